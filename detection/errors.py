@@ -1,0 +1,32 @@
+"""Errors of the detection domain: each carries what a user needs to fix the input, in French."""
+
+from __future__ import annotations
+
+
+class DetectionError(Exception):
+    """Base of the detection errors; `str()` is a French message safe to show (no personal data)."""
+
+    exit_code = 1
+
+
+class ConfigInvalid(DetectionError):
+    """A configuration file is wrong: names the file, the key and the fix."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, key: str, problem: str, fix: str) -> None:
+        self.path, self.key, self.problem, self.fix = path, key, problem, fix
+        super().__init__(f"{path} : clé `{key}` : {problem}. {fix}")
+
+
+class UnknownCommune(DetectionError):
+    """A commune code absent from the commune reference."""
+
+    exit_code = 2
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(
+            f"code commune inconnu `{code}` : il n'existe pas dans le référentiel des communes "
+            "(code INSEE du COG, 5 caractères, par exemple 04088 pour Forcalquier)"
+        )

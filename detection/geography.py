@@ -1,0 +1,123 @@
+"""Geography of a territory: membership, distance to services, perimeters, remote communes.
+
+Distances are great-circle (haversine) distances in km from each commune's point (its town
+hall) to the nearest configured service point. Everything is exposed both as a small table and
+as polars expressions over `code_commune`, so that rules and campaign filters use the same facts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import polars as pl
+
+from detection.reference import CommuneReference, load_reference
+from detection.territory import Territory
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance between two WGS84 points, in km."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+@dataclass(frozen=True)
+class Geography:
+    """The geography of one territory, computed once from the reference and the configuration."""
+
+    territory: Territory
+    reference: CommuneReference
+
+    @classmethod
+    def of(cls, territory: Territory, reference: CommuneReference | None = None) -> Geography:
+        """The geography of `territory` against the shipped reference."""
+        return cls(territory, reference or load_reference())
+
+    @cached_property
+    def service_coordinates(self) -> list[tuple[float, float]]:
+        """Coordinates of every service point (its own, or its commune's town hall)."""
+        points = []
+        for point in self.territory.service_points:
+            if point.latitude is not None and point.longitude is not None:
+                points.append((point.latitude, point.longitude))
+            else:
+                commune = self.reference.get(point.commune)
+                points.append((commune.latitude, commune.longitude))
+        return points
+
+    @cached_property
+    def communes(self) -> pl.DataFrame:
+        """One row per commune of the territory: code, name, population, distance, remoteness."""
+        frame = self.reference.frame.filter(pl.col("code_commune").is_in(list(self.territory.communes)))
+        distances = [
+            min(haversine_km(lat, lon, s_lat, s_lon) for s_lat, s_lon in self.service_coordinates)
+            for lat, lon in zip(frame["latitude"], frame["longitude"], strict=True)
+        ]
+        frame = frame.with_columns(
+            pl.Series("distance_services_km", distances, dtype=pl.Float64).round(2)
+        ).select("code_commune", "nom", "population_municipale", "distance_services_km")
+        return frame.with_columns(
+            pl.col("code_commune").is_in(list(self._remote_codes(frame))).alias("commune_eloignee")
+        ).sort("code_commune")
+
+    def _remote_codes(self, frame: pl.DataFrame) -> set[str]:
+        remoteness = self.territory.remoteness
+        if remoteness.seuil_km is not None:
+            chosen = frame.filter(pl.col("distance_services_km") > remoteness.seuil_km)
+        else:
+            assert remoteness.part_communes is not None
+            count = max(1, math.ceil(frame.height * remoteness.part_communes))
+            chosen = frame.sort("distance_services_km", descending=True).head(count)
+        return set(chosen["code_commune"].to_list())
+
+    @cached_property
+    def remote_communes(self) -> frozenset[str]:
+        """The communes farthest from services, by the configured threshold or share."""
+        return frozenset(self.communes.filter("commune_eloignee")["code_commune"].to_list())
+
+    def distance_km(self, code: str) -> float | None:
+        """Distance from one commune of the territory to the nearest service point."""
+        row = self.communes.filter(pl.col("code_commune") == code)
+        return None if row.is_empty() else float(row["distance_services_km"][0])
+
+    # Polars expressions over the `code_commune` column, for rules and campaign filters.
+
+    def in_territory_expr(self, column: str = "code_commune") -> pl.Expr:
+        """True for households living in the territory."""
+        return pl.col(column).is_in(list(self.territory.communes))
+
+    def distance_expr(self, column: str = "code_commune") -> pl.Expr:
+        """Distance to services (km) of the household's commune; null outside the territory.
+
+        Communes sharing a distance are grouped into one `is_in` test, which stays cheap in the
+        streaming engine where a join to the commune table would not.
+        """
+        chain: Any = pl
+        grouped = self.communes.group_by("distance_services_km").agg("code_commune")
+        for distance, codes in grouped.sort("distance_services_km").iter_rows():
+            chain = chain.when(pl.col(column).is_in(codes)).then(pl.lit(distance, dtype=pl.Float64))
+        if chain is pl:
+            return pl.lit(None, dtype=pl.Float64)
+        result: pl.Expr = chain.otherwise(pl.lit(None, dtype=pl.Float64))
+        return result
+
+    def remote_expr(self, column: str = "code_commune") -> pl.Expr:
+        """True for households of the communes farthest from services."""
+        return pl.col(column).is_in(sorted(self.remote_communes))
+
+    def perimeter_expr(self, kind: str, column: str = "code_commune") -> pl.Expr:
+        """True for households inside a housing-programme perimeter (`OPAH`, `PIG`, or a name)."""
+        return pl.col(column).is_in(sorted(self.territory.perimeter_communes(kind)))
+
+    def perimeter_names(self) -> frozenset[str]:
+        """Every name a rule may pass to `perimeter_expr`: the types and the perimeters' names."""
+        return frozenset({p.type for p in self.territory.perimeters}) | frozenset(
+            p.nom for p in self.territory.perimeters
+        )

@@ -1,0 +1,79 @@
+"""The commune reference shipped with the project (see `data/PROVENANCE.md`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+
+from detection.errors import UnknownCommune
+
+REFERENCE_FILE = Path(str(resources.files("detection"))) / "data" / "communes.csv.gz"
+
+_SCHEMA = {
+    "code_commune": pl.String,
+    "nom": pl.String,
+    "population_municipale": pl.Int64,
+    "code_departement": pl.String,
+    "siren_epci": pl.String,
+    "nom_epci": pl.String,
+    "latitude": pl.Float64,
+    "longitude": pl.Float64,
+    "source_point": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class Commune:
+    """One commune of the reference."""
+
+    code: str
+    nom: str
+    population: int
+    siren_epci: str | None
+    latitude: float
+    longitude: float
+
+
+class CommuneReference:
+    """Lookups over the 34,870 communes: by code, by EPCI, coordinates."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self._codes = frozenset(frame["code_commune"].to_list())
+
+    @property
+    def codes(self) -> frozenset[str]:
+        """Every valid commune code."""
+        return self._codes
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._codes
+
+    def get(self, code: str) -> Commune:
+        """The commune with this INSEE code, or `UnknownCommune`."""
+        if code not in self._codes:
+            raise UnknownCommune(code)
+        row = self.frame.row(by_predicate=pl.col("code_commune") == code, named=True)
+        return Commune(
+            code=row["code_commune"],
+            nom=row["nom"],
+            population=row["population_municipale"],
+            siren_epci=row["siren_epci"],
+            latitude=row["latitude"],
+            longitude=row["longitude"],
+        )
+
+    def of_epci(self, siren: str) -> pl.DataFrame:
+        """The communes of one EPCI (intercommunality), sorted by code."""
+        return self.frame.filter(pl.col("siren_epci") == siren).sort("code_commune")
+
+
+@cache
+def load_reference() -> CommuneReference:
+    """The shipped commune reference (read once per process)."""
+    frame = pl.read_csv(REFERENCE_FILE, schema_overrides=_SCHEMA, null_values=["\\N", ""])
+    return CommuneReference(frame)

@@ -1,0 +1,1 @@
+"""Outreach: campaigns, selection, channels, lists, outcomes, reconciliation and indicators."""

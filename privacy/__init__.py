@@ -1,0 +1,1 @@
+"""Privacy: pseudonyms, keys, the contact vault, exchanges, the register, the audit log, retention."""

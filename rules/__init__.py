@@ -1,0 +1,1 @@
+"""Rules: the safe rule language, dated legislative parameters and the catalogue of eligibility rules."""

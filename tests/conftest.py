@@ -1,0 +1,119 @@
+"""Shared fixtures: an isolated data folder, real SQLite and PostgreSQL databases, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from uptake.db import make_engine, upgrade
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG_DIR = REPO / "config"
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def uptake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh data folder (SQLite database, keys, outputs) for one test."""
+    home = tmp_path / "uptake-home"
+    monkeypatch.setenv("UPTAKE_HOME", str(home))
+    monkeypatch.delenv("UPTAKE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("UPTAKE_CONFIG", raising=False)
+    return home
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=3):
+            return None
+    except Exception as exc:
+        return f"PostgreSQL injoignable sur 127.0.0.1:5432 ({type(exc).__name__})"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """Skip, with the reason, when no PostgreSQL server answers."""
+    reason = _postgres_reachable()
+    if reason:
+        pytest.skip(reason)
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A PostgreSQL database created for one test and dropped after it."""
+    import psycopg
+
+    name = f"uptake_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on an SQLite file and on a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated engine on `database_url`."""
+    eng = make_engine(database_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@dataclass
+class CliResult:
+    """What one `uptake` invocation did."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> CliResult:
+    """Run the real `uptake` command in a subprocess (real exit codes, real output)."""
+    full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "uptake", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=stdin,
+        timeout=600,
+        check=False,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli(uptake_home: Path) -> object:
+    """`cli("validate", path)` runs uptake with the test's own data folder."""
+
+    def _run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> CliResult:
+        return run_cli(*args, env={"UPTAKE_HOME": str(uptake_home), **(env or {})}, stdin=stdin)
+
+    return _run

@@ -1,0 +1,49 @@
+"""Geography: distances to services, remote communes, perimeters, territory membership."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from detection.geography import Geography, haversine_km
+from detection.territory import load_territory
+from tests.conftest import CONFIG_DIR
+
+
+@pytest.fixture(scope="module")
+def geography() -> Geography:
+    return Geography.of(load_territory(CONFIG_DIR / "territoire.toml"))
+
+
+def test_haversine_matches_a_known_distance() -> None:
+    # Paris (Notre-Dame) to Marseille (Vieux-Port): about 661 km as the crow flies.
+    assert haversine_km(48.8530, 2.3499, 43.2951, 5.3745) == pytest.approx(661, abs=3)
+
+
+def test_a_commune_with_a_service_point_is_at_distance_zero(geography: Geography) -> None:
+    assert geography.distance_km("04088") == 0.0
+    assert geography.distance_km("75056") is None
+
+
+def test_remote_communes_are_the_farthest_share(geography: Geography) -> None:
+    table = geography.communes
+    remote = table.filter("commune_eloignee")
+    near = table.filter(~pl.col("commune_eloignee"))
+    assert remote.height == 4  # 30 % of 13 communes, rounded up
+    assert remote["distance_services_km"].min() >= near["distance_services_km"].max()  # type: ignore[operator]
+
+
+def test_expressions_agree_with_the_table(geography: Geography) -> None:
+    frame = pl.DataFrame({"code_commune": [*geography.territory.communes, "75056"]})
+    out = frame.with_columns(
+        d=geography.distance_expr(),
+        r=geography.remote_expr(),
+        t=geography.in_territory_expr(),
+        opah=geography.perimeter_expr("OPAH"),
+    )
+    expected = dict(geography.communes.select("code_commune", "distance_services_km").iter_rows())
+    for code, dist, remote, inside, opah in out.iter_rows():
+        assert dist == expected.get(code)
+        assert remote == (code in geography.remote_communes)
+        assert inside == (code != "75056")
+        assert opah == (code == "04088")

@@ -1,0 +1,5 @@
+"""`python -m uptake` runs the CLI."""
+
+from uptake.cli import main
+
+main()

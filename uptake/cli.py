@@ -1,0 +1,62 @@
+"""The `uptake` command: the data team's daily tool. Every message a user reads is in French."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+
+import click
+import typer
+from rich.console import Console
+
+from detection.errors import DetectionError
+from outreach.errors import OutreachError
+from privacy.errors import PrivacyError
+from rules.errors import RulesError
+
+app = typer.Typer(
+    name="uptake",
+    help="Détection proactive des droits non réclamés (Caf et communes partenaires).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+# Each module of `uptake.commands` adds its commands to `app` with a `register(app)` function.
+COMMAND_MODULES = ("database", "demo")
+
+DOMAIN_ERRORS = (DetectionError, RulesError, PrivacyError, OutreachError)
+
+err_console = Console(stderr=True)
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"uptake.commands.{_name}").register(app)
+
+
+def main() -> None:
+    """Entry point of the console script: domain errors become French messages, never tracebacks."""
+    try:
+        result = app(standalone_mode=False)
+    except DOMAIN_ERRORS as exc:
+        err_console.print(f"[bold red]Erreur :[/] {exc}", highlight=False, markup=True)
+        sys.exit(getattr(exc, "exit_code", 1))
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        err_console.print("Interrompu.")
+        sys.exit(130)
+    except Exception as exc:  # last line of defence: no traceback, no data from the message
+        if os.environ.get("UPTAKE_DEBUG"):
+            raise
+        logging.getLogger("uptake").debug("unexpected error", exc_info=True)
+        err_console.print(
+            f"[bold red]Erreur interne[/] ({type(exc).__name__}). Relancez avec UPTAKE_DEBUG=1 "
+            "pour le détail technique, et signalez-la à l'équipe.",
+            highlight=False,
+        )
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)

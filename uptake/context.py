@@ -1,0 +1,42 @@
+"""What every front door needs: settings, an engine on a migrated database, the territory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from detection.geography import Geography
+from detection.territory import TERRITORY_FILE, Territory, load_territory
+from uptake.db import make_engine, upgrade
+from uptake.settings import Settings, load_settings
+
+
+@dataclass
+class AppContext:
+    """Lazily opened resources for one command or one web process."""
+
+    settings: Settings
+
+    @classmethod
+    def from_env(cls) -> AppContext:
+        """The context described by the environment (`UPTAKE_HOME`, `UPTAKE_DATABASE_URL`...)."""
+        return cls(load_settings())
+
+    @cached_property
+    def engine(self) -> Engine:
+        """An engine on the configured database, migrated to the newest schema on first use."""
+        engine = make_engine(self.settings.database_url)
+        upgrade(engine)
+        return engine
+
+    @cached_property
+    def territory(self) -> Territory:
+        """The configured territory (`config/territoire.toml`)."""
+        return load_territory(self.settings.config_dir / TERRITORY_FILE)
+
+    @cached_property
+    def geography(self) -> Geography:
+        """The geography of the configured territory."""
+        return Geography.of(self.territory)

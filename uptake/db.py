@@ -1,0 +1,82 @@
+"""Database setup: engines for SQLite and PostgreSQL, and Alembic migrations across the domains.
+
+Each domain package owns its tables and its migrations (an Alembic branch in `<package>/migrations`);
+`upgrade` applies every branch's head.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+# Domain packages that own tables, in dependency order.
+DOMAIN_PACKAGES = ("privacy", "detection", "outreach", "uptake")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine tuned for the backend: SQLite gets WAL, foreign keys and a busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _migration_dirs() -> list[str]:
+    dirs = []
+    for name in DOMAIN_PACKAGES:
+        module = importlib.import_module(name)
+        folder = Path(str(module.__path__[0])) / "migrations"
+        if name == "uptake":
+            folder = folder / "versions"
+        if folder.is_dir():
+            dirs.append(str(folder))
+    return dirs
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic configuration bound to `engine`, with every domain's version folder."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(_migration_dirs()))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Create or migrate the database to the newest schema of every domain."""
+    command.upgrade(alembic_config(engine), "heads")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that do not expire objects on commit (values stay readable after a commit)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One session, committed on success and rolled back on any error."""
+    with session_factory(engine)() as session, session.begin():
+        yield session

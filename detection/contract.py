@@ -1,4 +1,4 @@
-"""The household extract, contract v1, and the contact directory, as data.
+"""The household extract, contract v1, as data (the contact directory belongs to `privacy`).
 
 This module is the single statement of the contract (see `shared/contract/extract-v1.md`): the
 validator, the synthetic generator and the rule checker all read it, none repeats it.
@@ -122,30 +122,6 @@ DIRECT_IDENTIFIER_NAMES = frozenset(
 
 # The raw extract carries the Caf household number in place of the pseudonym.
 RAW_IDENTIFIER = "matricule"
-
-
-@dataclass(frozen=True)
-class ContactColumn:
-    """One column of the contact directory (personal data: encrypted at rest)."""
-
-    name: str
-    required: bool
-    description: str
-
-
-CONTACT_COLUMNS: tuple[ContactColumn, ...] = (
-    ContactColumn("id_foyer", True, "pseudonyme du foyer, le même que dans l'extrait"),
-    ContactColumn("civilite", False, "M., Mme ou vide"),
-    ContactColumn("nom", True, "nom"),
-    ContactColumn("prenom", True, "prénom"),
-    ContactColumn("telephone", False, "téléphone (normalisé en E.164)"),
-    ContactColumn("email", False, "adresse e-mail"),
-    ContactColumn("adresse", False, "adresse postale"),
-    ContactColumn("code_postal", False, "code postal"),
-    ContactColumn("ville", False, "ville"),
-)
-
-CONTACT_FIELDS: tuple[str, ...] = tuple(c.name for c in CONTACT_COLUMNS if c.name != "id_foyer")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,293 @@
+"""Run records and stored flags: the `detection_runs` and `detection_flags` tables and their queries.
+
+A run row is written when the run starts (`running`, with the pid, host and a heartbeat) and
+finished in the same transaction that makes its flags visible, so readers never see a partial
+run. Outreach reads flags through `load_flags`, `latest_run` and `get_run`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from detection.models import Base
+
+RUNNING, SUCCEEDED, REJECTED, FAILED = "running", "succeeded", "rejected", "failed"
+
+STATUS_LABELS = {RUNNING: "en cours", SUCCEEDED: "réussi", REJECTED: "rejeté", FAILED: "échoué"}
+
+# Columns of a flag as stored (database and `flags.parquet`), in this order.
+FLAG_COLUMNS: dict[str, pl.DataType] = {
+    "id_foyer": pl.String(),
+    "regle": pl.String(),
+    "version_regle": pl.String(),
+    "montant_estime": pl.Float64(),
+    "priorite": pl.Int32(),
+    "code_commune": pl.String(),
+    "distance_services_km": pl.Float64(),
+    "commune_eloignee": pl.Boolean(),
+    "explication": pl.String(),
+    "conditions_remplies": pl.String(),
+    "empreinte_parametres": pl.String(),
+    "evenement_vie": pl.String(),
+    "canal_sms": pl.Boolean(),
+    "canal_email": pl.Boolean(),
+    "canal_telephone": pl.Boolean(),
+    "canal_courrier": pl.Boolean(),
+    "opposition_contact": pl.Boolean(),
+    "accompagnement_social": pl.Boolean(),
+}
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes: they were stored as UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=dt.UTC)
+
+
+class DetectionRun(Base):
+    """One detection run (see the `detection_0002` migration for the schema)."""
+
+    __tablename__ = "detection_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    trigger: Mapped[str] = mapped_column(String(200))
+    extract_name: Mapped[str] = mapped_column(String(255))
+    extract_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    import_id: Mapped[int | None] = mapped_column(Integer)
+    mois_reference: Mapped[dt.date | None] = mapped_column(Date)
+    rule_versions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    parameters_fingerprint: Mapped[str | None] = mapped_column(String(128))
+    territory_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    households_total: Mapped[int | None] = mapped_column(BigInteger)
+    households_in_territory: Mapped[int | None] = mapped_column(BigInteger)
+    households_out_of_territory: Mapped[int | None] = mapped_column(BigInteger)
+    flags_count: Mapped[int | None] = mapped_column(BigInteger)
+    counts_by_rule: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    counts_by_commune: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    flags_path: Mapped[str | None] = mapped_column(String(4096))
+    error_summary: Mapped[str | None] = mapped_column(Text)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
+    process_started_at: Mapped[float | None] = mapped_column(Float)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DetectionFlag(Base):
+    """One household flagged by one rule in one run."""
+
+    __tablename__ = "detection_flags"
+
+    run_id: Mapped[int] = mapped_column(Integer, ForeignKey("detection_runs.id"), primary_key=True)
+    id_foyer: Mapped[str] = mapped_column(String(128), primary_key=True)
+    regle: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version_regle: Mapped[str] = mapped_column(String(32))
+    montant_estime: Mapped[float | None] = mapped_column(Float)
+    priorite: Mapped[int | None] = mapped_column(Integer)
+    code_commune: Mapped[str] = mapped_column(String(5))
+    distance_services_km: Mapped[float | None] = mapped_column(Float)
+    commune_eloignee: Mapped[bool] = mapped_column(Boolean)
+    explication: Mapped[str] = mapped_column(Text)
+    conditions_remplies: Mapped[str] = mapped_column(Text)
+    empreinte_parametres: Mapped[str | None] = mapped_column(String(128))
+    evenement_vie: Mapped[str | None] = mapped_column(String(32))
+    canal_sms: Mapped[bool] = mapped_column(Boolean)
+    canal_email: Mapped[bool] = mapped_column(Boolean)
+    canal_telephone: Mapped[bool] = mapped_column(Boolean)
+    canal_courrier: Mapped[bool] = mapped_column(Boolean)
+    opposition_contact: Mapped[bool] = mapped_column(Boolean)
+    accompagnement_social: Mapped[bool] = mapped_column(Boolean)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A detection run as plain data, for the CLI, the web application and outreach."""
+
+    id: int
+    status: str
+    trigger: str
+    extract_name: str
+    extract_sha256: str | None
+    mois_reference: dt.date | None
+    rule_versions: dict[str, str]
+    parameters_fingerprint: str | None
+    forced: bool
+    households_total: int | None
+    households_in_territory: int | None
+    households_out_of_territory: int | None
+    flags_count: int | None
+    counts_by_rule: dict[str, int]
+    counts_by_commune: dict[str, int]
+    timings: dict[str, float]
+    flags_path: str | None
+    error_summary: str | None
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    import_id: int | None = None
+
+    @property
+    def status_label(self) -> str:
+        """The status in French."""
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @classmethod
+    def of(cls, row: DetectionRun) -> RunRecord:
+        """Plain data from a row."""
+        started = as_utc(row.started_at)
+        assert started is not None
+        return cls(
+            id=row.id,
+            status=row.status,
+            trigger=row.trigger,
+            extract_name=row.extract_name,
+            extract_sha256=row.extract_sha256,
+            mois_reference=row.mois_reference,
+            rule_versions=dict(row.rule_versions or {}),
+            parameters_fingerprint=row.parameters_fingerprint,
+            forced=row.forced,
+            households_total=row.households_total,
+            households_in_territory=row.households_in_territory,
+            households_out_of_territory=row.households_out_of_territory,
+            flags_count=row.flags_count,
+            counts_by_rule=dict(row.counts_by_rule or {}),
+            counts_by_commune=dict(row.counts_by_commune or {}),
+            timings=dict(row.timings or {}),
+            flags_path=row.flags_path,
+            error_summary=row.error_summary,
+            started_at=started,
+            finished_at=as_utc(row.finished_at),
+            import_id=row.import_id,
+        )
+
+
+def get_run(session: Session, run_id: int) -> RunRecord | None:
+    """One run by id, or None."""
+    row = session.get(DetectionRun, run_id)
+    return None if row is None else RunRecord.of(row)
+
+
+def latest_run(engine: Engine, *, status: str | None = SUCCEEDED) -> RunRecord | None:
+    """The newest run (by default the newest succeeded one), or None."""
+    query = select(DetectionRun).order_by(DetectionRun.id.desc()).limit(1)
+    if status is not None:
+        query = query.where(DetectionRun.status == status)
+    with Session(engine) as session:
+        row = session.scalars(query).first()
+        return None if row is None else RunRecord.of(row)
+
+
+def list_runs(engine: Engine, *, limit: int = 50) -> list[RunRecord]:
+    """The newest runs first."""
+    with Session(engine) as session:
+        rows = session.scalars(select(DetectionRun).order_by(DetectionRun.id.desc()).limit(limit))
+        return [RunRecord.of(row) for row in rows]
+
+
+def find_equivalent_run(
+    session: Session,
+    *,
+    extract_sha256: str,
+    rule_versions: Mapping[str, str],
+    parameters_fingerprint: str,
+    territory_fingerprint: str,
+) -> RunRecord | None:
+    """The newest succeeded run of the same extract with the same rules, parameters and territory."""
+    rows = session.scalars(
+        select(DetectionRun)
+        .where(
+            DetectionRun.status == SUCCEEDED,
+            DetectionRun.extract_sha256 == extract_sha256,
+            DetectionRun.parameters_fingerprint == parameters_fingerprint,
+            DetectionRun.territory_fingerprint == territory_fingerprint,
+        )
+        .order_by(DetectionRun.id.desc())
+    )
+    for row in rows:
+        if dict(row.rule_versions or {}) == dict(rule_versions):
+            return RunRecord.of(row)
+    return None
+
+
+def load_flags(engine: Engine, run_id: int, *, rules: Sequence[str] | None = None) -> pl.DataFrame:
+    """The flags of one run (optionally of some rules only), typed like `flags.parquet`."""
+    query = select(*(getattr(DetectionFlag, name) for name in FLAG_COLUMNS)).where(
+        DetectionFlag.run_id == run_id
+    )
+    if rules is not None:
+        query = query.where(DetectionFlag.regle.in_(list(rules)))
+    query = query.order_by(DetectionFlag.regle, DetectionFlag.id_foyer)
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return pl.DataFrame([tuple(row) for row in rows], schema=FLAG_COLUMNS, orient="row")
+
+
+def _rows(flags: pl.DataFrame, run_id: int) -> Iterator[tuple[Any, ...]]:
+    for row in flags.select(list(FLAG_COLUMNS)).iter_rows():
+        yield (run_id, *row)
+
+
+def insert_flags(session: Session, run_id: int, flags: pl.DataFrame) -> None:
+    """Bulk-insert flags in the session's transaction: COPY on PostgreSQL, executemany elsewhere."""
+    if flags.is_empty():
+        return
+    names = ["run_id", *FLAG_COLUMNS]
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor:
+            statement = f"COPY detection_flags ({', '.join(names)}) FROM STDIN"
+            with cursor.copy(statement) as copy:
+                for row in _rows(flags, run_id):
+                    copy.write_row(row)
+        return
+    batch: list[dict[str, Any]] = []
+    for row in _rows(flags, run_id):
+        batch.append(dict(zip(names, row, strict=True)))
+        if len(batch) >= 50_000:
+            connection.execute(insert(DetectionFlag), batch)
+            batch = []
+    if batch:
+        connection.execute(insert(DetectionFlag), batch)
+
+
+def count_flags(engine: Engine, run_id: int) -> int:
+    """How many flags one run stored (0 for a run that did not succeed)."""
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                select(func.count()).select_from(DetectionFlag).where(DetectionFlag.run_id == run_id)
+            ).scalar_one()
+        )

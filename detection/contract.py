@@ -120,6 +120,13 @@ DIRECT_IDENTIFIER_NAMES = frozenset(
     }
 )
 
+# The pseudonym of a household: an opaque token of 16 to 128 characters.
+ID_FOYER_PATTERN = r"^[A-Za-z0-9_-]{16,128}$"
+
+# How a CSV extract spells booleans (compared in lower case, surrounding spaces ignored).
+CSV_TRUE_VALUES = ("true", "1", "oui")
+CSV_FALSE_VALUES = ("false", "0", "non")
+
 # The raw extract carries the Caf household number in place of the pseudonym.
 RAW_IDENTIFIER = "matricule"
 

@@ -1,0 +1,128 @@
+"""Sign-in, sessions, CSRF, throttling, headers and error pages, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from tests.web.conftest import LOGINS, PASSWORD, csrf_of, sign_in
+from uptake.db import transaction
+from uptake.models import WebSession
+from uptake.users import disable_user, reset_password
+from uptake.web.sessions import MAX_FAILURES_PER_LOGIN
+
+Client = Callable[[str | None], TestClient]
+
+
+def test_anonymous_page_request_is_sent_to_the_sign_in_page(client_for: Client) -> None:
+    response = client_for(None).get("/admin/comptes")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/connexion"
+
+
+def test_sign_in_sets_a_strict_httponly_cookie_and_sends_the_role_home(client_for: Client) -> None:
+    client = client_for(None)
+    response = sign_in(client, LOGINS["admin"], PASSWORD)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/admin/comptes"
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("uptake_session="))
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
+    assert "Max-Age=28800" in cookie
+    assert client.get("/admin/comptes").status_code == 200
+
+
+def test_only_the_hash_of_the_session_token_is_stored(client_for: Client, engine: Engine) -> None:
+    client = client_for("admin")
+    token = client.cookies["uptake_session"]
+    with transaction(engine) as session:
+        stored = session.scalars(select(WebSession.token_sha256)).all()
+    assert token not in stored
+    assert len(stored) == 1
+
+
+def test_wrong_password_is_refused_in_french_without_saying_which_part_is_wrong(client_for: Client) -> None:
+    response = sign_in(client_for(None), LOGINS["dpo"], "mauvais-mot-de-passe")
+    assert response.status_code == 401
+    assert "Identifiant ou mot de passe incorrect" in response.text
+    assert "uptake_session" not in response.headers.get("set-cookie", "")
+
+
+def test_repeated_failures_throttle_the_login_even_with_the_right_password(client_for: Client) -> None:
+    client = client_for(None)
+    for _ in range(MAX_FAILURES_PER_LOGIN):
+        assert sign_in(client, LOGINS["dpo"], "mauvais-mot-de-passe").status_code == 401
+    response = sign_in(client, LOGINS["dpo"], PASSWORD)
+    assert response.status_code == 429
+    assert "Trop de tentatives" in response.text
+    # Another login from a different account is not blocked by this one's failures.
+    assert sign_in(client_for(None), LOGINS["admin"], PASSWORD).status_code == 303
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused(client_for: Client) -> None:
+    client = client_for("admin")
+    response = client.post("/deconnexion", data={})
+    assert response.status_code == 403
+    assert "formulaire a expiré" in response.text
+    assert client.get("/admin/comptes").status_code == 200
+
+
+def test_sign_in_without_the_csrf_cookie_is_refused(web_app: object) -> None:
+    with TestClient(web_app, follow_redirects=False) as client:  # type: ignore[arg-type]
+        token = csrf_of(client.get("/connexion").text)
+        client.cookies.clear()
+        response = client.post(
+            "/connexion", data={"identifiant": LOGINS["dpo"], "mot_de_passe": PASSWORD, "csrf_token": token}
+        )
+    assert response.status_code == 403
+
+
+def test_logout_ends_the_session_on_the_server(client_for: Client) -> None:
+    client = client_for("admin")
+    token = client.cookies["uptake_session"]
+    page = client.get("/admin/comptes")
+    assert client.post("/deconnexion", data={"csrf_token": csrf_of(page.text)}).status_code == 303
+    client.cookies.set("uptake_session", token)  # replaying the old cookie
+    assert client.get("/admin/comptes").status_code == 303
+
+
+def test_disabling_an_account_or_resetting_its_password_ends_its_sessions(
+    client_for: Client, engine: Engine
+) -> None:
+    dpo, admin = client_for("dpo"), client_for("admin")
+    with transaction(engine) as session:
+        disable_user(session, LOGINS["dpo"])
+        reset_password(session, LOGINS["admin"], "une-nouvelle-phrase-de-passe")
+    assert dpo.get("/").headers["location"] == "/connexion"
+    assert admin.get("/").headers["location"] == "/connexion"
+
+
+def test_every_response_carries_the_security_headers(client_for: Client) -> None:
+    client = client_for(None)
+    for path in ("/connexion", "/page-inexistante", "/static/uptake.css"):
+        headers = client.get(path).headers
+        assert "default-src 'self'" in headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["referrer-policy"] == "no-referrer"
+        assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_unknown_page_gives_a_french_404_page(client_for: Client) -> None:
+    response = client_for("admin").get("/nulle-part")
+    assert response.status_code == 404
+    assert '<html lang="fr">' in response.text
+    assert "Page introuvable" in response.text
+
+
+def test_invalid_form_gives_a_french_page_naming_the_field_without_echoing_it(client_for: Client) -> None:
+    client = client_for(None)
+    token = csrf_of(client.get("/connexion").text)
+    response = client.post(
+        "/connexion", data={"identifiant": "x" * 65, "mot_de_passe": "p", "csrf_token": token}
+    )
+    assert response.status_code == 422
+    assert "identifiant" in response.text
+    assert "x" * 65 not in response.text
+    assert "Traceback" not in response.text

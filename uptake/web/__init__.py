@@ -1,0 +1,1 @@
+"""The web application: server-rendered French pages for social workers, the DPO and the data team."""

@@ -1,0 +1,97 @@
+"""Who may open which route: every route declares an `Access` rule, checked server-side.
+
+`Access` is the one dependency that signs the request in (session cookie), checks the role and, for
+every form submission, the CSRF token. `create_app` refuses to start if a route has no rule.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from fastapi import Depends, HTTPException, Request, params
+from starlette.concurrency import run_in_threadpool
+
+from uptake.db import transaction
+from uptake.users import ROLES, Account
+from uptake.web.sessions import SignedIn, resolve_session
+
+SESSION_COOKIE = "uptake_session"
+CSRF_COOKIE = "uptake_csrf"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class NotSignedIn(Exception):
+    """The route needs an account and the request has no valid session."""
+
+
+@dataclass(frozen=True)
+class Access:
+    """The roles allowed on a route; `public` routes need no account (the sign-in page)."""
+
+    roles: frozenset[str]
+    public: bool = False
+
+    async def __call__(self, request: Request) -> None:
+        signed_in = await run_in_threadpool(_signed_in, request)
+        request.state.signed_in = signed_in
+        if signed_in is not None:
+            request.state.csrf_token = signed_in.csrf_token
+        else:
+            request.state.csrf_token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        if not self.public:
+            if signed_in is None:
+                raise NotSignedIn
+            if signed_in.account.role not in self.roles:
+                raise HTTPException(status_code=403)
+        if request.method not in SAFE_METHODS:
+            await _check_csrf(request, signed_in)
+
+
+def allow(*roles: str) -> Access:
+    """A rule for the roles named (each must be a known role)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles: {sorted(unknown)}")
+    return Access(frozenset(roles))
+
+
+PUBLIC = Access(frozenset(), public=True)
+ANY_ROLE = allow(*ROLES)
+
+
+def _signed_in(request: Request) -> SignedIn | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    with transaction(request.app.state.context.engine) as session:
+        return resolve_session(session, token)
+
+
+async def _check_csrf(request: Request, signed_in: SignedIn | None) -> None:
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
+    expected = signed_in.csrf_token if signed_in else request.cookies.get(CSRF_COOKIE)
+    if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):
+        raise HTTPException(status_code=403, detail="csrf")
+
+
+def guard(rule: Access) -> list[params.Depends]:
+    """The `dependencies=` list of a router or route protected by `rule`."""
+    return [Depends(rule)]
+
+
+def current_account(request: Request) -> Account:
+    """The signed-in account (for routes whose `Access` rule already required one)."""
+    signed_in: SignedIn | None = getattr(request.state, "signed_in", None)
+    if signed_in is None:
+        raise NotSignedIn
+    return signed_in.account
+
+
+def rules_of(dependencies: Iterable[object]) -> list[Access]:
+    """The `Access` rules among a route's dependency callables."""
+    return [call for call in dependencies if isinstance(call, Access)]

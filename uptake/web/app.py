@@ -1,0 +1,54 @@
+"""The application factory: one FastAPI app on the same database as the command line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from fastapi.staticfiles import StaticFiles
+
+from uptake.context import AppContext
+from uptake.settings import Settings, load_settings
+from uptake.web.access import rules_of
+from uptake.web.errors import install_error_pages
+from uptake.web.headers import SecurityHeaders
+from uptake.web.routes import admin, signin
+
+STATIC_DIR = Path(__file__).parent / "static"
+ROUTE_MODULES = (signin, admin)
+
+
+def create_app(settings: Settings | None = None, *, cookie_secure: bool | None = None) -> FastAPI:
+    """The web application for `settings` (default: the environment's).
+
+    Session cookies get the `Secure` flag over HTTPS, or always when `cookie_secure` (or the
+    environment variable `UPTAKE_COOKIE_SECURE=1`, for a TLS-terminating proxy) says so.
+    """
+    app = FastAPI(title="uptake", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.context = AppContext(settings or load_settings())
+    app.state.cookie_secure = (
+        cookie_secure if cookie_secure is not None else os.environ.get("UPTAKE_COOKIE_SECURE") == "1"
+    )
+    for module in ROUTE_MODULES:
+        for router in module.ROUTERS:
+            app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_error_pages(app)
+    app.add_middleware(SecurityHeaders)
+    _refuse_unguarded_routes(app)
+    return app
+
+
+def _refuse_unguarded_routes(app: FastAPI) -> None:
+    """Default deny: a route without exactly one `Access` rule is a programming error."""
+    for route in api_routes(app):
+        rules = rules_of(dep.call for dep in route.dependant.dependencies)
+        if len(rules) != 1:
+            raise RuntimeError(f"route {route.path} must declare exactly one Access rule, has {len(rules)}")
+
+
+def api_routes(app: FastAPI) -> list[RouteContext]:
+    """Every API route of the app, routers included (static files excluded)."""
+    return [r for r in iter_route_contexts(app.routes) if isinstance(r.original_route, APIRoute)]

@@ -1,0 +1,95 @@
+"""Clean French error pages: no stack trace, no submitted value echoed back."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from uptake.web.access import SAFE_METHODS, NotSignedIn
+from uptake.web.headers import SECURITY_HEADERS
+from uptake.web.rendering import render
+
+logger = logging.getLogger("uptake.web")
+
+MESSAGES = {
+    400: (
+        "Demande invalide",
+        "La demande n'a pas pu être comprise. Revenez à la page précédente et réessayez.",
+    ),
+    401: ("Connexion requise", "Connectez-vous pour accéder à cette page."),
+    403: (
+        "Accès refusé",
+        "Votre rôle ne permet pas d'ouvrir cette page. Si vous pensez que c'est une erreur, "
+        "adressez-vous à l'administrateur.",
+    ),
+    404: ("Page introuvable", "Cette page n'existe pas ou plus. Vérifiez l'adresse ou revenez à l'accueil."),
+    405: ("Action impossible", "Cette action n'est pas possible sur cette page."),
+    409: ("Conflit", "L'élément a été modifié entre-temps. Rechargez la page."),
+    422: ("Saisie invalide", "Certains champs du formulaire sont manquants ou invalides."),
+    429: (
+        "Trop de tentatives",
+        "Trop de tentatives de connexion récentes. Patientez quinze minutes avant de "
+        "réessayer, ou adressez-vous à l'administrateur.",
+    ),
+    500: (
+        "Erreur interne",
+        "Une erreur inattendue est survenue. Réessayez ; si elle persiste, signalez-la à "
+        "l'équipe données en indiquant l'heure.",
+    ),
+}
+CSRF_MESSAGE = "Le formulaire a expiré ou ne vient pas de cette application. Rechargez la page et réessayez."
+
+
+def error_page(request: Request, status: int, detail: str | None = None) -> Response:
+    """The French page for an HTTP status; `detail` is a safe French sentence, if any."""
+    title, message = MESSAGES.get(status, MESSAGES[400] if status < 500 else MESSAGES[500])
+    response = render(
+        request,
+        "error.html",
+        {"status": status, "title": title, "message": detail or message},
+        status_code=status,
+    )
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def install_error_pages(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a French page."""
+
+    @app.exception_handler(NotSignedIn)
+    async def _not_signed_in(request: Request, _exc: NotSignedIn) -> Response:
+        if request.method in SAFE_METHODS:
+            return RedirectResponse("/connexion", status_code=303)
+        return error_page(request, 401)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = CSRF_MESSAGE if exc.detail == "csrf" else None
+        if (
+            exc.status_code in (400, 404, 409, 422)
+            and isinstance(exc.detail, str)
+            and exc.detail.endswith(".")
+        ):
+            detail = exc.detail  # a French sentence written by a route, never user input
+        return error_page(request, exc.status_code, detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        fields = sorted({str(err["loc"][-1]) for err in exc.errors() if err.get("loc")})
+        detail = f"{MESSAGES[422][1]} Champs à corriger : {', '.join(fields)}." if fields else None
+        return error_page(request, 422, detail)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> Response:
+        # The type only: messages of database errors can quote parameters (personal data).
+        logger.error(
+            "unexpected error on %s %s: %s",
+            request.method,
+            request.scope.get("route_path", "?"),
+            type(exc).__name__,
+        )
+        return error_page(request, 500)

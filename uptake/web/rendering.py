@@ -1,0 +1,51 @@
+"""Server-side pages: one jinja2 environment (autoescaped) and the navigation of each role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from uptake.web.sessions import SignedIn
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+NAVIGATION: dict[str, list[tuple[str, str]]] = {
+    "travailleur_social": [("/travail/liste", "Ma liste d'appels")],
+    "dpo": [
+        ("/dpo/echanges", "Échanges à décider"),
+        ("/dpo/registre", "Registre des traitements"),
+        ("/dpo/journal", "Journal d'audit"),
+        ("/dpo/consultations", "Consultations de foyers"),
+        ("/dpo/purges", "Purges"),
+        ("/dpo/demandes", "Demandes des personnes"),
+    ],
+    "equipe_donnees": [
+        ("/donnees/executions", "Exécutions"),
+        ("/donnees/campagnes", "Campagnes"),
+        ("/donnees/indicateurs", "Indicateurs"),
+    ],
+    "admin": [("/admin/comptes", "Comptes")],
+}
+
+
+def home_of(role: str) -> str:
+    """The first page of a role."""
+    return NAVIGATION[role][0][0]
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page with the signed-in account, its navigation and the CSRF token."""
+    signed_in: SignedIn | None = getattr(request.state, "signed_in", None)
+    base = {
+        "account": signed_in.account if signed_in else None,
+        "navigation": NAVIGATION[signed_in.account.role] if signed_in else [],
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "current_path": request.url.path,
+    }
+    return TEMPLATES.TemplateResponse(request, template, {**base, **(context or {})}, status_code=status_code)

@@ -1,0 +1,99 @@
+"""Web sessions stored server-side, and login throttling per login and per client address.
+
+The cookie carries a random token; the database keeps only its SHA-256, the account and the CSRF
+token of the session. Disabling an account or changing its password ends its sessions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from uptake.models import LoginAttempt, User, WebSession
+from uptake.users import Account, get_account
+
+SESSION_LIFETIME = timedelta(hours=8)
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_LOGIN = 5
+MAX_FAILURES_PER_IP = 30
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The account behind a valid session cookie, with the session's CSRF token."""
+
+    account: Account
+    csrf_token: str
+    expires_at: datetime
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite returns naive datetimes even for timezone-aware columns: they were stored in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def open_session(session: Session, account: Account, now: datetime | None = None) -> tuple[str, SignedIn]:
+    """Start a web session for `account`; returns the cookie token (shown once) and the session."""
+    now = now or datetime.now(UTC)
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    expires = now + SESSION_LIFETIME
+    session.add(
+        WebSession(
+            token_sha256=_digest(token),
+            user_id=account.id,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
+    session.flush()
+    return token, SignedIn(account, csrf, expires)
+
+
+def resolve_session(session: Session, token: str, now: datetime | None = None) -> SignedIn | None:
+    """The signed-in account for a cookie token, or None if unknown, expired, disabled or superseded."""
+    now = now or datetime.now(UTC)
+    row = session.scalars(select(WebSession).where(WebSession.token_sha256 == _digest(token))).one_or_none()
+    if row is None or _aware(row.expires_at) <= now:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active or _aware(user.password_changed_at) > _aware(row.created_at):
+        return None
+    account = get_account(session, row.user_id)
+    return SignedIn(account, row.csrf_token, _aware(row.expires_at)) if account else None
+
+
+def close_session(session: Session, token: str) -> None:
+    """End the web session of this cookie token (logout)."""
+    session.execute(delete(WebSession).where(WebSession.token_sha256 == _digest(token)))
+
+
+def is_throttled(session: Session, login: str, client_ip: str, now: datetime | None = None) -> bool:
+    """True when too many recent failures came for this login or from this address."""
+    since = (now or datetime.now(UTC)) - THROTTLE_WINDOW
+    recent = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.attempted_at >= since)
+    per_login = session.scalar(recent.where(LoginAttempt.login == login)) or 0
+    per_ip = session.scalar(recent.where(LoginAttempt.client_ip == client_ip)) or 0
+    return per_login >= MAX_FAILURES_PER_LOGIN or per_ip >= MAX_FAILURES_PER_IP
+
+
+def record_failure(session: Session, login: str, client_ip: str, now: datetime | None = None) -> None:
+    """Remember one failed sign-in (the password itself is never stored)."""
+    session.add(
+        LoginAttempt(login=login[:64], client_ip=client_ip[:64], attempted_at=now or datetime.now(UTC))
+    )
+
+
+def clear_failures(session: Session, login: str) -> None:
+    """Forget the failures of a login after it signed in successfully."""
+    session.execute(delete(LoginAttempt).where(LoginAttempt.login == login))

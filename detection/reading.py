@@ -1,0 +1,273 @@
+"""Open a household extract (Parquet or CSV) lazily, and convert its columns to the contract's types.
+
+Nothing here judges the content against the contract (that is `detection.validation`): this module
+only answers "can this file be read, and how", and gives, for each contract column, the polars
+expressions of its typed value and of the rows whose value cannot be read as that type.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from detection.contract import CSV_FALSE_VALUES, CSV_TRUE_VALUES, Column
+from detection.errors import DetectionError
+
+FileFormat = Literal["parquet", "csv"]
+
+PARQUET_MAGIC = b"PAR1"
+_CHUNK = 1 << 20
+_SAMPLE = 1 << 16
+# Control bytes other than tab, newline and carriage return: text exports never contain them.
+_BINARY_BYTES = bytes(range(0x09)) + bytes(range(0x0E, 0x20))
+
+
+class ExtractUnreadable(DetectionError):
+    """The file cannot be read as an extract at all (missing, empty, binary, wrong encoding...).
+
+    `str()` is French and never quotes the file's content; `column` is empty for a problem of the
+    whole file.
+    """
+
+    exit_code = 2
+
+    def __init__(self, code: str, message: str, *, column: str = "", first_rows: tuple[int, ...] = ()):
+        self.code, self.message, self.column, self.first_rows = code, message, column, first_rows
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A readable extract file: its format, how to parse it, its raw columns and the hash of its bytes."""
+
+    path: Path
+    file_format: FileFormat
+    content_hash: str
+    raw_schema: dict[str, pl.DataType]
+    separator: str = ","
+    csv_names: tuple[str, ...] = field(default=())
+
+    def scan_raw(self, row_index: str | None = None) -> pl.LazyFrame:
+        """The file as it is (CSV: every column as text, blank lines skipped); lazy, re-reads each call.
+
+        With `row_index`, a column of that name numbers the data rows from 1 as they stand in the
+        file (a skipped blank line keeps its number, so the numbers match the file's lines).
+        """
+        if self.file_format == "parquet":
+            return pl.scan_parquet(self.path, row_index_name=row_index, row_index_offset=1)
+        frame = pl.scan_csv(
+            self.path,
+            separator=self.separator,
+            infer_schema=False,
+            new_columns=list(self.csv_names),
+            encoding="utf8",
+            raise_if_empty=False,
+            row_index_name=row_index,
+            row_index_offset=1,
+        )
+        # A blank line (often at the end of a spreadsheet export) reads as a row of nulls: skip it.
+        cells = pl.all() if row_index is None else pl.all().exclude(row_index)
+        return frame.filter(~pl.all_horizontal(cells.is_null()))
+
+
+def open_extract(path: Path) -> SourceFile:
+    """Check that `path` is a readable Parquet or UTF-8 CSV file and describe it, or `ExtractUnreadable`."""
+    if not path.exists():
+        raise ExtractUnreadable("fichier_introuvable", "le fichier n'existe pas : vérifiez le chemin indiqué")
+    if path.is_dir():
+        raise ExtractUnreadable(
+            "fichier_repertoire",
+            "le chemin désigne un dossier, pas un fichier : indiquez le fichier d'extrait",
+        )
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(_SAMPLE)
+            handle.seek(max(0, size - len(PARQUET_MAGIC)))
+            tail = handle.read(len(PARQUET_MAGIC))
+    except OSError as exc:
+        raise ExtractUnreadable(
+            "fichier_illisible",
+            f"le fichier ne peut pas être lu ({type(exc).__name__}) : vérifiez ses droits",
+        ) from None
+    if size == 0 or not head.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise ExtractUnreadable("fichier_vide", "le fichier est vide : exportez de nouveau l'extrait")
+    if head.startswith(PARQUET_MAGIC):
+        return _open_parquet(path, tail)
+    if len(head.translate(None, delete=_BINARY_BYTES)) != len(head):
+        raise ExtractUnreadable(
+            "format_inconnu",
+            "le fichier n'est ni un fichier Parquet ni un fichier CSV texte : "
+            "fournissez l'extrait au format Parquet ou CSV (UTF-8)",
+        )
+    return _open_csv(path, head)
+
+
+def _open_parquet(path: Path, tail: bytes) -> SourceFile:
+    unreadable = ExtractUnreadable(
+        "parquet_illisible",
+        "le fichier Parquet est incomplet ou corrompu (fin de fichier absente) : "
+        "copiez ou exportez-le de nouveau",
+    )
+    if tail != PARQUET_MAGIC:
+        raise unreadable
+    try:
+        schema = pl.read_parquet_schema(path)
+    except (pl.exceptions.PolarsError, OSError, ValueError, pl.exceptions.PanicException):
+        raise unreadable from None
+    return SourceFile(path, "parquet", _sha256(path), dict(schema))
+
+
+def _open_csv(path: Path, head: bytes) -> SourceFile:
+    content_hash = _check_utf8_and_hash(path)
+    text = head.decode("utf-8-sig", errors="ignore")
+    header_line = text.splitlines()[0] if text.splitlines() else ""
+    separator = ";" if header_line.count(";") > header_line.count(",") else ","
+    fields = next(csv.reader([header_line], delimiter=separator), [])
+    names = tuple(name.strip() or f"(colonne sans nom n°{i + 1})" for i, name in enumerate(fields))
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ExtractUnreadable(
+                "colonne_dupliquee",
+                f"la colonne `{name}` apparaît plusieurs fois dans l'en-tête : gardez-en une seule",
+                column=name,
+            )
+        seen.add(name)
+    return SourceFile(
+        path, "csv", content_hash, dict.fromkeys(names, pl.String()), separator=separator, csv_names=names
+    )
+
+
+def _check_utf8_and_hash(path: Path) -> str:
+    """One pass over the bytes: the sha256, and the line of the first byte that is not UTF-8."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines_before = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                line = lines_before + chunk.count(b"\n", 0, max(exc.start, 0)) + 1
+                raise ExtractUnreadable(
+                    "encodage_invalide",
+                    "le fichier CSV n'est pas encodé en UTF-8 (sans doute Latin-1 / Windows-1252) : "
+                    "enregistrez-le en « CSV UTF-8 » depuis le tableur",
+                    first_rows=(line - 1,) if line > 1 else (),
+                ) from None
+            lines_before += chunk.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise ExtractUnreadable(
+            "encodage_invalide",
+            "le fichier CSV se termine au milieu d'un caractère UTF-8 : il est tronqué, "
+            "exportez-le de nouveau",
+        ) from None
+    return digest.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """A contract column read from the file: its typed value, and which rows could not be read."""
+
+    value: pl.Expr
+    unreadable: pl.Expr
+
+
+_INTEGER_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+_FLOAT_TYPES = (pl.Float32, pl.Float64)
+_TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum)
+
+
+def is_text(dtype: pl.DataType) -> bool:
+    """Whether a file column holds text (where identifiers could hide)."""
+    return isinstance(dtype, _TEXT_TYPES)
+
+
+def convert(column: Column, source: pl.DataType) -> Conversion | None:
+    """How to read `column` from a file column of type `source`; None when the type cannot hold it.
+
+    Text is parsed the way French exports write it (decimal comma, `oui/non`, `JJ/MM/AAAA`); typed
+    Parquet columns are cast. The value is null where the cell is empty or unreadable; `unreadable`
+    is true only for a cell that holds something that is not of the column's type.
+    """
+    raw = pl.col(column.name)
+    if isinstance(source, pl.Null):
+        return Conversion(pl.lit(None, column.dtype), pl.lit(False))
+    if is_text(source):
+        text = raw.cast(pl.String).str.strip_chars()
+        text = pl.when(text != "").then(text)
+        value = _parse_text(column, text)
+        return Conversion(value, text.is_not_null() & _unreadable_value(column, value))
+    value_or_none = _cast_typed(column, source, raw)
+    if value_or_none is None:
+        return None
+    return Conversion(value_or_none, raw.is_not_null() & _unreadable_value(column, value_or_none))
+
+
+def _unreadable_value(column: Column, value: pl.Expr) -> pl.Expr:
+    if column.kind == "float":
+        return value.is_null() | ~value.is_finite()
+    return value.is_null()
+
+
+def _parse_text(column: Column, text: pl.Expr) -> pl.Expr:
+    match column.kind:
+        case "string" | "enum":
+            return text
+        case "int":
+            return text.cast(pl.Int32, strict=False)
+        case "float":
+            # French exports: decimal comma and spaces (also non-breaking) as thousands separators.
+            return (
+                text.str.replace_all(r"\s", "")
+                .str.replace(",", ".", literal=True)
+                .cast(pl.Float64, strict=False)
+            )
+        case "bool":
+            lowered = text.str.to_lowercase()
+            return (
+                pl.when(lowered.is_in(CSV_TRUE_VALUES))
+                .then(pl.lit(True))
+                .when(lowered.is_in(CSV_FALSE_VALUES))
+                .then(pl.lit(False))
+                .otherwise(pl.lit(None, pl.Boolean))
+            )
+        case "date":
+            return pl.coalesce(
+                text.str.to_date("%Y-%m-%d", strict=False), text.str.to_date("%d/%m/%Y", strict=False)
+            )
+    raise AssertionError(column.kind)  # pragma: no cover - every kind is matched above
+
+
+def _cast_typed(column: Column, source: pl.DataType, raw: pl.Expr) -> pl.Expr | None:
+    match column.kind:
+        case "int" if isinstance(source, _INTEGER_TYPES):
+            return raw.cast(pl.Int32, strict=False)
+        case "float" if isinstance(source, _INTEGER_TYPES + _FLOAT_TYPES):
+            return raw.cast(pl.Float64)
+        case "bool" if isinstance(source, pl.Boolean):
+            return raw
+        case "date" if isinstance(source, pl.Date):
+            return raw
+        case "date" if isinstance(source, pl.Datetime):
+            # A timestamp is accepted when it is midnight (pandas writes dates that way).
+            return pl.when(raw.dt.time() == pl.time(0)).then(raw.dt.date())
+    return None

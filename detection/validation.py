@@ -1,0 +1,536 @@
+"""Validate a household extract against contract v1, as a whole: every problem, or a typed lazy extract.
+
+The checks are polars expressions computed together: one pass over the file counts the offending rows of
+every check, and a second pass, only when something failed, fetches the first offending row numbers.
+Row numbers are the data rows counted from 1, the header line not counted (a spreadsheet shows row
+number + 1). No message ever quotes a value of the file: only column names and counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from detection.contract import (
+    COLUMNS_BY_NAME,
+    DIRECT_IDENTIFIER_NAMES,
+    HOUSEHOLD_COLUMNS,
+    ID_FOYER_PATTERN,
+    Column,
+)
+from detection.errors import DetectionError
+from detection.reading import Conversion, ExtractUnreadable, SourceFile, convert, is_text, open_extract
+from detection.reference import CommuneReference, load_reference
+
+FIRST_ROWS = 5
+_ROW = "__ligne"
+
+# Shapes of direct identifiers, searched inside text cells (bounded by anything but a letter or digit).
+_BEFORE, _AFTER = "(?:^|[^0-9A-Za-z])", "(?:$|[^0-9A-Za-z])"
+IDENTIFIER_SHAPES: dict[str, tuple[str, str]] = {
+    "valeurs_nir": (
+        _BEFORE + r"[12] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AB]) ?[0-9]{3} ?[0-9]{3}(?: ?[0-9]{2})?" + _AFTER,
+        "valeurs ressemblant à un numéro de sécurité sociale (NIR)",
+    ),
+    "valeurs_telephone": (
+        _BEFORE + r"(?:\+33 ?|0033 ?|0)[1-9](?:[ .-]?[0-9]{2}){4}" + _AFTER,
+        "valeurs ressemblant à un numéro de téléphone",
+    ),
+    "valeurs_email": (
+        r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+        "valeurs ressemblant à une adresse e-mail",
+    ),
+}
+
+_UNREADABLE_MESSAGES = {
+    "int": "valeurs qui ne sont pas des nombres entiers",
+    "float": "valeurs qui ne sont pas des nombres (séparateur décimal : point ou virgule)",
+    "bool": "valeurs qui ne sont pas des booléens (true/false, 1/0 ou oui/non)",
+    "date": "valeurs qui ne sont pas des dates (AAAA-MM-JJ ou JJ/MM/AAAA)",
+}
+_KIND_LABELS = {
+    "string": "texte",
+    "enum": "texte",
+    "int": "nombre entier",
+    "float": "nombre",
+    "bool": "booléen",
+    "date": "date",
+}
+_PAID = {"montant_ppa": "percoit_ppa", "montant_rsa": "percoit_rsa", "montant_al": "percoit_al"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One way the file breaks the contract: the column ("" for the whole file), a stable code, a French
+    label, how many rows (0 when it concerns the file or the column as a whole) and the first of them."""
+
+    column: str
+    code: str
+    message: str
+    rows: int
+    first_rows: tuple[int, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready copy (for the import record)."""
+        return {
+            "column": self.column,
+            "code": self.code,
+            "message": self.message,
+            "rows": self.rows,
+            "first_rows": list(self.first_rows),
+        }
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ExtractRejected(DetectionError):
+    """The extract breaks the contract and is refused as a whole; `problems` lists every problem."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        path: Path,
+        problems: Sequence[Problem],
+        *,
+        file_format: Literal["parquet", "csv"] | None = None,
+        content_hash: str | None = None,
+        rows: int | None = None,
+        mois_reference: dt.date | None = None,
+        dropped_columns: tuple[str, ...] = (),
+        started_at: dt.datetime | None = None,
+        finished_at: dt.datetime | None = None,
+    ) -> None:
+        self.path = path
+        self.problems = tuple(problems)
+        self.file_format = file_format
+        self.content_hash = content_hash
+        self.rows = rows
+        self.mois_reference = mois_reference
+        self.dropped_columns = dropped_columns
+        self.finished_at = finished_at or _now()
+        self.started_at = started_at or self.finished_at
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        """The French report: every problem, with its column, row count and first row numbers."""
+        count = len(self.problems)
+        lines = [
+            f"Extrait refusé : {self.path.name} — {count} problème{'s' if count > 1 else ''}. "
+            "Aucune donnée n'est chargée : corrigez le fichier et relancez la validation.",
+        ]
+        if any(p.first_rows for p in self.problems):
+            lines.append(
+                "Les numéros de ligne comptent les foyers à partir de 1, sans la ligne d'en-tête "
+                "(dans un tableur, ajoutez 1)."
+            )
+        for problem in self.problems:
+            where = f"colonne `{problem.column}`" if problem.column else "fichier"
+            line = f"  - {where} : {problem.message}"
+            if problem.rows:
+                line += f" — {problem.rows} ligne{'s' if problem.rows > 1 else ''}"
+            if problem.first_rows:
+                shown = ", ".join(str(r) for r in problem.first_rows)
+                more = "…" if problem.rows > len(problem.first_rows) else ""
+                line += f" (ligne{'s' if len(problem.first_rows) > 1 else ''} {shown}{more})"
+            lines.append(f"{line} ({problem.code})")
+        return "\n".join(lines)
+
+
+class UnknownContractColumn(DetectionError):
+    """A caller asked a validated extract for a column that contract v1 does not have."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"la colonne `{name}` n'existe pas dans le contrat d'extrait v1")
+
+
+@dataclass(frozen=True)
+class ValidatedExtract:
+    """An extract that passed every check; `scan()` reads it typed exactly as the contract says."""
+
+    path: Path
+    file_format: Literal["parquet", "csv"]
+    content_hash: str
+    rows: int
+    mois_reference: dt.date
+    dropped_columns: tuple[str, ...]
+    started_at: dt.datetime = field(default_factory=_now, compare=False)
+    finished_at: dt.datetime = field(default_factory=_now, compare=False)
+    source: SourceFile | None = field(default=None, repr=False, compare=False)
+
+    def scan(self, columns: Sequence[str] | None = None) -> pl.LazyFrame:
+        """The contract columns (or `columns`, in that order), typed as `HOUSEHOLD_SCHEMA`, defaults filled.
+
+        Lazy: each call re-reads the file, and only the requested columns are read from it.
+        """
+        names = list(columns) if columns is not None else [c.name for c in HOUSEHOLD_COLUMNS]
+        for name in names:
+            if name not in COLUMNS_BY_NAME:
+                raise UnknownContractColumn(name)
+        source = self.source or open_extract(self.path)
+        typed = _typed_columns(source)
+        return source.scan_raw().with_columns(typed[name].alias(name) for name in names).select(names)
+
+
+def _typed_columns(source: SourceFile) -> dict[str, pl.Expr]:
+    """The typed value of every readable contract column: read from the file, or its default if absent."""
+    typed: dict[str, pl.Expr] = {}
+    for column in HOUSEHOLD_COLUMNS:
+        conversion = _conversion(source, column)
+        if conversion is not None:
+            value = conversion.value
+            if column.default is not None:
+                value = value.fill_null(pl.lit(column.default, column.dtype))
+            typed[column.name] = value.cast(column.dtype)
+        elif column.name not in source.raw_schema and not column.required:
+            typed[column.name] = pl.lit(column.default, column.dtype)
+    return typed
+
+
+def _conversion(source: SourceFile, column: Column) -> Conversion | None:
+    dtype = source.raw_schema.get(column.name)
+    return None if dtype is None else convert(column, dtype)
+
+
+def normalised_name(name: str) -> str:
+    """A column name without case, accents, spaces or separators (`E-mail` and `email` are the same)."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return "".join(ch for ch in plain if ch.isalnum())
+
+
+_IDENTIFIER_NAMES = frozenset(normalised_name(n) for n in DIRECT_IDENTIFIER_NAMES)
+
+
+@dataclass(frozen=True)
+class _Check:
+    """A row-level check: the rows where `bad` is true break the contract."""
+
+    column: str
+    code: str
+    message: str
+    bad: pl.Expr
+
+
+@dataclass
+class _Plan:
+    """What to check in one file, and the problems already known from its columns alone."""
+
+    source: SourceFile
+    reference: CommuneReference
+    problems: list[Problem] = field(default_factory=list)
+    checks: list[_Check] = field(default_factory=list)
+    dropped: tuple[str, ...] = ()
+    typed: dict[str, pl.Expr] = field(default_factory=dict)
+
+    def column_problem(self, column: str, code: str, message: str) -> None:
+        self.problems.append(Problem(column, code, message, 0, ()))
+
+    def check(self, column: str, code: str, message: str, bad: pl.Expr) -> None:
+        self.checks.append(_Check(column, code, message, bad.fill_null(False)))
+
+    def usable(self, *names: str) -> bool:
+        return all(name in self.typed for name in names)
+
+
+def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
+    plan = _Plan(source, reference, typed=_typed_columns(source))
+    raw = source.raw_schema
+    plan.dropped = tuple(name for name in raw if name not in COLUMNS_BY_NAME)
+    for name in raw:
+        if normalised_name(name) in _IDENTIFIER_NAMES:
+            plan.column_problem(
+                name,
+                "identifiant_direct",
+                "nom de colonne d'identifiant direct : retirez cette colonne de l'extrait "
+                "(les coordonnées vont dans l'annuaire des contacts, jamais dans l'extrait)",
+            )
+    for column in HOUSEHOLD_COLUMNS:
+        _column_checks(plan, column)
+    for name in plan.dropped:
+        if is_text(raw[name]):
+            _shape_checks(plan, name, pl.col(name).cast(pl.String))
+    _consistency_checks(plan)
+    return plan
+
+
+def _column_checks(plan: _Plan, column: Column) -> None:
+    name = column.name
+    dtype = plan.source.raw_schema.get(name)
+    if dtype is None:
+        if column.required:
+            plan.column_problem(name, "colonne_manquante", "colonne obligatoire absente du fichier")
+        return
+    conversion = convert(column, dtype)
+    if conversion is None:
+        plan.column_problem(
+            name,
+            "type_incorrect",
+            f"type de colonne incorrect ({dtype}) : {_KIND_LABELS[column.kind]} attendu",
+        )
+        return
+    value = plan.typed[name]
+    if column.kind in _UNREADABLE_MESSAGES:
+        plan.check(name, "valeur_illisible", _UNREADABLE_MESSAGES[column.kind], conversion.unreadable)
+    if column.required:
+        plan.check(name, "valeur_manquante", "valeurs manquantes (colonne obligatoire)", value.is_null())
+    if column.minimum is not None or column.maximum is not None:
+        low = -float("inf") if column.minimum is None else column.minimum
+        high = float("inf") if column.maximum is None else column.maximum
+        if column.maximum is not None:
+            message = f"valeurs hors de l'intervalle {low:g} à {high:g}"
+        else:
+            message = "valeurs négatives" if low == 0 else f"valeurs inférieures à {low:g}"
+        plan.check(name, "hors_bornes", message, (value < low) | (value > high))
+    invalid: pl.Expr | None = None
+    if column.values:
+        invalid = value.is_not_null() & ~value.is_in(column.values)
+        plan.check(name, "valeur_inconnue", f"valeurs hors de la liste ({', '.join(column.values)})", invalid)
+    if name == "id_foyer":
+        invalid = value.is_not_null() & ~value.str.contains(ID_FOYER_PATTERN)
+        plan.check(
+            name,
+            "id_foyer_invalide",
+            "pseudonymes mal formés (16 à 128 caractères parmi lettres, chiffres, _ et -)",
+            invalid,
+        )
+    if name == "code_commune":
+        invalid = value.is_not_null() & ~value.is_in(sorted(plan.reference.codes))
+        plan.check(
+            name,
+            "commune_inconnue",
+            "codes commune absents du référentiel des communes (code INSEE)",
+            invalid,
+        )
+    if name == "mois_reference":
+        plan.check(
+            name,
+            "mois_pas_premier_jour",
+            "dates qui ne sont pas le premier jour d'un mois",
+            value.dt.day() != 1,
+        )
+    if is_text(dtype):
+        # A well-formed pseudonym, commune code or enum value cannot be an identifier: only the
+        # others are searched, which keeps the regular expressions off the bulk of the rows.
+        text = pl.col(name).cast(pl.String)
+        suspects = conversion.unreadable if invalid is None else (invalid | conversion.unreadable)
+        _shape_checks(plan, name, pl.when(suspects).then(text))
+
+
+def _shape_checks(plan: _Plan, name: str, text: pl.Expr) -> None:
+    for code, (pattern, message) in IDENTIFIER_SHAPES.items():
+        plan.check(name, code, message, text.str.contains(pattern))
+
+
+def _consistency_checks(plan: _Plan) -> None:
+    v = plan.typed
+    if plan.usable("nb_enfants", "nb_enfants_moins_3_ans"):
+        plan.check(
+            "nb_enfants_moins_3_ans",
+            "enfants_moins_3_ans_excedent",
+            "plus d'enfants de moins de 3 ans que d'enfants à charge (`nb_enfants`)",
+            v["nb_enfants_moins_3_ans"] > v["nb_enfants"],
+        )
+    if plan.usable("en_couple", "revenus_activite_conjoint"):
+        plan.check(
+            "revenus_activite_conjoint",
+            "revenus_conjoint_hors_couple",
+            "revenus du conjoint non nuls alors que `en_couple` est faux",
+            ~v["en_couple"] & (v["revenus_activite_conjoint"] != 0),
+        )
+    if plan.usable("statut_logement", "loyer"):
+        plan.check(
+            "loyer",
+            "loyer_hors_location",
+            "loyer non nul alors que `statut_logement` n'est pas `locataire`",
+            (v["statut_logement"] != "locataire") & (v["loyer"] != 0),
+        )
+    for amount, paid in _PAID.items():
+        if plan.usable(amount, paid):
+            plan.check(
+                amount,
+                "montant_sans_versement",
+                f"montant non nul alors que `{paid}` est faux",
+                ~v[paid] & (v[amount] != 0),
+            )
+    if plan.usable("evenement_vie", "date_evenement"):
+        plan.check(
+            "date_evenement",
+            "date_evenement_manquante",
+            "date absente alors que `evenement_vie` est renseigné",
+            v["evenement_vie"].is_not_null() & v["date_evenement"].is_null(),
+        )
+    if plan.usable("date_evenement", "mois_reference"):
+        plan.check(
+            "date_evenement",
+            "date_evenement_posterieure",
+            "dates postérieures au mois de référence",
+            v["date_evenement"] > v["mois_reference"].dt.month_end(),
+        )
+
+
+def validate_extract(path: Path, reference: CommuneReference | None = None) -> ValidatedExtract:
+    """Check `path` against contract v1; the typed extract, or `ExtractRejected` listing every problem."""
+    started = _now()
+    try:
+        source = open_extract(path)
+    except ExtractUnreadable as exc:
+        problem = Problem(exc.column, exc.code, exc.message, len(exc.first_rows), exc.first_rows)
+        raise ExtractRejected(path, [problem], started_at=started) from None
+    rejected = _Rejecting(path, source, started)
+    if source.file_format == "csv" and not set(source.raw_schema) & set(COLUMNS_BY_NAME):
+        # Without a header line the first row is data: its cells must not be quoted as column names.
+        raise rejected(
+            [
+                Problem(
+                    "",
+                    "entete_absente",
+                    "la première ligne n'est pas une ligne d'en-tête (aucun nom de colonne du contrat) : "
+                    "ajoutez l'en-tête `id_foyer`, `mois_reference`, `code_commune`…",
+                    0,
+                    (),
+                )
+            ]
+        )
+    plan = _plan(source, reference or load_reference())
+    try:
+        return _run(plan, rejected)
+    except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException):
+        kind = "CSV mal formé (nombre de champs variable ou guillemet non fermé)"
+        if source.file_format == "parquet":
+            kind = "fichier Parquet corrompu"
+        raise rejected(
+            [Problem("", "lecture_impossible", f"{kind} : exportez de nouveau l'extrait", 0, ())]
+        ) from None
+
+
+@dataclass(frozen=True)
+class _Rejecting:
+    """Builds the rejection of one file with what is known of it."""
+
+    path: Path
+    source: SourceFile
+    started: dt.datetime
+
+    def __call__(
+        self,
+        problems: Sequence[Problem],
+        rows: int | None = None,
+        mois: dt.date | None = None,
+        dropped: tuple[str, ...] = (),
+    ) -> ExtractRejected:
+        return ExtractRejected(
+            self.path,
+            problems,
+            file_format=self.source.file_format,
+            content_hash=self.source.content_hash,
+            rows=rows,
+            mois_reference=mois,
+            dropped_columns=dropped,
+            started_at=self.started,
+        )
+
+
+def _run(plan: _Plan, rejected: _Rejecting) -> ValidatedExtract:
+    frame = plan.source.scan_raw()
+    aggregates = [pl.len().alias("__rows")]
+    aggregates += [check.bad.sum().alias(f"__check_{i}") for i, check in enumerate(plan.checks)]
+    has_month, has_ids = plan.usable("mois_reference"), plan.usable("id_foyer")
+    if has_month:
+        month = plan.typed["mois_reference"].drop_nulls()
+        aggregates += [month.n_unique().alias("__months"), month.min().alias("__month")]
+    if has_ids:
+        # Hashes first: a cheap count of distinct ids; an exact search follows only if it differs.
+        ids = plan.typed["id_foyer"].drop_nulls()
+        aggregates += [ids.hash().n_unique().alias("__ids_distinct"), ids.len().alias("__ids")]
+    stats = frame.select(aggregates).collect(engine="streaming").row(0, named=True)
+
+    rows: int = stats["__rows"]
+    failing = [check for i, check in enumerate(plan.checks) if stats[f"__check_{i}"]]
+    counts = [int(stats[f"__check_{i}"]) for i, check in enumerate(plan.checks) if stats[f"__check_{i}"]]
+    extra: list[_Check] = []
+    if has_month and stats["__months"] > 1:
+        typed_month = plan.typed["mois_reference"]
+        extra.append(
+            _Check(
+                "mois_reference",
+                "mois_reference_multiples",
+                f"{stats['__months']} mois de référence différents : un seul mois par fichier "
+                "(lignes différentes du mois le plus fréquent)",
+                (typed_month != typed_month.drop_nulls().mode().sort().first()).fill_null(False),
+            )
+        )
+    if has_ids and stats["__ids_distinct"] != stats["__ids"]:
+        ids = plan.typed["id_foyer"]
+        extra.append(
+            _Check(
+                "id_foyer",
+                "id_foyer_duplique",
+                "pseudonymes en double (chaque foyer une seule fois)",
+                ids.is_not_null() & ids.is_duplicated(),
+            )
+        )
+    problems = list(plan.problems)
+    if rows == 0:
+        problems.append(
+            Problem("", "aucune_ligne", "le fichier ne contient aucun foyer (en-tête seul)", 0, ())
+        )
+    problems += _located(plan.source, failing, counts, extra)
+    mois = stats["__month"] if has_month else None
+    problems.sort(key=_problem_order)
+    if problems:
+        raise rejected(problems, rows, mois, plan.dropped)
+    assert isinstance(mois, dt.date)
+    return ValidatedExtract(
+        path=plan.source.path,
+        file_format=plan.source.file_format,
+        content_hash=plan.source.content_hash,
+        rows=rows,
+        mois_reference=mois,
+        dropped_columns=plan.dropped,
+        started_at=rejected.started,
+        finished_at=_now(),
+        source=plan.source,
+    )
+
+
+_COLUMN_ORDER = {name: i for i, name in enumerate(COLUMNS_BY_NAME, start=1)}
+
+
+def _problem_order(problem: Problem) -> int:
+    """The whole file first, then the contract's columns in its order, then the extra columns."""
+    if not problem.column:
+        return 0
+    return _COLUMN_ORDER.get(problem.column, len(_COLUMN_ORDER) + 1)
+
+
+def _located(
+    source: SourceFile, failing: list[_Check], counts: list[int], extra: list[_Check]
+) -> list[Problem]:
+    """Second pass, only over the failing checks: the first offending row numbers (and the counts of
+    the checks that needed the whole column, like duplicates)."""
+    checks = failing + extra
+    if not checks:
+        return []
+    frame = source.scan_raw(row_index=_ROW)
+    selected = [
+        pl.col(_ROW).filter(c.bad).head(FIRST_ROWS).implode().alias(f"__first_{i}")
+        for i, c in enumerate(checks)
+    ]
+    selected += [c.bad.sum().alias(f"__count_{i}") for i, c in enumerate(extra)]
+    found = frame.select(selected).collect().row(0, named=True)
+    all_counts = counts + [int(found[f"__count_{i}"]) for i in range(len(extra))]
+    problems = []
+    for i, (check, count) in enumerate(zip(checks, all_counts, strict=True)):
+        if count:
+            first = tuple(int(r) for r in found[f"__first_{i}"])
+            problems.append(Problem(check.column, check.code, check.message, count, first))
+    return problems

@@ -1,0 +1,72 @@
+"""`uptake validate FILE`: check a household extract against contract v1 and record the import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from detection.imports import record_import
+from detection.validation import ExtractRejected, ValidatedExtract, validate_extract
+from uptake.context import AppContext
+from uptake.db import transaction
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `validate` command."""
+
+    @app.command("validate")
+    def validate(
+        file: Path = typer.Argument(..., help="Extrait des foyers (Parquet ou CSV UTF-8), contrat v1."),
+    ) -> None:
+        """Vérifie un extrait des foyers contre le contrat v1 et enregistre l'import (accepté ou refusé).
+
+        Code de sortie 0 si l'extrait est valide, 2 s'il est refusé (le rapport liste chaque problème).
+        """
+        ctx = AppContext.from_env()
+        try:
+            result: ValidatedExtract | ExtractRejected = validate_extract(file)
+        except ExtractRejected as rejected:
+            result = rejected
+        with transaction(ctx.engine) as session:
+            import_id = record_import(session, result)
+        if isinstance(result, ExtractRejected):
+            err_console.print(result.report(), markup=False, soft_wrap=True)
+            err_console.print(f"Import n° {import_id} enregistré comme refusé.", markup=False, soft_wrap=True)
+            raise typer.Exit(result.exit_code)
+        console.print(summary(result, import_id), markup=False, soft_wrap=True)
+
+
+def summary(extract: ValidatedExtract, import_id: int) -> str:
+    """The French summary of an accepted extract."""
+    month = f"{_MONTHS[extract.mois_reference.month - 1]} {extract.mois_reference.year}"
+    dropped = ", ".join(f"`{name}`" for name in extract.dropped_columns) or "aucune"
+    lines = [
+        f"Extrait valide : {extract.path.name}",
+        f"  format : {'Parquet' if extract.file_format == 'parquet' else 'CSV'}",
+        f"  foyers : {extract.rows:,}".replace(",", "\u202f"),
+        f"  mois de référence : {month} ({extract.mois_reference.isoformat()})",
+        f"  colonnes hors contrat ignorées : {dropped}",
+        f"  empreinte SHA-256 : {extract.content_hash}",
+        f"Import n° {import_id} enregistré comme accepté.",
+    ]
+    return "\n".join(lines)

@@ -2,8 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class PrivacyError(Exception):
     """Base of the privacy errors; `str()` is a French message safe to show."""
 
     exit_code = 2
+
+
+class KeyringError(PrivacyError):
+    """The keyring cannot be opened or used: names the file or variable and the fix."""
+
+    def __init__(self, where: str, problem: str, fix: str) -> None:
+        self.where, self.problem, self.fix = where, problem, fix
+        super().__init__(f"{where} : {problem}. {fix}")
+
+
+class InputInvalid(PrivacyError):
+    """An input file (raw extract, contact directory, register entry) is unusable as a whole."""
+
+    def __init__(self, path: str, problem: str, fix: str) -> None:
+        self.path, self.problem, self.fix = path, problem, fix
+        super().__init__(f"{path} : {problem}. {fix}")
+
+
+class UnknownObject(PrivacyError):
+    """An exchange, register entry or output id that does not exist."""
+
+    def __init__(self, kind: str, ident: str) -> None:
+        self.kind, self.ident = kind, ident
+        super().__init__(f"{kind} « {ident} » introuvable. Vérifiez l'identifiant (commande `list`).")
+
+
+class ExchangeRefused(PrivacyError):
+    """Personal data was asked for without an approved, unexpired, correctly signed exchange.
+
+    `reasons` lists what is missing, each a short French sentence; nothing was written or decrypted.
+    """
+
+    exit_code = 3
+
+    def __init__(self, exchange_id: int | None, reasons: Iterable[str]) -> None:
+        self.exchange_id = exchange_id
+        self.reasons = tuple(reasons)
+        which = f"l'échange n°{exchange_id}" if exchange_id is not None else "cette demande"
+        super().__init__(
+            f"refus pour {which} : " + " ; ".join(self.reasons) + ". Rien n'a été écrit ni déchiffré."
+        )
+
+
+class DecisionInvalid(PrivacyError):
+    """A DPO decision that cannot be taken (already decided, no register entry, bad dates...)."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(f"{problem}. {fix}")

@@ -1,0 +1,287 @@
+"""The tamper-evident audit log: a hash chain of entries with Ed25519-signed checkpoints.
+
+Each entry's hash is the SHA-256 of a canonical JSON of its content (time, actor, action, object,
+counts, output hash, details) and of the previous entry's hash. The sequence number is deliberately
+NOT inside the hash: the order of the log is the chain of `prev_hash` links, and the sequence
+number is only where a row claims to be, so that a moved, inserted or renumbered row shows up as a
+broken link that can be told apart from an edited row (whose own hash no longer matches).
+
+A checkpoint signs "`seq` entries, the last one hashing to `entry_hash`". It detects what the chain
+alone cannot: a truncation of the log's tail, and a chain rewritten from some entry on (hashes
+recomputed) — the rewritten entry no longer matches the signed hash. Entries appended after the last
+checkpoint can only be protected by the next one, so the CLI signs one at the end of every command
+that wrote to the log and at each `uptake audit verify`.
+
+Appends are serialised by updating the single row of `privacy_audit_lock` first: on PostgreSQL the
+row lock makes concurrent writers wait for each other's commit; on SQLite the update takes the
+database write lock (the driver opens the transaction at the first write, so no stale snapshot is
+held) and other writers wait on the busy timeout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from privacy.canonical import canonical_json, utc_now, utc_stamp
+from privacy.keys import Keyring, fingerprint
+from privacy.models import AuditCheckpoint, AuditEntry, AuditLock
+
+GENESIS = "0" * 64
+CHECKPOINT_EVERY = 100
+
+ProblemKind = Literal["modifiee", "supprimee", "inseree", "reordonnee", "tronquee", "signature", "reecrite"]
+
+
+def _entry_hash(
+    *,
+    at: str,
+    actor: str,
+    action: str,
+    object_ref: str | None,
+    counts: str | None,
+    output_sha256: str | None,
+    details: str | None,
+    prev_hash: str,
+) -> str:
+    body = {
+        "action": action,
+        "actor": actor,
+        "at": at,
+        "counts": counts,
+        "details": details,
+        "object_ref": object_ref,
+        "output_sha256": output_sha256,
+        "prev_hash": prev_hash,
+    }
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def hash_of(entry: AuditEntry) -> str:
+    """The hash that `entry` should carry given its content and its `prev_hash`."""
+    return _entry_hash(
+        at=entry.at,
+        actor=entry.actor,
+        action=entry.action,
+        object_ref=entry.object_ref,
+        counts=entry.counts,
+        output_sha256=entry.output_sha256,
+        details=entry.details,
+        prev_hash=entry.prev_hash,
+    )
+
+
+def _checkpoint_message(seq: int, entry_hash: str, signed_at: str) -> bytes:
+    return canonical_json(
+        {"entry_hash": entry_hash, "seq": seq, "signed_at": signed_at, "type": "uptake-audit"}
+    )
+
+
+def append(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    object_ref: str | None = None,
+    counts: dict[str, Any] | None = None,
+    output_sha256: str | None = None,
+    details: dict[str, Any] | None = None,
+    keyring: Keyring | None = None,
+    now: datetime | None = None,
+) -> AuditEntry:
+    """Append one entry (in the caller's transaction) and return it.
+
+    `object_ref` and `details` must hold pseudonyms, ids and counts only, never names, numbers or
+    addresses. With `keyring`, a signed checkpoint is added every `CHECKPOINT_EVERY` entries.
+    """
+    session.execute(update(AuditLock).where(AuditLock.id == 1).values(appends=AuditLock.appends + 1))
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    fields: dict[str, Any] = {
+        "at": utc_stamp(now or utc_now()),
+        "actor": actor,
+        "action": action,
+        "object_ref": object_ref,
+        "counts": None if counts is None else json.dumps(counts, sort_keys=True, ensure_ascii=False),
+        "output_sha256": output_sha256,
+        "details": None if details is None else json.dumps(details, sort_keys=True, ensure_ascii=False),
+        "prev_hash": prev_hash,
+    }
+    entry = AuditEntry(seq=seq, hash=_entry_hash(**fields), **fields)
+    session.add(entry)
+    session.flush()
+    if keyring is not None and seq % CHECKPOINT_EVERY == 0:
+        _sign(session, keyring, seq, entry.hash)
+    return entry
+
+
+def _sign(session: Session, keyring: Keyring, seq: int, entry_hash: str) -> AuditCheckpoint:
+    signed_at = utc_stamp(utc_now())
+    key = keyring.signing_key()
+    checkpoint = AuditCheckpoint(
+        seq=seq,
+        entry_hash=entry_hash,
+        signed_at=signed_at,
+        key_fingerprint=fingerprint(key.public_key()),
+        signature=key.sign(_checkpoint_message(seq, entry_hash, signed_at)).hex(),
+    )
+    session.add(checkpoint)
+    session.flush()
+    return checkpoint
+
+
+def checkpoint(session: Session, keyring: Keyring) -> AuditCheckpoint | None:
+    """Sign the current end of the log (nothing to do when it is empty or already signed)."""
+    session.execute(update(AuditLock).where(AuditLock.id == 1).values(appends=AuditLock.appends + 1))
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    if last is None:
+        return None
+    signed = session.execute(
+        select(AuditCheckpoint.id).where(
+            AuditCheckpoint.seq == last[0], AuditCheckpoint.entry_hash == last[1]
+        )
+    ).first()
+    if signed is not None:
+        return None
+    return _sign(session, keyring, last[0], last[1])
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """The first thing found wrong in the log: its kind, the entry number, a French explanation."""
+
+    kind: ProblemKind
+    seq: int
+    message: str
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    """Result of `verify`: `ok` when the chain and every checkpoint signature hold."""
+
+    entries: int
+    checkpoints: int
+    problem: AuditProblem | None
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was found wrong."""
+        return self.problem is None
+
+
+def _chain_problem(rows: list[AuditEntry]) -> AuditProblem | None:
+    position_of_hash = {row.hash: index for index, row in enumerate(rows)}
+    previous_hash, previous_seq = GENESIS, 0
+    for index, row in enumerate(rows):
+        if hash_of(row) != row.hash:
+            return AuditProblem(
+                "modifiee", row.seq, f"l'entrée n°{row.seq} a été modifiée (son empreinte ne correspond plus)"
+            )
+        if row.prev_hash != previous_hash:
+            target = position_of_hash.get(row.prev_hash)
+            if target is not None and target > index:
+                return AuditProblem(
+                    "reordonnee",
+                    row.seq,
+                    f"l'entrée n°{row.seq} a été déplacée : l'ordre du journal a été modifié",
+                )
+            if target is not None and target < index - 1:
+                first = rows[target + 1].seq
+                return AuditProblem("inseree", first, f"l'entrée n°{first} a été insérée dans le journal")
+            if row.prev_hash == GENESIS and index > 0:
+                return AuditProblem(
+                    "inseree", rows[0].seq, f"l'entrée n°{rows[0].seq} a été insérée en tête du journal"
+                )
+            if row.seq != previous_seq + 1:
+                missing = previous_seq + 1
+                return AuditProblem("supprimee", missing, f"l'entrée n°{missing} a été supprimée")
+            return AuditProblem(
+                "modifiee",
+                previous_seq,
+                f"la chaîne est rompue entre les entrées n°{previous_seq} et n°{row.seq} : l'entrée "
+                f"n°{previous_seq} a été modifiée (empreinte recalculée) ou une entrée a été supprimée",
+            )
+        if row.seq != previous_seq + 1:
+            return AuditProblem(
+                "supprimee", previous_seq + 1, f"le numéro d'entrée n°{previous_seq + 1} manque"
+            )
+        previous_hash, previous_seq = row.hash, row.seq
+    return None
+
+
+def _checkpoint_problem(
+    rows: list[AuditEntry], checkpoints: list[AuditCheckpoint], public_key: Ed25519PublicKey
+) -> AuditProblem | None:
+    by_seq = {row.seq: row for row in rows}
+    last_seq = rows[-1].seq if rows else 0
+    expected_print = fingerprint(public_key)
+    last_good = 0
+    for point in checkpoints:
+        try:
+            public_key.verify(
+                bytes.fromhex(point.signature),
+                _checkpoint_message(point.seq, point.entry_hash, point.signed_at),
+            )
+        except (InvalidSignature, ValueError):
+            other = "" if point.key_fingerprint == expected_print else f" (clé {point.key_fingerprint})"
+            return AuditProblem(
+                "signature",
+                point.seq,
+                f"le point de contrôle de l'entrée n°{point.seq} n'est pas signé par la clé du DPO{other} : "
+                "journal re-signé ou point de contrôle falsifié",
+            )
+        if point.seq > last_seq:
+            return AuditProblem(
+                "tronquee",
+                last_seq + 1,
+                f"le journal a été tronqué : les entrées n°{last_seq + 1} à n°{point.seq}, attestées par "
+                "un point de contrôle signé, manquent",
+            )
+        row = by_seq.get(point.seq)
+        if row is None or row.hash != point.entry_hash:
+            return AuditProblem(
+                "reecrite",
+                last_good + 1,
+                f"le journal a été réécrit entre les entrées n°{last_good + 1} et n°{point.seq} : l'entrée "
+                f"n°{point.seq} ne correspond plus au point de contrôle signé",
+            )
+        last_good = point.seq
+    return None
+
+
+def verify(session_or_engine: Session | Engine, public_key: Ed25519PublicKey) -> AuditVerification:
+    """Check the chain, then every checkpoint signature and what it attests; report the first problem."""
+    if isinstance(session_or_engine, Engine):
+        with Session(session_or_engine) as session:
+            return verify(session, public_key)
+    session = session_or_engine
+    rows = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+    checkpoints = list(
+        session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq, AuditCheckpoint.id))
+    )
+    problem = _chain_problem(rows) or _checkpoint_problem(rows, checkpoints, public_key)
+    return AuditVerification(entries=len(rows), checkpoints=len(checkpoints), problem=problem)
+
+
+def entries_about(session: Session, references: list[str]) -> list[AuditEntry]:
+    """Every entry whose object or details mention one of `references` (pseudonyms, ids)."""
+    found: dict[int, AuditEntry] = {}
+    for ref in references:
+        if not ref:
+            continue
+        query = select(AuditEntry).where((AuditEntry.object_ref == ref) | AuditEntry.details.contains(ref))
+        for entry in session.scalars(query):
+            found[entry.seq] = entry
+    return [found[seq] for seq in sorted(found)]

@@ -1,0 +1,284 @@
+"""Exchanges of personal data and the DPO's decisions (article 7 of the convention).
+
+An exchange request names who asks, who receives, why, the processing-register entry, the exact
+personal fields, the legal basis, how long the recipient keeps the data and when the approval expires.
+The DPO approves it (opinion, recommendations) or refuses it. An approval is an Ed25519 signature over
+the canonical JSON of exactly what was approved (`approval_payload`); it is verified again at every use
+(`authorise`), so a changed field list, date or recipient in the database, or a signature made with
+another key, is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from privacy import audit
+from privacy.canonical import canonical_json, parse_stamp, utc_now, utc_stamp
+from privacy.directory import PERSONAL_FIELDS
+from privacy.errors import DecisionInvalid, ExchangeRefused, UnknownObject
+from privacy.keys import Keyring, fingerprint
+from privacy.models import Exchange, RegisterEntry
+
+# R.114-9-7 CRPA: data used to inform people of their rights are kept at most 12 months.
+MAX_RETENTION_DAYS = 365
+
+REQUESTED, APPROVED, REFUSED = "demandee", "approuvee", "refusee"
+STATUS_LABELS = {REQUESTED: "demandée", APPROVED: "approuvée", REFUSED: "refusée"}
+
+
+@dataclass(frozen=True)
+class ExchangeRequest:
+    """What a requester asks the DPO to approve."""
+
+    requester: str
+    recipient: str
+    purpose: str
+    register_code: str
+    fields: tuple[str, ...]
+    legal_basis: str
+    retention_days: int
+    expires_on: date
+
+
+@dataclass(frozen=True)
+class Authorisation:
+    """Proof, checked just now, that an approved exchange covers `fields` until `expires_on`.
+
+    Produced only by `authorise`; `vault.reveal` and `retention.write_personal_output` check it again
+    against the database and the DPO's public key before using it.
+    """
+
+    exchange_id: int
+    fields: frozenset[str]
+    recipient: str
+    register_code: str
+    retention_days: int
+    expires_on: date
+    signature: str
+
+
+def approval_payload(exchange: Exchange) -> dict[str, Any]:
+    """Exactly what the DPO signs: every term of the exchange and of the decision."""
+    return {
+        "type": "uptake-approbation-echange",
+        "id": exchange.id,
+        "requester": exchange.requester,
+        "recipient": exchange.recipient,
+        "purpose": exchange.purpose,
+        "register_code": exchange.register_code,
+        "fields": sorted(exchange.fields),
+        "legal_basis": exchange.legal_basis,
+        "retention_days": exchange.retention_days,
+        "expires_on": exchange.expires_on.isoformat(),
+        "requested_at": exchange.requested_at,
+        "dpo": exchange.dpo,
+        "avis": exchange.avis,
+        "recommandations": list(exchange.recommandations or []),
+        "decided_at": exchange.decided_at,
+    }
+
+
+def _check_fields(fields: Sequence[str]) -> None:
+    unknown = sorted(set(fields) - set(PERSONAL_FIELDS))
+    if unknown:
+        raise DecisionInvalid(
+            f"champs inconnus : {', '.join(unknown)}", f"champs possibles : {', '.join(PERSONAL_FIELDS)}"
+        )
+    if not fields:
+        raise DecisionInvalid("aucun champ demandé", "nommez les champs strictement nécessaires")
+
+
+def request(session: Session, wanted: ExchangeRequest, *, now: datetime | None = None) -> Exchange:
+    """Record an exchange request (status `demandee`) and audit it."""
+    moment = now or utc_now()
+    if session.get(RegisterEntry, wanted.register_code) is None:
+        raise ExchangeRefused(
+            None,
+            [
+                f"l'entrée « {wanted.register_code} » n'existe pas dans le registre des traitements "
+                "(chargez-la avec `uptake register load`)"
+            ],
+        )
+    _check_fields(wanted.fields)
+    if not 1 <= wanted.retention_days <= MAX_RETENTION_DAYS:
+        raise DecisionInvalid(
+            f"durée de conservation de {wanted.retention_days} jours",
+            f"donnez entre 1 et {MAX_RETENTION_DAYS} jours (12 mois au plus, art. R.114-9-7 CRPA)",
+        )
+    if wanted.expires_on <= moment.date():
+        raise DecisionInvalid("date d'expiration déjà passée", "donnez une date future (AAAA-MM-JJ)")
+    exchange = Exchange(
+        requester=wanted.requester,
+        recipient=wanted.recipient,
+        purpose=wanted.purpose,
+        register_code=wanted.register_code,
+        fields=sorted(set(wanted.fields)),
+        legal_basis=wanted.legal_basis,
+        retention_days=wanted.retention_days,
+        expires_on=wanted.expires_on,
+        requested_at=utc_stamp(moment),
+        status=REQUESTED,
+    )
+    session.add(exchange)
+    session.flush()
+    audit.append(
+        session,
+        actor=wanted.requester,
+        action="echange.demande",
+        object_ref=f"echange:{exchange.id}",
+        details={"champs": exchange.fields, "registre": exchange.register_code},
+        now=moment,
+    )
+    return exchange
+
+
+def get(session: Session, exchange_id: int) -> Exchange:
+    """The exchange `exchange_id`, or `UnknownObject`."""
+    exchange = session.get(Exchange, exchange_id)
+    if exchange is None:
+        raise UnknownObject("échange", str(exchange_id))
+    return exchange
+
+
+def list_exchanges(session: Session, status: str | None = None) -> list[Exchange]:
+    """Every exchange (newest first), optionally only those with one status."""
+    query = select(Exchange).order_by(Exchange.id.desc())
+    if status:
+        query = query.where(Exchange.status == status)
+    return list(session.scalars(query))
+
+
+def _pending(session: Session, exchange_id: int) -> Exchange:
+    exchange = get(session, exchange_id)
+    if exchange.status != REQUESTED:
+        raise DecisionInvalid(
+            f"l'échange n°{exchange_id} est déjà {STATUS_LABELS[exchange.status]}",
+            "une décision ne se modifie pas : faites une nouvelle demande",
+        )
+    return exchange
+
+
+def approve(
+    session: Session,
+    keyring: Keyring,
+    exchange_id: int,
+    *,
+    dpo: str,
+    avis: str,
+    recommandations: Sequence[str] = (),
+    now: datetime | None = None,
+) -> Exchange:
+    """The DPO approves: the decision is signed with the DPO key and audited."""
+    moment = now or utc_now()
+    exchange = _pending(session, exchange_id)
+    if session.get(RegisterEntry, exchange.register_code) is None:
+        raise ExchangeRefused(
+            exchange_id, [f"l'entrée « {exchange.register_code} » du registre n'existe plus"]
+        )
+    if exchange.expires_on <= moment.date():
+        raise DecisionInvalid(f"l'échange n°{exchange_id} a déjà expiré", "faites une nouvelle demande")
+    key = keyring.signing_key()
+    exchange.status = APPROVED
+    exchange.dpo = dpo
+    exchange.avis = avis
+    exchange.recommandations = list(recommandations)
+    exchange.decided_at = utc_stamp(moment)
+    exchange.key_fingerprint = fingerprint(key.public_key())
+    exchange.signature = key.sign(canonical_json(approval_payload(exchange))).hex()
+    session.flush()
+    audit.append(
+        session,
+        actor=dpo,
+        action="echange.approbation",
+        object_ref=f"echange:{exchange.id}",
+        details={"champs": exchange.fields, "expire_le": exchange.expires_on.isoformat()},
+        keyring=keyring,
+        now=moment,
+    )
+    return exchange
+
+
+def refuse(
+    session: Session, exchange_id: int, *, dpo: str, avis: str, now: datetime | None = None
+) -> Exchange:
+    """The DPO refuses, with the reason; audited."""
+    moment = now or utc_now()
+    exchange = _pending(session, exchange_id)
+    exchange.status = REFUSED
+    exchange.dpo = dpo
+    exchange.avis = avis
+    exchange.decided_at = utc_stamp(moment)
+    session.flush()
+    audit.append(session, actor=dpo, action="echange.refus", object_ref=f"echange:{exchange.id}", now=moment)
+    return exchange
+
+
+def authorise(
+    session: Session, keyring: Keyring, exchange_id: int, fields: Collection[str], *, now: datetime
+) -> Authorisation:
+    """An `Authorisation` for `fields` under exchange `exchange_id` at `now`, or `ExchangeRefused`.
+
+    Refused, with every reason named: unknown exchange, not approved, not yet valid or expired,
+    fields outside the approval, signature invalid (decision altered, or signed with another key).
+    """
+    exchange = session.get(Exchange, exchange_id)
+    if exchange is None:
+        raise ExchangeRefused(exchange_id, ["cet échange n'existe pas"])
+    reasons: list[str] = []
+    if exchange.status != APPROVED or not exchange.signature or not exchange.decided_at:
+        reasons.append(
+            f"échange {STATUS_LABELS.get(exchange.status, exchange.status)}, non approuvé par le DPO"
+        )
+    else:
+        try:
+            keyring.public_key().verify(
+                bytes.fromhex(exchange.signature), canonical_json(approval_payload(exchange))
+            )
+        except (InvalidSignature, ValueError):
+            reasons.append(
+                "signature de l'approbation invalide (décision modifiée ou signée par une autre clé)"
+            )
+        if now < parse_stamp(exchange.decided_at):
+            reasons.append("approbation postérieure à la date d'utilisation")
+    if now.date() > exchange.expires_on:
+        reasons.append(f"approbation expirée le {exchange.expires_on.isoformat()}")
+    outside = sorted(set(fields) - set(exchange.fields))
+    if outside:
+        reasons.append(f"champs hors de l'approbation : {', '.join(outside)}")
+    if session.get(RegisterEntry, exchange.register_code) is None:
+        reasons.append(f"l'entrée « {exchange.register_code} » du registre n'existe pas")
+    if reasons:
+        raise ExchangeRefused(exchange_id, reasons)
+    return Authorisation(
+        exchange_id=exchange.id,
+        fields=frozenset(exchange.fields),
+        recipient=exchange.recipient,
+        register_code=exchange.register_code,
+        retention_days=exchange.retention_days,
+        expires_on=exchange.expires_on,
+        signature=exchange.signature or "",
+    )
+
+
+def recheck(
+    session: Session,
+    keyring: Keyring,
+    authorisation: Authorisation,
+    fields: Collection[str],
+    *,
+    now: datetime,
+) -> Authorisation:
+    """Verify again, at the moment of use, that `authorisation` still holds and covers `fields`."""
+    fresh = authorise(session, keyring, authorisation.exchange_id, fields, now=now)
+    if fresh.signature != authorisation.signature:
+        raise ExchangeRefused(
+            authorisation.exchange_id, ["l'autorisation présentée ne correspond pas à la décision"]
+        )
+    return fresh

@@ -1,0 +1,203 @@
+"""The keyring: every secret of uptake, in files outside the repository and the database.
+
+Layout: `$UPTAKE_HOME/keys/<name>.key`, one secret per file, each encrypted at rest with AES-GCM under a
+key-encryption key (KEK) derived from the master secret; the key name is the associated data, so two key
+files cannot be swapped. The master secret comes from the environment (`UPTAKE_MASTER_KEY`) or from a file
+(`UPTAKE_MASTER_KEY_FILE`, by default `$UPTAKE_HOME/master.key`, created with mode 0600 at first use; a
+file readable by others is refused).
+
+Pseudonymisation keys are derived with HKDF-SHA-256 from one random root per territory, with the purpose
+(finalité) in the HKDF `info`: HKDF outputs for different `info` values are independent pseudo-random
+keys, so two purposes give unlinkable pseudonyms, while the Caf has only one secret per territory to
+protect, back up and rotate. Another territory (another partner) has its own random root, never derived
+from ours, so partners cannot link their pseudonyms even if one of them leaks its root.
+
+Other secrets are plain random 256-bit keys: the contact vault key (per territory), the per-batch keys of
+personal outputs (destroyed at purge: crypto-shredding) and the Ed25519 signing key of DPO decisions and
+audit checkpoints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from privacy.errors import KeyringError
+
+MASTER_ENV = "UPTAKE_MASTER_KEY"
+MASTER_FILE_ENV = "UPTAKE_MASTER_KEY_FILE"
+MIN_MASTER_CHARS = 32
+SIGNING_KEY = "signature-ed25519"
+_MAGIC = b"UPK1"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,120}$")
+_KEK_SALT = b"uptake/keyring/v1"
+
+
+def _hkdf(secret: bytes, info: str, salt: bytes | None = None) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info.encode()).derive(secret)
+
+
+def territory_slug(territory: str) -> str:
+    """A territory id usable in key names (`240400440`, `national`...)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", territory.lower()).strip("-")
+    if not slug:
+        raise KeyringError("territoire", "identifiant de territoire vide", "donnez le SIREN de l'EPCI")
+    return slug[:60]
+
+
+def pseudonym_root_name(territory: str) -> str:
+    """Name of the random root from which a territory's pseudonymisation keys are derived."""
+    return f"pseudonymes-{territory_slug(territory)}"
+
+
+def fingerprint(public_key: Ed25519PublicKey) -> str:
+    """A short, stable id of a public key (first 16 hex digits of the SHA-256 of its raw bytes)."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+class Keyring:
+    """The key files of one data folder, opened with the master secret."""
+
+    def __init__(self, keys_dir: Path, master_secret: bytes) -> None:
+        """Open `keys_dir` with a master secret (use `open_keyring` to resolve it from the environment)."""
+        self.keys_dir = keys_dir
+        self._kek = AESGCM(_hkdf(master_secret, "kek", salt=_KEK_SALT))
+
+    def path(self, name: str) -> Path:
+        """Where the key `name` is (or would be) stored."""
+        if not _NAME.match(name):
+            raise KeyringError(f"clé « {name} »", "nom de clé invalide", "utilisez [a-z0-9_.-]")
+        return self.keys_dir / f"{name}.key"
+
+    def has(self, name: str) -> bool:
+        """Whether the key `name` exists."""
+        return self.path(name).exists()
+
+    def store(self, name: str, secret: bytes) -> None:
+        """Encrypt and write `secret` as the key `name` (mode 0600), replacing any previous one."""
+        path = self.path(name)
+        self.keys_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.keys_dir, 0o700)
+        nonce = secrets.token_bytes(12)
+        blob = _MAGIC + nonce + self._kek.encrypt(nonce, secret, name.encode())
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(blob)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+
+    def load(self, name: str) -> bytes:
+        """Decrypt the key `name`; `KeyringError` if it is missing or the master secret is wrong."""
+        path = self.path(name)
+        try:
+            blob = path.read_bytes()
+        except FileNotFoundError:
+            raise KeyringError(
+                str(path),
+                "clé absente (détruite ou jamais créée)",
+                "les données qu'elle protégeait sont perdues",
+            ) from None
+        if not blob.startswith(_MAGIC) or len(blob) < len(_MAGIC) + 12 + 16:
+            raise KeyringError(str(path), "fichier de clé illisible", "restaurez-le depuis la sauvegarde")
+        nonce, ciphertext = blob[4:16], blob[16:]
+        try:
+            return self._kek.decrypt(nonce, ciphertext, name.encode())
+        except InvalidTag:
+            raise KeyringError(
+                str(path),
+                "déchiffrement impossible : clé maîtresse incorrecte ou fichier altéré",
+                f"vérifiez {MASTER_ENV} ou le fichier de clé maîtresse",
+            ) from None
+
+    def secret(self, name: str) -> bytes:
+        """The 256-bit key `name`, generated at first use."""
+        if not self.has(name):
+            self.store(name, secrets.token_bytes(32))
+        return self.load(name)
+
+    def destroy(self, name: str) -> bool:
+        """Overwrite then delete the key file `name`; True if it existed."""
+        path = self.path(name)
+        if not path.exists():
+            return False
+        size = path.stat().st_size
+        with path.open("r+b") as handle:
+            handle.write(secrets.token_bytes(size))
+            handle.flush()
+            os.fsync(handle.fileno())
+        path.unlink()
+        return True
+
+    def pseudonym_key(self, territory: str, finalite: str) -> bytes:
+        """The pseudonymisation key of one territory and one purpose (HKDF from the territory's root)."""
+        root = self.secret(pseudonym_root_name(territory))
+        return derive_pseudonym_key(root, finalite)
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The Ed25519 key that signs DPO decisions and audit checkpoints (generated at first use)."""
+        return Ed25519PrivateKey.from_private_bytes(self.secret(SIGNING_KEY))
+
+    def public_key(self) -> Ed25519PublicKey:
+        """The public half of the signing key, used to verify decisions and checkpoints."""
+        return self.signing_key().public_key()
+
+
+def derive_pseudonym_key(root: bytes, finalite: str) -> bytes:
+    """HKDF-SHA-256 of a territory root, domain-separated by the purpose."""
+    name = finalite.strip().lower()
+    if not name:
+        raise KeyringError("finalité", "finalité vide", "donnez un nom de finalité (par exemple `droits`)")
+    return _hkdf(root, f"uptake/pseudonyme/v1/{name}")
+
+
+def _master_from_file(path: Path) -> bytes:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48) + "\n")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise KeyringError(
+            str(path),
+            f"permissions trop larges ({oct(mode)}) pour la clé maîtresse",
+            f"restreignez-les au seul propriétaire : chmod 600 {path}",
+        )
+    secret = path.read_text(encoding="utf-8").strip()
+    if len(secret) < MIN_MASTER_CHARS:
+        raise KeyringError(str(path), "clé maîtresse trop courte", f"au moins {MIN_MASTER_CHARS} caractères")
+    return secret.encode()
+
+
+def open_keyring(keys_dir: Path, master_file: Path, environ: Mapping[str, str] | None = None) -> Keyring:
+    """Open the keyring; master secret: `UPTAKE_MASTER_KEY`, else `UPTAKE_MASTER_KEY_FILE` or `master_file`.
+
+    The file is created (0600) at first use; a file readable by group or others is refused.
+    """
+    env = os.environ if environ is None else environ
+    from_env = env.get(MASTER_ENV)
+    if from_env:
+        if len(from_env) < MIN_MASTER_CHARS:
+            raise KeyringError(
+                MASTER_ENV,
+                "clé maîtresse trop courte",
+                f"donnez un secret aléatoire d'au moins {MIN_MASTER_CHARS} caractères "
+                '(par exemple : python -c "import secrets; print(secrets.token_urlsafe(48))")',
+            )
+        return Keyring(keys_dir, from_env.encode())
+    path = Path(env[MASTER_FILE_ENV]) if env.get(MASTER_FILE_ENV) else master_file
+    return Keyring(keys_dir, _master_from_file(path))

@@ -1,0 +1,273 @@
+"""Personal outputs and their retention: the ONE way to write a file holding personal data, and the purge.
+
+`write_personal_output` refuses unless an approved exchange covers every personal field of the content,
+writes the file for the recipient, keeps an encrypted copy under a per-batch key (in the keyring),
+records the retention end (at most the exchange's retention, itself at most 12 months) and appends an
+audit entry with the file's SHA-256. `purge` deletes expired files and their encrypted copies and
+destroys their per-batch keys (crypto-shredding: a copy that escaped, e.g. in a backup of the data
+folder, can no longer be decrypted), drops exchange traces after 36 months and oppositions after their
+retention, and records what it did in the audit log. Outcomes, held by other packages, are pseudonymised
+and stay.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+import os
+import secrets
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from privacy import audit, exchanges
+from privacy.canonical import utc_now, utc_stamp
+from privacy.directory import PERSONAL_FIELDS
+from privacy.errors import ExchangeRefused, PrivacyError, UnknownObject
+from privacy.keys import Keyring
+from privacy.models import Exchange, Opposition, PersonalOutput
+
+EXCHANGE_TRACE_MONTHS = 36  # R.114-9-7 CRPA: traces of exchanges are kept 36 months
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` moved by `months` calendar months (clamped to the end of shorter months)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class WrittenOutput:
+    """A personal output as recorded: its id, where it is, its hash and until when it is kept."""
+
+    id: str
+    path: Path
+    sha256: str
+    fields: tuple[str, ...]
+    rows: int | None
+    retention_until: date
+
+
+def outputs_dir(keyring_home: Path) -> Path:
+    """Where the encrypted copies of personal outputs are kept (beside the keys, in the data folder)."""
+    return keyring_home / "sorties-chiffrees"
+
+
+def _serialise(content: pl.DataFrame | bytes | str, path: Path) -> bytes:
+    if isinstance(content, bytes):
+        return content
+    if isinstance(content, str):
+        return content.encode("utf-8")
+    buffer = io.BytesIO()
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        content.write_parquet(buffer)
+    elif suffix == ".json":
+        content.write_json(buffer)
+    else:
+        content.write_csv(buffer, separator=";" if suffix == ".csv" else ",")
+    return buffer.getvalue()
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def write_personal_output(
+    session: Session,
+    keyring: Keyring,
+    authorisation: exchanges.Authorisation,
+    path: Path,
+    content: pl.DataFrame | bytes | str,
+    *,
+    actor: str,
+    label: str,
+    fields: Collection[str] | None = None,
+    retention_days: int | None = None,
+    now: datetime | None = None,
+) -> WrittenOutput:
+    """Write a file holding personal data for an approved exchange; refused (nothing written) otherwise.
+
+    For a frame, the personal fields are its columns named in the contact directory contract (plus
+    `fields`); for bytes or text (letters, e-mails), `fields` must name the personal fields it holds.
+    A frame is written as CSV with `;` (`.csv`), Parquet (`.parquet`) or JSON (`.json`).
+    """
+    moment = now or utc_now()
+    if isinstance(content, pl.DataFrame):
+        personal = {c for c in content.columns if c in PERSONAL_FIELDS} | set(fields or ())
+        rows: int | None = content.height
+    else:
+        if fields is None:
+            raise PrivacyError(
+                "sortie sans liste de champs personnels : précisez `fields` pour un contenu texte ou binaire"
+            )
+        personal, rows = set(fields), None
+    granted = exchanges.recheck(session, keyring, authorisation, sorted(personal), now=moment)
+    days = min(retention_days or granted.retention_days, granted.retention_days, exchanges.MAX_RETENTION_DAYS)
+    data = _serialise(content, path)
+    output_id = uuid.uuid4().hex
+    key_name = f"sortie-{output_id}"
+    encrypted_path = outputs_dir(keyring.keys_dir.parent) / f"{output_id}.bin"
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        batch_key = secrets.token_bytes(32)
+        keyring.store(key_name, batch_key)
+        nonce = secrets.token_bytes(12)
+        _write_private(encrypted_path, nonce + AESGCM(batch_key).encrypt(nonce, data, output_id.encode()))
+        _write_private(path, data)
+        record = PersonalOutput(
+            id=output_id,
+            exchange_id=granted.exchange_id,
+            label=label,
+            path=str(path.resolve()),
+            encrypted_path=str(encrypted_path),
+            key_name=key_name,
+            sha256=digest,
+            fields=sorted(personal),
+            rows=rows,
+            created_at=utc_stamp(moment),
+            retention_until=moment.date() + timedelta(days=days),
+        )
+        session.add(record)
+        session.flush()
+        audit.append(
+            session,
+            actor=actor,
+            action="sortie.ecriture",
+            object_ref=f"sortie:{output_id}",
+            counts={"lignes": rows} if rows is not None else None,
+            output_sha256=digest,
+            details={
+                "echange": granted.exchange_id,
+                "libelle": label,
+                "champs": sorted(personal),
+                "conservation_jusqu_au": record.retention_until.isoformat(),
+            },
+            keyring=keyring,
+            now=moment,
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        encrypted_path.unlink(missing_ok=True)
+        keyring.destroy(key_name)
+        raise
+    return WrittenOutput(output_id, path, digest, tuple(sorted(personal)), rows, record.retention_until)
+
+
+def read_output(
+    session: Session,
+    keyring: Keyring,
+    authorisation: exchanges.Authorisation,
+    output_id: str,
+    *,
+    now: datetime | None = None,
+) -> bytes:
+    """The content of a personal output, decrypted from its copy, for its (still valid) exchange."""
+    record = session.get(PersonalOutput, output_id)
+    if record is None:
+        raise UnknownObject("sortie", output_id)
+    if record.exchange_id != authorisation.exchange_id:
+        raise ExchangeRefused(authorisation.exchange_id, ["cette sortie relève d'un autre échange"])
+    exchanges.recheck(session, keyring, authorisation, record.fields, now=now or utc_now())
+    if record.purged_at:
+        raise PrivacyError(
+            f"la sortie {output_id} a été purgée le {record.purged_at[:10]} : elle n'existe plus"
+        )
+    blob = Path(record.encrypted_path).read_bytes()
+    return decrypt_copy(keyring, record.key_name, output_id, blob)
+
+
+def decrypt_copy(keyring: Keyring, key_name: str, output_id: str, blob: bytes) -> bytes:
+    """Decrypt an encrypted copy with its batch key (`KeyringError` once the key is destroyed)."""
+    key = keyring.load(key_name)
+    try:
+        return AESGCM(key).decrypt(blob[:12], blob[12:], output_id.encode())
+    except InvalidTag:
+        raise PrivacyError(f"copie chiffrée de la sortie {output_id} altérée") from None
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """What one purge removed."""
+
+    outputs: int
+    files_deleted: int
+    keys_destroyed: int
+    exchanges: int
+    oppositions: int
+
+
+def purge(session: Session, keyring: Keyring, *, actor: str, now: datetime | None = None) -> PurgeReport:
+    """Delete expired outputs and destroy their keys, drop old exchange traces and oppositions; audited.
+
+    Safe to call from a scheduled job: it only touches what is past its retention end.
+    """
+    moment = now or utc_now()
+    today = moment.date()
+    files = keys = 0
+    expired = list(
+        session.scalars(
+            select(PersonalOutput).where(
+                PersonalOutput.purged_at.is_(None), PersonalOutput.retention_until < today
+            )
+        )
+    )
+    for record in expired:
+        for name in (record.path, record.encrypted_path):
+            target = Path(name)
+            if target.exists():
+                target.unlink()
+                files += 1
+        keys += keyring.destroy(record.key_name)
+        record.purged_at = utc_stamp(moment)
+        audit.append(
+            session,
+            actor=actor,
+            action="purge.sortie",
+            object_ref=f"sortie:{record.id}",
+            output_sha256=record.sha256,
+            details={
+                "echange": record.exchange_id,
+                "conservation_jusqu_au": record.retention_until.isoformat(),
+            },
+            now=moment,
+        )
+    trace_limit = add_months(today, -EXCHANGE_TRACE_MONTHS)
+    old_exchanges = list(session.scalars(select(Exchange.id).where(Exchange.expires_on < trace_limit)))
+    if old_exchanges:
+        session.execute(delete(Exchange).where(Exchange.id.in_(old_exchanges)))
+    old_oppositions = len(session.scalars(select(Opposition.id).where(Opposition.expires_on < today)).all())
+    if old_oppositions:
+        session.execute(delete(Opposition).where(Opposition.expires_on < today))
+    report = PurgeReport(len(expired), files, keys, len(old_exchanges), old_oppositions)
+    audit.append(
+        session,
+        actor=actor,
+        action="purge",
+        counts={
+            "sorties": report.outputs,
+            "fichiers_supprimes": report.files_deleted,
+            "cles_detruites": report.keys_destroyed,
+            "echanges": report.exchanges,
+            "oppositions": report.oppositions,
+        },
+        details={"echanges_supprimes": old_exchanges},
+        keyring=keyring,
+        now=moment,
+    )
+    return report

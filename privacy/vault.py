@@ -1,0 +1,273 @@
+"""The contact vault: the contact directory, validated, each record encrypted under its pseudonym.
+
+A record is the canonical JSON of its valid fields, encrypted with AES-GCM under the territory's vault key
+with the pseudonym as associated data: a ciphertext moved to another household's row fails to decrypt.
+Invalid values (phone numbers that are not French-valid, malformed e-mail addresses, unknown civilités)
+are reported by record number and column, never by value, and are not stored at all.
+The only way to read a record back is `reveal`, which requires an `Authorisation` and checks it again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections import Counter
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import phonenumbers
+import polars as pl
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from privacy import audit, exchanges
+from privacy.canonical import canonical_json, utc_now, utc_stamp
+from privacy.directory import (
+    CHANNEL_FIELDS,
+    CIVILITES,
+    CONTACT_COLUMNS,
+    PERSONAL_FIELDS,
+    PSEUDONYM_COLUMN,
+    PSEUDONYM_PATTERN,
+    REQUIRED_FIELDS,
+)
+from privacy.errors import InputInvalid, PrivacyError
+from privacy.files import read_table
+from privacy.keys import Keyring, territory_slug
+from privacy.models import ContactRecord
+
+_PSEUDONYM = re.compile(PSEUDONYM_PATTERN)
+_POSTCODE = re.compile(r"^\d{5}$")
+_CHUNK = 500
+
+
+def vault_key_name(territory: str) -> str:
+    """Name of the territory's vault key in the keyring."""
+    return f"coffre-{territory_slug(territory)}"
+
+
+@dataclass(frozen=True)
+class ContactIssue:
+    """A problem with one value: where it is (record number, column) and what is wrong, never the value."""
+
+    record: int
+    column: str
+    problem: str
+
+
+@dataclass
+class ImportReport:
+    """What `import_contacts` did."""
+
+    records: int = 0
+    stored: int = 0
+    replaced: int = 0
+    rejected: int = 0
+    dropped_columns: list[str] = field(default_factory=list)
+    issues: list[ContactIssue] = field(default_factory=list)
+
+    def issue_counts(self) -> dict[str, int]:
+        """Number of invalid values per column."""
+        return dict(Counter(issue.column for issue in self.issues))
+
+
+def _clean(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _validate(record_no: int, row: dict[str, object], report: ImportReport) -> dict[str, str] | None:
+    """The record's valid fields, or None when the record cannot be stored (bad pseudonym)."""
+    pseudonym = _clean(row.get(PSEUDONYM_COLUMN))
+    if pseudonym is None or not _PSEUDONYM.match(pseudonym):
+        report.issues.append(ContactIssue(record_no, PSEUDONYM_COLUMN, "pseudonyme absent ou mal formé"))
+        return None
+    kept: dict[str, str] = {PSEUDONYM_COLUMN: pseudonym}
+    for name in PERSONAL_FIELDS:
+        value = _clean(row.get(name))
+        if value is None:
+            if name in REQUIRED_FIELDS:
+                report.issues.append(ContactIssue(record_no, name, "valeur obligatoire absente"))
+            continue
+        problem: str | None = None
+        if name == "civilite" and value not in CIVILITES:
+            problem = "civilité inconnue (M., Mme ou vide)"
+        elif name == "telephone":
+            try:
+                number = phonenumbers.parse(value, "FR")
+                if phonenumbers.is_valid_number(number):
+                    value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                else:
+                    problem = "numéro de téléphone invalide"
+            except phonenumbers.NumberParseException:
+                problem = "numéro de téléphone illisible"
+        elif name == "email":
+            try:
+                value = validate_email(value, check_deliverability=False).normalized
+            except EmailNotValidError:
+                problem = "adresse électronique invalide"
+        elif name == "code_postal" and not _POSTCODE.match(value):
+            problem = "code postal invalide (5 chiffres)"
+        if problem:
+            report.issues.append(ContactIssue(record_no, name, problem))
+        else:
+            kept[name] = value
+    return kept
+
+
+def _encrypt(cipher: AESGCM, pseudonym: str, values: dict[str, str]) -> tuple[bytes, bytes]:
+    nonce = secrets.token_bytes(12)
+    return nonce, cipher.encrypt(nonce, canonical_json(values), pseudonym.encode())
+
+
+def import_contacts(
+    session: Session,
+    keyring: Keyring,
+    source: Path | pl.DataFrame,
+    *,
+    territory: str,
+    actor: str,
+    now: datetime | None = None,
+) -> ImportReport:
+    """Validate a contact directory (file or frame) and store every usable record encrypted; audited."""
+    moment = now or utc_now()
+    frame = read_table(source) if isinstance(source, Path) else source
+    if PSEUDONYM_COLUMN not in frame.columns:
+        raise InputInvalid(
+            str(source) if isinstance(source, Path) else "annuaire",
+            f"colonne `{PSEUDONYM_COLUMN}` absente",
+            "pseudonymisez d'abord l'annuaire brut : "
+            "uptake pseudonymise … --contacts FICHIER --contacts-out SORTIE",
+        )
+    report = ImportReport(dropped_columns=sorted(set(frame.columns) - set(CONTACT_COLUMNS)))
+    cipher = AESGCM(keyring.secret(vault_key_name(territory)))
+    stamp = utc_stamp(moment)
+    seen: set[str] = set()
+    pending: list[dict[str, object]] = []
+    for record_no, row in enumerate(
+        frame.select(c for c in CONTACT_COLUMNS if c in frame.columns).iter_rows(named=True), 1
+    ):
+        report.records += 1
+        values = _validate(record_no, row, report)
+        if values is None:
+            report.rejected += 1
+            continue
+        pseudonym = values.pop(PSEUDONYM_COLUMN)
+        if pseudonym in seen:
+            report.issues.append(ContactIssue(record_no, PSEUDONYM_COLUMN, "foyer en double dans le fichier"))
+            report.rejected += 1
+            continue
+        seen.add(pseudonym)
+        nonce, ciphertext = _encrypt(cipher, pseudonym, values)
+        invalid = sorted({i.column for i in report.issues if i.record == record_no})
+        pending.append(
+            {
+                "pseudonym": pseudonym,
+                "territory": territory,
+                "nonce": nonce,
+                "ciphertext": ciphertext,
+                "usable_fields": sorted(values),
+                "invalid_fields": invalid,
+                "imported_at": stamp,
+            }
+        )
+    for start in range(0, len(pending), _CHUNK):
+        chunk = pending[start : start + _CHUNK]
+        names = [str(p["pseudonym"]) for p in chunk]
+        existing = ContactRecord.pseudonym.in_(names)
+        report.replaced += len(session.scalars(select(ContactRecord.pseudonym).where(existing)).all())
+        session.execute(delete(ContactRecord).where(existing))
+        session.add_all(ContactRecord(**p) for p in chunk)
+        session.flush()
+    report.stored = len(pending)
+    audit.append(
+        session,
+        actor=actor,
+        action="annuaire.import",
+        object_ref=f"territoire:{territory}",
+        counts={
+            "enregistrements": report.records,
+            "stockes": report.stored,
+            "remplaces": report.replaced,
+            "rejetes": report.rejected,
+            "valeurs_invalides": report.issue_counts(),
+        },
+        details={"colonnes_ignorees": report.dropped_columns},
+        keyring=keyring,
+        now=moment,
+    )
+    return report
+
+
+def reveal(
+    session: Session,
+    keyring: Keyring,
+    authorisation: exchanges.Authorisation,
+    pseudonyms: Iterable[str],
+    fields: Collection[str],
+    *,
+    actor: str = "uptake",
+    now: datetime | None = None,
+) -> dict[str, dict[str, str | None]]:
+    """Decrypt `fields` of the households `pseudonyms` for an approved exchange; audited.
+
+    The authorisation is checked again (approval, expiry, fields, signature) before anything is
+    decrypted. Households absent from the vault are absent from the result; a field the household
+    has no valid value for is None.
+    """
+    moment = now or utc_now()
+    wanted = list(dict.fromkeys(fields))
+    exchanges.recheck(session, keyring, authorisation, wanted, now=moment)
+    names = list(dict.fromkeys(pseudonyms))
+    result: dict[str, dict[str, str | None]] = {}
+    ciphers: dict[str, AESGCM] = {}
+    for start in range(0, len(names), _CHUNK):
+        query = select(ContactRecord).where(ContactRecord.pseudonym.in_(names[start : start + _CHUNK]))
+        for record in session.scalars(query):
+            cipher = ciphers.get(record.territory)
+            if cipher is None:
+                cipher = ciphers[record.territory] = AESGCM(keyring.load(vault_key_name(record.territory)))
+            try:
+                plain = cipher.decrypt(record.nonce, record.ciphertext, record.pseudonym.encode())
+            except InvalidTag:
+                raise PrivacyError(
+                    f"enregistrement du coffre altéré pour le foyer {record.pseudonym} : déchiffrement refusé"
+                ) from None
+            values = json.loads(plain)
+            result[record.pseudonym] = {name: values.get(name) for name in wanted}
+    audit.append(
+        session,
+        actor=actor,
+        action="annuaire.dechiffrement",
+        object_ref=f"echange:{authorisation.exchange_id}",
+        counts={"demandes": len(names), "trouves": len(result)},
+        details={"champs": wanted},
+        now=moment,
+    )
+    return result
+
+
+def usable_channels(session: Session, territory: str | None = None) -> pl.DataFrame:
+    """Per household, which contact channels have a valid value (`canal_sms`...), read without decrypting."""
+    query = select(ContactRecord.pseudonym, ContactRecord.usable_fields)
+    if territory is not None:
+        query = query.where(ContactRecord.territory == territory)
+    rows = session.execute(query).all()
+    data: dict[str, list[object]] = {PSEUDONYM_COLUMN: [r[0] for r in rows]}
+    for channel, needed in CHANNEL_FIELDS.items():
+        data[f"canal_{channel}"] = [all(n in r[1] for n in needed) for r in rows]
+    schema = {PSEUDONYM_COLUMN: pl.String, **{f"canal_{c}": pl.Boolean for c in CHANNEL_FIELDS}}
+    return pl.DataFrame(data, schema=schema)
+
+
+def held_fields(session: Session, pseudonym: str) -> ContactRecord | None:
+    """The vault row of one household (its field names and import date; the values stay encrypted)."""
+    return session.get(ContactRecord, pseudonym)

@@ -1,4 +1,8 @@
-"""Errors of the outreach domain."""
+"""Errors of the outreach domain: each says what is wrong, where, and how to fix it, in French.
+
+None of them ever carries a name, a phone number, an e-mail or an address: at most a pseudonym,
+a line number or a count.
+"""
 
 from __future__ import annotations
 
@@ -7,3 +11,90 @@ class OutreachError(Exception):
     """Base of the outreach errors; `str()` is a French message safe to show."""
 
     exit_code = 2
+
+
+class CampaignInvalid(OutreachError):
+    """A campaign file is wrong: names the file, the key and the fix."""
+
+    def __init__(self, path: str, key: str, problem: str, fix: str) -> None:
+        self.path, self.key, self.problem, self.fix = path, key, problem, fix
+        super().__init__(f"{path} : clé `{key}` : {problem}. {fix}")
+
+
+class CampaignNotFound(OutreachError):
+    """No campaign file has that name."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        listed = ", ".join(known) or "aucune"
+        super().__init__(
+            f"campagne `{name}` introuvable dans config/campaigns/ (campagnes connues : {listed}). "
+            "Vérifiez le nom (nom du fichier sans .toml) ou listez-les avec `uptake campaigns list`."
+        )
+
+
+class TemplateRefused(OutreachError):
+    """A message template cannot be used as written: names the template and the fix."""
+
+    def __init__(self, template: str, problem: str, fix: str) -> None:
+        self.template, self.problem, self.fix = template, problem, fix
+        super().__init__(f"modèle `{template}` refusé : {problem}. {fix}")
+
+
+class RunNotFound(OutreachError):
+    """The detection run asked for does not exist or has no flags."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"exécution de détection `{run_id}` introuvable. Donnez l'identifiant d'une exécution "
+            "acceptée (voir `uptake run`)."
+        )
+
+
+class OutsideSendingWindow(OutreachError):
+    """A message would leave outside the sending window of its channel."""
+
+    def __init__(self, channel: str, moment: str, next_allowed: str) -> None:
+        self.channel = channel
+        super().__init__(
+            f"envoi {channel} refusé le {moment} : hors de la fenêtre d'envoi (jours ouvrés, heures "
+            f"configurées, jamais un jour férié). Prochain créneau autorisé : {next_allowed}."
+        )
+
+
+class LineProblem:
+    """One bad line of an imported file (line number as a spreadsheet shows it, header = 1)."""
+
+    def __init__(self, line: int, column: str, problem: str) -> None:
+        self.line, self.column, self.problem = line, column, problem
+
+    def __str__(self) -> str:
+        return f"ligne {self.line}, colonne `{self.column}` : {self.problem}"
+
+
+class OutcomeImportInvalid(OutreachError):
+    """An outcomes file has bad lines: every one is listed, nothing was imported."""
+
+    def __init__(self, path: str, problems: list[LineProblem]) -> None:
+        self.path, self.problems = path, problems
+        shown = "\n".join(f"  - {p}" for p in problems[:50])
+        more = f"\n  … et {len(problems) - 50} autres" if len(problems) > 50 else ""
+        super().__init__(
+            f"{path} : {len(problems)} problème(s), rien n'a été importé. Corrigez ces lignes puis "
+            f"relancez l'import :\n{shown}{more}"
+        )
+
+
+class OutcomeInvalid(OutreachError):
+    """One outcome cannot be recorded (unknown code, missing amount...)."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f"résultat refusé : {problem}. {fix}")
+
+
+class ReconciliationInvalid(OutreachError):
+    """The extract given for reconciliation cannot be used."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f"rapprochement impossible : {problem}. {fix}")

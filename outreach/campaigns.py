@@ -1,0 +1,262 @@
+"""Campaigns as TOML files (`config/campaigns/*.toml`), validated, with French errors.
+
+A campaign says which rules' flags it takes, where (geography filters), under which processing
+register entry and exchange, with which sequence of attempts, which holdout share and seed, which
+caps and which sending windows. The campaign's identifier is its file name without `.toml`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from outreach.errors import CampaignInvalid, CampaignNotFound
+
+CAMPAIGNS_DIR = "campaigns"
+TEMPLATES_DIR = "templates"
+
+Channel = Literal["sms", "email", "appel", "courrier"]
+CHANNELS: tuple[Channel, ...] = ("sms", "email", "appel", "courrier")
+
+# The extract column telling that a usable contact of that kind exists.
+CHANNEL_COLUMNS: dict[Channel, str] = {
+    "sms": "canal_sms",
+    "email": "canal_email",
+    "appel": "canal_telephone",
+    "courrier": "canal_courrier",
+}
+
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CampaignSection(_Strict):
+    """Who, why and under which legal frame."""
+
+    titre: str = Field(min_length=1)
+    action: Literal["2.2", "7.1"]
+    regles: list[str] = Field(min_length=1)
+    registre: str = Field(min_length=1, description="entrée du registre des traitements")
+    echange: str = Field(min_length=1, description="échange approuvé par le DPO")
+    lien_court: str = Field(pattern=r"^https://\S+$", max_length=40)
+    expediteur: str = Field(default="Caf des Alpes-de-Haute-Provence", min_length=1)
+
+
+class GeographyFilter(_Strict):
+    """Which households, by where they live. Every filter given must hold."""
+
+    communes: list[str] = Field(default_factory=list)
+    distance_min_km: float | None = Field(default=None, ge=0)
+    distance_max_km: float | None = Field(default=None, ge=0)
+    perimetres: list[str] = Field(default_factory=list)
+    communes_eloignees: bool = False
+
+    @field_validator("communes")
+    @classmethod
+    def _codes(cls, codes: list[str]) -> list[str]:
+        for code in codes:
+            if len(code) != 5:
+                raise ValueError(f"code commune `{code}` : un code INSEE a 5 caractères")
+        return codes
+
+
+class SelectionSection(_Strict):
+    """Who is left out besides opposition and caps."""
+
+    exclure_accompagnes: list[str] = Field(
+        default_factory=list, description="règles pour lesquelles un foyer déjà accompagné est écarté"
+    )
+    plafond_foyers: int | None = Field(default=None, gt=0)
+
+
+class HoldoutSection(_Strict):
+    """The control group: flagged, never contacted, followed all the same."""
+
+    part: float = Field(default=0.10, ge=0, lt=1)
+    graine: int = Field(ge=0)
+
+
+class CapsSection(_Strict):
+    """Contact pressure limits, across all campaigns (from the contact history)."""
+
+    meme_droit_jours: int = Field(default=180, ge=0)
+    tentatives_max_30_jours: int = Field(default=3, ge=1)
+    pause_apres_refus_jours: int = Field(default=60, ge=0)
+
+
+class WindowSection(_Strict):
+    """When SMS and calls may go out: working days, within hours; never on a public holiday."""
+
+    heure_debut: time = time(9, 0)
+    heure_fin: time = time(18, 0)
+    jours: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]), min_length=1)
+    fuseau: str = "Europe/Paris"
+
+    @field_validator("jours")
+    @classmethod
+    def _days(cls, days: list[str]) -> list[str]:
+        for day in days:
+            if day not in WEEKDAYS:
+                raise ValueError(f"jour `{day}` inconnu")
+        return days
+
+    @model_validator(mode="after")
+    def _order(self) -> WindowSection:
+        if self.heure_fin <= self.heure_debut:
+            raise ValueError("`heure_fin` doit être après `heure_debut`")
+        return self
+
+
+class SmsSection(_Strict):
+    """SMS limits."""
+
+    max_segments: int = Field(default=2, ge=1, le=10)
+
+
+class Attempt(_Strict):
+    """One step of the sequence: a channel, a delay after the previous step, a condition."""
+
+    canal: Channel
+    delai_jours: int = Field(default=0, ge=0)
+    condition: Literal["toujours", "sans_resultat"] = "sans_resultat"
+    modele: str = Field(min_length=1, description="nom du modèle dans config/templates/, sans extension")
+
+
+class _CampaignFile(_Strict):
+    campagne: CampaignSection
+    geographie: GeographyFilter = GeographyFilter()
+    selection: SelectionSection = SelectionSection()
+    temoin: HoldoutSection
+    plafonds: CapsSection = CapsSection()
+    fenetres: WindowSection = WindowSection()
+    sms: SmsSection = SmsSection()
+    tentatives: list[Attempt] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A validated campaign and where it came from."""
+
+    id: str
+    path: Path
+    sha256: str
+    campagne: CampaignSection
+    geographie: GeographyFilter
+    selection: SelectionSection
+    temoin: HoldoutSection
+    plafonds: CapsSection
+    fenetres: WindowSection
+    sms: SmsSection
+    tentatives: tuple[Attempt, ...]
+
+    @property
+    def channels(self) -> tuple[Channel, ...]:
+        """The channels of the sequence, in order, without repetition."""
+        return tuple(dict.fromkeys(a.canal for a in self.tentatives))
+
+
+_FIXES = {
+    "missing": "ajoutez cette clé",
+    "extra_forbidden": "supprimez cette clé ou corrigez son orthographe",
+    "string_type": "mettez la valeur entre guillemets (texte)",
+    "float_type": "donnez un nombre (par exemple 0.10)",
+    "float_parsing": "donnez un nombre (par exemple 0.10)",
+    "int_type": "donnez un nombre entier",
+    "int_parsing": "donnez un nombre entier",
+    "bool_type": "écrivez true ou false",
+    "literal_error": "choisissez une des valeurs indiquées",
+    "string_pattern_mismatch": "donnez une adresse https courte (40 caractères au plus)",
+    "string_too_long": "raccourcissez la valeur",
+    "too_short": "donnez au moins un élément",
+    "time_type": "écrivez une heure comme 09:00",
+    "time_parsing": "écrivez une heure comme 09:00",
+    "greater_than_equal": "donnez une valeur plus grande",
+    "less_than": "donnez une valeur plus petite (la part témoin est entre 0 et 1, par exemple 0.10)",
+}
+
+
+def _location(loc: tuple[str | int, ...]) -> str:
+    key = ""
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key or "(racine)"
+
+
+def load_campaign(path: Path, templates_dir: Path | None = None) -> Campaign:
+    """Read and validate one campaign file; any problem raises `CampaignInvalid`.
+
+    When `templates_dir` is given, every attempt's template must exist there.
+    """
+    where = str(path)
+    try:
+        data = path.read_bytes()
+        raw: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
+    except FileNotFoundError:
+        raise CampaignInvalid(where, "(fichier)", "fichier introuvable", "vérifiez le chemin") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CampaignInvalid(where, "(syntaxe)", f"TOML illisible ({exc})", "corrigez la syntaxe") from None
+    try:
+        parsed = _CampaignFile.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        fix = _FIXES.get(err["type"], "corrigez la valeur")
+        raise CampaignInvalid(where, _location(err["loc"]), err["msg"], fix) from None
+    if parsed.tentatives[0].condition != "toujours" and parsed.tentatives[0].delai_jours != 0:
+        raise CampaignInvalid(
+            where, "tentatives[0].delai_jours", "la première tentative part au lancement", "mettez 0"
+        )
+    if templates_dir is not None:
+        for i, attempt in enumerate(parsed.tentatives):
+            missing = [p.name for p in template_files(templates_dir, attempt) if not p.is_file()]
+            if missing:
+                raise CampaignInvalid(
+                    where,
+                    f"tentatives[{i}].modele",
+                    f"modèle introuvable ({', '.join(missing)})",
+                    f"créez le fichier dans {templates_dir} ou corrigez le nom",
+                )
+    return Campaign(
+        id=path.stem,
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        campagne=parsed.campagne,
+        geographie=parsed.geographie,
+        selection=parsed.selection,
+        temoin=parsed.temoin,
+        plafonds=parsed.plafonds,
+        fenetres=parsed.fenetres,
+        sms=parsed.sms,
+        tentatives=tuple(parsed.tentatives),
+    )
+
+
+def template_files(templates_dir: Path, attempt: Attempt) -> list[Path]:
+    """The files an attempt's template needs: e-mails have an HTML and a plain-text part."""
+    if attempt.canal == "email":
+        return [templates_dir / f"{attempt.modele}.html.j2", templates_dir / f"{attempt.modele}.txt.j2"]
+    suffix = ".html.j2" if attempt.canal == "courrier" else ".txt.j2"
+    return [templates_dir / f"{attempt.modele}{suffix}"]
+
+
+def campaign_paths(config_dir: Path) -> list[Path]:
+    """Every campaign file of the configuration, sorted by name."""
+    folder = config_dir / CAMPAIGNS_DIR
+    return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def find_campaign(config_dir: Path, name: str) -> Campaign:
+    """The campaign `name` (its file name without `.toml`), validated with its templates."""
+    paths = campaign_paths(config_dir)
+    for path in paths:
+        if path.stem == name:
+            return load_campaign(path, config_dir / TEMPLATES_DIR)
+    raise CampaignNotFound(name, [p.stem for p in paths])

@@ -1,0 +1,62 @@
+"""Sending windows: SMS and calls on working days within configured hours; nothing on public holidays.
+
+Times are judged in the campaign's time zone (Europe/Paris by default); French public holidays come
+from the `holidays` package (fixed dates and the Easter-based ones: Easter Monday, Ascension,
+Whit Monday).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from outreach.campaigns import WEEKDAYS, Channel, WindowSection
+
+# Channels that reach a person at a given moment: they must respect the hours and working days.
+TIMED_CHANNELS: frozenset[str] = frozenset({"sms", "appel"})
+
+
+@lru_cache(maxsize=64)
+def _french_holidays(year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("FR", years=year)
+
+
+def is_public_holiday(day: date) -> bool:
+    """True on a French public holiday (metropolitan calendar)."""
+    return day in _french_holidays(day.year)
+
+
+def _local(window: WindowSection, moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(window.fuseau))
+
+
+def is_allowed(window: WindowSection, channel: Channel, moment: datetime) -> bool:
+    """May a message of `channel` go out at `moment` (naive datetimes are read as UTC)?"""
+    local = _local(window, moment)
+    if is_public_holiday(local.date()):
+        return False
+    if channel not in TIMED_CHANNELS:
+        return True
+    if WEEKDAYS[local.weekday()] not in window.jours:
+        return False
+    return window.heure_debut <= local.time() < window.heure_fin
+
+
+def next_allowed(window: WindowSection, channel: Channel, moment: datetime) -> datetime:
+    """The first moment at or after `moment` when `channel` may go out (in the window's time zone)."""
+    local = _local(window, moment)
+    zone = ZoneInfo(window.fuseau)
+    for offset in range(0, 60):
+        day = local.date() + timedelta(days=offset)
+        opening = datetime.combine(
+            day, window.heure_debut if channel in TIMED_CHANNELS else datetime.min.time()
+        )
+        candidate = max(local, opening.replace(tzinfo=zone)) if offset == 0 else opening.replace(tzinfo=zone)
+        if is_allowed(window, channel, candidate):
+            return candidate
+    raise AssertionError("no sending window within 60 days: the configuration allows no day")

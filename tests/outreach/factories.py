@@ -1,0 +1,110 @@
+"""Hand-built flags and campaigns for the outreach tests (synthetic pseudonyms only)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from detection.geography import Geography
+from detection.territory import load_territory
+from outreach.campaigns import Campaign, find_campaign
+from tests.conftest import CONFIG_DIR
+
+TERRITORY_COMMUNES = ("04088", "04178", "04104", "04206", "04065", "04087", "04101")
+
+FLAG_SCHEMA: dict[str, Any] = {
+    "id_foyer": pl.String,
+    "regle": pl.String,
+    "version_regle": pl.String,
+    "montant_estime": pl.Float64,
+    "priorite": pl.Int32,
+    "code_commune": pl.String,
+    "distance_services_km": pl.Float64,
+    "explication": pl.String,
+    "canal_sms": pl.Boolean,
+    "canal_email": pl.Boolean,
+    "canal_telephone": pl.Boolean,
+    "canal_courrier": pl.Boolean,
+    "opposition_contact": pl.Boolean,
+    "accompagnement_social": pl.Boolean,
+}
+
+
+def pseudonym(i: int) -> str:
+    """A synthetic household pseudonym (the contract's shape: 16+ characters)."""
+    return f"foyer-test-{i:08d}"
+
+
+def flag(i: int, regle: str = "ppa_non_recours", **values: Any) -> dict[str, Any]:
+    """One flag row with every channel usable and no opposition, unless overridden."""
+    row: dict[str, Any] = {
+        "id_foyer": pseudonym(i),
+        "regle": regle,
+        "version_regle": "1",
+        "montant_estime": 150.0,
+        "priorite": 1,
+        "code_commune": "04088",
+        "distance_services_km": 0.0,
+        "explication": "revenus d'activité sans prime d'activité versée",
+        "canal_sms": True,
+        "canal_email": True,
+        "canal_telephone": True,
+        "canal_courrier": True,
+        "opposition_contact": False,
+        "accompagnement_social": False,
+    }
+    row.update(values)
+    return row
+
+
+def flags_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """A flags frame typed like `detection.records.load_flags`."""
+    return pl.DataFrame(rows, schema=FLAG_SCHEMA)
+
+
+def many_flags(
+    n: int, seed: int = 7, rules: tuple[str, ...] = ("ppa_non_recours", "al_non_recours")
+) -> pl.DataFrame:
+    """`n` households spread over rules and communes."""
+    rng = random.Random(seed)
+    return flags_frame(
+        [
+            flag(
+                i,
+                regle=rng.choice(rules),
+                code_commune=rng.choice(TERRITORY_COMMUNES),
+                montant_estime=float(rng.randint(20, 400)),
+            )
+            for i in range(n)
+        ]
+    )
+
+
+def campaign_22(**changes: Any) -> Campaign:
+    """The shipped action 2.2 campaign, optionally with some sections replaced."""
+    campaign = find_campaign(CONFIG_DIR, "action-2-2-non-recours")
+    return replace(campaign, **changes) if changes else campaign
+
+
+def campaign_71() -> Campaign:
+    """The shipped action 7.1 campaign."""
+    return find_campaign(CONFIG_DIR, "action-7-1-logement")
+
+
+_GEOGRAPHY: list[Geography] = []
+
+
+def geography() -> Geography:
+    """The geography of the shipped territory (computed once per test session)."""
+    if not _GEOGRAPHY:
+        _GEOGRAPHY.append(Geography.of(load_territory(CONFIG_DIR / "territoire.toml")))
+    return _GEOGRAPHY[0]
+
+
+def templates_dir() -> Path:
+    """The shipped templates."""
+    return CONFIG_DIR / "templates"

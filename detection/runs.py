@@ -1,0 +1,444 @@
+"""The detection run: validate the extract → compile the catalogue → evaluate with the geography → store.
+
+Safety properties:
+
+- A rejected extract is recorded (import and run `rejected`) and nothing else is written.
+- The same extract with the same rule versions, parameters and territory as a succeeded run is
+  recognised and not run again, unless forced.
+- Flags become visible in one transaction at the end; the parquet file is written under a
+  temporary name and renamed just before that commit. A run whose process disappeared (kill -9,
+  power cut) is marked `failed` by `recover_interrupted_runs`, called at every start, which also
+  removes its files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import psutil
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from detection.contract import ContractSummary
+from detection.errors import DetectionError
+from detection.geography import Geography
+from detection.imports import record_import
+from detection.records import (
+    FAILED,
+    FLAG_COLUMNS,
+    REJECTED,
+    RUNNING,
+    SUCCEEDED,
+    DetectionRun,
+    RunRecord,
+    as_utc,
+    find_equivalent_run,
+    insert_flags,
+    utcnow,
+)
+from detection.validation import ExtractRejected, ValidatedExtract, validate_extract
+from rules.catalogue import load_catalogue
+from rules.compiler import compile_catalogue
+from rules.parameters import load_parameters
+
+# The household attributes carried on every flag, for outreach to select and route.
+CARRIED_COLUMNS = (
+    "code_commune",
+    "evenement_vie",
+    "canal_sms",
+    "canal_email",
+    "canal_telephone",
+    "canal_courrier",
+    "opposition_contact",
+    "accompagnement_social",
+)
+
+STEP_LABELS = {
+    "validation": "Validation de l'extrait",
+    "catalogue": "Chargement et compilation des règles",
+    "evaluation": "Évaluation des règles et de la géographie",
+    "enregistrement": "Enregistrement des drapeaux",
+}
+
+# A running run on another host is failed once its heartbeat is older than this.
+HEARTBEAT_EVERY_S = 15.0
+STALE_AFTER = timedelta(minutes=3)
+
+# Test hook: seconds to sleep after each step, so that a test can kill a run part-way.
+STEP_DELAY_ENV = "UPTAKE_RUN_STEP_DELAY"
+
+FLAGS_FILE = "flags.parquet"
+
+Progress = Callable[[str], None]
+
+
+class RunInterrupted(DetectionError):
+    """The run was asked to stop (SIGTERM) before it finished; nothing was published."""
+
+    exit_code = 130
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"exécution n° {run_id} interrompue sur demande d'arrêt : aucun drapeau n'a été publié, "
+            "relancez la détection"
+        )
+
+
+class RunFailed(DetectionError):
+    """The run stopped on an unexpected error; it is recorded as `failed` and nothing was published."""
+
+    def __init__(self, run_id: int, cause: str) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"exécution n° {run_id} en échec ({cause}) : aucun drapeau n'a été publié. "
+            "Relancez avec UPTAKE_DEBUG=1 pour le détail technique"
+        )
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run: an extract, optionally a subset of rules, an output folder, a forced rerun."""
+
+    extract: Path
+    rule_ids: tuple[str, ...] = ()
+    out_dir: Path | None = None
+    force: bool = False
+    trigger: str = "cli"
+    catalogue_dir: Path | None = None
+    parameters_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """The run that holds the flags; `reused` when an equivalent earlier run was found instead."""
+
+    run: RunRecord
+    reused: bool = False
+
+
+@dataclass
+class _Clock:
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+
+
+def territory_fingerprint(geography: Geography) -> str:
+    """A hash of everything in the territory that changes flags: communes, services, perimeters."""
+    territory = geography.territory
+    facts = {
+        "national": territory.national,
+        "communes": sorted(territory.communes),
+        "services": sorted(geography.service_coordinates),
+        "remoteness": territory.remoteness.model_dump(),
+        "perimeters": sorted((p.nom, p.type, sorted(p.communes)) for p in territory.perimeters),
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def _process_started_at(pid: int) -> float | None:
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.Error:
+        return None
+
+
+def _is_gone(run: DetectionRun, host: str) -> bool:
+    if run.host == host and run.pid is not None:
+        started = _process_started_at(run.pid)
+        # Same pid but another start time: the pid was reused by an unrelated process.
+        return started is None or (
+            run.process_started_at is not None and abs(started - run.process_started_at) > 1.0
+        )
+    heartbeat = as_utc(run.heartbeat_at) or as_utc(run.started_at)
+    return heartbeat is None or utcnow() - heartbeat > STALE_AFTER
+
+
+def _remove_outputs(flags_path: str | None) -> None:
+    if flags_path is None:
+        return
+    final = Path(flags_path)
+    for path in (final, _temporary_path(final)):
+        with suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _temporary_path(final: Path) -> Path:
+    return final.with_name(f".{final.name}.partiel")
+
+
+def recover_interrupted_runs(engine: Engine) -> list[int]:
+    """Mark `failed` every running run whose process is gone; return their ids.
+
+    A run on this host is gone when its pid no longer exists (or belongs to a newer process); a
+    run on another host when its heartbeat is stale. Its output files are removed: an
+    interrupted run publishes nothing.
+    """
+    host = socket.gethostname()
+    recovered = []
+    with Session(engine) as session, session.begin():
+        for run in session.scalars(select(DetectionRun).where(DetectionRun.status == RUNNING)):
+            if _is_gone(run, host):
+                run.status = FAILED
+                run.finished_at = utcnow()
+                run.error_summary = (
+                    "interrompue : le processus a disparu avant la fin (arrêt brutal) ; "
+                    "aucun drapeau publié, relancez la détection"
+                )
+                _remove_outputs(run.flags_path)
+                recovered.append(run.id)
+    return recovered
+
+
+class _Heartbeat(threading.Thread):
+    """Refreshes the run's heartbeat so that other hosts can tell it is alive."""
+
+    def __init__(self, engine: Engine, run_id: int) -> None:
+        super().__init__(name=f"heartbeat-run-{run_id}", daemon=True)
+        self.engine, self.run_id = engine, run_id
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(HEARTBEAT_EVERY_S):
+            # A busy database only delays the heartbeat; the next beat retries.
+            with suppress(Exception), self.engine.begin() as connection:
+                connection.execute(
+                    update(DetectionRun).where(DetectionRun.id == self.run_id).values(heartbeat_at=utcnow())
+                )
+
+
+class DetectionRunner:
+    """Runs detections against one database and one geography."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        geography: Geography,
+        runs_dir: Path,
+        *,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.engine = engine
+        self.geography = geography
+        self.runs_dir = runs_dir
+        self.progress = progress or (lambda _step: None)
+        self.stop = stop or threading.Event()
+        self.step_delay = float(os.environ.get(STEP_DELAY_ENV, "0") or 0)
+
+    def run(self, request: RunRequest) -> RunOutcome:
+        """Run one detection; raises `ExtractRejected`, rules errors, `RunInterrupted` or `RunFailed`."""
+        recover_interrupted_runs(self.engine)
+        clock = _Clock()
+        started = utcnow()
+
+        self.progress("validation")
+        with clock.step("validation"):
+            try:
+                extract = validate_extract(request.extract, reference=self.geography.reference)
+            except ExtractRejected as rejected:
+                self._record_rejection(request, rejected, started, clock)
+                raise
+            with Session(self.engine) as session, session.begin():
+                import_id = record_import(session, extract)
+        self._pause()
+
+        self.progress("catalogue")
+        with clock.step("catalogue"):
+            summary = ContractSummary()
+            parameters = load_parameters(request.parameters_dir)
+            catalogue = load_catalogue(
+                request.catalogue_dir,
+                columns=summary.column_kinds,
+                enums=summary.enum_values,
+                perimeters=self.geography.perimeter_names(),
+                parameters=parameters,
+            )
+            if request.rule_ids:
+                catalogue = catalogue.select(list(request.rule_ids))
+            compiled = compile_catalogue(catalogue, parameters, extract.mois_reference, self.geography)
+            columns = sorted(set(catalogue.columns_read) | {"id_foyer", *CARRIED_COLUMNS})
+
+        key: dict[str, Any] = {
+            "extract_sha256": extract.content_hash,
+            "rule_versions": dict(compiled.rule_versions),
+            "parameters_fingerprint": compiled.fingerprint,
+            "territory_fingerprint": territory_fingerprint(self.geography),
+        }
+        with Session(self.engine) as session:
+            earlier = find_equivalent_run(session, **key)
+        if earlier is not None and not request.force:
+            return RunOutcome(earlier, reused=True)
+
+        run_id = self._start(request, extract, import_id, key, started)
+        heartbeat = _Heartbeat(self.engine, run_id)
+        heartbeat.start()
+        try:
+            self._pause()
+            final = (request.out_dir or self.runs_dir / str(run_id)) / FLAGS_FILE
+            self._set(run_id, flags_path=str(final))
+            self.progress("evaluation")
+            with clock.step("evaluation"):
+                households = extract.scan(columns=columns)
+                counts = self._territory_counts(extract)
+                if not self.geography.territory.national:
+                    households = households.filter(self.geography.in_territory_expr())
+                flags = self._flags_plan(compiled.flags(households, keep=list(CARRIED_COLUMNS)))
+                final.parent.mkdir(parents=True, exist_ok=True)
+                partial = _temporary_path(final)
+                flags.sink_parquet(partial)
+            self._pause()
+            self.progress("enregistrement")
+            with clock.step("enregistrement"):
+                record = self._publish(run_id, partial, final, counts, clock)
+        except BaseException as exc:
+            self._fail(run_id, exc, clock)
+            if isinstance(exc, RunInterrupted | DetectionError):
+                raise
+            if isinstance(exc, Exception):
+                raise RunFailed(run_id, type(exc).__name__) from exc
+            raise
+        finally:
+            heartbeat.stopped.set()
+        return RunOutcome(record)
+
+    def _pause(self) -> None:
+        if self.step_delay:
+            time.sleep(self.step_delay)
+
+    def _check_stop(self, run_id: int) -> None:
+        if self.stop.is_set():
+            raise RunInterrupted(run_id)
+
+    def _territory_counts(self, extract: ValidatedExtract) -> tuple[int, int]:
+        if self.geography.territory.national:
+            return extract.rows, 0
+        inside = (
+            extract.scan(columns=["code_commune"])
+            .select(self.geography.in_territory_expr().sum())
+            .collect()
+            .item()
+        )
+        return int(inside), extract.rows - int(inside)
+
+    def _flags_plan(self, flags: pl.LazyFrame) -> pl.LazyFrame:
+        """The flags with the geography of their commune, typed and ordered as stored."""
+        geography = self.geography.communes.select(
+            "code_commune", "distance_services_km", "commune_eloignee"
+        ).lazy()
+        flags = flags.join(geography, on="code_commune", how="left")
+        return flags.select(pl.col(name).cast(dtype) for name, dtype in FLAG_COLUMNS.items())
+
+    def _start(
+        self,
+        request: RunRequest,
+        extract: ValidatedExtract,
+        import_id: int,
+        key: dict[str, Any],
+        started: dt.datetime,
+    ) -> int:
+        pid = os.getpid()
+        with Session(self.engine) as session, session.begin():
+            run = DetectionRun(
+                status=RUNNING,
+                trigger=request.trigger,
+                extract_name=request.extract.name,
+                import_id=import_id,
+                mois_reference=extract.mois_reference,
+                forced=request.force,
+                households_total=extract.rows,
+                counts_by_rule={},
+                counts_by_commune={},
+                timings={},
+                pid=pid,
+                host=socket.gethostname(),
+                process_started_at=_process_started_at(pid),
+                heartbeat_at=utcnow(),
+                started_at=started,
+                **key,
+            )
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def _set(self, run_id: int, **values: object) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(update(DetectionRun).where(DetectionRun.id == run_id).values(**values))
+
+    def _publish(
+        self, run_id: int, partial: Path, final: Path, counts: tuple[int, int], clock: _Clock
+    ) -> RunRecord:
+        """Store the flags and finish the run in one transaction, then the file is the final one."""
+        flags = pl.read_parquet(partial)
+        by_rule = dict(flags.group_by("regle").len().sort("regle").iter_rows())
+        by_commune = dict(flags.group_by("code_commune").len().sort("code_commune").iter_rows())
+        self._check_stop(run_id)
+        with Session(self.engine) as session, session.begin():
+            insert_flags(session, run_id, flags)
+            run = session.get_one(DetectionRun, run_id)
+            run.status = SUCCEEDED
+            run.finished_at = utcnow()
+            run.flags_count = flags.height
+            run.counts_by_rule = {k: int(v) for k, v in by_rule.items()}
+            run.counts_by_commune = {k: int(v) for k, v in by_commune.items()}
+            run.households_in_territory, run.households_out_of_territory = counts
+            run.timings = {**clock.timings, "enregistrement": 0.0}
+            session.flush()
+            # Renamed inside the transaction: if the process dies before the commit, the next
+            # start finds the run `running` with a dead pid and removes the file.
+            partial.replace(final)
+            record = RunRecord.of(run)
+        return record
+
+    def _fail(self, run_id: int, exc: BaseException, clock: _Clock) -> None:
+        summary = str(exc) if isinstance(exc, DetectionError) else f"erreur interne ({type(exc).__name__})"
+        with Session(self.engine) as session, session.begin():
+            run = session.get_one(DetectionRun, run_id)
+            run.status = FAILED
+            run.finished_at = utcnow()
+            run.error_summary = summary
+            run.timings = dict(clock.timings)
+            _remove_outputs(run.flags_path)
+
+    def _record_rejection(
+        self, request: RunRequest, rejected: ExtractRejected, started: dt.datetime, clock: _Clock
+    ) -> None:
+        with Session(self.engine) as session, session.begin():
+            import_id = record_import(session, rejected)
+            session.add(
+                DetectionRun(
+                    status=REJECTED,
+                    trigger=request.trigger,
+                    extract_name=request.extract.name,
+                    extract_sha256=rejected.content_hash,
+                    mois_reference=rejected.mois_reference,
+                    households_total=rejected.rows,
+                    import_id=import_id,
+                    rule_versions={},
+                    forced=request.force,
+                    counts_by_rule={},
+                    counts_by_commune={},
+                    timings=dict(clock.timings),
+                    started_at=started,
+                    finished_at=utcnow(),
+                    error_summary=str(rejected),
+                )
+            )

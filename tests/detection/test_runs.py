@@ -1,0 +1,238 @@
+"""The detection run pipeline on synthetic data, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from detection.contract import ContractSummary
+from detection.geography import Geography
+from detection.records import (
+    FAILED,
+    FLAG_COLUMNS,
+    REJECTED,
+    RUNNING,
+    SUCCEEDED,
+    DetectionFlag,
+    DetectionRun,
+    count_flags,
+    latest_run,
+    load_flags,
+    utcnow,
+)
+from detection.runs import DetectionRunner, RunInterrupted, RunRequest, recover_interrupted_runs
+from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
+from detection.territory import load_territory
+from detection.validation import ExtractRejected
+from rules.catalogue import default_catalogue_dir, load_catalogue
+from tests.conftest import CONFIG_DIR
+
+BENEFITS = ("ppa", "rsa", "al")
+
+
+@pytest.fixture(scope="module")
+def geography() -> Geography:
+    return Geography.of(load_territory(CONFIG_DIR / "territoire.toml"))
+
+
+@pytest.fixture(scope="module")
+def territory_extract(tmp_path_factory: pytest.TempPathFactory, geography: Geography) -> Path:
+    """4,000 synthetic households of the territory, with the generator's ground truth beside them."""
+    folder = tmp_path_factory.mktemp("extrait")
+    extract = folder / "foyers.parquet"
+    communes = commune_table(geography.reference, geography.territory.communes)
+    write_synthetic(
+        SynthesisSpec(households=4_000, seed=11), communes, extract, truth=folder / "verite.parquet"
+    )
+    return extract
+
+
+def _runner(engine: Engine, geography: Geography, tmp_path: Path, **kwargs: object) -> DetectionRunner:
+    return DetectionRunner(engine, geography, tmp_path / "runs", **kwargs)  # type: ignore[arg-type]
+
+
+def _benefit_of_rules(geography: Geography) -> dict[str, str]:
+    summary = ContractSummary()
+    catalogue = load_catalogue(
+        default_catalogue_dir(),
+        columns=summary.column_kinds,
+        enums=summary.enum_values,
+        perimeters=geography.perimeter_names(),
+    )
+    return {rule.id: rule.prestation for rule in catalogue.rules}
+
+
+def test_territory_run_finds_the_generators_non_claimants(
+    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path
+) -> None:
+    outcome = _runner(engine, geography, tmp_path).run(RunRequest(territory_extract))
+
+    assert outcome.run.status == SUCCEEDED and not outcome.reused
+    flags = pl.read_parquet(outcome.run.flags_path or "")
+    assert flags.schema == pl.Schema(FLAG_COLUMNS)
+    assert (
+        load_flags(engine, outcome.run.id).sort("regle", "id_foyer").equals(flags.sort("regle", "id_foyer"))
+    )
+    truth = pl.read_parquet(territory_extract.parent / "verite.parquet")
+    benefit_of = _benefit_of_rules(geography)
+    for benefit in BENEFITS:
+        rules = [rule for rule, b in benefit_of.items() if b == benefit]
+        if not rules:
+            continue
+        flagged = set(flags.filter(pl.col("regle").is_in(rules))["id_foyer"].to_list())
+        actual = set(truth.filter(pl.col(f"non_recours_{benefit}"))["id_foyer"].to_list())
+        precision = len(flagged & actual) / max(1, len(flagged))
+        recall = len(flagged & actual) / max(1, len(actual))
+        print(
+            f"{benefit}: {len(flagged)} signalés, {len(actual)} non-recourants, "
+            f"précision {precision:.3f}, rappel {recall:.3f}"
+        )
+        assert actual, f"the generator made no non-claimant of {benefit}"
+        assert precision >= 0.9 and recall >= 0.9, (benefit, precision, recall)
+
+
+def test_counts_per_rule_and_commune_match_the_flags(
+    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path
+) -> None:
+    run = _runner(engine, geography, tmp_path).run(RunRequest(territory_extract)).run
+    flags = load_flags(engine, run.id)
+
+    assert run.flags_count == flags.height > 0
+    assert run.counts_by_rule == dict(flags.group_by("regle").len().iter_rows())
+    assert run.counts_by_commune == dict(flags.group_by("code_commune").len().iter_rows())
+    assert set(run.counts_by_commune) <= set(geography.territory.communes)
+    assert run.households_in_territory == run.households_total == 4_000
+    assert run.households_out_of_territory == 0
+    assert set(run.timings) == {"validation", "catalogue", "evaluation", "enregistrement"}
+    distances = dict(geography.communes.select("code_commune", "distance_services_km").iter_rows())
+    for code, distance in flags.select("code_commune", "distance_services_km").unique().iter_rows():
+        assert distance == distances[code]
+
+
+def test_households_outside_the_territory_are_left_out_and_counted(
+    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path
+) -> None:
+    moved = tmp_path / "avec-hors-territoire.parquet"
+    households = pl.read_parquet(territory_extract)
+    outside = pl.int_range(pl.len()) % 10 == 0
+    households.with_columns(
+        pl.when(outside).then(pl.lit("75056")).otherwise(pl.col("code_commune")).alias("code_commune")
+    ).write_parquet(moved)
+
+    run = _runner(engine, geography, tmp_path).run(RunRequest(moved)).run
+
+    assert run.households_out_of_territory == 400 and run.households_in_territory == 3_600
+    assert "75056" not in run.counts_by_commune
+    assert load_flags(engine, run.id).filter(pl.col("code_commune") == "75056").is_empty()
+
+
+def test_rerunning_the_same_extract_reuses_the_earlier_run_unless_forced(
+    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path
+) -> None:
+    runner = _runner(engine, geography, tmp_path)
+    first = runner.run(RunRequest(territory_extract))
+    again = runner.run(RunRequest(territory_extract))
+
+    assert again.reused and again.run.id == first.run.id
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(DetectionRun)) == 1
+        assert session.scalar(select(func.count()).select_from(DetectionFlag)) == first.run.flags_count
+
+    forced = runner.run(RunRequest(territory_extract, force=True))
+    assert not forced.reused and forced.run.id != first.run.id and forced.run.forced
+    assert count_flags(engine, forced.run.id) == first.run.flags_count
+
+
+def test_a_rejected_extract_is_recorded_and_writes_nothing(
+    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "mauvais.parquet"
+    pl.read_parquet(territory_extract).with_columns(
+        age_allocataire=pl.lit(200, dtype=pl.Int32)
+    ).write_parquet(bad)
+    out = tmp_path / "sortie"
+
+    with pytest.raises(ExtractRejected):
+        _runner(engine, geography, tmp_path).run(RunRequest(bad, out_dir=out))
+
+    run = latest_run(engine, status=None)
+    assert run is not None and run.status == REJECTED and run.import_id is not None
+    assert run.error_summary and "age_allocataire" in run.error_summary
+    assert not out.exists() and not (tmp_path / "runs").exists()
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(DetectionFlag)) == 0
+
+
+def test_a_stop_request_fails_the_run_and_publishes_nothing(
+    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path
+) -> None:
+    stop = threading.Event()
+    out = tmp_path / "sortie"
+
+    def progress(step: str) -> None:
+        if step == "enregistrement":
+            stop.set()
+
+    runner = _runner(engine, geography, tmp_path, progress=progress, stop=stop)
+    with pytest.raises(RunInterrupted):
+        runner.run(RunRequest(territory_extract, out_dir=out))
+
+    run = latest_run(engine, status=None)
+    assert run is not None and run.status == FAILED and count_flags(engine, run.id) == 0
+    assert not any(out.iterdir())
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True
+    )
+    return int(proc.stdout)
+
+
+def test_a_running_run_whose_process_is_gone_is_marked_failed_and_its_files_removed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    import socket
+
+    leftover = tmp_path / ".flags.parquet.partiel"
+    leftover.write_bytes(b"partial")
+    alive_elsewhere = utcnow()
+    with Session(engine) as session, session.begin():
+        common = {
+            "trigger": "test",
+            "extract_name": "x.parquet",
+            "rule_versions": {},
+            "forced": False,
+            "counts_by_rule": {},
+            "counts_by_commune": {},
+            "timings": {},
+            "started_at": utcnow(),
+        }
+        dead = DetectionRun(
+            status=RUNNING,
+            pid=_dead_pid(),
+            host=socket.gethostname(),
+            flags_path=str(tmp_path / "flags.parquet"),
+            heartbeat_at=utcnow(),
+            **common,
+        )
+        me = DetectionRun(status=RUNNING, pid=__import__("os").getpid(), host=socket.gethostname(), **common)
+        other_host = DetectionRun(
+            status=RUNNING, pid=1, host="autre-serveur", heartbeat_at=alive_elsewhere, **common
+        )
+        session.add_all([dead, me, other_host])
+        session.flush()
+        ids = dead.id, me.id, other_host.id
+
+    assert recover_interrupted_runs(engine) == [ids[0]]
+    with Session(engine) as session:
+        statuses = [session.get_one(DetectionRun, i).status for i in ids]
+    assert statuses == [FAILED, RUNNING, RUNNING]
+    assert not leftover.exists()

@@ -1,0 +1,153 @@
+"""`uptake run` and `uptake runs` through the real command, in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from detection.records import FAILED, RUNNING, SUCCEEDED, DetectionFlag, DetectionRun
+from detection.reference import load_reference
+from detection.runs import STEP_DELAY_ENV
+from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
+from detection.territory import load_territory
+from tests.conftest import CONFIG_DIR
+from uptake.db import make_engine
+
+CARRIED = (
+    "id_foyer", "regle", "version_regle", "montant_estime", "priorite", "code_commune",
+    "distance_services_km", "explication", "conditions_remplies", "canal_sms", "canal_email",
+    "canal_telephone", "canal_courrier", "opposition_contact", "accompagnement_social",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1,500 synthetic households of the configured territory."""
+    path = tmp_path_factory.mktemp("extrait") / "foyers.parquet"
+    territory = load_territory(CONFIG_DIR / "territoire.toml")
+    communes = commune_table(load_reference(), territory.communes)
+    write_synthetic(SynthesisSpec(households=1_500, seed=5), communes, path)
+    return path
+
+
+def _runs(home: Path) -> list[DetectionRun]:
+    engine = make_engine(f"sqlite:///{home / 'uptake.sqlite3'}")
+    try:
+        with Session(engine) as session:
+            return list(session.scalars(select(DetectionRun).order_by(DetectionRun.id)))
+    finally:
+        engine.dispose()
+
+
+def _flag_count(home: Path) -> int:
+    engine = make_engine(f"sqlite:///{home / 'uptake.sqlite3'}")
+    try:
+        with Session(engine) as session:
+            return int(session.scalar(select(func.count()).select_from(DetectionFlag)) or 0)
+    finally:
+        engine.dispose()
+
+
+def test_run_writes_flags_and_prints_a_french_summary(cli, extract: Path, uptake_home: Path) -> None:
+    result = cli("run", "--extract", str(extract))
+
+    assert result.code == 0, result.output
+    assert "Drapeaux par règle" in result.stdout and "Drapeaux par commune" in result.stdout
+    assert "Forcalquier" in result.stdout
+    [run] = _runs(uptake_home)
+    assert run.status == SUCCEEDED
+    flags_path = uptake_home / "runs" / str(run.id) / "flags.parquet"
+    flags = pl.read_parquet(flags_path)
+    assert set(CARRIED) <= set(flags.columns)
+    assert flags.height == run.flags_count == _flag_count(uptake_home) > 0
+    assert not list(flags_path.parent.glob(".*partiel"))
+
+    listed = cli("runs", "list")
+    assert listed.code == 0 and "réussi" in listed.stdout
+    shown = cli("runs", "show", str(run.id))
+    assert shown.code == 0 and run.extract_sha256 in shown.stdout
+    assert cli("runs", "show", "999").code == 2
+
+
+def test_rerun_is_recognised_and_force_makes_a_new_run(cli, extract: Path, uptake_home: Path) -> None:
+    out = uptake_home.parent / "sortie"
+    assert cli("run", "--extract", str(extract), "--out", str(out)).code == 0
+    first = _flag_count(uptake_home)
+
+    again = cli("run", "--extract", str(extract))
+    assert again.code == 0
+    assert "déjà été traité" in again.stdout and "exécution n° 1" in again.stdout
+    assert len(_runs(uptake_home)) == 1 and _flag_count(uptake_home) == first
+
+    forced = cli("run", "--extract", str(extract), "--force")
+    assert forced.code == 0
+    assert len(_runs(uptake_home)) == 2 and _flag_count(uptake_home) == 2 * first
+
+
+def test_rejected_extract_exits_2_with_the_report_and_writes_nothing(
+    cli, extract: Path, uptake_home: Path
+) -> None:
+    bad = uptake_home.parent / "mauvais.csv"
+    pl.read_parquet(extract).with_columns(telephone=pl.lit("06 12 34 56 78")).write_csv(bad)
+    out = uptake_home.parent / "sortie"
+
+    result = cli("run", "--extract", str(bad), "--out", str(out))
+
+    assert result.code == 2
+    assert "Extrait refusé" in result.stderr and "telephone" in result.stderr
+    assert "06 12 34 56 78" not in result.output
+    assert not out.exists() and not (uptake_home / "runs").exists()
+    [run] = _runs(uptake_home)
+    assert run.status == "rejected" and _flag_count(uptake_home) == 0
+
+
+def _wait_for(predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("kill_after_s", [0.3, 1.2, 2.5, 3.8])
+def test_a_run_killed_at_any_moment_leaves_no_partial_flags_and_is_failed_at_next_start(
+    extract: Path, uptake_home: Path, kill_after_s: float
+) -> None:
+    env = {**os.environ, "UPTAKE_HOME": str(uptake_home), STEP_DELAY_ENV: "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uptake", "run", "--extract", str(extract)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # Wait until the run exists, then kill it at a different point of its life for each case.
+    _wait_for(lambda: (uptake_home / "uptake.sqlite3").exists() and bool(_runs(uptake_home)))
+    time.sleep(kill_after_s)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    [killed] = _runs(uptake_home)
+    if killed.status == SUCCEEDED:  # finished before the kill: every flag is there
+        assert _flag_count(uptake_home) == killed.flags_count
+        return
+    assert killed.status == RUNNING
+    assert _flag_count(uptake_home) == 0
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "uptake", "runs", "list"], env=env, capture_output=True, text=True, check=False
+    )
+    assert listed.returncode == 0
+    [after] = _runs(uptake_home)
+    assert after.status == FAILED and "interrompue" in (after.error_summary or "")
+    assert _flag_count(uptake_home) == 0
+    run_dir = uptake_home / "runs" / str(after.id)
+    assert not run_dir.exists() or not any(run_dir.iterdir())

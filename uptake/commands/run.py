@@ -1,0 +1,94 @@
+"""`uptake run`: one detection run on an extract, with a progress display and a French summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+from detection.runs import STEP_LABELS, DetectionRunner, RunRequest
+from detection.validation import ExtractRejected
+from uptake.commands.runs import print_run
+from uptake.context import AppContext
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _Steps:
+    """Shows each step of the run as a line that ticks when the next one starts."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.current: TaskID | None = None
+
+    def __call__(self, step: str) -> None:
+        self.finish()
+        self.current = self.progress.add_task(STEP_LABELS.get(step, step), total=1)
+
+    def finish(self) -> None:
+        if self.current is not None:
+            self.progress.update(self.current, completed=1)
+
+
+def _rule_ids(values: list[str]) -> tuple[str, ...]:
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `run` command."""
+
+    @app.command("run")
+    def run(
+        extract: Path = typer.Option(
+            ...,
+            "--extract",
+            "-e",
+            help="Extrait des foyers (Parquet ou CSV, contrat v1).",
+            show_default=False,
+        ),
+        rules: list[str] = typer.Option(
+            [],
+            "--rules",
+            "-r",
+            help="Règles à appliquer (identifiants, répétables ou séparés par des virgules).",
+        ),
+        out: Path | None = typer.Option(
+            None, "--out", "-o", help="Dossier de sortie de flags.parquet (défaut : $UPTAKE_HOME/runs/<n°>/)."
+        ),
+        force: bool = typer.Option(
+            False, "--force", help="Relancer même si cet extrait a déjà été traité avec les mêmes règles."
+        ),
+    ) -> None:
+        """Détecte les droits non réclamés dans un extrait : validation, règles, géographie, drapeaux."""
+        ctx = AppContext.from_env()
+        request = RunRequest(extract=extract, rule_ids=_rule_ids(rules), out_dir=out, force=force)
+        with Progress(
+            SpinnerColumn(finished_text="✓"),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+        ) as progress:
+            steps = _Steps(progress)
+            runner = DetectionRunner(ctx.engine, ctx.geography, ctx.settings.home / "runs", progress=steps)
+            try:
+                outcome = runner.run(request)
+            except ExtractRejected as rejected:
+                progress.stop()
+                err_console.print(rejected.report(), highlight=False, markup=False)
+                err_console.print("Aucun drapeau n'a été écrit (exécution enregistrée comme rejetée).")
+                raise typer.Exit(2) from None
+            steps.finish()
+        if outcome.reused:
+            earlier = outcome.run
+            console.print(
+                f"Cet extrait a déjà été traité avec les mêmes règles, paramètres et territoire : "
+                f"exécution n° {earlier.id} du {earlier.started_at.astimezone():%d/%m/%Y %H:%M} "
+                f"({earlier.flags_count or 0} drapeaux). Aucun nouveau drapeau. "
+                f"Voir « uptake runs show {earlier.id} », ou relancer avec --force.",
+                highlight=False,
+            )
+            return
+        print_run(outcome.run, console)

@@ -1,0 +1,157 @@
+"""Jobs the scheduler can run, and their registry.
+
+Adding a job = one function + one line in `JOBS`. A job function:
+
+- is a module-level function (APScheduler stores it by its import path, e.g.
+  `uptake.jobs:detection_job`);
+- takes keyword arguments only, with plain values (strings, numbers, booleans): the ones its
+  `JobSpec` declares, plus `schedule` (the schedule's name, for the records);
+- opens what it needs from the environment (`AppContext.from_env()`), so it runs the same in the
+  daemon and in a test;
+- returns a small dict of plain values (ids, counts) that the daemon logs; never personal data;
+- checks `STOP` between long steps and stops cleanly when it is set (SIGTERM to the daemon).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from detection.errors import DetectionError
+from detection.records import SUCCEEDED, DetectionRun
+from detection.runs import DetectionRunner, RunRequest
+from detection.validation import ExtractRejected
+from uptake.context import AppContext
+from uptake.logs import log_event
+
+logger = logging.getLogger("uptake.jobs")
+
+# Set by the daemon on SIGTERM: jobs stop at their next step and leave nothing half-done.
+STOP = threading.Event()
+
+EXTRACT_SUFFIXES = (".parquet", ".csv")
+ARCHIVE_DIR, REJECTED_DIR = "archive", "rejete"
+REPORT_SUFFIX = ".rapport.txt"
+
+
+class ScheduleError(DetectionError):
+    """A schedule cannot be created or changed: the message says why and how to fix it."""
+
+    exit_code = 2
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _move(path: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    counter = 1
+    while target.exists():
+        target = folder / f"{path.stem}.{counter}{path.suffix}"
+        counter += 1
+    shutil.move(path, target)
+    return target
+
+
+def _next_extract(inbox: Path, processed: set[str]) -> Path | None:
+    """The newest extract of the inbox not processed yet; processed ones are archived on the way."""
+    files = sorted(
+        (p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() in EXTRACT_SUFFIXES),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for path in files:
+        if _sha256(path) not in processed:
+            return path
+        archived = _move(path, inbox / ARCHIVE_DIR)
+        log_event(logger, "extract_already_processed", file=path.name, archived_as=archived.name)
+    return None
+
+
+def detection_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
+    """Run detection on the newest new extract of `inbox`, then archive it (or set it aside, rejected).
+
+    After success the file goes to `inbox/archive/`; after rejection to `inbox/rejete/` with its
+    French report next to it (`<file>.rapport.txt`).
+    """
+    ctx = AppContext.from_env()
+    folder = Path(inbox)
+    if not folder.is_dir():
+        log_event(logger, "inbox_missing", level=logging.ERROR, schedule=schedule, inbox=str(folder))
+        return {"status": "inbox_missing"}
+    with Session(ctx.engine) as session:
+        processed = {
+            h
+            for h in session.scalars(
+                select(DetectionRun.extract_sha256).where(DetectionRun.status == SUCCEEDED).distinct()
+            )
+            if h is not None
+        }
+    extract = _next_extract(folder, processed)
+    if extract is None:
+        log_event(logger, "no_new_extract", schedule=schedule)
+        return {"status": "nothing_to_do"}
+    runner = DetectionRunner(ctx.engine, ctx.geography, ctx.settings.home / "runs", stop=STOP)
+    try:
+        outcome = runner.run(RunRequest(extract=extract, trigger=f"planification {schedule}".strip()))
+    except ExtractRejected as rejected:
+        moved = _move(extract, folder / REJECTED_DIR)
+        moved.with_name(moved.name + REPORT_SUFFIX).write_text(rejected.report(), encoding="utf-8")
+        log_event(logger, "extract_rejected", schedule=schedule, file=moved.name)
+        return {"status": "rejected", "file": moved.name}
+    archived = _move(extract, folder / ARCHIVE_DIR)
+    log_event(
+        logger,
+        "detection_done",
+        schedule=schedule,
+        run_id=outcome.run.id,
+        reused=outcome.reused,
+        flags=outcome.run.flags_count,
+        file=archived.name,
+    )
+    return {"status": "succeeded", "run_id": outcome.run.id, "reused": outcome.reused}
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A registered job: its function, its French description and the parameters it requires."""
+
+    function: Callable[..., dict[str, Any]]
+    description: str
+    required: tuple[str, ...] = ()
+
+    @property
+    def reference(self) -> str:
+        """The import path APScheduler stores (`module:function`)."""
+        return f"{self.function.__module__}:{self.function.__qualname__}"
+
+    def check(self, params: Mapping[str, Any]) -> None:
+        """Refuse a schedule missing a required parameter."""
+        missing = [name for name in self.required if not params.get(name)]
+        if missing:
+            options = ", ".join(f"--{name}" for name in missing)
+            raise ScheduleError(f"paramètre manquant pour cette tâche : {options}")
+
+
+JOBS: dict[str, JobSpec] = {
+    "detection": JobSpec(
+        detection_job,
+        "détection sur le plus récent extrait non traité d'un dossier de dépôt",
+        required=("inbox",),
+    ),
+}

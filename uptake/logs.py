@@ -1,0 +1,58 @@
+"""Structured logs: one JSON object per line, with no personal data.
+
+Events carry an `event` name and plain fields (ids, counts, hashes, durations). Exceptions are
+logged by type only, because a message from a third-party library may quote a data value; the
+domain errors' French messages are written to be safe and are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from typing import IO, Any
+
+from detection.errors import DetectionError
+from outreach.errors import OutreachError
+from privacy.errors import PrivacyError
+from rules.errors import RulesError
+
+SAFE_ERRORS = (DetectionError, RulesError, PrivacyError, OutreachError)
+
+# Fields passed with `extra={"fields": {...}}` are merged into the JSON object.
+FIELDS_KEY = "fields"
+
+
+class JsonFormatter(logging.Formatter):
+    """Format records as single-line JSON objects."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as JSON: time (UTC), level, logger, event, then the record's fields."""
+        payload: dict[str, Any] = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        payload.update(getattr(record, FIELDS_KEY, None) or {})
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            payload["error_type"] = type(exc).__name__
+            if isinstance(exc, SAFE_ERRORS):
+                payload["error"] = str(exc)
+        return json.dumps(payload, ensure_ascii=False, default=str)
+
+
+def configure_json_logging(stream: IO[str] | None = None, level: int = logging.INFO) -> None:
+    """Send every log record of the process to `stream` (stderr by default) as JSON lines."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def log_event(logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields: Any) -> None:
+    """Log one event with its fields (ids, counts, durations: never names, contacts or matricules)."""
+    logger.log(level, event, extra={FIELDS_KEY: fields})

@@ -16,7 +16,7 @@ from typing import Literal
 
 import polars as pl
 
-from detection.contract import CSV_FALSE_VALUES, CSV_TRUE_VALUES, Column
+from detection.contract import COLUMNS_BY_NAME, CSV_FALSE_VALUES, CSV_TRUE_VALUES, Column
 from detection.errors import DetectionError
 
 FileFormat = Literal["parquet", "csv"]
@@ -131,6 +131,13 @@ def _open_csv(path: Path, head: bytes) -> SourceFile:
     separator = ";" if header_line.count(";") > header_line.count(",") else ","
     fields = next(csv.reader([header_line], delimiter=separator), [])
     names = tuple(name.strip() or f"(colonne sans nom n°{i + 1})" for i, name in enumerate(fields))
+    if not set(names) & set(COLUMNS_BY_NAME):
+        # Without a header line the first row is data: its cells must never be quoted as column names.
+        raise ExtractUnreadable(
+            "entete_absente",
+            "la première ligne n'est pas une ligne d'en-tête (aucun nom de colonne du contrat) : "
+            "ajoutez l'en-tête `id_foyer`, `mois_reference`, `code_commune`…",
+        )
     seen: set[str] = set()
     for name in names:
         if name in seen:

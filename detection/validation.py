@@ -386,20 +386,6 @@ def validate_extract(path: Path, reference: CommuneReference | None = None) -> V
         problem = Problem(exc.column, exc.code, exc.message, len(exc.first_rows), exc.first_rows)
         raise ExtractRejected(path, [problem], started_at=started) from None
     rejected = _Rejecting(path, source, started)
-    if source.file_format == "csv" and not set(source.raw_schema) & set(COLUMNS_BY_NAME):
-        # Without a header line the first row is data: its cells must not be quoted as column names.
-        raise rejected(
-            [
-                Problem(
-                    "",
-                    "entete_absente",
-                    "la première ligne n'est pas une ligne d'en-tête (aucun nom de colonne du contrat) : "
-                    "ajoutez l'en-tête `id_foyer`, `mois_reference`, `code_commune`…",
-                    0,
-                    (),
-                )
-            ]
-        )
     plan = _plan(source, reference or load_reference())
     try:
         return _run(plan, rejected)

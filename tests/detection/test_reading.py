@@ -1,0 +1,178 @@
+"""Reading any file handed over as an extract: the accepted shapes, and a clear problem for the others."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from detection.validation import ExtractRejected, validate_extract
+from tests.detection.conftest import WriteExtract, to_text, valid_frame
+
+
+def _rejection(path: Path) -> ExtractRejected:
+    with pytest.raises(ExtractRejected) as caught:
+        validate_extract(path)
+    return caught.value
+
+
+def _only_code(path: Path) -> str:
+    rejected = _rejection(path)
+    assert len(rejected.problems) == 1, rejected.report()
+    return rejected.problems[0].code
+
+
+def test_a_missing_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    rejected = _rejection(tmp_path / "absent.parquet")
+    assert [p.code for p in rejected.problems] == ["fichier_introuvable"]
+    assert rejected.content_hash is None
+    assert "n'existe pas" in rejected.report()
+
+
+def test_a_directory_is_a_problem(tmp_path: Path) -> None:
+    assert _only_code(tmp_path) == "fichier_repertoire"
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n", b"\xef\xbb\xbf"], ids=["vide", "lignes_vides", "bom_seul"])
+def test_an_empty_file_is_a_problem(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "vide.csv"
+    path.write_bytes(content)
+    assert _only_code(path) == "fichier_vide"
+
+
+def test_random_bytes_are_neither_parquet_nor_csv(tmp_path: Path) -> None:
+    path = tmp_path / "extrait.parquet"
+    path.write_bytes(random.Random(7).randbytes(5000))
+    assert _only_code(path) == "format_inconnu"
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.9, 0.999])
+def test_a_truncated_parquet_file_is_a_problem(extract_file: WriteExtract, keep: float) -> None:
+    path = extract_file()
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    assert _only_code(path) == "parquet_illisible"
+
+
+def test_a_parquet_file_with_a_corrupt_middle_is_a_problem(extract_file: WriteExtract) -> None:
+    path = extract_file()
+    data = bytearray(path.read_bytes())
+    data[8:400] = random.Random(3).randbytes(392)
+    path.write_bytes(bytes(data))
+    assert _only_code(path) in {"parquet_illisible", "lecture_impossible"}
+
+
+def test_a_latin1_csv_is_refused_with_the_line_of_the_first_bad_character(tmp_path: Path) -> None:
+    frame = to_text(valid_frame(), french=True).with_columns(pl.lit("élevé").alias("remarque"))
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(frame.write_csv(separator=";").encode("latin-1"))
+
+    rejected = _rejection(path)
+
+    assert [p.code for p in rejected.problems] == ["encodage_invalide"]
+    assert rejected.problems[0].first_rows == (1,)
+    assert "UTF-8" in rejected.report()
+
+
+def test_a_csv_cut_in_the_middle_of_a_character_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "coupe.csv"
+    text = to_text(valid_frame(), french=False).with_columns(pl.lit("été").alias("note")).write_csv()
+    path.write_bytes(text.encode()[:-2])
+    assert _only_code(path) == "encodage_invalide"
+
+
+def test_a_header_only_csv_has_no_household(tmp_path: Path) -> None:
+    path = tmp_path / "entete.csv"
+    path.write_text(",".join(valid_frame().columns) + "\n", encoding="utf-8")
+    assert _only_code(path) == "aucune_ligne"
+
+
+def test_a_csv_without_header_is_refused_without_quoting_its_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "sans_entete.csv"
+    path.write_text(to_text(valid_frame(), french=False).write_csv(include_header=False), encoding="utf-8")
+
+    rejected = _rejection(path)
+
+    assert [p.code for p in rejected.problems] == ["entete_absente"]
+    assert "foyer_000000000001" not in rejected.report()
+
+
+def test_a_duplicated_header_column_is_refused(tmp_path: Path) -> None:
+    text = to_text(valid_frame(), french=False).write_csv()
+    header, rest = text.split("\n", 1)
+    path = tmp_path / "double.csv"
+    path.write_text(header + ",loyer\n" + "\n".join(line + ",1" for line in rest.splitlines()) + "\n")
+
+    rejected = _rejection(path)
+
+    assert [(p.column, p.code) for p in rejected.problems] == [("loyer", "colonne_dupliquee")]
+
+
+def test_a_csv_with_a_line_of_too_many_fields_is_refused(tmp_path: Path) -> None:
+    text = to_text(valid_frame(), french=False).write_csv()
+    path = tmp_path / "champs.csv"
+    path.write_text(text + "a,b," * 40 + "\n")
+    assert _only_code(path) == "lecture_impossible"
+
+
+@pytest.mark.parametrize("shape", ["parquet", "csv", "csv_fr"])
+def test_the_format_is_recognised_from_the_content_not_the_suffix(
+    extract_file: WriteExtract, shape: str
+) -> None:
+    path = extract_file(shape=shape, name="extrait.dat")
+
+    extract = validate_extract(path)
+
+    assert extract.file_format == ("parquet" if shape == "parquet" else "csv")
+    assert extract.scan().collect().equals(valid_frame())
+
+
+def test_a_csv_with_bom_crlf_and_trailing_blank_lines_is_read(tmp_path: Path) -> None:
+    text = to_text(valid_frame(), french=True).write_csv(separator=";", line_terminator="\r\n")
+    path = tmp_path / "tableur.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + (text + "\r\n\r\n").encode())
+
+    extract = validate_extract(path)
+
+    assert extract.rows == 5
+    assert extract.scan().collect().equals(valid_frame())
+
+
+def test_csv_spellings_of_booleans_numbers_and_dates_are_all_read(tmp_path: Path) -> None:
+    frame = to_text(valid_frame(), french=True).with_columns(
+        pl.Series("en_couple", ["NON", " Oui ", "1", "False", "TRUE"]),
+        pl.Series("revenus_activite_allocataire", ["850,5", "1 450", "0", "0.0", "1\u00a0200,25"]),
+        pl.Series("mois_reference", ["2024-03-01", "01/03/2024", "2024-03-01", "01/03/2024", "2024-03-01"]),
+    )
+    path = tmp_path / "orthographes.csv"
+    frame.write_csv(path, separator=";")
+
+    scanned = validate_extract(path).scan(["en_couple", "revenus_activite_allocataire"]).collect()
+
+    assert scanned["en_couple"].to_list() == [False, True, True, False, True]
+    assert scanned["revenus_activite_allocataire"].to_list() == [850.5, 1450.0, 0.0, 0.0, 1200.25]
+
+
+def test_row_numbers_count_a_skipped_blank_line(tmp_path: Path) -> None:
+    lines = (
+        to_text(valid_frame(), french=False)
+        .with_columns(pl.Series("age_allocataire", ["24", "35", "42", "67", "300"]))
+        .write_csv()
+        .splitlines()
+    )
+    path = tmp_path / "trou.csv"
+    path.write_text("\n".join([*lines[:3], "", *lines[3:]]) + "\n")
+
+    problem = _rejection(path).problems[0]
+
+    assert (problem.code, problem.first_rows) == ("hors_bornes", (6,))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root lit tous les fichiers")
+def test_an_unreadable_file_is_a_problem(extract_file: WriteExtract) -> None:
+    path = extract_file()
+    path.chmod(0)
+    assert _only_code(path) == "fichier_illisible"

@@ -89,19 +89,21 @@ def draw_channels(rng: np.random.Generator, n: int) -> Channels:
     )
 
 
-def _pairs(col: str) -> list[pl.Expr]:
-    return [pl.col(col).str.slice(i, 2) for i in range(0, 8, 2)]
+# First two digits of the national number, among blocks that numbering plan metadata accepts.
+_MOBILE_BLOCKS = ("60", "61", "62", "64", "65", "66", "67", "68", "73", "74", "75", "76", "77", "78")
+_LANDLINE_BLOCKS = ("14", "15", "16", "17", "18", "23", "24", "32", "33", "38", "42", "43", "44", "49", "55")
 
 
 def _phone_expr() -> pl.Expr:
     """A French number in one of its usual written forms, or a broken one."""
-    lead, rest = pl.col("_lead").cast(pl.String), pl.col("_digits")
-    spaced = pl.concat_str([pl.lit("0") + lead, *_pairs("_digits")], separator=" ")
-    compact = pl.concat_str([pl.lit("0"), lead, rest])
-    international = pl.concat_str([pl.lit("+33"), lead, *_pairs("_digits")], separator=" ")
-    zeros = pl.concat_str([pl.lit("0033"), lead, rest])
-    too_short = pl.concat_str([pl.lit("0") + lead, *_pairs("_digits")[:3]], separator=" ")
-    too_long = pl.concat_str([pl.lit("0"), lead, rest, pl.lit("9")])
+    nsn = pl.col("_nsn")  # the 9 digits after the leading 0
+    pairs = [nsn.str.slice(i, 2) for i in range(1, 9, 2)]
+    spaced = pl.concat_str([pl.lit("0") + nsn.str.slice(0, 1), *pairs], separator=" ")
+    compact = pl.lit("0") + nsn
+    international = pl.concat_str([pl.lit("+33"), nsn.str.slice(0, 1), *pairs], separator=" ")
+    zeros = pl.lit("0033") + nsn
+    too_short = pl.concat_str([pl.lit("0") + nsn.str.slice(0, 1), *pairs[:3]], separator=" ")
+    too_long = pl.lit("0") + nsn + pl.lit("9")
     form = pl.col("_phone_form")
     return (
         pl.when(~pl.col("_has_phone"))
@@ -151,7 +153,11 @@ def draw_contacts(
     last_idx = rng.integers(0, len(pools.last_names), n)
     civilite = np.where(female, "Mme", "M.")
     civilite = np.where(rng.random(n) < 0.02, "", civilite)
-    lead = np.where(channels.mobile, np.where(rng.random(n) < 0.85, 6, 7), rng.integers(1, 6, n))
+    block = np.where(
+        channels.mobile,
+        np.asarray(_MOBILE_BLOCKS)[rng.integers(0, len(_MOBILE_BLOCKS), n)],
+        np.asarray(_LANDLINE_BLOCKS)[rng.integers(0, len(_LANDLINE_BLOCKS), n)],
+    )
     has_phone = channels.telephone
     suffix = rng.integers(0, 100, n)
     raw = pl.DataFrame(
@@ -171,8 +177,7 @@ def draw_contacts(
             "_last_slug": pools.last_slugs.gather(last_idx),
             "_email_suffix": pl.Series(np.where(suffix < 40, "", suffix.astype(str))),
             "_domain": pools.domains.gather(rng.integers(0, len(pools.domains), n)),
-            "_lead": lead,
-            "_digits": pl.Series(rng.integers(0, 100_000_000, n)).cast(pl.String).str.zfill(8),
+            "_nsn": pl.Series(block) + pl.Series(rng.integers(0, 10_000_000, n)).cast(pl.String).str.zfill(7),
             "_phone_form": rng.integers(0, 10, n),
             "_has_phone": has_phone,
             "_phone_invalid": rng.random(n) < INVALID_SHARE,

@@ -21,6 +21,7 @@ import polars as pl
 
 from detection.synthetic.communes import CommuneTable
 from detection.synthetic.contacts import ContactPools
+from detection.synthetic.entitlement import values_for
 from detection.synthetic.errors import SynthesisError
 from detection.synthetic.households import SyntheticChunk, draw_chunk, matricules, opaque_ids
 
@@ -49,6 +50,7 @@ class SynthesisSpec:
             raise SynthesisError("taille de bloc invalide", "donnez une taille de bloc d'au moins 1 foyer")
         if self.month.day != 1:
             raise SynthesisError("le mois de référence doit être un premier du mois", "écrivez AAAA-MM")
+        values_for(self.month)  # refuses a month without legislation values before any file is written
 
     @property
     def chunks(self) -> int:
@@ -143,23 +145,24 @@ def write_synthetic(
     ):
         raise SynthesisError("deux sorties ont le même chemin", "donnez des fichiers différents")
     extract.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".synth-", dir=extract.parent) as tmp:
-        workdir = Path(tmp)
-        outputs = {
-            "extract": _ChunkedFile(extract, workdir, "extract"),
-            "truth": _ChunkedFile(truth_path, workdir, "truth"),
-        }
-        if contacts is not None:
-            outputs["contacts"] = _ChunkedFile(contacts, workdir, "contacts")
-        done = 0
-        for chunk in iter_chunks(spec, communes):
-            outputs["extract"].add(chunk.extract)
-            outputs["truth"].add(chunk.truth)
-            if contacts is not None:
-                outputs["contacts"].add(chunk.contacts)
-            done += chunk.extract.height
-            if progress is not None:
-                progress(done)
-        for output in outputs.values():
-            output.finish()
+    targets = [extract, truth_path] + ([contacts] if contacts is not None else [])
+    done = 0
+    try:
+        with tempfile.TemporaryDirectory(prefix=".synth-", dir=extract.parent) as tmp:
+            workdir = Path(tmp)
+            outputs = [_ChunkedFile(path, workdir, str(i)) for i, path in enumerate(targets)]
+            for chunk in iter_chunks(spec, communes):
+                frames = [chunk.extract, chunk.truth, chunk.contacts]
+                for output, frame in zip(outputs, frames, strict=False):
+                    output.add(frame)
+                done += chunk.extract.height
+                if progress is not None:
+                    progress(done)
+            for output in outputs:
+                output.finish()
+    except BaseException:
+        # No partial output: a file that is there is complete.
+        for path in targets:
+            path.unlink(missing_ok=True)
+        raise
     return SynthesisResult(households=done, extract=extract, truth=truth_path, contacts=contacts)

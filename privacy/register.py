@@ -1,0 +1,169 @@
+"""The record of processing activities (GDPR art. 30): TOML files, loaded into the database, exported.
+
+One file per processing in `config/registre/*.toml`, a `[traitement]` table with French keys. Every
+exchange (and campaign) points to an entry's `code`; without an entry, exchanges are refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tomllib
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from privacy import audit
+from privacy.canonical import utc_now, utc_stamp
+from privacy.errors import InputInvalid, UnknownObject
+from privacy.models import RegisterEntry
+
+REGISTER_DIR = "registre"
+
+# Column labels of the exports, in French, in the order of article 30.
+LABELS: dict[str, str] = {
+    "code": "Référence",
+    "nom": "Traitement",
+    "responsable": "Responsable du traitement",
+    "dpo": "Délégué à la protection des données",
+    "finalites": "Finalités",
+    "base_legale": "Base légale",
+    "personnes": "Catégories de personnes",
+    "donnees": "Catégories de données",
+    "destinataires": "Destinataires",
+    "transferts": "Transferts hors UE",
+    "conservation": "Durées de conservation",
+    "mesures_securite": "Mesures de sécurité",
+    "aipd": "Analyse d'impact (AIPD)",
+    "source": "Fichier source",
+    "updated_at": "Mis à jour le",
+}
+
+
+class RegisterEntryIn(BaseModel):
+    """A register entry as written in a TOML file."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
+    nom: str = Field(min_length=3)
+    responsable: str = Field(min_length=2)
+    dpo: str = Field(min_length=2)
+    finalites: list[str] = Field(min_length=1)
+    base_legale: str = Field(min_length=3)
+    personnes: list[str] = Field(min_length=1)
+    donnees: list[str] = Field(min_length=1)
+    destinataires: list[str] = Field(min_length=1)
+    transferts: str
+    conservation: str = Field(min_length=3)
+    mesures_securite: list[str] = Field(min_length=1)
+    aipd: str
+
+
+def load_file(path: Path) -> RegisterEntryIn:
+    """Read and validate one register file; `InputInvalid` names the key and the fix."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputInvalid(str(path), f"fichier TOML illisible ({exc})", "corrigez la syntaxe TOML") from None
+    if not isinstance(data.get("traitement"), dict):
+        raise InputInvalid(
+            str(path), "table [traitement] absente", "décrivez le traitement sous [traitement]"
+        )
+    try:
+        return RegisterEntryIn.model_validate(data["traitement"])
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise InputInvalid(
+            str(path),
+            f"clé `traitement.{key}` : {first['msg']}",
+            "voir les clés attendues dans la fiche d'exemple",
+        ) from None
+
+
+def load_dir(folder: Path) -> list[RegisterEntryIn]:
+    """Every `*.toml` entry of a folder, sorted by file name; a duplicated code is an error."""
+    entries: list[RegisterEntryIn] = []
+    seen: dict[str, Path] = {}
+    for path in sorted(folder.glob("*.toml")):
+        entry = load_file(path)
+        if entry.code in seen:
+            raise InputInvalid(
+                str(path), f"code « {entry.code} » déjà utilisé par {seen[entry.code].name}", ""
+            )
+        seen[entry.code] = path
+        entries.append(entry)
+    return entries
+
+
+def save(
+    session: Session,
+    entries: Sequence[RegisterEntryIn],
+    *,
+    actor: str,
+    source: str,
+    now: datetime | None = None,
+) -> list[RegisterEntry]:
+    """Create or update entries (by code); audited."""
+    moment = now or utc_now()
+    saved = []
+    for entry in entries:
+        row = session.get(RegisterEntry, entry.code) or RegisterEntry(code=entry.code)
+        for name, value in entry.model_dump().items():
+            setattr(row, name, value)
+        row.source = source
+        row.updated_at = utc_stamp(moment)
+        session.add(row)
+        saved.append(row)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="registre.chargement",
+        object_ref="registre",
+        counts={"fiches": len(saved)},
+        details={"codes": [row.code for row in saved]},
+        now=moment,
+    )
+    return saved
+
+
+def entries(session: Session) -> list[RegisterEntry]:
+    """Every register entry, by code."""
+    return list(session.scalars(select(RegisterEntry).order_by(RegisterEntry.code)))
+
+
+def get(session: Session, code: str) -> RegisterEntry:
+    """One entry, or `UnknownObject`."""
+    row = session.get(RegisterEntry, code)
+    if row is None:
+        raise UnknownObject("fiche du registre", code)
+    return row
+
+
+def _cell(value: object) -> str:
+    return " | ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def to_csv(rows: Sequence[RegisterEntry]) -> str:
+    """The register as a French CSV (`;` separated, one entry per line, lists joined by ` | `)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer.writerow(LABELS.values())
+    for row in rows:
+        writer.writerow(_cell(getattr(row, name)) for name in LABELS)
+    return buffer.getvalue()
+
+
+def to_html(rows: Sequence[RegisterEntry], *, generated_at: datetime | None = None) -> str:
+    """The register as a French, accessible HTML page."""
+    env = Environment(loader=PackageLoader("privacy", "templates"), autoescape=select_autoescape(["html"]))
+    return env.get_template("registre.html").render(
+        rows=rows, labels=LABELS, generated_at=utc_stamp(generated_at or utc_now())[:16].replace("T", " ")
+    )

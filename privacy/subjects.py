@@ -1,0 +1,207 @@
+"""Data subjects: the opposition register (GDPR art. 21) and the access report (art. 15).
+
+Oppositions are kept 12 to 24 months (R.114-9-7 CRPA; 24 by default) and honoured by every selection
+through `opposed`. The access report takes a matricule, computes the household's pseudonym with the
+key (the matricule itself is never stored or logged), and lists what privacy holds on it: the vault
+record (which fields, never their values: those go out only through an approved exchange), the
+oppositions, former pseudonyms after a key rotation, and every audit entry about it. Other packages'
+data (flags, campaigns, outcomes) come in as extra sections from the front door, which may read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import polars as pl
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from privacy import audit
+from privacy.canonical import utc_now, utc_stamp
+from privacy.directory import PSEUDONYM_COLUMN
+from privacy.errors import DecisionInvalid
+from privacy.keys import Keyring
+from privacy.models import AuditEntry, ContactRecord, Opposition, PseudonymAlias
+from privacy.pseudonyms import key_text, pseudonym_of
+
+MIN_OPPOSITION_MONTHS, MAX_OPPOSITION_MONTHS, DEFAULT_OPPOSITION_MONTHS = 12, 24, 24
+_CHUNK = 500
+
+
+def record_opposition(
+    session: Session,
+    pseudonym: str,
+    *,
+    source: str,
+    actor: str,
+    months: int = DEFAULT_OPPOSITION_MONTHS,
+    now: datetime | None = None,
+) -> Opposition:
+    """Record that a household objects to proactive contact, kept `months` (12–24); audited."""
+    if not MIN_OPPOSITION_MONTHS <= months <= MAX_OPPOSITION_MONTHS:
+        raise DecisionInvalid(
+            f"durée de conservation d'une opposition de {months} mois",
+            f"donnez entre {MIN_OPPOSITION_MONTHS} et {MAX_OPPOSITION_MONTHS} mois (art. R.114-9-7 CRPA)",
+        )
+    moment = now or utc_now()
+    row = Opposition(
+        pseudonym=pseudonym,
+        recorded_at=utc_stamp(moment),
+        expires_on=moment.date() + timedelta(days=round(months * 365.25 / 12)),
+        source=source,
+    )
+    session.add(row)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="opposition.enregistrement",
+        object_ref=pseudonym,
+        details={"source": source, "jusqu_au": row.expires_on.isoformat()},
+        now=moment,
+    )
+    return row
+
+
+def opposed(session: Session, pseudonyms: Iterable[str], *, now: datetime | None = None) -> set[str]:
+    """The pseudonyms, among `pseudonyms`, with an opposition in force."""
+    today = (now or utc_now()).date()
+    names = list(dict.fromkeys(pseudonyms))
+    found: set[str] = set()
+    for start in range(0, len(names), _CHUNK):
+        query = select(Opposition.pseudonym).where(
+            Opposition.pseudonym.in_(names[start : start + _CHUNK]), Opposition.expires_on >= today
+        )
+        found.update(session.scalars(query))
+    return found
+
+
+def active_oppositions(session: Session, *, now: datetime | None = None) -> pl.DataFrame:
+    """Every pseudonym with an opposition in force, as a one-column frame (`id_foyer`) for anti-joins."""
+    today = (now or utc_now()).date()
+    names = session.scalars(
+        select(Opposition.pseudonym).where(Opposition.expires_on >= today).distinct()
+    ).all()
+    return pl.DataFrame({PSEUDONYM_COLUMN: list(names)}, schema={PSEUDONYM_COLUMN: pl.String})
+
+
+@dataclass(frozen=True)
+class AccessSection:
+    """A part of an access report: a French title, column headers and rows of text."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass
+class AccessReport:
+    """Everything held on one household, found from its matricule."""
+
+    generated_at: str
+    territory: str
+    pseudonyms: dict[str, str]
+    sections: list[AccessSection] = field(default_factory=list)
+
+
+def access_report(
+    session: Session,
+    keyring: Keyring,
+    matricule: str,
+    *,
+    territory: str,
+    finalites: Sequence[str],
+    actor: str,
+    extra: Callable[[list[str]], Sequence[AccessSection]] | None = None,
+    now: datetime | None = None,
+) -> AccessReport:
+    """Build the access report of one household (art. 15) and audit the request (pseudonym only).
+
+    `extra`, given the household's current pseudonyms, returns the sections other packages hold.
+    """
+    moment = now or utc_now()
+    pseudonyms = {f: pseudonym_of(key_text(keyring, territory, f), matricule) for f in finalites}
+    current = list(dict.fromkeys(pseudonyms.values()))
+    aliases = list(session.scalars(select(PseudonymAlias).where(PseudonymAlias.new_pseudonym.in_(current))))
+    every = current + [a.old_pseudonym for a in aliases]
+    report = AccessReport(utc_stamp(moment)[:19].replace("T", " "), territory, pseudonyms)
+    report.sections.append(
+        AccessSection(
+            "Pseudonymes du foyer",
+            ("Finalité", "Pseudonyme"),
+            tuple((f, p) for f, p in pseudonyms.items())
+            + tuple((f"ancien (rotation du {a.rotated_at[:10]})", a.old_pseudonym) for a in aliases),
+        )
+    )
+    contacts = list(session.scalars(select(ContactRecord).where(ContactRecord.pseudonym.in_(every))))
+    report.sections.append(
+        AccessSection(
+            "Coordonnées détenues (chiffrées ; valeurs communiquées par courrier sur demande)",
+            ("Pseudonyme", "Champs renseignés", "Champs invalides écartés", "Importé le"),
+            tuple(
+                (
+                    c.pseudonym[:16] + "…",
+                    ", ".join(c.usable_fields),
+                    ", ".join(c.invalid_fields) or "aucun",
+                    c.imported_at[:10],
+                )
+                for c in contacts
+            ),
+        )
+    )
+    oppositions = list(session.scalars(select(Opposition).where(Opposition.pseudonym.in_(every))))
+    report.sections.append(
+        AccessSection(
+            "Oppositions au contact proactif",
+            ("Enregistrée le", "Conservée jusqu'au", "Origine"),
+            tuple((o.recorded_at[:10], o.expires_on.isoformat(), o.source) for o in oppositions),
+        )
+    )
+    if extra is not None:
+        report.sections.extend(extra(current))
+    entries = audit.entries_about(session, every)
+    report.sections.append(_audit_section(entries))
+    audit.append(
+        session,
+        actor=actor,
+        action="personne.acces",
+        object_ref=current[0] if current else None,
+        counts={"entrees_journal": len(entries)},
+        now=moment,
+    )
+    return report
+
+
+def _audit_section(entries: Sequence[AuditEntry]) -> AccessSection:
+    return AccessSection(
+        "Journal des opérations concernant le foyer",
+        ("N°", "Date (UTC)", "Acteur", "Opération"),
+        tuple((str(e.seq), e.at[:19].replace("T", " "), e.actor, e.action) for e in entries),
+    )
+
+
+def render_text(report: AccessReport) -> str:
+    """The access report as plain French text."""
+    lines = [
+        "Rapport d'accès aux données (RGPD, article 15)",
+        f"Territoire : {report.territory} — édité le {report.generated_at} (UTC)",
+        "",
+    ]
+    for section in report.sections:
+        lines.append(section.title)
+        lines.append("-" * len(section.title))
+        if not section.rows:
+            lines.append("(aucune donnée)")
+        for row in section.rows:
+            lines.append("  " + " ; ".join(f"{c} : {v}" for c, v in zip(section.columns, row, strict=True)))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_html(report: AccessReport) -> str:
+    """The access report as a French, accessible HTML page."""
+    env = Environment(loader=PackageLoader("privacy", "templates"), autoescape=select_autoescape(["html"]))
+    return env.get_template("acces.html").render(report=report)

@@ -36,12 +36,7 @@ class Access:
     public: bool = False
 
     async def __call__(self, request: Request) -> None:
-        signed_in = await run_in_threadpool(_signed_in, request)
-        request.state.signed_in = signed_in
-        if signed_in is not None:
-            request.state.csrf_token = signed_in.csrf_token
-        else:
-            request.state.csrf_token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        signed_in = await identify(request)
         if not self.public:
             if signed_in is None:
                 raise NotSignedIn
@@ -61,6 +56,17 @@ def allow(*roles: str) -> Access:
 
 PUBLIC = Access(frozenset(), public=True)
 ANY_ROLE = allow(*ROLES)
+
+
+async def identify(request: Request) -> SignedIn | None:
+    """Resolve the session cookie into `request.state.signed_in` and the page's CSRF token."""
+    signed_in = await run_in_threadpool(_signed_in, request)
+    request.state.signed_in = signed_in
+    if signed_in is not None:
+        request.state.csrf_token = signed_in.csrf_token
+    else:
+        request.state.csrf_token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    return signed_in
 
 
 def _signed_in(request: Request) -> SignedIn | None:

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from uptake.web.access import SAFE_METHODS, NotSignedIn
+from uptake.web.access import SAFE_METHODS, NotSignedIn, identify
 from uptake.web.headers import SECURITY_HEADERS
 from uptake.web.rendering import render
 
@@ -68,6 +68,8 @@ def install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if not hasattr(request.state, "signed_in"):  # no route matched: keep the header of a signed-in person
+            await identify(request)
         detail = CSRF_MESSAGE if exc.detail == "csrf" else None
         if (
             exc.status_code in (400, 404, 409, 422)

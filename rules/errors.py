@@ -2,8 +2,69 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 
 class RulesError(Exception):
     """Base of the rules errors; `str()` is a French message safe to show."""
 
     exit_code = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a rule or parameter file: where, what, and how to fix it."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.path}:{self.line}:{self.column}: {self.message}"
+        return f"{text} — {self.hint}" if self.hint else text
+
+
+class CatalogueInvalid(RulesError):
+    """The catalogue does not load: every problem of every file, so that all can be fixed at once."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(
+            f"catalogue de règles invalide ({count} problème{'s' if count > 1 else ''}), "
+            f"aucune règle n'est chargée :\n{lines}"
+        )
+
+
+class ParametersInvalid(RulesError):
+    """A parameter file is malformed (missing date, value or legal source...)."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"fichiers de paramètres invalides :\n{lines}")
+
+
+class ParametersMissing(RulesError):
+    """A parameter has no value in force in the requested month: never a silent default."""
+
+    def __init__(self, name: str, month: datetime.date, first: datetime.date | None) -> None:
+        self.name, self.month, self.first = name, month, first
+        since = f" (première valeur connue : {first.isoformat()})" if first else ""
+        super().__init__(
+            f"le paramètre `{name}` n'a pas de valeur en vigueur en {month:%m/%Y}{since} : "
+            "ajoutez la valeur de ce mois, avec sa date d'effet et sa source, dans rules/parametres/"
+        )
+
+
+class UnknownRule(RulesError):
+    """A rule id asked for does not exist in the catalogue."""
+
+    def __init__(self, rule_id: str, known: Sequence[str]) -> None:
+        self.rule_id = rule_id
+        super().__init__(f"règle inconnue `{rule_id}` ; règles du catalogue : {', '.join(sorted(known))}")

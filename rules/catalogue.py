@@ -1,0 +1,522 @@
+"""The catalogue of rules: YAML files, one rule per file, loaded and checked as a whole.
+
+A catalogue with one bad rule does not load at all: `CatalogueInvalid` lists every problem of
+every file with its `file:line:column`, what is wrong and a hint.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from rules.checker import Checker, ExprProblem, Scope, suggest
+from rules.errors import CatalogueInvalid, Problem, UnknownRule
+from rules.language import Node, SyntaxProblem, parse, source_text
+from rules.parameters import Parameters, load_parameters
+from rules.sourcefile import LocatedDict, expression_position, position, read_yaml
+from rules.types import BOOLEAN, INTEGER, KIND_TO_TYPE, NUMBER, TEXT, Type
+
+SHARED_FILE = "_formules.yaml"
+ACTIONS = ("2.2", "7.1")
+REQUIRED_FIELDS = (
+    "id",
+    "version",
+    "titre",
+    "prestation",
+    "action",
+    "base_legale",
+    "lit",
+    "conditions",
+    "priorite",
+)
+KNOWN_FIELDS = frozenset(
+    {
+        *REQUIRED_FIELDS,
+        "montant",
+        "montant_minimum",
+        "explication",
+        "cas",
+        "reglages",
+        "valeurs",
+        "simplifications",
+        "description",
+    }
+)
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+Setting = float | bool | str
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A checked expression: its syntax tree, its text and its type."""
+
+    node: Node
+    source: str
+    type: Type
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition of a rule and the label shown in `conditions_remplies`."""
+
+    expression: Expression
+    label: str
+
+
+@dataclass(frozen=True)
+class LegalBasis:
+    """A legal text the rule rests on."""
+
+    texte: str
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One eligibility rule, checked against the contract, the parameters and the functions."""
+
+    id: str
+    version: str
+    titre: str
+    prestation: str
+    action: str
+    description: str
+    base_legale: tuple[LegalBasis, ...]
+    lit: tuple[str, ...]
+    settings: dict[str, Setting]
+    values: tuple[tuple[str, Expression], ...]
+    conditions: tuple[Condition, ...]
+    montant: Expression | None
+    montant_minimum: Expression | None
+    priorite: Expression
+    explication: str
+    placeholders: dict[str, Type]
+    simplifications: tuple[str, ...]
+    cases: tuple[LocatedDict, ...]
+    path: Path
+    parameters_used: frozenset[str]
+    shared_used: frozenset[str]
+    columns_read: frozenset[str]
+
+
+@dataclass(frozen=True)
+class SharedFormulas:
+    """Named formulas every rule may use (`_formules.yaml`), with the columns each one reads."""
+
+    values: tuple[tuple[str, Expression], ...] = ()
+    columns: dict[str, frozenset[str]] = field(default_factory=dict)
+    parameters: dict[str, frozenset[str]] = field(default_factory=dict)
+    depends: dict[str, frozenset[str]] = field(default_factory=dict)  # transitively
+
+    def closure(self, names: set[str]) -> frozenset[str]:
+        """`names` and every shared formula they use, directly or not."""
+        return frozenset(names).union(*(self.depends.get(n, frozenset()) for n in names))
+
+    def types(self) -> dict[str, Type]:
+        return {name: expression.type for name, expression in self.values}
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The checked rules of one catalogue folder."""
+
+    rules: tuple[Rule, ...]
+    shared: SharedFormulas = field(default_factory=SharedFormulas)
+
+    @property
+    def columns_read(self) -> frozenset[str]:
+        """Every contract column the rules read (plus `id_foyer`): the caller projects on these."""
+        columns: set[str] = {"id_foyer"}
+        for rule in self.rules:
+            columns |= rule.columns_read
+        return frozenset(columns)
+
+    def get(self, rule_id: str) -> Rule:
+        """The rule called `rule_id`; `UnknownRule` otherwise."""
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise UnknownRule(rule_id, [r.id for r in self.rules])
+
+    def select(self, ids: Sequence[str]) -> Catalogue:
+        """The catalogue restricted to `ids` (in catalogue order); `UnknownRule` for an unknown id."""
+        for rule_id in ids:
+            self.get(rule_id)
+        wanted = set(ids)
+        return replace(self, rules=tuple(r for r in self.rules if r.id in wanted))
+
+
+def default_catalogue_dir() -> Path:
+    """The catalogue shipped with the package."""
+    return Path(__file__).resolve().parent / "catalogue"
+
+
+def load_catalogue(
+    folder: Path | None = None,
+    *,
+    columns: Mapping[str, str],
+    enums: Mapping[str, tuple[str, ...]],
+    perimeters: frozenset[str] = frozenset(),
+    parameters: Parameters | None = None,
+) -> Catalogue:
+    """Load and check every rule of `folder`; `CatalogueInvalid` with every problem if any is wrong.
+
+    `perimeters` are the names `dans_perimetre(…)` may use; when empty they are checked at
+    compile time against the geography instead.
+    """
+    folder = folder or default_catalogue_dir()
+    parameters = parameters or load_parameters()
+    known_perimeters = perimeters or None
+    problems: list[Problem] = []
+    shared = _load_shared(folder / SHARED_FILE, columns, enums, parameters, known_perimeters, problems)
+    rules: list[Rule] = []
+    seen: dict[str, Path] = {}
+    paths = sorted(p for p in folder.glob("*.yaml") if p.name != SHARED_FILE)
+    if not paths:
+        problems.append(
+            Problem(str(folder), 1, 1, "aucune règle dans ce dossier", "un fichier .yaml par règle")
+        )
+    for path in paths:
+        reader = _RuleReader(path, columns, enums, parameters, known_perimeters, shared)
+        rule = reader.read()
+        problems.extend(reader.problems)
+        if rule is None:
+            continue
+        if rule.id in seen:
+            problems.append(
+                Problem(str(path), 1, 1, f"identifiant `{rule.id}` déjà pris par {seen[rule.id].name}")
+            )
+            continue
+        seen[rule.id] = path
+        rules.append(rule)
+    if problems:
+        raise CatalogueInvalid(problems)
+    return Catalogue(tuple(rules), shared)
+
+
+def _load_shared(
+    path: Path,
+    columns: Mapping[str, str],
+    enums: Mapping[str, tuple[str, ...]],
+    parameters: Parameters,
+    perimeters: frozenset[str] | None,
+    problems: list[Problem],
+) -> SharedFormulas:
+    if not path.exists():
+        return SharedFormulas()
+    document = read_yaml(path)
+    if not isinstance(document, LocatedDict):
+        problems.append(Problem(str(path), 1, 1, "le fichier doit contenir `lit` et `valeurs`"))
+        return SharedFormulas()
+    lit = tuple(str(c) for c in document.get("lit") or ())
+    for column in lit:
+        if column not in columns:
+            problems.append(Problem(str(path), *position(column), f"colonne inconnue `{column}` dans `lit`"))
+    scope = Scope(columns, enums, frozenset(lit), parameters, perimeters)
+    values: list[tuple[str, Expression]] = []
+    column_map: dict[str, frozenset[str]] = {}
+    parameter_map: dict[str, frozenset[str]] = {}
+    depends: dict[str, frozenset[str]] = {}
+    raw = document.get("valeurs") or {}
+    for name, text in raw.items():
+        checker = Checker(scope)
+        expression = _check_text(str(path), text, checker, None, position(name), problems)
+        if expression is None:
+            continue
+        used_shared = checker.usage.values
+        depends[name] = frozenset(used_shared).union(*(depends[v] for v in used_shared))
+        column_map[name] = frozenset(checker.usage.columns).union(*(column_map[v] for v in used_shared))
+        parameter_map[name] = frozenset(checker.usage.parameters).union(
+            *(parameter_map[v] for v in used_shared)
+        )
+        if checker.usage.reads_commune:
+            column_map[name] |= {"code_commune"}
+        scope.values[str(name)] = expression.type
+        values.append((str(name), expression))
+    return SharedFormulas(tuple(values), column_map, parameter_map, depends)
+
+
+def _check_text(
+    path: str,
+    text: object,
+    checker: Checker,
+    expected: Type | None,
+    fallback: tuple[int, int],
+    problems: list[Problem],
+    what: str = "l'expression",
+) -> Expression | None:
+    if isinstance(text, bool):
+        text = "vrai" if text else "faux"
+    if isinstance(text, int | float):
+        text = repr(text)
+    if not isinstance(text, str) or not text.strip():
+        problems.append(Problem(path, *fallback, f"{what} est vide ou n'est pas un texte"))
+        return None
+    try:
+        node = parse(text)
+    except SyntaxProblem as exc:
+        problems.append(
+            Problem(path, *expression_position(text, exc.line, exc.column, fallback), exc.message, exc.hint)
+        )
+        return None
+    before = len(checker.problems)
+    found = checker.check(node, expected, what)
+    for p in checker.problems[before:]:
+        problems.append(_located(path, text, p, fallback))
+    if found is None:
+        return None
+    return Expression(node, source_text(text), found)
+
+
+def _located(path: str, text: str, problem: ExprProblem, fallback: tuple[int, int]) -> Problem:
+    line, column = expression_position(text, problem.line, problem.column, fallback)
+    return Problem(path, line, column, problem.message, problem.hint)
+
+
+class _RuleReader:
+    """Reads one rule file, collecting every problem it has."""
+
+    def __init__(
+        self,
+        path: Path,
+        columns: Mapping[str, str],
+        enums: Mapping[str, tuple[str, ...]],
+        parameters: Parameters,
+        perimeters: frozenset[str] | None,
+        shared: SharedFormulas,
+    ) -> None:
+        self.path, self.columns, self.enums = path, columns, enums
+        self.parameters, self.perimeters, self.shared = parameters, perimeters, shared
+        self.problems: list[Problem] = []
+
+    def _fail(self, where: tuple[int, int], message: str, hint: str = "") -> None:
+        self.problems.append(Problem(str(self.path), where[0], where[1], message, hint))
+
+    def read(self) -> Rule | None:
+        """The rule, or None when it has problems (then in `self.problems`)."""
+        try:
+            document = read_yaml(self.path)
+        except Exception as exc:  # a YAML syntax error: report its mark, never a traceback
+            mark = getattr(exc, "problem_mark", None)
+            where = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+            self._fail(where, f"YAML illisible : {getattr(exc, 'problem', None) or 'syntaxe'}")
+            return None
+        if not isinstance(document, LocatedDict):
+            self._fail((1, 1), "une règle est une table YAML (id, version, titre…)")
+            return None
+        return self._rule(document)
+
+    def _rule(self, doc: LocatedDict) -> Rule | None:
+        top = (doc.line, doc.column)
+        for key in doc:
+            if key not in KNOWN_FIELDS:
+                self._fail(position(key, top), f"champ inconnu `{key}`", suggest(str(key), KNOWN_FIELDS))
+        for key in REQUIRED_FIELDS:
+            if key not in doc:
+                self._fail(top, f"champ obligatoire `{key}` manquant")
+        if any(key not in doc for key in REQUIRED_FIELDS):
+            return None
+        rule_id = str(doc["id"])
+        if not _ID.match(rule_id):
+            self._fail(
+                position(doc["id"], top), f"identifiant invalide `{rule_id}`", "minuscules, chiffres et _"
+            )
+        if rule_id != self.path.stem:
+            self._fail(
+                position(doc["id"], top), f"l'id `{rule_id}` diffère du nom du fichier", f"{rule_id}.yaml"
+            )
+        action = str(doc["action"])
+        if action not in ACTIONS:
+            self._fail(position(doc["action"], top), f"action `{action}` inconnue", 'écrivez "2.2" ou "7.1"')
+        lit = self._lit(doc, top)
+        scope = Scope(
+            self.columns,
+            self.enums,
+            frozenset(lit),
+            self.parameters,
+            self.perimeters,
+            shared=self.shared.types(),
+        )
+        settings = self._settings(doc, scope, top)
+        checker = Checker(scope)
+        values = self._values(doc, checker, scope, top)
+        conditions = self._conditions(doc, checker, top)
+        montant = self._optional(doc, "montant", checker, NUMBER, top)
+        minimum = self._optional(doc, "montant_minimum", checker, NUMBER, top)
+        if minimum is not None and montant is None:
+            self._fail(position(doc["montant_minimum"], top), "`montant_minimum` sans `montant`")
+        priorite = self._optional(doc, "priorite", checker, NUMBER, top)
+        explication = str(doc.get("explication", doc["titre"]))
+        placeholders = self._placeholders(doc, explication, scope, montant is not None, top)
+        base = self._legal_basis(doc, top)
+        if self.problems or priorite is None:
+            return None
+        shared_used = self.shared.closure(checker.usage.shared)
+        columns_read = (
+            frozenset(checker.usage.columns)
+            | frozenset(lit)
+            | frozenset().union(*(self.shared.columns.get(n, frozenset()) for n in shared_used))
+        )
+        parameters_used = frozenset(checker.usage.parameters).union(
+            *(self.shared.parameters.get(n, frozenset()) for n in shared_used)
+        )
+        cases = doc.get("cas") or []
+        if not isinstance(cases, list):
+            self._fail(position(doc.get("cas"), top), "`cas` doit être une liste de cas")
+            return None
+        return Rule(
+            id=rule_id,
+            version=str(doc["version"]),
+            titre=str(doc["titre"]),
+            prestation=str(doc["prestation"]),
+            action=action,
+            description=str(doc.get("description", "")),
+            base_legale=base,
+            lit=tuple(lit),
+            settings=settings,
+            values=tuple(values),
+            conditions=tuple(conditions),
+            montant=montant,
+            montant_minimum=minimum,
+            priorite=priorite,
+            explication=explication,
+            placeholders=placeholders,
+            simplifications=tuple(str(s) for s in doc.get("simplifications") or ()),
+            cases=tuple(c for c in cases if isinstance(c, LocatedDict)),
+            path=self.path,
+            parameters_used=parameters_used,
+            shared_used=shared_used,
+            columns_read=columns_read,
+        )
+
+    def _lit(self, doc: LocatedDict, top: tuple[int, int]) -> list[str]:
+        raw = doc["lit"]
+        if not isinstance(raw, list) or not raw:
+            self._fail(position(raw, top), "`lit` doit lister les colonnes du contrat que la règle lit")
+            return []
+        lit = []
+        for column in raw:
+            if column not in self.columns:
+                self._fail(
+                    position(column, top),
+                    f"colonne inconnue `{column}` dans `lit`",
+                    suggest(str(column), self.columns) or "voir le contrat d'extrait v1",
+                )
+                continue
+            lit.append(str(column))
+        return lit
+
+    def _settings(self, doc: LocatedDict, scope: Scope, top: tuple[int, int]) -> dict[str, Setting]:
+        settings: dict[str, Setting] = {}
+        for name, value in (doc.get("reglages") or {}).items():
+            if not _ID.match(str(name)) or name in self.columns:
+                self._fail(
+                    position(name, top),
+                    f"nom de réglage invalide `{name}`",
+                    "un nom qui n'est pas une colonne",
+                )
+                continue
+            if isinstance(value, bool):
+                scope.settings[str(name)] = BOOLEAN
+            elif isinstance(value, int | float):
+                scope.settings[str(name)] = INTEGER if isinstance(value, int) else NUMBER
+            elif isinstance(value, str):
+                scope.settings[str(name)] = TEXT
+            else:
+                self._fail(position(name, top), f"réglage `{name}` : un nombre, un booléen ou un texte")
+                continue
+            settings[str(name)] = value if isinstance(value, bool | str) else float(value)
+        return settings
+
+    def _values(
+        self, doc: LocatedDict, checker: Checker, scope: Scope, top: tuple[int, int]
+    ) -> list[tuple[str, Expression]]:
+        values = []
+        raw = doc.get("valeurs") or {}
+        if not isinstance(raw, dict):
+            self._fail(position(raw, top), "`valeurs` doit être une table nom → formule")
+            return []
+        for name, text in raw.items():
+            where = position(name, top)
+            if not _ID.match(str(name)) or name in self.columns or name in scope.shared or name == "montant":
+                self._fail(where, f"nom de valeur invalide ou déjà pris `{name}`", "choisissez un autre nom")
+                continue
+            expression = _check_text(
+                str(self.path), text, checker, None, where, self.problems, f"la valeur `{name}`"
+            )
+            if expression is not None:
+                scope.values[str(name)] = expression.type
+                values.append((str(name), expression))
+        return values
+
+    def _conditions(self, doc: LocatedDict, checker: Checker, top: tuple[int, int]) -> list[Condition]:
+        raw = doc["conditions"]
+        items = raw if isinstance(raw, list) else [raw]
+        conditions = []
+        for item in items:
+            text, label = item, None
+            if isinstance(item, dict):
+                text, label = item.get("expression"), item.get("libelle")
+            where = position(text, position(item, top))
+            expression = _check_text(
+                str(self.path), text, checker, BOOLEAN, where, self.problems, "une condition"
+            )
+            if expression is not None:
+                conditions.append(Condition(expression, str(label) if label else expression.source))
+        return conditions
+
+    def _optional(
+        self, doc: LocatedDict, key: str, checker: Checker, expected: Type, top: tuple[int, int]
+    ) -> Expression | None:
+        if key not in doc or doc[key] is None:
+            return None
+        where = position(doc[key], position(key, top))
+        return _check_text(str(self.path), doc[key], checker, expected, where, self.problems, f"`{key}`")
+
+    def _placeholders(
+        self, doc: LocatedDict, template: str, scope: Scope, has_amount: bool, top: tuple[int, int]
+    ) -> dict[str, Type]:
+        found: dict[str, Type] = {}
+        where = position(doc.get("explication"), top)
+        for match in _PLACEHOLDER.finditer(template):
+            name = match.group(1)
+            kind = _placeholder_type(name, scope, has_amount)
+            if kind is None:
+                known = [*scope.declared, *scope.values, *scope.shared, *scope.settings, "montant"]
+                self._fail(
+                    (where[0], where[1] + match.start()),
+                    f"`{{{name}}}` inconnu dans l'explication",
+                    suggest(name, known) or "une colonne de `lit`, une valeur, un réglage ou `montant`",
+                )
+                continue
+            found[name] = kind
+        return found
+
+    def _legal_basis(self, doc: LocatedDict, top: tuple[int, int]) -> tuple[LegalBasis, ...]:
+        raw = doc["base_legale"]
+        items = raw if isinstance(raw, list) else [raw]
+        basis = []
+        for item in items:
+            if isinstance(item, dict) and item.get("texte"):
+                basis.append(LegalBasis(str(item["texte"]), str(item.get("reference", ""))))
+            elif isinstance(item, str) and item.strip():
+                basis.append(LegalBasis(item))
+            else:
+                self._fail(position(item, top), "`base_legale` : un texte, ou {texte, reference}")
+        return tuple(basis)
+
+
+def _placeholder_type(name: str, scope: Scope, has_amount: bool) -> Type | None:
+    if name == "montant":
+        return NUMBER if has_amount else None
+    for table in (scope.values, scope.shared, scope.settings):
+        if name in table:
+            return table[name]
+    if name in scope.declared:
+        kind = scope.columns[name]
+        return Type(KIND_TO_TYPE[kind], integer=kind == "int")
+    return None

@@ -1,0 +1,333 @@
+"""Compilation of a catalogue into ONE lazy polars plan over the caller's scan.
+
+Shared formulas and each rule's named values become temporary columns computed once; each
+rule is then a filter and a select over the same frame, and the per-rule results are stacked
+(`pl.concat`) into the long flag format: one row per (household, rule) flagged.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from rules.catalogue import Catalogue, Rule
+from rules.checker import suggest
+from rules.errors import CatalogueInvalid, Problem
+from rules.formatting import display, french_integer
+from rules.functions import FUNCTIONS, CompileContext
+from rules.geography import Geography
+from rules.language import (
+    Binary,
+    Boolean,
+    Call,
+    Compare,
+    Cond,
+    Logical,
+    Lookup,
+    Member,
+    Name,
+    Negate,
+    Node,
+    Not,
+    Number,
+    String,
+    unparse,
+)
+from rules.parameters import Parameters, Version
+
+FLAG_SCHEMA: dict[str, pl.DataType] = {
+    "id_foyer": pl.String(),
+    "regle": pl.String(),
+    "version_regle": pl.String(),
+    "montant_estime": pl.Float64(),
+    "priorite": pl.Int32(),
+    "explication": pl.String(),
+    "conditions_remplies": pl.String(),
+    "empreinte_parametres": pl.String(),
+}
+CONDITION_SEPARATOR = " ; "
+
+
+class _ExprCompiler:
+    """Turns checked syntax trees into polars expressions within one environment of names."""
+
+    def __init__(
+        self, names: Mapping[str, pl.Expr], parameters: Mapping[str, Version], context: CompileContext
+    ) -> None:
+        self.names, self.parameters, self.context = names, parameters, context
+
+    def compile(self, node: Node) -> pl.Expr:
+        if isinstance(node, Number):
+            return pl.lit(int(node.value)) if node.is_integer else pl.lit(node.value, dtype=pl.Float64)
+        if isinstance(node, String):
+            return pl.lit(node.value)
+        if isinstance(node, Boolean):
+            return pl.lit(node.value)
+        if isinstance(node, Name):
+            if len(node.parts) > 1:
+                value = self.parameters[node.dotted].value
+                assert isinstance(value, float)
+                return pl.lit(value, dtype=pl.Float64)
+            name = node.parts[0]
+            return self.names[name] if name in self.names else pl.col(name)  # a contract column
+        if isinstance(node, Lookup):
+            table = self.parameters[node.name.dotted].value
+            assert isinstance(table, dict)
+            key = self.compile(node.key)
+            chain: Any = pl
+            for k, v in table.items():
+                chain = chain.when(key == k).then(pl.lit(v, dtype=pl.Float64))
+            result: pl.Expr = chain.otherwise(pl.lit(None, dtype=pl.Float64))
+            return result
+        if isinstance(node, Call):
+            args = [self.compile(a) for a in node.args]
+            return FUNCTIONS[node.function].compile(args, node.args, self.context)
+        if isinstance(node, Negate):
+            return -self.compile(node.operand)
+        if isinstance(node, Binary):
+            left, right = self.compile(node.left), self.compile(node.right)
+            if node.op == "+":
+                return left + right
+            if node.op == "-":
+                return left - right
+            if node.op == "*":
+                return left * right
+            return left / right
+        if isinstance(node, Compare):
+            left, right = self.compile(node.left), self.compile(node.right)
+            return {
+                "==": left.eq,
+                "!=": left.ne,
+                "<": left.lt,
+                "<=": left.le,
+                ">": left.gt,
+                ">=": left.ge,
+            }[node.op](right)
+        if isinstance(node, Member):
+            options = [o.value for o in node.options if isinstance(o, Number | String)]
+            return self.compile(node.operand).is_in(options)
+        if isinstance(node, Logical):
+            left, right = self.compile(node.left), self.compile(node.right)
+            return left & right if node.op == "et" else left | right
+        if isinstance(node, Not):
+            return self.compile(node.operand).not_()
+        if isinstance(node, Cond):
+            return (
+                pl.when(self.compile(node.test))
+                .then(self.compile(node.then))
+                .otherwise(self.compile(node.otherwise))
+            )
+        raise AssertionError(f"unchecked node {type(node).__name__}")
+
+
+@dataclass(frozen=True)
+class _RulePlan:
+    """The compiled pieces of one rule over the prepared frame."""
+
+    rule: Rule
+    stages: tuple[dict[str, pl.Expr], ...]  # temporary columns, in dependency order
+    condition: pl.Expr
+    output: tuple[pl.Expr, ...]
+
+
+class CompiledCatalogue:
+    """A catalogue bound to the parameters of one month and to a geography, ready to run."""
+
+    def __init__(
+        self,
+        shared_stages: tuple[dict[str, pl.Expr], ...],
+        plans: tuple[_RulePlan, ...],
+        parameters_used: dict[str, Version],
+        settings_used: Mapping[str, Mapping[str, object]],
+        month: datetime.date,
+    ) -> None:
+        self._shared_stages = shared_stages
+        self._plans = plans
+        self.month = month
+        self.parameters_used = parameters_used
+        self.settings_used = settings_used
+        self.rule_versions: dict[str, str] = {p.rule.id: p.rule.version for p in plans}
+        self.fingerprint = _fingerprint(parameters_used, settings_used)
+
+    def flags(self, households: pl.LazyFrame, keep: Sequence[str] = ()) -> pl.LazyFrame:
+        """The long flag frame: one row per (household, rule) flagged, plus the `keep` columns."""
+        frame = households
+        for stage in self._shared_stages:
+            frame = frame.with_columns(**stage)
+        parts = []
+        fingerprint = pl.lit(self.fingerprint).alias("empreinte_parametres")
+        for plan in self._plans:
+            rule_frame = frame
+            for stage in plan.stages:
+                rule_frame = rule_frame.with_columns(**stage)
+            parts.append(
+                rule_frame.filter(plan.condition).select(
+                    pl.col("id_foyer"), *plan.output, fingerprint, *[pl.col(c) for c in keep]
+                )
+            )
+        if not parts:
+            return pl.LazyFrame(schema=FLAG_SCHEMA).with_columns(*[pl.lit(None).alias(c) for c in keep])
+        return pl.concat(parts, how="vertical")
+
+
+def compile_catalogue(
+    catalogue: Catalogue, parameters: Parameters, month: datetime.date, geography: Geography
+) -> CompiledCatalogue:
+    """Bind `catalogue` to the values in force in `month` and to `geography`.
+
+    Raises `ParametersMissing` when a parameter has no value that month, and `CatalogueInvalid`
+    when a rule names a perimeter the geography does not have.
+    """
+    month = month.replace(day=1)
+    _check_perimeters(catalogue, geography.perimeter_names())
+    used = sorted(set().union(*(r.parameters_used for r in catalogue.rules)) if catalogue.rules else set())
+    versions = {name: parameters.at(name, month) for name in used}
+    context = CompileContext(month, geography)
+    names: dict[str, pl.Expr] = {}
+    shared_needed = set().union(*(r.shared_used for r in catalogue.rules)) if catalogue.rules else set()
+    shared_stages = []
+    for name, expression in catalogue.shared.values:
+        if name not in shared_needed:
+            continue
+        column = f"__formule_{name}"
+        shared_stages.append({column: _ExprCompiler(names, versions, context).compile(expression.node)})
+        names[name] = pl.col(column)
+    plans = tuple(_plan(rule, dict(names), versions, context) for rule in catalogue.rules)
+    settings = {r.id: dict(r.settings) for r in catalogue.rules if r.settings}
+    return CompiledCatalogue(tuple(shared_stages), plans, versions, settings, month)
+
+
+def _plan(
+    rule: Rule, names: dict[str, pl.Expr], versions: Mapping[str, Version], ctx: CompileContext
+) -> _RulePlan:
+    for column in rule.columns_read:
+        names.setdefault(column, pl.col(column))
+    for name, value in rule.settings.items():
+        names[name] = pl.lit(value)
+    compiler = _ExprCompiler(names, versions, ctx)
+    stages: list[dict[str, pl.Expr]] = []
+    for name, expression in rule.values:
+        column = f"__{rule.id}__{name}"
+        stages.append({column: compiler.compile(expression.node)})
+        names[name] = pl.col(column)
+    conditions = [compiler.compile(c.expression.node) for c in rule.conditions]
+    labels: list[pl.Expr] = [
+        _label(c.expression.node, c.label, c.expression.source, compiler) for c in rule.conditions
+    ]
+    amount = pl.lit(None, dtype=pl.Float64)
+    if rule.montant is not None:
+        amount_column = f"__{rule.id}__montant"
+        stages.append({amount_column: compiler.compile(rule.montant.node).cast(pl.Float64).round(2)})
+        amount = pl.col(amount_column)
+        names["montant"] = amount
+        if rule.montant_minimum is not None:
+            minimum = compiler.compile(rule.montant_minimum.node)
+            conditions.append(amount >= minimum)
+            labels.append(
+                pl.concat_str(
+                    [
+                        pl.lit("montant estimé "),
+                        french_integer(amount),
+                        pl.lit(" € ≥ minimum versé "),
+                        french_integer(minimum),
+                        pl.lit(" €"),
+                    ]
+                )
+            )
+    condition = pl.lit(True)
+    for c in conditions:
+        condition = condition & c
+    output = (
+        pl.lit(rule.id).alias("regle"),
+        pl.lit(rule.version).alias("version_regle"),
+        amount.alias("montant_estime"),
+        compiler.compile(rule.priorite.node).cast(pl.Int32).alias("priorite"),
+        _explanation(rule, names).alias("explication"),
+        pl.concat_str(labels, separator=CONDITION_SEPARATOR, ignore_nulls=True).alias("conditions_remplies"),
+    )
+    return _RulePlan(rule, tuple(stages), condition, output)
+
+
+def _label(node: Node, label: str, source: str, compiler: _ExprCompiler) -> pl.Expr:
+    """A condition's label; for an unlabelled `… ou …`, only the alternatives that held."""
+    if label != source or not (isinstance(node, Logical) and node.op == "ou"):
+        return pl.lit(label)
+    branches: list[Node] = []
+    stack: list[Node] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Logical) and current.op == "ou":
+            stack.extend([current.right, current.left])
+        else:
+            branches.append(current)
+    held = [pl.when(compiler.compile(b)).then(pl.lit(unparse(b))) for b in branches]
+    return pl.concat_str(held, separator=" ou ", ignore_nulls=True)
+
+
+def _explanation(rule: Rule, names: Mapping[str, pl.Expr]) -> pl.Expr:
+    pieces: list[pl.Expr] = []
+    position = 0
+    template = rule.explication
+    while True:
+        start = template.find("{", position)
+        if start < 0:
+            break
+        end = template.index("}", start)
+        if start > position:
+            pieces.append(pl.lit(template[position:start]))
+        name = template[start + 1 : end]
+        pieces.append(display(names[name], rule.placeholders[name]))
+        position = end + 1
+    if position < len(template):
+        pieces.append(pl.lit(template[position:]))
+    return pl.concat_str(pieces) if pieces else pl.lit("")
+
+
+def _check_perimeters(catalogue: Catalogue, known: frozenset[str]) -> None:
+    problems = []
+    for rule in catalogue.rules:
+        expressions = [c.expression for c in rule.conditions] + [e for _, e in rule.values]
+        expressions += [e for e in (rule.montant, rule.priorite) if e is not None]
+        for expression in expressions:
+            for node in _walk(expression.node):
+                if isinstance(node, Call) and node.function == "dans_perimetre":
+                    arg = node.args[0]
+                    if isinstance(arg, String) and arg.value not in known:
+                        hint = (
+                            suggest(arg.value, known)
+                            or f"périmètres configurés : {', '.join(sorted(known)) or 'aucun'}"
+                        )
+                        problems.append(
+                            Problem(
+                                str(rule.path), 1, 1, f"périmètre inconnu `{arg.value}` ({rule.id})", hint
+                            )
+                        )
+    if problems:
+        raise CatalogueInvalid(problems)
+
+
+def _walk(node: Node) -> list[Node]:
+    found = [node]
+    for value in vars(node).values():
+        if isinstance(value, Node):
+            found.extend(_walk(value))
+        elif isinstance(value, tuple):
+            for item in value:
+                if isinstance(item, Node):
+                    found.extend(_walk(item))
+    return found
+
+
+def _fingerprint(parameters: Mapping[str, Version], settings: Mapping[str, Mapping[str, object]]) -> str:
+    payload = {
+        "parametres": {name: [v.since.isoformat(), v.value] for name, v in sorted(parameters.items())},
+        "reglages": {rule: dict(sorted(values.items())) for rule, values in sorted(settings.items())},
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,165 @@
+"""Dated legislative parameters, OpenFisca-like: each value with its effective date and legal source.
+
+One YAML file per theme in `rules/parametres/` (`ppa.yaml` → parameters `ppa.<name>`). A
+parameter is a number or a table keyed by an integer (zone, number of dependants...). A run
+takes the values in force in its reference month; a month before the first value is an error.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from rules.errors import ParametersInvalid, ParametersMissing, Problem
+from rules.sourcefile import LocatedDict, position, read_yaml
+
+Value = float | dict[int, float]
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Version:
+    """One value of a parameter, in force from `since` until the next version."""
+
+    since: datetime.date
+    value: Value
+    source: str
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A legislative parameter and its history."""
+
+    name: str
+    description: str
+    unit: str
+    versions: tuple[Version, ...]  # sorted by date
+
+    @property
+    def is_table(self) -> bool:
+        return isinstance(self.versions[0].value, dict)
+
+    def at(self, month: datetime.date) -> Version:
+        """The version in force on the first day of `month`; `ParametersMissing` if none."""
+        in_force = [v for v in self.versions if v.since <= month]
+        if not in_force:
+            raise ParametersMissing(self.name, month, self.versions[0].since)
+        return in_force[-1]
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Every known parameter, by dotted name."""
+
+    by_name: dict[str, Parameter]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.by_name
+
+    def get(self, name: str) -> Parameter:
+        """The parameter called `name` (the checker has made sure it exists)."""
+        return self.by_name[name]
+
+    def at(self, name: str, month: datetime.date) -> Version:
+        """The version of `name` in force in `month`."""
+        return self.by_name[name].at(month)
+
+
+def default_parameters_dir() -> Path:
+    """The parameter files shipped with the package."""
+    return Path(__file__).resolve().parent / "parametres"
+
+
+def load_parameters(folder: Path | None = None) -> Parameters:
+    """Read every `*.yaml` of `folder` (default: the shipped files); `ParametersInvalid` if malformed."""
+    folder = folder or default_parameters_dir()
+    problems: list[Problem] = []
+    found: dict[str, Parameter] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        document = read_yaml(path)
+        if not isinstance(document, dict):
+            problems.append(Problem(str(path), 1, 1, "le fichier doit être une table de paramètres"))
+            continue
+        for key, spec in document.items():
+            name = f"{path.stem}.{key}"
+            parameter = _parameter(name, spec, str(path), position(key), problems)
+            if parameter is not None:
+                found[name] = parameter
+    if problems:
+        raise ParametersInvalid(problems)
+    return Parameters(found)
+
+
+def _parameter(
+    name: str, spec: object, path: str, where: tuple[int, int], problems: list[Problem]
+) -> Parameter | None:
+    line, column = where
+    if not _NAME.match(name.split(".", 1)[1]):
+        problems.append(
+            Problem(path, line, column, f"nom de paramètre invalide `{name}`", "lettres, chiffres, _")
+        )
+        return None
+    if not isinstance(spec, LocatedDict) or not isinstance(spec.get("valeurs"), list) or not spec["valeurs"]:
+        problems.append(
+            Problem(
+                path,
+                line,
+                column,
+                f"`{name}` : liste `valeurs` manquante",
+                "chaque valeur : depuis, valeur, source",
+            )
+        )
+        return None
+    versions = []
+    for item in spec["valeurs"]:
+        at = position(item, (line, column))
+        if not isinstance(item, dict):
+            problems.append(Problem(path, *at, f"`{name}` : valeur mal formée", "depuis, valeur, source"))
+            continue
+        since, value, source = item.get("depuis"), item.get("valeur"), item.get("source")
+        if not isinstance(since, datetime.date):
+            problems.append(Problem(path, *at, f"`{name}` : `depuis` doit être une date", "ex. 2024-04-01"))
+            continue
+        if not source:
+            problems.append(
+                Problem(path, *at, f"`{name}` : valeur sans source légale", "citez le décret ou l'arrêté")
+            )
+            continue
+        parsed = _value(value)
+        if parsed is None:
+            problems.append(
+                Problem(
+                    path,
+                    *at,
+                    f"`{name}` : valeur non numérique",
+                    "un nombre, ou une table clé entière → nombre",
+                )
+            )
+            continue
+        versions.append(Version(since, parsed, str(source), str(item.get("reference", ""))))
+    if not versions:
+        return None
+    versions.sort(key=lambda v: v.since)
+    if len({isinstance(v.value, dict) for v in versions}) > 1:
+        problems.append(Problem(path, line, column, f"`{name}` mélange nombres et tables", "une seule forme"))
+        return None
+    return Parameter(name, str(spec.get("description", "")), str(spec.get("unite", "")), tuple(versions))
+
+
+def _value(value: object) -> Value | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, dict) and value:
+        table: dict[int, float] = {}
+        for key, item in value.items():
+            if not isinstance(key, int) or isinstance(item, bool) or not isinstance(item, int | float):
+                return None
+            table[key] = float(item)
+        return table
+    return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tests.conftest import CONFIG_DIR
-from uptake.db import transaction
+from uptake.db import make_engine, transaction, upgrade
 from uptake.settings import Settings
 from uptake.users import ROLES, add_user
 from uptake.web.app import create_app
@@ -75,3 +76,48 @@ def sign_in(client: TestClient, login: str, password: str) -> httpx.Response:
         "/connexion", data={"identifiant": login, "mot_de_passe": password, "csrf_token": csrf_of(page.text)}
     )
     return response
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, driven by Playwright (skipped without it, outside CI)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.live import CHROMIUM_ARGS, chromium_or_skip
+
+    executable = chromium_or_skip()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite database for browser journeys (one backend is enough for the UI)."""
+    eng = make_engine(f"sqlite:///{tmp_path / 'web.sqlite3'}")
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def site(sqlite_engine: Engine, tmp_path: Path) -> Iterator[str]:
+    """The application served on loopback, with one account of each role; yields its base URL."""
+    from tests.web.live import live_server
+
+    create_accounts(sqlite_engine)
+    app = create_app(
+        settings_for(str(sqlite_engine.url.render_as_string(hide_password=False)), tmp_path / "home")
+    )
+    with live_server(app) as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (no cookies) and page, in French."""
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1366, "height": 768})
+    new_page = context.new_page()
+    yield new_page
+    context.close()

@@ -46,9 +46,14 @@ class CampaignSection(_Strict):
     action: Literal["2.2", "7.1"]
     regles: list[str] = Field(min_length=1)
     registre: str = Field(min_length=1, description="entrée du registre des traitements")
-    echange: str = Field(min_length=1, description="échange approuvé par le DPO")
+    echange: int | None = Field(
+        default=None, gt=0, description="numéro de l'échange approuvé ; sinon le plus récent qui convient"
+    )
     lien_court: str = Field(pattern=r"^https://\S+$", max_length=40)
     expediteur: str = Field(default="Caf des Alpes-de-Haute-Provence", min_length=1)
+    courriel_expediteur: str = Field(
+        default="ne-pas-repondre@caf.fr", pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
+    )
 
 
 class GeographyFilter(_Strict):
@@ -129,6 +134,9 @@ class Attempt(_Strict):
     delai_jours: int = Field(default=0, ge=0)
     condition: Literal["toujours", "sans_resultat"] = "sans_resultat"
     modele: str = Field(min_length=1, description="nom du modèle dans config/templates/, sans extension")
+    resultat_auto: Literal["questionnaire_envoye"] | None = Field(
+        default=None, description="résultat enregistré pour chaque foyer quand la tentative est produite"
+    )
 
 
 class _CampaignFile(_Strict):

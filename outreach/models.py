@@ -53,6 +53,7 @@ class Assignment(Base):
     priorite: Mapped[int | None] = mapped_column(Integer, nullable=True)
     montant_estime: Mapped[float | None] = mapped_column(Float, nullable=True)
     distance_services_km: Mapped[float | None] = mapped_column(Float, nullable=True)
+    explication: Mapped[str | None] = mapped_column(Text, nullable=True)
     canaux: Mapped[str] = mapped_column(String(60))
     bras: Mapped[str | None] = mapped_column(String(10), nullable=True)
     motif_exclusion: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("priorite", sa.Integer(), nullable=True),
         sa.Column("montant_estime", sa.Float(), nullable=True),
         sa.Column("distance_services_km", sa.Float(), nullable=True),
+        sa.Column("explication", sa.Text(), nullable=True),
         sa.Column("canaux", sa.String(length=60), nullable=False),
         sa.Column("bras", sa.String(length=10), nullable=True),
         sa.Column("motif_exclusion", sa.String(length=40), nullable=True),

@@ -1,0 +1,305 @@
+"""Producing one attempt of a campaign's sequence for a set of households: reveal, render, write, record.
+
+Every file holding personal data is written by `privacy.retention.write_personal_output` under the
+campaign's approved exchange (which checks the fields, records the retention and appends the audit
+entry with the file's hash). The contact history records each household reached, with the moment
+the message is planned for: the next moment the channel's sending window allows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from outreach.campaigns import Campaign
+from outreach.channels import (
+    CHANNEL_FIELDS,
+    CHANNEL_KEY_FIELDS,
+    SmtpSettings,
+    build_email,
+    deliver_emails,
+    worklist_xlsx,
+    zip_files,
+)
+from outreach.models import Contact, WorklistItem
+from outreach.outcomes import record_outcome
+from outreach.templates import Renderer, format_euros
+from outreach.windows import next_allowed
+from privacy import audit, vault
+from privacy.exchanges import Authorisation
+from privacy.keys import Keyring
+from privacy.retention import write_personal_output
+
+MONTHS_FR = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def french_date(day: dt.date) -> str:
+    """`2026-03-10` → `10 mars 2026`."""
+    return f"{day.day} {MONTHS_FR[day.month - 1]} {day.year}"
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One written output: what it is, where, its hash and how many households it holds."""
+
+    label: str
+    path: Path
+    sha256: str
+    households: int
+
+
+@dataclass(frozen=True)
+class AttemptReport:
+    """What one attempt produced."""
+
+    tentative: int
+    canal: str
+    foyers: int
+    sans_contact_valide: int
+    prevu_le: dt.datetime
+    outputs: tuple[OutputFile, ...]
+    courriels_envoyes: int | None = None
+
+
+@dataclass(frozen=True)
+class AttemptJob:
+    """Everything needed to produce attempts of one launch."""
+
+    session: Session
+    keyring: Keyring
+    authorisation: Authorisation
+    renderer: Renderer
+    campaign: Campaign
+    launch_id: int
+    out_dir: Path
+    actor: str
+    now: dt.datetime
+    commune_names: Mapping[str, str]
+    smtp: SmtpSettings | None = None
+
+
+def _context(
+    job: AttemptJob, household: dict[str, Any], contact: Mapping[str, str | None], planned: dt.datetime
+) -> dict[str, Any]:
+    rules = str(household["regles"] or household["regle"]).split(",")
+    context = job.renderer.base_context(rules, first_contact=bool(household["_first"]))
+    context.update({field: contact.get(field) or "" for field in CHANNEL_FIELDS[str(household["_canal"])]})
+    context.update(
+        {
+            "montant_estime": format_euros(household.get("montant_estime")),
+            "motifs": household.get("explication") or "",
+            "commune": job.commune_names.get(str(household["code_commune"]), household["code_commune"]),
+            "date": french_date(planned.date()),
+            "reference": f"Q-{job.launch_id}-{household['rang']}",
+        }
+    )
+    return context
+
+
+def produce_attempt(
+    job: AttemptJob, index: int, households: pl.DataFrame, *, first_contact: bool
+) -> AttemptReport:
+    """Produce attempt `index` (0-based) of the sequence for `households` (selection rows)."""
+    attempt = job.campaign.tentatives[index]
+    channel = attempt.canal
+    zone = ZoneInfo(job.campaign.fenetres.fuseau)
+    planned = next_allowed(job.campaign.fenetres, channel, job.now).astimezone(zone)
+    planned_utc = planned.astimezone(dt.UTC)
+    ids = households["id_foyer"].to_list()
+    contacts = vault.reveal(
+        job.session,
+        job.keyring,
+        job.authorisation,
+        ids,
+        CHANNEL_FIELDS[channel],
+        actor=job.actor,
+        now=job.now,
+    )
+    rows: list[tuple[dict[str, Any], dict[str, Any], Any]] = []
+    missing = 0
+    for household in households.sort("rang").iter_rows(named=True):
+        contact = contacts.get(household["id_foyer"], {})
+        if not all(contact.get(f) for f in CHANNEL_KEY_FIELDS[channel]):
+            missing += 1
+            continue
+        household = {**household, "_first": first_contact, "_canal": channel}
+        message = job.renderer.render(
+            attempt, _context(job, household, contact, planned), first_contact=first_contact
+        )
+        rows.append((household, dict(contact), message))
+
+    stem = f"{job.campaign.id}-lancement{job.launch_id}-t{index + 1}-{channel}"
+    outputs: list[OutputFile] = []
+    sent: int | None = None
+    fields = list(CHANNEL_FIELDS[channel])
+
+    def write(label: str, name: str, content: pl.DataFrame | bytes | str) -> OutputFile:
+        written = write_personal_output(
+            job.session,
+            job.keyring,
+            job.authorisation,
+            job.out_dir / name,
+            content,
+            actor=job.actor,
+            label=label,
+            fields=fields,
+            now=job.now,
+        )
+        output = OutputFile(label, written.path, written.sha256, len(rows))
+        outputs.append(output)
+        return output
+
+    if rows and channel == "sms":
+        frame = pl.DataFrame(
+            {
+                "telephone": [c["telephone"] for _, c, _ in rows],
+                "message": [m.text for _, _, m in rows],
+                "envoi_prevu_le": [planned.isoformat(timespec="minutes")] * len(rows),
+                "encodage": [m.sms.encoding if m.sms else "" for _, _, m in rows],
+                "segments": [m.sms.segments if m.sms else 0 for _, _, m in rows],
+            }
+        )
+        write(f"SMS {job.campaign.id} tentative {index + 1}", f"{stem}.csv", frame)
+    elif rows and channel == "email":
+        messages: list[EmailMessage] = []
+        for _, contact, message in rows:
+            messages.append(
+                build_email(
+                    sender_name=job.campaign.campagne.expediteur,
+                    sender_address=job.campaign.campagne.courriel_expediteur,
+                    to=str(contact["email"]),
+                    subject=message.subject or job.campaign.campagne.titre,
+                    text=message.text,
+                    html=message.html or "",
+                )
+            )
+        files = [
+            (f"{h['rang']:05d}-{h['id_foyer']}.eml", m.as_bytes())
+            for (h, _, _), m in zip(rows, messages, strict=True)
+        ]
+        write(f"Courriels {job.campaign.id} tentative {index + 1}", f"{stem}.zip", zip_files(files))
+        if job.smtp is not None:
+            sent = deliver_emails(messages, job.smtp)
+            audit.append(
+                job.session,
+                actor=job.actor,
+                action="courriel.envoi",
+                object_ref=f"campagne:{job.launch_id}",
+                counts={"envoyes": sent, "prepares": len(messages)},
+                details={"serveur": f"{job.smtp.host}:{job.smtp.port}", "tentative": index + 1},
+                now=job.now,
+            )
+    elif rows and channel == "appel":
+        frame = pl.DataFrame(
+            {
+                "rang": [h["rang"] for h, _, _ in rows],
+                "priorite": [h["priorite"] for h, _, _ in rows],
+                "civilite": [c.get("civilite") or "" for _, c, _ in rows],
+                "nom": [c.get("nom") or "" for _, c, _ in rows],
+                "prenom": [c.get("prenom") or "" for _, c, _ in rows],
+                "telephone": [c["telephone"] for _, c, _ in rows],
+                "commune": [job.commune_names.get(h["code_commune"], h["code_commune"]) for h, _, _ in rows],
+                "distance_services_km": [h["distance_services_km"] for h, _, _ in rows],
+                "droits": [h["regles"] for h, _, _ in rows],
+                "montant_estime": [h["montant_estime"] for h, _, _ in rows],
+                "motifs": [h.get("explication") or "" for h, _, _ in rows],
+                "script": [m.text for _, _, m in rows],
+                "appeler_a_partir_de": [planned.isoformat(timespec="minutes")] * len(rows),
+                "resultat": [""] * len(rows),
+                "id_foyer": [h["id_foyer"] for h, _, _ in rows],
+            },
+            strict=False,
+        )
+        write(
+            f"Liste d'appels {job.campaign.id} tentative {index + 1}",
+            f"{stem}.xlsx",
+            worklist_xlsx(frame, stem),
+        )
+        write(f"Liste d'appels {job.campaign.id} tentative {index + 1} (CSV)", f"{stem}.csv", frame)
+        job.session.execute(
+            insert(WorklistItem),
+            [
+                {
+                    "launch_id": job.launch_id,
+                    "campagne": job.campaign.id,
+                    "id_foyer": h["id_foyer"],
+                    "regle": h["regle"],
+                    "tentative": index + 1,
+                    "rang": h["rang"],
+                    "priorite": h["priorite"],
+                    "montant_estime": h["montant_estime"],
+                    "code_commune": h["code_commune"],
+                    "distance_services_km": h["distance_services_km"],
+                    "motifs": h.get("explication") or "",
+                    "statut": "a_appeler",
+                    "appel_a_partir_de": planned_utc,
+                    "cree_le": job.now,
+                }
+                for h, _, _ in rows
+            ],
+        )
+    elif rows and channel == "courrier":
+        files = [
+            (f"{h['rang']:05d}-{h['id_foyer']}.html", m.html.encode("utf-8")) for h, _, m in rows if m.html
+        ]
+        write(f"Courriers {job.campaign.id} tentative {index + 1}", f"{stem}.zip", zip_files(files))
+
+    output_path = str(outputs[0].path) if outputs else None
+    output_hash = outputs[0].sha256 if outputs else None
+    if rows:
+        job.session.execute(
+            insert(Contact),
+            [
+                {
+                    "launch_id": job.launch_id,
+                    "campagne": job.campaign.id,
+                    "id_foyer": h["id_foyer"],
+                    "regle": h["regle"],
+                    "canal": channel,
+                    "tentative": index + 1,
+                    "prevu_le": planned_utc,
+                    "produit_le": job.now,
+                    "fichier": output_path,
+                    "fichier_sha256": output_hash,
+                }
+                for h, _, _ in rows
+            ],
+        )
+    if attempt.resultat_auto:
+        for household, _, _ in rows:
+            record_outcome(
+                job.session,
+                id_foyer=household["id_foyer"],
+                resultat=attempt.resultat_auto,
+                acteur=job.actor,
+                survenu_le=planned_utc,
+                launch_id=job.launch_id,
+                regle=household["regle"],
+                canal=channel,
+                tentative=index + 1,
+                source="saisie",
+                now=job.now,
+            )
+    return AttemptReport(index + 1, channel, len(rows), missing, planned, tuple(outputs), sent)

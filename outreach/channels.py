@@ -1,0 +1,130 @@
+"""The contents of each channel's output: SMS batch, e-mails (.eml), call worklists (XLSX/CSV), letters.
+
+These functions only build bytes and frames from rendered messages and revealed contacts; writing
+them to disk goes through `privacy.retention.write_personal_output` (see `outreach.attempts`), and
+delivery by SMTP through `deliver_emails`.
+"""
+
+from __future__ import annotations
+
+import io
+import smtplib
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+
+import polars as pl
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+# Personal fields each channel needs from the vault (names of the contact directory contract).
+CHANNEL_FIELDS: dict[str, tuple[str, ...]] = {
+    "sms": ("telephone",),
+    "email": ("civilite", "nom", "prenom", "email"),
+    "appel": ("civilite", "nom", "prenom", "telephone"),
+    "courrier": ("civilite", "nom", "prenom", "adresse", "code_postal", "ville"),
+}
+# The field without which a channel cannot reach the household.
+CHANNEL_KEY_FIELDS: dict[str, tuple[str, ...]] = {
+    "sms": ("telephone",),
+    "email": ("email",),
+    "appel": ("telephone",),
+    "courrier": ("adresse", "code_postal", "ville"),
+}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where to deliver e-mails (a relay of the Caf; tests use a loopback server)."""
+
+    host: str
+    port: int = 25
+    starttls: bool = False
+    user: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+
+
+def build_email(
+    *, sender_name: str, sender_address: str, to: str, subject: str, text: str, html: str
+) -> EmailMessage:
+    """A multipart/alternative message: plain text first, HTML second (RFC 2046 order of preference)."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = formataddr((sender_name, sender_address))
+    message["To"] = to
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender_address.rsplit("@", 1)[-1])
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+def zip_files(files: Sequence[tuple[str, bytes]]) -> bytes:
+    """Files in one zip archive (deterministic order), so that a batch is one audited output."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files:
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data)
+    return buffer.getvalue()
+
+
+def deliver_emails(messages: Sequence[EmailMessage], smtp: SmtpSettings) -> int:
+    """Send every message through one SMTP connection; returns how many the server accepted."""
+    sent = 0
+    with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as client:
+        if smtp.starttls:
+            client.starttls()
+        if smtp.user and smtp.password:
+            client.login(smtp.user, smtp.password)
+        for message in messages:
+            refused = client.send_message(message)
+            sent += 0 if refused else 1
+    return sent
+
+
+WORKLIST_HEADERS: dict[str, str] = {
+    "rang": "Rang",
+    "priorite": "Priorité",
+    "civilite": "Civilité",
+    "nom": "Nom",
+    "prenom": "Prénom",
+    "telephone": "Téléphone",
+    "commune": "Commune",
+    "distance_services_km": "Distance aux services (km)",
+    "droits": "Droits à examiner",
+    "montant_estime": "Montant estimé (€/mois)",
+    "motifs": "Motifs",
+    "script": "Script d'appel",
+    "appeler_a_partir_de": "Appeler à partir du",
+    "resultat": "Résultat (à remplir)",
+    "id_foyer": "Référence foyer",
+}
+
+
+def worklist_xlsx(frame: pl.DataFrame, title: str) -> bytes:
+    """The call worklist as a spreadsheet: French headers, wrapped long texts, frozen header row."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Appels"
+    columns = [c for c in WORKLIST_HEADERS if c in frame.columns]
+    sheet.append([WORKLIST_HEADERS[c] for c in columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in frame.select(columns).iter_rows():
+        sheet.append(list(row))
+    widths = {"motifs": 60, "script": 80, "droits": 40, "nom": 20, "prenom": 16, "telephone": 16}
+    for index, column in enumerate(columns, start=1):
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = widths.get(column, 14)
+        if column in ("motifs", "script"):
+            for cell in sheet[letter][1:]:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = "A2"
+    workbook.properties.title = title
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,382 @@
+"""Launching a campaign on a detection run, and producing its follow-up attempts when they fall due.
+
+A launch is one transaction: the processing-register entry and the approved exchange are checked
+first (refused → nothing is recorded and nothing is written), then every flagged household gets its
+arm or its exclusion reason, then the first attempt is produced for the contacted arm. Follow-ups
+(`run_followups`) produce, for each contacted household, the next attempt of the sequence once its
+delay has passed and its condition holds, within the caps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.orm import Session
+
+from detection.geography import Geography
+from detection.records import SUCCEEDED, get_run, load_flags
+from outreach import oppositions
+from outreach.attempts import AttemptJob, AttemptReport, produce_attempt
+from outreach.campaigns import Campaign
+from outreach.channels import CHANNEL_FIELDS, SmtpSettings
+from outreach.errors import OutreachError, OutsideSendingWindow, RunNotFound
+from outreach.history import load_history
+from outreach.holdout import CONTACTED, HOLDOUT
+from outreach.models import Assignment, Contact, Launch, Outcome
+from outreach.outcomes import CONCLUSIVE, STOPPING
+from outreach.selection import naive_utc, select_households
+from outreach.templates import Renderer
+from outreach.windows import is_allowed, next_allowed
+from privacy import audit, exchanges
+from privacy.errors import ExchangeRefused
+from privacy.exchanges import Authorisation
+from privacy.keys import Keyring
+from privacy.models import RegisterEntry
+
+
+class RegisterEntryMissing(OutreachError):
+    """The campaign points to no entry of the processing register."""
+
+    def __init__(self, campaign: str, code: str) -> None:
+        super().__init__(
+            f"campagne `{campaign}` : l'entrée « {code} » n'existe pas dans le registre des traitements. "
+            "Pas d'entrée, pas de campagne : chargez-la dans le registre ou corrigez `campagne.registre`."
+        )
+
+
+class LaunchNotFound(OutreachError):
+    """No launch has that number."""
+
+    def __init__(self, launch_id: int) -> None:
+        super().__init__(f"lancement n°{launch_id} introuvable (voir `uptake campaigns list`).")
+
+
+@dataclass(frozen=True)
+class OutreachEnv:
+    """What producing outputs needs: the database, the keys, the geography, the texts, who acts."""
+
+    engine: Engine
+    keyring: Keyring
+    geography: Geography
+    templates_dir: Path
+    actor: str = "uptake"
+
+
+@dataclass(frozen=True)
+class LaunchReport:
+    """What a launch decided and produced."""
+
+    launch_id: int
+    campaign: str
+    run_id: int
+    signales: int
+    contactes: int
+    temoins: int
+    exclusions: dict[str, int]
+    attempts: tuple[AttemptReport, ...]
+    out_dir: Path
+
+
+def campaign_fields(campaign: Campaign) -> list[str]:
+    """Every personal field the campaign's sequence needs (what its exchange must approve)."""
+    return sorted({f for attempt in campaign.tentatives for f in CHANNEL_FIELDS[attempt.canal]})
+
+
+def authorise_campaign(
+    session: Session, keyring: Keyring, campaign: Campaign, now: dt.datetime, exchange_id: int | None = None
+) -> Authorisation:
+    """The approved exchange covering the campaign's fields: the one named, or the newest that fits."""
+    if session.get(RegisterEntry, campaign.campagne.registre) is None:
+        raise RegisterEntryMissing(campaign.id, campaign.campagne.registre)
+    fields = campaign_fields(campaign)
+    wanted = exchange_id or campaign.campagne.echange
+    if wanted is not None:
+        authorisation = exchanges.authorise(session, keyring, wanted, fields, now=now)
+        if authorisation.register_code != campaign.campagne.registre:
+            raise ExchangeRefused(
+                wanted, [f"cet échange relève de l'entrée « {authorisation.register_code} » du registre"]
+            )
+        return authorisation
+    candidates = [
+        e
+        for e in exchanges.list_exchanges(session, exchanges.APPROVED)
+        if e.register_code == campaign.campagne.registre
+    ]
+    reasons: list[str] = []
+    for exchange in sorted(candidates, key=lambda e: e.id, reverse=True):
+        try:
+            return exchanges.authorise(session, keyring, exchange.id, fields, now=now)
+        except ExchangeRefused as refused:
+            reasons.extend(f"n°{exchange.id} : {r}" for r in refused.reasons)
+    raise ExchangeRefused(
+        None,
+        [
+            f"aucun échange approuvé par le DPO pour l'entrée « {campaign.campagne.registre} » du registre "
+            f"ne couvre les champs {', '.join(fields)}",
+            *reasons,
+        ],
+    )
+
+
+def _commune_names(geography: Geography) -> dict[str, str]:
+    return dict(geography.communes.select("code_commune", "nom").iter_rows())
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def _check_delivery_window(campaign: Campaign, smtp: SmtpSettings | None, now: dt.datetime) -> None:
+    if smtp is not None and not is_allowed(campaign.fenetres, "email", now):
+        upcoming = next_allowed(campaign.fenetres, "email", now)
+        raise OutsideSendingWindow(
+            "courriel", now.isoformat(timespec="minutes"), upcoming.isoformat(timespec="minutes")
+        )
+
+
+def launch_campaign(
+    env: OutreachEnv,
+    campaign: Campaign,
+    run_id: int,
+    *,
+    out_dir: Path,
+    now: dt.datetime | None = None,
+    exchange_id: int | None = None,
+    smtp: SmtpSettings | None = None,
+) -> LaunchReport:
+    """Select, randomise, record and produce the first attempt of `campaign` on run `run_id`."""
+    moment = _utc(now or dt.datetime.now(dt.UTC))
+    _check_delivery_window(campaign, smtp, moment)
+    renderer = Renderer(env.templates_dir, campaign)
+    with Session(env.engine, expire_on_commit=False) as session, session.begin():
+        run = get_run(session, run_id)
+        if run is None or run.status != SUCCEEDED:
+            raise RunNotFound(str(run_id))
+        authorisation = authorise_campaign(session, env.keyring, campaign, moment, exchange_id)
+        flags = load_flags(env.engine, run_id, rules=campaign.campagne.regles)
+        opposed = oppositions.opposed(session, flags["id_foyer"].to_list(), today=moment.date())
+        history = load_history(session, campaign, moment)
+        selection = select_households(
+            flags, campaign, env.geography, opposed=opposed, history=history, now=moment
+        )
+        contacted = selection.filter(pl.col("bras") == CONTACTED)
+        exclusions = dict(Counter(selection["motif_exclusion"].drop_nulls().to_list()))
+        launch = Launch(
+            campagne=campaign.id,
+            action=campaign.campagne.action,
+            run_id=run_id,
+            graine=campaign.temoin.graine,
+            part_temoin=campaign.temoin.part,
+            config_sha256=campaign.sha256,
+            acteur=env.actor,
+            lance_le=moment,
+            nb_signales=selection.height,
+            nb_contactes=contacted.height,
+            nb_temoins=selection.filter(pl.col("bras") == HOLDOUT).height,
+            nb_exclus=sum(exclusions.values()),
+            dossier_sorties=str(out_dir.resolve()),
+        )
+        session.add(launch)
+        session.flush()
+        if selection.height:
+            session.execute(
+                insert(Assignment),
+                [{"launch_id": launch.id, **row} for row in selection.iter_rows(named=True)],
+            )
+        audit.append(
+            session,
+            actor=env.actor,
+            action="campagne.lancement",
+            object_ref=f"campagne:{launch.id}",
+            counts={
+                "signales": launch.nb_signales,
+                "contactes": launch.nb_contactes,
+                "temoins": launch.nb_temoins,
+                "exclus": exclusions,
+            },
+            details={
+                "campagne": campaign.id,
+                "execution": run_id,
+                "graine": campaign.temoin.graine,
+                "part_temoin": campaign.temoin.part,
+                "configuration_sha256": campaign.sha256,
+                "echange": authorisation.exchange_id,
+            },
+            now=moment,
+        )
+        job = AttemptJob(
+            session,
+            env.keyring,
+            authorisation,
+            renderer,
+            campaign,
+            launch.id,
+            out_dir,
+            env.actor,
+            moment,
+            _commune_names(env.geography),
+            smtp,
+        )
+        reports = []
+        first = _first_attempt_index(campaign, contacted)
+        for index in sorted(first.unique().to_list()):
+            group = contacted.filter(first == index)
+            reports.append(produce_attempt(job, index, group, first_contact=True))
+        return LaunchReport(
+            launch.id,
+            campaign.id,
+            run_id,
+            launch.nb_signales,
+            launch.nb_contactes,
+            launch.nb_temoins,
+            exclusions,
+            tuple(reports),
+            out_dir,
+        )
+
+
+def _first_attempt_index(campaign: Campaign, households: pl.DataFrame) -> pl.Series:
+    """For each household, the first attempt of the sequence on a channel it can be reached by."""
+    values = []
+    for channels in households["canaux"].to_list():
+        usable = set(str(channels).split(","))
+        values.append(next(i for i, a in enumerate(campaign.tentatives) if a.canal in usable))
+    return pl.Series("tentative", values, dtype=pl.Int32)
+
+
+def _latest_by_household(session: Session, launch_id: int) -> dict[str, tuple[int, dt.datetime]]:
+    rows = session.execute(
+        select(Contact.id_foyer, func.max(Contact.tentative), func.max(Contact.prevu_le))
+        .where(Contact.launch_id == launch_id)
+        .group_by(Contact.id_foyer)
+    ).all()
+    return {f: (int(t), naive_utc(m)) for f, t, m in rows}
+
+
+def _outcomes_since(session: Session, ids: list[str], since: dt.datetime) -> Mapping[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    rows = session.execute(
+        select(Outcome.id_foyer, Outcome.resultat).where(
+            Outcome.survenu_le >= since, Outcome.id_foyer.in_(ids)
+        )
+    ).all()
+    for pseudonym, result in rows:
+        found.setdefault(pseudonym, set()).add(result)
+    return found
+
+
+def _busy(session: Session, ids: list[str], now: dt.datetime, limit: int) -> set[str]:
+    since = now - dt.timedelta(days=30)
+    rows = session.execute(
+        select(Contact.id_foyer, func.count())
+        .where(
+            Contact.id_foyer.in_(ids),
+            Contact.prevu_le > since,
+            Contact.prevu_le <= now + dt.timedelta(days=1),
+        )
+        .group_by(Contact.id_foyer)
+    ).all()
+    return {f for f, n in rows if n >= limit}
+
+
+def run_followups(
+    env: OutreachEnv,
+    campaign: Campaign,
+    launch_id: int,
+    *,
+    out_dir: Path,
+    now: dt.datetime | None = None,
+    exchange_id: int | None = None,
+    smtp: SmtpSettings | None = None,
+) -> list[AttemptReport]:
+    """Produce every follow-up attempt of launch `launch_id` that is due at `now`."""
+    moment = _utc(now or dt.datetime.now(dt.UTC))
+    _check_delivery_window(campaign, smtp, moment)
+    renderer = Renderer(env.templates_dir, campaign)
+    with Session(env.engine, expire_on_commit=False) as session, session.begin():
+        launch = session.get(Launch, launch_id)
+        if launch is None or launch.campagne != campaign.id:
+            raise LaunchNotFound(launch_id)
+        authorisation = authorise_campaign(session, env.keyring, campaign, moment, exchange_id)
+        assigned = session.execute(
+            select(Assignment).where(Assignment.launch_id == launch_id, Assignment.bras == CONTACTED)
+        ).scalars()
+        households = pl.DataFrame(
+            [
+                {
+                    "id_foyer": a.id_foyer,
+                    "regle": a.regle,
+                    "regles": a.regles,
+                    "code_commune": a.code_commune,
+                    "priorite": a.priorite,
+                    "montant_estime": a.montant_estime,
+                    "distance_services_km": a.distance_services_km,
+                    "canaux": a.canaux,
+                    "rang": a.rang,
+                    "explication": a.explication,
+                }
+                for a in assigned
+            ],
+            schema_overrides={
+                "explication": pl.String,
+                "montant_estime": pl.Float64,
+                "distance_services_km": pl.Float64,
+            },
+        )
+        if households.is_empty():
+            return []
+        ids = households["id_foyer"].to_list()
+        latest = _latest_by_household(session, launch_id)
+        outcomes = _outcomes_since(session, ids, naive_utc(launch.lance_le))
+        stopped = oppositions.opposed(session, ids, today=moment.date())
+        busy = _busy(session, ids, naive_utc(moment), campaign.plafonds.tentatives_max_30_jours)
+        due: dict[int, list[str]] = {}
+        for pseudonym, channels in households.select("id_foyer", "canaux").iter_rows():
+            if pseudonym not in latest or pseudonym in stopped or pseudonym in busy:
+                continue
+            results = outcomes.get(pseudonym, set())
+            if results & STOPPING:
+                continue
+            last_index, last_time = latest[pseudonym]
+            usable = set(str(channels).split(","))
+            upcoming = next(
+                (
+                    i
+                    for i in range(last_index, len(campaign.tentatives))
+                    if campaign.tentatives[i].canal in usable
+                ),
+                None,
+            )
+            if upcoming is None:
+                continue
+            attempt = campaign.tentatives[upcoming]
+            if naive_utc(moment) < last_time + dt.timedelta(days=attempt.delai_jours):
+                continue
+            if attempt.condition == "sans_resultat" and results & CONCLUSIVE:
+                continue
+            due.setdefault(upcoming, []).append(pseudonym)
+        job = AttemptJob(
+            session,
+            env.keyring,
+            authorisation,
+            renderer,
+            campaign,
+            launch_id,
+            out_dir,
+            env.actor,
+            moment,
+            _commune_names(env.geography),
+            smtp,
+        )
+        return [
+            produce_attempt(
+                job, index, households.filter(pl.col("id_foyer").is_in(due[index])), first_contact=False
+            )
+            for index in sorted(due)
+        ]

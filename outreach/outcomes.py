@@ -1,0 +1,172 @@
+"""Outcomes: what happened with a household, from a closed list, with who and when; history kept.
+
+The table is append-only: a new outcome never replaces an old one, the latest tells the current
+state and the whole history stays for the indicators. `record_outcome` is the one entry point (the
+web application, the CSV import, the reconciliation and the demo simulation all use it);
+`opposition` is also written to the privacy opposition register so that every later list honours it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach import oppositions
+from outreach.errors import OutcomeInvalid
+from outreach.models import Assignment, Outcome
+
+# The closed list, with the label a user reads.
+OUTCOMES: dict[str, str] = {
+    "a_contacter": "à contacter",
+    "injoignable": "injoignable",
+    "message_laisse": "message laissé",
+    "joint": "joint",
+    "refus": "refus",
+    "demarche_engagee": "démarche engagée",
+    "droit_ouvert": "droit ouvert",
+    "non_eligible": "non éligible",
+    "accompagnement_engage": "accompagnement engagé",
+    "questionnaire_envoye": "questionnaire envoyé",
+    "questionnaire_retourne": "questionnaire retourné",
+    "opposition": "opposition",
+}
+
+# After one of these, a follow-up "if no outcome" is not sent.
+CONCLUSIVE = frozenset(OUTCOMES) - {"a_contacter", "injoignable", "message_laisse", "questionnaire_envoye"}
+# After one of these, nothing more is sent, whatever the attempt's condition.
+STOPPING = frozenset({"refus", "opposition", "non_eligible", "droit_ouvert"})
+
+SOURCES = ("saisie", "import", "rapprochement", "simulation")
+
+
+@dataclass(frozen=True)
+class OutcomeRecord:
+    """One recorded outcome as plain data."""
+
+    id: int
+    id_foyer: str
+    resultat: str
+    montant: float | None
+    launch_id: int | None
+    regle: str | None
+    canal: str | None
+    tentative: int | None
+    acteur: str
+    source: str
+    survenu_le: dt.datetime
+    enregistre_le: dt.datetime
+
+    @property
+    def label(self) -> str:
+        """The outcome in French."""
+        return OUTCOMES[self.resultat]
+
+    @classmethod
+    def of(cls, row: Outcome) -> OutcomeRecord:
+        """Plain data from a row."""
+        return cls(
+            row.id,
+            row.id_foyer,
+            row.resultat,
+            row.montant,
+            row.launch_id,
+            row.regle,
+            row.canal,
+            row.tentative,
+            row.acteur,
+            row.source,
+            row.survenu_le,
+            row.enregistre_le,
+        )
+
+
+def check_outcome(resultat: str, montant: float | None) -> None:
+    """Raise `OutcomeInvalid` unless `resultat` is in the closed list and `montant` fits it."""
+    if resultat not in OUTCOMES:
+        raise OutcomeInvalid(f"résultat inconnu `{resultat}`", "valeurs possibles : " + ", ".join(OUTCOMES))
+    if resultat == "droit_ouvert":
+        if montant is None or montant < 0:
+            raise OutcomeInvalid(
+                "un droit ouvert demande son montant mensuel",
+                "donnez le montant en euros (par exemple 182.50)",
+            )
+    elif montant is not None:
+        raise OutcomeInvalid(
+            f"un montant n'a de sens que pour `droit_ouvert`, pas pour `{resultat}`", "retirez-le"
+        )
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def latest_assignment(session: Session, id_foyer: str) -> Assignment | None:
+    """The household's place in the most recent launch that flagged it (contacted, holdout or excluded)."""
+    return session.scalars(
+        select(Assignment)
+        .where(Assignment.id_foyer == id_foyer)
+        .order_by(Assignment.launch_id.desc())
+        .limit(1)
+    ).first()
+
+
+def record_outcome(
+    session: Session,
+    *,
+    id_foyer: str,
+    resultat: str,
+    acteur: str,
+    survenu_le: dt.datetime | None = None,
+    montant: float | None = None,
+    launch_id: int | None = None,
+    regle: str | None = None,
+    canal: str | None = None,
+    tentative: int | None = None,
+    source: str = "saisie",
+    commentaire: str | None = None,
+    now: dt.datetime | None = None,
+) -> OutcomeRecord:
+    """Append one outcome for a household (in the caller's transaction) and return it.
+
+    Without `launch_id`, the outcome is attached to the household's most recent launch, if any.
+    `commentaire` must not hold personal data (it is for the social worker's short note).
+    """
+    check_outcome(resultat, montant)
+    if source not in SOURCES:
+        raise OutcomeInvalid(f"source inconnue `{source}`", "valeurs possibles : " + ", ".join(SOURCES))
+    moment = _utc(now or dt.datetime.now(dt.UTC))
+    if launch_id is None:
+        assignment = latest_assignment(session, id_foyer)
+        if assignment is not None:
+            launch_id = assignment.launch_id
+            regle = regle or assignment.regle
+    row = Outcome(
+        id_foyer=id_foyer,
+        launch_id=launch_id,
+        regle=regle,
+        resultat=resultat,
+        montant=montant,
+        canal=canal,
+        tentative=tentative,
+        acteur=acteur,
+        source=source,
+        survenu_le=_utc(survenu_le) if survenu_le else moment,
+        enregistre_le=moment,
+        commentaire=commentaire,
+    )
+    session.add(row)
+    session.flush()
+    if resultat == "opposition":
+        oppositions.record(session, id_foyer, source=f"outreach:{source}", actor=acteur, now=moment)
+    return OutcomeRecord.of(row)
+
+
+def outcome_history(session: Session, id_foyer: str) -> list[OutcomeRecord]:
+    """Every outcome of a household, oldest first."""
+    rows = session.scalars(
+        select(Outcome).where(Outcome.id_foyer == id_foyer).order_by(Outcome.survenu_le, Outcome.id)
+    )
+    return [OutcomeRecord.of(row) for row in rows]

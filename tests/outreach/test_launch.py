@@ -1,0 +1,226 @@
+"""Launching campaigns: only the contacted arm is ever contacted, always through an approved exchange."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import zipfile
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import polars as pl
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.errors import RunNotFound
+from outreach.launch import launch_campaign, run_followups
+from outreach.models import Assignment, Contact, Launch, Outcome, WorklistItem
+from outreach.outcomes import record_outcome
+from outreach.windows import is_allowed
+from privacy.errors import ExchangeRefused
+from privacy.models import AuditEntry, PersonalOutput
+from tests.outreach.conftest import NOW
+from tests.outreach.factories import campaign_22, campaign_71, flag, flags_frame, many_flags, pseudonym
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _contacted(engine) -> set[str]:
+    with Session(engine) as session:
+        return set(session.scalars(select(Contact.id_foyer)))
+
+
+def _arms(engine, launch_id: int) -> dict[str, str | None]:
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Assignment.id_foyer, Assignment.bras, Assignment.motif_exclusion).where(
+                Assignment.launch_id == launch_id
+            )
+        ).all()
+    return {f: (b or m) for f, b, m in rows}
+
+
+def test_launch_contacts_only_the_contacted_arm_and_never_opposition_or_holdout(make_world) -> None:
+    world = make_world()
+    flags = pl.concat(
+        [many_flags(120), flags_frame([flag(900, opposition_contact=True), flag(901, code_commune="75056")])]
+    )
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+
+    report = launch_campaign(world.env, campaign_22(), run_id, out_dir=world.out_dir, now=NOW)
+
+    arms = _arms(world.engine, report.launch_id)
+    assert len(arms) == flags["id_foyer"].n_unique()
+    assert arms[pseudonym(900)] == "opposition"
+    assert arms[pseudonym(901)] == "hors_geographie"
+    holdout = {f for f, a in arms.items() if a == "temoin"}
+    contacted = {f for f, a in arms.items() if a == "contacte"}
+    assert holdout and contacted
+    assert _contacted(world.engine) == contacted
+    assert report.contactes == len(contacted) and report.temoins == len(holdout)
+    # The SMS batch holds exactly the contacted households' phone numbers.
+    (sms,) = report.attempts[0].outputs
+    with sms.path.open(encoding="utf-8") as handle:
+        lines = list(csv.DictReader(handle, delimiter=";"))
+    assert len(lines) == len(contacted)
+    assert all("STOP" in line["message"] and "€" not in line["message"] for line in lines)
+
+
+def test_every_output_has_its_audit_entry_with_the_file_hash(make_world) -> None:
+    world = make_world()
+    flags = many_flags(30, rules=("impaye_locatif", "logement_non_decent"))
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+    report = launch_campaign(world.env, campaign_71(), run_id, out_dir=world.out_dir, now=NOW)
+    outputs = [o for a in report.attempts for o in a.outputs]
+    assert outputs  # call list as XLSX and CSV
+    with Session(world.engine) as session:
+        hashes = set(
+            session.scalars(select(AuditEntry.output_sha256).where(AuditEntry.action == "sortie.ecriture"))
+        )
+        recorded = {p.sha256: p for p in session.scalars(select(PersonalOutput))}
+    for output in outputs:
+        digest = hashlib.sha256(output.path.read_bytes()).hexdigest()
+        assert digest == output.sha256
+        assert digest in hashes
+        assert recorded[digest].retention_until <= (NOW + dt.timedelta(days=90)).date()
+
+
+def test_launch_is_refused_without_an_approved_exchange_and_writes_nothing(make_world) -> None:
+    world = make_world(approved=False)
+    flags = many_flags(20)
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+    with pytest.raises(ExchangeRefused):
+        launch_campaign(world.env, campaign_22(), run_id, out_dir=world.out_dir, now=NOW)
+    assert not world.out_dir.exists() or not any(world.out_dir.iterdir())
+    with Session(world.engine) as session:
+        assert session.scalars(select(Launch)).first() is None
+        assert session.scalars(select(Contact)).first() is None
+
+
+def test_launch_is_refused_when_the_exchange_lacks_a_field_of_the_sequence(make_world) -> None:
+    world = make_world(fields=("telephone",))  # the 2.2 sequence also needs e-mail and postal address
+    run_id = world.store_run(many_flags(5))
+    with pytest.raises(ExchangeRefused) as refused:
+        launch_campaign(world.env, campaign_22(), run_id, out_dir=world.out_dir, now=NOW)
+    assert "email" in str(refused.value)
+
+
+def test_unknown_run_is_a_clear_error(make_world) -> None:
+    world = make_world()
+    with pytest.raises(RunNotFound):
+        launch_campaign(world.env, campaign_22(), 999, out_dir=world.out_dir, now=NOW)
+
+
+def test_a_launch_on_a_weekend_plans_sms_and_calls_for_the_next_working_day(make_world) -> None:
+    world = make_world()
+    flags = flags_frame([flag(1), flag(2, canal_sms=False, canal_email=False), flag(3, "impaye_locatif")])
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+    saturday = dt.datetime(2026, 4, 4, 10, 0, tzinfo=PARIS)  # then Easter Sunday and Easter Monday
+    no_holdout = campaign_22().temoin.model_copy(update={"part": 0.0})
+    from dataclasses import replace
+
+    launch_campaign(
+        world.env, replace(campaign_22(), temoin=no_holdout), run_id, out_dir=world.out_dir, now=saturday
+    )
+    launch_campaign(
+        world.env,
+        replace(campaign_71(), temoin=no_holdout),
+        run_id,
+        out_dir=world.out_dir / "71",
+        now=saturday,
+    )
+    with Session(world.engine) as session:
+        contacts = session.scalars(select(Contact)).all()
+        items = session.scalars(select(WorklistItem)).all()
+    assert {c.canal for c in contacts} == {"sms", "appel"}
+    tuesday_9 = dt.datetime(2026, 4, 7, 9, 0, tzinfo=PARIS)
+    for contact in contacts:
+        planned = (
+            contact.prevu_le.replace(tzinfo=dt.UTC) if contact.prevu_le.tzinfo is None else contact.prevu_le
+        )
+        assert planned == tuesday_9
+        assert is_allowed(campaign_22().fenetres, contact.canal, planned)  # type: ignore[arg-type]
+    assert len(items) == 2
+
+
+def test_followups_respect_delay_outcomes_and_opposition(make_world) -> None:
+    world = make_world()
+    flags = flags_frame([flag(i) for i in range(1, 5)])
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+    from dataclasses import replace
+
+    campaign = replace(campaign_22(), temoin=campaign_22().temoin.model_copy(update={"part": 0.0}))
+    report = launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
+    with Session(world.engine) as session, session.begin():
+        record_outcome(
+            session, id_foyer=pseudonym(1), resultat="joint", acteur="ts1", now=NOW + dt.timedelta(days=1)
+        )
+        record_outcome(
+            session,
+            id_foyer=pseudonym(2),
+            resultat="opposition",
+            acteur="ts1",
+            now=NOW + dt.timedelta(days=1),
+        )
+        record_outcome(
+            session,
+            id_foyer=pseudonym(3),
+            resultat="message_laisse",
+            acteur="ts1",
+            now=NOW + dt.timedelta(days=1),
+        )
+
+    too_early = run_followups(
+        world.env, campaign, report.launch_id, out_dir=world.out_dir, now=NOW + dt.timedelta(days=3)
+    )
+    assert too_early == []
+    later = run_followups(
+        world.env, campaign, report.launch_id, out_dir=world.out_dir, now=NOW + dt.timedelta(days=7)
+    )
+    assert [(a.tentative, a.canal, a.foyers) for a in later] == [(2, "email", 2)]
+    with Session(world.engine) as session:
+        emailed = set(session.scalars(select(Contact.id_foyer).where(Contact.canal == "email")))
+    assert emailed == {pseudonym(3), pseudonym(4)}
+    archive = zipfile.ZipFile(io.BytesIO(later[0].outputs[0].path.read_bytes()))
+    assert len(archive.namelist()) == 2
+    # A follow-up is not a first contact: the long rights notice is not repeated.
+    body = archive.read(archive.namelist()[0]).decode()
+    assert "Subject:" in body
+
+
+def test_action_71_call_list_then_questionnaire_counted_as_sent(make_world) -> None:
+    world = make_world()
+    flags = flags_frame(
+        [flag(1, "impaye_locatif", explication="3 mois de loyer impayés"), flag(2, "logement_non_decent")]
+    )
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+    from dataclasses import replace
+
+    campaign = replace(campaign_71(), temoin=campaign_71().temoin.model_copy(update={"part": 0.0}))
+    report = launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
+    xlsx = next(o for o in report.attempts[0].outputs if o.path.suffix == ".xlsx")
+    sheet = openpyxl.load_workbook(xlsx.path).active
+    headers = [c.value for c in sheet[1]]
+    assert "Script d'appel" in headers and "Motifs" in headers
+    assert any("3 mois de loyer impayés" in str(c.value) for c in sheet["K"])
+    letters = run_followups(
+        world.env, campaign, report.launch_id, out_dir=world.out_dir, now=NOW + dt.timedelta(days=3)
+    )
+    assert [(a.canal, a.foyers) for a in letters] == [("courrier", 2)]
+    archive = zipfile.ZipFile(io.BytesIO(letters[0].outputs[0].path.read_bytes()))
+    html = archive.read(archive.namelist()[0]).decode()
+    assert "pré-diagnostic" in html
+    with Session(world.engine) as session:
+        sent = session.scalars(
+            select(Outcome.id_foyer).where(Outcome.resultat == "questionnaire_envoye")
+        ).all()
+    assert sorted(sent) == [pseudonym(1), pseudonym(2)]

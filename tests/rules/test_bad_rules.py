@@ -1,0 +1,152 @@
+"""Bad rules are refused before any run, with file:line:column, and nothing reaches Python."""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from detection.contract import ContractSummary
+from rules import compile_catalogue, default_catalogue_dir, load_catalogue, load_parameters
+from rules.errors import CatalogueInvalid, ParametersMissing
+
+GOOD = """id: essai
+version: "1"
+titre: Essai
+prestation: essai
+action: "2.2"
+base_legale: [texte]
+lit: [revenus_activite_allocataire, statut_logement, percoit_ppa]
+conditions:
+  - {condition}
+priorite: 1
+"""
+
+
+def _load(tmp_path: Path, condition: str, contract: ContractSummary) -> CatalogueInvalid:
+    (tmp_path / "essai.yaml").write_text(GOOD.format(condition=condition), encoding="utf-8")
+    with pytest.raises(CatalogueInvalid) as caught:
+        load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("condition", "message", "column"),
+    [
+        ("revenu_activite > 0", "vouliez-vous dire `revenus_activite_", 5),
+        ("loyer > 0", "n'est pas déclarée dans `lit`", 5),
+        ('statut_logement == "locatair"', "valeur `locatair` impossible", 24),
+        ("percoit_ppa + 1 > 0", "doit être un nombre", 5),
+        ('revenus_activite_allocataire > "a"', "compare deux nombres", 5),
+        ("racine(2) > 1", "fonction inconnue `racine`", 5),
+        ("min(1) > 0", "attend au moins 2 argument", 5),
+        ("ppa.montant_inconnu > 0", "paramètre inconnu", 5),
+        ("si percoit_ppa alors 1 sinon vrai", "`alors` donne", 5),
+        ("revenus_activite_allocataire >", "expression incomplète", 35),
+    ],
+)
+def test_bad_rule_is_refused_with_position_and_hint(tmp_path, contract, condition, message, column) -> None:
+    error = _load(tmp_path, condition, contract)
+    assert message in str(error)
+    problem = error.problems[0]
+    assert problem.path.endswith("essai.yaml")
+    assert (problem.line, problem.column) == (9, column)
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        '__import__("os").system("true")',
+        "().__class__",
+        "percoit_ppa.__class__",
+        'open("/etc/passwd")',
+        'eval("1")',
+        "lambda x: x",
+        "[x for x in percoit_ppa]",
+        'f"{percoit_ppa}"',
+        "(x := 1)",
+        "percoit_ppa[0]",
+    ],
+)
+def test_no_rule_reaches_python_builtins_attributes_or_files(tmp_path, contract, condition) -> None:
+    error = _load(tmp_path, f"'{condition}'" if '"' in condition else condition, contract)
+    assert error.problems
+
+
+def test_one_bad_rule_stops_the_whole_catalogue_and_all_errors_are_listed(tmp_path, contract) -> None:
+    for path in default_catalogue_dir().glob("*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    broken = tmp_path / "rdv_droits_eloignes.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("commune_eloignee()", "commune_eloigne()"))
+    other = tmp_path / "impaye_locatif.yaml"
+    other.write_text(other.read_text(encoding="utf-8").replace("statut_logement ==", "statut ==", 1))
+    with pytest.raises(CatalogueInvalid) as caught:
+        load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
+    text = str(caught.value)
+    assert "rdv_droits_eloignes.yaml" in text and "commune_eloignee" in text
+    assert "impaye_locatif.yaml" in text and "colonne inconnue `statut`" in text
+
+
+def test_unknown_perimeter_is_refused(tmp_path, contract) -> None:
+    error = _load(tmp_path, 'dans_perimetre("OPAH Manosque")', contract)
+    assert "code_commune" in str(error)
+
+
+def test_month_without_parameter_value_is_a_clear_error(contract, geography) -> None:
+    catalogue = load_catalogue(columns=contract.column_kinds, enums=contract.enum_values).select(
+        ["ppa_non_recours"]
+    )
+    with pytest.raises(ParametersMissing) as caught:
+        compile_catalogue(catalogue, load_parameters(), datetime.date(2020, 1, 1), geography)
+    assert "n'a pas de valeur en vigueur en 01/2020" in str(caught.value)
+
+
+def test_flags_are_long_one_row_per_household_and_rule_with_keep_columns(contract, geography) -> None:
+    catalogue = load_catalogue(
+        columns=contract.column_kinds, enums=contract.enum_values, perimeters=geography.perimeter_names()
+    )
+    compiled = compile_catalogue(catalogue, load_parameters(), datetime.date(2024, 6, 1), geography)
+    row = {
+        "id_foyer": "foyer_test_0000000001",
+        "code_commune": "04088",
+        "age_allocataire": 30,
+        "en_couple": False,
+        "nb_enfants": 0,
+        "nb_enfants_moins_3_ans": 0,
+        "revenus_activite_allocataire": 1020.0,
+        "revenus_activite_conjoint": 0.0,
+        "autres_ressources": 0.0,
+        "montant_prestations_familiales": 0.0,
+        "statut_logement": "locataire",
+        "loyer": 450.0,
+        "zone_logement": 3,
+        "logement_non_decent": True,
+        "impaye_loyer_mois": 0,
+        "dette_locative": 0.0,
+        "percoit_ppa": False,
+        "percoit_rsa": False,
+        "percoit_al": False,
+        "montant_al": 0.0,
+        "accompagnement_social": False,
+        "evenement_vie": None,
+        "date_evenement": None,
+    }
+    frame = pl.DataFrame([row]).with_columns(
+        pl.col(
+            "age_allocataire", "nb_enfants", "nb_enfants_moins_3_ans", "impaye_loyer_mois", "zone_logement"
+        ).cast(pl.Int32),
+        pl.col("date_evenement").cast(pl.Date),
+        pl.col("evenement_vie").cast(pl.String),
+    )
+    flags = compiled.flags(
+        frame.lazy().select(sorted(catalogue.columns_read)), keep=["code_commune"]
+    ).collect()
+    assert sorted(flags["regle"].to_list()) == ["al_non_recours", "logement_non_decent", "ppa_non_recours"]
+    assert flags.schema["montant_estime"] == pl.Float64 and flags.schema["priorite"] == pl.Int32
+    ppa = flags.filter(pl.col("regle") == "ppa_non_recours").row(0, named=True)
+    assert ppa["explication"].startswith("Revenus d'activité 1 020 €/mois")
+    assert ppa["empreinte_parametres"] == compiled.fingerprint and ppa["code_commune"] == "04088"
+    assert flags.filter(pl.col("regle") == "logement_non_decent")["montant_estime"].is_null().all()

@@ -175,7 +175,8 @@ class Renderer:
         if first_contact and self.notice_sms not in text:
             raise TemplateRefused(
                 name,
-                "le premier SMS doit mentionner les droits d'accès, de rectification et d'opposition",
+                "le premier SMS doit mentionner les droits d'accès, de rectification et "
+                "d'opposition (CRPA L.114-8 II)",
                 "ajoutez {{ mention_droits_courte }} au modèle",
             )
         size = measure(text)

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import io
 import zipfile
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -124,8 +125,6 @@ def test_a_launch_on_a_weekend_plans_sms_and_calls_for_the_next_working_day(make
     world.store_contacts(flags["id_foyer"].to_list())
     saturday = dt.datetime(2026, 4, 4, 10, 0, tzinfo=PARIS)  # then Easter Sunday and Easter Monday
     no_holdout = campaign_22().temoin.model_copy(update={"part": 0.0})
-    from dataclasses import replace
-
     launch_campaign(
         world.env, replace(campaign_22(), temoin=no_holdout), run_id, out_dir=world.out_dir, now=saturday
     )
@@ -155,8 +154,6 @@ def test_followups_respect_delay_outcomes_and_opposition(make_world) -> None:
     flags = flags_frame([flag(i) for i in range(1, 5)])
     run_id = world.store_run(flags)
     world.store_contacts(flags["id_foyer"].to_list())
-    from dataclasses import replace
-
     campaign = replace(campaign_22(), temoin=campaign_22().temoin.model_copy(update={"part": 0.0}))
     report = launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
     with Session(world.engine) as session, session.begin():
@@ -203,8 +200,6 @@ def test_action_71_call_list_then_questionnaire_counted_as_sent(make_world) -> N
     )
     run_id = world.store_run(flags)
     world.store_contacts(flags["id_foyer"].to_list())
-    from dataclasses import replace
-
     campaign = replace(campaign_71(), temoin=campaign_71().temoin.model_copy(update={"part": 0.0}))
     report = launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
     xlsx = next(o for o in report.attempts[0].outputs if o.path.suffix == ".xlsx")

@@ -1,0 +1,66 @@
+"""Campaign files: the shipped ones are valid; a bad one is refused with its path, key and fix."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from outreach.campaigns import campaign_paths, find_campaign, load_campaign
+from outreach.errors import CampaignInvalid, CampaignNotFound
+from tests.conftest import CONFIG_DIR
+
+SHIPPED = CONFIG_DIR / "campaigns" / "action-2-2-non-recours.toml"
+
+
+def test_shipped_campaigns_are_valid_with_their_templates() -> None:
+    names = [p.stem for p in campaign_paths(CONFIG_DIR)]
+    assert names == ["action-2-2-non-recours", "action-7-1-logement"]
+    c22 = find_campaign(CONFIG_DIR, "action-2-2-non-recours")
+    assert [a.canal for a in c22.tentatives] == ["sms", "email", "appel", "courrier"]
+    assert c22.tentatives[1].delai_jours == 7 and c22.temoin.part == 0.10
+    c71 = find_campaign(CONFIG_DIR, "action-7-1-logement")
+    assert c71.geographie.perimetres == ["OPAH", "PIG"]
+
+
+def _variant(tmp_path: Path, old: str, new: str) -> Path:
+    path = tmp_path / "campagne.toml"
+    text = SHIPPED.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("part = 0.10", "part = 1.5", "temoin.part"),
+        ('canal = "sms"', 'canal = "pigeon"', "tentatives[0].canal"),
+        ("max_segments = 2", "max_segmentz = 2", "sms.max_segmentz"),
+        ("graine = 20240301", "", "temoin.graine"),
+        ("heure_fin = 18:00:00", "heure_fin = 08:00:00", "fenetres"),
+    ],
+)
+def test_a_bad_campaign_names_the_file_the_key_and_the_fix(
+    tmp_path: Path, old: str, new: str, key: str
+) -> None:
+    path = _variant(tmp_path, old, new)
+    with pytest.raises(CampaignInvalid) as refused:
+        load_campaign(path)
+    assert refused.value.path == str(path)
+    assert refused.value.key == key
+    assert refused.value.fix
+
+
+def test_a_missing_template_is_refused(tmp_path: Path) -> None:
+    path = _variant(tmp_path, 'modele = "2-2-courriel"', 'modele = "2-2-inexistant"')
+    with pytest.raises(CampaignInvalid, match="2-2-inexistant"):
+        load_campaign(path, CONFIG_DIR / "templates")
+
+
+def test_an_unknown_campaign_lists_the_known_ones(tmp_path: Path) -> None:
+    (tmp_path / "campaigns").mkdir()
+    shutil.copy(SHIPPED, tmp_path / "campaigns" / "ma-campagne.toml")
+    with pytest.raises(CampaignNotFound, match="ma-campagne"):
+        find_campaign(tmp_path, "autre")

@@ -1,0 +1,101 @@
+"""E-mails: multipart HTML + text, delivered to a real SMTP server on loopback, only inside the window."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import socket
+from dataclasses import replace
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.channels import SmtpSettings
+from outreach.errors import OutsideSendingWindow
+from outreach.launch import launch_campaign
+from outreach.models import Contact
+from tests.outreach.conftest import NOW
+from tests.outreach.factories import campaign_22, flag, flags_frame
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield inbox, SmtpSettings(host="127.0.0.1", port=controller.port, timeout=10)
+    finally:
+        controller.stop()
+
+
+def _email_first_campaign():
+    base = campaign_22()
+    return replace(
+        base,
+        temoin=base.temoin.model_copy(update={"part": 0.0}),
+        tentatives=(base.tentatives[1].model_copy(update={"delai_jours": 0, "condition": "toujours"}),),
+    )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_emails_reach_a_real_smtp_server_as_multipart_with_the_rights_notice(make_world, smtp_server) -> None:
+    inbox, smtp = smtp_server
+    world = make_world()
+    flags = flags_frame(
+        [flag(1, montant_estime=212.5), flag(2, "al_non_recours"), flag(3, opposition_contact=True)]
+    )
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+
+    report = launch_campaign(
+        world.env, _email_first_campaign(), run_id, out_dir=world.out_dir, now=NOW, smtp=smtp
+    )
+
+    assert report.attempts[0].courriels_envoyes == 2
+    assert sorted(rcpt for _, rcpts, _ in inbox.messages for rcpt in rcpts) == [
+        "foyer0@example.org",
+        "foyer1@example.org",
+    ]
+    parsed = email.message_from_bytes(inbox.messages[0][2], policy=policy.default)
+    assert parsed.is_multipart() and parsed.get_content_type() == "multipart/alternative"
+    text = parsed.get_body(("plain",)).get_content()
+    html = parsed.get_body(("html",)).get_content()
+    assert "L.114-8 II" in text and "L.114-8 II" in html
+    assert "opposer" in text
+    assert parsed["Subject"].startswith("Vous pourriez avoir droit")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_no_email_is_delivered_on_a_public_holiday(make_world, smtp_server) -> None:
+    inbox, smtp = smtp_server
+    world = make_world()
+    flags = flags_frame([flag(1)])
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+    bastille_day = dt.datetime(2026, 7, 14, 10, 0, tzinfo=dt.UTC)
+    with pytest.raises(OutsideSendingWindow):
+        launch_campaign(
+            world.env, _email_first_campaign(), run_id, out_dir=world.out_dir, now=bastille_day, smtp=smtp
+        )
+    assert inbox.messages == []
+    with Session(world.engine) as session:
+        assert session.scalars(select(Contact)).first() is None

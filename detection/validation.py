@@ -303,7 +303,7 @@ def _column_checks(plan: _Plan, column: Column) -> None:
             invalid,
         )
     if name == "code_commune":
-        invalid = value.is_not_null() & ~value.is_in(sorted(plan.reference.codes))
+        invalid = value.is_not_null() & ~value.is_in(pl.lit(plan.reference.frame["code_commune"]).implode())
         plan.check(
             name,
             "commune_inconnue",

@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from privacy import audit, exchanges
@@ -162,11 +162,35 @@ def write_personal_output(
             now=moment,
         )
     except BaseException:
-        path.unlink(missing_ok=True)
-        encrypted_path.unlink(missing_ok=True)
-        keyring.destroy(key_name)
+        _discard(keyring, key_name, path, encrypted_path)
         raise
+    _discard_on_rollback(session, keyring, key_name, path, encrypted_path)
     return WrittenOutput(output_id, path, digest, tuple(sorted(personal)), rows, record.retention_until)
+
+
+def _discard(keyring: Keyring, key_name: str, *paths: Path) -> None:
+    for target in paths:
+        target.unlink(missing_ok=True)
+    keyring.destroy(key_name)
+
+
+_PENDING = "privacy_pending_outputs"
+
+
+def _discard_on_rollback(session: Session, keyring: Keyring, key_name: str, *paths: Path) -> None:
+    """If the caller's transaction rolls back, the output has no record: remove its files and its key."""
+    pending = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+
+        def on_rollback(_session: Session) -> None:
+            for args in pending:
+                _discard(*args)
+            pending.clear()
+
+        event.listen(session, "after_rollback", on_rollback)
+        event.listen(session, "after_commit", lambda _session: pending.clear())
+    pending.append((keyring, key_name, *paths))
 
 
 def read_output(

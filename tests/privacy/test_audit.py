@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import Engine, delete, select, update
+
+from privacy import audit
+from privacy.keys import Keyring
+from privacy.models import AuditCheckpoint, AuditEntry
+from uptake.db import transaction
+
+
+def _fill(engine: Engine, keyring: Keyring, n: int = 10) -> None:
+    with transaction(engine) as session:
+        for i in range(1, n + 1):
+            audit.append(
+                session,
+                actor="equipe-donnees",
+                action="test.operation",
+                object_ref=f"foyer-{i:02d}",
+                counts={"lignes": i},
+                details={"etape": i},
+            )
+        audit.checkpoint(session, keyring)
+
+
+def _verify(engine: Engine, keyring: Keyring) -> audit.AuditVerification:
+    return audit.verify(engine, keyring.public_key())
+
+
+def _rehash_from(engine: Engine, start: int) -> None:
+    """What an attacker who knows the algorithm does: recompute every hash from `start` on."""
+    with transaction(engine) as session:
+        rows = list(
+            session.scalars(select(AuditEntry).where(AuditEntry.seq >= start - 1).order_by(AuditEntry.seq))
+        )
+        previous = rows[0].hash if start > 1 else audit.GENESIS
+        for row in rows[1:] if start > 1 else rows:
+            row.prev_hash = previous
+            row.hash = audit.hash_of(row)
+            previous = row.hash
+
+
+def test_an_untouched_log_verifies(engine: Engine, keyring: Keyring) -> None:
+    _fill(engine, keyring)
+    result = _verify(engine, keyring)
+    assert result.ok, result.problem
+    assert (result.entries, result.checkpoints) == (10, 1)
+
+
+def test_an_edited_entry_is_located(engine: Engine, keyring: Keyring) -> None:
+    _fill(engine, keyring)
+    with transaction(engine) as session:
+        session.execute(update(AuditEntry).where(AuditEntry.seq == 5).values(counts='{"lignes": 500}'))
+    problem = _verify(engine, keyring).problem
+    assert problem is not None and (problem.kind, problem.seq) == ("modifiee", 5)
+
+
+def test_an_edit_with_recomputed_hashes_is_caught_by_the_signed_checkpoint(
+    engine: Engine, keyring: Keyring
+) -> None:
+    _fill(engine, keyring)
+    with transaction(engine) as session:
+        session.execute(update(AuditEntry).where(AuditEntry.seq == 4).values(actor="quelqu-un-d-autre"))
+    _rehash_from(engine, 4)
+    problem = _verify(engine, keyring).problem
+    assert problem is not None and problem.kind == "reecrite"
+    assert "n°1 et n°10" in problem.message
+
+
+def test_a_deleted_entry_is_located(engine: Engine, keyring: Keyring) -> None:
+    _fill(engine, keyring)
+    with transaction(engine) as session:
+        session.execute(delete(AuditEntry).where(AuditEntry.seq == 6))
+    problem = _verify(engine, keyring).problem
+    assert problem is not None and (problem.kind, problem.seq) == ("supprimee", 6)
+
+
+def test_an_inserted_entry_is_located(engine: Engine, keyring: Keyring) -> None:
+    _fill(engine, keyring)
+    with transaction(engine) as session:
+        for seq in range(10, 6, -1):  # make room at 7, renumbering the tail
+            session.execute(update(AuditEntry).where(AuditEntry.seq == seq).values(seq=seq + 1))
+        sixth = session.get(AuditEntry, 6)
+        assert sixth is not None
+        forged = AuditEntry(
+            seq=7,
+            at=sixth.at,
+            actor="intrus",
+            action="test.operation",
+            object_ref="foyer-99",
+            counts=None,
+            output_sha256=None,
+            details=None,
+            prev_hash=sixth.hash,
+            hash="",
+        )
+        forged.hash = audit.hash_of(forged)
+        session.add(forged)
+    problem = _verify(engine, keyring).problem
+    assert problem is not None and (problem.kind, problem.seq) == ("inseree", 7)
+
+
+def test_reordered_entries_are_located(engine: Engine, keyring: Keyring) -> None:
+    _fill(engine, keyring)
+    with transaction(engine) as session:
+        session.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(seq=1000))
+        session.execute(update(AuditEntry).where(AuditEntry.seq == 4).values(seq=3))
+        session.execute(update(AuditEntry).where(AuditEntry.seq == 1000).values(seq=4))
+    problem = _verify(engine, keyring).problem
+    assert problem is not None and (problem.kind, problem.seq) == ("reordonnee", 3)
+
+
+def test_a_truncated_tail_is_detected_against_the_last_checkpoint(engine: Engine, keyring: Keyring) -> None:
+    _fill(engine, keyring)
+    with transaction(engine) as session:
+        session.execute(delete(AuditEntry).where(AuditEntry.seq >= 8))
+    problem = _verify(engine, keyring).problem
+    assert problem is not None and (problem.kind, problem.seq) == ("tronquee", 8)
+
+
+def test_a_log_re_signed_with_another_key_is_detected(
+    engine: Engine, keyring: Keyring, other_keyring: Keyring
+) -> None:
+    _fill(engine, keyring)
+    with transaction(engine) as session:
+        session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="intrus"))
+        session.execute(delete(AuditCheckpoint))
+    _rehash_from(engine, 2)
+    with transaction(engine) as session:
+        audit.checkpoint(session, other_keyring)
+    problem = _verify(engine, keyring).problem
+    assert problem is not None and problem.kind == "signature"
+    assert "n°10" in problem.message
+
+
+def test_checkpoints_are_signed_periodically_when_a_keyring_is_given(
+    engine: Engine, keyring: Keyring
+) -> None:
+    with transaction(engine) as session:
+        for _ in range(audit.CHECKPOINT_EVERY * 2):
+            audit.append(session, actor="a", action="b", keyring=keyring)
+    result = _verify(engine, keyring)
+    assert result.ok and result.checkpoints == 2
+
+
+@pytest.mark.timeout(120)
+def test_concurrent_writers_build_one_unbroken_chain(engine: Engine, keyring: Keyring) -> None:
+    errors: list[BaseException] = []
+
+    def writer(name: str) -> None:
+        try:
+            for i in range(15):
+                with transaction(engine) as session:
+                    audit.append(session, actor=name, action="test.concurrence", counts={"i": i})
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(f"w{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    result = _verify(engine, keyring)
+    assert result.ok, result.problem
+    assert result.entries == 60

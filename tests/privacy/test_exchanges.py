@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine, update
+
+from privacy import exchanges, retention
+from privacy.errors import DecisionInvalid, ExchangeRefused
+from privacy.keys import Keyring
+from privacy.models import Exchange
+from tests.privacy.conftest import NOW, REGISTER_CODE, later, request_exchange
+from uptake.db import transaction
+
+LIST = pl.DataFrame({"id_foyer": ["a" * 64], "nom": ["Durand"], "telephone": ["+33612345678"]})
+
+
+def _write(
+    engine: Engine, keyring: Keyring, exchange_id: int, out: Path, frame: pl.DataFrame, days: int = 1
+) -> None:
+    with transaction(engine) as session:
+        grant = exchanges.authorise(
+            session, keyring, exchange_id, [c for c in frame.columns if c != "id_foyer"], now=later(days)
+        )
+        retention.write_personal_output(
+            session, keyring, grant, out, frame, actor="equipe", label="sms", now=later(days)
+        )
+
+
+def test_an_exchange_without_a_register_entry_is_refused(engine: Engine) -> None:
+    with transaction(engine) as session, pytest.raises(ExchangeRefused, match="registre"):
+        request_exchange(session)
+
+
+def test_retention_beyond_twelve_months_cannot_be_requested(engine: Engine, registered: str) -> None:
+    with transaction(engine) as session, pytest.raises(DecisionInvalid, match="12 mois"):
+        request_exchange(session, days=400)
+
+
+def test_an_approved_exchange_authorises_exactly_its_fields(
+    engine: Engine, keyring: Keyring, approved: int
+) -> None:
+    with transaction(engine) as session:
+        grant = exchanges.authorise(session, keyring, approved, ["nom", "telephone"], now=later(1))
+    assert grant.fields == {"nom", "prenom", "telephone"}
+    assert grant.register_code == REGISTER_CODE
+
+
+def test_a_list_with_a_field_outside_the_approval_is_refused_and_nothing_written(
+    engine: Engine, keyring: Keyring, approved: int, tmp_path: Path
+) -> None:
+    out = tmp_path / "liste.csv"
+    with transaction(engine) as session:
+        grant = exchanges.authorise(session, keyring, approved, ["nom"], now=later(1))
+        with pytest.raises(ExchangeRefused, match="champs hors de l'approbation : email"):
+            retention.write_personal_output(
+                session,
+                keyring,
+                grant,
+                out,
+                LIST.with_columns(email=pl.lit("x@example.org")),
+                actor="e",
+                label="l",
+                now=later(1),
+            )
+    assert not out.exists()
+    assert not list((keyring.keys_dir).glob("sortie-*"))
+
+
+def test_an_expired_approval_is_refused_and_nothing_written(
+    engine: Engine, keyring: Keyring, approved: int, tmp_path: Path
+) -> None:
+    out = tmp_path / "liste.csv"
+    with pytest.raises(ExchangeRefused, match="expirée le 2026-06-30"):
+        _write(engine, keyring, approved, out, LIST, days=200)
+    assert not out.exists()
+
+
+def test_an_altered_approval_is_refused_and_nothing_written(
+    engine: Engine, keyring: Keyring, approved: int, tmp_path: Path
+) -> None:
+    with transaction(engine) as session:  # someone widens the approval directly in the database
+        session.execute(
+            update(Exchange)
+            .where(Exchange.id == approved)
+            .values(fields=["email", "nom", "prenom", "telephone"])
+        )
+    out = tmp_path / "liste.csv"
+    with pytest.raises(ExchangeRefused, match="signature de l'approbation invalide"):
+        _write(engine, keyring, approved, out, LIST)
+    assert not out.exists()
+
+
+def test_an_approval_extended_in_time_is_refused(engine: Engine, keyring: Keyring, approved: int) -> None:
+    with transaction(engine) as session:
+        session.execute(update(Exchange).where(Exchange.id == approved).values(expires_on=date(2027, 12, 31)))
+    with transaction(engine) as session, pytest.raises(ExchangeRefused, match="signature"):
+        exchanges.authorise(session, keyring, approved, ["nom"], now=later(1))
+
+
+def test_a_forged_signature_from_another_key_is_refused(
+    engine: Engine, keyring: Keyring, other_keyring: Keyring, registered: str, tmp_path: Path
+) -> None:
+    with transaction(engine) as session:
+        exchange_id = request_exchange(session)
+        # The forger approves with their own key (e.g. a copied database on another machine).
+        exchanges.approve(session, other_keyring, exchange_id, dpo="dpo", avis="ok", now=NOW)
+    out = tmp_path / "liste.csv"
+    with pytest.raises(ExchangeRefused, match="signée par une autre clé"):
+        _write(engine, keyring, exchange_id, out, LIST)
+    assert not out.exists()
+
+
+def test_unapproved_and_refused_exchanges_authorise_nothing(
+    engine: Engine, keyring: Keyring, registered: str
+) -> None:
+    with transaction(engine) as session:
+        pending = request_exchange(session)
+        refused = request_exchange(session)
+        exchanges.refuse(session, refused, dpo="dpo", avis="Finalité trop large", now=NOW)
+    with transaction(engine) as session:
+        with pytest.raises(ExchangeRefused, match="demandée, non approuvé"):
+            exchanges.authorise(session, keyring, pending, ["nom"], now=later(1))
+        with pytest.raises(ExchangeRefused, match="refusée, non approuvé"):
+            exchanges.authorise(session, keyring, refused, ["nom"], now=later(1))
+
+
+def test_a_decision_cannot_be_taken_twice(engine: Engine, keyring: Keyring, approved: int) -> None:
+    with transaction(engine) as session, pytest.raises(DecisionInvalid, match="déjà approuvée"):
+        exchanges.refuse(session, approved, dpo="dpo", avis="non", now=NOW)

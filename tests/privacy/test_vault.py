@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine, select
+
+from privacy import exchanges, vault
+from privacy.errors import ExchangeRefused, PrivacyError
+from privacy.keys import Keyring
+from privacy.models import ContactRecord
+from privacy.pseudonyms import key_text, pseudonym_of
+from tests.privacy.conftest import TERRITORY, later
+from uptake.db import transaction
+
+
+def _directory(keyring: Keyring, people: list[dict[str, str]]) -> pl.DataFrame:
+    key = key_text(keyring, TERRITORY, "droits")
+    return (
+        pl.DataFrame(people)
+        .with_columns(
+            pl.col("matricule")
+            .map_elements(lambda m: pseudonym_of(key, m), return_dtype=pl.String)
+            .alias("id_foyer")
+        )
+        .drop("matricule")
+    )
+
+
+def test_import_normalises_phone_numbers_and_reports_invalid_values_without_them(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]], approved: int
+) -> None:
+    people[1]["telephone"] = "01 23"  # too short
+    people[2]["email"] = "pas-une-adresse"
+    people[3]["telephone"] = "+33 6 12 34 56 78"
+    with transaction(engine) as session:
+        report = vault.import_contacts(
+            session, keyring, _directory(keyring, people), territory=TERRITORY, actor="e"
+        )
+    assert (report.records, report.stored, report.rejected) == (6, 6, 0)
+    assert {(i.record, i.column) for i in report.issues} == {(2, "telephone"), (3, "email")}
+    assert all("01 23" not in i.problem and "pas-une" not in i.problem for i in report.issues)
+    frame = _directory(keyring, people)
+    ids = frame["id_foyer"].to_list()
+    with transaction(engine) as session:
+        grant = exchanges.authorise(session, keyring, approved, ["telephone"], now=later(1))
+        shown = vault.reveal(session, keyring, grant, ids, ["telephone"], now=later(1))
+    assert shown[ids[0]]["telephone"] == "+33612345670"
+    assert shown[ids[1]]["telephone"] is None  # invalid: never stored as usable
+    assert shown[ids[3]]["telephone"] == "+33612345678"
+
+
+def test_records_are_encrypted_at_rest(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]]
+) -> None:
+    with transaction(engine) as session:
+        vault.import_contacts(session, keyring, _directory(keyring, people), territory=TERRITORY, actor="e")
+    with transaction(engine) as session:
+        blobs = b"".join(r.ciphertext for r in session.scalars(select(ContactRecord)))
+    for person in people:
+        assert person["nom"].encode() not in blobs
+        assert person["email"].encode() not in blobs
+
+
+def test_reveal_needs_fields_inside_the_approval(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]], approved: int
+) -> None:
+    frame = _directory(keyring, people)
+    with transaction(engine) as session:
+        vault.import_contacts(session, keyring, frame, territory=TERRITORY, actor="e")
+        grant = exchanges.authorise(session, keyring, approved, ["nom"], now=later(1))
+        with pytest.raises(ExchangeRefused, match="email"):
+            vault.reveal(session, keyring, grant, frame["id_foyer"].to_list(), ["email"], now=later(1))
+
+
+def test_a_record_moved_to_another_household_does_not_decrypt(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]], approved: int
+) -> None:
+    frame = _directory(keyring, people)
+    ids = frame["id_foyer"].to_list()
+    with transaction(engine) as session:
+        vault.import_contacts(session, keyring, frame, territory=TERRITORY, actor="e")
+    with transaction(engine) as session:
+        first, second = session.get(ContactRecord, ids[0]), session.get(ContactRecord, ids[1])
+        assert first is not None and second is not None
+        first.nonce, first.ciphertext = second.nonce, second.ciphertext
+    with transaction(engine) as session:
+        grant = exchanges.authorise(session, keyring, approved, ["nom"], now=later(1))
+        with pytest.raises(PrivacyError, match="altéré"):
+            vault.reveal(session, keyring, grant, [ids[0]], ["nom"], now=later(1))
+
+
+def test_usable_channels_are_known_without_decrypting(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]]
+) -> None:
+    people[0]["email"] = ""
+    frame = _directory(keyring, people)
+    with transaction(engine) as session:
+        vault.import_contacts(session, keyring, frame, territory=TERRITORY, actor="e")
+        channels = vault.usable_channels(session, TERRITORY)
+    first = channels.filter(pl.col("id_foyer") == frame["id_foyer"][0]).row(0, named=True)
+    assert first["canal_sms"] and first["canal_courrier"] and not first["canal_email"]
+
+
+def test_bad_pseudonyms_and_duplicates_are_rejected_by_record_number(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]]
+) -> None:
+    frame = _directory(keyring, people)
+    frame = pl.concat([frame, frame.head(1)]).with_columns(
+        pl.when(pl.int_range(pl.len()) == 2)
+        .then(pl.lit("court"))
+        .otherwise(pl.col("id_foyer"))
+        .alias("id_foyer")
+    )
+    with transaction(engine) as session:
+        report = vault.import_contacts(session, keyring, frame, territory=TERRITORY, actor="e")
+    assert report.rejected == 2
+    assert {(i.record, i.column) for i in report.issues} == {(3, "id_foyer"), (7, "id_foyer")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ from rich.console import Console
 from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA, ContractSummary
 from rules.cases import run_cases
 from rules.catalogue import Catalogue, load_catalogue
+from rules.docs import write_docs
 from rules.language import unparse
 from rules.parameters import load_parameters
 from uptake.context import AppContext
@@ -112,5 +114,16 @@ def register(app: typer.Typer) -> None:
             console.print("\n[bold]Simplifications[/]")
             for text in rule.simplifications:
                 console.print(f"  - {text}", highlight=False, markup=False)
+
+    @group.command("doc")
+    def doc_command(
+        out: Annotated[Path, typer.Option("--out", help="Dossier où écrire les pages HTML")],
+        mois: Annotated[str | None, typer.Option("--mois", help="Mois des paramètres (AAAA-MM)")] = None,
+    ) -> None:
+        """Écrit une page HTML par règle (conditions, formules, paramètres et sources, cas de test)."""
+        ctx = AppContext.from_env()
+        catalogue = _catalogue(ctx)
+        written = write_docs(catalogue, load_parameters(), _month(mois), ctx.geography, out)
+        console.print(f"{len(written)} pages écrites dans {out}", highlight=False)
 
     app.add_typer(group, name="rules")

@@ -26,7 +26,21 @@ app = typer.Typer(
 )
 
 # Each module of `uptake.commands` adds its commands to `app` with a `register(app)` function.
-COMMAND_MODULES = ("database", "demo", "users", "serve", "extract", "synth", "run", "runs", "schedule", "rules")
+COMMAND_MODULES = (
+    "database",
+    "demo",
+    "users",
+    "serve",
+    "extract",
+    "synth",
+    "run",
+    "runs",
+    "schedule",
+    "rules",
+    "privacy",
+    "exchanges",
+    "audit",
+)
 
 DOMAIN_ERRORS = (DetectionError, RulesError, PrivacyError, OutreachError)
 

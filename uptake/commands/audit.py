@@ -1,0 +1,64 @@
+"""`uptake audit …`: verify the tamper-evident log, read its last entries."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from privacy import audit
+from privacy.keys import fingerprint
+from privacy.models import AuditEntry
+from uptake.commands.privacy import keyring_of
+from uptake.context import AppContext
+from uptake.db import transaction
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `audit` command group."""
+    group = typer.Typer(help="Journal d'audit : vérification, consultation.", no_args_is_help=True)
+
+    @group.command("verify")
+    def verify_command() -> None:
+        """Vérifie la chaîne et les signatures ; sort en code 1, avec la première anomalie, si altéré."""
+        ctx = AppContext.from_env()
+        keyring = keyring_of(ctx)
+        public = keyring.public_key()
+        with transaction(ctx.engine) as session:
+            result = audit.verify(session, public)
+            if result.ok:
+                audit.checkpoint(session, keyring)
+        if not result.ok and result.problem is not None:
+            console.print(f"[bold red]Journal altéré[/] : {result.problem.message}.", highlight=False)
+            console.print(f"{result.entries} entrées, {result.checkpoints} point(s) de contrôle signé(s).")
+            raise typer.Exit(1)
+        console.print(
+            f"Journal intact : {result.entries} entrées chaînées, {result.checkpoints} point(s) de contrôle "
+            f"signé(s) par la clé {fingerprint(public)}.",
+            highlight=False,
+        )
+
+    @group.command("show")
+    def show_command(
+        dernieres: int = typer.Option(20, "--dernieres", help="Nombre d'entrées à afficher."),
+    ) -> None:
+        """Affiche les dernières entrées du journal (pseudonymes et comptes seulement)."""
+        ctx = AppContext.from_env()
+        with transaction(ctx.engine) as session:
+            rows = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(dernieres)))
+        table = Table("N°", "Date (UTC)", "Acteur", "Opération", "Objet", "Comptes", title="Journal d'audit")
+        for row in reversed(rows):
+            table.add_row(
+                str(row.seq),
+                row.at[:19].replace("T", " "),
+                row.actor,
+                row.action,
+                row.object_ref or "",
+                row.counts or "",
+            )
+        console.print(table)
+
+    app.add_typer(group, name="audit")

@@ -1,0 +1,203 @@
+"""`uptake exchanges …` (requests and DPO decisions) and `uptake register …` (GDPR art. 30 register)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from privacy import exchanges
+from privacy import register as processing_register
+from privacy.directory import PERSONAL_FIELDS
+from privacy.models import Exchange
+from uptake.commands.privacy import ActorOption, actor_name, keyring_of, sign_end_of_log
+from uptake.context import AppContext
+from uptake.db import transaction
+
+console = Console()
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"date « {text} » illisible : écrivez AAAA-MM-JJ") from None
+
+
+def _show(exchange: Exchange) -> None:
+    status = exchanges.STATUS_LABELS.get(exchange.status, exchange.status)
+    lines = [
+        f"Échange n°{exchange.id} — {status}",
+        f"Demandeur : {exchange.requester}",
+        f"Destinataire : {exchange.recipient}",
+        f"Finalité : {exchange.purpose}",
+        f"Fiche du registre : {exchange.register_code}",
+        f"Champs : {', '.join(exchange.fields)}",
+        f"Base légale : {exchange.legal_basis}",
+        f"Conservation : {exchange.retention_days} jours",
+        f"Expire le : {exchange.expires_on.isoformat()}",
+        f"Demandé le : {exchange.requested_at[:19].replace('T', ' ')} UTC",
+    ]
+    if exchange.decided_at:
+        lines += [
+            f"Décision du DPO ({exchange.dpo}) le {exchange.decided_at[:19].replace('T', ' ')} UTC",
+            f"Avis : {exchange.avis}",
+        ]
+        lines += [f"Recommandation : {r}" for r in exchange.recommandations or []]
+    if exchange.signature:
+        lines.append(f"Signée (Ed25519), clé {exchange.key_fingerprint}")
+    console.print("\n".join(lines), highlight=False, markup=False)
+
+
+def register_commands(app: typer.Typer) -> None:
+    """Add the `exchanges` group."""
+    group = typer.Typer(help="Échanges de données personnelles et décisions du DPO.", no_args_is_help=True)
+
+    @group.command("request")
+    def request_command(
+        destinataire: str = typer.Option(..., "--destinataire", help="Organisme destinataire."),
+        finalite: str = typer.Option(..., "--finalite", help="Pourquoi ces données sont nécessaires."),
+        registre: str = typer.Option(..., "--registre", help="Code de la fiche du registre des traitements."),
+        champs: str = typer.Option(
+            ..., "--champs", help=f"Champs, séparés par des virgules : {','.join(PERSONAL_FIELDS)}"
+        ),
+        base_legale: str = typer.Option(..., "--base-legale", help="Base légale de l'échange."),
+        conservation: int = typer.Option(
+            ..., "--conservation-jours", help="Durée de conservation (≤ 365 jours)."
+        ),
+        expire: str = typer.Option(..., "--expire-le", help="Fin de validité de l'approbation (AAAA-MM-JJ)."),
+        acteur: str | None = ActorOption,
+    ) -> None:
+        """Demande un échange de données ; il attend la décision du DPO."""
+        ctx = AppContext.from_env()
+        keyring = keyring_of(ctx)
+        wanted = exchanges.ExchangeRequest(
+            requester=actor_name(acteur),
+            recipient=destinataire,
+            purpose=finalite,
+            register_code=registre,
+            fields=tuple(f.strip() for f in champs.split(",") if f.strip()),
+            legal_basis=base_legale,
+            retention_days=conservation,
+            expires_on=_parse_date(expire),
+        )
+        with transaction(ctx.engine) as session:
+            exchange = exchanges.request(session, wanted)
+            sign_end_of_log(session, keyring)
+        console.print(f"Échange n°{exchange.id} demandé ; il attend la décision du DPO.")
+
+    @group.command("list")
+    def list_command(
+        statut: str | None = typer.Option(None, "--statut", help="demandee, approuvee ou refusee."),
+    ) -> None:
+        """Liste les échanges, du plus récent au plus ancien."""
+        ctx = AppContext.from_env()
+        with transaction(ctx.engine) as session:
+            rows = exchanges.list_exchanges(session, statut)
+        table = Table("N°", "Statut", "Destinataire", "Champs", "Expire le", title="Échanges")
+        for e in rows:
+            table.add_row(
+                str(e.id),
+                exchanges.STATUS_LABELS.get(e.status, e.status),
+                e.recipient,
+                ", ".join(e.fields),
+                e.expires_on.isoformat(),
+            )
+        console.print(table)
+
+    @group.command("show")
+    def show_command(exchange_id: int = typer.Argument(..., help="Numéro de l'échange.")) -> None:
+        """Affiche un échange et la décision du DPO."""
+        ctx = AppContext.from_env()
+        with transaction(ctx.engine) as session:
+            _show(exchanges.get(session, exchange_id))
+
+    @group.command("approve")
+    def approve_command(
+        exchange_id: int = typer.Argument(..., help="Numéro de l'échange."),
+        dpo: str = typer.Option(..., "--dpo", help="Nom du DPO qui décide."),
+        avis: str = typer.Option(..., "--avis", help="Avis du DPO."),
+        recommandation: list[str] = typer.Option([], "--recommandation", help="Recommandation (répétable)."),
+    ) -> None:
+        """Le DPO approuve l'échange : la décision est signée (Ed25519) et vérifiée à chaque usage."""
+        ctx = AppContext.from_env()
+        keyring = keyring_of(ctx)
+        with transaction(ctx.engine) as session:
+            exchange = exchanges.approve(
+                session, keyring, exchange_id, dpo=dpo, avis=avis, recommandations=recommandation
+            )
+            sign_end_of_log(session, keyring)
+        console.print(f"Échange n°{exchange.id} approuvé et signé (clé {exchange.key_fingerprint}).")
+
+    @group.command("refuse")
+    def refuse_command(
+        exchange_id: int = typer.Argument(..., help="Numéro de l'échange."),
+        dpo: str = typer.Option(..., "--dpo", help="Nom du DPO qui décide."),
+        avis: str = typer.Option(..., "--avis", help="Motif du refus."),
+    ) -> None:
+        """Le DPO refuse l'échange, avec son motif."""
+        ctx = AppContext.from_env()
+        keyring = keyring_of(ctx)
+        with transaction(ctx.engine) as session:
+            exchanges.refuse(session, exchange_id, dpo=dpo, avis=avis)
+            sign_end_of_log(session, keyring)
+        console.print(f"Échange n°{exchange_id} refusé.")
+
+    app.add_typer(group, name="exchanges")
+
+
+def register_register(app: typer.Typer) -> None:
+    """Add the `register` group."""
+    group = typer.Typer(help="Registre des activités de traitement (RGPD art. 30).", no_args_is_help=True)
+
+    @group.command("load")
+    def load_command(
+        dossier: Path | None = typer.Option(
+            None, "--dossier", help="Dossier des fiches ; par défaut config/registre."
+        ),
+        acteur: str | None = ActorOption,
+    ) -> None:
+        """Charge (ou met à jour) les fiches TOML du registre dans la base."""
+        ctx = AppContext.from_env()
+        keyring = keyring_of(ctx)
+        folder = dossier or ctx.settings.config_dir / processing_register.REGISTER_DIR
+        entries = processing_register.load_dir(folder)
+        with transaction(ctx.engine) as session:
+            processing_register.save(session, entries, actor=actor_name(acteur), source=str(folder))
+            sign_end_of_log(session, keyring)
+        console.print(f"{len(entries)} fiche(s) du registre chargée(s) depuis {folder}.")
+
+    @group.command("list")
+    def list_command() -> None:
+        """Liste les fiches du registre."""
+        ctx = AppContext.from_env()
+        with transaction(ctx.engine) as session:
+            rows = processing_register.entries(session)
+        table = Table("Référence", "Traitement", "Conservation", title="Registre des traitements")
+        for row in rows:
+            table.add_row(row.code, row.nom, row.conservation)
+        console.print(table)
+
+    @group.command("export")
+    def export_command(
+        out: Path = typer.Option(..., "--out", help="Fichier à écrire (.html ou .csv)."),
+    ) -> None:
+        """Exporte le registre en HTML ou en CSV (français) pour le DPO."""
+        ctx = AppContext.from_env()
+        with transaction(ctx.engine) as session:
+            rows = processing_register.entries(session)
+            as_csv = out.suffix.lower() == ".csv"
+            text = processing_register.to_csv(rows) if as_csv else processing_register.to_html(rows)
+        out.write_text(text, encoding="utf-8")
+        console.print(f"Registre exporté ({len(rows)} fiche(s)) : {out}")
+
+    app.add_typer(group, name="register")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `exchanges` and `register` command groups."""
+    register_commands(app)
+    register_register(app)

@@ -1,0 +1,248 @@
+"""`uptake pseudonymise`, `uptake keys …`, `uptake contacts …`, `uptake purge`, `uptake subjects …`.
+
+Nothing printed here ever holds a name, a number or an address: counts, pseudonyms, file paths only.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+from privacy import audit, retention, rotation, subjects, vault
+from privacy.keys import Keyring, open_keyring
+from privacy.pseudonyms import DEFAULT_FINALITE, key_text, pseudonymise_file
+from uptake.context import AppContext
+from uptake.db import transaction
+
+console = Console()
+
+ACTOR_ENV = "UPTAKE_ACTEUR"
+MAX_ISSUES_SHOWN = 20
+
+ActorOption = typer.Option(
+    None, "--acteur", help="Qui agit (journal d'audit) ; par défaut $UPTAKE_ACTEUR ou l'utilisateur."
+)
+
+
+def actor_name(given: str | None) -> str:
+    """The actor recorded in the audit log."""
+    return given or os.environ.get(ACTOR_ENV) or getpass.getuser()
+
+
+def keyring_of(ctx: AppContext) -> Keyring:
+    """The keyring of the data folder (master secret from the environment or `$UPTAKE_HOME/master.key`)."""
+    return open_keyring(ctx.settings.keys_dir, ctx.settings.home / "master.key")
+
+
+def territory_id(ctx: AppContext) -> str:
+    """The id under which the territory's keys are derived: its EPCI, else `national`."""
+    return ctx.territory.epci or "national"
+
+
+def sign_end_of_log(session: Session, keyring: Keyring) -> None:
+    """Sign the end of the audit log after a command that wrote to it (protects its tail)."""
+    audit.checkpoint(session, keyring)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the pseudonymisation, keys, contacts, purge and data-subject commands."""
+
+    @app.command("pseudonymise")
+    def pseudonymise_command(
+        raw: Path = typer.Argument(..., help="Extrait brut (Parquet ou CSV) avec la colonne `matricule`."),
+        out: Path = typer.Option(..., "--out", help="Extrait pseudonymisé à écrire (.parquet ou .csv)."),
+        contacts: Path | None = typer.Option(None, "--contacts", help="Annuaire brut (avec `matricule`)."),
+        contacts_out: Path | None = typer.Option(
+            None, "--contacts-out", help="Annuaire pseudonymisé à écrire."
+        ),
+        finalite: str = typer.Option(
+            DEFAULT_FINALITE, "--finalite", help="Finalité : une clé distincte par finalité."
+        ),
+        acteur: str | None = ActorOption,
+    ) -> None:
+        """Remplace le matricule par un pseudonyme à clé secrète (HMAC-SHA-256, une clé par finalité)."""
+        if (contacts is None) != (contacts_out is None):
+            raise typer.BadParameter("--contacts et --contacts-out vont ensemble")
+        ctx = AppContext.from_env()
+        keyring = keyring_of(ctx)
+        key = key_text(keyring, territory_id(ctx), finalite)
+        jobs = [(raw, out, "extrait")] + (
+            [(contacts, contacts_out, "annuaire")] if contacts and contacts_out else []
+        )
+        written = [(label, pseudonymise_file(src, dst, key)) for src, dst, label in jobs]
+        with transaction(ctx.engine) as session:
+            for label, result in written:
+                audit.append(
+                    session,
+                    actor=actor_name(acteur),
+                    action=f"pseudonymisation.{label}",
+                    object_ref=f"fichier:{result.path.name}",
+                    counts={"lignes": result.rows},
+                    output_sha256=result.sha256,
+                    details={"finalite": finalite, "territoire": territory_id(ctx)},
+                )
+            sign_end_of_log(session, keyring)
+        for label, result in written:
+            console.print(f"{label.capitalize()} pseudonymisé : {result.rows} lignes → {result.path}")
+
+    keys = typer.Typer(
+        help="Clés : empreinte de la clé du DPO, rotation des pseudonymes.", no_args_is_help=True
+    )
+
+    @keys.command("show")
+    def keys_show() -> None:
+        """Affiche l'empreinte de la clé de signature du DPO et les clés présentes (noms seulement)."""
+        from privacy.keys import fingerprint
+
+        ctx = AppContext.from_env()
+        keyring = keyring_of(ctx)
+        console.print(f"Clé de signature (Ed25519) : empreinte [bold]{fingerprint(keyring.public_key())}[/]")
+        console.print(f"Dossier des clés : {keyring.keys_dir}")
+        for path in sorted(keyring.keys_dir.glob("*.key")):
+            console.print(f"  {path.stem}")
+
+    @keys.command("rotate")
+    def keys_rotate(
+        raw: Path = typer.Option(
+            ..., "--raw", help="Extrait brut (avec `matricule`) : la liste des foyers connus."
+        ),
+        finalites: list[str] = typer.Option(
+            [DEFAULT_FINALITE], "--finalite", help="Finalités à re-chiffrer."
+        ),
+        correspondance: Path | None = typer.Option(
+            None,
+            "--correspondance",
+            help="Écrit la table ancien → nouveau pseudonyme (Parquet) pour les autres modules.",
+        ),
+        acteur: str | None = ActorOption,
+    ) -> None:
+        """Nouvelle clé de pseudonymisation ; re-chiffre le coffre, les oppositions, les alias du journal."""
+        ctx = AppContext.from_env()
+        keyring = keyring_of(ctx)
+        territory = territory_id(ctx)
+        try:
+            with transaction(ctx.engine) as session:
+                result = rotation.rotate(
+                    session, keyring, raw, territory=territory, finalites=finalites, actor=actor_name(acteur)
+                )
+                sign_end_of_log(session, keyring)
+        except BaseException:
+            rotation.abandon(keyring, territory)
+            raise
+        rotation.promote(keyring, territory)
+        if correspondance is not None:
+            result.mapping.write_parquet(correspondance)
+        console.print(
+            f"Rotation faite : {result.households} foyers ; coffre : {result.vault_rekeyed} re-chiffrés, "
+            f"{result.vault_deleted} supprimés (foyers absents) ; oppositions : {result.oppositions_rekeyed}."
+        )
+        console.print(
+            "À faire ensuite : pseudonymiser à nouveau les extraits bruts, et re-chiffrer l'historique des "
+            "campagnes et les résultats avec la table de correspondance."
+        )
+
+    app.add_typer(keys, name="keys")
+
+    contacts_app = typer.Typer(help="Annuaire des contacts, chiffré.", no_args_is_help=True)
+
+    @contacts_app.command("import")
+    def contacts_import(
+        file: Path = typer.Argument(..., help="Annuaire pseudonymisé (colonne `id_foyer`), Parquet ou CSV."),
+        acteur: str | None = ActorOption,
+    ) -> None:
+        """Valide l'annuaire (téléphones E.164, courriels) et le range chiffré dans le coffre."""
+        ctx = AppContext.from_env()
+        keyring = keyring_of(ctx)
+        with transaction(ctx.engine) as session:
+            report = vault.import_contacts(
+                session, keyring, file, territory=territory_id(ctx), actor=actor_name(acteur)
+            )
+            sign_end_of_log(session, keyring)
+        console.print(
+            f"{report.records} enregistrements lus : {report.stored} rangés chiffrés "
+            f"(dont {report.replaced} remplacés), {report.rejected} rejetés."
+        )
+        if report.dropped_columns:
+            console.print(f"Colonnes hors contrat ignorées : {', '.join(report.dropped_columns)}")
+        for column, count in sorted(report.issue_counts().items()):
+            console.print(f"Valeurs invalides écartées en `{column}` : {count}")
+        for issue in report.issues[:MAX_ISSUES_SHOWN]:
+            console.print(f"  enregistrement n°{issue.record}, colonne `{issue.column}` : {issue.problem}")
+        if len(report.issues) > MAX_ISSUES_SHOWN:
+            console.print(f"  … et {len(report.issues) - MAX_ISSUES_SHOWN} autres")
+
+    app.add_typer(contacts_app, name="contacts")
+
+    @app.command("purge")
+    def purge_command(acteur: str | None = ActorOption) -> None:
+        """Supprime les listes échues, détruit leurs clés, efface les traces et oppositions périmées."""
+        ctx = AppContext.from_env()
+        keyring = keyring_of(ctx)
+        with transaction(ctx.engine) as session:
+            report = retention.purge(session, keyring, actor=actor_name(acteur))
+            sign_end_of_log(session, keyring)
+        console.print(
+            f"Purge : {report.outputs} sortie(s) échue(s), {report.files_deleted} fichier(s) supprimé(s), "
+            f"{report.keys_destroyed} clé(s) détruite(s) ; {report.exchanges} échange(s) de plus de 36 mois, "
+            f"{report.oppositions} opposition(s) échue(s) effacés."
+        )
+
+    subjects_app = typer.Typer(help="Droits des personnes : opposition, accès.", no_args_is_help=True)
+
+    @subjects_app.command("oppose")
+    def subjects_oppose(
+        pseudonyme: str = typer.Argument(..., help="Pseudonyme du foyer (`id_foyer`)."),
+        source: str = typer.Option("courrier", "--source", help="Comment l'opposition a été reçue."),
+        mois: int = typer.Option(
+            subjects.DEFAULT_OPPOSITION_MONTHS, "--mois", help="Conservation (12 à 24 mois)."
+        ),
+        acteur: str | None = ActorOption,
+    ) -> None:
+        """Enregistre l'opposition d'un foyer au contact proactif (RGPD art. 21)."""
+        ctx = AppContext.from_env()
+        keyring = keyring_of(ctx)
+        with transaction(ctx.engine) as session:
+            row = subjects.record_opposition(
+                session, pseudonyme, source=source, actor=actor_name(acteur), months=mois
+            )
+            sign_end_of_log(session, keyring)
+        console.print(f"Opposition enregistrée, conservée jusqu'au {row.expires_on.isoformat()}.")
+
+    @subjects_app.command("access")
+    def subjects_access(
+        matricule: str = typer.Argument(
+            ..., help="Matricule Caf du foyer (jamais enregistré ni journalisé)."
+        ),
+        out: Path | None = typer.Option(None, "--out", help="Fichier du rapport ; sinon affiché."),
+        format_: str = typer.Option("texte", "--format", help="texte ou html."),
+        finalites: list[str] = typer.Option([DEFAULT_FINALITE], "--finalite", help="Finalités à rechercher."),
+        acteur: str | None = ActorOption,
+    ) -> None:
+        """Rapport d'accès (RGPD art. 15) : tout ce qui est détenu sur le foyer, et son journal."""
+        if format_ not in ("texte", "html"):
+            raise typer.BadParameter("format : texte ou html")
+        ctx = AppContext.from_env()
+        keyring = keyring_of(ctx)
+        with transaction(ctx.engine) as session:
+            report = subjects.access_report(
+                session,
+                keyring,
+                matricule,
+                territory=territory_id(ctx),
+                finalites=finalites,
+                actor=actor_name(acteur),
+            )
+            sign_end_of_log(session, keyring)
+        text = subjects.render_html(report) if format_ == "html" else subjects.render_text(report)
+        if out is None:
+            console.print(text, highlight=False, markup=False)
+        else:
+            out.write_text(text, encoding="utf-8")
+            console.print(f"Rapport d'accès écrit : {out}")
+
+    app.add_typer(subjects_app, name="subjects")

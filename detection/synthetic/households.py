@@ -128,6 +128,7 @@ def draw_chunk(
 
     # Life events: candidates drawn, then kept only where they make sense for the household.
     event_idx = rng.choice(len(_EVENTS), n, p=[0.3, 0.3, 0.05, 0.35])
+    event_idx = np.where((under3 > 0) & (rng.random(n) < 0.5), 0, event_idx)  # births among young families
     fits = np.select(
         [event_idx == 0, event_idx == 1, event_idx == 2],
         [under3 > 0, ~couple, ~couple & (age >= 25)],

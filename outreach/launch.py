@@ -160,7 +160,7 @@ def launch_campaign(
             raise RunNotFound(str(run_id))
         authorisation = authorise_campaign(session, env.keyring, campaign, moment, exchange_id)
         flags = load_flags(env.engine, run_id, rules=campaign.campagne.regles)
-        opposed = oppositions.opposed(session, flags["id_foyer"].to_list(), today=moment.date())
+        opposed = oppositions.opposed(session, flags["id_foyer"].to_list(), now=moment)
         history = load_history(session, campaign, moment)
         selection = select_households(
             flags, campaign, env.geography, opposed=opposed, history=history, now=moment
@@ -334,7 +334,7 @@ def run_followups(
         ids = households["id_foyer"].to_list()
         latest = _latest_by_household(session, launch_id)
         outcomes = _outcomes_since(session, ids, naive_utc(launch.lance_le))
-        stopped = oppositions.opposed(session, ids, today=moment.date())
+        stopped = oppositions.opposed(session, ids, now=moment)
         busy = _busy(session, ids, naive_utc(moment), campaign.plafonds.tentatives_max_30_jours)
         due: dict[int, list[str]] = {}
         for pseudonym, channels in households.select("id_foyer", "canaux").iter_rows():

@@ -48,6 +48,7 @@ class OutreachWorld:
                 status=SUCCEEDED,
                 trigger="test",
                 extract_name="extrait-test.parquet",
+                mois_reference=dt.date(2026, 3, 1),
                 started_at=NOW - dt.timedelta(hours=1),
                 finished_at=NOW - dt.timedelta(minutes=50),
             )

@@ -108,3 +108,47 @@ def geography() -> Geography:
 def templates_dir() -> Path:
     """The shipped templates."""
     return CONFIG_DIR / "templates"
+
+
+def extract_frame(ids: list[str], month: str = "2026-04-01", **columns: list[Any]) -> pl.DataFrame:
+    """A contract-v1 household extract for `ids` (single tenants in Forcalquier, no benefit paid)."""
+    from datetime import date
+
+    from detection.contract import HOUSEHOLD_SCHEMA
+
+    n = len(ids)
+    base: dict[str, list[Any]] = {
+        "id_foyer": ids,
+        "mois_reference": [date.fromisoformat(month)] * n,
+        "code_commune": ["04088"] * n,
+        "age_allocataire": [35] * n,
+        "en_couple": [False] * n,
+        "nb_enfants": [0] * n,
+        "nb_enfants_moins_3_ans": [0] * n,
+        "revenus_activite_allocataire": [900.0] * n,
+        "revenus_activite_conjoint": [0.0] * n,
+        "autres_ressources": [0.0] * n,
+        "statut_logement": ["locataire"] * n,
+        "loyer": [400.0] * n,
+        "zone_logement": [3] * n,
+        "logement_non_decent": [False] * n,
+        "impaye_loyer_mois": [0] * n,
+        "dette_locative": [0.0] * n,
+        "percoit_ppa": [False] * n,
+        "percoit_rsa": [False] * n,
+        "percoit_al": [False] * n,
+        "montant_ppa": [0.0] * n,
+        "montant_rsa": [0.0] * n,
+        "montant_al": [0.0] * n,
+        "montant_prestations_familiales": [0.0] * n,
+        "accompagnement_social": [False] * n,
+        "evenement_vie": [None] * n,
+        "date_evenement": [None] * n,
+        "canal_sms": [True] * n,
+        "canal_email": [True] * n,
+        "canal_telephone": [True] * n,
+        "canal_courrier": [True] * n,
+        "opposition_contact": [False] * n,
+    }
+    base.update(columns)
+    return pl.DataFrame(base, schema=HOUSEHOLD_SCHEMA)

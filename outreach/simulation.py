@@ -1,0 +1,162 @@
+"""Simulated outcomes for the demonstration: deterministic from a seed, with a known effect of contact.
+
+`simulate_next_month` plays one month after a launch on synthetic data:
+
+- contacted households get call outcomes typed as a social worker would (`joint`, `message_laisse`,
+  `injoignable`, `refus`, `demarche_engagee`, a few `opposition`, and for action 7.1
+  `accompagnement_engage` and `questionnaire_retourne`);
+- the next month's extract is the current one, one month later, where each flagged household of
+  either arm has started to receive the benefit of its rule with probability `base_rate`, plus
+  `contact_effect` in the contacted arm (the amount paid is the estimate).
+
+Reconciling that extract (`outreach.reconcile`) then finds the rights opened in both arms, and the
+report's uplift should recover `contact_effect` within its confidence interval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+import polars as pl
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from detection.records import load_flags
+from outreach.holdout import CONTACTED, HOLDOUT
+from outreach.models import Assignment, Contact, Launch
+from outreach.outcomes import record_outcome
+from outreach.reconcile import RULE_BENEFITS
+
+# Share of each call outcome for a contacted household (the rest: no outcome recorded).
+CALL_OUTCOMES_22 = (
+    ("joint", 0.30),
+    ("message_laisse", 0.20),
+    ("injoignable", 0.20),
+    ("refus", 0.05),
+    ("demarche_engagee", 0.15),
+    ("opposition", 0.02),
+)
+CALL_OUTCOMES_71 = (
+    ("joint", 0.25),
+    ("accompagnement_engage", 0.30),
+    ("injoignable", 0.20),
+    ("refus", 0.05),
+    ("questionnaire_retourne", 0.15),
+    ("opposition", 0.02),
+)
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """The next month's extract and what was simulated (counts only)."""
+
+    next_extract: pl.DataFrame
+    outcomes_recorded: int
+    opening_contacted: int
+    opening_holdout: int
+
+
+def _draw(rng: random.Random, table: tuple[tuple[str, float], ...]) -> str | None:
+    point, total = rng.random(), 0.0
+    for outcome, share in table:
+        total += share
+        if point < total:
+            return outcome
+    return None
+
+
+def next_month(day: dt.date) -> dt.date:
+    """The first day of the month after `day`."""
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def simulate_next_month(
+    engine: Engine,
+    extract: pl.DataFrame,
+    launch_id: int,
+    *,
+    seed: int,
+    base_rate: float = 0.08,
+    contact_effect: float = 0.12,
+    actor: str = "simulation",
+    now: dt.datetime | None = None,
+) -> SimulationResult:
+    """Record simulated outcomes for launch `launch_id` and return next month's extract (see module doc)."""
+    moment = now or dt.datetime.now(dt.UTC)
+    with Session(engine) as session, session.begin():
+        launch = session.get(Launch, launch_id)
+        assert launch is not None, "launch_id must be an existing launch"
+        rows = session.execute(
+            select(Assignment.id_foyer, Assignment.regle, Assignment.regles, Assignment.bras).where(
+                Assignment.launch_id == launch_id, Assignment.bras.in_([CONTACTED, HOLDOUT])
+            )
+        ).all()
+        reached = set(session.scalars(select(Contact.id_foyer).where(Contact.launch_id == launch_id)))
+        table = CALL_OUTCOMES_71 if launch.action == "7.1" else CALL_OUTCOMES_22
+        recorded = 0
+        opening: dict[str, list[str]] = {}
+        counts = {CONTACTED: 0, HOLDOUT: 0}
+        for pseudonym, rule, rules, arm in sorted(rows):
+            rng = random.Random(f"{seed}|{launch_id}|{pseudonym}")
+            outcome = _draw(rng, table) if pseudonym in reached else None
+            if outcome is not None:
+                record_outcome(
+                    session,
+                    id_foyer=pseudonym,
+                    resultat=outcome,
+                    acteur=actor,
+                    survenu_le=moment,
+                    launch_id=launch_id,
+                    regle=rule,
+                    canal="appel",
+                    source="simulation",
+                    now=moment,
+                )
+                recorded += 1
+            rate = base_rate + (contact_effect if arm == CONTACTED else 0.0)
+            benefits = [r for r in str(rules).split(",") if r in RULE_BENEFITS]
+            if benefits and outcome not in ("refus", "opposition") and rng.random() < rate:
+                opening[pseudonym] = benefits
+                counts[str(arm)] += 1
+    updates = pl.DataFrame(
+        {
+            "id_foyer": list(opening),
+            **{f"_open_{rule}": [rule in opening[p] for p in opening] for rule in RULE_BENEFITS},
+        },
+        schema={"id_foyer": pl.String, **{f"_open_{rule}": pl.Boolean for rule in RULE_BENEFITS}},
+    )
+    estimates = _estimates(engine, launch_id)
+    month = next_month(extract["mois_reference"][0])
+    following = extract.join(updates, on="id_foyer", how="left").join(estimates, on="id_foyer", how="left")
+    changes = [pl.lit(month).alias("mois_reference")]
+    for rule, (paid, amount) in RULE_BENEFITS.items():
+        opened = pl.col(f"_open_{rule}").fill_null(False)
+        changes += [
+            (pl.col(paid) | opened).alias(paid),
+            pl.when(opened & ~pl.col(paid))
+            .then(pl.col(f"_montant_{rule}").fill_null(100.0).round(2))
+            .otherwise(pl.col(amount))
+            .alias(amount),
+        ]
+    following = following.with_columns(changes).select(extract.columns)
+    return SimulationResult(following, recorded, counts[CONTACTED], counts[HOLDOUT])
+
+
+def _estimates(engine: Engine, launch_id: int) -> pl.DataFrame:
+    """Per household, the estimated monthly amount of each rule (from the run's flags, via the launch)."""
+    with Session(engine) as session:
+        launch = session.get(Launch, launch_id)
+        assert launch is not None
+        run_id = launch.run_id
+    flags = load_flags(engine, run_id, rules=list(RULE_BENEFITS))
+    wide = flags.select("id_foyer", "regle", "montant_estime").pivot(
+        on="regle", index="id_foyer", values="montant_estime", aggregate_function="first"
+    )
+    for rule in RULE_BENEFITS:
+        if rule not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(rule))
+    return wide.select(
+        "id_foyer", *(pl.col(r).cast(pl.Float64).alias(f"_montant_{r}") for r in RULE_BENEFITS)
+    )

@@ -156,24 +156,34 @@ class CompiledCatalogue:
         self.fingerprint = _fingerprint(parameters_used, settings_used)
 
     def flags(self, households: pl.LazyFrame, keep: Sequence[str] = ()) -> pl.LazyFrame:
-        """The long flag frame: one row per (household, rule) flagged, plus the `keep` columns."""
+        """The long flag frame: one row per (household, rule) flagged, plus the `keep` columns.
+
+        Every computed value and every rule's verdict is a column of one common frame over the
+        single scan; each rule then only filters on its own verdict column, which the optimiser
+        cannot push into the scan, so the common frame is evaluated once and shared by all rules.
+        """
         frame = households
         for stage in self._shared_stages:
             frame = frame.with_columns(**stage)
-        parts = []
-        fingerprint = pl.lit(self.fingerprint).alias("empreinte_parametres")
         for plan in self._plans:
-            rule_frame = frame
             for stage in plan.stages:
-                rule_frame = rule_frame.with_columns(**stage)
-            parts.append(
-                rule_frame.filter(plan.condition).select(
-                    pl.col("id_foyer"), *plan.output, fingerprint, *[pl.col(c) for c in keep]
-                )
+                frame = frame.with_columns(**stage)
+        frame = frame.with_columns(**{_verdict(plan.rule.id): plan.condition for plan in self._plans})
+        fingerprint = pl.lit(self.fingerprint).alias("empreinte_parametres")
+        extra = [pl.col(c) for c in keep if c not in FLAG_SCHEMA]
+        parts = [
+            frame.filter(pl.col(_verdict(plan.rule.id))).select(
+                pl.col("id_foyer"), *plan.output, fingerprint, *extra
             )
+            for plan in self._plans
+        ]
         if not parts:
             return pl.LazyFrame(schema=FLAG_SCHEMA).with_columns(*[pl.lit(None).alias(c) for c in keep])
         return pl.concat(parts, how="vertical")
+
+
+def _verdict(rule_id: str) -> str:
+    return f"__{rule_id}__retenu"
 
 
 def compile_catalogue(

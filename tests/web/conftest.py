@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import Engine
 from tests.conftest import CONFIG_DIR
 from uptake.db import make_engine, transaction, upgrade
 from uptake.settings import Settings
-from uptake.users import ROLES, add_user
+from uptake.users import ROLES, add_user, list_accounts
 from uptake.web.app import create_app
 
 PASSWORD = "phrase-de-passe-de-test"
@@ -30,29 +31,37 @@ def settings_for(database_url: str, home: Path) -> Settings:
     return Settings(home=home, database_url=database_url, config_dir=CONFIG_DIR)
 
 
-def create_accounts(engine: Engine) -> None:
-    """One account of each role, all with `PASSWORD`."""
+def create_accounts(engine: Engine, roles: tuple[str, ...] = ROLES) -> None:
+    """One account of each role named, all with `PASSWORD` (hashing is slow on purpose: only what is used)."""
     with transaction(engine) as session:
-        for role, login in LOGINS.items():
-            add_user(session, login, role=role, password=PASSWORD, secteurs=SECTORS.get(role, ()))
+        existing = {account.login for account in list_accounts(session)}
+        for role in roles:
+            if LOGINS[role] in existing:
+                continue
+            add_user(session, LOGINS[role], role=role, password=PASSWORD, secteurs=SECTORS.get(role, ()))
 
 
 @pytest.fixture
 def web_app(engine: Engine, database_url: str, tmp_path: Path) -> FastAPI:
-    """The application on the test's migrated database, with one account of each role."""
-    create_accounts(engine)
-    return create_app(settings_for(database_url, tmp_path / "home"))
+    """The application on the test's migrated database (accounts are created by `client_for`)."""
+    app = create_app(settings_for(database_url, tmp_path / "home"))
+    app.state.test_engine = engine
+    return app
 
 
 @pytest.fixture
 def client_for(web_app: FastAPI) -> Iterator[Callable[[str | None], TestClient]]:
-    """`client_for(role)`: a client signed in with that role (`None`: anonymous)."""
+    """`client_for(role)`: a client signed in with that role (`None`: anonymous); creates the account."""
     clients: list[TestClient] = []
+    created: set[str] = set()
 
     def _make(role: str | None) -> TestClient:
         client = TestClient(web_app, raise_server_exceptions=False, follow_redirects=False)
         clients.append(client)
         if role is not None:
+            if role not in created:
+                create_accounts(web_app.state.test_engine, (role,))
+                created.add(role)
             response = sign_in(client, LOGINS[role], PASSWORD)
             assert response.status_code == 303, response.text
         return client
@@ -121,3 +130,33 @@ def page(browser: Any) -> Iterator[Any]:
     new_page = context.new_page()
     yield new_page
     context.close()
+
+
+def load_register(engine: Engine) -> str:
+    """Load the example processing-register entry of `config/registre`; returns its code."""
+    from privacy import register
+
+    entries = register.load_dir(CONFIG_DIR / "registre")
+    with transaction(engine) as session:
+        register.save(session, entries, actor="equipe-donnees", source="config/registre")
+    return entries[0].code
+
+
+def request_exchange(
+    engine: Engine, register_code: str, fields: tuple[str, ...] = ("nom", "prenom", "telephone")
+) -> int:
+    """A pending exchange request for an SMS campaign; returns its id."""
+    from privacy import exchanges
+
+    wanted = exchanges.ExchangeRequest(
+        requester="equipe-donnees",
+        recipient="Prestataire SMS (sous-traitant)",
+        purpose="Informer les foyers de leur droit probable à la prime d'activité",
+        register_code=register_code,
+        fields=fields,
+        legal_basis="Art. L.114-8 II CRPA",
+        retention_days=90,
+        expires_on=date.today() + timedelta(days=120),
+    )
+    with transaction(engine) as session:
+        return exchanges.request(session, wanted).id

@@ -30,6 +30,16 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/comptes"): frozenset({ADMIN}),
     ("POST", "/admin/comptes"): frozenset({ADMIN}),
     ("POST", "/admin/comptes/{login}/desactiver"): frozenset({ADMIN}),
+    ("GET", "/dpo/echanges"): frozenset({DPO}),
+    ("POST", "/dpo/echanges/{exchange_id}/approuver"): frozenset({DPO}),
+    ("POST", "/dpo/echanges/{exchange_id}/refuser"): frozenset({DPO}),
+    ("GET", "/dpo/registre"): frozenset({DPO}),
+    ("GET", "/dpo/registre.csv"): frozenset({DPO}),
+    ("GET", "/dpo/journal"): frozenset({DPO}),
+    ("POST", "/dpo/journal/verifier"): frozenset({DPO}),
+    ("GET", "/dpo/consultations"): frozenset({DPO}),
+    ("GET", "/dpo/consultations.csv"): frozenset({DPO}),
+    ("GET", "/dpo/purges"): frozenset({DPO}),
 }
 
 

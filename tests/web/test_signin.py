@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from tests.web.conftest import LOGINS, PASSWORD, csrf_of, sign_in
+from tests.web.conftest import LOGINS, PASSWORD, create_accounts, csrf_of, sign_in
 from uptake.db import transaction
 from uptake.models import WebSession
 from uptake.users import disable_user, reset_password
 from uptake.web.sessions import MAX_FAILURES_PER_LOGIN
 
 Client = Callable[[str | None], TestClient]
+
+
+@pytest.fixture(autouse=True)
+def _accounts(engine: Engine) -> None:
+    create_accounts(engine, ("admin", "dpo"))
 
 
 def test_anonymous_page_request_is_sent_to_the_sign_in_page(client_for: Client) -> None:

@@ -14,10 +14,10 @@ from uptake.settings import Settings, load_settings
 from uptake.web.access import rules_of
 from uptake.web.errors import install_error_pages
 from uptake.web.headers import SecurityHeaders
-from uptake.web.routes import admin, signin
+from uptake.web.routes import admin, dpo, signin
 
 STATIC_DIR = Path(__file__).parent / "static"
-ROUTE_MODULES = (signin, admin)
+ROUTE_MODULES = (signin, admin, dpo)
 
 
 def create_app(settings: Settings | None = None, *, cookie_secure: bool | None = None) -> FastAPI:

@@ -1,0 +1,108 @@
+"""The DPO's pages: decide exchanges, verify the audit log, read the access log, register, purges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, update
+
+from privacy import audit, exchanges
+from privacy.models import AuditEntry
+from tests.web.conftest import LOGINS, csrf_of, load_register, request_exchange
+from uptake.db import transaction
+from uptake.web.household_views import record_view
+
+Client = Callable[[str | None], TestClient]
+
+
+def test_dpo_approves_an_exchange_with_opinion_and_recommendations(
+    client_for: Client, engine: Engine
+) -> None:
+    exchange_id = request_exchange(engine, load_register(engine))
+    client = client_for("dpo")
+    page = client.get("/dpo/echanges")
+    assert f"Échange n°{exchange_id}" in page.text
+    response = client.post(
+        f"/dpo/echanges/{exchange_id}/approuver",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "avis": "Favorable",
+            "recommandations": "SMS sobre\nPas de relance le dimanche",
+        },
+    )
+    assert response.status_code == 303
+    with transaction(engine) as session:
+        exchange = exchanges.get(session, exchange_id)
+        assert exchange.status == exchanges.APPROVED
+        assert exchange.dpo == LOGINS["dpo"]
+        assert exchange.recommandations == ["SMS sobre", "Pas de relance le dimanche"]
+        assert exchange.signature
+    assert "Échange approuvé et signé" in client.get(response.headers["location"]).text
+
+
+def test_a_decided_exchange_cannot_be_decided_again(client_for: Client, engine: Engine) -> None:
+    exchange_id = request_exchange(engine, load_register(engine))
+    client = client_for("dpo")
+    token = csrf_of(client.get("/dpo/echanges").text)
+    assert (
+        client.post(
+            f"/dpo/echanges/{exchange_id}/refuser", data={"csrf_token": token, "avis": "Non"}
+        ).status_code
+        == 303
+    )
+    again = client.post(f"/dpo/echanges/{exchange_id}/approuver", data={"csrf_token": token, "avis": "Oui"})
+    assert again.status_code == 400
+    assert "déjà refusée" in again.text
+
+
+def test_audit_verification_shows_the_entry_where_the_log_was_tampered(
+    client_for: Client, engine: Engine
+) -> None:
+    with transaction(engine) as session:
+        for i in range(5):
+            audit.append(session, actor="equipe-donnees", action="essai", object_ref=f"objet-{i}")
+    client = client_for("dpo")
+    token = csrf_of(client.get("/dpo/journal").text)
+    intact = client.post("/dpo/journal/verifier", data={"csrf_token": token})
+    assert "Journal intact" in intact.text
+    with transaction(engine) as session:
+        session.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(actor="quelqu-un-d-autre"))
+    broken = client.post("/dpo/journal/verifier", data={"csrf_token": token})
+    assert "Journal altéré à partir de l'entrée n°3" in broken.text
+
+
+def test_access_log_filters_by_agent_and_household_and_exports_csv(
+    client_for: Client, engine: Engine
+) -> None:
+    with transaction(engine) as session:
+        record_view(session, actor="ts-a", pseudonym="foyer-aaa", motif="appel", campagne="c1", worklist_id=1)
+        record_view(session, actor="ts-b", pseudonym="foyer-bbb", motif="appel", campagne="c1", worklist_id=2)
+        record_view(session, actor="ts-a", pseudonym="foyer-ccc", motif="appel", campagne="c1", worklist_id=3)
+    client = client_for("dpo")
+    everything = client.get("/dpo/consultations").text
+    assert all(p in everything for p in ("foyer-aaa", "foyer-bbb", "foyer-ccc"))
+    by_agent = client.get("/dpo/consultations", params={"acteur": "ts-a"}).text
+    assert "foyer-aaa" in by_agent and "foyer-ccc" in by_agent and "foyer-bbb" not in by_agent
+    by_household = client.get("/dpo/consultations", params={"foyer": "foyer-bbb"}).text
+    assert "foyer-bbb" in by_household and "foyer-aaa" not in by_household
+    export = client.get("/dpo/consultations.csv", params={"acteur": "ts-b"})
+    assert export.headers["content-type"].startswith("text/csv")
+    lines = export.text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("Date (UTC);Agent;Foyer")
+    assert len(lines) == 2 and "foyer-bbb" in lines[1]
+
+
+def test_register_page_and_csv_show_the_loaded_entries(client_for: Client, engine: Engine) -> None:
+    code = load_register(engine)
+    client = client_for("dpo")
+    assert code in client.get("/dpo/registre").text
+    export = client.get("/dpo/registre.csv")
+    assert export.status_code == 200
+    assert code in export.text
+
+
+def test_purges_page_lists_nothing_on_a_fresh_database(client_for: Client) -> None:
+    page = client_for("dpo").get("/dpo/purges")
+    assert page.status_code == 200
+    assert "Aucun fichier conservé" in page.text

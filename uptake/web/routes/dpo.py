@@ -1,0 +1,289 @@
+"""The DPO's pages: exchanges to decide, processing register, audit log and its verification,
+access log (who viewed which household), purges, data subjects' requests."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+
+from privacy import audit, exchanges, register
+from privacy.errors import PrivacyError
+from privacy.models import AuditEntry, PersonalOutput
+from uptake.web.access import allow, current_account, guard
+from uptake.web.household_views import VIEW_ACTION
+from uptake.web.rendering import render
+from uptake.web.services import db, keyring_of
+
+router = APIRouter(prefix="/dpo", dependencies=guard(allow("dpo")))
+ROUTERS = (router,)
+
+AUDIT_PAGE_SIZE = 50
+ACCESS_LOG_LIMIT = 500
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _exchanges_page(request: Request, *, notice: str | None = None, error: str | None = None) -> Response:
+    with db(request) as session:
+        rows = exchanges.list_exchanges(session)
+    pending = [e for e in rows if e.status == exchanges.REQUESTED]
+    decided = [e for e in rows if e.status != exchanges.REQUESTED]
+    return render(
+        request,
+        "dpo/exchanges.html",
+        {
+            "title": "Échanges de données à décider",
+            "pending": pending,
+            "decided": decided,
+            "labels": exchanges.STATUS_LABELS,
+            "notice": notice,
+            "error": error,
+        },
+        status_code=400 if error else 200,
+    )
+
+
+@router.get("/echanges")
+def exchanges_page(request: Request, fait: str | None = None) -> Response:
+    """Requests awaiting a decision, then the decisions already taken."""
+    notices = {"approuve": "Échange approuvé et signé.", "refuse": "Échange refusé."}
+    return _exchanges_page(request, notice=notices.get(fait or ""))
+
+
+@router.post("/echanges/{exchange_id}/approuver")
+def approve_exchange(
+    request: Request,
+    exchange_id: int,
+    avis: Annotated[str, Form(min_length=1, max_length=4000)],
+    recommandations: Annotated[str, Form(max_length=8000)] = "",
+) -> Response:
+    """Approve with an opinion and recommendations (one per line); the decision is signed."""
+    login = current_account(request).login
+    try:
+        with db(request) as session:
+            exchanges.approve(
+                session,
+                keyring_of(request),
+                exchange_id,
+                dpo=login,
+                avis=avis,
+                recommandations=_lines(recommandations),
+            )
+    except PrivacyError as exc:
+        return _exchanges_page(request, error=str(exc))
+    return RedirectResponse("/dpo/echanges?fait=approuve", status_code=303)
+
+
+@router.post("/echanges/{exchange_id}/refuser")
+def refuse_exchange(
+    request: Request, exchange_id: int, avis: Annotated[str, Form(min_length=1, max_length=4000)]
+) -> Response:
+    """Refuse, with the reason."""
+    try:
+        with db(request) as session:
+            exchanges.refuse(session, exchange_id, dpo=current_account(request).login, avis=avis)
+    except PrivacyError as exc:
+        return _exchanges_page(request, error=str(exc))
+    return RedirectResponse("/dpo/echanges?fait=refuse", status_code=303)
+
+
+@router.get("/registre")
+def register_page(request: Request) -> Response:
+    """The record of processing activities (GDPR art. 30)."""
+    with db(request) as session:
+        rows = register.entries(session)
+    return render(
+        request,
+        "dpo/register.html",
+        {"title": "Registre des traitements", "rows": rows, "labels": register.LABELS},
+    )
+
+
+@router.get("/registre.csv")
+def register_csv(request: Request) -> Response:
+    """The register as a CSV file (`;` separated)."""
+    with db(request) as session:
+        text = register.to_csv(register.entries(session))
+    return _csv_download(text, "registre-des-traitements.csv")
+
+
+def _audit_page(request: Request, page: int, verification: audit.AuditVerification | None = None) -> Response:
+    with db(request) as session:
+        total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+        rows = list(
+            session.scalars(
+                select(AuditEntry)
+                .order_by(AuditEntry.seq.desc())
+                .offset((page - 1) * AUDIT_PAGE_SIZE)
+                .limit(AUDIT_PAGE_SIZE)
+            )
+        )
+    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
+    return render(
+        request,
+        "dpo/audit.html",
+        {
+            "title": "Journal d'audit",
+            "rows": rows,
+            "page": page,
+            "pages": pages,
+            "total": total,
+            "verification": verification,
+        },
+    )
+
+
+@router.get("/journal")
+def audit_page(request: Request, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> Response:
+    """The audit log, newest entries first."""
+    return _audit_page(request, page)
+
+
+@router.post("/journal/verifier")
+def verify_audit(request: Request) -> Response:
+    """Check the hash chain and the signed checkpoints; show the first break, if any."""
+    keyring = keyring_of(request)
+    with db(request) as session:
+        result = audit.verify(session, keyring.public_key())
+        audit.append(
+            session,
+            actor=current_account(request).login,
+            action="journal.verification",
+            counts={"entrees": result.entries, "points_de_controle": result.checkpoints},
+            details={"intact": result.ok, "entree": result.problem.seq if result.problem else None},
+        )
+        if result.ok:  # sign the verified end of the log; never endorse a broken chain
+            audit.checkpoint(session, keyring)
+    return _audit_page(request, 1, result)
+
+
+def _access_rows(
+    request: Request, acteur: str | None, foyer: str | None, du: date | None, au: date | None
+) -> list[dict[str, str]]:
+    query = select(AuditEntry).where(AuditEntry.action == VIEW_ACTION)
+    if acteur:
+        query = query.where(AuditEntry.actor == acteur)
+    if foyer:
+        query = query.where(AuditEntry.object_ref == foyer)
+    if du:
+        query = query.where(AuditEntry.at >= du.isoformat())
+    if au:
+        query = query.where(AuditEntry.at < f"{au.isoformat()}T99")  # stamps are ISO strings
+    with db(request) as session:
+        entries = list(session.scalars(query.order_by(AuditEntry.seq.desc()).limit(ACCESS_LOG_LIMIT)))
+    rows = []
+    for entry in entries:
+        details = json.loads(entry.details) if entry.details else {}
+        rows.append(
+            {
+                "quand": entry.at[:19].replace("T", " "),
+                "qui": entry.actor,
+                "foyer": entry.object_ref or "",
+                "motif": str(details.get("motif", "")),
+                "campagne": str(details.get("campagne", "")),
+                "seq": str(entry.seq),
+            }
+        )
+    return rows
+
+
+@router.get("/consultations")
+def access_log_page(
+    request: Request,
+    acteur: Annotated[str | None, Query(max_length=64)] = None,
+    foyer: Annotated[str | None, Query(max_length=128)] = None,
+    du: date | None = None,
+    au: date | None = None,
+) -> Response:
+    """Who viewed which household (by pseudonym), when and why; filterable."""
+    rows = _access_rows(request, acteur or None, foyer or None, du, au)
+    filters = {"acteur": acteur or "", "foyer": foyer or "", "du": du or "", "au": au or ""}
+    query = urlencode({k: str(v) for k, v in filters.items() if v})
+    return render(
+        request,
+        "dpo/access_log.html",
+        {
+            "title": "Consultations de foyers",
+            "rows": rows,
+            "filters": filters,
+            "csv_url": "/dpo/consultations.csv" + (f"?{query}" if query else ""),
+            "limit": ACCESS_LOG_LIMIT,
+        },
+    )
+
+
+@router.get("/consultations.csv")
+def access_log_csv(
+    request: Request,
+    acteur: Annotated[str | None, Query(max_length=64)] = None,
+    foyer: Annotated[str | None, Query(max_length=128)] = None,
+    du: date | None = None,
+    au: date | None = None,
+) -> Response:
+    """The access log with the same filters, as CSV."""
+    rows = _access_rows(request, acteur or None, foyer or None, du, au)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer.writerow(["Date (UTC)", "Agent", "Foyer (pseudonyme)", "Motif", "Campagne", "Entrée du journal"])
+    for row in rows:
+        writer.writerow([row["quand"], row["qui"], row["foyer"], row["motif"], row["campagne"], row["seq"]])
+    with db(request) as session:
+        audit.append(
+            session,
+            actor=current_account(request).login,
+            action="consultations.export",
+            counts={"lignes": len(rows)},
+        )
+    return _csv_download(buffer.getvalue(), "consultations-foyers.csv")
+
+
+@router.get("/purges")
+def purges_page(request: Request) -> Response:
+    """Files of personal data already purged, and those due (with their retention end)."""
+    with db(request) as session:
+        done = list(
+            session.scalars(
+                select(PersonalOutput)
+                .where(PersonalOutput.purged_at.is_not(None))
+                .order_by(PersonalOutput.purged_at.desc())
+            )
+        )
+        due = list(
+            session.scalars(
+                select(PersonalOutput)
+                .where(PersonalOutput.purged_at.is_(None))
+                .order_by(PersonalOutput.retention_until)
+            )
+        )
+        runs = list(
+            session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.action.like("purge%"))
+                .order_by(AuditEntry.seq.desc())
+                .limit(20)
+            )
+        )
+    return render(
+        request,
+        "dpo/purges.html",
+        {"title": "Purges", "done": done, "due": due, "runs": runs, "today": date.today()},
+    )
+
+
+def _csv_download(text: str, filename: str) -> Response:
+    # A BOM so that spreadsheet software opens accented French text correctly.
+    return Response(
+        "\ufeff" + text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

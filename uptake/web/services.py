@@ -1,0 +1,34 @@
+"""What the routes need from the application context: the database, the keyring, the territory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from privacy.keys import Keyring, open_keyring
+from uptake.context import AppContext
+from uptake.db import transaction
+
+MASTER_KEY_FILE = "master.key"
+
+
+def context_of(request: Request) -> AppContext:
+    """The application context shared by every request of this process."""
+    context: AppContext = request.app.state.context
+    return context
+
+
+@contextmanager
+def db(request: Request) -> Iterator[Session]:
+    """One transaction on the application's database."""
+    with transaction(context_of(request).engine) as session:
+        yield session
+
+
+def keyring_of(request: Request) -> Keyring:
+    """The keyring of the data folder (master secret from the environment or `<home>/master.key`)."""
+    settings = context_of(request).settings
+    return open_keyring(settings.keys_dir, settings.home / MASTER_KEY_FILE)

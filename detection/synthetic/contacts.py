@@ -121,7 +121,12 @@ def _phone_expr() -> pl.Expr:
 
 
 def _email_expr() -> pl.Expr:
-    local = pl.concat_str([pl.col("_first_slug"), pl.lit("."), pl.col("_last_slug"), pl.col("_email_suffix")])
+    suffix = (
+        pl.when(pl.col("_email_suffix") >= 40)
+        .then(pl.col("_email_suffix").cast(pl.String))
+        .otherwise(pl.lit(""))
+    )
+    local = pl.concat_str([pl.col("_first_slug"), pl.lit("."), pl.col("_last_slug"), suffix])
     valid = pl.concat_str([local, pl.lit("@"), pl.col("_domain")])
     broken = (
         pl.when(pl.col("_email_form") % 3 == 0)
@@ -151,18 +156,18 @@ def draw_contacts(
     female = rng.random(n) < 0.52
     first_idx = rng.integers(0, len(pools.female_names), n)
     last_idx = rng.integers(0, len(pools.last_names), n)
-    civilite = np.where(female, "Mme", "M.")
-    civilite = np.where(rng.random(n) < 0.02, "", civilite)
+    civilite = np.where(rng.random(n) < 0.02, 2, female.astype(np.int64))  # index into M., Mme, ""
+    blocks = pl.Series(_MOBILE_BLOCKS + _LANDLINE_BLOCKS)
     block = np.where(
         channels.mobile,
-        np.asarray(_MOBILE_BLOCKS)[rng.integers(0, len(_MOBILE_BLOCKS), n)],
-        np.asarray(_LANDLINE_BLOCKS)[rng.integers(0, len(_LANDLINE_BLOCKS), n)],
+        rng.integers(0, len(_MOBILE_BLOCKS), n),
+        len(_MOBILE_BLOCKS) + rng.integers(0, len(_LANDLINE_BLOCKS), n),
     )
     has_phone = channels.telephone
     suffix = rng.integers(0, 100, n)
     raw = pl.DataFrame(
         {
-            "civilite": civilite,
+            "civilite": pl.Series(("M.", "Mme", "")).gather(civilite),
             "nom": pools.last_names.gather(last_idx),
             "prenom": pl.select(
                 pl.when(pl.lit(pl.Series(female)))
@@ -175,9 +180,10 @@ def draw_contacts(
                 .otherwise(pools.male_slugs.gather(first_idx))
             ).to_series(),
             "_last_slug": pools.last_slugs.gather(last_idx),
-            "_email_suffix": pl.Series(np.where(suffix < 40, "", suffix.astype(str))),
+            "_email_suffix": suffix,
             "_domain": pools.domains.gather(rng.integers(0, len(pools.domains), n)),
-            "_nsn": pl.Series(block) + pl.Series(rng.integers(0, 10_000_000, n)).cast(pl.String).str.zfill(7),
+            "_nsn": blocks.gather(block)
+            + pl.Series(rng.integers(0, 10_000_000, n)).cast(pl.String).str.zfill(7),
             "_phone_form": rng.integers(0, 10, n),
             "_has_phone": has_phone,
             "_phone_invalid": rng.random(n) < INVALID_SHARE,

@@ -32,17 +32,18 @@ _ASF_PER_CHILD, _PAJE_BASE = 199.19, 184.81
 
 @dataclass(frozen=True)
 class SyntheticChunk:
-    """One chunk: the extract rows, the contact rows and the ground truth, in the same order."""
+    """One chunk: the extract rows, the contact rows (when asked for) and the ground truth, in order."""
 
     extract: pl.DataFrame
-    contacts: pl.DataFrame
+    contacts: pl.DataFrame | None
     truth: pl.DataFrame
 
 
 def opaque_ids(rng: np.random.Generator, n: int) -> pl.Series:
     """Pseudonym-like tokens: 22 random letters each (contract: 16–128 chars of [A-Za-z0-9_-])."""
     letters = _ID_ALPHABET[rng.integers(0, len(_ID_ALPHABET), size=(n, _ID_LENGTH))]
-    return pl.Series("id_foyer", np.ascontiguousarray(letters).view(f"S{_ID_LENGTH}").ravel().astype(str))
+    as_bytes = pl.Series("id_foyer", np.ascontiguousarray(letters).view(f"S{_ID_LENGTH}").ravel())
+    return as_bytes.cast(pl.String)
 
 
 def matricules(seed: int, start: int, n: int, total: int) -> pl.Series:
@@ -93,6 +94,8 @@ def draw_chunk(
     month: date,
     pools: ContactPools,
     keys: pl.Series,
+    *,
+    with_contacts: bool = True,
 ) -> SyntheticChunk:
     """`n` households with the given keys (`id_foyer` or `matricule`), drawn from `rng`."""
     where = rng.choice(len(communes), n, p=communes.weights)
@@ -178,7 +181,7 @@ def draw_chunk(
     channels = draw_channels(rng, n)
 
     codes = communes.codes.gather(where)
-    event = pl.Series(np.array(_EVENTS)[event_idx]).set(pl.Series(~has_event), None)
+    event = pl.Series(_EVENTS).gather(event_idx).set(pl.Series(~has_event), None)
     event_date = pl.Series(
         np.where(has_event, (np.datetime64(month) - days_back.astype("timedelta64[D]")), np.datetime64("NaT"))
     ).cast(pl.Date)
@@ -195,7 +198,7 @@ def draw_chunk(
             "revenus_activite_allocataire": earned_claimant,
             "revenus_activite_conjoint": earned_partner,
             "autres_ressources": other,
-            "statut_logement": np.array(STATUTS_LOGEMENT)[status],
+            "statut_logement": pl.Series(STATUTS_LOGEMENT).gather(status),
             "loyer": rent,
             "zone_logement": zone,
             "logement_non_decent": rng.random(n) < non_decent_p,
@@ -219,9 +222,14 @@ def draw_chunk(
         }
     ).cast({name: dtype for name, dtype in HOUSEHOLD_SCHEMA.items() if name != "id_foyer"})
 
-    contacts = draw_contacts(
-        rng, pools, channels, communes.postal_codes.gather(where), communes.names.gather(where)
-    ).insert_column(0, keys)
+    # Contacts come last from the stream: leaving them out does not change the extract.
+    contacts = (
+        draw_contacts(
+            rng, pools, channels, communes.postal_codes.gather(where), communes.names.gather(where)
+        ).insert_column(0, keys)
+        if with_contacts
+        else None
+    )
     truth = pl.DataFrame(
         {
             keys.name: keys,

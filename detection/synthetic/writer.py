@@ -68,7 +68,9 @@ class SynthesisResult:
     contacts: Path | None
 
 
-def iter_chunks(spec: SynthesisSpec, communes: CommuneTable) -> Iterator[SyntheticChunk]:
+def iter_chunks(
+    spec: SynthesisSpec, communes: CommuneTable, *, with_contacts: bool = True
+) -> Iterator[SyntheticChunk]:
     """The chunks of the file, in order, each from its own random stream."""
     pools = ContactPools.build(spec.seed)
     for index in range(spec.chunks):
@@ -76,7 +78,7 @@ def iter_chunks(spec: SynthesisSpec, communes: CommuneTable) -> Iterator[Synthet
         n = min(spec.chunk_size, spec.households - start)
         rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(index,)))
         keys = matricules(spec.seed, start, n, spec.households) if spec.raw else opaque_ids(rng, n)
-        yield draw_chunk(rng, n, communes, spec.month, pools, keys)
+        yield draw_chunk(rng, n, communes, spec.month, pools, keys, with_contacts=with_contacts)
 
 
 def generate(spec: SynthesisSpec, communes: CommuneTable) -> SyntheticChunk:
@@ -84,7 +86,7 @@ def generate(spec: SynthesisSpec, communes: CommuneTable) -> SyntheticChunk:
     parts = list(iter_chunks(spec, communes))
     return SyntheticChunk(
         extract=pl.concat([p.extract for p in parts]),
-        contacts=pl.concat([p.contacts for p in parts]),
+        contacts=pl.concat([p.contacts for p in parts if p.contacts is not None]),
         truth=pl.concat([p.truth for p in parts]),
     )
 
@@ -151,9 +153,10 @@ def write_synthetic(
         with tempfile.TemporaryDirectory(prefix=".synth-", dir=extract.parent) as tmp:
             workdir = Path(tmp)
             outputs = [_ChunkedFile(path, workdir, str(i)) for i, path in enumerate(targets)]
-            for chunk in iter_chunks(spec, communes):
-                frames = [chunk.extract, chunk.truth, chunk.contacts]
-                for output, frame in zip(outputs, frames, strict=False):
+            for chunk in iter_chunks(spec, communes, with_contacts=contacts is not None):
+                frames = [chunk.extract, chunk.truth]
+                frames += [chunk.contacts] if chunk.contacts is not None else []
+                for output, frame in zip(outputs, frames, strict=True):
                     output.add(frame)
                 done += chunk.extract.height
                 if progress is not None:

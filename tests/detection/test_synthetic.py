@@ -52,8 +52,13 @@ def test_same_seed_writes_byte_identical_files(territory: CommuneTable, tmp_path
     spec = SynthesisSpec(2_500, seed=3, chunk_size=1_000)
     for run in ("a", "b"):
         write_synthetic(spec, territory, tmp_path / run / "x.parquet", contacts=tmp_path / run / "c.csv")
+    write_synthetic(spec, territory, tmp_path / "sans-contacts" / "x.parquet")
     for name in ("x.parquet", "x.verite.parquet", "c.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    # Leaving the contacts out does not change the extract drawn from the same seed.
+    assert (tmp_path / "a" / "x.parquet").read_bytes() == (
+        tmp_path / "sans-contacts" / "x.parquet"
+    ).read_bytes()
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
@@ -151,6 +156,7 @@ def _valid_email(address: str) -> bool:
 
 
 def test_contacts_match_the_channels_and_some_are_invalid(population: SyntheticChunk) -> None:
+    assert population.contacts is not None
     both = population.extract.join(population.contacts, on="id_foyer")
     assert both.height == population.extract.height
     assert (both["canal_telephone"] == both["telephone"].is_not_null()).all()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +160,40 @@ def request_exchange(
     )
     with transaction(engine) as session:
         return exchanges.request(session, wanted).id
+
+
+def seed_worklist(
+    engine: Engine,
+    count: int,
+    *,
+    commune: str = "04088",
+    campagne: str = "action-2-2-non-recours",
+    launch_id: int = 1,
+    start: int = 0,
+) -> list[str]:
+    """Put `count` synthetic households on a call list (callable since yesterday); their pseudonyms."""
+    from outreach.models import WorklistItem
+
+    now = datetime.now(UTC)
+    pseudonyms = [f"foyer{start + i:012d}abcdef" for i in range(count)]
+    with transaction(engine) as session:
+        session.add_all(
+            WorklistItem(
+                launch_id=launch_id,
+                campagne=campagne,
+                id_foyer=pseudonym,
+                regle="prime_activite",
+                tentative=1,
+                rang=i + 1,
+                priorite=1 + i % 3,
+                montant_estime=100.0 + i,
+                code_commune=commune,
+                distance_services_km=5.0,
+                motifs="Revenus d'activité modestes, pas de prime d'activité versée.",
+                statut="a_appeler",
+                appel_a_partir_de=now - timedelta(days=1),
+                cree_le=now - timedelta(days=1),
+            )
+            for i, pseudonym in enumerate(pseudonyms)
+        )
+    return pseudonyms

@@ -245,3 +245,13 @@ def test_weights_follow_population_and_unknown_codes_are_refused() -> None:
     assert table.weights[list(table.codes).index("04088")] > 0.9
     with pytest.raises(SynthesisError, match="99999"):
         commune_table(reference, ["04088", "99999"])
+
+
+def test_cli_national_raw_csv_uses_matricule(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "brut.csv"
+    result = cli("synth", "-n", "300", "--scope", "national", "--raw", "--out", str(out), "--seed", "4")
+    assert result.code == 0, result.output
+    frame = pl.read_csv(out, schema_overrides={"matricule": pl.String, "code_commune": pl.String})
+    assert frame.height == 300
+    assert frame.columns[0] == "matricule" and "id_foyer" not in frame.columns
+    assert frame["code_commune"].n_unique() > 200

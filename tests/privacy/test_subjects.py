@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine
+
+from privacy import audit, exchanges, rotation, subjects, vault
+from privacy.errors import DecisionInvalid
+from privacy.keys import Keyring
+from privacy.pseudonyms import key_text, pseudonym_of
+from tests.privacy.conftest import NOW, TERRITORY, later
+from uptake.db import transaction
+
+
+def test_an_opposition_is_honoured_until_it_expires(engine: Engine) -> None:
+    with transaction(engine) as session:
+        subjects.record_opposition(session, "p" * 64, source="appel", actor="ts", months=12, now=NOW)
+    with transaction(engine) as session:
+        assert subjects.opposed(session, ["p" * 64, "q" * 64], now=later(300)) == {"p" * 64}
+        assert subjects.active_oppositions(session, now=later(300))["id_foyer"].to_list() == ["p" * 64]
+        assert subjects.opposed(session, ["p" * 64], now=later(400)) == set()
+
+
+def test_opposition_retention_outside_12_to_24_months_is_refused(engine: Engine) -> None:
+    with transaction(engine) as session, pytest.raises(DecisionInvalid, match="entre 12 et 24 mois"):
+        subjects.record_opposition(session, "p" * 64, source="appel", actor="ts", months=36)
+
+
+def test_the_access_report_finds_everything_held_from_the_matricule(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]]
+) -> None:
+    key = key_text(keyring, TERRITORY, "droits")
+    mine = pseudonym_of(key, people[0]["matricule"])
+    directory = pl.DataFrame(people).with_columns(
+        pl.col("matricule")
+        .map_elements(lambda m: pseudonym_of(key, m), return_dtype=pl.String)
+        .alias("id_foyer")
+    )
+    with transaction(engine) as session:
+        vault.import_contacts(session, keyring, directory.drop("matricule"), territory=TERRITORY, actor="e")
+        subjects.record_opposition(session, mine, source="courrier", actor="ts", now=NOW)
+        audit.append(session, actor="ts", action="liste.appel.consultation", object_ref=mine)
+        audit.append(session, actor="ts", action="liste.appel.consultation", object_ref="autre" * 10)
+    with transaction(engine) as session:
+        report = subjects.access_report(
+            session, keyring, people[0]["matricule"], territory=TERRITORY, finalites=["droits"], actor="dpo"
+        )
+    text = subjects.render_text(report)
+    assert mine in text
+    assert "courrier" in text
+    assert "opposition.enregistrement" in text and text.count("liste.appel.consultation") == 1
+    assert people[0]["nom"] not in text and people[0]["nom"] not in subjects.render_html(report)
+
+
+def test_after_a_key_rotation_everything_is_re_keyed_and_still_found(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]], approved: int, tmp_path: Path
+) -> None:
+    key = key_text(keyring, TERRITORY, "droits")
+    old = pseudonym_of(key, people[0]["matricule"])
+    directory = pl.DataFrame(people).with_columns(
+        pl.col("matricule")
+        .map_elements(lambda m: pseudonym_of(key, m), return_dtype=pl.String)
+        .alias("id_foyer")
+    )
+    raw = tmp_path / "brut.parquet"
+    pl.DataFrame(
+        {"matricule": [p["matricule"] for p in people[1:]] + [people[0]["matricule"]]}
+    ).write_parquet(raw)
+    with transaction(engine) as session:
+        vault.import_contacts(session, keyring, directory.drop("matricule"), territory=TERRITORY, actor="e")
+        subjects.record_opposition(session, old, source="courrier", actor="ts", now=NOW)
+    with transaction(engine) as session:
+        result = rotation.rotate(
+            session, keyring, raw, territory=TERRITORY, finalites=["droits"], actor="dpo"
+        )
+    assert rotation.promote(keyring, TERRITORY)
+    assert (result.vault_rekeyed, result.vault_deleted, result.oppositions_rekeyed) == (6, 0, 1)
+    new = pseudonym_of(key_text(keyring, TERRITORY, "droits"), people[0]["matricule"])
+    assert new != old
+    with transaction(engine) as session:
+        assert subjects.opposed(session, [new, old]) == {new}
+        grant = exchanges.authorise(session, keyring, approved, ["nom"], now=later(1))
+        assert (
+            vault.reveal(session, keyring, grant, [new], ["nom"], now=later(1))[new]["nom"]
+            == people[0]["nom"]
+        )
+        report = subjects.access_report(
+            session, keyring, people[0]["matricule"], territory=TERRITORY, finalites=["droits"], actor="dpo"
+        )
+    text = subjects.render_text(report)
+    assert old in text and new in text  # the former pseudonym, and the audit entries written under it
+    assert "opposition.enregistrement" in text
+    assert audit.verify(engine, keyring.public_key()).ok

@@ -448,9 +448,11 @@ class _RuleReader:
             expression = _check_text(
                 str(self.path), text, checker, None, where, self.problems, f"la valeur `{name}`"
             )
-            if expression is not None:
-                scope.values[str(name)] = expression.type
-                values.append((str(name), expression))
+            if expression is None:
+                scope.broken.add(str(name))
+                continue
+            scope.values[str(name)] = expression.type
+            values.append((str(name), expression))
         return values
 
     def _conditions(self, doc: LocatedDict, checker: Checker, top: tuple[int, int]) -> list[Condition]:
@@ -485,6 +487,14 @@ class _RuleReader:
         for match in _PLACEHOLDER.finditer(template):
             name = match.group(1)
             kind = _placeholder_type(name, scope, has_amount)
+            if name == "montant" and not has_amount:
+                self._fail(
+                    (where[0], where[1] + match.start()),
+                    "`{montant}` alors que la règle n'a pas de `montant`",
+                )
+                continue
+            if name in scope.broken:
+                continue
             if kind is None:
                 known = [*scope.declared, *scope.values, *scope.shared, *scope.settings, "montant"]
                 self._fail(

@@ -53,6 +53,7 @@ class Scope:
     values: dict[str, Type] = field(default_factory=dict)  # named values defined so far
     settings: dict[str, Type] = field(default_factory=dict)
     shared: Mapping[str, Type] = field(default_factory=dict)  # catalogue-wide formulas
+    broken: set[str] = field(default_factory=set)  # values already reported as wrong
 
 
 @dataclass
@@ -134,6 +135,8 @@ class Checker:
         if len(node.parts) > 1:
             return self._parameter(node, table=False)
         name = node.parts[0]
+        if name in scope.broken:
+            return None  # its own error is already reported: no cascade
         if name in scope.values:
             self.usage.values.add(name)
             return scope.values[name]
@@ -158,8 +161,10 @@ class Checker:
         if name in FUNCTIONS:
             self._fail(node, f"`{name}` est une fonction", f"appelez-la : `{name}(…)`")
             return None
-        known = [*scope.columns, *scope.values, *scope.settings, *scope.shared]
-        self._fail(node, f"colonne inconnue `{name}`", suggest(name, known) or "voir le contrat d'extrait v1")
+        # Names the rule already uses are the likeliest meant: suggest among them first.
+        near = [*scope.declared, *scope.values, *scope.settings, *scope.shared]
+        hint = suggest(name, near) or suggest(name, scope.columns) or "voir le contrat d'extrait v1"
+        self._fail(node, f"colonne inconnue `{name}`", hint)
         return None
 
     def _parameter(self, node: Name, *, table: bool) -> Type | None:

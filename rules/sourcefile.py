@@ -1,4 +1,8 @@
-"""YAML reading that keeps positions, so that every error points into the file (line:column)."""
+"""YAML reading that keeps positions, so that every error points into the file (line:column).
+
+Strings remember the file position of each of their source lines, so that a position inside a
+multi-line expression (a folded `>-` or literal `|` block) maps back to its line and column.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,20 @@ from typing import Any
 
 import yaml
 
+Segment = tuple[int, int, int]  # file line, file column, length of the text taken from that line
+
 
 class LocatedStr(str):
-    """A YAML string that remembers where its text starts in the file (1-based line and column)."""
+    """A YAML string that remembers where each of its source lines sits in the file (1-based)."""
 
     line: int
     column: int
-    block: bool  # literal/folded block: the text starts on the line after the indicator
+    segments: tuple[Segment, ...]
 
-    __slots__ = ("block", "column", "line")
+    __slots__ = ("column", "line", "segments")
 
 
-class LocatedDict(dict[str, Any]):
+class LocatedDict(dict[Any, Any]):
     """A YAML mapping that remembers where it starts in the file."""
 
     line: int = 1
@@ -30,14 +36,36 @@ class _Loader(yaml.SafeLoader):
     """Safe loader (no Python objects) whose strings and mappings carry their marks."""
 
 
+def _segments(loader: _Loader, node: yaml.ScalarNode) -> tuple[Segment, ...]:
+    start, end = node.start_mark, node.end_mark
+    raw = str(loader.buffer)[start.index : end.index] if loader.buffer else ""
+    lines = raw.split("\n")
+    segments: list[Segment] = []
+    block = node.style in ("|", ">")
+    quoted = node.style in ("'", '"')
+    body = [text for text in lines[1:] if text.strip()]
+    # More-indented lines of a block keep their extra spaces in the value.
+    base = min((len(t) - len(t.lstrip()) for t in body), default=0) if block else None
+    for offset, text in enumerate(lines):
+        if block and offset == 0:
+            continue  # the `|` or `>` indicator line
+        stripped = text.strip()
+        if not stripped:
+            continue
+        column = len(text) - len(text.lstrip()) + 1
+        if base is not None:
+            column, stripped = base + 1, text[base:].rstrip()
+        if offset == 0:
+            column = start.column + 1 + (1 if quoted else 0)
+            stripped = stripped[1:] if quoted else stripped
+        segments.append((start.line + 1 + offset, column, len(stripped)))
+    return tuple(segments) or ((start.line + 1, start.column + 1, len(raw)),)
+
+
 def _construct_str(loader: _Loader, node: yaml.ScalarNode) -> LocatedStr:
     value = LocatedStr(loader.construct_scalar(node))
-    quoted = node.style in ("'", '"')
-    value.block = node.style in ("|", ">")
-    value.line = node.start_mark.line + 1 + (1 if value.block else 0)
-    value.column = node.start_mark.column + 1 + (1 if quoted else 0)
-    if value.block:
-        value.column = node.start_mark.column + 1
+    value.segments = _segments(loader, node)
+    value.line, value.column = value.segments[0][0], value.segments[0][1]
     return value
 
 
@@ -45,7 +73,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Iterator[LocatedD
     data = LocatedDict()
     data.line, data.column = node.start_mark.line + 1, node.start_mark.column + 1
     yield data
-    data.update(loader.construct_mapping(node))  # type: ignore[arg-type]  # keys may be ints (tables)
+    data.update(loader.construct_mapping(node))
 
 
 _Loader.add_constructor("tag:yaml.org,2002:str", _construct_str)
@@ -54,8 +82,7 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 
 def read_yaml(path: Path) -> Any:
     """The YAML document of `path`, with positions on strings and mappings."""
-    with path.open(encoding="utf-8") as stream:
-        return yaml.load(stream, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def position(value: object, fallback: tuple[int, int] = (1, 1)) -> tuple[int, int]:
@@ -68,9 +95,14 @@ def position(value: object, fallback: tuple[int, int] = (1, 1)) -> tuple[int, in
 
 def expression_position(text: object, line: int, column: int, fallback: tuple[int, int]) -> tuple[int, int]:
     """Position in the file of (line, column) inside the expression `text` (both 1-based)."""
-    start_line, start_column = position(text, fallback)
-    if line == 1 and not getattr(text, "block", False):
-        return start_line, start_column + column - 1
-    if getattr(text, "block", False):
-        return start_line + line - 1, start_column + column + 1
-    return start_line + line - 1, column
+    segments: tuple[Segment, ...] | None = getattr(text, "segments", None)
+    if not segments or not isinstance(text, str):
+        return fallback
+    # Offset of the position in the value; folded and literal lines are joined by one character.
+    offset = sum(len(part) + 1 for part in text.split("\n")[: line - 1]) + column - 1
+    for file_line, file_column, length in segments:
+        if offset <= length:
+            return file_line, file_column + offset
+        offset -= length + 1
+    last_line, last_column, last_length = segments[-1]
+    return last_line, last_column + last_length

@@ -36,7 +36,7 @@ def _load(tmp_path: Path, condition: str, contract: ContractSummary) -> Catalogu
 @pytest.mark.parametrize(
     ("condition", "message", "column"),
     [
-        ("revenu_activite > 0", "vouliez-vous dire `revenus_activite_", 5),
+        ("revenu_activite > 0", "vouliez-vous dire `revenus_activite_allocataire`", 5),
         ("loyer > 0", "n'est pas déclarée dans `lit`", 5),
         ('statut_logement == "locatair"', "valeur `locatair` impossible", 24),
         ("percoit_ppa + 1 > 0", "doit être un nombre", 5),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 import polars as pl
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -53,6 +54,18 @@ MONTHS_FR = (
     "novembre",
     "décembre",
 )
+
+
+def is_mobile(number: str) -> bool:
+    """An SMS can only reach a mobile number (E.164 as stored by the vault)."""
+    try:
+        parsed = phonenumbers.parse(number, "FR")
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.number_type(parsed) in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
 
 
 def french_date(day: dt.date) -> str:
@@ -141,7 +154,9 @@ def produce_attempt(
     missing = 0
     for household in households.sort("rang").iter_rows(named=True):
         contact = contacts.get(household["id_foyer"], {})
-        if not all(contact.get(f) for f in CHANNEL_KEY_FIELDS[channel]):
+        if not all(contact.get(f) for f in CHANNEL_KEY_FIELDS[channel]) or (
+            channel == "sms" and not is_mobile(str(contact.get("telephone")))
+        ):
             missing += 1
             continue
         household = {**household, "_first": first_contact, "_canal": channel}

@@ -33,7 +33,7 @@ from outreach.outcomes import CONCLUSIVE, STOPPING
 from outreach.selection import naive_utc, select_households
 from outreach.templates import Renderer
 from outreach.windows import is_allowed, next_allowed
-from privacy import audit, exchanges
+from privacy import audit, exchanges, vault
 from privacy.errors import ExchangeRefused
 from privacy.exchanges import Authorisation
 from privacy.keys import Keyring
@@ -124,6 +124,23 @@ def authorise_campaign(
     )
 
 
+def with_known_contacts(flags: pl.DataFrame, usable: pl.DataFrame) -> pl.DataFrame:
+    """A channel is usable only if the extract says so AND the vault holds a valid value for it.
+
+    Contacts known invalid (rejected at the vault import) or absent from the vault are thus never
+    planned; `usable` is `privacy.vault.usable_channels` (one row per household of the vault).
+    """
+    columns = [c for c in usable.columns if c.startswith("canal_") and c in flags.columns]
+    known = usable.select("id_foyer", *(pl.col(c).alias(f"_vault_{c}") for c in columns))
+    return (
+        flags.join(known, on="id_foyer", how="left")
+        .with_columns(
+            (pl.col(c).fill_null(False) & pl.col(f"_vault_{c}").fill_null(False)).alias(c) for c in columns
+        )
+        .drop(f"_vault_{c}" for c in columns)
+    )
+
+
 def _commune_names(geography: Geography) -> dict[str, str]:
     return dict(geography.communes.select("code_commune", "nom").iter_rows())
 
@@ -159,7 +176,9 @@ def launch_campaign(
         if run is None or run.status != SUCCEEDED:
             raise RunNotFound(str(run_id))
         authorisation = authorise_campaign(session, env.keyring, campaign, moment, exchange_id)
-        flags = load_flags(env.engine, run_id, rules=campaign.campagne.regles)
+        flags = with_known_contacts(
+            load_flags(env.engine, run_id, rules=campaign.campagne.regles), vault.usable_channels(session)
+        )
         opposed = oppositions.opposed(session, flags["id_foyer"].to_list(), now=moment)
         history = load_history(session, campaign, moment)
         selection = select_households(
@@ -337,13 +356,16 @@ def run_followups(
         stopped = oppositions.opposed(session, ids, now=moment)
         busy = _busy(session, ids, naive_utc(moment), campaign.plafonds.tentatives_max_30_jours)
         due: dict[int, list[str]] = {}
+        first = dict(zip(ids, _first_attempt_index(campaign, households).to_list(), strict=True))
+        launched_at = naive_utc(launch.lance_le)
         for pseudonym, channels in households.select("id_foyer", "canaux").iter_rows():
-            if pseudonym not in latest or pseudonym in stopped or pseudonym in busy:
+            if pseudonym in stopped or pseudonym in busy:
                 continue
             results = outcomes.get(pseudonym, set())
             if results & STOPPING:
                 continue
-            last_index, last_time = latest[pseudonym]
+            # Never reached (no valid contact for its first attempt): the sequence goes on from there.
+            last_index, last_time = latest.get(pseudonym, (first[pseudonym] + 1, launched_at))
             usable = set(str(channels).split(","))
             upcoming = next(
                 (

@@ -40,6 +40,9 @@ COMMAND_MODULES = (
     "privacy",
     "exchanges",
     "audit",
+    "campaigns",
+    "outcomes",
+    "report",
 )
 
 DOMAIN_ERRORS = (DetectionError, RulesError, PrivacyError, OutreachError)

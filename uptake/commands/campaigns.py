@@ -1,0 +1,300 @@
+"""`uptake campaigns …`: list, check, launch, follow up and reconcile outreach campaigns."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.attempts import AttemptReport
+from outreach.campaigns import TEMPLATES_DIR, Campaign, campaign_paths, find_campaign, load_campaign
+from outreach.channels import SmtpSettings
+from outreach.errors import OutreachError
+from outreach.launch import OutreachEnv, launch_campaign, run_followups
+from outreach.models import Launch
+from outreach.reconcile import ReconciliationReport, reconcile_extract
+from outreach.selection import EXCLUSION_REASONS
+from outreach.templates import Renderer, format_euros
+from uptake.commands.privacy import actor_name, keyring_of
+from uptake.context import AppContext
+from uptake.logs import log_event
+
+console = Console()
+logger = logging.getLogger("uptake.jobs")
+
+CHANNEL_LABELS = {"sms": "SMS", "email": "courriel", "appel": "appel", "courrier": "courrier"}
+_SAMPLE = {
+    "civilite": "Mme",
+    "nom": "Exemple",
+    "prenom": "Camille",
+    "telephone": "+33600000000",
+    "email": "camille@example.org",
+    "adresse": "1 place de l'Exemple",
+    "code_postal": "04300",
+    "ville": "Forcalquier",
+    "motifs": "revenus d'activité déclarés sans prime d'activité versée",
+    "commune": "Forcalquier",
+    "date": "10 mars 2026",
+    "reference": "Q-0-1",
+}
+
+
+def _env(ctx: AppContext, actor: str) -> OutreachEnv:
+    return OutreachEnv(
+        ctx.engine, keyring_of(ctx), ctx.geography, ctx.settings.config_dir / TEMPLATES_DIR, actor
+    )
+
+
+def _smtp(value: str | None) -> SmtpSettings | None:
+    if not value:
+        return None
+    host, _, port = value.partition(":")
+    if not host or (port and not port.isdigit()):
+        raise OutreachError(
+            f"serveur SMTP `{value}` illisible : écrivez HOTE ou HOTE:PORT (par exemple relais:25)"
+        )
+    return SmtpSettings(host=host, port=int(port or 25))
+
+
+def check_campaign(campaign: Campaign, templates_dir: Path) -> list[str]:
+    """Render every attempt on sample values; the lines to show (`TemplateRefused` if a text is wrong)."""
+    renderer = Renderer(templates_dir, campaign)
+    lines = []
+    for i, attempt in enumerate(campaign.tentatives, start=1):
+        for first in (True, False):
+            context = renderer.base_context(campaign.campagne.regles, first_contact=first)
+            if attempt.canal != "sms":
+                context.update(_SAMPLE, montant_estime=format_euros(187.25))
+            message = renderer.render(attempt, context, first_contact=first)
+            if first and message.sms is not None:
+                lines.append(
+                    f"  tentative {i} (SMS) : {message.sms.encoding}, {message.sms.units} unités, "
+                    f"{message.sms.segments} segment(s) sur {campaign.sms.max_segments} permis"
+                )
+            elif first:
+                lines.append(
+                    f"  tentative {i} ({CHANNEL_LABELS[attempt.canal]}) : modèle `{attempt.modele}` correct"
+                )
+    return lines
+
+
+def print_attempts(attempts: tuple[AttemptReport, ...] | list[AttemptReport]) -> None:
+    """One line per attempt produced, then where each output is."""
+    for attempt in attempts:
+        planned = attempt.prevu_le.strftime("%d/%m/%Y %H:%M")
+        line = (
+            f"Tentative {attempt.tentative} ({CHANNEL_LABELS[attempt.canal]}) : "
+            f"[bold]{attempt.foyers}[/] foyer(s), envoi prévu le {planned}"
+        )
+        if attempt.sans_contact_valide:
+            line += f" ; {attempt.sans_contact_valide} sans coordonnée valide (non contactés)"
+        if attempt.courriels_envoyes is not None:
+            line += f" ; {attempt.courriels_envoyes} courriel(s) remis au serveur SMTP"
+        console.print(line)
+        for output in attempt.outputs:
+            console.print(f"  {output.label} : {output.path}")
+
+
+def print_reconciliation(report: ReconciliationReport) -> None:
+    """The reconciliation's counts, by arm."""
+    console.print(
+        f"Rapprochement avec l'extrait de {report.mois_reference:%m/%Y} : "
+        f"{report.launches} lancement(s) antérieur(s)."
+    )
+    for arm, label in (("contacte", "foyers contactés"), ("temoin", "groupe témoin")):
+        opened = report.rights_opened.get(arm, 0)
+        amount = report.amount_opened.get(arm, 0.0)
+        console.print(f"  {label} : {opened} droit(s) ouvert(s), {format_euros(amount)} par mois au total")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `campaigns` command group."""
+    group = typer.Typer(
+        help="Campagnes de contact : liste, vérification, lancement, relances, rapprochement."
+    )
+
+    @group.command("list")
+    def list_command() -> None:
+        """Liste les campagnes configurées et les derniers lancements."""
+        ctx = AppContext.from_env()
+        table = Table(title="Campagnes (config/campaigns/)")
+        for column in ("Campagne", "Action", "Règles", "Séquence", "Témoin"):
+            table.add_column(column)
+        for path in campaign_paths(ctx.settings.config_dir):
+            c = load_campaign(path)
+            sequence = " → ".join(
+                f"{CHANNEL_LABELS[a.canal]}{f' J+{a.delai_jours}' if a.delai_jours else ''}"
+                for a in c.tentatives
+            )
+            table.add_row(
+                c.id, c.campagne.action, ", ".join(c.campagne.regles), sequence, f"{c.temoin.part:.0%}"
+            )
+        console.print(table)
+        with Session(ctx.engine) as session:
+            launches = session.scalars(select(Launch).order_by(Launch.id.desc()).limit(20)).all()
+        if launches:
+            done = Table(title="Derniers lancements")
+            for column in (
+                "N°",
+                "Campagne",
+                "Exécution",
+                "Lancé le",
+                "Signalés",
+                "Contactés",
+                "Témoins",
+                "Écartés",
+            ):
+                done.add_column(column)
+            for launch in launches:
+                done.add_row(
+                    str(launch.id),
+                    launch.campagne,
+                    str(launch.run_id),
+                    f"{launch.lance_le:%d/%m/%Y %H:%M}",
+                    str(launch.nb_signales),
+                    str(launch.nb_contactes),
+                    str(launch.nb_temoins),
+                    str(launch.nb_exclus),
+                )
+            console.print(done)
+
+    @group.command("check")
+    def check_command(
+        campagne: str | None = typer.Argument(None, help="Nom de la campagne (toutes par défaut)."),
+    ) -> None:
+        """Vérifie les fichiers de campagne et leurs modèles de messages (SMS : encodage et segments)."""
+        ctx = AppContext.from_env()
+        config = ctx.settings.config_dir
+        names = [campagne] if campagne else [p.stem for p in campaign_paths(config)]
+        for name in names:
+            campaign = find_campaign(config, name)
+            lines = check_campaign(campaign, config / TEMPLATES_DIR)
+            console.print(f"[green]✓[/] {campaign.id} : {campaign.campagne.titre}")
+            for line in lines:
+                console.print(line)
+
+    @group.command("launch")
+    def launch_command(
+        campagne: str = typer.Argument(..., help="Nom de la campagne (fichier config/campaigns/NOM.toml)."),
+        run: int = typer.Option(
+            ..., "--run", help="Numéro de l'exécution de détection (voir `uptake runs list`)."
+        ),
+        out: Path | None = typer.Option(
+            None, "--out", "-o", help="Dossier des listes (défaut : $UPTAKE_HOME/campagnes/)."
+        ),
+        echange: int | None = typer.Option(
+            None, "--echange", help="Numéro de l'échange approuvé par le DPO."
+        ),
+        smtp: str | None = typer.Option(
+            None, "--smtp", help="Remettre les courriels à ce serveur (HOTE:PORT)."
+        ),
+        acteur: str | None = typer.Option(None, "--acteur", help="Nom inscrit au journal d'audit."),
+    ) -> None:
+        """Lance une campagne sur une exécution : sélection, groupe témoin, listes du premier contact."""
+        ctx = AppContext.from_env()
+        campaign = find_campaign(ctx.settings.config_dir, campagne)
+        out_dir = out or ctx.settings.home / "campagnes" / f"{campaign.id}-execution{run}"
+        report = launch_campaign(
+            _env(ctx, actor_name(acteur)),
+            campaign,
+            run,
+            out_dir=out_dir,
+            exchange_id=echange,
+            smtp=_smtp(smtp),
+        )
+        console.print(
+            f"Lancement n°[bold]{report.launch_id}[/] de {campaign.id} sur l'exécution {run} : "
+            f"{report.signales} foyer(s) signalé(s), [bold]{report.contactes}[/] à contacter, "
+            f"{report.temoins} dans le groupe témoin (graine {campaign.temoin.graine})."
+        )
+        for reason, count in sorted(report.exclusions.items(), key=lambda kv: -kv[1]):
+            console.print(f"  écartés — {EXCLUSION_REASONS[reason]} : {count}")
+        print_attempts(report.attempts)
+
+    @group.command("followup")
+    def followup_command(
+        campagne: str = typer.Argument(..., help="Nom de la campagne."),
+        lancement: int = typer.Option(
+            ..., "--launch", help="Numéro du lancement (voir `uptake campaigns list`)."
+        ),
+        out: Path | None = typer.Option(None, "--out", "-o", help="Dossier des listes."),
+        echange: int | None = typer.Option(
+            None, "--echange", help="Numéro de l'échange approuvé par le DPO."
+        ),
+        smtp: str | None = typer.Option(
+            None, "--smtp", help="Remettre les courriels à ce serveur (HOTE:PORT)."
+        ),
+        acteur: str | None = typer.Option(None, "--acteur", help="Nom inscrit au journal d'audit."),
+    ) -> None:
+        """Produit les relances arrivées à échéance (délai écoulé, condition remplie, plafonds respectés)."""
+        ctx = AppContext.from_env()
+        campaign = find_campaign(ctx.settings.config_dir, campagne)
+        out_dir = out or ctx.settings.home / "campagnes" / f"{campaign.id}-lancement{lancement}"
+        attempts = run_followups(
+            _env(ctx, actor_name(acteur)),
+            campaign,
+            lancement,
+            out_dir=out_dir,
+            exchange_id=echange,
+            smtp=_smtp(smtp),
+        )
+        if not attempts:
+            console.print("Aucune relance à produire aujourd'hui.")
+        print_attempts(attempts)
+
+    @group.command("reconcile")
+    def reconcile_command(
+        extract: Path = typer.Option(..., "--extract", "-e", help="Extrait du mois suivant (contrat v1)."),
+        acteur: str | None = typer.Option(None, "--acteur", help="Nom inscrit dans les résultats."),
+    ) -> None:
+        """Rapproche les foyers signalés (contactés et témoins) avec l'extrait du mois suivant."""
+        ctx = AppContext.from_env()
+        print_reconciliation(reconcile_extract(ctx.engine, extract, actor=actor_name(acteur)))
+
+    app.add_typer(group, name="campaigns")
+
+
+def reconciliation_job(*, extract: str, schedule: str = "") -> dict[str, Any]:
+    """Scheduler job: reconcile every earlier launch with the extract at `extract`.
+
+    `extract` is a file, or a folder: then its newest `.parquet`/`.csv` (including its `archive/`
+    sub-folder, where the detection job moves processed extracts). Safe to repeat: nothing is recorded twice.
+    """
+    ctx = AppContext.from_env()
+    path = Path(extract)
+    if path.is_dir():
+        candidates = [
+            p
+            for folder in (path, path / "archive")
+            if folder.is_dir()
+            for p in folder.iterdir()
+            if p.suffix.lower() in (".parquet", ".csv")
+        ]
+        if not candidates:
+            log_event(logger, "reconciliation_nothing_to_do", schedule=schedule)
+            return {"status": "nothing_to_do"}
+        path = max(candidates, key=lambda p: p.stat().st_mtime)
+    report = reconcile_extract(
+        ctx.engine, path, actor=f"planification {schedule}".strip(), now=dt.datetime.now(dt.UTC)
+    )
+    log_event(
+        logger,
+        "reconciliation_done",
+        schedule=schedule,
+        month=report.mois_reference.isoformat(),
+        opened_contacted=report.rights_opened.get("contacte", 0),
+        opened_holdout=report.rights_opened.get("temoin", 0),
+    )
+    return {
+        "status": "succeeded",
+        "mois_reference": report.mois_reference.isoformat(),
+        "droits_ouverts_contactes": report.rights_opened.get("contacte", 0),
+        "droits_ouverts_temoins": report.rights_opened.get("temoin", 0),
+    }

@@ -1,0 +1,43 @@
+"""`uptake outcomes import FILE.csv`: outcomes typed in a spreadsheet, validated, all or nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+from outreach.outcome_import import import_outcomes
+from uptake.commands.privacy import actor_name
+from uptake.context import AppContext
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `outcomes` command group."""
+    group = typer.Typer(help="Résultats des contacts : import depuis un tableur.", no_args_is_help=True)
+
+    @group.command("import")
+    def import_command(
+        file: Path = typer.Argument(
+            ..., help="Fichier CSV (séparateur ; ou ,), en UTF-8, avec une ligne d'en-tête."
+        ),
+        acteur: str | None = typer.Option(
+            None, "--acteur", help="Auteur par défaut des lignes sans `acteur`."
+        ),
+    ) -> None:
+        """Importe des résultats : chaque ligne est vérifiée ; une seule ligne fausse et rien n'est importé.
+
+        Colonnes : id_foyer, resultat, date (obligatoires), montant (pour droit_ouvert), acteur, canal,
+        commentaire. Résultats possibles : a_contacter, injoignable, message_laisse, joint, refus,
+        demarche_engagee, droit_ouvert, non_eligible, accompagnement_engage, questionnaire_envoye,
+        questionnaire_retourne, opposition.
+        """
+        ctx = AppContext.from_env()
+        with Session(ctx.engine) as session, session.begin():
+            count = import_outcomes(session, file, actor=actor_name(acteur))
+        console.print(f"{count} résultat(s) importé(s) depuis {file}.")
+
+    app.add_typer(group, name="outcomes")

@@ -183,7 +183,7 @@ def seed_worklist(
                 campagne=campagne,
                 id_foyer=pseudonym,
                 regle="prime_activite",
-                tentative=1,
+                tentative=3,  # the call attempt of the 2.2 campaign
                 rang=i + 1,
                 priorite=1 + i % 3,
                 montant_estime=100.0 + i,
@@ -197,3 +197,41 @@ def seed_worklist(
             for i, pseudonym in enumerate(pseudonyms)
         )
     return pseudonyms
+
+
+def app_keyring(home: Path) -> Any:
+    """The keyring the web application opens for the data folder `home`."""
+    from privacy.keys import open_keyring
+
+    return open_keyring(home / "keys", home / "master.key", environ={})
+
+
+def approve_exchange(
+    engine: Engine, home: Path, fields: tuple[str, ...] = ("civilite", "nom", "prenom", "telephone")
+) -> int:
+    """Load the register, request an exchange for `fields` and approve it with the app's key."""
+    from privacy import exchanges
+
+    exchange_id = request_exchange(engine, load_register(engine), fields)
+    with transaction(engine) as session:
+        exchanges.approve(session, app_keyring(home), exchange_id, dpo="dpo", avis="Favorable")
+    return exchange_id
+
+
+def store_contacts(engine: Engine, home: Path, pseudonyms: list[str]) -> None:
+    """Synthetic contact details for `pseudonyms` in the encrypted vault (territory of the default config)."""
+    import polars as pl
+
+    from privacy import vault
+
+    frame = pl.DataFrame(
+        {
+            "id_foyer": pseudonyms,
+            "civilite": ["Mme"] * len(pseudonyms),
+            "nom": [f"Fictif{i}" for i in range(len(pseudonyms))],
+            "prenom": ["Camille"] * len(pseudonyms),
+            "telephone": [f"06{12345600 + i:08d}" for i in range(len(pseudonyms))],
+        }
+    )
+    with transaction(engine) as session:
+        vault.import_contacts(session, app_keyring(home), frame, territory="240400440", actor="test")

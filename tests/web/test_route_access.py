@@ -40,6 +40,11 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/dpo/consultations"): frozenset({DPO}),
     ("GET", "/dpo/consultations.csv"): frozenset({DPO}),
     ("GET", "/dpo/purges"): frozenset({DPO}),
+    ("GET", "/travail/liste"): frozenset({TS}),
+    ("POST", "/travail/suivant"): frozenset({TS}),
+    ("GET", "/travail/foyers/{row_id}"): frozenset({TS}),
+    ("POST", "/travail/foyers/{row_id}/resultat"): frozenset({TS}),
+    ("POST", "/travail/foyers/{row_id}/liberer"): frozenset({TS}),
 }
 
 

@@ -14,10 +14,10 @@ from uptake.settings import Settings, load_settings
 from uptake.web.access import rules_of
 from uptake.web.errors import install_error_pages
 from uptake.web.headers import SecurityHeaders
-from uptake.web.routes import admin, dpo, signin
+from uptake.web.routes import admin, dpo, signin, worker
 
 STATIC_DIR = Path(__file__).parent / "static"
-ROUTE_MODULES = (signin, admin, dpo)
+ROUTE_MODULES = (signin, admin, dpo, worker)
 
 
 def create_app(settings: Settings | None = None, *, cookie_secure: bool | None = None) -> FastAPI:

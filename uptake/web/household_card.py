@@ -1,0 +1,142 @@
+"""What a social worker sees on a household card: the flag's reasons and estimate, the contact
+details the approved exchange allows (decrypted from the vault), the call script, the history.
+
+Only the fields an approved, unexpired exchange of the campaign's register entry covers are
+revealed; without one the card shows the pseudonym and says why the details are missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.campaigns import TEMPLATES_DIR, Campaign, find_campaign
+from outreach.channels import CHANNEL_FIELDS
+from outreach.errors import OutreachError
+from outreach.models import Contact, WorklistItem
+from outreach.outcomes import OutcomeRecord, outcome_history
+from outreach.templates import Renderer, format_euros
+from privacy import exchanges, vault
+from privacy.errors import ExchangeRefused, PrivacyError
+from privacy.keys import Keyring
+from uptake.context import AppContext
+
+CALL_FIELDS = CHANNEL_FIELDS["appel"]
+
+
+@dataclass
+class HouseholdCard:
+    """Everything the card page shows (contact values only when an exchange allows them)."""
+
+    item: WorklistItem
+    commune: str
+    campaign_title: str
+    contact: dict[str, str | None] = field(default_factory=dict)
+    exchange_id: int | None = None
+    contact_problem: str | None = None
+    script: str | None = None
+    script_problem: str | None = None
+    outcomes: list[OutcomeRecord] = field(default_factory=list)
+    attempts: list[Contact] = field(default_factory=list)
+
+    @property
+    def estimate(self) -> str | None:
+        """The monthly estimate, in French format."""
+        return format_euros(self.item.montant_estime)
+
+
+def _best_authorisation(
+    session: Session, keyring: Keyring, campaign: Campaign, now: dt.datetime
+) -> tuple[exchanges.Authorisation | None, str | None]:
+    """The approved exchange of the campaign's register entry covering the most call fields."""
+    named = campaign.campagne.echange
+    candidates = [
+        e
+        for e in exchanges.list_exchanges(session, exchanges.APPROVED)
+        if e.register_code == campaign.campagne.registre and (named is None or e.id == named)
+    ]
+    best: exchanges.Authorisation | None = None
+    reasons: list[str] = []
+    for exchange in candidates:
+        wanted = [f for f in CALL_FIELDS if f in exchange.fields]
+        if not wanted:
+            continue
+        try:
+            authorisation = exchanges.authorise(session, keyring, exchange.id, wanted, now=now)
+        except ExchangeRefused as refused:
+            reasons.extend(refused.reasons)
+            continue
+        if best is None or len(authorisation.fields & set(CALL_FIELDS)) > len(best.fields & set(CALL_FIELDS)):
+            best = authorisation
+    if best is None:
+        detail = f" ({'; '.join(reasons)})" if reasons else ""
+        return None, (
+            "Coordonnées non affichées : aucun échange approuvé par le DPO ne couvre les appels de cette "
+            f"campagne{detail}."
+        )
+    return best, None
+
+
+def build_card(
+    session: Session, context: AppContext, keyring: Keyring, item: WorklistItem, *, actor: str
+) -> HouseholdCard:
+    """Assemble the card of a claimed household (decrypting only what an exchange allows; audited)."""
+    now = dt.datetime.now(dt.UTC)
+    names = dict(context.geography.communes.select("code_commune", "nom").iter_rows())
+    card = HouseholdCard(
+        item=item, commune=str(names.get(item.code_commune, item.code_commune)), campaign_title=item.campagne
+    )
+    card.outcomes = outcome_history(session, item.id_foyer)
+    card.attempts = list(
+        session.scalars(select(Contact).where(Contact.id_foyer == item.id_foyer).order_by(Contact.prevu_le))
+    )
+    try:
+        campaign = find_campaign(context.settings.config_dir, item.campagne)
+    except OutreachError as exc:
+        card.contact_problem = card.script_problem = str(exc)
+        return card
+    card.campaign_title = campaign.campagne.titre
+    try:
+        authorisation, card.contact_problem = _best_authorisation(session, keyring, campaign, now)
+        if authorisation is not None:
+            fields = [f for f in CALL_FIELDS if f in authorisation.fields]
+            revealed = vault.reveal(
+                session, keyring, authorisation, [item.id_foyer], fields, actor=actor, now=now
+            )
+            card.exchange_id = authorisation.exchange_id
+            card.contact = revealed.get(item.id_foyer, {})
+            if not card.contact:
+                card.contact_problem = "Ce foyer n'a pas de coordonnées dans l'annuaire chiffré."
+    except PrivacyError as exc:
+        card.contact_problem = f"Coordonnées non affichées : {exc}"
+    card.script, card.script_problem = _script(context, campaign, item, card)
+    return card
+
+
+def _script(
+    context: AppContext, campaign: Campaign, item: WorklistItem, card: HouseholdCard
+) -> tuple[str | None, str | None]:
+    index = item.tentative - 1
+    if not 0 <= index < len(campaign.tentatives) or campaign.tentatives[index].canal != "appel":
+        return None, "Cette tentative de la campagne n'est pas un appel : pas de script."
+    try:
+        renderer = Renderer(context.settings.config_dir / TEMPLATES_DIR, campaign)
+        values = renderer.base_context(item.regle.split(","), first_contact=item.tentative == 1)
+        values.update({f: card.contact.get(f) or "" for f in CALL_FIELDS})
+        values.update(
+            {
+                "montant_estime": card.estimate,
+                "motifs": item.motifs,
+                "commune": card.commune,
+                "date": dt.date.today().isoformat(),
+                "reference": f"Q-{item.launch_id}-{item.rang}",
+            }
+        )
+        return renderer.render(
+            campaign.tentatives[index], values, first_contact=item.tentative == 1
+        ).text, None
+    except OutreachError as exc:
+        return None, f"Script indisponible : {exc}"

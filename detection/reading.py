@@ -208,16 +208,19 @@ def is_text(dtype: pl.DataType) -> bool:
     return isinstance(dtype, _TEXT_TYPES)
 
 
-def convert(column: Column, source: pl.DataType) -> Conversion | None:
+def convert(column: Column, source: pl.DataType, *, trim: bool = True) -> Conversion | None:
     """How to read `column` from a file column of type `source`; None when the type cannot hold it.
 
     Text is parsed the way French exports write it (decimal comma, `oui/non`, `JJ/MM/AAAA`); typed
     Parquet columns are cast. The value is null where the cell is empty or unreadable; `unreadable`
-    is true only for a cell that holds something that is not of the column's type.
+    is true only for a cell that holds something that is not of the column's type. `trim=False` keeps
+    text values as they are (Parquet text is typed data, not a spreadsheet cell).
     """
     raw = pl.col(column.name)
     if isinstance(source, pl.Null):
         return Conversion(pl.lit(None, column.dtype), pl.lit(False))
+    if is_text(source) and column.kind in ("string", "enum") and not trim:
+        return Conversion(raw.cast(pl.String), pl.lit(False))
     if is_text(source):
         text = raw.cast(pl.String).str.strip_chars()
         text = pl.when(text != "").then(text)

@@ -198,7 +198,7 @@ def _typed_columns(source: SourceFile) -> dict[str, pl.Expr]:
 
 def _conversion(source: SourceFile, column: Column) -> Conversion | None:
     dtype = source.raw_schema.get(column.name)
-    return None if dtype is None else convert(column, dtype)
+    return None if dtype is None else convert(column, dtype, trim=source.file_format == "csv")
 
 
 def normalised_name(name: str) -> str:
@@ -212,7 +212,7 @@ _IDENTIFIER_NAMES = frozenset(normalised_name(n) for n in DIRECT_IDENTIFIER_NAME
 
 @dataclass(frozen=True)
 class _Check:
-    """A row-level check: the rows where `bad` is true break the contract."""
+    """A row-level check over the prepared frame: the rows where `bad` is true break the contract."""
 
     column: str
     code: str
@@ -220,29 +220,53 @@ class _Check:
     bad: pl.Expr
 
 
+def _unreadable(name: str) -> str:
+    return f"__illisible__{name}"
+
+
+def _text(name: str) -> str:
+    return f"__texte__{name}"
+
+
 @dataclass
 class _Plan:
-    """What to check in one file, and the problems already known from its columns alone."""
+    """What to check in one file, and the problems already known from its columns alone.
+
+    The checks read a prepared frame: the contract columns typed under their own names, a flag per
+    column for the cells that could not be read, the raw text of contract text columns and the extra
+    text columns. `deferred` checks (identifier shapes in contract columns) only run when their column
+    already failed a check: a well-formed pseudonym, commune code or enum value cannot be an
+    identifier, so the regular expressions stay off the bulk of a valid file.
+    """
 
     source: SourceFile
     reference: CommuneReference
+    stage: dict[str, pl.Expr] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     checks: list[_Check] = field(default_factory=list)
+    deferred: list[_Check] = field(default_factory=list)
     dropped: tuple[str, ...] = ()
-    typed: dict[str, pl.Expr] = field(default_factory=dict)
 
     def column_problem(self, column: str, code: str, message: str) -> None:
         self.problems.append(Problem(column, code, message, 0, ()))
 
-    def check(self, column: str, code: str, message: str, bad: pl.Expr) -> None:
-        self.checks.append(_Check(column, code, message, bad.fill_null(False)))
+    def check(self, column: str, code: str, message: str, bad: pl.Expr, *, deferred: bool = False) -> pl.Expr:
+        bad = bad.fill_null(False)
+        (self.deferred if deferred else self.checks).append(_Check(column, code, message, bad))
+        return bad
 
     def usable(self, *names: str) -> bool:
-        return all(name in self.typed for name in names)
+        return all(name in self.stage for name in names)
+
+    def prepared(self, row_index: str | None = None) -> pl.LazyFrame:
+        exprs = [expr.alias(name) for name, expr in self.stage.items()]
+        if row_index is not None:
+            exprs.insert(0, pl.col(row_index))
+        return self.source.scan_raw(row_index=row_index).select(exprs)
 
 
 def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
-    plan = _Plan(source, reference, typed=_typed_columns(source))
+    plan = _Plan(source, reference, stage=_typed_columns(source))
     raw = source.raw_schema
     plan.dropped = tuple(name for name in raw if name not in COLUMNS_BY_NAME)
     for name in raw:
@@ -257,7 +281,8 @@ def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
         _column_checks(plan, column)
     for name in plan.dropped:
         if is_text(raw[name]):
-            _shape_checks(plan, name, pl.col(name).cast(pl.String))
+            plan.stage[name] = pl.col(name).cast(pl.String)
+            _shape_checks(plan, name, pl.col(name))
     _consistency_checks(plan)
     return plan
 
@@ -269,7 +294,7 @@ def _column_checks(plan: _Plan, column: Column) -> None:
         if column.required:
             plan.column_problem(name, "colonne_manquante", "colonne obligatoire absente du fichier")
         return
-    conversion = convert(column, dtype)
+    conversion = _conversion(plan.source, column)
     if conversion is None:
         plan.column_problem(
             name,
@@ -277,11 +302,17 @@ def _column_checks(plan: _Plan, column: Column) -> None:
             f"type de colonne incorrect ({dtype}) : {_KIND_LABELS[column.kind]} attendu",
         )
         return
-    value = plan.typed[name]
+    value = pl.col(name)
+    suspects: list[pl.Expr] = []
+    unreadable = pl.lit(False)
     if column.kind in _UNREADABLE_MESSAGES:
-        plan.check(name, "valeur_illisible", _UNREADABLE_MESSAGES[column.kind], conversion.unreadable)
+        plan.stage[_unreadable(name)] = conversion.unreadable
+        unreadable = pl.col(_unreadable(name))
+        message = _UNREADABLE_MESSAGES[column.kind]
+        suspects.append(plan.check(name, "valeur_illisible", message, unreadable))
     if column.required:
-        plan.check(name, "valeur_manquante", "valeurs manquantes (colonne obligatoire)", value.is_null())
+        missing = value.is_null() & ~unreadable
+        plan.check(name, "valeur_manquante", "valeurs manquantes (colonne obligatoire)", missing)
     if column.minimum is not None or column.maximum is not None:
         low = -float("inf") if column.minimum is None else column.minimum
         high = float("inf") if column.maximum is None else column.maximum
@@ -290,48 +321,33 @@ def _column_checks(plan: _Plan, column: Column) -> None:
         else:
             message = "valeurs négatives" if low == 0 else f"valeurs inférieures à {low:g}"
         plan.check(name, "hors_bornes", message, (value < low) | (value > high))
-    invalid: pl.Expr | None = None
     if column.values:
-        invalid = value.is_not_null() & ~value.is_in(column.values)
-        plan.check(name, "valeur_inconnue", f"valeurs hors de la liste ({', '.join(column.values)})", invalid)
+        message = f"valeurs hors de la liste ({', '.join(column.values)})"
+        suspects.append(plan.check(name, "valeur_inconnue", message, ~value.is_in(column.values)))
     if name == "id_foyer":
-        invalid = value.is_not_null() & ~value.str.contains(ID_FOYER_PATTERN)
-        plan.check(
-            name,
-            "id_foyer_invalide",
-            "pseudonymes mal formés (16 à 128 caractères parmi lettres, chiffres, _ et -)",
-            invalid,
-        )
+        message = "pseudonymes mal formés (16 à 128 caractères parmi lettres, chiffres, _ et -)"
+        suspects.append(plan.check(name, "id_foyer_invalide", message, ~value.str.contains(ID_FOYER_PATTERN)))
     if name == "code_commune":
-        invalid = value.is_not_null() & ~value.is_in(pl.lit(plan.reference.frame["code_commune"]).implode())
-        plan.check(
-            name,
-            "commune_inconnue",
-            "codes commune absents du référentiel des communes (code INSEE)",
-            invalid,
-        )
+        known = value.is_in(pl.lit(plan.reference.frame["code_commune"]).implode())
+        message = "codes commune absents du référentiel des communes (code INSEE)"
+        suspects.append(plan.check(name, "commune_inconnue", message, ~known))
     if name == "mois_reference":
-        plan.check(
-            name,
-            "mois_pas_premier_jour",
-            "dates qui ne sont pas le premier jour d'un mois",
-            value.dt.day() != 1,
+        message = "dates qui ne sont pas le premier jour d'un mois"
+        plan.check(name, "mois_pas_premier_jour", message, value.dt.day() != 1)
+    if is_text(dtype) and suspects:
+        plan.stage[_text(name)] = pl.col(name).cast(pl.String)
+        _shape_checks(
+            plan, name, pl.when(pl.any_horizontal(suspects)).then(pl.col(_text(name))), deferred=True
         )
-    if is_text(dtype):
-        # A well-formed pseudonym, commune code or enum value cannot be an identifier: only the
-        # others are searched, which keeps the regular expressions off the bulk of the rows.
-        text = pl.col(name).cast(pl.String)
-        suspects = conversion.unreadable if invalid is None else (invalid | conversion.unreadable)
-        _shape_checks(plan, name, pl.when(suspects).then(text))
 
 
-def _shape_checks(plan: _Plan, name: str, text: pl.Expr) -> None:
+def _shape_checks(plan: _Plan, name: str, text: pl.Expr, *, deferred: bool = False) -> None:
     for code, (pattern, message) in IDENTIFIER_SHAPES.items():
-        plan.check(name, code, message, text.str.contains(pattern))
+        plan.check(name, code, message, text.str.contains(pattern), deferred=deferred)
 
 
 def _consistency_checks(plan: _Plan) -> None:
-    v = plan.typed
+    v = {name: pl.col(name) for name in COLUMNS_BY_NAME}
     if plan.usable("nb_enfants", "nb_enfants_moins_3_ans"):
         plan.check(
             "nb_enfants_moins_3_ans",
@@ -373,7 +389,8 @@ def _consistency_checks(plan: _Plan) -> None:
             "date_evenement",
             "date_evenement_posterieure",
             "dates postérieures au mois de référence",
-            v["date_evenement"] > v["mois_reference"].dt.month_end(),
+            # Comparing month starts is the cheap way to say "after the reference month".
+            v["date_evenement"].dt.month_start() > v["mois_reference"].dt.month_start(),
         )
 
 
@@ -426,37 +443,42 @@ class _Rejecting:
 
 
 def _run(plan: _Plan, rejected: _Rejecting) -> ValidatedExtract:
-    frame = plan.source.scan_raw()
     aggregates = [pl.len().alias("__rows")]
     aggregates += [check.bad.sum().alias(f"__check_{i}") for i, check in enumerate(plan.checks)]
     has_month, has_ids = plan.usable("mois_reference"), plan.usable("id_foyer")
+    # Aggregates that stream in bounded memory: no `drop_nulls` (it would hold a column), and distinct
+    # ids counted on their 64-bit hashes; the exact (costlier) searches run only when these differ.
     if has_month:
-        month = plan.typed["mois_reference"].drop_nulls()
-        aggregates += [month.n_unique().alias("__months"), month.min().alias("__month")]
+        month = pl.col("mois_reference")
+        aggregates += [month.min().alias("__month"), month.max().alias("__month_max")]
     if has_ids:
-        # Hashes first: a cheap count of distinct ids; an exact search follows only if it differs.
-        ids = plan.typed["id_foyer"].drop_nulls()
-        aggregates += [ids.hash().n_unique().alias("__ids_distinct"), ids.len().alias("__ids")]
-    stats = frame.select(aggregates).collect(engine="streaming").row(0, named=True)
+        ids = pl.col("id_foyer")
+        aggregates += [ids.hash().n_unique().alias("__ids_distinct"), ids.null_count().alias("__ids_null")]
+    stats = plan.prepared().select(aggregates).collect(engine="streaming").row(0, named=True)
 
     rows: int = stats["__rows"]
-    failing = [check for i, check in enumerate(plan.checks) if stats[f"__check_{i}"]]
-    counts = [int(stats[f"__check_{i}"]) for i, check in enumerate(plan.checks) if stats[f"__check_{i}"]]
-    extra: list[_Check] = []
-    if has_month and stats["__months"] > 1:
-        typed_month = plan.typed["mois_reference"]
-        extra.append(
+    counted = {i: int(stats[f"__check_{i}"]) for i in range(len(plan.checks)) if stats[f"__check_{i}"]}
+    failing_columns = {plan.checks[i].column for i in counted}
+    uncounted = [check for check in plan.deferred if check.column in failing_columns]
+    if has_month and stats["__month"] != stats["__month_max"]:
+        month = pl.col("mois_reference")
+        uncounted.append(
             _Check(
                 "mois_reference",
                 "mois_reference_multiples",
-                f"{stats['__months']} mois de référence différents : un seul mois par fichier "
+                "plusieurs mois de référence : un seul mois par fichier "
                 "(lignes différentes du mois le plus fréquent)",
-                (typed_month != typed_month.drop_nulls().mode().sort().first()).fill_null(False),
+                (month != month.drop_nulls().mode().sort().first()).fill_null(False),
             )
         )
-    if has_ids and stats["__ids_distinct"] != stats["__ids"]:
-        ids = plan.typed["id_foyer"]
-        extra.append(
+    duplicated_ids = False
+    if has_ids:
+        # Nulls hash to one value of their own: take it out of the distinct count.
+        nulls = stats["__ids_null"]
+        duplicated_ids = stats["__ids_distinct"] - (1 if nulls else 0) != rows - nulls
+    if duplicated_ids:
+        ids = pl.col("id_foyer")
+        uncounted.append(
             _Check(
                 "id_foyer",
                 "id_foyer_duplique",
@@ -469,7 +491,7 @@ def _run(plan: _Plan, rejected: _Rejecting) -> ValidatedExtract:
         problems.append(
             Problem("", "aucune_ligne", "le fichier ne contient aucun foyer (en-tête seul)", 0, ())
         )
-    problems += _located(plan.source, failing, counts, extra)
+    problems += _located(plan, [(plan.checks[i], n) for i, n in counted.items()], uncounted)
     mois = stats["__month"] if has_month else None
     problems.sort(key=_problem_order)
     if problems:
@@ -498,24 +520,21 @@ def _problem_order(problem: Problem) -> int:
     return _COLUMN_ORDER.get(problem.column, len(_COLUMN_ORDER) + 1)
 
 
-def _located(
-    source: SourceFile, failing: list[_Check], counts: list[int], extra: list[_Check]
-) -> list[Problem]:
-    """Second pass, only over the failing checks: the first offending row numbers (and the counts of
-    the checks that needed the whole column, like duplicates)."""
-    checks = failing + extra
+def _located(plan: _Plan, counted: list[tuple[_Check, int]], uncounted: list[_Check]) -> list[Problem]:
+    """Second pass, only when something failed: the first offending row numbers of the failing checks,
+    and the counts of the checks that only run then (duplicates, several months, identifier shapes)."""
+    checks = [check for check, _ in counted] + uncounted
     if not checks:
         return []
-    frame = source.scan_raw(row_index=_ROW)
     selected = [
         pl.col(_ROW).filter(c.bad).head(FIRST_ROWS).implode().alias(f"__first_{i}")
         for i, c in enumerate(checks)
     ]
-    selected += [c.bad.sum().alias(f"__count_{i}") for i, c in enumerate(extra)]
-    found = frame.select(selected).collect().row(0, named=True)
-    all_counts = counts + [int(found[f"__count_{i}"]) for i in range(len(extra))]
+    selected += [c.bad.sum().alias(f"__count_{i}") for i, c in enumerate(uncounted)]
+    found = plan.prepared(row_index=_ROW).select(selected).collect().row(0, named=True)
+    counts = [n for _, n in counted] + [int(found[f"__count_{i}"]) for i in range(len(uncounted))]
     problems = []
-    for i, (check, count) in enumerate(zip(checks, all_counts, strict=True)):
+    for i, (check, count) in enumerate(zip(checks, counts, strict=True)):
         if count:
             first = tuple(int(r) for r in found[f"__first_{i}"])
             problems.append(Problem(check.column, check.code, check.message, count, first))

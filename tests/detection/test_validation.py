@@ -415,3 +415,24 @@ def test_nothing_is_mistaken_for_an_identifier_in_a_valid_extract_with_free_text
     )
 
     assert validate_extract(extract_file(frame, "csv_fr")).dropped_columns == ("remarque",)
+
+
+def test_missing_ids_are_missing_values_not_duplicates(extract_file: WriteExtract) -> None:
+    frame = _set("id_foyer", 1, None)(_set("id_foyer", 3, None)(valid_frame()))
+
+    with pytest.raises(ExtractRejected) as caught:
+        validate_extract(extract_file(frame))
+
+    assert [(p.code, p.first_rows) for p in caught.value.problems] == [("valeur_manquante", (2, 4))]
+
+
+def test_several_reference_months_are_reported_against_the_most_frequent(extract_file: WriteExtract) -> None:
+    frame = _set("mois_reference", 0, dt.date(2024, 2, 1))(
+        _set("mois_reference", 4, dt.date(2024, 4, 1))(valid_frame())
+    )
+
+    with pytest.raises(ExtractRejected) as caught:
+        validate_extract(extract_file(frame))
+
+    problem = caught.value.problems[0]
+    assert (problem.code, problem.rows, problem.first_rows) == ("mois_reference_multiples", 2, (1, 5))

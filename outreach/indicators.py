@@ -95,7 +95,7 @@ def load_tables(engine: Engine) -> Tables:
             )
         ).all()
         contacts = session.execute(
-            select(Contact.launch_id, Contact.id_foyer, Contact.canal, Contact.tentative, Contact.prevu_le)
+            select(Contact.launch_id, Contact.id_foyer, Contact.canal, Contact.tentative, Contact.produit_le)
         ).all()
         outcomes = session.execute(
             select(
@@ -104,7 +104,7 @@ def load_tables(engine: Engine) -> Tables:
                 Outcome.regle,
                 Outcome.resultat,
                 Outcome.montant,
-                Outcome.survenu_le,
+                Outcome.enregistre_le,
             )
         ).all()
     return Tables(
@@ -138,7 +138,7 @@ def load_tables(engine: Engine) -> Tables:
                 "id_foyer": pl.String,
                 "canal": pl.String,
                 "tentative": pl.Int64,
-                "prevu_le": pl.Datetime,
+                "produit_le": pl.Datetime,
             },
             orient="row",
         ),
@@ -150,7 +150,7 @@ def load_tables(engine: Engine) -> Tables:
                 "regle": pl.String,
                 "resultat": pl.String,
                 "montant": pl.Float64,
-                "survenu_le": pl.Datetime,
+                "enregistre_le": pl.Datetime,
             },
             orient="row",
         ),
@@ -197,19 +197,21 @@ def uplift(tables: Tables) -> Uplift:
 
 
 def _opened_with_attempt(tables: Tables) -> pl.DataFrame:
-    """Rights opened in the contacted arm, with the last attempt made before the opening."""
+    """Rights opened in the contacted arm, each with the last attempt produced before it was recorded
+    (the latest attempt if the dates cannot tell; `aucun contact abouti` if never reached)."""
     contacted = tables.assignments.filter(pl.col("bras") == CONTACTED).select("launch_id", "id_foyer")
     opened = tables.outcomes.filter(pl.col("resultat") == "droit_ouvert").join(
         contacted, on=["launch_id", "id_foyer"]
     )
-    before = (
+    keys = ["launch_id", "id_foyer", "regle", "enregistre_le"]
+    return (
         opened.join(tables.contacts, on=["launch_id", "id_foyer"], how="left")
-        .filter(pl.col("prevu_le").is_null() | (pl.col("prevu_le") <= pl.col("survenu_le")))
-        .sort("prevu_le", nulls_last=False)
-        .group_by(["launch_id", "id_foyer", "regle", "survenu_le"], maintain_order=True)
+        .with_columns((pl.col("produit_le") <= pl.col("enregistre_le")).fill_null(False).alias("_before"))
+        .sort("_before", "produit_le", nulls_last=False)
+        .group_by(keys, maintain_order=True)
         .agg(pl.col("canal").last(), pl.col("tentative").last(), pl.col("montant").first())
+        .with_columns(pl.col("canal").fill_null("aucun contact abouti"))
     )
-    return before.with_columns(pl.col("canal").fill_null("avant tout contact"))
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,7 @@ class Indicators22:
     """Action 2.2 indicators, after disclosure control."""
 
     summary: pl.DataFrame
+    amount: pl.DataFrame
     by_channel: pl.DataFrame
     by_rule: pl.DataFrame
     by_commune: pl.DataFrame
@@ -234,8 +237,8 @@ class Indicators71:
     by_commune: pl.DataFrame
 
 
-def _summary(rows: list[tuple[str, int | float | None]], threshold: int) -> pl.DataFrame:
-    frame = pl.DataFrame(rows, schema={"indicateur": pl.String, "valeur": pl.Float64}, orient="row")
+def _summary(rows: list[tuple[str, int]], threshold: int) -> pl.DataFrame:
+    frame = pl.DataFrame(rows, schema={"indicateur": pl.String, "valeur": pl.Int64}, orient="row")
     return suppress_small_counts(frame, ["valeur"], threshold, margins=False)
 
 
@@ -285,33 +288,34 @@ def indicators_22(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
         )
     summary = _summary(
         [
-            ("Foyers signalés", float(t.assignments.height)),
-            ("Personnes contactées", float(contacted_households.height)),
-            ("Foyers du groupe témoin", float(raw.n_holdout)),
-            ("Foyers contactés dont un droit a été ouvert", float(raw.opened_contacted)),
-            ("Foyers témoins dont un droit a été ouvert", float(raw.opened_holdout)),
-            ("Droits ouverts (foyers contactés)", float(opened_contacted.height)),
+            ("Foyers signalés", t.assignments.height),
+            ("Personnes contactées", contacted_households.height),
+            ("Foyers du groupe témoin", raw.n_holdout),
+            ("Foyers contactés dont un droit a été ouvert", raw.opened_contacted),
+            ("Foyers témoins dont un droit a été ouvert", raw.opened_holdout),
+            ("Droits ouverts (foyers contactés)", opened_contacted.height),
         ],
         threshold,
     )
-    mean_opened = opened_contacted["montant"].mean() if opened_contacted.height else None
-    mean_row = pl.DataFrame(
+    hidden = (
+        summary.filter(pl.col("indicateur") == "Droits ouverts (foyers contactés)")["valeur"].is_null().any()
+    )
+    mean_opened = None if hidden or not opened_contacted.height else opened_contacted["montant"].mean()
+    mean_opened = None if mean_opened is None else round(float(mean_opened), 2)  # type: ignore[arg-type]
+    amount = pl.DataFrame(
         {
             "indicateur": ["Montant mensuel moyen des droits ouverts, foyers contactés (€)"],
             "valeur": [mean_opened],
         },
         schema={"indicateur": pl.String, "valeur": pl.Float64},
     )
-    if summary.filter(pl.col("indicateur") == "Droits ouverts (foyers contactés)")["valeur"].is_null().any():
-        mean_row = mean_row.with_columns(pl.lit(None, dtype=pl.Float64).alias("valeur"))
-    summary = pl.concat([summary, mean_row])
 
     by_channel = (
         t.contacts.group_by("canal")
         .agg(pl.col("id_foyer").n_unique().alias("foyers_contactes"))
         .join(
             opened_contacted.group_by("canal").agg(
-                pl.len().alias("droits_ouverts"), pl.col("montant").mean().alias("montant_moyen")
+                pl.len().alias("droits_ouverts"), pl.col("montant").mean().round(2).alias("montant_moyen")
             ),
             on="canal",
             how="full",
@@ -351,7 +355,7 @@ def indicators_22(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
         )
         .join(
             opened_contacted.group_by("regle").agg(
-                pl.len().alias("droits_ouverts_contactes"), pl.col("montant").mean().alias("montant_moyen")
+                pl.len().alias("droits_ouverts_contactes"), pl.col("montant").mean().round(2).alias("montant_moyen")
             ),
             on="regle",
             how="left",
@@ -399,7 +403,9 @@ def indicators_22(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
         ],
         threshold,
     )
-    return Indicators22(summary, by_channel, by_rule, by_commune, by_attempt, uplift_frame, raw, published)
+    return Indicators22(
+        summary, amount, by_channel, by_rule, by_commune, by_attempt, uplift_frame, raw, published
+    )
 
 
 def indicators_71(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicators71:
@@ -409,8 +415,8 @@ def indicators_71(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
         "regle_signalee"
     )
 
-    def households(expr: pl.Expr, frame: pl.DataFrame) -> float:
-        return float(frame.filter(expr)["id_foyer"].n_unique())
+    def households(expr: pl.Expr, frame: pl.DataFrame) -> int:
+        return frame.filter(expr)["id_foyer"].n_unique()
 
     outcomes = t.outcomes
     arrears = households(pl.col("regle_signalee") == "impaye_locatif", flagged)

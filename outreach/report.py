@@ -64,7 +64,7 @@ def _cell(column: str, value: object, communes: Mapping[str, str]) -> str:
         return HIDDEN_LABEL
     if column in _RATES:
         return percent(float(value))  # type: ignore[arg-type]
-    if column in _MONEY:
+    if column in _MONEY or (column == "valeur" and isinstance(value, float)):
         return french_number(float(value), 2)  # type: ignore[arg-type]
     if column == "canal":
         return CHANNEL_LABELS.get(str(value), str(value))
@@ -73,7 +73,7 @@ def _cell(column: str, value: object, communes: Mapping[str, str]) -> str:
     if column == "code_commune":
         return f"{communes.get(str(value), '')} ({value})".strip()
     if isinstance(value, float):
-        return french_number(value, 2 if column == "valeur" and value != int(value) else 0)
+        return french_number(value, 2)
     return french_number(value) if isinstance(value, int) else str(value)
 
 
@@ -136,6 +136,7 @@ def write_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_tables: dict[str, pl.DataFrame] = {
         "action-2-2-synthese": ind22.summary,
+        "action-2-2-montant-moyen": ind22.amount,
         "action-2-2-effet-temoin": ind22.uplift,
         "action-2-2-par-canal": ind22.by_channel,
         "action-2-2-par-tentative": ind22.by_attempt,
@@ -177,6 +178,7 @@ def _render(
         genere_le=moment.astimezone(dt.UTC).strftime("%d/%m/%Y %H:%M UTC"),
         seuil=threshold,
         synthese22=_table(ind22.summary, communes),
+        montant22=_table(ind22.amount, communes),
         effet=_table(ind22.uplift, communes),
         effet_publie=ind22.uplift_published,
         ecart=percent(raw.difference) if ind22.uplift_published else HIDDEN_LABEL,

@@ -18,12 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from detection.records import load_flags
+from detection.validation import validate_extract
 from outreach.holdout import CONTACTED, HOLDOUT
 from outreach.models import Assignment, Contact, Launch
 from outreach.outcomes import record_outcome
@@ -160,3 +162,43 @@ def _estimates(engine: Engine, launch_id: int) -> pl.DataFrame:
     return wide.select(
         "id_foyer", *(pl.col(r).cast(pl.Float64).alias(f"_montant_{r}") for r in RULE_BENEFITS)
     )
+
+
+def simulate_month_file(
+    engine: Engine,
+    extract_path: Path,
+    launch_ids: list[int],
+    out_path: Path,
+    *,
+    seed: int,
+    base_rate: float = 0.08,
+    contact_effect: float = 0.12,
+    actor: str = "simulation",
+    now: dt.datetime | None = None,
+) -> SimulationResult:
+    """For the demo: simulate the month after `launch_ids` on the extract at `extract_path` and write the
+    next month's extract (Parquet) at `out_path`; reconcile it afterwards with `reconcile_extract`."""
+    current = validate_extract(extract_path).scan().collect()
+    recorded = opened_c = opened_t = 0
+    for launch_id in launch_ids:
+        result = simulate_next_month(
+            engine,
+            current,
+            launch_id,
+            seed=seed,
+            base_rate=base_rate,
+            contact_effect=contact_effect,
+            actor=actor,
+            now=now,
+        )
+        recorded += result.outcomes_recorded
+        opened_c += result.opening_contacted
+        opened_t += result.opening_holdout
+        # Each launch's openings build on the previous ones; the month moves once, at the end.
+        current = result.next_extract.with_columns(
+            pl.lit(current["mois_reference"][0]).alias("mois_reference")
+        )
+    following = current.with_columns(pl.lit(next_month(current["mois_reference"][0])).alias("mois_reference"))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    following.write_parquet(out_path)
+    return SimulationResult(following, recorded, opened_c, opened_t)

@@ -292,7 +292,7 @@ class DetectionRunner:
         heartbeat = _Heartbeat(self.engine, run_id)
         heartbeat.start()
         try:
-            self._pause()
+            self._pause(run_id)
             final = (request.out_dir or self.runs_dir / str(run_id)) / FLAGS_FILE
             self._set(run_id, flags_path=str(final))
             self.progress("evaluation")
@@ -305,10 +305,9 @@ class DetectionRunner:
                 final.parent.mkdir(parents=True, exist_ok=True)
                 partial = _temporary_path(final)
                 flags.sink_parquet(partial)
-            self._pause()
+            self._pause(run_id)
             self.progress("enregistrement")
-            with clock.step("enregistrement"):
-                record = self._publish(run_id, partial, final, counts, clock)
+            record = self._publish(run_id, partial, final, counts, clock)
         except BaseException as exc:
             self._fail(run_id, exc, clock)
             if isinstance(exc, RunInterrupted | DetectionError):
@@ -320,9 +319,12 @@ class DetectionRunner:
             heartbeat.stopped.set()
         return RunOutcome(record)
 
-    def _pause(self) -> None:
+    def _pause(self, run_id: int | None = None) -> None:
+        """Between steps: the test hook's delay, then honour a stop request."""
         if self.step_delay:
             time.sleep(self.step_delay)
+        if run_id is not None:
+            self._check_stop(run_id)
 
     def _check_stop(self, run_id: int) -> None:
         if self.stop.is_set():
@@ -387,6 +389,7 @@ class DetectionRunner:
         self, run_id: int, partial: Path, final: Path, counts: tuple[int, int], clock: _Clock
     ) -> RunRecord:
         """Store the flags and finish the run in one transaction, then the file is the final one."""
+        start = time.perf_counter()
         flags = pl.read_parquet(partial)
         by_rule = dict(flags.group_by("regle").len().sort("regle").iter_rows())
         by_commune = dict(flags.group_by("code_commune").len().sort("code_commune").iter_rows())
@@ -400,12 +403,14 @@ class DetectionRunner:
             run.counts_by_rule = {k: int(v) for k, v in by_rule.items()}
             run.counts_by_commune = {k: int(v) for k, v in by_commune.items()}
             run.households_in_territory, run.households_out_of_territory = counts
-            run.timings = {**clock.timings, "enregistrement": 0.0}
+            run.timings = {**clock.timings, "enregistrement": round(time.perf_counter() - start, 3)}
             session.flush()
             # Renamed inside the transaction: if the process dies before the commit, the next
             # start finds the run `running` with a dead pid and removes the file.
             partial.replace(final)
             record = RunRecord.of(run)
+            if self.step_delay:  # test hook: hold the transaction open, to be killed inside it
+                time.sleep(self.step_delay)
         return record
 
     def _fail(self, run_id: int, exc: BaseException, clock: _Clock) -> None:

@@ -20,6 +20,8 @@ from rules.errors import RulesError
 
 SAFE_ERRORS = (DetectionError, RulesError, PrivacyError, OutreachError)
 
+QUIET_LIBRARIES = ("apscheduler", "alembic")
+
 # Fields passed with `extra={"fields": {...}}` are merged into the JSON object.
 FIELDS_KEY = "fields"
 
@@ -51,6 +53,9 @@ def configure_json_logging(stream: IO[str] | None = None, level: int = logging.I
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Libraries' routine messages (each wake-up, each migration step) would drown the events.
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 def log_event(logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields: Any) -> None:

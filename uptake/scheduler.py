@@ -122,6 +122,17 @@ def _job_defaults() -> dict[str, Any]:
     return {"max_instances": 1, "coalesce": True, "misfire_grace_time": MISFIRE_GRACE_S}
 
 
+class _StoreOnlyScheduler(BackgroundScheduler):  # type: ignore[misc]
+    """A scheduler that reads and changes stored schedules but never runs a job.
+
+    A plain scheduler started paused still processes due jobs while it shuts down: it would
+    consume a "run now" request meant for the daemon.
+    """
+
+    def _process_jobs(self) -> None:
+        return None
+
+
 @dataclass
 class _Store:
     """A scheduler opened only to read and change the stored schedules (it never runs a job)."""
@@ -129,7 +140,7 @@ class _Store:
     engine: Engine
 
     def __enter__(self) -> BaseScheduler:
-        self.scheduler = BackgroundScheduler(
+        self.scheduler = _StoreOnlyScheduler(
             jobstores={"default": _jobstore(self.engine)},
             job_defaults=_job_defaults(),
             timezone=TIMEZONE,

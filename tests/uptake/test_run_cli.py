@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from detection.records import FAILED, RUNNING, SUCCEEDED, DetectionFlag, DetectionRun
@@ -110,6 +111,14 @@ def test_rejected_extract_exits_2_with_the_report_and_writes_nothing(
     assert run.status == "rejected" and _flag_count(uptake_home) == 0
 
 
+def _has_run(home: Path) -> bool:
+    """True once the run is recorded (the database may still be being created)."""
+    try:
+        return (home / "uptake.sqlite3").exists() and bool(_runs(home))
+    except OperationalError:
+        return False
+
+
 def _wait_for(predicate, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -118,7 +127,7 @@ def _wait_for(predicate, timeout: float = 60.0) -> None:
         time.sleep(0.1)
 
 
-@pytest.mark.parametrize("kill_after_s", [0.3, 1.2, 2.5, 3.8])
+@pytest.mark.parametrize("kill_after_s", [0.3, 1.6, 2.8, 5.0])
 def test_a_run_killed_at_any_moment_leaves_no_partial_flags_and_is_failed_at_next_start(
     extract: Path, uptake_home: Path, kill_after_s: float
 ) -> None:
@@ -129,13 +138,17 @@ def test_a_run_killed_at_any_moment_leaves_no_partial_flags_and_is_failed_at_nex
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    # Wait until the run exists, then kill it at a different point of its life for each case.
-    _wait_for(lambda: (uptake_home / "uptake.sqlite3").exists() and bool(_runs(uptake_home)))
+    # Wait until the run exists, then kill it at a different point of its life for each case: with
+    # one second per step, 0.3 s is before evaluation, 1.6 s after the partial parquet is written,
+    # 2.8 s inside the transaction that stores the flags, 5 s after the end.
+    _wait_for(lambda: _has_run(uptake_home))
     time.sleep(kill_after_s)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
     [killed] = _runs(uptake_home)
+    partial = list((uptake_home / "runs").glob("*/*parquet*")) if (uptake_home / "runs").exists() else []
+    print(f"killed after {kill_after_s} s: {killed.status}, files {[p.name for p in partial]}")
     if killed.status == SUCCEEDED:  # finished before the kill: every flag is there
         assert _flag_count(uptake_home) == killed.flags_count
         return

@@ -1,0 +1,247 @@
+"""Schedules, the detection job and the scheduler daemon (real subprocesses, real database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from detection.records import FAILED, SUCCEEDED, DetectionFlag, DetectionRun
+from detection.reference import load_reference
+from detection.runs import STEP_DELAY_ENV
+from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
+from detection.territory import load_territory
+from tests.conftest import CONFIG_DIR
+from uptake.db import make_engine
+from uptake.jobs import ARCHIVE_DIR, REJECTED_DIR, REPORT_SUFFIX, detection_job
+from uptake.scheduler import POLL_ENV, ClaimingExecutor, claim_execution
+
+
+@pytest.fixture(scope="module")
+def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1,000 synthetic households of the configured territory."""
+    path = tmp_path_factory.mktemp("extrait") / "foyers.parquet"
+    territory = load_territory(CONFIG_DIR / "territoire.toml")
+    write_synthetic(
+        SynthesisSpec(households=1_000, seed=3), commune_table(load_reference(), territory.communes), path
+    )
+    return path
+
+
+@pytest.fixture
+def home_engine(uptake_home: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
+    yield engine
+    engine.dispose()
+
+
+def _runs(engine: Engine) -> list[DetectionRun]:
+    with Session(engine) as session:
+        return list(session.scalars(select(DetectionRun).order_by(DetectionRun.id)))
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.2)
+
+
+def _add_monthly(cli, inbox: Path) -> None:
+    added = cli(
+        "schedule", "add", "mensuel", "--cron", "0 6 5 * *", "--job", "detection", "--inbox", str(inbox)
+    )
+    assert added.code == 0, added.output
+
+
+class Daemon:
+    """One `uptake scheduler` process; its JSON log lines are read back after it stops."""
+
+    def __init__(self, home: Path, log: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.log = log
+        env = {**os.environ, "UPTAKE_HOME": str(home), POLL_ENV: "0.5", **(extra_env or {})}
+        self.handle = log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uptake", "scheduler"], env=env, stdout=self.handle, stderr=self.handle
+        )
+        _wait_for(lambda: "scheduler_started" in self.log.read_text())
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=120)
+        self.handle.close()
+        return code
+
+    def events(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
+
+
+def test_an_execution_is_claimed_once(engine: Engine) -> None:
+    at = dt.datetime(2026, 12, 5, 6, 0, tzinfo=dt.UTC)
+    assert claim_execution(engine, "mensuel", at, "a:1")
+    assert not claim_execution(engine, "mensuel", at, "b:2")
+    assert claim_execution(engine, "mensuel", at + dt.timedelta(days=31), "b:2")
+    assert claim_execution(engine, "autre", at, "b:2")
+
+
+def test_detection_job_archives_a_processed_extract_and_sets_aside_a_rejected_one(
+    extract: Path, uptake_home: Path, home_engine: Engine
+) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    assert detection_job(inbox=str(inbox), schedule="mensuel") == {"status": "nothing_to_do"}
+
+    shutil.copy(extract, inbox / "foyers-2025-06.parquet")
+    bad = inbox / "foyers-casse.csv"
+    pl.read_parquet(extract).with_columns(age_allocataire=pl.lit(-4)).write_csv(bad)
+    os.utime(bad, (time.time() + 10, time.time() + 10))  # the newest file is taken first
+
+    rejected = detection_job(inbox=str(inbox), schedule="mensuel")
+    assert rejected["status"] == "rejected"
+    report = inbox / REJECTED_DIR / ("foyers-casse.csv" + REPORT_SUFFIX)
+    assert (inbox / REJECTED_DIR / "foyers-casse.csv").exists()
+    assert "Extrait refusé" in report.read_text(encoding="utf-8")
+
+    done = detection_job(inbox=str(inbox), schedule="mensuel")
+    assert done["status"] == "succeeded"
+    assert (inbox / ARCHIVE_DIR / "foyers-2025-06.parquet").exists()
+    assert not list(inbox.glob("*.parquet"))
+    runs = _runs(home_engine)
+    assert [r.status for r in runs] == ["rejected", SUCCEEDED]
+    assert runs[1].trigger == "planification mensuel"
+
+    # The same file dropped again is recognised by its content and archived without a new run.
+    shutil.copy(extract, inbox / "foyers-copie.parquet")
+    assert detection_job(inbox=str(inbox), schedule="mensuel") == {"status": "nothing_to_do"}
+    assert (inbox / ARCHIVE_DIR / "foyers-copie.parquet").exists()
+    assert len(_runs(home_engine)) == 2
+
+
+def test_a_schedule_survives_a_restart_of_the_daemon(
+    cli, extract: Path, uptake_home: Path, home_engine: Engine
+) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    assert (
+        cli(
+            "schedule", "add", "mensuel", "--cron", "0 6 5 * *", "--job", "detection", "--inbox", str(inbox)
+        ).code
+        == 0
+    )
+
+    first = Daemon(uptake_home, uptake_home.parent / "daemon1.log")
+    assert first.stop() == 0
+    assert "scheduler_stopped" in [e["event"] for e in first.events()]
+
+    listed = cli("schedule", "list")
+    assert "mensuel" in listed.stdout and "0 6 5 * *" in listed.stdout
+
+    second = Daemon(uptake_home, uptake_home.parent / "daemon2.log")
+    try:
+        shutil.copy(extract, inbox / "foyers.parquet")
+        assert cli("schedule", "run", "mensuel").code == 0
+        _wait_for(lambda: any(r.status == SUCCEEDED for r in _runs(home_engine)))
+        _wait_for(lambda: (inbox / ARCHIVE_DIR / "foyers.parquet").exists())
+    finally:
+        assert second.stop() == 0
+    assert "mensuel" in cli("schedule", "list").stdout
+    for event in second.events():
+        assert "id_foyer" not in json.dumps(event)
+
+
+def test_two_daemons_run_one_execution(cli, extract: Path, uptake_home: Path, home_engine: Engine) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    shutil.copy(extract, inbox / "foyers.parquet")
+    assert (
+        cli(
+            "schedule", "add", "mensuel", "--cron", "0 6 5 * *", "--job", "detection", "--inbox", str(inbox)
+        ).code
+        == 0
+    )
+    daemons = [Daemon(uptake_home, uptake_home.parent / f"daemon{i}.log") for i in (1, 2)]
+    try:
+        for _ in range(3):  # three requests, so that both daemons get the chance to race
+            assert cli("schedule", "run", "mensuel").code == 0
+            time.sleep(1.5)
+        _wait_for(lambda: any(r.status == SUCCEEDED for r in _runs(home_engine)))
+        time.sleep(2)
+    finally:
+        codes = [d.stop() for d in daemons]
+    assert codes == [0, 0]
+    events = [e["event"] for d in daemons for e in d.events()]
+    with home_engine.connect() as connection:
+        claims = connection.execute(text("SELECT job_id, scheduled_at FROM uptake_job_claims")).all()
+    # Three requested executions, each claimed and run by exactly one of the two daemons.
+    assert len(claims) == len(set(claims)) == events.count("execution_claimed") == 3
+    assert events.count("detection_done") + events.count("no_new_extract") == 3
+    assert [r.status for r in _runs(home_engine)] == [SUCCEEDED]
+
+
+def test_of_two_claiming_executors_only_one_runs_a_given_execution(engine: Engine) -> None:
+    ran: list[str] = []
+    scheduler = BackgroundScheduler(timezone="UTC")
+    at = dt.datetime.now(dt.UTC)
+    job = scheduler.add_job(
+        ran.append, "date", run_date=at, args=["run"], id="mensuel", max_instances=1, coalesce=True,
+        misfire_grace_time=60,
+    )  # fmt: skip
+    executors = [ClaimingExecutor(engine, owner) for owner in ("a:1", "b:2")]
+    for executor in executors:
+        executor.start(scheduler, "default")
+    for executor in executors:
+        executor.submit_job(job, [at])
+    later = at + dt.timedelta(minutes=1)
+    _wait_for(lambda: ran == ["run"])
+    # The executor that lost the claim is not left counting a phantom instance: it runs the next one.
+    loser = executors[1]
+    loser.submit_job(job, [later])
+    for executor in executors:
+        executor.shutdown(wait=True)
+    assert ran == ["run", "run"]
+    with engine.connect() as connection:
+        owners = connection.execute(
+            text("SELECT owner FROM uptake_job_claims ORDER BY scheduled_at")
+        ).scalars()
+        assert list(owners) == ["a:1", "b:2"]
+
+
+def test_sigterm_stops_the_daemon_cleanly_and_fails_the_running_run(
+    cli, extract: Path, uptake_home: Path, home_engine: Engine
+) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    shutil.copy(extract, inbox / "foyers.parquet")
+    assert (
+        cli(
+            "schedule", "add", "mensuel", "--cron", "0 6 5 * *", "--job", "detection", "--inbox", str(inbox)
+        ).code
+        == 0
+    )
+    daemon = Daemon(uptake_home, uptake_home.parent / "daemon.log", {STEP_DELAY_ENV: "1.5"})
+    try:
+        assert cli("schedule", "run", "mensuel").code == 0
+        _wait_for(lambda: bool(_runs(home_engine)))
+    finally:
+        assert daemon.stop() == 0
+
+    [run] = _runs(home_engine)
+    assert run.status == FAILED and "arrêt" in (run.error_summary or "")
+    with Session(home_engine) as session:
+        assert session.scalar(select(func.count()).select_from(DetectionFlag)) == 0
+    assert (inbox / "foyers.parquet").exists()  # left in the inbox for the next execution

@@ -9,27 +9,37 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
+from privacy.disclosure import DEFAULT_THRESHOLD
 from uptake.context import AppContext
 from uptake.settings import Settings, load_settings
 from uptake.web.access import rules_of
 from uptake.web.errors import install_error_pages
 from uptake.web.headers import SecurityHeaders
-from uptake.web.routes import admin, dpo, signin, worker
+from uptake.web.routes import admin, data_team, dpo, signin, worker
 
 STATIC_DIR = Path(__file__).parent / "static"
-ROUTE_MODULES = (signin, admin, dpo, worker)
+ROUTE_MODULES = (signin, admin, dpo, worker, data_team)
 
 
-def create_app(settings: Settings | None = None, *, cookie_secure: bool | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    cookie_secure: bool | None = None,
+    disclosure_threshold: int | None = None,
+) -> FastAPI:
     """The web application for `settings` (default: the environment's).
 
     Session cookies get the `Secure` flag over HTTPS, or always when `cookie_secure` (or the
-    environment variable `UPTAKE_COOKIE_SECURE=1`, for a TLS-terminating proxy) says so.
+    environment variable `UPTAKE_COOKIE_SECURE=1`, for a TLS-terminating proxy) says so. Indicators
+    hide counts below `disclosure_threshold` (default: `UPTAKE_SEUIL_SECRET`, else privacy's default).
     """
     app = FastAPI(title="uptake", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.context = AppContext(settings or load_settings())
     app.state.cookie_secure = (
         cookie_secure if cookie_secure is not None else os.environ.get("UPTAKE_COOKIE_SECURE") == "1"
+    )
+    app.state.disclosure_threshold = disclosure_threshold or int(
+        os.environ.get("UPTAKE_SEUIL_SECRET") or DEFAULT_THRESHOLD
     )
     for module in ROUTE_MODULES:
         for router in module.ROUTERS:

@@ -91,7 +91,7 @@ def install_error_pages(app: FastAPI) -> None:
         logger.error(
             "unexpected error on %s %s: %s",
             request.method,
-            request.scope.get("route_path", "?"),
+            request.url.path,
             type(exc).__name__,
         )
         return error_page(request, 500)

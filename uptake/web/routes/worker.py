@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from outreach.errors import OutcomeInvalid, OutreachError
+from outreach.errors import OutreachError
 from outreach.outcomes import OUTCOMES
 from uptake.web.access import allow, current_account, guard
 from uptake.web.household_card import CALL_FIELDS, build_card

@@ -1,0 +1,132 @@
+"""The data team's pages: detection runs and their counts, campaigns and their progress, indicators."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+import polars as pl
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import func, select
+
+from detection.records import list_runs
+from outreach.charts import HIDDEN_LABEL, bar_chart, french_number
+from outreach.indicators import indicators_22, indicators_71, load_tables
+from outreach.models import Launch, Outcome, WorklistItem
+from outreach.outcomes import OUTCOMES
+from outreach.report import CHANNEL_LABELS
+from uptake.web.access import allow, guard
+from uptake.web.rendering import render
+from uptake.web.services import context_of, db
+from uptake.web.worklist import STATUS_LABELS
+
+router = APIRouter(prefix="/donnees", dependencies=guard(allow("equipe_donnees")))
+ROUTERS = (router,)
+
+HEADERS = {
+    "indicateur": "Indicateur",
+    "valeur": "Valeur",
+    "code_commune": "Commune",
+    "canal": "Canal",
+    "regle": "Règle",
+    "tentative": "Tentative",
+    "bras": "Groupe",
+}
+
+
+@router.get("/executions")
+def runs_page(request: Request) -> Response:
+    """The newest detection runs, their status and counts (households, flags by rule)."""
+    runs = list_runs(context_of(request).engine, limit=50)
+    return render(request, "donnees/runs.html", {"title": "Exécutions de la détection", "runs": runs})
+
+
+@router.get("/campagnes")
+def campaigns_page(request: Request) -> Response:
+    """Each launch with its counts, the state of its call list and the outcomes recorded."""
+    with db(request) as session:
+        launches = list(session.scalars(select(Launch).order_by(Launch.id.desc()).limit(50)))
+        ids = [launch.id for launch in launches]
+        worklist: dict[int, Counter[str]] = {i: Counter() for i in ids}
+        for launch_id, statut, count in session.execute(
+            select(WorklistItem.launch_id, WorklistItem.statut, func.count())
+            .where(WorklistItem.launch_id.in_(ids))
+            .group_by(WorklistItem.launch_id, WorklistItem.statut)
+        ):
+            worklist[launch_id][statut] = count
+        outcomes: dict[int, Counter[str]] = {i: Counter() for i in ids}
+        for outcome_launch, resultat, n in session.execute(
+            select(Outcome.launch_id, Outcome.resultat, func.count())
+            .where(Outcome.launch_id.in_(ids))
+            .group_by(Outcome.launch_id, Outcome.resultat)
+        ):
+            if outcome_launch is not None:
+                outcomes[outcome_launch][resultat] = n
+    return render(
+        request,
+        "donnees/campaigns.html",
+        {
+            "title": "Campagnes et avancement",
+            "launches": launches,
+            "worklist": worklist,
+            "outcomes": outcomes,
+            "status_labels": STATUS_LABELS,
+            "outcome_labels": OUTCOMES,
+        },
+    )
+
+
+def _table(frame: pl.DataFrame, communes: dict[str, str]) -> dict[str, Any]:
+    def cell(column: str, value: object) -> str:
+        if value is None:
+            return HIDDEN_LABEL
+        if column == "code_commune":
+            return f"{communes.get(str(value), '')} ({value})"
+        if column == "canal":
+            return CHANNEL_LABELS.get(str(value), str(value))
+        if isinstance(value, float) and math.isnan(value):
+            return "—"
+        if isinstance(value, float):
+            return french_number(value, 0 if value == int(value) else 2)
+        return french_number(value) if isinstance(value, int) else str(value)
+
+    return {
+        "headers": [HEADERS.get(c, c.replace("_", " ").capitalize()) for c in frame.columns],
+        "rows": [[cell(c, v) for c, v in zip(frame.columns, row, strict=True)] for row in frame.iter_rows()],
+    }
+
+
+@router.get("/indicateurs")
+def indicators_page(request: Request) -> Response:
+    """The indicators of actions 2.2 and 7.1 (convention, annexe 5), after small-count suppression."""
+    context = context_of(request)
+    threshold: int = request.app.state.disclosure_threshold
+    tables = load_tables(context.engine)
+    ind22, ind71 = indicators_22(tables, threshold), indicators_71(tables, threshold)
+    communes = dict(context.geography.communes.select("code_commune", "nom").iter_rows())
+    chart = bar_chart(
+        [
+            (CHANNEL_LABELS.get(c, c), v)
+            for c, v in ind22.by_channel.select("canal", "foyers_contactes").iter_rows()
+        ],
+        title="Foyers contactés par canal",
+    )
+    return render(
+        request,
+        "donnees/indicators.html",
+        {
+            "title": "Indicateurs",
+            "threshold": threshold,
+            "sections": [
+                ("Action 2.2 — accès aux droits : synthèse", _table(ind22.summary, communes)),
+                ("Action 2.2 — effet de la démarche (groupe témoin)", _table(ind22.uplift, communes)),
+                ("Action 2.2 — par canal", _table(ind22.by_channel, communes)),
+                ("Action 2.2 — par commune", _table(ind22.by_commune, communes)),
+                ("Action 7.1 — logement : synthèse", _table(ind71.summary, communes)),
+                ("Action 7.1 — par commune", _table(ind71.by_commune, communes)),
+            ],
+            "chart": chart,
+        },
+    )

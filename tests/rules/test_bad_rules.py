@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from detection.contract import ContractSummary
+from detection.contract import HOUSEHOLD_SCHEMA, ContractSummary
 from rules import compile_catalogue, default_catalogue_dir, load_catalogue, load_parameters
 from rules.errors import CatalogueInvalid, ParametersMissing
 
@@ -150,3 +150,37 @@ def test_flags_are_long_one_row_per_household_and_rule_with_keep_columns(contrac
     assert ppa["explication"].startswith("Revenus d'activité 1 020 €/mois")
     assert ppa["empreinte_parametres"] == compiled.fingerprint and ppa["code_commune"] == "04088"
     assert flags.filter(pl.col("regle") == "logement_non_decent")["montant_estime"].is_null().all()
+
+
+def test_position_inside_a_multi_line_expression_points_to_its_line(tmp_path, contract) -> None:
+    rule = GOOD.format(condition="non percoit_ppa") + (
+        "valeurs:\n  a: >-\n    revenus_activite_allocataire\n"
+        "    + 2 * min(1,\n              revenu_activite)\n"
+    )
+    (tmp_path / "essai.yaml").write_text(rule, encoding="utf-8")
+    with pytest.raises(CatalogueInvalid) as caught:
+        load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
+    problem = caught.value.problems[0]
+    assert (problem.line, problem.column) == (15, 15)
+    assert "revenu_activite" in problem.message
+
+
+def test_missing_field_unknown_field_and_file_name_are_reported(tmp_path, contract) -> None:
+    text = GOOD.format(condition="non percoit_ppa").replace("priorite: 1\n", "priorité: 1\n")
+    (tmp_path / "autre.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogueInvalid) as caught:
+        load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
+    text = str(caught.value)
+    assert "champ inconnu `priorité` — vouliez-vous dire `priorite` ?" in text
+    assert "champ obligatoire `priorite` manquant" in text
+
+
+def test_the_plan_reads_the_extract_once(tmp_path, contract, geography) -> None:
+    catalogue = load_catalogue(
+        columns=contract.column_kinds, enums=contract.enum_values, perimeters=geography.perimeter_names()
+    )
+    compiled = compile_catalogue(catalogue, load_parameters(), datetime.date(2024, 6, 1), geography)
+    path = tmp_path / "extrait.parquet"
+    pl.DataFrame(schema=HOUSEHOLD_SCHEMA).write_parquet(path)
+    plan = compiled.flags(pl.scan_parquet(path).select(sorted(catalogue.columns_read))).explain()
+    assert plan.count("Parquet SCAN") == 1

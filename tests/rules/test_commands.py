@@ -1,0 +1,47 @@
+"""`uptake rules …` through the real command: check, test, explain, doc, and a clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def test_rules_check_lists_the_catalogue(cli) -> None:
+    result = cli("rules", "check")
+    assert result.code == 0, result.output
+    assert "Catalogue valide : 7 règles" in result.stdout
+    assert "ppa_non_recours" in result.stdout
+
+
+def test_rules_test_runs_every_case_and_succeeds(cli) -> None:
+    result = cli("rules", "test")
+    assert result.code == 0, result.output
+    assert "0 en échec" in result.stdout
+
+
+def test_rules_explain_shows_parameters_in_force_with_sources(cli) -> None:
+    result = cli("rules", "explain", "al_non_recours", "--mois", "2024-11")
+    assert result.code == 0, result.output
+    assert "al.plafond_loyer_seul = {1: 329.71, 2: 287.35, 3: 269.32}" in result.stdout
+    assert "Arrêté du 27/09/2024" in result.stdout
+
+
+def test_rules_explain_unknown_rule_is_a_french_error(cli) -> None:
+    result = cli("rules", "explain", "ppa")
+    assert result.code == 2
+    assert "règle inconnue `ppa`" in result.output and "Traceback" not in result.output
+
+
+def test_rules_explain_month_without_parameters_is_a_french_error(cli) -> None:
+    result = cli("rules", "explain", "ppa_non_recours", "--mois", "2019-01")
+    assert result.code == 2
+    assert "n'a pas de valeur en vigueur en 01/2019" in result.output
+
+
+def test_rules_doc_writes_one_french_page_per_rule(cli, tmp_path: Path) -> None:
+    out = tmp_path / "doc"
+    result = cli("rules", "doc", "--out", str(out), "--mois", "2024-06")
+    assert result.code == 0, result.output
+    pages = sorted(p.name for p in out.glob("*.html"))
+    assert len(pages) == 8 and "index.html" in pages
+    page = (out / "rsa_non_recours.html").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in page and "Décret n° 2024-396" in page

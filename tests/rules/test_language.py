@@ -1,0 +1,46 @@
+"""The expression language: parsing, French keywords, text round trip, French number formatting."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from rules.formatting import french_integer
+from rules.language import Cond, Logical, Not, SyntaxProblem, parse, unparse
+
+
+def test_french_keywords_build_conditionals_and_logic() -> None:
+    node = parse("si non a et b ou c alors 1 sinon 2")
+    assert isinstance(node, Cond)
+    assert isinstance(node.test, Logical) and node.test.op == "ou"
+    assert isinstance(node.test.left, Logical) and isinstance(node.test.left.left, Not)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a - (b - c)",
+        "-(a + b) * 2",
+        'x dans ("a", "b")',
+        "al.plafond[zone] + min(a, 3)",
+        "si a alors 1 sinon 2",
+    ],
+)
+def test_unparse_gives_back_an_equivalent_expression(text: str) -> None:
+    assert unparse(parse(unparse(parse(text)))) == unparse(parse(text))
+    assert unparse(parse(text)) == text
+
+
+def test_syntax_error_carries_line_and_column() -> None:
+    with pytest.raises(SyntaxProblem) as caught:
+        parse("a +\n  * b")
+    assert (caught.value.line, caught.value.column) == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.4, "0"), (999.6, "1 000"), (1020.4, "1 020"), (-1234567.0, "-1 234 567"), (15.0, "15"), (None, None)],
+)
+def test_amounts_are_written_the_french_way(value: float | None, text: str | None) -> None:
+    frame = pl.DataFrame({"x": [value]}, schema={"x": pl.Float64})
+    assert frame.select(french_integer(pl.col("x")).alias("texte"))["texte"][0] == text

@@ -1,0 +1,49 @@
+"""Dated parameters: the value in force in a month, its source, and refusals of malformed files."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from rules import load_parameters
+from rules.errors import ParametersInvalid, ParametersMissing
+
+
+def test_value_in_force_is_the_latest_version_not_after_the_month() -> None:
+    parameters = load_parameters()
+    assert parameters.at("ppa.montant_forfaitaire", datetime.date(2024, 3, 1)).value == 595.25
+    assert parameters.at("ppa.montant_forfaitaire", datetime.date(2024, 4, 1)).value == 622.63
+    table = parameters.at("al.plafond_loyer_seul", datetime.date(2024, 10, 1))
+    assert table.value == {1: 329.71, 2: 287.35, 3: 269.32}
+    assert "Arrêté du 27/09/2024" in table.source
+
+
+def test_every_shipped_value_has_a_legal_source() -> None:
+    for parameter in load_parameters().by_name.values():
+        for version in parameter.versions:
+            assert version.source.strip(), parameter.name
+
+
+def test_month_before_the_first_value_is_refused_not_defaulted() -> None:
+    with pytest.raises(ParametersMissing) as caught:
+        load_parameters().at("rsa.montant_forfaitaire", datetime.date(2023, 3, 1))
+    assert "03/2023" in str(caught.value) and "2023-04-01" in str(caught.value)
+
+
+def test_value_without_source_is_refused_with_its_position(tmp_path) -> None:
+    (tmp_path / "essai.yaml").write_text(
+        "taux:\n  valeurs:\n    - depuis: 2024-01-01\n      valeur: 0.5\n", encoding="utf-8"
+    )
+    with pytest.raises(ParametersInvalid) as caught:
+        load_parameters(tmp_path)
+    assert "essai.yaml:3:" in str(caught.value) and "sans source légale" in str(caught.value)
+
+
+def test_non_numeric_value_is_refused(tmp_path) -> None:
+    (tmp_path / "essai.yaml").write_text(
+        "taux:\n  valeurs:\n    - depuis: 2024-01-01\n      valeur: beaucoup\n      source: arrêté\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ParametersInvalid, match="valeur non numérique"):
+        load_parameters(tmp_path)

@@ -493,7 +493,8 @@ def _run(plan: _Plan, rejected: _Rejecting) -> ValidatedExtract:
         )
     problems += _located(plan, [(plan.checks[i], n) for i, n in counted.items()], uncounted)
     mois = stats["__month"] if has_month else None
-    problems.sort(key=_problem_order)
+    file_order = {name: i for i, name in enumerate(plan.source.raw_schema)}
+    problems.sort(key=lambda problem: _problem_order(problem, file_order))
     if problems:
         raise rejected(problems, rows, mois, plan.dropped)
     assert isinstance(mois, dt.date)
@@ -513,11 +514,13 @@ def _run(plan: _Plan, rejected: _Rejecting) -> ValidatedExtract:
 _COLUMN_ORDER = {name: i for i, name in enumerate(COLUMNS_BY_NAME, start=1)}
 
 
-def _problem_order(problem: Problem) -> int:
-    """The whole file first, then the contract's columns in its order, then the extra columns."""
+def _problem_order(problem: Problem, file_order: dict[str, int]) -> tuple[int, int]:
+    """The whole file first, then the contract's columns in its order, then the others as in the file."""
     if not problem.column:
-        return 0
-    return _COLUMN_ORDER.get(problem.column, len(_COLUMN_ORDER) + 1)
+        return (0, 0)
+    if problem.column in _COLUMN_ORDER:
+        return (1, _COLUMN_ORDER[problem.column])
+    return (2, file_order.get(problem.column, 0))
 
 
 def _located(plan: _Plan, counted: list[tuple[_Check, int]], uncounted: list[_Check]) -> list[Problem]:

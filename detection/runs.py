@@ -50,6 +50,7 @@ from detection.records import (
     utcnow,
 )
 from detection.validation import ExtractRejected, ValidatedExtract, validate_extract
+from privacy import audit
 from rules.catalogue import load_catalogue
 from rules.compiler import compile_catalogue
 from rules.parameters import load_parameters
@@ -118,6 +119,7 @@ class RunRequest:
     out_dir: Path | None = None
     force: bool = False
     trigger: str = "cli"
+    actor: str = "cli"
     catalogue_dir: Path | None = None
     parameters_dir: Path | None = None
 
@@ -152,6 +154,14 @@ def territory_fingerprint(geography: Geography) -> str:
         "perimeters": sorted((p.nom, p.type, sorted(p.communes)) for p in territory.perimeters),
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _process_started_at(pid: int) -> float | None:
@@ -307,7 +317,7 @@ class DetectionRunner:
                 flags.sink_parquet(partial)
             self._pause(run_id)
             self.progress("enregistrement")
-            record = self._publish(run_id, partial, final, counts, clock)
+            record = self._publish(run_id, partial, final, counts, clock, request.actor)
         except BaseException as exc:
             self._fail(run_id, exc, clock)
             if isinstance(exc, RunInterrupted | DetectionError):
@@ -386,7 +396,7 @@ class DetectionRunner:
             connection.execute(update(DetectionRun).where(DetectionRun.id == run_id).values(**values))
 
     def _publish(
-        self, run_id: int, partial: Path, final: Path, counts: tuple[int, int], clock: _Clock
+        self, run_id: int, partial: Path, final: Path, counts: tuple[int, int], clock: _Clock, actor: str
     ) -> RunRecord:
         """Store the flags and finish the run in one transaction, then the file is the final one."""
         start = time.perf_counter()
@@ -405,6 +415,24 @@ class DetectionRunner:
             run.households_in_territory, run.households_out_of_territory = counts
             run.timings = {**clock.timings, "enregistrement": round(time.perf_counter() - start, 3)}
             session.flush()
+            audit.append(
+                session,
+                actor=actor,
+                action="detection.execution",
+                object_ref=f"execution:{run_id}",
+                counts={
+                    "foyers": run.households_total,
+                    "hors_territoire": run.households_out_of_territory,
+                    "drapeaux": flags.height,
+                },
+                output_sha256=_sha256(partial),
+                details={
+                    "extrait_sha256": run.extract_sha256,
+                    "regles": run.rule_versions,
+                    "empreinte_parametres": run.parameters_fingerprint,
+                    "forcee": run.forced,
+                },
+            )
             # Renamed inside the transaction: if the process dies before the commit, the next
             # start finds the run `running` with a dead pid and removes the file.
             partial.replace(final)
@@ -446,4 +474,12 @@ class DetectionRunner:
                     finished_at=utcnow(),
                     error_summary=str(rejected),
                 )
+            )
+            audit.append(
+                session,
+                actor=request.actor,
+                action="detection.rejet",
+                object_ref=f"import:{import_id}",
+                counts={"problemes": len(rejected.problems)},
+                details={"extrait_sha256": rejected.content_hash},
             )

@@ -108,7 +108,8 @@ def detection_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
         return {"status": "nothing_to_do"}
     runner = DetectionRunner(ctx.engine, ctx.geography, ctx.settings.home / "runs", stop=STOP)
     try:
-        outcome = runner.run(RunRequest(extract=extract, trigger=f"planification {schedule}".strip()))
+        trigger = f"planification {schedule}".strip()
+        outcome = runner.run(RunRequest(extract=extract, trigger=trigger, actor="planificateur"))
     except ExtractRejected as rejected:
         moved = _move(extract, folder / REJECTED_DIR)
         moved.with_name(moved.name + REPORT_SUFFIX).write_text(rejected.report(), encoding="utf-8")

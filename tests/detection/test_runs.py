@@ -30,6 +30,7 @@ from detection.runs import DetectionRunner, RunInterrupted, RunRequest, recover_
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
 from detection.validation import ExtractRejected
+from privacy.models import AuditEntry
 from tests.conftest import CONFIG_DIR
 
 # The catalogue's non-take-up rule of each benefit of the generator's ground truth.
@@ -95,6 +96,9 @@ def test_counts_per_rule_and_commune_match_the_flags(
     assert run.households_in_territory == run.households_total == 4_000
     assert run.households_out_of_territory == 0
     assert set(run.timings) == {"validation", "catalogue", "evaluation", "enregistrement"}
+    with Session(engine) as session:
+        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "detection.execution"))
+        assert entry.object_ref == f"execution:{run.id}"
     distances = dict(geography.communes.select("code_commune", "distance_services_km").iter_rows())
     for code, distance in flags.select("code_commune", "distance_services_km").unique().iter_rows():
         assert distance == distances[code]

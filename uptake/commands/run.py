@@ -10,6 +10,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 
 from detection.runs import STEP_LABELS, DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
+from uptake.commands.privacy import actor_name
 from uptake.commands.runs import print_run
 from uptake.context import AppContext
 
@@ -64,7 +65,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Détecte les droits non réclamés dans un extrait : validation, règles, géographie, drapeaux."""
         ctx = AppContext.from_env()
-        request = RunRequest(extract=extract, rule_ids=_rule_ids(rules), out_dir=out, force=force)
+        request = RunRequest(
+            extract=extract, rule_ids=_rule_ids(rules), out_dir=out, force=force, actor=actor_name(None)
+        )
         with Progress(
             SpinnerColumn(finished_text="✓"),
             TextColumn("{task.description}"),

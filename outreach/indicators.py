@@ -355,7 +355,8 @@ def indicators_22(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
         )
         .join(
             opened_contacted.group_by("regle").agg(
-                pl.len().alias("droits_ouverts_contactes"), pl.col("montant").mean().round(2).alias("montant_moyen")
+                pl.len().alias("droits_ouverts_contactes"),
+                pl.col("montant").mean().round(2).alias("montant_moyen"),
             ),
             on="regle",
             how="left",

@@ -1,0 +1,131 @@
+"""Call worklists for social workers: take the next household, release it, or record the call's outcome.
+
+The web application calls these. `claim_next` gives one worker the most urgent household not yet
+handled and not held by someone else (a claim older than `stale_after` is considered abandoned); on
+PostgreSQL the row is locked with `FOR UPDATE SKIP LOCKED` so two workers never get the same one.
+Only pseudonyms are stored here: the name and number are revealed by the web application, for the
+worker, through the approved exchange.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from outreach.errors import OutreachError
+from outreach.models import WorklistItem
+from outreach.outcomes import OutcomeRecord, record_outcome
+
+TO_CALL, IN_PROGRESS, DONE = "a_appeler", "en_cours", "traite"
+STATUS_LABELS = {TO_CALL: "à appeler", IN_PROGRESS: "en cours", DONE: "traité"}
+# Outcomes after which the household stays on the list for another call.
+CALL_AGAIN = frozenset({"injoignable", "message_laisse", "a_contacter"})
+RETRY_AFTER = dt.timedelta(days=1)
+
+
+class WorklistItemUnavailable(OutreachError):
+    """The household is not (or no longer) held by this worker."""
+
+    def __init__(self, item_id: int) -> None:
+        super().__init__(
+            f"la ligne n°{item_id} de la liste d'appels n'est pas attribuée à votre nom "
+            "(déjà traitée, ou reprise par un collègue) : prenez le foyer suivant."
+        )
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def claim_next(
+    session: Session,
+    *,
+    worker: str,
+    now: dt.datetime,
+    launch_id: int | None = None,
+    communes: list[str] | None = None,
+    stale_after: dt.timedelta = dt.timedelta(minutes=30),
+) -> WorklistItem | None:
+    """The next household for `worker` (their current one first), claimed in the session's transaction.
+
+    Only items whose call window has opened (`appel_a_partir_de <= now`) are given; `communes` limits
+    the list to a worker's sector.
+    """
+    moment = _utc(now)
+    held = session.scalars(
+        select(WorklistItem)
+        .where(WorklistItem.statut == IN_PROGRESS, WorklistItem.attribue_a == worker)
+        .limit(1)
+    ).first()
+    if held is not None:
+        return held
+    query = select(WorklistItem).where(
+        WorklistItem.appel_a_partir_de <= moment,
+        or_(
+            WorklistItem.statut == TO_CALL,
+            (WorklistItem.statut == IN_PROGRESS) & (WorklistItem.attribue_le < moment - stale_after),
+        ),
+    )
+    if launch_id is not None:
+        query = query.where(WorklistItem.launch_id == launch_id)
+    if communes:
+        query = query.where(WorklistItem.code_commune.in_(communes))
+    query = query.order_by(WorklistItem.rang, WorklistItem.id).limit(1)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    item = session.scalars(query).first()
+    if item is None:
+        return None
+    item.statut, item.attribue_a, item.attribue_le = IN_PROGRESS, worker, moment
+    session.flush()
+    return item
+
+
+def _held(session: Session, item_id: int, worker: str) -> WorklistItem:
+    item = session.get(WorklistItem, item_id)
+    if item is None or item.statut != IN_PROGRESS or item.attribue_a != worker:
+        raise WorklistItemUnavailable(item_id)
+    return item
+
+
+def release(session: Session, item_id: int, *, worker: str) -> None:
+    """Give the household back to the list without an outcome."""
+    item = _held(session, item_id, worker)
+    item.statut, item.attribue_a, item.attribue_le = TO_CALL, None, None
+    session.flush()
+
+
+def complete(
+    session: Session,
+    item_id: int,
+    *,
+    worker: str,
+    resultat: str,
+    now: dt.datetime,
+    montant: float | None = None,
+    commentaire: str | None = None,
+) -> OutcomeRecord:
+    """Record the call's outcome; after `injoignable` or `message_laisse` it comes back the next day."""
+    item = _held(session, item_id, worker)
+    outcome = record_outcome(
+        session,
+        id_foyer=item.id_foyer,
+        resultat=resultat,
+        acteur=worker,
+        montant=montant,
+        launch_id=item.launch_id,
+        regle=item.regle,
+        canal="appel",
+        tentative=item.tentative,
+        source="saisie",
+        commentaire=commentaire,
+        now=now,
+    )
+    item.statut = TO_CALL if resultat in CALL_AGAIN else DONE
+    if resultat in CALL_AGAIN:
+        item.appel_a_partir_de = _utc(now) + RETRY_AFTER
+    item.attribue_a, item.attribue_le = None, None
+    session.flush()
+    return outcome

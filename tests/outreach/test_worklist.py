@@ -1,0 +1,67 @@
+"""Call worklists: next household by rank, one worker per household, outcome recorded, retry next day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+from sqlalchemy.orm import Session
+
+from outreach.launch import launch_campaign
+from outreach.outcomes import outcome_history
+from outreach.worklist import WorklistItemUnavailable, claim_next, complete, release
+from tests.outreach.conftest import NOW
+from tests.outreach.factories import campaign_71, flag, flags_frame, pseudonym
+
+CALL_TIME = NOW + dt.timedelta(hours=1)
+
+
+def _world_with_calls(make_world):
+    world = make_world()
+    flags = flags_frame(
+        [
+            flag(1, "impaye_locatif", montant_estime=None, distance_services_km=2.0),
+            flag(2, "impaye_locatif", montant_estime=None, distance_services_km=9.0),
+            flag(3, "logement_non_decent", montant_estime=None, priorite=2),
+        ]
+    )
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+    campaign = replace(campaign_71(), temoin=campaign_71().temoin.model_copy(update={"part": 0.0}))
+    launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
+    return world
+
+
+def test_workers_get_households_in_order_and_never_the_same_one(make_world) -> None:
+    world = _world_with_calls(make_world)
+    with Session(world.engine) as session, session.begin():
+        first = claim_next(session, worker="ts1", now=CALL_TIME)
+        second = claim_next(session, worker="ts2", now=CALL_TIME)
+        again = claim_next(session, worker="ts1", now=CALL_TIME)
+        assert first is not None and second is not None
+        assert (first.id_foyer, second.id_foyer) == (pseudonym(2), pseudonym(1))  # farther away first
+        assert again is not None and again.id == first.id  # a worker keeps their current household
+        with pytest.raises(WorklistItemUnavailable):
+            release(session, first.id, worker="ts2")
+
+
+def test_completing_a_call_records_the_outcome_and_unreachable_comes_back_the_next_day(make_world) -> None:
+    world = _world_with_calls(make_world)
+    with Session(world.engine) as session, session.begin():
+        item = claim_next(session, worker="ts1", now=CALL_TIME)
+        assert item is not None
+        complete(session, item.id, worker="ts1", resultat="injoignable", now=CALL_TIME)
+        following = claim_next(session, worker="ts1", now=CALL_TIME)
+        assert following is not None and following.id != item.id
+        complete(session, following.id, worker="ts1", resultat="accompagnement_engage", now=CALL_TIME)
+        later = claim_next(session, worker="ts1", now=CALL_TIME + dt.timedelta(days=1, minutes=1))
+        assert later is not None and later.id == item.id
+        history = outcome_history(session, following.id_foyer)
+    assert [(h.resultat, h.acteur, h.canal) for h in history] == [("accompagnement_engage", "ts1", "appel")]
+
+
+def test_calls_are_not_given_before_their_window_opens(make_world) -> None:
+    world = _world_with_calls(make_world)
+    with Session(world.engine) as session, session.begin():
+        assert claim_next(session, worker="ts1", now=NOW - dt.timedelta(days=1)) is None

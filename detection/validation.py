@@ -188,7 +188,7 @@ def _typed_columns(source: SourceFile) -> dict[str, pl.Expr]:
         conversion = _conversion(source, column)
         if conversion is not None:
             value = conversion.value
-            if column.default is not None:
+            if not column.required and column.default is not None:
                 value = value.fill_null(pl.lit(column.default, column.dtype))
             typed[column.name] = value.cast(column.dtype)
         elif column.name not in source.raw_schema and not column.required:

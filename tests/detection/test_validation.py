@@ -112,6 +112,15 @@ CASES = [
     Case(
         "age_hors_bornes", _set("age_allocataire", 4, 121), "age_allocataire", "hors_bornes", first_rows=(5,)
     ),
+    Case("montant_requis_manquant", _set("loyer", 2, None), "loyer", "valeur_manquante", first_rows=(3,)),
+    Case(
+        "montant_requis_vide_csv_fr",
+        _set("revenus_activite_conjoint", 1, None),
+        "revenus_activite_conjoint",
+        "valeur_manquante",
+        "csv_fr",
+        (2,),
+    ),
     Case("enfants_negatifs", _set("nb_enfants", 0, -1), "nb_enfants", "hors_bornes"),
     Case("enfants_trop", _set("nb_enfants", 0, 21), "nb_enfants", "hors_bornes"),
     Case("zone_hors_bornes", _set("zone_logement", 1, 4), "zone_logement", "hors_bornes"),

@@ -235,3 +235,18 @@ def store_contacts(engine: Engine, home: Path, pseudonyms: list[str]) -> None:
     )
     with transaction(engine) as session:
         vault.import_contacts(session, app_keyring(home), frame, territory="240400440", actor="test")
+
+
+def tamper_audit_entry(engine: Engine, seq: int, actor: str = "quelqu-un-d-autre") -> None:
+    """What an attacker with administrator rights on the database does: drop the append-only
+    triggers, then rewrite the actor of entry `seq`."""
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("DROP TRIGGER privacy_audit_append_only ON privacy_audit"))
+        else:
+            connection.execute(text("DROP TRIGGER privacy_audit_no_update"))
+        connection.execute(
+            text("UPDATE privacy_audit SET actor = :actor WHERE seq = :seq"), {"actor": actor, "seq": seq}
+        )

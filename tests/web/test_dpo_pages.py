@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from privacy import audit, exchanges
-from privacy.models import AuditEntry
-from tests.web.conftest import LOGINS, csrf_of, load_register, request_exchange
+from tests.web.conftest import LOGINS, csrf_of, load_register, request_exchange, tamper_audit_entry
 from uptake.db import transaction
 from uptake.web.household_views import record_view
 
@@ -66,8 +66,7 @@ def test_audit_verification_shows_the_entry_where_the_log_was_tampered(
     token = csrf_of(client.get("/dpo/journal").text)
     intact = client.post("/dpo/journal/verifier", data={"csrf_token": token})
     assert "Journal intact" in intact.text
-    with transaction(engine) as session:
-        session.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(actor="quelqu-un-d-autre"))
+    tamper_audit_entry(engine, 3)
     broken = client.post("/dpo/journal/verifier", data={"csrf_token": token})
     assert "Journal altéré à partir de l'entrée n°3" in broken.text
 
@@ -106,3 +105,49 @@ def test_purges_page_lists_nothing_on_a_fresh_database(client_for: Client) -> No
     page = client_for("dpo").get("/dpo/purges")
     assert page.status_code == 200
     assert "Aucun fichier conservé" in page.text
+
+
+def test_dpo_records_an_opposition_that_the_next_household_claim_honours(
+    client_for: Client, engine: Engine
+) -> None:
+    from tests.web.conftest import seed_worklist
+    from uptake.web.worklist import claim_next
+
+    pseudonyms = seed_worklist(engine, 1)
+    client = client_for("dpo")
+    token = csrf_of(client.get("/dpo/demandes").text)
+    response = client.post(
+        "/dpo/demandes/opposition",
+        data={"csrf_token": token, "pseudonyme": pseudonyms[0], "source": "courrier", "mois": "24"},
+    )
+    assert response.status_code == 200
+    assert "Opposition enregistrée" in response.text
+    assert claim_next(engine, "ts-a", ["04088"]) is None
+    bad = client.post(
+        "/dpo/demandes/opposition",
+        data={"csrf_token": token, "pseudonyme": pseudonyms[0], "source": "x", "mois": "3"},
+    )
+    assert bad.status_code == 400
+    assert "entre 12 et 24 mois" in bad.text
+
+
+def test_access_report_finds_the_household_from_its_matricule_without_echoing_it(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    from privacy.pseudonyms import DEFAULT_FINALITE, key_text, pseudonym_of
+    from tests.web.conftest import app_keyring, seed_worklist
+
+    matricule = "1234567"
+    pseudonym = pseudonym_of(
+        key_text(app_keyring(tmp_path / "home"), "240400440", DEFAULT_FINALITE), matricule
+    )
+    seed_worklist(engine, 1)
+    with transaction(engine) as session:
+        record_view(session, actor="ts-a", pseudonym=pseudonym, motif="appel")
+    client = client_for("dpo")
+    token = csrf_of(client.get("/dpo/demandes").text)
+    report = client.post("/dpo/demandes/acces", data={"csrf_token": token, "matricule": matricule})
+    assert report.status_code == 200
+    assert pseudonym in report.text
+    assert "foyer.consultation" in report.text
+    assert matricule not in report.text

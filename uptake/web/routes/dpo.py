@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
@@ -13,14 +14,18 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from privacy import audit, exchanges, register
+from outreach.models import WorklistItem
+from outreach.outcomes import outcome_history
+from privacy import audit, exchanges, register, subjects
 from privacy.errors import PrivacyError
 from privacy.models import AuditEntry, PersonalOutput
+from privacy.pseudonyms import DEFAULT_FINALITE
 from uptake.web.access import allow, current_account, guard
 from uptake.web.household_views import VIEW_ACTION
 from uptake.web.rendering import render
-from uptake.web.services import db, keyring_of
+from uptake.web.services import context_of, db, keyring_of
 
 router = APIRouter(prefix="/dpo", dependencies=guard(allow("dpo")))
 ROUTERS = (router,)
@@ -287,3 +292,104 @@ def _csv_download(text: str, filename: str) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def _requests_page(
+    request: Request,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    report: subjects.AccessReport | None = None,
+    status_code: int = 200,
+) -> Response:
+    with db(request) as session:
+        in_force = subjects.active_oppositions(session).height
+    return render(
+        request,
+        "dpo/requests.html",
+        {
+            "title": "Demandes des personnes",
+            "in_force": in_force,
+            "notice": notice,
+            "error": error,
+            "report": report,
+            "default_months": subjects.DEFAULT_OPPOSITION_MONTHS,
+            "min_months": subjects.MIN_OPPOSITION_MONTHS,
+            "max_months": subjects.MAX_OPPOSITION_MONTHS,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/demandes")
+def requests_page(request: Request) -> Response:
+    """Record an opposition (art. 21) or produce an access report (art. 15)."""
+    return _requests_page(request)
+
+
+@router.post("/demandes/opposition")
+def record_opposition(
+    request: Request,
+    pseudonyme: Annotated[str, Form(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")],
+    source: Annotated[str, Form(min_length=1, max_length=200)],
+    mois: Annotated[int, Form()] = subjects.DEFAULT_OPPOSITION_MONTHS,
+) -> Response:
+    """Record that a household objects to proactive contact; honoured by every later list."""
+    keyring = keyring_of(request)
+    try:
+        with db(request) as session:
+            row = subjects.record_opposition(
+                session, pseudonyme, source=source, actor=current_account(request).login, months=mois
+            )
+            audit.checkpoint(session, keyring)
+    except PrivacyError as exc:
+        return _requests_page(request, error=str(exc), status_code=400)
+    return _requests_page(
+        request, notice=f"Opposition enregistrée, conservée jusqu'au {row.expires_on.strftime('%d/%m/%Y')}."
+    )
+
+
+def _outreach_sections(session: Session) -> Callable[[list[str]], list[subjects.AccessSection]]:
+    def sections(pseudonyms: list[str]) -> list[subjects.AccessSection]:
+        outcomes = [o for p in pseudonyms for o in outcome_history(session, p)]
+        rows = session.scalars(select(WorklistItem).where(WorklistItem.id_foyer.in_(pseudonyms))).all()
+        return [
+            subjects.AccessSection(
+                "Résultats des contacts enregistrés",
+                ("Date", "Résultat", "Canal", "Par"),
+                tuple(
+                    (o.survenu_le.strftime("%d/%m/%Y"), o.label, o.canal or "", o.acteur) for o in outcomes
+                ),
+            ),
+            subjects.AccessSection(
+                "Listes d'appels",
+                ("Campagne", "Tentative", "Motifs", "État"),
+                tuple((r.campagne, str(r.tentative), r.motifs, r.statut) for r in rows),
+            ),
+        ]
+
+    return sections
+
+
+@router.post("/demandes/acces")
+def access_request(
+    request: Request, matricule: Annotated[str, Form(min_length=1, max_length=64)]
+) -> Response:
+    """The access report of one household, found from its matricule (never stored nor logged)."""
+    context = context_of(request)
+    keyring = keyring_of(request)
+    try:
+        with db(request) as session:
+            report = subjects.access_report(
+                session,
+                keyring,
+                matricule.strip(),
+                territory=context.territory.epci or "national",
+                finalites=[DEFAULT_FINALITE],
+                actor=current_account(request).login,
+                extra=_outreach_sections(session),
+            )
+            audit.checkpoint(session, keyring)
+    except PrivacyError as exc:
+        return _requests_page(request, error=str(exc), status_code=400)
+    return _requests_page(request, report=report)

@@ -62,6 +62,8 @@ _KIND_LABELS = {
     "bool": "booléen",
     "date": "date",
 }
+# A phone number read as a number is at least 1e8 (a NIR 1e12): no amount, age or count is that large.
+_IMPLAUSIBLE_NUMBER = 1e8
 _PAID = {"montant_ppa": "percoit_ppa", "montant_rsa": "percoit_rsa", "montant_al": "percoit_al"}
 
 
@@ -235,8 +237,9 @@ class _Plan:
     The checks read a prepared frame: the contract columns typed under their own names, a flag per
     column for the cells that could not be read, the raw text of contract text columns and the extra
     text columns. `deferred` checks (identifier shapes in contract columns) only run when their column
-    already failed a check: a well-formed pseudonym, commune code or enum value cannot be an
-    identifier, so the regular expressions stay off the bulk of a valid file.
+    has `suspects` (cells that failed a check, or numbers too large to be anything but an identifier
+    read as a number): a well-formed pseudonym, commune code or enum value cannot be an identifier, so
+    the regular expressions stay off the bulk of a valid file.
     """
 
     source: SourceFile
@@ -245,6 +248,7 @@ class _Plan:
     problems: list[Problem] = field(default_factory=list)
     checks: list[_Check] = field(default_factory=list)
     deferred: list[_Check] = field(default_factory=list)
+    suspects: dict[str, pl.Expr] = field(default_factory=dict)
     dropped: tuple[str, ...] = ()
 
     def column_problem(self, column: str, code: str, message: str) -> None:
@@ -334,11 +338,13 @@ def _column_checks(plan: _Plan, column: Column) -> None:
     if name == "mois_reference":
         message = "dates qui ne sont pas le premier jour d'un mois"
         plan.check(name, "mois_pas_premier_jour", message, value.dt.day() != 1)
+    if is_text(dtype) and column.kind in ("int", "float"):
+        # "06 12 34 56 78" reads as a number once its spaces are taken as thousands separators.
+        suspects.append(value.abs() >= _IMPLAUSIBLE_NUMBER)
     if is_text(dtype) and suspects:
         plan.stage[_text(name)] = pl.col(name).cast(pl.String)
-        _shape_checks(
-            plan, name, pl.when(pl.any_horizontal(suspects)).then(pl.col(_text(name))), deferred=True
-        )
+        plan.suspects[name] = pl.any_horizontal(suspects).fill_null(False)
+        _shape_checks(plan, name, pl.when(plan.suspects[name]).then(pl.col(_text(name))), deferred=True)
 
 
 def _shape_checks(plan: _Plan, name: str, text: pl.Expr, *, deferred: bool = False) -> None:
@@ -445,6 +451,10 @@ class _Rejecting:
 def _run(plan: _Plan, rejected: _Rejecting) -> ValidatedExtract:
     aggregates = [pl.len().alias("__rows")]
     aggregates += [check.bad.sum().alias(f"__check_{i}") for i, check in enumerate(plan.checks)]
+    suspect_columns = list(plan.suspects)
+    aggregates += [
+        plan.suspects[name].sum().alias(f"__suspects_{i}") for i, name in enumerate(suspect_columns)
+    ]
     has_month, has_ids = plan.usable("mois_reference"), plan.usable("id_foyer")
     # Aggregates that stream in bounded memory: no `drop_nulls` (it would hold a column), and distinct
     # ids counted on their 64-bit hashes; the exact (costlier) searches run only when these differ.
@@ -458,8 +468,8 @@ def _run(plan: _Plan, rejected: _Rejecting) -> ValidatedExtract:
 
     rows: int = stats["__rows"]
     counted = {i: int(stats[f"__check_{i}"]) for i in range(len(plan.checks)) if stats[f"__check_{i}"]}
-    failing_columns = {plan.checks[i].column for i in counted}
-    uncounted = [check for check in plan.deferred if check.column in failing_columns]
+    suspected = {name for i, name in enumerate(suspect_columns) if stats[f"__suspects_{i}"]}
+    uncounted = [check for check in plan.deferred if check.column in suspected]
     if has_month and stats["__month"] != stats["__month_max"]:
         month = pl.col("mois_reference")
         uncounted.append(

@@ -337,7 +337,7 @@ def hand_written(
         part(
             "_f_imp",
             "impaye_locatif",
-            "1.0.0",
+            "1.1.0",
             none,
             pl.lit(1),
             pl.concat_str(
@@ -354,10 +354,10 @@ def hand_written(
             [
                 pl.lit("locataire"),
                 held(
-                    (c("impaye_loyer_mois") >= 2, "impaye_loyer_mois >= mois_impayes_minimum"),
+                    (c("impaye_loyer_mois") >= 2, "au moins 2 mois de loyer impayés"),
                     (
                         (c("loyer") > 0) & (c("dette_locative") >= 2 * c("loyer")),
-                        "loyer > 0 et dette_locative >= mois_impayes_minimum * loyer",
+                        "dette d'au moins 2 mois de loyer",
                     ),
                 ),
                 pl.lit("pas encore d'accompagnement social"),
@@ -366,7 +366,7 @@ def hand_written(
         part(
             "_f_nd",
             "logement_non_decent",
-            "1.0.0",
+            "1.1.0",
             none,
             pl.lit(1),
             pl.lit(
@@ -375,8 +375,8 @@ def hand_written(
             [
                 pl.lit("logement non décent constaté"),
                 held(
-                    (geography.perimeter_expr("OPAH"), 'dans_perimetre("OPAH")'),
-                    (geography.perimeter_expr("PIG"), 'dans_perimetre("PIG")'),
+                    (geography.perimeter_expr("OPAH"), "commune dans le périmètre d'une OPAH"),
+                    (geography.perimeter_expr("PIG"), "commune dans le périmètre d'un PIG"),
                 ),
             ],
         ),
@@ -422,7 +422,7 @@ def hand_written(
         part(
             "_f_rsa",
             "rsa_non_recours",
-            "1.1.0",
+            "1.2.0",
             c("_rsa"),
             by_remoteness,
             pl.concat_str(
@@ -439,8 +439,8 @@ def hand_written(
             [
                 pl.lit("ne perçoit pas le RSA"),
                 held(
-                    (c("age_allocataire") >= v("rsa.age_minimum"), "age_allocataire >= rsa.age_minimum"),
-                    (kids > 0, "nb_enfants > 0"),
+                    (c("age_allocataire") >= v("rsa.age_minimum"), "allocataire d'au moins 25 ans"),
+                    (kids > 0, "enfant à charge"),
                 ),
                 pl.lit("moins de 65 ans (sinon l'ASPA est à demander d'abord)"),
                 minimum("_rsa", v("rsa.montant_minimum_verse")),

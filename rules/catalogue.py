@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rules.checker import Checker, ExprProblem, Scope, suggest
 from rules.errors import CatalogueInvalid, Problem, UnknownRule
-from rules.language import Node, SyntaxProblem, parse, source_text
+from rules.language import Logical, Node, SyntaxProblem, parse, source_text
 from rules.parameters import Parameters, load_parameters
 from rules.sourcefile import LocatedDict, expression_position, position, read_yaml
 from rules.types import BOOLEAN, INTEGER, KIND_TO_TYPE, NUMBER, TEXT, Type
@@ -61,10 +61,15 @@ class Expression:
 
 @dataclass(frozen=True)
 class Condition:
-    """A condition of a rule and the label shown in `conditions_remplies`."""
+    """A condition of a rule and the label shown in `conditions_remplies`.
+
+    A condition written as `au_moins_une:` holds when one of its `alternatives` does; its
+    `conditions_remplies` entry then names the alternatives that held.
+    """
 
     expression: Expression
     label: str
+    alternatives: tuple[Condition, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -460,16 +465,45 @@ class _RuleReader:
         items = raw if isinstance(raw, list) else [raw]
         conditions = []
         for item in items:
-            text, label = item, None
-            if isinstance(item, dict):
-                text, label = item.get("expression"), item.get("libelle")
-            where = position(text, position(item, top))
-            expression = _check_text(
-                str(self.path), text, checker, BOOLEAN, where, self.problems, "une condition"
-            )
-            if expression is not None:
-                conditions.append(Condition(expression, str(label) if label else expression.source))
+            if isinstance(item, dict) and "au_moins_une" in item:
+                group = self._alternatives(item, checker, top)
+                if group is not None:
+                    conditions.append(group)
+                continue
+            condition = self._condition(item, checker, top)
+            if condition is not None:
+                conditions.append(condition)
         return conditions
+
+    def _condition(self, item: object, checker: Checker, top: tuple[int, int]) -> Condition | None:
+        text, label = item, None
+        if isinstance(item, dict):
+            text, label = item.get("expression"), item.get("libelle")
+        where = position(text, position(item, top))
+        expression = _check_text(
+            str(self.path), text, checker, BOOLEAN, where, self.problems, "une condition"
+        )
+        if expression is None:
+            return None
+        return Condition(expression, str(label) if label else expression.source)
+
+    def _alternatives(
+        self, item: dict[str, object], checker: Checker, top: tuple[int, int]
+    ) -> Condition | None:
+        raw = item["au_moins_une"]
+        if not isinstance(raw, list) or len(raw) < 2:
+            self._fail(position(item, top), "`au_moins_une` liste au moins deux conditions")
+            return None
+        branches = [self._condition(branch, checker, position(item, top)) for branch in raw]
+        if any(b is None for b in branches):
+            return None
+        alternatives = tuple(b for b in branches if b is not None)
+        node = alternatives[0].expression.node
+        for branch in alternatives[1:]:
+            node = Logical(node.line, node.column, "ou", node, branch.expression.node)
+        source = " ou ".join(f"({b.expression.source})" for b in alternatives)
+        label = " ou ".join(b.label for b in alternatives)
+        return Condition(Expression(node, source, BOOLEAN), label, alternatives)
 
     def _optional(
         self, doc: LocatedDict, key: str, checker: Checker, expected: Type, top: tuple[int, int]

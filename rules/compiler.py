@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from rules.catalogue import Catalogue, Rule
+from rules.catalogue import Catalogue, Condition, Rule
 from rules.checker import suggest
 from rules.errors import CatalogueInvalid, Problem
 from rules.formatting import display, french_integer
@@ -227,9 +227,7 @@ def _plan(
         stages.append({column: compiler.compile(expression.node)})
         names[name] = pl.col(column)
     conditions = [compiler.compile(c.expression.node) for c in rule.conditions]
-    labels: list[pl.Expr] = [
-        _label(c.expression.node, c.label, c.expression.source, compiler) for c in rule.conditions
-    ]
+    labels: list[pl.Expr] = [_label(c, compiler) for c in rule.conditions]
     amount = pl.lit(None, dtype=pl.Float64)
     if rule.montant is not None:
         amount_column = f"__{rule.id}__montant"
@@ -264,9 +262,15 @@ def _plan(
     return _RulePlan(rule, tuple(stages), condition, output)
 
 
-def _label(node: Node, label: str, source: str, compiler: _ExprCompiler) -> pl.Expr:
-    """A condition's label; for an unlabelled `… ou …`, only the alternatives that held."""
-    if label != source or not (isinstance(node, Logical) and node.op == "ou"):
+def _label(condition: Condition, compiler: _ExprCompiler) -> pl.Expr:
+    """A condition's label; for alternatives (or an unlabelled `… ou …`), only those that held."""
+    if condition.alternatives:
+        held = [
+            pl.when(compiler.compile(a.expression.node)).then(pl.lit(a.label)) for a in condition.alternatives
+        ]
+        return pl.concat_str(held, separator=" ou ", ignore_nulls=True)
+    node, label = condition.expression.node, condition.label
+    if label != condition.expression.source or not (isinstance(node, Logical) and node.op == "ou"):
         return pl.lit(label)
     branches: list[Node] = []
     stack: list[Node] = [node]

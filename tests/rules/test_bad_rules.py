@@ -184,3 +184,31 @@ def test_the_plan_reads_the_extract_once(tmp_path, contract, geography) -> None:
     pl.DataFrame(schema=HOUSEHOLD_SCHEMA).write_parquet(path)
     plan = compiled.flags(pl.scan_parquet(path).select(sorted(catalogue.columns_read))).explain()
     assert plan.count("Parquet SCAN") == 1
+
+
+def test_conditions_met_name_only_the_alternatives_that_held(contract, geography) -> None:
+    catalogue = load_catalogue(columns=contract.column_kinds, enums=contract.enum_values).select(
+        ["impaye_locatif"]
+    )
+    compiled = compile_catalogue(catalogue, load_parameters(), datetime.date(2024, 6, 1), geography)
+    frame = pl.DataFrame(
+        {
+            "id_foyer": ["dette_seule_000001", "mois_seuls_0000001"],
+            "statut_logement": ["locataire", "locataire"],
+            "impaye_loyer_mois": [1, 3],
+            "dette_locative": [1000.0, 0.0],
+            "loyer": [500.0, 500.0],
+            "accompagnement_social": [False, False],
+        },
+        schema_overrides={"impaye_loyer_mois": pl.Int32},
+    )
+    flags = compiled.flags(frame.lazy()).collect().sort("id_foyer")
+    assert flags["conditions_remplies"].to_list() == [
+        "locataire ; dette d'au moins 2 mois de loyer ; pas encore d'accompagnement social",
+        "locataire ; au moins 2 mois de loyer impayés ; pas encore d'accompagnement social",
+    ]
+
+
+def test_alternatives_need_at_least_two_conditions(tmp_path, contract) -> None:
+    error = _load(tmp_path, "{au_moins_une: [non percoit_ppa]}", contract)
+    assert "au moins deux conditions" in str(error)

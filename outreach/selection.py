@@ -22,9 +22,9 @@ EXCLUSION_REASONS: dict[str, str] = {
     "opposition": "opposition au contact (extrait, registre des oppositions ou résultat enregistré)",
     "hors_geographie": "hors des filtres géographiques de la campagne",
     "pause_apres_refus": "refus enregistré récemment (pause après refus)",
+    "plafond_tentatives": "plafond de sollicitations sur 30 jours atteint",
     "deja_accompagne": "déjà accompagné par un travailleur social",
     "contact_recent_meme_droit": "déjà contacté récemment pour le même droit",
-    "plafond_tentatives": "plafond de sollicitations sur 30 jours atteint",
     "aucun_canal": "aucun moyen de contact utilisable pour cette campagne",
     "capacite_atteinte": "capacité de la campagne atteinte",
 }
@@ -153,6 +153,8 @@ def select_households(
             .then(pl.lit("hors_geographie"))
             .when(pl.col("id_foyer").is_in(sorted(refused)))
             .then(pl.lit("pause_apres_refus"))
+            .when(pl.col("id_foyer").is_in(sorted(busy)))
+            .then(pl.lit("plafond_tentatives"))
             .when(
                 pl.col("accompagnement_social").fill_null(False)
                 & pl.col("regle").is_in(campaign.selection.exclure_accompagnes)
@@ -160,8 +162,6 @@ def select_households(
             .then(pl.lit("deja_accompagne"))
             .when(pl.col("_recent_same").fill_null(False))
             .then(pl.lit("contact_recent_meme_droit"))
-            .when(pl.col("id_foyer").is_in(sorted(busy)))
-            .then(pl.lit("plafond_tentatives"))
             .when(pl.col("canaux") == "")
             .then(pl.lit("aucun_canal"))
             .otherwise(pl.lit(None, dtype=pl.String))

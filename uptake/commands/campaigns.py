@@ -261,21 +261,21 @@ def register(app: typer.Typer) -> None:
     app.add_typer(group, name="campaigns")
 
 
-def reconciliation_job(*, extract: str, schedule: str = "") -> dict[str, Any]:
-    """Scheduler job: reconcile every earlier launch with the extract at `extract`.
+def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
+    """Scheduler job: reconcile every earlier launch with the newest extract of `inbox`.
 
-    `extract` is a file, or a folder: then its newest `.parquet`/`.csv` (including its `archive/`
-    sub-folder, where the detection job moves processed extracts). Safe to repeat: nothing is recorded twice.
+    `inbox` is the detection job's drop folder (its `archive/` sub-folder holds the extracts already
+    processed) or one extract file. Safe to repeat: a right opened is never recorded twice.
     """
     ctx = AppContext.from_env()
-    path = Path(extract)
+    path = Path(inbox)
     if path.is_dir():
         candidates = [
             p
             for folder in (path, path / "archive")
             if folder.is_dir()
             for p in folder.iterdir()
-            if p.suffix.lower() in (".parquet", ".csv")
+            if p.is_file() and p.suffix.lower() in (".parquet", ".csv")
         ]
         if not candidates:
             log_event(logger, "reconciliation_nothing_to_do", schedule=schedule)

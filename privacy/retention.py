@@ -291,7 +291,7 @@ def purge(session: Session, keyring: Keyring, *, actor: str, now: datetime | Non
             "oppositions": report.oppositions,
         },
         details={"echanges_supprimes": old_exchanges},
-        keyring=keyring,
         now=moment,
     )
+    audit.checkpoint(session, keyring)  # a scheduled purge leaves the log's end signed
     return report

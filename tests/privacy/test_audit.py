@@ -3,7 +3,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from privacy import audit
 from privacy.keys import Keyring
@@ -11,7 +12,18 @@ from privacy.models import AuditCheckpoint, AuditEntry
 from uptake.db import transaction
 
 
-def _fill(engine: Engine, keyring: Keyring, n: int = 10) -> None:
+def _drop_guards(engine: Engine) -> None:
+    """An attacker with administrator rights on the database first removes the append-only triggers."""
+    with engine.begin() as connection:
+        for table in ("privacy_audit", "privacy_audit_checkpoint"):
+            if engine.dialect.name == "postgresql":
+                connection.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
+            else:
+                connection.execute(text(f"DROP TRIGGER {table}_no_update"))
+                connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
+
+
+def _fill(engine: Engine, keyring: Keyring, n: int = 10, *, attacker: bool = True) -> None:
     with transaction(engine) as session:
         for i in range(1, n + 1):
             audit.append(
@@ -23,6 +35,8 @@ def _fill(engine: Engine, keyring: Keyring, n: int = 10) -> None:
                 details={"etape": i},
             )
         audit.checkpoint(session, keyring)
+    if attacker:
+        _drop_guards(engine)
 
 
 def _verify(engine: Engine, keyring: Keyring) -> audit.AuditVerification:
@@ -40,6 +54,14 @@ def _rehash_from(engine: Engine, start: int) -> None:
             row.prev_hash = previous
             row.hash = audit.hash_of(row)
             previous = row.hash
+
+
+def test_the_database_refuses_changes_to_the_log(engine: Engine, keyring: Keyring) -> None:
+    _fill(engine, keyring, attacker=False)
+    with pytest.raises(DBAPIError, match="ajout seul"), transaction(engine) as session:
+        session.execute(update(AuditEntry).where(AuditEntry.seq == 5).values(actor="x"))
+    with pytest.raises(DBAPIError, match="ajout seul"), transaction(engine) as session:
+        session.execute(delete(AuditCheckpoint))
 
 
 def test_an_untouched_log_verifies(engine: Engine, keyring: Keyring) -> None:

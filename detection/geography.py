@@ -12,12 +12,16 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from detection.reference import CommuneReference, load_reference
 from detection.territory import Territory
 
 EARTH_RADIUS_KM = 6371.0088
+
+# Beyond this many distinct distances, `distance_expr` looks distances up instead of chaining tests.
+MAX_DISTANCE_BRANCHES = 64
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -26,6 +30,18 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def _nearest_km(
+    latitudes: np.ndarray, longitudes: np.ndarray, services: list[tuple[float, float]]
+) -> np.ndarray:
+    """Haversine distance (km) from each point to the nearest service, vectorised over both."""
+    lat1, lon1 = np.radians(latitudes)[:, None], np.radians(longitudes)[:, None]
+    points = np.radians(np.asarray(services, dtype=np.float64).reshape(-1, 2))
+    lat2, lon2 = points[:, 0][None, :], points[:, 1][None, :]
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    nearest: np.ndarray = (2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(a))).min(axis=1)
+    return nearest
 
 
 @dataclass(frozen=True)
@@ -56,10 +72,9 @@ class Geography:
     def communes(self) -> pl.DataFrame:
         """One row per commune of the territory: code, name, population, distance, remoteness."""
         frame = self.reference.frame.filter(pl.col("code_commune").is_in(list(self.territory.communes)))
-        distances = [
-            min(haversine_km(lat, lon, s_lat, s_lon) for s_lat, s_lon in self.service_coordinates)
-            for lat, lon in zip(frame["latitude"], frame["longitude"], strict=True)
-        ]
+        distances = _nearest_km(
+            frame["latitude"].to_numpy(), frame["longitude"].to_numpy(), self.service_coordinates
+        )
         frame = frame.with_columns(
             pl.Series("distance_services_km", distances, dtype=pl.Float64).round(2)
         ).select("code_commune", "nom", "population_municipale", "distance_services_km")
@@ -99,8 +114,14 @@ class Geography:
         Communes sharing a distance are grouped into one `is_in` test, which stays cheap in the
         streaming engine where a join to the commune table would not.
         """
-        chain: Any = pl
         grouped = self.communes.group_by("distance_services_km").agg("code_commune")
+        if grouped.height > MAX_DISTANCE_BRANCHES:
+            # Many communes (a national territory): look the distance up by the commune's position
+            # in an Enum of the codes, which costs a cast and a gather per row.
+            codes = pl.Enum(self.communes["code_commune"].to_list())
+            position = pl.col(column).cast(codes, strict=False).to_physical()
+            return pl.lit(self.communes["distance_services_km"]).gather(position)
+        chain: Any = pl
         for distance, codes in grouped.sort("distance_services_km").iter_rows():
             chain = chain.when(pl.col(column).is_in(codes)).then(pl.lit(distance, dtype=pl.Float64))
         if chain is pl:

@@ -52,7 +52,7 @@ from detection.records import (
 from detection.validation import ExtractRejected, ValidatedExtract, validate_extract
 from privacy import audit
 from rules.catalogue import load_catalogue
-from rules.compiler import compile_catalogue
+from rules.compiler import CompiledCatalogue, compile_catalogue
 from rules.parameters import load_parameters
 
 # The household attributes carried on every flag, for outreach to select and route.
@@ -235,6 +235,65 @@ class _Heartbeat(threading.Thread):
                 )
 
 
+def compile_rules(
+    extract: ValidatedExtract,
+    geography: Geography,
+    *,
+    rule_ids: tuple[str, ...] = (),
+    catalogue_dir: Path | None = None,
+    parameters_dir: Path | None = None,
+) -> tuple[CompiledCatalogue, list[str]]:
+    """The catalogue (or some of its rules) compiled for the extract's month, and the columns to read."""
+    summary = ContractSummary()
+    parameters = load_parameters(parameters_dir)
+    catalogue = load_catalogue(
+        catalogue_dir,
+        columns=summary.column_kinds,
+        enums=summary.enum_values,
+        perimeters=geography.perimeter_names(),
+        parameters=parameters,
+    )
+    if rule_ids:
+        catalogue = catalogue.select(list(rule_ids))
+    compiled = compile_catalogue(catalogue, parameters, extract.mois_reference, geography)
+    return compiled, sorted(set(catalogue.columns_read) | {"id_foyer", *CARRIED_COLUMNS})
+
+
+def territory_counts(extract: ValidatedExtract, geography: Geography) -> tuple[int, int]:
+    """Households of the extract inside and outside the territory."""
+    if geography.territory.national:
+        return extract.rows, 0
+    inside = int(
+        extract.scan(columns=["code_commune"]).select(geography.in_territory_expr().sum()).collect().item()
+    )
+    return inside, extract.rows - inside
+
+
+def write_flags(
+    extract: ValidatedExtract,
+    compiled: CompiledCatalogue,
+    columns: list[str],
+    geography: Geography,
+    path: Path,
+) -> tuple[int, int]:
+    """Evaluate every rule on the households of the territory and stream the flags to `path`.
+
+    One lazy plan, written by `sink_parquet` without holding the result in memory. The commune's
+    distance and remoteness are added to the flags (far fewer rows than households) by lookups,
+    not joins. Returns the households inside and outside the territory.
+    """
+    households = extract.scan(columns=columns)
+    if not geography.territory.national:
+        households = households.filter(geography.in_territory_expr())
+    flags = compiled.flags(households, keep=list(CARRIED_COLUMNS)).with_columns(
+        geography.distance_expr().alias("distance_services_km"),
+        geography.remote_expr().alias("commune_eloignee"),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags.select(pl.col(name).cast(dtype) for name, dtype in FLAG_COLUMNS.items()).sink_parquet(path)
+    return territory_counts(extract, geography)
+
+
 class DetectionRunner:
     """Runs detections against one database and one geography."""
 
@@ -273,19 +332,13 @@ class DetectionRunner:
 
         self.progress("catalogue")
         with clock.step("catalogue"):
-            summary = ContractSummary()
-            parameters = load_parameters(request.parameters_dir)
-            catalogue = load_catalogue(
-                request.catalogue_dir,
-                columns=summary.column_kinds,
-                enums=summary.enum_values,
-                perimeters=self.geography.perimeter_names(),
-                parameters=parameters,
+            compiled, columns = compile_rules(
+                extract,
+                self.geography,
+                rule_ids=request.rule_ids,
+                catalogue_dir=request.catalogue_dir,
+                parameters_dir=request.parameters_dir,
             )
-            if request.rule_ids:
-                catalogue = catalogue.select(list(request.rule_ids))
-            compiled = compile_catalogue(catalogue, parameters, extract.mois_reference, self.geography)
-            columns = sorted(set(catalogue.columns_read) | {"id_foyer", *CARRIED_COLUMNS})
 
         key: dict[str, Any] = {
             "extract_sha256": extract.content_hash,
@@ -307,14 +360,8 @@ class DetectionRunner:
             self._set(run_id, flags_path=str(final))
             self.progress("evaluation")
             with clock.step("evaluation"):
-                households = extract.scan(columns=columns)
-                counts = self._territory_counts(extract)
-                if not self.geography.territory.national:
-                    households = households.filter(self.geography.in_territory_expr())
-                flags = self._flags_plan(compiled.flags(households, keep=list(CARRIED_COLUMNS)))
-                final.parent.mkdir(parents=True, exist_ok=True)
                 partial = _temporary_path(final)
-                flags.sink_parquet(partial)
+                counts = write_flags(extract, compiled, columns, self.geography, partial)
             self._pause(run_id)
             self.progress("enregistrement")
             record = self._publish(run_id, partial, final, counts, clock, request.actor)
@@ -339,25 +386,6 @@ class DetectionRunner:
     def _check_stop(self, run_id: int) -> None:
         if self.stop.is_set():
             raise RunInterrupted(run_id)
-
-    def _territory_counts(self, extract: ValidatedExtract) -> tuple[int, int]:
-        if self.geography.territory.national:
-            return extract.rows, 0
-        inside = (
-            extract.scan(columns=["code_commune"])
-            .select(self.geography.in_territory_expr().sum())
-            .collect()
-            .item()
-        )
-        return int(inside), extract.rows - int(inside)
-
-    def _flags_plan(self, flags: pl.LazyFrame) -> pl.LazyFrame:
-        """The flags with the geography of their commune, typed and ordered as stored."""
-        geography = self.geography.communes.select(
-            "code_commune", "distance_services_km", "commune_eloignee"
-        ).lazy()
-        flags = flags.join(geography, on="code_commune", how="left")
-        return flags.select(pl.col(name).cast(dtype) for name, dtype in FLAG_COLUMNS.items())
 
     def _start(
         self,

@@ -76,7 +76,8 @@ class Geography:
             frame["latitude"].to_numpy(), frame["longitude"].to_numpy(), self.service_coordinates
         )
         frame = frame.with_columns(
-            pl.Series("distance_services_km", distances, dtype=pl.Float64).round(2)
+            # A commune without coordinates in the reference has an unknown (null) distance.
+            pl.Series("distance_services_km", distances, dtype=pl.Float64).fill_nan(None).round(2)
         ).select("code_commune", "nom", "population_municipale", "distance_services_km")
         return frame.with_columns(
             pl.col("code_commune").is_in(list(self._remote_codes(frame))).alias("commune_eloignee")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -110,17 +111,30 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     eng.dispose()
 
 
+@dataclass(frozen=True)
+class Site:
+    """The application served on loopback for a browser journey."""
+
+    url: str
+    engine: Engine
+    home: Path
+
+
 @pytest.fixture
-def site(sqlite_engine: Engine, tmp_path: Path) -> Iterator[str]:
-    """The application served on loopback, with one account of each role; yields its base URL."""
+def site(sqlite_engine: Engine, tmp_path: Path) -> Iterator[Site]:
+    """The application served on loopback, with one account of each role.
+
+    Small counts are shown (threshold 1) so that a journey can see its one outcome counted.
+    """
     from tests.web.live import live_server
 
     create_accounts(sqlite_engine)
+    home = tmp_path / "home"
     app = create_app(
-        settings_for(str(sqlite_engine.url.render_as_string(hide_password=False)), tmp_path / "home")
+        settings_for(sqlite_engine.url.render_as_string(hide_password=False), home), disclosure_threshold=1
     )
     with live_server(app) as url:
-        yield url
+        yield Site(url, sqlite_engine, home)
 
 
 @pytest.fixture

@@ -119,9 +119,14 @@ def build_card(
 def _script(
     context: AppContext, campaign: Campaign, item: WorklistItem, card: HouseholdCard
 ) -> tuple[str | None, str | None]:
+    calls = [a for a in campaign.tentatives if a.canal == "appel"]
     index = item.tentative - 1
-    if not 0 <= index < len(campaign.tentatives) or campaign.tentatives[index].canal != "appel":
-        return None, "Cette tentative de la campagne n'est pas un appel : pas de script."
+    # The row's own attempt when it is a call; else the campaign's call (the list was made for calls).
+    attempt = campaign.tentatives[index] if 0 <= index < len(campaign.tentatives) else None
+    if attempt is None or attempt.canal != "appel":
+        attempt = calls[0] if calls else None
+    if attempt is None:
+        return None, "Cette campagne ne prévoit pas d'appel : pas de script."
     try:
         renderer = Renderer(context.settings.config_dir / TEMPLATES_DIR, campaign)
         values = renderer.base_context(item.regle.split(","), first_contact=item.tentative == 1)

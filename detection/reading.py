@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -192,10 +193,25 @@ def _sha256(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Conversion:
-    """A contract column read from the file: its typed value, and which rows could not be read."""
+    """How a contract column is read from a file column, in two steps that are each computed once:
+    `cleaned` (from the file's column: trimmed text, or the typed Parquet column) and `parse` (from the
+    cleaned column to the contract's type; null where the cell is empty or unreadable)."""
 
-    value: pl.Expr
-    unreadable: pl.Expr
+    cleaned: pl.Expr
+    parse: Callable[[pl.Expr], pl.Expr]
+    text: bool = False
+    floating: bool = False
+
+    @property
+    def value(self) -> pl.Expr:
+        """The typed value as one expression (when nothing else needs the cleaned column)."""
+        return self.parse(self.cleaned)
+
+    def unreadable(self, cleaned: pl.Expr, value: pl.Expr) -> pl.Expr:
+        """The cells that hold something that is not of the column's type, from the two steps' columns."""
+        bad = (value.is_null() | ~value.is_finite()) if self.floating else value.is_null()
+        holds = cleaned.is_not_null() & (cleaned != "") if self.text else cleaned.is_not_null()
+        return holds & bad
 
 
 _INTEGER_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
@@ -212,72 +228,63 @@ def convert(column: Column, source: pl.DataType, *, trim: bool = True) -> Conver
     """How to read `column` from a file column of type `source`; None when the type cannot hold it.
 
     Text is parsed the way French exports write it (decimal comma, `oui/non`, `JJ/MM/AAAA`); typed
-    Parquet columns are cast. The value is null where the cell is empty or unreadable; `unreadable`
-    is true only for a cell that holds something that is not of the column's type. `trim=False` keeps
-    text values as they are (Parquet text is typed data, not a spreadsheet cell).
+    Parquet columns are cast. `trim=False` keeps text values as they are (Parquet text is typed data,
+    not a spreadsheet cell).
     """
     raw = pl.col(column.name)
     if isinstance(source, pl.Null):
-        return Conversion(pl.lit(None, column.dtype), pl.lit(False))
+        return Conversion(raw, lambda _cleaned: pl.lit(None, column.dtype))
     if is_text(source) and column.kind in ("string", "enum") and not trim:
-        return Conversion(raw.cast(pl.String), pl.lit(False))
+        return Conversion(raw.cast(pl.String), lambda cleaned: cleaned)
     if is_text(source):
-        text = raw.cast(pl.String).str.strip_chars()
-        text = pl.when(text != "").then(text)
-        value = _parse_text(column, text)
-        return Conversion(value, text.is_not_null() & _unreadable_value(column, value))
-    value_or_none = _cast_typed(column, source, raw)
-    if value_or_none is None:
-        return None
-    return Conversion(value_or_none, raw.is_not_null() & _unreadable_value(column, value_or_none))
+        return _text_conversion(column, raw.cast(pl.String))
+    return _typed_conversion(column, source, raw)
 
 
-def _unreadable_value(column: Column, value: pl.Expr) -> pl.Expr:
-    if column.kind == "float":
-        return value.is_null() | ~value.is_finite()
-    return value.is_null()
-
-
-def _parse_text(column: Column, text: pl.Expr) -> pl.Expr:
+def _text_conversion(column: Column, text: pl.Expr) -> Conversion:
     match column.kind:
         case "string" | "enum":
-            return text
+            return Conversion(text.str.strip_chars(), lambda c: pl.when(c != "").then(c), text=True)
         case "int":
-            return text.cast(pl.Int32, strict=False)
+            return Conversion(text.str.strip_chars(), lambda c: c.cast(pl.Int32, strict=False), text=True)
         case "float":
             # French exports: decimal comma and spaces (also non-breaking) as thousands separators.
-            return (
-                text.str.replace_all(r"\s", "")
-                .str.replace(",", ".", literal=True)
-                .cast(pl.Float64, strict=False)
-            )
+            cleaned = text.str.replace_all(r"\s", "").str.replace(",", ".", literal=True)
+            return Conversion(cleaned, lambda c: c.cast(pl.Float64, strict=False), text=True, floating=True)
         case "bool":
-            lowered = text.str.to_lowercase()
-            return (
-                pl.when(lowered.is_in(CSV_TRUE_VALUES))
-                .then(pl.lit(True))
-                .when(lowered.is_in(CSV_FALSE_VALUES))
-                .then(pl.lit(False))
-                .otherwise(pl.lit(None, pl.Boolean))
-            )
+            return Conversion(text.str.strip_chars().str.to_lowercase(), _parse_bool, text=True)
         case "date":
-            return pl.coalesce(
-                text.str.to_date("%Y-%m-%d", strict=False), text.str.to_date("%d/%m/%Y", strict=False)
-            )
+            return Conversion(text.str.strip_chars(), _parse_date, text=True)
     raise AssertionError(column.kind)  # pragma: no cover - every kind is matched above
 
 
-def _cast_typed(column: Column, source: pl.DataType, raw: pl.Expr) -> pl.Expr | None:
+def _parse_bool(cleaned: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(cleaned.is_in(CSV_TRUE_VALUES))
+        .then(pl.lit(True))
+        .when(cleaned.is_in(CSV_FALSE_VALUES))
+        .then(pl.lit(False))
+        .otherwise(pl.lit(None, pl.Boolean))
+    )
+
+
+def _parse_date(cleaned: pl.Expr) -> pl.Expr:
+    return pl.coalesce(
+        cleaned.str.to_date("%Y-%m-%d", strict=False), cleaned.str.to_date("%d/%m/%Y", strict=False)
+    )
+
+
+def _typed_conversion(column: Column, source: pl.DataType, raw: pl.Expr) -> Conversion | None:
     match column.kind:
         case "int" if isinstance(source, _INTEGER_TYPES):
-            return raw.cast(pl.Int32, strict=False)
+            return Conversion(raw, lambda c: c.cast(pl.Int32, strict=False))
         case "float" if isinstance(source, _INTEGER_TYPES + _FLOAT_TYPES):
-            return raw.cast(pl.Float64)
+            return Conversion(raw, lambda c: c.cast(pl.Float64), floating=True)
         case "bool" if isinstance(source, pl.Boolean):
-            return raw
+            return Conversion(raw, lambda c: c)
         case "date" if isinstance(source, pl.Date):
-            return raw
+            return Conversion(raw, lambda c: c)
         case "date" if isinstance(source, pl.Datetime):
             # A timestamp is accepted when it is midnight (pandas writes dates that way).
-            return pl.when(raw.dt.time() == pl.time(0)).then(raw.dt.date())
+            return Conversion(raw, lambda c: pl.when(c.dt.time() == pl.time(0)).then(c.dt.date()))
     return None

@@ -189,13 +189,17 @@ def _typed_columns(source: SourceFile) -> dict[str, pl.Expr]:
     for column in HOUSEHOLD_COLUMNS:
         conversion = _conversion(source, column)
         if conversion is not None:
-            value = conversion.value
-            if not column.required and column.default is not None:
-                value = value.fill_null(pl.lit(column.default, column.dtype))
-            typed[column.name] = value.cast(column.dtype)
+            typed[column.name] = _finished(column, conversion.value)
         elif column.name not in source.raw_schema and not column.required:
             typed[column.name] = pl.lit(column.default, column.dtype)
     return typed
+
+
+def _finished(column: Column, value: pl.Expr) -> pl.Expr:
+    """A read value as the contract types it, an empty optional cell taking the column's default."""
+    if not column.required and column.default is not None:
+        value = value.fill_null(pl.lit(column.default, column.dtype))
+    return value.cast(column.dtype)
 
 
 def _conversion(source: SourceFile, column: Column) -> Conversion | None:
@@ -230,6 +234,14 @@ def _text(name: str) -> str:
     return f"__texte__{name}"
 
 
+def _cleaned(name: str) -> str:
+    return f"__nettoye__{name}"
+
+
+def _parsed(name: str) -> str:
+    return f"__lu__{name}"
+
+
 @dataclass
 class _Plan:
     """What to check in one file, and the problems already known from its columns alone.
@@ -245,6 +257,7 @@ class _Plan:
     source: SourceFile
     reference: CommuneReference
     stage: dict[str, pl.Expr] = field(default_factory=dict)
+    conversions: dict[str, Conversion] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     checks: list[_Check] = field(default_factory=list)
     deferred: list[_Check] = field(default_factory=list)
@@ -263,14 +276,28 @@ class _Plan:
         return all(name in self.stage for name in names)
 
     def prepared(self, row_index: str | None = None) -> pl.LazyFrame:
+        # Each step in its own projection: an expression used twice in one projection is computed
+        # twice by the streaming engine, and parsing text is the costly part of reading a CSV.
+        frame = self.source.scan_raw(row_index=row_index)
+        frame = frame.with_columns(c.cleaned.alias(_cleaned(n)) for n, c in self.conversions.items())
+        frame = frame.with_columns(
+            c.parse(pl.col(_cleaned(n))).alias(_parsed(n)) for n, c in self.conversions.items()
+        )
         exprs = [expr.alias(name) for name, expr in self.stage.items()]
         if row_index is not None:
             exprs.insert(0, pl.col(row_index))
-        return self.source.scan_raw(row_index=row_index).select(exprs)
+        return frame.select(exprs)
 
 
 def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
-    plan = _Plan(source, reference, stage=_typed_columns(source))
+    plan = _Plan(source, reference)
+    for column in HOUSEHOLD_COLUMNS:
+        conversion = _conversion(source, column)
+        if conversion is not None:
+            plan.conversions[column.name] = conversion
+            plan.stage[column.name] = _finished(column, pl.col(_parsed(column.name)))
+        elif column.name not in source.raw_schema and not column.required:
+            plan.stage[column.name] = pl.lit(column.default, column.dtype)
     raw = source.raw_schema
     plan.dropped = tuple(name for name in raw if name not in COLUMNS_BY_NAME)
     for name in raw:
@@ -298,7 +325,7 @@ def _column_checks(plan: _Plan, column: Column) -> None:
         if column.required:
             plan.column_problem(name, "colonne_manquante", "colonne obligatoire absente du fichier")
         return
-    conversion = _conversion(plan.source, column)
+    conversion = plan.conversions.get(name)
     if conversion is None:
         plan.column_problem(
             name,
@@ -310,7 +337,7 @@ def _column_checks(plan: _Plan, column: Column) -> None:
     suspects: list[pl.Expr] = []
     unreadable = pl.lit(False)
     if column.kind in _UNREADABLE_MESSAGES:
-        plan.stage[_unreadable(name)] = conversion.unreadable
+        plan.stage[_unreadable(name)] = conversion.unreadable(pl.col(_cleaned(name)), pl.col(_parsed(name)))
         unreadable = pl.col(_unreadable(name))
         message = _UNREADABLE_MESSAGES[column.kind]
         suspects.append(plan.check(name, "valeur_illisible", message, unreadable))

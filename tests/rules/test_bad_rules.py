@@ -19,17 +19,22 @@ titre: Essai
 prestation: essai
 action: "2.2"
 base_legale: [texte]
-lit: [revenus_activite_allocataire, statut_logement, percoit_ppa]
+lit: [revenus_activite_allocataire, statut_logement, percoit_ppa, code_commune]
 conditions:
   - {condition}
 priorite: 1
 """
 
 
+PERIMETERS = frozenset({"OPAH", "PIG", "OPAH Forcalquier centre ancien"})
+
+
 def _load(tmp_path: Path, condition: str, contract: ContractSummary) -> CatalogueInvalid:
     (tmp_path / "essai.yaml").write_text(GOOD.format(condition=condition), encoding="utf-8")
     with pytest.raises(CatalogueInvalid) as caught:
-        load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
+        load_catalogue(
+            tmp_path, columns=contract.column_kinds, enums=contract.enum_values, perimeters=PERIMETERS
+        )
     return caught.value
 
 
@@ -46,6 +51,17 @@ def _load(tmp_path: Path, condition: str, contract: ContractSummary) -> Catalogu
         ("ppa.montant_inconnu > 0", "paramètre inconnu", 5),
         ("si percoit_ppa alors 1 sinon vrai", "`alors` donne", 5),
         ("revenus_activite_allocataire >", "expression incomplète", 35),
+        ('dans_perimetre("OPAH Manosque")', "périmètre inconnu `OPAH Manosque`", 20),
+        ("al.plafond_loyer_seul > 0", "est une table", 5),
+        ("ppa.montant_forfaitaire[1] > 0", "n'est pas une table", 5),
+        (
+            "arrondi(revenus_activite_allocataire, revenus_activite_allocataire) > 0",
+            "doit être écrit tel quel",
+            38,
+        ),
+        ("statut_logement dans (statut_logement)", "n'accepte que des valeurs écrites", 27),
+        ('dans_perimetre("OPAH") > 1', "compare deux nombres", 5),
+        ("percoit_ppa et 3", "doit être un booléen", 20),
     ],
 )
 def test_bad_rule_is_refused_with_position_and_hint(tmp_path, contract, condition, message, column) -> None:
@@ -90,9 +106,22 @@ def test_one_bad_rule_stops_the_whole_catalogue_and_all_errors_are_listed(tmp_pa
     assert "impaye_locatif.yaml" in text and "colonne inconnue `statut`" in text
 
 
-def test_unknown_perimeter_is_refused(tmp_path, contract) -> None:
-    error = _load(tmp_path, 'dans_perimetre("OPAH Manosque")', contract)
-    assert "code_commune" in str(error)
+def test_geography_functions_need_code_commune_declared(tmp_path, contract) -> None:
+    text = GOOD.format(condition="commune_eloignee()").replace(", code_commune]", "]")
+    (tmp_path / "essai.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogueInvalid, match="ajoutez `code_commune` à `lit`"):
+        load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
+
+
+def test_perimeter_unknown_to_the_configured_territory_is_refused_at_compile(
+    tmp_path, contract, geography
+) -> None:
+    (tmp_path / "essai.yaml").write_text(
+        GOOD.format(condition='dans_perimetre("OPAH Manosque")'), encoding="utf-8"
+    )
+    catalogue = load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
+    with pytest.raises(CatalogueInvalid, match="périmètre inconnu `OPAH Manosque`"):
+        compile_catalogue(catalogue, load_parameters(), datetime.date(2024, 6, 1), geography)
 
 
 def test_month_without_parameter_value_is_a_clear_error(contract, geography) -> None:

@@ -11,6 +11,7 @@ from rules.cases import run_case
 
 _SUMMARY = ContractSummary()
 _CATALOGUE = load_catalogue(columns=_SUMMARY.column_kinds, enums=_SUMMARY.enum_values)
+_PARAMETERS = load_parameters()
 _CASES = [(rule, index, case) for rule in _CATALOGUE.rules for index, case in enumerate(rule.cases)]
 
 
@@ -24,7 +25,7 @@ def test_rule_case_gives_expected_flag_and_amount(rule, index, case, geography: 
         rule,
         index,
         case,
-        load_parameters(),
+        _PARAMETERS,
         geography,
         defaults,
         HOUSEHOLD_SCHEMA,

@@ -179,20 +179,32 @@ class ValidatedExtract:
             if name not in COLUMNS_BY_NAME:
                 raise UnknownContractColumn(name)
         source = self.source or open_extract(self.path)
-        typed = _typed_columns(source)
-        return source.scan_raw().with_columns(typed[name].alias(name) for name in names).select(names)
+        conversions = {name: c for name in names if (c := _conversion(source, COLUMNS_BY_NAME[name]))}
+        typed = _typed_columns(source, conversions)
+        # `with_columns` then `select`: a column absent from the file still gets one value per row.
+        frame = _parsed_frame(source.scan_raw(), conversions)
+        return frame.with_columns(typed[name].alias(name) for name in names).select(names)
 
 
-def _typed_columns(source: SourceFile) -> dict[str, pl.Expr]:
-    """The typed value of every readable contract column: read from the file, or its default if absent."""
+def _typed_columns(source: SourceFile, conversions: dict[str, Conversion]) -> dict[str, pl.Expr]:
+    """The typed value of the contract columns over a `_parsed_frame`: read, or the default if absent."""
     typed: dict[str, pl.Expr] = {}
     for column in HOUSEHOLD_COLUMNS:
-        conversion = _conversion(source, column)
-        if conversion is not None:
-            typed[column.name] = _finished(column, conversion.value)
+        if column.name in conversions:
+            typed[column.name] = _finished(column, pl.col(_parsed(column.name)))
         elif column.name not in source.raw_schema and not column.required:
             typed[column.name] = pl.lit(column.default, column.dtype)
     return typed
+
+
+def _parsed_frame(frame: pl.LazyFrame, conversions: dict[str, Conversion]) -> pl.LazyFrame:
+    """`frame` with each converted column's cleaned text and parsed value beside it.
+
+    Each step is its own projection: an expression used twice in one projection is computed twice by
+    the streaming engine, and parsing text is the costly part of reading a CSV.
+    """
+    frame = frame.with_columns(c.cleaned.alias(_cleaned(n)) for n, c in conversions.items())
+    return frame.with_columns(c.parse(pl.col(_cleaned(n))).alias(_parsed(n)) for n, c in conversions.items())
 
 
 def _finished(column: Column, value: pl.Expr) -> pl.Expr:
@@ -276,13 +288,7 @@ class _Plan:
         return all(name in self.stage for name in names)
 
     def prepared(self, row_index: str | None = None) -> pl.LazyFrame:
-        # Each step in its own projection: an expression used twice in one projection is computed
-        # twice by the streaming engine, and parsing text is the costly part of reading a CSV.
-        frame = self.source.scan_raw(row_index=row_index)
-        frame = frame.with_columns(c.cleaned.alias(_cleaned(n)) for n, c in self.conversions.items())
-        frame = frame.with_columns(
-            c.parse(pl.col(_cleaned(n))).alias(_parsed(n)) for n, c in self.conversions.items()
-        )
+        frame = _parsed_frame(self.source.scan_raw(row_index=row_index), self.conversions)
         exprs = [expr.alias(name) for name, expr in self.stage.items()]
         if row_index is not None:
             exprs.insert(0, pl.col(row_index))
@@ -290,14 +296,8 @@ class _Plan:
 
 
 def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
-    plan = _Plan(source, reference)
-    for column in HOUSEHOLD_COLUMNS:
-        conversion = _conversion(source, column)
-        if conversion is not None:
-            plan.conversions[column.name] = conversion
-            plan.stage[column.name] = _finished(column, pl.col(_parsed(column.name)))
-        elif column.name not in source.raw_schema and not column.required:
-            plan.stage[column.name] = pl.lit(column.default, column.dtype)
+    conversions = {c.name: conv for c in HOUSEHOLD_COLUMNS if (conv := _conversion(source, c))}
+    plan = _Plan(source, reference, stage=_typed_columns(source, conversions), conversions=conversions)
     raw = source.raw_schema
     plan.dropped = tuple(name for name in raw if name not in COLUMNS_BY_NAME)
     for name in raw:

@@ -104,6 +104,7 @@ def test_launch_is_refused_without_an_approved_exchange_and_writes_nothing(make_
         assert session.scalars(select(Contact)).first() is None
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_launch_is_refused_when_the_exchange_lacks_a_field_of_the_sequence(make_world) -> None:
     world = make_world(fields=("telephone",))  # the 2.2 sequence also needs e-mail and postal address
     run_id = world.store_run(many_flags(5))
@@ -112,6 +113,7 @@ def test_launch_is_refused_when_the_exchange_lacks_a_field_of_the_sequence(make_
     assert "email" in str(refused.value)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_unknown_run_is_a_clear_error(make_world) -> None:
     world = make_world()
     with pytest.raises(RunNotFound):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detection.validation import ExtractRejected, validate_extract
-from tests.detection.conftest import WriteExtract, to_text, valid_frame
+from tests.detection.conftest import WriteExtract, to_text, valid_frame, write_extract
 
 
 def _rejection(path: Path) -> ExtractRejected:
@@ -176,3 +179,35 @@ def test_an_unreadable_file_is_a_problem(extract_file: WriteExtract) -> None:
     path = extract_file()
     path.chmod(0)
     assert _only_code(path) == "fichier_illisible"
+
+
+def _valid_bytes(shape: str) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        return write_extract(valid_frame(), Path(folder) / "valide", shape).read_bytes()
+
+
+_BASES = {shape: _valid_bytes(shape) for shape in ("parquet", "csv", "csv_fr")}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.sampled_from(sorted(_BASES)),
+    cut=st.integers(0, 100),
+    edits=st.lists(st.tuples(st.integers(0, 10_000), st.binary(min_size=1, max_size=4)), max_size=6),
+)
+def test_any_damaged_file_gets_a_verdict_never_an_unexpected_error(
+    shape: str, cut: int, edits: list[tuple[int, bytes]]
+) -> None:
+    data = bytearray(_BASES[shape])
+    for position, replacement in edits:
+        at = position % len(data)
+        data[at : at + len(replacement)] = replacement
+    data = data[: max(1, len(data) * cut // 100)] if cut < 100 else data
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "abime"
+        path.write_bytes(bytes(data))
+        try:
+            validate_extract(path)
+        except ExtractRejected as rejected:
+            assert rejected.problems
+            assert all(p.code and p.message for p in rejected.problems)

@@ -216,14 +216,19 @@ def produce_attempt(
         ]
         write(f"Courriels {job.campaign.id} tentative {index + 1}", f"{stem}.zip", zip_files(files))
         if job.smtp is not None:
-            sent = deliver_emails(messages, job.smtp)
+            delivery = deliver_emails(messages, job.smtp)
+            sent = delivery.sent
             audit.append(
                 job.session,
                 actor=job.actor,
-                action="courriel.envoi",
+                action="courriel.envoi" if delivery.failure is None else "courriel.envoi_interrompu",
                 object_ref=f"campagne:{job.launch_id}",
-                counts={"envoyes": sent, "prepares": len(messages)},
-                details={"serveur": f"{job.smtp.host}:{job.smtp.port}", "tentative": index + 1},
+                counts={"envoyes": delivery.sent, "refuses": delivery.refused, "prepares": len(messages)},
+                details={
+                    "serveur": f"{job.smtp.host}:{job.smtp.port}",
+                    "tentative": index + 1,
+                    "incident": delivery.failure,
+                },
                 now=job.now,
             )
     elif rows and channel == "appel":

@@ -71,18 +71,38 @@ def zip_files(files: Sequence[tuple[str, bytes]]) -> bytes:
     return buffer.getvalue()
 
 
-def deliver_emails(messages: Sequence[EmailMessage], smtp: SmtpSettings) -> int:
-    """Send every message through one SMTP connection; returns how many the server accepted."""
-    sent = 0
-    with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as client:
-        if smtp.starttls:
-            client.starttls()
-        if smtp.user and smtp.password:
-            client.login(smtp.user, smtp.password)
-        for message in messages:
-            refused = client.send_message(message)
-            sent += 0 if refused else 1
-    return sent
+@dataclass(frozen=True)
+class Delivery:
+    """What the SMTP server did with a batch (counts only: refusals name no address)."""
+
+    sent: int
+    refused: int
+    failure: str | None = None
+
+
+def deliver_emails(messages: Sequence[EmailMessage], smtp: SmtpSettings) -> Delivery:
+    """Send every message through one SMTP connection.
+
+    A message the server refuses is counted, not raised; a connection failure stops the batch and is
+    described without any address (the `.eml` files stay written for a later delivery).
+    """
+    sent = refused = 0
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as client:
+            if smtp.starttls:
+                client.starttls()
+            if smtp.user and smtp.password:
+                client.login(smtp.user, smtp.password)
+            for message in messages:
+                try:
+                    rejected = client.send_message(message)
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused):
+                    refused += 1
+                    continue
+                sent, refused = (sent, refused + 1) if rejected else (sent + 1, refused)
+    except (OSError, smtplib.SMTPException) as exc:
+        return Delivery(sent, refused, f"{type(exc).__name__} sur {smtp.host}:{smtp.port}")
+    return Delivery(sent, refused)
 
 
 WORKLIST_HEADERS: dict[str, str] = {

@@ -17,6 +17,7 @@ from outreach.channels import SmtpSettings
 from outreach.errors import OutsideSendingWindow
 from outreach.launch import launch_campaign
 from outreach.models import Contact
+from privacy.models import AuditEntry
 from tests.outreach.conftest import NOW
 from tests.outreach.factories import campaign_22, flag, flags_frame
 
@@ -99,3 +100,20 @@ def test_no_email_is_delivered_on_a_public_holiday(make_world, smtp_server) -> N
     assert inbox.messages == []
     with Session(world.engine) as session:
         assert session.scalars(select(Contact)).first() is None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_unreachable_smtp_server_keeps_the_eml_files_and_records_the_incident(make_world) -> None:
+    world = make_world()
+    flags = flags_frame([flag(1)])
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+    nowhere = SmtpSettings(host="127.0.0.1", port=_free_port(), timeout=2)
+    report = launch_campaign(
+        world.env, _email_first_campaign(), run_id, out_dir=world.out_dir, now=NOW, smtp=nowhere
+    )
+    assert report.attempts[0].courriels_envoyes == 0
+    assert report.attempts[0].outputs[0].path.is_file()
+    with Session(world.engine) as session:
+        actions = set(session.scalars(select(AuditEntry.action)))
+    assert "courriel.envoi_interrompu" in actions

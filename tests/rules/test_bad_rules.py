@@ -57,7 +57,7 @@ def _load(tmp_path: Path, condition: str, contract: ContractSummary) -> Catalogu
         (
             "arrondi(revenus_activite_allocataire, revenus_activite_allocataire) > 0",
             "doit être écrit tel quel",
-            38,
+            43,
         ),
         ("statut_logement dans (statut_logement)", "n'accepte que des valeurs écrites", 27),
         ('dans_perimetre("OPAH") > 1', "compare deux nombres", 5),

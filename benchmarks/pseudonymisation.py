@@ -5,7 +5,8 @@
 Measures, in the same run: the vectorised HMAC over N matricules (in memory, then end to end from a
 Parquet file to a pseudonymised Parquet file, as `uptake pseudonymise` does), and a Python `hmac` loop
 and a keyed BLAKE2b loop over a sample, extrapolated to N. Prints the ratios; the target is N = 14M
-in under 10 s.
+in under 10 s, i.e. under 0.4 × the hmac loop (about 25 s on this machine when idle): the ratio is the
+verdict that does not depend on how busy the machine is.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import polars as pl
 from privacy.pseudonyms import pseudonymise_file, pseudonymise_frame
 
 TARGET_SECONDS = 10.0
+REFERENCE_HMAC_LOOP = 25.0  # seconds for 14M on this machine when idle (issue 5)
 
 
 def _timed(label: str, action: Callable[[], object]) -> float:
@@ -77,6 +79,11 @@ def main() -> None:
     print(f"  uptake pseudonymise         {end_to_end:8.2f} s")
     print(f"  boucle hmac (extrapolée)    {hmac_loop:8.2f} s   soit {hmac_loop / plugin:5.1f} × le greffon")
     print(f"  boucle BLAKE2b (extrapolée) {blake_loop:8.2f} s   soit {blake_loop / plugin:5.1f} × le greffon")
+    # The issue's reference figures on an idle machine: a Python hmac loop takes about 25 s for 14M, so
+    # the 10 s target is 0.4 × that loop; this ratio holds however busy the machine is during the run.
+    relative, goal = end_to_end / hmac_loop, TARGET_SECONDS / REFERENCE_HMAC_LOOP
+    verdict = "atteint" if relative < goal else "NON atteint"
+    print(f"uptake pseudonymise / boucle hmac : {relative:.2f} (objectif < {goal:.2f}) : {verdict}")
     scaled = end_to_end * 14_000_000 / n
     verdict = "atteint" if scaled < TARGET_SECONDS else "NON atteint"
     print(

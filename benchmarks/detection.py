@@ -85,7 +85,7 @@ def run_full(path: Path, out: Path, geography: Any) -> dict[str, int]:
 
 
 def run_polars(path: Path, out: Path, geography: Any) -> dict[str, int]:
-    """The catalogue's rules written by hand in polars."""
+    """The catalogue's rules written by hand in polars: shared quantities as staged columns."""
     import polars as pl
 
     month = _month(path)
@@ -103,79 +103,88 @@ def run_polars(path: Path, out: Path, geography: Any) -> dict[str, int]:
     def months_since(date: pl.Expr) -> pl.Expr:
         return pl.lit(month_index) - (date.dt.year().cast(pl.Int32) * 12 + date.dt.month().cast(pl.Int32))
 
-    remote = col("code_commune").is_in(sorted(geography.remote_communes))
     couple, children = col("en_couple"), col("nb_enfants")
-    persons = 1 + couple.cast(pl.Int32) + children
-    earned = col("revenus_activite_allocataire") + col("revenus_activite_conjoint")
-    resources = earned + col("autres_ressources") + col("montant_prestations_familiales")
-    t2, t3, tx = p["foyer.taux_deuxieme_personne"], p["foyer.taux_troisieme_personne"], p["foyer.taux_personne_supplementaire"]  # fmt: skip
-    household_rate = (
-        1
-        + pl.when(persons >= 2).then(t2).otherwise(0)
-        + pl.when(persons >= 3).then(t3).otherwise(0)
-        + pl.when(persons >= 4).then(pl.when(couple).then(t3).otherwise(tx)).otherwise(0)
-        + pl.max_horizontal(persons - 4, 0) * tx
+    t2, t3, tx = (
+        p["foyer.taux_deuxieme_personne"],
+        p["foyer.taux_troisieme_personne"],
+        p["foyer.taux_personne_supplementaire"],
     )
-    recent_break = (
-        pl.when(col("evenement_vie").is_in(["separation", "deces_conjoint"]))
-        .then(months_since(col("date_evenement")) <= 12)
-        .otherwise(False)
-    )
-    lone_parent = ~couple & (children > 0) & ((col("nb_enfants_moins_3_ans") > 0) | recent_break)
-    lone_rate = p["foyer.majoration_isolement"] + p["foyer.majoration_isolement_par_enfant"] * children
-    housing_rate = (
-        pl.when(persons == 1)
-        .then(p["foyer.forfait_logement_1_personne"])
-        .when(persons == 2)
-        .then(p["foyer.forfait_logement_2_personnes"] * (1 + t2))
-        .otherwise(p["foyer.forfait_logement_3_personnes"] * (1 + t2 + t3))
-    )
-    zone = col("zone_logement")
 
-    def rent_cap(zone_key: Any) -> pl.Expr:
-        single = table("al.plafond_loyer_seul", zone_key)
-        pair = table("al.plafond_loyer_couple", zone_key)
-        first = table("al.plafond_loyer_un_enfant", zone_key)
-        extra = table("al.plafond_loyer_enfant_supplementaire", zone_key)
+    def rent_cap(zone: pl.Expr) -> pl.Expr:
+        single, pair = table("al.plafond_loyer_seul", zone), table("al.plafond_loyer_couple", zone)
+        first, extra = (
+            table("al.plafond_loyer_un_enfant", zone),
+            table("al.plafond_loyer_enfant_supplementaire", zone),
+        )
         return (
             pl.when(children == 0)
             .then(pl.when(couple).then(pair).otherwise(single))
             .otherwise(first + (children - 1) * extra)
         )
 
-    rent = pl.min_horizontal(col("loyer"), rent_cap(zone))
-    charges = p["al.forfait_charges"] + children * p["al.forfait_charges_par_enfant"]
-    ratio = (rent / rent_cap(pl.lit(2))).round(4)
-    s1, s2 = p["al.tl_seuil_1"], p["al.tl_seuil_2"]
-    rent_rate = (
-        pl.when(ratio >= s2)
-        .then(p["al.tl_taux_3"] * (ratio - s2) + p["al.tl_taux_2"] * (s2 - s1))
-        .otherwise(pl.max_horizontal(0, p["al.tl_taux_2"] * (ratio - s1)))
+    recent_break = (
+        pl.when(col("evenement_vie").is_in(["separation", "deces_conjoint"]))
+        .then(months_since(col("date_evenement")) <= 12)
+        .otherwise(False)
     )
-    family_rate = (
-        pl.when(children == 0)
+    perimeter_codes = geography.territory.perimeter_communes("OPAH") | geography.territory.perimeter_communes(
+        "PIG"
+    )
+    stage1 = {
+        "persons": 1 + couple.cast(pl.Int32) + children,
+        "earned": col("revenus_activite_allocataire") + col("revenus_activite_conjoint"),
+        "remote": col("code_commune").is_in(sorted(geography.remote_communes)),
+        "lone": ~couple & (children > 0) & ((col("nb_enfants_moins_3_ans") > 0) | recent_break),
+        "lone_rate": p["foyer.majoration_isolement"] + p["foyer.majoration_isolement_par_enfant"] * children,
+        "rent": pl.min_horizontal(col("loyer"), rent_cap(col("zone_logement"))),
+        "rent_ref": rent_cap(pl.lit(2)),
+        "charges": p["al.forfait_charges"] + children * p["al.forfait_charges_par_enfant"],
+        "family_rate": pl.when(children == 0)
         .then(pl.when(couple).then(p["al.tf_couple"]).otherwise(p["al.tf_seul"]))
         .otherwise(
             table("al.tf_personnes_a_charge", pl.min_horizontal(children, 4))
             + pl.max_horizontal(children - 4, 0) * p["al.tf_par_personne_supplementaire"]
-        )
-    )
-    r0 = (
-        pl.when(children == 0)
+        ),
+        "r0": pl.when(children == 0)
         .then(pl.when(couple).then(p["al.r0_couple"]).otherwise(p["al.r0_seul"]))
         .otherwise(
             table("al.r0_personnes_a_charge", pl.min_horizontal(children, 5))
             + pl.max_horizontal(children - 5, 0) * p["al.r0_par_personne_supplementaire"]
-        )
-    )
-    yearly = (
-        12 * ((1 - p["al.abattement_revenus_activite"]) * earned + col("autres_ressources")) / 100
-    ).ceil() * 100
-    minimum_share = pl.max_horizontal(p["al.p0_taux"] * (rent + charges), p["al.p0_forfait"])
-    share = minimum_share + (family_rate + rent_rate) * pl.max_horizontal(0, yearly - r0)
-    tenant = (col("statut_logement") == "locataire") & (col("loyer") > 0)
-    al_estimate = (
-        pl.when(tenant)
+        ),
+        "tenant": (col("statut_logement") == "locataire") & (col("loyer") > 0),
+        "free_housing": col("statut_logement").is_in(["proprietaire", "accedant", "heberge"]),
+        "event_age": months_since(col("date_evenement")),
+        "perimeter": col("code_commune").is_in(sorted(perimeter_codes)),
+    }
+    persons, earned = col("persons"), col("earned")
+    s1, s2 = p["al.tl_seuil_1"], p["al.tl_seuil_2"]
+    ratio = (col("rent") / col("rent_ref")).round(4)
+    stage2 = {
+        "resources": earned + col("autres_ressources") + col("montant_prestations_familiales"),
+        "household_rate": 1
+        + pl.when(persons >= 2).then(t2).otherwise(0)
+        + pl.when(persons >= 3).then(t3).otherwise(0)
+        + pl.when(persons >= 4).then(pl.when(couple).then(t3).otherwise(tx)).otherwise(0)
+        + pl.max_horizontal(persons - 4, 0) * tx,
+        "housing_rate": pl.when(persons == 1)
+        .then(p["foyer.forfait_logement_1_personne"])
+        .when(persons == 2)
+        .then(p["foyer.forfait_logement_2_personnes"] * (1 + t2))
+        .otherwise(p["foyer.forfait_logement_3_personnes"] * (1 + t2 + t3)),
+        "rent_rate": pl.when(ratio >= s2)
+        .then(p["al.tl_taux_3"] * (ratio - s2) + p["al.tl_taux_2"] * (s2 - s1))
+        .otherwise(pl.max_horizontal(0, p["al.tl_taux_2"] * (ratio - s1))),
+        "yearly": (
+            12 * ((1 - p["al.abattement_revenus_activite"]) * earned + col("autres_ressources")) / 100
+        ).ceil()
+        * 100,
+    }
+    rent, charges = col("rent"), col("charges")
+    share = pl.max_horizontal(p["al.p0_taux"] * (rent + charges), p["al.p0_forfait"]) + (
+        col("family_rate") + col("rent_rate")
+    ) * pl.max_horizontal(0, col("yearly") - col("r0"))
+    stage3 = {
+        "al": pl.when(col("tenant"))
         .then(
             (
                 pl.max_horizontal(0, rent + charges - share - p["al.abattement_forfaitaire"])
@@ -183,62 +192,64 @@ def run_polars(path: Path, out: Path, geography: Any) -> dict[str, int]:
             ).round(2)
         )
         .otherwise(0)
-    )
-    al_kept = (
-        pl.when(col("percoit_al"))
+    }
+    stage4 = {
+        "al_kept": pl.when(col("percoit_al"))
         .then(col("montant_al"))
-        .when(al_estimate >= p["al.montant_minimum_verse"])
-        .then(al_estimate)
+        .when(col("al") >= p["al.montant_minimum_verse"])
+        .then(col("al"))
         .otherwise(0)
-    )
-    free_housing = col("statut_logement").is_in(["proprietaire", "accedant", "heberge"])
+    }
+    ppa_base, rsa_base = p["ppa.montant_forfaitaire"], p["rsa.montant_forfaitaire"]
 
     def housing_deduction(base: float) -> pl.Expr:
+        lump = col("housing_rate") * base
         return (
-            pl.when(free_housing)
-            .then(housing_rate * base)
-            .when(al_kept > 0)
-            .then(pl.min_horizontal(al_kept, housing_rate * base))
+            pl.when(col("free_housing"))
+            .then(lump)
+            .when(col("al_kept") > 0)
+            .then(pl.min_horizontal(col("al_kept"), lump))
             .otherwise(0)
         )
 
-    ppa_base, rsa_base = p["ppa.montant_forfaitaire"], p["rsa.montant_forfaitaire"]
-    ppa_lump = pl.when(lone_parent).then(ppa_base * lone_rate).otherwise(ppa_base * household_rate)
     low = p["ppa.bonification_seuil_smic"] * p["smic.horaire_brut"]
     high = p["ppa.bonification_plafond_smic"] * p["smic.horaire_brut"]
 
     def bonus(income: pl.Expr) -> pl.Expr:
-        share = pl.min_horizontal(1, pl.max_horizontal(0, (income - low) / (high - low)))
-        return p["ppa.bonification_taux_max"] * ppa_base * share
+        return (
+            p["ppa.bonification_taux_max"]
+            * ppa_base
+            * pl.min_horizontal(1, pl.max_horizontal(0, (income - low) / (high - low)))
+        )
 
-    ppa = (
-        ppa_lump
-        + p["ppa.taux_revenus_activite"] * earned
-        + bonus(col("revenus_activite_allocataire"))
-        + bonus(col("revenus_activite_conjoint"))
-        - pl.max_horizontal(ppa_lump, resources + housing_deduction(ppa_base))
-    ).round(2)
-    rsa_lump = pl.when(lone_parent).then(rsa_base * lone_rate).otherwise(rsa_base * household_rate)
-    rsa = (rsa_lump - resources - housing_deduction(rsa_base)).round(2)
-    age = col("age_allocataire")
-    event_age = months_since(col("date_evenement"))
-    priority = pl.when(remote).then(1).otherwise(2)
-    perimeter = col("code_commune").is_in(
-        sorted(geography.territory.perimeter_communes("OPAH") | geography.territory.perimeter_communes("PIG"))
-    )
+    def lump(base: float) -> pl.Expr:
+        return pl.when(col("lone")).then(base * col("lone_rate")).otherwise(base * col("household_rate"))
+
+    stage5 = {
+        "ppa": (
+            lump(ppa_base)
+            + p["ppa.taux_revenus_activite"] * earned
+            + bonus(col("revenus_activite_allocataire"))
+            + bonus(col("revenus_activite_conjoint"))
+            - pl.max_horizontal(lump(ppa_base), col("resources") + housing_deduction(ppa_base))
+        ).round(2),
+        "rsa": (lump(rsa_base) - col("resources") - housing_deduction(rsa_base)).round(2),
+        "priority": pl.when(col("remote")).then(1).otherwise(2),
+    }
+    age, none = col("age_allocataire"), pl.lit(None, dtype=pl.Float64)
     rules: dict[str, tuple[pl.Expr, pl.Expr, pl.Expr]] = {
         "al_non_recours": (
-            ~col("percoit_al") & tenant & (al_estimate >= p["al.montant_minimum_verse"]),
-            al_estimate,
-            priority,
+            ~col("percoit_al") & col("tenant") & (col("al") >= p["al.montant_minimum_verse"]),
+            col("al"),
+            col("priority"),
         ),
         "evenement_vie": (
             col("evenement_vie").is_in(["naissance", "separation", "deces_conjoint", "perte_emploi"])
-            & (event_age >= 0)
-            & (event_age < 3)
+            & (col("event_age") >= 0)
+            & (col("event_age") < 3)
             & ~col("accompagnement_social"),
-            pl.lit(None, dtype=pl.Float64),
-            priority,
+            none,
+            col("priority"),
         ),
         "impaye_locatif": (
             (col("statut_logement") == "locataire")
@@ -247,44 +258,42 @@ def run_polars(path: Path, out: Path, geography: Any) -> dict[str, int]:
                 | ((col("loyer") > 0) & (col("dette_locative") >= 2 * col("loyer")))
             )
             & ~col("accompagnement_social"),
-            pl.lit(None, dtype=pl.Float64),
+            none,
             pl.lit(1),
         ),
-        "logement_non_decent": (
-            col("logement_non_decent") & perimeter,
-            pl.lit(None, dtype=pl.Float64),
-            pl.lit(1),
-        ),
+        "logement_non_decent": (col("logement_non_decent") & col("perimeter"), none, pl.lit(1)),
         "ppa_non_recours": (
             ~col("percoit_ppa")
             & (earned > 0)
             & (age >= p["ppa.age_minimum"])
-            & (ppa >= p["ppa.montant_minimum_verse"]),
-            ppa,
-            priority,
+            & (col("ppa") >= p["ppa.montant_minimum_verse"]),
+            col("ppa"),
+            col("priority"),
         ),
-        "rdv_droits_eloignes": (remote, pl.lit(None, dtype=pl.Float64), pl.lit(3)),
+        "rdv_droits_eloignes": (col("remote"), none, pl.lit(3)),
         "rsa_non_recours": (
             ~col("percoit_rsa")
             & ((age >= p["rsa.age_minimum"]) | (children > 0))
             & (age < p["rsa.age_aspa"])
-            & (rsa >= p["rsa.montant_minimum_verse"]),
-            rsa,
-            priority,
+            & (col("rsa") >= p["rsa.montant_minimum_verse"]),
+            col("rsa"),
+            col("priority"),
         ),
     }
     households = pl.scan_parquet(path)
+    for stage in (stage1, stage2, stage3, stage4, stage5):
+        households = households.with_columns(**stage)
     distance = geography.distance_expr()
     parts = [
         households.filter(condition).select(
             "id_foyer",
             pl.lit(rule).alias("regle"),
             amount.cast(pl.Float64).alias("montant_estime"),
-            prio.cast(pl.Int32).alias("priorite"),
+            priority.cast(pl.Int32).alias("priorite"),
             "code_commune",
             distance.alias("distance_services_km"),
         )
-        for rule, (condition, amount, prio) in rules.items()
+        for rule, (condition, amount, priority) in rules.items()
     ]
     pl.concat(parts).sink_parquet(out)
     return dict(pl.scan_parquet(out).group_by("regle").len().collect().iter_rows())

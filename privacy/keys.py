@@ -156,6 +156,26 @@ class Keyring:
         return self.signing_key().public_key()
 
 
+def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
+    """The public key as PEM, for the DPO to keep and verify with elsewhere."""
+    return public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def load_public_key_pem(data: bytes) -> Ed25519PublicKey:
+    """An Ed25519 public key from PEM; `KeyringError` if it is something else."""
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError:
+        key = None
+    if not isinstance(key, Ed25519PublicKey):
+        raise KeyringError(
+            "clé publique", "fichier PEM illisible ou clé non Ed25519", "exportez-la avec `uptake keys show`"
+        )
+    return key
+
+
 def derive_pseudonym_key(root: bytes, finalite: str) -> bytes:
     """HKDF-SHA-256 of a territory root, domain-separated by the purpose."""
     name = finalite.strip().lower()

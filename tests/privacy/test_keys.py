@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from privacy.errors import KeyringError
-from privacy.keys import MASTER_ENV, Keyring, open_keyring
+from privacy.keys import MASTER_ENV, Keyring, load_public_key_pem, open_keyring, public_key_pem
 
 
 def test_master_key_file_is_created_owner_only_at_first_use(tmp_path: Path) -> None:
@@ -56,3 +56,11 @@ def test_destroyed_key_is_gone_for_good(keyring: Keyring) -> None:
     assert not keyring.path("sortie-x").exists()
     with pytest.raises(KeyringError, match="clé absente"):
         keyring.load("sortie-x")
+
+
+def test_the_dpo_public_key_round_trips_through_pem(keyring: Keyring) -> None:
+    pem = public_key_pem(keyring.public_key())
+    signature = keyring.signing_key().sign(b"decision")
+    load_public_key_pem(pem).verify(signature, b"decision")
+    with pytest.raises(KeyringError, match="non Ed25519"):
+        load_public_key_pem(b"-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n")

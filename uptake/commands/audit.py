@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
 from privacy import audit
-from privacy.keys import fingerprint
+from privacy.keys import fingerprint, load_public_key_pem
 from privacy.models import AuditEntry
 from uptake.commands.privacy import keyring_of
 from uptake.context import AppContext
@@ -22,11 +24,17 @@ def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Journal d'audit : vérification, consultation.", no_args_is_help=True)
 
     @group.command("verify")
-    def verify_command() -> None:
+    def verify_command(
+        public_key: Path | None = typer.Option(
+            None,
+            "--cle-publique",
+            help="Clé publique du DPO (PEM, voir `uptake keys show`) : ne se fie pas au trousseau local.",
+        ),
+    ) -> None:
         """Vérifie la chaîne et les signatures ; sort en code 1, avec la première anomalie, si altéré."""
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
-        public = keyring.public_key()
+        public = load_public_key_pem(public_key.read_bytes()) if public_key else keyring.public_key()
         with transaction(ctx.engine) as session:
             result = audit.verify(session, public)
             if result.ok:

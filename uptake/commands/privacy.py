@@ -14,7 +14,7 @@ from rich.console import Console
 from sqlalchemy.orm import Session
 
 from privacy import audit, retention, rotation, subjects, vault
-from privacy.keys import Keyring, open_keyring
+from privacy.keys import Keyring, fingerprint, open_keyring, public_key_pem
 from privacy.pseudonyms import DEFAULT_FINALITE, key_text, pseudonymise_file
 from uptake.context import AppContext
 from uptake.db import transaction
@@ -95,13 +95,20 @@ def register(app: typer.Typer) -> None:
     )
 
     @keys.command("show")
-    def keys_show() -> None:
+    def keys_show(
+        export_public: Path | None = typer.Option(
+            None,
+            "--exporter-cle-publique",
+            help="Écrit la clé publique (PEM) pour vérifier hors de cette machine.",
+        ),
+    ) -> None:
         """Affiche l'empreinte de la clé de signature du DPO et les clés présentes (noms seulement)."""
-        from privacy.keys import fingerprint
-
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         console.print(f"Clé de signature (Ed25519) : empreinte [bold]{fingerprint(keyring.public_key())}[/]")
+        if export_public is not None:
+            export_public.write_bytes(public_key_pem(keyring.public_key()))
+            console.print(f"Clé publique écrite : {export_public}")
         console.print(f"Dossier des clés : {keyring.keys_dir}")
         for path in sorted(keyring.keys_dir.glob("*.key")):
             console.print(f"  {path.stem}")

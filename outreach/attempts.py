@@ -165,7 +165,8 @@ def produce_attempt(
         )
         rows.append((household, dict(contact), message))
 
-    stem = f"{job.campaign.id}-lancement{job.launch_id}-t{index + 1}-{channel}"
+    # One file per production: a follow-up never overwrites an earlier batch of the same attempt.
+    stem = f"{job.campaign.id}-lancement{job.launch_id}-t{index + 1}-{channel}-{job.now:%Y%m%dT%H%M%S}"
     outputs: list[OutputFile] = []
     sent: int | None = None
     fields = list(CHANNEL_FIELDS[channel])

@@ -1,0 +1,98 @@
+"""The outreach half of `uptake demo`: campaigns, lists, simulated month, reconciliation, report.
+
+Given a detection run on a synthetic extract, an approved exchange and a filled vault, plays the two
+campaigns of the convention over one simulated month, deterministically from `seed`:
+
+  day 0      launch action 2.2 (SMS first) and action 7.1 (call list first)
+  day 2      simulated call and message outcomes (`outreach.simulation`)
+  days 1-31  the daily follow-up run: each attempt of the sequences whose delay has passed and whose
+             condition holds (7.1: questionnaire letters; 2.2: e-mails, then calls, then letters)
+  then       next month's extract (rights opened in both arms, more often when contacted),
+             reconciliation, indicators report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from outreach.attempts import OutputFile
+from outreach.campaigns import find_campaign
+from outreach.launch import LaunchReport, OutreachEnv, launch_campaign, run_followups
+from outreach.reconcile import ReconciliationReport, reconcile_extract
+from outreach.report import ReportFiles, write_report
+from outreach.simulation import simulate_month_file
+
+CAMPAIGN_22 = "action-2-2-non-recours"
+CAMPAIGN_71 = "action-7-1-logement"
+FOLLOWUP_DAYS = range(1, 32)
+
+
+@dataclass
+class DemoOutreach:
+    """Where everything went, for the demo to print."""
+
+    launches: list[LaunchReport] = field(default_factory=list)
+    followups: list[OutputFile] = field(default_factory=list)
+    next_extract: Path | None = None
+    simulated_openings: tuple[int, int] = (0, 0)
+    reconciliation: ReconciliationReport | None = None
+    report: ReportFiles | None = None
+
+    @property
+    def outputs(self) -> list[OutputFile]:
+        """Every list written (SMS batches, e-mails, call lists, letters)."""
+        first = [o for launch in self.launches for attempt in launch.attempts for o in attempt.outputs]
+        return first + self.followups
+
+
+def run_demo_outreach(
+    env: OutreachEnv,
+    config_dir: Path,
+    *,
+    run_id: int,
+    extract_path: Path,
+    out_dir: Path,
+    communes: dict[str, str],
+    seed: int = 2024,
+    now: dt.datetime | None = None,
+    base_rate: float = 0.10,
+    contact_effect: float = 0.15,
+) -> DemoOutreach:
+    """Play both campaigns on run `run_id` over one simulated month; see the module documentation."""
+    start = now or dt.datetime.now(dt.UTC)
+    result = DemoOutreach()
+    campaigns = {name: find_campaign(config_dir, name) for name in (CAMPAIGN_22, CAMPAIGN_71)}
+    for name, campaign in campaigns.items():
+        result.launches.append(
+            launch_campaign(env, campaign, run_id, out_dir=out_dir / "listes" / name, now=start)
+        )
+    simulated = simulate_month_file(
+        env.engine,
+        extract_path,
+        [launch.launch_id for launch in result.launches],
+        out_dir / "extrait-mois-suivant.parquet",
+        seed=seed,
+        base_rate=base_rate,
+        contact_effect=contact_effect,
+        actor="simulation",
+        now=start + dt.timedelta(days=2),
+    )
+    for day in FOLLOWUP_DAYS:
+        for launch in result.launches:
+            attempts = run_followups(
+                env,
+                campaigns[launch.campaign],
+                launch.launch_id,
+                out_dir=out_dir / "listes" / launch.campaign,
+                now=start + dt.timedelta(days=day),
+            )
+            result.followups += [o for attempt in attempts for o in attempt.outputs]
+    result.next_extract = out_dir / "extrait-mois-suivant.parquet"
+    result.simulated_openings = (simulated.opening_contacted, simulated.opening_holdout)
+    result.reconciliation = reconcile_extract(
+        env.engine, result.next_extract, actor="rapprochement", now=start + dt.timedelta(days=32)
+    )
+    result.report = write_report(env.engine, out_dir / "rapport", communes=communes, actor=env.actor)
+    return result

@@ -278,6 +278,9 @@ def _typed_conversion(column: Column, source: pl.DataType, raw: pl.Expr) -> Conv
     match column.kind:
         case "int" if isinstance(source, _INTEGER_TYPES):
             return Conversion(raw, lambda c: c.cast(pl.Int32, strict=False))
+        case "int" if isinstance(source, _FLOAT_TYPES):
+            # pandas stores an integer column with missing values as floats: whole numbers are read.
+            return Conversion(raw, lambda c: pl.when(c == c.round(0)).then(c).cast(pl.Int32, strict=False))
         case "float" if isinstance(source, _INTEGER_TYPES + _FLOAT_TYPES):
             return Conversion(raw, lambda c: c.cast(pl.Float64), floating=True)
         case "bool" if isinstance(source, pl.Boolean):

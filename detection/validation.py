@@ -360,7 +360,10 @@ def _column_checks(plan: _Plan, column: Column) -> None:
         suspects.append(plan.check(name, "id_foyer_invalide", message, ~value.str.contains(ID_FOYER_PATTERN)))
     if name == "code_commune":
         known = value.is_in(pl.lit(plan.reference.frame["code_commune"]).implode())
-        message = "codes commune absents du référentiel des communes (code INSEE)"
+        message = (
+            "codes commune absents du référentiel des communes (code INSEE à 5 caractères ; "
+            "un tableur efface parfois le zéro initial : 04088 devient 4088)"
+        )
         suspects.append(plan.check(name, "commune_inconnue", message, ~known))
     if name == "mois_reference":
         message = "dates qui ne sont pas le premier jour d'un mois"

@@ -463,3 +463,24 @@ def test_several_reference_months_are_reported_against_the_most_frequent(extract
 
     problem = caught.value.problems[0]
     assert (problem.code, problem.rows, problem.first_rows) == ("mois_reference_multiples", 2, (1, 5))
+
+
+def test_whole_numbers_stored_as_floats_are_read_as_integers(extract_file: WriteExtract) -> None:
+    frame = valid_frame().with_columns(pl.col("impaye_loyer_mois").cast(pl.Float64))
+    frame = _set("impaye_loyer_mois", 1, None)(frame)
+
+    scanned = validate_extract(extract_file(frame)).scan(["impaye_loyer_mois"]).collect()
+
+    assert scanned["impaye_loyer_mois"].to_list() == [0, 0, 3, 0, 0]
+    assert scanned.schema["impaye_loyer_mois"] == pl.Int32
+
+
+def test_fractional_numbers_in_an_integer_column_are_unreadable(extract_file: WriteExtract) -> None:
+    frame = _set("nb_enfants", 2, 2.5)(valid_frame().with_columns(pl.col("nb_enfants").cast(pl.Float64)))
+
+    with pytest.raises(ExtractRejected) as caught:
+        validate_extract(extract_file(frame))
+
+    assert [(p.column, p.code, p.first_rows) for p in caught.value.problems] == [
+        ("nb_enfants", "valeur_illisible", (3,))
+    ]

@@ -57,6 +57,12 @@ class Expression:
     node: Node
     source: str
     type: Type
+    written: str = ""  # the text as read from the file, with its positions (for later errors)
+    fallback: tuple[int, int] = (1, 1)
+
+    def position(self, node: Node) -> tuple[int, int]:
+        """Where `node` of this expression sits in its file."""
+        return expression_position(self.written, node.line, node.column, self.fallback)
 
 
 @dataclass(frozen=True)
@@ -274,7 +280,7 @@ def _check_text(
         problems.append(_located(path, text, p, fallback))
     if found is None:
         return None
-    return Expression(node, source_text(text), found)
+    return Expression(node, source_text(text), found, text, fallback)
 
 
 def _located(path: str, text: str, problem: ExprProblem, fallback: tuple[int, int]) -> Problem:
@@ -503,7 +509,10 @@ class _RuleReader:
             node = Logical(node.line, node.column, "ou", node, branch.expression.node)
         source = " ou ".join(f"({b.expression.source})" for b in alternatives)
         label = " ou ".join(b.label for b in alternatives)
-        return Condition(Expression(node, source, BOOLEAN), label, alternatives)
+        first = alternatives[0].expression
+        return Condition(
+            Expression(node, source, BOOLEAN, first.written, first.fallback), label, alternatives
+        )
 
     def _optional(
         self, doc: LocatedDict, key: str, checker: Checker, expected: Type, top: tuple[int, int]

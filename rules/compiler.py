@@ -306,22 +306,23 @@ def _explanation(rule: Rule, names: Mapping[str, pl.Expr]) -> pl.Expr:
 def _check_perimeters(catalogue: Catalogue, known: frozenset[str]) -> None:
     problems = []
     for rule in catalogue.rules:
-        expressions = [c.expression for c in rule.conditions] + [e for _, e in rule.values]
+        expressions = [a.expression for c in rule.conditions for a in (c.alternatives or (c,))]
+        expressions += [e for _, e in rule.values]
         expressions += [e for e in (rule.montant, rule.priorite) if e is not None]
         for expression in expressions:
             for node in _walk(expression.node):
-                if isinstance(node, Call) and node.function == "dans_perimetre":
-                    arg = node.args[0]
-                    if isinstance(arg, String) and arg.value not in known:
-                        hint = (
-                            suggest(arg.value, known)
-                            or f"périmètres configurés : {', '.join(sorted(known)) or 'aucun'}"
-                        )
-                        problems.append(
-                            Problem(
-                                str(rule.path), 1, 1, f"périmètre inconnu `{arg.value}` ({rule.id})", hint
-                            )
-                        )
+                if not (isinstance(node, Call) and node.function == "dans_perimetre"):
+                    continue
+                arg = node.args[0]
+                if isinstance(arg, String) and arg.value not in known:
+                    hint = (
+                        suggest(arg.value, known)
+                        or f"périmètres configurés : {', '.join(sorted(known)) or 'aucun'}"
+                    )
+                    line, column = expression.position(arg)
+                    problems.append(
+                        Problem(str(rule.path), line, column, f"périmètre inconnu `{arg.value}`", hint)
+                    )
     if problems:
         raise CatalogueInvalid(problems)
 

@@ -120,8 +120,9 @@ def test_perimeter_unknown_to_the_configured_territory_is_refused_at_compile(
         GOOD.format(condition='dans_perimetre("OPAH Manosque")'), encoding="utf-8"
     )
     catalogue = load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
-    with pytest.raises(CatalogueInvalid, match="périmètre inconnu `OPAH Manosque`"):
+    with pytest.raises(CatalogueInvalid, match="périmètre inconnu `OPAH Manosque`") as caught:
         compile_catalogue(catalogue, load_parameters(), datetime.date(2024, 6, 1), geography)
+    assert (caught.value.problems[0].line, caught.value.problems[0].column) == (9, 20)
 
 
 def test_month_without_parameter_value_is_a_clear_error(contract, geography) -> None:

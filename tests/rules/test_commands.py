@@ -45,3 +45,15 @@ def test_rules_doc_writes_one_french_page_per_rule(cli, tmp_path: Path) -> None:
     assert len(pages) == 8 and "index.html" in pages
     page = (out / "rsa_non_recours.html").read_text(encoding="utf-8")
     assert '<html lang="fr">' in page and "Décret n° 2024-396" in page
+
+
+def test_rules_check_on_a_broken_catalogue_lists_positions_and_fails(cli, tmp_path: Path) -> None:
+    (tmp_path / "essai.yaml").write_text(
+        'id: essai\nversion: "1"\ntitre: Essai\nprestation: essai\naction: "2.2"\nbase_legale: [texte]\n'
+        "lit: [loyer]\nconditions:\n  - loyr > 0\npriorite: 1\n",
+        encoding="utf-8",
+    )
+    result = cli("rules", "check", "--catalogue", str(tmp_path))
+    assert result.code == 2
+    assert "essai.yaml:9:5: colonne inconnue `loyr` — vouliez-vous dire `loyer` ?" in result.output
+    assert "Traceback" not in result.output

@@ -1,8 +1,13 @@
-"""`uptake rules …`: check, test and explain the catalogue of rules (the front door wires the contract in)."""
+"""`uptake rules …`: check, test, explain and document the catalogue of rules.
+
+The front door wires the contract and the configured territory into the `rules` package, which
+knows neither.
+"""
 
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -14,19 +19,43 @@ from rules.cases import run_cases
 from rules.catalogue import Catalogue, load_catalogue
 from rules.docs import write_docs
 from rules.language import unparse
-from rules.parameters import load_parameters
+from rules.parameters import Parameters, load_parameters
 from uptake.context import AppContext
 
 console = Console()
 
+CatalogueOption = Annotated[
+    Path | None, typer.Option("--catalogue", help="Dossier des règles (par défaut : le catalogue livré)")
+]
+ParametersOption = Annotated[
+    Path | None, typer.Option("--parametres", help="Dossier des paramètres datés (par défaut : ceux livrés)")
+]
+MonthOption = Annotated[
+    str | None, typer.Option("--mois", help="Mois des paramètres, AAAA-MM (défaut : ce mois)")
+]
 
-def _catalogue(ctx: AppContext) -> Catalogue:
+
+@dataclass
+class _Loaded:
+    """The context, the parameters and the checked catalogue of one command."""
+
+    ctx: AppContext
+    parameters: Parameters
+    catalogue: Catalogue
+
+
+def _load(catalogue_dir: Path | None, parameters_dir: Path | None) -> _Loaded:
+    ctx = AppContext.from_env()
     summary = ContractSummary()
-    return load_catalogue(
+    parameters = load_parameters(parameters_dir)
+    catalogue = load_catalogue(
+        catalogue_dir,
         columns=summary.column_kinds,
         enums=summary.enum_values,
         perimeters=ctx.geography.perimeter_names(),
+        parameters=parameters,
     )
+    return _Loaded(ctx, parameters, catalogue)
 
 
 def _month(text: str | None) -> datetime.date:
@@ -39,91 +68,97 @@ def _month(text: str | None) -> datetime.date:
         raise typer.BadParameter(f"mois invalide `{text}` : écrivez AAAA-MM, par exemple 2024-06") from None
 
 
+def _say(text: str) -> None:
+    console.print(text, highlight=False, markup=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add the `rules` command group."""
     group = typer.Typer(
-        help="Règles d'éligibilité : vérification, cas de test, explications.", no_args_is_help=True
+        help="Règles d'éligibilité : vérification, cas de test, explications, documentation.",
+        no_args_is_help=True,
     )
 
     @group.command("check")
-    def check_command() -> None:
+    def check_command(catalogue: CatalogueOption = None, parametres: ParametersOption = None) -> None:
         """Analyse et vérifie le catalogue de règles contre le contrat d'extrait et les paramètres."""
-        catalogue = _catalogue(AppContext.from_env())
-        console.print(f"Catalogue valide : {len(catalogue.rules)} règles.", highlight=False)
-        for rule in catalogue.rules:
-            console.print(
-                f"  {rule.id} (v{rule.version}, action {rule.action}) : {rule.titre}", highlight=False
-            )
-        console.print(f"Colonnes lues : {', '.join(sorted(catalogue.columns_read))}", highlight=False)
+        loaded = _load(catalogue, parametres)
+        _say(f"Catalogue valide : {len(loaded.catalogue.rules)} règles.")
+        for rule in loaded.catalogue.rules:
+            _say(f"  {rule.id} (v{rule.version}, action {rule.action}) : {rule.titre}")
+        _say(f"Colonnes lues : {', '.join(sorted(loaded.catalogue.columns_read))}")
 
     @group.command("test")
-    def test_command() -> None:
+    def test_command(catalogue: CatalogueOption = None, parametres: ParametersOption = None) -> None:
         """Exécute les cas de test de chaque règle ; code de sortie 1 si un cas échoue."""
-        ctx = AppContext.from_env()
-        catalogue = _catalogue(ctx)
+        loaded = _load(catalogue, parametres)
         defaults = {c.name: c.default for c in HOUSEHOLD_COLUMNS}
-        results = run_cases(catalogue, load_parameters(), ctx.geography, defaults, HOUSEHOLD_SCHEMA)
+        results = run_cases(
+            loaded.catalogue, loaded.parameters, loaded.ctx.geography, defaults, HOUSEHOLD_SCHEMA
+        )
         failed = [r for r in results if not r.passed]
         for result in failed:
             console.print(f"[red]ÉCHEC[/] {result.rule_id} — {result.name}", highlight=False)
             for difference in result.differences:
-                console.print(f"    {difference}", highlight=False, markup=False)
-        console.print(f"{len(results) - len(failed)} cas réussis, {len(failed)} en échec.", highlight=False)
+                _say(f"    {difference}")
+        _say(f"{len(results) - len(failed)} cas réussis, {len(failed)} en échec.")
         if failed:
             raise typer.Exit(1)
 
     @group.command("explain")
     def explain_command(
         rule_id: Annotated[str, typer.Argument(help="Identifiant de la règle, ex. ppa_non_recours")],
-        mois: Annotated[str | None, typer.Option("--mois", help="Mois des paramètres (AAAA-MM)")] = None,
+        mois: MonthOption = None,
+        catalogue: CatalogueOption = None,
+        parametres: ParametersOption = None,
     ) -> None:
         """Montre une règle, ses conditions et les paramètres en vigueur le mois donné avec leurs sources."""
-        catalogue = _catalogue(AppContext.from_env())
-        rule = catalogue.get(rule_id)
+        loaded = _load(catalogue, parametres)
+        rule = loaded.catalogue.get(rule_id)
         month = _month(mois)
-        parameters = load_parameters()
         console.print(f"[bold]{rule.titre}[/] ({rule.id}, version {rule.version}, action {rule.action})")
         if rule.description:
-            console.print(rule.description, highlight=False)
+            _say(rule.description)
         console.print("\n[bold]Base légale[/]")
         for basis in rule.base_legale:
-            console.print(f"  - {basis.texte} {basis.reference}", highlight=False, markup=False)
+            _say(f"  - {basis.texte} {basis.reference}".rstrip())
         console.print("\n[bold]Conditions (toutes requises)[/]")
         for condition in rule.conditions:
-            console.print(
-                f"  - {condition.label}  [{condition.expression.source}]", highlight=False, markup=False
-            )
+            _say(f"  - {condition.label}  [{condition.expression.source}]")
+        shared = dict(loaded.catalogue.shared.values)
+        console.print("\n[bold]Valeurs calculées[/]")
+        for name in sorted(rule.shared_used):
+            _say(f"  {name} = {unparse(shared[name].node)}")
         for name, expression in rule.values:
-            console.print(f"  {name} = {unparse(expression.node)}", highlight=False, markup=False)
+            _say(f"  {name} = {unparse(expression.node)}")
         if rule.montant is not None:
-            console.print(f"\n[bold]Montant estimé[/] : {rule.montant.source}", highlight=False)
+            _say(f"\nMontant estimé : {rule.montant.source}")
         if rule.montant_minimum is not None:
-            console.print(f"[bold]Minimum versé[/] : {rule.montant_minimum.source}", highlight=False)
+            _say(f"Minimum versé : {rule.montant_minimum.source}")
         console.print(f"\n[bold]Paramètres en vigueur en {month:%m/%Y}[/]")
         for name in sorted(rule.parameters_used):
-            version = parameters.at(name, month)
-            console.print(
+            version = loaded.parameters.at(name, month)
+            _say(
                 f"  {name} = {version.value} (depuis le {version.since:%d/%m/%Y}) — "
-                f"{version.source} {version.reference}",
-                highlight=False,
-                markup=False,
+                f"{version.source} {version.reference}".rstrip()
             )
         for name, value in rule.settings.items():
-            console.print(f"  réglage {name} = {value}", highlight=False, markup=False)
+            _say(f"  réglage {name} = {value}")
         if rule.simplifications:
             console.print("\n[bold]Simplifications[/]")
             for text in rule.simplifications:
-                console.print(f"  - {text}", highlight=False, markup=False)
+                _say(f"  - {text}")
 
     @group.command("doc")
     def doc_command(
         out: Annotated[Path, typer.Option("--out", help="Dossier où écrire les pages HTML")],
-        mois: Annotated[str | None, typer.Option("--mois", help="Mois des paramètres (AAAA-MM)")] = None,
+        mois: MonthOption = None,
+        catalogue: CatalogueOption = None,
+        parametres: ParametersOption = None,
     ) -> None:
         """Écrit une page HTML par règle (conditions, formules, paramètres et sources, cas de test)."""
-        ctx = AppContext.from_env()
-        catalogue = _catalogue(ctx)
-        written = write_docs(catalogue, load_parameters(), _month(mois), ctx.geography, out)
-        console.print(f"{len(written)} pages écrites dans {out}", highlight=False)
+        loaded = _load(catalogue, parametres)
+        written = write_docs(loaded.catalogue, loaded.parameters, _month(mois), loaded.ctx.geography, out)
+        _say(f"{len(written)} pages écrites dans {out}")
 
     app.add_typer(group, name="rules")

@@ -1,8 +1,8 @@
 """Open a household extract (Parquet or CSV) lazily, and convert its columns to the contract's types.
 
 Nothing here judges the content against the contract (that is `detection.validation`): this module
-only answers "can this file be read, and how", and gives, for each contract column, the polars
-expressions of its typed value and of the rows whose value cannot be read as that type.
+only answers "can this file be read, and how", and gives, for each contract column, how to read it
+(`Conversion`): the polars expressions of its typed value and of the cells that are not of its type.
 """
 
 from __future__ import annotations
@@ -132,6 +132,12 @@ def _open_csv(path: Path, head: bytes) -> SourceFile:
     separator = ";" if header_line.count(";") > header_line.count(",") else ","
     fields = next(csv.reader([header_line], delimiter=separator), [])
     names = tuple(name.strip() or f"(colonne sans nom n°{i + 1})" for i, name in enumerate(fields))
+    if not set(names) & set(COLUMNS_BY_NAME) and "\t" in header_line:
+        raise ExtractUnreadable(
+            "separateur_invalide",
+            "les colonnes sont séparées par des tabulations : enregistrez le fichier en CSV "
+            "séparé par des virgules ou des points-virgules",
+        )
     if not set(names) & set(COLUMNS_BY_NAME):
         # Without a header line the first row is data: its cells must never be quoted as column names.
         raise ExtractUnreadable(

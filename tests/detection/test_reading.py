@@ -103,6 +103,12 @@ def test_a_csv_without_header_is_refused_without_quoting_its_first_line(tmp_path
     assert "foyer_000000000001" not in rejected.report()
 
 
+def test_a_tab_separated_file_is_refused_with_the_separator_named(tmp_path: Path) -> None:
+    path = tmp_path / "tabulations.csv"
+    to_text(valid_frame(), french=False).write_csv(path, separator="\t")
+    assert _only_code(path) == "separateur_invalide"
+
+
 def test_a_duplicated_header_column_is_refused(tmp_path: Path) -> None:
     text = to_text(valid_frame(), french=False).write_csv()
     header, rest = text.split("\n", 1)

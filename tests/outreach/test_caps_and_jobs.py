@@ -14,7 +14,7 @@ from outreach.launch import launch_campaign
 from outreach.models import Assignment, Contact
 from tests.outreach.conftest import NOW
 from tests.outreach.factories import campaign_22, extract_frame, flag, flags_frame, pseudonym
-from uptake.commands.campaigns import reconciliation_job
+from uptake.commands.campaigns import followups_job, reconciliation_job
 
 
 def _no_holdout(campaign):
@@ -68,3 +68,7 @@ def test_reconciliation_job_takes_the_newest_extract_of_the_inbox(uptake_home: P
     result = reconciliation_job(inbox=str(inbox), schedule="test")
     assert result["status"] == "succeeded" and result["mois_reference"] == "2026-04-01"
     assert result["droits_ouverts_contactes"] == 0
+
+
+def test_followups_job_runs_on_an_empty_database(uptake_home: Path) -> None:
+    assert followups_job(schedule="test") == {"status": "succeeded", "lancements": 0, "foyers": 0}

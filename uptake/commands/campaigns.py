@@ -261,6 +261,37 @@ def register(app: typer.Typer) -> None:
     app.add_typer(group, name="campaigns")
 
 
+def followups_job(*, schedule: str = "", days: int = 90) -> dict[str, Any]:
+    """Scheduler job (daily): produce the follow-ups due for every launch of the last `days` days.
+
+    The lists go to `$UPTAKE_HOME/campagnes/<campaign>-lancement<n>/`, like `uptake campaigns followup`.
+    """
+    ctx = AppContext.from_env()
+    now = dt.datetime.now(dt.UTC)
+    env = _env(ctx, f"planification {schedule}".strip())
+    with Session(ctx.engine) as session:
+        launches = session.execute(
+            select(Launch.id, Launch.campagne).where(Launch.lance_le >= now - dt.timedelta(days=int(days)))
+        ).all()
+    produced = 0
+    for launch_id, name in launches:
+        campaign = find_campaign(ctx.settings.config_dir, name)
+        out_dir = ctx.settings.home / "campagnes" / f"{campaign.id}-lancement{launch_id}"
+        attempts = run_followups(env, campaign, launch_id, out_dir=out_dir, now=now)
+        produced += sum(a.foyers for a in attempts)
+        for attempt in attempts:
+            log_event(
+                logger,
+                "followup_produced",
+                schedule=schedule,
+                launch_id=launch_id,
+                attempt=attempt.tentative,
+                channel=attempt.canal,
+                households=attempt.foyers,
+            )
+    return {"status": "succeeded", "lancements": len(launches), "foyers": produced}
+
+
 def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
     """Scheduler job: reconcile every earlier launch with the newest extract of `inbox`.
 

@@ -82,6 +82,7 @@ STALE_AFTER = timedelta(minutes=3)
 STEP_DELAY_ENV = "UPTAKE_RUN_STEP_DELAY"
 
 FLAGS_FILE = "flags.parquet"
+INSERT_BATCH = 100_000
 
 Progress = Callable[[str], None]
 
@@ -428,16 +429,19 @@ class DetectionRunner:
     ) -> RunRecord:
         """Store the flags and finish the run in one transaction, then the file is the final one."""
         start = time.perf_counter()
-        flags = pl.read_parquet(partial)
-        by_rule = dict(flags.group_by("regle").len().sort("regle").iter_rows())
-        by_commune = dict(flags.group_by("code_commune").len().sort("code_commune").iter_rows())
+        flags = pl.scan_parquet(partial)
+        by_rule = dict(flags.group_by("regle").len().sort("regle").collect().iter_rows())
+        by_commune = dict(flags.group_by("code_commune").len().sort("code_commune").collect().iter_rows())
+        total = sum(by_rule.values())
         self._check_stop(run_id)
         with Session(self.engine) as session, session.begin():
-            insert_flags(session, run_id, flags)
+            # In batches: a national run's flags need not fit in memory at once.
+            for batch in flags.collect_batches(chunk_size=INSERT_BATCH):
+                insert_flags(session, run_id, batch)
             run = session.get_one(DetectionRun, run_id)
             run.status = SUCCEEDED
             run.finished_at = utcnow()
-            run.flags_count = flags.height
+            run.flags_count = total
             run.counts_by_rule = {k: int(v) for k, v in by_rule.items()}
             run.counts_by_commune = {k: int(v) for k, v in by_commune.items()}
             run.households_in_territory, run.households_out_of_territory = counts
@@ -451,7 +455,7 @@ class DetectionRunner:
                 counts={
                     "foyers": run.households_total,
                     "hors_territoire": run.households_out_of_territory,
-                    "drapeaux": flags.height,
+                    "drapeaux": total,
                 },
                 output_sha256=_sha256(partial),
                 details={

@@ -156,3 +156,13 @@ class PseudonymAlias(Base):
     old_pseudonym: Mapped[str] = mapped_column(String(128), index=True)
     new_pseudonym: Mapped[str] = mapped_column(String(128), index=True)
     rotated_at: Mapped[str] = mapped_column(String(32))
+
+
+class OutputHousehold(Base):
+    """A household whose data went into a personal output: the trace of the exchange (kept 36 months)."""
+
+    __tablename__ = "privacy_output_household"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    output_id: Mapped[str] = mapped_column(String(32), index=True)
+    pseudonym: Mapped[str] = mapped_column(String(128), index=True)

@@ -31,10 +31,10 @@ from sqlalchemy.orm import Session
 
 from privacy import audit, exchanges
 from privacy.canonical import utc_now, utc_stamp
-from privacy.directory import PERSONAL_FIELDS
+from privacy.directory import PERSONAL_FIELDS, PSEUDONYM_COLUMN
 from privacy.errors import ExchangeRefused, PrivacyError, UnknownObject
 from privacy.keys import Keyring
-from privacy.models import Exchange, Opposition, PersonalOutput
+from privacy.models import Exchange, Opposition, OutputHousehold, PersonalOutput
 
 EXCHANGE_TRACE_MONTHS = 36  # R.114-9-7 CRPA: traces of exchanges are kept 36 months
 
@@ -98,6 +98,7 @@ def write_personal_output(
     actor: str,
     label: str,
     fields: Collection[str] | None = None,
+    households: Collection[str] | None = None,
     retention_days: int | None = None,
     now: datetime | None = None,
 ) -> WrittenOutput:
@@ -106,11 +107,15 @@ def write_personal_output(
     For a frame, the personal fields are its columns named in the contact directory contract (plus
     `fields`); for bytes or text (letters, e-mails), `fields` must name the personal fields it holds.
     A frame is written as CSV with `;` (`.csv`), Parquet (`.parquet`) or JSON (`.json`).
+    The households it concerns (`households`, plus a frame's `id_foyer` column) are recorded, so that an
+    access request shows which lists a household was on.
     """
     moment = now or utc_now()
     if isinstance(content, pl.DataFrame):
         personal = {c for c in content.columns if c in PERSONAL_FIELDS} | set(fields or ())
         rows: int | None = content.height
+        if PSEUDONYM_COLUMN in content.columns:
+            households = [*(households or ()), *content.get_column(PSEUDONYM_COLUMN).drop_nulls().to_list()]
     else:
         if fields is None:
             raise PrivacyError(
@@ -144,13 +149,16 @@ def write_personal_output(
             retention_until=moment.date() + timedelta(days=days),
         )
         session.add(record)
+        session.add_all(
+            OutputHousehold(output_id=output_id, pseudonym=p) for p in dict.fromkeys(households or ())
+        )
         session.flush()
         audit.append(
             session,
             actor=actor,
             action="sortie.ecriture",
             object_ref=f"sortie:{output_id}",
-            counts={"lignes": rows} if rows is not None else None,
+            counts={"lignes": rows, "foyers": len(set(households or ()))},
             output_sha256=digest,
             details={
                 "echange": granted.exchange_id,
@@ -275,6 +283,10 @@ def purge(session: Session, keyring: Keyring, *, actor: str, now: datetime | Non
     old_exchanges = list(session.scalars(select(Exchange.id).where(Exchange.expires_on < trace_limit)))
     if old_exchanges:
         session.execute(delete(Exchange).where(Exchange.id.in_(old_exchanges)))
+    old_outputs = select(PersonalOutput.id).where(
+        PersonalOutput.created_at < utc_stamp(datetime.combine(trace_limit, datetime.min.time()))
+    )
+    session.execute(delete(OutputHousehold).where(OutputHousehold.output_id.in_(old_outputs)))
     old_oppositions = len(session.scalars(select(Opposition.id).where(Opposition.expires_on < today)).all())
     if old_oppositions:
         session.execute(delete(Opposition).where(Opposition.expires_on < today))

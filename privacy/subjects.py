@@ -24,7 +24,14 @@ from privacy.canonical import utc_now, utc_stamp
 from privacy.directory import PSEUDONYM_COLUMN
 from privacy.errors import DecisionInvalid
 from privacy.keys import Keyring
-from privacy.models import AuditEntry, ContactRecord, Opposition, PseudonymAlias
+from privacy.models import (
+    AuditEntry,
+    ContactRecord,
+    Opposition,
+    OutputHousehold,
+    PersonalOutput,
+    PseudonymAlias,
+)
 from privacy.pseudonyms import key_text, pseudonym_of
 
 MIN_OPPOSITION_MONTHS, MAX_OPPOSITION_MONTHS, DEFAULT_OPPOSITION_MONTHS = 12, 24, 24
@@ -158,6 +165,29 @@ def access_report(
             "Oppositions au contact proactif",
             ("Enregistrée le", "Conservée jusqu'au", "Origine"),
             tuple((o.recorded_at[:10], o.expires_on.isoformat(), o.source) for o in oppositions),
+        )
+    )
+    outputs = session.execute(
+        select(PersonalOutput)
+        .join(OutputHousehold, OutputHousehold.output_id == PersonalOutput.id)
+        .where(OutputHousehold.pseudonym.in_(every))
+        .order_by(PersonalOutput.created_at)
+    ).scalars()
+    report.sections.append(
+        AccessSection(
+            "Listes transmises dans le cadre d'un échange approuvé",
+            ("Liste", "Échange", "Date", "Champs", "Conservée jusqu'au", "État"),
+            tuple(
+                (
+                    o.label,
+                    f"n°{o.exchange_id}",
+                    o.created_at[:10],
+                    ", ".join(o.fields),
+                    o.retention_until.isoformat(),
+                    f"purgée le {o.purged_at[:10]}" if o.purged_at else "conservée",
+                )
+                for o in outputs
+            ),
         )
     )
     if extra is not None:

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine
 
-from privacy import audit, exchanges, rotation, subjects, vault
+from privacy import audit, exchanges, retention, rotation, subjects, vault
 from privacy.errors import DecisionInvalid
 from privacy.keys import Keyring
 from privacy.pseudonyms import key_text, pseudonym_of
@@ -29,7 +29,7 @@ def test_opposition_retention_outside_12_to_24_months_is_refused(engine: Engine)
 
 
 def test_the_access_report_finds_everything_held_from_the_matricule(
-    engine: Engine, keyring: Keyring, people: list[dict[str, str]]
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]], approved: int, tmp_path: Path
 ) -> None:
     key = key_text(keyring, TERRITORY, "droits")
     mine = pseudonym_of(key, people[0]["matricule"])
@@ -44,12 +44,27 @@ def test_the_access_report_finds_everything_held_from_the_matricule(
         audit.append(session, actor="ts", action="liste.appel.consultation", object_ref=mine)
         audit.append(session, actor="ts", action="liste.appel.consultation", object_ref="autre" * 10)
     with transaction(engine) as session:
+        grant = exchanges.authorise(session, keyring, approved, ["telephone"], now=later(1))
+        sms = pl.DataFrame({"telephone": ["+33612345670"], "message": ["Bonjour"]})
+        retention.write_personal_output(
+            session,
+            keyring,
+            grant,
+            tmp_path / "sms.csv",
+            sms,
+            actor="e",
+            label="SMS prime d'activité",
+            households=[mine],
+            now=later(1),
+        )
+    with transaction(engine) as session:
         report = subjects.access_report(
             session, keyring, people[0]["matricule"], territory=TERRITORY, finalites=["droits"], actor="dpo"
         )
     text = subjects.render_text(report)
     assert mine in text
     assert "courrier" in text
+    assert "SMS prime d'activité" in text  # the list the household was on
     assert "opposition.enregistrement" in text and text.count("liste.appel.consultation") == 1
     assert people[0]["nom"] not in text and people[0]["nom"] not in subjects.render_html(report)
 

@@ -36,10 +36,9 @@ def write_docs(
         encoding="utf-8",
     )
     written.append(index)
-    shared = dict(catalogue.shared.values)
     for rule in catalogue.rules:
-        values = [(name, unparse(e.node)) for name, e in rule.values]
-        values += [(name, unparse(shared[name].node)) for name in sorted(rule.shared_used)]
+        values = [(name, unparse(e.node)) for name, e in catalogue.shared.values if name in rule.shared_used]
+        values += [(name, unparse(e.node)) for name, e in rule.values]
         used = [
             (name, parameters.get(name), compiled.parameters_used[name])
             for name in sorted(rule.parameters_used)

@@ -339,8 +339,9 @@ def _unparse(node: Node, outer: int) -> str:
     if isinstance(node, Not):
         return _wrap(f"non {_unparse(node.operand, 3)}", 3, outer)
     if isinstance(node, Cond):
+        # A conditional inside `si`/`alors` gets parentheses; `sinon si …` chains read as written.
         text = (
-            f"si {_unparse(node.test, 0)} alors {_unparse(node.then, 0)} sinon {_unparse(node.otherwise, 0)}"
+            f"si {_unparse(node.test, 1)} alors {_unparse(node.then, 1)} sinon {_unparse(node.otherwise, 0)}"
         )
-        return _wrap(text, 0, outer if outer == 0 else 8)
+        return _wrap(text, 0, outer)
     return "?"

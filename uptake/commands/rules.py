@@ -125,10 +125,10 @@ def register(app: typer.Typer) -> None:
         console.print("\n[bold]Conditions (toutes requises)[/]")
         for condition in rule.conditions:
             _say(f"  - {condition.label}  [{condition.expression.source}]")
-        shared = dict(loaded.catalogue.shared.values)
         console.print("\n[bold]Valeurs calculées[/]")
-        for name in sorted(rule.shared_used):
-            _say(f"  {name} = {unparse(shared[name].node)}")
+        for name, expression in loaded.catalogue.shared.values:
+            if name in rule.shared_used:
+                _say(f"  {name} = {unparse(expression.node)}")
         for name, expression in rule.values:
             _say(f"  {name} = {unparse(expression.node)}")
         if rule.montant is not None:

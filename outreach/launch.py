@@ -355,7 +355,8 @@ def run_followups(
         outcomes = _outcomes_since(session, ids, naive_utc(launch.lance_le))
         stopped = oppositions.opposed(session, ids, now=moment)
         busy = _busy(session, ids, naive_utc(moment), campaign.plafonds.tentatives_max_30_jours)
-        due: dict[int, list[str]] = {}
+        # Keyed by (attempt, first contact?): a household never reached yet gets the rights notice.
+        due: dict[tuple[int, bool], list[str]] = {}
         first = dict(zip(ids, _first_attempt_index(campaign, households).to_list(), strict=True))
         launched_at = naive_utc(launch.lance_le)
         for pseudonym, channels in households.select("id_foyer", "canaux").iter_rows():
@@ -382,7 +383,7 @@ def run_followups(
                 continue
             if attempt.condition == "sans_resultat" and results & CONCLUSIVE:
                 continue
-            due.setdefault(upcoming, []).append(pseudonym)
+            due.setdefault((upcoming, pseudonym not in latest), []).append(pseudonym)
         job = AttemptJob(
             session,
             env.keyring,
@@ -398,7 +399,10 @@ def run_followups(
         )
         return [
             produce_attempt(
-                job, index, households.filter(pl.col("id_foyer").is_in(due[index])), first_contact=False
+                job,
+                index,
+                households.filter(pl.col("id_foyer").is_in(due[index, never])),
+                first_contact=never,
             )
-            for index in sorted(due)
+            for index, never in sorted(due)
         ]

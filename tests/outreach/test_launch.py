@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import email
 import hashlib
 import io
 import zipfile
 from dataclasses import replace
+from email import policy
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -221,3 +223,22 @@ def test_action_71_call_list_then_questionnaire_counted_as_sent(make_world) -> N
             select(Outcome.id_foyer).where(Outcome.resultat == "questionnaire_envoye")
         ).all()
     assert sorted(sent) == [pseudonym(1), pseudonym(2)]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_household_first_reached_by_a_followup_gets_the_rights_notice(make_world) -> None:
+    world = make_world()
+    flags = flags_frame([flag(1)])
+    run_id = world.store_run(flags)
+    world.store_contacts([pseudonym(1)], telephone="04 92 75 10 20")  # a landline: no SMS possible
+    campaign = replace(campaign_22(), temoin=campaign_22().temoin.model_copy(update={"part": 0.0}))
+    report = launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
+    assert report.attempts[0].canal == "sms" and report.attempts[0].foyers == 0
+    assert report.attempts[0].sans_contact_valide == 1
+    later = run_followups(
+        world.env, campaign, report.launch_id, out_dir=world.out_dir, now=NOW + dt.timedelta(days=8)
+    )
+    assert [(a.canal, a.foyers) for a in later] == [("email", 1)]
+    archive = zipfile.ZipFile(io.BytesIO(later[0].outputs[0].path.read_bytes()))
+    message = email.message_from_bytes(archive.read(archive.namelist()[0]), policy=policy.default)
+    assert "L.114-8 II" in message.get_body(("plain",)).get_content()

@@ -24,6 +24,9 @@ def test_french_keywords_build_conditionals_and_logic() -> None:
         'x dans ("a", "b")',
         "al.plafond[zone] + min(a, 3)",
         "si a alors 1 sinon 2",
+        "si a alors (si b alors 1 sinon 2) sinon 3",
+        "si a alors 1 sinon si b alors 2 sinon 3",
+        "1 + (si a alors 1 sinon 0)",
     ],
 )
 def test_unparse_gives_back_an_equivalent_expression(text: str) -> None:

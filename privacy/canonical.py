@@ -21,6 +21,11 @@ def utc_stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def as_utc(moment: datetime) -> datetime:
+    """`moment` as an aware UTC datetime (naive times are taken as UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def parse_stamp(stamp: str) -> datetime:
     """The aware datetime of a `utc_stamp` string."""
     return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacy import audit
-from privacy.canonical import canonical_json, parse_stamp, utc_now, utc_stamp
+from privacy.canonical import as_utc, canonical_json, parse_stamp, utc_now, utc_stamp
 from privacy.directory import PERSONAL_FIELDS
 from privacy.errors import DecisionInvalid, ExchangeRefused, UnknownObject
 from privacy.keys import Keyring, fingerprint
@@ -228,6 +228,7 @@ def authorise(
     Refused, with every reason named: unknown exchange, not approved, not yet valid or expired,
     fields outside the approval, signature invalid (decision altered, or signed with another key).
     """
+    now = as_utc(now)
     exchange = session.get(Exchange, exchange_id)
     if exchange is None:
         raise ExchangeRefused(exchange_id, ["cet échange n'existe pas"])

@@ -130,3 +130,9 @@ def test_unapproved_and_refused_exchanges_authorise_nothing(
 def test_a_decision_cannot_be_taken_twice(engine: Engine, keyring: Keyring, approved: int) -> None:
     with transaction(engine) as session, pytest.raises(DecisionInvalid, match="déjà approuvée"):
         exchanges.refuse(session, approved, dpo="dpo", avis="non", now=NOW)
+
+
+def test_a_naive_time_is_taken_as_utc(engine: Engine, keyring: Keyring, approved: int) -> None:
+    with transaction(engine) as session:
+        grant = exchanges.authorise(session, keyring, approved, ["nom"], now=later(1).replace(tzinfo=None))
+    assert grant.exchange_id == approved

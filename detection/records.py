@@ -26,7 +26,6 @@ from sqlalchemy import (
     String,
     Text,
     func,
-    insert,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -273,14 +272,10 @@ def insert_flags(session: Session, run_id: int, flags: pl.DataFrame) -> None:
                 for row in _rows(flags, run_id):
                     copy.write_row(row)
         return
-    batch: list[dict[str, Any]] = []
-    for row in _rows(flags, run_id):
-        batch.append(dict(zip(names, row, strict=True)))
-        if len(batch) >= 50_000:
-            connection.execute(insert(DetectionFlag), batch)
-            batch = []
-    if batch:
-        connection.execute(insert(DetectionFlag), batch)
+    # SQLite: the driver's executemany on plain tuples, several times faster than ORM dictionaries.
+    placeholders = ", ".join("?" for _ in names)
+    statement = f"INSERT INTO detection_flags ({', '.join(names)}) VALUES ({placeholders})"  # noqa: S608 (constant names)
+    connection.exec_driver_sql(statement, list(_rows(flags, run_id)))
 
 
 def count_flags(engine: Engine, run_id: int) -> int:

@@ -16,6 +16,10 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: Annotated[str, typer.Option("--host", help="Adresse d'écoute.")] = "127.0.0.1",
         port: Annotated[int, typer.Option("--port", help="Port d'écoute.")] = 8000,
+        workers: Annotated[
+            int,
+            typer.Option("--workers", min=1, max=32, help="Processus serveurs (un par cœur, par exemple)."),
+        ] = 1,
     ) -> None:
         """Lance l'application web (même base de données que la ligne de commande)."""
         # Imported here so that other commands do not pay for loading the web stack.
@@ -23,6 +27,24 @@ def register(app: typer.Typer) -> None:
 
         from uptake.web.app import create_app
 
-        web_app = create_app(load_settings())
         # No access log: request lines could otherwise end up in log files with query strings.
-        uvicorn.run(web_app, host=host, port=port, access_log=False, proxy_headers=True, log_level="warning")
+        if workers > 1:  # each worker process builds its own app from the same environment
+            uvicorn.run(
+                "uptake.web.app:create_app",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                access_log=False,
+                proxy_headers=True,
+                log_level="warning",
+            )
+        else:
+            uvicorn.run(
+                create_app(load_settings()),
+                host=host,
+                port=port,
+                access_log=False,
+                proxy_headers=True,
+                log_level="warning",
+            )

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from uptake.models import LoginAttempt, User, WebSession
-from uptake.users import Account, get_account
+from uptake.users import Account
 
 SESSION_LIFETIME = timedelta(hours=8)
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -63,14 +63,20 @@ def open_session(session: Session, account: Account, now: datetime | None = None
 def resolve_session(session: Session, token: str, now: datetime | None = None) -> SignedIn | None:
     """The signed-in account for a cookie token, or None if unknown, expired, disabled or superseded."""
     now = now or datetime.now(UTC)
-    row = session.scalars(select(WebSession).where(WebSession.token_sha256 == _digest(token))).one_or_none()
-    if row is None or _aware(row.expires_at) <= now:
+    found = session.execute(
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.token_sha256 == _digest(token))
+    ).first()
+    if found is None:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active or _aware(user.password_changed_at) > _aware(row.created_at):
+    row, user = found
+    if _aware(row.expires_at) <= now or not user.active:
         return None
-    account = get_account(session, row.user_id)
-    return SignedIn(account, row.csrf_token, _aware(row.expires_at)) if account else None
+    if _aware(user.password_changed_at) > _aware(row.created_at):
+        return None
+    account = Account(user.id, user.login, user.role, tuple(user.secteurs), user.active)
+    return SignedIn(account, row.csrf_token, _aware(row.expires_at))
 
 
 def close_session(session: Session, token: str) -> None:

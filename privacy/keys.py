@@ -85,20 +85,23 @@ class Keyring:
         """Whether the key `name` exists."""
         return self.path(name).exists()
 
-    def store(self, name: str, secret: bytes) -> None:
-        """Encrypt and write `secret` as the key `name` (mode 0600), replacing any previous one."""
-        path = self.path(name)
+    def _write_tmp(self, name: str, secret: bytes) -> Path:
         self.keys_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.keys_dir, 0o700)
         nonce = secrets.token_bytes(12)
         blob = _MAGIC + nonce + self._kek.encrypt(nonce, secret, name.encode())
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        tmp = self.keys_dir / f".{name}.{secrets.token_hex(6)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(blob)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        return tmp
+
+    def store(self, name: str, secret: bytes) -> None:
+        """Encrypt and write `secret` as the key `name` (mode 0600), replacing any previous one."""
+        path = self.path(name)
+        os.replace(self._write_tmp(name, secret), path)
 
     def load(self, name: str) -> bytes:
         """Decrypt the key `name`; `KeyringError` if it is missing or the master secret is wrong."""
@@ -124,9 +127,20 @@ class Keyring:
             ) from None
 
     def secret(self, name: str) -> bytes:
-        """The 256-bit key `name`, generated at first use."""
-        if not self.has(name):
-            self.store(name, secrets.token_bytes(32))
+        """The 256-bit key `name`, generated at first use.
+
+        Creation is atomic and never replaces an existing key: when two processes generate it at the
+        same time, one wins and both use its key (a replaced key would orphan what it encrypted).
+        """
+        path = self.path(name)
+        if not path.exists():
+            tmp = self._write_tmp(name, secrets.token_bytes(32))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
         return self.load(name)
 
     def destroy(self, name: str) -> bool:
@@ -187,9 +201,16 @@ def derive_pseudonym_key(root: bytes, finalite: str) -> bytes:
 def _master_from_file(path: Path) -> bytes:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48) + "\n")
+        try:  # atomic create-if-absent: a concurrent first use keeps one single master secret
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise KeyringError(

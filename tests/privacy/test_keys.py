@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,12 @@ def test_the_dpo_public_key_round_trips_through_pem(keyring: Keyring) -> None:
     load_public_key_pem(pem).verify(signature, b"decision")
     with pytest.raises(KeyringError, match="non Ed25519"):
         load_public_key_pem(b"-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n")
+
+
+def test_concurrent_first_use_yields_one_key(tmp_path: Path) -> None:
+    def first_use(_: int) -> bytes:
+        return open_keyring(tmp_path / "keys", tmp_path / "master.key", environ={}).secret("coffre-x")
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(first_use, range(16)))
+    assert len(keys) == 1

@@ -237,6 +237,7 @@ def _load_shared(
         checker = Checker(scope)
         expression = _check_text(str(path), text, checker, None, position(name), problems)
         if expression is None:
+            scope.broken.add(str(name))
             continue
         used_shared = checker.usage.values
         depends[name] = frozenset(used_shared).union(*(depends[v] for v in used_shared))

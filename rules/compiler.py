@@ -1,8 +1,12 @@
 """Compilation of a catalogue into ONE lazy polars plan over the caller's scan.
 
-Shared formulas and each rule's named values become temporary columns computed once; each
-rule is then a filter and a select over the same frame, and the per-rule results are stacked
-(`pl.concat`) into the long flag format: one row per (household, rule) flagged.
+Shared formulas, each rule's named values and each rule's verdict become temporary columns of
+one common frame over the scan; each rule is then a filter on its verdict and a select (amount,
+explanation, conditions met) over that frame, and the per-rule results are stacked (`pl.concat`)
+into the long flag format: one row per (household, rule) flagged. Filtering on a computed verdict
+keeps the optimiser from pushing a rule's conditions into the scan, so the common frame, and the
+scan under it, is evaluated once and shared (measured: one scan instead of one per rule, and a
+faster `sink_parquet`; building the long frame from per-rule structs was ten times slower).
 """
 
 from __future__ import annotations

@@ -132,3 +132,67 @@ def test_invalid_form_gives_a_french_page_naming_the_field_without_echoing_it(cl
     assert "identifiant" in response.text
     assert "x" * 65 not in response.text
     assert "Traceback" not in response.text
+
+
+def test_too_many_failures_from_one_address_throttle_every_login(client_for: Client, engine: Engine) -> None:
+    from uptake.web.sessions import MAX_FAILURES_PER_IP, record_failure
+
+    with transaction(engine) as session:
+        for i in range(MAX_FAILURES_PER_IP):
+            record_failure(session, f"essai-{i}", "testclient")
+    assert sign_in(client_for(None), LOGINS["admin"], PASSWORD).status_code == 429
+
+
+def test_an_expired_session_is_refused(engine: Engine) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from uptake.users import list_accounts
+    from uptake.web.sessions import SESSION_LIFETIME, open_session, resolve_session
+
+    with transaction(engine) as session:
+        account = next(a for a in list_accounts(session) if a.login == LOGINS["admin"])
+        token, _ = open_session(session, account)
+    with transaction(engine) as session:
+        assert resolve_session(session, token) is not None
+        later = datetime.now(UTC) + SESSION_LIFETIME + timedelta(minutes=1)
+        assert resolve_session(session, token, now=later) is None
+
+
+def test_cookies_are_secure_when_configured_for_tls(
+    web_app: object, engine: Engine, database_url: str, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from tests.web.conftest import settings_for
+    from uptake.web.app import create_app
+
+    app = create_app(settings_for(database_url, Path(str(tmp_path)) / "home"), cookie_secure=True)
+    # Behind the TLS proxy the browser speaks HTTPS; a Secure cookie is never sent over plain HTTP.
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        response = sign_in(client, LOGINS["admin"], PASSWORD)
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("uptake_session="))
+    assert "Secure" in cookie
+
+
+def test_an_unexpected_error_gives_a_french_500_page_without_trace_or_data(
+    client_for: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uptake.web.routes.admin as admin_routes
+
+    def broken(_session: object) -> list[object]:
+        raise RuntimeError("Mme Fictif 06 12 34 56 78")
+
+    monkeypatch.setattr(admin_routes, "list_accounts", broken)
+    response = client_for("admin").get("/admin/comptes")
+    assert response.status_code == 500
+    assert "Erreur interne" in response.text
+    assert "Fictif" not in response.text and "Traceback" not in response.text
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+def test_an_admin_cannot_disable_their_own_account(client_for: Client) -> None:
+    client = client_for("admin")
+    token = csrf_of(client.get("/admin/comptes").text)
+    response = client.post(f"/admin/comptes/{LOGINS['admin']}/desactiver", data={"csrf_token": token})
+    assert response.status_code == 400
+    assert "propre compte" in response.text

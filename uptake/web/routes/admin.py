@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from uptake.db import transaction
 from uptake.users import ROLE_LABELS, AccountError, add_user, disable_user, list_accounts
-from uptake.web.access import allow, guard
+from uptake.web.access import allow, current_account, guard
 from uptake.web.rendering import render
 
 router = APIRouter(prefix="/admin", dependencies=guard(allow("admin")))
@@ -60,7 +60,9 @@ def create_account(
 
 @router.post("/comptes/{login}/desactiver")
 def disable_account(request: Request, login: str) -> Response:
-    """Disable an account (its sessions end at once)."""
+    """Disable an account (its sessions end at once); not one's own, so that an admin always remains."""
+    if login == current_account(request).login:
+        return _page(request, "Vous ne pouvez pas désactiver votre propre compte.", status_code=400)
     try:
         with transaction(request.app.state.context.engine) as session:
             disable_user(session, login)

@@ -157,7 +157,12 @@ class CompiledCatalogue:
         self.parameters_used = parameters_used
         self.settings_used = settings_used
         self.rule_versions: dict[str, str] = {p.rule.id: p.rule.version for p in plans}
-        self.fingerprint = _fingerprint(parameters_used, settings_used)
+        self.fingerprint = _fingerprint(self.parameters_record())
+
+    def parameters_record(self) -> dict[str, dict[str, object]]:
+        """Every parameter value (with its date and source) and setting used: JSON-ready, the
+        `fingerprint` is its hash. Stored with a run, it lets any flag be explained and replayed."""
+        return _record(self.parameters_used, self.settings_used)
 
     def flags(self, households: pl.LazyFrame, keep: Sequence[str] = ()) -> pl.LazyFrame:
         """The long flag frame: one row per (household, rule) flagged, plus the `keep` columns.
@@ -343,10 +348,18 @@ def _walk(node: Node) -> list[Node]:
     return found
 
 
-def _fingerprint(parameters: Mapping[str, Version], settings: Mapping[str, Mapping[str, object]]) -> str:
-    payload = {
-        "parametres": {name: [v.since.isoformat(), v.value] for name, v in sorted(parameters.items())},
+def _record(
+    parameters: Mapping[str, Version], settings: Mapping[str, Mapping[str, object]]
+) -> dict[str, dict[str, object]]:
+    return {
+        "parametres": {
+            name: {"valeur": v.value, "depuis": v.since.isoformat(), "source": v.source}
+            for name, v in sorted(parameters.items())
+        },
         "reglages": {rule: dict(sorted(values.items())) for rule, values in sorted(settings.items())},
     }
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _fingerprint(record: Mapping[str, object]) -> str:
+    text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -242,3 +242,26 @@ def test_conditions_met_name_only_the_alternatives_that_held(contract, geography
 def test_alternatives_need_at_least_two_conditions(tmp_path, contract) -> None:
     error = _load(tmp_path, "{au_moins_une: [non percoit_ppa]}", contract)
     assert "au moins deux conditions" in str(error)
+
+
+def test_fingerprint_is_the_hash_of_the_recorded_values_and_changes_with_them(contract, geography) -> None:
+    catalogue = load_catalogue(columns=contract.column_kinds, enums=contract.enum_values).select(
+        ["ppa_non_recours"]
+    )
+    march = compile_catalogue(catalogue, load_parameters(), datetime.date(2024, 3, 1), geography)
+    april = compile_catalogue(catalogue, load_parameters(), datetime.date(2024, 4, 1), geography)
+    assert march.fingerprint != april.fingerprint
+    record = april.parameters_record()
+    assert record["parametres"]["ppa.montant_forfaitaire"] == {
+        "valeur": 622.63,
+        "depuis": "2024-04-01",
+        "source": "Décret n° 2024-403 du 29 avril 2024 portant revalorisation de la prime d'activité",
+    }
+    same = compile_catalogue(catalogue, load_parameters(), datetime.date(2024, 5, 1), geography)
+    assert same.fingerprint == april.fingerprint and same.rule_versions == {"ppa_non_recours": "1.1.0"}
+
+
+def test_yaml_python_tags_are_refused(tmp_path, contract) -> None:
+    (tmp_path / "essai.yaml").write_text('id: !!python/object/apply:os.system ["true"]\n', encoding="utf-8")
+    with pytest.raises(CatalogueInvalid, match=r"essai\.yaml:1:5: YAML illisible"):
+        load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import yaml
+
 from rules.checker import Checker, ExprProblem, Scope, suggest
 from rules.errors import CatalogueInvalid, Problem, UnknownRule
 from rules.language import Logical, Node, SyntaxProblem, parse, source_text
@@ -312,10 +314,17 @@ class _RuleReader:
         """The rule, or None when it has problems (then in `self.problems`)."""
         try:
             document = read_yaml(self.path)
-        except Exception as exc:  # a YAML syntax error: report its mark, never a traceback
-            mark = getattr(exc, "problem_mark", None)
+        except yaml.MarkedYAMLError as exc:  # report its mark, never a traceback
+            mark = exc.problem_mark
             where = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-            self._fail(where, f"YAML illisible : {getattr(exc, 'problem', None) or 'syntaxe'}")
+            if isinstance(exc, yaml.constructor.ConstructorError):
+                self._fail(
+                    where, "YAML illisible : étiquette non permise", "retirez les `!!…` (objets Python)"
+                )
+            else:
+                self._fail(
+                    where, "YAML illisible", "vérifiez l'indentation, les deux-points et les guillemets"
+                )
             return None
         if not isinstance(document, LocatedDict):
             self._fail((1, 1), "une règle est une table YAML (id, version, titre…)")

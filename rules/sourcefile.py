@@ -85,6 +85,15 @@ def read_yaml(path: Path) -> Any:
     return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
+def yaml_problem(exc: yaml.MarkedYAMLError) -> tuple[int, int, str, str]:
+    """Line, column, French message and hint for a YAML file that does not load."""
+    mark = exc.problem_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    if isinstance(exc, yaml.constructor.ConstructorError):
+        return line, column, "YAML illisible : étiquette non permise", "retirez les `!!…` (objets Python)"
+    return line, column, "YAML illisible", "vérifiez l'indentation, les deux-points et les guillemets"
+
+
 def position(value: object, fallback: tuple[int, int] = (1, 1)) -> tuple[int, int]:
     """Line and column of a loaded value, or `fallback` for values without a mark (numbers)."""
     line, column = getattr(value, "line", None), getattr(value, "column", None)

@@ -47,3 +47,9 @@ def test_non_numeric_value_is_refused(tmp_path) -> None:
     )
     with pytest.raises(ParametersInvalid, match="valeur non numérique"):
         load_parameters(tmp_path)
+
+
+def test_unreadable_parameter_file_is_a_french_error_with_position(tmp_path) -> None:
+    (tmp_path / "essai.yaml").write_text("taux:\n  valeurs: [\n", encoding="utf-8")
+    with pytest.raises(ParametersInvalid, match="YAML illisible"):
+        load_parameters(tmp_path)

@@ -17,7 +17,7 @@ from rules.checker import Checker, ExprProblem, Scope, suggest
 from rules.errors import CatalogueInvalid, Problem, UnknownRule
 from rules.language import Logical, Node, SyntaxProblem, parse, source_text
 from rules.parameters import Parameters, load_parameters
-from rules.sourcefile import LocatedDict, expression_position, position, read_yaml
+from rules.sourcefile import LocatedDict, expression_position, position, read_yaml, yaml_problem
 from rules.types import BOOLEAN, INTEGER, KIND_TO_TYPE, NUMBER, TEXT, Type
 
 SHARED_FILE = "_formules.yaml"
@@ -315,16 +315,8 @@ class _RuleReader:
         try:
             document = read_yaml(self.path)
         except yaml.MarkedYAMLError as exc:  # report its mark, never a traceback
-            mark = exc.problem_mark
-            where = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-            if isinstance(exc, yaml.constructor.ConstructorError):
-                self._fail(
-                    where, "YAML illisible : étiquette non permise", "retirez les `!!…` (objets Python)"
-                )
-            else:
-                self._fail(
-                    where, "YAML illisible", "vérifiez l'indentation, les deux-points et les guillemets"
-                )
+            line, column, message, hint = yaml_problem(exc)
+            self._fail((line, column), message, hint)
             return None
         if not isinstance(document, LocatedDict):
             self._fail((1, 1), "une règle est une table YAML (id, version, titre…)")

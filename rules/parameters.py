@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from rules.errors import ParametersInvalid, ParametersMissing, Problem
-from rules.sourcefile import LocatedDict, position, read_yaml
+from rules.sourcefile import LocatedDict, position, read_yaml, yaml_problem
 
 Value = float | dict[int, float]
 
@@ -80,7 +82,11 @@ def load_parameters(folder: Path | None = None) -> Parameters:
     problems: list[Problem] = []
     found: dict[str, Parameter] = {}
     for path in sorted(folder.glob("*.yaml")):
-        document = read_yaml(path)
+        try:
+            document = read_yaml(path)
+        except yaml.MarkedYAMLError as exc:
+            problems.append(Problem(str(path), *yaml_problem(exc)))
+            continue
         if not isinstance(document, dict):
             problems.append(Problem(str(path), 1, 1, "le fichier doit être une table de paramètres"))
             continue

@@ -242,3 +242,20 @@ def test_a_household_first_reached_by_a_followup_gets_the_rights_notice(make_wor
     archive = zipfile.ZipFile(io.BytesIO(later[0].outputs[0].path.read_bytes()))
     message = email.message_from_bytes(archive.read(archive.namelist()[0]), policy=policy.default)
     assert "L.114-8 II" in message.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_followups_are_refused_once_the_exchange_has_expired(make_world) -> None:
+    world = make_world()
+    flags = flags_frame([flag(1)])
+    run_id = world.store_run(flags)
+    world.store_contacts([pseudonym(1)])
+    report = launch_campaign(world.env, campaign_22(), run_id, out_dir=world.out_dir, now=NOW)
+    with pytest.raises(ExchangeRefused, match="expirée"):
+        run_followups(
+            world.env,
+            campaign_22(),
+            report.launch_id,
+            out_dir=world.out_dir,
+            now=NOW + dt.timedelta(days=400),
+        )

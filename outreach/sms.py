@@ -29,11 +29,6 @@ class SmsSize:
     units: int
     segments: int
 
-    @property
-    def single_limit(self) -> int:
-        """Units that fit in one unconcatenated message."""
-        return 160 if self.encoding == "GSM-7" else 70
-
 
 def _char_units(text: str) -> tuple[Encoding, list[int]]:
     if all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text):

@@ -200,7 +200,7 @@ def register(app: typer.Typer) -> None:
         """Lance une campagne sur une exécution : sélection, groupe témoin, listes du premier contact."""
         ctx = AppContext.from_env()
         campaign = find_campaign(ctx.settings.config_dir, campagne)
-        out_dir = out or ctx.settings.home / "campagnes" / f"{campaign.id}-execution{run}"
+        out_dir = out or ctx.settings.home / "campagnes" / campaign.id
         report = launch_campaign(
             _env(ctx, actor_name(acteur)),
             campaign,
@@ -236,7 +236,7 @@ def register(app: typer.Typer) -> None:
         """Produit les relances arrivées à échéance (délai écoulé, condition remplie, plafonds respectés)."""
         ctx = AppContext.from_env()
         campaign = find_campaign(ctx.settings.config_dir, campagne)
-        out_dir = out or ctx.settings.home / "campagnes" / f"{campaign.id}-lancement{lancement}"
+        out_dir = out or ctx.settings.home / "campagnes" / campaign.id
         attempts = run_followups(
             _env(ctx, actor_name(acteur)),
             campaign,
@@ -264,7 +264,7 @@ def register(app: typer.Typer) -> None:
 def followups_job(*, schedule: str = "", days: int = 90) -> dict[str, Any]:
     """Scheduler job (daily): produce the follow-ups due for every launch of the last `days` days.
 
-    The lists go to `$UPTAKE_HOME/campagnes/<campaign>-lancement<n>/`, like `uptake campaigns followup`.
+    The lists go to `$UPTAKE_HOME/campagnes/<campaign>/`, like `uptake campaigns followup`.
     """
     ctx = AppContext.from_env()
     now = dt.datetime.now(dt.UTC)
@@ -276,7 +276,7 @@ def followups_job(*, schedule: str = "", days: int = 90) -> dict[str, Any]:
     produced = 0
     for launch_id, name in launches:
         campaign = find_campaign(ctx.settings.config_dir, name)
-        out_dir = ctx.settings.home / "campagnes" / f"{campaign.id}-lancement{launch_id}"
+        out_dir = ctx.settings.home / "campagnes" / campaign.id
         attempts = run_followups(env, campaign, launch_id, out_dir=out_dir, now=now)
         produced += sum(a.foyers for a in attempts)
         for attempt in attempts:

@@ -141,7 +141,9 @@ def test_the_cli_round_trip_never_prints_personal_data(cli: Cli, tmp_path: Path)
     )
     assert "approuvée" in run("exchanges", "show", "1")
     run("subjects", "oppose", pseudonym_of_first(tmp_path), "--source", "courrier")
-    report = run("subjects", "access", rows[0]["matricule"])
+    result = cli("subjects", "access", "-", stdin=rows[0]["matricule"] + "\n")
+    outputs.append(result.output)
+    report = result.output
     assert "Origine : courrier" in report and "opposition.enregistrement" in report
     run("subjects", "access", rows[1]["matricule"], "--format", "html", "--out", str(tmp_path / "acces.html"))
     run("purge")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from pathlib import Path
 
 import typer
@@ -223,7 +224,8 @@ def register(app: typer.Typer) -> None:
     @subjects_app.command("access")
     def subjects_access(
         matricule: str = typer.Argument(
-            ..., help="Matricule Caf du foyer (jamais enregistré ni journalisé)."
+            ...,
+            help="Matricule Caf du foyer (jamais enregistré ni journalisé) ; `-` : lu sur l'entrée standard.",
         ),
         out: Path | None = typer.Option(None, "--out", help="Fichier du rapport ; sinon affiché."),
         format_: str = typer.Option("texte", "--format", help="texte ou html."),
@@ -233,6 +235,8 @@ def register(app: typer.Typer) -> None:
         """Rapport d'accès (RGPD art. 15) : tout ce qui est détenu sur le foyer, et son journal."""
         if format_ not in ("texte", "html"):
             raise typer.BadParameter("format : texte ou html")
+        if matricule == "-":  # keeps the matricule out of the shell history
+            matricule = sys.stdin.readline().strip()
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:

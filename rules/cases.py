@@ -10,6 +10,7 @@ import polars as pl
 
 from rules.catalogue import Catalogue, Rule
 from rules.compiler import compile_catalogue
+from rules.errors import RulesError
 from rules.geography import Geography
 from rules.parameters import Parameters
 
@@ -27,13 +28,16 @@ class CaseResult:
     calcul: str = ""
 
 
-def case_month(case: Mapping[str, object]) -> datetime.date:
-    """The reference month of a case (`mois: 2024-06` or a date)."""
+def case_month(case: Mapping[str, object]) -> datetime.date | None:
+    """The reference month of a case (`mois: 2024-06` or a date), None when missing or malformed."""
     raw = case.get("mois")
     if isinstance(raw, datetime.date):
         return raw.replace(day=1)
-    year, month = str(raw).split("-")[:2]
-    return datetime.date(int(year), int(month), 1)
+    try:
+        year, month = str(raw).split("-")[:2]
+        return datetime.date(int(year), int(month), 1)
+    except ValueError:
+        return None
 
 
 def run_cases(
@@ -65,27 +69,41 @@ def run_case(
     defaults: Mapping[str, object],
     dtypes: Mapping[str, pl.DataType],
 ) -> CaseResult:
-    """Run one case of `rule` and compare with its `attendu`."""
+    """Run one case of `rule` and compare with its `attendu`; a malformed case is a failed case."""
     name = str(case.get("nom", f"cas {index + 1}"))
-    household = dict(case.get("foyer") or {})  # type: ignore[call-overload]
+    household = case.get("foyer") or {}
+    expected = case.get("attendu")
+    month = case_month(case)
+    problems = []
+    if month is None:
+        problems.append(f"mois invalide `{case.get('mois')}` : écrivez AAAA-MM")
+    if not isinstance(expected, Mapping) or "signale" not in expected:
+        problems.append("`attendu` doit dire au moins `signale: true` ou `signale: false`")
+    if not isinstance(household, Mapping):
+        problems.append("`foyer` doit être une table colonne → valeur")
+        household = {}
     row: dict[str, object] = {"id_foyer": f"cas_{rule.id}_{index:04d}"}
-    missing = []
     for column in sorted(catalogue.columns_read - {"id_foyer"}):
         if column in household:
             row[column] = household[column]
         elif defaults.get(column) is not None:
             row[column] = defaults[column]
         else:
-            missing.append(column)
-    unknown = sorted(set(household) - set(catalogue.columns_read))
-    if missing or unknown:
-        problems = [f"colonne `{c}` sans valeur : précisez-la dans `foyer`" for c in missing]
-        problems += [f"colonne `{c}` non lue par la règle" for c in unknown]
+            problems.append(f"colonne `{column}` sans valeur : précisez-la dans `foyer` (null permis)")
+    problems += [
+        f"colonne `{c}` non lue par la règle" for c in sorted(set(household) - catalogue.columns_read)
+    ]
+    if problems or month is None or not isinstance(expected, Mapping):
         return CaseResult(rule.id, name, False, tuple(problems))
-    frame = pl.DataFrame([row], schema={c: dtypes[c] for c in row})
-    compiled = compile_catalogue(catalogue, parameters, case_month(case), geography)
-    flags = compiled.flags(frame.lazy()).collect()
-    expected = dict(case.get("attendu") or {})  # type: ignore[call-overload]
+    try:
+        frame = pl.DataFrame([row], schema={c: dtypes[c] for c in row})
+        flags = compile_catalogue(catalogue, parameters, month, geography).flags(frame.lazy()).collect()
+    except (TypeError, ValueError, pl.exceptions.PolarsError):
+        return CaseResult(
+            rule.id, name, False, ("valeurs de `foyer` incompatibles avec les types du contrat",)
+        )
+    except RulesError as exc:
+        return CaseResult(rule.id, name, False, (str(exc),))
     differences = _compare(expected, flags)
     return CaseResult(rule.id, name, not differences, tuple(differences), str(case.get("calcul", "")))
 

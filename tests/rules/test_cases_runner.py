@@ -1,0 +1,85 @@
+"""The case runner: a wrong expectation shows a diff, a malformed case fails with a French reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
+from rules import load_catalogue, load_parameters
+from rules.cases import run_cases
+
+RULE = """id: essai
+version: "1"
+titre: Essai
+prestation: essai
+action: "7.1"
+base_legale: [texte]
+lit: [impaye_loyer_mois, loyer, en_couple]
+conditions:
+  - impaye_loyer_mois >= 2 et non en_couple
+montant: loyer * impaye_loyer_mois
+priorite: 1
+explication: "{impaye_loyer_mois} mois pour {montant} €"
+cas:
+"""
+
+
+def _results(tmp_path: Path, cases: str, contract, geography):
+    (tmp_path / "essai.yaml").write_text(RULE + cases, encoding="utf-8")
+    catalogue = load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
+    defaults = {c.name: c.default for c in HOUSEHOLD_COLUMNS}
+    return run_cases(catalogue, load_parameters(), geography, defaults, HOUSEHOLD_SCHEMA)
+
+
+def test_passing_case_and_diff_on_wrong_amount_and_explanation(tmp_path, contract, geography) -> None:
+    cases = """  - nom: bon
+    mois: 2024-06
+    foyer: {impaye_loyer_mois: 2, loyer: 510.0, en_couple: false}
+    attendu: {signale: true, montant: 1020.0, explication: "2 mois pour 1 020 €"}
+  - nom: faux
+    mois: 2024-06
+    foyer: {impaye_loyer_mois: 2, loyer: 510.0, en_couple: false}
+    attendu: {signale: true, montant: 1000.0, explication: "2 mois"}
+  - nom: pas signalé
+    mois: 2024-06
+    foyer: {impaye_loyer_mois: 1, loyer: 510.0, en_couple: false}
+    attendu: {signale: true}
+"""
+    good, wrong, missed = _results(tmp_path, cases, contract, geography)
+    assert good.passed
+    assert not wrong.passed
+    assert "montant : attendu 1000.0, obtenu 1020.0 (écart +20.00)" in wrong.differences[0]
+    assert (
+        "attendu : 2 mois" in wrong.differences[1] and "obtenu  : 2 mois pour 1 020 €" in wrong.differences[1]
+    )
+    assert missed.differences == ("signalé : attendu oui, obtenu non",)
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        (
+            "  - {mois: 2024-13, foyer: {impaye_loyer_mois: 2, en_couple: false}, attendu: {signale: true}}",
+            "mois invalide",
+        ),
+        (
+            "  - {mois: 2024-06, foyer: {impaye_loyer_mois: 2}, attendu: {signale: true}}",
+            "colonne `en_couple` sans valeur",
+        ),
+        (
+            "  - {mois: 2024-06, foyer: {en_couple: false, nom: x}, attendu: {signale: true}}",
+            "`nom` non lue",
+        ),
+        ("  - {mois: 2024-06, foyer: {en_couple: false}}", "`attendu` doit dire"),
+        (
+            "  - {mois: 2024-06, foyer: {loyer: deux, en_couple: false}, attendu: {signale: true}}",
+            "incompatibles",
+        ),
+    ],
+)
+def test_malformed_case_fails_with_a_reason(tmp_path, contract, geography, case, reason) -> None:
+    (result,) = _results(tmp_path, case + "\n", contract, geography)
+    assert not result.passed
+    assert reason in " ".join(result.differences)

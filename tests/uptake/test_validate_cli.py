@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pytest
 from sqlalchemy import select
 
 from detection.imports import ImportRecord
@@ -103,24 +102,3 @@ def test_every_broken_file_exits_2_with_a_french_report_and_is_recorded_rejected
     outcomes = _outcomes(uptake_home)
     assert len(outcomes) == len(files)
     assert {outcome for _, outcome in outcomes} == {"rejete"}
-
-
-@pytest.mark.postgres
-def test_imports_are_recorded_in_postgresql_when_configured(
-    cli: Any, postgres_url: str, tmp_path: Path
-) -> None:
-    good = write_extract(valid_frame(), tmp_path / "ok.parquet")
-    bad = write_extract(valid_frame().drop("age_allocataire"), tmp_path / "ko.parquet")
-
-    assert cli("validate", str(good), env={"UPTAKE_DATABASE_URL": postgres_url}).code == 0
-    assert cli("validate", str(bad), env={"UPTAKE_DATABASE_URL": postgres_url}).code == 2
-
-    engine = make_engine(postgres_url)
-    try:
-        with transaction(engine) as session:
-            assert session.scalars(select(ImportRecord.outcome).order_by(ImportRecord.id)).all() == [
-                "accepte",
-                "rejete",
-            ]
-    finally:
-        engine.dispose()

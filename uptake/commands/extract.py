@@ -44,19 +44,24 @@ def register(app: typer.Typer) -> None:
         """
         ctx = AppContext.from_env()
         try:
-            result: ValidatedExtract | ExtractRejected = validate_extract(file)
+            with err_console.status("Validation de l'extrait…"):
+                result: ValidatedExtract | ExtractRejected = validate_extract(file)
         except ExtractRejected as rejected:
             result = rejected
-        with transaction(ctx.engine) as session:
-            import_id = record_import(session, result)
+        # The verdict first: it stays on screen even if the database cannot record it.
         if isinstance(result, ExtractRejected):
             err_console.print(result.report(), markup=False, soft_wrap=True)
-            err_console.print(f"Import n° {import_id} enregistré comme refusé.", markup=False, soft_wrap=True)
+        else:
+            console.print(summary(result), markup=False, soft_wrap=True)
+        with transaction(ctx.engine) as session:
+            import_id = record_import(session, result)
+        outcome = "refusé" if isinstance(result, ExtractRejected) else "accepté"
+        console.print(f"Import n° {import_id} enregistré comme {outcome}.", markup=False, soft_wrap=True)
+        if isinstance(result, ExtractRejected):
             raise typer.Exit(result.exit_code)
-        console.print(summary(result, import_id), markup=False, soft_wrap=True)
 
 
-def summary(extract: ValidatedExtract, import_id: int) -> str:
+def summary(extract: ValidatedExtract) -> str:
     """The French summary of an accepted extract."""
     month = f"{_MONTHS[extract.mois_reference.month - 1]} {extract.mois_reference.year}"
     dropped = ", ".join(f"`{name}`" for name in extract.dropped_columns) or "aucune"
@@ -67,6 +72,5 @@ def summary(extract: ValidatedExtract, import_id: int) -> str:
         f"  mois de référence : {month} ({extract.mois_reference.isoformat()})",
         f"  colonnes hors contrat ignorées : {dropped}",
         f"  empreinte SHA-256 : {extract.content_hash}",
-        f"Import n° {import_id} enregistré comme accepté.",
     ]
     return "\n".join(lines)

@@ -80,7 +80,9 @@ class OutreachWorld:
             )
 
 
-def approve_exchange(engine: Engine, keyring: Keyring, fields: tuple[str, ...] = ALL_FIELDS) -> int:
+def approve_exchange(
+    engine: Engine, keyring: Keyring, fields: tuple[str, ...] = ALL_FIELDS, now: dt.datetime = NOW
+) -> int:
     """Request and approve an exchange for the outreach lists."""
     with Session(engine) as session, session.begin():
         exchange = exchanges.request(
@@ -93,12 +95,12 @@ def approve_exchange(engine: Engine, keyring: Keyring, fields: tuple[str, ...] =
                 fields=fields,
                 legal_basis="RGPD 6-1-e ; CRPA L.114-8 II",
                 retention_days=90,
-                expires_on=(NOW + dt.timedelta(days=365)).date(),
+                expires_on=(now + dt.timedelta(days=365)).date(),
             ),
-            now=NOW - dt.timedelta(days=2),
+            now=now - dt.timedelta(days=2),
         )
         exchanges.approve(
-            session, keyring, exchange.id, dpo="dpo", avis="favorable", now=NOW - dt.timedelta(days=1)
+            session, keyring, exchange.id, dpo="dpo", avis="favorable", now=now - dt.timedelta(days=1)
         )
         return exchange.id
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
+from privacy import register
+from privacy.keys import open_keyring
 from tests.conftest import CONFIG_DIR
+from tests.outreach.conftest import OutreachWorld, approve_exchange
+from tests.outreach.factories import flag, flags_frame
+from uptake.db import make_engine, upgrade
 
 
 def test_campaigns_check_reports_sms_encoding_and_segments(cli) -> None:
@@ -48,3 +56,30 @@ def test_report_on_an_empty_database_still_writes_the_page(cli, tmp_path: Path) 
     result = cli("report", "--out", str(tmp_path / "rapport"))
     assert result.code == 0, result.output
     assert (tmp_path / "rapport" / "indicateurs.html").is_file()
+
+
+def test_launch_then_followup_then_report_from_the_command_line(
+    cli, uptake_home: Path, tmp_path: Path
+) -> None:
+    engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
+    upgrade(engine)
+    keyring = open_keyring(uptake_home / "keys", uptake_home / "master.key", environ={})
+    with Session(engine) as session, session.begin():
+        register.save(session, register.load_dir(CONFIG_DIR / "registre"), actor="test", source="test")
+    approve_exchange(engine, keyring, now=dt.datetime.now(dt.UTC))
+    world = OutreachWorld(engine, keyring, None, tmp_path, 0)  # type: ignore[arg-type]
+    flags = flags_frame([flag(i) for i in range(1, 4)])
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+    engine.dispose()
+
+    launched = cli(
+        "campaigns", "launch", "action-2-2-non-recours", "--run", str(run_id), "--acteur", "equipe"
+    )
+    assert launched.code == 0, launched.output
+    assert "Lancement n°1" in launched.stdout and "Tentative 1 (SMS)" in launched.stdout
+    assert list((uptake_home / "campagnes" / "action-2-2-non-recours").glob("*-t1-sms-*.csv"))
+    followup = cli("campaigns", "followup", "action-2-2-non-recours", "--launch", "1")
+    assert followup.code == 0 and "Aucune relance" in followup.stdout
+    report = cli("report")
+    assert report.code == 0 and (uptake_home / "rapport" / "indicateurs.html").is_file()

@@ -2,10 +2,11 @@
 
 A keyed MAC cannot be inverted, so the old-to-new mapping is rebuilt from the Caf's own list of
 matricules (a raw extract): for every matricule and purpose, old pseudonym → new pseudonym. Privacy then
-re-keys what it holds: vault records (decrypted under the old pseudonym, re-encrypted under the new one),
-oppositions, and it records the pair in `privacy_pseudonym_alias` so that the audit log, which is never
-rewritten, stays searchable for access requests. Vault records whose household is absent from the list
-are deleted (the Caf no longer knows the household); oppositions stay until they expire.
+re-keys what it holds: vault records (decrypted under the old pseudonym, re-encrypted under the new
+one), oppositions, the households recorded for each personal output; and it records the pair in
+`privacy_pseudonym_alias` so that the audit log, which is never rewritten, stays searchable for access
+requests. Vault records whose household is absent from the list are deleted (the Caf no longer knows
+the household); oppositions stay until they expire.
 
 What privacy does NOT hold and must be re-keyed by its owner, with `RotationResult.mapping`: the
 pseudonymised extracts on disk (simply pseudonymise the raw extracts again), detection flags and runs,
@@ -37,7 +38,7 @@ from privacy.directory import RAW_IDENTIFIER
 from privacy.errors import InputInvalid
 from privacy.files import scan_table
 from privacy.keys import Keyring, derive_pseudonym_key, pseudonym_root_name
-from privacy.models import ContactRecord, Opposition, PseudonymAlias
+from privacy.models import ContactRecord, Opposition, OutputHousehold, PseudonymAlias
 from privacy.pseudonyms import key_text, pseudonym_expr
 from privacy.vault import vault_key_name
 
@@ -116,13 +117,9 @@ def rotate(
         session.flush()
         session.add(replacement)
         rekeyed += 1
-    opposition_names = set(session.scalars(select(Opposition.pseudonym).distinct()))
-    moved = 0
-    for old in opposition_names & lookup.keys():
-        moved += session.execute(
-            update(Opposition).where(Opposition.pseudonym == old).values(pseudonym=lookup[old])
-        ).rowcount  # type: ignore[attr-defined]
-    held = {r.pseudonym for r in records} | opposition_names
+    opposition_names, moved = _rekey(session, Opposition, lookup)
+    listed_names, _ = _rekey(session, OutputHousehold, lookup)
+    held = {r.pseudonym for r in records} | opposition_names | listed_names
     session.add_all(
         PseudonymAlias(old_pseudonym=old, new_pseudonym=new, rotated_at=stamp)
         for old, new in lookup.items()
@@ -145,6 +142,18 @@ def rotate(
         now=moment,
     )
     return RotationResult(identifiers.height, rekeyed, deleted, moved, mapping)
+
+
+def _rekey(
+    session: Session, model: type[Opposition] | type[OutputHousehold], lookup: dict[str, str]
+) -> tuple[set[str], int]:
+    """Replace old pseudonyms by new ones in `model.pseudonym`: (old pseudonyms found, rows changed)."""
+    found = set(session.scalars(select(model.pseudonym).distinct())) & lookup.keys()
+    changed = 0
+    for old in found:
+        result = session.execute(update(model).where(model.pseudonym == old).values(pseudonym=lookup[old]))
+        changed += int(getattr(result, "rowcount", 0))
+    return found, changed
 
 
 def promote(keyring: Keyring, territory: str) -> bool:

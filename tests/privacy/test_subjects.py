@@ -86,6 +86,18 @@ def test_after_a_key_rotation_everything_is_re_keyed_and_still_found(
     with transaction(engine) as session:
         vault.import_contacts(session, keyring, directory.drop("matricule"), territory=TERRITORY, actor="e")
         subjects.record_opposition(session, old, source="courrier", actor="ts", now=NOW)
+        grant = exchanges.authorise(session, keyring, approved, ["nom"], now=later(1))
+        listing = pl.DataFrame({"id_foyer": [old], "nom": ["x"]})
+        retention.write_personal_output(
+            session,
+            keyring,
+            grant,
+            tmp_path / "l.csv",
+            listing,
+            actor="e",
+            label="Liste d'appel",
+            now=later(1),
+        )
     with transaction(engine) as session:
         result = rotation.rotate(
             session, keyring, raw, territory=TERRITORY, finalites=["droits"], actor="dpo"
@@ -107,4 +119,5 @@ def test_after_a_key_rotation_everything_is_re_keyed_and_still_found(
     text = subjects.render_text(report)
     assert old in text and new in text  # the former pseudonym, and the audit entries written under it
     assert "opposition.enregistrement" in text
+    assert "Liste d'appel" in text  # the output's household was re-keyed too
     assert audit.verify(engine, keyring.public_key()).ok

@@ -69,6 +69,7 @@ class ImportReport:
     stored: int = 0
     replaced: int = 0
     rejected: int = 0
+    deleted: int = 0
     dropped_columns: list[str] = field(default_factory=list)
     issues: list[ContactIssue] = field(default_factory=list)
 
@@ -135,9 +136,14 @@ def import_contacts(
     *,
     territory: str,
     actor: str,
+    replace_all: bool = False,
     now: datetime | None = None,
 ) -> ImportReport:
-    """Validate a contact directory (file or frame) and store every usable record encrypted; audited."""
+    """Validate a contact directory (file or frame) and store every usable record encrypted; audited.
+
+    With `replace_all`, the file is the whole directory: the territory's records of households absent
+    from it are deleted (storage limitation).
+    """
     moment = now or utc_now()
     frame = read_table(source) if isinstance(source, Path) else source
     if PSEUDONYM_COLUMN not in frame.columns:
@@ -188,6 +194,19 @@ def import_contacts(
         session.add_all(ContactRecord(**p) for p in chunk)
         session.flush()
     report.stored = len(pending)
+    if replace_all:
+        stale = [
+            name
+            for name in session.scalars(
+                select(ContactRecord.pseudonym).where(ContactRecord.territory == territory)
+            )
+            if name not in seen
+        ]
+        for start in range(0, len(stale), _CHUNK):
+            session.execute(
+                delete(ContactRecord).where(ContactRecord.pseudonym.in_(stale[start : start + _CHUNK]))
+            )
+        report.deleted = len(stale)
     audit.append(
         session,
         actor=actor,
@@ -198,6 +217,7 @@ def import_contacts(
             "stockes": report.stored,
             "remplaces": report.replaced,
             "rejetes": report.rejected,
+            "supprimes": report.deleted,
             "valeurs_invalides": report.issue_counts(),
         },
         details={"colonnes_ignorees": report.dropped_columns},

@@ -115,3 +115,18 @@ def test_bad_pseudonyms_and_duplicates_are_rejected_by_record_number(
         report = vault.import_contacts(session, keyring, frame, territory=TERRITORY, actor="e")
     assert report.rejected == 2
     assert {(i.record, i.column) for i in report.issues} == {(3, "id_foyer"), (7, "id_foyer")}
+
+
+def test_a_full_directory_import_erases_households_no_longer_in_it(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]]
+) -> None:
+    frame = _directory(keyring, people)
+    with transaction(engine) as session:
+        vault.import_contacts(session, keyring, frame, territory=TERRITORY, actor="e")
+    with transaction(engine) as session:
+        report = vault.import_contacts(
+            session, keyring, frame.head(4), territory=TERRITORY, actor="e", replace_all=True
+        )
+        remaining = set(session.scalars(select(ContactRecord.pseudonym)))
+    assert report.deleted == 2
+    assert remaining == set(frame["id_foyer"].head(4))

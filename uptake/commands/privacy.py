@@ -161,6 +161,11 @@ def register(app: typer.Typer) -> None:
     @contacts_app.command("import")
     def contacts_import(
         file: Path = typer.Argument(..., help="Annuaire pseudonymisé (colonne `id_foyer`), Parquet ou CSV."),
+        remplacer: bool = typer.Option(
+            False,
+            "--remplacer",
+            help="Le fichier est l'annuaire complet : efface les foyers qui n'y sont plus.",
+        ),
         acteur: str | None = ActorOption,
     ) -> None:
         """Valide l'annuaire (téléphones E.164, courriels) et le range chiffré dans le coffre."""
@@ -168,13 +173,20 @@ def register(app: typer.Typer) -> None:
         keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:
             report = vault.import_contacts(
-                session, keyring, file, territory=territory_id(ctx), actor=actor_name(acteur)
+                session,
+                keyring,
+                file,
+                territory=territory_id(ctx),
+                actor=actor_name(acteur),
+                replace_all=remplacer,
             )
             sign_end_of_log(session, keyring)
         console.print(
             f"{report.records} enregistrements lus : {report.stored} rangés chiffrés "
             f"(dont {report.replaced} remplacés), {report.rejected} rejetés."
         )
+        if remplacer:
+            console.print(f"Foyers absents de l'annuaire, effacés du coffre : {report.deleted}")
         if report.dropped_columns:
             console.print(f"Colonnes hors contrat ignorées : {', '.join(report.dropped_columns)}")
         for column, count in sorted(report.issue_counts().items()):

@@ -281,7 +281,9 @@ def entries_about(session: Session, references: list[str]) -> list[AuditEntry]:
     for ref in references:
         if not ref:
             continue
-        query = select(AuditEntry).where((AuditEntry.object_ref == ref) | AuditEntry.details.contains(ref))
+        query = select(AuditEntry).where(
+            (AuditEntry.object_ref == ref) | AuditEntry.details.contains(ref, autoescape=True)
+        )
         for entry in session.scalars(query):
             found[entry.seq] = entry
     return [found[seq] for seq in sorted(found)]

@@ -10,6 +10,7 @@ import sys
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from detection.errors import DetectionError
 from outreach.errors import OutreachError
@@ -58,7 +59,7 @@ def main() -> None:
     try:
         result = app(standalone_mode=False)
     except DOMAIN_ERRORS as exc:
-        err_console.print(f"[bold red]Erreur :[/] {exc}", highlight=False, markup=True)
+        err_console.print(f"[bold red]Erreur :[/] {escape(str(exc))}", highlight=False)
         sys.exit(getattr(exc, "exit_code", 1))
     except click.ClickException as exc:
         exc.show()

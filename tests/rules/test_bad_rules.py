@@ -255,7 +255,7 @@ def test_fingerprint_is_the_hash_of_the_recorded_values_and_changes_with_them(co
     assert record["parametres"]["ppa.montant_forfaitaire"] == {
         "valeur": 622.63,
         "depuis": "2024-04-01",
-        "source": "Décret n° 2024-403 du 29 avril 2024 portant revalorisation de la prime d'activité",
+        "source": "Décret n° 2024-403 du 1er mai 2024, art. 1 ; CSS art. L842-3",
     }
     same = compile_catalogue(catalogue, load_parameters(), datetime.date(2024, 5, 1), geography)
     assert same.fingerprint == april.fingerprint and same.rule_versions == {"ppa_non_recours": "1.1.0"}

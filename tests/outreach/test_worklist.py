@@ -103,3 +103,13 @@ def test_call_sheet_is_refused_without_an_approved_exchange(make_world) -> None:
             call_sheet(
                 session, world.keyring, campaign_71(), templates_dir(), item, actor="ts1", now=CALL_TIME
             )
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_workers_claiming_at_the_same_time_never_get_the_same_household(make_world) -> None:
+    world = _world_with_calls(make_world)
+    with Session(world.engine) as first, first.begin(), Session(world.engine) as second, second.begin():
+        held = claim_next(first, worker="ts1", now=CALL_TIME)  # row locked, not committed yet
+        other = claim_next(second, worker="ts2", now=CALL_TIME)  # skips the locked row
+        assert held is not None and other is not None
+        assert held.id_foyer != other.id_foyer

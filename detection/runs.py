@@ -17,7 +17,9 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -82,6 +84,9 @@ STALE_AFTER = timedelta(minutes=3)
 STEP_DELAY_ENV = "UPTAKE_RUN_STEP_DELAY"
 
 FLAGS_FILE = "flags.parquet"
+# Households evaluated per slice of a large extract (bounds memory: ~0.2 GB per million).
+SLICE_ROWS = 3_000_000
+SLICES_PREFIX = ".tranches-"
 INSERT_BATCH = 100_000
 
 Progress = Callable[[str], None]
@@ -190,6 +195,9 @@ def _remove_outputs(flags_path: str | None) -> None:
     for path in (final, _temporary_path(final)):
         with suppress(FileNotFoundError):
             path.unlink()
+    if final.parent.is_dir():
+        for leftover in final.parent.glob(f"{SLICES_PREFIX}*"):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _temporary_path(final: Path) -> Path:
@@ -281,17 +289,31 @@ def write_flags(
 
     One lazy plan, written by `sink_parquet` without holding the result in memory. The commune's
     distance and remoteness are added to the flags (far fewer rows than households) by lookups,
-    not joins. Returns the households inside and outside the territory.
+    not joins. The rules share one scan of the file, which polars buffers: a large extract is
+    evaluated in slices of `SLICE_ROWS` households, so that memory stays bounded. Returns the
+    households inside and outside the territory.
     """
-    households = extract.scan(columns=columns)
-    if not geography.territory.national:
-        households = households.filter(geography.in_territory_expr())
-    flags = compiled.flags(households, keep=list(CARRIED_COLUMNS)).with_columns(
-        geography.distance_expr().alias("distance_services_km"),
-        geography.remote_expr().alias("commune_eloignee"),
-    )
+
+    def plan(households: pl.LazyFrame) -> pl.LazyFrame:
+        if not geography.territory.national:
+            households = households.filter(geography.in_territory_expr())
+        flags = compiled.flags(households, keep=list(CARRIED_COLUMNS)).with_columns(
+            geography.distance_expr().alias("distance_services_km"),
+            geography.remote_expr().alias("commune_eloignee"),
+        )
+        return flags.select(pl.col(name).cast(dtype) for name, dtype in FLAG_COLUMNS.items())
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    flags.select(pl.col(name).cast(dtype) for name, dtype in FLAG_COLUMNS.items()).sink_parquet(path)
+    households = extract.scan(columns=columns)
+    if extract.rows <= SLICE_ROWS:
+        plan(households).sink_parquet(path)
+    else:
+        with tempfile.TemporaryDirectory(prefix=SLICES_PREFIX, dir=path.parent) as folder:
+            parts = []
+            for number, offset in enumerate(range(0, extract.rows, SLICE_ROWS)):
+                parts.append(Path(folder) / f"{number:04d}.parquet")
+                plan(households.slice(offset, SLICE_ROWS)).sink_parquet(parts[-1])
+            pl.scan_parquet(parts).sink_parquet(path)
     return territory_counts(extract, geography)
 
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from detection import runs
 from detection.geography import Geography
 from detection.records import (
     FAILED,
@@ -224,3 +225,25 @@ def test_a_running_run_whose_process_is_gone_is_marked_failed_and_its_files_remo
         statuses = [session.get_one(DetectionRun, i).status for i in ids]
     assert statuses == [FAILED, RUNNING, RUNNING]
     assert not leftover.exists()
+
+
+def test_a_large_extract_evaluated_in_slices_gives_the_same_flags(
+    engine: Engine,
+    geography: Geography,
+    territory_extract: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runner = _runner(engine, geography, tmp_path)
+    whole = runner.run(RunRequest(territory_extract, out_dir=tmp_path / "entier")).run
+    monkeypatch.setattr(runs, "SLICE_ROWS", 900)
+    sliced = (
+        _runner(engine, geography, tmp_path)
+        .run(RunRequest(territory_extract, out_dir=tmp_path / "tranches", force=True))
+        .run
+    )
+
+    assert sliced.counts_by_rule == whole.counts_by_rule
+    key = ["regle", "id_foyer"]
+    assert load_flags(engine, sliced.id).sort(key).equals(load_flags(engine, whole.id).sort(key))
+    assert [p.name for p in (tmp_path / "tranches").iterdir()] == ["flags.parquet"]

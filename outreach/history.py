@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outreach.campaigns import Campaign
-from outreach.models import Contact, Outcome
+from outreach.models import Assignment, Contact, Outcome
 from outreach.selection import History, naive_utc
 
 
@@ -18,9 +18,16 @@ def load_history(session: Session, campaign: Campaign, now: dt.datetime) -> Hist
     moment = naive_utc(now)
     caps = campaign.plafonds
     horizon = moment - dt.timedelta(days=max(caps.meme_droit_jours, caps.pause_apres_refus_jours, 30))
-    contacts = session.execute(
-        select(Contact.id_foyer, Contact.regle, Contact.prevu_le).where(Contact.prevu_le > horizon)
+    # A contact is about every right the household was flagged for in that launch, not only the main one.
+    rows = session.execute(
+        select(Contact.id_foyer, func.coalesce(Assignment.regles, Contact.regle), Contact.prevu_le)
+        .outerjoin(
+            Assignment,
+            (Assignment.launch_id == Contact.launch_id) & (Assignment.id_foyer == Contact.id_foyer),
+        )
+        .where(Contact.prevu_le > horizon)
     ).all()
+    contacts = [(f, rule, m) for f, rules, m in rows for rule in str(rules).split(",")]
     outcomes = session.execute(
         select(Outcome.id_foyer, Outcome.resultat, Outcome.survenu_le).where(
             Outcome.resultat.in_(["refus", "opposition"])

@@ -72,3 +72,20 @@ def test_reconciliation_job_takes_the_newest_extract_of_the_inbox(uptake_home: P
 
 def test_followups_job_runs_on_an_empty_database(uptake_home: Path) -> None:
     assert followups_job(schedule="test") == {"status": "succeeded", "lancements": 0, "foyers": 0}
+
+
+def test_a_contact_about_several_rights_counts_for_each_of_them(make_world) -> None:
+    world = make_world()
+    flags = flags_frame([flag(1, "ppa_non_recours"), flag(1, "rsa_non_recours", priorite=2)])
+    run_id = world.store_run(flags)
+    world.store_contacts([pseudonym(1)])
+    launch_campaign(world.env, _no_holdout(campaign_22()), run_id, out_dir=world.out_dir / "1", now=NOW)
+    rsa_only = replace(
+        _no_holdout(campaign_22()),
+        campagne=campaign_22().campagne.model_copy(update={"regles": ["rsa_non_recours"]}),
+        plafonds=CapsSection(tentatives_max_30_jours=5),
+    )
+    again = launch_campaign(
+        world.env, rsa_only, run_id, out_dir=world.out_dir / "2", now=NOW + dt.timedelta(days=5)
+    )
+    assert again.exclusions == {"contact_recent_meme_droit": 1}

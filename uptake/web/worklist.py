@@ -103,7 +103,7 @@ _ROW_COLUMNS = (
 
 
 def my_worklist(
-    session: Session, login: str, secteurs: Sequence[str], *, limit: int = 200
+    session: Session, login: str, secteurs: Sequence[str], *, limit: int = 50
 ) -> list[WorklistRow]:
     """My claimed households first, then the free ones of my sectors, most urgent first."""
     # Plain columns, not ORM objects: this page is the most loaded one.

@@ -12,11 +12,11 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 
 from detection.records import list_runs
-from outreach.charts import HIDDEN_LABEL, bar_chart, french_number
+from outreach.charts import HIDDEN_LABEL, bar_chart, french_number, percent
 from outreach.indicators import indicators_22, indicators_71, load_tables
 from outreach.models import Launch, Outcome, WorklistItem
 from outreach.outcomes import OUTCOMES
-from outreach.report import CHANNEL_LABELS
+from outreach.report import CHANNEL_LABELS, HEADERS
 from uptake.web.access import allow, guard
 from uptake.web.rendering import render
 from uptake.web.services import context_of, db
@@ -25,15 +25,8 @@ from uptake.web.worklist import STATUS_LABELS
 router = APIRouter(prefix="/donnees", dependencies=guard(allow("equipe_donnees")))
 ROUTERS = (router,)
 
-HEADERS = {
-    "indicateur": "Indicateur",
-    "valeur": "Valeur",
-    "code_commune": "Commune",
-    "canal": "Canal",
-    "regle": "Règle",
-    "tentative": "Tentative",
-    "bras": "Groupe",
-}
+# Rates are shown as percentages, like in the published report.
+RATE_COLUMNS = frozenset({"taux_ouverture", "ic95_bas", "ic95_haut"})
 
 
 @router.get("/executions")
@@ -88,6 +81,8 @@ def _table(frame: pl.DataFrame, communes: dict[str, str]) -> dict[str, Any]:
             return CHANNEL_LABELS.get(str(value), str(value))
         if isinstance(value, float) and math.isnan(value):
             return "—"
+        if column in RATE_COLUMNS and isinstance(value, float):
+            return percent(value)
         if isinstance(value, float):
             return french_number(value, 0 if value == int(value) else 2)
         return french_number(value) if isinstance(value, int) else str(value)

@@ -9,12 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outreach.campaigns import Campaign
-from outreach.models import Assignment, Contact, Outcome
+from outreach.holdout import HOLDOUT
+from outreach.models import Assignment, Contact, Launch, Outcome
 from outreach.selection import History, naive_utc
 
 
 def load_history(session: Session, campaign: Campaign, now: dt.datetime) -> History:
-    """Contacts and refusals/oppositions recent enough to matter for `campaign`'s caps."""
+    """Contacts, refusals and oppositions recent enough for `campaign`'s caps; its recent holdout."""
     moment = naive_utc(now)
     caps = campaign.plafonds
     horizon = moment - dt.timedelta(days=max(caps.meme_droit_jours, caps.pause_apres_refus_jours, 30))
@@ -33,6 +34,15 @@ def load_history(session: Session, campaign: Campaign, now: dt.datetime) -> Hist
             Outcome.resultat.in_(["refus", "opposition"])
         )
     ).all()
+    holdout = session.scalars(
+        select(Assignment.id_foyer)
+        .join(Launch, Launch.id == Assignment.launch_id)
+        .where(
+            Launch.campagne == campaign.id,
+            Launch.lance_le > moment - dt.timedelta(days=caps.meme_droit_jours),
+            Assignment.bras == HOLDOUT,
+        )
+    ).all()
     return History(
         contacts=pl.DataFrame(
             [(f, r, naive_utc(m)) for f, r, m in contacts],
@@ -44,4 +54,5 @@ def load_history(session: Session, campaign: Campaign, now: dt.datetime) -> Hist
             schema={"id_foyer": pl.String, "resultat": pl.String, "moment": pl.Datetime("us")},
             orient="row",
         ),
+        holdout=frozenset(holdout),
     )

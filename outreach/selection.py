@@ -15,7 +15,7 @@ import polars as pl
 
 from detection.geography import Geography
 from outreach.campaigns import CHANNEL_COLUMNS, Campaign
-from outreach.holdout import assign_arms
+from outreach.holdout import HOLDOUT, assign_arms
 
 # Why a flagged household was not contacted, most important first (a household gets the first).
 EXCLUSION_REASONS: dict[str, str] = {
@@ -49,7 +49,8 @@ SELECTION_COLUMNS = (
 @dataclass(frozen=True)
 class History:
     """What earlier campaigns did: contacts made (`id_foyer`, `regle`, `moment`) and outcomes
-    (`id_foyer`, `resultat`, `moment`), across all campaigns."""
+    (`id_foyer`, `resultat`, `moment`), across all campaigns; and the households drawn into this
+    campaign's holdout recently (`holdout`), who stay in it rather than being drawn again."""
 
     contacts: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(
@@ -61,6 +62,7 @@ class History:
             schema={"id_foyer": pl.String, "resultat": pl.String, "moment": pl.Datetime("us")}
         )
     )
+    holdout: frozenset[str] = frozenset()
 
 
 def naive_utc(moment: datetime) -> datetime:
@@ -196,8 +198,21 @@ def select_households(
         excluded = pl.concat([excluded, over], how="diagonal_relaxed")
         candidates = candidates.head(cap)
 
-    drawn = assign_arms(
-        candidates.select("id_foyer", "regle", "code_commune"), campaign.temoin.part, campaign.temoin.graine
+    # A household of a recent holdout stays in it (never contacted), so that the holdout measures the
+    # absence of contact over the whole period; the others are drawn.
+    kept = candidates.filter(pl.col("id_foyer").is_in(sorted(history.holdout))).select(
+        "id_foyer", pl.lit(HOLDOUT).alias("bras")
+    )
+    fresh = candidates.filter(~pl.col("id_foyer").is_in(sorted(history.holdout)))
+    drawn = pl.concat(
+        [
+            assign_arms(
+                fresh.select("id_foyer", "regle", "code_commune"),
+                campaign.temoin.part,
+                campaign.temoin.graine,
+            ).select("id_foyer", "bras"),
+            kept,
+        ]
     )
     candidates = candidates.join(drawn.select("id_foyer", "bras"), on="id_foyer").with_columns(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int32).alias("rang")

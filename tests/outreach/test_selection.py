@@ -176,3 +176,14 @@ def test_order_is_priority_then_amount_then_distance_and_capacity_cuts_the_tail(
 def test_flags_of_rules_outside_the_campaign_are_ignored() -> None:
     flags = flags_frame([flag(1, "impaye_locatif"), flag(2)])
     assert set(_select(flags)) == {pseudonym(2)}
+
+
+def test_households_of_a_recent_holdout_stay_in_the_holdout() -> None:
+    flags = many_flags(200)
+    kept = {pseudonym(i) for i in range(0, 200, 3)}
+    result = select_households(
+        flags, campaign_22(), geography(), opposed=set(), history=History(holdout=frozenset(kept)), now=NOW
+    )
+    arms = dict(result.select("id_foyer", "bras").iter_rows())
+    assert all(arms[f] == "temoin" for f in kept)
+    assert any(arm == "contacte" for f, arm in arms.items() if f not in kept)

@@ -175,7 +175,7 @@ def test_cookies_are_secure_when_configured_for_tls(
 
 
 def test_an_unexpected_error_gives_a_french_500_page_without_trace_or_data(
-    client_for: Client, monkeypatch: pytest.MonkeyPatch
+    client_for: Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     import uptake.web.routes.admin as admin_routes
 
@@ -188,6 +188,8 @@ def test_an_unexpected_error_gives_a_french_500_page_without_trace_or_data(
     assert "Erreur interne" in response.text
     assert "Fictif" not in response.text and "Traceback" not in response.text
     assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    assert "RuntimeError" in caplog.text  # logged by type, for the team
+    assert "Fictif" not in caplog.text and "06 12" not in caplog.text
 
 
 def test_an_admin_cannot_disable_their_own_account(client_for: Client) -> None:

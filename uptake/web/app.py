@@ -13,7 +13,7 @@ from privacy.disclosure import DEFAULT_THRESHOLD
 from uptake.context import AppContext
 from uptake.settings import Settings, load_settings
 from uptake.web.access import rules_of
-from uptake.web.errors import install_error_pages
+from uptake.web.errors import ContainErrors, install_error_pages
 from uptake.web.headers import SecurityHeaders
 from uptake.web.routes import admin, data_team, dpo, signin, worker
 
@@ -46,7 +46,8 @@ def create_app(
             app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_pages(app)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(ContainErrors)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so error pages get the headers too
     _refuse_unguarded_routes(app)
     return app
 

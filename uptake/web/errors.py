@@ -8,9 +8,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from uptake.web.access import SAFE_METHODS, NotSignedIn, identify
-from uptake.web.headers import SECURITY_HEADERS
 from uptake.web.rendering import render
 
 logger = logging.getLogger("uptake.web")
@@ -47,14 +47,12 @@ CSRF_MESSAGE = "Le formulaire a expiré ou ne vient pas de cette application. Re
 def error_page(request: Request, status: int, detail: str | None = None) -> Response:
     """The French page for an HTTP status; `detail` is a safe French sentence, if any."""
     title, message = MESSAGES.get(status, MESSAGES[400] if status < 500 else MESSAGES[500])
-    response = render(
+    return render(
         request,
         "error.html",
         {"status": status, "title": title, "message": detail or message},
         status_code=status,
     )
-    response.headers.update(SECURITY_HEADERS)
-    return response
 
 
 def install_error_pages(app: FastAPI) -> None:
@@ -85,13 +83,35 @@ def install_error_pages(app: FastAPI) -> None:
         detail = f"{MESSAGES[422][1]} Champs à corriger : {', '.join(fields)}." if fields else None
         return error_page(request, 422, detail)
 
-    @app.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception) -> Response:
-        # The type only: messages of database errors can quote parameters (personal data).
-        logger.error(
-            "unexpected error on %s %s: %s",
-            request.method,
-            request.url.path,
-            type(exc).__name__,
-        )
-        return error_page(request, 500)
+
+class ContainErrors:
+    """ASGI middleware: an unexpected error becomes the French 500 page, and is logged by its type only.
+
+    Starlette's own last-resort handler re-raises the exception after answering, so that the server
+    logs its traceback and message; a message can quote a data value (a database error quotes its
+    parameters), so the exception stops here.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            logger.error(
+                "unexpected error on %s %s: %s", scope.get("method"), scope.get("path"), type(exc).__name__
+            )
+            if not started:
+                await error_page(Request(scope), 500)(scope, receive, send)

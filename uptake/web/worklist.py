@@ -25,7 +25,8 @@ from uptake.db import transaction
 
 FREE, CLAIMED, DONE, OPPOSED = "a_appeler", "en_cours", "traite", "opposition"
 STATUS_LABELS = {FREE: "à appeler", CLAIMED: "en cours", DONE: "traité", OPPOSED: "opposition"}
-MAX_CLAIM_TRIES = 20
+# Each failed try means a colleague took that row: enough for a team of social workers at once.
+MAX_CLAIM_TRIES = 50
 
 
 class WorklistError(Exception):

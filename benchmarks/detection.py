@@ -39,6 +39,8 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / ".data"
 NATIONAL = REPO / "config" / "national.toml"
 MODES = ("scan", "full", "polars", "duckdb")
+# Seconds per step of the full run, reported with its measures.
+STEPS: dict[str, float] = {}
 
 
 def _geography() -> Any:
@@ -78,9 +80,13 @@ def run_full(path: Path, out: Path, geography: Any) -> dict[str, int]:
     from detection.runs import compile_rules, write_flags
     from detection.validation import validate_extract
 
+    start = time.perf_counter()
     extract = validate_extract(path, reference=geography.reference)
+    STEPS["validation"] = time.perf_counter() - start
     compiled, columns = compile_rules(extract, geography)
+    STEPS["compilation"] = time.perf_counter() - start - STEPS["validation"]
     write_flags(extract, compiled, columns, geography, out)
+    STEPS["evaluation"] = time.perf_counter() - start - STEPS["validation"] - STEPS["compilation"]
     return dict(pl.scan_parquet(out).group_by("regle").len().collect().iter_rows())
 
 
@@ -174,10 +180,7 @@ def run_polars(path: Path, out: Path, geography: Any) -> dict[str, int]:
         "rent_rate": pl.when(ratio >= s2)
         .then(p["al.tl_taux_3"] * (ratio - s2) + p["al.tl_taux_2"] * (s2 - s1))
         .otherwise(pl.max_horizontal(0, p["al.tl_taux_2"] * (ratio - s1))),
-        "yearly": (
-            12 * ((1 - p["al.abattement_revenus_activite"]) * earned + col("autres_ressources")) / 100
-        ).ceil()
-        * 100,
+        "yearly": 12 * ((1 - p["al.abattement_revenus_activite"]) * earned + col("autres_ressources")),
     }
     rent, charges = col("rent"), col("charges")
     share = pl.max_horizontal(p["al.p0_taux"] * (rent + charges), p["al.p0_forfait"]) + (
@@ -378,8 +381,7 @@ def run_duckdb(path: Path, out: Path, geography: Any) -> dict[str, int]:
         (CASE WHEN nb_enfants = 0 THEN (CASE WHEN en_couple THEN {p["al.r0_couple"]} ELSE {p["al.r0_seul"]} END)
           ELSE {table("al.r0_personnes_a_charge", "LEAST(nb_enfants, 5)")}
             + GREATEST(nb_enfants - 5, 0) * {p["al.r0_par_personne_supplementaire"]} END) AS r0,
-        CEIL(12 * ((1 - {p["al.abattement_revenus_activite"]}) * revenus_activite + autres_ressources) / 100)
-          * 100 AS ressources_al
+        12 * ((1 - {p["al.abattement_revenus_activite"]}) * revenus_activite + autres_ressources) AS ressources_al
       FROM h
     ), h3 AS (
       SELECT *, ROUND(loyer_retenu / loyer_ref, 4) AS rapport FROM h2
@@ -450,12 +452,22 @@ RUNNERS = {"scan": run_scan, "full": run_full, "polars": run_polars, "duckdb": r
 def child(mode: str, path: Path) -> None:
     """Run one mode in this process and print its measures as JSON."""
     geography = _geography()
+    # Imports happen before the clock starts, in every mode.
+    import duckdb  # noqa: F401
+
+    import detection.runs
+    import detection.validation  # noqa: F401
+
     with tempfile.TemporaryDirectory(prefix=f"bench-{mode}-", dir=DATA) as tmp:
         start = time.perf_counter()
         counts = RUNNERS[mode](path, Path(tmp) / "flags.parquet", geography)
         seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"mode": mode, "seconds": seconds, "peak_rss_mb": peak_mb, "counts": counts}))
+    print(
+        json.dumps(
+            {"mode": mode, "seconds": seconds, "peak_rss_mb": peak_mb, "counts": counts, "steps": STEPS}
+        )
+    )
 
 
 def extract_file(households: int, seed: int) -> Path:
@@ -523,6 +535,13 @@ def main() -> None:
     vs_duckdb = full["seconds"] / results["duckdb"]["seconds"]
     vs_scan = full["seconds"] / results["scan"]["seconds"]
     print(f"exécution complète / lecture seule = {vs_scan:.2f}")
+    steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in full["steps"].items())
+    print(f"étapes de l'exécution complète : {steps}")
+    evaluation = full["steps"]["evaluation"]
+    print(
+        f"évaluation seule (règles, géographie, écriture) / polars = {evaluation / results['polars']['seconds']:.2f}, "
+        f"/ duckdb = {evaluation / results['duckdb']['seconds']:.2f}"
+    )
     print(
         f"ratio_vs_polars={vs_polars:.2f} ratio_vs_duckdb={vs_duckdb:.2f} peak_rss_mb={full['peak_rss_mb']:.0f}"
     )

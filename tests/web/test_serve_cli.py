@@ -1,0 +1,64 @@
+"""`uptake serve` through the real command: a server on loopback, on the CLI's database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import run_cli
+from tests.web.live import free_port
+
+
+def test_serve_answers_on_loopback_with_the_accounts_created_by_the_cli(uptake_home: Path) -> None:
+    created = run_cli(
+        "users",
+        "add",
+        "dpo1",
+        "--role",
+        "dpo",
+        "--password-stdin",
+        env={"UPTAKE_HOME": str(uptake_home)},
+        stdin="une-phrase-de-passe-solide\n",
+    )
+    assert created.code == 0, created.output
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uptake", "serve", "--port", str(port)],
+        env={**os.environ, "UPTAKE_HOME": str(uptake_home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                page = httpx.get(f"{base}/connexion", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("uptake serve did not answer")
+        assert page.status_code == 200
+        assert page.headers["x-frame-options"] == "DENY"
+        with httpx.Client(base_url=base) as client:
+            token = client.get("/connexion").text.split('name="csrf_token" value="')[1].split('"')[0]
+            signed = client.post(
+                "/connexion",
+                data={
+                    "identifiant": "dpo1",
+                    "mot_de_passe": "une-phrase-de-passe-solide",
+                    "csrf_token": token,
+                },
+            )
+            assert signed.status_code == 303
+            assert signed.headers["location"] == "/dpo/echanges"
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0].decode()
+    assert "une-phrase-de-passe-solide" not in output
+    assert "/connexion" not in output  # no access log

@@ -22,7 +22,7 @@ import argparse
 import datetime
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import polars as pl
 from polars.testing import assert_frame_equal
@@ -76,6 +76,7 @@ def hand_written(
     geography: Geography,
     parameters: Parameters,
     fingerprint: str,
+    versions: Mapping[str, str],
 ) -> pl.LazyFrame:
     """The seven rules of the catalogue, written directly in polars."""
     v = _Values(parameters, month)
@@ -163,9 +164,7 @@ def hand_written(
         )
     )
     earned = c("revenus_activite_allocataire") + c("revenus_activite_conjoint")
-    annual = (
-        12 * ((1 - v("al.abattement_revenus_activite")) * earned + c("autres_ressources")) / 100
-    ).ceil() * 100
+    annual = 12 * ((1 - v("al.abattement_revenus_activite")) * earned + c("autres_ressources"))
     p0 = pl.max_horizontal(v("al.p0_taux") * (rent + charges), v("al.p0_forfait"))
     participation = p0 + (tf + tl) * pl.max_horizontal(0, annual - r0)
     tenant = (c("statut_logement") == "locataire") & (c("loyer") > 0)
@@ -268,7 +267,6 @@ def hand_written(
     def part(
         flag: str,
         rule: str,
-        version: str,
         amount: pl.Expr,
         priority: pl.Expr,
         text: pl.Expr,
@@ -277,7 +275,7 @@ def hand_written(
         return frame.filter(c(flag)).select(
             c("id_foyer"),
             pl.lit(rule).alias("regle"),
-            pl.lit(version).alias("version_regle"),
+            pl.lit(versions[rule]).alias("version_regle"),  # metadata, not logic
             amount.cast(pl.Float64).alias("montant_estime"),
             priority.cast(pl.Int32).alias("priorite"),
             text.alias("explication"),
@@ -291,7 +289,6 @@ def hand_written(
         part(
             "_f_al",
             "al_non_recours",
-            "1.0.0",
             c("_al"),
             by_remoteness,
             pl.concat_str(
@@ -316,7 +313,6 @@ def hand_written(
         part(
             "_f_ev",
             "evenement_vie",
-            "1.0.0",
             none,
             by_remoteness,
             pl.concat_str(
@@ -337,7 +333,6 @@ def hand_written(
         part(
             "_f_imp",
             "impaye_locatif",
-            "1.1.0",
             none,
             pl.lit(1),
             pl.concat_str(
@@ -366,7 +361,6 @@ def hand_written(
         part(
             "_f_nd",
             "logement_non_decent",
-            "1.1.0",
             none,
             pl.lit(1),
             pl.lit(
@@ -383,7 +377,6 @@ def hand_written(
         part(
             "_f_ppa",
             "ppa_non_recours",
-            "1.1.0",
             c("_ppa"),
             by_remoteness,
             pl.concat_str(
@@ -405,7 +398,6 @@ def hand_written(
         part(
             "_f_rdv",
             "rdv_droits_eloignes",
-            "1.0.0",
             none,
             pl.lit(3),
             pl.concat_str(
@@ -422,7 +414,6 @@ def hand_written(
         part(
             "_f_rsa",
             "rsa_non_recours",
-            "1.2.0",
             c("_rsa"),
             by_remoteness,
             pl.concat_str(
@@ -524,9 +515,9 @@ def main() -> None:
         )
         t_hand = _best(
             "écrit à la main",
-            lambda: hand_written(scan(), month, geography, parameters, compiled.fingerprint).sink_parquet(
-                hand_out
-            ),
+            lambda: hand_written(
+                scan(), month, geography, parameters, compiled.fingerprint, compiled.rule_versions
+            ).sink_parquet(hand_out),
             args.repetitions,
         )
         order = ["regle", "id_foyer"]

@@ -47,3 +47,27 @@ def test_syntax_error_carries_line_and_column() -> None:
 def test_amounts_are_written_the_french_way(value: float | None, text: str | None) -> None:
     frame = pl.DataFrame({"x": [value]}, schema={"x": pl.Float64})
     assert frame.select(french_integer(pl.col("x")).alias("texte"))["texte"][0] == text
+
+
+def test_whitelisted_functions_compute_as_documented(geography) -> None:
+    import datetime
+
+    from rules.compiler import _ExprCompiler
+    from rules.functions import CompileContext
+
+    compiler = _ExprCompiler({}, {}, CompileContext(datetime.date(2024, 6, 1), geography))
+    frame = pl.DataFrame({"x": [1234.567], "d": [datetime.date(2024, 3, 31)], "code_commune": ["04088"]})
+    expressions = {
+        "arrondi(x)": 1235.0,
+        "arrondi(x, 2)": 1234.57,
+        "arrondi_superieur(x, 100)": 1300.0,
+        "arrondi_inferieur(x, 100)": 1200.0,
+        "min(x, 3, 7)": 3.0,
+        "max(x, 3)": 1234.567,
+        "mois_depuis(d)": 3,
+        "dans_territoire()": True,
+        "distance_services()": 0.0,
+    }
+    for text, expected in expressions.items():
+        got = frame.select(compiler.compile(parse(text)).alias("v"))["v"][0]
+        assert got == pytest.approx(expected), text

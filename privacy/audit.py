@@ -28,15 +28,17 @@ from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from privacy.canonical import canonical_json, utc_now, utc_stamp
+from privacy.errors import PrivacyError
 from privacy.keys import Keyring, fingerprint
 from privacy.models import AuditCheckpoint, AuditEntry, AuditLock
 
 GENESIS = "0" * 64
 CHECKPOINT_EVERY = 100
+POINT, ANCHOR = "point", "ancre"
 
 ProblemKind = Literal["modifiee", "supprimee", "inseree", "reordonnee", "tronquee", "signature", "reecrite"]
 
@@ -79,10 +81,22 @@ def hash_of(entry: AuditEntry) -> str:
     )
 
 
-def _checkpoint_message(seq: int, entry_hash: str, signed_at: str) -> bytes:
-    return canonical_json(
-        {"entry_hash": entry_hash, "seq": seq, "signed_at": signed_at, "type": "uptake-audit"}
-    )
+def _checkpoint_message(seq: int, entry_hash: str, signed_at: str, kind: str) -> bytes:
+    # An anchor is a different statement ("everything before was removed on purpose"): its own type,
+    # so that a periodic checkpoint can never pass for one.
+    kind_type = "uptake-audit" if kind == POINT else f"uptake-audit-{kind}"
+    return canonical_json({"entry_hash": entry_hash, "seq": seq, "signed_at": signed_at, "type": kind_type})
+
+
+def _signed(point: AuditCheckpoint, public_key: Ed25519PublicKey) -> bool:
+    try:
+        public_key.verify(
+            bytes.fromhex(point.signature),
+            _checkpoint_message(point.seq, point.entry_hash, point.signed_at, point.kind),
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def append(
@@ -125,7 +139,9 @@ def append(
     return entry
 
 
-def _sign(session: Session, keyring: Keyring, seq: int, entry_hash: str) -> AuditCheckpoint:
+def _sign(
+    session: Session, keyring: Keyring, seq: int, entry_hash: str, kind: str = POINT
+) -> AuditCheckpoint:
     signed_at = utc_stamp(utc_now())
     key = keyring.signing_key()
     checkpoint = AuditCheckpoint(
@@ -133,7 +149,8 @@ def _sign(session: Session, keyring: Keyring, seq: int, entry_hash: str) -> Audi
         entry_hash=entry_hash,
         signed_at=signed_at,
         key_fingerprint=fingerprint(key.public_key()),
-        signature=key.sign(_checkpoint_message(seq, entry_hash, signed_at)).hex(),
+        signature=key.sign(_checkpoint_message(seq, entry_hash, signed_at, kind)).hex(),
+        kind=kind,
     )
     session.add(checkpoint)
     session.flush()
@@ -181,9 +198,9 @@ class AuditVerification:
         return self.problem is None
 
 
-def _chain_problem(rows: list[AuditEntry]) -> AuditProblem | None:
+def _chain_problem(rows: list[AuditEntry], anchor: AuditCheckpoint | None) -> AuditProblem | None:
     position_of_hash = {row.hash: index for index, row in enumerate(rows)}
-    previous_hash, previous_seq = GENESIS, 0
+    previous_hash, previous_seq = (anchor.entry_hash, anchor.seq) if anchor else (GENESIS, 0)
     for index, row in enumerate(rows):
         if hash_of(row) != row.hash:
             return AuditProblem(
@@ -222,19 +239,17 @@ def _chain_problem(rows: list[AuditEntry]) -> AuditProblem | None:
 
 
 def _checkpoint_problem(
-    rows: list[AuditEntry], checkpoints: list[AuditCheckpoint], public_key: Ed25519PublicKey
+    rows: list[AuditEntry],
+    checkpoints: list[AuditCheckpoint],
+    public_key: Ed25519PublicKey,
+    anchor: AuditCheckpoint | None,
 ) -> AuditProblem | None:
     by_seq = {row.seq: row for row in rows}
     last_seq = rows[-1].seq if rows else 0
     expected_print = fingerprint(public_key)
-    last_good = 0
+    last_good = anchor.seq if anchor else 0
     for point in checkpoints:
-        try:
-            public_key.verify(
-                bytes.fromhex(point.signature),
-                _checkpoint_message(point.seq, point.entry_hash, point.signed_at),
-            )
-        except (InvalidSignature, ValueError):
+        if not _signed(point, public_key):
             other = "" if point.key_fingerprint == expected_print else f" (clé {point.key_fingerprint})"
             return AuditProblem(
                 "signature",
@@ -249,6 +264,8 @@ def _checkpoint_problem(
                 f"le journal a été tronqué : les entrées n°{last_seq + 1} à n°{point.seq}, attestées par "
                 "un point de contrôle signé, manquent",
             )
+        if point.seq <= last_good and point.kind == ANCHOR:
+            continue  # the entries it attests were pruned on purpose
         row = by_seq.get(point.seq)
         if row is None or row.hash != point.entry_hash:
             return AuditProblem(
@@ -271,8 +288,82 @@ def verify(session_or_engine: Session | Engine, public_key: Ed25519PublicKey) ->
     checkpoints = list(
         session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq, AuditCheckpoint.id))
     )
-    problem = _chain_problem(rows) or _checkpoint_problem(rows, checkpoints, public_key)
+    anchors = [c for c in checkpoints if c.kind == ANCHOR and _signed(c, public_key)]
+    anchor = max(anchors, key=lambda c: c.seq, default=None)
+    problem = _chain_problem(rows, anchor) or _checkpoint_problem(rows, checkpoints, public_key, anchor)
     return AuditVerification(entries=len(rows), checkpoints=len(checkpoints), problem=problem)
+
+
+# The append-only triggers of migration privacy_0002, lifted for the length of a prune transaction.
+_GUARDED = ("privacy_audit", "privacy_audit_checkpoint")
+_GUARD_MESSAGE = "journal d''audit en ajout seul : modification et suppression interdites"
+
+
+def _lift_guards(session: Session) -> None:
+    for table in _GUARDED:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
+        else:
+            session.execute(text(f"DROP TRIGGER {table}_no_delete"))
+
+
+def _restore_guards(session: Session) -> None:
+    for table in _GUARDED:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only"))
+        else:
+            session.execute(
+                text(
+                    f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{_GUARD_MESSAGE}'); END"
+                )
+            )
+
+
+def prune(
+    session: Session, keyring: Keyring, *, before: datetime, actor: str, now: datetime | None = None
+) -> int:
+    """Remove the entries older than `before` (end of the log's retention); returns how many.
+
+    The log is verified first (a tampered log is evidence: it is not pruned). A signed anchor then
+    records the hash of the last removed entry, so that the remaining chain still verifies from it and
+    any other removal is still detected. The prune itself is appended to the log.
+    """
+    session.execute(update(AuditLock).where(AuditLock.id == 1).values(appends=AuditLock.appends + 1))
+    cutoff = utc_stamp(before)
+    first_kept = session.scalar(select(func.min(AuditEntry.seq)).where(AuditEntry.at >= cutoff))
+    bound = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    if first_kept is not None:
+        bound = bound.where(AuditEntry.seq < first_kept)
+    last = session.execute(bound).first()
+    if last is None:
+        return 0
+    result = verify(session, keyring.public_key())
+    if result.problem is not None:
+        raise PrivacyError(
+            f"élagage du journal refusé : {result.problem.message}. Faites vérifier le journal."
+        )
+    removed = session.scalar(select(func.count()).where(AuditEntry.seq <= last.seq)) or 0
+    _sign(session, keyring, last.seq, last.hash, kind=ANCHOR)
+    _lift_guards(session)
+    session.execute(delete(AuditEntry).where(AuditEntry.seq <= last.seq))
+    session.execute(
+        delete(AuditCheckpoint).where(
+            AuditCheckpoint.seq <= last.seq,
+            ~((AuditCheckpoint.kind == ANCHOR) & (AuditCheckpoint.seq == last.seq)),
+        )
+    )
+    _restore_guards(session)
+    append(
+        session,
+        actor=actor,
+        action="journal.elagage",
+        counts={"entrees_supprimees": int(removed)},
+        details={"jusqu_a_l_entree": last.seq, "anterieures_au": cutoff[:10]},
+        now=now,
+    )
+    checkpoint(session, keyring)
+    return int(removed)
 
 
 def entries_about(session: Session, references: list[str]) -> list[AuditEntry]:

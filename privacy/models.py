@@ -44,6 +44,9 @@ class AuditCheckpoint(Base):
     signed_at: Mapped[str] = mapped_column(String(32))
     key_fingerprint: Mapped[str] = mapped_column(String(16))
     signature: Mapped[str] = mapped_column(String(128))
+    # `point`: periodic; `ancre`: left by `audit.prune`, the signed start of the log after old entries
+    # were removed at the end of their retention.
+    kind: Mapped[str] = mapped_column(String(16), default="point", server_default="point")
 
 
 class AuditLock(Base):

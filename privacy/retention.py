@@ -37,6 +37,9 @@ from privacy.keys import Keyring
 from privacy.models import Exchange, Opposition, OutputHousehold, PersonalOutput
 
 EXCHANGE_TRACE_MONTHS = 36  # R.114-9-7 CRPA: traces of exchanges are kept 36 months
+# CNIL recommendation 2021-122: logs kept 6 months to 1 year by default. The exchanges themselves
+# (privacy_exchange, and who was on which list) are kept their own 36 months.
+AUDIT_LOG_MONTHS = 12
 
 
 def add_months(day: date, months: int) -> date:
@@ -242,12 +245,21 @@ class PurgeReport:
     keys_destroyed: int
     exchanges: int
     oppositions: int
+    audit_entries: int | None  # None: the log failed verification and was left untouched
 
 
-def purge(session: Session, keyring: Keyring, *, actor: str, now: datetime | None = None) -> PurgeReport:
-    """Delete expired outputs and destroy their keys, drop old exchange traces and oppositions; audited.
+def purge(
+    session: Session,
+    keyring: Keyring,
+    *,
+    actor: str,
+    audit_months: int = AUDIT_LOG_MONTHS,
+    now: datetime | None = None,
+) -> PurgeReport:
+    """Delete expired outputs and destroy their keys, drop old exchange traces, oppositions and log entries.
 
-    Safe to call from a scheduled job: it only touches what is past its retention end.
+    Audited. Safe to call from a scheduled job: it only touches what is past its retention end. The
+    audit log is pruned only when it verifies (an altered log is evidence); the rest is purged anyway.
     """
     moment = now or utc_now()
     today = moment.date()
@@ -290,7 +302,16 @@ def purge(session: Session, keyring: Keyring, *, actor: str, now: datetime | Non
     old_oppositions = len(session.scalars(select(Opposition.id).where(Opposition.expires_on < today)).all())
     if old_oppositions:
         session.execute(delete(Opposition).where(Opposition.expires_on < today))
-    report = PurgeReport(len(expired), files, keys, len(old_exchanges), old_oppositions)
+    pruned: int | None = None
+    if audit.verify(session, keyring.public_key()).ok:
+        pruned = audit.prune(
+            session,
+            keyring,
+            before=datetime.combine(add_months(today, -audit_months), datetime.min.time()),
+            actor=actor,
+            now=moment,
+        )
+    report = PurgeReport(len(expired), files, keys, len(old_exchanges), old_oppositions, pruned)
     audit.append(
         session,
         actor=actor,
@@ -301,6 +322,7 @@ def purge(session: Session, keyring: Keyring, *, actor: str, now: datetime | Non
             "cles_detruites": report.keys_destroyed,
             "echanges": report.exchanges,
             "oppositions": report.oppositions,
+            "entrees_journal": report.audit_entries,
         },
         details={"echanges_supprimes": old_exchanges},
         now=moment,

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from privacy import audit
+from privacy.errors import PrivacyError
 from privacy.keys import Keyring
 from privacy.models import AuditCheckpoint, AuditEntry
+from tests.privacy.conftest import NOW
 from uptake.db import transaction
 
 
@@ -188,3 +191,58 @@ def test_concurrent_writers_build_one_unbroken_chain(engine: Engine, keyring: Ke
     result = _verify(engine, keyring)
     assert result.ok, result.problem
     assert result.entries == 60
+
+
+def _fill_dated(engine: Engine, keyring: Keyring) -> None:
+    with transaction(engine) as session:
+        for i in range(1, 11):
+            moment = NOW - timedelta(days=400) if i <= 6 else NOW
+            audit.append(session, actor="e", action="test.operation", object_ref=f"foyer-{i:02d}", now=moment)
+            if i == 5:
+                audit.checkpoint(session, keyring)
+        audit.checkpoint(session, keyring)
+
+
+def test_pruning_old_entries_leaves_a_log_that_still_verifies(engine: Engine, keyring: Keyring) -> None:
+    _fill_dated(engine, keyring)
+    with transaction(engine) as session:
+        removed = audit.prune(session, keyring, before=NOW - timedelta(days=365), actor="dpo", now=NOW)
+    assert removed == 6
+    result = _verify(engine, keyring)
+    assert result.ok, result.problem
+    assert result.entries == 5  # 7..10 and the prune's own entry
+    # The append-only guards are back once the prune is committed.
+    with pytest.raises(DBAPIError, match="ajout seul"), transaction(engine) as session:
+        session.execute(delete(AuditEntry).where(AuditEntry.seq == 7))
+
+
+def test_a_removal_after_pruning_is_still_detected(engine: Engine, keyring: Keyring) -> None:
+    _fill_dated(engine, keyring)
+    with transaction(engine) as session:
+        audit.prune(session, keyring, before=NOW - timedelta(days=365), actor="dpo", now=NOW)
+    _drop_guards(engine)
+    with transaction(engine) as session:
+        session.execute(delete(AuditEntry).where(AuditEntry.seq == 7))
+    problem = _verify(engine, keyring).problem
+    assert problem is not None and (problem.kind, problem.seq) == ("supprimee", 7)
+
+
+def test_removing_the_head_of_the_log_without_a_signed_anchor_is_detected(
+    engine: Engine, keyring: Keyring
+) -> None:
+    _fill_dated(engine, keyring)  # a periodic checkpoint at entry 5 must not pass for an anchor
+    _drop_guards(engine)
+    with transaction(engine) as session:
+        session.execute(delete(AuditEntry).where(AuditEntry.seq <= 5))
+    problem = _verify(engine, keyring).problem
+    assert problem is not None and (problem.kind, problem.seq) == ("supprimee", 1)
+
+
+def test_a_tampered_log_is_not_pruned(engine: Engine, keyring: Keyring) -> None:
+    _fill_dated(engine, keyring)
+    _drop_guards(engine)
+    with transaction(engine) as session:
+        session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="intrus"))
+    with pytest.raises(PrivacyError, match="élagage du journal refusé"), transaction(engine) as session:
+        audit.prune(session, keyring, before=NOW - timedelta(days=365), actor="dpo", now=NOW)
+    assert _verify(engine, keyring).entries == 10

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from privacy import audit, exchanges, retention
 from privacy.errors import KeyringError, PrivacyError
@@ -98,3 +98,30 @@ def test_a_failed_transaction_leaves_no_file_behind(
         raise RuntimeError("panne après l'écriture")
     assert not out.exists()
     assert not list(keyring.keys_dir.glob("sortie-*"))
+
+
+def test_purge_prunes_the_audit_log_only_when_it_verifies(
+    engine: Engine, keyring: Keyring, approved: int, tmp_path: Path
+) -> None:
+    out = tmp_path / "liste-sms.csv"
+    _write(engine, keyring, approved, out)
+    a_year_and_more = later(500)
+    with transaction(engine) as session:
+        report = retention.purge(session, keyring, actor="planificateur", now=a_year_and_more)
+    assert report.outputs == 1 and report.audit_entries and report.audit_entries >= 4
+    assert audit.verify(engine, keyring.public_key()).ok
+    with engine.begin() as connection:  # an administrator alters the log...
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("DROP TRIGGER privacy_audit_append_only ON privacy_audit"))
+        else:
+            connection.execute(text("DROP TRIGGER privacy_audit_no_update"))
+        connection.execute(text("UPDATE privacy_audit SET actor = 'intrus'"))
+    out2 = tmp_path / "liste-2.csv"
+    with transaction(engine) as session:
+        grant = exchanges.authorise(session, keyring, approved, ["nom"], now=later(2))
+        retention.write_personal_output(
+            session, keyring, grant, out2, LIST, actor="e", label="l", now=later(2)
+        )
+    with transaction(engine) as session:  # ...the expired list is still shredded, the log kept as evidence
+        report = retention.purge(session, keyring, actor="planificateur", now=later(900))
+    assert report.outputs == 1 and report.audit_entries is None and not out2.exists()

@@ -199,18 +199,35 @@ def register(app: typer.Typer) -> None:
     app.add_typer(contacts_app, name="contacts")
 
     @app.command("purge")
-    def purge_command(acteur: str | None = ActorOption) -> None:
+    def purge_command(
+        journal_mois: int = typer.Option(
+            retention.AUDIT_LOG_MONTHS,
+            "--journal-mois",
+            min=6,
+            max=36,
+            help="Conservation du journal d'audit (mois).",
+        ),
+        acteur: str | None = ActorOption,
+    ) -> None:
         """Supprime les listes échues, détruit leurs clés, efface les traces et oppositions périmées."""
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:
-            report = retention.purge(session, keyring, actor=actor_name(acteur))
+            report = retention.purge(session, keyring, actor=actor_name(acteur), audit_months=journal_mois)
             sign_end_of_log(session, keyring)
         console.print(
             f"Purge : {report.outputs} sortie(s) échue(s), {report.files_deleted} fichier(s) supprimé(s), "
             f"{report.keys_destroyed} clé(s) détruite(s) ; {report.exchanges} échange(s) de plus de 36 mois, "
             f"{report.oppositions} opposition(s) échue(s) effacés."
         )
+        if report.audit_entries is None:
+            console.print(
+                "[bold red]Journal d'audit altéré[/] : il n'a pas été élagué (uptake audit verify)."
+            )
+        else:
+            console.print(
+                f"Journal d'audit : {report.audit_entries} entrée(s) de plus de {journal_mois} mois retirées."
+            )
 
     subjects_app = typer.Typer(help="Droits des personnes : opposition, accès.", no_args_is_help=True)
 

@@ -49,3 +49,30 @@ def test_campaign_progress_counts_the_call_list_states(client_for: Client, engin
     page = client_for("equipe_donnees").get("/donnees/campagnes").text
     assert "lancement n°1" in page
     assert "à appeler : 4" in page
+
+
+def test_runs_page_shows_each_run_with_its_counts(client_for: Client, engine: Engine) -> None:
+    import datetime as dt
+
+    from detection.records import SUCCEEDED, DetectionRun
+    from uptake.db import transaction
+
+    with transaction(engine) as session:
+        session.add(
+            DetectionRun(
+                status=SUCCEEDED,
+                trigger="manuel",
+                extract_name="extrait-2026-03.parquet",
+                mois_reference=dt.date(2026, 3, 1),
+                households_total=1200,
+                households_in_territory=950,
+                flags_count=87,
+                counts_by_rule={"ppa_non_recours": 61, "al_non_recours": 26},
+                started_at=dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC),
+                finished_at=dt.datetime(2026, 3, 2, 8, 1, tzinfo=dt.UTC),
+            )
+        )
+    page = client_for("equipe_donnees").get("/donnees/executions").text
+    assert "extrait-2026-03.parquet" in page
+    assert "ppa_non_recours : 61" in page
+    assert "950" in page and "87" in page

@@ -366,6 +366,8 @@ class _RuleReader:
         explication = str(doc.get("explication", doc["titre"]))
         placeholders = self._placeholders(doc, explication, scope, montant is not None, top)
         base = self._legal_basis(doc, top)
+        if not self.problems:  # otherwise columns of a refused expression would look unused
+            self._unused_columns(doc, lit, checker, placeholders, top)
         if self.problems or priorite is None:
             return None
         shared_used = self.shared.closure(checker.usage.shared)
@@ -405,6 +407,26 @@ class _RuleReader:
             shared_used=shared_used,
             columns_read=columns_read,
         )
+
+    def _unused_columns(
+        self,
+        doc: LocatedDict,
+        lit: list[str],
+        checker: Checker,
+        placeholders: dict[str, Type],
+        top: tuple[int, int],
+    ) -> None:
+        """A declared column the rule never reads is refused: `lit` is what the run projects on."""
+        used = checker.usage.columns | set(placeholders)
+        if checker.usage.reads_commune:
+            used.add("code_commune")
+        for column in doc["lit"] if isinstance(doc["lit"], list) else ():
+            if column in lit and column not in used:
+                self._fail(
+                    position(column, top),
+                    f"la colonne `{column}` est déclarée dans `lit` mais jamais lue",
+                    "retirez-la (minimisation des données)",
+                )
 
     def _lit(self, doc: LocatedDict, top: tuple[int, int]) -> list[str]:
         raw = doc["lit"]

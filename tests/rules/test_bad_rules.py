@@ -116,9 +116,12 @@ def test_geography_functions_need_code_commune_declared(tmp_path, contract) -> N
 def test_perimeter_unknown_to_the_configured_territory_is_refused_at_compile(
     tmp_path, contract, geography
 ) -> None:
-    (tmp_path / "essai.yaml").write_text(
-        GOOD.format(condition='dans_perimetre("OPAH Manosque")'), encoding="utf-8"
+    text = GOOD.format(condition='dans_perimetre("OPAH Manosque")')
+    text = text.replace(
+        "lit: [revenus_activite_allocataire, statut_logement, percoit_ppa, code_commune]",
+        "lit: [code_commune]",
     )
+    (tmp_path / "essai.yaml").write_text(text, encoding="utf-8")
     catalogue = load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
     with pytest.raises(CatalogueInvalid, match="périmètre inconnu `OPAH Manosque`") as caught:
         compile_catalogue(catalogue, load_parameters(), datetime.date(2024, 6, 1), geography)
@@ -265,3 +268,9 @@ def test_yaml_python_tags_are_refused(tmp_path, contract) -> None:
     (tmp_path / "essai.yaml").write_text('id: !!python/object/apply:os.system ["true"]\n', encoding="utf-8")
     with pytest.raises(CatalogueInvalid, match=r"essai\.yaml:1:5: YAML illisible"):
         load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
+
+
+def test_declared_column_never_read_is_refused(tmp_path, contract) -> None:
+    error = _load(tmp_path, "non percoit_ppa", contract)
+    assert "`statut_logement` est déclarée dans `lit` mais jamais lue" in str(error)
+    assert "`percoit_ppa` est déclarée" not in str(error)

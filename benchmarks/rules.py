@@ -35,7 +35,7 @@ from detection.territory import TERRITORY_FILE, load_territory
 from rules import compile_catalogue, load_catalogue, load_parameters
 from rules.formatting import display, french_integer
 from rules.parameters import Parameters
-from rules.types import INTEGER, NUMBER, TEXT, Type
+from rules.types import INTEGER, NUMBER, Type
 
 REPO = Path(__file__).resolve().parent.parent
 KEEP = ("code_commune",)
@@ -318,7 +318,13 @@ def hand_written(
             pl.concat_str(
                 [
                     pl.lit("Événement de vie ("),
-                    _show(c("evenement_vie"), TEXT),
+                    pl.when(c("evenement_vie") == "naissance")
+                    .then(pl.lit("naissance"))
+                    .when(c("evenement_vie") == "separation")
+                    .then(pl.lit("séparation"))
+                    .when(c("evenement_vie") == "deces_conjoint")
+                    .then(pl.lit("décès du conjoint"))
+                    .otherwise(pl.lit("perte d'emploi")),
                     pl.lit(") le "),
                     c("date_evenement").dt.strftime("%d/%m/%Y").fill_null("non renseigné"),
                     pl.lit(", pas encore d'accompagnement social."),

@@ -286,8 +286,3 @@ def usable_channels(session: Session, territory: str | None = None) -> pl.DataFr
         data[f"canal_{channel}"] = [all(n in r[1] for n in needed) for r in rows]
     schema = {PSEUDONYM_COLUMN: pl.String, **{f"canal_{c}": pl.Boolean for c in CHANNEL_FIELDS}}
     return pl.DataFrame(data, schema=schema)
-
-
-def held_fields(session: Session, pseudonym: str) -> ContactRecord | None:
-    """The vault row of one household (its field names and import date; the values stay encrypted)."""
-    return session.get(ContactRecord, pseudonym)

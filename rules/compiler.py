@@ -114,8 +114,12 @@ class _ExprCompiler:
                 ">=": left.ge,
             }[node.op](right)
         if isinstance(node, Member):
-            options = [o.value for o in node.options if isinstance(o, Number | String)]
-            return self.compile(node.operand).is_in(options)
+            operand = self.compile(node.operand)
+            if all(isinstance(o, String) for o in node.options):
+                return operand.is_in([o.value for o in node.options if isinstance(o, String)])
+            # Numbers: compare as floats, whatever the integer width of the column.
+            numbers = [o.value for o in node.options if isinstance(o, Number)]
+            return operand.cast(pl.Float64).is_in(numbers)
         if isinstance(node, Logical):
             left, right = self.compile(node.left), self.compile(node.right)
             return left & right if node.op == "et" else left | right

@@ -222,7 +222,7 @@ def parse(text: str) -> Node:
     try:
         tree = _PARSER.parse(text)
     except UnexpectedCharacters as exc:
-        char = text.splitlines()[exc.line - 1][exc.column - 1] if text else ""
+        char = str(getattr(exc, "char", "")).replace("`", "'")
         raise SyntaxProblem(
             exc.line,
             exc.column,
@@ -232,18 +232,12 @@ def parse(text: str) -> Node:
         ) from None
     except UnexpectedEOF as exc:
         raise SyntaxProblem(
-            _line_count(text),
-            len(text.splitlines()[-1]) + 1 if text.strip() else 1,
-            "expression incomplète",
-            f"attendu : {_expected(exc.expected)}",
+            *_end(text), "expression incomplète", f"attendu : {_expected(exc.expected)}"
         ) from None
     except UnexpectedToken as exc:
         if exc.token.type == "$END":
             raise SyntaxProblem(
-                _line_count(text),
-                len(text.splitlines()[-1]) + 1 if text.strip() else 1,
-                "expression incomplète",
-                f"attendu : {_expected(exc.expected)}",
+                *_end(text), "expression incomplète", f"attendu : {_expected(exc.expected)}"
             ) from None
         raise SyntaxProblem(
             exc.line,
@@ -257,8 +251,10 @@ def parse(text: str) -> Node:
     return node
 
 
-def _line_count(text: str) -> int:
-    return max(1, len(text.splitlines()))
+def _end(text: str) -> tuple[int, int]:
+    """Line and column just after the text, counting lines as the parser does (on `\\n` only)."""
+    lines = text.split("\n")
+    return len(lines), len(lines[-1]) + 1
 
 
 _TERMINAL_NAMES = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rules.formatting import french_integer
 from rules.language import Cond, Logical, Not, SyntaxProblem, parse, unparse
@@ -56,7 +58,10 @@ def test_whitelisted_functions_compute_as_documented(geography) -> None:
     from rules.functions import CompileContext
 
     compiler = _ExprCompiler({}, {}, CompileContext(datetime.date(2024, 6, 1), geography))
-    frame = pl.DataFrame({"x": [1234.567], "d": [datetime.date(2024, 3, 31)], "code_commune": ["04088"]})
+    frame = pl.DataFrame(
+        {"x": [1234.567], "d": [datetime.date(2024, 3, 31)], "code_commune": ["04088"], "n": [1]},
+        schema_overrides={"n": pl.Int32},
+    )
     expressions = {
         "arrondi(x)": 1235.0,
         "arrondi(x, 2)": 1234.57,
@@ -65,9 +70,25 @@ def test_whitelisted_functions_compute_as_documented(geography) -> None:
         "min(x, 3, 7)": 3.0,
         "max(x, 3)": 1234.567,
         "mois_depuis(d)": 3,
+        "n dans (1, 2)": True,
+        "n dans (2.5, 3)": False,
         "dans_territoire()": True,
         "distance_services()": 0.0,
     }
     for text, expected in expressions.items():
         got = frame.select(compiler.compile(parse(text)).alias("v"))["v"][0]
         assert got == pytest.approx(expected), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("absiorlnte_.()[],+-*/<>=!\"' 0123456789:{}\\\n\r\t\x0béà€")),
+        max_size=40,
+    )
+)
+def test_any_text_either_parses_or_is_refused_with_a_position(text: str) -> None:
+    try:
+        parse(text)
+    except SyntaxProblem as problem:
+        assert problem.line >= 1 and problem.column >= 1

@@ -1,22 +1,208 @@
-"""`uptake demo`: the main job on embedded defaults, end to end, on a synthetic territory."""
+"""`uptake demo`: the main job on embedded defaults, end to end, on a synthetic territory.
+
+synthetic raw extract and contacts → pseudonymisation → contact vault → processing register →
+detection run (with its quality against the generator's ground truth) → exchange approved by the
+(demo) DPO → both campaigns of the convention over one simulated month (lists, follow-ups,
+simulated outcomes, next month's extract, reconciliation) → indicators report → audit verification.
+
+Everything goes into one new folder (its own SQLite database, keys and outputs), named at the end,
+so that the demo never touches the data team's real data folder.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+from pathlib import Path
+
+import polars as pl
 import typer
 from rich.console import Console
+from rich.table import Table
 
+from detection.quality import rule_quality
+from detection.records import load_flags
+from detection.reference import load_reference
+from detection.runs import STEP_LABELS, DetectionRunner, RunRequest
+from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
+from outreach.demo import run_demo_outreach
+from outreach.launch import OutreachEnv
+from privacy import audit, exchanges, vault
+from privacy import register as processing_register
+from privacy.directory import PERSONAL_FIELDS
+from privacy.pseudonyms import key_text, pseudonymise_file
+from uptake.commands.privacy import keyring_of, territory_id
+from uptake.commands.runs import print_run
 from uptake.context import AppContext
+from uptake.db import transaction
+from uptake.settings import load_settings
 
 console = Console()
+
+DEMO_ACTOR = "demo"
+REGISTER_CODE = "CTG-FORCALQUIER-DROITS"
+
+
+def _step(number: int, text: str) -> None:
+    console.print(f"\n[bold cyan]{number}.[/] [bold]{text}[/]")
+
+
+def _new_folder(base: Path) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = base / stamp
+    suffix = 1
+    while folder.exists():
+        suffix += 1
+        folder = base / f"{stamp}-{suffix}"
+    folder.mkdir(parents=True)
+    return folder
 
 
 def register(app: typer.Typer) -> None:
     """Add the `demo` command."""
 
     @app.command("demo")
-    def demo() -> None:
-        """Démonstration complète sur un territoire synthétique (SQLite, données fictives)."""
-        ctx = AppContext.from_env()
-        geography = ctx.geography
-        console.print(f"Territoire : [bold]{ctx.territory.nom}[/] ({len(ctx.territory.communes)} communes)")
-        console.print(geography.communes)
+    def demo(
+        out: Path = typer.Option(
+            Path("demo-output"), "--out", help="Dossier sous lequel la démonstration crée son dossier daté."
+        ),
+        households: int = typer.Option(
+            4000, "--foyers", min=100, max=200_000, help="Nombre de foyers fictifs du territoire."
+        ),
+        seed: int = typer.Option(1, "--graine", help="Graine du générateur (même graine, mêmes données)."),
+    ) -> None:
+        """Démonstration complète sur un territoire synthétique (SQLite, données fictives) :
+        extrait → pseudonymisation → détection → campagnes → listes → résultats → rapport."""
+        folder = _new_folder(out.resolve())
+        home = folder / ".uptake"
+        os.environ["UPTAKE_HOME"] = str(home)
+        os.environ.pop("UPTAKE_DATABASE_URL", None)
+        ctx = AppContext(load_settings())
+        data = folder / "donnees"
+        territory = ctx.territory
+        console.print(
+            f"[bold]Démonstration uptake[/] : {territory.nom} ({len(territory.communes)} communes), "
+            f"{households} foyers fictifs, base SQLite {home / 'uptake.sqlite3'}"
+        )
+
+        _step(1, "Extrait brut et annuaire de contacts fictifs (générateur, graine fixe)")
+        raw = write_synthetic(
+            SynthesisSpec(households, seed=seed, raw=True),
+            commune_table(load_reference(), territory.communes),
+            data / "brut" / "extrait-brut.parquet",
+            contacts=data / "brut" / "contacts-bruts.csv",
+            truth=data / "brut" / "verite-brute.parquet",
+        )
+        console.print(f"   {raw.households} foyers écrits (forme brute, avec matricule).")
+
+        _step(2, "Pseudonymisation (HMAC-SHA-256, clé du territoire et de la finalité)")
+        keyring = keyring_of(ctx)
+        key = key_text(keyring, territory_id(ctx), "droits")
+        extract = pseudonymise_file(raw.extract, data / "extrait.parquet", key).path
+        contacts = pseudonymise_file(data / "brut" / "contacts-bruts.csv", data / "contacts.csv", key).path
+        truth = pseudonymise_file(raw.truth, data / "verite.parquet", key).path
+        console.print(f"   Extrait pseudonymisé : {extract}")
+
+        _step(3, "Registre des traitements et coffre chiffré des contacts")
+        with transaction(ctx.engine) as session:
+            processing_register.save(
+                session,
+                processing_register.load_dir(ctx.settings.config_dir / "registre"),
+                actor=DEMO_ACTOR,
+                source="config/registre",
+            )
+            report = vault.import_contacts(
+                session, keyring, contacts, territory=territory_id(ctx), actor=DEMO_ACTOR
+            )
+        contacts.unlink()  # the clear directory lives on only inside the encrypted vault
+        invalid = ", ".join(f"{column} : {n}" for column, n in sorted(report.issue_counts().items()))
+        console.print(
+            f"   {report.stored} fiches chiffrées sur {report.records}"
+            + (f" ; valeurs invalides écartées ({invalid})" if invalid else "")
+        )
+
+        _step(4, "Détection : validation de l'extrait, catalogue de règles, géographie")
+        runner = DetectionRunner(
+            ctx.engine,
+            ctx.geography,
+            home / "runs",
+            progress=lambda step: console.print(f"   · {STEP_LABELS.get(step, step)}"),
+        )
+        run = runner.run(RunRequest(extract=extract, trigger="demo", actor=DEMO_ACTOR)).run
+        print_run(run, console)
+        quality = Table(title="Qualité des règles face à la vérité du générateur", title_justify="left")
+        for column in ("prestation", "signalés", "non-recourants", "précision", "rappel"):
+            quality.add_column(column, justify="right")
+        for q in rule_quality(load_flags(ctx.engine, run.id), pl.read_parquet(truth)):
+            quality.add_row(
+                q.benefit.upper(), str(q.flagged), str(q.actual), f"{q.precision:.1%}", f"{q.recall:.1%}"
+            )
+        console.print(quality)
+
+        _step(5, "Échange de données personnelles soumis au DPO, approuvé (signature Ed25519)")
+        with transaction(ctx.engine) as session:
+            exchange = exchanges.request(
+                session,
+                exchanges.ExchangeRequest(
+                    requester="Équipe données de la Caf (démo)",
+                    recipient="Caf des Alpes-de-Haute-Provence — service d'action sociale",
+                    purpose="Information proactive des foyers sur leurs droits (Ctg, actions 2.2 et 7.1)",
+                    register_code=REGISTER_CODE,
+                    fields=PERSONAL_FIELDS,
+                    legal_basis="CRPA art. L.114-8 II ; RGPD art. 6(1)(e)",
+                    retention_days=365,
+                    expires_on=dt.date.today() + dt.timedelta(days=90),
+                ),
+            )
+            exchanges.approve(
+                session,
+                keyring,
+                exchange.id,
+                dpo="DPO de la Caf (démo)",
+                avis="Favorable : données strictement nécessaires, durée de conservation d'un an.",
+                recommandations=("Purger les listes à l'échéance", "Rappeler le droit d'opposition"),
+            )
+        console.print(f"   Échange n° {exchange.id} approuvé.")
+
+        _step(6, "Campagnes 2.2 et 7.1 sur un mois simulé : listes, relances, résultats, rapprochement")
+        communes = dict(ctx.geography.communes.select("code_commune", "nom").iter_rows())
+        outreach = run_demo_outreach(
+            OutreachEnv(
+                ctx.engine, keyring, ctx.geography, ctx.settings.config_dir / "templates", DEMO_ACTOR
+            ),
+            ctx.settings.config_dir,
+            run_id=run.id,
+            extract_path=extract,
+            out_dir=folder,
+            communes=communes,
+            seed=seed,
+        )
+        for launch in outreach.launches:
+            console.print(
+                f"   {launch.campaign} : {launch.signales} foyers signalés, {launch.contactes} à contacter, "
+                f"{launch.temoins} dans le groupe témoin"
+            )
+        console.print(f"   {len(outreach.outputs)} listes produites (SMS, e-mails, appels, courriers).")
+        if outreach.reconciliation is not None:
+            opened = outreach.reconciliation.rights_opened
+            console.print(
+                "   Rapprochement avec l'extrait du mois suivant : droits ouverts "
+                f"{opened.get('contacte', 0)} (contactés), {opened.get('temoin', 0)} (témoins)"
+            )
+
+        _step(7, "Journal d'audit : signature et vérification de l'intégrité")
+        with transaction(ctx.engine) as session:
+            audit.checkpoint(session, keyring)
+        verification = audit.verify(ctx.engine, keyring.public_key())
+        verdict = "intact" if verification.ok else "ALTÉRÉ"
+        console.print(f"   {verification.entries} entrées, chaîne et signatures : {verdict}")
+
+        console.print(f"\n[bold green]Démonstration terminée.[/] Tout est dans [bold]{folder}[/] :")
+        console.print(f"   extraits          {data}")
+        console.print(f"   drapeaux          {run.flags_path}")
+        console.print(f"   listes            {folder / 'listes'}")
+        if outreach.report is not None:
+            console.print(f"   rapport           {outreach.report.html}")
+        console.print(f"   base de données   {home / 'uptake.sqlite3'}")
+        if not verification.ok:
+            raise typer.Exit(1)

@@ -114,7 +114,9 @@ def register(app: typer.Typer) -> None:
             report = vault.import_contacts(
                 session, keyring, contacts, territory=territory_id(ctx), actor=DEMO_ACTOR
             )
-        contacts.unlink()  # the clear directory lives on only inside the encrypted vault
+        # The clear directory lives on only inside the encrypted vault.
+        contacts.unlink()
+        (data / "brut" / "contacts-bruts.csv").unlink()
         invalid = ", ".join(f"{column} : {n}" for column, n in sorted(report.issue_counts().items()))
         console.print(
             f"   {report.stored} fiches chiffrées sur {report.records}"

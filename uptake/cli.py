@@ -11,11 +11,18 @@ import click
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer import rich_utils
 
 from detection.errors import DetectionError
 from outreach.errors import OutreachError
 from privacy.errors import PrivacyError
 from rules.errors import RulesError
+
+# The help screens speak French like the rest of the tool.
+rich_utils.COMMANDS_PANEL_TITLE = "Commandes"
+rich_utils.DEFAULT_STRING = "[défaut : {}]"
+rich_utils.REQUIRED_LONG_STRING = "[obligatoire]"
+rich_utils.ENVVAR_STRING = "[variable d'environnement : {}]"
 
 app = typer.Typer(
     name="uptake",

@@ -112,7 +112,7 @@ class RunFailed(DetectionError):
         self.run_id = run_id
         super().__init__(
             f"exécution n° {run_id} en échec ({cause}) : aucun drapeau n'a été publié. "
-            "Relancez avec UPTAKE_DEBUG=1 pour le détail technique"
+            "Relancez la détection ; si l'échec se répète, signalez-le à l'équipe avec ce numéro"
         )
 
 

@@ -27,7 +27,7 @@ from detection.records import (
     load_flags,
     utcnow,
 )
-from detection.runs import DetectionRunner, RunInterrupted, RunRequest, recover_interrupted_runs
+from detection.runs import DetectionRunner, RunFailed, RunInterrupted, RunRequest, recover_interrupted_runs
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
 from detection.validation import ExtractRejected
@@ -247,3 +247,26 @@ def test_a_large_extract_evaluated_in_slices_gives_the_same_flags(
     key = ["regle", "id_foyer"]
     assert load_flags(engine, sliced.id).sort(key).equals(load_flags(engine, whole.id).sort(key))
     assert [p.name for p in (tmp_path / "tranches").iterdir()] == ["flags.parquet"]
+
+
+def test_an_error_while_storing_fails_the_run_and_leaves_no_flags_nor_files(
+    engine: Engine,
+    geography: Geography,
+    territory_extract: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken_insert(*_args: object) -> None:
+        raise OSError("disque plein")
+
+    monkeypatch.setattr(runs, "insert_flags", broken_insert)
+    out = tmp_path / "sortie"
+
+    with pytest.raises(RunFailed) as failure:
+        _runner(engine, geography, tmp_path).run(RunRequest(territory_extract, out_dir=out))
+
+    assert "OSError" in str(failure.value) and "disque plein" not in str(failure.value)
+    run = latest_run(engine, status=None)
+    assert run is not None and run.status == FAILED and run.error_summary == "erreur interne (OSError)"
+    assert count_flags(engine, run.id) == 0
+    assert not any(out.iterdir())

@@ -9,13 +9,11 @@ import pytest
 from sqlalchemy import Engine
 
 from outreach.models import WorklistItem
+from outreach.worklist import DONE, IN_PROGRESS, TO_CALL
 from privacy import subjects
 from tests.web.conftest import seed_worklist
 from uptake.db import transaction
 from uptake.web.worklist import (
-    CLAIMED,
-    DONE,
-    FREE,
     OPPOSED,
     WorklistError,
     claim_next,
@@ -44,7 +42,9 @@ def test_twenty_workers_at_once_never_get_the_same_household(engine: Engine) -> 
     assert None not in claimed
     assert len(set(claimed)) == WORKERS
     with transaction(engine) as session:
-        holders = {item.id: item.attribue_a for item in session.query(WorklistItem).filter_by(statut=CLAIMED)}
+        holders = {
+            item.id: item.attribue_a for item in session.query(WorklistItem).filter_by(statut=IN_PROGRESS)
+        }
     assert set(holders) == set(claimed)
     assert len(set(holders.values())) == WORKERS
 
@@ -81,7 +81,7 @@ def test_release_gives_the_household_back_and_only_its_holder_can_act(engine: En
         release(session, row, "ts-a")
     with transaction(engine) as session:
         item = session.get(WorklistItem, row)
-        assert item is not None and item.statut == FREE and item.attribue_a is None
+        assert item is not None and item.statut == TO_CALL and item.attribue_a is None
     assert claim_next(engine, "ts-b", ["04088"]) == row
 
 

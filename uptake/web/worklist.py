@@ -1,11 +1,13 @@
-"""Social workers' call lists over outreach's `outreach_worklist` table: my list, claiming the next
-household so that two workers never get the same one, releasing it, closing it with an outcome.
+"""The web side of social workers' call lists, over outreach's worklist API (`outreach.worklist`).
 
-The claim picks the most urgent free row of the worker's sectors with `SELECT … FOR UPDATE SKIP
-LOCKED` on PostgreSQL (concurrent workers skip each other's locked rows instead of waiting), then
-takes it with a conditional `UPDATE … WHERE attribue_a IS NULL` whose row count proves the claim.
-SQLite ignores the row lock but serialises writers, so the conditional update alone is the guard:
-a worker who lost the race sees a row count of 0 and tries the next row.
+Outreach owns the states and their rules (claim, release, complete, a household called back the next
+day after `injoignable`). This module adds what the web needs around them:
+
+- the page queries (my list, how many households are waiting);
+- a claim that is safe on SQLite too: outreach locks the row with `FOR UPDATE SKIP LOCKED` on
+  PostgreSQL; SQLite has no row locks, so the claim runs in a `BEGIN IMMEDIATE` transaction that
+  takes the database write lock before choosing the row, and concurrent claimers take turns;
+- households that objected (GDPR art. 21) after the list was made are set aside, never handed out.
 """
 
 from __future__ import annotations
@@ -13,19 +15,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select, update
+from sqlalchemy import Engine, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from outreach import worklist as outreach_worklist
 from outreach.models import WorklistItem
-from outreach.outcomes import record_outcome
+from outreach.worklist import IN_PROGRESS, TO_CALL, WorklistItemUnavailable
 from privacy import subjects
-from uptake.db import transaction
 
-FREE, CLAIMED, DONE, OPPOSED = "a_appeler", "en_cours", "traite", "opposition"
-STATUS_LABELS = {FREE: "à appeler", CLAIMED: "en cours", DONE: "traité", OPPOSED: "opposition"}
-# Each failed try means a colleague took that row: enough for a team of social workers at once.
+OPPOSED = "opposition"
+STATUS_LABELS = {**outreach_worklist.STATUS_LABELS, OPPOSED: "opposition"}
+# Each opposed household set aside costs one more try.
 MAX_CLAIM_TRIES = 50
 
 
@@ -56,35 +57,6 @@ class WorklistRow:
         """The status in French."""
         return STATUS_LABELS.get(self.statut, self.statut)
 
-    @classmethod
-    def of(cls, item: WorklistItem) -> WorklistRow:
-        """Plain data from a row."""
-        return cls(
-            item.id,
-            item.campagne,
-            item.id_foyer,
-            item.regle,
-            item.tentative,
-            item.priorite,
-            item.montant_estime,
-            item.code_commune,
-            item.distance_services_km,
-            item.motifs,
-            item.statut,
-            item.attribue_a,
-            item.launch_id,
-        )
-
-
-def _urgency() -> list[ColumnElement[Any]]:
-    # Same order as outreach's selection: priority (1 = highest), larger estimate, farther away.
-    return [
-        func.coalesce(WorklistItem.priorite, 99),
-        func.coalesce(WorklistItem.montant_estime, 0.0).desc(),
-        func.coalesce(WorklistItem.distance_services_km, 0.0).desc(),
-        WorklistItem.id.asc(),
-    ]
-
 
 _ROW_COLUMNS = (
     WorklistItem.id,
@@ -106,18 +78,18 @@ _ROW_COLUMNS = (
 def my_worklist(
     session: Session, login: str, secteurs: Sequence[str], *, limit: int = 50
 ) -> list[WorklistRow]:
-    """My claimed households first, then the free ones of my sectors, most urgent first."""
+    """My claimed household first, then the waiting ones of my sectors, in the order they are handed out."""
     # Plain columns, not ORM objects: this page is the most loaded one.
     query = (
         select(*_ROW_COLUMNS)
         .where(
             WorklistItem.code_commune.in_(list(secteurs)),
             or_(
-                WorklistItem.statut == FREE,
-                and_(WorklistItem.statut == CLAIMED, WorklistItem.attribue_a == login),
+                WorklistItem.statut == TO_CALL,
+                and_(WorklistItem.statut == IN_PROGRESS, WorklistItem.attribue_a == login),
             ),
         )
-        .order_by(case((WorklistItem.attribue_a == login, 0), else_=1), *_urgency())
+        .order_by(case((WorklistItem.attribue_a == login, 0), else_=1), WorklistItem.rang, WorklistItem.id)
         .limit(limit)
     )
     return [WorklistRow(**row._mapping) for row in session.execute(query)]
@@ -131,7 +103,7 @@ def count_free(session: Session, secteurs: Sequence[str], now: dt.datetime) -> i
             .select_from(WorklistItem)
             .where(
                 WorklistItem.code_commune.in_(list(secteurs)),
-                WorklistItem.statut == FREE,
+                WorklistItem.statut == TO_CALL,
                 WorklistItem.appel_a_partir_de <= now,
             )
         )
@@ -139,60 +111,35 @@ def count_free(session: Session, secteurs: Sequence[str], now: dt.datetime) -> i
     )
 
 
-def _current_claim(session: Session, login: str) -> WorklistItem | None:
-    return session.scalars(
-        select(WorklistItem).where(WorklistItem.statut == CLAIMED, WorklistItem.attribue_a == login).limit(1)
-    ).first()
-
-
 def claim_next(
     engine: Engine, login: str, secteurs: Sequence[str], *, now: dt.datetime | None = None
 ) -> int | None:
-    """Claim the most urgent free household of my sectors; its row id, or None when none is left.
-
-    A worker holds one household at a time: an unfinished claim is returned again. Households that
-    objected since the list was made are set aside (status `opposition`) and skipped.
-    """
+    """Claim the next household of my sectors (my unfinished one first); its row id, or None."""
     moment = now or dt.datetime.now(dt.UTC)
     for _ in range(MAX_CLAIM_TRIES):
-        with transaction(engine) as session:
-            held = _current_claim(session, login)
-            if held is not None:
-                return held.id
-            candidate = session.execute(
-                select(WorklistItem.id, WorklistItem.id_foyer)
-                .where(
-                    WorklistItem.code_commune.in_(list(secteurs)),
-                    WorklistItem.statut == FREE,
-                    WorklistItem.attribue_a.is_(None),
-                    WorklistItem.appel_a_partir_de <= moment,
+        # The connection's transaction is the claim's: the session joins it and `begin()` commits it.
+        with engine.begin() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            with Session(bind=connection) as session:
+                item = outreach_worklist.claim_next(
+                    session, worker=login, now=moment, communes=list(secteurs)
                 )
-                .order_by(*_urgency())
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
-            if candidate is None:
-                return None
-            row_id, pseudonym = candidate
-            if subjects.opposed(session, [pseudonym], now=moment):
-                session.execute(update(WorklistItem).where(WorklistItem.id == row_id).values(statut=OPPOSED))
-                continue
-            taken = session.execute(
-                update(WorklistItem)
-                .where(
-                    WorklistItem.id == row_id, WorklistItem.attribue_a.is_(None), WorklistItem.statut == FREE
-                )
-                .values(statut=CLAIMED, attribue_a=login, attribue_le=moment)
-            )
-            if taken.rowcount == 1:  # type: ignore[attr-defined]
-                return int(row_id)
+                if item is None:
+                    return None
+                row_id, opposed = item.id, bool(subjects.opposed(session, [item.id_foyer], now=moment))
+                if opposed:
+                    item.statut, item.attribue_a, item.attribue_le = OPPOSED, None, None
+                    session.flush()
+        if not opposed:
+            return row_id
     return None
 
 
 def claimed_by(session: Session, row_id: int, login: str) -> WorklistItem:
     """The row `row_id` if `login` holds it, else `WorklistError` (a card is shown to its holder only)."""
     item = session.get(WorklistItem, row_id)
-    if item is None or item.statut != CLAIMED or item.attribue_a != login:
+    if item is None or item.statut != IN_PROGRESS or item.attribue_a != login:
         raise WorklistError(
             "Ce foyer ne vous est pas attribué (déjà traité, libéré ou pris par un collègue). "
             "Revenez à votre liste et prenez le foyer suivant."
@@ -202,8 +149,10 @@ def claimed_by(session: Session, row_id: int, login: str) -> WorklistItem:
 
 def release(session: Session, row_id: int, login: str) -> None:
     """Give the household back to the list, for a colleague or later."""
-    item = claimed_by(session, row_id, login)
-    item.statut, item.attribue_a, item.attribue_le = FREE, None, None
+    try:
+        outreach_worklist.release(session, row_id, worker=login)
+    except WorklistItemUnavailable as exc:
+        raise WorklistError(f"{str(exc)[:1].upper()}{str(exc)[1:]}") from None
 
 
 def close_with_outcome(
@@ -216,19 +165,17 @@ def close_with_outcome(
     commentaire: str | None = None,
     now: dt.datetime | None = None,
 ) -> None:
-    """Record the call's outcome (closed list, validated by outreach) and close the row."""
-    item = claimed_by(session, row_id, login)
-    record_outcome(
-        session,
-        id_foyer=item.id_foyer,
-        resultat=resultat,
-        acteur=login,
-        montant=montant,
-        launch_id=item.launch_id,
-        regle=item.regle,
-        canal="appel",
-        tentative=item.tentative,
-        commentaire=commentaire,
-        now=now,
-    )
-    item.statut = OPPOSED if resultat == "opposition" else DONE
+    """Record the call's outcome (closed list, validated by outreach); the row is done, or comes back
+    the next day after `injoignable` / `message_laisse`."""
+    try:
+        outreach_worklist.complete(
+            session,
+            row_id,
+            worker=login,
+            resultat=resultat,
+            now=now or dt.datetime.now(dt.UTC),
+            montant=montant,
+            commentaire=commentaire,
+        )
+    except WorklistItemUnavailable as exc:
+        raise WorklistError(f"{str(exc)[:1].upper()}{str(exc)[1:]}") from None

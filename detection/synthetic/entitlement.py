@@ -168,8 +168,9 @@ def forfait_logement(base: float, h: Household, al: FloatArray) -> FloatArray:
         [base * FORFAIT_LOGEMENT[1], base * 1.5 * FORFAIT_LOGEMENT[2]],
         base * 1.8 * FORFAIT_LOGEMENT[3],
     )
-    applies = h.forfait_logement_status | (h.tenant & (al > 0))
-    return np.where(applies, amount, 0.0)
+    # A tenant entitled to an aide au logement: the forfait, within the limit of that aide.
+    housed_by_al = h.tenant & (al > 0)
+    return np.where(h.forfait_logement_status, amount, np.where(housed_by_al, np.minimum(amount, al), 0.0))
 
 
 def _bonification(earned: FloatArray, v: LegislationValues) -> FloatArray:

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from detection.geography import Geography
 from detection.territory import TERRITORY_FILE, Territory, load_territory
+from privacy.keys import Keyring, open_keyring
 from uptake.db import make_engine, upgrade
 from uptake.settings import Settings, load_settings
 
@@ -30,6 +31,11 @@ class AppContext:
         engine = make_engine(self.settings.database_url)
         upgrade(engine)
         return engine
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        """The keyring of the data folder (master secret: environment or `$UPTAKE_HOME/master.key`)."""
+        return open_keyring(self.settings.keys_dir, self.settings.home / "master.key")
 
     @cached_property
     def territory(self) -> Territory:

@@ -14,12 +14,13 @@ Adding a job = one function + one line in `JOBS`. A job function:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import shutil
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,13 @@ from detection.errors import DetectionError
 from detection.records import SUCCEEDED, DetectionRun
 from detection.runs import DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
+from outreach.campaigns import TEMPLATES_DIR, find_campaign
+from outreach.launch import OutreachEnv, run_followups
+from outreach.models import Launch
+from outreach.reconcile import reconcile_extract
+from privacy import retention
 from uptake.context import AppContext
+from uptake.db import transaction
 from uptake.logs import log_event
 
 logger = logging.getLogger("uptake.jobs")
@@ -128,6 +135,87 @@ def detection_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
     return {"status": "succeeded", "run_id": outcome.run.id, "reused": outcome.reused}
 
 
+def followups_job(*, schedule: str = "", days: int = 90) -> dict[str, Any]:
+    """Scheduler job (daily): produce the follow-ups due for every launch of the last `days` days.
+
+    The lists go to `$UPTAKE_HOME/campagnes/<campaign>/`, like `uptake campaigns followup`.
+    """
+    ctx = AppContext.from_env()
+    now = dt.datetime.now(dt.UTC)
+    actor = f"planification {schedule}".strip()
+    env = OutreachEnv(ctx.engine, ctx.keyring, ctx.geography, ctx.settings.config_dir / TEMPLATES_DIR, actor)
+    with Session(ctx.engine) as session:
+        launches = session.execute(
+            select(Launch.id, Launch.campagne).where(Launch.lance_le >= now - dt.timedelta(days=int(days)))
+        ).all()
+    produced = 0
+    for launch_id, name in launches:
+        campaign = find_campaign(ctx.settings.config_dir, name)
+        out_dir = ctx.settings.home / "campagnes" / campaign.id
+        attempts = run_followups(env, campaign, launch_id, out_dir=out_dir, now=now)
+        produced += sum(a.foyers for a in attempts)
+        for attempt in attempts:
+            log_event(
+                logger,
+                "followup_produced",
+                schedule=schedule,
+                launch_id=launch_id,
+                attempt=attempt.tentative,
+                channel=attempt.canal,
+                households=attempt.foyers,
+            )
+    return {"status": "succeeded", "lancements": len(launches), "foyers": produced}
+
+
+def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
+    """Scheduler job: reconcile every earlier launch with the newest extract of `inbox`.
+
+    `inbox` is the detection job's drop folder (its `archive/` sub-folder holds the extracts already
+    processed) or one extract file. Safe to repeat: a right opened is never recorded twice.
+    """
+    ctx = AppContext.from_env()
+    path = Path(inbox)
+    if path.is_dir():
+        candidates = [
+            p
+            for folder in (path, path / "archive")
+            if folder.is_dir()
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() in (".parquet", ".csv")
+        ]
+        if not candidates:
+            log_event(logger, "reconciliation_nothing_to_do", schedule=schedule)
+            return {"status": "nothing_to_do"}
+        path = max(candidates, key=lambda p: p.stat().st_mtime)
+    report = reconcile_extract(
+        ctx.engine, path, actor=f"planification {schedule}".strip(), now=dt.datetime.now(dt.UTC)
+    )
+    log_event(
+        logger,
+        "reconciliation_done",
+        schedule=schedule,
+        month=report.mois_reference.isoformat(),
+        opened_contacted=report.rights_opened.get("contacte", 0),
+        opened_holdout=report.rights_opened.get("temoin", 0),
+    )
+    return {
+        "status": "succeeded",
+        "mois_reference": report.mois_reference.isoformat(),
+        "droits_ouverts_contactes": report.rights_opened.get("contacte", 0),
+        "droits_ouverts_temoins": report.rights_opened.get("temoin", 0),
+    }
+
+
+def purge_job(*, schedule: str = "") -> dict[str, Any]:
+    """Scheduler job: delete the outputs past their retention end and destroy their keys (audited)."""
+    ctx = AppContext.from_env()
+    with transaction(ctx.engine) as session:
+        report = retention.purge(session, ctx.keyring, actor=f"planificateur:{schedule}")
+    counts = {k: v for k, v in asdict(report).items() if isinstance(v, int)}
+    log_event(logger, "purge_done", schedule=schedule, **counts)
+    return {"status": "succeeded", **counts}
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """A registered job: its function, its French description and the parameters it requires."""
@@ -155,4 +243,11 @@ JOBS: dict[str, JobSpec] = {
         "détection sur le plus récent extrait non traité d'un dossier de dépôt",
         required=("inbox",),
     ),
+    "relances": JobSpec(followups_job, "relances de campagne arrivées à échéance (quotidien)"),
+    "rapprochement": JobSpec(
+        reconciliation_job,
+        "rapprochement des campagnes avec le plus récent extrait du dossier de dépôt",
+        required=("inbox",),
+    ),
+    "purge": JobSpec(purge_job, "purge des listes échues et destruction de leurs clés (quotidien)"),
 }

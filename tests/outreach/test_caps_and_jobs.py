@@ -14,7 +14,7 @@ from outreach.launch import launch_campaign
 from outreach.models import Assignment, Contact
 from tests.outreach.conftest import NOW
 from tests.outreach.factories import campaign_22, extract_frame, flag, flags_frame, pseudonym
-from uptake.commands.campaigns import followups_job, reconciliation_job
+from uptake.jobs import followups_job, reconciliation_job
 
 
 def _no_holdout(campaign):

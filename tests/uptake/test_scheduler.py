@@ -245,3 +245,23 @@ def test_sigterm_stops_the_daemon_cleanly_and_fails_the_running_run(
     with Session(home_engine) as session:
         assert session.scalar(select(func.count()).select_from(DetectionFlag)) == 0
     assert (inbox / "foyers.parquet").exists()  # left in the inbox for the next execution
+
+
+def test_every_registered_job_is_importable_by_its_reference_and_documented() -> None:
+    import importlib
+
+    from uptake.jobs import JOBS
+
+    assert {"detection", "relances", "rapprochement", "purge"} <= set(JOBS)
+    for name, spec in JOBS.items():
+        module, _, function = spec.reference.partition(":")
+        assert getattr(importlib.import_module(module), function) is spec.function, name
+        assert spec.description, name
+
+
+def test_purge_job_runs_on_an_empty_data_folder(uptake_home: Path) -> None:
+    from uptake.jobs import purge_job
+
+    result = purge_job(schedule="test")
+    assert result["status"] == "succeeded"
+    assert result["outputs"] == 0

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
@@ -24,7 +22,6 @@ from outreach.selection import EXCLUSION_REASONS
 from outreach.templates import Renderer, format_euros
 from uptake.commands.privacy import actor_name, keyring_of
 from uptake.context import AppContext
-from uptake.logs import log_event
 
 console = Console()
 logger = logging.getLogger("uptake.jobs")
@@ -259,73 +256,3 @@ def register(app: typer.Typer) -> None:
         print_reconciliation(reconcile_extract(ctx.engine, extract, actor=actor_name(acteur)))
 
     app.add_typer(group, name="campaigns")
-
-
-def followups_job(*, schedule: str = "", days: int = 90) -> dict[str, Any]:
-    """Scheduler job (daily): produce the follow-ups due for every launch of the last `days` days.
-
-    The lists go to `$UPTAKE_HOME/campagnes/<campaign>/`, like `uptake campaigns followup`.
-    """
-    ctx = AppContext.from_env()
-    now = dt.datetime.now(dt.UTC)
-    env = _env(ctx, f"planification {schedule}".strip())
-    with Session(ctx.engine) as session:
-        launches = session.execute(
-            select(Launch.id, Launch.campagne).where(Launch.lance_le >= now - dt.timedelta(days=int(days)))
-        ).all()
-    produced = 0
-    for launch_id, name in launches:
-        campaign = find_campaign(ctx.settings.config_dir, name)
-        out_dir = ctx.settings.home / "campagnes" / campaign.id
-        attempts = run_followups(env, campaign, launch_id, out_dir=out_dir, now=now)
-        produced += sum(a.foyers for a in attempts)
-        for attempt in attempts:
-            log_event(
-                logger,
-                "followup_produced",
-                schedule=schedule,
-                launch_id=launch_id,
-                attempt=attempt.tentative,
-                channel=attempt.canal,
-                households=attempt.foyers,
-            )
-    return {"status": "succeeded", "lancements": len(launches), "foyers": produced}
-
-
-def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
-    """Scheduler job: reconcile every earlier launch with the newest extract of `inbox`.
-
-    `inbox` is the detection job's drop folder (its `archive/` sub-folder holds the extracts already
-    processed) or one extract file. Safe to repeat: a right opened is never recorded twice.
-    """
-    ctx = AppContext.from_env()
-    path = Path(inbox)
-    if path.is_dir():
-        candidates = [
-            p
-            for folder in (path, path / "archive")
-            if folder.is_dir()
-            for p in folder.iterdir()
-            if p.is_file() and p.suffix.lower() in (".parquet", ".csv")
-        ]
-        if not candidates:
-            log_event(logger, "reconciliation_nothing_to_do", schedule=schedule)
-            return {"status": "nothing_to_do"}
-        path = max(candidates, key=lambda p: p.stat().st_mtime)
-    report = reconcile_extract(
-        ctx.engine, path, actor=f"planification {schedule}".strip(), now=dt.datetime.now(dt.UTC)
-    )
-    log_event(
-        logger,
-        "reconciliation_done",
-        schedule=schedule,
-        month=report.mois_reference.isoformat(),
-        opened_contacted=report.rights_opened.get("contacte", 0),
-        opened_holdout=report.rights_opened.get("temoin", 0),
-    )
-    return {
-        "status": "succeeded",
-        "mois_reference": report.mois_reference.isoformat(),
-        "droits_ouverts_contactes": report.rights_opened.get("contacte", 0),
-        "droits_ouverts_temoins": report.rights_opened.get("temoin", 0),
-    }

@@ -15,7 +15,7 @@ from rich.console import Console
 from sqlalchemy.orm import Session
 
 from privacy import audit, retention, rotation, subjects, vault
-from privacy.keys import Keyring, fingerprint, open_keyring, public_key_pem
+from privacy.keys import Keyring, fingerprint, public_key_pem
 from privacy.pseudonyms import DEFAULT_FINALITE, key_text, pseudonymise_file
 from uptake.context import AppContext
 from uptake.db import transaction
@@ -37,7 +37,7 @@ def actor_name(given: str | None) -> str:
 
 def keyring_of(ctx: AppContext) -> Keyring:
     """The keyring of the data folder (master secret from the environment or `$UPTAKE_HOME/master.key`)."""
-    return open_keyring(ctx.settings.keys_dir, ctx.settings.home / "master.key")
+    return ctx.keyring
 
 
 def territory_id(ctx: AppContext) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from outreach.campaigns import Campaign
@@ -48,6 +48,10 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
+# How many rows a claim tries when colleagues keep taking them first.
+CLAIM_ATTEMPTS = 20
+
+
 def claim_next(
     session: Session,
     *,
@@ -70,13 +74,11 @@ def claim_next(
     ).first()
     if held is not None:
         return held
-    query = select(WorklistItem).where(
-        WorklistItem.appel_a_partir_de <= moment,
-        or_(
-            WorklistItem.statut == TO_CALL,
-            (WorklistItem.statut == IN_PROGRESS) & (WorklistItem.attribue_le < moment - stale_after),
-        ),
+    claimable = or_(
+        WorklistItem.statut == TO_CALL,
+        (WorklistItem.statut == IN_PROGRESS) & (WorklistItem.attribue_le < moment - stale_after),
     )
+    query = select(WorklistItem).where(WorklistItem.appel_a_partir_de <= moment, claimable)
     if launch_id is not None:
         query = query.where(WorklistItem.launch_id == launch_id)
     if communes:
@@ -84,12 +86,22 @@ def claim_next(
     query = query.order_by(WorklistItem.rang, WorklistItem.id).limit(1)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    item = session.scalars(query).first()
-    if item is None:
-        return None
-    item.statut, item.attribue_a, item.attribue_le = IN_PROGRESS, worker, moment
-    session.flush()
-    return item
+    for _ in range(CLAIM_ATTEMPTS):
+        item = session.scalars(query).first()
+        if item is None:
+            return None
+        # A conditional update keeps the claim safe where row locks do not exist (SQLite): if another
+        # worker took the row since it was read, nothing is updated and the next row is tried.
+        taken = session.execute(
+            update(WorklistItem)
+            .where(WorklistItem.id == item.id, claimable)
+            .values(statut=IN_PROGRESS, attribue_a=worker, attribue_le=moment)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(item)
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            return item
+    return None
 
 
 def _held(session: Session, item_id: int, worker: str) -> WorklistItem:

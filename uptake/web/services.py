@@ -8,11 +8,9 @@ from contextlib import contextmanager
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from privacy.keys import Keyring, open_keyring
+from privacy.keys import Keyring
 from uptake.context import AppContext
 from uptake.db import transaction
-
-MASTER_KEY_FILE = "master.key"
 
 
 def context_of(request: Request) -> AppContext:
@@ -29,6 +27,5 @@ def db(request: Request) -> Iterator[Session]:
 
 
 def keyring_of(request: Request) -> Keyring:
-    """The keyring of the data folder (master secret from the environment or `<home>/master.key`)."""
-    settings = context_of(request).settings
-    return open_keyring(settings.keys_dir, settings.home / MASTER_KEY_FILE)
+    """The keyring of the data folder (opened once per application by its context)."""
+    return context_of(request).keyring

@@ -2,11 +2,14 @@
 
 Shared formulas, each rule's named values and each rule's verdict become temporary columns of
 one common frame over the scan; each rule is then a filter on its verdict and a select (amount,
-explanation, conditions met) over that frame, and the per-rule results are stacked (`pl.concat`)
+explanation, conditions met) over that frame, and the per-rule results are stacked (`pl.union`)
 into the long flag format: one row per (household, rule) flagged. Filtering on a computed verdict
 keeps the optimiser from pushing a rule's conditions into the scan, so the common frame, and the
 scan under it, is evaluated once and shared (measured: one scan instead of one per rule, and a
-faster `sink_parquet`; building the long frame from per-rule structs was ten times slower).
+faster `sink_parquet`; building the long frame from per-rule structs was ten times slower). The
+stack is unordered: an ordered `pl.concat` makes the streaming engine hold the shared frame for
+every rule but the first until that one is done (measured at 14M households: 3.5 s slower and
+memory growing with the extract).
 """
 
 from __future__ import annotations
@@ -171,6 +174,8 @@ class CompiledCatalogue:
     def flags(self, households: pl.LazyFrame, keep: Sequence[str] = ()) -> pl.LazyFrame:
         """The long flag frame: one row per (household, rule) flagged, plus the `keep` columns.
 
+        The rows come in no particular order (sort them when order matters).
+
         Every computed value and every rule's verdict is a column of one common frame over the
         single scan; each rule then only filters on its own verdict column, which the optimiser
         cannot push into the scan, so the common frame is evaluated once and shared by all rules.
@@ -192,7 +197,7 @@ class CompiledCatalogue:
         ]
         if not parts:
             return pl.LazyFrame(schema=FLAG_SCHEMA).with_columns(*[pl.lit(None).alias(c) for c in keep])
-        return pl.concat(parts, how="vertical")
+        return pl.union(parts, how="vertical")
 
 
 def _verdict(rule_id: str) -> str:

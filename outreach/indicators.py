@@ -62,6 +62,15 @@ class Uplift:
         pc, pt = self.rate_contacted, self.rate_holdout
         return math.sqrt(pc * (1 - pc) / self.n_contacted + pt * (1 - pt) / self.n_holdout)
 
+    @staticmethod
+    def rate_interval(opened: int, households: int) -> tuple[float, float]:
+        """95 % confidence interval of one arm's opening rate (normal approximation)."""
+        if not households:
+            return math.nan, math.nan
+        rate = opened / households
+        margin = Z95 * math.sqrt(rate * (1 - rate) / households)
+        return rate - margin, rate + margin
+
     @property
     def interval(self) -> tuple[float, float]:
         """95 % confidence interval of the difference."""
@@ -262,26 +271,20 @@ def indicators_22(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
     )
     published = counts_hidden.null_count().sum_horizontal().item() == 0
     low, high = raw.interval
+    # The arms' counts are in the summary table; here every cell is a rate or an interval.
+    contacted_low, contacted_high = raw.rate_interval(raw.opened_contacted, raw.n_contacted)
+    holdout_low, holdout_high = raw.rate_interval(raw.opened_holdout, raw.n_holdout)
     uplift_frame = pl.DataFrame(
         {
             "bras": ["contactés", "témoins", "écart (contactés − témoins)"],
-            "foyers": [raw.n_contacted, raw.n_holdout, None],
-            "droits_ouverts": [raw.opened_contacted, raw.opened_holdout, None],
             "taux_ouverture": [raw.rate_contacted, raw.rate_holdout, raw.difference],
-            "ic95_bas": [None, None, low],
-            "ic95_haut": [None, None, high],
+            "ic95_bas": [contacted_low, holdout_low, low],
+            "ic95_haut": [contacted_high, holdout_high, high],
         },
-        schema_overrides={
-            "foyers": pl.Int64,
-            "droits_ouverts": pl.Int64,
-            "ic95_bas": pl.Float64,
-            "ic95_haut": pl.Float64,
-        },
+        schema_overrides={"ic95_bas": pl.Float64, "ic95_haut": pl.Float64},
     )
     if not published:
         uplift_frame = uplift_frame.with_columns(
-            pl.lit(None, dtype=pl.Int64).alias("foyers"),
-            pl.lit(None, dtype=pl.Int64).alias("droits_ouverts"),
             pl.lit(None, dtype=pl.Float64).alias("taux_ouverture"),
             pl.lit(None, dtype=pl.Float64).alias("ic95_bas"),
             pl.lit(None, dtype=pl.Float64).alias("ic95_haut"),

@@ -1,7 +1,8 @@
-"""Reading the raw and pseudonymised tables (Parquet, or CSV with `,` or `;`), values kept as they are."""
+"""Files: reading raw and pseudonymised tables (Parquet, or CSV with `,` or `;`, values kept), hashing."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import polars as pl
@@ -40,3 +41,12 @@ def read_table(path: Path) -> pl.DataFrame:
             f"fichier illisible ({type(exc).__name__})",
             "vérifiez qu'il s'agit d'un Parquet ou d'un CSV UTF-8",
         ) from None
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -22,7 +22,7 @@ import polars_hash  # noqa: F401  (registers the `chash` expression namespace)
 
 from privacy.directory import PSEUDONYM_COLUMN, RAW_IDENTIFIER
 from privacy.errors import InputInvalid
-from privacy.files import csv_separator, scan_table
+from privacy.files import csv_separator, file_sha256, scan_table
 from privacy.keys import Keyring
 
 DEFAULT_FINALITE = "droits"
@@ -60,15 +60,6 @@ class PseudonymisedFile:
     path: Path
     rows: int
     sha256: str
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def pseudonymise_file(source: Path, out: Path, key: str) -> PseudonymisedFile:

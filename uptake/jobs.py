@@ -15,7 +15,6 @@ Adding a job = one function + one line in `JOBS`. A job function:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import shutil
 import threading
@@ -36,6 +35,7 @@ from outreach.launch import OutreachEnv, run_followups
 from outreach.models import Launch
 from outreach.reconcile import reconcile_extract
 from privacy import retention
+from privacy.files import file_sha256
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.logs import log_event
@@ -54,14 +54,6 @@ class ScheduleError(DetectionError):
     """A schedule cannot be created or changed: the message says why and how to fix it."""
 
     exit_code = 2
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _move(path: Path, folder: Path) -> Path:
@@ -83,7 +75,7 @@ def _next_extract(inbox: Path, processed: set[str]) -> Path | None:
         reverse=True,
     )
     for path in files:
-        if _sha256(path) not in processed:
+        if file_sha256(path) not in processed:
             return path
         archived = _move(path, inbox / ARCHIVE_DIR)
         log_event(logger, "extract_already_processed", file=path.name, archived_as=archived.name)

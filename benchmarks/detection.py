@@ -1,22 +1,33 @@
 # ruff: noqa: E501  (SQL and parameter names read better unwrapped)
 """National detection benchmark: the full run against a bare scan, hand-written polars and DuckDB SQL.
 
-    .venv/bin/python benchmarks/detection.py [--households N] [--seed S]
+    .venv/bin/python benchmarks/detection.py [--households N] [--seed S] [--repetitions R]
 
 Synthesises N households over every French commune (cached under `benchmarks/.data/`, keyed by N
 and seed), then runs, each in its own subprocess so that peak memory is measured separately, on
 the same file and in the same session:
 
-- `full`: the real pipeline of `uptake run` up to the flags file: contract validation, the whole
-  rule catalogue compiled to one polars plan, the geography of `config/national.toml`, the flags
-  written to Parquet (storing them in the database is not timed: it is another engine's work);
+- `full`: the real pipeline of `uptake run` up to the flags file: contract validation of every
+  column (types, bounds, enums, commune codes, pseudonym shapes, duplicates, consistency), the
+  whole rule catalogue compiled to one polars plan, the geography of `config/national.toml`, the
+  flags written to Parquet with all their columns (rule version, amount, priority, commune,
+  distance, remoteness, French explanation, conditions met, parameters fingerprint and the 7
+  household attributes carried for outreach). Storing them in the database is not timed: it is
+  another engine's work;
 - `scan`: a bare scan that decodes every column (the I/O floor);
-- `polars`: the same rules written by hand in polars (no validation, no explanation texts);
-- `duckdb`: the same rules in DuckDB SQL.
+- `polars`: the rules written by hand in polars, LEAN output: no validation, no explanation or
+  conditions texts, no carried attributes (id, rule, amount, priority, commune, distance);
+- `polars_meme`: the rules written by hand in polars with the SAME output as `full` (the
+  hand-written catalogue of `benchmarks/rules.py`, whose flags are asserted identical to the
+  engine's there, plus geography and carried attributes); no validation;
+- `duckdb`: the rules in DuckDB SQL, LEAN output like `polars`; no validation.
 
-It checks that the four agree on the number of flags per rule, prints wall time, peak RSS and the
-ratios, and ends with one line `ratio_vs_polars=X ratio_vs_duckdb=Y peak_rss_mb=Z`. Compare only
-numbers from one run: this machine's speed drifts.
+Each mode runs `--repetitions` times (default 3), the rounds alternating the order of the modes, and
+keeps its fastest round. It checks that all agree on the number of flags per rule, prints wall
+time, peak RSS, the ratios
+and the steps of the full run, and ends with one line `ratio_vs_polars=X ratio_vs_duckdb=Y
+peak_rss_mb=Z ratio_vs_polars_meme=W` (X and Y against the lean peers, as in earlier measures; W
+against the same-output peer). Compare only numbers from one run: this machine's speed drifts.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 # This script is called `detection.py`: its folder must not shadow the `detection` package.
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
@@ -38,7 +50,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / ".data"
 NATIONAL = REPO / "config" / "national.toml"
-MODES = ("scan", "full", "polars", "duckdb")
+MODES = ("scan", "full", "polars", "polars_meme", "duckdb")
 # Seconds per step of the full run, reported with its measures.
 STEPS: dict[str, float] = {}
 
@@ -219,11 +231,9 @@ def run_polars(path: Path, out: Path, geography: Any) -> dict[str, int]:
     high = p["ppa.bonification_plafond_smic"] * p["smic.horaire_brut"]
 
     def bonus(income: pl.Expr) -> pl.Expr:
-        return (
-            p["ppa.bonification_taux_max"]
-            * ppa_base
-            * pl.min_horizontal(1, pl.max_horizontal(0, (income - low) / (high - low)))
-        )
+        share = pl.min_horizontal(1, pl.max_horizontal(0, (income - low) / (high - low)))
+        rate: float = p["ppa.bonification_taux_max"] * ppa_base
+        return share * rate
 
     def lump(base: float) -> pl.Expr:
         return pl.when(col("lone")).then(base * col("lone_rate")).otherwise(base * col("household_rate"))
@@ -299,6 +309,59 @@ def run_polars(path: Path, out: Path, geography: Any) -> dict[str, int]:
         for rule, (condition, amount, priority) in rules.items()
     ]
     pl.concat(parts).sink_parquet(out)
+    return dict(pl.scan_parquet(out).group_by("regle").len().collect().iter_rows())
+
+
+def _hand_written_catalogue() -> Any:
+    """`benchmarks/rules.py` as a module (its name would shadow the `rules` package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_rules", Path(__file__).with_name("rules.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _catalogue_metadata(path: Path, geography: Any) -> tuple[Any, Any, str, dict[str, str]]:
+    """Month, parameters, fingerprint and rule versions: metadata for the same-output peer."""
+    from detection.contract import ContractSummary
+    from rules.catalogue import load_catalogue
+    from rules.compiler import compile_catalogue
+    from rules.parameters import load_parameters
+
+    month = _month(path)
+    parameters = load_parameters()
+    summary = ContractSummary()
+    catalogue = load_catalogue(
+        columns=summary.column_kinds, enums=summary.enum_values, perimeters=geography.perimeter_names()
+    )
+    compiled = compile_catalogue(catalogue, parameters, month, geography)
+    return month, parameters, compiled.fingerprint, dict(compiled.rule_versions)
+
+
+PREPARED: dict[str, Any] = {}
+
+
+def run_polars_meme(path: Path, out: Path, geography: Any) -> dict[str, int]:
+    """The catalogue hand-written in polars with the engine's output columns (texts included)."""
+    import polars as pl
+
+    from detection.records import FLAG_COLUMNS
+    from detection.runs import CARRIED_COLUMNS
+
+    module, (month, parameters, fingerprint, versions) = PREPARED["rules"], PREPARED["metadata"]
+    module.KEEP = CARRIED_COLUMNS  # the attributes every flag carries, as in the real run
+    # Its rules are stacked with the unordered `pl.union`, as the engine does: `hand_written` ends
+    # with an ordered `pl.concat`, which makes polars buffer the shared frame (measured slower).
+    with mock.patch.object(pl, "concat", pl.union):
+        flags = module.hand_written(
+            pl.scan_parquet(path), month, geography, parameters, fingerprint, versions
+        )
+    flags.with_columns(
+        geography.distance_expr().alias("distance_services_km"),
+        geography.remote_expr().alias("commune_eloignee"),
+    ).select(pl.col(name).cast(dtype) for name, dtype in FLAG_COLUMNS.items()).sink_parquet(out)
     return dict(pl.scan_parquet(out).group_by("regle").len().collect().iter_rows())
 
 
@@ -446,7 +509,13 @@ def run_duckdb(path: Path, out: Path, geography: Any) -> dict[str, int]:
     return {rule: int(count) for rule, count in rows}
 
 
-RUNNERS = {"scan": run_scan, "full": run_full, "polars": run_polars, "duckdb": run_duckdb}
+RUNNERS = {
+    "scan": run_scan,
+    "full": run_full,
+    "polars": run_polars,
+    "polars_meme": run_polars_meme,
+    "duckdb": run_duckdb,
+}
 
 
 def child(mode: str, path: Path) -> None:
@@ -457,6 +526,10 @@ def child(mode: str, path: Path) -> None:
 
     import detection.runs
     import detection.validation  # noqa: F401
+
+    if mode == "polars_meme":  # loading the rules and parameters is not the peer's work
+        PREPARED["rules"] = _hand_written_catalogue()
+        PREPARED["metadata"] = _catalogue_metadata(path, geography)
 
     with tempfile.TemporaryDirectory(prefix=f"bench-{mode}-", dir=DATA) as tmp:
         start = time.perf_counter()
@@ -506,6 +579,7 @@ def main() -> None:
     )
     parser.add_argument("--households", type=int, default=14_000_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repetitions", type=int, default=3, help="rounds; each mode keeps its best")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -515,15 +589,25 @@ def main() -> None:
 
     path = extract_file(args.households, args.seed)
     measure("scan", path)  # warm the page cache before anything is timed
-    results = {mode: measure(mode, path) for mode in MODES}
+    # Rounds alternate the order of the modes, so that each meets the same load on a shared
+    # machine; each mode keeps its fastest round.
+    results: dict[str, dict[str, Any]] = {}
+    for round_number in range(args.repetitions):
+        for mode in MODES if round_number % 2 == 0 else reversed(MODES):
+            result = measure(mode, path)
+            if mode not in results or result["seconds"] < results[mode]["seconds"]:
+                results[mode] = result
+    results = {mode: results[mode] for mode in MODES}
 
     full = results["full"]
     print(f"{args.households:_} foyers, {path.stat().st_size / 1e6:.0f} Mo".replace("_", " "))
-    print(f"{'mode':<8} {'temps (s)':>10} {'pic RSS (Mo)':>13} {'drapeaux':>12}")
+    print(f"{'mode':<12} {'temps (s)':>10} {'pic RSS (Mo)':>13} {'drapeaux':>12}")
     for mode, r in results.items():
         total = sum(r["counts"].values()) if r["counts"] else 0
-        print(f"{mode:<8} {r['seconds']:>10.2f} {r['peak_rss_mb']:>13.0f} {total:>12_}".replace("_", " "))
-    for peer in ("polars", "duckdb"):
+        print(
+            f"{mode:<12} {r['seconds']:>10.2f} {r['peak_rss_mb']:>13.0f} " + f"{total:>12_}".replace("_", " ")
+        )
+    for peer in ("polars", "polars_meme", "duckdb"):
         if results[peer]["counts"] != full["counts"]:
             print(
                 f"DÉSACCORD avec {peer} :",
@@ -531,19 +615,28 @@ def main() -> None:
             )
             sys.exit(1)
     print("Même nombre de drapeaux par règle :", json.dumps(dict(sorted(full["counts"].items()))))
-    vs_polars = full["seconds"] / results["polars"]["seconds"]
-    vs_duckdb = full["seconds"] / results["duckdb"]["seconds"]
-    vs_scan = full["seconds"] / results["scan"]["seconds"]
-    print(f"exécution complète / lecture seule = {vs_scan:.2f}")
+    vs = {
+        peer: full["seconds"] / results[peer]["seconds"]
+        for peer in ("scan", "polars", "polars_meme", "duckdb")
+    }
+    print(f"exécution complète / lecture seule = {vs['scan']:.2f}")
     steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in full["steps"].items())
     print(f"étapes de l'exécution complète : {steps}")
     evaluation = full["steps"]["evaluation"]
     print(
-        f"évaluation seule (règles, géographie, écriture) / polars = {evaluation / results['polars']['seconds']:.2f}, "
-        f"/ duckdb = {evaluation / results['duckdb']['seconds']:.2f}"
+        "évaluation seule (règles, géographie, écriture ; sans validation) / "
+        + ", / ".join(
+            f"{peer} = {evaluation / results[peer]['seconds']:.2f}"
+            for peer in ("polars", "polars_meme", "duckdb")
+        )
     )
     print(
-        f"ratio_vs_polars={vs_polars:.2f} ratio_vs_duckdb={vs_duckdb:.2f} peak_rss_mb={full['peak_rss_mb']:.0f}"
+        "pairs : polars et duckdb = règles seules, sortie réduite (sans textes ni attributs) ; "
+        "polars_meme = mêmes colonnes que l'exécution complète ; aucun pair ne valide l'extrait"
+    )
+    print(
+        f"ratio_vs_polars={vs['polars']:.2f} ratio_vs_duckdb={vs['duckdb']:.2f} "
+        f"peak_rss_mb={full['peak_rss_mb']:.0f} ratio_vs_polars_meme={vs['polars_meme']:.2f}"
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import polars as pl
 
 from rules.types import Type
@@ -9,8 +11,29 @@ from rules.types import Type
 MISSING = "non renseigné"
 
 
+# Integers strictly between -TABLE_LIMIT and TABLE_LIMIT are formatted by a lookup in a table of
+# their texts (a gather, as cheap as a plain cast: measured five times faster than composing the
+# text for each row); larger ones, rare in amounts, are composed.
+TABLE_LIMIT = 100_000
+
+
 def french_integer(expr: pl.Expr) -> pl.Expr:
-    """A number rounded to the unit with spaces between thousands: 1020.4 → "1 020", -3 → "-3".
+    """A number rounded to the unit with spaces between thousands: 1020.4 → "1 020", -3 → "-3"."""
+    value = expr.round(0).cast(pl.Int64)
+    inside = value.abs() < TABLE_LIMIT
+    looked_up = pl.lit(_formatted_range()).gather(pl.when(inside).then(value + (TABLE_LIMIT - 1)))
+    return pl.coalesce(looked_up, _grouped_integer(pl.when(~inside).then(value)))
+
+
+@cache
+def _formatted_range() -> pl.Series:
+    """The texts of the integers from -TABLE_LIMIT + 1 to TABLE_LIMIT - 1, in order."""
+    integers = pl.int_range(-TABLE_LIMIT + 1, TABLE_LIMIT, dtype=pl.Int64)
+    return pl.select(_grouped_integer(integers).alias("texte")).to_series()
+
+
+def _grouped_integer(expr: pl.Expr) -> pl.Expr:
+    """The text of `french_integer`, computed with integer arithmetic and string pieces.
 
     Built from pieces that are null where they do not apply (sign, leading groups), joined with
     `ignore_nulls`: each row formats its groups once (measured 20 % faster than choosing between

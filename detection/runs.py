@@ -89,6 +89,9 @@ FLAGS_FILE = "flags.parquet"
 # keeps extracts beyond the national size under that.
 SLICE_ROWS = 16_000_000
 SLICES_PREFIX = ".tranches-"
+# The flags file's zstd level: 1 instead of polars' default costs 4 % in size (repetitive French
+# sentences compress well at any level) and saves 5 to 10 % of the evaluation's CPU.
+FLAGS_ZSTD_LEVEL = 1
 INSERT_BATCH = 100_000
 
 Progress = Callable[[str], None]
@@ -308,14 +311,16 @@ def write_flags(
     path.parent.mkdir(parents=True, exist_ok=True)
     households = extract.scan(columns=columns)
     if extract.rows <= SLICE_ROWS:
-        plan(households).sink_parquet(path)
+        plan(households).sink_parquet(path, compression_level=FLAGS_ZSTD_LEVEL)
     else:
         with tempfile.TemporaryDirectory(prefix=SLICES_PREFIX, dir=path.parent) as folder:
             parts = []
             for number, offset in enumerate(range(0, extract.rows, SLICE_ROWS)):
                 parts.append(Path(folder) / f"{number:04d}.parquet")
-                plan(households.slice(offset, SLICE_ROWS)).sink_parquet(parts[-1])
-            pl.scan_parquet(parts).sink_parquet(path)
+                plan(households.slice(offset, SLICE_ROWS)).sink_parquet(
+                    parts[-1], compression_level=FLAGS_ZSTD_LEVEL
+                )
+            pl.scan_parquet(parts).sink_parquet(path, compression_level=FLAGS_ZSTD_LEVEL)
     return territory_counts(extract, geography)
 
 

@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -23,6 +22,9 @@ rich_utils.COMMANDS_PANEL_TITLE = "Commandes"
 rich_utils.DEFAULT_STRING = "[défaut : {}]"
 rich_utils.REQUIRED_LONG_STRING = "[obligatoire]"
 rich_utils.ENVVAR_STRING = "[variable d'environnement : {}]"
+rich_utils.ERRORS_PANEL_TITLE = "Erreur"
+rich_utils.ABORTED_TEXT = "Interrompu."
+rich_utils.RICH_HELP = "Essayez [blue]'{command_path} {help_option}'[/] pour l'aide."
 
 app = typer.Typer(
     name="uptake",
@@ -62,16 +64,17 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Entry point of the console script: domain errors become French messages, never tracebacks."""
+    """Entry point of the console script: domain errors become French messages, never tracebacks.
+
+    Typer (standalone mode) reports usage errors and exits with their code; everything else that
+    escapes a command is caught here.
+    """
     try:
-        result = app(standalone_mode=False)
+        app(prog_name="uptake")
     except DOMAIN_ERRORS as exc:
         err_console.print(f"[bold red]Erreur :[/] {escape(str(exc))}", highlight=False)
         sys.exit(getattr(exc, "exit_code", 1))
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         err_console.print("Interrompu.")
         sys.exit(130)
     except Exception as exc:  # last line of defence: no traceback, no data from the message
@@ -84,4 +87,3 @@ def main() -> None:
             highlight=False,
         )
         sys.exit(1)
-    sys.exit(result if isinstance(result, int) else 0)

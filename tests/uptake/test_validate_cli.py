@@ -102,3 +102,10 @@ def test_every_broken_file_exits_2_with_a_french_report_and_is_recorded_rejected
     outcomes = _outcomes(uptake_home)
     assert len(outcomes) == len(files)
     assert {outcome for _, outcome in outcomes} == {"rejete"}
+
+
+def test_a_usage_error_is_reported_with_the_command_help_not_as_an_internal_error(cli) -> None:
+    result = cli("run")
+    assert result.code == 2
+    assert "--extract" in result.output and "Essayez 'uptake run --help'" in result.output
+    assert "Erreur interne" not in result.output and "Traceback" not in result.output

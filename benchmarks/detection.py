@@ -41,7 +41,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 # This script is called `detection.py`: its folder must not shadow the `detection` package.
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
@@ -351,13 +350,10 @@ def run_polars_meme(path: Path, out: Path, geography: Any) -> dict[str, int]:
     from detection.runs import CARRIED_COLUMNS
 
     module, (month, parameters, fingerprint, versions) = PREPARED["rules"], PREPARED["metadata"]
-    module.KEEP = CARRIED_COLUMNS  # the attributes every flag carries, as in the real run
-    # Its rules are stacked with the unordered `pl.union`, as the engine does: `hand_written` ends
-    # with an ordered `pl.concat`, which makes polars buffer the shared frame (measured slower).
-    with mock.patch.object(pl, "concat", pl.union):
-        flags = module.hand_written(
-            pl.scan_parquet(path), month, geography, parameters, fingerprint, versions
-        )
+    # The attributes every flag carries, as in the real run.
+    flags = module.hand_written(
+        pl.scan_parquet(path), month, geography, parameters, fingerprint, versions, keep=CARRIED_COLUMNS
+    )
     flags.with_columns(
         geography.distance_expr().alias("distance_services_km"),
         geography.remote_expr().alias("commune_eloignee"),

@@ -24,7 +24,7 @@ import datetime
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import polars as pl
 from polars.testing import assert_frame_equal
@@ -79,8 +79,9 @@ def hand_written(
     parameters: Parameters,
     fingerprint: str,
     versions: Mapping[str, str],
+    keep: Sequence[str] = KEEP,
 ) -> pl.LazyFrame:
-    """The seven rules of the catalogue, written directly in polars."""
+    """The seven rules of the catalogue, written directly in polars; `keep` columns carried along."""
     v = _Values(parameters, month)
     c = pl.col
     couple = c("en_couple")
@@ -248,7 +249,7 @@ def hand_written(
         _f_nd=c("logement_non_decent") & (geography.perimeter_expr("OPAH") | geography.perimeter_expr("PIG")),
         _f_rdv=remote,
     )
-    common = (pl.lit(fingerprint).alias("empreinte_parametres"), *[c(k) for k in KEEP])
+    common = (pl.lit(fingerprint).alias("empreinte_parametres"), *[c(k) for k in keep])
 
     def minimum(amount: str, floor: float) -> pl.Expr:
         return pl.concat_str(
@@ -446,7 +447,8 @@ def hand_written(
             ],
         ),
     ]
-    return pl.concat(parts, how="vertical")
+    # Unordered, as the engine does: an ordered concat makes polars buffer the shared frame.
+    return pl.union(parts)
 
 
 def _interleaved(runs: dict[str, Callable[[], None]], repetitions: int) -> dict[str, list[float]]:

@@ -282,6 +282,7 @@ class _Plan:
     problems: list[Problem] = field(default_factory=list)
     checks: list[_Check] = field(default_factory=list)
     deferred: list[_Check] = field(default_factory=list)
+    guarded: list[tuple[_Check, pl.Expr]] = field(default_factory=list)
     suspects: dict[str, pl.Expr] = field(default_factory=dict)
     outcomes: dict[str, pl.Expr] = field(default_factory=dict)
     dropped: tuple[str, ...] = ()
@@ -289,9 +290,25 @@ class _Plan:
     def column_problem(self, column: str, code: str, message: str) -> None:
         self.problems.append(Problem(column, code, message, 0, ()))
 
-    def check(self, column: str, code: str, message: str, bad: pl.Expr, *, deferred: bool = False) -> pl.Expr:
-        """Register a check; returns its outcome (true on the offending rows) over the prepared frame."""
+    def check(
+        self,
+        column: str,
+        code: str,
+        message: str,
+        bad: pl.Expr,
+        *,
+        deferred: bool = False,
+        guard: pl.Expr | None = None,
+    ) -> pl.Expr:
+        """Register a check; returns its outcome (true on the offending rows) over the prepared frame.
+
+        With a `guard` (an aggregate over the whole file, false only when no row can fail the check),
+        the first pass computes the guard alone and the check runs in the second pass when it is true.
+        """
         bad = bad.fill_null(False)
+        if guard is not None:
+            self.guarded.append((_Check(column, code, message, bad), guard.fill_null(False)))
+            return bad
         if deferred:
             self.deferred.append(_Check(column, code, message, bad))
             return bad
@@ -383,7 +400,9 @@ def _column_checks(plan: _Plan, column: Column) -> None:
         suspects.append(plan.check(name, "commune_inconnue", message, ~known))
     if name == "mois_reference":
         message = "dates qui ne sont pas le premier jour d'un mois"
-        plan.check(name, "mois_pas_premier_jour", message, value.dt.day() != 1)
+        # A file has one reference month: its single value is checked, the rows only when it has several.
+        single = (value.min() == value.max()) & (value.min().dt.day() == 1)
+        plan.check(name, "mois_pas_premier_jour", message, value.dt.day() != 1, guard=~single)
     if is_text(dtype) and column.kind in ("int", "float"):
         # "06 12 34 56 78" reads as a number once its spaces are taken as thousands separators.
         suspects.append(value.abs() >= _IMPLAUSIBLE_NUMBER)
@@ -441,8 +460,10 @@ def _consistency_checks(plan: _Plan) -> None:
             "date_evenement",
             "date_evenement_posterieure",
             "dates postérieures au mois de référence",
-            # Comparing month starts is the cheap way to say "after the reference month".
+            # Comparing month starts is the cheap way to say "after the reference month"; no row can be
+            # after it when the latest event is not after the earliest reference month.
             v["date_evenement"].dt.month_start() > v["mois_reference"].dt.month_start(),
+            guard=v["date_evenement"].max().dt.month_start() > v["mois_reference"].min().dt.month_start(),
         )
 
 
@@ -497,6 +518,7 @@ class _Rejecting:
 def _run(plan: _Plan, rejected: _Rejecting) -> ValidatedExtract:
     aggregates = [pl.len().alias("__rows")]
     aggregates += [check.bad.sum().alias(f"__check_{i}") for i, check in enumerate(plan.checks)]
+    aggregates += [guard.alias(f"__guard_{i}") for i, (_, guard) in enumerate(plan.guarded)]
     suspect_columns = list(plan.suspects)
     aggregates += [
         plan.suspects[name].sum().alias(f"__suspects_{i}") for i, name in enumerate(suspect_columns)
@@ -516,7 +538,8 @@ def _run(plan: _Plan, rejected: _Rejecting) -> ValidatedExtract:
     rows: int = stats["__rows"]
     counted = {i: int(stats[f"__check_{i}"]) for i in range(len(plan.checks)) if stats[f"__check_{i}"]}
     suspected = {name for i, name in enumerate(suspect_columns) if stats[f"__suspects_{i}"]}
-    uncounted = [check for check in plan.deferred if check.column in suspected]
+    uncounted = [check for i, (check, _) in enumerate(plan.guarded) if stats[f"__guard_{i}"]]
+    uncounted += [check for check in plan.deferred if check.column in suspected]
     if has_month and stats["__month"] != stats["__month_max"]:
         month = pl.col("mois_reference")
         uncounted.append(

@@ -39,21 +39,7 @@ from privacy import audit, vault
 from privacy.exchanges import Authorisation
 from privacy.keys import Keyring
 from privacy.retention import write_personal_output
-
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
+from rules.formatting import french_date
 
 
 def is_mobile(number: str) -> bool:
@@ -66,11 +52,6 @@ def is_mobile(number: str) -> bool:
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     )
-
-
-def french_date(day: dt.date) -> str:
-    """`2026-03-10` → `10 mars 2026`."""
-    return f"{day.day} {MONTHS_FR[day.month - 1]} {day.year}"
 
 
 @dataclass(frozen=True)

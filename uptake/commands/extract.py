@@ -9,26 +9,12 @@ from rich.console import Console
 
 from detection.imports import record_import
 from detection.validation import ExtractRejected, ValidatedExtract, validate_extract
+from rules.formatting import french_month
 from uptake.context import AppContext
 from uptake.db import transaction
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
-
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 def register(app: typer.Typer) -> None:
@@ -63,7 +49,7 @@ def register(app: typer.Typer) -> None:
 
 def summary(extract: ValidatedExtract) -> str:
     """The French summary of an accepted extract."""
-    month = f"{_MONTHS[extract.mois_reference.month - 1]} {extract.mois_reference.year}"
+    month = french_month(extract.mois_reference)
     dropped = ", ".join(f"`{name}`" for name in extract.dropped_columns) or "aucune"
     lines = [
         f"Extrait valide : {extract.path.name}",

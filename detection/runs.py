@@ -53,9 +53,9 @@ from detection.records import (
 )
 from detection.validation import ExtractRejected, ValidatedExtract, validate_extract
 from privacy import audit
-from rules.catalogue import load_catalogue
+from rules.catalogue import Catalogue, load_catalogue
 from rules.compiler import CompiledCatalogue, compile_catalogue
-from rules.parameters import load_parameters
+from rules.parameters import Parameters, load_parameters
 
 # The household attributes carried on every flag, for outreach to select and route.
 CARRIED_COLUMNS = (
@@ -249,15 +249,10 @@ class _Heartbeat(threading.Thread):
                 )
 
 
-def compile_rules(
-    extract: ValidatedExtract,
-    geography: Geography,
-    *,
-    rule_ids: tuple[str, ...] = (),
-    catalogue_dir: Path | None = None,
-    parameters_dir: Path | None = None,
-) -> tuple[CompiledCatalogue, list[str]]:
-    """The catalogue (or some of its rules) compiled for the extract's month, and the columns to read."""
+def load_rules(
+    geography: Geography, *, catalogue_dir: Path | None = None, parameters_dir: Path | None = None
+) -> tuple[Catalogue, Parameters]:
+    """The catalogue checked against the contract and the territory's perimeters, and its parameters."""
     summary = ContractSummary()
     parameters = load_parameters(parameters_dir)
     catalogue = load_catalogue(
@@ -267,6 +262,19 @@ def compile_rules(
         perimeters=geography.perimeter_names(),
         parameters=parameters,
     )
+    return catalogue, parameters
+
+
+def compile_rules(
+    extract: ValidatedExtract,
+    geography: Geography,
+    *,
+    rule_ids: tuple[str, ...] = (),
+    catalogue_dir: Path | None = None,
+    parameters_dir: Path | None = None,
+) -> tuple[CompiledCatalogue, list[str]]:
+    """The catalogue (or some of its rules) compiled for the extract's month, and the columns to read."""
+    catalogue, parameters = load_rules(geography, catalogue_dir=catalogue_dir, parameters_dir=parameters_dir)
     if rule_ids:
         catalogue = catalogue.select(list(rule_ids))
     compiled = compile_catalogue(catalogue, parameters, extract.mois_reference, geography)

@@ -14,12 +14,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA, ContractSummary
+from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
+from detection.runs import load_rules
 from rules.cases import run_cases
-from rules.catalogue import Catalogue, load_catalogue
+from rules.catalogue import Catalogue
 from rules.docs import write_docs
 from rules.language import unparse
-from rules.parameters import Parameters, load_parameters
+from rules.parameters import Parameters
 from uptake.context import AppContext
 
 console = Console()
@@ -46,14 +47,8 @@ class _Loaded:
 
 def _load(catalogue_dir: Path | None, parameters_dir: Path | None) -> _Loaded:
     ctx = AppContext.from_env()
-    summary = ContractSummary()
-    parameters = load_parameters(parameters_dir)
-    catalogue = load_catalogue(
-        catalogue_dir,
-        columns=summary.column_kinds,
-        enums=summary.enum_values,
-        perimeters=ctx.geography.perimeter_names(),
-        parameters=parameters,
+    catalogue, parameters = load_rules(
+        ctx.geography, catalogue_dir=catalogue_dir, parameters_dir=parameters_dir
     )
     return _Loaded(ctx, parameters, catalogue)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -41,6 +42,20 @@ _SAMPLE = {
     "date": "10 mars 2026",
     "reference": "Q-0-1",
 }
+
+
+# Options shared by the commands that produce lists (launch and follow-ups).
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", help="Dossier des listes (défaut : $UPTAKE_HOME/campagnes/<campagne>/)."),
+]
+ExchangeOption = Annotated[
+    int | None, typer.Option("--echange", help="Numéro de l'échange approuvé par le DPO.")
+]
+SmtpOption = Annotated[
+    str | None, typer.Option("--smtp", help="Remettre les courriels à ce serveur (HOTE:PORT).")
+]
+ActorOption = Annotated[str | None, typer.Option("--acteur", help="Nom inscrit au journal d'audit.")]
 
 
 def _env(ctx: AppContext, actor: str) -> OutreachEnv:
@@ -183,16 +198,10 @@ def register(app: typer.Typer) -> None:
         run: int = typer.Option(
             ..., "--run", help="Numéro de l'exécution de détection (voir `uptake runs list`)."
         ),
-        out: Path | None = typer.Option(
-            None, "--out", "-o", help="Dossier des listes (défaut : $UPTAKE_HOME/campagnes/)."
-        ),
-        echange: int | None = typer.Option(
-            None, "--echange", help="Numéro de l'échange approuvé par le DPO."
-        ),
-        smtp: str | None = typer.Option(
-            None, "--smtp", help="Remettre les courriels à ce serveur (HOTE:PORT)."
-        ),
-        acteur: str | None = typer.Option(None, "--acteur", help="Nom inscrit au journal d'audit."),
+        out: OutOption = None,
+        echange: ExchangeOption = None,
+        smtp: SmtpOption = None,
+        acteur: ActorOption = None,
     ) -> None:
         """Lance une campagne sur une exécution : sélection, groupe témoin, listes du premier contact."""
         ctx = AppContext.from_env()
@@ -221,14 +230,10 @@ def register(app: typer.Typer) -> None:
         lancement: int = typer.Option(
             ..., "--launch", help="Numéro du lancement (voir `uptake campaigns list`)."
         ),
-        out: Path | None = typer.Option(None, "--out", "-o", help="Dossier des listes."),
-        echange: int | None = typer.Option(
-            None, "--echange", help="Numéro de l'échange approuvé par le DPO."
-        ),
-        smtp: str | None = typer.Option(
-            None, "--smtp", help="Remettre les courriels à ce serveur (HOTE:PORT)."
-        ),
-        acteur: str | None = typer.Option(None, "--acteur", help="Nom inscrit au journal d'audit."),
+        out: OutOption = None,
+        echange: ExchangeOption = None,
+        smtp: SmtpOption = None,
+        acteur: ActorOption = None,
     ) -> None:
         """Produit les relances arrivées à échéance (délai écoulé, condition remplie, plafonds respectés)."""
         ctx = AppContext.from_env()

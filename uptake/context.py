@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from detection.geography import Geography
 from detection.territory import TERRITORY_FILE, Territory, load_territory
+from outreach.campaigns import TEMPLATES_DIR, Campaign
+from outreach.launch import OutreachEnv
 from privacy.keys import Keyring, open_keyring
 from uptake.db import make_engine, upgrade
 from uptake.settings import Settings, load_settings
@@ -46,3 +49,12 @@ class AppContext:
     def geography(self) -> Geography:
         """The geography of the configured territory."""
         return Geography.of(self.territory)
+
+    def outreach_env(self, actor: str) -> OutreachEnv:
+        """What producing campaign outputs needs, acting as `actor` (recorded in the audit log)."""
+        templates = self.settings.config_dir / TEMPLATES_DIR
+        return OutreachEnv(self.engine, self.keyring, self.geography, templates, actor)
+
+    def campaign_dir(self, campaign: Campaign) -> Path:
+        """Default folder of a campaign's lists: `$UPTAKE_HOME/campagnes/<campaign>/`."""
+        return self.settings.home / "campagnes" / campaign.id

@@ -30,8 +30,8 @@ from detection.errors import DetectionError
 from detection.records import SUCCEEDED, DetectionRun
 from detection.runs import DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
-from outreach.campaigns import TEMPLATES_DIR, find_campaign
-from outreach.launch import OutreachEnv, run_followups
+from outreach.campaigns import find_campaign
+from outreach.launch import run_followups
 from outreach.models import Launch
 from outreach.reconcile import reconcile_extract
 from privacy import retention
@@ -135,7 +135,7 @@ def followups_job(*, schedule: str = "", days: int = 90) -> dict[str, Any]:
     ctx = AppContext.from_env()
     now = dt.datetime.now(dt.UTC)
     actor = f"planification {schedule}".strip()
-    env = OutreachEnv(ctx.engine, ctx.keyring, ctx.geography, ctx.settings.config_dir / TEMPLATES_DIR, actor)
+    env = ctx.outreach_env(actor)
     with Session(ctx.engine) as session:
         launches = session.execute(
             select(Launch.id, Launch.campagne).where(Launch.lance_le >= now - dt.timedelta(days=int(days)))
@@ -143,7 +143,7 @@ def followups_job(*, schedule: str = "", days: int = 90) -> dict[str, Any]:
     produced = 0
     for launch_id, name in launches:
         campaign = find_campaign(ctx.settings.config_dir, name)
-        out_dir = ctx.settings.home / "campagnes" / campaign.id
+        out_dir = ctx.campaign_dir(campaign)
         attempts = run_followups(env, campaign, launch_id, out_dir=out_dir, now=now)
         produced += sum(a.foyers for a in attempts)
         for attempt in attempts:

@@ -16,12 +16,12 @@ from outreach.attempts import AttemptReport
 from outreach.campaigns import TEMPLATES_DIR, Campaign, campaign_paths, find_campaign, load_campaign
 from outreach.channels import SmtpSettings
 from outreach.errors import OutreachError
-from outreach.launch import OutreachEnv, launch_campaign, run_followups
+from outreach.launch import launch_campaign, run_followups
 from outreach.models import Launch
 from outreach.reconcile import ReconciliationReport, reconcile_extract
 from outreach.selection import EXCLUSION_REASONS
 from outreach.templates import Renderer, format_euros
-from uptake.commands.privacy import actor_name, keyring_of
+from uptake.commands.privacy import actor_name
 from uptake.context import AppContext
 
 console = Console()
@@ -56,12 +56,6 @@ SmtpOption = Annotated[
     str | None, typer.Option("--smtp", help="Remettre les courriels à ce serveur (HOTE:PORT).")
 ]
 ActorOption = Annotated[str | None, typer.Option("--acteur", help="Nom inscrit au journal d'audit.")]
-
-
-def _env(ctx: AppContext, actor: str) -> OutreachEnv:
-    return OutreachEnv(
-        ctx.engine, keyring_of(ctx), ctx.geography, ctx.settings.config_dir / TEMPLATES_DIR, actor
-    )
 
 
 def _smtp(value: str | None) -> SmtpSettings | None:
@@ -206,9 +200,9 @@ def register(app: typer.Typer) -> None:
         """Lance une campagne sur une exécution : sélection, groupe témoin, listes du premier contact."""
         ctx = AppContext.from_env()
         campaign = find_campaign(ctx.settings.config_dir, campagne)
-        out_dir = out or ctx.settings.home / "campagnes" / campaign.id
+        out_dir = out or ctx.campaign_dir(campaign)
         report = launch_campaign(
-            _env(ctx, actor_name(acteur)),
+            ctx.outreach_env(actor_name(acteur)),
             campaign,
             run,
             out_dir=out_dir,
@@ -238,9 +232,9 @@ def register(app: typer.Typer) -> None:
         """Produit les relances arrivées à échéance (délai écoulé, condition remplie, plafonds respectés)."""
         ctx = AppContext.from_env()
         campaign = find_campaign(ctx.settings.config_dir, campagne)
-        out_dir = out or ctx.settings.home / "campagnes" / campaign.id
+        out_dir = out or ctx.campaign_dir(campaign)
         attempts = run_followups(
-            _env(ctx, actor_name(acteur)),
+            ctx.outreach_env(actor_name(acteur)),
             campaign,
             lancement,
             out_dir=out_dir,

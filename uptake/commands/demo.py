@@ -26,7 +26,6 @@ from detection.reference import load_reference
 from detection.runs import STEP_LABELS, DetectionRunner, RunRequest
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from outreach.demo import run_demo_outreach
-from outreach.launch import OutreachEnv
 from privacy import audit, exchanges, vault
 from privacy import register as processing_register
 from privacy.directory import PERSONAL_FIELDS
@@ -169,9 +168,7 @@ def register(app: typer.Typer) -> None:
         _step(6, "Campagnes 2.2 et 7.1 sur un mois simulé : listes, relances, résultats, rapprochement")
         communes = dict(ctx.geography.communes.select("code_commune", "nom").iter_rows())
         outreach = run_demo_outreach(
-            OutreachEnv(
-                ctx.engine, keyring, ctx.geography, ctx.settings.config_dir / "templates", DEMO_ACTOR
-            ),
+            ctx.outreach_env(DEMO_ACTOR),
             ctx.settings.config_dir,
             run_id=run.id,
             extract_path=extract,

@@ -101,8 +101,8 @@ def test_disabling_an_account_or_resetting_its_password_ends_its_sessions(
     with transaction(engine) as session:
         disable_user(session, LOGINS["dpo"])
         reset_password(session, LOGINS["admin"], "une-nouvelle-phrase-de-passe")
-    assert dpo.get("/").headers["location"] == "/connexion"
-    assert admin.get("/").headers["location"] == "/connexion"
+    assert dpo.get("/").headers["location"] == "/connexion?session=terminee"
+    assert admin.get("/").headers["location"] == "/connexion?session=terminee"
 
 
 def test_every_response_carries_the_security_headers(client_for: Client) -> None:
@@ -198,3 +198,41 @@ def test_an_admin_cannot_disable_their_own_account(client_for: Client) -> None:
     response = client.post(f"/admin/comptes/{LOGINS['admin']}/desactiver", data={"csrf_token": token})
     assert response.status_code == 400
     assert "propre compte" in response.text
+
+
+def test_a_session_left_idle_ends_and_using_it_keeps_it_open(engine: Engine) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from uptake.users import list_accounts
+    from uptake.web.sessions import IDLE_TIMEOUT, open_session, resolve_session
+
+    start = datetime.now(UTC)
+    with transaction(engine) as session:
+        account = next(a for a in list_accounts(session) if a.login == LOGINS["admin"])
+        busy, _ = open_session(session, account, now=start)
+        idle, _ = open_session(session, account, now=start)
+    # The busy session is used every 20 minutes for an hour: each request moves its idle window.
+    for minutes in (20, 40, 60):
+        with transaction(engine) as session:
+            assert resolve_session(session, busy, now=start + timedelta(minutes=minutes)) is not None
+    with transaction(engine) as session:
+        assert resolve_session(session, idle, now=start + IDLE_TIMEOUT + timedelta(seconds=1)) is None
+    # Once ended for inactivity, the session is gone: coming back sooner does not revive it.
+    with transaction(engine) as session:
+        assert resolve_session(session, idle, now=start + timedelta(minutes=1)) is None
+
+
+def test_an_ended_session_sends_the_browser_to_sign_in_with_a_french_reason(
+    client_for: Client, engine: Engine
+) -> None:
+    from datetime import UTC, datetime
+
+    client = client_for("admin")
+    with transaction(engine) as session:
+        for row in session.scalars(select(WebSession)):
+            row.last_seen_at = datetime(2000, 1, 1, tzinfo=UTC)
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/connexion?session=terminee"
+    page = client.get(response.headers["location"])
+    assert "Votre session a pris fin (30 minutes sans activité" in page.text

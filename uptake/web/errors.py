@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from uptake.web.access import SAFE_METHODS, NotSignedIn, identify
+from uptake.web.access import SAFE_METHODS, SESSION_COOKIE, NotSignedIn, identify
 from uptake.web.rendering import render
 
 logger = logging.getLogger("uptake.web")
@@ -61,6 +61,11 @@ def install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, _exc: NotSignedIn) -> Response:
         if request.method in SAFE_METHODS:
+            # A cookie that no longer opens a session: it expired or was left idle; say so.
+            if request.cookies.get(SESSION_COOKIE):
+                response = RedirectResponse("/connexion?session=terminee", status_code=303)
+                response.delete_cookie(SESSION_COOKIE)
+                return response
             return RedirectResponse("/connexion", status_code=303)
         return error_page(request, 401)
 

@@ -18,6 +18,11 @@ from uptake.models import LoginAttempt, User, WebSession
 from uptake.users import Account
 
 SESSION_LIFETIME = timedelta(hours=8)
+# A browser left open on a call list ends its session after this much time without a request
+# (ANSSI's guidance for applications handling personal data: a short inactivity timeout).
+IDLE_TIMEOUT = timedelta(minutes=30)
+# The last request is written at most once a minute, not on every page.
+_TOUCH_EVERY = timedelta(minutes=1)
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_LOGIN = 5
 MAX_FAILURES_PER_IP = 30
@@ -54,6 +59,7 @@ def open_session(session: Session, account: Account, now: datetime | None = None
             csrf_token=csrf,
             created_at=now,
             expires_at=expires,
+            last_seen_at=now,
         )
     )
     session.flush()
@@ -61,7 +67,8 @@ def open_session(session: Session, account: Account, now: datetime | None = None
 
 
 def resolve_session(session: Session, token: str, now: datetime | None = None) -> SignedIn | None:
-    """The signed-in account for a cookie token, or None if unknown, expired, disabled or superseded."""
+    """The signed-in account for a cookie token, or None if unknown, expired, idle for `IDLE_TIMEOUT`,
+    disabled or superseded. A valid session's last request time moves to `now`."""
     now = now or datetime.now(UTC)
     found = session.execute(
         select(WebSession, User)
@@ -73,6 +80,12 @@ def resolve_session(session: Session, token: str, now: datetime | None = None) -
     row, user = found
     if _aware(row.expires_at) <= now or not user.active:
         return None
+    last_seen = _aware(row.last_seen_at or row.created_at)
+    if now - last_seen >= IDLE_TIMEOUT:
+        session.delete(row)
+        return None
+    if now - last_seen >= _TOUCH_EVERY:
+        row.last_seen_at = now
     if _aware(user.password_changed_at) > _aware(row.created_at):
         return None
     account = Account(user.id, user.login, user.role, tuple(user.secteurs), user.active)

@@ -13,6 +13,7 @@ from uptake.web.access import ANY_ROLE, CSRF_COOKIE, PUBLIC, SESSION_COOKIE, cur
 from uptake.web.errors import error_page
 from uptake.web.rendering import home_of, render
 from uptake.web.sessions import (
+    IDLE_TIMEOUT,
     SESSION_LIFETIME,
     clear_failures,
     close_session,
@@ -32,7 +33,14 @@ def _secure(request: Request) -> bool:
 @public.get("/connexion")
 def login_page(request: Request) -> Response:
     """The sign-in form (with a CSRF cookie: the form is protected before any session exists)."""
-    response = render(request, "login.html", {"title": "Connexion"})
+    context: dict[str, object] = {"title": "Connexion"}
+    if request.query_params.get("session") == "terminee":
+        minutes = int(IDLE_TIMEOUT.total_seconds() // 60)
+        context["ended"] = (
+            f"Votre session a pris fin ({minutes} minutes sans activité, ou fin de la journée "
+            "de connexion) : reconnectez-vous."
+        )
+    response = render(request, "login.html", context)
     response.set_cookie(
         CSRF_COOKIE, request.state.csrf_token, httponly=True, samesite="strict", secure=_secure(request)
     )

@@ -10,21 +10,14 @@ import sys
 import typer
 from rich.console import Console
 from rich.markup import escape
-from typer import rich_utils
 
 from detection.errors import DetectionError
 from outreach.errors import OutreachError
 from privacy.errors import PrivacyError
 from rules.errors import RulesError
+from uptake import cli_wording
 
-# The help screens speak French like the rest of the tool.
-rich_utils.COMMANDS_PANEL_TITLE = "Commandes"
-rich_utils.DEFAULT_STRING = "[défaut : {}]"
-rich_utils.REQUIRED_LONG_STRING = "[obligatoire]"
-rich_utils.ENVVAR_STRING = "[variable d'environnement : {}]"
-rich_utils.ERRORS_PANEL_TITLE = "Erreur"
-rich_utils.ABORTED_TEXT = "Interrompu."
-rich_utils.RICH_HELP = "Essayez [blue]'{command_path} {help_option}'[/] pour l'aide."
+cli_wording.install()
 
 app = typer.Typer(
     name="uptake",

@@ -1,0 +1,55 @@
+"""Typer's own help screens and usage errors are French, through the real `uptake` command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from uptake.cli_wording import french_message
+
+
+def _uptake(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "UPTAKE_HOME": str(tmp_path), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "uptake", *args], env=env, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "french"),
+    [
+        (("demo", "--foyers", "abc"), "Valeur invalide pour '--foyers' : un nombre entier est attendu."),
+        (("demo", "--inconnue"), "Option inconnue : --inconnue."),
+        (("demox",), "Commande inconnue : 'demox'. Vouliez-vous dire 'demo' ?"),
+        (("run",), "Option obligatoire manquante : '--extract' / '-e'."),
+        (("run", "-e"), "L'option '-e' attend une valeur."),
+        (("runs", "show", "abc"), "Valeur invalide pour 'ID' : un nombre entier est attendu."),
+    ],
+)
+def test_usage_errors_are_reported_in_french_with_the_usage_line(
+    tmp_path: Path, args: tuple[str, ...], french: str
+) -> None:
+    result = _uptake(tmp_path, *args)
+    assert result.returncode == 2
+    assert french in result.stderr
+    assert "Usage" not in result.stderr and "Missing" not in result.stderr and "Invalid" not in result.stderr
+
+
+def test_help_screens_have_a_french_usage_line_and_help_option(tmp_path: Path) -> None:
+    result = _uptake(tmp_path, "run", "--help")
+    assert result.returncode == 0
+    assert "Utilisation : uptake run" in result.stdout
+    assert "Afficher cette aide et quitter." in result.stdout
+    assert "Show this message" not in result.stdout and "Usage:" not in result.stdout
+
+
+def test_a_message_of_an_unknown_shape_is_kept_rather_than_lost() -> None:
+    assert french_message("Something new from a future Typer.") == "Something new from a future Typer."
+
+
+def test_an_unknown_reason_keeps_its_text_inside_the_french_sentence() -> None:
+    assert french_message("Invalid value for '--x': too exotic") == "Valeur invalide pour '--x' : too exotic"

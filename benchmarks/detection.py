@@ -88,15 +88,16 @@ def run_full(path: Path, out: Path, geography: Any) -> dict[str, int]:
     """The pipeline of `uptake run`, from validation to the flags file."""
     import polars as pl
 
-    from detection.runs import compile_rules, write_flags
-    from detection.validation import validate_extract
+    from detection.runs import SLICE_ROWS, compile_rules, write_flags
+    from detection.validation import screen_extract
 
     start = time.perf_counter()
-    extract = validate_extract(path, reference=geography.reference)
+    screened = screen_extract(path, reference=geography.reference, max_rows=SLICE_ROWS)
     STEPS["validation"] = time.perf_counter() - start
-    compiled, columns = compile_rules(extract, geography)
+    compiled, columns = compile_rules(screened.mois_reference, geography)
     STEPS["compilation"] = time.perf_counter() - start - STEPS["validation"]
-    write_flags(extract, compiled, columns, geography, out)
+    write_flags(screened, compiled, columns, geography, out)
+    screened.conclude()  # the rows' verdict, checked while the evaluation read them
     STEPS["evaluation"] = time.perf_counter() - start - STEPS["validation"] - STEPS["compilation"]
     return dict(pl.scan_parquet(out).group_by("regle").len().collect().iter_rows())
 

@@ -2,7 +2,10 @@
 
 Safety properties:
 
-- A rejected extract is recorded (import and run `rejected`) and nothing else is written.
+- A rejected extract is recorded (import and run `rejected`) and nothing else is written. A Parquet
+  extract's file, columns and metadata are checked first and its rows by the evaluation's own
+  reading of the file (one read instead of two: `detection.validation.screen_extract`); flags
+  evaluated from an extract whose rows then fail are removed before anything is published.
 - The same extract with the same rule versions, parameters and territory as a succeeded run is
   recognised and not run again, unless forced.
 - Flags become visible in one transaction at the end; the parquet file is written under a
@@ -51,7 +54,7 @@ from detection.records import (
     insert_flags,
     utcnow,
 )
-from detection.validation import ExtractRejected, ValidatedExtract, validate_extract
+from detection.validation import ExtractRejected, ScreenedExtract, ValidatedExtract, screen_extract
 from privacy import audit
 from rules.catalogue import Catalogue, load_catalogue
 from rules.compiler import CompiledCatalogue, compile_catalogue
@@ -72,7 +75,7 @@ CARRIED_COLUMNS = (
 STEP_LABELS = {
     "validation": "Validation de l'extrait",
     "catalogue": "Chargement et compilation des règles",
-    "evaluation": "Évaluation des règles et de la géographie",
+    "evaluation": "Évaluation des règles et de la géographie, contrôle des lignes",
     "enregistrement": "Enregistrement des drapeaux",
 }
 
@@ -205,6 +208,15 @@ def _remove_outputs(flags_path: str | None) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
+def _folders_to_create(folder: Path) -> list[Path]:
+    """The folders missing on the way to `folder`, innermost first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
 def _temporary_path(final: Path) -> Path:
     return final.with_name(f".{final.name}.partiel")
 
@@ -266,18 +278,18 @@ def load_rules(
 
 
 def compile_rules(
-    extract: ValidatedExtract,
+    month: dt.date,
     geography: Geography,
     *,
     rule_ids: tuple[str, ...] = (),
     catalogue_dir: Path | None = None,
     parameters_dir: Path | None = None,
 ) -> tuple[CompiledCatalogue, list[str]]:
-    """The catalogue (or some of its rules) compiled for the extract's month, and the columns to read."""
+    """The catalogue (or some of its rules) compiled for `month`, and the extract's columns to read."""
     catalogue, parameters = load_rules(geography, catalogue_dir=catalogue_dir, parameters_dir=parameters_dir)
     if rule_ids:
         catalogue = catalogue.select(list(rule_ids))
-    compiled = compile_catalogue(catalogue, parameters, extract.mois_reference, geography)
+    compiled = compile_catalogue(catalogue, parameters, month, geography)
     return compiled, sorted(set(catalogue.columns_read) | {"id_foyer", *CARRIED_COLUMNS})
 
 
@@ -292,19 +304,18 @@ def territory_counts(extract: ValidatedExtract, geography: Geography) -> tuple[i
 
 
 def write_flags(
-    extract: ValidatedExtract,
+    extract: ScreenedExtract | ValidatedExtract,
     compiled: CompiledCatalogue,
     columns: list[str],
     geography: Geography,
     path: Path,
-) -> tuple[int, int]:
+) -> None:
     """Evaluate every rule on the households of the territory and stream the flags to `path`.
 
     One lazy plan, written by `sink_parquet` without holding the result in memory. The commune's
     distance and remoteness are added to the flags (far fewer rows than households) by lookups,
     not joins. The rules share one scan of the file; an extract larger than `SLICE_ROWS`
-    households is evaluated in slices of that size, so that memory stays bounded. Returns the
-    households inside and outside the territory.
+    households is evaluated in slices of that size, so that memory stays bounded.
     """
 
     def plan(households: pl.LazyFrame) -> pl.LazyFrame:
@@ -317,19 +328,18 @@ def write_flags(
         return flags.select(pl.col(name).cast(dtype) for name, dtype in FLAG_COLUMNS.items())
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    households = extract.scan(columns=columns)
+    households = extract.scan(columns)
     if extract.rows <= SLICE_ROWS:
         plan(households).sink_parquet(path, compression_level=FLAGS_ZSTD_LEVEL)
-    else:
-        with tempfile.TemporaryDirectory(prefix=SLICES_PREFIX, dir=path.parent) as folder:
-            parts = []
-            for number, offset in enumerate(range(0, extract.rows, SLICE_ROWS)):
-                parts.append(Path(folder) / f"{number:04d}.parquet")
-                plan(households.slice(offset, SLICE_ROWS)).sink_parquet(
-                    parts[-1], compression_level=FLAGS_ZSTD_LEVEL
-                )
-            pl.scan_parquet(parts).sink_parquet(path, compression_level=FLAGS_ZSTD_LEVEL)
-    return territory_counts(extract, geography)
+        return
+    with tempfile.TemporaryDirectory(prefix=SLICES_PREFIX, dir=path.parent) as folder:
+        parts = []
+        for number, offset in enumerate(range(0, extract.rows, SLICE_ROWS)):
+            parts.append(Path(folder) / f"{number:04d}.parquet")
+            plan(households.slice(offset, SLICE_ROWS)).sink_parquet(
+                parts[-1], compression_level=FLAGS_ZSTD_LEVEL
+            )
+        pl.scan_parquet(parts).sink_parquet(path, compression_level=FLAGS_ZSTD_LEVEL)
 
 
 class DetectionRunner:
@@ -352,7 +362,12 @@ class DetectionRunner:
         self.step_delay = float(os.environ.get(STEP_DELAY_ENV, "0") or 0)
 
     def run(self, request: RunRequest) -> RunOutcome:
-        """Run one detection; raises `ExtractRejected`, rules errors, `RunInterrupted` or `RunFailed`."""
+        """Run one detection; raises `ExtractRejected`, rules errors, `RunInterrupted` or `RunFailed`.
+
+        A Parquet extract's rows are checked by the evaluation's own reading of the file (one read
+        instead of two); its flags stay unpublished until the rows passed, and a rejection then
+        removes them and records the run as rejected, as when the file is refused at once.
+        """
         recover_interrupted_runs(self.engine)
         clock = _Clock()
         started = utcnow()
@@ -360,18 +375,18 @@ class DetectionRunner:
         self.progress("validation")
         with clock.step("validation"):
             try:
-                extract = validate_extract(request.extract, reference=self.geography.reference)
+                screened = screen_extract(
+                    request.extract, reference=self.geography.reference, max_rows=SLICE_ROWS
+                )
             except ExtractRejected as rejected:
                 self._record_rejection(request, rejected, started, clock)
                 raise
-            with Session(self.engine) as session, session.begin():
-                import_id = record_import(session, extract)
         self._pause()
 
         self.progress("catalogue")
         with clock.step("catalogue"):
             compiled, columns = compile_rules(
-                extract,
+                screened.mois_reference,
                 self.geography,
                 rule_ids=request.rule_ids,
                 catalogue_dir=request.catalogue_dir,
@@ -379,7 +394,7 @@ class DetectionRunner:
             )
 
         key: dict[str, Any] = {
-            "extract_sha256": extract.content_hash,
+            "extract_sha256": screened.content_hash,
             "rule_versions": dict(compiled.rule_versions),
             "parameters_fingerprint": compiled.fingerprint,
             "territory_fingerprint": territory_fingerprint(self.geography),
@@ -389,7 +404,7 @@ class DetectionRunner:
         if earlier is not None and not request.force:
             return RunOutcome(earlier, reused=True)
 
-        run_id = self._start(request, extract, import_id, key, started)
+        run_id = self._start(request, screened, key, started)
         heartbeat = _Heartbeat(self.engine, run_id)
         heartbeat.start()
         try:
@@ -399,10 +414,15 @@ class DetectionRunner:
             self.progress("evaluation")
             with clock.step("evaluation"):
                 partial = _temporary_path(final)
-                counts = write_flags(extract, compiled, columns, self.geography, partial)
+                created = _folders_to_create(final.parent)
+                write_flags(screened, compiled, columns, self.geography, partial)
+                extract = self._concluded(run_id, request, screened, clock, created)
+                counts = territory_counts(extract, self.geography)
             self._pause(run_id)
             self.progress("enregistrement")
             record = self._publish(run_id, partial, final, counts, clock, request.actor)
+        except ExtractRejected:
+            raise
         except BaseException as exc:
             self._fail(run_id, exc, clock)
             if isinstance(exc, RunInterrupted | DetectionError):
@@ -413,6 +433,29 @@ class DetectionRunner:
         finally:
             heartbeat.stopped.set()
         return RunOutcome(record)
+
+    def _concluded(
+        self,
+        run_id: int,
+        request: RunRequest,
+        screened: ScreenedExtract,
+        clock: _Clock,
+        created: list[Path],
+    ) -> ValidatedExtract:
+        """The extract's verdict once its rows were read: the import is recorded either way, and a
+        rejected extract's run becomes `rejected`, its flags and the folders made for them removed."""
+        try:
+            extract = screened.conclude()
+        except ExtractRejected as rejected:
+            self._record_rejection(request, rejected, rejected.started_at, clock, run_id=run_id)
+            for folder in created:  # innermost first; a folder another run wrote into stays
+                with suppress(OSError):
+                    folder.rmdir()
+            raise
+        with Session(self.engine) as session, session.begin():
+            import_id = record_import(session, extract)
+            session.get_one(DetectionRun, run_id).import_id = import_id
+        return extract
 
     def _pause(self, run_id: int | None = None) -> None:
         """Between steps: the test hook's delay, then honour a stop request."""
@@ -426,12 +469,7 @@ class DetectionRunner:
             raise RunInterrupted(run_id)
 
     def _start(
-        self,
-        request: RunRequest,
-        extract: ValidatedExtract,
-        import_id: int,
-        key: dict[str, Any],
-        started: dt.datetime,
+        self, request: RunRequest, extract: ScreenedExtract, key: dict[str, Any], started: dt.datetime
     ) -> int:
         pid = os.getpid()
         with Session(self.engine) as session, session.begin():
@@ -439,7 +477,6 @@ class DetectionRunner:
                 status=RUNNING,
                 trigger=request.trigger,
                 extract_name=request.extract.name,
-                import_id=import_id,
                 mois_reference=extract.mois_reference,
                 forced=request.force,
                 households_total=extract.rows,
@@ -521,29 +558,39 @@ class DetectionRunner:
             _remove_outputs(run.flags_path)
 
     def _record_rejection(
-        self, request: RunRequest, rejected: ExtractRejected, started: dt.datetime, clock: _Clock
+        self,
+        request: RunRequest,
+        rejected: ExtractRejected,
+        started: dt.datetime,
+        clock: _Clock,
+        *,
+        run_id: int | None = None,
     ) -> None:
+        """Record the rejected import and its run (`run_id`'s, once started: its flags are removed)."""
         with Session(self.engine) as session, session.begin():
             import_id = record_import(session, rejected)
-            session.add(
-                DetectionRun(
-                    status=REJECTED,
+            if run_id is None:
+                run = DetectionRun(
                     trigger=request.trigger,
                     extract_name=request.extract.name,
-                    extract_sha256=rejected.content_hash,
-                    mois_reference=rejected.mois_reference,
-                    households_total=rejected.rows,
-                    import_id=import_id,
                     rule_versions={},
                     forced=request.force,
-                    counts_by_rule={},
-                    counts_by_commune={},
-                    timings=dict(clock.timings),
                     started_at=started,
-                    finished_at=utcnow(),
-                    error_summary=str(rejected),
                 )
-            )
+                session.add(run)
+            else:
+                run = session.get_one(DetectionRun, run_id)
+                if run.flags_path:
+                    _temporary_path(Path(run.flags_path)).unlink(missing_ok=True)
+            run.status = REJECTED
+            run.extract_sha256 = rejected.content_hash
+            run.mois_reference = rejected.mois_reference
+            run.households_total = rejected.rows
+            run.import_id = import_id
+            run.counts_by_rule, run.counts_by_commune = {}, {}
+            run.timings = dict(clock.timings)
+            run.finished_at = utcnow()
+            run.error_summary = str(rejected)
             audit.append(
                 session,
                 actor=request.actor,

@@ -9,6 +9,7 @@ number + 1). No message ever quotes a value of the file: only column names and c
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -469,23 +470,174 @@ def _consistency_checks(plan: _Plan) -> None:
 
 def validate_extract(path: Path, reference: CommuneReference | None = None) -> ValidatedExtract:
     """Check `path` against contract v1; the typed extract, or `ExtractRejected` listing every problem."""
+    plan, rejected = _open(path, reference)
+    return _validated(plan, rejected)
+
+
+def screen_extract(
+    path: Path, reference: CommuneReference | None = None, *, max_rows: int | None = None
+) -> ScreenedExtract:
+    """Check what can be checked of `path` without reading its rows; the rows are checked by the query
+    that reads them (`ScreenedExtract.scan`), and `ScreenedExtract.conclude` gives the verdict.
+
+    A Parquet extract's file, columns, types, row count and reference month are known from its
+    metadata and first row: the detection then reads the file once instead of twice. A CSV extract,
+    one whose columns already break the contract, or one of more than `max_rows` rows is validated
+    here in full, as by `validate_extract`. Raises `ExtractRejected` for what is already known.
+    """
+    plan, rejected = _open(path, reference)
+    if plan.source.file_format != "parquet" or plan.problems or not plan.usable("mois_reference", "id_foyer"):
+        return ScreenedExtract(validated=_validated(plan, rejected))
+    try:
+        rows = int(plan.source.scan_raw().select(pl.len()).collect().item())
+        month_column = plan.stage["mois_reference"].alias("mois_reference")
+        first = _parsed_frame(plan.source.scan_raw(), plan.conversions).select(month_column).head(1)
+        month = first.collect().to_series().first() if rows else None
+    except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException):
+        return ScreenedExtract(validated=_validated(plan, rejected))
+    too_many = max_rows is not None and rows > max_rows
+    if not isinstance(month, dt.date) or month.day != 1 or too_many:
+        return ScreenedExtract(validated=_validated(plan, rejected))
+    return ScreenedExtract(pending=_Pending(plan, rejected, month, rows))
+
+
+def _open(path: Path, reference: CommuneReference | None) -> tuple[_Plan, _Rejecting]:
     started = _now()
     try:
         source = open_extract(path)
     except ExtractUnreadable as exc:
         problem = Problem(exc.column, exc.code, exc.message, len(exc.first_rows), exc.first_rows)
         raise ExtractRejected(path, [problem], started_at=started) from None
-    rejected = _Rejecting(path, source, started)
-    plan = _plan(source, reference or load_reference())
+    return _plan(source, reference or load_reference()), _Rejecting(path, source, started)
+
+
+def _validated(plan: _Plan, rejected: _Rejecting) -> ValidatedExtract:
+    """The full validation (every check, then the rows of the failing ones)."""
     try:
         return _run(plan, rejected)
     except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException):
         kind = "CSV mal formé (nombre de champs variable ou guillemet non fermé)"
-        if source.file_format == "parquet":
+        if plan.source.file_format == "parquet":
             kind = "fichier Parquet corrompu"
         raise rejected(
             [Problem("", "lecture_impossible", f"{kind} : exportez de nouveau l'extrait", 0, ())]
         ) from None
+
+
+@dataclass
+class _Tally:
+    """What the rows showed while a query read them: how many, how many failed a check, id hashes.
+
+    Called by polars on each batch, possibly from two threads at once.
+    """
+
+    rows: int = 0
+    failed: int = 0
+    hashes: list[pl.Series] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, batch: pl.Series) -> pl.Series:
+        ok = batch.struct.field("ok")
+        with self.lock:
+            self.rows += len(batch)
+            self.failed += len(batch) - int(ok.sum())
+            self.hashes.append(batch.struct.field("hash"))
+        return pl.repeat(True, len(batch), eager=True)
+
+
+@dataclass
+class _Pending:
+    """A screened Parquet extract whose rows are still to be checked."""
+
+    plan: _Plan
+    rejected: _Rejecting
+    month: dt.date
+    rows: int
+    tally: _Tally | None = None
+
+    def scan(self, columns: Sequence[str]) -> pl.LazyFrame:
+        plan, month = self.plan, pl.lit(self.month)
+        # Every row check of the first pass, the rows that would trigger the identifier searches, and
+        # the two checks that the full validation decides on the file's bounds (one month, no event
+        # after it): a row failing any of them sends the extract to the full validation.
+        failures = [pl.col(name) for name in plan.outcomes] + list(plan.suspects.values())
+        # (A missing value is a failure of its own check: null comparisons count as passed here.)
+        failures.append((pl.col("mois_reference") != month).fill_null(False))
+        if plan.usable("date_evenement"):
+            failures.append((pl.col("date_evenement").dt.month_start() > month).fill_null(False))
+        ok = ~pl.any_horizontal(failures)
+        self.tally = tally = _Tally()
+        watched = pl.struct(ok.alias("ok"), pl.col("id_foyer").hash().alias("hash"))
+        return (
+            plan.prepared()
+            .filter(watched.map_batches(tally, return_dtype=pl.Boolean, is_elementwise=True))
+            .select(columns)
+        )
+
+    def conclude(self) -> ValidatedExtract:
+        tally = self.tally
+        # Every row seen once (the reader's row count), none failing, no pseudonym twice; otherwise
+        # (or if the query did not read every row exactly once) the full validation decides.
+        clean = (
+            tally is not None
+            and tally.rows == self.rows
+            and not tally.failed
+            and not _repeated_hashes(pl.concat(tally.hashes))
+        )
+        if not clean:
+            return _validated(self.plan, self.rejected)
+        source = self.plan.source
+        return ValidatedExtract(
+            path=source.path,
+            file_format=source.file_format,
+            content_hash=source.content_hash,
+            rows=self.rows,
+            mois_reference=self.month,
+            dropped_columns=self.plan.dropped,
+            started_at=self.rejected.started,
+            finished_at=_now(),
+            source=source,
+        )
+
+
+class ScreenedExtract:
+    """An extract checked as far as possible before its rows are read (see `screen_extract`).
+
+    Run exactly one query over `scan()` to its end, then call `conclude()`: it returns the
+    `ValidatedExtract`, or raises `ExtractRejected` with the full report. The output of that query
+    must be thrown away when the extract is rejected.
+    """
+
+    def __init__(self, *, validated: ValidatedExtract | None = None, pending: _Pending | None = None) -> None:
+        assert (validated is None) != (pending is None)
+        self._validated, self._pending = validated, pending
+
+    @property
+    def rows(self) -> int:
+        """The number of households in the file."""
+        return self._validated.rows if self._validated else self._require().rows
+
+    @property
+    def mois_reference(self) -> dt.date:
+        """The reference month (of the first row until the rows are checked)."""
+        return self._validated.mois_reference if self._validated else self._require().month
+
+    @property
+    def content_hash(self) -> str:
+        """The sha256 of the file's bytes."""
+        return self._validated.content_hash if self._validated else self._require().plan.source.content_hash
+
+    def scan(self, columns: Sequence[str]) -> pl.LazyFrame:
+        """The typed households (`columns`), checked against the contract as they are read."""
+        return self._validated.scan(columns) if self._validated else self._require().scan(columns)
+
+    def conclude(self) -> ValidatedExtract:
+        """The validated extract, once the query over `scan()` has run; or `ExtractRejected`."""
+        return self._validated or self._require().conclude()
+
+    def _require(self) -> _Pending:
+        assert self._pending is not None
+        return self._pending
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -139,13 +140,30 @@ def test_rerunning_the_same_extract_reuses_the_earlier_run_unless_forced(
     assert count_flags(engine, forced.run.id) == first.run.flags_count
 
 
+def _duplicate_first_id(frame: pl.DataFrame) -> pl.DataFrame:
+    ids = frame["id_foyer"].to_list()
+    return frame.with_columns(id_foyer=pl.Series([ids[0], *ids[:-1]]))
+
+
+# Found by the evaluation's own reading of the file (a row check, and the pseudonyms' hashes).
+@pytest.mark.parametrize(
+    ("breach", "column"),
+    [
+        (lambda frame: frame.with_columns(age_allocataire=pl.lit(200, dtype=pl.Int32)), "age_allocataire"),
+        (_duplicate_first_id, "id_foyer"),
+    ],
+    ids=["age_hors_bornes", "pseudonymes_doubles"],
+)
 def test_a_rejected_extract_is_recorded_and_writes_nothing(
-    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path
+    engine: Engine,
+    geography: Geography,
+    territory_extract: Path,
+    tmp_path: Path,
+    breach: Callable[[pl.DataFrame], pl.DataFrame],
+    column: str,
 ) -> None:
     bad = tmp_path / "mauvais.parquet"
-    pl.read_parquet(territory_extract).with_columns(
-        age_allocataire=pl.lit(200, dtype=pl.Int32)
-    ).write_parquet(bad)
+    breach(pl.read_parquet(territory_extract)).write_parquet(bad)
     out = tmp_path / "sortie"
 
     with pytest.raises(ExtractRejected):
@@ -153,7 +171,7 @@ def test_a_rejected_extract_is_recorded_and_writes_nothing(
 
     run = latest_run(engine, status=None)
     assert run is not None and run.status == REJECTED and run.import_id is not None
-    assert run.error_summary and "age_allocataire" in run.error_summary
+    assert run.error_summary and column in run.error_summary
     assert not out.exists() and not (tmp_path / "runs").exists()
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(DetectionFlag)) == 0

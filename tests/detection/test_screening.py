@@ -1,0 +1,105 @@
+"""A screened extract: its rows checked by the query that reads them, with the same verdict and report
+as the full validation, whichever way the file breaks the contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from detection.contract import HOUSEHOLD_COLUMNS
+from detection.validation import ExtractRejected, ValidatedExtract, screen_extract, validate_extract
+from tests.detection.conftest import WriteExtract, valid_frame
+from tests.detection.test_validation import CASES, Case
+
+COLUMNS = [c.name for c in HOUSEHOLD_COLUMNS]
+
+
+Mutation = Callable[[pl.DataFrame], pl.DataFrame]
+
+
+def _screened_verdict(path: Path) -> ValidatedExtract:
+    """Screen, read every row through the screened scan (as a detection does), then conclude."""
+    screened = screen_extract(path)
+    screened.scan(COLUMNS).collect()
+    return screened.conclude()
+
+
+def test_a_valid_parquet_extract_is_concluded_from_the_rows_read_once(extract_file: WriteExtract) -> None:
+    path = extract_file()
+    screened = screen_extract(path)
+    rows = screened.scan(COLUMNS).collect()
+
+    concluded = screened.conclude()
+    expected = validate_extract(path)
+    assert rows.equals(expected.scan().collect())
+    assert (concluded.rows, concluded.mois_reference, concluded.content_hash) == (
+        expected.rows,
+        expected.mois_reference,
+        expected.content_hash,
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_every_contract_breach_gets_the_full_validation_report(
+    case: Case, extract_file: WriteExtract
+) -> None:
+    path = extract_file(case.mutate(valid_frame()), case.shape)
+    with pytest.raises(ExtractRejected) as full:
+        validate_extract(path)
+
+    with pytest.raises(ExtractRejected) as screened:
+        _screened_verdict(path)
+
+    assert screened.value.report() == full.value.report()
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(
+            lambda f: f.with_columns(id_foyer=pl.lit("foyer_000000000001")), id="pseudonymes_doubles"
+        ),
+        pytest.param(
+            lambda f: f.with_columns(
+                mois_reference=pl.Series([dt.date(2024, 3, 1)] * 4 + [dt.date(2024, 4, 1)])
+            ),
+            id="deux_mois",
+        ),
+        pytest.param(
+            lambda f: f.with_columns(date_evenement=pl.Series([None, dt.date(2030, 1, 1), None, None, None])),
+            id="evenement_futur",
+        ),
+        pytest.param(
+            lambda f: f.with_columns(mois_reference=pl.Series([None, *[dt.date(2024, 3, 1)] * 4])),
+            id="premier_mois_manquant",
+        ),
+    ],
+)
+def test_file_level_breaches_found_across_rows_are_rejected(
+    mutate: Mutation, extract_file: WriteExtract
+) -> None:
+    path = extract_file(mutate(valid_frame()))
+    with pytest.raises(ExtractRejected) as full:
+        validate_extract(path)
+    with pytest.raises(ExtractRejected) as screened:
+        _screened_verdict(path)
+    assert screened.value.report() == full.value.report()
+
+
+def test_a_query_that_did_not_read_every_row_leaves_the_verdict_to_the_full_validation(
+    extract_file: WriteExtract,
+) -> None:
+    frame = valid_frame()
+    bad = extract_file(frame.with_columns(age_allocataire=pl.Series([30, 30, 30, 30, 130], dtype=pl.Int32)))
+    screened = screen_extract(bad)
+    screened.scan(COLUMNS).head(2).collect()  # the failing fifth row may never have been read
+    with pytest.raises(ExtractRejected, match="age_allocataire"):
+        screened.conclude()
+
+    good = screen_extract(extract_file(frame))
+    good.scan(COLUMNS).head(2).collect()
+    assert good.conclude().rows == 5

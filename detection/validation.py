@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from detection.contract import (
@@ -748,10 +749,12 @@ def _repeated_hashes(hashes: pl.Series) -> int:
     """How many hashes repeat the one before them once sorted (the rows minus the distinct hashes).
 
     Sorting the 64-bit hashes (8 bytes a row) costs about half the CPU of counting them in a hash set,
-    and a fraction of its memory (14M households: 1.0 against 1.7 to 2.1 s CPU).
+    and a fraction of its memory (14M households: 1.0 against 1.7 to 2.1 s CPU); numpy's in-place
+    sort of the copied array takes 0.22 s where polars' `sort` and comparison took 0.56 s.
     """
-    ordered = hashes.sort()
-    return int((ordered.slice(1) == ordered.slice(0, max(len(ordered) - 1, 0))).sum())
+    ordered = hashes.to_numpy(writable=True)
+    ordered.sort()
+    return int(np.count_nonzero(ordered[1:] == ordered[:-1]))
 
 
 _COLUMN_ORDER = {name: i for i, name in enumerate(COLUMNS_BY_NAME, start=1)}

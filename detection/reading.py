@@ -218,6 +218,9 @@ class Conversion:
     parse: Callable[[pl.Expr], pl.Expr]
     text: bool = False
     floating: bool = False
+    # False when every value of the file's type reads as a value of the contract's (a Parquet boolean,
+    # date, or integer narrower than 32 bits): no cell can be unreadable, so nothing is checked.
+    can_fail: bool = True
 
     @property
     def value(self) -> pl.Expr:
@@ -232,6 +235,7 @@ class Conversion:
 
 
 _INTEGER_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+_INT32_SAFE_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16)
 _FLOAT_TYPES = (pl.Float32, pl.Float64)
 _TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum)
 
@@ -250,7 +254,7 @@ def convert(column: Column, source: pl.DataType, *, trim: bool = True) -> Conver
     """
     raw = pl.col(column.name)
     if isinstance(source, pl.Null):
-        return Conversion(raw, lambda _cleaned: pl.lit(None, column.dtype))
+        return Conversion(raw, lambda _cleaned: pl.lit(None, column.dtype), can_fail=False)
     if is_text(source) and column.kind in ("string", "enum") and not trim:
         return Conversion(raw.cast(pl.String), lambda cleaned: cleaned)
     if is_text(source):
@@ -294,16 +298,18 @@ def _parse_date(cleaned: pl.Expr) -> pl.Expr:
 def _typed_conversion(column: Column, source: pl.DataType, raw: pl.Expr) -> Conversion | None:
     match column.kind:
         case "int" if isinstance(source, _INTEGER_TYPES):
-            return Conversion(raw, lambda c: c.cast(pl.Int32, strict=False))
+            fits = isinstance(source, _INT32_SAFE_TYPES)
+            return Conversion(raw, lambda c: c.cast(pl.Int32, strict=False), can_fail=not fits)
         case "int" if isinstance(source, _FLOAT_TYPES):
             # pandas stores an integer column with missing values as floats: whole numbers are read.
             return Conversion(raw, lambda c: pl.when(c == c.round(0)).then(c).cast(pl.Int32, strict=False))
         case "float" if isinstance(source, _INTEGER_TYPES + _FLOAT_TYPES):
-            return Conversion(raw, lambda c: c.cast(pl.Float64), floating=True)
+            integer = isinstance(source, _INTEGER_TYPES)  # always finite, unlike a NaN or an infinity
+            return Conversion(raw, lambda c: c.cast(pl.Float64), floating=True, can_fail=not integer)
         case "bool" if isinstance(source, pl.Boolean):
-            return Conversion(raw, lambda c: c)
+            return Conversion(raw, lambda c: c, can_fail=False)
         case "date" if isinstance(source, pl.Date):
-            return Conversion(raw, lambda c: c)
+            return Conversion(raw, lambda c: c, can_fail=False)
         case "date" if isinstance(source, pl.Datetime):
             # A timestamp is accepted when it is midnight (pandas writes dates that way).
             return Conversion(raw, lambda c: pl.when(c.dt.time() == pl.time(0)).then(c.dt.date()))

@@ -371,7 +371,7 @@ def _column_checks(plan: _Plan, column: Column) -> None:
     value = pl.col(name)
     suspects: list[pl.Expr] = []
     unreadable = pl.lit(False)
-    if column.kind in _UNREADABLE_MESSAGES:
+    if column.kind in _UNREADABLE_MESSAGES and conversion.can_fail:
         plan.stage[_unreadable(name)] = conversion.unreadable(pl.col(_cleaned(name)), pl.col(_parsed(name)))
         unreadable = pl.col(_unreadable(name))
         message = _UNREADABLE_MESSAGES[column.kind]

@@ -287,6 +287,9 @@ class _Plan:
     guarded: list[tuple[_Check, pl.Expr]] = field(default_factory=list)
     suspects: dict[str, pl.Expr] = field(default_factory=dict)
     outcomes: dict[str, pl.Expr] = field(default_factory=dict)
+    # Checks that a predicate on the file's own column decides (missing values, bounds of a typed
+    # Parquet column): polars answers it from the row groups' statistics without reading the rows.
+    screens: dict[str, pl.Expr] = field(default_factory=dict)
     dropped: tuple[str, ...] = ()
 
     def column_problem(self, column: str, code: str, message: str) -> None:
@@ -301,6 +304,7 @@ class _Plan:
         *,
         deferred: bool = False,
         guard: pl.Expr | None = None,
+        screen: pl.Expr | None = None,
     ) -> pl.Expr:
         """Register a check; returns its outcome (true on the offending rows) over the prepared frame.
 
@@ -316,6 +320,8 @@ class _Plan:
             return bad
         name = _failed(len(self.checks))
         self.outcomes[name] = bad
+        if screen is not None:
+            self.screens[name] = screen
         self.checks.append(_Check(column, code, message, pl.col(name)))
         return pl.col(name)
 
@@ -376,9 +382,14 @@ def _column_checks(plan: _Plan, column: Column) -> None:
         unreadable = pl.col(_unreadable(name))
         message = _UNREADABLE_MESSAGES[column.kind]
         suspects.append(plan.check(name, "valeur_illisible", message, unreadable))
+    # A typed Parquet column's value is its own, cast: a row failing these checks fails the same
+    # predicate on the file's column (a conversion failure is the unreadable check's, kept apart).
+    raw = pl.col(name) if plan.source.file_format == "parquet" and not conversion.text else None
     if column.required:
         missing = value.is_null() & ~unreadable
-        plan.check(name, "valeur_manquante", "valeurs manquantes (colonne obligatoire)", missing)
+        screen = None if raw is None else raw.is_null()
+        message = "valeurs manquantes (colonne obligatoire)"
+        plan.check(name, "valeur_manquante", message, missing, screen=screen)
     if column.minimum is not None or column.maximum is not None:
         low = -float("inf") if column.minimum is None else column.minimum
         high = float("inf") if column.maximum is None else column.maximum
@@ -386,7 +397,11 @@ def _column_checks(plan: _Plan, column: Column) -> None:
             message = f"valeurs hors de l'intervalle {low:g} à {high:g}"
         else:
             message = "valeurs négatives" if low == 0 else f"valeurs inférieures à {low:g}"
-        plan.check(name, "hors_bornes", message, (value < low) | (value > high))
+        # Only the finite bounds: `> inf` holds for no number but keeps polars from the statistics.
+        finite = [raw < low] if column.minimum is not None and raw is not None else []
+        finite += [raw > high] if column.maximum is not None and raw is not None else []
+        screen = pl.any_horizontal(finite) if finite else None
+        plan.check(name, "hors_bornes", message, (value < low) | (value > high), screen=screen)
     if column.values:
         message = f"valeurs hors de la liste ({', '.join(column.values)})"
         suspects.append(plan.check(name, "valeur_inconnue", message, ~value.is_in(column.values)))
@@ -497,9 +512,17 @@ def screen_extract(
     except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException):
         return ScreenedExtract(validated=_validated(plan, rejected))
     too_many = max_rows is not None and rows > max_rows
-    if not isinstance(month, dt.date) or month.day != 1 or too_many:
+    if not isinstance(month, dt.date) or month.day != 1 or too_many or not _screens_pass(plan):
         return ScreenedExtract(validated=_validated(plan, rejected))
-    return ScreenedExtract(pending=_Pending(plan, rejected, month, rows))
+    return ScreenedExtract(pending=_Pending(plan, rejected, month, rows, proven=frozenset(plan.screens)))
+
+
+def _screens_pass(plan: _Plan) -> bool:
+    """Whether no row fails a screened check (read from the statistics where the file has them)."""
+    if not plan.screens:
+        return True
+    failing = plan.source.scan_raw().filter(pl.any_horizontal(list(plan.screens.values())))
+    return int(failing.select(pl.len()).collect().item()) == 0
 
 
 def _open(path: Path, reference: CommuneReference | None) -> tuple[_Plan, _Rejecting]:
@@ -554,6 +577,7 @@ class _Pending:
     rejected: _Rejecting
     month: dt.date
     rows: int
+    proven: frozenset[str] = frozenset()  # outcomes already known to hold on every row
     tally: _Tally | None = None
 
     def scan(self, columns: Sequence[str]) -> pl.LazyFrame:
@@ -561,7 +585,8 @@ class _Pending:
         # Every row check of the first pass, the rows that would trigger the identifier searches, and
         # the two checks that the full validation decides on the file's bounds (one month, no event
         # after it): a row failing any of them sends the extract to the full validation.
-        failures = [pl.col(name) for name in plan.outcomes] + list(plan.suspects.values())
+        failures = [pl.col(name) for name in plan.outcomes if name not in self.proven]
+        failures += list(plan.suspects.values())
         # (A missing value is a failure of its own check: null comparisons count as passed here.)
         failures.append((pl.col("mois_reference") != month).fill_null(False))
         if plan.usable("date_evenement"):

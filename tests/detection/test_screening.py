@@ -90,14 +90,23 @@ def test_file_level_breaches_found_across_rows_are_rejected(
     assert screened.value.report() == full.value.report()
 
 
+def test_a_breach_shown_by_the_columns_statistics_is_rejected_before_any_row_is_read(
+    extract_file: WriteExtract,
+) -> None:
+    ages = pl.Series([30, 30, 30, 30, 130], dtype=pl.Int32)
+    with pytest.raises(ExtractRejected, match="age_allocataire"):
+        screen_extract(extract_file(valid_frame().with_columns(age_allocataire=ages)))
+
+
 def test_a_query_that_did_not_read_every_row_leaves_the_verdict_to_the_full_validation(
     extract_file: WriteExtract,
 ) -> None:
     frame = valid_frame()
-    bad = extract_file(frame.with_columns(age_allocataire=pl.Series([30, 30, 30, 30, 130], dtype=pl.Int32)))
+    communes = ["04088", "04088", "04088", "04088", "99999"]  # the fifth is in no commune reference
+    bad = extract_file(frame.with_columns(code_commune=pl.Series(communes)))
     screened = screen_extract(bad)
     screened.scan(COLUMNS).head(2).collect()  # the failing fifth row may never have been read
-    with pytest.raises(ExtractRejected, match="age_allocataire"):
+    with pytest.raises(ExtractRejected, match="code_commune"):
         screened.conclude()
 
     good = screen_extract(extract_file(frame))

@@ -8,8 +8,9 @@ and seed), then runs, each in its own subprocess so that peak memory is measured
 the same file and in the same session:
 
 - `full`: the real pipeline of `uptake run` up to the flags file: contract validation of every
-  column (types, bounds, enums, commune codes, pseudonym shapes, duplicates, consistency), the
-  whole rule catalogue compiled to one polars plan, the geography of `config/national.toml`, the
+  column (types, bounds, enums, commune codes, pseudonym shapes, duplicates, consistency; what the
+  file's metadata and statistics decide first, the rest checked by the rules' own reading of the
+  file and concluded at its end), the whole rule catalogue compiled to one polars plan, the geography of `config/national.toml`, the
   flags written to Parquet with all their columns (rule version, amount, priority, commune,
   distance, remoteness, French explanation, conditions met, parameters fingerprint and the 7
   household attributes carried for outreach). Storing them in the database is not timed: it is

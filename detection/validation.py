@@ -694,8 +694,11 @@ class _Rejecting:
 
 
 def _run(plan: _Plan, rejected: _Rejecting) -> ValidatedExtract:
+    # Checks the file's statistics already decided are not counted row by row.
+    proven = set(plan.screens) if _screens_pass(plan) else set()
+    counting = [i for i in range(len(plan.checks)) if _failed(i) not in proven]
     aggregates = [pl.len().alias("__rows")]
-    aggregates += [check.bad.sum().alias(f"__check_{i}") for i, check in enumerate(plan.checks)]
+    aggregates += [plan.checks[i].bad.sum().alias(f"__check_{i}") for i in counting]
     aggregates += [guard.alias(f"__guard_{i}") for i, (_, guard) in enumerate(plan.guarded)]
     suspect_columns = list(plan.suspects)
     aggregates += [
@@ -714,7 +717,7 @@ def _run(plan: _Plan, rejected: _Rejecting) -> ValidatedExtract:
     stats = collected.select(pl.exclude("__ids_hashes")).row(0, named=True)
 
     rows: int = stats["__rows"]
-    counted = {i: int(stats[f"__check_{i}"]) for i in range(len(plan.checks)) if stats[f"__check_{i}"]}
+    counted = {i: int(stats[f"__check_{i}"]) for i in counting if stats[f"__check_{i}"]}
     suspected = {name for i, name in enumerate(suspect_columns) if stats[f"__suspects_{i}"]}
     uncounted = [check for i, (check, _) in enumerate(plan.guarded) if stats[f"__guard_{i}"]]
     uncounted += [check for check in plan.deferred if check.column in suspected]

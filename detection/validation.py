@@ -612,18 +612,7 @@ class _Pending:
         )
         if not clean:
             return _validated(self.plan, self.rejected)
-        source = self.plan.source
-        return ValidatedExtract(
-            path=source.path,
-            file_format=source.file_format,
-            content_hash=source.content_hash,
-            rows=self.rows,
-            mois_reference=self.month,
-            dropped_columns=self.plan.dropped,
-            started_at=self.rejected.started,
-            finished_at=_now(),
-            source=source,
-        )
+        return _accepted(self.plan, self.rejected, self.rows, self.month)
 
 
 class ScreenedExtract:
@@ -760,12 +749,16 @@ def _run(plan: _Plan, rejected: _Rejecting) -> ValidatedExtract:
     if problems:
         raise rejected(problems, rows, mois, plan.dropped)
     assert isinstance(mois, dt.date)
+    return _accepted(plan, rejected, rows, mois)
+
+
+def _accepted(plan: _Plan, rejected: _Rejecting, rows: int, month: dt.date) -> ValidatedExtract:
     return ValidatedExtract(
         path=plan.source.path,
         file_format=plan.source.file_format,
         content_hash=plan.source.content_hash,
         rows=rows,
-        mois_reference=mois,
+        mois_reference=month,
         dropped_columns=plan.dropped,
         started_at=rejected.started,
         finished_at=_now(),

@@ -44,11 +44,24 @@ def test_syntax_error_carries_line_and_column() -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0.4, "0"), (999.6, "1 000"), (1020.4, "1 020"), (-1234567.0, "-1 234 567"), (15.0, "15"), (None, None)],
+    [
+        (0.4, "0"),
+        (999.6, "1 000"),
+        (1020.4, "1 020"),
+        (-1234567.0, "-1 234 567"),
+        (15.0, "15"),
+        (None, None),
+        (99999.4, "99 999"),
+        (99999.6, "100 000"),
+        (2_500_000_000.0, "2 500 000 000"),
+        (-1e15, "-1 000 000 000 000 000"),
+    ],
 )
 def test_amounts_are_written_the_french_way(value: float | None, text: str | None) -> None:
-    frame = pl.DataFrame({"x": [value]}, schema={"x": pl.Float64})
-    assert frame.select(french_integer(pl.col("x")).alias("texte"))["texte"][0] == text
+    # Beside ordinary amounts, so that a batch mixes the table's numbers and the larger ones.
+    frame = pl.DataFrame({"x": [value, 12.0]}, schema={"x": pl.Float64})
+    texts = frame.lazy().select(french_integer(pl.col("x")).alias("texte")).collect(engine="streaming")
+    assert texts["texte"].to_list() == [text, "12"]
 
 
 def test_whitelisted_functions_compute_as_documented(geography) -> None:

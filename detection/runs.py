@@ -415,7 +415,13 @@ class DetectionRunner:
             with clock.step("evaluation"):
                 partial = _temporary_path(final)
                 created = _folders_to_create(final.parent)
-                write_flags(screened, compiled, columns, self.geography, partial)
+                try:
+                    write_flags(screened, compiled, columns, self.geography, partial)
+                except (pl.exceptions.PolarsError, pl.exceptions.PanicException):
+                    # A file the rules could not decode: rejected with its report, when its rows
+                    # were being checked by this reading.
+                    self._concluded(run_id, request, screened, clock, created, read_failed=True)
+                    raise
                 extract = self._concluded(run_id, request, screened, clock, created)
                 counts = territory_counts(extract, self.geography)
             self._pause(run_id)
@@ -441,11 +447,13 @@ class DetectionRunner:
         screened: ScreenedExtract,
         clock: _Clock,
         created: list[Path],
+        *,
+        read_failed: bool = False,
     ) -> ValidatedExtract:
         """The extract's verdict once its rows were read: the import is recorded either way, and a
         rejected extract's run becomes `rejected`, its flags and the folders made for them removed."""
         try:
-            extract = screened.conclude()
+            extract = screened.conclude(read_failed=read_failed)
         except ExtractRejected as rejected:
             self._record_rejection(request, rejected, rejected.started_at, clock, run_id=run_id)
             for folder in created:  # innermost first; a folder another run wrote into stays

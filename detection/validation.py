@@ -397,11 +397,15 @@ def _column_checks(plan: _Plan, column: Column) -> None:
             message = f"valeurs hors de l'intervalle {low:g} à {high:g}"
         else:
             message = "valeurs négatives" if low == 0 else f"valeurs inférieures à {low:g}"
-        # Only the finite bounds: `> inf` holds for no number but keeps polars from the statistics.
-        finite = [raw < low] if column.minimum is not None and raw is not None else []
-        finite += [raw > high] if column.maximum is not None and raw is not None else []
-        screen = pl.any_horizontal(finite) if finite else None
-        plan.check(name, "hors_bornes", message, (value < low) | (value > high), screen=screen)
+
+        def outside(number: pl.Expr) -> pl.Expr:
+            # Only the bounds the contract sets: polars orders NaN above every number (a NaN is
+            # the unreadable check's), and `> inf` would keep it from the file's statistics.
+            sides = [number < low] if column.minimum is not None else []
+            return pl.any_horizontal(sides + ([number > high] if column.maximum is not None else []))
+
+        screen = None if raw is None else outside(raw)
+        plan.check(name, "hors_bornes", message, outside(value), screen=screen)
     if column.values:
         message = f"valeurs hors de la liste ({', '.join(column.values)})"
         suspects.append(plan.check(name, "valeur_inconnue", message, ~value.is_in(column.values)))
@@ -509,12 +513,13 @@ def screen_extract(
         month_column = plan.stage["mois_reference"].alias("mois_reference")
         first = _parsed_frame(plan.source.scan_raw(), plan.conversions).select(month_column).head(1)
         month = first.collect().to_series().first() if rows else None
+        proven = frozenset(plan.screens) if _screens_pass(plan) else frozenset()
     except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException):
         return ScreenedExtract(validated=_validated(plan, rejected))
     too_many = max_rows is not None and rows > max_rows
-    if not isinstance(month, dt.date) or month.day != 1 or too_many or not _screens_pass(plan):
-        return ScreenedExtract(validated=_validated(plan, rejected))
-    return ScreenedExtract(pending=_Pending(plan, rejected, month, rows, proven=frozenset(plan.screens)))
+    if not isinstance(month, dt.date) or month.day != 1 or too_many or proven != set(plan.screens):
+        return ScreenedExtract(validated=_validated(plan, rejected, proven))
+    return ScreenedExtract(pending=_Pending(plan, rejected, month, rows, proven))
 
 
 def _screens_pass(plan: _Plan) -> bool:
@@ -535,17 +540,20 @@ def _open(path: Path, reference: CommuneReference | None) -> tuple[_Plan, _Rejec
     return _plan(source, reference or load_reference()), _Rejecting(path, source, started)
 
 
-def _validated(plan: _Plan, rejected: _Rejecting) -> ValidatedExtract:
-    """The full validation (every check, then the rows of the failing ones)."""
+def _validated(plan: _Plan, rejected: _Rejecting, proven: frozenset[str] = frozenset()) -> ValidatedExtract:
+    """The full validation (every check, then the rows of the failing ones); the `proven` screened
+    checks, already known to hold, are not counted again."""
     try:
-        return _run(plan, rejected)
+        return _run(plan, rejected, proven)
     except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException):
-        kind = "CSV mal formé (nombre de champs variable ou guillemet non fermé)"
-        if plan.source.file_format == "parquet":
-            kind = "fichier Parquet corrompu"
-        raise rejected(
-            [Problem("", "lecture_impossible", f"{kind} : exportez de nouveau l'extrait", 0, ())]
-        ) from None
+        raise _unreadable_file(rejected) from None
+
+
+def _unreadable_file(rejected: _Rejecting) -> ExtractRejected:
+    kind = "CSV mal formé (nombre de champs variable ou guillemet non fermé)"
+    if rejected.source.file_format == "parquet":
+        kind = "fichier Parquet corrompu"
+    return rejected([Problem("", "lecture_impossible", f"{kind} : exportez de nouveau l'extrait", 0, ())])
 
 
 @dataclass
@@ -600,7 +608,12 @@ class _Pending:
             .select(columns)
         )
 
-    def conclude(self) -> ValidatedExtract:
+    def conclude(self, *, read_failed: bool = False) -> ValidatedExtract:
+        if read_failed:
+            # The query could not decode the file: the contract's report if the validation finds
+            # problems, otherwise the file is corrupt where the validation did not need to read.
+            _validated(self.plan, self.rejected, self.proven)
+            raise _unreadable_file(self.rejected)
         tally = self.tally
         # Every row seen once (the reader's row count), none failing, no pseudonym twice; otherwise
         # (or if the query did not read every row exactly once) the full validation decides.
@@ -611,7 +624,7 @@ class _Pending:
             and not _repeated_hashes(pl.concat(tally.hashes))
         )
         if not clean:
-            return _validated(self.plan, self.rejected)
+            return _validated(self.plan, self.rejected, self.proven)
         return _accepted(self.plan, self.rejected, self.rows, self.month)
 
 
@@ -646,9 +659,13 @@ class ScreenedExtract:
         """The typed households (`columns`), checked against the contract as they are read."""
         return self._validated.scan(columns) if self._validated else self._require().scan(columns)
 
-    def conclude(self) -> ValidatedExtract:
-        """The validated extract, once the query over `scan()` has run; or `ExtractRejected`."""
-        return self._validated or self._require().conclude()
+    def conclude(self, *, read_failed: bool = False) -> ValidatedExtract:
+        """The validated extract, once the query over `scan()` has run; or `ExtractRejected`.
+
+        `read_failed`: the query stopped on a polars error; for an extract whose rows were to be
+        checked by that query, the verdict is then a rejection (a damaged file gets a report).
+        """
+        return self._validated or self._require().conclude(read_failed=read_failed)
 
     def _require(self) -> _Pending:
         assert self._pending is not None
@@ -682,9 +699,9 @@ class _Rejecting:
         )
 
 
-def _run(plan: _Plan, rejected: _Rejecting) -> ValidatedExtract:
-    # Checks the file's statistics already decided are not counted row by row.
-    proven = set(plan.screens) if _screens_pass(plan) else set()
+def _run(plan: _Plan, rejected: _Rejecting, proven: frozenset[str]) -> ValidatedExtract:
+    # Checks the file's statistics already decided (`screen_extract`) are not counted row by row;
+    # `validate_extract` counts them all, so that it decodes every column of the file.
     counting = [i for i in range(len(plan.checks)) if _failed(i) not in proven]
     aggregates = [pl.len().alias("__rows")]
     aggregates += [plan.checks[i].bad.sum().alias(f"__check_{i}") for i in counting]

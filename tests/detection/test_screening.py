@@ -3,7 +3,9 @@ as the full validation, whichever way the file breaks the contract."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 
 from detection.contract import HOUSEHOLD_COLUMNS
 from detection.validation import ExtractRejected, ValidatedExtract, screen_extract, validate_extract
-from tests.detection.conftest import WriteExtract, valid_frame
+from tests.detection.conftest import WriteExtract, valid_frame, write_extract
 from tests.detection.test_validation import CASES, Case
 
 COLUMNS = [c.name for c in HOUSEHOLD_COLUMNS]
@@ -112,3 +114,31 @@ def test_a_query_that_did_not_read_every_row_leaves_the_verdict_to_the_full_vali
     good = screen_extract(extract_file(frame))
     good.scan(COLUMNS).head(2).collect()
     assert good.conclude().rows == 5
+
+
+def test_a_file_damaged_inside_its_pages_gets_a_verdict_never_an_unexpected_error(tmp_path: Path) -> None:
+    frame = pl.concat([valid_frame()] * 2000).with_columns(
+        id_foyer=pl.format("foyer_{}", pl.int_range(pl.len()).cast(pl.String).str.zfill(12))
+    )
+    data = write_extract(frame, tmp_path / "sain.parquet").read_bytes()
+    read_failures = 0
+    for seed in range(40):
+        damaged, chance = bytearray(data), random.Random(seed)
+        at = chance.randrange(8, len(damaged) - 2000)  # the footer (schema, statistics) stays readable
+        damaged[at : at + 64] = chance.randbytes(64)
+        path = tmp_path / f"abime-{seed}.parquet"
+        path.write_bytes(bytes(damaged))
+        try:
+            screened = screen_extract(path)
+        except ExtractRejected:
+            continue
+        try:
+            screened.scan(COLUMNS).collect()
+        except pl.exceptions.PolarsError:
+            read_failures += 1
+            with pytest.raises(ExtractRejected):  # what the rules could not read is rejected
+                screened.conclude(read_failed=True)
+            continue
+        with contextlib.suppress(ExtractRejected):  # a verdict either way
+            screened.conclude()
+    assert read_failures  # the damage reached the pages the query reads

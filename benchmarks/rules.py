@@ -251,14 +251,12 @@ def hand_written(
     )
     common = (pl.lit(fingerprint).alias("empreinte_parametres"), *[c(k) for k in keep])
 
-    def minimum(amount: str, floor: float) -> pl.Expr:
+    def minimum(floor: float) -> pl.Expr:
         return pl.concat_str(
             [
-                pl.lit("montant estimé "),
-                french_integer(c(amount)),
-                pl.lit(" € ≥ minimum versé "),
+                pl.lit("montant estimé au moins égal au minimum versé ("),
                 french_integer(pl.lit(floor)),
-                pl.lit(" €"),
+                pl.lit(" €)"),
             ]
         )
 
@@ -310,7 +308,7 @@ def hand_written(
             [
                 pl.lit("ne perçoit pas d'aide au logement"),
                 pl.lit("locataire payant un loyer"),
-                minimum("_al", v("al.montant_minimum_verse")),
+                minimum(v("al.montant_minimum_verse")),
             ],
         ),
         part(
@@ -401,7 +399,7 @@ def hand_written(
                 pl.lit("ne perçoit pas la prime d'activité"),
                 pl.lit("revenus d'activité dans le foyer"),
                 pl.lit("allocataire d'au moins 18 ans"),
-                minimum("_ppa", v("ppa.montant_minimum_verse")),
+                minimum(v("ppa.montant_minimum_verse")),
             ],
         ),
         part(
@@ -443,7 +441,7 @@ def hand_written(
                     (kids > 0, "enfant à charge"),
                 ),
                 pl.lit("moins de 65 ans (sinon l'ASPA est à demander d'abord)"),
-                minimum("_rsa", v("rsa.montant_minimum_verse")),
+                minimum(v("rsa.montant_minimum_verse")),
             ],
         ),
     ]

@@ -256,13 +256,14 @@ def _plan(
             minimum = compiler.compile(rule.montant_minimum.node)
             conditions.append(amount >= minimum)
             labels.append(
+                # The amount itself is in `montant_estime` and the explanation: a label without
+                # it is the same for every household, so the conditions column stays a short list
+                # of distinct texts (dictionary-encoded when written).
                 pl.concat_str(
                     [
-                        pl.lit("montant estimé "),
-                        french_integer(amount),
-                        pl.lit(" € ≥ minimum versé "),
+                        pl.lit("montant estimé au moins égal au minimum versé ("),
                         french_integer(minimum),
-                        pl.lit(" €"),
+                        pl.lit(" €)"),
                     ]
                 )
             )

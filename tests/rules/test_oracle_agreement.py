@@ -68,3 +68,24 @@ def test_ppa_estimates_agree_with_the_oracle_outside_tenants_with_housing_aid(es
     assert comparable.height > 100
     assert comparable["montant_estime"].null_count() == 0
     assert ((comparable["montant_estime"] - comparable["ppa_droit"]).abs() <= TOLERANCE).all()
+
+
+@pytest.mark.parametrize(
+    ("rule", "minimum"),
+    [
+        ("ppa_non_recours", "ppa.montant_minimum_verse"),
+        ("rsa_non_recours", "rsa.montant_minimum_verse"),
+        ("al_non_recours", "al.montant_minimum_verse"),
+    ],
+)
+def test_conditions_met_cite_the_minimum_paid_not_each_households_amount(
+    estimates_and_truth, rule, minimum
+) -> None:
+    flags, _ = estimates_and_truth
+    flagged = flags.filter(pl.col("regle") == rule)
+    floor = load_parameters().at(minimum, datetime.date(2025, 6, 1)).value
+    label = f"montant estimé au moins égal au minimum versé ({round(floor)} €)"
+    assert flagged["conditions_remplies"].str.ends_with(label).all()
+    # The amount is the flag's own column; the conditions text takes a few values per rule.
+    assert flagged["montant_estime"].n_unique() > 100
+    assert flagged["conditions_remplies"].n_unique() <= 8

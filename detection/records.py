@@ -35,6 +35,8 @@ from detection.models import Base
 RUNNING, SUCCEEDED, REJECTED, FAILED = "running", "succeeded", "rejected", "failed"
 
 STATUS_LABELS = {RUNNING: "en cours", SUCCEEDED: "réussi", REJECTED: "rejeté", FAILED: "échoué"}
+# How a run was started, in French (a scheduled run's trigger is already "planification NAME").
+TRIGGER_LABELS = {"cli": "ligne de commande", "demo": "démonstration"}
 
 # Columns of a flag as stored (database and `flags.parquet`), in this order.
 FLAG_COLUMNS: dict[str, pl.DataType] = {
@@ -160,6 +162,18 @@ class RunRecord:
     def status_label(self) -> str:
         """The status in French."""
         return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def trigger_label(self) -> str:
+        """How the run was started, in French."""
+        return TRIGGER_LABELS.get(self.trigger, self.trigger)
+
+    @property
+    def seconds(self) -> float | None:
+        """The run's duration; None while it runs."""
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
 
     @classmethod
     def of(cls, row: DetectionRun) -> RunRecord:

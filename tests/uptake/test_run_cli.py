@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -76,6 +77,9 @@ def test_run_writes_flags_and_prints_a_french_summary(cli, extract: Path, uptake
     assert listed.code == 0 and "réussi" in listed.stdout
     shown = cli("runs", "show", str(run.id))
     assert shown.code == 0 and run.extract_sha256 in shown.stdout
+    assert "ligne de commande" in shown.stdout and "juin 2025" in shown.stdout
+    assert "1\u202f500" in shown.stdout  # households, with French thousands
+    assert re.search(r"Durée\s+│\s+\d+,\d+\u202fs", shown.stdout)  # decimal comma
     assert cli("runs", "show", "999").code == 2
 
 

@@ -75,4 +75,5 @@ def test_runs_page_shows_each_run_with_its_counts(client_for: Client, engine: En
     page = client_for("equipe_donnees").get("/donnees/executions").text
     assert "extrait-2026-03.parquet" in page
     assert "ppa_non_recours : 61" in page
-    assert "950" in page and "87" in page
+    assert "1\u202f200" in page and "950" in page and "87" in page  # French thousands
+    assert "mars 2026" in page and "1\u202fmin 00\u202fs" in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -10,6 +11,7 @@ from detection.errors import DetectionError
 from detection.records import RunRecord, get_run, list_runs
 from detection.reference import load_reference
 from detection.runs import STEP_LABELS, recover_interrupted_runs
+from uptake import french
 from uptake.context import AppContext
 from uptake.db import transaction
 
@@ -29,36 +31,37 @@ def _when(record: RunRecord) -> str:
     return record.started_at.astimezone().strftime("%d/%m/%Y %H:%M:%S")
 
 
-def _duration(record: RunRecord) -> str:
-    if record.finished_at is None:
-        return "—"
-    return f"{(record.finished_at - record.started_at).total_seconds():.1f} s"
-
-
-def _number(value: int | None) -> str:
-    return "—" if value is None else f"{value:,}".replace(",", " ")
-
-
 def runs_table(records: list[RunRecord]) -> Table:
-    """One line per run, newest first."""
-    table = Table(title="Exécutions de la détection", title_justify="left")
-    for header in ("N°", "Statut", "Déclenchement", "Extrait", "Mois", "Foyers", "Hors territoire"):
-        table.add_column(header, justify="right" if header in ("N°", "Foyers", "Hors territoire") else "left")
-    table.add_column("Drapeaux", justify="right")
-    table.add_column("Début")
-    table.add_column("Durée", justify="right")
+    """One line per run, newest first.
+
+    Fits an 80-column terminal: the file name folds, the households left out of the territory are
+    in `runs show`.
+    """
+    table = Table(
+        title="Exécutions de la détection",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        pad_edge=False,
+    )
+    table.add_column("N°", justify="right", no_wrap=True)
+    table.add_column("Statut", no_wrap=True)
+    table.add_column("Extrait", overflow="fold", min_width=10)
+    table.add_column("Mois", no_wrap=True)
+    table.add_column("Foyers", justify="right", no_wrap=True)
+    table.add_column("Drapeaux", justify="right", no_wrap=True)
+    table.add_column("Début", no_wrap=True)
+    table.add_column("Durée", justify="right", no_wrap=True)
     for r in records:
         table.add_row(
             str(r.id),
             r.status_label,
-            r.trigger,
             r.extract_name,
-            r.mois_reference.strftime("%m/%Y") if r.mois_reference else "—",
-            _number(r.households_total),
-            _number(r.households_out_of_territory),
-            _number(r.flags_count),
-            _when(r),
-            _duration(r),
+            r.mois_reference.strftime("%m/%Y") if r.mois_reference else french.MISSING,
+            french.count(r.households_total),
+            french.count(r.flags_count),
+            r.started_at.astimezone().strftime("%d/%m/%y %H:%M"),
+            french.duration(r.seconds),
         )
     return table
 
@@ -69,18 +72,18 @@ def print_run(record: RunRecord, out: Console) -> None:
     facts.add_column("", style="bold")
     facts.add_column("")
     facts.add_row("Statut", record.status_label + (" (relance forcée)" if record.forced else ""))
-    facts.add_row("Déclenchement", record.trigger)
+    facts.add_row("Déclenchement", record.trigger_label)
     facts.add_row("Extrait", record.extract_name)
     facts.add_row("Empreinte de l'extrait (SHA-256)", record.extract_sha256 or "—")
-    facts.add_row("Mois de référence", record.mois_reference.isoformat() if record.mois_reference else "—")
+    facts.add_row("Mois de référence", french.month(record.mois_reference))
     facts.add_row("Empreinte des paramètres", record.parameters_fingerprint or "—")
-    facts.add_row("Foyers dans l'extrait", _number(record.households_total))
-    facts.add_row("Foyers du territoire", _number(record.households_in_territory))
-    facts.add_row("Foyers hors territoire (écartés)", _number(record.households_out_of_territory))
-    facts.add_row("Drapeaux", _number(record.flags_count))
+    facts.add_row("Foyers dans l'extrait", french.count(record.households_total))
+    facts.add_row("Foyers du territoire", french.count(record.households_in_territory))
+    facts.add_row("Foyers hors territoire (écartés)", french.count(record.households_out_of_territory))
+    facts.add_row("Drapeaux", french.count(record.flags_count))
     facts.add_row("Fichier des drapeaux", record.flags_path or "—")
     facts.add_row("Début", _when(record))
-    facts.add_row("Durée", _duration(record))
+    facts.add_row("Durée", french.duration(record.seconds))
     if record.error_summary:
         facts.add_row("Motif", record.error_summary)
     out.print(facts)
@@ -91,7 +94,7 @@ def print_run(record: RunRecord, out: Console) -> None:
         rules.add_column("Version")
         rules.add_column("Drapeaux", justify="right")
         for rule, version in sorted(record.rule_versions.items()):
-            rules.add_row(rule, version, _number(record.counts_by_rule.get(rule, 0)))
+            rules.add_row(rule, version, french.count(record.counts_by_rule.get(rule, 0)))
         out.print(rules)
     if record.counts_by_commune:
         reference = load_reference()
@@ -100,14 +103,14 @@ def print_run(record: RunRecord, out: Console) -> None:
         communes.add_column("Commune")
         communes.add_column("Drapeaux", justify="right")
         for code, count in sorted(record.counts_by_commune.items(), key=lambda kv: (-kv[1], kv[0])):
-            communes.add_row(code, reference.get(code).nom if code in reference else "?", _number(count))
+            communes.add_row(code, reference.get(code).nom if code in reference else "?", french.count(count))
         out.print(communes)
     if record.timings:
         steps = Table(title="Durée des étapes", title_justify="left")
         steps.add_column("Étape")
         steps.add_column("Durée", justify="right")
         for step, seconds in record.timings.items():
-            steps.add_row(STEP_LABELS.get(step, step), f"{seconds:.2f} s")
+            steps.add_row(STEP_LABELS.get(step, step), french.duration(seconds))
         out.print(steps)
 
 

@@ -9,9 +9,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from uptake import french
 from uptake.web.sessions import SignedIn
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters.update(nombre=french.count, duree=french.duration, mois=french.month)
 
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
     "travailleur_social": [("/travail/liste", "Ma liste d'appels")],

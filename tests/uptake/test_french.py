@@ -1,0 +1,33 @@
+"""What the front doors show is written the French way: counts, durations, months."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from uptake import french
+
+NBSP = "\u202f"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.234, f"0,23{NBSP}s"),
+        (12.34, f"12,3{NBSP}s"),
+        (59.96, f"1{NBSP}min 00{NBSP}s"),  # not "60,0 s"
+        (125, f"2{NBSP}min 05{NBSP}s"),
+        (3720, f"1{NBSP}h 02{NBSP}min"),
+        (None, "—"),
+    ],
+)
+def test_durations_use_a_decimal_comma_then_minutes_then_hours(seconds, text) -> None:
+    assert french.duration(seconds) == text
+
+
+def test_counts_group_thousands_and_months_are_named() -> None:
+    assert french.count(14_000_000) == f"14{NBSP}000{NBSP}000"
+    assert french.count(None) == "—"
+    assert french.month(dt.date(2025, 6, 1)) == "juin 2025"
+    assert french.month(None) == "—"

@@ -1,0 +1,32 @@
+"""French display of the values the front doors show: counts, durations, months."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from outreach.charts import french_number
+from rules.formatting import french_month
+
+MISSING = "—"
+
+
+def count(value: int | None) -> str:
+    """`12345` → `12 345`; None → `—`."""
+    return MISSING if value is None else french_number(value)
+
+
+def duration(seconds: float | None) -> str:
+    """`0.234` → `0,2 s`, `125` → `2 min 05 s`, `3720` → `1 h 02 min`; None (still running) → `—`."""
+    if seconds is None:
+        return MISSING
+    if seconds < 59.95:  # what rounds to 60,0 s is written as a minute
+        return french_number(seconds, 2 if seconds < 1 else 1, "\u202fs")
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60}\u202fmin {whole % 60:02d}\u202fs"
+    return f"{whole // 3600}\u202fh {whole % 3600 // 60:02d}\u202fmin"
+
+
+def month(day: dt.date | None) -> str:
+    """`2025-06-01` → `juin 2025`; None → `—`."""
+    return MISSING if day is None else french_month(day)

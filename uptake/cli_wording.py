@@ -12,12 +12,25 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from typer import _click, rich_utils
+from typer import _click, core, rich_utils
 from typer._click.core import Command
 from typer._click.formatting import HelpFormatter
 
 USAGE_PREFIX = "Utilisation : "
 HELP_OPTION_TEXT = "Afficher cette aide et quitter."
+
+# The kind of value an option takes, as the help screens show it (`<path>` → `<chemin>`); a list is
+# an option given several times. A flag takes no value: none is shown.
+_VALUE_KINDS = {
+    "str": "texte",
+    "int": "entier",
+    "int range": "entier",
+    "float": "nombre",
+    "path": "chemin",
+    "list[str]": "texte…",
+    "list[int]": "entier…",
+    "list[path]": "chemin…",
+}
 
 # (shape of Typer's message, its French wording); the first shape that matches wins.
 _MESSAGES: tuple[tuple[str, str], ...] = (
@@ -88,6 +101,25 @@ def install() -> None:
     rich_utils.rich_format_error = _french_errors(rich_utils.rich_format_error)  # type: ignore[assignment]
     HelpFormatter.write_usage = _french_usage(HelpFormatter.write_usage)  # type: ignore[method-assign]
     Command.get_help_option = _french_help_option(Command.get_help_option)  # type: ignore[method-assign,assignment]
+    core.TyperOption.display_type_rich = _french_value_kind(core.TyperOption.display_type_rich)  # type: ignore[method-assign,assignment]
+    core.TyperArgument.display_type_rich = _french_value_kind(core.TyperArgument.display_type_rich)  # type: ignore[method-assign,assignment]
+
+
+def french_value_kind(shown: str | None, *, flag: bool = False) -> str | None:
+    """`<path>` → `<chemin>`; a flag's `<bool>` → nothing; a kind not listed (choices) unchanged."""
+    if flag or shown is None:
+        return None
+    inner = shown[1:-1] if shown.startswith("<") and shown.endswith(">") else None
+    if inner is None or inner not in _VALUE_KINDS:
+        return shown
+    return f"<{_VALUE_KINDS[inner]}>"
+
+
+def _french_value_kind(original: Callable[[Any, Any], str | None]) -> Callable[[Any, Any], str | None]:
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return french_value_kind(original(self, ctx), flag=bool(getattr(self, "is_flag", False)))
+
+    return display_type_rich
 
 
 def _french_errors(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from uptake.cli_wording import french_message
+from uptake.cli_wording import french_message, french_value_kind
 
 
 def _uptake(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -45,6 +45,18 @@ def test_help_screens_have_a_french_usage_line_and_help_option(tmp_path: Path) -
     assert "Utilisation : uptake run" in result.stdout
     assert "Afficher cette aide et quitter." in result.stdout
     assert "Show this message" not in result.stdout and "Usage:" not in result.stdout
+
+
+def test_help_screens_name_value_kinds_in_french_and_none_for_flags(tmp_path: Path) -> None:
+    result = _uptake(tmp_path, "run", "--help")
+    assert "<chemin>" in result.stdout and "<texte…>" in result.stdout
+    assert "<path>" not in result.stdout and "<bool>" not in result.stdout
+    assert "<entier>" in _uptake(tmp_path, "runs", "show", "--help").stdout
+
+
+def test_value_kinds_not_known_are_kept() -> None:
+    assert french_value_kind("<territoire|national>") == "<territoire|national>"
+    assert french_value_kind("<bool>", flag=True) is None
 
 
 def test_a_message_of_an_unknown_shape_is_kept_rather_than_lost() -> None:

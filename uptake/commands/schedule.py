@@ -72,8 +72,9 @@ def register(app: typer.Typer) -> None:
             console.print("Aucune planification. Ajoutez-en une avec « uptake schedule add ».")
             return
         table = Table(title="Planifications", title_justify="left")
-        for header in ("Nom", "Tâche", "Cron", "Prochaine exécution", "Paramètres"):
-            table.add_column(header)
+        for header in ("Nom", "Tâche", "Cron", "Prochaine exécution"):
+            table.add_column(header, no_wrap=header != "Nom")
+        table.add_column("Paramètres", overflow="fold")  # a folder path is read whole
         for info in infos:
             params = ", ".join(f"{k}={v}" for k, v in sorted(info.params.items()))
             table.add_row(info.name, info.job, info.cron, _next(info), params)

@@ -30,6 +30,7 @@ from privacy import audit, exchanges, vault
 from privacy import register as processing_register
 from privacy.directory import PERSONAL_FIELDS
 from privacy.pseudonyms import key_text, pseudonymise_file
+from uptake import french
 from uptake.commands.privacy import keyring_of, territory_id
 from uptake.commands.runs import print_run
 from uptake.context import AppContext
@@ -81,7 +82,7 @@ def register(app: typer.Typer) -> None:
         territory = ctx.territory
         console.print(
             f"[bold]Démonstration uptake[/] : {territory.nom} ({len(territory.communes)} communes), "
-            f"{households} foyers fictifs, base SQLite {home / 'uptake.sqlite3'}"
+            f"{french.count(households)} foyers fictifs, base SQLite {home / 'uptake.sqlite3'}"
         )
 
         _step(1, "Extrait brut et annuaire de contacts fictifs (générateur, graine fixe)")
@@ -92,7 +93,7 @@ def register(app: typer.Typer) -> None:
             contacts=data / "brut" / "contacts-bruts.csv",
             truth=data / "brut" / "verite-brute.parquet",
         )
-        console.print(f"   {raw.households} foyers écrits (forme brute, avec matricule).")
+        console.print(f"   {french.count(raw.households)} foyers écrits (forme brute, avec matricule).")
 
         _step(2, "Pseudonymisation (HMAC-SHA-256, clé du territoire et de la finalité)")
         keyring = keyring_of(ctx)
@@ -118,7 +119,7 @@ def register(app: typer.Typer) -> None:
         (data / "brut" / "contacts-bruts.csv").unlink()
         invalid = ", ".join(f"{column} : {n}" for column, n in sorted(report.issue_counts().items()))
         console.print(
-            f"   {report.stored} fiches chiffrées sur {report.records}"
+            f"   {french.count(report.stored)} fiches chiffrées sur {french.count(report.records)}"
             + (f" ; valeurs invalides écartées ({invalid})" if invalid else "")
         )
 
@@ -177,16 +178,23 @@ def register(app: typer.Typer) -> None:
             seed=seed,
         )
         for launch in outreach.launches:
+            signalled, contacted, controls = (
+                french.count(n) for n in (launch.signales, launch.contactes, launch.temoins)
+            )
             console.print(
-                f"   {launch.campaign} : {launch.signales} foyers signalés, {launch.contactes} à contacter, "
-                f"{launch.temoins} dans le groupe témoin"
+                f"   {launch.campaign} : {signalled} foyers signalés, {contacted} à contacter, "
+                f"{controls} dans le groupe témoin"
             )
         console.print(f"   {len(outreach.outputs)} listes produites (SMS, e-mails, appels, courriers).")
         if outreach.reconciliation is not None:
             opened = outreach.reconciliation.rights_opened
+            contacted, controls = (
+                french.count(opened.get("contacte", 0)),
+                french.count(opened.get("temoin", 0)),
+            )
             console.print(
                 "   Rapprochement avec l'extrait du mois suivant : droits ouverts "
-                f"{opened.get('contacte', 0)} (contactés), {opened.get('temoin', 0)} (témoins)"
+                f"{contacted} (contactés), {controls} (témoins)"
             )
 
         _step(7, "Journal d'audit : signature et vérification de l'intégrité")
@@ -194,7 +202,7 @@ def register(app: typer.Typer) -> None:
             audit.checkpoint(session, keyring)
         verification = audit.verify(ctx.engine, keyring.public_key())
         verdict = "intact" if verification.ok else "ALTÉRÉ"
-        console.print(f"   {verification.entries} entrées, chaîne et signatures : {verdict}")
+        console.print(f"   {french.count(verification.entries)} entrées, chaîne et signatures : {verdict}")
 
         console.print(f"\n[bold green]Démonstration terminée.[/] Tout est dans [bold]{folder}[/] :")
         console.print(f"   extraits          {data}")

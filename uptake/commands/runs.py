@@ -70,7 +70,7 @@ def print_run(record: RunRecord, out: Console) -> None:
     """Everything about one run: its identity, its counts per rule and per commune, its timings."""
     facts = Table(title=f"Exécution n° {record.id}", show_header=False, title_justify="left")
     facts.add_column("", style="bold")
-    facts.add_column("")
+    facts.add_column("", overflow="fold")  # paths and hashes are read (and copied) whole
     facts.add_row("Statut", record.status_label + (" (relance forcée)" if record.forced else ""))
     facts.add_row("Déclenchement", record.trigger_label)
     facts.add_row("Extrait", record.extract_name)

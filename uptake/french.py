@@ -16,15 +16,18 @@ def count(value: int | None) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """`0.234` → `0,2 s`, `125` → `2 min 05 s`, `3720` → `1 h 02 min`; None (still running) → `—`."""
+    """`0.234` → `0,23 s`, `12.34` → `12,3 s`, `125` → `2 min 05 s`, `3720` → `1 h 02 min`.
+
+    No line break inside; None (still running) → `—`.
+    """
     if seconds is None:
         return MISSING
     if seconds < 59.95:  # what rounds to 60,0 s is written as a minute
         return french_number(seconds, 2 if seconds < 1 else 1, "\u202fs")
     whole = round(seconds)
     if whole < 3600:
-        return f"{whole // 60}\u202fmin {whole % 60:02d}\u202fs"
-    return f"{whole // 3600}\u202fh {whole % 3600 // 60:02d}\u202fmin"
+        return f"{whole // 60}\u202fmin\u00a0{whole % 60:02d}\u202fs"
+    return f"{whole // 3600}\u202fh\u00a0{whole % 3600 // 60:02d}\u202fmin"
 
 
 def month(day: dt.date | None) -> str:

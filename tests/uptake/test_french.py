@@ -16,9 +16,9 @@ NBSP = "\u202f"
     [
         (0.234, f"0,23{NBSP}s"),
         (12.34, f"12,3{NBSP}s"),
-        (59.96, f"1{NBSP}min 00{NBSP}s"),  # not "60,0 s"
-        (125, f"2{NBSP}min 05{NBSP}s"),
-        (3720, f"1{NBSP}h 02{NBSP}min"),
+        (59.96, f"1{NBSP}min\u00a000{NBSP}s"),  # not "60,0 s"
+        (125, f"2{NBSP}min\u00a005{NBSP}s"),
+        (3720, f"1{NBSP}h\u00a002{NBSP}min"),
         (None, "—"),
     ],
 )

@@ -128,6 +128,11 @@ def test_social_worker_takes_the_next_household_records_an_opened_right_and_the_
     page.goto(f"{site.url}/donnees/campagnes")
     check_page(page, "donnees-campagnes")
     assert "droit ouvert : 1" in page.content()
+    page.goto(f"{site.url}/donnees/executions")
+    check_page(page, "donnees-executions")
+    page.get_by_role("link", name=f"Exécution n° {run_id}").click()
+    check_page(page, "donnees-execution")
+    assert page.get_by_role("heading", name=f"Exécution n° {run_id}").count() == 1
 
 
 def test_dpo_verifies_the_audit_log_after_a_tampering_and_sees_where_it_broke(page: Any, site: Site) -> None:

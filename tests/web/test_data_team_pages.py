@@ -76,4 +76,66 @@ def test_runs_page_shows_each_run_with_its_counts(client_for: Client, engine: En
     assert "extrait-2026-03.parquet" in page
     assert "ppa_non_recours : 61" in page
     assert "1\u202f200" in page and "950" in page and "87" in page  # French thousands
-    assert "mars 2026" in page and "1\u202fmin 00\u202fs" in page
+    assert "mars 2026" in page and "1\u202fmin\u00a000\u202fs" in page
+
+
+def test_run_page_shows_a_runs_counts_by_commune_and_its_steps(client_for: Client, engine: Engine) -> None:
+    import datetime as dt
+
+    from detection.records import SUCCEEDED, DetectionRun
+    from uptake.db import transaction
+
+    with transaction(engine) as session:
+        run = DetectionRun(
+            status=SUCCEEDED,
+            trigger="planification mensuelle",
+            extract_name="extrait-2026-03.parquet",
+            extract_sha256="ab" * 32,
+            mois_reference=dt.date(2026, 3, 1),
+            rule_versions={"ppa_non_recours": "1.2.0", "al_non_recours": "1.1.0"},
+            households_total=1200,
+            households_in_territory=950,
+            households_out_of_territory=250,
+            flags_count=87,
+            counts_by_rule={"ppa_non_recours": 61, "al_non_recours": 26},
+            counts_by_commune={"04106": 30, "04088": 57},
+            timings={"validation": 0.25, "evaluation": 75.0},
+            started_at=dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC),
+            finished_at=dt.datetime(2026, 3, 2, 8, 2, tzinfo=dt.UTC),
+        )
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    client = client_for("equipe_donnees")
+    assert f'href="/donnees/executions/{run_id}"' in client.get("/donnees/executions").text
+    page = client.get(f"/donnees/executions/{run_id}").text
+    assert "ab" * 32 in page and "planification mensuelle" in page and "mars 2026" in page
+    # Communes by name, most flags first; steps in French with their durations.
+    assert page.index("Forcalquier") < page.index("Lurs")
+    assert (
+        "Validation de l&#39;extrait" in page
+        and "0,25\u202fs" in page
+        and "1\u202fmin\u00a015\u202fs" in page
+    )
+    assert "2\u202fmin\u00a000\u202fs" in page  # the run's own duration
+
+
+def test_unknown_run_is_a_french_404(client_for: Client) -> None:
+    response = client_for("equipe_donnees").get("/donnees/executions/999")
+    assert response.status_code == 404
+    assert "Aucune exécution n° 999" in response.text
+
+
+def test_runs_page_lists_the_schedules_and_which_are_paused(
+    client_for: Client, engine: Engine, tmp_path
+) -> None:
+    from uptake.scheduler import add_schedule, pause_schedule
+
+    client = client_for("equipe_donnees")
+    assert "Aucune planification" in client.get("/donnees/executions").text
+    add_schedule(engine, "mensuelle", cron="0 6 5 * *", job="detection", params={"inbox": str(tmp_path)})
+    add_schedule(engine, "essai", cron="30 7 * * 1", job="detection", params={"inbox": str(tmp_path)})
+    pause_schedule(engine, "essai")
+    page = client.get("/donnees/executions").text
+    assert "mensuelle" in page and "0 6 5 * *" in page and "/06:00" not in page
+    assert page.count("en pause") == 1 and f"inbox = {tmp_path}" in page

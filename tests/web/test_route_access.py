@@ -44,6 +44,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/dpo/demandes/opposition"): frozenset({DPO}),
     ("POST", "/dpo/demandes/acces"): frozenset({DPO}),
     ("GET", "/donnees/executions"): frozenset({DATA}),
+    ("GET", "/donnees/executions/{run_id}"): frozenset({DATA}),
     ("GET", "/donnees/campagnes"): frozenset({DATA}),
     ("GET", "/donnees/indicateurs"): frozenset({DATA}),
     ("GET", "/travail/liste"): frozenset({TS}),

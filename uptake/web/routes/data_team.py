@@ -11,13 +11,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from detection.records import list_runs
+from detection.records import get_run, list_runs
+from detection.reference import load_reference
+from detection.runs import STEP_LABELS
 from outreach.charts import HIDDEN_LABEL, bar_chart, french_number, percent
 from outreach.indicators import indicators_22, indicators_71, load_tables
 from outreach.models import Launch, Outcome, WorklistItem
 from outreach.outcomes import OUTCOMES
 from outreach.report import CHANNEL_LABELS, HEADERS
+from uptake.scheduler import list_schedules
 from uptake.web.access import allow, guard
+from uptake.web.errors import error_page
 from uptake.web.rendering import render
 from uptake.web.services import context_of, db
 from uptake.web.worklist import STATUS_LABELS
@@ -31,9 +35,35 @@ RATE_COLUMNS = frozenset({"taux_ouverture", "ic95_bas", "ic95_haut"})
 
 @router.get("/executions")
 def runs_page(request: Request) -> Response:
-    """The newest detection runs, their status and counts (households, flags by rule)."""
-    runs = list_runs(context_of(request).engine, limit=50)
-    return render(request, "donnees/runs.html", {"title": "Exécutions de la détection", "runs": runs})
+    """The newest detection runs, their status and counts (households, flags by rule), and the
+    schedules that start them."""
+    engine = context_of(request).engine
+    runs = list_runs(engine, limit=50)
+    return render(
+        request,
+        "donnees/runs.html",
+        {"title": "Exécutions de la détection", "runs": runs, "schedules": list_schedules(engine)},
+    )
+
+
+@router.get("/executions/{run_id}")
+def run_page(request: Request, run_id: int) -> Response:
+    """One run: its identity and fingerprints, its flags per rule and per commune, its steps."""
+    with db(request) as session:
+        record = get_run(session, run_id)
+    if record is None:
+        return error_page(request, 404, f"Aucune exécution n° {run_id}.")
+    reference = load_reference()
+    communes = [
+        (code, reference.get(code).nom if code in reference else "?", count)
+        for code, count in sorted(record.counts_by_commune.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    steps = [(STEP_LABELS.get(step, step), seconds) for step, seconds in record.timings.items()]
+    return render(
+        request,
+        "donnees/run.html",
+        {"title": f"Exécution n° {record.id}", "r": record, "communes": communes, "steps": steps},
+    )
 
 
 @router.get("/campagnes")

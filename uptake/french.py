@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from outreach.charts import french_number
 from rules.formatting import french_month
 
 MISSING = "—"
+# The Caf's clock, in which every moment a user reads is written.
+LOCAL_TIME = ZoneInfo("Europe/Paris")
 
 
 def count(value: int | None) -> str:
@@ -33,3 +36,11 @@ def duration(seconds: float | None) -> str:
 def month(day: dt.date | None) -> str:
     """`2025-06-01` → `juin 2025`; None → `—`."""
     return MISSING if day is None else french_month(day)
+
+
+def moment(when: dt.datetime | None, *, short: bool = False) -> str:
+    """An aware moment in the Caf's local time: `05/12/2026 06:00` (`05/12/26 06:00` when `short`,
+    for narrow tables); None → `—`."""
+    if when is None:
+        return MISSING
+    return when.astimezone(LOCAL_TIME).strftime("%d/%m/%y %H:%M" if short else "%d/%m/%Y %H:%M")

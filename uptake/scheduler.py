@@ -9,18 +9,21 @@
   claims (job, scheduled time) in `uptake_job_claims`, whose primary key lets only one claim in.
 - The daemon stops gracefully on SIGTERM/SIGINT: the running job is asked to stop (a detection
   run is then marked failed, nothing is published) and the daemon waits for it.
+- Each daemon writes a sign of life in `uptake_scheduler_daemons` at every poll, so that
+  `uptake schedule list` and the web page can tell whether schedules will run at all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import signal
 import socket
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any
 
@@ -33,20 +36,36 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from uptake import french
 from uptake.jobs import JOBS, STOP, JobSpec, ScheduleError
 from uptake.logs import log_event
 
 logger = logging.getLogger("uptake.scheduler")
 
 JOBSTORE_TABLE = "uptake_scheduler_jobs"
-TIMEZONE = "Europe/Paris"
+TIMEZONE = str(french.LOCAL_TIME)
 MISFIRE_GRACE_S = 6 * 3600
 # How often the daemon re-reads the job store, to see schedules added or changed by the CLI.
 POLL_ENV = "UPTAKE_SCHEDULER_POLL_S"
 DEFAULT_POLL_S = 30.0
+# A daemon silent for longer than this many polls (and at least a minute) is taken for stopped.
+SILENT_POLLS = 3
 
 _claims = Table(
     "uptake_job_claims",
@@ -55,6 +74,14 @@ _claims = Table(
     Column("scheduled_at", DateTime(timezone=True), primary_key=True),
     Column("owner", String(255), nullable=False),
     Column("claimed_at", DateTime(timezone=True), nullable=False),
+)
+_daemons = Table(
+    "uptake_scheduler_daemons",
+    MetaData(),
+    Column("owner", String(255), primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("poll_s", Float, nullable=False),
 )
 
 
@@ -67,6 +94,7 @@ class ScheduleInfo:
     cron: str
     next_run: dt.datetime | None
     params: dict[str, Any]
+    last_claimed: dt.datetime | None = None  # the last execution a daemon started
 
     @property
     def paused(self) -> bool:
@@ -152,14 +180,73 @@ class _Store:
         self.scheduler.shutdown(wait=False)
 
 
-def _cron_trigger(cron: str) -> CronTrigger:
-    try:
-        return CronTrigger.from_crontab(cron, timezone=TIMEZONE)
-    except ValueError:
+def _invalid_cron(cron: str) -> ScheduleError:
+    return ScheduleError(
+        f"expression cron invalide « {cron} » : cinq champs « minute heure jour mois "
+        "jour-de-semaine », par exemple « 0 6 5 * * » pour le 5 de chaque mois à 6 h, "
+        "« 30 7 * * 1-5 » du lundi au vendredi à 7 h 30"
+    )
+
+
+def cron_trigger(cron: str) -> CronTrigger:
+    """The trigger of a standard crontab expression (as `man 5 crontab` reads it)."""
+    fields = cron.split()
+    if len(fields) != 5:
+        raise _invalid_cron(cron)
+    minute, hour, day, month, weekday = fields
+    if day != "*" and weekday != "*":
+        # cron runs when either matches, APScheduler only when both do: ask for one of them.
         raise ScheduleError(
-            f"expression cron invalide « {cron} » : cinq champs « minute heure jour mois "
-            "jour-de-semaine », par exemple « 0 6 5 * * » pour le 5 de chaque mois à 6 h"
-        ) from None
+            f"expression cron « {cron} » : indiquez soit le jour du mois, soit le jour de la semaine "
+            "(l'autre champ à « * ») ; pour les deux, ajoutez deux planifications"
+        )
+    try:
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=_weekdays(weekday),
+            timezone=TIMEZONE,
+        )
+    except ValueError:
+        raise _invalid_cron(cron) from None
+
+
+# Day-of-week as crontab numbers them (0 or 7 is Sunday); APScheduler 3 numbers Monday 0, so the
+# field is handed over as day names (`1-5` → `mon,tue,wed,thu,fri`, not Tuesday to Saturday).
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _weekdays(field: str) -> str:
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for part in field.lower().split(","):
+        base, _, step_text = part.partition("/")
+        step = int(step_text) if step_text.isdigit() and int(step_text) > 0 else None
+        if step_text and step is None:
+            raise ValueError(field)
+        if base == "*":
+            first, last = 0, 6
+        else:
+            low, _, high = base.partition("-")
+            first, last = _cron_day(low), _cron_day(high or low)
+            if high == "7":
+                last = 7  # `5-7` is Friday to Sunday
+            if first > last:
+                raise ValueError(field)
+        days.update(d % 7 for d in range(first, last + 1, step or 1))
+    order = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    return ",".join(name for name in order if _CRON_DAYS.index(name) in days)
+
+
+def _cron_day(token: str) -> int:
+    if token in _CRON_DAYS:
+        return _CRON_DAYS.index(token)
+    if token.isdigit() and int(token) <= 7:
+        return int(token) % 7
+    raise ValueError(token)
 
 
 def _spec(job: str) -> JobSpec:
@@ -174,7 +261,7 @@ def add_schedule(
     """Store a new schedule; its function is the registered job `job`, called with `params`."""
     spec = _spec(job)
     spec.check(params)
-    trigger = _cron_trigger(cron)
+    trigger = cron_trigger(cron)
     with _Store(engine) as scheduler:
         if scheduler.get_job(name) is not None:
             raise ScheduleError(
@@ -208,9 +295,99 @@ def _info(job: Job) -> ScheduleInfo:
 
 
 def list_schedules(engine: Engine) -> list[ScheduleInfo]:
-    """Every stored schedule, by name."""
+    """Every stored schedule, by name, with the last execution a daemon started."""
     with _Store(engine) as scheduler:
-        return sorted((_info(job) for job in scheduler.get_jobs()), key=lambda s: s.name)
+        infos = sorted((_info(job) for job in scheduler.get_jobs()), key=lambda s: s.name)
+    with engine.connect() as connection:
+        last = dict(
+            connection.execute(
+                select(_claims.c.job_id, func.max(_claims.c.scheduled_at)).group_by(_claims.c.job_id)
+            ).all()
+        )
+    return [replace(info, last_claimed=_utc(last.get(info.name))) for info in infos]
+
+
+@dataclass(frozen=True)
+class DaemonInfo:
+    """A scheduler daemon as last seen in the database."""
+
+    owner: str
+    started_at: dt.datetime
+    last_seen_at: dt.datetime
+    alive: bool
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    # SQLite gives naive datetimes back: they were written in UTC.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=dt.UTC)
+
+
+def daemons(engine: Engine, now: dt.datetime | None = None) -> list[DaemonInfo]:
+    """The daemons that wrote a sign of life, the most recently seen first; `alive` when the last
+    one is recent (within `SILENT_POLLS` of its polls, and at least a minute)."""
+    now = now or dt.datetime.now(dt.UTC)
+    with engine.connect() as connection:
+        rows = connection.execute(select(_daemons).order_by(_daemons.c.last_seen_at.desc())).all()
+    found = []
+    for row in rows:
+        seen, started = _utc(row.last_seen_at), _utc(row.started_at)
+        assert seen is not None and started is not None
+        silence = dt.timedelta(seconds=max(60.0, SILENT_POLLS * row.poll_s))
+        found.append(DaemonInfo(row.owner, started, seen, alive=now - seen <= silence))
+    return found
+
+
+def daemon_sentence(found: list[DaemonInfo]) -> str:
+    """Whether a daemon runs the schedules, in one French sentence (CLI and web page)."""
+    alive = [d for d in found if d.alive]
+    if alive:
+        each = [
+            f"{d.owner}, démarré le {french.moment(d.started_at)}, "
+            f"dernier signe de vie le {french.moment(d.last_seen_at)}"
+            for d in alive
+        ]
+        return f"Démon actif : {' ; '.join(each)}."
+    if found:
+        last = found[0]
+        return (
+            f"Aucun démon actif (dernier signe de vie de {last.owner} le "
+            f"{french.moment(last.last_seen_at)}) : les planifications ne s'exécutent que pendant que "
+            "« uptake scheduler » tourne."
+        )
+    return (
+        "Aucun démon actif : lancez « uptake scheduler » (par exemple comme service) pour que les "
+        "planifications s'exécutent."
+    )
+
+
+def announce_daemon(engine: Engine, owner: str, poll_s: float) -> None:
+    """Record this daemon, forgetting those long silent (their runs are over)."""
+    now = dt.datetime.now(dt.UTC)
+    stopped = [d.owner for d in daemons(engine, now) if not d.alive]
+    with engine.begin() as connection:
+        if stopped:
+            connection.execute(delete(_daemons).where(_daemons.c.owner.in_(stopped)))
+        connection.execute(
+            insert(_daemons).values(owner=owner, started_at=now, last_seen_at=now, poll_s=poll_s)
+        )
+
+
+def _heartbeat(engine: Engine, owner: str) -> None:
+    """Write the daemon's sign of life; firing it also makes the daemon re-read the job store."""
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                update(_daemons).where(_daemons.c.owner == owner).values(last_seen_at=dt.datetime.now(dt.UTC))
+            )
+    except SQLAlchemyError as exc:  # the database may be briefly away: the next poll retries
+        log_event(logger, "heartbeat_failed", owner=owner, error=type(exc).__name__)
+
+
+def _retire(engine: Engine, owner: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(delete(_daemons).where(_daemons.c.owner == owner))
 
 
 def _change(engine: Engine, name: str, action: str) -> ScheduleInfo:
@@ -256,10 +433,6 @@ def _poll_seconds() -> float:
     return float(os.environ.get(POLL_ENV, "") or DEFAULT_POLL_S)
 
 
-def _wake() -> None:
-    """Does nothing: firing it makes the daemon re-read the job store."""
-
-
 def run_daemon(engine: Engine) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT."""
     owner = owner_name()
@@ -270,7 +443,12 @@ def run_daemon(engine: Engine) -> None:
         timezone=TIMEZONE,
     )
     scheduler.add_job(
-        _wake, "interval", seconds=_poll_seconds(), id="_wake", jobstore="internal", executor="internal"
+        functools.partial(_heartbeat, engine, owner),
+        "interval",
+        seconds=_poll_seconds(),
+        id="_heartbeat",
+        jobstore="internal",
+        executor="internal",
     )
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -281,6 +459,10 @@ def run_daemon(engine: Engine) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    announce_daemon(engine, owner, _poll_seconds())
     log_event(logger, "scheduler_started", owner=owner, poll_s=_poll_seconds())
-    scheduler.start()
+    try:
+        scheduler.start()
+    finally:
+        _retire(engine, owner)
     log_event(logger, "scheduler_stopped", owner=owner)

@@ -25,9 +25,19 @@ from detection.runs import STEP_DELAY_ENV
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
 from tests.conftest import CONFIG_DIR
+from uptake import french
 from uptake.db import make_engine
-from uptake.jobs import ARCHIVE_DIR, REJECTED_DIR, REPORT_SUFFIX, detection_job
-from uptake.scheduler import POLL_ENV, ClaimingExecutor, claim_execution
+from uptake.jobs import ARCHIVE_DIR, REJECTED_DIR, REPORT_SUFFIX, ScheduleError, detection_job
+from uptake.scheduler import (
+    POLL_ENV,
+    ClaimingExecutor,
+    announce_daemon,
+    claim_execution,
+    cron_trigger,
+    daemon_sentence,
+    daemons,
+    list_schedules,
+)
 
 
 @pytest.fixture(scope="module")
@@ -265,3 +275,78 @@ def test_purge_job_runs_on_an_empty_data_folder(uptake_home: Path) -> None:
     result = purge_job(schedule="test")
     assert result["status"] == "succeeded"
     assert result["outputs"] == 0
+
+
+def test_schedule_list_says_whether_a_daemon_runs_and_when_each_schedule_last_started(
+    cli, uptake_home: Path, home_engine: Engine
+) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    _add_monthly(cli, inbox)
+    assert "Aucun démon actif : lancez « uptake scheduler »" in cli("schedule", "list").stdout
+
+    daemon = Daemon(uptake_home, uptake_home.parent / "daemon.log")
+    try:
+        listed = cli("schedule", "list").stdout
+        assert "Démon actif" in listed and f":{daemon.proc.pid}," in listed
+        assert list_schedules(home_engine)[0].last_claimed is None
+        assert cli("schedule", "run", "mensuel").code == 0  # an empty inbox: the job has nothing to do
+        _wait_for(lambda: "no_new_extract" in daemon.log.read_text())
+        [info] = list_schedules(home_engine)
+        assert info.last_claimed is not None
+        assert french.moment(info.last_claimed) in cli("schedule", "list").stdout
+    finally:
+        assert daemon.stop() == 0
+    # A daemon stopped cleanly leaves no sign of life behind.
+    assert "Aucun démon actif : lancez" in cli("schedule", "list").stdout
+
+
+def test_a_silent_daemon_is_reported_stopped_and_forgotten_when_another_starts(engine: Engine) -> None:
+    announce_daemon(engine, "hote-a:101", poll_s=0.5)
+    now = dt.datetime.now(dt.UTC)
+    [fresh] = daemons(engine, now)
+    assert fresh.alive and "Démon actif : hote-a:101" in daemon_sentence([fresh])
+    [silent] = daemons(engine, now + dt.timedelta(minutes=2))  # killed: no sign of life since
+    assert not silent.alive
+    assert "Aucun démon actif (dernier signe de vie de hote-a:101" in daemon_sentence([silent])
+
+    later = now + dt.timedelta(minutes=5)
+    with engine.begin() as connection:  # as seen five minutes on, hote-a being silent since
+        connection.execute(
+            text("UPDATE uptake_scheduler_daemons SET last_seen_at = :t"),
+            {"t": now - dt.timedelta(minutes=5)},
+        )
+    announce_daemon(engine, "hote-b:202", poll_s=0.5)
+    assert [d.owner for d in daemons(engine, later)] == ["hote-b:202"]
+
+
+def _fire_days(cron: str, days: int = 14) -> set[int]:
+    """The crontab day numbers (0 = Sunday) on which `cron` fires over the next `days` days."""
+    trigger = cron_trigger(cron)
+    moment = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
+    end, fired = moment + dt.timedelta(days=days), set()
+    while (moment := trigger.get_next_fire_time(None, moment + dt.timedelta(minutes=1))) < end:
+        fired.add(moment.isoweekday() % 7)
+    return fired
+
+
+@pytest.mark.parametrize(
+    ("cron", "days"),
+    [
+        ("30 7 * * 1-5", {1, 2, 3, 4, 5}),  # Monday to Friday, not Tuesday to Saturday
+        ("0 6 * * 0", {0}),
+        ("0 6 * * 7", {0}),
+        ("0 6 * * 5-7", {5, 6, 0}),
+        ("0 6 * * */2", {0, 2, 4, 6}),
+        ("0 6 * * MON,wed", {1, 3}),
+        ("0 6 * * *", {0, 1, 2, 3, 4, 5, 6}),
+    ],
+)
+def test_day_of_week_is_read_as_crontab_numbers_it(cron: str, days: set[int]) -> None:
+    assert _fire_days(cron) == days
+
+
+@pytest.mark.parametrize("cron", ["0 6 5 * 1", "0 6 * * 6-1", "0 6 * * 8", "0 6 * *", "0 25 * * *"])
+def test_a_cron_expression_cron_and_apscheduler_would_read_differently_is_refused(cron: str) -> None:
+    with pytest.raises(ScheduleError, match="expression cron"):
+        cron_trigger(cron)

@@ -139,3 +139,4 @@ def test_runs_page_lists_the_schedules_and_which_are_paused(
     page = client.get("/donnees/executions").text
     assert "mensuelle" in page and "0 6 5 * *" in page and "/06:00" not in page
     assert page.count("en pause") == 1 and f"inbox = {tmp_path}" in page
+    assert "Aucun démon actif : lancez « uptake scheduler »" in page  # nothing would run them

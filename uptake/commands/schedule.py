@@ -5,16 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from detection.runs import recover_interrupted_runs
+from uptake import french
 from uptake.context import AppContext
 from uptake.jobs import JOBS, ScheduleError
 from uptake.logs import configure_json_logging
 from uptake.scheduler import (
     ScheduleInfo,
     add_schedule,
+    daemon_sentence,
+    daemons,
     list_schedules,
     pause_schedule,
     remove_schedule,
@@ -39,7 +43,7 @@ def _params(inbox: Path | None, pairs: list[str]) -> dict[str, str]:
 
 
 def _next(info: ScheduleInfo) -> str:
-    return "en pause" if info.next_run is None else f"{info.next_run:%d/%m/%Y %H:%M %Z}"
+    return "en pause" if info.next_run is None else french.moment(info.next_run)
 
 
 def register(app: typer.Typer) -> None:
@@ -50,7 +54,10 @@ def register(app: typer.Typer) -> None:
     def add_command(
         name: str = typer.Argument(..., metavar="NOM", help="Nom de la planification."),
         cron: str = typer.Option(
-            ..., "--cron", help='Expression cron, heure de Paris (ex. "0 6 5 * *" : le 5 du mois à 6 h).'
+            ...,
+            "--cron",
+            help='Expression cron standard, heure de Paris (ex. "0 6 5 * *" : le 5 du mois à 6 h ; '
+            '"30 7 * * 1-5" : du lundi au vendredi à 7 h 30 ; 0 ou 7 = dimanche).',
         ),
         job: str = typer.Option(..., "--job", help=f"Tâche : {', '.join(sorted(JOBS))}."),
         inbox: Path | None = typer.Option(
@@ -71,14 +78,32 @@ def register(app: typer.Typer) -> None:
         if not infos:
             console.print("Aucune planification. Ajoutez-en une avec « uptake schedule add ».")
             return
-        table = Table(title="Planifications", title_justify="left")
-        for header in ("Nom", "Tâche", "Cron", "Prochaine exécution"):
-            table.add_column(header, no_wrap=header != "Nom")
-        table.add_column("Paramètres", overflow="fold")  # a folder path is read whole
+        table = Table(
+            title="Planifications",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            collapse_padding=True,
+            pad_edge=False,
+        )
+        table.add_column("Nom", overflow="fold", min_width=8)
+        table.add_column("Tâche", no_wrap=True)
+        table.add_column("Cron", no_wrap=True)
+        table.add_column("Prochaine", no_wrap=True)
+        table.add_column("Dernière", no_wrap=True)  # the last execution a daemon started
+        table.add_column("Paramètres", overflow="fold", min_width=12)  # a folder path is read whole
         for info in infos:
             params = ", ".join(f"{k}={v}" for k, v in sorted(info.params.items()))
-            table.add_row(info.name, info.job, info.cron, _next(info), params)
+            following = "en pause" if info.next_run is None else french.moment(info.next_run, short=True)
+            table.add_row(
+                info.name,
+                info.job,
+                info.cron,
+                following,
+                french.moment(info.last_claimed, short=True),
+                params,
+            )
         console.print(table)
+        console.print(daemon_sentence(daemons(ctx.engine)))
 
     @schedule.command("pause")
     def pause_command(name: str = typer.Argument(..., metavar="NOM")) -> None:

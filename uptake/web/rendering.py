@@ -13,7 +13,9 @@ from uptake import french
 from uptake.web.sessions import SignedIn
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-TEMPLATES.env.filters.update(nombre=french.count, duree=french.duration, mois=french.month)
+TEMPLATES.env.filters.update(
+    nombre=french.count, duree=french.duration, mois=french.month, moment=french.moment
+)
 
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
     "travailleur_social": [("/travail/liste", "Ma liste d'appels")],

@@ -19,7 +19,7 @@ from outreach.indicators import indicators_22, indicators_71, load_tables
 from outreach.models import Launch, Outcome, WorklistItem
 from outreach.outcomes import OUTCOMES
 from outreach.report import CHANNEL_LABELS, HEADERS
-from uptake.scheduler import list_schedules
+from uptake.scheduler import daemon_sentence, daemons, list_schedules
 from uptake.web.access import allow, guard
 from uptake.web.errors import error_page
 from uptake.web.rendering import render
@@ -42,7 +42,12 @@ def runs_page(request: Request) -> Response:
     return render(
         request,
         "donnees/runs.html",
-        {"title": "Exécutions de la détection", "runs": runs, "schedules": list_schedules(engine)},
+        {
+            "title": "Exécutions de la détection",
+            "runs": runs,
+            "schedules": list_schedules(engine),
+            "daemons": daemon_sentence(daemons(engine)),
+        },
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -12,6 +11,7 @@ from detection.records import RunRecord, get_run, list_runs
 from detection.reference import load_reference
 from detection.runs import STEP_LABELS, recover_interrupted_runs
 from uptake import french
+from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 from uptake.db import transaction
 
@@ -37,13 +37,7 @@ def runs_table(records: list[RunRecord]) -> Table:
     Fits an 80-column terminal: the file name folds, the households left out of the territory are
     in `runs show`.
     """
-    table = Table(
-        title="Exécutions de la détection",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        collapse_padding=True,
-        pad_edge=False,
-    )
+    table = compact_table("Exécutions de la détection")
     table.add_column("N°", justify="right", no_wrap=True)
     table.add_column("Statut", no_wrap=True)
     table.add_column("Extrait", overflow="fold", min_width=10)

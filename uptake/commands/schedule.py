@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich import box
 from rich.console import Console
-from rich.table import Table
 
 from detection.runs import recover_interrupted_runs
 from uptake import french
+from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 from uptake.jobs import JOBS, ScheduleError
 from uptake.logs import configure_json_logging
@@ -78,13 +77,7 @@ def register(app: typer.Typer) -> None:
         if not infos:
             console.print("Aucune planification. Ajoutez-en une avec « uptake schedule add ».")
             return
-        table = Table(
-            title="Planifications",
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-            collapse_padding=True,
-            pad_edge=False,
-        )
+        table = compact_table("Planifications")
         table.add_column("Nom", overflow="fold", min_width=8)
         table.add_column("Tâche", no_wrap=True)
         table.add_column("Cron", no_wrap=True)

@@ -228,6 +228,30 @@ def list_runs(engine: Engine, *, limit: int = 50) -> list[RunRecord]:
         return [RunRecord.of(row) for row in rows]
 
 
+def may_be_rerun(
+    session: Session,
+    *,
+    mois_reference: dt.date,
+    households_total: int,
+    rule_versions: Mapping[str, str],
+    parameters_fingerprint: str,
+    territory_fingerprint: str,
+) -> bool:
+    """Whether a succeeded run could be of the same file with the same rules, parameters and
+    territory: a byte-identical file has the same reference month and number of households, so
+    when no run has them, the file's hash need not be awaited to know it is new."""
+    rows = session.scalars(
+        select(DetectionRun.rule_versions).where(
+            DetectionRun.status == SUCCEEDED,
+            DetectionRun.mois_reference == mois_reference,
+            DetectionRun.households_total == households_total,
+            DetectionRun.parameters_fingerprint == parameters_fingerprint,
+            DetectionRun.territory_fingerprint == territory_fingerprint,
+        )
+    )
+    return any(dict(versions or {}) == dict(rule_versions) for versions in rows)
+
+
 def find_equivalent_run(
     session: Session,
     *,

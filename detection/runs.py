@@ -52,6 +52,7 @@ from detection.records import (
     as_utc,
     find_equivalent_run,
     insert_flags,
+    may_be_rerun,
     utcnow,
 )
 from detection.validation import ExtractRejected, ScreenedExtract, ValidatedExtract, screen_extract
@@ -394,15 +395,22 @@ class DetectionRunner:
             )
 
         key: dict[str, Any] = {
-            "extract_sha256": screened.content_hash,
             "rule_versions": dict(compiled.rule_versions),
             "parameters_fingerprint": compiled.fingerprint,
             "territory_fingerprint": territory_fingerprint(self.geography),
         }
+        # The file's sha256 (a second or so for a national extract) is awaited only when an earlier
+        # run could be of the same file: same reference month and number of households. Otherwise
+        # the evaluation starts at once and the hash, computed meanwhile, is recorded after it.
         with Session(self.engine) as session:
-            earlier = find_equivalent_run(session, **key)
-        if earlier is not None and not request.force:
-            return RunOutcome(earlier, reused=True)
+            candidate = may_be_rerun(
+                session, mois_reference=screened.mois_reference, households_total=screened.rows, **key
+            )
+            if candidate:
+                key["extract_sha256"] = screened.content_hash
+                earlier = find_equivalent_run(session, **key)
+                if earlier is not None and not request.force:
+                    return RunOutcome(earlier, reused=True)
 
         run_id = self._start(request, screened, key, started)
         heartbeat = _Heartbeat(self.engine, run_id)
@@ -423,6 +431,7 @@ class DetectionRunner:
                     self._concluded(run_id, request, screened, clock, created, read_failed=True)
                     raise
                 extract = self._concluded(run_id, request, screened, clock, created)
+                self._set(run_id, extract_sha256=extract.content_hash)
                 counts = territory_counts(extract, self.geography)
             self._pause(run_id)
             self.progress("enregistrement")

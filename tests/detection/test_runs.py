@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import threading
@@ -138,6 +139,24 @@ def test_rerunning_the_same_extract_reuses_the_earlier_run_unless_forced(
     forced = runner.run(RunRequest(territory_extract, force=True))
     assert not forced.reused and forced.run.id != first.run.id and forced.run.forced
     assert count_flags(engine, forced.run.id) == first.run.flags_count
+    # The first run did not wait for the file's hash (no earlier run of that month and size) but
+    # recorded it once evaluated, like the others.
+    digest = hashlib.sha256(territory_extract.read_bytes()).hexdigest()
+    assert first.run.extract_sha256 == forced.run.extract_sha256 == digest
+
+
+def test_another_file_of_the_same_month_and_size_is_a_new_run(
+    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path
+) -> None:
+    runner = _runner(engine, geography, tmp_path)
+    first = runner.run(RunRequest(territory_extract))
+    reordered = tmp_path / "foyers-dans-un-autre-ordre.parquet"
+    pl.read_parquet(territory_extract).reverse().write_parquet(reordered)
+
+    second = runner.run(RunRequest(reordered))
+    assert not second.reused and second.run.id != first.run.id
+    assert second.run.extract_sha256 == hashlib.sha256(reordered.read_bytes()).hexdigest()
+    assert second.run.flags_count == first.run.flags_count
 
 
 def _duplicate_first_id(frame: pl.DataFrame) -> pl.DataFrame:

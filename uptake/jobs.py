@@ -74,8 +74,15 @@ def _next_extract(inbox: Path, processed: set[str]) -> Path | None:
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
-    for path in files:
+    for index, path in enumerate(files):
         if file_sha256(path) not in processed:
+            older = [p.name for p in files[index + 1 :]]
+            if older:
+                # They wait for the next executions, one each, newest first: said so, since a person
+                # may rather remove an extract that a newer one supersedes.
+                log_event(
+                    logger, "older_extracts_waiting", level=logging.WARNING, taken=path.name, waiting=older
+                )
             return path
         archived = _move(path, inbox / ARCHIVE_DIR)
         log_event(logger, "extract_already_processed", file=path.name, archived_as=archived.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 import signal
@@ -28,6 +29,7 @@ from tests.conftest import CONFIG_DIR
 from uptake import french
 from uptake.db import make_engine
 from uptake.jobs import ARCHIVE_DIR, REJECTED_DIR, REPORT_SUFFIX, ScheduleError, detection_job
+from uptake.logs import FIELDS_KEY
 from uptake.scheduler import (
     POLL_ENV,
     ClaimingExecutor,
@@ -110,7 +112,7 @@ def test_an_execution_is_claimed_once(engine: Engine) -> None:
 
 
 def test_detection_job_archives_a_processed_extract_and_sets_aside_a_rejected_one(
-    extract: Path, uptake_home: Path, home_engine: Engine
+    extract: Path, uptake_home: Path, home_engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     inbox = uptake_home.parent / "depot"
     inbox.mkdir()
@@ -121,8 +123,11 @@ def test_detection_job_archives_a_processed_extract_and_sets_aside_a_rejected_on
     pl.read_parquet(extract).with_columns(age_allocataire=pl.lit(-4)).write_csv(bad)
     os.utime(bad, (time.time() + 10, time.time() + 10))  # the newest file is taken first
 
-    rejected = detection_job(inbox=str(inbox), schedule="mensuel")
+    with caplog.at_level(logging.WARNING, logger="uptake.jobs"):
+        rejected = detection_job(inbox=str(inbox), schedule="mensuel")
     assert rejected["status"] == "rejected"
+    [waiting] = [r for r in caplog.records if r.getMessage() == "older_extracts_waiting"]
+    assert getattr(waiting, FIELDS_KEY)["waiting"] == ["foyers-2025-06.parquet"]  # said, then taken next
     report = inbox / REJECTED_DIR / ("foyers-casse.csv" + REPORT_SUFFIX)
     assert (inbox / REJECTED_DIR / "foyers-casse.csv").exists()
     assert "Extrait refusé" in report.read_text(encoding="utf-8")

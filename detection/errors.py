@@ -30,3 +30,16 @@ class UnknownCommune(DetectionError):
             f"code commune inconnu `{code}` : il n'existe pas dans le référentiel des communes "
             "(code INSEE du COG, 5 caractères, par exemple 04088 pour Forcalquier)"
         )
+
+
+class OutputExists(DetectionError):
+    """The output folder of a run already holds a flags file (of an earlier run, presumably)."""
+
+    exit_code = 2
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} existe déjà (drapeaux d'une autre exécution) : indiquez un dossier de sortie "
+            "sans flags.parquet, ou supprimez ce fichier si vous n'en avez plus besoin"
+        )

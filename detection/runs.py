@@ -38,7 +38,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from detection.contract import ContractSummary
-from detection.errors import DetectionError
+from detection.errors import DetectionError, OutputExists
 from detection.geography import Geography
 from detection.imports import record_import
 from detection.records import (
@@ -412,6 +412,9 @@ class DetectionRunner:
                 if earlier is not None and not request.force:
                     return RunOutcome(earlier, reused=True)
 
+        if request.out_dir is not None and (request.out_dir / FLAGS_FILE).exists():
+            # Another run's file, which that run's record points to: never overwritten.
+            raise OutputExists(str(request.out_dir / FLAGS_FILE))
         run_id = self._start(request, screened, key, started)
         heartbeat = _Heartbeat(self.engine, run_id)
         heartbeat.start()

@@ -97,6 +97,12 @@ def test_rerun_is_recognised_and_force_makes_a_new_run(cli, extract: Path, uptak
     assert forced.code == 0
     assert len(_runs(uptake_home)) == 2 and _flag_count(uptake_home) == 2 * first
 
+    # The first run's file is its record's: a new run never overwrites it.
+    before = (out / "flags.parquet").read_bytes()
+    clash = cli("run", "--extract", str(extract), "--out", str(out), "--force")
+    assert clash.code == 2 and "existe déjà" in clash.output
+    assert (out / "flags.parquet").read_bytes() == before and len(_runs(uptake_home)) == 2
+
 
 def test_rejected_extract_exits_2_with_the_report_and_writes_nothing(
     cli, extract: Path, uptake_home: Path

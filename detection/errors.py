@@ -32,14 +32,11 @@ class UnknownCommune(DetectionError):
         )
 
 
-class OutputExists(DetectionError):
-    """The output folder of a run already holds a flags file (of an earlier run, presumably)."""
+class OutputUnusable(DetectionError):
+    """The output folder of a run cannot receive its flags: what is wrong and how to fix it."""
 
     exit_code = 2
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, problem: str, fix: str) -> None:
         self.path = path
-        super().__init__(
-            f"{path} existe déjà (drapeaux d'une autre exécution) : indiquez un dossier de sortie "
-            "sans flags.parquet, ou supprimez ce fichier si vous n'en avez plus besoin"
-        )
+        super().__init__(f"dossier de sortie {path} : {problem} : {fix}")

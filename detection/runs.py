@@ -38,7 +38,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from detection.contract import ContractSummary
-from detection.errors import DetectionError, OutputExists
+from detection.errors import DetectionError, OutputUnusable
 from detection.geography import Geography
 from detection.imports import record_import
 from detection.records import (
@@ -202,11 +202,29 @@ def _remove_outputs(flags_path: str | None) -> None:
         return
     final = Path(flags_path)
     for path in (final, _temporary_path(final)):
-        with suppress(FileNotFoundError):
+        with suppress(FileNotFoundError, NotADirectoryError):  # nothing there to remove
             path.unlink()
     if final.parent.is_dir():
         for leftover in final.parent.glob(f"{SLICES_PREFIX}*"):
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _check_output_folder(folder: Path) -> None:
+    """Refuse, before a run starts, a folder its flags could not be written to, or one holding
+    another run's `flags.parquet` (which that run's record points to: never overwritten)."""
+    if (folder / FLAGS_FILE).exists():
+        raise OutputUnusable(
+            str(folder),
+            f"{FLAGS_FILE} existe déjà (drapeaux d'une autre exécution)",
+            "indiquez un autre dossier, ou supprimez ce fichier si vous n'en avez plus besoin",
+        )
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        raise OutputUnusable(str(folder), f"{existing} est un fichier", "indiquez un dossier")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputUnusable(
+            str(folder), f"écriture interdite dans {existing}", "indiquez un dossier où vous pouvez écrire"
+        )
 
 
 def _folders_to_create(folder: Path) -> list[Path]:
@@ -412,9 +430,8 @@ class DetectionRunner:
                 if earlier is not None and not request.force:
                     return RunOutcome(earlier, reused=True)
 
-        if request.out_dir is not None and (request.out_dir / FLAGS_FILE).exists():
-            # Another run's file, which that run's record points to: never overwritten.
-            raise OutputExists(str(request.out_dir / FLAGS_FILE))
+        if request.out_dir is not None:
+            _check_output_folder(request.out_dir)
         run_id = self._start(request, screened, key, started)
         heartbeat = _Heartbeat(self.engine, run_id)
         heartbeat.start()

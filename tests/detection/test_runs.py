@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from detection import runs
+from detection.errors import OutputUnusable
 from detection.geography import Geography
 from detection.records import (
     FAILED,
@@ -307,3 +309,52 @@ def test_an_error_while_storing_fails_the_run_and_leaves_no_flags_nor_files(
     assert run is not None and run.status == FAILED and run.error_summary == "erreur interne (OSError)"
     assert count_flags(engine, run.id) == 0
     assert not any(out.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda folder: (folder / "flags.parquet").write_bytes(b"another run's"), "existe déjà"),
+        (lambda folder: folder.with_name("fichier").write_bytes(b"x"), "est un fichier"),
+    ],
+    ids=["flags_deja_la", "chemin_sous_un_fichier"],
+)
+def test_an_output_folder_that_cannot_take_the_flags_is_refused_before_the_run_starts(
+    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path, make, said
+) -> None:
+    folder = tmp_path / "sortie"
+    folder.mkdir()
+    make(folder)
+    out = folder if said == "existe déjà" else tmp_path / "fichier" / "sous-dossier"
+    with pytest.raises(OutputUnusable, match=said):
+        _runner(engine, geography, tmp_path).run(RunRequest(territory_extract, out_dir=out))
+    assert latest_run(engine, status=None) is None  # no run recorded, nothing written
+    if said == "existe déjà":
+        assert (folder / "flags.parquet").read_bytes() == b"another run's"
+
+
+def test_an_interrupted_run_whose_output_path_cannot_exist_is_still_recovered(
+    engine: Engine, tmp_path: Path
+) -> None:
+    (tmp_path / "fichier").write_bytes(b"x")
+    with Session(engine) as session, session.begin():
+        session.add(
+            DetectionRun(
+                status=RUNNING,
+                trigger="test",
+                extract_name="x.parquet",
+                rule_versions={},
+                forced=False,
+                counts_by_rule={},
+                counts_by_commune={},
+                timings={},
+                started_at=utcnow(),
+                pid=_dead_pid(),
+                host=socket.gethostname(),
+                heartbeat_at=utcnow(),
+                flags_path=str(tmp_path / "fichier" / "flags.parquet"),
+            )
+        )
+    assert len(recover_interrupted_runs(engine)) == 1
+    run = latest_run(engine, status=None)
+    assert run is not None and run.status == FAILED

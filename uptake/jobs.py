@@ -15,6 +15,7 @@ Adding a job = one function + one line in `JOBS`. A job function:
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import logging
 import shutil
 import threading
@@ -228,12 +229,38 @@ class JobSpec:
         """The import path APScheduler stores (`module:function`)."""
         return f"{self.function.__module__}:{self.function.__qualname__}"
 
-    def check(self, params: Mapping[str, Any]) -> None:
-        """Refuse a schedule missing a required parameter."""
+    def checked(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A new schedule's parameters as the job takes them: none unknown, the required ones
+        given, integers read, an inbox folder that exists; otherwise a `ScheduleError` saying so."""
+        accepted = {
+            name: parameter.annotation
+            for name, parameter in inspect.signature(self.function, eval_str=True).parameters.items()
+            if name != "schedule"  # given by the scheduler itself
+        }
+        unknown = sorted(set(params) - set(accepted))
+        if unknown:
+            raise ScheduleError(
+                f"paramètre inconnu pour cette tâche : {', '.join(unknown)} "
+                f"(paramètres possibles : {', '.join(sorted(accepted)) or 'aucun'})"
+            )
         missing = [name for name in self.required if not params.get(name)]
         if missing:
             options = ", ".join(f"--{name}" for name in missing)
             raise ScheduleError(f"paramètre manquant pour cette tâche : {options}")
+        typed = dict(params)
+        for name, value in params.items():
+            if accepted[name] is int:
+                try:
+                    typed[name] = int(value)
+                except ValueError:
+                    raise ScheduleError(
+                        f"paramètre {name} : nombre entier attendu, « {value} » reçu"
+                    ) from None
+        if "inbox" in typed and not Path(typed["inbox"]).is_dir():
+            raise ScheduleError(
+                f"le dossier de dépôt {typed['inbox']} n'existe pas : créez-le, ou corrigez --inbox"
+            )
+        return typed
 
 
 JOBS: dict[str, JobSpec] = {

@@ -260,7 +260,7 @@ def add_schedule(
 ) -> ScheduleInfo:
     """Store a new schedule; its function is the registered job `job`, called with `params`."""
     spec = _spec(job)
-    spec.check(params)
+    typed = spec.checked(params)
     trigger = cron_trigger(cron)
     with _Store(engine) as scheduler:
         if scheduler.get_job(name) is not None:
@@ -273,7 +273,7 @@ def add_schedule(
             trigger=trigger,
             id=name,
             name=name,
-            kwargs={**params, "schedule": name},
+            kwargs={**typed, "schedule": name},
             **_job_defaults(),
         )
         return _info(added)

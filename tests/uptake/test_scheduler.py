@@ -28,7 +28,7 @@ from detection.territory import load_territory
 from tests.conftest import CONFIG_DIR
 from uptake import french
 from uptake.db import make_engine
-from uptake.jobs import ARCHIVE_DIR, REJECTED_DIR, REPORT_SUFFIX, ScheduleError, detection_job
+from uptake.jobs import ARCHIVE_DIR, JOBS, REJECTED_DIR, REPORT_SUFFIX, ScheduleError, detection_job
 from uptake.logs import FIELDS_KEY
 from uptake.scheduler import (
     POLL_ENV,
@@ -355,3 +355,16 @@ def test_day_of_week_is_read_as_crontab_numbers_it(cron: str, days: set[int]) ->
 def test_a_cron_expression_cron_and_apscheduler_would_read_differently_is_refused(cron: str) -> None:
     with pytest.raises(ScheduleError, match="expression cron"):
         cron_trigger(cron)
+
+
+def test_schedule_parameters_are_checked_and_typed_as_the_job_takes_them(tmp_path: Path) -> None:
+    assert JOBS["relances"].checked({"days": "30"}) == {"days": 30}
+    assert JOBS["detection"].checked({"inbox": str(tmp_path)}) == {"inbox": str(tmp_path)}
+    with pytest.raises(ScheduleError, match=r"paramètre inconnu pour cette tâche : inbox \(.*aucun\)"):
+        JOBS["purge"].checked({"inbox": str(tmp_path)})
+    with pytest.raises(ScheduleError, match="nombre entier attendu"):
+        JOBS["relances"].checked({"days": "trente"})
+    with pytest.raises(ScheduleError, match="n'existe pas"):
+        JOBS["detection"].checked({"inbox": str(tmp_path / "absent")})
+    with pytest.raises(ScheduleError, match=r"manquant.*--inbox"):
+        JOBS["rapprochement"].checked({})

@@ -10,12 +10,15 @@ import sys
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import OperationalError
 
 from detection.errors import DetectionError
 from outreach.errors import OutreachError
 from privacy.errors import PrivacyError
 from rules.errors import RulesError
 from uptake import cli_wording
+from uptake.db import DatabaseUnusable, unreachable
+from uptake.settings import load_settings
 
 cli_wording.install()
 
@@ -48,7 +51,7 @@ COMMAND_MODULES = (
     "report",
 )
 
-DOMAIN_ERRORS = (DetectionError, RulesError, PrivacyError, OutreachError)
+DOMAIN_ERRORS = (DetectionError, RulesError, PrivacyError, OutreachError, DatabaseUnusable)
 
 err_console = Console(stderr=True)
 
@@ -70,6 +73,10 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("Interrompu.")
         sys.exit(130)
+    except OperationalError:  # the database went away during the command (its text may hold data)
+        message = str(unreachable(load_settings().database_url))
+        err_console.print(f"[bold red]Erreur :[/] {escape(message)}", highlight=False)
+        sys.exit(2)
     except Exception as exc:  # last line of defence: no traceback, no data from the message
         if os.environ.get("UPTAKE_DEBUG"):
             raise

@@ -7,13 +7,14 @@ from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from detection.geography import Geography
 from detection.territory import TERRITORY_FILE, Territory, load_territory
 from outreach.campaigns import TEMPLATES_DIR, Campaign
 from outreach.launch import OutreachEnv
 from privacy.keys import Keyring, open_keyring
-from uptake.db import make_engine, upgrade
+from uptake.db import make_engine, unreachable, upgrade
 from uptake.settings import Settings, load_settings
 
 
@@ -32,7 +33,10 @@ class AppContext:
     def engine(self) -> Engine:
         """An engine on the configured database, migrated to the newest schema on first use."""
         engine = make_engine(self.settings.database_url)
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except OperationalError:
+            raise unreachable(self.settings.database_url) from None
         return engine
 
     @cached_property

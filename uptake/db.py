@@ -17,15 +17,44 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 # Domain packages that own tables, in dependency order.
 DOMAIN_PACKAGES = ("privacy", "detection", "outreach", "uptake")
 
 
+class DatabaseUnusable(Exception):
+    """The configured database cannot be used; `str()` names it (password hidden) and the fix."""
+
+    exit_code = 2
+
+
+def shown(url: str) -> str:
+    """A database URL fit for a message: its password, if any, hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(adresse illisible)"
+
+
+def unreachable(url: str) -> DatabaseUnusable:
+    """The error for a database that does not answer or refuses the operation."""
+    return DatabaseUnusable(
+        f"la base de données {shown(url)} ne répond pas ou refuse l'opération : vérifiez que le "
+        "serveur est démarré, l'adresse (UPTAKE_DATABASE_URL), l'utilisateur et ses droits"
+    )
+
+
 def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: SQLite gets WAL, foreign keys and a busy timeout."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnusable(
+            "UPTAKE_DATABASE_URL n'est pas une adresse de base de données : écrivez par exemple "
+            "postgresql+psycopg://utilisateur@hôte/base, ou laissez-la vide pour SQLite"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -136,18 +136,26 @@ def write_synthetic(
     contacts: Path | None = None,
     truth: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    replace: bool = False,
 ) -> SynthesisResult:
     """Write the extract (Parquet, or CSV by suffix), the ground truth and optionally the contacts.
 
-    `progress` is called with the number of households written after each chunk.
+    `progress` is called with the number of households written after each chunk. An existing file
+    is replaced only when `replace` is true: a real extract must not be lost to a typo.
     """
     truth_path = truth or default_truth_path(extract)
     if len({extract.resolve(), truth_path.resolve(), (contacts or extract).resolve()}) < (
         3 if contacts else 2
     ):
         raise SynthesisError("deux sorties ont le même chemin", "donnez des fichiers différents")
-    extract.parent.mkdir(parents=True, exist_ok=True)
     targets = [extract, truth_path] + ([contacts] if contacts is not None else [])
+    existing = [str(path) for path in targets if path.exists()]
+    if existing and not replace:
+        raise SynthesisError(
+            f"{', '.join(existing)} existe déjà",
+            "choisissez un autre nom, ou ajoutez --remplacer pour écraser ce qui s'y trouve",
+        )
+    extract.parent.mkdir(parents=True, exist_ok=True)
     done = 0
     try:
         with tempfile.TemporaryDirectory(prefix=".synth-", dir=extract.parent) as tmp:

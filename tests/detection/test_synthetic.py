@@ -230,6 +230,17 @@ def test_cli_writes_extract_truth_and_contacts(cli, tmp_path: Path) -> None:  # 
     assert pl.read_csv(tmp_path / "c.csv").columns[:4] == ["id_foyer", "civilite", "nom", "prenom"]
 
 
+def test_cli_never_overwrites_an_existing_file_unless_asked(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "extrait.parquet"
+    out.write_bytes(b"un vrai extrait")
+    refused = cli("synth", "--households", "10", "--out", str(out))
+    assert refused.code == 2 and "existe déjà" in refused.output and "--remplacer" in refused.output
+    assert out.read_bytes() == b"un vrai extrait" and not (tmp_path / "extrait.verite.parquet").exists()
+
+    assert cli("synth", "--households", "10", "--out", str(out), "--remplacer").code == 0
+    assert validate_extract(out).rows == 10
+
+
 def test_cli_refuses_a_malformed_month_in_french(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = cli("synth", "--households", "10", "--out", str(tmp_path / "x.parquet"), "--month", "juin")
     assert result.code == 2

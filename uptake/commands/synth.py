@@ -65,6 +65,9 @@ def register(app: typer.Typer) -> None:
         chunk_size: int = typer.Option(
             DEFAULT_CHUNK_SIZE, "--chunk-size", help="Foyers par bloc (mémoire bornée par un bloc)."
         ),
+        replace: bool = typer.Option(
+            False, "--remplacer", help="Écraser les fichiers de sortie qui existent déjà."
+        ),
     ) -> None:
         """Génère des foyers fictifs (contrat v1), leurs contacts et la vérité terrain du non-recours."""
         spec = SynthesisSpec(
@@ -95,6 +98,7 @@ def register(app: typer.Typer) -> None:
                 contacts=contacts,
                 truth=truth,
                 progress=lambda done: progress.update(task, completed=done),
+                replace=replace,
             )
         console.print(f"Extrait : [bold]{result.extract}[/] ({result.households:,} foyers)".replace(",", " "))
         console.print(f"Vérité terrain : [bold]{result.truth}[/]")

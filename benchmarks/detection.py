@@ -556,7 +556,7 @@ def extract_file(households: int, seed: int) -> Path:
         )
         subprocess.run(
             [sys.executable, "-m", "uptake", "synth", "--households", str(households), "--out", str(path),
-             "--truth", str(path.with_suffix(".verite.parquet")), "--seed", str(seed), "--scope", "national"],
+             "--truth", str(path.with_suffix(".verite.parquet")), "--seed", str(seed), "--scope", "national", "--remplacer"],
             check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
     return path

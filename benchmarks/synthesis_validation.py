@@ -36,7 +36,8 @@ def _run_step(step: str, households: int, chunk_size: int, workdir: Path) -> dic
         from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 
         communes = commune_table(load_reference(), None)
-        write_synthetic(SynthesisSpec(households, seed=1, chunk_size=chunk_size), communes, extract)
+        spec = SynthesisSpec(households, seed=1, chunk_size=chunk_size)
+        write_synthetic(spec, communes, extract, replace=True)  # this script's own work folder
     elif step == "copie":
         pl.scan_parquet(extract).sink_parquet(workdir / "copie.parquet")
     else:

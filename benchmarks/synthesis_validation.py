@@ -20,6 +20,9 @@ from pathlib import Path
 
 import polars as pl
 
+# This folder holds `detection.py` and `rules.py`: it must not shadow the packages of those names.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 STEPS = ("synthese", "copie", "validation")
 
 

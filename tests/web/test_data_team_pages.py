@@ -140,3 +140,33 @@ def test_runs_page_lists_the_schedules_and_which_are_paused(
     assert "mensuelle" in page and "0 6 5 * *" in page and "/06:00" not in page
     assert page.count("en pause") == 1 and f"inbox = {tmp_path}" in page
     assert "Aucun démon actif : lancez « uptake scheduler »" in page  # nothing would run them
+
+
+def test_a_national_runs_page_lists_the_busiest_communes_and_sums_the_others(
+    client_for: Client, engine: Engine
+) -> None:
+    import datetime as dt
+
+    from detection.records import SUCCEEDED, DetectionRun
+    from detection.reference import load_reference
+    from uptake.db import transaction
+
+    codes = load_reference().frame["code_commune"].head(150).to_list()
+    with transaction(engine) as session:
+        run = DetectionRun(
+            status=SUCCEEDED,
+            trigger="cli",
+            extract_name="national.parquet",
+            rule_versions={},
+            counts_by_rule={},
+            counts_by_commune={code: rank + 1 for rank, code in enumerate(codes)},
+            timings={},
+            forced=False,
+            started_at=dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC),
+        )
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    page = client_for("equipe_donnees").get(f"/donnees/executions/{run_id}").text
+    assert codes[-1] in page and codes[0] not in page  # the most flags first, the fewest left out
+    assert "… et 50 autres communes (1\u202f275 signalements)" in page  # flags 1 to 50

@@ -60,8 +60,13 @@ def runs_table(records: list[RunRecord]) -> Table:
     return table
 
 
-def print_run(record: RunRecord, out: Console) -> None:
-    """Everything about one run: its identity, its counts per rule and per commune, its timings."""
+# Communes listed by default: a national run flags households in some 35,000 of them.
+COMMUNES_SHOWN = 30
+
+
+def print_run(record: RunRecord, out: Console, communes_shown: int = COMMUNES_SHOWN) -> None:
+    """Everything about one run: its identity, its counts per rule, per commune (the
+    `communes_shown` with most flags; 0 for all) and its timings."""
     facts = Table(title=f"Exécution n° {record.id}", show_header=False, title_justify="left")
     facts.add_column("", style="bold")
     facts.add_column("", overflow="fold")  # paths and hashes are read (and copied) whole
@@ -96,9 +101,17 @@ def print_run(record: RunRecord, out: Console) -> None:
         communes.add_column("Code")
         communes.add_column("Commune")
         communes.add_column("Drapeaux", justify="right")
-        for code, count in sorted(record.counts_by_commune.items(), key=lambda kv: (-kv[1], kv[0])):
+        ranked = sorted(record.counts_by_commune.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = ranked if communes_shown == 0 else ranked[:communes_shown]
+        for code, count in shown:
             communes.add_row(code, reference.get(code).nom if code in reference else "?", french.count(count))
         out.print(communes)
+        if len(shown) < len(ranked):
+            rest = ranked[len(shown) :]
+            out.print(
+                f"… et {french.count(len(rest))} autres communes ({french.count(sum(n for _, n in rest))} "
+                f"drapeaux) : « uptake runs show {record.id} --communes 0 » les liste toutes."
+            )
     if record.timings:
         steps = Table(title="Durée des étapes", title_justify="left")
         steps.add_column("Étape")
@@ -126,7 +139,15 @@ def register(app: typer.Typer) -> None:
         console.print(runs_table(records))
 
     @runs.command("show")
-    def show_command(run_id: int = typer.Argument(..., metavar="ID", help="Numéro de l'exécution.")) -> None:
+    def show_command(
+        run_id: int = typer.Argument(..., metavar="ID", help="Numéro de l'exécution."),
+        communes: int = typer.Option(
+            COMMUNES_SHOWN,
+            "--communes",
+            min=0,
+            help="Communes listées (celles qui ont le plus de drapeaux ; 0 : toutes).",
+        ),
+    ) -> None:
         """Affiche une exécution : statut, empreintes, drapeaux par règle et par commune, durées."""
         ctx = AppContext.from_env()
         recover_interrupted_runs(ctx.engine)
@@ -134,6 +155,6 @@ def register(app: typer.Typer) -> None:
             record = get_run(session, run_id)
         if record is None:
             raise RunNotFound(run_id)
-        print_run(record, console)
+        print_run(record, console, communes)
 
     app.add_typer(runs, name="runs")

@@ -51,23 +51,36 @@ def runs_page(request: Request) -> Response:
     )
 
 
+# Communes listed on a run's page: a national run flags households in some 35,000 of them.
+COMMUNES_SHOWN = 100
+
+
 @router.get("/executions/{run_id}")
 def run_page(request: Request, run_id: int) -> Response:
-    """One run: its identity and fingerprints, its flags per rule and per commune, its steps."""
+    """One run: its identity and fingerprints, its flags per rule and per commune (the
+    `COMMUNES_SHOWN` with most flags, the others summed), its steps."""
     with db(request) as session:
         record = get_run(session, run_id)
     if record is None:
         return error_page(request, 404, f"Aucune exécution n° {run_id}.")
     reference = load_reference()
+    ranked = sorted(record.counts_by_commune.items(), key=lambda kv: (-kv[1], kv[0]))
     communes = [
         (code, reference.get(code).nom if code in reference else "?", count)
-        for code, count in sorted(record.counts_by_commune.items(), key=lambda kv: (-kv[1], kv[0]))
+        for code, count in ranked[:COMMUNES_SHOWN]
     ]
+    rest = ranked[COMMUNES_SHOWN:]
     steps = [(STEP_LABELS.get(step, step), seconds) for step, seconds in record.timings.items()]
     return render(
         request,
         "donnees/run.html",
-        {"title": f"Exécution n° {record.id}", "r": record, "communes": communes, "steps": steps},
+        {
+            "title": f"Exécution n° {record.id}",
+            "r": record,
+            "communes": communes,
+            "others": (len(rest), sum(n for _, n in rest)),
+            "steps": steps,
+        },
     )
 
 

@@ -1,0 +1,62 @@
+"""A run's details stay readable at national scale: the communes with most flags, the rest summed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from rich.console import Console
+
+from detection.records import SUCCEEDED, RunRecord
+from detection.reference import load_reference
+from uptake.commands.runs import print_run
+
+
+def _record(communes: int) -> RunRecord:
+    codes = load_reference().frame["code_commune"].head(communes).to_list()
+    return RunRecord(
+        id=7,
+        status=SUCCEEDED,
+        trigger="cli",
+        extract_name="national.parquet",
+        extract_sha256="cd" * 32,
+        mois_reference=dt.date(2025, 6, 1),
+        rule_versions={"ppa_non_recours": "1.2.0"},
+        parameters_fingerprint="f" * 16,
+        forced=False,
+        households_total=10_000,
+        households_in_territory=10_000,
+        households_out_of_territory=0,
+        flags_count=sum(range(1, communes + 1)),
+        counts_by_rule={"ppa_non_recours": sum(range(1, communes + 1))},
+        counts_by_commune={code: rank + 1 for rank, code in enumerate(codes)},
+        timings={},
+        flags_path=None,
+        error_summary=None,
+        started_at=dt.datetime(2025, 7, 5, 6, 0, tzinfo=dt.UTC),
+        finished_at=dt.datetime(2025, 7, 5, 6, 1, tzinfo=dt.UTC),
+    )
+
+
+def _shown(record: RunRecord, **kwargs: int) -> str:
+    out = io.StringIO()
+    print_run(record, Console(file=out, width=200), **kwargs)
+    return out.getvalue()
+
+
+def test_the_communes_with_most_flags_are_listed_and_the_others_summed() -> None:
+    record = _record(40)
+    text = _shown(record, communes_shown=30)
+    busiest, quietest = (
+        max(record.counts_by_commune, key=record.counts_by_commune.__getitem__),
+        min(record.counts_by_commune, key=record.counts_by_commune.__getitem__),
+    )
+    assert busiest in text and quietest not in text
+    assert "… et 10 autres communes (55 drapeaux)" in text  # flags 1 to 10
+    assert "uptake runs show 7 --communes 0" in text
+
+
+def test_all_communes_on_request() -> None:
+    record = _record(40)
+    text = _shown(record, communes_shown=0)
+    assert all(code in text for code in record.counts_by_commune) and "autres communes" not in text

@@ -362,8 +362,8 @@ def daemon_sentence(found: list[DaemonInfo]) -> str:
     )
 
 
-def announce_daemon(engine: Engine, owner: str, poll_s: float) -> None:
-    """Record this daemon, forgetting those long silent (their runs are over)."""
+def announce_daemon(engine: Engine, owner: str, poll_s: float) -> dt.datetime:
+    """Record this daemon, forgetting those long silent (their runs are over); its start time."""
     now = dt.datetime.now(dt.UTC)
     stopped = [d.owner for d in daemons(engine, now) if not d.alive]
     with engine.begin() as connection:
@@ -372,15 +372,24 @@ def announce_daemon(engine: Engine, owner: str, poll_s: float) -> None:
         connection.execute(
             insert(_daemons).values(owner=owner, started_at=now, last_seen_at=now, poll_s=poll_s)
         )
+    return now
 
 
-def _heartbeat(engine: Engine, owner: str) -> None:
+def daemon_heartbeat(engine: Engine, owner: str, started_at: dt.datetime, poll_s: float) -> None:
     """Write the daemon's sign of life; firing it also makes the daemon re-read the job store."""
+    now = dt.datetime.now(dt.UTC)
     try:
         with engine.begin() as connection:
-            connection.execute(
-                update(_daemons).where(_daemons.c.owner == owner).values(last_seen_at=dt.datetime.now(dt.UTC))
+            seen = connection.execute(
+                update(_daemons).where(_daemons.c.owner == owner).values(last_seen_at=now)
             )
+            if not seen.rowcount:
+                # Forgotten by another daemon after a long silence (the database was away): back.
+                connection.execute(
+                    insert(_daemons).values(
+                        owner=owner, started_at=started_at, last_seen_at=now, poll_s=poll_s
+                    )
+                )
     except SQLAlchemyError as exc:  # the database may be briefly away: the next poll retries
         log_event(logger, "heartbeat_failed", owner=owner, error=type(exc).__name__)
 
@@ -435,33 +444,33 @@ def _poll_seconds() -> float:
 
 def run_daemon(engine: Engine) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT."""
-    owner = owner_name()
-    scheduler = BlockingScheduler(
-        jobstores={"default": _jobstore(engine), "internal": MemoryJobStore()},
-        executors={"default": ClaimingExecutor(engine, owner), "internal": ThreadPoolExecutor(1)},
-        job_defaults=_job_defaults(),
-        timezone=TIMEZONE,
-    )
-    scheduler.add_job(
-        functools.partial(_heartbeat, engine, owner),
-        "interval",
-        seconds=_poll_seconds(),
-        id="_heartbeat",
-        jobstore="internal",
-        executor="internal",
-    )
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        log_event(logger, "scheduler_stopping", signal=signal.Signals(signum).name)
-        STOP.set()
-        # Shutting down waits for the running job: do it off the signal handler.
-        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, name="shutdown").start()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    announce_daemon(engine, owner, _poll_seconds())
-    log_event(logger, "scheduler_started", owner=owner, poll_s=_poll_seconds())
+    owner, poll_s = owner_name(), _poll_seconds()
+    started_at = announce_daemon(engine, owner, poll_s)
     try:
+        scheduler = BlockingScheduler(
+            jobstores={"default": _jobstore(engine), "internal": MemoryJobStore()},
+            executors={"default": ClaimingExecutor(engine, owner), "internal": ThreadPoolExecutor(1)},
+            job_defaults=_job_defaults(),
+            timezone=TIMEZONE,
+        )
+        scheduler.add_job(
+            functools.partial(daemon_heartbeat, engine, owner, started_at, poll_s),
+            "interval",
+            seconds=poll_s,
+            id="daemon_heartbeat",
+            jobstore="internal",
+            executor="internal",
+        )
+
+        def _stop(signum: int, _frame: FrameType | None) -> None:
+            log_event(logger, "scheduler_stopping", signal=signal.Signals(signum).name)
+            STOP.set()
+            # Shutting down waits for the running job: do it off the signal handler.
+            threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, name="shutdown").start()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        log_event(logger, "scheduler_started", owner=owner, poll_s=poll_s)
         scheduler.start()
     finally:
         _retire(engine, owner)

@@ -36,6 +36,7 @@ from uptake.scheduler import (
     announce_daemon,
     claim_execution,
     cron_trigger,
+    daemon_heartbeat,
     daemon_sentence,
     daemons,
     list_schedules,
@@ -323,6 +324,9 @@ def test_a_silent_daemon_is_reported_stopped_and_forgotten_when_another_starts(e
         )
     announce_daemon(engine, "hote-b:202", poll_s=0.5)
     assert [d.owner for d in daemons(engine, later)] == ["hote-b:202"]
+    # Still alive after all (its database was away): its next sign of life brings it back.
+    daemon_heartbeat(engine, "hote-a:101", now, 0.5)
+    assert sorted(d.owner for d in daemons(engine) if d.alive) == ["hote-a:101", "hote-b:202"]
 
 
 def _fire_days(cron: str, days: int = 14) -> set[int]:

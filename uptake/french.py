@@ -1,4 +1,4 @@
-"""French display of the values the front doors show: counts, durations, months."""
+"""French display of the values the front doors show: counts, durations, months, moments."""
 
 from __future__ import annotations
 

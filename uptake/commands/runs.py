@@ -27,10 +27,6 @@ class RunNotFound(DetectionError):
         super().__init__(f"aucune exécution n° {run_id} : voyez la liste avec « uptake runs list »")
 
 
-def _when(record: RunRecord) -> str:
-    return record.started_at.astimezone().strftime("%d/%m/%Y %H:%M:%S")
-
-
 def runs_table(records: list[RunRecord]) -> Table:
     """One line per run, newest first.
 
@@ -54,7 +50,7 @@ def runs_table(records: list[RunRecord]) -> Table:
             r.mois_reference.strftime("%m/%Y") if r.mois_reference else french.MISSING,
             french.count(r.households_total),
             french.count(r.flags_count),
-            r.started_at.astimezone().strftime("%d/%m/%y %H:%M"),
+            french.moment(r.started_at, short=True),
             french.duration(r.seconds),
         )
     return table
@@ -81,7 +77,7 @@ def print_run(record: RunRecord, out: Console, communes_shown: int = COMMUNES_SH
     facts.add_row("Foyers hors territoire (écartés)", french.count(record.households_out_of_territory))
     facts.add_row("Drapeaux", french.count(record.flags_count))
     facts.add_row("Fichier des drapeaux", record.flags_path or "—")
-    facts.add_row("Début", _when(record))
+    facts.add_row("Début", french.moment(record.started_at))
     facts.add_row("Durée", french.duration(record.seconds))
     if record.error_summary:
         facts.add_row("Motif", record.error_summary)

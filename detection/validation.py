@@ -598,7 +598,10 @@ class _Pending:
         # (A missing value is a failure of its own check: null comparisons count as passed here.)
         failures.append((pl.col("mois_reference") != month).fill_null(False))
         if plan.usable("date_evenement"):
-            failures.append((pl.col("date_evenement").dt.month_start() > month).fill_null(False))
+            # An event of a later month is one on or after the next month's first day (a plain
+            # comparison, where taking each date's month start costs a date computation per row).
+            following = (self.month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            failures.append((pl.col("date_evenement") >= pl.lit(following)).fill_null(False))
         ok = ~pl.any_horizontal(failures)
         self.tally = tally = _Tally()
         watched = pl.struct(ok.alias("ok"), pl.col("id_foyer").hash().alias("hash"))

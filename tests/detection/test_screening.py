@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from detection import validation
 from detection.contract import HOUSEHOLD_COLUMNS
 from detection.validation import ExtractRejected, ValidatedExtract, screen_extract, validate_extract
 from tests.detection.conftest import WriteExtract, valid_frame, write_extract
@@ -76,6 +77,10 @@ def test_every_contract_breach_gets_the_full_validation_report(
             id="evenement_futur",
         ),
         pytest.param(
+            lambda f: f.with_columns(date_evenement=pl.Series([None, dt.date(2024, 4, 1), None, None, None])),
+            id="evenement_le_premier_du_mois_suivant",
+        ),
+        pytest.param(
             lambda f: f.with_columns(mois_reference=pl.Series([None, *[dt.date(2024, 3, 1)] * 4])),
             id="premier_mois_manquant",
         ),
@@ -90,6 +95,17 @@ def test_file_level_breaches_found_across_rows_are_rejected(
     with pytest.raises(ExtractRejected) as screened:
         _screened_verdict(path)
     assert screened.value.report() == full.value.report()
+
+
+def test_an_event_on_the_last_day_of_the_reference_month_is_accepted_from_the_one_read(
+    extract_file: WriteExtract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(validation, "_validated", lambda *_a, **_k: pytest.fail("read a second time"))
+    frame = valid_frame()
+    assert frame["mois_reference"][0] == dt.date(2024, 3, 1)
+    last_day = pl.when(pl.int_range(pl.len()) == 1).then(pl.lit(dt.date(2024, 3, 31)))
+    frame = frame.with_columns(date_evenement=last_day.otherwise(pl.col("date_evenement")))
+    assert _screened_verdict(extract_file(frame)).rows == frame.height
 
 
 def test_a_breach_shown_by_the_columns_statistics_is_rejected_before_any_row_is_read(

@@ -228,6 +228,18 @@ def list_runs(engine: Engine, *, limit: int = 50) -> list[RunRecord]:
         return [RunRecord.of(row) for row in rows]
 
 
+def _same_rules_succeeded(
+    session: Session, rule_versions: Mapping[str, str], **columns: object
+) -> Iterator[DetectionRun]:
+    """The succeeded runs, newest first, with these column values and exactly these rule versions."""
+    rows = session.scalars(
+        select(DetectionRun)
+        .where(DetectionRun.status == SUCCEEDED, *(getattr(DetectionRun, k) == v for k, v in columns.items()))
+        .order_by(DetectionRun.id.desc())
+    )
+    return (row for row in rows if dict(row.rule_versions or {}) == dict(rule_versions))
+
+
 def may_be_rerun(
     session: Session,
     *,
@@ -240,16 +252,15 @@ def may_be_rerun(
     """Whether a succeeded run could be of the same file with the same rules, parameters and
     territory: a byte-identical file has the same reference month and number of households, so
     when no run has them, the file's hash need not be awaited to know it is new."""
-    rows = session.scalars(
-        select(DetectionRun.rule_versions).where(
-            DetectionRun.status == SUCCEEDED,
-            DetectionRun.mois_reference == mois_reference,
-            DetectionRun.households_total == households_total,
-            DetectionRun.parameters_fingerprint == parameters_fingerprint,
-            DetectionRun.territory_fingerprint == territory_fingerprint,
-        )
+    candidates = _same_rules_succeeded(
+        session,
+        rule_versions,
+        mois_reference=mois_reference,
+        households_total=households_total,
+        parameters_fingerprint=parameters_fingerprint,
+        territory_fingerprint=territory_fingerprint,
     )
-    return any(dict(versions or {}) == dict(rule_versions) for versions in rows)
+    return next(candidates, None) is not None
 
 
 def find_equivalent_run(
@@ -261,20 +272,15 @@ def find_equivalent_run(
     territory_fingerprint: str,
 ) -> RunRecord | None:
     """The newest succeeded run of the same extract with the same rules, parameters and territory."""
-    rows = session.scalars(
-        select(DetectionRun)
-        .where(
-            DetectionRun.status == SUCCEEDED,
-            DetectionRun.extract_sha256 == extract_sha256,
-            DetectionRun.parameters_fingerprint == parameters_fingerprint,
-            DetectionRun.territory_fingerprint == territory_fingerprint,
-        )
-        .order_by(DetectionRun.id.desc())
+    same = _same_rules_succeeded(
+        session,
+        rule_versions,
+        extract_sha256=extract_sha256,
+        parameters_fingerprint=parameters_fingerprint,
+        territory_fingerprint=territory_fingerprint,
     )
-    for row in rows:
-        if dict(row.rule_versions or {}) == dict(rule_versions):
-            return RunRecord.of(row)
-    return None
+    row = next(same, None)
+    return None if row is None else RunRecord.of(row)
 
 
 def load_flags(engine: Engine, run_id: int, *, rules: Sequence[str] | None = None) -> pl.DataFrame:

@@ -296,8 +296,10 @@ def _info(job: Job) -> ScheduleInfo:
 
 def list_schedules(engine: Engine) -> list[ScheduleInfo]:
     """Every stored schedule, by name, with the last execution a daemon started."""
-    with _Store(engine) as scheduler:
-        infos = sorted((_info(job) for job in scheduler.get_jobs()), key=lambda s: s.name)
+    # Read from the job store alone: a web page or a listing needs no scheduler thread.
+    store = _jobstore(engine)
+    store.start(_StoreOnlyScheduler(timezone=TIMEZONE), "default")
+    infos = sorted((_info(job) for job in store.get_all_jobs()), key=lambda s: s.name)
     with engine.connect() as connection:
         last = dict(
             connection.execute(

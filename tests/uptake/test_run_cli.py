@@ -22,6 +22,7 @@ from detection.runs import STEP_DELAY_ENV
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
 from tests.conftest import CONFIG_DIR
+from uptake import french
 from uptake.db import make_engine
 
 CARRIED = (
@@ -91,6 +92,9 @@ def test_rerun_is_recognised_and_force_makes_a_new_run(cli, extract: Path, uptak
     again = cli("run", "--extract", str(extract))
     assert again.code == 0
     assert "déjà été traité" in again.stdout and "exécution n° 1" in again.stdout
+    # The earlier run told as everywhere else: its start in the Caf's local time, French thousands.
+    said = " ".join(again.stdout.split())
+    assert f"du {french.moment(_runs(uptake_home)[0].started_at)} ({french.count(first)} drapeaux)" in said
     assert len(_runs(uptake_home)) == 1 and _flag_count(uptake_home) == first
 
     forced = cli("run", "--extract", str(extract), "--force")

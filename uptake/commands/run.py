@@ -10,6 +10,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 
 from detection.runs import STEP_LABELS, DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
+from uptake import french
 from uptake.commands.privacy import actor_name
 from uptake.commands.runs import print_run
 from uptake.context import AppContext
@@ -88,8 +89,8 @@ def register(app: typer.Typer) -> None:
             earlier = outcome.run
             console.print(
                 f"Cet extrait a déjà été traité avec les mêmes règles, paramètres et territoire : "
-                f"exécution n° {earlier.id} du {earlier.started_at.astimezone():%d/%m/%Y %H:%M} "
-                f"({earlier.flags_count or 0} drapeaux). Aucun nouveau drapeau. "
+                f"exécution n° {earlier.id} du {french.moment(earlier.started_at)} "
+                f"({french.count(earlier.flags_count or 0)} drapeaux). Aucun nouveau drapeau. "
                 f"Voir « uptake runs show {earlier.id} », ou relancer avec --force.",
                 highlight=False,
             )

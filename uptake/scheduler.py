@@ -25,7 +25,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
@@ -33,7 +33,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import (
@@ -444,25 +444,49 @@ def _poll_seconds() -> float:
     return float(os.environ.get(POLL_ENV, "") or DEFAULT_POLL_S)
 
 
+class DaemonScheduler(BlockingScheduler):  # type: ignore[misc]
+    """The daemon's scheduler: once told to stop, it starts nothing more.
+
+    APScheduler 3's loop processes the due jobs once more after `shutdown()` has stopped the
+    executors: an execution due then (a "run now" request, say) would be claimed, fail to start,
+    and be moved on to the next date of its schedule, lost. Left due instead, the next daemon to
+    start runs it.
+    """
+
+    def _process_jobs(self) -> float | None:
+        # The job stores' lock is the one `shutdown()` takes before stopping the executors: a pass
+        # that starts before it runs what it claims; one that starts after sees the stop.
+        with self._jobstores_lock:
+            if STOP.is_set() or self.state == STATE_STOPPED:
+                return None
+            return cast("float | None", super()._process_jobs())
+
+
+def daemon_scheduler(engine: Engine, owner: str, started_at: dt.datetime, poll_s: float) -> DaemonScheduler:
+    """The daemon's scheduler over the stored schedules, with its heartbeat every `poll_s` seconds."""
+    scheduler = DaemonScheduler(
+        jobstores={"default": _jobstore(engine), "internal": MemoryJobStore()},
+        executors={"default": ClaimingExecutor(engine, owner), "internal": ThreadPoolExecutor(1)},
+        job_defaults=_job_defaults(),
+        timezone=TIMEZONE,
+    )
+    scheduler.add_job(
+        functools.partial(daemon_heartbeat, engine, owner, started_at, poll_s),
+        "interval",
+        seconds=poll_s,
+        id="daemon_heartbeat",
+        jobstore="internal",
+        executor="internal",
+    )
+    return scheduler
+
+
 def run_daemon(engine: Engine) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT."""
     owner, poll_s = owner_name(), _poll_seconds()
     started_at = announce_daemon(engine, owner, poll_s)
     try:
-        scheduler = BlockingScheduler(
-            jobstores={"default": _jobstore(engine), "internal": MemoryJobStore()},
-            executors={"default": ClaimingExecutor(engine, owner), "internal": ThreadPoolExecutor(1)},
-            job_defaults=_job_defaults(),
-            timezone=TIMEZONE,
-        )
-        scheduler.add_job(
-            functools.partial(daemon_heartbeat, engine, owner, started_at, poll_s),
-            "interval",
-            seconds=poll_s,
-            id="daemon_heartbeat",
-            jobstore="internal",
-            executor="internal",
-        )
+        scheduler = daemon_scheduler(engine, owner, started_at, poll_s)
 
         def _stop(signum: int, _frame: FrameType | None) -> None:
             log_event(logger, "scheduler_stopping", signal=signal.Signals(signum).name)

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,19 +28,24 @@ from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
 from tests.conftest import CONFIG_DIR
 from uptake import french
+from uptake.context import AppContext
 from uptake.db import make_engine
-from uptake.jobs import ARCHIVE_DIR, JOBS, REJECTED_DIR, REPORT_SUFFIX, ScheduleError, detection_job
+from uptake.jobs import ARCHIVE_DIR, JOBS, REJECTED_DIR, REPORT_SUFFIX, STOP, ScheduleError, detection_job
 from uptake.logs import FIELDS_KEY
 from uptake.scheduler import (
     POLL_ENV,
     ClaimingExecutor,
+    DaemonScheduler,
+    add_schedule,
     announce_daemon,
     claim_execution,
     cron_trigger,
     daemon_heartbeat,
+    daemon_scheduler,
     daemon_sentence,
     daemons,
     list_schedules,
+    run_schedule_now,
 )
 
 
@@ -372,3 +378,44 @@ def test_schedule_parameters_are_checked_and_typed_as_the_job_takes_them(tmp_pat
         JOBS["detection"].checked({"inbox": str(tmp_path / "absent")})
     with pytest.raises(ScheduleError, match=r"manquant.*--inbox"):
         JOBS["rapprochement"].checked({})
+
+
+def test_a_daemon_told_to_stop_leaves_a_due_execution_for_the_next_daemon(uptake_home: Path) -> None:
+    engine = AppContext.from_env().engine
+    (uptake_home / "depot").mkdir()
+    add_schedule(
+        engine, "mensuel", cron="0 6 5 * *", job="detection", params={"inbox": str(uptake_home / "depot")}
+    )
+    due_later = list_schedules(engine)[0].next_run
+
+    def start(owner: str) -> tuple[DaemonScheduler, threading.Thread]:
+        scheduler = daemon_scheduler(engine, owner, dt.datetime.now(dt.UTC), poll_s=3600)
+        thread = threading.Thread(target=scheduler.start)
+        thread.start()
+        _wait_for(lambda: scheduler.running)
+        return scheduler, thread
+
+    def claims() -> list[str]:
+        with engine.connect() as connection:
+            return list(connection.execute(text("SELECT owner FROM uptake_job_claims")).scalars())
+
+    first, thread = start("a:1")
+    # Asked from another process: this daemon learns of it only at its next look at the store…
+    requested = run_schedule_now(engine, "mensuel").next_run
+    try:
+        STOP.set()  # … which the stop comes before (SIGTERM: the stop flag, then shutdown)
+        first.shutdown(wait=True)
+        thread.join(timeout=30)
+    finally:
+        STOP.clear()
+    assert not thread.is_alive()
+    assert claims() == []
+    assert list_schedules(engine)[0].next_run == requested  # still due: nothing lost
+
+    second, thread = start("b:2")
+    try:
+        _wait_for(lambda: claims() == ["b:2"])
+    finally:
+        second.shutdown(wait=True)
+        thread.join(timeout=30)
+    assert list_schedules(engine)[0].next_run == due_later  # run once, then back to its cron

@@ -49,6 +49,9 @@ STOP = threading.Event()
 EXTRACT_SUFFIXES = (".parquet", ".csv")
 ARCHIVE_DIR, REJECTED_DIR = "archive", "rejete"
 REPORT_SUFFIX = ".rapport.txt"
+# A file changed this recently may still be arriving (a copy or a transfer in progress): taken
+# then, it would be read half-written and set aside as rejected while the rest of it lands.
+DEFAULT_MIN_AGE_S = 60
 
 
 class ScheduleError(DetectionError):
@@ -68,13 +71,28 @@ def _move(path: Path, folder: Path) -> Path:
     return target
 
 
-def _next_extract(inbox: Path, processed: set[str]) -> Path | None:
-    """The newest extract of the inbox not processed yet; processed ones are archived on the way."""
-    files = sorted(
-        (p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() in EXTRACT_SUFFIXES),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
+def _next_extract(inbox: Path, processed: set[str], min_age_s: int) -> Path | None:
+    """The newest extract of the inbox not processed yet; processed ones are archived on the way.
+
+    Hidden files (a transfer's temporary copy) are not extracts; files changed in the last
+    `min_age_s` seconds wait for a later execution.
+    """
+    settled_before = dt.datetime.now(dt.UTC).timestamp() - min_age_s
+    candidates = [
+        (path, path.stat().st_mtime)
+        for path in inbox.iterdir()
+        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in EXTRACT_SUFFIXES
+    ]
+    arriving = sorted(path.name for path, changed in candidates if changed > settled_before)
+    if arriving:
+        log_event(
+            logger, "extracts_still_arriving", level=logging.WARNING, files=arriving, min_age_s=min_age_s
+        )
+    files = [
+        path
+        for path, changed in sorted(candidates, key=lambda c: c[1], reverse=True)
+        if changed <= settled_before
+    ]
     for index, path in enumerate(files):
         if file_sha256(path) not in processed:
             older = [p.name for p in files[index + 1 :]]
@@ -90,11 +108,12 @@ def _next_extract(inbox: Path, processed: set[str]) -> Path | None:
     return None
 
 
-def detection_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
+def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MIN_AGE_S) -> dict[str, Any]:
     """Run detection on the newest new extract of `inbox`, then archive it (or set it aside, rejected).
 
     After success the file goes to `inbox/archive/`; after rejection to `inbox/rejete/` with its
-    French report next to it (`<file>.rapport.txt`).
+    French report next to it (`<file>.rapport.txt`). A file changed less than `min_age_s` seconds
+    ago is left for a later execution, as are hidden files.
     """
     ctx = AppContext.from_env()
     folder = Path(inbox)
@@ -109,7 +128,7 @@ def detection_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
             )
             if h is not None
         }
-    extract = _next_extract(folder, processed)
+    extract = _next_extract(folder, processed, int(min_age_s))
     if extract is None:
         log_event(logger, "no_new_extract", schedule=schedule)
         return {"status": "nothing_to_do"}
@@ -250,12 +269,12 @@ class JobSpec:
         typed = dict(params)
         for name, value in params.items():
             if accepted[name] is int:
-                try:
-                    typed[name] = int(value)
-                except ValueError:
+                text = str(value).strip()
+                if not (text.isascii() and text.isdigit()):
                     raise ScheduleError(
-                        f"paramètre {name} : nombre entier attendu, « {value} » reçu"
-                    ) from None
+                        f"paramètre {name} : nombre entier positif ou nul attendu, « {value} » reçu"
+                    )
+                typed[name] = int(text)
         if "inbox" in typed and not Path(typed["inbox"]).is_dir():
             raise ScheduleError(
                 f"le dossier de dépôt {typed['inbox']} n'existe pas : créez-le, ou corrigez --inbox"

@@ -30,7 +30,16 @@ from tests.conftest import CONFIG_DIR
 from uptake import french
 from uptake.context import AppContext
 from uptake.db import make_engine
-from uptake.jobs import ARCHIVE_DIR, JOBS, REJECTED_DIR, REPORT_SUFFIX, STOP, ScheduleError, detection_job
+from uptake.jobs import (
+    ARCHIVE_DIR,
+    DEFAULT_MIN_AGE_S,
+    JOBS,
+    REJECTED_DIR,
+    REPORT_SUFFIX,
+    STOP,
+    ScheduleError,
+    detection_job,
+)
 from uptake.logs import FIELDS_KEY
 from uptake.scheduler import (
     POLL_ENV,
@@ -80,6 +89,14 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 90.0) -> None:
         time.sleep(0.2)
 
 
+def _drop(extract: Path, target: Path) -> None:
+    """Put an extract in an inbox as delivered a while ago (a file changed within the last minute
+    is taken for one still arriving)."""
+    shutil.copy(extract, target)
+    delivered = time.time() - 2 * DEFAULT_MIN_AGE_S
+    os.utime(target, (delivered, delivered))
+
+
 def _add_monthly(cli, inbox: Path) -> None:
     added = cli(
         "schedule", "add", "mensuel", "--cron", "0 6 5 * *", "--job", "detection", "--inbox", str(inbox)
@@ -125,10 +142,11 @@ def test_detection_job_archives_a_processed_extract_and_sets_aside_a_rejected_on
     inbox.mkdir()
     assert detection_job(inbox=str(inbox), schedule="mensuel") == {"status": "nothing_to_do"}
 
-    shutil.copy(extract, inbox / "foyers-2025-06.parquet")
+    _drop(extract, inbox / "foyers-2025-06.parquet")
     bad = inbox / "foyers-casse.csv"
     pl.read_parquet(extract).with_columns(age_allocataire=pl.lit(-4)).write_csv(bad)
-    os.utime(bad, (time.time() + 10, time.time() + 10))  # the newest file is taken first
+    settled = time.time() - DEFAULT_MIN_AGE_S - 10
+    os.utime(bad, (settled, settled))  # the newest settled file is taken first
 
     with caplog.at_level(logging.WARNING, logger="uptake.jobs"):
         rejected = detection_job(inbox=str(inbox), schedule="mensuel")
@@ -148,7 +166,7 @@ def test_detection_job_archives_a_processed_extract_and_sets_aside_a_rejected_on
     assert runs[1].trigger == "planification mensuel"
 
     # The same file dropped again is recognised by its content and archived without a new run.
-    shutil.copy(extract, inbox / "foyers-copie.parquet")
+    _drop(extract, inbox / "foyers-copie.parquet")
     assert detection_job(inbox=str(inbox), schedule="mensuel") == {"status": "nothing_to_do"}
     assert (inbox / ARCHIVE_DIR / "foyers-copie.parquet").exists()
     assert len(_runs(home_engine)) == 2
@@ -175,7 +193,7 @@ def test_a_schedule_survives_a_restart_of_the_daemon(
 
     second = Daemon(uptake_home, uptake_home.parent / "daemon2.log")
     try:
-        shutil.copy(extract, inbox / "foyers.parquet")
+        _drop(extract, inbox / "foyers.parquet")
         assert cli("schedule", "run", "mensuel").code == 0
         _wait_for(lambda: any(r.status == SUCCEEDED for r in _runs(home_engine)))
         _wait_for(lambda: (inbox / ARCHIVE_DIR / "foyers.parquet").exists())
@@ -189,7 +207,7 @@ def test_a_schedule_survives_a_restart_of_the_daemon(
 def test_two_daemons_run_one_execution(cli, extract: Path, uptake_home: Path, home_engine: Engine) -> None:
     inbox = uptake_home.parent / "depot"
     inbox.mkdir()
-    shutil.copy(extract, inbox / "foyers.parquet")
+    _drop(extract, inbox / "foyers.parquet")
     assert (
         cli(
             "schedule", "add", "mensuel", "--cron", "0 6 5 * *", "--job", "detection", "--inbox", str(inbox)
@@ -248,7 +266,7 @@ def test_sigterm_stops_the_daemon_cleanly_and_fails_the_running_run(
 ) -> None:
     inbox = uptake_home.parent / "depot"
     inbox.mkdir()
-    shutil.copy(extract, inbox / "foyers.parquet")
+    _drop(extract, inbox / "foyers.parquet")
     assert (
         cli(
             "schedule", "add", "mensuel", "--cron", "0 6 5 * *", "--job", "detection", "--inbox", str(inbox)
@@ -372,8 +390,10 @@ def test_schedule_parameters_are_checked_and_typed_as_the_job_takes_them(tmp_pat
     assert JOBS["detection"].checked({"inbox": str(tmp_path)}) == {"inbox": str(tmp_path)}
     with pytest.raises(ScheduleError, match=r"paramètre inconnu pour cette tâche : inbox \(.*aucun\)"):
         JOBS["purge"].checked({"inbox": str(tmp_path)})
-    with pytest.raises(ScheduleError, match="nombre entier attendu"):
-        JOBS["relances"].checked({"days": "trente"})
+    assert JOBS["detection"].checked({"inbox": str(tmp_path), "min_age_s": "0"})["min_age_s"] == 0
+    for wrong in ("trente", "-5", "1.5"):
+        with pytest.raises(ScheduleError, match=f"nombre entier positif ou nul attendu, « {wrong} » reçu"):
+            JOBS["relances"].checked({"days": wrong})
     with pytest.raises(ScheduleError, match="n'existe pas"):
         JOBS["detection"].checked({"inbox": str(tmp_path / "absent")})
     with pytest.raises(ScheduleError, match=r"manquant.*--inbox"):
@@ -419,3 +439,23 @@ def test_a_daemon_told_to_stop_leaves_a_due_execution_for_the_next_daemon(uptake
         second.shutdown(wait=True)
         thread.join(timeout=30)
     assert list_schedules(engine)[0].next_run == due_later  # run once, then back to its cron
+
+
+def test_the_detection_job_leaves_files_still_arriving_and_hidden_files_in_the_inbox(
+    extract: Path, uptake_home: Path, home_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    shutil.copy(extract, inbox / "foyers.parquet")  # just written: maybe still being copied
+    _drop(extract, inbox / ".foyers.parquet.partiel.parquet")  # a transfer's hidden temporary copy
+    with caplog.at_level(logging.WARNING, logger="uptake.jobs"):
+        assert detection_job(inbox=str(inbox), schedule="mensuel") == {"status": "nothing_to_do"}
+    [arriving] = [r for r in caplog.records if r.getMessage() == "extracts_still_arriving"]
+    assert getattr(arriving, FIELDS_KEY)["files"] == ["foyers.parquet"]
+    assert sorted(p.name for p in inbox.iterdir()) == [".foyers.parquet.partiel.parquet", "foyers.parquet"]
+    assert _runs(home_engine) == []
+
+    # A schedule may take files at once (min_age_s=0); the hidden file is never an extract.
+    assert detection_job(inbox=str(inbox), schedule="mensuel", min_age_s=0)["status"] == "succeeded"
+    assert (inbox / ARCHIVE_DIR / "foyers.parquet").exists()
+    assert [p.name for p in inbox.iterdir() if p.is_file()] == [".foyers.parquet.partiel.parquet"]

@@ -62,7 +62,12 @@ def register(app: typer.Typer) -> None:
         inbox: Path | None = typer.Option(
             None, "--inbox", help="Dossier de dépôt des extraits (tâche detection)."
         ),
-        param: list[str] = typer.Option([], "--param", help="Autre paramètre de la tâche : nom=valeur."),
+        param: list[str] = typer.Option(
+            [],
+            "--param",
+            help="Autre paramètre de la tâche : nom=valeur (detection : min_age_s=60, âge minimal en "
+            "secondes d'un fichier déposé, plus récent il peut être encore en cours de copie).",
+        ),
     ) -> None:
         """Ajoute une planification (conservée en base : elle survit aux redémarrages)."""
         ctx = AppContext.from_env()

@@ -180,9 +180,31 @@ class _Store:
         self.scheduler.shutdown(wait=False)
 
 
-def _invalid_cron(cron: str) -> ScheduleError:
+# The five crontab fields: APScheduler's name, the French name and the values allowed.
+_CRON_FIELDS = (
+    ("minute", "minute", "de 0 à 59"),
+    ("hour", "heure", "de 0 à 23"),
+    ("day", "jour du mois", "de 1 à 31"),
+    ("month", "mois", "de 1 à 12"),
+    ("day_of_week", "jour de la semaine", "de 0 à 7 (0 et 7 : dimanche) ou sun à sat"),
+)
+
+
+def _invalid_cron(cron: str, fields: list[str] | None = None) -> ScheduleError:
+    """The error for `cron`, naming the first of its `fields` that cannot be read, if one is found."""
+    culprit = f"{len(fields)} champ(s) au lieu de cinq ; " if fields is not None and len(fields) != 5 else ""
+    for (name, label, allowed), value in zip(
+        _CRON_FIELDS, fields if not culprit and fields else [], strict=False
+    ):
+        try:
+            CronTrigger(**{name: _weekdays(value) if name == "day_of_week" else value})
+        except ValueError:
+            culprit = (
+                f"{label} « {value} » illisible (valeurs {allowed}, *, listes a,b, plages a-b, pas */n) ; "
+            )
+            break
     return ScheduleError(
-        f"expression cron invalide « {cron} » : cinq champs « minute heure jour mois "
+        f"expression cron invalide « {cron} » : {culprit}cinq champs « minute heure jour mois "
         "jour-de-semaine », par exemple « 0 6 5 * * » pour le 5 de chaque mois à 6 h, "
         "« 30 7 * * 1-5 » du lundi au vendredi à 7 h 30"
     )
@@ -192,7 +214,7 @@ def cron_trigger(cron: str) -> CronTrigger:
     """The trigger of a standard crontab expression (as `man 5 crontab` reads it)."""
     fields = cron.split()
     if len(fields) != 5:
-        raise _invalid_cron(cron)
+        raise _invalid_cron(cron, fields)
     minute, hour, day, month, weekday = fields
     if day != "*" and weekday != "*":
         # cron runs when either matches, APScheduler only when both do: ask for one of them.
@@ -210,7 +232,7 @@ def cron_trigger(cron: str) -> CronTrigger:
             timezone=TIMEZONE,
         )
     except ValueError:
-        raise _invalid_cron(cron) from None
+        raise _invalid_cron(cron, fields) from None
 
 
 # Day-of-week as crontab numbers them (0 or 7 is Sunday); APScheduler 3 numbers Monday 0, so the

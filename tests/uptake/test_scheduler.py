@@ -385,6 +385,23 @@ def test_a_cron_expression_cron_and_apscheduler_would_read_differently_is_refuse
         cron_trigger(cron)
 
 
+@pytest.mark.parametrize(
+    ("cron", "said"),
+    [
+        ("0 25 5 * *", "heure « 25 » illisible (valeurs de 0 à 23"),
+        ("61 6 5 * *", "minute « 61 » illisible (valeurs de 0 à 59"),
+        ("0 6 32 * *", "jour du mois « 32 » illisible"),
+        ("0 6 * 13 *", "mois « 13 » illisible"),
+        ("0 6 * * lun", "jour de la semaine « lun » illisible"),
+        ("0 6 5 *", "4 champ(s) au lieu de cinq"),
+    ],
+)
+def test_an_unreadable_cron_expression_is_refused_naming_the_field_to_fix(cron: str, said: str) -> None:
+    with pytest.raises(ScheduleError) as refused:
+        cron_trigger(cron)
+    assert said in str(refused.value) and "par exemple « 0 6 5 * * »" in str(refused.value)
+
+
 def test_schedule_parameters_are_checked_and_typed_as_the_job_takes_them(tmp_path: Path) -> None:
     assert JOBS["relances"].checked({"days": "30"}) == {"days": 30}
     assert JOBS["detection"].checked({"inbox": str(tmp_path)}) == {"inbox": str(tmp_path)}

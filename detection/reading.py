@@ -116,6 +116,14 @@ def open_extract(path: Path) -> SourceFile:
             "le fichier n'est ni un fichier Parquet ni un fichier CSV texte : "
             "fournissez l'extrait au format Parquet ou CSV (UTF-8)",
         )
+    if path.suffix.lower() == ".parquet":
+        # Read as CSV, a text file named .parquet would be reported as missing its header: misleading.
+        raise ExtractUnreadable(
+            "parquet_invalide",
+            "le fichier porte l'extension .parquet mais n'est pas un fichier Parquet (signature "
+            "« PAR1 » absente en tête) : exportez de nouveau l'extrait en Parquet, ou renommez-le "
+            "en .csv s'il s'agit d'un fichier CSV",
+        )
     return _open_csv(path, head)
 
 

@@ -52,6 +52,14 @@ def test_random_bytes_are_neither_parquet_nor_csv(tmp_path: Path) -> None:
     assert _only_code(path) == "format_inconnu"
 
 
+def test_a_text_file_named_parquet_is_said_not_to_be_parquet(tmp_path: Path) -> None:
+    path = tmp_path / "extrait.parquet"
+    path.write_text("id_foyer,mois_reference\nabc,2025-06-01\n", encoding="utf-8")
+    rejected = _rejection(path)
+    assert [p.code for p in rejected.problems] == ["parquet_invalide"]
+    assert "renommez-le en .csv" in " ".join(rejected.report().split())
+
+
 @pytest.mark.parametrize("keep", [0.3, 0.9, 0.999])
 def test_a_truncated_parquet_file_is_a_problem(extract_file: WriteExtract, keep: float) -> None:
     path = extract_file()

@@ -169,6 +169,15 @@ class RunRecord:
         return TRIGGER_LABELS.get(self.trigger, self.trigger)
 
     @property
+    def error_headline(self) -> str | None:
+        """The first sentence of `error_summary` (a rejection's report lists every problem after it)."""
+        if not self.error_summary:
+            return None
+        first_line = self.error_summary.strip().splitlines()[0]
+        sentence, dot, _ = first_line.partition(". ")
+        return sentence + dot.strip()
+
+    @property
     def seconds(self) -> float | None:
         """The run's duration; None while it runs."""
         if self.finished_at is None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -74,7 +78,6 @@ def test_runs_page_shows_each_run_with_its_counts(client_for: Client, engine: En
         )
     page = client_for("equipe_donnees").get("/donnees/executions").text
     assert "extrait-2026-03.parquet" in page
-    assert "ppa_non_recours : 61" in page
     assert "1\u202f200" in page and "950" in page and "87" in page  # French thousands
     assert "mars 2026" in page and "1\u202fmin\u00a000\u202fs" in page
 
@@ -111,6 +114,7 @@ def test_run_page_shows_a_runs_counts_by_commune_and_its_steps(client_for: Clien
     page = client.get(f"/donnees/executions/{run_id}").text
     assert "ab" * 32 in page and "planification mensuelle" in page and "mars 2026" in page
     # Communes by name, most flags first; steps in French with their durations.
+    assert re.search(r"<td>ppa_non_recours</td><td>1\.2\.0</td><td[^>]*>61</td>", page)
     assert page.index("Forcalquier") < page.index("Lurs")
     assert (
         "Validation de l&#39;extrait" in page
@@ -170,3 +174,35 @@ def test_a_national_runs_page_lists_the_busiest_communes_and_sums_the_others(
     page = client_for("equipe_donnees").get(f"/donnees/executions/{run_id}").text
     assert codes[-1] in page and codes[0] not in page  # the most flags first, the fewest left out
     assert "… et 50 autres communes (1\u202f275 signalements)" in page  # flags 1 to 50
+
+
+def test_a_rejected_run_is_summed_up_in_the_list_and_reported_line_by_line_on_its_page(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    from detection.records import REJECTED, DetectionRun
+    from detection.validation import ExtractRejected, validate_extract
+    from uptake.db import transaction
+
+    bad = tmp_path / "mauvais.csv"
+    bad.write_text("id_foyer,x\nabc,1\n", encoding="utf-8")
+    with pytest.raises(ExtractRejected) as rejected:
+        validate_extract(bad)
+    with transaction(engine) as session:
+        run = DetectionRun(
+            status=REJECTED,
+            trigger="manuel",
+            extract_name=bad.name,
+            error_summary=str(rejected.value),
+            started_at=dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC),
+            finished_at=dt.datetime(2026, 3, 2, 8, 0, 1, tzinfo=dt.UTC),
+        )
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    client = client_for("equipe_donnees")
+    listing = client.get("/donnees/executions").text
+    problems = len(rejected.value.problems)
+    assert f"rejeté — Extrait refusé : mauvais.csv — {problems} problèmes.</td>" in listing
+    assert "colonne_manquante" not in listing  # the problems themselves are on the run's page
+    page = client.get(f"/donnees/executions/{run_id}").text
+    assert '<dd class="rapport">' in page and "colonne_manquante" in page

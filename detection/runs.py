@@ -99,6 +99,8 @@ FLAGS_ZSTD_LEVEL = 1
 INSERT_BATCH = 100_000
 
 Progress = Callable[[str], None]
+# Told, during the evaluation, the households read so far and their total.
+RowsProgress = Callable[[int, int], None]
 
 
 class RunInterrupted(DetectionError):
@@ -323,11 +325,12 @@ def territory_counts(extract: ValidatedExtract, geography: Geography) -> tuple[i
 
 
 def write_flags(
-    extract: ScreenedExtract | ValidatedExtract,
+    extract: ScreenedExtract,
     compiled: CompiledCatalogue,
     columns: list[str],
     geography: Geography,
     path: Path,
+    on_rows: Callable[[int], None] | None = None,
 ) -> None:
     """Evaluate every rule on the households of the territory and stream the flags to `path`.
 
@@ -347,10 +350,13 @@ def write_flags(
         return flags.select(pl.col(name).cast(dtype) for name, dtype in FLAG_COLUMNS.items())
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    households = extract.scan(columns)
     if extract.rows <= SLICE_ROWS:
-        plan(households).sink_parquet(path, compression_level=FLAGS_ZSTD_LEVEL)
+        plan(extract.scan(columns, on_rows)).sink_parquet(path, compression_level=FLAGS_ZSTD_LEVEL)
+        if on_rows is not None:  # also when the extract was validated beforehand, read without count
+            on_rows(extract.rows)
         return
+    # Each slice's query reads the file up to its end: the households done are told per slice.
+    households = extract.scan(columns)
     with tempfile.TemporaryDirectory(prefix=SLICES_PREFIX, dir=path.parent) as folder:
         parts = []
         for number, offset in enumerate(range(0, extract.rows, SLICE_ROWS)):
@@ -358,6 +364,8 @@ def write_flags(
             plan(households.slice(offset, SLICE_ROWS)).sink_parquet(
                 parts[-1], compression_level=FLAGS_ZSTD_LEVEL
             )
+            if on_rows is not None:
+                on_rows(min(offset + SLICE_ROWS, extract.rows))
         pl.scan_parquet(parts).sink_parquet(path, compression_level=FLAGS_ZSTD_LEVEL)
 
 
@@ -371,12 +379,14 @@ class DetectionRunner:
         runs_dir: Path,
         *,
         progress: Progress | None = None,
+        rows_progress: RowsProgress | None = None,
         stop: threading.Event | None = None,
     ) -> None:
         self.engine = engine
         self.geography = geography
         self.runs_dir = runs_dir
         self.progress = progress or (lambda _step: None)
+        self.rows_progress = rows_progress
         self.stop = stop or threading.Event()
         self.step_delay = float(os.environ.get(STEP_DELAY_ENV, "0") or 0)
 
@@ -444,7 +454,9 @@ class DetectionRunner:
                 partial = _temporary_path(final)
                 created = _folders_to_create(final.parent)
                 try:
-                    write_flags(screened, compiled, columns, self.geography, partial)
+                    write_flags(
+                        screened, compiled, columns, self.geography, partial, self._rows_read(screened)
+                    )
                 except (pl.exceptions.PolarsError, pl.exceptions.PanicException):
                     # A file the rules could not decode: rejected with its report, when its rows
                     # were being checked by this reading.
@@ -493,6 +505,12 @@ class DetectionRunner:
             import_id = record_import(session, extract)
             session.get_one(DetectionRun, run_id).import_id = import_id
         return extract
+
+    def _rows_read(self, screened: ScreenedExtract) -> Callable[[int], None] | None:
+        report, total = self.rows_progress, screened.rows
+        if report is None:
+            return None
+        return lambda read: report(read, total)
 
     def _pause(self, run_id: int | None = None) -> None:
         """Between steps: the test hook's delay, then honour a stop request."""

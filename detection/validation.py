@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -567,6 +567,7 @@ class _Tally:
     failed: int = 0
     hashes: list[pl.Series] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    on_rows: Callable[[int], None] | None = None  # told the rows read so far, after each batch
 
     def __call__(self, batch: pl.Series) -> pl.Series:
         ok = batch.struct.field("ok")
@@ -574,6 +575,8 @@ class _Tally:
             self.rows += len(batch)
             self.failed += len(batch) - int(ok.sum())
             self.hashes.append(batch.struct.field("hash"))
+            if self.on_rows is not None:  # under the lock: told in increasing order
+                self.on_rows(self.rows)
         return pl.repeat(True, len(batch), eager=True)
 
 
@@ -588,7 +591,7 @@ class _Pending:
     proven: frozenset[str] = frozenset()  # outcomes already known to hold on every row
     tally: _Tally | None = None
 
-    def scan(self, columns: Sequence[str]) -> pl.LazyFrame:
+    def scan(self, columns: Sequence[str], on_rows: Callable[[int], None] | None = None) -> pl.LazyFrame:
         plan, month = self.plan, pl.lit(self.month)
         # Every row check of the first pass, the rows that would trigger the identifier searches, and
         # the two checks that the full validation decides on the file's bounds (one month, no event
@@ -603,7 +606,7 @@ class _Pending:
             following = (self.month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
             failures.append((pl.col("date_evenement") >= pl.lit(following)).fill_null(False))
         ok = ~pl.any_horizontal(failures)
-        self.tally = tally = _Tally()
+        self.tally = tally = _Tally(on_rows=on_rows)
         watched = pl.struct(ok.alias("ok"), pl.col("id_foyer").hash().alias("hash"))
         return (
             plan.prepared()
@@ -658,9 +661,15 @@ class ScreenedExtract:
         """The sha256 of the file's bytes."""
         return self._validated.content_hash if self._validated else self._require().plan.source.content_hash
 
-    def scan(self, columns: Sequence[str]) -> pl.LazyFrame:
-        """The typed households (`columns`), checked against the contract as they are read."""
-        return self._validated.scan(columns) if self._validated else self._require().scan(columns)
+    def scan(self, columns: Sequence[str], on_rows: Callable[[int], None] | None = None) -> pl.LazyFrame:
+        """The typed households (`columns`), checked against the contract as they are read.
+
+        `on_rows` is told how many rows the query has read so far, in increasing order, as it
+        reads and checks them. An extract validated beforehand (CSV, or larger than `max_rows`) is
+        read without it: a count of the rows there, in a filter, would stop the optimiser from
+        sharing the reading between the rules (measured: every rule's branch then reads the file).
+        """
+        return self._validated.scan(columns) if self._validated else self._require().scan(columns, on_rows)
 
     def conclude(self, *, read_failed: bool = False) -> ValidatedExtract:
         """The validated extract, once the query over `scan()` has run; or `ExtractRejected`.

@@ -358,3 +358,33 @@ def test_an_interrupted_run_whose_output_path_cannot_exist_is_still_recovered(
     assert len(recover_interrupted_runs(engine)) == 1
     run = latest_run(engine, status=None)
     assert run is not None and run.status == FAILED
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "csv"])
+@pytest.mark.parametrize("slice_rows", [None, 900], ids=["entier", "tranches"])
+def test_the_evaluation_tells_the_households_read_in_increasing_order_up_to_the_total(
+    engine: Engine,
+    geography: Geography,
+    territory_extract: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    file_format: str,
+    slice_rows: int | None,
+) -> None:
+    extract = territory_extract
+    if file_format == "csv":  # validated before the evaluation, then read without checks
+        extract = tmp_path / "foyers.csv"
+        pl.read_parquet(territory_extract).write_csv(extract)
+    if slice_rows:
+        monkeypatch.setattr(runs, "SLICE_ROWS", slice_rows)
+    told: list[tuple[int, int]] = []
+    runner = _runner(
+        engine, geography, tmp_path, rows_progress=lambda read, total: told.append((read, total))
+    )
+    assert runner.run(RunRequest(extract)).run.status == SUCCEEDED
+
+    reads = [read for read, _ in told]
+    assert reads == sorted(reads) and reads[0] > 0 and {total for _, total in told} == {4_000}
+    assert reads[-1] == 4_000  # every household once, though a slice reads the file up to its end
+    if slice_rows:
+        assert reads == [900, 1_800, 2_700, 3_600, 4_000]

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Column
 
 from detection.runs import STEP_LABELS, DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
@@ -20,7 +21,8 @@ err_console = Console(stderr=True)
 
 
 class _Steps:
-    """Shows each step of the run as a line that ticks when the next one starts."""
+    """Shows each step of the run as a line that ticks when the next one starts; the evaluation's
+    line counts the households read (called from the reading's threads: rich's tasks are locked)."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
@@ -28,7 +30,14 @@ class _Steps:
 
     def __call__(self, step: str) -> None:
         self.finish()
-        self.current = self.progress.add_task(STEP_LABELS.get(step, step), total=1)
+        self.current = self.progress.add_task(STEP_LABELS.get(step, step), total=1, detail="")
+
+    def rows(self, read: int, total: int) -> None:
+        if self.current is not None:
+            share = f" ({100 * read // total}\u202f%)" if total else ""
+            self.progress.update(
+                self.current, detail=f"{french.count(read)} / {french.count(total)} foyers lus{share}"
+            )
 
     def finish(self) -> None:
         if self.current is not None:
@@ -71,12 +80,20 @@ def register(app: typer.Typer) -> None:
         )
         with Progress(
             SpinnerColumn(finished_text="✓"),
-            TextColumn("{task.description}"),
+            # On a narrow terminal the step's name wraps, the count of households read stays whole.
+            TextColumn("{task.description}", table_column=Column(overflow="fold")),
             TimeElapsedColumn(),
+            TextColumn("{task.fields[detail]}", table_column=Column(no_wrap=True)),
             console=err_console,
         ) as progress:
             steps = _Steps(progress)
-            runner = DetectionRunner(ctx.engine, ctx.geography, ctx.settings.home / "runs", progress=steps)
+            runner = DetectionRunner(
+                ctx.engine,
+                ctx.geography,
+                ctx.settings.home / "runs",
+                progress=steps,
+                rows_progress=steps.rows,
+            )
             try:
                 outcome = runner.run(request)
             except ExtractRejected as rejected:

@@ -8,6 +8,8 @@ run. Outreach reads flags through `load_flags`, `latest_run` and `get_run`.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -104,6 +106,9 @@ class DetectionRun(Base):
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when a run (not forced) publishes its flags; unique, so that of two equivalent runs
+    # started before either finished, only the first publishes (`detection_0003`).
+    publication_key: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
 
 
 class DetectionFlag(Base):
@@ -270,6 +275,27 @@ def may_be_rerun(
         territory_fingerprint=territory_fingerprint,
     )
     return next(candidates, None) is not None
+
+
+def publication_key(
+    *,
+    extract_sha256: str,
+    rule_versions: Mapping[str, str],
+    parameters_fingerprint: str,
+    territory_fingerprint: str,
+) -> str:
+    """One value for what makes two runs equivalent (the extract's bytes, the rules and their
+    versions, the parameters and the territory)."""
+    canonical = json.dumps(
+        [extract_sha256, sorted(rule_versions.items()), parameters_fingerprint, territory_fingerprint]
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def run_published_as(session: Session, key: str) -> RunRecord | None:
+    """The run that published its flags under `key`, if any."""
+    row = session.scalar(select(DetectionRun).where(DetectionRun.publication_key == key))
+    return None if row is None else RunRecord.of(row)
 
 
 def find_equivalent_run(

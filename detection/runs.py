@@ -35,6 +35,7 @@ from typing import Any
 import polars as pl
 import psutil
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from detection.contract import ContractSummary
@@ -53,6 +54,8 @@ from detection.records import (
     find_equivalent_run,
     insert_flags,
     may_be_rerun,
+    publication_key,
+    run_published_as,
     utcnow,
 )
 from detection.validation import ExtractRejected, ScreenedExtract, ValidatedExtract, screen_extract
@@ -92,7 +95,7 @@ FLAGS_FILE = "flags.parquet"
 # not flat: measured 0.7 GB at 2M households and 1.1 GB at 14M (one slice: the fastest); slicing
 # keeps extracts beyond the national size under that.
 SLICE_ROWS = 16_000_000
-SLICES_PREFIX = ".tranches-"
+SLICES_SUFFIX = ".tranches-"  # after the partial file's name
 # The flags file's zstd level: 1 instead of polars' default costs 4 % in size (repetitive French
 # sentences compress well at any level) and saves 5 to 10 % of the evaluation's CPU.
 FLAGS_ZSTD_LEVEL = 1
@@ -124,6 +127,18 @@ class RunFailed(DetectionError):
         super().__init__(
             f"exécution n° {run_id} en échec ({cause}) : aucun drapeau n'a été publié. "
             "Relancez la détection ; si l'échec se répète, signalez-le à l'équipe avec ce numéro"
+        )
+
+
+class PublishedMeanwhile(DetectionError):
+    """An equivalent run (same extract, rules, parameters, territory) published its flags while
+    this one ran: this one publishes nothing, the earlier run's flags stand."""
+
+    def __init__(self, earlier: RunRecord) -> None:
+        self.earlier = earlier
+        super().__init__(
+            f"identique à l'exécution n° {earlier.id}, qui a publié ses drapeaux pendant celle-ci : "
+            "aucun doublon n'est publié, ses drapeaux font foi"
         )
 
 
@@ -199,16 +214,27 @@ def _is_gone(run: DetectionRun, host: str) -> bool:
     return heartbeat is None or utcnow() - heartbeat > STALE_AFTER
 
 
-def _remove_outputs(flags_path: str | None) -> None:
-    if flags_path is None:
+def _remove_outputs(run: DetectionRun, *, final_is_ours: bool) -> None:
+    """Remove what `run` wrote: its partial file and slices, and its final file when it is its own
+    (renamed by its publication; otherwise that path may hold another run's flags)."""
+    if run.flags_path is None:
         return
-    final = Path(flags_path)
-    for path in (final, _temporary_path(final)):
+    final = Path(run.flags_path)
+    partial = _temporary_path(final, run.id)
+    for path in (final, partial) if final_is_ours else (partial,):
         with suppress(FileNotFoundError, NotADirectoryError):  # nothing there to remove
             path.unlink()
-    if final.parent.is_dir():
-        for leftover in final.parent.glob(f"{SLICES_PREFIX}*"):
+    if partial.parent.is_dir():
+        for leftover in partial.parent.glob(f"{partial.name}{SLICES_SUFFIX}*"):
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _published_elsewhere(session: Session, run: DetectionRun) -> bool:
+    """Whether another run's published flags are at `run`'s flags path (a shared `--out`)."""
+    others = select(DetectionRun.id).where(
+        DetectionRun.flags_path == run.flags_path, DetectionRun.status == SUCCEEDED, DetectionRun.id != run.id
+    )
+    return session.scalar(others.limit(1)) is not None
 
 
 def _check_output_folder(folder: Path) -> None:
@@ -238,8 +264,10 @@ def _folders_to_create(folder: Path) -> list[Path]:
     return missing
 
 
-def _temporary_path(final: Path) -> Path:
-    return final.with_name(f".{final.name}.partiel")
+def _temporary_path(final: Path, run_id: int) -> Path:
+    """Where run `run_id` writes its flags until it publishes them: its own, so that two runs
+    given the same `--out` never write into each other's file."""
+    return final.with_name(f".{final.name}.partiel-{run_id}")
 
 
 def recover_interrupted_runs(engine: Engine) -> list[int]:
@@ -260,7 +288,9 @@ def recover_interrupted_runs(engine: Engine) -> list[int]:
                     "interrompue : le processus a disparu avant la fin (arrêt brutal) ; "
                     "aucun drapeau publié, relancez la détection"
                 )
-                _remove_outputs(run.flags_path)
+                # Killed while publishing, the run may have renamed its file already: it is its own
+                # unless another run published at that path.
+                _remove_outputs(run, final_is_ours=not _published_elsewhere(session, run))
                 recovered.append(run.id)
     return recovered
 
@@ -357,7 +387,7 @@ def write_flags(
         return
     # Each slice's query reads the file up to its end: the households done are told per slice.
     households = extract.scan(columns)
-    with tempfile.TemporaryDirectory(prefix=SLICES_PREFIX, dir=path.parent) as folder:
+    with tempfile.TemporaryDirectory(prefix=f"{path.name}{SLICES_SUFFIX}", dir=path.parent) as folder:
         parts = []
         for number, offset in enumerate(range(0, extract.rows, SLICE_ROWS)):
             parts.append(Path(folder) / f"{number:04d}.parquet")
@@ -387,6 +417,7 @@ class DetectionRunner:
         self.runs_dir = runs_dir
         self.progress = progress or (lambda _step: None)
         self.rows_progress = rows_progress
+        self._renamed: set[int] = set()  # runs whose publication moved their file to its final path
         self.stop = stop or threading.Event()
         self.step_delay = float(os.environ.get(STEP_DELAY_ENV, "0") or 0)
 
@@ -451,7 +482,7 @@ class DetectionRunner:
             self._set(run_id, flags_path=str(final))
             self.progress("evaluation")
             with clock.step("evaluation"):
-                partial = _temporary_path(final)
+                partial = _temporary_path(final, run_id)
                 created = _folders_to_create(final.parent)
                 try:
                     write_flags(
@@ -470,6 +501,9 @@ class DetectionRunner:
             record = self._publish(run_id, partial, final, counts, clock, request.actor)
         except ExtractRejected:
             raise
+        except PublishedMeanwhile as meanwhile:
+            self._fail(run_id, meanwhile, clock)
+            return RunOutcome(meanwhile.earlier, reused=True)
         except BaseException as exc:
             self._fail(run_id, exc, clock)
             if isinstance(exc, RunInterrupted | DetectionError):
@@ -563,7 +597,7 @@ class DetectionRunner:
         by_commune = dict(flags.group_by("code_commune").len().sort("code_commune").collect().iter_rows())
         total = sum(by_rule.values())
         self._check_stop(run_id)
-        with Session(self.engine) as session, session.begin():
+        with self._publication(run_id) as session:
             # In batches: a national run's flags need not fit in memory at once.
             for batch in flags.collect_batches(chunk_size=INSERT_BATCH):
                 insert_flags(session, run_id, batch)
@@ -596,11 +630,44 @@ class DetectionRunner:
             )
             # Renamed inside the transaction: if the process dies before the commit, the next
             # start finds the run `running` with a dead pid and removes the file.
+            if final.exists():  # another run given the same `--out` published there meanwhile
+                raise OutputUnusable(
+                    str(final.parent),
+                    f"{FLAGS_FILE} y a été écrit pendant l'exécution (drapeaux d'une autre exécution)",
+                    "relancez avec un autre dossier de sortie",
+                )
             partial.replace(final)
+            self._renamed.add(run_id)
             record = RunRecord.of(run)
             if self.step_delay:  # test hook: hold the transaction open, to be killed inside it
                 time.sleep(self.step_delay)
         return record
+
+    @contextmanager
+    def _publication(self, run_id: int) -> Iterator[Session]:
+        """The publishing transaction; it first takes the run's publication key (unless forced), so
+        that of two equivalent runs that passed the rerun check together only one publishes."""
+        key: str | None = None
+        with Session(self.engine) as session:
+            try:
+                with session.begin():
+                    run = session.get_one(DetectionRun, run_id)
+                    if not run.forced and run.extract_sha256 and run.parameters_fingerprint:
+                        key = publication_key(
+                            extract_sha256=run.extract_sha256,
+                            rule_versions=run.rule_versions,
+                            parameters_fingerprint=run.parameters_fingerprint,
+                            territory_fingerprint=run.territory_fingerprint or "",
+                        )
+                        run.publication_key = key
+                        session.flush()  # waits for, or fails on, an equivalent run's publication
+                    yield session
+            except IntegrityError:
+                with Session(self.engine) as lookup:
+                    earlier = run_published_as(lookup, key) if key else None
+                if earlier is None or earlier.id == run_id:
+                    raise
+                raise PublishedMeanwhile(earlier) from None
 
     def _fail(self, run_id: int, exc: BaseException, clock: _Clock) -> None:
         summary = str(exc) if isinstance(exc, DetectionError) else f"erreur interne ({type(exc).__name__})"
@@ -610,7 +677,8 @@ class DetectionRunner:
             run.finished_at = utcnow()
             run.error_summary = summary
             run.timings = dict(clock.timings)
-            _remove_outputs(run.flags_path)
+            # The final file is this run's only if its publication renamed it there, then failed.
+            _remove_outputs(run, final_is_ours=run_id in self._renamed)
 
     def _record_rejection(
         self,
@@ -636,7 +704,7 @@ class DetectionRunner:
             else:
                 run = session.get_one(DetectionRun, run_id)
                 if run.flags_path:
-                    _temporary_path(Path(run.flags_path)).unlink(missing_ok=True)
+                    _temporary_path(Path(run.flags_path), run.id).unlink(missing_ok=True)
             run.status = REJECTED
             run.extract_sha256 = rejected.content_hash
             run.mois_reference = rejected.mois_reference

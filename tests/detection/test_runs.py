@@ -31,7 +31,14 @@ from detection.records import (
     load_flags,
     utcnow,
 )
-from detection.runs import DetectionRunner, RunFailed, RunInterrupted, RunRequest, recover_interrupted_runs
+from detection.runs import (
+    DetectionRunner,
+    RunFailed,
+    RunInterrupted,
+    RunOutcome,
+    RunRequest,
+    recover_interrupted_runs,
+)
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
 from detection.validation import ExtractRejected
@@ -229,8 +236,6 @@ def test_a_running_run_whose_process_is_gone_is_marked_failed_and_its_files_remo
 ) -> None:
     import socket
 
-    leftover = tmp_path / ".flags.parquet.partiel"
-    leftover.write_bytes(b"partial")
     alive_elsewhere = utcnow()
     with Session(engine) as session, session.begin():
         common = {
@@ -258,6 +263,8 @@ def test_a_running_run_whose_process_is_gone_is_marked_failed_and_its_files_remo
         session.add_all([dead, me, other_host])
         session.flush()
         ids = dead.id, me.id, other_host.id
+    leftover = tmp_path / f".flags.parquet.partiel-{ids[0]}"
+    leftover.write_bytes(b"partial")
 
     assert recover_interrupted_runs(engine) == [ids[0]]
     with Session(engine) as session:
@@ -388,3 +395,63 @@ def test_the_evaluation_tells_the_households_read_in_increasing_order_up_to_the_
     assert reads[-1] == 4_000  # every household once, though a slice reads the file up to its end
     if slice_rows:
         assert reads == [900, 1_800, 2_700, 3_600, 4_000]
+
+
+def _run_meanwhile(step: str, start_other: Callable[[], object]) -> Callable[[str], None]:
+    """A progress callback that runs another detection to its end when this one reaches `step`."""
+
+    def progress(current: str) -> None:
+        if current == step:
+            start_other()
+
+    return progress
+
+
+def test_of_two_equivalent_runs_started_together_only_the_first_to_finish_publishes(
+    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path
+) -> None:
+    first: list[RunOutcome] = []
+    other = _runner(engine, geography, tmp_path)
+    late = _runner(
+        engine,
+        geography,
+        tmp_path,
+        # Past its rerun check, the late run lets the other one run from start to end.
+        progress=_run_meanwhile("evaluation", lambda: first.append(other.run(RunRequest(territory_extract)))),
+    )
+    outcome = late.run(RunRequest(territory_extract))
+
+    [published] = first
+    assert outcome.reused and outcome.run.id == published.run.id
+    with Session(engine) as session:
+        runs_ = list(session.scalars(select(DetectionRun).order_by(DetectionRun.id)))
+        flags = session.scalar(select(func.count()).select_from(DetectionFlag))
+    assert [r.status for r in runs_] == [FAILED, SUCCEEDED]  # the late one started first
+    assert "identique à l'exécution n°" in (runs_[0].error_summary or "")
+    assert flags == runs_[1].flags_count  # no duplicate
+    late_folder = tmp_path / "runs" / str(runs_[0].id)
+    assert not late_folder.exists() or not any(late_folder.iterdir())  # nothing left behind
+
+
+def test_a_run_never_overwrites_nor_removes_the_flags_another_run_published_in_the_same_folder(
+    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path
+) -> None:
+    shared = tmp_path / "sortie"
+    other = _runner(engine, geography, tmp_path)
+    late = _runner(
+        engine,
+        geography,
+        tmp_path,
+        progress=_run_meanwhile(
+            "evaluation", lambda: other.run(RunRequest(territory_extract, out_dir=shared, force=True))
+        ),
+    )
+    with pytest.raises(OutputUnusable, match="pendant l'exécution"):
+        late.run(RunRequest(territory_extract, out_dir=shared, force=True))
+
+    with Session(engine) as session:
+        late_run, published = session.scalars(select(DetectionRun).order_by(DetectionRun.id))
+    assert (late_run.status, published.status) == (FAILED, SUCCEEDED)
+    # The published file is intact (the late run wrote its own partial file, then removed it).
+    assert pl.read_parquet(shared / "flags.parquet").height == published.flags_count
+    assert sorted(p.name for p in shared.iterdir()) == ["flags.parquet"]

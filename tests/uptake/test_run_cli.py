@@ -72,7 +72,7 @@ def test_run_writes_flags_and_prints_a_french_summary(cli, extract: Path, uptake
     flags = pl.read_parquet(flags_path)
     assert set(CARRIED) <= set(flags.columns)
     assert flags.height == run.flags_count == _flag_count(uptake_home) > 0
-    assert not list(flags_path.parent.glob(".*partiel"))
+    assert not list(flags_path.parent.glob(".*partiel*"))
 
     listed = cli("runs", "list")
     assert listed.code == 0 and "réussi" in listed.stdout

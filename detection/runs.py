@@ -102,7 +102,8 @@ FLAGS_ZSTD_LEVEL = 1
 INSERT_BATCH = 100_000
 
 Progress = Callable[[str], None]
-# Told, during the evaluation, the households read so far and their total.
+# Told how far the current step is: households read during the evaluation, flags stored during
+# the storing step (so far, and in all).
 RowsProgress = Callable[[int, int], None]
 
 
@@ -598,9 +599,15 @@ class DetectionRunner:
         total = sum(by_rule.values())
         self._check_stop(run_id)
         with self._publication(run_id) as session:
-            # In batches: a national run's flags need not fit in memory at once.
+            # In batches: a national run's flags need not fit in memory at once. Storing millions of
+            # them takes minutes: a stop request is honoured between batches (all rolled back).
+            stored = 0
             for batch in flags.collect_batches(chunk_size=INSERT_BATCH):
+                self._check_stop(run_id)
                 insert_flags(session, run_id, batch)
+                stored += batch.height
+                if self.rows_progress is not None:
+                    self.rows_progress(stored, total)
             run = session.get_one(DetectionRun, run_id)
             run.status = SUCCEEDED
             run.finished_at = utcnow()

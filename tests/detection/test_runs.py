@@ -224,6 +224,35 @@ def test_a_stop_request_fails_the_run_and_publishes_nothing(
     assert not any(out.iterdir())
 
 
+def test_a_stop_request_while_the_flags_are_stored_rolls_back_the_batches_already_stored(
+    engine: Engine,
+    geography: Geography,
+    territory_extract: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runs, "INSERT_BATCH", 300)
+    stop = threading.Event()
+    steps: list[str] = []
+    stored: list[int] = []
+
+    def rows_progress(done: int, _total: int) -> None:
+        if steps[-1] == "enregistrement":
+            stored.append(done)
+            if len(stored) == 2:
+                stop.set()
+
+    runner = _runner(
+        engine, geography, tmp_path, progress=steps.append, rows_progress=rows_progress, stop=stop
+    )
+    with pytest.raises(RunInterrupted):
+        runner.run(RunRequest(territory_extract))
+
+    assert stored == [300, 600]  # two batches stored in the transaction, then the stop
+    run = latest_run(engine, status=None)
+    assert run is not None and run.status == FAILED and count_flags(engine, run.id) == 0
+
+
 def _dead_pid() -> int:
     proc = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True
@@ -369,7 +398,7 @@ def test_an_interrupted_run_whose_output_path_cannot_exist_is_still_recovered(
 
 @pytest.mark.parametrize("file_format", ["parquet", "csv"])
 @pytest.mark.parametrize("slice_rows", [None, 900], ids=["entier", "tranches"])
-def test_the_evaluation_tells_the_households_read_in_increasing_order_up_to_the_total(
+def test_the_run_tells_the_households_read_in_increasing_order_then_the_flags_stored(
     engine: Engine,
     geography: Geography,
     territory_extract: Path,
@@ -384,11 +413,21 @@ def test_the_evaluation_tells_the_households_read_in_increasing_order_up_to_the_
         pl.read_parquet(territory_extract).write_csv(extract)
     if slice_rows:
         monkeypatch.setattr(runs, "SLICE_ROWS", slice_rows)
+    steps: list[str] = []
     told: list[tuple[int, int]] = []
+    stored: list[tuple[int, int]] = []
     runner = _runner(
-        engine, geography, tmp_path, rows_progress=lambda read, total: told.append((read, total))
+        engine,
+        geography,
+        tmp_path,
+        progress=steps.append,
+        rows_progress=lambda done, total: (told if steps[-1] == "evaluation" else stored).append(
+            (done, total)
+        ),
     )
-    assert runner.run(RunRequest(extract)).run.status == SUCCEEDED
+    run = runner.run(RunRequest(extract)).run
+    assert run.status == SUCCEEDED
+    assert stored == [(run.flags_count, run.flags_count)]  # one batch of flags, stored
 
     reads = [read for read, _ in told]
     assert reads == sorted(reads) and reads[0] > 0 and {total for _, total in told} == {4_000}

@@ -20,24 +20,30 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+# What the counts shown on a step's line are.
+COUNTED = {"evaluation": "foyers lus", "enregistrement": "drapeaux enregistrés"}
+
+
 class _Steps:
     """Shows each step of the run as a line that ticks when the next one starts; the evaluation's
-    line counts the households read (called from the reading's threads: rich's tasks are locked)."""
+    and storing lines count the households read and the flags stored (called from the reading's
+    threads: rich's tasks are locked)."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.current: TaskID | None = None
+        self.step = ""
 
     def __call__(self, step: str) -> None:
         self.finish()
+        self.step = step
         self.current = self.progress.add_task(STEP_LABELS.get(step, step), total=1, detail="")
 
-    def rows(self, read: int, total: int) -> None:
-        if self.current is not None:
-            share = f" ({100 * read // total}\u202f%)" if total else ""
-            self.progress.update(
-                self.current, detail=f"{french.count(read)} / {french.count(total)} foyers lus{share}"
-            )
+    def rows(self, done: int, total: int) -> None:
+        if self.current is not None and self.step in COUNTED:
+            share = f" ({100 * done // total}\u202f%)" if total else ""
+            detail = f"{french.count(done)} / {french.count(total)} {COUNTED[self.step]}{share}"
+            self.progress.update(self.current, detail=detail)
 
     def finish(self) -> None:
         if self.current is not None:

@@ -60,3 +60,25 @@ def test_all_communes_on_request() -> None:
     record = _record(40)
     text = _shown(record, communes_shown=0)
     assert all(code in text for code in record.counts_by_commune) and "autres communes" not in text
+
+
+def test_the_runs_list_of_national_runs_fits_an_80_column_terminal_without_cutting_a_value() -> None:
+    from dataclasses import replace
+
+    from uptake import french
+    from uptake.commands.runs import runs_table
+
+    national = replace(
+        _record(3),
+        extract_name="extrait-national-2025-06.parquet",
+        households_total=14_000_000,
+        flags_count=5_052_894,
+        finished_at=dt.datetime(2025, 7, 5, 6, 4, 6, tzinfo=dt.UTC),
+    )
+    out = io.StringIO()
+    Console(file=out, width=80).print(runs_table([national]))
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    text = out.getvalue()
+    for value in ("14\u202f000\u202f000", "5\u202f052\u202f894", french.duration(246.0), "05/07/25 08:00"):
+        assert value in text  # whole, on one line

@@ -36,7 +36,7 @@ def runs_table(records: list[RunRecord]) -> Table:
     table = compact_table("Exécutions de la détection")
     table.add_column("N°", justify="right", no_wrap=True)
     table.add_column("Statut", no_wrap=True)
-    table.add_column("Extrait", overflow="fold", min_width=10)
+    table.add_column("Extrait", overflow="fold", min_width=8)
     table.add_column("Mois", no_wrap=True)
     table.add_column("Foyers", justify="right", no_wrap=True)
     table.add_column("Drapeaux", justify="right", no_wrap=True)

@@ -9,5 +9,10 @@ from rich.table import Table
 def compact_table(title: str) -> Table:
     """A table with one space between columns and a rule under the headers only."""
     return Table(
-        title=title, title_justify="left", box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        pad_edge=False,
+        show_edge=False,
     )

@@ -336,6 +336,10 @@ def _rows(flags: pl.DataFrame, run_id: int) -> Iterator[tuple[Any, ...]]:
         yield (run_id, *row)
 
 
+# The page cache of a connection that stores flags in SQLite (it grows only as pages are used).
+SQLITE_INSERT_CACHE_KIB = 256 * 1024
+
+
 def insert_flags(session: Session, run_id: int, flags: pl.DataFrame) -> None:
     """Bulk-insert flags in the session's transaction: COPY on PostgreSQL, executemany elsewhere."""
     if flags.is_empty():
@@ -352,6 +356,9 @@ def insert_flags(session: Session, run_id: int, flags: pl.DataFrame) -> None:
                     copy.write_row(row)
         return
     # SQLite: the driver's executemany on plain tuples, several times faster than ORM dictionaries.
+    # The key index takes the flags in random order: with SQLite's default 2 MB page cache, a
+    # national run's index pages are read again and again (measured: 20 to 45 % slower).
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_INSERT_CACHE_KIB}")
     placeholders = ", ".join("?" for _ in names)
     statement = f"INSERT INTO detection_flags ({', '.join(names)}) VALUES ({placeholders})"  # noqa: S608 (constant names)
     connection.exec_driver_sql(statement, list(_rows(flags, run_id)))

@@ -4,7 +4,7 @@
   every process (CLI, daemons) sees the same ones. A schedule's function is one of the registered
   jobs of `uptake.jobs.JOBS`, referenced by its import path, with plain keyword arguments.
 - Each job runs at most once at a time (`max_instances=1`), missed runs are coalesced into one
-  and dropped after `MISFIRE_GRACE_S`.
+  and dropped after `MISFIRE_GRACE_S` (logged as `execution_missed`, with the command that runs it).
 - Two daemons on the same database never run the same execution: before running, a daemon
   claims (job, scheduled time) in `uptake_job_claims`, whose primary key lets only one claim in.
 - The daemon stops gracefully on SIGTERM/SIGINT: the running job is asked to stop (a detection
@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any, cast
 
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
@@ -132,14 +133,19 @@ class ClaimingExecutor(ThreadPoolExecutor):  # type: ignore[misc]
         self.engine, self.owner = engine, owner
 
     def _do_submit_job(self, job: Job, run_times: list[dt.datetime]) -> None:
-        claimed = [t for t in run_times if claim_execution(self.engine, job.id, t, self.owner)]
-        for moment in set(run_times) - set(claimed):
+        # Past their grace time, executions are not run but reported missed (by the pool, which
+        # checks it): they are not claimed, the schedule's last start stays the real one.
+        now, grace = dt.datetime.now(dt.UTC), job.misfire_grace_time
+        late = [t for t in run_times if grace is not None and (now - t).total_seconds() > grace]
+        due = [t for t in run_times if t not in late]
+        claimed = [t for t in due if claim_execution(self.engine, job.id, t, self.owner)]
+        for moment in set(due) - set(claimed):
             log_event(logger, "execution_claimed_elsewhere", schedule=job.id, scheduled_at=moment)
         for moment in claimed:
             log_event(logger, "execution_claimed", schedule=job.id, scheduled_at=moment, owner=self.owner)
         # Submitting an empty list still passes through the pool, which keeps the executor's
         # count of running instances right.
-        super()._do_submit_job(job, claimed)
+        super()._do_submit_job(job, sorted(late + claimed))
 
 
 def _jobstore(engine: Engine) -> SQLAlchemyJobStore:
@@ -484,6 +490,20 @@ class DaemonScheduler(BlockingScheduler):  # type: ignore[misc]
             return cast("float | None", super()._process_jobs())
 
 
+def _log_missed(event: JobExecutionEvent) -> None:
+    """An execution due longer ago than its grace time (no daemon was running then) is skipped by
+    APScheduler: said in the daemon's log, with what to do, since nobody else will notice."""
+    log_event(
+        logger,
+        "execution_missed",
+        level=logging.WARNING,
+        schedule=event.job_id,
+        scheduled_at=event.scheduled_run_time,
+        grace_s=MISFIRE_GRACE_S,
+        hint=f"uptake schedule run {event.job_id}",
+    )
+
+
 def daemon_scheduler(engine: Engine, owner: str, started_at: dt.datetime, poll_s: float) -> DaemonScheduler:
     """The daemon's scheduler over the stored schedules, with its heartbeat every `poll_s` seconds."""
     scheduler = DaemonScheduler(
@@ -492,6 +512,7 @@ def daemon_scheduler(engine: Engine, owner: str, started_at: dt.datetime, poll_s
         job_defaults=_job_defaults(),
         timezone=TIMEZONE,
     )
+    scheduler.add_listener(_log_missed, EVENT_JOB_MISSED)
     scheduler.add_job(
         functools.partial(daemon_heartbeat, engine, owner, started_at, poll_s),
         "interval",

@@ -28,6 +28,7 @@ from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
 from tests.conftest import CONFIG_DIR
 from uptake import french
+from uptake import scheduler as scheduler_module
 from uptake.context import AppContext
 from uptake.db import make_engine
 from uptake.jobs import (
@@ -476,3 +477,31 @@ def test_the_detection_job_leaves_files_still_arriving_and_hidden_files_in_the_i
     assert detection_job(inbox=str(inbox), schedule="mensuel", min_age_s=0)["status"] == "succeeded"
     assert (inbox / ARCHIVE_DIR / "foyers.parquet").exists()
     assert [p.name for p in inbox.iterdir() if p.is_file()] == [".foyers.parquet.partiel.parquet"]
+
+
+def test_an_execution_missed_beyond_its_grace_time_is_logged_with_what_to_do(
+    uptake_home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(scheduler_module, "MISFIRE_GRACE_S", 1)  # stored with the schedule
+    engine = AppContext.from_env().engine
+    (uptake_home / "depot").mkdir()
+    add_schedule(
+        engine, "mensuel", cron="0 6 5 * *", job="detection", params={"inbox": str(uptake_home / "depot")}
+    )
+    run_schedule_now(engine, "mensuel")
+    time.sleep(2)  # no daemon running: the execution is now past its grace time
+
+    daemon = daemon_scheduler(engine, "a:1", dt.datetime.now(dt.UTC), poll_s=3600)
+    thread = threading.Thread(target=daemon.start)
+    with caplog.at_level(logging.WARNING, logger="uptake.scheduler"):
+        thread.start()
+        try:
+            _wait_for(lambda: any(r.getMessage() == "execution_missed" for r in caplog.records), timeout=30)
+        finally:
+            _wait_for(lambda: daemon.running)
+            daemon.shutdown(wait=True)
+            thread.join(timeout=30)
+    [missed] = [getattr(r, FIELDS_KEY) for r in caplog.records if r.getMessage() == "execution_missed"]
+    assert missed["schedule"] == "mensuel" and missed["hint"] == "uptake schedule run mensuel"
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM uptake_job_claims")).scalar_one() == 0

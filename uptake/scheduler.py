@@ -23,6 +23,7 @@ import signal
 import socket
 import threading
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any, cast
@@ -76,6 +77,14 @@ _claims = Table(
     Column("owner", String(255), nullable=False),
     Column("claimed_at", DateTime(timezone=True), nullable=False),
 )
+_misses = Table(
+    "uptake_job_misses",
+    MetaData(),
+    Column("job_id", String(191), primary_key=True),
+    Column("scheduled_at", DateTime(timezone=True), primary_key=True),
+    Column("noticed_by", String(255), nullable=False),
+    Column("noticed_at", DateTime(timezone=True), nullable=False),
+)
 _daemons = Table(
     "uptake_scheduler_daemons",
     MetaData(),
@@ -96,6 +105,7 @@ class ScheduleInfo:
     next_run: dt.datetime | None
     params: dict[str, Any]
     last_claimed: dt.datetime | None = None  # the last execution a daemon started
+    missed: dt.datetime | None = None  # an execution no daemon ran in time, since the last started
 
     @property
     def paused(self) -> bool:
@@ -329,12 +339,29 @@ def list_schedules(engine: Engine) -> list[ScheduleInfo]:
     store.start(_StoreOnlyScheduler(timezone=TIMEZONE), "default")
     infos = sorted((_info(job) for job in store.get_all_jobs()), key=lambda s: s.name)
     with engine.connect() as connection:
-        last = dict(
-            connection.execute(
-                select(_claims.c.job_id, func.max(_claims.c.scheduled_at)).group_by(_claims.c.job_id)
-            ).all()
+        last, missed = (
+            dict(
+                connection.execute(select(t.c.job_id, func.max(t.c.scheduled_at)).group_by(t.c.job_id)).all()
+            )
+            for t in (_claims, _misses)
         )
-    return [replace(info, last_claimed=_utc(last.get(info.name))) for info in infos]
+    listed = []
+    for info in infos:
+        started, skipped = _utc(last.get(info.name)), _utc(missed.get(info.name))
+        if skipped is not None and started is not None and started > skipped:
+            skipped = None  # run since, by hand or at its next date
+        listed.append(replace(info, last_claimed=started, missed=skipped))
+    return listed
+
+
+def missed_sentences(infos: list[ScheduleInfo]) -> list[str]:
+    """What to tell of the schedules whose last execution no daemon ran in time."""
+    return [
+        f"Exécution manquée : « {info.name} » prévue le {french.moment(info.missed)}, aucun démon ne "
+        f"l'a lancée à temps ; lancez-la avec « uptake schedule run {info.name} »."
+        for info in infos
+        if info.missed is not None
+    ]
 
 
 @dataclass(frozen=True)
@@ -490,9 +517,18 @@ class DaemonScheduler(BlockingScheduler):  # type: ignore[misc]
             return cast("float | None", super()._process_jobs())
 
 
-def _log_missed(event: JobExecutionEvent) -> None:
+def _record_missed(engine: Engine, owner: str, event: JobExecutionEvent) -> None:
     """An execution due longer ago than its grace time (no daemon was running then) is skipped by
-    APScheduler: said in the daemon's log, with what to do, since nobody else will notice."""
+    APScheduler: recorded, for `uptake schedule list` and the web page, and said in the log."""
+    with suppress(IntegrityError), engine.begin() as connection:  # another daemon noticed it first
+        connection.execute(
+            insert(_misses).values(
+                job_id=event.job_id,
+                scheduled_at=event.scheduled_run_time.astimezone(dt.UTC),
+                noticed_by=owner,
+                noticed_at=dt.datetime.now(dt.UTC),
+            )
+        )
     log_event(
         logger,
         "execution_missed",
@@ -512,7 +548,7 @@ def daemon_scheduler(engine: Engine, owner: str, started_at: dt.datetime, poll_s
         job_defaults=_job_defaults(),
         timezone=TIMEZONE,
     )
-    scheduler.add_listener(_log_missed, EVENT_JOB_MISSED)
+    scheduler.add_listener(functools.partial(_record_missed, engine, owner), EVENT_JOB_MISSED)
     scheduler.add_job(
         functools.partial(daemon_heartbeat, engine, owner, started_at, poll_s),
         "interval",

@@ -55,6 +55,7 @@ from uptake.scheduler import (
     daemon_sentence,
     daemons,
     list_schedules,
+    missed_sentences,
     run_schedule_now,
 )
 
@@ -505,3 +506,10 @@ def test_an_execution_missed_beyond_its_grace_time_is_logged_with_what_to_do(
     assert missed["schedule"] == "mensuel" and missed["hint"] == "uptake schedule run mensuel"
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM uptake_job_claims")).scalar_one() == 0
+    # Told wherever the schedules are listed, until the schedule runs again.
+    [info] = list_schedules(engine)
+    assert info.missed is not None and info.last_claimed is None
+    [sentence] = missed_sentences([info])
+    assert f"prévue le {french.moment(info.missed)}" in sentence and "uptake schedule run mensuel" in sentence
+    assert claim_execution(engine, "mensuel", info.missed + dt.timedelta(minutes=5), "b:2")  # run by hand
+    assert list_schedules(engine)[0].missed is None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from tests.web.conftest import seed_worklist
 
@@ -144,6 +144,16 @@ def test_runs_page_lists_the_schedules_and_which_are_paused(
     assert "mensuelle" in page and "0 6 5 * *" in page and "/06:00" not in page
     assert page.count("en pause") == 1 and f"inbox = {tmp_path}" in page
     assert "Aucun démon actif : lancez « uptake scheduler »" in page  # nothing would run them
+    assert "Exécution manquée" not in page
+
+    with engine.begin() as connection:  # as a daemon records an execution it started too late
+        connection.execute(
+            text("INSERT INTO uptake_job_misses VALUES ('mensuelle', :at, 'vm:1', :at)"),
+            {"at": dt.datetime(2026, 3, 5, 5, 0, tzinfo=dt.UTC)},
+        )
+    page = client.get("/donnees/executions").text
+    assert "Exécution manquée : « mensuelle » prévue le 05/03/2026 06:00" in page
+    assert "uptake schedule run mensuelle" in page
 
 
 def test_a_national_runs_page_lists_the_busiest_communes_and_sums_the_others(

@@ -19,6 +19,7 @@ from uptake.scheduler import (
     daemon_sentence,
     daemons,
     list_schedules,
+    missed_sentences,
     pause_schedule,
     remove_schedule,
     resume_schedule,
@@ -101,6 +102,8 @@ def register(app: typer.Typer) -> None:
                 params,
             )
         console.print(table)
+        for sentence in missed_sentences(infos):
+            console.print(sentence, style="bold")
         console.print(daemon_sentence(daemons(ctx.engine)))
 
     @schedule.command("pause")

@@ -19,7 +19,7 @@ from outreach.indicators import indicators_22, indicators_71, load_tables
 from outreach.models import Launch, Outcome, WorklistItem
 from outreach.outcomes import OUTCOMES
 from outreach.report import CHANNEL_LABELS, HEADERS
-from uptake.scheduler import daemon_sentence, daemons, list_schedules
+from uptake.scheduler import daemon_sentence, daemons, list_schedules, missed_sentences
 from uptake.web.access import allow, guard
 from uptake.web.errors import error_page
 from uptake.web.rendering import render
@@ -39,13 +39,15 @@ def runs_page(request: Request) -> Response:
     schedules that start them."""
     engine = context_of(request).engine
     runs = list_runs(engine, limit=50)
+    schedules = list_schedules(engine)
     return render(
         request,
         "donnees/runs.html",
         {
             "title": "Exécutions de la détection",
             "runs": runs,
-            "schedules": list_schedules(engine),
+            "schedules": schedules,
+            "missed": missed_sentences(schedules),
             "daemons": daemon_sentence(daemons(engine)),
         },
     )

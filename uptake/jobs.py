@@ -276,9 +276,9 @@ class JobSpec:
                     )
                 typed[name] = int(text)
         if "inbox" in typed and not Path(typed["inbox"]).is_dir():
-            raise ScheduleError(
-                f"le dossier de dépôt {typed['inbox']} n'existe pas : créez-le, ou corrigez --inbox"
-            )
+            inbox = Path(typed["inbox"])
+            problem = "est un fichier, pas un dossier" if inbox.exists() else "n'existe pas"
+            raise ScheduleError(f"le dossier de dépôt {inbox} {problem} : créez-le, ou corrigez --inbox")
         return typed
 
 

@@ -415,6 +415,9 @@ def test_schedule_parameters_are_checked_and_typed_as_the_job_takes_them(tmp_pat
             JOBS["relances"].checked({"days": wrong})
     with pytest.raises(ScheduleError, match="n'existe pas"):
         JOBS["detection"].checked({"inbox": str(tmp_path / "absent")})
+    (tmp_path / "extrait.parquet").write_bytes(b"PAR1")
+    with pytest.raises(ScheduleError, match="est un fichier, pas un dossier"):
+        JOBS["detection"].checked({"inbox": str(tmp_path / "extrait.parquet")})
     with pytest.raises(ScheduleError, match=r"manquant.*--inbox"):
         JOBS["rapprochement"].checked({})
 

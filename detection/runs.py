@@ -120,6 +120,11 @@ class RunInterrupted(DetectionError):
         )
 
 
+INTERRUPTED_BY_USER = (
+    "interrompue par l'utilisateur (Ctrl-C) : aucun drapeau n'a été publié, relancez la détection"
+)
+
+
 class RunFailed(DetectionError):
     """The run stopped on an unexpected error; it is recorded as `failed` and nothing was published."""
 
@@ -677,7 +682,12 @@ class DetectionRunner:
                 raise PublishedMeanwhile(earlier) from None
 
     def _fail(self, run_id: int, exc: BaseException, clock: _Clock) -> None:
-        summary = str(exc) if isinstance(exc, DetectionError) else f"erreur interne ({type(exc).__name__})"
+        if isinstance(exc, DetectionError):
+            summary = str(exc)
+        elif isinstance(exc, KeyboardInterrupt):
+            summary = INTERRUPTED_BY_USER
+        else:
+            summary = f"erreur interne ({type(exc).__name__})"
         with Session(self.engine) as session, session.begin():
             run = session.get_one(DetectionRun, run_id)
             run.status = FAILED

@@ -178,3 +178,29 @@ def test_a_run_killed_at_any_moment_leaves_no_partial_flags_and_is_failed_at_nex
     assert _flag_count(uptake_home) == 0
     run_dir = uptake_home / "runs" / str(after.id)
     assert not run_dir.exists() or not any(run_dir.iterdir())
+
+
+def test_ctrl_c_during_a_run_says_so_records_the_run_interrupted_and_publishes_nothing(
+    extract: Path, uptake_home: Path
+) -> None:
+    env = {**os.environ, "UPTAKE_HOME": str(uptake_home), STEP_DELAY_ENV: "1", "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uptake", "run", "--extract", str(extract)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(lambda: _has_run(uptake_home))
+    time.sleep(0.3)  # before the evaluation: one second per step
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+
+    assert proc.returncode == 130
+    assert "Exécution interrompue par l'utilisateur (Ctrl-C) : aucun drapeau n'a été publié" in " ".join(
+        stderr.split()
+    )
+    assert "Traceback" not in stderr
+    [run] = _runs(uptake_home)
+    assert run.status == FAILED and "Ctrl-C" in (run.error_summary or "")
+    assert _flag_count(uptake_home) == 0

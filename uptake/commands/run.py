@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Column
 
-from detection.runs import STEP_LABELS, DetectionRunner, RunRequest
+from detection.runs import INTERRUPTED_BY_USER, STEP_LABELS, DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
 from uptake import french
 from uptake.commands.privacy import actor_name
@@ -107,6 +107,10 @@ def register(app: typer.Typer) -> None:
                 err_console.print(rejected.report(), highlight=False, markup=False)
                 err_console.print("Aucun drapeau n'a été écrit (exécution enregistrée comme rejetée).")
                 raise typer.Exit(2) from None
+            except KeyboardInterrupt:
+                progress.stop()
+                err_console.print(f"Exécution {INTERRUPTED_BY_USER}.", highlight=False)
+                raise typer.Exit(130) from None
             steps.finish()
         if outcome.reused:
             earlier = outcome.run

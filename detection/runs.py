@@ -373,7 +373,8 @@ def write_flags(
     One lazy plan, written by `sink_parquet` without holding the result in memory. The commune's
     distance and remoteness are added to the flags (far fewer rows than households) by lookups,
     not joins. The rules share one scan of the file; an extract larger than `SLICE_ROWS`
-    households is evaluated in slices of that size, so that memory stays bounded.
+    households is evaluated in slices of that size, so that memory stays bounded. `on_rows` is told
+    the households read so far, in increasing order, ending with all of them.
     """
 
     def plan(households: pl.LazyFrame) -> pl.LazyFrame:

@@ -41,6 +41,7 @@ COMMAND_MODULES = (
     "synth",
     "run",
     "runs",
+    "territory",
     "schedule",
     "rules",
     "privacy",

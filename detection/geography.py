@@ -90,7 +90,9 @@ class Geography:
         else:
             assert remoteness.part_communes is not None
             count = max(1, math.ceil(frame.height * remoteness.part_communes))
-            chosen = frame.sort("distance_services_km", descending=True).head(count)
+            # A commune of unknown distance is not taken for one of the farthest (nor, above, for
+            # one beyond the threshold).
+            chosen = frame.sort("distance_services_km", descending=True, nulls_last=True).head(count)
         return set(chosen["code_commune"].to_list())
 
     @cached_property
@@ -101,7 +103,8 @@ class Geography:
     def distance_km(self, code: str) -> float | None:
         """Distance from one commune of the territory to the nearest service point."""
         row = self.communes.filter(pl.col("code_commune") == code)
-        return None if row.is_empty() else float(row["distance_services_km"][0])
+        distance = None if row.is_empty() else row["distance_services_km"][0]
+        return None if distance is None else float(distance)  # unknown without coordinates
 
     # Polars expressions over the `code_commune` column, for rules and campaign filters.
 

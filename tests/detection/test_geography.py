@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from detection.geography import Geography, haversine_km
+from detection.reference import CommuneReference
 from detection.territory import load_territory
 from tests.conftest import CONFIG_DIR
 
@@ -47,3 +48,17 @@ def test_expressions_agree_with_the_table(geography: Geography) -> None:
         assert remote == (code in geography.remote_communes)
         assert inside == (code != "75056")
         assert opah == (code == "04088")
+
+
+def test_a_commune_whose_distance_is_unknown_is_not_taken_for_one_of_the_farthest(
+    geography: Geography,
+) -> None:
+    # Lurs (04106), among the farthest of the territory, without coordinates in the reference.
+    frame = geography.reference.frame.with_columns(
+        pl.when(pl.col("code_commune") == "04106").then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("latitude", "longitude")
+    )
+    unknown = Geography.of(geography.territory, CommuneReference(frame))
+    assert unknown.distance_km("04106") is None
+    assert "04106" not in unknown.remote_communes
+    assert len(unknown.remote_communes) == len(geography.remote_communes)  # the next farthest instead

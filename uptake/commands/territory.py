@@ -29,7 +29,9 @@ def print_territory(geography: Geography, out: Console, communes_shown: int = CO
     """The territory's identity, its service points and rule of remoteness, then its communes,
     farthest from services first (the `communes_shown` first; 0 for all), with their perimeters."""
     territory = geography.territory
-    communes = geography.communes.sort(["distance_services_km", "code_commune"], descending=[True, False])
+    communes = geography.communes.sort(
+        ["distance_services_km", "code_commune"], descending=[True, False], nulls_last=True
+    )
     scope = "France entière" if territory.national else f"EPCI {territory.epci or '—'}"
     out.print(f"Territoire : {territory.nom} ({scope}, {french.count(communes.height)} communes)")
     points = ", ".join(f"{p.nom} ({p.commune})" for p in territory.service_points)

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -27,8 +28,14 @@ ROLE_LABELS = {
 MIN_PASSWORD_LENGTH = 12
 _LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _HASHER = PasswordHasher()
-# Verified when the login is unknown, so that timing does not reveal which logins exist.
-_DUMMY_HASH = _HASHER.hash("compte-inexistant-pour-egaliser-le-temps")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the login is unknown, so that timing does not reveal which logins exist.
+
+    Computed at the first sign-in, not at import: every CLI command imports this module."""
+    return _HASHER.hash("compte-inexistant-pour-egaliser-le-temps")
 
 
 class AccountError(Exception):
@@ -139,7 +146,7 @@ def authenticate(session: Session, login: str, password: str) -> Account | None:
     """The active account whose password matches, or None (unknown login, wrong password, disabled)."""
     user = session.scalars(select(User).where(User.login == login)).one_or_none()
     try:
-        _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _HASHER.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.active:

@@ -235,11 +235,13 @@ def latest_run(engine: Engine, *, status: str | None = SUCCEEDED) -> RunRecord |
         return None if row is None else RunRecord.of(row)
 
 
-def list_runs(engine: Engine, *, limit: int = 50) -> list[RunRecord]:
-    """The newest runs first."""
+def list_runs(engine: Engine, *, limit: int = 50, status: str | None = None) -> list[RunRecord]:
+    """The newest runs first (of one `status` only, when given)."""
+    query = select(DetectionRun).order_by(DetectionRun.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(DetectionRun.status == status)
     with Session(engine) as session:
-        rows = session.scalars(select(DetectionRun).order_by(DetectionRun.id.desc()).limit(limit))
-        return [RunRecord.of(row) for row in rows]
+        return [RunRecord.of(row) for row in session.scalars(query)]
 
 
 def _same_rules_succeeded(

@@ -204,3 +204,18 @@ def test_ctrl_c_during_a_run_says_so_records_the_run_interrupted_and_publishes_n
     [run] = _runs(uptake_home)
     assert run.status == FAILED and "Ctrl-C" in (run.error_summary or "")
     assert _flag_count(uptake_home) == 0
+
+
+def test_runs_list_shows_the_runs_of_one_status_on_request(cli, extract: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "mauvais.csv"
+    bad.write_text("id_foyer,x\nabc,1\n", encoding="utf-8")
+    assert cli("run", "--extract", str(bad)).code == 2
+    assert cli("run", "--extract", str(extract)).code == 0
+
+    rejected = cli("runs", "list", "--statut", "rejeté")
+    assert rejected.code == 0 and "mauvais.csv" in rejected.stdout and "foyers.parquet" not in rejected.stdout
+    succeeded = cli("runs", "list", "--statut", "réussi")
+    assert "foyers.parquet" in succeeded.stdout and "mauvais.csv" not in succeeded.stdout
+    assert "Aucune exécution au statut « échoué »" in cli("runs", "list", "--statut", "échoué").stdout
+    wrong = cli("runs", "list", "--statut", "ok")
+    assert wrong.code == 2 and "« ok » n'est pas un statut" in " ".join(wrong.stderr.split())

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from detection.errors import DetectionError
-from detection.records import RunRecord, get_run, list_runs
+from detection.records import STATUS_LABELS, RunRecord, get_run, list_runs
 from detection.reference import load_reference
 from detection.runs import STEP_LABELS, recover_interrupted_runs
 from uptake import french
@@ -124,13 +124,28 @@ def register(app: typer.Typer) -> None:
     @runs.command("list")
     def list_command(
         limit: int = typer.Option(30, "--limit", "-n", min=1, help="Nombre d'exécutions affichées."),
+        status: str | None = typer.Option(
+            None,
+            "--statut",
+            help=f"Seulement les exécutions de ce statut : {', '.join(STATUS_LABELS.values())}.",
+            show_default=False,
+        ),
     ) -> None:
         """Liste les exécutions, de la plus récente à la plus ancienne."""
+        codes = {label: code for code, label in STATUS_LABELS.items()}
+        code = codes.get(status) if status else None
+        if status and code is None:
+            raise typer.BadParameter(
+                f"« {status} » n'est pas un statut (statuts : {', '.join(codes)}).", param_hint="--statut"
+            )
         ctx = AppContext.from_env()
         recover_interrupted_runs(ctx.engine)
-        records = list_runs(ctx.engine, limit=limit)
+        records = list_runs(ctx.engine, limit=limit, status=code)
         if not records:
-            console.print("Aucune exécution enregistrée. Lancez « uptake run --extract FICHIER ».")
+            if status:
+                console.print(f"Aucune exécution au statut « {status} ».")
+            else:
+                console.print("Aucune exécution enregistrée. Lancez « uptake run --extract FICHIER ».")
             return
         console.print(runs_table(records))
 

@@ -519,16 +519,8 @@ class DaemonScheduler(BlockingScheduler):  # type: ignore[misc]
 
 def _record_missed(engine: Engine, owner: str, event: JobExecutionEvent) -> None:
     """An execution due longer ago than its grace time (no daemon was running then) is skipped by
-    APScheduler: recorded, for `uptake schedule list` and the web page, and said in the log."""
-    with suppress(IntegrityError), engine.begin() as connection:  # another daemon noticed it first
-        connection.execute(
-            insert(_misses).values(
-                job_id=event.job_id,
-                scheduled_at=event.scheduled_run_time.astimezone(dt.UTC),
-                noticed_by=owner,
-                noticed_at=dt.datetime.now(dt.UTC),
-            )
-        )
+    APScheduler: said in the log, then recorded for `uptake schedule list` and the web page."""
+    # Logged first: a database that does not answer must not silence the one sign of the miss.
     log_event(
         logger,
         "execution_missed",
@@ -538,6 +530,15 @@ def _record_missed(engine: Engine, owner: str, event: JobExecutionEvent) -> None
         grace_s=MISFIRE_GRACE_S,
         hint=f"uptake schedule run {event.job_id}",
     )
+    with suppress(IntegrityError), engine.begin() as connection:  # another daemon noticed it first
+        connection.execute(
+            insert(_misses).values(
+                job_id=event.job_id,
+                scheduled_at=event.scheduled_run_time.astimezone(dt.UTC),
+                noticed_by=owner,
+                noticed_at=dt.datetime.now(dt.UTC),
+            )
+        )
 
 
 def daemon_scheduler(engine: Engine, owner: str, started_at: dt.datetime, poll_s: float) -> DaemonScheduler:

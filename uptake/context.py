@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
-
-from detection.geography import Geography
-from detection.territory import TERRITORY_FILE, Territory, load_territory
-from outreach.campaigns import TEMPLATES_DIR, Campaign
-from outreach.launch import OutreachEnv
-from privacy.keys import Keyring, open_keyring
-from uptake.db import make_engine, unreachable, upgrade
 from uptake.settings import Settings, load_settings
+
+# The domain packages are imported where a resource is first opened: a command loads only what it
+# uses (the outreach machinery alone takes half a second to import).
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from detection.geography import Geography
+    from detection.territory import Territory
+    from outreach.campaigns import Campaign
+    from outreach.launch import OutreachEnv
+    from privacy.keys import Keyring
 
 
 @dataclass
@@ -32,6 +35,10 @@ class AppContext:
     @cached_property
     def engine(self) -> Engine:
         """An engine on the configured database, migrated to the newest schema on first use."""
+        from sqlalchemy.exc import OperationalError
+
+        from uptake.db import make_engine, unreachable, upgrade
+
         engine = make_engine(self.settings.database_url)
         try:
             upgrade(engine)
@@ -42,20 +49,29 @@ class AppContext:
     @cached_property
     def keyring(self) -> Keyring:
         """The keyring of the data folder (master secret: environment or `$UPTAKE_HOME/master.key`)."""
+        from privacy.keys import open_keyring
+
         return open_keyring(self.settings.keys_dir, self.settings.home / "master.key")
 
     @cached_property
     def territory(self) -> Territory:
         """The configured territory (`config/territoire.toml`)."""
+        from detection.territory import TERRITORY_FILE, load_territory
+
         return load_territory(self.settings.config_dir / TERRITORY_FILE)
 
     @cached_property
     def geography(self) -> Geography:
         """The geography of the configured territory."""
+        from detection.geography import Geography
+
         return Geography.of(self.territory)
 
     def outreach_env(self, actor: str) -> OutreachEnv:
         """What producing campaign outputs needs, acting as `actor` (recorded in the audit log)."""
+        from outreach.campaigns import TEMPLATES_DIR
+        from outreach.launch import OutreachEnv
+
         templates = self.settings.config_dir / TEMPLATES_DIR
         return OutreachEnv(self.engine, self.keyring, self.geography, templates, actor)
 

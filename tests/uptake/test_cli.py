@@ -1,0 +1,54 @@
+"""The `uptake` command loads a command's module only when that command runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import uptake.commands
+from uptake.cli import COMMANDS, commands_of
+
+
+def test_the_command_table_names_exactly_what_each_command_module_registers() -> None:
+    modules = {
+        path.stem
+        for path in Path(uptake.commands.__file__).parent.glob("*.py")
+        if "def register(" in path.read_text(encoding="utf-8")
+    }
+    assert set(COMMANDS.values()) == modules
+    for module in modules:
+        listed = {name for name, owner in COMMANDS.items() if owner == module}
+        assert set(commands_of(module)) == listed, module
+
+
+def test_a_command_imports_neither_the_other_commands_nor_the_domains_it_does_not_use(tmp_path: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from uptake.cli import app\n"
+        "try:\n"
+        "    app(['users', 'list'], prog_name='uptake')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = [m for m in ('uptake.commands.users', 'uptake.commands.run', 'outreach.launch', 'polars')"
+        " if m in sys.modules]\n"
+        "print(','.join(loaded), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "UPTAKE_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.stderr.strip().splitlines()[-1] == "uptake.commands.users"
+
+
+def test_the_help_lists_every_command_in_the_table_order(tmp_path: Path) -> None:
+    env = {**os.environ, "UPTAKE_HOME": str(tmp_path), "COLUMNS": "200", "NO_COLOR": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "uptake", "--help"], env=env, capture_output=True, text=True, check=True
+    )
+    listed = [
+        line.split()[1] for line in result.stdout.splitlines() if line.startswith("│ ") and line[2] != " "
+    ]
+    commands = [name for name in listed if name in COMMANDS]
+    assert commands == list(COMMANDS)

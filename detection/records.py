@@ -109,6 +109,8 @@ class DetectionRun(Base):
     # Set when a run (not forced) publishes its flags; unique, so that of two equivalent runs
     # started before either finished, only the first publishes (`detection_0003`).
     publication_key: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    # When the flags (rows and file) were deleted at the end of their retention (`detection_0004`).
+    flags_purged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DetectionFlag(Base):
@@ -162,6 +164,7 @@ class RunRecord:
     started_at: dt.datetime
     finished_at: dt.datetime | None
     import_id: int | None = None
+    flags_purged_at: dt.datetime | None = None
 
     @property
     def status_label(self) -> str:
@@ -216,6 +219,7 @@ class RunRecord:
             started_at=started,
             finished_at=as_utc(row.finished_at),
             import_id=row.import_id,
+            flags_purged_at=as_utc(row.flags_purged_at),
         )
 
 
@@ -247,10 +251,15 @@ def list_runs(engine: Engine, *, limit: int = 50, status: str | None = None) -> 
 def _same_rules_succeeded(
     session: Session, rule_versions: Mapping[str, str], **columns: object
 ) -> Iterator[DetectionRun]:
-    """The succeeded runs, newest first, with these column values and exactly these rule versions."""
+    """The succeeded runs whose flags are still kept, newest first, with these column values and
+    exactly these rule versions."""
     rows = session.scalars(
         select(DetectionRun)
-        .where(DetectionRun.status == SUCCEEDED, *(getattr(DetectionRun, k) == v for k, v in columns.items()))
+        .where(
+            DetectionRun.status == SUCCEEDED,
+            DetectionRun.flags_purged_at.is_(None),
+            *(getattr(DetectionRun, k) == v for k, v in columns.items()),
+        )
         .order_by(DetectionRun.id.desc())
     )
     return (row for row in rows if dict(row.rule_versions or {}) == dict(rule_versions))

@@ -41,6 +41,17 @@ class TemplateRefused(OutreachError):
         super().__init__(f"modèle `{template}` refusé : {problem}. {fix}")
 
 
+class RunFlagsPurged(OutreachError):
+    """The run's flags were deleted at the end of their retention."""
+
+    def __init__(self, run_id: int, purged_on: str) -> None:
+        super().__init__(
+            f"les drapeaux de l'exécution n° {run_id} ont été supprimés le {purged_on} (fin de leur "
+            "durée de conservation) : lancez la campagne sur une exécution plus récente "
+            "(voir `uptake runs list`)."
+        )
+
+
 class RunNotFound(OutreachError):
     """The detection run asked for does not exist or has no flags."""
 

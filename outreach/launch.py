@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from sqlalchemy import Engine, func, insert, select
@@ -25,7 +26,7 @@ from outreach import oppositions
 from outreach.attempts import AttemptJob, AttemptReport, produce_attempt
 from outreach.campaigns import Campaign
 from outreach.channels import CHANNEL_FIELDS, SmtpSettings
-from outreach.errors import OutreachError, OutsideSendingWindow, RunNotFound
+from outreach.errors import OutreachError, OutsideSendingWindow, RunFlagsPurged, RunNotFound
 from outreach.history import load_history
 from outreach.holdout import CONTACTED, HOLDOUT
 from outreach.models import Assignment, Contact, Launch, Outcome
@@ -175,6 +176,9 @@ def launch_campaign(
         run = get_run(session, run_id)
         if run is None or run.status != SUCCEEDED:
             raise RunNotFound(str(run_id))
+        if run.flags_purged_at is not None:
+            purged = run.flags_purged_at.astimezone(ZoneInfo(campaign.fenetres.fuseau))
+            raise RunFlagsPurged(run_id, purged.strftime("%d/%m/%Y"))
         authorisation = authorise_campaign(session, env.keyring, campaign, moment, exchange_id)
         flags = with_known_contacts(
             load_flags(env.engine, run_id, rules=campaign.campagne.regles), vault.usable_channels(session)

@@ -20,7 +20,7 @@ import logging
 import shutil
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from detection.errors import DetectionError
 from detection.records import SUCCEEDED, DetectionRun
+from detection.retention import FLAGS_RETENTION_MONTHS, purge_flags
 from detection.runs import DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
 from outreach.campaigns import find_campaign
@@ -225,12 +226,16 @@ def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
     }
 
 
-def purge_job(*, schedule: str = "") -> dict[str, Any]:
-    """Scheduler job: delete the outputs past their retention end and destroy their keys (audited)."""
+def purge_job(*, schedule: str = "", flags_months: int = FLAGS_RETENTION_MONTHS) -> dict[str, Any]:
+    """Scheduler job: delete the outputs past their retention end and destroy their keys, and the
+    flags of the detection runs finished more than `flags_months` months ago (audited)."""
     ctx = AppContext.from_env()
+    actor = f"planificateur:{schedule}"
     with transaction(ctx.engine) as session:
-        report = retention.purge(session, ctx.keyring, actor=f"planificateur:{schedule}")
+        flags = purge_flags(session, actor=actor, months=int(flags_months))
+        report = retention.purge(session, ctx.keyring, actor=actor)
     counts = {k: v for k, v in asdict(report).items() if isinstance(v, int)}
+    counts |= {"flag_runs": flags.runs, "flags": flags.flags, "flag_files": flags.files_deleted}
     log_event(logger, "purge_done", schedule=schedule, **counts)
     return {"status": "succeeded", **counts}
 
@@ -242,6 +247,7 @@ class JobSpec:
     function: Callable[..., dict[str, Any]]
     description: str
     required: tuple[str, ...] = ()
+    minimums: Mapping[str, int] = field(default_factory=dict)  # integer parameters' smallest value
 
     @property
     def reference(self) -> str:
@@ -275,6 +281,10 @@ class JobSpec:
                         f"paramètre {name} : nombre entier positif ou nul attendu, « {value} » reçu"
                     )
                 typed[name] = int(text)
+                if typed[name] < self.minimums.get(name, 0):
+                    raise ScheduleError(
+                        f"paramètre {name} : au moins {self.minimums[name]} attendu, « {value} » reçu"
+                    )
         if "inbox" in typed and not Path(typed["inbox"]).is_dir():
             inbox = Path(typed["inbox"])
             problem = "est un fichier, pas un dossier" if inbox.exists() else "n'existe pas"
@@ -294,5 +304,9 @@ JOBS: dict[str, JobSpec] = {
         "rapprochement des campagnes avec le plus récent extrait du dossier de dépôt",
         required=("inbox",),
     ),
-    "purge": JobSpec(purge_job, "purge des listes échues et destruction de leurs clés (quotidien)"),
+    "purge": JobSpec(
+        purge_job,
+        "purge des listes échues et de leurs clés, et des drapeaux des exécutions anciennes (quotidien)",
+        minimums={"flags_months": 1},
+    ),
 }

@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.errors import RunNotFound
+from detection.retention import purge_flags
+from outreach.errors import RunFlagsPurged, RunNotFound
 from outreach.launch import launch_campaign, run_followups
 from outreach.models import Assignment, Contact, Launch, Outcome, WorklistItem
 from outreach.outcomes import record_outcome
@@ -120,6 +121,19 @@ def test_unknown_run_is_a_clear_error(make_world) -> None:
     world = make_world()
     with pytest.raises(RunNotFound):
         launch_campaign(world.env, campaign_22(), 999, out_dir=world.out_dir, now=NOW)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_run_whose_flags_were_purged_cannot_be_launched_and_the_error_says_so(make_world) -> None:
+    world = make_world()
+    run_id = world.store_run(flags_frame([flag(1), flag(2)]))
+    with Session(world.engine) as session, session.begin():
+        purge_flags(session, actor="dpo", now=NOW + dt.timedelta(days=400))
+
+    with pytest.raises(RunFlagsPurged, match=rf"exécution n° {run_id} ont été supprimés le \d\d/\d\d/2027"):
+        launch_campaign(world.env, campaign_22(), run_id, out_dir=world.out_dir, now=NOW)
+    with Session(world.engine) as session:
+        assert session.scalars(select(Launch)).first() is None
 
 
 def test_a_launch_on_a_weekend_plans_sms_and_calls_for_the_next_working_day(make_world) -> None:

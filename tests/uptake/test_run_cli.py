@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import signal
@@ -219,3 +220,30 @@ def test_runs_list_shows_the_runs_of_one_status_on_request(cli, extract: Path, t
     assert "Aucune exécution au statut « échoué »" in cli("runs", "list", "--statut", "échoué").stdout
     wrong = cli("runs", "list", "--statut", "ok")
     assert wrong.code == 2 and "« ok » n'est pas un statut" in " ".join(wrong.stderr.split())
+
+
+def test_uptake_purge_deletes_the_flags_of_runs_past_their_retention_and_runs_show_says_so(
+    cli, extract: Path, uptake_home: Path
+) -> None:
+    assert cli("run", "--extract", str(extract)).code == 0
+    [run] = _runs(uptake_home)
+    flags_file = Path(run.flags_path or "")
+    assert "0 exécution(s)" in cli("purge").stdout and flags_file.exists()
+
+    engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
+    try:
+        with Session(engine) as session, session.begin():  # finished seven months ago
+            session.get_one(DetectionRun, run.id).finished_at = run.finished_at - dt.timedelta(days=213)
+    finally:
+        engine.dispose()
+    assert "0 exécution(s)" in cli("purge").stdout  # kept 12 months by default
+    purged = cli("purge", "--drapeaux-mois", "6")
+
+    assert purged.code == 0, purged.output
+    said = " ".join(purged.stdout.split())
+    assert "Drapeaux de détection : 1 exécution(s) terminée(s) avant le" in said
+    assert f"{french.count(run.flags_count)} drapeau(x) et 1 fichier(s) supprimés" in said
+    assert _flag_count(uptake_home) == 0 and not flags_file.exists()
+    shown = " ".join(cli("runs", "show", str(run.id)).stdout.split())
+    assert "supprimé avec les drapeaux le" in shown and "(fin de conservation)" in shown
+    assert cli("purge", "--drapeaux-mois", "0").code == 2

@@ -306,7 +306,42 @@ def test_purge_job_runs_on_an_empty_data_folder(uptake_home: Path) -> None:
 
     result = purge_job(schedule="test")
     assert result["status"] == "succeeded"
-    assert result["outputs"] == 0
+    assert result["outputs"] == 0 and result["flag_runs"] == 0
+
+
+def test_purge_job_deletes_the_flags_of_runs_older_than_its_flags_months(
+    uptake_home: Path, home_engine: Engine
+) -> None:
+    from uptake.db import upgrade
+    from uptake.jobs import purge_job
+
+    upgrade(home_engine)
+    now = dt.datetime.now(dt.UTC)
+    files = []
+    with Session(home_engine) as session, session.begin():
+        for months_ago in (8, 4):
+            flags_file = uptake_home / "runs" / str(months_ago) / "flags.parquet"
+            flags_file.parent.mkdir(parents=True)
+            flags_file.write_bytes(b"PAR1")
+            files.append(flags_file)
+            finished = now - dt.timedelta(days=31 * months_ago)
+            session.add(
+                DetectionRun(
+                    status=SUCCEEDED,
+                    trigger="test",
+                    extract_name="x.parquet",
+                    flags_path=str(flags_file),
+                    started_at=finished,
+                    finished_at=finished,
+                )
+            )
+
+    result = purge_job(schedule="quotidienne", flags_months=6)
+
+    assert (result["flag_runs"], result["flag_files"]) == (1, 1)
+    assert not files[0].exists() and files[1].exists()
+    older, newer = _runs(home_engine)
+    assert older.flags_purged_at is not None and newer.flags_purged_at is None
 
 
 def test_schedule_list_says_whether_a_daemon_runs_and_when_each_schedule_last_started(
@@ -407,12 +442,18 @@ def test_an_unreadable_cron_expression_is_refused_naming_the_field_to_fix(cron: 
 def test_schedule_parameters_are_checked_and_typed_as_the_job_takes_them(tmp_path: Path) -> None:
     assert JOBS["relances"].checked({"days": "30"}) == {"days": 30}
     assert JOBS["detection"].checked({"inbox": str(tmp_path)}) == {"inbox": str(tmp_path)}
-    with pytest.raises(ScheduleError, match=r"paramètre inconnu pour cette tâche : inbox \(.*aucun\)"):
+    with pytest.raises(
+        ScheduleError,
+        match=r"paramètre inconnu pour cette tâche : inbox \(paramètres possibles : flags_months\)",
+    ):
         JOBS["purge"].checked({"inbox": str(tmp_path)})
     assert JOBS["detection"].checked({"inbox": str(tmp_path), "min_age_s": "0"})["min_age_s"] == 0
     for wrong in ("trente", "-5", "1.5"):
         with pytest.raises(ScheduleError, match=f"nombre entier positif ou nul attendu, « {wrong} » reçu"):
             JOBS["relances"].checked({"days": wrong})
+    assert JOBS["purge"].checked({"flags_months": "6"}) == {"flags_months": 6}
+    with pytest.raises(ScheduleError, match="paramètre flags_months : au moins 1 attendu, « 0 » reçu"):
+        JOBS["purge"].checked({"flags_months": "0"})
     with pytest.raises(ScheduleError, match="n'existe pas"):
         JOBS["detection"].checked({"inbox": str(tmp_path / "absent")})
     (tmp_path / "extrait.parquet").write_bytes(b"PAR1")

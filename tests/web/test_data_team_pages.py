@@ -124,6 +124,31 @@ def test_run_page_shows_a_runs_counts_by_commune_and_its_steps(client_for: Clien
     assert "2\u202fmin\u00a000\u202fs" in page  # the run's own duration
 
 
+def test_run_page_says_when_the_flags_were_deleted_at_the_end_of_their_retention(
+    client_for: Client, engine: Engine
+) -> None:
+    import datetime as dt
+
+    from detection.records import SUCCEEDED, DetectionRun
+    from uptake.db import transaction
+
+    with transaction(engine) as session:
+        run = DetectionRun(
+            status=SUCCEEDED,
+            trigger="test",
+            extract_name="extrait-2025-01.parquet",
+            flags_count=87,
+            started_at=dt.datetime(2025, 1, 6, 8, 0, tzinfo=dt.UTC),
+            finished_at=dt.datetime(2025, 1, 6, 8, 2, tzinfo=dt.UTC),
+            flags_purged_at=dt.datetime(2026, 1, 7, 3, 0, tzinfo=dt.UTC),
+        )
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    page = client_for("equipe_donnees").get(f"/donnees/executions/{run_id}").text
+    assert "87 (supprimés le 07/01/2026 04:00, fin de conservation)" in page
+
+
 def test_unknown_run_is_a_french_404(client_for: Client) -> None:
     response = client_for("equipe_donnees").get("/donnees/executions/999")
     assert response.status_code == 404

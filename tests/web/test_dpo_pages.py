@@ -107,6 +107,34 @@ def test_purges_page_lists_nothing_on_a_fresh_database(client_for: Client) -> No
     assert "Aucun fichier conservé" in page.text
 
 
+def test_purges_page_tells_the_dpo_which_runs_flags_are_kept_and_until_when(
+    client_for: Client, engine: Engine
+) -> None:
+    import datetime as dt
+
+    from detection.records import SUCCEEDED, DetectionRun
+
+    with transaction(engine) as session:
+        for day, purged in ((6, None), (7, dt.datetime(2026, 3, 1, tzinfo=dt.UTC))):
+            session.add(
+                DetectionRun(
+                    status=SUCCEEDED,
+                    trigger="test",
+                    extract_name=f"extrait-{day}.parquet",
+                    mois_reference=dt.date(2025, 1, 1),
+                    flags_count=1234,
+                    started_at=dt.datetime(2025, 1, day, 8, 0, tzinfo=dt.UTC),
+                    finished_at=dt.datetime(2025, 1, day, 8, 2, tzinfo=dt.UTC),
+                    flags_purged_at=purged,
+                )
+            )
+    page = client_for("dpo").get("/dpo/purges").text
+    assert "supprimés 12 mois après l'exécution" in page
+    assert "1\u202f234" in page and "janvier 2025" in page
+    assert "07/01/2026 (échus : supprimés à la prochaine purge)" in page  # finished 06/01/2025
+    assert "08/01/2026" not in page  # the other run's flags are already deleted
+
+
 def test_dpo_records_an_opposition_that_the_next_household_claim_honours(
     client_for: Client, engine: Engine
 ) -> None:

@@ -14,9 +14,11 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
+from detection.retention import FLAGS_RETENTION_MONTHS, purge_flags
 from privacy import audit, retention, rotation, subjects, vault
 from privacy.keys import Keyring, fingerprint, public_key_pem
 from privacy.pseudonyms import DEFAULT_FINALITE, key_text, pseudonymise_file
+from uptake import french
 from uptake.context import AppContext
 from uptake.db import transaction
 
@@ -207,18 +209,33 @@ def register(app: typer.Typer) -> None:
             max=36,
             help="Conservation du journal d'audit (mois).",
         ),
+        drapeaux_mois: int = typer.Option(
+            FLAGS_RETENTION_MONTHS,
+            "--drapeaux-mois",
+            min=1,
+            max=36,
+            help="Conservation des drapeaux d'une exécution de détection (mois après sa fin).",
+        ),
         acteur: str | None = ActorOption,
     ) -> None:
-        """Supprime les listes échues, détruit leurs clés, efface les traces et oppositions périmées."""
+        """Supprime les listes échues, détruit leurs clés, efface les traces et oppositions périmées
+        et les drapeaux des exécutions anciennes."""
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
+        actor = actor_name(acteur)
         with transaction(ctx.engine) as session:
-            report = retention.purge(session, keyring, actor=actor_name(acteur), audit_months=journal_mois)
+            flags = purge_flags(session, actor=actor, months=drapeaux_mois)
+            report = retention.purge(session, keyring, actor=actor, audit_months=journal_mois)
             sign_end_of_log(session, keyring)
         console.print(
             f"Purge : {report.outputs} sortie(s) échue(s), {report.files_deleted} fichier(s) supprimé(s), "
             f"{report.keys_destroyed} clé(s) détruite(s) ; {report.exchanges} échange(s) de plus de 36 mois, "
             f"{report.oppositions} opposition(s) échue(s) effacés."
+        )
+        console.print(
+            f"Drapeaux de détection : {french.count(flags.runs)} exécution(s) terminée(s) avant le "
+            f"{flags.kept_until:%d/%m/%Y}, {french.count(flags.flags)} drapeau(x) et "
+            f"{french.count(flags.files_deleted)} fichier(s) supprimés."
         )
         if report.audit_entries is None:
             console.print(

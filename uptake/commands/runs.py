@@ -76,7 +76,11 @@ def print_run(record: RunRecord, out: Console, communes_shown: int = COMMUNES_SH
     facts.add_row("Foyers du territoire", french.count(record.households_in_territory))
     facts.add_row("Foyers hors territoire (écartés)", french.count(record.households_out_of_territory))
     facts.add_row("Drapeaux", french.count(record.flags_count))
-    facts.add_row("Fichier des drapeaux", record.flags_path or "—")
+    if record.flags_purged_at is not None:
+        purged = french.moment(record.flags_purged_at)
+        facts.add_row("Fichier des drapeaux", f"supprimé avec les drapeaux le {purged} (fin de conservation)")
+    else:
+        facts.add_row("Fichier des drapeaux", record.flags_path or "—")
     facts.add_row("Début", french.moment(record.started_at))
     facts.add_row("Durée", french.duration(record.seconds))
     if record.error_summary:

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from detection.retention import FLAGS_RETENTION_MONTHS, kept_flags
 from outreach.models import WorklistItem
 from outreach.outcomes import outcome_history
 from privacy import audit, exchanges, register, subjects
@@ -254,8 +255,10 @@ def access_log_csv(
 
 @router.get("/purges")
 def purges_page(request: Request) -> Response:
-    """Files of personal data already purged, and those due (with their retention end)."""
+    """Files of personal data already purged, and those due (with their retention end); the
+    detection runs whose flags are kept, and from when the purge deletes them."""
     with db(request) as session:
+        flags = kept_flags(session)
         done = list(
             session.scalars(
                 select(PersonalOutput)
@@ -281,7 +284,15 @@ def purges_page(request: Request) -> Response:
     return render(
         request,
         "dpo/purges.html",
-        {"title": "Purges", "done": done, "due": due, "runs": runs, "today": date.today()},
+        {
+            "title": "Purges",
+            "done": done,
+            "due": due,
+            "runs": runs,
+            "flags": flags,
+            "flags_months": FLAGS_RETENTION_MONTHS,
+            "today": date.today(),
+        },
     )
 
 

@@ -1,0 +1,143 @@
+"""How long the flags of a run are kept, and their purge.
+
+Flags describe pseudonymised households (resources, housing, rights estimated): personal data,
+kept only while a campaign may still be launched on them. Launches copy what they need of the
+flags they select (outreach's assignments), so deleting a run's flags loses no campaign, follow-up
+or indicator; the run's record (counts per rule and commune, fingerprints, timings) stays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.orm import Session
+
+from detection.records import SUCCEEDED, DetectionFlag, DetectionRun, as_utc, utcnow
+from privacy import audit
+from privacy.retention import add_months
+
+# Aligned on the contact lists' 12 months (register entry): a campaign is launched within weeks of
+# a run, and a run a year old describes situations that have changed since.
+FLAGS_RETENTION_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class FlagsPurge:
+    """What a purge of flags did."""
+
+    runs: int
+    flags: int
+    files_deleted: int
+    kept_until: dt.date  # runs finished before this day had their flags deleted
+
+
+@dataclass(frozen=True)
+class KeptFlags:
+    """The flags of one run still kept, and from when a purge deletes them."""
+
+    run_id: int
+    mois_reference: dt.date | None
+    flags: int
+    finished_at: dt.datetime
+    deleted_from: dt.date
+
+
+def kept_flags(session: Session, *, months: int = FLAGS_RETENTION_MONTHS) -> list[KeptFlags]:
+    """The succeeded runs whose flags are still kept, the oldest first (the next to go)."""
+    rows = session.scalars(
+        select(DetectionRun)
+        .where(DetectionRun.status == SUCCEEDED, DetectionRun.flags_purged_at.is_(None))
+        .order_by(DetectionRun.finished_at, DetectionRun.id)
+    )
+    kept = []
+    for run in rows:
+        finished = as_utc(run.finished_at)
+        assert finished is not None  # a succeeded run has finished
+        # Due once `flags_kept_until(months, now)` passes the finish: `months` later, the next day.
+        deleted_from = add_months(finished.date(), months) + dt.timedelta(days=1)
+        kept.append(KeptFlags(run.id, run.mois_reference, run.flags_count or 0, finished, deleted_from))
+    return kept
+
+
+def flags_kept_until(months: int, now: dt.datetime) -> dt.datetime:
+    """Runs finished before this moment are past their retention of `months` months."""
+    if months < 1:
+        raise ValueError("la durée de conservation des drapeaux est d'au moins un mois")
+    return dt.datetime.combine(add_months(now.date(), -months), dt.time(), tzinfo=dt.UTC)
+
+
+def purge_flags(
+    session: Session,
+    *,
+    actor: str,
+    months: int = FLAGS_RETENTION_MONTHS,
+    now: dt.datetime | None = None,
+) -> FlagsPurge:
+    """Delete the flags (database rows and `flags.parquet`) of the runs finished more than `months`
+    months ago, in the caller's transaction; one audit entry per run.
+
+    A run's file is deleted only if no newer run published at the same path (a folder given again
+    with `--out` after its file was removed). The purged run no longer counts as a previous run of
+    its extract: the same file run again publishes new flags.
+    """
+    moment = now or utcnow()
+    limit = flags_kept_until(months, moment)
+    due = session.scalars(
+        select(DetectionRun)
+        .where(
+            DetectionRun.status == SUCCEEDED,
+            DetectionRun.flags_purged_at.is_(None),
+            DetectionRun.finished_at < limit,
+        )
+        .order_by(DetectionRun.id)
+    ).all()
+    flags = files = 0
+    for run in due:
+        result = session.execute(delete(DetectionFlag).where(DetectionFlag.run_id == run.id))
+        deleted = cast("CursorResult[Any]", result).rowcount
+        flags += deleted
+        file_deleted = _delete_file(session, run)
+        files += file_deleted
+        run.flags_purged_at = moment
+        run.publication_key = None
+        finished = as_utc(run.finished_at)
+        audit.append(
+            session,
+            actor=actor,
+            action="purge.drapeaux",
+            object_ref=f"execution:{run.id}",
+            counts={"drapeaux": deleted, "fichiers": int(file_deleted)},
+            details={
+                "termine_le": finished.date().isoformat() if finished else None,
+                "conservation_mois": months,
+            },
+            now=moment,
+        )
+    session.flush()
+    return FlagsPurge(len(due), flags, files, limit.date())
+
+
+def _delete_file(session: Session, run: DetectionRun) -> bool:
+    if run.flags_path is None:
+        return False
+    newer_at_same_path = select(DetectionRun.id).where(
+        DetectionRun.flags_path == run.flags_path,
+        DetectionRun.status == SUCCEEDED,
+        DetectionRun.id > run.id,
+    )
+    if session.scalar(newer_at_same_path.limit(1)) is not None:
+        return False
+    path = Path(run.flags_path)
+    try:
+        path.unlink()
+    except FileNotFoundError:  # removed by hand already
+        return False
+    if path.parent.name == str(run.id):  # the run's own folder (not one given with --out)
+        with suppress(OSError):  # something else was put there: kept
+            path.parent.rmdir()
+    return True

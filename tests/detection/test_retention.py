@@ -1,0 +1,141 @@
+"""The flags of a run are deleted at the end of their retention; the run's record stays."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from detection.geography import Geography
+from detection.records import DetectionFlag, DetectionRun, get_run
+from detection.retention import flags_kept_until, kept_flags, purge_flags
+from detection.runs import DetectionRunner, RunRequest
+from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
+from detection.territory import load_territory
+from privacy.models import AuditEntry
+from tests.conftest import CONFIG_DIR
+
+
+@pytest.fixture(scope="module")
+def geography() -> Geography:
+    return Geography.of(load_territory(CONFIG_DIR / "territoire.toml"))
+
+
+@pytest.fixture(scope="module")
+def extract(tmp_path_factory: pytest.TempPathFactory, geography: Geography) -> Path:
+    path = tmp_path_factory.mktemp("extrait") / "foyers.parquet"
+    write_synthetic(
+        SynthesisSpec(households=600, seed=5),
+        commune_table(geography.reference, geography.territory.communes),
+        path,
+    )
+    return path
+
+
+def _flags_of(engine: Engine, run_id: int) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).where(DetectionFlag.run_id == run_id)) or 0
+
+
+def _finished(engine: Engine, run_id: int) -> dt.datetime:
+    with Session(engine) as session:
+        record = get_run(session, run_id)
+    assert record is not None and record.finished_at is not None
+    return record.finished_at
+
+
+def test_flags_past_their_retention_are_deleted_with_their_file_and_the_run_record_stays(
+    engine: Engine, geography: Geography, extract: Path, tmp_path: Path
+) -> None:
+    run = DetectionRunner(engine, geography, tmp_path / "runs").run(RunRequest(extract)).run
+    flags_file = Path(run.flags_path or "")
+    assert flags_file.exists() and _flags_of(engine, run.id) == run.flags_count > 0
+    finished = _finished(engine, run.id)
+
+    with Session(engine) as session, session.begin():  # eleven months later: kept
+        early = purge_flags(session, actor="dpo", months=12, now=finished + dt.timedelta(days=335))
+    assert early.runs == 0 and flags_file.exists() and _flags_of(engine, run.id) == run.flags_count
+
+    thirteen_months_later = finished + dt.timedelta(days=400)
+    with Session(engine) as session, session.begin():
+        report = purge_flags(session, actor="dpo", months=12, now=thirteen_months_later)
+
+    assert (report.runs, report.flags, report.files_deleted) == (1, run.flags_count, 1)
+    assert _flags_of(engine, run.id) == 0
+    assert not flags_file.exists() and not flags_file.parent.exists()  # the run's own folder, emptied
+    with Session(engine) as session:
+        kept = get_run(session, run.id)
+        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "purge.drapeaux"))
+    assert kept is not None and kept.flags_purged_at is not None
+    assert kept.counts_by_rule == run.counts_by_rule and kept.flags_count == run.flags_count
+    assert entry.object_ref == f"execution:{run.id}" and entry.actor == "dpo"
+
+    with Session(engine) as session, session.begin():  # done once
+        again = purge_flags(session, actor="dpo", months=12, now=thirteen_months_later)
+    assert again.runs == 0
+
+
+def test_the_same_extract_run_again_after_the_purge_publishes_new_flags(
+    engine: Engine, geography: Geography, extract: Path, tmp_path: Path
+) -> None:
+    runner = DetectionRunner(engine, geography, tmp_path / "runs")
+    first = runner.run(RunRequest(extract)).run
+    assert runner.run(RunRequest(extract)).reused  # recognised while its flags are kept
+    with Session(engine) as session, session.begin():
+        purge_flags(session, actor="dpo", now=_finished(engine, first.id) + dt.timedelta(days=400))
+
+    again = runner.run(RunRequest(extract))
+
+    assert not again.reused and again.run.id != first.id
+    assert _flags_of(engine, again.run.id) == first.flags_count
+    assert pl.read_parquet(again.run.flags_path or "").height == first.flags_count
+
+
+def test_a_file_another_run_published_later_at_the_same_path_is_not_deleted(
+    engine: Engine, geography: Geography, extract: Path, tmp_path: Path
+) -> None:
+    runner = DetectionRunner(engine, geography, tmp_path / "runs")
+    shared = tmp_path / "sortie"
+    old = runner.run(RunRequest(extract, out_dir=shared)).run
+    Path(old.flags_path or "").unlink()  # removed by hand, and the folder given again months later
+    new = runner.run(RunRequest(extract, out_dir=shared, force=True)).run
+    assert new.flags_path == old.flags_path
+    six_months_later = _finished(engine, old.id) + dt.timedelta(days=183)
+    with Session(engine) as session, session.begin():
+        session.get_one(DetectionRun, new.id).finished_at = six_months_later
+
+    with Session(engine) as session, session.begin():
+        report = purge_flags(session, actor="dpo", now=six_months_later + dt.timedelta(days=200))
+
+    assert (report.runs, report.files_deleted) == (1, 0)
+    assert _flags_of(engine, old.id) == 0 and _flags_of(engine, new.id) == new.flags_count
+    assert Path(new.flags_path or "").exists()
+
+
+def test_the_retention_is_counted_in_calendar_months_and_at_least_one() -> None:
+    now = dt.datetime(2027, 3, 31, 8, 0, tzinfo=dt.UTC)
+    assert flags_kept_until(12, now) == dt.datetime(2026, 3, 31, tzinfo=dt.UTC)
+    assert flags_kept_until(1, now) == dt.datetime(2027, 2, 28, tzinfo=dt.UTC)
+    with pytest.raises(ValueError, match="au moins un mois"):
+        flags_kept_until(0, now)
+
+
+def test_the_day_said_for_the_deletion_is_the_first_day_a_purge_deletes_the_flags(
+    engine: Engine, geography: Geography, extract: Path, tmp_path: Path
+) -> None:
+    run = DetectionRunner(engine, geography, tmp_path / "runs").run(RunRequest(extract)).run
+    with Session(engine) as session:
+        [kept] = kept_flags(session, months=6)
+    assert (kept.run_id, kept.flags) == (run.id, run.flags_count)
+    day_before = dt.datetime.combine(kept.deleted_from, dt.time(23, 59), tzinfo=dt.UTC) - dt.timedelta(days=1)
+    that_day = dt.datetime.combine(kept.deleted_from, dt.time(0, 1), tzinfo=dt.UTC)
+
+    with Session(engine) as session, session.begin():
+        assert purge_flags(session, actor="dpo", months=6, now=day_before).runs == 0
+    with Session(engine) as session, session.begin():
+        assert purge_flags(session, actor="dpo", months=6, now=that_day).runs == 1
+        assert kept_flags(session) == []

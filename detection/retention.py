@@ -1,14 +1,17 @@
-"""How long the flags of a run are kept, and their purge.
+"""How long the flags of a run and the extracts of a drop folder are kept, and their purge.
 
 Flags describe pseudonymised households (resources, housing, rights estimated): personal data,
 kept only while a campaign may still be launched on them. Launches copy what they need of the
 flags they select (outreach's assignments), so deleting a run's flags loses no campaign, follow-up
-or indicator; the run's record (counts per rule and commune, fingerprints, timings) stays.
+or indicator; the run's record (counts per rule and commune, fingerprints, timings) stays. The
+extracts a scheduled detection archived (or set aside, rejected) hold the same households in full:
+they go after the same time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,3 +144,57 @@ def _delete_file(session: Session, run: DetectionRun) -> bool:
         with suppress(OSError):  # something else was put there: kept
             path.parent.rmdir()
     return True
+
+
+@dataclass(frozen=True)
+class ExtractsPurge:
+    """What a purge of archived extracts did."""
+
+    files_deleted: int
+    not_deleted: tuple[Path, ...]  # past their retention, but could not be deleted
+
+
+def purge_archived_extracts(
+    session: Session,
+    folders: Iterable[Path],
+    *,
+    actor: str,
+    months: int = FLAGS_RETENTION_MONTHS,
+    now: dt.datetime | None = None,
+) -> ExtractsPurge:
+    """Delete the files of `folders` (a drop folder's archive and rejected sub-folders) last
+    changed more than `months` months ago (an extract keeps the time it was dropped when it is
+    archived); one audit entry per file, in the caller's transaction. A file that cannot be
+    deleted (rights) is told, not fatal: the rest of the purge goes on."""
+    moment = now or utcnow()
+    limit = flags_kept_until(months, moment).timestamp()
+    deleted = 0
+    failed: list[Path] = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if not path.is_file():
+                continue
+            changed = path.stat().st_mtime
+            if changed >= limit:
+                continue
+            try:
+                path.unlink()
+            except OSError:
+                failed.append(path)
+                continue
+            deleted += 1
+            audit.append(
+                session,
+                actor=actor,
+                action="purge.extrait",
+                object_ref=f"fichier:{path.name}",
+                details={
+                    "dossier": str(folder),
+                    "depose_le": dt.datetime.fromtimestamp(changed, dt.UTC).date().isoformat(),
+                    "conservation_mois": months,
+                },
+                now=moment,
+            )
+    return ExtractsPurge(deleted, tuple(failed))

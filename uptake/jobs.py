@@ -19,17 +19,23 @@ import inspect
 import logging
 import shutil
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from detection.errors import DetectionError
 from detection.records import SUCCEEDED, DetectionRun
-from detection.retention import FLAGS_RETENTION_MONTHS, purge_flags
+from detection.retention import (
+    FLAGS_RETENTION_MONTHS,
+    ExtractsPurge,
+    FlagsPurge,
+    purge_archived_extracts,
+    purge_flags,
+)
 from detection.runs import DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
 from outreach.campaigns import find_campaign
@@ -226,16 +232,71 @@ def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
     }
 
 
+def drop_folders(engine: Engine) -> list[Path]:
+    """The archive and rejected sub-folders of every drop folder a schedule names."""
+    from uptake.scheduler import list_schedules  # imported here: the scheduler imports this module
+
+    folders = set()
+    for info in list_schedules(engine):
+        inbox = Path(str(info.params.get("inbox", "")))
+        if info.params.get("inbox") and inbox.is_dir():
+            folders |= {inbox / ARCHIVE_DIR, inbox / REJECTED_DIR}
+    return sorted(folders)
+
+
+@dataclass(frozen=True)
+class PurgeSummary:
+    """What one purge did, domain by domain."""
+
+    flags: FlagsPurge
+    extracts: ExtractsPurge
+    outputs: retention.PurgeReport
+
+
+def purge_everything(
+    ctx: AppContext,
+    session: Session,
+    *,
+    actor: str,
+    flags_months: int = FLAGS_RETENTION_MONTHS,
+    audit_months: int = retention.AUDIT_LOG_MONTHS,
+    extra_drop_folders: Sequence[Path] = (),
+) -> PurgeSummary:
+    """Everything past its retention, in the caller's transaction: the flags of old detection runs,
+    the extracts archived or set aside in the drop folders (the schedules' and `extra_drop_folders`),
+    then the personal outputs, their keys, the old traces and the audit log's old entries."""
+    folders = drop_folders(ctx.engine)
+    folders += [f / sub for f in extra_drop_folders for sub in (ARCHIVE_DIR, REJECTED_DIR)]
+    flags = purge_flags(session, actor=actor, months=flags_months)
+    extracts = purge_archived_extracts(session, sorted(set(folders)), actor=actor, months=flags_months)
+    outputs = retention.purge(session, ctx.keyring, actor=actor, audit_months=audit_months)
+    return PurgeSummary(flags, extracts, outputs)
+
+
 def purge_job(*, schedule: str = "", flags_months: int = FLAGS_RETENTION_MONTHS) -> dict[str, Any]:
-    """Scheduler job: delete the outputs past their retention end and destroy their keys, and the
-    flags of the detection runs finished more than `flags_months` months ago (audited)."""
+    """Scheduler job: delete the outputs past their retention end and destroy their keys; the flags
+    of the detection runs finished, and the extracts dropped, more than `flags_months` months ago
+    (audited)."""
     ctx = AppContext.from_env()
-    actor = f"planificateur:{schedule}"
     with transaction(ctx.engine) as session:
-        flags = purge_flags(session, actor=actor, months=int(flags_months))
-        report = retention.purge(session, ctx.keyring, actor=actor)
-    counts = {k: v for k, v in asdict(report).items() if isinstance(v, int)}
-    counts |= {"flag_runs": flags.runs, "flags": flags.flags, "flag_files": flags.files_deleted}
+        done = purge_everything(
+            ctx, session, actor=f"planificateur:{schedule}", flags_months=int(flags_months)
+        )
+    counts = {k: v for k, v in asdict(done.outputs).items() if isinstance(v, int)}
+    counts |= {
+        "flag_runs": done.flags.runs,
+        "flags": done.flags.flags,
+        "flag_files": done.flags.files_deleted,
+        "extracts": done.extracts.files_deleted,
+    }
+    if done.extracts.not_deleted:
+        log_event(
+            logger,
+            "extracts_not_deleted",
+            level=logging.ERROR,
+            schedule=schedule,
+            files=[str(p) for p in done.extracts.not_deleted],
+        )
     log_event(logger, "purge_done", schedule=schedule, **counts)
     return {"status": "succeeded", **counts}
 

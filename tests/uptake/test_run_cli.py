@@ -222,13 +222,21 @@ def test_runs_list_shows_the_runs_of_one_status_on_request(cli, extract: Path, t
     assert wrong.code == 2 and "« ok » n'est pas un statut" in " ".join(wrong.stderr.split())
 
 
-def test_uptake_purge_deletes_the_flags_of_runs_past_their_retention_and_runs_show_says_so(
-    cli, extract: Path, uptake_home: Path
+def test_uptake_purge_deletes_the_flags_and_dropped_extracts_past_their_retention_and_runs_show_says_so(
+    cli, extract: Path, uptake_home: Path, tmp_path: Path
 ) -> None:
     assert cli("run", "--extract", str(extract)).code == 0
     [run] = _runs(uptake_home)
     flags_file = Path(run.flags_path or "")
-    assert "0 exécution(s)" in cli("purge").stdout and flags_file.exists()
+    depot = tmp_path / "depot"
+    (depot / "archive").mkdir(parents=True)
+    old_extract, recent_extract = depot / "archive" / "2025-01.parquet", depot / "archive" / "2025-12.parquet"
+    for path, days_ago in ((old_extract, 220), (recent_extract, 20)):
+        path.write_bytes(b"PAR1")
+        dropped = time.time() - days_ago * 86_400
+        os.utime(path, (dropped, dropped))
+    assert "drapeaux de 0 exécution(s)" in cli("purge", "--depot", str(depot)).stdout and flags_file.exists()
+    assert old_extract.exists()  # kept 12 months by default
 
     engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
     try:
@@ -236,14 +244,14 @@ def test_uptake_purge_deletes_the_flags_of_runs_past_their_retention_and_runs_sh
             session.get_one(DetectionRun, run.id).finished_at = run.finished_at - dt.timedelta(days=213)
     finally:
         engine.dispose()
-    assert "0 exécution(s)" in cli("purge").stdout  # kept 12 months by default
-    purged = cli("purge", "--drapeaux-mois", "6")
+    purged = cli("purge", "--drapeaux-mois", "6", "--depot", str(depot))
 
     assert purged.code == 0, purged.output
     said = " ".join(purged.stdout.split())
-    assert "Drapeaux de détection : 1 exécution(s) terminée(s) avant le" in said
-    assert f"{french.count(run.flags_count)} drapeau(x) et 1 fichier(s) supprimés" in said
+    assert "Détection : drapeaux de 1 exécution(s) terminée(s) avant le" in said
+    assert f"({french.count(run.flags_count)} drapeau(x), 1 fichier(s)) et 1 fichier(s) d'extraits" in said
     assert _flag_count(uptake_home) == 0 and not flags_file.exists()
+    assert not old_extract.exists() and recent_extract.exists()
     shown = " ".join(cli("runs", "show", str(run.id)).stdout.split())
     assert "supprimé avec les drapeaux le" in shown and "(fin de conservation)" in shown
     assert cli("purge", "--drapeaux-mois", "0").code == 2

@@ -26,6 +26,7 @@ from detection.reference import load_reference
 from detection.runs import STEP_DELAY_ENV
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
+from privacy.models import AuditEntry
 from tests.conftest import CONFIG_DIR
 from uptake import french
 from uptake import scheduler as scheduler_module
@@ -336,12 +337,35 @@ def test_purge_job_deletes_the_flags_of_runs_older_than_its_flags_months(
                 )
             )
 
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    add_schedule(home_engine, "mensuelle", cron="0 6 5 * *", job="detection", params={"inbox": str(inbox)})
+    dropped = {}
+    for name, months_ago in (("archive/2025-01.parquet", 8), ("archive/2025-06.parquet", 4)):
+        dropped[name] = inbox / name
+        dropped[name].parent.mkdir(exist_ok=True)
+        dropped[name].write_bytes(b"PAR1")
+        moment = (now - dt.timedelta(days=31 * months_ago)).timestamp()
+        os.utime(dropped[name], (moment, moment))
+    for name in ("rejete/mauvais.csv", "rejete/mauvais.csv.rapport.txt"):
+        dropped[name] = inbox / name
+        dropped[name].parent.mkdir(exist_ok=True)
+        dropped[name].write_text("x", encoding="utf-8")
+        moment = (now - dt.timedelta(days=31 * 7)).timestamp()
+        os.utime(dropped[name], (moment, moment))
+
     result = purge_job(schedule="quotidienne", flags_months=6)
 
-    assert (result["flag_runs"], result["flag_files"]) == (1, 1)
+    assert (result["flag_runs"], result["flag_files"], result["extracts"]) == (1, 1, 3)
     assert not files[0].exists() and files[1].exists()
     older, newer = _runs(home_engine)
     assert older.flags_purged_at is not None and newer.flags_purged_at is None
+    assert [name for name, path in dropped.items() if path.exists()] == ["archive/2025-06.parquet"]
+    with Session(home_engine) as session:
+        purged = set(
+            session.scalars(select(AuditEntry.object_ref).where(AuditEntry.action == "purge.extrait"))
+        )
+    assert purged == {"fichier:2025-01.parquet", "fichier:mauvais.csv", "fichier:mauvais.csv.rapport.txt"}
 
 
 def test_schedule_list_says_whether_a_daemon_runs_and_when_each_schedule_last_started(

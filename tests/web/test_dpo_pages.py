@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -133,6 +134,14 @@ def test_purges_page_tells_the_dpo_which_runs_flags_are_kept_and_until_when(
     assert "1\u202f234" in page and "janvier 2025" in page
     assert "07/01/2026 (échus : supprimés à la prochaine purge)" in page  # finished 06/01/2025
     assert "08/01/2026" not in page  # the other run's flags are already deleted
+
+    from detection.retention import purge_flags
+
+    with transaction(engine) as session:
+        purge_flags(session, actor="dpo1", now=dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
+    page = client_for("dpo").get("/dpo/purges").text
+    assert "Aucun drapeau conservé." in page
+    assert re.search(r"purge\.drapeaux \(execution:\d+\) par dpo1", page)
 
 
 def test_dpo_records_an_opposition_that_the_next_household_claim_honours(

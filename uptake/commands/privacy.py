@@ -14,13 +14,14 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
-from detection.retention import FLAGS_RETENTION_MONTHS, purge_flags
+from detection.retention import FLAGS_RETENTION_MONTHS
 from privacy import audit, retention, rotation, subjects, vault
 from privacy.keys import Keyring, fingerprint, public_key_pem
 from privacy.pseudonyms import DEFAULT_FINALITE, key_text, pseudonymise_file
 from uptake import french
 from uptake.context import AppContext
 from uptake.db import transaction
+from uptake.jobs import purge_everything
 
 console = Console()
 
@@ -214,29 +215,48 @@ def register(app: typer.Typer) -> None:
             "--drapeaux-mois",
             min=1,
             max=36,
-            help="Conservation des drapeaux d'une exécution de détection (mois après sa fin).",
+            help="Conservation des drapeaux d'une exécution de détection (mois après sa fin) et des "
+            "extraits archivés ou écartés des dossiers de dépôt (mois après leur dépôt).",
+        ),
+        depot: list[Path] = typer.Option(
+            [],
+            "--depot",
+            help="Dossier de dépôt non planifié dont purger archive/ et rejete/ (ceux des "
+            "planifications le sont toujours) ; peut être répété.",
         ),
         acteur: str | None = ActorOption,
     ) -> None:
-        """Supprime les listes échues, détruit leurs clés, efface les traces et oppositions périmées
-        et les drapeaux des exécutions anciennes."""
+        """Supprime les listes échues, détruit leurs clés, efface les traces et oppositions périmées,
+        les drapeaux des exécutions anciennes et les extraits archivés anciens."""
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
-        actor = actor_name(acteur)
         with transaction(ctx.engine) as session:
-            flags = purge_flags(session, actor=actor, months=drapeaux_mois)
-            report = retention.purge(session, keyring, actor=actor, audit_months=journal_mois)
+            done = purge_everything(
+                ctx,
+                session,
+                actor=actor_name(acteur),
+                flags_months=drapeaux_mois,
+                audit_months=journal_mois,
+                extra_drop_folders=depot,
+            )
             sign_end_of_log(session, keyring)
+        report, flags, extracts = done.outputs, done.flags, done.extracts
         console.print(
             f"Purge : {report.outputs} sortie(s) échue(s), {report.files_deleted} fichier(s) supprimé(s), "
             f"{report.keys_destroyed} clé(s) détruite(s) ; {report.exchanges} échange(s) de plus de 36 mois, "
             f"{report.oppositions} opposition(s) échue(s) effacés."
         )
         console.print(
-            f"Drapeaux de détection : {french.count(flags.runs)} exécution(s) terminée(s) avant le "
-            f"{flags.kept_until:%d/%m/%Y}, {french.count(flags.flags)} drapeau(x) et "
-            f"{french.count(flags.files_deleted)} fichier(s) supprimés."
+            f"Détection : drapeaux de {french.count(flags.runs)} exécution(s) terminée(s) avant le "
+            f"{flags.kept_until:%d/%m/%Y} ({french.count(flags.flags)} drapeau(x), "
+            f"{french.count(flags.files_deleted)} fichier(s)) et {french.count(extracts.files_deleted)} "
+            "fichier(s) d'extraits archivés supprimés."
         )
+        for path in extracts.not_deleted:
+            console.print(
+                f"[bold red]Non supprimé[/] (droits insuffisants ?) : {path} — supprimez-le, ou donnez "
+                "au compte qui lance la purge le droit d'écrire dans ce dossier."
+            )
         if report.audit_entries is None:
             console.print(
                 "[bold red]Journal d'audit altéré[/] : il n'a pas été élagué (uptake audit verify)."

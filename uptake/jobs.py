@@ -55,6 +55,9 @@ STOP = threading.Event()
 
 EXTRACT_SUFFIXES = (".parquet", ".csv")
 ARCHIVE_DIR, REJECTED_DIR = "archive", "rejete"
+# Older extracts left in the inbox when a newer one succeeds: running them afterwards would publish
+# a run of a past month as the newest one. Kept aside (and purged with the archive), not run.
+SUPERSEDED_DIR = "remplace"
 REPORT_SUFFIX = ".rapport.txt"
 # A file changed this recently may still be arriving (a copy or a transfer in progress): taken
 # then, it would be read half-written and set aside as rejected while the rest of it lands.
@@ -78,8 +81,9 @@ def _move(path: Path, folder: Path) -> Path:
     return target
 
 
-def _next_extract(inbox: Path, processed: set[str], min_age_s: int) -> Path | None:
-    """The newest extract of the inbox not processed yet; processed ones are archived on the way.
+def _next_extract(inbox: Path, processed: set[str], min_age_s: int) -> tuple[Path, list[Path]] | None:
+    """The newest extract of the inbox not processed yet, and the older ones not processed either;
+    processed ones are archived on the way.
 
     Hidden files (a transfer's temporary copy) are not extracts; files changed in the last
     `min_age_s` seconds wait for a later execution.
@@ -102,14 +106,7 @@ def _next_extract(inbox: Path, processed: set[str], min_age_s: int) -> Path | No
     ]
     for index, path in enumerate(files):
         if file_sha256(path) not in processed:
-            older = [p.name for p in files[index + 1 :]]
-            if older:
-                # They wait for the next executions, one each, newest first: said so, since a person
-                # may rather remove an extract that a newer one supersedes.
-                log_event(
-                    logger, "older_extracts_waiting", level=logging.WARNING, taken=path.name, waiting=older
-                )
-            return path
+            return path, files[index + 1 :]
         archived = _move(path, inbox / ARCHIVE_DIR)
         log_event(logger, "extract_already_processed", file=path.name, archived_as=archived.name)
     return None
@@ -118,9 +115,10 @@ def _next_extract(inbox: Path, processed: set[str], min_age_s: int) -> Path | No
 def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MIN_AGE_S) -> dict[str, Any]:
     """Run detection on the newest new extract of `inbox`, then archive it (or set it aside, rejected).
 
-    After success the file goes to `inbox/archive/`; after rejection to `inbox/rejete/` with its
-    French report next to it (`<file>.rapport.txt`). A file changed less than `min_age_s` seconds
-    ago is left for a later execution, as are hidden files.
+    After success the file goes to `inbox/archive/`, and the older extracts not processed to
+    `inbox/remplace/` (superseded: not run); after rejection to `inbox/rejete/` with its French
+    report next to it (`<file>.rapport.txt`), the older ones staying for the next execution. A file
+    changed less than `min_age_s` seconds ago is left for a later execution, as are hidden files.
     """
     ctx = AppContext.from_env()
     folder = Path(inbox)
@@ -135,10 +133,11 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
             )
             if h is not None
         }
-    extract = _next_extract(folder, processed, int(min_age_s))
-    if extract is None:
+    found = _next_extract(folder, processed, int(min_age_s))
+    if found is None:
         log_event(logger, "no_new_extract", schedule=schedule)
         return {"status": "nothing_to_do"}
+    extract, older = found
     runner = DetectionRunner(ctx.engine, ctx.geography, ctx.settings.home / "runs", stop=STOP)
     try:
         trigger = f"planification {schedule}".strip()
@@ -147,8 +146,27 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
         moved = _move(extract, folder / REJECTED_DIR)
         moved.with_name(moved.name + REPORT_SUFFIX).write_text(rejected.report(), encoding="utf-8")
         log_event(logger, "extract_rejected", schedule=schedule, file=moved.name)
+        if older:  # the newest being refused, the next execution takes the next newest
+            log_event(
+                logger,
+                "older_extracts_waiting",
+                level=logging.WARNING,
+                schedule=schedule,
+                waiting=[p.name for p in older],
+            )
         return {"status": "rejected", "file": moved.name}
     archived = _move(extract, folder / ARCHIVE_DIR)
+    superseded = [_move(path, folder / SUPERSEDED_DIR).name for path in older]
+    if superseded:
+        log_event(
+            logger,
+            "older_extracts_superseded",
+            level=logging.WARNING,
+            schedule=schedule,
+            taken=archived.name,
+            superseded=superseded,
+            folder=SUPERSEDED_DIR,
+        )
     log_event(
         logger,
         "detection_done",
@@ -158,7 +176,8 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
         flags=outcome.run.flags_count,
         file=archived.name,
     )
-    return {"status": "succeeded", "run_id": outcome.run.id, "reused": outcome.reused}
+    result = {"status": "succeeded", "run_id": outcome.run.id, "reused": outcome.reused}
+    return result | ({"superseded": superseded} if superseded else {})
 
 
 def followups_job(*, schedule: str = "", days: int = 90) -> dict[str, Any]:
@@ -240,7 +259,7 @@ def drop_folders(engine: Engine) -> list[Path]:
     for info in list_schedules(engine):
         inbox = Path(str(info.params.get("inbox", "")))
         if info.params.get("inbox") and inbox.is_dir():
-            folders |= {inbox / ARCHIVE_DIR, inbox / REJECTED_DIR}
+            folders |= {inbox / sub for sub in (ARCHIVE_DIR, REJECTED_DIR, SUPERSEDED_DIR)}
     return sorted(folders)
 
 
@@ -266,7 +285,7 @@ def purge_everything(
     the extracts archived or set aside in the drop folders (the schedules' and `extra_drop_folders`),
     then the personal outputs, their keys, the old traces and the audit log's old entries."""
     folders = drop_folders(ctx.engine)
-    folders += [f / sub for f in extra_drop_folders for sub in (ARCHIVE_DIR, REJECTED_DIR)]
+    folders += [f / sub for f in extra_drop_folders for sub in (ARCHIVE_DIR, REJECTED_DIR, SUPERSEDED_DIR)]
     flags = purge_flags(session, actor=actor, months=flags_months)
     extracts = purge_archived_extracts(session, sorted(set(folders)), actor=actor, months=flags_months)
     outputs = retention.purge(session, ctx.keyring, actor=actor, audit_months=audit_months)

@@ -39,6 +39,7 @@ from uptake.jobs import (
     REJECTED_DIR,
     REPORT_SUFFIX,
     STOP,
+    SUPERSEDED_DIR,
     ScheduleError,
     detection_job,
 )
@@ -173,6 +174,30 @@ def test_detection_job_archives_a_processed_extract_and_sets_aside_a_rejected_on
     assert detection_job(inbox=str(inbox), schedule="mensuel") == {"status": "nothing_to_do"}
     assert (inbox / ARCHIVE_DIR / "foyers-copie.parquet").exists()
     assert len(_runs(home_engine)) == 2
+
+
+def test_after_a_success_older_extracts_left_in_the_inbox_are_set_aside_not_run(
+    extract: Path, uptake_home: Path, home_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    _drop(extract, inbox / "foyers-2025-06.parquet")
+    older = inbox / "foyers-2025-05.parquet"
+    pl.read_parquet(extract).head(-1).write_parquet(older)  # another file, dropped a month before
+    month_ago = time.time() - 31 * 86_400
+    os.utime(older, (month_ago, month_ago))
+
+    with caplog.at_level(logging.WARNING, logger="uptake.jobs"):
+        done = detection_job(inbox=str(inbox), schedule="mensuel")
+
+    assert done["status"] == "succeeded" and done["superseded"] == ["foyers-2025-05.parquet"]
+    assert (inbox / ARCHIVE_DIR / "foyers-2025-06.parquet").exists()
+    assert (inbox / SUPERSEDED_DIR / "foyers-2025-05.parquet").exists()
+    [said] = [r for r in caplog.records if r.getMessage() == "older_extracts_superseded"]
+    assert getattr(said, FIELDS_KEY)["taken"] == "foyers-2025-06.parquet"
+    assert len(_runs(home_engine)) == 1
+    assert detection_job(inbox=str(inbox), schedule="mensuel") == {"status": "nothing_to_do"}
+    assert len(_runs(home_engine)) == 1
 
 
 def test_a_schedule_survives_a_restart_of_the_daemon(
@@ -347,7 +372,7 @@ def test_purge_job_deletes_the_flags_of_runs_older_than_its_flags_months(
         dropped[name].write_bytes(b"PAR1")
         moment = (now - dt.timedelta(days=31 * months_ago)).timestamp()
         os.utime(dropped[name], (moment, moment))
-    for name in ("rejete/mauvais.csv", "rejete/mauvais.csv.rapport.txt"):
+    for name in ("rejete/mauvais.csv", "rejete/mauvais.csv.rapport.txt", "remplace/2025-02.parquet"):
         dropped[name] = inbox / name
         dropped[name].parent.mkdir(exist_ok=True)
         dropped[name].write_text("x", encoding="utf-8")
@@ -356,7 +381,7 @@ def test_purge_job_deletes_the_flags_of_runs_older_than_its_flags_months(
 
     result = purge_job(schedule="quotidienne", flags_months=6)
 
-    assert (result["flag_runs"], result["flag_files"], result["extracts"]) == (1, 1, 3)
+    assert (result["flag_runs"], result["flag_files"], result["extracts"]) == (1, 1, 4)
     assert not files[0].exists() and files[1].exists()
     older, newer = _runs(home_engine)
     assert older.flags_purged_at is not None and newer.flags_purged_at is None
@@ -365,7 +390,12 @@ def test_purge_job_deletes_the_flags_of_runs_older_than_its_flags_months(
         purged = set(
             session.scalars(select(AuditEntry.object_ref).where(AuditEntry.action == "purge.extrait"))
         )
-    assert purged == {"fichier:2025-01.parquet", "fichier:mauvais.csv", "fichier:mauvais.csv.rapport.txt"}
+    assert purged == {
+        "fichier:2025-01.parquet",
+        "fichier:mauvais.csv",
+        "fichier:mauvais.csv.rapport.txt",
+        "fichier:2025-02.parquet",
+    }
 
 
 def test_schedule_list_says_whether_a_daemon_runs_and_when_each_schedule_last_started(

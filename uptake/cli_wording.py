@@ -30,6 +30,7 @@ _VALUE_KINDS = {
     "list[str]": "texte…",
     "list[int]": "entier…",
     "list[path]": "chemin…",
+    "list[Path]": "chemin…",
 }
 
 # (shape of Typer's message, its French wording); the first shape that matches wins.

@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from typer._click.core import Context
 
 import uptake.commands
 from uptake.cli import COMMANDS, commands_of
@@ -52,3 +56,26 @@ def test_the_help_lists_every_command_in_the_table_order(tmp_path: Path) -> None
     ]
     commands = [name for name in listed if name in COMMANDS]
     assert commands == list(COMMANDS)
+
+
+def _leaf_commands(command: Any, context: Context) -> Iterator[tuple[Any, Context]]:
+    subcommands = getattr(command, "commands", None)
+    if subcommands is None:
+        yield command, context
+        return
+    for name, sub in subcommands.items():
+        yield from _leaf_commands(sub, Context(sub, parent=context, info_name=name))
+
+
+def test_every_option_of_every_command_names_its_value_kind_in_french() -> None:
+    english = {"<text>", "<integer>", "<path>", "<int>", "<str>", "<float>", "<bool>"}
+    shown = set()
+    for module in set(COMMANDS.values()):
+        for name, command in commands_of(module).items():
+            for leaf, context in _leaf_commands(command, Context(command, info_name=name)):
+                shown |= {
+                    p.display_type_rich(context) for p in leaf.params if hasattr(p, "display_type_rich")
+                }
+    kinds = {kind for kind in shown if kind is not None}
+    assert {"<chemin>", "<entier>", "<texte>"} <= kinds
+    assert not {kind for kind in kinds if kind in english or "list[" in kind or "Path" in kind}

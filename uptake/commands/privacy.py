@@ -221,7 +221,7 @@ def register(app: typer.Typer) -> None:
         depot: list[Path] = typer.Option(
             [],
             "--depot",
-            help="Dossier de dépôt non planifié dont purger archive/ et rejete/ (ceux des "
+            help="Dossier de dépôt non planifié dont purger archive/, rejete/ et remplace/ (ceux des "
             "planifications le sont toujours) ; peut être répété.",
         ),
         acteur: str | None = ActorOption,

@@ -141,7 +141,12 @@ def test_purges_page_tells_the_dpo_which_runs_flags_are_kept_and_until_when(
         purge_flags(session, actor="dpo1", now=dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
     page = client_for("dpo").get("/dpo/purges").text
     assert "Aucun drapeau conservé." in page
-    assert re.search(r"purge\.drapeaux \(execution:\d+\) par dpo1", page)
+    assert re.search(
+        r"<td>Drapeaux d&#39;une exécution de détection supprimés</td><td>execution:\d+</td><td>dpo1</td>"
+        r"<td>drapeaux : 0 · fichiers : 0</td>",
+        page,
+    )
+    assert "{" not in page.split("Dernières opérations de purge")[1]  # counts in words, not JSON
 
 
 def test_dpo_records_an_opposition_that_the_next_household_claim_honours(

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -23,6 +23,7 @@ from privacy import audit, exchanges, register, subjects
 from privacy.errors import PrivacyError
 from privacy.models import AuditEntry, PersonalOutput
 from privacy.pseudonyms import DEFAULT_FINALITE
+from uptake import french
 from uptake.web.access import allow, current_account, guard
 from uptake.web.household_views import VIEW_ACTION
 from uptake.web.rendering import render
@@ -253,6 +254,42 @@ def access_log_csv(
     return _csv_download(buffer.getvalue(), "consultations-foyers.csv")
 
 
+# What each purge entry of the audit log did, and its counts, as the DPO reads them.
+PURGE_ACTIONS = {
+    "purge": "Purge (bilan)",
+    "purge.sortie": "Fichier de contacts supprimé, sa clé détruite",
+    "purge.drapeaux": "Drapeaux d'une exécution de détection supprimés",
+    "purge.extrait": "Extrait archivé supprimé",
+    "journal.elagage": "Entrées anciennes du journal d'audit retirées",
+}
+PURGE_COUNTS = {
+    "sorties": "sorties échues",
+    "fichiers_supprimes": "fichiers supprimés",
+    "cles_detruites": "clés détruites",
+    "echanges": "échanges de plus de 36 mois",
+    "oppositions": "oppositions échues",
+    "entrees_journal": "entrées du journal retirées",
+    "entrees_supprimees": "entrées retirées",
+    "drapeaux": "drapeaux",
+    "fichiers": "fichiers",
+}
+
+
+def _purge_operation(entry: AuditEntry) -> dict[str, object]:
+    counts = json.loads(entry.counts) if entry.counts else {}
+    said = [
+        f"{PURGE_COUNTS.get(key, key.replace('_', ' '))} : {french.count(value)}"
+        for key, value in counts.items()
+    ]
+    return {
+        "at": datetime.fromisoformat(entry.at),
+        "label": PURGE_ACTIONS.get(entry.action, entry.action),
+        "object": entry.object_ref or "",
+        "actor": entry.actor,
+        "counts": " · ".join(said),
+    }
+
+
 @router.get("/purges")
 def purges_page(request: Request) -> Response:
     """Files of personal data already purged, and those due (with their retention end); the
@@ -273,14 +310,15 @@ def purges_page(request: Request) -> Response:
                 .order_by(PersonalOutput.retention_until)
             )
         )
-        runs = list(
-            session.scalars(
+        operations = [
+            _purge_operation(entry)
+            for entry in session.scalars(
                 select(AuditEntry)
-                .where(AuditEntry.action.like("purge%"))
+                .where(AuditEntry.action.like("purge%") | (AuditEntry.action == "journal.elagage"))
                 .order_by(AuditEntry.seq.desc())
                 .limit(20)
             )
-        )
+        ]
     return render(
         request,
         "dpo/purges.html",
@@ -288,7 +326,7 @@ def purges_page(request: Request) -> Response:
             "title": "Purges",
             "done": done,
             "due": due,
-            "runs": runs,
+            "operations": operations,
             "flags": flags,
             "flags_months": FLAGS_RETENTION_MONTHS,
             "today": date.today(),

@@ -147,6 +147,7 @@ def test_run_page_says_when_the_flags_were_deleted_at_the_end_of_their_retention
         run_id = run.id
     page = client_for("equipe_donnees").get(f"/donnees/executions/{run_id}").text
     assert "87 (supprimés le 07/01/2026 04:00, fin de conservation)" in page
+    assert "87<br>(supprimés)" in client_for("equipe_donnees").get("/donnees/executions").text
 
 
 def test_unknown_run_is_a_french_404(client_for: Client) -> None:

@@ -38,9 +38,20 @@ def month(day: dt.date | None) -> str:
     return MISSING if day is None else french_month(day)
 
 
+def stamp(text: str | None, *, day: bool = False) -> str:
+    """A UTC stamp as the privacy tables store it (`2026-03-01T23:30:00.123456Z`) in the Caf's
+    local time (`02/03/2026 00:30:00`), or its local day when `day` (`02/03/2026`); None → `—`."""
+    if not text:
+        return MISSING
+    local = dt.datetime.fromisoformat(text).astimezone(LOCAL_TIME)
+    return local.strftime("%d/%m/%Y" if day else "%d/%m/%Y %H:%M:%S")
+
+
 def moment(when: dt.datetime | None, *, short: bool = False) -> str:
     """An aware moment in the Caf's local time: `05/12/2026 06:00` (`05/12/26 06:00` when `short`,
     for narrow tables); None → `—`."""
     if when is None:
         return MISSING
+    if when.tzinfo is None:  # SQLite hands back naive datetimes: every moment is stored in UTC
+        when = when.replace(tzinfo=dt.UTC)
     return when.astimezone(LOCAL_TIME).strftime("%d/%m/%y %H:%M" if short else "%d/%m/%Y %H:%M")

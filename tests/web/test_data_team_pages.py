@@ -42,8 +42,8 @@ def test_campaign_progress_counts_the_call_list_states(client_for: Client, engin
                 part_temoin=0.1,
                 config_sha256="0" * 64,
                 acteur="equipe",
-                lance_le=dt.datetime.now(dt.UTC),
-                nb_signales=12,
+                lance_le=dt.datetime(2026, 3, 2, 23, 15, tzinfo=dt.UTC),
+                nb_signales=1234,
                 nb_contactes=10,
                 nb_temoins=2,
                 nb_exclus=0,
@@ -53,6 +53,8 @@ def test_campaign_progress_counts_the_call_list_states(client_for: Client, engin
     page = client_for("equipe_donnees").get("/donnees/campagnes").text
     assert "lancement n°1" in page
     assert "à appeler : 4" in page
+    assert "Lancé le 03/03/2026 00:15 par equipe" in page  # Paris time, whichever database
+    assert "1\u202f234" in page
 
 
 def test_runs_page_shows_each_run_with_its_counts(client_for: Client, engine: Engine) -> None:

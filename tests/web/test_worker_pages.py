@@ -41,6 +41,26 @@ def test_worklist_shows_my_sectors_only_and_next_household_opens_its_card(
     assert "activité modestes, pas de prime" in card.text
 
 
+def test_outside_call_hours_the_list_says_when_each_household_and_the_next_call_may_be_called(
+    client_for: Client, engine: Engine
+) -> None:
+    import datetime as dt
+
+    from outreach.models import WorklistItem
+
+    [pseudonym] = seed_worklist(engine, 1)
+    monday_9am = dt.datetime(2099, 3, 2, 8, 0, tzinfo=dt.UTC)  # 09:00 in Paris
+    with transaction(engine) as session:
+        session.get_one(WorklistItem, 1).appel_a_partir_de = monday_9am
+
+    page = client_for("travailleur_social").get("/travail/liste").text
+
+    assert "0 foyer(s) à appeler maintenant" in page
+    assert "Prochain appel possible le 02/03/2099 09:00" in page
+    assert "à appeler à partir du 02/03/2099 09:00" in page
+    assert f'title="{pseudonym}"' in page and "Forcalquier (04088)" in page
+
+
 def test_every_card_view_is_audited_with_the_pseudonym_and_no_value(
     client_for: Client, engine: Engine
 ) -> None:

@@ -14,7 +14,11 @@ from uptake.web.sessions import SignedIn
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters.update(
-    nombre=french.count, duree=french.duration, mois=french.month, moment=french.moment
+    nombre=french.count,
+    duree=french.duration,
+    mois=french.month,
+    moment=french.moment,
+    jour=lambda text: french.stamp(text, day=True),
 )
 
 NAVIGATION: dict[str, list[tuple[str, str]]] = {

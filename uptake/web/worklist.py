@@ -51,11 +51,19 @@ class WorklistRow:
     statut: str
     attribue_a: str | None
     launch_id: int
+    appel_a_partir_de: dt.datetime
 
     @property
     def statut_label(self) -> str:
         """The status in French."""
         return STATUS_LABELS.get(self.statut, self.statut)
+
+    def callable_at(self, now: dt.datetime) -> dt.datetime | None:
+        """When this household may be called, if not yet at `now` (outside the campaign's call
+        hours, or called back another day); None when it may be called now."""
+        start = self.appel_a_partir_de
+        start = start if start.tzinfo is not None else start.replace(tzinfo=dt.UTC)
+        return start if start > now else None
 
 
 _ROW_COLUMNS = (
@@ -72,6 +80,7 @@ _ROW_COLUMNS = (
     WorklistItem.statut,
     WorklistItem.attribue_a,
     WorklistItem.launch_id,
+    WorklistItem.appel_a_partir_de,
 )
 
 
@@ -109,6 +118,20 @@ def count_free(session: Session, secteurs: Sequence[str], now: dt.datetime) -> i
         )
         or 0
     )
+
+
+def next_callable(session: Session, secteurs: Sequence[str], now: dt.datetime) -> dt.datetime | None:
+    """When the next household of these sectors waiting for a call may be called, if none may now."""
+    start = session.scalar(
+        select(func.min(WorklistItem.appel_a_partir_de)).where(
+            WorklistItem.code_commune.in_(list(secteurs)),
+            WorklistItem.statut == TO_CALL,
+            WorklistItem.appel_a_partir_de > now,
+        )
+    )
+    if start is None:
+        return None
+    return start if start.tzinfo is not None else start.replace(tzinfo=dt.UTC)
 
 
 def claim_next(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from detection.reference import load_reference
 from outreach.errors import OutreachError
 from outreach.outcomes import OUTCOMES
 from uptake.web.access import allow, current_account, guard
@@ -23,6 +24,7 @@ from uptake.web.worklist import (
     close_with_outcome,
     count_free,
     my_worklist,
+    next_callable,
     release,
 )
 
@@ -40,9 +42,13 @@ NOTICES = {
 def worklist_page(request: Request, fait: str | None = None) -> Response:
     """My claimed household first, then the free households of my sectors, most urgent first."""
     account = current_account(request)
+    now = datetime.now(UTC)
     with db(request) as session:
         rows = my_worklist(session, account.login, account.secteurs)
-        free = count_free(session, account.secteurs, datetime.now(UTC))
+        free = count_free(session, account.secteurs, now)
+        upcoming = None if free else next_callable(session, account.secteurs, now)
+    reference = load_reference()
+    communes = {r.code_commune for r in rows}
     return render(
         request,
         "travail/worklist.html",
@@ -50,6 +56,9 @@ def worklist_page(request: Request, fait: str | None = None) -> Response:
             "title": "Ma liste d'appels",
             "rows": rows,
             "free": free,
+            "upcoming": upcoming,
+            "now": now,
+            "commune_names": {c: reference.get(c).nom for c in communes if c in reference},
             "notice": NOTICES.get(fait or ""),
             "mine": [r for r in rows if r.attribue_a == account.login],
         },

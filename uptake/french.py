@@ -38,13 +38,15 @@ def month(day: dt.date | None) -> str:
     return MISSING if day is None else french_month(day)
 
 
-def stamp(text: str | None, *, day: bool = False) -> str:
-    """A UTC stamp as the privacy tables store it (`2026-03-01T23:30:00.123456Z`) in the Caf's
-    local time (`02/03/2026 00:30:00`), or its local day when `day` (`02/03/2026`); None → `—`."""
-    if not text:
+def day(when: dt.datetime | str | None) -> str:
+    """The Caf's local day of a moment, or of a UTC stamp as the privacy tables store it
+    (`2026-03-01T23:30:00.123456Z` → `02/03/2026`); None → `—`."""
+    if not when:
         return MISSING
-    local = dt.datetime.fromisoformat(text).astimezone(LOCAL_TIME)
-    return local.strftime("%d/%m/%Y" if day else "%d/%m/%Y %H:%M:%S")
+    moment = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
+    if moment.tzinfo is None:  # SQLite hands back naive datetimes: every moment is stored in UTC
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(LOCAL_TIME).strftime("%d/%m/%Y")
 
 
 def moment(when: dt.datetime | None, *, short: bool = False) -> str:

@@ -38,6 +38,5 @@ def test_moments_are_told_in_paris_time_whether_the_database_kept_the_zone_or_no
     naive = dt.datetime(2026, 3, 1, 23, 30)  # as SQLite hands it back: UTC without its zone
     assert french.moment(aware) == french.moment(naive) == "02/03/2026 00:30"
     assert french.moment(dt.datetime(2026, 7, 1, 4, 0)) == "01/07/2026 06:00"  # summer time
-    assert french.stamp("2026-03-01T23:30:00.123456Z") == "02/03/2026 00:30:00"
-    assert french.stamp("2026-03-01T23:30:00.123456Z", day=True) == "02/03/2026"
-    assert french.stamp(None) == "—"
+    assert french.day("2026-03-01T23:30:00.123456Z") == french.day(naive) == "02/03/2026"
+    assert french.day(None) == "—"

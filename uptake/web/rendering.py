@@ -18,7 +18,7 @@ TEMPLATES.env.filters.update(
     duree=french.duration,
     mois=french.month,
     moment=french.moment,
-    jour=lambda text: french.stamp(text, day=True),
+    jour=french.day,
 )
 
 NAVIGATION: dict[str, list[tuple[str, str]]] = {

@@ -1,18 +1,18 @@
-"""Rotation of a territory's pseudonymisation root, re-keying the pseudonyms privacy stores.
+"""Rotation of a territory's pseudonymisation root, re-keying every stored pseudonym.
 
 A keyed MAC cannot be inverted, so the old-to-new mapping is rebuilt from the Caf's own list of
-matricules (a raw extract): for every matricule and purpose, old pseudonym → new pseudonym. Privacy then
+matricules (a raw extract): for every matricule and purpose, old pseudonym → new pseudonym. Privacy
 re-keys what it holds: vault records (decrypted under the old pseudonym, re-encrypted under the new
 one), oppositions, the households recorded for each personal output; and it records the pair in
 `privacy_pseudonym_alias` so that the audit log, which is never rewritten, stays searchable for access
 requests. Vault records whose household is absent from the list are deleted (the Caf no longer knows
 the household); oppositions stay until they expire.
 
-What privacy does NOT hold and must be re-keyed by its owner, with `RotationResult.mapping`: the
-pseudonymised extracts on disk (simply pseudonymise the raw extracts again), detection flags and runs,
-outreach campaign history (recent contacts), worklists and outcomes. Until then, joins between old and
-new pseudonyms match nothing: re-key the campaign history before the next campaign, or the "recently
-contacted" rule cannot see past contacts.
+The other packages' tables are re-keyed in the same transaction by the `Rekeyer` functions their
+owners give to `rotate` (privacy uses none of them): each updates its columns from the mapping, held
+in a temporary table for the length of the rotation (`rekey_column`), and says which old pseudonyms
+it held, so that they get an alias too. Files (pseudonymised extracts, flags files) are their
+owners' to rewrite with `RotationResult.mapping`, after the commit.
 
 The new root is written as `<root>-suivante` during the transaction and promoted by `promote` once the
 database changes are committed: a failure in between leaves both keys, and `promote` can be re-run.
@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Column, MetaData, String, Table, insert, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from privacy import audit
 from privacy.canonical import canonical_json, utc_now, utc_stamp
@@ -43,6 +44,23 @@ from privacy.pseudonyms import key_text, pseudonym_expr
 from privacy.vault import vault_key_name
 
 _CHUNK = 500
+_MAPPING_CHUNK = 10_000
+
+
+@dataclass(frozen=True)
+class Rekeyed:
+    """What re-keying one column changed: its code (the audit log's counts) and its French label,
+    the old pseudonyms found in it, and the rows changed."""
+
+    what: str
+    label: str
+    pseudonyms: frozenset[str]
+    rows: int
+
+
+# Re-keys an owner's tables from the mapping table (columns `ancien`, `nouveau`), in the rotation's
+# transaction.
+Rekeyer = Callable[[Session, Table], list[Rekeyed]]
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,43 @@ class RotationResult:
     vault_deleted: int
     oppositions_rekeyed: int
     mapping: pl.DataFrame
+    others: tuple[Rekeyed, ...] = ()
+
+
+@contextmanager
+def mapping_table(session: Session, mapping: pl.DataFrame) -> Iterator[Table]:
+    """The old → new pseudonyms in a temporary table of the session's connection, dropped after."""
+    table = Table(
+        "rotation_correspondance",
+        MetaData(),
+        Column("ancien", String(128), primary_key=True),
+        Column("nouveau", String(128), nullable=False),
+        prefixes=["TEMPORARY"],
+    )
+    connection = session.connection()
+    table.create(connection)
+    try:
+        for chunk in mapping.select("ancien", "nouveau").iter_slices(_MAPPING_CHUNK):
+            session.execute(insert(table), chunk.to_dicts())
+        yield table
+    finally:
+        table.drop(connection)
+
+
+def rekey_column(
+    session: Session, column: InstrumentedAttribute[str], mapping: Table, what: str, label: str
+) -> Rekeyed:
+    """Replace, in one statement, the old pseudonyms of `column` by the new ones of `mapping`."""
+    known = select(mapping.c.ancien)
+    found = frozenset(session.scalars(select(column).where(column.in_(known)).distinct()))
+    if not found:
+        return Rekeyed(what, label, found, 0)
+    new = select(mapping.c.nouveau).where(mapping.c.ancien == column).scalar_subquery()
+    result = session.execute(
+        update(column.class_).where(column.in_(known)).values({column.key: new}),
+        execution_options={"synchronize_session": False},
+    )
+    return Rekeyed(what, label, found, int(getattr(result, "rowcount", 0)))
 
 
 def _next_name(territory: str) -> str:
@@ -68,9 +123,11 @@ def rotate(
     territory: str,
     finalites: Sequence[str],
     actor: str,
+    also: Sequence[Rekeyer] = (),
     now: datetime | None = None,
 ) -> RotationResult:
-    """Re-key the stored pseudonyms of `territory` under a new root (call `promote` after commit)."""
+    """Re-key the stored pseudonyms of `territory` under a new root, privacy's and those the `also`
+    functions re-key, in the caller's transaction (call `promote` after the commit)."""
     moment = now or utc_now()
     frame = scan_table(raw)
     if RAW_IDENTIFIER not in frame.collect_schema().names():
@@ -117,9 +174,14 @@ def rotate(
         session.flush()
         session.add(replacement)
         rekeyed += 1
-    opposition_names, moved = _rekey(session, Opposition, lookup)
-    listed_names, _ = _rekey(session, OutputHousehold, lookup)
-    held = {r.pseudonym for r in records} | opposition_names | listed_names
+    with mapping_table(session, mapping) as table:
+        opposition = rekey_column(session, Opposition.pseudonym, table, "oppositions", "oppositions")
+        listed = rekey_column(
+            session, OutputHousehold.pseudonym, table, "foyers_des_sorties", "foyers des sorties"
+        )
+        others = tuple(done for rekeyer in also for done in rekeyer(session, table))
+    held = {r.pseudonym for r in records} | opposition.pseudonyms | listed.pseudonyms
+    held |= {pseudonym for done in others for pseudonym in done.pseudonyms}
     session.add_all(
         PseudonymAlias(old_pseudonym=old, new_pseudonym=new, rotated_at=stamp)
         for old, new in lookup.items()
@@ -135,25 +197,14 @@ def rotate(
             "foyers": identifiers.height,
             "coffre_rechiffres": rekeyed,
             "coffre_supprimes": deleted,
-            "oppositions": moved,
+            "oppositions": opposition.rows,
+            **{done.what: done.rows for done in others},
         },
         details={"finalites": list(finalites)},
         keyring=keyring,
         now=moment,
     )
-    return RotationResult(identifiers.height, rekeyed, deleted, moved, mapping)
-
-
-def _rekey(
-    session: Session, model: type[Opposition] | type[OutputHousehold], lookup: dict[str, str]
-) -> tuple[set[str], int]:
-    """Replace old pseudonyms by new ones in `model.pseudonym`: (old pseudonyms found, rows changed)."""
-    found = set(session.scalars(select(model.pseudonym).distinct())) & lookup.keys()
-    changed = 0
-    for old in found:
-        result = session.execute(update(model).where(model.pseudonym == old).values(pseudonym=lookup[old]))
-        changed += int(getattr(result, "rowcount", 0))
-    return found, changed
+    return RotationResult(identifiers.height, rekeyed, deleted, opposition.rows, mapping, others)
 
 
 def promote(keyring: Keyring, territory: str) -> bool:

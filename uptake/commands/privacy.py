@@ -14,7 +14,9 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
+from detection.rekey import rekey_flag_files, rekey_flags
 from detection.retention import FLAGS_RETENTION_MONTHS
+from outreach.rekey import rekey_outreach
 from privacy import audit, retention, rotation, subjects, vault
 from privacy.keys import Keyring, fingerprint, public_key_pem
 from privacy.pseudonyms import DEFAULT_FINALITE, key_text, pseudonymise_file
@@ -132,14 +134,21 @@ def register(app: typer.Typer) -> None:
         ),
         acteur: str | None = ActorOption,
     ) -> None:
-        """Nouvelle clé de pseudonymisation ; re-chiffre le coffre, les oppositions, les alias du journal."""
+        """Nouvelle clé de pseudonymisation : remplace les pseudonymes partout (coffre, oppositions,
+        drapeaux, campagnes, listes d'appel, résultats), garde les anciens en alias pour le journal."""
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         territory = territory_id(ctx)
         try:
             with transaction(ctx.engine) as session:
                 result = rotation.rotate(
-                    session, keyring, raw, territory=territory, finalites=finalites, actor=actor_name(acteur)
+                    session,
+                    keyring,
+                    raw,
+                    territory=territory,
+                    finalites=finalites,
+                    actor=actor_name(acteur),
+                    also=(rekey_flags, rekey_outreach),
                 )
                 sign_end_of_log(session, keyring)
         except BaseException:
@@ -149,12 +158,23 @@ def register(app: typer.Typer) -> None:
         if correspondance is not None:
             result.mapping.write_parquet(correspondance)
         console.print(
-            f"Rotation faite : {result.households} foyers ; coffre : {result.vault_rekeyed} re-chiffrés, "
-            f"{result.vault_deleted} supprimés (foyers absents) ; oppositions : {result.oppositions_rekeyed}."
+            f"Rotation faite : {french.count(result.households)} foyers ; coffre : "
+            f"{french.count(result.vault_rekeyed)} re-chiffrés, "
+            f"{french.count(result.vault_deleted)} supprimés (foyers absents) ; "
+            f"oppositions : {french.count(result.oppositions_rekeyed)}."
         )
         console.print(
-            "À faire ensuite : pseudonymiser à nouveau les extraits bruts, et re-chiffrer l'historique des "
-            "campagnes et les résultats avec la table de correspondance."
+            "Pseudonymes remplacés : "
+            + " ; ".join(
+                f"{done.what.replace('_', ' ')} : {french.count(done.rows)}" for done in result.others
+            )
+            + "."
+        )
+        files = rekey_flag_files(ctx.engine, result.mapping)
+        console.print(f"Fichiers de drapeaux réécrits : {french.count(len(files))}.")
+        console.print(
+            "À faire ensuite : pseudonymiser à nouveau les extraits bruts avec la nouvelle clé "
+            "(uptake pseudonymise) ; les extraits déjà pseudonymisés gardent les anciens pseudonymes."
         )
 
     app.add_typer(keys, name="keys")

@@ -1,0 +1,54 @@
+"""Detection's part of a pseudonymisation key rotation: the flags, in the database and on disk."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine, Table, select
+from sqlalchemy.orm import Session
+
+from detection.records import SUCCEEDED, DetectionFlag, DetectionRun
+from privacy.rotation import Rekeyed, rekey_column
+
+
+def rekey_flags(session: Session, mapping: Table) -> list[Rekeyed]:
+    """Replace the old pseudonyms of the stored flags by the new ones (a `privacy.rotation.Rekeyer`)."""
+    return [rekey_column(session, DetectionFlag.id_foyer, mapping, "drapeaux", "drapeaux")]
+
+
+def rekey_flag_files(engine: Engine, mapping: pl.DataFrame) -> list[Path]:
+    """Rewrite the `flags.parquet` of every run whose flags are kept with the new pseudonyms (after
+    the rotation's commit); the files rewritten. Each file is replaced whole (written beside it,
+    then renamed), so an interruption leaves it as it was."""
+    with Session(engine) as session:
+        paths = session.scalars(
+            select(DetectionRun.flags_path).where(
+                DetectionRun.status == SUCCEEDED,
+                DetectionRun.flags_purged_at.is_(None),
+                DetectionRun.flags_path.is_not(None),
+            )
+        ).all()
+    pairs = mapping.lazy().select(pl.col("ancien").alias("id_foyer"), "nouveau")
+    rewritten = []
+    for name in sorted({p for p in paths if p}):
+        path = Path(name)
+        if not path.is_file():
+            continue
+        flags = pl.scan_parquet(path)
+        columns = flags.collect_schema().names()
+        renamed = (
+            flags.join(pairs, on="id_foyer", how="left")
+            .with_columns(pl.coalesce("nouveau", "id_foyer").alias("id_foyer"))
+            .select(columns)
+        )
+        partial = path.with_name(f".{path.name}.rotation")
+        try:
+            renamed.sink_parquet(partial, compression="zstd", compression_level=1)
+            os.replace(partial, path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        rewritten.append(path)
+    return rewritten

@@ -255,3 +255,5 @@ def test_uptake_purge_deletes_the_flags_and_dropped_extracts_past_their_retentio
     shown = " ".join(cli("runs", "show", str(run.id)).stdout.split())
     assert "supprimé avec les drapeaux le" in shown and "(fin de conservation)" in shown
     assert cli("purge", "--drapeaux-mois", "0").code == 2
+    typo = cli("purge", "--depot", str(tmp_path / "depto"))
+    assert typo.code == 2 and "le dossier de dépôt" in typo.stderr and "n'existe pas" in typo.stderr

@@ -248,6 +248,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Supprime les listes échues, détruit leurs clés, efface les traces et oppositions périmées,
         les drapeaux des exécutions anciennes et les extraits archivés anciens."""
+        for folder in depot:
+            if not folder.is_dir():
+                raise typer.BadParameter(
+                    f"le dossier de dépôt {folder} n'existe pas ou n'est pas un dossier", param_hint="--depot"
+                )
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:

@@ -364,6 +364,18 @@ def missed_sentences(infos: list[ScheduleInfo]) -> list[str]:
     ]
 
 
+def purge_sentence(infos: list[ScheduleInfo]) -> str | None:
+    """What to tell when no active schedule runs the purge: retention periods are only applied by
+    a purge, and a person should not have to remember to run it."""
+    if any(info.job == "purge" and info.next_run is not None for info in infos):
+        return None
+    return (
+        "Aucune purge planifiée (ou elle est en pause) : les durées de conservation ne sont appliquées "
+        "que lorsqu'une purge est lancée. Planifiez-la chaque nuit : "
+        '« uptake schedule add purge --cron "30 2 * * *" --job purge ».'
+    )
+
+
 @dataclass(frozen=True)
 class DaemonInfo:
     """A scheduler daemon as last seen in the database."""

@@ -422,6 +422,19 @@ def test_schedule_list_says_whether_a_daemon_runs_and_when_each_schedule_last_st
     assert "Aucun démon actif : lancez" in cli("schedule", "list").stdout
 
 
+def test_schedule_list_warns_until_a_purge_is_scheduled_and_active(cli, uptake_home: Path) -> None:
+    warning = "Aucune purge planifiée (ou elle est en pause)"
+    assert warning in " ".join(cli("schedule", "list").stdout.split())  # nothing scheduled yet
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    _add_monthly(cli, inbox)
+    assert warning in " ".join(cli("schedule", "list").stdout.split())
+    assert cli("schedule", "add", "nuit", "--cron", "30 2 * * *", "--job", "purge").code == 0
+    assert warning not in " ".join(cli("schedule", "list").stdout.split())
+    assert cli("schedule", "pause", "nuit").code == 0
+    assert warning in " ".join(cli("schedule", "list").stdout.split())
+
+
 def test_a_silent_daemon_is_reported_stopped_and_forgotten_when_another_starts(engine: Engine) -> None:
     announce_daemon(engine, "hote-a:101", poll_s=0.5)
     now = dt.datetime.now(dt.UTC)

@@ -172,6 +172,7 @@ def test_runs_page_lists_the_schedules_and_which_are_paused(
     assert "mensuelle" in page and "0 6 5 * *" in page and "/06:00" not in page
     assert page.count("en pause") == 1 and f"inbox = {tmp_path}" in page
     assert "Aucun démon actif : lancez « uptake scheduler »" in page  # nothing would run them
+    assert "Aucune purge planifiée" in page  # retention periods applied by nothing
     assert "Exécution manquée" not in page
 
     with engine.begin() as connection:  # as a daemon records an execution it started too late

@@ -21,6 +21,7 @@ from uptake.scheduler import (
     list_schedules,
     missed_sentences,
     pause_schedule,
+    purge_sentence,
     remove_schedule,
     resume_schedule,
     run_daemon,
@@ -80,8 +81,10 @@ def register(app: typer.Typer) -> None:
         """Liste les planifications et leur prochaine exécution."""
         ctx = AppContext.from_env()
         infos = list_schedules(ctx.engine)
+        unpurged = purge_sentence(infos)
         if not infos:
             console.print("Aucune planification. Ajoutez-en une avec « uptake schedule add ».")
+            console.print(unpurged, style="bold")
             return
         table = compact_table("Planifications")
         table.add_column("Nom", overflow="fold", min_width=8)
@@ -104,6 +107,8 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         for sentence in missed_sentences(infos):
             console.print(sentence, style="bold")
+        if unpurged:
+            console.print(unpurged, style="bold")
         console.print(daemon_sentence(daemons(ctx.engine)))
 
     @schedule.command("pause")

@@ -19,7 +19,7 @@ from outreach.indicators import indicators_22, indicators_71, load_tables
 from outreach.models import Launch, Outcome, WorklistItem
 from outreach.outcomes import OUTCOMES
 from outreach.report import CHANNEL_LABELS, HEADERS
-from uptake.scheduler import daemon_sentence, daemons, list_schedules, missed_sentences
+from uptake.scheduler import daemon_sentence, daemons, list_schedules, missed_sentences, purge_sentence
 from uptake.web.access import allow, guard
 from uptake.web.errors import error_page
 from uptake.web.rendering import render
@@ -48,6 +48,7 @@ def runs_page(request: Request) -> Response:
             "runs": runs,
             "schedules": schedules,
             "missed": missed_sentences(schedules),
+            "unpurged": purge_sentence(schedules),
             "daemons": daemon_sentence(daemons(engine)),
         },
     )

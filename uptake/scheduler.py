@@ -370,8 +370,8 @@ def purge_sentence(infos: list[ScheduleInfo]) -> str | None:
     if any(info.job == "purge" and info.next_run is not None for info in infos):
         return None
     return (
-        "Aucune purge planifiée (ou elle est en pause) : les durées de conservation ne sont appliquées "
-        "que lorsqu'une purge est lancée. Planifiez-la chaque nuit : "
+        "Aucune purge planifiée (ou sa planification est suspendue) : les durées de conservation "
+        "ne sont appliquées que lorsqu'une purge est lancée. Planifiez-la chaque nuit : "
         '« uptake schedule add purge --cron "30 2 * * *" --job purge ».'
     )
 

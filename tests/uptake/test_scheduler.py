@@ -423,7 +423,7 @@ def test_schedule_list_says_whether_a_daemon_runs_and_when_each_schedule_last_st
 
 
 def test_schedule_list_warns_until_a_purge_is_scheduled_and_active(cli, uptake_home: Path) -> None:
-    warning = "Aucune purge planifiée (ou elle est en pause)"
+    warning = "Aucune purge planifiée (ou sa planification est suspendue)"
     assert warning in " ".join(cli("schedule", "list").stdout.split())  # nothing scheduled yet
     inbox = uptake_home.parent / "depot"
     inbox.mkdir()

@@ -21,10 +21,39 @@ def test_campaigns_check_reports_sms_encoding_and_segments(cli) -> None:
     assert "action-2-2-non-recours" in result.stdout and "GSM-7" in result.stdout
 
 
-def test_campaigns_list_shows_the_sequences(cli) -> None:
-    result = cli("campaigns", "list")
+def test_campaigns_list_shows_the_sequences_and_launches_within_80_columns(cli, uptake_home: Path) -> None:
+    from outreach.models import Launch
+
+    engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
+    upgrade(engine)
+    with Session(engine) as session, session.begin():
+        session.add(
+            Launch(
+                campagne="action-2-2-non-recours",
+                action="2.2",
+                run_id=7,
+                graine=1,
+                part_temoin=0.1,
+                config_sha256="0" * 64,
+                acteur="equipe",
+                lance_le=dt.datetime(2026, 3, 2, 23, 15, tzinfo=dt.UTC),
+                nb_signales=12345,
+                nb_contactes=11000,
+                nb_temoins=1234,
+                nb_exclus=111,
+            )
+        )
+    engine.dispose()
+
+    result = cli("campaigns", "list", env={"COLUMNS": "80"})
+
     assert result.code == 0, result.output
-    assert "action-7-1-logement" in result.stdout and "SMS" in result.stdout
+    lines = result.stdout.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    assert any(line.startswith("action-2-2-non-recours ") for line in lines)  # the name whole
+    assert "SMS" in result.stdout and "10%" in result.stdout
+    assert "03/03/26 00:15" in result.stdout  # Paris time
+    assert "12\u202f345" in result.stdout and "11\u202f000" in result.stdout
 
 
 def test_a_bad_campaign_file_is_a_french_error_without_traceback(cli, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,7 +20,9 @@ from outreach.models import Launch
 from outreach.reconcile import ReconciliationReport, reconcile_extract
 from outreach.selection import EXCLUSION_REASONS
 from outreach.templates import Renderer, format_euros
+from uptake import french
 from uptake.commands.privacy import actor_name
+from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 
 console = Console()
@@ -130,9 +131,12 @@ def register(app: typer.Typer) -> None:
     def list_command() -> None:
         """Liste les campagnes configurées et les derniers lancements."""
         ctx = AppContext.from_env()
-        table = Table(title="Campagnes (config/campaigns/)")
-        for column in ("Campagne", "Action", "Règles", "Séquence", "Témoin"):
-            table.add_column(column)
+        table = compact_table("Campagnes (config/campaigns/)")
+        table.add_column("Campagne", overflow="fold", min_width=22)  # its name is typed in commands
+        table.add_column("Action", no_wrap=True)
+        table.add_column("Règles", overflow="fold", max_width=19)
+        table.add_column("Séquence", max_width=18)
+        table.add_column("Témoin", justify="right", no_wrap=True)
         for path in campaign_paths(ctx.settings.config_dir):
             c = load_campaign(path)
             sequence = " → ".join(
@@ -146,28 +150,23 @@ def register(app: typer.Typer) -> None:
         with Session(ctx.engine) as session:
             launches = session.scalars(select(Launch).order_by(Launch.id.desc()).limit(20)).all()
         if launches:
-            done = Table(title="Derniers lancements")
-            for column in (
-                "N°",
-                "Campagne",
-                "Exécution",
-                "Lancé le",
-                "Signalés",
-                "Contactés",
-                "Témoins",
-                "Écartés",
-            ):
-                done.add_column(column)
+            done = compact_table("Derniers lancements")
+            done.add_column("N°", justify="right", no_wrap=True)
+            done.add_column("Campagne", overflow="fold", min_width=12)
+            done.add_column("Exéc.", justify="right", no_wrap=True)  # the detection run
+            done.add_column("Lancé le", no_wrap=True)
+            for column in ("Signalés", "Contactés", "Témoins", "Écartés"):
+                done.add_column(column, justify="right", no_wrap=True)
             for launch in launches:
                 done.add_row(
                     str(launch.id),
                     launch.campagne,
                     str(launch.run_id),
-                    f"{launch.lance_le:%d/%m/%Y %H:%M}",
-                    str(launch.nb_signales),
-                    str(launch.nb_contactes),
-                    str(launch.nb_temoins),
-                    str(launch.nb_exclus),
+                    french.moment(launch.lance_le, short=True),
+                    french.count(launch.nb_signales),
+                    french.count(launch.nb_contactes),
+                    french.count(launch.nb_temoins),
+                    french.count(launch.nb_exclus),
                 )
             console.print(done)
 

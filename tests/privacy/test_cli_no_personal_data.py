@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,8 @@ def test_the_cli_round_trip_never_prints_personal_data(cli: Cli, tmp_path: Path)
         "--recommandation",
         "Message sobre",
     )
-    assert "approuvée" in run("exchanges", "show", "1")
+    shown = run("exchanges", "show", "1")
+    assert "approuvée" in shown and re.search(r"Expire le : \d\d/\d\d/\d{4}", shown)  # the French way
     run("subjects", "oppose", pseudonym_of_first(tmp_path), "--source", "courrier")
     result = cli("subjects", "access", "-", stdin=rows[0]["matricule"] + "\n")
     outputs.append(result.output)

@@ -38,7 +38,7 @@ def _show(exchange: Exchange) -> None:
         f"Champs : {', '.join(exchange.fields)}",
         f"Base légale : {exchange.legal_basis}",
         f"Conservation : {exchange.retention_days} jours",
-        f"Expire le : {exchange.expires_on.isoformat()}",
+        f"Expire le : {exchange.expires_on:%d/%m/%Y}",
         f"Demandé le : {exchange.requested_at[:19].replace('T', ' ')} UTC",
     ]
     if exchange.decided_at:
@@ -104,7 +104,7 @@ def register_commands(app: typer.Typer) -> None:
                 exchanges.STATUS_LABELS.get(e.status, e.status),
                 e.recipient,
                 ", ".join(e.fields),
-                e.expires_on.isoformat(),
+                f"{e.expires_on:%d/%m/%Y}",
             )
         console.print(table)
 

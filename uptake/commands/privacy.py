@@ -310,7 +310,7 @@ def register(app: typer.Typer) -> None:
                 session, pseudonyme, source=source, actor=actor_name(acteur), months=mois
             )
             sign_end_of_log(session, keyring)
-        console.print(f"Opposition enregistrée, conservée jusqu'au {row.expires_on.isoformat()}.")
+        console.print(f"Opposition enregistrée, conservée jusqu'au {row.expires_on:%d/%m/%Y}.")
 
     @subjects_app.command("access")
     def subjects_access(

@@ -85,6 +85,17 @@ def test_report_on_an_empty_database_still_writes_the_page(cli, tmp_path: Path) 
     result = cli("report", "--out", str(tmp_path / "rapport"))
     assert result.code == 0, result.output
     assert (tmp_path / "rapport" / "indicateurs.html").is_file()
+    listed = result.stdout.split("Tableaux CSV, dans le même dossier :")[1]
+    csv_files = sorted(p.name for p in (tmp_path / "rapport").glob("*.csv"))
+    assert csv_files and all(name in listed for name in csv_files)
+
+
+def test_audit_show_tells_operations_whole_and_counts_in_words_within_80_columns(cli, tmp_path: Path) -> None:
+    assert cli("report", "--out", str(tmp_path / "rapport")).code == 0  # one audited operation
+    shown = cli("audit", "show", env={"COLUMNS": "80"})
+    assert shown.code == 0, shown.output
+    assert max(len(line.rstrip()) for line in shown.stdout.splitlines()) <= 80
+    assert "rapport.indicateurs" in shown.stdout and "{" not in shown.stdout
 
 
 def test_launch_then_followup_then_report_from_the_command_line(

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import select
 
 from privacy import audit
 from privacy.keys import fingerprint, load_public_key_pem
 from privacy.models import AuditEntry
+from uptake import french
 from uptake.commands.privacy import keyring_of
+from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 from uptake.db import transaction
 
@@ -57,16 +59,31 @@ def register(app: typer.Typer) -> None:
         ctx = AppContext.from_env()
         with transaction(ctx.engine) as session:
             rows = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(dernieres)))
-        table = Table("N°", "Date (UTC)", "Acteur", "Opération", "Objet", "Comptes", title="Journal d'audit")
+        table = compact_table("Journal d'audit")
+        table.add_column("N°", justify="right", no_wrap=True)
+        table.add_column("Date (UTC)", no_wrap=True)
+        table.add_column("Acteur", overflow="fold")
+        table.add_column("Opération", no_wrap=True)  # read whole: it is what a DPO searches for
+        table.add_column("Objet", overflow="fold")
+        table.add_column("Comptes", overflow="fold")
         for row in reversed(rows):
             table.add_row(
                 str(row.seq),
-                row.at[:19].replace("T", " "),
+                row.at[:16].replace("T", " "),
                 row.actor,
                 row.action,
                 row.object_ref or "",
-                row.counts or "",
+                _counts_text(row.counts),
             )
         console.print(table)
 
     app.add_typer(group, name="audit")
+
+
+def _counts_text(stored: str | None) -> str:
+    """An entry's counts (stored as JSON) as `foyers 1 234, lignes —`."""
+    counts = json.loads(stored) if stored else {}
+    return ", ".join(
+        f"{key} {french.count(value) if isinstance(value, int) or value is None else value}"
+        for key, value in counts.items()
+    )

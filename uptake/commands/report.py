@@ -41,6 +41,6 @@ def register(app: typer.Typer) -> None:
             actor=actor_name(acteur),
             threshold=seuil,
         )
-        console.print(f"Rapport : [bold]{files.html}[/]")
-        for path in files.csv:
-            console.print(f"  tableau CSV : {path}")
+        console.print(f"Rapport : [bold]{files.html}[/]", soft_wrap=True)  # a path is copied whole
+        if files.csv:
+            console.print(f"Tableaux CSV, dans le même dossier : {', '.join(p.name for p in files.csv)}")

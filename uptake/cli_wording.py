@@ -46,7 +46,7 @@ _MESSAGES: tuple[tuple[str, str], ...] = (
     (r"Option (.+) requires an argument\.", r"L'option \1 attend une valeur."),
     (r"Option (.+) requires (\d+) arguments\.", r"L'option \1 attend \2 valeurs."),
     (r"Option (.+) does not take a value\.", r"L'option \1 ne prend pas de valeur."),
-    (r"Got unexpected extra arguments? \((.+)\)", r"Argument(s) en trop : \1."),
+    (r"Got unexpected extra argument(?:s|\(s\))? \((.+)\)", r"Argument(s) en trop : \1."),
     (r"Invalid value for (.+?): (.+)", r"Valeur invalide pour \1 : \2"),
     (r"Invalid value: (.+)", r"Valeur invalide : \1"),
 )

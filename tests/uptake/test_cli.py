@@ -79,3 +79,15 @@ def test_every_option_of_every_command_names_its_value_kind_in_french() -> None:
     kinds = {kind for kind in shown if kind is not None}
     assert {"<chemin>", "<entier>", "<texte>"} <= kinds
     assert not {kind for kind in kinds if kind in english or "list[" in kind or "Path" in kind}
+
+
+def test_every_argument_of_every_command_is_named_in_french_capitals() -> None:
+    named = {}
+    for module in set(COMMANDS.values()):
+        for name, command in commands_of(module).items():
+            for leaf, context in _leaf_commands(command, Context(command, info_name=name)):
+                for param in leaf.params:
+                    if param.param_type_name == "argument":
+                        named[f"{context.command_path} {param.name}"] = param.metavar
+    assert named  # uptake validate FICHIER, uptake runs show ID…
+    assert {path: shown for path, shown in named.items() if not (shown and shown.isupper())} == {}

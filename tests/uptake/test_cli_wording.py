@@ -29,6 +29,7 @@ def _uptake(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (("run", "-e"), "L'option '-e' attend une valeur."),
         (("runs", "show", "abc"), "Valeur invalide pour 'ID' : un nombre entier est attendu."),
         (("runs", "list", "-n", "0"), "un nombre supérieur ou égal à 1 est attendu."),
+        (("validate", "a.parquet", "b.parquet"), "Argument(s) en trop : b.parquet."),
     ],
 )
 def test_usage_errors_are_reported_in_french_with_the_usage_line(

@@ -172,7 +172,9 @@ def register(app: typer.Typer) -> None:
 
     @group.command("check")
     def check_command(
-        campagne: str | None = typer.Argument(None, help="Nom de la campagne (toutes par défaut)."),
+        campagne: str | None = typer.Argument(
+            None, metavar="CAMPAGNE", help="Nom de la campagne (toutes par défaut)."
+        ),
     ) -> None:
         """Vérifie les fichiers de campagne et leurs modèles de messages (SMS : encodage et segments)."""
         ctx = AppContext.from_env()
@@ -187,7 +189,9 @@ def register(app: typer.Typer) -> None:
 
     @group.command("launch")
     def launch_command(
-        campagne: str = typer.Argument(..., help="Nom de la campagne (fichier config/campaigns/NOM.toml)."),
+        campagne: str = typer.Argument(
+            ..., metavar="CAMPAGNE", help="Nom de la campagne (fichier config/campaigns/NOM.toml)."
+        ),
         run: int = typer.Option(
             ..., "--run", help="Numéro de l'exécution de détection (voir `uptake runs list`)."
         ),
@@ -219,7 +223,7 @@ def register(app: typer.Typer) -> None:
 
     @group.command("followup")
     def followup_command(
-        campagne: str = typer.Argument(..., help="Nom de la campagne."),
+        campagne: str = typer.Argument(..., metavar="CAMPAGNE", help="Nom de la campagne."),
         lancement: int = typer.Option(
             ..., "--launch", help="Numéro du lancement (voir `uptake campaigns list`)."
         ),

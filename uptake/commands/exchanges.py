@@ -109,7 +109,9 @@ def register_commands(app: typer.Typer) -> None:
         console.print(table)
 
     @group.command("show")
-    def show_command(exchange_id: int = typer.Argument(..., help="Numéro de l'échange.")) -> None:
+    def show_command(
+        exchange_id: int = typer.Argument(..., metavar="N", help="Numéro de l'échange."),
+    ) -> None:
         """Affiche un échange et la décision du DPO."""
         ctx = AppContext.from_env()
         with transaction(ctx.engine) as session:
@@ -117,7 +119,7 @@ def register_commands(app: typer.Typer) -> None:
 
     @group.command("approve")
     def approve_command(
-        exchange_id: int = typer.Argument(..., help="Numéro de l'échange."),
+        exchange_id: int = typer.Argument(..., metavar="N", help="Numéro de l'échange."),
         dpo: str = typer.Option(..., "--dpo", help="Nom du DPO qui décide."),
         avis: str = typer.Option(..., "--avis", help="Avis du DPO."),
         recommandation: list[str] = typer.Option([], "--recommandation", help="Recommandation (répétable)."),
@@ -134,7 +136,7 @@ def register_commands(app: typer.Typer) -> None:
 
     @group.command("refuse")
     def refuse_command(
-        exchange_id: int = typer.Argument(..., help="Numéro de l'échange."),
+        exchange_id: int = typer.Argument(..., metavar="N", help="Numéro de l'échange."),
         dpo: str = typer.Option(..., "--dpo", help="Nom du DPO qui décide."),
         avis: str = typer.Option(..., "--avis", help="Motif du refus."),
     ) -> None:

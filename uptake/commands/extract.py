@@ -22,7 +22,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("validate")
     def validate(
-        file: Path = typer.Argument(..., help="Extrait des foyers (Parquet ou CSV UTF-8), contrat v1."),
+        file: Path = typer.Argument(
+            ..., metavar="FICHIER", help="Extrait des foyers (Parquet ou CSV UTF-8), contrat v1."
+        ),
     ) -> None:
         """Vérifie un extrait des foyers contre le contrat v1 et enregistre l'import (accepté ou refusé).
 

@@ -22,7 +22,9 @@ def register(app: typer.Typer) -> None:
     @group.command("import")
     def import_command(
         file: Path = typer.Argument(
-            ..., help="Fichier CSV (séparateur ; ou ,), en UTF-8, avec une ligne d'en-tête."
+            ...,
+            metavar="FICHIER",
+            help="Fichier CSV (séparateur ; ou ,), en UTF-8, avec une ligne d'en-tête.",
         ),
         acteur: str | None = typer.Option(
             None, "--acteur", help="Auteur par défaut des lignes sans `acteur`."

@@ -60,7 +60,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("pseudonymise")
     def pseudonymise_command(
-        raw: Path = typer.Argument(..., help="Extrait brut (Parquet ou CSV) avec la colonne `matricule`."),
+        raw: Path = typer.Argument(
+            ..., metavar="FICHIER_BRUT", help="Extrait brut (Parquet ou CSV) avec la colonne `matricule`."
+        ),
         out: Path = typer.Option(..., "--out", help="Extrait pseudonymisé à écrire (.parquet ou .csv)."),
         contacts: Path | None = typer.Option(None, "--contacts", help="Annuaire brut (avec `matricule`)."),
         contacts_out: Path | None = typer.Option(
@@ -183,7 +185,9 @@ def register(app: typer.Typer) -> None:
 
     @contacts_app.command("import")
     def contacts_import(
-        file: Path = typer.Argument(..., help="Annuaire pseudonymisé (colonne `id_foyer`), Parquet ou CSV."),
+        file: Path = typer.Argument(
+            ..., metavar="FICHIER", help="Annuaire pseudonymisé (colonne `id_foyer`), Parquet ou CSV."
+        ),
         remplacer: bool = typer.Option(
             False,
             "--remplacer",
@@ -295,7 +299,7 @@ def register(app: typer.Typer) -> None:
 
     @subjects_app.command("oppose")
     def subjects_oppose(
-        pseudonyme: str = typer.Argument(..., help="Pseudonyme du foyer (`id_foyer`)."),
+        pseudonyme: str = typer.Argument(..., metavar="PSEUDONYME", help="Pseudonyme du foyer (`id_foyer`)."),
         source: str = typer.Option("courrier", "--source", help="Comment l'opposition a été reçue."),
         mois: int = typer.Option(
             subjects.DEFAULT_OPPOSITION_MONTHS, "--mois", help="Conservation (12 à 24 mois)."
@@ -316,6 +320,7 @@ def register(app: typer.Typer) -> None:
     def subjects_access(
         matricule: str = typer.Argument(
             ...,
+            metavar="MATRICULE",
             help="Matricule Caf du foyer (jamais enregistré ni journalisé) ; `-` : lu sur l'entrée standard.",
         ),
         out: Path | None = typer.Option(None, "--out", help="Fichier du rapport ; sinon affiché."),

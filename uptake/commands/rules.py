@@ -102,7 +102,9 @@ def register(app: typer.Typer) -> None:
 
     @group.command("explain")
     def explain_command(
-        rule_id: Annotated[str, typer.Argument(help="Identifiant de la règle, ex. ppa_non_recours")],
+        rule_id: Annotated[
+            str, typer.Argument(metavar="REGLE", help="Identifiant de la règle, ex. ppa_non_recours")
+        ],
         mois: MonthOption = None,
         catalogue: CatalogueOption = None,
         parametres: ParametersOption = None,

@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
 
     @users.command("add")
     def add_command(
-        login: Annotated[str, typer.Argument(help="Identifiant de connexion.")],
+        login: Annotated[str, typer.Argument(metavar="IDENTIFIANT", help="Identifiant de connexion.")],
         role: Annotated[str, typer.Option("--role", help=f"Rôle : {', '.join(ROLES)}.")],
         secteur: Annotated[
             list[str] | None,
@@ -69,7 +69,9 @@ def register(app: typer.Typer) -> None:
         console.print(f"Compte créé : [bold]{account.login}[/] ({account.role_label}{sectors}).")
 
     @users.command("disable")
-    def disable_command(login: Annotated[str, typer.Argument(help="Identifiant du compte.")]) -> None:
+    def disable_command(
+        login: Annotated[str, typer.Argument(metavar="IDENTIFIANT", help="Identifiant du compte.")],
+    ) -> None:
         """Désactive un compte : plus de connexion, sessions ouvertes fermées."""
         ctx = AppContext.from_env()
         try:
@@ -81,7 +83,7 @@ def register(app: typer.Typer) -> None:
 
     @users.command("reset-password")
     def reset_command(
-        login: Annotated[str, typer.Argument(help="Identifiant du compte.")],
+        login: Annotated[str, typer.Argument(metavar="IDENTIFIANT", help="Identifiant du compte.")],
         password_stdin: Annotated[
             bool, typer.Option("--password-stdin", help="Lire le mot de passe sur l'entrée standard.")
         ] = False,

@@ -67,6 +67,7 @@ _REASONS: tuple[tuple[str, str], ...] = (
     (r"(?:File|Directory|Path) (.+) is not readable\.", r"\1 n'est pas lisible."),
     (r"(?:File|Directory|Path) (.+) is not writable\.", r"\1 n'est pas accessible en écriture."),
     (r"Value (.+) is not a valid (.+)\.", r"\1 n'est pas une valeur permise."),
+    (r"(?:Value error, )?(.+) is not one of (.+?)\.?", r"\1 n'est pas une valeur permise (valeurs : \2)."),
 )
 
 

@@ -72,6 +72,25 @@ def test_audit_verification_shows_the_entry_where_the_log_was_tampered(
     assert "Journal altéré à partir de l'entrée n°3" in broken.text
 
 
+def test_audit_page_shows_counts_and_details_as_words_not_json(client_for: Client, engine: Engine) -> None:
+    with transaction(engine) as session:
+        audit.append(
+            session,
+            actor="equipe-donnees",
+            action="detection.execution",
+            object_ref="execution:4",
+            counts={"foyers": 1234567, "hors_territoire": None},
+            details={"forcee": False, "regles": {"ppa_non_recours": "1.2.0"}, "fichiers": ["a.csv", "b.csv"]},
+        )
+    page = client_for("dpo").get("/dpo/journal").text
+    assert (  # keys in the order the log stores them (sorted)
+        "foyers : 1\u202f234\u202f567<br>hors_territoire : —<br>fichiers : a.csv, b.csv<br>forcee : non<br>"
+        "regles : ppa_non_recours 1.2.0</td>"
+    ) in page
+    assert "{&#34;" not in page and '{"' not in page
+    assert '<div class="defilement">' in page
+
+
 def test_access_log_filters_by_agent_and_household_and_exports_csv(
     client_for: Client, engine: Engine
 ) -> None:

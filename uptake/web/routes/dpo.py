@@ -23,10 +23,9 @@ from privacy import audit, exchanges, register, subjects
 from privacy.errors import PrivacyError
 from privacy.models import AuditEntry, PersonalOutput
 from privacy.pseudonyms import DEFAULT_FINALITE
-from uptake import french
 from uptake.web.access import allow, current_account, guard
 from uptake.web.household_views import VIEW_ACTION
-from uptake.web.rendering import render
+from uptake.web.rendering import render, stored_pairs
 from uptake.web.services import context_of, db, keyring_of
 
 router = APIRouter(prefix="/dpo", dependencies=guard(allow("dpo")))
@@ -276,10 +275,9 @@ PURGE_COUNTS = {
 
 
 def _purge_operation(entry: AuditEntry) -> dict[str, object]:
-    counts = json.loads(entry.counts) if entry.counts else {}
     said = [
-        f"{PURGE_COUNTS.get(key, key.replace('_', ' '))} : {french.count(value)}"
-        for key, value in counts.items()
+        f"{PURGE_COUNTS.get(key, key.replace('_', ' '))} : {value}"
+        for key, value in stored_pairs(entry.counts)
     ]
     return {
         "at": datetime.fromisoformat(entry.at),

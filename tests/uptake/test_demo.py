@@ -12,13 +12,19 @@ from tests.conftest import run_cli
 
 def test_demo_runs_end_to_end_and_names_its_output_folder(tmp_path: Path) -> None:
     result = run_cli(
-        "demo", "--out", str(tmp_path), "--foyers", "800", env={"UPTAKE_HOME": str(tmp_path / "x")}
+        "demo",
+        "--out",
+        str(tmp_path),
+        "--foyers",
+        "800",
+        env={"UPTAKE_HOME": str(tmp_path / "x"), "COLUMNS": "60"},  # paths longer than the terminal
     )
     assert result.code == 0, result.output
     assert "Traceback" not in result.output
     folder = next(p for p in tmp_path.iterdir() if p.is_dir() and re.fullmatch(r"\d{8}-\d{6}(-\d+)?", p.name))
     assert str(folder) in result.stdout.replace("\n", "")
     report = folder / "rapport" / "indicateurs.html"
+    assert f"   rapport           {report}\n" in result.stdout  # whole on its line, to be copied
     assert report.is_file() and "Action 2.2" in report.read_text(encoding="utf-8")
     flags = pl.read_parquet(next((folder / ".uptake" / "runs").glob("*/flags.parquet")))
     assert {"ppa_non_recours", "rsa_non_recours", "al_non_recours"} <= set(flags["regle"].unique().to_list())

@@ -204,12 +204,15 @@ def register(app: typer.Typer) -> None:
         verdict = "intact" if verification.ok else "ALTÉRÉ"
         console.print(f"   {french.count(verification.entries)} entrées, chaîne et signatures : {verdict}")
 
-        console.print(f"\n[bold green]Démonstration terminée.[/] Tout est dans [bold]{folder}[/] :")
-        console.print(f"   extraits          {data}")
-        console.print(f"   drapeaux          {run.flags_path}")
-        console.print(f"   listes            {folder / 'listes'}")
+        # Paths are printed whole on their line (soft wrap), to be copied or clicked.
+        console.print(
+            f"\n[bold green]Démonstration terminée.[/] Tout est dans [bold]{folder}[/] :", soft_wrap=True
+        )
+        console.print(f"   extraits          {data}", soft_wrap=True)
+        console.print(f"   drapeaux          {run.flags_path}", soft_wrap=True)
+        console.print(f"   listes            {folder / 'listes'}", soft_wrap=True)
         if outreach.report is not None:
-            console.print(f"   rapport           {outreach.report.html}")
-        console.print(f"   base de données   {home / 'uptake.sqlite3'}")
+            console.print(f"   rapport           {outreach.report.html}", soft_wrap=True)
+        console.print(f"   base de données   {home / 'uptake.sqlite3'}", soft_wrap=True)
         if not verification.ok:
             raise typer.Exit(1)

@@ -147,6 +147,33 @@ def _delete_file(session: Session, run: DetectionRun) -> bool:
 
 
 @dataclass(frozen=True)
+class ArchivedExtract:
+    """A file of a drop folder's archive, rejected or superseded sub-folder, and from when a purge
+    deletes it."""
+
+    path: Path
+    dropped_at: dt.datetime
+    deleted_from: dt.date
+
+
+def archived_extracts(
+    folders: Iterable[Path], *, months: int = FLAGS_RETENTION_MONTHS
+) -> list[ArchivedExtract]:
+    """The files of `folders` still kept, the oldest first (the next to go)."""
+    found = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if path.is_file():
+                dropped = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+                # Due once `flags_kept_until(months, now)` passes the drop: `months` later, the next day.
+                deleted_from = add_months(dropped.date(), months) + dt.timedelta(days=1)
+                found.append(ArchivedExtract(path, dropped, deleted_from))
+    return sorted(found, key=lambda extract: (extract.dropped_at, str(extract.path)))
+
+
+@dataclass(frozen=True)
 class ExtractsPurge:
     """What a purge of archived extracts did."""
 

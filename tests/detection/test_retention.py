@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import polars as pl
@@ -12,7 +13,13 @@ from sqlalchemy.orm import Session
 
 from detection.geography import Geography
 from detection.records import DetectionFlag, DetectionRun, get_run
-from detection.retention import flags_kept_until, kept_flags, purge_flags
+from detection.retention import (
+    archived_extracts,
+    flags_kept_until,
+    kept_flags,
+    purge_archived_extracts,
+    purge_flags,
+)
 from detection.runs import DetectionRunner, RunRequest
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
@@ -139,3 +146,27 @@ def test_the_day_said_for_the_deletion_is_the_first_day_a_purge_deletes_the_flag
     with Session(engine) as session, session.begin():
         assert purge_flags(session, actor="dpo", months=6, now=that_day).runs == 1
         assert kept_flags(session) == []
+
+
+def test_the_day_said_for_an_archived_extract_is_the_first_day_a_purge_deletes_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    archive = tmp_path / "depot" / "archive"
+    archive.mkdir(parents=True)
+    dropped = archive / "foyers-2025-01.parquet"
+    dropped.write_bytes(b"PAR1")
+    moment = dt.datetime(2025, 1, 31, 22, 30, tzinfo=dt.UTC).timestamp()
+    os.utime(dropped, (moment, moment))
+    [listed] = archived_extracts([archive, tmp_path / "absent"], months=1)
+    assert listed.path == dropped and listed.deleted_from == dt.date(2025, 3, 1)  # 28/02 + 1 day
+    day_before = dt.datetime(2025, 2, 28, 23, 59, tzinfo=dt.UTC)
+
+    with Session(engine) as session, session.begin():
+        kept = purge_archived_extracts(session, [archive], actor="dpo", months=1, now=day_before)
+    assert kept.files_deleted == 0 and dropped.exists()
+    with Session(engine) as session, session.begin():
+        done = purge_archived_extracts(
+            session, [archive], actor="dpo", months=1, now=dt.datetime(2025, 3, 1, 0, 1, tzinfo=dt.UTC)
+        )
+    assert (done.files_deleted, done.not_deleted) == (1, ()) and not dropped.exists()
+    assert archived_extracts([archive]) == []

@@ -168,6 +168,21 @@ def test_purges_page_tells_the_dpo_which_runs_flags_are_kept_and_until_when(
     assert "{" not in page.split("Dernières opérations de purge")[1]  # counts in words, not JSON
 
 
+def test_purges_page_lists_the_extracts_kept_in_the_scheduled_drop_folders(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    from uptake.scheduler import add_schedule
+
+    inbox = tmp_path / "depot"
+    (inbox / "archive").mkdir(parents=True)
+    extract = inbox / "archive" / "foyers-2025-01.parquet"
+    extract.write_bytes(b"PAR1")
+    add_schedule(engine, "mensuelle", cron="0 6 5 * *", job="detection", params={"inbox": str(inbox)})
+    page = client_for("dpo").get("/dpo/purges").text
+    assert str(extract) in page
+    assert "Aucun extrait conservé" not in page
+
+
 def test_dpo_records_an_opposition_that_the_next_household_claim_honours(
     client_for: Client, engine: Engine
 ) -> None:

@@ -16,13 +16,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from detection.retention import FLAGS_RETENTION_MONTHS, kept_flags
+from detection.retention import FLAGS_RETENTION_MONTHS, archived_extracts, kept_flags
 from outreach.models import WorklistItem
 from outreach.outcomes import outcome_history
 from privacy import audit, exchanges, register, subjects
 from privacy.errors import PrivacyError
 from privacy.models import AuditEntry, PersonalOutput
 from privacy.pseudonyms import DEFAULT_FINALITE
+from uptake.jobs import drop_folders
 from uptake.web.access import allow, current_account, guard
 from uptake.web.household_views import VIEW_ACTION
 from uptake.web.rendering import render, stored_pairs
@@ -292,6 +293,7 @@ def _purge_operation(entry: AuditEntry) -> dict[str, object]:
 def purges_page(request: Request) -> Response:
     """Files of personal data already purged, and those due (with their retention end); the
     detection runs whose flags are kept, and from when the purge deletes them."""
+    extracts = archived_extracts(drop_folders(context_of(request).engine))
     with db(request) as session:
         flags = kept_flags(session)
         done = list(
@@ -326,6 +328,7 @@ def purges_page(request: Request) -> Response:
             "due": due,
             "operations": operations,
             "flags": flags,
+            "extracts": extracts,
             "flags_months": FLAGS_RETENTION_MONTHS,
             "today": date.today(),
         },

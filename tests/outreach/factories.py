@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,7 @@ import polars as pl
 from detection.geography import Geography
 from detection.territory import load_territory
 from outreach.campaigns import Campaign, find_campaign
+from outreach.models import Launch
 from tests.conftest import CONFIG_DIR
 
 TERRITORY_COMMUNES = ("04088", "04178", "04104", "04206", "04065", "04087", "04101")
@@ -82,6 +84,25 @@ def many_flags(
             for i in range(n)
         ]
     )
+
+
+def launch_row(**values: Any) -> Launch:
+    """A launch of the 2.2 campaign as stored, with made-up counts (`values` override them)."""
+    fields: dict[str, Any] = {
+        "campagne": "action-2-2-non-recours",
+        "action": "2.2",
+        "run_id": 1,
+        "graine": 1,
+        "part_temoin": 0.1,
+        "config_sha256": "0" * 64,
+        "acteur": "equipe",
+        "lance_le": dt.datetime(2026, 3, 2, 23, 15, tzinfo=dt.UTC),
+        "nb_signales": 12,
+        "nb_contactes": 10,
+        "nb_temoins": 2,
+        "nb_exclus": 0,
+    }
+    return Launch(**(fields | values))
 
 
 def campaign_22(**changes: Any) -> Campaign:

@@ -11,7 +11,7 @@ from privacy import register
 from privacy.keys import open_keyring
 from tests.conftest import CONFIG_DIR
 from tests.outreach.conftest import OutreachWorld, approve_exchange
-from tests.outreach.factories import flag, flags_frame
+from tests.outreach.factories import flag, flags_frame, launch_row
 from uptake.db import make_engine, upgrade
 
 
@@ -22,26 +22,11 @@ def test_campaigns_check_reports_sms_encoding_and_segments(cli) -> None:
 
 
 def test_campaigns_list_shows_the_sequences_and_launches_within_80_columns(cli, uptake_home: Path) -> None:
-    from outreach.models import Launch
-
     engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
     upgrade(engine)
     with Session(engine) as session, session.begin():
         session.add(
-            Launch(
-                campagne="action-2-2-non-recours",
-                action="2.2",
-                run_id=7,
-                graine=1,
-                part_temoin=0.1,
-                config_sha256="0" * 64,
-                acteur="equipe",
-                lance_le=dt.datetime(2026, 3, 2, 23, 15, tzinfo=dt.UTC),
-                nb_signales=12345,
-                nb_contactes=11000,
-                nb_temoins=1234,
-                nb_exclus=111,
-            )
+            launch_row(run_id=7, nb_signales=12345, nb_contactes=11000, nb_temoins=1234, nb_exclus=111)
         )
     engine.dispose()
 

@@ -26,29 +26,11 @@ def test_pages_say_so_when_nothing_ran_yet(client_for: Client) -> None:
 
 
 def test_campaign_progress_counts_the_call_list_states(client_for: Client, engine: Engine) -> None:
-    import datetime as dt
-
-    from outreach.models import Launch
+    from tests.outreach.factories import launch_row
     from uptake.db import transaction
 
     with transaction(engine) as session:
-        session.add(
-            Launch(
-                id=1,
-                campagne="action-2-2-non-recours",
-                action="2.2",
-                run_id=1,
-                graine=1,
-                part_temoin=0.1,
-                config_sha256="0" * 64,
-                acteur="equipe",
-                lance_le=dt.datetime(2026, 3, 2, 23, 15, tzinfo=dt.UTC),
-                nb_signales=1234,
-                nb_contactes=10,
-                nb_temoins=2,
-                nb_exclus=0,
-            )
-        )
+        session.add(launch_row(id=1, nb_signales=1234))  # launched on 02/03/2026 at 23:15 UTC
     seed_worklist(engine, 4)
     page = client_for("equipe_donnees").get("/donnees/campagnes").text
     assert "lancement n°1" in page

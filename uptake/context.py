@@ -67,6 +67,14 @@ class AppContext:
 
         return Geography.of(self.territory)
 
+    @cached_property
+    def rule_titles(self) -> dict[str, str]:
+        """The French title of each rule of the catalogue, by rule id."""
+        from detection.runs import load_rules
+
+        catalogue, _ = load_rules(self.geography)
+        return {rule.id: rule.titre for rule in catalogue.rules}
+
     def outreach_env(self, actor: str) -> OutreachEnv:
         """What producing campaign outputs needs, acting as `actor` (recorded in the audit log)."""
         from outreach.campaigns import TEMPLATES_DIR

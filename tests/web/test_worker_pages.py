@@ -61,6 +61,21 @@ def test_outside_call_hours_the_list_says_when_each_household_and_the_next_call_
     assert f'title="{pseudonym}"' in page and "Forcalquier (04088)" in page
 
 
+def test_card_names_the_right_in_words_and_asks_for_an_outcome_of_the_call(
+    client_for: Client, engine: Engine
+) -> None:
+    from outreach.models import WorklistItem
+
+    seed_worklist(engine, 1)
+    with transaction(engine) as session:
+        session.get_one(WorklistItem, 1).regle = "ppa_non_recours"
+    client = client_for("travailleur_social")
+    card = client.get(_take_next(client).headers["location"]).text
+    assert "<dd>Prime d&#39;activité probablement non réclamée</dd>" in card
+    assert '<option value="" selected disabled>— choisissez —</option>' in card
+    assert 'value="a_contacter"' not in card and 'value="droit_ouvert"' in card
+
+
 def test_every_card_view_is_audited_with_the_pseudonym_and_no_value(
     client_for: Client, engine: Engine
 ) -> None:

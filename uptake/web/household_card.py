@@ -34,6 +34,7 @@ class HouseholdCard:
     item: WorklistItem
     commune: str
     campaign_title: str
+    rule_title: str = ""
     contact: dict[str, str | None] = field(default_factory=dict)
     exchange_id: int | None = None
     contact_problem: str | None = None
@@ -87,7 +88,10 @@ def build_card(
     now = dt.datetime.now(dt.UTC)
     names = dict(context.geography.communes.select("code_commune", "nom").iter_rows())
     card = HouseholdCard(
-        item=item, commune=str(names.get(item.code_commune, item.code_commune)), campaign_title=item.campagne
+        item=item,
+        commune=str(names.get(item.code_commune, item.code_commune)),
+        campaign_title=item.campagne,
+        rule_title=context.rule_titles.get(item.regle, item.regle),
     )
     card.outcomes = outcome_history(session, item.id_foyer)
     card.attempts = list(

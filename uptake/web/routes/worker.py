@@ -31,6 +31,9 @@ from uptake.web.worklist import (
 router = APIRouter(prefix="/travail", dependencies=guard(allow("travailleur_social")))
 ROUTERS = (router,)
 
+# What a call can end with: every outcome but "still to contact", the state before any call.
+CALL_OUTCOMES = {code: label for code, label in OUTCOMES.items() if code != "a_contacter"}
+
 NOTICES = {
     "vide": "Aucun foyer de vos secteurs n'est à appeler pour le moment.",
     "enregistre": "Résultat enregistré. Le foyer est retiré de votre liste.",
@@ -98,7 +101,7 @@ def _card_page(
     return render(
         request,
         "travail/household.html",
-        {"title": f"Foyer {card.item.id_foyer}", "card": card, "outcomes": OUTCOMES, "error": error},
+        {"title": f"Foyer {card.item.id_foyer}", "card": card, "outcomes": CALL_OUTCOMES, "error": error},
         status_code=status_code,
     )
 

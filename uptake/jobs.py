@@ -58,6 +58,8 @@ ARCHIVE_DIR, REJECTED_DIR = "archive", "rejete"
 # Older extracts left in the inbox when a newer one succeeds: running them afterwards would publish
 # a run of a past month as the newest one. Kept aside (and purged with the archive), not run.
 SUPERSEDED_DIR = "remplace"
+# The sub-folders of a drop folder that keep extracts until the purge.
+KEPT_DIRS = (ARCHIVE_DIR, REJECTED_DIR, SUPERSEDED_DIR)
 REPORT_SUFFIX = ".rapport.txt"
 # A file changed this recently may still be arriving (a copy or a transfer in progress): taken
 # then, it would be read half-written and set aside as rejected while the rest of it lands.
@@ -252,14 +254,14 @@ def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
 
 
 def drop_folders(engine: Engine) -> list[Path]:
-    """The archive and rejected sub-folders of every drop folder a schedule names."""
+    """The sub-folders keeping extracts (`KEPT_DIRS`) of every drop folder a schedule names."""
     from uptake.scheduler import list_schedules  # imported here: the scheduler imports this module
 
     folders = set()
     for info in list_schedules(engine):
         inbox = Path(str(info.params.get("inbox", "")))
         if info.params.get("inbox") and inbox.is_dir():
-            folders |= {inbox / sub for sub in (ARCHIVE_DIR, REJECTED_DIR, SUPERSEDED_DIR)}
+            folders |= {inbox / sub for sub in KEPT_DIRS}
     return sorted(folders)
 
 
@@ -285,7 +287,7 @@ def purge_everything(
     the extracts archived or set aside in the drop folders (the schedules' and `extra_drop_folders`),
     then the personal outputs, their keys, the old traces and the audit log's old entries."""
     folders = drop_folders(ctx.engine)
-    folders += [f / sub for f in extra_drop_folders for sub in (ARCHIVE_DIR, REJECTED_DIR, SUPERSEDED_DIR)]
+    folders += [folder / sub for folder in extra_drop_folders for sub in KEPT_DIRS]
     flags = purge_flags(session, actor=actor, months=flags_months)
     extracts = purge_archived_extracts(session, sorted(set(folders)), actor=actor, months=flags_months)
     outputs = retention.purge(session, ctx.keyring, actor=actor, audit_months=audit_months)

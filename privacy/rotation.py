@@ -77,7 +77,7 @@ class RotationResult:
 
 @contextmanager
 def mapping_table(session: Session, mapping: pl.DataFrame) -> Iterator[Table]:
-    """The old → new pseudonyms in a temporary table of the session's connection, dropped after."""
+    """The old → new pseudonyms in a temporary table of the session's connection, in its transaction."""
     table = Table(
         "rotation_correspondance",
         MetaData(),
@@ -86,13 +86,16 @@ def mapping_table(session: Session, mapping: pl.DataFrame) -> Iterator[Table]:
         prefixes=["TEMPORARY"],
     )
     connection = session.connection()
+    # A table left by a failed rotation on this pooled connection (SQLite's driver runs DDL outside
+    # the transaction) is replaced.
+    table.drop(connection, checkfirst=True)
     table.create(connection)
-    try:
-        for chunk in mapping.select("ancien", "nouveau").iter_slices(_MAPPING_CHUNK):
-            session.execute(insert(table), chunk.to_dicts())
-        yield table
-    finally:
-        table.drop(connection)
+    for chunk in mapping.select("ancien", "nouveau").iter_slices(_MAPPING_CHUNK):
+        session.execute(insert(table), chunk.to_dicts())
+    yield table
+    # Dropped on success only: after a failure the transaction is rolled back, and the table created
+    # in it with it (a statement sent then would fail on PostgreSQL and hide the first error).
+    table.drop(connection)
 
 
 def rekey_column(

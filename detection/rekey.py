@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Engine, Table, select
 from sqlalchemy.orm import Session
 
+from detection.errors import DetectionError
 from detection.records import SUCCEEDED, DetectionFlag, DetectionRun
 from privacy.rotation import Rekeyed, rekey_column
+
+
+class FlagFileNotRewritten(DetectionError):
+    """A flags file could not be rewritten after a rotation (the database is re-keyed already)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"le fichier de drapeaux {path} n'a pas pu être réécrit avec les nouveaux pseudonymes "
+            f"({reason}) ; la rotation est faite en base, où les drapeaux sont à jour : ce fichier et "
+            "ceux des exécutions suivantes gardent les anciens pseudonymes — supprimez-les, ou "
+            "relancez les exécutions avec --force"
+        )
 
 
 def rekey_flags(session: Session, mapping: Table) -> list[Rekeyed]:
@@ -21,7 +35,8 @@ def rekey_flags(session: Session, mapping: Table) -> list[Rekeyed]:
 def rekey_flag_files(engine: Engine, mapping: pl.DataFrame) -> list[Path]:
     """Rewrite the `flags.parquet` of every run whose flags are kept with the new pseudonyms (after
     the rotation's commit); the files rewritten. Each file is replaced whole (written beside it,
-    then renamed), so an interruption leaves it as it was."""
+    then renamed), so an interruption leaves it as it was; a file that cannot be written is a
+    `FlagFileNotRewritten`."""
     with Session(engine) as session:
         paths = session.scalars(
             select(DetectionRun.flags_path).where(
@@ -47,8 +62,11 @@ def rekey_flag_files(engine: Engine, mapping: pl.DataFrame) -> list[Path]:
         try:
             renamed.sink_parquet(partial, compression="zstd", compression_level=1)
             os.replace(partial, path)
-        except BaseException:
-            partial.unlink(missing_ok=True)
+        except BaseException as exc:
+            with suppress(OSError):
+                partial.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise FlagFileNotRewritten(path, type(exc).__name__) from None
             raise
         rewritten.append(path)
     return rewritten

@@ -52,3 +52,24 @@ def test_a_key_rotation_replaces_the_pseudonyms_of_the_flags_in_the_database_and
     assert before <= aliases  # the audit entries written under the former pseudonyms stay findable
     assert set(pl.read_parquet(flags_file)["id_foyer"]) == after
     assert not list(Path(flags_file).parent.glob(".*rotation"))
+
+
+def test_a_flags_file_that_cannot_be_rewritten_is_said_with_what_to_do_the_database_being_rekeyed(
+    cli, uptake_home: Path, tmp_path: Path
+) -> None:
+    raw, extract = tmp_path / "brut.parquet", tmp_path / "extrait.parquet"
+    assert cli("synth", "--households", "200", "--raw", "--out", str(raw)).code == 0
+    assert cli("pseudonymise", str(raw), "--out", str(extract)).code == 0
+    assert cli("run", "--extract", str(extract)).code == 0
+    before, flags_file, _ = _stored(uptake_home)
+    (Path(flags_file).parent / ".flags.parquet.rotation").mkdir()  # where the new file is written
+
+    rotated = cli("keys", "rotate", "--raw", str(raw))
+
+    assert rotated.code == 1
+    said = " ".join(rotated.stderr.split())
+    assert "n'a pas pu être réécrit avec les nouveaux pseudonymes (IsADirectoryError)" in said
+    assert "supprimez-les, ou relancez les exécutions avec --force" in said and "Traceback" not in said
+    after, _, _ = _stored(uptake_home)
+    assert after and not after & before  # the database is re-keyed
+    assert set(pl.read_parquet(flags_file)["id_foyer"]) == before  # the file is left whole, as it was

@@ -165,13 +165,8 @@ def register(app: typer.Typer) -> None:
             f"{french.count(result.vault_deleted)} supprimés (foyers absents) ; "
             f"oppositions : {french.count(result.oppositions_rekeyed)}."
         )
-        console.print(
-            "Pseudonymes remplacés : "
-            + " ; ".join(
-                f"{done.what.replace('_', ' ')} : {french.count(done.rows)}" for done in result.others
-            )
-            + "."
-        )
+        replaced = [f"{done.label} : {french.count(done.rows)}" for done in result.others]
+        console.print(f"Pseudonymes remplacés : {' ; '.join(replaced)}.")
         files = rekey_flag_files(ctx.engine, result.mapping)
         console.print(f"Fichiers de drapeaux réécrits : {french.count(len(files))}.")
         console.print(

@@ -27,13 +27,19 @@ def _stored(home: Path) -> tuple[set[str], str, set[str]]:
     return flags, path or "", aliases
 
 
+def _detection_run(cli, folder: Path, households: int) -> Path:
+    """A raw synthetic extract, pseudonymised with the data folder's key and run; the raw file."""
+    raw, extract = folder / "brut.parquet", folder / "extrait.parquet"
+    assert cli("synth", "--households", str(households), "--raw", "--out", str(raw)).code == 0
+    assert cli("pseudonymise", str(raw), "--out", str(extract)).code == 0
+    assert cli("run", "--extract", str(extract)).code == 0
+    return raw
+
+
 def test_a_key_rotation_replaces_the_pseudonyms_of_the_flags_in_the_database_and_their_file(
     cli, uptake_home: Path, tmp_path: Path
 ) -> None:
-    raw, extract = tmp_path / "brut.parquet", tmp_path / "extrait.parquet"
-    assert cli("synth", "--households", "400", "--raw", "--out", str(raw)).code == 0
-    assert cli("pseudonymise", str(raw), "--out", str(extract)).code == 0
-    assert cli("run", "--extract", str(extract)).code == 0
+    raw = _detection_run(cli, tmp_path, 400)
     before, flags_file, _ = _stored(uptake_home)
     assert before and set(pl.read_parquet(flags_file)["id_foyer"]) == before
     rows = pl.read_parquet(flags_file).height
@@ -57,10 +63,7 @@ def test_a_key_rotation_replaces_the_pseudonyms_of_the_flags_in_the_database_and
 def test_a_flags_file_that_cannot_be_rewritten_is_said_with_what_to_do_the_database_being_rekeyed(
     cli, uptake_home: Path, tmp_path: Path
 ) -> None:
-    raw, extract = tmp_path / "brut.parquet", tmp_path / "extrait.parquet"
-    assert cli("synth", "--households", "200", "--raw", "--out", str(raw)).code == 0
-    assert cli("pseudonymise", str(raw), "--out", str(extract)).code == 0
-    assert cli("run", "--extract", str(extract)).code == 0
+    raw = _detection_run(cli, tmp_path, 200)
     before, flags_file, _ = _stored(uptake_home)
     (Path(flags_file).parent / ".flags.parquet.rotation").mkdir()  # where the new file is written
 

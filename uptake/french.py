@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from outreach.charts import french_number
@@ -38,15 +40,19 @@ def month(day: dt.date | None) -> str:
     return MISSING if day is None else french_month(day)
 
 
+def utc(moment: dt.datetime) -> dt.datetime:
+    """`moment` as an aware UTC time: SQLite hands back naive datetimes, and every moment is
+    stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
 def day(when: dt.datetime | str | None) -> str:
     """The Caf's local day of a moment, or of a UTC stamp as the privacy tables store it
     (`2026-03-01T23:30:00.123456Z` → `02/03/2026`); None → `—`."""
     if not when:
         return MISSING
     moment = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
-    if moment.tzinfo is None:  # SQLite hands back naive datetimes: every moment is stored in UTC
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(LOCAL_TIME).strftime("%d/%m/%Y")
+    return utc(moment).astimezone(LOCAL_TIME).strftime("%d/%m/%Y")
 
 
 def moment(when: dt.datetime | None, *, short: bool = False) -> str:
@@ -54,6 +60,29 @@ def moment(when: dt.datetime | None, *, short: bool = False) -> str:
     for narrow tables); None → `—`."""
     if when is None:
         return MISSING
-    if when.tzinfo is None:  # SQLite hands back naive datetimes: every moment is stored in UTC
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(LOCAL_TIME).strftime("%d/%m/%y %H:%M" if short else "%d/%m/%Y %H:%M")
+    return utc(when).astimezone(LOCAL_TIME).strftime("%d/%m/%y %H:%M" if short else "%d/%m/%Y %H:%M")
+
+
+def stored_pairs(stored: str | None) -> list[tuple[str, str]]:
+    """A JSON object stored as text (an audit entry's counts or details) as (key, value) pairs to
+    show: numbers the French way, lists and nested objects as one line."""
+    if not stored:
+        return []
+    loaded = json.loads(stored)
+    if not isinstance(loaded, dict):
+        return [("", _shown(loaded))]
+    return [(str(key), _shown(value)) for key, value in loaded.items()]
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, int):
+        return count(value)
+    if isinstance(value, list):
+        return ", ".join(_shown(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {_shown(item)}" for key, item in value.items())
+    return str(value)

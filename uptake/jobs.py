@@ -19,12 +19,12 @@ import inspect
 import logging
 import shutil
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from detection.errors import DetectionError
@@ -47,6 +47,9 @@ from privacy.files import file_sha256
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.logs import log_event
+
+if TYPE_CHECKING:
+    from uptake.scheduler import ScheduleInfo
 
 logger = logging.getLogger("uptake.jobs")
 
@@ -253,16 +256,22 @@ def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
     }
 
 
-def drop_folders(engine: Engine) -> list[Path]:
-    """The sub-folders keeping extracts (`KEPT_DIRS`) of every drop folder a schedule names."""
-    from uptake.scheduler import list_schedules  # imported here: the scheduler imports this module
-
+def drop_folders(schedules: Iterable[ScheduleInfo]) -> list[Path]:
+    """The sub-folders keeping extracts (`KEPT_DIRS`) of every drop folder these schedules name."""
     folders = set()
-    for info in list_schedules(engine):
+    for info in schedules:
         inbox = Path(str(info.params.get("inbox", "")))
         if info.params.get("inbox") and inbox.is_dir():
             folders |= {inbox / sub for sub in KEPT_DIRS}
     return sorted(folders)
+
+
+def scheduled_flags_months(schedules: Iterable[ScheduleInfo]) -> int:
+    """The retention of detection data the active purge schedule applies (its `flags_months`)."""
+    for info in schedules:
+        if info.job == "purge" and info.next_run is not None:
+            return int(info.params.get("flags_months", FLAGS_RETENTION_MONTHS))
+    return FLAGS_RETENTION_MONTHS
 
 
 @dataclass(frozen=True)
@@ -286,7 +295,9 @@ def purge_everything(
     """Everything past its retention, in the caller's transaction: the flags of old detection runs,
     the extracts archived or set aside in the drop folders (the schedules' and `extra_drop_folders`),
     then the personal outputs, their keys, the old traces and the audit log's old entries."""
-    folders = drop_folders(ctx.engine)
+    from uptake.scheduler import list_schedules  # imported here: the scheduler imports this module
+
+    folders = drop_folders(list_schedules(ctx.engine))
     folders += [folder / sub for folder in extra_drop_folders for sub in KEPT_DIRS]
     flags = purge_flags(session, actor=actor, months=flags_months)
     extracts = purge_archived_extracts(session, sorted(set(folders)), actor=actor, months=flags_months)

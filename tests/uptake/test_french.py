@@ -40,3 +40,15 @@ def test_moments_are_told_in_paris_time_whether_the_database_kept_the_zone_or_no
     assert french.moment(dt.datetime(2026, 7, 1, 4, 0)) == "01/07/2026 06:00"  # summer time
     assert french.day("2026-03-01T23:30:00.123456Z") == french.day(naive) == "02/03/2026"
     assert french.day(None) == "—"
+
+
+def test_stored_json_is_shown_as_pairs_in_words() -> None:
+    stored = '{"foyers": 1234, "forcee": false, "lignes": null, "regles": {"ppa": "1.2"}, "f": ["a", "b"]}'
+    assert french.stored_pairs(stored) == [
+        ("foyers", f"1{NBSP}234"),
+        ("forcee", "non"),
+        ("lignes", "—"),
+        ("regles", "ppa 1.2"),
+        ("f", "a, b"),
+    ]
+    assert french.stored_pairs(None) == []

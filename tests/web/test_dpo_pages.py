@@ -181,6 +181,12 @@ def test_purges_page_lists_the_extracts_kept_in_the_scheduled_drop_folders(
     page = client_for("dpo").get("/dpo/purges").text
     assert str(extract) in page
     assert "Aucun extrait conservé" not in page
+    assert "supprimés 12 mois après leur dépôt" in page
+
+    # The days shown follow the retention the purge schedule applies.
+    add_schedule(engine, "nuit", cron="30 2 * * *", job="purge", params={"flags_months": "3"})
+    page = client_for("dpo").get("/dpo/purges").text
+    assert "supprimés 3 mois après leur dépôt" in page and "supprimés 3 mois après l'exécution" in page
 
 
 def test_dpo_records_an_opposition_that_the_next_household_claim_honours(

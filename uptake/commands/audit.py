@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -82,8 +81,4 @@ def register(app: typer.Typer) -> None:
 
 def _counts_text(stored: str | None) -> str:
     """An entry's counts (stored as JSON) as `foyers 1 234, lignes —`."""
-    counts = json.loads(stored) if stored else {}
-    return ", ".join(
-        f"{key} {french.count(value) if isinstance(value, int) or value is None else value}"
-        for key, value in counts.items()
-    )
+    return ", ".join(f"{key} {value}" for key, value in french.stored_pairs(stored))

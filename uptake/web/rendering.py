@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,38 +15,13 @@ from uptake.web.sessions import SignedIn
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
-def stored_pairs(stored: str | None) -> list[tuple[str, str]]:
-    """A JSON object stored as text (an audit entry's counts or details) as (key, value) pairs to
-    show: numbers the French way, lists and nested objects as one line."""
-    if not stored:
-        return []
-    loaded = json.loads(stored)
-    if not isinstance(loaded, dict):
-        return [("", _shown(loaded))]
-    return [(str(key), _shown(value)) for key, value in loaded.items()]
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return french.MISSING
-    if isinstance(value, bool):
-        return "oui" if value else "non"
-    if isinstance(value, int):
-        return french.count(value)
-    if isinstance(value, list):
-        return ", ".join(_shown(item) for item in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{key} {_shown(item)}" for key, item in value.items())
-    return str(value)
-
-
 TEMPLATES.env.filters.update(
     nombre=french.count,
     duree=french.duration,
     mois=french.month,
     moment=french.moment,
     jour=french.day,
-    paires=stored_pairs,
+    paires=french.stored_pairs,
 )
 
 NAVIGATION: dict[str, list[tuple[str, str]]] = {

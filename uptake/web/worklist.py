@@ -23,6 +23,7 @@ from outreach import worklist as outreach_worklist
 from outreach.models import WorklistItem
 from outreach.worklist import IN_PROGRESS, TO_CALL, WorklistItemUnavailable
 from privacy import subjects
+from uptake import french
 
 OPPOSED = "opposition"
 STATUS_LABELS = {**outreach_worklist.STATUS_LABELS, OPPOSED: "opposition"}
@@ -61,8 +62,7 @@ class WorklistRow:
     def callable_at(self, now: dt.datetime) -> dt.datetime | None:
         """When this household may be called, if not yet at `now` (outside the campaign's call
         hours, or called back another day); None when it may be called now."""
-        start = self.appel_a_partir_de
-        start = start if start.tzinfo is not None else start.replace(tzinfo=dt.UTC)
+        start = french.utc(self.appel_a_partir_de)
         return start if start > now else None
 
 
@@ -129,9 +129,7 @@ def next_callable(session: Session, secteurs: Sequence[str], now: dt.datetime) -
             WorklistItem.appel_a_partir_de > now,
         )
     )
-    if start is None:
-        return None
-    return start if start.tzinfo is not None else start.replace(tzinfo=dt.UTC)
+    return None if start is None else french.utc(start)
 
 
 def claim_next(

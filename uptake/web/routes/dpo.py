@@ -16,17 +16,19 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from detection.retention import FLAGS_RETENTION_MONTHS, archived_extracts, kept_flags
+from detection.retention import archived_extracts, kept_flags
 from outreach.models import WorklistItem
 from outreach.outcomes import outcome_history
 from privacy import audit, exchanges, register, subjects
 from privacy.errors import PrivacyError
 from privacy.models import AuditEntry, PersonalOutput
 from privacy.pseudonyms import DEFAULT_FINALITE
-from uptake.jobs import drop_folders
+from uptake import french
+from uptake.jobs import drop_folders, scheduled_flags_months
+from uptake.scheduler import list_schedules
 from uptake.web.access import allow, current_account, guard
 from uptake.web.household_views import VIEW_ACTION
-from uptake.web.rendering import render, stored_pairs
+from uptake.web.rendering import render
 from uptake.web.services import context_of, db, keyring_of
 
 router = APIRouter(prefix="/dpo", dependencies=guard(allow("dpo")))
@@ -278,7 +280,7 @@ PURGE_COUNTS = {
 def _purge_operation(entry: AuditEntry) -> dict[str, object]:
     said = [
         f"{PURGE_COUNTS.get(key, key.replace('_', ' '))} : {value}"
-        for key, value in stored_pairs(entry.counts)
+        for key, value in french.stored_pairs(entry.counts)
     ]
     return {
         "at": datetime.fromisoformat(entry.at),
@@ -293,9 +295,12 @@ def _purge_operation(entry: AuditEntry) -> dict[str, object]:
 def purges_page(request: Request) -> Response:
     """Files of personal data already purged, and those due (with their retention end); the
     detection runs whose flags are kept, and from when the purge deletes them."""
-    extracts = archived_extracts(drop_folders(context_of(request).engine))
+    # The days shown are those of the retention the purge schedule applies.
+    schedules = list_schedules(context_of(request).engine)
+    months = scheduled_flags_months(schedules)
+    extracts = archived_extracts(drop_folders(schedules), months=months)
     with db(request) as session:
-        flags = kept_flags(session)
+        flags = kept_flags(session, months=months)
         done = list(
             session.scalars(
                 select(PersonalOutput)
@@ -329,7 +334,7 @@ def purges_page(request: Request) -> Response:
             "operations": operations,
             "flags": flags,
             "extracts": extracts,
-            "flags_months": FLAGS_RETENTION_MONTHS,
+            "flags_months": months,
             "today": date.today(),
         },
     )

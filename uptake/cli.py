@@ -12,44 +12,86 @@ import os
 import sys
 from collections.abc import Iterator, MutableMapping
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from typer import _click
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from uptake import cli_wording
 
 cli_wording.install()
 
-# Each top-level command, and the module of `uptake.commands` whose `register(app)` adds it; the
-# order is the one of `uptake --help`. (A test checks this table against what the modules register.)
-COMMANDS: dict[str, str] = {
-    "demo": "demo",
-    "serve": "serve",
-    "validate": "extract",
-    "synth": "synth",
-    "run": "run",
-    "territory": "territory",
-    "scheduler": "schedule",
-    "pseudonymise": "privacy",
-    "purge": "privacy",
-    "report": "report",
-    "db": "database",
-    "users": "users",
-    "runs": "runs",
-    "schedule": "schedule",
-    "rules": "rules",
-    "keys": "privacy",
-    "contacts": "privacy",
-    "subjects": "privacy",
-    "exchanges": "exchanges",
-    "register": "exchanges",
-    "audit": "audit",
-    "campaigns": "campaigns",
-    "outcomes": "outcomes",
+
+class Entry(NamedTuple):
+    """Where a top-level command is registered, and the line `uptake --help` shows for it."""
+
+    module: str
+    summary: str
+
+
+# Each top-level command: the module of `uptake.commands` whose `register(app)` adds it, and the
+# first paragraph of its help, so that `uptake --help` loads no command; the order is the one of
+# the help. (A test checks this table against what the modules register and the help they give.)
+COMMANDS: dict[str, Entry] = {
+    "demo": Entry(
+        "demo",
+        "Démonstration complète sur un territoire synthétique (SQLite, données fictives) : extrait → "
+        "pseudonymisation → détection → campagnes → listes → résultats → rapport.",
+    ),
+    "serve": Entry("serve", "Lance l'application web (même base de données que la ligne de commande)."),
+    "validate": Entry(
+        "extract",
+        "Vérifie un extrait des foyers contre le contrat v1 et enregistre l'import (accepté ou refusé).",
+    ),
+    "synth": Entry(
+        "synth",
+        "Génère des foyers fictifs (contrat v1), leurs contacts et la vérité terrain du non-recours.",
+    ),
+    "run": Entry(
+        "run",
+        "Détecte les droits non réclamés dans un extrait : validation, règles, géographie, drapeaux.",
+    ),
+    "territory": Entry(
+        "territory",
+        "Territoire configuré : communes, distance aux points de service, communes éloignées, "
+        "périmètres OPAH/PIG (config/territoire.toml).",
+    ),
+    "scheduler": Entry(
+        "schedule",
+        "Démon de planification : exécute les tâches planifiées (arrêt propre sur SIGTERM).",
+    ),
+    "pseudonymise": Entry(
+        "privacy",
+        "Remplace le matricule par un pseudonyme à clé secrète (HMAC-SHA-256, une clé par finalité).",
+    ),
+    "purge": Entry(
+        "privacy",
+        "Supprime les listes échues, détruit leurs clés, efface les traces et oppositions périmées, "
+        "les drapeaux des exécutions anciennes et les extraits archivés anciens.",
+    ),
+    "report": Entry(
+        "report",
+        "Rapport des indicateurs : contactés, droits ouverts, montant moyen, effet mesuré sur le témoin.",
+    ),
+    "db": Entry("database", "Base de données : création et migrations."),
+    "users": Entry("users", "Comptes de l'application web."),
+    "runs": Entry("runs", "Historique des exécutions de la détection."),
+    "schedule": Entry("schedule", "Planification des tâches (détection mensuelle…)."),
+    "rules": Entry("rules", "Règles d'éligibilité : vérification, cas de test, explications, documentation."),
+    "keys": Entry("privacy", "Clés : empreinte de la clé du DPO, rotation des pseudonymes."),
+    "contacts": Entry("privacy", "Annuaire des contacts, chiffré."),
+    "subjects": Entry("privacy", "Droits des personnes : opposition, accès."),
+    "exchanges": Entry("exchanges", "Échanges de données personnelles et décisions du DPO."),
+    "register": Entry("exchanges", "Registre des activités de traitement (RGPD art. 30)."),
+    "audit": Entry("audit", "Journal d'audit : vérification, consultation."),
+    "campaigns": Entry(
+        "campaigns",
+        "Campagnes de contact : liste, vérification, lancement, relances, rapprochement.",
+    ),
+    "outcomes": Entry("outcomes", "Résultats des contacts : import depuis un tableur."),
 }
 
 _TYPER_SETTINGS: dict[str, Any] = {
@@ -77,7 +119,7 @@ class _CommandsOnDemand(MutableMapping[str, _click.Command]):
     def __getitem__(self, name: str) -> _click.Command:
         if name in self._added:
             return self._added[name]
-        return commands_of(COMMANDS[name])[name]
+        return commands_of(COMMANDS[name].module)[name]
 
     def __setitem__(self, name: str, command: _click.Command) -> None:
         self._added[name] = command
@@ -94,11 +136,22 @@ class _CommandsOnDemand(MutableMapping[str, _click.Command]):
 
 
 class UptakeGroup(TyperGroup):
-    """Typer's group, with commands loaded on demand (`uptake --help` loads them all)."""
+    """Typer's group, with commands loaded on demand; `uptake --help` lists them from the table."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.commands = _CommandsOnDemand()
+
+    def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
+        """The group's help, listing each command by its summary without importing it."""
+        loaded = self.commands
+        self.commands = {
+            name: TyperCommand(name, short_help=entry.summary) for name, entry in COMMANDS.items()
+        }
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.commands = loaded
 
 
 app = typer.Typer(

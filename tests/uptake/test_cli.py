@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -21,10 +22,39 @@ def test_the_command_table_names_exactly_what_each_command_module_registers() ->
         for path in Path(uptake.commands.__file__).parent.glob("*.py")
         if "def register(" in path.read_text(encoding="utf-8")
     }
-    assert set(COMMANDS.values()) == modules
+    assert {entry.module for entry in COMMANDS.values()} == modules
     for module in modules:
-        listed = {name for name, owner in COMMANDS.items() if owner == module}
+        listed = {name for name, entry in COMMANDS.items() if entry.module == module}
         assert set(commands_of(module)) == listed, module
+
+
+def test_the_help_summary_of_each_command_is_the_first_paragraph_of_its_own_help() -> None:
+    differing = {}
+    for name, entry in COMMANDS.items():
+        command = commands_of(entry.module)[name]
+        own = inspect.cleandoc(command.short_help or command.help or "").split("\n\n")[0]
+        if " ".join(own.split()) != entry.summary:
+            differing[name] = (own, entry.summary)
+    assert differing == {}
+
+
+def test_the_general_help_loads_no_command() -> None:
+    probe = (
+        "import sys\n"
+        "from uptake.cli import app\n"
+        "try:\n"
+        "    app(['--help'], prog_name='uptake')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('uptake.commands.') or m == 'polars'),"
+        " file=sys.stderr)\n"
+    )
+    env = {**os.environ, "COLUMNS": "200"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.stderr.strip().splitlines()[-1] == "[]"
+    assert "Historique des exécutions de la détection." in result.stdout
 
 
 def test_a_command_imports_neither_the_other_commands_nor_the_domains_it_does_not_use(tmp_path: Path) -> None:
@@ -70,7 +100,7 @@ def _leaf_commands(command: Any, context: Context) -> Iterator[tuple[Any, Contex
 def test_every_option_of_every_command_names_its_value_kind_in_french() -> None:
     english = {"<text>", "<integer>", "<path>", "<int>", "<str>", "<float>", "<bool>"}
     shown = set()
-    for module in set(COMMANDS.values()):
+    for module in {entry.module for entry in COMMANDS.values()}:
         for name, command in commands_of(module).items():
             for leaf, context in _leaf_commands(command, Context(command, info_name=name)):
                 shown |= {
@@ -83,7 +113,7 @@ def test_every_option_of_every_command_names_its_value_kind_in_french() -> None:
 
 def test_every_argument_of_every_command_is_named_in_french_capitals() -> None:
     named = {}
-    for module in set(COMMANDS.values()):
+    for module in {entry.module for entry in COMMANDS.values()}:
         for name, command in commands_of(module).items():
             for leaf, context in _leaf_commands(command, Context(command, info_name=name)):
                 for param in leaf.params:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from privacy.config_errors import located
+
 
 class DetectionError(Exception):
     """Base of the detection errors; `str()` is a French message safe to show (no personal data)."""
@@ -16,7 +18,7 @@ class ConfigInvalid(DetectionError):
 
     def __init__(self, path: str, key: str, problem: str, fix: str) -> None:
         self.path, self.key, self.problem, self.fix = path, key, problem, fix
-        super().__init__(f"{path} : clé `{key}` : {problem}. {fix}")
+        super().__init__(located(path, key, problem, fix))
 
 
 class UnknownCommune(DetectionError):

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from detection.errors import ConfigInvalid
 from detection.reference import CommuneReference, load_reference
+from privacy.config_errors import key_path, toml_problem, validation_problem
 
 TERRITORY_FILE = "territoire.toml"
 PERIMETER_TYPES = ("OPAH", "PIG")
@@ -98,16 +99,9 @@ _FIXES = {
     "string_type": "mettez la valeur entre guillemets (texte)",
     "float_type": "donnez un nombre (par exemple 8.0)",
     "bool_type": "écrivez true ou false",
-    "literal_error": "valeurs possibles : " + ", ".join(PERIMETER_TYPES),
+    "literal_error": "choisissez l'une de ces valeurs",
     "string_pattern_mismatch": "le SIREN d'un EPCI a 9 chiffres (par exemple 240400440)",
 }
-
-
-def _location(loc: tuple[str | int, ...]) -> str:
-    key = ""
-    for part in loc:
-        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-    return key or "(racine)"
 
 
 def load_territory(path: Path, reference: CommuneReference | None = None) -> Territory:
@@ -118,16 +112,18 @@ def load_territory(path: Path, reference: CommuneReference | None = None) -> Ter
         raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigInvalid(where, "(fichier)", "fichier introuvable", "vérifiez le chemin") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigInvalid(where, "(syntaxe)", toml_problem(exc), "corrigez la syntaxe TOML") from None
+    except UnicodeDecodeError:
         raise ConfigInvalid(
-            where, "(syntaxe)", f"TOML illisible ({exc})", "corrigez la syntaxe TOML"
+            where, "(fichier)", "fichier illisible : il n'est pas en UTF-8", "enregistrez-le en UTF-8"
         ) from None
     try:
         parsed = _TerritoryFile.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         fix = _FIXES.get(err["type"], "corrigez la valeur")
-        raise ConfigInvalid(where, _location(err["loc"]), err["msg"], fix) from None
+        raise ConfigInvalid(where, key_path(err["loc"]), validation_problem(err), fix) from None
 
     section = parsed.territoire
     if section.national:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from outreach.errors import CampaignInvalid, CampaignNotFound
+from privacy.config_errors import key_path, toml_problem, validation_problem
 
 CAMPAIGNS_DIR = "campaigns"
 TEMPLATES_DIR = "templates"
@@ -192,13 +193,6 @@ _FIXES = {
 }
 
 
-def _location(loc: tuple[str | int, ...]) -> str:
-    key = ""
-    for part in loc:
-        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-    return key or "(racine)"
-
-
 def load_campaign(path: Path, templates_dir: Path | None = None) -> Campaign:
     """Read and validate one campaign file; any problem raises `CampaignInvalid`.
 
@@ -210,14 +204,18 @@ def load_campaign(path: Path, templates_dir: Path | None = None) -> Campaign:
         raw: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise CampaignInvalid(where, "(fichier)", "fichier introuvable", "vérifiez le chemin") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CampaignInvalid(where, "(syntaxe)", f"TOML illisible ({exc})", "corrigez la syntaxe") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CampaignInvalid(where, "(syntaxe)", toml_problem(exc), "corrigez la syntaxe TOML") from None
+    except UnicodeDecodeError:
+        raise CampaignInvalid(
+            where, "(fichier)", "fichier illisible : il n'est pas en UTF-8", "enregistrez-le en UTF-8"
+        ) from None
     try:
         parsed = _CampaignFile.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         fix = _FIXES.get(err["type"], "corrigez la valeur")
-        raise CampaignInvalid(where, _location(err["loc"]), err["msg"], fix) from None
+        raise CampaignInvalid(where, key_path(err["loc"]), validation_problem(err), fix) from None
     if parsed.tentatives[0].condition != "toujours" and parsed.tentatives[0].delai_jours != 0:
         raise CampaignInvalid(
             where, "tentatives[0].delai_jours", "la première tentative part au lancement", "mettez 0"

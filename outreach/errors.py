@@ -6,6 +6,8 @@ a line number or a count.
 
 from __future__ import annotations
 
+from privacy.config_errors import located
+
 
 class OutreachError(Exception):
     """Base of the outreach errors; `str()` is a French message safe to show."""
@@ -18,7 +20,7 @@ class CampaignInvalid(OutreachError):
 
     def __init__(self, path: str, key: str, problem: str, fix: str) -> None:
         self.path, self.key, self.problem, self.fix = path, key, problem, fix
-        super().__init__(f"{path} : clé `{key}` : {problem}. {fix}")
+        super().__init__(located(path, key, problem, fix))
 
 
 class CampaignNotFound(OutreachError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from privacy.config_errors import located
+
 
 class PrivacyError(Exception):
     """Base of the privacy errors; `str()` is a French message safe to show."""
@@ -24,7 +26,7 @@ class InputInvalid(PrivacyError):
 
     def __init__(self, path: str, problem: str, fix: str) -> None:
         self.path, self.problem, self.fix = path, problem, fix
-        super().__init__(f"{path} : {problem}. {fix}")
+        super().__init__(located(path, None, problem, fix))
 
 
 class UnknownObject(PrivacyError):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from privacy import audit
 from privacy.canonical import utc_now, utc_stamp
+from privacy.config_errors import key_path, toml_problem, validation_problem
 from privacy.errors import InputInvalid, UnknownObject
 from privacy.models import RegisterEntry
 
@@ -69,8 +70,16 @@ def load_file(path: Path) -> RegisterEntryIn:
     """Read and validate one register file; `InputInvalid` names the key and the fix."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InputInvalid(str(path), f"fichier TOML illisible ({exc})", "corrigez la syntaxe TOML") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputInvalid(str(path), toml_problem(exc), "corrigez la syntaxe TOML") from None
+    except UnicodeDecodeError:
+        raise InputInvalid(
+            str(path), "fichier illisible : il n'est pas en UTF-8", "enregistrez-le en UTF-8"
+        ) from None
+    except FileNotFoundError:
+        raise InputInvalid(str(path), "fichier introuvable", "vérifiez le chemin") from None
+    except OSError:
+        raise InputInvalid(str(path), "fichier illisible", "vérifiez les droits de lecture") from None
     if not isinstance(data.get("traitement"), dict):
         raise InputInvalid(
             str(path), "table [traitement] absente", "décrivez le traitement sous [traitement]"
@@ -79,10 +88,9 @@ def load_file(path: Path) -> RegisterEntryIn:
         return RegisterEntryIn.model_validate(data["traitement"])
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
         raise InputInvalid(
             str(path),
-            f"clé `traitement.{key}` : {first['msg']}",
+            f"clé `traitement.{key_path(first['loc'])}` : {validation_problem(first)}",
             "voir les clés attendues dans la fiche d'exemple",
         ) from None
 

@@ -55,6 +55,12 @@ def make_engine(url: str) -> Engine:
             "UPTAKE_DATABASE_URL n'est pas une adresse de base de données : écrivez par exemple "
             "postgresql+psycopg://utilisateur@hôte/base, ou laissez-la vide pour SQLite"
         ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseUnusable(
+            f"UPTAKE_DATABASE_URL désigne une base {parsed.get_backend_name()}, que uptake ne prend pas "
+            "en charge : utilisez PostgreSQL (postgresql+psycopg://utilisateur@hôte/base), ou laissez "
+            "la variable vide pour SQLite"
+        )
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -69,7 +75,13 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ModuleNotFoundError:  # a driver other than the one installed, e.g. postgresql+asyncpg
+        raise DatabaseUnusable(
+            f"UPTAKE_DATABASE_URL demande le pilote {parsed.get_driver_name()}, qui n'est pas installé : "
+            "écrivez postgresql+psycopg://utilisateur@hôte/base"
+        ) from None
 
 
 def _migration_dirs() -> list[str]:

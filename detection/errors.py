@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from privacy.config_errors import located
+from privacy.errors import located
 
 
 class DetectionError(Exception):
@@ -16,7 +16,7 @@ class ConfigInvalid(DetectionError):
 
     exit_code = 2
 
-    def __init__(self, path: str, key: str, problem: str, fix: str) -> None:
+    def __init__(self, path: str, key: str | None, problem: str, fix: str) -> None:
         self.path, self.key, self.problem, self.fix = path, key, problem, fix
         super().__init__(located(path, key, problem, fix))
 

@@ -6,16 +6,15 @@ path, the key and the fix.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from detection.errors import ConfigInvalid
 from detection.reference import CommuneReference, load_reference
-from privacy.config_errors import key_path, toml_problem, validation_problem
+from privacy.config_errors import ConfigProblem, read_config
 
 TERRITORY_FILE = "territoire.toml"
 PERIMETER_TYPES = ("OPAH", "PIG")
@@ -109,21 +108,9 @@ def load_territory(path: Path, reference: CommuneReference | None = None) -> Ter
     ref = reference or load_reference()
     where = str(path)
     try:
-        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigInvalid(where, "(fichier)", "fichier introuvable", "vérifiez le chemin") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigInvalid(where, "(syntaxe)", toml_problem(exc), "corrigez la syntaxe TOML") from None
-    except UnicodeDecodeError:
-        raise ConfigInvalid(
-            where, "(fichier)", "fichier illisible : il n'est pas en UTF-8", "enregistrez-le en UTF-8"
-        ) from None
-    try:
-        parsed = _TerritoryFile.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        fix = _FIXES.get(err["type"], "corrigez la valeur")
-        raise ConfigInvalid(where, key_path(err["loc"]), validation_problem(err), fix) from None
+        parsed = read_config(path, _TerritoryFile, _FIXES)
+    except ConfigProblem as problem:
+        raise ConfigInvalid(where, problem.key, problem.problem, problem.fix) from None
 
     section = parsed.territoire
     if section.national:

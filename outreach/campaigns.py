@@ -8,16 +8,15 @@ caps and which sending windows. The campaign's identifier is its file name witho
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from outreach.errors import CampaignInvalid, CampaignNotFound
-from privacy.config_errors import key_path, toml_problem, validation_problem
+from privacy.config_errors import ConfigProblem, parse_config
 
 CAMPAIGNS_DIR = "campaigns"
 TEMPLATES_DIR = "templates"
@@ -201,21 +200,12 @@ def load_campaign(path: Path, templates_dir: Path | None = None) -> Campaign:
     where = str(path)
     try:
         data = path.read_bytes()
-        raw: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
-        raise CampaignInvalid(where, "(fichier)", "fichier introuvable", "vérifiez le chemin") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CampaignInvalid(where, "(syntaxe)", toml_problem(exc), "corrigez la syntaxe TOML") from None
-    except UnicodeDecodeError:
-        raise CampaignInvalid(
-            where, "(fichier)", "fichier illisible : il n'est pas en UTF-8", "enregistrez-le en UTF-8"
-        ) from None
+        raise CampaignInvalid(where, None, "fichier introuvable", "vérifiez le chemin") from None
     try:
-        parsed = _CampaignFile.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        fix = _FIXES.get(err["type"], "corrigez la valeur")
-        raise CampaignInvalid(where, key_path(err["loc"]), validation_problem(err), fix) from None
+        parsed = parse_config(data, _CampaignFile, _FIXES)
+    except ConfigProblem as problem:
+        raise CampaignInvalid(where, problem.key, problem.problem, problem.fix) from None
     if parsed.tentatives[0].condition != "toujours" and parsed.tentatives[0].delai_jours != 0:
         raise CampaignInvalid(
             where, "tentatives[0].delai_jours", "la première tentative part au lancement", "mettez 0"

@@ -6,7 +6,7 @@ a line number or a count.
 
 from __future__ import annotations
 
-from privacy.config_errors import located
+from privacy.errors import located
 
 
 class OutreachError(Exception):
@@ -18,7 +18,7 @@ class OutreachError(Exception):
 class CampaignInvalid(OutreachError):
     """A campaign file is wrong: names the file, the key and the fix."""
 
-    def __init__(self, path: str, key: str, problem: str, fix: str) -> None:
+    def __init__(self, path: str, key: str | None, problem: str, fix: str) -> None:
         self.path, self.key, self.problem, self.fix = path, key, problem, fix
         super().__init__(located(path, key, problem, fix))
 

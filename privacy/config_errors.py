@@ -1,19 +1,66 @@
-"""French wording of the errors found in a configuration file: TOML syntax and pydantic validation.
+"""Reading a TOML configuration file into a pydantic model, its mistakes told in French.
 
 tomllib and pydantic word their errors in English for developers; the data team who edits
-`config/` reads French. Every package that reads a configuration file words its problems here
-(privacy is the package all the others may use).
+`config/` reads French. Every package that reads a configuration file reads it here (privacy is
+the package all the others may use) and turns `ConfigProblem` into its own error.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 if TYPE_CHECKING:
-    import tomllib
-
     from pydantic_core import ErrorDetails
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class ConfigProblem(Exception):
+    """What is wrong in a configuration file: the key (None for the whole file), the problem, the fix."""
+
+    def __init__(self, key: str | None, problem: str, fix: str) -> None:
+        super().__init__(problem)
+        self.key, self.problem, self.fix = key, problem, fix
+
+
+def read_config(path: Path, model: type[ModelT], fixes: Mapping[str, str]) -> ModelT:
+    """The file validated by `model`; `ConfigProblem` for its first mistake (see `parse_config`)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigProblem(None, "fichier introuvable", "vérifiez le chemin") from None
+    except OSError:
+        raise ConfigProblem(None, "fichier illisible", "vérifiez les droits de lecture") from None
+    return parse_config(data, model, fixes)
+
+
+def parse_config(data: bytes, model: type[ModelT], fixes: Mapping[str, str]) -> ModelT:
+    """A file's bytes validated by `model`; `ConfigProblem` for its first mistake.
+
+    `fixes` gives the advice for a kind of pydantic error (`missing`, `float_parsing`…), in the
+    words of the file's own keys; other kinds get "corrigez la valeur".
+    """
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigProblem(
+            None, "fichier illisible : il n'est pas en UTF-8", "enregistrez-le en UTF-8"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigProblem(None, toml_problem(exc), "corrigez la syntaxe TOML") from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fix = fixes.get(first["type"], "corrigez la valeur")
+        raise ConfigProblem(key_path(first["loc"]), validation_problem(first), fix) from None
+
 
 # tomllib's messages (Python 3.11 to 3.13), without their position suffix.
 _TOML_MESSAGES = {
@@ -57,13 +104,6 @@ def toml_problem(exc: tomllib.TOMLDecodeError) -> str:
     if found:
         return f"fin du fichier : {french}"
     return french
-
-
-def located(path: str, key: str | None, problem: str, fix: str) -> str:
-    """The whole message: `fichier : clé `a.b` : problème. Correction.` (no key for the whole file)."""
-    where = f"{path} : clé `{key}`" if key and not key.startswith("(") else path
-    advice = f" {fix[0].upper()}{fix[1:]}{'' if fix.endswith(('.', ')')) else '.'}" if fix else ""
-    return f"{where} : {problem}.{advice}"
 
 
 def key_path(loc: tuple[str | int, ...]) -> str:

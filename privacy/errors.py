@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from privacy.config_errors import located
+
+def located(path: str, key: str | None, problem: str, fix: str) -> str:
+    """The whole message: `fichier : clé `a.b` : problème. Correction.` (no key for the whole file)."""
+    where = f"{path} : clé `{key}`" if key and not key.startswith("(") else path
+    advice = f" {fix[0].upper()}{fix[1:]}{'' if fix.endswith('.') else '.'}" if fix else ""
+    return f"{where} : {problem}.{advice}"
 
 
 class PrivacyError(Exception):
@@ -24,9 +29,9 @@ class KeyringError(PrivacyError):
 class InputInvalid(PrivacyError):
     """An input file (raw extract, contact directory, register entry) is unusable as a whole."""
 
-    def __init__(self, path: str, problem: str, fix: str) -> None:
-        self.path, self.problem, self.fix = path, problem, fix
-        super().__init__(located(path, None, problem, fix))
+    def __init__(self, path: str, problem: str, fix: str, *, key: str | None = None) -> None:
+        self.path, self.problem, self.fix, self.key = path, problem, fix, key
+        super().__init__(located(path, key, problem, fix))
 
 
 class UnknownObject(PrivacyError):

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import csv
 import io
-import tomllib
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacy import audit
 from privacy.canonical import utc_now, utc_stamp
-from privacy.config_errors import key_path, toml_problem, validation_problem
+from privacy.config_errors import ConfigProblem, read_config
 from privacy.errors import InputInvalid, UnknownObject
 from privacy.models import RegisterEntry
 
@@ -66,33 +65,25 @@ class RegisterEntryIn(BaseModel):
     aipd: str
 
 
+class _RegisterFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    traitement: RegisterEntryIn
+
+
+_FIXES = {
+    "missing": "ajoutez-la (voir les clés attendues dans la fiche d'exemple)",
+    "extra_forbidden": "supprimez cette clé ou corrigez son orthographe",
+    "string_pattern_mismatch": "un code de 2 à 64 lettres, chiffres, « _ », « . » ou « - »",
+}
+
+
 def load_file(path: Path) -> RegisterEntryIn:
     """Read and validate one register file; `InputInvalid` names the key and the fix."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputInvalid(str(path), toml_problem(exc), "corrigez la syntaxe TOML") from None
-    except UnicodeDecodeError:
-        raise InputInvalid(
-            str(path), "fichier illisible : il n'est pas en UTF-8", "enregistrez-le en UTF-8"
-        ) from None
-    except FileNotFoundError:
-        raise InputInvalid(str(path), "fichier introuvable", "vérifiez le chemin") from None
-    except OSError:
-        raise InputInvalid(str(path), "fichier illisible", "vérifiez les droits de lecture") from None
-    if not isinstance(data.get("traitement"), dict):
-        raise InputInvalid(
-            str(path), "table [traitement] absente", "décrivez le traitement sous [traitement]"
-        )
-    try:
-        return RegisterEntryIn.model_validate(data["traitement"])
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InputInvalid(
-            str(path),
-            f"clé `traitement.{key_path(first['loc'])}` : {validation_problem(first)}",
-            "voir les clés attendues dans la fiche d'exemple",
-        ) from None
+        return read_config(path, _RegisterFile, _FIXES).traitement
+    except ConfigProblem as problem:
+        raise InputInvalid(str(path), problem.problem, problem.fix, key=problem.key) from None
 
 
 def load_dir(folder: Path) -> list[RegisterEntryIn]:

@@ -30,8 +30,8 @@ def _edited(tmp_path: Path, source: Path, old: str, new: str) -> Path:
     ("old", "new", "told"),
     [
         ('epci = "240400440"', 'epci = 240400440"', "ligne 7, colonne 17 : une seule clé = valeur par ligne"),
-        ('epci = "240400440"', "epci = [240400440", "ligne 13, colonne 1 : liste non fermée (« ] » manquant)"),
-        ('epci = "240400440"', 'epci = "240400440', "ligne 7, colonne 18 : texte non fermé (guillemet manquant en fin de ligne)"),
+        ('epci = "240400440"', "epci = [240400440", "ligne 13, colonne 1 : liste non fermée"),
+        ('epci = "240400440"', 'epci = "240400440', "ligne 7, colonne 18 : texte non fermé (guillemet"),
         ("[territoire]", "[territoire", "ligne 5, colonne 12 : « ] » manquant à la fin du nom de section"),
         ('epci = "240400440"', "epci = oui", "ligne 7, colonne 8 : valeur invalide"),
     ],

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
-from rules.catalogue import Catalogue, Rule
+from rules.catalogue import Catalogue, Rule, case_month
 from rules.compiler import compile_catalogue
 from rules.errors import RulesError
 from rules.geography import Geography
@@ -26,18 +25,6 @@ class CaseResult:
     passed: bool
     differences: tuple[str, ...]
     calcul: str = ""
-
-
-def case_month(case: Mapping[str, object]) -> datetime.date | None:
-    """The reference month of a case (`mois: 2024-06` or a date), None when missing or malformed."""
-    raw = case.get("mois")
-    if isinstance(raw, datetime.date):
-        return raw.replace(day=1)
-    try:
-        year, month = str(raw).split("-")[:2]
-        return datetime.date(int(year), int(month), 1)
-    except ValueError:
-        return None
 
 
 def run_cases(

@@ -6,6 +6,7 @@ every file with its `file:line:column`, what is wrong and a hint.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -50,6 +51,18 @@ _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 Setting = float | bool | str
+
+
+def case_month(case: Mapping[str, object]) -> datetime.date | None:
+    """The reference month of a case (`mois: 2024-06` or a date), None when missing or malformed."""
+    raw = case.get("mois")
+    if isinstance(raw, datetime.date):
+        return raw.replace(day=1)
+    try:
+        year, month = str(raw).split("-")[:2]
+        return datetime.date(int(year), int(month), 1)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -383,6 +396,20 @@ class _RuleReader:
         if not isinstance(cases, list):
             self._fail(position(doc.get("cas"), top), "`cas` doit être une liste de cas")
             return None
+        for index, case in enumerate(cases):
+            # Checked here so that `uptake rules check` does not call valid what `rules test` rejects.
+            if not isinstance(case, Mapping):
+                self._fail(
+                    position(case, top),
+                    f"cas {index + 1} : une table est attendue (nom, mois, foyer, attendu)",
+                )
+            elif case_month(case) is None:
+                self._fail(
+                    position(case.get("mois"), position(case, top)),
+                    f"cas « {case.get('nom', index + 1)} » : "
+                    + (f"mois invalide `{case['mois']}`" if "mois" in case else "`mois` manquant"),
+                    "écrivez AAAA-MM, par exemple 2024-06",
+                )
         return Rule(
             id=rule_id,
             version=str(doc["version"]),

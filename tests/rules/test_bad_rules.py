@@ -274,3 +274,24 @@ def test_declared_column_never_read_is_refused(tmp_path, contract) -> None:
     error = _load(tmp_path, "non percoit_ppa", contract)
     assert "`statut_logement` est déclarée dans `lit` mais jamais lue" in str(error)
     assert "`percoit_ppa` est déclarée" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("cases", "where", "message"),
+    [
+        ("  - nom: seuil\n    mois: 2024-13\n", (13, 11), "cas « seuil » : mois invalide `2024-13`"),
+        ("  - nom: seuil\n", (12, 5), "cas « seuil » : `mois` manquant"),
+        ("  - deux mois\n", (12, 5), "cas 1 : une table est attendue"),
+    ],
+)
+def test_a_case_without_a_valid_month_makes_the_catalogue_invalid(
+    tmp_path: Path, contract: ContractSummary, cases: str, where: tuple[int, int], message: str
+) -> None:
+    reads_all = 'revenus_activite_allocataire > 0 et statut_logement == "locataire" et percoit_ppa'
+    text = GOOD.format(condition=f'{reads_all} et code_commune == "04088"') + "cas:\n" + cases
+    (tmp_path / "essai.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogueInvalid) as caught:
+        load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.column) == where
+    assert message in problem.message

@@ -61,10 +61,6 @@ def test_passing_case_and_diff_on_wrong_amount_and_explanation(tmp_path, contrac
     ("case", "reason"),
     [
         (
-            "  - {mois: 2024-13, foyer: {impaye_loyer_mois: 2, en_couple: false}, attendu: {signale: true}}",
-            "mois invalide",
-        ),
-        (
             "  - {mois: 2024-06, foyer: {impaye_loyer_mois: 2}, attendu: {signale: true}}",
             "colonne `en_couple` sans valeur",
         ),

@@ -47,6 +47,7 @@ KNOWN_FIELDS = frozenset(
         "description",
     }
 )
+_VERSION = re.compile(r"^\d+(\.\d+){0,2}$")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
@@ -354,6 +355,13 @@ class _RuleReader:
         if rule_id != self.path.stem:
             self._fail(
                 position(doc["id"], top), f"l'id `{rule_id}` diffère du nom du fichier", f"{rule_id}.yaml"
+            )
+        if not isinstance(doc["version"], str) or not _VERSION.match(doc["version"]):
+            # Unquoted, YAML reads 1.10 as the number 1.1: two versions would share one name.
+            self._fail(
+                position(doc["version"], top),
+                f"version invalide `{doc['version']}`",
+                'écrivez-la entre guillemets, par exemple "1.2.0"',
             )
         action = str(doc["action"])
         if action not in ACTIONS:

@@ -295,3 +295,19 @@ def test_a_case_without_a_valid_month_makes_the_catalogue_invalid(
     (problem,) = caught.value.problems
     assert (problem.line, problem.column) == where
     assert message in problem.message
+
+
+@pytest.mark.parametrize("version", ["1.10", "v2", '"1.2.0-beta"'])
+def test_a_rule_version_must_be_a_quoted_version_number(
+    tmp_path: Path, contract: ContractSummary, version: str
+) -> None:
+    reads_all = 'revenus_activite_allocataire > 0 et statut_logement == "locataire" et percoit_ppa'
+    text = GOOD.format(condition=f'{reads_all} et code_commune == "04088"').replace(
+        'version: "1"', f"version: {version}"
+    )
+    (tmp_path / "essai.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogueInvalid) as caught:
+        load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
+    (problem,) = caught.value.problems
+    assert problem.message.startswith("version invalide")
+    assert "entre guillemets" in problem.hint

@@ -120,7 +120,7 @@ def _parameter(
             )
         )
         return None
-    versions = []
+    versions: list[Version] = []
     for item in spec["valeurs"]:
         at = position(item, (line, column))
         if not isinstance(item, dict):
@@ -146,10 +146,21 @@ def _parameter(
                 )
             )
             continue
+        if versions and since <= versions[-1].since:
+            # Written in date order, so that the reader sees the history as it went; a date given
+            # twice would leave which value applies to chance.
+            previous = versions[-1].since
+            problem = (
+                f"deux valeurs depuis le {since:%d/%m/%Y}"
+                if since == previous
+                else f"valeur depuis le {since:%d/%m/%Y} placée après celle du {previous:%d/%m/%Y}"
+            )
+            order = "une date par valeur, de la plus ancienne à la plus récente"
+            problems.append(Problem(path, *at, f"`{name}` : {problem}", order))
+            continue
         versions.append(Version(since, parsed, str(source), str(item.get("reference", ""))))
     if not versions:
         return None
-    versions.sort(key=lambda v: v.since)
     if len({isinstance(v.value, dict) for v in versions}) > 1:
         problems.append(Problem(path, line, column, f"`{name}` mélange nombres et tables", "une seule forme"))
         return None

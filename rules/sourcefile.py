@@ -82,13 +82,35 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Iterator[LocatedD
     data.update(loader.construct_mapping(node))
 
 
+class _ImpossibleDate(yaml.constructor.ConstructorError):
+    """A date-shaped value that is no date (2024-13-01): YAML's own error is a bare ValueError."""
+
+
+class _NotUtf8(yaml.MarkedYAMLError):
+    """The file is not UTF-8 text."""
+
+
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        raise _ImpossibleDate(None, None, node.value, node.start_mark) from None
+
+
 _Loader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 def read_yaml(path: Path) -> Any:
     """The YAML document of `path`, with positions on strings and mappings."""
-    text = path.read_text(encoding="utf-8")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line, column = before.count(b"\n"), exc.start - (before.rfind(b"\n") + 1)
+        raise _NotUtf8(problem_mark=yaml.Mark(str(path), exc.start, line, column, "", 0)) from None
     loader = _Loader(text)
     loader.text = text
     try:
@@ -101,6 +123,10 @@ def yaml_problem(exc: yaml.MarkedYAMLError) -> tuple[int, int, str, str]:
     """Line, column, French message and hint for a YAML file that does not load."""
     mark = exc.problem_mark
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    if isinstance(exc, _NotUtf8):
+        return line, column, "fichier illisible : il n'est pas en UTF-8", "enregistrez-le en UTF-8"
+    if isinstance(exc, _ImpossibleDate):
+        return line, column, f"date impossible `{exc.problem}`", "écrivez une date qui existe, AAAA-MM-JJ"
     if isinstance(exc, yaml.constructor.ConstructorError):
         return line, column, "YAML illisible : étiquette non permise", "retirez les `!!…` (objets Python)"
     return line, column, "YAML illisible", "vérifiez l'indentation, les deux-points et les guillemets"

@@ -53,3 +53,38 @@ def test_unreadable_parameter_file_is_a_french_error_with_position(tmp_path) -> 
     (tmp_path / "essai.yaml").write_text("taux:\n  valeurs: [\n", encoding="utf-8")
     with pytest.raises(ParametersInvalid, match="YAML illisible"):
         load_parameters(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("second", "told"),
+    [
+        ("2024-01-01", "`essai.taux` : deux valeurs depuis le 01/01/2024"),
+        ("2023-07-01", "`essai.taux` : valeur depuis le 01/07/2023 placée après celle du 01/01/2024"),
+    ],
+)
+def test_dated_values_must_follow_each_other_in_time(tmp_path, second: str, told: str) -> None:
+    (tmp_path / "essai.yaml").write_text(
+        "taux:\n  valeurs:\n    - depuis: 2024-01-01\n      valeur: 0.5\n      source: arrêté\n"
+        f"    - depuis: {second}\n      valeur: 0.6\n      source: arrêté\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ParametersInvalid) as caught:
+        load_parameters(tmp_path)
+    assert f"essai.yaml:6:7: {told}" in str(caught.value)
+
+
+def test_an_impossible_date_is_told_with_its_position(tmp_path) -> None:
+    (tmp_path / "essai.yaml").write_text(
+        "taux:\n  valeurs:\n    - depuis: 2024-13-01\n      valeur: 0.5\n      source: arrêté\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ParametersInvalid) as caught:
+        load_parameters(tmp_path)
+    assert "essai.yaml:3:15: date impossible `2024-13-01`" in str(caught.value)
+
+
+def test_a_parameter_file_not_in_utf8_is_told_where(tmp_path) -> None:
+    (tmp_path / "essai.yaml").write_bytes("# Revalorisation\ntaux: # arrêté\n".encode("latin-1"))
+    with pytest.raises(ParametersInvalid) as caught:
+        load_parameters(tmp_path)
+    assert "essai.yaml:2:12: fichier illisible : il n'est pas en UTF-8" in str(caught.value)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from tests.web.conftest import seed_worklist
+from tests.conftest import CONFIG_DIR
+from tests.web.conftest import LOGINS, PASSWORD, create_accounts, seed_worklist, sign_in
+from uptake.settings import Settings
+from uptake.web.app import create_app
 
 Client = Callable[[str | None], TestClient]
 
@@ -23,6 +28,28 @@ def test_pages_say_so_when_nothing_ran_yet(client_for: Client) -> None:
     indicators = client.get("/donnees/indicateurs")
     assert indicators.status_code == 200
     assert "Action 2.2" in indicators.text and "Action 7.1" in indicators.text
+
+
+def test_a_mistake_in_a_configuration_file_is_a_page_naming_the_key_and_the_fix(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    territory = config / "territoire.toml"
+    territory.write_text(
+        territory.read_text(encoding="utf-8").replace("part_communes = 0.3", "part_communes = 1.5"),
+        encoding="utf-8",
+    )
+    app = create_app(Settings(home=tmp_path / "home", database_url=database_url, config_dir=config))
+    create_accounts(engine, ("equipe_donnees",))
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
+        sign_in(client, LOGINS["equipe_donnees"], PASSWORD)
+        response = client.get("/donnees/indicateurs")
+    page = html.unescape(response.text)
+    assert response.status_code == 503
+    assert "Configuration invalide" in page and "Erreur interne" not in page
+    assert f"{territory} : clé `eloignement.part_communes` : doit être au plus 1.0. Corrigez la valeur." in page
+    assert "Se déconnecter" in page  # still signed in: the header and the way out are there
 
 
 def test_campaign_progress_counts_the_call_list_states(client_for: Client, engine: Engine) -> None:

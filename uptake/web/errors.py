@@ -10,6 +10,9 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from detection.errors import ConfigInvalid
+from outreach.errors import CampaignInvalid
+from rules.errors import CatalogueInvalid, ParametersInvalid
 from uptake.web.access import SAFE_METHODS, SESSION_COOKIE, NotSignedIn, identify
 from uptake.web.rendering import render
 
@@ -34,6 +37,10 @@ MESSAGES = {
         "Trop de tentatives",
         "Trop de tentatives de connexion récentes. Patientez quinze minutes avant de "
         "réessayer, ou adressez-vous à l'administrateur.",
+    ),
+    503: (
+        "Configuration invalide",
+        "Un fichier de configuration est invalide : signalez-le à l'équipe données.",
     ),
     500: (
         "Erreur interne",
@@ -81,6 +88,19 @@ def install_error_pages(app: FastAPI) -> None:
         ):
             detail = exc.detail  # a French sentence written by a route, never user input
         return error_page(request, exc.status_code, detail)
+
+    async def _configuration(request: Request, exc: Exception) -> Response:
+        # A mistake in config/ or in the rules: the page names the file, the key and the fix (these
+        # messages never quote household data), so that whoever sees it can pass it on.
+        logger.error(
+            "configuration invalid on %s %s: %s", request.method, request.url.path, type(exc).__name__
+        )
+        if not hasattr(request.state, "signed_in"):
+            await identify(request)
+        return error_page(request, 503, f"{MESSAGES[503][1]}\n{exc}")
+
+    for configuration_error in (ConfigInvalid, CampaignInvalid, CatalogueInvalid, ParametersInvalid):
+        app.add_exception_handler(configuration_error, _configuration)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

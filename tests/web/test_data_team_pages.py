@@ -48,7 +48,8 @@ def test_a_mistake_in_a_configuration_file_is_a_page_naming_the_key_and_the_fix(
     page = html.unescape(response.text)
     assert response.status_code == 503
     assert "Configuration invalide" in page and "Erreur interne" not in page
-    assert f"{territory} : clé `eloignement.part_communes` : doit être au plus 1.0. Corrigez la valeur." in page
+    told = "clé `eloignement.part_communes` : doit être au plus 1.0. Corrigez la valeur."
+    assert f"{territory} : {told}" in page
     assert "Se déconnecter" in page  # still signed in: the header and the way out are there
 
 

@@ -192,15 +192,13 @@ def _report(exc: Exception) -> int:
     # need not load every domain package.
     from sqlalchemy.exc import OperationalError
 
-    from detection.errors import DetectionError
-    from outreach.errors import OutreachError
-    from privacy.errors import PrivacyError
-    from rules.errors import RulesError
-    from uptake.db import DatabaseUnusable, unreachable
+    from uptake.db import unreachable
+    from uptake.failures import told
     from uptake.settings import load_settings
 
-    if isinstance(exc, DetectionError | RulesError | PrivacyError | OutreachError | DatabaseUnusable):
-        err_console.print(f"[bold red]Erreur :[/] {escape(str(exc))}", highlight=False)
+    message = told(exc)
+    if message is not None:
+        err_console.print(f"[bold red]Erreur :[/] {escape(message)}", highlight=False)
         return int(getattr(exc, "exit_code", 1))
     if isinstance(exc, OperationalError):  # the database went away mid-command (its text may hold data)
         message = str(unreachable(load_settings().database_url))

@@ -256,6 +256,27 @@ def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
     }
 
 
+# How a job's result reads in `uptake schedule list` and on the web page; the results that ask the
+# data team to act count as failures (the job itself ran to its end).
+_FAILED_RESULTS = {
+    "rejected": "extrait {file} refusé : son rapport est à côté de lui dans rejete/",
+    "inbox_missing": "dossier de dépôt introuvable : recréez-le ou corrigez la planification",
+}
+_DONE_RESULTS = {
+    "nothing_to_do": "rien à faire (aucun nouvel extrait)",
+}
+
+
+def result_outcome(result: object) -> tuple[bool, str | None]:
+    """Whether a job's returned result is a success, and what to say of it (in French)."""
+    if not isinstance(result, Mapping):
+        return True, None
+    status = str(result.get("status"))
+    if status in _FAILED_RESULTS:
+        return False, _FAILED_RESULTS[status].format_map(result)
+    return True, _DONE_RESULTS.get(status)
+
+
 def drop_folders(schedules: Iterable[ScheduleInfo]) -> list[Path]:
     """The sub-folders keeping extracts (`KEPT_DIRS`) of every drop folder these schedules name."""
     folders = set()

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any, cast
 
-from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
@@ -55,7 +55,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from uptake import french
-from uptake.jobs import JOBS, STOP, JobSpec, ScheduleError
+from uptake.failures import told
+from uptake.jobs import JOBS, STOP, JobSpec, ScheduleError, result_outcome
 from uptake.logs import log_event
 
 logger = logging.getLogger("uptake.scheduler")
@@ -68,6 +69,8 @@ POLL_ENV = "UPTAKE_SCHEDULER_POLL_S"
 DEFAULT_POLL_S = 30.0
 # A daemon silent for longer than this many polls (and at least a minute) is taken for stopped.
 SILENT_POLLS = 3
+SUCCEEDED, FAILED = "succeeded", "failed"
+OUTCOME_LABELS = {SUCCEEDED: "réussie", FAILED: "échec"}
 
 _claims = Table(
     "uptake_job_claims",
@@ -76,6 +79,9 @@ _claims = Table(
     Column("scheduled_at", DateTime(timezone=True), primary_key=True),
     Column("owner", String(255), nullable=False),
     Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("outcome", String(16)),  # SUCCEEDED or FAILED; empty while it runs (or if it was killed)
+    Column("message", String(2000)),  # what went wrong, in French
 )
 _misses = Table(
     "uptake_job_misses",
@@ -105,6 +111,8 @@ class ScheduleInfo:
     next_run: dt.datetime | None
     params: dict[str, Any]
     last_claimed: dt.datetime | None = None  # the last execution a daemon started
+    last_outcome: str | None = None  # how it ended: SUCCEEDED, FAILED, None while running
+    last_message: str | None = None  # what went wrong, when it failed
     missed: dt.datetime | None = None  # an execution no daemon ran in time, since the last started
 
     @property
@@ -338,19 +346,38 @@ def list_schedules(engine: Engine) -> list[ScheduleInfo]:
     store = _jobstore(engine)
     store.start(_StoreOnlyScheduler(timezone=TIMEZONE), "default")
     infos = sorted((_info(job) for job in store.get_all_jobs()), key=lambda s: s.name)
+    newest = select(_claims.c.job_id, func.max(_claims.c.scheduled_at).label("at")).group_by(_claims.c.job_id)
+    latest = newest.subquery()
     with engine.connect() as connection:
-        last, missed = (
-            dict(
-                connection.execute(select(t.c.job_id, func.max(t.c.scheduled_at)).group_by(t.c.job_id)).all()
+        last = {
+            row.job_id: row
+            for row in connection.execute(
+                select(_claims.c.job_id, _claims.c.scheduled_at, _claims.c.outcome, _claims.c.message).join(
+                    latest,
+                    (_claims.c.job_id == latest.c.job_id) & (_claims.c.scheduled_at == latest.c.at),
+                )
             )
-            for t in (_claims, _misses)
+        }
+        missed = dict(
+            connection.execute(
+                select(_misses.c.job_id, func.max(_misses.c.scheduled_at)).group_by(_misses.c.job_id)
+            ).all()
         )
     listed = []
     for info in infos:
-        started, skipped = _utc(last.get(info.name)), _utc(missed.get(info.name))
+        claim = last.get(info.name)
+        started, skipped = _utc(claim.scheduled_at if claim else None), _utc(missed.get(info.name))
         if skipped is not None and started is not None and started > skipped:
             skipped = None  # run since, by hand or at its next date
-        listed.append(replace(info, last_claimed=started, missed=skipped))
+        listed.append(
+            replace(
+                info,
+                last_claimed=started,
+                last_outcome=claim.outcome if claim else None,
+                last_message=claim.message if claim else None,
+                missed=skipped,
+            )
+        )
     return listed
 
 
@@ -361,6 +388,16 @@ def missed_sentences(infos: list[ScheduleInfo]) -> list[str]:
         f"l'a lancée à temps ; lancez-la avec « uptake schedule run {info.name} »."
         for info in infos
         if info.missed is not None
+    ]
+
+
+def failure_sentences(infos: list[ScheduleInfo]) -> list[str]:
+    """What to tell of the schedules whose last execution failed, with what went wrong."""
+    return [
+        f"Échec de la dernière exécution de « {info.name} » ({french.moment(info.last_claimed)}) : "
+        f"{info.last_message or 'voir le journal du démon'}"
+        for info in infos
+        if info.last_outcome == FAILED
     ]
 
 
@@ -553,6 +590,32 @@ def _record_missed(engine: Engine, owner: str, event: JobExecutionEvent) -> None
         )
 
 
+def _record_outcome(engine: Engine, event: JobExecutionEvent) -> None:
+    """How a claimed execution ended, for `uptake schedule list` and the web page (the log has it too)."""
+    if event.jobstore != "default":  # the daemon's own heartbeat
+        return
+    succeeded, message = result_outcome(event.retval)
+    if event.exception is not None:
+        internal = f"erreur interne ({type(event.exception).__name__}) : voir le journal du démon"
+        succeeded, message = False, told(event.exception) or internal
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                update(_claims)
+                .where(
+                    _claims.c.job_id == event.job_id,
+                    _claims.c.scheduled_at == event.scheduled_run_time.astimezone(dt.UTC),
+                )
+                .values(
+                    finished_at=dt.datetime.now(dt.UTC),
+                    outcome=SUCCEEDED if succeeded else FAILED,
+                    message=message[:2000] if message else None,
+                )
+            )
+    except SQLAlchemyError:  # the database went away: the log still tells how the execution ended
+        log_event(logger, "outcome_not_recorded", level=logging.WARNING, schedule=event.job_id)
+
+
 def daemon_scheduler(engine: Engine, owner: str, started_at: dt.datetime, poll_s: float) -> DaemonScheduler:
     """The daemon's scheduler over the stored schedules, with its heartbeat every `poll_s` seconds."""
     scheduler = DaemonScheduler(
@@ -562,6 +625,7 @@ def daemon_scheduler(engine: Engine, owner: str, started_at: dt.datetime, poll_s
         timezone=TIMEZONE,
     )
     scheduler.add_listener(functools.partial(_record_missed, engine, owner), EVENT_JOB_MISSED)
+    scheduler.add_listener(functools.partial(_record_outcome, engine), EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     scheduler.add_job(
         functools.partial(daemon_heartbeat, engine, owner, started_at, poll_s),
         "interval",

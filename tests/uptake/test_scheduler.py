@@ -17,10 +17,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from detection.errors import ConfigInvalid
 from detection.records import FAILED, SUCCEEDED, DetectionFlag, DetectionRun
 from detection.reference import load_reference
 from detection.runs import STEP_DELAY_ENV
@@ -420,6 +422,66 @@ def test_schedule_list_says_whether_a_daemon_runs_and_when_each_schedule_last_st
         assert daemon.stop() == 0
     # A daemon stopped cleanly leaves no sign of life behind.
     assert "Aucun démon actif : lancez" in cli("schedule", "list").stdout
+
+
+def test_schedule_list_tells_a_failed_execution_and_what_went_wrong(
+    cli, extract: Path, uptake_home: Path, home_engine: Engine
+) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    _add_monthly(cli, inbox)
+    bad = inbox / "foyers-casse.csv"
+    pl.read_parquet(extract).with_columns(age_allocataire=pl.lit(-4)).write_csv(bad)
+    settled = time.time() - 2 * DEFAULT_MIN_AGE_S
+    os.utime(bad, (settled, settled))
+
+    daemon = Daemon(uptake_home, uptake_home.parent / "daemon.log")
+    try:
+        assert cli("schedule", "run", "mensuel").code == 0
+        _wait_for(lambda: list_schedules(home_engine)[0].last_outcome is not None)
+        listed = " ".join(cli("schedule", "list").stdout.split())
+        assert "échec" in listed
+        assert (
+            "Échec de la dernière exécution de « mensuel » "
+            f"({french.moment(list_schedules(home_engine)[0].last_claimed)}) : extrait foyers-casse.csv "
+            "refusé : son rapport est à côté de lui dans rejete/"
+        ) in listed
+
+        _drop(extract, inbox / "foyers-2025-06.parquet")
+        first = list_schedules(home_engine)[0].last_claimed
+        assert cli("schedule", "run", "mensuel").code == 0
+        _wait_for(lambda: list_schedules(home_engine)[0].last_claimed != first)
+        _wait_for(lambda: list_schedules(home_engine)[0].last_outcome == scheduler_module.SUCCEEDED)
+    finally:
+        assert daemon.stop() == 0
+    listed = " ".join(cli("schedule", "list").stdout.split())
+    assert "réussie" in listed and "Échec de la dernière exécution" not in listed
+
+
+def _outcome_of(engine: Engine, exception: BaseException) -> str | None:
+    at = dt.datetime(2026, 12, 5, 5, 0, tzinfo=dt.UTC)
+    assert claim_execution(engine, "mensuel", at, "a:1")
+    event = JobExecutionEvent(EVENT_JOB_ERROR, "mensuel", "default", at, exception=exception)
+    scheduler_module._record_outcome(engine, event)
+    [info] = list_schedules(engine)
+    assert info.last_outcome == scheduler_module.FAILED
+    return info.last_message
+
+
+def test_a_failed_execution_keeps_the_french_message_of_a_domain_error(
+    engine: Engine, tmp_path: Path
+) -> None:
+    add_schedule(engine, "mensuel", cron="0 6 5 * *", job="detection", params={"inbox": str(tmp_path)})
+    problem = ConfigInvalid("territoire.toml", "eloignement.part_communes", "doit être au plus 1.0", "")
+    assert _outcome_of(engine, problem) == str(problem)
+
+
+def test_a_failed_execution_keeps_only_the_type_of_an_unexpected_error(
+    engine: Engine, tmp_path: Path
+) -> None:
+    add_schedule(engine, "mensuel", cron="0 6 5 * *", job="detection", params={"inbox": str(tmp_path)})
+    message = _outcome_of(engine, KeyError("foyer 0612345678"))  # a message may quote a value
+    assert message == "erreur interne (KeyError) : voir le journal du démon"
 
 
 def test_schedule_list_warns_until_a_purge_is_scheduled_and_active(cli, uptake_home: Path) -> None:

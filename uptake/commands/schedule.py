@@ -14,10 +14,12 @@ from uptake.context import AppContext
 from uptake.jobs import JOBS, ScheduleError
 from uptake.logs import configure_json_logging
 from uptake.scheduler import (
+    OUTCOME_LABELS,
     ScheduleInfo,
     add_schedule,
     daemon_sentence,
     daemons,
+    failure_sentences,
     list_schedules,
     missed_sentences,
     pause_schedule,
@@ -45,6 +47,13 @@ def _params(inbox: Path | None, pairs: list[str]) -> dict[str, str]:
 
 def _next(info: ScheduleInfo) -> str:
     return "en pause" if info.next_run is None else french.moment(info.next_run)
+
+
+def _last(info: ScheduleInfo) -> str:
+    """The last execution a daemon started, and how it ended (nothing while it runs)."""
+    started = french.moment(info.last_claimed, short=True)
+    label = OUTCOME_LABELS.get(info.last_outcome or "")
+    return f"{started}\n{label}" if label else started
 
 
 def register(app: typer.Typer) -> None:
@@ -101,11 +110,11 @@ def register(app: typer.Typer) -> None:
                 info.job,
                 info.cron,
                 following,
-                french.moment(info.last_claimed, short=True),
+                _last(info),
                 params,
             )
         console.print(table)
-        for sentence in missed_sentences(infos):
+        for sentence in missed_sentences(infos) + failure_sentences(infos):
             console.print(sentence, style="bold")
         if unpurged:
             console.print(unpurged, style="bold")

@@ -19,7 +19,15 @@ from outreach.indicators import indicators_22, indicators_71, load_tables
 from outreach.models import Launch, Outcome, WorklistItem
 from outreach.outcomes import OUTCOMES
 from outreach.report import CHANNEL_LABELS, HEADERS
-from uptake.scheduler import daemon_sentence, daemons, list_schedules, missed_sentences, purge_sentence
+from uptake.scheduler import (
+    OUTCOME_LABELS,
+    daemon_sentence,
+    daemons,
+    failure_sentences,
+    list_schedules,
+    missed_sentences,
+    purge_sentence,
+)
 from uptake.web.access import allow, guard
 from uptake.web.errors import error_page
 from uptake.web.rendering import render
@@ -48,6 +56,8 @@ def runs_page(request: Request) -> Response:
             "runs": runs,
             "schedules": schedules,
             "missed": missed_sentences(schedules),
+            "failed": failure_sentences(schedules),
+            "outcome_labels": OUTCOME_LABELS,
             "unpurged": purge_sentence(schedules),
             "daemons": daemon_sentence(daemons(engine)),
         },

@@ -211,6 +211,10 @@ def _master_from_file(path: Path) -> bytes:
             pass
         finally:
             tmp.unlink()
+    return _read_master(path)
+
+
+def _read_master(path: Path) -> bytes:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise KeyringError(
@@ -232,13 +236,35 @@ def open_keyring(keys_dir: Path, master_file: Path, environ: Mapping[str, str] |
     env = os.environ if environ is None else environ
     from_env = env.get(MASTER_ENV)
     if from_env:
-        if len(from_env) < MIN_MASTER_CHARS:
-            raise KeyringError(
-                MASTER_ENV,
-                "clé maîtresse trop courte",
-                f"donnez un secret aléatoire d'au moins {MIN_MASTER_CHARS} caractères "
-                '(par exemple : python -c "import secrets; print(secrets.token_urlsafe(48))")',
-            )
-        return Keyring(keys_dir, from_env.encode())
-    path = Path(env[MASTER_FILE_ENV]) if env.get(MASTER_FILE_ENV) else master_file
-    return Keyring(keys_dir, _master_from_file(path))
+        return Keyring(keys_dir, _checked_env_master(from_env))
+    return Keyring(keys_dir, _master_from_file(_master_path(master_file, env)))
+
+
+def master_source(master_file: Path, environ: Mapping[str, str] | None = None) -> str:
+    """Where the master secret comes from, checked as `open_keyring` checks it but without creating
+    it (French); `KeyringError` when it is unusable."""
+    env = os.environ if environ is None else environ
+    from_env = env.get(MASTER_ENV)
+    if from_env:
+        _checked_env_master(from_env)
+        return f"variable {MASTER_ENV}"
+    path = _master_path(master_file, env)
+    if not path.exists():
+        return f"{path} (créée au premier usage)"
+    _read_master(path)
+    return str(path)
+
+
+def _master_path(master_file: Path, env: Mapping[str, str]) -> Path:
+    return Path(env[MASTER_FILE_ENV]) if env.get(MASTER_FILE_ENV) else master_file
+
+
+def _checked_env_master(value: str) -> bytes:
+    if len(value) < MIN_MASTER_CHARS:
+        raise KeyringError(
+            MASTER_ENV,
+            "clé maîtresse trop courte",
+            f"donnez un secret aléatoire d'au moins {MIN_MASTER_CHARS} caractères "
+            '(par exemple : python -c "import secrets; print(secrets.token_urlsafe(48))")',
+        )
+    return value.encode()

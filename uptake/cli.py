@@ -42,6 +42,11 @@ COMMANDS: dict[str, Entry] = {
         "pseudonymisation → détection → campagnes → listes → résultats → rapport.",
     ),
     "serve": Entry("serve", "Lance l'application web (même base de données que la ligne de commande)."),
+    "check": Entry(
+        "check",
+        "Vérifie l'installation sans rien modifier : base de données, territoire, règles et "
+        "paramètres, campagnes, registre, clés, planifications.",
+    ),
     "validate": Entry(
         "extract",
         "Vérifie un extrait des foyers contre le contrat v1 et enregistre l'import (accepté ou refusé).",

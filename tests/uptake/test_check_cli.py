@@ -1,0 +1,91 @@
+"""`uptake check` says, part by part, whether the installation is ready, and changes nothing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.conftest import CONFIG_DIR
+from uptake.db import make_engine
+from uptake.scheduler import announce_daemon, owner_name
+
+
+def _lines(output: str) -> dict[str, str]:
+    """Each part's line, by part name: `✓ Territoire : …` → {"Territoire": "✓ …"}."""
+    found = {}
+    for line in output.splitlines():
+        if line[:2] in ("✓ ", "✗ "):
+            part, _, said = line[2:].partition(" : ")
+            found[part] = f"{line[0]} {said}"
+    return found
+
+
+def test_a_new_installation_is_checked_without_creating_anything(cli, uptake_home: Path) -> None:
+    result = cli("check")
+    parts = _lines(result.stdout)
+    assert result.code == 1
+    assert list(parts) == [
+        "Base de données",
+        "Territoire",
+        "Règles et paramètres",
+        "Campagnes",
+        "Registre des traitements",
+        "Clés",
+        "Planifications",
+    ]
+    assert parts["Base de données"].endswith("pas encore créée (elle l'est à la première commande)")
+    assert parts["Clés"].startswith("✓") and parts["Clés"].endswith("(créée au premier usage)")
+    assert parts["Registre des traitements"].startswith("✗")
+    assert "uptake register load" in parts["Registre des traitements"]
+    assert parts["Planifications"].startswith("✗")
+    assert "À corriger : Registre des traitements, Planifications." in result.stdout
+    assert not uptake_home.exists()  # no database, no key, no folder
+
+
+def test_an_installation_with_its_register_schedules_and_daemon_is_ready(cli, uptake_home: Path) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    assert cli("register", "load").code == 0
+    monthly = (
+        "schedule",
+        "add",
+        "mensuel",
+        "--cron",
+        "0 6 5 * *",
+        "--job",
+        "detection",
+        "--inbox",
+        str(inbox),
+    )
+    assert cli(*monthly).code == 0
+    assert cli("schedule", "add", "purge", "--cron", "30 2 * * *", "--job", "purge").code == 0
+    assert _lines(cli("check").stdout)["Planifications"].startswith("✗ Aucun démon actif")
+
+    engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
+    announce_daemon(engine, owner_name(), 30.0)  # what `uptake scheduler` writes when it starts
+    engine.dispose()
+    result = cli("check")
+    parts = _lines(result.stdout)
+    assert result.code == 0, result.stdout
+    assert all(said.startswith("✓") for said in parts.values())
+    assert parts["Base de données"].endswith(": à jour")
+    assert parts["Registre des traitements"] == "✓ 1 fiche(s), chargée(s) dans la base"
+    assert parts["Planifications"].startswith("✓ 2 planification(s) ; Démon actif")
+    assert "Tout est prêt." in result.stdout
+
+
+def test_a_broken_part_is_told_and_the_other_parts_are_still_checked(cli, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    campaign = config / "campaigns" / "action-7-1-logement.toml"
+    campaign.write_text(
+        campaign.read_text(encoding="utf-8").replace("part = 0.10", 'part = "dix"'), encoding="utf-8"
+    )
+    result = cli("check", env={"UPTAKE_CONFIG": str(config)})
+    parts = _lines(result.stdout)
+    assert result.code == 1
+    assert (
+        parts["Campagnes"]
+        == f"✗ {campaign} : clé `temoin.part` : un nombre est attendu. Donnez un nombre (par exemple 0.10)."
+    )
+    assert parts["Territoire"].startswith("✓") and parts["Règles et paramètres"].startswith("✓")

@@ -1,0 +1,213 @@
+"""`uptake check`: is this installation ready for its monthly run? One finding per part, in French.
+
+Every check reads and changes nothing: the database is not migrated, no key is created, no schedule
+runs. Each part is checked even when another fails, so that one pass lists everything to fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from uptake.failures import told
+from uptake.settings import Settings
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one check found: the part checked, whether it is ready, and what to say of it."""
+
+    part: str
+    ready: bool
+    said: str
+
+
+def _database(settings: Settings) -> str:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+    from sqlalchemy.exc import OperationalError
+
+    from uptake.db import alembic_config, make_engine, shown, unreachable
+
+    if _absent(settings):
+        return f"{shown(settings.database_url)} : pas encore créée (elle l'est à la première commande)"
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            current = tuple(MigrationContext.configure(connection).get_current_heads())
+    except OperationalError:
+        raise unreachable(settings.database_url) from None
+    finally:
+        engine.dispose()
+    name = shown(settings.database_url)
+    if not current:
+        return f"{name} : pas encore créée (elle l'est à la première commande)"
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    try:
+        applied = {revision.revision for revision in script.iterate_revisions(current, "base")}
+    except CommandError:
+        raise NotReady(
+            f"{name} : schéma plus récent que cette version d'uptake ; mettez uptake à jour"
+        ) from None
+    pending = len({revision.revision for revision in script.walk_revisions()} - applied)
+    if pending:
+        return f"{name} : {pending} migration(s) appliquée(s) à la prochaine commande"
+    return f"{name} : à jour"
+
+
+def _absent(settings: Settings) -> bool:
+    """A SQLite file not there yet: connecting would create it."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    database = url.database or ""
+    return (
+        url.get_backend_name() == "sqlite"
+        and database not in ("", ":memory:")
+        and not Path(database).exists()
+    )
+
+
+def _created(settings: Settings) -> bool:
+    """Whether the database has been created (the checks that read it must not create it)."""
+    from alembic.runtime.migration import MigrationContext
+
+    from uptake.db import make_engine
+
+    if _absent(settings):
+        return False
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            return bool(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()
+
+
+def _territory(settings: Settings) -> str:
+    from detection.territory import TERRITORY_FILE, load_territory
+
+    territory = load_territory(settings.config_dir / TERRITORY_FILE)
+    return (
+        f"{territory.nom} : {len(territory.communes)} commune(s), "
+        f"{len(territory.service_points)} point(s) de service, {len(territory.perimeters)} périmètre(s)"
+    )
+
+
+def _rules(settings: Settings) -> str:
+    from detection.geography import Geography
+    from detection.runs import load_rules
+    from detection.territory import TERRITORY_FILE, load_territory
+    from rules import compile_catalogue
+
+    geography = Geography.of(load_territory(settings.config_dir / TERRITORY_FILE))
+    catalogue, parameters = load_rules(geography)
+    month = dt.date.today().replace(day=1)
+    compile_catalogue(catalogue, parameters, month, geography)  # every parameter has a value this month
+    return f"{len(catalogue.rules)} règle(s), paramètres en vigueur en {month:%m/%Y}"
+
+
+def _campaigns(settings: Settings) -> str:
+    from outreach.campaigns import TEMPLATES_DIR, campaign_paths, load_campaign
+    from uptake.commands.campaigns import check_campaign
+
+    paths = campaign_paths(settings.config_dir)
+    for path in paths:
+        check_campaign(
+            load_campaign(path, settings.config_dir / TEMPLATES_DIR), settings.config_dir / TEMPLATES_DIR
+        )
+    return f"{len(paths)} campagne(s), modèles de messages corrects" if paths else "aucune campagne"
+
+
+def _register(settings: Settings) -> str:
+    from sqlalchemy.orm import Session
+
+    from privacy import register
+    from uptake.db import make_engine
+
+    written = {entry.code for entry in register.load_dir(settings.config_dir / register.REGISTER_DIR)}
+    loaded: set[str] = set()
+    if _created(settings):
+        engine = make_engine(settings.database_url)
+        try:
+            with Session(engine) as session:
+                loaded = {row.code for row in register.entries(session)}
+        finally:
+            engine.dispose()
+    missing = sorted(written - loaded)
+    if missing:
+        raise NotReady(
+            f"fiche(s) {', '.join(missing)} absente(s) de la base : chargez-les avec « uptake register load »"
+        )
+    return f"{len(written)} fiche(s), chargée(s) dans la base"
+
+
+def _keys(settings: Settings) -> str:
+    from privacy.keys import master_source
+
+    return f"clé maîtresse : {master_source(settings.home / 'master.key')}"
+
+
+def _schedules(settings: Settings) -> str:
+    from uptake.db import make_engine
+    from uptake.scheduler import (
+        daemon_sentence,
+        daemons,
+        failure_sentences,
+        list_schedules,
+        missed_sentences,
+        purge_sentence,
+    )
+
+    if not _created(settings):
+        raise NotReady(
+            "aucune planification (base pas encore créée) : planifiez la détection mensuelle et la "
+            "purge (uptake schedule add)"
+        )
+    engine = make_engine(settings.database_url)
+    try:
+        infos = list_schedules(engine)
+        running = daemons(engine)
+    finally:
+        engine.dispose()
+    problems = missed_sentences(infos) + failure_sentences(infos)
+    unpurged = purge_sentence(infos)
+    if unpurged:
+        problems.append(unpurged)
+    if infos and not running:
+        problems.append(daemon_sentence(running))
+    if problems:
+        raise NotReady("\n".join(problems))
+    return f"{len(infos)} planification(s) ; {daemon_sentence(running)}"
+
+
+class NotReady(Exception):
+    """A part that works but is not ready: the message says what to do."""
+
+
+CHECKS: tuple[tuple[str, Callable[[Settings], str]], ...] = (
+    ("Base de données", _database),
+    ("Territoire", _territory),
+    ("Règles et paramètres", _rules),
+    ("Campagnes", _campaigns),
+    ("Registre des traitements", _register),
+    ("Clés", _keys),
+    ("Planifications", _schedules),
+)
+
+
+def check_installation(settings: Settings) -> list[Finding]:
+    """Every check, in order; a failing check says what is wrong and how to fix it."""
+    findings = []
+    for part, check in CHECKS:
+        try:
+            findings.append(Finding(part, True, check(settings)))
+        except NotReady as exc:
+            findings.append(Finding(part, False, str(exc)))
+        except Exception as exc:
+            said = told(exc) or f"erreur interne ({type(exc).__name__}) : relancez avec UPTAKE_DEBUG=1"
+            findings.append(Finding(part, False, said))
+    return findings

@@ -196,3 +196,43 @@ class Renderer:
 def sms_context(renderer: Renderer, rules: list[str], *, first_contact: bool) -> dict[str, Any]:
     """An SMS knows no name, no amount and no reason: only the rights in short form and the link."""
     return renderer.base_context(rules, first_contact=first_contact)
+
+
+# Sample contact details, so that `uptake campaigns check` renders every template as it will be sent.
+_SAMPLE = {
+    "civilite": "Mme",
+    "nom": "Exemple",
+    "prenom": "Camille",
+    "telephone": "+33600000000",
+    "email": "camille@example.org",
+    "adresse": "1 place de l'Exemple",
+    "code_postal": "04300",
+    "ville": "Forcalquier",
+    "motifs": "revenus d'activité déclarés sans prime d'activité versée",
+    "commune": "Forcalquier",
+    "date": "10 mars 2026",
+    "reference": "Q-0-1",
+}
+CHANNEL_NAMES = {"sms": "SMS", "email": "courriel", "appel": "appel", "courrier": "courrier"}
+
+
+def check_campaign(campaign: Campaign, templates_dir: Path) -> list[str]:
+    """Render every attempt on sample values; the lines to show (`TemplateRefused` if a text is wrong)."""
+    renderer = Renderer(templates_dir, campaign)
+    lines = []
+    for i, attempt in enumerate(campaign.tentatives, start=1):
+        for first in (True, False):
+            context = renderer.base_context(campaign.campagne.regles, first_contact=first)
+            if attempt.canal != "sms":
+                context.update(_SAMPLE, montant_estime=format_euros(187.25))
+            message = renderer.render(attempt, context, first_contact=first)
+            if first and message.sms is not None:
+                lines.append(
+                    f"  tentative {i} (SMS) : {message.sms.encoding}, {message.sms.units} unités, "
+                    f"{message.sms.segments} segment(s) sur {campaign.sms.max_segments} permis"
+                )
+            elif first:
+                lines.append(
+                    f"  tentative {i} ({CHANNEL_NAMES[attempt.canal]}) : modèle `{attempt.modele}` correct"
+                )
+    return lines

@@ -112,7 +112,7 @@ def _rules(settings: Settings) -> str:
 
 def _campaigns(settings: Settings) -> str:
     from outreach.campaigns import TEMPLATES_DIR, campaign_paths, load_campaign
-    from uptake.commands.campaigns import check_campaign
+    from outreach.templates import check_campaign
 
     paths = campaign_paths(settings.config_dir)
     for path in paths:

@@ -12,14 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.attempts import AttemptReport
-from outreach.campaigns import TEMPLATES_DIR, Campaign, campaign_paths, find_campaign, load_campaign
+from outreach.campaigns import TEMPLATES_DIR, campaign_paths, find_campaign, load_campaign
 from outreach.channels import SmtpSettings
 from outreach.errors import OutreachError
 from outreach.launch import launch_campaign, run_followups
 from outreach.models import Launch
 from outreach.reconcile import ReconciliationReport, reconcile_extract
 from outreach.selection import EXCLUSION_REASONS
-from outreach.templates import Renderer, format_euros
+from outreach.templates import CHANNEL_NAMES, check_campaign, format_euros
 from uptake import french
 from uptake.commands.privacy import actor_name
 from uptake.commands.tables import compact_table
@@ -27,22 +27,6 @@ from uptake.context import AppContext
 
 console = Console()
 logger = logging.getLogger("uptake.jobs")
-
-CHANNEL_LABELS = {"sms": "SMS", "email": "courriel", "appel": "appel", "courrier": "courrier"}
-_SAMPLE = {
-    "civilite": "Mme",
-    "nom": "Exemple",
-    "prenom": "Camille",
-    "telephone": "+33600000000",
-    "email": "camille@example.org",
-    "adresse": "1 place de l'Exemple",
-    "code_postal": "04300",
-    "ville": "Forcalquier",
-    "motifs": "revenus d'activité déclarés sans prime d'activité versée",
-    "commune": "Forcalquier",
-    "date": "10 mars 2026",
-    "reference": "Q-0-1",
-}
 
 
 # Options shared by the commands that produce lists (launch and follow-ups).
@@ -70,34 +54,12 @@ def _smtp(value: str | None) -> SmtpSettings | None:
     return SmtpSettings(host=host, port=int(port or 25))
 
 
-def check_campaign(campaign: Campaign, templates_dir: Path) -> list[str]:
-    """Render every attempt on sample values; the lines to show (`TemplateRefused` if a text is wrong)."""
-    renderer = Renderer(templates_dir, campaign)
-    lines = []
-    for i, attempt in enumerate(campaign.tentatives, start=1):
-        for first in (True, False):
-            context = renderer.base_context(campaign.campagne.regles, first_contact=first)
-            if attempt.canal != "sms":
-                context.update(_SAMPLE, montant_estime=format_euros(187.25))
-            message = renderer.render(attempt, context, first_contact=first)
-            if first and message.sms is not None:
-                lines.append(
-                    f"  tentative {i} (SMS) : {message.sms.encoding}, {message.sms.units} unités, "
-                    f"{message.sms.segments} segment(s) sur {campaign.sms.max_segments} permis"
-                )
-            elif first:
-                lines.append(
-                    f"  tentative {i} ({CHANNEL_LABELS[attempt.canal]}) : modèle `{attempt.modele}` correct"
-                )
-    return lines
-
-
 def print_attempts(attempts: tuple[AttemptReport, ...] | list[AttemptReport]) -> None:
     """One line per attempt produced, then where each output is."""
     for attempt in attempts:
         planned = attempt.prevu_le.strftime("%d/%m/%Y %H:%M")
         line = (
-            f"Tentative {attempt.tentative} ({CHANNEL_LABELS[attempt.canal]}) : "
+            f"Tentative {attempt.tentative} ({CHANNEL_NAMES[attempt.canal]}) : "
             f"[bold]{attempt.foyers}[/] foyer(s), envoi prévu le {planned}"
         )
         if attempt.sans_contact_valide:
@@ -140,7 +102,7 @@ def register(app: typer.Typer) -> None:
         for path in campaign_paths(ctx.settings.config_dir):
             c = load_campaign(path)
             sequence = " → ".join(
-                f"{CHANNEL_LABELS[a.canal]}{f' J+{a.delai_jours}' if a.delai_jours else ''}"
+                f"{CHANNEL_NAMES[a.canal]}{f' J+{a.delai_jours}' if a.delai_jours else ''}"
                 for a in c.tentatives
             )
             table.add_row(

@@ -158,3 +158,29 @@ def test_dpo_verifies_the_audit_log_after_a_tampering_and_sees_where_it_broke(pa
     ):
         page.goto(f"{site.url}{path}")
         check_page(page, name)
+
+
+@pytest.mark.parametrize("role", ["dpo", "equipe_donnees", "travailleur_social"])
+def test_on_a_phone_no_page_is_wider_than_the_screen(browser: Any, site: Site, role: str) -> None:
+    # Wide tables scroll inside their own frame; the page itself never scrolls sideways.
+    prepare(site.engine, site.home)  # a run, the register and contacts: the pages have rows
+    request_exchange(site.engine, "CTG-FORCALQUIER-DROITS", CALL_FIELDS)
+    context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    try:
+        sign_in(phone, site, role)
+        pages = {
+            link.get_attribute("href")
+            for link in phone.locator("nav a").all()
+            if (link.get_attribute("href") or "").startswith("/")
+        }
+        assert pages
+        wider = {}
+        for href in sorted(pages):
+            phone.goto(f"{site.url}{href}")
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            if width > 390:
+                wider[href] = width
+        assert wider == {}
+    finally:
+        context.close()

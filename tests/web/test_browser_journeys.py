@@ -13,7 +13,14 @@ import pytest
 
 from outreach.launch import launch_campaign
 from privacy.errors import ExchangeRefused
-from tests.web.conftest import LOGINS, PASSWORD, Site, request_exchange, tamper_audit_entry
+from tests.web.conftest import (
+    LOGINS,
+    PASSWORD,
+    Site,
+    approve_exchange,
+    request_exchange,
+    tamper_audit_entry,
+)
 from tests.web.live import screenshot, serious_accessibility_violations
 from tests.web.world import CALL_FIELDS, call_campaign, launch_calls, prepare
 from uptake.db import transaction
@@ -163,8 +170,9 @@ def test_dpo_verifies_the_audit_log_after_a_tampering_and_sees_where_it_broke(pa
 @pytest.mark.parametrize("role", ["dpo", "equipe_donnees", "travailleur_social"])
 def test_on_a_phone_no_page_is_wider_than_the_screen(browser: Any, site: Site, role: str) -> None:
     # Wide tables scroll inside their own frame; the page itself never scrolls sideways.
-    prepare(site.engine, site.home)  # a run, the register and contacts: the pages have rows
-    request_exchange(site.engine, "CTG-FORCALQUIER-DROITS", CALL_FIELDS)
+    world, run_id = prepare(site.engine, site.home)  # a run, the register, contacts: pages have rows
+    approve_exchange(site.engine, site.home, CALL_FIELDS)
+    launch_calls(world, run_id)
     context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
     phone = context.new_page()
     try:
@@ -181,6 +189,13 @@ def test_on_a_phone_no_page_is_wider_than_the_screen(browser: Any, site: Site, r
             width = phone.evaluate("document.documentElement.scrollWidth")
             if width > 390:
                 wider[href] = width
+        if role == "travailleur_social":  # the call card, reached by taking the next household
+            phone.get_by_role("button", name="Foyer suivant").click()
+            phone.wait_for_load_state()
+            assert "/travail/foyers/" in phone.url
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            if width > 390:
+                wider["fiche du foyer"] = width
         assert wider == {}
     finally:
         context.close()

@@ -45,7 +45,7 @@ COMMANDS: dict[str, Entry] = {
     "check": Entry(
         "check",
         "Vérifie l'installation sans rien modifier : base de données, territoire, règles et "
-        "paramètres, campagnes, registre, clés, planifications.",
+        "paramètres, campagnes, registre, comptes, clés, planifications.",
     ),
     "validate": Entry(
         "extract",

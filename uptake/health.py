@@ -145,6 +145,30 @@ def _register(settings: Settings) -> str:
     return f"{len(written)} fiche(s), chargée(s) dans la base"
 
 
+def _accounts(settings: Settings) -> str:
+    from sqlalchemy.orm import Session
+
+    from uptake.db import make_engine
+    from uptake.users import ROLE_LABELS, list_accounts
+
+    accounts = []
+    if _created(settings):
+        engine = make_engine(settings.database_url)
+        try:
+            with Session(engine) as session:
+                accounts = [a for a in list_accounts(session) if a.active]
+        finally:
+            engine.dispose()
+    if not any(account.role == "dpo" for account in accounts):
+        # Every exchange of personal data waits for the DPO's decision, made in the web application.
+        raise NotReady(
+            "aucun compte actif de délégué à la protection des données : aucun échange ne peut être "
+            "décidé ; créez-le avec « uptake users add LOGIN --role dpo --password-stdin »"
+        )
+    counts = {label: sum(a.role == role for a in accounts) for role, label in ROLE_LABELS.items()}
+    return ", ".join(f"{label} : {count}" for label, count in counts.items() if count)
+
+
 def _keys(settings: Settings) -> str:
     from privacy.keys import master_source
 
@@ -194,6 +218,7 @@ CHECKS: tuple[tuple[str, Callable[[Settings], str]], ...] = (
     ("Règles et paramètres", _rules),
     ("Campagnes", _campaigns),
     ("Registre des traitements", _register),
+    ("Comptes", _accounts),
     ("Clés", _keys),
     ("Planifications", _schedules),
 )

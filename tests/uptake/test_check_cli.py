@@ -30,6 +30,7 @@ def test_a_new_installation_is_checked_without_creating_anything(cli, uptake_hom
         "Règles et paramètres",
         "Campagnes",
         "Registre des traitements",
+        "Comptes",
         "Clés",
         "Planifications",
     ]
@@ -38,7 +39,8 @@ def test_a_new_installation_is_checked_without_creating_anything(cli, uptake_hom
     assert parts["Registre des traitements"].startswith("✗")
     assert "uptake register load" in parts["Registre des traitements"]
     assert parts["Planifications"].startswith("✗")
-    assert "À corriger : Registre des traitements, Planifications." in result.stdout
+    assert parts["Comptes"].startswith("✗ aucun compte actif de délégué à la protection des données")
+    assert "À corriger : Registre des traitements, Comptes, Planifications." in result.stdout
     assert not uptake_home.exists()  # no database, no key, no folder
 
 
@@ -46,6 +48,10 @@ def test_an_installation_with_its_register_schedules_and_daemon_is_ready(cli, up
     inbox = uptake_home.parent / "depot"
     inbox.mkdir()
     assert cli("register", "load").code == 0
+    assert (
+        cli("users", "add", "dpo1", "--role", "dpo", "--password-stdin", stdin="phrase-de-passe-du-dpo").code
+        == 0
+    )
     monthly = (
         "schedule",
         "add",
@@ -70,6 +76,7 @@ def test_an_installation_with_its_register_schedules_and_daemon_is_ready(cli, up
     assert all(said.startswith("✓") for said in parts.values())
     assert parts["Base de données"].endswith(": à jour")
     assert parts["Registre des traitements"] == "✓ 1 fiche(s), chargée(s) dans la base"
+    assert parts["Comptes"] == "✓ Délégué à la protection des données : 1"
     assert parts["Planifications"].startswith("✓ 2 planification(s) ; Démon actif")
     assert "Tout est prêt." in result.stdout
 

@@ -186,6 +186,7 @@ def test_on_a_phone_no_page_is_wider_than_the_screen(browser: Any, site: Site, r
         wider = {}
         for href in sorted(pages):
             phone.goto(f"{site.url}{href}")
+            assert serious_accessibility_violations(phone) == [], href
             width = phone.evaluate("document.documentElement.scrollWidth")
             if width > 390:
                 wider[href] = width

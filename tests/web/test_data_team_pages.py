@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from tests.conftest import CONFIG_DIR
-from tests.web.conftest import LOGINS, PASSWORD, create_accounts, seed_worklist, sign_in
+from tests.web.conftest import LOGINS, PASSWORD, create_accounts, load_register, seed_worklist, sign_in
 from uptake.settings import Settings
 from uptake.web.app import create_app
 
@@ -255,3 +255,31 @@ def test_a_rejected_run_is_summed_up_in_the_list_and_reported_line_by_line_on_it
     assert "colonne_manquante" not in listing  # the problems themselves are on the run's page
     page = client.get(f"/donnees/executions/{run_id}").text
     assert '<dd class="rapport">' in page and "colonne_manquante" in page
+
+
+def test_the_installation_page_tells_each_part_and_what_to_fix(client_for: Client, engine: Engine) -> None:
+    client = client_for("equipe_donnees")
+
+    def states() -> dict[str, str]:
+        page = html.unescape(client.get("/donnees/etat").text)
+        rows = re.findall(r'<th scope="row">([^<]+)</th>\s*<td><span class="etat-[^"]+">([^<]+)</span>', page)
+        return dict(rows)
+
+    before = states()
+    assert list(before) == [
+        "Base de données",
+        "Territoire",
+        "Règles et paramètres",
+        "Campagnes",
+        "Registre des traitements",
+        "Comptes",
+        "Clés",
+        "Planifications",
+    ]
+    assert before["Territoire"] == "✓ prêt" and before["Registre des traitements"] == "✗ à corriger"
+    assert before["Comptes"] == "✗ à corriger"  # no DPO yet
+
+    load_register(engine)
+    create_accounts(engine, ("dpo",))
+    after = states()
+    assert after["Registre des traitements"] == "✓ prêt" and after["Comptes"] == "✓ prêt"

@@ -47,6 +47,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/donnees/executions/{run_id}"): frozenset({DATA}),
     ("GET", "/donnees/campagnes"): frozenset({DATA}),
     ("GET", "/donnees/indicateurs"): frozenset({DATA}),
+    ("GET", "/donnees/etat"): frozenset({DATA}),
     ("GET", "/travail/liste"): frozenset({TS}),
     ("POST", "/travail/suivant"): frozenset({TS}),
     ("GET", "/travail/foyers/{row_id}"): frozenset({TS}),

@@ -38,6 +38,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("/donnees/executions", "Exécutions"),
         ("/donnees/campagnes", "Campagnes"),
         ("/donnees/indicateurs", "Indicateurs"),
+        ("/donnees/etat", "État de l'installation"),
     ],
     "admin": [("/admin/comptes", "Comptes")],
 }

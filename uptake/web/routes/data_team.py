@@ -1,4 +1,5 @@
-"""The data team's pages: detection runs and their counts, campaigns and their progress, indicators."""
+"""The data team's pages: detection runs and their counts, campaigns and their progress, indicators,
+and whether the installation is ready."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from outreach.indicators import indicators_22, indicators_71, load_tables
 from outreach.models import Launch, Outcome, WorklistItem
 from outreach.outcomes import OUTCOMES
 from outreach.report import CHANNEL_LABELS, HEADERS
+from uptake.health import check_installation
 from uptake.scheduler import (
     OUTCOME_LABELS,
     daemon_sentence,
@@ -185,4 +187,16 @@ def indicators_page(request: Request) -> Response:
             ],
             "chart": chart,
         },
+    )
+
+
+@router.get("/etat")
+def health_page(request: Request) -> Response:
+    """Whether the installation is ready, part by part (what `uptake check` says)."""
+    findings = check_installation(context_of(request).settings)
+    missing = [finding.part for finding in findings if not finding.ready]
+    return render(
+        request,
+        "donnees/health.html",
+        {"title": "État de l'installation", "findings": findings, "ready": not missing, "missing": missing},
     )

@@ -7,6 +7,7 @@ runs. Each part is checked even when another fails, so that one pass lists every
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,6 +199,18 @@ def _schedules(settings: Settings) -> str:
     finally:
         engine.dispose()
     problems = missed_sentences(infos) + failure_sentences(infos)
+    for info in infos:
+        inbox = info.params.get("inbox")
+        if inbox and not Path(str(inbox)).is_dir():
+            problems.append(
+                f"Le dossier de dépôt de « {info.name} » n'existe pas ({inbox}) : créez-le, ou "
+                f"remplacez la planification (uptake schedule remove {info.name}, puis add)."
+            )
+        elif inbox and not os.access(inbox, os.W_OK | os.X_OK):
+            problems.append(
+                f"Le dossier de dépôt de « {info.name} » ({inbox}) n'est pas modifiable : la tâche "
+                "ne pourra pas y archiver les extraits ; donnez-en les droits au compte du démon."
+            )
     unpurged = purge_sentence(infos)
     if unpurged:
         problems.append(unpurged)

@@ -96,3 +96,24 @@ def test_a_broken_part_is_told_and_the_other_parts_are_still_checked(cli, tmp_pa
         == f"✗ {campaign} : clé `temoin.part` : un nombre est attendu. Donnez un nombre (par exemple 0.10)."
     )
     assert parts["Territoire"].startswith("✓") and parts["Règles et paramètres"].startswith("✓")
+
+
+def test_a_schedule_whose_drop_folder_is_gone_is_not_ready(cli, uptake_home: Path) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    monthly = (
+        "schedule",
+        "add",
+        "mensuel",
+        "--cron",
+        "0 6 5 * *",
+        "--job",
+        "detection",
+        "--inbox",
+        str(inbox),
+    )
+    assert cli(*monthly).code == 0
+    inbox.rmdir()
+    said = _lines(cli("check").stdout)["Planifications"]
+    assert said.startswith("✗")
+    assert f"Le dossier de dépôt de « mensuel » n'existe pas ({inbox}) : créez-le" in said

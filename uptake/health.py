@@ -75,8 +75,9 @@ def _absent(settings: Settings) -> bool:
 def _created(settings: Settings) -> bool:
     """Whether the database has been created (the checks that read it must not create it)."""
     from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.exc import OperationalError
 
-    from uptake.db import make_engine
+    from uptake.db import make_engine, unreachable
 
     if _absent(settings):
         return False
@@ -84,6 +85,8 @@ def _created(settings: Settings) -> bool:
     try:
         with engine.connect() as connection:
             return bool(MigrationContext.configure(connection).get_current_heads())
+    except OperationalError:
+        raise unreachable(settings.database_url) from None
     finally:
         engine.dispose()
 

@@ -64,4 +64,4 @@ class DecisionInvalid(PrivacyError):
 
     def __init__(self, problem: str, fix: str) -> None:
         self.problem, self.fix = problem, fix
-        super().__init__(f"{problem}. {fix}")
+        super().__init__(f"{problem}. {fix[:1].upper()}{fix[1:]}.")

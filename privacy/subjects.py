@@ -10,6 +10,7 @@ data (flags, campaigns, outcomes) come in as extra sections from the front door,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from privacy import audit
 from privacy.canonical import utc_now, utc_stamp
-from privacy.directory import PSEUDONYM_COLUMN
+from privacy.directory import PSEUDONYM_COLUMN, PSEUDONYM_PATTERN
 from privacy.errors import DecisionInvalid
 from privacy.keys import Keyring
 from privacy.models import (
@@ -36,6 +37,14 @@ from privacy.pseudonyms import key_text, pseudonym_of
 
 MIN_OPPOSITION_MONTHS, MAX_OPPOSITION_MONTHS, DEFAULT_OPPOSITION_MONTHS = 12, 24, 24
 _CHUNK = 500
+_PSEUDONYM = re.compile(PSEUDONYM_PATTERN)
+
+
+def pseudonym_for(keyring: Keyring, matricule: str, *, territory: str, finalite: str) -> str:
+    """The household's pseudonym for one purpose, from its matricule (which is neither kept nor logged)."""
+    if not matricule.strip():
+        raise DecisionInvalid("matricule vide", "donnez le matricule Caf du foyer")
+    return pseudonym_of(key_text(keyring, territory, finalite), matricule)
 
 
 def record_opposition(
@@ -48,6 +57,12 @@ def record_opposition(
     now: datetime | None = None,
 ) -> Opposition:
     """Record that a household objects to proactive contact, kept `months` (12–24); audited."""
+    if not _PSEUDONYM.match(pseudonym):
+        # A mistyped pseudonym would oppose nobody while the household went on being contacted.
+        raise DecisionInvalid(
+            "pseudonyme mal formé (16 à 128 lettres, chiffres, « _ » ou « - »)",
+            "donnez l'id_foyer tel qu'il figure dans l'extrait, ou le matricule (--matricule -)",
+        )
     if not MIN_OPPOSITION_MONTHS <= months <= MAX_OPPOSITION_MONTHS:
         raise DecisionInvalid(
             f"durée de conservation d'une opposition de {months} mois",
@@ -130,7 +145,7 @@ def access_report(
     `extra`, given the household's current pseudonyms, returns the sections other packages hold.
     """
     moment = now or utc_now()
-    pseudonyms = {f: pseudonym_of(key_text(keyring, territory, f), matricule) for f in finalites}
+    pseudonyms = {f: pseudonym_for(keyring, matricule, territory=territory, finalite=f) for f in finalites}
     current = list(dict.fromkeys(pseudonyms.values()))
     aliases = list(session.scalars(select(PseudonymAlias).where(PseudonymAlias.new_pseudonym.in_(current))))
     every = current + [a.old_pseudonym for a in aliases]

@@ -60,6 +60,11 @@ class AppContext:
 
         return load_territory(self.settings.config_dir / TERRITORY_FILE)
 
+    @property
+    def key_territory(self) -> str:
+        """The id under which the territory's keys are derived: its EPCI, else `national`."""
+        return self.territory.epci or "national"
+
     @cached_property
     def geography(self) -> Geography:
         """The geography of the configured territory."""

@@ -147,7 +147,14 @@ def test_the_cli_round_trip_never_prints_personal_data(cli: Cli, tmp_path: Path)
     outputs.append(result.output)
     report = result.output
     assert "Origine : courrier" in report and "opposition.enregistrement" in report
+    # An opposition received by phone, the household named by its matricule (never echoed).
+    opposed = cli(
+        "subjects", "oppose", "--matricule", "-", "--source", "appel", stdin=rows[1]["matricule"] + "\n"
+    )
+    outputs.append(opposed.output)
+    assert opposed.code == 0, opposed.output
     run("subjects", "access", rows[1]["matricule"], "--format", "html", "--out", str(tmp_path / "acces.html"))
+    assert "<td>appel</td>" in (tmp_path / "acces.html").read_text(encoding="utf-8")  # its opposition
     run("purge")
     assert "Journal intact" in run("audit", "verify")
 

@@ -28,6 +28,20 @@ def test_opposition_retention_outside_12_to_24_months_is_refused(engine: Engine)
         subjects.record_opposition(session, "p" * 64, source="appel", actor="ts", months=36)
 
 
+@pytest.mark.parametrize("pseudonym", ["abc", "p" * 64 + " ", "é" * 20])
+def test_an_opposition_for_a_malformed_pseudonym_is_refused(engine: Engine, pseudonym: str) -> None:
+    # A mistyped pseudonym would oppose nobody, and the household would go on being contacted.
+    with transaction(engine) as session, pytest.raises(DecisionInvalid, match="pseudonyme mal formé"):
+        subjects.record_opposition(session, pseudonym, source="appel", actor="ts")
+
+
+def test_the_pseudonym_for_an_opposition_can_come_from_the_matricule(keyring: Keyring) -> None:
+    computed = subjects.pseudonym_for(keyring, " 1234567 ", territory=TERRITORY, finalite="droits")
+    assert computed == pseudonym_of(key_text(keyring, TERRITORY, "droits"), "1234567")
+    with pytest.raises(DecisionInvalid, match="matricule vide"):
+        subjects.pseudonym_for(keyring, "  ", territory=TERRITORY, finalite="droits")
+
+
 def test_the_access_report_finds_everything_held_from_the_matricule(
     engine: Engine, keyring: Keyring, people: list[dict[str, str]], approved: int, tmp_path: Path
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -211,6 +212,31 @@ def test_dpo_records_an_opposition_that_the_next_household_claim_honours(
     )
     assert bad.status_code == 400
     assert "entre 12 et 24 mois" in bad.text
+
+
+def test_dpo_records_an_opposition_from_the_matricule_without_echoing_it(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    from privacy import subjects
+    from privacy.pseudonyms import DEFAULT_FINALITE, key_text, pseudonym_of
+    from tests.web.conftest import app_keyring
+
+    matricule = "7654321"
+    pseudonym = pseudonym_of(
+        key_text(app_keyring(tmp_path / "home"), "240400440", DEFAULT_FINALITE), matricule
+    )
+    client = client_for("dpo")
+    token = csrf_of(client.get("/dpo/demandes").text)
+    neither = client.post("/dpo/demandes/opposition", data={"csrf_token": token, "source": "appel"})
+    assert neither.status_code == 400 and "l'un des deux seulement" in html.unescape(neither.text)
+    response = client.post(
+        "/dpo/demandes/opposition",
+        data={"csrf_token": token, "matricule": matricule, "source": "appel", "mois": "24"},
+    )
+    assert response.status_code == 200 and "Opposition enregistrée" in response.text
+    assert matricule not in response.text
+    with transaction(engine) as session:
+        assert subjects.opposed(session, [pseudonym]) == {pseudonym}
 
 
 def test_access_report_finds_the_household_from_its_matricule_without_echoing_it(

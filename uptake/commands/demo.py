@@ -31,7 +31,7 @@ from privacy import register as processing_register
 from privacy.directory import PERSONAL_FIELDS
 from privacy.pseudonyms import key_text, pseudonymise_file
 from uptake import french
-from uptake.commands.privacy import keyring_of, territory_id
+from uptake.commands.privacy import keyring_of
 from uptake.commands.runs import print_run
 from uptake.context import AppContext
 from uptake.db import transaction
@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
 
         _step(2, "Pseudonymisation (HMAC-SHA-256, clé du territoire et de la finalité)")
         keyring = keyring_of(ctx)
-        key = key_text(keyring, territory_id(ctx), "droits")
+        key = key_text(keyring, ctx.key_territory, "droits")
         extract = pseudonymise_file(raw.extract, data / "extrait.parquet", key).path
         contacts = pseudonymise_file(data / "brut" / "contacts-bruts.csv", data / "contacts.csv", key).path
         truth = pseudonymise_file(raw.truth, data / "verite.parquet", key).path
@@ -112,7 +112,7 @@ def register(app: typer.Typer) -> None:
                 source="config/registre",
             )
             report = vault.import_contacts(
-                session, keyring, contacts, territory=territory_id(ctx), actor=DEMO_ACTOR
+                session, keyring, contacts, territory=ctx.key_territory, actor=DEMO_ACTOR
             )
         # The clear directory lives on only inside the encrypted vault.
         contacts.unlink()

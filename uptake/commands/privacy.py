@@ -45,11 +45,6 @@ def keyring_of(ctx: AppContext) -> Keyring:
     return ctx.keyring
 
 
-def territory_id(ctx: AppContext) -> str:
-    """The id under which the territory's keys are derived: its EPCI, else `national`."""
-    return ctx.territory.epci or "national"
-
-
 def sign_end_of_log(session: Session, keyring: Keyring) -> None:
     """Sign the end of the audit log after a command that wrote to it (protects its tail)."""
     audit.checkpoint(session, keyring)
@@ -78,7 +73,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("--contacts et --contacts-out vont ensemble")
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
-        key = key_text(keyring, territory_id(ctx), finalite)
+        key = key_text(keyring, ctx.key_territory, finalite)
         jobs = [(raw, out, "extrait")] + (
             [(contacts, contacts_out, "annuaire")] if contacts and contacts_out else []
         )
@@ -92,7 +87,7 @@ def register(app: typer.Typer) -> None:
                     object_ref=f"fichier:{result.path.name}",
                     counts={"lignes": result.rows},
                     output_sha256=result.sha256,
-                    details={"finalite": finalite, "territoire": territory_id(ctx)},
+                    details={"finalite": finalite, "territoire": ctx.key_territory},
                 )
             sign_end_of_log(session, keyring)
         for label, result in written:
@@ -140,7 +135,7 @@ def register(app: typer.Typer) -> None:
         drapeaux, campagnes, listes d'appel, résultats), garde les anciens en alias pour le journal."""
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
-        territory = territory_id(ctx)
+        territory = ctx.key_territory
         try:
             with transaction(ctx.engine) as session:
                 result = rotation.rotate(
@@ -198,7 +193,7 @@ def register(app: typer.Typer) -> None:
                 session,
                 keyring,
                 file,
-                territory=territory_id(ctx),
+                territory=ctx.key_territory,
                 actor=actor_name(acteur),
                 replace_all=remplacer,
             )
@@ -294,16 +289,37 @@ def register(app: typer.Typer) -> None:
 
     @subjects_app.command("oppose")
     def subjects_oppose(
-        pseudonyme: str = typer.Argument(..., metavar="PSEUDONYME", help="Pseudonyme du foyer (`id_foyer`)."),
+        pseudonyme: str | None = typer.Argument(
+            None, metavar="PSEUDONYME", help="Pseudonyme du foyer (`id_foyer`), si on le connaît."
+        ),
+        matricule: str | None = typer.Option(
+            None,
+            "--matricule",
+            help="Matricule Caf du foyer, à la place du pseudonyme (jamais enregistré ni journalisé) ; "
+            "`-` : lu sur l'entrée standard.",
+        ),
         source: str = typer.Option("courrier", "--source", help="Comment l'opposition a été reçue."),
         mois: int = typer.Option(
             subjects.DEFAULT_OPPOSITION_MONTHS, "--mois", help="Conservation (12 à 24 mois)."
         ),
         acteur: str | None = ActorOption,
     ) -> None:
-        """Enregistre l'opposition d'un foyer au contact proactif (RGPD art. 21)."""
+        """Enregistre l'opposition d'un foyer au contact proactif (RGPD art. 21).
+
+        Le foyer est désigné par son pseudonyme, ou par son matricule (`--matricule -`, lu sur l'entrée
+        standard pour qu'il ne reste pas dans l'historique), dont le pseudonyme est calculé avec la clé.
+        """
+        if (pseudonyme is None) == (matricule is None):
+            raise typer.BadParameter("donnez le pseudonyme du foyer, ou son matricule avec --matricule")
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
+        if matricule is not None:
+            if matricule == "-":
+                matricule = sys.stdin.readline().strip()
+            pseudonyme = subjects.pseudonym_for(
+                keyring, matricule, territory=ctx.key_territory, finalite=DEFAULT_FINALITE
+            )
+        assert pseudonyme is not None
         with transaction(ctx.engine) as session:
             row = subjects.record_opposition(
                 session, pseudonyme, source=source, actor=actor_name(acteur), months=mois
@@ -335,7 +351,7 @@ def register(app: typer.Typer) -> None:
                 session,
                 keyring,
                 matricule,
-                territory=territory_id(ctx),
+                territory=ctx.key_territory,
                 finalites=finalites,
                 actor=actor_name(acteur),
             )

@@ -385,13 +385,22 @@ def requests_page(request: Request) -> Response:
 @router.post("/demandes/opposition")
 def record_opposition(
     request: Request,
-    pseudonyme: Annotated[str, Form(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")],
     source: Annotated[str, Form(min_length=1, max_length=200)],
+    pseudonyme: Annotated[str, Form(max_length=128)] = "",
+    matricule: Annotated[str, Form(max_length=64)] = "",
     mois: Annotated[int, Form()] = subjects.DEFAULT_OPPOSITION_MONTHS,
 ) -> Response:
-    """Record that a household objects to proactive contact; honoured by every later list."""
+    """Record that a household objects to proactive contact; honoured by every later list. The
+    household is named by its pseudonym or by its matricule (never stored nor logged)."""
     keyring = keyring_of(request)
+    if bool(pseudonyme.strip()) == bool(matricule.strip()):
+        both = "Donnez le pseudonyme du foyer ou son matricule, l'un des deux seulement."
+        return _requests_page(request, error=both, status_code=400)
     try:
+        if matricule.strip():
+            pseudonyme = subjects.pseudonym_for(
+                keyring, matricule, territory=context_of(request).key_territory, finalite=DEFAULT_FINALITE
+            )
         with db(request) as session:
             row = subjects.record_opposition(
                 session, pseudonyme, source=source, actor=current_account(request).login, months=mois
@@ -439,7 +448,7 @@ def access_request(
                 session,
                 keyring,
                 matricule.strip(),
-                territory=context.territory.epci or "national",
+                territory=context.key_territory,
                 finalites=[DEFAULT_FINALITE],
                 actor=current_account(request).login,
                 extra=_outreach_sections(session),

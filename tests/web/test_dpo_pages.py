@@ -214,17 +214,21 @@ def test_dpo_records_an_opposition_that_the_next_household_claim_honours(
     assert "entre 12 et 24 mois" in bad.text
 
 
+def _pseudonym_of(matricule: str, tmp_path: Path) -> str:
+    """The household's pseudonym under the test application's key (territory: the default EPCI)."""
+    from privacy.pseudonyms import DEFAULT_FINALITE, key_text, pseudonym_of
+    from tests.web.conftest import app_keyring
+
+    return pseudonym_of(key_text(app_keyring(tmp_path / "home"), "240400440", DEFAULT_FINALITE), matricule)
+
+
 def test_dpo_records_an_opposition_from_the_matricule_without_echoing_it(
     client_for: Client, engine: Engine, tmp_path: Path
 ) -> None:
     from privacy import subjects
-    from privacy.pseudonyms import DEFAULT_FINALITE, key_text, pseudonym_of
-    from tests.web.conftest import app_keyring
 
     matricule = "7654321"
-    pseudonym = pseudonym_of(
-        key_text(app_keyring(tmp_path / "home"), "240400440", DEFAULT_FINALITE), matricule
-    )
+    pseudonym = _pseudonym_of(matricule, tmp_path)
     client = client_for("dpo")
     token = csrf_of(client.get("/dpo/demandes").text)
     neither = client.post("/dpo/demandes/opposition", data={"csrf_token": token, "source": "appel"})
@@ -242,13 +246,10 @@ def test_dpo_records_an_opposition_from_the_matricule_without_echoing_it(
 def test_access_report_finds_the_household_from_its_matricule_without_echoing_it(
     client_for: Client, engine: Engine, tmp_path: Path
 ) -> None:
-    from privacy.pseudonyms import DEFAULT_FINALITE, key_text, pseudonym_of
-    from tests.web.conftest import app_keyring, seed_worklist
+    from tests.web.conftest import seed_worklist
 
     matricule = "1234567"
-    pseudonym = pseudonym_of(
-        key_text(app_keyring(tmp_path / "home"), "240400440", DEFAULT_FINALITE), matricule
-    )
+    pseudonym = _pseudonym_of(matricule, tmp_path)
     seed_worklist(engine, 1)
     with transaction(engine) as session:
         record_view(session, actor="ts-a", pseudonym=pseudonym, motif="appel")

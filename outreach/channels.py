@@ -19,6 +19,8 @@ import polars as pl
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from outreach.errors import OutreachError
+
 # Personal fields each channel needs from the vault (names of the contact directory contract).
 CHANNEL_FIELDS: dict[str, tuple[str, ...]] = {
     "sms": ("telephone",),
@@ -45,6 +47,16 @@ class SmtpSettings:
     user: str | None = None
     password: str | None = None
     timeout: float = 30.0
+
+
+def smtp_relay(value: str) -> SmtpSettings:
+    """The relay written `HOTE` or `HOTE:PORT` (port 25 by default); `OutreachError` otherwise."""
+    host, _, port = value.strip().partition(":")
+    if not host or (port and not port.isdigit()):
+        raise OutreachError(
+            f"serveur SMTP `{value}` illisible : écrivez HOTE ou HOTE:PORT (par exemple relais:25)"
+        )
+    return SmtpSettings(host=host, port=int(port or 25))
 
 
 def build_email(

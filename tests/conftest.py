@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
+from outreach.channels import SmtpSettings
 from uptake.db import make_engine, upgrade
 
 REPO = Path(__file__).resolve().parent.parent
@@ -117,3 +121,33 @@ def cli(uptake_home: Path) -> object:
         return run_cli(*args, env={"UPTAKE_HOME": str(uptake_home), **(env or {})}, stdin=stdin)
 
     return _run
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on, on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class SmtpInbox:
+    """What a real SMTP server on loopback received: (sender, recipients, raw message) each."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[SmtpInbox, SmtpSettings]]:
+    """A real SMTP server (aiosmtpd) on loopback, and the settings to reach it."""
+    inbox = SmtpInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield inbox, SmtpSettings(host="127.0.0.1", port=controller.port, timeout=10)
+    finally:
+        controller.stop()

@@ -11,8 +11,12 @@ def told(exc: BaseException) -> str | None:
     from outreach.errors import OutreachError
     from privacy.errors import PrivacyError
     from rules.errors import RulesError
+    from uptake.alerts import AlertsMisconfigured
     from uptake.db import DatabaseUnusable
 
-    if isinstance(exc, DetectionError | RulesError | PrivacyError | OutreachError | DatabaseUnusable):
+    domain = (
+        DetectionError | RulesError | PrivacyError | OutreachError | DatabaseUnusable | AlertsMisconfigured
+    )
+    if isinstance(exc, domain):
         return str(exc)
     return None

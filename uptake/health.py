@@ -224,6 +224,21 @@ def _schedules(settings: Settings) -> str:
     return f"{len(infos)} planification(s) ; {daemon_sentence(running)}"
 
 
+def _alerts(_settings: Settings) -> str:
+    from uptake.alerts import RECIPIENTS_ENV, alert_settings
+
+    alerts = alert_settings()
+    if alerts is None:
+        return (
+            f"aucune ({RECIPIENTS_ENV} non renseignée) : un échec d'exécution planifiée ne se voit que "
+            "dans « uptake schedule list » et la page « Exécutions »"
+        )
+    return (
+        f"échecs envoyés à {len(alerts.recipients)} adresse(s) par le relais "
+        f"{alerts.smtp.host}:{alerts.smtp.port}"
+    )
+
+
 class NotReady(Exception):
     """A part that works but is not ready: the message says what to do."""
 
@@ -237,6 +252,7 @@ CHECKS: tuple[tuple[str, Callable[[Settings], str]], ...] = (
     ("Comptes", _accounts),
     ("Clés", _keys),
     ("Planifications", _schedules),
+    ("Alertes", _alerts),
 )
 
 

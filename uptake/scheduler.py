@@ -55,6 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from uptake import french
+from uptake.alerts import AlertSettings, alert_settings, send_failure_alert
 from uptake.failures import told
 from uptake.jobs import JOBS, STOP, JobSpec, ScheduleError, result_outcome
 from uptake.logs import log_event
@@ -590,8 +591,9 @@ def _record_missed(engine: Engine, owner: str, event: JobExecutionEvent) -> None
         )
 
 
-def _record_outcome(engine: Engine, event: JobExecutionEvent) -> None:
-    """How a claimed execution ended, for `uptake schedule list` and the web page (the log has it too)."""
+def _record_outcome(engine: Engine, alerts: AlertSettings | None, event: JobExecutionEvent) -> None:
+    """How a claimed execution ended, for `uptake schedule list` and the web page (the log has it
+    too); a failure is also sent to the alert addresses, if any."""
     if event.jobstore != "default":  # the daemon's own heartbeat
         return
     succeeded, message = result_outcome(event.retval)
@@ -614,10 +616,25 @@ def _record_outcome(engine: Engine, event: JobExecutionEvent) -> None:
             )
     except SQLAlchemyError:  # the database went away: the log still tells how the execution ended
         log_event(logger, "outcome_not_recorded", level=logging.WARNING, schedule=event.job_id)
+    if alerts is not None and not succeeded:
+        problem = send_failure_alert(
+            alerts, schedule=event.job_id, scheduled_at=event.scheduled_run_time, message=message or ""
+        )
+        if problem is None:
+            log_event(logger, "alert_sent", schedule=event.job_id, recipients=len(alerts.recipients))
+        else:
+            log_event(logger, "alert_not_sent", level=logging.ERROR, schedule=event.job_id, problem=problem)
 
 
-def daemon_scheduler(engine: Engine, owner: str, started_at: dt.datetime, poll_s: float) -> DaemonScheduler:
-    """The daemon's scheduler over the stored schedules, with its heartbeat every `poll_s` seconds."""
+def daemon_scheduler(
+    engine: Engine,
+    owner: str,
+    started_at: dt.datetime,
+    poll_s: float,
+    alerts: AlertSettings | None = None,
+) -> DaemonScheduler:
+    """The daemon's scheduler over the stored schedules, with its heartbeat every `poll_s` seconds;
+    failed executions are sent to `alerts`, if given."""
     scheduler = DaemonScheduler(
         jobstores={"default": _jobstore(engine), "internal": MemoryJobStore()},
         executors={"default": ClaimingExecutor(engine, owner), "internal": ThreadPoolExecutor(1)},
@@ -625,7 +642,8 @@ def daemon_scheduler(engine: Engine, owner: str, started_at: dt.datetime, poll_s
         timezone=TIMEZONE,
     )
     scheduler.add_listener(functools.partial(_record_missed, engine, owner), EVENT_JOB_MISSED)
-    scheduler.add_listener(functools.partial(_record_outcome, engine), EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    recorder = functools.partial(_record_outcome, engine, alerts)
+    scheduler.add_listener(recorder, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     scheduler.add_job(
         functools.partial(daemon_heartbeat, engine, owner, started_at, poll_s),
         "interval",
@@ -640,9 +658,10 @@ def daemon_scheduler(engine: Engine, owner: str, started_at: dt.datetime, poll_s
 def run_daemon(engine: Engine) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT."""
     owner, poll_s = owner_name(), _poll_seconds()
+    alerts = alert_settings()  # a misconfiguration stops the daemon before it starts
     started_at = announce_daemon(engine, owner, poll_s)
     try:
-        scheduler = daemon_scheduler(engine, owner, started_at, poll_s)
+        scheduler = daemon_scheduler(engine, owner, started_at, poll_s, alerts)
 
         def _stop(signum: int, _frame: FrameType | None) -> None:
             log_event(logger, "scheduler_stopping", signal=signal.Signals(signum).name)
@@ -652,7 +671,13 @@ def run_daemon(engine: Engine) -> None:
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-        log_event(logger, "scheduler_started", owner=owner, poll_s=poll_s)
+        log_event(
+            logger,
+            "scheduler_started",
+            owner=owner,
+            poll_s=poll_s,
+            alerts=len(alerts.recipients) if alerts else 0,
+        )
         scheduler.start()
     finally:
         _retire(engine, owner)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import email
-import socket
 from dataclasses import replace
 from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,34 +16,9 @@ from outreach.errors import OutsideSendingWindow
 from outreach.launch import launch_campaign
 from outreach.models import Contact
 from privacy.models import AuditEntry
+from tests.conftest import free_port
 from tests.outreach.conftest import NOW
 from tests.outreach.factories import campaign_22, flag, flags_frame
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        yield inbox, SmtpSettings(host="127.0.0.1", port=controller.port, timeout=10)
-    finally:
-        controller.stop()
 
 
 def _email_first_campaign():
@@ -108,7 +81,7 @@ def test_an_unreachable_smtp_server_keeps_the_eml_files_and_records_the_incident
     flags = flags_frame([flag(1)])
     run_id = world.store_run(flags)
     world.store_contacts(flags["id_foyer"].to_list())
-    nowhere = SmtpSettings(host="127.0.0.1", port=_free_port(), timeout=2)
+    nowhere = SmtpSettings(host="127.0.0.1", port=free_port(), timeout=2)
     report = launch_campaign(
         world.env, _email_first_campaign(), run_id, out_dir=world.out_dir, now=NOW, smtp=nowhere
     )

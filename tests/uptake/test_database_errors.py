@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-
-from tests.conftest import run_cli
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.conftest import free_port, run_cli
 
 
 def test_a_database_that_does_not_answer_is_named_without_its_password(uptake_home) -> None:
-    url = f"postgresql+psycopg://caf:motdepasse-secret@127.0.0.1:{_free_port()}/uptake"
+    url = f"postgresql+psycopg://caf:motdepasse-secret@127.0.0.1:{free_port()}/uptake"
     result = run_cli("runs", "list", env={"UPTAKE_HOME": str(uptake_home), "UPTAKE_DATABASE_URL": url})
     assert result.code == 2
     assert "ne répond pas ou refuse l'opération" in result.output and "caf:***@127.0.0.1" in result.output
@@ -37,7 +29,7 @@ def test_a_database_other_than_postgresql_or_sqlite_is_refused_by_name(uptake_ho
 
 
 def test_a_postgresql_driver_that_is_not_installed_is_named(uptake_home) -> None:
-    url = f"postgresql+asyncpg://caf@127.0.0.1:{_free_port()}/uptake"
+    url = f"postgresql+asyncpg://caf@127.0.0.1:{free_port()}/uptake"
     result = run_cli("runs", "list", env={"UPTAKE_HOME": str(uptake_home), "UPTAKE_DATABASE_URL": url})
     assert result.code == 2
     assert "le pilote asyncpg, qui n'est pas installé" in result.output

@@ -462,7 +462,7 @@ def _outcome_of(engine: Engine, exception: BaseException) -> str | None:
     at = dt.datetime(2026, 12, 5, 5, 0, tzinfo=dt.UTC)
     assert claim_execution(engine, "mensuel", at, "a:1")
     event = JobExecutionEvent(EVENT_JOB_ERROR, "mensuel", "default", at, exception=exception)
-    scheduler_module._record_outcome(engine, event)
+    scheduler_module._record_outcome(engine, None, event)
     [info] = list_schedules(engine)
     assert info.last_outcome == scheduler_module.FAILED
     return info.last_message

@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 
 from outreach.attempts import AttemptReport
 from outreach.campaigns import TEMPLATES_DIR, campaign_paths, find_campaign, load_campaign
-from outreach.channels import SmtpSettings
-from outreach.errors import OutreachError
+from outreach.channels import SmtpSettings, smtp_relay
 from outreach.launch import launch_campaign, run_followups
 from outreach.models import Launch
 from outreach.reconcile import ReconciliationReport, reconcile_extract
@@ -44,14 +43,7 @@ ActorOption = Annotated[str | None, typer.Option("--acteur", help="Nom inscrit a
 
 
 def _smtp(value: str | None) -> SmtpSettings | None:
-    if not value:
-        return None
-    host, _, port = value.partition(":")
-    if not host or (port and not port.isdigit()):
-        raise OutreachError(
-            f"serveur SMTP `{value}` illisible : écrivez HOTE ou HOTE:PORT (par exemple relais:25)"
-        )
-    return SmtpSettings(host=host, port=int(port or 25))
+    return smtp_relay(value) if value else None
 
 
 def print_attempts(attempts: tuple[AttemptReport, ...] | list[AttemptReport]) -> None:

@@ -28,8 +28,9 @@ from detection.reference import load_reference
 from detection.runs import STEP_DELAY_ENV
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
+from outreach.channels import SmtpSettings
 from privacy.models import AuditEntry
-from tests.conftest import CONFIG_DIR
+from tests.conftest import CONFIG_DIR, SmtpInbox
 from uptake import french
 from uptake import scheduler as scheduler_module
 from uptake.context import AppContext
@@ -424,8 +425,8 @@ def test_schedule_list_says_whether_a_daemon_runs_and_when_each_schedule_last_st
     assert "Aucun démon actif : lancez" in cli("schedule", "list").stdout
 
 
-def test_schedule_list_tells_a_failed_execution_and_what_went_wrong(
-    cli, extract: Path, uptake_home: Path, home_engine: Engine
+def test_schedule_list_tells_a_failed_execution_and_what_went_wrong_and_it_is_mailed(
+    cli, extract: Path, uptake_home: Path, home_engine: Engine, smtp_server: tuple[SmtpInbox, SmtpSettings]
 ) -> None:
     inbox = uptake_home.parent / "depot"
     inbox.mkdir()
@@ -435,10 +436,14 @@ def test_schedule_list_tells_a_failed_execution_and_what_went_wrong(
     settled = time.time() - 2 * DEFAULT_MIN_AGE_S
     os.utime(bad, (settled, settled))
 
-    daemon = Daemon(uptake_home, uptake_home.parent / "daemon.log")
+    inbox_of_mails, smtp = smtp_server
+    alerts = {"UPTAKE_ALERTES": "donnees@caf.fr", "UPTAKE_SMTP": f"{smtp.host}:{smtp.port}"}
+    daemon = Daemon(uptake_home, uptake_home.parent / "daemon.log", extra_env=alerts)
     try:
         assert cli("schedule", "run", "mensuel").code == 0
         _wait_for(lambda: list_schedules(home_engine)[0].last_outcome is not None)
+        _wait_for(lambda: len(inbox_of_mails.messages) == 1)
+        assert "foyers-casse.csv" in inbox_of_mails.messages[0][2].decode("utf-8", "replace")
         listed = " ".join(cli("schedule", "list").stdout.split())
         assert "échec" in listed
         assert (
@@ -456,6 +461,7 @@ def test_schedule_list_tells_a_failed_execution_and_what_went_wrong(
         assert daemon.stop() == 0
     listed = " ".join(cli("schedule", "list").stdout.split())
     assert "réussie" in listed and "Échec de la dernière exécution" not in listed
+    assert len(inbox_of_mails.messages) == 1  # the success sent nothing
 
 
 def _outcome_of(engine: Engine, exception: BaseException) -> str | None:

@@ -102,6 +102,8 @@ def install() -> None:
     rich_utils.ERRORS_PANEL_TITLE = "Erreur"
     rich_utils.ABORTED_TEXT = "Interrompu."
     rich_utils.RICH_HELP = "Essayez [blue]'{command_path} {help_option}'[/] pour l'aide."
+    # Typer 0.29 keeps the line breaks of a docstring's later paragraphs, cutting help lines short.
+    rich_utils._fix_linebreaks = unwrapped_paragraphs
     if getattr(rich_utils.rich_format_error, "_french", False):
         return
     rich_utils.rich_format_error = _french_errors(rich_utils.rich_format_error)  # type: ignore[assignment]
@@ -109,6 +111,12 @@ def install() -> None:
     Command.get_help_option = _french_help_option(Command.get_help_option)  # type: ignore[method-assign,assignment]
     core.TyperOption.display_type_rich = _french_value_kind(core.TyperOption.display_type_rich)  # type: ignore[method-assign,assignment]
     core.TyperArgument.display_type_rich = _french_value_kind(core.TyperArgument.display_type_rich)  # type: ignore[method-assign,assignment]
+
+
+def unwrapped_paragraphs(paragraphs: list[str], markup_mode: str = "rich") -> str:
+    """Help paragraphs rejoined, each paragraph's lines made one (a paragraph starting with `\\b` is
+    kept as written, as Click does)."""
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split("\n")) for p in paragraphs)
 
 
 def french_value_kind(shown: str | None, *, flag: bool = False) -> str | None:

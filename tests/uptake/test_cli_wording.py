@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from uptake.cli_wording import french_message, french_value_kind
+from uptake.cli_wording import french_message, french_value_kind, unwrapped_paragraphs
 
 
 def _uptake(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -52,6 +52,17 @@ def test_help_screens_have_a_french_usage_line_and_help_option(tmp_path: Path) -
     assert "Utilisation : uptake run" in result.stdout
     assert "Afficher cette aide et quitter." in result.stdout
     assert "Show this message" not in result.stdout and "Usage:" not in result.stdout
+
+
+def test_a_help_paragraph_written_on_several_lines_is_one_paragraph_on_screen(tmp_path: Path) -> None:
+    result = _uptake(tmp_path, "outcomes", "import", "--help")
+    [first] = [line for line in result.stdout.splitlines() if "Colonnes :" in line]
+    # The docstring's line ends after « canal, »: at 200 columns the screen line goes on.
+    assert "canal, commentaire. Résultats possibles : a_contacter" in first
+
+
+def test_paragraphs_marked_as_preformatted_keep_their_lines() -> None:
+    assert unwrapped_paragraphs(["un\ndeux", "\btrois\nquatre"]) == "un deux\n\n\btrois\nquatre"
 
 
 def test_help_screens_name_value_kinds_in_french_and_none_for_flags(tmp_path: Path) -> None:

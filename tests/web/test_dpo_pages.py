@@ -128,6 +128,37 @@ def test_purges_page_lists_nothing_on_a_fresh_database(client_for: Client) -> No
     assert "Aucun fichier conservé" in page.text
 
 
+def test_purges_page_tells_the_dpo_whether_a_purge_runs_and_how_the_last_one_ended(
+    client_for: Client, engine: Engine
+) -> None:
+    import datetime as dt
+
+    from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+
+    from privacy.errors import KeyringError
+    from uptake import scheduler
+
+    client = client_for("dpo")
+    assert "Aucune purge planifiée" in html.unescape(client.get("/dpo/purges").text)
+
+    scheduler.add_schedule(engine, "nuit", cron="30 2 * * *", job="purge", params={})
+    page = html.unescape(client.get("/dpo/purges").text)
+    assert "Aucune purge planifiée" not in page
+    assert "Purge planifiée « nuit » (30 2 * * *) : prochaine le" in " ".join(
+        re.sub("<[^>]+>", "", page).split()
+    )
+    assert "pas encore lancée" in page
+
+    at = dt.datetime(2026, 11, 28, 1, 30, tzinfo=dt.UTC)
+    assert scheduler.claim_execution(engine, "nuit", at, "a:1")
+    failure = KeyringError("keys/sorties.key", "fichier de clé illisible", "vérifiez ses droits")
+    event = JobExecutionEvent(EVENT_JOB_ERROR, "nuit", "default", at, exception=failure)
+    scheduler._record_outcome(engine, None, event)
+    page = html.unescape(client.get("/dpo/purges").text)
+    assert "dernière le 28/11/2026 02:30 (échec)" in page
+    assert f"Échec de la dernière purge : {failure}" in page
+
+
 def test_purges_page_tells_the_dpo_which_runs_flags_are_kept_and_until_when(
     client_for: Client, engine: Engine
 ) -> None:

@@ -25,7 +25,7 @@ from privacy.models import AuditEntry, PersonalOutput
 from privacy.pseudonyms import DEFAULT_FINALITE
 from uptake import french
 from uptake.jobs import drop_folders, scheduled_flags_months
-from uptake.scheduler import list_schedules
+from uptake.scheduler import FAILED, OUTCOME_LABELS, list_schedules, purge_sentence
 from uptake.web.access import allow, current_account, guard
 from uptake.web.household_views import VIEW_ACTION
 from uptake.web.rendering import render
@@ -336,6 +336,11 @@ def purges_page(request: Request) -> Response:
             "extracts": extracts,
             "flags_months": months,
             "today": date.today(),
+            # Retention is applied only by a purge: the DPO sees whether one runs, and how it ended.
+            "purge_schedules": [info for info in schedules if info.job == "purge"],
+            "failed": FAILED,
+            "unpurged": purge_sentence(schedules),
+            "outcome_labels": OUTCOME_LABELS,
         },
     )
 

@@ -39,7 +39,8 @@ from detection.retention import (
 from detection.runs import DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
 from outreach.campaigns import find_campaign
-from outreach.launch import run_followups
+from outreach.channels import smtp_relay
+from outreach.launch import launch_campaign, run_followups
 from outreach.models import Launch
 from outreach.reconcile import reconcile_extract
 from privacy import retention
@@ -47,6 +48,7 @@ from privacy.files import file_sha256
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.logs import log_event
+from uptake.settings import load_settings
 
 if TYPE_CHECKING:
     from uptake.scheduler import ScheduleInfo
@@ -185,6 +187,51 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
     return result | ({"superseded": superseded} if superseded else {})
 
 
+def launch_job(*, campagne: str, schedule: str = "", smtp: str = "") -> dict[str, Any]:
+    """Scheduler job (after the monthly detection): launch `campagne` on the newest succeeded
+    detection run, if it was not launched on it yet: selection, holdout group, first-contact lists.
+
+    The lists go to `$UPTAKE_HOME/campagnes/<campaign>/`, like `uptake campaigns launch`; e-mails
+    go through the relay `smtp` (`HOTE:PORT`) when given. Without an exchange approved by the DPO
+    for the fields the campaign needs, the launch is refused (the execution fails, and says so).
+    """
+    ctx = AppContext.from_env()
+    campaign = find_campaign(ctx.settings.config_dir, campagne)
+    with Session(ctx.engine) as session:
+        newest = session.scalars(
+            select(DetectionRun)
+            .where(DetectionRun.status == SUCCEEDED, DetectionRun.flags_purged_at.is_(None))
+            .order_by(DetectionRun.id.desc())
+        ).first()
+        launched = newest is not None and (
+            session.scalar(
+                select(Launch.id).where(Launch.campagne == campaign.id, Launch.run_id == newest.id)
+            )
+            is not None
+        )
+    if newest is None or launched:
+        log_event(logger, "no_new_run", schedule=schedule, campaign=campaign.id)
+        return {"status": "nothing_to_do"}
+    report = launch_campaign(
+        ctx.outreach_env(f"planification {schedule}".strip()),
+        campaign,
+        newest.id,
+        out_dir=ctx.campaign_dir(campaign),
+        smtp=smtp_relay(smtp) if smtp else None,
+    )
+    log_event(
+        logger,
+        "campaign_launched",
+        schedule=schedule,
+        campaign=campaign.id,
+        run_id=newest.id,
+        launch_id=report.launch_id,
+        contacted=report.contactes,
+        holdout=report.temoins,
+    )
+    return {"status": "succeeded", "launch_id": report.launch_id, "run_id": newest.id}
+
+
 def followups_job(*, schedule: str = "", days: int = 90) -> dict[str, Any]:
     """Scheduler job (daily): produce the follow-ups due for every launch of the last `days` days.
 
@@ -263,7 +310,7 @@ _FAILED_RESULTS = {
     "inbox_missing": "dossier de dépôt introuvable : recréez-le ou corrigez la planification",
 }
 _DONE_RESULTS = {
-    "nothing_to_do": "rien à faire (aucun nouvel extrait)",
+    "nothing_to_do": "rien de nouveau à traiter",
 }
 
 
@@ -384,7 +431,7 @@ class JobSpec:
             )
         missing = [name for name in self.required if not params.get(name)]
         if missing:
-            options = ", ".join(f"--{name}" for name in missing)
+            options = ", ".join("--inbox" if name == "inbox" else f"--param {name}=…" for name in missing)
             raise ScheduleError(f"paramètre manquant pour cette tâche : {options}")
         typed = dict(params)
         for name, value in params.items():
@@ -399,6 +446,10 @@ class JobSpec:
                     raise ScheduleError(
                         f"paramètre {name} : au moins {self.minimums[name]} attendu, « {value} » reçu"
                     )
+        if "campagne" in typed:  # a misspelt campaign or relay is told now, not at the first execution
+            find_campaign(load_settings().config_dir, str(typed["campagne"]))
+        if typed.get("smtp"):
+            smtp_relay(str(typed["smtp"]))
         if "inbox" in typed and not Path(typed["inbox"]).is_dir():
             inbox = Path(typed["inbox"])
             problem = "est un fichier, pas un dossier" if inbox.exists() else "n'existe pas"
@@ -411,6 +462,11 @@ JOBS: dict[str, JobSpec] = {
         detection_job,
         "détection sur le plus récent extrait non traité d'un dossier de dépôt",
         required=("inbox",),
+    ),
+    "lancement": JobSpec(
+        launch_job,
+        "lancement d'une campagne sur la plus récente exécution de détection (après la détection)",
+        required=("campagne",),
     ),
     "relances": JobSpec(followups_job, "relances de campagne arrivées à échéance (quotidien)"),
     "rapprochement": JobSpec(

@@ -29,12 +29,15 @@ from detection.runs import STEP_DELAY_ENV
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
 from outreach.channels import SmtpSettings
+from outreach.errors import CampaignNotFound
+from outreach.models import Launch
+from privacy.errors import ExchangeRefused
 from privacy.models import AuditEntry
 from tests.conftest import CONFIG_DIR, SmtpInbox
 from uptake import french
 from uptake import scheduler as scheduler_module
 from uptake.context import AppContext
-from uptake.db import make_engine
+from uptake.db import make_engine, transaction
 from uptake.jobs import (
     ARCHIVE_DIR,
     DEFAULT_MIN_AGE_S,
@@ -45,6 +48,7 @@ from uptake.jobs import (
     SUPERSEDED_DIR,
     ScheduleError,
     detection_job,
+    launch_job,
 )
 from uptake.logs import FIELDS_KEY
 from uptake.scheduler import (
@@ -177,6 +181,64 @@ def test_detection_job_archives_a_processed_extract_and_sets_aside_a_rejected_on
     assert detection_job(inbox=str(inbox), schedule="mensuel") == {"status": "nothing_to_do"}
     assert (inbox / ARCHIVE_DIR / "foyers-copie.parquet").exists()
     assert len(_runs(home_engine)) == 2
+
+
+def _register_then_approve_every_field(ctx: AppContext, *, approve: bool) -> None:
+    from privacy import exchanges
+    from privacy import register as processing_register
+    from privacy.vault import PERSONAL_FIELDS
+
+    with transaction(ctx.engine) as session:
+        entries = processing_register.load_dir(CONFIG_DIR / "registre")
+        processing_register.save(session, entries, actor="test", source="config/registre")
+        if not approve:
+            return
+        asked = exchanges.ExchangeRequest(
+            requester="Équipe données",
+            recipient="Service d'action sociale",
+            purpose="Information proactive sur les droits",
+            register_code=entries[0].code,
+            fields=PERSONAL_FIELDS,
+            legal_basis="CRPA art. L.114-8 II",
+            retention_days=90,
+            expires_on=dt.date.today() + dt.timedelta(days=30),
+        )
+        exchange = exchanges.request(session, asked)
+        exchanges.approve(session, ctx.keyring, exchange.id, dpo="DPO", avis="Favorable")
+
+
+def test_the_launch_job_launches_a_campaign_once_on_the_newest_run(
+    extract: Path, uptake_home: Path, home_engine: Engine
+) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    assert launch_job(campagne="action-2-2-non-recours", schedule="lancement") == {"status": "nothing_to_do"}
+    _drop(extract, inbox / "foyers-2025-06.parquet")
+    assert detection_job(inbox=str(inbox), schedule="mensuel")["status"] == "succeeded"
+    _register_then_approve_every_field(AppContext.from_env(), approve=False)
+    with pytest.raises(ExchangeRefused):  # no personal data leaves without the DPO's approval
+        launch_job(campagne="action-2-2-non-recours", schedule="lancement")
+    _register_then_approve_every_field(AppContext.from_env(), approve=True)
+
+    done = launch_job(campagne="action-2-2-non-recours", schedule="lancement")
+
+    [run] = _runs(home_engine)
+    assert done == {"status": "succeeded", "launch_id": done["launch_id"], "run_id": run.id}
+    with Session(home_engine) as session:
+        launch = session.get(Launch, done["launch_id"])
+        assert launch is not None and launch.acteur == "planification lancement"
+        assert launch.nb_signales > 0
+    # Once launched on that run, the next executions have nothing to do until a newer run.
+    assert launch_job(campagne="action-2-2-non-recours", schedule="lancement") == {"status": "nothing_to_do"}
+
+
+def test_a_launch_schedule_names_an_existing_campaign() -> None:
+    spec = JOBS["lancement"]
+    with pytest.raises(ScheduleError, match=r"--param campagne=…"):
+        spec.checked({})
+    with pytest.raises(CampaignNotFound):
+        spec.checked({"campagne": "action-9-9"})
+    assert spec.checked({"campagne": "action-7-1-logement"}) == {"campagne": "action-7-1-logement"}
 
 
 def test_after_a_success_older_extracts_left_in_the_inbox_are_set_aside_not_run(

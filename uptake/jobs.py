@@ -480,3 +480,13 @@ JOBS: dict[str, JobSpec] = {
         minimums={"flags_months": 1},
     ),
 }
+
+
+def jobs_described() -> str:
+    """Each registered job, what it does and the parameters it takes (for `uptake schedule add`)."""
+    lines = []
+    for name, spec in sorted(JOBS.items()):
+        taken = [p for p in inspect.signature(spec.function).parameters if p != "schedule"]
+        marked = [f"{p} (obligatoire)" if p in spec.required else p for p in taken]
+        lines.append(f"{name} : {spec.description} ; paramètres : {', '.join(marked) or 'aucun'}.")
+    return "\n\n".join(lines)

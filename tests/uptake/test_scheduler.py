@@ -232,6 +232,13 @@ def test_the_launch_job_launches_a_campaign_once_on_the_newest_run(
     assert launch_job(campagne="action-2-2-non-recours", schedule="lancement") == {"status": "nothing_to_do"}
 
 
+def test_the_help_of_schedule_add_lists_every_job_and_its_parameters(cli) -> None:
+    shown = " ".join(cli("schedule", "add", "--help").stdout.split())
+    for name, spec in JOBS.items():
+        assert f"{name} : {spec.description} ; paramètres :" in shown
+    assert "campagne (obligatoire), smtp." in shown and "inbox (obligatoire), min_age_s." in shown
+
+
 def test_a_launch_schedule_names_an_existing_campaign() -> None:
     spec = JOBS["lancement"]
     with pytest.raises(ScheduleError, match=r"--param campagne=…"):

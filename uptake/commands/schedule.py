@@ -11,7 +11,7 @@ from detection.runs import recover_interrupted_runs
 from uptake import french
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
-from uptake.jobs import JOBS, ScheduleError
+from uptake.jobs import JOBS, ScheduleError, jobs_described
 from uptake.logs import configure_json_logging
 from uptake.scheduler import (
     OUTCOME_LABELS,
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
     """Add the `schedule` command group and the `scheduler` daemon command."""
     schedule = typer.Typer(help="Planification des tâches (détection mensuelle…).", no_args_is_help=True)
 
-    @schedule.command("add")
+    @schedule.command("add", epilog=f"Tâches\n\n{jobs_described()}")
     def add_command(
         name: str = typer.Argument(..., metavar="NOM", help="Nom de la planification."),
         cron: str = typer.Option(
@@ -76,8 +76,9 @@ def register(app: typer.Typer) -> None:
         param: list[str] = typer.Option(
             [],
             "--param",
-            help="Autre paramètre de la tâche : nom=valeur (detection : min_age_s=60, âge minimal en "
-            "secondes d'un fichier déposé, plus récent il peut être encore en cours de copie).",
+            help="Autre paramètre de la tâche : nom=valeur, répétable (paramètres de chaque tâche "
+            "ci-dessous ; detection : min_age_s=60, âge minimal en secondes d'un fichier déposé, plus "
+            "récent il peut être encore en cours de copie).",
         ),
     ) -> None:
         """Ajoute une planification (conservée en base : elle survit aux redémarrages)."""

@@ -607,10 +607,12 @@ class DetectionRunner:
         with self._publication(run_id) as session:
             # In batches: a national run's flags need not fit in memory at once. Storing millions of
             # them takes minutes: a stop request is honoured between batches (all rolled back).
+            # Each batch goes in key order: the key index is then written page after page rather
+            # than at random (benchmarks/flags_storage.py: SQLite 0.74, PostgreSQL 0.89 of the time).
             stored = 0
             for batch in flags.collect_batches(chunk_size=INSERT_BATCH):
                 self._check_stop(run_id)
-                insert_flags(session, run_id, batch)
+                insert_flags(session, run_id, batch.sort("id_foyer", "regle"))
                 stored += batch.height
                 if self.rows_progress is not None:
                     self.rows_progress(stored, total)

@@ -202,6 +202,12 @@ def _schedules(settings: Settings) -> str:
     finally:
         engine.dispose()
     problems = missed_sentences(infos) + failure_sentences(infos)
+    if not any(info.job == "detection" and info.next_run is not None for info in infos):
+        problems.append(
+            "Aucune détection planifiée (ou sa planification est suspendue) : les extraits déposés ne "
+            "sont traités que par une exécution lancée à la main. Planifiez-la : « uptake schedule add "
+            'mensuel --cron "0 6 5 * *" --job detection --inbox DOSSIER ».'
+        )
     for info in infos:
         inbox = info.params.get("inbox")
         if inbox and not Path(str(inbox)).is_dir():

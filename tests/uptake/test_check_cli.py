@@ -94,3 +94,13 @@ def test_a_schedule_whose_drop_folder_is_gone_is_not_ready(cli, uptake_home: Pat
     said = _lines(cli("check").stdout)["Planifications"]
     assert said.startswith("✗")
     assert f"Le dossier de dépôt de « mensuel » n'existe pas ({inbox}) : créez-le" in said
+
+
+def test_without_an_active_detection_schedule_the_installation_is_not_ready(cli, uptake_home: Path) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    _schedule_monthly(cli, inbox)
+    assert cli("schedule", "add", "purge", "--cron", "30 2 * * *", "--job", "purge").code == 0
+    assert cli("schedule", "pause", "mensuel").code == 0
+    said = " ".join(cli("check").stdout.split())
+    assert "✗ Planifications : Aucune détection planifiée (ou sa planification est suspendue)" in said

@@ -11,9 +11,15 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from uptake.failures import told
 from uptake.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,19 +78,21 @@ def _absent(settings: Settings) -> bool:
     )
 
 
-def _created(settings: Settings) -> bool:
-    """Whether the database has been created (the checks that read it must not create it)."""
+def _read_database(settings: Settings, read: Callable[[Engine], T]) -> T | None:
+    """`read` on the database, or None when it is not created yet (a check must not create it)."""
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy.exc import OperationalError
 
     from uptake.db import make_engine, unreachable
 
     if _absent(settings):
-        return False
+        return None
     engine = make_engine(settings.database_url)
     try:
         with engine.connect() as connection:
-            return bool(MigrationContext.configure(connection).get_current_heads())
+            if not MigrationContext.configure(connection).get_current_heads():
+                return None
+        return read(engine)
     except OperationalError:
         raise unreachable(settings.database_url) from None
     finally:
@@ -130,18 +138,13 @@ def _register(settings: Settings) -> str:
     from sqlalchemy.orm import Session
 
     from privacy import register
-    from uptake.db import make_engine
+
+    def codes(engine: Engine) -> set[str]:
+        with Session(engine) as session:
+            return {row.code for row in register.entries(session)}
 
     written = {entry.code for entry in register.load_dir(settings.config_dir / register.REGISTER_DIR)}
-    loaded: set[str] = set()
-    if _created(settings):
-        engine = make_engine(settings.database_url)
-        try:
-            with Session(engine) as session:
-                loaded = {row.code for row in register.entries(session)}
-        finally:
-            engine.dispose()
-    missing = sorted(written - loaded)
+    missing = sorted(written - (_read_database(settings, codes) or set()))
     if missing:
         raise NotReady(
             f"fiche(s) {', '.join(missing)} absente(s) de la base : chargez-les avec « uptake register load »"
@@ -152,17 +155,13 @@ def _register(settings: Settings) -> str:
 def _accounts(settings: Settings) -> str:
     from sqlalchemy.orm import Session
 
-    from uptake.db import make_engine
-    from uptake.users import ROLE_LABELS, list_accounts
+    from uptake.users import ROLE_LABELS, Account, list_accounts
 
-    accounts = []
-    if _created(settings):
-        engine = make_engine(settings.database_url)
-        try:
-            with Session(engine) as session:
-                accounts = [a for a in list_accounts(session) if a.active]
-        finally:
-            engine.dispose()
+    def active(engine: Engine) -> list[Account]:
+        with Session(engine) as session:
+            return [account for account in list_accounts(session) if account.active]
+
+    accounts = _read_database(settings, active) or []
     if not any(account.role == "dpo" for account in accounts):
         # Every exchange of personal data waits for the DPO's decision, made in the web application.
         raise NotReady(
@@ -180,8 +179,9 @@ def _keys(settings: Settings) -> str:
 
 
 def _schedules(settings: Settings) -> str:
-    from uptake.db import make_engine
     from uptake.scheduler import (
+        DaemonInfo,
+        ScheduleInfo,
         daemon_sentence,
         daemons,
         failure_sentences,
@@ -190,17 +190,16 @@ def _schedules(settings: Settings) -> str:
         purge_sentence,
     )
 
-    if not _created(settings):
+    def read(engine: Engine) -> tuple[list[ScheduleInfo], list[DaemonInfo]]:
+        return list_schedules(engine), daemons(engine)
+
+    found = _read_database(settings, read)
+    if found is None:
         raise NotReady(
             "aucune planification (base pas encore créée) : planifiez la détection mensuelle et la "
             "purge (uptake schedule add)"
         )
-    engine = make_engine(settings.database_url)
-    try:
-        infos = list_schedules(engine)
-        running = daemons(engine)
-    finally:
-        engine.dispose()
+    infos, running = found
     problems = missed_sentences(infos) + failure_sentences(infos)
     if not any(info.job == "detection" and info.next_run is not None for info in infos):
         problems.append(

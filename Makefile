@@ -25,8 +25,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# One test worker per core (`-n auto`): every test has its own folders, databases and ports.
+# `make pytest PYTEST_ARGS="-n0 tests/rules"` runs a part in one process.
 pytest: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -12,12 +12,20 @@ from uptake.scheduler import announce_daemon, owner_name
 
 
 def _lines(output: str) -> dict[str, str]:
-    """Each part's line, by part name: `✓ Territoire : …` → {"Territoire": "✓ …"}."""
-    found = {}
+    """Each part's finding, by part name: `✓ Territoire : …` → {"Territoire": "✓ …"}.
+
+    A finding wider than the terminal goes on in lines indented under its text.
+    """
+    found: dict[str, str] = {}
+    part = ""
     for line in output.splitlines():
         if line[:2] in ("✓ ", "✗ "):
             part, _, said = line[2:].partition(" : ")
-            found[part] = f"{line[0]} {said}"
+            found[part] = f"{line[0]} {said.rstrip()}"
+        elif part and line.startswith("  ") and line.strip():
+            found[part] += " " + line.strip()
+        else:
+            part = ""
     return found
 
 
@@ -104,3 +112,18 @@ def test_without_an_active_detection_schedule_the_installation_is_not_ready(cli,
     assert cli("schedule", "pause", "mensuel").code == 0
     said = " ".join(cli("check").stdout.split())
     assert "✗ Planifications : Aucune détection planifiée (ou sa planification est suspendue)" in said
+
+
+def test_a_finding_wider_than_the_terminal_wraps_under_its_text(cli, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    campaign = config / "campaigns" / "action-7-1-logement.toml"
+    campaign.write_text(
+        campaign.read_text(encoding="utf-8").replace("part = 0.10", 'part = "dix"'), encoding="utf-8"
+    )
+    result = cli("check", env={"UPTAKE_CONFIG": str(config), "COLUMNS": "60"})
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 60 for line in lines)
+    first = next(i for i, line in enumerate(lines) if line.startswith("✗ Campagnes : "))
+    assert lines[first + 1].startswith("  ") and lines[first + 1].strip()
+    assert _lines(result.stdout)["Campagnes"].endswith("Donnez un nombre (par exemple 0.10).")

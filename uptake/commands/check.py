@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from uptake.health import check_installation
 from uptake.settings import load_settings
@@ -24,9 +25,14 @@ def register(app: typer.Typer) -> None:
         façon d'y remédier.
         """
         findings = check_installation(load_settings())
+        # A grid so that a long finding (a file path, a fix) wraps under its text, not under the mark.
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column()
         for finding in findings:
             mark = "[green]✓[/]" if finding.ready else "[bold red]✗[/]"
-            console.print(f"{mark} [bold]{finding.part}[/] : {escape(finding.said)}", highlight=False)
+            grid.add_row(mark, f"[bold]{finding.part}[/] : {escape(finding.said)}")
+        console.print(grid, highlight=False)
         missing = [f.part for f in findings if not f.ready]
         if missing:
             console.print(f"À corriger : {', '.join(missing)}.", style="bold")

@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 import typer
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 
 from detection.quality import rule_quality
@@ -44,7 +45,18 @@ REGISTER_CODE = "CTG-FORCALQUIER-DROITS"
 
 
 def _step(number: int, text: str) -> None:
-    console.print(f"\n[bold cyan]{number}.[/] [bold]{text}[/]")
+    # A grid, so that a step's title wider than the terminal wraps under its text.
+    title = Table.grid(padding=(0, 1))
+    title.add_column(no_wrap=True)
+    title.add_column()
+    title.add_row(f"[bold cyan]{number}.[/]", f"[bold]{text}[/]")
+    console.print()
+    console.print(title)
+
+
+def _say(text: str) -> None:
+    """One line of a step, indented under its title (and so are its wrapped lines)."""
+    console.print(Padding(text, (0, 0, 0, 3), expand=False))
 
 
 def _new_folder(base: Path) -> Path:
@@ -93,7 +105,7 @@ def register(app: typer.Typer) -> None:
             contacts=data / "brut" / "contacts-bruts.csv",
             truth=data / "brut" / "verite-brute.parquet",
         )
-        console.print(f"   {french.count(raw.households)} foyers écrits (forme brute, avec matricule).")
+        _say(f"{french.count(raw.households)} foyers écrits (forme brute, avec matricule).")
 
         _step(2, "Pseudonymisation (HMAC-SHA-256, clé du territoire et de la finalité)")
         keyring = keyring_of(ctx)
@@ -101,7 +113,7 @@ def register(app: typer.Typer) -> None:
         extract = pseudonymise_file(raw.extract, data / "extrait.parquet", key).path
         contacts = pseudonymise_file(data / "brut" / "contacts-bruts.csv", data / "contacts.csv", key).path
         truth = pseudonymise_file(raw.truth, data / "verite.parquet", key).path
-        console.print(f"   Extrait pseudonymisé : {extract}")
+        console.print(f"   Extrait pseudonymisé : {extract}", soft_wrap=True)
 
         _step(3, "Registre des traitements et coffre chiffré des contacts")
         with transaction(ctx.engine) as session:
@@ -118,8 +130,8 @@ def register(app: typer.Typer) -> None:
         contacts.unlink()
         (data / "brut" / "contacts-bruts.csv").unlink()
         invalid = ", ".join(f"{column} : {n}" for column, n in sorted(report.issue_counts().items()))
-        console.print(
-            f"   {french.count(report.stored)} fiches chiffrées sur {french.count(report.records)}"
+        _say(
+            f"{french.count(report.stored)} fiches chiffrées sur {french.count(report.records)}"
             + (f" ; valeurs invalides écartées ({invalid})" if invalid else "")
         )
 
@@ -128,7 +140,7 @@ def register(app: typer.Typer) -> None:
             ctx.engine,
             ctx.geography,
             home / "runs",
-            progress=lambda step: console.print(f"   · {STEP_LABELS.get(step, step)}"),
+            progress=lambda step: _say(f"· {STEP_LABELS.get(step, step)}"),
         )
         run = runner.run(RunRequest(extract=extract, trigger="demo", actor=DEMO_ACTOR)).run
         print_run(run, console)
@@ -164,7 +176,7 @@ def register(app: typer.Typer) -> None:
                 avis="Favorable : données strictement nécessaires, durée de conservation d'un an.",
                 recommandations=("Purger les listes à l'échéance", "Rappeler le droit d'opposition"),
             )
-        console.print(f"   Échange n° {exchange.id} approuvé.")
+        _say(f"Échange n° {exchange.id} approuvé.")
 
         _step(6, "Campagnes 2.2 et 7.1 sur un mois simulé : listes, relances, résultats, rapprochement")
         communes = dict(ctx.geography.communes.select("code_commune", "nom").iter_rows())
@@ -181,19 +193,19 @@ def register(app: typer.Typer) -> None:
             signalled, contacted, controls = (
                 french.count(n) for n in (launch.signales, launch.contactes, launch.temoins)
             )
-            console.print(
-                f"   {launch.campaign} : {signalled} foyers signalés, {contacted} à contacter, "
+            _say(
+                f"{launch.campaign} : {signalled} foyers signalés, {contacted} à contacter, "
                 f"{controls} dans le groupe témoin"
             )
-        console.print(f"   {len(outreach.outputs)} listes produites (SMS, e-mails, appels, courriers).")
+        _say(f"{len(outreach.outputs)} listes produites (SMS, e-mails, appels, courriers).")
         if outreach.reconciliation is not None:
             opened = outreach.reconciliation.rights_opened
             contacted, controls = (
                 french.count(opened.get("contacte", 0)),
                 french.count(opened.get("temoin", 0)),
             )
-            console.print(
-                "   Rapprochement avec l'extrait du mois suivant : droits ouverts "
+            _say(
+                "Rapprochement avec l'extrait du mois suivant : droits ouverts "
                 f"{contacted} (contactés), {controls} (témoins)"
             )
 
@@ -202,7 +214,7 @@ def register(app: typer.Typer) -> None:
             audit.checkpoint(session, keyring)
         verification = audit.verify(ctx.engine, keyring.public_key())
         verdict = "intact" if verification.ok else "ALTÉRÉ"
-        console.print(f"   {french.count(verification.entries)} entrées, chaîne et signatures : {verdict}")
+        _say(f"{french.count(verification.entries)} entrées, chaîne et signatures : {verdict}")
 
         # Paths are printed whole on their line (soft wrap), to be copied or clicked.
         console.print(

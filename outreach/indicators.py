@@ -269,7 +269,8 @@ def indicators_22(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
         threshold,
         margins=False,
     )
-    published = counts_hidden.null_count().sum_horizontal().item() == 0
+    arm_shown = counts_hidden.select(pl.all_horizontal(pl.all().is_not_null())).to_series().to_list()
+    published = all(arm_shown)
     low, high = raw.interval
     # The arms' counts are in the summary table; here every cell is a rate or an interval.
     contacted_low, contacted_high = raw.rate_interval(raw.opened_contacted, raw.n_contacted)
@@ -283,12 +284,13 @@ def indicators_22(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
         },
         schema_overrides={"ic95_bas": pl.Float64, "ic95_haut": pl.Float64},
     )
-    if not published:
-        uplift_frame = uplift_frame.with_columns(
-            pl.lit(None, dtype=pl.Float64).alias("taux_ouverture"),
-            pl.lit(None, dtype=pl.Float64).alias("ic95_bas"),
-            pl.lit(None, dtype=pl.Float64).alias("ic95_haut"),
-        )
+    # Each arm's rate is published when its own counts are (they are in the summary table anyway);
+    # the difference only when both are.
+    shown = [*arm_shown, published]
+    uplift_frame = uplift_frame.with_columns(
+        pl.when(pl.Series(shown)).then(pl.col(column)).otherwise(None).alias(column)
+        for column in ("taux_ouverture", "ic95_bas", "ic95_haut")
+    )
     summary = _summary(
         [
             ("Foyers signalés", t.assignments.height),

@@ -100,6 +100,16 @@ def test_uplift_is_hidden_when_a_count_is_below_the_disclosure_threshold(engine)
     _store_experiment(engine, contacted=200, opened_c=40, holdout=30, opened_t=4)
     indicators = indicators_22(load_tables(engine))
     assert not indicators.uplift_published
+    contacted, holdout, difference = indicators.uplift.iter_rows(named=True)
+    assert contacted["taux_ouverture"] == pytest.approx(0.20)  # 40 of 200, both in the summary table
+    assert contacted["ic95_bas"] is not None and contacted["ic95_haut"] is not None
+    assert holdout["taux_ouverture"] is None and holdout["ic95_bas"] is None
+    assert difference["taux_ouverture"] is None and difference["ic95_haut"] is None
+
+
+def test_no_rate_is_published_when_the_contacted_arm_is_itself_too_small(engine) -> None:
+    _store_experiment(engine, contacted=200, opened_c=6, holdout=30, opened_t=4)
+    indicators = indicators_22(load_tables(engine))
     assert indicators.uplift["taux_ouverture"].null_count() == 3
 
 

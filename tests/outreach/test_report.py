@@ -44,4 +44,5 @@ def test_small_counts_never_appear_in_the_report(engine, tmp_path: Path) -> None
     for column in ("taux_ouverture", "ic95_bas", "ic95_haut"):
         assert effect[column].null_count() == effect.height
     html = files.html.read_text(encoding="utf-8")
-    assert "secret statistique" in html and "Effectifs trop faibles" in html
+    assert "secret statistique" in html
+    assert "L'effet n'est pas publié : un des deux groupes compte moins de 11" in html

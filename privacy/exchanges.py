@@ -5,7 +5,9 @@ personal fields, the legal basis, how long the recipient keeps the data and when
 The DPO approves it (opinion, recommendations) or refuses it. An approval is an Ed25519 signature over
 the canonical JSON of exactly what was approved (`approval_payload`); it is verified again at every use
 (`authorise`), so a changed field list, date or recipient in the database, or a signature made with
-another key, is refused.
+another key, is refused. The DPO may revoke an approval before its expiry (`revoke`): every later use
+is refused, and the revocation, written in the hash-chained audit log, stays in force even if the
+exchange's status were set back in the database.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from privacy.canonical import as_utc, canonical_json, parse_stamp, utc_now, utc_
 from privacy.directory import PERSONAL_FIELDS
 from privacy.errors import DecisionInvalid, ExchangeRefused, UnknownObject
 from privacy.keys import Keyring, fingerprint
-from privacy.models import Exchange, RegisterEntry
+from privacy.models import AuditEntry, Exchange, RegisterEntry
 
 # R.114-9-7 CRPA: data used to inform people of their rights are kept at most 12 months.
 MAX_RETENTION_DAYS = 365
 
-REQUESTED, APPROVED, REFUSED = "demandee", "approuvee", "refusee"
-STATUS_LABELS = {REQUESTED: "demandée", APPROVED: "approuvée", REFUSED: "refusée"}
+REQUESTED, APPROVED, REFUSED, REVOKED = "demandee", "approuvee", "refusee", "revoquee"
+STATUS_LABELS = {REQUESTED: "demandée", APPROVED: "approuvée", REFUSED: "refusée", REVOKED: "révoquée"}
+REVOCATION_ACTION = "echange.revocation"
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ def _pending(session: Session, exchange_id: int) -> Exchange:
     exchange = get(session, exchange_id)
     if exchange.status != REQUESTED:
         raise DecisionInvalid(
-            f"l'échange n°{exchange_id} est déjà {STATUS_LABELS[exchange.status]}",
+            f"l'échange n°{exchange_id} est déjà décidé (statut : {STATUS_LABELS[exchange.status]})",
             "une décision ne se modifie pas : faites une nouvelle demande",
         )
     return exchange
@@ -220,20 +223,75 @@ def refuse(
     return exchange
 
 
+def revoke(
+    session: Session, exchange_id: int, *, dpo: str, motif: str, now: datetime | None = None
+) -> Exchange:
+    """The DPO revokes an approved exchange before its expiry, with the reason; audited.
+
+    From then on no list, follow-up or call card can use it; what was already produced under it is
+    kept until its retention end unless purged (`retention.purge_exchange_outputs`).
+    """
+    moment = now or utc_now()
+    exchange = get(session, exchange_id)
+    if exchange.status != APPROVED:
+        raise DecisionInvalid(
+            f"l'échange n°{exchange_id} n'est pas approuvé "
+            f"(statut : {STATUS_LABELS.get(exchange.status, exchange.status)})",
+            "seul un échange approuvé se révoque",
+        )
+    if exchange.expires_on < moment.date():
+        raise DecisionInvalid(
+            f"l'approbation de l'échange n°{exchange_id} a expiré le {exchange.expires_on:%d/%m/%Y}",
+            "elle ne peut déjà plus servir : il n'y a rien à révoquer",
+        )
+    if not motif.strip():
+        raise DecisionInvalid("motif de la révocation manquant", "dites pourquoi l'échange est révoqué")
+    exchange.status = REVOKED
+    exchange.revoked_at = utc_stamp(moment)
+    exchange.revoked_by = dpo
+    exchange.revocation_reason = motif.strip()
+    session.flush()
+    audit.append(
+        session,
+        actor=dpo,
+        action=REVOCATION_ACTION,
+        object_ref=f"echange:{exchange.id}",
+        details={"champs": exchange.fields},
+        now=moment,
+    )
+    return exchange
+
+
+def _revocation_logged(session: Session, exchange_id: int) -> bool:
+    found = session.scalar(
+        select(AuditEntry.seq)
+        .where(AuditEntry.action == REVOCATION_ACTION, AuditEntry.object_ref == f"echange:{exchange_id}")
+        .limit(1)
+    )
+    return found is not None
+
+
 def authorise(
     session: Session, keyring: Keyring, exchange_id: int, fields: Collection[str], *, now: datetime
 ) -> Authorisation:
     """An `Authorisation` for `fields` under exchange `exchange_id` at `now`, or `ExchangeRefused`.
 
-    Refused, with every reason named: unknown exchange, not approved, not yet valid or expired,
-    fields outside the approval, signature invalid (decision altered, or signed with another key).
+    Refused, with every reason named: unknown exchange, not approved or revoked, not yet valid or
+    expired, fields outside the approval, signature invalid (decision altered, or signed with another
+    key).
     """
     now = as_utc(now)
     exchange = session.get(Exchange, exchange_id)
     if exchange is None:
         raise ExchangeRefused(exchange_id, ["cet échange n'existe pas"])
     reasons: list[str] = []
-    if exchange.status != APPROVED or not exchange.signature or not exchange.decided_at:
+    if exchange.status == REVOKED:
+        # The reason is the DPO's free text: it stays in `uptake exchanges show`, out of error messages.
+        when = f" le {parse_stamp(exchange.revoked_at):%d/%m/%Y}" if exchange.revoked_at else ""
+        reasons.append(f"approbation révoquée par le DPO{when} (motif : uptake exchanges show {exchange.id})")
+    elif _revocation_logged(session, exchange.id):
+        reasons.append("approbation révoquée par le DPO (révocation inscrite au journal d'audit)")
+    elif exchange.status != APPROVED or not exchange.signature or not exchange.decided_at:
         reasons.append(
             f"échange {STATUS_LABELS.get(exchange.status, exchange.status)}, non approuvé par le DPO"
         )

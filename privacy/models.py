@@ -102,6 +102,9 @@ class Exchange(Base):
     decided_at: Mapped[str | None] = mapped_column(String(32))
     key_fingerprint: Mapped[str | None] = mapped_column(String(16))
     signature: Mapped[str | None] = mapped_column(String(128))
+    revoked_at: Mapped[str | None] = mapped_column(String(32))
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ContactRecord(Base):

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from privacy import audit, exchanges
 from privacy.canonical import utc_now, utc_stamp
 from privacy.directory import PERSONAL_FIELDS, PSEUDONYM_COLUMN
-from privacy.errors import ExchangeRefused, PrivacyError, UnknownObject
+from privacy.errors import DecisionInvalid, ExchangeRefused, PrivacyError, UnknownObject
 from privacy.keys import Keyring
 from privacy.models import Exchange, Opposition, OutputHousehold, PersonalOutput
 
@@ -236,6 +236,68 @@ def decrypt_copy(keyring: Keyring, key_name: str, output_id: str, blob: bytes) -
         raise PrivacyError(f"copie chiffrée de la sortie {output_id} altérée") from None
 
 
+def _purge_output(
+    session: Session, keyring: Keyring, record: PersonalOutput, *, actor: str, now: datetime, why: str = ""
+) -> tuple[int, int]:
+    """Delete one output's files and destroy its key; audited. (files deleted, keys destroyed)."""
+    files = 0
+    for name in (record.path, record.encrypted_path):
+        target = Path(name)
+        if target.exists():
+            target.unlink()
+            files += 1
+    keys = keyring.destroy(record.key_name)
+    record.purged_at = utc_stamp(now)
+    details: dict[str, object] = {
+        "echange": record.exchange_id,
+        "conservation_jusqu_au": record.retention_until.isoformat(),
+    }
+    if why:
+        details["motif"] = why
+    audit.append(
+        session,
+        actor=actor,
+        action="purge.sortie",
+        object_ref=f"sortie:{record.id}",
+        output_sha256=record.sha256,
+        details=details,
+        now=now,
+    )
+    return files, keys
+
+
+def held_outputs(session: Session, exchange_id: int) -> list[PersonalOutput]:
+    """The outputs written for `exchange_id` and not purged yet (oldest first)."""
+    return list(
+        session.scalars(
+            select(PersonalOutput)
+            .where(PersonalOutput.exchange_id == exchange_id, PersonalOutput.purged_at.is_(None))
+            .order_by(PersonalOutput.created_at)
+        )
+    )
+
+
+def purge_exchange_outputs(
+    session: Session, keyring: Keyring, exchange_id: int, *, actor: str, now: datetime | None = None
+) -> tuple[int, int]:
+    """Purge now every output still held for a revoked exchange, whatever its retention end.
+
+    Returns (outputs purged, files deleted). Each output is audited as a purge with its reason.
+    """
+    exchange = session.get(Exchange, exchange_id)
+    if exchange is None or exchange.status != exchanges.REVOKED:
+        raise DecisionInvalid(
+            f"l'échange n°{exchange_id} n'est pas révoqué",
+            "ses sorties sont purgées à la fin de leur durée de conservation (uptake purge)",
+        )
+    moment = now or utc_now()
+    records = held_outputs(session, exchange_id)
+    files = 0
+    for record in records:
+        files += _purge_output(session, keyring, record, actor=actor, now=moment, why="echange revoque")[0]
+    return len(records), files
+
+
 @dataclass(frozen=True)
 class PurgeReport:
     """What one purge removed."""
@@ -272,25 +334,9 @@ def purge(
         )
     )
     for record in expired:
-        for name in (record.path, record.encrypted_path):
-            target = Path(name)
-            if target.exists():
-                target.unlink()
-                files += 1
-        keys += keyring.destroy(record.key_name)
-        record.purged_at = utc_stamp(moment)
-        audit.append(
-            session,
-            actor=actor,
-            action="purge.sortie",
-            object_ref=f"sortie:{record.id}",
-            output_sha256=record.sha256,
-            details={
-                "echange": record.exchange_id,
-                "conservation_jusqu_au": record.retention_until.isoformat(),
-            },
-            now=moment,
-        )
+        deleted, destroyed = _purge_output(session, keyring, record, actor=actor, now=moment)
+        files += deleted
+        keys += destroyed
     trace_limit = add_months(today, -EXCHANGE_TRACE_MONTHS)
     old_exchanges = list(session.scalars(select(Exchange.id).where(Exchange.expires_on < trace_limit)))
     if old_exchanges:

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from privacy import exchanges, retention
 from privacy.errors import DecisionInvalid, ExchangeRefused
 from privacy.keys import Keyring
-from privacy.models import Exchange
+from privacy.models import AuditEntry, Exchange
 from tests.privacy.conftest import NOW, REGISTER_CODE, later, request_exchange
 from uptake.db import transaction
 
@@ -128,7 +128,7 @@ def test_unapproved_and_refused_exchanges_authorise_nothing(
 
 
 def test_a_decision_cannot_be_taken_twice(engine: Engine, keyring: Keyring, approved: int) -> None:
-    with transaction(engine) as session, pytest.raises(DecisionInvalid, match="déjà approuvée"):
+    with transaction(engine) as session, pytest.raises(DecisionInvalid, match=r"déjà décidé \(statut : app"):
         exchanges.refuse(session, approved, dpo="dpo", avis="non", now=NOW)
 
 
@@ -136,3 +136,75 @@ def test_a_naive_time_is_taken_as_utc(engine: Engine, keyring: Keyring, approved
     with transaction(engine) as session:
         grant = exchanges.authorise(session, keyring, approved, ["nom"], now=later(1).replace(tzinfo=None))
     assert grant.exchange_id == approved
+
+
+def test_a_revoked_approval_authorises_nothing_from_then_on(
+    engine: Engine, keyring: Keyring, approved: int, tmp_path: Path
+) -> None:
+    _write(engine, keyring, approved, tmp_path / "avant.csv", LIST, days=1)
+    with transaction(engine) as session:
+        exchanges.revoke(session, approved, dpo="dpo", motif="Prestataire SMS changé", now=later(2))
+    out = tmp_path / "apres.csv"
+    with pytest.raises(ExchangeRefused, match=r"approbation révoquée par le DPO le 04/03/2026"):
+        _write(engine, keyring, approved, out, LIST, days=3)
+    assert not out.exists()
+    with transaction(engine) as session:
+        exchange = exchanges.get(session, approved)
+        assert (exchange.status, exchange.revoked_by) == (exchanges.REVOKED, "dpo")
+        assert exchange.revocation_reason == "Prestataire SMS changé"
+        actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
+    assert actions[-1] == exchanges.REVOCATION_ACTION
+
+
+def test_a_revocation_holds_even_if_the_status_is_set_back_in_the_database(
+    engine: Engine, keyring: Keyring, approved: int
+) -> None:
+    with transaction(engine) as session:
+        exchanges.revoke(session, approved, dpo="dpo", motif="Incident", now=later(2))
+    with transaction(engine) as session:  # someone with database access undoes the revocation
+        session.execute(update(Exchange).where(Exchange.id == approved).values(status=exchanges.APPROVED))
+    with transaction(engine) as session, pytest.raises(ExchangeRefused, match="inscrite au journal d'audit"):
+        exchanges.authorise(session, keyring, approved, ["nom"], now=later(3))
+
+
+def test_only_an_approval_in_force_can_be_revoked_and_with_a_reason(
+    engine: Engine, keyring: Keyring, approved: int, registered: str
+) -> None:
+    with transaction(engine) as session:
+        pending = request_exchange(session)
+
+    def refused(exchange_id: int, motif: str, days: int) -> str:
+        with transaction(engine) as session, pytest.raises(DecisionInvalid) as caught:
+            exchanges.revoke(session, exchange_id, dpo="dpo", motif=motif, now=later(days))
+        return str(caught.value)
+
+    assert "Seul un échange approuvé se révoque" in refused(pending, "x", 1)
+    assert "motif de la révocation manquant" in refused(approved, "  ", 1)
+    assert "a expiré le 30/06/2026" in refused(approved, "trop tard", 200)
+    with transaction(engine) as session:
+        exchanges.revoke(session, approved, dpo="dpo", motif="Fin de campagne", now=later(1))
+    assert "n'est pas approuvé (statut : révoquée)" in refused(approved, "encore", 2)
+
+
+def test_the_outputs_of_a_revoked_exchange_can_be_destroyed_at_once(
+    engine: Engine, keyring: Keyring, approved: int, tmp_path: Path
+) -> None:
+    out = tmp_path / "liste.csv"
+    _write(engine, keyring, approved, out, LIST, days=1)
+    with transaction(engine) as session, pytest.raises(DecisionInvalid, match="n'est pas révoqué"):
+        retention.purge_exchange_outputs(session, keyring, approved, actor="dpo", now=later(2))
+    assert out.exists()
+    with transaction(engine) as session:
+        (record,) = retention.held_outputs(session, approved)
+        exchanges.revoke(session, approved, dpo="dpo", motif="Fuite chez le prestataire", now=later(2))
+        assert retention.purge_exchange_outputs(session, keyring, approved, actor="dpo", now=later(2)) == (
+            1,
+            2,
+        )
+        assert retention.held_outputs(session, approved) == []
+        purge_entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "purge.sortie").order_by(AuditEntry.seq.desc())
+        ).first()
+    assert not out.exists() and not Path(record.encrypted_path).exists()
+    assert not (keyring.keys_dir / record.key_name).exists() and not list(keyring.keys_dir.glob("sortie-*"))
+    assert purge_entry is not None and purge_entry.object_ref == f"sortie:{record.id}"

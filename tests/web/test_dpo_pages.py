@@ -5,13 +5,23 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import polars as pl
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from privacy import audit, exchanges
-from tests.web.conftest import LOGINS, csrf_of, load_register, request_exchange, tamper_audit_entry
+from privacy import audit, exchanges, retention
+from tests.web.conftest import (
+    LOGINS,
+    app_keyring,
+    approve_exchange,
+    csrf_of,
+    load_register,
+    request_exchange,
+    tamper_audit_entry,
+)
 from uptake.db import transaction
 from uptake.web.household_views import record_view
 
@@ -55,7 +65,7 @@ def test_a_decided_exchange_cannot_be_decided_again(client_for: Client, engine: 
     )
     again = client.post(f"/dpo/echanges/{exchange_id}/approuver", data={"csrf_token": token, "avis": "Oui"})
     assert again.status_code == 400
-    assert "déjà refusée" in again.text
+    assert "déjà décidé (statut : refusée)" in again.text
 
 
 def test_audit_verification_shows_the_entry_where_the_log_was_tampered(
@@ -291,3 +301,43 @@ def test_access_report_finds_the_household_from_its_matricule_without_echoing_it
     assert pseudonym in report.text
     assert "foyer.consultation" in report.text
     assert matricule not in report.text
+
+
+def test_dpo_revokes_an_approval_in_force_and_destroys_what_was_produced_under_it(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    exchange_id = approve_exchange(engine, home, fields=("nom",))
+    out = tmp_path / "liste.csv"
+    with transaction(engine) as session:
+        grant = exchanges.authorise(session, app_keyring(home), exchange_id, ["nom"], now=datetime.now(UTC))
+        retention.write_personal_output(
+            session,
+            app_keyring(home),
+            grant,
+            out,
+            pl.DataFrame({"id_foyer": ["f" * 64], "nom": ["Fictif"]}),
+            actor="equipe",
+            label="courriers",
+        )
+    client = client_for("dpo")
+    page = client.get("/dpo/echanges")
+    assert "Approbations en vigueur (1)" in page.text
+    assert "Détruire aussi maintenant les 1 sortie(s)" in page.text
+    response = client.post(
+        f"/dpo/echanges/{exchange_id}/revoquer",
+        data={"csrf_token": csrf_of(page.text), "motif": "Fin de la convention", "purger": "oui"},
+    )
+    assert response.status_code == 303
+    after = client.get(response.headers["location"]).text
+    assert "Échange révoqué, et les sorties déjà produites sous cet échange détruites." in after
+    assert "Approbations en vigueur (0)" in after
+    assert f"révoquée le {date.today():%d/%m/%Y} par {LOGINS['dpo']}" in after
+    assert "Motif de la révocation : Fin de la convention" in after
+    assert not out.exists()
+    with transaction(engine) as session:
+        assert retention.held_outputs(session, exchange_id) == []
+    again = client.post(
+        f"/dpo/echanges/{exchange_id}/revoquer", data={"csrf_token": csrf_of(after), "motif": "encore"}
+    )
+    assert again.status_code == 400 and "Seul un échange approuvé se révoque" in again.text

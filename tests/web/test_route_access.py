@@ -33,6 +33,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/dpo/echanges"): frozenset({DPO}),
     ("POST", "/dpo/echanges/{exchange_id}/approuver"): frozenset({DPO}),
     ("POST", "/dpo/echanges/{exchange_id}/refuser"): frozenset({DPO}),
+    ("POST", "/dpo/echanges/{exchange_id}/revoquer"): frozenset({DPO}),
     ("GET", "/dpo/registre"): frozenset({DPO}),
     ("GET", "/dpo/registre.csv"): frozenset({DPO}),
     ("GET", "/dpo/journal"): frozenset({DPO}),

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from outreach.models import Outcome
+from privacy import exchanges
 from privacy.models import AuditEntry
 from tests.web.conftest import LOGINS, approve_exchange, csrf_of, seed_worklist, store_contacts
 from uptake.db import transaction
@@ -167,3 +168,17 @@ def test_a_household_held_by_a_colleague_cannot_be_opened_or_released(
     release = holder.post(f"{location}/liberer", data={"csrf_token": csrf_of(holder.get(location).text)})
     assert release.status_code == 303
     assert _take_next(colleague).headers["location"] == location
+
+
+def test_card_hides_the_contact_details_once_the_dpo_revokes_the_exchange(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    pseudonyms = seed_worklist(engine, 2)
+    store_contacts(engine, tmp_path / "home", pseudonyms)
+    exchange_id = approve_exchange(engine, tmp_path / "home")
+    with transaction(engine) as session:
+        exchanges.revoke(session, exchange_id, dpo="dpo", motif="Fin de la convention")
+    client = client_for("travailleur_social")
+    card = client.get(_take_next(client).headers["location"]).text
+    assert "Coordonnées non affichées" in card, card
+    assert "Fictif" not in card and "12 34 56" not in card

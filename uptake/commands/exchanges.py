@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from privacy import exchanges
+from privacy import exchanges, retention
 from privacy import register as processing_register
 from privacy.directory import PERSONAL_FIELDS
 from privacy.models import Exchange
@@ -49,6 +49,12 @@ def _show(exchange: Exchange) -> None:
         lines += [f"Recommandation : {r}" for r in exchange.recommandations or []]
     if exchange.signature:
         lines.append(f"Signée (Ed25519), clé {exchange.key_fingerprint}")
+    if exchange.revoked_at:
+        lines += [
+            f"Révoquée par le DPO ({exchange.revoked_by}) le "
+            f"{exchange.revoked_at[:19].replace('T', ' ')} UTC",
+            f"Motif de la révocation : {exchange.revocation_reason}",
+        ]
     console.print("\n".join(lines), highlight=False, markup=False)
 
 
@@ -91,9 +97,15 @@ def register_commands(app: typer.Typer) -> None:
 
     @group.command("list")
     def list_command(
-        statut: str | None = typer.Option(None, "--statut", help="demandee, approuvee ou refusee."),
+        statut: str | None = typer.Option(
+            None, "--statut", help=f"Seulement ceux d'un statut : {', '.join(exchanges.STATUS_LABELS)}."
+        ),
     ) -> None:
         """Liste les échanges, du plus récent au plus ancien."""
+        if statut is not None and statut not in exchanges.STATUS_LABELS:
+            raise typer.BadParameter(
+                f"statut « {statut} » inconnu : {', '.join(exchanges.STATUS_LABELS)}", param_hint="--statut"
+            )
         ctx = AppContext.from_env()
         with transaction(ctx.engine) as session:
             rows = exchanges.list_exchanges(session, statut)
@@ -147,6 +159,61 @@ def register_commands(app: typer.Typer) -> None:
             exchanges.refuse(session, exchange_id, dpo=dpo, avis=avis)
             sign_end_of_log(session, keyring)
         console.print(f"Échange n°{exchange_id} refusé.")
+
+    @group.command("revoke")
+    def revoke_command(
+        exchange_id: int = typer.Argument(..., metavar="N", help="Numéro de l'échange."),
+        dpo: str = typer.Option(..., "--dpo", help="Nom du DPO qui révoque."),
+        motif: str = typer.Option(..., "--motif", help="Pourquoi l'échange est révoqué."),
+        purger: bool = typer.Option(
+            False,
+            "--purger-sorties",
+            help="Détruire aussi maintenant les listes et fichiers déjà produits sous cet échange.",
+        ),
+    ) -> None:
+        """Le DPO révoque un échange approuvé avant son expiration : plus aucune liste, relance ni fiche
+        d'appel ne peut l'utiliser.
+
+        Les fichiers déjà produits sous cet échange sont gardés jusqu'à la fin de leur durée de
+        conservation, sauf avec --purger-sorties (fichiers supprimés, clés détruites, journalisé).
+        """
+        ctx = AppContext.from_env()
+        keyring = keyring_of(ctx)
+        with transaction(ctx.engine) as session:
+            exchanges.revoke(session, exchange_id, dpo=dpo, motif=motif)
+            purged = (
+                retention.purge_exchange_outputs(session, keyring, exchange_id, actor=dpo)[0] if purger else 0
+            )
+            held = retention.held_outputs(session, exchange_id)
+            sign_end_of_log(session, keyring)
+        console.print(f"Échange n°{exchange_id} révoqué : plus aucune sortie ne peut l'utiliser.")
+        if purger:
+            console.print(f"{purged} sortie(s) produite(s) sous cet échange purgée(s) (fichiers et clés).")
+        elif held:
+            last = max(record.retention_until for record in held)
+            console.print(
+                f"{len(held)} sortie(s) déjà produite(s) sous cet échange restent conservées, jusqu'au "
+                f"{last:%d/%m/%Y} au plus tard ; pour les détruire maintenant : "
+                f"uptake exchanges purge-outputs {exchange_id}"
+            )
+
+    @group.command("purge-outputs")
+    def purge_outputs_command(
+        exchange_id: int = typer.Argument(..., metavar="N", help="Numéro de l'échange révoqué."),
+        acteur: str | None = ActorOption,
+    ) -> None:
+        """Détruit maintenant les listes et fichiers produits sous un échange révoqué (fichiers supprimés,
+        clés détruites, journalisé), sans attendre la fin de leur durée de conservation."""
+        ctx = AppContext.from_env()
+        keyring = keyring_of(ctx)
+        with transaction(ctx.engine) as session:
+            purged, files = retention.purge_exchange_outputs(
+                session, keyring, exchange_id, actor=actor_name(acteur)
+            )
+            sign_end_of_log(session, keyring)
+        console.print(
+            f"{purged} sortie(s) de l'échange n°{exchange_id} purgée(s) ({files} fichier(s) supprimé(s))."
+        )
 
     app.add_typer(group, name="exchanges")
 

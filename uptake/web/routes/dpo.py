@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from detection.retention import archived_extracts, kept_flags
 from outreach.models import WorklistItem
 from outreach.outcomes import outcome_history
-from privacy import audit, exchanges, register, subjects
+from privacy import audit, exchanges, register, retention, subjects
 from privacy.errors import PrivacyError
 from privacy.models import AuditEntry, PersonalOutput
 from privacy.pseudonyms import DEFAULT_FINALITE
@@ -43,8 +43,11 @@ def _lines(text: str) -> list[str]:
 
 
 def _exchanges_page(request: Request, *, notice: str | None = None, error: str | None = None) -> Response:
+    today = date.today()
     with db(request) as session:
         rows = exchanges.list_exchanges(session)
+        in_force = [e for e in rows if e.status == exchanges.APPROVED and e.expires_on >= today]
+        held = {e.id: len(retention.held_outputs(session, e.id)) for e in rows}
     pending = [e for e in rows if e.status == exchanges.REQUESTED]
     decided = [e for e in rows if e.status != exchanges.REQUESTED]
     return render(
@@ -53,8 +56,11 @@ def _exchanges_page(request: Request, *, notice: str | None = None, error: str |
         {
             "title": "Échanges de données à décider",
             "pending": pending,
+            "in_force": in_force,
             "decided": decided,
+            "held": held,
             "labels": exchanges.STATUS_LABELS,
+            "revoked": exchanges.REVOKED,
             "notice": notice,
             "error": error,
         },
@@ -64,9 +70,34 @@ def _exchanges_page(request: Request, *, notice: str | None = None, error: str |
 
 @router.get("/echanges")
 def exchanges_page(request: Request, fait: str | None = None) -> Response:
-    """Requests awaiting a decision, then the decisions already taken."""
-    notices = {"approuve": "Échange approuvé et signé.", "refuse": "Échange refusé."}
+    """Requests awaiting a decision, the approvals in force (revocable), then the decisions taken."""
+    notices = {
+        "approuve": "Échange approuvé et signé.",
+        "refuse": "Échange refusé.",
+        "revoque": "Échange révoqué : plus aucune liste, relance ni fiche d'appel ne peut l'utiliser.",
+        "revoque-purge": "Échange révoqué, et les sorties déjà produites sous cet échange détruites.",
+    }
     return _exchanges_page(request, notice=notices.get(fait or ""))
+
+
+@router.post("/echanges/{exchange_id}/revoquer")
+def revoke_exchange(
+    request: Request,
+    exchange_id: int,
+    motif: Annotated[str, Form(min_length=1, max_length=4000)],
+    purger: Annotated[str, Form(max_length=3)] = "",
+) -> Response:
+    """Revoke an approval before its expiry; optionally destroy what was produced under it."""
+    login = current_account(request).login
+    try:
+        with db(request) as session:
+            exchanges.revoke(session, exchange_id, dpo=login, motif=motif)
+            if purger:
+                retention.purge_exchange_outputs(session, keyring_of(request), exchange_id, actor=login)
+    except PrivacyError as exc:
+        return _exchanges_page(request, error=str(exc))
+    done = "revoque-purge" if purger else "revoque"
+    return RedirectResponse(f"/dpo/echanges?fait={done}", status_code=303)
 
 
 @router.post("/echanges/{exchange_id}/approuver")

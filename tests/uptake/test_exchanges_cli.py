@@ -1,0 +1,72 @@
+"""`uptake exchanges`: the DPO revokes an approval from the command line, and what it produced."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+
+from privacy import exchanges, retention
+from privacy.keys import open_keyring
+from uptake.db import make_engine, transaction
+
+
+def _approved_exchange(cli) -> None:
+    assert cli("register", "load").code == 0
+    expiry = (dt.date.today() + dt.timedelta(days=60)).isoformat()
+    requested = cli(
+        "exchanges", "request", "--destinataire", "Prestataire SMS", "--finalite", "Prime d'activité",
+        "--registre", "CTG-FORCALQUIER-DROITS", "--champs", "nom,telephone",
+        "--base-legale", "L.114-8 II CRPA", "--conservation-jours", "90", "--expire-le", expiry,
+    )  # fmt: skip
+    assert requested.code == 0, requested.output
+    assert cli("exchanges", "approve", "1", "--dpo", "DPO", "--avis", "Favorable").code == 0
+
+
+def _write_a_list(home: Path, out: Path) -> None:
+    engine = make_engine(f"sqlite:///{home / 'uptake.sqlite3'}")
+    keyring = open_keyring(home / "keys", home / "master.key", environ={})
+    with transaction(engine) as session:
+        grant = exchanges.authorise(session, keyring, 1, ["nom"], now=dt.datetime.now(dt.UTC))
+        frame = pl.DataFrame({"id_foyer": ["f" * 64], "nom": ["Fictif"]})
+        retention.write_personal_output(session, keyring, grant, out, frame, actor="equipe", label="sms")
+    engine.dispose()
+
+
+def test_a_revoked_exchange_is_shown_listed_and_its_outputs_purged_on_request(
+    cli, uptake_home: Path, tmp_path: Path
+) -> None:
+    _approved_exchange(cli)
+    out = tmp_path / "sms.csv"
+    _write_a_list(uptake_home, out)
+    refused = cli("exchanges", "purge-outputs", "1")
+    assert refused.code != 0 and "n'est pas révoqué" in refused.output and out.exists()
+
+    revoked = cli("exchanges", "revoke", "1", "--dpo", "DPO", "--motif", "Prestataire changé")
+    assert revoked.code == 0, revoked.output
+    assert "Échange n°1 révoqué" in revoked.stdout
+    assert "1 sortie(s) déjà produite(s) sous cet échange restent conservées" in revoked.stdout
+    assert "uptake exchanges purge-outputs 1" in revoked.stdout
+    shown = cli("exchanges", "show", "1").stdout
+    assert "Échange n°1 — révoquée" in shown and "Motif de la révocation : Prestataire changé" in shown
+    assert "révoquée" in cli("exchanges", "list", "--statut", "revoquee").stdout
+    unknown = cli("exchanges", "list", "--statut", "annulee")
+    assert unknown.code == 2 and "statut « annulee » inconnu" in unknown.output
+
+    purged = cli("exchanges", "purge-outputs", "1")
+    assert purged.code == 0, purged.output
+    assert "1 sortie(s) de l'échange n°1 purgée(s) (2 fichier(s) supprimé(s))" in purged.stdout
+    assert not out.exists()
+    again = cli("exchanges", "revoke", "1", "--dpo", "DPO", "--motif", "encore")
+    assert again.code != 0 and "Seul un échange approuvé se révoque" in again.output
+
+
+def test_revoking_with_purge_destroys_the_outputs_at_once(cli, uptake_home: Path, tmp_path: Path) -> None:
+    _approved_exchange(cli)
+    out = tmp_path / "sms.csv"
+    _write_a_list(uptake_home, out)
+    revoked = cli("exchanges", "revoke", "1", "--dpo", "DPO", "--motif", "Fuite", "--purger-sorties")
+    assert revoked.code == 0, revoked.output
+    assert "1 sortie(s) produite(s) sous cet échange purgée(s)" in revoked.stdout
+    assert not out.exists()

@@ -294,7 +294,7 @@ def purge_exchange_outputs(
     records = held_outputs(session, exchange_id)
     files = 0
     for record in records:
-        files += _purge_output(session, keyring, record, actor=actor, now=moment, why="echange revoque")[0]
+        files += _purge_output(session, keyring, record, actor=actor, now=moment, why="échange révoqué")[0]
     return len(records), files
 
 

@@ -102,6 +102,27 @@ def test_audit_page_shows_counts_and_details_as_words_not_json(client_for: Clien
     assert '<div class="defilement" tabindex="0">' in page  # a wide table scrolls in its own frame
 
 
+def test_audit_page_names_each_operation_in_french_and_filters_by_operation(
+    client_for: Client, engine: Engine
+) -> None:
+    with transaction(engine) as session:
+        for seq in range(3):
+            audit.append(session, actor="ts-a", action="foyer.consultation", object_ref=f"foyer-{seq}")
+        audit.append(session, actor="dpo", action="echange.revocation", object_ref="echange:7")
+        audit.append(session, actor="x", action="operation.future", object_ref="y")
+    client = client_for("dpo")
+    page = client.get("/dpo/journal").text
+    assert "Révocation d&#39;un échange<br><code>echange.revocation</code>" in page
+    assert "operation.future<br><code>operation.future</code>" in page  # no label: its code
+    assert '<option value="foyer.consultation">Consultation de la fiche d&#39;un foyer</option>' in page
+    only = client.get("/dpo/journal", params={"operation": "echange.revocation"}).text
+    assert "« Révocation d&#39;un échange » : 1 entrée(s)" in only
+    assert "echange:7" in only and "foyer-0" not in only
+    assert '<option value="echange.revocation" selected>' in only
+    none = client.get("/dpo/journal", params={"operation": "inconnue"}).text
+    assert "Aucune entrée pour cette opération." in none
+
+
 def test_access_log_filters_by_agent_and_household_and_exports_csv(
     client_for: Client, engine: Engine
 ) -> None:

@@ -24,6 +24,7 @@ from privacy.errors import PrivacyError
 from privacy.models import AuditEntry, PersonalOutput
 from privacy.pseudonyms import DEFAULT_FINALITE
 from uptake import french
+from uptake.audit_labels import action_label
 from uptake.jobs import drop_folders, scheduled_flags_months
 from uptake.scheduler import FAILED, OUTCOME_LABELS, list_schedules, purge_sentence
 from uptake.web.access import allow, current_account, guard
@@ -157,18 +158,27 @@ def register_csv(request: Request) -> Response:
     return _csv_download(text, "registre-des-traitements.csv")
 
 
-def _audit_page(request: Request, page: int, verification: audit.AuditVerification | None = None) -> Response:
+def _audit_page(
+    request: Request,
+    page: int,
+    verification: audit.AuditVerification | None = None,
+    operation: str | None = None,
+) -> Response:
+    where = [AuditEntry.action == operation] if operation else []
     with db(request) as session:
-        total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+        total = session.scalar(select(func.count()).select_from(AuditEntry).where(*where)) or 0
         rows = list(
             session.scalars(
                 select(AuditEntry)
+                .where(*where)
                 .order_by(AuditEntry.seq.desc())
                 .offset((page - 1) * AUDIT_PAGE_SIZE)
                 .limit(AUDIT_PAGE_SIZE)
             )
         )
+        present = session.scalars(select(AuditEntry.action).distinct()).all()
     pages = max(1, -(-total // AUDIT_PAGE_SIZE))
+    operations = sorted(((code, action_label(code)) for code in present), key=lambda pair: pair[1])
     return render(
         request,
         "dpo/audit.html",
@@ -179,14 +189,22 @@ def _audit_page(request: Request, page: int, verification: audit.AuditVerificati
             "pages": pages,
             "total": total,
             "verification": verification,
+            "operation": operation or "",
+            "operations": operations,
+            "label": action_label,
+            "query": urlencode({"operation": operation}) + "&" if operation else "",
         },
     )
 
 
 @router.get("/journal")
-def audit_page(request: Request, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> Response:
-    """The audit log, newest entries first."""
-    return _audit_page(request, page)
+def audit_page(
+    request: Request,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    operation: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """The audit log, newest entries first; optionally one operation only."""
+    return _audit_page(request, page, operation=operation or None)
 
 
 @router.post("/journal/verifier")
@@ -287,14 +305,7 @@ def access_log_csv(
     return _csv_download(buffer.getvalue(), "consultations-foyers.csv")
 
 
-# What each purge entry of the audit log did, and its counts, as the DPO reads them.
-PURGE_ACTIONS = {
-    "purge": "Purge (bilan)",
-    "purge.sortie": "Fichier de contacts supprimé, sa clé détruite",
-    "purge.drapeaux": "Drapeaux d'une exécution de détection supprimés",
-    "purge.extrait": "Extrait archivé supprimé",
-    "journal.elagage": "Entrées anciennes du journal d'audit retirées",
-}
+# What each purge entry of the audit log counted, as the DPO reads them.
 PURGE_COUNTS = {
     "sorties": "sorties échues",
     "fichiers_supprimes": "fichiers supprimés",
@@ -315,7 +326,7 @@ def _purge_operation(entry: AuditEntry) -> dict[str, object]:
     ]
     return {
         "at": datetime.fromisoformat(entry.at),
-        "label": PURGE_ACTIONS.get(entry.action, entry.action),
+        "label": action_label(entry.action),
         "object": entry.object_ref or "",
         "actor": entry.actor,
         "counts": " · ".join(said),

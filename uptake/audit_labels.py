@@ -1,0 +1,42 @@
+"""What each operation of the audit log is, in the DPO's words.
+
+The log stores short codes (`echange.approbation`), written by every package; the DPO reads them here,
+on the journal page and in `uptake audit show`. An operation without a label is shown by its code.
+"""
+
+from __future__ import annotations
+
+ACTION_LABELS: dict[str, str] = {
+    "annuaire.import": "Import de l'annuaire des contacts (chiffré)",
+    "annuaire.dechiffrement": "Déchiffrement de coordonnées",
+    "campagne.lancement": "Lancement d'une campagne",
+    "cles.rotation": "Rotation de la clé de pseudonymisation",
+    "consultations.export": "Export du journal des consultations",
+    "courriel.envoi": "Envoi de courriels",
+    "courriel.envoi_interrompu": "Envoi de courriels interrompu",
+    "detection.execution": "Exécution de détection",
+    "detection.rejet": "Extrait refusé",
+    "echange.demande": "Demande d'échange de données",
+    "echange.approbation": "Approbation d'un échange (signée)",
+    "echange.refus": "Refus d'un échange",
+    "echange.revocation": "Révocation d'un échange",
+    "foyer.consultation": "Consultation de la fiche d'un foyer",
+    "journal.elagage": "Entrées anciennes du journal d'audit retirées",
+    "journal.verification": "Vérification du journal d'audit",
+    "opposition.enregistrement": "Opposition enregistrée",
+    "personne.acces": "Réponse à une demande d'accès",
+    "pseudonymisation.annuaire": "Pseudonymisation d'un annuaire de contacts",
+    "pseudonymisation.extrait": "Pseudonymisation d'un extrait",
+    "purge": "Purge (bilan)",
+    "purge.drapeaux": "Drapeaux d'une exécution de détection supprimés",
+    "purge.extrait": "Extrait archivé supprimé",
+    "purge.sortie": "Fichier de contacts supprimé, sa clé détruite",
+    "rapport.indicateurs": "Rapport des indicateurs",
+    "registre.chargement": "Chargement du registre des traitements",
+    "sortie.ecriture": "Écriture d'un fichier de données personnelles",
+}
+
+
+def action_label(code: str) -> str:
+    """The French label of an audit operation, or its code when it has none."""
+    return ACTION_LABELS.get(code, code)

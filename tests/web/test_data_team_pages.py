@@ -127,7 +127,11 @@ def test_run_page_shows_a_runs_counts_by_commune_and_its_steps(client_for: Clien
     page = client.get(f"/donnees/executions/{run_id}").text
     assert "ab" * 32 in page and "planification mensuelle" in page and "mars 2026" in page
     # Communes by name, most flags first; steps in French with their durations.
-    assert re.search(r"<td>ppa_non_recours</td><td>1\.2\.0</td><td[^>]*>61</td>", page)
+    assert re.search(
+        r"<td>Prime d&#39;activité probablement non réclamée</td><td><code>ppa_non_recours</code></td>"
+        r"<td>1\.2\.0</td><td[^>]*>61</td>",
+        page,
+    )
     assert page.index("Forcalquier") < page.index("Lurs")
     assert (
         "Validation de l&#39;extrait" in page

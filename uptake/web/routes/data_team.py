@@ -95,6 +95,7 @@ def run_page(request: Request, run_id: int) -> Response:
             "communes": communes,
             "others": (len(rest), sum(n for _, n in rest)),
             "steps": steps,
+            "titles": context_of(request).rule_titles,
         },
     )
 

@@ -111,3 +111,13 @@ class ReconciliationInvalid(OutreachError):
 
     def __init__(self, problem: str, fix: str) -> None:
         super().__init__(f"rapprochement impossible : {problem}. {fix}")
+
+
+class ReportNotSent(OutreachError):
+    """The indicators report could not be e-mailed (it is written all the same)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"rapport écrit mais non envoyé : {problem}. Vérifiez le relais de messagerie, puis relancez "
+            "la planification"
+        )

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 import polars as pl
@@ -164,6 +166,31 @@ def write_report(
             now=moment,
         )
     return ReportFiles(html_path, tuple(written))
+
+
+def report_message(
+    files: ReportFiles, *, recipients: Sequence[str], sender: str, territory: str, moment: dt.datetime
+) -> EmailMessage:
+    """The report as an e-mail to `recipients`: a short French text, the HTML page and its CSV tables
+    attached. Only what the report holds: counts under statistical secrecy, no household data."""
+    message = EmailMessage()
+    message["Subject"] = f"uptake : indicateurs des actions 2.2 et 7.1 — {territory} ({moment:%d/%m/%Y})"
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(moment.timestamp(), localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
+    message.set_content(
+        f"Bonjour,\n\nVoici le rapport des indicateurs des actions 2.2 (accès aux droits) et 7.1 "
+        f"(logement) de la Convention territoriale globale, calculé le {moment:%d/%m/%Y} : la page "
+        "indicateurs.html (à ouvrir dans un navigateur) et ses tableaux au format CSV (séparateur « ; »).\n\n"
+        "Les effectifs trop petits sont masqués (secret statistique) ; le rapport ne contient aucune "
+        "donnée personnelle.\n\nMessage envoyé automatiquement par uptake.\n"
+    )
+    for attached, subtype in ((files.html, "html"), *((table, "csv") for table in files.csv)):
+        message.add_attachment(
+            attached.read_text(encoding="utf-8"), subtype=subtype, charset="utf-8", filename=attached.name
+        )
+    return message
 
 
 def _render(

@@ -41,21 +41,37 @@ class AlertSettings:
     sender: str
 
 
-def alert_settings(environ: Mapping[str, str] | None = None) -> AlertSettings | None:
-    """The alert settings of the environment; None when no recipient is configured."""
-    env = os.environ if environ is None else environ
-    written = [part.strip() for part in env.get(RECIPIENTS_ENV, "").split(",") if part.strip()]
-    if not written:
-        return None
+def email_addresses(written: str) -> tuple[str, ...]:
+    """The addresses of `written` (separated by commas), normalised; `ValueError` with a French
+    message naming the first one that is not an e-mail address."""
     recipients = []
-    for address in written:
+    for address in (part.strip() for part in written.split(",")):
+        if not address:
+            continue
         try:
             recipients.append(validate_email(address, check_deliverability=False).normalized)
         except EmailNotValidError:
-            raise AlertsMisconfigured(
-                f"{RECIPIENTS_ENV} : « {address} » n'est pas une adresse électronique ; séparez les "
-                "adresses par des virgules"
+            raise ValueError(
+                f"« {address} » n'est pas une adresse électronique ; séparez les adresses par des virgules"
             ) from None
+    return tuple(recipients)
+
+
+def sender_address(environ: Mapping[str, str] | None = None) -> str:
+    """The address uptake's own e-mails (alerts, reports) are sent from."""
+    env = os.environ if environ is None else environ
+    return env.get(SENDER_ENV, "").strip() or f"uptake@{socket.getfqdn() or 'localhost'}"
+
+
+def alert_settings(environ: Mapping[str, str] | None = None) -> AlertSettings | None:
+    """The alert settings of the environment; None when no recipient is configured."""
+    env = os.environ if environ is None else environ
+    try:
+        recipients = email_addresses(env.get(RECIPIENTS_ENV, ""))
+    except ValueError as exc:
+        raise AlertsMisconfigured(f"{RECIPIENTS_ENV} : {exc}") from None
+    if not recipients:
+        return None
     relay = env.get(SMTP_ENV, "").strip()
     if not relay:
         raise AlertsMisconfigured(
@@ -66,8 +82,7 @@ def alert_settings(environ: Mapping[str, str] | None = None) -> AlertSettings | 
         smtp = smtp_relay(relay)
     except OutreachError as exc:
         raise AlertsMisconfigured(f"{SMTP_ENV} : {exc}") from None
-    sender = env.get(SENDER_ENV, "").strip() or f"uptake@{socket.getfqdn() or 'localhost'}"
-    return AlertSettings(tuple(recipients), smtp, sender)
+    return AlertSettings(recipients, smtp, sender_address(env))
 
 
 def failure_alert(

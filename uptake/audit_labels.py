@@ -31,6 +31,7 @@ ACTION_LABELS: dict[str, str] = {
     "purge.drapeaux": "Drapeaux d'une exécution de détection supprimés",
     "purge.extrait": "Extrait archivé supprimé",
     "purge.sortie": "Fichier de contacts supprimé, sa clé détruite",
+    "rapport.envoi": "Envoi du rapport des indicateurs par courriel",
     "rapport.indicateurs": "Rapport des indicateurs",
     "registre.chargement": "Chargement du registre des traitements",
     "sortie.ecriture": "Écriture d'un fichier de données personnelles",

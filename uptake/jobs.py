@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import logging
+import os
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,12 +40,16 @@ from detection.retention import (
 from detection.runs import DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
 from outreach.campaigns import find_campaign
-from outreach.channels import smtp_relay
+from outreach.channels import deliver_emails, smtp_relay
+from outreach.errors import ReportNotSent
 from outreach.launch import launch_campaign, run_followups
 from outreach.models import Launch
 from outreach.reconcile import reconcile_extract
-from privacy import retention
+from outreach.report import report_message, write_report
+from privacy import audit, retention
+from privacy.disclosure import DEFAULT_THRESHOLD
 from privacy.files import file_sha256
+from uptake.alerts import SMTP_ENV, email_addresses, sender_address
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.logs import log_event
@@ -303,6 +308,53 @@ def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
     }
 
 
+def report_job(
+    *, schedule: str = "", destinataires: str = "", smtp: str = "", seuil: int = DEFAULT_THRESHOLD
+) -> dict[str, Any]:
+    """Scheduler job (monthly, after the reconciliation): the indicators report, written to
+    `$UPTAKE_HOME/rapport/` like `uptake report`, and e-mailed with its CSV tables to `destinataires`
+    (addresses separated by commas) through the relay `smtp` (`HOTE:PORT`) or `UPTAKE_SMTP`.
+
+    The report holds only counts under statistical secrecy (`seuil`), never household data. A report
+    that cannot be sent fails the execution (the alert says so); the files stay written.
+    """
+    ctx = AppContext.from_env()
+    try:
+        recipients = email_addresses(destinataires)
+    except ValueError as exc:
+        raise ScheduleError(f"paramètre destinataires : {exc}") from None
+    relay_text = smtp or os.environ.get(SMTP_ENV, "").strip()
+    if recipients and not relay_text:
+        raise ScheduleError(
+            f"rapport à envoyer sans relais de messagerie : donnez --param smtp=HOTE:PORT ou {SMTP_ENV}"
+        )
+    relay = smtp_relay(relay_text) if recipients else None
+    actor = f"planification {schedule}".strip()
+    moment = dt.datetime.now(dt.UTC)
+    communes = dict(ctx.geography.communes.select("code_commune", "nom").iter_rows())
+    files = write_report(
+        ctx.engine, ctx.settings.home / "rapport", communes=communes, actor=actor, threshold=seuil, now=moment
+    )
+    if relay is not None:
+        message = report_message(
+            files, recipients=recipients, sender=sender_address(), territory=ctx.territory.nom, moment=moment
+        )
+        delivery = deliver_emails([message], relay)
+        if delivery.failure or not delivery.sent:
+            raise ReportNotSent(delivery.failure or "le relais a refusé le message")
+        with transaction(ctx.engine) as session:
+            audit.append(
+                session,
+                actor=actor,
+                action="rapport.envoi",
+                object_ref="rapport:indicateurs",
+                counts={"destinataires": len(recipients)},
+                now=moment,
+            )
+    log_event(logger, "report_written", schedule=schedule, recipients=len(recipients))
+    return {"status": "succeeded", "rapport": str(files.html), "destinataires": len(recipients)}
+
+
 # How a job's result reads in `uptake schedule list` and on the web page; the results that ask the
 # data team to act count as failures (the job itself ran to its end).
 _FAILED_RESULTS = {
@@ -450,6 +502,11 @@ class JobSpec:
             find_campaign(load_settings().config_dir, str(typed["campagne"]))
         if typed.get("smtp"):
             smtp_relay(str(typed["smtp"]))
+        if typed.get("destinataires"):
+            try:
+                email_addresses(str(typed["destinataires"]))
+            except ValueError as exc:
+                raise ScheduleError(f"paramètre destinataires : {exc}") from None
         if "inbox" in typed and not Path(typed["inbox"]).is_dir():
             inbox = Path(typed["inbox"])
             problem = "est un fichier, pas un dossier" if inbox.exists() else "n'existe pas"
@@ -473,6 +530,12 @@ JOBS: dict[str, JobSpec] = {
         reconciliation_job,
         "rapprochement des campagnes avec le plus récent extrait du dossier de dépôt",
         required=("inbox",),
+    ),
+    "rapport": JobSpec(
+        report_job,
+        "rapport des indicateurs (HTML et CSV, secret statistique), envoyé par courriel aux destinataires "
+        "s'il y en a (mensuel, après le rapprochement)",
+        minimums={"seuil": 1},
     ),
     "purge": JobSpec(
         purge_job,

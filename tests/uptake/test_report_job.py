@@ -1,0 +1,79 @@
+"""The `rapport` job: the indicators report written each month, and e-mailed to its readers."""
+
+from __future__ import annotations
+
+import email
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from outreach.channels import SmtpSettings
+from outreach.errors import ReportNotSent
+from privacy.models import AuditEntry
+from tests.conftest import SmtpInbox, free_port
+from uptake.context import AppContext
+from uptake.db import transaction
+from uptake.jobs import JOBS, ScheduleError, report_job
+
+
+def test_the_report_is_written_and_mailed_with_its_tables_and_the_sending_is_audited(
+    uptake_home: Path, smtp_server: tuple[SmtpInbox, SmtpSettings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, relay = smtp_server
+    monkeypatch.setenv("UPTAKE_ALERTES_EXPEDITEUR", "uptake@caf.example.org")
+    result = report_job(
+        schedule="rapport-mensuel",
+        destinataires="comite-ctg@example.org, dpo@example.org",
+        smtp=f"{relay.host}:{relay.port}",
+    )
+    assert result["status"] == "succeeded" and result["destinataires"] == 2
+    html = uptake_home / "rapport" / "indicateurs.html"
+    assert html.is_file() and Path(result["rapport"]) == html
+    ((sender, recipients, raw),) = inbox.messages
+    assert sender == "uptake@caf.example.org"
+    assert recipients == ["comite-ctg@example.org", "dpo@example.org"]
+    message = email.message_from_bytes(raw, policy=default)
+    assert isinstance(message, EmailMessage)
+    assert "indicateurs des actions 2.2 et 7.1" in str(message["Subject"])
+    attached = {
+        part.get_filename(): part.get_content().replace("\r\n", "\n") for part in message.iter_attachments()
+    }
+    assert attached["indicateurs.html"].rstrip() == html.read_text(encoding="utf-8").rstrip()  # accents too
+    assert "action-2-2-synthese.csv" in attached and "action-7-1-par-commune.csv" in attached
+    body = message.get_body(("plain",))
+    assert body is not None and "aucune donnée personnelle" in body.get_content()
+    with transaction(AppContext.from_env().engine) as session:
+        actions = list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
+    assert actions[-2:] == ["rapport.indicateurs", "rapport.envoi"]
+
+
+def test_without_recipients_the_report_is_only_written(uptake_home: Path) -> None:
+    result = report_job(schedule="rapport-mensuel")
+    assert result["destinataires"] == 0
+    assert (uptake_home / "rapport" / "indicateurs.html").is_file()
+
+
+def test_a_report_the_relay_does_not_take_fails_the_execution_and_stays_written(uptake_home: Path) -> None:
+    with pytest.raises(ReportNotSent, match="rapport écrit mais non envoyé"):
+        report_job(destinataires="comite-ctg@example.org", smtp=f"127.0.0.1:{free_port()}")
+    assert (uptake_home / "rapport" / "indicateurs.html").is_file()
+
+
+def test_recipients_without_a_relay_are_refused_before_anything_is_written(
+    uptake_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("UPTAKE_SMTP", raising=False)
+    with pytest.raises(ScheduleError, match="sans relais de messagerie"):
+        report_job(destinataires="comite-ctg@example.org")
+    assert not (uptake_home / "rapport").exists()
+
+
+def test_a_misspelt_recipient_is_refused_when_the_schedule_is_added() -> None:
+    with pytest.raises(ScheduleError, match="« comite-ctg » n'est pas une adresse électronique"):
+        JOBS["rapport"].checked({"destinataires": "comite-ctg, dpo@example.org"})
+    with pytest.raises(ScheduleError, match="seuil : au moins 1 attendu"):
+        JOBS["rapport"].checked({"seuil": "0"})
+    assert JOBS["rapport"].checked({"destinataires": "dpo@example.org", "seuil": "5"})["seuil"] == 5

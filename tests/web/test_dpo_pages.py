@@ -10,9 +10,10 @@ from pathlib import Path
 
 import polars as pl
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from privacy import audit, exchanges, retention
+from privacy.models import AuditEntry
 from tests.web.conftest import (
     LOGINS,
     app_keyring,
@@ -229,6 +230,36 @@ def test_purges_page_tells_the_dpo_which_runs_flags_are_kept_and_until_when(
         page,
     )
     assert "{" not in page.split("Dernières opérations de purge")[1]  # counts in words, not JSON
+
+
+def test_dpo_launches_the_purge_from_the_page_and_it_is_audited_in_their_name(
+    client_for: Client, engine: Engine
+) -> None:
+    from detection.records import SUCCEEDED, DetectionRun
+
+    with transaction(engine) as session:
+        session.add(
+            DetectionRun(
+                status=SUCCEEDED,
+                trigger="test",
+                extract_name="extrait-ancien.parquet",
+                mois_reference=date(2024, 1, 1),
+                flags_count=12,
+                started_at=datetime(2024, 1, 6, 8, 0, tzinfo=UTC),
+                finished_at=datetime(2024, 1, 6, 8, 2, tzinfo=UTC),
+            )
+        )
+    client = client_for("dpo")
+    page = client.get("/dpo/purges").text
+    assert "(échus : supprimés à la prochaine purge)" in page
+    response = client.post("/dpo/purges/lancer", data={"csrf_token": csrf_of(page)})
+    assert response.status_code == 303
+    after = client.get(response.headers["location"]).text
+    assert "Purge effectuée : son bilan est dans « Dernières opérations de purge »." in after
+    assert "Aucun drapeau conservé." in after
+    with transaction(engine) as session:
+        purges = list(session.scalars(select(AuditEntry).where(AuditEntry.action == "purge")))
+    assert [entry.actor for entry in purges] == [LOGINS["dpo"]]
 
 
 def test_purges_page_lists_the_extracts_kept_in_the_scheduled_drop_folders(

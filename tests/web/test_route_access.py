@@ -41,6 +41,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/dpo/consultations"): frozenset({DPO}),
     ("GET", "/dpo/consultations.csv"): frozenset({DPO}),
     ("GET", "/dpo/purges"): frozenset({DPO}),
+    ("POST", "/dpo/purges/lancer"): frozenset({DPO}),
     ("GET", "/dpo/demandes"): frozenset({DPO}),
     ("POST", "/dpo/demandes/opposition"): frozenset({DPO}),
     ("POST", "/dpo/demandes/acces"): frozenset({DPO}),

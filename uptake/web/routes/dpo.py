@@ -25,7 +25,7 @@ from privacy.models import AuditEntry, PersonalOutput
 from privacy.pseudonyms import DEFAULT_FINALITE
 from uptake import french
 from uptake.audit_labels import action_label
-from uptake.jobs import drop_folders, scheduled_flags_months
+from uptake.jobs import drop_folders, purge_everything, scheduled_flags_months
 from uptake.scheduler import FAILED, OUTCOME_LABELS, list_schedules, purge_sentence
 from uptake.web.access import allow, current_account, guard
 from uptake.web.household_views import VIEW_ACTION
@@ -334,9 +334,36 @@ def _purge_operation(entry: AuditEntry) -> dict[str, object]:
 
 
 @router.get("/purges")
-def purges_page(request: Request) -> Response:
+def purges_page(request: Request, fait: str | None = None) -> Response:
     """Files of personal data already purged, and those due (with their retention end); the
     detection runs whose flags are kept, and from when the purge deletes them."""
+    notice = "Purge effectuée : son bilan est dans « Dernières opérations de purge »." if fait else None
+    return _purges_page(request, notice=notice)
+
+
+@router.post("/purges/lancer")
+def run_purge(request: Request) -> Response:
+    """Apply every retention period now, as the scheduled purge does (audited, in the DPO's name)."""
+    context = context_of(request)
+    months = scheduled_flags_months(list_schedules(context.engine))
+    with db(request) as session:
+        done = purge_everything(context, session, actor=current_account(request).login, flags_months=months)
+    problems = []
+    if done.extracts.not_deleted:
+        problems.append(
+            f"{len(done.extracts.not_deleted)} extrait(s) échu(s) n'ont pas pu être supprimés (droits "
+            "insuffisants ?) : donnez au compte du service le droit d'écrire dans les dossiers de dépôt"
+        )
+    if done.outputs.audit_entries is None:
+        problems.append(
+            "journal d'audit altéré : il n'a pas été élagué (vérifiez-le dans « Journal d'audit »)"
+        )
+    if problems:
+        return _purges_page(request, error="Purge effectuée, mais : " + " ; ".join(problems) + ".")
+    return RedirectResponse("/dpo/purges?fait=purge", status_code=303)
+
+
+def _purges_page(request: Request, *, notice: str | None = None, error: str | None = None) -> Response:
     # The days shown are those of the retention the purge schedule applies.
     schedules = list_schedules(context_of(request).engine)
     months = scheduled_flags_months(schedules)
@@ -383,6 +410,8 @@ def purges_page(request: Request) -> Response:
             "failed": FAILED,
             "unpurged": purge_sentence(schedules),
             "outcome_labels": OUTCOME_LABELS,
+            "notice": notice,
+            "error": error,
         },
     )
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,3 +84,24 @@ def test_a_message_of_an_unknown_shape_is_kept_rather_than_lost() -> None:
 
 def test_an_unknown_reason_keeps_its_text_inside_the_french_sentence() -> None:
     assert french_message("Invalid value for '--x': too exotic") == "Valeur invalide pour '--x' : too exotic"
+
+
+def test_every_subcommand_is_summed_up_in_one_line_in_its_group_listing() -> None:
+    """A group's listing (`uptake exchanges --help`) shows each command's first help paragraph with
+    its line breaks: it must be written on one line (the top level lists `COMMANDS`' summaries)."""
+    from uptake.cli import COMMANDS, commands_of
+
+    split = []
+    stack: list[tuple[str, Any]] = [
+        (f"{name} {sub_name}", sub)
+        for name, entry in COMMANDS.items()
+        for sub_name, sub in getattr(commands_of(entry.module)[name], "commands", {}).items()
+    ]
+    assert len(stack) > 20
+    while stack:
+        path, command = stack.pop()
+        summary = (command.short_help or command.help or "").strip().split("\n\n")[0]
+        if "\n" in summary:
+            split.append(path)
+        stack += [(f"{path} {name}", sub) for name, sub in getattr(command, "commands", {}).items()]
+    assert sorted(split) == []

@@ -171,10 +171,9 @@ def register_commands(app: typer.Typer) -> None:
             help="Détruire aussi maintenant les listes et fichiers déjà produits sous cet échange.",
         ),
     ) -> None:
-        """Le DPO révoque un échange approuvé avant son expiration : plus aucune liste, relance ni fiche
-        d'appel ne peut l'utiliser.
+        """Le DPO révoque un échange approuvé : plus aucune liste, relance ni fiche d'appel ne l'utilise.
 
-        Les fichiers déjà produits sous cet échange sont gardés jusqu'à la fin de leur durée de
+        La révocation prend effet aussitôt, avant l'expiration de l'approbation. Les fichiers déjà produits sous cet échange sont gardés jusqu'à la fin de leur durée de
         conservation, sauf avec --purger-sorties (fichiers supprimés, clés détruites, journalisé).
         """
         ctx = AppContext.from_env()
@@ -202,8 +201,10 @@ def register_commands(app: typer.Typer) -> None:
         exchange_id: int = typer.Argument(..., metavar="N", help="Numéro de l'échange révoqué."),
         acteur: str | None = ActorOption,
     ) -> None:
-        """Détruit maintenant les listes et fichiers produits sous un échange révoqué (fichiers supprimés,
-        clés détruites, journalisé), sans attendre la fin de leur durée de conservation."""
+        """Détruit maintenant les fichiers produits sous un échange révoqué (et leurs clés).
+
+        Sans attendre la fin de leur durée de conservation ; chaque destruction est journalisée.
+        """
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:

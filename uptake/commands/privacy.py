@@ -131,8 +131,11 @@ def register(app: typer.Typer) -> None:
         ),
         acteur: str | None = ActorOption,
     ) -> None:
-        """Nouvelle clé de pseudonymisation : remplace les pseudonymes partout (coffre, oppositions,
-        drapeaux, campagnes, listes d'appel, résultats), garde les anciens en alias pour le journal."""
+        """Nouvelle clé de pseudonymisation : les pseudonymes sont remplacés partout.
+
+        Coffre, oppositions, drapeaux, campagnes, listes d'appel et résultats changent dans la même
+        transaction ; les anciens pseudonymes restent en alias pour les recherches dans le journal.
+        """
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         territory = ctx.key_territory

@@ -173,8 +173,9 @@ def register_commands(app: typer.Typer) -> None:
     ) -> None:
         """Le DPO révoque un échange approuvé : plus aucune liste, relance ni fiche d'appel ne l'utilise.
 
-        La révocation prend effet aussitôt, avant l'expiration de l'approbation. Les fichiers déjà produits sous cet échange sont gardés jusqu'à la fin de leur durée de
-        conservation, sauf avec --purger-sorties (fichiers supprimés, clés détruites, journalisé).
+        La révocation prend effet aussitôt, avant l'expiration de l'approbation. Les fichiers déjà
+        produits sous cet échange sont gardés jusqu'à la fin de leur durée de conservation, sauf avec
+        --purger-sorties (fichiers supprimés, clés détruites, journalisé).
         """
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)

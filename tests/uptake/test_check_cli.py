@@ -29,6 +29,17 @@ def _lines(output: str) -> dict[str, str]:
     return found
 
 
+def _config_with_a_broken_campaign(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the configuration whose 7.1 campaign gives its holdout share as a word."""
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    campaign = config / "campaigns" / "action-7-1-logement.toml"
+    campaign.write_text(
+        campaign.read_text(encoding="utf-8").replace("part = 0.10", 'part = "dix"'), encoding="utf-8"
+    )
+    return config, campaign
+
+
 def _schedule_monthly(cli, inbox: Path) -> None:
     added = cli(
         "schedule", "add", "mensuel", "--cron", "0 6 5 * *", "--job", "detection", "--inbox", str(inbox)
@@ -78,12 +89,7 @@ def test_an_installation_with_its_register_schedules_and_daemon_is_ready(cli, up
 
 
 def test_a_broken_part_is_told_and_the_other_parts_are_still_checked(cli, tmp_path: Path) -> None:
-    config = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, config)
-    campaign = config / "campaigns" / "action-7-1-logement.toml"
-    campaign.write_text(
-        campaign.read_text(encoding="utf-8").replace("part = 0.10", 'part = "dix"'), encoding="utf-8"
-    )
+    config, campaign = _config_with_a_broken_campaign(tmp_path)
     result = cli("check", env={"UPTAKE_CONFIG": str(config)})
     parts = _lines(result.stdout)
     assert result.code == 1
@@ -115,12 +121,7 @@ def test_without_an_active_detection_schedule_the_installation_is_not_ready(cli,
 
 
 def test_a_finding_wider_than_the_terminal_wraps_under_its_text(cli, tmp_path: Path) -> None:
-    config = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, config)
-    campaign = config / "campaigns" / "action-7-1-logement.toml"
-    campaign.write_text(
-        campaign.read_text(encoding="utf-8").replace("part = 0.10", 'part = "dix"'), encoding="utf-8"
-    )
+    config, _ = _config_with_a_broken_campaign(tmp_path)
     result = cli("check", env={"UPTAKE_CONFIG": str(config), "COLUMNS": "60"})
     lines = result.stdout.splitlines()
     assert all(len(line) <= 60 for line in lines)

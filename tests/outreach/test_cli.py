@@ -108,3 +108,15 @@ def test_launch_then_followup_then_report_from_the_command_line(
     assert followup.code == 0 and "Aucune relance" in followup.stdout
     report = cli("report")
     assert report.code == 0 and (uptake_home / "rapport" / "indicateurs.html").is_file()
+
+
+def test_audit_show_keeps_one_operation_and_refuses_an_unknown_code(cli, tmp_path: Path) -> None:
+    assert cli("report", "--out", str(tmp_path / "rapport")).code == 0
+    assert cli("register", "load").code == 0
+    only = cli("audit", "show", "--operation", "registre.chargement")
+    assert only.code == 0, only.output
+    assert "Chargement du registre des traitements" in only.stdout
+    assert "registre.chargement" in only.stdout and "rapport.indicateurs" not in only.stdout
+    unknown = cli("audit", "show", "--operation", "registre.chargment")
+    assert unknown.code == 2
+    assert "vouliez-vous dire registre.chargement" in " ".join(unknown.stderr.split())

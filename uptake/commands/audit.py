@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import typer
@@ -12,6 +13,7 @@ from privacy import audit
 from privacy.keys import fingerprint, load_public_key_pem
 from privacy.models import AuditEntry
 from uptake import french
+from uptake.audit_labels import ACTION_LABELS, action_label
 from uptake.commands.privacy import keyring_of
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
@@ -52,13 +54,30 @@ def register(app: typer.Typer) -> None:
 
     @group.command("show")
     def show_command(
-        dernieres: int = typer.Option(20, "--dernieres", help="Nombre d'entrées à afficher."),
+        dernieres: int = typer.Option(20, "--dernieres", min=1, help="Nombre d'entrées à afficher."),
+        operation: str | None = typer.Option(
+            None,
+            "--operation",
+            help="Seulement les entrées d'une opération, par son code (par exemple echange.approbation).",
+        ),
     ) -> None:
         """Affiche les dernières entrées du journal (pseudonymes et comptes seulement)."""
+        if operation is not None and operation not in ACTION_LABELS:
+            close = difflib.get_close_matches(operation, ACTION_LABELS, n=3)
+            raise typer.BadParameter(
+                f"opération « {operation} » inconnue"
+                + (f" ; vouliez-vous dire {', '.join(close)} ?" if close else "")
+                + f" (codes : {', '.join(sorted(ACTION_LABELS))})",
+                param_hint="--operation",
+            )
         ctx = AppContext.from_env()
+        query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(dernieres)
+        if operation:
+            query = query.where(AuditEntry.action == operation)
         with transaction(ctx.engine) as session:
-            rows = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(dernieres)))
-        table = compact_table("Journal d'audit")
+            rows = list(session.scalars(query))
+        title = f"Journal d'audit : {action_label(operation)}" if operation else "Journal d'audit"
+        table = compact_table(title)
         table.add_column("N°", justify="right", no_wrap=True)
         table.add_column("Date (UTC)", no_wrap=True)
         table.add_column("Acteur", overflow="fold")

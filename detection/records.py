@@ -24,6 +24,7 @@ from sqlalchemy import (
     Engine,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -117,6 +118,7 @@ class DetectionFlag(Base):
     """One household flagged by one rule in one run."""
 
     __tablename__ = "detection_flags"
+    __table_args__ = (Index("ix_detection_flags_regle", "run_id", "regle"),)
 
     run_id: Mapped[int] = mapped_column(Integer, ForeignKey("detection_runs.id"), primary_key=True)
     id_foyer: Mapped[str] = mapped_column(String(128), primary_key=True)

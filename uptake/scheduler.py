@@ -73,9 +73,11 @@ SILENT_POLLS = 3
 SUCCEEDED, FAILED = "succeeded", "failed"
 OUTCOME_LABELS = {SUCCEEDED: "réussie", FAILED: "échec"}
 
+# The daemon's own tables (created by the `uptake_scheduler` migrations), apart from APScheduler's.
+SCHEDULER_TABLES = MetaData()
 _claims = Table(
     "uptake_job_claims",
-    MetaData(),
+    SCHEDULER_TABLES,
     Column("job_id", String(191), primary_key=True),
     Column("scheduled_at", DateTime(timezone=True), primary_key=True),
     Column("owner", String(255), nullable=False),
@@ -86,7 +88,7 @@ _claims = Table(
 )
 _misses = Table(
     "uptake_job_misses",
-    MetaData(),
+    SCHEDULER_TABLES,
     Column("job_id", String(191), primary_key=True),
     Column("scheduled_at", DateTime(timezone=True), primary_key=True),
     Column("noticed_by", String(255), nullable=False),
@@ -94,7 +96,7 @@ _misses = Table(
 )
 _daemons = Table(
     "uptake_scheduler_daemons",
-    MetaData(),
+    SCHEDULER_TABLES,
     Column("owner", String(255), primary_key=True),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("last_seen_at", DateTime(timezone=True), nullable=False),

@@ -25,6 +25,7 @@ PUBLIC = "public"
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/connexion"): frozenset({PUBLIC}),
     ("POST", "/connexion"): frozenset({PUBLIC}),
+    ("GET", "/sante"): frozenset({PUBLIC}),
     ("GET", "/"): frozenset(ROLES),
     ("POST", "/deconnexion"): frozenset(ROLES),
     ("GET", "/admin/comptes"): frozenset({ADMIN}),

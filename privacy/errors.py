@@ -23,7 +23,7 @@ class KeyringError(PrivacyError):
 
     def __init__(self, where: str, problem: str, fix: str) -> None:
         self.where, self.problem, self.fix = where, problem, fix
-        super().__init__(f"{where} : {problem}. {fix}")
+        super().__init__(located(where, None, problem, fix))
 
 
 class InputInvalid(PrivacyError):

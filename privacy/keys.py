@@ -185,7 +185,9 @@ def load_public_key_pem(data: bytes) -> Ed25519PublicKey:
         key = None
     if not isinstance(key, Ed25519PublicKey):
         raise KeyringError(
-            "clé publique", "fichier PEM illisible ou clé non Ed25519", "exportez-la avec `uptake keys show`"
+            "clé publique",
+            "fichier PEM illisible ou clé non Ed25519",
+            "exportez la clé du DPO avec `uptake keys show --exporter-cle-publique dpo.pem`",
         )
     return key
 

@@ -31,6 +31,7 @@ def _uptake(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (("runs", "show", "abc"), "Valeur invalide pour 'ID' : un nombre entier est attendu."),
         (("runs", "list", "-n", "0"), "un nombre supérieur ou égal à 1 est attendu."),
         (("validate", "a.parquet", "b.parquet"), "Argument(s) en trop : b.parquet."),
+        (("audit", "verify", "--cle-publique", "absente.pem"), "'absente.pem' n'existe pas."),
         (
             ("synth", "--scope", "mars", "-o", "x.parquet"),
             "Valeur invalide pour '--scope' : 'mars' n'est pas une valeur permise (valeurs : 'territoire', "

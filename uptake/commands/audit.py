@@ -31,6 +31,9 @@ def register(app: typer.Typer) -> None:
         public_key: Path | None = typer.Option(
             None,
             "--cle-publique",
+            exists=True,
+            dir_okay=False,
+            readable=True,
             help="Clé publique du DPO (PEM, voir `uptake keys show`) : ne se fie pas au trousseau local.",
         ),
     ) -> None:

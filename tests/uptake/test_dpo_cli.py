@@ -1,4 +1,4 @@
-"""`uptake exchanges`: the DPO revokes an approval from the command line, and what it produced."""
+"""The DPO's commands: revoking an exchange and what it produced, verifying the log with the exported key."""
 
 from __future__ import annotations
 
@@ -70,3 +70,13 @@ def test_revoking_with_purge_destroys_the_outputs_at_once(cli, uptake_home: Path
     assert revoked.code == 0, revoked.output
     assert "1 sortie(s) produite(s) sous cet échange purgée(s)" in revoked.stdout
     assert not out.exists()
+
+
+def test_a_public_key_file_that_is_not_one_is_told_with_how_to_export_it(cli, tmp_path: Path) -> None:
+    not_a_key = tmp_path / "dpo.pem"
+    not_a_key.write_text("ceci n'est pas une clé\n", encoding="utf-8")
+    verified = cli("audit", "verify", "--cle-publique", str(not_a_key))
+    assert verified.code == 2
+    assert "Exportez la clé du DPO avec `uptake keys show --exporter-cle-publique dpo.pem`." in " ".join(
+        verified.stderr.split()
+    )

@@ -51,6 +51,8 @@ _MESSAGES: tuple[tuple[str, str], ...] = (
     (r"Invalid value: (.+)", r"Valeur invalide : \1"),
 )
 # The reasons given inside "Invalid value for …" (Typer's own, and pydantic's for typed options).
+# Click writes "File …", or "file …" in its newer messages.
+_PATH = r"(?:[Ff]ile|[Dd]irectory|[Pp]ath)"
 _REASONS: tuple[tuple[str, str], ...] = (
     (r"Input should be a valid integer.*", "un nombre entier est attendu."),
     (r"Input should be a valid number.*", "un nombre est attendu."),
@@ -61,11 +63,11 @@ _REASONS: tuple[tuple[str, str], ...] = (
     (r"Input should be greater than (\S+?)\.?", r"un nombre supérieur à \1 est attendu."),
     (r"Input should be less than (\S+?)\.?", r"un nombre inférieur à \1 est attendu."),
     (r"Input should be (.+)", r"valeur attendue : \1."),
-    (r"(?:[Ff]ile|[Dd]irectory|[Pp]ath) (.+) does not exist\.", r"\1 n'existe pas."),
-    (r"(?:[Ff]ile|[Dd]irectory|[Pp]ath) (.+) is a file\.", r"\1 est un fichier (un dossier est attendu)."),
-    (r"(?:[Ff]ile|[Dd]irectory|[Pp]ath) (.+) is a directory\.", r"\1 est un dossier (un fichier est attendu)."),
-    (r"(?:[Ff]ile|[Dd]irectory|[Pp]ath) (.+) is not readable\.", r"\1 n'est pas lisible."),
-    (r"(?:[Ff]ile|[Dd]irectory|[Pp]ath) (.+) is not writable\.", r"\1 n'est pas accessible en écriture."),
+    (_PATH + r" (.+) does not exist\.", r"\1 n'existe pas."),
+    (_PATH + r" (.+) is a file\.", r"\1 est un fichier (un dossier est attendu)."),
+    (_PATH + r" (.+) is a directory\.", r"\1 est un dossier (un fichier est attendu)."),
+    (_PATH + r" (.+) is not readable\.", r"\1 n'est pas lisible."),
+    (_PATH + r" (.+) is not writable\.", r"\1 n'est pas accessible en écriture."),
     (r"Value (.+) is not a valid (.+)\.", r"\1 n'est pas une valeur permise."),
     (r"(?:Value error, )?(.+) is not one of (.+?)\.?", r"\1 n'est pas une valeur permise (valeurs : \2)."),
 )

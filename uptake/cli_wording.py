@@ -50,9 +50,9 @@ _MESSAGES: tuple[tuple[str, str], ...] = (
     (r"Invalid value for (.+?): (.+)", r"Valeur invalide pour \1 : \2"),
     (r"Invalid value: (.+)", r"Valeur invalide : \1"),
 )
-# The reasons given inside "Invalid value for …" (Typer's own, and pydantic's for typed options).
 # Click writes "File …", or "file …" in its newer messages.
 _PATH = r"(?:[Ff]ile|[Dd]irectory|[Pp]ath)"
+# The reasons given inside "Invalid value for …" (Typer's own, and pydantic's for typed options).
 _REASONS: tuple[tuple[str, str], ...] = (
     (r"Input should be a valid integer.*", "un nombre entier est attendu."),
     (r"Input should be a valid number.*", "un nombre est attendu."),

@@ -1,11 +1,36 @@
-"""Which errors may be told as they are: the domain errors, whose French messages carry no personal data."""
+"""Which errors may be told as they are: the domain errors, whose French messages carry no personal
+data, and the file system's refusals, told by their path and cause."""
 
 from __future__ import annotations
 
+import errno
+
+# What the file system said, by error number, and what to do about it.
+_FILE_PROBLEMS = {
+    errno.ENOENT: "fichier ou dossier introuvable : vérifiez le chemin (le dossier doit exister)",
+    errno.EACCES: "accès refusé : donnez au compte qui lance uptake le droit d'y lire ou d'y écrire",
+    errno.EPERM: "opération non permise : donnez au compte qui lance uptake les droits nécessaires",
+    errno.EISDIR: "c'est un dossier : donnez un chemin de fichier",
+    errno.ENOTDIR: "une partie du chemin n'est pas un dossier : vérifiez le chemin",
+    errno.ENOSPC: "disque plein : libérez de la place puis relancez",
+    errno.EROFS: "système de fichiers en lecture seule : choisissez un autre dossier",
+    errno.EEXIST: "existe déjà",
+}
+
+
+def file_problem(exc: OSError) -> str | None:
+    """The French sentence for a file the system refused (`/srv/x : accès refusé : …`), or None for
+    an error that is not about a named file."""
+    cause = _FILE_PROBLEMS.get(exc.errno or 0)
+    if cause is None or exc.filename is None:
+        return None
+    return f"{exc.filename} : {cause}"
+
 
 def told(exc: BaseException) -> str | None:
-    """The French message of a domain error (it names the input and the fix, never household data);
-    None for any other error, whose message may quote a value and is shown by its type only."""
+    """The French message of a domain error (it names the input and the fix, never household data) or
+    of a file the system refused (its path and the cause); None for any other error, whose message
+    may quote a value and is shown by its type only."""
     # Imported here: the command line loads the domain packages only when a command needs them.
     from detection.errors import DetectionError
     from outreach.errors import OutreachError
@@ -19,4 +44,6 @@ def told(exc: BaseException) -> str | None:
     )
     if isinstance(exc, domain):
         return str(exc)
+    if isinstance(exc, OSError):
+        return file_problem(exc)
     return None

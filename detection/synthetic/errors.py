@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from detection.errors import DetectionError
+from privacy.errors import located
 
 
 class SynthesisError(DetectionError):
@@ -12,4 +13,4 @@ class SynthesisError(DetectionError):
 
     def __init__(self, problem: str, fix: str) -> None:
         self.problem, self.fix = problem, fix
-        super().__init__(f"données synthétiques : {problem}. {fix}")
+        super().__init__(located("données synthétiques", None, problem, fix))

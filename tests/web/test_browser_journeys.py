@@ -62,6 +62,17 @@ def test_sign_in_page_is_french_accessible_and_leads_the_admin_to_the_accounts(p
     check_page(page, "admin-comptes")
 
 
+def test_the_accessibility_statement_is_linked_from_the_foot_of_every_page(page: Any, site: Site) -> None:
+    page.goto(f"{site.url}/connexion")
+    page.get_by_role("link", name="Accessibilité : non conforme").click()
+    page.wait_for_url(re.compile(r".*/accessibilite$"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Déclaration d'accessibilité"
+    check_page(page, "accessibilite")
+    sign_in(page, site, "dpo")
+    footer = page.get_by_role("contentinfo")
+    assert footer.get_by_role("link", name="Accessibilité : non conforme").count() == 1
+
+
 def test_skip_link_is_the_first_keyboard_stop_and_moves_to_the_content(page: Any, site: Site) -> None:
     page.goto(f"{site.url}/connexion")
     page.keyboard.press("Tab")

@@ -26,6 +26,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/connexion"): frozenset({PUBLIC}),
     ("POST", "/connexion"): frozenset({PUBLIC}),
     ("GET", "/sante"): frozenset({PUBLIC}),
+    ("GET", "/accessibilite"): frozenset({PUBLIC}),
     ("GET", "/"): frozenset(ROLES),
     ("POST", "/deconnexion"): frozenset(ROLES),
     ("GET", "/admin/comptes"): frozenset({ADMIN}),

@@ -1,0 +1,24 @@
+"""The accessibility statement: public, honest about its status, and linked from every page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+Client = Callable[[str | None], TestClient]
+LINK = '<a href="/accessibilite">Accessibilité : non conforme</a>'
+
+
+def test_the_statement_says_its_status_what_is_checked_and_the_remedies(client_for: Client) -> None:
+    page = client_for(None).get("/accessibilite")
+    assert page.status_code == 200
+    assert "<strong>non conforme</strong>" in page.text and "aucun audit de conformité" in page.text
+    assert "axe-core" in page.text and "Défenseur des droits" in page.text
+
+
+def test_every_page_links_to_the_statement(client_for: Client) -> None:
+    anonymous = client_for(None)
+    assert LINK in anonymous.get("/connexion").text
+    assert LINK in anonymous.get("/page-inconnue").text  # error pages too
+    assert LINK in client_for("dpo").get("/dpo/echanges").text

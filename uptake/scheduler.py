@@ -19,6 +19,7 @@ import datetime as dt
 import functools
 import logging
 import os
+import re
 import signal
 import socket
 import threading
@@ -304,10 +305,19 @@ def _spec(job: str) -> JobSpec:
     return JOBS[job]
 
 
+# A schedule's name appears in commands, logs and web addresses: a plain word.
+SCHEDULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
 def add_schedule(
     engine: Engine, name: str, *, cron: str, job: str, params: Mapping[str, Any]
 ) -> ScheduleInfo:
     """Store a new schedule; its function is the registered job `job`, called with `params`."""
+    if not SCHEDULE_NAME.fullmatch(name):
+        raise ScheduleError(
+            f"nom de planification « {name} » invalide : lettres sans accent, chiffres, « - », « _ » ou "
+            "« . », 64 caractères au plus (par exemple detection-mensuelle)"
+        )
     spec = _spec(job)
     typed = spec.checked(params)
     trigger = cron_trigger(cron)

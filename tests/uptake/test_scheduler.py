@@ -643,6 +643,13 @@ def test_an_unreadable_cron_expression_is_refused_naming_the_field_to_fix(cron: 
     assert said in str(refused.value) and "par exemple « 0 6 5 * * »" in str(refused.value)
 
 
+@pytest.mark.parametrize("name", ["", "détection", "a/b", "mensuel ", "-x", "x" * 65])
+def test_a_schedule_name_that_is_not_a_plain_word_is_refused(engine: Engine, name: str) -> None:
+    with pytest.raises(ScheduleError, match=r"nom de planification .* invalide"):
+        add_schedule(engine, name, cron="0 6 5 * *", job="relances", params={})
+    assert list_schedules(engine) == []
+
+
 def test_schedule_parameters_are_checked_and_typed_as_the_job_takes_them(tmp_path: Path) -> None:
     assert JOBS["relances"].checked({"days": "30"}) == {"days": 30}
     assert JOBS["detection"].checked({"inbox": str(tmp_path)}) == {"inbox": str(tmp_path)}

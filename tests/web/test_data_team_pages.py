@@ -14,7 +14,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from tests.conftest import CONFIG_DIR
-from tests.web.conftest import LOGINS, PASSWORD, create_accounts, load_register, seed_worklist, sign_in
+from tests.web.conftest import (
+    LOGINS,
+    PASSWORD,
+    create_accounts,
+    csrf_of,
+    load_register,
+    seed_worklist,
+    sign_in,
+)
 from uptake.health import CHECKS
 from uptake.settings import Settings
 from uptake.web.app import create_app
@@ -198,6 +206,39 @@ def test_runs_page_lists_the_schedules_and_which_are_paused(
     page = client.get("/donnees/executions").text
     assert "Exécution manquée : « mensuelle » prévue le 05/03/2026 06:00" in page
     assert "uptake schedule run mensuelle" in page
+
+
+def test_the_data_team_pauses_resumes_and_runs_a_schedule_now_from_the_runs_page(
+    client_for: Client, engine: Engine, tmp_path
+) -> None:
+    from uptake.scheduler import add_schedule, list_schedules
+
+    add_schedule(engine, "mensuelle", cron="0 6 5 * *", job="detection", params={"inbox": str(tmp_path)})
+    client = client_for("equipe_donnees")
+    page = client.get("/donnees/executions").text
+    assert 'aria-label="Suspendre : mensuelle"' in page and 'aria-label="Reprendre' not in page
+
+    def act(action: str) -> str:
+        response = client.post(
+            f"/donnees/planifications/mensuelle/{action}", data={"csrf_token": csrf_of(page)}
+        )
+        assert response.status_code == 303, response.text
+        return client.get(response.headers["location"]).text
+
+    paused = act("suspendre")
+    assert "Planification « mensuelle » suspendue : elle ne se déclenche plus." in paused
+    assert list_schedules(engine)[0].next_run is None and 'aria-label="Reprendre : mensuelle"' in paused
+    resumed = act("reprendre")
+    (info,) = list_schedules(engine)
+    assert info.next_run is not None and info.next_run.day == 5
+    assert "Planification « mensuelle » reprise : prochaine exécution le " in resumed
+    now = dt.datetime.now(dt.UTC)
+    assert "à exécuter maintenant : le démon la lance à son prochain passage" in act("executer")
+    (due,) = list_schedules(engine)
+    assert due.next_run is not None and due.next_run <= now + dt.timedelta(seconds=5)
+
+    unknown = client.post("/donnees/planifications/inconnue/suspendre", data={"csrf_token": csrf_of(page)})
+    assert unknown.status_code == 400 and "planification inconnue « inconnue »" in unknown.text
 
 
 def test_a_national_runs_page_lists_the_busiest_communes_and_sums_the_others(

@@ -52,6 +52,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/donnees/campagnes"): frozenset({DATA}),
     ("GET", "/donnees/indicateurs"): frozenset({DATA}),
     ("GET", "/donnees/etat"): frozenset({DATA}),
+    ("POST", "/donnees/planifications/{name}/{action}"): frozenset({DATA}),
     ("GET", "/travail/liste"): frozenset({TS}),
     ("POST", "/travail/suivant"): frozenset({TS}),
     ("GET", "/travail/foyers/{row_id}"): frozenset({TS}),

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import polars as pl
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
-from sqlalchemy import func, select
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine, func, select
 
 from detection.records import get_run, list_runs
 from detection.reference import load_reference
@@ -20,15 +22,21 @@ from outreach.indicators import indicators_22, indicators_71, load_tables
 from outreach.models import Launch, Outcome, WorklistItem
 from outreach.outcomes import OUTCOMES
 from outreach.report import CHANNEL_LABELS, HEADERS
+from uptake import french
 from uptake.health import check_installation
+from uptake.jobs import ScheduleError
 from uptake.scheduler import (
     OUTCOME_LABELS,
+    ScheduleInfo,
     daemon_sentence,
     daemons,
     failure_sentences,
     list_schedules,
     missed_sentences,
+    pause_schedule,
     purge_sentence,
+    resume_schedule,
+    run_schedule_now,
 )
 from uptake.web.access import allow, guard
 from uptake.web.errors import error_page
@@ -43,10 +51,51 @@ ROUTERS = (router,)
 RATE_COLUMNS = frozenset({"taux_ouverture", "ic95_bas", "ic95_haut"})
 
 
+# What each button of the schedules table does, and what is said once it is done.
+SCHEDULE_ACTIONS: dict[str, tuple[Callable[[Engine, str], ScheduleInfo], str]] = {
+    "suspendre": (pause_schedule, "Planification « {name} » suspendue : elle ne se déclenche plus."),
+    "reprendre": (resume_schedule, "Planification « {name} » reprise : prochaine exécution le {next}."),
+    "executer": (
+        run_schedule_now,
+        "Planification « {name} » à exécuter maintenant : le démon la lance à son prochain passage, "
+        "puis elle reprend son rythme.",
+    ),
+}
+
+
 @router.get("/executions")
-def runs_page(request: Request) -> Response:
+def runs_page(
+    request: Request,
+    fait: Annotated[str | None, Query(max_length=16)] = None,
+    planification: Annotated[str | None, Query(max_length=191)] = None,
+) -> Response:
     """The newest detection runs, their status and counts (households, flags by rule), and the
-    schedules that start them."""
+    schedules that start them (each can be paused, resumed or run now)."""
+    notice = None
+    if fait in SCHEDULE_ACTIONS and planification:
+        engine = context_of(request).engine
+        found = [s for s in list_schedules(engine) if s.name == planification]
+        next_run = french.moment(found[0].next_run) if found and found[0].next_run else "—"
+        notice = SCHEDULE_ACTIONS[fait][1].format(name=planification, next=next_run)
+    return _runs_page(request, notice=notice)
+
+
+@router.post("/planifications/{name}/{action}")
+def change_schedule(request: Request, name: Annotated[str, Path(max_length=191)], action: str) -> Response:
+    """Pause, resume or run now one schedule (the daemon runs it; nothing runs in the web request)."""
+    if action not in SCHEDULE_ACTIONS:
+        return error_page(request, 404, "Action inconnue sur une planification.")
+    try:
+        SCHEDULE_ACTIONS[action][0](context_of(request).engine, name)
+    except ScheduleError as exc:
+        return _runs_page(request, error=str(exc), status_code=400)
+    query = urlencode({"fait": action, "planification": name})
+    return RedirectResponse(f"/donnees/executions?{query}", status_code=303)
+
+
+def _runs_page(
+    request: Request, *, notice: str | None = None, error: str | None = None, status_code: int = 200
+) -> Response:
     engine = context_of(request).engine
     runs = list_runs(engine, limit=50)
     schedules = list_schedules(engine)
@@ -62,7 +111,10 @@ def runs_page(request: Request) -> Response:
             "outcome_labels": OUTCOME_LABELS,
             "unpurged": purge_sentence(schedules),
             "daemons": daemon_sentence(daemons(engine)),
+            "notice": notice,
+            "error": error,
         },
+        status_code=status_code,
     )
 
 

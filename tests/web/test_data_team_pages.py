@@ -208,6 +208,30 @@ def test_runs_page_lists_the_schedules_and_which_are_paused(
     assert "uptake schedule run mensuelle" in page
 
 
+def test_the_data_team_downloads_the_whole_report_and_the_download_is_audited(
+    client_for: Client, engine: Engine
+) -> None:
+    import io
+    import zipfile
+
+    from sqlalchemy import select
+
+    from privacy.models import AuditEntry
+    from uptake.db import transaction
+
+    client = client_for("equipe_donnees")
+    assert 'href="/donnees/indicateurs/rapport.zip"' in client.get("/donnees/indicateurs").text
+    response = client.get("/donnees/indicateurs/rapport.zip")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    assert response.headers["content-disposition"].startswith('attachment; filename="indicateurs-')
+    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert "indicateurs.html" in names and "action-2-2-synthese.csv" in names and len(names) == 10
+    with transaction(engine) as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "rapport.indicateurs")).one()
+    assert entry.actor == LOGINS["equipe_donnees"]
+
+
 def test_the_data_team_pauses_resumes_and_runs_a_schedule_now_from_the_runs_page(
     client_for: Client, engine: Engine, tmp_path
 ) -> None:

@@ -51,6 +51,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/donnees/executions/{run_id}"): frozenset({DATA}),
     ("GET", "/donnees/campagnes"): frozenset({DATA}),
     ("GET", "/donnees/indicateurs"): frozenset({DATA}),
+    ("GET", "/donnees/indicateurs/rapport.zip"): frozenset({DATA}),
     ("GET", "/donnees/etat"): frozenset({DATA}),
     ("POST", "/donnees/planifications/{name}/{action}"): frozenset({DATA}),
     ("GET", "/travail/liste"): frozenset({TS}),

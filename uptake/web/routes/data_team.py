@@ -4,8 +4,11 @@ and whether the installation is ready."""
 from __future__ import annotations
 
 import math
+import tempfile
 from collections import Counter
 from collections.abc import Callable
+from datetime import date
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -17,11 +20,12 @@ from sqlalchemy import Engine, func, select
 from detection.records import get_run, list_runs
 from detection.reference import load_reference
 from detection.runs import STEP_LABELS
+from outreach.channels import zip_files
 from outreach.charts import HIDDEN_LABEL, bar_chart, french_number, percent
 from outreach.indicators import indicators_22, indicators_71, load_tables
 from outreach.models import Launch, Outcome, WorklistItem
 from outreach.outcomes import OUTCOMES
-from outreach.report import CHANNEL_LABELS, HEADERS
+from outreach.report import CHANNEL_LABELS, HEADERS, write_report
 from uptake import french
 from uptake.health import check_installation
 from uptake.jobs import ScheduleError
@@ -38,7 +42,7 @@ from uptake.scheduler import (
     resume_schedule,
     run_schedule_now,
 )
-from uptake.web.access import allow, guard
+from uptake.web.access import allow, current_account, guard
 from uptake.web.errors import error_page
 from uptake.web.rendering import render
 from uptake.web.services import context_of, db
@@ -240,6 +244,29 @@ def indicators_page(request: Request) -> Response:
             ],
             "chart": chart,
         },
+    )
+
+
+@router.get("/indicateurs/rapport.zip")
+def report_download(request: Request) -> Response:
+    """The indicators report (HTML page with its charts, and its CSV tables) as one archive, to share
+    with the convention's partners: counts under statistical secrecy only; audited like `uptake report`."""
+    context = context_of(request)
+    communes = dict(context.geography.communes.select("code_commune", "nom").iter_rows())
+    with tempfile.TemporaryDirectory(prefix="uptake-rapport-") as folder:
+        files = write_report(
+            context.engine,
+            FilePath(folder),
+            communes=communes,
+            actor=current_account(request).login,
+            threshold=request.app.state.disclosure_threshold,
+        )
+        archive = zip_files([(path.name, path.read_bytes()) for path in (files.html, *files.csv)])
+    name = f"indicateurs-{date.today():%Y-%m-%d}.zip"
+    return Response(
+        archive,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import logging
-import os
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -40,19 +39,18 @@ from detection.retention import (
 from detection.runs import DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
 from outreach.campaigns import find_campaign
-from outreach.channels import deliver_emails, smtp_relay
-from outreach.errors import ReportNotSent
+from outreach.channels import smtp_relay
 from outreach.launch import launch_campaign, run_followups
 from outreach.models import Launch
 from outreach.reconcile import reconcile_extract
-from outreach.report import report_message, write_report
-from privacy import audit, retention
+from privacy import retention
 from privacy.disclosure import DEFAULT_THRESHOLD
 from privacy.files import file_sha256
-from uptake.alerts import SMTP_ENV, email_addresses, sender_address
+from uptake.alerts import email_addresses
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.logs import log_event
+from uptake.reporting import produce_report, report_mailing
 from uptake.settings import load_settings
 
 if TYPE_CHECKING:
@@ -318,39 +316,14 @@ def report_job(
     The report holds only counts under statistical secrecy (`seuil`), never household data. A report
     that cannot be sent fails the execution (the alert says so); the files stay written.
     """
-    ctx = AppContext.from_env()
     try:
-        recipients = email_addresses(destinataires)
+        mailing = report_mailing(destinataires, smtp, relay_hint="--param smtp=HOTE:PORT")
     except ValueError as exc:
-        raise ScheduleError(f"paramètre destinataires : {exc}") from None
-    relay_text = smtp or os.environ.get(SMTP_ENV, "").strip()
-    if recipients and not relay_text:
-        raise ScheduleError(
-            f"rapport à envoyer sans relais de messagerie : donnez --param smtp=HOTE:PORT ou {SMTP_ENV}"
-        )
-    relay = smtp_relay(relay_text) if recipients else None
+        raise ScheduleError(str(exc)) from None
+    ctx = AppContext.from_env()
     actor = f"planification {schedule}".strip()
-    moment = dt.datetime.now(dt.UTC)
-    communes = dict(ctx.geography.communes.select("code_commune", "nom").iter_rows())
-    files = write_report(
-        ctx.engine, ctx.settings.home / "rapport", communes=communes, actor=actor, threshold=seuil, now=moment
-    )
-    if relay is not None:
-        message = report_message(
-            files, recipients=recipients, sender=sender_address(), territory=ctx.territory.nom, moment=moment
-        )
-        delivery = deliver_emails([message], relay)
-        if delivery.failure or not delivery.sent:
-            raise ReportNotSent(delivery.failure or "le relais a refusé le message")
-        with transaction(ctx.engine) as session:
-            audit.append(
-                session,
-                actor=actor,
-                action="rapport.envoi",
-                object_ref="rapport:indicateurs",
-                counts={"destinataires": len(recipients)},
-                now=moment,
-            )
+    files = produce_report(ctx, ctx.settings.home / "rapport", actor=actor, threshold=seuil, mailing=mailing)
+    recipients = mailing.recipients if mailing else ()
     log_event(logger, "report_written", schedule=schedule, recipients=len(recipients))
     return {"status": "succeeded", "rapport": str(files.html), "destinataires": len(recipients)}
 

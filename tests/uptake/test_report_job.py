@@ -77,3 +77,18 @@ def test_a_misspelt_recipient_is_refused_when_the_schedule_is_added() -> None:
     with pytest.raises(ScheduleError, match="seuil : au moins 1 attendu"):
         JOBS["rapport"].checked({"seuil": "0"})
     assert JOBS["rapport"].checked({"destinataires": "dpo@example.org", "seuil": "5"})["seuil"] == 5
+
+
+def test_uptake_report_sends_the_report_on_request(
+    cli, uptake_home: Path, smtp_server: tuple[SmtpInbox, SmtpSettings]
+) -> None:
+    inbox, relay = smtp_server
+    sent = cli("report", "--envoyer-a", "comite-ctg@example.org", "--smtp", f"{relay.host}:{relay.port}")
+    assert sent.code == 0, sent.output
+    assert "Envoyé à 1 destinataire(s)." in sent.stdout
+    ((_, recipients, _),) = inbox.messages
+    assert recipients == ["comite-ctg@example.org"]
+    refused = cli("report", "--envoyer-a", "comite-ctg", "--smtp", f"{relay.host}:{relay.port}")
+    assert refused.code == 2 and "« comite-ctg » n'est pas une adresse électronique" in refused.stderr
+    no_relay = cli("report", "--envoyer-a", "comite-ctg@example.org", env={"UPTAKE_SMTP": ""})
+    assert no_relay.code == 2 and "sans relais de messagerie" in " ".join(no_relay.stderr.split())

@@ -7,10 +7,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from outreach.report import write_report
 from privacy.disclosure import DEFAULT_THRESHOLD
 from uptake.commands.privacy import actor_name
 from uptake.context import AppContext
+from uptake.reporting import produce_report, report_mailing
 
 console = Console()
 
@@ -30,17 +30,34 @@ def register(app: typer.Typer) -> None:
             help="Secret statistique : effectifs masqués en dessous de ce seuil.",
         ),
         acteur: str | None = typer.Option(None, "--acteur", help="Nom inscrit au journal d'audit."),
+        envoyer_a: str = typer.Option(
+            "",
+            "--envoyer-a",
+            help="Adresses (séparées par des virgules) auxquelles envoyer le rapport et ses tableaux.",
+        ),
+        smtp: str = typer.Option(
+            "", "--smtp", help="Relais de messagerie de la Caf, HOTE ou HOTE:PORT (défaut : UPTAKE_SMTP)."
+        ),
     ) -> None:
-        """Rapport des indicateurs : contactés, droits ouverts, montant moyen, effet mesuré sur le témoin."""
+        """Rapport des indicateurs : contactés, droits ouverts, montant moyen, effet mesuré sur le témoin.
+
+        Il ne contient que des effectifs soumis au secret statistique ; avec --envoyer-a, il est aussi
+        envoyé par courriel (page HTML et tableaux CSV joints), et l'envoi est journalisé.
+        """
+        try:
+            mailing = report_mailing(envoyer_a, smtp, relay_hint="--smtp HOTE:PORT")
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--envoyer-a / --smtp") from None
         ctx = AppContext.from_env()
-        communes = dict(ctx.geography.communes.select("code_commune", "nom").iter_rows())
-        files = write_report(
-            ctx.engine,
+        files = produce_report(
+            ctx,
             out or ctx.settings.home / "rapport",
-            communes=communes,
             actor=actor_name(acteur),
             threshold=seuil,
+            mailing=mailing,
         )
         console.print(f"Rapport : [bold]{files.html}[/]", soft_wrap=True)  # a path is copied whole
         if files.csv:
             console.print(f"Tableaux CSV, dans le même dossier : {', '.join(p.name for p in files.csv)}")
+        if mailing:
+            console.print(f"Envoyé à {len(mailing.recipients)} destinataire(s).")

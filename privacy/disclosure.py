@@ -9,13 +9,40 @@ is hidden too, and this is repeated until no row or column has exactly one hidde
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from privacy.errors import PrivacyError
+from privacy.errors import PrivacyError, located
 
 DEFAULT_THRESHOLD = 11
+THRESHOLD_ENV = "UPTAKE_SEUIL_SECRET"
+
+
+class ThresholdInvalid(PrivacyError):
+    """The configured disclosure threshold is not a whole number of at least 1."""
+
+    def __init__(self, written: str) -> None:
+        super().__init__(
+            located(
+                THRESHOLD_ENV,
+                None,
+                f"« {written} » n'est pas un seuil de secret statistique",
+                f"donnez un nombre entier d'au moins 1 (par défaut {DEFAULT_THRESHOLD})",
+            )
+        )
+
+
+def configured_threshold(environ: Mapping[str, str] | None = None) -> int:
+    """The threshold the Caf set for every published figure (`UPTAKE_SEUIL_SECRET`), else the default:
+    the web pages, `uptake report` and the scheduled report publish the same cells."""
+    written = (os.environ if environ is None else environ).get(THRESHOLD_ENV, "").strip()
+    if not written:
+        return DEFAULT_THRESHOLD
+    if not (written.isascii() and written.isdigit()) or int(written) < 1:
+        raise ThresholdInvalid(written)
+    return int(written)
 
 
 def _smallest_other(

@@ -44,7 +44,7 @@ from outreach.launch import launch_campaign, run_followups
 from outreach.models import Launch
 from outreach.reconcile import reconcile_extract
 from privacy import retention
-from privacy.disclosure import DEFAULT_THRESHOLD
+from privacy.disclosure import configured_threshold
 from privacy.files import file_sha256
 from uptake.alerts import email_addresses
 from uptake.context import AppContext
@@ -307,14 +307,15 @@ def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
 
 
 def report_job(
-    *, schedule: str = "", destinataires: str = "", smtp: str = "", seuil: int = DEFAULT_THRESHOLD
+    *, schedule: str = "", destinataires: str = "", smtp: str = "", seuil: int = 0
 ) -> dict[str, Any]:
     """Scheduler job (monthly, after the reconciliation): the indicators report, written to
     `$UPTAKE_HOME/rapport/` like `uptake report`, and e-mailed with its CSV tables to `destinataires`
     (addresses separated by commas) through the relay `smtp` (`HOTE:PORT`) or `UPTAKE_SMTP`.
 
-    The report holds only counts under statistical secrecy (`seuil`), never household data. A report
-    that cannot be sent fails the execution (the alert says so); the files stay written.
+    The report holds only counts under statistical secrecy (`seuil`; 0: the configured threshold,
+    `UPTAKE_SEUIL_SECRET`, like the web pages), never household data. A report that cannot be sent
+    fails the execution (the alert says so); the files stay written.
     """
     try:
         mailing = report_mailing(destinataires, smtp, relay_hint="--param smtp=HOTE:PORT")
@@ -322,7 +323,13 @@ def report_job(
         raise ScheduleError(str(exc)) from None
     ctx = AppContext.from_env()
     actor = f"planification {schedule}".strip()
-    files = produce_report(ctx, ctx.settings.home / "rapport", actor=actor, threshold=seuil, mailing=mailing)
+    files = produce_report(
+        ctx,
+        ctx.settings.home / "rapport",
+        actor=actor,
+        threshold=seuil or configured_threshold(),
+        mailing=mailing,
+    )
     recipients = mailing.recipients if mailing else ()
     log_event(logger, "report_written", schedule=schedule, recipients=len(recipients))
     return {"status": "succeeded", "rapport": str(files.html), "destinataires": len(recipients)}

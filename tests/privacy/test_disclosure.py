@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+import re
+
 import polars as pl
 import pytest
 
-from privacy.disclosure import suppress_small_counts, suppression_mask
+from privacy.disclosure import (
+    DEFAULT_THRESHOLD,
+    ThresholdInvalid,
+    configured_threshold,
+    suppress_small_counts,
+    suppression_mask,
+)
 from privacy.errors import PrivacyError
 
 
@@ -49,3 +57,11 @@ def test_nothing_to_hide_returns_the_table_unchanged() -> None:
 def test_unknown_count_column_is_an_error() -> None:
     with pytest.raises(PrivacyError, match="absentes"):
         suppress_small_counts(pl.DataFrame({"n": [1]}), ["m"])
+
+
+def test_the_configured_threshold_is_read_once_for_every_published_figure() -> None:
+    assert configured_threshold({}) == DEFAULT_THRESHOLD
+    assert configured_threshold({"UPTAKE_SEUIL_SECRET": " 5 "}) == 5
+    for written in ("cinq", "0", "-3", "5.5"):
+        with pytest.raises(ThresholdInvalid, match=f"UPTAKE_SEUIL_SECRET : « {re.escape(written)} »"):
+            configured_threshold({"UPTAKE_SEUIL_SECRET": written})

@@ -92,3 +92,11 @@ def test_uptake_report_sends_the_report_on_request(
     assert refused.code == 2 and "« comite-ctg » n'est pas une adresse électronique" in refused.stderr
     no_relay = cli("report", "--envoyer-a", "comite-ctg@example.org", env={"UPTAKE_SMTP": ""})
     assert no_relay.code == 2 and "sans relais de messagerie" in " ".join(no_relay.stderr.split())
+
+
+def test_the_report_uses_the_threshold_the_caf_configured_like_the_web_pages(cli, uptake_home: Path) -> None:
+    assert cli("report", env={"UPTAKE_SEUIL_SECRET": "5"}).code == 0
+    html = (uptake_home / "rapport" / "indicateurs.html").read_text(encoding="utf-8")
+    assert "les effectifs inférieurs à 5," in html
+    wrong = cli("report", env={"UPTAKE_SEUIL_SECRET": "cinq"})
+    assert wrong.code == 2 and "UPTAKE_SEUIL_SECRET : « cinq »" in wrong.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from privacy.disclosure import DEFAULT_THRESHOLD
+from privacy.disclosure import DEFAULT_THRESHOLD, configured_threshold
 from uptake.commands.privacy import actor_name
 from uptake.context import AppContext
 from uptake.reporting import produce_report, report_mailing
@@ -23,11 +23,12 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(
             None, "--out", "-o", help="Dossier du rapport (défaut : $UPTAKE_HOME/rapport/)."
         ),
-        seuil: int = typer.Option(
-            DEFAULT_THRESHOLD,
+        seuil: int | None = typer.Option(
+            None,
             "--seuil",
             min=1,
-            help="Secret statistique : effectifs masqués en dessous de ce seuil.",
+            help="Secret statistique : effectifs masqués en dessous de ce seuil (défaut : "
+            f"UPTAKE_SEUIL_SECRET, sinon {DEFAULT_THRESHOLD}).",
         ),
         acteur: str | None = typer.Option(None, "--acteur", help="Nom inscrit au journal d'audit."),
         envoyer_a: str = typer.Option(
@@ -53,7 +54,7 @@ def register(app: typer.Typer) -> None:
             ctx,
             out or ctx.settings.home / "rapport",
             actor=actor_name(acteur),
-            threshold=seuil,
+            threshold=seuil or configured_threshold(),
             mailing=mailing,
         )
         console.print(f"Rapport : [bold]{files.html}[/]", soft_wrap=True)  # a path is copied whole

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
-from privacy.disclosure import DEFAULT_THRESHOLD
+from privacy.disclosure import configured_threshold
 from uptake.context import AppContext
 from uptake.settings import Settings, load_settings
 from uptake.web.access import rules_of
@@ -38,9 +38,7 @@ def create_app(
     app.state.cookie_secure = (
         cookie_secure if cookie_secure is not None else os.environ.get("UPTAKE_COOKIE_SECURE") == "1"
     )
-    app.state.disclosure_threshold = disclosure_threshold or int(
-        os.environ.get("UPTAKE_SEUIL_SECRET") or DEFAULT_THRESHOLD
-    )
+    app.state.disclosure_threshold = disclosure_threshold or configured_threshold()
     for module in ROUTE_MODULES:
         for router in module.ROUTERS:
             app.include_router(router)

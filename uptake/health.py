@@ -244,6 +244,14 @@ def _alerts(_settings: Settings) -> str:
     )
 
 
+def _disclosure(_settings: Settings) -> str:
+    from privacy.disclosure import THRESHOLD_ENV, configured_threshold
+
+    threshold = configured_threshold()
+    origin = THRESHOLD_ENV if os.environ.get(THRESHOLD_ENV, "").strip() else f"par défaut ; {THRESHOLD_ENV}"
+    return f"effectifs inférieurs à {threshold} masqués dans tout chiffre publié ({origin})"
+
+
 class NotReady(Exception):
     """A part that works but is not ready: the message says what to do."""
 
@@ -258,6 +266,7 @@ CHECKS: tuple[tuple[str, Callable[[Settings], str]], ...] = (
     ("Clés", _keys),
     ("Planifications", _schedules),
     ("Alertes", _alerts),
+    ("Secret statistique", _disclosure),
 )
 
 

@@ -128,3 +128,15 @@ def test_a_finding_wider_than_the_terminal_wraps_under_its_text(cli, tmp_path: P
     first = next(i for i, line in enumerate(lines) if line.startswith("✗ Campagnes : "))
     assert lines[first + 1].startswith("  ") and lines[first + 1].strip()
     assert _lines(result.stdout)["Campagnes"].endswith("Donnez un nombre (par exemple 0.10).")
+
+
+def test_the_disclosure_threshold_is_told_and_a_wrong_one_is_not_ready(cli, uptake_home: Path) -> None:
+    default = _lines(cli("check").stdout)["Secret statistique"]
+    assert (
+        default
+        == "✓ effectifs inférieurs à 11 masqués dans tout chiffre publié (par défaut ; UPTAKE_SEUIL_SECRET)"
+    )
+    five = _lines(cli("check", env={"UPTAKE_SEUIL_SECRET": "5"}).stdout)["Secret statistique"]
+    assert five == "✓ effectifs inférieurs à 5 masqués dans tout chiffre publié (UPTAKE_SEUIL_SECRET)"
+    wrong = _lines(cli("check", env={"UPTAKE_SEUIL_SECRET": "cinq"}).stdout)["Secret statistique"]
+    assert wrong.startswith("✗ UPTAKE_SEUIL_SECRET : « cinq » n'est pas un seuil de secret statistique.")

@@ -262,6 +262,19 @@ def revoke(
     return exchange
 
 
+def signature_holds(exchange: Exchange, keyring: Keyring) -> bool:
+    """Whether the DPO's signature still matches every term of the decision as stored now."""
+    if not exchange.signature:
+        return False
+    try:
+        keyring.public_key().verify(
+            bytes.fromhex(exchange.signature), canonical_json(approval_payload(exchange))
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
 def _revocation_logged(session: Session, exchange_id: int) -> bool:
     found = session.scalar(
         select(AuditEntry.seq)
@@ -296,11 +309,7 @@ def authorise(
             f"échange {STATUS_LABELS.get(exchange.status, exchange.status)}, non approuvé par le DPO"
         )
     else:
-        try:
-            keyring.public_key().verify(
-                bytes.fromhex(exchange.signature), canonical_json(approval_payload(exchange))
-            )
-        except (InvalidSignature, ValueError):
+        if not signature_holds(exchange, keyring):
             reasons.append(
                 "signature de l'approbation invalide (décision modifiée ou signée par une autre clé)"
             )

@@ -69,6 +69,41 @@ def test_a_decided_exchange_cannot_be_decided_again(client_for: Client, engine: 
     assert "déjà décidé (statut : refusée)" in again.text
 
 
+def test_an_exchange_page_shows_its_terms_whether_its_signature_holds_and_what_it_produced(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    from sqlalchemy import update
+
+    from privacy.models import Exchange
+
+    home = tmp_path / "home"
+    exchange_id = approve_exchange(engine, home, fields=("nom",))
+    with transaction(engine) as session:
+        grant = exchanges.authorise(session, app_keyring(home), exchange_id, ["nom"], now=datetime.now(UTC))
+        retention.write_personal_output(
+            session,
+            app_keyring(home),
+            grant,
+            tmp_path / "courriers.csv",
+            pl.DataFrame({"id_foyer": ["f" * 64], "nom": ["Fictif"]}),
+            actor="equipe",
+            label="Courriers action-2-2 tentative 4",
+        )
+    client = client_for("dpo")
+    assert f'href="/dpo/echanges/{exchange_id}"' in client.get("/dpo/echanges").text
+    page = client.get(f"/dpo/echanges/{exchange_id}").text
+    assert "Prestataire SMS (sous-traitant)" in page and "Art. L.114-8 II CRPA" in page
+    assert "<strong>valide</strong>, la décision n'a pas été modifiée" in page
+    assert "Sorties produites sous cet échange (1)" in page and "Courriers action-2-2 tentative 4" in page
+    assert "Fictif" not in page  # the output's content is never shown
+    with transaction(engine) as session:  # someone widens the approval in the database
+        session.execute(
+            update(Exchange).where(Exchange.id == exchange_id).values(fields=["nom", "telephone"])
+        )
+    assert "<strong>invalide</strong>" in client.get(f"/dpo/echanges/{exchange_id}").text
+    assert client.get("/dpo/echanges/999").status_code == 404
+
+
 def test_audit_verification_shows_the_entry_where_the_log_was_tampered(
     client_for: Client, engine: Engine
 ) -> None:

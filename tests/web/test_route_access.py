@@ -33,6 +33,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/admin/comptes"): frozenset({ADMIN}),
     ("POST", "/admin/comptes/{login}/desactiver"): frozenset({ADMIN}),
     ("GET", "/dpo/echanges"): frozenset({DPO}),
+    ("GET", "/dpo/echanges/{exchange_id}"): frozenset({DPO}),
     ("POST", "/dpo/echanges/{exchange_id}/approuver"): frozenset({DPO}),
     ("POST", "/dpo/echanges/{exchange_id}/refuser"): frozenset({DPO}),
     ("POST", "/dpo/echanges/{exchange_id}/revoquer"): frozenset({DPO}),

@@ -21,13 +21,14 @@ from outreach.models import WorklistItem
 from outreach.outcomes import outcome_history
 from privacy import audit, exchanges, register, retention, subjects
 from privacy.errors import PrivacyError
-from privacy.models import AuditEntry, PersonalOutput
+from privacy.models import AuditEntry, Exchange, PersonalOutput
 from privacy.pseudonyms import DEFAULT_FINALITE
 from uptake import french
 from uptake.audit_labels import action_label
 from uptake.jobs import drop_folders, purge_everything, scheduled_flags_months
 from uptake.scheduler import FAILED, OUTCOME_LABELS, list_schedules, purge_sentence
 from uptake.web.access import allow, current_account, guard
+from uptake.web.errors import error_page
 from uptake.web.household_views import VIEW_ACTION
 from uptake.web.rendering import render
 from uptake.web.services import context_of, db, keyring_of
@@ -79,6 +80,35 @@ def exchanges_page(request: Request, fait: str | None = None) -> Response:
         "revoque-purge": "Échange révoqué, et les sorties déjà produites sous cet échange détruites.",
     }
     return _exchanges_page(request, notice=notices.get(fait or ""))
+
+
+@router.get("/echanges/{exchange_id}")
+def exchange_page(request: Request, exchange_id: int) -> Response:
+    """One exchange whole: the request, the decision and whether its signature still holds, its
+    revocation, and every output produced under it (kept or purged) — printable for the partners."""
+    with db(request) as session:
+        exchange = session.get(Exchange, exchange_id)
+        if exchange is None:
+            return error_page(request, 404, f"Aucun échange n° {exchange_id}.")
+        signed = exchanges.signature_holds(exchange, keyring_of(request)) if exchange.signature else None
+        outputs = list(
+            session.scalars(
+                select(PersonalOutput)
+                .where(PersonalOutput.exchange_id == exchange_id)
+                .order_by(PersonalOutput.created_at)
+            )
+        )
+    return render(
+        request,
+        "dpo/exchange.html",
+        {
+            "title": f"Échange n° {exchange_id}",
+            "e": exchange,
+            "status": exchanges.STATUS_LABELS.get(exchange.status, exchange.status),
+            "signed": signed,
+            "outputs": outputs,
+        },
+    )
 
 
 @router.post("/echanges/{exchange_id}/revoquer")

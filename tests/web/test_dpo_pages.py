@@ -29,6 +29,20 @@ from uptake.web.household_views import record_view
 Client = Callable[[str | None], TestClient]
 
 
+def _exchange_with_one_list(engine: Engine, tmp_path: Path, label: str) -> tuple[int, Path]:
+    """An exchange for `nom` approved with the application's key, and one list written under it."""
+    home = tmp_path / "home"
+    exchange_id = approve_exchange(engine, home, fields=("nom",))
+    out = tmp_path / "liste.csv"
+    with transaction(engine) as session:
+        grant = exchanges.authorise(session, app_keyring(home), exchange_id, ["nom"], now=datetime.now(UTC))
+        frame = pl.DataFrame({"id_foyer": ["f" * 64], "nom": ["Fictif"]})
+        retention.write_personal_output(
+            session, app_keyring(home), grant, out, frame, actor="equipe", label=label
+        )
+    return exchange_id, out
+
+
 def test_dpo_approves_an_exchange_with_opinion_and_recommendations(
     client_for: Client, engine: Engine
 ) -> None:
@@ -76,19 +90,7 @@ def test_an_exchange_page_shows_its_terms_whether_its_signature_holds_and_what_i
 
     from privacy.models import Exchange
 
-    home = tmp_path / "home"
-    exchange_id = approve_exchange(engine, home, fields=("nom",))
-    with transaction(engine) as session:
-        grant = exchanges.authorise(session, app_keyring(home), exchange_id, ["nom"], now=datetime.now(UTC))
-        retention.write_personal_output(
-            session,
-            app_keyring(home),
-            grant,
-            tmp_path / "courriers.csv",
-            pl.DataFrame({"id_foyer": ["f" * 64], "nom": ["Fictif"]}),
-            actor="equipe",
-            label="Courriers action-2-2 tentative 4",
-        )
+    exchange_id, _ = _exchange_with_one_list(engine, tmp_path, "Courriers action-2-2 tentative 4")
     client = client_for("dpo")
     assert f'href="/dpo/echanges/{exchange_id}"' in client.get("/dpo/echanges").text
     page = client.get(f"/dpo/echanges/{exchange_id}").text
@@ -393,20 +395,7 @@ def test_access_report_finds_the_household_from_its_matricule_without_echoing_it
 def test_dpo_revokes_an_approval_in_force_and_destroys_what_was_produced_under_it(
     client_for: Client, engine: Engine, tmp_path: Path
 ) -> None:
-    home = tmp_path / "home"
-    exchange_id = approve_exchange(engine, home, fields=("nom",))
-    out = tmp_path / "liste.csv"
-    with transaction(engine) as session:
-        grant = exchanges.authorise(session, app_keyring(home), exchange_id, ["nom"], now=datetime.now(UTC))
-        retention.write_personal_output(
-            session,
-            app_keyring(home),
-            grant,
-            out,
-            pl.DataFrame({"id_foyer": ["f" * 64], "nom": ["Fictif"]}),
-            actor="equipe",
-            label="courriers",
-        )
+    exchange_id, out = _exchange_with_one_list(engine, tmp_path, "courriers")
     client = client_for("dpo")
     page = client.get("/dpo/echanges")
     assert "Approbations en vigueur (1)" in page.text

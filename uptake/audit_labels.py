@@ -22,6 +22,7 @@ ACTION_LABELS: dict[str, str] = {
     "echange.revocation": "Révocation d'un échange",
     "foyer.consultation": "Consultation de la fiche d'un foyer",
     "journal.elagage": "Entrées anciennes du journal d'audit retirées",
+    "journal.export": "Export du journal d'audit",
     "journal.verification": "Vérification du journal d'audit",
     "opposition.enregistrement": "Opposition enregistrée",
     "personne.acces": "Réponse à une demande d'accès",

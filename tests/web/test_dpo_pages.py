@@ -161,6 +161,31 @@ def test_audit_page_names_each_operation_in_french_and_filters_by_operation(
     assert "Aucune entrée pour cette opération." in none
 
 
+def test_the_audit_log_exports_as_csv_one_operation_or_all_and_the_export_is_audited(
+    client_for: Client, engine: Engine
+) -> None:
+    with transaction(engine) as session:
+        audit.append(session, actor="ts-a", action="foyer.consultation", object_ref="foyer-1")
+        audit.append(
+            session, actor="dpo", action="echange.revocation", object_ref="echange:7", counts={"n": 1234}
+        )
+    client = client_for("dpo")
+    page = client.get("/dpo/journal", params={"operation": "echange.revocation"}).text
+    assert 'href="/dpo/journal.csv?operation=echange.revocation"' in page
+    only = client.get("/dpo/journal.csv", params={"operation": "echange.revocation"})
+    assert only.headers["content-disposition"] == 'attachment; filename="journal-audit.csv"'
+    lines = only.text.lstrip("\ufeff").splitlines()
+    assert lines[0] == "N°;Date (UTC);Acteur;Opération;Code;Objet;Comptes et détails"
+    assert len(lines) == 2 and lines[1].endswith(
+        ";dpo;Révocation d'un échange;echange.revocation;echange:7;n : 1\u202f234"
+    )
+    everything = client.get("/dpo/journal.csv").text
+    assert "foyer.consultation" in everything and "journal.export" in everything  # the first export
+    with transaction(engine) as session:
+        exports = session.scalars(select(AuditEntry).where(AuditEntry.action == "journal.export")).all()
+    assert [entry.actor for entry in exports] == [LOGINS["dpo"], LOGINS["dpo"]]
+
+
 def test_access_log_filters_by_agent_and_household_and_exports_csv(
     client_for: Client, engine: Engine
 ) -> None:

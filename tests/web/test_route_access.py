@@ -40,6 +40,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/dpo/registre"): frozenset({DPO}),
     ("GET", "/dpo/registre.csv"): frozenset({DPO}),
     ("GET", "/dpo/journal"): frozenset({DPO}),
+    ("GET", "/dpo/journal.csv"): frozenset({DPO}),
     ("POST", "/dpo/journal/verifier"): frozenset({DPO}),
     ("GET", "/dpo/consultations"): frozenset({DPO}),
     ("GET", "/dpo/consultations.csv"): frozenset({DPO}),

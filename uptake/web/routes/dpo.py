@@ -223,6 +223,7 @@ def _audit_page(
             "operations": operations,
             "label": action_label,
             "query": urlencode({"operation": operation}) + "&" if operation else "",
+            "csv_url": "/dpo/journal.csv" + (f"?{urlencode({'operation': operation})}" if operation else ""),
         },
     )
 
@@ -235,6 +236,43 @@ def audit_page(
 ) -> Response:
     """The audit log, newest entries first; optionally one operation only."""
     return _audit_page(request, page, operation=operation or None)
+
+
+AUDIT_EXPORT_LIMIT = 100_000
+
+
+@router.get("/journal.csv")
+def audit_csv(request: Request, operation: Annotated[str | None, Query(max_length=100)] = None) -> Response:
+    """The audit log (one operation, or all), newest first, as CSV for the DPO's reviews; audited."""
+    where = [AuditEntry.action == operation] if operation else []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer.writerow(["N°", "Date (UTC)", "Acteur", "Opération", "Code", "Objet", "Comptes et détails"])
+    with db(request) as session:
+        rows = session.scalars(
+            select(AuditEntry).where(*where).order_by(AuditEntry.seq.desc()).limit(AUDIT_EXPORT_LIMIT)
+        ).all()
+        for e in rows:
+            said = french.stored_pairs(e.counts) + french.stored_pairs(e.details)
+            writer.writerow(
+                [
+                    e.seq,
+                    e.at[:19].replace("T", " "),
+                    e.actor,
+                    action_label(e.action),
+                    e.action,
+                    e.object_ref or "",
+                    " ; ".join(f"{key} : {value}" for key, value in said),
+                ]
+            )
+        audit.append(
+            session,
+            actor=current_account(request).login,
+            action="journal.export",
+            counts={"lignes": len(rows)},
+            details={"operation": operation} if operation else None,
+        )
+    return _csv_download(buffer.getvalue(), "journal-audit.csv")
 
 
 @router.post("/journal/verifier")

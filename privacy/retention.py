@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from privacy import audit, exchanges
@@ -275,6 +275,16 @@ def held_outputs(session: Session, exchange_id: int) -> list[PersonalOutput]:
             .order_by(PersonalOutput.created_at)
         )
     )
+
+
+def held_counts(session: Session) -> dict[int, int]:
+    """How many outputs not purged yet each exchange has (exchanges with none are absent)."""
+    counted = session.execute(
+        select(PersonalOutput.exchange_id, func.count())
+        .where(PersonalOutput.purged_at.is_(None))
+        .group_by(PersonalOutput.exchange_id)
+    )
+    return {exchange_id: count for exchange_id, count in counted}
 
 
 def purge_exchange_outputs(

@@ -44,7 +44,6 @@ from outreach.launch import launch_campaign, run_followups
 from outreach.models import Launch
 from outreach.reconcile import reconcile_extract
 from privacy import retention
-from privacy.disclosure import configured_threshold
 from privacy.files import file_sha256
 from uptake.alerts import email_addresses
 from uptake.context import AppContext
@@ -327,7 +326,7 @@ def report_job(
         ctx,
         ctx.settings.home / "rapport",
         actor=actor,
-        threshold=seuil or configured_threshold(),
+        threshold=seuil or None,
         mailing=mailing,
     )
     recipients = mailing.recipients if mailing else ()

@@ -15,6 +15,7 @@ from outreach.channels import SmtpSettings, deliver_emails, smtp_relay
 from outreach.errors import OutreachError, ReportNotSent
 from outreach.report import ReportFiles, report_message, write_report
 from privacy import audit
+from privacy.disclosure import configured_threshold
 from uptake.alerts import SMTP_ENV, email_addresses, sender_address
 from uptake.context import AppContext
 from uptake.db import transaction
@@ -48,12 +49,19 @@ def report_mailing(recipients: str, relay: str, *, relay_hint: str) -> ReportMai
 
 
 def produce_report(
-    ctx: AppContext, out_dir: Path, *, actor: str, threshold: int, mailing: ReportMailing | None = None
+    ctx: AppContext,
+    out_dir: Path,
+    *,
+    actor: str,
+    threshold: int | None = None,
+    mailing: ReportMailing | None = None,
 ) -> ReportFiles:
-    """Write the report in `out_dir` (audited); then mail it if asked (`ReportNotSent` if the relay
+    """Write the report in `out_dir` (audited), hiding counts under `threshold` (default: the one
+    configured for every published figure); then mail it if asked (`ReportNotSent` if the relay
     does not take it: the files stay written), and audit the sending."""
     moment = dt.datetime.now(dt.UTC)
     communes = dict(ctx.geography.communes.select("code_commune", "nom").iter_rows())
+    threshold = threshold or configured_threshold()
     files = write_report(ctx.engine, out_dir, communes=communes, actor=actor, threshold=threshold, now=moment)
     if mailing is None:
         return files

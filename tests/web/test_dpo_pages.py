@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
@@ -184,6 +185,21 @@ def test_the_audit_log_exports_as_csv_one_operation_or_all_and_the_export_is_aud
     with transaction(engine) as session:
         exports = session.scalars(select(AuditEntry).where(AuditEntry.action == "journal.export")).all()
     assert [entry.actor for entry in exports] == [LOGINS["dpo"], LOGINS["dpo"]]
+
+
+def test_an_audit_export_cut_at_its_limit_says_so_in_the_file(
+    client_for: Client, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from uptake.web.routes import dpo
+
+    monkeypatch.setattr(dpo, "AUDIT_EXPORT_LIMIT", 2)
+    with transaction(engine) as session:
+        for seq in range(3):
+            audit.append(session, actor="ts-a", action="foyer.consultation", object_ref=f"foyer-{seq}")
+    lines = client_for("dpo").get("/dpo/journal.csv").text.lstrip("\ufeff").splitlines()
+    assert len(lines) == 4  # header, the 2 newest entries, the warning
+    assert lines[-1] == "… export limité aux 2 entrées les plus récentes : filtrez par opération"
+    assert "foyer-0" not in "\n".join(lines)
 
 
 def test_access_log_filters_by_agent_and_household_and_exports_csv(

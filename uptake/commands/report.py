@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from privacy.disclosure import DEFAULT_THRESHOLD, configured_threshold
+from privacy.disclosure import DEFAULT_THRESHOLD
 from uptake.commands.privacy import actor_name
 from uptake.context import AppContext
 from uptake.reporting import produce_report, report_mailing
@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
             ctx,
             out or ctx.settings.home / "rapport",
             actor=actor_name(acteur),
-            threshold=seuil or configured_threshold(),
+            threshold=seuil or None,
             mailing=mailing,
         )
         console.print(f"Rapport : [bold]{files.html}[/]", soft_wrap=True)  # a path is copied whole

@@ -25,10 +25,11 @@ from outreach.charts import HIDDEN_LABEL, bar_chart, french_number, percent
 from outreach.indicators import indicators_22, indicators_71, load_tables
 from outreach.models import Launch, Outcome, WorklistItem
 from outreach.outcomes import OUTCOMES
-from outreach.report import CHANNEL_LABELS, HEADERS, write_report
+from outreach.report import CHANNEL_LABELS, HEADERS
 from uptake import french
 from uptake.health import check_installation
 from uptake.jobs import ScheduleError
+from uptake.reporting import produce_report
 from uptake.scheduler import (
     OUTCOME_LABELS,
     ScheduleInfo,
@@ -75,13 +76,8 @@ def runs_page(
 ) -> Response:
     """The newest detection runs, their status and counts (households, flags by rule), and the
     schedules that start them (each can be paused, resumed or run now)."""
-    notice = None
-    if fait in SCHEDULE_ACTIONS and planification:
-        engine = context_of(request).engine
-        found = [s for s in list_schedules(engine) if s.name == planification]
-        next_run = french.moment(found[0].next_run) if found and found[0].next_run else "—"
-        notice = SCHEDULE_ACTIONS[fait][1].format(name=planification, next=next_run)
-    return _runs_page(request, notice=notice)
+    done = (fait, planification) if fait in SCHEDULE_ACTIONS and planification else None
+    return _runs_page(request, done=done)
 
 
 @router.post("/planifications/{name}/{action}")
@@ -98,11 +94,22 @@ def change_schedule(request: Request, name: Annotated[str, Path(max_length=191)]
 
 
 def _runs_page(
-    request: Request, *, notice: str | None = None, error: str | None = None, status_code: int = 200
+    request: Request,
+    *,
+    done: tuple[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> Response:
     engine = context_of(request).engine
     runs = list_runs(engine, limit=50)
     schedules = list_schedules(engine)
+    notice = None
+    if done is not None:  # (action, schedule name) just carried out: say it, with the next run
+        action, name = done
+        following = [s.next_run for s in schedules if s.name == name and s.next_run]
+        notice = SCHEDULE_ACTIONS[action][1].format(
+            name=name, next=french.moment(following[0]) if following else "—"
+        )
     return render(
         request,
         "donnees/runs.html",
@@ -251,13 +258,10 @@ def indicators_page(request: Request) -> Response:
 def report_download(request: Request) -> Response:
     """The indicators report (HTML page with its charts, and its CSV tables) as one archive, to share
     with the convention's partners: counts under statistical secrecy only; audited like `uptake report`."""
-    context = context_of(request)
-    communes = dict(context.geography.communes.select("code_commune", "nom").iter_rows())
     with tempfile.TemporaryDirectory(prefix="uptake-rapport-") as folder:
-        files = write_report(
-            context.engine,
+        files = produce_report(
+            context_of(request),
             FilePath(folder),
-            communes=communes,
             actor=current_account(request).login,
             threshold=request.app.state.disclosure_threshold,
         )

@@ -49,7 +49,7 @@ def _exchanges_page(request: Request, *, notice: str | None = None, error: str |
     with db(request) as session:
         rows = exchanges.list_exchanges(session)
         in_force = [e for e in rows if e.status == exchanges.APPROVED and e.expires_on >= today]
-        held = {e.id: len(retention.held_outputs(session, e.id)) for e in rows}
+        held = retention.held_counts(session)
     pending = [e for e in rows if e.status == exchanges.REQUESTED]
     decided = [e for e in rows if e.status != exchanges.REQUESTED]
     return render(
@@ -250,8 +250,10 @@ def audit_csv(request: Request, operation: Annotated[str | None, Query(max_lengt
     writer.writerow(["N°", "Date (UTC)", "Acteur", "Opération", "Code", "Objet", "Comptes et détails"])
     with db(request) as session:
         rows = session.scalars(
-            select(AuditEntry).where(*where).order_by(AuditEntry.seq.desc()).limit(AUDIT_EXPORT_LIMIT)
+            select(AuditEntry).where(*where).order_by(AuditEntry.seq.desc()).limit(AUDIT_EXPORT_LIMIT + 1)
         ).all()
+        cut = len(rows) > AUDIT_EXPORT_LIMIT
+        rows = rows[:AUDIT_EXPORT_LIMIT]
         for e in rows:
             said = french.stored_pairs(e.counts) + french.stored_pairs(e.details)
             writer.writerow(
@@ -264,6 +266,11 @@ def audit_csv(request: Request, operation: Annotated[str | None, Query(max_lengt
                     e.object_ref or "",
                     " ; ".join(f"{key} : {value}" for key, value in said),
                 ]
+            )
+        if cut:  # said in the file itself, where the reader looks for the older entries
+            limit = french.count(AUDIT_EXPORT_LIMIT)
+            writer.writerow(
+                [f"… export limité aux {limit} entrées les plus récentes : filtrez par opération"]
             )
         audit.append(
             session,

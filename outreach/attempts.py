@@ -31,6 +31,7 @@ from outreach.channels import (
     worklist_xlsx,
     zip_files,
 )
+from outreach.letters import LEFT_OUT_NAME, PDF_NAME, print_letters
 from outreach.models import Contact, WorklistItem
 from outreach.outcomes import record_outcome
 from outreach.templates import Renderer, format_euros
@@ -263,9 +264,13 @@ def produce_attempt(
             ],
         )
     elif rows and channel == "courrier":
-        files = [
-            (f"{h['rang']:05d}-{h['id_foyer']}.html", m.html.encode("utf-8")) for h, _, m in rows if m.html
-        ]
+        letters = [(f"{h['rang']:05d}-{h['id_foyer']}.html", m.html) for h, _, m in rows if m.html]
+        printed = print_letters(letters, assets=job.renderer.templates_dir)
+        files = [(name, page.encode("utf-8")) for name, page in letters]
+        if printed.left_out:
+            files.insert(0, (LEFT_OUT_NAME, printed.left_out_notice().encode("utf-8")))
+        if printed.pdf is not None:
+            files.insert(0, (PDF_NAME, printed.pdf))
         write(f"Courriers {job.campaign.id} tentative {index + 1}", f"{stem}.zip", zip_files(files))
 
     output_path = str(outputs[0].path) if outputs else None

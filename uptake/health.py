@@ -252,6 +252,19 @@ def _disclosure(_settings: Settings) -> str:
     return f"effectifs inférieurs à {threshold} masqués dans tout chiffre publié ({origin})"
 
 
+def _letters(_settings: Settings) -> str:
+    from outreach.letters import BUILTIN_FONT, installed_font
+
+    font = installed_font()
+    if font is BUILTIN_FONT:
+        return (
+            f"PDF des courriers en {font.name} : un courrier dont un nom s'écrit hors de l'alphabet "
+            "d'Europe de l'Ouest restera hors du PDF (à imprimer depuis son HTML) ; installez la police "
+            "DejaVu Sans (paquet Debian fonts-dejavu-core)"
+        )
+    return f"PDF des courriers en {font.name} ({font.files['normal'].parent})"
+
+
 class NotReady(Exception):
     """A part that works but is not ready: the message says what to do."""
 
@@ -267,6 +280,7 @@ CHECKS: tuple[tuple[str, Callable[[Settings], str]], ...] = (
     ("Planifications", _schedules),
     ("Alertes", _alerts),
     ("Secret statistique", _disclosure),
+    ("Courriers", _letters),
 )
 
 

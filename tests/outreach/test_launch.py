@@ -7,6 +7,7 @@ import datetime as dt
 import email
 import hashlib
 import io
+import re
 import zipfile
 from dataclasses import replace
 from email import policy
@@ -15,12 +16,14 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import polars as pl
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from detection.retention import purge_flags
 from outreach.errors import RunFlagsPurged, RunNotFound
 from outreach.launch import launch_campaign, run_followups
+from outreach.letters import PDF_NAME
 from outreach.models import Assignment, Contact, Launch, Outcome, WorklistItem
 from outreach.outcomes import record_outcome
 from outreach.windows import is_allowed
@@ -230,8 +233,16 @@ def test_action_71_call_list_then_questionnaire_counted_as_sent(make_world) -> N
     )
     assert [(a.canal, a.foyers) for a in letters] == [("courrier", 2)]
     archive = zipfile.ZipFile(io.BytesIO(letters[0].outputs[0].path.read_bytes()))
-    html = archive.read(archive.namelist()[0]).decode()
-    assert "pré-diagnostic" in html
+    pdf_name, *pages = archive.namelist()
+    assert pdf_name == PDF_NAME and len(pages) == 2
+    html = [archive.read(name).decode() for name in pages]
+    assert all("pré-diagnostic" in page for page in html)
+    # The letter and its questionnaire, two pages per household, in the order of the HTML files.
+    printed = [page.extract_text() for page in PdfReader(io.BytesIO(archive.read(PDF_NAME))).pages]
+    assert len(printed) == 4
+    for index, page in enumerate(html):
+        name = re.search(r"Testnom\d+", page)
+        assert name and name.group() in printed[2 * index] and "Questionnaire" in printed[2 * index + 1]
     with Session(world.engine) as session:
         sent = session.scalars(
             select(Outcome.id_foyer).where(Outcome.resultat == "questionnaire_envoye")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from outreach.letters import installed_font
 from tests.conftest import CONFIG_DIR
 from uptake.db import make_engine
 from uptake.health import CHECKS
@@ -58,6 +59,7 @@ def test_a_new_installation_is_checked_without_creating_anything(cli, uptake_hom
     assert "uptake register load" in parts["Registre des traitements"]
     assert parts["Planifications"].startswith("✗")
     assert parts["Comptes"].startswith("✗ aucun compte actif de délégué à la protection des données")
+    assert parts["Courriers"].startswith(f"✓ PDF des courriers en {installed_font().name}")
     assert "À corriger : Registre des traitements, Comptes, Planifications." in result.stdout
     assert not uptake_home.exists()  # no database, no key, no folder
 

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
     @app.command("check", epilog="Code de sortie : 0 si tout est prêt, 1 sinon.")
     def check() -> None:
         """Vérifie l'installation sans rien modifier : base de données, territoire, règles et paramètres,
-        campagnes, registre, comptes, clés, planifications.
+        campagnes, registre, comptes, clés, planifications, police des courriers.
 
         Chaque partie est vérifiée même si une autre échoue ; ce qui n'est pas prêt est dit avec la
         façon d'y remédier.

@@ -1,0 +1,262 @@
+"""Letters ready to print: every household's letter, rendered from its HTML, in one PDF.
+
+The campaign's letter templates are HTML (editable, and printable from a browser one by one); the
+mail room needs one file that prints the whole batch in order, each letter starting on a new page.
+xhtml2pdf lays the HTML out with reportlab, without any system library. Letters sharing a template
+are laid out as one document, so the font is embedded once per part rather than once per letter.
+
+A TrueType font with wide coverage is embedded when one is installed; otherwise the PDF falls back
+on the built-in Helvetica, which knows only Western European characters. A letter holding a
+character the font cannot draw (a name in Vietnamese, say) is left out of the PDF rather than
+printed with a blank where a letter of the name should be, and named with the characters concerned:
+its HTML file still prints from a browser.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import itertools
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from pypdf import PdfReader, PdfWriter
+from reportlab.pdfbase.ttfonts import TTFontFile
+from xhtml2pdf import pisa
+from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+from outreach.errors import OutreachError
+
+# xhtml2pdf warns about the CSS it ignores and may quote the surrounding text: a letter's text is
+# personal data, which never goes to the logs.
+logging.getLogger("xhtml2pdf").setLevel(logging.CRITICAL + 1)
+
+log = logging.getLogger(__name__)
+
+PDF_NAME = "courriers-a-imprimer.pdf"
+LEFT_OUT_NAME = "courriers-hors-pdf.txt"
+# Letters laid out per document: beyond a few hundred, xhtml2pdf holds a large story in memory.
+LETTERS_PER_PART = 400
+# Spaces a font may lack, replaced by the closest one it has (French amounts use a narrow one).
+SPACE_SUBSTITUTES = {"\u202f": "\u00a0", "\u2009": " ", "\u2007": "\u00a0"}
+# Fonts looked for, best coverage first (DejaVu draws Latin, Greek, Cyrillic and Vietnamese names).
+INSTALLED_FONTS: tuple[tuple[str, Path, dict[str, str]], ...] = (
+    (
+        "DejaVu Sans",
+        Path("/usr/share/fonts/truetype/dejavu"),
+        {
+            "normal": "DejaVuSans.ttf",
+            "bold": "DejaVuSans-Bold.ttf",
+            "italic": "DejaVuSans-Oblique.ttf",
+            "bold_italic": "DejaVuSans-BoldOblique.ttf",
+        },
+    ),
+    (
+        "Liberation Sans",
+        Path("/usr/share/fonts/truetype/liberation"),
+        {
+            "normal": "LiberationSans-Regular.ttf",
+            "bold": "LiberationSans-Bold.ttf",
+            "italic": "LiberationSans-Italic.ttf",
+            "bold_italic": "LiberationSans-BoldItalic.ttf",
+        },
+    ),
+)
+_STYLES = {"normal": ("normal", "normal"), "bold": ("bold", "normal"), "italic": ("normal", "italic")}
+_STYLES["bold_italic"] = ("bold", "italic")
+_BODY = re.compile(r"<body\b[^>]*>(?P<body>.*)</body\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+class LetterNotLaidOut(OutreachError):
+    """xhtml2pdf could not lay a letter template out: the template must change."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(
+            f"les courriers n'ont pas pu être mis en page en PDF ({cause}) : vérifiez le modèle HTML "
+            "du courrier (balises fermées, tableaux peu imbriqués) ; rien n'a été produit"
+        )
+
+
+@dataclass(frozen=True)
+class LetterFont:
+    """The font embedded in the PDF: TrueType files by style, or none for the built-in Helvetica."""
+
+    name: str
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @cached_property
+    def _characters(self) -> frozenset[int] | None:
+        if not self.files:
+            return None
+        return frozenset(TTFontFile(str(self.files["normal"])).charToGlyph)
+
+    def draws(self, character: str) -> bool:
+        """Whether the font has a glyph for `character`."""
+        if self._characters is None:
+            try:
+                character.encode("cp1252")
+            except UnicodeEncodeError:
+                return False
+            return True
+        return ord(character) in self._characters
+
+    def css(self) -> str:
+        """The style that makes every letter use this font (appended after the template's own)."""
+        if not self.files:
+            return "body { font-family: Helvetica; }"
+        faces = "".join(
+            f'@font-face {{ font-family: "uptake-courrier"; font-weight: {weight}; font-style: {style}; '
+            f'src: url("{self.files[name]}"); }}\n'
+            for name, (weight, style) in _STYLES.items()
+            if name in self.files
+        )
+        return faces + 'body { font-family: "uptake-courrier"; }'
+
+
+BUILTIN_FONT = LetterFont("Helvetica (intégrée au PDF)")
+
+
+def installed_font() -> LetterFont:
+    """The first font of `INSTALLED_FONTS` with its regular and bold faces installed, else `BUILTIN_FONT`.
+
+    Its italics are optional (Debian's fonts-dejavu-core has none): upright faces stand in for them.
+    """
+    for name, folder, files in INSTALLED_FONTS:
+        paths = {style: folder / file for style, file in files.items() if (folder / file).is_file()}
+        if "normal" in paths and "bold" in paths:
+            paths.setdefault("italic", paths["normal"])
+            paths.setdefault("bold_italic", paths["bold"])
+            return LetterFont(name, paths)
+    return BUILTIN_FONT
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A letter not in the PDF, by file name, with the characters the font cannot draw (U+XXXX)."""
+
+    name: str
+    characters: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PrintedLetters:
+    """The PDF of the printable letters (None when there is none), its pages, and the letters left out."""
+
+    pdf: bytes | None
+    pages: int
+    font: str
+    left_out: tuple[LeftOut, ...]
+
+    def left_out_notice(self) -> str:
+        """The French note put beside the PDF, naming each letter left out and why."""
+        lines = [
+            f"{len(self.left_out)} courrier(s) ne sont pas dans {PDF_NAME} : la police {self.font} ne sait "
+            "pas imprimer certains de leurs caractères. Imprimez-les depuis leur fichier HTML "
+            "(navigateur, Imprimer), ou installez la police DejaVu Sans (paquet Debian fonts-dejavu-core) "
+            "et relancez la production des courriers.",
+            "",
+        ]
+        lines += [f"{item.name} : caractères {', '.join(item.characters)}" for item in self.left_out]
+        return "\n".join(lines) + "\n"
+
+
+def print_letters(
+    letters: Sequence[tuple[str, str]], *, assets: Path | None = None, font: LetterFont | None = None
+) -> PrintedLetters:
+    """Lay out `letters` (file name, HTML) in one PDF, in order, each starting on a new page.
+
+    The letters may use files under `assets` (the templates' folder: a logo, say) and nothing else:
+    no other local file and nothing from the network, where an address could carry a household's
+    details. Letters with characters the font cannot draw are left out and listed; `LetterNotLaidOut`
+    when xhtml2pdf reports an error for a template.
+    """
+    font = font or installed_font()
+    roots = [path.parent for path in font.files.values()]
+    policy = ResourceAccessPolicy(
+        allow_remote=False,
+        base_dir=assets or (roots[0] if roots else None),
+        extra_roots=tuple(dict.fromkeys(roots)),
+    )
+    printable: list[str] = []
+    left_out: list[LeftOut] = []
+    for name, page in letters:
+        page = _substitute_spaces(page, font)
+        missing = _missing_characters(page, font)
+        if missing:
+            left_out.append(LeftOut(name, missing))
+        else:
+            printable.append(page)
+    if left_out:
+        log.warning("%d courrier(s) hors du PDF (police %s)", len(left_out), font.name)
+    parts = [_lay_out(document, font, policy) for document in _documents(printable)]
+    if not parts:
+        return PrintedLetters(None, 0, font.name, tuple(left_out))
+    if len(parts) == 1:
+        pdf = parts[0]
+        pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    else:
+        writer = PdfWriter()
+        for part in parts:
+            writer.append(PdfReader(io.BytesIO(part)))
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        pdf, pages = buffer.getvalue(), len(writer.pages)
+    return PrintedLetters(pdf, pages, font.name, tuple(left_out))
+
+
+def _missing_characters(page: str, font: LetterFont) -> tuple[str, ...]:
+    """The characters of the letter's text that `font` cannot draw, as U+XXXX."""
+    text = html.unescape(_TAG.sub(" ", page))
+    return tuple(f"U+{ord(c):04X}" for c in sorted(set(text)) if not c.isspace() and not font.draws(c))
+
+
+def _substitute_spaces(page: str, font: LetterFont) -> str:
+    for space, substitute in SPACE_SUBSTITUTES.items():
+        if space in page and not font.draws(space):
+            page = page.replace(space, substitute)
+    return page
+
+
+def _documents(pages: Sequence[str]) -> Iterator[str]:
+    """One HTML document per run of letters sharing a template, at most `LETTERS_PER_PART` each.
+
+    The letters' bodies follow one another under the template's head, each after a page break; a
+    letter without a `<body>` is a document of its own.
+    """
+    parsed = [_head_and_body(page) for page in pages]
+    for head, group in itertools.groupby(parsed, key=lambda item: item[0] if item[1] is not None else None):
+        items = list(group)
+        if head is None:
+            yield from (page for page, _ in items)
+            continue
+        for start in range(0, len(items), LETTERS_PER_PART):
+            bodies = [body or "" for _, body in items[start : start + LETTERS_PER_PART]]
+            joined = '<div style="page-break-before: always"></div>'.join(bodies)
+            yield f"{head}<body>{joined}</body></html>"
+
+
+def _head_and_body(page: str) -> tuple[str, str | None]:
+    match = _BODY.search(page)
+    return (page[: match.start()], match.group("body")) if match else (page, None)
+
+
+def _lay_out(document: str, font: LetterFont, policy: ResourceAccessPolicy) -> bytes:
+    style = f"<style>\n{font.css()}\n</style>"
+    if re.search(r"</head\s*>", document, re.IGNORECASE):
+        document = re.sub(r"</head\s*>", lambda _: f"{style}</head>", document, count=1, flags=re.IGNORECASE)
+    else:
+        document = style + document
+    buffer = io.BytesIO()
+    try:
+        status = pisa.CreatePDF(document, dest=buffer, encoding="utf-8", resource_policy=policy)
+    # Any failure of the layout engine, told without its message, which may quote a letter.
+    except Exception as exc:
+        raise LetterNotLaidOut(f"erreur {type(exc).__name__} du moteur de mise en page") from None
+    if status.err:
+        raise LetterNotLaidOut(f"{status.err} erreur(s) de mise en page")
+    return buffer.getvalue()

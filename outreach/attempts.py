@@ -34,6 +34,7 @@ from outreach.channels import (
 from outreach.letters import LEFT_OUT_NAME, PDF_NAME, print_letters
 from outreach.models import Contact, WorklistItem
 from outreach.outcomes import record_outcome
+from outreach.questionnaires import reference as questionnaire_reference
 from outreach.templates import Renderer, format_euros
 from outreach.windows import next_allowed
 from privacy import audit, vault
@@ -107,7 +108,7 @@ def _context(
             "motifs": household.get("explication") or "",
             "commune": job.commune_names.get(str(household["code_commune"]), household["code_commune"]),
             "date": french_date(planned.date()),
-            "reference": f"Q-{job.launch_id}-{household['rang']}",
+            "reference": questionnaire_reference(job.launch_id, int(household["rang"])),
         }
     )
     return context

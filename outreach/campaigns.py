@@ -8,7 +8,8 @@ caps and which sending windows. The campaign's identifier is its file name witho
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from outreach.errors import CampaignInvalid, CampaignNotFound
+from outreach.questionnaires import Questionnaire, load_questionnaire
 from privacy.config_errors import ConfigProblem, parse_config
 
 CAMPAIGNS_DIR = "campaigns"
@@ -137,6 +139,17 @@ class Attempt(_Strict):
     resultat_auto: Literal["questionnaire_envoye"] | None = Field(
         default=None, description="résultat enregistré pour chaque foyer quand la tentative est produite"
     )
+    questionnaire: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+        description="questionnaire joint au courrier (config/questionnaires/, sans extension)",
+    )
+
+    @model_validator(mode="after")
+    def _questionnaire_by_letter(self) -> Attempt:
+        if self.questionnaire is not None and self.canal != "courrier":
+            raise ValueError('un questionnaire ne se joint qu\'à un courrier (canal = "courrier")')
+        return self
 
 
 class _CampaignFile(_Strict):
@@ -165,6 +178,8 @@ class Campaign:
     fenetres: WindowSection
     sms: SmsSection
     tentatives: tuple[Attempt, ...]
+    # The questionnaires the letters carry, by name (loaded with the templates).
+    questionnaires: Mapping[str, Questionnaire] = field(default_factory=dict)
 
     @property
     def channels(self) -> tuple[Channel, ...]:
@@ -210,6 +225,7 @@ def load_campaign(path: Path, templates_dir: Path | None = None) -> Campaign:
         raise CampaignInvalid(
             where, "tentatives[0].delai_jours", "la première tentative part au lancement", "mettez 0"
         )
+    questionnaires: dict[str, Questionnaire] = {}
     if templates_dir is not None:
         for i, attempt in enumerate(parsed.tentatives):
             missing = [p.name for p in template_files(templates_dir, attempt) if not p.is_file()]
@@ -219,6 +235,10 @@ def load_campaign(path: Path, templates_dir: Path | None = None) -> Campaign:
                     f"tentatives[{i}].modele",
                     f"modèle introuvable ({', '.join(missing)})",
                     f"créez le fichier dans {templates_dir} ou corrigez le nom",
+                )
+            if attempt.questionnaire and attempt.questionnaire not in questionnaires:
+                questionnaires[attempt.questionnaire] = load_questionnaire(
+                    templates_dir.parent, attempt.questionnaire
                 )
     return Campaign(
         id=path.stem,
@@ -232,6 +252,7 @@ def load_campaign(path: Path, templates_dir: Path | None = None) -> Campaign:
         fenetres=parsed.fenetres,
         sms=parsed.sms,
         tentatives=tuple(parsed.tentatives),
+        questionnaires=questionnaires,
     )
 
 

@@ -7,6 +7,7 @@ campaigns of the convention over one simulated month, deterministically from `se
   day 2      simulated call and message outcomes (`outreach.simulation`)
   days 1-31  the daily follow-up run: each attempt of the sequences whose delay has passed and whose
              condition holds (7.1: questionnaire letters; 2.2: e-mails, then calls, then letters)
+  day 25     the returned questionnaires of action 7.1, typed in a spreadsheet and imported
   then       next month's extract (rights opened in both arms, more often when contacted),
              reconciliation, indicators report.
 """
@@ -17,16 +18,20 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from outreach.attempts import OutputFile
 from outreach.campaigns import find_campaign
 from outreach.launch import LaunchReport, OutreachEnv, launch_campaign, run_followups
+from outreach.questionnaire_answers import QuestionnairesImported, import_questionnaires
 from outreach.reconcile import ReconciliationReport, reconcile_extract
 from outreach.report import ReportFiles, write_report
-from outreach.simulation import simulate_month_file
+from outreach.simulation import returned_questionnaires_file, simulate_month_file
 
 CAMPAIGN_22 = "action-2-2-non-recours"
 CAMPAIGN_71 = "action-7-1-logement"
 FOLLOWUP_DAYS = range(1, 32)
+RETURNED_DAY = 25
 
 
 @dataclass
@@ -39,6 +44,8 @@ class DemoOutreach:
     simulated_openings: tuple[int, int] = (0, 0)
     reconciliation: ReconciliationReport | None = None
     report: ReportFiles | None = None
+    questionnaires_file: Path | None = None
+    questionnaires: QuestionnairesImported | None = None
 
     @property
     def outputs(self) -> list[OutputFile]:
@@ -89,6 +96,18 @@ def run_demo_outreach(
                 now=start + dt.timedelta(days=day),
             )
             result.followups += [o for attempt in attempts for o in attempt.outputs]
+    launch_71 = next(launch for launch in result.launches if launch.campaign == CAMPAIGN_71)
+    for name, questionnaire in campaigns[CAMPAIGN_71].questionnaires.items():
+        returned_at = start + dt.timedelta(days=RETURNED_DAY)
+        path = out_dir / f"questionnaires-retournes-{name}.csv"
+        returned_questionnaires_file(
+            env.engine, launch_71.launch_id, questionnaire, path, seed=seed, received=returned_at.date()
+        )
+        with Session(env.engine) as session, session.begin():
+            result.questionnaires = import_questionnaires(
+                session, path, config_dir, actor="secrétariat (simulation)", now=returned_at
+            )
+        result.questionnaires_file = path
     result.next_extract = out_dir / "extrait-mois-suivant.parquet"
     result.simulated_openings = (simulated.opening_contacted, simulated.opening_holdout)
     result.reconciliation = reconcile_extract(

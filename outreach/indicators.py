@@ -7,7 +7,7 @@ for a difference of two proportions; intention to treat: every household drawn i
 arm counts, reached or not).
 
 Action 7.1: households in rent arrears or in non-decent housing, social accompaniments started,
-pre-diagnostic questionnaires sent and returned.
+pre-diagnostic questionnaires sent and returned, and the answers of those returned.
 
 Every published count goes through `privacy.disclosure.suppress_small_counts` (null = secret
 statistique); a mean or a rate computed on a hidden count is hidden with it.
@@ -24,7 +24,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from outreach.holdout import CONTACTED, HOLDOUT
-from outreach.models import Assignment, Contact, Launch, Outcome
+from outreach.models import Assignment, Contact, Launch, Outcome, QuestionnaireAnswer
+from outreach.questionnaire_answers import QuestionnaireResults, questionnaire_results
 from privacy.disclosure import DEFAULT_THRESHOLD, suppress_small_counts
 
 Z95 = NormalDist().inv_cdf(0.975)
@@ -86,10 +87,21 @@ class Tables:
     assignments: pl.DataFrame
     contacts: pl.DataFrame
     outcomes: pl.DataFrame
+    answers: pl.DataFrame
+
+
+ANSWER_SCHEMA = {
+    "launch_id": pl.Int64,
+    "id_foyer": pl.String,
+    "questionnaire": pl.String,
+    "libelle": pl.String,
+    "ordre": pl.Int64,
+    "reponse": pl.String,
+}
 
 
 def load_tables(engine: Engine) -> Tables:
-    """Read launches, assignments, contacts and outcomes."""
+    """Read launches, assignments, contacts, outcomes and the answers of returned questionnaires."""
     with Session(engine) as session:
         launches = session.execute(select(Launch.id, Launch.campagne, Launch.action, Launch.lance_le)).all()
         assignments = session.execute(
@@ -114,6 +126,16 @@ def load_tables(engine: Engine) -> Tables:
                 Outcome.resultat,
                 Outcome.montant,
                 Outcome.enregistre_le,
+            )
+        ).all()
+        answers = session.execute(
+            select(
+                QuestionnaireAnswer.launch_id,
+                QuestionnaireAnswer.id_foyer,
+                QuestionnaireAnswer.questionnaire,
+                QuestionnaireAnswer.libelle,
+                QuestionnaireAnswer.ordre,
+                QuestionnaireAnswer.reponse,
             )
         ).all()
     return Tables(
@@ -163,6 +185,7 @@ def load_tables(engine: Engine) -> Tables:
             },
             orient="row",
         ),
+        pl.DataFrame(answers, schema=ANSWER_SCHEMA, orient="row"),
     )
 
 
@@ -174,6 +197,7 @@ def _of_action(tables: Tables, action: str) -> Tables:
         tables.assignments.filter(keep),
         tables.contacts.filter(keep),
         tables.outcomes.filter(keep),
+        tables.answers.filter(keep),
     )
 
 
@@ -244,6 +268,7 @@ class Indicators71:
 
     summary: pl.DataFrame
     by_commune: pl.DataFrame
+    questionnaires: QuestionnaireResults
 
 
 def _summary(rows: list[tuple[str, int]], threshold: int) -> pl.DataFrame:
@@ -459,4 +484,4 @@ def indicators_71(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
         .sort("code_commune")
     )
     by_commune = suppress_small_counts(by_commune, ["impayes", "non_decents"], threshold)
-    return Indicators71(summary, by_commune)
+    return Indicators71(summary, by_commune, questionnaire_results(t.answers, threshold))

@@ -121,3 +121,28 @@ class WorklistItem(Base):
     attribue_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     appel_a_partir_de: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     cree_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class QuestionnaireAnswer(Base):
+    """One answer of a returned pre-diagnostic questionnaire (action 7.1): append-only, pseudonymised.
+
+    The question's label and position are kept as they were when imported, so that the report does
+    not depend on later edits of the questionnaire's file.
+    """
+
+    __tablename__ = "outreach_questionnaire_answer"
+    __table_args__ = (
+        UniqueConstraint("launch_id", "id_foyer", "question", name="uq_outreach_questionnaire_answer"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    launch_id: Mapped[int] = mapped_column(Integer, index=True)
+    id_foyer: Mapped[str] = mapped_column(String(128), index=True)
+    questionnaire: Mapped[str] = mapped_column(String(100))
+    question: Mapped[str] = mapped_column(String(40))
+    libelle: Mapped[str] = mapped_column(String(200))
+    ordre: Mapped[int] = mapped_column(Integer)
+    reponse: Mapped[str] = mapped_column(String(20))
+    recu_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    acteur: Mapped[str] = mapped_column(String(100))
+    enregistre_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -41,7 +41,8 @@ class ParsedOutcome:
     commentaire: str | None
 
 
-def _parse_date(text: str) -> dt.datetime | None:
+def parse_date(text: str) -> dt.datetime | None:
+    """A date typed in a spreadsheet (AAAA-MM-JJ, with or without the time, or JJ/MM/AAAA), in UTC."""
     for parse in (dt.datetime.fromisoformat, lambda t: dt.datetime.strptime(t, "%d/%m/%Y")):
         try:
             moment = parse(text)
@@ -51,16 +52,11 @@ def _parse_date(text: str) -> dt.datetime | None:
     return None
 
 
-def _parse_amount(text: str) -> float | None:
-    cleaned = text.replace("\u202f", "").replace(" ", "").replace("€", "").replace(",", ".")
-    try:
-        return float(cleaned)
-    except ValueError:
-        return None
+def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header and the numbered lines (header = line 1) of a CSV typed in a spreadsheet.
 
-
-def parse_outcomes(path: Path, known: set[str], *, now: dt.datetime) -> list[ParsedOutcome]:
-    """Every line of the file, validated; `OutcomeImportInvalid` lists every bad line."""
+    `;` or `,` separated (whichever the header uses more), UTF-8 with or without BOM, cells stripped.
+    """
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -73,6 +69,24 @@ def parse_outcomes(path: Path, known: set[str], *, now: dt.datetime) -> list[Par
     first = text.splitlines()[0] if text else ""
     reader = csv.DictReader(text.splitlines(), delimiter=";" if first.count(";") >= first.count(",") else ",")
     header = [h.strip() for h in (reader.fieldnames or [])]
+    rows = [
+        (number, {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None})
+        for number, raw in enumerate(reader, start=2)
+    ]
+    return header, rows
+
+
+def _parse_amount(text: str) -> float | None:
+    cleaned = text.replace("\u202f", "").replace(" ", "").replace("€", "").replace(",", ".")
+    try:
+        return float(cleaned)
+    except ValueError:
+        return None
+
+
+def parse_outcomes(path: Path, known: set[str], *, now: dt.datetime) -> list[ParsedOutcome]:
+    """Every line of the file, validated; `OutcomeImportInvalid` lists every bad line."""
+    header, rows = read_rows(path)
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise OutcomeImportInvalid(
@@ -80,8 +94,7 @@ def parse_outcomes(path: Path, known: set[str], *, now: dt.datetime) -> list[Par
         )
     problems: list[LineProblem] = []
     parsed: list[ParsedOutcome] = []
-    for number, raw in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+    for number, row in rows:
         before = len(problems)
         pseudonym = row.get("id_foyer", "")
         if not _PSEUDONYM.match(pseudonym):
@@ -93,7 +106,7 @@ def parse_outcomes(path: Path, known: set[str], *, now: dt.datetime) -> list[Par
             problems.append(
                 LineProblem(number, "resultat", f"`{result}` inconnu (valeurs : {', '.join(OUTCOMES)})")
             )
-        moment = _parse_date(row.get("date", ""))
+        moment = parse_date(row.get("date", ""))
         if moment is None:
             problems.append(LineProblem(number, "date", "date illisible (AAAA-MM-JJ ou JJ/MM/AAAA)"))
         elif moment > now + dt.timedelta(days=1):

@@ -48,6 +48,12 @@ HEADERS: dict[str, str] = {
     "ic95_haut": "IC 95 % haut",
     "impayes": "Impayés de loyer",
     "non_decents": "Logements non décents",
+    "questionnaire": "Questionnaire",
+    "question": "Question",
+    "reponses": "Réponses",
+    "oui": "Oui",
+    "non": "Non",
+    "mediane": "Médiane",
 }
 _RATES = {"taux_ouverture", "ic95_bas", "ic95_haut"}
 _MONEY = {"montant_moyen"}
@@ -68,6 +74,8 @@ def _cell(column: str, value: object, communes: Mapping[str, str]) -> str:
         return percent(float(value))  # type: ignore[arg-type]
     if column in _MONEY or (column == "valeur" and isinstance(value, float)):
         return french_number(float(value), 2)  # type: ignore[arg-type]
+    if column == "mediane":
+        return french_number(float(value), 1)  # type: ignore[arg-type]
     if column == "canal":
         return CHANNEL_LABELS.get(str(value), str(value))
     if column == "regle":
@@ -146,6 +154,8 @@ def write_report(
         "action-2-2-par-commune": ind22.by_commune,
         "action-7-1-synthese": ind71.summary,
         "action-7-1-par-commune": ind71.by_commune,
+        "action-7-1-questionnaires-oui-non": ind71.questionnaires.yes_no,
+        "action-7-1-questionnaires-nombres": ind71.questionnaires.numbers,
     }
     written = []
     for name, frame in csv_tables.items():
@@ -217,5 +227,7 @@ def _render(
         communes22=_table(ind22.by_commune, communes),
         synthese71=_table(ind71.summary, communes),
         communes71=_table(ind71.by_commune, communes),
+        questionnaires_oui_non=_table(ind71.questionnaires.yes_no.drop("questionnaire"), communes),
+        questionnaires_nombres=_table(ind71.questionnaires.numbers.drop("questionnaire"), communes),
         graphiques=_charts22(ind22, communes),
     )

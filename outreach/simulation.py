@@ -4,17 +4,21 @@
 
 - contacted households get call outcomes typed as a social worker would (`joint`, `message_laisse`,
   `injoignable`, `refus`, `demarche_engagee`, a few `opposition`, and for action 7.1
-  `accompagnement_engage` and `questionnaire_retourne`);
+  `accompagnement_engage`);
 - the next month's extract is the current one, one month later, where each flagged household of
   either arm has started to receive the benefit of its rule with probability `base_rate`, plus
   `contact_effect` in the contacted arm (the amount paid is the estimate).
 
 Reconciling that extract (`outreach.reconcile`) then finds the rights opened in both arms, and the
 report's uplift should recover `contact_effect` within its confidence interval.
+
+`returned_questionnaires_file` writes, for a share of the questionnaires a launch sent, the
+spreadsheet a mail room would type back (reference, date, answers), to be imported as a real one.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import random
 from dataclasses import dataclass
@@ -29,6 +33,7 @@ from detection.validation import validate_extract
 from outreach.holdout import CONTACTED, HOLDOUT
 from outreach.models import Assignment, Contact, Launch
 from outreach.outcomes import record_outcome
+from outreach.questionnaires import FIXED_COLUMNS, NO, YES, Questionnaire, reference
 from outreach.reconcile import RULE_BENEFITS
 
 # Share of each call outcome for a contacted household (the rest: no outcome recorded).
@@ -45,9 +50,13 @@ CALL_OUTCOMES_71 = (
     ("accompagnement_engage", 0.30),
     ("injoignable", 0.20),
     ("refus", 0.05),
-    ("questionnaire_retourne", 0.15),
+    ("message_laisse", 0.15),
     ("opposition", 0.02),
 )
+# How a returned questionnaire answers a yes/no question (share of "oui"); the rest answer "non", and
+# one answer in ten is left blank. A number question gets 1 to 30 (years in the dwelling).
+YES_SHARE = 0.35
+BLANK_SHARE = 0.10
 
 
 @dataclass(frozen=True)
@@ -202,3 +211,47 @@ def simulate_month_file(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     following.write_parquet(out_path)
     return SimulationResult(following, recorded, opened_c, opened_t)
+
+
+def returned_questionnaires_file(
+    engine: Engine,
+    launch_id: int,
+    questionnaire: Questionnaire,
+    out_path: Path,
+    *,
+    seed: int,
+    share: float = 0.4,
+    received: dt.date,
+) -> int:
+    """Write the answers of `share` of the questionnaires launch `launch_id` sent; returns their number."""
+    with Session(engine) as session:
+        sent = session.execute(
+            select(Assignment.rang, Assignment.id_foyer)
+            .join(
+                Contact,
+                (Contact.launch_id == Assignment.launch_id) & (Contact.id_foyer == Assignment.id_foyer),
+            )
+            .where(Assignment.launch_id == launch_id, Contact.canal == "courrier")
+            .distinct()
+            .order_by(Assignment.rang)
+        ).all()
+    lines = []
+    for rank, pseudonym in sent:
+        rng = random.Random(f"{seed}|questionnaire|{launch_id}|{pseudonym}")
+        if rank is None or rng.random() >= share:
+            continue
+        answers = []
+        for question in questionnaire.questions:
+            if rng.random() < BLANK_SHARE:
+                answers.append("")
+            elif question.type == "nombre":
+                answers.append(str(rng.randint(1, 30)))
+            else:
+                answers.append(YES if rng.random() < YES_SHARE else NO)
+        lines.append([reference(launch_id, rank), received.isoformat(), *answers])
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with out_path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow([*FIXED_COLUMNS, *(q.id for q in questionnaire.questions)])
+        writer.writerows(lines)
+    return len(lines)

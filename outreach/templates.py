@@ -141,6 +141,8 @@ class Renderer:
             self._check_notice(f"{attempt.modele}.html.j2", html, first_contact, html=True)
             return RenderedMessage(text=text.strip() + "\n", html=html.strip() + "\n", subject=subject)
         if attempt.canal == "courrier":
+            questionnaire = self.campaign.questionnaires.get(attempt.questionnaire or "")
+            context = {**context, "questionnaire": questionnaire}
             html, _ = self._module(f"{attempt.modele}.html.j2", context)
             self._check_notice(f"{attempt.modele}.html.j2", html, first_contact, html=True)
             return RenderedMessage(text="", html=html.strip() + "\n")

@@ -45,7 +45,7 @@ COMMANDS: dict[str, Entry] = {
     "check": Entry(
         "check",
         "Vérifie l'installation sans rien modifier : base de données, territoire, règles et "
-        "paramètres, campagnes, registre, comptes, clés, planifications.",
+        "paramètres, campagnes, registre, comptes, clés, planifications, police des courriers.",
     ),
     "validate": Entry(
         "extract",
@@ -96,7 +96,9 @@ COMMANDS: dict[str, Entry] = {
         "campaigns",
         "Campagnes de contact : liste, vérification, lancement, relances, rapprochement.",
     ),
-    "outcomes": Entry("outcomes", "Résultats des contacts : import depuis un tableur."),
+    "outcomes": Entry(
+        "outcomes", "Résultats des contacts et questionnaires retournés : import depuis un tableur."
+    ),
 }
 
 _TYPER_SETTINGS: dict[str, Any] = {

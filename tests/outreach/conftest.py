@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from detection.records import SUCCEEDED, DetectionRun, insert_flags
-from outreach.launch import OutreachEnv
+from outreach.launch import OutreachEnv, launch_campaign, run_followups
+from outreach.models import Assignment
 from privacy import exchanges, register, vault
 from privacy.keys import Keyring, open_keyring
 from tests.conftest import CONFIG_DIR
-from tests.outreach.factories import geography, pseudonym, templates_dir
+from tests.outreach.factories import campaign_71, flag, flags_frame, geography, pseudonym, templates_dir
 
 REGISTER_CODE = "CTG-FORCALQUIER-DROITS"
 ALL_FIELDS = ("civilite", "nom", "prenom", "telephone", "email", "adresse", "code_postal", "ville")
@@ -78,6 +79,25 @@ class OutreachWorld:
             vault.import_contacts(
                 session, self.keyring, pl.DataFrame(rows), territory="test", actor="test", now=NOW
             )
+
+
+def send_questionnaires(world: OutreachWorld, households: int) -> tuple[int, dict[str, str]]:
+    """Action 7.1 launched on `households` households (no holdout), its questionnaire letters sent
+    three days later; the launch and each household's questionnaire reference."""
+    flags = flags_frame([flag(i, "logement_non_decent") for i in range(1, households + 1)])
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+    campaign = replace(campaign_71(), temoin=campaign_71().temoin.model_copy(update={"part": 0.0}))
+    report = launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
+    letters = run_followups(
+        world.env, campaign, report.launch_id, out_dir=world.out_dir, now=NOW + dt.timedelta(days=3)
+    )
+    assert [a.canal for a in letters] == ["courrier"]
+    with Session(world.engine) as session:
+        ranks = session.execute(
+            select(Assignment.id_foyer, Assignment.rang).where(Assignment.launch_id == report.launch_id)
+        ).all()
+    return report.launch_id, {p: f"Q-{report.launch_id}-{r}" for p, r in ranks}
 
 
 def approve_exchange(

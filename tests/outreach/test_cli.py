@@ -7,11 +7,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from outreach.launch import OutreachEnv
 from privacy import register
 from privacy.keys import open_keyring
 from tests.conftest import CONFIG_DIR
-from tests.outreach.conftest import OutreachWorld, approve_exchange
-from tests.outreach.factories import flag, flags_frame, launch_row
+from tests.outreach.conftest import OutreachWorld, approve_exchange, send_questionnaires
+from tests.outreach.factories import flag, flags_frame, geography, launch_row, templates_dir
 from uptake.db import make_engine, upgrade
 
 
@@ -120,3 +121,34 @@ def test_audit_show_keeps_one_operation_and_refuses_an_unknown_code(cli, tmp_pat
     unknown = cli("audit", "show", "--operation", "registre.chargment")
     assert unknown.code == 2
     assert "vouliez-vous dire registre.chargement" in " ".join(unknown.stderr.split())
+
+
+def test_returned_questionnaires_import_from_the_command_line_names_those_to_call_back(
+    cli, uptake_home: Path, tmp_path: Path
+) -> None:
+    engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
+    upgrade(engine)
+    keyring = open_keyring(uptake_home / "keys", uptake_home / "master.key", environ={})
+    with Session(engine) as session, session.begin():
+        register.save(session, register.load_dir(CONFIG_DIR / "registre"), actor="test", source="test")
+    approve_exchange(engine, keyring)
+    env = OutreachEnv(engine, keyring, geography(), templates_dir(), actor="test")
+    _, references = send_questionnaires(OutreachWorld(engine, keyring, env, tmp_path / "sorties", 0), 2)
+    engine.dispose()
+    first, second = (references[p] for p in sorted(references))
+    path = tmp_path / "retours.csv"
+    path.write_text(
+        "reference;date;anciennete;humidite;travailleur_social\n"
+        f"{first};2026-03-28;7;oui;oui\n{second};2026-03-30;;non;non\n",
+        encoding="utf-8",
+    )
+
+    result = cli("outcomes", "questionnaires", str(path), "--acteur", "secretariat")
+
+    assert result.code == 0, result.output
+    assert "2 questionnaire(s) importé(s)" in result.stdout and "(5 réponse(s))" in result.stdout
+    assert f"1 foyer(s) demandent à être contactés par un travailleur social, questionnaires : {first}." in (
+        " ".join(result.stdout.split())
+    )
+    again = cli("outcomes", "questionnaires", str(path))
+    assert again.code == 2 and "ce questionnaire est déjà enregistré" in again.stderr

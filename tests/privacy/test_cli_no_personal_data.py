@@ -157,6 +157,9 @@ def test_the_cli_round_trip_never_prints_personal_data(cli: Cli, tmp_path: Path)
     outputs.append(result.output)
     report = result.output
     assert "Origine : courrier" in report and "opposition.enregistrement" in report
+    # What the outreach tables hold is part of the report from the command line too, as on the web.
+    assert "Résultats des contacts enregistrés" in report
+    assert "Réponses aux questionnaires retournés" in report
     # An opposition received by phone, the household named by its matricule (never echoed).
     opposed = cli(
         "subjects", "oppose", "--matricule", "-", "--source", "appel", stdin=rows[1]["matricule"] + "\n"

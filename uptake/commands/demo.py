@@ -197,7 +197,16 @@ def register(app: typer.Typer) -> None:
                 f"{launch.campaign} : {signalled} foyers signalés, {contacted} à contacter, "
                 f"{controls} dans le groupe témoin"
             )
-        _say(f"{len(outreach.outputs)} listes produites (SMS, e-mails, appels, courriers).")
+        _say(
+            f"{len(outreach.outputs)} listes produites (SMS, e-mails, appels, courriers : un PDF à "
+            "imprimer par envoi)."
+        )
+        if outreach.questionnaires is not None:
+            back = outreach.questionnaires
+            _say(
+                f"{french.count(back.questionnaires)} questionnaires de pré-diagnostic retournés saisis et "
+                f"importés ; {french.count(len(back.to_call_back))} foyers demandent un travailleur social."
+            )
         if outreach.reconciliation is not None:
             opened = outreach.reconciliation.rights_opened
             contacted, controls = (

@@ -1,4 +1,5 @@
-"""`uptake outcomes import FILE.csv`: outcomes typed in a spreadsheet, validated, all or nothing."""
+"""`uptake outcomes import|questionnaires FILE.csv`: outcomes and returned questionnaires typed in a
+spreadsheet, validated, all or nothing."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rich.console import Console
 from sqlalchemy.orm import Session
 
 from outreach.outcome_import import import_outcomes
+from outreach.questionnaire_answers import import_questionnaires
 from uptake.commands.privacy import actor_name
 from uptake.context import AppContext
 
@@ -17,7 +19,10 @@ console = Console()
 
 def register(app: typer.Typer) -> None:
     """Add the `outcomes` command group."""
-    group = typer.Typer(help="Résultats des contacts : import depuis un tableur.", no_args_is_help=True)
+    group = typer.Typer(
+        help="Résultats des contacts et questionnaires retournés : import depuis un tableur.",
+        no_args_is_help=True,
+    )
 
     @group.command("import")
     def import_command(
@@ -41,5 +46,35 @@ def register(app: typer.Typer) -> None:
         with Session(ctx.engine) as session, session.begin():
             count = import_outcomes(session, file, actor=actor_name(acteur))
         console.print(f"{count} résultat(s) importé(s) depuis {file}.")
+
+    @group.command("questionnaires")
+    def questionnaires_command(
+        file: Path = typer.Argument(
+            ...,
+            metavar="FICHIER",
+            help="Fichier CSV (séparateur ; ou ,), en UTF-8, avec une ligne d'en-tête.",
+        ),
+        acteur: str | None = typer.Option(None, "--acteur", help="Qui a saisi les réponses."),
+    ) -> None:
+        """Importe les questionnaires de pré-diagnostic retournés (action 7.1), tout ou rien.
+
+        Une ligne par questionnaire : reference (imprimée sur le questionnaire, par exemple Q-12-345),
+        date (de réception), puis une colonne par question, nommée par son identifiant dans
+        config/questionnaires/ (oui, non, un nombre entier, ou rien). Chaque questionnaire est
+        enregistré une fois, avec le résultat « questionnaire retourné » ; l'import donne les
+        références des foyers qui demandent à être rappelés.
+        """
+        ctx = AppContext.from_env()
+        with Session(ctx.engine) as session, session.begin():
+            done = import_questionnaires(session, file, ctx.settings.config_dir, actor=actor_name(acteur))
+        console.print(
+            f"{done.questionnaires} questionnaire(s) importé(s) depuis {file} ({done.answers} réponse(s))."
+        )
+        if done.to_call_back:
+            console.print(
+                f"{len(done.to_call_back)} foyer(s) demandent à être contactés par un travailleur social, "
+                f"questionnaires : {', '.join(done.to_call_back)}.",
+                style="bold",
+            )
 
     app.add_typer(group, name="outcomes")

@@ -24,6 +24,7 @@ from uptake import french
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.jobs import purge_everything
+from uptake.subject_sections import outreach_sections
 
 console = Console()
 
@@ -357,6 +358,7 @@ def register(app: typer.Typer) -> None:
                 territory=ctx.key_territory,
                 finalites=finalites,
                 actor=actor_name(acteur),
+                extra=outreach_sections(session),
             )
             sign_end_of_log(session, keyring)
         text = subjects.render_html(report) if format_ == "html" else subjects.render_text(report)

@@ -248,6 +248,14 @@ def indicators_page(request: Request) -> Response:
                 ("Action 2.2 — par commune", _table(ind22.by_commune, communes)),
                 ("Action 7.1 — logement : synthèse", _table(ind71.summary, communes)),
                 ("Action 7.1 — par commune", _table(ind71.by_commune, communes)),
+                (
+                    "Action 7.1 — questionnaires retournés : réponses oui / non",
+                    _table(ind71.questionnaires.yes_no.drop("questionnaire"), communes),
+                ),
+                (
+                    "Action 7.1 — questionnaires retournés : réponses chiffrées",
+                    _table(ind71.questionnaires.numbers.drop("questionnaire"), communes),
+                ),
             ],
             "chart": chart,
         },

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -14,11 +13,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from detection.retention import archived_extracts, kept_flags
-from outreach.models import WorklistItem
-from outreach.outcomes import outcome_history
 from privacy import audit, exchanges, register, retention, subjects
 from privacy.errors import PrivacyError
 from privacy.models import AuditEntry, Exchange, PersonalOutput
@@ -27,6 +23,7 @@ from uptake import french
 from uptake.audit_labels import action_label
 from uptake.jobs import drop_folders, purge_everything, scheduled_flags_months
 from uptake.scheduler import FAILED, OUTCOME_LABELS, list_schedules, purge_sentence
+from uptake.subject_sections import outreach_sections
 from uptake.web.access import allow, current_account, guard
 from uptake.web.errors import error_page
 from uptake.web.household_views import VIEW_ACTION
@@ -564,28 +561,6 @@ def record_opposition(
     )
 
 
-def _outreach_sections(session: Session) -> Callable[[list[str]], list[subjects.AccessSection]]:
-    def sections(pseudonyms: list[str]) -> list[subjects.AccessSection]:
-        outcomes = [o for p in pseudonyms for o in outcome_history(session, p)]
-        rows = session.scalars(select(WorklistItem).where(WorklistItem.id_foyer.in_(pseudonyms))).all()
-        return [
-            subjects.AccessSection(
-                "Résultats des contacts enregistrés",
-                ("Date", "Résultat", "Canal", "Par"),
-                tuple(
-                    (o.survenu_le.strftime("%d/%m/%Y"), o.label, o.canal or "", o.acteur) for o in outcomes
-                ),
-            ),
-            subjects.AccessSection(
-                "Listes d'appels",
-                ("Campagne", "Tentative", "Motifs", "État"),
-                tuple((r.campagne, str(r.tentative), r.motifs, r.statut) for r in rows),
-            ),
-        ]
-
-    return sections
-
-
 @router.post("/demandes/acces")
 def access_request(
     request: Request, matricule: Annotated[str, Form(min_length=1, max_length=64)]
@@ -602,7 +577,7 @@ def access_request(
                 territory=context.key_territory,
                 finalites=[DEFAULT_FINALITE],
                 actor=current_account(request).login,
-                extra=_outreach_sections(session),
+                extra=outreach_sections(session),
             )
             audit.checkpoint(session, keyring)
     except PrivacyError as exc:

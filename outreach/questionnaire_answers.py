@@ -1,0 +1,311 @@
+"""Returned pre-diagnostic questionnaires: the import of their answers, and their published results.
+
+Answers come back on paper and are typed in a spreadsheet, one line per questionnaire: `reference`
+(printed on it, `Q-<lancement>-<rang>`), `date` (received), then one column per question `id`
+(`oui`, `non` or a whole number; empty: no answer). The import is all or nothing, every bad line
+reported; each questionnaire is recorded once, with the outcome `questionnaire_retourne`. Only
+pseudonyms are stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from outreach.campaigns import find_campaign
+from outreach.errors import LineProblem, OutcomeImportInvalid, OutreachError
+from outreach.holdout import CONTACTED
+from outreach.models import Assignment, Contact, Launch, QuestionnaireAnswer
+from outreach.outcome_import import parse_date, read_rows
+from outreach.outcomes import record_outcome
+from outreach.questionnaires import FIXED_COLUMNS, NO, YES, Question, Questionnaire, load_questionnaire
+from privacy.disclosure import DEFAULT_THRESHOLD
+
+# A number answer above this is a typing mistake (years in a dwelling, rooms…).
+MAX_NUMBER = 150
+_REFERENCE = re.compile(r"^Q-(?P<launch>\d{1,9})-(?P<rank>\d{1,9})$")
+
+
+@dataclass(frozen=True)
+class Returned:
+    """One valid line: the questionnaire's household, when it came back, and its answers by question."""
+
+    line: int
+    reference: str
+    launch_id: int
+    id_foyer: str
+    regle: str
+    received: dt.datetime
+    answers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class QuestionnairesImported:
+    """What an import recorded: questionnaires, answers, and the references to call back."""
+
+    questionnaires: int
+    answers: int
+    to_call_back: tuple[str, ...]
+
+
+def _launch_questionnaires(session: Session, config_dir: Path) -> dict[int, Questionnaire]:
+    """The questionnaire each launch sent, from its campaign's current configuration."""
+    found: dict[int, Questionnaire] = {}
+    loaded: dict[str, Questionnaire | None] = {}
+    for launch_id, campaign_id in session.execute(select(Launch.id, Launch.campagne)):
+        if campaign_id not in loaded:
+            try:
+                campaign = find_campaign(config_dir, campaign_id)
+            except OutreachError:
+                loaded[campaign_id] = None
+                continue
+            names = [a.questionnaire for a in campaign.tentatives if a.questionnaire]
+            loaded[campaign_id] = load_questionnaire(config_dir, names[0]) if names else None
+        questionnaire = loaded[campaign_id]
+        if questionnaire is not None:
+            found[launch_id] = questionnaire
+    return found
+
+
+def _answer(question: Question, value: str) -> tuple[str | None, str | None]:
+    """The stored answer (None: no answer) or the problem with `value`."""
+    if not value:
+        return None, None
+    if question.type == "oui_non":
+        lowered = value.lower()
+        return (lowered, None) if lowered in (YES, NO) else (None, f"« {value} » : écrivez oui, non ou rien")
+    if value.isdigit() and int(value) <= MAX_NUMBER:
+        return str(int(value)), None
+    return None, f"« {value} » : écrivez un nombre entier de 0 à {MAX_NUMBER}, ou rien"
+
+
+def parse_returned(
+    session: Session, path: Path, config_dir: Path, *, now: dt.datetime
+) -> tuple[list[Returned], dict[int, Questionnaire]]:
+    """Every line of the file, validated against the questionnaire its reference was sent with.
+
+    `OutcomeImportInvalid` lists every bad line (nothing is recorded then).
+    """
+    header, rows = read_rows(path)
+    sent_with = _launch_questionnaires(session, config_dir)
+    known_columns = {q.id for questionnaire in sent_with.values() for q in questionnaire.questions}
+    problems = [
+        LineProblem(1, c, "colonne obligatoire absente de l'en-tête")
+        for c in FIXED_COLUMNS
+        if c not in header
+    ]
+    problems += [
+        LineProblem(1, c, "colonne inconnue : ni reference, ni date, ni l'identifiant d'une question")
+        for c in header
+        if c not in FIXED_COLUMNS and c not in known_columns
+    ]
+    if problems:
+        raise OutcomeImportInvalid(str(path), problems)
+    wanted = {
+        (launch_id, rank): number
+        for number, row in rows
+        if (match := _REFERENCE.match(row.get("reference", "")))
+        for launch_id, rank in [(int(match["launch"]), int(match["rank"]))]
+    }
+    households = (
+        {
+            (a.launch_id, a.rang): a
+            for a in session.scalars(
+                select(Assignment).where(
+                    tuple_(Assignment.launch_id, Assignment.rang).in_(list(wanted)),
+                    Assignment.bras == CONTACTED,
+                )
+            )
+        }
+        if wanted
+        else {}
+    )
+    letters = {
+        (launch_id, pseudonym)
+        for launch_id, pseudonym in session.execute(
+            select(Contact.launch_id, Contact.id_foyer).where(
+                Contact.canal == "courrier", Contact.launch_id.in_({k[0] for k in wanted})
+            )
+        )
+    }
+    recorded = {
+        (launch_id, pseudonym)
+        for launch_id, pseudonym in session.execute(
+            select(QuestionnaireAnswer.launch_id, QuestionnaireAnswer.id_foyer)
+            .where(QuestionnaireAnswer.launch_id.in_({k[0] for k in wanted}))
+            .distinct()
+        )
+    }
+    seen: dict[str, int] = {}
+    parsed: list[Returned] = []
+    for number, row in rows:
+        before = len(problems)
+        text = row.get("reference", "")
+        match = _REFERENCE.match(text)
+        household = households.get((int(match["launch"]), int(match["rank"]))) if match else None
+        questionnaire = sent_with.get(household.launch_id) if household else None
+        if match is None:
+            problems.append(
+                LineProblem(number, "reference", "référence absente ou mal écrite (par exemple Q-12-345)")
+            )
+        elif household is None or questionnaire is None:
+            problems.append(
+                LineProblem(number, "reference", f"{text} : aucun questionnaire n'a cette référence")
+            )
+        elif (household.launch_id, household.id_foyer) not in letters:
+            problems.append(LineProblem(number, "reference", f"{text} : ce questionnaire n'a pas été envoyé"))
+        elif (household.launch_id, household.id_foyer) in recorded:
+            problems.append(
+                LineProblem(number, "reference", f"{text} : ce questionnaire est déjà enregistré")
+            )
+        elif text in seen:
+            problems.append(
+                LineProblem(number, "reference", f"{text} : déjà à la ligne {seen[text]} du fichier")
+            )
+        seen.setdefault(text, number)
+        received = parse_date(row.get("date", ""))
+        if received is None:
+            problems.append(
+                LineProblem(number, "date", "date de réception illisible (AAAA-MM-JJ ou JJ/MM/AAAA)")
+            )
+        elif received > now + dt.timedelta(days=1):
+            problems.append(LineProblem(number, "date", "date dans le futur"))
+        answers: dict[str, str] = {}
+        if questionnaire is not None:
+            for question in questionnaire.questions:
+                answer, problem = _answer(question, row.get(question.id, ""))
+                if problem:
+                    problems.append(LineProblem(number, question.id, problem))
+                elif answer is not None:
+                    answers[question.id] = answer
+            others = [c for c in header if c not in FIXED_COLUMNS and row.get(c)]
+            strays = [c for c in others if c not in {q.id for q in questionnaire.questions}]
+            problems += [
+                LineProblem(number, c, f"question absente du questionnaire {questionnaire.id} envoyé")
+                for c in strays
+            ]
+        if len(problems) == before and household is not None and received is not None:
+            parsed.append(
+                Returned(
+                    number, text, household.launch_id, household.id_foyer, household.regle, received, answers
+                )
+            )
+    if problems:
+        raise OutcomeImportInvalid(str(path), problems)
+    return parsed, sent_with
+
+
+def import_questionnaires(
+    session: Session, path: Path, config_dir: Path, *, actor: str, now: dt.datetime | None = None
+) -> QuestionnairesImported:
+    """Validate then record every returned questionnaire of the file, in the caller's transaction."""
+    moment = now or dt.datetime.now(dt.UTC)
+    returned, sent_with = parse_returned(session, path, config_dir, now=moment)
+    rows = []
+    to_call_back = []
+    for item in returned:
+        questionnaire = sent_with[item.launch_id]
+        for position, question in enumerate(questionnaire.questions, start=1):
+            answer = item.answers.get(question.id)
+            if answer is None:
+                continue
+            if question.a_rappeler_si == answer:
+                to_call_back.append(item.reference)
+            rows.append(
+                {
+                    "launch_id": item.launch_id,
+                    "id_foyer": item.id_foyer,
+                    "questionnaire": questionnaire.id,
+                    "question": question.id,
+                    "libelle": question.libelle,
+                    "ordre": position,
+                    "reponse": answer,
+                    "recu_le": item.received,
+                    "acteur": actor,
+                    "enregistre_le": moment,
+                }
+            )
+        record_outcome(
+            session,
+            id_foyer=item.id_foyer,
+            resultat="questionnaire_retourne",
+            acteur=actor,
+            survenu_le=item.received,
+            launch_id=item.launch_id,
+            regle=item.regle,
+            canal="courrier",
+            source="import",
+            now=moment,
+        )
+    if rows:
+        session.execute(insert(QuestionnaireAnswer), rows)
+    return QuestionnairesImported(len(returned), len(rows), tuple(dict.fromkeys(to_call_back)))
+
+
+@dataclass(frozen=True)
+class QuestionnaireResults:
+    """The published results: yes/no questions (answers, yes, no) and number questions (answers, median)."""
+
+    yes_no: pl.DataFrame
+    numbers: pl.DataFrame
+
+
+def questionnaire_results(answers: pl.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> QuestionnaireResults:
+    """Per question, in the questionnaire's order, under statistical secrecy.
+
+    `answers` has the columns of `QuestionnaireAnswer`. A question answered by fewer households than
+    `threshold` shows nothing; a yes or no count under the threshold (but not zero) is hidden with the
+    other one, which the number of answers would reveal; a median is shown only over `threshold`
+    answers or more.
+    """
+    columns = {"questionnaire": pl.String, "libelle": pl.String, "ordre": pl.Int64}
+    frame = (
+        answers.select(*columns, "id_foyer", "reponse")
+        if not answers.is_empty()
+        else pl.DataFrame(schema={**columns, "id_foyer": pl.String, "reponse": pl.String})
+    )
+    keys = ("questionnaire", "libelle", "ordre")
+    small = pl.lit(threshold)
+    by_answer = frame.filter(pl.col("reponse").is_in([YES, NO]))
+    yes_no = (
+        by_answer.group_by(keys)
+        .agg(
+            pl.col("id_foyer").n_unique().alias("reponses"),
+            pl.col("id_foyer").filter(pl.col("reponse") == YES).n_unique().alias("oui"),
+            pl.col("id_foyer").filter(pl.col("reponse") == NO).n_unique().alias("non"),
+        )
+        .sort("questionnaire", "ordre")
+    )
+    hidden_all = pl.col("reponses") < small
+    hidden_pair = hidden_all | pl.any_horizontal(
+        [(pl.col(c) > 0) & (pl.col(c) < small) for c in ("oui", "non")]
+    )
+    yes_no = yes_no.select(
+        "questionnaire",
+        pl.col("libelle").alias("question"),
+        pl.when(hidden_all).then(None).otherwise(pl.col("reponses")).alias("reponses"),
+        *[pl.when(hidden_pair).then(None).otherwise(pl.col(c)).alias(c) for c in ("oui", "non")],
+    )
+    numbers = (
+        frame.filter(~pl.col("reponse").is_in([YES, NO]))
+        .group_by(keys)
+        .agg(
+            pl.col("id_foyer").n_unique().alias("reponses"),
+            pl.col("reponse").cast(pl.Int64, strict=False).median().alias("mediane"),
+        )
+        .sort("questionnaire", "ordre")
+    )
+    numbers = numbers.select(
+        "questionnaire",
+        pl.col("libelle").alias("question"),
+        pl.when(pl.col("reponses") < small).then(None).otherwise(pl.col("reponses")).alias("reponses"),
+        pl.when(pl.col("reponses") < small).then(None).otherwise(pl.col("mediane")).alias("mediane"),
+    )
+    return QuestionnaireResults(yes_no, numbers)

@@ -226,7 +226,8 @@ def test_the_data_team_downloads_the_whole_report_and_the_download_is_audited(
     assert response.headers["content-type"] == "application/zip"
     assert response.headers["content-disposition"].startswith('attachment; filename="indicateurs-')
     names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
-    assert "indicateurs.html" in names and "action-2-2-synthese.csv" in names and len(names) == 10
+    assert "indicateurs.html" in names and "action-2-2-synthese.csv" in names and len(names) == 12
+    assert "action-7-1-questionnaires-oui-non.csv" in names
     with transaction(engine) as session:
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "rapport.indicateurs")).one()
     assert entry.actor == LOGINS["equipe_donnees"]

@@ -19,13 +19,15 @@ import polars as pl
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
+from outreach import oppositions
 from outreach.campaigns import find_campaign
 from outreach.errors import LineProblem, OutcomeImportInvalid, OutreachError
 from outreach.holdout import CONTACTED
-from outreach.models import Assignment, Contact, Launch, QuestionnaireAnswer
+from outreach.models import Assignment, Contact, Launch, QuestionnaireAnswer, WorklistItem
 from outreach.outcome_import import parse_date, read_rows
 from outreach.outcomes import record_outcome
 from outreach.questionnaires import FIXED_COLUMNS, NO, YES, Question, Questionnaire, load_questionnaire
+from outreach.worklist import TO_CALL
 from privacy.disclosure import DEFAULT_THRESHOLD
 
 # A number answer above this is a typing mistake (years in a dwelling, rooms…).
@@ -48,11 +50,22 @@ class Returned:
 
 @dataclass(frozen=True)
 class QuestionnairesImported:
-    """What an import recorded: questionnaires, answers, and the references to call back."""
+    """What an import recorded: questionnaires, answers, and the households asking to be called back.
+
+    Of those (`to_call_back`, by reference), `called_back` were put back on the social workers' call
+    list; `no_call_line` have no line on it (no telephone when the campaign was launched) and
+    `opposed` objected to being contacted: both are told to the data team by reference.
+    """
 
     questionnaires: int
     answers: int
     to_call_back: tuple[str, ...]
+    called_back: tuple[str, ...] = ()
+    no_call_line: tuple[str, ...] = ()
+    opposed: tuple[str, ...] = ()
+
+
+CALL_BACK_REASON = "questionnaire retourné : demande à être contacté par un travailleur social"
 
 
 def _launch_questionnaires(session: Session, config_dir: Path) -> dict[int, Questionnaire]:
@@ -209,15 +222,15 @@ def import_questionnaires(
     moment = now or dt.datetime.now(dt.UTC)
     returned, sent_with = parse_returned(session, path, config_dir, now=moment)
     rows = []
-    to_call_back = []
+    to_call_back: list[Returned] = []
     for item in returned:
         questionnaire = sent_with[item.launch_id]
         for position, question in enumerate(questionnaire.questions, start=1):
             answer = item.answers.get(question.id)
             if answer is None:
                 continue
-            if question.a_rappeler_si == answer:
-                to_call_back.append(item.reference)
+            if question.a_rappeler_si == answer and item not in to_call_back:
+                to_call_back.append(item)
             rows.append(
                 {
                     "launch_id": item.launch_id,
@@ -246,7 +259,41 @@ def import_questionnaires(
         )
     if rows:
         session.execute(insert(QuestionnaireAnswer), rows)
-    return QuestionnairesImported(len(returned), len(rows), tuple(dict.fromkeys(to_call_back)))
+    called_back, no_call_line, opposed = _call_back(session, to_call_back, moment)
+    return QuestionnairesImported(
+        len(returned),
+        len(rows),
+        tuple(item.reference for item in to_call_back),
+        called_back,
+        no_call_line,
+        opposed,
+    )
+
+
+def _call_back(
+    session: Session, households: list[Returned], now: dt.datetime
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Put each household back on its launch's call list (its latest line, to call from `now`)."""
+    refused = oppositions.opposed(session, [item.id_foyer for item in households], now=now)
+    called_back, no_call_line, opposed = [], [], []
+    for item in households:
+        if item.id_foyer in refused:
+            opposed.append(item.reference)
+            continue
+        line = session.scalars(
+            select(WorklistItem)
+            .where(WorklistItem.launch_id == item.launch_id, WorklistItem.id_foyer == item.id_foyer)
+            .order_by(WorklistItem.tentative.desc())
+        ).first()
+        if line is None:
+            no_call_line.append(item.reference)
+            continue
+        line.statut, line.attribue_a, line.attribue_le = TO_CALL, None, None
+        line.appel_a_partir_de = now
+        if CALL_BACK_REASON not in line.motifs:
+            line.motifs = f"{line.motifs} ; {CALL_BACK_REASON}" if line.motifs else CALL_BACK_REASON
+        called_back.append(item.reference)
+    return tuple(called_back), tuple(no_call_line), tuple(opposed)
 
 
 @dataclass(frozen=True)

@@ -147,8 +147,8 @@ def test_returned_questionnaires_import_from_the_command_line_names_those_to_cal
 
     assert result.code == 0, result.output
     assert "2 questionnaire(s) importé(s)" in result.stdout and "(5 réponse(s))" in result.stdout
-    assert f"1 foyer(s) demandent à être contactés par un travailleur social, questionnaires : {first}." in (
-        " ".join(result.stdout.split())
-    )
+    said = " ".join(result.stdout.split())
+    assert "1 foyer(s) demandent à être contactés par un travailleur social :" in said
+    assert f"remis sur la liste d'appels de leur campagne : {first}" in said
     again = cli("outcomes", "questionnaires", str(path))
     assert again.code == 2 and "ce questionnaire est déjà enregistré" in again.stderr

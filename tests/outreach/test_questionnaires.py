@@ -14,12 +14,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach import oppositions
 from outreach.campaigns import find_campaign
 from outreach.errors import CampaignInvalid, OutcomeImportInvalid
 from outreach.indicators import indicators_71, load_tables
-from outreach.launch import launch_campaign
-from outreach.models import Outcome, QuestionnaireAnswer
-from outreach.questionnaire_answers import import_questionnaires, questionnaire_results
+from outreach.launch import launch_campaign, run_followups
+from outreach.models import Assignment, Outcome, QuestionnaireAnswer, WorklistItem
+from outreach.questionnaire_answers import CALL_BACK_REASON, import_questionnaires, questionnaire_results
 from outreach.questionnaires import load_questionnaire
 from tests.conftest import CONFIG_DIR
 from tests.outreach.conftest import NOW, OutreachWorld, send_questionnaires
@@ -272,3 +273,50 @@ def test_a_questionnaire_goes_with_a_letter_only(tmp_path: Path) -> None:
         find_campaign(config, "action-7-1-logement")
 
     assert "un questionnaire ne se joint qu'à un courrier" in str(refused.value)
+
+
+def test_a_household_asking_for_a_social_worker_goes_back_on_the_call_list_unless_it_objected(
+    make_world, tmp_path: Path
+) -> None:
+    world = make_world()
+    flags = flags_frame([flag(i, "logement_non_decent") for i in range(1, 5)])
+    run_id = world.store_run(flags)
+    ids = flags["id_foyer"].to_list()
+    world.store_contacts(ids[:3])
+    world.store_contacts(ids[3:], telephone="")  # reached by letter only: no line on the call list
+    campaign = replace(campaign_71(), temoin=campaign_71().temoin.model_copy(update={"part": 0.0}))
+    report = launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
+    run_followups(
+        world.env, campaign, report.launch_id, out_dir=world.out_dir, now=NOW + dt.timedelta(days=3)
+    )
+    with Session(world.engine) as session, session.begin():
+        for line in session.scalars(select(WorklistItem)):
+            line.statut = "traite"
+        ranks = dict(
+            session.execute(
+                select(Assignment.id_foyer, Assignment.rang).where(Assignment.launch_id == report.launch_id)
+            ).all()
+        )
+        oppositions.record(session, ids[2], source="courrier", actor="dpo", now=NOW + dt.timedelta(days=5))
+    asks = _answers("", "", "", "", "", "", "", "oui")
+    refs = [f"Q-{report.launch_id}-{ranks[p]}" for p in ids]
+    path = _csv(
+        tmp_path / "retours.csv",
+        [
+            [refs[0], "2026-03-28", *asks],
+            [refs[1], "2026-03-28", *_answers("", "", "", "", "", "", "", "non")],
+            [refs[2], "2026-03-28", *asks],
+            [refs[3], "2026-03-28", *asks],
+        ],
+    )
+
+    done = _import(world, path, now=NOW + dt.timedelta(days=20))
+
+    assert done.to_call_back == (refs[0], refs[2], refs[3])
+    assert (done.called_back, done.opposed, done.no_call_line) == ((refs[0],), (refs[2],), (refs[3],))
+    with Session(world.engine) as session:
+        lines = {line.id_foyer: line for line in session.scalars(select(WorklistItem))}
+    assert lines[ids[0]].statut == "a_appeler" and CALL_BACK_REASON in lines[ids[0]].motifs
+    assert lines[ids[0]].appel_a_partir_de.replace(tzinfo=dt.UTC) == NOW + dt.timedelta(days=20)
+    assert lines[ids[1]].statut == "traite" and lines[ids[2]].statut == "traite"
+    assert ids[3] not in lines

@@ -205,7 +205,8 @@ def register(app: typer.Typer) -> None:
             back = outreach.questionnaires
             _say(
                 f"{french.count(back.questionnaires)} questionnaires de pré-diagnostic retournés saisis et "
-                f"importés ; {french.count(len(back.to_call_back))} foyers demandent un travailleur social."
+                f"importés ; {french.count(len(back.to_call_back))} foyers demandent un travailleur social, "
+                f"{french.count(len(back.called_back))} remis sur la liste d'appels."
             )
         if outreach.reconciliation is not None:
             opened = outreach.reconciliation.rights_opened

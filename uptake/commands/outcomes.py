@@ -61,8 +61,9 @@ def register(app: typer.Typer) -> None:
         Une ligne par questionnaire : reference (imprimée sur le questionnaire, par exemple Q-12-345),
         date (de réception), puis une colonne par question, nommée par son identifiant dans
         config/questionnaires/ (oui, non, un nombre entier, ou rien). Chaque questionnaire est
-        enregistré une fois, avec le résultat « questionnaire retourné » ; l'import donne les
-        références des foyers qui demandent à être rappelés.
+        enregistré une fois, avec le résultat « questionnaire retourné ». Un foyer qui demande un
+        travailleur social est remis sur la liste d'appels de sa campagne ; l'import donne sa
+        référence.
         """
         ctx = AppContext.from_env()
         with Session(ctx.engine) as session, session.begin():
@@ -72,9 +73,21 @@ def register(app: typer.Typer) -> None:
         )
         if done.to_call_back:
             console.print(
-                f"{len(done.to_call_back)} foyer(s) demandent à être contactés par un travailleur social, "
-                f"questionnaires : {', '.join(done.to_call_back)}.",
+                f"{len(done.to_call_back)} foyer(s) demandent à être contactés par un travailleur social :",
                 style="bold",
             )
+            for refs, said in (
+                (done.called_back, "remis sur la liste d'appels de leur campagne"),
+                (
+                    done.no_call_line,
+                    "sans ligne dans la liste d'appels (pas de téléphone au lancement), à joindre autrement",
+                ),
+                (
+                    done.opposed,
+                    "opposition au contact en vigueur, à voir avec le délégué à la protection des données",
+                ),
+            ):
+                if refs:
+                    console.print(f"  {said} : {', '.join(refs)}")
 
     app.add_typer(group, name="outcomes")

@@ -23,6 +23,7 @@ from outreach.errors import OutreachError
 from outreach.launch import authorise_campaign
 from outreach.models import Assignment, Contact, WorklistItem
 from outreach.outcomes import OutcomeRecord, record_outcome
+from outreach.questionnaires import reference
 from outreach.templates import Renderer, format_euros, rights_text
 from privacy import vault
 from privacy.keys import Keyring
@@ -210,7 +211,7 @@ def call_sheet(
         motifs=item.motifs,
         commune=commune,
         date="",
-        reference=f"Q-{item.launch_id}-{item.rang}",
+        reference=reference(item.launch_id, item.rang),
     )
     script = renderer.render(campaign.tentatives[item.tentative - 1], context, first_contact=first).text
     return CallSheet(

@@ -182,3 +182,58 @@ def test_card_hides_the_contact_details_once_the_dpo_revokes_the_exchange(
     card = client.get(_take_next(client).headers["location"]).text
     assert "Coordonnées non affichées" in card, card
     assert "Fictif" not in card and "12 34 56" not in card
+
+
+def test_card_shows_the_answers_of_the_households_returned_questionnaire(
+    client_for: Client, engine: Engine
+) -> None:
+    import datetime as dt
+
+    from outreach.models import QuestionnaireAnswer, WorklistItem
+
+    [pseudonym] = seed_worklist(engine, 1)
+    received = dt.datetime(2026, 3, 28, 9, 0, tzinfo=dt.UTC)
+    with transaction(engine) as session:
+        item = session.get_one(WorklistItem, 1)
+        for order, (question, label, answer) in enumerate(
+            [("humidite", "Humidité ou moisissures", "oui"), ("anciennete", "Années dans le logement", "12")]
+        ):
+            session.add(
+                QuestionnaireAnswer(
+                    launch_id=item.launch_id,
+                    id_foyer=pseudonym,
+                    questionnaire="pre-diagnostic-logement",
+                    question=question,
+                    libelle=label,
+                    ordre=order,
+                    reponse=answer,
+                    recu_le=received,
+                    acteur="secretariat",
+                    enregistre_le=received,
+                )
+            )
+    client = client_for("travailleur_social")
+
+    card = client.get(_take_next(client).headers["location"]).text
+
+    assert "<h2>Questionnaire retourné</h2>" in card and "reçu le 28/03/2026" in card
+    assert "<td>Humidité ou moisissures</td><td>oui</td>" in card
+    assert card.index("Humidité ou moisissures") < card.index("Années dans le logement")
+
+
+def test_a_line_whose_attempt_is_no_longer_in_the_campaign_gets_the_campaigns_call_script(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    from outreach.models import WorklistItem
+
+    pseudonyms = seed_worklist(engine, 1)
+    store_contacts(engine, tmp_path / "home", pseudonyms)
+    approve_exchange(engine, tmp_path / "home")
+    with transaction(engine) as session:
+        session.get_one(WorklistItem, 1).tentative = 9  # the campaign's file was shortened since
+
+    client = client_for("travailleur_social")
+    card = client.get(_take_next(client).headers["location"])
+
+    assert card.status_code == 200
+    assert "Je souhaite parler à Mme Camille Fictif0" in card.text

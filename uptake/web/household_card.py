@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from outreach.campaigns import TEMPLATES_DIR, Campaign, find_campaign
 from outreach.channels import CHANNEL_FIELDS
 from outreach.errors import OutreachError
-from outreach.models import Contact, WorklistItem
+from outreach.models import Contact, QuestionnaireAnswer, WorklistItem
 from outreach.outcomes import OutcomeRecord, outcome_history
+from outreach.questionnaires import reference
 from outreach.templates import Renderer, format_euros
 from privacy import exchanges, vault
 from privacy.errors import ExchangeRefused, PrivacyError
@@ -42,6 +43,7 @@ class HouseholdCard:
     script_problem: str | None = None
     outcomes: list[OutcomeRecord] = field(default_factory=list)
     attempts: list[Contact] = field(default_factory=list)
+    answers: list[QuestionnaireAnswer] = field(default_factory=list)
 
     @property
     def estimate(self) -> str | None:
@@ -97,6 +99,15 @@ def build_card(
     card.attempts = list(
         session.scalars(select(Contact).where(Contact.id_foyer == item.id_foyer).order_by(Contact.prevu_le))
     )
+    card.answers = list(
+        session.scalars(
+            select(QuestionnaireAnswer)
+            .where(
+                QuestionnaireAnswer.launch_id == item.launch_id, QuestionnaireAnswer.id_foyer == item.id_foyer
+            )
+            .order_by(QuestionnaireAnswer.ordre)
+        )
+    )
     try:
         campaign = find_campaign(context.settings.config_dir, item.campagne)
     except OutreachError as exc:
@@ -141,11 +152,9 @@ def _script(
                 "motifs": item.motifs,
                 "commune": card.commune,
                 "date": dt.date.today().isoformat(),
-                "reference": f"Q-{item.launch_id}-{item.rang}",
+                "reference": reference(item.launch_id, item.rang),
             }
         )
-        return renderer.render(
-            campaign.tentatives[index], values, first_contact=item.tentative == 1
-        ).text, None
+        return renderer.render(attempt, values, first_contact=item.tentative == 1).text, None
     except OutreachError as exc:
         return None, f"Script indisponible : {exc}"

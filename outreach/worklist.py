@@ -10,23 +10,13 @@ worker, through the approved exchange.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from outreach.campaigns import Campaign
-from outreach.channels import CHANNEL_FIELDS
 from outreach.errors import OutreachError
-from outreach.launch import authorise_campaign
-from outreach.models import Assignment, Contact, WorklistItem
+from outreach.models import WorklistItem
 from outreach.outcomes import OutcomeRecord, record_outcome
-from outreach.questionnaires import reference
-from outreach.templates import Renderer, format_euros, rights_text
-from privacy import vault
-from privacy.keys import Keyring
 
 TO_CALL, IN_PROGRESS, DONE = "a_appeler", "en_cours", "traite"
 STATUS_LABELS = {TO_CALL: "à appeler", IN_PROGRESS: "en cours", DONE: "traité"}
@@ -151,79 +141,3 @@ def complete(
     item.attribue_a, item.attribue_le = None, None
     session.flush()
     return outcome
-
-
-@dataclass(frozen=True)
-class CallSheet:
-    """What a social worker sees for one household: who to call, why, and the script (personal data)."""
-
-    item_id: int
-    id_foyer: str
-    civilite: str
-    nom: str
-    prenom: str
-    telephone: str
-    commune: str
-    droits: str
-    montant_estime: str | None
-    motifs: str
-    script: str
-
-
-def call_sheet(
-    session: Session,
-    keyring: Keyring,
-    campaign: Campaign,
-    templates_dir: Path,
-    item: WorklistItem,
-    *,
-    actor: str,
-    now: dt.datetime,
-    commune_names: Mapping[str, str] | None = None,
-) -> CallSheet:
-    """Reveal the household's name and number under the campaign's approved exchange (audited) and
-    render its call script; `ExchangeRefused` if no approved exchange covers them."""
-    moment = _utc(now)
-    fields = CHANNEL_FIELDS["appel"]
-    authorisation = authorise_campaign(session, keyring, campaign, moment)
-    contact = vault.reveal(
-        session, keyring, authorisation, [item.id_foyer], fields, actor=actor, now=moment
-    ).get(item.id_foyer, {})
-    assignment = session.scalars(
-        select(Assignment).where(Assignment.launch_id == item.launch_id, Assignment.id_foyer == item.id_foyer)
-    ).first()
-    rules = (assignment.regles if assignment else item.regle).split(",")
-    earlier = session.scalars(
-        select(Contact.id).where(
-            Contact.launch_id == item.launch_id,
-            Contact.id_foyer == item.id_foyer,
-            Contact.tentative < item.tentative,
-        )
-    ).first()
-    renderer = Renderer(templates_dir, campaign)
-    first = earlier is None
-    context = renderer.base_context(rules, first_contact=first)
-    commune = (commune_names or {}).get(item.code_commune, item.code_commune)
-    amount = format_euros(item.montant_estime)
-    context.update({f: contact.get(f) or "" for f in fields})
-    context.update(
-        montant_estime=amount,
-        motifs=item.motifs,
-        commune=commune,
-        date="",
-        reference=reference(item.launch_id, item.rang),
-    )
-    script = renderer.render(campaign.tentatives[item.tentative - 1], context, first_contact=first).text
-    return CallSheet(
-        item.id,
-        item.id_foyer,
-        contact.get("civilite") or "",
-        contact.get("nom") or "",
-        contact.get("prenom") or "",
-        contact.get("telephone") or "",
-        commune,
-        rights_text(rules),
-        amount,
-        item.motifs,
-        script,
-    )

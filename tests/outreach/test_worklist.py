@@ -6,16 +6,13 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.launch import launch_campaign
 from outreach.outcomes import outcome_history
-from outreach.worklist import WorklistItemUnavailable, call_sheet, claim_next, complete, release
-from privacy.errors import ExchangeRefused
-from privacy.models import AuditEntry, Exchange
+from outreach.worklist import WorklistItemUnavailable, claim_next, complete, release
 from tests.outreach.conftest import NOW
-from tests.outreach.factories import campaign_71, flag, flags_frame, pseudonym, templates_dir
+from tests.outreach.factories import campaign_71, flag, flags_frame, pseudonym
 
 CALL_TIME = NOW + dt.timedelta(hours=1)
 
@@ -68,41 +65,6 @@ def test_calls_are_not_given_before_their_window_opens(make_world) -> None:
     world = _world_with_calls(make_world)
     with Session(world.engine) as session, session.begin():
         assert claim_next(session, worker="ts1", now=NOW - dt.timedelta(days=1)) is None
-
-
-def test_call_sheet_reveals_the_contact_and_renders_the_script_under_the_exchange(make_world) -> None:
-    world = _world_with_calls(make_world)
-    with Session(world.engine) as session, session.begin():
-        item = claim_next(session, worker="ts1", now=CALL_TIME)
-        assert item is not None
-        sheet = call_sheet(
-            session,
-            world.keyring,
-            campaign_71(),
-            templates_dir(),
-            item,
-            actor="ts1",
-            now=CALL_TIME,
-            commune_names={"04088": "Forcalquier"},
-        )
-        actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
-    assert sheet.telephone.startswith("+336") and sheet.nom.startswith("Testnom")
-    assert sheet.nom in sheet.script and "L.114-8 II" in sheet.script  # first contact: rights notice
-    assert sheet.commune == "Forcalquier"
-    assert actions[-1] == "annuaire.dechiffrement"
-
-
-def test_call_sheet_is_refused_without_an_approved_exchange(make_world) -> None:
-    world = _world_with_calls(make_world)
-    with Session(world.engine) as session, session.begin():
-        for exchange in session.scalars(select(Exchange)):
-            exchange.fields = ["email"]  # the signed decision no longer matches: refused
-        item = claim_next(session, worker="ts1", now=CALL_TIME)
-        assert item is not None
-        with pytest.raises(ExchangeRefused):
-            call_sheet(
-                session, world.keyring, campaign_71(), templates_dir(), item, actor="ts1", now=CALL_TIME
-            )
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from outreach import oppositions
 from outreach.errors import OutcomeInvalid
 from outreach.models import Assignment, Outcome
+from privacy import vault
 
 # The closed list, with the label a user reads.
 OUTCOMES: dict[str, str] = {
@@ -31,11 +32,20 @@ OUTCOMES: dict[str, str] = {
     "accompagnement_engage": "accompagnement engagé",
     "questionnaire_envoye": "questionnaire envoyé",
     "questionnaire_retourne": "questionnaire retourné",
+    "pli_non_distribue": "courrier revenu (n'habite pas à l'adresse indiquée)",
     "opposition": "opposition",
 }
 
 # After one of these, a follow-up "if no outcome" is not sent.
-CONCLUSIVE = frozenset(OUTCOMES) - {"a_contacter", "injoignable", "message_laisse", "questionnaire_envoye"}
+# A letter that came back (`pli_non_distribue`) leaves the address unused; other channels go on.
+UNDELIVERED = "pli_non_distribue"
+CONCLUSIVE = frozenset(OUTCOMES) - {
+    "a_contacter",
+    "injoignable",
+    "message_laisse",
+    "questionnaire_envoye",
+    UNDELIVERED,
+}
 # After one of these, nothing more is sent, whatever the attempt's condition.
 STOPPING = frozenset({"refus", "opposition", "non_eligible", "droit_ouvert"})
 
@@ -149,7 +159,7 @@ def record_outcome(
         regle=regle,
         resultat=resultat,
         montant=montant,
-        canal=canal,
+        canal="courrier" if resultat == UNDELIVERED else canal,
         tentative=tentative,
         acteur=acteur,
         source=source,
@@ -161,6 +171,10 @@ def record_outcome(
     session.flush()
     if resultat == "opposition":
         oppositions.record(session, id_foyer, source=f"outreach:{source}", actor=acteur, now=moment)
+    if resultat == UNDELIVERED:
+        vault.mark_unusable(
+            session, id_foyer, ("adresse",), reason="courrier revenu non distribué", actor=acteur, now=moment
+        )
     return OutcomeRecord.of(row)
 
 

@@ -10,7 +10,6 @@ pseudonyms are stored.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +25,20 @@ from outreach.holdout import CONTACTED
 from outreach.models import Assignment, Contact, Launch, QuestionnaireAnswer, WorklistItem
 from outreach.outcome_import import parse_date, read_rows
 from outreach.outcomes import record_outcome
-from outreach.questionnaires import FIXED_COLUMNS, NO, YES, Question, Questionnaire, load_questionnaire
+from outreach.questionnaires import (
+    FIXED_COLUMNS,
+    NO,
+    YES,
+    Question,
+    Questionnaire,
+    load_questionnaire,
+    parse_reference,
+)
 from outreach.worklist import TO_CALL
 from privacy.disclosure import DEFAULT_THRESHOLD
 
 # A number answer above this is a typing mistake (years in a dwelling, rooms…).
 MAX_NUMBER = 150
-_REFERENCE = re.compile(r"^Q-(?P<launch>\d{1,9})-(?P<rank>\d{1,9})$")
 
 
 @dataclass(frozen=True)
@@ -122,10 +128,9 @@ def parse_returned(
     if problems:
         raise OutcomeImportInvalid(str(path), problems)
     wanted = {
-        (launch_id, rank): number
+        where: number
         for number, row in rows
-        if (match := _REFERENCE.match(row.get("reference", "")))
-        for launch_id, rank in [(int(match["launch"]), int(match["rank"]))]
+        if (where := parse_reference(row.get("reference", ""))) is not None
     }
     households = (
         {
@@ -161,10 +166,10 @@ def parse_returned(
     for number, row in rows:
         before = len(problems)
         text = row.get("reference", "")
-        match = _REFERENCE.match(text)
-        household = households.get((int(match["launch"]), int(match["rank"]))) if match else None
+        where = parse_reference(text)
+        household = households.get(where) if where else None
         questionnaire = sent_with.get(household.launch_id) if household else None
-        if match is None:
+        if where is None:
             problems.append(
                 LineProblem(number, "reference", "référence absente ou mal écrite (par exemple Q-12-345)")
             )

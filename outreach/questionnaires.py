@@ -8,6 +8,7 @@ same questions.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,6 +21,7 @@ from privacy.config_errors import ConfigProblem, parse_config
 QUESTIONNAIRES_DIR = "questionnaires"
 FIXED_COLUMNS = ("reference", "date")
 YES, NO = "oui", "non"
+_REFERENCE = re.compile(r"^Q-(?P<launch>\d{1,9})-(?P<rank>\d{1,9})$")
 
 
 class _Strict(BaseModel):
@@ -96,5 +98,11 @@ def load_questionnaire(config_dir: Path, name: str) -> Questionnaire:
 
 
 def reference(launch_id: int, rank: int) -> str:
-    """The reference printed on a household's questionnaire, typed back with its answers."""
+    """The reference printed on a household's letter and questionnaire, typed back with its answers."""
     return f"Q-{launch_id}-{rank}"
+
+
+def parse_reference(text: str) -> tuple[int, int] | None:
+    """The launch and rank a reference names (`Q-12-345` → (12, 345)); None when it is not one."""
+    match = _REFERENCE.match(text.strip())
+    return (int(match["launch"]), int(match["rank"])) if match else None

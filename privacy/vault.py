@@ -275,6 +275,36 @@ def reveal(
     return result
 
 
+def mark_unusable(
+    session: Session,
+    pseudonym: str,
+    fields: Collection[str],
+    *,
+    reason: str,
+    actor: str,
+    now: datetime | None = None,
+) -> bool:
+    """Stop using `fields` of a household's record (a letter came back: its address is wrong); audited.
+
+    The values stay encrypted as they were; the next import of the directory decides afresh. Returns
+    whether the household has a record in the vault.
+    """
+    record = session.get(ContactRecord, pseudonym)
+    if record is None:
+        return False
+    record.usable_fields = [f for f in record.usable_fields if f not in fields]
+    record.invalid_fields = sorted(set(record.invalid_fields) | set(fields))
+    audit.append(
+        session,
+        actor=actor,
+        action="annuaire.coordonnee_inutilisable",
+        object_ref=pseudonym,
+        details={"champs": sorted(fields), "motif": reason},
+        now=now or utc_now(),
+    )
+    return True
+
+
 def usable_channels(session: Session, territory: str | None = None) -> pl.DataFrame:
     """Per household, which contact channels have a valid value (`canal_sms`...), read without decrypting."""
     query = select(ContactRecord.pseudonym, ContactRecord.usable_fields)

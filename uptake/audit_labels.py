@@ -9,6 +9,7 @@ from __future__ import annotations
 ACTION_LABELS: dict[str, str] = {
     "annuaire.import": "Import de l'annuaire des contacts (chiffré)",
     "annuaire.dechiffrement": "Déchiffrement de coordonnées",
+    "annuaire.coordonnee_inutilisable": "Coordonnée écartée (courrier revenu)",
     "campagne.lancement": "Lancement d'une campagne",
     "cles.rotation": "Rotation de la clé de pseudonymisation",
     "consultations.export": "Export du journal des consultations",

@@ -75,6 +75,7 @@ def test_card_names_the_right_in_words_and_asks_for_an_outcome_of_the_call(
     assert "<dd>Prime d&#39;activité probablement non réclamée</dd>" in card
     assert '<option value="" selected disabled>— choisissez —</option>' in card
     assert 'value="a_contacter"' not in card and 'value="droit_ouvert"' in card
+    assert 'value="pli_non_distribue"' not in card  # recorded by the mail room, not after a call
 
 
 def test_every_card_view_is_audited_with_the_pseudonym_and_no_value(

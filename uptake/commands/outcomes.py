@@ -37,10 +37,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Importe des résultats : chaque ligne est vérifiée ; une seule ligne fausse et rien n'est importé.
 
-        Colonnes : id_foyer, resultat, date (obligatoires), montant (pour droit_ouvert), acteur, canal,
-        commentaire. Résultats possibles : a_contacter, injoignable, message_laisse, joint, refus,
-        demarche_engagee, droit_ouvert, non_eligible, accompagnement_engage, questionnaire_envoye,
-        questionnaire_retourne, opposition.
+        Colonnes : id_foyer ou reference (celle imprimée sur le courrier, par exemple Q-12-345),
+        resultat, date (obligatoires), montant (pour droit_ouvert), acteur, canal, commentaire.
+        Résultats possibles : a_contacter, injoignable, message_laisse, joint, refus, demarche_engagee,
+        droit_ouvert, non_eligible, accompagnement_engage, questionnaire_envoye, questionnaire_retourne,
+        pli_non_distribue (courrier revenu : son adresse n'est plus utilisée), opposition.
         """
         ctx = AppContext.from_env()
         with Session(ctx.engine) as session, session.begin():

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from detection.reference import load_reference
 from outreach.errors import OutreachError
-from outreach.outcomes import OUTCOMES
+from outreach.outcomes import OUTCOMES, UNDELIVERED
 from uptake.web.access import allow, current_account, guard
 from uptake.web.household_card import CALL_FIELDS, build_card
 from uptake.web.household_views import record_view
@@ -31,8 +31,9 @@ from uptake.web.worklist import (
 router = APIRouter(prefix="/travail", dependencies=guard(allow("travailleur_social")))
 ROUTERS = (router,)
 
-# What a call can end with: every outcome but "still to contact", the state before any call.
-CALL_OUTCOMES = {code: label for code, label in OUTCOMES.items() if code != "a_contacter"}
+# What a call can end with: every outcome but "still to contact", the state before any call, and a
+# letter come back, which the mail room records (`uptake outcomes import`, by the letter's reference).
+CALL_OUTCOMES = {code: label for code, label in OUTCOMES.items() if code not in ("a_contacter", UNDELIVERED)}
 
 NOTICES = {
     "vide": "Aucun foyer de vos secteurs n'est à appeler pour le moment.",

@@ -71,7 +71,7 @@ class QuestionnairesImported:
     opposed: tuple[str, ...] = ()
 
 
-CALL_BACK_REASON = "questionnaire retourné : demande à être contacté par un travailleur social"
+CALL_BACK_REASON = "Questionnaire retourné : demande à être contacté par un travailleur social."
 
 
 def _launch_questionnaires(session: Session, config_dir: Path) -> dict[int, Questionnaire]:
@@ -296,7 +296,7 @@ def _call_back(
         line.statut, line.attribue_a, line.attribue_le = TO_CALL, None, None
         line.appel_a_partir_de = now
         if CALL_BACK_REASON not in line.motifs:
-            line.motifs = f"{line.motifs} ; {CALL_BACK_REASON}" if line.motifs else CALL_BACK_REASON
+            line.motifs = f"{line.motifs.rstrip()} {CALL_BACK_REASON}".strip()
         called_back.append(item.reference)
     return tuple(called_back), tuple(no_call_line), tuple(opposed)
 

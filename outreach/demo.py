@@ -8,6 +8,8 @@ campaigns of the convention over one simulated month, deterministically from `se
   days 1-31  the daily follow-up run: each attempt of the sequences whose delay has passed and whose
              condition holds (7.1: questionnaire letters; 2.2: e-mails, then calls, then letters)
   day 25     the returned questionnaires of action 7.1, typed in a spreadsheet and imported
+  day 40     the letters that came back undelivered (a week after each left), typed back by their
+             reference and imported
   then       next month's extract (rights opened in both arms, more often when contacted),
              reconciliation, indicators report.
 """
@@ -23,14 +25,16 @@ from sqlalchemy.orm import Session
 from outreach.attempts import OutputFile
 from outreach.campaigns import find_campaign
 from outreach.launch import LaunchReport, OutreachEnv, launch_campaign, run_followups
+from outreach.outcome_import import import_outcomes
 from outreach.questionnaire_answers import QuestionnairesImported, import_questionnaires
 from outreach.reconcile import ReconciliationReport, reconcile_extract
 from outreach.report import ReportFiles, write_report
-from outreach.simulation import returned_questionnaires_file, simulate_month_file
+from outreach.simulation import returned_letters_file, returned_questionnaires_file, simulate_month_file
 
 CAMPAIGN_22 = "action-2-2-non-recours"
 CAMPAIGN_71 = "action-7-1-logement"
 FOLLOWUP_DAYS = range(1, 32)
+RETURNED_LETTERS_DAY = 40
 RETURNED_DAY = 25
 
 
@@ -46,6 +50,7 @@ class DemoOutreach:
     report: ReportFiles | None = None
     questionnaires_file: Path | None = None
     questionnaires: QuestionnairesImported | None = None
+    letters_returned: int = 0
 
     @property
     def outputs(self) -> list[OutputFile]:
@@ -96,6 +101,13 @@ def run_demo_outreach(
                 now=start + dt.timedelta(days=day),
             )
             result.followups += [o for attempt in attempts for o in attempt.outputs]
+    letters_back = out_dir / "courriers-revenus.csv"
+    returned_letters_file(env.engine, letters_back, seed=seed)
+    typed_at = start + dt.timedelta(days=RETURNED_LETTERS_DAY)
+    with Session(env.engine) as session, session.begin():
+        result.letters_returned = import_outcomes(
+            session, letters_back, actor="courrier (simulation)", now=typed_at
+        )
     launch_71 = next(launch for launch in result.launches if launch.campaign == CAMPAIGN_71)
     for name, questionnaire in campaigns[CAMPAIGN_71].questionnaires.items():
         returned_at = start + dt.timedelta(days=RETURNED_DAY)

@@ -12,8 +12,9 @@
 Reconciling that extract (`outreach.reconcile`) then finds the rights opened in both arms, and the
 report's uplift should recover `contact_effect` within its confidence interval.
 
-`returned_questionnaires_file` writes, for a share of the questionnaires a launch sent, the
-spreadsheet a mail room would type back (reference, date, answers), to be imported as a real one.
+`returned_letters_file` and `returned_questionnaires_file` write what a mail room would type back:
+the references of the letters that came back undelivered, and for a share of the questionnaires a
+launch sent, their answers (reference, date, answers); both are imported as real ones.
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from detection.records import load_flags
 from detection.validation import validate_extract
 from outreach.holdout import CONTACTED, HOLDOUT
-from outreach.models import Assignment, Contact, Launch
-from outreach.outcomes import record_outcome
+from outreach.models import Assignment, Contact, Launch, Outcome
+from outreach.outcomes import UNDELIVERED, record_outcome
 from outreach.questionnaires import FIXED_COLUMNS, NO, YES, Questionnaire, reference
 from outreach.reconcile import RULE_BENEFITS
 
@@ -56,6 +57,8 @@ CALL_OUTCOMES_71 = (
 # How a returned questionnaire answers a yes/no question (share of "oui"); the rest answer "non", and
 # one answer in ten is left blank. A number question gets 1 to 30 (years in the dwelling).
 YES_SHARE = 0.35
+# An undelivered letter is back at the sender about a week after it left.
+LETTER_RETURN_DAYS = 7
 BLANK_SHARE = 0.10
 
 
@@ -225,18 +228,11 @@ def returned_questionnaires_file(
 ) -> int:
     """Write the answers of `share` of the questionnaires launch `launch_id` sent; returns their number."""
     with Session(engine) as session:
-        sent = session.execute(
-            select(Assignment.rang, Assignment.id_foyer)
-            .join(
-                Contact,
-                (Contact.launch_id == Assignment.launch_id) & (Contact.id_foyer == Assignment.id_foyer),
-            )
-            .where(Assignment.launch_id == launch_id, Contact.canal == "courrier")
-            .distinct()
-            .order_by(Assignment.rang)
-        ).all()
+        came_back = set(session.scalars(select(Outcome.id_foyer).where(Outcome.resultat == UNDELIVERED)))
     lines = []
-    for rank, pseudonym in sent:
+    for _, rank, pseudonym, _ in _letters_sent(engine, launch_id):
+        if pseudonym in came_back:
+            continue
         rng = random.Random(f"{seed}|questionnaire|{launch_id}|{pseudonym}")
         if rank is None or rng.random() >= share:
             continue
@@ -253,5 +249,44 @@ def returned_questionnaires_file(
     with out_path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow([*FIXED_COLUMNS, *(q.id for q in questionnaire.questions)])
+        writer.writerows(lines)
+    return len(lines)
+
+
+def _letters_sent(
+    engine: Engine, launch_id: int | None = None
+) -> list[tuple[int, int | None, str, dt.datetime]]:
+    """(launch, rank, household, when produced) of every letter sent, of one launch or of all."""
+    query = (
+        select(Assignment.launch_id, Assignment.rang, Assignment.id_foyer, func.min(Contact.produit_le))
+        .join(
+            Contact,
+            (Contact.launch_id == Assignment.launch_id) & (Contact.id_foyer == Assignment.id_foyer),
+        )
+        .where(Contact.canal == "courrier")
+        .group_by(Assignment.launch_id, Assignment.rang, Assignment.id_foyer)
+        .order_by(Assignment.launch_id, Assignment.rang)
+    )
+    if launch_id is not None:
+        query = query.where(Assignment.launch_id == launch_id)
+    with Session(engine) as session:
+        return [
+            (int(launch), rank, pseudonym, sent) for launch, rank, pseudonym, sent in session.execute(query)
+        ]
+
+
+def returned_letters_file(engine: Engine, out_path: Path, *, seed: int, share: float = 0.03) -> int:
+    """Write the references of `share` of the letters sent as come back undelivered a week after they
+    left (the mail room's list, typed back with `uptake outcomes import`); returns their number."""
+    lines = []
+    for launch_id, rank, pseudonym, sent in _letters_sent(engine):
+        rng = random.Random(f"{seed}|pli|{launch_id}|{pseudonym}")
+        if rank is not None and rng.random() < share:
+            back = sent.date() + dt.timedelta(days=LETTER_RETURN_DAYS)
+            lines.append([reference(launch_id, rank), UNDELIVERED, back.isoformat()])
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with out_path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(["reference", "resultat", "date"])
         writer.writerows(lines)
     return len(lines)

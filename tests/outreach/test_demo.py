@@ -43,3 +43,9 @@ def test_demo_outreach_produces_lists_reconciles_and_reports(make_world, tmp_pat
     assert demo.reconciliation is not None and demo.reconciliation.rights_opened.get("contacte", 0) > 0
     assert demo.report is not None and demo.report.html.is_file()
     assert demo.next_extract is not None and demo.next_extract.is_file()
+    # The mail room's returns are typed back and imported as real ones.
+    assert demo.questionnaires is not None and demo.questionnaires_file is not None
+    typed = demo.questionnaires_file.read_text(encoding="utf-8").splitlines()
+    assert demo.questionnaires.questionnaires == len(typed) - 1 > 0
+    returned = (tmp_path / "demo" / "courriers-revenus.csv").read_text(encoding="utf-8").splitlines()
+    assert demo.letters_returned == len(returned) - 1

@@ -201,6 +201,11 @@ def register(app: typer.Typer) -> None:
             f"{len(outreach.outputs)} listes produites (SMS, e-mails, appels, courriers : un PDF à "
             "imprimer par envoi)."
         )
+        if outreach.letters_returned:
+            _say(
+                f"{french.count(outreach.letters_returned)} courriers revenus non distribués saisis par leur "
+                "référence : ces adresses ne sont plus utilisées."
+            )
         if outreach.questionnaires is not None:
             back = outreach.questionnaires
             _say(

@@ -59,8 +59,8 @@ def test_help_screens_have_a_french_usage_line_and_help_option(tmp_path: Path) -
 def test_a_help_paragraph_written_on_several_lines_is_one_paragraph_on_screen(tmp_path: Path) -> None:
     result = _uptake(tmp_path, "outcomes", "import", "--help")
     [first] = [line for line in result.stdout.splitlines() if "Colonnes :" in line]
-    # The docstring's line ends after « canal, »: at 200 columns the screen line goes on.
-    assert "canal, commentaire. Résultats possibles : a_contacter" in first
+    # The docstring's line ends after « Q-12-345), »: at 200 columns the screen line goes on.
+    assert "par exemple Q-12-345), resultat, date (obligatoires)" in first
 
 
 def test_paragraphs_marked_as_preformatted_keep_their_lines() -> None:

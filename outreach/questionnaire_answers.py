@@ -10,7 +10,7 @@ pseudonyms are stored.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,14 +105,18 @@ def _answer(question: Question, value: str) -> tuple[str | None, str | None]:
     return None, f"« {value} » : écrivez un nombre entier de 0 à {MAX_NUMBER}, ou rien"
 
 
-def parse_returned(
-    session: Session, path: Path, config_dir: Path, *, now: dt.datetime
+def check_returned(
+    session: Session,
+    source: str,
+    header: Sequence[str],
+    rows: Sequence[tuple[int, Mapping[str, str]]],
+    config_dir: Path,
+    *,
+    now: dt.datetime,
 ) -> tuple[list[Returned], dict[int, Questionnaire]]:
-    """Every line of the file, validated against the questionnaire its reference was sent with.
-
-    `OutcomeImportInvalid` lists every bad line (nothing is recorded then).
+    """Every line (`header` names its cells), checked against the questionnaire its reference was sent
+    with. `OutcomeImportInvalid` names `source` and lists every bad line (nothing is recorded then).
     """
-    header, rows = read_rows(path)
     sent_with = _launch_questionnaires(session, config_dir)
     known_columns = {q.id for questionnaire in sent_with.values() for q in questionnaire.questions}
     problems = [
@@ -126,7 +130,7 @@ def parse_returned(
         if c not in FIXED_COLUMNS and c not in known_columns
     ]
     if problems:
-        raise OutcomeImportInvalid(str(path), problems)
+        raise OutcomeImportInvalid(source, problems)
     wanted = {
         where: number
         for number, row in rows
@@ -216,7 +220,7 @@ def parse_returned(
                 )
             )
     if problems:
-        raise OutcomeImportInvalid(str(path), problems)
+        raise OutcomeImportInvalid(source, problems)
     return parsed, sent_with
 
 
@@ -224,9 +228,40 @@ def import_questionnaires(
     session: Session, path: Path, config_dir: Path, *, actor: str, now: dt.datetime | None = None
 ) -> QuestionnairesImported:
     """Validate then record every returned questionnaire of the file, in the caller's transaction."""
+    header, rows = read_rows(path)
+    return record_returned(session, str(path), header, rows, config_dir, actor=actor, now=now)
+
+
+def questionnaire_sent(
+    session: Session, config_dir: Path, reference: str, *, now: dt.datetime | None = None
+) -> Questionnaire:
+    """The questionnaire sent under `reference`, still to be recorded; `OutcomeImportInvalid` says why not."""
     moment = now or dt.datetime.now(dt.UTC)
-    returned, sent_with = parse_returned(session, path, config_dir, now=moment)
-    rows = []
+    row = {"reference": reference, "date": moment.date().isoformat()}
+    returned, sent_with = check_returned(
+        session, reference, FIXED_COLUMNS, [(1, row)], config_dir, now=moment
+    )
+    return sent_with[returned[0].launch_id]
+
+
+def record_returned(
+    session: Session,
+    source: str,
+    header: Sequence[str],
+    rows: Sequence[tuple[int, Mapping[str, str]]],
+    config_dir: Path,
+    *,
+    actor: str,
+    now: dt.datetime | None = None,
+    outcome_source: str = "import",
+) -> QuestionnairesImported:
+    """Validate then record returned questionnaires (one per line), in the caller's transaction.
+
+    `outcome_source` says how the « questionnaire retourné » outcomes came (`import`, `saisie`).
+    """
+    moment = now or dt.datetime.now(dt.UTC)
+    returned, sent_with = check_returned(session, source, header, rows, config_dir, now=moment)
+    answers: list[dict[str, object]] = []
     to_call_back: list[Returned] = []
     for item in returned:
         questionnaire = sent_with[item.launch_id]
@@ -236,7 +271,7 @@ def import_questionnaires(
                 continue
             if question.a_rappeler_si == answer and item not in to_call_back:
                 to_call_back.append(item)
-            rows.append(
+            answers.append(
                 {
                     "launch_id": item.launch_id,
                     "id_foyer": item.id_foyer,
@@ -259,15 +294,15 @@ def import_questionnaires(
             launch_id=item.launch_id,
             regle=item.regle,
             canal="courrier",
-            source="import",
+            source=outcome_source,
             now=moment,
         )
-    if rows:
-        session.execute(insert(QuestionnaireAnswer), rows)
+    if answers:
+        session.execute(insert(QuestionnaireAnswer), answers)
     called_back, no_call_line, opposed = _call_back(session, to_call_back, moment)
     return QuestionnairesImported(
         len(returned),
-        len(rows),
+        len(answers),
         tuple(item.reference for item in to_call_back),
         called_back,
         no_call_line,

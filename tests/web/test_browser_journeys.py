@@ -204,6 +204,7 @@ def test_on_a_phone_no_page_is_wider_than_the_screen(browser: Any, site: Site, r
             if width > 390:
                 wider[href] = width
         if role == "travailleur_social":  # the call card, reached by taking the next household
+            phone.goto(f"{site.url}/travail/liste")
             phone.get_by_role("button", name="Foyer suivant").click()
             phone.wait_for_load_state()
             assert "/travail/foyers/" in phone.url
@@ -213,3 +214,34 @@ def test_on_a_phone_no_page_is_wider_than_the_screen(browser: Any, site: Site, r
         assert wider == {}
     finally:
         context.close()
+
+
+def test_social_worker_types_in_a_returned_questionnaire_with_the_keyboard(page: Any, site: Site) -> None:
+    from outreach.launch import OutreachEnv
+    from tests.outreach.conftest import OutreachWorld, send_questionnaires
+    from tests.outreach.conftest import approve_exchange as approve_all_fields
+    from tests.outreach.factories import geography, templates_dir
+    from tests.web.conftest import app_keyring, load_register
+
+    load_register(site.engine)
+    keyring = app_keyring(site.home)
+    approve_all_fields(site.engine, keyring)
+    env = OutreachEnv(site.engine, keyring, geography(), templates_dir(), actor="equipe-donnees")
+    _, references = send_questionnaires(OutreachWorld(site.engine, keyring, env, site.home / "sorties", 0), 1)
+    [reference] = references.values()
+    sign_in(page, site, "travailleur_social")
+
+    page.get_by_role("link", name="Saisir un questionnaire retourné").click()
+    check_page(page, "travail-questionnaire-reference")
+    page.get_by_label("Référence du questionnaire").fill(reference)
+    page.get_by_label("Référence du questionnaire").press("Enter")
+    page.wait_for_load_state()
+    check_page(page, "travail-questionnaire-reponses")
+    page.get_by_label("Date de réception").fill("2026-03-28")
+    page.get_by_role("group", name="Constatez-vous de l'humidité").get_by_label("oui").check()
+    page.get_by_role("group", name="Souhaitez-vous être contacté(e)").get_by_label("oui").check()
+    page.get_by_role("button", name="Enregistrer le questionnaire").click()
+    page.wait_for_load_state()
+
+    assert page.get_by_role("status").inner_text().startswith(f"Questionnaire {reference} enregistré.")
+    assert "remis sur la liste d'appels" in page.get_by_role("status").inner_text()

@@ -61,6 +61,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/travail/foyers/{row_id}"): frozenset({TS}),
     ("POST", "/travail/foyers/{row_id}/resultat"): frozenset({TS}),
     ("POST", "/travail/foyers/{row_id}/liberer"): frozenset({TS}),
+    ("GET", "/travail/questionnaires"): frozenset({TS}),
+    ("POST", "/travail/questionnaires"): frozenset({TS}),
 }
 
 

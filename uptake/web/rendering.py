@@ -25,7 +25,10 @@ TEMPLATES.env.filters.update(
 )
 
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
-    "travailleur_social": [("/travail/liste", "Ma liste d'appels")],
+    "travailleur_social": [
+        ("/travail/liste", "Ma liste d'appels"),
+        ("/travail/questionnaires", "Saisir un questionnaire retourné"),
+    ],
     "dpo": [
         ("/dpo/echanges", "Échanges à décider"),
         ("/dpo/registre", "Registre des traitements"),

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from detection.reference import load_reference
-from outreach.errors import OutreachError
+from outreach.errors import OutcomeImportInvalid, OutreachError
 from outreach.outcomes import OUTCOMES, UNDELIVERED
+from outreach.questionnaire_answers import QuestionnairesImported, questionnaire_sent, record_returned
+from outreach.questionnaires import Questionnaire, parse_reference
 from uptake.web.access import allow, current_account, guard
 from uptake.web.household_card import CALL_FIELDS, build_card
 from uptake.web.household_views import record_view
@@ -161,3 +165,120 @@ def release_household(request: Request, row_id: int) -> Response:
     except WorklistError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
     return RedirectResponse("/travail/liste?fait=libere", status_code=303)
+
+
+# What happened to a household that asks for a social worker on its questionnaire.
+CALL_BACK_NOTICES = {
+    "rappel": "Le foyer demande un travailleur social : il est remis sur la liste d'appels de sa campagne.",
+    "sans_ligne": (
+        "Le foyer demande un travailleur social mais n'a pas de ligne dans la liste d'appels (pas de "
+        "téléphone au lancement) : prévenez l'équipe données."
+    ),
+    "opposition": (
+        "Le foyer demande un travailleur social, mais une opposition au contact est en vigueur : "
+        "voyez-le avec le délégué à la protection des données."
+    ),
+}
+
+
+def _questionnaire_page(
+    request: Request,
+    *,
+    reference: str = "",
+    questionnaire: Questionnaire | None = None,
+    values: Mapping[str, str] | None = None,
+    problems: Mapping[str, str] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "travail/questionnaire.html",
+        {
+            "title": "Saisir un questionnaire retourné",
+            "reference": reference,
+            "questionnaire": questionnaire,
+            "values": values or {"date": datetime.now(UTC).date().isoformat()},
+            "problems": problems or {},
+            "notice": notice,
+            "error": "Questionnaire non enregistré : corrigez les champs signalés." if problems else None,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/questionnaires")
+def questionnaire_page(
+    request: Request,
+    reference: Annotated[str, Query(max_length=40)] = "",
+    fait: Annotated[str, Query(max_length=40)] = "",
+    suite: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
+    """Type in a returned pre-diagnostic questionnaire: its reference first, then its answers."""
+    notice = None
+    if parse_reference(fait):
+        notice = f"Questionnaire {fait} enregistré. {CALL_BACK_NOTICES.get(suite, '')}".strip()
+    if not reference.strip():
+        return _questionnaire_page(request, notice=notice)
+    try:
+        with db(request) as session:
+            questionnaire = questionnaire_sent(
+                session, context_of(request).settings.config_dir, reference.strip()
+            )
+    except OutcomeImportInvalid as exc:
+        problems = {p.column: p.problem for p in exc.problems}
+        return _questionnaire_page(request, reference=reference, problems=problems, status_code=400)
+    return _questionnaire_page(request, reference=reference.strip(), questionnaire=questionnaire)
+
+
+@router.post("/questionnaires")
+async def record_questionnaire(request: Request) -> Response:
+    """Record the answers of one returned questionnaire (checked as an imported line is)."""
+    form = await request.form()
+    values = {key: str(value).strip()[:40] for key, value in form.items() if key != "csrf_token"}
+    reference = values.get("reference", "")
+    account = current_account(request)
+    config_dir = context_of(request).settings.config_dir
+
+    def record() -> tuple[QuestionnairesImported | None, Questionnaire | None, dict[str, str]]:
+        with db(request) as session:
+            try:
+                done = record_returned(
+                    session,
+                    reference,
+                    list(values),
+                    [(1, values)],
+                    config_dir,
+                    actor=account.login,
+                    outcome_source="saisie",
+                )
+            except OutcomeImportInvalid as exc:  # checked before anything is written
+                try:
+                    questionnaire = questionnaire_sent(session, config_dir, reference)
+                except OutcomeImportInvalid:
+                    questionnaire = None
+                return None, questionnaire, {p.column: p.problem for p in exc.problems}
+            return done, None, {}
+
+    done, questionnaire, problems = await run_in_threadpool(record)
+    if done is None:
+        return _questionnaire_page(
+            request,
+            reference=reference,
+            questionnaire=questionnaire,
+            values=values,
+            problems=problems,
+            status_code=400,
+        )
+    suite = (
+        "rappel"
+        if done.called_back
+        else "sans_ligne"
+        if done.no_call_line
+        else "opposition"
+        if done.opposed
+        else ""
+    )
+    return RedirectResponse(
+        f"/travail/questionnaires?{urlencode({'fait': reference, 'suite': suite})}", status_code=303
+    )

@@ -1,0 +1,117 @@
+"""A returned questionnaire typed in by a social worker: reference first, then its own questions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from outreach.launch import OutreachEnv
+from outreach.models import Outcome, QuestionnaireAnswer, WorklistItem
+from tests.outreach.conftest import OutreachWorld, approve_exchange, send_questionnaires
+from tests.outreach.factories import geography, templates_dir
+from tests.web.conftest import LOGINS, app_keyring, csrf_of, load_register
+from uptake.db import transaction
+
+Client = Callable[[str | None], TestClient]
+
+
+def _questionnaires_sent(engine: Engine, home: Path, households: int = 2) -> dict[str, str]:
+    """Action 7.1 launched and its questionnaires sent, in the web application's database and keys."""
+    load_register(engine)
+    keyring = app_keyring(home)
+    approve_exchange(engine, keyring)
+    env = OutreachEnv(engine, keyring, geography(), templates_dir(), actor="equipe-donnees")
+    _, references = send_questionnaires(OutreachWorld(engine, keyring, env, home / "sorties", 0), households)
+    return references
+
+
+def test_a_reference_opens_the_form_of_the_questionnaire_it_was_sent_with(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    references = _questionnaires_sent(engine, tmp_path / "home")
+    client = client_for("travailleur_social")
+
+    start = client.get("/travail/questionnaires")
+    form = client.get("/travail/questionnaires", params={"reference": next(iter(references.values()))})
+    unknown = client.get("/travail/questionnaires", params={"reference": "Q-999-1"})
+
+    assert 'href="/travail/questionnaires"' in start.text and 'name="reference"' in start.text
+    assert form.status_code == 200
+    assert "Constatez-vous de l&#39;humidité ou des moisissures ?" in form.text
+    assert 'name="travailleur_social" value="oui"' in form.text and 'name="anciennete"' in form.text
+    assert (
+        unknown.status_code == 400 and "Q-999-1 : aucun questionnaire n&#39;a cette référence" in unknown.text
+    )
+
+
+def test_typed_answers_are_recorded_and_a_request_for_a_social_worker_puts_the_household_back_on_the_list(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    references = _questionnaires_sent(engine, tmp_path / "home")
+    pseudonym, reference = sorted(references.items())[0]
+    client = client_for("travailleur_social")
+    page = client.get("/travail/questionnaires", params={"reference": reference})
+
+    sent = client.post(
+        "/travail/questionnaires",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "reference": reference,
+            "date": "2026-03-28",
+            "anciennete": "9",
+            "humidite": "oui",
+            "chauffage": "",
+            "travailleur_social": "oui",
+        },
+        follow_redirects=False,
+    )
+    done = client.get(sent.headers["location"])
+
+    assert sent.status_code == 303
+    assert f"Questionnaire {reference} enregistré." in done.text
+    assert "il est remis sur la liste d&#39;appels de sa campagne" in done.text
+    with transaction(engine) as session:
+        answers = {
+            a.question: a.reponse
+            for a in session.scalars(
+                select(QuestionnaireAnswer).where(QuestionnaireAnswer.id_foyer == pseudonym)
+            )
+        }
+        outcome = session.scalars(select(Outcome).where(Outcome.resultat == "questionnaire_retourne")).one()
+        line = session.scalars(select(WorklistItem).where(WorklistItem.id_foyer == pseudonym)).one()
+    assert answers == {"anciennete": "9", "humidite": "oui", "travailleur_social": "oui"}
+    assert (outcome.id_foyer, outcome.source, outcome.acteur) == (
+        pseudonym,
+        "saisie",
+        LOGINS["travailleur_social"],
+    )
+    assert line.statut == "a_appeler"
+
+
+def test_a_wrong_answer_keeps_the_form_filled_and_says_what_to_fix(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    references = _questionnaires_sent(engine, tmp_path / "home")
+    reference = next(iter(references.values()))
+    client = client_for("travailleur_social")
+    page = client.get("/travail/questionnaires", params={"reference": reference})
+
+    refused = client.post(
+        "/travail/questionnaires",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "reference": reference,
+            "date": "2099-01-01",
+            "anciennete": "beaucoup",
+            "humidite": "oui",
+        },
+    )
+
+    assert refused.status_code == 400
+    assert "date dans le futur" in refused.text and "« beaucoup » : écrivez un nombre entier" in refused.text
+    assert 'value="beaucoup"' in refused.text and 'name="humidite" value="oui" checked' in refused.text
+    with transaction(engine) as session:
+        assert session.scalars(select(QuestionnaireAnswer)).first() is None

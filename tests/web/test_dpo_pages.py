@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from outreach.models import QuestionnaireAnswer
 from privacy import audit, exchanges, retention
 from privacy.models import AuditEntry
 from tests.web.conftest import (
@@ -422,8 +423,23 @@ def test_access_report_finds_the_household_from_its_matricule_without_echoing_it
     matricule = "1234567"
     pseudonym = _pseudonym_of(matricule, tmp_path)
     seed_worklist(engine, 1)
+    received = datetime(2026, 3, 28, 9, 0, tzinfo=UTC)
     with transaction(engine) as session:
         record_view(session, actor="ts-a", pseudonym=pseudonym, motif="appel")
+        session.add(
+            QuestionnaireAnswer(
+                launch_id=1,
+                id_foyer=pseudonym,
+                questionnaire="pre-diagnostic-logement",
+                question="humidite",
+                libelle="Humidité ou moisissures",
+                ordre=2,
+                reponse="oui",
+                recu_le=received,
+                acteur="secretariat",
+                enregistre_le=received,
+            )
+        )
     client = client_for("dpo")
     token = csrf_of(client.get("/dpo/demandes").text)
     report = client.post("/dpo/demandes/acces", data={"csrf_token": token, "matricule": matricule})
@@ -431,6 +447,9 @@ def test_access_report_finds_the_household_from_its_matricule_without_echoing_it
     assert pseudonym in report.text
     assert "foyer.consultation" in report.text
     assert matricule not in report.text
+    # What the outreach tables hold on the household: its answers to a returned questionnaire too.
+    assert "Réponses aux questionnaires retournés" in report.text
+    assert "<td>28/03/2026</td><td>Humidité ou moisissures</td><td>oui</td>" in report.text
 
 
 def test_dpo_revokes_an_approval_in_force_and_destroys_what_was_produced_under_it(

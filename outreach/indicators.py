@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from outreach.holdout import CONTACTED, HOLDOUT
 from outreach.models import Assignment, Contact, Launch, Outcome, QuestionnaireAnswer
+from outreach.outcomes import UNDELIVERED
 from outreach.questionnaire_answers import QuestionnaireResults, questionnaire_results
 from privacy.disclosure import DEFAULT_THRESHOLD, suppress_small_counts
 
@@ -324,6 +325,10 @@ def indicators_22(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
             ("Foyers contactés dont un droit a été ouvert", raw.opened_contacted),
             ("Foyers témoins dont un droit a été ouvert", raw.opened_holdout),
             ("Droits ouverts (foyers contactés)", opened_contacted.height),
+            (
+                "Courriers revenus non distribués (foyers)",
+                t.outcomes.filter(pl.col("resultat") == UNDELIVERED)["id_foyer"].n_unique(),
+            ),
         ],
         threshold,
     )
@@ -466,6 +471,10 @@ def indicators_71(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
             ("dont pour impayés locatifs", accompaniments_arrears),
             ("Questionnaires de pré-diagnostic envoyés", sent),
             ("Questionnaires de pré-diagnostic retournés", returned),
+            (
+                "Courriers revenus non distribués (foyers)",
+                households(pl.col("resultat") == UNDELIVERED, outcomes),
+            ),
         ],
         threshold,
     )

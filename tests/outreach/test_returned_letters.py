@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.errors import OutcomeImportInvalid
+from outreach.indicators import indicators_71, load_tables
 from outreach.launch import launch_campaign, run_followups
 from outreach.models import Assignment, Contact, Outcome
 from outreach.outcome_import import import_outcomes
@@ -72,6 +73,8 @@ def test_a_returned_letter_typed_back_by_its_reference_leaves_the_address_unused
     assert [a.foyers for a in letters] == [2] and written == set(others)
     assert entry.object_ref == returned and json.loads(entry.details or "{}")["champs"] == ["adresse"]
     assert "rue des Essais" not in (entry.details or "")
+    summary = dict(indicators_71(load_tables(world.engine), threshold=1).summary.iter_rows())
+    assert summary["Courriers revenus non distribués (foyers)"] == 1
 
 
 def test_a_reference_no_letter_carries_or_given_with_a_pseudonym_is_refused(

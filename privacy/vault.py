@@ -13,7 +13,7 @@ import json
 import re
 import secrets
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -247,7 +247,24 @@ def reveal(
     wanted = list(dict.fromkeys(fields))
     exchanges.recheck(session, keyring, authorisation, wanted, now=moment)
     names = list(dict.fromkeys(pseudonyms))
-    result: dict[str, dict[str, str | None]] = {}
+    result: dict[str, dict[str, str | None]] = {
+        pseudonym: {name: values.get(name) for name in wanted}
+        for pseudonym, values in _decrypted(session, keyring, names)
+    }
+    audit.append(
+        session,
+        actor=actor,
+        action="annuaire.dechiffrement",
+        object_ref=f"echange:{authorisation.exchange_id}",
+        counts={"demandes": len(names), "trouves": len(result)},
+        details={"champs": wanted},
+        now=moment,
+    )
+    return result
+
+
+def _decrypted(session: Session, keyring: Keyring, names: list[str]) -> Iterator[tuple[str, dict[str, str]]]:
+    """Each household of `names` present in the vault, with its decrypted values (callers audit)."""
     ciphers: dict[str, AESGCM] = {}
     for start in range(0, len(names), _CHUNK):
         query = select(ContactRecord).where(ContactRecord.pseudonym.in_(names[start : start + _CHUNK]))
@@ -261,18 +278,42 @@ def reveal(
                 raise PrivacyError(
                     f"enregistrement du coffre altéré pour le foyer {record.pseudonym} : déchiffrement refusé"
                 ) from None
-            values = json.loads(plain)
-            result[record.pseudonym] = {name: values.get(name) for name in wanted}
+            yield record.pseudonym, json.loads(plain)
+
+
+def households_of_phones(
+    session: Session,
+    keyring: Keyring,
+    candidates: Iterable[str],
+    phones: Collection[str],
+    *,
+    purpose: str,
+    actor: str,
+    now: datetime | None = None,
+) -> dict[str, set[str]]:
+    """Which of the `candidates` households have each of `phones` (E.164) in the vault; audited.
+
+    For honouring a « STOP » reply (an objection, GDPR art. 21): only the candidates' records are
+    decrypted (the households that were sent an SMS), in memory, and nothing is revealed but the
+    match; the audit log keeps the purpose and the counts, never a number.
+    """
+    wanted = set(phones)
+    found: dict[str, set[str]] = {}
+    names = list(dict.fromkeys(candidates))
+    for pseudonym, values in _decrypted(session, keyring, names):
+        phone = values.get("telephone")
+        if phone in wanted:
+            found.setdefault(phone, set()).add(pseudonym)
     audit.append(
         session,
         actor=actor,
-        action="annuaire.dechiffrement",
-        object_ref=f"echange:{authorisation.exchange_id}",
-        counts={"demandes": len(names), "trouves": len(result)},
-        details={"champs": wanted},
-        now=moment,
+        action="annuaire.rapprochement_telephones",
+        object_ref="annuaire",
+        counts={"foyers_examines": len(names), "numeros": len(wanted), "numeros_trouves": len(found)},
+        details={"finalite": purpose},
+        now=now or utc_now(),
     )
-    return result
+    return found
 
 
 def mark_unusable(

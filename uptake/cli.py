@@ -97,7 +97,8 @@ COMMANDS: dict[str, Entry] = {
         "Campagnes de contact : liste, vérification, lancement, relances, rapprochement.",
     ),
     "outcomes": Entry(
-        "outcomes", "Résultats des contacts et questionnaires retournés : import depuis un tableur."
+        "outcomes",
+        "Résultats des contacts, questionnaires retournés et réponses STOP : import depuis un tableur.",
     ),
 }
 

@@ -111,6 +111,13 @@ def test_launch_then_followup_then_report_from_the_command_line(
     assert launched.code == 0, launched.output
     assert "Lancement n°1" in launched.stdout and "Tentative 1 (SMS)" in launched.stdout
     assert list((uptake_home / "campagnes" / "action-2-2-non-recours").glob("*-t1-sms-*.csv"))
+    stop = tmp_path / "stop.csv"
+    stop.write_text("telephone\n+33612000001\n+33799999999\n", encoding="utf-8")
+    stopped = cli("outcomes", "stop", str(stop))
+    assert stopped.code == 0, stopped.output
+    said = " ".join(stopped.stdout.split())
+    assert "2 réponse(s) STOP : 1 foyer(s) opposé(s)" in said and "1 numéro(s) inconnu(s)" in said
+    assert "612000001" not in stopped.output and "799999999" not in stopped.output
     followup = cli("campaigns", "followup", "action-2-2-non-recours", "--launch", "1")
     assert followup.code == 0 and "Aucune relance" in followup.stdout
     report = cli("report")

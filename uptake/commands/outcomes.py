@@ -1,5 +1,5 @@
-"""`uptake outcomes import|questionnaires FILE.csv`: outcomes and returned questionnaires typed in a
-spreadsheet, validated, all or nothing."""
+"""`uptake outcomes import|questionnaires|stop FILE.csv`: outcomes, returned questionnaires and STOP
+replies typed or exported in a spreadsheet, validated, all or nothing."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from outreach.outcome_import import import_outcomes
 from outreach.questionnaire_answers import import_questionnaires
-from uptake.commands.privacy import actor_name
+from outreach.stop_replies import import_stop_replies
+from uptake.commands.privacy import actor_name, keyring_of
 from uptake.context import AppContext
 
 console = Console()
@@ -20,7 +21,7 @@ console = Console()
 def register(app: typer.Typer) -> None:
     """Add the `outcomes` command group."""
     group = typer.Typer(
-        help="Résultats des contacts et questionnaires retournés : import depuis un tableur.",
+        help="Résultats des contacts, questionnaires retournés et réponses STOP : import depuis un tableur.",
         no_args_is_help=True,
     )
 
@@ -90,5 +91,29 @@ def register(app: typer.Typer) -> None:
             ):
                 if refs:
                     console.print(f"  {said} : {', '.join(refs)}")
+
+    @group.command("stop")
+    def stop_command(
+        file: Path = typer.Argument(
+            ...,
+            metavar="FICHIER",
+            help="Réponses STOP du prestataire SMS : CSV avec une colonne telephone (et date).",
+        ),
+        acteur: str | None = typer.Option(None, "--acteur", help="Qui enregistre les oppositions."),
+    ) -> None:
+        """Enregistre une opposition pour chaque foyer dont le numéro a répondu STOP à un SMS.
+
+        Les numéros sont cherchés parmi les foyers qui ont reçu un SMS (déchiffrés en mémoire, seule la
+        correspondance est gardée ; journalisé). Chaque opposition vaut pour toutes les listes
+        suivantes. Rien n'est affiché des numéros : seulement les nombres de réponses, de foyers et de
+        numéros inconnus de l'annuaire.
+        """
+        ctx = AppContext.from_env()
+        with Session(ctx.engine) as session, session.begin():
+            done = import_stop_replies(session, keyring_of(ctx), file, actor=actor_name(acteur))
+        console.print(
+            f"{done.replies} réponse(s) STOP : {done.households} foyer(s) opposé(s) désormais à tout contact "
+            f"proactif ; {done.unknown_numbers} numéro(s) inconnu(s) des foyers qui ont reçu un SMS."
+        )
 
     app.add_typer(group, name="outcomes")

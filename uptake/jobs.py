@@ -40,9 +40,11 @@ from detection.runs import DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
 from outreach.campaigns import find_campaign
 from outreach.channels import smtp_relay
+from outreach.errors import OutreachError
 from outreach.launch import launch_campaign, run_followups
 from outreach.models import Launch
 from outreach.reconcile import reconcile_extract
+from outreach.stop_replies import import_stop_replies
 from privacy import retention
 from privacy.files import file_sha256
 from uptake.alerts import email_addresses
@@ -305,6 +307,56 @@ def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
     }
 
 
+def stop_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MIN_AGE_S) -> dict[str, Any]:
+    """Scheduler job (daily, before the follow-ups): every file of STOP replies the SMS provider
+    dropped in `inbox` becomes objections (`outreach.stop_replies`).
+
+    A file imported is deleted: the objections are recorded, and its numbers have no further use. A
+    file refused goes to `inbox/rejete/` with its French report beside it. Hidden files and files
+    changed less than `min_age_s` seconds ago wait for a later execution.
+    """
+    ctx = AppContext.from_env()
+    folder = Path(inbox)
+    if not folder.is_dir():
+        log_event(logger, "inbox_missing", level=logging.ERROR, schedule=schedule, inbox=str(folder))
+        return {"status": "inbox_missing"}
+    settled_before = dt.datetime.now(dt.UTC).timestamp() - int(min_age_s)
+    files = sorted(
+        path
+        for path in folder.iterdir()
+        if path.is_file()
+        and not path.name.startswith(".")
+        and path.suffix.lower() == ".csv"
+        and path.stat().st_mtime <= settled_before
+    )
+    if not files:
+        log_event(logger, "no_stop_replies", schedule=schedule)
+        return {"status": "nothing_to_do"}
+    totals = {"reponses": 0, "foyers": 0, "numeros_inconnus": 0}
+    refused = []
+    for path in files:
+        if STOP.is_set():
+            break
+        try:
+            with Session(ctx.engine) as session, session.begin():
+                done = import_stop_replies(
+                    session, ctx.keyring, path, actor=f"planification {schedule}".strip()
+                )
+        except OutreachError as exc:
+            moved = _move(path, folder / REJECTED_DIR)
+            moved.with_name(moved.name + REPORT_SUFFIX).write_text(f"{exc}\n", encoding="utf-8")
+            refused.append(moved.name)
+            continue
+        path.unlink()
+        totals["reponses"] += done.replies
+        totals["foyers"] += done.households
+        totals["numeros_inconnus"] += done.unknown_numbers
+    log_event(logger, "stop_replies_done", schedule=schedule, files=len(files), refused=refused, **totals)
+    if refused:
+        return {"status": "refused", "files": ", ".join(refused), **totals}
+    return {"status": "succeeded", **totals}
+
+
 def report_job(
     *, schedule: str = "", destinataires: str = "", smtp: str = "", seuil: int = 0
 ) -> dict[str, Any]:
@@ -339,6 +391,7 @@ def report_job(
 _FAILED_RESULTS = {
     "rejected": "extrait {file} refusé : son rapport est à côté de lui dans rejete/",
     "inbox_missing": "dossier de dépôt introuvable : recréez-le ou corrigez la planification",
+    "refused": "fichier(s) {files} refusé(s) : leur rapport est à côté d'eux dans rejete/",
 }
 _DONE_RESULTS = {
     "nothing_to_do": "rien de nouveau à traiter",
@@ -515,6 +568,12 @@ JOBS: dict[str, JobSpec] = {
         "rapport des indicateurs (HTML et CSV, secret statistique), envoyé par courriel aux destinataires "
         "s'il y en a (mensuel, après le rapprochement)",
         minimums={"seuil": 1},
+    ),
+    "stop": JobSpec(
+        stop_job,
+        "réponses STOP aux SMS déposées par le prestataire : oppositions enregistrées (quotidien, avant "
+        "les relances)",
+        required=("inbox",),
     ),
     "purge": JobSpec(
         purge_job,

@@ -19,6 +19,7 @@ from privacy import exchanges, register, vault
 from privacy.keys import Keyring, open_keyring
 from tests.conftest import CONFIG_DIR
 from tests.outreach.factories import campaign_71, flag, flags_frame, geography, pseudonym, templates_dir
+from uptake.db import make_engine, upgrade
 
 REGISTER_CODE = "CTG-FORCALQUIER-DROITS"
 ALL_FIELDS = ("civilite", "nom", "prenom", "telephone", "email", "adresse", "code_postal", "ville")
@@ -79,6 +80,19 @@ class OutreachWorld:
             vault.import_contacts(
                 session, self.keyring, pl.DataFrame(rows), territory="test", actor="test", now=NOW
             )
+
+
+def world_in_home(uptake_home: Path, tmp_path: Path, *, now: dt.datetime = NOW) -> OutreachWorld:
+    """The database and keys of `uptake_home` (what the CLI and the jobs open), migrated, with the
+    register loaded and an exchange approved."""
+    engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
+    upgrade(engine)
+    keyring = open_keyring(uptake_home / "keys", uptake_home / "master.key", environ={})
+    with Session(engine) as session, session.begin():
+        register.save(session, register.load_dir(CONFIG_DIR / "registre"), actor="test", source="test")
+    approve_exchange(engine, keyring, now=now)
+    env = OutreachEnv(engine, keyring, geography(), templates_dir(), actor="test")
+    return OutreachWorld(engine, keyring, env, tmp_path / "sorties", 0)
 
 
 def send_questionnaires(world: OutreachWorld, households: int) -> tuple[int, dict[str, str]]:

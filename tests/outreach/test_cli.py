@@ -7,25 +7,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from outreach.launch import OutreachEnv
-from privacy import register
-from privacy.keys import open_keyring
 from tests.conftest import CONFIG_DIR
-from tests.outreach.conftest import NOW, OutreachWorld, approve_exchange, send_questionnaires
-from tests.outreach.factories import flag, flags_frame, geography, launch_row, templates_dir
+from tests.outreach.conftest import NOW, send_questionnaires, world_in_home
+from tests.outreach.factories import flag, flags_frame, launch_row
 from uptake.db import make_engine, upgrade
-
-
-def _world_in(uptake_home: Path, tmp_path: Path, *, now: dt.datetime) -> OutreachWorld:
-    """The database and keys the CLI will use, with the register loaded and an exchange approved."""
-    engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
-    upgrade(engine)
-    keyring = open_keyring(uptake_home / "keys", uptake_home / "master.key", environ={})
-    with Session(engine) as session, session.begin():
-        register.save(session, register.load_dir(CONFIG_DIR / "registre"), actor="test", source="test")
-    approve_exchange(engine, keyring, now=now)
-    env = OutreachEnv(engine, keyring, geography(), templates_dir(), actor="test")
-    return OutreachWorld(engine, keyring, env, tmp_path / "sorties", 0)
 
 
 def test_campaigns_check_reports_sms_encoding_and_segments(cli) -> None:
@@ -99,7 +84,7 @@ def test_audit_show_tells_operations_whole_and_counts_in_words_within_80_columns
 def test_launch_then_followup_then_report_from_the_command_line(
     cli, uptake_home: Path, tmp_path: Path
 ) -> None:
-    world = _world_in(uptake_home, tmp_path, now=dt.datetime.now(dt.UTC))
+    world = world_in_home(uptake_home, tmp_path, now=dt.datetime.now(dt.UTC))
     flags = flags_frame([flag(i) for i in range(1, 4)])
     run_id = world.store_run(flags)
     world.store_contacts(flags["id_foyer"].to_list())
@@ -139,7 +124,7 @@ def test_audit_show_keeps_one_operation_and_refuses_an_unknown_code(cli, tmp_pat
 def test_returned_questionnaires_import_from_the_command_line_names_those_to_call_back(
     cli, uptake_home: Path, tmp_path: Path
 ) -> None:
-    world = _world_in(uptake_home, tmp_path, now=NOW)
+    world = world_in_home(uptake_home, tmp_path, now=NOW)
     _, references = send_questionnaires(world, 2)
     world.engine.dispose()
     first, second = (references[p] for p in sorted(references))

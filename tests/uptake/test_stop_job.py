@@ -1,0 +1,56 @@
+"""The `stop` job: the SMS provider's files of STOP replies, picked up each day, become objections."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from outreach.launch import launch_campaign
+from outreach.oppositions import opposed
+from tests.outreach.conftest import NOW, world_in_home
+from tests.outreach.factories import campaign_22, flag, flags_frame
+from uptake.jobs import REJECTED_DIR, REPORT_SUFFIX, result_outcome, stop_job
+
+
+def _settled(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    past = time.time() - 3600
+    os.utime(path, (past, past))
+    return path
+
+
+def test_stop_files_become_objections_and_go_away_a_refused_one_is_set_aside_with_its_report(
+    uptake_home: Path, tmp_path: Path
+) -> None:
+    world = world_in_home(uptake_home, tmp_path)
+    flags = flags_frame([flag(i) for i in range(2)])
+    run_id = world.store_run(flags)
+    ids = flags["id_foyer"].to_list()
+    world.store_contacts(ids)
+    campaign = replace(campaign_22(), temoin=campaign_22().temoin.model_copy(update={"part": 0.0}))
+    launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
+    inbox = tmp_path / "depot-stop"
+    inbox.mkdir()
+    good = _settled(inbox / "stop-0301.csv", "telephone;date\n06 12 00 00 01;2026-03-10\n")
+    bad = _settled(inbox / "stop-0302.csv", "telephone\n06 12\n")
+    arriving = inbox / "stop-0303.csv"
+    arriving.write_text("telephone\n06 12 00 00 00\n", encoding="utf-8")  # still being copied
+
+    result = stop_job(inbox=str(inbox), schedule="stop-quotidien")
+
+    assert result["status"] == "refused" and result["files"] == "stop-0302.csv"
+    assert (result["reponses"], result["foyers"], result["numeros_inconnus"]) == (1, 1, 0)
+    assert not good.exists() and arriving.exists() and not bad.exists()
+    report = (inbox / REJECTED_DIR / ("stop-0302.csv" + REPORT_SUFFIX)).read_text(encoding="utf-8")
+    assert "ligne 2, colonne `telephone` : numéro absent ou illisible" in report and "06 12" not in report
+    with Session(world.engine) as session:
+        assert opposed(session, ids, now=NOW) == {ids[1]}
+    ok, said = result_outcome(result)
+    assert (
+        not ok and said == "fichier(s) stop-0302.csv refusé(s) : leur rapport est à côté d'eux dans rejete/"
+    )
+    assert stop_job(inbox=str(inbox), min_age_s=3600) == {"status": "nothing_to_do"}

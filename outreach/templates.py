@@ -234,7 +234,12 @@ def check_campaign(campaign: Campaign, templates_dir: Path) -> list[str]:
                     f"{message.sms.segments} segment(s) sur {campaign.sms.max_segments} permis"
                 )
             elif first:
-                lines.append(
-                    f"  tentative {i} ({CHANNEL_NAMES[attempt.canal]}) : modèle `{attempt.modele}` correct"
+                questionnaire = campaign.questionnaires.get(attempt.questionnaire or "")
+                joined = (
+                    f", avec le questionnaire `{questionnaire.id}` ({len(questionnaire.questions)} questions)"
+                    if questionnaire
+                    else ""
                 )
+                name = CHANNEL_NAMES[attempt.canal]
+                lines.append(f"  tentative {i} ({name}) : modèle `{attempt.modele}` correct{joined}")
     return lines

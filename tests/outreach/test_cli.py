@@ -17,6 +17,8 @@ def test_campaigns_check_reports_sms_encoding_and_segments(cli) -> None:
     result = cli("campaigns", "check")
     assert result.code == 0, result.output
     assert "action-2-2-non-recours" in result.stdout and "GSM-7" in result.stdout
+    said = " ".join(result.stdout.split())
+    assert "correct, avec le questionnaire `pre-diagnostic-logement` (8 questions)" in said
 
 
 def test_campaigns_list_shows_the_sequences_and_launches_within_80_columns(cli, uptake_home: Path) -> None:

@@ -138,11 +138,14 @@ def record_outcome(
     source: str = "saisie",
     commentaire: str | None = None,
     now: dt.datetime | None = None,
+    origin: str | None = None,
 ) -> OutcomeRecord:
     """Append one outcome for a household (in the caller's transaction) and return it.
 
     Without `launch_id`, the outcome is attached to the household's most recent launch, if any.
-    `commentaire` must not hold personal data (it is for the social worker's short note).
+    `commentaire` must not hold personal data (it is for the social worker's short note). An
+    `opposition` also enters the objections register, with `origin` as where it came from (shown in
+    the household's access report), by default `outreach:<source>`.
     """
     check_outcome(resultat, montant)
     if source not in SOURCES:
@@ -170,7 +173,7 @@ def record_outcome(
     session.add(row)
     session.flush()
     if resultat == "opposition":
-        oppositions.record(session, id_foyer, source=f"outreach:{source}", actor=acteur, now=moment)
+        oppositions.record(session, id_foyer, source=origin or f"outreach:{source}", actor=acteur, now=moment)
     if resultat == UNDELIVERED:
         vault.mark_unusable(
             session, id_foyer, ("adresse",), reason="courrier revenu non distribué", actor=acteur, now=moment

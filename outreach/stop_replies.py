@@ -26,6 +26,8 @@ from privacy import vault
 from privacy.keys import Keyring
 
 PHONE_COLUMN = "telephone"
+# Where these objections came from, as the household's access report shows it.
+STOP_ORIGIN = "réponse STOP à un SMS"
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ def import_stop_replies(
                 source="import",
                 commentaire="réponse STOP à un SMS",
                 now=moment,
+                origin=STOP_ORIGIN,
             )
             done.add(pseudonym)
     unknown = len({phone for phone, _ in replies} - set(found))

@@ -15,7 +15,7 @@ from outreach.launch import launch_campaign
 from outreach.models import Outcome
 from outreach.oppositions import opposed
 from outreach.stop_replies import import_stop_replies
-from privacy.models import AuditEntry
+from privacy.models import AuditEntry, Opposition
 from tests.outreach.conftest import NOW
 from tests.outreach.factories import campaign_22, flag, flags_frame
 
@@ -58,6 +58,9 @@ def test_each_number_that_replied_stop_makes_its_household_object(make_world, tm
             select(AuditEntry).where(AuditEntry.action == "annuaire.rapprochement_telephones")
         ).one()
     assert sorted(outcomes) == [(ids[1], "sms"), (ids[2], "sms")]
+    with Session(world.engine) as session:
+        origins = {o.pseudonym: o.source for o in session.scalars(select(Opposition))}
+    assert origins == {ids[1]: "réponse STOP à un SMS", ids[2]: "réponse STOP à un SMS"}
     counts = json.loads(entry.counts or "{}")
     assert counts == {"foyers_examines": 3, "numeros": 3, "numeros_trouves": 2}
     assert "3361200" not in (entry.details or "") + (entry.counts or "")

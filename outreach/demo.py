@@ -8,6 +8,7 @@ campaigns of the convention over one simulated month, deterministically from `se
   days 1-31  the daily follow-up run: each attempt of the sequences whose delay has passed and whose
              condition holds (7.1: questionnaire letters; 2.2: e-mails, then calls, then letters)
   day 25     the returned questionnaires of action 7.1, typed in a spreadsheet and imported
+  day 32     the numbers that replied STOP to an SMS, as the SMS provider sends them: objections
   day 40     the letters that came back undelivered (a week after each left), typed back by their
              reference and imported
   then       next month's extract (rights opened in both arms, more often when contacted),
@@ -29,7 +30,13 @@ from outreach.outcome_import import import_outcomes
 from outreach.questionnaire_answers import QuestionnairesImported, import_questionnaires
 from outreach.reconcile import ReconciliationReport, reconcile_extract
 from outreach.report import ReportFiles, write_report
-from outreach.simulation import returned_letters_file, returned_questionnaires_file, simulate_month_file
+from outreach.simulation import (
+    returned_letters_file,
+    returned_questionnaires_file,
+    simulate_month_file,
+    stop_replies_file,
+)
+from outreach.stop_replies import StopReplies, import_stop_replies
 
 CAMPAIGN_22 = "action-2-2-non-recours"
 CAMPAIGN_71 = "action-7-1-logement"
@@ -51,6 +58,7 @@ class DemoOutreach:
     questionnaires_file: Path | None = None
     questionnaires: QuestionnairesImported | None = None
     letters_returned: int = 0
+    stop_replies: StopReplies | None = None
 
     @property
     def outputs(self) -> list[OutputFile]:
@@ -101,6 +109,17 @@ def run_demo_outreach(
                 now=start + dt.timedelta(days=day),
             )
             result.followups += [o for attempt in attempts for o in attempt.outputs]
+    stop_file = out_dir / "reponses-stop.csv"
+    sms_batches = [o.path for o in result.outputs if o.path.suffix == ".csv" and "-sms-" in o.path.name]
+    stop_replies_file(sms_batches, stop_file, seed=seed)
+    with Session(env.engine) as session, session.begin():
+        result.stop_replies = import_stop_replies(
+            session,
+            env.keyring,
+            stop_file,
+            actor="prestataire SMS (simulation)",
+            now=start + dt.timedelta(days=32),
+        )
     letters_back = out_dir / "courriers-revenus.csv"
     returned_letters_file(env.engine, letters_back, seed=seed)
     typed_at = start + dt.timedelta(days=RETURNED_LETTERS_DAY)

@@ -12,6 +12,7 @@
 Reconciling that extract (`outreach.reconcile`) then finds the rights opened in both arms, and the
 report's uplift should recover `contact_effect` within its confidence interval.
 
+`stop_replies_file` writes the numbers that replied STOP, as the SMS provider sends them back;
 `returned_letters_file` and `returned_questionnaires_file` write what a mail room would type back:
 the references of the letters that came back undelivered, and for a share of the questionnaires a
 launch sent, their answers (reference, date, answers); both are imported as real ones.
@@ -290,3 +291,20 @@ def returned_letters_file(engine: Engine, out_path: Path, *, seed: int, share: f
         writer.writerow(["reference", "resultat", "date"])
         writer.writerows(lines)
     return len(lines)
+
+
+def stop_replies_file(sms_batches: list[Path], out_path: Path, *, seed: int, share: float = 0.02) -> int:
+    """Write, as the SMS provider would, the numbers of `share` of the SMS batches' recipients that
+    replied STOP (to be imported with `uptake outcomes stop`); returns their number."""
+    numbers: dict[str, None] = {}
+    for batch in sms_batches:
+        phones = pl.read_csv(batch, separator=";", columns=["telephone"], infer_schema=False)["telephone"]
+        for phone in phones:
+            if phone not in numbers and random.Random(f"{seed}|stop|{phone}").random() < share:
+                numbers[phone] = None
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with out_path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(["telephone", "message"])
+        writer.writerows([phone, "STOP"] for phone in numbers)
+    return len(numbers)

@@ -49,3 +49,6 @@ def test_demo_outreach_produces_lists_reconciles_and_reports(make_world, tmp_pat
     assert demo.questionnaires.questionnaires == len(typed) - 1 > 0
     returned = (tmp_path / "demo" / "courriers-revenus.csv").read_text(encoding="utf-8").splitlines()
     assert demo.letters_returned == len(returned) - 1
+    stop = (tmp_path / "demo" / "reponses-stop.csv").read_text(encoding="utf-8").splitlines()
+    assert demo.stop_replies is not None
+    assert demo.stop_replies.replies == demo.stop_replies.households == len(stop) - 1

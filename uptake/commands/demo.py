@@ -201,6 +201,11 @@ def register(app: typer.Typer) -> None:
             f"{len(outreach.outputs)} listes produites (SMS, e-mails, appels, courriers : un PDF à "
             "imprimer par envoi)."
         )
+        if outreach.stop_replies is not None:
+            _say(
+                f"{french.count(outreach.stop_replies.replies)} réponses STOP aux SMS : "
+                f"{french.count(outreach.stop_replies.households)} foyers opposés à tout contact proactif."
+            )
         if outreach.letters_returned:
             _say(
                 f"{french.count(outreach.letters_returned)} courriers revenus non distribués saisis par leur "

@@ -219,6 +219,13 @@ def _schedules(settings: Settings) -> str:
                 f"Le dossier de dépôt de « {info.name} » ({inbox}) n'est pas modifiable : la tâche "
                 "ne pourra pas y archiver les extraits ; donnez-en les droits au compte du démon."
             )
+    active = {info.job for info in infos if info.next_run is not None}
+    if active & {"lancement", "relances"} and "stop" not in active:
+        problems.append(
+            "Des campagnes partent par planification, mais aucune tâche ne traite les réponses STOP aux "
+            "SMS (chaque SMS promet qu'un STOP arrête les messages) : planifiez-la, avant les relances : "
+            '« uptake schedule add stop --cron "0 7 * * 1-5" --job stop --inbox DOSSIER ».'
+        )
     unpurged = purge_sentence(infos)
     if unpurged:
         problems.append(unpurged)

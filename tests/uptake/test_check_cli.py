@@ -122,6 +122,17 @@ def test_without_an_active_detection_schedule_the_installation_is_not_ready(cli,
     assert "✗ Planifications : Aucune détection planifiée (ou sa planification est suspendue)" in said
 
 
+def test_scheduled_campaigns_without_a_stop_job_are_not_ready(cli, uptake_home: Path) -> None:
+    inbox = uptake_home.parent / "depot-stop"
+    inbox.mkdir()
+    assert cli("schedule", "add", "relances", "--cron", "0 8 * * 1-5", "--job", "relances").code == 0
+    said = " ".join(cli("check").stdout.split())
+    assert "aucune tâche ne traite les réponses STOP aux SMS" in said
+    added = cli("schedule", "add", "stop", "--cron", "0 7 * * 1-5", "--job", "stop", "--inbox", str(inbox))
+    assert added.code == 0, added.output
+    assert "réponses STOP" not in " ".join(cli("check").stdout.split())
+
+
 def test_a_finding_wider_than_the_terminal_wraps_under_its_text(cli, tmp_path: Path) -> None:
     config, _ = _config_with_a_broken_campaign(tmp_path)
     result = cli("check", env={"UPTAKE_CONFIG": str(config), "COLUMNS": "60"})

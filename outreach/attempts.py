@@ -266,7 +266,9 @@ def produce_attempt(
         )
     elif rows and channel == "courrier":
         letters = [(f"{h['rang']:05d}-{h['id_foyer']}.html", m.html) for h, _, m in rows if m.html]
-        printed = print_letters(letters, assets=job.renderer.templates_dir)
+        printed = print_letters(
+            letters, assets=job.renderer.templates_dir, duplex=job.campaign.courrier.recto_verso
+        )
         files = [(name, page.encode("utf-8")) for name, page in letters]
         if printed.left_out:
             files.insert(0, (LEFT_OUT_NAME, printed.left_out_notice().encode("utf-8")))

@@ -129,6 +129,18 @@ class SmsSection(_Strict):
     max_segments: int = Field(default=2, ge=1, le=10)
 
 
+class LetterSection(_Strict):
+    """How the letters' PDF is laid out for the mail room's printers."""
+
+    recto_verso: bool = Field(
+        default=True,
+        description=(
+            "chaque courrier commence sur une page impaire (une page blanche au besoin) : imprimé en "
+            "recto verso, aucun courrier ne se retrouve au dos d'un autre"
+        ),
+    )
+
+
 class Attempt(_Strict):
     """One step of the sequence: a channel, a delay after the previous step, a condition."""
 
@@ -160,6 +172,7 @@ class _CampaignFile(_Strict):
     plafonds: CapsSection = CapsSection()
     fenetres: WindowSection = WindowSection()
     sms: SmsSection = SmsSection()
+    courrier: LetterSection = LetterSection()
     tentatives: list[Attempt] = Field(min_length=1)
 
 
@@ -177,6 +190,7 @@ class Campaign:
     plafonds: CapsSection
     fenetres: WindowSection
     sms: SmsSection
+    courrier: LetterSection
     tentatives: tuple[Attempt, ...]
     # The questionnaires the letters carry, by name (loaded with the templates).
     questionnaires: Mapping[str, Questionnaire] = field(default_factory=dict)
@@ -251,6 +265,7 @@ def load_campaign(path: Path, templates_dir: Path | None = None) -> Campaign:
         plafonds=parsed.plafonds,
         fenetres=parsed.fenetres,
         sms=parsed.sms,
+        courrier=parsed.courrier,
         tentatives=tuple(parsed.tentatives),
         questionnaires=questionnaires,
     )

@@ -166,14 +166,20 @@ class PrintedLetters:
 
 
 def print_letters(
-    letters: Sequence[tuple[str, str]], *, assets: Path | None = None, font: LetterFont | None = None
+    letters: Sequence[tuple[str, str]],
+    *,
+    assets: Path | None = None,
+    font: LetterFont | None = None,
+    duplex: bool = True,
 ) -> PrintedLetters:
     """Lay out `letters` (file name, HTML) in one PDF, in order, each starting on a new page.
 
-    The letters may use files under `assets` (the templates' folder: a logo, say) and nothing else:
-    no other local file and nothing from the network, where an address could carry a household's
-    details. Letters with characters the font cannot draw are left out and listed; `LetterNotLaidOut`
-    when xhtml2pdf reports an error for a template.
+    With `duplex`, each letter starts on an odd page (a blank page after a letter of odd length):
+    printed on both sides, no letter ever lands on the back of another household's. The letters may
+    use files under `assets` (the templates' folder: a logo, say) and nothing else: no other local
+    file and nothing from the network, where an address could carry a household's details. Letters
+    with characters the font cannot draw are left out and listed; `LetterNotLaidOut` when xhtml2pdf
+    cannot lay a template out.
     """
     font = font or installed_font()
     roots = [path.parent for path in font.files.values()]
@@ -193,20 +199,20 @@ def print_letters(
             printable.append(page)
     if left_out:
         log.warning("%d courrier(s) hors du PDF (police %s)", len(left_out), font.name)
-    parts = [_lay_out(document, font, policy) for document in _documents(printable)]
+    parts = [_lay_out(document, font, policy) for document in _documents(printable, duplex=duplex)]
     if not parts:
         return PrintedLetters(None, 0, font.name, tuple(left_out))
+    writer = PdfWriter()
+    for index, part in enumerate(parts):
+        writer.append(PdfReader(io.BytesIO(part)))
+        # The next part must start on an odd page too.
+        if duplex and index < len(parts) - 1 and len(writer.pages) % 2:
+            writer.add_blank_page()
     if len(parts) == 1:
-        pdf = parts[0]
-        pages = len(PdfReader(io.BytesIO(pdf)).pages)
-    else:
-        writer = PdfWriter()
-        for part in parts:
-            writer.append(PdfReader(io.BytesIO(part)))
-        buffer = io.BytesIO()
-        writer.write(buffer)
-        pdf, pages = buffer.getvalue(), len(writer.pages)
-    return PrintedLetters(pdf, pages, font.name, tuple(left_out))
+        return PrintedLetters(parts[0], len(writer.pages), font.name, tuple(left_out))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return PrintedLetters(buffer.getvalue(), len(writer.pages), font.name, tuple(left_out))
 
 
 def _missing_characters(page: str, font: LetterFont) -> tuple[str, ...]:
@@ -222,12 +228,13 @@ def _substitute_spaces(page: str, font: LetterFont) -> str:
     return page
 
 
-def _documents(pages: Sequence[str]) -> Iterator[str]:
+def _documents(pages: Sequence[str], *, duplex: bool) -> Iterator[str]:
     """One HTML document per run of letters sharing a template, at most `LETTERS_PER_PART` each.
 
-    The letters' bodies follow one another under the template's head, each after a page break; a
-    letter without a `<body>` is a document of its own.
+    The letters' bodies follow one another under the template's head, each after a page break (to
+    the next odd page when `duplex`); a letter without a `<body>` is a document of its own.
     """
+    separator = f'<div style="page-break-before: {"right" if duplex else "always"}"></div>'
     parsed = [_head_and_body(page) for page in pages]
     for head, group in itertools.groupby(parsed, key=lambda item: item[0] if item[1] is not None else None):
         items = list(group)
@@ -236,7 +243,7 @@ def _documents(pages: Sequence[str]) -> Iterator[str]:
             continue
         for start in range(0, len(items), LETTERS_PER_PART):
             bodies = [body or "" for _, body in items[start : start + LETTERS_PER_PART]]
-            joined = '<div style="page-break-before: always"></div>'.join(bodies)
+            joined = separator.join(bodies)
             yield f"{head}<body>{joined}</body></html>"
 
 

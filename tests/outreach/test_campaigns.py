@@ -22,6 +22,16 @@ def test_shipped_campaigns_are_valid_with_their_templates() -> None:
     assert c22.tentatives[1].delai_jours == 7 and c22.temoin.part == 0.10
     c71 = find_campaign(CONFIG_DIR, "action-7-1-logement")
     assert c71.geographie.perimetres == ["OPAH", "PIG"]
+    assert c22.courrier.recto_verso and c71.courrier.recto_verso  # letters safe to print on both sides
+
+
+def test_letters_for_one_sided_printing_are_a_campaign_setting(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "[sms]", "[courrier]\nrecto_verso = false\n\n[sms]")
+    assert not load_campaign(path).courrier.recto_verso
+    wrong = _variant(tmp_path, "[sms]", '[courrier]\nrecto_verso = "oui"\n\n[sms]')
+    with pytest.raises(CampaignInvalid) as refused:
+        load_campaign(wrong)
+    assert refused.value.key == "courrier.recto_verso" and "true ou false" in str(refused.value)
 
 
 def _variant(tmp_path: Path, old: str, new: str) -> Path:

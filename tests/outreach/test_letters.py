@@ -54,7 +54,7 @@ def test_letters_print_in_order_each_from_a_new_page(names: list[str]) -> None:
         ("3.html", letter(names[2])),
     ]
 
-    printed = print_letters(batch)
+    printed = print_letters(batch, duplex=False)
 
     texts = page_texts(printed.pdf)
     assert printed.pages == len(texts) == 4
@@ -62,6 +62,21 @@ def test_letters_print_in_order_each_from_a_new_page(names: list[str]) -> None:
     assert names[1] in texts[1] and f"Suite 2 du courrier de {names[1]}" in texts[2]
     assert names[2] in texts[3] and names[1] not in texts[3]
     assert printed.left_out == ()
+
+
+def test_printed_on_both_sides_no_letter_lands_on_the_back_of_another(names: list[str]) -> None:
+    batch = [
+        ("1.html", letter(names[0])),
+        ("2.html", letter(names[1], pages=2)),
+        ("3.html", letter(names[2])),
+    ]
+
+    texts = page_texts(print_letters(batch).pdf)
+
+    assert len(texts) == 5
+    assert names[0] in texts[0] and texts[1].strip() == ""
+    assert names[1] in texts[2] and f"Suite 2 du courrier de {names[1]}" in texts[3]
+    assert names[2] in texts[4]
 
 
 def test_letters_of_different_templates_and_without_body_keep_their_order(names: list[str]) -> None:
@@ -72,10 +87,21 @@ def test_letters_of_different_templates_and_without_body_keep_their_order(names:
         ("4.html", letter(names[3], title="Courrier A")),
     ]
 
-    texts = page_texts(print_letters(batch).pdf)
+    texts = page_texts(print_letters(batch, duplex=False).pdf)
+    both_sides = page_texts(print_letters(batch).pdf)
 
     assert len(texts) == 4
     assert [next(n for n in names if n in text) for text in texts] == names[:4]
+    # On both sides: each letter on an odd page, a blank page after each one-page letter.
+    assert [next((n for n in names if n in text), "") for text in both_sides] == [
+        names[0],
+        "",
+        names[1],
+        "",
+        names[2],
+        "",
+        names[3],
+    ]
 
 
 def test_large_batches_are_laid_out_in_parts_and_merged_in_order(
@@ -87,8 +113,18 @@ def test_large_batches_are_laid_out_in_parts_and_merged_in_order(
     printed = print_letters(batch)
 
     texts = page_texts(printed.pdf)
-    assert printed.pages == 5
-    assert [next(n for n in names if n in text) for text in texts] == names[:5]
+    assert printed.pages == 9  # parts of two one-page letters, each letter on an odd page
+    assert [next((n for n in names if n in text), "") for text in texts] == [
+        names[0],
+        "",
+        names[1],
+        "",
+        names[2],
+        "",
+        names[3],
+        "",
+        names[4],
+    ]
 
 
 @pytest.mark.skipif(installed_font() is BUILTIN_FONT, reason="no DejaVu Sans or Liberation Sans installed")
@@ -109,7 +145,7 @@ def test_a_letter_the_font_cannot_draw_is_left_out_and_named_not_misprinted(name
         ("00003-c.html", letter(names[2])),
     ]
 
-    printed = print_letters(batch, font=BUILTIN_FONT)
+    printed = print_letters(batch, font=BUILTIN_FONT, duplex=False)
 
     texts = page_texts(printed.pdf)
     assert len(texts) == 2 and names[0] in texts[0] and names[2] in texts[1]

@@ -27,6 +27,7 @@ from outreach.attempts import OutputFile
 from outreach.campaigns import find_campaign
 from outreach.launch import LaunchReport, OutreachEnv, launch_campaign, run_followups
 from outreach.outcome_import import import_outcomes
+from outreach.provider_returns import StopReplies, import_stop_replies
 from outreach.questionnaire_answers import QuestionnairesImported, import_questionnaires
 from outreach.reconcile import ReconciliationReport, reconcile_extract
 from outreach.report import ReportFiles, write_report
@@ -36,7 +37,6 @@ from outreach.simulation import (
     simulate_month_file,
     stop_replies_file,
 )
-from outreach.stop_replies import StopReplies, import_stop_replies
 
 CAMPAIGN_22 = "action-2-2-non-recours"
 CAMPAIGN_71 = "action-7-1-logement"

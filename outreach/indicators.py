@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from outreach.holdout import CONTACTED, HOLDOUT
 from outreach.models import Assignment, Contact, Launch, Outcome, QuestionnaireAnswer
-from outreach.outcomes import UNDELIVERED
+from outreach.outcomes import BOUNCED, UNDELIVERED
 from outreach.questionnaire_answers import QuestionnaireResults, questionnaire_results
 from privacy.disclosure import DEFAULT_THRESHOLD, suppress_small_counts
 
@@ -328,6 +328,10 @@ def indicators_22(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
             (
                 "Courriers revenus non distribués (foyers)",
                 t.outcomes.filter(pl.col("resultat") == UNDELIVERED)["id_foyer"].n_unique(),
+            ),
+            (
+                "Courriels non distribués (foyers)",
+                t.outcomes.filter(pl.col("resultat") == BOUNCED)["id_foyer"].n_unique(),
             ),
         ],
         threshold,

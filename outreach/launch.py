@@ -30,7 +30,7 @@ from outreach.errors import OutreachError, OutsideSendingWindow, RunFlagsPurged,
 from outreach.history import load_history
 from outreach.holdout import CONTACTED, HOLDOUT
 from outreach.models import Assignment, Contact, Launch, Outcome
-from outreach.outcomes import CONCLUSIVE, STOPPING, UNDELIVERED
+from outreach.outcomes import CONCLUSIVE, STOPPING, UNDELIVERABLE
 from outreach.selection import naive_utc, select_households
 from outreach.templates import Renderer
 from outreach.windows import is_allowed, next_allowed
@@ -372,8 +372,7 @@ def run_followups(
             # Never reached (no valid contact for its first attempt): the sequence goes on from there.
             last_index, last_time = latest.get(pseudonym, (first[pseudonym] + 1, launched_at))
             usable = set(str(channels).split(","))
-            if UNDELIVERED in results:
-                usable.discard("courrier")
+            usable -= {UNDELIVERABLE[code][0] for code in results & UNDELIVERABLE.keys()}
             upcoming = next(
                 (
                     i

@@ -33,18 +33,25 @@ OUTCOMES: dict[str, str] = {
     "questionnaire_envoye": "questionnaire envoyé",
     "questionnaire_retourne": "questionnaire retourné",
     "pli_non_distribue": "courrier revenu (n'habite pas à l'adresse indiquée)",
+    "courriel_non_distribue": "courriel non distribué (adresse en échec)",
     "opposition": "opposition",
 }
 
 # After one of these, a follow-up "if no outcome" is not sent.
-# A letter that came back (`pli_non_distribue`) leaves the address unused; other channels go on.
+# A letter that came back, an e-mail address that bounced: the channel and the vault's fields it
+# leaves unused for that household; the other channels go on.
 UNDELIVERED = "pli_non_distribue"
+BOUNCED = "courriel_non_distribue"
+UNDELIVERABLE: dict[str, tuple[str, tuple[str, ...]]] = {
+    UNDELIVERED: ("courrier", ("adresse",)),
+    BOUNCED: ("email", ("email",)),
+}
 CONCLUSIVE = frozenset(OUTCOMES) - {
     "a_contacter",
     "injoignable",
     "message_laisse",
     "questionnaire_envoye",
-    UNDELIVERED,
+    *UNDELIVERABLE,
 }
 # After one of these, nothing more is sent, whatever the attempt's condition.
 STOPPING = frozenset({"refus", "opposition", "non_eligible", "droit_ouvert"})
@@ -162,7 +169,7 @@ def record_outcome(
         regle=regle,
         resultat=resultat,
         montant=montant,
-        canal="courrier" if resultat == UNDELIVERED else canal,
+        canal=UNDELIVERABLE[resultat][0] if resultat in UNDELIVERABLE else canal,
         tentative=tentative,
         acteur=acteur,
         source=source,
@@ -174,9 +181,9 @@ def record_outcome(
     session.flush()
     if resultat == "opposition":
         oppositions.record(session, id_foyer, source=origin or f"outreach:{source}", actor=acteur, now=moment)
-    if resultat == UNDELIVERED:
+    if resultat in UNDELIVERABLE:
         vault.mark_unusable(
-            session, id_foyer, ("adresse",), reason="courrier revenu non distribué", actor=acteur, now=moment
+            session, id_foyer, UNDELIVERABLE[resultat][1], reason=OUTCOMES[resultat], actor=acteur, now=moment
         )
     return OutcomeRecord.of(row)
 

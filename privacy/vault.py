@@ -281,36 +281,39 @@ def _decrypted(session: Session, keyring: Keyring, names: list[str]) -> Iterator
             yield record.pseudonym, json.loads(plain)
 
 
-def households_of_phones(
+def households_with(
     session: Session,
     keyring: Keyring,
     candidates: Iterable[str],
-    phones: Collection[str],
+    field: str,
+    values: Collection[str],
     *,
     purpose: str,
     actor: str,
     now: datetime | None = None,
 ) -> dict[str, set[str]]:
-    """Which of the `candidates` households have each of `phones` (E.164) in the vault; audited.
+    """Which of the `candidates` households have each of `values` as their `field` in the vault
+    (a telephone in E.164, an e-mail address, compared without case); audited.
 
-    For honouring a « STOP » reply (an objection, GDPR art. 21): only the candidates' records are
-    decrypted (the households that were sent an SMS), in memory, and nothing is revealed but the
-    match; the audit log keeps the purpose and the counts, never a number.
+    For a « STOP » reply (an objection, GDPR art. 21) or a bounced address (accuracy, art. 5-1-d):
+    only the candidates' records are decrypted (the households that were sent a message on that
+    channel), in memory, and nothing is revealed but the match; the audit log keeps the field, the
+    purpose and the counts, never a value.
     """
-    wanted = set(phones)
+    wanted = {value.casefold(): value for value in values}
     found: dict[str, set[str]] = {}
     names = list(dict.fromkeys(candidates))
-    for pseudonym, values in _decrypted(session, keyring, names):
-        phone = values.get("telephone")
-        if phone in wanted:
-            found.setdefault(phone, set()).add(pseudonym)
+    for pseudonym, record in _decrypted(session, keyring, names):
+        held = record.get(field)
+        if held is not None and held.casefold() in wanted:
+            found.setdefault(wanted[held.casefold()], set()).add(pseudonym)
     audit.append(
         session,
         actor=actor,
-        action="annuaire.rapprochement_telephones",
+        action="annuaire.rapprochement",
         object_ref="annuaire",
-        counts={"foyers_examines": len(names), "numeros": len(wanted), "numeros_trouves": len(found)},
-        details={"finalite": purpose},
+        counts={"foyers_examines": len(names), "valeurs": len(wanted), "valeurs_trouvees": len(found)},
+        details={"champ": field, "finalite": purpose},
         now=now or utc_now(),
     )
     return found

@@ -10,7 +10,7 @@ ACTION_LABELS: dict[str, str] = {
     "annuaire.import": "Import de l'annuaire des contacts (chiffré)",
     "annuaire.dechiffrement": "Déchiffrement de coordonnées",
     "annuaire.coordonnee_inutilisable": "Coordonnée écartée (courrier revenu)",
-    "annuaire.rapprochement_telephones": "Rapprochement de numéros (réponses STOP)",
+    "annuaire.rapprochement": "Rapprochement de coordonnées (réponses STOP, courriels en échec)",
     "campagne.lancement": "Lancement d'une campagne",
     "cles.rotation": "Rotation de la clé de pseudonymisation",
     "consultations.export": "Export du journal des consultations",

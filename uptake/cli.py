@@ -98,7 +98,7 @@ COMMANDS: dict[str, Entry] = {
     ),
     "outcomes": Entry(
         "outcomes",
-        "Résultats des contacts, questionnaires retournés et réponses STOP : import depuis un tableur.",
+        "Résultats, questionnaires retournés, réponses STOP et courriels en échec : import.",
     ),
 }
 

@@ -43,8 +43,8 @@ from outreach.channels import smtp_relay
 from outreach.errors import OutreachError
 from outreach.launch import launch_campaign, run_followups
 from outreach.models import Launch
+from outreach.provider_returns import import_stop_replies
 from outreach.reconcile import reconcile_extract
-from outreach.stop_replies import import_stop_replies
 from privacy import retention
 from privacy.files import file_sha256
 from uptake.alerts import email_addresses
@@ -309,7 +309,7 @@ def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
 
 def stop_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MIN_AGE_S) -> dict[str, Any]:
     """Scheduler job (daily, before the follow-ups): every file of STOP replies the SMS provider
-    dropped in `inbox` becomes objections (`outreach.stop_replies`).
+    dropped in `inbox` becomes objections (`outreach.provider_returns`).
 
     A file imported is deleted: the objections are recorded, and its numbers have no further use. A
     file refused goes to `inbox/rejete/` with its French report beside it. Hidden files and files

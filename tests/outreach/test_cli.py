@@ -105,6 +105,14 @@ def test_launch_then_followup_then_report_from_the_command_line(
     said = " ".join(stopped.stdout.split())
     assert "2 réponse(s) STOP : 1 foyer(s) opposé(s)" in said and "1 numéro(s) inconnu(s)" in said
     assert "612000001" not in stopped.output and "799999999" not in stopped.output
+    bounced_file = tmp_path / "echecs.csv"
+    bounced_file.write_text("email\nfoyer0@example.org\n", encoding="utf-8")
+    bounced = cli("outcomes", "bounces", str(bounced_file))
+    assert bounced.code == 0, bounced.output
+    said = " ".join(bounced.stdout.split())
+    # No e-mail has been sent yet: the address is unknown among the households e-mailed.
+    assert "1 adresse(s) en échec : 0 foyer(s)" in said and "1 adresse(s) inconnue(s)" in said
+    assert "foyer0" not in bounced.output
     followup = cli("campaigns", "followup", "action-2-2-non-recours", "--launch", "1")
     assert followup.code == 0 and "Aucune relance" in followup.stdout
     report = cli("report")

@@ -1,5 +1,5 @@
-"""`uptake outcomes import|questionnaires|stop FILE.csv`: outcomes, returned questionnaires and STOP
-replies typed or exported in a spreadsheet, validated, all or nothing."""
+"""`uptake outcomes import|questionnaires|stop|bounces FILE.csv`: outcomes, returned questionnaires,
+STOP replies and bounced e-mail addresses, from a spreadsheet or a provider, all or nothing."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from rich.console import Console
 from sqlalchemy.orm import Session
 
 from outreach.outcome_import import import_outcomes
+from outreach.provider_returns import import_bounces, import_stop_replies
 from outreach.questionnaire_answers import import_questionnaires
-from outreach.stop_replies import import_stop_replies
 from uptake.commands.privacy import actor_name, keyring_of
 from uptake.context import AppContext
 
@@ -21,7 +21,7 @@ console = Console()
 def register(app: typer.Typer) -> None:
     """Add the `outcomes` command group."""
     group = typer.Typer(
-        help="Résultats des contacts, questionnaires retournés et réponses STOP : import depuis un tableur.",
+        help="Résultats, questionnaires retournés, réponses STOP et courriels en échec : import.",
         no_args_is_help=True,
     )
 
@@ -42,7 +42,8 @@ def register(app: typer.Typer) -> None:
         resultat, date (obligatoires), montant (pour droit_ouvert), acteur, canal, commentaire.
         Résultats possibles : a_contacter, injoignable, message_laisse, joint, refus, demarche_engagee,
         droit_ouvert, non_eligible, accompagnement_engage, questionnaire_envoye, questionnaire_retourne,
-        pli_non_distribue (courrier revenu : son adresse n'est plus utilisée), opposition.
+        pli_non_distribue (courrier revenu : son adresse n'est plus utilisée), courriel_non_distribue
+        (de même pour l'adresse électronique), opposition.
         """
         ctx = AppContext.from_env()
         with Session(ctx.engine) as session, session.begin():
@@ -114,6 +115,29 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"{done.replies} réponse(s) STOP : {done.households} foyer(s) opposé(s) désormais à tout contact "
             f"proactif ; {done.unknown_numbers} numéro(s) inconnu(s) des foyers qui ont reçu un SMS."
+        )
+
+    @group.command("bounces")
+    def bounces_command(
+        file: Path = typer.Argument(
+            ...,
+            metavar="FICHIER",
+            help="Adresses en échec du relais de messagerie : CSV avec une colonne email (et date).",
+        ),
+        acteur: str | None = typer.Option(None, "--acteur", help="Qui enregistre les échecs."),
+    ) -> None:
+        """Enregistre « courriel non distribué » pour chaque foyer dont l'adresse est en échec.
+
+        Les adresses sont cherchées parmi les foyers qui ont reçu un courriel (déchiffrées en mémoire,
+        seule la correspondance est gardée ; journalisé). L'adresse du foyer n'est plus utilisée
+        ensuite ; ses relances passent par ses autres canaux. Rien n'est affiché des adresses.
+        """
+        ctx = AppContext.from_env()
+        with Session(ctx.engine) as session, session.begin():
+            done = import_bounces(session, keyring_of(ctx), file, actor=actor_name(acteur))
+        console.print(
+            f"{done.addresses} adresse(s) en échec : {done.households} foyer(s) dont l'adresse n'est plus "
+            f"utilisée ; {done.unknown_addresses} adresse(s) inconnue(s) des foyers qui ont reçu un courriel."
         )
 
     app.add_typer(group, name="outcomes")

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from detection.reference import load_reference
 from outreach.errors import OutcomeImportInvalid, OutreachError
-from outreach.outcomes import OUTCOMES, UNDELIVERED
+from outreach.outcomes import OUTCOMES, UNDELIVERABLE
 from outreach.questionnaire_answers import QuestionnairesImported, questionnaire_sent, record_returned
 from outreach.questionnaires import Questionnaire, parse_reference
 from uptake.web.access import allow, current_account, guard
@@ -36,8 +36,10 @@ router = APIRouter(prefix="/travail", dependencies=guard(allow("travailleur_soci
 ROUTERS = (router,)
 
 # What a call can end with: every outcome but "still to contact", the state before any call, and a
-# letter come back, which the mail room records (`uptake outcomes import`, by the letter's reference).
-CALL_OUTCOMES = {code: label for code, label in OUTCOMES.items() if code not in ("a_contacter", UNDELIVERED)}
+# letter come back or an e-mail bounced, which the mail room and the e-mail relay tell.
+CALL_OUTCOMES = {
+    code: label for code, label in OUTCOMES.items() if code != "a_contacter" and code not in UNDELIVERABLE
+}
 
 NOTICES = {
     "vide": "Aucun foyer de vos secteurs n'est à appeler pour le moment.",

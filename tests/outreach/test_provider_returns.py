@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -11,10 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.errors import OutcomeImportInvalid
-from outreach.launch import launch_campaign
+from outreach.launch import launch_campaign, run_followups
 from outreach.models import Outcome
 from outreach.oppositions import opposed
-from outreach.stop_replies import import_stop_replies
+from outreach.provider_returns import import_bounces, import_stop_replies
+from privacy import vault
 from privacy.models import AuditEntry, Opposition
 from tests.outreach.conftest import NOW
 from tests.outreach.factories import campaign_22, flag, flags_frame
@@ -54,15 +56,13 @@ def test_each_number_that_replied_stop_makes_its_household_object(make_world, tm
         outcomes = session.execute(
             select(Outcome.id_foyer, Outcome.canal).where(Outcome.resultat == "opposition")
         ).all()
-        entry = session.scalars(
-            select(AuditEntry).where(AuditEntry.action == "annuaire.rapprochement_telephones")
-        ).one()
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "annuaire.rapprochement")).one()
     assert sorted(outcomes) == [(ids[1], "sms"), (ids[2], "sms")]
     with Session(world.engine) as session:
         origins = {o.pseudonym: o.source for o in session.scalars(select(Opposition))}
     assert origins == {ids[1]: "réponse STOP à un SMS", ids[2]: "réponse STOP à un SMS"}
     counts = json.loads(entry.counts or "{}")
-    assert counts == {"foyers_examines": 3, "numeros": 3, "numeros_trouves": 2}
+    assert counts == {"foyers_examines": 3, "valeurs": 3, "valeurs_trouvees": 2}
     assert "3361200" not in (entry.details or "") + (entry.counts or "")
 
 
@@ -78,3 +78,49 @@ def test_a_bad_line_refuses_the_file_without_repeating_its_number(make_world, tm
     assert "06 12 34" not in str(refused.value)
     with Session(world.engine) as session:
         assert opposed(session, ids, now=NOW) == set()
+
+
+def _emailed(make_world, households: int = 3):
+    """Action 2.2 launched, then its e-mails sent a week later (foyer0@example.org, foyer1@…)."""
+    world, ids = _texted(make_world, households)
+    campaign = replace(campaign_22(), temoin=campaign_22().temoin.model_copy(update={"part": 0.0}))
+    sent = run_followups(world.env, campaign, 1, out_dir=world.out_dir, now=NOW + dt.timedelta(days=7))
+    assert [a.canal for a in sent] == ["email"]
+    return world, ids
+
+
+def test_a_bounced_address_is_recorded_and_no_longer_used(make_world, tmp_path: Path) -> None:
+    world, ids = _emailed(make_world)
+    path = tmp_path / "echecs.csv"
+    path.write_text("email;date\nFOYER1@example.org;2026-03-18\ninconnu@example.org;\n", encoding="utf-8")
+
+    with Session(world.engine) as session, session.begin():
+        done = import_bounces(
+            session, world.keyring, path, actor="equipe-donnees", now=NOW + dt.timedelta(days=8)
+        )
+
+    assert (done.addresses, done.households, done.unknown_addresses) == (2, 1, 1)
+    with Session(world.engine) as session:
+        outcome = session.scalars(select(Outcome).where(Outcome.resultat == "courriel_non_distribue")).one()
+        usable = {row["id_foyer"]: row for row in vault.usable_channels(session).iter_rows(named=True)}
+        entry = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "annuaire.rapprochement")
+            .order_by(AuditEntry.seq.desc())
+        ).first()
+    assert (outcome.id_foyer, outcome.canal) == (ids[1], "email")
+    assert usable[ids[1]]["canal_email"] is False and usable[ids[0]]["canal_email"] is True
+    assert entry is not None and json.loads(entry.details or "{}")["champ"] == "email"
+    assert "example.org" not in (entry.details or "") + (entry.counts or "")
+
+
+def test_an_unreadable_address_refuses_the_file_without_repeating_it(make_world, tmp_path: Path) -> None:
+    world, _ = _emailed(make_world)
+    path = tmp_path / "echecs.csv"
+    path.write_text("email\npas-une-adresse\n", encoding="utf-8")
+
+    with pytest.raises(OutcomeImportInvalid) as refused, Session(world.engine) as session, session.begin():
+        import_bounces(session, world.keyring, path, actor="equipe-donnees", now=NOW)
+
+    assert "ligne 2, colonne `email` : adresse absente ou illisible" in str(refused.value)
+    assert "pas-une-adresse" not in str(refused.value)

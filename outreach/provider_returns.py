@@ -127,7 +127,7 @@ def _match(
     return _Matched(values, found)
 
 
-def _record_each(session: Session, matched: _Matched, record: Callable[[str, dt.datetime], None]) -> int:
+def _record_each(matched: _Matched, record: Callable[[str, dt.datetime], None]) -> int:
     """Call `record` once per household found (at the date of its first line); their number."""
     done: set[str] = set()
     for value, when in matched.values:
@@ -169,7 +169,7 @@ def import_stop_replies(
             origin=STOP_ORIGIN,
         )
 
-    households = _record_each(session, matched, object_to_contact)
+    households = _record_each(matched, object_to_contact)
     return StopReplies(len(matched.values), households, matched.unknown)
 
 
@@ -203,5 +203,5 @@ def import_bounces(
             now=moment,
         )
 
-    households = _record_each(session, matched, bounced)
+    households = _record_each(matched, bounced)
     return Bounces(len(matched.values), households, matched.unknown)

@@ -100,7 +100,7 @@ def _answer(question: Question, value: str) -> tuple[str | None, str | None]:
     if question.type == "oui_non":
         lowered = value.lower()
         return (lowered, None) if lowered in (YES, NO) else (None, f"« {value} » : écrivez oui, non ou rien")
-    if value.isdigit() and int(value) <= MAX_NUMBER:
+    if value.isascii() and value.isdigit() and int(value) <= MAX_NUMBER:
         return str(int(value)), None
     return None, f"« {value} » : écrivez un nombre entier de 0 à {MAX_NUMBER}, ou rien"
 

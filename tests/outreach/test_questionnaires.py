@@ -320,3 +320,13 @@ def test_a_household_asking_for_a_social_worker_goes_back_on_the_call_list_unles
     assert lines[ids[0]].appel_a_partir_de.replace(tzinfo=dt.UTC) == NOW + dt.timedelta(days=20)
     assert lines[ids[1]].statut == "traite" and lines[ids[2]].statut == "traite"
     assert ids[3] not in lines
+
+
+def test_a_number_written_with_other_digits_is_refused_not_a_crash(make_world, tmp_path: Path) -> None:
+    world, _, references = _sent(make_world)
+    path = _csv(tmp_path / "retours.csv", [[next(iter(references.values())), "2026-03-28", *_answers("²")]])
+
+    with pytest.raises(OutcomeImportInvalid) as refused:
+        _import(world, path)
+
+    assert "colonne `anciennete` : « ² » : écrivez un nombre entier de 0 à 150" in str(refused.value)

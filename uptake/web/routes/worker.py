@@ -272,15 +272,8 @@ async def record_questionnaire(request: Request) -> Response:
             problems=problems,
             status_code=400,
         )
-    suite = (
-        "rappel"
-        if done.called_back
-        else "sans_ligne"
-        if done.no_call_line
-        else "opposition"
-        if done.opposed
-        else ""
-    )
+    outcomes = (("rappel", done.called_back), ("sans_ligne", done.no_call_line), ("opposition", done.opposed))
+    suite = next((name for name, references in outcomes if references), "")
     return RedirectResponse(
         f"/travail/questionnaires?{urlencode({'fait': reference, 'suite': suite})}", status_code=303
     )

@@ -43,6 +43,10 @@ class StopReplies:
     households: int
     unknown_numbers: int
 
+    def counts(self) -> dict[str, int]:
+        """The counts as a scheduled execution records them."""
+        return {"reponses": self.replies, "foyers": self.households, "numeros_inconnus": self.unknown_numbers}
+
 
 @dataclass(frozen=True)
 class Bounces:
@@ -51,6 +55,14 @@ class Bounces:
     addresses: int
     households: int
     unknown_addresses: int
+
+    def counts(self) -> dict[str, int]:
+        """The counts as a scheduled execution records them."""
+        return {
+            "adresses": self.addresses,
+            "foyers": self.households,
+            "adresses_inconnues": self.unknown_addresses,
+        }
 
 
 def _e164(text: str) -> str | None:

@@ -19,6 +19,7 @@ import inspect
 import logging
 import shutil
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,7 +44,7 @@ from outreach.channels import smtp_relay
 from outreach.errors import OutreachError
 from outreach.launch import launch_campaign, run_followups
 from outreach.models import Launch
-from outreach.provider_returns import import_stop_replies
+from outreach.provider_returns import Bounces, StopReplies, import_bounces, import_stop_replies
 from outreach.reconcile import reconcile_extract
 from privacy import retention
 from privacy.files import file_sha256
@@ -307,14 +308,16 @@ def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
     }
 
 
-def stop_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MIN_AGE_S) -> dict[str, Any]:
-    """Scheduler job (daily, before the follow-ups): every file of STOP replies the SMS provider
-    dropped in `inbox` becomes objections (`outreach.provider_returns`).
-
-    A file imported is deleted: the objections are recorded, and its numbers have no further use. A
-    file refused goes to `inbox/rejete/` with its French report beside it. Hidden files and files
-    changed less than `min_age_s` seconds ago wait for a later execution.
-    """
+def _provider_files(
+    inbox: str,
+    schedule: str,
+    min_age_s: int,
+    importer: Callable[..., StopReplies | Bounces],
+    event: str,
+) -> dict[str, Any]:
+    """Import every settled CSV file a provider dropped in `inbox`, one transaction each; a file
+    imported is deleted (what it held is recorded, its numbers or addresses have no further use),
+    a file refused goes to `inbox/rejete/` with its French report beside it."""
     ctx = AppContext.from_env()
     folder = Path(inbox)
     if not folder.is_dir():
@@ -330,31 +333,46 @@ def stop_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MIN_AGE
         and path.stat().st_mtime <= settled_before
     )
     if not files:
-        log_event(logger, "no_stop_replies", schedule=schedule)
+        log_event(logger, f"{event}_nothing_to_do", schedule=schedule)
         return {"status": "nothing_to_do"}
-    totals = {"reponses": 0, "foyers": 0, "numeros_inconnus": 0}
+    totals: Counter[str] = Counter()
     refused = []
     for path in files:
         if STOP.is_set():
             break
         try:
             with Session(ctx.engine) as session, session.begin():
-                done = import_stop_replies(
-                    session, ctx.keyring, path, actor=f"planification {schedule}".strip()
-                )
+                done = importer(session, ctx.keyring, path, actor=f"planification {schedule}".strip())
         except OutreachError as exc:
             moved = _move(path, folder / REJECTED_DIR)
             moved.with_name(moved.name + REPORT_SUFFIX).write_text(f"{exc}\n", encoding="utf-8")
             refused.append(moved.name)
             continue
         path.unlink()
-        totals["reponses"] += done.replies
-        totals["foyers"] += done.households
-        totals["numeros_inconnus"] += done.unknown_numbers
-    log_event(logger, "stop_replies_done", schedule=schedule, files=len(files), refused=refused, **totals)
+        totals.update(done.counts())
+    log_event(logger, f"{event}_done", schedule=schedule, files=len(files), refused=refused, **totals)
     if refused:
         return {"status": "refused", "files": ", ".join(refused), **totals}
     return {"status": "succeeded", **totals}
+
+
+def stop_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MIN_AGE_S) -> dict[str, Any]:
+    """Scheduler job (daily, before the follow-ups): every file of STOP replies the SMS provider
+    dropped in `inbox` becomes objections (`outreach.provider_returns`).
+
+    A file imported is deleted; a file refused goes to `inbox/rejete/` with its report. Hidden files
+    and files changed less than `min_age_s` seconds ago wait for a later execution.
+    """
+    return _provider_files(inbox, schedule, min_age_s, import_stop_replies, "stop_replies")
+
+
+def bounces_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MIN_AGE_S) -> dict[str, Any]:
+    """Scheduler job (daily, before the follow-ups): every file of bounced e-mail addresses the relay
+    dropped in `inbox` is recorded, and those addresses are no longer used (`outreach.provider_returns`).
+
+    Files are taken, deleted or set aside as by `stop_job`.
+    """
+    return _provider_files(inbox, schedule, min_age_s, import_bounces, "bounces")
 
 
 def report_job(
@@ -568,6 +586,12 @@ JOBS: dict[str, JobSpec] = {
         "rapport des indicateurs (HTML et CSV, secret statistique), envoyé par courriel aux destinataires "
         "s'il y en a (mensuel, après le rapprochement)",
         minimums={"seuil": 1},
+    ),
+    "courriels_en_echec": JobSpec(
+        bounces_job,
+        "adresses électroniques en échec déposées par le relais : plus utilisées (quotidien, avant les "
+        "relances)",
+        required=("inbox",),
     ),
     "stop": JobSpec(
         stop_job,

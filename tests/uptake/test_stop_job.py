@@ -1,7 +1,8 @@
-"""The `stop` job: the SMS provider's files of STOP replies, picked up each day, become objections."""
+"""The `stop` and `courriels_en_echec` jobs: the providers' files, picked up each day, are recorded."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from dataclasses import replace
@@ -9,11 +10,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from outreach.launch import launch_campaign
+from outreach.launch import launch_campaign, run_followups
 from outreach.oppositions import opposed
+from privacy import vault
 from tests.outreach.conftest import NOW, world_in_home
 from tests.outreach.factories import campaign_22, flag, flags_frame
-from uptake.jobs import REJECTED_DIR, REPORT_SUFFIX, result_outcome, stop_job
+from uptake.jobs import REJECTED_DIR, REPORT_SUFFIX, bounces_job, result_outcome, stop_job
 
 
 def _settled(path: Path, text: str) -> Path:
@@ -54,3 +56,30 @@ def test_stop_files_become_objections_and_go_away_a_refused_one_is_set_aside_wit
         not ok and said == "fichier(s) stop-0302.csv refusé(s) : leur rapport est à côté d'eux dans rejete/"
     )
     assert stop_job(inbox=str(inbox), min_age_s=3600) == {"status": "nothing_to_do"}
+
+
+def test_bounce_files_leave_the_addresses_unused_and_go_away(uptake_home: Path, tmp_path: Path) -> None:
+    world = world_in_home(uptake_home, tmp_path)
+    flags = flags_frame([flag(i) for i in range(2)])
+    run_id = world.store_run(flags)
+    ids = flags["id_foyer"].to_list()
+    world.store_contacts(ids)
+    campaign = replace(campaign_22(), temoin=campaign_22().temoin.model_copy(update={"part": 0.0}))
+    launch = launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
+    run_followups(
+        world.env, campaign, launch.launch_id, out_dir=world.out_dir, now=NOW + dt.timedelta(days=7)
+    )
+    inbox = tmp_path / "depot-echecs"
+    inbox.mkdir()
+    bounces = _settled(inbox / "echecs.csv", "email\nfoyer0@example.org\n")
+
+    result = bounces_job(inbox=str(inbox), schedule="echecs-quotidien")
+
+    assert result == {"status": "succeeded", "adresses": 1, "foyers": 1, "adresses_inconnues": 0}
+    assert not bounces.exists()
+    with Session(world.engine) as session:
+        usable = {
+            row["id_foyer"]: row["canal_email"]
+            for row in vault.usable_channels(session).iter_rows(named=True)
+        }
+    assert usable == {ids[0]: False, ids[1]: True}

@@ -10,7 +10,7 @@ pseudonyms are stored.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from outreach import oppositions
 from outreach.campaigns import find_campaign
-from outreach.errors import LineProblem, OutcomeImportInvalid, OutreachError
+from outreach.errors import CampaignNotFound, LineProblem, OutcomeImportInvalid
 from outreach.holdout import CONTACTED
 from outreach.models import Assignment, Contact, Launch, QuestionnaireAnswer, WorklistItem
 from outreach.outcome_import import parse_date, read_rows
@@ -33,6 +33,7 @@ from outreach.questionnaires import (
     Questionnaire,
     load_questionnaire,
     parse_reference,
+    questionnaire_names,
 )
 from outreach.worklist import TO_CALL
 from privacy.disclosure import DEFAULT_THRESHOLD
@@ -74,19 +75,26 @@ class QuestionnairesImported:
 CALL_BACK_REASON = "Questionnaire retourné : demande à être contacté par un travailleur social."
 
 
-def _launch_questionnaires(session: Session, config_dir: Path) -> dict[int, Questionnaire]:
-    """The questionnaire each launch sent, from its campaign's current configuration."""
+def _launch_questionnaires(
+    session: Session, config_dir: Path, launch_ids: Collection[int]
+) -> dict[int, Questionnaire]:
+    """The questionnaire each of `launch_ids` sent, from its campaign's current configuration.
+
+    A launch whose campaign file is gone sent no questionnaire one can still read; a campaign file
+    that no longer validates is told (`CampaignInvalid`), as the questions cannot be known without it.
+    """
     found: dict[int, Questionnaire] = {}
     loaded: dict[str, Questionnaire | None] = {}
-    for launch_id, campaign_id in session.execute(select(Launch.id, Launch.campagne)):
+    query = select(Launch.id, Launch.campagne).where(Launch.id.in_(list(launch_ids)))
+    for launch_id, campaign_id in session.execute(query):
         if campaign_id not in loaded:
             try:
                 campaign = find_campaign(config_dir, campaign_id)
-            except OutreachError:
+            except CampaignNotFound:
                 loaded[campaign_id] = None
                 continue
             names = [a.questionnaire for a in campaign.tentatives if a.questionnaire]
-            loaded[campaign_id] = load_questionnaire(config_dir, names[0]) if names else None
+            loaded[campaign_id] = campaign.questionnaires[names[0]] if names else None
         questionnaire = loaded[campaign_id]
         if questionnaire is not None:
             found[launch_id] = questionnaire
@@ -117,8 +125,11 @@ def check_returned(
     """Every line (`header` names its cells), checked against the questionnaire its reference was sent
     with. `OutcomeImportInvalid` names `source` and lists every bad line (nothing is recorded then).
     """
-    sent_with = _launch_questionnaires(session, config_dir)
-    known_columns = {q.id for questionnaire in sent_with.values() for q in questionnaire.questions}
+    known_columns = {
+        q.id
+        for name in questionnaire_names(config_dir)
+        for q in load_questionnaire(config_dir, name).questions
+    }
     problems = [
         LineProblem(1, c, "colonne obligatoire absente de l'en-tête")
         for c in FIXED_COLUMNS
@@ -131,11 +142,8 @@ def check_returned(
     ]
     if problems:
         raise OutcomeImportInvalid(source, problems)
-    wanted = {
-        where: number
-        for number, row in rows
-        if (where := parse_reference(row.get("reference", ""))) is not None
-    }
+    wanted = {where for _, row in rows if (where := parse_reference(row.get("reference", ""))) is not None}
+    sent_with = _launch_questionnaires(session, config_dir, {launch_id for launch_id, _ in wanted})
     households = (
         {
             (a.launch_id, a.rang): a
@@ -165,7 +173,7 @@ def check_returned(
             .distinct()
         )
     }
-    seen: dict[str, int] = {}
+    seen: dict[tuple[int, int], int] = {}
     parsed: list[Returned] = []
     for number, row in rows:
         before = len(problems)
@@ -187,11 +195,12 @@ def check_returned(
             problems.append(
                 LineProblem(number, "reference", f"{text} : ce questionnaire est déjà enregistré")
             )
-        elif text in seen:
+        elif where in seen:
             problems.append(
-                LineProblem(number, "reference", f"{text} : déjà à la ligne {seen[text]} du fichier")
+                LineProblem(number, "reference", f"{text} : déjà à la ligne {seen[where]} du fichier")
             )
-        seen.setdefault(text, number)
+        if where is not None:
+            seen.setdefault(where, number)
         received = parse_date(row.get("date", ""))
         if received is None:
             problems.append(

@@ -97,6 +97,12 @@ def load_questionnaire(config_dir: Path, name: str) -> Questionnaire:
     return Questionnaire(name, parsed.titre, tuple(parsed.questions))
 
 
+def questionnaire_names(config_dir: Path) -> list[str]:
+    """Every questionnaire of the configuration, by name (its file name without `.toml`)."""
+    folder = config_dir / QUESTIONNAIRES_DIR
+    return sorted(path.stem for path in folder.glob("*.toml")) if folder.is_dir() else []
+
+
 def reference(launch_id: int, rank: int) -> str:
     """The reference printed on a household's letter and questionnaire, typed back with its answers."""
     return f"Q-{launch_id}-{rank}"

@@ -47,12 +47,13 @@ def names() -> list[str]:
     return [fake.name() for _ in range(6)]
 
 
+def _one_two_one_pages(names: list[str]) -> list[tuple[str, str]]:
+    """Three letters: one page, two pages, one page."""
+    return [("1.html", letter(names[0])), ("2.html", letter(names[1], pages=2)), ("3.html", letter(names[2]))]
+
+
 def test_letters_print_in_order_each_from_a_new_page(names: list[str]) -> None:
-    batch = [
-        ("1.html", letter(names[0])),
-        ("2.html", letter(names[1], pages=2)),
-        ("3.html", letter(names[2])),
-    ]
+    batch = _one_two_one_pages(names)
 
     printed = print_letters(batch, duplex=False)
 
@@ -65,11 +66,7 @@ def test_letters_print_in_order_each_from_a_new_page(names: list[str]) -> None:
 
 
 def test_printed_on_both_sides_no_letter_lands_on_the_back_of_another(names: list[str]) -> None:
-    batch = [
-        ("1.html", letter(names[0])),
-        ("2.html", letter(names[1], pages=2)),
-        ("3.html", letter(names[2])),
-    ]
+    batch = _one_two_one_pages(names)
 
     texts = page_texts(print_letters(batch).pdf)
 

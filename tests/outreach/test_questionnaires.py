@@ -330,3 +330,19 @@ def test_a_number_written_with_other_digits_is_refused_not_a_crash(make_world, t
         _import(world, path)
 
     assert "colonne `anciennete` : « ² » : écrivez un nombre entier de 0 à 150" in str(refused.value)
+
+
+def test_a_campaign_file_that_no_longer_validates_is_told_not_taken_for_no_questionnaire(
+    make_world, tmp_path: Path
+) -> None:
+    world, _, references = _sent(make_world)
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    campaign = config / "campaigns" / "action-7-1-logement.toml"
+    campaign.write_text(campaign.read_text(encoding="utf-8").replace("part = 0.10", 'part = "dix"'), "utf-8")
+    path = _csv(tmp_path / "retours.csv", [[next(iter(references.values())), "2026-03-28", *_answers("4")]])
+
+    with pytest.raises(CampaignInvalid) as refused, Session(world.engine) as session:
+        import_questionnaires(session, path, config, actor="secretariat", now=NOW + dt.timedelta(days=20))
+
+    assert "action-7-1-logement.toml" in str(refused.value) and "temoin.part" in str(refused.value)

@@ -8,7 +8,9 @@ campaigns of the convention over one simulated month, deterministically from `se
   days 1-31  the daily follow-up run: each attempt of the sequences whose delay has passed and whose
              condition holds (7.1: questionnaire letters; 2.2: e-mails, then calls, then letters)
   day 25     the returned questionnaires of action 7.1, typed in a spreadsheet and imported
-  day 32     the numbers that replied STOP to an SMS, as the SMS provider sends them: objections
+  day 32     the numbers that replied STOP to an SMS, as the SMS provider sends them: objections;
+             the relay's delivery reports for the e-mails it could not deliver: those addresses
+             are no longer used
   day 40     the letters that came back undelivered (a week after each left), typed back by their
              reference and imported
   then       next month's extract (rights opened in both arms, more often when contacted),
@@ -27,11 +29,12 @@ from outreach.attempts import OutputFile
 from outreach.campaigns import find_campaign
 from outreach.launch import LaunchReport, OutreachEnv, launch_campaign, run_followups
 from outreach.outcome_import import import_outcomes
-from outreach.provider_returns import StopReplies, import_stop_replies
+from outreach.provider_returns import Bounces, StopReplies, import_bounces, import_stop_replies
 from outreach.questionnaire_answers import QuestionnairesImported, import_questionnaires
 from outreach.reconcile import ReconciliationReport, reconcile_extract
 from outreach.report import ReportFiles, write_report
 from outreach.simulation import (
+    delivery_reports_maildir,
     returned_letters_file,
     returned_questionnaires_file,
     simulate_month_file,
@@ -59,6 +62,7 @@ class DemoOutreach:
     questionnaires: QuestionnairesImported | None = None
     letters_returned: int = 0
     stop_replies: StopReplies | None = None
+    bounces: Bounces | None = None
 
     @property
     def outputs(self) -> list[OutputFile]:
@@ -118,6 +122,17 @@ def run_demo_outreach(
             env.keyring,
             stop_file,
             actor="prestataire SMS (simulation)",
+            now=start + dt.timedelta(days=32),
+        )
+    relay_box = out_dir / "retours-relais"
+    email_batches = [o.path for o in result.outputs if o.path.suffix == ".zip" and "-email-" in o.path.name]
+    delivery_reports_maildir(email_batches, relay_box, seed=seed)
+    with Session(env.engine) as session, session.begin():
+        result.bounces = import_bounces(
+            session,
+            env.keyring,
+            relay_box,
+            actor="relais de messagerie (simulation)",
             now=start + dt.timedelta(days=32),
         )
     letters_back = out_dir / "courriers-revenus.csv"

@@ -6,16 +6,17 @@
   distribué » is recorded and the household's address is no longer used.
 
 The households are found among those sent a message on that channel (`privacy.vault.households_with`:
-decrypted in memory, the match only, audited). The files: a header line, the `telephone` or `email`
-column, optional `date` and other columns (ignored). An import is all or nothing; a bad line is told
-by its number, never by the value it holds.
+decrypted in memory, the match only, audited). The CSV files: a header line, the `telephone` or
+`email` column, optional `date` and other columns (ignored); an import is all or nothing, a bad line
+is told by its number, never by the value it holds. Bounces may also be read from the relay's
+delivery reports (`outreach.delivery_reports`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import phonenumbers
@@ -23,7 +24,8 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.errors import LineProblem, OutcomeImportInvalid
+from outreach.delivery_reports import DeliveryReports, is_mailbox, is_maildir, read_reports
+from outreach.errors import LineProblem, OutcomeImportInvalid, OutreachError
 from outreach.models import Contact
 from outreach.outcome_import import parse_date, read_rows
 from outreach.outcomes import BOUNCED, record_outcome
@@ -50,19 +52,31 @@ class StopReplies:
 
 @dataclass(frozen=True)
 class Bounces:
-    """What an import of bounced e-mail addresses did (counts only)."""
+    """What an import of bounced e-mail addresses did (counts only). Read from delivery reports, it
+    also says how many failures were temporary, and which messages were reports (`reports`) or not
+    (`other_messages`): keys of a Maildir, names of files, never an address."""
 
     addresses: int
     households: int
     unknown_addresses: int
+    temporary: int = 0
+    reports: tuple[str, ...] = ()
+    other_messages: tuple[str, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """The counts as a scheduled execution records them."""
-        return {
+        counts = {
             "adresses": self.addresses,
             "foyers": self.households,
             "adresses_inconnues": self.unknown_addresses,
         }
+        if self.reports or self.other_messages:
+            counts |= {
+                "avis": len(self.reports),
+                "echecs_temporaires": self.temporary,
+                "autres_messages": len(self.other_messages),
+            }
+        return counts
 
 
 def _e164(text: str) -> str | None:
@@ -84,7 +98,7 @@ def _address(text: str) -> str | None:
 
 @dataclass(frozen=True)
 class _Matched:
-    """The file's values with the date of each, and the households found for them."""
+    """The values read with the date of each, and the households found for them."""
 
     values: list[tuple[str, dt.datetime]]
     households: dict[str, set[str]]
@@ -94,21 +108,10 @@ class _Matched:
         return len({value for value, _ in self.values} - set(self.households))
 
 
-def _match(
-    session: Session,
-    keyring: Keyring,
-    path: Path,
-    *,
-    column: str,
-    read: Callable[[str], str | None],
-    unreadable: str,
-    channel: str,
-    purpose: str,
-    actor: str,
-    now: dt.datetime,
-) -> _Matched:
-    """Read the file's `column` (all or nothing) and find its values among the households sent a
-    message on `channel`."""
+def _read_column(
+    path: Path, *, column: str, read: Callable[[str], str | None], unreadable: str, now: dt.datetime
+) -> list[tuple[str, dt.datetime]]:
+    """The values of a CSV file's `column` with the date of each line (all or nothing)."""
     header, rows = read_rows(path)
     if column not in header:
         raise OutcomeImportInvalid(str(path), [LineProblem(1, column, "colonne obligatoire absente")])
@@ -125,6 +128,23 @@ def _match(
             values.append((value, min(when, now)))
     if problems:
         raise OutcomeImportInvalid(str(path), problems)
+    return values
+
+
+def _match(
+    session: Session,
+    keyring: Keyring,
+    values: list[tuple[str, dt.datetime]],
+    *,
+    column: str,
+    channel: str,
+    purpose: str,
+    actor: str,
+    now: dt.datetime,
+) -> _Matched:
+    """Find the values among the households sent a message on `channel`."""
+    if not values:
+        return _Matched(values, {})
     sent = session.scalars(select(Contact.id_foyer).where(Contact.canal == channel).distinct())
     found = vault.households_with(
         session,
@@ -154,13 +174,14 @@ def import_stop_replies(
 ) -> StopReplies:
     """Record an objection for every household whose number replied STOP (caller's transaction)."""
     moment = now or dt.datetime.now(dt.UTC)
+    numbers = _read_column(
+        path, column=PHONE_COLUMN, read=_e164, unreadable="numéro absent ou illisible", now=moment
+    )
     matched = _match(
         session,
         keyring,
-        path,
+        numbers,
         column=PHONE_COLUMN,
-        read=_e164,
-        unreadable="numéro absent ou illisible",
         channel="sms",
         purpose="opposition : réponses STOP aux SMS",
         actor=actor,
@@ -189,15 +210,33 @@ def import_bounces(
     session: Session, keyring: Keyring, path: Path, *, actor: str, now: dt.datetime | None = None
 ) -> Bounces:
     """Record « courriel non distribué » for every household whose address bounced, whose address is
-    then no longer used (caller's transaction)."""
+    then no longer used (caller's transaction).
+
+    `path` is the relay's CSV list of addresses, or its delivery reports (`outreach.delivery_reports`:
+    a Maildir folder, an mbox file, an `.eml` message), of which only permanent failures count.
+    """
     moment = now or dt.datetime.now(dt.UTC)
+    reports: DeliveryReports | None = None
+    if is_mailbox(path):
+        reports = read_reports(path, now=moment)
+        # A Maildir may hold an automatic reply among no report (set aside by the scheduled job); a
+        # file that holds no report at all is the wrong file.
+        if reports.others and not reports.reports and not is_maildir(path):
+            raise OutreachError(
+                f"{path} : aucun de ses {len(reports.others)} message(s) n'est un avis de non-distribution "
+                "(RFC 3464, « multipart/report ») : donnez la boîte où le relais renvoie les courriels "
+                "non distribués."
+            )
+        addresses = [(bounce.address, bounce.when) for bounce in reports.bounces]
+    else:
+        addresses = _read_column(
+            path, column=EMAIL_COLUMN, read=_address, unreadable="adresse absente ou illisible", now=moment
+        )
     matched = _match(
         session,
         keyring,
-        path,
+        addresses,
         column=EMAIL_COLUMN,
-        read=_address,
-        unreadable="adresse absente ou illisible",
         channel="email",
         purpose="exactitude : adresses électroniques en échec",
         actor=actor,
@@ -216,4 +255,12 @@ def import_bounces(
         )
 
     households = _record_each(matched, bounced)
-    return Bounces(len(matched.values), households, matched.unknown)
+    done = Bounces(len(addresses), households, matched.unknown)
+    if reports is None:
+        return done
+    return replace(
+        done,
+        temporary=reports.temporary,
+        reports=tuple(reports.reports),
+        other_messages=tuple(reports.others),
+    )

@@ -22,7 +22,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import email
+import email.policy
+import mailbox
 import random
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -308,3 +312,59 @@ def stop_replies_file(sms_batches: list[Path], out_path: Path, *, seed: int, sha
         writer.writerow(["telephone", "message"])
         writer.writerows([phone, "STOP"] for phone in numbers)
     return len(numbers)
+
+
+def delivery_report(
+    recipients: list[tuple[str, str, str]], *, date: str = "Tue, 10 Mar 2026 10:00:00 +0100"
+) -> bytes:
+    """A delivery status notification (RFC 3464) as Postfix writes it: a human part, the
+    `message/delivery-status` part with one block per (address, action, status), the original
+    headers. Synthetic addresses only."""
+    blocks = "".join(
+        f"\nFinal-Recipient: rfc822; {address}\nAction: {action}\nStatus: {status}\n"
+        f"Diagnostic-Code: smtp; {status.replace('.', '')} refus\n"
+        for address, action, status in recipients
+    )
+    return (
+        "From: MAILER-DAEMON@relais.caf.example\n"
+        "To: noreply@caf.example\n"
+        "Subject: Undelivered Mail Returned to Sender\n"
+        f"Date: {date}\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="LIMITE"\n\n'
+        "--LIMITE\nContent-Type: text/plain; charset=us-ascii\n\n"
+        "This is the mail system at host relais.caf.example.\n\n"
+        "--LIMITE\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; relais.caf.example\nArrival-Date: Mon, 9 Mar 2026 09:00:00 +0100\n"
+        f"{blocks}\n"
+        "--LIMITE\nContent-Type: text/rfc822-headers\n\n"
+        "From: Caf <noreply@caf.example>\nSubject: Vos droits\n\n"
+        "--LIMITE--\n"
+    ).encode("ascii")
+
+
+def delivery_reports_maildir(
+    email_batches: list[Path], folder: Path, *, seed: int, share: float = 0.03, temporary: float = 0.01
+) -> int:
+    """Write into the Maildir `folder`, as the relay would, a delivery report for `share` of the
+    e-mail batches' recipients (address unknown: permanent) and `temporary` more (mailbox full);
+    returns the number of permanent failures. Read with `uptake outcomes bounces`."""
+    box = mailbox.Maildir(folder, create=True)
+    permanent = 0
+    seen: set[str] = set()
+    for batch in email_batches:
+        with zipfile.ZipFile(batch) as archive:
+            for name in sorted(archive.namelist()):
+                recipient = str(
+                    email.message_from_bytes(archive.read(name), policy=email.policy.default)["To"]
+                )
+                if recipient in seen:
+                    continue
+                seen.add(recipient)
+                draw = random.Random(f"{seed}|echec|{recipient}").random()
+                if draw < share:
+                    box.add(delivery_report([(recipient, "failed", "5.1.1")]))
+                    permanent += 1
+                elif draw < share + temporary:
+                    box.add(delivery_report([(recipient, "failed", "4.2.2")]))
+    return permanent

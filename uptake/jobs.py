@@ -41,6 +41,7 @@ from detection.runs import DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
 from outreach.campaigns import find_campaign
 from outreach.channels import smtp_relay
+from outreach.delivery_reports import is_maildir, remove_messages, set_aside
 from outreach.errors import OutreachError
 from outreach.launch import launch_campaign, run_followups
 from outreach.models import Launch
@@ -314,10 +315,11 @@ def _provider_files(
     min_age_s: int,
     importer: Callable[..., StopReplies | Bounces],
     event: str,
+    suffixes: tuple[str, ...] = (".csv",),
 ) -> dict[str, Any]:
-    """Import every settled CSV file a provider dropped in `inbox`, one transaction each; a file
-    imported is deleted (what it held is recorded, its numbers or addresses have no further use),
-    a file refused goes to `inbox/rejete/` with its French report beside it."""
+    """Import every settled file (of `suffixes`) a provider dropped in `inbox`, one transaction
+    each; a file imported is deleted (what it held is recorded, its numbers or addresses have no
+    further use), a file refused goes to `inbox/rejete/` with its French report beside it."""
     ctx = AppContext.from_env()
     folder = Path(inbox)
     if not folder.is_dir():
@@ -329,7 +331,7 @@ def _provider_files(
         for path in folder.iterdir()
         if path.is_file()
         and not path.name.startswith(".")
-        and path.suffix.lower() == ".csv"
+        and path.suffix.lower() in suffixes
         and path.stat().st_mtime <= settled_before
     )
     if not files:
@@ -367,12 +369,41 @@ def stop_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MIN_AGE
 
 
 def bounces_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MIN_AGE_S) -> dict[str, Any]:
-    """Scheduler job (daily, before the follow-ups): every file of bounced e-mail addresses the relay
-    dropped in `inbox` is recorded, and those addresses are no longer used (`outreach.provider_returns`).
+    """Scheduler job (daily, before the follow-ups): the addresses the relay could not deliver to are
+    recorded, and no longer used (`outreach.provider_returns`).
 
-    Files are taken, deleted or set aside as by `stop_job`.
+    `inbox` is the Maildir folder where the relay returns the undelivered e-mails (its delivery
+    reports are recorded then deleted; any other message goes to `rejete/` for a person to read),
+    or a folder where the relay drops CSV lists of addresses or `.eml` reports, taken, deleted or
+    set aside as by `stop_job`.
     """
-    return _provider_files(inbox, schedule, min_age_s, import_bounces, "bounces")
+    folder = Path(inbox)
+    if is_maildir(folder):
+        return _maildir_bounces(folder, schedule)
+    return _provider_files(inbox, schedule, min_age_s, import_bounces, "bounces", (".csv", ".eml"))
+
+
+def _maildir_bounces(folder: Path, schedule: str) -> dict[str, Any]:
+    """Record the delivery reports of a Maildir in one transaction, then delete them; set the other
+    messages aside in `rejete/` with a report (the delivery into a Maildir is atomic: no settling)."""
+    ctx = AppContext.from_env()
+    with Session(ctx.engine) as session, session.begin():
+        done = import_bounces(session, ctx.keyring, folder, actor=f"planification {schedule}".strip())
+    remove_messages(folder, done.reports)
+    for moved in set_aside(folder, done.other_messages, folder / REJECTED_DIR):
+        moved.with_name(moved.name + REPORT_SUFFIX).write_text(
+            "Ce message n'est pas un avis de non-distribution (RFC 3464) : à lire par une personne, "
+            "puis à supprimer.\n",
+            encoding="utf-8",
+        )
+    log_event(logger, "bounces_done", schedule=schedule, **done.counts())
+    if done.other_messages:
+        return {
+            "status": "refused",
+            "files": ", ".join(f"{key}.eml" for key in done.other_messages),
+            **done.counts(),
+        }
+    return {"status": "succeeded", **done.counts()}
 
 
 def report_job(
@@ -589,7 +620,8 @@ JOBS: dict[str, JobSpec] = {
     ),
     "courriels_en_echec": JobSpec(
         bounces_job,
-        "adresses électroniques en échec déposées par le relais : plus utilisées (quotidien, avant les "
+        "courriels non distribués : avis de non-distribution du relais (dossier Maildir) ou listes "
+        "d'adresses en échec déposées (CSV) ; ces adresses ne sont plus utilisées (quotidien, avant les "
         "relances)",
         required=("inbox",),
     ),

@@ -173,3 +173,11 @@ def extract_frame(ids: list[str], month: str = "2026-04-01", **columns: list[Any
     }
     base.update(columns)
     return pl.DataFrame(base, schema=HOUSEHOLD_SCHEMA)
+
+
+def automatic_reply() -> bytes:
+    """An out-of-office reply: a message that is not a delivery report."""
+    return (
+        "From: foyer9@example.org\nTo: noreply@caf.example\nSubject: Absent\n"
+        "Date: Tue, 10 Mar 2026 10:00:00 +0100\n\nJe suis absent jusqu'au 20 mars.\n"
+    ).encode("ascii")

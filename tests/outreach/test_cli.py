@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import mailbox
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from outreach.simulation import delivery_report
 from tests.conftest import CONFIG_DIR
 from tests.outreach.conftest import NOW, send_questionnaires, world_in_home
-from tests.outreach.factories import flag, flags_frame, launch_row
+from tests.outreach.factories import automatic_reply, flag, flags_frame, launch_row
 from uptake.db import make_engine, upgrade
 
 
@@ -113,6 +115,21 @@ def test_launch_then_followup_then_report_from_the_command_line(
     # No e-mail has been sent yet: the address is unknown among the households e-mailed.
     assert "1 adresse(s) en échec : 0 foyer(s)" in said and "1 adresse(s) inconnue(s)" in said
     assert "foyer0" not in bounced.output
+    reports = tmp_path / "retours.mbox"
+    box = mailbox.mbox(reports, create=True)
+    box.add(
+        delivery_report(
+            [("foyer0@example.org", "failed", "5.1.1"), ("foyer2@example.org", "delayed", "4.4.1")]
+        )
+    )
+    box.add(automatic_reply())
+    box.flush()
+    read = cli("outcomes", "bounces", str(reports))
+    assert read.code == 0, read.output
+    said = " ".join(read.stdout.split())
+    assert "1 avis de non-distribution lu(s) ; 1 échec(s) temporaire(s) non retenu(s)" in said
+    assert "1 message(s) de la boîte ne sont pas des avis de non-distribution" in said
+    assert "foyer0@" not in read.output and "foyer2@" not in read.output
     followup = cli("campaigns", "followup", "action-2-2-non-recours", "--launch", "1")
     assert followup.code == 0 and "Aucune relance" in followup.stdout
     report = cli("report")

@@ -1,9 +1,11 @@
-"""« STOP » replies to the SMS become objections, found without ever showing a number."""
+"""« STOP » replies to the SMS become objections, bounced addresses stop being used: households found
+without ever showing a number or an address."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import mailbox
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,15 +13,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.errors import OutcomeImportInvalid
+from outreach.errors import OutcomeImportInvalid, OutreachError
 from outreach.launch import launch_campaign, run_followups
 from outreach.models import Outcome
 from outreach.oppositions import opposed
 from outreach.provider_returns import import_bounces, import_stop_replies
+from outreach.simulation import delivery_report
 from privacy import vault
 from privacy.models import AuditEntry, Opposition
 from tests.outreach.conftest import NOW
-from tests.outreach.factories import campaign_22, flag, flags_frame
+from tests.outreach.factories import automatic_reply, campaign_22, flag, flags_frame
 
 
 def _texted(make_world, households: int = 3):
@@ -124,3 +127,51 @@ def test_an_unreadable_address_refuses_the_file_without_repeating_it(make_world,
 
     assert "ligne 2, colonne `email` : adresse absente ou illisible" in str(refused.value)
     assert "pas-une-adresse" not in str(refused.value)
+
+
+def test_bounces_are_read_from_the_relays_delivery_reports_permanent_failures_only(
+    make_world, tmp_path: Path
+) -> None:
+    world, ids = _emailed(make_world)
+    folder = tmp_path / "retours"
+    box = mailbox.Maildir(folder, create=True)
+    box.add(delivery_report([("foyer0@example.org", "failed", "5.1.1")]))
+    box.add(delivery_report([("foyer2@example.org", "failed", "4.2.2")]))  # mailbox full: not wrong
+    box.add(automatic_reply())
+
+    with Session(world.engine) as session, session.begin():
+        done = import_bounces(
+            session, world.keyring, folder, actor="equipe-donnees", now=NOW + dt.timedelta(days=8)
+        )
+
+    assert (done.addresses, done.households, done.unknown_addresses, done.temporary) == (1, 1, 0, 1)
+    assert (len(done.reports), len(done.other_messages)) == (2, 1)
+    assert done.counts()["autres_messages"] == 1
+    with Session(world.engine) as session:
+        usable = {
+            row["id_foyer"]: row["canal_email"]
+            for row in vault.usable_channels(session).iter_rows(named=True)
+        }
+    assert usable == {ids[0]: False, ids[1]: True, ids[2]: True}
+    assert len(box) == 3  # the command reads the mailbox; only the scheduled job empties it
+
+
+def test_a_message_that_is_no_delivery_report_is_refused_and_nothing_recorded(
+    make_world, tmp_path: Path
+) -> None:
+    world, _ = _emailed(make_world)
+    path = tmp_path / "message.eml"
+    path.write_bytes(automatic_reply())
+
+    with (
+        pytest.raises(OutreachError, match="aucun de ses 1 message") as refused,
+        Session(world.engine) as session,
+        session.begin(),
+    ):
+        import_bounces(session, world.keyring, path, actor="equipe-donnees", now=NOW)
+
+    assert "foyer9" not in str(refused.value)
+    with Session(world.engine) as session:
+        assert (
+            session.scalars(select(Outcome).where(Outcome.resultat == "courriel_non_distribue")).all() == []
+        )

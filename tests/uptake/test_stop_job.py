@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import mailbox
 import os
 import time
 from dataclasses import replace
@@ -12,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from outreach.launch import launch_campaign, run_followups
 from outreach.oppositions import opposed
+from outreach.simulation import delivery_report
 from privacy import vault
 from tests.outreach.conftest import NOW, world_in_home
-from tests.outreach.factories import campaign_22, flag, flags_frame
+from tests.outreach.factories import automatic_reply, campaign_22, flag, flags_frame
 from uptake.jobs import REJECTED_DIR, REPORT_SUFFIX, bounces_job, result_outcome, stop_job
 
 
@@ -83,3 +85,40 @@ def test_bounce_files_leave_the_addresses_unused_and_go_away(uptake_home: Path, 
             for row in vault.usable_channels(session).iter_rows(named=True)
         }
     assert usable == {ids[0]: False, ids[1]: True}
+
+
+def test_a_maildir_of_delivery_reports_is_recorded_then_emptied_other_messages_set_aside(
+    uptake_home: Path, tmp_path: Path
+) -> None:
+    world = world_in_home(uptake_home, tmp_path)
+    flags = flags_frame([flag(i) for i in range(2)])
+    run_id = world.store_run(flags)
+    ids = flags["id_foyer"].to_list()
+    world.store_contacts(ids)
+    campaign = replace(campaign_22(), temoin=campaign_22().temoin.model_copy(update={"part": 0.0}))
+    launch = launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
+    run_followups(
+        world.env, campaign, launch.launch_id, out_dir=world.out_dir, now=NOW + dt.timedelta(days=7)
+    )
+    inbox = tmp_path / "retours"
+    box = mailbox.Maildir(inbox, create=True)
+    box.add(delivery_report([("foyer1@example.org", "failed", "5.1.1")]))
+    reply = box.add(automatic_reply())
+
+    result = bounces_job(inbox=str(inbox), schedule="echecs-quotidien")
+
+    assert result["status"] == "refused" and result["files"] == f"{reply}.eml"
+    assert (result["adresses"], result["foyers"], result["avis"], result["autres_messages"]) == (1, 1, 1, 1)
+    assert len(mailbox.Maildir(inbox, create=False)) == 0
+    set_aside = inbox / REJECTED_DIR / f"{reply}.eml"
+    assert set_aside.read_bytes() == automatic_reply()
+    assert "pas un avis de non-distribution" in (
+        inbox / REJECTED_DIR / f"{reply}.eml{REPORT_SUFFIX}"
+    ).read_text(encoding="utf-8")
+    with Session(world.engine) as session:
+        usable = {
+            row["id_foyer"]: row["canal_email"]
+            for row in vault.usable_channels(session).iter_rows(named=True)
+        }
+    assert usable == {ids[0]: True, ids[1]: False}
+    assert bounces_job(inbox=str(inbox))["status"] == "succeeded"  # an empty Maildir: nothing to record

@@ -206,6 +206,13 @@ def register(app: typer.Typer) -> None:
                 f"{french.count(outreach.stop_replies.replies)} réponses STOP aux SMS : "
                 f"{french.count(outreach.stop_replies.households)} foyers opposés à tout contact proactif."
             )
+        if outreach.bounces is not None:
+            _say(
+                f"{french.count(len(outreach.bounces.reports))} avis de non-distribution du relais de "
+                f"messagerie : {french.count(outreach.bounces.households)} adresses en échec définitif ne "
+                f"sont plus utilisées ; {french.count(outreach.bounces.temporary)} échecs temporaires non "
+                "retenus."
+            )
         if outreach.letters_returned:
             _say(
                 f"{french.count(outreach.letters_returned)} courriers revenus non distribués saisis par leur "

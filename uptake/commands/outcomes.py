@@ -122,22 +122,38 @@ def register(app: typer.Typer) -> None:
         file: Path = typer.Argument(
             ...,
             metavar="FICHIER",
-            help="Adresses en échec du relais de messagerie : CSV avec une colonne email (et date).",
+            help=(
+                "Courriels non distribués : les avis de non-distribution renvoyés par le relais (dossier "
+                "Maildir, fichier .mbox ou .eml), ou la liste des adresses en échec (CSV avec une colonne "
+                "email, et date)."
+            ),
         ),
         acteur: str | None = typer.Option(None, "--acteur", help="Qui enregistre les échecs."),
     ) -> None:
         """Enregistre « courriel non distribué » pour chaque foyer dont l'adresse est en échec.
 
-        Les adresses sont cherchées parmi les foyers qui ont reçu un courriel (déchiffrées en mémoire,
-        seule la correspondance est gardée ; journalisé). L'adresse du foyer n'est plus utilisée
-        ensuite ; ses relances passent par ses autres canaux. Rien n'est affiché des adresses.
+        Seuls les échecs définitifs (statut 5.x.x) comptent : un retard ou une boîte pleine ne dit rien
+        de l'adresse. Les adresses sont cherchées parmi les foyers qui ont reçu un courriel (déchiffrées
+        en mémoire, seule la correspondance est gardée ; journalisé). L'adresse du foyer n'est plus
+        utilisée ensuite ; ses relances passent par ses autres canaux. Rien n'est affiché des adresses.
+        La boîte n'est pas modifiée : la tâche planifiée `courriels_en_echec` vide un dossier Maildir.
         """
         ctx = AppContext.from_env()
         with Session(ctx.engine) as session, session.begin():
             done = import_bounces(session, keyring_of(ctx), file, actor=actor_name(acteur))
+        if done.reports or done.other_messages:
+            console.print(
+                f"{len(done.reports)} avis de non-distribution lu(s) ; "
+                f"{done.temporary} échec(s) temporaire(s) non retenu(s)."
+            )
         console.print(
             f"{done.addresses} adresse(s) en échec : {done.households} foyer(s) dont l'adresse n'est plus "
             f"utilisée ; {done.unknown_addresses} adresse(s) inconnue(s) des foyers qui ont reçu un courriel."
         )
+        if done.other_messages:
+            console.print(
+                f"{len(done.other_messages)} message(s) de la boîte ne sont pas des avis de non-distribution "
+                "(réponse automatique…) : non lus, à voir par une personne."
+            )
 
     app.add_typer(group, name="outcomes")

@@ -164,6 +164,8 @@ def produce_attempt(
             actor=job.actor,
             label=label,
             fields=fields,
+            # Recorded for each household, so that its access report names every list it was on.
+            households=[household["id_foyer"] for household, _, _ in rows],
             now=job.now,
         )
         output = OutputFile(label, written.path, written.sha256, len(rows))

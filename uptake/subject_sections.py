@@ -1,27 +1,55 @@
-"""What the outreach tables hold on a household, as sections of its access report (GDPR art. 15).
+"""What the detection and outreach tables hold on a household, as sections of its access report
+(GDPR art. 15): the profiling itself (each flag, its estimate and its explanation), the contacts
+made, their outcomes with the social worker's notes, the call lists and the questionnaire answers.
 
 `privacy.subjects` knows none of the other packages; the front doors (CLI and web) give it these
-sections, so that the report is the same whichever door the DPO uses.
+sections, so that the report is the same whichever door the DPO uses. Everything is written for the
+person who asked: dates as in France, labels rather than codes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.models import QuestionnaireAnswer, WorklistItem
-from outreach.outcomes import outcome_history
+from detection.records import DetectionFlag, DetectionRun
+from outreach.models import Contact, Outcome, QuestionnaireAnswer, WorklistItem
+from outreach.outcomes import OUTCOMES
+from outreach.worklist import STATUS_LABELS
 from privacy.subjects import AccessSection
+from uptake import french
+
+CHANNELS = {"sms": "SMS", "email": "courriel", "appel": "appel", "courrier": "courrier"}
 
 
-def outreach_sections(session: Session) -> Callable[[list[str]], list[AccessSection]]:
-    """The outcomes, call lists and questionnaire answers of the household's pseudonyms."""
+def _euros(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f} €".replace(".", ",")
+
+
+def outreach_sections(
+    session: Session, rule_titles: Mapping[str, str] | None = None
+) -> Callable[[list[str]], list[AccessSection]]:
+    """The sections of the household's pseudonyms; `rule_titles` names each rule in French."""
+    titles = dict(rule_titles or {})
 
     def sections(pseudonyms: list[str]) -> list[AccessSection]:
-        outcomes = [o for p in pseudonyms for o in outcome_history(session, p)]
-        rows = session.scalars(select(WorklistItem).where(WorklistItem.id_foyer.in_(pseudonyms))).all()
+        flags = session.execute(
+            select(DetectionFlag, DetectionRun.mois_reference)
+            .join(DetectionRun, DetectionRun.id == DetectionFlag.run_id)
+            .where(DetectionFlag.id_foyer.in_(pseudonyms))
+            .order_by(DetectionFlag.run_id, DetectionFlag.regle)
+        ).all()
+        contacts = session.scalars(
+            select(Contact).where(Contact.id_foyer.in_(pseudonyms)).order_by(Contact.prevu_le, Contact.id)
+        ).all()
+        outcomes = session.scalars(
+            select(Outcome).where(Outcome.id_foyer.in_(pseudonyms)).order_by(Outcome.survenu_le, Outcome.id)
+        ).all()
+        rows = session.scalars(
+            select(WorklistItem).where(WorklistItem.id_foyer.in_(pseudonyms)).order_by(WorklistItem.id)
+        ).all()
         answers = session.scalars(
             select(QuestionnaireAnswer)
             .where(QuestionnaireAnswer.id_foyer.in_(pseudonyms))
@@ -29,16 +57,49 @@ def outreach_sections(session: Session) -> Callable[[list[str]], list[AccessSect
         ).all()
         return [
             AccessSection(
-                "Résultats des contacts enregistrés",
-                ("Date", "Résultat", "Canal", "Par"),
+                "Droits repérés par la détection (traitement automatisé des données de la Caf)",
+                ("Exécution", "Mois des données", "Droit", "Montant estimé par mois", "Explication"),
                 tuple(
-                    (o.survenu_le.strftime("%d/%m/%Y"), o.label, o.canal or "", o.acteur) for o in outcomes
+                    (
+                        f"n°{flag.run_id}",
+                        french.month(month),
+                        titles.get(flag.regle, flag.regle),
+                        _euros(flag.montant_estime),
+                        flag.explication,
+                    )
+                    for flag, month in flags
+                ),
+            ),
+            AccessSection(
+                "Contacts préparés ou effectués",
+                ("Date", "Campagne", "Canal", "Tentative"),
+                tuple(
+                    (french.day(c.prevu_le), c.campagne, CHANNELS.get(c.canal, c.canal), f"n°{c.tentative}")
+                    for c in contacts
+                ),
+            ),
+            AccessSection(
+                "Résultats des contacts enregistrés",
+                ("Date", "Résultat", "Montant", "Canal", "Par", "Note"),
+                tuple(
+                    (
+                        french.day(o.survenu_le),
+                        OUTCOMES.get(o.resultat, o.resultat),
+                        _euros(o.montant),
+                        CHANNELS.get(o.canal or "", o.canal or ""),
+                        o.acteur,
+                        o.commentaire or "",
+                    )
+                    for o in outcomes
                 ),
             ),
             AccessSection(
                 "Listes d'appels",
                 ("Campagne", "Tentative", "Motifs", "État"),
-                tuple((r.campagne, str(r.tentative), r.motifs, r.statut) for r in rows),
+                tuple(
+                    (r.campagne, f"n°{r.tentative}", r.motifs, STATUS_LABELS.get(r.statut, r.statut))
+                    for r in rows
+                ),
             ),
             AccessSection(
                 "Réponses aux questionnaires retournés",

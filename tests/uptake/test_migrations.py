@@ -11,6 +11,7 @@ from detection.models import Base as DetectionBase
 from detection.records import DetectionFlag
 from outreach.models import Base as OutreachBase
 from privacy.models import Base as PrivacyBase
+from uptake.db import make_engine, upgrade
 from uptake.models import Base as UptakeBase
 from uptake.scheduler import JOBSTORE_TABLE, SCHEDULER_TABLES
 
@@ -50,3 +51,14 @@ def test_the_migrated_database_has_exactly_the_tables_columns_and_indexes_of_the
         )
         differences = compare_metadata(context, expected)
     assert differences == []
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only_in_a_private_folder(tmp_path) -> None:
+    path = tmp_path / "maison" / "uptake.sqlite3"
+
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700

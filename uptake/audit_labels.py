@@ -33,6 +33,7 @@ ACTION_LABELS: dict[str, str] = {
     "purge": "Purge (bilan)",
     "purge.drapeaux": "Drapeaux d'une exécution de détection supprimés",
     "purge.extrait": "Extrait archivé supprimé",
+    "purge.historique_contacts": "Historique des contacts échu : notes effacées, anciennes lignes supprimées",
     "purge.sortie": "Fichier de contacts supprimé, sa clé détruite",
     "rapport.envoi": "Envoi du rapport des indicateurs par courriel",
     "rapport.indicateurs": "Rapport des indicateurs",

@@ -47,6 +47,7 @@ from outreach.launch import launch_campaign, run_followups
 from outreach.models import Launch
 from outreach.provider_returns import Bounces, StopReplies, import_bounces, import_stop_replies
 from outreach.reconcile import reconcile_extract
+from outreach.retention import OutreachPurge, purge_history
 from privacy import retention
 from privacy.files import file_sha256
 from uptake.alerts import email_addresses
@@ -482,6 +483,7 @@ class PurgeSummary:
     flags: FlagsPurge
     extracts: ExtractsPurge
     outputs: retention.PurgeReport
+    history: OutreachPurge
 
 
 def purge_everything(
@@ -495,21 +497,23 @@ def purge_everything(
 ) -> PurgeSummary:
     """Everything past its retention, in the caller's transaction: the flags of old detection runs,
     the extracts archived or set aside in the drop folders (the schedules' and `extra_drop_folders`),
-    then the personal outputs, their keys, the old traces and the audit log's old entries."""
+    the outreach history (notes, call lines, old launches), then the personal outputs, their keys,
+    the old traces and the audit log's old entries."""
     from uptake.scheduler import list_schedules  # imported here: the scheduler imports this module
 
     folders = drop_folders(list_schedules(ctx.engine))
     folders += [folder / sub for folder in extra_drop_folders for sub in KEPT_DIRS]
     flags = purge_flags(session, actor=actor, months=flags_months)
     extracts = purge_archived_extracts(session, sorted(set(folders)), actor=actor, months=flags_months)
+    history = purge_history(session, actor=actor)
     outputs = retention.purge(session, ctx.keyring, actor=actor, audit_months=audit_months)
-    return PurgeSummary(flags, extracts, outputs)
+    return PurgeSummary(flags, extracts, outputs, history)
 
 
 def purge_job(*, schedule: str = "", flags_months: int = FLAGS_RETENTION_MONTHS) -> dict[str, Any]:
     """Scheduler job: delete the outputs past their retention end and destroy their keys; the flags
-    of the detection runs finished, and the extracts dropped, more than `flags_months` months ago
-    (audited)."""
+    of the detection runs finished, and the extracts dropped, more than `flags_months` months ago;
+    the outreach history past its retention (`outreach.retention`) (audited)."""
     ctx = AppContext.from_env()
     with transaction(ctx.engine) as session:
         done = purge_everything(
@@ -521,6 +525,9 @@ def purge_job(*, schedule: str = "", flags_months: int = FLAGS_RETENTION_MONTHS)
         "flags": done.flags.flags,
         "flag_files": done.flags.files_deleted,
         "extracts": done.extracts.files_deleted,
+        "notes": done.history.notes,
+        "call_lines": done.history.call_lines,
+        "history_rows": done.history.rows,
     }
     if done.extracts.not_deleted:
         log_event(

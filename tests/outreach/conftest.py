@@ -129,7 +129,7 @@ def approve_exchange(
                 fields=fields,
                 legal_basis="RGPD 6-1-e ; CRPA L.114-8 II",
                 retention_days=90,
-                expires_on=(now + dt.timedelta(days=365)).date(),
+                expires_on=(now + dt.timedelta(days=360)).date(),
             ),
             now=now - dt.timedelta(days=2),
         )

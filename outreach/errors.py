@@ -36,11 +36,19 @@ class CampaignNotFound(OutreachError):
 
 
 class TemplateRefused(OutreachError):
-    """A message template cannot be used as written: names the template and the fix."""
+    """A message template cannot be used as written: names the template, the line when known (and
+    its text: the data team's, never a household's), and the fix."""
 
-    def __init__(self, template: str, problem: str, fix: str) -> None:
-        self.template, self.problem, self.fix = template, problem, fix
-        super().__init__(f"modèle `{template}` refusé : {problem}. {fix}")
+    def __init__(
+        self, template: str, problem: str, fix: str, *, line: int | None = None, written: str = ""
+    ) -> None:
+        self.template, self.problem, self.fix, self.line = template, problem, fix, line
+        where = f"modèle `{template}` refusé"
+        if line is not None:
+            where += f", ligne {line}" + (f" (« {written} »)" if written else "")
+        # One full stop after each sentence, whatever the caller's ended with.
+        sentence = f"{fix[:1].upper()}{fix[1:]}".rstrip(".")
+        super().__init__(f"{where} : {problem.rstrip('.')}. {sentence}.")
 
 
 class RunFlagsPurged(OutreachError):
@@ -100,10 +108,22 @@ class OutcomeImportInvalid(OutreachError):
 
 
 class OutcomeInvalid(OutreachError):
-    """One outcome cannot be recorded (unknown code, missing amount...)."""
+    """One outcome cannot be recorded (unknown code, missing amount...).
 
-    def __init__(self, problem: str, fix: str) -> None:
-        super().__init__(f"résultat refusé : {problem}. {fix}")
+    `problem` and `fix` are kept apart so that a form can word its own sentence; `field` names what
+    is wrong (`resultat` or `montant`), for the form to point at it.
+    """
+
+    def __init__(self, problem: str, fix: str, field: str = "resultat") -> None:
+        self.problem, self.field = problem, field
+        # The fix starts a sentence of its own, after the problem's full stop.
+        self.fix = f"{fix[:1].upper()}{fix[1:]}".rstrip(".") + "."
+        super().__init__(f"résultat refusé : {problem}. {self.fix}")
+
+    @property
+    def sentences(self) -> str:
+        """The problem and its fix as sentences of their own (`Le montant est négatif. Donnez…`)."""
+        return f"{self.problem[:1].upper()}{self.problem[1:]}. {self.fix}"
 
 
 class ReconciliationInvalid(OutreachError):

@@ -121,6 +121,8 @@ class WorklistItem(Base):
     attribue_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     appel_a_partir_de: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     cree_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # Who gave the line back to the list without calling (`outreach_0003`): it goes to a colleague.
+    remis_par: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class QuestionnaireAnswer(Base):

@@ -3,21 +3,29 @@
 The table is append-only: a new outcome never replaces an old one, the latest tells the current
 state and the whole history stays for the indicators. `record_outcome` is the one entry point (the
 web application, the CSV import, the reconciliation and the demo simulation all use it);
-`opposition` is also written to the privacy opposition register so that every later list honours it.
+`opposition` is also written to the privacy opposition register so that every later list honours it,
+and an outcome that ends the contact (`STOPPING`) closes the household's lines still waiting on the
+launch's call list.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from outreach import oppositions
+from outreach.charts import french_number
 from outreach.errors import OutcomeInvalid
-from outreach.models import Assignment, Outcome
+from outreach.models import Assignment, Outcome, WorklistItem
 from privacy import vault
+
+# The states of a call-list line (`WorklistItem.statut`). They live here, not in `outreach.worklist`
+# (which imports this module), so that recording an outcome can close a household's waiting lines.
+TO_CALL, IN_PROGRESS, DONE = "a_appeler", "en_cours", "traite"
 
 # The closed list, with the label a user reads.
 OUTCOMES: dict[str, str] = {
@@ -53,8 +61,13 @@ CONCLUSIVE = frozenset(OUTCOMES) - {
     "questionnaire_envoye",
     *UNDELIVERABLE,
 }
-# After one of these, nothing more is sent, whatever the attempt's condition.
+# After one of these, nothing more is sent, whatever the attempt's condition, and nobody calls.
 STOPPING = frozenset({"refus", "opposition", "non_eligible", "droit_ouvert"})
+# The one outcome that carries an amount: the monthly amount of the right opened.
+OPENED = "droit_ouvert"
+# A monthly amount above this is a typing mistake: no benefit pays that much a month.
+MAX_MONTHLY_AMOUNT = 10_000.0
+_AMOUNT_EXAMPLE = "par exemple 182,50"
 
 SOURCES = ("saisie", "import", "rapprochement", "simulation")
 
@@ -75,6 +88,7 @@ class OutcomeRecord:
     source: str
     survenu_le: dt.datetime
     enregistre_le: dt.datetime
+    commentaire: str | None
 
     @property
     def label(self) -> str:
@@ -97,6 +111,7 @@ class OutcomeRecord:
             row.source,
             row.survenu_le,
             row.enregistre_le,
+            row.commentaire,
         )
 
 
@@ -104,16 +119,46 @@ def check_outcome(resultat: str, montant: float | None) -> None:
     """Raise `OutcomeInvalid` unless `resultat` is in the closed list and `montant` fits it."""
     if resultat not in OUTCOMES:
         raise OutcomeInvalid(f"résultat inconnu `{resultat}`", "valeurs possibles : " + ", ".join(OUTCOMES))
-    if resultat == "droit_ouvert":
-        if montant is None or montant < 0:
-            raise OutcomeInvalid(
-                "un droit ouvert demande son montant mensuel",
-                "donnez le montant en euros (par exemple 182.50)",
-            )
+    if resultat == OPENED:
+        check_amount(montant)
     elif montant is not None:
         raise OutcomeInvalid(
-            f"un montant n'a de sens que pour `droit_ouvert`, pas pour `{resultat}`", "retirez-le"
+            f"un montant ne se donne que pour « {OUTCOMES[OPENED]} », pas pour « {OUTCOMES[resultat]} »",
+            f"retirez le montant, ou choisissez « {OUTCOMES[OPENED]} »",
+            field="montant",
         )
+
+
+def check_amount(montant: float | None) -> None:
+    """Raise `OutcomeInvalid` unless `montant` is a monthly amount in euros one can believe."""
+    if montant is None:
+        raise OutcomeInvalid(
+            f"un {OUTCOMES[OPENED]} demande son montant mensuel",
+            f"donnez-le en euros, {_AMOUNT_EXAMPLE}",
+            field="montant",
+        )
+    if not math.isfinite(montant):
+        raise OutcomeInvalid(
+            "le montant est illisible",
+            f"donnez le montant mensuel en euros, {_AMOUNT_EXAMPLE}",
+            field="montant",
+        )
+    if montant < 0:
+        raise OutcomeInvalid(
+            "le montant est négatif",
+            f"donnez le montant mensuel en euros, {_AMOUNT_EXAMPLE}",
+            field="montant",
+        )
+    if montant > MAX_MONTHLY_AMOUNT:
+        raise OutcomeInvalid(
+            f"{_euros(montant)} par mois dépasse le plafond de {_euros(MAX_MONTHLY_AMOUNT)}",
+            "vérifiez le montant : c'est le montant mensuel du droit ouvert, en euros",
+            field="montant",
+        )
+
+
+def _euros(amount: float) -> str:
+    return french_number(amount, 2, "\u00a0€")
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -152,7 +197,8 @@ def record_outcome(
     Without `launch_id`, the outcome is attached to the household's most recent launch, if any.
     `commentaire` must not hold personal data (it is for the social worker's short note). An
     `opposition` also enters the objections register, with `origin` as where it came from (shown in
-    the household's access report), by default `outreach:<source>`.
+    the household's access report), by default `outreach:<source>`. A `STOPPING` outcome closes the
+    household's lines of the launch still waiting on the call list.
     """
     check_outcome(resultat, montant)
     if source not in SOURCES:
@@ -179,6 +225,8 @@ def record_outcome(
     )
     session.add(row)
     session.flush()
+    if resultat in STOPPING and launch_id is not None:
+        _close_waiting_lines(session, id_foyer, launch_id)
     if resultat == "opposition":
         oppositions.record(session, id_foyer, source=origin or f"outreach:{source}", actor=acteur, now=moment)
     if resultat in UNDELIVERABLE:
@@ -186,6 +234,20 @@ def record_outcome(
             session, id_foyer, UNDELIVERABLE[resultat][1], reason=OUTCOMES[resultat], actor=acteur, now=moment
         )
     return OutcomeRecord.of(row)
+
+
+def _close_waiting_lines(session: Session, id_foyer: str, launch_id: int) -> None:
+    """Close the household's lines of the launch still waiting for a call: once its right is opened or
+    it refused, nobody should call it. A line in progress is left to its holder, who records the call."""
+    session.execute(
+        update(WorklistItem)
+        .where(
+            WorklistItem.launch_id == launch_id,
+            WorklistItem.id_foyer == id_foyer,
+            WorklistItem.statut == TO_CALL,
+        )
+        .values(statut=DONE, attribue_a=None, attribue_le=None)
+    )
 
 
 def outcome_history(session: Session, id_foyer: str) -> list[OutcomeRecord]:

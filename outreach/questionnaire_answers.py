@@ -3,8 +3,8 @@
 Answers come back on paper and are typed in a spreadsheet, one line per questionnaire: `reference`
 (printed on it, `Q-<lancement>-<rang>`), `date` (received), then one column per question `id`
 (`oui`, `non` or a whole number; empty: no answer). The import is all or nothing, every bad line
-reported; each questionnaire is recorded once, with the outcome `questionnaire_retourne`. Only
-pseudonyms are stored.
+reported; each questionnaire is recorded once, with the outcome `questionnaire_retourne`. A social
+worker may also type one in, for a household of their sectors only. Only pseudonyms are stored.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from outreach.errors import CampaignNotFound, LineProblem, OutcomeImportInvalid
 from outreach.holdout import CONTACTED
 from outreach.models import Assignment, Contact, Launch, QuestionnaireAnswer, WorklistItem
 from outreach.outcome_import import parse_date, read_rows
-from outreach.outcomes import record_outcome
+from outreach.outcomes import IN_PROGRESS, TO_CALL, record_outcome
 from outreach.questionnaires import (
     FIXED_COLUMNS,
     NO,
@@ -34,8 +34,8 @@ from outreach.questionnaires import (
     load_questionnaire,
     parse_reference,
     questionnaire_names,
+    reference,
 )
-from outreach.worklist import TO_CALL
 from privacy.disclosure import DEFAULT_THRESHOLD
 
 # A number answer above this is a typing mistake (years in a dwelling, rooms…).
@@ -44,15 +44,29 @@ MAX_NUMBER = 150
 
 @dataclass(frozen=True)
 class Returned:
-    """One valid line: the questionnaire's household, when it came back, and its answers by question."""
+    """One valid line: the questionnaire's household (and its commune), when it came back, and its
+    answers by question; `reference` as printed, whatever the case and spacing it was typed in."""
 
     line: int
     reference: str
     launch_id: int
     id_foyer: str
     regle: str
+    code_commune: str
     received: dt.datetime
     answers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class SentQuestionnaire:
+    """A questionnaire still to be recorded: its reference as printed, its questions, and where it
+    went (the household's commune, the campaign's title), for the person typing it to notice a
+    mistyped reference before saving."""
+
+    reference: str
+    questionnaire: Questionnaire
+    code_commune: str
+    campaign_title: str
 
 
 @dataclass(frozen=True)
@@ -121,9 +135,12 @@ def check_returned(
     config_dir: Path,
     *,
     now: dt.datetime,
+    communes: Collection[str] | None = None,
 ) -> tuple[list[Returned], dict[int, Questionnaire]]:
     """Every line (`header` names its cells), checked against the questionnaire its reference was sent
     with. `OutcomeImportInvalid` names `source` and lists every bad line (nothing is recorded then).
+    With `communes` (a social worker's sectors), a questionnaire of a household living elsewhere is
+    refused.
     """
     known_columns = {
         q.id
@@ -177,8 +194,8 @@ def check_returned(
     parsed: list[Returned] = []
     for number, row in rows:
         before = len(problems)
-        text = row.get("reference", "")
-        where = parse_reference(text)
+        where = parse_reference(row.get("reference", ""))
+        text = reference(*where) if where else row.get("reference", "")
         household = households.get(where) if where else None
         questionnaire = sent_with.get(household.launch_id) if household else None
         if where is None:
@@ -188,6 +205,15 @@ def check_returned(
         elif household is None or questionnaire is None:
             problems.append(
                 LineProblem(number, "reference", f"{text} : aucun questionnaire n'a cette référence")
+            )
+        elif communes is not None and household.code_commune not in communes:
+            problems.append(
+                LineProblem(
+                    number,
+                    "reference",
+                    f"{text} : ce foyer n'habite pas dans vos secteurs ; confiez le questionnaire à un "
+                    "travailleur social de son secteur",
+                )
             )
         elif (household.launch_id, household.id_foyer) not in letters:
             problems.append(LineProblem(number, "reference", f"{text} : ce questionnaire n'a pas été envoyé"))
@@ -225,7 +251,14 @@ def check_returned(
         if len(problems) == before and household is not None and received is not None:
             parsed.append(
                 Returned(
-                    number, text, household.launch_id, household.id_foyer, household.regle, received, answers
+                    number,
+                    text,
+                    household.launch_id,
+                    household.id_foyer,
+                    household.regle,
+                    household.code_commune,
+                    received,
+                    answers,
                 )
             )
     if problems:
@@ -236,21 +269,73 @@ def check_returned(
 def import_questionnaires(
     session: Session, path: Path, config_dir: Path, *, actor: str, now: dt.datetime | None = None
 ) -> QuestionnairesImported:
-    """Validate then record every returned questionnaire of the file, in the caller's transaction."""
-    header, rows = read_rows(path)
+    """Validate then record every returned questionnaire of the file, in the caller's transaction.
+
+    Its columns are `reference`, `date` and questions, each of the questionnaire its references were
+    sent with (an empty cell: no answer); any other column, or one of those questions missing, is
+    refused.
+    """
+    questions = sorted(
+        {
+            q.id
+            for name in questionnaire_names(config_dir)
+            for q in load_questionnaire(config_dir, name).questions
+        }
+    )
+    header, rows = read_rows(path, (*FIXED_COLUMNS, *questions), required=[(c,) for c in FIXED_COLUMNS])
+    _refuse_missing_questions(session, str(path), header, rows, config_dir)
     return record_returned(session, str(path), header, rows, config_dir, actor=actor, now=now)
 
 
+def _refuse_missing_questions(
+    session: Session,
+    source: str,
+    header: Sequence[str],
+    rows: Sequence[tuple[int, Mapping[str, str]]],
+    config_dir: Path,
+) -> None:
+    """Refuse a file without the column of a question its references were sent with: its answers
+    would be recorded incomplete, and a questionnaire recorded cannot be typed in again whole."""
+    first_line: dict[int, int] = {}
+    for number, row in rows:
+        where = parse_reference(row.get("reference", ""))
+        if where is not None:
+            first_line.setdefault(where[0], number)
+    missing: dict[str, LineProblem] = {}
+    for launch_id, questionnaire in _launch_questionnaires(session, config_dir, first_line).items():
+        for question in questionnaire.questions:
+            if question.id not in header and question.id not in missing:
+                missing[question.id] = LineProblem(
+                    1,
+                    question.id,
+                    f"colonne absente : question du questionnaire {questionnaire.id}, envoyé avec la "
+                    f"référence de la ligne {first_line[launch_id]} ; ajoutez la colonne, vide là où il n'y "
+                    "a pas de réponse",
+                )
+    if missing:
+        raise OutcomeImportInvalid(source, list(missing.values()))
+
+
 def questionnaire_sent(
-    session: Session, config_dir: Path, reference: str, *, now: dt.datetime | None = None
-) -> Questionnaire:
-    """The questionnaire sent under `reference`, still to be recorded; `OutcomeImportInvalid` says why not."""
+    session: Session,
+    config_dir: Path,
+    typed: str,
+    *,
+    now: dt.datetime | None = None,
+    communes: Collection[str] | None = None,
+) -> SentQuestionnaire:
+    """The questionnaire sent under the reference `typed`, still to be recorded (for a household of
+    `communes`, when given); `OutcomeImportInvalid` says why not."""
     moment = now or dt.datetime.now(dt.UTC)
-    row = {"reference": reference, "date": moment.date().isoformat()}
+    row = {"reference": typed, "date": moment.date().isoformat()}
     returned, sent_with = check_returned(
-        session, reference, FIXED_COLUMNS, [(1, row)], config_dir, now=moment
+        session, typed, FIXED_COLUMNS, [(1, row)], config_dir, now=moment, communes=communes
     )
-    return sent_with[returned[0].launch_id]
+    found = returned[0]
+    campaign_id = session.get_one(Launch, found.launch_id).campagne
+    # The campaign's file was read to find the questionnaire: it is there.
+    title = find_campaign(config_dir, campaign_id).campagne.titre
+    return SentQuestionnaire(found.reference, sent_with[found.launch_id], found.code_commune, title)
 
 
 def record_returned(
@@ -263,13 +348,17 @@ def record_returned(
     actor: str,
     now: dt.datetime | None = None,
     outcome_source: str = "import",
+    communes: Collection[str] | None = None,
 ) -> QuestionnairesImported:
     """Validate then record returned questionnaires (one per line), in the caller's transaction.
 
-    `outcome_source` says how the « questionnaire retourné » outcomes came (`import`, `saisie`).
+    `outcome_source` says how the « questionnaire retourné » outcomes came (`import`, `saisie`);
+    `communes` limits them to households of a social worker's sectors (an import has no limit).
     """
     moment = now or dt.datetime.now(dt.UTC)
-    returned, sent_with = check_returned(session, source, header, rows, config_dir, now=moment)
+    returned, sent_with = check_returned(
+        session, source, header, rows, config_dir, now=moment, communes=communes
+    )
     answers: list[dict[str, object]] = []
     to_call_back: list[Returned] = []
     for item in returned:
@@ -322,7 +411,11 @@ def record_returned(
 def _call_back(
     session: Session, households: list[Returned], now: dt.datetime
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """Put each household back on its launch's call list (its latest line, to call from `now`)."""
+    """Put each household back on its launch's call list (its latest line, to call from `now`).
+
+    A line a colleague holds stays theirs (the reason is added for them to read): taking it from them
+    would lose the outcome of the call they are making.
+    """
     refused = oppositions.opposed(session, [item.id_foyer for item in households], now=now)
     called_back, no_call_line, opposed = [], [], []
     for item in households:
@@ -337,8 +430,9 @@ def _call_back(
         if line is None:
             no_call_line.append(item.reference)
             continue
-        line.statut, line.attribue_a, line.attribue_le = TO_CALL, None, None
-        line.appel_a_partir_de = now
+        if line.statut != IN_PROGRESS:
+            line.statut, line.attribue_a, line.attribue_le = TO_CALL, None, None
+            line.appel_a_partir_de = now
         if CALL_BACK_REASON not in line.motifs:
             line.motifs = f"{line.motifs.rstrip()} {CALL_BACK_REASON}".strip()
         called_back.append(item.reference)

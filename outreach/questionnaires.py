@@ -21,7 +21,8 @@ from privacy.config_errors import ConfigProblem, parse_config
 QUESTIONNAIRES_DIR = "questionnaires"
 FIXED_COLUMNS = ("reference", "date")
 YES, NO = "oui", "non"
-_REFERENCE = re.compile(r"^Q-(?P<launch>\d{1,9})-(?P<rank>\d{1,9})$")
+# Typed back by hand: read whatever the case (`q-12-345`).
+_REFERENCE = re.compile(r"^Q-(?P<launch>\d{1,9})-(?P<rank>\d{1,9})$", re.IGNORECASE)
 
 
 class _Strict(BaseModel):
@@ -109,6 +110,7 @@ def reference(launch_id: int, rank: int) -> str:
 
 
 def parse_reference(text: str) -> tuple[int, int] | None:
-    """The launch and rank a reference names (`Q-12-345` → (12, 345)); None when it is not one."""
+    """The launch and rank a reference names (`Q-12-345`, ` q-12-345 ` → (12, 345)); None when it is
+    not one."""
     match = _REFERENCE.match(text.strip())
     return (int(match["launch"]), int(match["rank"])) if match else None

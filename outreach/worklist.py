@@ -1,28 +1,51 @@
 """Call worklists for social workers: take the next household, release it, or record the call's outcome.
 
 The web application calls these. `claim_next` gives one worker the most urgent household not yet
-handled and not held by someone else (a claim older than `stale_after` is considered abandoned); on
-PostgreSQL the row is locked with `FOR UPDATE SKIP LOCKED` so two workers never get the same one.
-Only pseudonyms are stored here: the name and number are revealed by the web application, for the
-worker, through the approved exchange.
+handled and not held by someone else (a claim older than `stale_after` is considered abandoned; the
+holder renews it with `renew_claim` whenever they open the card); on PostgreSQL the row is locked
+with `FOR UPDATE SKIP LOCKED` so two workers never get the same one. A household given back with
+`release` goes to a colleague: the line, waiting again, keeps in `remis_par` who gave it back, and
+that worker is not handed it again until someone else has taken it. Only pseudonyms are stored here:
+the name and number are revealed by the web application, for the worker, through the approved
+exchange.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from outreach.errors import OutreachError
+from outreach.errors import OutcomeInvalid, OutreachError
 from outreach.models import WorklistItem
-from outreach.outcomes import OutcomeRecord, record_outcome
+from outreach.outcomes import (
+    DONE,
+    IN_PROGRESS,
+    OUTCOMES,
+    TO_CALL,
+    UNDELIVERABLE,
+    OutcomeRecord,
+    record_outcome,
+)
 
-TO_CALL, IN_PROGRESS, DONE = "a_appeler", "en_cours", "traite"
 STATUS_LABELS = {TO_CALL: "à appeler", IN_PROGRESS: "en cours", DONE: "traité"}
+# What a call can end with: not "still to contact" (the state before any call), not the steps of a
+# questionnaire (sent and returned by post), not a letter come back or an e-mail bounced (the mail
+# room and the e-mail relay tell those, and they stop using an address).
+CALL_RESULTS = tuple(
+    code
+    for code in OUTCOMES
+    if code not in {"a_contacter", "questionnaire_envoye", "questionnaire_retourne", *UNDELIVERABLE}
+)
 # Outcomes after which the household stays on the list for another call.
-CALL_AGAIN = frozenset({"injoignable", "message_laisse", "a_contacter"})
+CALL_AGAIN = frozenset({"injoignable", "message_laisse"})
 RETRY_AFTER = dt.timedelta(days=1)
+# Long enough for a call, its notes and a call back from the household while the card stays open.
+STALE_AFTER = dt.timedelta(hours=2)
+# Lower `priorite` is more urgent (1 is the highest, see rules/LISEZMOI.md); households without one
+# come after; then the launch's own ranking.
+HANDOUT_ORDER = (WorklistItem.priorite.asc().nulls_last(), WorklistItem.rang, WorklistItem.id)
 
 
 class WorklistItemUnavailable(OutreachError):
@@ -43,6 +66,14 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 CLAIM_ATTEMPTS = 20
 
 
+def waiting_for(worker: str) -> ColumnElement[bool]:
+    """Lines waiting for a call that `worker` may be given: not those they gave back themselves."""
+    return and_(
+        WorklistItem.statut == TO_CALL,
+        or_(WorklistItem.remis_par.is_(None), WorklistItem.remis_par != worker),
+    )
+
+
 def claim_next(
     session: Session,
     *,
@@ -50,12 +81,12 @@ def claim_next(
     now: dt.datetime,
     launch_id: int | None = None,
     communes: list[str] | None = None,
-    stale_after: dt.timedelta = dt.timedelta(minutes=30),
+    stale_after: dt.timedelta = STALE_AFTER,
 ) -> WorklistItem | None:
     """The next household for `worker` (their current one first), claimed in the session's transaction.
 
-    Only items whose call window has opened (`appel_a_partir_de <= now`) are given; `communes` limits
-    the list to a worker's sector.
+    Only items whose call window has opened (`appel_a_partir_de <= now`) are given, most urgent first
+    (`HANDOUT_ORDER`); `communes` limits the list to a worker's sector.
     """
     moment = _utc(now)
     held = session.scalars(
@@ -66,7 +97,7 @@ def claim_next(
     if held is not None:
         return held
     claimable = or_(
-        WorklistItem.statut == TO_CALL,
+        waiting_for(worker),
         (WorklistItem.statut == IN_PROGRESS) & (WorklistItem.attribue_le < moment - stale_after),
     )
     query = select(WorklistItem).where(WorklistItem.appel_a_partir_de <= moment, claimable)
@@ -74,7 +105,7 @@ def claim_next(
         query = query.where(WorklistItem.launch_id == launch_id)
     if communes:
         query = query.where(WorklistItem.code_commune.in_(communes))
-    query = query.order_by(WorklistItem.rang, WorklistItem.id).limit(1)
+    query = query.order_by(*HANDOUT_ORDER).limit(1)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     for _ in range(CLAIM_ATTEMPTS):
@@ -86,7 +117,7 @@ def claim_next(
         taken = session.execute(
             update(WorklistItem)
             .where(WorklistItem.id == item.id, claimable)
-            .values(statut=IN_PROGRESS, attribue_a=worker, attribue_le=moment)
+            .values(statut=IN_PROGRESS, attribue_a=worker, attribue_le=moment, remis_par=None)
             .execution_options(synchronize_session=False)
         )
         session.refresh(item)
@@ -102,10 +133,20 @@ def _held(session: Session, item_id: int, worker: str) -> WorklistItem:
     return item
 
 
-def release(session: Session, item_id: int, *, worker: str) -> None:
-    """Give the household back to the list without an outcome."""
+def renew_claim(session: Session, item_id: int, *, worker: str, now: dt.datetime) -> WorklistItem:
+    """The household `worker` holds, its claim renewed from `now`: they are at work on it, so it is
+    not taken for abandoned and handed to a colleague while they are still on the phone."""
     item = _held(session, item_id, worker)
-    item.statut, item.attribue_a, item.attribue_le = TO_CALL, None, None
+    item.attribue_le = _utc(now)
+    session.flush()
+    return item
+
+
+def release(session: Session, item_id: int, *, worker: str) -> None:
+    """Give the household back to the list without an outcome, for a colleague: `worker` is not
+    handed it again until someone else has taken it."""
+    item = _held(session, item_id, worker)
+    item.statut, item.attribue_a, item.attribue_le, item.remis_par = TO_CALL, None, None, worker
     session.flush()
 
 
@@ -119,8 +160,14 @@ def complete(
     montant: float | None = None,
     commentaire: str | None = None,
 ) -> OutcomeRecord:
-    """Record the call's outcome; after `injoignable` or `message_laisse` it comes back the next day."""
+    """Record the call's outcome, one of `CALL_RESULTS`; after `injoignable` or `message_laisse` the
+    household comes back `RETRY_AFTER` later."""
     item = _held(session, item_id, worker)
+    if resultat not in CALL_RESULTS:
+        raise OutcomeInvalid(
+            f"« {OUTCOMES.get(resultat, resultat)} » n'est pas un résultat d'appel",
+            "choisissez un résultat de la liste proposée",
+        )
     outcome = record_outcome(
         session,
         id_foyer=item.id_foyer,

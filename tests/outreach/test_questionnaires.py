@@ -20,8 +20,15 @@ from outreach.errors import CampaignInvalid, OutcomeImportInvalid
 from outreach.indicators import indicators_71, load_tables
 from outreach.launch import launch_campaign, run_followups
 from outreach.models import Assignment, Outcome, QuestionnaireAnswer, WorklistItem
-from outreach.questionnaire_answers import CALL_BACK_REASON, import_questionnaires, questionnaire_results
-from outreach.questionnaires import load_questionnaire
+from outreach.questionnaire_answers import (
+    CALL_BACK_REASON,
+    import_questionnaires,
+    questionnaire_results,
+    questionnaire_sent,
+    record_returned,
+)
+from outreach.questionnaires import load_questionnaire, parse_reference
+from outreach.worklist import claim_next, complete
 from tests.conftest import CONFIG_DIR
 from tests.outreach.conftest import NOW, OutreachWorld, send_questionnaires
 from tests.outreach.factories import campaign_71, flag, flags_frame
@@ -346,3 +353,87 @@ def test_a_campaign_file_that_no_longer_validates_is_told_not_taken_for_no_quest
         import_questionnaires(session, path, config, actor="secretariat", now=NOW + dt.timedelta(days=20))
 
     assert "action-7-1-logement.toml" in str(refused.value) and "temoin.part" in str(refused.value)
+
+
+ASKS_FOR_A_SOCIAL_WORKER = _answers("", "", "", "", "", "", "", "oui")
+
+
+def test_a_call_back_leaves_a_line_a_colleague_is_calling_with_them_and_only_adds_the_reason(
+    make_world, tmp_path: Path
+) -> None:
+    world, launch_id, references = _sent(make_world)
+    moment = NOW + dt.timedelta(days=20)
+    with Session(world.engine) as session, session.begin():
+        held = claim_next(session, worker="ts1", now=moment, launch_id=launch_id)
+        assert held is not None
+        pseudonym, held_id, claimed_at = held.id_foyer, held.id, held.attribue_le
+    path = _csv(tmp_path / "retours.csv", [[references[pseudonym], "2026-03-28", *ASKS_FOR_A_SOCIAL_WORKER]])
+
+    done = _import(world, path, now=moment + dt.timedelta(minutes=5))
+
+    assert done.called_back == (references[pseudonym],)
+    with Session(world.engine) as session, session.begin():
+        line = session.get_one(WorklistItem, held_id)
+        assert (line.statut, line.attribue_a, line.attribue_le) == ("en_cours", "ts1", claimed_at)
+        assert CALL_BACK_REASON in line.motifs
+        complete(session, held_id, worker="ts1", resultat="joint", now=moment + dt.timedelta(minutes=10))
+
+
+def test_a_reference_is_read_whatever_its_case_and_the_spaces_around_it(make_world, tmp_path: Path) -> None:
+    world, _, references = _sent(make_world, households=1)
+    [printed] = references.values()
+    typed = f"  {printed.lower()} "
+    path = _csv(tmp_path / "retours.csv", [[typed, "2026-03-28", *ASKS_FOR_A_SOCIAL_WORKER]])
+
+    done = _import(world, path)
+
+    assert parse_reference(typed) == parse_reference(printed) is not None
+    assert (done.questionnaires, done.to_call_back) == (1, (printed,))
+
+
+def test_a_social_worker_records_only_questionnaires_of_households_of_their_sectors(make_world) -> None:
+    world, _, references = _sent(make_world, households=1)
+    [printed] = references.values()
+    row = {"reference": printed, "date": "2026-03-28"}
+
+    with Session(world.engine) as session:
+        sent = questionnaire_sent(session, CONFIG_DIR, printed.lower(), now=NOW, communes=["04088"])
+        with pytest.raises(OutcomeImportInvalid) as looked_up:
+            questionnaire_sent(session, CONFIG_DIR, printed, now=NOW, communes=["04178"])
+        with pytest.raises(OutcomeImportInvalid) as recorded:
+            record_returned(
+                session, printed, list(row), [(1, row)], CONFIG_DIR, actor="ts", now=NOW, communes=["04178"]
+            )
+
+    assert (sent.reference, sent.code_commune, sent.questionnaire.id) == (
+        printed,
+        "04088",
+        "pre-diagnostic-logement",
+    )
+    assert sent.campaign_title == campaign_71().campagne.titre
+    for refused in (looked_up, recorded):
+        assert f"{printed} : ce foyer n'habite pas dans vos secteurs" in str(refused.value)
+
+
+def test_a_file_missing_a_question_of_its_questionnaire_is_refused_and_records_nothing(
+    make_world, tmp_path: Path
+) -> None:
+    world, _, references = _sent(make_world)
+    reference = next(iter(references.values()))
+    path = _csv(
+        tmp_path / "retours.csv",
+        [[reference, "2026-03-28", "4", "oui"]],
+        header=["reference", "date", "anciennete", "humidite"],
+    )
+
+    with pytest.raises(OutcomeImportInvalid) as refused:
+        _import(world, path)
+
+    said = str(refused.value)
+    missing = [q for q in IDS if q not in ("anciennete", "humidite")]
+    assert all(f"ligne 1, colonne `{q}` : colonne absente" in said for q in missing)
+    assert "référence de la ligne 2" in said
+    with Session(world.engine) as session:
+        assert session.scalars(select(QuestionnaireAnswer)).first() is None
+    whole = _csv(tmp_path / "complet.csv", [[reference, "2026-03-28", *_answers("4", "oui")]])
+    assert _import(world, whole).questionnaires == 1

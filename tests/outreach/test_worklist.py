@@ -8,9 +8,10 @@ from dataclasses import replace
 import pytest
 from sqlalchemy.orm import Session
 
+from outreach.errors import OutcomeInvalid
 from outreach.launch import launch_campaign
 from outreach.outcomes import outcome_history
-from outreach.worklist import WorklistItemUnavailable, claim_next, complete, release
+from outreach.worklist import WorklistItemUnavailable, claim_next, complete, release, renew_claim
 from tests.outreach.conftest import NOW
 from tests.outreach.factories import campaign_71, flag, flags_frame, pseudonym
 
@@ -75,3 +76,51 @@ def test_two_workers_claiming_at_the_same_time_never_get_the_same_household(make
         other = claim_next(second, worker="ts2", now=CALL_TIME)  # skips the locked row
         assert held is not None and other is not None
         assert held.id_foyer != other.id_foyer
+
+
+def test_a_claim_is_kept_two_hours_and_renewed_by_its_holder(make_world) -> None:
+    world = _world_with_calls(make_world)
+    with Session(world.engine) as session, session.begin():
+        item = claim_next(session, worker="ts1", now=CALL_TIME)
+        assert item is not None
+        taken = claim_next(session, worker="ts2", now=CALL_TIME + dt.timedelta(minutes=45))
+        assert taken is not None and taken.id != item.id  # 45 minutes into a call is not abandoned
+        complete(session, taken.id, worker="ts2", resultat="joint", now=CALL_TIME)
+        renew_claim(session, item.id, worker="ts1", now=CALL_TIME + dt.timedelta(hours=1))
+        with pytest.raises(WorklistItemUnavailable):
+            renew_claim(session, item.id, worker="ts2", now=CALL_TIME + dt.timedelta(hours=1))
+
+        before = claim_next(session, worker="ts2", now=CALL_TIME + dt.timedelta(hours=2, minutes=30))
+        assert before is not None and before.id != item.id
+        complete(session, before.id, worker="ts2", resultat="joint", now=CALL_TIME)
+        after = claim_next(session, worker="ts2", now=CALL_TIME + dt.timedelta(hours=3, minutes=1))
+        assert after is not None and after.id == item.id
+
+
+@pytest.mark.parametrize(
+    "resultat", ["a_contacter", "questionnaire_envoye", "questionnaire_retourne", "pli_non_distribue"]
+)
+def test_a_call_is_closed_only_with_a_result_a_call_can_have(make_world, resultat: str) -> None:
+    world = _world_with_calls(make_world)
+    with Session(world.engine) as session, session.begin():
+        item = claim_next(session, worker="ts1", now=CALL_TIME)
+        assert item is not None
+        with pytest.raises(OutcomeInvalid) as refused:
+            complete(session, item.id, worker="ts1", resultat=resultat, now=CALL_TIME)
+        assert "n'est pas un résultat d'appel" in str(refused.value)
+        assert outcome_history(session, item.id_foyer) == []
+        assert claim_next(session, worker="ts1", now=CALL_TIME) is item  # still theirs
+
+
+def test_a_household_given_back_goes_to_a_colleague_not_to_the_worker_who_gave_it_back(make_world) -> None:
+    world = _world_with_calls(make_world)
+    with Session(world.engine) as session, session.begin():
+        item = claim_next(session, worker="ts1", now=CALL_TIME)
+        assert item is not None
+        release(session, item.id, worker="ts1")
+
+        other = claim_next(session, worker="ts1", now=CALL_TIME)
+        colleague = claim_next(session, worker="ts2", now=CALL_TIME)
+
+        assert other is not None and other.id != item.id
+        assert colleague is not None and colleague.id == item.id

@@ -115,3 +115,102 @@ def test_a_wrong_answer_keeps_the_form_filled_and_says_what_to_fix(
     assert 'value="beaucoup"' in refused.text and 'name="humidite" value="oui" checked' in refused.text
     with transaction(engine) as session:
         assert session.scalars(select(QuestionnaireAnswer)).first() is None
+
+
+def _another_worker(client_for: Client, engine: Engine, login: str, sector: str) -> TestClient:
+    """Another social worker, of `sector` only, signed in."""
+    from tests.web.conftest import PASSWORD, create_accounts, sign_in
+    from uptake.users import add_user
+
+    create_accounts(engine, ("admin",))
+    with transaction(engine) as session:
+        add_user(session, login, role="travailleur_social", password=PASSWORD, secteurs=[sector])
+    client = client_for(None)
+    assert sign_in(client, login, PASSWORD).status_code == 303
+    return client
+
+
+def test_a_reference_typed_in_lower_case_with_spaces_opens_the_form_and_names_where_it_went(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    references = _questionnaires_sent(engine, tmp_path / "home", households=1)
+    [printed] = references.values()
+    client = client_for("travailleur_social")
+
+    form = client.get("/travail/questionnaires", params={"reference": f" {printed.lower()} "})
+
+    assert form.status_code == 200
+    assert f'name="reference" value="{printed}"' in form.text
+    assert "Envoyé à un foyer de <strong>Forcalquier (04088)</strong>" in form.text
+    assert "Action 7.1 : impayés locatifs et logement non décent (OPAH, PIG)" in form.text
+
+
+def test_a_reference_that_opens_nothing_is_told_as_a_lookup_not_as_a_refused_save(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    _questionnaires_sent(engine, tmp_path / "home", households=1)
+    client = client_for("travailleur_social")
+
+    unknown = client.get("/travail/questionnaires", params={"reference": "Q-12"})
+
+    assert unknown.status_code == 400
+    assert "Impossible d&#39;afficher ce questionnaire : voyez le message sous la référence." in unknown.text
+    assert "non enregistré" not in unknown.text
+    assert 'aria-invalid="true" aria-describedby="erreur-reference"' in unknown.text
+
+
+def test_a_social_worker_cannot_open_or_record_a_questionnaire_of_another_sector(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    references = _questionnaires_sent(engine, tmp_path / "home", households=1)
+    [printed] = references.values()
+    client = _another_worker(client_for, engine, "ts-manosque", "04112")  # Manosque
+
+    looked_up = client.get("/travail/questionnaires", params={"reference": printed})
+    posted = client.post(
+        "/travail/questionnaires",
+        data={
+            "csrf_token": csrf_of(client.get("/travail/questionnaires").text),
+            "reference": printed,
+            "date": "2026-03-28",
+            "travailleur_social": "oui",
+        },
+    )
+
+    for refused in (looked_up, posted):
+        assert refused.status_code == 400
+        assert f"{printed} : ce foyer n&#39;habite pas dans vos secteurs" in refused.text
+        assert "Constatez-vous" not in refused.text  # the questions are not shown
+    with transaction(engine) as session:
+        assert session.scalars(select(QuestionnaireAnswer)).first() is None
+        returned = select(Outcome).where(Outcome.resultat == "questionnaire_retourne")
+        assert session.scalars(returned).first() is None
+
+
+def test_a_questionnaire_entered_while_a_colleague_calls_the_household_leaves_them_the_call(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    references = _questionnaires_sent(engine, tmp_path / "home", households=1)
+    [(pseudonym, printed)] = references.items()
+    caller = client_for("travailleur_social")
+    card = caller.post("/travail/suivant", data={"csrf_token": csrf_of(caller.get("/travail/liste").text)})
+    location = card.headers["location"]
+    token = csrf_of(caller.get(location).text)
+    colleague = _another_worker(client_for, engine, "ts-collegue", "04088")
+    form = colleague.get("/travail/questionnaires", params={"reference": printed})
+
+    entered = colleague.post(
+        "/travail/questionnaires",
+        data={
+            "csrf_token": csrf_of(form.text),
+            "reference": printed,
+            "date": "2026-03-28",
+            "travailleur_social": "oui",
+        },
+    )
+    called = caller.post(f"{location}/resultat", data={"csrf_token": token, "resultat": "joint"})
+
+    assert entered.status_code == 303 and called.status_code == 303
+    with transaction(engine) as session:
+        joint = session.scalars(select(Outcome).where(Outcome.resultat == "joint")).one()
+    assert joint.id_foyer == pseudonym

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
@@ -238,3 +239,220 @@ def test_a_line_whose_attempt_is_no_longer_in_the_campaign_gets_the_campaigns_ca
 
     assert card.status_code == 200
     assert "Je souhaite parler à Mme Camille Fictif0" in card.text
+
+
+def _card(client: TestClient) -> tuple[str, str]:
+    """Take the next household: its card's address and CSRF token."""
+    location = _take_next(client).headers["location"]
+    return location, csrf_of(client.get(location).text)
+
+
+def _outcomes(engine: Engine) -> list[Outcome]:
+    with transaction(engine) as session:
+        return list(session.scalars(select(Outcome)))
+
+
+def test_a_refused_outcome_keeps_what_was_typed_and_points_at_the_amount(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    location, token = _card(client)
+
+    refused = client.post(
+        f"{location}/resultat",
+        data={
+            "csrf_token": token,
+            "resultat": "droit_ouvert",
+            "montant": "-5",
+            "commentaire": "Pièces à fournir",
+        },
+    )
+
+    assert refused.status_code == 400
+    assert (
+        "Résultat non enregistré : le montant est négatif. Donnez le montant mensuel en euros, par exemple "
+        "182,50." in refused.text
+    )
+    assert '<option value="droit_ouvert" selected>' in refused.text
+    assert '<option value="" disabled>' in refused.text
+    assert 'value="-5"' in refused.text and ">Pièces à fournir</textarea>" in refused.text
+    assert 'aria-describedby="aide-montant erreur-montant" aria-invalid="true"' in refused.text
+    assert '<p id="erreur-montant" class="message-erreur">Le montant est négatif.' in refused.text
+    assert _outcomes(engine) == []
+
+
+def test_an_amount_given_with_another_result_is_refused_in_words(client_for: Client, engine: Engine) -> None:
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    location, token = _card(client)
+
+    refused = client.post(
+        f"{location}/resultat", data={"csrf_token": token, "resultat": "joint", "montant": "12"}
+    ).text
+
+    assert (
+        "Résultat non enregistré : un montant ne se donne que pour « droit ouvert », pas pour « joint ». "
+        "Retirez le montant, ou choisissez « droit ouvert »." in refused.replace("&#34;", '"')
+    )
+    assert "`" not in refused
+    assert '<option value="joint" selected>' in refused
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("nan", "le montant est illisible"),
+        ("1e400", "le montant est illisible"),
+        ("-inf", "le montant est illisible"),
+        ("25 000", "dépasse le plafond de 10\u202f000,00\u00a0€"),
+        ("beaucoup", "montant illisible « beaucoup »"),
+    ],
+)
+def test_an_opened_right_with_an_amount_one_cannot_believe_is_not_recorded(
+    client_for: Client, engine: Engine, typed: str, said: str
+) -> None:
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    location, token = _card(client)
+
+    refused = client.post(
+        f"{location}/resultat", data={"csrf_token": token, "resultat": "droit_ouvert", "montant": typed}
+    )
+
+    assert refused.status_code == 400 and said in refused.text
+    assert _outcomes(engine) == []
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "a_contacter",
+        "pli_non_distribue",
+        "courriel_non_distribue",
+        "questionnaire_envoye",
+        "questionnaire_retourne",
+    ],
+)
+def test_only_a_result_a_call_can_have_is_recorded_from_the_card(
+    client_for: Client, engine: Engine, code: str
+) -> None:
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    location, token = _card(client)
+
+    refused = client.post(f"{location}/resultat", data={"csrf_token": token, "resultat": code})
+
+    assert refused.status_code == 400
+    assert "n&#39;est pas un résultat d&#39;appel" in refused.text
+    assert 'aria-invalid="true" aria-describedby="erreur-resultat"' in refused.text
+    assert f'value="{code}"' not in refused.text  # nor offered
+    assert _outcomes(engine) == []
+
+
+def test_after_no_answer_the_notice_says_when_the_household_will_be_called_again(
+    client_for: Client, engine: Engine
+) -> None:
+    from outreach.models import WorklistItem
+    from uptake import french
+
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    location, token = _card(client)
+
+    sent = client.post(f"{location}/resultat", data={"csrf_token": token, "resultat": "injoignable"})
+    page = client.get(sent.headers["location"]).text
+
+    with transaction(engine) as session:
+        again = french.moment(session.get_one(WorklistItem, 1).appel_a_partir_de)
+    assert f"Le foyer reste dans la liste : il sera rappelé à partir du {again}" in page
+    assert "retiré de votre liste" not in page
+
+
+def test_the_history_is_one_list_in_date_order_with_notes_planned_attempts_and_campaign_titles(
+    client_for: Client, engine: Engine
+) -> None:
+    import datetime as dt
+
+    from outreach.models import Contact
+
+    [pseudonym] = seed_worklist(engine, 1)
+    now = dt.datetime.now(dt.UTC)
+
+    def attempt(number: int, canal: str, days: int) -> Contact:
+        moment = now + dt.timedelta(days=days)
+        return Contact(
+            launch_id=1,
+            campagne="action-2-2-non-recours",
+            id_foyer=pseudonym,
+            regle="prime_activite",
+            canal=canal,
+            tentative=number,
+            prevu_le=moment,
+            produit_le=moment,
+        )
+
+    with transaction(engine) as session:
+        session.add_all([attempt(2, "sms", 5), attempt(1, "courrier", -10)])
+        session.add(
+            Outcome(
+                id_foyer=pseudonym,
+                launch_id=1,
+                resultat="message_laisse",
+                canal="appel",
+                acteur="ts-collegue",
+                source="saisie",
+                survenu_le=now - dt.timedelta(days=2),
+                enregistre_le=now - dt.timedelta(days=2),
+                commentaire="Rappeler en fin de journée",
+            )
+        )
+    client = client_for("travailleur_social")
+
+    card = client.get(_take_next(client).headers["location"]).text
+    history = card[card.index("<h2>Historique</h2>") :]
+
+    title = "Action 2.2 : droits non réclamés (prime d&#39;activité, RSA, aide au logement)"
+    letter = history.index(f"<td>Tentative n°1 ({title})</td><td>courrier</td>")
+    message = history.index(
+        "<td>message laissé</td><td>appel</td><td>ts-collegue</td><td>Rappeler en fin de journée</td>"
+    )
+    planned = history.index(f"<td>Tentative n°2 prévue ({title})</td><td>SMS</td>")
+    assert letter < message < planned
+    assert "action-2-2-non-recours" not in history
+
+
+def test_a_household_given_back_is_not_handed_again_to_the_worker_who_gave_it_back(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    location, token = _card(client)
+
+    released = client.post(f"{location}/liberer", data={"csrf_token": token})
+    page = client.get(released.headers["location"]).text
+
+    assert "Foyer remis dans la liste pour un collègue : il ne vous sera plus proposé." in page
+    assert "remis dans la liste par vous : pour un collègue" in page
+    assert "0 foyer(s) à appeler maintenant" in page
+    assert _take_next(client).headers["location"] == "/travail/liste?fait=vide"
+
+
+def test_opening_the_card_renews_the_claim(client_for: Client, engine: Engine) -> None:
+    import datetime as dt
+
+    from outreach.models import WorklistItem
+    from uptake import french
+
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    location = _take_next(client).headers["location"]
+    with transaction(engine) as session:
+        session.get_one(WorklistItem, 1).attribue_le = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+
+    assert client.get(location).status_code == 200
+
+    with transaction(engine) as session:
+        claimed_at = session.get_one(WorklistItem, 1).attribue_le
+    assert claimed_at is not None
+    assert dt.datetime.now(dt.UTC) - french.utc(claimed_at) < dt.timedelta(minutes=1)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
 
 from outreach.models import WorklistItem
-from outreach.worklist import DONE, IN_PROGRESS, TO_CALL
+from outreach.outcomes import DONE, IN_PROGRESS, TO_CALL
 from privacy import subjects
 from tests.web.conftest import seed_worklist
 from uptake.db import transaction
@@ -18,7 +19,9 @@ from uptake.web.worklist import (
     WorklistError,
     claim_next,
     close_with_outcome,
+    count_free,
     my_worklist,
+    open_claimed,
     release,
 )
 
@@ -71,7 +74,7 @@ def test_claims_follow_priority_and_stay_in_my_sectors(engine: Engine) -> None:
     assert claim_next(engine, "ts-a", ["04088"]) == first
 
 
-def test_release_gives_the_household_back_and_only_its_holder_can_act(engine: Engine) -> None:
+def test_release_gives_the_household_back_to_a_colleague_and_only_its_holder_can_act(engine: Engine) -> None:
     seed_worklist(engine, 2)
     row = claim_next(engine, "ts-a", ["04088"])
     assert row is not None
@@ -81,7 +84,11 @@ def test_release_gives_the_household_back_and_only_its_holder_can_act(engine: En
         release(session, row, "ts-a")
     with transaction(engine) as session:
         item = session.get(WorklistItem, row)
-        assert item is not None and item.statut == TO_CALL and item.attribue_a is None
+        assert item is not None and item.statut == TO_CALL
+
+    again = claim_next(engine, "ts-a", ["04088"])
+
+    assert again is not None and again != row  # the worker who gave it back gets another one
     assert claim_next(engine, "ts-b", ["04088"]) == row
 
 
@@ -101,3 +108,58 @@ def test_outcome_closes_the_row_and_an_opposed_household_is_skipped(engine: Engi
     with transaction(engine) as session:
         assert session.get(WorklistItem, row).statut == DONE  # type: ignore[union-attr]
         assert row not in [r.id for r in my_worklist(session, "ts-a", ["04088"])]
+
+
+def test_a_household_given_back_is_never_handed_again_to_the_worker_who_gave_it_back(engine: Engine) -> None:
+    seed_worklist(engine, 1)
+    row = claim_next(engine, "ts-a", ["04088"])
+    assert row is not None
+    with transaction(engine) as session:
+        release(session, row, "ts-a")
+
+    assert claim_next(engine, "ts-a", ["04088"]) is None
+    with transaction(engine) as session:
+        now = datetime.now(UTC)
+        assert count_free(session, "ts-a", ["04088"], now) == 0
+        assert count_free(session, "ts-b", ["04088"], now) == 1
+        [shown] = my_worklist(session, "ts-a", ["04088"])
+        assert shown.released_by("ts-a") and not shown.held_by("ts-a")
+    assert claim_next(engine, "ts-b", ["04088"]) == row
+
+
+def test_claims_and_the_list_go_by_priority_then_rank_households_without_priority_last(
+    engine: Engine,
+) -> None:
+    seed_worklist(engine, 4)
+    # (rank, priority): the launch's ranking disagrees with the priority, 1 being the most urgent.
+    with transaction(engine) as session:
+        for item, priority in zip(
+            session.query(WorklistItem).order_by(WorklistItem.rang), (None, 3, 1, 1), strict=True
+        ):
+            item.priorite = priority
+    expected = [3, 4, 2, 1]  # rows by id: priority 1 (ranks 3 then 4), priority 3, no priority
+
+    with transaction(engine) as session:
+        listed = [r.id for r in my_worklist(session, "ts-a", ["04088"])]
+    claimed = [claim_next(engine, f"ts-{n}", ["04088"]) for n in range(4)]
+
+    assert listed == expected
+    assert claimed == expected
+
+
+def test_opening_the_card_renews_the_claim_so_a_colleague_does_not_take_it_during_the_call(
+    engine: Engine,
+) -> None:
+    seed_worklist(engine, 1)
+    start = datetime.now(UTC)
+    row = claim_next(engine, "ts-a", ["04088"], now=start)
+    assert row is not None
+    with transaction(engine) as session:
+        open_claimed(session, row, "ts-a", now=start + timedelta(hours=1, minutes=30))
+
+    # Two hours after the claim, but only one after the card was last opened: still the holder's.
+    assert claim_next(engine, "ts-b", ["04088"], now=start + timedelta(hours=2, minutes=30)) is None
+    # Two hours after the card was last opened, the claim is taken for abandoned.
+    assert claim_next(engine, "ts-b", ["04088"], now=start + timedelta(hours=3, minutes=31)) == row
+    with transaction(engine) as session, pytest.raises(WorklistError):
+        open_claimed(session, row, "ts-a")

@@ -1,5 +1,6 @@
 """What a social worker sees on a household card: the flag's reasons and estimate, the contact
-details the approved exchange allows (decrypted from the vault), the call script, the history.
+details the approved exchange allows (decrypted from the vault), the call script, the history (one
+list in date order: attempts made or planned, outcomes with their notes).
 
 Only the fields an approved, unexpired exchange of the campaign's register entry covers are
 revealed; without one the card shows the pseudonym and says why the details are missing.
@@ -23,9 +24,22 @@ from outreach.templates import Renderer, format_euros
 from privacy import exchanges, vault
 from privacy.errors import ExchangeRefused, PrivacyError
 from privacy.keys import Keyring
+from uptake import french
 from uptake.context import AppContext
+from uptake.subject_sections import CHANNELS
 
 CALL_FIELDS = CHANNEL_FIELDS["appel"]
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One line of the card's history: an attempt (made or planned) or an outcome."""
+
+    when: dt.datetime
+    what: str
+    canal: str
+    by: str
+    note: str | None = None
 
 
 @dataclass
@@ -44,6 +58,7 @@ class HouseholdCard:
     outcomes: list[OutcomeRecord] = field(default_factory=list)
     attempts: list[Contact] = field(default_factory=list)
     answers: list[QuestionnaireAnswer] = field(default_factory=list)
+    history: list[HistoryLine] = field(default_factory=list)
 
     @property
     def estimate(self) -> str | None:
@@ -112,8 +127,10 @@ def build_card(
         campaign = find_campaign(context.settings.config_dir, item.campagne)
     except OutreachError as exc:
         card.contact_problem = card.script_problem = str(exc)
+        card.history = _history(context, card, now)
         return card
     card.campaign_title = campaign.campagne.titre
+    card.history = _history(context, card, now)
     try:
         authorisation, card.contact_problem = _best_authorisation(session, keyring, campaign, now)
         if authorisation is not None:
@@ -129,6 +146,43 @@ def build_card(
         card.contact_problem = f"Coordonnées non affichées : {exc}"
     card.script, card.script_problem = _script(context, campaign, item, card)
     return card
+
+
+def _campaign_titles(context: AppContext, card: HouseholdCard) -> dict[str, str]:
+    """The title of each campaign of the household's attempts; its code when its file cannot be read."""
+    titles = {card.item.campagne: card.campaign_title}
+    for code in {a.campagne for a in card.attempts} - set(titles):
+        try:
+            titles[code] = find_campaign(context.settings.config_dir, code).campagne.titre
+        except OutreachError:
+            titles[code] = code
+    return titles
+
+
+def _history(context: AppContext, card: HouseholdCard, now: dt.datetime) -> list[HistoryLine]:
+    """Attempts and outcomes in one list, oldest first; an attempt still to come is said planned."""
+    titles = _campaign_titles(context, card)
+    lines = [
+        HistoryLine(
+            french.utc(a.prevu_le),
+            f"Tentative n°{a.tentative}{' prévue' if french.utc(a.prevu_le) > now else ''} "
+            f"({titles[a.campagne]})",
+            CHANNELS.get(a.canal, a.canal),
+            "—",
+        )
+        for a in card.attempts
+    ]
+    lines += [
+        HistoryLine(
+            french.utc(o.survenu_le),
+            o.label if o.montant is None else f"{o.label} : {format_euros(o.montant)}",
+            CHANNELS.get(o.canal or "", o.canal or "—"),
+            o.acteur,
+            note=o.commentaire,
+        )
+        for o in card.outcomes
+    ]
+    return sorted(lines, key=lambda line: line.when)
 
 
 def _script(

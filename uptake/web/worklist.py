@@ -3,7 +3,7 @@
 Outreach owns the states and their rules (claim, release, complete, a household called back the next
 day after `injoignable`). This module adds what the web needs around them:
 
-- the page queries (my list, how many households are waiting);
+- the page queries (my list, how many households are waiting, when a household comes back);
 - a claim that is safe on SQLite too: outreach locks the row with `FOR UPDATE SKIP LOCKED` on
   PostgreSQL; SQLite has no row locks, so the claim runs in a `BEGIN IMMEDIATE` transaction that
   takes the database write lock before choosing the row, and concurrent claimers take turns;
@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from outreach import worklist as outreach_worklist
 from outreach.models import WorklistItem
-from outreach.worklist import IN_PROGRESS, TO_CALL, WorklistItemUnavailable
+from outreach.outcomes import IN_PROGRESS, TO_CALL
+from outreach.worklist import HANDOUT_ORDER, WorklistItemUnavailable, waiting_for
 from privacy import subjects
 from uptake import french
 
@@ -51,6 +52,7 @@ class WorklistRow:
     motifs: str
     statut: str
     attribue_a: str | None
+    remis_par: str | None
     launch_id: int
     appel_a_partir_de: dt.datetime
 
@@ -58,6 +60,14 @@ class WorklistRow:
     def statut_label(self) -> str:
         """The status in French."""
         return STATUS_LABELS.get(self.statut, self.statut)
+
+    def held_by(self, login: str) -> bool:
+        """Whether `login` holds this household now."""
+        return self.statut == IN_PROGRESS and self.attribue_a == login
+
+    def released_by(self, login: str) -> bool:
+        """Whether `login` gave this household back to the list (it waits for a colleague)."""
+        return self.statut == TO_CALL and self.remis_par == login
 
     def callable_at(self, now: dt.datetime) -> dt.datetime | None:
         """When this household may be called, if not yet at `now` (outside the campaign's call
@@ -79,6 +89,7 @@ _ROW_COLUMNS = (
     WorklistItem.motifs,
     WorklistItem.statut,
     WorklistItem.attribue_a,
+    WorklistItem.remis_par,
     WorklistItem.launch_id,
     WorklistItem.appel_a_partir_de,
 )
@@ -87,7 +98,8 @@ _ROW_COLUMNS = (
 def my_worklist(
     session: Session, login: str, secteurs: Sequence[str], *, limit: int = 50
 ) -> list[WorklistRow]:
-    """My claimed household first, then the waiting ones of my sectors, in the order they are handed out."""
+    """My claimed household first, then the waiting ones of my sectors, in the order they are handed
+    out (most urgent first)."""
     # Plain columns, not ORM objects: this page is the most loaded one.
     query = (
         select(*_ROW_COLUMNS)
@@ -98,26 +110,39 @@ def my_worklist(
                 and_(WorklistItem.statut == IN_PROGRESS, WorklistItem.attribue_a == login),
             ),
         )
-        .order_by(case((WorklistItem.attribue_a == login, 0), else_=1), WorklistItem.rang, WorklistItem.id)
+        .order_by(case((WorklistItem.statut == IN_PROGRESS, 0), else_=1), *HANDOUT_ORDER)
         .limit(limit)
     )
     return [WorklistRow(**row._mapping) for row in session.execute(query)]
 
 
-def count_free(session: Session, secteurs: Sequence[str], now: dt.datetime) -> int:
-    """How many households of these sectors can be called now and are not claimed."""
+def count_free(session: Session, login: str, secteurs: Sequence[str], now: dt.datetime) -> int:
+    """How many households of these sectors `login` can be given now (not claimed, not given back by
+    `login`)."""
     return (
         session.scalar(
             select(func.count())
             .select_from(WorklistItem)
             .where(
                 WorklistItem.code_commune.in_(list(secteurs)),
-                WorklistItem.statut == TO_CALL,
+                waiting_for(login),
                 WorklistItem.appel_a_partir_de <= now,
             )
         )
         or 0
     )
+
+
+def called_back_at(session: Session, row_id: int, secteurs: Sequence[str]) -> dt.datetime | None:
+    """When the household of row `row_id` (of these sectors) will be called again, if it is waiting."""
+    start = session.scalar(
+        select(WorklistItem.appel_a_partir_de).where(
+            WorklistItem.id == row_id,
+            WorklistItem.code_commune.in_(list(secteurs)),
+            WorklistItem.statut == TO_CALL,
+        )
+    )
+    return None if start is None else french.utc(start)
 
 
 def next_callable(session: Session, secteurs: Sequence[str], now: dt.datetime) -> dt.datetime | None:
@@ -157,19 +182,24 @@ def claim_next(
     return None
 
 
-def claimed_by(session: Session, row_id: int, login: str) -> WorklistItem:
-    """The row `row_id` if `login` holds it, else `WorklistError` (a card is shown to its holder only)."""
-    item = session.get(WorklistItem, row_id)
-    if item is None or item.statut != IN_PROGRESS or item.attribue_a != login:
+def open_claimed(
+    session: Session, row_id: int, login: str, *, now: dt.datetime | None = None
+) -> WorklistItem:
+    """The row `row_id` if `login` holds it, its claim renewed (they are working on it); else
+    `WorklistError` (a card is shown to its holder only)."""
+    try:
+        return outreach_worklist.renew_claim(
+            session, row_id, worker=login, now=now or dt.datetime.now(dt.UTC)
+        )
+    except WorklistItemUnavailable:
         raise WorklistError(
             "Ce foyer ne vous est pas attribué (déjà traité, libéré ou pris par un collègue). "
             "Revenez à votre liste et prenez le foyer suivant."
-        )
-    return item
+        ) from None
 
 
 def release(session: Session, row_id: int, login: str) -> None:
-    """Give the household back to the list, for a colleague or later."""
+    """Give the household back to the list, for a colleague."""
     try:
         outreach_worklist.release(session, row_id, worker=login)
     except WorklistItemUnavailable as exc:
@@ -186,8 +216,8 @@ def close_with_outcome(
     commentaire: str | None = None,
     now: dt.datetime | None = None,
 ) -> None:
-    """Record the call's outcome (closed list, validated by outreach); the row is done, or comes back
-    the next day after `injoignable` / `message_laisse`."""
+    """Record the call's outcome (the call results, validated by outreach); the row is done, or comes
+    back the next day after `injoignable` / `message_laisse`."""
     try:
         outreach_worklist.complete(
             session,

@@ -12,10 +12,17 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from detection.reference import load_reference
-from outreach.errors import OutcomeImportInvalid, OutreachError
-from outreach.outcomes import OUTCOMES, UNDELIVERABLE
-from outreach.questionnaire_answers import QuestionnairesImported, questionnaire_sent, record_returned
-from outreach.questionnaires import Questionnaire, parse_reference
+from outreach import questionnaires
+from outreach.errors import OutcomeImportInvalid, OutcomeInvalid
+from outreach.outcomes import OUTCOMES
+from outreach.questionnaire_answers import (
+    QuestionnairesImported,
+    SentQuestionnaire,
+    questionnaire_sent,
+    record_returned,
+)
+from outreach.worklist import CALL_AGAIN, CALL_RESULTS
+from uptake import french
 from uptake.web.access import allow, current_account, guard
 from uptake.web.household_card import CALL_FIELDS, build_card
 from uptake.web.household_views import record_view
@@ -23,40 +30,51 @@ from uptake.web.rendering import render
 from uptake.web.services import context_of, db, keyring_of
 from uptake.web.worklist import (
     WorklistError,
+    called_back_at,
     claim_next,
-    claimed_by,
     close_with_outcome,
     count_free,
     my_worklist,
     next_callable,
+    open_claimed,
     release,
 )
 
 router = APIRouter(prefix="/travail", dependencies=guard(allow("travailleur_social")))
 ROUTERS = (router,)
 
-# What a call can end with: every outcome but "still to contact", the state before any call, and a
-# letter come back or an e-mail bounced, which the mail room and the e-mail relay tell.
-CALL_OUTCOMES = {
-    code: label for code, label in OUTCOMES.items() if code != "a_contacter" and code not in UNDELIVERABLE
-}
+# What the card offers, in French: the results a call can end with (checked again by outreach).
+CALL_OUTCOMES = {code: OUTCOMES[code] for code in CALL_RESULTS}
 
 NOTICES = {
     "vide": "Aucun foyer de vos secteurs n'est à appeler pour le moment.",
     "enregistre": "Résultat enregistré. Le foyer est retiré de votre liste.",
-    "libere": "Foyer remis dans la liste.",
+    "libere": "Foyer remis dans la liste pour un collègue : il ne vous sera plus proposé.",
 }
 
 
+def _call_again_notice(when: datetime | None) -> str:
+    """What the worker reads after « injoignable » or « message laissé »: the household stays."""
+    if when is None:
+        return "Résultat enregistré."
+    return (
+        "Résultat enregistré. Le foyer reste dans la liste : il sera rappelé à partir du "
+        f"{french.moment(when)}, par vous ou par un collègue."
+    )
+
+
 @router.get("/liste")
-def worklist_page(request: Request, fait: str | None = None) -> Response:
+def worklist_page(request: Request, fait: str | None = None, ligne: int | None = None) -> Response:
     """My claimed household first, then the free households of my sectors, most urgent first."""
     account = current_account(request)
     now = datetime.now(UTC)
     with db(request) as session:
         rows = my_worklist(session, account.login, account.secteurs)
-        free = count_free(session, account.secteurs, now)
+        free = count_free(session, account.login, account.secteurs, now)
         upcoming = None if free else next_callable(session, account.secteurs, now)
+        notice = NOTICES.get(fait or "")
+        if fait == "rappel" and ligne is not None:
+            notice = _call_again_notice(called_back_at(session, ligne, account.secteurs))
     reference = load_reference()
     communes = {r.code_commune for r in rows}
     return render(
@@ -69,8 +87,8 @@ def worklist_page(request: Request, fait: str | None = None) -> Response:
             "upcoming": upcoming,
             "now": now,
             "commune_names": {c: reference.get(c).nom for c in communes if c in reference},
-            "notice": NOTICES.get(fait or ""),
-            "mine": [r for r in rows if r.attribue_a == account.login],
+            "notice": notice,
+            "mine": [r for r in rows if r.held_by(account.login)],
         },
     )
 
@@ -86,13 +104,19 @@ async def next_household(request: Request) -> Response:
 
 
 def _card_page(
-    request: Request, row_id: int, *, error: str | None = None, status_code: int = 200
+    request: Request,
+    row_id: int,
+    *,
+    refused: OutcomeInvalid | None = None,
+    form: Mapping[str, str] | None = None,
+    status_code: int = 200,
 ) -> Response:
+    """The card; after a refused outcome, the form as it was sent and the field at fault marked."""
     account = current_account(request)
     keyring = keyring_of(request)
     with db(request) as session:
         try:
-            item = claimed_by(session, row_id, account.login)
+            item = open_claimed(session, row_id, account.login)
         except WorklistError as exc:
             raise HTTPException(status_code=404, detail=str(exc)) from None
         card = build_card(session, context_of(request), keyring, item, actor=account.login)
@@ -108,7 +132,15 @@ def _card_page(
     return render(
         request,
         "travail/household.html",
-        {"title": f"Foyer {card.item.id_foyer}", "card": card, "outcomes": CALL_OUTCOMES, "error": error},
+        {
+            "title": f"Foyer {card.item.id_foyer}",
+            "card": card,
+            "outcomes": CALL_OUTCOMES,
+            "error": f"Résultat non enregistré : {refused.problem}. {refused.fix}" if refused else None,
+            "form": form or {},
+            "error_field": refused.field if refused else None,
+            "field_error": refused.sentences if refused else None,
+        },
         status_code=status_code,
     )
 
@@ -126,8 +158,8 @@ def _amount(text: str) -> float | None:
     try:
         return float(cleaned)
     except ValueError:
-        raise OutreachError(
-            f"montant illisible « {text[:20]} » : écrivez un nombre, par exemple 182,50"
+        raise OutcomeInvalid(
+            f"montant illisible « {text[:20]} »", "écrivez un nombre, par exemple 182,50", field="montant"
         ) from None
 
 
@@ -139,8 +171,9 @@ def record_result(
     montant: Annotated[str, Form(max_length=20)] = "",
     commentaire: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    """Record the outcome of the call from the closed list (amount required for `droit_ouvert`)."""
+    """Record the outcome of the call from the call results (amount required for `droit_ouvert`)."""
     account = current_account(request)
+    form = {"resultat": resultat, "montant": montant, "commentaire": commentaire}
     try:
         with db(request) as session:
             close_with_outcome(
@@ -153,8 +186,10 @@ def record_result(
             )
     except WorklistError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
-    except OutreachError as exc:
-        return _card_page(request, row_id, error=f"Résultat non enregistré : {exc}", status_code=400)
+    except OutcomeInvalid as exc:
+        return _card_page(request, row_id, refused=exc, form=form, status_code=400)
+    if resultat in CALL_AGAIN:
+        return RedirectResponse(f"/travail/liste?fait=rappel&ligne={row_id}", status_code=303)
     return RedirectResponse("/travail/liste?fait=enregistre", status_code=303)
 
 
@@ -183,14 +218,25 @@ CALL_BACK_NOTICES = {
 }
 
 
+LOOKUP_ERROR = "Impossible d'afficher ce questionnaire : voyez le message sous la référence."
+SAVE_ERROR = "Questionnaire non enregistré : corrigez les champs signalés."
+
+
+def _commune(code: str) -> str:
+    """`04088` → `Forcalquier (04088)`."""
+    communes = load_reference()
+    return f"{communes.get(code).nom} ({code})" if code in communes else code
+
+
 def _questionnaire_page(
     request: Request,
     *,
     reference: str = "",
-    questionnaire: Questionnaire | None = None,
+    sent: SentQuestionnaire | None = None,
     values: Mapping[str, str] | None = None,
     problems: Mapping[str, str] | None = None,
     notice: str | None = None,
+    error: str | None = None,
     status_code: int = 200,
 ) -> Response:
     return render(
@@ -198,12 +244,13 @@ def _questionnaire_page(
         "travail/questionnaire.html",
         {
             "title": "Saisir un questionnaire retourné",
-            "reference": reference,
-            "questionnaire": questionnaire,
+            "reference": sent.reference if sent else reference,
+            "sent": sent,
+            "commune": _commune(sent.code_commune) if sent else None,
             "values": values or {"date": datetime.now(UTC).date().isoformat()},
             "problems": problems or {},
             "notice": notice,
-            "error": "Questionnaire non enregistré : corrigez les champs signalés." if problems else None,
+            "error": error,
         },
         status_code=status_code,
     )
@@ -216,33 +263,46 @@ def questionnaire_page(
     fait: Annotated[str, Query(max_length=40)] = "",
     suite: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
-    """Type in a returned pre-diagnostic questionnaire: its reference first, then its answers."""
+    """Type in a returned pre-diagnostic questionnaire of my sectors: its reference first, then its
+    answers."""
     notice = None
-    if parse_reference(fait):
+    if questionnaires.parse_reference(fait):
         notice = f"Questionnaire {fait} enregistré. {CALL_BACK_NOTICES.get(suite, '')}".strip()
     if not reference.strip():
         return _questionnaire_page(request, notice=notice)
+    account = current_account(request)
     try:
         with db(request) as session:
-            questionnaire = questionnaire_sent(
-                session, context_of(request).settings.config_dir, reference.strip()
+            sent = questionnaire_sent(
+                session,
+                context_of(request).settings.config_dir,
+                reference.strip(),
+                communes=account.secteurs,
             )
     except OutcomeImportInvalid as exc:
         problems = {p.column: p.problem for p in exc.problems}
-        return _questionnaire_page(request, reference=reference, problems=problems, status_code=400)
-    return _questionnaire_page(request, reference=reference.strip(), questionnaire=questionnaire)
+        return _questionnaire_page(
+            request, reference=reference, problems=problems, error=LOOKUP_ERROR, status_code=400
+        )
+    return _questionnaire_page(request, sent=sent)
+
+
+def _printed(typed: str) -> str:
+    """A typed reference as printed (`q-2-50` → `Q-2-50`), or as typed when it is not one."""
+    where = questionnaires.parse_reference(typed)
+    return questionnaires.reference(*where) if where else typed
 
 
 @router.post("/questionnaires")
 async def record_questionnaire(request: Request) -> Response:
-    """Record the answers of one returned questionnaire (checked as an imported line is)."""
+    """Record the answers of one returned questionnaire of my sectors (checked as an imported line is)."""
     form = await request.form()
     values = {key: str(value).strip()[:40] for key, value in form.items() if key != "csrf_token"}
-    reference = values.get("reference", "")
+    reference = values["reference"] = _printed(values.get("reference", ""))
     account = current_account(request)
     config_dir = context_of(request).settings.config_dir
 
-    def record() -> tuple[QuestionnairesImported | None, Questionnaire | None, dict[str, str]]:
+    def record() -> tuple[QuestionnairesImported | None, SentQuestionnaire | None, dict[str, str]]:
         with db(request) as session:
             try:
                 done = record_returned(
@@ -253,23 +313,25 @@ async def record_questionnaire(request: Request) -> Response:
                     config_dir,
                     actor=account.login,
                     outcome_source="saisie",
+                    communes=account.secteurs,
                 )
             except OutcomeImportInvalid as exc:  # checked before anything is written
                 try:
-                    questionnaire = questionnaire_sent(session, config_dir, reference)
+                    sent = questionnaire_sent(session, config_dir, reference, communes=account.secteurs)
                 except OutcomeImportInvalid:
-                    questionnaire = None
-                return None, questionnaire, {p.column: p.problem for p in exc.problems}
+                    sent = None
+                return None, sent, {p.column: p.problem for p in exc.problems}
             return done, None, {}
 
-    done, questionnaire, problems = await run_in_threadpool(record)
+    done, sent, problems = await run_in_threadpool(record)
     if done is None:
         return _questionnaire_page(
             request,
             reference=reference,
-            questionnaire=questionnaire,
+            sent=sent,
             values=values,
             problems=problems,
+            error=SAVE_ERROR,
             status_code=400,
         )
     outcomes = (("rappel", done.called_back), ("sans_ligne", done.no_call_line), ("opposition", done.opposed))

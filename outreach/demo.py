@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from outreach.attempts import OutputFile
 from outreach.campaigns import find_campaign
 from outreach.launch import LaunchReport, OutreachEnv, launch_campaign, run_followups
-from outreach.outcome_import import import_outcomes
+from outreach.outcome_import import import_outcome_file
 from outreach.provider_returns import Bounces, StopReplies, import_bounces, import_stop_replies
 from outreach.questionnaire_answers import QuestionnairesImported, import_questionnaires
 from outreach.reconcile import ReconciliationReport, reconcile_extract
@@ -139,9 +139,9 @@ def run_demo_outreach(
     returned_letters_file(env.engine, letters_back, seed=seed)
     typed_at = start + dt.timedelta(days=RETURNED_LETTERS_DAY)
     with Session(env.engine) as session, session.begin():
-        result.letters_returned = import_outcomes(
+        result.letters_returned = import_outcome_file(
             session, letters_back, actor="courrier (simulation)", now=typed_at
-        )
+        ).recorded
     launch_71 = next(launch for launch in result.launches if launch.campaign == CAMPAIGN_71)
     for name, questionnaire in campaigns[CAMPAIGN_71].questionnaires.items():
         returned_at = start + dt.timedelta(days=RETURNED_DAY)

@@ -1,50 +1,101 @@
 """`uptake outcomes import FILE.csv`: outcomes typed by social workers in a spreadsheet, all or nothing.
 
-Columns (header line required; `;` or `,` separated; UTF-8): `id_foyer` or `reference` (the one
+Columns (header line required; `;`, `,` or tab separated; UTF-8): `id_foyer` or `reference` (the one
 printed on a letter, `Q-<lancement>-<rang>`: a returned letter is typed back by it), `resultat`,
 `date` (AAAA-MM-JJ, or with the time), optional `montant` (required for `droit_ouvert`; decimal comma
-accepted), `acteur`, `canal`, `commentaire`. Every bad line is reported with its line number (the
-header is line 1) and nothing is imported if any line is bad.
+accepted), `acteur`, `canal`, `commentaire`; any other column is refused, as its values would be lost.
+Every bad line is reported with its line number (the header is line 1) and nothing is imported if any
+line is bad.
+
+An import may be run again: an outcome already recorded identically is counted, not recorded twice,
+so that the indicators do not grow with each run. Two outcomes are the same when they have the same
+household, launch (the one the reference names, else the household's latest, where it is attached),
+result, day it happened (in France) and amount; who typed it, the channel and the note do not make
+another outcome of it. A file holding the same outcome twice is refused.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
+import difflib
+import io
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outreach.campaigns import CHANNELS
-from outreach.errors import LineProblem, OutcomeImportInvalid, OutreachError
-from outreach.models import Assignment
-from outreach.outcomes import OUTCOMES, record_outcome
+from outreach.errors import LineProblem, OutcomeImportInvalid, OutcomeInvalid, OutreachError
+from outreach.models import Assignment, Outcome
+from outreach.outcomes import check_outcome, record_outcome
 from outreach.questionnaires import parse_reference
 
 REQUIRED_COLUMNS = ("resultat", "date")
 # A household is named by one of these.
 HOUSEHOLD_COLUMNS = ("id_foyer", "reference")
 OPTIONAL_COLUMNS = ("montant", "acteur", "canal", "commentaire")
+OUTCOME_COLUMNS = (*HOUSEHOLD_COLUMNS, *REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 _PSEUDONYM = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+# Tried in this order when the header holds as many of each: a French spreadsheet writes `;`.
+_SEPARATORS = (";", ",", "\t")
+_SEPARATOR_NAMES = {";": "« ; »", ",": "« , »", "\t": "une tabulation"}
+# The day an outcome happened is the day in France: a worker's entry at 00:30 and a sheet's date
+# name the same day.
+_LOCAL_TIME = ZoneInfo("Europe/Paris")
+_CHUNK = 500
+
+# What makes two outcomes the same: household, launch, result, day, amount in cents.
+OutcomeIdentity = tuple[str, int | None, str, dt.date, int | None]
+
+
+def outcome_identity(
+    id_foyer: str, launch_id: int | None, resultat: str, survenu_le: dt.datetime, montant: float | None
+) -> OutcomeIdentity:
+    """The identity of an outcome, by which a second import of it is recognised."""
+    moment = survenu_le.replace(tzinfo=dt.UTC) if survenu_le.tzinfo is None else survenu_le
+    cents = None if montant is None else round(montant * 100)
+    return id_foyer, launch_id, resultat, moment.astimezone(_LOCAL_TIME).date(), cents
 
 
 @dataclass(frozen=True)
 class ParsedOutcome:
-    """One valid line."""
+    """One valid line; `launch_id` is the launch its reference names, `attached_to` the launch it will
+    be attached to (that one, else the household's latest)."""
 
     line: int
     id_foyer: str
     launch_id: int | None
+    attached_to: int | None
     resultat: str
     survenu_le: dt.datetime
     montant: float | None
     acteur: str | None
     canal: str | None
     commentaire: str | None
+
+    @property
+    def identity(self) -> OutcomeIdentity:
+        """What makes it the same as another outcome."""
+        return outcome_identity(self.id_foyer, self.attached_to, self.resultat, self.survenu_le, self.montant)
+
+
+@dataclass(frozen=True)
+class OutcomesImported:
+    """What an import did: outcomes recorded, and lines already recorded identically (left as they were)."""
+
+    recorded: int
+    already_recorded: int
+
+    @property
+    def lines(self) -> int:
+        """The file's lines (blank ones aside)."""
+        return self.recorded + self.already_recorded
 
 
 def parse_date(text: str) -> dt.datetime | None:
@@ -58,28 +109,174 @@ def parse_date(text: str) -> dt.datetime | None:
     return None
 
 
-def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+def no_line(path: Path) -> OutreachError:
+    """The refusal of a file that holds its header and no line, given by hand: nothing to import is the
+    wrong file. The imports accept it, as a provider's drop or the demo's may hold no line."""
+    return OutreachError(
+        f"{path} : le fichier ne contient aucune ligne sous son en-tête, rien n'a été importé. Vérifiez "
+        "que c'est le bon fichier, enregistré après la saisie."
+    )
+
+
+def read_rows(
+    path: Path, columns: Collection[str] | None, *, required: Sequence[tuple[str, ...]] = ()
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """The header and the numbered lines (header = line 1) of a CSV typed in a spreadsheet.
 
-    `;` or `,` separated (whichever the header uses more), UTF-8 with or without BOM, cells stripped.
+    `;`, `,` or tab separated (whichever the header uses most), UTF-8 with or without BOM, cells
+    stripped; a line whose cells are all empty (`;;;;` under the data) is skipped. Nothing typed is
+    dropped silently: `OutcomeImportInvalid` names every column outside `columns` (with the closest
+    known one; `None` for a provider's export, whose other columns are not read), every column of
+    `required` missing (each a tuple of alternatives: one of them is
+    enough) and every line whose number of cells differs from the header's.
     """
+    text = _read_text(path)
+    if not text.strip():
+        raise OutreachError(
+            f"{path} : le fichier est vide. Il faut une ligne d'en-tête (les noms des colonnes) puis une "
+            "ligne par enregistrement : vérifiez que c'est le bon fichier, enregistré après la saisie."
+        )
+    first_line = text.splitlines()[0]
+    separator = max(_SEPARATORS, key=first_line.count)
+    records, problems = _records(text, separator)
+    header = [cell.strip() for cell in records[0][1]] if records else []
+    if not any(header):
+        said = "la première ligne doit être l'en-tête (les noms des colonnes)"
+        raise OutcomeImportInvalid(str(path), problems or [LineProblem(1, "(ligne)", said)])
+    problems = _header_problems(header, columns, required) + problems
+    rows: list[tuple[int, dict[str, str]]] = []
+    for number, cells in records[1:]:
+        values = [cell.strip() for cell in cells]
+        if not any(values):
+            continue
+        before = len(problems)
+        problems += _shape_problems(number, header, values, separator)
+        if len(problems) == before:
+            rows.append((number, {name: value for name, value in zip(header, values, strict=True) if name}))
+    if problems:
+        raise OutcomeImportInvalid(str(path), sorted(problems, key=lambda p: p.line))
+    return [name for name in header if name], rows
+
+
+def _read_text(path: Path) -> str:
+    """The file's text; a missing file, a folder or bytes that are not UTF-8 are told."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise OutreachError(f"{path} : fichier introuvable. Vérifiez le chemin.") from None
-    except UnicodeDecodeError:
+    except IsADirectoryError:
+        raise OutreachError(
+            f"{path} : c'est un dossier, pas un fichier. Donnez le chemin du fichier CSV."
+        ) from None
+    body = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
         raise OutcomeImportInvalid(
             str(path),
-            [LineProblem(1, "(fichier)", "le fichier n'est pas en UTF-8 : réenregistrez-le en UTF-8")],
+            [
+                LineProblem(
+                    line, "(fichier)", "le fichier n'est pas en UTF-8 : réenregistrez-le en « CSV UTF-8 »"
+                )
+            ],
         ) from None
-    first = text.splitlines()[0] if text else ""
-    reader = csv.DictReader(text.splitlines(), delimiter=";" if first.count(";") >= first.count(",") else ",")
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    rows = [
-        (number, {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None})
-        for number, raw in enumerate(reader, start=2)
+
+
+def _records(text: str, separator: str) -> tuple[list[tuple[int, list[str]]], list[LineProblem]]:
+    """Each record with the line it starts on; reading stops at the first one that is not CSV (what
+    follows a stray quote cannot be trusted), told as a problem of that line."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
+    records: list[tuple[int, list[str]]] = []
+    while True:
+        number = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return records, []
+        except csv.Error as exc:
+            return records, [LineProblem(number, "(ligne)", _malformed(exc))]
+        records.append((number, cells))
+
+
+def _malformed(exc: csv.Error) -> str:
+    # The csv module tells an over-long cell by this wording only. Its message is never shown: others
+    # quote a character of the file.
+    if "field larger than field limit" in str(exc):
+        limit = f"{csv.field_size_limit():,}".replace(",", "\u202f")
+        return (
+            f"une cellule dépasse {limit} caractères : raccourcissez-la (un guillemet non refermé plus haut "
+            "peut aussi en être la cause) ; les lignes suivantes n'ont pas été lues"
+        )
+    return (
+        "CSV mal formé (guillemet non refermé, ou texte collé après un guillemet fermant) : corrigez la "
+        "ligne dans le tableur puis réenregistrez le fichier ; les lignes suivantes n'ont pas été lues"
+    )
+
+
+def _header_problems(
+    header: Sequence[str], columns: Collection[str] | None, required: Sequence[tuple[str, ...]]
+) -> list[LineProblem]:
+    """Columns repeated, unknown (with the closest known name) or missing from the header."""
+    problems: list[LineProblem] = []
+    seen: set[str] = set()
+    for name in (n for n in header if n):
+        if name in seen:
+            problems.append(LineProblem(1, name, "colonne en double dans l'en-tête : gardez-en une seule"))
+        elif columns is not None and name not in columns:
+            problems.append(LineProblem(1, name, _unknown_column(name, columns)))
+        seen.add(name)
+    for alternatives in required:
+        if not seen & set(alternatives):
+            said = (
+                "colonne obligatoire absente de l'en-tête"
+                if len(alternatives) == 1
+                else f"colonne absente : il faut {' ou '.join(alternatives)}"
+            )
+            problems.append(LineProblem(1, alternatives[0], said))
+    return problems
+
+
+def _unknown_column(name: str, columns: Collection[str]) -> str:
+    close = difflib.get_close_matches(name.casefold(), list(columns), n=1)
+    if close:
+        return f"colonne inconnue : vouliez-vous dire `{close[0]}` ? Renommez-la dans l'en-tête"
+    return f"colonne inconnue (colonnes possibles : {', '.join(columns)}) : renommez-la ou supprimez-la"
+
+
+def _shape_problems(
+    number: int, header: Sequence[str], values: Sequence[str], separator: str
+) -> list[LineProblem]:
+    """A line with more or fewer cells than the header, or a value under a column without a name."""
+    shown = _SEPARATOR_NAMES[separator]
+    if len(values) > len(header):
+        return [
+            LineProblem(
+                number,
+                f"(colonne n° {len(header) + 1})",
+                f"{len(values)} cellules pour {len(header)} colonnes dans l'en-tête : une valeur contient "
+                f"sans doute le séparateur ({shown}) ; mettez-la entre guillemets, ou ajoutez sa colonne "
+                "à l'en-tête",
+            )
+        ]
+    if len(values) < len(header):
+        return [
+            LineProblem(
+                number,
+                header[len(values)] or f"(colonne n° {len(values) + 1})",
+                f"{len(values)} cellules pour {len(header)} colonnes dans l'en-tête : complétez la ligne "
+                "(une cellule, vide au besoin, par colonne)",
+            )
+        ]
+    return [
+        LineProblem(
+            number,
+            f"(colonne sans nom n° {position})",
+            "valeur sous une colonne sans nom : nommez la colonne dans l'en-tête, ou videz la cellule",
+        )
+        for position, (name, value) in enumerate(zip(header, values, strict=True), start=1)
+        if not name and value
     ]
-    return header, rows
 
 
 def _parse_amount(text: str) -> float | None:
@@ -91,72 +288,104 @@ def _parse_amount(text: str) -> float | None:
 
 
 def parse_outcomes(
-    path: Path, known: set[str], *, now: dt.datetime, referenced: Mapping[tuple[int, int], str] | None = None
+    path: Path,
+    latest: Mapping[str, int],
+    *,
+    now: dt.datetime,
+    referenced: Mapping[tuple[int, int], str] | None = None,
 ) -> list[ParsedOutcome]:
     """Every line of the file, validated; `OutcomeImportInvalid` lists every bad line.
 
-    `known` holds the pseudonyms some campaign flagged; `referenced` the pseudonym of each (launch,
-    rank) a reference may name.
+    `latest` holds the latest launch of each household some campaign flagged; `referenced` the
+    pseudonym of each (launch, rank) a reference may name. The same outcome twice is a bad line.
     """
-    header, rows = read_rows(path)
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    problems = [LineProblem(1, c, "colonne obligatoire absente de l'en-tête") for c in missing]
-    if not any(c in header for c in HOUSEHOLD_COLUMNS):
-        problems.append(LineProblem(1, "id_foyer", "colonne absente : il faut id_foyer ou reference"))
-    if problems:
-        raise OutcomeImportInvalid(str(path), problems)
+    _, rows = read_rows(
+        path, OUTCOME_COLUMNS, required=(HOUSEHOLD_COLUMNS, *((c,) for c in REQUIRED_COLUMNS))
+    )
+    problems: list[LineProblem] = []
     parsed: list[ParsedOutcome] = []
+    first_of: dict[OutcomeIdentity, int] = {}
     for number, row in rows:
-        before = len(problems)
-        pseudonym, launch_id = _household(number, row, known, referenced or {}, problems)
-        result = row.get("resultat", "")
-        if result not in OUTCOMES:
+        line = _parse_line(number, row, latest, referenced or {}, now, problems)
+        if line is None:
+            continue
+        first = first_of.setdefault(line.identity, number)
+        if first != number:
             problems.append(
-                LineProblem(number, "resultat", f"`{result}` inconnu (valeurs : {', '.join(OUTCOMES)})")
-            )
-        moment = parse_date(row.get("date", ""))
-        if moment is None:
-            problems.append(LineProblem(number, "date", "date illisible (AAAA-MM-JJ ou JJ/MM/AAAA)"))
-        elif moment > now + dt.timedelta(days=1):
-            problems.append(LineProblem(number, "date", "date dans le futur"))
-        amount: float | None = None
-        if row.get("montant"):
-            amount = _parse_amount(row["montant"])
-            if amount is None or amount < 0:
-                problems.append(LineProblem(number, "montant", "montant illisible (par exemple 182,50)"))
-            elif result != "droit_ouvert":
-                problems.append(
-                    LineProblem(number, "montant", "un montant n'est admis que pour `droit_ouvert`")
-                )
-        elif result == "droit_ouvert":
-            problems.append(LineProblem(number, "montant", "montant mensuel obligatoire pour `droit_ouvert`"))
-        channel = row.get("canal") or None
-        if channel is not None and channel not in CHANNELS:
-            problems.append(LineProblem(number, "canal", f"canal inconnu (valeurs : {', '.join(CHANNELS)})"))
-        if len(problems) == before:
-            assert moment is not None
-            parsed.append(
-                ParsedOutcome(
+                LineProblem(
                     number,
-                    pseudonym,
-                    launch_id,
-                    result,
-                    moment,
-                    amount,
-                    row.get("acteur") or None,
-                    channel,
-                    row.get("commentaire") or None,
+                    "resultat",
+                    f"même résultat qu'à la ligne {first} (même foyer, lancement, résultat, jour et montant) "
+                    ": supprimez l'une des deux lignes",
                 )
             )
+        else:
+            parsed.append(line)
     if problems:
         raise OutcomeImportInvalid(str(path), problems)
     return parsed
 
 
+def _parse_line(
+    number: int,
+    row: Mapping[str, str],
+    latest: Mapping[str, int],
+    referenced: Mapping[tuple[int, int], str],
+    now: dt.datetime,
+    problems: list[LineProblem],
+) -> ParsedOutcome | None:
+    """The line's outcome, or None when it is bad (its problems added to `problems`)."""
+    before = len(problems)
+    pseudonym, launch_id = _household(number, row, latest, referenced, problems)
+    checked = _result_and_amount(number, row, problems)
+    moment = parse_date(row.get("date", ""))
+    if moment is None:
+        problems.append(LineProblem(number, "date", "date illisible (AAAA-MM-JJ ou JJ/MM/AAAA)"))
+    elif moment > now + dt.timedelta(days=1):
+        problems.append(LineProblem(number, "date", "date dans le futur"))
+    channel = row.get("canal") or None
+    if channel is not None and channel not in CHANNELS:
+        problems.append(LineProblem(number, "canal", f"canal inconnu (valeurs : {', '.join(CHANNELS)})"))
+    if len(problems) > before or checked is None or moment is None:
+        return None
+    result, amount = checked
+    return ParsedOutcome(
+        number,
+        pseudonym,
+        launch_id,
+        launch_id if launch_id is not None else latest.get(pseudonym),
+        result,
+        moment,
+        amount,
+        row.get("acteur") or None,
+        channel,
+        row.get("commentaire") or None,
+    )
+
+
+def _result_and_amount(
+    number: int, row: Mapping[str, str], problems: list[LineProblem]
+) -> tuple[str, float | None] | None:
+    """The line's result and amount, checked as a recorded outcome is (`check_outcome`), or None."""
+    result, text = row.get("resultat", ""), row.get("montant", "")
+    amount = _parse_amount(text) if text else None
+    if text and amount is None:
+        problems.append(
+            LineProblem(number, "montant", "montant illisible : écrivez un nombre, par exemple 182,50")
+        )
+        return None
+    try:
+        check_outcome(result, amount)
+    except OutcomeInvalid as refused:
+        problems.append(LineProblem(number, refused.field, f"{refused.problem}. {refused.fix}"))
+        return None
+    return result, amount
+
+
 def _household(
     number: int,
     row: Mapping[str, str],
-    known: set[str],
+    known: Collection[str],
     referenced: Mapping[tuple[int, int], str],
     problems: list[LineProblem],
 ) -> tuple[str, int | None]:
@@ -179,18 +408,27 @@ def _household(
     return pseudonym, None
 
 
-def import_outcomes(session: Session, path: Path, *, actor: str, now: dt.datetime | None = None) -> int:
-    """Validate then record every outcome of the file in the caller's transaction; returns the count."""
+def import_outcome_file(
+    session: Session, path: Path, *, actor: str, now: dt.datetime | None = None
+) -> OutcomesImported:
+    """Validate then record every outcome of the file not already recorded, in the caller's transaction."""
     moment = now or dt.datetime.now(dt.UTC)
-    known = set(session.scalars(select(Assignment.id_foyer).distinct()))
+    latest = {
+        pseudonym: launch_id
+        for pseudonym, launch_id in session.execute(
+            select(Assignment.id_foyer, func.max(Assignment.launch_id)).group_by(Assignment.id_foyer)
+        )
+    }
     referenced: dict[tuple[int, int], str] = {}
     for launch_id, rank, pseudonym in session.execute(
         select(Assignment.launch_id, Assignment.rang, Assignment.id_foyer).where(Assignment.rang.is_not(None))
     ):
         if rank is not None:
             referenced[(launch_id, rank)] = pseudonym
-    lines = parse_outcomes(path, known, now=moment, referenced=referenced)
-    for line in lines:
+    lines = parse_outcomes(path, latest, now=moment, referenced=referenced)
+    recorded = _recorded_identities(session, {line.id_foyer for line in lines})
+    fresh = [line for line in lines if line.identity not in recorded]
+    for line in fresh:
         record_outcome(
             session,
             id_foyer=line.id_foyer,
@@ -204,4 +442,16 @@ def import_outcomes(session: Session, path: Path, *, actor: str, now: dt.datetim
             commentaire=line.commentaire,
             now=moment,
         )
-    return len(lines)
+    return OutcomesImported(len(fresh), len(lines) - len(fresh))
+
+
+def _recorded_identities(session: Session, households: Collection[str]) -> set[OutcomeIdentity]:
+    """The identity of every outcome already recorded for `households`, whatever its source."""
+    names = sorted(households)
+    found: set[OutcomeIdentity] = set()
+    for start in range(0, len(names), _CHUNK):
+        query = select(
+            Outcome.id_foyer, Outcome.launch_id, Outcome.resultat, Outcome.survenu_le, Outcome.montant
+        ).where(Outcome.id_foyer.in_(names[start : start + _CHUNK]))
+        found.update(outcome_identity(*row) for row in session.execute(query))
+    return found

@@ -1,21 +1,27 @@
 """What the SMS and e-mail providers send back: STOP replies and bounced addresses.
 
 - Every SMS says « STOP » stops the messages: each number that replied is an objection to proactive
-  contact (GDPR art. 21), recorded for its household and honoured by every later list.
-- An e-mail address that bounced is wrong (accuracy, GDPR art. 5-1-d): the outcome « courriel non
-  distribué » is recorded and the household's address is no longer used.
+  contact (GDPR art. 21), recorded for its household and honoured by every later list. A household
+  already under an objection recorded from a STOP reply is counted, not recorded again.
+- An e-mail address that bounced for good is wrong (accuracy, GDPR art. 5-1-d): the outcome
+  « courriel non distribué » is recorded and the household's address is no longer used. A household
+  whose address is already unused is counted, not recorded again.
 
 The households are found among those sent a message on that channel (`privacy.vault.households_with`:
 decrypted in memory, the match only, audited). The CSV files: a header line, the `telephone` or
-`email` column, optional `date` and other columns (ignored); an import is all or nothing, a bad line
-is told by its number, never by the value it holds. Bounces may also be read from the relay's
-delivery reports (`outreach.delivery_reports`).
+`email` column, optional `date`, and optional `message` (STOP replies: a line counts only when its
+message asks to stop) or `statut` (bounces: only a permanent failure, 5.x.x, counts; a temporary one,
+4.x.x, is counted apart); any other column is refused, as what it says would be lost. An import is
+all or nothing, a bad line is told by its number, never by the value it holds. Bounces may also be
+read from the relay's delivery reports (`outreach.delivery_reports`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import re
+import unicodedata
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,33 +34,59 @@ from outreach.delivery_reports import DeliveryReports, is_mailbox, is_maildir, r
 from outreach.errors import LineProblem, OutcomeImportInvalid, OutreachError
 from outreach.models import Contact
 from outreach.outcome_import import parse_date, read_rows
-from outreach.outcomes import BOUNCED, record_outcome
+from outreach.outcomes import BOUNCED, UNDELIVERABLE, record_outcome
 from privacy import vault
 from privacy.keys import Keyring
+from privacy.models import ContactRecord, Opposition
 
-PHONE_COLUMN, EMAIL_COLUMN = "telephone", "email"
+PHONE_COLUMN, EMAIL_COLUMN, DATE_COLUMN = "telephone", "email", "date"
+MESSAGE_COLUMN, STATUS_COLUMN = "message", "statut"
 # Where these objections came from, as the household's access report shows it.
 STOP_ORIGIN = "réponse STOP à un SMS"
+# A reply that asks to stop, once accents, case, punctuation and spaces are set aside: « STOP »,
+# « Arrêt », « stop sms ». Anything else (« merci », « qui est-ce ? ») is no objection.
+_ASKS_TO_STOP = re.compile(r"(?:stop|arret) ?(?:sms)?")
+# An enhanced status code (RFC 3463) in a relay's cell: « 5.1.1 », « 550 5.1.1 User unknown ».
+_STATUS = re.compile(r"\b([45])\.\d{1,3}\.\d{1,3}\b")
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
 class StopReplies:
-    """What an import of STOP replies did (counts only: the numbers are personal data)."""
+    """What an import of STOP replies did (counts only: the numbers are personal data): the replies
+    asking to stop, the households they made object, those already objecting after an earlier STOP
+    (`already_opposed`, not recorded again), the numbers of no household, and the lines whose
+    message asks for something else (`other_messages`, not recorded)."""
 
     replies: int
     households: int
     unknown_numbers: int
+    already_opposed: int = 0
+    other_messages: int = 0
+
+    @property
+    def lines(self) -> int:
+        """The file's lines (blank ones aside)."""
+        return self.replies + self.other_messages
 
     def counts(self) -> dict[str, int]:
-        """The counts as a scheduled execution records them."""
-        return {"reponses": self.replies, "foyers": self.households, "numeros_inconnus": self.unknown_numbers}
+        """The counts as a scheduled execution records them (the last two only when not zero)."""
+        counts = {
+            "reponses": self.replies,
+            "foyers": self.households,
+            "numeros_inconnus": self.unknown_numbers,
+        }
+        optional = {"deja_opposes": self.already_opposed, "autres_messages": self.other_messages}
+        return counts | {key: value for key, value in optional.items() if value}
 
 
 @dataclass(frozen=True)
 class Bounces:
-    """What an import of bounced e-mail addresses did (counts only). Read from delivery reports, it
-    also says how many failures were temporary, and which messages were reports (`reports`) or not
-    (`other_messages`): keys of a Maildir, names of files, never an address."""
+    """What an import of bounced e-mail addresses did (counts only): permanent failures, the
+    households whose address is no longer used, and those whose address was unused already
+    (`already_unusable`, not recorded again). How many failures were temporary (`temporary`, from
+    delivery reports or a CSV file's `statut`); read from delivery reports, which messages were
+    reports (`reports`) or not (`other_messages`): keys of a Maildir, names of files, never an address."""
 
     addresses: int
     households: int
@@ -62,20 +94,27 @@ class Bounces:
     temporary: int = 0
     reports: tuple[str, ...] = ()
     other_messages: tuple[str, ...] = ()
+    already_unusable: int = 0
+
+    @property
+    def lines(self) -> int:
+        """The failures read, permanent or temporary (a CSV file's lines, blank ones aside)."""
+        return self.addresses + self.temporary
 
     def counts(self) -> dict[str, int]:
-        """The counts as a scheduled execution records them."""
+        """The counts as a scheduled execution records them (households whose address was unused
+        already, and temporary failures of a CSV file, only when not zero)."""
         counts = {
             "adresses": self.addresses,
             "foyers": self.households,
             "adresses_inconnues": self.unknown_addresses,
         }
+        if self.already_unusable:
+            counts["deja_inutilisables"] = self.already_unusable
         if self.reports or self.other_messages:
-            counts |= {
-                "avis": len(self.reports),
-                "echecs_temporaires": self.temporary,
-                "autres_messages": len(self.other_messages),
-            }
+            counts |= {"avis": len(self.reports), "autres_messages": len(self.other_messages)}
+        if self.temporary or self.reports or self.other_messages:
+            counts["echecs_temporaires"] = self.temporary
         return counts
 
 
@@ -97,6 +136,47 @@ def _address(text: str) -> str | None:
 
 
 @dataclass(frozen=True)
+class _Sorter:
+    """An optional column saying whether a line counts: `counts` answers yes, no, or None for a cell
+    it cannot read (told with `unreadable`)."""
+
+    column: str
+    counts: Callable[[str], bool | None]
+    unreadable: str
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """The values of the lines that count, with the date of each, and how many lines did not."""
+
+    values: list[tuple[str, dt.datetime]]
+    set_aside: int
+
+
+def _asks_to_stop(message: str) -> bool:
+    """Whether an SMS reply asks to stop (« STOP », « Arrêt ! », « stop sms »)."""
+    plain = unicodedata.normalize("NFKD", message).encode("ascii", "ignore").decode("ascii").casefold()
+    words = " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
+    return _ASKS_TO_STOP.fullmatch(words) is not None
+
+
+def _permanent(status: str) -> bool | None:
+    """Whether a relay's status is a permanent failure (5.x.x) or a temporary one (4.x.x); None when
+    the cell holds neither."""
+    found = _STATUS.search(status)
+    return None if found is None else found.group(1) == "5"
+
+
+# Every message is readable: one that does not ask to stop is counted apart.
+_STOP_MESSAGE = _Sorter(MESSAGE_COLUMN, _asks_to_stop, "")
+_BOUNCE_STATUS = _Sorter(
+    STATUS_COLUMN,
+    _permanent,
+    "statut illisible : donnez le code du relais, 5.x.x (échec définitif) ou 4.x.x (échec temporaire)",
+)
+
+
+@dataclass(frozen=True)
 class _Matched:
     """The values read with the date of each, and the households found for them."""
 
@@ -107,28 +187,47 @@ class _Matched:
     def unknown(self) -> int:
         return len({value for value, _ in self.values} - set(self.households))
 
+    @property
+    def found(self) -> set[str]:
+        """Every household found."""
+        return set().union(*self.households.values())
+
 
 def _read_column(
-    path: Path, *, column: str, read: Callable[[str], str | None], unreadable: str, now: dt.datetime
-) -> list[tuple[str, dt.datetime]]:
-    """The values of a CSV file's `column` with the date of each line (all or nothing)."""
-    header, rows = read_rows(path)
-    if column not in header:
-        raise OutcomeImportInvalid(str(path), [LineProblem(1, column, "colonne obligatoire absente")])
+    path: Path,
+    *,
+    column: str,
+    read: Callable[[str], str | None],
+    unreadable: str,
+    sorter: _Sorter,
+    now: dt.datetime,
+) -> _Lines:
+    """The values of a CSV file's `column` with the date of each line that counts (all or nothing)."""
+    # A provider's export carries columns of its own (an id, an operator…): they are not read.
+    header, rows = read_rows(path, None, required=((column,),))
+    sorting = sorter.column in header
     problems: list[LineProblem] = []
     values: list[tuple[str, dt.datetime]] = []
+    set_aside = 0
     for number, row in rows:
         value = read(row.get(column, ""))
         if value is None:
             problems.append(LineProblem(number, column, unreadable))
-        when = parse_date(row["date"]) if row.get("date") else now
+        when = parse_date(row[DATE_COLUMN]) if row.get(DATE_COLUMN) else now
         if when is None:
-            problems.append(LineProblem(number, "date", "date illisible (AAAA-MM-JJ ou JJ/MM/AAAA)"))
-        if value is not None and when is not None:
+            problems.append(LineProblem(number, DATE_COLUMN, "date illisible (AAAA-MM-JJ ou JJ/MM/AAAA)"))
+        counts = sorter.counts(row.get(sorter.column, "")) if sorting else True
+        if counts is None:
+            problems.append(LineProblem(number, sorter.column, sorter.unreadable))
+        if value is None or when is None or counts is None:
+            continue
+        if counts:
             values.append((value, min(when, now)))
+        else:
+            set_aside += 1
     if problems:
         raise OutcomeImportInvalid(str(path), problems)
-    return values
+    return _Lines(values, set_aside)
 
 
 def _match(
@@ -159,28 +258,73 @@ def _match(
     return _Matched(values, found)
 
 
-def _record_each(matched: _Matched, record: Callable[[str, dt.datetime], None]) -> int:
-    """Call `record` once per household found (at the date of its first line); their number."""
-    done: set[str] = set()
+def _record_each(
+    matched: _Matched, record: Callable[[str, dt.datetime], None], *, skip: Collection[str] = ()
+) -> int:
+    """Call `record` once per household found but not in `skip` (at the date of its first line);
+    their number."""
+    done: set[str] = set(skip)
+    recorded = 0
     for value, when in matched.values:
         for pseudonym in sorted(matched.households.get(value, set()) - done):
             record(pseudonym, when)
             done.add(pseudonym)
-    return len(done)
+            recorded += 1
+    return recorded
+
+
+def _chunks(names: Collection[str]) -> list[list[str]]:
+    """`names` in lists short enough for an `IN (…)` on every database."""
+    ordered = sorted(names)
+    return [ordered[start : start + _CHUNK] for start in range(0, len(ordered), _CHUNK)]
+
+
+def _opposed_after_stop(session: Session, households: Collection[str], *, now: dt.datetime) -> set[str]:
+    """The `households` under an objection in force that a STOP reply recorded."""
+    found: set[str] = set()
+    for chunk in _chunks(households):
+        found.update(
+            session.scalars(
+                select(Opposition.pseudonym).where(
+                    Opposition.pseudonym.in_(chunk),
+                    Opposition.source == STOP_ORIGIN,
+                    Opposition.expires_on >= now.date(),
+                )
+            )
+        )
+    return found
+
+
+def _address_unused(session: Session, households: Collection[str]) -> set[str]:
+    """The `households` whose e-mail address the vault no longer uses (`vault.mark_unusable`)."""
+    fields = set(UNDELIVERABLE[BOUNCED][1])
+    found: set[str] = set()
+    for chunk in _chunks(households):
+        query = select(ContactRecord.pseudonym, ContactRecord.usable_fields).where(
+            ContactRecord.pseudonym.in_(chunk)
+        )
+        found.update(pseudonym for pseudonym, usable in session.execute(query) if not fields & set(usable))
+    return found
 
 
 def import_stop_replies(
     session: Session, keyring: Keyring, path: Path, *, actor: str, now: dt.datetime | None = None
 ) -> StopReplies:
-    """Record an objection for every household whose number replied STOP (caller's transaction)."""
+    """Record an objection for every household whose number replied STOP (caller's transaction),
+    unless an earlier STOP reply's objection is still in force."""
     moment = now or dt.datetime.now(dt.UTC)
-    numbers = _read_column(
-        path, column=PHONE_COLUMN, read=_e164, unreadable="numéro absent ou illisible", now=moment
+    lines = _read_column(
+        path,
+        column=PHONE_COLUMN,
+        read=_e164,
+        unreadable="numéro absent ou illisible",
+        sorter=_STOP_MESSAGE,
+        now=moment,
     )
     matched = _match(
         session,
         keyring,
-        numbers,
+        lines.values,
         column=PHONE_COLUMN,
         channel="sms",
         purpose="opposition : réponses STOP aux SMS",
@@ -202,18 +346,20 @@ def import_stop_replies(
             origin=STOP_ORIGIN,
         )
 
-    households = _record_each(matched, object_to_contact)
-    return StopReplies(len(matched.values), households, matched.unknown)
+    already = _opposed_after_stop(session, matched.found, now=moment)
+    households = _record_each(matched, object_to_contact, skip=already)
+    return StopReplies(len(lines.values), households, matched.unknown, len(already), lines.set_aside)
 
 
 def import_bounces(
     session: Session, keyring: Keyring, path: Path, *, actor: str, now: dt.datetime | None = None
 ) -> Bounces:
     """Record « courriel non distribué » for every household whose address bounced, whose address is
-    then no longer used (caller's transaction).
+    then no longer used (caller's transaction); a household whose address is unused already is
+    counted apart.
 
     `path` is the relay's CSV list of addresses, or its delivery reports (`outreach.delivery_reports`:
-    a Maildir folder, an mbox file, an `.eml` message), of which only permanent failures count.
+    a Maildir folder, an mbox file, an `.eml` message); in both, only permanent failures count.
     """
     moment = now or dt.datetime.now(dt.UTC)
     reports: DeliveryReports | None = None
@@ -227,15 +373,20 @@ def import_bounces(
                 "(RFC 3464, « multipart/report ») : donnez la boîte où le relais renvoie les courriels "
                 "non distribués."
             )
-        addresses = [(bounce.address, bounce.when) for bounce in reports.bounces]
+        lines = _Lines([(bounce.address, bounce.when) for bounce in reports.bounces], reports.temporary)
     else:
-        addresses = _read_column(
-            path, column=EMAIL_COLUMN, read=_address, unreadable="adresse absente ou illisible", now=moment
+        lines = _read_column(
+            path,
+            column=EMAIL_COLUMN,
+            read=_address,
+            unreadable="adresse absente ou illisible",
+            sorter=_BOUNCE_STATUS,
+            now=moment,
         )
     matched = _match(
         session,
         keyring,
-        addresses,
+        lines.values,
         column=EMAIL_COLUMN,
         channel="email",
         purpose="exactitude : adresses électroniques en échec",
@@ -254,13 +405,11 @@ def import_bounces(
             now=moment,
         )
 
-    households = _record_each(matched, bounced)
-    done = Bounces(len(addresses), households, matched.unknown)
+    already = _address_unused(session, matched.found)
+    households = _record_each(matched, bounced, skip=already)
+    done = Bounces(
+        len(lines.values), households, matched.unknown, lines.set_aside, already_unusable=len(already)
+    )
     if reports is None:
         return done
-    return replace(
-        done,
-        temporary=reports.temporary,
-        reports=tuple(reports.reports),
-        other_messages=tuple(reports.others),
-    )
+    return replace(done, reports=tuple(reports.reports), other_messages=tuple(reports.others))

@@ -9,13 +9,14 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from outreach.simulation import delivery_report
-from tests.conftest import CONFIG_DIR
+from tests.conftest import CONFIG_DIR, log_end_signed
 from tests.outreach.conftest import NOW, send_questionnaires, world_in_home
 from tests.outreach.factories import automatic_reply, flag, flags_frame, launch_row
 from uptake.db import make_engine, upgrade
 
 
 def test_campaigns_check_reports_sms_encoding_and_segments(cli) -> None:
+    assert cli("register", "load").code == 0  # the campaigns' register entry must be loaded
     result = cli("campaigns", "check")
     assert result.code == 0, result.output
     assert "action-2-2-non-recours" in result.stdout and "GSM-7" in result.stdout
@@ -107,6 +108,7 @@ def test_launch_then_followup_then_report_from_the_command_line(
     said = " ".join(stopped.stdout.split())
     assert "2 réponse(s) STOP : 1 foyer(s) opposé(s)" in said and "1 numéro(s) inconnu(s)" in said
     assert "612000001" not in stopped.output and "799999999" not in stopped.output
+    assert log_end_signed(world.engine)  # the objections recorded cannot be cut off the log unnoticed
     bounced_file = tmp_path / "echecs.csv"
     bounced_file.write_text("email\nfoyer0@example.org\n", encoding="utf-8")
     bounced = cli("outcomes", "bounces", str(bounced_file))
@@ -157,8 +159,10 @@ def test_returned_questionnaires_import_from_the_command_line_names_those_to_cal
     first, second = (references[p] for p in sorted(references))
     path = tmp_path / "retours.csv"
     path.write_text(
-        "reference;date;anciennete;humidite;travailleur_social\n"
-        f"{first};2026-03-28;7;oui;oui\n{second};2026-03-30;;non;non\n",
+        # Every question has its column, answered or left empty.
+        "reference;date;anciennete;humidite;chauffage;electricite;infiltrations;paiement;proprietaire;"
+        "travailleur_social\n"
+        f"{first};2026-03-28;7;oui;;;;;;oui\n{second};2026-03-30;;non;;;;;;non\n",
         encoding="utf-8",
     )
 

@@ -47,7 +47,9 @@ def test_each_number_that_replied_stop_makes_its_household_object(make_world, tm
     world, ids = _texted(make_world)
     path = tmp_path / "stop.csv"
     path.write_text(
-        "telephone;date;message\n+33612000001;2026-03-09;STOP\n06 12 00 00 02;;Stop\n07 99 99 99 99;;STOP\n",
+        # The provider's own columns (its message id…) are not read.
+        "telephone;date;message;id_message\n+33612000001;2026-03-09;STOP;a1\n06 12 00 00 02;;Stop;a2\n"
+        "07 99 99 99 99;;STOP;a3\n",
         encoding="utf-8",
     )
 
@@ -175,3 +177,110 @@ def test_a_message_that_is_no_delivery_report_is_refused_and_nothing_recorded(
         assert (
             session.scalars(select(Outcome).where(Outcome.resultat == "courriel_non_distribue")).all() == []
         )
+
+
+def _objections(world) -> tuple[int, int]:
+    """How many opposition outcomes and register entries are recorded."""
+    with Session(world.engine) as session:
+        outcomes = session.scalars(select(Outcome).where(Outcome.resultat == "opposition")).all()
+        return len(outcomes), len(session.scalars(select(Opposition)).all())
+
+
+def test_a_household_already_objecting_after_a_stop_reply_is_counted_not_recorded_again(
+    make_world, tmp_path: Path
+) -> None:
+    world, _ = _texted(make_world)
+    path = tmp_path / "stop.csv"
+    path.write_text("telephone;date\n+33612000001;2026-03-09\n", encoding="utf-8")
+    _import(world, path)
+    later = tmp_path / "stop-2.csv"
+    later.write_text("telephone;date\n+33612000001;2026-03-10\n+33612000002;2026-03-10\n", encoding="utf-8")
+
+    done = _import(world, later)
+
+    assert (done.replies, done.households, done.already_opposed) == (2, 1, 1)
+    assert done.counts()["deja_opposes"] == 1
+    assert _objections(world) == (2, 2)
+
+
+def test_only_replies_asking_to_stop_count_when_the_file_gives_the_message(
+    make_world, tmp_path: Path
+) -> None:
+    world, ids = _texted(make_world, 5)
+    path = tmp_path / "stop.csv"
+    path.write_text(
+        "telephone;message\n"
+        "+33612000000; Arrêt !\n"
+        "+33612000001;stop sms\n"
+        "+33612000002;Merci, c'est noté\n"
+        "+33612000003;\n"
+        "+33612000004;« STOP ».\n",
+        encoding="utf-8",
+    )
+
+    done = _import(world, path)
+
+    assert (done.replies, done.households, done.other_messages) == (3, 3, 2)
+    with Session(world.engine) as session:
+        assert opposed(session, ids, now=NOW) == {ids[0], ids[1], ids[4]}
+
+
+def _bounces(world, path: Path):
+    with Session(world.engine) as session, session.begin():
+        return import_bounces(
+            session, world.keyring, path, actor="equipe-donnees", now=NOW + dt.timedelta(days=8)
+        )
+
+
+def _email_usable(world) -> dict[str, bool]:
+    with Session(world.engine) as session:
+        return {
+            row["id_foyer"]: row["canal_email"]
+            for row in vault.usable_channels(session).iter_rows(named=True)
+        }
+
+
+def test_a_bounce_list_with_a_status_keeps_permanent_failures_only(make_world, tmp_path: Path) -> None:
+    world, ids = _emailed(make_world)
+    path = tmp_path / "echecs.csv"
+    path.write_text(
+        "email;statut\n"
+        "foyer0@example.org;5.1.1\n"
+        "foyer1@example.org;4.2.2\n"
+        "foyer2@example.org;550 5.1.1 unknown\n",
+        encoding="utf-8",
+    )
+
+    done = _bounces(world, path)
+
+    assert (done.addresses, done.households, done.temporary) == (2, 2, 1)
+    assert done.counts()["echecs_temporaires"] == 1
+    assert _email_usable(world) == {ids[0]: False, ids[1]: True, ids[2]: False}
+
+
+def test_a_bounce_status_that_is_no_failure_code_refuses_the_file(make_world, tmp_path: Path) -> None:
+    world, ids = _emailed(make_world)
+    path = tmp_path / "echecs.csv"
+    path.write_text("email;statut\nfoyer0@example.org;5.1.1\nfoyer1@example.org;rejeté\n", encoding="utf-8")
+
+    with pytest.raises(OutcomeImportInvalid) as refused:
+        _bounces(world, path)
+
+    assert "ligne 3, colonne `statut` : statut illisible" in str(refused.value)
+    assert _email_usable(world) == dict.fromkeys(ids, True)
+
+
+def test_a_household_whose_address_is_already_unused_is_counted_not_recorded_again(
+    make_world, tmp_path: Path
+) -> None:
+    world, _ = _emailed(make_world)
+    path = tmp_path / "echecs.csv"
+    path.write_text("email\nfoyer1@example.org\n", encoding="utf-8")
+    _bounces(world, path)
+
+    again = _bounces(world, path)
+
+    assert (again.addresses, again.households, again.already_unusable) == (1, 0, 1)
+    with Session(world.engine) as session:
+        bounced = session.scalars(select(Outcome).where(Outcome.resultat == "courriel_non_distribue")).all()
+    assert len(bounced) == 1

@@ -15,7 +15,7 @@ from outreach.errors import OutcomeImportInvalid
 from outreach.indicators import indicators_71, load_tables
 from outreach.launch import launch_campaign, run_followups
 from outreach.models import Assignment, Contact, Outcome
-from outreach.outcome_import import import_outcomes
+from outreach.outcome_import import import_outcome_file
 from privacy import vault
 from privacy.models import AuditEntry
 from tests.outreach.conftest import NOW
@@ -40,7 +40,7 @@ def _launched(make_world, households: int = 3):
 
 def _import(world, path: Path) -> int:
     with Session(world.engine) as session, session.begin():
-        return import_outcomes(session, path, actor="courrier", now=NOW + dt.timedelta(days=2))
+        return import_outcome_file(session, path, actor="courrier", now=NOW + dt.timedelta(days=2)).recorded
 
 
 def test_a_returned_letter_typed_back_by_its_reference_leaves_the_address_unused(

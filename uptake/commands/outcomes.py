@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
-from outreach.outcome_import import import_outcomes
+from outreach.delivery_reports import is_mailbox
+from outreach.outcome_import import import_outcome_file, no_line
 from outreach.provider_returns import import_bounces, import_stop_replies
 from outreach.questionnaire_answers import import_questionnaires
 from uptake.commands.privacy import actor_name, keyring_of
@@ -30,7 +31,7 @@ def register(app: typer.Typer) -> None:
         file: Path = typer.Argument(
             ...,
             metavar="FICHIER",
-            help="Fichier CSV (séparateur ; ou ,), en UTF-8, avec une ligne d'en-tête.",
+            help="Fichier CSV (séparateur ; , ou tabulation), en UTF-8, avec une ligne d'en-tête.",
         ),
         acteur: str | None = typer.Option(
             None, "--acteur", help="Auteur par défaut des lignes sans `acteur`."
@@ -44,18 +45,27 @@ def register(app: typer.Typer) -> None:
         droit_ouvert, non_eligible, accompagnement_engage, questionnaire_envoye, questionnaire_retourne,
         pli_non_distribue (courrier revenu : son adresse n'est plus utilisée), courriel_non_distribue
         (de même pour l'adresse électronique), opposition.
+
+        Un import peut être relancé : un résultat déjà enregistré à l'identique (même foyer, lancement,
+        résultat, jour et montant) est compté, pas enregistré deux fois. Un fichier qui contient deux
+        fois le même résultat est refusé.
         """
         ctx = AppContext.from_env()
         with Session(ctx.engine) as session, session.begin():
-            count = import_outcomes(session, file, actor=actor_name(acteur))
-        console.print(f"{count} résultat(s) importé(s) depuis {file}.")
+            done = import_outcome_file(session, file, actor=actor_name(acteur))
+            if not done.lines:
+                raise no_line(file)
+        console.print(
+            f"{done.recorded} résultat(s) importé(s) depuis {file} ; {done.already_recorded} déjà "
+            "enregistré(s) à l'identique, non repris."
+        )
 
     @group.command("questionnaires")
     def questionnaires_command(
         file: Path = typer.Argument(
             ...,
             metavar="FICHIER",
-            help="Fichier CSV (séparateur ; ou ,), en UTF-8, avec une ligne d'en-tête.",
+            help="Fichier CSV (séparateur ; , ou tabulation), en UTF-8, avec une ligne d'en-tête.",
         ),
         acteur: str | None = typer.Option(None, "--acteur", help="Qui a saisi les réponses."),
     ) -> None:
@@ -63,14 +73,16 @@ def register(app: typer.Typer) -> None:
 
         Une ligne par questionnaire : reference (imprimée sur le questionnaire, par exemple Q-12-345),
         date (de réception), puis une colonne par question, nommée par son identifiant dans
-        config/questionnaires/ (oui, non, un nombre entier, ou rien). Chaque questionnaire est
-        enregistré une fois, avec le résultat « questionnaire retourné ». Un foyer qui demande un
-        travailleur social est remis sur la liste d'appels de sa campagne ; l'import donne sa
-        référence.
+        config/questionnaires/ (oui, non, un nombre entier, ou rien) : toutes celles du questionnaire
+        envoyé, même vides. Chaque questionnaire est enregistré une fois, avec le résultat
+        « questionnaire retourné ». Un foyer qui demande un travailleur social est remis sur la liste
+        d'appels de sa campagne ; l'import donne sa référence.
         """
         ctx = AppContext.from_env()
         with Session(ctx.engine) as session, session.begin():
             done = import_questionnaires(session, file, ctx.settings.config_dir, actor=actor_name(acteur))
+            if not done.questionnaires:
+                raise no_line(file)
         console.print(
             f"{done.questionnaires} questionnaire(s) importé(s) depuis {file} ({done.answers} réponse(s))."
         )
@@ -98,24 +110,35 @@ def register(app: typer.Typer) -> None:
         file: Path = typer.Argument(
             ...,
             metavar="FICHIER",
-            help="Réponses STOP du prestataire SMS : CSV avec une colonne telephone (et date).",
+            help="Réponses STOP du prestataire SMS : CSV avec une colonne telephone (et date, message).",
         ),
         acteur: str | None = typer.Option(None, "--acteur", help="Qui enregistre les oppositions."),
     ) -> None:
         """Enregistre une opposition pour chaque foyer dont le numéro a répondu STOP à un SMS.
 
-        Les numéros sont cherchés parmi les foyers qui ont reçu un SMS (déchiffrés en mémoire, seule la
-        correspondance est gardée ; journalisé). Chaque opposition vaut pour toutes les listes
-        suivantes. Rien n'est affiché des numéros : seulement les nombres de réponses, de foyers et de
+        Avec une colonne message, seules les réponses qui demandent l'arrêt (STOP, ARRET, STOP SMS…,
+        sans égard aux majuscules, aux accents ni à la ponctuation) comptent ; les autres sont
+        comptées à part. Les numéros sont cherchés parmi les foyers qui ont reçu un SMS (déchiffrés en
+        mémoire, seule la correspondance est gardée ; journalisé). Chaque opposition vaut pour toutes
+        les listes suivantes ; un foyer déjà opposé par une réponse STOP est compté, pas enregistré de
+        nouveau. Rien n'est affiché des numéros : seulement les nombres de réponses, de foyers et de
         numéros inconnus de l'annuaire.
         """
         ctx = AppContext.from_env()
         with Session(ctx.engine) as session, session.begin():
             done = import_stop_replies(session, keyring_of(ctx), file, actor=actor_name(acteur))
+            if not done.lines:
+                raise no_line(file)
         console.print(
             f"{done.replies} réponse(s) STOP : {done.households} foyer(s) opposé(s) désormais à tout contact "
-            f"proactif ; {done.unknown_numbers} numéro(s) inconnu(s) des foyers qui ont reçu un SMS."
+            f"proactif ; {done.already_opposed} déjà opposé(s) par une réponse STOP précédente ; "
+            f"{done.unknown_numbers} numéro(s) inconnu(s) des foyers qui ont reçu un SMS."
         )
+        if done.other_messages:
+            console.print(
+                f"{done.other_messages} message(s) ne demandent pas l'arrêt des SMS : non enregistré(s) "
+                "comme opposition."
+            )
 
     @group.command("bounces")
     def bounces_command(
@@ -125,30 +148,37 @@ def register(app: typer.Typer) -> None:
             help=(
                 "Courriels non distribués : les avis de non-distribution renvoyés par le relais (dossier "
                 "Maildir, fichier .mbox ou .eml), ou la liste des adresses en échec (CSV avec une colonne "
-                "email, et date)."
+                "email, et date, statut)."
             ),
         ),
         acteur: str | None = typer.Option(None, "--acteur", help="Qui enregistre les échecs."),
     ) -> None:
         """Enregistre « courriel non distribué » pour chaque foyer dont l'adresse est en échec.
 
-        Seuls les échecs définitifs (statut 5.x.x) comptent : un retard ou une boîte pleine ne dit rien
-        de l'adresse. Les adresses sont cherchées parmi les foyers qui ont reçu un courriel (déchiffrées
-        en mémoire, seule la correspondance est gardée ; journalisé). L'adresse du foyer n'est plus
-        utilisée ensuite ; ses relances passent par ses autres canaux. Rien n'est affiché des adresses.
-        La boîte n'est pas modifiée : la tâche planifiée `courriels_en_echec` vide un dossier Maildir.
+        Seuls les échecs définitifs (statut 5.x.x) comptent : un retard ou une boîte pleine (4.x.x) ne
+        dit rien de l'adresse ; une liste CSV sans colonne statut ne donne que des échecs définitifs.
+        Un foyer dont l'adresse n'est déjà plus utilisée est compté, pas enregistré de nouveau. Les
+        adresses sont cherchées parmi les foyers qui ont reçu un courriel (déchiffrées en mémoire,
+        seule la correspondance est gardée ; journalisé). L'adresse du foyer n'est plus utilisée
+        ensuite ; ses relances passent par ses autres canaux. Rien n'est affiché des adresses. La boîte
+        n'est pas modifiée : la tâche planifiée `courriels_en_echec` vide un dossier Maildir.
         """
         ctx = AppContext.from_env()
         with Session(ctx.engine) as session, session.begin():
             done = import_bounces(session, keyring_of(ctx), file, actor=actor_name(acteur))
+            if not is_mailbox(file) and not done.lines:
+                raise no_line(file)
         if done.reports or done.other_messages:
             console.print(
                 f"{len(done.reports)} avis de non-distribution lu(s) ; "
                 f"{done.temporary} échec(s) temporaire(s) non retenu(s)."
             )
+        elif done.temporary:
+            console.print(f"{done.temporary} échec(s) temporaire(s) (statut 4.x.x) non retenu(s).")
         console.print(
             f"{done.addresses} adresse(s) en échec : {done.households} foyer(s) dont l'adresse n'est plus "
-            f"utilisée ; {done.unknown_addresses} adresse(s) inconnue(s) des foyers qui ont reçu un courriel."
+            f"utilisée ; {done.already_unusable} dont l'adresse n'était déjà plus utilisée ; "
+            f"{done.unknown_addresses} adresse(s) inconnue(s) des foyers qui ont reçu un courriel."
         )
         if done.other_messages:
             console.print(

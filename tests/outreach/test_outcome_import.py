@@ -1,0 +1,168 @@
+"""`uptake outcomes import`: run again, it records nothing twice; a file holding an outcome twice is
+refused; an amount is told for what is wrong with it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.errors import OutcomeImportInvalid
+from outreach.launch import launch_campaign
+from outreach.models import Assignment, Outcome
+from outreach.outcome_import import import_outcome_file
+from outreach.outcomes import record_outcome
+from tests.outreach.conftest import NOW
+from tests.outreach.factories import campaign_22, flag, flags_frame, pseudonym
+
+TYPED_AT = NOW + dt.timedelta(days=3)
+
+
+def _launched(make_world, n: int = 3):
+    world = make_world()
+    flags = flags_frame([flag(i) for i in range(1, n + 1)])
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+    launch_campaign(world.env, campaign_22(), run_id, out_dir=world.out_dir, now=NOW)
+    return world
+
+
+def _import(world, path: Path):
+    with Session(world.engine) as session, session.begin():
+        return import_outcome_file(session, path, actor="import-cli", now=TYPED_AT)
+
+
+def _outcomes(world) -> list[tuple[str, str, float | None]]:
+    with Session(world.engine) as session:
+        rows = session.execute(
+            select(Outcome.id_foyer, Outcome.resultat, Outcome.montant).order_by(Outcome.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_an_import_run_three_times_records_each_outcome_once_and_counts_the_others(
+    make_world, tmp_path: Path
+) -> None:
+    world = _launched(make_world)
+    path = tmp_path / "resultats.csv"
+    path.write_text(
+        f"id_foyer;resultat;date;montant\n{pseudonym(1)};droit_ouvert;2026-03-12;182,50\n", encoding="utf-8"
+    )
+
+    first, second, third = (_import(world, path) for _ in range(3))
+
+    assert (first.recorded, first.already_recorded) == (1, 0)
+    assert (second.recorded, second.already_recorded) == (third.recorded, third.already_recorded) == (0, 1)
+    assert _outcomes(world) == [(pseudonym(1), "droit_ouvert", 182.5)]
+
+
+def test_an_outcome_entered_on_the_web_the_same_day_is_not_recorded_again_by_an_import(
+    make_world, tmp_path: Path
+) -> None:
+    world = _launched(make_world)
+    with Session(world.engine) as session, session.begin():
+        # 00:30 in Paris on 12 March is still 11 March in UTC: the day is the French one.
+        record_outcome(
+            session,
+            id_foyer=pseudonym(2),
+            resultat="refus",
+            acteur="ts1",
+            survenu_le=dt.datetime(2026, 3, 11, 23, 30, tzinfo=dt.UTC),
+            now=NOW,
+        )
+    path = tmp_path / "resultats.csv"
+    path.write_text(
+        f"id_foyer;resultat;date;commentaire\n{pseudonym(2)};refus;12/03/2026;saisi aussi au tableur\n",
+        encoding="utf-8",
+    )
+
+    done = _import(world, path)
+
+    assert (done.recorded, done.already_recorded) == (0, 1)
+
+
+def test_another_amount_day_or_result_is_another_outcome(make_world, tmp_path: Path) -> None:
+    world = _launched(make_world)
+    first = tmp_path / "premier.csv"
+    first.write_text(
+        f"id_foyer;resultat;date;montant\n{pseudonym(1)};droit_ouvert;2026-03-12;182,50\n", encoding="utf-8"
+    )
+    _import(world, first)
+    later = tmp_path / "second.csv"
+    later.write_text(
+        "id_foyer;resultat;date;montant\n"
+        f"{pseudonym(1)};droit_ouvert;2026-03-12;190\n"
+        f"{pseudonym(1)};droit_ouvert;2026-03-13;182,50\n"
+        f"{pseudonym(1)};joint;2026-03-12;\n",
+        encoding="utf-8",
+    )
+
+    done = _import(world, later)
+
+    assert (done.recorded, done.already_recorded) == (3, 0)
+
+
+def test_an_outcome_typed_by_reference_and_by_pseudonym_is_the_same_outcome(
+    make_world, tmp_path: Path
+) -> None:
+    world = _launched(make_world)
+    with Session(world.engine) as session:
+        launch_id, rank = session.execute(
+            select(Assignment.launch_id, Assignment.rang).where(
+                Assignment.id_foyer == pseudonym(3), Assignment.rang.is_not(None)
+            )
+        ).one()
+    path = tmp_path / "resultats.csv"
+    path.write_text(
+        "id_foyer;reference;resultat;date\n"
+        f"{pseudonym(3)};;joint;2026-03-12\n"
+        f";Q-{launch_id}-{rank};joint;2026-03-12T16:00\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(OutcomeImportInvalid) as refused:
+        _import(world, path)
+
+    assert "ligne 3, colonne `resultat` : même résultat qu'à la ligne 2" in str(refused.value)
+
+
+def test_a_file_holding_the_same_outcome_twice_is_refused_naming_both_lines(
+    make_world, tmp_path: Path
+) -> None:
+    world = _launched(make_world)
+    path = tmp_path / "resultats.csv"
+    path.write_text(
+        "id_foyer;resultat;date;montant;acteur\n"
+        f"{pseudonym(1)};droit_ouvert;2026-03-12;182,50;ts1\n"
+        f"{pseudonym(2)};joint;2026-03-12;;ts1\n"
+        f"{pseudonym(1)};droit_ouvert;2026-03-12;182.5;ts2\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(OutcomeImportInvalid) as refused:
+        _import(world, path)
+
+    said = str(refused.value)
+    assert "ligne 4, colonne `resultat` : même résultat qu'à la ligne 2" in said
+    assert "rien n'a été importé" in said
+    assert _outcomes(world) == []
+
+
+def test_a_negative_amount_is_told_negative_with_its_line(make_world, tmp_path: Path) -> None:
+    world = _launched(make_world)
+    path = tmp_path / "resultats.csv"
+    path.write_text(
+        f"id_foyer;resultat;date;montant\n{pseudonym(1)};droit_ouvert;2026-03-12;-182,50\n"
+        f"{pseudonym(2)};droit_ouvert;2026-03-12;cent euros\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(OutcomeImportInvalid) as refused:
+        _import(world, path)
+
+    said = str(refused.value)
+    assert "ligne 2, colonne `montant` : le montant est négatif" in said
+    assert "ligne 3, colonne `montant` : montant illisible" in said

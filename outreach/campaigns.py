@@ -7,8 +7,9 @@ caps and which sending windows. The campaign's identifier is its file name witho
 
 from __future__ import annotations
 
+import difflib
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -292,3 +293,58 @@ def find_campaign(config_dir: Path, name: str) -> Campaign:
         if path.stem == name:
             return load_campaign(path, config_dir / TEMPLATES_DIR)
     raise CampaignNotFound(name, [p.stem for p in paths])
+
+
+def _closest(value: str, known: Collection[str], kind: str) -> str:
+    """The fix naming the known value closest to a mistyped one, or else every known value."""
+    close = difflib.get_close_matches(value, sorted(known), n=1, cutoff=0.6)
+    if close:
+        return f"corrigez le nom : la {kind} la plus proche est « {close[0]} »"
+    listed = ", ".join(f"« {name} »" for name in sorted(known)) or "aucune"
+    return f"corrigez le nom ({kind}s connues : {listed})"
+
+
+@dataclass(frozen=True)
+class KnownNames:
+    """What a campaign may name: the catalogue's rules, the register entries loaded in the database,
+    and those written in `config/registre/` (to tell a mistyped code from one not loaded yet)."""
+
+    rule_ids: frozenset[str]
+    loaded_register: frozenset[str]
+    written_register: frozenset[str] = frozenset()
+
+
+def check_references(campaign: Campaign, known: KnownNames) -> None:
+    """Refuse a campaign naming a rule absent from the catalogue (it would select nobody) or a
+    register entry absent from the loaded register (its launch would be refused on the day)."""
+    where = str(campaign.path)
+    rule_ids, loaded_register, written_register = (
+        known.rule_ids,
+        known.loaded_register,
+        known.written_register,
+    )
+    for key, rules in (
+        ("campagne.regles", campaign.campagne.regles),
+        ("selection.exclure_accompagnes", campaign.selection.exclure_accompagnes),
+    ):
+        for rule in rules:
+            if rule not in rule_ids:
+                raise CampaignInvalid(
+                    where, key, f"règle « {rule} » absente du catalogue", _closest(rule, rule_ids, "règle")
+                )
+    code = campaign.campagne.registre
+    if code in loaded_register:
+        return
+    if code in written_register:
+        raise CampaignInvalid(
+            where,
+            "campagne.registre",
+            f"la fiche « {code} » du registre des traitements n'est pas chargée dans la base",
+            "chargez le registre : uptake register load",
+        )
+    raise CampaignInvalid(
+        where,
+        "campagne.registre",
+        f"fiche « {code} » absente du registre des traitements",
+        _closest(code, {*loaded_register, *written_register}, "fiche"),
+    )

@@ -12,12 +12,22 @@ is a refusal naming the template, never a silent blank. Checks:
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    UndefinedError,
+    select_autoescape,
+)
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import escape
 
@@ -82,6 +92,111 @@ def format_euros(amount: float | None) -> str | None:
     return whole.replace(",", NARROW_NBSP) + "," + cents + " €"
 
 
+# jinja2's syntax errors, in French: its message's pattern, then the problem (`{0}`: what it quoted).
+_SYNTAX_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"innermost block that needs to be closed is '(\w+)'"),
+        "le bloc {{% {0} %}} n'est jamais fermé, il manque {{% end{0} %}}",
+    ),
+    (
+        re.compile(r"end of template.*'end of print statement'", re.I),
+        "une expression {{{{ … }}}} n'est pas fermée, il manque }}}}",
+    ),
+    (
+        re.compile(r"end of template.*'end of statement block'", re.I),
+        "une balise {{% … %}} n'est pas fermée, il manque %}}",
+    ),
+    (re.compile(r"unexpected end of template", re.I), "le modèle s'arrête au milieu d'une balise"),
+    (re.compile(r"unknown tag '(\w+)'"), "balise {{% {0} %}} inconnue ou mal placée"),
+    (re.compile(r"No filter named '([^']+)'"), "filtre « {0} » inconnu"),
+    (re.compile(r"No test named '([^']+)'"), "test « {0} » inconnu"),
+    (re.compile(r"expected token '[^']+', got '([^']+)'"), "« {0} » inattendu à cet endroit"),
+    (re.compile(r"unexpected '([^']+)'"), "« {0} » inattendu (une accolade en trop ou en moins ?)"),
+)
+_FIX_SYNTAX = "corrigez la syntaxe (jinja2 : {{ variable }}, {% if … %}…{% endif %})"
+_UNDEFINED = re.compile(r"^'([^']+)' is undefined$")
+_NO_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'$")
+
+
+def _syntax_problem(message: str) -> str:
+    for pattern, problem in _SYNTAX_PROBLEMS:
+        found = pattern.search(message)
+        if found:
+            return problem.format(*found.groups())
+    return "syntaxe incorrecte"
+
+
+def _runtime_line(env: Environment, templates_dir: Path, exc: Exception) -> tuple[str, int] | None:
+    """The template and line a rendering error arose at: the innermost frame of a template's code,
+    whose Python line jinja2 maps back to the template's."""
+    folder = templates_dir.resolve()
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = Path(frame.filename).resolve()  # a template's code runs under its file's name
+        if frame.lineno is not None and path.is_relative_to(folder) and path.is_file():
+            name = path.relative_to(folder).as_posix()
+            return name, env.get_template(name).get_corresponding_lineno(frame.lineno)
+    return None
+
+
+def _written(templates_dir: Path, name: str, line: int | None) -> str:
+    """The template's line as written (the data team's text, never a household's), shortened."""
+    if line is None:
+        return ""
+    try:
+        text = (templates_dir / name).read_text(encoding="utf-8").splitlines()[line - 1].strip()
+    except (OSError, UnicodeDecodeError, IndexError):
+        return ""
+    return f"{text[:60]}…" if len(text) > 60 else text
+
+
+def template_refused(
+    env: Environment, templates_dir: Path, name: str, exc: Exception, variables: list[str]
+) -> TemplateRefused:
+    """The French refusal of template `name` that failed with `exc`: its file, its line, what is wrong
+    and how to fix it (for an unknown variable, the `variables` it may use)."""
+    line: int | None
+    if isinstance(exc, TemplateSyntaxError):
+        where, line = exc.name or name, exc.lineno
+        problem, fix = _syntax_problem(exc.message or ""), _FIX_SYNTAX
+    else:
+        where, line = _runtime_line(env, templates_dir, exc) or (name, None)
+        problem, fix = _runtime_problem(exc, name, templates_dir, variables)
+    written = _written(templates_dir, where, line)
+    return TemplateRefused(str(templates_dir / where), problem, fix, line=line, written=written)
+
+
+def _runtime_problem(exc: Exception, name: str, templates_dir: Path, variables: list[str]) -> tuple[str, str]:
+    """What went wrong while rendering, and the fix (never the exception's text, which may quote a value)."""
+    message = str(getattr(exc, "message", None) or "")
+    if isinstance(exc, UndefinedError) and (unknown := _UNDEFINED.match(message)):
+        return (
+            f"variable « {unknown.group(1)} » inconnue ici",
+            f"utilisez une des variables de ce canal : {', '.join(variables)} (voir "
+            "config/campaigns/LISEZMOI.md)",
+        )
+    if isinstance(exc, UndefinedError) and (attribute := _NO_ATTRIBUTE.search(message)):
+        return (
+            f"attribut « {attribute.group(1)} » inconnu",
+            "vérifiez son nom (questionnaire : titre, questions ; chaque question : id, texte, type)",
+        )
+    if isinstance(exc, TemplateNotFound):
+        included = "" if exc.name == name else "inclus "
+        return (
+            f"le modèle {included}« {exc.name} » est introuvable",
+            f"créez-le dans {templates_dir} ou corrigez son nom",
+        )
+    if isinstance(exc, SecurityError):
+        return (
+            "accès interdit par le bac à sable (attribut ou fonction interne)",
+            "un modèle ne lit que ses variables",
+        )
+    return (
+        "opération impossible à l'exécution du modèle (calcul entre un texte et un nombre, filtre sur "
+        "une valeur absente…)",
+        "vérifiez les expressions de cette ligne",
+    )
+
+
 class Renderer:
     """Renders one campaign's templates, with the checks of its channel."""
 
@@ -95,26 +210,16 @@ class Renderer:
             keep_trailing_newline=False,
         )
         base = {"lien": campaign.campagne.lien_court, "expediteur": campaign.campagne.expediteur}
-        self.notice = self._render_file(f"{RIGHTS_NOTICE}.txt.j2", base).strip()
-        self.notice_sms = self._render_file(f"{RIGHTS_NOTICE_SMS}.txt.j2", base).strip()
-
-    def _render_file(self, name: str, context: Mapping[str, Any]) -> str:
-        try:
-            return self.env.get_template(name).render(**context)
-        except TemplateError as exc:
-            raise TemplateRefused(
-                name, f"{type(exc).__name__} : {exc.message or exc}", "corrigez le modèle"
-            ) from None
+        self.notice = self._module(f"{RIGHTS_NOTICE}.txt.j2", base)[0].strip()
+        self.notice_sms = self._module(f"{RIGHTS_NOTICE_SMS}.txt.j2", base)[0].strip()
 
     def _module(self, name: str, context: Mapping[str, Any]) -> tuple[str, str | None]:
         try:
             module = self.env.get_template(name).make_module(dict(context))
-        except TemplateError as exc:
-            raise TemplateRefused(
-                name,
-                f"{type(exc).__name__} : {exc.message or exc}",
-                "corrigez le modèle (seules les variables du canal existent ; pas de montant dans un SMS)",
-            ) from None
+        # A template is the data team's code: whatever it raises (a jinja2 error, or a calculation
+        # on a text) is a fault of the template, told in French with its file and line.
+        except Exception as exc:
+            raise template_refused(self.env, self.templates_dir, name, exc, sorted(context)) from None
         return str(module), getattr(module, "sujet", None)
 
     def base_context(self, rules: list[str], *, first_contact: bool) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import polars_hash  # noqa: F401  (registers the `chash` expression namespace)
 
 from privacy.directory import PSEUDONYM_COLUMN, RAW_IDENTIFIER
 from privacy.errors import InputInvalid
-from privacy.files import csv_separator, file_sha256, scan_table
+from privacy.files import csv_separator, file_sha256, reading, scan_table
 from privacy.keys import Keyring
 
 DEFAULT_FINALITE = "droits"
@@ -62,11 +63,56 @@ class PseudonymisedFile:
     sha256: str
 
 
-def pseudonymise_file(source: Path, out: Path, key: str) -> PseudonymisedFile:
+_OUTPUT_SUFFIXES = (".parquet", ".csv")
+
+
+def check_output(source: Path, out: Path, *, replace: bool) -> None:
+    """Refuse an output that would destroy a file: the raw input itself, or an existing file (unless
+    `replace`); and one that cannot be written: a folder, an unknown format."""
+    if out.is_dir():
+        raise InputInvalid(
+            str(out),
+            "la sortie est un dossier",
+            f"donnez un chemin de fichier, par exemple {out / 'extrait.parquet'}",
+        )
+    if out.suffix.lower() not in _OUTPUT_SUFFIXES:
+        raise InputInvalid(
+            str(out),
+            f"format de sortie « {out.suffix or 'sans extension'} » non pris en charge",
+            "utilisez .parquet ou .csv",
+        )
+    if out.resolve() == source.resolve() or (out.exists() and out.samefile(source)):
+        # The raw extract is the only way to rebuild the pseudonyms after a key rotation.
+        raise InputInvalid(
+            str(out),
+            "la sortie est le fichier brut lui-même, qui serait remplacé (il sert à la rotation des clés, "
+            "uptake keys rotate --raw)",
+            "donnez un autre nom de sortie",
+        )
+    if out.exists() and not replace:
+        raise InputInvalid(
+            str(out),
+            "la sortie existe déjà",
+            "choisissez un autre nom, ou demandez de la remplacer (--remplacer)",
+        )
+
+
+def _write(source: Path, frame: pl.LazyFrame, tmp: Path, out: Path) -> None:
+    """Stream `frame` to `tmp` in `out`'s format (a CSV keeps the source's separator)."""
+    if out.suffix.lower() == ".parquet":
+        # zstd level 1: as small as the default level on hex pseudonyms, at a fraction of the CPU.
+        frame.sink_parquet(tmp, compression="zstd", compression_level=1)
+    else:
+        separator = csv_separator(source) if source.suffix.lower() == ".csv" else ","
+        frame.sink_csv(tmp, separator=separator)
+
+
+def pseudonymise_file(source: Path, out: Path, key: str, *, replace: bool = False) -> PseudonymisedFile:
     """Stream a raw file (Parquet or CSV) to its pseudonymised form (format given by `out`'s suffix).
 
-    A missing `matricule` column, or rows without one, is an error naming the count; nothing is left
-    behind on error.
+    A missing `matricule` column, or rows without one, is an error naming the count. `out` may not be
+    `source`, nor an existing file unless `replace`. The file is written aside and moved into place
+    once checked: on error nothing is left behind, and a replaced `out` is untouched.
     """
     frame = scan_table(source)
     columns = frame.collect_schema().names()
@@ -82,29 +128,25 @@ def pseudonymise_file(source: Path, out: Path, key: str) -> PseudonymisedFile:
             f"colonne `{PSEUDONYM_COLUMN}` déjà présente",
             "le fichier est-il déjà pseudonymisé ?",
         )
+    check_output(source, out, replace=replace)
+    created = [folder for folder in out.parents if not folder.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    result = pseudonymise_frame(frame, key)
+    # Hidden, and of `out`'s format so that it is read back as such.
+    tmp = out.with_name(f".{out.stem}.partiel{out.suffix}")
     try:
-        suffix = out.suffix.lower()
-        if suffix == ".parquet":
-            # zstd level 1: as small as the default level on hex pseudonyms, at a fraction of the CPU.
-            result.sink_parquet(tmp, compression="zstd", compression_level=1)
-        elif suffix == ".csv":
-            separator = csv_separator(source) if source.suffix.lower() == ".csv" else ","
-            result.sink_csv(tmp, separator=separator)
-        else:
+        with reading(source):
+            _write(source, pseudonymise_frame(frame, key), tmp, out)
+        counted = scan_table(tmp).select(pl.len(), pl.col(PSEUDONYM_COLUMN).null_count())
+        rows, missing = counted.collect().row(0)
+        if missing:
             raise InputInvalid(
-                str(out), f"format de sortie « {suffix} » non pris en charge", "utilisez .parquet ou .csv"
+                str(source), f"{missing} ligne(s) sans `{RAW_IDENTIFIER}`", "complétez ou retirez ces lignes"
             )
         tmp.replace(out)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        for folder in created:  # innermost first
+            with suppress(OSError):
+                folder.rmdir()
         raise
-    rows, missing = scan_table(out).select(pl.len(), pl.col(PSEUDONYM_COLUMN).null_count()).collect().row(0)
-    if missing:
-        out.unlink()
-        raise InputInvalid(
-            str(source), f"{missing} ligne(s) sans `{RAW_IDENTIFIER}`", "complétez ou retirez ces lignes"
-        )
     return PseudonymisedFile(out, int(rows), file_sha256(out))

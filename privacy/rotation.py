@@ -37,7 +37,7 @@ from privacy import audit
 from privacy.canonical import canonical_json, utc_now, utc_stamp
 from privacy.directory import RAW_IDENTIFIER
 from privacy.errors import InputInvalid
-from privacy.files import scan_table
+from privacy.files import reading, scan_table
 from privacy.keys import Keyring, derive_pseudonym_key, pseudonym_root_name
 from privacy.models import ContactRecord, Opposition, OutputHousehold, PseudonymAlias
 from privacy.pseudonyms import key_text, pseudonym_expr
@@ -114,6 +114,25 @@ def rekey_column(
     return Rekeyed(what, label, found, int(getattr(result, "rowcount", 0)))
 
 
+def known_matricules(raw: Path) -> pl.DataFrame:
+    """The distinct matricules of a raw extract; a file without any is refused, for every vault record
+    of a household absent from it would be deleted."""
+    frame = scan_table(raw)
+    if RAW_IDENTIFIER not in frame.collect_schema().names():
+        raise InputInvalid(
+            str(raw), f"colonne `{RAW_IDENTIFIER}` absente", "donnez un extrait brut (avec matricules)"
+        )
+    with reading(raw):
+        identifiers = frame.select(RAW_IDENTIFIER).unique().collect()
+    if identifiers.select(pl.col(RAW_IDENTIFIER).is_not_null().sum()).item() == 0:
+        raise InputInvalid(
+            str(raw),
+            "aucun matricule dans le fichier",
+            "donnez l'extrait brut complet des foyers connus de la Caf",
+        )
+    return identifiers
+
+
 def _next_name(territory: str) -> str:
     return f"{pseudonym_root_name(territory)}-suivante"
 
@@ -132,14 +151,9 @@ def rotate(
     """Re-key the stored pseudonyms of `territory` under a new root, privacy's and those the `also`
     functions re-key, in the caller's transaction (call `promote` after the commit)."""
     moment = now or utc_now()
-    frame = scan_table(raw)
-    if RAW_IDENTIFIER not in frame.collect_schema().names():
-        raise InputInvalid(
-            str(raw), f"colonne `{RAW_IDENTIFIER}` absente", "donnez un extrait brut (avec matricules)"
-        )
+    identifiers = known_matricules(raw)
     new_root = secrets.token_bytes(32)
     keyring.store(_next_name(territory), new_root)
-    identifiers = frame.select(RAW_IDENTIFIER).unique().collect()
     parts = []
     for finalite in finalites:
         old_key = key_text(keyring, territory, finalite)

@@ -9,15 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from uptake.failures import told
-from uptake.settings import Settings
+from uptake.settings import Settings, database_problem, sqlite_file
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from outreach.campaigns import KnownNames
 
 T = TypeVar("T")
 
@@ -39,6 +41,9 @@ def _database(settings: Settings) -> str:
 
     from uptake.db import alembic_config, make_engine, shown, unreachable
 
+    problem = database_problem(settings)
+    if problem is not None:
+        raise NotReady(problem)
     if _absent(settings):
         return f"{shown(settings.database_url)} : pas encore créée (elle l'est à la première commande)"
     engine = make_engine(settings.database_url)
@@ -66,16 +71,10 @@ def _database(settings: Settings) -> str:
 
 
 def _absent(settings: Settings) -> bool:
-    """A SQLite file not there yet: connecting would create it."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(settings.database_url)
-    database = url.database or ""
-    return (
-        url.get_backend_name() == "sqlite"
-        and database not in ("", ":memory:")
-        and not Path(database).exists()
-    )
+    """A SQLite file not there yet (connecting would create it), or one that cannot be opened as the
+    database (the database part says why)."""
+    path = sqlite_file(settings.database_url)
+    return database_problem(settings) is not None or (path is not None and not path.exists())
 
 
 def _read_database(settings: Settings, read: Callable[[Engine], T]) -> T | None:
@@ -123,15 +122,48 @@ def _rules(settings: Settings) -> str:
 
 
 def _campaigns(settings: Settings) -> str:
-    from outreach.campaigns import TEMPLATES_DIR, campaign_paths, load_campaign
+    from outreach.campaigns import TEMPLATES_DIR, campaign_paths, check_references, load_campaign
     from outreach.templates import check_campaign
 
     paths = campaign_paths(settings.config_dir)
+    if not paths:
+        return "aucune campagne"
+    names = campaign_names(settings)
+    # An entry written in config/registre/ but not loaded is the register part's finding, not told twice.
+    known = replace(names, loaded_register=names.loaded_register | names.written_register)
     for path in paths:
-        check_campaign(
-            load_campaign(path, settings.config_dir / TEMPLATES_DIR), settings.config_dir / TEMPLATES_DIR
-        )
-    return f"{len(paths)} campagne(s), modèles de messages corrects" if paths else "aucune campagne"
+        campaign = load_campaign(path, settings.config_dir / TEMPLATES_DIR)
+        check_references(campaign, known)
+        check_campaign(campaign, settings.config_dir / TEMPLATES_DIR)
+    return f"{len(paths)} campagne(s), modèles de messages corrects"
+
+
+def campaign_names(settings: Settings) -> KnownNames:
+    """The rules and register entries a campaign may name, read without changing anything (no
+    register entry is loaded while the database is not created)."""
+    from sqlalchemy.orm import Session
+
+    from detection.geography import Geography
+    from detection.runs import load_rules
+    from detection.territory import TERRITORY_FILE, load_territory
+    from outreach.campaigns import KnownNames
+    from privacy import register
+    from privacy.errors import PrivacyError
+
+    def loaded(engine: Engine) -> frozenset[str]:
+        with Session(engine) as session:
+            return frozenset(row.code for row in register.entries(session))
+
+    catalogue, _ = load_rules(Geography.of(load_territory(settings.config_dir / TERRITORY_FILE)))
+    try:
+        written = frozenset(e.code for e in register.load_dir(settings.config_dir / register.REGISTER_DIR))
+    except PrivacyError:  # a broken register folder is the register's finding; the loaded entries decide
+        written = frozenset()
+    return KnownNames(
+        rule_ids=frozenset(rule.id for rule in catalogue.rules),
+        loaded_register=_read_database(settings, loaded) or frozenset(),
+        written_register=written,
+    )
 
 
 def _register(settings: Settings) -> str:
@@ -187,6 +219,7 @@ def _schedules(settings: Settings) -> str:
         failure_sentences,
         list_schedules,
         missed_sentences,
+        never_sentences,
         purge_sentence,
     )
 
@@ -200,7 +233,7 @@ def _schedules(settings: Settings) -> str:
             "purge (uptake schedule add)"
         )
     infos, running = found
-    problems = missed_sentences(infos) + failure_sentences(infos)
+    problems = never_sentences(infos) + missed_sentences(infos) + failure_sentences(infos)
     if not any(info.job == "detection" and info.next_run is not None for info in infos):
         problems.append(
             "Aucune détection planifiée (ou sa planification est suspendue) : les extraits déposés ne "

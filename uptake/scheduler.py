@@ -118,11 +118,12 @@ class ScheduleInfo:
     last_outcome: str | None = None  # how it ended: SUCCEEDED, FAILED, None while running
     last_message: str | None = None  # what went wrong, when it failed
     missed: dt.datetime | None = None  # an execution no daemon ran in time, since the last started
+    never: bool = False  # its cron names no date that exists (the 31st of February): it cannot fire
 
     @property
     def paused(self) -> bool:
-        """A paused schedule has no next run."""
-        return self.next_run is None
+        """A paused schedule has no next run, though its cron has dates."""
+        return self.next_run is None and not self.never
 
 
 def owner_name() -> str:
@@ -238,8 +239,9 @@ def _invalid_cron(cron: str, fields: list[str] | None = None) -> ScheduleError:
     )
 
 
-def cron_trigger(cron: str) -> CronTrigger:
-    """The trigger of a standard crontab expression (as `man 5 crontab` reads it)."""
+def cron_trigger(cron: str, now: dt.datetime | None = None) -> CronTrigger:
+    """The trigger of a standard crontab expression (as `man 5 crontab` reads it); one with no date
+    in the next five years after `now` (the 31st of February) is refused."""
     fields = cron.split()
     if len(fields) != 5:
         raise _invalid_cron(cron, fields)
@@ -251,16 +253,63 @@ def cron_trigger(cron: str) -> CronTrigger:
             "(l'autre champ à « * ») ; pour les deux, ajoutez deux planifications"
         )
     try:
-        return CronTrigger(
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=_weekdays(weekday),
-            timezone=TIMEZONE,
-        )
+        values = {
+            "minute": minute,
+            "hour": hour,
+            "day": day,
+            "month": month,
+            "day_of_week": _weekdays(weekday),
+        }
+        trigger = CronTrigger(**values, timezone=TIMEZONE)
     except ValueError:
         raise _invalid_cron(cron, fields) from None
+    if _first_fire(values, now or dt.datetime.now(dt.UTC)) is None:
+        raise ScheduleError(
+            f"expression cron « {cron} » : {_no_such_date(day, month)}, aucune exécution ne serait "
+            "possible ; choisissez un jour qui existe dans ces mois, par exemple « 0 6 28 2 * » pour le "
+            "28 février"
+        )
+    return trigger
+
+
+# A schedule must fire within this horizon (the 29th of February comes back within four years);
+# searching further, APScheduler would try every year up to 9999.
+_HORIZON = dt.timedelta(days=5 * 366)
+_MONTHS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
+
+
+def _first_fire(fields: Mapping[str, str], now: dt.datetime) -> dt.datetime | None:
+    """The first time a cron trigger of these fields fires after `now`, within the horizon."""
+    bounded = CronTrigger(**fields, timezone=TIMEZONE, end_date=now + _HORIZON)
+    return cast(dt.datetime | None, bounded.get_next_fire_time(None, now))
+
+
+def _no_such_date(day: str, month: str) -> str:
+    """Why a day of the month and a month never meet, in French (`le 31 février n'existe jamais`)."""
+    if day.isdigit() and month.isdigit() and 1 <= int(month) <= 12:
+        return f"le {int(day)} {_MONTHS[int(month) - 1]} n'existe jamais"
+    return f"aucun des mois « {month} » n'a de jour « {day} »"
+
+
+def never_sentences(infos: list[ScheduleInfo]) -> list[str]:
+    """What to tell of the schedules whose cron names no date that exists: they will never fire."""
+    return [
+        f"La planification « {info.name} » ne se déclenchera jamais : aucune date n'existe pour « "
+        f"{info.cron} » ; supprimez-la (uptake schedule remove {info.name}) puis ajoutez-la avec un "
+        "jour qui existe."
+        for info in infos
+        if info.never
+    ]
+
+
+def next_run_text(info: ScheduleInfo, *, short: bool = False) -> str:
+    """When the schedule fires next, in French: its date, « en pause », or « jamais (date impossible) »."""
+    if info.never:
+        return "jamais (date impossible)"
+    return "en pause" if info.next_run is None else french.moment(info.next_run, short=short)
 
 
 # Day-of-week as crontab numbers them (0 or 7 is Sunday); APScheduler 3 numbers Monday 0, so the
@@ -350,6 +399,8 @@ def _info(job: Job) -> ScheduleInfo:
         cron=cron,
         next_run=job.next_run_time,
         params=kwargs,
+        # Asked of schedules without a next run only: an active one has a date.
+        never=job.next_run_time is None and _first_fire(fields, dt.datetime.now(dt.UTC)) is None,
     )
 
 
@@ -518,9 +569,18 @@ def _retire(engine: Engine, owner: str) -> None:
         connection.execute(delete(_daemons).where(_daemons.c.owner == owner))
 
 
+def _refuse_never_firing(scheduler: BaseScheduler, name: str) -> None:
+    """Refuse to resume a schedule whose cron has no date: APScheduler would delete it without a word."""
+    job = scheduler.get_job(name)
+    if job is not None and (info := _info(job)).never:
+        raise ScheduleError(never_sentences([info])[0])
+
+
 def _change(engine: Engine, name: str, action: str) -> ScheduleInfo:
     with _Store(engine) as scheduler:
         try:
+            if action == "resume":
+                _refuse_never_firing(scheduler, name)
             if action == "pause":
                 scheduler.pause_job(name)
             elif action == "resume":

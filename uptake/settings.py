@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+DATABASE_ENV = "UPTAKE_DATABASE_URL"
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -16,6 +19,9 @@ class Settings:
     home: Path
     database_url: str
     config_dir: Path
+    # Whether UPTAKE_DATABASE_URL chose the database: then a missing SQLite file is a mistyped
+    # address, not a first use.
+    database_given: bool = False
 
     @property
     def keys_dir(self) -> Path:
@@ -31,10 +37,81 @@ def default_config_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "config"
 
 
+def _default_database(home: Path) -> Path:
+    return home / "uptake.sqlite3"
+
+
+def _is_default(url: str, home: Path) -> bool:
+    """Whether `url` names the default database under `UPTAKE_HOME` (created on first use)."""
+    path = sqlite_file(url)
+    return path is not None and path.resolve() == _default_database(home)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL; None for another database, an in-memory one or an unreadable URL."""
+    if not url.startswith("sqlite"):
+        return None  # spares loading SQLAlchemy to the commands that never open the database
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # `make_engine` says how to write the address
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.query.get("uri"):  # `file:` URIs: sqlite3 reads them, not a plain path
+        return None
+    return Path(parsed.database or "").expanduser()
+
+
+def database_problem(settings: Settings, *, creating: bool = False) -> str | None:
+    """Why the configured SQLite file cannot be opened as uptake's database (None when it can, or
+    when the database is not an SQLite file): a folder, a file that is not an SQLite database, or a
+    file that does not exist although UPTAKE_DATABASE_URL names it, unless `creating` it."""
+    path = sqlite_file(settings.database_url)
+    if path is None:
+        return None
+    named = f"la base SQLite {path} ({DATABASE_ENV})" if settings.database_given else f"la base {path}"
+    if path.is_dir():
+        example = path / "uptake.sqlite3"
+        return f"{named} est un dossier : l'adresse doit désigner un fichier, par exemple {example}"
+    if path.is_file() and not _is_sqlite(path):
+        fix = (
+            "vérifiez l'adresse, qui doit désigner la base d'uptake"
+            if settings.database_given
+            else "le fichier a été remplacé ou endommagé : restaurez-le depuis sa sauvegarde"
+        )
+        return f"{named} n'est pas une base de données SQLite : {fix}"
+    if settings.database_given and not creating and not path.exists():
+        folder = "" if path.parent.is_dir() else f" (ni son dossier {path.parent})"
+        return (
+            f"{named} n'existe pas{folder} : vérifiez l'adresse, une faute de frappe créerait une base "
+            "vide ; pour créer une nouvelle base à cette adresse, lancez « uptake db upgrade »"
+        )
+    return None
+
+
+def _is_sqlite(path: Path) -> bool:
+    """Whether the file is an SQLite database; an empty file is one SQLite has not written to yet."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_HEADER))
+    except OSError:
+        return True  # unreadable: the engine's connection says so, with the fix
+    return header in (b"", _SQLITE_HEADER)
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read `UPTAKE_HOME`, `UPTAKE_DATABASE_URL` and `UPTAKE_CONFIG` from the environment."""
     env = os.environ if environ is None else environ
     home = Path(env.get("UPTAKE_HOME", ".uptake")).expanduser().resolve()
-    url = env.get("UPTAKE_DATABASE_URL") or f"sqlite:///{home / 'uptake.sqlite3'}"
+    given = env.get(DATABASE_ENV) or ""
+    url = given or f"sqlite:///{_default_database(home)}"
     config_dir = Path(env["UPTAKE_CONFIG"]).resolve() if env.get("UPTAKE_CONFIG") else None
-    return Settings(home=home, database_url=url, config_dir=config_dir or default_config_dir())
+    return Settings(
+        home=home,
+        database_url=url,
+        config_dir=config_dir or default_config_dir(),
+        database_given=bool(given) and not _is_default(given, home),
+    )

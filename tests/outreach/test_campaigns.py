@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from outreach.campaigns import campaign_paths, find_campaign, load_campaign
+from outreach.campaigns import KnownNames, campaign_paths, check_references, find_campaign, load_campaign
 from outreach.errors import CampaignInvalid, CampaignNotFound
 from tests.conftest import CONFIG_DIR
 
@@ -74,3 +74,46 @@ def test_an_unknown_campaign_lists_the_known_ones(tmp_path: Path) -> None:
     shutil.copy(SHIPPED, tmp_path / "campaigns" / "ma-campagne.toml")
     with pytest.raises(CampaignNotFound, match="ma-campagne"):
         find_campaign(tmp_path, "autre")
+
+
+RULES = frozenset({"ppa_non_recours", "rsa_non_recours", "al_non_recours", "impaye_locatif"})
+REGISTER = frozenset({"CTG-FORCALQUIER-DROITS"})
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "said"),
+    [
+        ('"al_non_recours"]', '"al_non_recourss"]', "campagne.regles", "règle « al_non_recourss » absente"),
+        (
+            "exclure_accompagnes = [",
+            'exclure_accompagnes = ["impaye_locatf", ',
+            "selection.exclure_accompagnes",
+            "règle « impaye_locatf » absente",
+        ),
+        (
+            'registre = "CTG-FORCALQUIER-DROITS"',
+            'registre = "CTG-FORCALQUIER-DROIT"',
+            "campagne.registre",
+            "fiche « CTG-FORCALQUIER-DROIT » absente du registre",
+        ),
+    ],
+)
+def test_a_campaign_naming_an_unknown_rule_or_register_entry_is_refused_with_the_closest_name(
+    tmp_path: Path, old: str, new: str, key: str, said: str
+) -> None:
+    campaign = load_campaign(_variant(tmp_path, old, new))
+    with pytest.raises(CampaignInvalid) as refused:
+        check_references(campaign, KnownNames(rule_ids=RULES, loaded_register=REGISTER))
+    assert refused.value.key == key and said in str(refused.value)
+    assert "la plus proche est" in str(refused.value) and str(campaign.path) in str(refused.value)
+
+
+def test_a_register_entry_written_but_not_loaded_says_to_load_the_register() -> None:
+    campaign = load_campaign(SHIPPED)
+    known = KnownNames(rule_ids=RULES, loaded_register=frozenset(), written_register=REGISTER)
+    with pytest.raises(CampaignInvalid, match=r"n'est pas chargée dans la base\. Chargez le registre"):
+        check_references(campaign, known)
+
+
+def test_the_shipped_campaign_names_known_rules_and_register_entry() -> None:
+    check_references(load_campaign(SHIPPED), KnownNames(rule_ids=RULES, loaded_register=REGISTER))

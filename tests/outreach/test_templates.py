@@ -81,3 +81,28 @@ def test_templates_cannot_reach_python_internals(tmp_path: Path) -> None:
 
 def test_rights_are_named_with_french_contractions() -> None:
     assert rights_text_a(["ppa_non_recours", "rsa_non_recours"]) == "à la prime d'activité et au RSA"
+
+
+def test_a_template_syntax_error_is_told_in_french_with_its_file_and_line(tmp_path: Path) -> None:
+    renderer, attempt = _renderer(
+        tmp_path, "Caf : {{ prestations_a }}\nSTOP {{ mention_droits_courte }} {{ lien "
+    )
+    with pytest.raises(TemplateRefused) as refused:
+        _sms(renderer, attempt)
+    message = str(refused.value)
+    assert message.startswith(f"modèle `{tmp_path / 'templates' / 'sms.txt.j2'}` refusé, ligne 2")
+    assert "une expression {{ … }} n'est pas fermée, il manque }}" in message
+    assert "TemplateSyntaxError" not in message and "expected" not in message and ".." not in message
+
+
+def test_an_unknown_variable_is_told_with_its_line_and_the_variables_the_channel_gives(
+    tmp_path: Path,
+) -> None:
+    renderer, attempt = _renderer(tmp_path, "Bonjour {{ prenom }},\nSTOP {{ mention_droits_courte }}")
+    with pytest.raises(TemplateRefused) as refused:
+        _sms(renderer, attempt)
+    message = str(refused.value)
+    assert "refusé, ligne 1 (« Bonjour {{ prenom }}, ») : variable « prenom » inconnue ici." in message
+    assert "prestations_a, prestations_texte" in message and "lien" in message
+    assert "nom" not in message.split("variables de ce canal")[1]  # an SMS is given no name
+    assert "UndefinedError" not in message and "is undefined" not in message

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -92,3 +93,101 @@ def test_rows_without_matricule_are_refused_and_nothing_is_left(keyring: Keyring
     with pytest.raises(InputInvalid, match="1 ligne"):
         pseudonymise_file(raw, out, key_text(keyring, TERRITORY, "droits"))
     assert not out.exists()
+
+
+def _raw_parquet(folder: Path) -> Path:
+    raw = folder / "brut.parquet"
+    pl.DataFrame({"matricule": ["1000001", "1000002"], "loyer": [412.5, 0.0]}).write_parquet(raw)
+    return raw
+
+
+def test_the_raw_file_is_refused_as_its_own_output_and_stays_as_it_was(
+    keyring: Keyring, tmp_path: Path
+) -> None:
+    raw = _raw_parquet(tmp_path)
+    before = raw.read_bytes()
+    with pytest.raises(InputInvalid, match="la sortie est le fichier brut lui-même") as refused:
+        pseudonymise_file(raw, tmp_path / "." / "brut.parquet", key_text(keyring, TERRITORY, "droits"))
+    assert "keys rotate --raw" in str(refused.value)
+    assert raw.read_bytes() == before
+
+
+def test_an_existing_output_is_replaced_only_when_asked(keyring: Keyring, tmp_path: Path) -> None:
+    raw, out = _raw_parquet(tmp_path), tmp_path / "pseudo.parquet"
+    out.write_bytes(b"fichier d'un autre jour")
+    key = key_text(keyring, TERRITORY, "droits")
+    with pytest.raises(InputInvalid, match=r"la sortie existe déjà\. .*--remplacer"):
+        pseudonymise_file(raw, out, key)
+    assert out.read_bytes() == b"fichier d'un autre jour"
+
+    written = pseudonymise_file(raw, out, key, replace=True)
+
+    assert written.rows == 2 and pl.read_parquet(out)["id_foyer"][0] == pseudonym_of(key, "1000001")
+
+
+def test_a_replaced_output_is_untouched_when_the_new_file_is_refused(
+    keyring: Keyring, tmp_path: Path
+) -> None:
+    raw, out = tmp_path / "brut.csv", tmp_path / "pseudo.csv"
+    raw.write_text("matricule,loyer\n1000001,1\n,2\n", encoding="utf-8")
+    out.write_text("id_foyer,loyer\nancien,1\n", encoding="utf-8")
+    with pytest.raises(InputInvalid, match="1 ligne"):
+        pseudonymise_file(raw, out, key_text(keyring, TERRITORY, "droits"), replace=True)
+    assert out.read_text(encoding="utf-8") == "id_foyer,loyer\nancien,1\n"
+    assert not list(tmp_path.glob(".*"))  # no partial file left
+
+
+def test_an_output_that_is_a_folder_is_said_to_be_one(keyring: Keyring, tmp_path: Path) -> None:
+    folder = tmp_path / "sortie.parquet"
+    folder.mkdir()
+    with pytest.raises(InputInvalid) as refused:
+        pseudonymise_file(_raw_parquet(tmp_path), folder, key_text(keyring, TERRITORY, "droits"))
+    assert str(refused.value).startswith(f"{folder} : la sortie est un dossier.")
+    assert ".tmp" not in str(refused.value) and list(folder.iterdir()) == []
+
+
+def _truncated_parquet(folder: Path) -> Path:
+    whole = _raw_parquet(folder).read_bytes()
+    cut = folder / "coupe.parquet"
+    cut.write_bytes(whole[: len(whole) // 2])
+    return cut
+
+
+def _latin1_csv(folder: Path) -> Path:
+    path = folder / "latin1.csv"
+    path.write_bytes("matricule;nom\n1000001;Hélène\n".encode("latin-1"))
+    return path
+
+
+def _empty_csv(folder: Path) -> Path:
+    path = folder / "vide.csv"
+    path.write_bytes(b"")
+    return path
+
+
+def _folder(folder: Path) -> Path:
+    path = folder / "dossier.parquet"
+    path.mkdir()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (_truncated_parquet, "ce n'est pas un fichier Parquet complet"),
+        (_empty_csv, "fichier vide (0 octet)"),
+        (_folder, "c'est un dossier"),
+        (_latin1_csv, "n'est pas encodé en UTF-8 (premier caractère illisible ligne 2"),
+    ],
+)
+def test_an_unreadable_raw_file_is_a_french_error_naming_it_and_the_cause(
+    keyring: Keyring, tmp_path: Path, make: Callable[[Path], Path], said: str
+) -> None:
+    source = make(tmp_path)
+    out = tmp_path / "sortie" / "pseudo.parquet"
+    with pytest.raises(InputInvalid) as refused:
+        pseudonymise_file(source, out, key_text(keyring, TERRITORY, "droits"))
+    message = str(refused.value)
+    assert message.startswith(f"{source} : ") and said in message
+    assert "Error" not in message and "Hélène" not in message
+    assert not out.parent.exists()  # nothing written, not even the folder

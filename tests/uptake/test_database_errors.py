@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.conftest import free_port, run_cli
 
 
@@ -34,3 +36,42 @@ def test_a_postgresql_driver_that_is_not_installed_is_named(uptake_home) -> None
     assert result.code == 2
     assert "le pilote asyncpg, qui n'est pas installé" in result.output
     assert "Erreur interne" not in result.output
+
+
+def test_a_file_that_is_not_a_database_is_named_and_not_an_internal_error(
+    uptake_home, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.db"
+    notes.write_text("pas une base\n", encoding="utf-8")
+    env = {"UPTAKE_HOME": str(uptake_home), "UPTAKE_DATABASE_URL": f"sqlite:///{notes}"}
+    result = run_cli("validate", str(tmp_path / "extrait.parquet"), env=env)
+    said = " ".join(result.stderr.split())
+    assert result.code == 2
+    assert f"la base SQLite {notes} (UPTAKE_DATABASE_URL) n'est pas une base de données SQLite" in said
+    assert "Erreur interne" not in said and "DatabaseError" not in said
+    assert notes.read_text(encoding="utf-8") == "pas une base\n"
+
+
+def test_a_mistyped_sqlite_address_is_refused_and_creates_nothing(uptake_home, tmp_path: Path) -> None:
+    mistyped = tmp_path / "donees" / "uptake.sqlite3"
+    env = {"UPTAKE_HOME": str(uptake_home), "UPTAKE_DATABASE_URL": f"sqlite:///{mistyped}"}
+    result = run_cli("runs", "list", env=env)
+    said = " ".join(result.stderr.split())
+    assert result.code == 2
+    assert f"la base SQLite {mistyped} (UPTAKE_DATABASE_URL) n'existe pas (ni son dossier" in said
+    assert "lancez « uptake db upgrade »" in said
+    assert not mistyped.parent.exists()
+
+
+def test_uptake_db_upgrade_creates_a_database_at_an_explicit_address(uptake_home, tmp_path: Path) -> None:
+    wanted = tmp_path / "bases" / "uptake.sqlite3"
+    env = {"UPTAKE_HOME": str(uptake_home), "UPTAKE_DATABASE_URL": f"sqlite:///{wanted}"}
+    assert run_cli("db", "upgrade", env=env).code == 0
+    assert wanted.is_file()
+    assert run_cli("runs", "list", env=env).code == 0
+
+
+def test_the_default_database_is_still_created_at_first_use(uptake_home) -> None:
+    result = run_cli("runs", "list", env={"UPTAKE_HOME": str(uptake_home)})
+    assert result.code == 0, result.output
+    assert (uptake_home / "uptake.sqlite3").is_file()

@@ -126,6 +126,22 @@ def test_rejected_extract_exits_2_with_the_report_and_writes_nothing(
     assert run.status == "rejected" and _flag_count(uptake_home) == 0
 
 
+def test_an_output_folder_that_cannot_be_created_is_refused_before_the_run_starts(
+    cli, extract: Path, uptake_home: Path, tmp_path: Path
+) -> None:
+    blocking = tmp_path / "un-fichier"
+    blocking.write_text("", encoding="utf-8")
+    out = blocking / "sortie"
+
+    result = cli("run", "--extract", str(extract), "--out", str(out))
+
+    said = " ".join(result.stderr.split())
+    assert result.code == 2
+    assert f"dossier de sortie {out} : impossible d'y écrire (une partie du chemin est un fichier)" in said
+    assert "Erreur interne" not in said and "Error" not in said
+    assert not (uptake_home / "uptake.sqlite3").exists() or not _runs(uptake_home)  # no run recorded
+
+
 def _has_run(home: Path) -> bool:
     """True once the run is recorded (the database may still be being created)."""
     try:

@@ -12,7 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.attempts import AttemptReport
-from outreach.campaigns import TEMPLATES_DIR, campaign_paths, find_campaign, load_campaign
+from outreach.campaigns import (
+    TEMPLATES_DIR,
+    campaign_paths,
+    check_references,
+    find_campaign,
+    load_campaign,
+)
 from outreach.channels import SmtpSettings, smtp_relay
 from outreach.launch import launch_campaign, run_followups
 from outreach.models import Launch
@@ -23,6 +29,7 @@ from uptake import french
 from uptake.commands.privacy import actor_name
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
+from uptake.health import campaign_names
 
 console = Console()
 logger = logging.getLogger("uptake.jobs")
@@ -130,12 +137,17 @@ def register(app: typer.Typer) -> None:
             None, metavar="CAMPAGNE", help="Nom de la campagne (toutes par défaut)."
         ),
     ) -> None:
-        """Vérifie les fichiers de campagne et leurs modèles de messages (SMS : encodage et segments)."""
+        """Vérifie les fichiers de campagne, leurs règles, leur fiche du registre et leurs modèles.
+
+        Pour les SMS : encodage et nombre de segments.
+        """
         ctx = AppContext.from_env()
         config = ctx.settings.config_dir
         names = [campagne] if campagne else [p.stem for p in campaign_paths(config)]
+        known = campaign_names(ctx.settings)
         for name in names:
             campaign = find_campaign(config, name)
+            check_references(campaign, known)
             lines = check_campaign(campaign, config / TEMPLATES_DIR)
             console.print(f"[green]✓[/] {campaign.id} : {campaign.campagne.titre}")
             for line in lines:

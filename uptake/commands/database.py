@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 
 from uptake.context import AppContext
+from uptake.settings import load_settings
 
 console = Console()
 
@@ -17,7 +18,7 @@ def register(app: typer.Typer) -> None:
     @db.command("upgrade")
     def upgrade_command() -> None:
         """Crée la base de données ou la met à jour vers le schéma le plus récent."""
-        ctx = AppContext.from_env()
+        ctx = AppContext(load_settings(), creates_database=True)
         _ = ctx.engine
         console.print(f"Base de données à jour : [bold]{ctx.engine.url.render_as_string()}[/]")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 import typer
@@ -9,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Column
 
+from detection.errors import OutputUnusable
 from detection.runs import INTERRUPTED_BY_USER, STEP_LABELS, DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
 from uptake import french
@@ -50,6 +54,39 @@ class _Steps:
             self.progress.update(self.current, completed=1)
 
 
+# Why the system refused to create or write the output folder, by error number.
+_REFUSALS = {
+    errno.EACCES: "droits insuffisants",
+    errno.EPERM: "droits insuffisants",
+    errno.EROFS: "système de fichiers en lecture seule",
+    errno.ENOSPC: "disque plein",
+    errno.ENOTDIR: "une partie du chemin est un fichier",
+    errno.EEXIST: "un fichier porte déjà ce nom",
+}
+
+
+def check_output_writable(folder: Path) -> None:
+    """Refuse, before the run starts, an output folder that cannot be created or written to: the run
+    would otherwise read the whole extract and then fail, recorded as an internal error. The folders
+    created for the test are removed (the run creates them again)."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        cause = _REFUSALS.get(exc.errno or 0, "le système refuse d'y créer un fichier")
+        raise OutputUnusable(
+            str(folder),
+            f"impossible d'y écrire ({cause})",
+            "indiquez un dossier où le compte qui lance uptake peut écrire (--out)",
+        ) from None
+    finally:
+        for created in missing:
+            with suppress(OSError):
+                created.rmdir()
+
+
 def _rule_ids(values: list[str]) -> tuple[str, ...]:
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
 
@@ -86,6 +123,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Détecte les droits non réclamés dans un extrait : validation, règles, géographie, drapeaux."""
         ctx = AppContext.from_env()
+        check_output_writable(out or ctx.settings.home / "runs")
         request = RunRequest(
             extract=extract, rule_ids=_rule_ids(rules), out_dir=out, force=force, actor=actor_name(None)
         )

@@ -22,6 +22,8 @@ from uptake.scheduler import (
     failure_sentences,
     list_schedules,
     missed_sentences,
+    never_sentences,
+    next_run_text,
     pause_schedule,
     purge_sentence,
     remove_schedule,
@@ -43,10 +45,6 @@ def _params(inbox: Path | None, pairs: list[str]) -> dict[str, str]:
     if inbox is not None:
         params["inbox"] = str(inbox.expanduser().resolve())
     return params
-
-
-def _next(info: ScheduleInfo) -> str:
-    return "en pause" if info.next_run is None else french.moment(info.next_run)
 
 
 def _last(info: ScheduleInfo) -> str:
@@ -84,7 +82,7 @@ def register(app: typer.Typer) -> None:
         """Ajoute une planification (conservée en base : elle survit aux redémarrages)."""
         ctx = AppContext.from_env()
         info = add_schedule(ctx.engine, name, cron=cron, job=job, params=_params(inbox, param))
-        console.print(f"Planification « {info.name} » ajoutée : prochaine exécution {_next(info)}.")
+        console.print(f"Planification « {info.name} » ajoutée : prochaine exécution {next_run_text(info)}.")
 
     @schedule.command("list")
     def list_command() -> None:
@@ -105,17 +103,16 @@ def register(app: typer.Typer) -> None:
         table.add_column("Paramètres", overflow="fold", min_width=12)  # a folder path is read whole
         for info in infos:
             params = ", ".join(f"{k}={v}" for k, v in sorted(info.params.items()))
-            following = "en pause" if info.next_run is None else french.moment(info.next_run, short=True)
             table.add_row(
                 info.name,
                 info.job,
                 info.cron,
-                following,
+                next_run_text(info, short=True),
                 _last(info),
                 params,
             )
         console.print(table)
-        for sentence in missed_sentences(infos) + failure_sentences(infos):
+        for sentence in never_sentences(infos) + missed_sentences(infos) + failure_sentences(infos):
             console.print(sentence, style="bold")
         if unpurged:
             console.print(unpurged, style="bold")
@@ -131,7 +128,7 @@ def register(app: typer.Typer) -> None:
     def resume_command(name: str = typer.Argument(..., metavar="NOM")) -> None:
         """Reprend une planification suspendue."""
         info = resume_schedule(AppContext.from_env().engine, name)
-        console.print(f"Planification « {info.name} » reprise : prochaine exécution {_next(info)}.")
+        console.print(f"Planification « {info.name} » reprise : prochaine exécution {next_run_text(info)}.")
 
     @schedule.command("run")
     def run_command(name: str = typer.Argument(..., metavar="NOM")) -> None:

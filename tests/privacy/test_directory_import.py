@@ -1,0 +1,117 @@
+"""Importing the contact directory: a rejected value never erases a valid one held, and a rejected
+record makes the import incomplete."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Engine
+
+from privacy.directory import INCOMPLETE_EXIT, DirectoryImport, import_directory
+from privacy.errors import InputInvalid
+from privacy.keys import Keyring
+from privacy.models import ContactRecord
+from privacy.pseudonyms import key_text, pseudonym_of
+from privacy.vault import vault_key_name
+from tests.privacy.conftest import TERRITORY
+from uptake.db import transaction
+
+
+def _write(keyring: Keyring, people: list[dict[str, str]], path: Path) -> list[str]:
+    """The directory of `people`, pseudonymised, as a CSV file; their pseudonyms."""
+    key = key_text(keyring, TERRITORY, "droits")
+    rows = [{"id_foyer": pseudonym_of(key, p["matricule"]), **p} for p in people]
+    pl.DataFrame(rows).drop("matricule").write_csv(path, separator=";")
+    return [row["id_foyer"] for row in rows]
+
+
+def _import(engine: Engine, keyring: Keyring, path: Path) -> DirectoryImport:
+    with transaction(engine) as session:
+        return import_directory(session, keyring, path, territory=TERRITORY, actor="equipe-donnees")
+
+
+def _stored(engine: Engine, keyring: Keyring, pseudonym: str) -> tuple[dict[str, str], list[str], list[str]]:
+    with transaction(engine) as session:
+        record = session.get_one(ContactRecord, pseudonym)
+        plain = AESGCM(keyring.secret(vault_key_name(TERRITORY))).decrypt(
+            record.nonce, record.ciphertext, pseudonym.encode()
+        )
+        return json.loads(plain), list(record.usable_fields), list(record.invalid_fields)
+
+
+def test_a_rejected_phone_and_email_keep_the_valid_ones_held_and_the_other_fields_are_updated(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]], tmp_path: Path
+) -> None:
+    first = tmp_path / "annuaire-1.csv"
+    ids = _write(keyring, people, first)
+    _import(engine, keyring, first)
+    held, _, _ = _stored(engine, keyring, ids[0])
+
+    people[0].update(telephone="01 23", email="pas-une-adresse", ville="Manosque")
+    second = tmp_path / "annuaire-2.csv"
+    _write(keyring, people, second)
+    done = _import(engine, keyring, second)
+
+    values, usable, invalid = _stored(engine, keyring, ids[0])
+    assert values["telephone"] == held["telephone"] and values["email"] == held["email"]
+    assert values["ville"] == "Manosque"  # a valid new value still replaces the old one
+    assert {"telephone", "email"} <= set(usable) and not {"telephone", "email"} & set(invalid)
+    assert done.kept == {"email": 1, "telephone": 1}
+    assert done.report.replaced == len(people) and done.exit_code == 0
+
+
+def test_an_emptied_field_is_not_a_rejected_one_and_is_removed(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]], tmp_path: Path
+) -> None:
+    path = tmp_path / "annuaire.csv"
+    ids = _write(keyring, people, path)
+    _import(engine, keyring, path)
+    people[0]["email"] = ""
+    _write(keyring, people, path)
+    _import(engine, keyring, path)
+    values, usable, _ = _stored(engine, keyring, ids[0])
+    assert "email" not in values and "email" not in usable
+
+
+def test_a_directory_with_rejected_records_is_an_incomplete_import(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]], tmp_path: Path
+) -> None:
+    path = tmp_path / "annuaire.csv"
+    _write(keyring, [*people, people[0]], path)  # the first household twice
+    done = _import(engine, keyring, path)
+    assert done.report.rejected == 1 and done.report.stored == len(people)
+    assert done.exit_code == INCOMPLETE_EXIT != 0
+
+
+def test_a_directory_not_in_utf8_is_said_so_and_nothing_is_stored(
+    engine: Engine, keyring: Keyring, tmp_path: Path
+) -> None:
+    path = tmp_path / "annuaire.csv"
+    path.write_bytes(f"id_foyer;nom;prenom\n{'a' * 20};Hélène;Zoé\n".encode("latin-1"))
+    with pytest.raises(InputInvalid) as refused:
+        _import(engine, keyring, path)
+    assert str(refused.value).startswith(f"{path} : le fichier n'est pas encodé en UTF-8")
+    assert "ComputeError" not in str(refused.value) and "Hélène" not in str(refused.value)
+    with transaction(engine) as session:
+        assert session.get(ContactRecord, "a" * 20) is None
+
+
+def test_the_command_exits_1_and_says_so_when_records_were_rejected(cli, tmp_path: Path) -> None:
+    path = tmp_path / "contacts.csv"
+    valid = "b" * 64
+    path.write_text(
+        "id_foyer;telephone\n"
+        f"{valid};06 12 34 56 78\n{valid};06 12 34 56 79\npas-un-pseudonyme;06 12 34 56 70\n",
+        encoding="utf-8",
+    )
+
+    result = cli("contacts", "import", str(path))
+
+    assert result.code == INCOMPLETE_EXIT, result.output
+    said = " ".join(result.stdout.split())
+    assert "enregistrement(s) rejeté(s) : corrigez-les dans l'annuaire" in said
+    assert "06 12" not in result.output

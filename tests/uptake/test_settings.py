@@ -1,0 +1,46 @@
+"""Which database the settings name, and when a named SQLite file must already exist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from uptake.context import AppContext
+from uptake.db import DatabaseUnusable
+from uptake.settings import Settings, database_problem, load_settings
+
+
+def test_an_explicit_sqlite_address_must_name_an_existing_file(tmp_path: Path) -> None:
+    env = {"UPTAKE_HOME": str(tmp_path / "home"), "UPTAKE_DATABASE_URL": "sqlite:////nonexistent/dir/x.db"}
+    with pytest.raises(
+        DatabaseUnusable, match=r"/nonexistent/dir/x\.db \(UPTAKE_DATABASE_URL\) n'existe pas"
+    ):
+        _ = AppContext(load_settings(env)).engine
+    assert not Path("/nonexistent/dir").exists()
+    created = AppContext(
+        load_settings({**env, "UPTAKE_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}), creates_database=True
+    )
+    assert created.engine is not None and (tmp_path / "x.db").is_file()
+
+
+def test_the_default_database_and_an_address_naming_it_may_not_exist_yet(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert not load_settings({"UPTAKE_HOME": str(home)}).database_given
+    named = load_settings(
+        {"UPTAKE_HOME": str(home), "UPTAKE_DATABASE_URL": f"sqlite:///{home}/uptake.sqlite3"}
+    )
+    assert not named.database_given and not home.exists()
+
+
+def test_a_missing_explicit_database_may_be_created_on_purpose(tmp_path: Path) -> None:
+    wanted = Settings(tmp_path, f"sqlite:///{tmp_path / 'neuve.sqlite3'}", tmp_path, database_given=True)
+    assert database_problem(wanted, creating=True) is None
+    assert "lancez « uptake db upgrade »" in (database_problem(wanted) or "")
+
+
+def test_a_server_database_is_not_checked_as_a_file(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"UPTAKE_HOME": str(tmp_path), "UPTAKE_DATABASE_URL": "postgresql+psycopg://u@h/b"}
+    )
+    assert settings.database_given and database_problem(settings) is None

@@ -9,8 +9,9 @@ broken link that can be told apart from an edited row (whose own hash no longer 
 A checkpoint signs "`seq` entries, the last one hashing to `entry_hash`". It detects what the chain
 alone cannot: a truncation of the log's tail, and a chain rewritten from some entry on (hashes
 recomputed) — the rewritten entry no longer matches the signed hash. Entries appended after the last
-checkpoint can only be protected by the next one, so the CLI signs one at the end of every command
-that wrote to the log and at each `uptake audit verify`.
+checkpoint can only be protected by the next one, so every transaction that appended to the log
+signs its end before it commits, on an engine registered with `seal_commits` (the CLI, the web
+application and the scheduler all are): no front door can leave an unsigned tail behind.
 
 Appends are serialised by updating the single row of `privacy_audit_lock` first: on PostgreSQL the
 row lock makes concurrent writers wait for each other's commit; on SQLite the update takes the
@@ -22,13 +23,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Engine, delete, func, select, text, update
+from sqlalchemy import Connection, Engine, delete, event, func, select, text, update
 from sqlalchemy.orm import Session
 
 from privacy.canonical import canonical_json, utc_now, utc_stamp
@@ -40,7 +43,14 @@ GENESIS = "0" * 64
 CHECKPOINT_EVERY = 100
 POINT, ANCHOR = "point", "ancre"
 
-ProblemKind = Literal["modifiee", "supprimee", "inseree", "reordonnee", "tronquee", "signature", "reecrite"]
+# Set on a session by `append`: its transaction has entries to sign before it commits.
+_UNSIGNED = "audit_unsigned"
+# The keyring that signs the transactions of each registered engine (opened only when needed).
+_SEALERS: weakref.WeakKeyDictionary[Engine, Callable[[], Keyring]] = weakref.WeakKeyDictionary()
+
+ProblemKind = Literal[
+    "modifiee", "supprimee", "inseree", "reordonnee", "tronquee", "signature", "reecrite", "autre_cle"
+]
 
 
 def _entry_hash(
@@ -134,6 +144,7 @@ def append(
     entry = AuditEntry(seq=seq, hash=_entry_hash(**fields), **fields)
     session.add(entry)
     session.flush()
+    session.info[_UNSIGNED] = True
     if keyring is not None and seq % CHECKPOINT_EVERY == 0:
         _sign(session, keyring, seq, entry.hash)
     return entry
@@ -173,6 +184,29 @@ def checkpoint(session: Session, keyring: Keyring) -> AuditCheckpoint | None:
     if signed is not None:
         return None
     return _sign(session, keyring, last[0], last[1])
+
+
+def seal_commits(engine: Engine, keyring: Callable[[], Keyring]) -> None:
+    """Have every session transaction on `engine` that appended to the log sign its end before it
+    commits, with the keyring `keyring()` returns (called at the first such commit)."""
+    _SEALERS[engine] = keyring
+
+
+def leave_unsigned(session: Session) -> None:
+    """Do not sign what this transaction appended (a verification that found the log broken must
+    never endorse it)."""
+    session.info.pop(_UNSIGNED, None)
+
+
+@event.listens_for(Session, "before_commit")
+def _seal(session: Session) -> None:
+    if not session.info.pop(_UNSIGNED, False):
+        return
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    sealer = _SEALERS.get(engine)
+    if sealer is not None:
+        checkpoint(session, sealer())
 
 
 @dataclass(frozen=True)
@@ -278,8 +312,30 @@ def _checkpoint_problem(
     return None
 
 
+def _foreign_key_problem(
+    rows: list[AuditEntry], checkpoints: list[AuditCheckpoint], public_key: Ed25519PublicKey
+) -> AuditProblem | None:
+    # Not one checkpoint verifies: the key given is not the one that signed this log (another file,
+    # or the log re-signed whole after the key was replaced). Said apart from tampering, which a DPO
+    # must not be told about when the mistake is only in the key they gave.
+    if not checkpoints or any(_signed(point, public_key) for point in checkpoints):
+        return None
+    claimed = ", ".join(sorted({point.key_fingerprint for point in checkpoints}))
+    return AuditProblem(
+        "autre_cle",
+        rows[0].seq if rows else 0,
+        f"aucun des {len(checkpoints)} point(s) de contrôle du journal n'est signé par la clé "
+        f"{fingerprint(public_key)} : ce n'est pas la clé qui a signé ce journal (mauvaise clé, ou clé "
+        f"remplacée et journal re-signé) ; les points de contrôle annoncent la clé {claimed}",
+    )
+
+
 def verify(session_or_engine: Session | Engine, public_key: Ed25519PublicKey) -> AuditVerification:
-    """Check the chain, then every checkpoint signature and what it attests; report the first problem."""
+    """Check the chain, then every checkpoint signature and what it attests; report the first problem.
+
+    When no checkpoint at all verifies with `public_key`, the problem is `autre_cle` (this key did not
+    sign this log), told apart from a log altered after it was signed.
+    """
     if isinstance(session_or_engine, Engine):
         with Session(session_or_engine) as session:
             return verify(session, public_key)
@@ -288,6 +344,9 @@ def verify(session_or_engine: Session | Engine, public_key: Ed25519PublicKey) ->
     checkpoints = list(
         session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq, AuditCheckpoint.id))
     )
+    foreign = _foreign_key_problem(rows, checkpoints, public_key)
+    if foreign is not None:
+        return AuditVerification(entries=len(rows), checkpoints=len(checkpoints), problem=foreign)
     anchors = [c for c in checkpoints if c.kind == ANCHOR and _signed(c, public_key)]
     anchor = max(anchors, key=lambda c: c.seq, default=None)
     problem = _chain_problem(rows, anchor) or _checkpoint_problem(rows, checkpoints, public_key, anchor)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -30,6 +30,8 @@ from privacy.models import AuditEntry, Exchange, RegisterEntry
 
 # R.114-9-7 CRPA: data used to inform people of their rights are kept at most 12 months.
 MAX_RETENTION_DAYS = 365
+# An approval is reviewed at least as often as the data it lets out may be kept: the same 12 months.
+MAX_APPROVAL_DAYS = MAX_RETENTION_DAYS
 
 REQUESTED, APPROVED, REFUSED, REVOKED = "demandee", "approuvee", "refusee", "revoquee"
 STATUS_LABELS = {REQUESTED: "demandée", APPROVED: "approuvée", REFUSED: "refusée", REVOKED: "révoquée"}
@@ -98,8 +100,53 @@ def _check_fields(fields: Sequence[str]) -> None:
         raise DecisionInvalid("aucun champ demandé", "nommez les champs strictement nécessaires")
 
 
+def _check_terms(wanted: ExchangeRequest) -> None:
+    # A blank recipient, purpose or legal basis would be approved, signed and honoured as is: the DPO
+    # would have vouched for an exchange that says neither who receives the data, why, nor on what basis.
+    blanks = {
+        "destinataire (--destinataire)": wanted.recipient,
+        "finalité (--finalite)": wanted.purpose,
+        "base légale (--base-legale)": wanted.legal_basis,
+    }
+    for term, value in blanks.items():
+        if not value.strip():
+            raise DecisionInvalid(f"{term} vide", "ce terme de l'échange est obligatoire : renseignez-le")
+
+
+def _latest_expiry(day: date) -> date:
+    """The latest expiry date an approval requested or decided on `day` may have."""
+    return day + timedelta(days=MAX_APPROVAL_DAYS)
+
+
+def _check_expiry(expires_on: date, day: date, fix: str) -> None:
+    if expires_on > _latest_expiry(day):
+        raise DecisionInvalid(
+            f"approbation demandée jusqu'au {expires_on:%d/%m/%Y}, plus de {MAX_APPROVAL_DAYS} jours "
+            f"après le {day:%d/%m/%Y} (12 mois au plus, art. R.114-9-7 CRPA)",
+            fix,
+        )
+
+
+def _check_decider(exchange: Exchange, dpo: str, avis: str) -> None:
+    # Whoever asked for an exchange cannot be the one who vouches for it (separation of duties).
+    if not dpo.strip():
+        raise DecisionInvalid("nom du DPO vide (--dpo)", "nommez le DPO qui décide")
+    if not avis.strip():
+        raise DecisionInvalid("avis du DPO vide (--avis)", "motivez la décision")
+    if dpo.strip().casefold() == exchange.requester.strip().casefold():
+        raise DecisionInvalid(
+            f"l'échange n°{exchange.id} a été demandé par « {dpo.strip()} » : "
+            "le demandeur ne peut pas décider de sa propre demande",
+            "la décision revient à un DPO qui n'a pas fait la demande",
+        )
+
+
 def request(session: Session, wanted: ExchangeRequest, *, now: datetime | None = None) -> Exchange:
-    """Record an exchange request (status `demandee`) and audit it."""
+    """Record an exchange request (status `demandee`) and audit it.
+
+    Refused (`DecisionInvalid`, naming the term) when the recipient, purpose or legal basis is blank,
+    or when the approval would hold more than `MAX_APPROVAL_DAYS` days from today.
+    """
     moment = now or utc_now()
     if session.get(RegisterEntry, wanted.register_code) is None:
         raise ExchangeRefused(
@@ -109,6 +156,7 @@ def request(session: Session, wanted: ExchangeRequest, *, now: datetime | None =
                 "(chargez-la avec `uptake register load`)"
             ],
         )
+    _check_terms(wanted)
     _check_fields(wanted.fields)
     if not 1 <= wanted.retention_days <= MAX_RETENTION_DAYS:
         raise DecisionInvalid(
@@ -117,13 +165,19 @@ def request(session: Session, wanted: ExchangeRequest, *, now: datetime | None =
         )
     if wanted.expires_on <= moment.date():
         raise DecisionInvalid("date d'expiration déjà passée", "donnez une date future (AAAA-MM-JJ)")
+    _check_expiry(
+        wanted.expires_on,
+        moment.date(),
+        f"donnez --expire-le {_latest_expiry(moment.date()).isoformat()} au plus tard, "
+        "et renouvelez la demande à l'échéance",
+    )
     exchange = Exchange(
         requester=wanted.requester,
-        recipient=wanted.recipient,
-        purpose=wanted.purpose,
+        recipient=wanted.recipient.strip(),
+        purpose=wanted.purpose.strip(),
         register_code=wanted.register_code,
         fields=sorted(set(wanted.fields)),
-        legal_basis=wanted.legal_basis,
+        legal_basis=wanted.legal_basis.strip(),
         retention_days=wanted.retention_days,
         expires_on=wanted.expires_on,
         requested_at=utc_stamp(moment),
@@ -178,15 +232,23 @@ def approve(
     recommandations: Sequence[str] = (),
     now: datetime | None = None,
 ) -> Exchange:
-    """The DPO approves: the decision is signed with the DPO key and audited."""
+    """The DPO approves: the decision is signed with the DPO key and audited.
+
+    Refused when `dpo` requested the exchange, and when the approval would hold more than
+    `MAX_APPROVAL_DAYS` days from today (a request recorded before that limit existed).
+    """
     moment = now or utc_now()
     exchange = _pending(session, exchange_id)
+    _check_decider(exchange, dpo, avis)
     if session.get(RegisterEntry, exchange.register_code) is None:
         raise ExchangeRefused(
             exchange_id, [f"l'entrée « {exchange.register_code} » du registre n'existe plus"]
         )
     if exchange.expires_on <= moment.date():
         raise DecisionInvalid(f"l'échange n°{exchange_id} a déjà expiré", "faites une nouvelle demande")
+    _check_expiry(
+        exchange.expires_on, moment.date(), "refusez cette demande et faites-en faire une plus courte"
+    )
     key = keyring.signing_key()
     exchange.status = APPROVED
     exchange.dpo = dpo
@@ -211,9 +273,10 @@ def approve(
 def refuse(
     session: Session, exchange_id: int, *, dpo: str, avis: str, now: datetime | None = None
 ) -> Exchange:
-    """The DPO refuses, with the reason; audited."""
+    """The DPO refuses, with the reason; audited. Refused when `dpo` requested the exchange."""
     moment = now or utc_now()
     exchange = _pending(session, exchange_id)
+    _check_decider(exchange, dpo, avis)
     exchange.status = REFUSED
     exchange.dpo = dpo
     exchange.avis = avis
@@ -242,7 +305,8 @@ def revoke(
     if exchange.expires_on < moment.date():
         raise DecisionInvalid(
             f"l'approbation de l'échange n°{exchange_id} a expiré le {exchange.expires_on:%d/%m/%Y}",
-            "elle ne peut déjà plus servir : il n'y a rien à révoquer",
+            "elle ne peut déjà plus servir : il n'y a rien à révoquer ; pour détruire dès maintenant "
+            f"ce qui a été produit sous elle : uptake exchanges purge-outputs {exchange_id}",
         )
     if not motif.strip():
         raise DecisionInvalid("motif de la révocation manquant", "dites pourquoi l'échange est révoqué")

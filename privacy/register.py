@@ -1,7 +1,8 @@
 """The record of processing activities (GDPR art. 30): TOML files, loaded into the database, exported.
 
 One file per processing in `config/registre/*.toml`, a `[traitement]` table with French keys. Every
-exchange (and campaign) points to an entry's `code`; without an entry, exchanges are refused.
+exchange (and campaign) points to an entry's `code`; without an entry, exchanges are refused. Loading
+a folder makes the database register exactly its entries, and the audit log says what that changed.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -86,11 +88,31 @@ def load_file(path: Path) -> RegisterEntryIn:
         raise InputInvalid(str(path), problem.problem, problem.fix, key=problem.key) from None
 
 
+def _register_files(folder: Path) -> list[Path]:
+    # Loading makes the register exactly the folder's entries: a mistyped or empty folder would
+    # otherwise empty the register, and every exchange and campaign with it.
+    if not folder.is_dir():
+        raise InputInvalid(
+            str(folder),
+            "dossier des fiches du registre introuvable",
+            "donnez le dossier qui contient les fiches *.toml (par défaut config/registre)",
+        )
+    paths = sorted(folder.glob("*.toml"))
+    if not paths:
+        raise InputInvalid(
+            str(folder),
+            "aucune fiche *.toml dans ce dossier",
+            "donnez le dossier qui contient les fiches du registre (par défaut config/registre)",
+        )
+    return paths
+
+
 def load_dir(folder: Path) -> list[RegisterEntryIn]:
-    """Every `*.toml` entry of a folder, sorted by file name; a duplicated code is an error."""
+    """Every `*.toml` entry of a folder, sorted by file name; a missing or empty folder and a duplicated
+    code are errors (`InputInvalid`)."""
     entries: list[RegisterEntryIn] = []
     seen: dict[str, Path] = {}
-    for path in sorted(folder.glob("*.toml")):
+    for path in _register_files(folder):
         entry = load_file(path)
         if entry.code in seen:
             raise InputInvalid(
@@ -101,6 +123,26 @@ def load_dir(folder: Path) -> list[RegisterEntryIn]:
     return entries
 
 
+@dataclass
+class RegisterChanges:
+    """What a load changed in the register: codes added, changed (with the fields) and removed."""
+
+    added: list[str] = field(default_factory=list)
+    changed: dict[str, list[str]] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+
+
+def _changed_fields(row: RegisterEntry, entry: RegisterEntryIn) -> list[str]:
+    return [name for name, value in entry.model_dump().items() if getattr(row, name) != value]
+
+
+def _write(row: RegisterEntry, entry: RegisterEntryIn, *, source: str, stamp: str) -> None:
+    for name, value in entry.model_dump().items():
+        setattr(row, name, value)
+    row.source = source
+    row.updated_at = stamp
+
+
 def save(
     session: Session,
     entries: Sequence[RegisterEntryIn],
@@ -108,29 +150,47 @@ def save(
     actor: str,
     source: str,
     now: datetime | None = None,
-) -> list[RegisterEntry]:
-    """Create or update entries (by code); audited."""
+) -> RegisterChanges:
+    """Make the register exactly `entries` (by code): add, update, remove the others; audited.
+
+    The audit entry names the codes added, changed (with the names of the fields changed) and
+    removed, so that the DPO can tell what a load did to the register. An entry whose content is
+    unchanged keeps its source and date.
+    """
     moment = now or utc_now()
-    saved = []
+    stamp = utc_stamp(moment)
+    existing = {row.code: row for row in session.scalars(select(RegisterEntry))}
+    changes = RegisterChanges(removed=sorted(set(existing) - {entry.code for entry in entries}))
     for entry in entries:
-        row = session.get(RegisterEntry, entry.code) or RegisterEntry(code=entry.code)
-        for name, value in entry.model_dump().items():
-            setattr(row, name, value)
-        row.source = source
-        row.updated_at = utc_stamp(moment)
-        session.add(row)
-        saved.append(row)
+        row = existing.get(entry.code)
+        if row is None:
+            changes.added.append(entry.code)
+            row = RegisterEntry(code=entry.code)
+            session.add(row)
+        else:
+            fields = _changed_fields(row, entry)
+            if not fields:
+                continue
+            changes.changed[entry.code] = fields
+        _write(row, entry, source=source, stamp=stamp)
+    for code in changes.removed:
+        session.delete(existing[code])
     session.flush()
     audit.append(
         session,
         actor=actor,
         action="registre.chargement",
         object_ref="registre",
-        counts={"fiches": len(saved)},
-        details={"codes": [row.code for row in saved]},
+        counts={
+            "fiches": len(entries),
+            "ajoutees": len(changes.added),
+            "modifiees": len(changes.changed),
+            "retirees": len(changes.removed),
+        },
+        details={"ajoutees": changes.added, "modifiees": changes.changed, "retirees": changes.removed},
         now=moment,
     )
-    return saved
+    return changes
 
 
 def entries(session: Session) -> list[RegisterEntry]:

@@ -287,24 +287,44 @@ def held_counts(session: Session) -> dict[int, int]:
     return {exchange_id: count for exchange_id, count in counted}
 
 
+def _early_purge_reason(exchange: Exchange, today: date) -> str:
+    """Why the outputs of `exchange` may be destroyed before their retention end, or `DecisionInvalid`.
+
+    An approval that no longer holds, revoked or expired, is the DPO's to close; one still in force is
+    revoked first, so that no new list is produced under it once its outputs are gone.
+    """
+    if exchange.status == exchanges.REVOKED:
+        return "échange révoqué"
+    if exchange.status == exchanges.APPROVED and exchange.expires_on < today:
+        return "approbation expirée"
+    if exchange.status == exchanges.APPROVED:
+        raise DecisionInvalid(
+            f"l'approbation de l'échange n°{exchange.id} est encore valide "
+            f"(jusqu'au {exchange.expires_on:%d/%m/%Y})",
+            f"révoquez-la d'abord (uptake exchanges revoke {exchange.id} --dpo … --motif … "
+            "--purger-sorties) ; sinon ses sorties sont purgées à la fin de leur durée de conservation",
+        )
+    raise DecisionInvalid(
+        f"l'échange n°{exchange.id} n'est ni révoqué ni expiré "
+        f"(statut : {exchanges.STATUS_LABELS.get(exchange.status, exchange.status)})",
+        "seules les sorties d'un échange révoqué ou dont l'approbation a expiré se purgent par avance",
+    )
+
+
 def purge_exchange_outputs(
     session: Session, keyring: Keyring, exchange_id: int, *, actor: str, now: datetime | None = None
 ) -> tuple[int, int]:
-    """Purge now every output still held for a revoked exchange, whatever its retention end.
+    """Purge now every output still held for a revoked or expired exchange, whatever its retention end.
 
-    Returns (outputs purged, files deleted). Each output is audited as a purge with its reason.
+    Returns (outputs purged, files deleted). Each output is audited as a purge with its reason. An
+    exchange whose approval is still in force is refused: revoke it first.
     """
-    exchange = session.get(Exchange, exchange_id)
-    if exchange is None or exchange.status != exchanges.REVOKED:
-        raise DecisionInvalid(
-            f"l'échange n°{exchange_id} n'est pas révoqué",
-            "ses sorties sont purgées à la fin de leur durée de conservation (uptake purge)",
-        )
     moment = now or utc_now()
+    why = _early_purge_reason(exchanges.get(session, exchange_id), moment.date())
     records = held_outputs(session, exchange_id)
     files = 0
     for record in records:
-        files += _purge_output(session, keyring, record, actor=actor, now=moment, why="échange révoqué")[0]
+        files += _purge_output(session, keyring, record, actor=actor, now=moment, why=why)[0]
     return len(records), files
 
 

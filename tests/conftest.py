@@ -151,3 +151,24 @@ def smtp_server() -> Iterator[tuple[SmtpInbox, SmtpSettings]]:
         yield inbox, SmtpSettings(host="127.0.0.1", port=controller.port, timeout=10)
     finally:
         controller.stop()
+
+
+def log_end_signed(engine: Engine) -> bool:
+    """Whether the audit log's last entry is covered by a signed checkpoint (its tail protected)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from privacy.models import AuditCheckpoint, AuditEntry
+
+    with Session(engine) as session:
+        last = session.execute(
+            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc())
+        ).first()
+        if last is None:
+            return True
+        signed = session.scalars(
+            select(AuditCheckpoint.id).where(
+                AuditCheckpoint.seq == last[0], AuditCheckpoint.entry_hash == last[1]
+            )
+        ).first()
+    return signed is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +28,8 @@ class AppContext:
     """Lazily opened resources for one command or one web process."""
 
     settings: Settings
+    # Only `uptake db upgrade` may create a database that UPTAKE_DATABASE_URL names and that does not exist.
+    creates_database: bool = False
 
     @classmethod
     def from_env(cls) -> AppContext:
@@ -34,24 +38,36 @@ class AppContext:
 
     @cached_property
     def engine(self) -> Engine:
-        """An engine on the configured database, migrated to the newest schema on first use."""
-        from sqlalchemy.exc import OperationalError
+        """An engine on the configured database, migrated to the newest schema on first use; a
+        transaction that writes to the audit log signs its end with this context's keyring."""
+        from sqlalchemy.exc import DatabaseError, OperationalError
 
-        from uptake.db import make_engine, unreachable, upgrade
+        from privacy import audit
+        from uptake.db import DatabaseUnusable, make_engine, shown, unreachable, upgrade
+        from uptake.settings import database_problem
 
+        # Checked before anything opens it: opening would create a missing file, and a mistyped
+        # address would send the work to a new, empty database (`uptake db upgrade` may create it).
+        problem = database_problem(self.settings, creating=self.creates_database)
+        if problem is not None:
+            raise DatabaseUnusable(problem)
         engine = make_engine(self.settings.database_url)
         try:
             upgrade(engine)
         except OperationalError:
             raise unreachable(self.settings.database_url) from None
+        except DatabaseError:
+            raise DatabaseUnusable(
+                f"{shown(self.settings.database_url)} n'est pas une base de données lisible (fichier "
+                "endommagé ?) : restaurez-la depuis sa sauvegarde, ou vérifiez UPTAKE_DATABASE_URL"
+            ) from None
+        audit.seal_commits(engine, _keyring_of(self))
         return engine
 
     @cached_property
     def keyring(self) -> Keyring:
         """The keyring of the data folder (master secret: environment or `$UPTAKE_HOME/master.key`)."""
-        from privacy.keys import open_keyring
-
-        return open_keyring(self.settings.keys_dir, self.settings.home / "master.key")
+        return _open_keyring(self.settings)
 
     @cached_property
     def territory(self) -> Territory:
@@ -91,3 +107,21 @@ class AppContext:
     def campaign_dir(self, campaign: Campaign) -> Path:
         """Default folder of a campaign's lists: `$UPTAKE_HOME/campagnes/<campaign>/`."""
         return self.settings.home / "campagnes" / campaign.id
+
+
+def _open_keyring(settings: Settings) -> Keyring:
+    from privacy.keys import open_keyring
+
+    return open_keyring(settings.keys_dir, settings.home / "master.key")
+
+
+def _keyring_of(context: AppContext) -> Callable[[], Keyring]:
+    """The context's keyring, without the engine's registration keeping the context (and so the
+    engine and its connections) alive."""
+    alive, settings = weakref.ref(context), context.settings
+
+    def keyring() -> Keyring:
+        holder = alive()
+        return holder.keyring if holder is not None else _open_keyring(settings)
+
+    return keyring

@@ -1,6 +1,7 @@
 """What the detection and outreach tables hold on a household, as sections of its access report
 (GDPR art. 15): the profiling itself (each flag, its estimate and its explanation), the contacts
-made, their outcomes with the social worker's notes, the call lists and the questionnaire answers.
+made, their outcomes with the social worker's notes, the call lists and the questionnaire answers;
+and whether the tool knows a household at all (a mistyped matricule must not pass unnoticed).
 
 `privacy.subjects` knows none of the other packages; the front doors (CLI and web) give it these
 sections, so that the report is the same whichever door the DPO uses. Everything is written for the
@@ -12,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from detection.records import DetectionFlag, DetectionRun
-from outreach.models import Contact, Outcome, QuestionnaireAnswer, WorklistItem
+from outreach.models import Assignment, Contact, Outcome, QuestionnaireAnswer, WorklistItem
 from outreach.outcomes import OUTCOMES
 from outreach.worklist import STATUS_LABELS
+from privacy import audit
+from privacy.models import ContactRecord, Opposition, OutputHousehold, PseudonymAlias
 from privacy.subjects import AccessSection
 from uptake import french
 
@@ -109,3 +112,41 @@ def outreach_sections(
         ]
 
     return sections
+
+
+# Where a household the tool knows shows up: flagged by a detection run, selected by a campaign,
+# contacted, on a call list, with an outcome or questionnaire answers, in the contact vault, on a
+# list sent under an exchange, or re-keyed by a key rotation. An opposition alone does not count:
+# it may be the very one recorded for a mistyped identifier.
+_HOUSEHOLD_COLUMNS: tuple[InstrumentedAttribute[str], ...] = (
+    DetectionFlag.id_foyer,
+    Assignment.id_foyer,
+    Contact.id_foyer,
+    WorklistItem.id_foyer,
+    Outcome.id_foyer,
+    QuestionnaireAnswer.id_foyer,
+    ContactRecord.pseudonym,
+    OutputHousehold.pseudonym,
+    PseudonymAlias.new_pseudonym,
+)
+# Entries the access requests themselves leave in the log: they are no data about a household.
+_ACCESS_ACTION = "personne.acces"
+TYPO = "une faute de frappe désigne un autre foyer, ou aucun"
+
+
+def household_known(session: Session, pseudonyms: list[str]) -> bool:
+    """Whether the tool holds anything today on one of `pseudonyms` (see `_HOUSEHOLD_COLUMNS`)."""
+    return any(
+        session.scalar(select(column).where(column.in_(pseudonyms)).limit(1)) is not None
+        for column in _HOUSEHOLD_COLUMNS
+    )
+
+
+def data_held(session: Session, pseudonyms: list[str]) -> bool:
+    """Whether an access report on `pseudonyms` holds anything beyond the access requests themselves."""
+    if household_known(session, pseudonyms):
+        return True
+    opposition = select(Opposition.id).where(Opposition.pseudonym.in_(pseudonyms)).limit(1)
+    if session.scalar(opposition) is not None:
+        return True
+    return any(entry.action != _ACCESS_ACTION for entry in audit.entries_about(session, pseudonyms))

@@ -163,7 +163,7 @@ def make_world(engine: Engine, tmp_path: Path) -> Callable[..., OutreachWorld]:
                         fields=fields,
                         legal_basis="RGPD 6-1-e",
                         retention_days=90,
-                        expires_on=(NOW + dt.timedelta(days=365)).date(),
+                        expires_on=(NOW + dt.timedelta(days=360)).date(),
                     ),
                     now=NOW - dt.timedelta(days=2),
                 ).id

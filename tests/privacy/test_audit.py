@@ -4,13 +4,14 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, delete, select, text, update
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from privacy import audit
 from privacy.errors import PrivacyError
 from privacy.keys import Keyring
 from privacy.models import AuditCheckpoint, AuditEntry
+from tests.conftest import log_end_signed
 from tests.privacy.conftest import NOW
 from uptake.db import transaction
 
@@ -145,7 +146,7 @@ def test_a_truncated_tail_is_detected_against_the_last_checkpoint(engine: Engine
     assert problem is not None and (problem.kind, problem.seq) == ("tronquee", 8)
 
 
-def test_a_log_re_signed_with_another_key_is_detected(
+def test_a_log_re_signed_whole_with_another_key_is_told_as_not_signed_by_the_dpo_key(
     engine: Engine, keyring: Keyring, other_keyring: Keyring
 ) -> None:
     _fill(engine, keyring)
@@ -156,8 +157,8 @@ def test_a_log_re_signed_with_another_key_is_detected(
     with transaction(engine) as session:
         audit.checkpoint(session, other_keyring)
     problem = _verify(engine, keyring).problem
-    assert problem is not None and problem.kind == "signature"
-    assert "n°10" in problem.message
+    assert problem is not None and problem.kind == "autre_cle"
+    assert "clé remplacée et journal re-signé" in problem.message
 
 
 def test_checkpoints_are_signed_periodically_when_a_keyring_is_given(
@@ -246,3 +247,21 @@ def test_a_tampered_log_is_not_pruned(engine: Engine, keyring: Keyring) -> None:
     with pytest.raises(PrivacyError, match="élagage du journal refusé"), transaction(engine) as session:
         audit.prune(session, keyring, before=NOW - timedelta(days=365), actor="dpo", now=NOW)
     assert _verify(engine, keyring).entries == 10
+
+
+def test_a_transaction_that_appended_signs_the_end_of_the_log_on_a_sealed_engine(
+    engine: Engine, keyring: Keyring
+) -> None:
+    with transaction(engine) as session:
+        audit.append(session, actor="dpo", action="echange.revocation", object_ref="echange:1")
+    assert not log_end_signed(engine)  # an engine nobody registered: nothing signs
+
+    audit.seal_commits(engine, lambda: keyring)
+    with transaction(engine) as session:
+        audit.append(session, actor="dpo", action="echange.revocation", object_ref="echange:2")
+    with transaction(engine) as session:
+        session.execute(select(AuditEntry.seq)).all()  # a transaction that appends nothing signs nothing
+
+    assert log_end_signed(engine)
+    with transaction(engine) as session:
+        assert session.scalar(select(func.count()).select_from(AuditCheckpoint)) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from privacy.pseudonyms import key_text, pseudonym_of
 from tests.privacy.conftest import TERRITORY, later
 
 Cli = Any
+EXPIRY = (date.today() + timedelta(days=300)).isoformat()  # within the 12 months an approval may last
 
 
 def _synthetic_contacts(n: int = 12) -> list[dict[str, str]]:
@@ -118,7 +120,7 @@ def test_the_cli_round_trip_never_prints_personal_data(cli: Cli, tmp_path: Path)
         "--conservation-jours",
         "90",
         "--expire-le",
-        "2099-01-31",
+        EXPIRY,
     )
     run(
         "exchanges",
@@ -136,7 +138,7 @@ def test_the_cli_round_trip_never_prints_personal_data(cli: Cli, tmp_path: Path)
         "--conservation-jours",
         "30",
         "--expire-le",
-        "2099-01-31",
+        EXPIRY,
         expect=3,
     )
     run(

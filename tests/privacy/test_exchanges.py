@@ -191,7 +191,7 @@ def test_the_outputs_of_a_revoked_exchange_can_be_destroyed_at_once(
 ) -> None:
     out = tmp_path / "liste.csv"
     _write(engine, keyring, approved, out, LIST, days=1)
-    with transaction(engine) as session, pytest.raises(DecisionInvalid, match="n'est pas révoqué"):
+    with transaction(engine) as session, pytest.raises(DecisionInvalid, match="est encore valide"):
         retention.purge_exchange_outputs(session, keyring, approved, actor="dpo", now=later(2))
     assert out.exists()
     with transaction(engine) as session:

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from privacy import exchanges, retention
-from privacy.keys import open_keyring
+from privacy.keys import open_keyring, public_key_pem
 from uptake.db import make_engine, transaction
 
 
@@ -41,7 +41,7 @@ def test_a_revoked_exchange_is_shown_listed_and_its_outputs_purged_on_request(
     out = tmp_path / "sms.csv"
     _write_a_list(uptake_home, out)
     refused = cli("exchanges", "purge-outputs", "1")
-    assert refused.code != 0 and "n'est pas révoqué" in refused.output and out.exists()
+    assert refused.code != 0 and "est encore valide" in refused.output and out.exists()
 
     revoked = cli("exchanges", "revoke", "1", "--dpo", "DPO", "--motif", "Prestataire changé")
     assert revoked.code == 0, revoked.output
@@ -80,3 +80,16 @@ def test_a_public_key_file_that_is_not_one_is_told_with_how_to_export_it(cli, tm
     assert "Exportez la clé du DPO avec `uptake keys show --exporter-cle-publique dpo.pem`." in " ".join(
         verified.stderr.split()
     )
+
+
+def test_a_key_that_did_not_sign_the_log_is_told_apart_from_tampering(cli, tmp_path: Path) -> None:
+    _approved_exchange(cli)  # writes to the log, whose end the commands sign
+    other = open_keyring(tmp_path / "autres-cles", tmp_path / "autre.key", environ={})
+    pem = tmp_path / "autre.pem"
+    pem.write_bytes(public_key_pem(other.public_key()))
+
+    verified = cli("audit", "verify", "--cle-publique", str(pem))
+
+    assert verified.code == 4, verified.output
+    assert "Clé différente" in verified.stdout and "Journal altéré" not in verified.stdout
+    assert cli("audit", "verify").code == 0

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select
 from outreach.models import QuestionnaireAnswer
 from privacy import audit, exchanges, retention
 from privacy.models import AuditEntry
+from tests.conftest import log_end_signed
 from tests.web.conftest import (
     LOGINS,
     app_keyring,
@@ -410,6 +411,8 @@ def test_dpo_records_an_opposition_from_the_matricule_without_echoing_it(
         data={"csrf_token": token, "matricule": matricule, "source": "appel", "mois": "24"},
     )
     assert response.status_code == 200 and "Opposition enregistrée" in response.text
+    # Nothing is known of that household: a mistyped matricule must not pass for a recorded objection.
+    assert "Aucun foyer n&#39;est connu aujourd&#39;hui sous cet identifiant" in response.text
     assert matricule not in response.text
     with transaction(engine) as session:
         assert subjects.opposed(session, [pseudonym]) == {pseudonym}
@@ -450,6 +453,9 @@ def test_access_report_finds_the_household_from_its_matricule_without_echoing_it
     # What the outreach tables hold on the household: its answers to a returned questionnaire too.
     assert "Réponses aux questionnaires retournés" in report.text
     assert "<td>28/03/2026</td><td>Humidité ou moisissures</td><td>oui</td>" in report.text
+    assert "Aucune donnée n&#39;est détenue" not in report.text
+    unknown = client.post("/dpo/demandes/acces", data={"csrf_token": token, "matricule": "1111111"})
+    assert "Aucune donnée n&#39;est détenue sous ce matricule" in unknown.text
 
 
 def test_dpo_revokes_an_approval_in_force_and_destroys_what_was_produced_under_it(
@@ -471,6 +477,7 @@ def test_dpo_revokes_an_approval_in_force_and_destroys_what_was_produced_under_i
     assert f"révoquée le {date.today():%d/%m/%Y} par {LOGINS['dpo']}" in after
     assert "Motif de la révocation : Fin de la convention" in after
     assert not out.exists()
+    assert log_end_signed(engine)  # the revocation cannot be cut off the log unnoticed
     with transaction(engine) as session:
         assert retention.held_outputs(session, exchange_id) == []
     again = client.post(

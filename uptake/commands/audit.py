@@ -37,7 +37,11 @@ def register(app: typer.Typer) -> None:
             help="Clé publique du DPO (PEM, voir `uptake keys show`) : ne se fie pas au trousseau local.",
         ),
     ) -> None:
-        """Vérifie la chaîne et les signatures ; sort en code 1, avec la première anomalie, si altéré."""
+        """Vérifie la chaîne et les signatures du journal d'audit.
+
+        Code de sortie 1, avec la première anomalie, si le journal est altéré ; 4 si la clé donnée
+        n'est pas celle qui a signé le journal.
+        """
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         public = load_public_key_pem(public_key.read_bytes()) if public_key else keyring.public_key()
@@ -45,6 +49,10 @@ def register(app: typer.Typer) -> None:
             result = audit.verify(session, public)
             if result.ok:
                 audit.checkpoint(session, keyring)
+        if result.problem is not None and result.problem.kind == "autre_cle":
+            # Not the log's fault: told apart so that a DPO does not raise a tampering alarm for a key.
+            console.print(f"[bold red]Clé différente[/] : {result.problem.message}.", highlight=False)
+            raise typer.Exit(4)
         if not result.ok and result.problem is not None:
             console.print(f"[bold red]Journal altéré[/] : {result.problem.message}.", highlight=False)
             console.print(f"{result.entries} entrées, {result.checkpoints} point(s) de contrôle signé(s).")

@@ -8,16 +8,19 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from privacy import exchanges, retention
 from privacy import register as processing_register
 from privacy.directory import PERSONAL_FIELDS
 from privacy.models import Exchange
-from uptake.commands.privacy import ActorOption, actor_name, keyring_of, sign_end_of_log
+from uptake.commands.privacy import ActorOption, actor_name, keyring_of
 from uptake.context import AppContext
 from uptake.db import transaction
+from uptake.users import list_accounts
 
 console = Console()
+DPO_ROLE = "dpo"
 
 
 def _parse_date(text: str) -> date:
@@ -58,6 +61,32 @@ def _show(exchange: Exchange) -> None:
     console.print("\n".join(lines), highlight=False, markup=False)
 
 
+def _check_dpo(session: Session, dpo: str) -> bool:
+    """Whether `dpo` is checked against the web application's DPO accounts.
+
+    When active DPO accounts exist, `--dpo` must name one of them, as the web application signs its
+    decisions with the login of the DPO who took them; when none exist (a CLI-only installation),
+    the name is taken as given and the caller warns that it was not checked.
+    """
+    logins = sorted(a.login for a in list_accounts(session) if a.role == DPO_ROLE and a.active)
+    if logins and dpo.strip() not in logins:
+        raise typer.BadParameter(
+            f"« {dpo} » n'est pas un compte DPO actif de l'application : nommez le DPO qui décide par "
+            f"son identifiant ({', '.join(logins)})",
+            param_hint="--dpo",
+        )
+    return bool(logins)
+
+
+def _warn_unchecked_dpo(dpo: str) -> None:
+    console.print(
+        f"[bold]Attention[/] : aucun compte DPO n'existe dans l'application web, « {dpo} » n'a donc pas "
+        "pu être vérifié. Créez le compte du DPO (uptake users add IDENTIFIANT --role dpo "
+        "--password-stdin) pour que seules ses décisions soient acceptées.",
+        highlight=False,
+    )
+
+
 def register_commands(app: typer.Typer) -> None:
     """Add the `exchanges` group."""
     group = typer.Typer(help="Échanges de données personnelles et décisions du DPO.", no_args_is_help=True)
@@ -79,7 +108,6 @@ def register_commands(app: typer.Typer) -> None:
     ) -> None:
         """Demande un échange de données ; il attend la décision du DPO."""
         ctx = AppContext.from_env()
-        keyring = keyring_of(ctx)
         wanted = exchanges.ExchangeRequest(
             requester=actor_name(acteur),
             recipient=destinataire,
@@ -92,7 +120,6 @@ def register_commands(app: typer.Typer) -> None:
         )
         with transaction(ctx.engine) as session:
             exchange = exchanges.request(session, wanted)
-            sign_end_of_log(session, keyring)
         console.print(f"Échange n°{exchange.id} demandé ; il attend la décision du DPO.")
 
     @group.command("list")
@@ -140,10 +167,12 @@ def register_commands(app: typer.Typer) -> None:
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:
+            checked = _check_dpo(session, dpo)
             exchange = exchanges.approve(
                 session, keyring, exchange_id, dpo=dpo, avis=avis, recommandations=recommandation
             )
-            sign_end_of_log(session, keyring)
+        if not checked:
+            _warn_unchecked_dpo(dpo)
         console.print(f"Échange n°{exchange.id} approuvé et signé (clé {exchange.key_fingerprint}).")
 
     @group.command("refuse")
@@ -154,10 +183,11 @@ def register_commands(app: typer.Typer) -> None:
     ) -> None:
         """Le DPO refuse l'échange, avec son motif."""
         ctx = AppContext.from_env()
-        keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:
+            checked = _check_dpo(session, dpo)
             exchanges.refuse(session, exchange_id, dpo=dpo, avis=avis)
-            sign_end_of_log(session, keyring)
+        if not checked:
+            _warn_unchecked_dpo(dpo)
         console.print(f"Échange n°{exchange_id} refusé.")
 
     @group.command("revoke")
@@ -180,12 +210,14 @@ def register_commands(app: typer.Typer) -> None:
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:
+            checked = _check_dpo(session, dpo)
             exchanges.revoke(session, exchange_id, dpo=dpo, motif=motif)
             purged = (
                 retention.purge_exchange_outputs(session, keyring, exchange_id, actor=dpo)[0] if purger else 0
             )
             held = retention.held_outputs(session, exchange_id)
-            sign_end_of_log(session, keyring)
+        if not checked:
+            _warn_unchecked_dpo(dpo)
         console.print(f"Échange n°{exchange_id} révoqué : plus aucune sortie ne peut l'utiliser.")
         if purger:
             console.print(f"{purged} sortie(s) produite(s) sous cet échange purgée(s) (fichiers et clés).")
@@ -199,12 +231,15 @@ def register_commands(app: typer.Typer) -> None:
 
     @group.command("purge-outputs")
     def purge_outputs_command(
-        exchange_id: int = typer.Argument(..., metavar="N", help="Numéro de l'échange révoqué."),
+        exchange_id: int = typer.Argument(
+            ..., metavar="N", help="Numéro de l'échange révoqué, ou dont l'approbation a expiré."
+        ),
         acteur: str | None = ActorOption,
     ) -> None:
-        """Détruit maintenant les fichiers produits sous un échange révoqué (et leurs clés).
+        """Détruit maintenant les fichiers produits sous un échange révoqué ou expiré (et leurs clés).
 
-        Sans attendre la fin de leur durée de conservation ; chaque destruction est journalisée.
+        Sans attendre la fin de leur durée de conservation ; chaque destruction est journalisée. Une
+        approbation encore valide se révoque d'abord (uptake exchanges revoke N --purger-sorties).
         """
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
@@ -212,12 +247,28 @@ def register_commands(app: typer.Typer) -> None:
             purged, files = retention.purge_exchange_outputs(
                 session, keyring, exchange_id, actor=actor_name(acteur)
             )
-            sign_end_of_log(session, keyring)
         console.print(
             f"{purged} sortie(s) de l'échange n°{exchange_id} purgée(s) ({files} fichier(s) supprimé(s))."
         )
 
     app.add_typer(group, name="exchanges")
+
+
+def _stranded_exchanges(session: Session, removed: list[str]) -> list[int]:
+    """The exchanges pending or in force whose register entry was just removed (oldest first)."""
+    live = (exchanges.REQUESTED, exchanges.APPROVED)
+    return sorted(
+        e.id
+        for e in exchanges.list_exchanges(session)
+        if e.register_code in removed and e.status in live and e.expires_on >= date.today()
+    )
+
+
+def _print_register_changes(changes: processing_register.RegisterChanges) -> None:
+    lines = [f"Ajoutée : {code}" for code in changes.added]
+    lines += [f"Modifiée : {code} ({', '.join(fields)})" for code, fields in changes.changed.items()]
+    lines += [f"Retirée (absente du dossier) : {code}" for code in changes.removed]
+    console.print("\n".join(lines) or "Aucune fiche n'a changé.", highlight=False, markup=False)
 
 
 def register_register(app: typer.Typer) -> None:
@@ -231,15 +282,26 @@ def register_register(app: typer.Typer) -> None:
         ),
         acteur: str | None = ActorOption,
     ) -> None:
-        """Charge (ou met à jour) les fiches TOML du registre dans la base."""
+        """Charge les fiches TOML du registre dans la base : le registre devient celui du dossier.
+
+        Les fiches nouvelles sont ajoutées, les fiches modifiées mises à jour et celles qui ne sont
+        plus dans le dossier retirées ; le journal d'audit dit lesquelles, et quels champs ont changé.
+        """
         ctx = AppContext.from_env()
-        keyring = keyring_of(ctx)
         folder = dossier or ctx.settings.config_dir / processing_register.REGISTER_DIR
         entries = processing_register.load_dir(folder)
         with transaction(ctx.engine) as session:
-            processing_register.save(session, entries, actor=actor_name(acteur), source=str(folder))
-            sign_end_of_log(session, keyring)
-        console.print(f"{len(entries)} fiche(s) du registre chargée(s) depuis {folder}.")
+            changes = processing_register.save(session, entries, actor=actor_name(acteur), source=str(folder))
+            stranded = _stranded_exchanges(session, changes.removed)
+        console.print(f"{len(entries)} fiche(s) du registre chargée(s) depuis {folder}.", highlight=False)
+        _print_register_changes(changes)
+        if stranded:
+            console.print(
+                f"[bold]Attention[/] : {len(stranded)} échange(s) en attente ou en vigueur "
+                f"(n°{', n°'.join(map(str, stranded))}) relève(nt) d'une fiche retirée : ils ne peuvent "
+                "plus servir tant qu'elle n'est pas rechargée.",
+                highlight=False,
+            )
 
     @group.command("list")
     def list_command() -> None:

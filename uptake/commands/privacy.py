@@ -12,19 +12,18 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session
 
 from detection.rekey import rekey_flag_files, rekey_flags
 from detection.retention import FLAGS_RETENTION_MONTHS
 from outreach.rekey import rekey_outreach
-from privacy import audit, retention, rotation, subjects, vault
+from privacy import audit, directory, retention, rotation, subjects
 from privacy.keys import Keyring, fingerprint, public_key_pem
-from privacy.pseudonyms import DEFAULT_FINALITE, key_text, pseudonymise_file
+from privacy.pseudonyms import DEFAULT_FINALITE, check_output, key_text, pseudonymise_file
 from uptake import french
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.jobs import purge_everything
-from uptake.subject_sections import outreach_sections
+from uptake.subject_sections import TYPO, data_held, household_known, outreach_sections
 
 console = Console()
 
@@ -46,11 +45,6 @@ def keyring_of(ctx: AppContext) -> Keyring:
     return ctx.keyring
 
 
-def sign_end_of_log(session: Session, keyring: Keyring) -> None:
-    """Sign the end of the audit log after a command that wrote to it (protects its tail)."""
-    audit.checkpoint(session, keyring)
-
-
 def register(app: typer.Typer) -> None:
     """Add the pseudonymisation, keys, contacts, purge and data-subject commands."""
 
@@ -67,18 +61,28 @@ def register(app: typer.Typer) -> None:
         finalite: str = typer.Option(
             DEFAULT_FINALITE, "--finalite", help="Finalité : une clé distincte par finalité."
         ),
+        remplacer: bool = typer.Option(
+            False, "--remplacer", help="Écrase les fichiers de sortie qui existent déjà."
+        ),
         acteur: str | None = ActorOption,
     ) -> None:
-        """Remplace le matricule par un pseudonyme à clé secrète (HMAC-SHA-256, une clé par finalité)."""
+        """Remplace le matricule par un pseudonyme à clé secrète (HMAC-SHA-256, une clé par finalité).
+
+        Un fichier de sortie existant n'est écrasé qu'avec --remplacer, et jamais le fichier brut lui-même.
+        """
         if (contacts is None) != (contacts_out is None):
             raise typer.BadParameter("--contacts et --contacts-out vont ensemble")
+        if contacts_out is not None and contacts_out.resolve() == out.resolve():
+            raise typer.BadParameter("--out et --contacts-out doivent être deux fichiers différents")
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         key = key_text(keyring, ctx.key_territory, finalite)
         jobs = [(raw, out, "extrait")] + (
             [(contacts, contacts_out, "annuaire")] if contacts and contacts_out else []
         )
-        written = [(label, pseudonymise_file(src, dst, key)) for src, dst, label in jobs]
+        for src, dst, _ in jobs:  # every output checked before any is written
+            check_output(src, dst, replace=remplacer)
+        written = [(label, pseudonymise_file(src, dst, key, replace=remplacer)) for src, dst, label in jobs]
         with transaction(ctx.engine) as session:
             for label, result in written:
                 audit.append(
@@ -90,7 +94,6 @@ def register(app: typer.Typer) -> None:
                     output_sha256=result.sha256,
                     details={"finalite": finalite, "territoire": ctx.key_territory},
                 )
-            sign_end_of_log(session, keyring)
         for label, result in written:
             console.print(f"{label.capitalize()} pseudonymisé : {result.rows} lignes → {result.path}")
 
@@ -151,7 +154,6 @@ def register(app: typer.Typer) -> None:
                     actor=actor_name(acteur),
                     also=(rekey_flags, rekey_outreach),
                 )
-                sign_end_of_log(session, keyring)
         except BaseException:
             rotation.abandon(keyring, territory)
             raise
@@ -189,11 +191,15 @@ def register(app: typer.Typer) -> None:
         ),
         acteur: str | None = ActorOption,
     ) -> None:
-        """Valide l'annuaire (téléphones E.164, courriels) et le range chiffré dans le coffre."""
+        """Valide l'annuaire (téléphones E.164, courriels) et le range chiffré dans le coffre.
+
+        Une valeur invalide n'efface pas la valeur valide déjà détenue pour le foyer. Code de sortie 1
+        si des enregistrements ont été rejetés (identifiant absent, mal formé ou en double).
+        """
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:
-            report = vault.import_contacts(
+            done = directory.import_directory(
                 session,
                 keyring,
                 file,
@@ -201,7 +207,7 @@ def register(app: typer.Typer) -> None:
                 actor=actor_name(acteur),
                 replace_all=remplacer,
             )
-            sign_end_of_log(session, keyring)
+        report = done.report
         console.print(
             f"{report.records} enregistrements lus : {report.stored} rangés chiffrés "
             f"(dont {report.replaced} remplacés), {report.rejected} rejetés."
@@ -212,10 +218,18 @@ def register(app: typer.Typer) -> None:
             console.print(f"Colonnes hors contrat ignorées : {', '.join(report.dropped_columns)}")
         for column, count in sorted(report.issue_counts().items()):
             console.print(f"Valeurs invalides écartées en `{column}` : {count}")
+        for column, count in sorted(done.kept.items()):
+            console.print(f"Valeur valide déjà détenue gardée en `{column}` : {count} foyer(s)")
         for issue in report.issues[:MAX_ISSUES_SHOWN]:
             console.print(f"  enregistrement n°{issue.record}, colonne `{issue.column}` : {issue.problem}")
         if len(report.issues) > MAX_ISSUES_SHOWN:
             console.print(f"  … et {len(report.issues) - MAX_ISSUES_SHOWN} autres")
+        if done.exit_code:
+            console.print(
+                f"{report.rejected} enregistrement(s) rejeté(s) : corrigez-les dans l'annuaire puis "
+                "importez-le à nouveau (code de sortie 1)."
+            )
+            raise typer.Exit(done.exit_code)
 
     app.add_typer(contacts_app, name="contacts")
 
@@ -252,7 +266,6 @@ def register(app: typer.Typer) -> None:
                     f"le dossier de dépôt {folder} n'existe pas ou n'est pas un dossier", param_hint="--depot"
                 )
         ctx = AppContext.from_env()
-        keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:
             done = purge_everything(
                 ctx,
@@ -262,7 +275,6 @@ def register(app: typer.Typer) -> None:
                 audit_months=journal_mois,
                 extra_drop_folders=depot,
             )
-            sign_end_of_log(session, keyring)
         report, flags, extracts = done.outputs, done.flags, done.extracts
         console.print(
             f"Purge : {report.outputs} sortie(s) échue(s), {report.files_deleted} fichier(s) supprimé(s), "
@@ -274,6 +286,13 @@ def register(app: typer.Typer) -> None:
             f"{flags.kept_until:%d/%m/%Y} ({french.count(flags.flags)} drapeau(x), "
             f"{french.count(flags.files_deleted)} fichier(s)) et {french.count(extracts.files_deleted)} "
             "fichier(s) d'extraits archivés supprimés."
+        )
+        history = done.history
+        console.print(
+            f"Campagnes : {french.count(history.notes)} note(s) de plus de 12 mois effacée(s), "
+            f"{french.count(history.call_lines)} ligne(s) d'appel de plus de 12 mois et l'historique de "
+            f"{french.count(history.launches)} lancement(s) de plus de 36 mois "
+            f"({french.count(history.rows)} ligne(s)) supprimés."
         )
         for path in extracts.not_deleted:
             console.print(
@@ -325,11 +344,20 @@ def register(app: typer.Typer) -> None:
             )
         assert pseudonyme is not None
         with transaction(ctx.engine) as session:
+            known = household_known(session, [pseudonyme])
             row = subjects.record_opposition(
                 session, pseudonyme, source=source, actor=actor_name(acteur), months=mois
             )
-            sign_end_of_log(session, keyring)
         console.print(f"Opposition enregistrée, conservée jusqu'au {row.expires_on:%d/%m/%Y}.")
+        if not known:
+            # Kept all the same: the household may appear in a later extract, and will be honoured.
+            console.print(
+                "[bold]Attention[/] : aucun foyer n'est connu aujourd'hui sous cet identifiant (ni "
+                "repérage, ni campagne, ni liste d'appel, ni coordonnées dans le coffre). L'opposition "
+                "s'appliquera s'il apparaît dans un prochain extrait. Vérifiez l'identifiant (matricule "
+                f"ou pseudonyme) : {TYPO}.",
+                highlight=False,
+            )
 
     @subjects_app.command("access")
     def subjects_access(
@@ -358,14 +386,20 @@ def register(app: typer.Typer) -> None:
                 territory=ctx.key_territory,
                 finalites=finalites,
                 actor=actor_name(acteur),
-                extra=outreach_sections(session),
+                extra=outreach_sections(session, ctx.rule_titles),
             )
-            sign_end_of_log(session, keyring)
+            held = data_held(session, list(report.pseudonyms.values()))
         text = subjects.render_html(report) if format_ == "html" else subjects.render_text(report)
         if out is None:
             console.print(text, highlight=False, markup=False)
         else:
             out.write_text(text, encoding="utf-8")
             console.print(f"Rapport d'accès écrit : {out}")
+        if not held:
+            console.print(
+                "[bold]Attention[/] : aucune donnée n'est détenue sous cet identifiant (ni repérage, ni "
+                f"contact, ni coordonnées, ni opposition). Vérifiez le matricule : {TYPO}.",
+                highlight=False,
+            )
 
     app.add_typer(subjects_app, name="subjects")

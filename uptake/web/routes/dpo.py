@@ -23,7 +23,7 @@ from uptake import french
 from uptake.audit_labels import action_label
 from uptake.jobs import drop_folders, purge_everything, scheduled_flags_months
 from uptake.scheduler import FAILED, OUTCOME_LABELS, list_schedules, purge_sentence
-from uptake.subject_sections import outreach_sections
+from uptake.subject_sections import TYPO, data_held, household_known, outreach_sections
 from uptake.web.access import allow, current_account, guard
 from uptake.web.errors import error_page
 from uptake.web.household_views import VIEW_ACTION
@@ -292,8 +292,8 @@ def verify_audit(request: Request) -> Response:
             counts={"entrees": result.entries, "points_de_controle": result.checkpoints},
             details={"intact": result.ok, "entree": result.problem.seq if result.problem else None},
         )
-        if result.ok:  # sign the verified end of the log; never endorse a broken chain
-            audit.checkpoint(session, keyring)
+        if not result.ok:  # the commit signs the verified end of the log; never a broken chain
+            audit.leave_unsigned(session)
     return _audit_page(request, 1, result)
 
 
@@ -502,6 +502,7 @@ def _requests_page(
     *,
     notice: str | None = None,
     error: str | None = None,
+    warning: str | None = None,
     report: subjects.AccessReport | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -515,6 +516,7 @@ def _requests_page(
             "in_force": in_force,
             "notice": notice,
             "error": error,
+            "warning": warning,
             "report": report,
             "default_months": subjects.DEFAULT_OPPOSITION_MONTHS,
             "min_months": subjects.MIN_OPPOSITION_MONTHS,
@@ -550,14 +552,21 @@ def record_opposition(
                 keyring, matricule, territory=context_of(request).key_territory, finalite=DEFAULT_FINALITE
             )
         with db(request) as session:
+            known = household_known(session, [pseudonyme])
             row = subjects.record_opposition(
                 session, pseudonyme, source=source, actor=current_account(request).login, months=mois
             )
-            audit.checkpoint(session, keyring)
     except PrivacyError as exc:
         return _requests_page(request, error=str(exc), status_code=400)
     return _requests_page(
-        request, notice=f"Opposition enregistrée, conservée jusqu'au {row.expires_on.strftime('%d/%m/%Y')}."
+        request,
+        notice=f"Opposition enregistrée, conservée jusqu'au {row.expires_on.strftime('%d/%m/%Y')}.",
+        warning=None
+        if known
+        else (
+            "Aucun foyer n'est connu aujourd'hui sous cet identifiant : l'opposition s'appliquera s'il "
+            f"apparaît dans un prochain extrait. Vérifiez l'identifiant : {TYPO}."
+        ),
     )
 
 
@@ -577,9 +586,10 @@ def access_request(
                 territory=context.key_territory,
                 finalites=[DEFAULT_FINALITE],
                 actor=current_account(request).login,
-                extra=outreach_sections(session),
+                extra=outreach_sections(session, context.rule_titles),
             )
-            audit.checkpoint(session, keyring)
+            held = data_held(session, list(report.pseudonyms.values()))
     except PrivacyError as exc:
         return _requests_page(request, error=str(exc), status_code=400)
-    return _requests_page(request, report=report)
+    warning = None if held else f"Aucune donnée n'est détenue sous ce matricule. Vérifiez-le : {TYPO}."
+    return _requests_page(request, report=report, warning=warning)

@@ -15,7 +15,7 @@ from outreach.launch import launch_campaign, run_followups
 from outreach.oppositions import opposed
 from outreach.simulation import delivery_report
 from privacy import vault
-from tests.outreach.conftest import NOW, world_in_home
+from tests.outreach.conftest import NOW, OutreachWorld, world_in_home
 from tests.outreach.factories import automatic_reply, campaign_22, flag, flags_frame
 from uptake.jobs import REJECTED_DIR, REPORT_SUFFIX, bounces_job, result_outcome, stop_job
 
@@ -60,7 +60,8 @@ def test_stop_files_become_objections_and_go_away_a_refused_one_is_set_aside_wit
     assert stop_job(inbox=str(inbox), min_age_s=3600) == {"status": "nothing_to_do"}
 
 
-def test_bounce_files_leave_the_addresses_unused_and_go_away(uptake_home: Path, tmp_path: Path) -> None:
+def _emailed(uptake_home: Path, tmp_path: Path) -> tuple[OutreachWorld, list[str]]:
+    """Two households sent an SMS, then an e-mail a week later (foyer0@example.org, foyer1@…)."""
     world = world_in_home(uptake_home, tmp_path)
     flags = flags_frame([flag(i) for i in range(2)])
     run_id = world.store_run(flags)
@@ -71,6 +72,19 @@ def test_bounce_files_leave_the_addresses_unused_and_go_away(uptake_home: Path, 
     run_followups(
         world.env, campaign, launch.launch_id, out_dir=world.out_dir, now=NOW + dt.timedelta(days=7)
     )
+    return world, ids
+
+
+def _email_usable(world: OutreachWorld) -> dict[str, bool]:
+    with Session(world.engine) as session:
+        return {
+            row["id_foyer"]: row["canal_email"]
+            for row in vault.usable_channels(session).iter_rows(named=True)
+        }
+
+
+def test_bounce_files_leave_the_addresses_unused_and_go_away(uptake_home: Path, tmp_path: Path) -> None:
+    world, ids = _emailed(uptake_home, tmp_path)
     inbox = tmp_path / "depot-echecs"
     inbox.mkdir()
     bounces = _settled(inbox / "echecs.csv", "email\nfoyer0@example.org\n")
@@ -79,27 +93,13 @@ def test_bounce_files_leave_the_addresses_unused_and_go_away(uptake_home: Path, 
 
     assert result == {"status": "succeeded", "adresses": 1, "foyers": 1, "adresses_inconnues": 0}
     assert not bounces.exists()
-    with Session(world.engine) as session:
-        usable = {
-            row["id_foyer"]: row["canal_email"]
-            for row in vault.usable_channels(session).iter_rows(named=True)
-        }
-    assert usable == {ids[0]: False, ids[1]: True}
+    assert _email_usable(world) == {ids[0]: False, ids[1]: True}
 
 
 def test_a_maildir_of_delivery_reports_is_recorded_then_emptied_other_messages_set_aside(
     uptake_home: Path, tmp_path: Path
 ) -> None:
-    world = world_in_home(uptake_home, tmp_path)
-    flags = flags_frame([flag(i) for i in range(2)])
-    run_id = world.store_run(flags)
-    ids = flags["id_foyer"].to_list()
-    world.store_contacts(ids)
-    campaign = replace(campaign_22(), temoin=campaign_22().temoin.model_copy(update={"part": 0.0}))
-    launch = launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
-    run_followups(
-        world.env, campaign, launch.launch_id, out_dir=world.out_dir, now=NOW + dt.timedelta(days=7)
-    )
+    world, ids = _emailed(uptake_home, tmp_path)
     inbox = tmp_path / "retours"
     box = mailbox.Maildir(inbox, create=True)
     box.add(delivery_report([("foyer1@example.org", "failed", "5.1.1")]))
@@ -115,10 +115,5 @@ def test_a_maildir_of_delivery_reports_is_recorded_then_emptied_other_messages_s
     assert "pas un avis de non-distribution" in (
         inbox / REJECTED_DIR / f"{reply}.eml{REPORT_SUFFIX}"
     ).read_text(encoding="utf-8")
-    with Session(world.engine) as session:
-        usable = {
-            row["id_foyer"]: row["canal_email"]
-            for row in vault.usable_channels(session).iter_rows(named=True)
-        }
-    assert usable == {ids[0]: True, ids[1]: False}
+    assert _email_usable(world) == {ids[0]: True, ids[1]: False}
     assert bounces_job(inbox=str(inbox))["status"] == "succeeded"  # an empty Maildir: nothing to record

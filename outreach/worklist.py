@@ -28,6 +28,7 @@ from outreach.outcomes import (
     OutcomeRecord,
     record_outcome,
 )
+from privacy import audit
 
 STATUS_LABELS = {TO_CALL: "à appeler", IN_PROGRESS: "en cours", DONE: "traité"}
 # What a call can end with: not "still to contact" (the state before any call), not the steps of a
@@ -160,8 +161,8 @@ def complete(
     montant: float | None = None,
     commentaire: str | None = None,
 ) -> OutcomeRecord:
-    """Record the call's outcome, one of `CALL_RESULTS`; after `injoignable` or `message_laisse` the
-    household comes back `RETRY_AFTER` later."""
+    """Record the call's outcome, one of `CALL_RESULTS` (audited); after `injoignable` or
+    `message_laisse` the household comes back `RETRY_AFTER` later."""
     item = _held(session, item_id, worker)
     if resultat not in CALL_RESULTS:
         raise OutcomeInvalid(
@@ -187,4 +188,18 @@ def complete(
         item.appel_a_partir_de = _utc(now) + RETRY_AFTER
     item.attribue_a, item.attribue_le = None, None
     session.flush()
+    # Who recorded what about whom, as for the card's consultation (the note's text stays out).
+    audit.append(
+        session,
+        actor=worker,
+        action="appel.resultat",
+        object_ref=item.id_foyer,
+        details={
+            "campagne": item.campagne,
+            "tentative": item.tentative,
+            "resultat": resultat,
+            "note": commentaire is not None,
+        },
+        now=now,
+    )
     return outcome

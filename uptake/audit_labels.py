@@ -23,6 +23,7 @@ ACTION_LABELS: dict[str, str] = {
     "echange.refus": "Refus d'un échange",
     "echange.revocation": "Révocation d'un échange",
     "foyer.consultation": "Consultation de la fiche d'un foyer",
+    "appel.resultat": "Résultat d'un appel saisi par un travailleur social",
     "journal.elagage": "Entrées anciennes du journal d'audit retirées",
     "journal.export": "Export du journal d'audit",
     "journal.verification": "Vérification du journal d'audit",

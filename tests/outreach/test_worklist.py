@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.errors import OutcomeInvalid
 from outreach.launch import launch_campaign
 from outreach.outcomes import outcome_history
 from outreach.worklist import WorklistItemUnavailable, claim_next, complete, release, renew_claim
+from privacy.models import AuditEntry
 from tests.outreach.conftest import NOW
 from tests.outreach.factories import campaign_71, flag, flags_frame, pseudonym
 
@@ -124,3 +127,19 @@ def test_a_household_given_back_goes_to_a_colleague_not_to_the_worker_who_gave_i
 
         assert other is not None and other.id != item.id
         assert colleague is not None and colleague.id == item.id
+
+
+def test_recording_a_call_result_is_audited_without_the_note(make_world) -> None:
+    world = _world_with_calls(make_world)
+    with Session(world.engine) as session, session.begin():
+        item = claim_next(session, worker="ts1", now=CALL_TIME)
+        assert item is not None
+        complete(
+            session, item.id, worker="ts1", resultat="joint", commentaire="Rappeler après 18 h", now=CALL_TIME
+        )
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "appel.resultat")).one()
+        recorded = (entry.actor, entry.object_ref == item.id_foyer, entry.details or "{}")
+    assert recorded[:2] == ("ts1", True)
+    details = json.loads(recorded[2])
+    assert (details["resultat"], details["note"]) == ("joint", True)
+    assert "18 h" not in recorded[2]

@@ -345,3 +345,19 @@ def test_the_installation_page_tells_each_part_and_what_to_fix(client_for: Clien
     create_accounts(engine, ("dpo",))
     after = states()
     assert after["Registre des traitements"] == "✓ prêt" and after["Comptes"] == "✓ prêt"
+
+
+def test_a_stored_schedule_whose_date_never_comes_is_not_shown_as_paused(
+    client_for: Client, engine: Engine, tmp_path, monkeypatch
+) -> None:
+    from uptake import scheduler as scheduler_module
+    from uptake.scheduler import add_schedule
+
+    # As stored before such expressions were refused.
+    monkeypatch.setattr(scheduler_module, "_first_fire", lambda _fields, now: now)
+    add_schedule(engine, "fevrier", cron="0 6 31 2 *", job="detection", params={"inbox": str(tmp_path)})
+    monkeypatch.undo()
+
+    page = client_for("equipe_donnees").get("/donnees/executions").text
+
+    assert "jamais (date impossible : supprimez-la)" in page and "en pause" not in page

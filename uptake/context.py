@@ -43,8 +43,8 @@ class AppContext:
         from sqlalchemy.exc import DatabaseError, OperationalError
 
         from privacy import audit
-        from uptake.db import DatabaseUnusable, make_engine, shown, unreachable, upgrade
-        from uptake.settings import database_problem
+        from uptake.db import DatabaseUnusable, make_engine, unreachable, upgrade
+        from uptake.settings import database_problem, not_a_database
 
         # Checked before anything opens it: opening would create a missing file, and a mistyped
         # address would send the work to a new, empty database (`uptake db upgrade` may create it).
@@ -57,10 +57,7 @@ class AppContext:
         except OperationalError:
             raise unreachable(self.settings.database_url) from None
         except DatabaseError:
-            raise DatabaseUnusable(
-                f"{shown(self.settings.database_url)} n'est pas une base de données lisible (fichier "
-                "endommagé ?) : restaurez-la depuis sa sauvegarde, ou vérifiez UPTAKE_DATABASE_URL"
-            ) from None
+            raise DatabaseUnusable(not_a_database(self.settings)) from None
         audit.seal_commits(engine, _keyring_of(self))
         return engine
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from uptake.failures import told
-from uptake.settings import Settings, database_problem, sqlite_file
+from uptake.settings import Settings, database_problem, not_a_database, sqlite_file
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -37,7 +37,7 @@ def _database(settings: Settings) -> str:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DatabaseError, OperationalError
 
     from uptake.db import alembic_config, make_engine, shown, unreachable
 
@@ -52,6 +52,8 @@ def _database(settings: Settings) -> str:
             current = tuple(MigrationContext.configure(connection).get_current_heads())
     except OperationalError:
         raise unreachable(settings.database_url) from None
+    except DatabaseError:
+        raise NotReady(not_a_database(settings)) from None
     finally:
         engine.dispose()
     name = shown(settings.database_url)

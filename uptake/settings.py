@@ -9,7 +9,6 @@ from importlib import resources
 from pathlib import Path
 
 DATABASE_ENV = "UPTAKE_DATABASE_URL"
-_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 @dataclass(frozen=True)
@@ -67,8 +66,13 @@ def sqlite_file(url: str) -> Path | None:
 
 def database_problem(settings: Settings, *, creating: bool = False) -> str | None:
     """Why the configured SQLite file cannot be opened as uptake's database (None when it can, or
-    when the database is not an SQLite file): a folder, a file that is not an SQLite database, or a
-    file that does not exist although UPTAKE_DATABASE_URL names it, unless `creating` it."""
+    when the database is not an SQLite file): a folder, or a file that does not exist although
+    UPTAKE_DATABASE_URL names it, unless `creating` it.
+
+    The file itself is never opened here: closing any descriptor of an SQLite file releases every
+    lock the process holds on it (POSIX locks), which would corrupt the writes of the connections a
+    daemon keeps open. A file that is not a database is told when SQLite refuses it
+    (`not_a_database`)."""
     path = sqlite_file(settings.database_url)
     if path is None:
         return None
@@ -76,13 +80,6 @@ def database_problem(settings: Settings, *, creating: bool = False) -> str | Non
     if path.is_dir():
         example = path / "uptake.sqlite3"
         return f"{named} est un dossier : l'adresse doit désigner un fichier, par exemple {example}"
-    if path.is_file() and not _is_sqlite(path):
-        fix = (
-            "vérifiez l'adresse, qui doit désigner la base d'uptake"
-            if settings.database_given
-            else "le fichier a été remplacé ou endommagé : restaurez-le depuis sa sauvegarde"
-        )
-        return f"{named} n'est pas une base de données SQLite : {fix}"
     if settings.database_given and not creating and not path.exists():
         folder = "" if path.parent.is_dir() else f" (ni son dossier {path.parent})"
         return (
@@ -92,14 +89,20 @@ def database_problem(settings: Settings, *, creating: bool = False) -> str | Non
     return None
 
 
-def _is_sqlite(path: Path) -> bool:
-    """Whether the file is an SQLite database; an empty file is one SQLite has not written to yet."""
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(len(_SQLITE_HEADER))
-    except OSError:
-        return True  # unreadable: the engine's connection says so, with the fix
-    return header in (b"", _SQLITE_HEADER)
+def not_a_database(settings: Settings) -> str:
+    """What to say when SQLite refuses the configured file (`file is not a database`)."""
+    path = sqlite_file(settings.database_url)
+    if path is None:
+        return "la base de données configurée est illisible (UPTAKE_DATABASE_URL)"
+    if settings.database_given:
+        return (
+            f"la base SQLite {path} ({DATABASE_ENV}) n'est pas une base de données SQLite : vérifiez "
+            "l'adresse, qui doit désigner la base d'uptake"
+        )
+    return (
+        f"la base {path} n'est pas une base de données SQLite : le fichier a été remplacé ou endommagé, "
+        "restaurez-le depuis sa sauvegarde"
+    )
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
+import io
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,3 +48,23 @@ def test_a_server_database_is_not_checked_as_a_file(tmp_path: Path) -> None:
         {"UPTAKE_HOME": str(tmp_path), "UPTAKE_DATABASE_URL": "postgresql+psycopg://u@h/b"}
     )
     assert settings.database_given and database_problem(settings) is None
+
+
+def test_checking_the_database_never_opens_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Closing any descriptor of an SQLite file drops every lock the process holds on it: a daemon's
+    # open connections would then write unprotected (seen as « disk I/O error » under load).
+    database = tmp_path / "uptake.sqlite3"
+    sqlite3.connect(database).close()
+    opened: list[str] = []
+    real_open = io.open
+
+    def watched(file: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", watched)
+    monkeypatch.setattr(builtins, "open", watched)
+    settings = Settings(tmp_path, f"sqlite:///{database}", tmp_path, database_given=True)
+
+    assert database_problem(settings) is None
+    assert str(database) not in opened

@@ -17,6 +17,7 @@ import datetime as dt
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from outreach.campaigns import WindowSection
 from outreach.errors import OutcomeInvalid, OutreachError
 from outreach.models import WorklistItem
 from outreach.outcomes import (
@@ -28,6 +29,7 @@ from outreach.outcomes import (
     OutcomeRecord,
     record_outcome,
 )
+from outreach.windows import next_allowed
 from privacy import audit
 
 STATUS_LABELS = {TO_CALL: "à appeler", IN_PROGRESS: "en cours", DONE: "traité"}
@@ -160,9 +162,12 @@ def complete(
     now: dt.datetime,
     montant: float | None = None,
     commentaire: str | None = None,
+    window: WindowSection | None = None,
 ) -> OutcomeRecord:
     """Record the call's outcome, one of `CALL_RESULTS` (audited); after `injoignable` or
-    `message_laisse` the household comes back `RETRY_AFTER` later."""
+    `message_laisse` the household comes back `RETRY_AFTER` later, at the first moment the campaign's
+    calling `window` allows (a no-answer on Friday evening is called back on Monday morning, not on
+    Saturday evening)."""
     item = _held(session, item_id, worker)
     if resultat not in CALL_RESULTS:
         raise OutcomeInvalid(
@@ -185,7 +190,9 @@ def complete(
     )
     item.statut = TO_CALL if resultat in CALL_AGAIN else DONE
     if resultat in CALL_AGAIN:
-        item.appel_a_partir_de = _utc(now) + RETRY_AFTER
+        retry = _utc(now) + RETRY_AFTER
+        # Stored in UTC: SQLite keeps no time zone.
+        item.appel_a_partir_de = retry if window is None else _utc(next_allowed(window, "appel", retry))
     item.attribue_a, item.attribue_le = None, None
     session.flush()
     # Who recorded what about whom, as for the card's consultation (the note's text stays out).

@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.campaigns import WindowSection
 from outreach.errors import OutcomeInvalid
 from outreach.launch import launch_campaign
+from outreach.models import WorklistItem
 from outreach.outcomes import outcome_history
 from outreach.worklist import WorklistItemUnavailable, claim_next, complete, release, renew_claim
 from privacy.models import AuditEntry
@@ -143,3 +145,22 @@ def test_recording_a_call_result_is_audited_without_the_note(make_world) -> None
     details = json.loads(recorded[2])
     assert (details["resultat"], details["note"]) == ("joint", True)
     assert "18 h" not in recorded[2]
+
+
+def test_a_no_answer_on_friday_evening_is_called_back_on_monday_morning_within_the_calling_hours(
+    make_world,
+) -> None:
+    world = _world_with_calls(make_world)
+    friday_evening = dt.datetime(2026, 3, 13, 16, 30, tzinfo=dt.UTC)  # 17:30 in Paris
+    with Session(world.engine) as session, session.begin():
+        item = claim_next(session, worker="ts1", now=CALL_TIME)
+        assert item is not None
+        complete(
+            session, item.id, worker="ts1", resultat="injoignable", now=friday_evening, window=WindowSection()
+        )
+        line = item.id
+    with Session(world.engine) as session:
+        again = session.get_one(WorklistItem, line).appel_a_partir_de
+
+    monday_morning_in_paris = dt.datetime(2026, 3, 16, 8, 0, tzinfo=dt.UTC)
+    assert again.replace(tzinfo=dt.UTC) == monday_morning_in_paris

@@ -15,11 +15,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from outreach import worklist as outreach_worklist
+from outreach.campaigns import WindowSection, find_campaign
+from outreach.errors import OutreachError
 from outreach.models import WorklistItem
 from outreach.outcomes import IN_PROGRESS, TO_CALL
 from outreach.worklist import HANDOUT_ORDER, WorklistItemUnavailable, waiting_for
@@ -215,9 +218,13 @@ def close_with_outcome(
     montant: float | None = None,
     commentaire: str | None = None,
     now: dt.datetime | None = None,
+    config_dir: Path | None = None,
 ) -> None:
     """Record the call's outcome (the call results, validated by outreach); the row is done, or comes
-    back the next day after `injoignable` / `message_laisse`."""
+    back after `injoignable` / `message_laisse`: the next day, within its campaign's calling hours
+    (read from `config_dir`)."""
+    item = session.get(WorklistItem, row_id)
+    window = _call_window(config_dir, item.campagne) if item is not None and config_dir else None
     try:
         outreach_worklist.complete(
             session,
@@ -227,6 +234,15 @@ def close_with_outcome(
             now=now or dt.datetime.now(dt.UTC),
             montant=montant,
             commentaire=commentaire,
+            window=window,
         )
     except WorklistItemUnavailable as exc:
         raise WorklistError(f"{str(exc)[:1].upper()}{str(exc)[1:]}") from None
+
+
+def _call_window(config_dir: Path, campaign: str) -> WindowSection | None:
+    """The campaign's calling hours; None when its file is gone or broken (called back a day later)."""
+    try:
+        return find_campaign(config_dir, campaign).fenetres
+    except OutreachError:
+        return None

@@ -183,6 +183,7 @@ def record_result(
                 resultat=resultat,
                 montant=_amount(montant),
                 commentaire=commentaire.strip() or None,
+                config_dir=context_of(request).settings.config_dir,
             )
     except WorklistError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None

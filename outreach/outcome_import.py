@@ -445,13 +445,18 @@ def import_outcome_file(
     return OutcomesImported(len(fresh), len(lines) - len(fresh))
 
 
+def chunks(names: Collection[str]) -> list[list[str]]:
+    """`names` in lists short enough for an `IN (…)` on every database."""
+    ordered = sorted(names)
+    return [ordered[start : start + _CHUNK] for start in range(0, len(ordered), _CHUNK)]
+
+
 def _recorded_identities(session: Session, households: Collection[str]) -> set[OutcomeIdentity]:
     """The identity of every outcome already recorded for `households`, whatever its source."""
-    names = sorted(households)
     found: set[OutcomeIdentity] = set()
-    for start in range(0, len(names), _CHUNK):
+    for chunk in chunks(households):
         query = select(
             Outcome.id_foyer, Outcome.launch_id, Outcome.resultat, Outcome.survenu_le, Outcome.montant
-        ).where(Outcome.id_foyer.in_(names[start : start + _CHUNK]))
+        ).where(Outcome.id_foyer.in_(chunk))
         found.update(outcome_identity(*row) for row in session.execute(query))
     return found

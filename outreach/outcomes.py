@@ -18,9 +18,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from outreach import oppositions
-from outreach.charts import french_number
 from outreach.errors import OutcomeInvalid
 from outreach.models import Assignment, Outcome, WorklistItem
+from outreach.templates import format_euros
 from privacy import vault
 
 # The states of a call-list line (`WorklistItem.statut`). They live here, not in `outreach.worklist`
@@ -151,14 +151,10 @@ def check_amount(montant: float | None) -> None:
         )
     if montant > MAX_MONTHLY_AMOUNT:
         raise OutcomeInvalid(
-            f"{_euros(montant)} par mois dépasse le plafond de {_euros(MAX_MONTHLY_AMOUNT)}",
+            f"{format_euros(montant)} par mois dépasse le plafond de {format_euros(MAX_MONTHLY_AMOUNT)}",
             "vérifiez le montant : c'est le montant mensuel du droit ouvert, en euros",
             field="montant",
         )
-
-
-def _euros(amount: float) -> str:
-    return french_number(amount, 2, "\u00a0€")
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -246,7 +242,7 @@ def _close_waiting_lines(session: Session, id_foyer: str, launch_id: int) -> Non
             WorklistItem.id_foyer == id_foyer,
             WorklistItem.statut == TO_CALL,
         )
-        .values(statut=DONE, attribue_a=None, attribue_le=None)
+        .values(statut=DONE)
     )
 
 

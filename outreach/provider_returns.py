@@ -11,7 +11,7 @@ The households are found among those sent a message on that channel (`privacy.va
 decrypted in memory, the match only, audited). The CSV files: a header line, the `telephone` or
 `email` column, optional `date`, and optional `message` (STOP replies: a line counts only when its
 message asks to stop) or `statut` (bounces: only a permanent failure, 5.x.x, counts; a temporary one,
-4.x.x, is counted apart); any other column is refused, as what it says would be lost. An import is
+4.x.x, is counted apart); the provider's other columns (its message id…) are not read. An import is
 all or nothing, a bad line is told by its number, never by the value it holds. Bounces may also be
 read from the relay's delivery reports (`outreach.delivery_reports`).
 """
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from outreach.delivery_reports import DeliveryReports, is_mailbox, is_maildir, read_reports
 from outreach.errors import LineProblem, OutcomeImportInvalid, OutreachError
 from outreach.models import Contact
-from outreach.outcome_import import parse_date, read_rows
+from outreach.outcome_import import chunks, parse_date, read_rows
 from outreach.outcomes import BOUNCED, UNDELIVERABLE, record_outcome
 from privacy import vault
 from privacy.keys import Keyring
@@ -48,7 +48,6 @@ STOP_ORIGIN = "réponse STOP à un SMS"
 _ASKS_TO_STOP = re.compile(r"(?:stop|arret) ?(?:sms)?")
 # An enhanced status code (RFC 3463) in a relay's cell: « 5.1.1 », « 550 5.1.1 User unknown ».
 _STATUS = re.compile(r"\b([45])\.\d{1,3}\.\d{1,3}\b")
-_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -273,16 +272,10 @@ def _record_each(
     return recorded
 
 
-def _chunks(names: Collection[str]) -> list[list[str]]:
-    """`names` in lists short enough for an `IN (…)` on every database."""
-    ordered = sorted(names)
-    return [ordered[start : start + _CHUNK] for start in range(0, len(ordered), _CHUNK)]
-
-
 def _opposed_after_stop(session: Session, households: Collection[str], *, now: dt.datetime) -> set[str]:
     """The `households` under an objection in force that a STOP reply recorded."""
     found: set[str] = set()
-    for chunk in _chunks(households):
+    for chunk in chunks(households):
         found.update(
             session.scalars(
                 select(Opposition.pseudonym).where(
@@ -299,7 +292,7 @@ def _address_unused(session: Session, households: Collection[str]) -> set[str]:
     """The `households` whose e-mail address the vault no longer uses (`vault.mark_unusable`)."""
     fields = set(UNDELIVERABLE[BOUNCED][1])
     found: set[str] = set()
-    for chunk in _chunks(households):
+    for chunk in chunks(households):
         query = select(ContactRecord.pseudonym, ContactRecord.usable_fields).where(
             ContactRecord.pseudonym.in_(chunk)
         )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from detection.records import DetectionFlag, DetectionRun
 from outreach.models import Assignment, Contact, Outcome, QuestionnaireAnswer, WorklistItem
 from outreach.outcomes import OUTCOMES
+from outreach.templates import format_euros
 from outreach.worklist import STATUS_LABELS
 from privacy import audit
 from privacy.models import ContactRecord, Opposition, OutputHousehold, PseudonymAlias
@@ -25,10 +26,6 @@ from privacy.subjects import AccessSection
 from uptake import french
 
 CHANNELS = {"sms": "SMS", "email": "courriel", "appel": "appel", "courrier": "courrier"}
-
-
-def _euros(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f} €".replace(".", ",")
 
 
 def outreach_sections(
@@ -67,7 +64,7 @@ def outreach_sections(
                         f"n°{flag.run_id}",
                         french.month(month),
                         titles.get(flag.regle, flag.regle),
-                        _euros(flag.montant_estime),
+                        format_euros(flag.montant_estime) or "",
                         flag.explication,
                     )
                     for flag, month in flags
@@ -88,7 +85,7 @@ def outreach_sections(
                     (
                         french.day(o.survenu_le),
                         OUTCOMES.get(o.resultat, o.resultat),
-                        _euros(o.montant),
+                        format_euros(o.montant) or "",
                         CHANNELS.get(o.canal or "", o.canal or ""),
                         o.acteur,
                         o.commentaire or "",

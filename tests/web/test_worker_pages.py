@@ -305,7 +305,7 @@ def test_an_amount_given_with_another_result_is_refused_in_words(client_for: Cli
         ("nan", "le montant est illisible"),
         ("1e400", "le montant est illisible"),
         ("-inf", "le montant est illisible"),
-        ("25 000", "dépasse le plafond de 10\u202f000,00\u00a0€"),
+        ("25 000", "dépasse le plafond de 10\u202f000,00 €"),
         ("beaucoup", "montant illisible « beaucoup »"),
     ],
 )

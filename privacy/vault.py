@@ -72,10 +72,17 @@ class ImportReport:
     deleted: int = 0
     dropped_columns: list[str] = field(default_factory=list)
     issues: list[ContactIssue] = field(default_factory=list)
+    # Per field, the households whose stored valid value was kept, the file's one being invalid.
+    kept: Counter[str] = field(default_factory=Counter)
 
     def issue_counts(self) -> dict[str, int]:
         """Number of invalid values per column."""
         return dict(Counter(issue.column for issue in self.issues))
+
+    @property
+    def complete(self) -> bool:
+        """Whether every record of the file was stored (none rejected for its identifier)."""
+        return self.rejected == 0
 
 
 def _clean(value: object) -> str | None:
@@ -129,6 +136,30 @@ def _encrypt(cipher: AESGCM, pseudonym: str, values: dict[str, str]) -> tuple[by
     return nonce, cipher.encrypt(nonce, canonical_json(values), pseudonym.encode())
 
 
+@dataclass(frozen=True)
+class _Held:
+    """A household's record as stored before the import (still encrypted)."""
+
+    nonce: bytes
+    ciphertext: bytes
+    usable: frozenset[str]
+
+
+def _keep_held_values(
+    cipher: AESGCM, pseudonym: str, before: _Held, values: dict[str, str], invalid: set[str]
+) -> list[str]:
+    """Keep in `values` the stored valid value of each field the file gives invalid (a number
+    mistyped in this month's directory must not erase the good one held); the fields kept."""
+    restorable = (before.usable & invalid) - set(values)
+    if not restorable:
+        return []
+    held = json.loads(cipher.decrypt(before.nonce, before.ciphertext, pseudonym.encode()))
+    kept = sorted(name for name in restorable if name in held)
+    values.update({name: held[name] for name in kept})
+    invalid.difference_update(kept)
+    return kept
+
+
 def import_contacts(
     session: Session,
     keyring: Keyring,
@@ -140,6 +171,8 @@ def import_contacts(
     now: datetime | None = None,
 ) -> ImportReport:
     """Validate a contact directory (file or frame) and store every usable record encrypted; audited.
+
+    A field the file gives invalid keeps the household's stored valid value (`ImportReport.kept`).
 
     With `replace_all`, the file is the whole directory: the territory's records of households absent
     from it are deleted (storage limitation).
@@ -157,7 +190,7 @@ def import_contacts(
     cipher = AESGCM(keyring.secret(vault_key_name(territory)))
     stamp = utc_stamp(moment)
     seen: set[str] = set()
-    pending: list[dict[str, object]] = []
+    pending: list[tuple[str, dict[str, str], set[str]]] = []
     for record_no, row in enumerate(
         frame.select(c for c in CONTACT_COLUMNS if c in frame.columns).iter_rows(named=True), 1
     ):
@@ -172,26 +205,42 @@ def import_contacts(
             report.rejected += 1
             continue
         seen.add(pseudonym)
-        nonce, ciphertext = _encrypt(cipher, pseudonym, values)
-        invalid = sorted({i.column for i in report.issues if i.record == record_no})
-        pending.append(
-            {
-                "pseudonym": pseudonym,
-                "territory": territory,
-                "nonce": nonce,
-                "ciphertext": ciphertext,
-                "usable_fields": sorted(values),
-                "invalid_fields": invalid,
-                "imported_at": stamp,
-            }
-        )
+        invalid = {i.column for i in report.issues if i.record == record_no}
+        pending.append((pseudonym, values, invalid))
     for start in range(0, len(pending), _CHUNK):
         chunk = pending[start : start + _CHUNK]
-        names = [str(p["pseudonym"]) for p in chunk]
-        existing = ContactRecord.pseudonym.in_(names)
-        report.replaced += len(session.scalars(select(ContactRecord.pseudonym).where(existing)).all())
+        existing = ContactRecord.pseudonym.in_([pseudonym for pseudonym, _, _ in chunk])
+        held = {
+            pseudonym: _Held(nonce, ciphertext, frozenset(usable))
+            for pseudonym, nonce, ciphertext, usable in session.execute(
+                select(
+                    ContactRecord.pseudonym,
+                    ContactRecord.nonce,
+                    ContactRecord.ciphertext,
+                    ContactRecord.usable_fields,
+                ).where(existing)
+            )
+        }
+        report.replaced += len(held)
+        records = []
+        for pseudonym, values, invalid in chunk:
+            before = held.get(pseudonym)
+            if before is not None:
+                report.kept.update(_keep_held_values(cipher, pseudonym, before, values, invalid))
+            nonce, ciphertext = _encrypt(cipher, pseudonym, values)
+            records.append(
+                ContactRecord(
+                    pseudonym=pseudonym,
+                    territory=territory,
+                    nonce=nonce,
+                    ciphertext=ciphertext,
+                    usable_fields=sorted(values),
+                    invalid_fields=sorted(invalid),
+                    imported_at=stamp,
+                )
+            )
         session.execute(delete(ContactRecord).where(existing))
-        session.add_all(ContactRecord(**p) for p in chunk)
+        session.add_all(records)
         session.flush()
     report.stored = len(pending)
     if replace_all:

@@ -16,7 +16,7 @@ from rich.console import Console
 from detection.rekey import rekey_flag_files, rekey_flags
 from detection.retention import FLAGS_RETENTION_MONTHS
 from outreach.rekey import rekey_outreach
-from privacy import audit, directory, retention, rotation, subjects
+from privacy import audit, retention, rotation, subjects, vault
 from privacy.keys import Keyring, fingerprint, public_key_pem
 from privacy.pseudonyms import DEFAULT_FINALITE, check_output, key_text, pseudonymise_file
 from uptake import french
@@ -199,7 +199,7 @@ def register(app: typer.Typer) -> None:
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:
-            done = directory.import_directory(
+            report = vault.import_contacts(
                 session,
                 keyring,
                 file,
@@ -207,7 +207,6 @@ def register(app: typer.Typer) -> None:
                 actor=actor_name(acteur),
                 replace_all=remplacer,
             )
-        report = done.report
         console.print(
             f"{report.records} enregistrements lus : {report.stored} rangés chiffrés "
             f"(dont {report.replaced} remplacés), {report.rejected} rejetés."
@@ -218,18 +217,18 @@ def register(app: typer.Typer) -> None:
             console.print(f"Colonnes hors contrat ignorées : {', '.join(report.dropped_columns)}")
         for column, count in sorted(report.issue_counts().items()):
             console.print(f"Valeurs invalides écartées en `{column}` : {count}")
-        for column, count in sorted(done.kept.items()):
+        for column, count in sorted(report.kept.items()):
             console.print(f"Valeur valide déjà détenue gardée en `{column}` : {count} foyer(s)")
         for issue in report.issues[:MAX_ISSUES_SHOWN]:
             console.print(f"  enregistrement n°{issue.record}, colonne `{issue.column}` : {issue.problem}")
         if len(report.issues) > MAX_ISSUES_SHOWN:
             console.print(f"  … et {len(report.issues) - MAX_ISSUES_SHOWN} autres")
-        if done.exit_code:
+        if not report.complete:
             console.print(
                 f"{report.rejected} enregistrement(s) rejeté(s) : corrigez-les dans l'annuaire puis "
                 "importez-le à nouveau (code de sortie 1)."
             )
-            raise typer.Exit(done.exit_code)
+            raise typer.Exit(1)
 
     app.add_typer(contacts_app, name="contacts")
 

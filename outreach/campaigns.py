@@ -318,24 +318,22 @@ def check_references(campaign: Campaign, known: KnownNames) -> None:
     """Refuse a campaign naming a rule absent from the catalogue (it would select nobody) or a
     register entry absent from the loaded register (its launch would be refused on the day)."""
     where = str(campaign.path)
-    rule_ids, loaded_register, written_register = (
-        known.rule_ids,
-        known.loaded_register,
-        known.written_register,
-    )
     for key, rules in (
         ("campagne.regles", campaign.campagne.regles),
         ("selection.exclure_accompagnes", campaign.selection.exclure_accompagnes),
     ):
         for rule in rules:
-            if rule not in rule_ids:
+            if rule not in known.rule_ids:
                 raise CampaignInvalid(
-                    where, key, f"règle « {rule} » absente du catalogue", _closest(rule, rule_ids, "règle")
+                    where,
+                    key,
+                    f"règle « {rule} » absente du catalogue",
+                    _closest(rule, known.rule_ids, "règle"),
                 )
     code = campaign.campagne.registre
-    if code in loaded_register:
+    if code in known.loaded_register:
         return
-    if code in written_register:
+    if code in known.written_register:
         raise CampaignInvalid(
             where,
             "campagne.registre",
@@ -346,5 +344,5 @@ def check_references(campaign: Campaign, known: KnownNames) -> None:
         where,
         "campagne.registre",
         f"fiche « {code} » absente du registre des traitements",
-        _closest(code, {*loaded_register, *written_register}, "fiche"),
+        _closest(code, known.loaded_register | known.written_register, "fiche"),
     )

@@ -25,6 +25,7 @@ class CaseResult:
     passed: bool
     differences: tuple[str, ...]
     calcul: str = ""
+    where: str = ""  # `file:line` of the case
 
 
 def run_cases(
@@ -58,6 +59,7 @@ def run_case(
 ) -> CaseResult:
     """Run one case of `rule` and compare with its `attendu`; a malformed case is a failed case."""
     name = str(case.get("nom", f"cas {index + 1}"))
+    where = f"{rule.path}:{getattr(case, 'line', 1)}"
     household = case.get("foyer") or {}
     expected = case.get("attendu")
     month = case_month(case)
@@ -81,25 +83,48 @@ def run_case(
         f"colonne `{c}` non lue par la règle" for c in sorted(set(household) - catalogue.columns_read)
     ]
     if problems or month is None or not isinstance(expected, Mapping):
-        return CaseResult(rule.id, name, False, tuple(problems))
+        return CaseResult(rule.id, name, False, tuple(problems), where=where)
+    frame, wrong = _frame(row, dtypes)
+    if frame is None:
+        return CaseResult(rule.id, name, False, tuple(wrong), where=where)
     try:
-        frame = pl.DataFrame([row], schema={c: dtypes[c] for c in row})
-        flags = compile_catalogue(catalogue, parameters, month, geography).flags(frame.lazy()).collect()
-    except (TypeError, ValueError, pl.exceptions.PolarsError):
-        return CaseResult(
-            rule.id, name, False, ("valeurs de `foyer` incompatibles avec les types du contrat",)
-        )
+        compiled = compile_catalogue(catalogue, parameters, month, geography)
+        flags = compiled.flags(frame.lazy()).collect()
+        conditions = compiled.condition_values(frame.lazy(), rule.id).collect()
     except RulesError as exc:
-        return CaseResult(rule.id, name, False, (str(exc),))
-    differences = _compare(expected, flags)
-    return CaseResult(rule.id, name, not differences, tuple(differences), str(case.get("calcul", "")))
+        return CaseResult(rule.id, name, False, (str(exc),), where=where)
+    except pl.exceptions.PolarsError as exc:
+        # The values are of the contract's types (checked above): the rule's computation failed.
+        message = f"erreur de calcul de la règle sur ce foyer : {exc}"
+        return CaseResult(rule.id, name, False, (message,), where=where)
+    differences = _compare(expected, flags, conditions)
+    return CaseResult(rule.id, name, not differences, tuple(differences), str(case.get("calcul", "")), where)
 
 
-def _compare(expected: Mapping[str, object], flags: pl.DataFrame) -> list[str]:
+def _frame(
+    row: Mapping[str, object], dtypes: Mapping[str, pl.DataType]
+) -> tuple[pl.DataFrame | None, list[str]]:
+    """The one-row frame of the case, or the columns whose value does not fit the contract type."""
+    try:
+        return pl.DataFrame([row], schema={c: dtypes[c] for c in row}), []
+    except (TypeError, ValueError, pl.exceptions.PolarsError):
+        pass
+    wrong = []
+    for column, value in row.items():
+        try:
+            pl.Series(column, [value], dtype=dtypes[column])
+        except (TypeError, ValueError, pl.exceptions.PolarsError):
+            wrong.append(f"`{column}: {value}` ne correspond pas au type de la colonne `{column}` du contrat")
+    return None, wrong or ["valeurs de `foyer` incompatibles avec les types du contrat"]
+
+
+def _compare(expected: Mapping[str, object], flags: pl.DataFrame, conditions: pl.DataFrame) -> list[str]:
     flagged = flags.height > 0
     differences = []
-    if bool(expected.get("signale", False)) != flagged:
-        differences.append(f"signalé : attendu {_yes(bool(expected.get('signale')))}, obtenu {_yes(flagged)}")
+    wanted = expected.get("signale") is True  # `rules check` refuses anything but a YAML boolean
+    if wanted != flagged:
+        differences.append(f"signalé : attendu {_yes(wanted)}, obtenu {_yes(flagged)}")
+        differences.extend(_why(conditions, flagged))
         return differences
     if not flagged:
         return differences
@@ -123,6 +148,20 @@ def _compare(expected: Mapping[str, object], flags: pl.DataFrame) -> list[str]:
                 f"{key} :\n      attendu : {expected[key]}\n      obtenu  : {flags[column][0]}"
             )
     return differences
+
+
+def _why(conditions: pl.DataFrame, flagged: bool) -> list[str]:
+    """The conditions that were false (or empty) when the household was not flagged."""
+    if flagged or conditions.height == 0:
+        return ["toutes les conditions sont remplies"] if flagged else []
+    lines = []
+    for column in conditions.columns:
+        value = conditions[column][0]
+        if value is not True:
+            label = column.split(" ", 1)[1]
+            state = "valeur vide (donnée manquante ou calcul impossible)" if value is None else "fausse"
+            lines.append(f"condition non remplie : {label} ({state})")
+    return lines
 
 
 def _yes(value: bool) -> str:

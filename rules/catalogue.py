@@ -14,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from rules.checker import Checker, ExprProblem, Scope, suggest
-from rules.errors import CatalogueInvalid, Problem, UnknownRule
-from rules.language import Logical, Node, SyntaxProblem, parse, source_text
+from rules.checker import Checker, ExprProblem, Scope
+from rules.errors import CatalogueInvalid, FolderMissing, Problem, UnknownRule, suggest
+from rules.language import KEYWORDS, Logical, Node, SyntaxProblem, parse, source_text
 from rules.parameters import Parameters, load_parameters
 from rules.sourcefile import LocatedDict, expression_position, position, read_yaml, yaml_problem
 from rules.types import BOOLEAN, INTEGER, KIND_TO_TYPE, NUMBER, TEXT, Type
@@ -50,6 +50,10 @@ KNOWN_FIELDS = frozenset(
 _VERSION = re.compile(r"^\d+(\.\d+){0,2}$")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+CASE_FIELDS = ("nom", "mois", "foyer", "attendu", "calcul")
+EXPECTED_FIELDS = ("signale", "montant", "priorite", "explication", "conditions")
+Bounds = Mapping[str, tuple[float | None, float | None]]
 
 Setting = float | bool | str
 
@@ -128,6 +132,8 @@ class Rule:
     parameters_used: frozenset[str]
     shared_used: frozenset[str]
     columns_read: frozenset[str]
+    # Keys the contract lets each table be looked up with (checked again against the month's values).
+    table_keys: Mapping[str, frozenset[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,7 @@ class SharedFormulas:
     columns: dict[str, frozenset[str]] = field(default_factory=dict)
     parameters: dict[str, frozenset[str]] = field(default_factory=dict)
     depends: dict[str, frozenset[str]] = field(default_factory=dict)  # transitively
+    table_keys: dict[str, dict[str, frozenset[int]]] = field(default_factory=dict)  # formula → table → keys
 
     def closure(self, names: set[str]) -> frozenset[str]:
         """`names` and every shared formula they use, directly or not."""
@@ -189,33 +196,64 @@ def load_catalogue(
     enums: Mapping[str, tuple[str, ...]],
     perimeters: frozenset[str] = frozenset(),
     parameters: Parameters | None = None,
+    bounds: Bounds | None = None,
 ) -> Catalogue:
     """Load and check every rule of `folder`; `CatalogueInvalid` with every problem if any is wrong.
 
     `perimeters` are the names `dans_perimetre(…)` may use; when empty they are checked at
-    compile time against the geography instead.
+    compile time against the geography instead. `bounds` are the contract's (minimum, maximum)
+    of the integer columns: a table looked up with such a column must have every key they allow.
     """
     folder = folder or default_catalogue_dir()
+    if not folder.is_dir():
+        raise FolderMissing(folder, "du catalogue", "--catalogue")
     parameters = parameters or load_parameters()
-    known_perimeters = perimeters or None
+    context = _Context(columns, enums, parameters, perimeters or None, bounds or {})
     problems: list[Problem] = []
-    shared = _load_shared(folder / SHARED_FILE, columns, enums, parameters, known_perimeters, problems)
+    for path in sorted(folder.glob("*.yml")):
+        # Never silently skipped: the author believes the rule runs.
+        problems.append(
+            Problem(
+                str(path),
+                1,
+                1,
+                "fichier `.yml` non lu : les règles sont des fichiers `.yaml`",
+                f"renommez-le `{path.stem}.yaml`",
+            )
+        )
+    paths = sorted(p for p in folder.glob("*.yaml") if p.name != SHARED_FILE)
+    documents = {path: _read(path, problems) for path in paths}
+    elsewhere = {
+        str(name): str(document.get("id", path.stem))
+        for path, document in documents.items()
+        if isinstance(document, Mapping) and isinstance(document.get("valeurs"), Mapping)
+        for name in document["valeurs"]
+    }
+    shared = _load_shared(folder / SHARED_FILE, context, elsewhere, problems)
     rules: list[Rule] = []
     seen: dict[str, Path] = {}
-    paths = sorted(p for p in folder.glob("*.yaml") if p.name != SHARED_FILE)
     if not paths:
         problems.append(
             Problem(str(folder), 1, 1, "aucune règle dans ce dossier", "un fichier .yaml par règle")
         )
-    for path in paths:
-        reader = _RuleReader(path, columns, enums, parameters, known_perimeters, shared)
-        rule = reader.read()
+    for path, document in documents.items():
+        if document is None:
+            continue
+        others = {name: rule for name, rule in elsewhere.items() if rule != document.get("id", path.stem)}
+        reader = _RuleReader(path, context, shared, others)
+        rule = reader.read(document)
         problems.extend(reader.problems)
         if rule is None:
             continue
         if rule.id in seen:
             problems.append(
-                Problem(str(path), 1, 1, f"identifiant `{rule.id}` déjà pris par {seen[rule.id].name}")
+                Problem(
+                    str(path),
+                    1,
+                    1,
+                    f"doublon : l'identifiant `{rule.id}` est déjà celui de {seen[rule.id].name}",
+                    "donnez à cette copie un nouvel id, le nom de son fichier",
+                )
             )
             continue
         seen[rule.id] = path
@@ -225,12 +263,54 @@ def load_catalogue(
     return Catalogue(tuple(rules), shared)
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What every file of the catalogue is checked against."""
+
+    columns: Mapping[str, str]
+    enums: Mapping[str, tuple[str, ...]]
+    parameters: Parameters
+    perimeters: frozenset[str] | None
+    bounds: Bounds
+
+    def scope(self, lit: frozenset[str], **more: object) -> Scope:
+        """A fresh scope over the contract and parameters, for a file reading `lit`."""
+        return Scope(
+            self.columns,
+            self.enums,
+            lit,
+            self.parameters,
+            self.perimeters,
+            bounds=self.bounds,
+            **more,  # type: ignore[arg-type]
+        )
+
+
+def _read(path: Path, problems: list[Problem]) -> LocatedDict | None:
+    """The rule file's document, or None after recording why it does not load."""
+    try:
+        document = read_yaml(path)
+    except yaml.MarkedYAMLError as exc:  # report its mark, never a traceback
+        problems.append(Problem(str(path), *yaml_problem(exc)))
+        return None
+    if not isinstance(document, LocatedDict):
+        problems.append(Problem(str(path), 1, 1, "une règle est une table YAML (id, version, titre…)"))
+        return None
+    return document
+
+
+def _references(raw: Mapping[object, object]) -> dict[str, frozenset[str]]:
+    """The plain names each value's text mentions (a cheap scan, to explain a cycle)."""
+    return {
+        str(name): frozenset(w for w in _WORD.findall(str(text)) if "." not in w and w not in KEYWORDS)
+        for name, text in raw.items()
+    }
+
+
 def _load_shared(
     path: Path,
-    columns: Mapping[str, str],
-    enums: Mapping[str, tuple[str, ...]],
-    parameters: Parameters,
-    perimeters: frozenset[str] | None,
+    context: _Context,
+    elsewhere: Mapping[str, str],
     problems: list[Problem],
 ) -> SharedFormulas:
     if not path.exists():
@@ -241,15 +321,23 @@ def _load_shared(
         return SharedFormulas()
     lit = tuple(str(c) for c in document.get("lit") or ())
     for column in lit:
-        if column not in columns:
+        if column not in context.columns:
             problems.append(Problem(str(path), *position(column), f"colonne inconnue `{column}` dans `lit`"))
-    scope = Scope(columns, enums, frozenset(lit), parameters, perimeters)
+    raw = document.get("valeurs") or {}
+    scope = context.scope(
+        frozenset(lit),
+        pending={str(n): position(n)[0] for n in raw},
+        references=_references(raw),
+        elsewhere=elsewhere,
+    )
     values: list[tuple[str, Expression]] = []
     column_map: dict[str, frozenset[str]] = {}
     parameter_map: dict[str, frozenset[str]] = {}
     depends: dict[str, frozenset[str]] = {}
-    raw = document.get("valeurs") or {}
+    table_keys: dict[str, dict[str, frozenset[int]]] = {}
     for name, text in raw.items():
+        scope.pending.pop(str(name), None)
+        scope.current = str(name)
         checker = Checker(scope)
         expression = _check_text(str(path), text, checker, None, position(name), problems)
         if expression is None:
@@ -261,11 +349,13 @@ def _load_shared(
         parameter_map[name] = frozenset(checker.usage.parameters).union(
             *(parameter_map[v] for v in used_shared)
         )
+        table_keys[name] = {t: frozenset(k) for t, k in checker.usage.table_keys.items()}
         if checker.usage.reads_commune:
             column_map[name] |= {"code_commune"}
         scope.values[str(name)] = expression.type
         values.append((str(name), expression))
-    return SharedFormulas(tuple(values), column_map, parameter_map, depends)
+    scope.current = None
+    return SharedFormulas(tuple(values), column_map, parameter_map, depends, table_keys)
 
 
 def _check_text(
@@ -309,32 +399,17 @@ class _RuleReader:
     """Reads one rule file, collecting every problem it has."""
 
     def __init__(
-        self,
-        path: Path,
-        columns: Mapping[str, str],
-        enums: Mapping[str, tuple[str, ...]],
-        parameters: Parameters,
-        perimeters: frozenset[str] | None,
-        shared: SharedFormulas,
+        self, path: Path, context: _Context, shared: SharedFormulas, elsewhere: Mapping[str, str]
     ) -> None:
-        self.path, self.columns, self.enums = path, columns, enums
-        self.parameters, self.perimeters, self.shared = parameters, perimeters, shared
+        self.path, self.context, self.shared, self.elsewhere = path, context, shared, elsewhere
+        self.columns, self.enums = context.columns, context.enums
         self.problems: list[Problem] = []
 
     def _fail(self, where: tuple[int, int], message: str, hint: str = "") -> None:
         self.problems.append(Problem(str(self.path), where[0], where[1], message, hint))
 
-    def read(self) -> Rule | None:
-        """The rule, or None when it has problems (then in `self.problems`)."""
-        try:
-            document = read_yaml(self.path)
-        except yaml.MarkedYAMLError as exc:  # report its mark, never a traceback
-            line, column, message, hint = yaml_problem(exc)
-            self._fail((line, column), message, hint)
-            return None
-        if not isinstance(document, LocatedDict):
-            self._fail((1, 1), "une règle est une table YAML (id, version, titre…)")
-            return None
+    def read(self, document: LocatedDict) -> Rule | None:
+        """The rule of `document`, or None when it has problems (then in `self.problems`)."""
         return self._rule(document)
 
     def _rule(self, doc: LocatedDict) -> Rule | None:
@@ -353,13 +428,23 @@ class _RuleReader:
                 position(doc["id"], top), f"identifiant invalide `{rule_id}`", "minuscules, chiffres et _"
             )
         if rule_id != self.path.stem:
-            self._fail(
-                position(doc["id"], top), f"l'id `{rule_id}` diffère du nom du fichier", f"{rule_id}.yaml"
-            )
+            taken = self.path.with_name(f"{rule_id}.yaml")
+            if taken.exists():
+                self._fail(
+                    position(doc["id"], top),
+                    f"doublon : l'id `{rule_id}` est déjà celui de {taken.name}",
+                    f"une copie prend un nouvel id, le nom de son fichier : `id: {self.path.stem}`",
+                )
+            else:
+                self._fail(
+                    position(doc["id"], top),
+                    f"l'id `{rule_id}` diffère du nom du fichier",
+                    f"renommez le fichier `{rule_id}.yaml`, ou écrivez `id: {self.path.stem}`",
+                )
         if not isinstance(doc["version"], str) or not _VERSION.match(doc["version"]):
             # Unquoted, YAML reads 1.10 as the number 1.1: two versions would share one name.
             self._fail(
-                position(doc["version"], top),
+                position(doc["version"], _key_position(doc, "version", top)),
                 f"version invalide `{doc['version']}`",
                 'écrivez-la entre guillemets, par exemple "1.2.0"',
             )
@@ -367,13 +452,14 @@ class _RuleReader:
         if action not in ACTIONS:
             self._fail(position(doc["action"], top), f"action `{action}` inconnue", 'écrivez "2.2" ou "7.1"')
         lit = self._lit(doc, top)
-        scope = Scope(
-            self.columns,
-            self.enums,
+        raw_values = doc.get("valeurs")
+        raw_values = raw_values if isinstance(raw_values, Mapping) else {}
+        scope = self.context.scope(
             frozenset(lit),
-            self.parameters,
-            self.perimeters,
             shared=self.shared.types(),
+            pending={str(n): position(n, top)[0] for n in raw_values},
+            references=_references(raw_values),
+            elsewhere=self.elsewhere,
         )
         settings = self._settings(doc, scope, top)
         checker = Checker(scope)
@@ -400,24 +486,19 @@ class _RuleReader:
         parameters_used = frozenset(checker.usage.parameters).union(
             *(self.shared.parameters.get(n, frozenset()) for n in shared_used)
         )
+        table_keys: dict[str, frozenset[int]] = {t: frozenset(k) for t, k in checker.usage.table_keys.items()}
+        for name in shared_used:
+            for table, keys in self.shared.table_keys.get(name, {}).items():
+                table_keys[table] = table_keys.get(table, frozenset()) | keys
         cases = doc.get("cas") or []
         if not isinstance(cases, list):
             self._fail(position(doc.get("cas"), top), "`cas` doit être une liste de cas")
             return None
         for index, case in enumerate(cases):
             # Checked here so that `uptake rules check` does not call valid what `rules test` rejects.
-            if not isinstance(case, Mapping):
-                self._fail(
-                    position(case, top),
-                    f"cas {index + 1} : une table est attendue (nom, mois, foyer, attendu)",
-                )
-            elif case_month(case) is None:
-                self._fail(
-                    position(case.get("mois"), position(case, top)),
-                    f"cas « {case.get('nom', index + 1)} » : "
-                    + (f"mois invalide `{case['mois']}`" if "mois" in case else "`mois` manquant"),
-                    "écrivez AAAA-MM, par exemple 2024-06",
-                )
+            self._case(index, case, columns_read, top)
+        if self.problems:
+            return None
         return Rule(
             id=rule_id,
             version=str(doc["version"]),
@@ -441,7 +522,117 @@ class _RuleReader:
             parameters_used=parameters_used,
             shared_used=shared_used,
             columns_read=columns_read,
+            table_keys=table_keys,
         )
+
+    def _case(self, index: int, case: object, columns_read: frozenset[str], top: tuple[int, int]) -> None:
+        """Every mistake of a test case that would make it pass or fail for a wrong reason."""
+        if not isinstance(case, Mapping):
+            self._fail(
+                position(case, top), f"cas {index + 1} : une table est attendue (nom, mois, foyer, attendu)"
+            )
+            return
+        at = position(case, top)
+        label = f"cas « {case.get('nom', index + 1)} »"
+        for key in case:
+            if key not in CASE_FIELDS:
+                hint = suggest(str(key), CASE_FIELDS) or f"champs permis : {', '.join(CASE_FIELDS)}"
+                self._fail(position(key, at), f"{label} : champ inconnu `{key}`", hint)
+        if case_month(case) is None:
+            self._fail(
+                position(case.get("mois"), at),
+                f"{label} : " + (f"mois invalide `{case['mois']}`" if "mois" in case else "`mois` manquant"),
+                "écrivez AAAA-MM, par exemple 2024-06",
+            )
+        self._expected(label, case.get("attendu"), _key_position(case, "attendu", at))
+        household = case.get("foyer")
+        if household is None:
+            return
+        where = _key_position(case, "foyer", at)
+        if not isinstance(household, Mapping):
+            self._fail(where, f"{label} : `foyer` doit être une table colonne → valeur")
+            return
+        for column, value in household.items():
+            self._household_value(label, str(column), value, columns_read, position(column, where))
+
+    def _expected(self, label: str, expected: object, where: tuple[int, int]) -> None:
+        if isinstance(expected, Mapping):
+            for key in expected:
+                if key not in EXPECTED_FIELDS:
+                    hint = (
+                        suggest(str(key), EXPECTED_FIELDS) or f"champs permis : {', '.join(EXPECTED_FIELDS)}"
+                    )
+                    self._fail(position(key, where), f"{label} : clé inconnue `{key}` dans `attendu`", hint)
+        if not isinstance(expected, Mapping) or "signale" not in expected:
+            self._fail(where, f"{label} : `attendu` doit dire au moins `signale: true` ou `signale: false`")
+            return
+        signale = expected["signale"]
+        if not isinstance(signale, bool):
+            # YAML reads `non`, `"false"` or `oui` as text, which Python would call true.
+            self._fail(
+                _key_position(expected, "signale", where),
+                f"{label} : `signale: {signale}` n'est pas un booléen",
+                "écrivez `signale: true` (signalé) ou `signale: false` (non signalé), sans guillemets",
+            )
+        checks: tuple[tuple[str, type | tuple[type, ...], str], ...] = (
+            ("montant", (int, float), "un nombre en euros, avec un point : 234.93 (ou null)"),
+            ("priorite", int, "un nombre entier, 1 = la plus haute"),
+            ("explication", str, "le texte attendu"),
+            ("conditions", str, "le texte attendu de `conditions_remplies`"),
+        )
+        for key, kinds, hint in checks:
+            value = expected.get(key)
+            if (
+                key in expected
+                and value is not None
+                and (isinstance(value, bool) or not isinstance(value, kinds))
+            ):
+                self._fail(_key_position(expected, key, where), f"{label} : `{key}: {value}` invalide", hint)
+
+    def _household_value(
+        self, label: str, column: str, value: object, columns_read: frozenset[str], where: tuple[int, int]
+    ) -> None:
+        if column not in self.columns:
+            hint = (
+                suggest(column, columns_read)
+                or suggest(column, self.columns)
+                or "voir le contrat d'extrait v1"
+            )
+            self._fail(where, f"{label} : colonne inconnue `{column}` dans `foyer`", hint)
+            return
+        if column not in columns_read:
+            self._fail(
+                where,
+                f"{label} : colonne `{column}` non lue par la règle",
+                "retirez-la de `foyer`, ou ajoutez-la à `lit` si la règle doit la lire",
+            )
+            return
+        if value is None:
+            return
+        kind = self.columns[column]
+        expected = _KIND_WORDS.get(kind, "")
+        accepted = {
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "float": isinstance(value, int | float) and not isinstance(value, bool),
+            "bool": isinstance(value, bool),
+            "string": isinstance(value, str),
+            "enum": isinstance(value, str),
+            "date": isinstance(value, datetime.date),
+        }.get(kind, True)
+        if not accepted:
+            self._fail(
+                where,
+                f"{label} : `{column}: {value}` n'est pas {expected} (colonne `{column}` du contrat)",
+                _KIND_HINTS.get(kind, ""),
+            )
+            return
+        allowed = self.enums.get(column)
+        if kind == "enum" and allowed and value not in allowed:
+            self._fail(
+                where,
+                f"{label} : valeur `{value}` impossible pour `{column}`",
+                suggest(str(value), allowed) or f"valeurs permises : {', '.join(allowed)}",
+            )
 
     def _unused_columns(
         self,
@@ -512,6 +703,8 @@ class _RuleReader:
             return []
         for name, text in raw.items():
             where = position(name, top)
+            scope.pending.pop(str(name), None)
+            scope.current = str(name)
             if not _ID.match(str(name)) or name in self.columns or name in scope.shared or name == "montant":
                 self._fail(where, f"nom de valeur invalide ou déjà pris `{name}`", "choisissez un autre nom")
                 continue
@@ -523,6 +716,7 @@ class _RuleReader:
                 continue
             scope.values[str(name)] = expression.type
             values.append((str(name), expression))
+        scope.current = None
         return values
 
     def _conditions(self, doc: LocatedDict, checker: Checker, top: tuple[int, int]) -> list[Condition]:
@@ -599,10 +793,16 @@ class _RuleReader:
                 continue
             if kind is None:
                 known = [*scope.declared, *scope.values, *scope.shared, *scope.settings, "montant"]
+                if "." in name:
+                    # A near name would be another quantity (`montant_forfaitaire_ppa` is the household's).
+                    hint = (
+                        f"un paramètre ne s'affiche pas directement : nommez-le dans `valeurs` "
+                        f"(ex. `{name.rsplit('.', 1)[1]}: {name}`) et citez ce nom"
+                    )
+                else:
+                    hint = suggest(name, known) or "une colonne de `lit`, une valeur, un réglage ou `montant`"
                 self._fail(
-                    (where[0], where[1] + match.start()),
-                    f"`{{{name}}}` inconnu dans l'explication",
-                    suggest(name, known) or "une colonne de `lit`, une valeur, un réglage ou `montant`",
+                    (where[0], where[1] + match.start()), f"`{{{name}}}` inconnu dans l'explication", hint
                 )
                 continue
             found[name] = kind
@@ -610,6 +810,13 @@ class _RuleReader:
 
     def _legal_basis(self, doc: LocatedDict, top: tuple[int, int]) -> tuple[LegalBasis, ...]:
         raw = doc["base_legale"]
+        if raw is None or raw == [] or (isinstance(raw, str) and not raw.strip()):
+            self._fail(
+                _key_position(doc, "base_legale", top),
+                "champ obligatoire `base_legale` vide",
+                "citez au moins un texte : `- texte: Code de la sécurité sociale, art. L…`",
+            )
+            return ()
         items = raw if isinstance(raw, list) else [raw]
         basis = []
         for item in items:
@@ -632,3 +839,27 @@ def _placeholder_type(name: str, scope: Scope, has_amount: bool) -> Type | None:
         kind = scope.columns[name]
         return Type(KIND_TO_TYPE[kind], integer=kind == "int")
     return None
+
+
+_KIND_WORDS = {
+    "int": "un nombre entier",
+    "float": "un nombre",
+    "bool": "un booléen",
+    "string": "un texte",
+    "enum": "un texte",
+    "date": "une date",
+}
+_KIND_HINTS = {
+    "int": "écrivez un nombre entier sans guillemets, par exemple 5",
+    "float": "écrivez un nombre avec un point, sans guillemets, par exemple 1020.5",
+    "bool": "écrivez true ou false, sans guillemets",
+    "date": "écrivez une date sans guillemets, AAAA-MM-JJ",
+}
+
+
+def _key_position(mapping: Mapping[object, object], key: str, fallback: tuple[int, int]) -> tuple[int, int]:
+    """Where `key` is written in `mapping` (its value may be a number, which has no position)."""
+    for written in mapping:
+        if written == key:
+            return position(written, fallback)
+    return fallback

@@ -6,10 +6,11 @@ catalogue loader can report every problem of every file at once.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
+from rules.errors import suggest as suggest  # re-exported: callers import it from here
 from rules.functions import FUNCTIONS
 from rules.language import (
     Binary,
@@ -26,6 +27,7 @@ from rules.language import (
     Not,
     Number,
     String,
+    unparse,
 )
 from rules.parameters import Parameters
 from rules.types import BOOLEAN, INTEGER, KIND_TO_TYPE, NUMBER, TEXT, Type
@@ -54,6 +56,15 @@ class Scope:
     settings: dict[str, Type] = field(default_factory=dict)
     shared: Mapping[str, Type] = field(default_factory=dict)  # catalogue-wide formulas
     broken: set[str] = field(default_factory=set)  # values already reported as wrong
+    # Contract bounds of the integer columns (min, max; None when open), for table look-ups.
+    bounds: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    # Names that are no column, told apart for the author: the value being defined, the values
+    # defined further down (name → file line), what each value's text names (to find cycles),
+    # and the values of the other rules (name → rule id).
+    current: str | None = None
+    pending: dict[str, int] = field(default_factory=dict)
+    references: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    elsewhere: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -66,12 +77,13 @@ class Usage:
     shared: set[str] = field(default_factory=set)
     settings: set[str] = field(default_factory=set)
     reads_commune: bool = False
+    # Keys each table is looked up with, when the contract bounds them (table → keys).
+    table_keys: dict[str, set[int]] = field(default_factory=dict)
 
 
-def suggest(name: str, candidates: Iterable[str]) -> str:
-    """ "vouliez-vous dire …" with the closest known name, or nothing."""
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f"vouliez-vous dire `{close[0]}` ?" if close else ""
+Range = tuple[float, float]
+# Beyond this many possible keys a look-up is not checked against its table (no real table is so big).
+_MAX_KEYS = 1000
 
 
 class Checker:
@@ -81,6 +93,8 @@ class Checker:
         self.scope = scope
         self.problems: list[ExprProblem] = []
         self.usage = Usage()
+        # Ranges of integer columns narrowed by the `si … alors … sinon` being checked.
+        self._narrowed: dict[str, Range] = {}
 
     def check(self, node: Node, expected: Type | None = None, what: str = "l'expression") -> Type | None:
         """The type of `node`, or None after recording why it has none."""
@@ -114,7 +128,7 @@ class Checker:
             if left is None or right is None:
                 return None
             integer = left.integer and right.integer and node.op != "/"
-            return INTEGER if integer else NUMBER
+            return INTEGER if integer else NUMBER  # decimals shown again as whole units
         if isinstance(node, Compare):
             return self._compare(node)
         if isinstance(node, Member):
@@ -161,20 +175,75 @@ class Checker:
         if name in FUNCTIONS:
             self._fail(node, f"`{name}` est une fonction", f"appelez-la : `{name}(…)`")
             return None
+        if self._not_yet_defined(node, name):
+            return None
         # Names the rule already uses are the likeliest meant: suggest among them first.
         near = [*scope.declared, *scope.values, *scope.settings, *scope.shared]
         hint = suggest(name, near) or suggest(name, scope.columns) or "voir le contrat d'extrait v1"
         self._fail(node, f"colonne inconnue `{name}`", hint)
         return None
 
+    def _not_yet_defined(self, node: Name, name: str) -> bool:
+        """Report a name that is a value, but not one this expression may read; False otherwise."""
+        scope = self.scope
+        if name == scope.current:
+            self._fail(
+                node,
+                f"la valeur `{name}` se cite elle-même",
+                "une valeur se calcule à partir d'autres noms : retirez cette référence",
+            )
+            return True
+        if name in scope.pending:
+            cycle = self._cycle(name)
+            if cycle:
+                self._fail(
+                    node,
+                    f"référence circulaire {' → '.join(cycle)}",
+                    "une valeur ne peut dépendre d'elle-même, même par d'autres valeurs",
+                )
+            else:
+                self._fail(
+                    node,
+                    f"valeur `{name}` définie plus bas (ligne {scope.pending[name]})",
+                    f"les valeurs se lisent dans l'ordre : placez `{name}` avant `{scope.current}`",
+                )
+            return True
+        if name in scope.elsewhere:
+            self._fail(
+                node,
+                f"`{name}` est une valeur de la règle {scope.elsewhere[name]}, pas de celle-ci",
+                "une règle ne lit pas les valeurs d'une autre : mettez la formule dans _formules.yaml "
+                "pour la partager",
+            )
+            return True
+        return False
+
+    def _cycle(self, start: str) -> list[str]:
+        """current → start → … → current through the values still to come, or [] when none."""
+        current = self.scope.current
+        if current is None:
+            return []
+        paths: list[list[str]] = [[current, start]]
+        seen = {start}
+        while paths:
+            path = paths.pop(0)
+            for name in sorted(self.scope.references.get(path[-1], frozenset())):
+                if name == current:
+                    return [*path, current]
+                if name in self.scope.pending and name not in seen:
+                    seen.add(name)
+                    paths.append([*path, name])
+        return []
+
     def _parameter(self, node: Name, *, table: bool) -> Type | None:
         name = node.dotted
         parameters = self.scope.parameters
         if name not in parameters:
+            folder = parameters.folder or "rules/parametres"
             self._fail(
                 node,
                 f"paramètre inconnu `{name}`",
-                suggest(name, parameters.by_name) or "les paramètres sont dans rules/parametres/",
+                suggest(name, parameters.by_name) or f"les paramètres sont dans {folder}/",
             )
             return None
         self.usage.parameters.add(name)
@@ -194,7 +263,97 @@ class Checker:
             return None
         key = self.check(node.key, NUMBER, "la clé de la table")
         found = self._parameter(node.name, table=True)
-        return found if key else None
+        if key is None or found is None:
+            return None
+        self._table_covers(node)
+        return found
+
+    def _table_covers(self, node: Lookup) -> None:
+        """Refuse a table whose dated values lack a key the contract allows here: the look-up
+        would be empty for those households."""
+        span = self._range(node.key)
+        if span is None or span[1] - span[0] > _MAX_KEYS:
+            return
+        needed = set(range(int(span[0]), int(span[1]) + 1))
+        name = node.name.dotted
+        self.usage.table_keys.setdefault(name, set()).update(needed)
+        parameter = self.scope.parameters.get(name)
+        for version in parameter.versions:
+            assert isinstance(version.value, dict)
+            missing = sorted(needed - set(version.value))
+            if missing:
+                keys = ", ".join(str(k) for k in missing)
+                self._fail(
+                    node,
+                    f"la table `{name}` n'a pas la clé {keys} dans sa valeur depuis le "
+                    f"{version.since:%d/%m/%Y} ({parameter.where(version)}), alors que la clé "
+                    f"`{unparse(node.key)}` peut valoir de {int(span[0])} à {int(span[1])} "
+                    "(contrat d'extrait)",
+                    "ajoutez la clé manquante à cette valeur, avec le montant du texte cité",
+                )
+
+    def _range(self, node: Node) -> Range | None:
+        """The integers `node` may take given the contract bounds, or None when not known."""
+        if isinstance(node, Number):
+            return (node.value, node.value) if node.is_integer else None
+        if isinstance(node, Name) and len(node.parts) == 1:
+            name = node.parts[0]
+            if name in self._narrowed:
+                return self._narrowed[name]
+            if self.scope.columns.get(name) != "int" or name not in self.scope.bounds:
+                return None
+            low, high = self.scope.bounds[name]
+            return (-math.inf if low is None else low, math.inf if high is None else high)
+        if isinstance(node, Call) and node.function in ("min", "max") and node.args:
+            spans = [self._range(a) for a in node.args]
+            if any(s is None for s in spans):
+                return None
+            lows, highs = [s[0] for s in spans if s], [s[1] for s in spans if s]
+            pick = min if node.function == "min" else max
+            span = (pick(lows), pick(highs))
+            return span if math.isfinite(span[0]) and math.isfinite(span[1]) else None
+        if isinstance(node, Binary) and node.op in ("+", "-"):
+            left, right = self._range(node.left), self._range(node.right)
+            if left is None or right is None:
+                return None
+            if node.op == "+":
+                return (left[0] + right[0], left[1] + right[1])
+            return (left[0] - right[1], left[1] - right[0])
+        return None
+
+    def _narrow(self, test: Node, holds: bool) -> dict[str, Range]:
+        """Ranges of integer columns where `test` holds (or not): `si nb_enfants == 0 … sinon`
+        looks tables up with `nb_enfants` ≥ 1 in its `sinon`."""
+        if isinstance(test, Logical) and test.op == "et" and holds:
+            return {**self._narrow(test.left, True), **self._narrow(test.right, True)}
+        if isinstance(test, Not):
+            return self._narrow(test.operand, not holds)
+        if not (
+            isinstance(test, Compare)
+            and isinstance(test.left, Name)
+            and isinstance(test.right, Number)
+            and test.right.is_integer
+        ):
+            return {}
+        span = self._range(test.left)
+        if span is None:
+            return {}
+        low, high = span
+        k = test.right.value
+        op = test.op if holds else _NEGATED[test.op]
+        if op == "==":
+            low, high = max(low, k), min(high, k)
+        elif op == "!=":
+            low, high = (low + 1 if low == k else low), (high - 1 if high == k else high)
+        elif op == ">":
+            low = max(low, k + 1)
+        elif op == ">=":
+            low = max(low, k)
+        elif op == "<":
+            high = min(high, k - 1)
+        else:
+            high = min(high, k)
+        return {test.left.parts[0]: (low, high)}
 
     def _call(self, node: Call) -> Type | None:
         function = FUNCTIONS.get(node.function)
@@ -213,6 +372,7 @@ class Checker:
             )
             return None
         ok = True
+        decimals = 0
         for index, arg in enumerate(node.args):
             if index in function.literal_args and not isinstance(arg, Number | String):
                 self._fail(arg, f"l'argument {index + 1} de `{node.function}` doit être écrit tel quel")
@@ -220,6 +380,17 @@ class Checker:
                 continue
             found = self.check(arg, function.arg_type(index), f"l'argument {index + 1} de `{node.function}`")
             ok = found is not None and ok
+            if found is not None and node.function in ("min", "max"):
+                decimals = max(decimals, found.decimals)
+        step = node.args[1] if len(node.args) > 1 else None
+        if node.function.startswith("arrondi_") and isinstance(step, Number) and step.value <= 0:
+            self._fail(step, f"le pas de `{node.function}` doit être positif", "par exemple 100")
+            ok = False
+        if node.function == "arrondi" and isinstance(step, Number):
+            if not step.is_integer:
+                self._fail(step, "`arrondi` attend un nombre entier de décimales", "par exemple 2")
+                ok = False
+            decimals = max(0, int(step.value))
         if function.reads_commune:
             self.usage.reads_commune = True
             if "code_commune" not in self.scope.declared:
@@ -227,7 +398,9 @@ class Checker:
                 ok = False
         if node.function == "dans_perimetre" and node.args and isinstance(node.args[0], String):
             ok = self._perimeter(node.args[0]) and ok
-        return function.result if ok else None
+        if not ok:
+            return None
+        return replace(function.result, decimals=decimals) if decimals else function.result
 
     def _perimeter(self, arg: String) -> bool:
         known = self.scope.perimeters
@@ -286,7 +459,13 @@ class Checker:
 
     def _cond(self, node: Cond) -> Type | None:
         test = self.check(node.test, BOOLEAN, "la condition de `si`")
-        then, otherwise = self._type(node.then), self._type(node.otherwise)
+        outer = self._narrowed
+        when_true, when_false = self._narrow(node.test, True), self._narrow(node.test, False)
+        self._narrowed = {**outer, **when_true}
+        then = self._type(node.then)
+        self._narrowed = {**outer, **when_false}
+        otherwise = self._type(node.otherwise)
+        self._narrowed = outer
         if test is None or then is None or otherwise is None:
             return None
         if then.kind != otherwise.kind:
@@ -296,4 +475,12 @@ class Checker:
                 "les deux branches doivent concorder",
             )
             return None
-        return Type(then.kind, then.values, then.integer and otherwise.integer)
+        return Type(
+            then.kind,
+            then.values,
+            then.integer and otherwise.integer,
+            max(then.decimals, otherwise.decimals),
+        )
+
+
+_NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}

@@ -24,8 +24,7 @@ from typing import Any
 import polars as pl
 
 from rules.catalogue import Catalogue, Condition, Rule
-from rules.checker import suggest
-from rules.errors import CatalogueInvalid, Problem
+from rules.errors import CatalogueInvalid, Problem, suggest
 from rules.formatting import display, french_integer
 from rules.functions import FUNCTIONS, CompileContext
 from rules.geography import Geography
@@ -105,7 +104,9 @@ class _ExprCompiler:
                 return left - right
             if node.op == "*":
                 return left * right
-            return left / right
+            # A division by zero is an empty value, never an infinity: it must not pass a
+            # comparison (inf > 3) nor reach the formatting of an explanation.
+            return pl.when(right != 0).then(left / right)
         if isinstance(node, Compare):
             left, right = self.compile(node.left), self.compile(node.right)
             return {
@@ -145,6 +146,7 @@ class _RulePlan:
     stages: tuple[dict[str, pl.Expr], ...]  # temporary columns, in dependency order
     condition: pl.Expr
     output: tuple[pl.Expr, ...]
+    conditions: tuple[tuple[str, pl.Expr], ...] = ()  # each condition's label and value
 
 
 class CompiledCatalogue:
@@ -157,6 +159,7 @@ class CompiledCatalogue:
         parameters_used: dict[str, Version],
         settings_used: Mapping[str, Mapping[str, object]],
         month: datetime.date,
+        shared: Mapping[str, str] | None = None,
     ) -> None:
         self._shared_stages = shared_stages
         self._plans = plans
@@ -164,12 +167,34 @@ class CompiledCatalogue:
         self.parameters_used = parameters_used
         self.settings_used = settings_used
         self.rule_versions: dict[str, str] = {p.rule.id: p.rule.version for p in plans}
+        # Rule id → 16 hex chars of the sha256 of everything in the rule that changes its flags
+        # (with the shared formulas it uses): a content change under the same version shows.
+        self.rule_digests: dict[str, str] = {p.rule.id: rule_digest(p.rule, shared or {}) for p in plans}
         self.fingerprint = _fingerprint(self.parameters_record())
 
     def parameters_record(self) -> dict[str, dict[str, object]]:
-        """Every parameter value (with its date and source) and setting used: JSON-ready, the
-        `fingerprint` is its hash. Stored with a run, it lets any flag be explained and replayed."""
-        return _record(self.parameters_used, self.settings_used)
+        """Every parameter value (with its date and source) and setting used, and each rule's
+        version and content digest: JSON-ready, the `fingerprint` is its hash. Stored with a run,
+        it lets any flag be explained and replayed."""
+        record = _record(self.parameters_used, self.settings_used)
+        record["regles"] = {
+            rule_id: {"version": self.rule_versions[rule_id], "empreinte": digest}
+            for rule_id, digest in sorted(self.rule_digests.items())
+        }
+        return record
+
+    def condition_values(self, households: pl.LazyFrame, rule_id: str) -> pl.LazyFrame:
+        """Each condition of `rule_id` (a column named by its label) evaluated on `households`:
+        tells which condition was false when a household is not flagged."""
+        plan = next(p for p in self._plans if p.rule.id == rule_id)
+        frame = households
+        for stage in self._shared_stages:
+            frame = frame.with_columns(**stage)
+        for stage in plan.stages:
+            frame = frame.with_columns(**stage)
+        return frame.select(
+            *(expr.alias(f"{index:03d} {label}") for index, (label, expr) in enumerate(plan.conditions))
+        )
 
     def flags(self, households: pl.LazyFrame, keep: Sequence[str] = ()) -> pl.LazyFrame:
         """The long flag frame: one row per (household, rule) flagged, plus the `keep` columns.
@@ -216,6 +241,7 @@ def compile_catalogue(
     _check_perimeters(catalogue, geography.perimeter_names())
     used = sorted(set().union(*(r.parameters_used for r in catalogue.rules)) if catalogue.rules else set())
     versions = {name: parameters.at(name, month) for name in used}
+    _check_table_keys(catalogue, parameters, versions)
     context = CompileContext(month, geography)
     names: dict[str, pl.Expr] = {}
     shared_needed = set().union(*(r.shared_used for r in catalogue.rules)) if catalogue.rules else set()
@@ -228,7 +254,64 @@ def compile_catalogue(
         names[name] = pl.col(column)
     plans = tuple(_plan(rule, dict(names), versions, context) for rule in catalogue.rules)
     settings = {r.id: dict(r.settings) for r in catalogue.rules if r.settings}
-    return CompiledCatalogue(tuple(shared_stages), plans, versions, settings, month)
+    shared_texts = {name: unparse(expression.node) for name, expression in catalogue.shared.values}
+    return CompiledCatalogue(tuple(shared_stages), plans, versions, settings, month, shared_texts)
+
+
+def rule_digest(rule: Rule, shared: Mapping[str, str]) -> str:
+    """16 hex chars of the sha256 of the rule's canonical definition: what it reads, its settings,
+    values, conditions (with labels), amount, minimum, priority, explanation, and the text of the
+    shared formulas it uses. Titles, descriptions and test cases do not change a flag: left out.
+    Expressions are taken as parsed (`unparse`), so re-indenting a formula changes nothing."""
+
+    def condition(c: Condition) -> object:
+        return {
+            "expression": unparse(c.expression.node),
+            "libelle": c.label,
+            "au_moins_une": [condition(a) for a in c.alternatives],
+        }
+
+    definition = {
+        "id": rule.id,
+        "action": rule.action,
+        "lit": sorted(rule.lit),
+        "reglages": dict(sorted(rule.settings.items())),
+        "valeurs": [[name, unparse(e.node)] for name, e in rule.values],
+        "conditions": [condition(c) for c in rule.conditions],
+        "montant": unparse(rule.montant.node) if rule.montant else None,
+        "montant_minimum": unparse(rule.montant_minimum.node) if rule.montant_minimum else None,
+        "priorite": unparse(rule.priorite.node),
+        "explication": rule.explication,
+        "formules": {name: shared[name] for name in sorted(rule.shared_used) if name in shared},
+    }
+    text = json.dumps(definition, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _check_table_keys(catalogue: Catalogue, parameters: Parameters, versions: Mapping[str, Version]) -> None:
+    """The values in force must have every key the rules look their tables up with (known from
+    the contract bounds when the catalogue was checked): an empty look-up is never silent."""
+    problems = []
+    for rule in catalogue.rules:
+        for name, keys in sorted(rule.table_keys.items()):
+            table = versions[name].value
+            missing = sorted(keys - set(table)) if isinstance(table, dict) else []
+            if missing:
+                parameter = parameters.get(name)
+                where = parameter.where(versions[name])
+                path, _, line = where.partition(":")
+                problems.append(
+                    Problem(
+                        path,
+                        int(line or 1),
+                        1,
+                        f"la table `{name}` n'a pas la clé {', '.join(map(str, missing))}, "
+                        f"que la règle {rule.id} peut chercher",
+                        "ajoutez la clé manquante à cette valeur, avec le montant du texte cité",
+                    )
+                )
+    if problems:
+        raise CatalogueInvalid(problems)
 
 
 def _plan(
@@ -270,6 +353,9 @@ def _plan(
     condition = pl.lit(True)
     for c in conditions:
         condition = condition & c
+    named = tuple(zip((c.label for c in rule.conditions), conditions, strict=False))
+    if rule.montant_minimum is not None:
+        named += (("montant estimé au moins égal au minimum versé", conditions[-1]),)
     output = (
         pl.lit(rule.id).alias("regle"),
         pl.lit(rule.version).alias("version_regle"),
@@ -278,7 +364,7 @@ def _plan(
         _explanation(rule, names).alias("explication"),
         pl.concat_str(labels, separator=CONDITION_SEPARATOR, ignore_nulls=True).alias("conditions_remplies"),
     )
-    return _RulePlan(rule, tuple(stages), condition, output)
+    return _RulePlan(rule, tuple(stages), condition, output, named)
 
 
 def _label(condition: Condition, compiler: _ExprCompiler) -> pl.Expr:
@@ -361,6 +447,7 @@ def _walk(node: Node) -> list[Node]:
 def _record(
     parameters: Mapping[str, Version], settings: Mapping[str, Mapping[str, object]]
 ) -> dict[str, dict[str, object]]:
+    # `source` and `reference` were stripped when read: a trailing space changes no fingerprint.
     return {
         "parametres": {
             name: {"valeur": v.value, "depuis": v.since.isoformat(), "source": v.source}

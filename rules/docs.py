@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -13,7 +14,7 @@ from rules.catalogue import Catalogue
 from rules.compiler import compile_catalogue
 from rules.geography import Geography
 from rules.language import unparse
-from rules.parameters import Parameters
+from rules.parameters import Parameter, Parameters, Value, Version
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _NAME = re.compile(r'"[^"]*"|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*')
@@ -35,6 +36,59 @@ def linked(formula: str, values: set[str], parameters: set[str]) -> Markup:
         position = match.end()
     parts.append(str(escape(formula[position:])))
     return Markup("".join(parts))  # noqa: S704 - every piece above is escaped
+
+
+def french_decimal(number: float, decimals: int = 2) -> str:
+    """`1234.5` → `1 234,5`: at most `decimals` decimals, trailing zeros dropped."""
+    text = f"{number:,.{decimals}f}".replace(",", " ").replace(".", ",")
+    if "," in text:
+        text = text.rstrip("0").rstrip(",")
+    return "0" if text == "-0" else text
+
+
+def french_quantity(number: float, unit: str) -> str:
+    """A parameter value with its unit as a reader expects it: `622,63 €/mois`, `10 %`, `18 ans`.
+
+    A `fraction` is shown as a percentage (0.1 → 10 %; 0.5 of the montant forfaitaire → 50 % du
+    montant forfaitaire).
+    """
+    if unit.startswith("fraction"):
+        rest = unit.removeprefix("fraction").strip()
+        return f"{french_decimal(number * 100, 4)} %" + (f" {rest}" if rest else "")
+    return f"{french_decimal(number)} {unit}".rstrip()
+
+
+def french_value(value: Value, unit: str) -> str:
+    """A number or a table of a parameter in French on one line (`1 : 329,71 € ; 2 : …` for a table)."""
+    if isinstance(value, dict):
+        return " ; ".join(f"{key} : {french_quantity(item, unit)}" for key, item in sorted(value.items()))
+    return french_quantity(value, unit)
+
+
+@dataclass(frozen=True)
+class DatedValue:
+    """One dated value of a parameter as shown on a page: its rows (one per key of a table)."""
+
+    version: Version
+    rows: tuple[tuple[str, str], ...]  # (key, value) ; the key is "" for a plain number
+    state: str  # "en vigueur", "à venir" or "ancienne"
+
+
+def dated_values(parameter: Parameter, month: datetime.date) -> list[DatedValue]:
+    """Every dated value of `parameter`, oldest first, each with its state in `month`."""
+    current = parameter.at(month) if parameter.versions[0].since <= month else None
+    found = []
+    for version in parameter.versions:
+        if isinstance(version.value, dict):
+            rows = tuple(
+                (str(key), french_quantity(item, parameter.unit))
+                for key, item in sorted(version.value.items())
+            )
+        else:
+            rows = (("", french_quantity(version.value, parameter.unit)),)
+        state = "en vigueur" if version is current else ("à venir" if version.since > month else "ancienne")
+        found.append(DatedValue(version, rows, state))
+    return found
 
 
 def write_docs(
@@ -61,18 +115,34 @@ def write_docs(
         values = [(name, unparse(e.node)) for name, e in catalogue.shared.values if name in rule.shared_used]
         values += [(name, unparse(e.node)) for name, e in rule.values]
         used = [
-            (name, parameters.get(name), compiled.parameters_used[name])
+            (name, parameters.get(name), dated_values(parameters.get(name), month))
             for name in sorted(rule.parameters_used)
         ]
         value_names = {name for name, _ in values}
         parameter_names = set(rule.parameters_used)
         environment.filters["liens"] = lambda text, v=value_names, p=parameter_names: linked(text, v, p)
         page = out / f"{rule.id}.html"
+        settings = [
+            (name, french_decimal(value, 4) if isinstance(value, float) else _setting_text(value))
+            for name, value in rule.settings.items()
+        ]
         page.write_text(
             environment.get_template("regle.html.j2").render(
-                rule=rule, month=month, values=values, parameters=used, columns=sorted(rule.columns_read)
+                rule=rule,
+                month=month,
+                values=values,
+                parameters=used,
+                settings=settings,
+                columns=sorted(rule.columns_read),
+                digest=compiled.rule_digests[rule.id],
             ),
             encoding="utf-8",
         )
         written.append(page)
     return written
+
+
+def _setting_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    return str(value)

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str:
+    """ "vouliez-vous dire …" with the closest known name, or nothing."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"vouliez-vous dire `{close[0]}` ?" if close else ""
 
 
 class RulesError(Exception):
@@ -53,13 +61,22 @@ class ParametersInvalid(RulesError):
 class ParametersMissing(RulesError):
     """A parameter has no value in force in the requested month: never a silent default."""
 
-    def __init__(self, name: str, month: datetime.date, first: datetime.date | None) -> None:
+    def __init__(self, name: str, month: datetime.date, first: datetime.date | None, path: str = "") -> None:
         self.name, self.month, self.first = name, month, first
         since = f" (première valeur connue : {first.isoformat()})" if first else ""
+        where = path or f"le fichier `{name.split('.')[0]}.yaml` des paramètres"
         super().__init__(
             f"le paramètre `{name}` n'a pas de valeur en vigueur en {month:%m/%Y}{since} : "
-            "ajoutez la valeur de ce mois, avec sa date d'effet et sa source, dans rules/parametres/"
+            f"ajoutez la valeur de ce mois, avec sa date d'effet et sa source, dans {where}"
         )
+
+
+class FolderMissing(RulesError):
+    """A folder given on the command line does not exist."""
+
+    def __init__(self, folder: Path, what: str, option: str) -> None:
+        self.folder = folder
+        super().__init__(f"dossier {what} introuvable : {folder} — vérifiez le chemin donné à {option}")
 
 
 class UnknownRule(RulesError):

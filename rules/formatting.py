@@ -9,7 +9,9 @@ import polars as pl
 
 from rules.types import Type
 
-MISSING = "non renseigné"
+# An empty value (a missing column, a division by zero, a key outside a table) in an explanation:
+# the same dash as everywhere else in the French texts (`uptake/french.py`).
+MISSING = "—"
 
 
 # Integers strictly between -TABLE_LIMIT and TABLE_LIMIT are written from two small tables (the
@@ -22,8 +24,14 @@ TABLE_LIMIT = 1_000_000
 
 
 def french_integer(expr: pl.Expr) -> pl.Expr:
-    """A number rounded to the unit with spaces between thousands: 1020.4 → "1 020", -3 → "-3"."""
-    value = expr.round(0).cast(pl.Int64)
+    """A number rounded to the unit with spaces between thousands: 1020.4 → "1 020", -3 → "-3".
+
+    An empty value, an infinity or NaN gives null (shown as `MISSING` by `display`): casting them
+    to an integer would raise and stop the whole run.
+    """
+    # A non-strict cast turns those into null at no extra cost (measured: a `when(is_finite)`
+    # guard made every explanation slower).
+    value = expr.round(0).cast(pl.Int64, strict=False)
     magnitude = value.abs()
     inside = magnitude < TABLE_LIMIT
     thousands = magnitude // 1000
@@ -34,6 +42,25 @@ def french_integer(expr: pl.Expr) -> pl.Expr:
     outside: pl.Expr = pl.when(~inside).then(value)
     large = outside.map_batches(_large_integers, return_dtype=pl.String, is_elementwise=True)
     return pl.coalesce(tabled, large)
+
+
+def french_number(expr: pl.Expr, decimals: int = 0) -> pl.Expr:
+    """A number with at most `decimals` decimals after a comma, trailing zeros dropped:
+    1.5 → "1,5", 2.0 → "2", 1234.25 (2) → "1 234,25"; null when empty, infinite or NaN.
+
+    With no decimals this is `french_integer`, its table fast path untouched: most numbers shown
+    are whole euros. The decimal part is only computed for the rare values kept by `arrondi(x, n)`.
+    """
+    if decimals <= 0:
+        return french_integer(expr)
+    scale = 10**decimals
+    scaled = (expr * scale).round(0).cast(pl.Int64, strict=False)
+    magnitude = scaled.abs()
+    fraction = (magnitude % scale).cast(pl.String).str.zfill(decimals).str.strip_chars_end("0")
+    sign = pl.when(scaled < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    whole = french_integer(magnitude // scale)
+    decimal_part = pl.when(magnitude % scale != 0).then(pl.lit(",") + fraction).otherwise(pl.lit(""))
+    return pl.concat_str([sign, whole, decimal_part])
 
 
 def _grouped(number: int) -> str:
@@ -58,9 +85,9 @@ def _large_integers(values: pl.Series) -> pl.Series:
 
 
 def display(expr: pl.Expr, kind: Type) -> pl.Expr:
-    """The French text of a value of type `kind`; `non renseigné` when null."""
+    """The French text of a value of type `kind`; `MISSING` (« — ») when empty or not computable."""
     if kind.kind == "nombre":
-        text = french_integer(expr)
+        text = french_number(expr, kind.decimals)
     elif kind.kind == "booleen":
         text = pl.when(expr).then(pl.lit("oui")).when(expr.not_()).then(pl.lit("non")).otherwise(None)
     elif kind.kind == "date":

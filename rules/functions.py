@@ -59,6 +59,18 @@ def _literal(node: Node) -> float:
     return node.value
 
 
+def _extreme(horizontal: Callable[..., pl.Expr]) -> Compile:
+    """`min`/`max` whose result is empty when one argument is: polars' horizontal versions skip
+    nulls, so `min(loyer, plafond)` with a plafond missing (key outside its table) would silently
+    give the uncapped rent."""
+
+    def compile_(e: Sequence[pl.Expr], _: Sequence[Node], __: CompileContext) -> pl.Expr:
+        any_empty = pl.any_horizontal(*(x.is_null() for x in e))
+        return pl.when(any_empty).then(None).otherwise(horizontal(*e))
+
+    return compile_
+
+
 def _round(e: Sequence[pl.Expr], n: Sequence[Node], _: CompileContext) -> pl.Expr:
     decimals = int(_literal(n[1])) if len(n) > 1 else 0
     return e[0].round(decimals)
@@ -91,16 +103,16 @@ FUNCTIONS: dict[str, Function] = {
             "min",
             (NUMBER, NUMBER),
             NUMBER,
-            lambda e, n, c: pl.min_horizontal(*e),
-            "le plus petit des nombres",
+            _extreme(pl.min_horizontal),
+            "le plus petit des nombres (vide si l'un est vide)",
             variadic=True,
         ),
         Function(
             "max",
             (NUMBER, NUMBER),
             NUMBER,
-            lambda e, n, c: pl.max_horizontal(*e),
-            "le plus grand des nombres",
+            _extreme(pl.max_horizontal),
+            "le plus grand des nombres (vide si l'un est vide)",
             variadic=True,
         ),
         Function(

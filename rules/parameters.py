@@ -14,12 +14,14 @@ from pathlib import Path
 
 import yaml
 
-from rules.errors import ParametersInvalid, ParametersMissing, Problem
+from rules.errors import FolderMissing, ParametersInvalid, ParametersMissing, Problem, suggest
 from rules.sourcefile import LocatedDict, position, read_yaml, yaml_problem
 
 Value = float | dict[int, float]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+PARAMETER_FIELDS = ("description", "unite", "valeurs")
+VALUE_FIELDS = ("depuis", "valeur", "source", "reference")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Version:
     value: Value
     source: str
     reference: str = ""
+    line: int = 0  # in the parameter file, for errors that point at this value
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Parameter:
     description: str
     unit: str
     versions: tuple[Version, ...]  # sorted by date
+    path: str = ""  # the file it is written in
 
     @property
     def is_table(self) -> bool:
@@ -49,8 +53,12 @@ class Parameter:
         """The version in force on the first day of `month`; `ParametersMissing` if none."""
         in_force = [v for v in self.versions if v.since <= month]
         if not in_force:
-            raise ParametersMissing(self.name, month, self.versions[0].since)
+            raise ParametersMissing(self.name, month, self.versions[0].since, self.path)
         return in_force[-1]
+
+    def where(self, version: Version) -> str:
+        """`file:line` of one of its values."""
+        return f"{self.path}:{version.line}" if version.line else self.path
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,7 @@ class Parameters:
     """Every known parameter, by dotted name."""
 
     by_name: dict[str, Parameter]
+    folder: Path | None = None  # where they were read, named in hints
 
     def __contains__(self, name: object) -> bool:
         return name in self.by_name
@@ -79,8 +88,21 @@ def default_parameters_dir() -> Path:
 def load_parameters(folder: Path | None = None) -> Parameters:
     """Read every `*.yaml` of `folder` (default: the shipped files); `ParametersInvalid` if malformed."""
     folder = folder or default_parameters_dir()
+    if not folder.is_dir():
+        # One clear error rather than every parameter of the catalogue reported as unknown.
+        raise FolderMissing(folder, "de paramètres", "--parametres")
     problems: list[Problem] = []
     found: dict[str, Parameter] = {}
+    for path in sorted(folder.glob("*.yml")):
+        problems.append(
+            Problem(
+                str(path),
+                1,
+                1,
+                "fichier `.yml` non lu : les fichiers de paramètres finissent par `.yaml`",
+                f"renommez-le `{path.stem}.yaml`",
+            )
+        )
     for path in sorted(folder.glob("*.yaml")):
         try:
             document = read_yaml(path)
@@ -97,7 +119,7 @@ def load_parameters(folder: Path | None = None) -> Parameters:
                 found[name] = parameter
     if problems:
         raise ParametersInvalid(problems)
-    return Parameters(found)
+    return Parameters(found, folder)
 
 
 def _parameter(
@@ -120,31 +142,29 @@ def _parameter(
             )
         )
         return None
+    _unknown_keys(name, spec, PARAMETER_FIELDS, path, (line, column), problems)
     versions: list[Version] = []
     for item in spec["valeurs"]:
         at = position(item, (line, column))
         if not isinstance(item, dict):
             problems.append(Problem(path, *at, f"`{name}` : valeur mal formée", "depuis, valeur, source"))
             continue
+        _unknown_keys(name, item, VALUE_FIELDS, path, at, problems)
         since, value, source = item.get("depuis"), item.get("valeur"), item.get("source")
         if not isinstance(since, datetime.date):
-            problems.append(Problem(path, *at, f"`{name}` : `depuis` doit être une date", "ex. 2024-04-01"))
+            quoted = isinstance(since, str) and _looks_like_date(since)
+            hint = "écrivez la date sans guillemets : 2024-04-01" if quoted else "ex. 2024-04-01"
+            problems.append(Problem(path, *at, f"`{name}` : `depuis` doit être une date", hint))
             continue
-        if not source:
+        if source is None or not str(source).strip():
+            # A source of spaces only is no source: the value could no longer be traced to its text.
             problems.append(
                 Problem(path, *at, f"`{name}` : valeur sans source légale", "citez le décret ou l'arrêté")
             )
             continue
         parsed = _value(value)
         if parsed is None:
-            problems.append(
-                Problem(
-                    path,
-                    *at,
-                    f"`{name}` : valeur non numérique",
-                    "un nombre, ou une table clé entière → nombre",
-                )
-            )
+            problems.append(Problem(path, *at, f"`{name}` : {_value_problem(item)}"))
             continue
         if versions and since <= versions[-1].since:
             # Written in date order, so that the reader sees the history as it went; a date given
@@ -158,13 +178,79 @@ def _parameter(
             order = "une date par valeur, de la plus ancienne à la plus récente"
             problems.append(Problem(path, *at, f"`{name}` : {problem}", order))
             continue
-        versions.append(Version(since, parsed, str(source), str(item.get("reference", ""))))
+        versions.append(
+            Version(since, parsed, str(source).strip(), str(item.get("reference", "")).strip(), at[0])
+        )
     if not versions:
         return None
     if len({isinstance(v.value, dict) for v in versions}) > 1:
         problems.append(Problem(path, line, column, f"`{name}` mélange nombres et tables", "une seule forme"))
         return None
-    return Parameter(name, str(spec.get("description", "")), str(spec.get("unite", "")), tuple(versions))
+    _same_keys(name, versions, path, problems)
+    return Parameter(
+        name, str(spec.get("description", "")), str(spec.get("unite", "")), tuple(versions), path
+    )
+
+
+def _unknown_keys(
+    name: str,
+    item: dict[object, object],
+    known: tuple[str, ...],
+    path: str,
+    where: tuple[int, int],
+    problems: list[Problem],
+) -> None:
+    """A misspelt key (`refrence:`) would otherwise be dropped without notice."""
+    for key in item:
+        if key not in known:
+            problems.append(
+                Problem(
+                    path,
+                    *position(key, where),
+                    f"`{name}` : champ inconnu `{key}`",
+                    suggest(str(key), known) or f"champs permis : {', '.join(known)}",
+                )
+            )
+
+
+def _same_keys(name: str, versions: list[Version], path: str, problems: list[Problem]) -> None:
+    """Every dated value of a table has the keys of the others: a key forgotten when copying a
+    new arrêté would make the look-up empty for those households from that date on."""
+    tables = [v for v in versions if isinstance(v.value, dict)]
+    all_keys = set().union(*(set(v.value) for v in tables if isinstance(v.value, dict)))
+    for version in tables:
+        assert isinstance(version.value, dict)
+        missing = sorted(all_keys - set(version.value))
+        if missing:
+            keys = ", ".join(str(k) for k in missing)
+            problems.append(
+                Problem(
+                    path,
+                    version.line,
+                    1,
+                    f"`{name}` : la valeur depuis le {version.since:%d/%m/%Y} n'a pas la clé {keys}",
+                    "chaque valeur d'une table donne toutes les clés (zones, nombres de personnes…)",
+                )
+            )
+
+
+def _looks_like_date(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _value_problem(item: dict[object, object]) -> str:
+    """Why `valeur` is not a number or a table, said so that the author sees the fix."""
+    if "valeur" not in item or item["valeur"] is None:
+        return "valeur manquante — écrivez `valeur: 633.21` (ou une table `{1: 329.71, 2: 287.35}`)"
+    raw = item["valeur"]
+    if isinstance(raw, str) and re.fullmatch(r"-?\d+,\d+", raw.strip()):
+        fixed = raw.strip().replace(",", ".")
+        return f"valeur `{raw}` écrite avec une virgule — écrivez le nombre avec un point : {fixed}"
+    return "valeur non numérique — un nombre, ou une table clé entière → nombre"
 
 
 def _value(value: object) -> Value | None:

@@ -25,6 +25,8 @@ class Type:
     kind: TypeKind
     values: tuple[str, ...] | None = None
     integer: bool = False  # counts are shown as such, amounts as euros
+    # Decimals an explanation shows: those kept by `arrondi(x, n)`, else whole units.
+    decimals: int = 0
 
     def __str__(self) -> str:
         return {

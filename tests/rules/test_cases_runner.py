@@ -9,6 +9,7 @@ import pytest
 from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
 from rules import load_catalogue, load_parameters
 from rules.cases import run_cases
+from rules.errors import CatalogueInvalid
 
 RULE = """id: essai
 version: "1"
@@ -54,28 +55,39 @@ def test_passing_case_and_diff_on_wrong_amount_and_explanation(tmp_path, contrac
     assert (
         "attendu : 2 mois" in wrong.differences[1] and "obtenu  : 2 mois pour 1 020 €" in wrong.differences[1]
     )
-    assert missed.differences == ("signalé : attendu oui, obtenu non",)
+    assert missed.differences == (
+        "signalé : attendu oui, obtenu non",
+        "condition non remplie : impaye_loyer_mois >= 2 et non en_couple (fausse)",
+    )
+
+
+def test_case_without_a_value_for_a_required_column_fails_with_a_reason(
+    tmp_path, contract, geography
+) -> None:
+    case = "  - {mois: 2024-06, foyer: {impaye_loyer_mois: 2}, attendu: {signale: true}}\n"
+    (result,) = _results(tmp_path, case, contract, geography)
+    assert not result.passed
+    assert "colonne `en_couple` sans valeur" in " ".join(result.differences)
 
 
 @pytest.mark.parametrize(
     ("case", "reason"),
     [
         (
-            "  - {mois: 2024-06, foyer: {impaye_loyer_mois: 2}, attendu: {signale: true}}",
-            "colonne `en_couple` sans valeur",
-        ),
-        (
             "  - {mois: 2024-06, foyer: {en_couple: false, nom: x}, attendu: {signale: true}}",
-            "`nom` non lue",
+            "colonne inconnue `nom` dans `foyer`",
         ),
         ("  - {mois: 2024-06, foyer: {en_couple: false}}", "`attendu` doit dire"),
         (
             "  - {mois: 2024-06, foyer: {loyer: deux, en_couple: false}, attendu: {signale: true}}",
-            "incompatibles",
+            "`loyer: deux` n'est pas un nombre (colonne `loyer` du contrat)",
         ),
     ],
 )
-def test_malformed_case_fails_with_a_reason(tmp_path, contract, geography, case, reason) -> None:
-    (result,) = _results(tmp_path, case + "\n", contract, geography)
-    assert not result.passed
-    assert reason in " ".join(result.differences)
+def test_malformed_case_is_refused_by_check_with_a_reason(
+    tmp_path, contract, geography, case, reason
+) -> None:
+    with pytest.raises(CatalogueInvalid) as caught:
+        _results(tmp_path, case + "\n", contract, geography)
+    assert reason in str(caught.value)
+    assert "essai.yaml:14:" in str(caught.value)

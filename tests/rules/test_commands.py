@@ -21,7 +21,9 @@ def test_rules_test_runs_every_case_and_succeeds(cli) -> None:
 def test_rules_explain_shows_parameters_in_force_with_sources(cli) -> None:
     result = cli("rules", "explain", "al_non_recours", "--mois", "2024-11")
     assert result.code == 0, result.output
-    assert "al.plafond_loyer_seul = {1: 329.71, 2: 287.35, 3: 269.32}" in result.stdout
+    assert (
+        "al.plafond_loyer_seul = 1 : 329,71 €/mois ; 2 : 287,35 €/mois ; 3 : 269,32 €/mois" in result.stdout
+    )
     assert "Arrêté du 27/09/2024" in result.stdout
 
 
@@ -57,3 +59,17 @@ def test_rules_check_on_a_broken_catalogue_lists_positions_and_fails(cli, tmp_pa
     assert result.code == 2
     assert "essai.yaml:9:5: colonne inconnue `loyr` — vouliez-vous dire `loyer` ?" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_error_on_line_100_keeps_its_position_readable(cli, tmp_path: Path) -> None:
+    # Rich reads ":100:" as an emoji code: a position on line 100 came out as "essai.yaml💯5".
+    (tmp_path / "essai.yaml").write_text(
+        "# commentaire\n"
+        * 91
+        + 'id: essai\nversion: "1"\ntitre: Essai\nprestation: essai\naction: "2.2"\nbase_legale: [texte]\n'
+        "lit: [loyer]\nconditions:\n  - loyr > 0\npriorite: 1\n",
+        encoding="utf-8",
+    )
+    result = cli("rules", "check", "--catalogue", str(tmp_path))
+    assert result.code == 2
+    assert "essai.yaml:100:5: colonne inconnue `loyr`" in result.output

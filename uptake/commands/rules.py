@@ -14,16 +14,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
-from detection.runs import load_rules
+from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA, ContractSummary
 from rules.cases import run_cases
-from rules.catalogue import Catalogue
-from rules.docs import write_docs
+from rules.catalogue import Catalogue, load_catalogue
+from rules.compiler import compile_catalogue
+from rules.docs import french_value, write_docs
 from rules.language import unparse
-from rules.parameters import Parameters
+from rules.parameters import Parameters, load_parameters
 from uptake.context import AppContext
 
-console = Console()
+console = Console(emoji=False)
 
 CatalogueOption = Annotated[
     Path | None, typer.Option("--catalogue", help="Dossier des règles (par défaut : le catalogue livré)")
@@ -45,10 +45,23 @@ class _Loaded:
     catalogue: Catalogue
 
 
+# The contract's bounds of the integer columns: a table looked up with `zone_logement` must have
+# the keys 1 to 3. (`detection.runs.load_rules` does not pass them yet: these commands load the
+# catalogue themselves so that `rules check` refuses a table missing a key.)
+CONTRACT_BOUNDS = {c.name: (c.minimum, c.maximum) for c in HOUSEHOLD_COLUMNS if c.kind == "int"}
+
+
 def _load(catalogue_dir: Path | None, parameters_dir: Path | None) -> _Loaded:
     ctx = AppContext.from_env()
-    catalogue, parameters = load_rules(
-        ctx.geography, catalogue_dir=catalogue_dir, parameters_dir=parameters_dir
+    summary = ContractSummary()
+    parameters = load_parameters(parameters_dir)
+    catalogue = load_catalogue(
+        catalogue_dir,
+        columns=summary.column_kinds,
+        enums=summary.enum_values,
+        perimeters=ctx.geography.perimeter_names(),
+        parameters=parameters,
+        bounds=CONTRACT_BOUNDS,
     )
     return _Loaded(ctx, parameters, catalogue)
 
@@ -84,16 +97,22 @@ def register(app: typer.Typer) -> None:
         _say(f"Colonnes lues : {', '.join(sorted(loaded.catalogue.columns_read))}")
 
     @group.command("test")
-    def test_command(catalogue: CatalogueOption = None, parametres: ParametersOption = None) -> None:
+    def test_command(
+        catalogue: CatalogueOption = None,
+        parametres: ParametersOption = None,
+        regle: Annotated[
+            list[str] | None,
+            typer.Option("--regle", help="N'exécuter que les cas de cette règle (option répétable)"),
+        ] = None,
+    ) -> None:
         """Exécute les cas de test de chaque règle ; code de sortie 1 si un cas échoue."""
         loaded = _load(catalogue, parametres)
+        selected = loaded.catalogue.select(regle) if regle else loaded.catalogue
         defaults = {c.name: c.default for c in HOUSEHOLD_COLUMNS}
-        results = run_cases(
-            loaded.catalogue, loaded.parameters, loaded.ctx.geography, defaults, HOUSEHOLD_SCHEMA
-        )
+        results = run_cases(selected, loaded.parameters, loaded.ctx.geography, defaults, HOUSEHOLD_SCHEMA)
         failed = [r for r in results if not r.passed]
         for result in failed:
-            console.print(f"[red]ÉCHEC[/] {result.rule_id} — {result.name}", highlight=False)
+            console.print(f"[red]ÉCHEC[/] {result.rule_id} — {result.name} ({result.where})", highlight=False)
             for difference in result.differences:
                 _say(f"    {difference}")
         _say(f"{len(results) - len(failed)} cas réussis, {len(failed)} en échec.")
@@ -135,12 +154,20 @@ def register(app: typer.Typer) -> None:
         console.print(f"\n[bold]Paramètres en vigueur en {month:%m/%Y}[/]")
         for name in sorted(rule.parameters_used):
             version = loaded.parameters.at(name, month)
+            value = french_value(version.value, loaded.parameters.get(name).unit)
             _say(
-                f"  {name} = {version.value} (depuis le {version.since:%d/%m/%Y}) — "
+                f"  {name} = {value} (depuis le {version.since:%d/%m/%Y}) — "
                 f"{version.source} {version.reference}".rstrip()
             )
-        for name, value in rule.settings.items():
-            _say(f"  réglage {name} = {value}")
+        for name, setting in rule.settings.items():
+            _say(f"  réglage {name} = {setting}")
+        compiled = compile_catalogue(
+            loaded.catalogue.select([rule.id]), loaded.parameters, month, loaded.ctx.geography
+        )
+        _say(
+            f"\nEmpreinte des paramètres (cette règle seule) : {compiled.fingerprint} ; "
+            f"empreinte du contenu de la règle : {compiled.rule_digests[rule.id]}"
+        )
         if rule.simplifications:
             console.print("\n[bold]Simplifications[/]")
             for text in rule.simplifications:

@@ -77,6 +77,8 @@ class AttemptReport:
     prevu_le: dt.datetime
     outputs: tuple[OutputFile, ...]
     courriels_envoyes: int | None = None
+    # Why some prepared e-mails did not reach the SMTP server (no address in it), None if all did.
+    echec_envoi: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,10 @@ def produce_attempt(
     stem = f"{job.campaign.id}-lancement{job.launch_id}-t{index + 1}-{channel}-{job.now:%Y%m%dT%H%M%S}"
     outputs: list[OutputFile] = []
     sent: int | None = None
-    fields = list(CHANNEL_FIELDS[channel])
+    failure: str | None = None
+    # What the files hold: the contact fields, and what they tell of the detection (checked against the
+    # exchange's approval when written).
+    fields = [*CHANNEL_FIELDS[channel], *job.renderer.disclosed(attempt)]
 
     def write(label: str, name: str, content: pl.DataFrame | bytes | str) -> OutputFile:
         written = write_personal_output(
@@ -204,6 +209,10 @@ def produce_attempt(
         if job.smtp is not None:
             delivery = deliver_emails(messages, job.smtp)
             sent = delivery.sent
+            if delivery.failure is not None:
+                failure = f"connexion interrompue ({delivery.failure})"
+            elif delivery.refused:
+                failure = f"{delivery.refused} courriel(s) refusé(s) par le serveur"
             audit.append(
                 job.session,
                 actor=job.actor,
@@ -314,4 +323,4 @@ def produce_attempt(
                 source="saisie",
                 now=job.now,
             )
-    return AttemptReport(index + 1, channel, len(rows), missing, planned, tuple(outputs), sent)
+    return AttemptReport(index + 1, channel, len(rows), missing, planned, tuple(outputs), sent, failure)

@@ -73,6 +73,20 @@ class RunNotFound(OutreachError):
         )
 
 
+class AlreadyLaunched(OutreachError):
+    """The campaign was already launched on this detection run: a second launch would contact its
+    households again and count them twice in the indicators."""
+
+    def __init__(self, campaign: str, run_id: int, launch_id: int, launched_on: str) -> None:
+        self.launch_id = launch_id
+        super().__init__(
+            f"la campagne {campaign} a déjà été lancée sur l'exécution {run_id} (lancement n°{launch_id}, "
+            f"le {launched_on}) : ses relances se font par `uptake campaigns followup {campaign} --launch "
+            f"{launch_id}`, et un nouveau lancement attend une nouvelle exécution de détection. Rien n'a été "
+            "écrit."
+        )
+
+
 class OutsideSendingWindow(OutreachError):
     """A message would leave outside the sending window of its channel."""
 

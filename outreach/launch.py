@@ -26,7 +26,7 @@ from outreach import oppositions
 from outreach.attempts import AttemptJob, AttemptReport, produce_attempt
 from outreach.campaigns import Campaign
 from outreach.channels import CHANNEL_FIELDS, SmtpSettings
-from outreach.errors import OutreachError, OutsideSendingWindow, RunFlagsPurged, RunNotFound
+from outreach.errors import AlreadyLaunched, OutreachError, OutsideSendingWindow, RunFlagsPurged, RunNotFound
 from outreach.history import load_history
 from outreach.holdout import CONTACTED, HOLDOUT
 from outreach.models import Assignment, Contact, Launch, Outcome
@@ -84,18 +84,27 @@ class LaunchReport:
     out_dir: Path
 
 
-def campaign_fields(campaign: Campaign) -> list[str]:
-    """Every personal field the campaign's sequence needs (what its exchange must approve)."""
-    return sorted({f for attempt in campaign.tentatives for f in CHANNEL_FIELDS[attempt.canal]})
+def campaign_fields(renderer: Renderer) -> list[str]:
+    """Every exchange field the outputs of `renderer`'s campaign hold (what its exchange must approve):
+    the contact fields of its channels, and what its lists and messages tell of the detection."""
+    return sorted(
+        {
+            field
+            for attempt in renderer.campaign.tentatives
+            for field in (*CHANNEL_FIELDS[attempt.canal], *renderer.disclosed(attempt))
+        }
+    )
 
 
 def authorise_campaign(
-    session: Session, keyring: Keyring, campaign: Campaign, now: dt.datetime, exchange_id: int | None = None
+    session: Session, keyring: Keyring, renderer: Renderer, now: dt.datetime, exchange_id: int | None = None
 ) -> Authorisation:
-    """The approved exchange covering the campaign's fields: the one named, or the newest that fits."""
+    """The approved exchange covering the fields of `renderer`'s campaign: the one named, or the newest
+    that fits."""
+    campaign = renderer.campaign
     if session.get(RegisterEntry, campaign.campagne.registre) is None:
         raise RegisterEntryMissing(campaign.id, campaign.campagne.registre)
-    fields = campaign_fields(campaign)
+    fields = campaign_fields(renderer)
     wanted = exchange_id or campaign.campagne.echange
     if wanted is not None:
         authorisation = exchanges.authorise(session, keyring, wanted, fields, now=now)
@@ -179,7 +188,13 @@ def launch_campaign(
         if run.flags_purged_at is not None:
             purged = run.flags_purged_at.astimezone(ZoneInfo(campaign.fenetres.fuseau))
             raise RunFlagsPurged(run_id, purged.strftime("%d/%m/%Y"))
-        authorisation = authorise_campaign(session, env.keyring, campaign, moment, exchange_id)
+        earlier = session.scalars(
+            select(Launch).where(Launch.campagne == campaign.id, Launch.run_id == run_id).limit(1)
+        ).first()
+        if earlier is not None:
+            launched_on = _utc(earlier.lance_le).astimezone(ZoneInfo(campaign.fenetres.fuseau))
+            raise AlreadyLaunched(campaign.id, run_id, earlier.id, launched_on.strftime("%d/%m/%Y"))
+        authorisation = authorise_campaign(session, env.keyring, renderer, moment, exchange_id)
         flags = with_known_contacts(
             load_flags(env.engine, run_id, rules=campaign.campagne.regles), vault.usable_channels(session)
         )
@@ -326,7 +341,7 @@ def run_followups(
         launch = session.get(Launch, launch_id)
         if launch is None or launch.campagne != campaign.id:
             raise LaunchNotFound(launch_id)
-        authorisation = authorise_campaign(session, env.keyring, campaign, moment, exchange_id)
+        authorisation = authorise_campaign(session, env.keyring, renderer, moment, exchange_id)
         assigned = session.execute(
             select(Assignment).where(Assignment.launch_id == launch_id, Assignment.bras == CONTACTED)
         ).scalars()

@@ -25,6 +25,7 @@ from jinja2 import (
     TemplateNotFound,
     TemplateSyntaxError,
     UndefinedError,
+    meta,
     select_autoescape,
 )
 from jinja2.exceptions import SecurityError
@@ -34,6 +35,7 @@ from markupsafe import escape
 from outreach.campaigns import Attempt, Campaign
 from outreach.errors import TemplateRefused
 from outreach.sms import SmsSize, measure, non_gsm_characters
+from privacy.exchanges import DETECTION_FIELDS, PRESUMED_RIGHTS
 
 RIGHTS_NOTICE = "mention-droits"
 RIGHTS_NOTICE_SMS = "mention-droits-sms"
@@ -50,6 +52,11 @@ RIGHT_LABELS: dict[str, str] = {
 }
 
 NARROW_NBSP = "\u202f"
+
+# The variables through which a text tells its addressee's detection reasons (exchange field `motifs`).
+_REASON_VARIABLES = frozenset({"montant_estime", "motifs"})
+# The template files of each channel's message (the call script's text is not sent: see `disclosed`).
+_CHANNEL_FILES = {"sms": ("txt",), "email": ("html", "txt"), "courrier": ("html",)}
 
 _AMOUNT = re.compile(r"\d[\d\s.,]*\s*(€|euros?\b|EUR\b)", re.IGNORECASE)
 
@@ -221,6 +228,35 @@ class Renderer:
         except Exception as exc:
             raise template_refused(self.env, self.templates_dir, name, exc, sorted(context)) from None
         return str(module), getattr(module, "sujet", None)
+
+    def _variables(self, name: str, seen: set[str]) -> set[str]:
+        """The variables template `name` (and what it includes or extends) reads from its context."""
+        try:
+            source = self.env.loader.get_source(self.env, name)[0] if self.env.loader else ""
+            tree = self.env.parse(source, name)
+        except Exception as exc:
+            raise template_refused(self.env, self.templates_dir, name, exc, []) from None
+        found = set(meta.find_undeclared_variables(tree))
+        for other in meta.find_referenced_templates(tree):
+            if other is not None and other not in seen:
+                seen.add(other)
+                found |= self._variables(other, seen)
+        return found
+
+    def disclosed(self, attempt: Attempt) -> tuple[str, ...]:
+        """What `attempt`'s outputs tell of the detection about the person (`DETECTION_FIELDS`).
+
+        Every message and list of a campaign names the rights presumed. A call list and the household
+        card always show the detection's reasons and estimate; a message shows them when its template
+        reads `montant_estime` or `motifs`.
+        """
+        if attempt.canal == "appel":
+            return DETECTION_FIELDS
+        used: set[str] = set()
+        for kind in _CHANNEL_FILES[attempt.canal]:
+            name = f"{attempt.modele}.{kind}.j2"
+            used |= self._variables(name, {name})
+        return DETECTION_FIELDS if used & _REASON_VARIABLES else (PRESUMED_RIGHTS,)
 
     def base_context(self, rules: list[str], *, first_contact: bool) -> dict[str, Any]:
         """What every template may use, whatever the channel."""

@@ -1,7 +1,8 @@
 """Exchanges of personal data and the DPO's decisions (article 7 of the convention).
 
 An exchange request names who asks, who receives, why, the processing-register entry, the exact
-personal fields, the legal basis, how long the recipient keeps the data and when the approval expires.
+personal fields (contact fields, and what the detection says of the household: `DETECTION_FIELDS`),
+the legal basis, how long the recipient keeps the data and when the approval expires.
 The DPO approves it (opinion, recommendations) or refuses it. An approval is an Ed25519 signature over
 the canonical JSON of exactly what was approved (`approval_payload`); it is verified again at every use
 (`authorise`), so a changed field list, date or recipient in the database, or a signature made with
@@ -32,6 +33,13 @@ from privacy.models import AuditEntry, Exchange, RegisterEntry
 MAX_RETENTION_DAYS = 365
 # An approval is reviewed at least as often as the data it lets out may be kept: the same 12 months.
 MAX_APPROVAL_DAYS = MAX_RETENTION_DAYS
+
+# Besides contact fields, what a list or a message can tell of the detection about a named person:
+# the rights presumed (any message or list about a right names it) and the detection's reasons (the
+# estimated amount, incomes, rent, rent debt). Data categories the DPO approves like the others.
+PRESUMED_RIGHTS, REASONS = "droits_presumes", "motifs"
+DETECTION_FIELDS: tuple[str, ...] = (PRESUMED_RIGHTS, REASONS)
+EXCHANGE_FIELDS: tuple[str, ...] = (*PERSONAL_FIELDS, *DETECTION_FIELDS)
 
 REQUESTED, APPROVED, REFUSED, REVOKED = "demandee", "approuvee", "refusee", "revoquee"
 STATUS_LABELS = {REQUESTED: "demandée", APPROVED: "approuvée", REFUSED: "refusée", REVOKED: "révoquée"}
@@ -91,10 +99,10 @@ def approval_payload(exchange: Exchange) -> dict[str, Any]:
 
 
 def _check_fields(fields: Sequence[str]) -> None:
-    unknown = sorted(set(fields) - set(PERSONAL_FIELDS))
+    unknown = sorted(set(fields) - set(EXCHANGE_FIELDS))
     if unknown:
         raise DecisionInvalid(
-            f"champs inconnus : {', '.join(unknown)}", f"champs possibles : {', '.join(PERSONAL_FIELDS)}"
+            f"champs inconnus : {', '.join(unknown)}", f"champs possibles : {', '.join(EXCHANGE_FIELDS)}"
         )
     if not fields:
         raise DecisionInvalid("aucun champ demandé", "nommez les champs strictement nécessaires")

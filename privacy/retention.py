@@ -13,6 +13,7 @@ and stay.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import hashlib
 import io
 import os
@@ -180,9 +181,12 @@ def write_personal_output(
 
 
 def _discard(keyring: Keyring, key_name: str, *paths: Path) -> None:
-    for target in paths:
-        target.unlink(missing_ok=True)
+    """Remove an unrecorded output: its key first (the copy is then unreadable whatever happens to the
+    files), then each file even when another cannot be (a path whose folder is a file was never written)."""
     keyring.destroy(key_name)
+    for target in reversed(paths):
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            target.unlink()
 
 
 _PENDING = "privacy_pending_outputs"

@@ -176,7 +176,7 @@ def _options() -> None:
     pass
 
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, emoji=False)
 
 
 def main() -> None:

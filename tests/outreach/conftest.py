@@ -22,7 +22,10 @@ from tests.outreach.factories import campaign_71, flag, flags_frame, geography, 
 from uptake.db import make_engine, upgrade
 
 REGISTER_CODE = "CTG-FORCALQUIER-DROITS"
-ALL_FIELDS = ("civilite", "nom", "prenom", "telephone", "email", "adresse", "code_postal", "ville")
+ALL_FIELDS = (
+    *("civilite", "nom", "prenom", "telephone", "email", "adresse", "code_postal", "ville"),
+    *("droits_presumes", "motifs"),
+)
 # A Tuesday in March, 10:00 in Paris: inside every sending window.
 NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from detection.retention import purge_flags
-from outreach.errors import RunFlagsPurged, RunNotFound
+from outreach.errors import AlreadyLaunched, RunFlagsPurged, RunNotFound
 from outreach.launch import launch_campaign, run_followups
 from outreach.letters import PDF_NAME
 from outreach.models import Assignment, Contact, Launch, Outcome, WorklistItem
@@ -117,6 +117,26 @@ def test_launch_is_refused_when_the_exchange_lacks_a_field_of_the_sequence(make_
     with pytest.raises(ExchangeRefused) as refused:
         launch_campaign(world.env, campaign_22(), run_id, out_dir=world.out_dir, now=NOW)
     assert "email" in str(refused.value)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_campaign_is_launched_once_per_detection_run(make_world) -> None:
+    world = make_world()
+    flags = many_flags(8)
+    world.store_contacts(flags["id_foyer"].to_list())
+    run_id = world.store_run(flags)
+    first = launch_campaign(world.env, campaign_22(), run_id, out_dir=world.out_dir, now=NOW)
+    files = sorted(world.out_dir.iterdir())
+    with pytest.raises(AlreadyLaunched) as again:
+        launch_campaign(
+            world.env, campaign_22(), run_id, out_dir=world.out_dir, now=NOW + dt.timedelta(days=1)
+        )
+    assert f"lancement n°{first.launch_id}" in str(again.value) and "followup" in str(again.value)
+    assert sorted(world.out_dir.iterdir()) == files
+    with Session(world.engine) as session:
+        assert session.scalars(select(Launch.id)).all() == [first.launch_id]
+    # Another campaign on the same run is another launch.
+    launch_campaign(world.env, campaign_71(), run_id, out_dir=world.out_dir, now=NOW)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -100,6 +100,18 @@ def test_a_failed_transaction_leaves_no_file_behind(
     assert not list(keyring.keys_dir.glob("sortie-*"))
 
 
+def test_an_output_that_cannot_be_written_leaves_neither_its_encrypted_copy_nor_its_key(
+    engine: Engine, keyring: Keyring, approved: int, tmp_path: Path
+) -> None:
+    not_a_folder = tmp_path / "pas-un-dossier"
+    not_a_folder.write_text("")
+    encrypted = retention.outputs_dir(keyring.keys_dir.parent)
+    with pytest.raises(OSError):
+        _write(engine, keyring, approved, not_a_folder / "liste.csv")
+    assert not list(keyring.keys_dir.glob("sortie-*"))
+    assert not encrypted.exists() or not list(encrypted.iterdir())
+
+
 def test_purge_prunes_the_audit_log_only_when_it_verifies(
     engine: Engine, keyring: Keyring, approved: int, tmp_path: Path
 ) -> None:

@@ -186,7 +186,6 @@ def test_detection_job_archives_a_processed_extract_and_sets_aside_a_rejected_on
 def _register_then_approve_every_field(ctx: AppContext, *, approve: bool) -> None:
     from privacy import exchanges
     from privacy import register as processing_register
-    from privacy.vault import PERSONAL_FIELDS
 
     with transaction(ctx.engine) as session:
         entries = processing_register.load_dir(CONFIG_DIR / "registre")
@@ -198,7 +197,7 @@ def _register_then_approve_every_field(ctx: AppContext, *, approve: bool) -> Non
             recipient="Service d'action sociale",
             purpose="Information proactive sur les droits",
             register_code=entries[0].code,
-            fields=PERSONAL_FIELDS,
+            fields=exchanges.EXCHANGE_FIELDS,
             legal_basis="CRPA art. L.114-8 II",
             retention_days=90,
             expires_on=dt.date.today() + dt.timedelta(days=30),

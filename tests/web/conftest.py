@@ -221,7 +221,9 @@ def app_keyring(home: Path) -> Any:
 
 
 def approve_exchange(
-    engine: Engine, home: Path, fields: tuple[str, ...] = ("civilite", "nom", "prenom", "telephone")
+    engine: Engine,
+    home: Path,
+    fields: tuple[str, ...] = ("civilite", "nom", "prenom", "telephone", "droits_presumes", "motifs"),
 ) -> int:
     """Load the register, request an exchange for `fields` and approve it with the app's key."""
     from privacy import exchanges

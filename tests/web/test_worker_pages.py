@@ -113,11 +113,24 @@ def test_card_hides_the_phone_when_the_exchange_does_not_cover_it(
 ) -> None:
     pseudonyms = seed_worklist(engine, 1)
     store_contacts(engine, tmp_path / "home", pseudonyms)
-    approve_exchange(engine, tmp_path / "home", fields=("nom", "prenom"))
+    approve_exchange(engine, tmp_path / "home", fields=("nom", "prenom", "droits_presumes", "motifs"))
     client = client_for("travailleur_social")
     card = client.get(_take_next(client).headers["location"]).text
     assert "Fictif0" in card
     assert "612345600" not in card and "12 34 56 00" not in card
+
+
+def test_card_names_nobody_when_the_exchange_does_not_cover_the_detection_reasons(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    pseudonyms = seed_worklist(engine, 1)
+    store_contacts(engine, tmp_path / "home", pseudonyms)
+    # The card shows why the household is called beside its name: contact fields alone are not enough.
+    approve_exchange(engine, tmp_path / "home", fields=("civilite", "nom", "prenom", "telephone"))
+    client = client_for("travailleur_social")
+    card = client.get(_take_next(client).headers["location"]).text
+    assert "Fictif0" not in card and "12 34 56 00" not in card
+    assert "Coordonnées non affichées" in card and "droits_presumes, motifs" in card
 
 
 def test_droit_ouvert_needs_an_amount_and_is_recorded_with_it(client_for: Client, engine: Engine) -> None:

@@ -17,7 +17,7 @@ from tests.outreach.factories import campaign_22, flag, flags_frame, geography, 
 from tests.web.conftest import app_keyring, load_register
 from uptake.db import transaction
 
-CALL_FIELDS = ("civilite", "nom", "prenom", "telephone")
+CALL_FIELDS = ("civilite", "nom", "prenom", "telephone", "droits_presumes", "motifs")
 
 
 def call_campaign() -> Campaign:

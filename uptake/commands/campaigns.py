@@ -20,18 +20,19 @@ from outreach.campaigns import (
     load_campaign,
 )
 from outreach.channels import SmtpSettings, smtp_relay
-from outreach.launch import launch_campaign, run_followups
+from outreach.launch import campaign_fields, launch_campaign, run_followups
 from outreach.models import Launch
 from outreach.reconcile import ReconciliationReport, reconcile_extract
 from outreach.selection import EXCLUSION_REASONS
-from outreach.templates import CHANNEL_NAMES, check_campaign, format_euros
+from outreach.templates import CHANNEL_NAMES, Renderer, check_campaign, format_euros
 from uptake import french
 from uptake.commands.privacy import actor_name
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 from uptake.health import campaign_names
 
-console = Console()
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 logger = logging.getLogger("uptake.jobs")
 
 
@@ -68,6 +69,20 @@ def print_attempts(attempts: tuple[AttemptReport, ...] | list[AttemptReport]) ->
         console.print(line)
         for output in attempt.outputs:
             console.print(f"  {output.label} : {output.path}")
+        if attempt.echec_envoi is not None:
+            unsent = attempt.foyers - (attempt.courriels_envoyes or 0)
+            prepared = ", ".join(str(o.path) for o in attempt.outputs)
+            err_console.print(
+                f"[red]Envoi incomplet[/] : {unsent} courriel(s) non remis au serveur SMTP — "
+                f"{attempt.echec_envoi}. Les messages préparés (.eml) sont dans {prepared} : remettez-les "
+                "au relais de la Caf une fois le problème réglé (ils restent comptés comme contacts "
+                "prévus de cette tentative)."
+            )
+
+
+def failed_delivery(attempts: tuple[AttemptReport, ...] | list[AttemptReport]) -> bool:
+    """True when some prepared e-mail did not reach the SMTP server (the command then exits 1)."""
+    return any(a.echec_envoi is not None for a in attempts)
 
 
 def print_reconciliation(report: ReconciliationReport) -> None:
@@ -149,9 +164,11 @@ def register(app: typer.Typer) -> None:
             campaign = find_campaign(config, name)
             check_references(campaign, known)
             lines = check_campaign(campaign, config / TEMPLATES_DIR)
+            fields = campaign_fields(Renderer(config / TEMPLATES_DIR, campaign))
             console.print(f"[green]✓[/] {campaign.id} : {campaign.campagne.titre}")
             for line in lines:
                 console.print(line)
+            console.print(f"  champs que son échange doit couvrir (approbation du DPO) : {','.join(fields)}")
 
     @group.command("launch")
     def launch_command(
@@ -186,6 +203,8 @@ def register(app: typer.Typer) -> None:
         for reason, count in sorted(report.exclusions.items(), key=lambda kv: -kv[1]):
             console.print(f"  écartés — {EXCLUSION_REASONS[reason]} : {count}")
         print_attempts(report.attempts)
+        if failed_delivery(report.attempts):
+            raise typer.Exit(1)
 
     @group.command("followup")
     def followup_command(
@@ -213,6 +232,8 @@ def register(app: typer.Typer) -> None:
         if not attempts:
             console.print("Aucune relance à produire aujourd'hui.")
         print_attempts(attempts)
+        if failed_delivery(attempts):
+            raise typer.Exit(1)
 
     @group.command("reconcile")
     def reconcile_command(

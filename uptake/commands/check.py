@@ -10,7 +10,7 @@ from rich.table import Table
 from uptake.health import check_installation
 from uptake.settings import load_settings
 
-console = Console()
+console = Console(emoji=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from rich.console import Console
 from uptake.context import AppContext
 from uptake.settings import load_settings
 
-console = Console()
+console = Console(emoji=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -29,7 +29,6 @@ from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from outreach.demo import run_demo_outreach
 from privacy import audit, exchanges, vault
 from privacy import register as processing_register
-from privacy.directory import PERSONAL_FIELDS
 from privacy.pseudonyms import key_text, pseudonymise_file
 from uptake import french
 from uptake.commands.privacy import keyring_of
@@ -38,7 +37,7 @@ from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.settings import load_settings
 
-console = Console()
+console = Console(emoji=False)
 
 DEMO_ACTOR = "demo"
 REGISTER_CODE = "CTG-FORCALQUIER-DROITS"
@@ -162,7 +161,7 @@ def register(app: typer.Typer) -> None:
                     recipient="Caf des Alpes-de-Haute-Provence — service d'action sociale",
                     purpose="Information proactive des foyers sur leurs droits (Ctg, actions 2.2 et 7.1)",
                     register_code=REGISTER_CODE,
-                    fields=PERSONAL_FIELDS,
+                    fields=exchanges.EXCHANGE_FIELDS,
                     legal_basis="CRPA art. L.114-8 II ; RGPD art. 6(1)(e)",
                     retention_days=365,
                     expires_on=dt.date.today() + dt.timedelta(days=90),

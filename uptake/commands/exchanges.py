@@ -12,14 +12,13 @@ from sqlalchemy.orm import Session
 
 from privacy import exchanges, retention
 from privacy import register as processing_register
-from privacy.directory import PERSONAL_FIELDS
 from privacy.models import Exchange
 from uptake.commands.privacy import ActorOption, actor_name, keyring_of
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.users import list_accounts
 
-console = Console()
+console = Console(emoji=False)
 DPO_ROLE = "dpo"
 
 
@@ -97,7 +96,13 @@ def register_commands(app: typer.Typer) -> None:
         finalite: str = typer.Option(..., "--finalite", help="Pourquoi ces données sont nécessaires."),
         registre: str = typer.Option(..., "--registre", help="Code de la fiche du registre des traitements."),
         champs: str = typer.Option(
-            ..., "--champs", help=f"Champs, séparés par des virgules : {','.join(PERSONAL_FIELDS)}"
+            ...,
+            "--champs",
+            help=(
+                f"Champs, séparés par des virgules : {','.join(exchanges.EXCHANGE_FIELDS)} "
+                "(droits_presumes : les droits visés ; motifs : montant estimé et motifs de la détection ; "
+                "`uptake campaigns check` dit ceux d'une campagne)"
+            ),
         ),
         base_legale: str = typer.Option(..., "--base-legale", help="Base légale de l'échange."),
         conservation: int = typer.Option(

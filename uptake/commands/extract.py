@@ -13,8 +13,8 @@ from rules.formatting import french_month
 from uptake.context import AppContext
 from uptake.db import transaction
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
 
 def register(app: typer.Typer) -> None:

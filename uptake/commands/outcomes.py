@@ -16,7 +16,7 @@ from outreach.questionnaire_answers import import_questionnaires
 from uptake.commands.privacy import actor_name, keyring_of
 from uptake.context import AppContext
 
-console = Console()
+console = Console(emoji=False)
 
 
 def register(app: typer.Typer) -> None:

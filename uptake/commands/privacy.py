@@ -25,7 +25,7 @@ from uptake.db import transaction
 from uptake.jobs import purge_everything
 from uptake.subject_sections import TYPO, data_held, household_known, outreach_sections
 
-console = Console()
+console = Console(emoji=False)
 
 ACTOR_ENV = "UPTAKE_ACTEUR"
 MAX_ISSUES_SHOWN = 20

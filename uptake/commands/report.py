@@ -12,7 +12,7 @@ from uptake.commands.privacy import actor_name
 from uptake.context import AppContext
 from uptake.reporting import produce_report, report_mailing
 
-console = Console()
+console = Console(emoji=False)
 
 
 def register(app: typer.Typer) -> None:

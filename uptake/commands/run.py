@@ -20,8 +20,8 @@ from uptake.commands.privacy import actor_name
 from uptake.commands.runs import print_run
 from uptake.context import AppContext
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 
 # What the counts shown on a step's line are.

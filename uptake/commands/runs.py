@@ -15,7 +15,7 @@ from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 from uptake.db import transaction
 
-console = Console()
+console = Console(emoji=False)
 
 
 class RunNotFound(DetectionError):

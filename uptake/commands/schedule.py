@@ -32,7 +32,7 @@ from uptake.scheduler import (
     run_schedule_now,
 )
 
-console = Console()
+console = Console(emoji=False)
 
 
 def _params(inbox: Path | None, pairs: list[str]) -> dict[str, str]:

@@ -22,7 +22,7 @@ from detection.synthetic import (
 )
 from uptake.context import AppContext
 
-console = Console()
+console = Console(emoji=False)
 
 
 class Scope(StrEnum):

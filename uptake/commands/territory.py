@@ -11,7 +11,7 @@ from uptake import french
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 
-console = Console()
+console = Console(emoji=False)
 
 # Communes listed by default, farthest from services first: a national territory has some 35,000.
 COMMUNES_SHOWN = 50

@@ -13,8 +13,8 @@ from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.users import ROLES, AccountError, add_user, disable_user, list_accounts, reset_password
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -83,7 +83,10 @@ def _best_authorisation(
         if not wanted:
             continue
         try:
-            authorisation = exchanges.authorise(session, keyring, exchange.id, wanted, now=now)
+            # The card shows the detection's reasons beside the name: the approval must cover both.
+            authorisation = exchanges.authorise(
+                session, keyring, exchange.id, [*wanted, *exchanges.DETECTION_FIELDS], now=now
+            )
         except ExchangeRefused as refused:
             reasons.extend(refused.reasons)
             continue

@@ -139,3 +139,8 @@ class ContractSummary:
     enum_values: dict[str, tuple[str, ...]] = field(
         default_factory=lambda: {c.name: c.values for c in HOUSEHOLD_COLUMNS if c.values}
     )
+    # (minimum, maximum) of the integer columns: a rule's table looked up with `zone_logement` must
+    # hold the keys 1 to 3.
+    int_bounds: dict[str, tuple[float | None, float | None]] = field(
+        default_factory=lambda: {c.name: (c.minimum, c.maximum) for c in HOUSEHOLD_COLUMNS if c.kind == "int"}
+    )

@@ -42,3 +42,22 @@ class OutputUnusable(DetectionError):
     def __init__(self, path: str, problem: str, fix: str) -> None:
         self.path = path
         super().__init__(f"dossier de sortie {path} : {problem} : {fix}")
+
+
+class RuleChangedWithoutVersion(DetectionError):
+    """A rule's content differs from what an earlier run used under the same version: its flags could
+    no longer be explained by their version."""
+
+    exit_code = 2
+
+    def __init__(self, changed: list[tuple[str, str, int]]) -> None:
+        self.changed = changed
+        listed = " ; ".join(
+            f"{rule} (version {version}, autre contenu à l'exécution n° {run_id})"
+            for rule, version, run_id in changed
+        )
+        super().__init__(
+            f"règle modifiée sans changer de version : {listed}. Une version désigne un seul contenu, pour "
+            "qu'un drapeau s'explique par la version de sa règle : montez le champ `version` de la règle "
+            "modifiée (par exemple 1.1.0 → 1.2.0), puis relancez. Rien n'a été exécuté"
+        )

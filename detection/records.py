@@ -91,6 +91,9 @@ class DetectionRun(Base):
     rule_versions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     parameters_fingerprint: Mapped[str | None] = mapped_column(String(128))
     territory_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # `CompiledCatalogue.parameters_record()`: each rule's version and content digest, every dated
+    # parameter value and setting used (detection_0005; None for older runs).
+    rules_record: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     forced: Mapped[bool] = mapped_column(Boolean, default=False)
     households_total: Mapped[int | None] = mapped_column(BigInteger)
     households_in_territory: Mapped[int | None] = mapped_column(BigInteger)
@@ -309,6 +312,28 @@ def run_published_as(session: Session, key: str) -> RunRecord | None:
     """The run that published its flags under `key`, if any."""
     row = session.scalar(select(DetectionRun).where(DetectionRun.publication_key == key))
     return None if row is None else RunRecord.of(row)
+
+
+def rules_changed_since(
+    session: Session, versions: Mapping[str, str], digests: Mapping[str, str]
+) -> list[tuple[str, str, int]]:
+    """The rules whose content differs from what an earlier succeeded run recorded under the same
+    version: (rule, version, that run's id), the newest such run for each rule."""
+    changed: list[tuple[str, str, int]] = []
+    compared: set[str] = set()
+    query = (
+        select(DetectionRun.id, DetectionRun.rules_record)
+        .where(DetectionRun.status == SUCCEEDED, DetectionRun.rules_record.is_not(None))
+        .order_by(DetectionRun.id.desc())
+    )
+    for run_id, record in session.execute(query):
+        for rule, seen in (record or {}).get("regles", {}).items():
+            if rule in compared or rule not in digests or seen.get("version") != versions.get(rule):
+                continue
+            compared.add(rule)
+            if seen.get("empreinte") != digests[rule]:
+                changed.append((rule, versions[rule], run_id))
+    return sorted(changed)
 
 
 def find_equivalent_run(

@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from detection.contract import ContractSummary
-from detection.errors import DetectionError, OutputUnusable
+from detection.errors import DetectionError, OutputUnusable, RuleChangedWithoutVersion
 from detection.geography import Geography
 from detection.imports import record_import
 from detection.records import (
@@ -55,6 +55,7 @@ from detection.records import (
     insert_flags,
     may_be_rerun,
     publication_key,
+    rules_changed_since,
     run_published_as,
     utcnow,
 )
@@ -133,6 +134,19 @@ class RunFailed(DetectionError):
         super().__init__(
             f"exécution n° {run_id} en échec ({cause}) : aucun drapeau n'a été publié. "
             "Relancez la détection ; si l'échec se répète, signalez-le à l'équipe avec ce numéro"
+        )
+
+
+class EvaluationFailed(DetectionError):
+    """The rules could not be evaluated on a valid extract (an error of the rules, not of the file)."""
+
+    def __init__(self, run_id: int, cause: str) -> None:
+        self.run_id = run_id
+        # polars' own message may quote the extract's values: only its type is told.
+        super().__init__(
+            f"exécution n° {run_id} en échec : l'extrait est valide, mais les règles n'ont pas pu être "
+            f"évaluées ({cause}). Aucun drapeau n'a été publié. Vérifiez les règles modifiées et leurs cas "
+            "(`uptake rules check`, `uptake rules test`) ; UPTAKE_DEBUG=1 montre le détail technique"
         )
 
 
@@ -330,6 +344,7 @@ def load_rules(
         enums=summary.enum_values,
         perimeters=geography.perimeter_names(),
         parameters=parameters,
+        bounds=summary.int_bounds,
     )
     return catalogue, parameters
 
@@ -460,6 +475,11 @@ class DetectionRunner:
                 parameters_dir=request.parameters_dir,
             )
 
+        with Session(self.engine) as session:
+            changed = rules_changed_since(session, compiled.rule_versions, compiled.rule_digests)
+        if changed:
+            raise RuleChangedWithoutVersion(changed)
+
         key: dict[str, Any] = {
             "rule_versions": dict(compiled.rule_versions),
             "parameters_fingerprint": compiled.fingerprint,
@@ -480,12 +500,15 @@ class DetectionRunner:
 
         if request.out_dir is not None:
             _check_output_folder(request.out_dir)
-        run_id = self._start(request, screened, key, started)
+        # JSON-ready: dates and decimal values as text, table keys as text.
+        used = json.loads(json.dumps(compiled.parameters_record(), default=str, ensure_ascii=False))
+        run_id = self._start(request, screened, {**key, "rules_record": used}, started)
         heartbeat = _Heartbeat(self.engine, run_id)
         heartbeat.start()
         try:
             self._pause(run_id)
-            final = (request.out_dir or self.runs_dir / str(run_id)) / FLAGS_FILE
+            # Absolute: the purge, the web pages and the daemon may work from another folder.
+            final = ((request.out_dir or self.runs_dir / str(run_id)) / FLAGS_FILE).absolute()
             self._set(run_id, flags_path=str(final))
             self.progress("evaluation")
             with clock.step("evaluation"):
@@ -495,11 +518,11 @@ class DetectionRunner:
                     write_flags(
                         screened, compiled, columns, self.geography, partial, self._rows_read(screened)
                     )
-                except (pl.exceptions.PolarsError, pl.exceptions.PanicException):
-                    # A file the rules could not decode: rejected with its report, when its rows
-                    # were being checked by this reading.
+                except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
+                    # A file the query could not decode is rejected with its report; a valid one
+                    # means the rules themselves could not be evaluated on it.
                     self._concluded(run_id, request, screened, clock, created, read_failed=True)
-                    raise
+                    raise EvaluationFailed(run_id, type(exc).__name__) from exc
                 extract = self._concluded(run_id, request, screened, clock, created)
                 self._set(run_id, extract_sha256=extract.content_hash)
                 counts = territory_counts(extract, self.geography)

@@ -616,10 +616,17 @@ class _Pending:
 
     def conclude(self, *, read_failed: bool = False) -> ValidatedExtract:
         if read_failed:
-            # The query could not decode the file: the contract's report if the validation finds
-            # problems, otherwise the file is corrupt where the validation did not need to read.
-            _validated(self.plan, self.rejected, self.proven)
-            raise _unreadable_file(self.rejected)
+            # The query stopped on a polars error. The full validation decodes every column: it
+            # rejects a damaged or invalid file with its report; a file it accepts was readable,
+            # and the error came from the rules' evaluation (the caller says so). The validation
+            # leaves unread the columns no check needs (always-readable types): hashing every cell
+            # decodes them too, so that damage there is still the file's.
+            extract = _validated(self.plan, self.rejected)
+            try:
+                self.plan.prepared().select(pl.all().hash().sum()).collect(engine="streaming")
+            except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException):
+                raise _unreadable_file(self.rejected) from None
+            return extract
         tally = self.tally
         # Every row seen once (the reader's row count), none failing, no pseudonym twice; otherwise
         # (or if the query did not read every row exactly once) the full validation decides.
@@ -674,8 +681,9 @@ class ScreenedExtract:
     def conclude(self, *, read_failed: bool = False) -> ValidatedExtract:
         """The validated extract, once the query over `scan()` has run; or `ExtractRejected`.
 
-        `read_failed`: the query stopped on a polars error; for an extract whose rows were to be
-        checked by that query, the verdict is then a rejection (a damaged file gets a report).
+        `read_failed`: the query stopped on a polars error; the extract is then validated in full: a
+        damaged or invalid file is rejected with its report, a valid one returned (the error was not
+        the file's).
         """
         return self._validated or self._require().conclude(read_failed=read_failed)
 

@@ -132,6 +132,17 @@ def test_a_query_that_did_not_read_every_row_leaves_the_verdict_to_the_full_vali
     assert good.conclude().rows == 5
 
 
+def test_a_query_that_failed_on_a_valid_file_does_not_make_the_file_rejected(
+    extract_file: WriteExtract,
+) -> None:
+    # An error of the rules' evaluation (not of the file): the extract is validated in full and
+    # accepted, so that the run can blame the rules instead of asking for a new export.
+    screened = screen_extract(extract_file(valid_frame()))
+    with pytest.raises(pl.exceptions.PolarsError):
+        screened.scan(COLUMNS).select(pl.col("loyer").cast(pl.Int8, strict=True)).collect()
+    assert screened.conclude(read_failed=True).rows == 5
+
+
 def test_a_file_damaged_inside_its_pages_gets_a_verdict_never_an_unexpected_error(tmp_path: Path) -> None:
     frame = pl.concat([valid_frame()] * 2000).with_columns(
         id_foyer=pl.format("foyer_{}", pl.int_range(pl.len()).cast(pl.String).str.zfill(12))

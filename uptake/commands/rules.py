@@ -14,13 +14,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA, ContractSummary
+from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
+from detection.runs import load_rules
 from rules.cases import run_cases
-from rules.catalogue import Catalogue, load_catalogue
+from rules.catalogue import Catalogue
 from rules.compiler import compile_catalogue
 from rules.docs import french_value, write_docs
 from rules.language import unparse
-from rules.parameters import Parameters, load_parameters
+from rules.parameters import Parameters
 from uptake.context import AppContext
 
 console = Console(emoji=False)
@@ -45,23 +46,10 @@ class _Loaded:
     catalogue: Catalogue
 
 
-# The contract's bounds of the integer columns: a table looked up with `zone_logement` must have
-# the keys 1 to 3. (`detection.runs.load_rules` does not pass them yet: these commands load the
-# catalogue themselves so that `rules check` refuses a table missing a key.)
-CONTRACT_BOUNDS = {c.name: (c.minimum, c.maximum) for c in HOUSEHOLD_COLUMNS if c.kind == "int"}
-
-
 def _load(catalogue_dir: Path | None, parameters_dir: Path | None) -> _Loaded:
     ctx = AppContext.from_env()
-    summary = ContractSummary()
-    parameters = load_parameters(parameters_dir)
-    catalogue = load_catalogue(
-        catalogue_dir,
-        columns=summary.column_kinds,
-        enums=summary.enum_values,
-        perimeters=ctx.geography.perimeter_names(),
-        parameters=parameters,
-        bounds=CONTRACT_BOUNDS,
+    catalogue, parameters = load_rules(
+        ctx.geography, catalogue_dir=catalogue_dir, parameters_dir=parameters_dir
     )
     return _Loaded(ctx, parameters, catalogue)
 

@@ -17,6 +17,7 @@ from detection.runs import INTERRUPTED_BY_USER, STEP_LABELS, DetectionRunner, Ru
 from detection.validation import ExtractRejected
 from uptake import french
 from uptake.commands.privacy import actor_name
+from uptake.commands.rules import CatalogueOption, ParametersOption
 from uptake.commands.runs import print_run
 from uptake.context import AppContext
 
@@ -120,12 +121,20 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(
             False, "--force", help="Relancer même si cet extrait a déjà été traité avec les mêmes règles."
         ),
+        catalogue: CatalogueOption = None,
+        parametres: ParametersOption = None,
     ) -> None:
         """Détecte les droits non réclamés dans un extrait : validation, règles, géographie, drapeaux."""
         ctx = AppContext.from_env()
         check_output_writable(out or ctx.settings.home / "runs")
         request = RunRequest(
-            extract=extract, rule_ids=_rule_ids(rules), out_dir=out, force=force, actor=actor_name(None)
+            extract=extract,
+            rule_ids=_rule_ids(rules),
+            out_dir=out,
+            force=force,
+            actor=actor_name(None),
+            catalogue_dir=catalogue,
+            parameters_dir=parametres,
         )
         with Progress(
             SpinnerColumn(finished_text="✓"),

@@ -1,0 +1,106 @@
+"""Which rules a run used: kept with the run, a rule's content bound to its version, another folder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from detection.errors import RuleChangedWithoutVersion
+from detection.geography import Geography
+from detection.records import DetectionRun
+from detection.runs import DetectionRunner, RunRequest
+from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
+from detection.territory import load_territory
+from rules import default_catalogue_dir, default_parameters_dir
+from tests.conftest import CONFIG_DIR
+
+RULE = "impaye_locatif"
+
+
+@pytest.fixture(scope="module")
+def geography() -> Geography:
+    return Geography.of(load_territory(CONFIG_DIR / "territoire.toml"))
+
+
+@pytest.fixture(scope="module")
+def extract(tmp_path_factory: pytest.TempPathFactory, geography: Geography) -> Path:
+    path = tmp_path_factory.mktemp("extrait") / "foyers.parquet"
+    communes = commune_table(geography.reference, geography.territory.communes)
+    write_synthetic(SynthesisSpec(households=600, seed=5), communes, path)
+    return path
+
+
+def _catalogue_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "catalogue"
+    shutil.copytree(default_catalogue_dir(), folder)
+    return folder
+
+
+def _edit(folder: Path, old: str, new: str) -> None:
+    path = folder / f"{RULE}.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_a_run_keeps_each_rule_version_digest_and_the_parameter_values_it_used(
+    engine: Engine, geography: Geography, extract: Path, tmp_path: Path
+) -> None:
+    run = DetectionRunner(engine, geography, tmp_path / "runs").run(RunRequest(extract)).run
+    with Session(engine) as session:
+        record = session.get_one(DetectionRun, run.id).rules_record
+    assert record is not None
+    assert record["regles"][RULE]["version"] == "1.1.0" and len(record["regles"][RULE]["empreinte"]) == 16
+    ceiling = record["parametres"]["al.plafond_loyer_seul"]
+    assert set(ceiling["valeur"]) == {"1", "2", "3"} and ceiling["source"] and ceiling["depuis"]
+    assert record["reglages"][RULE]
+
+
+def test_a_rule_changed_without_a_new_version_is_refused_until_its_version_is_raised(
+    engine: Engine, geography: Geography, extract: Path, tmp_path: Path
+) -> None:
+    folder = _catalogue_copy(tmp_path)
+    runner = DetectionRunner(engine, geography, tmp_path / "runs")
+    runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder))
+    _edit(folder, "expression: loyer > 0 et", "expression: loyer > 10 et")
+
+    with pytest.raises(RuleChangedWithoutVersion) as refused:
+        runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder, force=True))
+    assert f"{RULE} (version 1.1.0" in str(refused.value) and "montez" in str(refused.value)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(DetectionRun)) == 1
+
+    _edit(folder, 'version: "1.1.0"', 'version: "1.2.0"')
+    changed = runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder))
+    # A new version is a new run (not "already processed"), and it applied the changed rule.
+    assert not changed.reused and changed.run.rule_versions == {RULE: "1.2.0"}
+
+
+def test_uptake_run_takes_the_rules_and_parameters_folders_given(cli, extract: Path, tmp_path: Path) -> None:
+    folder = _catalogue_copy(tmp_path)
+    _edit(folder, 'version: "1.1.0"', 'version: "9.0.0"')
+    parameters = tmp_path / "parametres"
+    shutil.copytree(default_parameters_dir(), parameters)
+    out = tmp_path / "sortie"
+
+    result = cli(
+        "run", "-e", str(extract), "-r", RULE, "--catalogue", str(folder), "--parametres", str(parameters),
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.code == 0, result.output
+    assert "9.0.0" in cli("runs", "show", "1").stdout
+    missing = cli("run", "-e", str(extract), "--catalogue", str(tmp_path / "nulle-part"))
+    assert missing.code == 2 and "nulle-part" in missing.output
+
+
+def test_a_relative_output_folder_is_recorded_absolute_so_that_the_purge_finds_its_file(
+    engine: Engine, geography: Geography, extract: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    runner = DetectionRunner(engine, geography, tmp_path / "runs")
+    run = runner.run(RunRequest(extract, rule_ids=(RULE,), out_dir=Path("sortie"))).run
+    assert run.flags_path == str(tmp_path / "sortie" / "flags.parquet")

@@ -9,8 +9,18 @@ arm counts, reached or not).
 Action 7.1: households in rent arrears or in non-decent housing, social accompaniments started,
 pre-diagnostic questionnaires sent and returned, and the answers of those returned.
 
-Every published count goes through `privacy.disclosure.suppress_small_counts` (null = secret
-statistique); a mean or a rate computed on a hidden count is hidden with it.
+Households, not rows: a household flagged by several launches of the same action (the same campaign
+launched twice on one run, or a later campaign) counts once. Its arm is the one of its earliest
+assignment to an arm (contacted or holdout, by launch date): that is the draw whose effect is
+measured, and a household once drawn into the holdout stays in it anyway (see `outreach.selection`).
+A household only ever set aside counts as flagged (signalé) only. A right counts as opened for it
+when a `droit_ouvert` is recorded for it in any launch of the action (once per household and rule).
+A launch that drew nobody into the contacted arm is left out: it contacted no one, so its flagged
+households and its holdout measure nothing.
+
+Every published count goes through `privacy.disclosure` (null = secret statistique): the action 2.2
+tables are protected together, with the relations that hold inside and between them (declared in
+`_protect_22`); a mean or a rate computed on a hidden count is hidden with it.
 """
 
 from __future__ import annotations
@@ -27,7 +37,14 @@ from outreach.holdout import CONTACTED, HOLDOUT
 from outreach.models import Assignment, Contact, Launch, Outcome, QuestionnaireAnswer
 from outreach.outcomes import BOUNCED, UNDELIVERED
 from outreach.questionnaire_answers import QuestionnaireResults, questionnaire_results
-from privacy.disclosure import DEFAULT_THRESHOLD, suppress_small_counts
+from privacy.disclosure import (
+    DEFAULT_THRESHOLD,
+    Breakdown,
+    Relation,
+    Table,
+    protect_tables,
+    suppress_small_counts,
+)
 
 Z95 = NormalDist().inv_cdf(0.975)
 
@@ -208,38 +225,55 @@ def _hide_with(frame: pl.DataFrame, mean_column: str, count_column: str) -> pl.D
     )
 
 
-def uplift(tables: Tables) -> Uplift:
-    """Uplift of the 2.2 launches in `tables` (households × launch; opened = any `droit_ouvert`)."""
-    arms = tables.assignments.filter(pl.col("bras").is_in([CONTACTED, HOLDOUT]))
+def households(tables: Tables) -> pl.DataFrame:
+    """One row per household flagged by a launch of `tables` that drew someone into the contacted
+    arm: its earliest assignment to an arm, else its earliest assignment (set aside, `bras` null);
+    `ouvert`: a right was recorded as opened for it in one of the launches of `tables`."""
+    active = tables.assignments.filter(pl.col("bras") == CONTACTED)["launch_id"].unique().to_list()
     opened = (
         tables.outcomes.filter(pl.col("resultat") == "droit_ouvert")
-        .select("launch_id", "id_foyer")
+        .select("id_foyer")
         .unique()
         .with_columns(pl.lit(True).alias("ouvert"))
     )
-    joined = arms.join(opened, on=["launch_id", "id_foyer"], how="left").with_columns(
-        pl.col("ouvert").fill_null(False)
+    return (
+        tables.assignments.filter(pl.col("launch_id").is_in(active))
+        .join(tables.launches.select("launch_id", "lance_le"), on="launch_id", how="left")
+        .sort(pl.col("bras").is_null(), "lance_le", "launch_id", nulls_last=True)
+        .unique("id_foyer", keep="first", maintain_order=True)
+        .join(opened, on="id_foyer", how="left")
+        .with_columns(pl.col("ouvert").fill_null(False))
     )
+
+
+def uplift(tables: Tables) -> Uplift:
+    """Uplift of the 2.2 launches in `tables`, on distinct households (see `households`)."""
+    arms = households(tables)
     counts = {
         arm: (
-            joined.filter(pl.col("bras") == arm).height,
-            int(joined.filter(pl.col("bras") == arm)["ouvert"].sum()),
+            arms.filter(pl.col("bras") == arm).height,
+            int(arms.filter(pl.col("bras") == arm)["ouvert"].sum()),
         )
         for arm in (CONTACTED, HOLDOUT)
     }
     return Uplift(counts[CONTACTED][0], counts[CONTACTED][1], counts[HOLDOUT][0], counts[HOLDOUT][1])
 
 
-def _opened_with_attempt(tables: Tables) -> pl.DataFrame:
-    """Rights opened in the contacted arm, each with the last attempt produced before it was recorded
-    (the latest attempt if the dates cannot tell; `aucun contact abouti` if never reached)."""
-    contacted = tables.assignments.filter(pl.col("bras") == CONTACTED).select("launch_id", "id_foyer")
-    opened = tables.outcomes.filter(pl.col("resultat") == "droit_ouvert").join(
-        contacted, on=["launch_id", "id_foyer"]
+def _opened_with_attempt(tables: Tables, arms: pl.DataFrame) -> pl.DataFrame:
+    """Rights opened for the households of the contacted arm (once per household and rule, the first
+    recorded), each with the last attempt produced before it was recorded (the latest attempt if the
+    dates cannot tell; `aucun contact abouti` if never reached)."""
+    contacted = arms.filter(pl.col("bras") == CONTACTED).select("id_foyer")
+    opened = (
+        tables.outcomes.filter(pl.col("resultat") == "droit_ouvert")
+        .join(contacted, on="id_foyer")
+        .sort("enregistre_le", "launch_id")
+        .unique(["id_foyer", "regle"], keep="first", maintain_order=True)
+        .select("id_foyer", "regle", "montant", "enregistre_le")
     )
-    keys = ["launch_id", "id_foyer", "regle", "enregistre_le"]
+    keys = ["id_foyer", "regle", "enregistre_le"]
     return (
-        opened.join(tables.contacts, on=["launch_id", "id_foyer"], how="left")
+        opened.join(tables.contacts.drop("launch_id"), on="id_foyer", how="left")
         .with_columns((pl.col("produit_le") <= pl.col("enregistre_le")).fill_null(False).alias("_before"))
         .sort("_before", "produit_le", nulls_last=False)
         .group_by(keys, maintain_order=True)
@@ -274,79 +308,130 @@ class Indicators71:
 
 def _summary(rows: list[tuple[str, int]], threshold: int) -> pl.DataFrame:
     frame = pl.DataFrame(rows, schema={"indicateur": pl.String, "valeur": pl.Int64}, orient="row")
-    return suppress_small_counts(frame, ["valeur"], threshold, margins=False)
+    # Different indicators, not parts of one another: no margin between the rows.
+    return suppress_small_counts(frame, ["valeur"], threshold, column_totals=())
+
+
+SUMMARY_22 = (
+    "Foyers signalés",
+    "Personnes contactées",
+    "Foyers du groupe témoin",
+    "Foyers contactés dont un droit a été ouvert",
+    "Foyers témoins dont un droit a été ouvert",
+    "Droits ouverts (foyers contactés)",
+    "Courriers revenus non distribués (foyers)",
+    "Courriels non distribués (foyers)",
+)
+_COMMUNE_COUNTS = (
+    "foyers_signales",
+    "foyers_contactes",
+    "foyers_temoins",
+    "droits_ouverts_contactes",
+    "droits_ouverts_temoins",
+)
+# Inside a row: flagged = contacted arm + holdout + set aside (not published); each arm ⊇ its
+# households (or rights, one per household and rule) with a right opened.
+_ARMS = Breakdown("foyers_signales", ("foyers_contactes", "foyers_temoins"))
+_COMMUNE_BREAKDOWNS = (
+    _ARMS,
+    Breakdown("foyers_contactes", ("droits_ouverts_contactes",)),
+    Breakdown("foyers_temoins", ("droits_ouverts_temoins",)),
+)
+_RULE_BREAKDOWNS = (_ARMS, Breakdown("foyers_contactes", ("droits_ouverts_contactes",)))
+
+
+def _protect_22(
+    summary: pl.DataFrame,
+    by_commune: pl.DataFrame,
+    by_rule: pl.DataFrame,
+    by_channel: pl.DataFrame,
+    by_attempt: pl.DataFrame,
+    threshold: int,
+) -> dict[str, pl.DataFrame]:
+    """The action 2.2 tables protected together, with the relations that really hold between them.
+
+    Margins: the summary's flagged, holdout and opened counts are the sums of the commune columns (one
+    row per household); the contacted arm's size is published through its opening rate; the rights
+    opened are the sums over rules, over channels (last contact before the opening) and, channel by
+    channel, over attempts. Sums over overlapping rows (a household flagged by two rules, reached by
+    two channels) are used only when they happen to be exact or a bound.
+    """
+    tables = {
+        "synthese": Table("synthese", summary, ("valeur",)),
+        "communes": Table(
+            "communes", by_commune, _COMMUNE_COUNTS, _COMMUNE_BREAKDOWNS, ("foyers_contactes",)
+        ),
+        "regles": Table(
+            "regles",
+            by_rule,
+            ("foyers_signales", "foyers_contactes", "foyers_temoins", "droits_ouverts_contactes"),
+            _RULE_BREAKDOWNS,
+        ),
+        "canaux": Table("canaux", by_channel, ("foyers_contactes", "droits_ouverts")),
+        "tentatives": Table("tentatives", by_attempt, ("foyers_contactes", "droits_ouverts_apres")),
+    }
+    row = {label: i for i, label in enumerate(summary["indicateur"].to_list())}
+    values = dict(zip(summary["indicateur"].to_list(), summary["valeur"].to_list(), strict=True))
+    links: list[Relation] = []
+
+    def margin(label: str, table: Table, column: str, *, exact_only: bool = False) -> None:
+        # Exact (the column adds up to the summary line) or a bound (it cannot exceed it).
+        summed, total = sum(table.frame[column].to_list()), values[label]
+        if total == summed or (total > summed and not exact_only):
+            links.append(
+                Relation(table.column(column), ("synthese", row[label], "valeur"), complete=total == summed)
+            )
+
+    communes = tables["communes"]
+    margin("Foyers signalés", communes, "foyers_signales")
+    margin("Foyers du groupe témoin", communes, "foyers_temoins")
+    margin("Foyers contactés dont un droit a été ouvert", communes, "droits_ouverts_contactes")
+    margin("Foyers témoins dont un droit a été ouvert", communes, "droits_ouverts_temoins")
+    margin("Droits ouverts (foyers contactés)", tables["regles"], "droits_ouverts_contactes")
+    margin("Droits ouverts (foyers contactés)", tables["canaux"], "droits_ouverts")
+    margin("Foyers signalés", tables["regles"], "foyers_signales", exact_only=True)
+    margin("Foyers du groupe témoin", tables["regles"], "foyers_temoins", exact_only=True)
+    margin("Personnes contactées", tables["canaux"], "foyers_contactes", exact_only=True)
+    channels = by_channel["canal"].to_list()
+    for column, total_column in (
+        ("droits_ouverts_apres", "droits_ouverts"),
+        ("foyers_contactes", "foyers_contactes"),
+    ):
+        for k, channel in enumerate(channels):
+            rows = [i for i, c in enumerate(by_attempt["canal"].to_list()) if c == channel]
+            parts = [by_attempt[column][i] for i in rows]
+            if rows and by_channel[total_column][k] == sum(parts):
+                links.append(
+                    Relation(tuple(("tentatives", i, column) for i in rows), ("canaux", k, total_column))
+                )
+    return protect_tables(list(tables.values()), links, threshold)
 
 
 def indicators_22(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicators22:
-    """Action 2.2 indicators from the tables of every 2.2 launch."""
+    """Action 2.2 indicators from the tables of every 2.2 launch, on distinct households."""
     t = _of_action(tables, "2.2")
-    contacted_households = t.contacts.select("launch_id", "id_foyer").unique()
-    opened = t.outcomes.filter(pl.col("resultat") == "droit_ouvert")
-    opened_contacted = _opened_with_attempt(t)
+    arms = households(t)
+    opened_contacted = _opened_with_attempt(t, arms)
     raw = uplift(t)
-    counts_hidden = suppress_small_counts(
-        pl.DataFrame(
-            {
-                "n": [raw.n_contacted, raw.n_holdout],
-                "ouverts": [raw.opened_contacted, raw.opened_holdout],
-            }
+    summary = pl.DataFrame(
+        list(
+            zip(
+                SUMMARY_22,
+                [
+                    arms.height,
+                    t.contacts["id_foyer"].n_unique(),
+                    raw.n_holdout,
+                    raw.opened_contacted,
+                    raw.opened_holdout,
+                    opened_contacted.height,
+                    t.outcomes.filter(pl.col("resultat") == UNDELIVERED)["id_foyer"].n_unique(),
+                    t.outcomes.filter(pl.col("resultat") == BOUNCED)["id_foyer"].n_unique(),
+                ],
+                strict=True,
+            )
         ),
-        ["n", "ouverts"],
-        threshold,
-        margins=False,
-    )
-    arm_shown = counts_hidden.select(pl.all_horizontal(pl.all().is_not_null())).to_series().to_list()
-    published = all(arm_shown)
-    low, high = raw.interval
-    # The arms' counts are in the summary table; here every cell is a rate or an interval.
-    contacted_low, contacted_high = raw.rate_interval(raw.opened_contacted, raw.n_contacted)
-    holdout_low, holdout_high = raw.rate_interval(raw.opened_holdout, raw.n_holdout)
-    uplift_frame = pl.DataFrame(
-        {
-            "bras": ["contactés", "témoins", "écart (contactés − témoins)"],
-            "taux_ouverture": [raw.rate_contacted, raw.rate_holdout, raw.difference],
-            "ic95_bas": [contacted_low, holdout_low, low],
-            "ic95_haut": [contacted_high, holdout_high, high],
-        },
-        schema_overrides={"ic95_bas": pl.Float64, "ic95_haut": pl.Float64},
-    )
-    # Each arm's rate is published when its own counts are (they are in the summary table anyway);
-    # the difference only when both are.
-    shown = [*arm_shown, published]
-    uplift_frame = uplift_frame.with_columns(
-        pl.when(pl.Series(shown)).then(pl.col(column)).otherwise(None).alias(column)
-        for column in ("taux_ouverture", "ic95_bas", "ic95_haut")
-    )
-    summary = _summary(
-        [
-            ("Foyers signalés", t.assignments.height),
-            ("Personnes contactées", contacted_households.height),
-            ("Foyers du groupe témoin", raw.n_holdout),
-            ("Foyers contactés dont un droit a été ouvert", raw.opened_contacted),
-            ("Foyers témoins dont un droit a été ouvert", raw.opened_holdout),
-            ("Droits ouverts (foyers contactés)", opened_contacted.height),
-            (
-                "Courriers revenus non distribués (foyers)",
-                t.outcomes.filter(pl.col("resultat") == UNDELIVERED)["id_foyer"].n_unique(),
-            ),
-            (
-                "Courriels non distribués (foyers)",
-                t.outcomes.filter(pl.col("resultat") == BOUNCED)["id_foyer"].n_unique(),
-            ),
-        ],
-        threshold,
-    )
-    hidden = (
-        summary.filter(pl.col("indicateur") == "Droits ouverts (foyers contactés)")["valeur"].is_null().any()
-    )
-    mean_opened = None if hidden or not opened_contacted.height else opened_contacted["montant"].mean()
-    mean_opened = None if mean_opened is None else round(float(mean_opened), 2)  # type: ignore[arg-type]
-    amount = pl.DataFrame(
-        {
-            "indicateur": ["Montant mensuel moyen des droits ouverts, foyers contactés (€)"],
-            "valeur": [mean_opened],
-        },
-        schema={"indicateur": pl.String, "valeur": pl.Float64},
+        schema={"indicateur": pl.String, "valeur": pl.Int64},
+        orient="row",
     )
 
     by_channel = (
@@ -363,12 +448,6 @@ def indicators_22(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
         .with_columns(pl.col("foyers_contactes").fill_null(0), pl.col("droits_ouverts").fill_null(0))
         .sort("canal")
     )
-    by_channel = _hide_with(
-        suppress_small_counts(by_channel, ["foyers_contactes", "droits_ouverts"], threshold),
-        "montant_moyen",
-        "droits_ouverts",
-    )
-
     by_attempt = (
         t.contacts.group_by("tentative", "canal")
         .agg(pl.col("id_foyer").n_unique().alias("foyers_contactes"))
@@ -378,13 +457,11 @@ def indicators_22(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
             how="left",
         )
         .with_columns(pl.col("droits_ouverts_apres").fill_null(0))
-        .sort("tentative")
+        .sort("tentative", "canal")
     )
-    by_attempt = suppress_small_counts(by_attempt, ["foyers_contactes", "droits_ouverts_apres"], threshold)
-
-    flagged_rules = t.assignments.with_columns(
-        pl.col("regles").str.split(",").alias("regle_signalee")
-    ).explode("regle_signalee")
+    flagged_rules = arms.with_columns(pl.col("regles").str.split(",").alias("regle_signalee")).explode(
+        "regle_signalee"
+    )
     by_rule = (
         flagged_rules.group_by(pl.col("regle_signalee").alias("regle"))
         .agg(
@@ -403,45 +480,59 @@ def indicators_22(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
         .with_columns(pl.col("droits_ouverts_contactes").fill_null(0))
         .sort("regle")
     )
-    by_rule = _hide_with(
-        suppress_small_counts(
-            by_rule,
-            ["foyers_signales", "foyers_contactes", "foyers_temoins", "droits_ouverts_contactes"],
-            threshold,
-        ),
-        "montant_moyen",
-        "droits_ouverts_contactes",
-    )
-
-    opened_households = (
-        opened.select("launch_id", "id_foyer").unique().with_columns(pl.lit(True).alias("ouvert"))
-    )
     by_commune = (
-        t.assignments.join(opened_households, on=["launch_id", "id_foyer"], how="left")
-        .group_by("code_commune")
+        arms.group_by("code_commune")
         .agg(
             pl.len().alias("foyers_signales"),
             (pl.col("bras") == CONTACTED).sum().alias("foyers_contactes"),
             (pl.col("bras") == HOLDOUT).sum().alias("foyers_temoins"),
-            ((pl.col("bras") == CONTACTED) & pl.col("ouvert").fill_null(False))
-            .sum()
-            .alias("droits_ouverts_contactes"),
-            ((pl.col("bras") == HOLDOUT) & pl.col("ouvert").fill_null(False))
-            .sum()
-            .alias("droits_ouverts_temoins"),
+            ((pl.col("bras") == CONTACTED) & pl.col("ouvert")).sum().alias("droits_ouverts_contactes"),
+            ((pl.col("bras") == HOLDOUT) & pl.col("ouvert")).sum().alias("droits_ouverts_temoins"),
         )
         .sort("code_commune")
     )
-    by_commune = suppress_small_counts(
-        by_commune,
-        [
-            "foyers_signales",
-            "foyers_contactes",
-            "foyers_temoins",
-            "droits_ouverts_contactes",
-            "droits_ouverts_temoins",
-        ],
-        threshold,
+    protected = _protect_22(summary, by_commune, by_rule, by_channel, by_attempt, threshold)
+    summary = protected["synthese"]
+    by_channel = _hide_with(protected["canaux"], "montant_moyen", "droits_ouverts")
+    by_rule = _hide_with(protected["regles"], "montant_moyen", "droits_ouverts_contactes")
+    by_commune, by_attempt = protected["communes"], protected["tentatives"]
+
+    shown = dict(zip(summary["indicateur"].to_list(), summary["valeur"].is_not_null().to_list(), strict=True))
+    # A rate gives its numerator away with its denominator: each arm's rate is published when both
+    # are (the contacted arm's size is not in a table, only through its rate), the difference when
+    # both arms' are.
+    arm_shown = [
+        raw.n_contacted >= threshold and shown["Foyers contactés dont un droit a été ouvert"],
+        shown["Foyers du groupe témoin"] and shown["Foyers témoins dont un droit a été ouvert"],
+    ]
+    published = all(arm_shown)
+    low, high = raw.interval
+    contacted_low, contacted_high = raw.rate_interval(raw.opened_contacted, raw.n_contacted)
+    holdout_low, holdout_high = raw.rate_interval(raw.opened_holdout, raw.n_holdout)
+    uplift_frame = pl.DataFrame(
+        {
+            "bras": ["contactés", "témoins", "écart (contactés − témoins)"],
+            "taux_ouverture": [raw.rate_contacted, raw.rate_holdout, raw.difference],
+            "ic95_bas": [contacted_low, holdout_low, low],
+            "ic95_haut": [contacted_high, holdout_high, high],
+        },
+        schema_overrides={"ic95_bas": pl.Float64, "ic95_haut": pl.Float64},
+    )
+    uplift_frame = uplift_frame.with_columns(
+        pl.when(pl.Series([*arm_shown, published])).then(pl.col(column)).otherwise(None).alias(column)
+        for column in ("taux_ouverture", "ic95_bas", "ic95_haut")
+    )
+    mean_opened = (
+        round(float(opened_contacted["montant"].mean()), 2)  # type: ignore[arg-type]
+        if shown["Droits ouverts (foyers contactés)"] and opened_contacted.height
+        else None
+    )
+    amount = pl.DataFrame(
+        {
+            "indicateur": ["Montant mensuel moyen des droits ouverts, foyers contactés (€)"],
+            "valeur": [mean_opened],
+        },
+        schema={"indicateur": pl.String, "valeur": pl.Float64},
     )
     return Indicators22(
         summary, amount, by_channel, by_rule, by_commune, by_attempt, uplift_frame, raw, published
@@ -496,5 +587,7 @@ def indicators_71(tables: Tables, threshold: int = DEFAULT_THRESHOLD) -> Indicat
         )
         .sort("code_commune")
     )
+    # A household can be both in arrears and badly housed: no row total; each column adds up to its
+    # line of the summary.
     by_commune = suppress_small_counts(by_commune, ["impayes", "non_decents"], threshold)
     return Indicators71(summary, by_commune, questionnaire_results(t.answers, threshold))

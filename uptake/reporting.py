@@ -15,7 +15,7 @@ from outreach.channels import SmtpSettings, deliver_emails, smtp_relay
 from outreach.errors import OutreachError, ReportNotSent
 from outreach.report import ReportFiles, report_message, write_report
 from privacy import audit
-from privacy.disclosure import configured_threshold
+from privacy.disclosure import publication_threshold
 from uptake.alerts import SMTP_ENV, email_addresses, sender_address
 from uptake.context import AppContext
 from uptake.db import transaction
@@ -57,11 +57,12 @@ def produce_report(
     mailing: ReportMailing | None = None,
 ) -> ReportFiles:
     """Write the report in `out_dir` (audited), hiding counts under `threshold` (default: the one
-    configured for every published figure); then mail it if asked (`ReportNotSent` if the relay
-    does not take it: the files stay written), and audit the sending."""
+    configured for every published figure; a lower one is refused, `ThresholdBelowConfigured`, so
+    that no report publishes smaller counts than the Caf allows); then mail it if asked
+    (`ReportNotSent` if the relay does not take it: the files stay written), and audit the sending."""
+    threshold = publication_threshold(threshold or None)
     moment = dt.datetime.now(dt.UTC)
     communes = dict(ctx.geography.communes.select("code_commune", "nom").iter_rows())
-    threshold = threshold or configured_threshold()
     files = write_report(ctx.engine, out_dir, communes=communes, actor=actor, threshold=threshold, now=moment)
     if mailing is None:
         return files

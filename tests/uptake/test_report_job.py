@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from outreach.channels import SmtpSettings
 from outreach.errors import ReportNotSent
+from privacy.disclosure import ThresholdBelowConfigured
 from privacy.models import AuditEntry
 from tests.conftest import SmtpInbox, free_port
 from uptake.context import AppContext
@@ -100,3 +101,24 @@ def test_the_report_uses_the_threshold_the_caf_configured_like_the_web_pages(cli
     assert "les effectifs inférieurs à 5," in html
     wrong = cli("report", env={"UPTAKE_SEUIL_SECRET": "cinq"})
     assert wrong.code == 2 and "UPTAKE_SEUIL_SECRET : « cinq »" in wrong.stderr
+
+
+def test_uptake_report_refuses_a_threshold_below_the_configured_one(cli, uptake_home: Path) -> None:
+    lower = cli("report", "--seuil", "1", env={"UPTAKE_SEUIL_SECRET": "11"})
+    assert lower.code == 2
+    told = " ".join(lower.stderr.split())
+    assert "seuil de secret statistique 1 refusé" in told and "Donnez un seuil d'au moins 11" in told
+    assert not (uptake_home / "rapport" / "indicateurs.html").exists()
+    higher = cli("report", "--seuil", "20", env={"UPTAKE_SEUIL_SECRET": "11"})
+    assert higher.code == 0, higher.output
+    html = (uptake_home / "rapport" / "indicateurs.html").read_text(encoding="utf-8")
+    assert "les effectifs inférieurs à 20," in html
+
+
+def test_the_scheduled_report_refuses_a_threshold_below_the_configured_one(
+    uptake_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UPTAKE_SEUIL_SECRET", "11")
+    with pytest.raises(ThresholdBelowConfigured, match="seuil de secret statistique 5 refusé"):
+        report_job(schedule="rapport-mensuel", seuil=5)
+    assert not (uptake_home / "rapport" / "indicateurs.html").exists()

@@ -361,3 +361,26 @@ def test_a_stored_schedule_whose_date_never_comes_is_not_shown_as_paused(
     page = client_for("equipe_donnees").get("/donnees/executions").text
 
     assert "jamais (date impossible : supprimez-la)" in page and "en pause" not in page
+
+
+def test_campaigns_and_indicators_pages_say_how_each_counts_rights_opened(
+    client_for: Client, engine: Engine
+) -> None:
+    from tests.outreach.factories import launch_row
+    from uptake.db import transaction
+
+    with transaction(engine) as session:
+        session.add(launch_row(id=1))
+    client = client_for("equipe_donnees")
+    campaigns = " ".join(html.unescape(client.get("/donnees/campagnes").text).split())
+    assert (
+        "Résultats enregistrés pour ce lancement (nombre de résultats, "
+        "foyers contactés et groupe témoin confondus)" in campaigns
+    )
+    assert "un foyer présent dans deux lancements compte dans chacun" in campaigns
+    indicators = " ".join(html.unescape(client.get("/donnees/indicateurs").text).split())
+    assert (
+        "« Droits ouverts (foyers contactés) » compte les droits ouverts (un par foyer et par droit) "
+        "des seuls foyers tirés pour être contactés" in indicators
+    )
+    assert "Chaque foyer compte une seule fois" in indicators

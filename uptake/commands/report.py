@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from privacy.disclosure import DEFAULT_THRESHOLD
+from privacy.disclosure import DEFAULT_THRESHOLD, ThresholdBelowConfigured, publication_threshold
 from uptake.commands.privacy import actor_name
 from uptake.context import AppContext
 from uptake.reporting import produce_report, report_mailing
@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
             "--seuil",
             min=1,
             help="Secret statistique : effectifs masqués en dessous de ce seuil (défaut : "
-            f"UPTAKE_SEUIL_SECRET, sinon {DEFAULT_THRESHOLD}).",
+            f"UPTAKE_SEUIL_SECRET, sinon {DEFAULT_THRESHOLD}) ; il peut être plus élevé, jamais plus bas.",
         ),
         acteur: str | None = typer.Option(None, "--acteur", help="Nom inscrit au journal d'audit."),
         envoyer_a: str = typer.Option(
@@ -45,6 +45,11 @@ def register(app: typer.Typer) -> None:
         Il ne contient que des effectifs soumis au secret statistique ; avec --envoyer-a, il est aussi
         envoyé par courriel (page HTML et tableaux CSV joints), et l'envoi est journalisé.
         """
+        try:
+            # Checked before anything is written or sent.
+            publication_threshold(seuil)
+        except ThresholdBelowConfigured as exc:
+            raise typer.BadParameter(str(exc), param_hint="--seuil") from None
         try:
             mailing = report_mailing(envoyer_a, smtp, relay_hint="--smtp HOTE:PORT")
         except ValueError as exc:

@@ -243,6 +243,9 @@ def produce_attempt(
                 "script": [m.text for _, _, m in rows],
                 "appeler_a_partir_de": [planned.isoformat(timespec="minutes")] * len(rows),
                 "resultat": [""] * len(rows),
+                # Filled in by whoever calls, so that the sheet goes back as is to `uptake outcomes import`.
+                "date": [""] * len(rows),
+                "montant": [""] * len(rows),
                 "id_foyer": [h["id_foyer"] for h, _, _ in rows],
             },
             strict=False,

@@ -132,6 +132,8 @@ WORKLIST_HEADERS: dict[str, str] = {
     "script": "Script d'appel",
     "appeler_a_partir_de": "Appeler à partir du",
     "resultat": "Résultat (à remplir)",
+    "date": "Date de l'appel (à remplir)",
+    "montant": "Montant ouvert (€/mois, si droit ouvert)",
     "id_foyer": "Référence foyer",
 }
 

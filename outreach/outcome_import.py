@@ -3,7 +3,8 @@
 Columns (header line required; `;`, `,` or tab separated; UTF-8): `id_foyer` or `reference` (the one
 printed on a letter, `Q-<lancement>-<rang>`: a returned letter is typed back by it), `resultat`,
 `date` (AAAA-MM-JJ, or with the time), optional `montant` (required for `droit_ouvert`; decimal comma
-accepted), `acteur`, `canal`, `commentaire`; any other column is refused, as its values would be lost.
+accepted), `acteur`, `canal`, `commentaire`; any other column is refused, as its values would be lost,
+except in a call list uptake wrote, which may come back filled in as it is (`CALL_LIST_COLUMNS`).
 Every bad line is reported with its line number (the header is line 1) and nothing is imported if any
 line is bad.
 
@@ -22,6 +23,7 @@ import datetime as dt
 import difflib
 import io
 import re
+import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outreach.campaigns import CHANNELS
+from outreach.channels import WORKLIST_HEADERS
 from outreach.errors import LineProblem, OutcomeImportInvalid, OutcomeInvalid, OutreachError
 from outreach.models import Assignment, Outcome
 from outreach.outcomes import check_outcome, record_outcome
@@ -41,6 +44,12 @@ REQUIRED_COLUMNS = ("resultat", "date")
 HOUSEHOLD_COLUMNS = ("id_foyer", "reference")
 OPTIONAL_COLUMNS = ("montant", "acteur", "canal", "commentaire")
 OUTCOME_COLUMNS = (*HOUSEHOLD_COLUMNS, *REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
+# A call list uptake wrote comes back filled in: its own columns (names, phone, script…) are read
+# but not kept, its French spreadsheet headers name its columns, and its lines left without a
+# result (households not called yet) are skipped.
+CALL_LIST_COLUMNS = tuple(c for c in WORKLIST_HEADERS if c not in OUTCOME_COLUMNS)
+CALL_LIST_LABELS = {label: name for name, label in WORKLIST_HEADERS.items()}
+_CALL_LIST_MARK = "appeler_a_partir_de"
 _PSEUDONYM = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 # Tried in this order when the header holds as many of each: a French spreadsheet writes `;`.
 _SEPARATORS = (";", ",", "\t")
@@ -119,16 +128,22 @@ def no_line(path: Path) -> OutreachError:
 
 
 def read_rows(
-    path: Path, columns: Collection[str] | None, *, required: Sequence[tuple[str, ...]] = ()
+    path: Path,
+    columns: Collection[str] | None,
+    *,
+    required: Sequence[tuple[str, ...]] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """The header and the numbered lines (header = line 1) of a CSV typed in a spreadsheet.
 
     `;`, `,` or tab separated (whichever the header uses most), UTF-8 with or without BOM, cells
-    stripped; a line whose cells are all empty (`;;;;` under the data) is skipped. Nothing typed is
-    dropped silently: `OutcomeImportInvalid` names every column outside `columns` (with the closest
-    known one; `None` for a provider's export, whose other columns are not read), every column of
-    `required` missing (each a tuple of alternatives: one of them is
-    enough) and every line whose number of cells differs from the header's.
+    stripped; a line whose cells are all empty (`;;;;` under the data) is skipped. A header cell
+    names a column of `columns` whatever its case and accents (`Résultat` is `resultat`), or by one of
+    its `labels` (other name → column: the French headers uptake writes in its spreadsheets). Nothing
+    typed is dropped silently: `OutcomeImportInvalid` names every column outside `columns` (with the
+    closest known one; `None` for a provider's export, whose other columns are not read), every column
+    of `required` missing (each a tuple of alternatives: one of them is enough) and every line whose
+    number of cells differs from the header's.
     """
     text = _read_text(path)
     if not text.strip():
@@ -140,6 +155,8 @@ def read_rows(
     separator = max(_SEPARATORS, key=first_line.count)
     records, problems = _records(text, separator)
     header = [cell.strip() for cell in records[0][1]] if records else []
+    if columns is not None:
+        header = _known_names(header, columns, labels or {})
     if not any(header):
         said = "la première ligne doit être l'en-tête (les noms des colonnes)"
         raise OutcomeImportInvalid(str(path), problems or [LineProblem(1, "(ligne)", said)])
@@ -212,6 +229,18 @@ def _malformed(exc: csv.Error) -> str:
         "CSV mal formé (guillemet non refermé, ou texte collé après un guillemet fermant) : corrigez la "
         "ligne dans le tableur puis réenregistrez le fichier ; les lignes suivantes n'ont pas été lues"
     )
+
+
+def _fold(text: str) -> str:
+    """`text` without case, accents nor repeated spaces: how a header cell is compared."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
+
+
+def _known_names(header: Sequence[str], columns: Collection[str], labels: Mapping[str, str]) -> list[str]:
+    """Each header cell as the column it names (by its name or a label, any case or accents)."""
+    names = {_fold(name): name for name in columns} | {_fold(label): name for label, name in labels.items()}
+    return [names.get(_fold(cell), cell) for cell in header]
 
 
 def _header_problems(
@@ -299,9 +328,19 @@ def parse_outcomes(
     `latest` holds the latest launch of each household some campaign flagged; `referenced` the
     pseudonym of each (launch, rank) a reference may name. The same outcome twice is a bad line.
     """
-    _, rows = read_rows(
-        path, OUTCOME_COLUMNS, required=(HOUSEHOLD_COLUMNS, *((c,) for c in REQUIRED_COLUMNS))
+    header, rows = read_rows(
+        path,
+        (*OUTCOME_COLUMNS, *CALL_LIST_COLUMNS),
+        required=(HOUSEHOLD_COLUMNS, *((c,) for c in REQUIRED_COLUMNS)),
+        labels=CALL_LIST_LABELS,
     )
+    if _CALL_LIST_MARK in header:
+        rows = [(number, row) for number, row in rows if row.get("resultat")]
+    elif stray := [c for c in header if c in CALL_LIST_COLUMNS]:
+        # Outside a call list these columns would be typed for nothing: refused, as any unknown one.
+        raise OutcomeImportInvalid(
+            str(path), [LineProblem(1, c, _unknown_column(c, OUTCOME_COLUMNS)) for c in stray]
+        )
     problems: list[LineProblem] = []
     parsed: list[ParsedOutcome] = []
     first_of: dict[OutcomeIdentity, int] = {}

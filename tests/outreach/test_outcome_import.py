@@ -6,17 +6,19 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import polars as pl
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.channels import WORKLIST_HEADERS
 from outreach.errors import OutcomeImportInvalid
 from outreach.launch import launch_campaign
 from outreach.models import Assignment, Outcome
 from outreach.outcome_import import import_outcome_file
 from outreach.outcomes import record_outcome
 from tests.outreach.conftest import NOW
-from tests.outreach.factories import campaign_22, flag, flags_frame, pseudonym
+from tests.outreach.factories import campaign_22, campaign_71, flag, flags_frame, pseudonym
 
 TYPED_AT = NOW + dt.timedelta(days=3)
 
@@ -166,3 +168,43 @@ def test_a_negative_amount_is_told_negative_with_its_line(make_world, tmp_path: 
     said = str(refused.value)
     assert "ligne 2, colonne `montant` : le montant est négatif" in said
     assert "ligne 3, colonne `montant` : montant illisible" in said
+
+
+def test_a_call_list_filled_in_goes_back_as_is_with_its_french_headers(make_world, tmp_path: Path) -> None:
+    world = make_world()
+    flags = flags_frame([flag(i, "logement_non_decent") for i in range(1, 5)])
+    world.store_contacts(flags["id_foyer"].to_list())
+    launch_campaign(world.env, campaign_71(), world.store_run(flags), out_dir=world.out_dir, now=NOW)
+    written = next(world.out_dir.glob("*-appel-*.csv"))
+    sheet = pl.read_csv(written, separator=";", infer_schema=False)
+    # Two households called, two not yet; saved from the spreadsheet with its French headers.
+    sheet = sheet.with_columns(
+        resultat=pl.Series(["injoignable", "droit_ouvert", "", ""]),
+        date=pl.Series(["12/03/2026", "13/03/2026", "", ""]),
+        montant=pl.Series(["", "150", "", ""]),
+    ).rename(WORKLIST_HEADERS, strict=False)
+    filled = tmp_path / "liste-remplie.csv"
+    sheet.write_csv(filled, separator=";")
+
+    report = _import(world, filled)
+
+    assert report.recorded == 2
+    called = sheet.get_column("Référence foyer").to_list()[:2]
+    assert sorted(_outcomes(world)) == sorted(
+        [(called[0], "injoignable", None), (called[1], "droit_ouvert", 150.0)]
+    )
+
+
+def test_the_columns_of_a_call_list_are_refused_in_an_ordinary_outcome_file(
+    make_world, tmp_path: Path
+) -> None:
+    world = _launched(make_world)
+    path = tmp_path / "resultats.csv"
+    path.write_text(
+        f"id_foyer;resultat;date;telephone\n{pseudonym(1)};injoignable;2026-03-12;0612345678\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(OutcomeImportInvalid) as refused:
+        _import(world, path)
+    assert "telephone" in str(refused.value) and "0612345678" not in str(refused.value)
+    assert _outcomes(world) == []

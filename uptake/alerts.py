@@ -60,7 +60,16 @@ def email_addresses(written: str) -> tuple[str, ...]:
 def sender_address(environ: Mapping[str, str] | None = None) -> str:
     """The address uptake's own e-mails (alerts, reports) are sent from."""
     env = os.environ if environ is None else environ
-    return env.get(SENDER_ENV, "").strip() or f"uptake@{socket.getfqdn() or 'localhost'}"
+    return env.get(SENDER_ENV, "").strip() or f"uptake@{machine_name()}"
+
+
+def machine_name() -> str:
+    """This machine's name for a sender address: its full name, or its host name when the resolver
+    knows it only as localhost (a relay may refuse a sender @localhost)."""
+    full = socket.getfqdn()
+    if full and not full.startswith("localhost") and full not in ("::1", "127.0.0.1"):
+        return full
+    return socket.gethostname() or "localhost"
 
 
 def alert_settings(environ: Mapping[str, str] | None = None) -> AlertSettings | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -15,10 +16,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 # Domain packages that own tables, in dependency order.
 DOMAIN_PACKAGES = ("privacy", "detection", "outreach", "uptake")
@@ -38,8 +40,46 @@ def shown(url: str) -> str:
         return "(adresse illisible)"
 
 
-def unreachable(url: str) -> DatabaseUnusable:
-    """The error for a database that does not answer or refuses the operation."""
+def _missing_database(url: str, exc: BaseException | None) -> bool:
+    """Whether a PostgreSQL server answers but has no database of that name.
+
+    The driver's refusal carries no SQLSTATE at connection and its text is in the server's language:
+    the server is asked instead, through its maintenance database `postgres`."""
+    if exc is None:
+        return False
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "postgresql" or not parsed.database:
+            return False
+        probe = create_engine(
+            parsed.set(database="postgres"), poolclass=NullPool, connect_args={"connect_timeout": 5}
+        )
+        try:
+            with probe.connect() as connection:
+                found = connection.execute(
+                    text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+                ).first()
+        finally:
+            probe.dispose()
+    except Exception:  # the server does not answer, or this account may not read it: not known
+        return False
+    return found is None
+
+
+def unreachable(url: str, exc: BaseException | None = None) -> DatabaseUnusable:
+    """The error for a database that does not answer or refuses the operation (`exc`, the driver's
+    error, tells a PostgreSQL database that does not exist: `uptake db upgrade` cannot create it).
+
+    Called in an `except` block without `exc`, the error being handled is the one looked at."""
+    if _missing_database(url, exc if exc is not None else sys.exc_info()[1]):
+        parsed = make_url(url)
+        name, user = parsed.database or "uptake", parsed.username or "uptake"
+        host = f" -h {parsed.host}" if parsed.host else ""
+        return DatabaseUnusable(
+            f"la base de données {shown(url)} n'existe pas sur le serveur PostgreSQL : créez-la "
+            f"(« createdb{host} -U postgres -O {user} {name} », ou en SQL « CREATE DATABASE {name} "
+            f"OWNER {user}; »), puis lancez « uptake db upgrade », qui crée les tables"
+        )
     return DatabaseUnusable(
         f"la base de données {shown(url)} ne répond pas ou refuse l'opération : vérifiez que le "
         "serveur est démarré, l'adresse (UPTAKE_DATABASE_URL), l'utilisateur et ses droits"
@@ -64,6 +104,11 @@ def make_engine(url: str) -> Engine:
             "UPTAKE_DATABASE_URL n'est pas une adresse de base de données : écrivez par exemple "
             "postgresql+psycopg://utilisateur@hôte/base, ou laissez-la vide pour SQLite"
         ) from None
+    if parsed.get_backend_name() in ("postgres", "pgsql", "psql"):  # libpq's spelling, not SQLAlchemy's
+        raise DatabaseUnusable(
+            f"UPTAKE_DATABASE_URL commence par « {parsed.drivername}:// » : SQLAlchemy demande "
+            "« postgresql+psycopg:// » ; écrivez postgresql+psycopg://utilisateur@hôte/base"
+        )
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise DatabaseUnusable(
             f"UPTAKE_DATABASE_URL désigne une base {parsed.get_backend_name()}, que uptake ne prend pas "

@@ -50,8 +50,8 @@ def _database(settings: Settings) -> str:
     try:
         with engine.connect() as connection:
             current = tuple(MigrationContext.configure(connection).get_current_heads())
-    except OperationalError:
-        raise unreachable(settings.database_url) from None
+    except OperationalError as exc:
+        raise unreachable(settings.database_url, exc) from None
     except DatabaseError:
         raise NotReady(not_a_database(settings)) from None
     finally:
@@ -94,8 +94,8 @@ def _read_database(settings: Settings, read: Callable[[Engine], T]) -> T | None:
             if not MigrationContext.configure(connection).get_current_heads():
                 return None
         return read(engine)
-    except OperationalError:
-        raise unreachable(settings.database_url) from None
+    except OperationalError as exc:
+        raise unreachable(settings.database_url, exc) from None
     finally:
         engine.dispose()
 
@@ -244,7 +244,14 @@ def _schedules(settings: Settings) -> str:
         )
     for info in infos:
         inbox = info.params.get("inbox")
-        if inbox and not Path(str(inbox)).is_dir():
+        if inbox and not Path(str(inbox)).is_absolute():
+            # Read from the daemon's own folder (/ under systemd), not from where `check` runs.
+            problems.append(
+                f"Le dossier de dépôt de « {info.name} » est un chemin relatif ({inbox}) : le démon le "
+                "cherche depuis son propre dossier de travail ; remplacez la planification avec un chemin "
+                f"absolu (uptake schedule remove {info.name}, puis add)."
+            )
+        elif inbox and not Path(str(inbox)).is_dir():
             problems.append(
                 f"Le dossier de dépôt de « {info.name} » n'existe pas ({inbox}) : créez-le, ou "
                 f"remplacez la planification (uptake schedule remove {info.name}, puis add)."
@@ -271,9 +278,13 @@ def _schedules(settings: Settings) -> str:
     return f"{len(infos)} planification(s) ; {daemon_sentence(running)}"
 
 
-def _alerts(_settings: Settings) -> str:
+def _alerts(settings: Settings) -> str:
     from uptake.alerts import RECIPIENTS_ENV, alert_settings
+    from uptake.scheduler import last_alert_problem
 
+    lost = _read_database(settings, last_alert_problem)
+    if lost is not None:
+        raise NotReady(lost[:1].upper() + lost[1:])
     alerts = alert_settings()
     if alerts is None:
         return (

@@ -17,18 +17,22 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import logging
-import shutil
+import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+import polars as pl
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from detection.contract import COLUMNS_BY_NAME
 from detection.errors import DetectionError
+from detection.reading import convert, open_extract
 from detection.records import SUCCEEDED, DetectionRun
 from detection.retention import (
     FLAGS_RETENTION_MONTHS,
@@ -53,6 +57,7 @@ from privacy.files import file_sha256
 from uptake.alerts import email_addresses
 from uptake.context import AppContext
 from uptake.db import transaction
+from uptake.failures import file_problem
 from uptake.logs import log_event
 from uptake.reporting import produce_report, report_mailing
 from uptake.settings import load_settings
@@ -84,23 +89,79 @@ class ScheduleError(DetectionError):
     exit_code = 2
 
 
+# How long a scheduled detection waits for an extract still arriving at its time (an extract copied
+# at 05:59:30 for a 06:00 monthly run would otherwise wait a whole month). Well within the misfire
+# grace, and the job's thread is free again long before the next monthly date.
+ARRIVAL_WAIT_S = 30 * 60
+# The retention bounds `uptake purge --drapeaux-mois` accepts; a purge schedule takes the same.
+FLAGS_MONTHS_BOUNDS = (1, 36)
+
+
+def _same_content(one: Path, other: Path) -> bool:
+    return one.stat().st_size == other.stat().st_size and file_sha256(one) == file_sha256(other)
+
+
 def _move(path: Path, folder: Path) -> Path:
+    """Move `path` into `folder`, under a free name; `OSError` when it cannot, the file then left
+    where it was.
+
+    A rename only: either the file is in `folder` or it is still where it was, never in both places
+    (a copy then a removal would leave two copies when the removal is refused). A file of the same
+    content already in `folder` is not kept twice: the one moved is removed instead.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / path.name
     counter = 1
     while target.exists():
+        if target.is_file() and _same_content(target, path):
+            path.unlink()
+            return target
         target = folder / f"{path.stem}.{counter}{path.suffix}"
         counter += 1
-    shutil.move(path, target)
+    os.rename(path, target)  # the sub-folders are on the inbox's file system: atomic
     return target
 
 
-def _next_extract(inbox: Path, processed: set[str], min_age_s: int) -> tuple[Path, list[Path]] | None:
-    """The newest extract of the inbox not processed yet, and the older ones not processed either;
-    processed ones are archived on the way.
+def _cause(exc: OSError) -> str:
+    """What the file system refused, in French (path and cause), for a job's outcome."""
+    return file_problem(exc) or f"{exc.filename or 'fichier'} : erreur {type(exc).__name__}"
+
+
+def _unwritable(inbox: Path) -> Path | None:
+    """The first of the inbox and its kept sub-folders that the job could not move a file in or out of.
+
+    Checked before a run: a run published whose extract then stays in the inbox would be half done.
+    """
+    for folder in (inbox, *(inbox / sub for sub in KEPT_DIRS)):
+        if folder.exists() and not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+            return folder
+    return None
+
+
+def _extract_month(path: Path) -> dt.date | None:
+    """The reference month of an extract's first row, read without validating the file; None when it
+    cannot be read (the run's validation then says why)."""
+    column = COLUMNS_BY_NAME["mois_reference"]
+    try:
+        source = open_extract(path)
+        raw = source.raw_schema.get(column.name)
+        conversion = None if raw is None else convert(column, raw, trim=source.file_format != "parquet")
+        if conversion is None:
+            return None
+        value = source.scan_raw().select(conversion.value).head(1).collect().to_series().first()
+    except (DetectionError, OSError, pl.exceptions.PolarsError):
+        return None
+    return value if isinstance(value, dt.date) else None
+
+
+def _next_extract(
+    inbox: Path, processed: set[str], min_age_s: int
+) -> tuple[tuple[Path, list[Path]] | None, list[Path]]:
+    """The newest extract of the inbox not processed yet with the older ones not processed either
+    (processed ones are archived on the way), and the files still arriving.
 
     Hidden files (a transfer's temporary copy) are not extracts; files changed in the last
-    `min_age_s` seconds wait for a later execution.
+    `min_age_s` seconds wait for a later look.
     """
     settled_before = dt.datetime.now(dt.UTC).timestamp() - min_age_s
     candidates = [
@@ -108,10 +169,14 @@ def _next_extract(inbox: Path, processed: set[str], min_age_s: int) -> tuple[Pat
         for path in inbox.iterdir()
         if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in EXTRACT_SUFFIXES
     ]
-    arriving = sorted(path.name for path, changed in candidates if changed > settled_before)
+    arriving = sorted(path for path, changed in candidates if changed > settled_before)
     if arriving:
         log_event(
-            logger, "extracts_still_arriving", level=logging.WARNING, files=arriving, min_age_s=min_age_s
+            logger,
+            "extracts_still_arriving",
+            level=logging.WARNING,
+            files=[p.name for p in arriving],
+            min_age_s=min_age_s,
         )
     files = [
         path
@@ -120,10 +185,34 @@ def _next_extract(inbox: Path, processed: set[str], min_age_s: int) -> tuple[Pat
     ]
     for index, path in enumerate(files):
         if file_sha256(path) not in processed:
-            return path, files[index + 1 :]
-        archived = _move(path, inbox / ARCHIVE_DIR)
+            return (path, files[index + 1 :]), arriving
+        try:
+            archived = _move(path, inbox / ARCHIVE_DIR)
+        except OSError as exc:  # left in the inbox: it is recognised again next time
+            log_event(logger, "extract_not_archived", level=logging.ERROR, file=path.name, cause=_cause(exc))
+            continue
         log_event(logger, "extract_already_processed", file=path.name, archived_as=archived.name)
-    return None
+    return None, arriving
+
+
+def _month_text(month: dt.date) -> str:
+    return f"{month:%m/%Y}"
+
+
+def _processed(engine: Engine) -> tuple[set[str], dt.date | None]:
+    """The hashes of the extracts already processed, and the newest month processed."""
+    with Session(engine) as session:
+        hashes = {
+            h
+            for h in session.scalars(
+                select(DetectionRun.extract_sha256).where(DetectionRun.status == SUCCEEDED).distinct()
+            )
+            if h is not None
+        }
+        newest = session.scalar(
+            select(func.max(DetectionRun.mois_reference)).where(DetectionRun.status == SUCCEEDED)
+        )
+    return hashes, newest
 
 
 def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MIN_AGE_S) -> dict[str, Any]:
@@ -131,35 +220,70 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
 
     After success the file goes to `inbox/archive/`, and the older extracts not processed to
     `inbox/remplace/` (superseded: not run); after rejection to `inbox/rejete/` with its French
-    report next to it (`<file>.rapport.txt`), the older ones staying for the next execution. A file
-    changed less than `min_age_s` seconds ago is left for a later execution, as are hidden files.
+    report next to it (`<file>.rapport.txt`), the older ones staying for the next execution. An
+    extract of a month older than the newest month already processed goes to `remplace/` without
+    being run (a run of a past month must not pass for the newest). A file changed less than
+    `min_age_s` seconds ago is waited for, up to `ARRIVAL_WAIT_S`; hidden files are never taken.
+    The inbox and its sub-folders must be writable: checked before anything runs.
     """
     ctx = AppContext.from_env()
     folder = Path(inbox)
+    said: dict[str, Any] = {"inbox": str(folder), "schedule": schedule}
     if not folder.is_dir():
         log_event(logger, "inbox_missing", level=logging.ERROR, schedule=schedule, inbox=str(folder))
-        return {"status": "inbox_missing"}
-    with Session(ctx.engine) as session:
-        processed = {
-            h
-            for h in session.scalars(
-                select(DetectionRun.extract_sha256).where(DetectionRun.status == SUCCEEDED).distinct()
+        return {"status": "inbox_missing", **said}
+    blocked = _unwritable(folder)
+    if blocked is not None:
+        log_event(logger, "inbox_not_writable", level=logging.ERROR, schedule=schedule, folder=str(blocked))
+        return {"status": "inbox_not_writable", "folder": str(blocked), **said}
+    processed, newest_month = _processed(ctx.engine)
+    deadline = time.monotonic() + ARRIVAL_WAIT_S
+    stale: list[str] = []
+    while True:
+        found, arriving = _next_extract(folder, processed, int(min_age_s))
+        if found is not None:
+            month = _extract_month(found[0])
+            if newest_month is None or month is None or month >= newest_month:
+                break
+            moved = _move(found[0], folder / SUPERSEDED_DIR)
+            stale.append(f"{moved.name} ({_month_text(month)})")
+            log_event(
+                logger,
+                "older_month_set_aside",
+                level=logging.WARNING,
+                schedule=schedule,
+                file=moved.name,
+                month=_month_text(month),
+                newest=_month_text(newest_month),
+                folder=SUPERSEDED_DIR,
             )
-            if h is not None
-        }
-    found = _next_extract(folder, processed, int(min_age_s))
+            continue
+        left = deadline - time.monotonic()
+        if not arriving or STOP.is_set() or left <= 0:
+            break
+        # Waiting for the newest arrival to settle, looking again now and then (it may be replaced).
+        STOP.wait(min(left, 10.0, max(1.0, int(min_age_s) / 4)))
+    if stale:
+        said |= {"stale": ", ".join(stale), "newest": _month_text(newest_month or dt.date.min)}
     if found is None:
+        if arriving:
+            names = ", ".join(p.name for p in arriving)
+            return {"status": "still_arriving", "files": names, "min_age_s": int(min_age_s), **said}
         log_event(logger, "no_new_extract", schedule=schedule)
-        return {"status": "nothing_to_do"}
+        return {"status": "older_month" if stale else "nothing_to_do", **said}
     extract, older = found
     runner = DetectionRunner(ctx.engine, ctx.geography, ctx.settings.home / "runs", stop=STOP)
     try:
         trigger = f"planification {schedule}".strip()
         outcome = runner.run(RunRequest(extract=extract, trigger=trigger, actor="planificateur"))
     except ExtractRejected as rejected:
-        moved = _move(extract, folder / REJECTED_DIR)
+        try:
+            moved = _move(extract, folder / REJECTED_DIR)
+        except OSError as exc:
+            return {"status": "rejected_not_moved", "file": extract.name, "cause": _cause(exc), **said}
         moved.with_name(moved.name + REPORT_SUFFIX).write_text(rejected.report(), encoding="utf-8")
-        log_event(logger, "extract_rejected", schedule=schedule, file=moved.name)
+        # A warning: the data team has to act (the cause is in the report, never household data).
+        log_event(logger, "extract_rejected", level=logging.WARNING, schedule=schedule, file=moved.name)
         if older:  # the newest being refused, the next execution takes the next newest
             log_event(
                 logger,
@@ -168,9 +292,23 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
                 schedule=schedule,
                 waiting=[p.name for p in older],
             )
-        return {"status": "rejected", "file": moved.name}
-    archived = _move(extract, folder / ARCHIVE_DIR)
-    superseded = [_move(path, folder / SUPERSEDED_DIR).name for path in older]
+        return {"status": "rejected", "file": moved.name, **said}
+    result: dict[str, Any] = {"status": "succeeded", "run_id": outcome.run.id, "reused": outcome.reused}
+    try:
+        archived = _move(extract, folder / ARCHIVE_DIR)
+        superseded = [_move(path, folder / SUPERSEDED_DIR).name for path in older]
+    except OSError as exc:
+        # Published all the same: the file, left where it was, is recognised as processed next time.
+        log_event(
+            logger,
+            "extract_not_archived",
+            level=logging.ERROR,
+            schedule=schedule,
+            run_id=outcome.run.id,
+            file=extract.name,
+            cause=_cause(exc),
+        )
+        return result | {"status": "archive_failed", "file": extract.name, "cause": _cause(exc), **said}
     if superseded:
         log_event(
             logger,
@@ -190,13 +328,18 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
         flags=outcome.run.flags_count,
         file=archived.name,
     )
-    result = {"status": "succeeded", "run_id": outcome.run.id, "reused": outcome.reused}
-    return result | ({"superseded": superseded} if superseded else {})
+    return (
+        result
+        | ({"superseded": superseded} if superseded else {})
+        | ({"stale": said["stale"], "newest": said["newest"]} if stale else {})
+    )
 
 
 def launch_job(*, campagne: str, schedule: str = "", smtp: str = "") -> dict[str, Any]:
-    """Scheduler job (after the monthly detection): launch `campagne` on the newest succeeded
-    detection run, if it was not launched on it yet: selection, holdout group, first-contact lists.
+    """Scheduler job (after the monthly detection): launch `campagne` on the succeeded detection run
+    of the newest reference month (of two runs of that month, the later), if it was not launched on
+    it yet: selection, holdout group, first-contact lists. A run of a past month processed late never
+    passes for the newest.
 
     The lists go to `$UPTAKE_HOME/campagnes/<campaign>/`, like `uptake campaigns launch`; e-mails
     go through the relay `smtp` (`HOTE:PORT`) when given. Without an exchange approved by the DPO
@@ -208,7 +351,7 @@ def launch_job(*, campagne: str, schedule: str = "", smtp: str = "") -> dict[str
         newest = session.scalars(
             select(DetectionRun)
             .where(DetectionRun.status == SUCCEEDED, DetectionRun.flags_purged_at.is_(None))
-            .order_by(DetectionRun.id.desc())
+            .order_by(DetectionRun.mois_reference.desc().nulls_last(), DetectionRun.id.desc())
         ).first()
         launched = newest is not None and (
             session.scalar(
@@ -325,7 +468,7 @@ def _provider_files(
     folder = Path(inbox)
     if not folder.is_dir():
         log_event(logger, "inbox_missing", level=logging.ERROR, schedule=schedule, inbox=str(folder))
-        return {"status": "inbox_missing"}
+        return {"status": "inbox_missing", "inbox": str(folder), "schedule": schedule}
     settled_before = dt.datetime.now(dt.UTC).timestamp() - int(min_age_s)
     files = sorted(
         path
@@ -436,16 +579,54 @@ def report_job(
     return {"status": "succeeded", "rapport": str(files.html), "destinataires": len(recipients)}
 
 
-# How a job's result reads in `uptake schedule list` and on the web page; the results that ask the
-# data team to act count as failures (the job itself ran to its end).
+# How a job's result reads in `uptake schedule list`, on the web page and in the alerts; the results
+# that ask the data team to act count as failures (the job itself ran to its end). Each names the
+# folder or file concerned and what to do.
 _FAILED_RESULTS = {
     "rejected": "extrait {file} refusé : son rapport est à côté de lui dans rejete/",
-    "inbox_missing": "dossier de dépôt introuvable : recréez-le ou corrigez la planification",
+    "rejected_not_moved": (
+        "extrait {file} refusé, mais il n'a pas pu être mis de côté dans rejete/ ({cause}) : il est "
+        "resté dans le dépôt {inbox} ; donnez au compte du démon le droit d'y écrire"
+    ),
+    "inbox_missing": "dossier de dépôt {inbox} introuvable : recréez-le ou corrigez la planification",
+    "inbox_not_writable": (
+        "dossier {folder} non modifiable par le compte du démon : l'extrait n'aurait pas pu y être "
+        "archivé, rien n'a donc été traité ; donnez-lui le droit d'y écrire (propriétaire, droits, "
+        "chattr -i), puis « uptake schedule run {schedule} »"
+    ),
+    "archive_failed": (
+        "détection publiée (exécution n° {run_id}), mais l'extrait {file} n'a pas pu être archivé "
+        "({cause}) : il est resté dans le dépôt {inbox}, reconnu comme déjà traité ; donnez au compte "
+        "du démon le droit d'écrire dans ce dossier et dans archive/ : il y sera rangé à la prochaine "
+        "exécution"
+    ),
+    "still_arriving": (
+        "extrait en cours de dépôt : {files} (modifié il y a moins de {min_age_s} s, encore après "
+        "{wait_min} min d'attente) dans {inbox} ; rien n'a été traité : vérifiez que le transfert est "
+        "terminé, puis « uptake schedule run {schedule} »"
+    ),
+    "older_month": (
+        "extrait(s) d'un mois passé {stale}, plus ancien(s) que le dernier mois traité ({newest}) : "
+        "mis de côté dans remplace/ sans être traité(s), pour qu'une exécution d'un mois passé ne "
+        "passe pas pour la plus récente ; pour en traiter un quand même : « uptake run --extract "
+        "{inbox}/remplace/FICHIER »"
+    ),
     "refused": "fichier(s) {files} refusé(s) : leur rapport est à côté d'eux dans rejete/",
 }
 _DONE_RESULTS = {
     "nothing_to_do": "rien de nouveau à traiter",
 }
+_STALE_NOTE = (
+    "extrait(s) d'un mois passé {stale} (dernier mois traité : {newest}) mis de côté dans remplace/ sans "
+    "être traité(s)"
+)
+
+
+class _Said(dict[str, Any]):
+    """A result's values for its sentence; one missing (an older daemon's result) reads as « ? »."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 def result_outcome(result: object) -> tuple[bool, str | None]:
@@ -453,8 +634,11 @@ def result_outcome(result: object) -> tuple[bool, str | None]:
     if not isinstance(result, Mapping):
         return True, None
     status = str(result.get("status"))
+    said = _Said(result, wait_min=ARRIVAL_WAIT_S // 60)
     if status in _FAILED_RESULTS:
-        return False, _FAILED_RESULTS[status].format_map(result)
+        return False, _FAILED_RESULTS[status].format_map(said)
+    if status == "succeeded" and result.get("stale"):
+        return True, _STALE_NOTE.format_map(said)
     return True, _DONE_RESULTS.get(status)
 
 
@@ -549,6 +733,7 @@ class JobSpec:
     description: str
     required: tuple[str, ...] = ()
     minimums: Mapping[str, int] = field(default_factory=dict)  # integer parameters' smallest value
+    maximums: Mapping[str, int] = field(default_factory=dict)  # and largest value
 
     @property
     def reference(self) -> str:
@@ -586,6 +771,11 @@ class JobSpec:
                     raise ScheduleError(
                         f"paramètre {name} : au moins {self.minimums[name]} attendu, « {value} » reçu"
                     )
+                if name in self.maximums and typed[name] > self.maximums[name]:
+                    raise ScheduleError(
+                        f"paramètre {name} : de {self.minimums.get(name, 0)} à {self.maximums[name]} "
+                        f"attendu, « {value} » reçu"
+                    )
         if "campagne" in typed:  # a misspelt campaign or relay is told now, not at the first execution
             find_campaign(load_settings().config_dir, str(typed["campagne"]))
         if typed.get("smtp"):
@@ -595,10 +785,14 @@ class JobSpec:
                 email_addresses(str(typed["destinataires"]))
             except ValueError as exc:
                 raise ScheduleError(f"paramètre destinataires : {exc}") from None
-        if "inbox" in typed and not Path(typed["inbox"]).is_dir():
-            inbox = Path(typed["inbox"])
-            problem = "est un fichier, pas un dossier" if inbox.exists() else "n'existe pas"
-            raise ScheduleError(f"le dossier de dépôt {inbox} {problem} : créez-le, ou corrigez --inbox")
+        if "inbox" in typed:
+            # The daemon runs from another folder (/ under systemd): a relative path would name
+            # another folder there.
+            inbox = Path(str(typed["inbox"])).expanduser().resolve()
+            typed["inbox"] = str(inbox)
+            if not inbox.is_dir():
+                problem = "est un fichier, pas un dossier" if inbox.exists() else "n'existe pas"
+                raise ScheduleError(f"le dossier de dépôt {inbox} {problem} : créez-le, ou corrigez --inbox")
         return typed
 
 
@@ -641,7 +835,8 @@ JOBS: dict[str, JobSpec] = {
     "purge": JobSpec(
         purge_job,
         "purge des listes échues et de leurs clés, et des drapeaux des exécutions anciennes (quotidien)",
-        minimums={"flags_months": 1},
+        minimums={"flags_months": FLAGS_MONTHS_BOUNDS[0]},
+        maximums={"flags_months": FLAGS_MONTHS_BOUNDS[1]},
     ),
 }
 

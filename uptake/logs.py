@@ -2,7 +2,8 @@
 
 Events carry an `event` name and plain fields (ids, counts, hashes, durations). Exceptions are
 logged by type only, because a message from a third-party library may quote a data value; the
-domain errors' French messages are written to be safe and are kept.
+domain errors' French messages are written to be safe and are kept, as are the file system's
+refusals told by their path and cause (`uptake.failures.told`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from detection.errors import DetectionError
 from outreach.errors import OutreachError
 from privacy.errors import PrivacyError
 from rules.errors import RulesError
+from uptake.failures import told
 
 SAFE_ERRORS = (DetectionError, RulesError, PrivacyError, OutreachError)
 
@@ -41,8 +43,11 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
             payload["error_type"] = type(exc).__name__
-            if isinstance(exc, SAFE_ERRORS):
-                payload["error"] = str(exc)
+            # The French cause when it is safe to tell (a domain error, a file refused by its path):
+            # a log read alone (journald, a SIEM) then says what failed.
+            said = told(exc)
+            if said is not None:
+                payload["error"] = said
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 

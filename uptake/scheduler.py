@@ -11,6 +11,9 @@
   run is then marked failed, nothing is published) and the daemon waits for it.
 - Each daemon writes a sign of life in `uptake_scheduler_daemons` at every poll, so that
   `uptake schedule list` and the web page can tell whether schedules will run at all.
+- An execution whose daemon died during it (kill -9, the OOM killer, a power cut) would keep no
+  outcome forever: at start and at every poll, a daemon closes the claims of daemons no longer alive
+  as interrupted (a failure, alerted like the others), never those of a live daemon.
 """
 
 from __future__ import annotations
@@ -86,6 +89,8 @@ _claims = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("outcome", String(16)),  # SUCCEEDED or FAILED; empty while it runs (or if it was killed)
     Column("message", String(2000)),  # what went wrong, in French
+    Column("alerted_at", DateTime(timezone=True)),  # when the failure's alert was tried
+    Column("alert_problem", String(500)),  # why the relay did not take it; empty when it did
 )
 _misses = Table(
     "uptake_job_misses",
@@ -116,7 +121,8 @@ class ScheduleInfo:
     params: dict[str, Any]
     last_claimed: dt.datetime | None = None  # the last execution a daemon started
     last_outcome: str | None = None  # how it ended: SUCCEEDED, FAILED, None while running
-    last_message: str | None = None  # what went wrong, when it failed
+    last_message: str | None = None  # what went wrong, when it failed (or what it found to say)
+    alert_problem: str | None = None  # why the last execution's alert could not be sent
     missed: dt.datetime | None = None  # an execution no daemon ran in time, since the last started
     never: bool = False  # its cron names no date that exists (the 31st of February): it cannot fire
 
@@ -146,6 +152,91 @@ def claim_execution(engine: Engine, job_id: str, scheduled_at: dt.datetime, owne
     except IntegrityError:
         return False
     return True
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another account's process: it exists
+        return True
+    return True
+
+
+def _owner_alive(owner: str, live: set[str], me: str, *, starting: bool) -> bool:
+    """Whether the daemon that claimed an execution may still be running it.
+
+    This daemon's own name at its start is an earlier daemon with the same pid (after a reboot):
+    gone. On this host, a daemon whose pid no longer exists is gone at once; elsewhere (or a pid now
+    someone else's), a daemon is alive while its sign of life is recent.
+    """
+    if owner == me:
+        return not starting
+    host, _, pid = owner.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit() and not _pid_exists(int(pid)):
+        return False
+    return owner in live
+
+
+def interrupted_message(job_id: str, owner: str) -> str:
+    """What to say of an execution whose daemon died during it, in French."""
+    return (
+        f"interrompue : le démon {owner} s'est arrêté brutalement pendant l'exécution (arrêt forcé, "
+        "manque de mémoire, coupure) ; une détection interrompue ne publie rien ; relancez-la avec "
+        f"« uptake schedule run {job_id} »"
+    )
+
+
+def close_orphaned_claims(
+    engine: Engine, owner: str, alerts: AlertSettings | None = None, *, starting: bool = False
+) -> list[tuple[str, dt.datetime]]:
+    """Close as interrupted (failed) the executions left unfinished by daemons no longer alive, and
+    send their alerts; the (schedule, time) of each closed here.
+
+    Each is closed by one daemon only (the update requires it still open). `starting`: this daemon
+    has claimed nothing yet, so an open claim in its own name is an earlier process's.
+    """
+    try:
+        live = {d.owner for d in daemons(engine) if d.alive}
+        with engine.connect() as connection:
+            open_claims = connection.execute(
+                select(_claims.c.job_id, _claims.c.scheduled_at, _claims.c.owner).where(
+                    _claims.c.finished_at.is_(None)
+                )
+            ).all()
+        closed: list[tuple[str, dt.datetime, str]] = []
+        for row in open_claims:
+            if _owner_alive(row.owner, live, owner, starting=starting):
+                continue
+            message = interrupted_message(row.job_id, row.owner)
+            with engine.begin() as connection:
+                done = connection.execute(
+                    update(_claims)
+                    .where(
+                        _claims.c.job_id == row.job_id,
+                        _claims.c.scheduled_at == row.scheduled_at,
+                        _claims.c.finished_at.is_(None),
+                    )
+                    .values(finished_at=dt.datetime.now(dt.UTC), outcome=FAILED, message=message)
+                )
+            if done.rowcount:
+                closed.append((row.job_id, cast(dt.datetime, _utc(row.scheduled_at)), row.owner))
+    except SQLAlchemyError as exc:  # the database may be briefly away: the next poll retries
+        log_event(logger, "orphans_not_checked", level=logging.WARNING, error=type(exc).__name__)
+        return []
+    for job_id, scheduled_at, stale_owner in closed:
+        log_event(
+            logger,
+            "execution_interrupted",
+            level=logging.ERROR,
+            schedule=job_id,
+            scheduled_at=scheduled_at,
+            owner=stale_owner,
+            cause=interrupted_message(job_id, stale_owner),
+        )
+        _alert(engine, alerts, job_id, scheduled_at, interrupted_message(job_id, stale_owner))
+    return [(job_id, scheduled_at) for job_id, scheduled_at, _owner in closed]
 
 
 class ClaimingExecutor(ThreadPoolExecutor):  # type: ignore[misc]
@@ -219,19 +310,21 @@ _CRON_FIELDS = (
 )
 
 
-def _invalid_cron(cron: str, fields: list[str] | None = None) -> ScheduleError:
-    """The error for `cron`, naming the first of its `fields` that cannot be read, if one is found."""
-    culprit = f"{len(fields)} champ(s) au lieu de cinq ; " if fields is not None and len(fields) != 5 else ""
-    for (name, label, allowed), value in zip(
-        _CRON_FIELDS, fields if not culprit and fields else [], strict=False
-    ):
+def _unreadable_field(fields: list[str]) -> str | None:
+    """What to say of the first of five cron `fields` that cannot be read, None when all can."""
+    for (name, label, allowed), value in zip(_CRON_FIELDS, fields, strict=False):
         try:
             CronTrigger(**{name: _weekdays(value) if name == "day_of_week" else value})
         except ValueError:
-            culprit = (
-                f"{label} « {value} » illisible (valeurs {allowed}, *, listes a,b, plages a-b, pas */n) ; "
-            )
-            break
+            return f"{label} « {value} » illisible (valeurs {allowed}, *, listes a,b, plages a-b, pas */n) ; "
+    return None
+
+
+def _invalid_cron(cron: str, fields: list[str] | None = None) -> ScheduleError:
+    """The error for `cron`, naming the first of its `fields` that cannot be read, if one is found."""
+    culprit = f"{len(fields)} champ(s) au lieu de cinq ; " if fields is not None and len(fields) != 5 else ""
+    if not culprit and fields:
+        culprit = _unreadable_field(fields) or ""
     return ScheduleError(
         f"expression cron invalide « {cron} » : {culprit}cinq champs « minute heure jour mois "
         "jour-de-semaine », par exemple « 0 6 5 * * » pour le 5 de chaque mois à 6 h, "
@@ -246,6 +339,8 @@ def cron_trigger(cron: str, now: dt.datetime | None = None) -> CronTrigger:
     if len(fields) != 5:
         raise _invalid_cron(cron, fields)
     minute, hour, day, month, weekday = fields
+    if _unreadable_field(fields) is not None:  # a value out of range is what to fix first
+        raise _invalid_cron(cron, fields)
     if day != "*" and weekday != "*":
         # cron runs when either matches, APScheduler only when both do: ask for one of them.
         raise ScheduleError(
@@ -416,7 +511,13 @@ def list_schedules(engine: Engine) -> list[ScheduleInfo]:
         last = {
             row.job_id: row
             for row in connection.execute(
-                select(_claims.c.job_id, _claims.c.scheduled_at, _claims.c.outcome, _claims.c.message).join(
+                select(
+                    _claims.c.job_id,
+                    _claims.c.scheduled_at,
+                    _claims.c.outcome,
+                    _claims.c.message,
+                    _claims.c.alert_problem,
+                ).join(
                     latest,
                     (_claims.c.job_id == latest.c.job_id) & (_claims.c.scheduled_at == latest.c.at),
                 )
@@ -439,6 +540,7 @@ def list_schedules(engine: Engine) -> list[ScheduleInfo]:
                 last_claimed=started,
                 last_outcome=claim.outcome if claim else None,
                 last_message=claim.message if claim else None,
+                alert_problem=claim.alert_problem if claim else None,
                 missed=skipped,
             )
         )
@@ -460,9 +562,28 @@ def failure_sentences(infos: list[ScheduleInfo]) -> list[str]:
     return [
         f"Échec de la dernière exécution de « {info.name} » ({french.moment(info.last_claimed)}) : "
         f"{info.last_message or 'voir le journal du démon'}"
+        + (f" (l'alerte n'a pas pu être envoyée : {info.alert_problem})" if info.alert_problem else "")
         for info in infos
         if info.last_outcome == FAILED
     ]
+
+
+def last_alert_problem(engine: Engine) -> str | None:
+    """What to tell when the last alert tried could not be sent (None when it was, or none was tried)."""
+    with engine.connect() as connection:
+        last = connection.execute(
+            select(_claims.c.job_id, _claims.c.alerted_at, _claims.c.alert_problem)
+            .where(_claims.c.alerted_at.is_not(None))
+            .order_by(_claims.c.alerted_at.desc())
+            .limit(1)
+        ).first()
+    if last is None or not last.alert_problem:
+        return None
+    return (
+        f"la dernière alerte (échec de « {last.job_id} », le {french.moment(_utc(last.alerted_at))}) n'a "
+        f"pas pu être envoyée : {last.alert_problem} ; vérifiez le relais (UPTAKE_SMTP) et qu'il accepte "
+        "l'expéditeur et les destinataires (UPTAKE_ALERTES_EXPEDITEUR, UPTAKE_ALERTES)"
+    )
 
 
 def purge_sentence(infos: list[ScheduleInfo]) -> str | None:
@@ -688,14 +809,36 @@ def _record_outcome(engine: Engine, alerts: AlertSettings | None, event: JobExec
             )
     except SQLAlchemyError:  # the database went away: the log still tells how the execution ended
         log_event(logger, "outcome_not_recorded", level=logging.WARNING, schedule=event.job_id)
-    if alerts is not None and not succeeded:
-        problem = send_failure_alert(
-            alerts, schedule=event.job_id, scheduled_at=event.scheduled_run_time, message=message or ""
+    if not succeeded:
+        # The French cause (paths and fixes, never household data) for whoever reads only the log.
+        log_event(
+            logger,
+            "execution_failed",
+            level=logging.ERROR,
+            schedule=event.job_id,
+            scheduled_at=event.scheduled_run_time,
+            cause=message or "",
         )
-        if problem is None:
-            log_event(logger, "alert_sent", schedule=event.job_id, recipients=len(alerts.recipients))
-        else:
-            log_event(logger, "alert_not_sent", level=logging.ERROR, schedule=event.job_id, problem=problem)
+        _alert(engine, alerts, event.job_id, event.scheduled_run_time, message or "")
+
+
+def _alert(
+    engine: Engine, alerts: AlertSettings | None, job_id: str, scheduled_at: dt.datetime, message: str
+) -> None:
+    """Send the failure's alert, if alerts are configured, and record whether the relay took it."""
+    if alerts is None:
+        return
+    problem = send_failure_alert(alerts, schedule=job_id, scheduled_at=scheduled_at, message=message)
+    if problem is None:
+        log_event(logger, "alert_sent", schedule=job_id, recipients=len(alerts.recipients))
+    else:
+        log_event(logger, "alert_not_sent", level=logging.ERROR, schedule=job_id, problem=problem)
+    with suppress(SQLAlchemyError), engine.begin() as connection:  # the log has it in any case
+        connection.execute(
+            update(_claims)
+            .where(_claims.c.job_id == job_id, _claims.c.scheduled_at == scheduled_at.astimezone(dt.UTC))
+            .values(alerted_at=dt.datetime.now(dt.UTC), alert_problem=problem[:500] if problem else None)
+        )
 
 
 def daemon_scheduler(
@@ -724,6 +867,14 @@ def daemon_scheduler(
         jobstore="internal",
         executor="internal",
     )
+    scheduler.add_job(
+        functools.partial(close_orphaned_claims, engine, owner, alerts),
+        "interval",
+        seconds=poll_s,
+        id="orphaned_claims",
+        jobstore="internal",
+        executor="internal",
+    )
     return scheduler
 
 
@@ -733,6 +884,7 @@ def run_daemon(engine: Engine) -> None:
     alerts = alert_settings()  # a misconfiguration stops the daemon before it starts
     started_at = announce_daemon(engine, owner, poll_s)
     try:
+        close_orphaned_claims(engine, owner, alerts, starting=True)
         scheduler = daemon_scheduler(engine, owner, started_at, poll_s, alerts)
 
         def _stop(signum: int, _frame: FrameType | None) -> None:

@@ -35,6 +35,7 @@ from privacy.errors import ExchangeRefused
 from privacy.models import AuditEntry
 from tests.conftest import CONFIG_DIR, SmtpInbox
 from uptake import french
+from uptake import jobs as jobs_module
 from uptake import scheduler as scheduler_module
 from uptake.context import AppContext
 from uptake.db import make_engine, transaction
@@ -151,7 +152,7 @@ def test_detection_job_archives_a_processed_extract_and_sets_aside_a_rejected_on
 ) -> None:
     inbox = uptake_home.parent / "depot"
     inbox.mkdir()
-    assert detection_job(inbox=str(inbox), schedule="mensuel") == {"status": "nothing_to_do"}
+    assert detection_job(inbox=str(inbox), schedule="mensuel")["status"] == "nothing_to_do"
 
     _drop(extract, inbox / "foyers-2025-06.parquet")
     bad = inbox / "foyers-casse.csv"
@@ -178,7 +179,7 @@ def test_detection_job_archives_a_processed_extract_and_sets_aside_a_rejected_on
 
     # The same file dropped again is recognised by its content and archived without a new run.
     _drop(extract, inbox / "foyers-copie.parquet")
-    assert detection_job(inbox=str(inbox), schedule="mensuel") == {"status": "nothing_to_do"}
+    assert detection_job(inbox=str(inbox), schedule="mensuel")["status"] == "nothing_to_do"
     assert (inbox / ARCHIVE_DIR / "foyers-copie.parquet").exists()
     assert len(_runs(home_engine)) == 2
 
@@ -267,7 +268,7 @@ def test_after_a_success_older_extracts_left_in_the_inbox_are_set_aside_not_run(
     [said] = [r for r in caplog.records if r.getMessage() == "older_extracts_superseded"]
     assert getattr(said, FIELDS_KEY)["taken"] == "foyers-2025-06.parquet"
     assert len(_runs(home_engine)) == 1
-    assert detection_job(inbox=str(inbox), schedule="mensuel") == {"status": "nothing_to_do"}
+    assert detection_job(inbox=str(inbox), schedule="mensuel")["status"] == "nothing_to_do"
     assert len(_runs(home_engine)) == 1
 
 
@@ -715,14 +716,19 @@ def test_a_daemon_told_to_stop_leaves_a_due_execution_for_the_next_daemon(uptake
 
 
 def test_the_detection_job_leaves_files_still_arriving_and_hidden_files_in_the_inbox(
-    extract: Path, uptake_home: Path, home_engine: Engine, caplog: pytest.LogCaptureFixture
+    extract: Path,
+    uptake_home: Path,
+    home_engine: Engine,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(jobs_module, "ARRIVAL_WAIT_S", 0)  # waiting for it: test_scheduler_recovery
     inbox = uptake_home.parent / "depot"
     inbox.mkdir()
     shutil.copy(extract, inbox / "foyers.parquet")  # just written: maybe still being copied
     _drop(extract, inbox / ".foyers.parquet.partiel.parquet")  # a transfer's hidden temporary copy
     with caplog.at_level(logging.WARNING, logger="uptake.jobs"):
-        assert detection_job(inbox=str(inbox), schedule="mensuel") == {"status": "nothing_to_do"}
+        assert detection_job(inbox=str(inbox), schedule="mensuel")["status"] == "still_arriving"
     [arriving] = [r for r in caplog.records if r.getMessage() == "extracts_still_arriving"]
     assert getattr(arriving, FIELDS_KEY)["files"] == ["foyers.parquet"]
     assert sorted(p.name for p in inbox.iterdir()) == [".foyers.parquet.partiel.parquet", "foyers.parquet"]

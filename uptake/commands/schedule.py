@@ -15,6 +15,7 @@ from uptake.jobs import JOBS, ScheduleError, jobs_described
 from uptake.logs import configure_json_logging
 from uptake.scheduler import (
     OUTCOME_LABELS,
+    SUCCEEDED,
     ScheduleInfo,
     add_schedule,
     daemon_sentence,
@@ -43,14 +44,23 @@ def _params(inbox: Path | None, pairs: list[str]) -> dict[str, str]:
             raise ScheduleError(f"paramètre « {pair} » mal formé : écrivez --param nom=valeur")
         params[key.strip()] = value.strip()
     if inbox is not None:
-        params["inbox"] = str(inbox.expanduser().resolve())
+        if "inbox" in params:  # one of them would be dropped without a word
+            raise ScheduleError(
+                f"dossier de dépôt donné deux fois (--inbox {inbox} et --param inbox={params['inbox']}) : "
+                "gardez seulement --inbox"
+            )
+        params["inbox"] = str(inbox)
+    # Relative paths are made absolute when the job's parameters are checked (`JobSpec.checked`).
     return params
 
 
 def _last(info: ScheduleInfo) -> str:
-    """The last execution a daemon started, and how it ended (nothing while it runs)."""
+    """The last execution a daemon started, and how it ended (nothing while it runs); what a success
+    found to say with it (« rien de nouveau à traiter »), a failure's cause being told below the table."""
     started = french.moment(info.last_claimed, short=True)
     label = OUTCOME_LABELS.get(info.last_outcome or "")
+    if label and info.last_outcome == SUCCEEDED and info.last_message:
+        label = f"{label} : {info.last_message}"
     return f"{started}\n{label}" if label else started
 
 
@@ -99,7 +109,8 @@ def register(app: typer.Typer) -> None:
         table.add_column("Tâche", no_wrap=True)
         table.add_column("Cron", no_wrap=True)
         table.add_column("Prochaine", no_wrap=True)
-        table.add_column("Dernière", no_wrap=True)  # the last execution a daemon started
+        # The last execution a daemon started; a success's note (« rien de nouveau… ») is read whole.
+        table.add_column("Dernière", overflow="fold", min_width=14)
         table.add_column("Paramètres", overflow="fold", min_width=12)  # a folder path is read whole
         for info in infos:
             params = ", ".join(f"{k}={v}" for k, v in sorted(info.params.items()))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import replace
 
 from rich.console import Console
 
-from detection.records import SUCCEEDED, RunRecord
+from detection.records import FAILED, SUCCEEDED, RunRecord
 from detection.reference import load_reference
 from uptake.commands.runs import print_run
 
@@ -82,3 +83,13 @@ def test_the_runs_list_of_national_runs_fits_an_80_column_terminal_without_cutti
     text = out.getvalue()
     for value in ("14\u202f000\u202f000", "5\u202f052\u202f894", french.duration(246.0), "05/07/25 08:00"):
         assert value in text  # whole, on one line
+
+
+def test_a_failed_run_shows_no_flags_file_nor_counts_it_never_published() -> None:
+    record = replace(
+        _record(0), status=FAILED, flags_path="/srv/uptake/runs/7/flags.parquet", counts_by_rule={}
+    )
+    text = _shown(record)
+    assert "/srv/uptake/runs/7/flags.parquet" not in text
+    assert "aucun (statut : échoué ; rien n'a été publié)" in text
+    assert "Règles demandées (aucun drapeau publié)" in text and "Drapeaux par règle" not in text

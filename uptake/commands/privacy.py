@@ -22,7 +22,7 @@ from privacy.pseudonyms import DEFAULT_FINALITE, check_output, key_text, pseudon
 from uptake import french
 from uptake.context import AppContext
 from uptake.db import transaction
-from uptake.jobs import purge_everything
+from uptake.jobs import FLAGS_MONTHS_BOUNDS, purge_everything
 from uptake.subject_sections import TYPO, data_held, household_known, outreach_sections
 
 console = Console(emoji=False)
@@ -244,8 +244,8 @@ def register(app: typer.Typer) -> None:
         drapeaux_mois: int = typer.Option(
             FLAGS_RETENTION_MONTHS,
             "--drapeaux-mois",
-            min=1,
-            max=36,
+            min=FLAGS_MONTHS_BOUNDS[0],
+            max=FLAGS_MONTHS_BOUNDS[1],
             help="Conservation des drapeaux d'une exécution de détection (mois après sa fin) et des "
             "extraits archivés ou écartés des dossiers de dépôt (mois après leur dépôt).",
         ),

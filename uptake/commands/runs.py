@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from detection.errors import DetectionError
-from detection.records import STATUS_LABELS, RunRecord, get_run, list_runs
+from detection.records import STATUS_LABELS, SUCCEEDED, RunRecord, get_run, list_runs
 from detection.reference import load_reference
 from detection.runs import STEP_LABELS, recover_interrupted_runs
 from uptake import french
@@ -79,6 +79,9 @@ def print_run(record: RunRecord, out: Console, communes_shown: int = COMMUNES_SH
     if record.flags_purged_at is not None:
         purged = french.moment(record.flags_purged_at)
         facts.add_row("Fichier des drapeaux", f"supprimé avec les drapeaux le {purged} (fin de conservation)")
+    elif record.status != SUCCEEDED:
+        # A run that did not succeed published nothing: its planned file does not exist.
+        facts.add_row("Fichier des drapeaux", f"aucun (statut : {record.status_label} ; rien n'a été publié)")
     else:
         facts.add_row("Fichier des drapeaux", record.flags_path or "—")
     facts.add_row("Début", french.moment(record.started_at))
@@ -88,12 +91,15 @@ def print_run(record: RunRecord, out: Console, communes_shown: int = COMMUNES_SH
     out.print(facts)
 
     if record.rule_versions:
-        rules = Table(title="Drapeaux par règle", title_justify="left")
+        published = record.status == SUCCEEDED
+        title = "Drapeaux par règle" if published else "Règles demandées (aucun drapeau publié)"
+        rules = Table(title=title, title_justify="left")
         rules.add_column("Règle")
         rules.add_column("Version")
         rules.add_column("Drapeaux", justify="right")
         for rule, version in sorted(record.rule_versions.items()):
-            rules.add_row(rule, version, french.count(record.counts_by_rule.get(rule, 0)))
+            count = french.count(record.counts_by_rule.get(rule, 0)) if published else "—"
+            rules.add_row(rule, version, count)
         out.print(rules)
     if record.counts_by_commune:
         reference = load_reference()

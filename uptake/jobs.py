@@ -53,6 +53,8 @@ from outreach.provider_returns import Bounces, StopReplies, import_bounces, impo
 from outreach.reconcile import reconcile_extract
 from outreach.retention import OutreachPurge, purge_history
 from privacy import retention
+from privacy.disclosure import publication_threshold
+from privacy.errors import PrivacyError
 from privacy.files import file_sha256
 from uptake.alerts import email_addresses
 from uptake.context import AppContext
@@ -785,6 +787,13 @@ class JobSpec:
                 email_addresses(str(typed["destinataires"]))
             except ValueError as exc:
                 raise ScheduleError(f"paramètre destinataires : {exc}") from None
+        if typed.get("seuil"):
+            # Told now rather than at each execution: a report may be stricter than the Caf's
+            # configured threshold, never looser.
+            try:
+                publication_threshold(int(typed["seuil"]))
+            except PrivacyError as exc:
+                raise ScheduleError(f"paramètre seuil : {exc}") from None
         if "inbox" in typed:
             # The daemon runs from another folder (/ under systemd): a relative path would name
             # another folder there.

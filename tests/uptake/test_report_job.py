@@ -77,7 +77,7 @@ def test_a_misspelt_recipient_is_refused_when_the_schedule_is_added() -> None:
         JOBS["rapport"].checked({"destinataires": "comite-ctg, dpo@example.org"})
     with pytest.raises(ScheduleError, match="seuil : au moins 1 attendu"):
         JOBS["rapport"].checked({"seuil": "0"})
-    assert JOBS["rapport"].checked({"destinataires": "dpo@example.org", "seuil": "5"})["seuil"] == 5
+    assert JOBS["rapport"].checked({"destinataires": "dpo@example.org", "seuil": "15"})["seuil"] == 15
 
 
 def test_uptake_report_sends_the_report_on_request(
@@ -122,3 +122,7 @@ def test_the_scheduled_report_refuses_a_threshold_below_the_configured_one(
     with pytest.raises(ThresholdBelowConfigured, match="seuil de secret statistique 5 refusé"):
         report_job(schedule="rapport-mensuel", seuil=5)
     assert not (uptake_home / "rapport" / "indicateurs.html").exists()
+    # Told when the schedule is added, not at its first execution.
+    with pytest.raises(ScheduleError, match="paramètre seuil : seuil de secret statistique 5 refusé"):
+        JOBS["rapport"].checked({"seuil": "5"})
+    assert JOBS["rapport"].checked({"seuil": "20"})["seuil"] == 20

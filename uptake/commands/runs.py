@@ -98,8 +98,8 @@ def print_run(record: RunRecord, out: Console, communes_shown: int = COMMUNES_SH
         rules.add_column("Version")
         rules.add_column("Drapeaux", justify="right")
         for rule, version in sorted(record.rule_versions.items()):
-            count = french.count(record.counts_by_rule.get(rule, 0)) if published else "—"
-            rules.add_row(rule, version, count)
+            flagged = french.count(record.counts_by_rule.get(rule, 0)) if published else "—"
+            rules.add_row(rule, version, flagged)
         out.print(rules)
     if record.counts_by_commune:
         reference = load_reference()

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -76,6 +78,17 @@ class GeographyFilter(_Strict):
                 raise ValueError(f"code commune `{code}` : un code INSEE a 5 caractères")
         return codes
 
+    @model_validator(mode="after")
+    def _distances(self) -> GeographyFilter:
+        low, high = self.distance_min_km, self.distance_max_km
+        if low is not None and high is not None and low > high:
+            # Both bounds hold together: no household can be farther than 30 km and nearer than 5 km.
+            raise ValueError(
+                f"`distance_min_km` ({low:g}) est plus grand que `distance_max_km` ({high:g}) : "
+                "aucun foyer ne peut être sélectionné"
+            )
+        return self
+
 
 class SelectionSection(_Strict):
     """Who is left out besides opposition and caps."""
@@ -108,6 +121,33 @@ class WindowSection(_Strict):
     heure_fin: time = time(18, 0)
     jours: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]), min_length=1)
     fuseau: str = "Europe/Paris"
+
+    @field_validator("heure_debut", "heure_fin", mode="before")
+    @classmethod
+    def _a_time(cls, value: Any) -> Any:
+        # pydantic would read a number as seconds after midnight, UTC (`9` → 00:00:09+00:00): an aware
+        # time that cannot be compared with the other bound, and never what the data team meant.
+        if isinstance(value, bool | int | float):
+            raise ValueError(
+                f"« {value} » n'est pas une heure : une heure est attendue, par exemple 09:00:00"
+            )
+        return value
+
+    @field_validator("heure_debut", "heure_fin")
+    @classmethod
+    def _local_time(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("une heure sans décalage horaire est attendue, par exemple 09:00:00")
+        return value
+
+    @field_validator("fuseau")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"fuseau horaire « {name} » inconnu") from None
+        return name
 
     @field_validator("jours")
     @classmethod
@@ -222,6 +262,40 @@ _FIXES = {
 }
 
 
+# Fixes for a key, when the kind of pydantic error (a validator's `value_error`) says too little.
+_KEY_FIXES = {
+    "fenetres.heure_debut": "écrivez l'heure sans guillemets ni décalage, par exemple heure_debut = 09:00:00",
+    "fenetres.heure_fin": "écrivez l'heure sans guillemets ni décalage, par exemple heure_fin = 18:00:00",
+    "geographie": "inversez les deux valeurs ou retirez l'une d'elles",
+}
+_ATTEMPT_KEY = re.compile(r"^tentatives\[(\d+)\](.*)$")
+
+
+def attempt_key(key: str | None) -> str | None:
+    """A key of the attempts as the data team counts them, from 1 (`tentatives[2].canal` for the
+    second `[[tentatives]]` block); pydantic counts from 0."""
+    found = _ATTEMPT_KEY.match(key or "")
+    return f"tentatives[{int(found[1]) + 1}]{found[2]}" if found else key
+
+
+def _suggested(close: str | None, fix: str, label: str = "") -> str:
+    """`fix`, preceded by « vouliez-vous dire … ? » when a known name is close to the mistyped one."""
+    return f"vouliez-vous dire « {close} »{label} ? {fix[:1].upper()}{fix[1:]}" if close else fix
+
+
+def _zone_fix(name: str) -> str:
+    close = difflib.get_close_matches(name, sorted(available_timezones()), n=1, cutoff=0.6)
+    fix = 'donnez un fuseau de la base IANA, par exemple fuseau = "Europe/Paris"'
+    return _suggested(close[0] if close else None, fix)
+
+
+def _fix_for(key: str | None, problem: str, fix: str) -> str:
+    if key == "fenetres.fuseau":
+        found = re.search(r"« (.*) » inconnu", problem)
+        return _zone_fix(found[1]) if found else fix
+    return _KEY_FIXES.get(key or "", fix)
+
+
 def load_campaign(path: Path, templates_dir: Path | None = None) -> Campaign:
     """Read and validate one campaign file; any problem raises `CampaignInvalid`.
 
@@ -235,14 +309,15 @@ def load_campaign(path: Path, templates_dir: Path | None = None) -> Campaign:
     try:
         parsed = parse_config(data, _CampaignFile, _FIXES)
     except ConfigProblem as problem:
-        raise CampaignInvalid(where, problem.key, problem.problem, problem.fix) from None
+        fix = _fix_for(problem.key, problem.problem, problem.fix)
+        raise CampaignInvalid(where, attempt_key(problem.key), problem.problem, fix) from None
     if parsed.tentatives[0].condition != "toujours" and parsed.tentatives[0].delai_jours != 0:
         raise CampaignInvalid(
-            where, "tentatives[0].delai_jours", "la première tentative part au lancement", "mettez 0"
+            where, "tentatives[1].delai_jours", "la première tentative part au lancement", "mettez 0"
         )
     questionnaires: dict[str, Questionnaire] = {}
     if templates_dir is not None:
-        for i, attempt in enumerate(parsed.tentatives):
+        for i, attempt in enumerate(parsed.tentatives, start=1):
             missing = [p.name for p in template_files(templates_dir, attempt) if not p.is_file()]
             if missing:
                 raise CampaignInvalid(
@@ -307,42 +382,141 @@ def _closest(value: str, known: Collection[str], kind: str) -> str:
 @dataclass(frozen=True)
 class KnownNames:
     """What a campaign may name: the catalogue's rules, the register entries loaded in the database,
-    and those written in `config/registre/` (to tell a mistyped code from one not loaded yet)."""
+    and those written in `config/registre/` (to tell a mistyped code from one not loaded yet).
+
+    The territory's communes (code → name), its perimeters (types and names) and the exchanges
+    recorded in the database (number → register entry) are checked when given (None: not known).
+    """
 
     rule_ids: frozenset[str]
     loaded_register: frozenset[str]
     written_register: frozenset[str] = frozenset()
+    communes: Mapping[str, str] | None = None
+    perimeters: frozenset[str] | None = None
+    exchanges: Mapping[int, str] | None = None
 
 
 def check_references(campaign: Campaign, known: KnownNames) -> None:
     """Refuse a campaign naming a rule absent from the catalogue (it would select nobody) or a
-    register entry absent from the loaded register (its launch would be refused on the day)."""
+    register entry absent from the loaded register (its launch would be refused on the day); the
+    first problem of `reference_problems`."""
+    problems = reference_problems(campaign, known)
+    if problems:
+        raise problems[0]
+
+
+def reference_problems(campaign: Campaign, known: KnownNames) -> list[CampaignInvalid]:
+    """Every name of `campaign` that points to nothing: a rule, a register entry, and (when `known`
+    has them) a commune outside the territory, an unknown perimeter, an exchange that does not exist
+    or belongs to another register entry. Each would make the launch select nobody or be refused."""
     where = str(campaign.path)
+    problems: list[CampaignInvalid] = []
     for key, rules in (
         ("campagne.regles", campaign.campagne.regles),
         ("selection.exclure_accompagnes", campaign.selection.exclure_accompagnes),
     ):
         for rule in rules:
             if rule not in known.rule_ids:
-                raise CampaignInvalid(
-                    where,
-                    key,
-                    f"règle « {rule} » absente du catalogue",
-                    _closest(rule, known.rule_ids, "règle"),
+                problems.append(
+                    CampaignInvalid(
+                        where,
+                        key,
+                        f"règle « {rule} » absente du catalogue",
+                        _closest(rule, known.rule_ids, "règle"),
+                    )
                 )
     code = campaign.campagne.registre
-    if code in known.loaded_register:
-        return
-    if code in known.written_register:
-        raise CampaignInvalid(
-            where,
-            "campagne.registre",
-            f"la fiche « {code} » du registre des traitements n'est pas chargée dans la base",
-            "chargez le registre : uptake register load",
+    if code in known.written_register and code not in known.loaded_register:
+        problems.append(
+            CampaignInvalid(
+                where,
+                "campagne.registre",
+                f"la fiche « {code} » du registre des traitements n'est pas chargée dans la base",
+                "chargez le registre : uptake register load",
+            )
         )
-    raise CampaignInvalid(
-        where,
-        "campagne.registre",
-        f"fiche « {code} » absente du registre des traitements",
-        _closest(code, known.loaded_register | known.written_register, "fiche"),
-    )
+    elif code not in known.loaded_register:
+        problems.append(
+            CampaignInvalid(
+                where,
+                "campagne.registre",
+                f"fiche « {code} » absente du registre des traitements",
+                _closest(code, known.loaded_register | known.written_register, "fiche"),
+            )
+        )
+    problems.extend(_geography_problems(campaign, known))
+    problems.extend(_exchange_problems(campaign, known))
+    return problems
+
+
+def _geography_problems(campaign: Campaign, known: KnownNames) -> list[CampaignInvalid]:
+    where, geo = str(campaign.path), campaign.geographie
+    problems = []
+    if known.communes is not None:
+        for code in geo.communes:
+            if code in known.communes:
+                continue
+            close = difflib.get_close_matches(code, sorted(known.communes), n=1, cutoff=0.8)
+            problems.append(
+                CampaignInvalid(
+                    where,
+                    "geographie.communes",
+                    f"la commune « {code} » n'est pas dans le territoire configuré : aucun foyer n'y sera "
+                    "sélectionné",
+                    _suggested(
+                        close[0] if close else None,
+                        f"donnez le code INSEE d'une des {len(known.communes)} communes du territoire "
+                        "(liste : uptake territory)",
+                        f" ({known.communes[close[0]]})" if close else "",
+                    ),
+                )
+            )
+    if known.perimeters is not None:
+        for name in geo.perimetres:
+            if name not in known.perimeters:
+                close = difflib.get_close_matches(name, sorted(known.perimeters), n=1, cutoff=0.6)
+                listed = ", ".join(f"« {p} »" for p in sorted(known.perimeters)) or "aucun"
+                problems.append(
+                    CampaignInvalid(
+                        where,
+                        "geographie.perimetres",
+                        f"périmètre « {name} » inconnu dans config/territoire.toml : aucun foyer n'y sera "
+                        "sélectionné",
+                        _suggested(
+                            close[0] if close else None,
+                            f"donnez un type ou un nom de périmètre du territoire (connus : {listed})",
+                        ),
+                    )
+                )
+    return problems
+
+
+def _exchange_problems(campaign: Campaign, known: KnownNames) -> list[CampaignInvalid]:
+    wanted = campaign.campagne.echange
+    if wanted is None or known.exchanges is None:
+        return []
+    where, code = str(campaign.path), campaign.campagne.registre
+    if wanted not in known.exchanges:
+        of_entry = sorted(n for n, entry in known.exchanges.items() if entry == code)
+        listed = ", ".join(f"n°{n}" for n in of_entry)
+        hint = f"échanges de la fiche « {code} » : {listed}" if listed else f"aucun échange pour « {code} »"
+        return [
+            CampaignInvalid(
+                where,
+                "campagne.echange",
+                f"l'échange n°{wanted} n'existe pas",
+                f"corrigez le numéro ({hint} ; voir uptake exchanges list) ou retirez la clé pour "
+                "prendre l'échange approuvé le plus récent",
+            )
+        ]
+    if known.exchanges[wanted] != code:
+        return [
+            CampaignInvalid(
+                where,
+                "campagne.echange",
+                f"l'échange n°{wanted} relève de la fiche « {known.exchanges[wanted]} » du registre, "
+                f"pas de « {code} »",
+                "donnez un échange de la fiche de la campagne (voir uptake exchanges list)",
+            )
+        ]
+    return []

@@ -6,7 +6,11 @@ a line number or a count.
 
 from __future__ import annotations
 
+import re
+
 from privacy.errors import located
+
+_ATTEMPT = re.compile(r"^tentatives\[(\d+)\]\.?(.*)$")
 
 
 class OutreachError(Exception):
@@ -16,11 +20,18 @@ class OutreachError(Exception):
 
 
 class CampaignInvalid(OutreachError):
-    """A campaign file is wrong: names the file, the key and the fix."""
+    """A campaign file is wrong: names the file, the key and the fix.
+
+    A key of the attempts counts them from 1, as the data team does (`tentatives[2].canal` is the
+    second `[[tentatives]]` block), and is told « tentative 2 : clé `canal` »."""
 
     def __init__(self, path: str, key: str | None, problem: str, fix: str) -> None:
         self.path, self.key, self.problem, self.fix = path, key, problem, fix
-        super().__init__(located(path, key, problem, fix))
+        attempt = _ATTEMPT.match(key or "")
+        if attempt:
+            super().__init__(located(f"{path} : tentative {attempt[1]}", attempt[2] or None, problem, fix))
+        else:
+            super().__init__(located(path, key, problem, fix))
 
 
 class CampaignNotFound(OutreachError):

@@ -58,6 +58,17 @@ class LaunchNotFound(OutreachError):
         super().__init__(f"lancement n°{launch_id} introuvable (voir `uptake campaigns list`).")
 
 
+class LaunchOfAnotherCampaign(OutreachError):
+    """The launch asked for exists, but another campaign made it: its follow-ups are that campaign's."""
+
+    def __init__(self, launch_id: int, campaign: str, owner: str) -> None:
+        super().__init__(
+            f"le lancement n°{launch_id} est un lancement de {owner}, pas de {campaign} : produisez ses "
+            f"relances avec `uptake campaigns followup {owner} --launch {launch_id}`, ou donnez un "
+            f"lancement de {campaign} (voir `uptake campaigns list`)."
+        )
+
+
 @dataclass(frozen=True)
 class OutreachEnv:
     """What producing outputs needs: the database, the keys, the geography, the texts, who acts."""
@@ -124,6 +135,13 @@ def authorise_campaign(
             return exchanges.authorise(session, keyring, exchange.id, fields, now=now)
         except ExchangeRefused as refused:
             reasons.extend(f"n°{exchange.id} : {r}" for r in refused.reasons)
+    # A request the DPO has not decided yet is the likeliest cause: say so rather than let the data
+    # team file a second request.
+    reasons.extend(
+        f"l'échange n°{e.id} attend la décision du DPO (uptake exchanges approve {e.id})"
+        for e in sorted(exchanges.list_exchanges(session, exchanges.REQUESTED), key=lambda e: e.id)
+        if e.register_code == campaign.campagne.registre
+    )
     raise ExchangeRefused(
         None,
         [
@@ -339,8 +357,10 @@ def run_followups(
     renderer = Renderer(env.templates_dir, campaign)
     with Session(env.engine, expire_on_commit=False) as session, session.begin():
         launch = session.get(Launch, launch_id)
-        if launch is None or launch.campagne != campaign.id:
+        if launch is None:
             raise LaunchNotFound(launch_id)
+        if launch.campagne != campaign.id:
+            raise LaunchOfAnotherCampaign(launch_id, campaign.id, launch.campagne)
         authorisation = authorise_campaign(session, env.keyring, renderer, moment, exchange_id)
         assigned = session.execute(
             select(Assignment).where(Assignment.launch_id == launch_id, Assignment.bras == CONTACTED)

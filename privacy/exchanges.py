@@ -377,9 +377,9 @@ def authorise(
     elif _revocation_logged(session, exchange.id):
         reasons.append("approbation révoquée par le DPO (révocation inscrite au journal d'audit)")
     elif exchange.status != APPROVED or not exchange.signature or not exchange.decided_at:
-        reasons.append(
-            f"échange {STATUS_LABELS.get(exchange.status, exchange.status)}, non approuvé par le DPO"
-        )
+        # « échange » is masculine; the status labels agree with « demande ».
+        status = STATUS_LABELS.get(exchange.status, exchange.status).removesuffix("e")
+        reasons.append(f"échange {status}, non approuvé par le DPO")
     else:
         if not signature_holds(exchange, keyring):
             reasons.append(

@@ -46,7 +46,7 @@ def _variant(tmp_path: Path, old: str, new: str) -> Path:
     ("old", "new", "key"),
     [
         ("part = 0.10", "part = 1.5", "temoin.part"),
-        ('canal = "sms"', 'canal = "pigeon"', "tentatives[0].canal"),
+        ('canal = "sms"', 'canal = "pigeon"', "tentatives[1].canal"),  # counted from 1, like the data team
         ("max_segments = 2", "max_segmentz = 2", "sms.max_segmentz"),
         ("graine = 20240301", "", "temoin.graine"),
         ("heure_fin = 18:00:00", "heure_fin = 08:00:00", "fenetres"),

@@ -33,15 +33,24 @@ def test_a_second_launch_never_recontacts_about_the_same_right_nor_beyond_the_mo
     launch_campaign(world.env, ppa_only, run_id, out_dir=world.out_dir / "1", now=NOW)
 
     # Same right, ten days later: nobody is contacted again.
+    # (A campaign is launched once per run: the next runs flag the same households.)
     again = launch_campaign(
-        world.env, ppa_only, run_id, out_dir=world.out_dir / "2", now=NOW + dt.timedelta(days=10)
+        world.env,
+        ppa_only,
+        world.store_run(flags),
+        out_dir=world.out_dir / "2",
+        now=NOW + dt.timedelta(days=10),
     )
     assert again.contactes == 0 and again.exclusions == {"contact_recent_meme_droit": 2}
 
     # Another right, but at most one contact per 30 days across campaigns: household 2 is over its cap.
     strict = replace(_no_holdout(campaign_22()), plafonds=CapsSection(tentatives_max_30_jours=1))
     third = launch_campaign(
-        world.env, strict, run_id, out_dir=world.out_dir / "3", now=NOW + dt.timedelta(days=10)
+        world.env,
+        strict,
+        world.store_run(flags),
+        out_dir=world.out_dir / "3",
+        now=NOW + dt.timedelta(days=10),
     )
     with Session(world.engine) as session:
         reasons = dict(
@@ -86,6 +95,10 @@ def test_a_contact_about_several_rights_counts_for_each_of_them(make_world) -> N
         plafonds=CapsSection(tentatives_max_30_jours=5),
     )
     again = launch_campaign(
-        world.env, rsa_only, run_id, out_dir=world.out_dir / "2", now=NOW + dt.timedelta(days=5)
+        world.env,
+        rsa_only,
+        world.store_run(flags),
+        out_dir=world.out_dir / "2",
+        now=NOW + dt.timedelta(days=5),
     )
     assert again.exclusions == {"contact_recent_meme_droit": 1}

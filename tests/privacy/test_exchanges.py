@@ -121,9 +121,9 @@ def test_unapproved_and_refused_exchanges_authorise_nothing(
         refused = request_exchange(session)
         exchanges.refuse(session, refused, dpo="dpo", avis="Finalité trop large", now=NOW)
     with transaction(engine) as session:
-        with pytest.raises(ExchangeRefused, match="demandée, non approuvé"):
+        with pytest.raises(ExchangeRefused, match="échange demandé, non approuvé"):
             exchanges.authorise(session, keyring, pending, ["nom"], now=later(1))
-        with pytest.raises(ExchangeRefused, match="refusée, non approuvé"):
+        with pytest.raises(ExchangeRefused, match="échange refusé, non approuvé"):
             exchanges.authorise(session, keyring, refused, ["nom"], now=later(1))
 
 

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.attempts import AttemptReport
 from outreach.campaigns import (
     TEMPLATES_DIR,
+    Campaign,
+    KnownNames,
     campaign_paths,
-    check_references,
     find_campaign,
     load_campaign,
+    reference_problems,
 )
 from outreach.channels import SmtpSettings, smtp_relay
+from outreach.errors import CampaignNotFound, OutreachError
 from outreach.launch import campaign_fields, launch_campaign, run_followups
 from outreach.models import Launch
 from outreach.reconcile import ReconciliationReport, reconcile_extract
@@ -29,7 +34,10 @@ from uptake import french
 from uptake.commands.privacy import actor_name
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
-from uptake.health import campaign_names
+from uptake.health import _read_database, campaign_names
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 console = Console(emoji=False)
 err_console = Console(stderr=True, emoji=False)
@@ -97,6 +105,54 @@ def print_reconciliation(report: ReconciliationReport) -> None:
         console.print(f"  {label} : {opened} droit(s) ouvert(s), {format_euros(amount)} par mois au total")
 
 
+def known_names(ctx: AppContext) -> KnownNames:
+    """What a campaign may name: rules and register entries, the territory's communes and perimeters,
+    and the exchanges recorded (read without creating the database)."""
+    from privacy.models import Exchange
+
+    def recorded(engine: Engine) -> dict[int, str]:
+        with Session(engine) as session:
+            return dict(session.execute(select(Exchange.id, Exchange.register_code)).tuples().all())
+
+    communes = dict(ctx.geography.communes.select("code_commune", "nom").iter_rows())
+    return replace(
+        campaign_names(ctx.settings),
+        communes={str(code): str(name) for code, name in communes.items()},
+        perimeters=ctx.geography.perimeter_names(),
+        exchanges=_read_database(ctx.settings, recorded),
+    )
+
+
+def _checked(ctx: AppContext, path: Path, known: KnownNames) -> list[str]:
+    """The lines telling that the campaign of `path` is correct; `OutreachError` for its first
+    template problem, `_Broken` for its campaign-file problems (all of them)."""
+    config = ctx.settings.config_dir
+    campaign = load_campaign(path, config / TEMPLATES_DIR)
+    problems = reference_problems(campaign, known)
+    if problems:
+        raise _Broken([str(p) for p in problems])
+    lines = check_campaign(campaign, config / TEMPLATES_DIR)
+    fields = campaign_fields(Renderer(config / TEMPLATES_DIR, campaign))
+    return [
+        f"[green]✓[/] {campaign.id} : {escape(campaign.campagne.titre)}",
+        *(escape(line) for line in lines),
+        f"  champs que son échange doit couvrir (approbation du DPO) : {','.join(fields)}",
+    ]
+
+
+class _Broken(Exception):
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__(messages)
+        self.messages = messages
+
+
+def _sequence(campaign: Campaign) -> str:
+    return " → ".join(
+        f"{CHANNEL_NAMES[a.canal]}{f' J+{a.delai_jours}' if a.delai_jours else ''}"
+        for a in campaign.tentatives
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the `campaigns` command group."""
     group = typer.Typer(
@@ -113,16 +169,24 @@ def register(app: typer.Typer) -> None:
         table.add_column("Règles", overflow="fold", max_width=19)
         table.add_column("Séquence", max_width=18)
         table.add_column("Témoin", justify="right", no_wrap=True)
+        broken: list[str] = []
         for path in campaign_paths(ctx.settings.config_dir):
-            c = load_campaign(path)
-            sequence = " → ".join(
-                f"{CHANNEL_NAMES[a.canal]}{f' J+{a.delai_jours}' if a.delai_jours else ''}"
-                for a in c.tentatives
-            )
+            # One broken file must not hide the other campaigns, nor the launches already made.
+            try:
+                c = load_campaign(path)
+            except OutreachError as exc:
+                broken.append(str(exc))
+                continue
             table.add_row(
-                c.id, c.campagne.action, ", ".join(c.campagne.regles), sequence, f"{c.temoin.part:.0%}"
+                c.id, c.campagne.action, ", ".join(c.campagne.regles), _sequence(c), f"{c.temoin.part:.0%}"
             )
         console.print(table)
+        for message in broken:
+            err_console.print(
+                f"[red]✗ Fichier de campagne à corriger[/] : {escape(message)}", highlight=False
+            )
+        if broken:
+            err_console.print("Vérifiez-les avec `uptake campaigns check` après correction.")
         with Session(ctx.engine) as session:
             launches = session.scalars(select(Launch).order_by(Launch.id.desc()).limit(20)).all()
         if launches:
@@ -158,17 +222,34 @@ def register(app: typer.Typer) -> None:
         """
         ctx = AppContext.from_env()
         config = ctx.settings.config_dir
-        names = [campagne] if campagne else [p.stem for p in campaign_paths(config)]
-        known = campaign_names(ctx.settings)
-        for name in names:
-            campaign = find_campaign(config, name)
-            check_references(campaign, known)
-            lines = check_campaign(campaign, config / TEMPLATES_DIR)
-            fields = campaign_fields(Renderer(config / TEMPLATES_DIR, campaign))
-            console.print(f"[green]✓[/] {campaign.id} : {campaign.campagne.titre}")
+        paths = campaign_paths(config)
+        if campagne is not None:
+            paths = [p for p in paths if p.stem == campagne]
+            if not paths:
+                raise CampaignNotFound(campagne, [p.stem for p in campaign_paths(config)])
+        known = known_names(ctx)
+        broken = 0
+        # Every file is checked, whatever the previous one gave: the data team fixes them all at once.
+        for path in paths:
+            try:
+                lines = _checked(ctx, path, known)
+            except _Broken as problems:
+                broken += 1
+                for message in problems.messages:
+                    err_console.print(f"[red]✗[/] {path.stem} : {escape(message)}", highlight=False)
+                continue
+            except OutreachError as exc:
+                broken += 1
+                err_console.print(f"[red]✗[/] {path.stem} : {escape(str(exc))}", highlight=False)
+                continue
             for line in lines:
                 console.print(line)
-            console.print(f"  champs que son échange doit couvrir (approbation du DPO) : {','.join(fields)}")
+        if broken:
+            err_console.print(
+                f"{broken} fichier(s) de campagne sur {len(paths)} à corriger : corrigez chaque problème "
+                "ci-dessus, puis relancez `uptake campaigns check`."
+            )
+            raise typer.Exit(2)
 
     @group.command("launch")
     def launch_command(

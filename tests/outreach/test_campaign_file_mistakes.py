@@ -1,0 +1,129 @@
+"""Campaign-file mistakes that used to pass the check and break the launch (or select nobody) are
+refused with the file, the key, what is wrong and how to fix it; attempts are counted from 1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from outreach.campaigns import KnownNames, load_campaign, reference_problems
+from outreach.errors import CampaignInvalid
+from tests.conftest import CONFIG_DIR
+from tests.outreach.factories import geography
+
+SHIPPED = CONFIG_DIR / "campaigns" / "action-2-2-non-recours.toml"
+REGISTER = "CTG-FORCALQUIER-DROITS"
+
+
+def _variant(tmp_path: Path, old: str, new: str) -> Path:
+    path = tmp_path / "campagne.toml"
+    text = SHIPPED.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def _refused(path: Path) -> CampaignInvalid:
+    with pytest.raises(CampaignInvalid) as refused:
+        load_campaign(path)
+    return refused.value
+
+
+def test_an_unknown_time_zone_is_refused_with_the_closest_name(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "[fenetres]\n", '[fenetres]\nfuseau = "Europe/Pariss"\n')
+    refused = _refused(path)
+    assert refused.key == "fenetres.fuseau"
+    assert "fuseau horaire « Europe/Pariss » inconnu" in str(refused)
+    assert "Vouliez-vous dire « Europe/Paris » ? Donnez un fuseau de la base IANA" in str(refused)
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        ("heure_debut = 9", "fenetres.heure_debut"),
+        ("heure_debut = 9.5", "fenetres.heure_debut"),
+        ("heure_debut = true", "fenetres.heure_debut"),
+    ],
+)
+def test_a_number_instead_of_a_time_is_refused_as_a_campaign_file_error(
+    tmp_path: Path, written: str, key: str
+) -> None:
+    refused = _refused(_variant(tmp_path, "heure_debut = 09:00:00", written))
+    assert refused.key == key
+    assert "une heure est attendue, par exemple 09:00:00" in str(refused)
+    assert refused.exit_code == 2
+
+
+def test_a_time_with_an_offset_is_refused(tmp_path: Path) -> None:
+    refused = _refused(_variant(tmp_path, "heure_fin = 18:00:00", 'heure_fin = "18:00:00+02:00"'))
+    assert refused.key == "fenetres.heure_fin"
+    assert "sans décalage horaire" in str(refused) and "fuseau" not in refused.problem
+
+
+def test_a_minimum_distance_beyond_the_maximum_is_refused(tmp_path: Path) -> None:
+    path = _variant(
+        tmp_path, "[geographie]\n", "[geographie]\ndistance_min_km = 30.0\ndistance_max_km = 5.0\n"
+    )
+    refused = _refused(path)
+    assert refused.key == "geographie"
+    assert "`distance_min_km` (30) est plus grand que `distance_max_km` (5)" in str(refused)
+    assert "inversez" in refused.fix
+
+
+def test_attempts_are_numbered_from_one_in_errors(tmp_path: Path) -> None:
+    refused = _refused(_variant(tmp_path, 'canal = "email"', 'canal = "mail"'))
+    said = str(refused)
+    assert refused.key == "tentatives[2].canal"
+    assert "tentative 2 : clé `canal`" in said and "tentatives[1]" not in said
+
+
+def test_a_first_attempt_with_a_delay_is_told_as_attempt_one(tmp_path: Path) -> None:
+    path = _variant(
+        tmp_path, 'delai_jours = 0\ncondition = "toujours"', 'delai_jours = 3\ncondition = "sans_resultat"'
+    )
+    refused = _refused(path)
+    assert refused.key == "tentatives[1].delai_jours" and "tentative 1 : clé `delai_jours`" in str(refused)
+
+
+def _known(**exchanges: str) -> KnownNames:
+    geo = geography()
+    return KnownNames(
+        rule_ids=frozenset({"ppa_non_recours", "rsa_non_recours", "al_non_recours"}),
+        loaded_register=frozenset({REGISTER}),
+        communes=dict(geo.communes.select("code_commune", "nom").iter_rows()),
+        perimeters=geo.perimeter_names(),
+        exchanges={int(k.removeprefix("n")): v for k, v in exchanges.items()},
+    )
+
+
+def test_filters_that_can_select_nobody_are_all_reported(tmp_path: Path) -> None:
+    path = _variant(
+        tmp_path,
+        "[geographie]\n",
+        '[geographie]\ncommunes = ["04088", "04089"]\nperimetres = ["OPAH-RU"]\n',
+    )
+    text = path.read_text(encoding="utf-8").replace("# echange = 1", "echange = 42")
+    path.write_text(text, encoding="utf-8")
+    problems = reference_problems(load_campaign(path), _known(n1=REGISTER))
+    said = [str(p) for p in problems]
+    assert [p.key for p in problems] == ["geographie.communes", "geographie.perimetres", "campagne.echange"]
+    assert "la commune « 04089 » n'est pas dans le territoire configuré" in said[0]
+    assert "Vouliez-vous dire « 04088 » (Forcalquier) ?" in said[0] and "uptake territory" in said[0]
+    assert "périmètre « OPAH-RU » inconnu" in said[1] and "Vouliez-vous dire « OPAH » ?" in said[1]
+    assert "l'échange n°42 n'existe pas" in said[2] and "n°1" in said[2]
+
+
+def test_an_exchange_of_another_register_entry_is_refused(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "# echange = 1", "echange = 3")
+    problems = reference_problems(load_campaign(path), _known(n3="AUTRE-FICHE"))
+    assert [p.key for p in problems] == ["campagne.echange"]
+    assert "relève de la fiche « AUTRE-FICHE »" in str(problems[0])
+
+
+def test_known_communes_perimeters_and_exchanges_pass(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "[geographie]\n", '[geographie]\ncommunes = ["04088"]\nperimetres = ["PIG"]\n')
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("# echange = 1", "echange = 1"), encoding="utf-8"
+    )
+    assert reference_problems(load_campaign(path), _known(n1=REGISTER)) == []

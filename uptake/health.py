@@ -79,7 +79,7 @@ def _absent(settings: Settings) -> bool:
     return database_problem(settings) is not None or (path is not None and not path.exists())
 
 
-def _read_database(settings: Settings, read: Callable[[Engine], T]) -> T | None:
+def read_database(settings: Settings, read: Callable[[Engine], T]) -> T | None:
     """`read` on the database, or None when it is not created yet (a check must not create it)."""
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy.exc import OperationalError
@@ -124,7 +124,8 @@ def _rules(settings: Settings) -> str:
 
 
 def _campaigns(settings: Settings) -> str:
-    from outreach.campaigns import TEMPLATES_DIR, campaign_paths, check_references, load_campaign
+    from outreach.campaigns import TEMPLATES_DIR, campaign_paths, load_campaign, reference_problems
+    from outreach.errors import OutreachError
     from outreach.templates import check_campaign
 
     paths = campaign_paths(settings.config_dir)
@@ -133,16 +134,28 @@ def _campaigns(settings: Settings) -> str:
     names = campaign_names(settings)
     # An entry written in config/registre/ but not loaded is the register part's finding, not told twice.
     known = replace(names, loaded_register=names.loaded_register | names.written_register)
-    for path in paths:
-        campaign = load_campaign(path, settings.config_dir / TEMPLATES_DIR)
-        check_references(campaign, known)
-        check_campaign(campaign, settings.config_dir / TEMPLATES_DIR)
+    problems: list[str] = []
+    for path in paths:  # every broken file told at once, not the first only
+        try:
+            campaign = load_campaign(path, settings.config_dir / TEMPLATES_DIR)
+            found = reference_problems(campaign, known)
+            if found:
+                problems.extend(str(problem) for problem in found)
+                continue
+            check_campaign(campaign, settings.config_dir / TEMPLATES_DIR)
+        except OutreachError as exc:
+            problems.append(str(exc))
+    if problems:
+        told = " ; ".join(problems)
+        raise NotReady(told if len(problems) == 1 else f"{len(problems)} problèmes : {told}")
     return f"{len(paths)} campagne(s), modèles de messages corrects"
 
 
 def campaign_names(settings: Settings) -> KnownNames:
-    """The rules and register entries a campaign may name, read without changing anything (no
-    register entry is loaded while the database is not created)."""
+    """What a campaign may name, read without changing anything: the catalogue's rules, the register
+    entries (none loaded while the database is not created), the territory's communes and perimeters,
+    and the exchanges recorded."""
+    from sqlalchemy import select
     from sqlalchemy.orm import Session
 
     from detection.geography import Geography
@@ -151,20 +164,30 @@ def campaign_names(settings: Settings) -> KnownNames:
     from outreach.campaigns import KnownNames
     from privacy import register
     from privacy.errors import PrivacyError
+    from privacy.models import Exchange
 
     def loaded(engine: Engine) -> frozenset[str]:
         with Session(engine) as session:
             return frozenset(row.code for row in register.entries(session))
 
-    catalogue, _ = load_rules(Geography.of(load_territory(settings.config_dir / TERRITORY_FILE)))
+    def recorded(engine: Engine) -> dict[int, str]:
+        with Session(engine) as session:
+            return dict(session.execute(select(Exchange.id, Exchange.register_code)).tuples().all())
+
+    geography = Geography.of(load_territory(settings.config_dir / TERRITORY_FILE))
+    catalogue, _ = load_rules(geography)
     try:
         written = frozenset(e.code for e in register.load_dir(settings.config_dir / register.REGISTER_DIR))
     except PrivacyError:  # a broken register folder is the register's finding; the loaded entries decide
         written = frozenset()
+    communes = geography.communes.select("code_commune", "nom").iter_rows()
     return KnownNames(
         rule_ids=frozenset(rule.id for rule in catalogue.rules),
-        loaded_register=_read_database(settings, loaded) or frozenset(),
+        loaded_register=read_database(settings, loaded) or frozenset(),
         written_register=written,
+        communes={str(code): str(name) for code, name in communes},
+        perimeters=geography.perimeter_names(),
+        exchanges=read_database(settings, recorded),
     )
 
 
@@ -178,7 +201,7 @@ def _register(settings: Settings) -> str:
             return {row.code for row in register.entries(session)}
 
     written = {entry.code for entry in register.load_dir(settings.config_dir / register.REGISTER_DIR)}
-    missing = sorted(written - (_read_database(settings, codes) or set()))
+    missing = sorted(written - (read_database(settings, codes) or set()))
     if missing:
         raise NotReady(
             f"fiche(s) {', '.join(missing)} absente(s) de la base : chargez-les avec « uptake register load »"
@@ -195,7 +218,7 @@ def _accounts(settings: Settings) -> str:
         with Session(engine) as session:
             return [account for account in list_accounts(session) if account.active]
 
-    accounts = _read_database(settings, active) or []
+    accounts = read_database(settings, active) or []
     if not any(account.role == "dpo" for account in accounts):
         # Every exchange of personal data waits for the DPO's decision, made in the web application.
         raise NotReady(
@@ -228,7 +251,7 @@ def _schedules(settings: Settings) -> str:
     def read(engine: Engine) -> tuple[list[ScheduleInfo], list[DaemonInfo]]:
         return list_schedules(engine), daemons(engine)
 
-    found = _read_database(settings, read)
+    found = read_database(settings, read)
     if found is None:
         raise NotReady(
             "aucune planification (base pas encore créée) : planifiez la détection mensuelle et la "
@@ -282,7 +305,7 @@ def _alerts(settings: Settings) -> str:
     from uptake.alerts import RECIPIENTS_ENV, alert_settings
     from uptake.scheduler import last_alert_problem
 
-    lost = _read_database(settings, last_alert_problem)
+    lost = read_database(settings, last_alert_problem)
     if lost is not None:
         raise NotReady(lost[:1].upper() + lost[1:])
     alerts = alert_settings()

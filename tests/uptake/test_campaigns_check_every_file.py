@@ -90,3 +90,18 @@ def test_campaigns_list_shows_valid_campaigns_and_launches_and_names_the_broken_
     assert "Derniers lancements" in result.stdout and "731" in result.stdout
     assert "t2-canal" not in result.stdout
     assert "Fichier de campagne à corriger" in said and "t2-canal.toml : tentative 2 : clé `canal`" in said
+
+
+def test_uptake_check_names_every_broken_campaign_file_and_filters_selecting_nobody(
+    cli, tmp_path: Path
+) -> None:
+    broken = {
+        **{name: BROKEN[name] for name in ("t1-modele", "t4-fuseau")},
+        "t5-commune": ("[geographie]\n", '[geographie]\ncommunes = ["04999"]\n'),
+    }
+    config = _config(tmp_path, broken)
+    env = {"UPTAKE_CONFIG": str(config)}
+    assert cli("register", "load", env=env).code == 0
+    said = _said(cli("check", env=env))
+    assert "t1-modele.toml" in said and "t4-fuseau.toml" in said and "t5-commune.toml" in said
+    assert "04999" in said

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -34,10 +33,10 @@ from uptake import french
 from uptake.commands.privacy import actor_name
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
-from uptake.health import _read_database, campaign_names
+from uptake.health import campaign_names
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    pass
 
 console = Console(emoji=False)
 err_console = Console(stderr=True, emoji=False)
@@ -103,24 +102,6 @@ def print_reconciliation(report: ReconciliationReport) -> None:
         opened = report.rights_opened.get(arm, 0)
         amount = report.amount_opened.get(arm, 0.0)
         console.print(f"  {label} : {opened} droit(s) ouvert(s), {format_euros(amount)} par mois au total")
-
-
-def known_names(ctx: AppContext) -> KnownNames:
-    """What a campaign may name: rules and register entries, the territory's communes and perimeters,
-    and the exchanges recorded (read without creating the database)."""
-    from privacy.models import Exchange
-
-    def recorded(engine: Engine) -> dict[int, str]:
-        with Session(engine) as session:
-            return dict(session.execute(select(Exchange.id, Exchange.register_code)).tuples().all())
-
-    communes = dict(ctx.geography.communes.select("code_commune", "nom").iter_rows())
-    return replace(
-        campaign_names(ctx.settings),
-        communes={str(code): str(name) for code, name in communes.items()},
-        perimeters=ctx.geography.perimeter_names(),
-        exchanges=_read_database(ctx.settings, recorded),
-    )
 
 
 def _checked(ctx: AppContext, path: Path, known: KnownNames) -> list[str]:
@@ -227,7 +208,7 @@ def register(app: typer.Typer) -> None:
             paths = [p for p in paths if p.stem == campagne]
             if not paths:
                 raise CampaignNotFound(campagne, [p.stem for p in campaign_paths(config)])
-        known = known_names(ctx)
+        known = campaign_names(ctx.settings)
         broken = 0
         # Every file is checked, whatever the previous one gave: the data team fixes them all at once.
         for path in paths:

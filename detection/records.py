@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -170,6 +170,8 @@ class RunRecord:
     finished_at: dt.datetime | None
     import_id: int | None = None
     flags_purged_at: dt.datetime | None = None
+    # Each rule's content digest, from the record the run kept (empty for runs older than it).
+    rule_digests: dict[str, str] = field(default_factory=dict)
 
     @property
     def status_label(self) -> str:
@@ -225,6 +227,10 @@ class RunRecord:
             finished_at=as_utc(row.finished_at),
             import_id=row.import_id,
             flags_purged_at=as_utc(row.flags_purged_at),
+            rule_digests={
+                rule: str(kept.get("empreinte", ""))
+                for rule, kept in (row.rules_record or {}).get("regles", {}).items()
+            },
         )
 
 

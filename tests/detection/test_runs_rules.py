@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -92,7 +93,10 @@ def test_uptake_run_takes_the_rules_and_parameters_folders_given(cli, extract: P
         "--out", str(out),
     )  # fmt: skip
     assert result.code == 0, result.output
-    assert "9.0.0" in cli("runs", "show", "1").stdout
+    shown = cli("runs", "show", "1").stdout
+    assert "9.0.0" in shown
+    # The content digest the run kept is shown beside the version.
+    assert re.search(r"impaye_locatif\s*│\s*9\.0\.0\s*│\s*[0-9a-f]{16}\s*│", shown), shown
     missing = cli("run", "-e", str(extract), "--catalogue", str(tmp_path / "nulle-part"))
     assert missing.code == 2 and "nulle-part" in missing.output
 

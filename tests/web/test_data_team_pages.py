@@ -137,7 +137,7 @@ def test_run_page_shows_a_runs_counts_by_commune_and_its_steps(client_for: Clien
     # Communes by name, most flags first; steps in French with their durations.
     assert re.search(
         r"<td>Prime d&#39;activité probablement non réclamée</td><td><code>ppa_non_recours</code></td>"
-        r"<td>1\.2\.0</td><td[^>]*>61</td>",
+        r"<td>1\.2\.0</td><td><code>—</code></td><td[^>]*>61</td>",
         page,
     )
     assert page.index("Forcalquier") < page.index("Lurs")

@@ -96,10 +96,11 @@ def print_run(record: RunRecord, out: Console, communes_shown: int = COMMUNES_SH
         rules = Table(title=title, title_justify="left")
         rules.add_column("Règle")
         rules.add_column("Version")
+        rules.add_column("Empreinte du contenu")
         rules.add_column("Drapeaux", justify="right")
         for rule, version in sorted(record.rule_versions.items()):
             flagged = french.count(record.counts_by_rule.get(rule, 0)) if published else "—"
-            rules.add_row(rule, version, flagged)
+            rules.add_row(rule, version, record.rule_digests.get(rule, "—"), flagged)
         out.print(rules)
     if record.counts_by_commune:
         reference = load_reference()

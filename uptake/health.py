@@ -172,7 +172,10 @@ def campaign_names(settings: Settings) -> KnownNames:
 
     def recorded(engine: Engine) -> dict[int, str]:
         with Session(engine) as session:
-            return dict(session.execute(select(Exchange.id, Exchange.register_code)).tuples().all())
+            return {
+                row.id: row.register_code
+                for row in session.execute(select(Exchange.id, Exchange.register_code))
+            }
 
     geography = Geography.of(load_territory(settings.config_dir / TERRITORY_FILE))
     catalogue, _ = load_rules(geography)

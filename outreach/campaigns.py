@@ -396,15 +396,6 @@ class KnownNames:
     exchanges: Mapping[int, str] | None = None
 
 
-def check_references(campaign: Campaign, known: KnownNames) -> None:
-    """Refuse a campaign naming a rule absent from the catalogue (it would select nobody) or a
-    register entry absent from the loaded register (its launch would be refused on the day); the
-    first problem of `reference_problems`."""
-    problems = reference_problems(campaign, known)
-    if problems:
-        raise problems[0]
-
-
 def reference_problems(campaign: Campaign, known: KnownNames) -> list[CampaignInvalid]:
     """Every name of `campaign` that points to nothing: a rule, a register entry, and (when `known`
     has them) a commune outside the territory, an unknown perimeter, an exchange that does not exist

@@ -34,6 +34,7 @@ from jinja2 import (
     TemplateSyntaxError,
     UndefinedError,
     meta,
+    nodes,
     select_autoescape,
 )
 from jinja2.exceptions import SecurityError
@@ -412,6 +413,7 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self._scanned: set[str] = set()
+        self._sources: dict[str, tuple[str, nodes.Template]] = {}
         base = {"lien": campaign.campagne.lien_court, "expediteur": campaign.campagne.expediteur}
         self.notice = self._module(f"{RIGHTS_NOTICE}.txt.j2", base)[0].strip()
         self.notice_sms = self._module(f"{RIGHTS_NOTICE_SMS}.txt.j2", base)[0].strip()
@@ -470,11 +472,8 @@ class Renderer:
     def _scan_source(self, name: str, *, html: bool, seen: set[str]) -> None:
         """Refuse a template (or one it includes) whose text would reach the network by itself or
         put a household's variable in a link's address; with its file and line."""
-        try:
-            source = self.env.loader.get_source(self.env, name)[0] if self.env.loader else ""
-            referenced = meta.find_referenced_templates(self.env.parse(source, name))
-        except Exception as exc:
-            raise template_refused(self.env, self.templates_dir, name, exc, []) from None
+        source, tree = self._parsed(name)
+        referenced = meta.find_referenced_templates(tree)
         masked, expressions = _masked(source)
         # (line, rank, problem, fix): on one line, what the page fetches by itself comes first.
         problems: list[tuple[int, int, str, str]] = []
@@ -511,15 +510,21 @@ class Renderer:
             return ["(expression illisible)"]
         return sorted(set(meta.find_undeclared_variables(tree)) - _URL_VARIABLES)
 
+    def _parsed(self, name: str) -> tuple[str, nodes.Template]:
+        """The source of template `name` and its syntax tree, read once per renderer (the network
+        check and `disclosed` both read them); a template that cannot be read or parsed is refused."""
+        if name not in self._sources:
+            try:
+                source = self.env.loader.get_source(self.env, name)[0] if self.env.loader else ""
+                self._sources[name] = (source, self.env.parse(source, name))
+            except Exception as exc:
+                raise template_refused(self.env, self.templates_dir, name, exc, []) from None
+        return self._sources[name]
+
     def _variables(self, name: str, seen: set[str]) -> set[str]:
         """The variables template `name` (and what it includes or extends) reads from its context."""
-        try:
-            source = self.env.loader.get_source(self.env, name)[0] if self.env.loader else ""
-            tree = self.env.parse(source, name)
-        except Exception as exc:
-            raise template_refused(self.env, self.templates_dir, name, exc, []) from None
-        found = set(meta.find_undeclared_variables(tree))
-        for other in meta.find_referenced_templates(tree):
+        found = set(meta.find_undeclared_variables(self._parsed(name)[1]))
+        for other in meta.find_referenced_templates(self._parsed(name)[1]):
             if other is not None and other not in seen:
                 seen.add(other)
                 found |= self._variables(other, seen)

@@ -231,7 +231,7 @@ def _malformed(exc: csv.Error) -> str:
     )
 
 
-def _fold(text: str) -> str:
+def folded(text: str) -> str:
     """`text` without case, accents nor repeated spaces: how a header cell is compared."""
     decomposed = unicodedata.normalize("NFKD", text)
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
@@ -239,8 +239,8 @@ def _fold(text: str) -> str:
 
 def _known_names(header: Sequence[str], columns: Collection[str], labels: Mapping[str, str]) -> list[str]:
     """Each header cell as the column it names (by its name or a label, any case or accents)."""
-    names = {_fold(name): name for name in columns} | {_fold(label): name for label, name in labels.items()}
-    return [names.get(_fold(cell), cell) for cell in header]
+    names = {folded(name): name for name in columns} | {folded(label): name for label, name in labels.items()}
+    return [names.get(folded(cell), cell) for cell in header]
 
 
 def _header_problems(

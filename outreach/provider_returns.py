@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,7 +32,7 @@ from sqlalchemy.orm import Session
 from outreach.delivery_reports import DeliveryReports, is_mailbox, is_maildir, read_reports
 from outreach.errors import LineProblem, OutcomeImportInvalid, OutreachError
 from outreach.models import Contact
-from outreach.outcome_import import chunks, parse_date, read_rows
+from outreach.outcome_import import chunks, folded, parse_date, read_rows
 from outreach.outcomes import BOUNCED, UNDELIVERABLE, record_outcome
 from privacy import vault
 from privacy.keys import Keyring
@@ -154,8 +153,7 @@ class _Lines:
 
 def _asks_to_stop(message: str) -> bool:
     """Whether an SMS reply asks to stop (« STOP », « Arrêt ! », « stop sms »)."""
-    plain = unicodedata.normalize("NFKD", message).encode("ascii", "ignore").decode("ascii").casefold()
-    words = " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
+    words = " ".join(re.sub(r"[^a-z0-9]+", " ", folded(message)).split())
     return _ASKS_TO_STOP.fullmatch(words) is not None
 
 

@@ -1,4 +1,5 @@
-"""Fixtures to build household extracts: a small valid frame, and writers for every accepted file shape."""
+"""Fixtures to build household extracts (a small valid frame, writers for every accepted file shape) and
+the configured territory's geography."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import polars as pl
 import pytest
 
 from detection.contract import HOUSEHOLD_SCHEMA
+from detection.geography import Geography
+from detection.territory import load_territory
+from tests.conftest import CONFIG_DIR
 
 MOIS = dt.date(2024, 3, 1)
 
@@ -104,3 +108,9 @@ def extract_file(tmp_path: Path) -> WriteExtract:
         return write_extract(valid_frame() if frame is None else frame, path, shape)
 
     return _write
+
+
+@pytest.fixture(scope="module")
+def geography() -> Geography:
+    """The geography of the shipped territory (config/territoire.toml)."""
+    return Geography.of(load_territory(CONFIG_DIR / "territoire.toml"))

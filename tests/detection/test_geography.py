@@ -7,13 +7,6 @@ import pytest
 
 from detection.geography import Geography, haversine_km
 from detection.reference import CommuneReference
-from detection.territory import load_territory
-from tests.conftest import CONFIG_DIR
-
-
-@pytest.fixture(scope="module")
-def geography() -> Geography:
-    return Geography.of(load_territory(CONFIG_DIR / "territoire.toml"))
 
 
 def test_haversine_matches_a_known_distance() -> None:

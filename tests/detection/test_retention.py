@@ -22,14 +22,7 @@ from detection.retention import (
 )
 from detection.runs import DetectionRunner, RunRequest
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
-from detection.territory import load_territory
 from privacy.models import AuditEntry
-from tests.conftest import CONFIG_DIR
-
-
-@pytest.fixture(scope="module")
-def geography() -> Geography:
-    return Geography.of(load_territory(CONFIG_DIR / "territoire.toml"))
 
 
 @pytest.fixture(scope="module")

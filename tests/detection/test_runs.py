@@ -40,18 +40,11 @@ from detection.runs import (
     recover_interrupted_runs,
 )
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
-from detection.territory import load_territory
 from detection.validation import ExtractRejected
 from privacy.models import AuditEntry
-from tests.conftest import CONFIG_DIR
 
 # The catalogue's non-take-up rule of each benefit of the generator's ground truth.
 RULE_OF_BENEFIT = {"ppa": "ppa_non_recours", "rsa": "rsa_non_recours", "al": "al_non_recours"}
-
-
-@pytest.fixture(scope="module")
-def geography() -> Geography:
-    return Geography.of(load_territory(CONFIG_DIR / "territoire.toml"))
 
 
 @pytest.fixture(scope="module")

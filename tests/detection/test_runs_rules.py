@@ -15,16 +15,9 @@ from detection.geography import Geography
 from detection.records import DetectionRun
 from detection.runs import DetectionRunner, RunRequest
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
-from detection.territory import load_territory
 from rules import default_catalogue_dir, default_parameters_dir
-from tests.conftest import CONFIG_DIR
 
 RULE = "impaye_locatif"
-
-
-@pytest.fixture(scope="module")
-def geography() -> Geography:
-    return Geography.of(load_territory(CONFIG_DIR / "territoire.toml"))
 
 
 @pytest.fixture(scope="module")

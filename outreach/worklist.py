@@ -13,6 +13,7 @@ exchange.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ from outreach.outcomes import (
     OutcomeRecord,
     record_outcome,
 )
-from outreach.windows import next_allowed
+from outreach.windows import is_allowed, next_allowed
 from privacy import audit
 
 STATUS_LABELS = {TO_CALL: "à appeler", IN_PROGRESS: "en cours", DONE: "traité"}
@@ -84,12 +85,14 @@ def claim_next(
     now: dt.datetime,
     launch_id: int | None = None,
     communes: list[str] | None = None,
+    closed_campaigns: Collection[str] = (),
     stale_after: dt.timedelta = STALE_AFTER,
 ) -> WorklistItem | None:
     """The next household for `worker` (their current one first), claimed in the session's transaction.
 
     Only items whose call window has opened (`appel_a_partir_de <= now`) are given, most urgent first
-    (`HANDOUT_ORDER`); `communes` limits the list to a worker's sector.
+    (`HANDOUT_ORDER`); `communes` limits the list to a worker's sector; none of `closed_campaigns`
+    (those whose calling hours are closed at `now`: see `closed_for_calls`) is handed out.
     """
     moment = _utc(now)
     held = session.scalars(
@@ -108,6 +111,8 @@ def claim_next(
         query = query.where(WorklistItem.launch_id == launch_id)
     if communes:
         query = query.where(WorklistItem.code_commune.in_(communes))
+    if closed_campaigns:
+        query = query.where(WorklistItem.campagne.not_in(list(closed_campaigns)))
     query = query.order_by(*HANDOUT_ORDER).limit(1)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -127,6 +132,17 @@ def claim_next(
         if taken.rowcount == 1:  # type: ignore[attr-defined]
             return item
     return None
+
+
+def closed_for_calls(windows: Mapping[str, WindowSection], now: dt.datetime) -> dict[str, dt.datetime]:
+    """The campaigns (of `windows`, their calling hours by name) whose hours are closed at `now`,
+    each with the moment they open again: their households wait, nobody is asked to call at 8 pm, on
+    a Sunday or a public holiday."""
+    return {
+        name: next_allowed(window, "appel", now)
+        for name, window in windows.items()
+        if not is_allowed(window, "appel", now)
+    }
 
 
 def _held(session: Session, item_id: int, worker: str) -> WorklistItem:

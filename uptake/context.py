@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
     from privacy.keys import Keyring
 
 
+def utc_now() -> dt.datetime:
+    """The current moment, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
 @dataclass
 class AppContext:
     """Lazily opened resources for one command or one web process."""
@@ -30,6 +36,8 @@ class AppContext:
     settings: Settings
     # Only `uptake db upgrade` may create a database that UPTAKE_DATABASE_URL names and that does not exist.
     creates_database: bool = False
+    # What the call lists judge calling hours by: a test gives a moment within them.
+    clock: Callable[[], dt.datetime] = field(default=utc_now)
 
     @classmethod
     def from_env(cls) -> AppContext:

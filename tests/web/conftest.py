@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -15,6 +16,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from outreach.campaigns import WindowSection
+from outreach.windows import next_allowed
 from tests.conftest import CONFIG_DIR
 from uptake.db import make_engine, transaction, upgrade
 from uptake.settings import Settings
@@ -42,10 +45,21 @@ def create_accounts(engine: Engine, roles: tuple[str, ...] = ROLES) -> None:
             add_user(session, LOGINS[role], role=role, password=PASSWORD, secteurs=SECTORS.get(role, ()))
 
 
+def office_hours_clock() -> Callable[[], datetime]:
+    """A clock running from 10 am (Paris) on the next working day: within the shipped campaigns'
+    calling hours whatever the day and hour the tests run, with hours to go before they close."""
+    now = datetime.now(UTC)
+    tomorrow = datetime.combine(now.astimezone(ZoneInfo("Europe/Paris")).date() + timedelta(days=1), time())
+    opening = next_allowed(WindowSection(), "appel", tomorrow.replace(tzinfo=ZoneInfo("Europe/Paris")))
+    offset = opening + timedelta(hours=1) - now
+    return lambda: datetime.now(UTC) + offset
+
+
 @pytest.fixture
 def web_app(engine: Engine, database_url: str, tmp_path: Path) -> FastAPI:
-    """The application on the test's migrated database (accounts are created by `client_for`)."""
-    app = create_app(settings_for(database_url, tmp_path / "home"))
+    """The application on the test's migrated database (accounts are created by `client_for`); the
+    call lists' clock is within calling hours (`office_hours_clock`)."""
+    app = create_app(settings_for(database_url, tmp_path / "home"), clock=office_hours_clock())
     app.state.test_engine = engine
     return app
 
@@ -122,7 +136,8 @@ class Site:
 
 @pytest.fixture
 def site(sqlite_engine: Engine, tmp_path: Path) -> Iterator[Site]:
-    """The application served on loopback, with one account of each role.
+    """The application served on loopback, with one account of each role, its call lists' clock within
+    calling hours.
 
     Small counts are shown (threshold 1) so that a journey can see its one outcome counted.
     """
@@ -131,7 +146,9 @@ def site(sqlite_engine: Engine, tmp_path: Path) -> Iterator[Site]:
     create_accounts(sqlite_engine)
     home = tmp_path / "home"
     app = create_app(
-        settings_for(sqlite_engine.url.render_as_string(hide_password=False), home), disclosure_threshold=1
+        settings_for(sqlite_engine.url.render_as_string(hide_password=False), home),
+        disclosure_threshold=1,
+        clock=office_hours_clock(),
     )
     with live_server(app) as url:
         yield Site(url, sqlite_engine, home)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
@@ -451,21 +452,105 @@ def test_a_household_given_back_is_not_handed_again_to_the_worker_who_gave_it_ba
     assert _take_next(client).headers["location"] == "/travail/liste?fait=vide"
 
 
-def test_opening_the_card_renews_the_claim(client_for: Client, engine: Engine) -> None:
+def test_opening_the_card_renews_the_claim(client_for: Client, engine: Engine, web_app: FastAPI) -> None:
     import datetime as dt
 
     from outreach.models import WorklistItem
     from uptake import french
 
+    clock = web_app.state.context.clock
     seed_worklist(engine, 1)
     client = client_for("travailleur_social")
     location = _take_next(client).headers["location"]
     with transaction(engine) as session:
-        session.get_one(WorklistItem, 1).attribue_le = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+        session.get_one(WorklistItem, 1).attribue_le = clock() - dt.timedelta(hours=3)
 
     assert client.get(location).status_code == 200
 
     with transaction(engine) as session:
         claimed_at = session.get_one(WorklistItem, 1).attribue_le
     assert claimed_at is not None
-    assert dt.datetime.now(dt.UTC) - french.utc(claimed_at) < dt.timedelta(minutes=1)
+    assert clock() - french.utc(claimed_at) < dt.timedelta(minutes=1)
+
+
+def _clock_at(web_app: FastAPI, local: str) -> None:
+    """Set the call lists' clock to a fixed Paris time, e.g. `2026-12-06 20:00` (a Sunday evening)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    moment = dt.datetime.fromisoformat(local).replace(tzinfo=ZoneInfo("Europe/Paris"))
+    web_app.state.context.clock = lambda: moment
+
+
+@pytest.mark.parametrize(
+    ("local", "reopens"),
+    [
+        ("2026-12-06 20:00", "07/12/2026 09:00"),  # Sunday evening
+        ("2026-12-08 18:00", "09/12/2026 09:00"),  # Tuesday, the hour it closes
+        ("2026-12-25 10:00", "28/12/2026 09:00"),  # Christmas, a Friday
+    ],
+)
+def test_no_household_is_handed_out_outside_its_campaigns_calling_hours(
+    client_for: Client, engine: Engine, web_app: FastAPI, local: str, reopens: str
+) -> None:
+    seed_worklist(engine, 2)
+    client = client_for("travailleur_social")
+    _clock_at(web_app, local)
+
+    page = client.get("/travail/liste").text
+    assert "0 foyer(s) à appeler maintenant" in page
+    assert f"Prochain appel possible le {reopens}" in page
+    closed = (
+        "Campagne action-2-2-non-recours : hors de ses plages d'appel en ce moment, ses foyers reviennent"
+    )
+    assert f"{closed} le {reopens}." in page
+    assert f"à appeler à partir du {reopens}" in page
+    assert _take_next(client).headers["location"] == "/travail/liste?fait=vide"
+
+    _clock_at(web_app, "2026-12-07 09:00")  # Monday morning: the calls open
+    assert _take_next(client).headers["location"].startswith("/travail/foyers/")
+
+
+def test_a_campaign_calling_on_saturdays_is_handed_out_on_saturday_and_the_others_wait(
+    client_for: Client, engine: Engine, web_app: FastAPI, tmp_path: Path
+) -> None:
+    import shutil
+    from dataclasses import replace
+
+    from tests.conftest import CONFIG_DIR
+
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    shipped = config / "campaigns" / "action-2-2-non-recours.toml"
+    saturday = shipped.read_text(encoding="utf-8").replace(
+        'jours = ["lundi", "mardi", "mercredi", "jeudi", "vendredi"]',
+        'jours = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"]',
+    )
+    (config / "campaigns" / "samedi.toml").write_text(saturday, encoding="utf-8")
+    web_app.state.context.settings = replace(web_app.state.context.settings, config_dir=config)
+    seed_worklist(engine, 1)
+    [on_saturday] = seed_worklist(engine, 1, campagne="samedi", start=10)
+    client = client_for("travailleur_social")
+    _clock_at(web_app, "2026-12-05 10:00")
+
+    assert "1 foyer(s) à appeler maintenant" in client.get("/travail/liste").text
+    card = client.get(_take_next(client).headers["location"]).text
+    assert on_saturday in card
+    assert "Hors des plages d'appel" not in card
+
+
+def test_the_card_of_a_household_held_when_the_hours_close_says_not_to_call_before_they_reopen(
+    client_for: Client, engine: Engine, web_app: FastAPI
+) -> None:
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    _clock_at(web_app, "2026-12-04 17:50")  # a Friday, ten minutes before the calls close
+    location = _take_next(client).headers["location"]
+    assert "Hors des plages" not in client.get(location).text
+
+    _clock_at(web_app, "2026-12-04 18:05")
+    card = client.get(location).text
+    assert (
+        "Hors des plages d'appel de cette campagne : n'appelez pas ce foyer avant le "
+        "07/12/2026 09:00." in card
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,7 +12,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
 from privacy.disclosure import configured_threshold
-from uptake.context import AppContext
+from uptake.context import AppContext, utc_now
 from uptake.settings import Settings, load_settings
 from uptake.web.access import rules_of
 from uptake.web.errors import ContainErrors, install_error_pages
@@ -26,15 +28,17 @@ def create_app(
     *,
     cookie_secure: bool | None = None,
     disclosure_threshold: int | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
     """The web application for `settings` (default: the environment's).
 
     Session cookies get the `Secure` flag over HTTPS, or always when `cookie_secure` (or the
     environment variable `UPTAKE_COOKIE_SECURE=1`, for a TLS-terminating proxy) says so. Indicators
     hide counts below `disclosure_threshold` (default: `UPTAKE_SEUIL_SECRET`, else privacy's default).
+    The call lists read the time from `clock` (campaigns' calling hours, claims, calls back).
     """
     app = FastAPI(title="uptake", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.context = AppContext(settings or load_settings())
+    app.state.context = AppContext(settings or load_settings(), clock=clock)
     app.state.cookie_secure = (
         cookie_secure if cookie_secure is not None else os.environ.get("UPTAKE_COOKIE_SECURE") == "1"
     )

@@ -21,6 +21,7 @@ from outreach.models import Contact, QuestionnaireAnswer, WorklistItem
 from outreach.outcomes import OutcomeRecord, outcome_history
 from outreach.questionnaires import reference
 from outreach.templates import Renderer, format_euros
+from outreach.worklist import closed_for_calls
 from privacy import exchanges, vault
 from privacy.errors import ExchangeRefused, PrivacyError
 from privacy.keys import Keyring
@@ -59,6 +60,8 @@ class HouseholdCard:
     attempts: list[Contact] = field(default_factory=list)
     answers: list[QuestionnaireAnswer] = field(default_factory=list)
     history: list[HistoryLine] = field(default_factory=list)
+    # When the campaign's calling hours open again, if they are closed now.
+    calls_reopen: dt.datetime | None = None
 
     @property
     def estimate(self) -> str | None:
@@ -105,7 +108,7 @@ def build_card(
     session: Session, context: AppContext, keyring: Keyring, item: WorklistItem, *, actor: str
 ) -> HouseholdCard:
     """Assemble the card of a claimed household (decrypting only what an exchange allows; audited)."""
-    now = dt.datetime.now(dt.UTC)
+    now = context.clock()
     names = dict(context.geography.communes.select("code_commune", "nom").iter_rows())
     card = HouseholdCard(
         item=item,
@@ -133,6 +136,7 @@ def build_card(
         card.history = _history(context, card, now)
         return card
     card.campaign_title = campaign.campagne.titre
+    card.calls_reopen = closed_for_calls({campaign.id: campaign.fenetres}, now).get(campaign.id)
     card.history = _history(context, card, now)
     try:
         authorisation, card.contact_problem = _best_authorisation(session, keyring, campaign, now)

@@ -13,9 +13,10 @@ day after `injoignable`). This module adds what the web needs around them:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from sqlalchemy import Engine, and_, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -72,10 +73,15 @@ class WorklistRow:
         """Whether `login` gave this household back to the list (it waits for a colleague)."""
         return self.statut == TO_CALL and self.remis_par == login
 
-    def callable_at(self, now: dt.datetime) -> dt.datetime | None:
-        """When this household may be called, if not yet at `now` (outside the campaign's call
-        hours, or called back another day); None when it may be called now."""
+    def callable_at(
+        self, now: dt.datetime, closed: Mapping[str, dt.datetime] = MappingProxyType({})
+    ) -> dt.datetime | None:
+        """When this household may be called, if not yet at `now` (planned later, called back
+        another day, or its campaign's calling hours closed: `closed`, see `closed_campaigns`);
+        None when it may be called now."""
         start = french.utc(self.appel_a_partir_de)
+        if self.campagne in closed:
+            start = max(start, closed[self.campagne])
         return start if start > now else None
 
 
@@ -119,9 +125,15 @@ def my_worklist(
     return [WorklistRow(**row._mapping) for row in session.execute(query)]
 
 
-def count_free(session: Session, login: str, secteurs: Sequence[str], now: dt.datetime) -> int:
+def count_free(
+    session: Session,
+    login: str,
+    secteurs: Sequence[str],
+    now: dt.datetime,
+    closed: Collection[str] = (),
+) -> int:
     """How many households of these sectors `login` can be given now (not claimed, not given back by
-    `login`)."""
+    `login`, not of a campaign whose calling hours are `closed`)."""
     return (
         session.scalar(
             select(func.count())
@@ -130,9 +142,34 @@ def count_free(session: Session, login: str, secteurs: Sequence[str], now: dt.da
                 WorklistItem.code_commune.in_(list(secteurs)),
                 waiting_for(login),
                 WorklistItem.appel_a_partir_de <= now,
+                WorklistItem.campagne.not_in(list(closed)),
             )
         )
         or 0
+    )
+
+
+def closed_campaigns(
+    session: Session, secteurs: Sequence[str], now: dt.datetime, config_dir: Path | None
+) -> dict[str, dt.datetime]:
+    """The campaigns with households waiting in these sectors whose calling hours (read from
+    `config_dir`; none when it is None) are closed at `now`, each with when they open again."""
+    if config_dir is None:
+        return {}
+    names = session.scalars(
+        select(WorklistItem.campagne)
+        .where(WorklistItem.code_commune.in_(list(secteurs)), WorklistItem.statut == TO_CALL)
+        .distinct()
+    )
+    return outreach_worklist.closed_for_calls({name: call_window(config_dir, name) for name in names}, now)
+
+
+def reopens_at(config_dir: Path | None, campaign: str, now: dt.datetime) -> dt.datetime | None:
+    """When `campaign`'s calling hours open again, if they are closed at `now`."""
+    if config_dir is None:
+        return None
+    return outreach_worklist.closed_for_calls({campaign: call_window(config_dir, campaign)}, now).get(
+        campaign
     )
 
 
@@ -148,23 +185,48 @@ def called_back_at(session: Session, row_id: int, secteurs: Sequence[str]) -> dt
     return None if start is None else french.utc(start)
 
 
-def next_callable(session: Session, secteurs: Sequence[str], now: dt.datetime) -> dt.datetime | None:
-    """When the next household of these sectors waiting for a call may be called, if none may now."""
-    start = session.scalar(
-        select(func.min(WorklistItem.appel_a_partir_de)).where(
-            WorklistItem.code_commune.in_(list(secteurs)),
-            WorklistItem.statut == TO_CALL,
-            WorklistItem.appel_a_partir_de > now,
+def next_callable(
+    session: Session,
+    secteurs: Sequence[str],
+    now: dt.datetime,
+    closed: Mapping[str, dt.datetime] = MappingProxyType({}),
+) -> dt.datetime | None:
+    """When the next household of these sectors waiting for a call may be called, if none may now
+    (households planned later, and those of the campaigns whose calling hours are `closed`)."""
+    rows = session.execute(
+        select(
+            WorklistItem.campagne,
+            func.min(WorklistItem.appel_a_partir_de),
+            func.min(case((WorklistItem.appel_a_partir_de > now, WorklistItem.appel_a_partir_de))),
         )
+        .where(WorklistItem.code_commune.in_(list(secteurs)), WorklistItem.statut == TO_CALL)
+        .group_by(WorklistItem.campagne)
     )
-    return None if start is None else french.utc(start)
+    moments = []
+    for campaign, first, later in rows:
+        if campaign in closed:
+            moments.append(max(french.utc(first), closed[campaign]))
+        elif later is not None:
+            moments.append(french.utc(later))
+    return min(moments, default=None)
 
 
 def claim_next(
-    engine: Engine, login: str, secteurs: Sequence[str], *, now: dt.datetime | None = None
+    engine: Engine,
+    login: str,
+    secteurs: Sequence[str],
+    *,
+    now: dt.datetime | None = None,
+    config_dir: Path | None = None,
 ) -> int | None:
-    """Claim the next household of my sectors (my unfinished one first); its row id, or None."""
+    """Claim the next household of my sectors (my unfinished one first); its row id, or None.
+
+    With `config_dir`, no household is handed out while its campaign's calling hours are closed.
+    """
     moment = now or dt.datetime.now(dt.UTC)
+    # Read before the claim's transaction: on SQLite it holds the database's write lock.
+    with Session(engine) as session:
+        closed = closed_campaigns(session, secteurs, moment, config_dir)
     for _ in range(MAX_CLAIM_TRIES):
         # The connection's transaction is the claim's: the session joins it and `begin()` commits it.
         with engine.begin() as connection:
@@ -172,7 +234,7 @@ def claim_next(
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
             with Session(bind=connection) as session:
                 item = outreach_worklist.claim_next(
-                    session, worker=login, now=moment, communes=list(secteurs)
+                    session, worker=login, now=moment, communes=list(secteurs), closed_campaigns=closed
                 )
                 if item is None:
                     return None
@@ -224,7 +286,7 @@ def close_with_outcome(
     back after `injoignable` / `message_laisse`: the next day, within its campaign's calling hours
     (read from `config_dir`)."""
     item = session.get(WorklistItem, row_id)
-    window = _call_window(config_dir, item.campagne) if item is not None and config_dir else None
+    window = call_window(config_dir, item.campagne) if item is not None and config_dir else None
     try:
         outreach_worklist.complete(
             session,
@@ -240,9 +302,10 @@ def close_with_outcome(
         raise WorklistError(f"{str(exc)[:1].upper()}{str(exc)[1:]}") from None
 
 
-def _call_window(config_dir: Path, campaign: str) -> WindowSection | None:
-    """The campaign's calling hours; None when its file is gone or broken (called back a day later)."""
+def call_window(config_dir: Path, campaign: str) -> WindowSection:
+    """The campaign's calling hours; the default ones (working days, 9 am to 6 pm) when its file is
+    gone or broken."""
     try:
         return find_campaign(config_dir, campaign).fenetres
     except OutreachError:
-        return None
+        return WindowSection()

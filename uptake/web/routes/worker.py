@@ -33,6 +33,7 @@ from uptake.web.worklist import (
     called_back_at,
     claim_next,
     close_with_outcome,
+    closed_campaigns,
     count_free,
     my_worklist,
     next_callable,
@@ -67,11 +68,13 @@ def _call_again_notice(when: datetime | None) -> str:
 def worklist_page(request: Request, fait: str | None = None, ligne: int | None = None) -> Response:
     """My claimed household first, then the free households of my sectors, most urgent first."""
     account = current_account(request)
-    now = datetime.now(UTC)
+    context = context_of(request)
+    now = context.clock()
     with db(request) as session:
         rows = my_worklist(session, account.login, account.secteurs)
-        free = count_free(session, account.login, account.secteurs, now)
-        upcoming = None if free else next_callable(session, account.secteurs, now)
+        closed = closed_campaigns(session, account.secteurs, now, context.settings.config_dir)
+        free = count_free(session, account.login, account.secteurs, now, closed)
+        upcoming = None if free else next_callable(session, account.secteurs, now, closed)
         notice = NOTICES.get(fait or "")
         if fait == "rappel" and ligne is not None:
             notice = _call_again_notice(called_back_at(session, ligne, account.secteurs))
@@ -86,6 +89,7 @@ def worklist_page(request: Request, fait: str | None = None, ligne: int | None =
             "free": free,
             "upcoming": upcoming,
             "now": now,
+            "closed": closed,
             "commune_names": {c: reference.get(c).nom for c in communes if c in reference},
             "notice": notice,
             "mine": [r for r in rows if r.held_by(account.login)],
@@ -95,9 +99,19 @@ def worklist_page(request: Request, fait: str | None = None, ligne: int | None =
 
 @router.post("/suivant")
 async def next_household(request: Request) -> Response:
-    """Claim the most urgent free household of my sectors (never one a colleague holds)."""
+    """Claim the most urgent free household of my sectors (never one a colleague holds, nor one whose
+    campaign's calling hours are closed now)."""
     account = current_account(request)
-    row_id = await run_in_threadpool(claim_next, context_of(request).engine, account.login, account.secteurs)
+    context = context_of(request)
+    row_id = await run_in_threadpool(
+        lambda: claim_next(
+            context.engine,
+            account.login,
+            account.secteurs,
+            now=context.clock(),
+            config_dir=context.settings.config_dir,
+        )
+    )
     if row_id is None:
         return RedirectResponse("/travail/liste?fait=vide", status_code=303)
     return RedirectResponse(f"/travail/foyers/{row_id}", status_code=303)
@@ -116,7 +130,7 @@ def _card_page(
     keyring = keyring_of(request)
     with db(request) as session:
         try:
-            item = open_claimed(session, row_id, account.login)
+            item = open_claimed(session, row_id, account.login, now=context_of(request).clock())
         except WorklistError as exc:
             raise HTTPException(status_code=404, detail=str(exc)) from None
         card = build_card(session, context_of(request), keyring, item, actor=account.login)
@@ -183,6 +197,7 @@ def record_result(
                 resultat=resultat,
                 montant=_amount(montant),
                 commentaire=commentaire.strip() or None,
+                now=context_of(request).clock(),
                 config_dir=context_of(request).settings.config_dir,
             )
     except WorklistError as exc:

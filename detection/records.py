@@ -170,8 +170,11 @@ class RunRecord:
     finished_at: dt.datetime | None
     import_id: int | None = None
     flags_purged_at: dt.datetime | None = None
-    # Each rule's content digest, from the record the run kept (empty for runs older than it).
+    # From the record the run kept (empty for runs older than it): each rule's content digest, every
+    # parameter used (`valeur`, `depuis`, `source`) and each rule's settings.
     rule_digests: dict[str, str] = field(default_factory=dict)
+    parameters_used: dict[str, dict[str, Any]] = field(default_factory=dict)
+    settings_used: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def status_label(self) -> str:
@@ -231,6 +234,8 @@ class RunRecord:
                 rule: str(kept.get("empreinte", ""))
                 for rule, kept in (row.rules_record or {}).get("regles", {}).items()
             },
+            parameters_used=dict((row.rules_record or {}).get("parametres", {})),
+            settings_used=dict((row.rules_record or {}).get("reglages", {})),
         )
 
 

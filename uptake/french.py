@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from outreach.charts import french_number
+from rules.docs import french_decimal
 from rules.formatting import french_month
 
 MISSING = "—"
@@ -72,6 +73,43 @@ def stored_pairs(stored: str | None) -> list[tuple[str, str]]:
     if not isinstance(loaded, dict):
         return [("", _shown(loaded))]
     return [(str(key), _shown(value)) for key, value in loaded.items()]
+
+
+def kept_value(value: Any) -> str:
+    """A parameter value or a rule's setting as a run kept it (JSON): `622.63` → `622,63`, a table
+    → `1 : 329,71 ; 2 : 300`, `true` → `oui`."""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, int | float):
+        return french_decimal(value, 4)
+    if isinstance(value, dict):
+        return " ; ".join(f"{key} : {kept_value(item)}" for key, item in sorted(value.items()))
+    return _shown(value)
+
+
+def kept_parameters(parameters: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
+    """The parameters a run kept as rows to show: name, value, since (`01/04/2025`), source."""
+    rows = []
+    for name, kept in sorted(parameters.items()):
+        since = kept.get("depuis")
+        rows.append(
+            (
+                name,
+                kept_value(kept.get("valeur")),
+                dt.date.fromisoformat(since).strftime("%d/%m/%Y") if since else MISSING,
+                str(kept.get("source") or MISSING),
+            )
+        )
+    return rows
+
+
+def kept_settings(settings: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """The rule settings a run kept as rows to show: rule, setting, value."""
+    return [
+        (rule, key, kept_value(value))
+        for rule, kept in sorted(settings.items())
+        for key, value in sorted(kept.items())
+    ]
 
 
 def _shown(value: Any) -> str:

@@ -101,3 +101,32 @@ def test_a_relative_output_folder_is_recorded_absolute_so_that_the_purge_finds_i
     runner = DetectionRunner(engine, geography, tmp_path / "runs")
     run = runner.run(RunRequest(extract, rule_ids=(RULE,), out_dir=Path("sortie"))).run
     assert run.flags_path == str(tmp_path / "sortie" / "flags.parquet")
+
+
+def test_runs_show_gives_the_parameter_values_and_settings_the_run_used_even_after_the_files_change(
+    cli, extract: Path, tmp_path: Path
+) -> None:
+    parameters = tmp_path / "parametres"
+    shutil.copytree(default_parameters_dir(), parameters)
+    al = parameters / "al.yaml"
+    # The value in force in the synthetic extract's month (2025-06).
+    shipped = "valeur: {1: 329.71, 2: 287.35, 3: 269.32}"
+    assert shipped in al.read_text(encoding="utf-8")
+    al.write_text(
+        al.read_text(encoding="utf-8").replace(shipped, "valeur: {1: 401.5, 2: 287.35, 3: 269.32}"),
+        encoding="utf-8",
+    )
+    assert (
+        cli("run", "-e", str(extract), "--parametres", str(parameters), "--out", str(tmp_path / "o")).code
+        == 0
+    )
+    al.write_text(al.read_text(encoding="utf-8").replace("401.5", "999"), encoding="utf-8")
+
+    shown = " ".join(cli("runs", "show", "1").stdout.split())
+    assert "Paramètres utilisés" in shown and "Réglages des règles" in shown
+    # The value the run used, with its date and source.
+    assert re.search(
+        r"al\.plafond_loyer_seul │ 1 : 401,5 ; 2 : 287,35 ; 3 : 269,32 │ 01/10/2024 │ Arrêté", shown
+    )
+    assert "999" not in shown
+    assert re.search(r"impaye_locatif │ mois_impayes_minimum │ 2 │", shown), shown

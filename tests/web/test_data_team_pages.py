@@ -126,6 +126,17 @@ def test_run_page_shows_a_runs_counts_by_commune_and_its_steps(client_for: Clien
             timings={"validation": 0.25, "evaluation": 75.0},
             started_at=dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC),
             finished_at=dt.datetime(2026, 3, 2, 8, 2, tzinfo=dt.UTC),
+            rules_record={
+                "parametres": {
+                    "al.plafond_loyer_seul": {
+                        "valeur": {"1": 329.71, "2": 287.35, "3": 269.32},
+                        "depuis": "2024-10-01",
+                        "source": "Arrêté du 27/09/2024, art. 1",
+                    }
+                },
+                "reglages": {"impaye_locatif": {"mois_impayes_minimum": 2}},
+                "regles": {"ppa_non_recours": {"version": "1.2.0", "empreinte": "0123456789abcdef"}},
+            },
         )
         session.add(run)
         session.flush()
@@ -137,9 +148,15 @@ def test_run_page_shows_a_runs_counts_by_commune_and_its_steps(client_for: Clien
     # Communes by name, most flags first; steps in French with their durations.
     assert re.search(
         r"<td>Prime d&#39;activité probablement non réclamée</td><td><code>ppa_non_recours</code></td>"
-        r"<td>1\.2\.0</td><td><code>—</code></td><td[^>]*>61</td>",
+        r"<td>1\.2\.0</td><td><code>0123456789abcdef</code></td><td[^>]*>61</td>",
         page,
     )
+    # The parameter values and settings the run kept, in French notation.
+    assert (
+        '<tr><td><code>al.plafond_loyer_seul</code></td><td class="nombre">1 : 329,71 ; 2 : 287,35 ; '
+        "3 : 269,32</td><td>01/10/2024</td><td>Arrêté du 27/09/2024, art. 1</td></tr>" in page
+    )
+    assert "<tr><td><code>impaye_locatif</code></td><td>mois_impayes_minimum</td><td>2</td></tr>" in page
     assert page.index("Forcalquier") < page.index("Lurs")
     assert (
         "Validation de l&#39;extrait" in page

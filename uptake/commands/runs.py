@@ -102,6 +102,7 @@ def print_run(record: RunRecord, out: Console, communes_shown: int = COMMUNES_SH
             flagged = french.count(record.counts_by_rule.get(rule, 0)) if published else "—"
             rules.add_row(rule, version, record.rule_digests.get(rule, "—"), flagged)
         out.print(rules)
+    print_kept_parameters(record, out)
     if record.counts_by_commune:
         reference = load_reference()
         communes = Table(title="Drapeaux par commune", title_justify="left")
@@ -126,6 +127,25 @@ def print_run(record: RunRecord, out: Console, communes_shown: int = COMMUNES_SH
         for step, seconds in record.timings.items():
             steps.add_row(STEP_LABELS.get(step, step), french.duration(seconds))
         out.print(steps)
+
+
+def print_kept_parameters(record: RunRecord, out: Console) -> None:
+    """The parameter values and rule settings the run used, as it kept them (the rules' files may
+    have changed since)."""
+    if record.parameters_used:
+        parameters = Table(title="Paramètres utilisés", title_justify="left")
+        for column in ("Paramètre", "Valeur", "En vigueur depuis", "Source"):
+            parameters.add_column(column, overflow="fold")
+        for kept in french.kept_parameters(record.parameters_used):
+            parameters.add_row(*kept)
+        out.print(parameters)
+    if record.settings_used:
+        settings = Table(title="Réglages des règles", title_justify="left")
+        for column in ("Règle", "Réglage", "Valeur"):
+            settings.add_column(column, overflow="fold")
+        for setting in french.kept_settings(record.settings_used):
+            settings.add_row(*setting)
+        out.print(settings)
 
 
 def register(app: typer.Typer) -> None:

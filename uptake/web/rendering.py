@@ -22,6 +22,8 @@ TEMPLATES.env.filters.update(
     moment=french.moment,
     jour=french.day,
     paires=french.stored_pairs,
+    parametres_gardes=french.kept_parameters,
+    reglages_gardes=french.kept_settings,
 )
 
 NAVIGATION: dict[str, list[tuple[str, str]]] = {

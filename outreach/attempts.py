@@ -9,7 +9,7 @@ the message is planned for: the next moment the channel's sending window allows.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -25,6 +25,7 @@ from outreach.campaigns import Campaign
 from outreach.channels import (
     CHANNEL_FIELDS,
     CHANNEL_KEY_FIELDS,
+    Delivery,
     SmtpSettings,
     build_email,
     deliver_emails,
@@ -32,7 +33,7 @@ from outreach.channels import (
     zip_files,
 )
 from outreach.letters import LEFT_OUT_NAME, PDF_NAME, print_letters
-from outreach.models import Contact, WorklistItem
+from outreach.models import REFUSED, SENT, Contact, WorklistItem
 from outreach.outcomes import record_outcome
 from outreach.questionnaires import reference as questionnaire_reference
 from outreach.templates import Renderer, format_euros
@@ -116,6 +117,53 @@ def _context(
     return context
 
 
+def delivery_problem(delivery: Delivery) -> str | None:
+    """Why some e-mails of a batch were not taken by the server (no address in it), None if all were."""
+    problems = []
+    if delivery.failure is not None:
+        problems.append(f"connexion interrompue ({delivery.failure})")
+    if delivery.deferred:
+        problems.append(f"{delivery.deferred} courriel(s) refusé(s) pour l'instant par le serveur")
+    if delivery.refused:
+        problems.append(f"{len(delivery.refused)} courriel(s) refusé(s) par le serveur")
+    return " ; ".join(problems) or None
+
+
+def delivery_states(delivery: Delivery, households: Sequence[str]) -> dict[str, str]:
+    """The contact history's `envoi` of each household of a batch (in the batch's order): `remis`
+    (taken by the server) or `refuse` (refused for good); those left out are still to send."""
+    states = {households[i]: SENT for i in delivery.delivered}
+    states.update({households[i]: REFUSED for i in delivery.refused})
+    return states
+
+
+def audit_delivery(
+    session: Session,
+    actor: str,
+    launch_id: int,
+    attempt: int,
+    delivery: Delivery,
+    prepared: int,
+    smtp: SmtpSettings,
+    now: dt.datetime,
+) -> None:
+    """The audit entry of one batch handed to the SMTP server: counts only."""
+    audit.append(
+        session,
+        actor=actor,
+        action="courriel.envoi" if delivery.failure is None else "courriel.envoi_interrompu",
+        object_ref=f"campagne:{launch_id}",
+        counts={
+            "envoyes": delivery.sent,
+            "refuses": len(delivery.refused),
+            "reportes": delivery.deferred,
+            "prepares": prepared,
+        },
+        details={"serveur": f"{smtp.host}:{smtp.port}", "tentative": attempt, "incident": delivery.failure},
+        now=now,
+    )
+
+
 def produce_attempt(
     job: AttemptJob, index: int, households: pl.DataFrame, *, first_contact: bool
 ) -> AttemptReport:
@@ -155,6 +203,8 @@ def produce_attempt(
     outputs: list[OutputFile] = []
     sent: int | None = None
     failure: str | None = None
+    # What the SMTP server did with each household's e-mail (by pseudonym), when it was given one.
+    sending: dict[str, str] = {}
     # What the files hold: the contact fields, and what they tell of the detection (checked against the
     # exchange's approval when written).
     fields = [*CHANNEL_FIELDS[channel], *job.renderer.disclosed(attempt)]
@@ -208,23 +258,10 @@ def produce_attempt(
         write(f"Courriels {job.campaign.id} tentative {index + 1}", f"{stem}.zip", zip_files(files))
         if job.smtp is not None:
             delivery = deliver_emails(messages, job.smtp)
-            sent = delivery.sent
-            if delivery.failure is not None:
-                failure = f"connexion interrompue ({delivery.failure})"
-            elif delivery.refused:
-                failure = f"{delivery.refused} courriel(s) refusé(s) par le serveur"
-            audit.append(
-                job.session,
-                actor=job.actor,
-                action="courriel.envoi" if delivery.failure is None else "courriel.envoi_interrompu",
-                object_ref=f"campagne:{job.launch_id}",
-                counts={"envoyes": delivery.sent, "refuses": delivery.refused, "prepares": len(messages)},
-                details={
-                    "serveur": f"{job.smtp.host}:{job.smtp.port}",
-                    "tentative": index + 1,
-                    "incident": delivery.failure,
-                },
-                now=job.now,
+            sent, failure = delivery.sent, delivery_problem(delivery)
+            sending = delivery_states(delivery, [h["id_foyer"] for h, _, _ in rows])
+            audit_delivery(
+                job.session, job.actor, job.launch_id, index + 1, delivery, len(messages), job.smtp, job.now
             )
     elif rows and channel == "appel":
         frame = pl.DataFrame(
@@ -307,6 +344,7 @@ def produce_attempt(
                     "produit_le": job.now,
                     "fichier": output_path,
                     "fichier_sha256": output_hash,
+                    "envoi": sending.get(h["id_foyer"]),
                 }
                 for h, _, _ in rows
             ],

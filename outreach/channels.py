@@ -85,36 +85,65 @@ def zip_files(files: Sequence[tuple[str, bytes]]) -> bytes:
 
 @dataclass(frozen=True)
 class Delivery:
-    """What the SMTP server did with a batch (counts only: refusals name no address)."""
+    """What the SMTP server did with a batch, by position in the batch (no address in it)."""
 
-    sent: int
-    refused: int
+    # Taken by the server.
+    delivered: tuple[int, ...]
+    # Refused for good (a 5xx reply: unknown mailbox, message rejected): not worth sending again.
+    refused: tuple[int, ...]
+    # Refused for now (a 4xx reply: try again later).
+    deferred: int = 0
+    # Why the batch stopped (connection lost), None if every message was tried.
     failure: str | None = None
+
+    @property
+    def sent(self) -> int:
+        """How many messages the server took."""
+        return len(self.delivered)
+
+
+def _temporary(exc: smtplib.SMTPException) -> bool:
+    """A 4xx reply: the server asks to try again later."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in exc.recipients.values())
+    code = getattr(exc, "smtp_code", 0)
+    return isinstance(code, int) and 400 <= code < 500
 
 
 def deliver_emails(messages: Sequence[EmailMessage], smtp: SmtpSettings) -> Delivery:
     """Send every message through one SMTP connection.
 
-    A message the server refuses is counted, not raised; a connection failure stops the batch and is
-    described without any address (the `.eml` files stay written for a later delivery).
+    A message the server refuses is counted (for good on a 5xx reply, for now on a 4xx one), not
+    raised; a connection failure stops the batch and is described without any address (the `.eml`
+    files stay written, and `outreach.sending` sends later what was not taken).
     """
-    sent = refused = 0
+    delivered: list[int] = []
+    refused: list[int] = []
+    deferred = 0
     try:
         with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as client:
             if smtp.starttls:
                 client.starttls()
             if smtp.user and smtp.password:
                 client.login(smtp.user, smtp.password)
-            for message in messages:
+            for index, message in enumerate(messages):
                 try:
                     rejected = client.send_message(message)
-                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused):
-                    refused += 1
+                except (
+                    smtplib.SMTPRecipientsRefused,
+                    smtplib.SMTPDataError,
+                    smtplib.SMTPSenderRefused,
+                ) as exc:
+                    if _temporary(exc):
+                        deferred += 1
+                    else:
+                        refused.append(index)
                     continue
-                sent, refused = (sent, refused + 1) if rejected else (sent + 1, refused)
+                (refused if rejected else delivered).append(index)
     except (OSError, smtplib.SMTPException) as exc:
-        return Delivery(sent, refused, f"{type(exc).__name__} sur {smtp.host}:{smtp.port}")
-    return Delivery(sent, refused)
+        failure = f"{type(exc).__name__} sur {smtp.host}:{smtp.port}"
+        return Delivery(tuple(delivered), tuple(refused), deferred, failure)
+    return Delivery(tuple(delivered), tuple(refused), deferred)
 
 
 WORKLIST_HEADERS: dict[str, str] = {

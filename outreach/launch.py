@@ -61,10 +61,17 @@ class LaunchNotFound(OutreachError):
 class LaunchOfAnotherCampaign(OutreachError):
     """The launch asked for exists, but another campaign made it: its follow-ups are that campaign's."""
 
-    def __init__(self, launch_id: int, campaign: str, owner: str) -> None:
+    def __init__(
+        self,
+        launch_id: int,
+        campaign: str,
+        owner: str,
+        command: str = "followup",
+        work: str = "produisez ses relances",
+    ) -> None:
         super().__init__(
-            f"le lancement n°{launch_id} est un lancement de {owner}, pas de {campaign} : produisez ses "
-            f"relances avec `uptake campaigns followup {owner} --launch {launch_id}`, ou donnez un "
+            f"le lancement n°{launch_id} est un lancement de {owner}, pas de {campaign} : {work} "
+            f"avec `uptake campaigns {command} {owner} --launch {launch_id}`, ou donnez un "
             f"lancement de {campaign} (voir `uptake campaigns list`)."
         )
 
@@ -177,7 +184,9 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
-def _check_delivery_window(campaign: Campaign, smtp: SmtpSettings | None, now: dt.datetime) -> None:
+def check_delivery_window(campaign: Campaign, smtp: SmtpSettings | None, now: dt.datetime) -> None:
+    """`OutsideSendingWindow` when e-mails would be handed to `smtp` at `now` outside the campaign's
+    window (a public holiday)."""
     if smtp is not None and not is_allowed(campaign.fenetres, "email", now):
         upcoming = next_allowed(campaign.fenetres, "email", now)
         raise OutsideSendingWindow(
@@ -197,7 +206,7 @@ def launch_campaign(
 ) -> LaunchReport:
     """Select, randomise, record and produce the first attempt of `campaign` on run `run_id`."""
     moment = _utc(now or dt.datetime.now(dt.UTC))
-    _check_delivery_window(campaign, smtp, moment)
+    check_delivery_window(campaign, smtp, moment)
     renderer = Renderer(env.templates_dir, campaign)
     with Session(env.engine, expire_on_commit=False) as session, session.begin():
         run = get_run(session, run_id)
@@ -353,7 +362,7 @@ def run_followups(
 ) -> list[AttemptReport]:
     """Produce every follow-up attempt of launch `launch_id` that is due at `now`."""
     moment = _utc(now or dt.datetime.now(dt.UTC))
-    _check_delivery_window(campaign, smtp, moment)
+    check_delivery_window(campaign, smtp, moment)
     renderer = Renderer(env.templates_dir, campaign)
     with Session(env.engine, expire_on_commit=False) as session, session.begin():
         launch = session.get(Launch, launch_id)

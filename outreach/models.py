@@ -60,6 +60,13 @@ class Assignment(Base):
     rang: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
+# `Contact.envoi` values.
+SENT = "remis"
+REFUSED = "refuse"
+# Not sent: the household objected between the batch's production and its sending.
+OBJECTED = "opposition"
+
+
 class Contact(Base):
     """The contact history: every attempt made (or planned) with a household, across all campaigns."""
 
@@ -76,6 +83,11 @@ class Contact(Base):
     produit_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     fichier: Mapped[str | None] = mapped_column(Text, nullable=True)
     fichier_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # An e-mail handed to the SMTP server: `remis` (taken) or `refuse` (refused for good); `opposition`
+    # when the household objected before it was sent; empty while uptake has not delivered it (prepared
+    # for another tool, connection lost, refused for now); `inconnu` for e-mails produced before this
+    # was recorded.
+    envoi: Mapped[str | None] = mapped_column(String(10), nullable=True)
 
 
 class Outcome(Base):

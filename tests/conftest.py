@@ -131,12 +131,28 @@ def free_port() -> int:
 
 
 class SmtpInbox:
-    """What a real SMTP server on loopback received: (sender, recipients, raw message) each."""
+    """What a real SMTP server on loopback received: (sender, recipients, raw message) each.
+
+    Like a real relay, it can refuse some recipients for good (`refused`, a 5xx reply) and, once it
+    holds `full_after` messages, refuse the next ones for now (a 4xx reply).
+    """
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.refused: set[str] = set()
+        self.full_after: int | None = None
+
+    async def handle_RCPT(
+        self, server: object, session: object, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address in self.refused:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        if self.full_after is not None and len(self.messages) >= self.full_after:
+            return "452 4.3.1 Insufficient system storage, try again later"
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted for delivery"
 

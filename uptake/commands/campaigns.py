@@ -1,4 +1,4 @@
-"""`uptake campaigns …`: list, check, launch, follow up and reconcile outreach campaigns."""
+"""`uptake campaigns …`: list, check, launch, follow up, send and reconcile outreach campaigns."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outreach.attempts import AttemptReport
@@ -25,9 +25,10 @@ from outreach.campaigns import (
 from outreach.channels import SmtpSettings, smtp_relay
 from outreach.errors import CampaignNotFound, OutreachError
 from outreach.launch import campaign_fields, launch_campaign, run_followups
-from outreach.models import Launch
+from outreach.models import Contact, Launch
 from outreach.reconcile import ReconciliationReport, reconcile_extract
 from outreach.selection import EXCLUSION_REASONS
+from outreach.sending import send_pending_emails
 from outreach.templates import CHANNEL_NAMES, Renderer, check_campaign, format_euros
 from uptake import french
 from uptake.commands.privacy import actor_name
@@ -81,9 +82,9 @@ def print_attempts(attempts: tuple[AttemptReport, ...] | list[AttemptReport]) ->
             prepared = ", ".join(str(o.path) for o in attempt.outputs)
             err_console.print(
                 f"[red]Envoi incomplet[/] : {unsent} courriel(s) non remis au serveur SMTP — "
-                f"{attempt.echec_envoi}. Les messages préparés (.eml) sont dans {prepared} : remettez-les "
-                "au relais de la Caf une fois le problème réglé (ils restent comptés comme contacts "
-                "prévus de cette tentative)."
+                f"{attempt.echec_envoi}. Les messages préparés (.eml) sont dans {prepared}. Une fois le "
+                "problème réglé, « uptake campaigns send CAMPAGNE --launch N --smtp HOTE:PORT » envoie "
+                "ceux que le serveur n'a pas pris (jamais deux fois le même)."
             )
 
 
@@ -170,6 +171,20 @@ def register(app: typer.Typer) -> None:
             err_console.print("Vérifiez-les avec `uptake campaigns check` après correction.")
         with Session(ctx.engine) as session:
             launches = session.scalars(select(Launch).order_by(Launch.id.desc()).limit(20)).all()
+            # A result has `keys()`: `dict()` would read it as a mapping, not as pairs.
+            waiting = dict(
+                list(
+                    session.execute(
+                        select(Contact.launch_id, func.count())
+                        .where(
+                            Contact.launch_id.in_([launch.id for launch in launches]),
+                            Contact.canal == "email",
+                            Contact.envoi.is_(None),
+                        )
+                        .group_by(Contact.launch_id)
+                    ).tuples()
+                )
+            )
         if launches:
             done = compact_table("Derniers lancements")
             done.add_column("N°", justify="right", no_wrap=True)
@@ -190,6 +205,13 @@ def register(app: typer.Typer) -> None:
                     french.count(launch.nb_exclus),
                 )
             console.print(done)
+        for launch in launches:
+            if waiting.get(launch.id):
+                console.print(
+                    f"Lancement n°{launch.id} : {french.count(waiting[launch.id])} courriel(s) que le "
+                    f"serveur SMTP n'a pas pris : « uptake campaigns send {launch.campagne} --launch "
+                    f"{launch.id} --smtp HOTE:PORT »."
+                )
 
     @group.command("check")
     def check_command(
@@ -295,6 +317,40 @@ def register(app: typer.Typer) -> None:
             console.print("Aucune relance à produire aujourd'hui.")
         print_attempts(attempts)
         if failed_delivery(attempts):
+            raise typer.Exit(1)
+
+    @group.command("send")
+    def send_command(
+        campagne: str = typer.Argument(..., metavar="CAMPAGNE", help="Nom de la campagne."),
+        lancement: int = typer.Option(
+            ..., "--launch", help="Numéro du lancement (voir `uptake campaigns list`)."
+        ),
+        smtp: str = typer.Option(..., "--smtp", help="Serveur SMTP de la Caf (HOTE:PORT)."),
+        acteur: ActorOption = None,
+    ) -> None:
+        """Envoie les courriels d'un lancement que le serveur SMTP n'a pas encore pris.
+
+        Lancement préparé sans --smtp, envoi interrompu, refus temporaire : jamais deux fois le même
+        courriel, jamais à un foyer opposé depuis."""
+        ctx = AppContext.from_env()
+        campaign = find_campaign(ctx.settings.config_dir, campagne)
+        report = send_pending_emails(
+            ctx.outreach_env(actor_name(acteur)), campaign, lancement, smtp_relay(smtp)
+        )
+        line = (
+            f"Lancement n°{report.launch_id} : {report.waiting} courriel(s) en attente, "
+            f"[bold]{report.sent}[/] remis au serveur SMTP"
+        )
+        if report.refused:
+            line += f", {report.refused} refusé(s) définitivement (adresse à vérifier)"
+        if report.objected:
+            line += f", {report.objected} non envoyé(s) : opposition au contact enregistrée depuis"
+        console.print(line + ".")
+        if report.problem is not None:
+            err_console.print(
+                f"[red]Envoi incomplet[/] : {report.problem}. Relancez la même commande une fois le "
+                "problème réglé : seuls les courriels non pris seront envoyés."
+            )
             raise typer.Exit(1)
 
     @group.command("reconcile")

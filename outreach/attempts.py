@@ -34,7 +34,7 @@ from outreach.channels import (
 )
 from outreach.letters import LEFT_OUT_NAME, PDF_NAME, print_letters
 from outreach.models import REFUSED, SENT, Contact, WorklistItem
-from outreach.outcomes import record_outcome
+from outreach.outcomes import BOUNCED, record_outcome
 from outreach.questionnaires import reference as questionnaire_reference
 from outreach.templates import Renderer, format_euros
 from outreach.windows import next_allowed
@@ -123,17 +123,44 @@ def delivery_problem(delivery: Delivery) -> str | None:
     if delivery.failure is not None:
         problems.append(f"connexion interrompue ({delivery.failure})")
     if delivery.deferred:
-        problems.append(f"{delivery.deferred} courriel(s) refusé(s) pour l'instant par le serveur")
+        problems.append(f"{delivery.deferred} courriel(s) non pris pour l'instant par le serveur")
     if delivery.refused:
-        problems.append(f"{len(delivery.refused)} courriel(s) refusé(s) par le serveur")
+        problems.append(
+            f"{len(delivery.refused)} adresse(s) refusée(s) par le serveur "
+            "(comptées « courriel non distribué »)"
+        )
     return " ; ".join(problems) or None
 
 
-def delivery_states(delivery: Delivery, households: Sequence[str]) -> dict[str, str]:
-    """The contact history's `envoi` of each household of a batch (in the batch's order): `remis`
-    (taken by the server) or `refuse` (refused for good); those left out are still to send."""
-    states = {households[i]: SENT for i in delivery.delivered}
-    states.update({households[i]: REFUSED for i in delivery.refused})
+def record_delivery(
+    session: Session,
+    delivery: Delivery,
+    batch: Sequence[tuple[str, str]],
+    *,
+    launch_id: int,
+    attempt: int,
+    actor: str,
+    now: dt.datetime,
+) -> dict[str, str]:
+    """The contact history's `envoi` of each household of a batch (`batch`: its (pseudonym, rule)
+    pairs, in the batch's order): `remis` (taken by the server) or `refuse` (address refused for good,
+    recorded « courriel non distribué »: the address is then no longer used); those left out are
+    still to send."""
+    states = {batch[i][0]: SENT for i in delivery.delivered}
+    for index in delivery.refused:
+        pseudonym, rule = batch[index]
+        states[pseudonym] = REFUSED
+        record_outcome(
+            session,
+            id_foyer=pseudonym,
+            resultat=BOUNCED,
+            acteur=actor,
+            launch_id=launch_id,
+            regle=rule,
+            tentative=attempt,
+            source="envoi",
+            now=now,
+        )
     return states
 
 
@@ -203,8 +230,7 @@ def produce_attempt(
     outputs: list[OutputFile] = []
     sent: int | None = None
     failure: str | None = None
-    # What the SMTP server did with each household's e-mail (by pseudonym), when it was given one.
-    sending: dict[str, str] = {}
+    delivery: Delivery | None = None
     # What the files hold: the contact fields, and what they tell of the detection (checked against the
     # exchange's approval when written).
     fields = [*CHANNEL_FIELDS[channel], *job.renderer.disclosed(attempt)]
@@ -259,7 +285,6 @@ def produce_attempt(
         if job.smtp is not None:
             delivery = deliver_emails(messages, job.smtp)
             sent, failure = delivery.sent, delivery_problem(delivery)
-            sending = delivery_states(delivery, [h["id_foyer"] for h, _, _ in rows])
             audit_delivery(
                 job.session, job.actor, job.launch_id, index + 1, delivery, len(messages), job.smtp, job.now
             )
@@ -330,6 +355,19 @@ def produce_attempt(
     output_path = str(outputs[0].path) if outputs else None
     output_hash = outputs[0].sha256 if outputs else None
     if rows:
+        sending = (
+            {}
+            if delivery is None
+            else record_delivery(
+                job.session,
+                delivery,
+                [(h["id_foyer"], h["regle"]) for h, _, _ in rows],
+                launch_id=job.launch_id,
+                attempt=index + 1,
+                actor=job.actor,
+                now=job.now,
+            )
+        )
         job.session.execute(
             insert(Contact),
             [

@@ -89,11 +89,12 @@ class Delivery:
 
     # Taken by the server.
     delivered: tuple[int, ...]
-    # Refused for good (a 5xx reply: unknown mailbox, message rejected): not worth sending again.
+    # Recipient refused for good (a 5xx reply to RCPT: unknown or unacceptable address).
     refused: tuple[int, ...]
-    # Refused for now (a 4xx reply: try again later).
+    # Not taken but may be sent again: refused for now (a 4xx reply), or the message itself refused
+    # (a reply to DATA: size, content policy), which a corrected relay or template may take.
     deferred: int = 0
-    # Why the batch stopped (connection lost), None if every message was tried.
+    # Why the batch stopped (connection lost, sender address refused), None if every message was tried.
     failure: str | None = None
 
     @property
@@ -102,20 +103,18 @@ class Delivery:
         return len(self.delivered)
 
 
-def _temporary(exc: smtplib.SMTPException) -> bool:
-    """A 4xx reply: the server asks to try again later."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(400 <= code < 500 for code, _ in exc.recipients.values())
-    code = getattr(exc, "smtp_code", 0)
-    return isinstance(code, int) and 400 <= code < 500
+def _for_good(exc: smtplib.SMTPRecipientsRefused) -> bool:
+    """Every recipient refused with a 5xx reply (a 4xx one asks to try again later)."""
+    return all(500 <= code < 600 for code, _ in exc.recipients.values())
 
 
 def deliver_emails(messages: Sequence[EmailMessage], smtp: SmtpSettings) -> Delivery:
     """Send every message through one SMTP connection.
 
-    A message the server refuses is counted (for good on a 5xx reply, for now on a 4xx one), not
-    raised; a connection failure stops the batch and is described without any address (the `.eml`
-    files stay written, and `outreach.sending` sends later what was not taken).
+    A message the server does not take is counted, not raised: its address refused for good, or kept
+    for a later sending. A connection failure, or the sender's address refused (every message would
+    be), stops the batch and is described without any address (the `.eml` files stay written, and
+    `outreach.sending` sends later what was not taken).
     """
     delivered: list[int] = []
     refused: list[int] = []
@@ -129,15 +128,14 @@ def deliver_emails(messages: Sequence[EmailMessage], smtp: SmtpSettings) -> Deli
             for index, message in enumerate(messages):
                 try:
                     rejected = client.send_message(message)
-                except (
-                    smtplib.SMTPRecipientsRefused,
-                    smtplib.SMTPDataError,
-                    smtplib.SMTPSenderRefused,
-                ) as exc:
-                    if _temporary(exc):
-                        deferred += 1
-                    else:
+                except smtplib.SMTPRecipientsRefused as exc:
+                    if _for_good(exc):
                         refused.append(index)
+                    else:
+                        deferred += 1
+                    continue
+                except smtplib.SMTPDataError:
+                    deferred += 1
                     continue
                 (refused if rejected else delivered).append(index)
     except (OSError, smtplib.SMTPException) as exc:

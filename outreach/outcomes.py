@@ -69,7 +69,8 @@ OPENED = "droit_ouvert"
 MAX_MONTHLY_AMOUNT = 10_000.0
 _AMOUNT_EXAMPLE = "par exemple 182,50"
 
-SOURCES = ("saisie", "import", "rapprochement", "simulation")
+# `envoi`: the e-mail relay refused an address when the message was handed to it.
+SOURCES = ("saisie", "import", "rapprochement", "simulation", "envoi")
 
 
 @dataclass(frozen=True)

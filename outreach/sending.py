@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach import oppositions
-from outreach.attempts import audit_delivery, delivery_problem, delivery_states
+from outreach.attempts import audit_delivery, delivery_problem, record_delivery
 from outreach.campaigns import Campaign
 from outreach.channels import SmtpSettings, deliver_emails
 from outreach.errors import OutreachError
@@ -108,12 +108,20 @@ def send_pending_emails(
         problems = []
         for (attempt, digest), contacts in sorted(batches.items(), key=lambda kv: kv[0][0]):
             messages = _batch_messages(session, env, digest, moment)
-            households = [c.id_foyer for c in contacts if c.id_foyer in messages]
-            delivery = deliver_emails([messages[h] for h in households], smtp)
-            states = delivery_states(delivery, households)
-            for contact in contacts:
+            found = [c for c in contacts if c.id_foyer in messages]
+            delivery = deliver_emails([messages[c.id_foyer] for c in found], smtp)
+            states = record_delivery(
+                session,
+                delivery,
+                [(c.id_foyer, c.regle) for c in found],
+                launch_id=launch_id,
+                attempt=attempt,
+                actor=env.actor,
+                now=moment,
+            )
+            for contact in found:
                 contact.envoi = states.get(contact.id_foyer)
-            audit_delivery(session, env.actor, launch_id, attempt, delivery, len(households), smtp, moment)
+            audit_delivery(session, env.actor, launch_id, attempt, delivery, len(found), smtp, moment)
             sent, refused = sent + delivery.sent, refused + len(delivery.refused)
             problem = delivery_problem(delivery)
             if problem is not None:

@@ -133,14 +133,24 @@ def free_port() -> int:
 class SmtpInbox:
     """What a real SMTP server on loopback received: (sender, recipients, raw message) each.
 
-    Like a real relay, it can refuse some recipients for good (`refused`, a 5xx reply) and, once it
-    holds `full_after` messages, refuse the next ones for now (a 4xx reply).
+    Like a real relay, it can refuse the sender's address (`sender_refused`), some recipients for good
+    (`refused`, a 5xx reply) and, once it holds `full_after` messages, the next ones for now (a 4xx
+    reply).
     """
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.sender_refused = False
         self.refused: set[str] = set()
         self.full_after: int | None = None
+
+    async def handle_MAIL(
+        self, server: object, session: object, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        if self.sender_refused:
+            return "550 5.7.1 Sender address rejected: not owned by user"
+        envelope.mail_from = address
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: object, session: object, envelope: Any, address: str, rcpt_options: list[str]

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from outreach import oppositions
 from outreach.channels import SmtpSettings
 from outreach.launch import launch_campaign
-from outreach.models import Contact
+from outreach.models import Contact, Outcome
 from outreach.sending import NothingToSend, send_pending_emails
 from privacy import exchanges
 from privacy.errors import ExchangeRefused
-from privacy.models import AuditEntry
+from privacy.models import AuditEntry, ContactRecord
 from tests.conftest import free_port
 from tests.outreach.conftest import NOW
 from tests.outreach.factories import campaign_22, flag, flags_frame
@@ -84,14 +84,19 @@ def test_refused_for_now_is_sent_again_and_refused_for_good_never(make_world, sm
     world, launched = _launched(make_world, 3, smtp)
     problem = launched.attempts[0].echec_envoi
     assert problem is not None
-    assert (
-        "1 courriel(s) refusé(s) pour l'instant" in problem
-        and "1 courriel(s) refusé(s) par le serveur" in problem
-    )
+    assert "1 courriel(s) non pris pour l'instant" in problem and "1 adresse(s) refusée(s)" in problem
     first = _recipients(inbox)
     assert len(first) == 1
     states = _states(world)
     assert sorted(map(str, states.values())) == ["None", "refuse", "remis"]
+    # The address refused for good is a bounce: recorded, and no longer used by the next attempts.
+    [refused] = [pseudonym for pseudonym, state in states.items() if state == "refuse"]
+    with Session(world.engine) as session:
+        recorded = session.scalars(select(Outcome).where(Outcome.id_foyer == refused))
+        outcomes = [(o.resultat, o.source) for o in recorded]
+        usable = session.get_one(ContactRecord, refused).usable_fields
+    assert outcomes == [("courriel_non_distribue", "envoi")]
+    assert "email" not in usable
 
     inbox.full_after = None
     report = send_pending_emails(world.env, _email_campaign(), launched.launch_id, smtp, now=NOW)
@@ -100,6 +105,22 @@ def test_refused_for_now_is_sent_again_and_refused_for_good_never(make_world, sm
     assert "foyer1@example.org" not in _recipients(inbox)
     assert len(set(_recipients(inbox))) == 2 == len(inbox.messages)  # nobody got it twice
     assert sorted(map(str, _states(world).values())) == ["refuse", "remis", "remis"]
+
+
+@SQLITE
+def test_a_sender_address_the_relay_refuses_stops_the_batch_and_refuses_no_household(
+    make_world, smtp_server
+) -> None:
+    inbox, smtp = smtp_server
+    inbox.sender_refused = True
+    world, launched = _launched(make_world, 2, smtp)
+    problem = launched.attempts[0].echec_envoi
+    assert problem is not None and "SMTPSenderRefused" in problem and "adresse(s) refusée(s)" not in problem
+    assert set(_states(world).values()) == {None}  # all still to send once the sender is fixed
+
+    inbox.sender_refused = False
+    report = send_pending_emails(world.env, _email_campaign(), launched.launch_id, smtp, now=NOW)
+    assert (report.waiting, report.sent) == (2, 2)
 
 
 @SQLITE

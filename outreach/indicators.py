@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from outreach.holdout import CONTACTED, HOLDOUT
-from outreach.models import Assignment, Contact, Launch, Outcome, QuestionnaireAnswer
+from outreach.models import OBJECTED, REFUSED, Assignment, Contact, Launch, Outcome, QuestionnaireAnswer
 from outreach.outcomes import BOUNCED, UNDELIVERED
 from outreach.questionnaire_answers import QuestionnaireResults, questionnaire_results
 from privacy.disclosure import (
@@ -133,8 +133,12 @@ def load_tables(engine: Engine) -> Tables:
                 Assignment.motif_exclusion,
             )
         ).all()
+        # An e-mail that never left (address refused by the relay, household objected before it went)
+        # contacted nobody.
         contacts = session.execute(
-            select(Contact.launch_id, Contact.id_foyer, Contact.canal, Contact.tentative, Contact.produit_le)
+            select(
+                Contact.launch_id, Contact.id_foyer, Contact.canal, Contact.tentative, Contact.produit_le
+            ).where(or_(Contact.envoi.is_(None), Contact.envoi.not_in([REFUSED, OBJECTED])))
         ).all()
         outcomes = session.execute(
             select(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from outreach import oppositions
 from outreach.channels import SmtpSettings
+from outreach.indicators import indicators_22, load_tables
 from outreach.launch import launch_campaign
 from outreach.models import Contact, Outcome
 from outreach.sending import NothingToSend, send_pending_emails
@@ -105,6 +106,9 @@ def test_refused_for_now_is_sent_again_and_refused_for_good_never(make_world, sm
     assert "foyer1@example.org" not in _recipients(inbox)
     assert len(set(_recipients(inbox))) == 2 == len(inbox.messages)  # nobody got it twice
     assert sorted(map(str, _states(world).values())) == ["refuse", "remis", "remis"]
+    # The report counts the households the e-mails reached, not the address the relay refused.
+    by_channel = indicators_22(load_tables(world.engine), threshold=1).by_channel
+    assert dict(by_channel.select("canal", "foyers_contactes").iter_rows()) == {"email": 2}
 
 
 @SQLITE

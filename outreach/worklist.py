@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -134,6 +135,13 @@ def claim_next(
     return None
 
 
+def next_calling_day(window: WindowSection, now: dt.datetime) -> dt.datetime:
+    """The opening of the calling day after `now`'s (in the window's time zone)."""
+    zone = ZoneInfo(window.fuseau)
+    tomorrow = _utc(now).astimezone(zone).date() + dt.timedelta(days=1)
+    return next_allowed(window, "appel", dt.datetime.combine(tomorrow, dt.time(), tzinfo=zone))
+
+
 def closed_for_calls(windows: Mapping[str, WindowSection], now: dt.datetime) -> dict[str, dt.datetime]:
     """The campaigns (of `windows`, their calling hours by name) whose hours are closed at `now`,
     each with the moment they open again: their households wait, nobody is asked to call at 8 pm, on
@@ -181,9 +189,9 @@ def complete(
     window: WindowSection | None = None,
 ) -> OutcomeRecord:
     """Record the call's outcome, one of `CALL_RESULTS` (audited); after `injoignable` or
-    `message_laisse` the household comes back `RETRY_AFTER` later, at the first moment the campaign's
-    calling `window` allows (a no-answer on Friday evening is called back on Monday morning, not on
-    Saturday evening)."""
+    `message_laisse` the household comes back on the campaign's next calling day, from the opening of
+    its calling `window` (a no-answer on Tuesday at 6.05 pm is called back on Wednesday morning, one on
+    Friday evening on Monday morning); without a window, `RETRY_AFTER` later."""
     item = _held(session, item_id, worker)
     if resultat not in CALL_RESULTS:
         raise OutcomeInvalid(
@@ -206,9 +214,10 @@ def complete(
     )
     item.statut = TO_CALL if resultat in CALL_AGAIN else DONE
     if resultat in CALL_AGAIN:
-        retry = _utc(now) + RETRY_AFTER
         # Stored in UTC: SQLite keeps no time zone.
-        item.appel_a_partir_de = retry if window is None else _utc(next_allowed(window, "appel", retry))
+        item.appel_a_partir_de = (
+            _utc(now) + RETRY_AFTER if window is None else _utc(next_calling_day(window, now))
+        )
     item.attribue_a, item.attribue_le = None, None
     session.flush()
     # Who recorded what about whom, as for the card's consultation (the note's text stays out).

@@ -44,6 +44,10 @@ class AppContext:
         """The context described by the environment (`UPTAKE_HOME`, `UPTAKE_DATABASE_URL`...)."""
         return cls(load_settings())
 
+    def now(self) -> dt.datetime:
+        """The current moment by `clock`, in UTC (as the database stores moments)."""
+        return self.clock().astimezone(dt.UTC)
+
     @cached_property
     def engine(self) -> Engine:
         """An engine on the configured database, migrated to the newest schema on first use; a

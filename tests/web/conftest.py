@@ -201,11 +201,13 @@ def seed_worklist(
     campagne: str = "action-2-2-non-recours",
     launch_id: int = 1,
     start: int = 0,
+    since: datetime | None = None,
 ) -> list[str]:
-    """Put `count` synthetic households on a call list (callable since yesterday); their pseudonyms."""
+    """Put `count` synthetic households on a call list (callable `since`, by default since yesterday);
+    their pseudonyms."""
     from outreach.models import WorklistItem
 
-    now = datetime.now(UTC)
+    now = since + timedelta(days=1) if since is not None else datetime.now(UTC)
     pseudonyms = [f"foyer{start + i:012d}abcdef" for i in range(count)]
     with transaction(engine) as session:
         session.add_all(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -482,6 +483,32 @@ def _clock_at(web_app: FastAPI, local: str) -> None:
     web_app.state.context.clock = lambda: moment
 
 
+def _seed(engine: Engine, count: int, **options: Any) -> list[str]:
+    """Households callable since long before the fixed clocks of these tests."""
+    import datetime as dt
+
+    return seed_worklist(engine, count, since=dt.datetime(2026, 1, 5, tzinfo=dt.UTC), **options)
+
+
+def _config_copy(web_app: FastAPI, tmp_path: Path) -> Path:
+    """The application reads a copy of the configuration, to be changed by the test."""
+    import shutil
+    from dataclasses import replace
+
+    from tests.conftest import CONFIG_DIR
+
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    web_app.state.context.settings = replace(web_app.state.context.settings, config_dir=config)
+    return config
+
+
+CLOSED_22 = (
+    "« Action 2.2 : droits non réclamés (prime d&#39;activité, RSA, aide au logement) » : appels fermés "
+    "en ce moment (appels du lundi au vendredi, de 09:00 à 18:00, hors jours fériés)."
+)
+
+
 @pytest.mark.parametrize(
     ("local", "reopens"),
     [
@@ -493,19 +520,20 @@ def _clock_at(web_app: FastAPI, local: str) -> None:
 def test_no_household_is_handed_out_outside_its_campaigns_calling_hours(
     client_for: Client, engine: Engine, web_app: FastAPI, local: str, reopens: str
 ) -> None:
-    seed_worklist(engine, 2)
+    _seed(engine, 2)
     client = client_for("travailleur_social")
     _clock_at(web_app, local)
 
     page = client.get("/travail/liste").text
     assert "0 foyer(s) à appeler maintenant" in page
-    assert f"Prochain appel possible le {reopens}" in page
-    closed = (
-        "Campagne action-2-2-non-recours : hors de ses plages d'appel en ce moment, ses foyers reviennent"
-    )
-    assert f"{closed} le {reopens}." in page
+    assert f"Prochain appel possible le {reopens}." in page
+    assert CLOSED_22 in page
     assert f"à appeler à partir du {reopens}" in page
-    assert _take_next(client).headers["location"] == "/travail/liste?fait=vide"
+    empty = client.get(_take_next(client).headers["location"]).text
+    assert (
+        f"Aucun foyer de vos secteurs n&#39;est à appeler maintenant : prochain appel possible le {reopens}."
+        in empty
+    )
 
     _clock_at(web_app, "2026-12-07 09:00")  # Monday morning: the calls open
     assert _take_next(client).headers["location"].startswith("/travail/foyers/")
@@ -514,35 +542,30 @@ def test_no_household_is_handed_out_outside_its_campaigns_calling_hours(
 def test_a_campaign_calling_on_saturdays_is_handed_out_on_saturday_and_the_others_wait(
     client_for: Client, engine: Engine, web_app: FastAPI, tmp_path: Path
 ) -> None:
-    import shutil
-    from dataclasses import replace
-
-    from tests.conftest import CONFIG_DIR
-
-    config = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, config)
+    config = _config_copy(web_app, tmp_path)
     shipped = config / "campaigns" / "action-2-2-non-recours.toml"
     saturday = shipped.read_text(encoding="utf-8").replace(
-        'jours = ["lundi", "mardi", "mercredi", "jeudi", "vendredi"]',
-        'jours = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"]',
+        'jours = ["lundi", "mardi", "mercredi", "jeudi", "vendredi"]', 'jours = ["samedi"]'
     )
     (config / "campaigns" / "samedi.toml").write_text(saturday, encoding="utf-8")
-    web_app.state.context.settings = replace(web_app.state.context.settings, config_dir=config)
-    seed_worklist(engine, 1)
-    [on_saturday] = seed_worklist(engine, 1, campagne="samedi", start=10)
+    _seed(engine, 1)
+    [on_saturday] = _seed(engine, 1, campagne="samedi", start=10)
     client = client_for("travailleur_social")
     _clock_at(web_app, "2026-12-05 10:00")
 
-    assert "1 foyer(s) à appeler maintenant" in client.get("/travail/liste").text
+    page = client.get("/travail/liste").text
+    assert "1 foyer(s) à appeler maintenant" in page and CLOSED_22 in page
     card = client.get(_take_next(client).headers["location"]).text
     assert on_saturday in card
     assert "Hors des plages d'appel" not in card
+    _clock_at(web_app, "2026-12-07 10:00")  # Monday: the Saturday campaign is closed
+    assert "(appels le samedi, de 09:00 à 18:00, hors jours fériés)" in client.get("/travail/liste").text
 
 
 def test_the_card_of_a_household_held_when_the_hours_close_says_not_to_call_before_they_reopen(
     client_for: Client, engine: Engine, web_app: FastAPI
 ) -> None:
-    seed_worklist(engine, 1)
+    _seed(engine, 1)
     client = client_for("travailleur_social")
     _clock_at(web_app, "2026-12-04 17:50")  # a Friday, ten minutes before the calls close
     location = _take_next(client).headers["location"]
@@ -554,3 +577,77 @@ def test_the_card_of_a_household_held_when_the_hours_close_says_not_to_call_befo
         "Hors des plages d'appel de cette campagne : n'appelez pas ce foyer avant le "
         "07/12/2026 09:00." in card
     )
+
+
+def test_a_household_a_colleague_left_is_not_taken_over_while_its_campaigns_hours_are_closed(
+    client_for: Client, engine: Engine, web_app: FastAPI
+) -> None:
+    from uptake.web.worklist import claim_next
+
+    _seed(engine, 1)
+    _clock_at(web_app, "2026-12-04 14:00")  # a Friday
+    assert _take_next(client_for("travailleur_social")).headers["location"].startswith("/travail/foyers/")
+    context = web_app.state.context
+
+    def colleague_claims() -> int | None:
+        return claim_next(
+            context.engine,
+            "ts-collegue",
+            ["04088"],
+            now=context.now(),
+            config_dir=context.settings.config_dir,
+        )
+
+    # At 18:30 the claim is stale (more than 2 hours), but the calls closed at 18:00.
+    _clock_at(web_app, "2026-12-04 18:30")
+    assert colleague_claims() is None
+    _clock_at(web_app, "2026-12-07 09:30")
+    assert colleague_claims() is not None
+
+
+def test_households_i_gave_back_do_not_set_when_my_next_call_is(
+    client_for: Client, engine: Engine, web_app: FastAPI
+) -> None:
+    _seed(engine, 1)
+    client = client_for("travailleur_social")
+    _clock_at(web_app, "2026-12-04 10:00")
+    location, token = _card(client)
+    client.post(f"{location}/liberer", data={"csrf_token": token})
+    _clock_at(web_app, "2026-12-05 10:00")  # Saturday
+
+    page = client.get("/travail/liste").text
+    assert "0 foyer(s) à appeler maintenant" in page
+    assert "Prochain appel possible" not in page  # only a colleague will be given it
+
+
+def test_households_of_an_unreadable_campaign_file_are_not_handed_out_and_the_list_says_why(
+    client_for: Client, engine: Engine, web_app: FastAPI, tmp_path: Path
+) -> None:
+    config = _config_copy(web_app, tmp_path)
+    (config / "campaigns" / "action-2-2-non-recours.toml").unlink()
+    _seed(engine, 1)
+    client = client_for("travailleur_social")
+    _clock_at(web_app, "2026-12-08 10:00")
+
+    page = client.get("/travail/liste").text
+    assert (
+        "Campagne action-2-2-non-recours : fichier de campagne introuvable ou invalide. Ses foyers ne sont "
+        "pas proposés : prévenez l'équipe données." in page
+    )
+    assert "en attente : fichier de campagne à corriger" in page
+    assert "0 foyer(s) à appeler maintenant" in page
+    assert _take_next(client).headers["location"] == "/travail/liste?fait=vide"
+
+
+def test_a_no_answer_recorded_after_closing_is_called_back_the_next_calling_morning(
+    client_for: Client, engine: Engine, web_app: FastAPI
+) -> None:
+    _seed(engine, 1)
+    client = client_for("travailleur_social")
+    _clock_at(web_app, "2026-12-08 17:55")  # a Tuesday
+    location, token = _card(client)
+    _clock_at(web_app, "2026-12-08 18:05")
+    sent = client.post(f"{location}/resultat", data={"csrf_token": token, "resultat": "injoignable"})
+
+    page = client.get(sent.headers["location"]).text
+    assert "il sera rappelé à partir du 09/12/2026 09:00" in page

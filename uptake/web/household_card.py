@@ -108,7 +108,7 @@ def build_card(
     session: Session, context: AppContext, keyring: Keyring, item: WorklistItem, *, actor: str
 ) -> HouseholdCard:
     """Assemble the card of a claimed household (decrypting only what an exchange allows; audited)."""
-    now = context.clock()
+    now = context.now()
     names = dict(context.geography.communes.select("code_commune", "nom").iter_rows())
     card = HouseholdCard(
         item=item,

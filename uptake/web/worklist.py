@@ -22,7 +22,7 @@ from sqlalchemy import Engine, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from outreach import worklist as outreach_worklist
-from outreach.campaigns import WindowSection, find_campaign
+from outreach.campaigns import WEEKDAYS, WindowSection, find_campaign
 from outreach.errors import OutreachError
 from outreach.models import WorklistItem
 from outreach.outcomes import IN_PROGRESS, TO_CALL
@@ -38,6 +38,19 @@ MAX_CLAIM_TRIES = 50
 
 class WorklistError(Exception):
     """A worklist action that cannot be done; `str()` is a French message safe to show."""
+
+
+@dataclass(frozen=True)
+class CallHours:
+    """Why a campaign's households are not handed out now, as the call list tells it."""
+
+    campaign: str
+    title: str
+    # When its calling hours open again; None when its file is missing or broken (none handed out
+    # until the data team fixes it: the card could show neither the number nor the script).
+    reopens: dt.datetime | None
+    # Its calling days and hours in French, or what is wrong with its file.
+    hours: str
 
 
 @dataclass(frozen=True)
@@ -74,14 +87,15 @@ class WorklistRow:
         return self.statut == TO_CALL and self.remis_par == login
 
     def callable_at(
-        self, now: dt.datetime, closed: Mapping[str, dt.datetime] = MappingProxyType({})
+        self, now: dt.datetime, closed: Mapping[str, CallHours] = MappingProxyType({})
     ) -> dt.datetime | None:
         """When this household may be called, if not yet at `now` (planned later, called back
         another day, or its campaign's calling hours closed: `closed`, see `closed_campaigns`);
-        None when it may be called now."""
+        None when it may be called now, or when its campaign's file is unreadable."""
         start = french.utc(self.appel_a_partir_de)
-        if self.campagne in closed:
-            start = max(start, closed[self.campagne])
+        reopens = closed[self.campagne].reopens if self.campagne in closed else None
+        if reopens is not None:
+            start = max(start, reopens)
         return start if start > now else None
 
 
@@ -151,26 +165,43 @@ def count_free(
 
 def closed_campaigns(
     session: Session, secteurs: Sequence[str], now: dt.datetime, config_dir: Path | None
-) -> dict[str, dt.datetime]:
-    """The campaigns with households waiting in these sectors whose calling hours (read from
-    `config_dir`; none when it is None) are closed at `now`, each with when they open again."""
+) -> dict[str, CallHours]:
+    """The campaigns of the households waiting or held in these sectors that may not be called at
+    `now`: calling hours closed (read from `config_dir`; none when it is None), or file unreadable."""
     if config_dir is None:
         return {}
     names = session.scalars(
         select(WorklistItem.campagne)
-        .where(WorklistItem.code_commune.in_(list(secteurs)), WorklistItem.statut == TO_CALL)
+        .where(
+            WorklistItem.code_commune.in_(list(secteurs)),
+            WorklistItem.statut.in_([TO_CALL, IN_PROGRESS]),  # a held line may be abandoned and taken over
+        )
         .distinct()
     )
-    return outreach_worklist.closed_for_calls({name: call_window(config_dir, name) for name in names}, now)
+    closed = {}
+    for name in names:
+        try:
+            campaign = find_campaign(config_dir, name)
+        except OutreachError:
+            closed[name] = CallHours(name, name, None, "fichier de campagne introuvable ou invalide")
+            continue
+        reopens = outreach_worklist.closed_for_calls({name: campaign.fenetres}, now).get(name)
+        if reopens is not None:
+            closed[name] = CallHours(name, campaign.campagne.titre, reopens, _hours(campaign.fenetres))
+    return closed
 
 
-def reopens_at(config_dir: Path | None, campaign: str, now: dt.datetime) -> dt.datetime | None:
-    """When `campaign`'s calling hours open again, if they are closed at `now`."""
-    if config_dir is None:
-        return None
-    return outreach_worklist.closed_for_calls({campaign: call_window(config_dir, campaign)}, now).get(
-        campaign
-    )
+def _hours(window: WindowSection) -> str:
+    """`du lundi au vendredi, de 09:00 à 18:00` (`le samedi`, `les lundi et jeudi`…)."""
+    days = [day for day in WEEKDAYS if day in window.jours]
+    positions = [WEEKDAYS.index(day) for day in days]
+    if len(days) == 1:
+        named = f"le {days[0]}"
+    elif len(days) > 2 and positions == list(range(positions[0], positions[-1] + 1)):
+        named = f"du {days[0]} au {days[-1]}"
+    else:
+        named = f"les {', '.join(days[:-1])} et {days[-1]}"
+    return f"{named}, de {window.heure_debut:%H:%M} à {window.heure_fin:%H:%M}, hors jours fériés"
 
 
 def called_back_at(session: Session, row_id: int, secteurs: Sequence[str]) -> dt.datetime | None:
@@ -187,27 +218,32 @@ def called_back_at(session: Session, row_id: int, secteurs: Sequence[str]) -> dt
 
 def next_callable(
     session: Session,
+    login: str,
     secteurs: Sequence[str],
     now: dt.datetime,
-    closed: Mapping[str, dt.datetime] = MappingProxyType({}),
+    closed: Mapping[str, CallHours] = MappingProxyType({}),
 ) -> dt.datetime | None:
-    """When the next household of these sectors waiting for a call may be called, if none may now
-    (households planned later, and those of the campaigns whose calling hours are `closed`)."""
+    """When `login` may next be given a household of these sectors, if none now: households planned
+    later, and those of the campaigns whose calling hours are `closed` (not those `login` gave back,
+    nor those of a campaign whose file is unreadable)."""
     rows = session.execute(
         select(
             WorklistItem.campagne,
             func.min(WorklistItem.appel_a_partir_de),
             func.min(case((WorklistItem.appel_a_partir_de > now, WorklistItem.appel_a_partir_de))),
         )
-        .where(WorklistItem.code_commune.in_(list(secteurs)), WorklistItem.statut == TO_CALL)
+        .where(WorklistItem.code_commune.in_(list(secteurs)), waiting_for(login))
         .group_by(WorklistItem.campagne)
     )
     moments = []
     for campaign, first, later in rows:
-        if campaign in closed:
-            moments.append(max(french.utc(first), closed[campaign]))
-        elif later is not None:
-            moments.append(french.utc(later))
+        if campaign not in closed:
+            if later is not None:
+                moments.append(french.utc(later))
+            continue
+        reopens = closed[campaign].reopens
+        if reopens is not None:
+            moments.append(max(french.utc(first), reopens))
     return min(moments, default=None)
 
 

@@ -69,13 +69,18 @@ def worklist_page(request: Request, fait: str | None = None, ligne: int | None =
     """My claimed household first, then the free households of my sectors, most urgent first."""
     account = current_account(request)
     context = context_of(request)
-    now = context.clock()
+    now = context.now()
     with db(request) as session:
         rows = my_worklist(session, account.login, account.secteurs)
         closed = closed_campaigns(session, account.secteurs, now, context.settings.config_dir)
         free = count_free(session, account.login, account.secteurs, now, closed)
-        upcoming = None if free else next_callable(session, account.secteurs, now, closed)
+        upcoming = None if free else next_callable(session, account.login, account.secteurs, now, closed)
         notice = NOTICES.get(fait or "")
+        if fait == "vide" and upcoming is not None:
+            notice = (
+                "Aucun foyer de vos secteurs n'est à appeler maintenant : prochain appel possible le "
+                f"{french.moment(upcoming)}."
+            )
         if fait == "rappel" and ligne is not None:
             notice = _call_again_notice(called_back_at(session, ligne, account.secteurs))
     reference = load_reference()
@@ -108,7 +113,7 @@ async def next_household(request: Request) -> Response:
             context.engine,
             account.login,
             account.secteurs,
-            now=context.clock(),
+            now=context.now(),
             config_dir=context.settings.config_dir,
         )
     )
@@ -130,7 +135,7 @@ def _card_page(
     keyring = keyring_of(request)
     with db(request) as session:
         try:
-            item = open_claimed(session, row_id, account.login, now=context_of(request).clock())
+            item = open_claimed(session, row_id, account.login, now=context_of(request).now())
         except WorklistError as exc:
             raise HTTPException(status_code=404, detail=str(exc)) from None
         card = build_card(session, context_of(request), keyring, item, actor=account.login)
@@ -197,7 +202,7 @@ def record_result(
                 resultat=resultat,
                 montant=_amount(montant),
                 commentaire=commentaire.strip() or None,
-                now=context_of(request).clock(),
+                now=context_of(request).now(),
                 config_dir=context_of(request).settings.config_dir,
             )
     except WorklistError as exc:

@@ -9,7 +9,7 @@ the message is planned for: the next moment the channel's sending window allows.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -25,20 +25,17 @@ from outreach.campaigns import Campaign
 from outreach.channels import (
     CHANNEL_FIELDS,
     CHANNEL_KEY_FIELDS,
-    Delivery,
-    SmtpSettings,
     build_email,
-    deliver_emails,
     worklist_xlsx,
     zip_files,
 )
 from outreach.letters import LEFT_OUT_NAME, PDF_NAME, print_letters
-from outreach.models import REFUSED, SENT, Contact, WorklistItem
-from outreach.outcomes import BOUNCED, record_outcome
+from outreach.models import Contact, WorklistItem
+from outreach.outcomes import record_outcome
 from outreach.questionnaires import reference as questionnaire_reference
 from outreach.templates import Renderer, format_euros
 from outreach.windows import next_allowed
-from privacy import audit, vault
+from privacy import vault
 from privacy.exchanges import Authorisation
 from privacy.keys import Keyring
 from privacy.retention import write_personal_output
@@ -77,8 +74,9 @@ class AttemptReport:
     sans_contact_valide: int
     prevu_le: dt.datetime
     outputs: tuple[OutputFile, ...]
+    # Filled in when the e-mails were handed to an SMTP server (`outreach.sending`): how many it took,
+    # and why some were not (no address in it), None if all were.
     courriels_envoyes: int | None = None
-    # Why some prepared e-mails did not reach the SMTP server (no address in it), None if all did.
     echec_envoi: str | None = None
 
 
@@ -96,7 +94,6 @@ class AttemptJob:
     actor: str
     now: dt.datetime
     commune_names: Mapping[str, str]
-    smtp: SmtpSettings | None = None
 
 
 def _context(
@@ -115,80 +112,6 @@ def _context(
         }
     )
     return context
-
-
-def delivery_problem(delivery: Delivery) -> str | None:
-    """Why some e-mails of a batch were not taken by the server (no address in it), None if all were."""
-    problems = []
-    if delivery.failure is not None:
-        problems.append(f"connexion interrompue ({delivery.failure})")
-    if delivery.deferred:
-        problems.append(f"{delivery.deferred} courriel(s) non pris pour l'instant par le serveur")
-    if delivery.refused:
-        problems.append(
-            f"{len(delivery.refused)} adresse(s) refusée(s) par le serveur "
-            "(comptées « courriel non distribué »)"
-        )
-    return " ; ".join(problems) or None
-
-
-def record_delivery(
-    session: Session,
-    delivery: Delivery,
-    batch: Sequence[tuple[str, str]],
-    *,
-    launch_id: int,
-    attempt: int,
-    actor: str,
-    now: dt.datetime,
-) -> dict[str, str]:
-    """The contact history's `envoi` of each household of a batch (`batch`: its (pseudonym, rule)
-    pairs, in the batch's order): `remis` (taken by the server) or `refuse` (address refused for good,
-    recorded « courriel non distribué »: the address is then no longer used); those left out are
-    still to send."""
-    states = {batch[i][0]: SENT for i in delivery.delivered}
-    for index in delivery.refused:
-        pseudonym, rule = batch[index]
-        states[pseudonym] = REFUSED
-        record_outcome(
-            session,
-            id_foyer=pseudonym,
-            resultat=BOUNCED,
-            acteur=actor,
-            launch_id=launch_id,
-            regle=rule,
-            tentative=attempt,
-            source="envoi",
-            now=now,
-        )
-    return states
-
-
-def audit_delivery(
-    session: Session,
-    actor: str,
-    launch_id: int,
-    attempt: int,
-    delivery: Delivery,
-    prepared: int,
-    smtp: SmtpSettings,
-    now: dt.datetime,
-) -> None:
-    """The audit entry of one batch handed to the SMTP server: counts only."""
-    audit.append(
-        session,
-        actor=actor,
-        action="courriel.envoi" if delivery.failure is None else "courriel.envoi_interrompu",
-        object_ref=f"campagne:{launch_id}",
-        counts={
-            "envoyes": delivery.sent,
-            "refuses": len(delivery.refused),
-            "reportes": delivery.deferred,
-            "prepares": prepared,
-        },
-        details={"serveur": f"{smtp.host}:{smtp.port}", "tentative": attempt, "incident": delivery.failure},
-        now=now,
-    )
 
 
 def produce_attempt(
@@ -228,9 +151,6 @@ def produce_attempt(
     # One file per production: a follow-up never overwrites an earlier batch of the same attempt.
     stem = f"{job.campaign.id}-lancement{job.launch_id}-t{index + 1}-{channel}-{job.now:%Y%m%dT%H%M%S}"
     outputs: list[OutputFile] = []
-    sent: int | None = None
-    failure: str | None = None
-    delivery: Delivery | None = None
     # What the files hold: the contact fields, and what they tell of the detection (checked against the
     # exchange's approval when written).
     fields = [*CHANNEL_FIELDS[channel], *job.renderer.disclosed(attempt)]
@@ -281,13 +201,8 @@ def produce_attempt(
             (f"{h['rang']:05d}-{h['id_foyer']}.eml", m.as_bytes())
             for (h, _, _), m in zip(rows, messages, strict=True)
         ]
+        # Handed to the SMTP server once the launch is recorded (`outreach.sending`).
         write(f"Courriels {job.campaign.id} tentative {index + 1}", f"{stem}.zip", zip_files(files))
-        if job.smtp is not None:
-            delivery = deliver_emails(messages, job.smtp)
-            sent, failure = delivery.sent, delivery_problem(delivery)
-            audit_delivery(
-                job.session, job.actor, job.launch_id, index + 1, delivery, len(messages), job.smtp, job.now
-            )
     elif rows and channel == "appel":
         frame = pl.DataFrame(
             {
@@ -355,19 +270,6 @@ def produce_attempt(
     output_path = str(outputs[0].path) if outputs else None
     output_hash = outputs[0].sha256 if outputs else None
     if rows:
-        sending = (
-            {}
-            if delivery is None
-            else record_delivery(
-                job.session,
-                delivery,
-                [(h["id_foyer"], h["regle"]) for h, _, _ in rows],
-                launch_id=job.launch_id,
-                attempt=index + 1,
-                actor=job.actor,
-                now=job.now,
-            )
-        )
         job.session.execute(
             insert(Contact),
             [
@@ -382,7 +284,6 @@ def produce_attempt(
                     "produit_le": job.now,
                     "fichier": output_path,
                     "fichier_sha256": output_hash,
-                    "envoi": sending.get(h["id_foyer"]),
                 }
                 for h, _, _ in rows
             ],
@@ -402,4 +303,4 @@ def produce_attempt(
                 source="saisie",
                 now=job.now,
             )
-    return AttemptReport(index + 1, channel, len(rows), missing, planned, tuple(outputs), sent, failure)
+    return AttemptReport(index + 1, channel, len(rows), missing, planned, tuple(outputs))

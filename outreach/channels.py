@@ -7,10 +7,11 @@ delivery by SMTP through `deliver_emails`.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import smtplib
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
@@ -20,6 +21,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from outreach.errors import OutreachError
+from outreach.models import REFUSED, REJECTED, SENT
 
 # Personal fields each channel needs from the vault (names of the contact directory contract).
 CHANNEL_FIELDS: dict[str, tuple[str, ...]] = {
@@ -87,20 +89,21 @@ def zip_files(files: Sequence[tuple[str, bytes]]) -> bytes:
 class Delivery:
     """What the SMTP server did with a batch, by position in the batch (no address in it)."""
 
-    # Taken by the server.
-    delivered: tuple[int, ...]
-    # Recipient refused for good (a 5xx reply to RCPT: unknown or unacceptable address).
-    refused: tuple[int, ...]
-    # Not taken but may be sent again: refused for now (a 4xx reply), or the message itself refused
-    # (a reply to DATA: size, content policy), which a corrected relay or template may take.
+    results: dict[int, str]
+    # How many messages were refused for now (a 4xx reply): they may be sent again.
     deferred: int = 0
-    # Why the batch stopped (connection lost, sender address refused), None if every message was tried.
+    # Why the batch stopped (relay unreachable, connection lost, sender refused), None if every
+    # message was tried.
     failure: str | None = None
+
+    def count(self, result: str) -> int:
+        """How many messages ended with `result`."""
+        return sum(1 for value in self.results.values() if value == result)
 
     @property
     def sent(self) -> int:
         """How many messages the server took."""
-        return len(self.delivered)
+        return self.count(SENT)
 
 
 def _for_good(exc: smtplib.SMTPRecipientsRefused) -> bool:
@@ -108,40 +111,62 @@ def _for_good(exc: smtplib.SMTPRecipientsRefused) -> bool:
     return all(500 <= code < 600 for code, _ in exc.recipients.values())
 
 
-def deliver_emails(messages: Sequence[EmailMessage], smtp: SmtpSettings) -> Delivery:
-    """Send every message through one SMTP connection.
-
-    A message the server does not take is counted, not raised: its address refused for good, or kept
-    for a later sending. A connection failure, or the sender's address refused (every message would
-    be), stops the batch and is described without any address (the `.eml` files stay written, and
-    `outreach.sending` sends later what was not taken).
-    """
-    delivered: list[int] = []
-    refused: list[int] = []
-    deferred = 0
+def _result(message: EmailMessage, client: smtplib.SMTP) -> str | None:
+    """Hand one message to the server: `SENT`, `REFUSED` (a 5xx reply to RCPT: the address), `REJECTED`
+    (a 5xx reply to DATA: this very message will never be taken), or None (refused for now)."""
     try:
-        with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as client:
-            if smtp.starttls:
-                client.starttls()
-            if smtp.user and smtp.password:
-                client.login(smtp.user, smtp.password)
-            for index, message in enumerate(messages):
-                try:
-                    rejected = client.send_message(message)
-                except smtplib.SMTPRecipientsRefused as exc:
-                    if _for_good(exc):
-                        refused.append(index)
-                    else:
-                        deferred += 1
-                    continue
-                except smtplib.SMTPDataError:
-                    deferred += 1
-                    continue
-                (refused if rejected else delivered).append(index)
+        rejected = client.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        return REFUSED if _for_good(exc) else None
+    except smtplib.SMTPDataError as exc:
+        return REJECTED if 500 <= exc.smtp_code < 600 else None
+    return REFUSED if rejected else SENT
+
+
+def deliver_emails(
+    messages: Sequence[EmailMessage],
+    smtp: SmtpSettings,
+    on_result: Callable[[int, str | None], None] | None = None,
+) -> Delivery:
+    """Send every message through one SMTP connection, telling `on_result` (position, result) after
+    each one, so that the caller records it at once.
+
+    A message the server does not take is counted, not raised. An unreachable relay, a lost
+    connection or the sender's address refused (every message would be) stops the batch; the failure
+    is described without any address. An interruption (Ctrl-C, SIGTERM) closes the connection and
+    goes on up.
+    """
+    results: dict[int, str] = {}
+    deferred = 0
+    where = f"{smtp.host}:{smtp.port}"
+    try:
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+        if smtp.starttls:
+            client.starttls()
+        if smtp.user and smtp.password:
+            client.login(smtp.user, smtp.password)
     except (OSError, smtplib.SMTPException) as exc:
-        failure = f"{type(exc).__name__} sur {smtp.host}:{smtp.port}"
-        return Delivery(tuple(delivered), tuple(refused), deferred, failure)
-    return Delivery(tuple(delivered), tuple(refused), deferred)
+        return Delivery(results, failure=f"serveur SMTP injoignable ({type(exc).__name__} sur {where})")
+    failure: str | None = None
+    try:
+        for index, message in enumerate(messages):
+            result = _result(message, client)
+            if result is None:
+                deferred += 1
+            else:
+                results[index] = result
+            if on_result is not None:
+                on_result(index, result)
+    except smtplib.SMTPSenderRefused as exc:
+        failure = f"adresse d'expédition refusée par le serveur ({exc.smtp_code} sur {where})"
+    except (OSError, smtplib.SMTPException) as exc:
+        failure = f"connexion interrompue ({type(exc).__name__} sur {where})"
+    except BaseException:
+        client.close()  # interrupted mid-message: a QUIT now would be read as the message's text
+        raise
+    with contextlib.suppress(OSError, smtplib.SMTPException):
+        client.quit()
+    return Delivery(results, deferred, failure)
 
 
 WORKLIST_HEADERS: dict[str, str] = {

@@ -101,11 +101,10 @@ class AlreadyLaunched(OutreachError):
 class OutsideSendingWindow(OutreachError):
     """A message would leave outside the sending window of its channel."""
 
-    def __init__(self, channel: str, moment: str, next_allowed: str) -> None:
+    def __init__(self, channel: str, moment: str, next_allowed: str, reason: str) -> None:
         self.channel = channel
         super().__init__(
-            f"envoi {channel} refusé le {moment} : hors de la fenêtre d'envoi (jours ouvrés, heures "
-            f"configurées, jamais un jour férié). Prochain créneau autorisé : {next_allowed}."
+            f"envoi {channel} refusé le {moment} : {reason}. Prochain créneau autorisé : le {next_allowed}."
         )
 
 
@@ -165,4 +164,23 @@ class ReportNotSent(OutreachError):
         super().__init__(
             f"rapport écrit mais non envoyé : {problem}. Vérifiez le relais de messagerie, puis relancez "
             "la planification"
+        )
+
+
+class LaunchNotFound(OutreachError):
+    """No launch has that number."""
+
+    def __init__(self, launch_id: int) -> None:
+        super().__init__(f"lancement n°{launch_id} introuvable (voir `uptake campaigns list`).")
+
+
+class LaunchOfAnotherCampaign(OutreachError):
+    """The launch asked for exists, but another campaign made it: its follow-ups are that campaign's."""
+
+    def __init__(
+        self, launch_id: int, campaign: str, owner: str, work: str = "produisez ses relances"
+    ) -> None:
+        super().__init__(
+            f"le lancement n°{launch_id} est un lancement de {owner}, pas de {campaign} : {work} "
+            f"avec la campagne {owner}, ou donnez un lancement de {campaign} (voir `uptake campaigns list`)."
         )

@@ -34,7 +34,7 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from outreach.holdout import CONTACTED, HOLDOUT
-from outreach.models import OBJECTED, REFUSED, Assignment, Contact, Launch, Outcome, QuestionnaireAnswer
+from outreach.models import NOT_SENT, Assignment, Contact, Launch, Outcome, QuestionnaireAnswer
 from outreach.outcomes import BOUNCED, UNDELIVERED
 from outreach.questionnaire_answers import QuestionnaireResults, questionnaire_results
 from privacy.disclosure import (
@@ -133,12 +133,11 @@ def load_tables(engine: Engine) -> Tables:
                 Assignment.motif_exclusion,
             )
         ).all()
-        # An e-mail that never left (address refused by the relay, household objected before it went)
-        # contacted nobody.
+        # An e-mail that reached nobody (refused by the relay, withdrawn before it went) is no contact.
         contacts = session.execute(
             select(
                 Contact.launch_id, Contact.id_foyer, Contact.canal, Contact.tentative, Contact.produit_le
-            ).where(or_(Contact.envoi.is_(None), Contact.envoi.not_in([REFUSED, OBJECTED])))
+            ).where(or_(Contact.envoi.is_(None), Contact.envoi.not_in(NOT_SENT)))
         ).all()
         outcomes = session.execute(
             select(

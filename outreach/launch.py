@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -26,16 +26,24 @@ from outreach import oppositions
 from outreach.attempts import AttemptJob, AttemptReport, produce_attempt
 from outreach.campaigns import Campaign
 from outreach.channels import CHANNEL_FIELDS, SmtpSettings
-from outreach.errors import AlreadyLaunched, OutreachError, OutsideSendingWindow, RunFlagsPurged, RunNotFound
+from outreach.errors import (
+    AlreadyLaunched,
+    LaunchNotFound,
+    LaunchOfAnotherCampaign,
+    OutreachError,
+    RunFlagsPurged,
+    RunNotFound,
+)
 from outreach.history import load_history
 from outreach.holdout import CONTACTED, HOLDOUT
 from outreach.models import Assignment, Contact, Launch, Outcome
 from outreach.outcomes import CONCLUSIVE, STOPPING, UNDELIVERABLE
 from outreach.selection import naive_utc, select_households
+from outreach.sending import send_pending_emails
 from outreach.templates import Renderer
-from outreach.windows import is_allowed, next_allowed
+from outreach.windows import check_delivery_window
 from privacy import audit, exchanges, vault
-from privacy.errors import ExchangeRefused
+from privacy.errors import ExchangeRefused, PrivacyError
 from privacy.exchanges import Authorisation
 from privacy.keys import Keyring
 from privacy.models import RegisterEntry
@@ -48,31 +56,6 @@ class RegisterEntryMissing(OutreachError):
         super().__init__(
             f"campagne `{campaign}` : l'entrée « {code} » n'existe pas dans le registre des traitements. "
             "Pas d'entrée, pas de campagne : chargez-la dans le registre ou corrigez `campagne.registre`."
-        )
-
-
-class LaunchNotFound(OutreachError):
-    """No launch has that number."""
-
-    def __init__(self, launch_id: int) -> None:
-        super().__init__(f"lancement n°{launch_id} introuvable (voir `uptake campaigns list`).")
-
-
-class LaunchOfAnotherCampaign(OutreachError):
-    """The launch asked for exists, but another campaign made it: its follow-ups are that campaign's."""
-
-    def __init__(
-        self,
-        launch_id: int,
-        campaign: str,
-        owner: str,
-        command: str = "followup",
-        work: str = "produisez ses relances",
-    ) -> None:
-        super().__init__(
-            f"le lancement n°{launch_id} est un lancement de {owner}, pas de {campaign} : {work} "
-            f"avec `uptake campaigns {command} {owner} --launch {launch_id}`, ou donnez un "
-            f"lancement de {campaign} (voir `uptake campaigns list`)."
         )
 
 
@@ -184,16 +167,6 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
-def check_delivery_window(campaign: Campaign, smtp: SmtpSettings | None, now: dt.datetime) -> None:
-    """`OutsideSendingWindow` when e-mails would be handed to `smtp` at `now` outside the campaign's
-    window (a public holiday)."""
-    if smtp is not None and not is_allowed(campaign.fenetres, "email", now):
-        upcoming = next_allowed(campaign.fenetres, "email", now)
-        raise OutsideSendingWindow(
-            "courriel", now.isoformat(timespec="minutes"), upcoming.isoformat(timespec="minutes")
-        )
-
-
 def launch_campaign(
     env: OutreachEnv,
     campaign: Campaign,
@@ -286,14 +259,13 @@ def launch_campaign(
             env.actor,
             moment,
             _commune_names(env.geography),
-            smtp,
         )
-        reports = []
+        reports: list[AttemptReport] = []
         first = _first_attempt_index(campaign, contacted)
         for index in sorted(first.unique().to_list()):
             group = contacted.filter(first == index)
             reports.append(produce_attempt(job, index, group, first_contact=True))
-        return LaunchReport(
+        launched = LaunchReport(
             launch.id,
             campaign.id,
             run_id,
@@ -304,6 +276,8 @@ def launch_campaign(
             tuple(reports),
             out_dir,
         )
+    # Handed to the server once the launch is recorded: each e-mail's result is kept as it comes.
+    return replace(launched, attempts=tuple(_sent(env, campaign, launched.launch_id, reports, smtp, moment)))
 
 
 def _first_attempt_index(campaign: Campaign, households: pl.DataFrame) -> pl.Series:
@@ -444,9 +418,8 @@ def run_followups(
             env.actor,
             moment,
             _commune_names(env.geography),
-            smtp,
         )
-        return [
+        produced = [
             produce_attempt(
                 job,
                 index,
@@ -455,3 +428,40 @@ def run_followups(
             )
             for index, never in sorted(due)
         ]
+    return _sent(env, campaign, launch_id, produced, smtp, moment)
+
+
+def _sent(
+    env: OutreachEnv,
+    campaign: Campaign,
+    launch_id: int,
+    attempts: list[AttemptReport],
+    smtp: SmtpSettings | None,
+    now: dt.datetime,
+) -> list[AttemptReport]:
+    """`attempts` once the launch's e-mails still to send are handed to `smtp` (when given): how many
+    the server took, and why not the others (a refusal of the exchange included: the launch is
+    recorded, its e-mails wait for `uptake campaigns send`)."""
+    if smtp is None or not any(a.canal == "email" and a.foyers for a in attempts):
+        return attempts
+    try:
+        report = send_pending_emails(env, campaign, launch_id, smtp, now=now)
+    except (OutreachError, PrivacyError) as exc:
+        return [
+            replace(a, courriels_envoyes=0, echec_envoi=str(exc)) if a.canal == "email" else a
+            for a in attempts
+        ]
+    done = []
+    for attempt in attempts:
+        sending = report.attempts.get(attempt.tentative)
+        if attempt.canal == "email" and attempt.foyers:
+            sent = sending.sent if sending else 0
+            problem = sending.problem if sending else None
+            if problem is None and sent < attempt.foyers:
+                withdrawn = attempt.foyers - sent
+                problem = (
+                    f"{withdrawn} courriel(s) retiré(s) avant l'envoi (opposition, contact clos, adresse)"
+                )
+            attempt = replace(attempt, courriels_envoyes=sent, echec_envoi=problem)
+        done.append(attempt)
+    return done

@@ -60,11 +60,23 @@ class Assignment(Base):
     rang: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
-# `Contact.envoi` values.
+# `Contact.envoi`: what became of an e-mail. Empty: still to send (prepared without a server, batch
+# stopped, refused for now). What the SMTP server did: taken, address refused for good (5xx to RCPT,
+# recorded « courriel non distribué »), message refused for good (5xx to DATA). Not sent: the household
+# objected, or its contact ended or its address became unusable, before it went; given up, or sent by
+# another tool, as the campaign manager said. `en_cours`: being sent, or a sending killed before the
+# server answered (uncertain: never sent again unless asked). `inconnu`: produced before this was kept.
 SENT = "remis"
 REFUSED = "refuse"
-# Not sent: the household objected between the batch's production and its sending.
+REJECTED = "rejete"
 OBJECTED = "opposition"
+CANCELLED = "annule"
+ABANDONED = "abandonne"
+ELSEWHERE = "externe"
+IN_FLIGHT = "en_cours"
+UNKNOWN = "inconnu"
+# E-mails that reached nobody: not counted as contacts.
+NOT_SENT = (REFUSED, REJECTED, OBJECTED, CANCELLED, ABANDONED)
 
 
 class Contact(Base):
@@ -83,10 +95,7 @@ class Contact(Base):
     produit_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     fichier: Mapped[str | None] = mapped_column(Text, nullable=True)
     fichier_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    # An e-mail handed to the SMTP server: `remis` (taken) or `refuse` (refused for good); `opposition`
-    # when the household objected before it was sent; empty while uptake has not delivered it (prepared
-    # for another tool, connection lost, refused for now); `inconnu` for e-mails produced before this
-    # was recorded.
+    # What became of an e-mail (see `SENT` and the other states above).
     envoi: Mapped[str | None] = mapped_column(String(10), nullable=True)
 
 

@@ -1,11 +1,20 @@
-"""Sending later the e-mails of a launch that the SMTP server has not taken.
+"""Handing a launch's e-mails to the SMTP server: each one once, what the server did kept at once.
 
-A launch or a follow-up given `--smtp` hands its e-mails to the relay at once; one produced without
-it, a batch cut short (relay down, connection lost) or e-mails the relay refused for now (a 4xx
-reply) stay in the contact history with no `envoi`. `send_pending_emails` sends exactly those, read
-back from the encrypted copy of their batch under the exchange that wrote it (checked again: a
-revoked or expired exchange sends nothing), and never to a household that objected since. What the
-relay took or refused for good is recorded, so that running it again sends nothing twice.
+Launches and follow-ups prepare their e-mails (`.eml` files in a zip, and its encrypted copy) and
+record them in the contact history with no `envoi`: still to send. `send_pending_emails` sends
+them, after the launch is recorded (a launch given `--smtp` calls it then; `uptake campaigns send`
+later, for a launch prepared without a server, a batch cut short or e-mails refused for now):
+
+1. one short transaction checks and claims: every batch is read back from its encrypted copy under
+   the exchange that wrote it (approved and in force: a revoked exchange or a purged batch sends
+   nothing at all); a household that objected, whose contact ended (refusal, right opened, not
+   eligible) or whose address became unusable since is withdrawn; an address changed in the
+   directory since is the one written to; the e-mails to send are marked `en_cours`, so that a
+   second sending running at the same time does not take them;
+2. each e-mail is handed to the server, and its result recorded in a transaction of its own every
+   few messages (a long sending never holds the database);
+3. what was not taken goes back to "to send". An e-mail left `en_cours` by a sending that was killed
+   is uncertain (the server may have taken it): it is never sent again unless asked.
 """
 
 from __future__ import annotations
@@ -15,46 +24,88 @@ import email
 import io
 import zipfile
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from outreach import oppositions
-from outreach.attempts import audit_delivery, delivery_problem, record_delivery
 from outreach.campaigns import Campaign
 from outreach.channels import SmtpSettings, deliver_emails
-from outreach.errors import OutreachError
-from outreach.launch import LaunchNotFound, LaunchOfAnotherCampaign, OutreachEnv, check_delivery_window
-from outreach.models import OBJECTED, Contact, Launch
-from privacy import exchanges
+from outreach.errors import LaunchNotFound, LaunchOfAnotherCampaign, OutreachError
+from outreach.models import (
+    ABANDONED,
+    CANCELLED,
+    ELSEWHERE,
+    IN_FLIGHT,
+    OBJECTED,
+    REFUSED,
+    REJECTED,
+    SENT,
+    Contact,
+    Launch,
+    Outcome,
+)
+from outreach.outcomes import BOUNCED, STOPPING, record_outcome
+from outreach.windows import check_delivery_window
+from privacy import audit, exchanges, vault
 from privacy.models import PersonalOutput
 from privacy.retention import read_output
 
+if TYPE_CHECKING:
+    from outreach.launch import OutreachEnv
 
-class NothingToSend(OutreachError):
-    """Every e-mail of the launch was already taken or refused for good by the SMTP server."""
+# Results are recorded every this many messages (and at the end).
+RECORD_EVERY = 25
 
-    def __init__(self, launch_id: int) -> None:
-        super().__init__(
-            f"aucun courriel du lancement n°{launch_id} n'attend d'envoi : le serveur SMTP les a tous "
-            "pris ou refusés définitivement (ou le lancement n'a pas de tentative par courriel)."
-        )
+
+@dataclass
+class AttemptSending:
+    """What one attempt's e-mails became in one sending (counts only)."""
+
+    sent: int = 0
+    refused: int = 0
+    rejected: int = 0
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
 class SendReport:
-    """What one sending of a launch's waiting e-mails did (counts only)."""
+    """What one sending of a launch's e-mails did (counts only: no address)."""
 
     launch_id: int
-    waiting: int
+    # E-mails handed to the server in this sending.
+    tried: int
     sent: int
+    # Address refused for good (recorded « courriel non distribué »), message refused for good.
     refused: int
-    objected: int
-    # Why some were not taken (connection lost, refused for now): they still wait; None if none.
-    problem: str | None
+    rejected: int
+    # Withdrawn before they went: objection, contact ended or address unusable since.
+    withdrawn: int
+    # Left `en_cours` by a sending that was killed: the server may have taken them.
+    uncertain: int
+    # Still to send after this sending (not taken: refused for now, batch stopped).
+    waiting: int
+    attempts: dict[int, AttemptSending] = field(default_factory=dict)
+
+    @property
+    def problem(self) -> str | None:
+        """Why some e-mails were not taken (per attempt, no address), None if none."""
+        problems = [f"tentative {n} : {a.problem}" for n, a in sorted(self.attempts.items()) if a.problem]
+        return " ; ".join(problems) or None
+
+
+@dataclass
+class _Batch:
+    """The e-mails of one attempt's batch to send, in order."""
+
+    attempt: int
+    contacts: list[Contact]
+    messages: list[EmailMessage]
 
 
 def _messages(archive: bytes) -> dict[str, EmailMessage]:
@@ -69,6 +120,174 @@ def _messages(archive: bytes) -> dict[str, EmailMessage]:
     return found
 
 
+def _locked(connection: Connection) -> None:
+    """On SQLite, take the database's write lock first: two sendings take turns to claim."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _launch_of(session: Session, campaign: Campaign, launch_id: int) -> Launch:
+    launch = session.get(Launch, launch_id)
+    if launch is None:
+        raise LaunchNotFound(launch_id)
+    if launch.campagne != campaign.id:
+        raise LaunchOfAnotherCampaign(launch_id, campaign.id, launch.campagne, "envoyez ses courriels")
+    return launch
+
+
+def _ended(session: Session, contacts: Sequence[Contact]) -> set[str]:
+    """The households among `contacts` whose contact ended (refusal, right opened, not eligible)
+    after their e-mail was prepared."""
+    prepared = {c.id_foyer: c.produit_le for c in contacts}
+    rows = session.execute(
+        select(Outcome.id_foyer, func.max(Outcome.enregistre_le))
+        .where(Outcome.id_foyer.in_(list(prepared)), Outcome.resultat.in_(STOPPING))
+        .group_by(Outcome.id_foyer)
+    )
+    return {pseudonym for pseudonym, last in rows if last is not None and last >= prepared[pseudonym]}
+
+
+def _read_batch(
+    session: Session, env: OutreachEnv, digest: str | None, now: dt.datetime
+) -> tuple[exchanges.Authorisation, dict[str, EmailMessage]]:
+    """The e-mails of the batch whose archive has SHA-256 `digest`, from its encrypted copy, read
+    under the exchange that wrote it (approved and in force at `now`), and that authorisation."""
+    output = session.scalars(select(PersonalOutput).where(PersonalOutput.sha256 == digest).limit(1)).first()
+    if output is None or output.purged_at:
+        raise OutreachError(
+            "le lot de courriels de ce lancement n'existe plus (sa durée de conservation est écoulée) : ses "
+            "courriels ne peuvent plus partir ; abandonnez-les (`--abandonner`) et relancez la campagne "
+            "sur une nouvelle exécution si besoin."
+        )
+    authorisation = exchanges.authorise(session, env.keyring, output.exchange_id, output.fields, now=now)
+    return authorisation, _messages(read_output(session, env.keyring, authorisation, output.id, now=now))
+
+
+def _claim(
+    session: Session, env: OutreachEnv, launch_id: int, now: dt.datetime, *, resume: bool
+) -> tuple[list[_Batch], int, int]:
+    """Check every waiting e-mail of the launch, withdraw those that must not go, and mark the others
+    `en_cours` (caller's transaction): the batches to send, how many were withdrawn, how many are
+    uncertain (left by a killed sending; claimed too when `resume`)."""
+    uncertain = session.scalars(
+        select(Contact).where(
+            Contact.launch_id == launch_id, Contact.canal == "email", Contact.envoi == IN_FLIGHT
+        )
+    ).all()
+    wanted = or_(Contact.envoi.is_(None), Contact.envoi == IN_FLIGHT) if resume else Contact.envoi.is_(None)
+    query = (
+        select(Contact)
+        .where(Contact.launch_id == launch_id, Contact.canal == "email", wanted)
+        .order_by(Contact.tentative, Contact.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Rows another sending is claiming are left to it (SQLite takes turns on the write lock).
+        query = query.with_for_update(skip_locked=True)
+    waiting = session.scalars(query).all()
+    left_uncertain = 0 if resume else len(uncertain)
+    if not waiting:
+        return [], 0, left_uncertain
+    ids = [c.id_foyer for c in waiting]
+    objected = oppositions.opposed(session, ids, now=now)
+    ended = _ended(session, waiting)
+    by_batch: dict[tuple[int, str | None], list[Contact]] = defaultdict(list)
+    withdrawn = 0
+    for contact in waiting:
+        if contact.id_foyer in objected or contact.id_foyer in ended:
+            contact.envoi = OBJECTED if contact.id_foyer in objected else CANCELLED
+            withdrawn += 1
+        else:
+            by_batch[(contact.tentative, contact.fichier_sha256)].append(contact)
+    batches = []
+    for (attempt, digest), contacts in sorted(by_batch.items(), key=lambda kv: kv[0][0]):
+        authorisation, messages = _read_batch(session, env, digest, now)
+        # The address the directory holds now: changed since (written to the new one), or no longer
+        # usable (withdrawn).
+        addresses = vault.reveal(
+            session,
+            env.keyring,
+            authorisation,
+            [c.id_foyer for c in contacts],
+            ["email"],
+            actor=env.actor,
+            now=now,
+        )
+        batch = _Batch(attempt, [], [])
+        for contact in contacts:
+            message = messages.get(contact.id_foyer)
+            address = addresses.get(contact.id_foyer, {}).get("email")
+            if message is None or not address:
+                contact.envoi = CANCELLED
+                withdrawn += 1
+                continue
+            if message["To"] != address:
+                message.replace_header("To", address)
+            contact.envoi = IN_FLIGHT
+            batch.contacts.append(contact)
+            batch.messages.append(message)
+        if batch.contacts:
+            batches.append(batch)
+    return batches, withdrawn, left_uncertain
+
+
+def _recorder(
+    env: OutreachEnv, batch: _Batch, launch_id: int, now: dt.datetime, answered: list[int]
+) -> tuple[Callable[[int, str | None], None], Callable[[], None]]:
+    """A callback taking each message's result (its position added to `answered`), and the function
+    writing those not yet written (each time in a transaction of its own): `envoi` set, or back to
+    "to send" when refused for now; an address refused for good recorded « courriel non distribué »."""
+    pending: list[tuple[Contact, str | None]] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        with env.engine.begin() as connection, Session(bind=connection) as session:
+            for contact, result in pending:
+                session.execute(update(Contact).where(Contact.id == contact.id).values(envoi=result))
+                if result == REFUSED:
+                    record_outcome(
+                        session,
+                        id_foyer=contact.id_foyer,
+                        resultat=BOUNCED,
+                        acteur=env.actor,
+                        launch_id=launch_id,
+                        regle=contact.regle,
+                        tentative=contact.tentative,
+                        source="envoi",
+                        now=now,
+                    )
+        pending.clear()
+
+    def on_result(index: int, result: str | None) -> None:
+        answered.append(index)
+        pending.append((batch.contacts[index], result))
+        if len(pending) >= RECORD_EVERY:
+            flush()
+
+    return on_result, flush
+
+
+def _release(env: OutreachEnv, contacts: Sequence[Contact]) -> None:
+    """Back to "to send": e-mails claimed but never handed to the server (the batch stopped first)."""
+    with env.engine.begin() as connection:
+        connection.execute(
+            update(Contact)
+            .where(Contact.id.in_([c.id for c in contacts]), Contact.envoi == IN_FLIGHT)
+            .values(envoi=None)
+        )
+
+
+def _problem(sending: AttemptSending, deferred: int, failure: str | None) -> str | None:
+    problems = [failure] if failure else []
+    if deferred:
+        problems.append(f"{deferred} courriel(s) non pris pour l'instant par le serveur")
+    if sending.refused:
+        problems.append(f"{sending.refused} adresse(s) refusée(s) (comptées « courriel non distribué »)")
+    if sending.rejected:
+        problems.append(f"{sending.rejected} message(s) refusé(s) définitivement par le serveur")
+    return " ; ".join(problems) or None
+
+
 def send_pending_emails(
     env: OutreachEnv,
     campaign: Campaign,
@@ -76,71 +295,121 @@ def send_pending_emails(
     smtp: SmtpSettings,
     *,
     now: dt.datetime | None = None,
+    resume: bool = False,
 ) -> SendReport:
-    """Hand to `smtp` the e-mails of launch `launch_id` (of `campaign`) not yet taken by a server."""
+    """Hand to `smtp` the e-mails of launch `launch_id` (of `campaign`) still to send (and, when
+    `resume`, those a killed sending left uncertain). Refused before anything is sent: unknown launch,
+    another campaign's, a public holiday, an exchange no longer in force, a purged batch."""
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     check_delivery_window(campaign, smtp, moment)
-    with Session(env.engine, expire_on_commit=False) as session, session.begin():
-        launch = session.get(Launch, launch_id)
-        if launch is None:
-            raise LaunchNotFound(launch_id)
-        if launch.campagne != campaign.id:
-            raise LaunchOfAnotherCampaign(
-                launch_id, campaign.id, launch.campagne, "send", "envoyez ses courriels"
-            )
-        waiting = list(
-            session.scalars(
-                select(Contact)
-                .where(Contact.launch_id == launch_id, Contact.canal == "email", Contact.envoi.is_(None))
-                .order_by(Contact.id)
-            )
+    with env.engine.begin() as connection:
+        _locked(connection)
+        with Session(bind=connection, expire_on_commit=False) as session:
+            _launch_of(session, campaign, launch_id)
+            batches, withdrawn, uncertain = _claim(session, env, launch_id, moment, resume=resume)
+            session.flush()
+    attempts: dict[int, AttemptSending] = {}
+    stopped = False
+    for position, batch in enumerate(batches):
+        if stopped:  # the relay is unreachable: the next batches would fail the same way
+            _release(env, batch.contacts)
+            continue
+        answered: list[int] = []
+        on_result, flush = _recorder(env, batch, launch_id, moment, answered)
+        try:
+            delivery = deliver_emails(batch.messages, smtp, on_result)
+        except BaseException:
+            # Interrupted: what the server answered is kept; the message it was being given stays
+            # `en_cours` (uncertain); those after it, and the next batches, were never handed over.
+            flush()
+            later = [c for b in batches[position + 1 :] for c in b.contacts]
+            _release(env, [*batch.contacts[len(answered) + 1 :], *later])
+            raise
+        flush()
+        handed = set(answered)
+        _release(env, [c for i, c in enumerate(batch.contacts) if i not in handed])
+        sending = attempts.setdefault(batch.attempt, AttemptSending())
+        sending.sent += delivery.count(SENT)
+        sending.refused += delivery.count(REFUSED)
+        sending.rejected += delivery.count(REJECTED)
+        sending.problem = _problem(sending, delivery.deferred, delivery.failure)
+        _audit(env, launch_id, batch, delivery.count(SENT), sending, smtp, moment, delivery.failure)
+        stopped = delivery.failure is not None
+    with Session(env.engine) as session:
+        still = session.scalar(
+            select(func.count())
+            .select_from(Contact)
+            .where(Contact.launch_id == launch_id, Contact.canal == "email", Contact.envoi.is_(None))
         )
-        if not waiting:
-            raise NothingToSend(launch_id)
-        opposed = oppositions.opposed(session, [c.id_foyer for c in waiting], now=moment)
-        batches: dict[tuple[int, str | None], list[Contact]] = defaultdict(list)
-        for contact in waiting:
-            if contact.id_foyer in opposed:
-                contact.envoi = OBJECTED
-            else:
-                batches[(contact.tentative, contact.fichier_sha256)].append(contact)
-        sent = refused = 0
-        problems = []
-        for (attempt, digest), contacts in sorted(batches.items(), key=lambda kv: kv[0][0]):
-            messages = _batch_messages(session, env, digest, moment)
-            found = [c for c in contacts if c.id_foyer in messages]
-            delivery = deliver_emails([messages[c.id_foyer] for c in found], smtp)
-            states = record_delivery(
+    return SendReport(
+        launch_id,
+        tried=sum(len(b.contacts) for b in batches),
+        sent=sum(a.sent for a in attempts.values()),
+        refused=sum(a.refused for a in attempts.values()),
+        rejected=sum(a.rejected for a in attempts.values()),
+        withdrawn=withdrawn,
+        uncertain=uncertain,
+        waiting=still or 0,
+        attempts=attempts,
+    )
+
+
+def _audit(
+    env: OutreachEnv,
+    launch_id: int,
+    batch: _Batch,
+    sent: int,
+    sending: AttemptSending,
+    smtp: SmtpSettings,
+    now: dt.datetime,
+    failure: str | None,
+) -> None:
+    """The audit entry of one batch handed to the SMTP server: counts only."""
+    with env.engine.begin() as connection, Session(bind=connection) as session:
+        audit.append(
+            session,
+            actor=env.actor,
+            action="courriel.envoi" if failure is None else "courriel.envoi_interrompu",
+            object_ref=f"campagne:{launch_id}",
+            counts={
+                "envoyes": sent,
+                "refuses": sending.refused,
+                "rejetes": sending.rejected,
+                "prepares": len(batch.contacts),
+            },
+            details={"serveur": f"{smtp.host}:{smtp.port}", "tentative": batch.attempt, "incident": failure},
+            now=now,
+        )
+
+
+def set_aside(
+    env: OutreachEnv, campaign: Campaign, launch_id: int, state: str, *, now: dt.datetime | None = None
+) -> int:
+    """Mark every e-mail of the launch still to send (or uncertain) as given up (`ABANDONED`) or sent by
+    another tool (`ELSEWHERE`), as the campaign manager says (audited); how many."""
+    if state not in (ABANDONED, ELSEWHERE):
+        raise ValueError(state)
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    with env.engine.begin() as connection:
+        _locked(connection)
+        with Session(bind=connection) as session:
+            _launch_of(session, campaign, launch_id)
+            marked = session.execute(
+                update(Contact)
+                .where(
+                    Contact.launch_id == launch_id,
+                    Contact.canal == "email",
+                    Contact.envoi.is_(None) | (Contact.envoi == IN_FLIGHT),
+                )
+                .values(envoi=state)
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            audit.append(
                 session,
-                delivery,
-                [(c.id_foyer, c.regle) for c in found],
-                launch_id=launch_id,
-                attempt=attempt,
                 actor=env.actor,
+                action="courriel.abandon" if state == ABANDONED else "courriel.envoi_externe",
+                object_ref=f"campagne:{launch_id}",
+                counts={"courriels": marked},
                 now=moment,
             )
-            for contact in found:
-                contact.envoi = states.get(contact.id_foyer)
-            audit_delivery(session, env.actor, launch_id, attempt, delivery, len(found), smtp, moment)
-            sent, refused = sent + delivery.sent, refused + len(delivery.refused)
-            problem = delivery_problem(delivery)
-            if problem is not None:
-                problems.append(f"tentative {attempt} : {problem}")
-            if delivery.failure is not None:
-                break  # the relay is unreachable: the next batches would fail the same way
-        return SendReport(launch_id, len(waiting), sent, refused, len(opposed), " ; ".join(problems) or None)
-
-
-def _batch_messages(
-    session: Session, env: OutreachEnv, digest: str | None, now: dt.datetime
-) -> dict[str, EmailMessage]:
-    """The e-mails of the batch whose archive has SHA-256 `digest`, from its encrypted copy, read
-    under the exchange that wrote it (approved and in force at `now`)."""
-    output = session.scalars(select(PersonalOutput).where(PersonalOutput.sha256 == digest).limit(1)).first()
-    if output is None:
-        raise OutreachError(
-            "le lot de courriels de ce lancement n'est plus enregistré (supprimé ou purgé) : lancez une "
-            "nouvelle campagne pour ces foyers."
-        )
-    authorisation = exchanges.authorise(session, env.keyring, output.exchange_id, output.fields, now=now)
-    return _messages(read_output(session, env.keyring, authorisation, output.id, now=now))
+    return int(marked)

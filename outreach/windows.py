@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from outreach.campaigns import WEEKDAYS, Channel, WindowSection
+from outreach.campaigns import WEEKDAYS, Campaign, Channel, WindowSection
+from outreach.channels import SmtpSettings
+from outreach.errors import OutsideSendingWindow
 
 # Channels that reach a person at a given moment: they must respect the hours and working days.
 TIMED_CHANNELS: frozenset[str] = frozenset({"sms", "appel"})
@@ -60,3 +62,17 @@ def next_allowed(window: WindowSection, channel: Channel, moment: datetime) -> d
         if is_allowed(window, channel, candidate):
             return candidate
     raise AssertionError("no sending window within 60 days: the configuration allows no day")
+
+
+def check_delivery_window(campaign: Campaign, smtp: SmtpSettings | None, now: datetime) -> None:
+    """`OutsideSendingWindow` when e-mails would be handed to `smtp` at `now` outside the campaign's
+    window (a public holiday)."""
+    if smtp is not None and not is_allowed(campaign.fenetres, "email", now):
+        local = _local(campaign.fenetres, now)
+        upcoming = next_allowed(campaign.fenetres, "email", now)
+        raise OutsideSendingWindow(
+            "courriel",
+            f"{local:%d/%m/%Y à %H:%M}",
+            f"{upcoming:%d/%m/%Y à %H:%M}",
+            "aucun courriel ne part un jour férié",
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -134,15 +135,18 @@ class SmtpInbox:
     """What a real SMTP server on loopback received: (sender, recipients, raw message) each.
 
     Like a real relay, it can refuse the sender's address (`sender_refused`), some recipients for good
-    (`refused`, a 5xx reply) and, once it holds `full_after` messages, the next ones for now (a 4xx
-    reply).
+    (`refused`, a 5xx reply), every message for good (`reject_data`, a 5xx reply to DATA) and, once it
+    holds `full_after` messages, the next ones for now (a 4xx reply); it can take `delay` seconds to
+    answer each message.
     """
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.sender_refused = False
         self.refused: set[str] = set()
+        self.reject_data = False
         self.full_after: int | None = None
+        self.delay = 0.0
 
     async def handle_MAIL(
         self, server: object, session: object, envelope: Any, address: str, mail_options: list[str]
@@ -161,6 +165,9 @@ class SmtpInbox:
         return "250 OK"
 
     async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        await asyncio.sleep(self.delay)
+        if self.reject_data:
+            return "554 5.7.1 Message rejected as spam"
         if self.full_after is not None and len(self.messages) >= self.full_after:
             return "452 4.3.1 Insufficient system storage, try again later"
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))

@@ -16,6 +16,8 @@ ACTION_LABELS: dict[str, str] = {
     "consultations.export": "Export du journal des consultations",
     "courriel.envoi": "Envoi de courriels",
     "courriel.envoi_interrompu": "Envoi de courriels interrompu",
+    "courriel.abandon": "Courriels en attente abandonnés (ne partiront pas)",
+    "courriel.envoi_externe": "Courriels en attente notés comme envoyés par un autre outil",
     "detection.execution": "Exécution de détection",
     "detection.rejet": "Extrait refusé",
     "echange.demande": "Demande d'échange de données",

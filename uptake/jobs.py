@@ -381,6 +381,18 @@ def launch_job(*, campagne: str, schedule: str = "", smtp: str = "") -> dict[str
         contacted=report.contactes,
         holdout=report.temoins,
     )
+    unsent = [a for a in report.attempts if a.echec_envoi]
+    if unsent:
+        # The launch is recorded; its e-mails wait for `uptake campaigns send` (no address in the cause).
+        log_event(
+            logger,
+            "emails_not_sent",
+            level=logging.WARNING,
+            schedule=schedule,
+            campaign=campaign.id,
+            launch_id=report.launch_id,
+            cause=" ; ".join(str(a.echec_envoi) for a in unsent),
+        )
     return {"status": "succeeded", "launch_id": report.launch_id, "run_id": newest.id}
 
 

@@ -1,5 +1,5 @@
-"""outreach: what the SMTP server did with each e-mail (`envoi`), so that those it did not take can be
-sent later
+"""outreach: what became of each e-mail (`envoi`), so that those the SMTP server did not take are
+sent later, once
 
 Revision ID: outreach_0004
 Revises: outreach_0003

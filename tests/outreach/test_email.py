@@ -88,7 +88,7 @@ def test_an_unreachable_smtp_server_keeps_the_eml_files_and_records_the_incident
     assert report.attempts[0].courriels_envoyes == 0
     # Told to whoever launched it (the command then exits 1), without any address.
     assert report.attempts[0].echec_envoi is not None
-    assert "connexion interrompue (ConnectionRefusedError" in report.attempts[0].echec_envoi
+    assert "serveur SMTP injoignable (ConnectionRefusedError" in report.attempts[0].echec_envoi
     assert report.attempts[0].outputs[0].path.is_file()
     with Session(world.engine) as session:
         actions = set(session.scalars(select(AuditEntry.action)))

@@ -1,53 +1,63 @@
-"""E-mails the SMTP server did not take are sent later, once: after a cut batch, a refusal for now,
-or a launch prepared without a server; never to a household that objected since, nor under a
-revoked exchange."""
+"""Each e-mail is handed to the SMTP server once, and what the server did is kept as it comes: sent
+later after a cut batch, a refusal for now or a launch prepared without a server; never twice (two
+sendings at once, an interrupted one); never to a household that objected or whose contact ended
+since; to the address the directory holds now; nothing at all when one batch may not be read."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from outreach import oppositions
+from outreach import oppositions, sending
 from outreach.channels import SmtpSettings
+from outreach.errors import OutreachError
 from outreach.indicators import indicators_22, load_tables
-from outreach.launch import launch_campaign
+from outreach.launch import launch_campaign, run_followups
 from outreach.models import Contact, Outcome
-from outreach.sending import NothingToSend, send_pending_emails
+from outreach.outcomes import record_outcome
+from outreach.sending import send_pending_emails, set_aside
 from privacy import exchanges
 from privacy.errors import ExchangeRefused
-from privacy.models import AuditEntry, ContactRecord
+from privacy.models import AuditEntry, ContactRecord, PersonalOutput
 from tests.conftest import free_port
 from tests.outreach.conftest import NOW
 from tests.outreach.factories import campaign_22, flag, flags_frame
 
-# The launch and the sending need one database: SQLite is enough.
+# The launch and the sending need one database: SQLite is enough, but for two sendings at once (each
+# backend claims its own way).
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
-def _email_campaign():
+def _email_campaign(attempts: int = 1):
     base = campaign_22()
-    return replace(
-        base,
-        temoin=base.temoin.model_copy(update={"part": 0.0}),
-        tentatives=(base.tentatives[1].model_copy(update={"delai_jours": 0, "condition": "toujours"}),),
-    )
+    email = base.tentatives[1].model_copy(update={"delai_jours": 0, "condition": "toujours"})
+    return replace(base, temoin=base.temoin.model_copy(update={"part": 0.0}), tentatives=(email,) * attempts)
 
 
-def _launched(make_world, households: int, smtp: SmtpSettings | None):
+def _launched(make_world, households: int, smtp: SmtpSettings | None, attempts: int = 1):
     world = make_world()
     flags = flags_frame([flag(i) for i in range(1, households + 1)])
     run_id = world.store_run(flags)
     world.store_contacts(flags["id_foyer"].to_list())
-    report = launch_campaign(world.env, _email_campaign(), run_id, out_dir=world.out_dir, now=NOW, smtp=smtp)
+    report = launch_campaign(
+        world.env, _email_campaign(attempts), run_id, out_dir=world.out_dir, now=NOW, smtp=smtp
+    )
     return world, report
+
+
+def _send(world, launch_id: int, smtp: SmtpSettings, **options: Any) -> sending.SendReport:
+    return send_pending_emails(world.env, _email_campaign(), launch_id, smtp, now=NOW, **options)
 
 
 def _states(world) -> dict[str, str | None]:
     with Session(world.engine) as session:
-        return {c.id_foyer: c.envoi for c in session.scalars(select(Contact).where(Contact.canal == "email"))}
+        query = select(Contact).where(Contact.canal == "email").order_by(Contact.id)
+        return {c.id_foyer: c.envoi for c in session.scalars(query)}
 
 
 def _recipients(inbox) -> list[str]:
@@ -55,22 +65,21 @@ def _recipients(inbox) -> list[str]:
 
 
 @SQLITE
-def test_a_batch_cut_short_is_sent_later_once_and_a_second_sending_sends_nothing(
-    make_world, smtp_server
-) -> None:
+def test_a_batch_the_relay_could_not_take_is_sent_later_once(make_world, smtp_server) -> None:
     inbox, smtp = smtp_server
     nowhere = SmtpSettings(host="127.0.0.1", port=free_port(), timeout=2)
     world, launched = _launched(make_world, 3, nowhere)
     assert launched.attempts[0].courriels_envoyes == 0
+    assert "serveur SMTP injoignable (ConnectionRefusedError" in str(launched.attempts[0].echec_envoi)
     assert set(_states(world).values()) == {None}
 
-    report = send_pending_emails(world.env, _email_campaign(), launched.launch_id, smtp, now=NOW)
+    report = _send(world, launched.launch_id, smtp)
 
-    assert (report.waiting, report.sent, report.refused, report.problem) == (3, 3, 0, None)
+    assert (report.tried, report.sent, report.waiting, report.problem) == (3, 3, 0, None)
     assert _recipients(inbox) == ["foyer0@example.org", "foyer1@example.org", "foyer2@example.org"]
     assert set(_states(world).values()) == {"remis"}
-    with pytest.raises(NothingToSend):
-        send_pending_emails(world.env, _email_campaign(), launched.launch_id, smtp, now=NOW)
+    again = _send(world, launched.launch_id, smtp)
+    assert (again.tried, again.sent) == (0, 0)
     assert len(inbox.messages) == 3
     with Session(world.engine) as session:
         actions = list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
@@ -78,7 +87,7 @@ def test_a_batch_cut_short_is_sent_later_once_and_a_second_sending_sends_nothing
 
 
 @SQLITE
-def test_refused_for_now_is_sent_again_and_refused_for_good_never(make_world, smtp_server) -> None:
+def test_refused_for_now_is_sent_again_and_an_address_refused_for_good_never(make_world, smtp_server) -> None:
     inbox, smtp = smtp_server
     inbox.refused = {"foyer1@example.org"}
     inbox.full_after = 1
@@ -86,8 +95,7 @@ def test_refused_for_now_is_sent_again_and_refused_for_good_never(make_world, sm
     problem = launched.attempts[0].echec_envoi
     assert problem is not None
     assert "1 courriel(s) non pris pour l'instant" in problem and "1 adresse(s) refusée(s)" in problem
-    first = _recipients(inbox)
-    assert len(first) == 1
+    assert len(_recipients(inbox)) == 1
     states = _states(world)
     assert sorted(map(str, states.values())) == ["None", "refuse", "remis"]
     # The address refused for good is a bounce: recorded, and no longer used by the next attempts.
@@ -100,9 +108,9 @@ def test_refused_for_now_is_sent_again_and_refused_for_good_never(make_world, sm
     assert "email" not in usable
 
     inbox.full_after = None
-    report = send_pending_emails(world.env, _email_campaign(), launched.launch_id, smtp, now=NOW)
+    report = _send(world, launched.launch_id, smtp)
 
-    assert (report.waiting, report.sent, report.refused) == (1, 1, 0)
+    assert (report.tried, report.sent, report.refused) == (1, 1, 0)
     assert "foyer1@example.org" not in _recipients(inbox)
     assert len(set(_recipients(inbox))) == 2 == len(inbox.messages)  # nobody got it twice
     assert sorted(map(str, _states(world).values())) == ["refuse", "remis", "remis"]
@@ -112,34 +120,81 @@ def test_refused_for_now_is_sent_again_and_refused_for_good_never(make_world, sm
 
 
 @SQLITE
+def test_a_message_refused_for_good_is_not_sent_again(make_world, smtp_server) -> None:
+    inbox, smtp = smtp_server
+    inbox.reject_data = True
+    world, launched = _launched(make_world, 2, smtp)
+    assert "2 message(s) refusé(s) définitivement" in str(launched.attempts[0].echec_envoi)
+    assert set(_states(world).values()) == {"rejete"}
+    inbox.reject_data = False
+    assert _send(world, launched.launch_id, smtp).tried == 0
+
+
+@SQLITE
 def test_a_sender_address_the_relay_refuses_stops_the_batch_and_refuses_no_household(
     make_world, smtp_server
 ) -> None:
     inbox, smtp = smtp_server
     inbox.sender_refused = True
     world, launched = _launched(make_world, 2, smtp)
-    problem = launched.attempts[0].echec_envoi
-    assert problem is not None and "SMTPSenderRefused" in problem and "adresse(s) refusée(s)" not in problem
+    problem = str(launched.attempts[0].echec_envoi)
+    assert (
+        "adresse d'expédition refusée par le serveur (550" in problem
+        and "adresse(s) refusée(s)" not in problem
+    )
     assert set(_states(world).values()) == {None}  # all still to send once the sender is fixed
 
     inbox.sender_refused = False
-    report = send_pending_emails(world.env, _email_campaign(), launched.launch_id, smtp, now=NOW)
-    assert (report.waiting, report.sent) == (2, 2)
+    assert (_send(world, launched.launch_id, smtp).tried, len(inbox.messages)) == (2, 2)
 
 
 @SQLITE
-def test_a_household_that_objected_since_the_batch_was_prepared_is_not_sent(make_world, smtp_server) -> None:
+def test_households_that_objected_or_whose_contact_ended_since_are_withdrawn(make_world, smtp_server) -> None:
     inbox, smtp = smtp_server
-    world, launched = _launched(make_world, 2, None)  # prepared for another tool, no server given
-    objector = sorted(_states(world))[0]
+    world, launched = _launched(make_world, 3, None)  # prepared for another tool, no server given
+    objector, opened, reached = list(_states(world))
     with Session(world.engine) as session, session.begin():
         oppositions.record(session, objector, source="courrier", actor="dpo", now=NOW)
+        record_outcome(session, id_foyer=opened, resultat="droit_ouvert", montant=120.0, acteur="ts", now=NOW)
 
-    report = send_pending_emails(world.env, _email_campaign(), launched.launch_id, smtp, now=NOW)
+    report = _send(world, launched.launch_id, smtp)
 
-    assert (report.waiting, report.sent, report.objected) == (2, 1, 1)
-    assert len(inbox.messages) == 1
-    assert _states(world)[objector] == "opposition"
+    assert (report.tried, report.sent, report.withdrawn) == (1, 1, 2)
+    assert _recipients(inbox) == ["foyer2@example.org"]
+    assert _states(world) == {objector: "opposition", opened: "annule", reached: "remis"}
+
+
+@SQLITE
+def test_the_email_goes_to_the_address_the_directory_holds_now(make_world, smtp_server) -> None:
+    inbox, smtp = smtp_server
+    world, launched = _launched(make_world, 1, None)
+    [household] = _states(world)
+    world.store_contacts([household], email="nouvelle.adresse@example.org")
+
+    assert _send(world, launched.launch_id, smtp).sent == 1
+    assert _recipients(inbox) == ["nouvelle.adresse@example.org"]
+
+
+@SQLITE
+def test_nothing_is_sent_when_one_batch_may_not_be_read(make_world, smtp_server) -> None:
+    inbox, smtp = smtp_server
+    world, launched = _launched(make_world, 2, None)
+    followups = run_followups(
+        world.env, _email_campaign(2), launched.launch_id, out_dir=world.out_dir, now=NOW
+    )
+    assert [a.tentative for a in followups] == [2]
+    with Session(world.engine) as session, session.begin():
+        # The follow-up's batch came to the end of its retention and was purged.
+        session.execute(
+            update(PersonalOutput)
+            .where(PersonalOutput.label.like("%tentative 2%"))
+            .values(purged_at="2026-03-20")
+        )
+
+    with pytest.raises(OutreachError, match="n'existe plus"):
+        _send(world, launched.launch_id, smtp)
+    assert inbox.messages == []
+    assert set(_states(world).values()) == {None}  # nothing claimed, nothing sent: the first batch neither
 
 
 @SQLITE
@@ -150,9 +205,69 @@ def test_nothing_is_sent_under_an_exchange_the_dpo_revoked(make_world, smtp_serv
         exchanges.revoke(session, world.exchange_id, dpo="dpo", motif="fin de la convention", now=NOW)
 
     with pytest.raises(ExchangeRefused):
-        send_pending_emails(world.env, _email_campaign(), launched.launch_id, smtp, now=NOW)
+        _send(world, launched.launch_id, smtp)
     assert inbox.messages == []
     assert set(_states(world).values()) == {None}
+
+
+def test_two_sendings_at_the_same_time_send_each_email_once(make_world, smtp_server) -> None:
+    inbox, smtp = smtp_server
+    inbox.delay = 0.2
+    world, launched = _launched(make_world, 4, None)
+    barrier = threading.Barrier(2)
+    reports: list[sending.SendReport] = []
+
+    def send() -> None:
+        barrier.wait()
+        reports.append(_send(world, launched.launch_id, smtp))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(r.sent for r in reports) == [0, 4]
+    assert len(inbox.messages) == 4 == len(set(_recipients(inbox)))
+
+
+@SQLITE
+def test_an_interrupted_sending_keeps_what_the_server_took_and_never_resends_the_uncertain_one(
+    make_world, smtp_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, smtp = smtp_server
+    world, launched = _launched(make_world, 5, None)
+    real = sending.deliver_emails
+
+    def interrupted_after_two(messages, relay, on_result):
+        def answer(index: int, result: str | None) -> None:
+            on_result(index, result)
+            if index == 1:
+                raise KeyboardInterrupt
+
+        return real(messages, relay, answer)
+
+    monkeypatch.setattr(sending, "deliver_emails", interrupted_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        _send(world, launched.launch_id, smtp)
+    monkeypatch.setattr(sending, "deliver_emails", real)
+    assert list(_states(world).values()) == ["remis", "remis", "en_cours", None, None]
+
+    report = _send(world, launched.launch_id, smtp)
+    assert (report.sent, report.uncertain) == (2, 1)
+    assert len(inbox.messages) == 4 == len(set(_recipients(inbox)))
+    resumed = _send(world, launched.launch_id, smtp, resume=True)
+    assert (resumed.sent, resumed.uncertain) == (1, 0)
+    assert len(inbox.messages) == 5 == len(set(_recipients(inbox)))
+
+
+@SQLITE
+def test_emails_given_up_or_sent_by_another_tool_are_never_sent(make_world, smtp_server) -> None:
+    inbox, smtp = smtp_server
+    world, launched = _launched(make_world, 2, None)
+    assert set_aside(world.env, _email_campaign(), launched.launch_id, "externe", now=NOW) == 2
+    assert _send(world, launched.launch_id, smtp).tried == 0
+    assert set(_states(world).values()) == {"externe"} and inbox.messages == []
 
 
 def test_campaigns_send_from_the_command_line_sends_the_waiting_emails_then_says_none_wait(
@@ -179,11 +294,12 @@ def test_campaigns_send_from_the_command_line_sends_the_waiting_emails_then_says
 
     sent = cli("campaigns", "send", "action-2-2-non-recours", "--launch", "1", "--smtp", relay)
     assert sent.code == 0, sent.output
-    assert "Lancement n°1 : 2 courriel(s) en attente, 2 remis au serveur SMTP." in " ".join(
-        sent.stdout.split()
-    )
+    said = " ".join(sent.stdout.split())
+    assert "Lancement n°1 : 2 courriel(s) donné(s) au serveur SMTP, 2 pris." in said
     assert len(inbox.messages) == 2
     assert "n'a pas pris" not in cli("campaigns", "list").stdout
     again = cli("campaigns", "send", "action-2-2-non-recours", "--launch", "1", "--smtp", relay)
-    assert again.code == 2 and "aucun courriel du lancement n°1 n'attend d'envoi" in again.output
+    assert again.code == 0 and "aucun courriel n'attend d'envoi" in again.output
     assert len(inbox.messages) == 2
+    nowhere = cli("campaigns", "send", "action-2-2-non-recours", "--launch", "1")
+    assert nowhere.code == 2 and "--smtp HOTE:PORT" in nowhere.output

@@ -25,10 +25,10 @@ from outreach.campaigns import (
 from outreach.channels import SmtpSettings, smtp_relay
 from outreach.errors import CampaignNotFound, OutreachError
 from outreach.launch import campaign_fields, launch_campaign, run_followups
-from outreach.models import Contact, Launch
+from outreach.models import ABANDONED, ELSEWHERE, Contact, Launch
 from outreach.reconcile import ReconciliationReport, reconcile_extract
 from outreach.selection import EXCLUSION_REASONS
-from outreach.sending import send_pending_emails
+from outreach.sending import SendReport, send_pending_emails, set_aside
 from outreach.templates import CHANNEL_NAMES, Renderer, check_campaign, format_euros
 from uptake import french
 from uptake.commands.privacy import actor_name
@@ -81,16 +81,49 @@ def print_attempts(attempts: tuple[AttemptReport, ...] | list[AttemptReport]) ->
             unsent = attempt.foyers - (attempt.courriels_envoyes or 0)
             prepared = ", ".join(str(o.path) for o in attempt.outputs)
             err_console.print(
-                f"[red]Envoi incomplet[/] : {unsent} courriel(s) non remis au serveur SMTP — "
+                f"[red]Envoi incomplet[/] : {unsent} courriel(s) non pris par le serveur SMTP — "
                 f"{attempt.echec_envoi}. Les messages préparés (.eml) sont dans {prepared}. Une fois le "
                 "problème réglé, « uptake campaigns send CAMPAGNE --launch N --smtp HOTE:PORT » envoie "
-                "ceux que le serveur n'a pas pris (jamais deux fois le même)."
+                "ceux qui restent à envoyer (jamais deux fois le même)."
             )
 
 
 def failed_delivery(attempts: tuple[AttemptReport, ...] | list[AttemptReport]) -> bool:
     """True when some prepared e-mail did not reach the SMTP server (the command then exits 1)."""
     return any(a.echec_envoi is not None for a in attempts)
+
+
+def print_sending(report: SendReport) -> None:
+    """What one sending did, and what is left."""
+    if not report.tried and not report.withdrawn:
+        console.print(f"Lancement n°{report.launch_id} : aucun courriel n'attend d'envoi.")
+    else:
+        line = (
+            f"Lancement n°{report.launch_id} : {report.tried} courriel(s) donné(s) au serveur SMTP, "
+            f"[bold]{report.sent}[/] pris"
+        )
+        if report.refused:
+            line += f", {report.refused} adresse(s) refusée(s) (comptées « courriel non distribué »)"
+        if report.rejected:
+            line += f", {report.rejected} message(s) refusé(s) définitivement"
+        if report.withdrawn:
+            line += (
+                f" ; {report.withdrawn} retiré(s) avant l'envoi (opposition, contact clos, adresse "
+                "inutilisable)"
+            )
+        console.print(line + ".")
+    if report.uncertain:
+        console.print(
+            f"{report.uncertain} courriel(s) d'un envoi arrêté brutalement : le serveur a pu les prendre, "
+            "ils ne sont pas renvoyés. Vérifiez auprès du relais, puis « --reprendre » pour les envoyer."
+        )
+    if report.problem is not None:
+        err_console.print(f"[red]Envoi incomplet[/] : {report.problem}.")
+    if report.waiting:
+        err_console.print(
+            f"{report.waiting} courriel(s) restent à envoyer : relancez la même commande une fois le "
+            "problème réglé (seuls ceux que le serveur n'a pas pris partiront), ou « --abandonner »."
+        )
 
 
 def print_reconciliation(report: ReconciliationReport) -> None:
@@ -325,32 +358,41 @@ def register(app: typer.Typer) -> None:
         lancement: int = typer.Option(
             ..., "--launch", help="Numéro du lancement (voir `uptake campaigns list`)."
         ),
-        smtp: str = typer.Option(..., "--smtp", help="Serveur SMTP de la Caf (HOTE:PORT)."),
+        smtp: SmtpOption = None,
+        reprendre: bool = typer.Option(
+            False,
+            "--reprendre",
+            help="Envoyer aussi les courriels d'un envoi arrêté brutalement (le serveur a pu les prendre).",
+        ),
+        abandonner: bool = typer.Option(
+            False, "--abandonner", help="Ne plus envoyer les courriels en attente de ce lancement."
+        ),
+        ailleurs: bool = typer.Option(
+            False,
+            "--envoyes-ailleurs",
+            help="Les courriels en attente ont été envoyés par un autre outil : les noter comme tels.",
+        ),
         acteur: ActorOption = None,
     ) -> None:
         """Envoie les courriels d'un lancement que le serveur SMTP n'a pas encore pris.
 
-        Lancement préparé sans --smtp, envoi interrompu, refus temporaire : jamais deux fois le même
-        courriel, jamais à un foyer opposé depuis."""
+        Lancement préparé sans --smtp, envoi interrompu, refus temporaire : chaque courriel part une
+        seule fois, jamais à un foyer opposé ou dont le contact est clos depuis."""
         ctx = AppContext.from_env()
         campaign = find_campaign(ctx.settings.config_dir, campagne)
-        report = send_pending_emails(
-            ctx.outreach_env(actor_name(acteur)), campaign, lancement, smtp_relay(smtp)
-        )
-        line = (
-            f"Lancement n°{report.launch_id} : {report.waiting} courriel(s) en attente, "
-            f"[bold]{report.sent}[/] remis au serveur SMTP"
-        )
-        if report.refused:
-            line += f", {report.refused} refusé(s) définitivement (adresse à vérifier)"
-        if report.objected:
-            line += f", {report.objected} non envoyé(s) : opposition au contact enregistrée depuis"
-        console.print(line + ".")
+        env = ctx.outreach_env(actor_name(acteur))
+        if abandonner or ailleurs:
+            if abandonner and ailleurs:
+                raise typer.BadParameter("--abandonner ou --envoyes-ailleurs, pas les deux.")
+            marked = set_aside(env, campaign, lancement, ABANDONED if abandonner else ELSEWHERE)
+            said = "abandonné(s)" if abandonner else "noté(s) comme envoyé(s) par un autre outil"
+            console.print(f"Lancement n°{lancement} : {marked} courriel(s) en attente {said}.")
+            return
+        if smtp is None:
+            raise typer.BadParameter("donnez le serveur SMTP de la Caf : --smtp HOTE:PORT.")
+        report = send_pending_emails(env, campaign, lancement, smtp_relay(smtp), resume=reprendre)
+        print_sending(report)
         if report.problem is not None:
-            err_console.print(
-                f"[red]Envoi incomplet[/] : {report.problem}. Relancez la même commande une fois le "
-                "problème réglé : seuls les courriels non pris seront envoyés."
-            )
             raise typer.Exit(1)
 
     @group.command("reconcile")

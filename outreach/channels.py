@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import smtplib
+import ssl
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ class SmtpSettings:
     host: str
     port: int = 25
     starttls: bool = False
+    # The authority the relay's certificate is checked against (PEM file), else the system's.
+    ca_file: str | None = None
     user: str | None = None
     password: str | None = None
     timeout: float = 30.0
@@ -142,9 +145,18 @@ def deliver_emails(
     try:
         client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
         if smtp.starttls:
-            client.starttls()
+            client.starttls(context=ssl.create_default_context(cafile=smtp.ca_file))
         if smtp.user and smtp.password:
             client.login(smtp.user, smtp.password)
+    except smtplib.SMTPAuthenticationError as exc:
+        return Delivery(
+            results,
+            failure=f"identifiant ou mot de passe refusé par le serveur SMTP ({exc.smtp_code} sur {where})",
+        )
+    except ssl.SSLCertVerificationError:
+        return Delivery(
+            results, failure=f"certificat du serveur SMTP non reconnu ({where}) : connexion chiffrée refusée"
+        )
     except (OSError, smtplib.SMTPException) as exc:
         return Delivery(results, failure=f"serveur SMTP injoignable ({type(exc).__name__} sur {where})")
     failure: str | None = None

@@ -19,9 +19,10 @@ from email.utils import formatdate, make_msgid
 
 from email_validator import EmailNotValidError, validate_email
 
-from outreach.channels import SmtpSettings, deliver_emails, smtp_relay
+from outreach.channels import SmtpSettings, deliver_emails
 from outreach.errors import OutreachError
 from uptake import french
+from uptake.relay import caf_relay
 
 RECIPIENTS_ENV, SMTP_ENV, SENDER_ENV = "UPTAKE_ALERTES", "UPTAKE_SMTP", "UPTAKE_ALERTES_EXPEDITEUR"
 
@@ -81,14 +82,14 @@ def alert_settings(environ: Mapping[str, str] | None = None) -> AlertSettings | 
         raise AlertsMisconfigured(f"{RECIPIENTS_ENV} : {exc}") from None
     if not recipients:
         return None
-    relay = env.get(SMTP_ENV, "").strip()
-    if not relay:
+    written = env.get(SMTP_ENV, "").strip()
+    if not written:
         raise AlertsMisconfigured(
             f"{RECIPIENTS_ENV} est renseignée mais pas {SMTP_ENV} : donnez le relais de messagerie de "
             "la Caf (HOTE ou HOTE:PORT)"
         )
     try:
-        smtp = smtp_relay(relay)
+        smtp = caf_relay(written, env)
     except OutreachError as exc:
         raise AlertsMisconfigured(f"{SMTP_ENV} : {exc}") from None
     return AlertSettings(recipients, smtp, sender_address(env))

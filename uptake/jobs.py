@@ -44,7 +44,6 @@ from detection.retention import (
 from detection.runs import DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
 from outreach.campaigns import find_campaign
-from outreach.channels import smtp_relay
 from outreach.delivery_reports import is_maildir, remove_messages, set_aside
 from outreach.errors import OutreachError
 from outreach.launch import launch_campaign, run_followups
@@ -61,6 +60,7 @@ from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.failures import file_problem
 from uptake.logs import log_event
+from uptake.relay import caf_relay
 from uptake.reporting import produce_report, report_mailing
 from uptake.settings import load_settings
 
@@ -369,7 +369,7 @@ def launch_job(*, campagne: str, schedule: str = "", smtp: str = "") -> dict[str
         campaign,
         newest.id,
         out_dir=ctx.campaign_dir(campaign),
-        smtp=smtp_relay(smtp) if smtp else None,
+        smtp=caf_relay(smtp) if smtp else None,
     )
     log_event(
         logger,
@@ -793,7 +793,7 @@ class JobSpec:
         if "campagne" in typed:  # a misspelt campaign or relay is told now, not at the first execution
             find_campaign(load_settings().config_dir, str(typed["campagne"]))
         if typed.get("smtp"):
-            smtp_relay(str(typed["smtp"]))
+            caf_relay(str(typed["smtp"]))
         if typed.get("destinataires"):
             try:
                 email_addresses(str(typed["destinataires"]))

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from outreach.channels import SmtpSettings, deliver_emails, smtp_relay
+from outreach.channels import SmtpSettings, deliver_emails
 from outreach.errors import OutreachError, ReportNotSent
 from outreach.report import ReportFiles, report_message, write_report
 from privacy import audit
@@ -19,6 +19,7 @@ from privacy.disclosure import publication_threshold
 from uptake.alerts import SMTP_ENV, email_addresses, sender_address
 from uptake.context import AppContext
 from uptake.db import transaction
+from uptake.relay import caf_relay
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def report_mailing(recipients: str, relay: str, *, relay_hint: str) -> ReportMai
     if not written:
         raise ValueError(f"rapport à envoyer sans relais de messagerie : donnez {relay_hint} ou {SMTP_ENV}")
     try:
-        return ReportMailing(addresses, smtp_relay(written))
+        return ReportMailing(addresses, caf_relay(written))
     except OutreachError as exc:
         raise ValueError(str(exc)) from None
 

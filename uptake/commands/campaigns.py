@@ -22,7 +22,7 @@ from outreach.campaigns import (
     load_campaign,
     reference_problems,
 )
-from outreach.channels import SmtpSettings, smtp_relay
+from outreach.channels import SmtpSettings
 from outreach.errors import CampaignNotFound, OutreachError
 from outreach.launch import campaign_fields, launch_campaign, run_followups
 from outreach.models import ABANDONED, ELSEWHERE, Contact, Launch
@@ -35,6 +35,7 @@ from uptake.commands.privacy import actor_name
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 from uptake.health import campaign_names
+from uptake.relay import caf_relay
 
 if TYPE_CHECKING:
     pass
@@ -59,7 +60,7 @@ ActorOption = Annotated[str | None, typer.Option("--acteur", help="Nom inscrit a
 
 
 def _smtp(value: str | None) -> SmtpSettings | None:
-    return smtp_relay(value) if value else None
+    return caf_relay(value) if value else None
 
 
 def print_attempts(attempts: tuple[AttemptReport, ...] | list[AttemptReport]) -> None:
@@ -390,7 +391,7 @@ def register(app: typer.Typer) -> None:
             return
         if smtp is None:
             raise typer.BadParameter("donnez le serveur SMTP de la Caf : --smtp HOTE:PORT.")
-        report = send_pending_emails(env, campaign, lancement, smtp_relay(smtp), resume=reprendre)
+        report = send_pending_emails(env, campaign, lancement, caf_relay(smtp), resume=reprendre)
         print_sending(report)
         if report.problem is not None:
             raise typer.Exit(1)

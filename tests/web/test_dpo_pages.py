@@ -26,6 +26,7 @@ from tests.web.conftest import (
     request_exchange,
     tamper_audit_entry,
 )
+from uptake import french
 from uptake.db import transaction
 from uptake.web.household_views import record_view
 
@@ -474,7 +475,8 @@ def test_dpo_revokes_an_approval_in_force_and_destroys_what_was_produced_under_i
     after = client.get(response.headers["location"]).text
     assert "Échange révoqué, et les sorties déjà produites sous cet échange détruites." in after
     assert "Approbations en vigueur (0)" in after
-    assert f"révoquée le {date.today():%d/%m/%Y} par {LOGINS['dpo']}" in after
+    # The day in the Caf's time zone (past 11 pm UTC it is already the next day in Paris).
+    assert f"révoquée le {french.day(datetime.now(UTC))} par {LOGINS['dpo']}" in after
     assert "Motif de la révocation : Fin de la convention" in after
     assert not out.exists()
     assert log_end_signed(engine)  # the revocation cannot be cut off the log unnoticed

@@ -169,11 +169,6 @@ def _claim(
     """Check every waiting e-mail of the launch, withdraw those that must not go, and mark the others
     `en_cours` (caller's transaction): the batches to send, how many were withdrawn, how many are
     uncertain (left by a killed sending; claimed too when `resume`)."""
-    uncertain = session.scalars(
-        select(Contact).where(
-            Contact.launch_id == launch_id, Contact.canal == "email", Contact.envoi == IN_FLIGHT
-        )
-    ).all()
     wanted = or_(Contact.envoi.is_(None), Contact.envoi == IN_FLIGHT) if resume else Contact.envoi.is_(None)
     query = (
         select(Contact)
@@ -184,7 +179,17 @@ def _claim(
         # Rows another sending is claiming are left to it (SQLite takes turns on the write lock).
         query = query.with_for_update(skip_locked=True)
     waiting = session.scalars(query).all()
-    left_uncertain = 0 if resume else len(uncertain)
+    # Claimed with the others when `resume`; else counted, to be told.
+    left_uncertain = (
+        0
+        if resume
+        else session.scalar(
+            select(func.count())
+            .select_from(Contact)
+            .where(Contact.launch_id == launch_id, Contact.canal == "email", Contact.envoi == IN_FLIGHT)
+        )
+        or 0
+    )
     if not waiting:
         return [], 0, left_uncertain
     ids = [c.id_foyer for c in waiting]

@@ -13,7 +13,7 @@ exchange.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
@@ -93,7 +93,7 @@ def claim_next(
 
     Only items whose call window has opened (`appel_a_partir_de <= now`) are given, most urgent first
     (`HANDOUT_ORDER`); `communes` limits the list to a worker's sector; none of `closed_campaigns`
-    (those whose calling hours are closed at `now`: see `closed_for_calls`) is handed out.
+    (those whose calling hours are closed at `now`: see `calls_reopen`) is handed out.
     """
     moment = _utc(now)
     held = session.scalars(
@@ -142,15 +142,10 @@ def next_calling_day(window: WindowSection, now: dt.datetime) -> dt.datetime:
     return next_allowed(window, "appel", dt.datetime.combine(tomorrow, dt.time(), tzinfo=zone))
 
 
-def closed_for_calls(windows: Mapping[str, WindowSection], now: dt.datetime) -> dict[str, dt.datetime]:
-    """The campaigns (of `windows`, their calling hours by name) whose hours are closed at `now`,
-    each with the moment they open again: their households wait, nobody is asked to call at 8 pm, on
-    a Sunday or a public holiday."""
-    return {
-        name: next_allowed(window, "appel", now)
-        for name, window in windows.items()
-        if not is_allowed(window, "appel", now)
-    }
+def calls_reopen(window: WindowSection, now: dt.datetime) -> dt.datetime | None:
+    """When calls may be made again under `window`, if its hours are closed at `now` (nobody is asked
+    to call at 8 pm, on a Sunday or a public holiday); None when they are open."""
+    return None if is_allowed(window, "appel", now) else next_allowed(window, "appel", now)
 
 
 def _held(session: Session, item_id: int, worker: str) -> WorklistItem:

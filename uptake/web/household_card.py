@@ -21,7 +21,7 @@ from outreach.models import Contact, QuestionnaireAnswer, WorklistItem
 from outreach.outcomes import OutcomeRecord, outcome_history
 from outreach.questionnaires import reference
 from outreach.templates import Renderer, format_euros
-from outreach.worklist import closed_for_calls
+from outreach.worklist import calls_reopen
 from privacy import exchanges, vault
 from privacy.errors import ExchangeRefused, PrivacyError
 from privacy.keys import Keyring
@@ -136,7 +136,7 @@ def build_card(
         card.history = _history(context, card, now)
         return card
     card.campaign_title = campaign.campagne.titre
-    card.calls_reopen = closed_for_calls({campaign.id: campaign.fenetres}, now).get(campaign.id)
+    card.calls_reopen = calls_reopen(campaign.fenetres, now)
     card.history = _history(context, card, now)
     try:
         authorisation, card.contact_problem = _best_authorisation(session, keyring, campaign, now)

@@ -185,7 +185,7 @@ def closed_campaigns(
         except OutreachError:
             closed[name] = CallHours(name, name, None, "fichier de campagne introuvable ou invalide")
             continue
-        reopens = outreach_worklist.closed_for_calls({name: campaign.fenetres}, now).get(name)
+        reopens = outreach_worklist.calls_reopen(campaign.fenetres, now)
         if reopens is not None:
             closed[name] = CallHours(name, campaign.campagne.titre, reopens, _hours(campaign.fenetres))
     return closed

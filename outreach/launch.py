@@ -4,7 +4,8 @@ A launch is one transaction: the processing-register entry and the approved exch
 first (refused → nothing is recorded and nothing is written), then every flagged household gets its
 arm or its exclusion reason, then the first attempt is produced for the contacted arm. Follow-ups
 (`run_followups`) produce, for each contacted household, the next attempt of the sequence once its
-delay has passed and its condition holds, within the caps.
+delay has passed and its condition holds, within the caps. Given a relay, their e-mails are handed
+to it once the transaction is committed (`outreach.sending`: each result kept as it comes).
 """
 
 from __future__ import annotations

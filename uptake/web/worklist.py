@@ -42,9 +42,9 @@ class WorklistError(Exception):
 
 @dataclass(frozen=True)
 class CallHours:
-    """Why a campaign's households are not handed out now, as the call list tells it."""
+    """Why a campaign's households are not handed out now, as the call list tells it (keyed by the
+    campaign's name)."""
 
-    campaign: str
     title: str
     # When its calling hours open again; None when its file is missing or broken (none handed out
     # until the data team fixes it: the card could show neither the number nor the script).
@@ -183,11 +183,11 @@ def closed_campaigns(
         try:
             campaign = find_campaign(config_dir, name)
         except OutreachError:
-            closed[name] = CallHours(name, name, None, "fichier de campagne introuvable ou invalide")
+            closed[name] = CallHours(name, None, "fichier de campagne introuvable ou invalide")
             continue
         reopens = outreach_worklist.calls_reopen(campaign.fenetres, now)
         if reopens is not None:
-            closed[name] = CallHours(name, campaign.campagne.titre, reopens, _hours(campaign.fenetres))
+            closed[name] = CallHours(campaign.campagne.titre, reopens, _hours(campaign.fenetres))
     return closed
 
 

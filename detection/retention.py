@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from detection.records import SUCCEEDED, DetectionFlag, DetectionRun, as_utc, utcnow
 from privacy import audit
-from privacy.retention import add_months
+from privacy.retention import add_months, first_day_past
 
 # Aligned on the contact lists' 12 months (register entry): a campaign is launched within weeks of
 # a run, and a run a year old describes situations that have changed since.
@@ -61,8 +61,7 @@ def kept_flags(session: Session, *, months: int = FLAGS_RETENTION_MONTHS) -> lis
     for run in rows:
         finished = as_utc(run.finished_at)
         assert finished is not None  # a succeeded run has finished
-        # Due once `flags_kept_until(months, now)` passes the finish: `months` later, the next day.
-        deleted_from = add_months(finished.date(), months) + dt.timedelta(days=1)
+        deleted_from = first_day_past(finished.date(), months)
         kept.append(KeptFlags(run.id, run.mois_reference, run.flags_count or 0, finished, deleted_from))
     return kept
 
@@ -167,8 +166,7 @@ def archived_extracts(
         for path in folder.iterdir():
             if path.is_file():
                 dropped = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
-                # Due once `flags_kept_until(months, now)` passes the drop: `months` later, the next day.
-                deleted_from = add_months(dropped.date(), months) + dt.timedelta(days=1)
+                deleted_from = first_day_past(dropped.date(), months)
                 found.append(ArchivedExtract(path, dropped, deleted_from))
     return sorted(found, key=lambda extract: (extract.dropped_at, str(extract.path)))
 

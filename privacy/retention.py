@@ -50,6 +50,20 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def first_day_past(day: date, months: int) -> date:
+    """The first day whose date `months` months earlier is after `day`: when a purge keeping
+    `months` months first removes what was made on `day`.
+
+    Not simply `add_months(day, months)` plus one: clamping to month ends makes that day map back to
+    `day` itself (made on 30 November, six months later is 30 May, and 31 May goes back to 30
+    November), so the day is searched forward, a few days at most.
+    """
+    candidate = add_months(day, months) + timedelta(days=1)
+    while add_months(candidate, -months) <= day:
+        candidate += timedelta(days=1)
+    return candidate
+
+
 @dataclass(frozen=True)
 class WrittenOutput:
     """A personal output as recorded: its id, where it is, its hash and until when it is kept."""

@@ -23,6 +23,7 @@ from detection.retention import (
 from detection.runs import DetectionRunner, RunRequest
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from privacy.models import AuditEntry
+from privacy.retention import first_day_past
 
 
 @pytest.fixture(scope="module")
@@ -124,12 +125,30 @@ def test_the_retention_is_counted_in_calendar_months_and_at_least_one() -> None:
         flags_kept_until(0, now)
 
 
+@pytest.mark.parametrize("months", [1, 6, 12])
+def test_the_day_said_for_the_deletion_is_exact_for_every_day_including_month_ends(months: int) -> None:
+    day = dt.date(2024, 1, 1)
+    while day < dt.date(2028, 1, 1):
+        deleted_from = first_day_past(day, months)
+        last_moment = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
+        first_moment = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        on_that_day = dt.datetime.combine(deleted_from, dt.time(), tzinfo=dt.UTC)
+        assert last_moment < flags_kept_until(months, on_that_day), day
+        assert first_moment >= flags_kept_until(months, on_that_day - dt.timedelta(days=1)), day
+        day += dt.timedelta(days=1)
+
+
 def test_the_day_said_for_the_deletion_is_the_first_day_a_purge_deletes_the_flags(
     engine: Engine, geography: Geography, extract: Path, tmp_path: Path
 ) -> None:
     run = DetectionRunner(engine, geography, tmp_path / "runs").run(RunRequest(extract)).run
+    # Six months after a 30 November is a 30 May, and 31 May goes back to 30 November: the day said
+    # must be 1 June (a CI run on 30 November found this).
+    with Session(engine) as session, session.begin():
+        session.get_one(DetectionRun, run.id).finished_at = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
     with Session(engine) as session:
         [kept] = kept_flags(session, months=6)
+    assert kept.deleted_from == dt.date(2027, 6, 1)
     assert (kept.run_id, kept.flags) == (run.id, run.flags_count)
     day_before = dt.datetime.combine(kept.deleted_from, dt.time(23, 59), tzinfo=dt.UTC) - dt.timedelta(days=1)
     that_day = dt.datetime.combine(kept.deleted_from, dt.time(0, 1), tzinfo=dt.UTC)

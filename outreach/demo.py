@@ -5,8 +5,10 @@ campaigns of the convention over one simulated month, deterministically from `se
 
   day 0      launch action 2.2 (SMS first) and action 7.1 (call list first)
   day 2      simulated call and message outcomes (`outreach.simulation`)
-  days 1-31  the daily follow-up run: each attempt of the sequences whose delay has passed and whose
-             condition holds (7.1: questionnaire letters; 2.2: e-mails, then calls, then letters)
+  days 1-31  the e-mails prepared the day before handed to the simulated relay (marked sent by
+             another tool), then the daily follow-up run: each attempt of the sequences whose delay
+             has passed and whose condition holds (7.1: questionnaire letters; 2.2: e-mails, then
+             calls, then letters)
   day 25     the returned questionnaires of action 7.1, typed in a spreadsheet and imported
   day 32     the numbers that replied STOP to an SMS, as the SMS provider sends them: objections;
              the relay's delivery reports for the e-mails it could not deliver: those addresses
@@ -28,11 +30,13 @@ from sqlalchemy.orm import Session
 from outreach.attempts import OutputFile
 from outreach.campaigns import find_campaign
 from outreach.launch import LaunchReport, OutreachEnv, launch_campaign, run_followups
+from outreach.models import ELSEWHERE
 from outreach.outcome_import import import_outcome_file
 from outreach.provider_returns import Bounces, StopReplies, import_bounces, import_stop_replies
 from outreach.questionnaire_answers import QuestionnairesImported, import_questionnaires
 from outreach.reconcile import ReconciliationReport, reconcile_extract
 from outreach.report import ReportFiles, write_report
+from outreach.sending import set_aside
 from outreach.simulation import (
     delivery_reports_maildir,
     returned_letters_file,
@@ -105,6 +109,14 @@ def run_demo_outreach(
     )
     for day in FOLLOWUP_DAYS:
         for launch in result.launches:
+            # The demo sends no mail: its e-mails are handed to the simulated relay, outside uptake.
+            set_aside(
+                env,
+                campaigns[launch.campaign],
+                launch.launch_id,
+                ELSEWHERE,
+                now=start + dt.timedelta(days=day),
+            )
             attempts = run_followups(
                 env,
                 campaigns[launch.campaign],

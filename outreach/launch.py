@@ -37,7 +37,7 @@ from outreach.errors import (
 )
 from outreach.history import load_history
 from outreach.holdout import CONTACTED, HOLDOUT
-from outreach.models import Assignment, Contact, Launch, Outcome
+from outreach.models import IN_FLIGHT, SENT, Assignment, Contact, Launch, Outcome
 from outreach.outcomes import CONCLUSIVE, STOPPING, UNDELIVERABLE
 from outreach.selection import naive_utc, select_households
 from outreach.sending import send_pending_emails
@@ -290,13 +290,44 @@ def _first_attempt_index(campaign: Campaign, households: pl.DataFrame) -> pl.Ser
     return pl.Series("tentative", values, dtype=pl.Int32)
 
 
-def _latest_by_household(session: Session, launch_id: int) -> dict[str, tuple[int, dt.datetime]]:
+@dataclass(frozen=True)
+class _Latest:
+    """A household's latest attempt in a launch: which, since when its delay counts, and whether it is
+    an e-mail that has not left yet (the next attempt waits for it)."""
+
+    tentative: int
+    since: dt.datetime
+    email_unsent: bool
+
+
+def _latest_contacts(session: Session, launch_id: int) -> dict[str, _Latest]:
     rows = session.execute(
-        select(Contact.id_foyer, func.max(Contact.tentative), func.max(Contact.prevu_le))
+        select(
+            Contact.id_foyer,
+            Contact.tentative,
+            Contact.prevu_le,
+            Contact.canal,
+            Contact.envoi,
+            Contact.envoye_le,
+        )
         .where(Contact.launch_id == launch_id)
-        .group_by(Contact.id_foyer)
+        .order_by(Contact.id_foyer, Contact.tentative)
     ).all()
-    return {f: (int(t), naive_utc(m)) for f, t, m in rows}
+    latest = {}
+    for pseudonym, attempt, planned, channel, state, sent_at in rows:
+        # A follow-up's delay counts from when the e-mail left when that is known (sent late, after a
+        # refusal for now or a launch prepared without a server), else from the planned time.
+        since = sent_at if state == SENT and sent_at is not None else planned
+        unsent = channel == "email" and state in (None, IN_FLIGHT)
+        latest[pseudonym] = _Latest(int(attempt), naive_utc(since), unsent)
+    return latest
+
+
+def followups_awaiting_email(engine: Engine, launch_id: int) -> int:
+    """How many households of the launch have their next attempt held back because their last e-mail
+    has not been handed to the SMTP server yet (`uptake campaigns send`, or marked sent elsewhere)."""
+    with Session(engine) as session:
+        return sum(1 for latest in _latest_contacts(session, launch_id).values() if latest.email_unsent)
 
 
 def _outcomes_since(session: Session, ids: list[str], since: dt.datetime) -> Mapping[str, set[str]]:
@@ -374,7 +405,7 @@ def run_followups(
         if households.is_empty():
             return []
         ids = households["id_foyer"].to_list()
-        latest = _latest_by_household(session, launch_id)
+        latest = _latest_contacts(session, launch_id)
         outcomes = _outcomes_since(session, ids, naive_utc(launch.lance_le))
         stopped = oppositions.opposed(session, ids, now=moment)
         busy = _busy(session, ids, naive_utc(moment), campaign.plafonds.tentatives_max_30_jours)
@@ -388,8 +419,13 @@ def run_followups(
             results = outcomes.get(pseudonym, set())
             if results & STOPPING:
                 continue
+            previous = latest.get(pseudonym)
+            if previous is not None and previous.email_unsent:
+                continue  # a follow-up to an e-mail that never left would make no sense
             # Never reached (no valid contact for its first attempt): the sequence goes on from there.
-            last_index, last_time = latest.get(pseudonym, (first[pseudonym] + 1, launched_at))
+            last_index, last_time = (
+                (previous.tentative, previous.since) if previous else (first[pseudonym] + 1, launched_at)
+            )
             usable = set(str(channels).split(","))
             usable -= {UNDELIVERABLE[code][0] for code in results & UNDELIVERABLE.keys()}
             upcoming = next(

@@ -97,6 +97,8 @@ class Contact(Base):
     fichier_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # What became of an e-mail (see `SENT` and the other states above).
     envoi: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # When the SMTP server took it (`SENT`): a follow-up's delay counts from then.
+    envoye_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Outcome(Base):

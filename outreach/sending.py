@@ -248,7 +248,11 @@ def _recorder(
             return
         with env.engine.begin() as connection, Session(bind=connection) as session:
             for contact, result in pending:
-                session.execute(update(Contact).where(Contact.id == contact.id).values(envoi=result))
+                session.execute(
+                    update(Contact)
+                    .where(Contact.id == contact.id)
+                    .values(envoi=result, envoye_le=now if result == SENT else None)
+                )
                 if result == REFUSED:
                     record_outcome(
                         session,
@@ -409,6 +413,8 @@ def set_aside(
                 .values(envoi=state)
                 .execution_options(synchronize_session=False)
             ).rowcount  # type: ignore[attr-defined]
+            if not marked:
+                return 0  # nothing was waiting: nothing to trace
             audit.append(
                 session,
                 actor=env.actor,

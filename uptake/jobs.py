@@ -46,7 +46,7 @@ from detection.validation import ExtractRejected
 from outreach.campaigns import find_campaign
 from outreach.delivery_reports import is_maildir, remove_messages, set_aside
 from outreach.errors import OutreachError
-from outreach.launch import launch_campaign, run_followups
+from outreach.launch import followups_awaiting_email, launch_campaign, run_followups
 from outreach.models import Launch
 from outreach.provider_returns import Bounces, StopReplies, import_bounces, import_stop_replies
 from outreach.reconcile import reconcile_extract
@@ -415,6 +415,16 @@ def followups_job(*, schedule: str = "", days: int = 90) -> dict[str, Any]:
         out_dir = ctx.campaign_dir(campaign)
         attempts = run_followups(env, campaign, launch_id, out_dir=out_dir, now=now)
         produced += sum(a.foyers for a in attempts)
+        awaiting = followups_awaiting_email(ctx.engine, launch_id)
+        if awaiting:
+            log_event(
+                logger,
+                "followup_awaits_email",
+                level=logging.WARNING,
+                schedule=schedule,
+                launch_id=launch_id,
+                households=awaiting,
+            )
         for attempt in attempts:
             log_event(
                 logger,

@@ -5,6 +5,7 @@ since; to the address the directory holds now; nothing at all when one batch may
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from dataclasses import replace
 from typing import Any
@@ -17,9 +18,10 @@ from outreach import oppositions, sending
 from outreach.channels import SmtpSettings
 from outreach.errors import OutreachError
 from outreach.indicators import indicators_22, load_tables
-from outreach.launch import launch_campaign, run_followups
+from outreach.launch import followups_awaiting_email, launch_campaign, run_followups
 from outreach.models import Contact, Outcome
 from outreach.outcomes import record_outcome
+from outreach.selection import naive_utc
 from outreach.sending import send_pending_emails, set_aside
 from privacy import exchanges
 from privacy.errors import ExchangeRefused
@@ -178,11 +180,13 @@ def test_the_email_goes_to_the_address_the_directory_holds_now(make_world, smtp_
 @SQLITE
 def test_nothing_is_sent_when_one_batch_may_not_be_read(make_world, smtp_server) -> None:
     inbox, smtp = smtp_server
-    world, launched = _launched(make_world, 2, None)
+    inbox.full_after = 1  # the first e-mail leaves, the other waits: two batches then wait
+    world, launched = _launched(make_world, 2, smtp)
     followups = run_followups(
         world.env, _email_campaign(2), launched.launch_id, out_dir=world.out_dir, now=NOW
     )
-    assert [a.tentative for a in followups] == [2]
+    assert [(a.tentative, a.foyers) for a in followups] == [(2, 1)]
+    inbox.full_after, inbox.messages = None, []
     with Session(world.engine) as session, session.begin():
         # The follow-up's batch came to the end of its retention and was purged.
         session.execute(
@@ -194,7 +198,9 @@ def test_nothing_is_sent_when_one_batch_may_not_be_read(make_world, smtp_server)
     with pytest.raises(OutreachError, match="n'existe plus"):
         _send(world, launched.launch_id, smtp)
     assert inbox.messages == []
-    assert set(_states(world).values()) == {None}  # nothing claimed, nothing sent: the first batch neither
+    with Session(world.engine) as session:
+        waiting = session.scalars(select(Contact.tentative).where(Contact.envoi.is_(None))).all()
+    assert sorted(waiting) == [1, 2]  # nothing claimed, nothing sent: the first batch neither
 
 
 @SQLITE
@@ -270,11 +276,63 @@ def test_emails_given_up_or_sent_by_another_tool_are_never_sent(make_world, smtp
     assert set(_states(world).values()) == {"externe"} and inbox.messages == []
 
 
+def _email_then_email_3_days_later():
+    campaign = _email_campaign(2)
+    second = campaign.tentatives[1].model_copy(update={"delai_jours": 3})
+    return replace(campaign, tentatives=(campaign.tentatives[0], second))
+
+
+@SQLITE
+def test_a_follow_up_waits_for_the_email_before_it_to_leave_then_counts_its_delay_from_then(
+    make_world, smtp_server
+) -> None:
+    inbox, smtp = smtp_server
+    campaign = _email_then_email_3_days_later()
+    world = make_world()
+    flags = flags_frame([flag(1), flag(2)])
+    world.store_contacts(flags["id_foyer"].to_list())
+    launched = launch_campaign(world.env, campaign, world.store_run(flags), out_dir=world.out_dir, now=NOW)
+
+    def followups(days: int) -> list[tuple[int, int]]:
+        moment = NOW + dt.timedelta(days=days)
+        made = run_followups(world.env, campaign, launched.launch_id, out_dir=world.out_dir, now=moment)
+        return [(a.tentative, a.foyers) for a in made]
+
+    assert followups(10) == []  # prepared without a server: nothing has left, nothing to follow up
+    assert followups_awaiting_email(world.engine, launched.launch_id) == 2
+    sent_late = NOW + dt.timedelta(days=6)
+    report = send_pending_emails(world.env, campaign, launched.launch_id, smtp, now=sent_late)
+    assert report.sent == 2 == len(inbox.messages)
+    assert followups_awaiting_email(world.engine, launched.launch_id) == 0
+    with Session(world.engine) as session:
+        sent_at = session.scalars(select(Contact.envoye_le).where(Contact.envoi == "remis")).all()
+    assert {naive_utc(moment) for moment in sent_at} == {naive_utc(sent_late)}
+
+    assert followups(8) == []  # three days after the planned time, but not after the e-mail left
+    assert followups(9) == [(2, 2)]
+
+
+@SQLITE
+@pytest.mark.parametrize("state", ["externe", "abandonne"])
+def test_a_follow_up_goes_on_from_the_planned_time_once_the_email_is_said_sent_elsewhere_or_given_up(
+    make_world, state: str
+) -> None:
+    campaign = _email_then_email_3_days_later()
+    world = make_world()
+    flags = flags_frame([flag(1)])
+    world.store_contacts(flags["id_foyer"].to_list())
+    launched = launch_campaign(world.env, campaign, world.store_run(flags), out_dir=world.out_dir, now=NOW)
+    assert set_aside(world.env, campaign, launched.launch_id, state, now=NOW + dt.timedelta(days=5)) == 1
+
+    made = run_followups(
+        world.env, campaign, launched.launch_id, out_dir=world.out_dir, now=NOW + dt.timedelta(days=3)
+    )
+    assert [(a.tentative, a.foyers) for a in made] == [(2, 1)]
+
+
 def test_campaigns_send_from_the_command_line_sends_the_waiting_emails_then_says_none_wait(
     cli, uptake_home, tmp_path, smtp_server
 ) -> None:
-    import datetime as dt
-
     from outreach.windows import is_public_holiday
     from tests.outreach.conftest import world_in_home
 
@@ -291,6 +349,8 @@ def test_campaigns_send_from_the_command_line_sends_the_waiting_emails_then_says
     relay = f"{smtp.host}:{smtp.port}"
     listed = " ".join(cli("campaigns", "list").stdout.split())
     assert "Lancement n°1 : 2 courriel(s) que le serveur SMTP n'a pas pris" in listed
+    held = " ".join(cli("campaigns", "followup", "action-2-2-non-recours", "--launch", "1").stdout.split())
+    assert "2 foyer(s) attendent que leur courriel précédent parte avant toute relance" in held
 
     sent = cli("campaigns", "send", "action-2-2-non-recours", "--launch", "1", "--smtp", relay)
     assert sent.code == 0, sent.output

@@ -24,7 +24,7 @@ from outreach.campaigns import (
 )
 from outreach.channels import SmtpSettings
 from outreach.errors import CampaignNotFound, OutreachError
-from outreach.launch import campaign_fields, launch_campaign, run_followups
+from outreach.launch import campaign_fields, followups_awaiting_email, launch_campaign, run_followups
 from outreach.models import ABANDONED, ELSEWHERE, Contact, Launch
 from outreach.reconcile import ReconciliationReport, reconcile_extract
 from outreach.selection import EXCLUSION_REASONS
@@ -350,6 +350,14 @@ def register(app: typer.Typer) -> None:
         if not attempts:
             console.print("Aucune relance à produire aujourd'hui.")
         print_attempts(attempts)
+        awaiting = followups_awaiting_email(ctx.engine, lancement)
+        if awaiting:
+            console.print(
+                f"{awaiting} foyer(s) attendent que leur courriel précédent parte avant toute relance : "
+                f"« uptake campaigns send {campaign.id} --launch {lancement} --smtp HOTE:PORT » l'envoie "
+                "(ou --envoyes-ailleurs s'il est parti par un autre outil, --abandonner pour passer à la "
+                "tentative suivante)."
+            )
         if failed_delivery(attempts):
             raise typer.Exit(1)
 

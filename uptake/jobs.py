@@ -43,14 +43,17 @@ from detection.retention import (
 )
 from detection.runs import DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
-from outreach.campaigns import find_campaign
+from outreach.campaigns import Campaign, find_campaign
+from outreach.channels import SmtpSettings
 from outreach.delivery_reports import is_maildir, remove_messages, set_aside
 from outreach.errors import OutreachError
-from outreach.launch import followups_awaiting_email, launch_campaign, run_followups
+from outreach.launch import OutreachEnv, followups_awaiting_email, launch_campaign, run_followups
 from outreach.models import Launch
 from outreach.provider_returns import Bounces, StopReplies, import_bounces, import_stop_replies
 from outreach.reconcile import reconcile_extract
 from outreach.retention import OutreachPurge, purge_history
+from outreach.sending import send_pending_emails
+from outreach.windows import is_allowed
 from privacy import retention
 from privacy.disclosure import publication_threshold
 from privacy.errors import PrivacyError
@@ -396,15 +399,20 @@ def launch_job(*, campagne: str, schedule: str = "", smtp: str = "") -> dict[str
     return {"status": "succeeded", "launch_id": report.launch_id, "run_id": newest.id}
 
 
-def followups_job(*, schedule: str = "", days: int = 90) -> dict[str, Any]:
+def followups_job(*, schedule: str = "", days: int = 90, smtp: str = "") -> dict[str, Any]:
     """Scheduler job (daily): produce the follow-ups due for every launch of the last `days` days.
 
-    The lists go to `$UPTAKE_HOME/campagnes/<campaign>/`, like `uptake campaigns followup`.
+    The lists go to `$UPTAKE_HOME/campagnes/<campaign>/`, like `uptake campaigns followup`. With the
+    relay `smtp` (`HOTE:PORT`), each launch's e-mails still waiting (refused for now, prepared
+    without a server) are handed to it first, then those of the follow-ups; not on a day the
+    campaign sends no e-mail (they wait for the next execution). Without it, they wait for
+    `uptake campaigns send`, and so do the follow-ups of their households.
     """
     ctx = AppContext.from_env()
     now = dt.datetime.now(dt.UTC)
     actor = f"planification {schedule}".strip()
     env = ctx.outreach_env(actor)
+    relay = caf_relay(smtp) if smtp else None
     with Session(ctx.engine) as session:
         launches = session.execute(
             select(Launch.id, Launch.campagne).where(Launch.lance_le >= now - dt.timedelta(days=int(days)))
@@ -413,8 +421,22 @@ def followups_job(*, schedule: str = "", days: int = 90) -> dict[str, Any]:
     for launch_id, name in launches:
         campaign = find_campaign(ctx.settings.config_dir, name)
         out_dir = ctx.campaign_dir(campaign)
-        attempts = run_followups(env, campaign, launch_id, out_dir=out_dir, now=now)
+        sending = relay if relay is not None and is_allowed(campaign.fenetres, "email", now) else None
+        if sending is not None:
+            _send_waiting(env, campaign, launch_id, sending, now, schedule)
+        attempts = run_followups(env, campaign, launch_id, out_dir=out_dir, now=now, smtp=sending)
         produced += sum(a.foyers for a in attempts)
+        unsent = [a for a in attempts if a.echec_envoi]
+        if unsent:
+            log_event(
+                logger,
+                "emails_not_sent",
+                level=logging.WARNING,
+                schedule=schedule,
+                campaign=campaign.id,
+                launch_id=launch_id,
+                cause=" ; ".join(str(a.echec_envoi) for a in unsent),
+            )
         awaiting = followups_awaiting_email(ctx.engine, launch_id)
         if awaiting:
             log_event(
@@ -436,6 +458,40 @@ def followups_job(*, schedule: str = "", days: int = 90) -> dict[str, Any]:
                 households=attempt.foyers,
             )
     return {"status": "succeeded", "lancements": len(launches), "foyers": produced}
+
+
+def _send_waiting(
+    env: OutreachEnv, campaign: Campaign, launch_id: int, relay: SmtpSettings, now: dt.datetime, schedule: str
+) -> None:
+    """Hand the launch's waiting e-mails to `relay`, logging what it took (never raising: the
+    follow-ups are produced all the same)."""
+    try:
+        report = send_pending_emails(env, campaign, launch_id, relay, now=now)
+    except (OutreachError, PrivacyError) as exc:
+        log_event(
+            logger,
+            "emails_not_sent",
+            level=logging.WARNING,
+            schedule=schedule,
+            campaign=campaign.id,
+            launch_id=launch_id,
+            cause=str(exc),
+        )
+        return
+    if report.tried or report.withdrawn or report.uncertain:
+        log_event(
+            logger,
+            "emails_sent",
+            level=logging.INFO if report.problem is None else logging.WARNING,
+            schedule=schedule,
+            campaign=campaign.id,
+            launch_id=launch_id,
+            sent=report.sent,
+            waiting=report.waiting,
+            withdrawn=report.withdrawn,
+            uncertain=report.uncertain,
+            **({"cause": report.problem} if report.problem else {}),
+        )
 
 
 def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:

@@ -363,3 +363,30 @@ def test_campaigns_send_from_the_command_line_sends_the_waiting_emails_then_says
     assert len(inbox.messages) == 2
     nowhere = cli("campaigns", "send", "action-2-2-non-recours", "--launch", "1")
     assert nowhere.code == 2 and "--smtp HOTE:PORT" in nowhere.output
+
+
+def test_the_daily_follow_up_job_given_the_relay_sends_the_waiting_emails(
+    uptake_home, tmp_path, smtp_server, caplog
+) -> None:
+    from outreach.windows import is_public_holiday
+    from tests.outreach.conftest import world_in_home
+    from uptake.jobs import followups_job
+
+    now = dt.datetime.now(dt.UTC)
+    if is_public_holiday(now.date()):
+        pytest.skip("jour férié : aucun courriel ne part ce jour-là (la tâche les garde pour le lendemain)")
+    inbox, smtp = smtp_server
+    world = world_in_home(uptake_home, tmp_path, now=now)
+    flags = flags_frame([flag(1), flag(2)])
+    world.store_contacts(flags["id_foyer"].to_list())
+    launch_campaign(world.env, _email_campaign(), world.store_run(flags), out_dir=world.out_dir, now=now)
+
+    assert followups_job(schedule="quotidien")["status"] == "succeeded"
+    assert inbox.messages == [] and set(_states(world).values()) == {None}  # no relay: they wait
+
+    with caplog.at_level("INFO", logger="uptake"):
+        followups_job(schedule="quotidien", smtp=f"{smtp.host}:{smtp.port}")
+    assert _recipients(inbox) == ["foyer0@example.org", "foyer1@example.org"]
+    assert set(_states(world).values()) == {"remis"}
+    [sent] = [r for r in caplog.records if r.getMessage() == "emails_sent"]
+    assert "@" not in str(vars(sent))  # counts only, never an address

@@ -57,7 +57,8 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
 
 def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
     ok = isinstance(data, LoginPassword) and (data.login, data.password) == (USER.encode(), PASSWORD.encode())
-    return AuthResult(success=ok)
+    # Not `handled`: aiosmtpd itself answers a refusal (535), as a real relay does.
+    return AuthResult(success=ok, handled=False)
 
 
 @pytest.fixture
@@ -137,3 +138,17 @@ def test_relay_settings_that_cannot_be_used_are_refused_with_the_variable_to_fix
         caf_relay("relais.caf.example:587", env)
     assert told in str(refused.value)
     assert PASSWORD not in str(refused.value)
+
+
+def test_a_relay_refusing_the_login_gets_nothing_and_says_so_without_the_password(secure_relay) -> None:
+    inbox, port, ca = secure_relay
+    env = {
+        "UPTAKE_SMTP_STARTTLS": "1",
+        "UPTAKE_SMTP_CA": str(ca),
+        "UPTAKE_SMTP_UTILISATEUR": USER,
+        "UPTAKE_SMTP_MOT_DE_PASSE": "ancien-mot-de-passe",
+    }
+    delivery = deliver_emails([_message()], caf_relay(f"127.0.0.1:{port}", env))
+    assert delivery.sent == 0 and "identifiant ou mot de passe refusé" in str(delivery.failure)
+    assert "ancien-mot-de-passe" not in str(delivery.failure)
+    assert inbox.messages == []

@@ -43,6 +43,7 @@ from detection.retention import (
 )
 from detection.runs import DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
+from outreach.attempts import AttemptReport
 from outreach.campaigns import Campaign, find_campaign
 from outreach.channels import SmtpSettings
 from outreach.delivery_reports import is_maildir, remove_messages, set_aside
@@ -384,18 +385,8 @@ def launch_job(*, campagne: str, schedule: str = "", smtp: str = "") -> dict[str
         contacted=report.contactes,
         holdout=report.temoins,
     )
-    unsent = [a for a in report.attempts if a.echec_envoi]
-    if unsent:
-        # The launch is recorded; its e-mails wait for `uptake campaigns send` (no address in the cause).
-        log_event(
-            logger,
-            "emails_not_sent",
-            level=logging.WARNING,
-            schedule=schedule,
-            campaign=campaign.id,
-            launch_id=report.launch_id,
-            cause=" ; ".join(str(a.echec_envoi) for a in unsent),
-        )
+    # The launch is recorded; its e-mails not taken wait for `uptake campaigns send`.
+    _log_unsent(schedule, campaign.id, report.launch_id, report.attempts)
     return {"status": "succeeded", "launch_id": report.launch_id, "run_id": newest.id}
 
 
@@ -426,17 +417,7 @@ def followups_job(*, schedule: str = "", days: int = 90, smtp: str = "") -> dict
             _send_waiting(env, campaign, launch_id, sending, now, schedule)
         attempts = run_followups(env, campaign, launch_id, out_dir=out_dir, now=now, smtp=sending)
         produced += sum(a.foyers for a in attempts)
-        unsent = [a for a in attempts if a.echec_envoi]
-        if unsent:
-            log_event(
-                logger,
-                "emails_not_sent",
-                level=logging.WARNING,
-                schedule=schedule,
-                campaign=campaign.id,
-                launch_id=launch_id,
-                cause=" ; ".join(str(a.echec_envoi) for a in unsent),
-            )
+        _log_unsent(schedule, campaign.id, launch_id, attempts)
         awaiting = followups_awaiting_email(ctx.engine, launch_id)
         if awaiting:
             log_event(
@@ -460,6 +441,25 @@ def followups_job(*, schedule: str = "", days: int = 90, smtp: str = "") -> dict
     return {"status": "succeeded", "lancements": len(launches), "foyers": produced}
 
 
+def _log_not_sent(schedule: str, campaign: str, launch_id: int, cause: str) -> None:
+    # The causes name servers and counts, never an address.
+    log_event(
+        logger,
+        "emails_not_sent",
+        level=logging.WARNING,
+        schedule=schedule,
+        campaign=campaign,
+        launch_id=launch_id,
+        cause=cause,
+    )
+
+
+def _log_unsent(schedule: str, campaign: str, launch_id: int, attempts: Sequence[AttemptReport]) -> None:
+    unsent = [a for a in attempts if a.echec_envoi]
+    if unsent:
+        _log_not_sent(schedule, campaign, launch_id, " ; ".join(str(a.echec_envoi) for a in unsent))
+
+
 def _send_waiting(
     env: OutreachEnv, campaign: Campaign, launch_id: int, relay: SmtpSettings, now: dt.datetime, schedule: str
 ) -> None:
@@ -468,21 +468,12 @@ def _send_waiting(
     try:
         report = send_pending_emails(env, campaign, launch_id, relay, now=now)
     except (OutreachError, PrivacyError) as exc:
-        log_event(
-            logger,
-            "emails_not_sent",
-            level=logging.WARNING,
-            schedule=schedule,
-            campaign=campaign.id,
-            launch_id=launch_id,
-            cause=str(exc),
-        )
+        _log_not_sent(schedule, campaign.id, launch_id, str(exc))
         return
-    if report.tried or report.withdrawn or report.uncertain:
+    if report.sent or report.withdrawn or report.uncertain:
         log_event(
             logger,
             "emails_sent",
-            level=logging.INFO if report.problem is None else logging.WARNING,
             schedule=schedule,
             campaign=campaign.id,
             launch_id=launch_id,
@@ -490,8 +481,9 @@ def _send_waiting(
             waiting=report.waiting,
             withdrawn=report.withdrawn,
             uncertain=report.uncertain,
-            **({"cause": report.problem} if report.problem else {}),
         )
+    if report.problem is not None:
+        _log_not_sent(schedule, campaign.id, launch_id, report.problem)
 
 
 def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:

@@ -383,6 +383,12 @@ def test_the_daily_follow_up_job_given_the_relay_sends_the_waiting_emails(
 
     assert followups_job(schedule="quotidien")["status"] == "succeeded"
     assert inbox.messages == [] and set(_states(world).values()) == {None}  # no relay: they wait
+    with caplog.at_level("INFO", logger="uptake"):
+        followups_job(schedule="quotidien", smtp=f"127.0.0.1:{free_port()}")
+    [unreachable] = [r for r in caplog.records if r.getMessage() == "emails_not_sent"]
+    assert unreachable.levelname == "WARNING" and "injoignable" in str(vars(unreachable))
+    assert set(_states(world).values()) == {None}
+    caplog.clear()
 
     with caplog.at_level("INFO", logger="uptake"):
         followups_job(schedule="quotidien", smtp=f"{smtp.host}:{smtp.port}")

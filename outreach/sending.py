@@ -46,6 +46,7 @@ from outreach.models import (
     REFUSED,
     REJECTED,
     SENT,
+    UNKNOWN,
     Contact,
     Launch,
     Outcome,
@@ -61,6 +62,21 @@ if TYPE_CHECKING:
 
 # Results are recorded every this many messages (and at the end).
 RECORD_EVERY = 25
+
+
+# Each state of `Contact.envoi` as the data team reads it (None: still to send).
+SENDING_LABELS: dict[str | None, str] = {
+    None: "à envoyer",
+    SENT: "remis au relais",
+    REFUSED: "adresse refusée",
+    REJECTED: "message refusé",
+    OBJECTED: "retirés avant l'envoi (opposition)",
+    CANCELLED: "retirés avant l'envoi (contact clos ou adresse inutilisable)",
+    ABANDONED: "abandonnés",
+    ELSEWHERE: "envoyés par un autre outil",
+    IN_FLIGHT: "envoi interrompu (peut-être reçus : --reprendre pour les renvoyer)",
+    UNKNOWN: "produits avant le suivi des envois",
+}
 
 
 @dataclass

@@ -76,6 +76,38 @@ def test_campaign_progress_counts_the_call_list_states(client_for: Client, engin
     assert "1\u202f234" in page
 
 
+def test_campaign_progress_tells_what_became_of_the_emails_and_how_to_send_those_waiting(
+    client_for: Client, engine: Engine
+) -> None:
+    import datetime as dt
+
+    from outreach.models import Contact
+    from tests.outreach.factories import launch_row
+    from uptake.db import transaction
+
+    planned = dt.datetime(2026, 3, 3, 9, 0, tzinfo=dt.UTC)
+    with transaction(engine) as session:
+        session.add(launch_row(id=1))
+        session.add_all(
+            Contact(
+                launch_id=1,
+                campagne="action-2-2-non-recours",
+                id_foyer=f"foyer{i:012d}abcdef",
+                regle="ppa_non_recours",
+                canal="email",
+                tentative=2,
+                prevu_le=planned,
+                produit_le=planned,
+                envoi=state,
+            )
+            for i, state in enumerate(["remis", "remis", "remis", None, None, "refuse"])
+        )
+    page = " ".join(html.unescape(client_for("equipe_donnees").get("/donnees/campagnes").text).split())
+    assert "<dt>Courriels</dt><dd>remis au relais : 3 ; à envoyer : 2 ; adresse refusée : 1<br>" in page
+    assert "2 courriel(s) à envoyer</strong> (les relances de ces foyers les attendent)" in page
+    assert "uptake campaigns send action-2-2-non-recours --launch 1 --smtp HOTE:PORT" in page
+
+
 def test_runs_page_shows_each_run_with_its_counts(client_for: Client, engine: Engine) -> None:
     import datetime as dt
 

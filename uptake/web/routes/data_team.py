@@ -23,9 +23,10 @@ from detection.runs import STEP_LABELS
 from outreach.channels import zip_files
 from outreach.charts import HIDDEN_LABEL, bar_chart, french_number, percent
 from outreach.indicators import indicators_22, indicators_71, load_tables
-from outreach.models import Launch, Outcome, WorklistItem
+from outreach.models import Contact, Launch, Outcome, WorklistItem
 from outreach.outcomes import OUTCOMES
 from outreach.report import CHANNEL_LABELS, HEADERS
+from outreach.sending import SENDING_LABELS
 from uptake import french
 from uptake.health import check_installation
 from uptake.jobs import ScheduleError
@@ -184,6 +185,13 @@ def campaigns_page(request: Request) -> Response:
         ):
             if outcome_launch is not None:
                 outcomes[outcome_launch][resultat] = n
+        emails: dict[int, Counter[str | None]] = {i: Counter() for i in ids}
+        for email_launch, state, n in session.execute(
+            select(Contact.launch_id, Contact.envoi, func.count())
+            .where(Contact.launch_id.in_(ids), Contact.canal == "email")
+            .group_by(Contact.launch_id, Contact.envoi)
+        ):
+            emails[email_launch][state] = n
     return render(
         request,
         "donnees/campaigns.html",
@@ -192,6 +200,8 @@ def campaigns_page(request: Request) -> Response:
             "launches": launches,
             "worklist": worklist,
             "outcomes": outcomes,
+            "emails": emails,
+            "sending_labels": SENDING_LABELS,
             "status_labels": STATUS_LABELS,
             "outcome_labels": OUTCOMES,
         },

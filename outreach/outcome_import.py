@@ -27,7 +27,6 @@ import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -38,6 +37,7 @@ from outreach.errors import LineProblem, OutcomeImportInvalid, OutcomeInvalid, O
 from outreach.models import Assignment, Outcome
 from outreach.outcomes import check_outcome, record_outcome
 from outreach.questionnaires import parse_reference
+from outreach.windows import CAF_TIME_ZONE
 
 REQUIRED_COLUMNS = ("resultat", "date")
 # A household is named by one of these.
@@ -54,9 +54,6 @@ _PSEUDONYM = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 # Tried in this order when the header holds as many of each: a French spreadsheet writes `;`.
 _SEPARATORS = (";", ",", "\t")
 _SEPARATOR_NAMES = {";": "« ; »", ",": "« , »", "\t": "une tabulation"}
-# The day an outcome happened is the day in France: a worker's entry at 00:30 and a sheet's date
-# name the same day.
-_LOCAL_TIME = ZoneInfo("Europe/Paris")
 _CHUNK = 500
 
 # What makes two outcomes the same: household, launch, result, day, amount in cents.
@@ -69,7 +66,8 @@ def outcome_identity(
     """The identity of an outcome, by which a second import of it is recognised."""
     moment = survenu_le.replace(tzinfo=dt.UTC) if survenu_le.tzinfo is None else survenu_le
     cents = None if montant is None else round(montant * 100)
-    return id_foyer, launch_id, resultat, moment.astimezone(_LOCAL_TIME).date(), cents
+    # The day in France: a worker's entry at 00:30 and a sheet's date name the same day.
+    return id_foyer, launch_id, resultat, moment.astimezone(CAF_TIME_ZONE).date(), cents
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from outreach.charts import HIDDEN_LABEL, bar_chart, french_number, interval_chart, percent
 from outreach.indicators import Indicators22, Indicators71, indicators_22, indicators_71, load_tables
 from outreach.templates import RIGHT_LABELS
+from outreach.windows import CAF_TIME_ZONE
 from privacy import audit
 from privacy.disclosure import DEFAULT_THRESHOLD
 
@@ -184,14 +185,15 @@ def report_message(
     """The report as an e-mail to `recipients`: a short French text, the HTML page and its CSV tables
     attached. Only what the report holds: counts under statistical secrecy, no household data."""
     message = EmailMessage()
-    message["Subject"] = f"uptake : indicateurs des actions 2.2 et 7.1 — {territory} ({moment:%d/%m/%Y})"
+    day = moment.astimezone(CAF_TIME_ZONE)
+    message["Subject"] = f"uptake : indicateurs des actions 2.2 et 7.1 — {territory} ({day:%d/%m/%Y})"
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(moment.timestamp(), localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
     message.set_content(
         f"Bonjour,\n\nVoici le rapport des indicateurs des actions 2.2 (accès aux droits) et 7.1 "
-        f"(logement) de la Convention territoriale globale, calculé le {moment:%d/%m/%Y} : la page "
+        f"(logement) de la Convention territoriale globale, calculé le {day:%d/%m/%Y} : la page "
         "indicateurs.html (à ouvrir dans un navigateur) et ses tableaux au format CSV (séparateur « ; »).\n\n"
         "Les effectifs trop petits sont masqués (secret statistique) ; le rapport ne contient aucune "
         "donnée personnelle.\n\nMessage envoyé automatiquement par uptake.\n"
@@ -212,7 +214,7 @@ def _render(
     raw = ind22.raw_uplift
     low, high = raw.interval
     return env.get_template("indicateurs.html.j2").render(
-        genere_le=moment.astimezone(dt.UTC).strftime("%d/%m/%Y %H:%M UTC"),
+        genere_le=moment.astimezone(CAF_TIME_ZONE).strftime("%d/%m/%Y à %H:%M"),
         seuil=threshold,
         synthese22=_table(ind22.summary, communes),
         montant22=_table(ind22.amount, communes),

@@ -114,21 +114,27 @@ def test_after_a_key_rotation_everything_is_re_keyed_and_still_found(
         )
     with transaction(engine) as session:
         result = rotation.rotate(
-            session, keyring, raw, territory=TERRITORY, finalites=["droits"], actor="dpo"
+            session, keyring, raw, territory=TERRITORY, finalites=["droits"], actor="dpo", now=later(1)
         )
     assert rotation.promote(keyring, TERRITORY)
     assert (result.vault_rekeyed, result.vault_deleted, result.oppositions_rekeyed) == (6, 0, 1)
     new = pseudonym_of(key_text(keyring, TERRITORY, "droits"), people[0]["matricule"])
     assert new != old
     with transaction(engine) as session:
-        assert subjects.opposed(session, [new, old]) == {new}
+        assert subjects.opposed(session, [new, old], now=later(1)) == {new}
         grant = exchanges.authorise(session, keyring, approved, ["nom"], now=later(1))
         assert (
             vault.reveal(session, keyring, grant, [new], ["nom"], now=later(1))[new]["nom"]
             == people[0]["nom"]
         )
         report = subjects.access_report(
-            session, keyring, people[0]["matricule"], territory=TERRITORY, finalites=["droits"], actor="dpo"
+            session,
+            keyring,
+            people[0]["matricule"],
+            territory=TERRITORY,
+            finalites=["droits"],
+            actor="dpo",
+            now=later(1),
         )
     text = subjects.render_text(report)
     assert old in text and new in text  # the former pseudonym, and the audit entries written under it

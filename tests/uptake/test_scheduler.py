@@ -33,7 +33,7 @@ from outreach.errors import CampaignNotFound
 from outreach.models import Launch
 from privacy.errors import ExchangeRefused
 from privacy.models import AuditEntry
-from tests.conftest import CONFIG_DIR, SmtpInbox
+from tests.conftest import CONFIG_DIR, QUIET_CRON, SmtpInbox
 from uptake import french
 from uptake import jobs as jobs_module
 from uptake import scheduler as scheduler_module
@@ -111,7 +111,7 @@ def _drop(extract: Path, target: Path) -> None:
 
 def _add_monthly(cli, inbox: Path) -> None:
     added = cli(
-        "schedule", "add", "mensuel", "--cron", "0 6 5 * *", "--job", "detection", "--inbox", str(inbox)
+        "schedule", "add", "mensuel", "--cron", QUIET_CRON, "--job", "detection", "--inbox", str(inbox)
     )
     assert added.code == 0, added.output
 
@@ -279,7 +279,7 @@ def test_a_schedule_survives_a_restart_of_the_daemon(
     inbox.mkdir()
     assert (
         cli(
-            "schedule", "add", "mensuel", "--cron", "0 6 5 * *", "--job", "detection", "--inbox", str(inbox)
+            "schedule", "add", "mensuel", "--cron", QUIET_CRON, "--job", "detection", "--inbox", str(inbox)
         ).code
         == 0
     )
@@ -289,7 +289,7 @@ def test_a_schedule_survives_a_restart_of_the_daemon(
     assert "scheduler_stopped" in [e["event"] for e in first.events()]
 
     listed = cli("schedule", "list")
-    assert "mensuel" in listed.stdout and "0 6 5 * *" in listed.stdout
+    assert "mensuel" in listed.stdout and QUIET_CRON in listed.stdout
 
     second = Daemon(uptake_home, uptake_home.parent / "daemon2.log")
     try:
@@ -310,7 +310,7 @@ def test_two_daemons_run_one_execution(cli, extract: Path, uptake_home: Path, ho
     _drop(extract, inbox / "foyers.parquet")
     assert (
         cli(
-            "schedule", "add", "mensuel", "--cron", "0 6 5 * *", "--job", "detection", "--inbox", str(inbox)
+            "schedule", "add", "mensuel", "--cron", QUIET_CRON, "--job", "detection", "--inbox", str(inbox)
         ).code
         == 0
     )
@@ -369,7 +369,7 @@ def test_sigterm_stops_the_daemon_cleanly_and_fails_the_running_run(
     _drop(extract, inbox / "foyers.parquet")
     assert (
         cli(
-            "schedule", "add", "mensuel", "--cron", "0 6 5 * *", "--job", "detection", "--inbox", str(inbox)
+            "schedule", "add", "mensuel", "--cron", QUIET_CRON, "--job", "detection", "--inbox", str(inbox)
         ).code
         == 0
     )
@@ -436,7 +436,7 @@ def test_purge_job_deletes_the_flags_of_runs_older_than_its_flags_months(
 
     inbox = uptake_home.parent / "depot"
     inbox.mkdir()
-    add_schedule(home_engine, "mensuelle", cron="0 6 5 * *", job="detection", params={"inbox": str(inbox)})
+    add_schedule(home_engine, "mensuelle", cron=QUIET_CRON, job="detection", params={"inbox": str(inbox)})
     dropped = {}
     for name, months_ago in (("archive/2025-01.parquet", 8), ("archive/2025-06.parquet", 4)):
         dropped[name] = inbox / name
@@ -546,7 +546,7 @@ def _outcome_of(engine: Engine, exception: BaseException) -> str | None:
 def test_a_failed_execution_keeps_the_french_message_of_a_domain_error(
     engine: Engine, tmp_path: Path
 ) -> None:
-    add_schedule(engine, "mensuel", cron="0 6 5 * *", job="detection", params={"inbox": str(tmp_path)})
+    add_schedule(engine, "mensuel", cron=QUIET_CRON, job="detection", params={"inbox": str(tmp_path)})
     problem = ConfigInvalid("territoire.toml", "eloignement.part_communes", "doit être au plus 1.0", "")
     assert _outcome_of(engine, problem) == str(problem)
 
@@ -554,7 +554,7 @@ def test_a_failed_execution_keeps_the_french_message_of_a_domain_error(
 def test_a_failed_execution_keeps_only_the_type_of_an_unexpected_error(
     engine: Engine, tmp_path: Path
 ) -> None:
-    add_schedule(engine, "mensuel", cron="0 6 5 * *", job="detection", params={"inbox": str(tmp_path)})
+    add_schedule(engine, "mensuel", cron=QUIET_CRON, job="detection", params={"inbox": str(tmp_path)})
     message = _outcome_of(engine, KeyError("foyer 0612345678"))  # a message may quote a value
     assert message == "erreur interne (KeyError) : voir le journal du démon"
 
@@ -646,7 +646,7 @@ def test_an_unreadable_cron_expression_is_refused_naming_the_field_to_fix(cron: 
 @pytest.mark.parametrize("name", ["", "détection", "a/b", "mensuel ", "-x", "x" * 65])
 def test_a_schedule_name_that_is_not_a_plain_word_is_refused(engine: Engine, name: str) -> None:
     with pytest.raises(ScheduleError, match=r"nom de planification .* invalide"):
-        add_schedule(engine, name, cron="0 6 5 * *", job="relances", params={})
+        add_schedule(engine, name, cron=QUIET_CRON, job="relances", params={})
     assert list_schedules(engine) == []
 
 
@@ -678,7 +678,7 @@ def test_a_daemon_told_to_stop_leaves_a_due_execution_for_the_next_daemon(uptake
     engine = AppContext.from_env().engine
     (uptake_home / "depot").mkdir()
     add_schedule(
-        engine, "mensuel", cron="0 6 5 * *", job="detection", params={"inbox": str(uptake_home / "depot")}
+        engine, "mensuel", cron=QUIET_CRON, job="detection", params={"inbox": str(uptake_home / "depot")}
     )
     due_later = list_schedules(engine)[0].next_run
 
@@ -747,7 +747,7 @@ def test_an_execution_missed_beyond_its_grace_time_is_logged_with_what_to_do(
     engine = AppContext.from_env().engine
     (uptake_home / "depot").mkdir()
     add_schedule(
-        engine, "mensuel", cron="0 6 5 * *", job="detection", params={"inbox": str(uptake_home / "depot")}
+        engine, "mensuel", cron=QUIET_CRON, job="detection", params={"inbox": str(uptake_home / "depot")}
     )
     run_schedule_now(engine, "mensuel")
     time.sleep(2)  # no daemon running: the execution is now past its grace time

@@ -27,7 +27,7 @@ from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
 from outreach.channels import SmtpSettings
 from outreach.models import Launch
-from tests.conftest import CONFIG_DIR, SmtpInbox, free_port
+from tests.conftest import CONFIG_DIR, QUIET_CRON, SmtpInbox, free_port
 from tests.uptake.test_scheduler import (
     Daemon,
     _add_monthly,
@@ -229,7 +229,7 @@ def test_a_relative_inbox_parameter_is_stored_absolute(
 
 def test_an_inbox_given_both_as_option_and_as_parameter_is_refused(cli, inbox: Path, tmp_path: Path) -> None:
     added = cli(
-        "schedule", "add", "p6", "--cron", "0 6 5 * *", "--job", "detection",
+        "schedule", "add", "p6", "--cron", QUIET_CRON, "--job", "detection",
         "--inbox", str(inbox), "--param", f"inbox={tmp_path}",
     )  # fmt: skip
     assert added.code == 2
@@ -252,7 +252,7 @@ def test_check_tells_a_schedule_whose_inbox_is_a_relative_path(
     upgrade(home_engine)
     # As stored by an earlier version, which kept --param inbox as typed.
     scheduler_module.add_schedule(
-        home_engine, "p7", cron="0 6 5 * *", job="detection", params={"inbox": str(uptake_home.parent)}
+        home_engine, "p7", cron=QUIET_CRON, job="detection", params={"inbox": str(uptake_home.parent)}
     )
     with scheduler_module._Store(home_engine) as store:
         store.modify_job("p7", kwargs={"inbox": "depot", "schedule": "p7"})
@@ -278,7 +278,7 @@ def test_schedule_list_shows_what_a_successful_execution_found_to_say(
 ) -> None:
     upgrade(home_engine)
     scheduler_module.add_schedule(
-        home_engine, "mensuel", cron="0 6 5 * *", job="detection", params={"inbox": str(inbox)}
+        home_engine, "mensuel", cron=QUIET_CRON, job="detection", params={"inbox": str(inbox)}
     )
     _record(home_engine, retval={"status": "nothing_to_do"})
     listed = " ".join(cli("schedule", "list").stdout.split())
@@ -392,7 +392,7 @@ def test_check_and_schedule_list_tell_when_the_last_alert_could_not_be_sent(
 ) -> None:
     upgrade(home_engine)
     scheduler_module.add_schedule(
-        home_engine, "p7", cron="0 6 5 * *", job="detection", params={"inbox": str(inbox)}
+        home_engine, "p7", cron=QUIET_CRON, job="detection", params={"inbox": str(inbox)}
     )
     nobody = AlertSettings(
         ("donnees@caf.fr",), SmtpSettings(host="127.0.0.1", port=free_port(), timeout=5), "uptake@vm"

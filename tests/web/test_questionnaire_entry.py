@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
@@ -214,3 +216,16 @@ def test_a_questionnaire_entered_while_a_colleague_calls_the_household_leaves_th
     with transaction(engine) as session:
         joint = session.scalars(select(Outcome).where(Outcome.resultat == "joint")).one()
     assert joint.id_foyer == pseudonym
+
+
+def test_the_date_offered_for_a_returned_questionnaire_is_the_day_in_france(
+    client_for: Client, web_app: FastAPI, engine: Engine, tmp_path: Path
+) -> None:
+    references = _questionnaires_sent(engine, tmp_path / "home", households=1)
+    client = client_for("travailleur_social")
+    # 11:30 pm UTC on 2 March: already 3 March in France.
+    web_app.state.context.clock = lambda: datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
+
+    form = client.get("/travail/questionnaires", params={"reference": next(iter(references.values()))}).text
+
+    assert 'value="2026-03-03"' in form and "2026-03-02" not in form

@@ -212,7 +212,7 @@ def _script(
                 "montant_estime": card.estimate,
                 "motifs": item.motifs,
                 "commune": card.commune,
-                "date": dt.date.today().isoformat(),
+                "date": french.today(context.now()).isoformat(),
                 "reference": reference(item.launch_id, item.rang),
             }
         )

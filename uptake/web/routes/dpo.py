@@ -42,7 +42,7 @@ def _lines(text: str) -> list[str]:
 
 
 def _exchanges_page(request: Request, *, notice: str | None = None, error: str | None = None) -> Response:
-    today = date.today()
+    today = context_of(request).now().date()  # judged as `privacy.exchanges` judges an approval
     with db(request) as session:
         rows = exchanges.list_exchanges(session)
         in_force = [e for e in rows if e.status == exchanges.APPROVED and e.expires_on >= today]
@@ -437,7 +437,8 @@ def run_purge(request: Request) -> Response:
 
 def _purges_page(request: Request, *, notice: str | None = None, error: str | None = None) -> Response:
     # The days shown are those of the retention the purge schedule applies.
-    schedules = list_schedules(context_of(request).engine)
+    context = context_of(request)
+    schedules = list_schedules(context.engine)
     months = scheduled_flags_months(schedules)
     extracts = archived_extracts(drop_folders(schedules), months=months)
     with db(request) as session:
@@ -476,7 +477,7 @@ def _purges_page(request: Request, *, notice: str | None = None, error: str | No
             "flags": flags,
             "extracts": extracts,
             "flags_months": months,
-            "today": date.today(),
+            "today": context.now().date(),  # as a purge judges it
             # Retention is applied only by a purge: the DPO sees whether one runs, and how it ended.
             "purge_schedules": [info for info in schedules if info.job == "purge"],
             "failed": FAILED,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -268,7 +268,7 @@ def _questionnaire_page(
             "reference": sent.reference if sent else reference,
             "sent": sent,
             "commune": _commune(sent.code_commune) if sent else None,
-            "values": values or {"date": datetime.now(UTC).date().isoformat()},
+            "values": values or {"date": french.today(context_of(request).now()).isoformat()},
             "problems": problems or {},
             "notice": notice,
             "error": error,

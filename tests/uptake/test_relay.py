@@ -95,15 +95,18 @@ def _message() -> Any:
     )
 
 
-def test_a_relay_requiring_starttls_and_a_login_takes_the_messages(secure_relay) -> None:
-    inbox, port, ca = secure_relay
-    env = {
+def _secure_env(ca: Path, password: str = PASSWORD) -> dict[str, str]:
+    return {
         "UPTAKE_SMTP_STARTTLS": "1",
         "UPTAKE_SMTP_CA": str(ca),
         "UPTAKE_SMTP_UTILISATEUR": USER,
-        "UPTAKE_SMTP_MOT_DE_PASSE": PASSWORD,
+        "UPTAKE_SMTP_MOT_DE_PASSE": password,
     }
-    delivery = deliver_emails([_message()], caf_relay(f"127.0.0.1:{port}", env))
+
+
+def test_a_relay_requiring_starttls_and_a_login_takes_the_messages(secure_relay) -> None:
+    inbox, port, ca = secure_relay
+    delivery = deliver_emails([_message()], caf_relay(f"127.0.0.1:{port}", _secure_env(ca)))
     assert (delivery.sent, delivery.failure) == (1, None)
     assert [rcpts for _, rcpts, _ in inbox.messages] == [["foyer0@example.org"]]
 
@@ -142,12 +145,7 @@ def test_relay_settings_that_cannot_be_used_are_refused_with_the_variable_to_fix
 
 def test_a_relay_refusing_the_login_gets_nothing_and_says_so_without_the_password(secure_relay) -> None:
     inbox, port, ca = secure_relay
-    env = {
-        "UPTAKE_SMTP_STARTTLS": "1",
-        "UPTAKE_SMTP_CA": str(ca),
-        "UPTAKE_SMTP_UTILISATEUR": USER,
-        "UPTAKE_SMTP_MOT_DE_PASSE": "ancien-mot-de-passe",
-    }
+    env = _secure_env(ca, password="ancien-mot-de-passe")
     delivery = deliver_emails([_message()], caf_relay(f"127.0.0.1:{port}", env))
     assert delivery.sent == 0 and "identifiant ou mot de passe refusé" in str(delivery.failure)
     assert "ancien-mot-de-passe" not in str(delivery.failure)

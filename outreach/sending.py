@@ -30,7 +30,7 @@ from email import policy
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, Engine, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from outreach import oppositions
@@ -440,3 +440,44 @@ def set_aside(
                 now=moment,
             )
     return int(marked)
+
+
+@dataclass(frozen=True)
+class Stalled:
+    """A launch whose e-mails have been waiting since `since`: still to send, or left uncertain by a
+    sending that was killed (counts only)."""
+
+    launch_id: int
+    campagne: str
+    to_send: int
+    uncertain: int
+    since: dt.datetime
+
+
+def stalled_emails(engine: Engine, *, now: dt.datetime, older_than: dt.timedelta) -> list[Stalled]:
+    """The launches with e-mails produced more than `older_than` before `now` that have not left (the
+    follow-ups of their households wait for them), oldest first."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(
+                Contact.launch_id, Contact.campagne, Contact.envoi, func.count(), func.min(Contact.produit_le)
+            )
+            .where(
+                Contact.canal == "email",
+                or_(Contact.envoi.is_(None), Contact.envoi == IN_FLIGHT),
+                Contact.produit_le < now - older_than,
+            )
+            .group_by(Contact.launch_id, Contact.campagne, Contact.envoi)
+        ).all()
+    found: dict[int, Stalled] = {}
+    for launch_id, campagne, state, count, since in rows:
+        since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+        before = found.get(launch_id, Stalled(launch_id, campagne, 0, 0, since))
+        found[launch_id] = Stalled(
+            launch_id,
+            campagne,
+            before.to_send + (count if state is None else 0),
+            before.uncertain + (count if state == IN_FLIGHT else 0),
+            min(before.since, since),
+        )
+    return sorted(found.values(), key=lambda stalled: (stalled.since, stalled.launch_id))

@@ -304,6 +304,40 @@ def _schedules(settings: Settings) -> str:
     return f"{len(infos)} planification(s) ; {daemon_sentence(running)}"
 
 
+# E-mails prepared a day ago and still not sent: the relay was never given, or refuses them.
+EMAILS_STALLED_AFTER = dt.timedelta(days=1)
+
+
+def _emails(settings: Settings) -> str:
+    from outreach.sending import stalled_emails
+    from uptake import french
+
+    now = dt.datetime.now(dt.UTC)
+    stalled = read_database(
+        settings, lambda engine: stalled_emails(engine, now=now, older_than=EMAILS_STALLED_AFTER)
+    )
+    if not stalled:
+        return "aucun courriel de campagne en attente depuis plus d'un jour"
+    problems = []
+    for launch in stalled:
+        waiting = []
+        if launch.to_send:
+            waiting.append(
+                f"{launch.to_send} à envoyer (« uptake campaigns send {launch.campagne} --launch "
+                f"{launch.launch_id} --smtp HOTE:PORT », ou --envoyes-ailleurs, --abandonner)"
+            )
+        if launch.uncertain:
+            waiting.append(
+                f"{launch.uncertain} d'un envoi interrompu, peut-être reçus (--reprendre pour les "
+                "renvoyer, ou --envoyes-ailleurs)"
+            )
+        problems.append(
+            f"Lancement n°{launch.launch_id} ({launch.campagne}) : courriels en attente depuis le "
+            f"{french.day(launch.since)}, {' ; '.join(waiting)} ; les relances de ces foyers les attendent."
+        )
+    raise NotReady("\n".join(problems))
+
+
 def _alerts(settings: Settings) -> str:
     from uptake.alerts import RECIPIENTS_ENV, alert_settings
     from uptake.scheduler import last_alert_problem
@@ -357,6 +391,7 @@ CHECKS: tuple[tuple[str, Callable[[Settings], str]], ...] = (
     ("Comptes", _accounts),
     ("Clés", _keys),
     ("Planifications", _schedules),
+    ("Courriels de campagne", _emails),
     ("Alertes", _alerts),
     ("Secret statistique", _disclosure),
     ("Courriers", _letters),

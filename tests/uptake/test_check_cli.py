@@ -153,3 +153,48 @@ def test_the_disclosure_threshold_is_told_and_a_wrong_one_is_not_ready(cli, upta
     assert five == "✓ effectifs inférieurs à 5 masqués dans tout chiffre publié (UPTAKE_SEUIL_SECRET)"
     wrong = _lines(cli("check", env={"UPTAKE_SEUIL_SECRET": "cinq"}).stdout)["Secret statistique"]
     assert wrong.startswith("✗ UPTAKE_SEUIL_SECRET : « cinq » n'est pas un seuil de secret statistique.")
+
+
+def test_campaign_emails_left_unsent_for_a_day_are_told_with_the_command_that_sends_them(
+    cli, uptake_home: Path
+) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from outreach.models import Contact
+    from uptake.db import upgrade
+
+    engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
+    upgrade(engine)
+    now = dt.datetime.now(dt.UTC)
+    with Session(engine) as session, session.begin():
+        session.add_all(
+            Contact(
+                launch_id=3,
+                campagne="action-2-2-non-recours",
+                id_foyer=f"foyer{i:012d}abcdef",
+                regle="ppa_non_recours",
+                canal="email",
+                tentative=2,
+                prevu_le=produced,
+                produit_le=produced,
+                envoi=state,
+            )
+            for i, (produced, state) in enumerate(
+                [(now - dt.timedelta(days=3), None)] * 2
+                + [(now - dt.timedelta(days=2), "en_cours"), (now - dt.timedelta(hours=2), None)]
+            )
+        )
+    said = _lines(cli("check").stdout)["Courriels de campagne"]
+    assert said.startswith("✗ Lancement n°3 (action-2-2-non-recours) : courriels en attente depuis le")
+    assert "2 à envoyer (« uptake campaigns send action-2-2-non-recours --launch 3 --smtp HOTE:PORT »" in said
+    assert "1 d'un envoi interrompu, peut-être reçus (--reprendre" in said
+
+    with Session(engine) as session, session.begin():
+        session.execute(update(Contact).values(envoi="remis"))
+    engine.dispose()
+    assert _lines(cli("check").stdout)["Courriels de campagne"] == (
+        "✓ aucun courriel de campagne en attente depuis plus d'un jour"
+    )

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from detection.records import SUCCEEDED, DetectionFlag, DetectionRun, as_utc, utcnow
 from privacy import audit
+from privacy.canonical import caf_day, caf_midnight
 from privacy.retention import add_months, first_day_past
 
 # Aligned on the contact lists' 12 months (register entry): a campaign is launched within weeks of
@@ -61,16 +62,17 @@ def kept_flags(session: Session, *, months: int = FLAGS_RETENTION_MONTHS) -> lis
     for run in rows:
         finished = as_utc(run.finished_at)
         assert finished is not None  # a succeeded run has finished
-        deleted_from = first_day_past(finished.date(), months)
+        deleted_from = first_day_past(caf_day(finished), months)
         kept.append(KeptFlags(run.id, run.mois_reference, run.flags_count or 0, finished, deleted_from))
     return kept
 
 
 def flags_kept_until(months: int, now: dt.datetime) -> dt.datetime:
-    """Runs finished before this moment are past their retention of `months` months."""
+    """Runs finished before this moment (midnight in France, `months` months before the day of `now`,
+    given in UTC as moments are stored) are past their retention of `months` months."""
     if months < 1:
         raise ValueError("la durée de conservation des drapeaux est d'au moins un mois")
-    return dt.datetime.combine(add_months(now.date(), -months), dt.time(), tzinfo=dt.UTC)
+    return caf_midnight(add_months(caf_day(now), -months))
 
 
 def purge_flags(
@@ -115,13 +117,13 @@ def purge_flags(
             object_ref=f"execution:{run.id}",
             counts={"drapeaux": deleted, "fichiers": int(file_deleted)},
             details={
-                "termine_le": finished.date().isoformat() if finished else None,
+                "termine_le": caf_day(finished).isoformat() if finished else None,
                 "conservation_mois": months,
             },
             now=moment,
         )
     session.flush()
-    return FlagsPurge(len(due), flags, files, limit.date())
+    return FlagsPurge(len(due), flags, files, caf_day(limit))
 
 
 def _delete_file(session: Session, run: DetectionRun) -> bool:
@@ -166,7 +168,7 @@ def archived_extracts(
         for path in folder.iterdir():
             if path.is_file():
                 dropped = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
-                deleted_from = first_day_past(dropped.date(), months)
+                deleted_from = first_day_past(caf_day(dropped), months)
                 found.append(ArchivedExtract(path, dropped, deleted_from))
     return sorted(found, key=lambda extract: (extract.dropped_at, str(extract.path)))
 
@@ -217,7 +219,7 @@ def purge_archived_extracts(
                 object_ref=f"fichier:{path.name}",
                 details={
                     "dossier": str(folder),
-                    "depose_le": dt.datetime.fromtimestamp(changed, dt.UTC).date().isoformat(),
+                    "depose_le": caf_day(dt.datetime.fromtimestamp(changed, dt.UTC)).isoformat(),
                     "conservation_mois": months,
                 },
                 now=moment,

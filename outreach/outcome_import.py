@@ -37,7 +37,7 @@ from outreach.errors import LineProblem, OutcomeImportInvalid, OutcomeInvalid, O
 from outreach.models import Assignment, Outcome
 from outreach.outcomes import check_outcome, record_outcome
 from outreach.questionnaires import parse_reference
-from outreach.windows import CAF_TIME_ZONE
+from privacy.canonical import CAF_TIME_ZONE
 
 REQUIRED_COLUMNS = ("resultat", "date")
 # A household is named by one of these.

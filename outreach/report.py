@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from outreach.charts import HIDDEN_LABEL, bar_chart, french_number, interval_chart, percent
 from outreach.indicators import Indicators22, Indicators71, indicators_22, indicators_71, load_tables
 from outreach.templates import RIGHT_LABELS
-from outreach.windows import CAF_TIME_ZONE
 from privacy import audit
+from privacy.canonical import CAF_TIME_ZONE
 from privacy.disclosure import DEFAULT_THRESHOLD
 
 CHANNEL_LABELS = {"sms": "SMS", "email": "Courriel", "appel": "Appel", "courrier": "Courrier"}

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from outreach.models import Assignment, Contact, Launch, Outcome, QuestionnaireAnswer, WorklistItem
 from privacy import audit
+from privacy.canonical import caf_day, caf_midnight
 from privacy.retention import add_months
 
 NOTES_MONTHS = 12
@@ -40,7 +41,7 @@ class OutreachPurge:
 
 
 def _before(now: dt.datetime, months: int) -> dt.datetime:
-    return dt.datetime.combine(add_months(now.date(), -months), dt.time(), tzinfo=dt.UTC)
+    return caf_midnight(add_months(caf_day(now), -months))
 
 
 def purge_history(session: Session, *, actor: str, now: dt.datetime | None = None) -> OutreachPurge:

@@ -17,10 +17,6 @@ from outreach.campaigns import WEEKDAYS, Campaign, Channel, WindowSection
 from outreach.channels import SmtpSettings
 from outreach.errors import OutsideSendingWindow
 
-# The Caf's clock: the day of an outcome, a report or a retention is the day in France (a campaign may
-# judge its hours in another zone, `fuseau`).
-CAF_TIME_ZONE = ZoneInfo("Europe/Paris")
-
 # Channels that reach a person at a given moment: they must respect the hours and working days.
 TIMED_CHANNELS: frozenset[str] = frozenset({"sms", "appel"})
 

@@ -1,10 +1,16 @@
-"""Canonical encodings: the exact bytes that are hashed or signed, identical on every platform."""
+"""Canonical encodings: the exact bytes that are hashed or signed, identical on every platform; and
+the one clock moments are stored in (UTC) and the one days are counted in (France's)."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+# The Caf's clock: an approval valid until 31 December, an opposition, a retention or an outcome
+# dated by a worker ends or falls on a day in France (past 11 pm UTC, already the next day).
+CAF_TIME_ZONE = ZoneInfo("Europe/Paris")
 
 
 def canonical_json(value: Any) -> bytes:
@@ -34,3 +40,13 @@ def parse_stamp(stamp: str) -> datetime:
 def utc_now() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def caf_day(moment: datetime) -> date:
+    """The day it is in France at `moment` (naive times are taken as UTC)."""
+    return as_utc(moment).astimezone(CAF_TIME_ZONE).date()
+
+
+def caf_midnight(day: date) -> datetime:
+    """The moment `day` begins in France, in UTC (as moments are stored and compared)."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=CAF_TIME_ZONE).astimezone(UTC)

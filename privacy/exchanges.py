@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacy import audit
-from privacy.canonical import as_utc, canonical_json, parse_stamp, utc_now, utc_stamp
+from privacy.canonical import as_utc, caf_day, canonical_json, parse_stamp, utc_now, utc_stamp
 from privacy.directory import PERSONAL_FIELDS
 from privacy.errors import DecisionInvalid, ExchangeRefused, UnknownObject
 from privacy.keys import Keyring, fingerprint
@@ -171,12 +171,12 @@ def request(session: Session, wanted: ExchangeRequest, *, now: datetime | None =
             f"durée de conservation de {wanted.retention_days} jours",
             f"donnez entre 1 et {MAX_RETENTION_DAYS} jours (12 mois au plus, art. R.114-9-7 CRPA)",
         )
-    if wanted.expires_on <= moment.date():
+    if wanted.expires_on <= caf_day(moment):
         raise DecisionInvalid("date d'expiration déjà passée", "donnez une date future (AAAA-MM-JJ)")
     _check_expiry(
         wanted.expires_on,
-        moment.date(),
-        f"donnez --expire-le {_latest_expiry(moment.date()).isoformat()} au plus tard, "
+        caf_day(moment),
+        f"donnez --expire-le {_latest_expiry(caf_day(moment)).isoformat()} au plus tard, "
         "et renouvelez la demande à l'échéance",
     )
     exchange = Exchange(
@@ -252,10 +252,10 @@ def approve(
         raise ExchangeRefused(
             exchange_id, [f"l'entrée « {exchange.register_code} » du registre n'existe plus"]
         )
-    if exchange.expires_on <= moment.date():
+    if exchange.expires_on <= caf_day(moment):
         raise DecisionInvalid(f"l'échange n°{exchange_id} a déjà expiré", "faites une nouvelle demande")
     _check_expiry(
-        exchange.expires_on, moment.date(), "refusez cette demande et faites-en faire une plus courte"
+        exchange.expires_on, caf_day(moment), "refusez cette demande et faites-en faire une plus courte"
     )
     key = keyring.signing_key()
     exchange.status = APPROVED
@@ -310,7 +310,7 @@ def revoke(
             f"(statut : {STATUS_LABELS.get(exchange.status, exchange.status)})",
             "seul un échange approuvé se révoque",
         )
-    if exchange.expires_on < moment.date():
+    if exchange.expires_on < caf_day(moment):
         raise DecisionInvalid(
             f"l'approbation de l'échange n°{exchange_id} a expiré le {exchange.expires_on:%d/%m/%Y}",
             "elle ne peut déjà plus servir : il n'y a rien à révoquer ; pour détruire dès maintenant "
@@ -387,7 +387,7 @@ def authorise(
             )
         if now < parse_stamp(exchange.decided_at):
             reasons.append("approbation postérieure à la date d'utilisation")
-    if now.date() > exchange.expires_on:
+    if caf_day(now) > exchange.expires_on:
         reasons.append(f"approbation expirée le {exchange.expires_on.isoformat()}")
     outside = sorted(set(fields) - set(exchange.fields))
     if outside:

@@ -31,7 +31,7 @@ from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from privacy import audit, exchanges
-from privacy.canonical import utc_now, utc_stamp
+from privacy.canonical import caf_day, utc_now, utc_stamp
 from privacy.directory import PERSONAL_FIELDS, PSEUDONYM_COLUMN
 from privacy.errors import DecisionInvalid, ExchangeRefused, PrivacyError, UnknownObject
 from privacy.keys import Keyring
@@ -164,7 +164,7 @@ def write_personal_output(
             fields=sorted(personal),
             rows=rows,
             created_at=utc_stamp(moment),
-            retention_until=moment.date() + timedelta(days=days),
+            retention_until=caf_day(moment) + timedelta(days=days),
         )
         session.add(record)
         session.add_all(
@@ -338,7 +338,7 @@ def purge_exchange_outputs(
     exchange whose approval is still in force is refused: revoke it first.
     """
     moment = now or utc_now()
-    why = _early_purge_reason(exchanges.get(session, exchange_id), moment.date())
+    why = _early_purge_reason(exchanges.get(session, exchange_id), caf_day(moment))
     records = held_outputs(session, exchange_id)
     files = 0
     for record in records:
@@ -372,7 +372,7 @@ def purge(
     audit log is pruned only when it verifies (an altered log is evidence); the rest is purged anyway.
     """
     moment = now or utc_now()
-    today = moment.date()
+    today = caf_day(moment)
     files = keys = 0
     expired = list(
         session.scalars(

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacy import audit
-from privacy.canonical import utc_now, utc_stamp
+from privacy.canonical import caf_day, utc_now, utc_stamp
 from privacy.directory import PSEUDONYM_COLUMN, PSEUDONYM_PATTERN
 from privacy.errors import DecisionInvalid
 from privacy.keys import Keyring
@@ -72,7 +72,7 @@ def record_opposition(
     row = Opposition(
         pseudonym=pseudonym,
         recorded_at=utc_stamp(moment),
-        expires_on=moment.date() + timedelta(days=round(months * 365.25 / 12)),
+        expires_on=caf_day(moment) + timedelta(days=round(months * 365.25 / 12)),
         source=source,
     )
     session.add(row)
@@ -90,7 +90,7 @@ def record_opposition(
 
 def opposed(session: Session, pseudonyms: Iterable[str], *, now: datetime | None = None) -> set[str]:
     """The pseudonyms, among `pseudonyms`, with an opposition in force."""
-    today = (now or utc_now()).date()
+    today = caf_day(now or utc_now())
     names = list(dict.fromkeys(pseudonyms))
     found: set[str] = set()
     for start in range(0, len(names), _CHUNK):
@@ -103,7 +103,7 @@ def opposed(session: Session, pseudonyms: Iterable[str], *, now: datetime | None
 
 def active_oppositions(session: Session, *, now: datetime | None = None) -> pl.DataFrame:
     """Every pseudonym with an opposition in force, as a one-column frame (`id_foyer`) for anti-joins."""
-    today = (now or utc_now()).date()
+    today = caf_day(now or utc_now())
     names = session.scalars(
         select(Opposition.pseudonym).where(Opposition.expires_on >= today).distinct()
     ).all()

@@ -7,18 +7,13 @@ import json
 from typing import Any
 
 from outreach.charts import french_number
-from outreach.windows import CAF_TIME_ZONE
+from privacy.canonical import CAF_TIME_ZONE
 from rules.docs import french_decimal
 from rules.formatting import french_month
 
 MISSING = "—"
 # The Caf's clock, in which every moment a user reads is written.
 LOCAL_TIME = CAF_TIME_ZONE
-
-
-def today(now: dt.datetime) -> dt.date:
-    """The day it is in France at `now` (past 11 pm UTC, already the next day)."""
-    return utc(now).astimezone(LOCAL_TIME).date()
 
 
 def count(value: int | None) -> str:

@@ -22,6 +22,7 @@ from detection.retention import (
 )
 from detection.runs import DetectionRunner, RunRequest
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
+from privacy.canonical import CAF_TIME_ZONE
 from privacy.models import AuditEntry
 from privacy.retention import first_day_past
 
@@ -119,8 +120,9 @@ def test_a_file_another_run_published_later_at_the_same_path_is_not_deleted(
 
 def test_the_retention_is_counted_in_calendar_months_and_at_least_one() -> None:
     now = dt.datetime(2027, 3, 31, 8, 0, tzinfo=dt.UTC)
-    assert flags_kept_until(12, now) == dt.datetime(2026, 3, 31, tzinfo=dt.UTC)
-    assert flags_kept_until(1, now) == dt.datetime(2027, 2, 28, tzinfo=dt.UTC)
+    # Midnight in France (summer time on 31 March 2026, winter time on 28 February 2027).
+    assert flags_kept_until(12, now) == dt.datetime(2026, 3, 30, 22, 0, tzinfo=dt.UTC)
+    assert flags_kept_until(1, now) == dt.datetime(2027, 2, 27, 23, 0, tzinfo=dt.UTC)
     with pytest.raises(ValueError, match="au moins un mois"):
         flags_kept_until(0, now)
 
@@ -130,9 +132,10 @@ def test_the_day_said_for_the_deletion_is_exact_for_every_day_including_month_en
     day = dt.date(2024, 1, 1)
     while day < dt.date(2028, 1, 1):
         deleted_from = first_day_past(day, months)
-        last_moment = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
-        first_moment = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-        on_that_day = dt.datetime.combine(deleted_from, dt.time(), tzinfo=dt.UTC)
+        # Days in France: a run finished at 11:30 pm UTC on 30 November finished on 1 December.
+        last_moment = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=CAF_TIME_ZONE)
+        first_moment = dt.datetime.combine(day, dt.time(), tzinfo=CAF_TIME_ZONE)
+        on_that_day = dt.datetime.combine(deleted_from, dt.time(), tzinfo=CAF_TIME_ZONE)
         assert last_moment < flags_kept_until(months, on_that_day), day
         assert first_moment >= flags_kept_until(months, on_that_day - dt.timedelta(days=1)), day
         day += dt.timedelta(days=1)
@@ -150,8 +153,10 @@ def test_the_day_said_for_the_deletion_is_the_first_day_a_purge_deletes_the_flag
         [kept] = kept_flags(session, months=6)
     assert kept.deleted_from == dt.date(2027, 6, 1)
     assert (kept.run_id, kept.flags) == (run.id, run.flags_count)
-    day_before = dt.datetime.combine(kept.deleted_from, dt.time(23, 59), tzinfo=dt.UTC) - dt.timedelta(days=1)
-    that_day = dt.datetime.combine(kept.deleted_from, dt.time(0, 1), tzinfo=dt.UTC)
+    day_before = dt.datetime.combine(kept.deleted_from, dt.time(23, 59), tzinfo=CAF_TIME_ZONE) - dt.timedelta(
+        days=1
+    )
+    that_day = dt.datetime.combine(kept.deleted_from, dt.time(0, 1), tzinfo=CAF_TIME_ZONE)
 
     with Session(engine) as session, session.begin():
         assert purge_flags(session, actor="dpo", months=6, now=day_before).runs == 0
@@ -171,14 +176,14 @@ def test_the_day_said_for_an_archived_extract_is_the_first_day_a_purge_deletes_i
     os.utime(dropped, (moment, moment))
     [listed] = archived_extracts([archive, tmp_path / "absent"], months=1)
     assert listed.path == dropped and listed.deleted_from == dt.date(2025, 3, 1)  # 28/02 + 1 day
-    day_before = dt.datetime(2025, 2, 28, 23, 59, tzinfo=dt.UTC)
+    day_before = dt.datetime(2025, 2, 28, 23, 59, tzinfo=CAF_TIME_ZONE)  # the day in France
 
     with Session(engine) as session, session.begin():
         kept = purge_archived_extracts(session, [archive], actor="dpo", months=1, now=day_before)
     assert kept.files_deleted == 0 and dropped.exists()
     with Session(engine) as session, session.begin():
         done = purge_archived_extracts(
-            session, [archive], actor="dpo", months=1, now=dt.datetime(2025, 3, 1, 0, 1, tzinfo=dt.UTC)
+            session, [archive], actor="dpo", months=1, now=dt.datetime(2025, 3, 1, 0, 1, tzinfo=CAF_TIME_ZONE)
         )
     assert (done.files_deleted, done.not_deleted) == (1, ()) and not dropped.exists()
     assert archived_extracts([archive]) == []

@@ -78,6 +78,21 @@ def test_an_expired_approval_is_refused_and_nothing_written(
     assert not out.exists()
 
 
+def test_an_approval_ends_with_its_last_day_in_france_not_in_utc(
+    engine: Engine, keyring: Keyring, approved: int
+) -> None:
+    from datetime import UTC, datetime
+
+    with transaction(engine) as session:  # valid until 30 June 2026
+        late_evening = datetime(2026, 6, 30, 21, 30, tzinfo=UTC)  # 11:30 pm in Paris
+        assert exchanges.authorise(session, keyring, approved, ["nom"], now=late_evening)
+        with pytest.raises(ExchangeRefused, match="expirée le 2026-06-30"):
+            # Still 30 June in UTC, but already 1 July in France.
+            exchanges.authorise(
+                session, keyring, approved, ["nom"], now=datetime(2026, 6, 30, 22, 30, tzinfo=UTC)
+            )
+
+
 def test_an_altered_approval_is_refused_and_nothing_written(
     engine: Engine, keyring: Keyring, approved: int, tmp_path: Path
 ) -> None:

@@ -23,6 +23,7 @@ from outreach.questionnaires import reference
 from outreach.templates import Renderer, format_euros
 from outreach.worklist import calls_reopen
 from privacy import exchanges, vault
+from privacy.canonical import caf_day
 from privacy.errors import ExchangeRefused, PrivacyError
 from privacy.keys import Keyring
 from uptake import french
@@ -212,7 +213,7 @@ def _script(
                 "montant_estime": card.estimate,
                 "motifs": item.motifs,
                 "commune": card.commune,
-                "date": french.today(context.now()).isoformat(),
+                "date": caf_day(context.now()).isoformat(),
                 "reference": reference(item.launch_id, item.rang),
             }
         )

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from detection.retention import archived_extracts, kept_flags
 from privacy import audit, exchanges, register, retention, subjects
+from privacy.canonical import caf_day
 from privacy.errors import PrivacyError
 from privacy.models import AuditEntry, Exchange, PersonalOutput
 from privacy.pseudonyms import DEFAULT_FINALITE
@@ -42,7 +43,7 @@ def _lines(text: str) -> list[str]:
 
 
 def _exchanges_page(request: Request, *, notice: str | None = None, error: str | None = None) -> Response:
-    today = context_of(request).now().date()  # judged as `privacy.exchanges` judges an approval
+    today = caf_day(context_of(request).now())  # the day `privacy.exchanges` judges an approval by
     with db(request) as session:
         rows = exchanges.list_exchanges(session)
         in_force = [e for e in rows if e.status == exchanges.APPROVED and e.expires_on >= today]
@@ -477,7 +478,7 @@ def _purges_page(request: Request, *, notice: str | None = None, error: str | No
             "flags": flags,
             "extracts": extracts,
             "flags_months": months,
-            "today": context.now().date(),  # as a purge judges it
+            "today": caf_day(context.now()),  # the day a purge judges by
             # Retention is applied only by a purge: the DPO sees whether one runs, and how it ended.
             "purge_schedules": [info for info in schedules if info.job == "purge"],
             "failed": FAILED,

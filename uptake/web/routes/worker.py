@@ -22,6 +22,7 @@ from outreach.questionnaire_answers import (
     record_returned,
 )
 from outreach.worklist import CALL_AGAIN, CALL_RESULTS
+from privacy.canonical import caf_day
 from uptake import french
 from uptake.web.access import allow, current_account, guard
 from uptake.web.household_card import CALL_FIELDS, build_card
@@ -268,7 +269,7 @@ def _questionnaire_page(
             "reference": sent.reference if sent else reference,
             "sent": sent,
             "commune": _commune(sent.code_commune) if sent else None,
-            "values": values or {"date": french.today(context_of(request).now()).isoformat()},
+            "values": values or {"date": caf_day(context_of(request).now()).isoformat()},
             "problems": problems or {},
             "notice": notice,
             "error": error,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from privacy.canonical import caf_day, utc_now
 from uptake.failures import told
 from uptake.settings import Settings, database_problem, not_a_database, sqlite_file
 
@@ -118,7 +119,7 @@ def _rules(settings: Settings) -> str:
 
     geography = Geography.of(load_territory(settings.config_dir / TERRITORY_FILE))
     catalogue, parameters = load_rules(geography)
-    month = dt.date.today().replace(day=1)
+    month = caf_day(utc_now()).replace(day=1)
     compile_catalogue(catalogue, parameters, month, geography)  # every parameter has a value this month
     return f"{len(catalogue.rules)} règle(s), paramètres en vigueur en {month:%m/%Y}"
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from privacy import exchanges, retention
 from privacy import register as processing_register
+from privacy.canonical import caf_day, utc_now
 from privacy.models import Exchange
 from uptake.commands.privacy import ActorOption, actor_name, keyring_of
 from uptake.context import AppContext
@@ -265,7 +266,7 @@ def _stranded_exchanges(session: Session, removed: list[str]) -> list[int]:
     return sorted(
         e.id
         for e in exchanges.list_exchanges(session)
-        if e.register_code in removed and e.status in live and e.expires_on >= date.today()
+        if e.register_code in removed and e.status in live and e.expires_on >= caf_day(utc_now())
     )
 
 

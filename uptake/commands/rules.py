@@ -16,6 +16,7 @@ from rich.console import Console
 
 from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
 from detection.runs import load_rules
+from privacy.canonical import caf_day, utc_now
 from rules.cases import run_cases
 from rules.catalogue import Catalogue
 from rules.compiler import compile_catalogue
@@ -56,7 +57,7 @@ def _load(catalogue_dir: Path | None, parameters_dir: Path | None) -> _Loaded:
 
 def _month(text: str | None) -> datetime.date:
     if text is None:
-        return datetime.date.today().replace(day=1)
+        return caf_day(utc_now()).replace(day=1)
     try:
         year, month = text.split("-")
         return datetime.date(int(year), int(month), 1)

@@ -7,7 +7,6 @@ import math
 import tempfile
 from collections import Counter
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -27,6 +26,7 @@ from outreach.models import Contact, Launch, Outcome, WorklistItem
 from outreach.outcomes import OUTCOMES
 from outreach.report import CHANNEL_LABELS, HEADERS
 from outreach.sending import SENDING_LABELS
+from privacy.canonical import caf_day, utc_now
 from uptake import french
 from uptake.health import check_installation
 from uptake.jobs import ScheduleError
@@ -284,7 +284,7 @@ def report_download(request: Request) -> Response:
             threshold=request.app.state.disclosure_threshold,
         )
         archive = zip_files([(path.name, path.read_bytes()) for path in (files.html, *files.csv)])
-    name = f"indicateurs-{date.today():%Y-%m-%d}.zip"
+    name = f"indicateurs-{caf_day(utc_now()):%Y-%m-%d}.zip"
     return Response(
         archive,
         media_type="application/zip",

@@ -1,7 +1,9 @@
 """The outreach half of `uptake demo`: campaigns, lists, simulated month, reconciliation, report.
 
 Given a detection run on a synthetic extract, an approved exchange and a filled vault, plays the two
-campaigns of the convention over one simulated month, deterministically from `seed`:
+campaigns of the convention over one simulated month, deterministically from `seed` and the data
+folder's keys (a new folder draws new keys, hence other pseudonyms, and the holdout and the simulated
+outcomes fall on other households: the counts vary a little from one demonstration to the next):
 
   day 0      launch action 2.2 (SMS first) and action 7.1 (call list first)
   day 2      simulated call and message outcomes (`outreach.simulation`)

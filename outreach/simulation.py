@@ -1,4 +1,5 @@
-"""Simulated outcomes for the demonstration: deterministic from a seed, with a known effect of contact.
+"""Simulated outcomes for the demonstration: deterministic from a seed and the households' pseudonyms,
+with a known effect of contact.
 
 `simulate_next_month` plays one month after a launch on synthetic data:
 

@@ -13,7 +13,7 @@ import polars as pl
 from detection.geography import Geography
 from detection.territory import load_territory
 from outreach.campaigns import Campaign, find_campaign
-from outreach.models import Launch
+from outreach.models import Contact, Launch
 from tests.conftest import CONFIG_DIR
 
 TERRITORY_COMMUNES = ("04088", "04178", "04104", "04206", "04065", "04087", "04101")
@@ -103,6 +103,21 @@ def launch_row(**values: Any) -> Launch:
         "nb_exclus": 0,
     }
     return Launch(**(fields | values))
+
+
+def email_contact(number: int, envoi: str | None, produced: dt.datetime, launch_id: int = 1) -> Contact:
+    """An e-mail of the 2.2 campaign's second attempt as the contact history stores it."""
+    return Contact(
+        launch_id=launch_id,
+        campagne="action-2-2-non-recours",
+        id_foyer=f"foyer{number:012d}abcdef",
+        regle="ppa_non_recours",
+        canal="email",
+        tentative=2,
+        prevu_le=produced,
+        produit_le=produced,
+        envoi=envoi,
+    )
 
 
 def campaign_22(**changes: Any) -> Campaign:

@@ -164,6 +164,7 @@ def test_campaign_emails_left_unsent_for_a_day_are_told_with_the_command_that_se
     from sqlalchemy.orm import Session
 
     from outreach.models import Contact
+    from tests.outreach.factories import email_contact
     from uptake.db import upgrade
 
     engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
@@ -171,17 +172,7 @@ def test_campaign_emails_left_unsent_for_a_day_are_told_with_the_command_that_se
     now = dt.datetime.now(dt.UTC)
     with Session(engine) as session, session.begin():
         session.add_all(
-            Contact(
-                launch_id=3,
-                campagne="action-2-2-non-recours",
-                id_foyer=f"foyer{i:012d}abcdef",
-                regle="ppa_non_recours",
-                canal="email",
-                tentative=2,
-                prevu_le=produced,
-                produit_le=produced,
-                envoi=state,
-            )
+            email_contact(i, state, produced, launch_id=3)
             for i, (produced, state) in enumerate(
                 [(now - dt.timedelta(days=3), None)] * 2
                 + [(now - dt.timedelta(days=2), "en_cours"), (now - dt.timedelta(hours=2), None)]

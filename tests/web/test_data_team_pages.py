@@ -81,25 +81,14 @@ def test_campaign_progress_tells_what_became_of_the_emails_and_how_to_send_those
 ) -> None:
     import datetime as dt
 
-    from outreach.models import Contact
-    from tests.outreach.factories import launch_row
+    from tests.outreach.factories import email_contact, launch_row
     from uptake.db import transaction
 
     planned = dt.datetime(2026, 3, 3, 9, 0, tzinfo=dt.UTC)
     with transaction(engine) as session:
         session.add(launch_row(id=1))
         session.add_all(
-            Contact(
-                launch_id=1,
-                campagne="action-2-2-non-recours",
-                id_foyer=f"foyer{i:012d}abcdef",
-                regle="ppa_non_recours",
-                canal="email",
-                tentative=2,
-                prevu_le=planned,
-                produit_le=planned,
-                envoi=state,
-            )
+            email_contact(i, state, planned)
             for i, state in enumerate(["remis", "remis", "remis", None, None, "refuse"])
         )
     page = " ".join(html.unescape(client_for("equipe_donnees").get("/donnees/campagnes").text).split())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -114,13 +114,61 @@ class CapsSection(_Strict):
     pause_apres_refus_jours: int = Field(default=60, ge=0)
 
 
+# The public holidays of each calendar of France (the `holidays` package's subdivisions): Alsace-Moselle
+# adds Good Friday and 26 December, each overseas department the abolition of slavery and its own days.
+HOLIDAY_CALENDARS: dict[str, str | None] = {
+    "metropole": None,
+    "alsace-moselle": "57",
+    "guadeloupe": "971",
+    "martinique": "972",
+    "guyane": "973",
+    "reunion": "974",
+    "mayotte": "976",
+}
+
+
+# The calendar of the departments that do not keep the metropolitan one (INSEE department codes).
+_DEPARTMENT_CALENDARS = {
+    "57": "alsace-moselle",
+    "67": "alsace-moselle",
+    "68": "alsace-moselle",
+    "971": "guadeloupe",
+    "972": "martinique",
+    "973": "guyane",
+    "974": "reunion",
+    "976": "mayotte",
+}
+
+
+def territory_calendar(communes: Iterable[str]) -> str | None:
+    """The holiday calendar the territory's communes (INSEE codes) keep; None when they keep several
+    (the national territory)."""
+    found = {
+        _DEPARTMENT_CALENDARS.get(code[:3]) or _DEPARTMENT_CALENDARS.get(code[:2]) or "metropole"
+        for code in communes
+    }
+    return found.pop() if len(found) == 1 else None
+
+
 class WindowSection(_Strict):
-    """When SMS and calls may go out: working days, within hours; never on a public holiday."""
+    """When SMS and calls may go out: working days, within hours; never on a public holiday (of the
+    territory's calendar, `jours_feries`)."""
 
     heure_debut: time = time(9, 0)
     heure_fin: time = time(18, 0)
     jours: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]), min_length=1)
     fuseau: str = "Europe/Paris"
+    jours_feries: str = "metropole"
+
+    @field_validator("jours_feries")
+    @classmethod
+    def _calendar(cls, name: str) -> str:
+        if name not in HOLIDAY_CALENDARS:
+            raise ValueError(
+                f"calendrier des jours fériés « {name} » inconnu : choisissez parmi "
+                + ", ".join(f"« {known} »" for known in HOLIDAY_CALENDARS)
+            )
+        return name
 
     @field_validator("heure_debut", "heure_fin", mode="before")
     @classmethod
@@ -443,6 +491,17 @@ def reference_problems(campaign: Campaign, known: KnownNames) -> list[CampaignIn
 def _geography_problems(campaign: Campaign, known: KnownNames) -> list[CampaignInvalid]:
     where, geo = str(campaign.path), campaign.geographie
     problems = []
+    calendar = territory_calendar(known.communes) if known.communes else None
+    if calendar is not None and campaign.fenetres.jours_feries != calendar:
+        problems.append(
+            CampaignInvalid(
+                where,
+                "fenetres.jours_feries",
+                f"jours fériés « {campaign.fenetres.jours_feries} », alors que les communes du territoire "
+                f"suivent le calendrier « {calendar} » : des messages partiraient un jour férié",
+                f'écrivez jours_feries = "{calendar}" dans la section [fenetres]',
+            )
+        )
     if known.communes is not None:
         for code in geo.communes:
             if code in known.communes:

@@ -2,7 +2,8 @@
 
 Times are judged in the campaign's time zone (Europe/Paris by default); French public holidays come
 from the `holidays` package (fixed dates and the Easter-based ones: Easter Monday, Ascension,
-Whit Monday).
+Whit Monday), in the campaign's calendar: metropolitan by default, Alsace-Moselle's (Good Friday,
+26 December) or an overseas department's (abolition of slavery…).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from outreach.campaigns import WEEKDAYS, Campaign, Channel, WindowSection
+from outreach.campaigns import HOLIDAY_CALENDARS, WEEKDAYS, Campaign, Channel, WindowSection
 from outreach.channels import SmtpSettings
 from outreach.errors import OutsideSendingWindow
 
@@ -22,13 +23,14 @@ TIMED_CHANNELS: frozenset[str] = frozenset({"sms", "appel"})
 
 
 @lru_cache(maxsize=64)
-def _french_holidays(year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays("FR", years=year)
+def _french_holidays(year: int, calendar: str) -> holidays.HolidayBase:
+    return holidays.country_holidays("FR", subdiv=HOLIDAY_CALENDARS[calendar], years=year)
 
 
-def is_public_holiday(day: date) -> bool:
-    """True on a French public holiday (metropolitan calendar)."""
-    return day in _french_holidays(day.year)
+def is_public_holiday(day: date, calendar: str = "metropole") -> bool:
+    """True on a public holiday of `calendar` (a key of `HOLIDAY_CALENDARS`: the metropolitan one by
+    default, Alsace-Moselle's or an overseas department's)."""
+    return day in _french_holidays(day.year, calendar)
 
 
 def _local(window: WindowSection, moment: datetime) -> datetime:
@@ -40,7 +42,7 @@ def _local(window: WindowSection, moment: datetime) -> datetime:
 def is_allowed(window: WindowSection, channel: Channel, moment: datetime) -> bool:
     """May a message of `channel` go out at `moment` (naive datetimes are read as UTC)?"""
     local = _local(window, moment)
-    if is_public_holiday(local.date()):
+    if is_public_holiday(local.date(), window.jours_feries):
         return False
     if channel not in TIMED_CHANNELS:
         return True

@@ -38,6 +38,14 @@ def test_an_unknown_time_zone_is_refused_with_the_closest_name(tmp_path: Path) -
     assert "Vouliez-vous dire « Europe/Paris » ? Donnez un fuseau de la base IANA" in str(refused)
 
 
+def test_an_unknown_holiday_calendar_is_refused_with_the_known_ones(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "[fenetres]\n", '[fenetres]\njours_feries = "alsace"\n')
+    refused = _refused(path)
+    assert refused.key == "fenetres.jours_feries"
+    assert "calendrier des jours fériés « alsace » inconnu" in str(refused)
+    assert "« alsace-moselle »" in str(refused) and "« reunion »" in str(refused)
+
+
 @pytest.mark.parametrize(
     ("written", "key"),
     [
@@ -112,6 +120,21 @@ def test_filters_that_can_select_nobody_are_all_reported(tmp_path: Path) -> None
     assert "Vouliez-vous dire « 04088 » (Forcalquier) ?" in said[0] and "uptake territory" in said[0]
     assert "périmètre « OPAH-RU » inconnu" in said[1] and "Vouliez-vous dire « OPAH » ?" in said[1]
     assert "l'échange n°42 n'existe pas" in said[2] and "n°1" in said[2]
+
+
+def test_a_holiday_calendar_other_than_the_territorys_is_reported() -> None:
+    from dataclasses import replace
+
+    from outreach.campaigns import territory_calendar
+
+    moselle = replace(_known(), communes={"57463": "Metz", "57672": "Sarrebourg"})
+    problems = reference_problems(load_campaign(SHIPPED), moselle)
+    assert [p.key for p in problems] == ["fenetres.jours_feries"]
+    assert "les communes du territoire suivent le calendrier « alsace-moselle »" in str(problems[0])
+    assert 'Écrivez jours_feries = "alsace-moselle" dans la section [fenetres]' in str(problems[0])
+    assert reference_problems(load_campaign(SHIPPED), _known()) == []  # Forcalquier: metropolitan
+    assert territory_calendar(["97411", "97416"]) == "reunion"
+    assert territory_calendar(["2A004", "67482"]) is None  # several calendars: nothing to say
 
 
 def test_an_exchange_of_another_register_entry_is_refused(tmp_path: Path) -> None:

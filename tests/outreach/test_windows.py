@@ -19,6 +19,21 @@ def test_easter_based_and_fixed_holidays_are_known() -> None:
     assert not is_public_holiday(date(2026, 7, 15))
 
 
+def test_each_territory_keeps_its_own_public_holidays() -> None:
+    good_friday = datetime(2026, 4, 3, 11, 0, tzinfo=PARIS)
+    assert is_allowed(WINDOW, "sms", good_friday)  # a working day in most of France
+    alsace_moselle = WindowSection(jours_feries="alsace-moselle")
+    assert not is_allowed(alsace_moselle, "sms", good_friday)
+    assert next_allowed(alsace_moselle, "sms", good_friday) == datetime(2026, 4, 7, 9, 0, tzinfo=PARIS)
+    assert is_public_holiday(date(2026, 12, 26), "alsace-moselle")
+    reunion = WindowSection(jours_feries="reunion", fuseau="Indian/Reunion")
+    monday = datetime(2026, 12, 21, 10, 0, tzinfo=ZoneInfo("Indian/Reunion"))
+    assert is_public_holiday(date(2026, 12, 20), "reunion") and not is_public_holiday(date(2026, 12, 20))
+    assert is_allowed(reunion, "sms", monday)
+    # 20 December, the abolition of slavery in La Réunion: not even an e-mail.
+    assert not is_allowed(reunion, "email", datetime(2026, 12, 20, 10, 0, tzinfo=ZoneInfo("Indian/Reunion")))
+
+
 def test_sms_only_on_working_days_within_hours() -> None:
     assert is_allowed(WINDOW, "sms", datetime(2026, 3, 10, 10, 0, tzinfo=PARIS))  # Tuesday
     assert not is_allowed(WINDOW, "sms", datetime(2026, 3, 10, 8, 59, tzinfo=PARIS))

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from detection.records import SUCCEEDED, DetectionFlag, DetectionRun, as_utc, utcnow
 from privacy import audit
-from privacy.canonical import caf_day, caf_midnight
-from privacy.retention import add_months, first_day_past
+from privacy.canonical import caf_day
+from privacy.retention import first_day_past, kept_since
 
 # Aligned on the contact lists' 12 months (register entry): a campaign is launched within weeks of
 # a run, and a run a year old describes situations that have changed since.
@@ -68,11 +68,10 @@ def kept_flags(session: Session, *, months: int = FLAGS_RETENTION_MONTHS) -> lis
 
 
 def flags_kept_until(months: int, now: dt.datetime) -> dt.datetime:
-    """Runs finished before this moment (midnight in France, `months` months before the day of `now`,
-    given in UTC as moments are stored) are past their retention of `months` months."""
+    """Runs finished before this moment are past their retention of `months` months (`kept_since`)."""
     if months < 1:
         raise ValueError("la durée de conservation des drapeaux est d'au moins un mois")
-    return caf_midnight(add_months(caf_day(now), -months))
+    return kept_since(now, months)
 
 
 def purge_flags(

@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 
 from outreach.models import Assignment, Contact, Launch, Outcome, QuestionnaireAnswer, WorklistItem
 from privacy import audit
-from privacy.canonical import caf_day, caf_midnight
-from privacy.retention import add_months
+from privacy.retention import kept_since
 
 NOTES_MONTHS = 12
 CALL_LINES_MONTHS = 12
@@ -40,25 +39,21 @@ class OutreachPurge:
     rows: int
 
 
-def _before(now: dt.datetime, months: int) -> dt.datetime:
-    return caf_midnight(add_months(caf_day(now), -months))
-
-
 def purge_history(session: Session, *, actor: str, now: dt.datetime | None = None) -> OutreachPurge:
     """Erase the notes, call lines and launch histories past their retention (caller's transaction)."""
     moment = now or dt.datetime.now(dt.UTC)
     notes = session.execute(
         update(Outcome)
-        .where(Outcome.commentaire.is_not(None), Outcome.survenu_le < _before(moment, NOTES_MONTHS))
+        .where(Outcome.commentaire.is_not(None), Outcome.survenu_le < kept_since(moment, NOTES_MONTHS))
         .values(commentaire=None)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     call_lines = session.execute(
         delete(WorklistItem)
-        .where(WorklistItem.cree_le < _before(moment, CALL_LINES_MONTHS))
+        .where(WorklistItem.cree_le < kept_since(moment, CALL_LINES_MONTHS))
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
-    history_limit = _before(moment, HISTORY_MONTHS)
+    history_limit = kept_since(moment, HISTORY_MONTHS)
     old = select(Launch.id).where(Launch.lance_le < history_limit).scalar_subquery()
     launches = len(set(session.scalars(select(Assignment.launch_id).where(Assignment.launch_id.in_(old)))))
     rows = 0

@@ -54,6 +54,7 @@ from outreach.models import (
 from outreach.outcomes import BOUNCED, STOPPING, record_outcome
 from outreach.windows import check_delivery_window
 from privacy import audit, exchanges, vault
+from privacy.canonical import as_utc
 from privacy.models import PersonalOutput
 from privacy.retention import read_output
 
@@ -469,15 +470,13 @@ def stalled_emails(engine: Engine, *, now: dt.datetime, older_than: dt.timedelta
             )
             .group_by(Contact.launch_id, Contact.campagne, Contact.envoi)
         ).all()
-    found: dict[int, Stalled] = {}
-    for launch_id, campagne, state, count, since in rows:
-        since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
-        before = found.get(launch_id, Stalled(launch_id, campagne, 0, 0, since))
-        found[launch_id] = Stalled(
-            launch_id,
-            campagne,
-            before.to_send + (count if state is None else 0),
-            before.uncertain + (count if state == IN_FLIGHT else 0),
-            min(before.since, since),
-        )
-    return sorted(found.values(), key=lambda stalled: (stalled.since, stalled.launch_id))
+    counts: dict[tuple[int, str], dict[str | None, int]] = {}
+    since: dict[int, dt.datetime] = {}
+    for launch_id, campagne, state, count, oldest in rows:
+        counts.setdefault((launch_id, campagne), {})[state] = count
+        since[launch_id] = min(since.get(launch_id, as_utc(oldest)), as_utc(oldest))
+    stalled = [
+        Stalled(launch_id, campagne, by_state.get(None, 0), by_state.get(IN_FLIGHT, 0), since[launch_id])
+        for (launch_id, campagne), by_state in counts.items()
+    ]
+    return sorted(stalled, key=lambda launch: (launch.since, launch.launch_id))

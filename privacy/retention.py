@@ -31,7 +31,7 @@ from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from privacy import audit, exchanges
-from privacy.canonical import caf_day, utc_now, utc_stamp
+from privacy.canonical import caf_day, caf_midnight, utc_now, utc_stamp
 from privacy.directory import PERSONAL_FIELDS, PSEUDONYM_COLUMN
 from privacy.errors import DecisionInvalid, ExchangeRefused, PrivacyError, UnknownObject
 from privacy.keys import Keyring
@@ -48,6 +48,12 @@ def add_months(day: date, months: int) -> date:
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def kept_since(now: datetime, months: int) -> datetime:
+    """The moment (midnight in France, `months` calendar months before the day of `now`, in UTC as
+    moments are stored) before which what was made is past a retention of `months` months."""
+    return caf_midnight(add_months(caf_day(now), -months))
 
 
 def first_day_past(day: date, months: int) -> date:

@@ -313,7 +313,7 @@ def _emails(settings: Settings) -> str:
     from outreach.sending import stalled_emails
     from uptake import french
 
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     stalled = read_database(
         settings, lambda engine: stalled_emails(engine, now=now, older_than=EMAILS_STALLED_AFTER)
     )

@@ -16,7 +16,7 @@ import yaml
 
 from rules.checker import Checker, ExprProblem, Scope
 from rules.errors import CatalogueInvalid, FolderMissing, Problem, UnknownRule, suggest
-from rules.language import KEYWORDS, Logical, Node, SyntaxProblem, parse, source_text
+from rules.language import KEYWORDS, Logical, Lookup, Node, SyntaxProblem, parse, source_text
 from rules.parameters import Parameters, load_parameters
 from rules.sourcefile import LocatedDict, expression_position, position, read_yaml, yaml_problem
 from rules.types import BOOLEAN, INTEGER, KIND_TO_TYPE, NUMBER, TEXT, Type
@@ -134,6 +134,7 @@ class Rule:
     columns_read: frozenset[str]
     # Keys the contract lets each table be looked up with (checked again against the month's values).
     table_keys: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    integer_lookups: frozenset[Lookup] = frozenset()  # look-ups keyed by a whole number
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ class SharedFormulas:
     parameters: dict[str, frozenset[str]] = field(default_factory=dict)
     depends: dict[str, frozenset[str]] = field(default_factory=dict)  # transitively
     table_keys: dict[str, dict[str, frozenset[int]]] = field(default_factory=dict)  # formula → table → keys
+    integer_lookups: dict[str, frozenset[Lookup]] = field(default_factory=dict)  # formula → look-ups
 
     def closure(self, names: set[str]) -> frozenset[str]:
         """`names` and every shared formula they use, directly or not."""
@@ -335,6 +337,7 @@ def _load_shared(
     parameter_map: dict[str, frozenset[str]] = {}
     depends: dict[str, frozenset[str]] = {}
     table_keys: dict[str, dict[str, frozenset[int]]] = {}
+    integer_lookups: dict[str, frozenset[Lookup]] = {}
     for name, text in raw.items():
         scope.pending.pop(str(name), None)
         scope.current = str(name)
@@ -350,12 +353,13 @@ def _load_shared(
             *(parameter_map[v] for v in used_shared)
         )
         table_keys[name] = {t: frozenset(k) for t, k in checker.usage.table_keys.items()}
+        integer_lookups[name] = frozenset(checker.usage.integer_lookups)
         if checker.usage.reads_commune:
             column_map[name] |= {"code_commune"}
         scope.values[str(name)] = expression.type
         values.append((str(name), expression))
     scope.current = None
-    return SharedFormulas(tuple(values), column_map, parameter_map, depends, table_keys)
+    return SharedFormulas(tuple(values), column_map, parameter_map, depends, table_keys, integer_lookups)
 
 
 def _check_text(
@@ -523,6 +527,7 @@ class _RuleReader:
             shared_used=shared_used,
             columns_read=columns_read,
             table_keys=table_keys,
+            integer_lookups=frozenset(checker.usage.integer_lookups),
         )
 
     def _case(self, index: int, case: object, columns_read: frozenset[str], top: tuple[int, int]) -> None:

@@ -79,6 +79,8 @@ class Usage:
     reads_commune: bool = False
     # Keys each table is looked up with, when the contract bounds them (table → keys).
     table_keys: dict[str, set[int]] = field(default_factory=dict)
+    # Look-ups whose key is a whole number (a count, a zone): compiled as one gather.
+    integer_lookups: set[Lookup] = field(default_factory=set)
 
 
 Range = tuple[float, float]
@@ -265,6 +267,8 @@ class Checker:
         found = self._parameter(node.name, table=True)
         if key is None or found is None:
             return None
+        if key.integer:
+            self.usage.integer_lookups.add(node)
         self._table_covers(node)
         return found
 
@@ -373,6 +377,7 @@ class Checker:
             return None
         ok = True
         decimals = 0
+        integers = node.function in ("min", "max")  # the least or greatest of whole numbers is one
         for index, arg in enumerate(node.args):
             if index in function.literal_args and not isinstance(arg, Number | String):
                 self._fail(arg, f"l'argument {index + 1} de `{node.function}` doit être écrit tel quel")
@@ -382,6 +387,7 @@ class Checker:
             ok = found is not None and ok
             if found is not None and node.function in ("min", "max"):
                 decimals = max(decimals, found.decimals)
+                integers = integers and found.integer
         step = node.args[1] if len(node.args) > 1 else None
         if node.function.startswith("arrondi_") and isinstance(step, Number) and step.value <= 0:
             self._fail(step, f"le pas de `{node.function}` doit être positif", "par exemple 100")
@@ -400,6 +406,8 @@ class Checker:
             ok = self._perimeter(node.args[0]) and ok
         if not ok:
             return None
+        if integers:
+            return INTEGER
         return replace(function.result, decimals=decimals) if decimals else function.result
 
     def _perimeter(self, arg: String) -> bool:

@@ -58,15 +58,22 @@ FLAG_SCHEMA: dict[str, pl.DataType] = {
     "empreinte_parametres": pl.String(),
 }
 CONDITION_SEPARATOR = " ; "
+# Tables with more keys than this are looked up by comparisons (no real table is so big).
+_MAX_GATHERED_KEYS = 1000
 
 
 class _ExprCompiler:
     """Turns checked syntax trees into polars expressions within one environment of names."""
 
     def __init__(
-        self, names: Mapping[str, pl.Expr], parameters: Mapping[str, Version], context: CompileContext
+        self,
+        names: Mapping[str, pl.Expr],
+        parameters: Mapping[str, Version],
+        context: CompileContext,
+        integer_lookups: frozenset[Lookup] = frozenset(),
     ) -> None:
         self.names, self.parameters, self.context = names, parameters, context
+        self.integer_lookups = integer_lookups
 
     def compile(self, node: Node) -> pl.Expr:
         if isinstance(node, Number):
@@ -85,7 +92,14 @@ class _ExprCompiler:
         if isinstance(node, Lookup):
             table = self.parameters[node.name.dotted].value
             assert isinstance(table, dict)
+            if isinstance(node.key, Number):  # `al.plafond_loyer_seul[2]`: known now
+                found = table.get(int(node.key.value)) if node.key.is_integer else None
+                return pl.lit(found, dtype=pl.Float64)
             key = self.compile(node.key)
+            if node in self.integer_lookups:
+                gathered = _gather(table, key)
+                if gathered is not None:
+                    return gathered
             chain: Any = pl
             for k, v in table.items():
                 chain = chain.when(key == k).then(pl.lit(v, dtype=pl.Float64))
@@ -138,15 +152,34 @@ class _ExprCompiler:
         raise AssertionError(f"unchecked node {type(node).__name__}")
 
 
+def _gather(table: Mapping[Any, Any], key: pl.Expr) -> pl.Expr | None:
+    """A table with whole-number keys looked up by position: the key is computed once, where a
+    chain of `when(key == k)` computes it again for every key (measured at 14M households: the
+    `min(nb_enfants, 4)` of two tables cost more than a second of CPU). A key outside the table,
+    or empty, gives an empty value, as the chain does. None when the keys are not a short range
+    of integers."""
+    if not table or not all(isinstance(k, int) and not isinstance(k, bool) for k in table):
+        return None
+    low, high = min(table), max(table)
+    if high - low > _MAX_GATHERED_KEYS:
+        return None
+    # An empty slot on each side: keys below or above the table are clipped onto them.
+    values = pl.Series([None, *(table.get(k) for k in range(low, high + 1)), None], dtype=pl.Float64)
+    position = (key.clip(low - 1, high + 1) - (low - 1)).cast(pl.Int64)
+    return pl.lit(values).gather(position)
+
+
 @dataclass(frozen=True)
 class _RulePlan:
     """The compiled pieces of one rule over the prepared frame."""
 
     rule: Rule
-    stages: tuple[dict[str, pl.Expr], ...]  # temporary columns, in dependency order
+    stages: tuple[dict[str, pl.Expr], ...]  # temporary columns the verdict needs, in dependency order
     condition: pl.Expr
     output: tuple[pl.Expr, ...]
     conditions: tuple[tuple[str, pl.Expr], ...] = ()  # each condition's label and value
+    # Values only the output reads (explanation, priority, labels): computed on the flagged rows.
+    late_stages: tuple[dict[str, pl.Expr], ...] = ()
 
 
 class CompiledCatalogue:
@@ -214,12 +247,12 @@ class CompiledCatalogue:
         frame = frame.with_columns(**{_verdict(plan.rule.id): plan.condition for plan in self._plans})
         fingerprint = pl.lit(self.fingerprint).alias("empreinte_parametres")
         extra = [pl.col(c) for c in keep if c not in FLAG_SCHEMA]
-        parts = [
-            frame.filter(pl.col(_verdict(plan.rule.id))).select(
-                pl.col("id_foyer"), *plan.output, fingerprint, *extra
-            )
-            for plan in self._plans
-        ]
+        parts = []
+        for plan in self._plans:
+            flagged = frame.filter(pl.col(_verdict(plan.rule.id)))
+            for stage in plan.late_stages:
+                flagged = flagged.with_columns(**stage)
+            parts.append(flagged.select(pl.col("id_foyer"), *plan.output, fingerprint, *extra))
         if not parts:
             return pl.LazyFrame(schema=FLAG_SCHEMA).with_columns(*[pl.lit(None).alias(c) for c in keep])
         return pl.union(parts, how="vertical")
@@ -250,7 +283,10 @@ def compile_catalogue(
         if name not in shared_needed:
             continue
         column = f"__formule_{name}"
-        shared_stages.append({column: _ExprCompiler(names, versions, context).compile(expression.node)})
+        lookups = catalogue.shared.integer_lookups.get(name, frozenset())
+        shared_stages.append(
+            {column: _ExprCompiler(names, versions, context, lookups).compile(expression.node)}
+        )
         names[name] = pl.col(column)
     plans = tuple(_plan(rule, dict(names), versions, context) for rule in catalogue.rules)
     settings = {r.id: dict(r.settings) for r in catalogue.rules if r.settings}
@@ -321,18 +357,22 @@ def _plan(
         names.setdefault(column, pl.col(column))
     for name, value in rule.settings.items():
         names[name] = pl.lit(value)
-    compiler = _ExprCompiler(names, versions, ctx)
+    compiler = _ExprCompiler(names, versions, ctx, rule.integer_lookups)
+    early = values_for_verdict(rule)
     stages: list[dict[str, pl.Expr]] = []
+    late_stages: list[dict[str, pl.Expr]] = []
     for name, expression in rule.values:
         column = f"__{rule.id}__{name}"
-        stages.append({column: compiler.compile(expression.node)})
+        (stages if name in early else late_stages).append({column: compiler.compile(expression.node)})
         names[name] = pl.col(column)
     conditions = [compiler.compile(c.expression.node) for c in rule.conditions]
     labels: list[pl.Expr] = [_label(c, compiler) for c in rule.conditions]
     amount = pl.lit(None, dtype=pl.Float64)
     if rule.montant is not None:
         amount_column = f"__{rule.id}__montant"
-        stages.append({amount_column: compiler.compile(rule.montant.node).cast(pl.Float64).round(2)})
+        (stages if rule.montant_minimum is not None else late_stages).append(
+            {amount_column: compiler.compile(rule.montant.node).cast(pl.Float64).round(2)}
+        )
         amount = pl.col(amount_column)
         names["montant"] = amount
         if rule.montant_minimum is not None:
@@ -364,7 +404,33 @@ def _plan(
         _explanation(rule, names).alias("explication"),
         pl.concat_str(labels, separator=CONDITION_SEPARATOR, ignore_nulls=True).alias("conditions_remplies"),
     )
-    return _RulePlan(rule, tuple(stages), condition, output, named)
+    return _RulePlan(rule, tuple(stages), condition, output, named, tuple(late_stages))
+
+
+def values_for_verdict(rule: Rule) -> set[str]:
+    """The rule's values its verdict depends on (through its conditions, amount and minimum).
+
+    The others (read only by the explanation, the priority or the labels of alternatives) are
+    computed after the rule's filter, on its flagged households only: a value shown in the
+    explanation, such as a commune's distance, costs nothing for the households not flagged.
+    """
+    roots = [a.expression.node for c in rule.conditions for a in (c.alternatives or (c,))]
+    if rule.montant_minimum is not None:  # the amount is then compared before the filter
+        roots += [e.node for e in (rule.montant, rule.montant_minimum) if e is not None]
+    defined = dict(rule.values)
+    needed: set[str] = set()
+    pending = [n for root in roots for n in _names(root)]
+    while pending:
+        name = pending.pop()
+        if name in defined and name not in needed:
+            needed.add(name)
+            pending.extend(_names(defined[name].node))
+    return needed
+
+
+def _names(node: Node) -> list[str]:
+    """The one-part names (values, settings, columns, shared formulas) `node` reads."""
+    return [n.parts[0] for n in _walk(node) if isinstance(n, Name) and len(n.parts) == 1]
 
 
 def _label(condition: Condition, compiler: _ExprCompiler) -> pl.Expr:

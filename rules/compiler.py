@@ -3,13 +3,14 @@
 Shared formulas, each rule's named values and each rule's verdict become temporary columns of
 one common frame over the scan; each rule is then a filter on its verdict and a select (amount,
 explanation, conditions met) over that frame, and the per-rule results are stacked (`pl.union`)
-into the long flag format: one row per (household, rule) flagged. Filtering on a computed verdict
-keeps the optimiser from pushing a rule's conditions into the scan, so the common frame, and the
-scan under it, is evaluated once and shared (measured: one scan instead of one per rule, and a
-faster `sink_parquet`; building the long frame from per-rule structs was ten times slower). The
-stack is unordered: an ordered `pl.concat` makes the streaming engine hold the shared frame for
-every rule but the first until that one is done (measured at 14M households: 3.5 s slower and
-memory growing with the extract).
+into the long flag format: one row per (household, rule) flagged. A rule's values that only its
+output reads (the explanation's figures, the priority) are computed after its filter, on the
+flagged households alone. Filtering on a computed verdict keeps the optimiser from pushing a
+rule's conditions into the scan, so the common frame, and the scan under it, is evaluated once
+and shared (measured: one scan instead of one per rule, and a faster `sink_parquet`; building the
+long frame from per-rule structs was ten times slower). The stack is unordered: an ordered
+`pl.concat` makes the streaming engine hold the shared frame for every rule but the first until
+that one is done (measured at 14M households: 3.5 s slower and memory growing with the extract).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ def test_campaigns_list_shows_the_sequences_and_launches_within_80_columns(cli, 
     lines = result.stdout.splitlines()
     assert max(len(line.rstrip()) for line in lines) <= 80
     assert any(line.startswith("action-2-2-non-recours ") for line in lines)  # the name whole
-    assert "SMS" in result.stdout and "10%" in result.stdout
+    assert "SMS" in result.stdout and "10\u202f%" in result.stdout
     assert "03/03/26 00:15" in result.stdout  # Paris time
     assert "12\u202f345" in result.stdout and "11\u202f000" in result.stdout
 

@@ -23,6 +23,7 @@ from outreach.campaigns import (
     reference_problems,
 )
 from outreach.channels import SmtpSettings
+from outreach.charts import percent
 from outreach.errors import CampaignNotFound, OutreachError
 from outreach.launch import campaign_fields, followups_awaiting_email, launch_campaign, run_followups
 from outreach.models import ABANDONED, ELSEWHERE, Contact, Launch
@@ -194,7 +195,7 @@ def register(app: typer.Typer) -> None:
                 broken.append(str(exc))
                 continue
             table.add_row(
-                c.id, c.campagne.action, ", ".join(c.campagne.regles), _sequence(c), f"{c.temoin.part:.0%}"
+                c.id, c.campagne.action, ", ".join(c.campagne.regles), _sequence(c), percent(c.temoin.part, 0)
             )
         console.print(table)
         for message in broken:

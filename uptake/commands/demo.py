@@ -26,6 +26,7 @@ from detection.records import load_flags
 from detection.reference import load_reference
 from detection.runs import STEP_LABELS, DetectionRunner, RunRequest
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
+from outreach.charts import percent
 from outreach.demo import run_demo_outreach
 from privacy import audit, exchanges, vault
 from privacy import register as processing_register
@@ -148,7 +149,7 @@ def register(app: typer.Typer) -> None:
             quality.add_column(column, justify="right")
         for q in rule_quality(load_flags(ctx.engine, run.id), pl.read_parquet(truth)):
             quality.add_row(
-                q.benefit.upper(), str(q.flagged), str(q.actual), f"{q.precision:.1%}", f"{q.recall:.1%}"
+                q.benefit.upper(), str(q.flagged), str(q.actual), percent(q.precision), percent(q.recall)
             )
         console.print(quality)
 

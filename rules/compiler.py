@@ -179,7 +179,8 @@ class _RulePlan:
     condition: pl.Expr
     output: tuple[pl.Expr, ...]
     conditions: tuple[tuple[str, pl.Expr], ...] = ()  # each condition's label and value
-    # Values only the output reads (explanation, priority, labels): computed on the flagged rows.
+    # Values only the output reads (explanation, priority, an amount without minimum): computed on
+    # the flagged rows.
     late_stages: tuple[dict[str, pl.Expr], ...] = ()
 
 
@@ -411,7 +412,7 @@ def _plan(
 def values_for_verdict(rule: Rule) -> set[str]:
     """The rule's values its verdict depends on (through its conditions, amount and minimum).
 
-    The others (read only by the explanation, the priority or the labels of alternatives) are
+    The others (read only by the explanation, the priority or an amount without minimum) are
     computed after the rule's filter, on its flagged households only: a value shown in the
     explanation, such as a commune's distance, costs nothing for the households not flagged.
     """

@@ -34,9 +34,10 @@ from detection.geography import Geography
 from detection.reference import load_reference
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import TERRITORY_FILE, load_territory
-from rules import compile_catalogue, load_catalogue, load_parameters
+from rules.catalogue import load_catalogue
+from rules.compiler import compile_catalogue
 from rules.formatting import display, french_integer
-from rules.parameters import Parameters
+from rules.parameters import Parameters, load_parameters
 from rules.types import INTEGER, NUMBER, Type
 
 REPO = Path(__file__).resolve().parent.parent

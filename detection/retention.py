@@ -28,6 +28,8 @@ from privacy.retention import first_day_past, kept_since
 # Aligned on the contact lists' 12 months (register entry): a campaign is launched within weeks of
 # a run, and a run a year old describes situations that have changed since.
 FLAGS_RETENTION_MONTHS = 12
+# The retention bounds `uptake purge --drapeaux-mois` accepts; a purge schedule takes the same.
+FLAGS_MONTHS_BOUNDS = (1, 36)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from privacy import vault
 from privacy.exchanges import Authorisation
 from privacy.keys import Keyring
 from privacy.retention import write_personal_output
-from rules.formatting import french_date
+from rules.french import french_date
 
 
 def is_mobile(number: str) -> bool:

@@ -18,8 +18,6 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 
 import polars as pl
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 
 from outreach.errors import OutreachError
 from outreach.models import REFUSED, REJECTED, SENT
@@ -204,6 +202,10 @@ WORKLIST_HEADERS: dict[str, str] = {
 
 def worklist_xlsx(frame: pl.DataFrame, title: str) -> bytes:
     """The call worklist as a spreadsheet: French headers, wrapped long texts, frozen header row."""
+    # Imported here: openpyxl takes a quarter of a second to import, for the worklist download only.
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None

@@ -23,13 +23,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-
-from pypdf import PdfReader, PdfWriter
-from reportlab.pdfbase.ttfonts import TTFontFile
-from xhtml2pdf import pisa
-from xhtml2pdf.config.resources import ResourceAccessPolicy
+from typing import TYPE_CHECKING
 
 from outreach.errors import OutreachError
+
+# The PDF libraries are imported where letters are laid out: they take half a second to import,
+# which every command that merely names a letter file (attempts, reports) would pay.
+if TYPE_CHECKING:
+    from xhtml2pdf.config.resources import ResourceAccessPolicy
 
 # xhtml2pdf warns about the CSS it ignores and may quote the surrounding text: a letter's text is
 # personal data, which never goes to the logs.
@@ -93,6 +94,8 @@ class LetterFont:
     def _characters(self) -> frozenset[int] | None:
         if not self.files:
             return None
+        from reportlab.pdfbase.ttfonts import TTFontFile
+
         return frozenset(TTFontFile(str(self.files["normal"])).charToGlyph)
 
     def draws(self, character: str) -> bool:
@@ -181,6 +184,9 @@ def print_letters(
     with characters the font cannot draw are left out and listed; `LetterNotLaidOut` when xhtml2pdf
     cannot lay a template out.
     """
+    from pypdf import PdfReader, PdfWriter
+    from xhtml2pdf.config.resources import ResourceAccessPolicy
+
     font = font or installed_font()
     roots = [path.parent for path in font.files.values()]
     policy = ResourceAccessPolicy(
@@ -253,6 +259,8 @@ def _head_and_body(page: str) -> tuple[str, str | None]:
 
 
 def _lay_out(document: str, font: LetterFont, policy: ResourceAccessPolicy) -> bytes:
+    from xhtml2pdf import pisa
+
     style = f"<style>\n{font.css()}\n</style>"
     if re.search(r"</head\s*>", document, re.IGNORECASE):
         document = re.sub(r"</head\s*>", lambda _: f"{style}</head>", document, count=1, flags=re.IGNORECASE)

@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 
 from rules.catalogue import Catalogue
 from rules.compiler import compile_catalogue
+from rules.french import french_decimal
 from rules.geography import Geography
 from rules.language import unparse
 from rules.parameters import Parameter, Parameters, Value, Version
@@ -36,14 +37,6 @@ def linked(formula: str, values: set[str], parameters: set[str]) -> Markup:
         position = match.end()
     parts.append(str(escape(formula[position:])))
     return Markup("".join(parts))  # noqa: S704 - every piece above is escaped
-
-
-def french_decimal(number: float, decimals: int = 2) -> str:
-    """`1234.5` → `1 234,5`: at most `decimals` decimals, trailing zeros dropped."""
-    text = f"{number:,.{decimals}f}".replace(",", " ").replace(".", ",")
-    if "," in text:
-        text = text.rstrip("0").rstrip(",")
-    return "0" if text == "-0" else text
 
 
 def french_quantity(number: float, unit: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import cache
 
 import polars as pl
@@ -95,29 +94,3 @@ def display(expr: pl.Expr, kind: Type) -> pl.Expr:
     else:
         text = expr.cast(pl.String)
     return text.fill_null(MISSING)
-
-
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
-
-def french_month(day: dt.date) -> str:
-    """`2025-06-01` → `juin 2025`."""
-    return f"{MONTHS_FR[day.month - 1]} {day.year}"
-
-
-def french_date(day: dt.date) -> str:
-    """`2026-03-10` → `10 mars 2026`."""
-    return f"{day.day} {french_month(day)}"

@@ -11,6 +11,7 @@ handed to Python's `eval`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
@@ -54,7 +55,13 @@ STRING: /"[^"\n]*"/ | /'[^'\n]*'/
 %ignore WS
 """
 
-_PARSER = Lark(GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+@cache
+def _parser() -> Lark:
+    # Built on first use: building the LALR tables costs a third of a second, which commands that
+    # never read a rule (`uptake audit`, `uptake schedule list`...) should not pay.
+    return Lark(GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
 
 KEYWORDS = frozenset({"si", "alors", "sinon", "et", "ou", "non", "and", "or", "not", "dans", "vrai", "faux"})
 
@@ -220,7 +227,7 @@ class _ToNodes(Transformer[Token, Node]):
 def parse(text: str) -> Node:
     """The syntax tree of one expression, or `SyntaxProblem` with its position."""
     try:
-        tree = _PARSER.parse(text)
+        tree = _parser().parse(text)
     except UnexpectedCharacters as exc:
         char = str(getattr(exc, "char", "")).replace("`", "'")
         raise SyntaxProblem(

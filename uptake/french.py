@@ -8,8 +8,7 @@ from typing import Any
 
 from outreach.charts import french_number
 from privacy.canonical import CAF_TIME_ZONE
-from rules.docs import french_decimal
-from rules.formatting import french_month
+from rules.french import french_decimal, french_month
 
 MISSING = "—"
 # The Caf's clock, in which every moment a user reads is written.

@@ -115,7 +115,7 @@ def _rules(settings: Settings) -> str:
     from detection.geography import Geography
     from detection.runs import load_rules
     from detection.territory import TERRITORY_FILE, load_territory
-    from rules import compile_catalogue
+    from rules.compiler import compile_catalogue
 
     geography = Geography.of(load_territory(settings.config_dir / TERRITORY_FILE))
     catalogue, parameters = load_rules(geography)

@@ -35,6 +35,7 @@ from detection.errors import DetectionError
 from detection.reading import convert, open_extract
 from detection.records import SUCCEEDED, DetectionRun
 from detection.retention import (
+    FLAGS_MONTHS_BOUNDS,
     FLAGS_RETENTION_MONTHS,
     ExtractsPurge,
     FlagsPurge,
@@ -99,8 +100,6 @@ class ScheduleError(DetectionError):
 # at 05:59:30 for a 06:00 monthly run would otherwise wait a whole month). Well within the misfire
 # grace, and the job's thread is free again long before the next monthly date.
 ARRIVAL_WAIT_S = 30 * 60
-# The retention bounds `uptake purge --drapeaux-mois` accepts; a purge schedule takes the same.
-FLAGS_MONTHS_BOUNDS = (1, 36)
 
 
 def _same_content(one: Path, other: Path) -> bool:

@@ -15,7 +15,8 @@ from detection.geography import Geography
 from detection.records import DetectionRun
 from detection.runs import DetectionRunner, RunRequest
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
-from rules import default_catalogue_dir, default_parameters_dir
+from rules.catalogue import default_catalogue_dir
+from rules.parameters import default_parameters_dir
 
 RULE = "impaye_locatif"
 

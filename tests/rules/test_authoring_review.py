@@ -13,11 +13,13 @@ import polars as pl
 import pytest
 
 from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA, ContractSummary
-from rules import compile_catalogue, default_parameters_dir, load_catalogue, load_parameters
 from rules.cases import run_cases
+from rules.catalogue import load_catalogue
+from rules.compiler import compile_catalogue
 from rules.docs import dated_values, french_quantity, french_value
 from rules.errors import CatalogueInvalid, FolderMissing, ParametersInvalid
 from rules.formatting import MISSING, french_integer, french_number
+from rules.parameters import default_parameters_dir, load_parameters
 
 BOUNDS = {c.name: (c.minimum, c.maximum) for c in HOUSEHOLD_COLUMNS if c.kind == "int"}
 JUNE = datetime.date(2024, 6, 1)

@@ -10,8 +10,10 @@ import polars as pl
 import pytest
 
 from detection.contract import HOUSEHOLD_SCHEMA, ContractSummary
-from rules import compile_catalogue, default_catalogue_dir, load_catalogue, load_parameters
+from rules.catalogue import default_catalogue_dir, load_catalogue
+from rules.compiler import compile_catalogue
 from rules.errors import CatalogueInvalid, ParametersMissing
+from rules.parameters import load_parameters
 
 GOOD = """id: essai
 version: "1"

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
-from rules import load_catalogue, load_parameters
 from rules.cases import run_cases
+from rules.catalogue import load_catalogue
 from rules.errors import CatalogueInvalid
+from rules.parameters import load_parameters
 
 RULE = """id: essai
 version: "1"

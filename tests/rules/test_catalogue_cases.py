@@ -6,8 +6,9 @@ import pytest
 
 from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA, ContractSummary
 from detection.geography import Geography
-from rules import load_catalogue, load_parameters
 from rules.cases import run_case
+from rules.catalogue import load_catalogue
+from rules.parameters import load_parameters
 
 _SUMMARY = ContractSummary()
 _CATALOGUE = load_catalogue(columns=_SUMMARY.column_kinds, enums=_SUMMARY.enum_values)

@@ -8,8 +8,9 @@ from pathlib import Path
 import polars as pl
 
 from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
-from rules import compile_catalogue, load_catalogue, load_parameters
-from rules.compiler import values_for_verdict
+from rules.catalogue import load_catalogue
+from rules.compiler import compile_catalogue, values_for_verdict
+from rules.parameters import load_parameters
 
 # Table `al.plafond_loyer_seul` in June 2024: zone 1, 2 and 3.
 JUNE_2024 = datetime.date(2024, 6, 1)

@@ -18,7 +18,9 @@ from detection.contract import ContractSummary
 from detection.geography import Geography
 from detection.reference import load_reference
 from detection.synthetic import SynthesisSpec, commune_table, generate
-from rules import compile_catalogue, load_catalogue, load_parameters
+from rules.catalogue import load_catalogue
+from rules.compiler import compile_catalogue
+from rules.parameters import load_parameters
 
 TOLERANCE = 5.0  # euros
 

@@ -6,8 +6,8 @@ import datetime
 
 import pytest
 
-from rules import load_parameters
 from rules.errors import ParametersInvalid, ParametersMissing
+from rules.parameters import load_parameters
 
 
 def test_value_in_force_is_the_latest_version_not_after_the_month() -> None:

@@ -14,7 +14,7 @@ from privacy.keys import fingerprint, load_public_key_pem
 from privacy.models import AuditEntry
 from uptake import french
 from uptake.audit_labels import ACTION_LABELS, action_label
-from uptake.commands.privacy import keyring_of
+from uptake.commands.actors import keyring_of
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 from uptake.db import transaction

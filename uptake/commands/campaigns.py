@@ -32,7 +32,7 @@ from outreach.selection import EXCLUSION_REASONS
 from outreach.sending import SendReport, send_pending_emails, set_aside
 from outreach.templates import CHANNEL_NAMES, Renderer, check_campaign, format_euros
 from uptake import french
-from uptake.commands.privacy import actor_name
+from uptake.commands.actors import actor_name
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 from uptake.health import campaign_names

@@ -32,7 +32,7 @@ from privacy import audit, exchanges, vault
 from privacy import register as processing_register
 from privacy.pseudonyms import key_text, pseudonymise_file
 from uptake import french
-from uptake.commands.privacy import keyring_of
+from uptake.commands.actors import keyring_of
 from uptake.commands.runs import print_run
 from uptake.context import AppContext
 from uptake.db import transaction

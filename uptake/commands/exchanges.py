@@ -14,7 +14,7 @@ from privacy import exchanges, retention
 from privacy import register as processing_register
 from privacy.canonical import caf_day, utc_now
 from privacy.models import Exchange
-from uptake.commands.privacy import ActorOption, actor_name, keyring_of
+from uptake.commands.actors import ActorOption, actor_name, keyring_of
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.users import list_accounts

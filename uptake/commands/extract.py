@@ -9,7 +9,7 @@ from rich.console import Console
 
 from detection.imports import record_import
 from detection.validation import ExtractRejected, ValidatedExtract, validate_extract
-from rules.formatting import french_month
+from rules.french import french_month
 from uptake.context import AppContext
 from uptake.db import transaction
 

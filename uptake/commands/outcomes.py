@@ -13,7 +13,7 @@ from outreach.delivery_reports import is_mailbox
 from outreach.outcome_import import import_outcome_file, no_line
 from outreach.provider_returns import import_bounces, import_stop_replies
 from outreach.questionnaire_answers import import_questionnaires
-from uptake.commands.privacy import actor_name, keyring_of
+from uptake.commands.actors import actor_name, keyring_of
 from uptake.context import AppContext
 
 console = Console(emoji=False)

@@ -5,44 +5,24 @@ Nothing printed here ever holds a name, a number or an address: counts, pseudony
 
 from __future__ import annotations
 
-import getpass
-import os
 import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from detection.rekey import rekey_flag_files, rekey_flags
-from detection.retention import FLAGS_RETENTION_MONTHS
-from outreach.rekey import rekey_outreach
-from privacy import audit, retention, rotation, subjects, vault
-from privacy.keys import Keyring, fingerprint, public_key_pem
+from detection.retention import FLAGS_MONTHS_BOUNDS, FLAGS_RETENTION_MONTHS
+from privacy import audit, retention, subjects, vault
+from privacy.keys import fingerprint, public_key_pem
 from privacy.pseudonyms import DEFAULT_FINALITE, check_output, key_text, pseudonymise_file
 from uptake import french
+from uptake.commands.actors import ActorOption, actor_name, keyring_of
 from uptake.context import AppContext
 from uptake.db import transaction
-from uptake.jobs import FLAGS_MONTHS_BOUNDS, purge_everything
-from uptake.subject_sections import TYPO, data_held, household_known, outreach_sections
 
 console = Console(emoji=False)
 
-ACTOR_ENV = "UPTAKE_ACTEUR"
 MAX_ISSUES_SHOWN = 20
-
-ActorOption = typer.Option(
-    None, "--acteur", help="Qui agit (journal d'audit) ; par défaut $UPTAKE_ACTEUR ou l'utilisateur."
-)
-
-
-def actor_name(given: str | None) -> str:
-    """The actor recorded in the audit log."""
-    return given or os.environ.get(ACTOR_ENV) or getpass.getuser()
-
-
-def keyring_of(ctx: AppContext) -> Keyring:
-    """The keyring of the data folder (master secret from the environment or `$UPTAKE_HOME/master.key`)."""
-    return ctx.keyring
 
 
 def register(app: typer.Typer) -> None:
@@ -140,6 +120,10 @@ def register(app: typer.Typer) -> None:
         Coffre, oppositions, drapeaux, campagnes, listes d'appel et résultats changent dans la même
         transaction ; les anciens pseudonymes restent en alias pour les recherches dans le journal.
         """
+        from detection.rekey import rekey_flag_files, rekey_flags
+        from outreach.rekey import rekey_outreach
+        from privacy import rotation
+
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         territory = ctx.key_territory
@@ -264,6 +248,8 @@ def register(app: typer.Typer) -> None:
                 raise typer.BadParameter(
                     f"le dossier de dépôt {folder} n'existe pas ou n'est pas un dossier", param_hint="--depot"
                 )
+        from uptake.jobs import purge_everything
+
         ctx = AppContext.from_env()
         with transaction(ctx.engine) as session:
             done = purge_everything(
@@ -333,6 +319,8 @@ def register(app: typer.Typer) -> None:
         """
         if (pseudonyme is None) == (matricule is None):
             raise typer.BadParameter("donnez le pseudonyme du foyer, ou son matricule avec --matricule")
+        from uptake.subject_sections import TYPO, household_known
+
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         if matricule is not None:
@@ -375,6 +363,8 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("format : texte ou html")
         if matricule == "-":  # keeps the matricule out of the shell history
             matricule = sys.stdin.readline().strip()
+        from uptake.subject_sections import TYPO, data_held, outreach_sections
+
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:

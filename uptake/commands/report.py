@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from privacy.disclosure import DEFAULT_THRESHOLD, ThresholdBelowConfigured, publication_threshold
-from uptake.commands.privacy import actor_name
+from uptake.commands.actors import actor_name
 from uptake.context import AppContext
 from uptake.reporting import produce_report, report_mailing
 

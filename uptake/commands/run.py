@@ -16,7 +16,7 @@ from detection.errors import OutputUnusable
 from detection.runs import INTERRUPTED_BY_USER, STEP_LABELS, DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
 from uptake import french
-from uptake.commands.privacy import actor_name
+from uptake.commands.actors import actor_name
 from uptake.commands.rules import CatalogueOption, ParametersOption
 from uptake.commands.runs import print_run
 from uptake.context import AppContext

@@ -10,6 +10,9 @@ Adding a job = one function + one line in `JOBS`. A job function:
   daemon and in a test;
 - returns a small dict of plain values (ids, counts) that the daemon logs; never personal data;
 - checks `STOP` between long steps and stops cleanly when it is set (SIGTERM to the daemon).
+
+The domain modules a job runs are imported inside it: the schedule commands and `uptake check`
+read this registry without loading the whole detection and outreach machinery.
 """
 
 from __future__ import annotations
@@ -30,9 +33,7 @@ import polars as pl
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from detection.contract import COLUMNS_BY_NAME
 from detection.errors import DetectionError
-from detection.reading import convert, open_extract
 from detection.records import SUCCEEDED, DetectionRun
 from detection.retention import (
     FLAGS_MONTHS_BOUNDS,
@@ -42,22 +43,10 @@ from detection.retention import (
     purge_archived_extracts,
     purge_flags,
 )
-from detection.runs import DetectionRunner, RunRequest
-from detection.validation import ExtractRejected
-from outreach.attempts import AttemptReport
-from outreach.campaigns import Campaign, find_campaign
 from outreach.channels import SmtpSettings
-from outreach.delivery_reports import is_maildir, remove_messages, set_aside
 from outreach.errors import OutreachError
-from outreach.launch import OutreachEnv, followups_awaiting_email, launch_campaign, run_followups
 from outreach.models import Launch
-from outreach.provider_returns import Bounces, StopReplies, import_bounces, import_stop_replies
-from outreach.reconcile import reconcile_extract
-from outreach.retention import OutreachPurge, purge_history
-from outreach.sending import send_pending_emails
-from outreach.windows import is_allowed
 from privacy import retention
-from privacy.disclosure import publication_threshold
 from privacy.errors import PrivacyError
 from privacy.files import file_sha256
 from uptake.alerts import email_addresses
@@ -66,10 +55,14 @@ from uptake.db import transaction
 from uptake.failures import file_problem
 from uptake.logs import log_event
 from uptake.relay import caf_relay
-from uptake.reporting import produce_report, report_mailing
 from uptake.settings import load_settings
 
 if TYPE_CHECKING:
+    from outreach.attempts import AttemptReport
+    from outreach.campaigns import Campaign
+    from outreach.launch import OutreachEnv
+    from outreach.provider_returns import Bounces, StopReplies
+    from outreach.retention import OutreachPurge
     from uptake.scheduler import ScheduleInfo
 
 logger = logging.getLogger("uptake.jobs")
@@ -146,6 +139,9 @@ def _unwritable(inbox: Path) -> Path | None:
 def _extract_month(path: Path) -> dt.date | None:
     """The reference month of an extract's first row, read without validating the file; None when it
     cannot be read (the run's validation then says why)."""
+    from detection.contract import COLUMNS_BY_NAME
+    from detection.reading import convert, open_extract
+
     column = COLUMNS_BY_NAME["mois_reference"]
     try:
         source = open_extract(path)
@@ -231,6 +227,9 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
     `min_age_s` seconds ago is waited for, up to `ARRIVAL_WAIT_S`; hidden files are never taken.
     The inbox and its sub-folders must be writable: checked before anything runs.
     """
+    from detection.runs import DetectionRunner, RunRequest
+    from detection.validation import ExtractRejected
+
     ctx = AppContext.from_env()
     folder = Path(inbox)
     said: dict[str, Any] = {"inbox": str(folder), "schedule": schedule}
@@ -350,6 +349,9 @@ def launch_job(*, campagne: str, schedule: str = "", smtp: str = "") -> dict[str
     go through the relay `smtp` (`HOTE:PORT`) when given. Without an exchange approved by the DPO
     for the fields the campaign needs, the launch is refused (the execution fails, and says so).
     """
+    from outreach.campaigns import find_campaign
+    from outreach.launch import launch_campaign
+
     ctx = AppContext.from_env()
     campaign = find_campaign(ctx.settings.config_dir, campagne)
     with Session(ctx.engine) as session:
@@ -398,6 +400,10 @@ def followups_job(*, schedule: str = "", days: int = 90, smtp: str = "") -> dict
     campaign sends no e-mail (they wait for the next execution). Without it, they wait for
     `uptake campaigns send`, and so do the follow-ups of their households.
     """
+    from outreach.campaigns import find_campaign
+    from outreach.launch import followups_awaiting_email, run_followups
+    from outreach.windows import is_allowed
+
     ctx = AppContext.from_env()
     now = dt.datetime.now(dt.UTC)
     actor = f"planification {schedule}".strip()
@@ -464,6 +470,8 @@ def _send_waiting(
 ) -> None:
     """Hand the launch's waiting e-mails to `relay`, logging what it took (never raising: the
     follow-ups are produced all the same)."""
+    from outreach.sending import send_pending_emails
+
     try:
         report = send_pending_emails(env, campaign, launch_id, relay, now=now)
     except (OutreachError, PrivacyError) as exc:
@@ -491,6 +499,8 @@ def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
     `inbox` is the detection job's drop folder (its `archive/` sub-folder holds the extracts already
     processed) or one extract file. Safe to repeat: a right opened is never recorded twice.
     """
+    from outreach.reconcile import reconcile_extract
+
     ctx = AppContext.from_env()
     path = Path(inbox)
     if path.is_dir():
@@ -580,6 +590,8 @@ def stop_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MIN_AGE
     A file imported is deleted; a file refused goes to `inbox/rejete/` with its report. Hidden files
     and files changed less than `min_age_s` seconds ago wait for a later execution.
     """
+    from outreach.provider_returns import import_stop_replies
+
     return _provider_files(inbox, schedule, min_age_s, import_stop_replies, "stop_replies")
 
 
@@ -592,6 +604,9 @@ def bounces_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MIN_
     or a folder where the relay drops CSV lists of addresses or `.eml` reports, taken, deleted or
     set aside as by `stop_job`.
     """
+    from outreach.delivery_reports import is_maildir
+    from outreach.provider_returns import import_bounces
+
     folder = Path(inbox)
     if is_maildir(folder):
         return _maildir_bounces(folder, schedule)
@@ -601,6 +616,9 @@ def bounces_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MIN_
 def _maildir_bounces(folder: Path, schedule: str) -> dict[str, Any]:
     """Record the delivery reports of a Maildir in one transaction, then delete them; set the other
     messages aside in `rejete/` with a report (the delivery into a Maildir is atomic: no settling)."""
+    from outreach.delivery_reports import remove_messages, set_aside
+    from outreach.provider_returns import import_bounces
+
     ctx = AppContext.from_env()
     with Session(ctx.engine) as session, session.begin():
         done = import_bounces(session, ctx.keyring, folder, actor=f"planification {schedule}".strip())
@@ -632,6 +650,8 @@ def report_job(
     `UPTAKE_SEUIL_SECRET`, like the web pages), never household data. A report that cannot be sent
     fails the execution (the alert says so); the files stay written.
     """
+    from uptake.reporting import produce_report, report_mailing
+
     try:
         mailing = report_mailing(destinataires, smtp, relay_hint="--param smtp=HOTE:PORT")
     except ValueError as exc:
@@ -754,6 +774,7 @@ def purge_everything(
     the extracts archived or set aside in the drop folders (the schedules' and `extra_drop_folders`),
     the outreach history (notes, call lines, old launches), then the personal outputs, their keys,
     the old traces and the audit log's old entries."""
+    from outreach.retention import purge_history
     from uptake.scheduler import list_schedules  # imported here: the scheduler imports this module
 
     folders = drop_folders(list_schedules(ctx.engine))
@@ -848,6 +869,8 @@ class JobSpec:
                         f"attendu, « {value} » reçu"
                     )
         if "campagne" in typed:  # a misspelt campaign or relay is told now, not at the first execution
+            from outreach.campaigns import find_campaign
+
             find_campaign(load_settings().config_dir, str(typed["campagne"]))
         if typed.get("smtp"):
             caf_relay(str(typed["smtp"]))
@@ -859,6 +882,8 @@ class JobSpec:
         if typed.get("seuil"):
             # Told now rather than at each execution: a report may be stricter than the Caf's
             # configured threshold, never looser.
+            from privacy.disclosure import publication_threshold
+
             try:
                 publication_threshold(int(typed["seuil"]))
             except PrivacyError as exc:

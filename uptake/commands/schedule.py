@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from detection.runs import recover_interrupted_runs
 from uptake import french
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
@@ -158,6 +157,8 @@ def register(app: typer.Typer) -> None:
     @app.command("scheduler")
     def scheduler_command() -> None:
         """Démon de planification : exécute les tâches planifiées (arrêt propre sur SIGTERM)."""
+        from detection.runs import recover_interrupted_runs
+
         configure_json_logging()
         ctx = AppContext.from_env()
         recover_interrupted_runs(ctx.engine)

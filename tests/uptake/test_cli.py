@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer._click.core import Context
 
 import uptake.commands
@@ -74,6 +75,40 @@ def test_a_command_imports_neither_the_other_commands_nor_the_domains_it_does_no
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False
     )
     assert result.stderr.strip().splitlines()[-1] == "uptake.commands.users"
+
+
+HEAVY = ("polars", "lark", "detection.runs", "outreach.launch", "xhtml2pdf", "openpyxl", "holidays")
+
+
+@pytest.mark.parametrize(
+    ("command", "needed"),
+    [
+        (["audit", "verify"], set()),
+        (["schedule", "list"], {"polars"}),
+        (["exchanges", "list"], {"polars"}),
+        (["campaigns", "list"], {"polars"}),
+    ],
+)
+def test_a_command_loads_only_the_heavy_libraries_its_own_work_needs(
+    command: list[str], needed: set[str], tmp_path: Path
+) -> None:
+    # Each `uptake` call pays for what it imports (3 to 4 s on a slow machine when every command
+    # loaded the rule language, the outreach machinery and the PDF library).
+    probe = (
+        "import sys\n"
+        "from uptake.cli import app\n"
+        "try:\n"
+        f"    app({command!r}, prog_name='uptake')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('chargés:' + ','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "UPTAKE_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False
+    )
+    loaded = result.stderr.strip().splitlines()[-1].removeprefix("chargés:")
+    assert set(filter(None, loaded.split(","))) == needed, result.stderr
 
 
 def test_the_help_lists_every_command_in_the_table_order(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ from rich.markup import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from outreach.attempts import AttemptReport
 from outreach.campaigns import (
     TEMPLATES_DIR,
     Campaign,
@@ -25,11 +24,8 @@ from outreach.campaigns import (
 from outreach.channels import SmtpSettings
 from outreach.charts import percent
 from outreach.errors import CampaignNotFound, OutreachError
-from outreach.launch import campaign_fields, followups_awaiting_email, launch_campaign, run_followups
 from outreach.models import ABANDONED, ELSEWHERE, Contact, Launch
-from outreach.reconcile import ReconciliationReport, reconcile_extract
 from outreach.selection import EXCLUSION_REASONS
-from outreach.sending import SendReport, send_pending_emails, set_aside
 from outreach.templates import CHANNEL_NAMES, Renderer, check_campaign, format_euros
 from uptake import french
 from uptake.commands.actors import actor_name
@@ -39,6 +35,10 @@ from uptake.health import campaign_names
 from uptake.relay import caf_relay
 
 if TYPE_CHECKING:
+    from outreach.attempts import AttemptReport
+    from outreach.reconcile import ReconciliationReport
+    from outreach.sending import SendReport
+
     pass
 
 console = Console(emoji=False)
@@ -143,6 +143,8 @@ def print_reconciliation(report: ReconciliationReport) -> None:
 def _checked(ctx: AppContext, path: Path, known: KnownNames) -> list[str]:
     """The lines telling that the campaign of `path` is correct; `OutreachError` for its first
     template problem, `_Broken` for its campaign-file problems (all of them)."""
+    from outreach.launch import campaign_fields
+
     config = ctx.settings.config_dir
     campaign = load_campaign(path, config / TEMPLATES_DIR)
     problems = reference_problems(campaign, known)
@@ -303,6 +305,8 @@ def register(app: typer.Typer) -> None:
         acteur: ActorOption = None,
     ) -> None:
         """Lance une campagne sur une exécution : sélection, groupe témoin, listes du premier contact."""
+        from outreach.launch import launch_campaign
+
         ctx = AppContext.from_env()
         campaign = find_campaign(ctx.settings.config_dir, campagne)
         out_dir = out or ctx.campaign_dir(campaign)
@@ -337,6 +341,8 @@ def register(app: typer.Typer) -> None:
         acteur: ActorOption = None,
     ) -> None:
         """Produit les relances arrivées à échéance (délai écoulé, condition remplie, plafonds respectés)."""
+        from outreach.launch import followups_awaiting_email, run_followups
+
         ctx = AppContext.from_env()
         campaign = find_campaign(ctx.settings.config_dir, campagne)
         out_dir = out or ctx.campaign_dir(campaign)
@@ -388,6 +394,8 @@ def register(app: typer.Typer) -> None:
 
         Lancement préparé sans --smtp, envoi interrompu, refus temporaire : chaque courriel part une
         seule fois, jamais à un foyer opposé ou dont le contact est clos depuis."""
+        from outreach.sending import send_pending_emails, set_aside
+
         ctx = AppContext.from_env()
         campaign = find_campaign(ctx.settings.config_dir, campagne)
         env = ctx.outreach_env(actor_name(acteur))
@@ -411,6 +419,8 @@ def register(app: typer.Typer) -> None:
         acteur: str | None = typer.Option(None, "--acteur", help="Nom inscrit dans les résultats."),
     ) -> None:
         """Rapproche les foyers signalés (contactés et témoins) avec l'extrait du mois suivant."""
+        from outreach.reconcile import reconcile_extract
+
         ctx = AppContext.from_env()
         print_reconciliation(reconcile_extract(ctx.engine, extract, actor=actor_name(acteur)))
 

@@ -40,6 +40,13 @@ RUNNING, SUCCEEDED, REJECTED, FAILED = "running", "succeeded", "rejected", "fail
 STATUS_LABELS = {RUNNING: "en cours", SUCCEEDED: "réussi", REJECTED: "rejeté", FAILED: "échoué"}
 # How a run was started, in French (a scheduled run's trigger is already "planification NAME").
 TRIGGER_LABELS = {"cli": "ligne de commande", "demo": "démonstration"}
+# The steps a run times (`RunRecord.timings`), in French.
+STEP_LABELS = {
+    "validation": "Validation de l'extrait",
+    "catalogue": "Chargement et compilation des règles",
+    "evaluation": "Évaluation des règles et de la géographie, contrôle des lignes",
+    "enregistrement": "Enregistrement des drapeaux",
+}
 
 # Columns of a flag as stored (database and `flags.parquet`), in this order.
 FLAG_COLUMNS: dict[str, pl.DataType] = {

@@ -10,8 +10,8 @@ Safety properties:
   recognised and not run again, unless forced.
 - Flags become visible in one transaction at the end; the parquet file is written under a
   temporary name and renamed just before that commit. A run whose process disappeared (kill -9,
-  power cut) is marked `failed` by `recover_interrupted_runs`, called at every start, which also
-  removes its files.
+  power cut) is marked `failed` by `detection.recovery.recover_interrupted_runs`, called at every
+  start, which also removes its files.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import shutil
 import socket
 import tempfile
 import threading
@@ -28,13 +27,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import psutil
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,7 +47,6 @@ from detection.records import (
     SUCCEEDED,
     DetectionRun,
     RunRecord,
-    as_utc,
     find_equivalent_run,
     insert_flags,
     may_be_rerun,
@@ -58,6 +54,14 @@ from detection.records import (
     rules_changed_since,
     run_published_as,
     utcnow,
+)
+from detection.recovery import (
+    HEARTBEAT_EVERY_S,
+    SLICES_SUFFIX,
+    process_started_at,
+    recover_interrupted_runs,
+    remove_outputs,
+    temporary_path,
 )
 from detection.validation import ExtractRejected, ScreenedExtract, ValidatedExtract, screen_extract
 from privacy import audit
@@ -77,16 +81,6 @@ CARRIED_COLUMNS = (
     "accompagnement_social",
 )
 
-STEP_LABELS = {
-    "validation": "Validation de l'extrait",
-    "catalogue": "Chargement et compilation des règles",
-    "evaluation": "Évaluation des règles et de la géographie, contrôle des lignes",
-    "enregistrement": "Enregistrement des drapeaux",
-}
-
-# A running run on another host is failed once its heartbeat is older than this.
-HEARTBEAT_EVERY_S = 15.0
-STALE_AFTER = timedelta(minutes=3)
 
 # Test hook: seconds to sleep after each step, so that a test can kill a run part-way.
 STEP_DELAY_ENV = "UPTAKE_RUN_STEP_DELAY"
@@ -96,7 +90,6 @@ FLAGS_FILE = "flags.parquet"
 # not flat: measured 0.7 GB at 2M households and 1.1 GB at 14M (one slice: the fastest); slicing
 # keeps extracts beyond the national size under that.
 SLICE_ROWS = 16_000_000
-SLICES_SUFFIX = ".tranches-"  # after the partial file's name
 # The flags file's zstd level: 1 instead of polars' default costs 4 % in size (repetitive French
 # sentences compress well at any level) and saves 5 to 10 % of the evaluation's CPU.
 FLAGS_ZSTD_LEVEL = 1
@@ -216,47 +209,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _process_started_at(pid: int) -> float | None:
-    try:
-        return float(psutil.Process(pid).create_time())
-    except psutil.Error:
-        return None
-
-
-def _is_gone(run: DetectionRun, host: str) -> bool:
-    if run.host == host and run.pid is not None:
-        started = _process_started_at(run.pid)
-        # Same pid but another start time: the pid was reused by an unrelated process.
-        return started is None or (
-            run.process_started_at is not None and abs(started - run.process_started_at) > 1.0
-        )
-    heartbeat = as_utc(run.heartbeat_at) or as_utc(run.started_at)
-    return heartbeat is None or utcnow() - heartbeat > STALE_AFTER
-
-
-def _remove_outputs(run: DetectionRun, *, final_is_ours: bool) -> None:
-    """Remove what `run` wrote: its partial file and slices, and its final file when it is its own
-    (renamed by its publication; otherwise that path may hold another run's flags)."""
-    if run.flags_path is None:
-        return
-    final = Path(run.flags_path)
-    partial = _temporary_path(final, run.id)
-    for path in (final, partial) if final_is_ours else (partial,):
-        with suppress(FileNotFoundError, NotADirectoryError):  # nothing there to remove
-            path.unlink()
-    if partial.parent.is_dir():
-        for leftover in partial.parent.glob(f"{partial.name}{SLICES_SUFFIX}*"):
-            shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _published_elsewhere(session: Session, run: DetectionRun) -> bool:
-    """Whether another run's published flags are at `run`'s flags path (a shared `--out`)."""
-    others = select(DetectionRun.id).where(
-        DetectionRun.flags_path == run.flags_path, DetectionRun.status == SUCCEEDED, DetectionRun.id != run.id
-    )
-    return session.scalar(others.limit(1)) is not None
-
-
 def _check_output_folder(folder: Path) -> None:
     """Refuse, before a run starts, a folder its flags could not be written to, or one holding
     another run's `flags.parquet` (which that run's record points to: never overwritten)."""
@@ -282,37 +234,6 @@ def _folders_to_create(folder: Path) -> list[Path]:
         missing.append(folder)
         folder = folder.parent
     return missing
-
-
-def _temporary_path(final: Path, run_id: int) -> Path:
-    """Where run `run_id` writes its flags until it publishes them: its own, so that two runs
-    given the same `--out` never write into each other's file."""
-    return final.with_name(f".{final.name}.partiel-{run_id}")
-
-
-def recover_interrupted_runs(engine: Engine) -> list[int]:
-    """Mark `failed` every running run whose process is gone; return their ids.
-
-    A run on this host is gone when its pid no longer exists (or belongs to a newer process); a
-    run on another host when its heartbeat is stale. Its output files are removed: an
-    interrupted run publishes nothing.
-    """
-    host = socket.gethostname()
-    recovered = []
-    with Session(engine) as session, session.begin():
-        for run in session.scalars(select(DetectionRun).where(DetectionRun.status == RUNNING)):
-            if _is_gone(run, host):
-                run.status = FAILED
-                run.finished_at = utcnow()
-                run.error_summary = (
-                    "interrompue : le processus a disparu avant la fin (arrêt brutal) ; "
-                    "aucun drapeau publié, relancez la détection"
-                )
-                # Killed while publishing, the run may have renamed its file already: it is its own
-                # unless another run published at that path.
-                _remove_outputs(run, final_is_ours=not _published_elsewhere(session, run))
-                recovered.append(run.id)
-    return recovered
 
 
 class _Heartbeat(threading.Thread):
@@ -512,7 +433,7 @@ class DetectionRunner:
             self._set(run_id, flags_path=str(final))
             self.progress("evaluation")
             with clock.step("evaluation"):
-                partial = _temporary_path(final, run_id)
+                partial = temporary_path(final, run_id)
                 created = _folders_to_create(final.parent)
                 try:
                     write_flags(
@@ -604,7 +525,7 @@ class DetectionRunner:
                 timings={},
                 pid=pid,
                 host=socket.gethostname(),
-                process_started_at=_process_started_at(pid),
+                process_started_at=process_started_at(pid),
                 heartbeat_at=utcnow(),
                 started_at=started,
                 **key,
@@ -721,7 +642,7 @@ class DetectionRunner:
             run.error_summary = summary
             run.timings = dict(clock.timings)
             # The final file is this run's only if its publication renamed it there, then failed.
-            _remove_outputs(run, final_is_ours=run_id in self._renamed)
+            remove_outputs(run, final_is_ours=run_id in self._renamed)
 
     def _record_rejection(
         self,
@@ -747,7 +668,7 @@ class DetectionRunner:
             else:
                 run = session.get_one(DetectionRun, run_id)
                 if run.flags_path:
-                    _temporary_path(Path(run.flags_path), run.id).unlink(missing_ok=True)
+                    temporary_path(Path(run.flags_path), run.id).unlink(missing_ok=True)
             run.status = REJECTED
             run.extract_sha256 = rejected.content_hash
             run.mois_reference = rejected.mois_reference

@@ -31,13 +31,13 @@ from detection.records import (
     load_flags,
     utcnow,
 )
+from detection.recovery import recover_interrupted_runs
 from detection.runs import (
     DetectionRunner,
     RunFailed,
     RunInterrupted,
     RunOutcome,
     RunRequest,
-    recover_interrupted_runs,
 )
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.validation import ExtractRejected

@@ -22,9 +22,9 @@ from rich.padding import Padding
 from rich.table import Table
 
 from detection.quality import rule_quality
-from detection.records import load_flags
+from detection.records import STEP_LABELS, load_flags
 from detection.reference import load_reference
-from detection.runs import STEP_LABELS, DetectionRunner, RunRequest
+from detection.runs import DetectionRunner, RunRequest
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from outreach.charts import percent
 from outreach.demo import run_demo_outreach

@@ -13,7 +13,8 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Column
 
 from detection.errors import OutputUnusable
-from detection.runs import INTERRUPTED_BY_USER, STEP_LABELS, DetectionRunner, RunRequest
+from detection.records import STEP_LABELS
+from detection.runs import INTERRUPTED_BY_USER, DetectionRunner, RunRequest
 from detection.validation import ExtractRejected
 from uptake import french
 from uptake.commands.actors import actor_name

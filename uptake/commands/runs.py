@@ -7,9 +7,9 @@ from rich.console import Console
 from rich.table import Table
 
 from detection.errors import DetectionError
-from detection.records import STATUS_LABELS, SUCCEEDED, RunRecord, get_run, list_runs
+from detection.records import STATUS_LABELS, STEP_LABELS, SUCCEEDED, RunRecord, get_run, list_runs
+from detection.recovery import recover_interrupted_runs
 from detection.reference import load_reference
-from detection.runs import STEP_LABELS, recover_interrupted_runs
 from uptake import french
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext

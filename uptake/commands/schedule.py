@@ -157,7 +157,7 @@ def register(app: typer.Typer) -> None:
     @app.command("scheduler")
     def scheduler_command() -> None:
         """Démon de planification : exécute les tâches planifiées (arrêt propre sur SIGTERM)."""
-        from detection.runs import recover_interrupted_runs
+        from detection.recovery import recover_interrupted_runs
 
         configure_json_logging()
         ctx = AppContext.from_env()

@@ -16,9 +16,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Engine, func, select
 
-from detection.records import get_run, list_runs
+from detection.records import STEP_LABELS, get_run, list_runs
 from detection.reference import load_reference
-from detection.runs import STEP_LABELS
 from outreach.channels import zip_files
 from outreach.charts import HIDDEN_LABEL, bar_chart, french_number, percent
 from outreach.indicators import indicators_22, indicators_71, load_tables

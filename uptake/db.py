@@ -6,21 +6,23 @@ Each domain package owns its tables and its migrations (an Alembic branch in `<p
 
 from __future__ import annotations
 
+import ast
 import importlib
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 # Domain packages that own tables, in dependency order.
 DOMAIN_PACKAGES = ("privacy", "detection", "outreach", "uptake")
@@ -152,6 +154,8 @@ def _migration_dirs() -> list[str]:
 
 def alembic_config(engine: Engine) -> Config:
     """An Alembic configuration bound to `engine`, with every domain's version folder."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     cfg.set_main_option("path_separator", "os")
@@ -162,7 +166,50 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Create or migrate the database to the newest schema of every domain."""
+    if applied_revisions(engine) == newest_revisions():
+        return  # the usual case, told without loading Alembic (a fifth of a command's start-up)
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "heads")
+
+
+def newest_revisions() -> frozenset[str]:
+    """The head revision of every domain's branch, read from the migration files' `revision` and
+    `down_revision` assignments (the same heads as Alembic's, a test checks it)."""
+    revisions: set[str] = set()
+    replaced: set[str] = set()
+    for folder in _migration_dirs():
+        for path in Path(folder).glob("*.py"):
+            values = _assignments(path, ("revision", "down_revision"))
+            if isinstance(values.get("revision"), str):
+                revisions.add(values["revision"])
+            down = values.get("down_revision")
+            replaced.update([down] if isinstance(down, str) else down or ())
+    return frozenset(revisions - replaced)
+
+
+def _assignments(path: Path, names: tuple[str, ...]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        target, value = None, None
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            target, value = node.target.id, node.value
+        elif (
+            isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+        ):
+            target, value = node.targets[0].id, node.value
+        if target in names and value is not None:
+            found[target] = ast.literal_eval(value)
+    return found
+
+
+def applied_revisions(engine: Engine) -> frozenset[str] | None:
+    """The revisions recorded in the database (`alembic_version`); None when it has none yet."""
+    try:
+        with engine.connect() as connection:
+            return frozenset(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    except DBAPIError:  # no such table: a new database
+        return None
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -11,7 +11,14 @@ from detection.models import Base as DetectionBase
 from detection.records import DetectionFlag
 from outreach.models import Base as OutreachBase
 from privacy.models import Base as PrivacyBase
-from uptake.db import make_engine, upgrade
+from uptake.db import (
+    DOMAIN_PACKAGES,
+    alembic_config,
+    applied_revisions,
+    make_engine,
+    newest_revisions,
+    upgrade,
+)
 from uptake.models import Base as UptakeBase
 from uptake.scheduler import JOBSTORE_TABLE, SCHEDULER_TABLES
 
@@ -62,3 +69,32 @@ def test_a_new_sqlite_database_is_readable_by_its_owner_only_in_a_private_folder
 
     assert path.stat().st_mode & 0o777 == 0o600
     assert path.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_the_newest_revisions_read_from_the_files_are_alembics_heads(engine: Engine) -> None:
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(alembic_config(engine)).get_heads()
+    assert newest_revisions() == frozenset(heads)
+    assert len(heads) == len(DOMAIN_PACKAGES) + 1  # one branch per domain, and the scheduler's
+
+
+def test_a_database_one_migration_behind_is_brought_to_the_newest_schema(engine: Engine) -> None:
+    from alembic import command
+
+    assert applied_revisions(engine) == newest_revisions()
+    command.downgrade(alembic_config(engine), "detection@-1")
+    behind = applied_revisions(engine)
+    assert behind is not None and behind != newest_revisions()
+
+    upgrade(engine)
+
+    assert applied_revisions(engine) == newest_revisions()
+    test_the_migrated_database_has_exactly_the_tables_columns_and_indexes_of_the_code(engine)
+
+
+def test_a_new_database_has_no_applied_revision_until_upgraded(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'neuve.sqlite3'}")
+    assert applied_revisions(engine) is None
+    upgrade(engine)
+    assert applied_revisions(engine) == newest_revisions()

@@ -39,8 +39,6 @@ if TYPE_CHECKING:
     from outreach.reconcile import ReconciliationReport
     from outreach.sending import SendReport
 
-    pass
-
 console = Console(emoji=False)
 err_console = Console(stderr=True, emoji=False)
 logger = logging.getLogger("uptake.jobs")

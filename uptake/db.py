@@ -166,24 +166,30 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Create or migrate the database to the newest schema of every domain."""
-    if applied_revisions(engine) == newest_revisions():
+    newest = newest_revisions()
+    if newest is not None and applied_revisions(engine) == newest:
         return  # the usual case, told without loading Alembic (a fifth of a command's start-up)
     from alembic import command
 
     command.upgrade(alembic_config(engine), "heads")
 
 
-def newest_revisions() -> frozenset[str]:
+def newest_revisions() -> frozenset[str] | None:
     """The head revision of every domain's branch, read from the migration files' `revision` and
-    `down_revision` assignments (the same heads as Alembic's, a test checks it)."""
+    `down_revision` assignments (the same heads as Alembic's, a test checks it); None when a file
+    does not write them as plain values, and Alembic, which runs the files, must decide."""
     revisions: set[str] = set()
     replaced: set[str] = set()
     for folder in _migration_dirs():
         for path in Path(folder).glob("*.py"):
-            values = _assignments(path, ("revision", "down_revision"))
-            if isinstance(values.get("revision"), str):
-                revisions.add(values["revision"])
-            down = values.get("down_revision")
+            try:
+                values = _assignments(path, ("revision", "down_revision"))
+            except (SyntaxError, ValueError):  # not a literal: a computed revision
+                return None
+            revision, down = values.get("revision"), values.get("down_revision")
+            if not isinstance(revision, str):
+                return None
+            revisions.add(revision)
             replaced.update([down] if isinstance(down, str) else down or ())
     return frozenset(revisions - replaced)
 

@@ -98,3 +98,18 @@ def test_a_new_database_has_no_applied_revision_until_upgraded(tmp_path) -> None
     assert applied_revisions(engine) is None
     upgrade(engine)
     assert applied_revisions(engine) == newest_revisions()
+
+
+def test_a_migration_file_with_a_computed_revision_leaves_the_decision_to_alembic(
+    tmp_path, monkeypatch
+) -> None:
+    import uptake.db
+
+    folder = tmp_path / "versions"
+    folder.mkdir()
+    (folder / "x_0001.py").write_text(
+        'revision: str = "x_" + "0001"\ndown_revision = None\n', encoding="utf-8"
+    )
+    monkeypatch.setattr(uptake.db, "_migration_dirs", lambda: [str(folder)])
+
+    assert newest_revisions() is None

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from outreach.errors import CampaignInvalid, CampaignNotFound
 from outreach.questionnaires import Questionnaire, load_questionnaire
+from privacy.canonical import DEPARTMENT_TIME_ZONES, caf_time_zone, closest_time_zone, communes_time_zone
 from privacy.config_errors import ConfigProblem, parse_config
 
 CAMPAIGNS_DIR = "campaigns"
@@ -140,6 +141,12 @@ _DEPARTMENT_CALENDARS = {
 }
 
 
+def zone_calendar(zone: str) -> str:
+    """The holiday calendar of the overseas department living in `zone`, else the metropolitan one."""
+    departments = [code for code, lives_in in DEPARTMENT_TIME_ZONES.items() if lives_in == zone]
+    return _DEPARTMENT_CALENDARS[departments[0]] if departments else "metropole"
+
+
 def territory_calendar(communes: Iterable[str]) -> str | None:
     """The holiday calendar the territory's communes (INSEE codes) keep; None when they keep several
     (the national territory)."""
@@ -157,8 +164,9 @@ class WindowSection(_Strict):
     heure_debut: time = time(9, 0)
     heure_fin: time = time(18, 0)
     jours: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]), min_length=1)
-    fuseau: str = "Europe/Paris"
-    jours_feries: str = "metropole"
+    # By default the Caf's own time zone (`UPTAKE_FUSEAU`) and the calendar of its department.
+    fuseau: str = Field(default_factory=lambda: caf_time_zone().key)
+    jours_feries: str = Field(default_factory=lambda: zone_calendar(caf_time_zone().key))
 
     @field_validator("jours_feries")
     @classmethod
@@ -332,9 +340,8 @@ def _suggested(close: str | None, fix: str, label: str = "") -> str:
 
 
 def _zone_fix(name: str) -> str:
-    close = difflib.get_close_matches(name, sorted(available_timezones()), n=1, cutoff=0.6)
     fix = 'donnez un fuseau de la base IANA, par exemple fuseau = "Europe/Paris"'
-    return _suggested(close[0] if close else None, fix)
+    return _suggested(closest_time_zone(name), fix)
 
 
 def _fix_for(key: str | None, problem: str, fix: str) -> str:
@@ -491,6 +498,17 @@ def reference_problems(campaign: Campaign, known: KnownNames) -> list[CampaignIn
 def _geography_problems(campaign: Campaign, known: KnownNames) -> list[CampaignInvalid]:
     where, geo = str(campaign.path), campaign.geographie
     problems = []
+    zone = communes_time_zone(known.communes) if known.communes else None
+    if zone is not None and campaign.fenetres.fuseau != zone:
+        problems.append(
+            CampaignInvalid(
+                where,
+                "fenetres.fuseau",
+                f"fuseau « {campaign.fenetres.fuseau} », alors que les communes du territoire vivent à "
+                f"l'heure de {zone} : les SMS et les appels partiraient hors des heures permises",
+                f'écrivez fuseau = "{zone}" dans la section [fenetres]',
+            )
+        )
     calendar = territory_calendar(known.communes) if known.communes else None
     if calendar is not None and campaign.fenetres.jours_feries != calendar:
         problems.append(

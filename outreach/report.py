@@ -23,7 +23,7 @@ from outreach.charts import HIDDEN_LABEL, bar_chart, french_number, interval_cha
 from outreach.indicators import Indicators22, Indicators71, indicators_22, indicators_71, load_tables
 from outreach.templates import RIGHT_LABELS
 from privacy import audit
-from privacy.canonical import CAF_TIME_ZONE
+from privacy.canonical import caf_time_zone
 from privacy.disclosure import DEFAULT_THRESHOLD
 
 CHANNEL_LABELS = {"sms": "SMS", "email": "Courriel", "appel": "Appel", "courrier": "Courrier"}
@@ -185,7 +185,7 @@ def report_message(
     """The report as an e-mail to `recipients`: a short French text, the HTML page and its CSV tables
     attached. Only what the report holds: counts under statistical secrecy, no household data."""
     message = EmailMessage()
-    day = moment.astimezone(CAF_TIME_ZONE)
+    day = moment.astimezone(caf_time_zone())
     message["Subject"] = f"uptake : indicateurs des actions 2.2 et 7.1 — {territory} ({day:%d/%m/%Y})"
     message["From"] = sender
     message["To"] = ", ".join(recipients)
@@ -214,7 +214,7 @@ def _render(
     raw = ind22.raw_uplift
     low, high = raw.interval
     return env.get_template("indicateurs.html.j2").render(
-        genere_le=moment.astimezone(CAF_TIME_ZONE).strftime("%d/%m/%Y à %H:%M"),
+        genere_le=moment.astimezone(caf_time_zone()).strftime("%d/%m/%Y à %H:%M"),
         seuil=threshold,
         synthese22=_table(ind22.summary, communes),
         montant22=_table(ind22.amount, communes),

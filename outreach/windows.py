@@ -1,6 +1,6 @@
 """Sending windows: SMS and calls on working days within configured hours; nothing on public holidays.
 
-Times are judged in the campaign's time zone (Europe/Paris by default); French public holidays come
+Times are judged in the campaign's time zone (the Caf's by default); French public holidays come
 from the `holidays` package (fixed dates and the Easter-based ones: Easter Monday, Ascension,
 Whit Monday), in the campaign's calendar: metropolitan by default, Alsace-Moselle's (Good Friday,
 26 December) or an overseas department's (abolition of slavery…).

@@ -7,12 +7,10 @@ import json
 from typing import Any
 
 from outreach.charts import french_number
-from privacy.canonical import CAF_TIME_ZONE
+from privacy.canonical import caf_time_zone
 from rules.french import french_decimal, french_month
 
 MISSING = "—"
-# The Caf's clock, in which every moment a user reads is written.
-LOCAL_TIME = CAF_TIME_ZONE
 
 
 def count(value: int | None) -> str:
@@ -52,15 +50,15 @@ def day(when: dt.datetime | str | None) -> str:
     if not when:
         return MISSING
     moment = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
-    return utc(moment).astimezone(LOCAL_TIME).strftime("%d/%m/%Y")
+    return utc(moment).astimezone(caf_time_zone()).strftime("%d/%m/%Y")
 
 
 def moment(when: dt.datetime | None, *, short: bool = False) -> str:
-    """An aware moment in the Caf's local time: `05/12/2026 06:00` (`05/12/26 06:00` when `short`,
-    for narrow tables); None → `—`."""
+    """An aware moment in the Caf's local time (`caf_time_zone`): `05/12/2026 06:00` (`05/12/26 06:00`
+    when `short`, for narrow tables); None → `—`."""
     if when is None:
         return MISSING
-    return utc(when).astimezone(LOCAL_TIME).strftime("%d/%m/%y %H:%M" if short else "%d/%m/%Y %H:%M")
+    return utc(when).astimezone(caf_time_zone()).strftime("%d/%m/%y %H:%M" if short else "%d/%m/%Y %H:%M")
 
 
 def stored_pairs(stored: str | None) -> list[tuple[str, str]]:

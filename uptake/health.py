@@ -250,6 +250,7 @@ def _schedules(settings: Settings) -> str:
         missed_sentences,
         never_sentences,
         purge_sentence,
+        zone_sentences,
     )
 
     def read(engine: Engine) -> tuple[list[ScheduleInfo], list[DaemonInfo]]:
@@ -262,7 +263,9 @@ def _schedules(settings: Settings) -> str:
             "purge (uptake schedule add)"
         )
     infos, running = found
-    problems = never_sentences(infos) + missed_sentences(infos) + failure_sentences(infos)
+    problems = (
+        never_sentences(infos) + zone_sentences(infos) + missed_sentences(infos) + failure_sentences(infos)
+    )
     if not any(info.job == "detection" and info.next_run is not None for info in infos):
         problems.append(
             "Aucune détection planifiée (ou sa planification est suspendue) : les extraits déposés ne "
@@ -366,6 +369,22 @@ def _disclosure(_settings: Settings) -> str:
     return f"effectifs inférieurs à {threshold} masqués dans tout chiffre publié ({origin})"
 
 
+def _time_zone(settings: Settings) -> str:
+    from detection.territory import TERRITORY_FILE, load_territory
+    from privacy.canonical import TIME_ZONE_ENV, caf_time_zone, communes_time_zone
+
+    zone = caf_time_zone().key
+    origin = TIME_ZONE_ENV if os.environ.get(TIME_ZONE_ENV, "").strip() else f"par défaut ; {TIME_ZONE_ENV}"
+    lives_in = communes_time_zone(load_territory(settings.config_dir / TERRITORY_FILE).communes)
+    if lives_in is not None and lives_in != zone:
+        raise NotReady(
+            f"l'installation compte les jours et montre les heures à l'heure de {zone} ({origin}), alors "
+            f"que les communes du territoire vivent à l'heure de {lives_in} : échéances, dates affichées "
+            f"et planifications seraient décalées ; définissez {TIME_ZONE_ENV}={lives_in}"
+        )
+    return f"jours comptés et heures affichées à l'heure de {zone} ({origin})"
+
+
 def _letters(_settings: Settings) -> str:
     from outreach.letters import BUILTIN_FONT, installed_font
 
@@ -386,6 +405,7 @@ class NotReady(Exception):
 CHECKS: tuple[tuple[str, Callable[[Settings], str]], ...] = (
     ("Base de données", _database),
     ("Territoire", _territory),
+    ("Fuseau horaire", _time_zone),
     ("Règles et paramètres", _rules),
     ("Campagnes", _campaigns),
     ("Registre des traitements", _register),
@@ -401,7 +421,7 @@ CHECKS: tuple[tuple[str, Callable[[Settings], str]], ...] = (
 
 def check_installation(settings: Settings) -> list[Finding]:
     """Every check, in order; a failing check says what is wrong and how to fix it."""
-    findings = []
+    findings: list[Finding] = []
     for part, check in CHECKS:
         try:
             findings.append(Finding(part, True, check(settings)))
@@ -409,5 +429,7 @@ def check_installation(settings: Settings) -> list[Finding]:
             findings.append(Finding(part, False, str(exc)))
         except Exception as exc:
             said = told(exc) or f"erreur interne ({type(exc).__name__}) : relancez avec UPTAKE_DEBUG=1"
-            findings.append(Finding(part, False, said))
+            # One cause (a wrong UPTAKE_FUSEAU, say) stops several parts: said in full once.
+            first = next((f.part for f in findings if not f.ready and f.said == said), None)
+            findings.append(Finding(part, False, f"même cause que « {first} » ci-dessus" if first else said))
     return findings

@@ -58,6 +58,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from privacy.canonical import TIME_ZONE_ENV, caf_time_zone
 from uptake import french
 from uptake.alerts import AlertSettings, alert_settings, send_failure_alert
 from uptake.failures import told
@@ -67,7 +68,6 @@ from uptake.logs import log_event
 logger = logging.getLogger("uptake.scheduler")
 
 JOBSTORE_TABLE = "uptake_scheduler_jobs"
-TIMEZONE = str(french.LOCAL_TIME)
 MISFIRE_GRACE_S = 6 * 3600
 # How often the daemon re-reads the job store, to see schedules added or changed by the CLI.
 POLL_ENV = "UPTAKE_SCHEDULER_POLL_S"
@@ -125,6 +125,7 @@ class ScheduleInfo:
     alert_problem: str | None = None  # why the last execution's alert could not be sent
     missed: dt.datetime | None = None  # an execution no daemon ran in time, since the last started
     never: bool = False  # its cron names no date that exists (the 31st of February): it cannot fire
+    zone: str = ""  # the time zone its cron is read in: the Caf's when it was added
 
     @property
     def paused(self) -> bool:
@@ -291,7 +292,7 @@ class _Store:
         self.scheduler = _StoreOnlyScheduler(
             jobstores={"default": _jobstore(self.engine)},
             job_defaults=_job_defaults(),
-            timezone=TIMEZONE,
+            timezone=caf_time_zone(),
         )
         self.scheduler.start(paused=True)
         return self.scheduler
@@ -355,7 +356,7 @@ def cron_trigger(cron: str, now: dt.datetime | None = None) -> CronTrigger:
             "month": month,
             "day_of_week": _weekdays(weekday),
         }
-        trigger = CronTrigger(**values, timezone=TIMEZONE)
+        trigger = CronTrigger(**values, timezone=caf_time_zone())
     except ValueError:
         raise _invalid_cron(cron, fields) from None
     if _first_fire(values, now or dt.datetime.now(dt.UTC)) is None:
@@ -378,7 +379,7 @@ _MONTHS = (
 
 def _first_fire(fields: Mapping[str, str], now: dt.datetime) -> dt.datetime | None:
     """The first time a cron trigger of these fields fires after `now`, within the horizon."""
-    bounded = CronTrigger(**fields, timezone=TIMEZONE, end_date=now + _HORIZON)
+    bounded = CronTrigger(**fields, timezone=caf_time_zone(), end_date=now + _HORIZON)
     return cast(dt.datetime | None, bounded.get_next_fire_time(None, now))
 
 
@@ -397,6 +398,19 @@ def never_sentences(infos: list[ScheduleInfo]) -> list[str]:
         "jour qui existe."
         for info in infos
         if info.never
+    ]
+
+
+def zone_sentences(infos: list[ScheduleInfo]) -> list[str]:
+    """What to tell of the schedules added under another time zone than the Caf's (`UPTAKE_FUSEAU`
+    changed since): their cron is still read in the old one."""
+    zone = caf_time_zone().key
+    return [
+        f"La planification « {info.name} » suit l'heure de {info.zone}, alors que l'installation compte à "
+        f"l'heure de {zone} ({TIME_ZONE_ENV}) : elle ne part pas à l'heure voulue ; remplacez-la "
+        f"(uptake schedule remove {info.name}, puis add)."
+        for info in infos
+        if info.zone and info.zone != zone
     ]
 
 
@@ -496,6 +510,7 @@ def _info(job: Job) -> ScheduleInfo:
         params=kwargs,
         # Asked of schedules without a next run only: an active one has a date.
         never=job.next_run_time is None and _first_fire(fields, dt.datetime.now(dt.UTC)) is None,
+        zone=str(job.trigger.timezone),
     )
 
 
@@ -503,7 +518,7 @@ def list_schedules(engine: Engine) -> list[ScheduleInfo]:
     """Every stored schedule, by name, with the last execution a daemon started."""
     # Read from the job store alone: a web page or a listing needs no scheduler thread.
     store = _jobstore(engine)
-    store.start(_StoreOnlyScheduler(timezone=TIMEZONE), "default")
+    store.start(_StoreOnlyScheduler(timezone=caf_time_zone()), "default")
     infos = sorted((_info(job) for job in store.get_all_jobs()), key=lambda s: s.name)
     newest = select(_claims.c.job_id, func.max(_claims.c.scheduled_at).label("at")).group_by(_claims.c.job_id)
     latest = newest.subquery()
@@ -854,7 +869,7 @@ def daemon_scheduler(
         jobstores={"default": _jobstore(engine), "internal": MemoryJobStore()},
         executors={"default": ClaimingExecutor(engine, owner), "internal": ThreadPoolExecutor(1)},
         job_defaults=_job_defaults(),
-        timezone=TIMEZONE,
+        timezone=caf_time_zone(),
     )
     scheduler.add_listener(functools.partial(_record_missed, engine, owner), EVENT_JOB_MISSED)
     recorder = functools.partial(_record_outcome, engine, alerts)
@@ -882,6 +897,7 @@ def run_daemon(engine: Engine) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT."""
     owner, poll_s = owner_name(), _poll_seconds()
     alerts = alert_settings()  # a misconfiguration stops the daemon before it starts
+    zone = caf_time_zone()  # so does a wrong UPTAKE_FUSEAU
     started_at = announce_daemon(engine, owner, poll_s)
     try:
         close_orphaned_claims(engine, owner, alerts, starting=True)
@@ -901,6 +917,7 @@ def run_daemon(engine: Engine) -> None:
             owner=owner,
             poll_s=poll_s,
             alerts=len(alerts.recipients) if alerts else 0,
+            time_zone=zone.key,
         )
         scheduler.start()
     finally:

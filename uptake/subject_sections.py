@@ -104,7 +104,7 @@ def outreach_sections(
             AccessSection(
                 "Réponses aux questionnaires retournés",
                 ("Reçu le", "Question", "Réponse"),
-                tuple((a.recu_le.strftime("%d/%m/%Y"), a.libelle, a.reponse) for a in answers),
+                tuple((french.day(a.recu_le), a.libelle, a.reponse) for a in answers),
             ),
         ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
@@ -22,9 +23,11 @@ from detection.retention import (
 )
 from detection.runs import DetectionRunner, RunRequest
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
-from privacy.canonical import CAF_TIME_ZONE
+from privacy.canonical import DEFAULT_TIME_ZONE
 from privacy.models import AuditEntry
 from privacy.retention import first_day_past
+
+PARIS = ZoneInfo(DEFAULT_TIME_ZONE)  # the installation's clock when UPTAKE_FUSEAU is not set
 
 
 @pytest.fixture(scope="module")
@@ -133,9 +136,9 @@ def test_the_day_said_for_the_deletion_is_exact_for_every_day_including_month_en
     while day < dt.date(2028, 1, 1):
         deleted_from = first_day_past(day, months)
         # Days in France: a run finished at 11:30 pm UTC on 30 November finished on 1 December.
-        last_moment = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=CAF_TIME_ZONE)
-        first_moment = dt.datetime.combine(day, dt.time(), tzinfo=CAF_TIME_ZONE)
-        on_that_day = dt.datetime.combine(deleted_from, dt.time(), tzinfo=CAF_TIME_ZONE)
+        last_moment = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=PARIS)
+        first_moment = dt.datetime.combine(day, dt.time(), tzinfo=PARIS)
+        on_that_day = dt.datetime.combine(deleted_from, dt.time(), tzinfo=PARIS)
         assert last_moment < flags_kept_until(months, on_that_day), day
         assert first_moment >= flags_kept_until(months, on_that_day - dt.timedelta(days=1)), day
         day += dt.timedelta(days=1)
@@ -153,10 +156,8 @@ def test_the_day_said_for_the_deletion_is_the_first_day_a_purge_deletes_the_flag
         [kept] = kept_flags(session, months=6)
     assert kept.deleted_from == dt.date(2027, 6, 1)
     assert (kept.run_id, kept.flags) == (run.id, run.flags_count)
-    day_before = dt.datetime.combine(kept.deleted_from, dt.time(23, 59), tzinfo=CAF_TIME_ZONE) - dt.timedelta(
-        days=1
-    )
-    that_day = dt.datetime.combine(kept.deleted_from, dt.time(0, 1), tzinfo=CAF_TIME_ZONE)
+    day_before = dt.datetime.combine(kept.deleted_from, dt.time(23, 59), tzinfo=PARIS) - dt.timedelta(days=1)
+    that_day = dt.datetime.combine(kept.deleted_from, dt.time(0, 1), tzinfo=PARIS)
 
     with Session(engine) as session, session.begin():
         assert purge_flags(session, actor="dpo", months=6, now=day_before).runs == 0
@@ -176,14 +177,18 @@ def test_the_day_said_for_an_archived_extract_is_the_first_day_a_purge_deletes_i
     os.utime(dropped, (moment, moment))
     [listed] = archived_extracts([archive, tmp_path / "absent"], months=1)
     assert listed.path == dropped and listed.deleted_from == dt.date(2025, 3, 1)  # 28/02 + 1 day
-    day_before = dt.datetime(2025, 2, 28, 23, 59, tzinfo=CAF_TIME_ZONE)  # the day in France
+    day_before = dt.datetime(2025, 2, 28, 23, 59, tzinfo=PARIS)  # the day in France
 
     with Session(engine) as session, session.begin():
         kept = purge_archived_extracts(session, [archive], actor="dpo", months=1, now=day_before)
     assert kept.files_deleted == 0 and dropped.exists()
     with Session(engine) as session, session.begin():
         done = purge_archived_extracts(
-            session, [archive], actor="dpo", months=1, now=dt.datetime(2025, 3, 1, 0, 1, tzinfo=CAF_TIME_ZONE)
+            session,
+            [archive],
+            actor="dpo",
+            months=1,
+            now=dt.datetime(2025, 3, 1, 0, 1, tzinfo=PARIS),
         )
     assert (done.files_deleted, done.not_deleted) == (1, ()) and not dropped.exists()
     assert archived_extracts([archive]) == []

@@ -137,6 +137,42 @@ def test_a_holiday_calendar_other_than_the_territorys_is_reported() -> None:
     assert territory_calendar(["2A004", "67482"]) is None  # several calendars: nothing to say
 
 
+def test_a_time_zone_other_than_the_territorys_is_reported() -> None:
+    from dataclasses import replace
+
+    reunion = replace(_known(), communes={"97411": "Saint-Denis", "97416": "Saint-Pierre"})
+    problems = reference_problems(load_campaign(SHIPPED), reunion)  # written for Forcalquier
+    assert [p.key for p in problems] == ["fenetres.fuseau", "fenetres.jours_feries"]
+    assert (
+        "fuseau « Europe/Paris », alors que les communes du territoire vivent à l'heure de Indian/Reunion"
+        in (str(problems[0]))
+    )
+    assert "hors des heures permises" in str(problems[0])
+    assert 'Écrivez fuseau = "Indian/Reunion" dans la section [fenetres]' in str(problems[0])
+
+
+def test_a_campaign_keeps_the_caf_s_time_zone_and_its_holidays_unless_it_says_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    monkeypatch.setenv("UPTAKE_FUSEAU", "Indian/Reunion")
+    campaign = load_campaign(SHIPPED)
+    assert (campaign.fenetres.fuseau, campaign.fenetres.jours_feries) == ("Indian/Reunion", "reunion")
+    reunion = replace(_known(), communes={"97411": "Saint-Denis"})
+    assert reference_problems(campaign, reunion) == []
+    written = _variant(
+        tmp_path, "[fenetres]\n", '[fenetres]\nfuseau = "America/Cayenne"\njours_feries = "guyane"\n'
+    )
+    assert (load_campaign(written).fenetres.fuseau, load_campaign(written).fenetres.jours_feries) == (
+        "America/Cayenne",
+        "guyane",
+    )
+    monkeypatch.delenv("UPTAKE_FUSEAU")
+    campaign = load_campaign(SHIPPED)
+    assert (campaign.fenetres.fuseau, campaign.fenetres.jours_feries) == ("Europe/Paris", "metropole")
+
+
 def test_an_exchange_of_another_register_entry_is_refused(tmp_path: Path) -> None:
     path = _variant(tmp_path, "# echange = 1", "echange = 3")
     problems = reference_problems(load_campaign(path), _known(n3="AUTRE-FICHE"))

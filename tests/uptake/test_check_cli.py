@@ -155,6 +155,31 @@ def test_the_disclosure_threshold_is_told_and_a_wrong_one_is_not_ready(cli, upta
     assert wrong.startswith("✗ UPTAKE_SEUIL_SECRET : « cinq » n'est pas un seuil de secret statistique.")
 
 
+def test_the_time_zone_is_told_and_one_the_territory_does_not_live_in_is_not_ready(
+    cli, uptake_home: Path
+) -> None:
+    default = _lines(cli("check").stdout)["Fuseau horaire"]
+    assert (
+        default
+        == "✓ jours comptés et heures affichées à l'heure de Europe/Paris (par défaut ; UPTAKE_FUSEAU)"
+    )
+    reunion = _lines(cli("check", env={"UPTAKE_FUSEAU": "Indian/Reunion"}).stdout)  # for Forcalquier
+    assert reunion["Fuseau horaire"].startswith(
+        "✗ l'installation compte les jours et montre les heures à l'heure de Indian/Reunion (UPTAKE_FUSEAU), "
+        "alors que les communes du territoire vivent à l'heure de Europe/Paris"
+    )
+    assert reunion["Fuseau horaire"].endswith("définissez UPTAKE_FUSEAU=Europe/Paris")
+    assert 'Écrivez fuseau = "Europe/Paris" dans la section [fenetres]' in reunion["Campagnes"]
+    wrong = _lines(cli("check", env={"UPTAKE_FUSEAU": "europe/paris"}).stdout)
+    assert wrong["Fuseau horaire"].startswith(
+        "✗ UPTAKE_FUSEAU : « europe/paris » n'est pas un fuseau horaire connu. "
+        "Vouliez-vous dire « Europe/Paris » ?"
+    )
+    # Every part the wrong zone stops says so once, pointing to the first.
+    assert wrong["Campagnes"] == "✗ même cause que « Fuseau horaire » ci-dessus"
+    assert wrong["Territoire"].startswith("✓ ")
+
+
 def test_campaign_emails_left_unsent_for_a_day_are_told_with_the_command_that_sends_them(
     cli, uptake_home: Path
 ) -> None:

@@ -42,6 +42,14 @@ def test_moments_are_told_in_paris_time_whether_the_database_kept_the_zone_or_no
     assert french.day(None) == "—"
 
 
+def test_moments_are_told_in_the_caf_s_own_time_zone_when_it_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UPTAKE_FUSEAU", "Indian/Reunion")  # UTC+4, no summer time
+    assert french.moment(dt.datetime(2026, 7, 1, 4, 0)) == "01/07/2026 08:00"
+    assert french.day("2026-03-01T21:30:00.000000Z") == "02/03/2026"
+    monkeypatch.setenv("UPTAKE_FUSEAU", "America/Martinique")  # UTC-4
+    assert french.moment(dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC), short=True) == "01/03/26 22:00"
+
+
 def test_stored_json_is_shown_as_pairs_in_words() -> None:
     stored = '{"foyers": 1234, "forcee": false, "lignes": null, "regles": {"ppa": "1.2"}, "f": ["a", "b"]}'
     assert french.stored_pairs(stored) == [

@@ -4,6 +4,7 @@ before is told as never firing, not as paused."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -18,6 +19,7 @@ from uptake.scheduler import (
     next_run_text,
     pause_schedule,
     resume_schedule,
+    zone_sentences,
 )
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
@@ -67,3 +69,24 @@ def test_schedule_add_refuses_the_31st_of_february_from_the_command_line(cli) ->
     said = " ".join(result.stderr.split())
     assert result.code == 2 and "le 31 février n'existe jamais" in said
     assert "Aucune planification" in cli("schedule", "list").stdout
+
+
+def test_a_schedule_fires_at_the_caf_s_hour_and_one_added_under_another_time_zone_is_told(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UPTAKE_FUSEAU", "Indian/Reunion")
+    info = add_schedule(engine, "mensuel", cron="0 6 5 * *", job="relances", params={})
+    assert info.next_run is not None and info.zone == "Indian/Reunion"
+    local = info.next_run.astimezone(ZoneInfo("Indian/Reunion"))
+    assert (local.day, local.hour, local.minute) == (5, 6, 0)
+    assert info.next_run.astimezone(dt.UTC).hour == 2  # 3 or 4 am in Paris
+    assert zone_sentences(list_schedules(engine)) == []
+
+    monkeypatch.setenv("UPTAKE_FUSEAU", "Europe/Paris")  # set after the schedule was added
+    [stored] = list_schedules(engine)
+    assert stored.next_run == info.next_run  # its cron is still read in La Réunion's time
+    [sentence] = zone_sentences([stored])
+    assert "« mensuel » suit l'heure de Indian/Reunion" in sentence
+    assert (
+        "l'heure de Europe/Paris (UPTAKE_FUSEAU)" in sentence and "uptake schedule remove mensuel" in sentence
+    )

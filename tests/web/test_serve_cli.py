@@ -62,3 +62,23 @@ def test_serve_answers_on_loopback_with_the_accounts_created_by_the_cli(uptake_h
         output = server.communicate(timeout=10)[0].decode()
     assert "une-phrase-de-passe-solide" not in output
     assert "/connexion" not in output  # no access log
+
+
+def test_serve_refuses_to_start_with_a_wrong_setting_and_says_which(uptake_home: Path) -> None:
+    for env, said in (
+        (
+            {"UPTAKE_FUSEAU": "Europe/Pari"},
+            "UPTAKE_FUSEAU : « Europe/Pari » n'est pas un fuseau horaire connu",
+        ),
+        ({"UPTAKE_SEUIL_SECRET": "cinq"}, "UPTAKE_SEUIL_SECRET : « cinq » n'est pas un seuil"),
+    ):
+        refused = run_cli(
+            "serve",
+            "--workers",
+            "2",
+            "--port",
+            str(free_port()),
+            env={"UPTAKE_HOME": str(uptake_home), **env},
+        )
+        assert refused.code == 2 and said in " ".join(refused.stderr.split())
+        assert "Traceback" not in refused.output

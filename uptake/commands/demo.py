@@ -30,6 +30,7 @@ from outreach.charts import percent
 from outreach.demo import run_demo_outreach
 from privacy import audit, exchanges, vault
 from privacy import register as processing_register
+from privacy.canonical import caf_day, utc_now
 from privacy.pseudonyms import key_text, pseudonymise_file
 from uptake import french
 from uptake.commands.actors import keyring_of
@@ -165,7 +166,7 @@ def register(app: typer.Typer) -> None:
                     fields=exchanges.EXCHANGE_FIELDS,
                     legal_basis="CRPA art. L.114-8 II ; RGPD art. 6(1)(e)",
                     retention_days=365,
-                    expires_on=dt.date.today() + dt.timedelta(days=90),
+                    expires_on=caf_day(utc_now()) + dt.timedelta(days=90),
                 ),
             )
             exchanges.approve(

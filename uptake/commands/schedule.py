@@ -30,6 +30,7 @@ from uptake.scheduler import (
     resume_schedule,
     run_daemon,
     run_schedule_now,
+    zone_sentences,
 )
 
 console = Console(emoji=False)
@@ -73,7 +74,8 @@ def register(app: typer.Typer) -> None:
         cron: str = typer.Option(
             ...,
             "--cron",
-            help='Expression cron standard, heure de Paris (ex. "0 6 5 * *" : le 5 du mois à 6 h ; '
+            help="Expression cron standard, à l'heure de la Caf (UPTAKE_FUSEAU, Europe/Paris par défaut ; "
+            'ex. "0 6 5 * *" : le 5 du mois à 6 h ; '
             '"30 7 * * 1-5" : du lundi au vendredi à 7 h 30 ; 0 ou 7 = dimanche).',
         ),
         job: str = typer.Option(..., "--job", help=f"Tâche : {', '.join(sorted(JOBS))}."),
@@ -122,7 +124,8 @@ def register(app: typer.Typer) -> None:
                 params,
             )
         console.print(table)
-        for sentence in never_sentences(infos) + missed_sentences(infos) + failure_sentences(infos):
+        sentences = never_sentences(infos) + zone_sentences(infos) + missed_sentences(infos)
+        for sentence in sentences + failure_sentences(infos):
             console.print(sentence, style="bold")
         if unpurged:
             console.print(unpurged, style="bold")

@@ -25,8 +25,13 @@ def register(app: typer.Typer) -> None:
         # Imported here so that other commands do not pay for loading the web stack.
         import uvicorn
 
+        from privacy.canonical import caf_time_zone
+        from privacy.disclosure import configured_threshold
         from uptake.web.app import create_app
 
+        # A wrong setting stops the command here, told once, not in each worker process it starts.
+        configured_threshold()
+        caf_time_zone()
         # No access log: request lines could otherwise end up in log files with query strings.
         if workers > 1:  # each worker process builds its own app from the same environment
             uvicorn.run(

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
+from privacy.canonical import caf_time_zone
 from privacy.disclosure import configured_threshold
 from uptake.context import AppContext, utc_now
 from uptake.settings import Settings, load_settings
@@ -43,6 +44,7 @@ def create_app(
         cookie_secure if cookie_secure is not None else os.environ.get("UPTAKE_COOKIE_SECURE") == "1"
     )
     app.state.disclosure_threshold = disclosure_threshold or configured_threshold()
+    caf_time_zone()  # a wrong UPTAKE_FUSEAU stops the start, not every page that shows a date
     for module in ROUTE_MODULES:
         for router in module.ROUTERS:
             app.include_router(router)

@@ -498,28 +498,22 @@ def reference_problems(campaign: Campaign, known: KnownNames) -> list[CampaignIn
 def _geography_problems(campaign: Campaign, known: KnownNames) -> list[CampaignInvalid]:
     where, geo = str(campaign.path), campaign.geographie
     problems = []
-    zone = communes_time_zone(known.communes) if known.communes else None
-    if zone is not None and campaign.fenetres.fuseau != zone:
-        problems.append(
-            CampaignInvalid(
-                where,
-                "fenetres.fuseau",
-                f"fuseau « {campaign.fenetres.fuseau} », alors que les communes du territoire vivent à "
-                f"l'heure de {zone} : les SMS et les appels partiraient hors des heures permises",
-                f'écrivez fuseau = "{zone}" dans la section [fenetres]',
+    windows, communes = campaign.fenetres, list(known.communes or ())
+    # The sending window must be the territory's: its hours, its public holidays.
+    places = (
+        ("fuseau", "fuseau", windows.fuseau, communes_time_zone(communes), "vivent à l'heure de {}",
+         "les SMS et les appels partiraient hors des heures permises"),
+        ("jours_feries", "jours fériés", windows.jours_feries, territory_calendar(communes),
+         "suivent le calendrier « {} »", "des messages partiraient un jour férié"),
+    )  # fmt: skip
+    for key, label, written, expected, lives, consequence in places:
+        if expected is not None and written != expected:
+            said = (
+                f"{label} « {written} », alors que les communes du territoire {lives.format(expected)} : "
+                f"{consequence}"
             )
-        )
-    calendar = territory_calendar(known.communes) if known.communes else None
-    if calendar is not None and campaign.fenetres.jours_feries != calendar:
-        problems.append(
-            CampaignInvalid(
-                where,
-                "fenetres.jours_feries",
-                f"jours fériés « {campaign.fenetres.jours_feries} », alors que les communes du territoire "
-                f"suivent le calendrier « {calendar} » : des messages partiraient un jour férié",
-                f'écrivez jours_feries = "{calendar}" dans la section [fenetres]',
-            )
-        )
+            fix = f'écrivez {key} = "{expected}" dans la section [fenetres]'
+            problems.append(CampaignInvalid(where, f"fenetres.{key}", said, fix))
     if known.communes is not None:
         for code in geo.communes:
             if code in known.communes:

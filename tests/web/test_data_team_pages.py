@@ -401,6 +401,22 @@ def test_a_stored_schedule_whose_date_never_comes_is_not_shown_as_paused(
     assert "jamais (date impossible : supprimez-la)" in page and "en pause" not in page
 
 
+def test_a_schedule_added_under_another_time_zone_than_the_caf_s_is_told_with_the_fix(
+    client_for: Client, engine: Engine, tmp_path, monkeypatch
+) -> None:
+    from uptake.scheduler import add_schedule
+
+    monkeypatch.setenv("UPTAKE_FUSEAU", "America/Cayenne")
+    add_schedule(engine, "mensuelle", cron="0 6 5 * *", job="detection", params={"inbox": str(tmp_path)})
+    client = client_for("equipe_donnees")
+    assert "suit l'heure de" not in html.unescape(client.get("/donnees/executions").text)
+
+    monkeypatch.setenv("UPTAKE_FUSEAU", "Europe/Paris")
+    page = html.unescape(client.get("/donnees/executions").text)
+    assert "La planification « mensuelle » suit l'heure de America/Cayenne" in page
+    assert "uptake schedule remove mensuelle, puis add" in page
+
+
 def test_campaigns_and_indicators_pages_say_how_each_counts_rights_opened(
     client_for: Client, engine: Engine
 ) -> None:

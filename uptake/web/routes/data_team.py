@@ -42,6 +42,7 @@ from uptake.scheduler import (
     purge_sentence,
     resume_schedule,
     run_schedule_now,
+    zone_sentences,
 )
 from uptake.web.access import allow, current_account, guard
 from uptake.web.errors import error_page
@@ -117,7 +118,7 @@ def _runs_page(
             "title": "Exécutions de la détection",
             "runs": runs,
             "schedules": schedules,
-            "missed": missed_sentences(schedules),
+            "warnings": zone_sentences(schedules) + missed_sentences(schedules),
             "failed": failure_sentences(schedules),
             "outcome_labels": OUTCOME_LABELS,
             "unpurged": purge_sentence(schedules),

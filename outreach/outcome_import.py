@@ -106,13 +106,18 @@ class OutcomesImported:
 
 
 def parse_date(text: str) -> dt.datetime | None:
-    """A date typed in a spreadsheet (AAAA-MM-JJ, with or without the time, or JJ/MM/AAAA), in UTC."""
+    """A date typed in a spreadsheet (AAAA-MM-JJ, with or without the time, or JJ/MM/AAAA), in UTC.
+
+    Without a time zone it is the Caf's: « 02/03/2026 » typed in Cayenne is that day there, not the
+    evening before (midnight UTC)."""
     for parse in (dt.datetime.fromisoformat, lambda t: dt.datetime.strptime(t, "%d/%m/%Y")):
         try:
             moment = parse(text)
         except ValueError:
             continue
-        return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+        return (moment.replace(tzinfo=caf_time_zone()) if moment.tzinfo is None else moment).astimezone(
+            dt.UTC
+        )
     return None
 
 

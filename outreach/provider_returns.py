@@ -35,6 +35,7 @@ from outreach.models import Contact
 from outreach.outcome_import import chunks, folded, parse_date, read_rows
 from outreach.outcomes import BOUNCED, UNDELIVERABLE, record_outcome
 from privacy import vault
+from privacy.canonical import caf_day
 from privacy.keys import Keyring
 from privacy.models import ContactRecord, Opposition
 
@@ -279,7 +280,7 @@ def _opposed_after_stop(session: Session, households: Collection[str], *, now: d
                 select(Opposition.pseudonym).where(
                     Opposition.pseudonym.in_(chunk),
                     Opposition.source == STOP_ORIGIN,
-                    Opposition.expires_on >= now.date(),
+                    Opposition.expires_on >= caf_day(now),
                 )
             )
         )

@@ -36,6 +36,7 @@ from outreach.questionnaires import (
     questionnaire_names,
     reference,
 )
+from privacy.canonical import caf_day
 from privacy.disclosure import DEFAULT_THRESHOLD
 
 # A number answer above this is a typing mistake (years in a dwelling, rooms…).
@@ -327,7 +328,7 @@ def questionnaire_sent(
     """The questionnaire sent under the reference `typed`, still to be recorded (for a household of
     `communes`, when given); `OutcomeImportInvalid` says why not."""
     moment = now or dt.datetime.now(dt.UTC)
-    row = {"reference": typed, "date": moment.date().isoformat()}
+    row = {"reference": typed, "date": caf_day(moment).isoformat()}
     returned, sent_with = check_returned(
         session, typed, FIXED_COLUMNS, [(1, row)], config_dir, now=moment, communes=communes
     )

@@ -17,6 +17,7 @@ from outreach.launch import launch_campaign
 from outreach.models import Assignment, Outcome
 from outreach.outcome_import import import_outcome_file
 from outreach.outcomes import record_outcome
+from privacy.canonical import caf_day
 from tests.outreach.conftest import NOW
 from tests.outreach.factories import campaign_22, campaign_71, flag, flags_frame, pseudonym
 
@@ -84,6 +85,35 @@ def test_an_outcome_entered_on_the_web_the_same_day_is_not_recorded_again_by_an_
     done = _import(world, path)
 
     assert (done.recorded, done.already_recorded) == (0, 1)
+
+
+def test_a_date_typed_at_an_overseas_caf_is_that_day_there(
+    make_world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UPTAKE_FUSEAU", "America/Cayenne")  # UTC-3
+    world = _launched(make_world)
+    with Session(world.engine) as session, session.begin():
+        # 22:30 in Cayenne on 12 March, already 13 March in UTC.
+        record_outcome(
+            session,
+            id_foyer=pseudonym(2),
+            resultat="refus",
+            acteur="ts1",
+            survenu_le=dt.datetime(2026, 3, 13, 1, 30, tzinfo=dt.UTC),
+            now=NOW,
+        )
+    path = tmp_path / "resultats.csv"
+    path.write_text(
+        f"id_foyer;resultat;date\n{pseudonym(2)};refus;12/03/2026\n{pseudonym(3)};joint;2026-03-12\n",
+        encoding="utf-8",
+    )
+
+    done = _import(world, path)
+
+    assert (done.recorded, done.already_recorded) == (1, 1)
+    with Session(world.engine) as session:
+        typed = session.scalars(select(Outcome.survenu_le).where(Outcome.id_foyer == pseudonym(3))).one()
+    assert caf_day(typed) == dt.date(2026, 3, 12)  # not the evening of the 11th (midnight UTC)
 
 
 def test_another_amount_day_or_result_is_another_outcome(make_world, tmp_path: Path) -> None:

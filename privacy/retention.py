@@ -396,7 +396,7 @@ def purge(
     if old_exchanges:
         session.execute(delete(Exchange).where(Exchange.id.in_(old_exchanges)))
     old_outputs = select(PersonalOutput.id).where(
-        PersonalOutput.created_at < utc_stamp(datetime.combine(trace_limit, datetime.min.time()))
+        PersonalOutput.created_at < utc_stamp(caf_midnight(trace_limit))
     )
     session.execute(delete(OutputHousehold).where(OutputHousehold.output_id.in_(old_outputs)))
     old_oppositions = len(session.scalars(select(Opposition.id).where(Opposition.expires_on < today)).all())
@@ -407,7 +407,7 @@ def purge(
         pruned = audit.prune(
             session,
             keyring,
-            before=datetime.combine(add_months(today, -audit_months), datetime.min.time()),
+            before=caf_midnight(add_months(today, -audit_months)),
             actor=actor,
             now=moment,
         )

@@ -23,6 +23,7 @@ from outreach.errors import ReconciliationInvalid
 from outreach.holdout import CONTACTED, HOLDOUT
 from outreach.models import Assignment, Launch, Outcome
 from outreach.outcomes import record_outcome
+from privacy.canonical import caf_midnight
 
 # Which benefit of the extract each rule is about: (paid flag, amount paid).
 RULE_BENEFITS: dict[str, tuple[str, str]] = {
@@ -51,7 +52,7 @@ def reconcile(
         select(Launch.id, DetectionRun.mois_reference).join(DetectionRun, DetectionRun.id == Launch.run_id)
     ).all()
     earlier = [launch_id for launch_id, month in launches if month is not None and month < mois_reference]
-    opened_at = dt.datetime.combine(mois_reference, dt.time(), tzinfo=dt.UTC)
+    opened_at = caf_midnight(mois_reference)  # the first day of the month at the Caf
     counts: Counter[str] = Counter()
     amounts: dict[str, float] = {}
     if not earlier:

@@ -17,6 +17,7 @@ from outreach.launch import launch_campaign
 from outreach.models import Assignment, Launch, Outcome
 from outreach.reconcile import reconcile_extract
 from outreach.simulation import simulate_next_month
+from privacy.canonical import caf_day
 from tests.outreach.conftest import NOW
 from tests.outreach.factories import campaign_22, extract_frame, flag, flags_frame, pseudonym
 
@@ -114,8 +115,9 @@ def test_no_rate_is_published_when_the_contacted_arm_is_itself_too_small(engine)
 
 
 def test_reconciliation_finds_rights_opened_in_the_next_extract_for_both_arms(
-    make_world, tmp_path: Path
+    make_world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("UPTAKE_FUSEAU", "America/Martinique")  # UTC-4: midnight UTC is the day before
     world = make_world()
     flags = flags_frame([flag(i, montant_estime=150.0) for i in range(40)] + [flag(100, "al_non_recours")])
     run_id = world.store_run(flags)
@@ -142,12 +144,14 @@ def test_reconciliation_finds_rights_opened_in_the_next_extract_for_both_arms(
     assert result.amount_opened["contacte"] == pytest.approx(424.68)
     with Session(world.engine) as session:
         opened = session.execute(
-            select(Outcome.id_foyer, Outcome.montant, Outcome.source).where(
+            select(Outcome.id_foyer, Outcome.montant, Outcome.source, Outcome.survenu_le).where(
                 Outcome.resultat == "droit_ouvert"
             )
         ).all()
-    assert {f for f, _, _ in opened} == paid
-    assert all(m == pytest.approx(212.34) and s == "rapprochement" for _, m, s in opened)
+    assert {f for f, _, _, _ in opened} == paid
+    assert all(m == pytest.approx(212.34) and s == "rapprochement" for _, m, s, _ in opened)
+    month = extract["mois_reference"][0]
+    assert {caf_day(at) for _, _, _, at in opened} == {month}  # opened on the month's first day there
     again = reconcile_extract(world.engine, path, actor="rapprochement", now=NOW + dt.timedelta(days=31))
     assert again.rights_opened == {}
 

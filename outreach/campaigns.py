@@ -501,7 +501,7 @@ def _geography_problems(campaign: Campaign, known: KnownNames) -> list[CampaignI
     windows, communes = campaign.fenetres, list(known.communes or ())
     # The sending window must be the territory's: its hours, its public holidays.
     places = (
-        ("fuseau", "fuseau", windows.fuseau, communes_time_zone(communes), "vivent à l'heure de {}",
+        ("fuseau", "fuseau", windows.fuseau, communes_time_zone(communes), "sont dans le fuseau {}",
          "les SMS et les appels partiraient hors des heures permises"),
         ("jours_feries", "jours fériés", windows.jours_feries, territory_calendar(communes),
          "suivent le calendrier « {} »", "des messages partiraient un jour férié"),

@@ -378,11 +378,11 @@ def _time_zone(settings: Settings) -> str:
     lives_in = communes_time_zone(load_territory(settings.config_dir / TERRITORY_FILE).communes)
     if lives_in is not None and lives_in != zone:
         raise NotReady(
-            f"l'installation compte les jours et montre les heures à l'heure de {zone} ({origin}), alors "
-            f"que les communes du territoire vivent à l'heure de {lives_in} : échéances, dates affichées "
+            f"l'installation compte les jours et affiche les heures dans le fuseau {zone} ({origin}), alors "
+            f"que les communes du territoire sont dans le fuseau {lives_in} : échéances, dates affichées "
             f"et planifications seraient décalées ; définissez {TIME_ZONE_ENV}={lives_in}"
         )
-    return f"jours comptés et heures affichées à l'heure de {zone} ({origin})"
+    return f"jours comptés et heures affichées dans le fuseau {zone} ({origin})"
 
 
 def _letters(_settings: Settings) -> str:

@@ -406,8 +406,8 @@ def zone_sentences(infos: list[ScheduleInfo]) -> list[str]:
     changed since): their cron is still read in the old one."""
     zone = caf_time_zone().key
     return [
-        f"La planification « {info.name} » suit l'heure de {info.zone}, alors que l'installation compte à "
-        f"l'heure de {zone} ({TIME_ZONE_ENV}) : elle ne part pas à l'heure voulue ; remplacez-la "
+        f"La planification « {info.name} » suit le fuseau {info.zone}, alors que l'installation est dans "
+        f"le fuseau {zone} ({TIME_ZONE_ENV}) : elle ne part pas à l'heure voulue ; remplacez-la "
         f"(uptake schedule remove {info.name}, puis add)."
         for info in infos
         if info.zone and info.zone != zone

@@ -144,7 +144,7 @@ def test_a_time_zone_other_than_the_territorys_is_reported() -> None:
     problems = reference_problems(load_campaign(SHIPPED), reunion)  # written for Forcalquier
     assert [p.key for p in problems] == ["fenetres.fuseau", "fenetres.jours_feries"]
     assert (
-        "fuseau « Europe/Paris », alors que les communes du territoire vivent à l'heure de Indian/Reunion"
+        "fuseau « Europe/Paris », alors que les communes du territoire sont dans le fuseau Indian/Reunion"
         in (str(problems[0]))
     )
     assert "hors des heures permises" in str(problems[0])

@@ -161,12 +161,12 @@ def test_the_time_zone_is_told_and_one_the_territory_does_not_live_in_is_not_rea
     default = _lines(cli("check").stdout)["Fuseau horaire"]
     assert (
         default
-        == "✓ jours comptés et heures affichées à l'heure de Europe/Paris (par défaut ; UPTAKE_FUSEAU)"
+        == "✓ jours comptés et heures affichées dans le fuseau Europe/Paris (par défaut ; UPTAKE_FUSEAU)"
     )
     reunion = _lines(cli("check", env={"UPTAKE_FUSEAU": "Indian/Reunion"}).stdout)  # for Forcalquier
     assert reunion["Fuseau horaire"].startswith(
-        "✗ l'installation compte les jours et montre les heures à l'heure de Indian/Reunion (UPTAKE_FUSEAU), "
-        "alors que les communes du territoire vivent à l'heure de Europe/Paris"
+        "✗ l'installation compte les jours et affiche les heures dans le fuseau Indian/Reunion "
+        "(UPTAKE_FUSEAU), alors que les communes du territoire sont dans le fuseau Europe/Paris"
     )
     assert reunion["Fuseau horaire"].endswith("définissez UPTAKE_FUSEAU=Europe/Paris")
     assert 'Écrivez fuseau = "Europe/Paris" dans la section [fenetres]' in reunion["Campagnes"]

@@ -86,7 +86,7 @@ def test_a_schedule_fires_at_the_caf_s_hour_and_one_added_under_another_time_zon
     [stored] = list_schedules(engine)
     assert stored.next_run == info.next_run  # its cron is still read in La Réunion's time
     [sentence] = zone_sentences([stored])
-    assert "« mensuel » suit l'heure de Indian/Reunion" in sentence
+    assert "« mensuel » suit le fuseau Indian/Reunion" in sentence
     assert (
-        "l'heure de Europe/Paris (UPTAKE_FUSEAU)" in sentence and "uptake schedule remove mensuel" in sentence
+        "le fuseau Europe/Paris (UPTAKE_FUSEAU)" in sentence and "uptake schedule remove mensuel" in sentence
     )

@@ -409,11 +409,11 @@ def test_a_schedule_added_under_another_time_zone_than_the_caf_s_is_told_with_th
     monkeypatch.setenv("UPTAKE_FUSEAU", "America/Cayenne")
     add_schedule(engine, "mensuelle", cron="0 6 5 * *", job="detection", params={"inbox": str(tmp_path)})
     client = client_for("equipe_donnees")
-    assert "suit l'heure de" not in html.unescape(client.get("/donnees/executions").text)
+    assert "suit le fuseau" not in html.unescape(client.get("/donnees/executions").text)
 
     monkeypatch.setenv("UPTAKE_FUSEAU", "Europe/Paris")
     page = html.unescape(client.get("/donnees/executions").text)
-    assert "La planification « mensuelle » suit l'heure de America/Cayenne" in page
+    assert "La planification « mensuelle » suit le fuseau America/Cayenne" in page
     assert "uptake schedule remove mensuelle, puis add" in page
 
 

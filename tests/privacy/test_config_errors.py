@@ -27,23 +27,25 @@ def _edited(tmp_path: Path, source: Path, old: str, new: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "told"),
+    ("old", "new", "lines_after", "told"),
     [
-        ('epci = "240400440"', 'epci = 240400440"', "ligne 7, colonne 17 : une seule clé = valeur par ligne"),
-        ('epci = "240400440"', "epci = [240400440", "ligne 13, colonne 1 : liste non fermée"),
-        ('epci = "240400440"', 'epci = "240400440', "ligne 7, colonne 18 : texte non fermé (guillemet"),
-        ("[territoire]", "[territoire", "ligne 5, colonne 12 : « ] » manquant à la fin du nom de section"),
-        ('epci = "240400440"', "epci = oui", "ligne 7, colonne 8 : valeur invalide"),
+        ('epci = "240400440"', 'epci = 240400440"', 0, "colonne 17 : une seule clé = valeur par ligne"),
+        # The unclosed list is noticed at the next line that cannot be one of its items.
+        ('epci = "240400440"', "epci = [240400440", 6, "colonne 1 : liste non fermée"),
+        ('epci = "240400440"', 'epci = "240400440', 0, "colonne 18 : texte non fermé (guillemet"),
+        ("[territoire]", "[territoire", 0, "colonne 12 : « ] » manquant à la fin du nom de section"),
+        ('epci = "240400440"', "epci = oui", 0, "colonne 8 : valeur invalide"),
     ],
 )
 def test_a_toml_syntax_mistake_is_told_by_line_and_column_in_french(
-    tmp_path: Path, old: str, new: str, told: str
+    tmp_path: Path, old: str, new: str, lines_after: int, told: str
 ) -> None:
     path = _edited(tmp_path, CONFIG / "territoire.toml", old, new)
+    line = path.read_text(encoding="utf-8").splitlines().index(new) + 1 + lines_after
     with pytest.raises(ConfigInvalid) as refused:
         load_territory(path)
     message = str(refused.value)
-    assert f"{path} : {told}" in message
+    assert f"{path} : ligne {line}, {told}" in message
     assert message.endswith("Corrigez la syntaxe TOML.")
     assert "clé `" not in message and not ENGLISH.search(message)
 

@@ -38,6 +38,7 @@ from privacy import vault
 from privacy.canonical import caf_day
 from privacy.keys import Keyring
 from privacy.models import ContactRecord, Opposition
+from privacy.phones import french_e164
 
 PHONE_COLUMN, EMAIL_COLUMN, DATE_COLUMN = "telephone", "email", "date"
 MESSAGE_COLUMN, STATUS_COLUMN = "message", "statut"
@@ -119,12 +120,9 @@ class Bounces:
 
 def _e164(text: str) -> str | None:
     try:
-        number = phonenumbers.parse(text, "FR")
+        return french_e164(text)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _address(text: str) -> str | None:

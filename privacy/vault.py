@@ -41,6 +41,7 @@ from privacy.errors import InputInvalid, PrivacyError
 from privacy.files import read_table
 from privacy.keys import Keyring, territory_slug
 from privacy.models import ContactRecord
+from privacy.phones import french_e164
 
 _PSEUDONYM = re.compile(PSEUDONYM_PATTERN)
 _POSTCODE = re.compile(r"^\d{5}$")
@@ -110,13 +111,14 @@ def _validate(record_no: int, row: dict[str, object], report: ImportReport) -> d
             problem = "civilité inconnue (M., Mme ou vide)"
         elif name == "telephone":
             try:
-                number = phonenumbers.parse(value, "FR")
-                if phonenumbers.is_valid_number(number):
-                    value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-                else:
-                    problem = "numéro de téléphone invalide"
+                e164 = french_e164(value)
             except phonenumbers.NumberParseException:
                 problem = "numéro de téléphone illisible"
+            else:
+                if e164 is None:
+                    problem = "numéro de téléphone invalide"
+                else:
+                    value = e164
         elif name == "email":
             try:
                 value = validate_email(value, check_deliverability=False).normalized

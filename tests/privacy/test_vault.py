@@ -32,6 +32,7 @@ def test_import_normalises_phone_numbers_and_reports_invalid_values_without_them
     people[1]["telephone"] = "01 23"  # too short
     people[2]["email"] = "pas-une-adresse"
     people[3]["telephone"] = "+33 6 12 34 56 78"
+    people[4]["telephone"] = "0692 12 34 56"  # a mobile of La Réunion, written the national way
     with transaction(engine) as session:
         report = vault.import_contacts(
             session, keyring, _directory(keyring, people), territory=TERRITORY, actor="e"
@@ -47,6 +48,7 @@ def test_import_normalises_phone_numbers_and_reports_invalid_values_without_them
     assert shown[ids[0]]["telephone"] == "+33612345670"
     assert shown[ids[1]]["telephone"] is None  # invalid: never stored as usable
     assert shown[ids[3]]["telephone"] == "+33612345678"
+    assert shown[ids[4]]["telephone"] == "+262692123456"  # not the invalid +33 6 92…
 
 
 def test_records_are_encrypted_at_rest(

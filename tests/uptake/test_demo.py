@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import polars as pl
 
-from tests.conftest import run_cli
+from tests.conftest import CONFIG_DIR, run_cli
 
 
 def test_demo_runs_end_to_end_and_names_its_output_folder(tmp_path: Path) -> None:
@@ -36,3 +37,51 @@ def test_demo_runs_end_to_end_and_names_its_output_folder(tmp_path: Path) -> Non
     assert not list(folder.rglob("contacts*.csv"))
     # The demo never touches the data folder of the environment.
     assert not (tmp_path / "x").exists()
+
+
+REUNION_TERRITORY = """\
+[territoire]
+nom = "Communauté d'agglomération Intercommunale du Nord de la Réunion (CINOR)"
+epci = "249740119"
+
+[[points_service]]
+nom = "Maison France Services"
+commune = "97411"
+
+[eloignement]
+part_communes = 0.3
+
+[[perimetres]]
+nom = "OPAH Saint-Denis"
+type = "OPAH"
+communes = ["97411"]
+
+[[perimetres]]
+nom = "PIG CINOR"
+type = "PIG"
+communes = ["97418", "97420"]
+"""
+
+
+def test_the_demo_runs_for_an_overseas_caf_in_its_own_time_zone(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    (config / "territoire.toml").write_text(REUNION_TERRITORY, encoding="utf-8")
+    env = {
+        "UPTAKE_HOME": str(tmp_path / "x"),
+        "UPTAKE_CONFIG": str(config),
+        "UPTAKE_FUSEAU": "Indian/Reunion",
+    }
+
+    result = run_cli("demo", "--out", str(tmp_path / "demo"), "--foyers", "600", env=env)
+
+    assert result.code == 0, result.output
+    assert "(CINOR) (3 communes)" in " ".join(result.stdout.split())
+    [sms] = (tmp_path / "demo").glob("*/listes/action-2-2-non-recours/*-t1-sms-*.csv")
+    planned = pl.read_csv(sms, separator=";")["envoi_prevu_le"]
+    # Sent within the campaign's hours in La Réunion (UTC+4), its default time zone.
+    assert planned.len() > 0 and planned.str.ends_with("+04:00").all()
+    hours = planned.str.slice(11, 2).cast(pl.Int32)
+    assert hours.is_between(9, 17).all()
+    flags = pl.read_parquet(next((tmp_path / "demo").glob("*/.uptake/runs/*/flags.parquet")))
+    assert flags["code_commune"].str.starts_with("974").all()

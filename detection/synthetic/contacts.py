@@ -92,6 +92,15 @@ def draw_channels(rng: np.random.Generator, n: int) -> Channels:
 # First two digits of the national number, among blocks that numbering plan metadata accepts.
 _MOBILE_BLOCKS = ("60", "61", "62", "64", "65", "66", "67", "68", "73", "74", "75", "76", "77", "78")
 _LANDLINE_BLOCKS = ("14", "15", "16", "17", "18", "23", "24", "32", "33", "38", "42", "43", "44", "49", "55")
+# Households of an overseas department have its numbers: (country code, mobile blocks, landline
+# blocks), each block four digits of the national number, whose following five are all valid.
+_OVERSEAS_PHONES = {
+    "971": ("590", ("6900", "6905"), ("5902", "5908")),
+    "972": ("596", ("6962", "6972"), ("5963", "5966")),
+    "973": ("594", ("6940", "6944"), ("5942", "5949")),
+    "974": ("262", ("6921", "6934"), ("2621", "2625")),
+    "976": ("262", ("6392", "6396"), ("2696",)),
+}
 
 
 def _phone_expr() -> pl.Expr:
@@ -100,8 +109,8 @@ def _phone_expr() -> pl.Expr:
     pairs = [nsn.str.slice(i, 2) for i in range(1, 9, 2)]
     spaced = pl.concat_str([pl.lit("0") + nsn.str.slice(0, 1), *pairs], separator=" ")
     compact = pl.lit("0") + nsn
-    international = pl.concat_str([pl.lit("+33"), nsn.str.slice(0, 1), *pairs], separator=" ")
-    zeros = pl.lit("0033") + nsn
+    international = pl.concat_str([pl.lit("+") + pl.col("_cc"), nsn.str.slice(0, 1), *pairs], separator=" ")
+    zeros = pl.lit("00") + pl.col("_cc") + nsn
     too_short = pl.concat_str([pl.lit("0") + nsn.str.slice(0, 1), *pairs[:3]], separator=" ")
     too_long = pl.lit("0") + nsn + pl.lit("9")
     form = pl.col("_phone_form")
@@ -144,6 +153,30 @@ def _email_expr() -> pl.Expr:
     )
 
 
+def _overseas_numbers(
+    postal_codes: pl.Series, mobile: BoolArray, block: np.ndarray, digits: np.ndarray
+) -> list[pl.Series | pl.Expr]:
+    """The country code and national number of each household: its overseas department's where it
+    lives in one (by postal code), drawn from the same random numbers as the metropolitan ones."""
+    department = postal_codes.fill_null("").str.slice(0, 3).to_numpy()
+    cc = np.full(len(block), "33", dtype=object)
+    nsn = np.full(len(block), None, dtype=object)
+    for code, (country, mobiles, landlines) in _OVERSEAS_PHONES.items():
+        rows = department == code
+        if not rows.any():
+            continue
+        picked = block[rows]
+        prefix = np.where(
+            mobile[rows],
+            np.array(mobiles)[picked % len(mobiles)],
+            np.array(landlines)[picked % len(landlines)],
+        )
+        nsn[rows] = np.char.add(prefix, np.char.zfill((digits[rows] % 100_000).astype(str), 5))
+        cc[rows] = country
+    overseas = pl.Series("_overseas", nsn, dtype=pl.String)
+    return [pl.Series("_cc", cc, dtype=pl.String), pl.coalesce(overseas, pl.col("_nsn")).alias("_nsn")]
+
+
 def draw_contacts(
     rng: np.random.Generator,
     pools: ContactPools,
@@ -164,7 +197,10 @@ def draw_contacts(
         len(_MOBILE_BLOCKS) + rng.integers(0, len(_LANDLINE_BLOCKS), n),
     )
     has_phone = channels.telephone
+    # Drawn in the order they always were: a seed gives the same directory as before.
     suffix = rng.integers(0, 100, n)
+    domain = rng.integers(0, len(pools.domains), n)
+    digits = rng.integers(0, 10_000_000, n)
     raw = pl.DataFrame(
         {
             "civilite": pl.Series(("M.", "Mme", "")).gather(civilite),
@@ -181,9 +217,8 @@ def draw_contacts(
             ).to_series(),
             "_last_slug": pools.last_slugs.gather(last_idx),
             "_email_suffix": suffix,
-            "_domain": pools.domains.gather(rng.integers(0, len(pools.domains), n)),
-            "_nsn": blocks.gather(block)
-            + pl.Series(rng.integers(0, 10_000_000, n)).cast(pl.String).str.zfill(7),
+            "_domain": pools.domains.gather(domain),
+            "_nsn": blocks.gather(block) + pl.Series(digits).cast(pl.String).str.zfill(7),
             "_phone_form": rng.integers(0, 10, n),
             "_has_phone": has_phone,
             "_phone_invalid": rng.random(n) < INVALID_SHARE,
@@ -197,6 +232,7 @@ def draw_contacts(
             "_town": towns,
         }
     )
+    raw = raw.with_columns(_overseas_numbers(postal_codes, channels.mobile, block, digits))
     postal = pl.col("_has_postal")
     return raw.select(
         "civilite",

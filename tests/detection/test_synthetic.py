@@ -23,6 +23,8 @@ from detection.synthetic import (
     write_synthetic,
 )
 from detection.validation import validate_extract
+from outreach.attempts import is_mobile
+from privacy.phones import french_e164
 
 TERRITORY_EPCI = "240400440"
 
@@ -177,6 +179,30 @@ def test_contacts_match_the_channels_and_some_are_invalid(population: SyntheticC
     assert 0.01 < invalid_phones < 0.06
     assert 0.01 < invalid_emails < 0.06
     assert set(both["civilite"].unique()) <= {"M.", "Mme", ""}
+
+
+@pytest.mark.parametrize(("epci", "country"), [("249740119", "+262"), ("200018653", "+590")])
+def test_households_of_an_overseas_department_have_its_numbers(epci: str, country: str) -> None:
+    reference = load_reference()  # the CINOR (La Réunion), Cap Excellence (Guadeloupe)
+    overseas = commune_table(reference, reference.of_epci(epci)["code_commune"].to_list())
+    population = generate(SynthesisSpec(3_000, seed=3, chunk_size=3_000), overseas)
+    assert population.contacts is not None
+    both = population.extract.join(population.contacts, on="id_foyer")
+    phones = both.filter(pl.col("canal_telephone"))["telephone"].to_list()
+    kept = [french_e164(p) for p in phones if _readable(p)]
+    valid = [e164 for e164 in kept if e164 is not None]
+    assert 0.9 < len(valid) / len(phones) < 0.99  # a few made invalid on purpose, as in France
+    assert all(e164.startswith(country) for e164 in valid)
+    sms = both.filter(pl.col("canal_sms"))["telephone"].to_list()
+    assert all(is_mobile(e164) for e164 in (french_e164(p) for p in sms if _readable(p)) if e164)
+
+
+def _readable(number: str) -> bool:
+    try:
+        phonenumbers.parse(number, "FR")
+    except phonenumbers.NumberParseException:
+        return False
+    return True
 
 
 def test_raw_mode_keys_everything_by_matricule(territory: CommuneTable, tmp_path: Path) -> None:

@@ -78,7 +78,9 @@ def test_the_demo_runs_for_an_overseas_caf_in_its_own_time_zone(tmp_path: Path) 
     assert result.code == 0, result.output
     assert "(CINOR) (3 communes)" in " ".join(result.stdout.split())
     [sms] = (tmp_path / "demo").glob("*/listes/action-2-2-non-recours/*-t1-sms-*.csv")
-    planned = pl.read_csv(sms, separator=";")["envoi_prevu_le"]
+    sent = pl.read_csv(sms, separator=";", schema_overrides={"telephone": pl.String})
+    assert sent["telephone"].str.starts_with("+262").all()  # La Réunion's numbers, kept as such
+    planned = sent["envoi_prevu_le"]
     # Sent within the campaign's hours in La Réunion (UTC+4), its default time zone.
     assert planned.len() > 0 and planned.str.ends_with("+04:00").all()
     hours = planned.str.slice(11, 2).cast(pl.Int32)

@@ -115,9 +115,9 @@ def parse_date(text: str) -> dt.datetime | None:
             moment = parse(text)
         except ValueError:
             continue
-        return (moment.replace(tzinfo=caf_time_zone()) if moment.tzinfo is None else moment).astimezone(
-            dt.UTC
-        )
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=caf_time_zone())
+        return moment.astimezone(dt.UTC)
     return None
 
 

@@ -62,49 +62,28 @@ def test_an_import_run_three_times_records_each_outcome_once_and_counts_the_othe
     assert _outcomes(world) == [(pseudonym(1), "droit_ouvert", 182.5)]
 
 
+@pytest.mark.parametrize(
+    ("zone", "entered"),
+    [
+        # 00:30 in Paris on 12 March is still 11 March in UTC: the day is the Caf's.
+        ("Europe/Paris", dt.datetime(2026, 3, 11, 23, 30, tzinfo=dt.UTC)),
+        # 22:30 in Cayenne on 12 March is already 13 March in UTC.
+        ("America/Cayenne", dt.datetime(2026, 3, 13, 1, 30, tzinfo=dt.UTC)),
+    ],
+)
 def test_an_outcome_entered_on_the_web_the_same_day_is_not_recorded_again_by_an_import(
-    make_world, tmp_path: Path
+    make_world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, zone: str, entered: dt.datetime
 ) -> None:
+    monkeypatch.setenv("UPTAKE_FUSEAU", zone)
     world = _launched(make_world)
     with Session(world.engine) as session, session.begin():
-        # 00:30 in Paris on 12 March is still 11 March in UTC: the day is the French one.
         record_outcome(
-            session,
-            id_foyer=pseudonym(2),
-            resultat="refus",
-            acteur="ts1",
-            survenu_le=dt.datetime(2026, 3, 11, 23, 30, tzinfo=dt.UTC),
-            now=NOW,
+            session, id_foyer=pseudonym(2), resultat="refus", acteur="ts1", survenu_le=entered, now=NOW
         )
     path = tmp_path / "resultats.csv"
     path.write_text(
-        f"id_foyer;resultat;date;commentaire\n{pseudonym(2)};refus;12/03/2026;saisi aussi au tableur\n",
-        encoding="utf-8",
-    )
-
-    done = _import(world, path)
-
-    assert (done.recorded, done.already_recorded) == (0, 1)
-
-
-def test_a_date_typed_at_an_overseas_caf_is_that_day_there(
-    make_world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("UPTAKE_FUSEAU", "America/Cayenne")  # UTC-3
-    world = _launched(make_world)
-    with Session(world.engine) as session, session.begin():
-        # 22:30 in Cayenne on 12 March, already 13 March in UTC.
-        record_outcome(
-            session,
-            id_foyer=pseudonym(2),
-            resultat="refus",
-            acteur="ts1",
-            survenu_le=dt.datetime(2026, 3, 13, 1, 30, tzinfo=dt.UTC),
-            now=NOW,
-        )
-    path = tmp_path / "resultats.csv"
-    path.write_text(
-        f"id_foyer;resultat;date\n{pseudonym(2)};refus;12/03/2026\n{pseudonym(3)};joint;2026-03-12\n",
+        "id_foyer;resultat;date;commentaire\n"
+        f"{pseudonym(2)};refus;12/03/2026;saisi aussi au tableur\n{pseudonym(3)};joint;2026-03-12;\n",
         encoding="utf-8",
     )
 

@@ -112,6 +112,12 @@ def caf_day(moment: datetime) -> date:
     return as_utc(moment).astimezone(caf_time_zone()).date()
 
 
+def caf_moment_text(moment: datetime) -> str:
+    """`moment` as read on the Caf's clock, `05/12/2026 06:00`, for the documents people read (naive
+    times are taken as UTC)."""
+    return as_utc(moment).astimezone(caf_time_zone()).strftime("%d/%m/%Y %H:%M")
+
+
 def caf_midnight(day: date) -> datetime:
     """The moment `day` begins at the Caf, in UTC (as moments are stored and compared)."""
     return datetime.combine(day, datetime.min.time(), tzinfo=caf_time_zone()).astimezone(UTC)

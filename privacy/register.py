@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacy import audit
-from privacy.canonical import utc_now, utc_stamp
+from privacy.canonical import caf_moment_text, utc_now, utc_stamp
 from privacy.config_errors import ConfigProblem, read_config
 from privacy.errors import InputInvalid, UnknownObject
 from privacy.models import RegisterEntry
@@ -224,5 +224,5 @@ def to_html(rows: Sequence[RegisterEntry], *, generated_at: datetime | None = No
     """The register as a French, accessible HTML page."""
     env = Environment(loader=PackageLoader("privacy", "templates"), autoescape=select_autoescape(["html"]))
     return env.get_template("registre.html").render(
-        rows=rows, labels=LABELS, generated_at=utc_stamp(generated_at or utc_now())[:16].replace("T", " ")
+        rows=rows, labels=LABELS, generated_at=caf_moment_text(generated_at or utc_now())
     )

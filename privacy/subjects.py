@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacy import audit
-from privacy.canonical import caf_day, utc_now, utc_stamp
+from privacy.canonical import caf_day, caf_moment_text, parse_stamp, utc_now, utc_stamp
 from privacy.directory import PSEUDONYM_COLUMN, PSEUDONYM_PATTERN
 from privacy.errors import DecisionInvalid
 from privacy.keys import Keyring
@@ -149,13 +149,16 @@ def access_report(
     current = list(dict.fromkeys(pseudonyms.values()))
     aliases = list(session.scalars(select(PseudonymAlias).where(PseudonymAlias.new_pseudonym.in_(current))))
     every = current + [a.old_pseudonym for a in aliases]
-    report = AccessReport(utc_stamp(moment)[:19].replace("T", " "), territory, pseudonyms)
+    report = AccessReport(caf_moment_text(moment), territory, pseudonyms)
     report.sections.append(
         AccessSection(
             "Pseudonymes du foyer",
             ("Finalité", "Pseudonyme"),
             tuple((f, p) for f, p in pseudonyms.items())
-            + tuple((f"ancien (rotation du {a.rotated_at[:10]})", a.old_pseudonym) for a in aliases),
+            + tuple(
+                (f"ancien (rotation du {caf_day(parse_stamp(a.rotated_at)):%d/%m/%Y})", a.old_pseudonym)
+                for a in aliases
+            ),
         )
     )
     contacts = list(session.scalars(select(ContactRecord).where(ContactRecord.pseudonym.in_(every))))
@@ -223,8 +226,9 @@ def access_report(
 def _audit_section(entries: Sequence[AuditEntry]) -> AccessSection:
     return AccessSection(
         "Journal des opérations concernant le foyer",
-        ("N°", "Date (UTC)", "Acteur", "Opération"),
-        tuple((str(e.seq), e.at[:19].replace("T", " "), e.actor, e.action) for e in entries),
+        ("N°", "Date", "Acteur", "Opération"),
+        # The person reads the Caf's clock, not the UTC the entries are stamped and signed in.
+        tuple((str(e.seq), caf_moment_text(parse_stamp(e.at)), e.actor, e.action) for e in entries),
     )
 
 
@@ -232,7 +236,7 @@ def render_text(report: AccessReport) -> str:
     """The access report as plain French text."""
     lines = [
         "Rapport d'accès aux données (RGPD, article 15)",
-        f"Territoire : {report.territory} — édité le {report.generated_at} (UTC)",
+        f"Territoire : {report.territory} — édité le {report.generated_at}",
         "",
     ]
     for section in report.sections:

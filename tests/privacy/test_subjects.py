@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -81,6 +82,34 @@ def test_the_access_report_finds_everything_held_from_the_matricule(
     assert "SMS prime d'activité" in text  # the list the household was on
     assert "opposition.enregistrement" in text and text.count("liste.appel.consultation") == 1
     assert people[0]["nom"] not in text and people[0]["nom"] not in subjects.render_html(report)
+
+
+def test_the_access_report_is_dated_on_the_caf_s_clock(
+    engine: Engine, keyring: Keyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UPTAKE_FUSEAU", "Indian/Reunion")  # UTC+4
+    mine = subjects.pseudonym_for(keyring, "1234567", territory=TERRITORY, finalite="droits")
+    with transaction(engine) as session:
+        audit.append(
+            session,
+            actor="ts",
+            action="liste.appel.consultation",
+            object_ref=mine,
+            now=datetime(2026, 3, 11, 21, 30, tzinfo=UTC),
+        )
+    with transaction(engine) as session:
+        report = subjects.access_report(
+            session,
+            keyring,
+            "1234567",
+            territory=TERRITORY,
+            finalites=["droits"],
+            actor="dpo",
+            now=datetime(2026, 3, 11, 21, 45, tzinfo=UTC),
+        )
+    text = subjects.render_text(report)
+    assert "édité le 12/03/2026 01:45" in text and "12/03/2026 01:30" in text
+    assert "UTC" not in text and "UTC" not in subjects.render_html(report)
 
 
 def test_after_a_key_rotation_everything_is_re_keyed_and_still_found(

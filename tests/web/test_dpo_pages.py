@@ -28,7 +28,7 @@ from tests.web.conftest import (
 )
 from uptake import french
 from uptake.db import transaction
-from uptake.web.household_views import record_view
+from uptake.web.household_views import VIEW_ACTION, record_view
 
 Client = Callable[[str | None], TestClient]
 
@@ -222,8 +222,44 @@ def test_access_log_filters_by_agent_and_household_and_exports_csv(
     export = client.get("/dpo/consultations.csv", params={"acteur": "ts-b"})
     assert export.headers["content-type"].startswith("text/csv")
     lines = export.text.lstrip("\ufeff").splitlines()
-    assert lines[0].startswith("Date (UTC);Agent;Foyer")
+    assert lines[0].startswith("Date;Horodatage (UTC);Agent;Foyer")
     assert len(lines) == 2 and "foyer-bbb" in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("zone", "shown", "day", "other_day"),
+    [
+        ("Europe/Paris", "12/03/2026 00:30", "2026-03-12", "2026-03-11"),
+        ("America/Cayenne", "11/03/2026 20:30", "2026-03-11", "2026-03-12"),
+    ],
+)
+def test_access_log_dates_and_day_filters_are_the_caf_s(
+    client_for: Client,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    zone: str,
+    shown: str,
+    day: str,
+    other_day: str,
+) -> None:
+    monkeypatch.setenv("UPTAKE_FUSEAU", zone)
+    with transaction(engine) as session:  # a view stamped 23:30 UTC on 11 March
+        audit.append(
+            session,
+            actor="ts-a",
+            action=VIEW_ACTION,
+            object_ref="foyer-nuit",
+            details={"motif": "appel"},
+            now=datetime(2026, 3, 11, 23, 30, tzinfo=UTC),
+        )
+    client = client_for("dpo")
+    page = client.get("/dpo/consultations", params={"du": day, "au": day}).text
+    assert "foyer-nuit" in page and shown in page
+    assert (
+        "foyer-nuit" not in client.get("/dpo/consultations", params={"du": other_day, "au": other_day}).text
+    )
+    export = client.get("/dpo/consultations.csv", params={"du": day}).text.lstrip("\ufeff").splitlines()
+    assert export[1].startswith(f"{shown};2026-03-11T23:30:00.000000Z;ts-a;foyer-nuit")
 
 
 def test_register_page_and_csv_show_the_loaded_entries(client_for: Client, engine: Engine) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from detection.retention import archived_extracts, kept_flags
 from privacy import audit, exchanges, register, retention, subjects
-from privacy.canonical import caf_day
+from privacy.canonical import caf_day, caf_midnight, parse_stamp, utc_stamp
 from privacy.errors import PrivacyError
 from privacy.models import AuditEntry, Exchange, PersonalOutput
 from privacy.pseudonyms import DEFAULT_FINALITE
@@ -306,10 +306,11 @@ def _access_rows(
         query = query.where(AuditEntry.actor == acteur)
     if foyer:
         query = query.where(AuditEntry.object_ref == foyer)
+    # The days are the Caf's: a view at 00:30 on the 12th in Paris is stamped 23:30 UTC on the 11th.
     if du:
-        query = query.where(AuditEntry.at >= du.isoformat())
+        query = query.where(AuditEntry.at >= utc_stamp(caf_midnight(du)))
     if au:
-        query = query.where(AuditEntry.at < f"{au.isoformat()}T99")  # stamps are ISO strings
+        query = query.where(AuditEntry.at < utc_stamp(caf_midnight(au + timedelta(days=1))))
     with db(request) as session:
         entries = list(session.scalars(query.order_by(AuditEntry.seq.desc()).limit(ACCESS_LOG_LIMIT)))
     rows = []
@@ -317,7 +318,8 @@ def _access_rows(
         details = json.loads(entry.details) if entry.details else {}
         rows.append(
             {
-                "quand": entry.at[:19].replace("T", " "),
+                "quand": french.moment(parse_stamp(entry.at)),
+                "horodatage": entry.at,
                 "qui": entry.actor,
                 "foyer": entry.object_ref or "",
                 "motif": str(details.get("motif", "")),
@@ -365,9 +367,21 @@ def access_log_csv(
     rows = _access_rows(request, acteur or None, foyer or None, du, au)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
-    writer.writerow(["Date (UTC)", "Agent", "Foyer (pseudonyme)", "Motif", "Campagne", "Entrée du journal"])
+    writer.writerow(
+        ["Date", "Horodatage (UTC)", "Agent", "Foyer (pseudonyme)", "Motif", "Campagne", "Entrée du journal"]
+    )
     for row in rows:
-        writer.writerow([row["quand"], row["qui"], row["foyer"], row["motif"], row["campagne"], row["seq"]])
+        writer.writerow(
+            [
+                row["quand"],
+                row["horodatage"],
+                row["qui"],
+                row["foyer"],
+                row["motif"],
+                row["campagne"],
+                row["seq"],
+            ]
+        )
     with db(request) as session:
         audit.append(
             session,

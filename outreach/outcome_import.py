@@ -37,7 +37,7 @@ from outreach.errors import LineProblem, OutcomeImportInvalid, OutcomeInvalid, O
 from outreach.models import Assignment, Outcome
 from outreach.outcomes import check_outcome, record_outcome
 from outreach.questionnaires import parse_reference
-from privacy.canonical import caf_time_zone
+from privacy.canonical import caf_day, caf_time_zone
 
 REQUIRED_COLUMNS = ("resultat", "date")
 # A household is named by one of these.
@@ -64,10 +64,9 @@ def outcome_identity(
     id_foyer: str, launch_id: int | None, resultat: str, survenu_le: dt.datetime, montant: float | None
 ) -> OutcomeIdentity:
     """The identity of an outcome, by which a second import of it is recognised."""
-    moment = survenu_le.replace(tzinfo=dt.UTC) if survenu_le.tzinfo is None else survenu_le
     cents = None if montant is None else round(montant * 100)
     # The day at the Caf: a worker's entry at 00:30 and a sheet's date name the same day.
-    return id_foyer, launch_id, resultat, moment.astimezone(caf_time_zone()).date(), cents
+    return id_foyer, launch_id, resultat, caf_day(survenu_le), cents
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from outreach.charts import french_number
-from privacy.canonical import caf_time_zone
+from privacy.canonical import as_utc, caf_day, caf_moment_text, caf_time_zone
 from rules.french import french_decimal, french_month
 
 MISSING = "—"
@@ -50,7 +50,7 @@ def day(when: dt.datetime | str | None) -> str:
     if not when:
         return MISSING
     moment = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
-    return utc(moment).astimezone(caf_time_zone()).strftime("%d/%m/%Y")
+    return f"{caf_day(moment):%d/%m/%Y}"
 
 
 def moment(when: dt.datetime | None, *, short: bool = False) -> str:
@@ -58,7 +58,9 @@ def moment(when: dt.datetime | None, *, short: bool = False) -> str:
     when `short`, for narrow tables); None → `—`."""
     if when is None:
         return MISSING
-    return utc(when).astimezone(caf_time_zone()).strftime("%d/%m/%y %H:%M" if short else "%d/%m/%Y %H:%M")
+    if not short:
+        return caf_moment_text(when)
+    return f"{as_utc(when).astimezone(caf_time_zone()):%d/%m/%y %H:%M}"
 
 
 def stored_pairs(stored: str | None) -> list[tuple[str, str]]:

@@ -258,7 +258,10 @@ def run_polars(path: Path, out: Path, geography: Any) -> dict[str, int]:
     age, none = col("age_allocataire"), pl.lit(None, dtype=pl.Float64)
     rules: dict[str, tuple[pl.Expr, pl.Expr, pl.Expr]] = {
         "al_non_recours": (
-            ~col("percoit_al") & col("tenant") & (col("al") >= p["al.montant_minimum_verse"]),
+            ~col("percoit_al")
+            & col("tenant")
+            & (col("al") >= p["al.montant_minimum_verse"])
+            & ~col("code_commune").str.starts_with("97"),  # metropolitan scales only
             col("al"),
             col("priority"),
         ),
@@ -285,7 +288,8 @@ def run_polars(path: Path, out: Path, geography: Any) -> dict[str, int]:
             ~col("percoit_ppa")
             & (earned > 0)
             & (age >= p["ppa.age_minimum"])
-            & (col("ppa") >= p["ppa.montant_minimum_verse"]),
+            & (col("ppa") >= p["ppa.montant_minimum_verse"])
+            & ~col("code_commune").str.starts_with("976"),  # Mayotte has its own amounts
             col("ppa"),
             col("priority"),
         ),
@@ -294,7 +298,8 @@ def run_polars(path: Path, out: Path, geography: Any) -> dict[str, int]:
             ~col("percoit_rsa")
             & ((age >= p["rsa.age_minimum"]) | (children > 0))
             & (age < p["rsa.age_aspa"])
-            & (col("rsa") >= p["rsa.montant_minimum_verse"]),
+            & (col("rsa") >= p["rsa.montant_minimum_verse"])
+            & ~col("code_commune").str.starts_with("976"),
             col("rsa"),
             col("priority"),
         ),
@@ -480,7 +485,7 @@ def run_duckdb(path: Path, out: Path, geography: Any) -> dict[str, int]:
     SELECT id_foyer, 'al_non_recours' AS regle, al_estimee AS montant_estime, prio AS priorite,
            code_commune, distance_services_km FROM h6
       WHERE NOT percoit_al AND statut_logement = 'locataire' AND loyer > 0
-        AND al_estimee >= {p["al.montant_minimum_verse"]}
+        AND al_estimee >= {p["al.montant_minimum_verse"]} AND NOT starts_with(code_commune, '97')
     UNION ALL
     SELECT id_foyer, 'evenement_vie', NULL, prio, code_commune, distance_services_km FROM h6
       WHERE evenement_vie IN ('naissance', 'separation', 'deces_conjoint', 'perte_emploi')
@@ -495,13 +500,14 @@ def run_duckdb(path: Path, out: Path, geography: Any) -> dict[str, int]:
     UNION ALL
     SELECT id_foyer, 'ppa_non_recours', ppa, prio, code_commune, distance_services_km FROM h6
       WHERE NOT percoit_ppa AND revenus_activite > 0 AND age_allocataire >= {p["ppa.age_minimum"]}
-        AND ppa >= {p["ppa.montant_minimum_verse"]}
+        AND ppa >= {p["ppa.montant_minimum_verse"]} AND NOT starts_with(code_commune, '976')
     UNION ALL
     SELECT id_foyer, 'rdv_droits_eloignes', NULL, 3, code_commune, distance_services_km FROM h6 WHERE eloignee
     UNION ALL
     SELECT id_foyer, 'rsa_non_recours', rsa, prio, code_commune, distance_services_km FROM h6
       WHERE NOT percoit_rsa AND (age_allocataire >= {p["rsa.age_minimum"]} OR nb_enfants > 0)
         AND age_allocataire < {p["rsa.age_aspa"]} AND rsa >= {p["rsa.montant_minimum_verse"]}
+        AND NOT starts_with(code_commune, '976')
     """
     table_file = out.with_name("communes.parquet")
     communes.write_parquet(table_file)

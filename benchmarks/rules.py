@@ -229,17 +229,22 @@ def hand_written(
     rsa_mf = forfaitaire(v("rsa.montant_forfaitaire"))
     rsa = (rsa_mf - resources - forfait(v("rsa.montant_forfaitaire"))).round(2)
     remote = geography.remote_expr()
+    overseas = c("code_commune").str.starts_with("97")
+    in_mayotte = c("code_commune").str.starts_with("976")  # its own RSA, prime d'activité and SMIC
     frame = frame.with_columns(_ppa=ppa, _rsa=rsa, _rsa_mf=rsa_mf, _months=months_since)
     frame = frame.with_columns(
         _f_ppa=~c("percoit_ppa")
         & (earned > 0)
         & (c("age_allocataire") >= v("ppa.age_minimum"))
-        & (c("_ppa") >= 15),
+        & (c("_ppa") >= 15)
+        & ~in_mayotte,
         _f_rsa=~c("percoit_rsa")
         & ((c("age_allocataire") >= v("rsa.age_minimum")) | (kids > 0))
         & (c("age_allocataire") < v("rsa.age_aspa"))
-        & (c("_rsa") >= v("rsa.montant_minimum_verse")),
-        _f_al=~c("percoit_al") & tenant & (c("_al") >= v("al.montant_minimum_verse")),
+        & (c("_rsa") >= v("rsa.montant_minimum_verse"))
+        & ~in_mayotte,
+        # The housing benefit's scales are metropolitan (`champ` of its parameters).
+        _f_al=~c("percoit_al") & tenant & (c("_al") >= v("al.montant_minimum_verse")) & ~overseas,
         _f_ev=c("evenement_vie").is_in(["naissance", "separation", "deces_conjoint", "perte_emploi"])
         & (c("_months") >= 0)
         & (c("_months") < 3)

@@ -6,9 +6,12 @@ well the catalogue finds them (used by the demo and the tests).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
+
+from rules.areas import in_areas_expr
 
 # Benefit of the ground truth → rule of the catalogue that looks for its non-take-up.
 RULE_OF_BENEFIT = {"ppa": "ppa_non_recours", "rsa": "rsa_non_recours", "al": "al_non_recours"}
@@ -21,8 +24,9 @@ class RuleQuality:
     benefit: str
     rule: str
     flagged: int
-    actual: int
+    actual: int  # non-claimants the rule can find (inside its `champ`)
     found: int
+    outside: int = 0  # non-claimants living outside the rule's `champ`: not counted in `actual`
 
     @property
     def precision(self) -> float:
@@ -35,11 +39,25 @@ class RuleQuality:
         return self.found / self.actual if self.actual else 1.0
 
 
-def rule_quality(flags: pl.DataFrame, truth: pl.DataFrame) -> list[RuleQuality]:
-    """Precision and recall per benefit; `truth` has `id_foyer` and `non_recours_<benefit>` columns."""
+def rule_quality(
+    flags: pl.DataFrame,
+    truth: pl.DataFrame,
+    households: pl.DataFrame | None = None,
+    areas: Mapping[str, frozenset[str]] | None = None,
+) -> list[RuleQuality]:
+    """Precision and recall per benefit; `truth` has `id_foyer` and `non_recours_<benefit>` columns.
+
+    A rule that flags only in some `areas` (rule id → its `champ`) is measured on the non-claimants
+    living there (`households` gives each one's `code_commune`); the others are counted apart.
+    """
     results = []
     for benefit, rule in RULE_OF_BENEFIT.items():
         flagged = set(flags.filter(pl.col("regle") == rule)["id_foyer"].to_list())
         actual = set(truth.filter(pl.col(f"non_recours_{benefit}"))["id_foyer"].to_list())
-        results.append(RuleQuality(benefit, rule, len(flagged), len(actual), len(flagged & actual)))
+        inside = in_areas_expr(areas[rule]) if areas and rule in areas else None
+        outside: set[str] = set()
+        if inside is not None and households is not None:
+            outside = set(households.filter(~inside)["id_foyer"].to_list()) & actual
+        found = len(flagged & actual)
+        results.append(RuleQuality(benefit, rule, len(flagged), len(actual - outside), found, len(outside)))
     return results

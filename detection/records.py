@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from detection.models import Base
+from rules.areas import LeftOut
 
 RUNNING, SUCCEEDED, REJECTED, FAILED = "running", "succeeded", "rejected", "failed"
 
@@ -182,6 +183,13 @@ class RunRecord:
     rule_digests: dict[str, str] = field(default_factory=dict)
     parameters_used: dict[str, dict[str, Any]] = field(default_factory=dict)
     settings_used: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The rules that did not flag part of the territory (outside their `champ`).
+    left_out: tuple[LeftOut, ...] = ()
+
+    @property
+    def left_out_texts(self) -> list[str]:
+        """One French sentence per rule that did not flag part of the territory."""
+        return [item.text() for item in self.left_out]
 
     @property
     def status_label(self) -> str:
@@ -243,6 +251,10 @@ class RunRecord:
             },
             parameters_used=dict((row.rules_record or {}).get("parametres", {})),
             settings_used=dict((row.rules_record or {}).get("reglages", {})),
+            left_out=tuple(
+                LeftOut.of_record(rule, kept)
+                for rule, kept in sorted((row.rules_record or {}).get("hors_champ", {}).items())
+            ),
         )
 
 

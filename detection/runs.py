@@ -423,6 +423,9 @@ class DetectionRunner:
             _check_output_folder(request.out_dir)
         # JSON-ready: dates and decimal values as text, table keys as text.
         used = json.loads(json.dumps(compiled.parameters_record(), default=str, ensure_ascii=False))
+        left_out = compiled.left_out(self.geography.territory.communes)
+        if left_out:  # beside the record, not in its fingerprint: it depends on the territory
+            used["hors_champ"] = {item.rule_id: item.record() for item in left_out}
         run_id = self._start(request, screened, {**key, "rules_record": used}, started)
         heartbeat = _Heartbeat(self.engine, run_id)
         heartbeat.start()

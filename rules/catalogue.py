@@ -14,10 +14,11 @@ from pathlib import Path
 
 import yaml
 
+from rules.areas import EVERYWHERE, areas_text
 from rules.checker import Checker, ExprProblem, Scope
 from rules.errors import CatalogueInvalid, FolderMissing, Problem, UnknownRule, suggest
 from rules.language import KEYWORDS, Logical, Lookup, Node, SyntaxProblem, parse, source_text
-from rules.parameters import Parameters, load_parameters
+from rules.parameters import Parameters, load_parameters, read_areas
 from rules.sourcefile import LocatedDict, expression_position, position, read_yaml, yaml_problem
 from rules.types import BOOLEAN, INTEGER, KIND_TO_TYPE, NUMBER, TEXT, Type
 
@@ -45,6 +46,7 @@ KNOWN_FIELDS = frozenset(
         "valeurs",
         "simplifications",
         "description",
+        "champ",
     }
 )
 _VERSION = re.compile(r"^\d+(\.\d+){0,2}$")
@@ -135,6 +137,33 @@ class Rule:
     # Keys the contract lets each table be looked up with (checked again against the month's values).
     table_keys: Mapping[str, frozenset[int]] = field(default_factory=dict)
     integer_lookups: frozenset[Lookup] = frozenset()  # look-ups keyed by a whole number
+    # Where the rule flags households: its `champ`, or else where every parameter it reads holds.
+    areas: frozenset[str] = EVERYWHERE
+    # The `champ` of each parameter it reads that does not hold everywhere.
+    parameter_areas: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def areas_note(self) -> str:
+        """Where the rule flags and why, in French; "" when it flags everywhere on parameters that
+        hold everywhere."""
+        sentences = []
+        left_out = EVERYWHERE - self.areas
+        if left_out:
+            why = sorted(
+                name for name, areas in self.parameter_areas.items() if left_out & (EVERYWHERE - areas)
+            )
+            these = "ce territoire" if len(left_out) == 1 else "ces territoires"
+            because = f" (pas de valeurs de {', '.join(why)} pour {these})" if why else ""
+            sentences.append(f"Ne signale pas les foyers de : {areas_text(left_out)}{because}.")
+        beyond: dict[tuple[str, str], list[str]] = {}
+        for name, areas in sorted(self.parameter_areas.items()):
+            if self.areas - areas:
+                beyond.setdefault((areas_text(self.areas - areas), areas_text(areas)), []).append(name)
+        for (where, own), names in beyond.items():
+            sentences.append(
+                f"Applique aussi en {where}, comme le déclare son `champ`, les valeurs de {own} de : "
+                f"{', '.join(names)}."
+            )
+        return " ".join(sentences)
 
 
 @dataclass(frozen=True)
@@ -490,6 +519,12 @@ class _RuleReader:
         parameters_used = frozenset(checker.usage.parameters).union(
             *(self.shared.parameters.get(n, frozenset()) for n in shared_used)
         )
+        parameter_areas = {
+            name: self.context.parameters.get(name).areas
+            for name in parameters_used
+            if self.context.parameters.get(name).areas != EVERYWHERE
+        }
+        areas = self._areas(doc, rule_id, parameter_areas, top)
         table_keys: dict[str, frozenset[int]] = {t: frozenset(k) for t, k in checker.usage.table_keys.items()}
         for name in shared_used:
             for table, keys in self.shared.table_keys.get(name, {}).items():
@@ -501,8 +536,10 @@ class _RuleReader:
         for index, case in enumerate(cases):
             # Checked here so that `uptake rules check` does not call valid what `rules test` rejects.
             self._case(index, case, columns_read, top)
-        if self.problems:
+        if self.problems or areas is None:
             return None
+        if areas != EVERYWHERE:  # the rule's scope is decided on the household's commune
+            columns_read |= {"code_commune"}
         return Rule(
             id=rule_id,
             version=str(doc["version"]),
@@ -528,7 +565,30 @@ class _RuleReader:
             columns_read=columns_read,
             table_keys=table_keys,
             integer_lookups=frozenset(checker.usage.integer_lookups),
+            areas=areas,
+            parameter_areas=parameter_areas,
         )
+
+    def _areas(
+        self,
+        doc: LocatedDict,
+        rule_id: str,
+        parameter_areas: Mapping[str, frozenset[str]],
+        top: tuple[int, int],
+    ) -> frozenset[str] | None:
+        """The rule's `champ` when written (checked), else where all its parameters hold."""
+        common = EVERYWHERE.intersection(*parameter_areas.values())
+        if "champ" in doc:
+            return read_areas(f"règle `{rule_id}`", doc, str(self.path), top, self.problems)
+        if not common:
+            self._fail(
+                top,
+                "les paramètres lus par la règle n'ont aucun territoire en commun (`champ`) : "
+                + " ; ".join(f"{name} : {areas_text(a)}" for name, a in sorted(parameter_areas.items())),
+                "déclarez le `champ` de la règle, ou corrigez celui des paramètres",
+            )
+            return None
+        return common
 
     def _case(self, index: int, case: object, columns_read: frozenset[str], top: tuple[int, int]) -> None:
         """Every mistake of a test case that would make it pass or fail for a wrong reason."""

@@ -18,12 +18,13 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
+from rules.areas import EVERYWHERE, LeftOut, area_of, areas_text, in_areas_expr, ordered_areas, outside_areas
 from rules.catalogue import Catalogue, Condition, Rule
 from rules.errors import CatalogueInvalid, Problem, suggest
 from rules.formatting import display, french_integer
@@ -206,6 +207,21 @@ class CompiledCatalogue:
         # (with the shared formulas it uses): a content change under the same version shows.
         self.rule_digests: dict[str, str] = {p.rule.id: rule_digest(p.rule, shared or {}) for p in plans}
         self.fingerprint = _fingerprint(self.parameters_record())
+        # Rule id → the areas it flags in, for the rules that do not flag everywhere.
+        self.rule_areas: dict[str, frozenset[str]] = {
+            p.rule.id: p.rule.areas for p in plans if p.rule.areas != EVERYWHERE
+        }
+
+    def left_out(self, communes: Iterable[str]) -> list[LeftOut]:
+        """The rules that do not flag the households of some of `communes` (a territory's)."""
+        codes = list(communes)
+        found = []
+        for rule_id, areas in sorted(self.rule_areas.items()):
+            outside = outside_areas(codes, areas)
+            if outside:
+                where = ordered_areas(str(area_of(code)) for code in outside)
+                found.append(LeftOut(rule_id, tuple(ordered_areas(areas)), len(outside), tuple(where)))
+        return found
 
     def parameters_record(self) -> dict[str, dict[str, object]]:
         """Every parameter value (with its date and source) and setting used, and each rule's
@@ -309,7 +325,7 @@ def rule_digest(rule: Rule, shared: Mapping[str, str]) -> str:
             "au_moins_une": [condition(a) for a in c.alternatives],
         }
 
-    definition = {
+    definition: dict[str, object] = {
         "id": rule.id,
         "action": rule.action,
         "lit": sorted(rule.lit),
@@ -322,6 +338,8 @@ def rule_digest(rule: Rule, shared: Mapping[str, str]) -> str:
         "explication": rule.explication,
         "formules": {name: shared[name] for name in sorted(rule.shared_used) if name in shared},
     }
+    if rule.areas != EVERYWHERE:
+        definition["champ"] = sorted(rule.areas)
     text = json.dumps(definition, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -392,12 +410,18 @@ def _plan(
                     ]
                 )
             )
-    condition = pl.lit(True)
-    for c in conditions:
-        condition = condition & c
     named = tuple(zip((c.label for c in rule.conditions), conditions, strict=False))
     if rule.montant_minimum is not None:
         named += (("montant estimé au moins égal au minimum versé", conditions[-1]),)
+    in_areas = in_areas_expr(rule.areas)
+    if in_areas is not None:
+        # Not among the labels of the flags (true for every one of them); told when explaining why
+        # a household is not flagged.
+        conditions.append(in_areas)
+        named += ((f"commune de : {areas_text(rule.areas)} (champ de la règle)", in_areas),)
+    condition = pl.lit(True)
+    for c in conditions:
+        condition = condition & c
     output = (
         pl.lit(rule.id).alias("regle"),
         pl.lit(rule.version).alias("version_regle"),

@@ -10,6 +10,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from rules.areas import EVERYWHERE, areas_text
 from rules.catalogue import Catalogue
 from rules.compiler import compile_catalogue
 from rules.french import french_decimal
@@ -93,6 +94,8 @@ def write_docs(
         autoescape=select_autoescape(["html", "j2"]),
         keep_trailing_newline=True,
     )
+    environment.filters["territoires"] = areas_text
+    environment.globals["everywhere"] = EVERYWHERE
     compiled = compile_catalogue(catalogue, parameters, month, geography)
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import yaml
 
+from rules.areas import AREAS, EVERYWHERE, areas_text
 from rules.errors import FolderMissing, ParametersInvalid, ParametersMissing, Problem, suggest
 from rules.sourcefile import LocatedDict, position, read_yaml, yaml_problem
 
 Value = float | dict[int, float]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-PARAMETER_FIELDS = ("description", "unite", "valeurs")
+PARAMETER_FIELDS = ("description", "unite", "champ", "valeurs")
 VALUE_FIELDS = ("depuis", "valeur", "source", "reference")
 
 
@@ -44,6 +45,7 @@ class Parameter:
     unit: str
     versions: tuple[Version, ...]  # sorted by date
     path: str = ""  # the file it is written in
+    areas: frozenset[str] = EVERYWHERE  # where its values hold (`champ`)
 
     @property
     def is_table(self) -> bool:
@@ -187,9 +189,33 @@ def _parameter(
         problems.append(Problem(path, line, column, f"`{name}` mélange nombres et tables", "une seule forme"))
         return None
     _same_keys(name, versions, path, problems)
+    areas = read_areas(f"`{name}`", spec, path, (line, column), problems)
+    if areas is None:
+        return None
     return Parameter(
-        name, str(spec.get("description", "")), str(spec.get("unite", "")), tuple(versions), path
+        name, str(spec.get("description", "")), str(spec.get("unite", "")), tuple(versions), path, areas
     )
+
+
+def read_areas(
+    owner: str, spec: LocatedDict, path: str, where: tuple[int, int], problems: list[Problem]
+) -> frozenset[str] | None:
+    """The areas of `spec`'s `champ` (everywhere when absent), for a parameter or a rule named
+    `owner`; None after recording why it is wrong."""
+    if "champ" not in spec:
+        return EVERYWHERE
+    raw = spec["champ"]
+    at = position(next(key for key in spec if key == "champ"), where)
+    example = f"ex. `champ: [{areas_text(EVERYWHERE - {'Mayotte'})}]`"
+    if not isinstance(raw, list) or not raw:
+        problems.append(Problem(path, *at, f"{owner} : `champ` doit être une liste de territoires", example))
+        return None
+    unknown = [item for item in raw if item not in AREAS]
+    for item in unknown:
+        hint = suggest(str(item), tuple(AREAS)) or f"territoires connus : {areas_text(EVERYWHERE)}"
+        problem = f"{owner} : territoire inconnu « {item} » dans `champ`"
+        problems.append(Problem(path, *position(item, at), problem, hint))
+    return None if unknown else frozenset(str(item) for item in raw)
 
 
 def _unknown_keys(

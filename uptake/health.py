@@ -120,8 +120,13 @@ def _rules(settings: Settings) -> str:
     geography = Geography.of(load_territory(settings.config_dir / TERRITORY_FILE))
     catalogue, parameters = load_rules(geography)
     month = caf_day(utc_now()).replace(day=1)
-    compile_catalogue(catalogue, parameters, month, geography)  # every parameter has a value this month
-    return f"{len(catalogue.rules)} règle(s), paramètres en vigueur en {month:%m/%Y}"
+    # Compiled: every parameter has a value this month.
+    compiled = compile_catalogue(catalogue, parameters, month, geography)
+    said = f"{len(catalogue.rules)} règle(s), paramètres en vigueur en {month:%m/%Y}"
+    # Not a fault of the installation: the data team is told what the runs will not flag.
+    for item in compiled.left_out(geography.territory.communes):
+        said += f" ; {item.text()}"
+    return said
 
 
 def _campaigns(settings: Settings) -> str:

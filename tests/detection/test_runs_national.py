@@ -57,3 +57,36 @@ def test_a_national_run_keeps_every_household_and_carries_distances(
     far = flags.filter(pl.col("regle") == "rdv_droits_eloignes")
     assert far.height > 0 and far["commune_eloignee"].all()
     assert (far["distance_services_km"] > 25.0).all()
+
+
+def test_overseas_households_outside_a_rules_champ_are_not_flagged_and_the_run_says_so(
+    engine: Engine, national: Geography, tmp_path: Path
+) -> None:
+    extract = tmp_path / "outre-mer.parquet"
+    overseas = [code for code in national.reference.codes if code.startswith("97")]
+    write_synthetic(
+        SynthesisSpec(households=4_000, seed=5), commune_table(national.reference, overseas), extract
+    )
+    # The reference gives Mayotte no population, so no household is drawn there: a quarter are moved.
+    households = pl.read_parquet(extract)
+    moved = pl.int_range(pl.len()) % 4 == 0
+    households = households.with_columns(
+        pl.when(moved).then(pl.lit("97611")).otherwise(pl.col("code_commune")).alias("code_commune")
+    )
+    households.write_parquet(extract)
+
+    run = DetectionRunner(engine, national, tmp_path / "runs").run(RunRequest(extract)).run
+
+    flags = load_flags(engine, run.id)
+    departments = flags.group_by("regle").agg(pl.col("code_commune").str.slice(0, 3).unique().sort())
+    found = dict(zip(departments["regle"], departments["code_commune"].to_list(), strict=True))
+    assert "al_non_recours" not in found  # no overseas scale for the housing benefit
+    assert "976" not in found["rsa_non_recours"] and "976" not in found["ppa_non_recours"]
+    assert {"971", "972", "973", "974"} <= set(found["rsa_non_recours"])
+    assert "976" in found["impaye_locatif"]  # a rule without scales flags everywhere
+    left_out = {item.rule_id: item for item in run.left_out}
+    assert set(left_out) == {"al_non_recours", "ppa_non_recours", "rsa_non_recours"}
+    assert left_out["al_non_recours"].communes == len(overseas)
+    assert left_out["al_non_recours"].where == ("Guadeloupe", "Martinique", "Guyane", "La Réunion", "Mayotte")
+    assert left_out["rsa_non_recours"].where == ("Mayotte",)
+    assert left_out["rsa_non_recours"].communes == sum(code.startswith("976") for code in overseas)

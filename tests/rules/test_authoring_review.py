@@ -184,10 +184,11 @@ def test_table_value_missing_a_key_another_value_has_is_refused_with_file_and_li
         ),
         encoding="utf-8",
     )
+    edited = path.read_text(encoding="utf-8").splitlines().index("      valeur: {1: 319.30, 2: 278.28}") + 1
     with pytest.raises(ParametersInvalid) as caught:
         load_parameters(folder)
     (problem,) = caught.value.problems
-    assert problem.path.endswith("al.yaml") and problem.line == 12
+    assert problem.path.endswith("al.yaml") and problem.line == edited - 1  # its `- depuis:` line
     assert "`al.plafond_loyer_seul`" in problem.message and "n'a pas la clé 3" in problem.message
 
 

@@ -263,7 +263,7 @@ def test_fingerprint_is_the_hash_of_the_recorded_values_and_changes_with_them(co
         "source": "Décret n° 2024-403 du 1er mai 2024, art. 1 ; CSS art. L842-3",
     }
     same = compile_catalogue(catalogue, load_parameters(), datetime.date(2024, 5, 1), geography)
-    assert same.fingerprint == april.fingerprint and same.rule_versions == {"ppa_non_recours": "1.2.0"}
+    assert same.fingerprint == april.fingerprint and same.rule_versions == {"ppa_non_recours": "1.3.0"}
 
 
 def test_yaml_python_tags_are_refused(tmp_path, contract) -> None:

@@ -40,7 +40,9 @@ def _explanations(tmp_path: Path, rule: str, households: list[dict[str, object]]
     catalogue = load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
     compiled = compile_catalogue(catalogue, load_parameters(), JUNE_2024, geography)
     defaults = {c.name: c.default for c in HOUSEHOLD_COLUMNS}
-    rows = [{**defaults, "id_foyer": f"foyer_test_{n:010d}", **h} for n, h in enumerate(households)]
+    # In metropolitan France, where the housing benefit's parameters hold.
+    place = {"code_commune": "04088"}
+    rows = [{**defaults, **place, "id_foyer": f"foyer_test_{n:010d}", **h} for n, h in enumerate(households)]
     frame = pl.DataFrame(rows, schema=HOUSEHOLD_SCHEMA, orient="row")
     flags = compiled.flags(frame.lazy()).sort("id_foyer").collect()
     return catalogue, dict(zip(flags["id_foyer"], flags["explication"], strict=True))

@@ -214,3 +214,26 @@ def test_campaign_emails_left_unsent_for_a_day_are_told_with_the_command_that_se
     assert _lines(cli("check").stdout)["Courriels de campagne"] == (
         "✓ aucun courriel de campagne en attente depuis plus d'un jour"
     )
+
+
+def test_rules_that_will_not_flag_part_of_the_territory_are_told_without_failing(cli, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    # Forcalquier and Saint-Denis de La Réunion, where the catalogue has no housing benefit scale.
+    (config / "territoire.toml").write_text(
+        '[territoire]\nnom = "Essai"\ncommunes = ["04088", "97411"]\n\n'
+        '[[points_service]]\nnom = "Caf"\ncommune = "04088"\n\n'
+        '[[perimetres]]\nnom = "OPAH"\ntype = "OPAH"\ncommunes = ["04088"]\n\n'
+        '[[perimetres]]\nnom = "PIG"\ntype = "PIG"\ncommunes = ["97411"]\n',
+        encoding="utf-8",
+    )
+
+    rules = _lines(cli("check", env={"UPTAKE_CONFIG": str(config)}).stdout)["Règles et paramètres"]
+
+    assert rules.startswith("✓ 7 règle(s), paramètres en vigueur en ")
+    assert rules.endswith(
+        "; al_non_recours ne signale pas les foyers de 1 commune(s) du territoire (La Réunion) : "
+        "hors du champ de ses paramètres (« uptake rules explain al_non_recours »)"
+    )
+    default = _lines(cli("check").stdout)["Règles et paramètres"]
+    assert "al_non_recours" not in default

@@ -87,3 +87,9 @@ def test_the_demo_runs_for_an_overseas_caf_in_its_own_time_zone(tmp_path: Path) 
     assert hours.is_between(9, 17).all()
     flags = pl.read_parquet(next((tmp_path / "demo").glob("*/.uptake/runs/*/flags.parquet")))
     assert flags["code_commune"].str.starts_with("974").all()
+    # No housing benefit estimated on the metropolitan scale; RSA and prime d'activité are.
+    assert "al_non_recours" not in flags["regle"].to_list()
+    assert {"rsa_non_recours", "ppa_non_recours"} <= set(flags["regle"].to_list())
+    said = " ".join(result.stdout.split())
+    assert "al_non_recours ne signale pas les foyers de 3 commune(s) du territoire (La Réunion)" in said
+    assert "hors du champ de al_non_recours (voir ci-dessus), non comptés" in said

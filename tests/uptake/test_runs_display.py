@@ -10,6 +10,7 @@ from rich.console import Console
 
 from detection.records import FAILED, SUCCEEDED, RunRecord
 from detection.reference import load_reference
+from rules.areas import LeftOut
 from uptake.commands.runs import print_run
 
 
@@ -93,3 +94,14 @@ def test_a_failed_run_shows_no_flags_file_nor_counts_it_never_published() -> Non
     assert "/srv/uptake/runs/7/flags.parquet" not in text
     assert "aucun (statut : échoué ; rien n'a été publié)" in text
     assert "Règles demandées (aucun drapeau publié)" in text and "Drapeaux par règle" not in text
+
+
+def test_a_rule_that_did_not_flag_part_of_the_territory_is_pointed_out() -> None:
+    left_out = LeftOut("al_non_recours", ("métropole",), 3, ("La Réunion",))
+    text = " ".join(_shown(replace(_record(3), left_out=(left_out,))).split())
+
+    assert (
+        "Attention : al_non_recours ne signale pas les foyers de 3 commune(s) du territoire (La Réunion) : "
+        "hors du champ de ses paramètres (« uptake rules explain al_non_recours »)." in text
+    )
+    assert "Attention" not in _shown(_record(3))

@@ -157,6 +157,9 @@ def test_run_page_shows_a_runs_counts_by_commune_and_its_steps(client_for: Clien
                 },
                 "reglages": {"impaye_locatif": {"mois_impayes_minimum": 2}},
                 "regles": {"ppa_non_recours": {"version": "1.2.0", "empreinte": "0123456789abcdef"}},
+                "hors_champ": {
+                    "al_non_recours": {"champ": ["métropole"], "communes": 2, "territoires": ["La Réunion"]}
+                },
             },
         )
         session.add(run)
@@ -178,6 +181,11 @@ def test_run_page_shows_a_runs_counts_by_commune_and_its_steps(client_for: Clien
         "3 : 269,32</td><td>01/10/2024</td><td>Arrêté du 27/09/2024, art. 1</td></tr>" in page
     )
     assert "<tr><td><code>impaye_locatif</code></td><td>mois_impayes_minimum</td><td>2</td></tr>" in page
+    # A rule that did not flag part of the territory is pointed out under the counts.
+    assert (
+        "<strong>Attention :</strong> al_non_recours ne signale pas les foyers de 2 commune(s) du territoire "
+        "(La Réunion) : hors du champ de ses paramètres" in page
+    )
     assert page.index("Forcalquier") < page.index("Lurs")
     assert (
         "Validation de l&#39;extrait" in page

@@ -148,11 +148,22 @@ def register(app: typer.Typer) -> None:
         quality = Table(title="Qualité des règles face à la vérité du générateur", title_justify="left")
         for column in ("prestation", "signalés", "non-recourants", "précision", "rappel"):
             quality.add_column(column, justify="right")
-        for q in rule_quality(load_flags(ctx.engine, run.id), pl.read_parquet(truth)):
-            quality.add_row(
-                q.benefit.upper(), str(q.flagged), str(q.actual), percent(q.precision), percent(q.recall)
-            )
+        # A rule that does not flag part of the territory is measured where it does.
+        areas = {item.rule_id: frozenset(item.areas) for item in run.left_out}
+        places = pl.read_parquet(extract, columns=["id_foyer", "code_commune"]) if areas else None
+        measured = rule_quality(load_flags(ctx.engine, run.id), pl.read_parquet(truth), places, areas)
+        for q in measured:
+            # Nothing to measure where the whole territory is outside the rule's `champ`.
+            unmeasured = q.outside and not (q.actual or q.flagged)
+            rates = ("—", "—") if unmeasured else (percent(q.precision), percent(q.recall))
+            quality.add_row(q.benefit.upper(), str(q.flagged), str(q.actual), *rates)
         console.print(quality)
+        for q in measured:
+            if q.outside:
+                _say(
+                    f"{q.benefit.upper()} : {french.count(q.outside)} non-recourant(s) hors du champ de "
+                    f"{q.rule} (voir ci-dessus), non comptés."
+                )
 
         _step(5, "Échange de données personnelles soumis au DPO, approuvé (signature Ed25519)")
         with transaction(ctx.engine) as session:

@@ -127,6 +127,9 @@ def register(app: typer.Typer) -> None:
         console.print("\n[bold]Base légale[/]")
         for basis in rule.base_legale:
             _say(f"  - {basis.texte} {basis.reference}".rstrip())
+        if rule.areas_note():
+            console.print("\n[bold]Territoires[/]")
+            _say(f"  {rule.areas_note()}")
         console.print("\n[bold]Conditions (toutes requises)[/]")
         for condition in rule.conditions:
             _say(f"  - {condition.label}  [{condition.expression.source}]")

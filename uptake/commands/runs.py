@@ -102,6 +102,8 @@ def print_run(record: RunRecord, out: Console, communes_shown: int = COMMUNES_SH
             flagged = french.count(record.counts_by_rule.get(rule, 0)) if published else "—"
             rules.add_row(rule, version, record.rule_digests.get(rule, "—"), flagged)
         out.print(rules)
+    for sentence in record.left_out_texts:
+        out.print(f"Attention : {sentence}.", highlight=False)
     print_kept_parameters(record, out)
     if record.counts_by_commune:
         reference = load_reference()

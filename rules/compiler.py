@@ -219,7 +219,7 @@ class CompiledCatalogue:
         for rule_id, areas in sorted(self.rule_areas.items()):
             outside = outside_areas(codes, areas)
             if outside:
-                where = ordered_areas(str(area_of(code)) for code in outside)
+                where = ordered_areas(area for code in outside if (area := area_of(code)) is not None)
                 found.append(LeftOut(rule_id, tuple(ordered_areas(areas)), len(outside), tuple(where)))
         return found
 

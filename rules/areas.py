@@ -9,6 +9,8 @@ on another territory's scale.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,27 +28,42 @@ AREAS: dict[str, str | None] = {
     "Mayotte": "976",
 }
 EVERYWHERE = frozenset(AREAS)
-_OVERSEAS_PREFIX = "97"
+# Commune codes of the overseas collectivities that are none of the areas (Saint-Pierre-et-Miquelon,
+# Saint-Barthélemy, Saint-Martin, and the Pacific ones): outside every `champ`.
+_ELSEWHERE = ("975", "977", "978", "98")
+_OVERSEAS = ("97", "98")
 
 
 def area_of(code_commune: str) -> str | None:
     """The area of a commune (`97411` → « La Réunion »); None for an overseas collectivity that is
     none of the areas (Saint-Pierre-et-Miquelon, Saint-Martin…)."""
-    if not code_commune.startswith(_OVERSEAS_PREFIX):
+    if not code_commune.startswith(_OVERSEAS):
         return METROPOLE
     department = code_commune[:3]
     return next((name for name, code in AREAS.items() if code == department), None)
 
 
 def in_areas_expr(areas: frozenset[str], column: str = "code_commune") -> pl.Expr | None:
-    """True for the households whose commune lies in `areas`; None when `areas` is everywhere."""
+    """True for the households whose commune lies in `areas`; None when `areas` is everywhere.
+
+    Written with `starts_with` on the code, the cheapest test at national scale (a slice of the
+    code to compare departments costs about twice as much): the departments that are in, or
+    those that are out when metropolitan France is in, whichever are fewer."""
     if areas >= EVERYWHERE:
         return None
-    overseas = sorted(code for name, code in AREAS.items() if name in areas and code is not None)
-    inside = pl.col(column).str.slice(0, 3).is_in(overseas) if overseas else pl.lit(False)
-    if METROPOLE in areas:
-        inside = inside | ~pl.col(column).str.starts_with(_OVERSEAS_PREFIX)
-    return inside
+    code = pl.col(column).str
+    inside = [c for name, c in AREAS.items() if c is not None and name in areas]
+    if METROPOLE not in areas:
+        return _starting_with(code, inside)
+    outside = [c for name, c in AREAS.items() if c is not None and name not in areas] + list(_ELSEWHERE)
+    if len(outside) <= len(inside) + len(_OVERSEAS):
+        return ~_starting_with(code, outside)
+    metropolitan = ~_starting_with(code, list(_OVERSEAS))
+    return metropolitan | _starting_with(code, inside) if inside else metropolitan
+
+
+def _starting_with(code: pl.expr.string.ExprStringNameSpace, prefixes: list[str]) -> pl.Expr:
+    return functools.reduce(operator.or_, (code.starts_with(prefix) for prefix in prefixes))
 
 
 def ordered_areas(areas: Iterable[str]) -> list[str]:

@@ -306,7 +306,18 @@ def compile_catalogue(
             {column: _ExprCompiler(names, versions, context, lookups).compile(expression.node)}
         )
         names[name] = pl.col(column)
-    plans = tuple(_plan(rule, dict(names), versions, context) for rule in catalogue.rules)
+    # One column per distinct `champ`: the rules sharing one (RSA and prime d'activité) test each
+    # household's commune once.
+    in_areas: dict[frozenset[str], pl.Expr] = {}
+    for areas in dict.fromkeys(r.areas for r in catalogue.rules if r.areas != EVERYWHERE):
+        column = f"__champ_{len(in_areas)}"
+        inside = in_areas_expr(areas)
+        assert inside is not None  # only for areas that are not everywhere
+        shared_stages.append({column: inside})
+        in_areas[areas] = pl.col(column)
+    plans = tuple(
+        _plan(rule, dict(names), versions, context, in_areas.get(rule.areas)) for rule in catalogue.rules
+    )
     settings = {r.id: dict(r.settings) for r in catalogue.rules if r.settings}
     shared_texts = {name: unparse(expression.node) for name, expression in catalogue.shared.values}
     return CompiledCatalogue(tuple(shared_stages), plans, versions, settings, month, shared_texts)
@@ -371,8 +382,13 @@ def _check_table_keys(catalogue: Catalogue, parameters: Parameters, versions: Ma
 
 
 def _plan(
-    rule: Rule, names: dict[str, pl.Expr], versions: Mapping[str, Version], ctx: CompileContext
+    rule: Rule,
+    names: dict[str, pl.Expr],
+    versions: Mapping[str, Version],
+    ctx: CompileContext,
+    in_areas: pl.Expr | None = None,
 ) -> _RulePlan:
+    """The compiled pieces of `rule`; `in_areas` is true where its `champ` holds (None: everywhere)."""
     for column in rule.columns_read:
         names.setdefault(column, pl.col(column))
     for name, value in rule.settings.items():
@@ -413,7 +429,6 @@ def _plan(
     named = tuple(zip((c.label for c in rule.conditions), conditions, strict=False))
     if rule.montant_minimum is not None:
         named += (("montant estimé au moins égal au minimum versé", conditions[-1]),)
-    in_areas = in_areas_expr(rule.areas)
     if in_areas is not None:
         # Not among the labels of the flags (true for every one of them); told when explaining why
         # a household is not flagged.

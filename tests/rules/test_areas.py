@@ -166,17 +166,26 @@ def test_a_rule_whose_parameters_hold_in_no_common_territory_is_refused(
 
 
 def test_a_communes_area_is_its_department() -> None:
-    assert [area_of(c) for c in ("04088", "2B033", "97105", "97411", "97611", "97502")] == [
+    assert [area_of(c) for c in ("04088", "2B033", "97105", "97411", "97611", "97502", "98735")] == [
         "métropole",
         "métropole",
         "Guadeloupe",
         "La Réunion",
         "Mayotte",
-        None,  # Saint-Pierre-et-Miquelon is none of the areas
+        None,  # Saint-Pierre-et-Miquelon and Polynesia are none of the areas
+        None,
     ]
-    frame = pl.DataFrame({"code_commune": ["04088", "97105", "97611", None]})
-    inside = frame.select(in_areas_expr(frozenset({"métropole", "Mayotte"}))).to_series()
-    assert inside.to_list() == [True, False, True, None]
+    codes = ["04088", "97105", "97611", "97502", "98735", None]
+    frame = pl.DataFrame({"code_commune": codes})
+    for areas in (
+        frozenset({"métropole", "Mayotte"}),
+        frozenset({"métropole"}),
+        EVERYWHERE - {"Mayotte"},
+        frozenset({"Guadeloupe", "Mayotte"}),
+    ):
+        inside = frame.select(in_areas_expr(areas)).to_series().to_list()
+        # The expression agrees with the area of each code, whichever way it is written.
+        assert inside == [None if c is None else area_of(c) in areas for c in codes], areas
     assert in_areas_expr(EVERYWHERE) is None
 
 

@@ -47,6 +47,11 @@ def test_rules_doc_writes_one_french_page_per_rule(cli, tmp_path: Path) -> None:
     assert len(pages) == 8 and "index.html" in pages
     page = (out / "rsa_non_recours.html").read_text(encoding="utf-8")
     assert '<html lang="fr">' in page and "Décret n° 2024-396" in page
+    # Where each rule flags, and where each parameter's values hold.
+    assert "<h2>Territoires</h2>\n<p>Ne signale pas les foyers de : Mayotte (" in page
+    assert "Valeurs valables en : métropole, Guadeloupe, Martinique, Guyane, La Réunion." in page
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "<td>1.2.0</td><td>métropole</td>" in index and "<td>partout</td>" in index
 
 
 def test_rules_check_on_a_broken_catalogue_lists_positions_and_fails(cli, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 METROPOLE = "métropole"
-# Area → its department code (métropole: every department outside the 97x codes).
+# Area → its department code (métropole: every commune outside the overseas codes, 97x and 98x).
 AREAS: dict[str, str | None] = {
     METROPOLE: None,
     "Guadeloupe": "971",
@@ -96,7 +96,7 @@ class LeftOut:
         where = f" ({areas_text(self.where)})" if self.where else ""
         return (
             f"{self.rule_id} ne signale pas les foyers de {self.communes} commune(s) du territoire{where} : "
-            f"hors du champ de ses paramètres (« uptake rules explain {self.rule_id} »)"
+            f"hors de son champ (« uptake rules explain {self.rule_id} »)"
         )
 
     def record(self) -> dict[str, object]:

@@ -233,7 +233,7 @@ def test_rules_that_will_not_flag_part_of_the_territory_are_told_without_failing
     assert rules.startswith("✓ 7 règle(s), paramètres en vigueur en ")
     assert rules.endswith(
         "; al_non_recours ne signale pas les foyers de 1 commune(s) du territoire (La Réunion) : "
-        "hors du champ de ses paramètres (« uptake rules explain al_non_recours »)"
+        "hors de son champ (« uptake rules explain al_non_recours »)"
     )
     default = _lines(cli("check").stdout)["Règles et paramètres"]
     assert "al_non_recours" not in default

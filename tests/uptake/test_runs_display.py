@@ -102,6 +102,6 @@ def test_a_rule_that_did_not_flag_part_of_the_territory_is_pointed_out() -> None
 
     assert (
         "Attention : al_non_recours ne signale pas les foyers de 3 commune(s) du territoire (La Réunion) : "
-        "hors du champ de ses paramètres (« uptake rules explain al_non_recours »)." in text
+        "hors de son champ (« uptake rules explain al_non_recours »)." in text
     )
     assert "Attention" not in _shown(_record(3))

@@ -184,7 +184,7 @@ def test_run_page_shows_a_runs_counts_by_commune_and_its_steps(client_for: Clien
     # A rule that did not flag part of the territory is pointed out under the counts.
     assert (
         "<strong>Attention :</strong> al_non_recours ne signale pas les foyers de 2 commune(s) du territoire "
-        "(La Réunion) : hors du champ de ses paramètres" in page
+        "(La Réunion) : hors de son champ" in page
     )
     assert page.index("Forcalquier") < page.index("Lurs")
     assert (

@@ -25,6 +25,13 @@ def test_rules_explain_shows_parameters_in_force_with_sources(cli) -> None:
         "al.plafond_loyer_seul = 1 : 329,71 €/mois ; 2 : 287,35 €/mois ; 3 : 269,32 €/mois" in result.stdout
     )
     assert "Arrêté du 27/09/2024" in result.stdout
+    # Where it flags: the overseas scales are not among its parameters.
+    said = " ".join(result.stdout.split())
+    assert (
+        "Territoires Ne signale pas les foyers de : Guadeloupe, Martinique, Guyane, La Réunion, Mayotte"
+        in said
+    )
+    assert "Territoires" not in cli("rules", "explain", "impaye_locatif").stdout
 
 
 def test_rules_explain_unknown_rule_is_a_french_error(cli) -> None:

@@ -407,8 +407,8 @@ def zone_sentences(infos: list[ScheduleInfo]) -> list[str]:
     zone = caf_time_zone().key
     return [
         f"La planification « {info.name} » suit le fuseau {info.zone}, alors que l'installation est dans "
-        f"le fuseau {zone} ({TIME_ZONE_ENV}) : elle ne part pas à l'heure voulue ; remplacez-la "
-        f"(uptake schedule remove {info.name}, puis add)."
+        f"le fuseau {zone} ({TIME_ZONE_ENV}) : elle ne part pas à l'heure voulue ; passez-la au fuseau "
+        f"de l'installation, aux mêmes heures (uptake schedule fuseau {info.name})."
         for info in infos
         if info.zone and info.zone != zone
     ]
@@ -727,10 +727,12 @@ def _change(engine: Engine, name: str, action: str) -> ScheduleInfo:
             if action == "remove":
                 scheduler.remove_job(name)
         except JobLookupError:
-            raise ScheduleError(
-                f"planification inconnue « {name} » : voyez la liste avec « uptake schedule list »"
-            ) from None
+            raise _unknown_schedule(name) from None
         return _info(job)
+
+
+def _unknown_schedule(name: str) -> ScheduleError:
+    return ScheduleError(f"planification inconnue « {name} » : voyez la liste avec « uptake schedule list »")
 
 
 def pause_schedule(engine: Engine, name: str) -> ScheduleInfo:
@@ -746,6 +748,24 @@ def resume_schedule(engine: Engine, name: str) -> ScheduleInfo:
 def run_schedule_now(engine: Engine, name: str) -> ScheduleInfo:
     """Make a schedule due now: the next daemon to look runs it once, then it follows its cron."""
     return _change(engine, name, "now")
+
+
+def rezone_schedule(engine: Engine, name: str) -> tuple[ScheduleInfo, str]:
+    """Read a schedule's cron in the Caf's time zone (`UPTAKE_FUSEAU`) from now on, at the same
+    hours, paused or not as it was: the schedule and the zone it followed before."""
+    with _Store(engine) as scheduler:
+        job = scheduler.get_job(name)
+        if job is None:
+            raise _unknown_schedule(name)
+        before = str(job.trigger.timezone)
+        fields = {field.name: str(field) for field in job.trigger.fields}
+        trigger = CronTrigger(**fields, timezone=caf_time_zone())
+        paused = job.next_run_time is None
+        now = dt.datetime.now(dt.UTC)
+        job = scheduler.modify_job(
+            name, trigger=trigger, next_run_time=None if paused else trigger.get_next_fire_time(None, now)
+        )
+        return _info(job), before
 
 
 def remove_schedule(engine: Engine, name: str) -> ScheduleInfo:

@@ -19,6 +19,7 @@ from uptake.scheduler import (
     next_run_text,
     pause_schedule,
     resume_schedule,
+    rezone_schedule,
     zone_sentences,
 )
 
@@ -88,5 +89,38 @@ def test_a_schedule_fires_at_the_caf_s_hour_and_one_added_under_another_time_zon
     [sentence] = zone_sentences([stored])
     assert "« mensuel » suit le fuseau Indian/Reunion" in sentence
     assert (
-        "le fuseau Europe/Paris (UPTAKE_FUSEAU)" in sentence and "uptake schedule remove mensuel" in sentence
+        "le fuseau Europe/Paris (UPTAKE_FUSEAU)" in sentence and "uptake schedule fuseau mensuel" in sentence
     )
+
+
+def test_a_schedule_is_moved_to_the_caf_s_time_zone_at_the_same_hours_paused_or_not(
+    engine: Engine, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UPTAKE_FUSEAU", "Indian/Reunion")
+    add_schedule(engine, "mensuel", cron="0 6 5 * *", job="relances", params={"days": "30"})
+    add_schedule(engine, "nuit", cron="30 2 * * 1-5", job="purge", params={})
+    pause_schedule(engine, "nuit")
+    monkeypatch.setenv("UPTAKE_FUSEAU", "Europe/Paris")
+    crons = {info.name: info.cron for info in list_schedules(engine)}
+
+    moved, before = rezone_schedule(engine, "mensuel")
+    paused, _ = rezone_schedule(engine, "nuit")
+
+    assert before == "Indian/Reunion" and moved.zone == "Europe/Paris"
+    assert moved.next_run is not None
+    local = moved.next_run.astimezone(ZoneInfo("Europe/Paris"))
+    assert (local.day, local.hour, local.minute) == (5, 6, 0)  # 6 am in Paris now, not in La Réunion
+    assert moved.cron == "0 6 5 * *" and moved.params == {"days": 30}
+    assert paused.paused and paused.zone == "Europe/Paris" and paused.cron == crons["nuit"]
+    assert zone_sentences(list_schedules(engine)) == []
+    assert cli("schedule", "add", "essai", "--cron", "0 6 5 * *", "--job", "relances").code == 0
+    again = cli("schedule", "fuseau", "essai")
+    assert again.code == 0 and "déjà dans le fuseau Europe/Paris, rien à changer" in again.stdout
+    reunion = {"UPTAKE_FUSEAU": "Indian/Reunion"}
+    assert cli("schedule", "add", "reu", "--cron", "0 6 5 * *", "--job", "relances", env=reunion).code == 0
+    said = " ".join(cli("schedule", "fuseau", "reu").stdout.split())
+    assert (
+        "« reu » : heures lues dans le fuseau Europe/Paris (et non plus Indian/Reunion) ; prochaine" in said
+    )
+    unknown = cli("schedule", "fuseau", "inconnue")
+    assert unknown.code == 2 and "planification inconnue « inconnue »" in unknown.output

@@ -422,7 +422,7 @@ def test_a_schedule_added_under_another_time_zone_than_the_caf_s_is_told_with_th
     monkeypatch.setenv("UPTAKE_FUSEAU", "Europe/Paris")
     page = html.unescape(client.get("/donnees/executions").text)
     assert "La planification « mensuelle » suit le fuseau America/Cayenne" in page
-    assert "uptake schedule remove mensuelle, puis add" in page
+    assert "uptake schedule fuseau mensuelle" in page
 
 
 def test_campaigns_and_indicators_pages_say_how_each_counts_rights_opened(

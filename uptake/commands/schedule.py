@@ -28,6 +28,7 @@ from uptake.scheduler import (
     purge_sentence,
     remove_schedule,
     resume_schedule,
+    rezone_schedule,
     run_daemon,
     run_schedule_now,
     zone_sentences,
@@ -148,6 +149,18 @@ def register(app: typer.Typer) -> None:
         """Demande une exécution immédiate (faite par le démon « uptake scheduler »)."""
         info = run_schedule_now(AppContext.from_env().engine, name)
         console.print(f"Planification « {info.name} » : exécution demandée, le démon la lancera sous peu.")
+
+    @schedule.command("fuseau")
+    def rezone_command(name: str = typer.Argument(..., metavar="NOM")) -> None:
+        """Passe une planification au fuseau de l'installation (UPTAKE_FUSEAU), aux mêmes heures."""
+        info, before = rezone_schedule(AppContext.from_env().engine, name)
+        if before == info.zone:
+            console.print(f"Planification « {info.name} » : déjà dans le fuseau {info.zone}, rien à changer.")
+            return
+        console.print(
+            f"Planification « {info.name} » : heures lues dans le fuseau {info.zone} "
+            f"(et non plus {before}) ; prochaine exécution {next_run_text(info)}."
+        )
 
     @schedule.command("remove")
     def remove_command(name: str = typer.Argument(..., metavar="NOM")) -> None:

@@ -423,6 +423,13 @@ def test_a_schedule_added_under_another_time_zone_than_the_caf_s_is_told_with_th
     page = html.unescape(client.get("/donnees/executions").text)
     assert "La planification « mensuelle » suit le fuseau America/Cayenne" in page
     assert "uptake schedule fuseau mensuelle" in page
+    # The data team moves it from the page: same hours, now in the Caf's zone.
+    assert 'aria-label="Passer au fuseau Europe/Paris : mensuelle"' in page
+    moved = client.post("/donnees/planifications/mensuelle/fuseau", data={"csrf_token": csrf_of(page)})
+    assert moved.status_code == 303, moved.text
+    after = html.unescape(client.get(moved.headers["location"]).text)
+    assert "Planification « mensuelle » passée au fuseau de l'installation, aux mêmes heures" in after
+    assert "suit le fuseau" not in after and "Passer au fuseau" not in after
 
 
 def test_campaigns_and_indicators_pages_say_how_each_counts_rights_opened(

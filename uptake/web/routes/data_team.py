@@ -25,7 +25,7 @@ from outreach.models import Contact, Launch, Outcome, WorklistItem
 from outreach.outcomes import OUTCOMES
 from outreach.report import CHANNEL_LABELS, HEADERS
 from outreach.sending import SENDING_LABELS
-from privacy.canonical import caf_day, utc_now
+from privacy.canonical import caf_day, caf_time_zone, utc_now
 from uptake import french
 from uptake.health import check_installation
 from uptake.jobs import ScheduleError
@@ -41,6 +41,7 @@ from uptake.scheduler import (
     pause_schedule,
     purge_sentence,
     resume_schedule,
+    rezone_schedule,
     run_schedule_now,
     zone_sentences,
 )
@@ -65,6 +66,11 @@ SCHEDULE_ACTIONS: dict[str, tuple[Callable[[Engine, str], ScheduleInfo], str]] =
         run_schedule_now,
         "Planification « {name} » à exécuter maintenant : le démon la lance à son prochain passage, "
         "puis elle reprend son rythme.",
+    ),
+    "fuseau": (
+        lambda engine, name: rezone_schedule(engine, name)[0],
+        "Planification « {name} » passée au fuseau de l'installation, aux mêmes heures : prochaine "
+        "exécution le {next}.",
     ),
 }
 
@@ -119,6 +125,7 @@ def _runs_page(
             "runs": runs,
             "schedules": schedules,
             "warnings": zone_sentences(schedules) + missed_sentences(schedules),
+            "caf_zone": caf_time_zone().key,
             "failed": failure_sentences(schedules),
             "outcome_labels": OUTCOME_LABELS,
             "unpurged": purge_sentence(schedules),

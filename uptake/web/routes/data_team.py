@@ -82,14 +82,15 @@ def runs_page(
     planification: Annotated[str | None, Query(max_length=191)] = None,
 ) -> Response:
     """The newest detection runs, their status and counts (households, flags by rule), and the
-    schedules that start them (each can be paused, resumed or run now)."""
+    schedules that start them (each can be paused, resumed, run now or moved to the Caf's time zone)."""
     done = (fait, planification) if fait in SCHEDULE_ACTIONS and planification else None
     return _runs_page(request, done=done)
 
 
 @router.post("/planifications/{name}/{action}")
 def change_schedule(request: Request, name: Annotated[str, Path(max_length=191)], action: str) -> Response:
-    """Pause, resume or run now one schedule (the daemon runs it; nothing runs in the web request)."""
+    """Pause, resume, run now or move to the Caf's time zone one schedule (the daemon runs it; nothing
+    runs in the web request)."""
     if action not in SCHEDULE_ACTIONS:
         return error_page(request, 404, "Action inconnue sur une planification.")
     try:

@@ -449,6 +449,8 @@ class KnownNames:
     communes: Mapping[str, str] | None = None
     perimeters: frozenset[str] | None = None
     exchanges: Mapping[int, str] | None = None
+    # Rules that flag no household of the territory (all its communes outside their `champ`).
+    silent_rules: frozenset[str] = frozenset()
 
 
 def reference_problems(campaign: Campaign, known: KnownNames) -> list[CampaignInvalid]:
@@ -471,6 +473,17 @@ def reference_problems(campaign: Campaign, known: KnownNames) -> list[CampaignIn
                         _closest(rule, known.rule_ids, "règle"),
                     )
                 )
+    chosen = campaign.campagne.regles
+    if chosen and set(chosen) <= known.silent_rules:
+        problems.append(
+            CampaignInvalid(
+                where,
+                "campagne.regles",
+                f"aucune de ces règles ne signale de foyer du territoire ({', '.join(chosen)} : toutes ses "
+                "communes sont hors de leur champ) : la campagne ne contacterait personne",
+                "choisissez des règles qui valent pour le territoire (uptake rules explain RÈGLE)",
+            )
+        )
     code = campaign.campagne.registre
     if code in known.written_register and code not in known.loaded_register:
         problems.append(

@@ -171,6 +171,7 @@ def campaign_names(settings: Settings) -> KnownNames:
     from privacy import register
     from privacy.errors import PrivacyError
     from privacy.models import Exchange
+    from rules.areas import outside_areas
 
     def loaded(engine: Engine) -> frozenset[str]:
         with Session(engine) as session:
@@ -190,8 +191,11 @@ def campaign_names(settings: Settings) -> KnownNames:
     except PrivacyError:  # a broken register folder is the register's finding; the loaded entries decide
         written = frozenset()
     communes = geography.communes.select("code_commune", "nom").iter_rows()
+    codes = geography.territory.communes
+    silent = frozenset(r.id for r in catalogue.rules if len(outside_areas(codes, r.areas)) == len(codes))
     return KnownNames(
         rule_ids=frozenset(rule.id for rule in catalogue.rules),
+        silent_rules=silent,
         loaded_register=read_database(settings, loaded) or frozenset(),
         written_register=written,
         communes={str(code): str(name) for code, name in communes},

@@ -118,3 +118,24 @@ def test_the_shipped_campaign_names_known_rules_and_register_entry() -> None:
     assert not reference_problems(
         load_campaign(SHIPPED), KnownNames(rule_ids=RULES, loaded_register=REGISTER)
     )
+
+
+def test_a_campaign_whose_rules_all_leave_out_the_whole_territory_is_refused(tmp_path: Path) -> None:
+    only_al = load_campaign(
+        _variant(
+            tmp_path,
+            'regles = ["ppa_non_recours", "rsa_non_recours", "al_non_recours"]',
+            'regles = ["al_non_recours"]',
+        )
+    )
+    overseas = KnownNames(
+        rule_ids=RULES, loaded_register=REGISTER, silent_rules=frozenset({"al_non_recours"})
+    )
+
+    (refused,) = reference_problems(only_al, overseas)
+
+    assert refused.key == "campagne.regles"
+    assert "aucune de ces règles ne signale de foyer du territoire (al_non_recours" in str(refused)
+    assert "uptake rules explain" in str(refused)
+    # With one rule that flags there, the campaign reaches someone: nothing to refuse.
+    assert not reference_problems(load_campaign(SHIPPED), overseas)

@@ -237,3 +237,28 @@ def test_rules_that_will_not_flag_part_of_the_territory_are_told_without_failing
     )
     default = _lines(cli("check").stdout)["Règles et paramètres"]
     assert "al_non_recours" not in default
+
+
+def test_a_campaign_whose_rules_flag_nobody_in_the_territory_is_not_ready(cli, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    (config / "territoire.toml").write_text(
+        '[territoire]\nnom = "Saint-Denis"\ncommunes = ["97411"]\n\n'
+        '[[points_service]]\nnom = "Caf"\ncommune = "97411"\n\n'
+        '[[perimetres]]\nnom = "OPAH"\ntype = "OPAH"\ncommunes = ["97411"]\n\n'
+        '[[perimetres]]\nnom = "PIG"\ntype = "PIG"\ncommunes = ["97411"]\n',
+        encoding="utf-8",
+    )
+    campaign = config / "campaigns" / "action-2-2-non-recours.toml"
+    campaign.write_text(
+        campaign.read_text(encoding="utf-8").replace(
+            'regles = ["ppa_non_recours", "rsa_non_recours", "al_non_recours"]', 'regles = ["al_non_recours"]'
+        ),
+        encoding="utf-8",
+    )
+
+    found = _lines(cli("check", env={"UPTAKE_CONFIG": str(config), "UPTAKE_FUSEAU": "Indian/Reunion"}).stdout)
+
+    assert found["Campagnes"].startswith(f"✗ {campaign} : clé `campagne.regles` : aucune de ces règles")
+    assert "la campagne ne contacterait personne" in found["Campagnes"]
+    assert found["Règles et paramètres"].startswith("✓ ")

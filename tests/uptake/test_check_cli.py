@@ -216,17 +216,25 @@ def test_campaign_emails_left_unsent_for_a_day_are_told_with_the_command_that_se
     )
 
 
-def test_rules_that_will_not_flag_part_of_the_territory_are_told_without_failing(cli, tmp_path: Path) -> None:
+def _config_with_territory(tmp_path: Path, communes: list[str]) -> Path:
+    """A copy of the configuration whose territory is `communes` (service point and perimeters in
+    the first one)."""
     config = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config)
-    # Forcalquier and Saint-Denis de La Réunion, where the catalogue has no housing benefit scale.
+    first = communes[0]
     (config / "territoire.toml").write_text(
-        '[territoire]\nnom = "Essai"\ncommunes = ["04088", "97411"]\n\n'
-        '[[points_service]]\nnom = "Caf"\ncommune = "04088"\n\n'
-        '[[perimetres]]\nnom = "OPAH"\ntype = "OPAH"\ncommunes = ["04088"]\n\n'
-        '[[perimetres]]\nnom = "PIG"\ntype = "PIG"\ncommunes = ["97411"]\n',
+        f'[territoire]\nnom = "Essai"\ncommunes = {communes}\n\n'
+        f'[[points_service]]\nnom = "Caf"\ncommune = "{first}"\n\n'
+        f'[[perimetres]]\nnom = "OPAH"\ntype = "OPAH"\ncommunes = ["{first}"]\n\n'
+        f'[[perimetres]]\nnom = "PIG"\ntype = "PIG"\ncommunes = ["{first}"]\n',
         encoding="utf-8",
     )
+    return config
+
+
+def test_rules_that_will_not_flag_part_of_the_territory_are_told_without_failing(cli, tmp_path: Path) -> None:
+    # Forcalquier and Saint-Denis de La Réunion, where the catalogue has no housing benefit scale.
+    config = _config_with_territory(tmp_path, ["04088", "97411"])
 
     rules = _lines(cli("check", env={"UPTAKE_CONFIG": str(config)}).stdout)["Règles et paramètres"]
 
@@ -240,15 +248,7 @@ def test_rules_that_will_not_flag_part_of_the_territory_are_told_without_failing
 
 
 def test_a_campaign_whose_rules_flag_nobody_in_the_territory_is_not_ready(cli, tmp_path: Path) -> None:
-    config = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, config)
-    (config / "territoire.toml").write_text(
-        '[territoire]\nnom = "Saint-Denis"\ncommunes = ["97411"]\n\n'
-        '[[points_service]]\nnom = "Caf"\ncommune = "97411"\n\n'
-        '[[perimetres]]\nnom = "OPAH"\ntype = "OPAH"\ncommunes = ["97411"]\n\n'
-        '[[perimetres]]\nnom = "PIG"\ntype = "PIG"\ncommunes = ["97411"]\n',
-        encoding="utf-8",
-    )
+    config = _config_with_territory(tmp_path, ["97411"])
     campaign = config / "campaigns" / "action-2-2-non-recours.toml"
     campaign.write_text(
         campaign.read_text(encoding="utf-8").replace(

@@ -10,6 +10,9 @@ def test_rules_check_lists_the_catalogue(cli) -> None:
     assert result.code == 0, result.output
     assert "Catalogue valide : 7 règles" in result.stdout
     assert "ppa_non_recours" in result.stdout
+    said = " ".join(result.stdout.split())
+    assert "Aide au logement probablement non réclamée — signale en : métropole" in said
+    assert "sans accompagnement social logement_non_decent (" in said  # a rule flagging everywhere: no note
 
 
 def test_rules_test_runs_every_case_and_succeeds(cli) -> None:

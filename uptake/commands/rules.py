@@ -17,6 +17,7 @@ from rich.console import Console
 from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
 from detection.runs import load_rules
 from privacy.canonical import caf_day, utc_now
+from rules.areas import EVERYWHERE, areas_text
 from rules.cases import run_cases
 from rules.catalogue import Catalogue
 from rules.compiler import compile_catalogue
@@ -82,7 +83,8 @@ def register(app: typer.Typer) -> None:
         loaded = _load(catalogue, parametres)
         _say(f"Catalogue valide : {len(loaded.catalogue.rules)} règles.")
         for rule in loaded.catalogue.rules:
-            _say(f"  {rule.id} (v{rule.version}, action {rule.action}) : {rule.titre}")
+            where = "" if rule.areas == EVERYWHERE else f" — signale en : {areas_text(rule.areas)}"
+            _say(f"  {rule.id} (v{rule.version}, action {rule.action}) : {rule.titre}{where}")
         _say(f"Colonnes lues : {', '.join(sorted(loaded.catalogue.columns_read))}")
 
     @group.command("test")

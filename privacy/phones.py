@@ -8,19 +8,24 @@ import phonenumbers
 # then the overseas departments. `0692 12 34 56` is a mobile of La Réunion (+262), not of France
 # (+33): read as metropolitan it is no valid number at all, and an overseas Caf would reach nobody.
 FRENCH_REGIONS = ("FR", "RE", "YT", "GP", "MQ", "GF")
+_OVERSEAS_REGIONS = FRENCH_REGIONS[1:]
 
 
 def french_e164(text: str) -> str | None:
     """`text` as E.164 when it is a valid number, written internationally (`+262 692 12 34 56`) or
     in the national form of metropolitan France or an overseas department (`0692 12 34 56`); None
-    when it is no valid number. `phonenumbers.NumberParseException` when it cannot be read as one."""
-    number = phonenumbers.parse(text, FRENCH_REGIONS[0])
-    # Another country's number is written internationally: read the same from every region.
-    if number.country_code == 33:
-        for region in FRENCH_REGIONS[1:]:
-            if phonenumbers.is_valid_number(number):
-                break
-            number = phonenumbers.parse(text, region)
+    when it is no valid number. `phonenumbers.NumberParseException` when it cannot be read as one.
+
+    A number in the national form is read as an overseas one first: the numbering plan gives the
+    overseas departments their own prefixes (0262, 0269, 0590, 0639, 0692…), and some of them
+    (Mayotte's landlines, 0269) also pass the looser metropolitan ranges, which would file them
+    under +33. One written with +33 or 0033 stays as written."""
+    number = phonenumbers.parse(text, FRENCH_REGIONS[0], keep_raw_input=True)
+    if number.country_code_source == phonenumbers.CountryCodeSource.FROM_DEFAULT_COUNTRY:
+        for region in _OVERSEAS_REGIONS:
+            overseas = phonenumbers.parse(text, region)
+            if phonenumbers.is_valid_number(overseas):
+                return phonenumbers.format_number(overseas, phonenumbers.PhoneNumberFormat.E164)
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

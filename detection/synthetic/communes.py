@@ -49,7 +49,8 @@ def _zone_expr() -> pl.Expr:
 def commune_table(reference: CommuneReference, codes: Sequence[str] | None = None) -> CommuneTable:
     """The communes to draw from: `codes` (a territory) or, when None, the whole reference.
 
-    Weights are the legal populations (a null population weighs 0).
+    Weights are the legal populations (a null population weighs 0, unless no chosen commune has a
+    known one: then the communes of unknown population weigh the same).
     """
     frame = reference.frame
     if codes is not None:
@@ -68,6 +69,10 @@ def commune_table(reference: CommuneReference, codes: Sequence[str] | None = Non
         ).alias("code_postal"),
     )
     population = frame["population_municipale"].fill_null(0).cast(pl.Float64).to_numpy()
+    if population.sum() <= 0:
+        # The reference gives no legal population for Mayotte's communes: without any other, those
+        # weigh the same, so that a territory there can be synthesised.
+        population = frame["population_municipale"].is_null().cast(pl.Float64).to_numpy()
     if population.sum() <= 0:
         raise SynthesisError(
             "les communes choisies n'ont aucune population connue",

@@ -181,9 +181,11 @@ def test_contacts_match_the_channels_and_some_are_invalid(population: SyntheticC
     assert set(both["civilite"].unique()) <= {"M.", "Mme", ""}
 
 
-@pytest.mark.parametrize(("epci", "country"), [("249740119", "+262"), ("200018653", "+590")])
+@pytest.mark.parametrize(
+    ("epci", "country"), [("249740119", "+262"), ("200018653", "+590"), ("200060457", "+262")]
+)
 def test_households_of_an_overseas_department_have_its_numbers(epci: str, country: str) -> None:
-    reference = load_reference()  # the CINOR (La Réunion), Cap Excellence (Guadeloupe)
+    reference = load_reference()  # the CINOR (La Réunion), Cap Excellence (Guadeloupe), Dembeni-Mamoudzou
     overseas = commune_table(reference, reference.of_epci(epci)["code_commune"].to_list())
     population = generate(SynthesisSpec(3_000, seed=3, chunk_size=3_000), overseas)
     assert population.contacts is not None
@@ -282,6 +284,19 @@ def test_weights_follow_population_and_unknown_codes_are_refused() -> None:
     assert table.weights[list(table.codes).index("04088")] > 0.9
     with pytest.raises(SynthesisError, match="99999"):
         commune_table(reference, ["04088", "99999"])
+
+
+def test_communes_without_a_known_population_weigh_the_same_and_empty_villages_nothing() -> None:
+    reference = load_reference()
+    mayotte = reference.of_epci("200060457")["code_commune"].to_list()  # no legal population given
+    table = commune_table(reference, mayotte)
+    assert len(mayotte) == 2 and np.allclose(table.weights, 0.5)
+    # Beside a commune of known population, they weigh nothing, as before.
+    mixed = commune_table(reference, [*mayotte, "04088"])
+    assert mixed.weights[list(mixed.codes).index("04088")] == 1.0
+    # Villages destroyed in 1916, of known population 0: nobody lives there to synthesise.
+    with pytest.raises(SynthesisError, match="aucune population connue"):
+        commune_table(reference, ["55039", "55050"])
 
 
 def test_cli_national_raw_csv_uses_matricule(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

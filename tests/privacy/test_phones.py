@@ -18,6 +18,8 @@ from privacy.phones import french_e164
         ("0692 12 34 56", "+262692123456"),  # La Réunion
         ("0262 21 22 23", "+262262212223"),
         ("0639 69 12 34", "+262639691234"),  # Mayotte
+        ("0269 67 92 90", "+262269679290"),  # a landline of Mayotte, also within metropolitan ranges
+        ("+33 2 69 67 92 90", "+33269679290"),  # written with +33: kept so
         ("0690 12 34 56", "+590690123456"),  # Guadeloupe
         ("0696 12 34 56", "+596696123456"),  # Martinique
         ("0694 20 12 34", "+594694201234"),  # Guyane

@@ -118,6 +118,19 @@ def caf_moment_text(moment: datetime) -> str:
     return as_utc(moment).astimezone(caf_time_zone()).strftime("%d/%m/%Y %H:%M")
 
 
+def caf_stamp_text(stamp: str) -> str:
+    """A stored UTC stamp (`utc_stamp`) as read on the Caf's clock, to the second:
+    `2026-03-01T21:30:05.000000Z` → `01/03/2026 22:30:05` in Paris. For the logs a DPO reviews; the
+    stamp itself, which the audit chain signs, stays in UTC."""
+    return parse_stamp(stamp).astimezone(caf_time_zone()).strftime("%d/%m/%Y %H:%M:%S")
+
+
+def caf_stamp_day(stamp: str) -> str:
+    """The Caf's day of a stored UTC stamp, `02/03/2026`: an import at 00:30 in Paris is stamped
+    the day before in UTC."""
+    return f"{caf_day(parse_stamp(stamp)):%d/%m/%Y}"
+
+
 def caf_midnight(day: date) -> datetime:
     """The moment `day` begins at the Caf, in UTC (as moments are stored and compared)."""
     return datetime.combine(day, datetime.min.time(), tzinfo=caf_time_zone()).astimezone(UTC)

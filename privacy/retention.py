@@ -31,7 +31,7 @@ from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from privacy import audit, exchanges
-from privacy.canonical import caf_day, caf_midnight, utc_now, utc_stamp
+from privacy.canonical import caf_day, caf_midnight, caf_stamp_day, utc_now, utc_stamp
 from privacy.directory import PERSONAL_FIELDS, PSEUDONYM_COLUMN
 from privacy.errors import DecisionInvalid, ExchangeRefused, PrivacyError, UnknownObject
 from privacy.keys import Keyring
@@ -245,7 +245,7 @@ def read_output(
     exchanges.recheck(session, keyring, authorisation, record.fields, now=now or utc_now())
     if record.purged_at:
         raise PrivacyError(
-            f"la sortie {output_id} a été purgée le {record.purged_at[:10]} : elle n'existe plus"
+            f"la sortie {output_id} a été purgée le {caf_stamp_day(record.purged_at)} : elle n'existe plus"
         )
     blob = Path(record.encrypted_path).read_bytes()
     return decrypt_copy(keyring, record.key_name, output_id, blob)

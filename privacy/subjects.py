@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacy import audit
-from privacy.canonical import caf_day, caf_moment_text, parse_stamp, utc_now, utc_stamp
+from privacy.canonical import caf_day, caf_moment_text, caf_stamp_day, parse_stamp, utc_now, utc_stamp
 from privacy.directory import PSEUDONYM_COLUMN, PSEUDONYM_PATTERN
 from privacy.errors import DecisionInvalid
 from privacy.keys import Keyring
@@ -171,7 +171,7 @@ def access_report(
                     c.pseudonym[:16] + "…",
                     ", ".join(c.usable_fields),
                     ", ".join(c.invalid_fields) or "aucun",
-                    c.imported_at[:10],
+                    caf_stamp_day(c.imported_at),
                 )
                 for c in contacts
             ),
@@ -182,7 +182,7 @@ def access_report(
         AccessSection(
             "Oppositions au contact proactif",
             ("Enregistrée le", "Conservée jusqu'au", "Origine"),
-            tuple((o.recorded_at[:10], o.expires_on.isoformat(), o.source) for o in oppositions),
+            tuple((caf_stamp_day(o.recorded_at), f"{o.expires_on:%d/%m/%Y}", o.source) for o in oppositions),
         )
     )
     outputs = session.execute(
@@ -199,10 +199,10 @@ def access_report(
                 (
                     o.label,
                     f"n°{o.exchange_id}",
-                    o.created_at[:10],
+                    caf_stamp_day(o.created_at),
                     ", ".join(o.fields),
-                    o.retention_until.isoformat(),
-                    f"purgée le {o.purged_at[:10]}" if o.purged_at else "conservée",
+                    f"{o.retention_until:%d/%m/%Y}",
+                    f"purgée le {caf_stamp_day(o.purged_at)}" if o.purged_at else "conservée",
                 )
                 for o in outputs
             ),

@@ -97,6 +97,14 @@ def test_the_access_report_is_dated_on_the_caf_s_clock(
             object_ref=mine,
             now=datetime(2026, 3, 11, 21, 30, tzinfo=UTC),
         )
+        subjects.record_opposition(
+            session,
+            mine,
+            source="courrier",
+            actor="dpo",
+            months=12,
+            now=datetime(2026, 3, 11, 21, 30, tzinfo=UTC),
+        )
     with transaction(engine) as session:
         report = subjects.access_report(
             session,
@@ -109,6 +117,8 @@ def test_the_access_report_is_dated_on_the_caf_s_clock(
         )
     text = subjects.render_text(report)
     assert "édité le 12/03/2026 01:45" in text and "12/03/2026 01:30" in text
+    # Recorded at 21:30 UTC on 11 March: the 12th in La Réunion, kept a year from that day.
+    assert "Enregistrée le : 12/03/2026 ; Conservée jusqu'au : 12/03/2027 ; Origine : courrier" in text
     assert "UTC" not in text and "UTC" not in subjects.render_html(report)
 
 

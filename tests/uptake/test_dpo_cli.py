@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import polars as pl
@@ -50,6 +51,11 @@ def test_a_revoked_exchange_is_shown_listed_and_its_outputs_purged_on_request(
     assert "uptake exchanges purge-outputs 1" in revoked.stdout
     shown = cli("exchanges", "show", "1").stdout
     assert "Échange n°1 — révoquée" in shown and "Motif de la révocation : Prestataire changé" in shown
+    moment = r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d"  # on the Caf's clock
+    assert re.search(f"Demandé le : {moment}", shown) and re.search(
+        f"Révoquée par le DPO .* le {moment}", shown
+    )
+    assert "UTC" not in shown
     assert "révoquée" in cli("exchanges", "list", "--statut", "revoquee").stdout
     unknown = cli("exchanges", "list", "--statut", "annulee")
     assert unknown.code == 2 and "statut « annulee » inconnu" in unknown.output

@@ -179,7 +179,7 @@ def test_the_audit_log_exports_as_csv_one_operation_or_all_and_the_export_is_aud
     only = client.get("/dpo/journal.csv", params={"operation": "echange.revocation"})
     assert only.headers["content-disposition"] == 'attachment; filename="journal-audit.csv"'
     lines = only.text.lstrip("\ufeff").splitlines()
-    assert lines[0] == "N°;Date (UTC);Acteur;Opération;Code;Objet;Comptes et détails"
+    assert lines[0] == "N°;Date;Horodatage (UTC);Acteur;Opération;Code;Objet;Comptes et détails"
     assert len(lines) == 2 and lines[1].endswith(
         ";dpo;Révocation d'un échange;echange.revocation;echange:7;n : 1\u202f234"
     )
@@ -224,6 +224,30 @@ def test_access_log_filters_by_agent_and_household_and_exports_csv(
     lines = export.text.lstrip("\ufeff").splitlines()
     assert lines[0].startswith("Date;Horodatage (UTC);Agent;Foyer")
     assert len(lines) == 2 and "foyer-bbb" in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("zone", "shown"), [("Europe/Paris", "12/03/2026 00:30:05"), ("Indian/Reunion", "12/03/2026 03:30:05")]
+)
+def test_the_audit_log_reads_the_caf_s_clock_and_its_export_keeps_the_signed_utc_stamp(
+    client_for: Client, engine: Engine, monkeypatch: pytest.MonkeyPatch, zone: str, shown: str
+) -> None:
+    monkeypatch.setenv("UPTAKE_FUSEAU", zone)
+    with transaction(engine) as session:  # stamped 23:30:05 UTC on 11 March
+        entry = audit.append(
+            session,
+            actor="dpo",
+            action="echange.revocation",
+            object_ref="echange:9",
+            now=datetime(2026, 3, 11, 23, 30, 5, tzinfo=UTC),
+        )
+        seq = entry.seq
+    client = client_for("dpo")
+    page = client.get("/dpo/journal").text
+    assert f'<time datetime="2026-03-11T23:30:05.000000Z">{shown}</time>' in page
+    assert "UTC" not in page
+    lines = client.get("/dpo/journal.csv").text.lstrip("\ufeff").splitlines()
+    assert f"{seq};{shown};2026-03-11T23:30:05.000000Z;dpo;Révocation d'un échange;" in "\n".join(lines)
 
 
 @pytest.mark.parametrize(

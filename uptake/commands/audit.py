@@ -10,6 +10,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 from privacy import audit
+from privacy.canonical import caf_stamp_text
 from privacy.keys import fingerprint, load_public_key_pem
 from privacy.models import AuditEntry
 from uptake import french
@@ -90,7 +91,7 @@ def register(app: typer.Typer) -> None:
         title = f"Journal d'audit : {action_label(operation)}" if operation else "Journal d'audit"
         table = compact_table(title)
         table.add_column("N°", justify="right", no_wrap=True)
-        table.add_column("Date (UTC)", no_wrap=True)
+        table.add_column("Date", no_wrap=True)
         table.add_column("Acteur", overflow="fold")
         table.add_column("Opération", no_wrap=True)  # read whole: it is what a DPO searches for
         table.add_column("Objet", overflow="fold")
@@ -98,7 +99,7 @@ def register(app: typer.Typer) -> None:
         for row in reversed(rows):
             table.add_row(
                 str(row.seq),
-                row.at[:16].replace("T", " "),
+                caf_stamp_text(row.at),
                 row.actor,
                 row.action,
                 row.object_ref or "",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from privacy import exchanges, retention
 from privacy import register as processing_register
-from privacy.canonical import caf_day, utc_now
+from privacy.canonical import caf_day, caf_stamp_text, utc_now
 from privacy.models import Exchange
 from uptake.commands.actors import ActorOption, actor_name, keyring_of
 from uptake.context import AppContext
@@ -42,11 +42,11 @@ def _show(exchange: Exchange) -> None:
         f"Base légale : {exchange.legal_basis}",
         f"Conservation : {exchange.retention_days} jours",
         f"Expire le : {exchange.expires_on:%d/%m/%Y}",
-        f"Demandé le : {exchange.requested_at[:19].replace('T', ' ')} UTC",
+        f"Demandé le : {caf_stamp_text(exchange.requested_at)}",
     ]
     if exchange.decided_at:
         lines += [
-            f"Décision du DPO ({exchange.dpo}) le {exchange.decided_at[:19].replace('T', ' ')} UTC",
+            f"Décision du DPO ({exchange.dpo}) le {caf_stamp_text(exchange.decided_at)}",
             f"Avis : {exchange.avis}",
         ]
         lines += [f"Recommandation : {r}" for r in exchange.recommandations or []]
@@ -54,8 +54,7 @@ def _show(exchange: Exchange) -> None:
         lines.append(f"Signée (Ed25519), clé {exchange.key_fingerprint}")
     if exchange.revoked_at:
         lines += [
-            f"Révoquée par le DPO ({exchange.revoked_by}) le "
-            f"{exchange.revoked_at[:19].replace('T', ' ')} UTC",
+            f"Révoquée par le DPO ({exchange.revoked_by}) le {caf_stamp_text(exchange.revoked_at)}",
             f"Motif de la révocation : {exchange.revocation_reason}",
         ]
     console.print("\n".join(lines), highlight=False, markup=False)

@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from privacy.canonical import caf_stamp_text
 from uptake import french
 from uptake.web.sessions import SignedIn
 
@@ -21,6 +22,7 @@ TEMPLATES.env.filters.update(
     mois=french.month,
     moment=french.moment,
     jour=french.day,
+    horodatage=caf_stamp_text,
     paires=french.stored_pairs,
     parametres_gardes=french.kept_parameters,
     reglages_gardes=french.kept_settings,

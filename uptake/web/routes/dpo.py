@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from detection.retention import archived_extracts, kept_flags
 from privacy import audit, exchanges, register, retention, subjects
-from privacy.canonical import caf_day, caf_midnight, parse_stamp, utc_stamp
+from privacy.canonical import caf_day, caf_midnight, caf_stamp_text, parse_stamp, utc_stamp
 from privacy.errors import PrivacyError
 from privacy.models import AuditEntry, Exchange, PersonalOutput
 from privacy.pseudonyms import DEFAULT_FINALITE
@@ -245,7 +245,9 @@ def audit_csv(request: Request, operation: Annotated[str | None, Query(max_lengt
     where = [AuditEntry.action == operation] if operation else []
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
-    writer.writerow(["N°", "Date (UTC)", "Acteur", "Opération", "Code", "Objet", "Comptes et détails"])
+    writer.writerow(
+        ["N°", "Date", "Horodatage (UTC)", "Acteur", "Opération", "Code", "Objet", "Comptes et détails"]
+    )
     with db(request) as session:
         rows = session.scalars(
             select(AuditEntry).where(*where).order_by(AuditEntry.seq.desc()).limit(AUDIT_EXPORT_LIMIT + 1)
@@ -257,7 +259,8 @@ def audit_csv(request: Request, operation: Annotated[str | None, Query(max_lengt
             writer.writerow(
                 [
                     e.seq,
-                    e.at[:19].replace("T", " "),
+                    caf_stamp_text(e.at),
+                    e.at,
                     e.actor,
                     action_label(e.action),
                     e.action,

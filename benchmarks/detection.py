@@ -319,7 +319,8 @@ def run_polars(path: Path, out: Path, geography: Any) -> dict[str, int]:
         )
         for rule, (condition, amount, priority) in rules.items()
     ]
-    pl.concat(parts).sink_parquet(out)
+    # Flags have no row order: stacked without one and written as they come, as the engine does.
+    pl.union(parts).sink_parquet(out, maintain_order=False)
     return dict(pl.scan_parquet(out).group_by("regle").len().collect().iter_rows())
 
 
@@ -369,7 +370,9 @@ def run_polars_meme(path: Path, out: Path, geography: Any) -> dict[str, int]:
     flags.with_columns(
         geography.distance_expr().alias("distance_services_km"),
         geography.remote_expr().alias("commune_eloignee"),
-    ).select(pl.col(name).cast(dtype) for name, dtype in FLAG_COLUMNS.items()).sink_parquet(out)
+    ).select(pl.col(name).cast(dtype) for name, dtype in FLAG_COLUMNS.items()).sink_parquet(
+        out, maintain_order=False
+    )
     return dict(pl.scan_parquet(out).group_by("regle").len().collect().iter_rows())
 
 
@@ -512,6 +515,8 @@ def run_duckdb(path: Path, out: Path, geography: Any) -> dict[str, int]:
     table_file = out.with_name("communes.parquet")
     communes.write_parquet(table_file)
     connection = duckdb.connect()
+    # The flags have no row order (DuckDB's advice for large unordered results).
+    connection.execute("SET preserve_insertion_order = false")
     connection.execute(f"CREATE TABLE communes AS SELECT * FROM read_parquet('{table_file}')")
     connection.execute(f"COPY ({query}) TO '{out}' (FORMAT parquet)")
     rows = connection.execute(f"SELECT regle, count(*) FROM read_parquet('{out}') GROUP BY regle").fetchall()

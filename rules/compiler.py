@@ -27,7 +27,7 @@ import polars as pl
 from rules.areas import EVERYWHERE, LeftOut, area_of, areas_text, in_areas_expr, ordered_areas, outside_areas
 from rules.catalogue import Catalogue, Condition, Rule
 from rules.errors import CatalogueInvalid, Problem, suggest
-from rules.formatting import display_pieces, french_integer
+from rules.formatting import display, french_integer
 from rules.functions import FUNCTIONS, CompileContext
 from rules.geography import Geography
 from rules.language import (
@@ -508,7 +508,7 @@ def _explanation(rule: Rule, names: Mapping[str, pl.Expr]) -> pl.Expr:
         if start > position:
             pieces.append(pl.lit(template[position:start]))
         name = template[start + 1 : end]
-        pieces.extend(display_pieces(names[name], rule.placeholders[name]))
+        pieces.append(display(names[name], rule.placeholders[name]))
         position = end + 1
     if position < len(template):
         pieces.append(pl.lit(template[position:]))

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.formatting import MISSING, display, display_pieces, french_integer
+from rules.formatting import french_integer
 from rules.language import Cond, Logical, Not, SyntaxProblem, parse, unparse
-from rules.types import NUMBER
 
 
 def test_french_keywords_build_conditionals_and_logic() -> None:
@@ -65,19 +62,6 @@ def test_amounts_are_written_the_french_way(value: float | None, text: str | Non
     frame = pl.DataFrame({"x": [value, 12.0]}, schema={"x": pl.Float64})
     texts = frame.lazy().select(french_integer(pl.col("x")).alias("texte")).collect(engine="streaming")
     assert texts["texte"].to_list() == [text, "12"]
-
-
-@pytest.mark.parametrize(
-    "value", [0.4, 999.6, -1234567.0, None, 99999.6, 2_500_000_000.0, float("nan"), float("inf")]
-)
-def test_a_sentence_writes_a_number_as_it_is_written_alone(value: float | None) -> None:
-    # An explanation concatenates a number's table texts straight into the sentence.
-    frame = pl.DataFrame({"x": [value, 12.0]}, schema={"x": pl.Float64})
-    pieces = [pl.lit("Dette "), *display_pieces(pl.col("x"), NUMBER), pl.lit(" €.")]
-    sentences = frame.lazy().select(pl.concat_str(pieces).alias("s")).collect(engine="streaming")
-    alone = frame.select(display(pl.col("x"), NUMBER).alias("x"))["x"].to_list()
-    assert sentences["s"].to_list() == [f"Dette {alone[0]} €.", "Dette 12 €."]
-    assert (alone[0] == MISSING) == (value is None or not math.isfinite(value))
 
 
 def test_whitelisted_functions_compute_as_documented(geography) -> None:

@@ -85,8 +85,11 @@ def test_audit_show_tells_operations_whole_and_counts_in_words_within_80_columns
     assert shown.code == 0, shown.output
     assert max(len(line.rstrip()) for line in shown.stdout.splitlines()) <= 80
     assert "rapport.indicateurs" in shown.stdout and "{" not in shown.stdout
-    # On the Caf's clock, to the second: the signed UTC stamps are for `uptake audit verify`.
-    assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", shown.stdout) and "UTC" not in shown.stdout
+    # On the Caf's clock, to the second (the signed UTC stamps are for `uptake audit verify`): the
+    # day above the time in 80 columns, on one line in a wide terminal.
+    assert re.search(r"\d\d/\d\d/\d{4} .*\n.* \d\d:\d\d:\d\d ", shown.stdout) and "UTC" not in shown.stdout
+    wide = cli("audit", "show", env={"COLUMNS": "160"}).stdout
+    assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", wide)
 
 
 def test_launch_then_followup_then_report_from_the_command_line(

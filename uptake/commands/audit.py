@@ -99,7 +99,8 @@ def register(app: typer.Typer) -> None:
         for row in reversed(rows):
             table.add_row(
                 str(row.seq),
-                caf_stamp_text(row.at),
+                # In a narrow terminal, the day above the time rather than an actor cut to 5 letters.
+                caf_stamp_text(row.at).replace(" ", "\n" if console.width < NARROW_WIDTH else " "),
                 row.actor,
                 row.action,
                 row.object_ref or "",
@@ -108,6 +109,9 @@ def register(app: typer.Typer) -> None:
         console.print(table)
 
     app.add_typer(group, name="audit")
+
+
+NARROW_WIDTH = 100
 
 
 def _counts_text(stored: str | None) -> str:

@@ -36,9 +36,9 @@ from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import TERRITORY_FILE, load_territory
 from rules.catalogue import load_catalogue
 from rules.compiler import compile_catalogue
-from rules.formatting import display, french_integer
+from rules.formatting import french_integer, sentence
 from rules.parameters import Parameters, load_parameters
-from rules.types import INTEGER, NUMBER, Type
+from rules.types import INTEGER, NUMBER
 
 REPO = Path(__file__).resolve().parent.parent
 KEEP = ("code_commune",)
@@ -63,14 +63,6 @@ class _Values:
         for k, v in list(table.items())[1:]:
             chain = chain.when(key == k).then(pl.lit(v))
         return chain.otherwise(None)
-
-
-def _money(expr: pl.Expr) -> pl.Expr:
-    return display(expr, NUMBER)
-
-
-def _show(expr: pl.Expr, kind: Type) -> pl.Expr:
-    return display(expr, kind)
 
 
 def hand_written(
@@ -298,17 +290,17 @@ def hand_written(
             "al_non_recours",
             c("_al"),
             by_remoteness,
-            pl.concat_str(
+            sentence(
                 [
-                    pl.lit("Loyer "),
-                    _money(c("loyer")),
-                    pl.lit(" €/mois (retenu "),
-                    _money(c("_rent")),
-                    pl.lit(" €), ressources annuelles "),
-                    _money(c("_annual")),
-                    pl.lit(" €, ne perçoit pas d'aide au logement, montant estimé "),
-                    _money(c("_al")),
-                    pl.lit(" €/mois."),
+                    "Loyer ",
+                    (c("loyer"), NUMBER),
+                    " €/mois (retenu ",
+                    (c("_rent"), NUMBER),
+                    " €), ressources annuelles ",
+                    (c("_annual"), NUMBER),
+                    " €, ne perçoit pas d'aide au logement, montant estimé ",
+                    (c("_al"), NUMBER),
+                    " €/mois.",
                 ]
             ),
             [
@@ -348,15 +340,15 @@ def hand_written(
             "impaye_locatif",
             none,
             pl.lit(1),
-            pl.concat_str(
+            sentence(
                 [
-                    pl.lit("Impayé de loyer signalé : "),
-                    _show(c("impaye_loyer_mois"), INTEGER),
-                    pl.lit(" mois, dette "),
-                    _money(c("dette_locative")),
-                    pl.lit(" € pour un loyer de "),
-                    _money(c("loyer")),
-                    pl.lit(" €/mois ; pas encore d'accompagnement social."),
+                    "Impayé de loyer signalé : ",
+                    (c("impaye_loyer_mois"), INTEGER),
+                    " mois, dette ",
+                    (c("dette_locative"), NUMBER),
+                    " € pour un loyer de ",
+                    (c("loyer"), NUMBER),
+                    " €/mois ; pas encore d'accompagnement social.",
                 ]
             ),
             [
@@ -392,13 +384,13 @@ def hand_written(
             "ppa_non_recours",
             c("_ppa"),
             by_remoteness,
-            pl.concat_str(
+            sentence(
                 [
-                    pl.lit("Revenus d'activité "),
-                    _money(earned),
-                    pl.lit(" €/mois, ne perçoit pas la prime d'activité, montant estimé "),
-                    _money(c("_ppa")),
-                    pl.lit(" €/mois."),
+                    "Revenus d'activité ",
+                    (earned, NUMBER),
+                    " €/mois, ne perçoit pas la prime d'activité, montant estimé ",
+                    (c("_ppa"), NUMBER),
+                    " €/mois.",
                 ]
             ),
             [
@@ -413,13 +405,11 @@ def hand_written(
             "rdv_droits_eloignes",
             none,
             pl.lit(3),
-            pl.concat_str(
+            sentence(
                 [
-                    pl.lit("Commune à "),
-                    _money(geography.distance_expr()),
-                    pl.lit(
-                        " km du point de service le plus proche : invitation à un rendez-vous des droits."
-                    ),
+                    "Commune à ",
+                    (geography.distance_expr(), NUMBER),
+                    " km du point de service le plus proche : invitation à un rendez-vous des droits.",
                 ]
             ),
             [pl.lit("commune parmi les plus éloignées des services")],
@@ -429,15 +419,15 @@ def hand_written(
             "rsa_non_recours",
             c("_rsa"),
             by_remoteness,
-            pl.concat_str(
+            sentence(
                 [
-                    pl.lit("Ressources "),
-                    _money(resources),
-                    pl.lit(" €/mois pour un montant forfaitaire de "),
-                    _money(c("_rsa_mf")),
-                    pl.lit(" €, ne perçoit pas le RSA, montant estimé "),
-                    _money(c("_rsa")),
-                    pl.lit(" €/mois."),
+                    "Ressources ",
+                    (resources, NUMBER),
+                    " €/mois pour un montant forfaitaire de ",
+                    (c("_rsa_mf"), NUMBER),
+                    " €, ne perçoit pas le RSA, montant estimé ",
+                    (c("_rsa"), NUMBER),
+                    " €/mois.",
                 ]
             ),
             [

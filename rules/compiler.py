@@ -27,7 +27,7 @@ import polars as pl
 from rules.areas import EVERYWHERE, LeftOut, area_of, areas_text, in_areas_expr, ordered_areas, outside_areas
 from rules.catalogue import Catalogue, Condition, Rule
 from rules.errors import CatalogueInvalid, Problem, suggest
-from rules.formatting import display, french_integer
+from rules.formatting import Piece, french_integer, sentence
 from rules.functions import FUNCTIONS, CompileContext
 from rules.geography import Geography
 from rules.language import (
@@ -497,7 +497,7 @@ def _label(condition: Condition, compiler: _ExprCompiler) -> pl.Expr:
 
 
 def _explanation(rule: Rule, names: Mapping[str, pl.Expr]) -> pl.Expr:
-    pieces: list[pl.Expr] = []
+    pieces: list[Piece] = []
     position = 0
     template = rule.explication
     while True:
@@ -506,13 +506,13 @@ def _explanation(rule: Rule, names: Mapping[str, pl.Expr]) -> pl.Expr:
             break
         end = template.index("}", start)
         if start > position:
-            pieces.append(pl.lit(template[position:start]))
+            pieces.append(template[position:start])
         name = template[start + 1 : end]
-        pieces.append(display(names[name], rule.placeholders[name]))
+        pieces.append((names[name], rule.placeholders[name]))
         position = end + 1
     if position < len(template):
-        pieces.append(pl.lit(template[position:]))
-    return pl.concat_str(pieces) if pieces else pl.lit("")
+        pieces.append(template[position:])
+    return sentence(pieces)
 
 
 def _check_perimeters(catalogue: Catalogue, known: frozenset[str]) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.formatting import french_integer
+from rules.formatting import display, french_integer, sentence
 from rules.language import Cond, Logical, Not, SyntaxProblem, parse, unparse
+from rules.types import BOOLEAN, DATE, NUMBER, TEXT, Type
 
 
 def test_french_keywords_build_conditionals_and_logic() -> None:
@@ -62,6 +65,57 @@ def test_amounts_are_written_the_french_way(value: float | None, text: str | Non
     frame = pl.DataFrame({"x": [value, 12.0]}, schema={"x": pl.Float64})
     texts = frame.lazy().select(french_integer(pl.col("x")).alias("texte")).collect(engine="streaming")
     assert texts["texte"].to_list() == [text, "12"]
+
+
+def test_a_sentence_writes_each_value_as_display_does_alone_even_beside_large_numbers() -> None:
+    # Enough rows for several batches; numbers of a million or more, empty ones, NaN and infinities
+    # scattered among ordinary ones, beside a decimal number, a date, a yes/no and a text.
+    rows = 300_000
+    amounts = [float((i * 7919) % 150_000) - 2_000.4 for i in range(rows)]
+    for position, special in [
+        (3, 2_500_000_000.0),
+        (70_001, -1_000_000.0),
+        (150_000, None),
+        (150_001, float("nan")),
+        (299_999, float("inf")),
+        (200_000, 999_999.6),
+    ]:
+        amounts[position] = special  # type: ignore[call-overload]
+    frame = pl.DataFrame(
+        {
+            "montant": amounts,
+            "taux": [None if i % 1000 == 0 else i / 8 for i in range(rows)],
+            "jour": [dt.date(2025, 6, 1) + dt.timedelta(days=i % 30) for i in range(rows)],
+            "oui": [None if i % 5 == 0 else i % 2 == 0 for i in range(rows)],
+            "nom": [f"commune {i % 13}" for i in range(rows)],
+        },
+        schema_overrides={"montant": pl.Float64},
+    )
+    values = [
+        (pl.col("montant"), NUMBER),
+        (pl.col("taux"), Type("nombre", decimals=2)),
+        (pl.col("jour"), DATE),
+        (pl.col("oui"), BOOLEAN),
+        (pl.col("nom"), TEXT),
+    ]
+    pieces = [
+        "Montant ",
+        values[0],
+        " €, taux ",
+        values[1],
+        ", le ",
+        values[2],
+        " : ",
+        values[3],
+        ", ",
+        values[4],
+    ]
+    written = frame.lazy().select(sentence(pieces).alias("s")).collect(engine="streaming")["s"]
+    alone = frame.select(display(expr, kind).alias(str(i)) for i, (expr, kind) in enumerate(values))
+    expected = [f"Montant {a} €, taux {b}, le {c} : {d}, {e}" for a, b, c, d, e in alone.iter_rows()]
+    assert written.to_list() == expected
+    assert expected[3].startswith("Montant 2 500 000 000 €") and expected[150_000].startswith("Montant — €")
+    assert expected[200_000].startswith("Montant 1 000 000 €") and expected[299_999].startswith("Montant — €")
 
 
 def test_whitelisted_functions_compute_as_documented(geography) -> None:

@@ -21,6 +21,8 @@ from uptake.context import AppContext
 from uptake.db import transaction
 
 console = Console(emoji=False)
+# Below this many columns, `uptake audit show` writes an entry's day above its time.
+NARROW_WIDTH = 100
 
 
 def register(app: typer.Typer) -> None:
@@ -109,9 +111,6 @@ def register(app: typer.Typer) -> None:
         console.print(table)
 
     app.add_typer(group, name="audit")
-
-
-NARROW_WIDTH = 100
 
 
 def _counts_text(stored: str | None) -> str:

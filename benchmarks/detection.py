@@ -24,6 +24,7 @@ the same file and in the same session:
   engine's there, plus geography and carried attributes); no validation;
 - `duckdb`: the rules in DuckDB SQL, LEAN output like `polars`; no validation.
 
+Every mode runs with the allocator settings `uptake` gives its own processes (`uptake.allocator`).
 Each mode runs `--repetitions` times (default 3), the rounds alternating the order of the modes, and
 keeps its fastest round. It checks that all agree on the number of flags per rule, prints wall
 time, peak RSS, the ratios
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -574,12 +576,18 @@ def extract_file(households: int, seed: int) -> Path:
 
 
 def measure(mode: str, path: Path) -> dict[str, Any]:
-    """One mode in a fresh subprocess."""
+    """One mode in a fresh subprocess, with the allocator settings `uptake` gives its own processes:
+    every mode alike (the polars peers use the same allocator; DuckDB has its own)."""
+    from uptake.allocator import tune_allocator
+
+    environ = dict(os.environ)
+    tune_allocator(environ)
     proc = subprocess.run(
         [sys.executable, __file__, "--child", mode, "--file", str(path)],
         check=False,
         capture_output=True,
         text=True,
+        env=environ,
     )
     if proc.returncode:
         sys.exit(f"échec du mode {mode} :\n{proc.stderr[-3000:]}")

@@ -21,7 +21,10 @@ from typer import _click
 from typer.core import TyperCommand, TyperGroup
 
 from uptake import cli_wording
+from uptake.allocator import tune_allocator
 
+# Before any command loads polars: the allocator reads its settings when the library is loaded.
+tune_allocator()
 cli_wording.install()
 
 

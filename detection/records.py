@@ -400,8 +400,8 @@ def load_flags(engine: Engine, run_id: int, *, rules: Sequence[str] | None = Non
 
 
 def _rows(flags: pl.DataFrame, run_id: int) -> Iterator[tuple[Any, ...]]:
-    for row in flags.select(list(FLAG_COLUMNS)).iter_rows():
-        yield (run_id, *row)
+    # The run's id as a column: each row comes out of polars as the tuple to store, not rebuilt.
+    return flags.select(pl.lit(run_id).alias("run_id"), *FLAG_COLUMNS).iter_rows()
 
 
 # The page cache of a connection that stores flags in SQLite (it grows only as pages are used).
@@ -423,13 +423,17 @@ def insert_flags(session: Session, run_id: int, flags: pl.DataFrame) -> None:
                 for row in _rows(flags, run_id):
                     copy.write_row(row)
         return
-    # SQLite: the driver's executemany on plain tuples, several times faster than ORM dictionaries.
+    # SQLite: the driver's own executemany on plain tuples as polars yields them, several times
+    # faster than ORM dictionaries. Through SQLAlchemy they were listed first: a batch's rows held
+    # at once, and 0 to 12 % slower (300,000 flags, five alternated rounds).
     # The key index takes the flags in random order: with SQLite's default 2 MB page cache, a
     # national run's index pages are read again and again (measured: 20 to 45 % slower).
     connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_INSERT_CACHE_KIB}")
     placeholders = ", ".join("?" for _ in names)
     statement = f"INSERT INTO detection_flags ({', '.join(names)}) VALUES ({placeholders})"  # noqa: S608 (constant names)
-    connection.exec_driver_sql(statement, list(_rows(flags, run_id)))
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    raw.executemany(statement, _rows(flags, run_id))
 
 
 def count_flags(engine: Engine, run_id: int) -> int:

@@ -79,7 +79,12 @@ def seed(url: str, households: int, users: int) -> None:
         session.bulk_insert_mappings(WorklistItem.__mapper__, rows)
         for u in range(users):
             add_user(
-                session, f"ts-banc-{u:02d}", role="travailleur_social", password=PASSWORD, secteurs=communes
+                session,
+                f"ts-banc-{u:02d}",
+                role="travailleur_social",
+                password=PASSWORD,
+                actor="banc",
+                secteurs=communes,
             )
     engine.dispose()
 

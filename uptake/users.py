@@ -1,6 +1,8 @@
 """Accounts of the web application: roles, sectors, Argon2 password hashes.
 
 A social worker is attached to sectors: the commune codes whose households appear on their worklist.
+Every change of an account (created, sectors, disabled or enabled again, password replaced) is written
+to the audit log with who made it: who can see which households is what the DPO reviews.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from privacy import audit
+from uptake.french import utc
 from uptake.models import User
 
 ROLES = ("travailleur_social", "equipe_donnees", "dpo", "admin")
@@ -42,6 +46,10 @@ class AccountError(Exception):
     """A refused account operation; `str()` is a French message naming the input and the fix."""
 
     exit_code = 2
+
+
+class WrongPassword(AccountError):
+    """The current password given to change it is not the account's."""
 
 
 @dataclass(frozen=True)
@@ -79,12 +87,35 @@ def _find(session: Session, login: str) -> User:
     return user
 
 
+def parse_sectors(values: Iterable[str]) -> list[str]:
+    """Commune codes given one by one or as lists separated by commas or spaces ("04088, 04178")."""
+    return [code for value in values for code in value.replace(",", " ").split()]
+
+
+def _check_sectors(role: str, secteurs: Sequence[str], known_communes: Iterable[str] | None) -> None:
+    if secteurs and role != "travailleur_social":
+        raise AccountError("Seuls les comptes « travailleur_social » sont rattachés à des secteurs.")
+    if known_communes is not None:
+        known = set(known_communes)
+        unknown = [code for code in secteurs if code not in known]
+        if unknown:
+            raise AccountError(
+                f"Secteur hors du territoire : {', '.join(unknown)}. Donnez des codes INSEE de communes "
+                "du territoire configuré (config/territoire.toml)."
+            )
+
+
+def _record(session: Session, actor: str, login: str, *, action: str, **details: object) -> None:
+    audit.append(session, actor=actor, action=action, object_ref=f"compte:{login}", details=details or None)
+
+
 def add_user(
     session: Session,
     login: str,
     *,
     role: str,
     password: str,
+    actor: str,
     secteurs: Sequence[str] = (),
     known_communes: Iterable[str] | None = None,
 ) -> Account:
@@ -96,16 +127,7 @@ def add_user(
         )
     if role not in ROLES:
         raise AccountError(f"Rôle inconnu : « {role} ». Rôles possibles : {', '.join(ROLES)}.")
-    if secteurs and role != "travailleur_social":
-        raise AccountError("Seuls les comptes « travailleur_social » sont rattachés à des secteurs.")
-    if known_communes is not None:
-        known = set(known_communes)
-        unknown = [code for code in secteurs if code not in known]
-        if unknown:
-            raise AccountError(
-                f"Secteur hors du territoire : {', '.join(unknown)}. Donnez des codes INSEE de communes "
-                "du territoire configuré (config/territoire.toml)."
-            )
+    _check_sectors(role, secteurs, known_communes)
     _check_password(password)
     if session.scalars(select(User.id).where(User.login == login)).first() is not None:
         raise AccountError(f"Le compte « {login} » existe déjà. Choisissez un autre identifiant.")
@@ -121,25 +143,89 @@ def add_user(
     )
     session.add(user)
     session.flush()
+    _record(session, actor, login, action="compte.creation", role=role, secteurs=list(user.secteurs))
     return _account(user)
 
 
-def disable_user(session: Session, login: str) -> Account:
-    """Disable an account: it can no longer sign in, and its open web sessions stop working."""
+@dataclass(frozen=True)
+class AccountChange:
+    """An account after an operation, and whether the operation changed it (a repeated one does not)."""
+
+    account: Account
+    changed: bool
+
+
+def set_active(session: Session, login: str, active: bool, *, actor: str) -> AccountChange:
+    """Disable an account (it can no longer sign in, its open web sessions stop working) or enable it
+    again (it signs in with the password it had)."""
     user = _find(session, login)
-    user.active = False
+    if user.active == active:
+        return AccountChange(_account(user), changed=False)
+    user.active = active
     session.flush()
-    return _account(user)
+    _record(session, actor, login, action="compte.reactivation" if active else "compte.desactivation")
+    return AccountChange(_account(user), changed=True)
 
 
-def reset_password(session: Session, login: str, password: str) -> Account:
+def set_sectors(
+    session: Session,
+    login: str,
+    secteurs: Sequence[str],
+    *,
+    actor: str,
+    known_communes: Iterable[str] | None = None,
+) -> AccountChange:
+    """Replace a social worker's sectors; their list shows the new communes at their next page."""
+    user = _find(session, login)
+    if not secteurs:
+        raise AccountError(
+            "Aucun secteur donné : un travailleur social a au moins une commune. Pour lui retirer "
+            "l'accès aux foyers, désactivez le compte."
+        )
+    _check_sectors(user.role, secteurs, known_communes)
+    before, after = list(user.secteurs), sorted(set(secteurs))
+    if before == after:
+        return AccountChange(_account(user), changed=False)
+    user.secteurs = after
+    session.flush()
+    _record(session, actor, login, action="compte.secteurs", avant=before, apres=after)
+    return AccountChange(_account(user), changed=True)
+
+
+def reset_password(session: Session, login: str, password: str, *, actor: str) -> Account:
     """Replace an account's password (and re-enable nothing: a disabled account stays disabled)."""
     _check_password(password)
     user = _find(session, login)
-    user.password_hash = _HASHER.hash(password)
-    user.password_changed_at = datetime.now(UTC)
+    _replace_password(user, password, datetime.now(UTC))
     session.flush()
+    _record(session, actor, login, action="compte.mot_de_passe", par="administrateur")
     return _account(user)
+
+
+def change_own_password(
+    session: Session, account_id: int, current: str, new: str, *, now: datetime | None = None
+) -> Account:
+    """Replace one's own password, given the current one. Every session of the account ends at `now`
+    except one opened at that same moment (the caller's new one)."""
+    user = session.get(User, account_id)
+    if user is None or not user.active:
+        raise AccountError("Ce compte n'existe plus ou a été désactivé.")
+    try:
+        _HASHER.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise WrongPassword("Le mot de passe actuel est incorrect : rien n'a été changé.") from None
+    if new == current:
+        raise AccountError("Le nouveau mot de passe est celui d'aujourd'hui : choisissez-en un autre.")
+    _check_password(new)
+    _replace_password(user, new, now or datetime.now(UTC))
+    session.flush()
+    _record(session, user.login, user.login, action="compte.mot_de_passe", par="titulaire")
+    return _account(user)
+
+
+def _replace_password(user: User, password: str, now: datetime) -> None:
+    user.password_hash = _HASHER.hash(password)
+    user.password_changed_at = now
 
 
 def authenticate(session: Session, login: str, password: str) -> Account | None:
@@ -158,6 +244,20 @@ def get_account(session: Session, user_id: int) -> Account | None:
     """The account with this id, or None."""
     user = session.get(User, user_id)
     return _account(user) if user is not None else None
+
+
+def find_account(session: Session, login: str) -> Account | None:
+    """The account with this login, or None."""
+    user = session.scalars(select(User).where(User.login == login)).one_or_none()
+    return _account(user) if user is not None else None
+
+
+def password_changed_on(session: Session, account_id: int) -> datetime | None:
+    """When the account's password was last set (UTC), or None for an unknown account."""
+    user = session.get(User, account_id)
+    if user is None:
+        return None
+    return utc(user.password_changed_at)
 
 
 def list_accounts(session: Session) -> list[Account]:

@@ -42,7 +42,14 @@ def create_accounts(engine: Engine, roles: tuple[str, ...] = ROLES) -> None:
         for role in roles:
             if LOGINS[role] in existing:
                 continue
-            add_user(session, LOGINS[role], role=role, password=PASSWORD, secteurs=SECTORS.get(role, ()))
+            add_user(
+                session,
+                LOGINS[role],
+                role=role,
+                password=PASSWORD,
+                actor="test",
+                secteurs=SECTORS.get(role, ()),
+            )
 
 
 def office_hours_clock() -> Callable[[], datetime]:

@@ -1,15 +1,18 @@
-"""The administrator's accounts page: create (sectors checked against the territory), disable."""
+"""The administrator's accounts pages: create (sectors checked against the territory), change a social
+worker's sectors, give a new password, disable and enable again; each change in the audit log."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from tests.web.conftest import csrf_of, sign_in
+from privacy.models import AuditEntry
+from tests.web.conftest import LOGINS, PASSWORD, csrf_of, sign_in
 from uptake.db import transaction
-from uptake.users import list_accounts
+from uptake.users import find_account, list_accounts
 
 Client = Callable[[str | None], TestClient]
 
@@ -58,10 +61,102 @@ def test_a_disabled_account_can_no_longer_sign_in(client_for: Client) -> None:
     client_for("dpo")  # creates the DPO account
     admin = client_for("admin")
     token = csrf_of(admin.get("/admin/comptes").text)
-    from tests.web.conftest import LOGINS, PASSWORD
-
     assert (
         admin.post(f"/admin/comptes/{LOGINS['dpo']}/desactiver", data={"csrf_token": token}).status_code
         == 303
     )
     assert sign_in(client_for(None), LOGINS["dpo"], PASSWORD).status_code == 401
+
+
+def _entries(engine: Engine, action: str) -> list[AuditEntry]:
+    with transaction(engine) as session:
+        entries = list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+        session.expunge_all()
+    return entries
+
+
+def test_admin_moves_a_social_worker_to_other_sectors_and_the_log_says_who_and_from_where(
+    client_for: Client, engine: Engine
+) -> None:
+    worker = client_for("travailleur_social")
+    admin = client_for("admin")
+    login = LOGINS["travailleur_social"]
+    page = admin.get(f"/admin/comptes/{login}")
+    assert page.status_code == 200 and 'value="04088"' in page.text
+    response = admin.post(
+        f"/admin/comptes/{login}/secteurs",
+        data={"csrf_token": csrf_of(page.text), "secteurs": "04104, 04178"},
+    )
+    assert response.status_code == 303
+    assert "Secteurs enregistrés" in admin.get(response.headers["location"]).text
+    # The worker's open session sees the new sectors at once.
+    assert "04104, 04178" in worker.get("/compte").text
+    [entry] = _entries(engine, "compte.secteurs")
+    assert entry.actor == LOGINS["admin"] and entry.object_ref == f"compte:{login}"
+    assert json.loads(entry.details or "{}") == {"avant": ["04088"], "apres": ["04104", "04178"]}
+
+
+def test_sectors_outside_the_territory_or_none_change_nothing(client_for: Client, engine: Engine) -> None:
+    client_for("travailleur_social")
+    admin = client_for("admin")
+    login = LOGINS["travailleur_social"]
+    token = csrf_of(admin.get(f"/admin/comptes/{login}").text)
+    outside = admin.post(f"/admin/comptes/{login}/secteurs", data={"csrf_token": token, "secteurs": "75056"})
+    assert outside.status_code == 400 and "75056" in outside.text and "territoire" in outside.text
+    empty = admin.post(f"/admin/comptes/{login}/secteurs", data={"csrf_token": token, "secteurs": " "})
+    assert empty.status_code == 400 and "désactivez le compte" in empty.text
+    with transaction(engine) as session:
+        account = find_account(session, login)
+    assert account is not None and account.secteurs == ("04088",)
+    assert _entries(engine, "compte.secteurs") == []
+
+
+def test_a_disabled_account_enabled_again_signs_in_with_its_old_password(
+    client_for: Client, engine: Engine
+) -> None:
+    client_for("dpo")
+    admin = client_for("admin")
+    token = csrf_of(admin.get("/admin/comptes").text)
+    admin.post(f"/admin/comptes/{LOGINS['dpo']}/desactiver", data={"csrf_token": token})
+    listing = admin.get("/admin/comptes").text
+    assert f'Réactiver<span class="sr-only"> {LOGINS["dpo"]}' in listing
+    response = admin.post(f"/admin/comptes/{LOGINS['dpo']}/reactiver", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert sign_in(client_for(None), LOGINS["dpo"], PASSWORD).status_code == 303
+    actions = [
+        e.action for e in _entries(engine, "compte.desactivation") + _entries(engine, "compte.reactivation")
+    ]
+    assert actions == ["compte.desactivation", "compte.reactivation"]
+    assert {e.actor for e in _entries(engine, "compte.reactivation")} == {LOGINS["admin"]}
+
+
+def test_a_new_password_given_by_the_admin_replaces_the_old_one_but_never_their_own(
+    client_for: Client, engine: Engine
+) -> None:
+    client_for("equipe_donnees")
+    admin = client_for("admin")
+    login = LOGINS["equipe_donnees"]
+    token = csrf_of(admin.get(f"/admin/comptes/{login}").text)
+    response = admin.post(
+        f"/admin/comptes/{login}/mot-de-passe",
+        data={"csrf_token": token, "mot_de_passe": "une-autre-phrase-de-passe"},
+    )
+    assert response.status_code == 303
+    assert sign_in(client_for(None), login, PASSWORD).status_code == 401
+    assert sign_in(client_for(None), login, "une-autre-phrase-de-passe").status_code == 303
+    [entry] = _entries(engine, "compte.mot_de_passe")
+    assert entry.actor == LOGINS["admin"] and json.loads(entry.details or "{}") == {"par": "administrateur"}
+    assert "une-autre-phrase-de-passe" not in (entry.details or "")
+    own = admin.post(
+        f"/admin/comptes/{LOGINS['admin']}/mot-de-passe",
+        data={"csrf_token": token, "mot_de_passe": "une-autre-phrase-de-passe"},
+    )
+    assert own.status_code == 400 and "Mon compte" in own.text
+    assert sign_in(client_for(None), LOGINS["admin"], PASSWORD).status_code == 303
+
+
+def test_an_unknown_account_page_is_a_clean_404(client_for: Client) -> None:
+    admin = client_for("admin")
+    assert admin.get("/admin/comptes/personne").status_code == 404
+    token = csrf_of(admin.get("/admin/comptes").text)
+    assert admin.post("/admin/comptes/personne/reactiver", data={"csrf_token": token}).status_code == 404

@@ -62,6 +62,35 @@ def test_sign_in_page_is_french_accessible_and_leads_the_admin_to_the_accounts(p
     check_page(page, "admin-comptes")
 
 
+def test_admin_moves_a_worker_to_another_sector_who_then_changes_their_own_password(
+    page: Any, site: Site
+) -> None:
+    sign_in(page, site, "travailleur_social")  # the account exists before the admin looks for it
+    sign_out(page)
+    sign_in(page, site, "admin")
+    page.get_by_role("link", name=LOGINS["travailleur_social"]).click()
+    page.wait_for_load_state()
+    check_page(page, "admin-compte")
+    page.get_by_label("Codes INSEE des communes").fill("04088 04104")
+    page.get_by_role("button", name="Enregistrer les secteurs").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("status").inner_text().startswith("Secteurs enregistrés")
+    sign_out(page)
+    sign_in(page, site, "travailleur_social")
+    page.get_by_role("link", name=re.compile("mon compte")).click()
+    page.wait_for_url(re.compile(r".*/compte$"))
+    assert "04088, 04104" in page.get_by_role("main").inner_text()
+    check_page(page, "mon-compte")
+    page.get_by_label("Mot de passe actuel").fill(PASSWORD)
+    page.get_by_label("Nouveau mot de passe (12 caractères au moins)").fill("une-nouvelle-phrase-de-passe")
+    page.get_by_label("Nouveau mot de passe, une seconde fois").fill("une-nouvelle-phrase-de-passe")
+    page.get_by_label("Nouveau mot de passe, une seconde fois").press("Enter")
+    page.wait_for_load_state()
+    assert page.get_by_role("status").inner_text().startswith("Mot de passe changé")
+    page.get_by_role("link", name="Ma liste d'appels").click()  # still signed in
+    page.wait_for_url(re.compile(r".*/travail/liste$"))
+
+
 def test_the_accessibility_statement_is_linked_from_the_foot_of_every_page(page: Any, site: Site) -> None:
     page.goto(f"{site.url}/connexion")
     page.get_by_role("link", name="Accessibilité : non conforme").click()
@@ -196,6 +225,7 @@ def test_on_a_phone_no_page_is_wider_than_the_screen(browser: Any, site: Site, r
         }
         assert pages
         pages |= {details[role]} if role in details else set()  # a page reached from a list
+        pages.add("/compte")  # reached from the header
         wider = {}
         for href in sorted(pages):
             phone.goto(f"{site.url}{href}")

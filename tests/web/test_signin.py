@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from tests.web.conftest import LOGINS, PASSWORD, create_accounts, csrf_of, sign_in
 from uptake.db import transaction
 from uptake.models import WebSession
-from uptake.users import disable_user, reset_password
+from uptake.users import reset_password, set_active
 from uptake.web.sessions import MAX_FAILURES_PER_LOGIN
 
 Client = Callable[[str | None], TestClient]
@@ -99,8 +99,8 @@ def test_disabling_an_account_or_resetting_its_password_ends_its_sessions(
 ) -> None:
     dpo, admin = client_for("dpo"), client_for("admin")
     with transaction(engine) as session:
-        disable_user(session, LOGINS["dpo"])
-        reset_password(session, LOGINS["admin"], "une-nouvelle-phrase-de-passe")
+        set_active(session, LOGINS["dpo"], False, actor="test")
+        reset_password(session, LOGINS["admin"], "une-nouvelle-phrase-de-passe", actor="test")
     assert dpo.get("/").headers["location"] == "/connexion?session=terminee"
     assert admin.get("/").headers["location"] == "/connexion?session=terminee"
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import select
 
+from privacy.models import AuditEntry
 from uptake.db import make_engine, transaction
 from uptake.models import User
 from uptake.settings import load_settings
@@ -99,3 +101,79 @@ def test_disable_and_reset_password_change_who_can_sign_in(cli: Any) -> None:
     unknown = cli("users", "disable", "personne")
     assert unknown.code == 2
     assert "Compte inconnu" in unknown.stderr
+
+
+def _audit(action: str) -> list[tuple[str, str | None, str | None]]:
+    engine = make_engine(load_settings().database_url)
+    with transaction(engine) as session:
+        return [
+            (e.actor, e.object_ref, e.details)
+            for e in session.scalars(select(AuditEntry).where(AuditEntry.action == action))
+        ]
+
+
+def _add_worker(cli: Any, *sectors: str) -> None:
+    options = [part for code in sectors for part in ("--secteur", code)]
+    result = cli(
+        "users", "add", "ts-mobile", "--role", "travailleur_social", *options, "--password-stdin",
+        stdin="une-phrase-de-passe-solide\n",
+    )  # fmt: skip
+    assert result.code == 0, result.output
+
+
+def test_sectors_given_as_a_comma_separated_list_are_each_kept(cli: Any) -> None:
+    _add_worker(cli, "04088,04178")
+    user = _user("ts-mobile")
+    assert user is not None and user.secteurs == ["04088", "04178"]
+    [(_actor, ref, details)] = _audit("compte.creation")
+    assert ref == "compte:ts-mobile" and "04178" in (details or "")
+
+
+def test_sectors_replaces_a_social_workers_communes_once_and_logs_who_did_it(cli: Any) -> None:
+    _add_worker(cli, "04088")
+    result = cli(
+        "users", "sectors", "ts-mobile", "--secteur", "04104", "--secteur", "04178", "--acteur", "chef"
+    )
+    assert result.code == 0, result.output
+    assert "04104, 04178" in result.stdout
+    user = _user("ts-mobile")
+    assert user is not None and user.secteurs == ["04104", "04178"]
+    again = cli("users", "sectors", "ts-mobile", "--secteur", "04178,04104")
+    assert again.code == 0 and "Rien à changer" in again.stdout
+    [(actor, _ref, details)] = _audit("compte.secteurs")
+    assert actor == "chef" and json.loads(details or "{}") == {
+        "avant": ["04088"],
+        "apres": ["04104", "04178"],
+    }
+
+
+def test_sectors_are_refused_for_other_roles_and_outside_the_territory(cli: Any) -> None:
+    assert (
+        cli(
+            "users", "add", "dpo-x", "--role", "dpo", "--password-stdin", stdin="une-phrase-de-passe-solide\n"
+        ).code
+        == 0
+    )
+    other_role = cli("users", "sectors", "dpo-x", "--secteur", "04088")
+    assert other_role.code == 2 and "travailleur_social" in other_role.stderr
+    _add_worker(cli, "04088")
+    outside = cli("users", "sectors", "ts-mobile", "--secteur", "75056")
+    assert outside.code == 2 and "75056" in outside.stderr
+    unknown = cli("users", "sectors", "personne", "--secteur", "04088")
+    assert unknown.code == 2 and "Compte inconnu" in unknown.stderr
+    assert _audit("compte.secteurs") == []
+
+
+def test_a_disabled_account_enabled_again_authenticates_with_its_old_password(cli: Any) -> None:
+    _add_worker(cli, "04088")
+    assert cli("users", "disable", "ts-mobile").code == 0
+    engine = make_engine(load_settings().database_url)
+    with transaction(engine) as session:
+        assert authenticate(session, "ts-mobile", "une-phrase-de-passe-solide") is None
+    enabled = cli("users", "enable", "ts-mobile")
+    assert enabled.code == 0 and "Compte réactivé" in enabled.stdout
+    with transaction(engine) as session:
+        assert authenticate(session, "ts-mobile", "une-phrase-de-passe-solide") is not None
+    again = cli("users", "enable", "ts-mobile")
+    assert again.code == 0 and "Rien à changer" in again.stdout
+    assert len(_audit("compte.desactivation")) == 1 and len(_audit("compte.reactivation")) == 1

@@ -9,12 +9,27 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from uptake.commands.actors import ActorOption, actor_name
 from uptake.context import AppContext
 from uptake.db import transaction
-from uptake.users import ROLES, AccountError, add_user, disable_user, list_accounts, reset_password
+from uptake.users import (
+    ROLES,
+    AccountError,
+    add_user,
+    list_accounts,
+    parse_sectors,
+    reset_password,
+    set_active,
+    set_sectors,
+)
 
 console = Console(emoji=False)
 err_console = Console(stderr=True, emoji=False)
+# Module-level: typer reads the commands' annotations from this module's names.
+sector_option = typer.Option(
+    "--secteur",
+    help="Code INSEE d'une commune du secteur (répétable, ou plusieurs séparés par des virgules).",
+)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -42,13 +57,11 @@ def register(app: typer.Typer) -> None:
     def add_command(
         login: Annotated[str, typer.Argument(metavar="IDENTIFIANT", help="Identifiant de connexion.")],
         role: Annotated[str, typer.Option("--role", help=f"Rôle : {', '.join(ROLES)}.")],
-        secteur: Annotated[
-            list[str] | None,
-            typer.Option("--secteur", help="Code INSEE d'une commune du secteur (répétable)."),
-        ] = None,
+        secteur: Annotated[list[str] | None, sector_option] = None,
         password_stdin: Annotated[
             bool, typer.Option("--password-stdin", help="Lire le mot de passe sur l'entrée standard.")
         ] = False,
+        acteur: str | None = ActorOption,
     ) -> None:
         """Crée un compte (travailleur social, équipe données, DPO ou administrateur)."""
         ctx = AppContext.from_env()
@@ -60,7 +73,8 @@ def register(app: typer.Typer) -> None:
                     login,
                     role=role,
                     password=password,
-                    secteurs=secteur or (),
+                    actor=actor_name(acteur),
+                    secteurs=parse_sectors(secteur or ()),
                     known_communes=ctx.territory.communes,
                 )
         except AccountError as exc:
@@ -68,18 +82,59 @@ def register(app: typer.Typer) -> None:
         sectors = f", secteurs : {', '.join(account.secteurs)}" if account.secteurs else ""
         console.print(f"Compte créé : [bold]{account.login}[/] ({account.role_label}{sectors}).")
 
-    @users.command("disable")
-    def disable_command(
+    @users.command("sectors")
+    def sectors_command(
         login: Annotated[str, typer.Argument(metavar="IDENTIFIANT", help="Identifiant du compte.")],
+        secteur: Annotated[list[str], sector_option],
+        acteur: str | None = ActorOption,
     ) -> None:
-        """Désactive un compte : plus de connexion, sessions ouvertes fermées."""
+        """Remplace les secteurs d'un travailleur social (sa liste d'appels suit dès sa page suivante)."""
         ctx = AppContext.from_env()
         try:
             with transaction(ctx.engine) as session:
-                account = disable_user(session, login)
+                change = set_sectors(
+                    session,
+                    login,
+                    parse_sectors(secteur),
+                    actor=actor_name(acteur),
+                    known_communes=ctx.territory.communes,
+                )
         except AccountError as exc:
             raise _fail(exc) from None
-        console.print(f"Compte désactivé : [bold]{account.login}[/].")
+        sectors = ", ".join(change.account.secteurs)
+        if change.changed:
+            console.print(f"Secteurs de [bold]{login}[/] : {sectors}.")
+        else:
+            console.print(f"Rien à changer : les secteurs de [bold]{login}[/] sont déjà {sectors}.")
+
+    def _set_active(login: str, active: bool, acteur: str | None) -> None:
+        ctx = AppContext.from_env()
+        try:
+            with transaction(ctx.engine) as session:
+                change = set_active(session, login, active, actor=actor_name(acteur))
+        except AccountError as exc:
+            raise _fail(exc) from None
+        state = "réactivé" if active else "désactivé"
+        if change.changed:
+            console.print(f"Compte {state} : [bold]{login}[/].")
+        else:
+            console.print(f"Rien à changer : le compte [bold]{login}[/] est déjà {state}.")
+
+    @users.command("disable")
+    def disable_command(
+        login: Annotated[str, typer.Argument(metavar="IDENTIFIANT", help="Identifiant du compte.")],
+        acteur: str | None = ActorOption,
+    ) -> None:
+        """Désactive un compte : plus de connexion, sessions ouvertes fermées."""
+        _set_active(login, False, acteur)
+
+    @users.command("enable")
+    def enable_command(
+        login: Annotated[str, typer.Argument(metavar="IDENTIFIANT", help="Identifiant du compte.")],
+        acteur: str | None = ActorOption,
+    ) -> None:
+        """Réactive un compte désactivé, avec le mot de passe qu'il avait."""
+        _set_active(login, True, acteur)
 
     @users.command("reset-password")
     def reset_command(
@@ -87,13 +142,14 @@ def register(app: typer.Typer) -> None:
         password_stdin: Annotated[
             bool, typer.Option("--password-stdin", help="Lire le mot de passe sur l'entrée standard.")
         ] = False,
+        acteur: str | None = ActorOption,
     ) -> None:
-        """Remplace le mot de passe d'un compte."""
+        """Remplace le mot de passe d'un compte (ses sessions ouvertes prennent fin)."""
         ctx = AppContext.from_env()
         try:
             password = _read_password(password_stdin)
             with transaction(ctx.engine) as session:
-                account = reset_password(session, login, password)
+                account = reset_password(session, login, password, actor=actor_name(acteur))
         except AccountError as exc:
             raise _fail(exc) from None
         console.print(f"Mot de passe remplacé pour [bold]{account.login}[/].")

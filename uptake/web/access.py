@@ -11,17 +11,35 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from fastapi import Depends, HTTPException, Request, params
+from fastapi import Depends, HTTPException, Request, Response, params
 from starlette.concurrency import run_in_threadpool
 
 from uptake.db import transaction
 from uptake.users import ROLES, Account
-from uptake.web.sessions import SignedIn, resolve_session
+from uptake.web.sessions import SESSION_LIFETIME, SignedIn, resolve_session
 
 SESSION_COOKIE = "uptake_session"
 CSRF_COOKIE = "uptake_csrf"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def secure_cookies(request: Request) -> bool:
+    """Whether cookies get the `Secure` flag: over HTTPS, or always behind a TLS proxy
+    (`UPTAKE_COOKIE_SECURE=1`)."""
+    return bool(request.app.state.cookie_secure) or request.url.scheme == "https"
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    """Hand the browser the cookie of a session just opened."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=secure_cookies(request),
+    )
 
 
 class NotSignedIn(Exception):

@@ -1,4 +1,7 @@
-"""Administration: the accounts (create, disable)."""
+"""Administration: the accounts (create; for each, its sectors, password, disable and enable again).
+
+Every change is written to the audit log by `uptake.users`, with the administrator who made it.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +11,51 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from uptake.db import transaction
-from uptake.users import ROLE_LABELS, AccountError, add_user, disable_user, list_accounts
+from uptake.users import (
+    ROLE_LABELS,
+    Account,
+    AccountError,
+    add_user,
+    find_account,
+    list_accounts,
+    parse_sectors,
+    reset_password,
+    set_active,
+    set_sectors,
+)
 from uptake.web.access import allow, current_account, guard
+from uptake.web.errors import error_page
 from uptake.web.rendering import render
 
 router = APIRouter(prefix="/admin", dependencies=guard(allow("admin")))
 
+NOTICES = {
+    "cree": "Compte créé.",
+    "secteurs": "Secteurs enregistrés : la liste d'appels suit dès la page suivante du travailleur social.",
+    "desactive": "Compte désactivé : ses sessions ouvertes ont pris fin.",
+    "reactive": "Compte réactivé : il se connecte avec le mot de passe qu'il avait.",
+    "mot-de-passe": "Mot de passe remplacé : ses sessions ouvertes ont pris fin. Transmettez-le par un autre "
+    "canal que l'identifiant.",
+}
 
-def _page(request: Request, error: str | None = None, status_code: int = 200) -> Response:
+
+def _page(
+    request: Request, error: str | None = None, status_code: int = 200, notice: str | None = None
+) -> Response:
     with transaction(request.app.state.context.engine) as session:
         accounts = list_accounts(session)
     return render(
         request,
         "admin/accounts.html",
-        {"title": "Comptes", "accounts": accounts, "roles": ROLE_LABELS, "error": error},
+        {"title": "Comptes", "accounts": accounts, "roles": ROLE_LABELS, "error": error, "notice": notice},
         status_code=status_code,
     )
 
 
 @router.get("/comptes")
-def accounts_page(request: Request) -> Response:
+def accounts_page(request: Request, fait: str | None = None) -> Response:
     """Every account with its role, sectors and state; the form to create one."""
-    return _page(request)
+    return _page(request, notice=NOTICES.get(fait or ""))
 
 
 @router.post("/comptes")
@@ -41,7 +67,6 @@ def create_account(
     secteurs: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Create an account; sectors are commune codes separated by spaces or commas."""
-    codes = [c for c in secteurs.replace(",", " ").split() if c]
     ctx = request.app.state.context
     try:
         with transaction(ctx.engine) as session:
@@ -50,25 +75,119 @@ def create_account(
                 identifiant,
                 role=role,
                 password=mot_de_passe,
-                secteurs=codes,
+                actor=current_account(request).login,
+                secteurs=parse_sectors([secteurs]),
                 known_communes=ctx.territory.communes,
             )
     except AccountError as exc:
         return _page(request, str(exc), status_code=400)
-    return RedirectResponse("/admin/comptes", status_code=303)
+    return RedirectResponse("/admin/comptes?fait=cree", status_code=303)
+
+
+def _find(request: Request, login: str) -> Account | None:
+    with transaction(request.app.state.context.engine) as session:
+        return find_account(session, login)
+
+
+def _account_page(
+    request: Request,
+    account: Account,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "admin/account.html",
+        {
+            "title": f"Compte {account.login}",
+            "shown": account,
+            "own": account.login == current_account(request).login,
+            "notice": notice,
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/comptes/{login}")
+def account_page(request: Request, login: str, fait: str | None = None) -> Response:
+    """One account: its sectors (social workers), a new password, disable or enable again."""
+    account = _find(request, login)
+    if account is None:
+        return error_page(request, 404)
+    return _account_page(request, account, notice=NOTICES.get(fait or ""))
+
+
+def _refused(request: Request, login: str, message: str) -> Response:
+    account = _find(request, login)
+    if account is None:
+        return error_page(request, 404)
+    return _account_page(request, account, error=message, status_code=400)
+
+
+@router.post("/comptes/{login}/secteurs")
+def change_sectors(
+    request: Request, login: str, secteurs: Annotated[str, Form(max_length=2000)] = ""
+) -> Response:
+    """Replace a social worker's sectors (commune codes separated by spaces or commas)."""
+    ctx = request.app.state.context
+    if _find(request, login) is None:
+        return error_page(request, 404)
+    try:
+        with transaction(ctx.engine) as session:
+            set_sectors(
+                session,
+                login,
+                parse_sectors([secteurs]),
+                actor=current_account(request).login,
+                known_communes=ctx.territory.communes,
+            )
+    except AccountError as exc:
+        return _refused(request, login, str(exc))
+    return RedirectResponse(f"/admin/comptes/{login}?fait=secteurs", status_code=303)
+
+
+@router.post("/comptes/{login}/mot-de-passe")
+def new_password(
+    request: Request, login: str, mot_de_passe: Annotated[str, Form(max_length=1024)]
+) -> Response:
+    """Give an account a new password (a forgotten one): its open sessions end."""
+    if _find(request, login) is None:
+        return error_page(request, 404)
+    if login == current_account(request).login:
+        return _refused(
+            request, login, "Pour votre propre compte, changez le mot de passe depuis « Mon compte »."
+        )
+    try:
+        with transaction(request.app.state.context.engine) as session:
+            reset_password(session, login, mot_de_passe, actor=current_account(request).login)
+    except AccountError as exc:
+        return _refused(request, login, str(exc))
+    return RedirectResponse(f"/admin/comptes/{login}?fait=mot-de-passe", status_code=303)
+
+
+def _set_active(request: Request, login: str, active: bool) -> Response:
+    if _find(request, login) is None:
+        return error_page(request, 404)
+    if not active and login == current_account(request).login:
+        return _page(request, "Vous ne pouvez pas désactiver votre propre compte.", status_code=400)
+    with transaction(request.app.state.context.engine) as session:
+        set_active(session, login, active, actor=current_account(request).login)
+    return RedirectResponse(f"/admin/comptes?fait={'reactive' if active else 'desactive'}", status_code=303)
 
 
 @router.post("/comptes/{login}/desactiver")
 def disable_account(request: Request, login: str) -> Response:
     """Disable an account (its sessions end at once); not one's own, so that an admin always remains."""
-    if login == current_account(request).login:
-        return _page(request, "Vous ne pouvez pas désactiver votre propre compte.", status_code=400)
-    try:
-        with transaction(request.app.state.context.engine) as session:
-            disable_user(session, login)
-    except AccountError as exc:
-        return _page(request, str(exc), status_code=404)
-    return RedirectResponse("/admin/comptes", status_code=303)
+    return _set_active(request, login, False)
+
+
+@router.post("/comptes/{login}/reactiver")
+def enable_account(request: Request, login: str) -> Response:
+    """Enable a disabled account again, with the password it had."""
+    return _set_active(request, login, True)
 
 
 ROUTERS = (router,)

@@ -9,12 +9,20 @@ from fastapi.responses import RedirectResponse, Response
 
 from uptake.db import transaction
 from uptake.users import authenticate
-from uptake.web.access import ANY_ROLE, CSRF_COOKIE, PUBLIC, SESSION_COOKIE, current_account, guard
+from uptake.web.access import (
+    ANY_ROLE,
+    CSRF_COOKIE,
+    PUBLIC,
+    SESSION_COOKIE,
+    current_account,
+    guard,
+    secure_cookies,
+    set_session_cookie,
+)
 from uptake.web.errors import error_page
 from uptake.web.rendering import home_of, render
 from uptake.web.sessions import (
     IDLE_TIMEOUT,
-    SESSION_LIFETIME,
     clear_failures,
     close_session,
     is_throttled,
@@ -24,10 +32,6 @@ from uptake.web.sessions import (
 
 public = APIRouter(dependencies=guard(PUBLIC))
 signed = APIRouter(dependencies=guard(ANY_ROLE))
-
-
-def _secure(request: Request) -> bool:
-    return bool(request.app.state.cookie_secure) or request.url.scheme == "https"
 
 
 @public.get("/connexion")
@@ -42,7 +46,11 @@ def login_page(request: Request) -> Response:
         )
     response = render(request, "login.html", context)
     response.set_cookie(
-        CSRF_COOKIE, request.state.csrf_token, httponly=True, samesite="strict", secure=_secure(request)
+        CSRF_COOKIE,
+        request.state.csrf_token,
+        httponly=True,
+        samesite="strict",
+        secure=secure_cookies(request),
     )
     return response
 
@@ -73,14 +81,7 @@ def login(
             status_code=401,
         )
     response = RedirectResponse(home_of(account.role), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request),
-    )
+    set_session_cookie(request, response, token)
     response.delete_cookie(CSRF_COOKIE)
     return response
 

@@ -85,6 +85,7 @@ def seed(url: str, households: int, users: int) -> None:
                 password=PASSWORD,
                 actor="banc",
                 secteurs=communes,
+                temporary=False,
             )
     engine.dispose()
 

@@ -28,6 +28,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # Set by an administrator (a new account, a forgotten password): to be replaced by its owner at
+    # their next sign-in, before any other page.
+    password_temporary: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
 
 class WebSession(Base):

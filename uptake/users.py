@@ -61,6 +61,8 @@ class Account:
     role: str
     secteurs: tuple[str, ...]
     active: bool
+    # Set by an administrator: its owner replaces it before any other page (« Mon compte »).
+    password_temporary: bool = False
 
     @property
     def role_label(self) -> str:
@@ -68,8 +70,11 @@ class Account:
         return ROLE_LABELS[self.role]
 
 
-def _account(user: User) -> Account:
-    return Account(user.id, user.login, user.role, tuple(user.secteurs), user.active)
+def account_of(user: User) -> Account:
+    """The account of a stored user, as the rest of the application sees it."""
+    return Account(
+        user.id, user.login, user.role, tuple(user.secteurs), user.active, bool(user.password_temporary)
+    )
 
 
 def _check_password(password: str) -> None:
@@ -118,8 +123,12 @@ def add_user(
     actor: str,
     secteurs: Sequence[str] = (),
     known_communes: Iterable[str] | None = None,
+    temporary: bool = True,
 ) -> Account:
-    """Create an account; `secteurs` (commune codes) are checked against `known_communes` when given."""
+    """Create an account; `secteurs` (commune codes) are checked against `known_communes` when given.
+
+    The password is `temporary` (its owner replaces it at their first sign-in) unless its owner chose
+    it themselves."""
     if not _LOGIN_PATTERN.match(login):
         raise AccountError(
             f"Identifiant invalide : « {login} ». Utilisez 2 à 64 caractères parmi a-z, 0-9, « . », "
@@ -140,11 +149,20 @@ def add_user(
         active=True,
         created_at=now,
         password_changed_at=now,
+        password_temporary=temporary,
     )
     session.add(user)
     session.flush()
-    _record(session, actor, login, action="compte.creation", role=role, secteurs=list(user.secteurs))
-    return _account(user)
+    _record(
+        session,
+        actor,
+        login,
+        action="compte.creation",
+        role=role,
+        secteurs=list(user.secteurs),
+        mot_de_passe_provisoire=temporary,
+    )
+    return account_of(user)
 
 
 @dataclass(frozen=True)
@@ -160,11 +178,11 @@ def set_active(session: Session, login: str, active: bool, *, actor: str) -> Acc
     again (it signs in with the password it had)."""
     user = _find(session, login)
     if user.active == active:
-        return AccountChange(_account(user), changed=False)
+        return AccountChange(account_of(user), changed=False)
     user.active = active
     session.flush()
     _record(session, actor, login, action="compte.reactivation" if active else "compte.desactivation")
-    return AccountChange(_account(user), changed=True)
+    return AccountChange(account_of(user), changed=True)
 
 
 def set_sectors(
@@ -185,21 +203,31 @@ def set_sectors(
     _check_sectors(user.role, secteurs, known_communes)
     before, after = list(user.secteurs), sorted(set(secteurs))
     if before == after:
-        return AccountChange(_account(user), changed=False)
+        return AccountChange(account_of(user), changed=False)
     user.secteurs = after
     session.flush()
     _record(session, actor, login, action="compte.secteurs", avant=before, apres=after)
-    return AccountChange(_account(user), changed=True)
+    return AccountChange(account_of(user), changed=True)
 
 
-def reset_password(session: Session, login: str, password: str, *, actor: str) -> Account:
-    """Replace an account's password (and re-enable nothing: a disabled account stays disabled)."""
+def reset_password(
+    session: Session, login: str, password: str, *, actor: str, temporary: bool = True
+) -> Account:
+    """Replace an account's password (a forgotten one), `temporary` unless its owner chose it; its
+    sessions end. This re-enables nothing: a disabled account stays disabled."""
     _check_password(password)
     user = _find(session, login)
-    _replace_password(user, password, datetime.now(UTC))
+    _replace_password(user, password, datetime.now(UTC), temporary=temporary)
     session.flush()
-    _record(session, actor, login, action="compte.mot_de_passe", par="administrateur")
-    return _account(user)
+    _record(
+        session,
+        actor,
+        login,
+        action="compte.mot_de_passe",
+        par="administrateur",
+        mot_de_passe_provisoire=temporary,
+    )
+    return account_of(user)
 
 
 def change_own_password(
@@ -217,15 +245,16 @@ def change_own_password(
     if new == current:
         raise AccountError("Le nouveau mot de passe est celui d'aujourd'hui : choisissez-en un autre.")
     _check_password(new)
-    _replace_password(user, new, now or datetime.now(UTC))
+    _replace_password(user, new, now or datetime.now(UTC), temporary=False)
     session.flush()
     _record(session, user.login, user.login, action="compte.mot_de_passe", par="titulaire")
-    return _account(user)
+    return account_of(user)
 
 
-def _replace_password(user: User, password: str, now: datetime) -> None:
+def _replace_password(user: User, password: str, now: datetime, *, temporary: bool) -> None:
     user.password_hash = _HASHER.hash(password)
     user.password_changed_at = now
+    user.password_temporary = temporary
 
 
 def authenticate(session: Session, login: str, password: str) -> Account | None:
@@ -237,19 +266,19 @@ def authenticate(session: Session, login: str, password: str) -> Account | None:
         return None
     if user is None or not user.active:
         return None
-    return _account(user)
+    return account_of(user)
 
 
 def get_account(session: Session, user_id: int) -> Account | None:
     """The account with this id, or None."""
     user = session.get(User, user_id)
-    return _account(user) if user is not None else None
+    return account_of(user) if user is not None else None
 
 
 def find_account(session: Session, login: str) -> Account | None:
     """The account with this login, or None."""
     user = session.scalars(select(User).where(User.login == login)).one_or_none()
-    return _account(user) if user is not None else None
+    return account_of(user) if user is not None else None
 
 
 def password_changed_on(session: Session, account_id: int) -> datetime | None:
@@ -262,4 +291,4 @@ def password_changed_on(session: Session, account_id: int) -> datetime | None:
 
 def list_accounts(session: Session) -> list[Account]:
     """Every account, by login."""
-    return [_account(u) for u in session.scalars(select(User).order_by(User.login))]
+    return [account_of(u) for u in session.scalars(select(User).order_by(User.login))]

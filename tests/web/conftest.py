@@ -49,6 +49,7 @@ def create_accounts(engine: Engine, roles: tuple[str, ...] = ROLES) -> None:
                 password=PASSWORD,
                 actor="test",
                 secteurs=SECTORS.get(role, ()),
+                temporary=False,
             )
 
 

@@ -145,7 +145,10 @@ def test_a_new_password_given_by_the_admin_replaces_the_old_one_but_never_their_
     assert sign_in(client_for(None), login, PASSWORD).status_code == 401
     assert sign_in(client_for(None), login, "une-autre-phrase-de-passe").status_code == 303
     [entry] = _entries(engine, "compte.mot_de_passe")
-    assert entry.actor == LOGINS["admin"] and json.loads(entry.details or "{}") == {"par": "administrateur"}
+    assert entry.actor == LOGINS["admin"] and json.loads(entry.details or "{}") == {
+        "par": "administrateur",
+        "mot_de_passe_provisoire": True,
+    }
     assert "une-autre-phrase-de-passe" not in (entry.details or "")
     own = admin.post(
         f"/admin/comptes/{LOGINS['admin']}/mot-de-passe",

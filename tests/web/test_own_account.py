@@ -85,3 +85,53 @@ def test_guessing_the_current_password_from_an_open_session_is_throttled(
 def test_every_page_header_links_to_my_account(client_for: Client) -> None:
     page = client_for("admin").get("/admin/comptes").text
     assert 'href="/compte"' in page and "mon compte" in page
+
+
+def test_a_password_set_by_the_admin_must_be_replaced_before_any_other_page(
+    client_for: Client, engine: Engine
+) -> None:
+    admin = client_for("admin")
+    token = csrf_of(admin.get("/admin/comptes").text)
+    created = admin.post(
+        "/admin/comptes",
+        data={
+            "csrf_token": token,
+            "identifiant": "ts-arrivee",
+            "role": "travailleur_social",
+            "secteurs": "04088",
+            "mot_de_passe": "choisie-par-l-admin",
+        },
+    )
+    assert created.status_code == 303
+    newcomer = client_for(None)
+    assert sign_in(newcomer, "ts-arrivee", "choisie-par-l-admin").status_code == 303
+    for path in ("/", "/travail/liste", "/travail/questionnaires"):
+        assert newcomer.get(path).headers["location"] == "/compte?provisoire=1", path
+    page = newcomer.get("/compte?provisoire=1")
+    assert page.status_code == 200 and "remplacez-le par le vôtre" in page.text
+    held = newcomer.post("/travail/suivant", data={"csrf_token": csrf_of(page.text)})
+    assert held.headers["location"] == "/compte?provisoire=1"
+    assert _change(newcomer, "choisie-par-l-admin", NEW).status_code == 303
+    assert newcomer.get("/travail/liste").status_code == 200
+    assert "remplacez-le" not in newcomer.get("/compte").text
+    # Signing out is always possible, and a new password given by the admin is temporary again.
+    token = csrf_of(admin.get("/admin/comptes/ts-arrivee").text)
+    admin.post(
+        "/admin/comptes/ts-arrivee/mot-de-passe",
+        data={"csrf_token": token, "mot_de_passe": "encore-par-l-admin"},
+    )
+    again = client_for(None)
+    sign_in(again, "ts-arrivee", "encore-par-l-admin")
+    assert again.get("/travail/liste").headers["location"] == "/compte?provisoire=1"
+    left = again.post("/deconnexion", data={"csrf_token": csrf_of(again.get("/compte").text)})
+    assert left.headers["location"] == "/connexion"
+    with transaction(engine) as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.object_ref == "compte:ts-arrivee").order_by(AuditEntry.seq)
+        ).all()
+        said = [(e.action, json.loads(e.details or "{}").get("mot_de_passe_provisoire")) for e in entries]
+    assert said == [
+        ("compte.creation", True),
+        ("compte.mot_de_passe", None),  # by its owner
+        ("compte.mot_de_passe", True),
+    ]

@@ -127,7 +127,13 @@ def _another_worker(client_for: Client, engine: Engine, login: str, sector: str)
     create_accounts(engine, ("admin",))
     with transaction(engine) as session:
         add_user(
-            session, login, role="travailleur_social", password=PASSWORD, actor="test", secteurs=[sector]
+            session,
+            login,
+            role="travailleur_social",
+            password=PASSWORD,
+            actor="test",
+            secteurs=[sector],
+            temporary=False,
         )
     client = client_for(None)
     assert sign_in(client, login, PASSWORD).status_code == 303

@@ -177,3 +177,22 @@ def test_a_disabled_account_enabled_again_authenticates_with_its_old_password(cl
     again = cli("users", "enable", "ts-mobile")
     assert again.code == 0 and "Rien à changer" in again.stdout
     assert len(_audit("compte.desactivation")) == 1 and len(_audit("compte.reactivation")) == 1
+
+
+def test_a_password_typed_by_the_admin_is_temporary_unless_said_final(cli: Any) -> None:
+    _add_worker(cli, "04088")
+    made = _user("ts-mobile")
+    assert made is not None and made.password_temporary
+    final = cli(
+        "users", "add", "dpo-elle-meme", "--role", "dpo", "--password-stdin", "--mot-de-passe-definitif",
+        stdin="une-phrase-de-passe-solide\n",
+    )  # fmt: skip
+    assert final.code == 0 and "provisoire" not in final.stdout
+    chosen = _user("dpo-elle-meme")
+    assert chosen is not None and not chosen.password_temporary
+    reset = cli(
+        "users", "reset-password", "dpo-elle-meme", "--password-stdin", stdin="une-autre-phrase-solide\n"
+    )
+    assert reset.code == 0 and "provisoire" in reset.stdout
+    after = _user("dpo-elle-meme")
+    assert after is not None and after.password_temporary

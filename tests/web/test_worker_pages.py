@@ -174,6 +174,7 @@ def test_a_household_held_by_a_colleague_cannot_be_opened_or_released(
             password="phrase-de-passe-de-test",
             actor="test",
             secteurs=["04088"],
+            temporary=False,
         )
     from tests.web.conftest import sign_in
 

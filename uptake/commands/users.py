@@ -26,6 +26,11 @@ from uptake.users import (
 console = Console(emoji=False)
 err_console = Console(stderr=True, emoji=False)
 # Module-level: typer reads the commands' annotations from this module's names.
+final_option = typer.Option(
+    "--mot-de-passe-definitif",
+    help="Le mot de passe a été choisi par la personne elle-même : il n'est pas à remplacer à sa "
+    "première connexion (sinon il est provisoire).",
+)
 sector_option = typer.Option(
     "--secteur",
     help="Code INSEE d'une commune du secteur (répétable, ou plusieurs séparés par des virgules).",
@@ -61,9 +66,13 @@ def register(app: typer.Typer) -> None:
         password_stdin: Annotated[
             bool, typer.Option("--password-stdin", help="Lire le mot de passe sur l'entrée standard.")
         ] = False,
+        final: Annotated[bool, final_option] = False,
         acteur: str | None = ActorOption,
     ) -> None:
-        """Crée un compte (travailleur social, équipe données, DPO ou administrateur)."""
+        """Crée un compte (travailleur social, équipe données, DPO ou administrateur).
+
+        Son mot de passe est provisoire : la personne le remplace par le sien à sa première connexion
+        (« Mon compte »), sauf avec --mot-de-passe-definitif."""
         ctx = AppContext.from_env()
         try:
             password = _read_password(password_stdin)
@@ -76,11 +85,14 @@ def register(app: typer.Typer) -> None:
                     actor=actor_name(acteur),
                     secteurs=parse_sectors(secteur or ()),
                     known_communes=ctx.territory.communes,
+                    temporary=not final,
                 )
         except AccountError as exc:
             raise _fail(exc) from None
         sectors = f", secteurs : {', '.join(account.secteurs)}" if account.secteurs else ""
         console.print(f"Compte créé : [bold]{account.login}[/] ({account.role_label}{sectors}).")
+        if account.password_temporary:
+            console.print("Mot de passe provisoire : à remplacer à la première connexion (« Mon compte »).")
 
     @users.command("sectors")
     def sectors_command(
@@ -142,17 +154,25 @@ def register(app: typer.Typer) -> None:
         password_stdin: Annotated[
             bool, typer.Option("--password-stdin", help="Lire le mot de passe sur l'entrée standard.")
         ] = False,
+        final: Annotated[bool, final_option] = False,
         acteur: str | None = ActorOption,
     ) -> None:
-        """Remplace le mot de passe d'un compte (ses sessions ouvertes prennent fin)."""
+        """Remplace le mot de passe d'un compte (ses sessions ouvertes prennent fin).
+
+        Le nouveau est provisoire, sauf avec --mot-de-passe-definitif."""
         ctx = AppContext.from_env()
         try:
             password = _read_password(password_stdin)
             with transaction(ctx.engine) as session:
-                account = reset_password(session, login, password, actor=actor_name(acteur))
+                account = reset_password(
+                    session, login, password, actor=actor_name(acteur), temporary=not final
+                )
         except AccountError as exc:
             raise _fail(exc) from None
-        console.print(f"Mot de passe remplacé pour [bold]{account.login}[/].")
+        provisional = (
+            " (provisoire : à remplacer à la prochaine connexion)" if account.password_temporary else ""
+        )
+        console.print(f"Mot de passe remplacé pour [bold]{account.login}[/]{provisional}.")
 
     @users.command("list")
     def list_command() -> None:

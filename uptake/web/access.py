@@ -46,12 +46,19 @@ class NotSignedIn(Exception):
     """The route needs an account and the request has no valid session."""
 
 
+class PasswordToReplace(Exception):
+    """The signed-in account has a temporary password: « Mon compte » comes before any other page."""
+
+
 @dataclass(frozen=True)
 class Access:
-    """The roles allowed on a route; `public` routes need no account (the sign-in page)."""
+    """The roles allowed on a route; `public` routes need no account (the sign-in page);
+    `while_temporary` routes are open to an account whose password is temporary (replacing it, signing
+    out)."""
 
     roles: frozenset[str]
     public: bool = False
+    while_temporary: bool = False
 
     async def __call__(self, request: Request) -> None:
         signed_in = await identify(request)
@@ -60,6 +67,8 @@ class Access:
                 raise NotSignedIn
             if signed_in.account.role not in self.roles:
                 raise HTTPException(status_code=403)
+            if signed_in.account.password_temporary and not self.while_temporary:
+                raise PasswordToReplace
         if request.method not in SAFE_METHODS:
             await _check_csrf(request, signed_in)
 
@@ -74,6 +83,8 @@ def allow(*roles: str) -> Access:
 
 PUBLIC = Access(frozenset(), public=True)
 ANY_ROLE = allow(*ROLES)
+# Open to every account, even before it has replaced a temporary password.
+OWN_ACCOUNT = Access(frozenset(ROLES), while_temporary=True)
 
 
 async def identify(request: Request) -> SignedIn | None:

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from detection.errors import ConfigInvalid
 from outreach.errors import CampaignInvalid
 from rules.errors import CatalogueInvalid, ParametersInvalid
-from uptake.web.access import SAFE_METHODS, SESSION_COOKIE, NotSignedIn, identify
+from uptake.web.access import SAFE_METHODS, SESSION_COOKIE, NotSignedIn, PasswordToReplace, identify
 from uptake.web.rendering import render
 
 logger = logging.getLogger("uptake.web")
@@ -75,6 +75,10 @@ def install_error_pages(app: FastAPI) -> None:
                 return response
             return RedirectResponse("/connexion", status_code=303)
         return error_page(request, 401)
+
+    @app.exception_handler(PasswordToReplace)
+    async def _password_to_replace(_request: Request, _exc: PasswordToReplace) -> Response:
+        return RedirectResponse("/compte?provisoire=1", status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from uptake.models import LoginAttempt, User, WebSession
-from uptake.users import Account
+from uptake.users import Account, account_of
 
 SESSION_LIFETIME = timedelta(hours=8)
 # A browser left open on a call list ends its session after this much time without a request
@@ -88,8 +88,7 @@ def resolve_session(session: Session, token: str, now: datetime | None = None) -
         row.last_seen_at = now
     if _aware(user.password_changed_at) > _aware(row.created_at):
         return None
-    account = Account(user.id, user.login, user.role, tuple(user.secteurs), user.active)
-    return SignedIn(account, row.csrf_token, _aware(row.expires_at))
+    return SignedIn(account_of(user), row.csrf_token, _aware(row.expires_at))
 
 
 def close_session(session: Session, token: str) -> None:

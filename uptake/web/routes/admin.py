@@ -34,8 +34,8 @@ NOTICES = {
     "secteurs": "Secteurs enregistrés : la liste d'appels suit dès la page suivante du travailleur social.",
     "desactive": "Compte désactivé : ses sessions ouvertes ont pris fin.",
     "reactive": "Compte réactivé : il se connecte avec le mot de passe qu'il avait.",
-    "mot-de-passe": "Mot de passe remplacé : ses sessions ouvertes ont pris fin. Transmettez-le par un autre "
-    "canal que l'identifiant.",
+    "mot-de-passe": "Mot de passe provisoire enregistré : ses sessions ouvertes ont pris fin. Transmettez-le "
+    "par un autre canal que l'identifiant ; la personne le remplace à sa prochaine connexion.",
 }
 
 

@@ -1,6 +1,7 @@
 """« Mon compte », for every role: one's sectors and one's own password.
 
-The password changes only with the current one. The other sessions of the account end (another
+A password set by an administrator is temporary: every other page leads here until its owner has
+replaced it. The password changes only with the current one. The other sessions of the account end (another
 computer, a forgotten browser); the one that made the change goes on under a new session.
 """
 
@@ -14,12 +15,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from uptake.db import transaction
 from uptake.users import AccountError, WrongPassword, change_own_password, password_changed_on
-from uptake.web.access import ANY_ROLE, SESSION_COOKIE, current_account, guard, set_session_cookie
+from uptake.web.access import OWN_ACCOUNT, SESSION_COOKIE, current_account, guard, set_session_cookie
 from uptake.web.errors import error_page
 from uptake.web.rendering import render
 from uptake.web.sessions import clear_failures, close_session, is_throttled, open_session, record_failure
 
-router = APIRouter(dependencies=guard(ANY_ROLE))
+router = APIRouter(dependencies=guard(OWN_ACCOUNT))
 
 
 def _page(
@@ -27,10 +28,16 @@ def _page(
 ) -> Response:
     with transaction(request.app.state.context.engine) as session:
         changed = password_changed_on(session, current_account(request).id)
+    warning = None
+    if current_account(request).password_temporary:
+        warning = (
+            "Votre mot de passe a été choisi par l'administrateur : remplacez-le par le vôtre pour "
+            "accéder à vos pages."
+        )
     return render(
         request,
         "own_account.html",
-        {"title": "Mon compte", "changed": changed, "notice": notice, "error": error},
+        {"title": "Mon compte", "changed": changed, "notice": notice, "error": error, "warning": warning},
         status_code=status_code,
     )
 

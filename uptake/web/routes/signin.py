@@ -12,6 +12,7 @@ from uptake.users import authenticate
 from uptake.web.access import (
     ANY_ROLE,
     CSRF_COOKIE,
+    OWN_ACCOUNT,
     PUBLIC,
     SESSION_COOKIE,
     current_account,
@@ -32,6 +33,8 @@ from uptake.web.sessions import (
 
 public = APIRouter(dependencies=guard(PUBLIC))
 signed = APIRouter(dependencies=guard(ANY_ROLE))
+# Signing out is open even before a temporary password is replaced.
+leaving = APIRouter(dependencies=guard(OWN_ACCOUNT))
 
 
 @public.get("/connexion")
@@ -92,7 +95,7 @@ def home(request: Request) -> Response:
     return RedirectResponse(home_of(current_account(request).role), status_code=303)
 
 
-@signed.post("/deconnexion")
+@leaving.post("/deconnexion")
 def logout(request: Request) -> Response:
     """End the session (server-side) and clear the cookie."""
     token = request.cookies.get(SESSION_COOKIE, "")
@@ -103,4 +106,4 @@ def logout(request: Request) -> Response:
     return response
 
 
-ROUTERS = (public, signed)
+ROUTERS = (public, signed, leaving)

@@ -90,7 +90,7 @@ def test_admin_moves_a_social_worker_to_other_sectors_and_the_log_says_who_and_f
     assert response.status_code == 303
     assert "Secteurs enregistrés" in admin.get(response.headers["location"]).text
     # The worker's open session sees the new sectors at once.
-    assert "04104, 04178" in worker.get("/compte").text
+    assert "Limans (04104), Saint-Étienne-les-Orgues (04178)" in worker.get("/compte").text
     [entry] = _entries(engine, "compte.secteurs")
     assert entry.actor == LOGINS["admin"] and entry.object_ref == f"compte:{login}"
     assert json.loads(entry.details or "{}") == {"avant": ["04088"], "apres": ["04104", "04178"]}

@@ -79,7 +79,7 @@ def test_admin_moves_a_worker_to_another_sector_who_then_changes_their_own_passw
     sign_in(page, site, "travailleur_social")
     page.get_by_role("link", name=re.compile("mon compte")).click()
     page.wait_for_url(re.compile(r".*/compte$"))
-    assert "04088, 04104" in page.get_by_role("main").inner_text()
+    assert "Forcalquier (04088), Limans (04104)" in page.get_by_role("main").inner_text()
     check_page(page, "mon-compte")
     page.get_by_label("Mot de passe actuel").fill(PASSWORD)
     page.get_by_label("Nouveau mot de passe (12 caractères au moins)").fill("une-nouvelle-phrase-de-passe")

@@ -43,6 +43,10 @@ def test_worklist_shows_my_sectors_only_and_next_household_opens_its_card(
     assert card.status_code == 200
     assert "Coordonnées non affichées" in card.text  # no approved exchange yet
     assert "activité modestes, pas de prime" in card.text
+    # The heading shortens the pseudonym as the list does; the card gives it in full.
+    [shown] = [p for p in mine if p in card.text]
+    assert f"<h1>Foyer {shown[:12]}…</h1>" in card.text
+    assert f'<dd class="pseudonyme">{shown}</dd>' in card.text
 
 
 def test_outside_call_hours_the_list_says_when_each_household_and_the_next_call_may_be_called(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from detection.reference import load_reference
 from privacy.canonical import caf_stamp_text
 from uptake import french
 from uptake.web.sessions import SignedIn
@@ -16,7 +18,15 @@ from uptake.web.sessions import SignedIn
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
+def sectors_text(codes: Sequence[str]) -> str:
+    """Commune codes with their names, as a social worker knows their sectors:
+    "Forcalquier (04088), Limans (04104)"; an unknown code alone."""
+    reference = load_reference()
+    return ", ".join(f"{reference.get(c).nom} ({c})" if c in reference else c for c in codes)
+
+
 TEMPLATES.env.filters.update(
+    secteurs=sectors_text,
     nombre=french.count,
     duree=french.duration,
     mois=french.month,

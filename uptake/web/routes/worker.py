@@ -153,7 +153,7 @@ def _card_page(
         request,
         "travail/household.html",
         {
-            "title": f"Foyer {card.item.id_foyer}",
+            "title": f"Foyer {card.item.id_foyer[:12]}…",  # as on the list; in full on the card
             "card": card,
             "outcomes": CALL_OUTCOMES,
             "error": f"Résultat non enregistré : {refused.problem}. {refused.fix}" if refused else None,

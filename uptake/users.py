@@ -69,6 +69,13 @@ class Account:
         """The role in words, for pages."""
         return ROLE_LABELS[self.role]
 
+    @property
+    def state_label(self) -> str:
+        """The account's state in words, for pages and `uptake users list`."""
+        if not self.active:
+            return "désactivé"
+        return "actif, mot de passe provisoire" if self.password_temporary else "actif"
+
 
 def account_of(user: User) -> Account:
     """The account of a stored user, as the rest of the application sees it."""

@@ -194,5 +194,7 @@ def test_a_password_typed_by_the_admin_is_temporary_unless_said_final(cli: Any) 
         "users", "reset-password", "dpo-elle-meme", "--password-stdin", stdin="une-autre-phrase-solide\n"
     )
     assert reset.code == 0 and "provisoire" in reset.stdout
+    listing = cli("users", "list").stdout
+    assert "provisoire" in listing.split("ts-mobile")[1].splitlines()[0]
     after = _user("dpo-elle-meme")
     assert after is not None and after.password_temporary

@@ -182,9 +182,7 @@ def register(app: typer.Typer) -> None:
             accounts = list_accounts(session)
         table = Table("Identifiant", "Rôle", "Secteurs", "État")
         for a in accounts:
-            table.add_row(
-                a.login, a.role_label, ", ".join(a.secteurs) or "—", "actif" if a.active else "désactivé"
-            )
+            table.add_row(a.login, a.role_label, ", ".join(a.secteurs) or "—", a.state_label)
         console.print(table)
 
     app.add_typer(users, name="users")

@@ -31,6 +31,7 @@ class User(Base):
     # Set by an administrator (a new account, a forgotten password): to be replaced by its owner at
     # their next sign-in, before any other page.
     password_temporary: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class WebSession(Base):

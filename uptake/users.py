@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -30,6 +30,9 @@ ROLE_LABELS = {
     "admin": "Administrateur",
 }
 MIN_PASSWORD_LENGTH = 12
+# An active account unused for this long is pointed out for its review (to disable if its owner no
+# longer needs it): access rights are reviewed, and an unused account is a door left open.
+DORMANT_AFTER = timedelta(days=90)
 _LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _HASHER = PasswordHasher()
 
@@ -264,8 +267,11 @@ def _replace_password(user: User, password: str, now: datetime, *, temporary: bo
     user.password_temporary = temporary
 
 
-def authenticate(session: Session, login: str, password: str) -> Account | None:
-    """The active account whose password matches, or None (unknown login, wrong password, disabled)."""
+def authenticate(
+    session: Session, login: str, password: str, *, now: datetime | None = None
+) -> Account | None:
+    """The active account whose password matches, or None (unknown login, wrong password, disabled).
+    A match is the account's last sign-in (`now`)."""
     user = session.scalars(select(User).where(User.login == login)).one_or_none()
     try:
         _HASHER.verify(user.password_hash if user else _dummy_hash(), password)
@@ -273,6 +279,7 @@ def authenticate(session: Session, login: str, password: str) -> Account | None:
         return None
     if user is None or not user.active:
         return None
+    user.last_sign_in_at = now or datetime.now(UTC)
     return account_of(user)
 
 
@@ -294,6 +301,34 @@ def password_changed_on(session: Session, account_id: int) -> datetime | None:
     if user is None:
         return None
     return utc(user.password_changed_at)
+
+
+@dataclass(frozen=True)
+class AccountReview:
+    """An account as its periodic review sees it: since when it exists, when it last signed in."""
+
+    account: Account
+    created_at: datetime
+    password_changed_at: datetime
+    last_sign_in_at: datetime | None
+
+    def dormant(self, now: datetime) -> bool:
+        """Active, and no sign-in for `DORMANT_AFTER` (counted from its creation when it never has)."""
+        latest = self.last_sign_in_at or self.created_at
+        return self.account.active and now - latest > DORMANT_AFTER
+
+
+def review_accounts(session: Session) -> list[AccountReview]:
+    """Every account with its dates, by login."""
+    return [
+        AccountReview(
+            account_of(u),
+            utc(u.created_at),
+            utc(u.password_changed_at),
+            utc(u.last_sign_in_at) if u.last_sign_in_at is not None else None,
+        )
+        for u in session.scalars(select(User).order_by(User.login))
+    ]
 
 
 def list_accounts(session: Session) -> list[Account]:

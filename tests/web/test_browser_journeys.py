@@ -207,13 +207,17 @@ def test_dpo_verifies_the_audit_log_after_a_tampering_and_sees_where_it_broke(pa
         check_page(page, name)
 
 
-@pytest.mark.parametrize("role", ["dpo", "equipe_donnees", "travailleur_social"])
+@pytest.mark.parametrize("role", ["dpo", "equipe_donnees", "travailleur_social", "admin"])
 def test_on_a_phone_no_page_is_wider_than_the_screen(browser: Any, site: Site, role: str) -> None:
     # Wide tables scroll inside their own frame; the page itself never scrolls sideways.
     world, run_id = prepare(site.engine, site.home)  # a run, the register, contacts: pages have rows
     exchange_id = approve_exchange(site.engine, site.home, CALL_FIELDS)
     launch_calls(world, run_id)
-    details = {"dpo": f"/dpo/echanges/{exchange_id}", "equipe_donnees": f"/donnees/executions/{run_id}"}
+    details = {
+        "dpo": f"/dpo/echanges/{exchange_id}",
+        "equipe_donnees": f"/donnees/executions/{run_id}",
+        "admin": f"/admin/comptes/{LOGINS['travailleur_social']}",
+    }
     context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
     phone = context.new_page()
     try:

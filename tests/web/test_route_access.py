@@ -53,6 +53,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/dpo/purges"): frozenset({DPO}),
     ("POST", "/dpo/purges/lancer"): frozenset({DPO}),
     ("GET", "/dpo/demandes"): frozenset({DPO}),
+    ("GET", "/dpo/habilitations"): frozenset({DPO}),
     ("POST", "/dpo/demandes/opposition"): frozenset({DPO}),
     ("POST", "/dpo/demandes/acces"): frozenset({DPO}),
     ("GET", "/donnees/executions"): frozenset({DATA}),

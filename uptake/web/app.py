@@ -18,10 +18,20 @@ from uptake.settings import Settings, load_settings
 from uptake.web.access import rules_of
 from uptake.web.errors import ContainErrors, install_error_pages
 from uptake.web.headers import SecurityHeaders
-from uptake.web.routes import accessibility, admin, data_team, dpo, own_account, probe, signin, worker
+from uptake.web.routes import (
+    accessibility,
+    admin,
+    data_team,
+    dpo,
+    dpo_accounts,
+    own_account,
+    probe,
+    signin,
+    worker,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
-ROUTE_MODULES = (signin, own_account, probe, accessibility, admin, dpo, worker, data_team)
+ROUTE_MODULES = (signin, own_account, probe, accessibility, admin, dpo, dpo_accounts, worker, data_team)
 
 
 def create_app(

@@ -50,6 +50,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("/dpo/consultations", "Consultations de foyers"),
         ("/dpo/purges", "Purges"),
         ("/dpo/demandes", "Demandes des personnes"),
+        ("/dpo/habilitations", "Habilitations"),
     ],
     "equipe_donnees": [
         ("/donnees/executions", "Exécutions"),

@@ -17,9 +17,9 @@ from uptake.users import (
     AccountError,
     add_user,
     find_account,
-    list_accounts,
     parse_sectors,
     reset_password,
+    review_accounts,
     set_active,
     set_sectors,
 )
@@ -43,11 +43,11 @@ def _page(
     request: Request, error: str | None = None, status_code: int = 200, notice: str | None = None
 ) -> Response:
     with transaction(request.app.state.context.engine) as session:
-        accounts = list_accounts(session)
+        reviews = review_accounts(session)
     return render(
         request,
         "admin/accounts.html",
-        {"title": "Comptes", "accounts": accounts, "roles": ROLE_LABELS, "error": error, "notice": notice},
+        {"title": "Comptes", "reviews": reviews, "roles": ROLE_LABELS, "error": error, "notice": notice},
         status_code=status_code,
     )
 

@@ -1,0 +1,44 @@
+"""The DPO's review of access rights (« Habilitations »): who may see which households, since when,
+and whether they still use it. Read only: the administrator changes accounts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from uptake.db import transaction
+from uptake.users import DORMANT_AFTER, review_accounts
+from uptake.web.access import allow, guard
+from uptake.web.rendering import render
+
+router = APIRouter(prefix="/dpo", dependencies=guard(allow("dpo")))
+
+
+@router.get("/habilitations")
+def access_rights_page(request: Request) -> Response:
+    """Every account: role, sectors, state, creation, last password change and last sign-in; active
+    accounts unused for `DORMANT_AFTER` are pointed out."""
+    now = datetime.now(UTC)
+    with transaction(request.app.state.context.engine) as session:
+        reviews = review_accounts(session)
+    dormant = {r.account.login for r in reviews if r.dormant(now)}
+    return render(
+        request,
+        "dpo/access_rights.html",
+        {
+            "title": "Habilitations",
+            "reviews": reviews,
+            "dormant": dormant,
+            "dormant_days": DORMANT_AFTER.days,
+            "views_url": {
+                r.account.login: "/dpo/consultations?" + urlencode({"acteur": r.account.login})
+                for r in reviews
+            },
+        },
+    )
+
+
+ROUTERS = (router,)

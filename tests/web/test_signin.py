@@ -182,7 +182,7 @@ def test_an_unexpected_error_gives_a_french_500_page_without_trace_or_data(
     def broken(_session: object) -> list[object]:
         raise RuntimeError("Mme Fictif 06 12 34 56 78")
 
-    monkeypatch.setattr(admin_routes, "list_accounts", broken)
+    monkeypatch.setattr(admin_routes, "review_accounts", broken)
     response = client_for("admin").get("/admin/comptes")
     assert response.status_code == 500
     assert "Erreur interne" in response.text

@@ -198,3 +198,24 @@ def test_a_password_typed_by_the_admin_is_temporary_unless_said_final(cli: Any) 
     assert "provisoire" in listing.split("ts-mobile")[1].splitlines()[0]
     after = _user("dpo-elle-meme")
     assert after is not None and after.password_temporary
+
+
+def test_list_shows_the_last_sign_in_and_points_out_an_account_left_unused(cli: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    _add_worker(cli, "04088")
+    engine = make_engine(load_settings().database_url)
+    with transaction(engine) as session:
+        session.execute(
+            update(User)
+            .where(User.login == "ts-mobile")
+            .values(created_at=datetime.now(UTC) - timedelta(days=120))
+        )
+    row = cli("users", "list").stdout.split("ts-mobile")[1]
+    assert "jamais" in row and "sans connexion depuis plus de 90 jours" in " ".join(row.split())
+    with transaction(engine) as session:
+        assert authenticate(session, "ts-mobile", "une-phrase-de-passe-solide") is not None
+    row = cli("users", "list").stdout.split("ts-mobile")[1]
+    assert "jamais" not in row and "sans connexion" not in " ".join(row.split())

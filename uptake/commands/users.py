@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from uptake import french
 from uptake.commands.actors import ActorOption, actor_name
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.users import (
+    DORMANT_AFTER,
     ROLES,
     AccountError,
     add_user,
-    list_accounts,
     parse_sectors,
     reset_password,
+    review_accounts,
     set_active,
     set_sectors,
 )
@@ -176,13 +179,22 @@ def register(app: typer.Typer) -> None:
 
     @users.command("list")
     def list_command() -> None:
-        """Liste les comptes, leur rôle, leurs secteurs et leur état."""
+        """Liste les comptes, leur rôle, leurs secteurs, leur état et leur dernière connexion ; les
+        comptes actifs sans connexion depuis plus de 90 jours sont signalés."""
         ctx = AppContext.from_env()
+        now = datetime.now(UTC)
         with transaction(ctx.engine) as session:
-            accounts = list_accounts(session)
-        table = Table("Identifiant", "Rôle", "Secteurs", "État")
-        for a in accounts:
-            table.add_row(a.login, a.role_label, ", ".join(a.secteurs) or "—", a.state_label)
+            reviews = review_accounts(session)
+        table = Table("Identifiant", "Rôle", "Secteurs", "État", "Dernière connexion")
+        for r in reviews:
+            a = r.account
+            last = french.moment(r.last_sign_in_at) if r.last_sign_in_at else "jamais"
+            state = (
+                f"{a.state_label}, sans connexion depuis plus de {DORMANT_AFTER.days} jours"
+                if r.dormant(now)
+                else a.state_label
+            )
+            table.add_row(a.login, a.role_label, ", ".join(a.secteurs) or "—", state, last)
         console.print(table)
 
     app.add_typer(users, name="users")

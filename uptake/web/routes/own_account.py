@@ -1,8 +1,8 @@
 """« Mon compte », for every role: one's sectors and one's own password.
 
 A password set by an administrator is temporary: every other page leads here until its owner has
-replaced it. The password changes only with the current one. The other sessions of the account end (another
-computer, a forgotten browser); the one that made the change goes on under a new session.
+replaced it. The password changes only with the current one. The other sessions of the account end
+(another computer, a forgotten browser); the one that made the change goes on under a new session.
 """
 
 from __future__ import annotations

@@ -179,8 +179,9 @@ def register(app: typer.Typer) -> None:
 
     @users.command("list")
     def list_command() -> None:
-        """Liste les comptes, leur rôle, leurs secteurs, leur état et leur dernière connexion ; les
-        comptes actifs sans connexion depuis plus de 90 jours sont signalés."""
+        """Liste les comptes : rôle, secteurs, état et dernière connexion.
+
+        Les comptes actifs sans connexion depuis plus de 90 jours sont signalés."""
         ctx = AppContext.from_env()
         now = datetime.now(UTC)
         with transaction(ctx.engine) as session:

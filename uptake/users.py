@@ -318,17 +318,22 @@ class AccountReview:
         return self.account.active and now - latest > DORMANT_AFTER
 
 
+def _review(user: User) -> AccountReview:
+    last = user.last_sign_in_at
+    return AccountReview(
+        account_of(user), utc(user.created_at), utc(user.password_changed_at), utc(last) if last else None
+    )
+
+
 def review_accounts(session: Session) -> list[AccountReview]:
     """Every account with its dates, by login."""
-    return [
-        AccountReview(
-            account_of(u),
-            utc(u.created_at),
-            utc(u.password_changed_at),
-            utc(u.last_sign_in_at) if u.last_sign_in_at is not None else None,
-        )
-        for u in session.scalars(select(User).order_by(User.login))
-    ]
+    return [_review(u) for u in session.scalars(select(User).order_by(User.login))]
+
+
+def review_account(session: Session, login: str) -> AccountReview | None:
+    """One account with its dates, or None for an unknown login."""
+    user = session.scalars(select(User).where(User.login == login)).one_or_none()
+    return _review(user) if user is not None else None
 
 
 def list_accounts(session: Session) -> list[Account]:

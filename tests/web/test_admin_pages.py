@@ -4,6 +4,7 @@ worker's sectors, give a new password, disable and enable again; each change in 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
@@ -83,6 +84,8 @@ def test_admin_moves_a_social_worker_to_other_sectors_and_the_log_says_who_and_f
     login = LOGINS["travailleur_social"]
     page = admin.get(f"/admin/comptes/{login}")
     assert page.status_code == 200 and 'value="04088"' in page.text
+    last = page.text.split("<dt>Dernière connexion</dt><dd>")[1].split("</dd>")[0]
+    assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d", last), last  # the worker signed in above
     response = admin.post(
         f"/admin/comptes/{login}/secteurs",
         data={"csrf_token": csrf_of(page.text), "secteurs": "04104, 04178"},

@@ -35,8 +35,8 @@ MESSAGES = {
     422: ("Saisie invalide", "Certains champs du formulaire sont manquants ou invalides."),
     429: (
         "Trop de tentatives",
-        "Trop de tentatives de connexion récentes. Patientez quinze minutes avant de "
-        "réessayer, ou adressez-vous à l'administrateur.",
+        "Trop de mots de passe erronés récemment pour ce compte ou depuis ce poste. Patientez "
+        "quinze minutes avant de réessayer, ou adressez-vous à l'administrateur.",
     ),
     503: (
         "Configuration invalide",

@@ -15,10 +15,12 @@ from uptake.users import (
     ROLE_LABELS,
     Account,
     AccountError,
+    AccountReview,
     add_user,
     find_account,
     parse_sectors,
     reset_password,
+    review_account,
     review_accounts,
     set_active,
     set_sectors,
@@ -89,20 +91,27 @@ def _find(request: Request, login: str) -> Account | None:
         return find_account(session, login)
 
 
+def _review(request: Request, login: str) -> AccountReview | None:
+    with transaction(request.app.state.context.engine) as session:
+        return review_account(session, login)
+
+
 def _account_page(
     request: Request,
-    account: Account,
+    review: AccountReview,
     *,
     notice: str | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
+    account = review.account
     return render(
         request,
         "admin/account.html",
         {
             "title": f"Compte {account.login}",
             "shown": account,
+            "review": review,
             "own": account.login == current_account(request).login,
             "notice": notice,
             "error": error,
@@ -114,17 +123,17 @@ def _account_page(
 @router.get("/comptes/{login}")
 def account_page(request: Request, login: str, fait: str | None = None) -> Response:
     """One account: its sectors (social workers), a new password, disable or enable again."""
-    account = _find(request, login)
-    if account is None:
+    review = _review(request, login)
+    if review is None:
         return error_page(request, 404)
-    return _account_page(request, account, notice=NOTICES.get(fait or ""))
+    return _account_page(request, review, notice=NOTICES.get(fait or ""))
 
 
 def _refused(request: Request, login: str, message: str) -> Response:
-    account = _find(request, login)
-    if account is None:
+    review = _review(request, login)
+    if review is None:
         return error_page(request, 404)
-    return _account_page(request, account, error=message, status_code=400)
+    return _account_page(request, review, error=message, status_code=400)
 
 
 @router.post("/comptes/{login}/secteurs")

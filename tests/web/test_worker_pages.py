@@ -35,6 +35,7 @@ def test_worklist_shows_my_sectors_only_and_next_household_opens_its_card(
     other = seed_worklist(engine, 2, commune="04178", start=100)
     client = client_for("travailleur_social")
     page = client.get("/travail/liste").text
+    assert "dans vos secteurs (Forcalquier (04088))" in page
     assert all(p in page for p in mine)
     assert not any(p in page for p in other)
     response = _take_next(client)

@@ -136,6 +136,19 @@ def _changed_fields(row: RegisterEntry, entry: RegisterEntryIn) -> list[str]:
     return [name for name, value in entry.model_dump().items() if getattr(row, name) != value]
 
 
+def pending_changes(session: Session, entries: Sequence[RegisterEntryIn]) -> RegisterChanges:
+    """What loading `entries` would change in the stored register (nothing is changed here)."""
+    existing = {row.code: row for row in session.scalars(select(RegisterEntry))}
+    changes = RegisterChanges(removed=sorted(set(existing) - {entry.code for entry in entries}))
+    for entry in entries:
+        row = existing.get(entry.code)
+        if row is None:
+            changes.added.append(entry.code)
+        elif fields := _changed_fields(row, entry):
+            changes.changed[entry.code] = fields
+    return changes
+
+
 def _write(row: RegisterEntry, entry: RegisterEntryIn, *, source: str, stamp: str) -> None:
     for name, value in entry.model_dump().items():
         setattr(row, name, value)
@@ -159,19 +172,16 @@ def save(
     """
     moment = now or utc_now()
     stamp = utc_stamp(moment)
+    changes = pending_changes(session, entries)
     existing = {row.code: row for row in session.scalars(select(RegisterEntry))}
-    changes = RegisterChanges(removed=sorted(set(existing) - {entry.code for entry in entries}))
     for entry in entries:
-        row = existing.get(entry.code)
-        if row is None:
-            changes.added.append(entry.code)
+        if entry.code in changes.added:
             row = RegisterEntry(code=entry.code)
             session.add(row)
+        elif entry.code in changes.changed:
+            row = existing[entry.code]
         else:
-            fields = _changed_fields(row, entry)
-            if not fields:
-                continue
-            changes.changed[entry.code] = fields
+            continue
         _write(row, entry, source=source, stamp=stamp)
     for code in changes.removed:
         session.delete(existing[code])

@@ -209,16 +209,24 @@ def _register(settings: Settings) -> str:
 
     from privacy import register
 
-    def codes(engine: Engine) -> set[str]:
-        with Session(engine) as session:
-            return {row.code for row in register.entries(session)}
+    written = register.load_dir(settings.config_dir / register.REGISTER_DIR)
 
-    written = {entry.code for entry in register.load_dir(settings.config_dir / register.REGISTER_DIR)}
-    missing = sorted(written - (read_database(settings, codes) or set()))
-    if missing:
-        raise NotReady(
-            f"fiche(s) {', '.join(missing)} absente(s) de la base : chargez-les avec « uptake register load »"
-        )
+    def pending(engine: Engine) -> register.RegisterChanges:
+        with Session(engine) as session:
+            return register.pending_changes(session, written)
+
+    # The DPO reads the register stored in the database: it must be exactly the folder's.
+    changes = read_database(settings, pending) or register.RegisterChanges(added=[e.code for e in written])
+    problems = []
+    if changes.added:
+        problems.append(f"fiche(s) {', '.join(changes.added)} absente(s) de la base")
+    if changes.changed:
+        changed = ", ".join(f"{code} (champs : {', '.join(f)})" for code, f in changes.changed.items())
+        problems.append(f"fiche(s) {changed} modifiée(s) dans le dossier depuis leur chargement")
+    if changes.removed:
+        problems.append(f"fiche(s) {', '.join(changes.removed)} retirée(s) du dossier, encore dans la base")
+    if problems:
+        raise NotReady(" ; ".join(problems) + " : chargez le dossier avec « uptake register load »")
     return f"{len(written)} fiche(s), chargée(s) dans la base"
 
 

@@ -262,3 +262,31 @@ def test_a_campaign_whose_rules_flag_nobody_in_the_territory_is_not_ready(cli, t
     assert found["Campagnes"].startswith(f"✗ {campaign} : clé `campagne.regles` : aucune de ces règles")
     assert "la campagne ne contacterait personne" in found["Campagnes"]
     assert found["Règles et paramètres"].startswith("✓ ")
+
+
+def test_a_register_record_edited_added_or_removed_since_its_load_is_not_ready_until_reloaded(
+    cli, uptake_home: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    env = {"UPTAKE_CONFIG": str(config)}
+
+    def register_part() -> str:
+        return _lines(cli("check", env=env).stdout)["Registre des traitements"]
+
+    assert cli("register", "load", env=env).code == 0
+    assert register_part() == "✓ 1 fiche(s), chargée(s) dans la base"
+    record = next((config / "registre").glob("*.toml"))
+    text = record.read_text(encoding="utf-8")
+    record.write_text(text.replace('aipd = "AIPD-CTG-2024-01 (fictive)"', 'aipd = "AIPD-CTG-2026-02"'))
+    said = register_part()
+    assert said.startswith("✗") and "modifiée(s) dans le dossier" in said and "(champs : aipd)" in said
+    assert "uptake register load" in said
+    other = record.with_name("autre.toml")
+    other.write_text(text.replace('code = "CTG-FORCALQUIER-DROITS"', 'code = "AUTRE-TRAITEMENT"'))
+    assert "AUTRE-TRAITEMENT absente(s) de la base" in register_part()
+    assert cli("register", "load", env=env).code == 0
+    assert register_part() == "✓ 2 fiche(s), chargée(s) dans la base"
+    other.unlink()
+    said = register_part()
+    assert said.startswith("✗") and "AUTRE-TRAITEMENT retirée(s) du dossier, encore dans la base" in said

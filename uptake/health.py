@@ -247,7 +247,11 @@ def _accounts(settings: Settings) -> str:
             "décidé ; créez-le avec « uptake users add LOGIN --role dpo --password-stdin »"
         )
     counts = {label: sum(a.role == role for a in accounts) for role, label in ROLE_LABELS.items()}
-    return ", ".join(f"{label} : {count}" for label, count in counts.items() if count)
+    said = ", ".join(f"{label} : {count}" for label, count in counts.items() if count)
+    temporary = sum(a.password_temporary for a in accounts)
+    if temporary:  # ready all the same: each replaces it at their first sign-in
+        said += f" ; {temporary} mot(s) de passe provisoire(s), à remplacer à la première connexion"
+    return said
 
 
 def _keys(settings: Settings) -> str:

@@ -85,7 +85,10 @@ def test_an_installation_with_its_register_schedules_and_daemon_is_ready(cli, up
     assert all(said.startswith("✓") for said in parts.values())
     assert parts["Base de données"].endswith(": à jour")
     assert parts["Registre des traitements"] == "✓ 1 fiche(s), chargée(s) dans la base"
-    assert parts["Comptes"] == "✓ Délégué à la protection des données : 1"
+    assert parts["Comptes"] == (
+        "✓ Délégué à la protection des données : 1 ; 1 mot(s) de passe provisoire(s), à remplacer à la "
+        "première connexion"
+    )
     assert parts["Planifications"].startswith("✓ 2 planification(s) ; Démon actif")
     assert "Tout est prêt." in result.stdout
 

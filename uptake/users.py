@@ -283,26 +283,6 @@ def authenticate(
     return account_of(user)
 
 
-def get_account(session: Session, user_id: int) -> Account | None:
-    """The account with this id, or None."""
-    user = session.get(User, user_id)
-    return account_of(user) if user is not None else None
-
-
-def find_account(session: Session, login: str) -> Account | None:
-    """The account with this login, or None."""
-    user = session.scalars(select(User).where(User.login == login)).one_or_none()
-    return account_of(user) if user is not None else None
-
-
-def password_changed_on(session: Session, account_id: int) -> datetime | None:
-    """When the account's password was last set (UTC), or None for an unknown account."""
-    user = session.get(User, account_id)
-    if user is None:
-        return None
-    return utc(user.password_changed_at)
-
-
 @dataclass(frozen=True)
 class AccountReview:
     """An account as its periodic review sees it: since when it exists, when it last signed in."""

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from privacy.models import AuditEntry
 from tests.web.conftest import LOGINS, PASSWORD, csrf_of, sign_in
 from uptake.db import transaction
-from uptake.users import find_account, list_accounts
+from uptake.users import list_accounts, review_account
 
 Client = Callable[[str | None], TestClient]
 
@@ -109,8 +109,8 @@ def test_sectors_outside_the_territory_or_none_change_nothing(client_for: Client
     empty = admin.post(f"/admin/comptes/{login}/secteurs", data={"csrf_token": token, "secteurs": " "})
     assert empty.status_code == 400 and "désactivez le compte" in empty.text
     with transaction(engine) as session:
-        account = find_account(session, login)
-    assert account is not None and account.secteurs == ("04088",)
+        review = review_account(session, login)
+    assert review is not None and review.account.secteurs == ("04088",)
     assert _entries(engine, "compte.secteurs") == []
 
 

@@ -13,11 +13,9 @@ from fastapi.responses import RedirectResponse, Response
 from uptake.db import transaction
 from uptake.users import (
     ROLE_LABELS,
-    Account,
     AccountError,
     AccountReview,
     add_user,
-    find_account,
     parse_sectors,
     reset_password,
     review_account,
@@ -86,11 +84,6 @@ def create_account(
     return RedirectResponse("/admin/comptes?fait=cree", status_code=303)
 
 
-def _find(request: Request, login: str) -> Account | None:
-    with transaction(request.app.state.context.engine) as session:
-        return find_account(session, login)
-
-
 def _review(request: Request, login: str) -> AccountReview | None:
     with transaction(request.app.state.context.engine) as session:
         return review_account(session, login)
@@ -142,7 +135,7 @@ def change_sectors(
 ) -> Response:
     """Replace a social worker's sectors (commune codes separated by spaces or commas)."""
     ctx = request.app.state.context
-    if _find(request, login) is None:
+    if _review(request, login) is None:
         return error_page(request, 404)
     try:
         with transaction(ctx.engine) as session:
@@ -163,7 +156,7 @@ def new_password(
     request: Request, login: str, mot_de_passe: Annotated[str, Form(max_length=1024)]
 ) -> Response:
     """Give an account a new password (a forgotten one): its open sessions end."""
-    if _find(request, login) is None:
+    if _review(request, login) is None:
         return error_page(request, 404)
     if login == current_account(request).login:
         return _refused(
@@ -178,7 +171,7 @@ def new_password(
 
 
 def _set_active(request: Request, login: str, active: bool) -> Response:
-    if _find(request, login) is None:
+    if _review(request, login) is None:
         return error_page(request, 404)
     if not active and login == current_account(request).login:
         return _page(request, "Vous ne pouvez pas désactiver votre propre compte.", status_code=400)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from uptake.db import transaction
-from uptake.users import AccountError, WrongPassword, change_own_password, password_changed_on
+from uptake.users import AccountError, WrongPassword, change_own_password, review_account
 from uptake.web.access import OWN_ACCOUNT, SESSION_COOKIE, current_account, guard, set_session_cookie
 from uptake.web.errors import error_page
 from uptake.web.rendering import render
@@ -27,7 +27,7 @@ def _page(
     request: Request, *, notice: str | None = None, error: str | None = None, status_code: int = 200
 ) -> Response:
     with transaction(request.app.state.context.engine) as session:
-        changed = password_changed_on(session, current_account(request).id)
+        review = review_account(session, current_account(request).login)
     warning = None
     if current_account(request).password_temporary:
         warning = (
@@ -37,7 +37,13 @@ def _page(
     return render(
         request,
         "own_account.html",
-        {"title": "Mon compte", "changed": changed, "notice": notice, "error": error, "warning": warning},
+        {
+            "title": "Mon compte",
+            "changed": review.password_changed_at if review else None,
+            "notice": notice,
+            "error": error,
+            "warning": warning,
+        },
         status_code=status_code,
     )
 

@@ -121,7 +121,6 @@ def purge_flags(
                 "termine_le": caf_day(finished).isoformat() if finished else None,
                 "conservation_mois": months,
             },
-            now=moment,
         )
     session.flush()
     return FlagsPurge(len(due), flags, files, caf_day(limit))
@@ -223,6 +222,5 @@ def purge_archived_extracts(
                     "depose_le": caf_day(dt.datetime.fromtimestamp(changed, dt.UTC)).isoformat(),
                     "conservation_mois": months,
                 },
-                now=moment,
             )
     return ExtractsPurge(deleted, tuple(failed))

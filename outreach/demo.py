@@ -112,13 +112,7 @@ def run_demo_outreach(
     for day in FOLLOWUP_DAYS:
         for launch in result.launches:
             # The demo sends no mail: its e-mails are handed to the simulated relay, outside uptake.
-            set_aside(
-                env,
-                campaigns[launch.campaign],
-                launch.launch_id,
-                ELSEWHERE,
-                now=start + dt.timedelta(days=day),
-            )
+            set_aside(env, campaigns[launch.campaign], launch.launch_id, ELSEWHERE)
             attempts = run_followups(
                 env,
                 campaigns[launch.campaign],

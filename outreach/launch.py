@@ -247,7 +247,6 @@ def launch_campaign(
                 "configuration_sha256": campaign.sha256,
                 "echange": authorisation.exchange_id,
             },
-            now=moment,
         )
         job = AttemptJob(
             session,

@@ -228,7 +228,7 @@ def record_outcome(
         oppositions.record(session, id_foyer, source=origin or f"outreach:{source}", actor=acteur, now=moment)
     if resultat in UNDELIVERABLE:
         vault.mark_unusable(
-            session, id_foyer, UNDELIVERABLE[resultat][1], reason=OUTCOMES[resultat], actor=acteur, now=moment
+            session, id_foyer, UNDELIVERABLE[resultat][1], reason=OUTCOMES[resultat], actor=acteur
         )
     return OutcomeRecord.of(row)
 

@@ -235,7 +235,6 @@ def _match(
     channel: str,
     purpose: str,
     actor: str,
-    now: dt.datetime,
 ) -> _Matched:
     """Find the values among the households sent a message on `channel`."""
     if not values:
@@ -249,7 +248,6 @@ def _match(
         {value for value, _ in values},
         purpose=purpose,
         actor=actor,
-        now=now,
     )
     return _Matched(values, found)
 
@@ -319,7 +317,6 @@ def import_stop_replies(
         channel="sms",
         purpose="opposition : réponses STOP aux SMS",
         actor=actor,
-        now=moment,
     )
 
     def object_to_contact(pseudonym: str, when: dt.datetime) -> None:
@@ -381,7 +378,6 @@ def import_bounces(
         channel="email",
         purpose="exactitude : adresses électroniques en échec",
         actor=actor,
-        now=moment,
     )
 
     def bounced(pseudonym: str, when: dt.datetime) -> None:

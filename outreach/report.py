@@ -174,7 +174,6 @@ def write_report(
             object_ref="rapport:indicateurs",
             output_sha256=hashlib.sha256(html.encode("utf-8")).hexdigest(),
             details={"seuil_secret": threshold, "fichiers": [p.name for p in written]},
-            now=moment,
         )
     return ReportFiles(html_path, tuple(written))
 

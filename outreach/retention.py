@@ -81,6 +81,5 @@ def purge_history(session: Session, *, actor: str, now: dt.datetime | None = Non
                 "lignes_appel_mois": CALL_LINES_MONTHS,
                 "historique_mois": HISTORY_MONTHS,
             },
-            now=moment,
         )
     return done

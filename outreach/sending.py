@@ -359,7 +359,7 @@ def send_pending_emails(
         sending.refused += delivery.count(REFUSED)
         sending.rejected += delivery.count(REJECTED)
         sending.problem = _problem(sending, delivery.deferred, delivery.failure)
-        _audit(env, launch_id, batch, delivery.count(SENT), sending, smtp, moment, delivery.failure)
+        _audit(env, launch_id, batch, delivery.count(SENT), sending, smtp, delivery.failure)
         stopped = delivery.failure is not None
     with Session(env.engine) as session:
         still = session.scalar(
@@ -387,7 +387,6 @@ def _audit(
     sent: int,
     sending: AttemptSending,
     smtp: SmtpSettings,
-    now: dt.datetime,
     failure: str | None,
 ) -> None:
     """The audit entry of one batch handed to the SMTP server: counts only."""
@@ -404,18 +403,14 @@ def _audit(
                 "prepares": len(batch.contacts),
             },
             details={"serveur": f"{smtp.host}:{smtp.port}", "tentative": batch.attempt, "incident": failure},
-            now=now,
         )
 
 
-def set_aside(
-    env: OutreachEnv, campaign: Campaign, launch_id: int, state: str, *, now: dt.datetime | None = None
-) -> int:
+def set_aside(env: OutreachEnv, campaign: Campaign, launch_id: int, state: str) -> int:
     """Mark every e-mail of the launch still to send (or uncertain) as given up (`ABANDONED`) or sent by
     another tool (`ELSEWHERE`), as the campaign manager says (audited); how many."""
     if state not in (ABANDONED, ELSEWHERE):
         raise ValueError(state)
-    moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     with env.engine.begin() as connection:
         _locked(connection)
         with Session(bind=connection) as session:
@@ -438,7 +433,6 @@ def set_aside(
                 action="courriel.abandon" if state == ABANDONED else "courriel.envoi_externe",
                 object_ref=f"campagne:{launch_id}",
                 counts={"courriels": marked},
-                now=moment,
             )
     return int(marked)
 

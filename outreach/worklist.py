@@ -227,6 +227,5 @@ def complete(
             "resultat": resultat,
             "note": commentaire is not None,
         },
-        now=now,
     )
     return outcome

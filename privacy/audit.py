@@ -119,12 +119,15 @@ def append(
     output_sha256: str | None = None,
     details: dict[str, Any] | None = None,
     keyring: Keyring | None = None,
-    now: datetime | None = None,
 ) -> AuditEntry:
     """Append one entry (in the caller's transaction) and return it.
 
     `object_ref` and `details` must hold pseudonyms, ids and counts only, never names, numbers or
     addresses. With `keyring`, a signed checkpoint is added every `CHECKPOINT_EVERY` entries.
+    The entry is stamped with the clock at the time of writing, never with a moment the caller
+    chooses: the log says when each processing was recorded, in the order it was, and an import of
+    events dated otherwise (last week's outcomes, a simulated month) keeps their dates in its own
+    tables.
     """
     session.execute(update(AuditLock).where(AuditLock.id == 1).values(appends=AuditLock.appends + 1))
     last = session.execute(
@@ -132,7 +135,7 @@ def append(
     ).first()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
     fields: dict[str, Any] = {
-        "at": utc_stamp(now or utc_now()),
+        "at": utc_stamp(utc_now()),
         "actor": actor,
         "action": action,
         "object_ref": object_ref,
@@ -379,9 +382,7 @@ def _restore_guards(session: Session) -> None:
             )
 
 
-def prune(
-    session: Session, keyring: Keyring, *, before: datetime, actor: str, now: datetime | None = None
-) -> int:
+def prune(session: Session, keyring: Keyring, *, before: datetime, actor: str) -> int:
     """Remove the entries older than `before` (end of the log's retention); returns how many.
 
     The log is verified first (a tampered log is evidence: it is not pruned). A signed anchor then
@@ -419,7 +420,6 @@ def prune(
         action="journal.elagage",
         counts={"entrees_supprimees": int(removed)},
         details={"jusqu_a_l_entree": last.seq, "anterieures_au": cutoff[:10]},
-        now=now,
     )
     checkpoint(session, keyring)
     return int(removed)

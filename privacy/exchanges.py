@@ -199,7 +199,6 @@ def request(session: Session, wanted: ExchangeRequest, *, now: datetime | None =
         action="echange.demande",
         object_ref=f"echange:{exchange.id}",
         details={"champs": exchange.fields, "registre": exchange.register_code},
-        now=moment,
     )
     return exchange
 
@@ -273,7 +272,6 @@ def approve(
         object_ref=f"echange:{exchange.id}",
         details={"champs": exchange.fields, "expire_le": exchange.expires_on.isoformat()},
         keyring=keyring,
-        now=moment,
     )
     return exchange
 
@@ -290,7 +288,7 @@ def refuse(
     exchange.avis = avis
     exchange.decided_at = utc_stamp(moment)
     session.flush()
-    audit.append(session, actor=dpo, action="echange.refus", object_ref=f"echange:{exchange.id}", now=moment)
+    audit.append(session, actor=dpo, action="echange.refus", object_ref=f"echange:{exchange.id}")
     return exchange
 
 
@@ -329,7 +327,6 @@ def revoke(
         action=REVOCATION_ACTION,
         object_ref=f"echange:{exchange.id}",
         details={"champs": exchange.fields},
-        now=moment,
     )
     return exchange
 

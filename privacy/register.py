@@ -198,7 +198,6 @@ def save(
             "retirees": len(changes.removed),
         },
         details={"ajoutees": changes.added, "modifiees": changes.changed, "retirees": changes.removed},
-        now=moment,
     )
     return changes
 

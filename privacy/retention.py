@@ -191,7 +191,6 @@ def write_personal_output(
                 "conservation_jusqu_au": record.retention_until.isoformat(),
             },
             keyring=keyring,
-            now=moment,
         )
     except BaseException:
         _discard(keyring, key_name, path, encrypted_path)
@@ -285,7 +284,6 @@ def _purge_output(
         object_ref=f"sortie:{record.id}",
         output_sha256=record.sha256,
         details=details,
-        now=now,
     )
     return files, keys
 
@@ -409,7 +407,6 @@ def purge(
             keyring,
             before=caf_midnight(add_months(today, -audit_months)),
             actor=actor,
-            now=moment,
         )
     report = PurgeReport(len(expired), files, keys, len(old_exchanges), old_oppositions, pruned)
     audit.append(
@@ -425,7 +422,6 @@ def purge(
             "entrees_journal": report.audit_entries,
         },
         details={"echanges_supprimes": old_exchanges},
-        now=moment,
     )
     audit.checkpoint(session, keyring)  # a scheduled purge leaves the log's end signed
     return report

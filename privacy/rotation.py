@@ -219,7 +219,6 @@ def rotate(
         },
         details={"finalites": list(finalites)},
         keyring=keyring,
-        now=moment,
     )
     return RotationResult(identifiers.height, rekeyed, deleted, opposition.rows, mapping, others)
 

@@ -83,7 +83,6 @@ def record_opposition(
         action="opposition.enregistrement",
         object_ref=pseudonym,
         details={"source": source, "jusqu_au": row.expires_on.isoformat()},
-        now=moment,
     )
     return row
 
@@ -218,7 +217,6 @@ def access_report(
         action="personne.acces",
         object_ref=current[0] if current else None,
         counts={"entrees_journal": len(entries)},
-        now=moment,
     )
     return report
 

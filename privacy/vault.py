@@ -273,7 +273,6 @@ def import_contacts(
         },
         details={"colonnes_ignorees": report.dropped_columns},
         keyring=keyring,
-        now=moment,
     )
     return report
 
@@ -309,7 +308,6 @@ def reveal(
         object_ref=f"echange:{authorisation.exchange_id}",
         counts={"demandes": len(names), "trouves": len(result)},
         details={"champs": wanted},
-        now=moment,
     )
     return result
 
@@ -341,7 +339,6 @@ def households_with(
     *,
     purpose: str,
     actor: str,
-    now: datetime | None = None,
 ) -> dict[str, set[str]]:
     """Which of the `candidates` households have each of `values` as their `field` in the vault
     (a telephone in E.164, an e-mail address, compared without case); audited.
@@ -365,7 +362,6 @@ def households_with(
         object_ref="annuaire",
         counts={"foyers_examines": len(names), "valeurs": len(wanted), "valeurs_trouvees": len(found)},
         details={"champ": field, "finalite": purpose},
-        now=now or utc_now(),
     )
     return found
 
@@ -377,7 +373,6 @@ def mark_unusable(
     *,
     reason: str,
     actor: str,
-    now: datetime | None = None,
 ) -> bool:
     """Stop using `fields` of a household's record (a letter came back: its address is wrong); audited.
 
@@ -395,7 +390,6 @@ def mark_unusable(
         action="annuaire.coordonnee_inutilisable",
         object_ref=pseudonym,
         details={"champs": sorted(fields), "motif": reason},
-        now=now or utc_now(),
     )
     return True
 

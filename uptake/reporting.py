@@ -84,6 +84,5 @@ def produce_report(
             action="rapport.envoi",
             object_ref="rapport:indicateurs",
             counts={"destinataires": len(mailing.recipients)},
-            now=moment,
         )
     return files

@@ -271,7 +271,7 @@ def test_an_interrupted_sending_keeps_what_the_server_took_and_never_resends_the
 def test_emails_given_up_or_sent_by_another_tool_are_never_sent(make_world, smtp_server) -> None:
     inbox, smtp = smtp_server
     world, launched = _launched(make_world, 2, None)
-    assert set_aside(world.env, _email_campaign(), launched.launch_id, "externe", now=NOW) == 2
+    assert set_aside(world.env, _email_campaign(), launched.launch_id, "externe") == 2
     assert _send(world, launched.launch_id, smtp).tried == 0
     assert set(_states(world).values()) == {"externe"} and inbox.messages == []
 
@@ -322,7 +322,7 @@ def test_a_follow_up_goes_on_from_the_planned_time_once_the_email_is_said_sent_e
     flags = flags_frame([flag(1)])
     world.store_contacts(flags["id_foyer"].to_list())
     launched = launch_campaign(world.env, campaign, world.store_run(flags), out_dir=world.out_dir, now=NOW)
-    assert set_aside(world.env, campaign, launched.launch_id, state, now=NOW + dt.timedelta(days=5)) == 1
+    assert set_aside(world.env, campaign, launched.launch_id, state) == 1
 
     made = run_followups(
         world.env, campaign, launched.launch_id, out_dir=world.out_dir, now=NOW + dt.timedelta(days=3)

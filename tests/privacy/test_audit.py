@@ -195,10 +195,14 @@ def test_concurrent_writers_build_one_unbroken_chain(engine: Engine, keyring: Ke
 
 
 def _fill_dated(engine: Engine, keyring: Keyring) -> None:
+    """Six entries written 400 days ago (the clock turned back: the log takes no date from its
+    callers), then four now."""
     with transaction(engine) as session:
         for i in range(1, 11):
-            moment = NOW - timedelta(days=400) if i <= 6 else NOW
-            audit.append(session, actor="e", action="test.operation", object_ref=f"foyer-{i:02d}", now=moment)
+            with pytest.MonkeyPatch.context() as clock:
+                if i <= 6:
+                    clock.setattr(audit, "utc_now", lambda: NOW - timedelta(days=400))
+                audit.append(session, actor="e", action="test.operation", object_ref=f"foyer-{i:02d}")
             if i == 5:
                 audit.checkpoint(session, keyring)
         audit.checkpoint(session, keyring)
@@ -207,7 +211,7 @@ def _fill_dated(engine: Engine, keyring: Keyring) -> None:
 def test_pruning_old_entries_leaves_a_log_that_still_verifies(engine: Engine, keyring: Keyring) -> None:
     _fill_dated(engine, keyring)
     with transaction(engine) as session:
-        removed = audit.prune(session, keyring, before=NOW - timedelta(days=365), actor="dpo", now=NOW)
+        removed = audit.prune(session, keyring, before=NOW - timedelta(days=365), actor="dpo")
     assert removed == 6
     result = _verify(engine, keyring)
     assert result.ok, result.problem
@@ -220,7 +224,7 @@ def test_pruning_old_entries_leaves_a_log_that_still_verifies(engine: Engine, ke
 def test_a_removal_after_pruning_is_still_detected(engine: Engine, keyring: Keyring) -> None:
     _fill_dated(engine, keyring)
     with transaction(engine) as session:
-        audit.prune(session, keyring, before=NOW - timedelta(days=365), actor="dpo", now=NOW)
+        audit.prune(session, keyring, before=NOW - timedelta(days=365), actor="dpo")
     _drop_guards(engine)
     with transaction(engine) as session:
         session.execute(delete(AuditEntry).where(AuditEntry.seq == 7))
@@ -245,7 +249,7 @@ def test_a_tampered_log_is_not_pruned(engine: Engine, keyring: Keyring) -> None:
     with transaction(engine) as session:
         session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="intrus"))
     with pytest.raises(PrivacyError, match="élagage du journal refusé"), transaction(engine) as session:
-        audit.prune(session, keyring, before=NOW - timedelta(days=365), actor="dpo", now=NOW)
+        audit.prune(session, keyring, before=NOW - timedelta(days=365), actor="dpo")
     assert _verify(engine, keyring).entries == 10
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 
 import polars as pl
@@ -37,6 +39,12 @@ def test_demo_runs_end_to_end_and_names_its_output_folder(tmp_path: Path) -> Non
     assert not list(folder.rglob("contacts*.csv"))
     # The demo never touches the data folder of the environment.
     assert not (tmp_path / "x").exists()
+    # Its simulated month dates the outcomes, not the audit log: each entry bears the moment it was
+    # written, in the order of the chain, none after the end of the demonstration.
+    with sqlite3.connect(folder / ".uptake" / "uptake.sqlite3") as db:
+        stamps = [at for (at,) in db.execute("SELECT at FROM privacy_audit ORDER BY seq")]
+    assert len(stamps) > 50 and stamps == sorted(stamps)
+    assert dt.datetime.fromisoformat(stamps[-1]) <= dt.datetime.now(dt.UTC)
 
 
 REUNION_TERRITORY = """\

@@ -233,13 +233,14 @@ def _register(settings: Settings) -> str:
 def _accounts(settings: Settings) -> str:
     from sqlalchemy.orm import Session
 
-    from uptake.users import ROLE_LABELS, Account, list_accounts
+    from uptake.users import DORMANT_AFTER, ROLE_LABELS, AccountReview, review_accounts
 
-    def active(engine: Engine) -> list[Account]:
+    def active(engine: Engine) -> list[AccountReview]:
         with Session(engine) as session:
-            return [account for account in list_accounts(session) if account.active]
+            return [review for review in review_accounts(session) if review.account.active]
 
-    accounts = read_database(settings, active) or []
+    reviews = read_database(settings, active) or []
+    accounts = [review.account for review in reviews]
     if not any(account.role == "dpo" for account in accounts):
         # Every exchange of personal data waits for the DPO's decision, made in the web application.
         raise NotReady(
@@ -251,6 +252,12 @@ def _accounts(settings: Settings) -> str:
     temporary = sum(a.password_temporary for a in accounts)
     if temporary:  # ready all the same: each replaces it at their first sign-in
         said += f" ; {temporary} mot(s) de passe provisoire(s), à remplacer à la première connexion"
+    dormant = sum(review.dormant(utc_now()) for review in reviews)
+    if dormant:  # ready all the same: the DPO's review decides, or the scheduled job
+        said += (
+            f" ; {dormant} sans connexion depuis plus de {DORMANT_AFTER.days} jours, à désactiver "
+            "(uptake users disable-dormant, ou chaque jour : --job comptes_inactifs)"
+        )
     return said
 
 

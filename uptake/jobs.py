@@ -56,6 +56,7 @@ from uptake.failures import file_problem
 from uptake.logs import log_event
 from uptake.relay import caf_relay
 from uptake.settings import load_settings
+from uptake.users import DORMANT_AFTER
 
 if TYPE_CHECKING:
     from outreach.attempts import AttemptReport
@@ -817,6 +818,30 @@ def purge_job(*, schedule: str = "", flags_months: int = FLAGS_RETENTION_MONTHS)
     return {"status": "succeeded", **counts}
 
 
+def dormant_accounts_job(*, schedule: str = "", days: int = DORMANT_AFTER.days) -> dict[str, Any]:
+    """Scheduler job (daily): disable the web accounts unused for more than `days` days (audited);
+    the last active administrator is kept and pointed out in the log."""
+    from uptake.users import disable_dormant
+
+    ctx = AppContext.from_env()
+    with transaction(ctx.engine) as session:
+        sweep = disable_dormant(
+            session, actor=f"planificateur:{schedule}", after=dt.timedelta(days=int(days))
+        )
+    # Logins are account names, not personal data of the households: the administrator needs them.
+    log_event(logger, "dormant_accounts_disabled", schedule=schedule, accounts=list(sweep.disabled))
+    if sweep.admin_kept is not None:
+        log_event(
+            logger,
+            "dormant_admin_kept",
+            level=logging.WARNING,
+            schedule=schedule,
+            account=sweep.admin_kept,
+            days=int(days),
+        )
+    return {"status": "succeeded", "comptes_desactives": len(sweep.disabled)}
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """A registered job: its function, its French description and the parameters it requires."""
@@ -934,6 +959,13 @@ JOBS: dict[str, JobSpec] = {
         "réponses STOP aux SMS déposées par le prestataire : oppositions enregistrées (quotidien, avant "
         "les relances)",
         required=("inbox",),
+    ),
+    "comptes_inactifs": JobSpec(
+        dormant_accounts_job,
+        "désactivation des comptes de l'application sans connexion depuis plus de days jours (90 par "
+        "défaut ; jamais le dernier administrateur actif) (quotidien)",
+        minimums={"days": 30},
+        maximums={"days": 3650},
     ),
     "purge": JobSpec(
         purge_job,

@@ -30,8 +30,9 @@ ROLE_LABELS = {
     "admin": "Administrateur",
 }
 MIN_PASSWORD_LENGTH = 12
-# An active account unused for this long is pointed out for its review (to disable if its owner no
-# longer needs it): access rights are reviewed, and an unused account is a door left open.
+# An active account unused for this long is pointed out for its review, and disabled by the scheduled
+# job `comptes_inactifs` where there is one: access rights are reviewed, and an unused account is a
+# door left open.
 DORMANT_AFTER = timedelta(days=90)
 _LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _HASHER = PasswordHasher()
@@ -183,15 +184,23 @@ class AccountChange:
     changed: bool
 
 
-def set_active(session: Session, login: str, active: bool, *, actor: str) -> AccountChange:
+def set_active(
+    session: Session, login: str, active: bool, *, actor: str, reason: str | None = None
+) -> AccountChange:
     """Disable an account (it can no longer sign in, its open web sessions stop working) or enable it
-    again (it signs in with the password it had)."""
+    again (it signs in with the password it had; its inactivity is counted afresh from now). The
+    `reason` (in French) goes to the audit log."""
     user = _find(session, login)
     if user.active == active:
         return AccountChange(account_of(user), changed=False)
     user.active = active
+    if active:
+        user.reactivated_at = datetime.now(UTC)
     session.flush()
-    _record(session, actor, login, action="compte.reactivation" if active else "compte.desactivation")
+    details = {"motif": reason} if reason else {}
+    _record(
+        session, actor, login, action="compte.reactivation" if active else "compte.desactivation", **details
+    )
     return AccountChange(account_of(user), changed=True)
 
 
@@ -291,17 +300,28 @@ class AccountReview:
     created_at: datetime
     password_changed_at: datetime
     last_sign_in_at: datetime | None
+    reactivated_at: datetime | None = None
 
-    def dormant(self, now: datetime) -> bool:
-        """Active, and no sign-in for `DORMANT_AFTER` (counted from its creation when it never has)."""
-        latest = self.last_sign_in_at or self.created_at
-        return self.account.active and now - latest > DORMANT_AFTER
+    @property
+    def unused_since(self) -> datetime:
+        """Its last sign-in, or the last time an administrator handed it over (created, enabled again,
+        a new password) if that came later: an account just handed over is not yet unused."""
+        moments = [self.created_at, self.password_changed_at, self.last_sign_in_at, self.reactivated_at]
+        return max(m for m in moments if m is not None)
+
+    def dormant(self, now: datetime, after: timedelta = DORMANT_AFTER) -> bool:
+        """Active, and unused for longer than `after`."""
+        return self.account.active and now - self.unused_since > after
 
 
 def _review(user: User) -> AccountReview:
-    last = user.last_sign_in_at
+    last, again = user.last_sign_in_at, user.reactivated_at
     return AccountReview(
-        account_of(user), utc(user.created_at), utc(user.password_changed_at), utc(last) if last else None
+        account_of(user),
+        utc(user.created_at),
+        utc(user.password_changed_at),
+        utc(last) if last else None,
+        utc(again) if again else None,
     )
 
 
@@ -314,6 +334,39 @@ def review_account(session: Session, login: str) -> AccountReview | None:
     """One account with its dates, or None for an unknown login."""
     user = session.scalars(select(User).where(User.login == login)).one_or_none()
     return _review(user) if user is not None else None
+
+
+@dataclass(frozen=True)
+class DormantSweep:
+    """What `disable_dormant` did: the accounts disabled, and the last administrator left active."""
+
+    disabled: tuple[str, ...]
+    admin_kept: str | None = None
+
+
+def disable_dormant(
+    session: Session, *, actor: str, after: timedelta = DORMANT_AFTER, now: datetime | None = None
+) -> DormantSweep:
+    """Disable every active account unused for longer than `after` (audited, with the reason).
+
+    The last active administrator is never disabled this way, even unused: nobody could then enable
+    the others from the web pages. It is returned as `admin_kept`, to be reviewed by hand.
+    """
+    moment = now or datetime.now(UTC)
+    reviews = review_accounts(session)
+    dormant = [r for r in reviews if r.dormant(moment, after)]
+    admins = {r.account.login for r in reviews if r.account.active and r.account.role == "admin"}
+    admin_kept = None
+    if admins and admins <= {r.account.login for r in dormant}:
+        # The administrator used most recently stays: the one most likely to come back.
+        admin_kept = max((r for r in dormant if r.account.login in admins), key=lambda r: r.unused_since)
+    reason = f"sans connexion depuis plus de {after.days} jours"
+    disabled = tuple(
+        set_active(session, r.account.login, False, actor=actor, reason=reason).account.login
+        for r in dormant
+        if r is not admin_kept
+    )
+    return DormantSweep(disabled, admin_kept.account.login if admin_kept else None)
 
 
 def list_accounts(session: Session) -> list[Account]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
+from sqlalchemy import update
+
 from outreach.letters import installed_font
 from tests.conftest import CONFIG_DIR
-from uptake.db import make_engine
+from uptake.db import make_engine, transaction
 from uptake.health import CHECKS
+from uptake.models import User
 from uptake.scheduler import announce_daemon, owner_name
 
 
@@ -91,6 +95,19 @@ def test_an_installation_with_its_register_schedules_and_daemon_is_ready(cli, up
     )
     assert parts["Planifications"].startswith("✓ 2 planification(s) ; Démon actif")
     assert "Tout est prêt." in result.stdout
+
+    # An account handed over four months ago and never used is pointed out; still ready.
+    engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
+    months_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=120)
+    with transaction(engine) as session:
+        session.execute(update(User).values(created_at=months_ago, password_changed_at=months_ago))
+    engine.dispose()
+    result = cli("check")
+    assert result.code == 0, result.stdout
+    assert _lines(result.stdout)["Comptes"].endswith(
+        " ; 1 sans connexion depuis plus de 90 jours, à désactiver (uptake users disable-dormant, ou "
+        "chaque jour : --job comptes_inactifs)"
+    )
 
 
 def test_a_broken_part_is_told_and_the_other_parts_are_still_checked(cli, tmp_path: Path) -> None:

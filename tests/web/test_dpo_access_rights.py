@@ -12,6 +12,7 @@ from sqlalchemy import Engine, update
 from tests.web.conftest import LOGINS, PASSWORD, sign_in
 from uptake.db import transaction
 from uptake.models import User
+from uptake.scheduler import add_schedule, pause_schedule
 from uptake.users import DORMANT_AFTER, add_user, review_accounts, set_active
 
 Client = Callable[[str | None], TestClient]
@@ -23,7 +24,11 @@ def _age(engine: Engine, login: str, *, created: timedelta, signed_in: timedelta
         session.execute(
             update(User)
             .where(User.login == login)
-            .values(created_at=now - created, last_sign_in_at=None if signed_in is None else now - signed_in)
+            .values(
+                created_at=now - created,
+                password_changed_at=now - created,
+                last_sign_in_at=None if signed_in is None else now - signed_in,
+            )
         )
 
 
@@ -59,7 +64,7 @@ def test_the_dpo_sees_who_may_see_which_communes_and_the_accounts_left_unused(
         engine, LOGINS["travailleur_social"], created=timedelta(days=400), signed_in=timedelta(days=days - 1)
     )
     page = dpo.get("/dpo/habilitations").text
-    assert "2 compte(s) actif(s) sans connexion depuis plus de 90 jours" in page
+    assert "2 comptes actifs sans connexion depuis plus de 90 jours" in page
     assert "sans connexion depuis plus" in _row(page, "ts-parti")
     assert "sans connexion depuis plus" in _row(page, "ts-jamais") and "jamais" in _row(page, "ts-jamais")
     assert "sans connexion depuis plus" not in _row(page, "ts-desactive")
@@ -68,3 +73,19 @@ def test_the_dpo_sees_who_may_see_which_communes_and_the_accounts_left_unused(
     assert "Forcalquier (04088)" in worker
     assert f'href="/dpo/consultations?acteur={LOGINS["travailleur_social"]}"' in worker
     assert "Délégué à la protection des données" in _row(page, LOGINS["dpo"])
+
+
+def test_the_dpo_is_told_whether_a_schedule_disables_the_unused_accounts(
+    client_for: Client, engine: Engine
+) -> None:
+    dpo = client_for("dpo")
+    assert "Aucune tâche planifiée ne désactive les comptes inactifs" in dpo.get("/dpo/habilitations").text
+    add_schedule(engine, "comptes", cron="0 6 * * *", job="comptes_inactifs", params={"days": "60"})
+    page = dpo.get("/dpo/habilitations").text
+    assert "Aucune tâche planifiée" not in page
+    assert (
+        "Les comptes sans connexion depuis plus de 60 jours sont désactivés automatiquement par la tâche "
+        "planifiée « comptes » (prochaine exécution : "
+    ) in page
+    pause_schedule(engine, "comptes")
+    assert "Aucune tâche planifiée ne désactive les comptes inactifs" in dpo.get("/dpo/habilitations").text

@@ -211,7 +211,10 @@ def test_list_shows_the_last_sign_in_and_points_out_an_account_left_unused(cli: 
         session.execute(
             update(User)
             .where(User.login == "ts-mobile")
-            .values(created_at=datetime.now(UTC) - timedelta(days=120))
+            .values(
+                created_at=datetime.now(UTC) - timedelta(days=120),
+                password_changed_at=datetime.now(UTC) - timedelta(days=120),
+            )
         )
     row = cli("users", "list").stdout.split("ts-mobile")[1]
     assert "jamais" in row and "sans connexion depuis plus de 90 jours" in " ".join(row.split())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -19,6 +19,7 @@ from uptake.users import (
     ROLES,
     AccountError,
     add_user,
+    disable_dormant,
     parse_sectors,
     reset_password,
     review_accounts,
@@ -142,6 +143,40 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Désactive un compte : plus de connexion, sessions ouvertes fermées."""
         _set_active(login, False, acteur)
+
+    @users.command("disable-dormant")
+    def disable_dormant_command(
+        jours: Annotated[
+            int,
+            typer.Option(
+                "--jours",
+                min=30,
+                max=3650,
+                help="Désactiver les comptes sans connexion depuis plus de ce nombre de jours.",
+            ),
+        ] = DORMANT_AFTER.days,
+        acteur: str | None = ActorOption,
+    ) -> None:
+        """Désactive les comptes sans connexion depuis plus de 90 jours (sauf le dernier administrateur).
+
+        Un compte créé, réactivé ou dont le mot de passe a été remplacé depuis compte à partir de ce
+        moment-là. Pour le faire chaque jour : uptake schedule add … --job comptes_inactifs."""
+        ctx = AppContext.from_env()
+        with transaction(ctx.engine) as session:
+            sweep = disable_dormant(session, actor=actor_name(acteur), after=timedelta(days=jours))
+        if sweep.disabled:
+            what = "compte désactivé" if len(sweep.disabled) == 1 else "comptes désactivés"
+            console.print(
+                f"{french.count(len(sweep.disabled))} {what} : [bold]{', '.join(sweep.disabled)}[/]."
+            )
+        else:
+            console.print(f"Aucun compte sans connexion depuis plus de {jours} jours : rien à désactiver.")
+        if sweep.admin_kept is not None:
+            console.print(
+                f"[bold yellow]Gardé actif :[/] [bold]{sweep.admin_kept}[/], le dernier administrateur "
+                f"actif, sans connexion depuis plus de {jours} jours. Vérifiez qu'il sert encore, ou créez "
+                "un autre administrateur avant de le désactiver."
+            )
 
     @users.command("enable")
     def enable_command(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from uptake.db import transaction
+from uptake.scheduler import list_schedules
 from uptake.users import DORMANT_AFTER, review_accounts
 from uptake.web.access import allow, guard
 from uptake.web.rendering import render
@@ -20,10 +21,12 @@ router = APIRouter(prefix="/dpo", dependencies=guard(allow("dpo")))
 @router.get("/habilitations")
 def access_rights_page(request: Request) -> Response:
     """Every account: role, sectors, state, creation, last password change and last sign-in; active
-    accounts unused for `DORMANT_AFTER` are pointed out."""
+    accounts unused for `DORMANT_AFTER` are pointed out, and the schedules that disable them told."""
     now = datetime.now(UTC)
-    with transaction(request.app.state.context.engine) as session:
+    engine = request.app.state.context.engine
+    with transaction(engine) as session:
         reviews = review_accounts(session)
+    sweeps = [s for s in list_schedules(engine) if s.job == "comptes_inactifs" and not s.paused]
     dormant = {r.account.login for r in reviews if r.dormant(now)}
     return render(
         request,
@@ -33,6 +36,7 @@ def access_rights_page(request: Request) -> Response:
             "reviews": reviews,
             "dormant": dormant,
             "dormant_days": DORMANT_AFTER.days,
+            "sweeps": [(s.name, int(s.params.get("days", DORMANT_AFTER.days)), s.next_run) for s in sweeps],
             "views_url": {
                 r.account.login: "/dpo/consultations?" + urlencode({"acteur": r.account.login})
                 for r in reviews

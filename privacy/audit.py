@@ -391,11 +391,17 @@ def prune(session: Session, keyring: Keyring, *, before: datetime, actor: str) -
     """
     session.execute(update(AuditLock).where(AuditLock.id == 1).values(appends=AuditLock.appends + 1))
     cutoff = utc_stamp(before)
+    # The newest entry is always kept, however old: the next entry chains to it (an emptied log
+    # would start again from the first number, and read as truncated).
     first_kept = session.scalar(select(func.min(AuditEntry.seq)).where(AuditEntry.at >= cutoff))
-    bound = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    if first_kept is not None:
-        bound = bound.where(AuditEntry.seq < first_kept)
-    last = session.execute(bound).first()
+    if first_kept is None:
+        first_kept = session.scalar(select(func.max(AuditEntry.seq)))
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash)
+        .where(AuditEntry.seq < (first_kept or 0))
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).first()
     if last is None:
         return 0
     result = verify(session, keyring.public_key())

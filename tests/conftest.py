@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,21 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
 from outreach.channels import SmtpSettings
+from privacy import audit
 from uptake.db import make_engine, upgrade
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO / "config"
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@contextmanager
+def audit_clock(moment: dt.datetime) -> Iterator[None]:
+    """The audit log's clock set to `moment` while it lasts: the log stamps each entry itself, never
+    with a date its caller gives, so an entry of another day is written with its clock turned."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(audit, "utc_now", lambda: moment)
+        yield
 
 
 @pytest.fixture

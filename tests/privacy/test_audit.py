@@ -11,7 +11,7 @@ from privacy import audit
 from privacy.errors import PrivacyError
 from privacy.keys import Keyring
 from privacy.models import AuditCheckpoint, AuditEntry
-from tests.conftest import log_end_signed
+from tests.conftest import audit_clock, log_end_signed
 from tests.privacy.conftest import NOW
 from uptake.db import transaction
 
@@ -195,13 +195,10 @@ def test_concurrent_writers_build_one_unbroken_chain(engine: Engine, keyring: Ke
 
 
 def _fill_dated(engine: Engine, keyring: Keyring) -> None:
-    """Six entries written 400 days ago (the clock turned back: the log takes no date from its
-    callers), then four now."""
+    """Six entries written 400 days before `NOW`, then four at `NOW`."""
     with transaction(engine) as session:
         for i in range(1, 11):
-            with pytest.MonkeyPatch.context() as clock:
-                if i <= 6:
-                    clock.setattr(audit, "utc_now", lambda: NOW - timedelta(days=400))
+            with audit_clock(NOW - timedelta(days=400) if i <= 6 else NOW):
                 audit.append(session, actor="e", action="test.operation", object_ref=f"foyer-{i:02d}")
             if i == 5:
                 audit.checkpoint(session, keyring)
@@ -219,6 +216,23 @@ def test_pruning_old_entries_leaves_a_log_that_still_verifies(engine: Engine, ke
     # The append-only guards are back once the prune is committed.
     with pytest.raises(DBAPIError, match="ajout seul"), transaction(engine) as session:
         session.execute(delete(AuditEntry).where(AuditEntry.seq == 7))
+
+
+def test_a_log_idle_for_longer_than_its_retention_keeps_its_newest_entry_and_its_numbering(
+    engine: Engine, keyring: Keyring
+) -> None:
+    with transaction(engine) as session, audit_clock(NOW - timedelta(days=400)):
+        for i in range(3):
+            audit.append(session, actor="e", action="test.operation", object_ref=f"foyer-{i}")
+        audit.checkpoint(session, keyring)
+    with transaction(engine) as session, audit_clock(NOW):
+        assert audit.prune(session, keyring, before=NOW - timedelta(days=365), actor="dpo") == 2
+        entry = audit.append(session, actor="e", action="test.operation")
+    # The chain goes on from the entry kept (3), after the prune's own entry (4).
+    assert entry.seq == 5
+    result = _verify(engine, keyring)
+    assert result.ok, result.problem
+    assert result.entries == 3
 
 
 def test_a_removal_after_pruning_is_still_detected(engine: Engine, keyring: Keyring) -> None:

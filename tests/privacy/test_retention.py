@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -117,7 +118,8 @@ def test_purge_prunes_the_audit_log_only_when_it_verifies(
 ) -> None:
     out = tmp_path / "liste-sms.csv"
     _write(engine, keyring, approved, out)
-    a_year_and_more = later(500)
+    # The log's entries bear the moment they were written (now): its retention counts from then.
+    a_year_and_more = datetime.now(UTC) + timedelta(days=500)
     with transaction(engine) as session:
         report = retention.purge(session, keyring, actor="planificateur", now=a_year_and_more)
     assert report.outputs == 1 and report.audit_entries and report.audit_entries >= 4

@@ -11,6 +11,7 @@ from privacy import audit, exchanges, retention, rotation, subjects, vault
 from privacy.errors import DecisionInvalid
 from privacy.keys import Keyring
 from privacy.pseudonyms import key_text, pseudonym_of
+from tests.conftest import audit_clock
 from tests.privacy.conftest import NOW, TERRITORY, later
 from uptake.db import transaction
 
@@ -90,13 +91,8 @@ def test_the_access_report_is_dated_on_the_caf_s_clock(
     monkeypatch.setenv("UPTAKE_FUSEAU", "Indian/Reunion")  # UTC+4
     mine = subjects.pseudonym_for(keyring, "1234567", territory=TERRITORY, finalite="droits")
     with transaction(engine) as session:
-        audit.append(
-            session,
-            actor="ts",
-            action="liste.appel.consultation",
-            object_ref=mine,
-            now=datetime(2026, 3, 11, 21, 30, tzinfo=UTC),
-        )
+        with audit_clock(datetime(2026, 3, 11, 21, 30, tzinfo=UTC)):
+            audit.append(session, actor="ts", action="liste.appel.consultation", object_ref=mine)
         subjects.record_opposition(
             session,
             mine,

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from outreach.models import QuestionnaireAnswer
 from privacy import audit, exchanges, retention
 from privacy.models import AuditEntry
-from tests.conftest import log_end_signed
+from tests.conftest import audit_clock, log_end_signed
 from tests.web.conftest import (
     LOGINS,
     app_keyring,
@@ -233,14 +233,8 @@ def test_the_audit_log_reads_the_caf_s_clock_and_its_export_keeps_the_signed_utc
     client_for: Client, engine: Engine, monkeypatch: pytest.MonkeyPatch, zone: str, shown: str
 ) -> None:
     monkeypatch.setenv("UPTAKE_FUSEAU", zone)
-    with transaction(engine) as session:  # stamped 23:30:05 UTC on 11 March
-        entry = audit.append(
-            session,
-            actor="dpo",
-            action="echange.revocation",
-            object_ref="echange:9",
-            now=datetime(2026, 3, 11, 23, 30, 5, tzinfo=UTC),
-        )
+    with transaction(engine) as session, audit_clock(datetime(2026, 3, 11, 23, 30, 5, tzinfo=UTC)):
+        entry = audit.append(session, actor="dpo", action="echange.revocation", object_ref="echange:9")
         seq = entry.seq
     client = client_for("dpo")
     page = client.get("/dpo/journal").text
@@ -267,14 +261,10 @@ def test_access_log_dates_and_day_filters_are_the_caf_s(
     other_day: str,
 ) -> None:
     monkeypatch.setenv("UPTAKE_FUSEAU", zone)
-    with transaction(engine) as session:  # a view stamped 23:30 UTC on 11 March
+    # A view stamped 23:30 UTC on 11 March.
+    with transaction(engine) as session, audit_clock(datetime(2026, 3, 11, 23, 30, tzinfo=UTC)):
         audit.append(
-            session,
-            actor="ts-a",
-            action=VIEW_ACTION,
-            object_ref="foyer-nuit",
-            details={"motif": "appel"},
-            now=datetime(2026, 3, 11, 23, 30, tzinfo=UTC),
+            session, actor="ts-a", action=VIEW_ACTION, object_ref="foyer-nuit", details={"motif": "appel"}
         )
     client = client_for("dpo")
     page = client.get("/dpo/consultations", params={"du": day, "au": day}).text

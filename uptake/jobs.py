@@ -962,8 +962,8 @@ JOBS: dict[str, JobSpec] = {
     ),
     "comptes_inactifs": JobSpec(
         dormant_accounts_job,
-        "désactivation des comptes de l'application sans connexion depuis plus de days jours (90 par "
-        "défaut ; jamais le dernier administrateur actif) (quotidien)",
+        "désactivation des comptes de l'application restés sans connexion plus de « days » jours (90 "
+        "par défaut), jamais le dernier administrateur actif (quotidien)",
         minimums={"days": 30},
         maximums={"days": 3650},
     ),

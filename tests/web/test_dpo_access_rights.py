@@ -87,5 +87,17 @@ def test_the_dpo_is_told_whether_a_schedule_disables_the_unused_accounts(
         "Les comptes sans connexion depuis plus de 60 jours sont désactivés automatiquement par la tâche "
         "planifiée « comptes » (prochaine exécution : "
     ) in page
+    # The accounts pointed out are those the schedule will disable: unused for 60 days, not 90.
+    with transaction(engine) as session:
+        add_user(session, "ts-vacances", role="travailleur_social", password=PASSWORD, actor="test")
+    _age(engine, "ts-vacances", created=timedelta(days=400), signed_in=timedelta(days=70))
+    page = dpo.get("/dpo/habilitations").text
+    assert (
+        "Un compte actif sans connexion depuis plus de 60 jours : il sera désactivé à la prochaine "
+        "exécution de la tâche planifiée (sauf le dernier administrateur actif)."
+    ) in page
+    assert "sans connexion depuis plus" in _row(page, "ts-vacances")
     pause_schedule(engine, "comptes")
-    assert "Aucune tâche planifiée ne désactive les comptes inactifs" in dpo.get("/dpo/habilitations").text
+    page = dpo.get("/dpo/habilitations").text
+    assert "sans connexion depuis plus" not in _row(page, "ts-vacances")
+    assert "Aucune tâche planifiée ne désactive les comptes inactifs" in page

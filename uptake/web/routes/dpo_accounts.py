@@ -3,7 +3,7 @@ and whether they still use it. Read only: the administrator changes accounts."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -21,13 +21,20 @@ router = APIRouter(prefix="/dpo", dependencies=guard(allow("dpo")))
 @router.get("/habilitations")
 def access_rights_page(request: Request) -> Response:
     """Every account: role, sectors, state, creation, last password change and last sign-in; active
-    accounts unused for `DORMANT_AFTER` are pointed out, and the schedules that disable them told."""
+    accounts unused for `DORMANT_AFTER` (or the delay of the schedule that disables them, told) are
+    pointed out."""
     now = datetime.now(UTC)
     engine = request.app.state.context.engine
     with transaction(engine) as session:
         reviews = review_accounts(session)
-    sweeps = [s for s in list_schedules(engine) if s.job == "comptes_inactifs" and not s.paused]
-    dormant = {r.account.login for r in reviews if r.dormant(now)}
+    sweeps = [
+        (s.name, int(s.params.get("days", DORMANT_AFTER.days)), s.next_run)
+        for s in list_schedules(engine)
+        if s.job == "comptes_inactifs" and not s.paused
+    ]
+    # The accounts pointed out are those the next scheduled sweep will disable.
+    days = min((days for _, days, _ in sweeps), default=DORMANT_AFTER.days)
+    dormant = {r.account.login for r in reviews if r.dormant(now, timedelta(days=days))}
     return render(
         request,
         "dpo/access_rights.html",
@@ -35,8 +42,8 @@ def access_rights_page(request: Request) -> Response:
             "title": "Habilitations",
             "reviews": reviews,
             "dormant": dormant,
-            "dormant_days": DORMANT_AFTER.days,
-            "sweeps": [(s.name, int(s.params.get("days", DORMANT_AFTER.days)), s.next_run) for s in sweeps],
+            "dormant_days": days,
+            "sweeps": sweeps,
             "views_url": {
                 r.account.login: "/dpo/consultations?" + urlencode({"acteur": r.account.login})
                 for r in reviews

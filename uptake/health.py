@@ -233,13 +233,16 @@ def _register(settings: Settings) -> str:
 def _accounts(settings: Settings) -> str:
     from sqlalchemy.orm import Session
 
+    from uptake.jobs import dormant_sweeps
+    from uptake.scheduler import ScheduleInfo, list_schedules
     from uptake.users import DORMANT_AFTER, ROLE_LABELS, AccountReview, review_accounts
 
-    def active(engine: Engine) -> list[AccountReview]:
+    def active(engine: Engine) -> tuple[list[AccountReview], list[ScheduleInfo]]:
         with Session(engine) as session:
-            return [review for review in review_accounts(session) if review.account.active]
+            reviews = [review for review in review_accounts(session) if review.account.active]
+        return reviews, list_schedules(engine)
 
-    reviews = read_database(settings, active) or []
+    reviews, schedules = read_database(settings, active) or ([], [])
     accounts = [review.account for review in reviews]
     if not any(account.role == "dpo" for account in accounts):
         # Every exchange of personal data waits for the DPO's decision, made in the web application.
@@ -252,11 +255,15 @@ def _accounts(settings: Settings) -> str:
     temporary = sum(a.password_temporary for a in accounts)
     if temporary:  # ready all the same: each replaces it at their first sign-in
         said += f" ; {temporary} mot(s) de passe provisoire(s), à remplacer à la première connexion"
-    dormant = sum(review.dormant(utc_now()) for review in reviews)
+    # The accounts told are those the next scheduled sweep will disable, if there is one.
+    sweep = min(dormant_sweeps(schedules), key=lambda s: s[1], default=None)
+    days = sweep[1] if sweep else DORMANT_AFTER.days
+    dormant = sum(review.dormant(utc_now(), dt.timedelta(days=days)) for review in reviews)
     if dormant:  # ready all the same: the DPO's review decides, or the scheduled job
-        said += (
-            f" ; {dormant} sans connexion depuis plus de {DORMANT_AFTER.days} jours, à désactiver "
-            "(uptake users disable-dormant, ou chaque jour : --job comptes_inactifs)"
+        said += f" ; {dormant} sans connexion depuis plus de {days} jours, " + (
+            f"désactivé(s) à la prochaine exécution de « {sweep[0].name} »"
+            if sweep
+            else "à désactiver (uptake users disable-dormant, ou chaque jour : --job comptes_inactifs)"
         )
     return said
 

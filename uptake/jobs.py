@@ -752,6 +752,15 @@ def scheduled_flags_months(schedules: Iterable[ScheduleInfo]) -> int:
     return FLAGS_RETENTION_MONTHS
 
 
+def dormant_sweeps(schedules: Iterable[ScheduleInfo]) -> list[tuple[ScheduleInfo, int]]:
+    """The active schedules of the `comptes_inactifs` job, each with the delay it applies (days)."""
+    return [
+        (info, int(info.params.get("days", DORMANT_AFTER.days)))
+        for info in schedules
+        if info.job == "comptes_inactifs" and info.next_run is not None
+    ]
+
+
 @dataclass(frozen=True)
 class PurgeSummary:
     """What one purge did, domain by domain."""

@@ -108,6 +108,16 @@ def test_an_installation_with_its_register_schedules_and_daemon_is_ready(cli, up
         " ; 1 sans connexion depuis plus de 90 jours, à désactiver (uptake users disable-dormant, ou "
         "chaque jour : --job comptes_inactifs)"
     )
+    sweep = ("schedule", "add", "comptes", "--cron", "0 6 * * *", "--job", "comptes_inactifs")
+    assert cli(*sweep, "--param", "days=150").code == 0
+    result = cli("check")
+    assert result.code == 0, result.stdout
+    assert _lines(result.stdout)["Comptes"].endswith("première connexion")  # not unused for 150 days
+    assert cli("schedule", "remove", "comptes").code == 0
+    assert cli(*sweep, "--param", "days=60").code == 0
+    assert _lines(cli("check").stdout)["Comptes"].endswith(
+        " ; 1 sans connexion depuis plus de 60 jours, désactivé(s) à la prochaine exécution de « comptes »"
+    )
 
 
 def test_a_broken_part_is_told_and_the_other_parts_are_still_checked(cli, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from uptake.db import transaction
+from uptake.jobs import dormant_sweeps
 from uptake.scheduler import list_schedules
 from uptake.users import DORMANT_AFTER, review_accounts
 from uptake.web.access import allow, guard
@@ -27,11 +28,7 @@ def access_rights_page(request: Request) -> Response:
     engine = request.app.state.context.engine
     with transaction(engine) as session:
         reviews = review_accounts(session)
-    sweeps = [
-        (s.name, int(s.params.get("days", DORMANT_AFTER.days)), s.next_run)
-        for s in list_schedules(engine)
-        if s.job == "comptes_inactifs" and not s.paused
-    ]
+    sweeps = [(s.name, days, s.next_run) for s, days in dormant_sweeps(list_schedules(engine))]
     # The accounts pointed out are those the next scheduled sweep will disable.
     days = min((days for _, days, _ in sweeps), default=DORMANT_AFTER.days)
     dormant = {r.account.login for r in reviews if r.dormant(now, timedelta(days=days))}

@@ -14,12 +14,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from outreach.campaigns import WindowSection
 from outreach.windows import next_allowed
 from tests.conftest import CONFIG_DIR
 from uptake.db import make_engine, transaction, upgrade
+from uptake.models import User
 from uptake.settings import Settings
 from uptake.users import ROLES, add_user, list_accounts
 from uptake.web.app import create_app
@@ -51,6 +52,22 @@ def create_accounts(engine: Engine, roles: tuple[str, ...] = ROLES) -> None:
                 secteurs=SECTORS.get(role, ()),
                 temporary=False,
             )
+
+
+def age_account(engine: Engine, login: str, *, created: timedelta, signed_in: timedelta | None) -> None:
+    """Make an account as if handed over `created` ago (its password with it) and last signed in
+    `signed_in` ago (None: never)."""
+    now = datetime.now(UTC)
+    with transaction(engine) as session:
+        session.execute(
+            update(User)
+            .where(User.login == login)
+            .values(
+                created_at=now - created,
+                password_changed_at=now - created,
+                last_sign_in_at=None if signed_in is None else now - signed_in,
+            )
+        )
 
 
 def office_hours_clock() -> Callable[[], datetime]:

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 
 from privacy.models import AuditEntry
+from tests.web.conftest import age_account
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.jobs import JOBS, ScheduleError, dormant_accounts_job
@@ -28,17 +29,9 @@ def _add(engine: Engine, login: str, role: str = "equipe_donnees") -> None:
 
 def _unused_for(engine: Engine, login: str, days: int, *, signed_in: bool = True) -> None:
     """Created 400 days ago; signed in `days` days ago (or never)."""
-    now = datetime.now(UTC)
-    with transaction(engine) as session:
-        session.execute(
-            update(User)
-            .where(User.login == login)
-            .values(
-                created_at=now - timedelta(days=400),
-                password_changed_at=now - timedelta(days=400),
-                last_sign_in_at=now - timedelta(days=days) if signed_in else None,
-            )
-        )
+    age_account(
+        engine, login, created=timedelta(days=400), signed_in=timedelta(days=days) if signed_in else None
+    )
 
 
 def _active(engine: Engine) -> dict[str, bool]:
@@ -107,26 +100,20 @@ def test_a_new_password_handed_over_by_the_administrator_restarts_the_count(engi
         assert disable_dormant(session, actor="test").disabled == ()
 
 
-def test_the_last_active_administrator_is_kept_and_pointed_out(engine: Engine) -> None:
+@pytest.mark.parametrize(("other_unused_days", "kept"), [(120, "admin-b"), (3, None)])
+def test_the_last_active_administrator_is_kept_and_pointed_out(
+    engine: Engine, other_unused_days: int, kept: str | None
+) -> None:
     for login in ("admin-a", "admin-b"):
         _add(engine, login, role="admin")
     _unused_for(engine, "admin-a", 200)
-    _unused_for(engine, "admin-b", 120)
+    _unused_for(engine, "admin-b", other_unused_days)
     with transaction(engine) as session:
         sweep = disable_dormant(session, actor="test")
-    # Both unused: the one used most recently stays, to enable the others again.
-    assert sweep.disabled == ("admin-a",) and sweep.admin_kept == "admin-b"
+    # Both unused: the one used most recently stays, to enable the others again; one still in use
+    # lets the other go.
+    assert sweep.disabled == ("admin-a",) and sweep.admin_kept == kept
     assert _active(engine) == {"admin-a": False, "admin-b": True}
-
-
-def test_an_administrator_still_in_use_lets_a_dormant_one_be_disabled(engine: Engine) -> None:
-    for login in ("admin-a", "admin-b"):
-        _add(engine, login, role="admin")
-    _unused_for(engine, "admin-a", 200)
-    _unused_for(engine, "admin-b", 3)
-    with transaction(engine) as session:
-        sweep = disable_dormant(session, actor="test")
-    assert sweep.disabled == ("admin-a",) and sweep.admin_kept is None
 
 
 def test_the_scheduled_job_disables_the_dormant_accounts_of_the_data_folder(uptake_home: Path) -> None:

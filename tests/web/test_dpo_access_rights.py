@@ -7,29 +7,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
-from tests.web.conftest import LOGINS, PASSWORD, sign_in
+from tests.web.conftest import LOGINS, PASSWORD, age_account, sign_in
 from uptake.db import transaction
-from uptake.models import User
 from uptake.scheduler import add_schedule, pause_schedule
 from uptake.users import DORMANT_AFTER, add_user, review_accounts, set_active
 
 Client = Callable[[str | None], TestClient]
-
-
-def _age(engine: Engine, login: str, *, created: timedelta, signed_in: timedelta | None) -> None:
-    now = datetime.now(UTC)
-    with transaction(engine) as session:
-        session.execute(
-            update(User)
-            .where(User.login == login)
-            .values(
-                created_at=now - created,
-                password_changed_at=now - created,
-                last_sign_in_at=None if signed_in is None else now - signed_in,
-            )
-        )
 
 
 def _row(page: str, login: str) -> str:
@@ -57,10 +42,10 @@ def test_the_dpo_sees_who_may_see_which_communes_and_the_accounts_left_unused(
                 session, login, role="travailleur_social", password=PASSWORD, actor="test", secteurs=["04104"]
             )
         set_active(session, "ts-desactive", False, actor="test")
-    _age(engine, "ts-parti", created=timedelta(days=400), signed_in=timedelta(days=days + 1))
-    _age(engine, "ts-jamais", created=timedelta(days=days + 1), signed_in=None)
-    _age(engine, "ts-desactive", created=timedelta(days=400), signed_in=timedelta(days=300))
-    _age(
+    age_account(engine, "ts-parti", created=timedelta(days=400), signed_in=timedelta(days=days + 1))
+    age_account(engine, "ts-jamais", created=timedelta(days=days + 1), signed_in=None)
+    age_account(engine, "ts-desactive", created=timedelta(days=400), signed_in=timedelta(days=300))
+    age_account(
         engine, LOGINS["travailleur_social"], created=timedelta(days=400), signed_in=timedelta(days=days - 1)
     )
     page = dpo.get("/dpo/habilitations").text
@@ -90,7 +75,7 @@ def test_the_dpo_is_told_whether_a_schedule_disables_the_unused_accounts(
     # The accounts pointed out are those the schedule will disable: unused for 60 days, not 90.
     with transaction(engine) as session:
         add_user(session, "ts-vacances", role="travailleur_social", password=PASSWORD, actor="test")
-    _age(engine, "ts-vacances", created=timedelta(days=400), signed_in=timedelta(days=70))
+    age_account(engine, "ts-vacances", created=timedelta(days=400), signed_in=timedelta(days=70))
     page = dpo.get("/dpo/habilitations").text
     assert (
         "Un compte actif sans connexion depuis plus de 60 jours : il sera désactivé à la prochaine "

@@ -32,9 +32,9 @@ class User(Base):
     # their next sign-in, before any other page.
     password_temporary: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    # Enabled again by an administrator: its inactivity is counted from then, not from the last
-    # sign-in before it was disabled.
-    reactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # An administrator restarted the count of its inactivity (enabled it again; or the upgrade that
+    # began recording sign-ins, uptake_0005): counted from then, not from an older sign-in.
+    dormancy_reset_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class WebSession(Base):

@@ -195,7 +195,7 @@ def set_active(
         return AccountChange(account_of(user), changed=False)
     user.active = active
     if active:
-        user.reactivated_at = datetime.now(UTC)
+        user.dormancy_reset_at = datetime.now(UTC)
     session.flush()
     details = {"motif": reason} if reason else {}
     _record(
@@ -300,13 +300,13 @@ class AccountReview:
     created_at: datetime
     password_changed_at: datetime
     last_sign_in_at: datetime | None
-    reactivated_at: datetime | None = None
+    dormancy_reset_at: datetime | None = None
 
     @property
     def unused_since(self) -> datetime:
         """Its last sign-in, or the last time an administrator handed it over (created, enabled again,
         a new password) if that came later: an account just handed over is not yet unused."""
-        moments = [self.created_at, self.password_changed_at, self.last_sign_in_at, self.reactivated_at]
+        moments = [self.created_at, self.password_changed_at, self.last_sign_in_at, self.dormancy_reset_at]
         return max(m for m in moments if m is not None)
 
     def dormant(self, now: datetime, after: timedelta = DORMANT_AFTER) -> bool:
@@ -315,7 +315,7 @@ class AccountReview:
 
 
 def _review(user: User) -> AccountReview:
-    last, again = user.last_sign_in_at, user.reactivated_at
+    last, again = user.last_sign_in_at, user.dormancy_reset_at
     return AccountReview(
         account_of(user),
         utc(user.created_at),

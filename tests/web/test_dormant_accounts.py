@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from privacy.models import AuditEntry
 from tests.web.conftest import age_account
 from uptake.context import AppContext
-from uptake.db import transaction
+from uptake.db import alembic_config, transaction, upgrade
 from uptake.jobs import JOBS, ScheduleError, dormant_accounts_job
 from uptake.models import User
 from uptake.users import DORMANT_AFTER, add_user, authenticate, disable_dormant, review_account, set_active
@@ -114,6 +114,24 @@ def test_the_last_active_administrator_is_kept_and_pointed_out(
     # lets the other go.
     assert sweep.disabled == ("admin-a",) and sweep.admin_kept == kept
     assert _active(engine) == {"admin-a": False, "admin-b": True}
+
+
+def test_accounts_whose_sign_ins_were_never_recorded_are_counted_from_the_upgrade(engine: Engine) -> None:
+    from alembic import command
+
+    for login in ("admin", "inconnue", "connue"):
+        _add(engine, login, role="admin" if login == "admin" else "equipe_donnees")
+    _unused_for(engine, "admin", 1)
+    # Before revision uptake_0004, no sign-in was recorded: an account in use looked never used.
+    _unused_for(engine, "inconnue", 0, signed_in=False)
+    _unused_for(engine, "connue", 200)
+    command.downgrade(alembic_config(engine), "uptake_0004")
+    upgrade(engine)
+    with transaction(engine) as session:
+        assert disable_dormant(session, actor="test").disabled == ("connue",)
+    unused_since_upgrade = datetime.now(UTC) + DORMANT_AFTER + timedelta(days=1)
+    with transaction(engine) as session:
+        assert disable_dormant(session, actor="test", now=unused_since_upgrade).disabled == ("inconnue",)
 
 
 def test_the_scheduled_job_disables_the_dormant_accounts_of_the_data_folder(uptake_home: Path) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacy import audit
+from privacy.models import AuditEntry
 from uptake.french import utc
 from uptake.models import User
 
@@ -367,6 +368,26 @@ def disable_dormant(
         if r is not admin_kept
     )
     return DormantSweep(disabled, admin_kept.account.login if admin_kept else None)
+
+
+@dataclass(frozen=True)
+class AccountEvent:
+    """One change of an account as the audit log keeps it: when, which operation, by whom, and its
+    details (JSON text: sectors before and after, the reason of a disabling…)."""
+
+    at: str
+    action: str
+    actor: str
+    details: str | None
+
+
+def account_history(session: Session, login: str) -> list[AccountEvent]:
+    """Every change of the account written to the audit log, newest first (for its administrator:
+    why it is disabled, who moved its sectors)."""
+    entries = session.scalars(
+        select(AuditEntry).where(AuditEntry.object_ref == f"compte:{login}").order_by(AuditEntry.seq.desc())
+    )
+    return [AccountEvent(e.at, e.action, e.actor, e.details) for e in entries]
 
 
 def list_accounts(session: Session) -> list[Account]:

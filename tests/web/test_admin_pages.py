@@ -3,17 +3,19 @@ worker's sectors, give a new password, disable and enable again; each change in 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from privacy.models import AuditEntry
-from tests.web.conftest import LOGINS, PASSWORD, csrf_of, sign_in
+from tests.web.conftest import LOGINS, PASSWORD, age_account, csrf_of, sign_in
 from uptake.db import transaction
-from uptake.users import list_accounts, review_account
+from uptake.users import disable_dormant, list_accounts, review_account
 
 Client = Callable[[str | None], TestClient]
 
@@ -166,3 +168,28 @@ def test_an_unknown_account_page_is_a_clean_404(client_for: Client) -> None:
     assert admin.get("/admin/comptes/personne").status_code == 404
     token = csrf_of(admin.get("/admin/comptes").text)
     assert admin.post("/admin/comptes/personne/reactiver", data={"csrf_token": token}).status_code == 404
+
+
+def test_an_accounts_page_gives_its_history_with_who_and_why(client_for: Client, engine: Engine) -> None:
+    client_for("travailleur_social")
+    admin = client_for("admin")
+    worker = LOGINS["travailleur_social"]
+    token = csrf_of(admin.get("/admin/comptes").text)
+    admin.post(f"/admin/comptes/{worker}/secteurs", data={"csrf_token": token, "secteurs": "04088 04104"})
+    age_account(engine, worker, created=timedelta(days=400), signed_in=timedelta(days=120))
+    with transaction(engine) as session:
+        assert disable_dormant(session, actor="planificateur:comptes").disabled == (worker,)
+    page = admin.get(f"/admin/comptes/{worker}").text
+    history = page.split("<h2>Historique du compte</h2>")[1]
+    rows = [
+        " ".join(html.unescape(re.sub(r"<[^>]+>", " ", row)).split()) for row in history.split("<tr>")[2:]
+    ]
+    # Newest first: the automatic disabling and its reason, the sectors moved by the administrator,
+    # the creation.
+    assert rows[0].endswith(
+        "Compte de l'application désactivé planificateur:comptes "
+        "motif : sans connexion depuis plus de 90 jours"
+    )
+    assert f"Secteurs d'un travailleur social modifiés {LOGINS['admin']}" in rows[1] and "04104" in rows[1]
+    assert "Création d'un compte de l'application web" in rows[2]
+    assert len(rows) == 3

@@ -1,4 +1,5 @@
-"""Administration: the accounts (create; for each, its sectors, password, disable and enable again).
+"""Administration: the accounts (create; for each, its sectors, password, disable and enable again,
+and its history from the audit log).
 
 Every change is written to the audit log by `uptake.users`, with the administrator who made it.
 """
@@ -10,11 +11,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from uptake.audit_labels import action_label
 from uptake.db import transaction
 from uptake.users import (
     ROLE_LABELS,
     AccountError,
+    AccountEvent,
     AccountReview,
+    account_history,
     add_user,
     parse_sectors,
     reset_password,
@@ -89,6 +93,11 @@ def _review(request: Request, login: str) -> AccountReview | None:
         return review_account(session, login)
 
 
+def _history(request: Request, login: str) -> list[AccountEvent]:
+    with transaction(request.app.state.context.engine) as session:
+        return account_history(session, login)
+
+
 def _account_page(
     request: Request,
     review: AccountReview,
@@ -105,6 +114,8 @@ def _account_page(
             "title": f"Compte {account.login}",
             "shown": account,
             "review": review,
+            "history": _history(request, account.login),
+            "label": action_label,
             "own": account.login == current_account(request).login,
             "notice": notice,
             "error": error,

@@ -256,7 +256,7 @@ def _accounts(settings: Settings) -> str:
     if temporary:  # ready all the same: each replaces it at their first sign-in
         said += f" ; {temporary} mot(s) de passe provisoire(s), à remplacer à la première connexion"
     # The accounts told are those the next scheduled sweep will disable, if there is one.
-    sweep = min(dormant_sweeps(schedules), key=lambda s: s[1], default=None)
+    sweep = next(iter(dormant_sweeps(schedules)), None)
     days = sweep[1] if sweep else DORMANT_AFTER.days
     dormant = sum(review.dormant(utc_now(), dt.timedelta(days=days)) for review in reviews)
     if dormant:  # ready all the same: the DPO's review decides, or the scheduled job

@@ -65,6 +65,7 @@ def test_the_dpo_is_told_whether_a_schedule_disables_the_unused_accounts(
 ) -> None:
     dpo = client_for("dpo")
     assert "Aucune tâche planifiée ne désactive les comptes inactifs" in dpo.get("/dpo/habilitations").text
+    add_schedule(engine, "anciens", cron="0 7 * * *", job="comptes_inactifs", params={"days": "120"})
     add_schedule(engine, "comptes", cron="0 6 * * *", job="comptes_inactifs", params={"days": "60"})
     page = dpo.get("/dpo/habilitations").text
     assert "Aucune tâche planifiée" not in page
@@ -72,7 +73,7 @@ def test_the_dpo_is_told_whether_a_schedule_disables_the_unused_accounts(
         "Les comptes sans connexion depuis plus de 60 jours sont désactivés automatiquement par la tâche "
         "planifiée « comptes » (prochaine exécution : "
     ) in page
-    # The accounts pointed out are those the schedule will disable: unused for 60 days, not 90.
+    # The accounts pointed out are those the first sweep will disable: unused for 60 days, not 90 or 120.
     with transaction(engine) as session:
         add_user(session, "ts-vacances", role="travailleur_social", password=PASSWORD, actor="test")
     age_account(engine, "ts-vacances", created=timedelta(days=400), signed_in=timedelta(days=70))
@@ -84,5 +85,7 @@ def test_the_dpo_is_told_whether_a_schedule_disables_the_unused_accounts(
     assert "sans connexion depuis plus" in _row(page, "ts-vacances")
     pause_schedule(engine, "comptes")
     page = dpo.get("/dpo/habilitations").text
-    assert "sans connexion depuis plus" not in _row(page, "ts-vacances")
-    assert "Aucune tâche planifiée ne désactive les comptes inactifs" in page
+    assert "sans connexion depuis plus" not in _row(page, "ts-vacances")  # 120 days now
+    assert "Aucune tâche planifiée" not in page
+    pause_schedule(engine, "anciens")
+    assert "Aucune tâche planifiée ne désactive les comptes inactifs" in dpo.get("/dpo/habilitations").text

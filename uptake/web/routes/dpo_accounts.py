@@ -30,7 +30,7 @@ def access_rights_page(request: Request) -> Response:
         reviews = review_accounts(session)
     sweeps = [(s.name, days, s.next_run) for s, days in dormant_sweeps(list_schedules(engine))]
     # The accounts pointed out are those the next scheduled sweep will disable.
-    days = min((days for _, days, _ in sweeps), default=DORMANT_AFTER.days)
+    days = sweeps[0][1] if sweeps else DORMANT_AFTER.days
     dormant = {r.account.login for r in reviews if r.dormant(now, timedelta(days=days))}
     return render(
         request,

@@ -6,6 +6,11 @@ on the journal page and in `uptake audit show`. An operation without a label is 
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
+from uptake import french
+
 ACTION_LABELS: dict[str, str] = {
     "annuaire.import": "Import de l'annuaire des contacts (chiffré)",
     "annuaire.dechiffrement": "Déchiffrement de coordonnées",
@@ -53,3 +58,135 @@ ACTION_LABELS: dict[str, str] = {
 def action_label(code: str) -> str:
     """The French label of an audit operation, or its code when it has none."""
     return ACTION_LABELS.get(code, code)
+
+
+# The keys of an entry's counts and details, as the DPO reads them. The log keeps the short ASCII
+# keys (they are part of each entry's hash); only their display changes.
+DETAIL_LABELS: dict[str, str] = {
+    "ajoutees": "fiches ajoutées",
+    "anterieures_au": "entrées antérieures au",
+    "apres": "après",
+    "avant": "avant",
+    "campagne": "campagne",
+    "champ": "champ",
+    "champs": "champs",
+    "champs_affiches": "champs affichés",
+    "cles_detruites": "clés détruites",
+    "coffre_rechiffres": "coordonnées rechiffrées",
+    "coffre_supprimes": "coordonnées supprimées",
+    "colonnes_ignorees": "colonnes ignorées",
+    "configuration_sha256": "empreinte de la configuration (SHA-256)",
+    "conservation_jusqu_au": "conservation jusqu'au",
+    "conservation_mois": "durée de conservation (mois)",
+    "contacts": "contacts",
+    "contactes": "foyers contactés",
+    "courriels": "courriels",
+    "demandes": "demandes",
+    "depose_le": "déposé le",
+    "destinataires": "destinataires",
+    "dossier": "dossier",
+    "drapeaux": "drapeaux",
+    "echange": "échange",
+    "echanges": "échanges",
+    "echanges_supprimes": "échanges supprimés",
+    "empreinte_parametres": "empreinte des paramètres",
+    "enregistrements": "enregistrements",
+    "entree": "entrée",
+    "entrees": "entrées",
+    "entrees_journal": "entrées du journal",
+    "entrees_supprimees": "entrées supprimées",
+    "envoyes": "envoyés",
+    "exclus": "foyers exclus",
+    "execution": "exécution",
+    "expire_le": "expire le",
+    "extrait_sha256": "empreinte de l'extrait (SHA-256)",
+    "fiches": "fiches",
+    "fichiers": "fichiers",
+    "fichiers_supprimes": "fichiers supprimés",
+    "finalite": "finalité",
+    "finalites": "finalités",
+    "forcee": "relance forcée",
+    "foyers": "foyers",
+    "foyers_des_campagnes": "foyers des campagnes",
+    "foyers_des_sorties": "foyers des sorties",
+    "foyers_examines": "foyers examinés",
+    "graine": "graine du tirage des témoins",
+    "historique_mois": "historique conservé (mois)",
+    "hors_territoire": "foyers hors du territoire",
+    "incident": "incident",
+    "intact": "chaîne intacte",
+    "jusqu_a_l_entree": "jusqu'à l'entrée",
+    "jusqu_au": "jusqu'au",
+    "lancements": "lancements",
+    "libelle": "libellé",
+    "ligne": "ligne",
+    "lignes": "lignes",
+    "lignes_appel": "lignes des listes d'appel",
+    "lignes_appel_mois": "lignes d'appel conservées (mois)",
+    "listes_d_appel": "listes d'appel",
+    "modifiees": "fiches modifiées",
+    "mot_de_passe_provisoire": "mot de passe provisoire",
+    "motif": "motif",
+    "note": "note",
+    "notes": "notes",
+    "notes_mois": "notes conservées (mois)",
+    "operation": "opération",
+    "oppositions": "oppositions",
+    "par": "par",
+    "part_temoin": "part de témoins",
+    "points_de_controle": "points de contrôle signés",
+    "prepares": "préparés",
+    "problemes": "problèmes",
+    "refuses": "adresses refusées",
+    "regles": "règles",
+    "registre": "registre",
+    "rejetes": "rejetés",
+    "remplaces": "remplacés",
+    "reponses_questionnaires": "réponses aux questionnaires",
+    "resultat": "résultat",
+    "resultats": "résultats",
+    "retirees": "fiches retirées",
+    "role": "rôle",
+    "secteurs": "secteurs",
+    "serveur": "serveur",
+    "seuil_secret": "seuil du secret statistique",
+    "signales": "foyers signalés",
+    "sorties": "sorties",
+    "source": "source",
+    "stockes": "stockés",
+    "supprimes": "supprimés",
+    "temoins": "témoins",
+    "tentative": "tentative",
+    "termine_le": "terminée le",
+    "territoire": "territoire",
+    "trouves": "trouvés",
+    "valeurs": "valeurs",
+    "valeurs_invalides": "valeurs invalides",
+    "valeurs_trouvees": "valeurs trouvées",
+}
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def detail_label(key: str) -> str:
+    """The French label of a count or detail key, or the key with spaces when it has none."""
+    return DETAIL_LABELS.get(key, key.replace("_", " "))
+
+
+def entry_pairs(stored: str | None) -> list[tuple[str, str]]:
+    """An entry's counts or details (stored as JSON) as (label, value) pairs to show: keys in the
+    DPO's words, numbers the French way, days stored as `2027-05-30` as `30/05/2027`, what a change
+    replaced (`avant`) before what it put instead."""
+    # The log stores keys sorted, which puts « apres » before « avant ».
+    pairs = sorted(french.stored_pairs(stored), key=lambda pair: pair[0] != "avant")
+    return [
+        (detail_label(key), _french_day(value) if _ISO_DAY.fullmatch(value) else value)
+        for key, value in pairs
+    ]
+
+
+def _french_day(iso: str) -> str:
+    try:
+        return f"{dt.date.fromisoformat(iso):%d/%m/%Y}"
+    except ValueError:
+        return iso

@@ -119,7 +119,7 @@ def _shown(value: Any) -> str:
     if isinstance(value, int):
         return count(value)
     if isinstance(value, list):
-        return ", ".join(_shown(item) for item in value)
+        return ", ".join(_shown(item) for item in value) or MISSING
     if isinstance(value, dict):
         return ", ".join(f"{key} {_shown(item)}" for key, item in value.items())
     return str(value)

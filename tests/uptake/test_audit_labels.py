@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
-from uptake.audit_labels import ACTION_LABELS
+from uptake.audit_labels import ACTION_LABELS, DETAIL_LABELS, entry_pairs
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("detection", "outreach", "privacy", "rules", "uptake")
@@ -32,3 +33,51 @@ def test_every_operation_written_to_the_audit_log_has_a_french_label() -> None:
     assert {"echange.revocation", "foyer.consultation", "courriel.envoi_interrompu", "purge"} <= expected
     assert sorted(expected - set(ACTION_LABELS)) == []  # an operation without a label
     assert sorted(set(ACTION_LABELS) - expected) == []  # a label of an operation no longer written
+
+
+def _written_detail_keys() -> set[str]:
+    """The keys of every `counts={…}` and `details={…}` written, the keyword details of an account's
+    entries (`_record(…, avant=…)`), and the tables a key rotation counts
+    (`rekey_column(…, "contacts", …)`)."""
+    found: set[str] = set()
+    for package in PACKAGES:
+        for source in (REPO / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+                for keyword in node.keywords:
+                    if keyword.arg in ("counts", "details"):
+                        # `details={"operation": operation} if operation else None` too.
+                        value = keyword.value
+                        written = [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
+                        for part in written:
+                            if isinstance(part, ast.Dict):
+                                found |= {str(k.value) for k in part.keys if isinstance(k, ast.Constant)}
+                    elif name == "_record" and keyword.arg not in (None, "action"):
+                        found.add(keyword.arg)
+                if name == "rekey_column" and isinstance(node.args[3], ast.Constant):
+                    found.add(str(node.args[3].value))
+    return found
+
+
+def test_every_count_and_detail_written_to_the_audit_log_has_a_french_label() -> None:
+    written = _written_detail_keys()
+    assert {"hors_territoire", "apres", "motif", "contacts", "reponses_questionnaires"} <= written
+    assert sorted(written - set(DETAIL_LABELS)) == []  # a key without a label
+    assert sorted(set(DETAIL_LABELS) - written) == []  # a label of a key no longer written
+
+
+def test_an_entry_shows_its_keys_in_french_and_its_days_the_french_way() -> None:
+    stored = (
+        '{"apres": ["04088", "04178"], "avant": [], "expire_le": "2027-05-30", "nouvelle_cle": 3, '
+        '"note": "2027-13-45"}'
+    )
+    assert entry_pairs(stored) == [
+        ("avant", "—"),  # what a change replaced comes first, an empty list as a dash
+        ("après", "04088, 04178"),
+        ("expire le", "30/05/2027"),
+        ("nouvelle cle", "3"),  # a key without a label keeps its words
+        ("note", "2027-13-45"),  # not a day: shown as stored
+    ]
+    assert entry_pairs(None) == []

@@ -125,7 +125,9 @@ def test_audit_verification_shows_the_entry_where_the_log_was_tampered(
     assert "Journal altéré à partir de l'entrée n°3" in broken.text
 
 
-def test_audit_page_shows_counts_and_details_as_words_not_json(client_for: Client, engine: Engine) -> None:
+def test_audit_page_shows_counts_and_details_in_french_words_not_json(
+    client_for: Client, engine: Engine
+) -> None:
     with transaction(engine) as session:
         audit.append(
             session,
@@ -133,13 +135,21 @@ def test_audit_page_shows_counts_and_details_as_words_not_json(client_for: Clien
             action="detection.execution",
             object_ref="execution:4",
             counts={"foyers": 1234567, "hors_territoire": None},
-            details={"forcee": False, "regles": {"ppa_non_recours": "1.2.0"}, "fichiers": ["a.csv", "b.csv"]},
+            details={
+                "forcee": False,
+                "regles": {"ppa_non_recours": "1.2.0"},
+                "fichiers": ["a.csv", "b.csv"],
+                "termine_le": "2027-05-30",
+            },
         )
-    page = client_for("dpo").get("/dpo/journal").text
+    client = client_for("dpo")
+    page = client.get("/dpo/journal").text
     assert (  # keys in the order the log stores them (sorted)
-        "foyers : 1\u202f234\u202f567<br>hors_territoire : —<br>fichiers : a.csv, b.csv<br>forcee : non<br>"
-        "regles : ppa_non_recours 1.2.0</td>"
+        "foyers : 1\u202f234\u202f567<br>foyers hors du territoire : —<br>fichiers : a.csv, b.csv<br>"
+        "relance forcée : non<br>règles : ppa_non_recours 1.2.0<br>terminée le : 30/05/2027</td>"
     ) in page
+    export = client.get("/dpo/journal.csv").text
+    assert "foyers hors du territoire : — ; fichiers : a.csv, b.csv ; relance forcée : non" in export
     assert "{&#34;" not in page and '{"' not in page
     assert '<div class="defilement" tabindex="0">' in page  # a wide table scrolls in its own frame
 

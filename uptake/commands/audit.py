@@ -13,8 +13,7 @@ from privacy import audit
 from privacy.canonical import caf_stamp_text
 from privacy.keys import fingerprint, load_public_key_pem
 from privacy.models import AuditEntry
-from uptake import french
-from uptake.audit_labels import ACTION_LABELS, action_label
+from uptake.audit_labels import ACTION_LABELS, action_label, entry_pairs
 from uptake.commands.actors import keyring_of
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
@@ -115,4 +114,4 @@ def register(app: typer.Typer) -> None:
 
 def _counts_text(stored: str | None) -> str:
     """An entry's counts (stored as JSON) as `foyers 1 234, lignes —`."""
-    return ", ".join(f"{key} {value}" for key, value in french.stored_pairs(stored))
+    return ", ".join(f"{key} {value}" for key, value in entry_pairs(stored))

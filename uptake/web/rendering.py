@@ -13,6 +13,7 @@ from starlette.templating import Jinja2Templates
 from detection.reference import load_reference
 from privacy.canonical import caf_stamp_text
 from uptake import french
+from uptake.audit_labels import entry_pairs
 from uptake.web.sessions import SignedIn
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -33,7 +34,7 @@ TEMPLATES.env.filters.update(
     moment=french.moment,
     jour=french.day,
     horodatage=caf_stamp_text,
-    paires=french.stored_pairs,
+    details_journal=entry_pairs,
     parametres_gardes=french.kept_parameters,
     reglages_gardes=french.kept_settings,
 )

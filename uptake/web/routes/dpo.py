@@ -21,7 +21,7 @@ from privacy.errors import PrivacyError
 from privacy.models import AuditEntry, Exchange, PersonalOutput
 from privacy.pseudonyms import DEFAULT_FINALITE
 from uptake import french
-from uptake.audit_labels import action_label
+from uptake.audit_labels import action_label, detail_label, entry_pairs
 from uptake.jobs import drop_folders, purge_everything, scheduled_flags_months
 from uptake.scheduler import FAILED, OUTCOME_LABELS, list_schedules, purge_sentence
 from uptake.subject_sections import TYPO, data_held, household_known, outreach_sections
@@ -255,7 +255,7 @@ def audit_csv(request: Request, operation: Annotated[str | None, Query(max_lengt
         cut = len(rows) > AUDIT_EXPORT_LIMIT
         rows = rows[:AUDIT_EXPORT_LIMIT]
         for e in rows:
-            said = french.stored_pairs(e.counts) + french.stored_pairs(e.details)
+            said = entry_pairs(e.counts) + entry_pairs(e.details)
             writer.writerow(
                 [
                     e.seq,
@@ -411,7 +411,7 @@ PURGE_COUNTS = {
 
 def _purge_operation(entry: AuditEntry) -> dict[str, object]:
     said = [
-        f"{PURGE_COUNTS.get(key, key.replace('_', ' '))} : {value}"
+        f"{PURGE_COUNTS.get(key, detail_label(key))} : {value}"
         for key, value in french.stored_pairs(entry.counts)
     ]
     return {

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 
 from uptake import french
+from uptake.users import ROLE_LABELS
 
 ACTION_LABELS: dict[str, str] = {
     "annuaire.import": "Import de l'annuaire des contacts (chiffré)",
@@ -175,14 +176,17 @@ def detail_label(key: str) -> str:
 
 def entry_pairs(stored: str | None) -> list[tuple[str, str]]:
     """An entry's counts or details (stored as JSON) as (label, value) pairs to show: keys in the
-    DPO's words, numbers the French way, days stored as `2027-05-30` as `30/05/2027`, what a change
-    replaced (`avant`) before what it put instead."""
+    DPO's words, numbers the French way, days stored as `2027-05-30` as `30/05/2027`, a role by its
+    name, what a change replaced (`avant`) before what it put instead."""
     # The log stores keys sorted, which puts « apres » before « avant ».
     pairs = sorted(french.stored_pairs(stored), key=lambda pair: pair[0] != "avant")
-    return [
-        (detail_label(key), _french_day(value) if _ISO_DAY.fullmatch(value) else value)
-        for key, value in pairs
-    ]
+    return [(detail_label(key), _value_shown(key, value)) for key, value in pairs]
+
+
+def _value_shown(key: str, value: str) -> str:
+    if key == "role":
+        return ROLE_LABELS.get(value, value)
+    return _french_day(value) if _ISO_DAY.fullmatch(value) else value
 
 
 def _french_day(iso: str) -> str:

@@ -71,7 +71,7 @@ def test_every_count_and_detail_written_to_the_audit_log_has_a_french_label() ->
 def test_an_entry_shows_its_keys_in_french_and_its_days_the_french_way() -> None:
     stored = (
         '{"apres": ["04088", "04178"], "avant": [], "expire_le": "2027-05-30", "nouvelle_cle": 3, '
-        '"note": "2027-13-45"}'
+        '"note": "2027-13-45", "role": "travailleur_social"}'
     )
     assert entry_pairs(stored) == [
         ("avant", "—"),  # what a change replaced comes first, an empty list as a dash
@@ -79,5 +79,6 @@ def test_an_entry_shows_its_keys_in_french_and_its_days_the_french_way() -> None
         ("expire le", "30/05/2027"),
         ("nouvelle cle", "3"),  # a key without a label keeps its words
         ("note", "2027-13-45"),  # not a day: shown as stored
+        ("rôle", "Travailleur social"),
     ]
     assert entry_pairs(None) == []

@@ -190,6 +190,8 @@ def test_an_accounts_page_gives_its_history_with_who_and_why(client_for: Client,
         "Compte de l'application désactivé planificateur:comptes "
         "motif : sans connexion depuis plus de 90 jours"
     )
-    assert f"Secteurs d'un travailleur social modifiés {LOGINS['admin']}" in rows[1] and "04104" in rows[1]
-    assert "Création d'un compte de l'application web" in rows[2]
+    assert rows[1].endswith(
+        f"Secteurs d'un travailleur social modifiés {LOGINS['admin']} avant : 04088 après : 04088, 04104"
+    )
+    assert "Création d'un compte de l'application web" in rows[2] and "rôle : Travailleur social" in rows[2]
     assert len(rows) == 3

@@ -110,7 +110,7 @@ def claim_next(
     query = select(WorklistItem).where(WorklistItem.appel_a_partir_de <= moment, claimable)
     if launch_id is not None:
         query = query.where(WorklistItem.launch_id == launch_id)
-    if communes:
+    if communes is not None:  # an empty sector hands out nothing, never every commune
         query = query.where(WorklistItem.code_commune.in_(communes))
     if closed_campaigns:
         query = query.where(WorklistItem.campagne.not_in(list(closed_campaigns)))

@@ -112,6 +112,11 @@ def parse_sectors(values: Iterable[str]) -> list[str]:
 def _check_sectors(role: str, secteurs: Sequence[str], known_communes: Iterable[str] | None) -> None:
     if secteurs and role != "travailleur_social":
         raise AccountError("Seuls les comptes « travailleur_social » sont rattachés à des secteurs.")
+    if not secteurs and role == "travailleur_social":
+        raise AccountError(
+            "Aucun secteur donné : un travailleur social a au moins une commune, dont il appelle les "
+            "foyers. Donnez les codes INSEE de ses communes (par exemple 04088, 04104)."
+        )
     if known_communes is not None:
         known = set(known_communes)
         unknown = [code for code in secteurs if code not in known]
@@ -215,7 +220,7 @@ def set_sectors(
 ) -> AccountChange:
     """Replace a social worker's sectors; their list shows the new communes at their next page."""
     user = _find(session, login)
-    if not secteurs:
+    if not secteurs and user.role == "travailleur_social":
         raise AccountError(
             "Aucun secteur donné : un travailleur social a au moins une commune. Pour lui retirer "
             "l'accès aux foyers, désactivez le compte."

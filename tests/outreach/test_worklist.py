@@ -52,6 +52,13 @@ def test_workers_get_households_in_order_and_never_the_same_one(make_world) -> N
             release(session, first.id, worker="ts2")
 
 
+def test_an_empty_sector_hands_out_no_household_not_every_commune(make_world) -> None:
+    world = _world_with_calls(make_world)
+    with Session(world.engine) as session, session.begin():
+        assert claim_next(session, worker="ts1", now=CALL_TIME, communes=[]) is None
+        assert claim_next(session, worker="ts1", now=CALL_TIME, communes=None) is not None  # no filter asked
+
+
 def test_completing_a_call_records_the_outcome_and_unreachable_comes_back_the_next_day(make_world) -> None:
     world = _world_with_calls(make_world)
     with Session(world.engine) as session, session.begin():

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from privacy.models import AuditEntry
 from tests.web.conftest import LOGINS, PASSWORD, age_account, csrf_of, sign_in
 from uptake.db import transaction
+from uptake.models import User
 from uptake.users import disable_dormant, list_accounts, review_account
 
 Client = Callable[[str | None], TestClient]
@@ -41,6 +42,25 @@ def test_admin_creates_a_social_worker_who_can_then_sign_in(client_for: Client, 
         sign_in(client_for(None), "ts-nouvelle", "une-phrase-de-passe-solide").headers["location"]
         == "/travail/liste"
     )
+
+
+def test_a_social_worker_without_a_sector_is_refused_with_the_fix(client_for: Client, engine: Engine) -> None:
+    client = client_for("admin")
+    token = csrf_of(client.get("/admin/comptes").text)
+    response = client.post(
+        "/admin/comptes",
+        data={
+            "csrf_token": token,
+            "identifiant": "ts-sans-secteur",
+            "role": "travailleur_social",
+            "secteurs": "",
+            "mot_de_passe": "une-phrase-de-passe-solide",
+        },
+    )
+    assert response.status_code == 400
+    assert "Aucun secteur donné" in response.text and "codes INSEE" in response.text
+    with transaction(engine) as session:
+        assert session.scalars(select(User).where(User.login == "ts-sans-secteur")).first() is None
 
 
 def test_a_sector_outside_the_territory_is_refused_with_the_fix(client_for: Client) -> None:

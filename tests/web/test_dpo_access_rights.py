@@ -75,7 +75,14 @@ def test_the_dpo_is_told_whether_a_schedule_disables_the_unused_accounts(
     ) in page
     # The accounts pointed out are those the first sweep will disable: unused for 60 days, not 90 or 120.
     with transaction(engine) as session:
-        add_user(session, "ts-vacances", role="travailleur_social", password=PASSWORD, actor="test")
+        add_user(
+            session,
+            "ts-vacances",
+            role="travailleur_social",
+            password=PASSWORD,
+            actor="test",
+            secteurs=["04088"],
+        )
     age_account(engine, "ts-vacances", created=timedelta(days=400), signed_in=timedelta(days=70))
     page = dpo.get("/dpo/habilitations").text
     assert (

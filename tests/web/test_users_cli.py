@@ -222,3 +222,13 @@ def test_list_shows_the_last_sign_in_and_points_out_an_account_left_unused(cli: 
         assert authenticate(session, "ts-mobile", "une-phrase-de-passe-solide") is not None
     row = cli("users", "list").stdout.split("ts-mobile")[1]
     assert "jamais" not in row and "sans connexion" not in " ".join(row.split())
+
+
+def test_a_social_worker_without_a_sector_is_refused_and_not_created(cli: Any) -> None:
+    result = cli(
+        "users", "add", "ts-nulle-part", "--role", "travailleur_social", "--password-stdin",
+        stdin="une-phrase-de-passe-solide\n",
+    )  # fmt: skip
+    assert result.code != 0
+    assert "Aucun secteur donné" in " ".join(result.output.split())
+    assert _user("ts-nulle-part") is None

@@ -11,13 +11,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from outreach.models import Outcome
 from privacy import exchanges
 from privacy.models import AuditEntry
 from tests.web.conftest import LOGINS, approve_exchange, csrf_of, seed_worklist, store_contacts
 from uptake.db import transaction
+from uptake.models import User
 
 Client = Callable[[str | None], TestClient]
 
@@ -48,6 +49,18 @@ def test_worklist_shows_my_sectors_only_and_next_household_opens_its_card(
     [shown] = [p for p in mine if p in card.text]
     assert f"<h1>Foyer {shown[:12]}…</h1>" in card.text
     assert f'<dd class="pseudonyme">{shown}</dd>' in card.text
+
+
+def test_an_account_left_without_a_sector_is_told_so_and_given_no_household(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 3)
+    client = client_for("travailleur_social")
+    with transaction(engine) as session:  # an account created before sectors were required
+        session.execute(update(User).where(User.login == LOGINS["travailleur_social"]).values(secteurs=[]))
+    page = client.get("/travail/liste").text
+    assert "Aucun secteur n'est rattaché à votre compte" in page
+    assert _take_next(client).headers["location"] == "/travail/liste?fait=vide"
 
 
 def test_outside_call_hours_the_list_says_when_each_household_and_the_next_call_may_be_called(

@@ -108,9 +108,52 @@ def install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        fields = sorted({str(err["loc"][-1]) for err in exc.errors() if err.get("loc")})
-        detail = f"{MESSAGES[422][1]} Champs à corriger : {', '.join(fields)}." if fields else None
+        errors = [err for err in exc.errors() if err.get("loc")]
+        if any(err["loc"][0] == "path" for err in errors):
+            # `/travail/foyers/abc`, a number no record can have: an address that does not exist.
+            return error_page(request, 404)
+        fields = sorted({field_label(str(err["loc"][-1])) for err in errors})
+        detail = f"{MESSAGES[422][1]} À corriger : {', '.join(fields)}." if fields else None
         return error_page(request, 422, detail)
+
+
+# The fields of the forms and addresses, as a page names them when one is refused.
+FIELD_LABELS = {
+    "acteur": "l'agent",
+    "actuel": "le mot de passe actuel",
+    "au": "la date de fin",
+    "avis": "l'avis (4 000 caractères au plus)",
+    "commentaire": "la note (500 caractères au plus)",
+    "confirmation": "la confirmation du mot de passe",
+    "du": "la date de début",
+    "fait": "l'adresse de la page",
+    "foyer": "le foyer (pseudonyme)",
+    "identifiant": "l'identifiant",
+    "ligne": "l'adresse de la page",
+    "matricule": "le matricule",
+    "mois": "la durée en mois",
+    "montant": "le montant",
+    "mot_de_passe": "le mot de passe",
+    "motif": "le motif (4 000 caractères au plus)",
+    "nouveau": "le nouveau mot de passe",
+    "operation": "l'opération",
+    "page": "le numéro de page (1 ou plus)",
+    "planification": "l'adresse de la page",
+    "pseudonyme": "le pseudonyme",
+    "purger": "la case de destruction des fichiers",
+    "recommandations": "les recommandations (8 000 caractères au plus)",
+    "reference": "la référence du questionnaire",
+    "resultat": "le résultat de l'appel",
+    "role": "le rôle",
+    "secteurs": "les secteurs",
+    "source": "la source",
+    "suite": "l'adresse de la page",
+}
+
+
+def field_label(name: str) -> str:
+    """How a refused field is named to the person who filled it in."""
+    return FIELD_LABELS.get(name, name.replace("_", " "))
 
 
 class ContainErrors:

@@ -47,6 +47,7 @@ from uptake.scheduler import (
 )
 from uptake.web.access import allow, current_account, guard
 from uptake.web.errors import error_page
+from uptake.web.fields import RecordId
 from uptake.web.rendering import render
 from uptake.web.services import context_of, db
 from uptake.web.worklist import STATUS_LABELS
@@ -143,7 +144,7 @@ COMMUNES_SHOWN = 100
 
 
 @router.get("/executions/{run_id}")
-def run_page(request: Request, run_id: int) -> Response:
+def run_page(request: Request, run_id: RecordId) -> Response:
     """One run: its identity and fingerprints, its flags per rule and per commune (the
     `COMMUNES_SHOWN` with most flags, the others summed), its steps."""
     with db(request) as session:

@@ -27,6 +27,7 @@ from uptake.scheduler import FAILED, OUTCOME_LABELS, list_schedules, purge_sente
 from uptake.subject_sections import TYPO, data_held, household_known, outreach_sections
 from uptake.web.access import allow, current_account, guard
 from uptake.web.errors import error_page
+from uptake.web.fields import LINE_BREAKS, RecordId
 from uptake.web.household_views import VIEW_ACTION
 from uptake.web.rendering import render
 from uptake.web.services import context_of, db, keyring_of
@@ -81,7 +82,7 @@ def exchanges_page(request: Request, fait: str | None = None) -> Response:
 
 
 @router.get("/echanges/{exchange_id}")
-def exchange_page(request: Request, exchange_id: int) -> Response:
+def exchange_page(request: Request, exchange_id: RecordId) -> Response:
     """One exchange whole: the request, the decision and whether its signature still holds, its
     revocation, and every output produced under it (kept or purged) — printable for the partners."""
     with db(request) as session:
@@ -112,8 +113,8 @@ def exchange_page(request: Request, exchange_id: int) -> Response:
 @router.post("/echanges/{exchange_id}/revoquer")
 def revoke_exchange(
     request: Request,
-    exchange_id: int,
-    motif: Annotated[str, Form(min_length=1, max_length=4000)],
+    exchange_id: RecordId,
+    motif: Annotated[str, LINE_BREAKS, Form(min_length=1, max_length=4000)],
     purger: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
     """Revoke an approval before its expiry; optionally destroy what was produced under it."""
@@ -132,9 +133,9 @@ def revoke_exchange(
 @router.post("/echanges/{exchange_id}/approuver")
 def approve_exchange(
     request: Request,
-    exchange_id: int,
-    avis: Annotated[str, Form(min_length=1, max_length=4000)],
-    recommandations: Annotated[str, Form(max_length=8000)] = "",
+    exchange_id: RecordId,
+    avis: Annotated[str, LINE_BREAKS, Form(min_length=1, max_length=4000)],
+    recommandations: Annotated[str, LINE_BREAKS, Form(max_length=8000)] = "",
 ) -> Response:
     """Approve with an opinion and recommendations (one per line); the decision is signed."""
     login = current_account(request).login
@@ -155,7 +156,9 @@ def approve_exchange(
 
 @router.post("/echanges/{exchange_id}/refuser")
 def refuse_exchange(
-    request: Request, exchange_id: int, avis: Annotated[str, Form(min_length=1, max_length=4000)]
+    request: Request,
+    exchange_id: RecordId,
+    avis: Annotated[str, LINE_BREAKS, Form(min_length=1, max_length=4000)],
 ) -> Response:
     """Refuse, with the reason."""
     try:
@@ -310,9 +313,11 @@ def _access_rows(
     if foyer:
         query = query.where(AuditEntry.object_ref == foyer)
     # The days are the Caf's: a view at 00:30 on the 12th in Paris is stamped 23:30 UTC on the 11th.
-    if du:
+    # A day at either end of the calendar (01/01/0001, 31/12/9999, as a date picker lets one type)
+    # bounds nothing, and has no midnight the other side of UTC.
+    if du and du > date.min + timedelta(days=1):
         query = query.where(AuditEntry.at >= utc_stamp(caf_midnight(du)))
-    if au:
+    if au and au < date.max - timedelta(days=1):
         query = query.where(AuditEntry.at < utc_stamp(caf_midnight(au + timedelta(days=1))))
     with db(request) as session:
         entries = list(session.scalars(query.order_by(AuditEntry.seq.desc()).limit(ACCESS_LOG_LIMIT)))

@@ -25,6 +25,7 @@ from outreach.worklist import CALL_AGAIN, CALL_RESULTS
 from privacy.canonical import caf_day
 from uptake import french
 from uptake.web.access import allow, current_account, guard
+from uptake.web.fields import LINE_BREAKS, RecordId
 from uptake.web.household_card import CALL_FIELDS, build_card
 from uptake.web.household_views import record_view
 from uptake.web.rendering import render
@@ -166,7 +167,7 @@ def _card_page(
 
 
 @router.get("/foyers/{row_id}")
-def household_page(request: Request, row_id: int) -> Response:
+def household_page(request: Request, row_id: RecordId) -> Response:
     """The card of a household I hold (audited: who, when, which household, why)."""
     return _card_page(request, row_id)
 
@@ -186,10 +187,10 @@ def _amount(text: str) -> float | None:
 @router.post("/foyers/{row_id}/resultat")
 def record_result(
     request: Request,
-    row_id: int,
+    row_id: RecordId,
     resultat: Annotated[str, Form(max_length=40)],
     montant: Annotated[str, Form(max_length=20)] = "",
-    commentaire: Annotated[str, Form(max_length=500)] = "",
+    commentaire: Annotated[str, LINE_BREAKS, Form(max_length=500)] = "",
 ) -> Response:
     """Record the outcome of the call from the call results (amount required for `droit_ouvert`)."""
     account = current_account(request)
@@ -216,7 +217,7 @@ def record_result(
 
 
 @router.post("/foyers/{row_id}/liberer")
-def release_household(request: Request, row_id: int) -> Response:
+def release_household(request: Request, row_id: RecordId) -> Response:
     """Give the household back to the list (for a colleague, or later)."""
     try:
         with db(request) as session:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from privacy import audit
@@ -47,6 +47,14 @@ def pseudonym_for(keyring: Keyring, matricule: str, *, territory: str, finalite:
     return pseudonym_of(key_text(keyring, territory, finalite), matricule)
 
 
+@dataclass(frozen=True)
+class OppositionRecorded:
+    """The day until which a household's objection is kept, and whether one already covered it."""
+
+    expires_on: date
+    already_in_force: bool = False
+
+
 def record_opposition(
     session: Session,
     pseudonym: str,
@@ -55,8 +63,11 @@ def record_opposition(
     actor: str,
     months: int = DEFAULT_OPPOSITION_MONTHS,
     now: datetime | None = None,
-) -> Opposition:
-    """Record that a household objects to proactive contact, kept `months` (12–24); audited."""
+) -> OppositionRecorded:
+    """Record that a household objects to proactive contact, kept `months` (12–24); audited.
+
+    An objection already in force for as long or longer is kept as it is, and nothing is added: the
+    same letter typed twice, a form sent again, a second STOP reply."""
     if not _PSEUDONYM.match(pseudonym):
         # A mistyped pseudonym would oppose nobody while the household went on being contacted.
         raise DecisionInvalid(
@@ -69,12 +80,15 @@ def record_opposition(
             f"donnez entre {MIN_OPPOSITION_MONTHS} et {MAX_OPPOSITION_MONTHS} mois (art. R.114-9-7 CRPA)",
         )
     moment = now or utc_now()
-    row = Opposition(
-        pseudonym=pseudonym,
-        recorded_at=utc_stamp(moment),
-        expires_on=caf_day(moment) + timedelta(days=round(months * 365.25 / 12)),
-        source=source,
-    )
+    expires_on = caf_day(moment) + timedelta(days=round(months * 365.25 / 12))
+    covering = session.scalars(
+        select(func.max(Opposition.expires_on)).where(
+            Opposition.pseudonym == pseudonym, Opposition.expires_on >= expires_on
+        )
+    ).first()
+    if covering is not None:
+        return OppositionRecorded(covering, already_in_force=True)
+    row = Opposition(pseudonym=pseudonym, recorded_at=utc_stamp(moment), expires_on=expires_on, source=source)
     session.add(row)
     session.flush()
     audit.append(
@@ -84,7 +98,7 @@ def record_opposition(
         object_ref=pseudonym,
         details={"source": source, "jusqu_au": row.expires_on.isoformat()},
     )
-    return row
+    return OppositionRecorded(row.expires_on)
 
 
 def opposed(session: Session, pseudonyms: Iterable[str], *, now: datetime | None = None) -> set[str]:

@@ -22,7 +22,7 @@ from outreach.templates import format_euros
 from outreach.worklist import STATUS_LABELS
 from privacy import audit
 from privacy.models import ContactRecord, Opposition, OutputHousehold, PseudonymAlias
-from privacy.subjects import AccessSection
+from privacy.subjects import AccessSection, OppositionRecorded
 from uptake import french
 
 CHANNELS = {"sms": "SMS", "email": "courriel", "appel": "appel", "courrier": "courrier"}
@@ -147,3 +147,14 @@ def data_held(session: Session, pseudonyms: list[str]) -> bool:
     if session.scalar(opposition) is not None:
         return True
     return any(entry.action != _ACCESS_ACTION for entry in audit.entries_about(session, pseudonyms))
+
+
+def opposition_notice(recorded: OppositionRecorded) -> str:
+    """What the DPO is told once an objection is recorded (web page and command line)."""
+    until = f"{recorded.expires_on:%d/%m/%Y}"
+    if recorded.already_in_force:
+        return (
+            f"Une opposition est déjà en vigueur pour ce foyer, jusqu'au {until} : rien de plus n'a été "
+            "enregistré."
+        )
+    return f"Opposition enregistrée, conservée jusqu'au {until}."

@@ -5,11 +5,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from privacy import audit, exchanges, retention, rotation, subjects, vault
 from privacy.errors import DecisionInvalid
 from privacy.keys import Keyring
+from privacy.models import AuditEntry, Opposition
 from privacy.pseudonyms import key_text, pseudonym_of
 from tests.conftest import audit_clock
 from tests.privacy.conftest import NOW, TERRITORY, later
@@ -23,6 +24,28 @@ def test_an_opposition_is_honoured_until_it_expires(engine: Engine) -> None:
         assert subjects.opposed(session, ["p" * 64, "q" * 64], now=later(300)) == {"p" * 64}
         assert subjects.active_oppositions(session, now=later(300))["id_foyer"].to_list() == ["p" * 64]
         assert subjects.opposed(session, ["p" * 64], now=later(400)) == set()
+
+
+def test_an_opposition_recorded_twice_is_kept_once_and_a_longer_one_renews_it(engine: Engine) -> None:
+    with transaction(engine) as session:
+        first = subjects.record_opposition(
+            session, "p" * 64, source="courrier", actor="dpo", months=12, now=NOW
+        )
+        again = subjects.record_opposition(session, "p" * 64, source="sms", actor="dpo", months=12, now=NOW)
+        assert not first.already_in_force and again.already_in_force and again.expires_on == first.expires_on
+        renewed = subjects.record_opposition(
+            session, "p" * 64, source="appel", actor="dpo", months=24, now=NOW
+        )
+        assert not renewed.already_in_force and renewed.expires_on > first.expires_on
+        # A month later, 12 more months end before the 24 in force: nothing to add.
+        covered = subjects.record_opposition(
+            session, "p" * 64, source="appel", actor="dpo", months=12, now=later(30)
+        )
+        assert covered.already_in_force and covered.expires_on == renewed.expires_on
+    with transaction(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Opposition)) == 2
+        recorded = session.scalars(select(AuditEntry).where(AuditEntry.action == "opposition.enregistrement"))
+        assert len(list(recorded)) == 2
 
 
 def test_opposition_retention_outside_12_to_24_months_is_refused(engine: Engine) -> None:

@@ -11,11 +11,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from outreach.models import QuestionnaireAnswer
 from privacy import audit, exchanges, retention
-from privacy.models import AuditEntry
+from privacy.models import AuditEntry, Opposition
 from tests.conftest import audit_clock, log_end_signed
 from tests.web.conftest import (
     LOGINS,
@@ -440,6 +440,13 @@ def test_dpo_records_an_opposition_that_the_next_household_claim_honours(
     assert response.status_code == 200
     assert "Opposition enregistrée" in response.text
     assert claim_next(engine, "ts-a", ["04088"]) is None
+    again = client.post(  # the form sent twice: one objection, and the page says so
+        "/dpo/demandes/opposition",
+        data={"csrf_token": token, "pseudonyme": pseudonyms[0], "source": "courrier", "mois": "24"},
+    )
+    assert "Une opposition est déjà en vigueur pour ce foyer" in again.text
+    with transaction(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Opposition)) == 1
     bad = client.post(
         "/dpo/demandes/opposition",
         data={"csrf_token": token, "pseudonyme": pseudonyms[0], "source": "x", "mois": "3"},

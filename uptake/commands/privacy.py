@@ -319,7 +319,7 @@ def register(app: typer.Typer) -> None:
         """
         if (pseudonyme is None) == (matricule is None):
             raise typer.BadParameter("donnez le pseudonyme du foyer, ou son matricule avec --matricule")
-        from uptake.subject_sections import TYPO, household_known
+        from uptake.subject_sections import TYPO, household_known, opposition_notice
 
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
@@ -332,10 +332,10 @@ def register(app: typer.Typer) -> None:
         assert pseudonyme is not None
         with transaction(ctx.engine) as session:
             known = household_known(session, [pseudonyme])
-            row = subjects.record_opposition(
+            recorded = subjects.record_opposition(
                 session, pseudonyme, source=source, actor=actor_name(acteur), months=mois
             )
-        console.print(f"Opposition enregistrée, conservée jusqu'au {row.expires_on:%d/%m/%Y}.")
+        console.print(opposition_notice(recorded), highlight=False)
         if not known:
             # Kept all the same: the household may appear in a later extract, and will be honoured.
             console.print(

@@ -24,7 +24,7 @@ from uptake import french
 from uptake.audit_labels import action_label, detail_label, entry_pairs
 from uptake.jobs import drop_folders, purge_everything, scheduled_flags_months
 from uptake.scheduler import FAILED, OUTCOME_LABELS, list_schedules, purge_sentence
-from uptake.subject_sections import TYPO, data_held, household_known, outreach_sections
+from uptake.subject_sections import TYPO, data_held, household_known, opposition_notice, outreach_sections
 from uptake.web.access import allow, current_account, guard
 from uptake.web.errors import error_page
 from uptake.web.fields import LINE_BREAKS, RecordId
@@ -577,14 +577,14 @@ def record_opposition(
             )
         with db(request) as session:
             known = household_known(session, [pseudonyme])
-            row = subjects.record_opposition(
+            recorded = subjects.record_opposition(
                 session, pseudonyme, source=source, actor=current_account(request).login, months=mois
             )
     except PrivacyError as exc:
         return _requests_page(request, error=str(exc), status_code=400)
     return _requests_page(
         request,
-        notice=f"Opposition enregistrée, conservée jusqu'au {row.expires_on.strftime('%d/%m/%Y')}.",
+        notice=opposition_notice(recorded),
         warning=None
         if known
         else (

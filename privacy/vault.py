@@ -46,6 +46,10 @@ from privacy.phones import french_e164
 _PSEUDONYM = re.compile(PSEUDONYM_PATTERN)
 _POSTCODE = re.compile(r"^\d{5}$")
 _CHUNK = 500
+# A complete directory that no longer holds more than half of the households held is almost surely a
+# wrong or cut file (a month's departures are a few per cent): it erases nothing unless told to.
+MASS_DELETION_SHARE = 0.5
+MASS_DELETION_FLOOR = 20
 
 
 def vault_key_name(territory: str) -> str:
@@ -71,6 +75,9 @@ class ImportReport:
     replaced: int = 0
     rejected: int = 0
     deleted: int = 0
+    # With `replace_all`, the deletion of the absent households was not made: the file had rejected
+    # records, so it cannot be taken for the whole directory.
+    deletion_skipped: bool = False
     dropped_columns: list[str] = field(default_factory=list)
     issues: list[ContactIssue] = field(default_factory=list)
     # Per field, the households whose stored valid value was kept, the file's one being invalid.
@@ -170,6 +177,7 @@ def import_contacts(
     territory: str,
     actor: str,
     replace_all: bool = False,
+    mass_deletion: bool = False,
     now: datetime | None = None,
 ) -> ImportReport:
     """Validate a contact directory (file or frame) and store every usable record encrypted; audited.
@@ -177,16 +185,29 @@ def import_contacts(
     A field the file gives invalid keeps the household's stored valid value (`ImportReport.kept`).
 
     With `replace_all`, the file is the whole directory: the territory's records of households absent
-    from it are deleted (storage limitation).
+    from it are deleted (storage limitation). Not when the file had rejected records (a cut or broken
+    file is not the whole directory: `deletion_skipped`), and not more than half of the households
+    held unless `mass_deletion` (`InputInvalid`, nothing written).
     """
     moment = now or utc_now()
+    where = str(source) if isinstance(source, Path) else "annuaire"
     frame = read_table(source) if isinstance(source, Path) else source
     if PSEUDONYM_COLUMN not in frame.columns:
         raise InputInvalid(
-            str(source) if isinstance(source, Path) else "annuaire",
+            where,
             f"colonne `{PSEUDONYM_COLUMN}` absente",
             "pseudonymisez d'abord l'annuaire brut : "
             "uptake pseudonymise … --contacts FICHIER --contacts-out SORTIE",
+        )
+    missing = [name for name in REQUIRED_FIELDS if name not in frame.columns]
+    if missing:
+        # An extract given for the directory would otherwise replace every household's contacts by
+        # nothing.
+        raise InputInvalid(
+            where,
+            f"colonne(s) obligatoire(s) de l'annuaire absente(s) : {', '.join(missing)}",
+            "donnez l'annuaire des contacts (id_foyer, nom, prenom, puis telephone, email, adresse…), "
+            "pas l'extrait des foyers",
         )
     report = ImportReport(dropped_columns=sorted(set(frame.columns) - set(CONTACT_COLUMNS)))
     cipher = AESGCM(keyring.secret(vault_key_name(territory)))
@@ -245,14 +266,25 @@ def import_contacts(
         session.add_all(records)
         session.flush()
     report.stored = len(pending)
-    if replace_all:
-        stale = [
-            name
-            for name in session.scalars(
-                select(ContactRecord.pseudonym).where(ContactRecord.territory == territory)
+    if replace_all and not report.complete:
+        report.deletion_skipped = True
+    elif replace_all:
+        held_names = list(
+            session.scalars(select(ContactRecord.pseudonym).where(ContactRecord.territory == territory))
+        )
+        stale = [name for name in held_names if name not in seen]
+        if (
+            not mass_deletion
+            and len(stale) > MASS_DELETION_FLOOR
+            and len(stale) > MASS_DELETION_SHARE * len(held_names)
+        ):
+            raise InputInvalid(
+                where,
+                f"ce fichier pris pour l'annuaire complet effacerait {len(stale)} des {len(held_names)} "
+                "foyers du coffre ; rien n'a été importé",
+                "vérifiez que c'est bien l'annuaire complet et entier du mois ; si ces foyers sont "
+                "vraiment sortis, relancez avec --effacement-massif",
             )
-            if name not in seen
-        ]
         for start in range(0, len(stale), _CHUNK):
             session.execute(
                 delete(ContactRecord).where(ContactRecord.pseudonym.in_(stale[start : start + _CHUNK]))

@@ -132,3 +132,65 @@ def test_a_full_directory_import_erases_households_no_longer_in_it(
         remaining = set(session.scalars(select(ContactRecord.pseudonym)))
     assert report.deleted == 2
     assert remaining == set(frame["id_foyer"].head(4))
+
+
+def _held(engine: Engine) -> set[str]:
+    with transaction(engine) as session:
+        return set(session.scalars(select(ContactRecord.pseudonym)))
+
+
+def test_a_file_without_names_is_refused_before_it_replaces_anyones_contacts(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]]
+) -> None:
+    frame = _directory(keyring, people)
+    with transaction(engine) as session:
+        vault.import_contacts(session, keyring, frame, territory=TERRITORY, actor="e")
+    extract_like = frame.select("id_foyer", pl.lit(3).alias("nb_enfants"))  # the extract, given by mistake
+    with transaction(engine) as session, pytest.raises(PrivacyError, match="nom, prenom"):
+        vault.import_contacts(
+            session, keyring, extract_like, territory=TERRITORY, actor="e", replace_all=True
+        )
+    with transaction(engine) as session:
+        assert vault.usable_channels(session, TERRITORY).height == len(people)  # every contact still held
+
+
+def test_a_full_directory_with_rejected_records_erases_no_household(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]]
+) -> None:
+    frame = _directory(keyring, people)
+    with transaction(engine) as session:
+        vault.import_contacts(session, keyring, frame, territory=TERRITORY, actor="e")
+    cut = frame.head(3).with_columns(  # a file cut in the middle of its last line
+        pl.when(pl.int_range(pl.len()) == 2).then(pl.lit("0a1")).otherwise("id_foyer").alias("id_foyer")
+    )
+    with transaction(engine) as session:
+        report = vault.import_contacts(
+            session, keyring, cut, territory=TERRITORY, actor="e", replace_all=True
+        )
+    assert report.deletion_skipped and report.deleted == 0 and report.rejected == 1
+    assert _held(engine) == set(frame["id_foyer"])
+
+
+def test_a_full_directory_that_would_erase_most_of_the_vault_is_refused_unless_told(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vault, "MASS_DELETION_FLOOR", 2)
+    frame = _directory(keyring, people)
+    with transaction(engine) as session:
+        vault.import_contacts(session, keyring, frame, territory=TERRITORY, actor="e")
+    with transaction(engine) as session, pytest.raises(PrivacyError, match="effacerait 4 des 6 foyers"):
+        vault.import_contacts(
+            session, keyring, frame.head(2), territory=TERRITORY, actor="e", replace_all=True
+        )
+    assert _held(engine) == set(frame["id_foyer"])  # nothing written
+    with transaction(engine) as session:
+        report = vault.import_contacts(
+            session,
+            keyring,
+            frame.head(2),
+            territory=TERRITORY,
+            actor="e",
+            replace_all=True,
+            mass_deletion=True,
+        )
+    assert report.deleted == 4 and _held(engine) == set(frame["id_foyer"].head(2))

@@ -103,8 +103,9 @@ def test_the_command_exits_1_and_says_so_when_records_were_rejected(cli, tmp_pat
     path = tmp_path / "contacts.csv"
     valid = "b" * 64
     path.write_text(
-        "id_foyer;telephone\n"
-        f"{valid};06 12 34 56 78\n{valid};06 12 34 56 79\npas-un-pseudonyme;06 12 34 56 70\n",
+        "id_foyer;nom;prenom;telephone\n"
+        f"{valid};Martin;Léa;06 12 34 56 78\n{valid};Martin;Léa;06 12 34 56 79\n"
+        "pas-un-pseudonyme;Roux;Paul;06 12 34 56 70\n",
         encoding="utf-8",
     )
 
@@ -114,3 +115,16 @@ def test_the_command_exits_1_and_says_so_when_records_were_rejected(cli, tmp_pat
     said = " ".join(result.stdout.split())
     assert "enregistrement(s) rejeté(s) : corrigez-les dans l'annuaire" in said
     assert "06 12" not in result.output
+
+
+def test_a_full_directory_cut_short_erases_nothing_and_says_why(cli, tmp_path: Path) -> None:
+    whole, cut = tmp_path / "annuaire.csv", tmp_path / "annuaire-coupe.csv"
+    rows = [f"{letter * 64};Nom{letter};Prénom;06 12 34 56 7{i}" for i, letter in enumerate("abcde")]
+    whole.write_text("id_foyer;nom;prenom;telephone\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    cut.write_text("id_foyer;nom;prenom;telephone\n" + rows[0] + "\n" + rows[1][:10] + "\n", encoding="utf-8")
+    assert cli("contacts", "import", str(whole)).code == 0
+    result = cli("contacts", "import", str(cut), "--remplacer")
+    assert result.code == 1, result.output
+    assert "Aucun foyer effacé du coffre" in " ".join(result.stdout.split())
+    again = cli("contacts", "import", str(whole), "--remplacer")
+    assert "dont 5 remplacés" in again.stdout and "effacés du coffre : 0" in again.stdout

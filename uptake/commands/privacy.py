@@ -173,6 +173,12 @@ def register(app: typer.Typer) -> None:
             "--remplacer",
             help="Le fichier est l'annuaire complet : efface les foyers qui n'y sont plus.",
         ),
+        effacement_massif: bool = typer.Option(
+            False,
+            "--effacement-massif",
+            help="Avec --remplacer : accepte d'effacer plus de la moitié des foyers du coffre "
+            "(refusé sinon, un fichier coupé ou erroné ne devant pas vider le coffre).",
+        ),
         acteur: str | None = ActorOption,
     ) -> None:
         """Valide l'annuaire (téléphones E.164, courriels) et le range chiffré dans le coffre.
@@ -190,12 +196,20 @@ def register(app: typer.Typer) -> None:
                 territory=ctx.key_territory,
                 actor=actor_name(acteur),
                 replace_all=remplacer,
+                mass_deletion=effacement_massif,
             )
         console.print(
             f"{report.records} enregistrements lus : {report.stored} rangés chiffrés "
             f"(dont {report.replaced} remplacés), {report.rejected} rejetés."
         )
-        if remplacer:
+        if report.deletion_skipped:
+            console.print(
+                "[bold]Aucun foyer effacé du coffre[/] : le fichier a des enregistrements rejetés, il "
+                "n'est donc pas pris pour l'annuaire complet. Corrigez-le puis importez-le à nouveau "
+                "avec --remplacer.",
+                highlight=False,
+            )
+        elif remplacer:
             console.print(f"Foyers absents de l'annuaire, effacés du coffre : {report.deleted}")
         if report.dropped_columns:
             console.print(f"Colonnes hors contrat ignorées : {', '.join(report.dropped_columns)}")

@@ -41,7 +41,7 @@ from privacy.files import reading, scan_table
 from privacy.keys import Keyring, derive_pseudonym_key, pseudonym_root_name
 from privacy.models import ContactRecord, Opposition, OutputHousehold, PseudonymAlias
 from privacy.pseudonyms import key_text, pseudonym_expr
-from privacy.vault import vault_key_name
+from privacy.vault import MASS_DELETION_FLOOR, MASS_DELETION_SHARE, vault_key_name
 
 _CHUNK = 500
 _MAPPING_CHUNK = 10_000
@@ -146,10 +146,15 @@ def rotate(
     finalites: Sequence[str],
     actor: str,
     also: Sequence[Rekeyer] = (),
+    mass_deletion: bool = False,
     now: datetime | None = None,
 ) -> RotationResult:
     """Re-key the stored pseudonyms of `territory` under a new root, privacy's and those the `also`
-    functions re-key, in the caller's transaction (call `promote` after the commit)."""
+    functions re-key, in the caller's transaction (call `promote` after the commit).
+
+    The vault's records of households absent from `raw` are deleted; more than half of them only
+    with `mass_deletion` (`InputInvalid` otherwise: a partial raw extract, or a wrong purpose whose
+    pseudonyms match no record, would empty the vault)."""
     moment = now or utc_now()
     identifiers = known_matricules(raw)
     new_root = secrets.token_bytes(32)
@@ -170,6 +175,15 @@ def rotate(
     cipher = AESGCM(keyring.secret(vault_key_name(territory)))
     rekeyed = deleted = 0
     records = list(session.scalars(select(ContactRecord).where(ContactRecord.territory == territory)))
+    absent = sum(1 for record in records if record.pseudonym not in lookup)
+    if not mass_deletion and absent > MASS_DELETION_FLOOR and absent > MASS_DELETION_SHARE * len(records):
+        raise InputInvalid(
+            str(raw),
+            f"{absent} des {len(records)} foyers du coffre sont absents de cet extrait brut (finalité "
+            f"{', '.join(finalites)}) : la rotation les effacerait ; rien n'a été changé",
+            "donnez l'extrait brut complet et la finalité des pseudonymes du coffre ; si ces foyers "
+            "sont vraiment sortis, relancez avec --effacement-massif",
+        )
     for record in records:
         new = lookup.get(record.pseudonym)
         if new is None:

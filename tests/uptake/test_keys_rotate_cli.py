@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from detection.records import DetectionFlag, DetectionRun
-from privacy.models import PseudonymAlias
+from privacy.models import ContactRecord, PseudonymAlias
 from uptake import french
 from uptake.db import make_engine
 
@@ -76,3 +76,65 @@ def test_a_flags_file_that_cannot_be_rewritten_is_said_with_what_to_do_the_datab
     after, _, _ = _stored(uptake_home)
     assert after and not after & before  # the database is re-keyed
     assert set(pl.read_parquet(flags_file)["id_foyer"]) == before  # the file is left whole, as it was
+
+
+def _vault_and_keys(home: Path) -> tuple[set[str], set[str]]:
+    engine = make_engine(f"sqlite:///{home / 'uptake.sqlite3'}")
+    try:
+        with Session(engine) as session:
+            held = set(session.scalars(select(ContactRecord.pseudonym)))
+    finally:
+        engine.dispose()
+    return held, {path.name for path in (home / "keys").iterdir()}
+
+
+def _vault_of(cli, folder: Path, households: int) -> Path:
+    """A raw extract and its contacts, the contacts pseudonymised and stored in the vault; the raw file."""
+    raw, contacts = folder / "brut.parquet", folder / "contacts-bruts.csv"
+    made = cli(
+        "synth", "--households", str(households), "--raw", "--out", str(raw), "--contacts", str(contacts)
+    )
+    assert made.code == 0, made.output
+    extract, directory = folder / "extrait.parquet", folder / "contacts.csv"
+    shown = cli(
+        "pseudonymise",
+        str(raw),
+        "--out",
+        str(extract),
+        "--contacts",
+        str(contacts),
+        "--contacts-out",
+        str(directory),
+    )
+    assert shown.code == 0, shown.output
+    assert cli("contacts", "import", str(directory)).code == 0
+    return raw
+
+
+def test_a_rotation_with_a_partial_raw_extract_or_a_wrong_purpose_empties_nothing(
+    cli, uptake_home: Path, tmp_path: Path
+) -> None:
+    raw = _vault_of(cli, tmp_path, 200)
+    held, keys = _vault_and_keys(uptake_home)
+    partial = tmp_path / "brut-partiel.parquet"
+    pl.read_parquet(raw).head(50).write_parquet(partial)
+    for attempt in (("--raw", str(partial)), ("--raw", str(raw), "--finalite", "nimporte")):
+        refused = cli("keys", "rotate", *attempt)
+        assert refused.code != 0
+        said = " ".join(refused.output.split())
+        assert "sont absents de cet extrait brut" in said and "rien n'a été changé" in said
+        assert _vault_and_keys(uptake_home) == (held, keys)  # same records, no new key left behind
+
+
+def test_a_mapping_file_that_cannot_be_written_is_refused_before_the_keys_turn(
+    cli, uptake_home: Path, tmp_path: Path
+) -> None:
+    raw = _vault_of(cli, tmp_path, 50)
+    held, keys = _vault_and_keys(uptake_home)
+    (tmp_path / "dossier").mkdir()
+    (tmp_path / "deja.parquet").write_bytes(b"un fichier a garder")
+    for target, problem in (("dossier", "est un dossier"), ("deja.parquet", "existe déjà")):
+        refused = cli("keys", "rotate", "--raw", str(raw), "--correspondance", str(tmp_path / target))
+        assert refused.code == 2 and problem in " ".join(refused.output.split())
+        assert _vault_and_keys(uptake_home) == (held, keys)
+    assert (tmp_path / "deja.parquet").read_bytes() == b"un fichier a garder"

@@ -15,6 +15,7 @@ from privacy import register as processing_register
 from privacy.canonical import caf_day, caf_stamp_text, utc_now
 from privacy.models import Exchange
 from uptake.commands.actors import ActorOption, actor_name, keyring_of
+from uptake.commands.outputs import ReplaceOption, check_new_file
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.users import list_accounts
@@ -322,8 +323,16 @@ def register_register(app: typer.Typer) -> None:
     @group.command("export")
     def export_command(
         out: Path = typer.Option(..., "--out", help="Fichier à écrire (.html ou .csv)."),
+        remplacer: bool = ReplaceOption,
     ) -> None:
         """Exporte le registre en HTML ou en CSV (français) pour le DPO."""
+        if out.suffix.lower() not in (".html", ".htm", ".csv"):
+            raise typer.BadParameter(
+                f"format « {out.suffix or 'sans extension'} » non pris en charge : donnez un fichier .html "
+                "ou .csv",
+                param_hint="--out",
+            )
+        check_new_file(out, option="--out", replace=remplacer)
         ctx = AppContext.from_env()
         with transaction(ctx.engine) as session:
             rows = processing_register.entries(session)

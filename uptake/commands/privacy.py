@@ -17,6 +17,7 @@ from privacy.keys import fingerprint, public_key_pem
 from privacy.pseudonyms import DEFAULT_FINALITE, check_output, key_text, pseudonymise_file
 from uptake import french
 from uptake.commands.actors import ActorOption, actor_name, keyring_of
+from uptake.commands.outputs import ReplaceOption, check_new_file
 from uptake.context import AppContext
 from uptake.db import transaction
 
@@ -88,8 +89,11 @@ def register(app: typer.Typer) -> None:
             "--exporter-cle-publique",
             help="Écrit la clé publique (PEM) pour vérifier hors de cette machine.",
         ),
+        remplacer: bool = ReplaceOption,
     ) -> None:
         """Affiche l'empreinte de la clé de signature du DPO et les clés présentes (noms seulement)."""
+        if export_public is not None:
+            check_new_file(export_public, option="--exporter-cle-publique", replace=remplacer)
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         console.print(f"Clé de signature (Ed25519) : empreinte [bold]{fingerprint(keyring.public_key())}[/]")
@@ -113,6 +117,13 @@ def register(app: typer.Typer) -> None:
             "--correspondance",
             help="Écrit la table ancien → nouveau pseudonyme (Parquet) pour les autres modules.",
         ),
+        remplacer: bool = ReplaceOption,
+        effacement_massif: bool = typer.Option(
+            False,
+            "--effacement-massif",
+            help="Accepte d'effacer du coffre plus de la moitié de ses foyers, absents de l'extrait brut "
+            "(refusé sinon : un extrait partiel ou une finalité erronée ne doit pas vider le coffre).",
+        ),
         acteur: str | None = ActorOption,
     ) -> None:
         """Nouvelle clé de pseudonymisation : les pseudonymes sont remplacés partout.
@@ -124,6 +135,8 @@ def register(app: typer.Typer) -> None:
         from outreach.rekey import rekey_outreach
         from privacy import rotation
 
+        if correspondance is not None:  # checked first: once the keys have turned, too late to ask
+            check_new_file(correspondance, option="--correspondance", replace=remplacer)
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         territory = ctx.key_territory
@@ -137,6 +150,7 @@ def register(app: typer.Typer) -> None:
                     finalites=finalites,
                     actor=actor_name(acteur),
                     also=(rekey_flags, rekey_outreach),
+                    mass_deletion=effacement_massif,
                 )
         except BaseException:
             rotation.abandon(keyring, territory)
@@ -370,11 +384,14 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", help="Fichier du rapport ; sinon affiché."),
         format_: str = typer.Option("texte", "--format", help="texte ou html."),
         finalites: list[str] = typer.Option([DEFAULT_FINALITE], "--finalite", help="Finalités à rechercher."),
+        remplacer: bool = ReplaceOption,
         acteur: str | None = ActorOption,
     ) -> None:
         """Rapport d'accès (RGPD art. 15) : tout ce qui est détenu sur le foyer, et son journal."""
         if format_ not in ("texte", "html"):
             raise typer.BadParameter("format : texte ou html")
+        if out is not None:
+            check_new_file(out, option="--out", replace=remplacer)
         if matricule == "-":  # keeps the matricule out of the shell history
             matricule = sys.stdin.readline().strip()
         from uptake.subject_sections import TYPO, data_held, outreach_sections

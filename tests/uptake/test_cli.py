@@ -156,3 +156,21 @@ def test_every_argument_of_every_command_is_named_in_french_capitals() -> None:
                         named[f"{context.command_path} {param.name}"] = param.metavar
     assert named  # uptake validate FICHIER, uptake runs show ID…
     assert {path: shown for path, shown in named.items() if not (shown and shown.isupper())} == {}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("runs", "show", "99999999999999999999"),
+        ("exchanges", "show", "99999999999999999999"),
+        ("exchanges", "purge-outputs", "99999999999999999999"),
+        ("campaigns", "launch", "action-2-2-non-recours", "--run", "99999999999999999999"),
+        ("campaigns", "followup", "action-2-2-non-recours", "--launch", "99999999999999999999"),
+        ("audit", "show", "--dernieres", "99999999999999999999"),
+    ],
+    ids=lambda command: " ".join(command[:2]),
+)
+def test_a_number_no_record_can_have_is_refused_in_words(cli: Any, command: tuple[str, ...]) -> None:
+    result = cli(*command)
+    assert result.code == 2
+    assert "Erreur interne" not in result.output and "inférieur ou égal à" in " ".join(result.output.split())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -82,3 +83,42 @@ def test_serve_refuses_to_start_with_a_wrong_setting_and_says_which(uptake_home:
         )
         assert refused.code == 2 and said in " ".join(refused.stderr.split())
         assert "Traceback" not in refused.output
+
+
+def _serve(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`uptake serve` expected to refuse to start: it must end on its own, well before the timeout."""
+    return subprocess.run(
+        [sys.executable, "-m", "uptake", "serve", *args],
+        env={**os.environ, "UPTAKE_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_serve_refuses_in_words_a_port_in_use_an_unknown_address_or_an_impossible_port(
+    uptake_home: Path,
+) -> None:
+    assert run_cli("db", "upgrade", env={"UPTAKE_HOME": str(uptake_home)}).code == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        in_use = _serve(uptake_home, "--port", str(port))
+    assert in_use.returncode == 2 and "Traceback" not in in_use.stderr
+    assert f"le port {port} sur 127.0.0.1 est déjà utilisé" in " ".join(in_use.stderr.split())
+    unknown = _serve(uptake_home, "--host", "999.1.1.1", "--port", str(free_port()))
+    assert unknown.returncode == 2 and "adresse d'écoute « 999.1.1.1 » inconnue" in " ".join(
+        unknown.stderr.split()
+    )
+    impossible = _serve(uptake_home, "--port", "99999")
+    assert impossible.returncode == 2 and "inférieur ou égal à 65535" in " ".join(impossible.stderr.split())
+
+
+def test_serve_does_not_start_on_a_file_that_is_not_a_database(uptake_home: Path) -> None:
+    uptake_home.mkdir(parents=True, exist_ok=True)
+    (uptake_home / "uptake.sqlite3").write_bytes(b"ceci n'est pas une base" * 100)
+    refused = _serve(uptake_home, "--port", str(free_port()))
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "uptake.sqlite3" in refused.stderr

@@ -15,6 +15,7 @@ from privacy.keys import fingerprint, load_public_key_pem
 from privacy.models import AuditEntry
 from uptake.audit_labels import ACTION_LABELS, action_label, entry_pairs
 from uptake.commands.actors import keyring_of
+from uptake.commands.numbers import ROWS_MAX
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 from uptake.db import transaction
@@ -67,7 +68,9 @@ def register(app: typer.Typer) -> None:
 
     @group.command("show")
     def show_command(
-        dernieres: int = typer.Option(20, "--dernieres", min=1, help="Nombre d'entrées à afficher."),
+        dernieres: int = typer.Option(
+            20, "--dernieres", min=1, max=ROWS_MAX, help="Nombre d'entrées à afficher."
+        ),
         operation: str | None = typer.Option(
             None,
             "--operation",

@@ -29,6 +29,7 @@ from outreach.selection import EXCLUSION_REASONS
 from outreach.templates import CHANNEL_NAMES, Renderer, check_campaign, format_euros
 from uptake import french
 from uptake.commands.actors import actor_name
+from uptake.commands.numbers import RECORD_ID_MAX
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 from uptake.health import campaign_names
@@ -50,7 +51,8 @@ OutOption = Annotated[
     typer.Option("--out", "-o", help="Dossier des listes (défaut : $UPTAKE_HOME/campagnes/<campagne>/)."),
 ]
 ExchangeOption = Annotated[
-    int | None, typer.Option("--echange", help="Numéro de l'échange approuvé par le DPO.")
+    int | None,
+    typer.Option("--echange", min=1, max=RECORD_ID_MAX, help="Numéro de l'échange approuvé par le DPO."),
 ]
 SmtpOption = Annotated[
     str | None, typer.Option("--smtp", help="Remettre les courriels à ce serveur (HOTE:PORT).")
@@ -295,7 +297,11 @@ def register(app: typer.Typer) -> None:
             ..., metavar="CAMPAGNE", help="Nom de la campagne (fichier config/campaigns/NOM.toml)."
         ),
         run: int = typer.Option(
-            ..., "--run", help="Numéro de l'exécution de détection (voir `uptake runs list`)."
+            ...,
+            "--run",
+            min=1,
+            max=RECORD_ID_MAX,
+            help="Numéro de l'exécution de détection (voir `uptake runs list`).",
         ),
         out: OutOption = None,
         echange: ExchangeOption = None,
@@ -331,7 +337,11 @@ def register(app: typer.Typer) -> None:
     def followup_command(
         campagne: str = typer.Argument(..., metavar="CAMPAGNE", help="Nom de la campagne."),
         lancement: int = typer.Option(
-            ..., "--launch", help="Numéro du lancement (voir `uptake campaigns list`)."
+            ...,
+            "--launch",
+            min=1,
+            max=RECORD_ID_MAX,
+            help="Numéro du lancement (voir `uptake campaigns list`).",
         ),
         out: OutOption = None,
         echange: ExchangeOption = None,
@@ -370,7 +380,11 @@ def register(app: typer.Typer) -> None:
     def send_command(
         campagne: str = typer.Argument(..., metavar="CAMPAGNE", help="Nom de la campagne."),
         lancement: int = typer.Option(
-            ..., "--launch", help="Numéro du lancement (voir `uptake campaigns list`)."
+            ...,
+            "--launch",
+            min=1,
+            max=RECORD_ID_MAX,
+            help="Numéro du lancement (voir `uptake campaigns list`).",
         ),
         smtp: SmtpOption = None,
         reprendre: bool = typer.Option(

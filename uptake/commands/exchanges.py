@@ -15,6 +15,7 @@ from privacy import register as processing_register
 from privacy.canonical import caf_day, caf_stamp_text, utc_now
 from privacy.models import Exchange
 from uptake.commands.actors import ActorOption, actor_name, keyring_of
+from uptake.commands.numbers import RECORD_ID_MAX
 from uptake.commands.outputs import ReplaceOption, check_new_file
 from uptake.context import AppContext
 from uptake.db import transaction
@@ -155,7 +156,9 @@ def register_commands(app: typer.Typer) -> None:
 
     @group.command("show")
     def show_command(
-        exchange_id: int = typer.Argument(..., metavar="N", help="Numéro de l'échange."),
+        exchange_id: int = typer.Argument(
+            ..., metavar="N", min=1, max=RECORD_ID_MAX, help="Numéro de l'échange."
+        ),
     ) -> None:
         """Affiche un échange et la décision du DPO."""
         ctx = AppContext.from_env()
@@ -164,7 +167,9 @@ def register_commands(app: typer.Typer) -> None:
 
     @group.command("approve")
     def approve_command(
-        exchange_id: int = typer.Argument(..., metavar="N", help="Numéro de l'échange."),
+        exchange_id: int = typer.Argument(
+            ..., metavar="N", min=1, max=RECORD_ID_MAX, help="Numéro de l'échange."
+        ),
         dpo: str = typer.Option(..., "--dpo", help="Nom du DPO qui décide."),
         avis: str = typer.Option(..., "--avis", help="Avis du DPO."),
         recommandation: list[str] = typer.Option([], "--recommandation", help="Recommandation (répétable)."),
@@ -183,7 +188,9 @@ def register_commands(app: typer.Typer) -> None:
 
     @group.command("refuse")
     def refuse_command(
-        exchange_id: int = typer.Argument(..., metavar="N", help="Numéro de l'échange."),
+        exchange_id: int = typer.Argument(
+            ..., metavar="N", min=1, max=RECORD_ID_MAX, help="Numéro de l'échange."
+        ),
         dpo: str = typer.Option(..., "--dpo", help="Nom du DPO qui décide."),
         avis: str = typer.Option(..., "--avis", help="Motif du refus."),
     ) -> None:
@@ -198,7 +205,9 @@ def register_commands(app: typer.Typer) -> None:
 
     @group.command("revoke")
     def revoke_command(
-        exchange_id: int = typer.Argument(..., metavar="N", help="Numéro de l'échange."),
+        exchange_id: int = typer.Argument(
+            ..., metavar="N", min=1, max=RECORD_ID_MAX, help="Numéro de l'échange."
+        ),
         dpo: str = typer.Option(..., "--dpo", help="Nom du DPO qui révoque."),
         motif: str = typer.Option(..., "--motif", help="Pourquoi l'échange est révoqué."),
         purger: bool = typer.Option(
@@ -238,7 +247,11 @@ def register_commands(app: typer.Typer) -> None:
     @group.command("purge-outputs")
     def purge_outputs_command(
         exchange_id: int = typer.Argument(
-            ..., metavar="N", help="Numéro de l'échange révoqué, ou dont l'approbation a expiré."
+            ...,
+            metavar="N",
+            min=1,
+            max=RECORD_ID_MAX,
+            help="Numéro de l'échange révoqué, ou dont l'approbation a expiré.",
         ),
         acteur: str | None = ActorOption,
     ) -> None:

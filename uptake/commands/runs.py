@@ -11,6 +11,7 @@ from detection.records import STATUS_LABELS, STEP_LABELS, SUCCEEDED, RunRecord, 
 from detection.recovery import recover_interrupted_runs
 from detection.reference import load_reference
 from uptake import french
+from uptake.commands.numbers import RECORD_ID_MAX, ROWS_MAX
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 from uptake.db import transaction
@@ -156,7 +157,9 @@ def register(app: typer.Typer) -> None:
 
     @runs.command("list")
     def list_command(
-        limit: int = typer.Option(30, "--limit", "-n", min=1, help="Nombre d'exécutions affichées."),
+        limit: int = typer.Option(
+            30, "--limit", "-n", min=1, max=ROWS_MAX, help="Nombre d'exécutions affichées."
+        ),
         status: str | None = typer.Option(
             None,
             "--statut",
@@ -184,7 +187,9 @@ def register(app: typer.Typer) -> None:
 
     @runs.command("show")
     def show_command(
-        run_id: int = typer.Argument(..., metavar="ID", help="Numéro de l'exécution."),
+        run_id: int = typer.Argument(
+            ..., metavar="ID", min=1, max=RECORD_ID_MAX, help="Numéro de l'exécution."
+        ),
         communes: int = typer.Option(
             COMMUNES_SHOWN,
             "--communes",

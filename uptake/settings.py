@@ -86,7 +86,22 @@ def database_problem(settings: Settings, *, creating: bool = False) -> str | Non
             f"{named} n'existe pas{folder} : vérifiez l'adresse, une faute de frappe créerait une base "
             "vide ; pour créer une nouvelle base à cette adresse, lancez « uptake db upgrade »"
         )
+    if path.is_file() and path.stat().st_size == 0 and _in_use(settings):
+        # SQLite would take the empty file for a new database, and the runs, campaigns and audit log
+        # of this folder would silently start again from nothing.
+        return (
+            f"{named} est vide (0 octet) alors que le dossier de données {settings.home} contient des "
+            "clés et des exécutions : elle a été vidée ou remplacée ; restaurez-la depuis sa sauvegarde "
+            "(pour repartir de zéro en connaissance de cause, supprimez ce fichier vide)"
+        )
     return None
+
+
+def _in_use(settings: Settings) -> bool:
+    """Whether the data folder holds what only a used database goes with: keys and runs."""
+    runs = settings.home / "runs"
+    has_keys = settings.keys_dir.is_dir() and any(settings.keys_dir.glob("*.key"))
+    return has_keys and runs.is_dir() and any(runs.iterdir())
 
 
 def not_a_database(settings: Settings) -> str:

@@ -75,3 +75,20 @@ def test_the_default_database_is_still_created_at_first_use(uptake_home) -> None
     result = run_cli("runs", "list", env={"UPTAKE_HOME": str(uptake_home)})
     assert result.code == 0, result.output
     assert (uptake_home / "uptake.sqlite3").is_file()
+
+
+def test_an_emptied_database_in_a_folder_in_use_is_refused_not_started_again(
+    uptake_home, tmp_path: Path
+) -> None:
+    env = {"UPTAKE_HOME": str(uptake_home)}
+    extract = tmp_path / "extrait.parquet"
+    assert run_cli("synth", "--households", "60", "--out", str(extract), env=env).code == 0
+    assert run_cli("run", "--extract", str(extract), env=env).code == 0
+    assert run_cli("keys", "show", env=env).code == 0
+    database = uptake_home / "uptake.sqlite3"
+    database.write_bytes(b"")  # emptied (a failed copy, a restore gone wrong)
+    result = run_cli("runs", "list", env=env)
+    said = " ".join(result.stderr.split())
+    assert result.code == 2
+    assert f"la base {database} est vide (0 octet)" in said and "restaurez-la depuis sa sauvegarde" in said
+    assert database.stat().st_size == 0  # left as found

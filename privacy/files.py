@@ -38,7 +38,7 @@ def _refused(path: Path, problem: str, fix: str) -> InputInvalid:
     return InputInvalid(str(path), problem, fix)
 
 
-def _check_file(path: Path) -> None:
+def check_file(path: Path) -> None:
     """Refuse a path that cannot be a table whatever its content: missing, a folder, empty."""
     if path.is_dir():
         raise _refused(path, "c'est un dossier", "donnez le chemin d'un fichier .parquet ou .csv")
@@ -79,7 +79,7 @@ def _is_whole_parquet(path: Path) -> bool:
 def _unreadable(path: Path) -> InputInvalid:
     """The French error for a table file polars could not read: what is wrong with it, and the fix."""
     try:
-        _check_file(path)
+        check_file(path)
     except InputInvalid as refused:
         return refused
     if path.suffix.lower() == ".parquet":
@@ -123,7 +123,7 @@ def scan_table(path: Path) -> pl.LazyFrame:
     The header is read at once: a folder, an empty file or a truncated Parquet is refused here.
     Collect the frame inside `reading(path)` for the errors found further in the file.
     """
-    _check_file(path)
+    check_file(path)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         frame = pl.scan_parquet(path)

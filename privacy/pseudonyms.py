@@ -23,7 +23,7 @@ import polars_hash  # noqa: F401  (registers the `chash` expression namespace)
 
 from privacy.directory import PSEUDONYM_COLUMN, RAW_IDENTIFIER
 from privacy.errors import InputInvalid
-from privacy.files import csv_separator, file_sha256, reading, scan_table
+from privacy.files import check_file, csv_separator, file_sha256, reading, scan_table
 from privacy.keys import Keyring
 
 DEFAULT_FINALITE = "droits"
@@ -68,7 +68,10 @@ _OUTPUT_SUFFIXES = (".parquet", ".csv")
 
 def check_output(source: Path, out: Path, *, replace: bool) -> None:
     """Refuse an output that would destroy a file: the raw input itself, or an existing file (unless
-    `replace`); and one that cannot be written: a folder, an unknown format."""
+    `replace`); and one that cannot be written: a folder, an unknown format. A source that cannot
+    be read (missing, a folder, empty) is refused here too, so that a command with several files
+    writes none when one of them is wrong."""
+    check_file(source)
     if out.is_dir():
         raise InputInvalid(
             str(out),

@@ -51,3 +51,15 @@ def test_an_existing_output_is_replaced_only_when_asked(cli, tmp_path: Path) -> 
     replaced = cli("pseudonymise", str(raw), "--out", str(out), "--remplacer")
     assert replaced.code == 0, replaced.output
     assert pl.read_parquet(out).height == 2
+
+
+def test_a_missing_directory_file_writes_not_even_the_extract(cli, tmp_path: Path) -> None:
+    raw = _raw(tmp_path)
+    out, contacts_out = tmp_path / "extrait.parquet", tmp_path / "contacts.csv"
+    result = cli(
+        "pseudonymise", str(raw), "--out", str(out),
+        "--contacts", str(tmp_path / "absent.csv"), "--contacts-out", str(contacts_out),
+    )  # fmt: skip
+    assert result.code == 2
+    assert "absent.csv : fichier introuvable" in " ".join(result.stderr.split())
+    assert not out.exists() and not contacts_out.exists()

@@ -66,13 +66,19 @@ def sqlite_file(url: str) -> Path | None:
 
 def database_problem(settings: Settings, *, creating: bool = False) -> str | None:
     """Why the configured SQLite file cannot be opened as uptake's database (None when it can, or
-    when the database is not an SQLite file): a folder, or a file that does not exist although
-    UPTAKE_DATABASE_URL names it, unless `creating` it.
+    when the database is not an SQLite file): a folder, a file that does not exist although
+    UPTAKE_DATABASE_URL names it (unless `creating` it), an emptied file in a data folder in use;
+    or a data folder (UPTAKE_HOME) that is a file.
 
     The file itself is never opened here: closing any descriptor of an SQLite file releases every
     lock the process holds on it (POSIX locks), which would corrupt the writes of the connections a
     daemon keeps open. A file that is not a database is told when SQLite refuses it
     (`not_a_database`)."""
+    if settings.home.exists() and not settings.home.is_dir():
+        return (
+            f"UPTAKE_HOME désigne un fichier ({settings.home}) : il doit désigner le dossier de données "
+            f"d'uptake (créé au premier usage), par exemple {settings.home.parent / '.uptake'}"
+        )
     path = sqlite_file(settings.database_url)
     if path is None:
         return None
@@ -123,7 +129,8 @@ def not_a_database(settings: Settings) -> str:
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read `UPTAKE_HOME`, `UPTAKE_DATABASE_URL` and `UPTAKE_CONFIG` from the environment."""
     env = os.environ if environ is None else environ
-    home = Path(env.get("UPTAKE_HOME", ".uptake")).expanduser().resolve()
+    # Empty counts as unset: `UPTAKE_HOME=` must not make the current folder the data folder.
+    home = Path(env.get("UPTAKE_HOME") or ".uptake").expanduser().resolve()
     given = env.get(DATABASE_ENV) or ""
     url = given or f"sqlite:///{_default_database(home)}"
     config_dir = Path(env["UPTAKE_CONFIG"]).resolve() if env.get("UPTAKE_CONFIG") else None

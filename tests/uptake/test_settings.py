@@ -68,3 +68,16 @@ def test_checking_the_database_never_opens_its_file(tmp_path: Path, monkeypatch:
 
     assert database_problem(settings) is None
     assert str(database) not in opened
+
+
+def test_a_data_folder_that_is_a_file_is_named_as_uptake_home(tmp_path: Path) -> None:
+    extract = tmp_path / "extrait.parquet"
+    extract.write_bytes(b"PAR1")
+    with pytest.raises(DatabaseUnusable, match=r"UPTAKE_HOME désigne un fichier \(.*extrait\.parquet\)"):
+        _ = AppContext(load_settings({"UPTAKE_HOME": str(extract)})).engine
+    assert extract.read_bytes() == b"PAR1"
+
+
+def test_an_empty_uptake_home_is_the_default_folder_not_the_current_one(tmp_path: Path) -> None:
+    assert load_settings({"UPTAKE_HOME": ""}).home == load_settings({}).home
+    assert load_settings({}).home.name == ".uptake"

@@ -174,6 +174,26 @@ def test_droit_ouvert_needs_an_amount_and_is_recorded_with_it(client_for: Client
     assert client.get(location).status_code == 404  # closed: no longer on my card
 
 
+def test_a_result_or_a_release_sent_twice_is_told_as_done_and_recorded_once(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 2)
+    client = client_for("travailleur_social")
+    location = _take_next(client).headers["location"]
+    form = {"csrf_token": csrf_of(client.get(location).text), "resultat": "refus"}
+    assert client.post(f"{location}/resultat", data=form).status_code == 303
+    again = client.post(f"{location}/resultat", data=form)  # a double click
+    assert again.headers["location"] == "/travail/liste?fait=deja"
+    assert "déjà enregistré" in client.get(again.headers["location"]).text
+    with transaction(engine) as session:
+        assert len(session.scalars(select(Outcome)).all()) == 1
+    other = _take_next(client).headers["location"]
+    token = csrf_of(client.get(other).text)
+    assert client.post(f"{other}/liberer", data={"csrf_token": token}).status_code == 303
+    twice = client.post(f"{other}/liberer", data={"csrf_token": token})
+    assert twice.headers["location"] == "/travail/liste?fait=deja_libere"
+
+
 def test_a_household_held_by_a_colleague_cannot_be_opened_or_released(
     client_for: Client, engine: Engine
 ) -> None:

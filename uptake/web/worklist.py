@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from outreach import worklist as outreach_worklist
 from outreach.campaigns import WEEKDAYS, WindowSection, find_campaign
 from outreach.errors import OutreachError
-from outreach.models import WorklistItem
+from outreach.models import Outcome, WorklistItem
 from outreach.outcomes import IN_PROGRESS, TO_CALL
 from outreach.worklist import HANDOUT_ORDER, WorklistItemUnavailable, waiting_for
 from privacy import subjects
@@ -34,6 +34,8 @@ OPPOSED = "opposition"
 STATUS_LABELS = {**outreach_worklist.STATUS_LABELS, OPPOSED: "opposition"}
 # Each opposed household set aside costs one more try.
 MAX_CLAIM_TRIES = 50
+# A form sent again within this delay of its first sending is told as done, not refused.
+SENT_AGAIN_WITHIN = dt.timedelta(minutes=30)
 
 
 class WorklistError(Exception):
@@ -336,6 +338,26 @@ def close_with_outcome(
         )
     except WorklistItemUnavailable as exc:
         raise WorklistError(f"{str(exc)[:1].upper()}{str(exc)[1:]}") from None
+
+
+def already_done(session: Session, row_id: int, login: str, now: dt.datetime) -> str | None:
+    """What `login` already did with a row they no longer hold, told when the same form comes back
+    (a double click, a page sent again): `resultat` for a call result recorded in the last
+    `SENT_AGAIN_WITHIN`, `libere` for a household they gave back; None otherwise."""
+    item = session.get(WorklistItem, row_id)
+    if item is None:
+        return None
+    recorded = session.scalars(
+        select(Outcome.id).where(
+            Outcome.id_foyer == item.id_foyer,
+            Outcome.launch_id == item.launch_id,
+            Outcome.acteur == login,
+            Outcome.enregistre_le >= now - SENT_AGAIN_WITHIN,
+        )
+    ).first()
+    if recorded is not None:
+        return "resultat"
+    return "libere" if item.remis_par == login and item.attribue_a is None else None
 
 
 def call_window(config_dir: Path, campaign: str) -> WindowSection:

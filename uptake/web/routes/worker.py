@@ -32,6 +32,7 @@ from uptake.web.rendering import render
 from uptake.web.services import context_of, db, keyring_of
 from uptake.web.worklist import (
     WorklistError,
+    already_done,
     called_back_at,
     claim_next,
     close_with_outcome,
@@ -53,6 +54,8 @@ NOTICES = {
     "vide": "Aucun foyer de vos secteurs n'est à appeler pour le moment.",
     "enregistre": "Résultat enregistré. Le foyer est retiré de votre liste.",
     "libere": "Foyer remis dans la liste pour un collègue : il ne vous sera plus proposé.",
+    "deja": "Le résultat de cet appel était déjà enregistré (formulaire envoyé deux fois) : rien n'a changé.",
+    "deja_libere": "Ce foyer était déjà remis dans la liste : rien n'a changé.",
 }
 
 
@@ -208,6 +211,8 @@ def record_result(
                 config_dir=context_of(request).settings.config_dir,
             )
     except WorklistError as exc:
+        if _done_already(request, row_id, "resultat"):
+            return RedirectResponse("/travail/liste?fait=deja", status_code=303)
         raise HTTPException(status_code=404, detail=str(exc)) from None
     except OutcomeInvalid as exc:
         return _card_page(request, row_id, refused=exc, form=form, status_code=400)
@@ -223,8 +228,19 @@ def release_household(request: Request, row_id: RecordId) -> Response:
         with db(request) as session:
             release(session, row_id, current_account(request).login)
     except WorklistError as exc:
+        if _done_already(request, row_id, "libere"):
+            return RedirectResponse("/travail/liste?fait=deja_libere", status_code=303)
         raise HTTPException(status_code=404, detail=str(exc)) from None
     return RedirectResponse("/travail/liste?fait=libere", status_code=303)
+
+
+def _done_already(request: Request, row_id: int, done: str) -> bool:
+    """Whether the worker already did `done` with this row: the same form sent twice (a double
+    click, a page sent again) is told as done, not as a household that is not theirs."""
+    with db(request) as session:
+        return (
+            already_done(session, row_id, current_account(request).login, context_of(request).now()) == done
+        )
 
 
 # What happened to a household that asks for a social worker on its questionnaire.

@@ -39,7 +39,10 @@ class UnknownObject(PrivacyError):
 
     def __init__(self, kind: str, ident: str) -> None:
         self.kind, self.ident = kind, ident
-        super().__init__(f"{kind} « {ident} » introuvable. Vérifiez l'identifiant (commande `list`).")
+        super().__init__(
+            f"{kind.capitalize()} « {ident} » introuvable. Vérifiez le numéro ou le code : la liste les "
+            "donne tous (page ou commande « list »)."
+        )
 
 
 class ExchangeRefused(PrivacyError):

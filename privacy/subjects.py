@@ -72,7 +72,7 @@ def record_opposition(
         # A mistyped pseudonym would oppose nobody while the household went on being contacted.
         raise DecisionInvalid(
             "pseudonyme mal formé (16 à 128 lettres, chiffres, « _ » ou « - »)",
-            "donnez l'id_foyer tel qu'il figure dans l'extrait, ou le matricule (--matricule -)",
+            "donnez l'id_foyer tel qu'il figure dans l'extrait, ou le matricule du foyer à la place",
         )
     if not MIN_OPPOSITION_MONTHS <= months <= MAX_OPPOSITION_MONTHS:
         raise DecisionInvalid(

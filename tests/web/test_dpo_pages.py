@@ -553,3 +553,14 @@ def test_dpo_revokes_an_approval_in_force_and_destroys_what_was_produced_under_i
         f"/dpo/echanges/{exchange_id}/revoquer", data={"csrf_token": csrf_of(after), "motif": "encore"}
     )
     assert again.status_code == 400 and "Seul un échange approuvé se révoque" in again.text
+
+
+def test_a_journal_page_past_the_end_shows_the_oldest_entries_not_an_empty_log(
+    client_for: Client, engine: Engine
+) -> None:
+    with transaction(engine) as session:
+        for i in range(3):
+            audit.append(session, actor="equipe-donnees", action="essai", object_ref=f"objet-{i}")
+    page = client_for("dpo").get("/dpo/journal?page=999999").text
+    assert "Le journal est vide" not in page
+    assert "objet-0" in page and "page 1 sur 1" in page

@@ -198,6 +198,8 @@ def _audit_page(
     where = [AuditEntry.action == operation] if operation else []
     with db(request) as session:
         total = session.scalar(select(func.count()).select_from(AuditEntry).where(*where)) or 0
+        pages = max(1, -(-total // AUDIT_PAGE_SIZE))
+        page = min(page, pages)  # past the end (an old link, a typed number): the oldest entries
         rows = list(
             session.scalars(
                 select(AuditEntry)
@@ -208,7 +210,6 @@ def _audit_page(
             )
         )
         present = session.scalars(select(AuditEntry.action).distinct()).all()
-    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
     operations = sorted(((code, action_label(code)) for code in present), key=lambda pair: pair[1])
     return render(
         request,

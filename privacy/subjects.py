@@ -151,11 +151,13 @@ def access_report(
     finalites: Sequence[str],
     actor: str,
     extra: Callable[[list[str]], Sequence[AccessSection]] | None = None,
+    operation_label: Callable[[str], str] = str,
     now: datetime | None = None,
 ) -> AccessReport:
     """Build the access report of one household (art. 15) and audit the request (pseudonym only).
 
-    `extra`, given the household's current pseudonyms, returns the sections other packages hold.
+    `extra`, given the household's current pseudonyms, returns the sections other packages hold;
+    `operation_label` names each operation of the log in words (the log stores codes).
     """
     moment = now or utc_now()
     pseudonyms = {f: pseudonym_for(keyring, matricule, territory=territory, finalite=f) for f in finalites}
@@ -224,7 +226,7 @@ def access_report(
     if extra is not None:
         report.sections.extend(extra(current))
     entries = audit.entries_about(session, every)
-    report.sections.append(_audit_section(entries))
+    report.sections.append(_audit_section(entries, operation_label))
     audit.append(
         session,
         actor=actor,
@@ -235,12 +237,12 @@ def access_report(
     return report
 
 
-def _audit_section(entries: Sequence[AuditEntry]) -> AccessSection:
+def _audit_section(entries: Sequence[AuditEntry], label: Callable[[str], str]) -> AccessSection:
     return AccessSection(
         "Journal des opérations concernant le foyer",
         ("N°", "Date", "Acteur", "Opération"),
         # The person reads the Caf's clock, not the UTC the entries are stamped and signed in.
-        tuple((str(e.seq), caf_moment_text(parse_stamp(e.at)), e.actor, e.action) for e in entries),
+        tuple((str(e.seq), caf_moment_text(parse_stamp(e.at)), e.actor, label(e.action)) for e in entries),
     )
 
 

@@ -394,6 +394,7 @@ def register(app: typer.Typer) -> None:
             check_new_file(out, option="--out", replace=remplacer)
         if matricule == "-":  # keeps the matricule out of the shell history
             matricule = sys.stdin.readline().strip()
+        from uptake.audit_labels import action_label
         from uptake.subject_sections import TYPO, data_held, outreach_sections
 
         ctx = AppContext.from_env()
@@ -407,6 +408,7 @@ def register(app: typer.Typer) -> None:
                 finalites=finalites,
                 actor=actor_name(acteur),
                 extra=outreach_sections(session, ctx.rule_titles),
+                operation_label=action_label,
             )
             held = data_held(session, list(report.pseudonyms.values()))
         text = subjects.render_html(report) if format_ == "html" else subjects.render_text(report)

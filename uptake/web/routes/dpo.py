@@ -612,6 +612,7 @@ def access_request(
                 finalites=[DEFAULT_FINALITE],
                 actor=current_account(request).login,
                 extra=outreach_sections(session, context.rule_titles),
+                operation_label=action_label,
             )
             held = data_held(session, list(report.pseudonyms.values()))
     except PrivacyError as exc:

@@ -517,7 +517,8 @@ def test_access_report_finds_the_household_from_its_matricule_without_echoing_it
     assert report.status_code == 200
     assert pseudonym in report.text
     # The person reads what was done in words, not the log's codes.
-    assert "Consultation de la fiche d&#39;un foyer" in report.text and "foyer.consultation" not in report.text
+    assert "Consultation de la fiche d&#39;un foyer" in report.text
+    assert "foyer.consultation" not in report.text
     assert matricule not in report.text
     # What the outreach tables hold on the household: its answers to a returned questionnaire too.
     assert "Réponses aux questionnaires retournés" in report.text

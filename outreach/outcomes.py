@@ -151,8 +151,10 @@ def check_amount(montant: float | None) -> None:
             field="montant",
         )
     if montant > MAX_MONTHLY_AMOUNT:
+        # A number typed far out of bounds (1e308) is not written back in 309 digits.
+        shown = format_euros(montant) if montant < 1_000 * MAX_MONTHLY_AMOUNT else "ce montant"
         raise OutcomeInvalid(
-            f"{format_euros(montant)} par mois dépasse le plafond de {format_euros(MAX_MONTHLY_AMOUNT)}",
+            f"{shown} par mois dépasse le plafond de {format_euros(MAX_MONTHLY_AMOUNT)}",
             "vérifiez le montant : c'est le montant mensuel du droit ouvert, en euros",
             field="montant",
         )

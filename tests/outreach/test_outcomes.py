@@ -203,7 +203,8 @@ def test_an_outcome_that_goes_on_leaves_the_waiting_call_lines(make_world) -> No
         (math.inf, "le montant est illisible"),
         (-math.inf, "le montant est illisible"),
         (-5.0, "le montant est négatif"),
-        (10_000.01, "par mois dépasse le plafond de 10\u202f000,00 €"),
+        (10_000.01, "10\u202f000,01 € par mois dépasse le plafond de 10\u202f000,00 €"),
+        (1e308, "ce montant par mois dépasse le plafond de 10\u202f000,00 €"),
         (None, "un droit ouvert demande son montant mensuel. Donnez-le en euros, par exemple 182,50."),
     ],
 )

@@ -232,3 +232,14 @@ def test_a_social_worker_without_a_sector_is_refused_and_not_created(cli: Any) -
     assert result.code != 0
     assert "Aucun secteur donné" in " ".join(result.output.split())
     assert _user("ts-nulle-part") is None
+
+
+def test_disabling_the_last_active_administrator_warns_how_to_get_one_back(cli: Any) -> None:
+    added = cli(
+        "users", "add", "admin1", "--role", "admin", "--password-stdin", stdin="une-phrase-de-passe-solide\n"
+    )  # fmt: skip
+    assert added.code == 0, added.output
+    disabled = cli("users", "disable", "admin1")
+    assert disabled.code == 0
+    said = " ".join(disabled.stdout.split())
+    assert "plus aucun compte administrateur actif" in said and "uptake users enable admin1" in said

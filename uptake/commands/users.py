@@ -20,6 +20,7 @@ from uptake.users import (
     AccountError,
     add_user,
     disable_dormant,
+    list_accounts,
     parse_sectors,
     reset_password,
     review_accounts,
@@ -135,6 +136,16 @@ def register(app: typer.Typer) -> None:
             console.print(f"Compte {state} : [bold]{login}[/].")
         else:
             console.print(f"Rien à changer : le compte [bold]{login}[/] est déjà {state}.")
+        if not active and change.account.role == "admin":
+            with transaction(ctx.engine) as session:
+                admins_left = [a for a in list_accounts(session) if a.role == "admin" and a.active]
+            if not admins_left:
+                console.print(
+                    "[bold]Attention[/] : plus aucun compte administrateur actif. Personne ne peut plus "
+                    "gérer les comptes depuis l'application web ; réactivez-en un "
+                    f"(uptake users enable {login}) ou créez-en un (uptake users add … --role admin).",
+                    highlight=False,
+                )
 
     @users.command("disable")
     def disable_command(

@@ -273,3 +273,10 @@ def test_uptake_purge_deletes_the_flags_and_dropped_extracts_past_their_retentio
     assert cli("purge", "--drapeaux-mois", "0").code == 2
     typo = cli("purge", "--depot", str(tmp_path / "depto"))
     assert typo.code == 2 and "le dossier de dépôt" in typo.stderr and "n'existe pas" in typo.stderr
+
+
+def test_an_empty_rule_list_is_refused_rather_than_running_every_rule(cli, extract: Path) -> None:
+    result = cli("run", "--extract", str(extract), "--rules", " , ")
+    assert result.code == 2
+    assert "aucune règle donnée" in " ".join(result.stderr.split())
+    assert "Aucune exécution" in cli("runs", "list").stdout

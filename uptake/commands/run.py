@@ -90,7 +90,15 @@ def check_output_writable(folder: Path) -> None:
 
 
 def _rule_ids(values: list[str]) -> tuple[str, ...]:
-    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+    ids = tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+    if values and not ids:
+        # `--rules "$REGLES"` with an empty variable would otherwise run every rule of the catalogue.
+        raise typer.BadParameter(
+            "aucune règle donnée : nommez-en au moins une (uptake rules check les liste), ou retirez --rules pour "
+            "appliquer tout le catalogue",
+            param_hint="--rules",
+        )
+    return ids
 
 
 def register(app: typer.Typer) -> None:

@@ -94,8 +94,8 @@ def _rule_ids(values: list[str]) -> tuple[str, ...]:
     if values and not ids:
         # `--rules "$REGLES"` with an empty variable would otherwise run every rule of the catalogue.
         raise typer.BadParameter(
-            "aucune règle donnée : nommez-en au moins une (uptake rules check les liste), ou retirez --rules pour "
-            "appliquer tout le catalogue",
+            "aucune règle donnée : nommez-en au moins une (uptake rules check les liste), ou retirez "
+            "--rules pour appliquer tout le catalogue",
             param_hint="--rules",
         )
     return ids

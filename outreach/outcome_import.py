@@ -177,6 +177,16 @@ def read_rows(
     return [name for name in header if name], rows
 
 
+# Files given for a CSV by mistake, told by their first bytes rather than as text that is not UTF-8.
+_NOT_CSV = (
+    (b"PK\x03\x04", "c'est un classeur (Excel .xlsx ou LibreOffice .ods)"),
+    (b"\xd0\xcf\x11\xe0", "c'est un classeur Excel ancien (.xls)"),
+    (b"PAR1", "c'est un fichier Parquet"),
+    (b"%PDF", "c'est un document PDF"),
+)
+_AS_CSV = "Ouvrez-le dans le tableur et enregistrez-le en « CSV UTF-8 (délimité par des points-virgules) »."
+
+
 def _read_text(path: Path) -> str:
     """The file's text; a missing file, a folder or bytes that are not UTF-8 are told."""
     try:
@@ -187,6 +197,9 @@ def _read_text(path: Path) -> str:
         raise OutreachError(
             f"{path} : c'est un dossier, pas un fichier. Donnez le chemin du fichier CSV."
         ) from None
+    for magic, what in _NOT_CSV:
+        if data.startswith(magic):
+            raise OutreachError(f"{path} : {what}, pas un fichier CSV. {_AS_CSV}")
     body = data.removeprefix(codecs.BOM_UTF8)
     try:
         return body.decode("utf-8")

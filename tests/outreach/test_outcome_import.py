@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.channels import WORKLIST_HEADERS
-from outreach.errors import OutcomeImportInvalid
+from outreach.errors import OutcomeImportInvalid, OutreachError
 from outreach.launch import launch_campaign
 from outreach.models import Assignment, Outcome
 from outreach.outcome_import import import_outcome_file
@@ -217,3 +217,21 @@ def test_the_columns_of_a_call_list_are_refused_in_an_ordinary_outcome_file(
         _import(world, path)
     assert "telephone" in str(refused.value) and "0612345678" not in str(refused.value)
     assert _outcomes(world) == []
+
+
+@pytest.mark.parametrize(
+    ("first_bytes", "said"),
+    [
+        (b"PK\x03\x04\x14\x00", "c'est un classeur (Excel .xlsx ou LibreOffice .ods), pas un fichier CSV"),
+        (b"PAR1\x15\x04", "c'est un fichier Parquet, pas un fichier CSV"),
+    ],
+)
+def test_a_spreadsheet_or_parquet_file_given_for_the_csv_is_named_for_what_it_is(
+    make_world, tmp_path: Path, first_bytes: bytes, said: str
+) -> None:
+    world = _launched(make_world)
+    path = tmp_path / "resultats.csv"
+    path.write_bytes(first_bytes + bytes(range(256)))
+    with pytest.raises(OutreachError) as refused:
+        _import(world, path)
+    assert said in str(refused.value) and "CSV UTF-8" in str(refused.value)

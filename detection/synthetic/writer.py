@@ -149,16 +149,34 @@ def write_synthetic(
     ):
         raise SynthesisError("deux sorties ont le même chemin", "donnez des fichiers différents")
     targets = [extract, truth_path] + ([contacts] if contacts is not None else [])
+    for path in targets:
+        if path.is_dir():
+            raise SynthesisError(
+                f"{path} est un dossier",
+                f"donnez le chemin d'un fichier, par exemple {path / 'extrait.parquet'}",
+            )
+        if path.suffix.lower() not in (".parquet", ".csv"):
+            raise SynthesisError(
+                f"{path} : format « {path.suffix or 'sans extension'} » non pris en charge",
+                "donnez un fichier .parquet ou .csv",
+            )
     existing = [str(path) for path in targets if path.exists()]
     if existing and not replace:
         raise SynthesisError(
             f"{', '.join(existing)} existe déjà",
             "choisissez un autre nom, ou ajoutez --remplacer pour écraser ce qui s'y trouve",
         )
-    extract.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        extract.parent.mkdir(parents=True, exist_ok=True)
+        working = tempfile.TemporaryDirectory(prefix=".synth-", dir=extract.parent)
+    except OSError as exc:
+        raise SynthesisError(
+            f"impossible d'écrire dans le dossier {extract.parent} ({exc.strerror})",
+            "choisissez un dossier où vous pouvez écrire",
+        ) from None
     done = 0
     try:
-        with tempfile.TemporaryDirectory(prefix=".synth-", dir=extract.parent) as tmp:
+        with working as tmp:
             workdir = Path(tmp)
             outputs = [_ChunkedFile(path, workdir, str(i)) for i, path in enumerate(targets)]
             for chunk in iter_chunks(spec, communes, with_contacts=contacts is not None):

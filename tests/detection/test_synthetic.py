@@ -307,3 +307,21 @@ def test_cli_national_raw_csv_uses_matricule(cli, tmp_path: Path) -> None:  # ty
     assert frame.height == 300
     assert frame.columns[0] == "matricule" and "id_foyer" not in frame.columns
     assert frame["code_commune"].n_unique() > 200
+
+
+@pytest.mark.parametrize(
+    ("target", "said"),
+    [
+        ("dossier", "est un dossier"),
+        ("extrait.txt", "format « .txt » non pris en charge"),
+        ("interdit/extrait.parquet", "impossible d'écrire dans le dossier"),
+    ],
+)
+def test_synth_refuses_an_output_it_cannot_write_as_asked(
+    cli, tmp_path: Path, target: str, said: str
+) -> None:
+    (tmp_path / "dossier").mkdir()
+    (tmp_path / "interdit").write_text("un fichier, pas un dossier", encoding="utf-8")
+    refused = cli("synth", "--households", "10", "--out", str(tmp_path / target), "--remplacer")
+    assert refused.code == 2 and said in " ".join(refused.output.split())
+    assert ".synth-" not in refused.output and not list((tmp_path / "dossier").iterdir())

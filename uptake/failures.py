@@ -14,7 +14,11 @@ _FILE_PROBLEMS = {
     errno.ENOTDIR: "une partie du chemin n'est pas un dossier : vérifiez le chemin",
     errno.ENOSPC: "disque plein : libérez de la place puis relancez",
     errno.EROFS: "système de fichiers en lecture seule : choisissez un autre dossier",
-    errno.EEXIST: "existe déjà",
+    # Seen when a folder is to be made where a file is (`--out extrait.parquet` for a report's folder).
+    errno.EEXIST: (
+        "existe déjà : là où un dossier est attendu (--out d'un rapport, de listes, d'une documentation), "
+        "donnez le chemin d'un dossier, nouveau ou existant"
+    ),
 }
 
 

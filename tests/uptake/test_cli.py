@@ -174,3 +174,12 @@ def test_a_number_no_record_can_have_is_refused_in_words(cli: Any, command: tupl
     result = cli(*command)
     assert result.code == 2
     assert "Erreur interne" not in result.output and "inférieur ou égal à" in " ".join(result.output.split())
+
+
+def test_a_file_given_where_a_folder_is_expected_says_a_folder_is_expected(cli: Any, tmp_path: Path) -> None:
+    extract = tmp_path / "extrait.parquet"
+    extract.write_bytes(b"un extrait")
+    result = cli("report", "--out", str(extract))
+    assert result.code != 0 and "Traceback" not in result.output
+    assert "donnez le chemin d'un dossier" in " ".join(result.output.split())
+    assert extract.read_bytes() == b"un extrait"

@@ -236,7 +236,7 @@ def load_catalogue(
     of the integer columns: a table looked up with such a column must have every key they allow.
     """
     folder = folder or default_catalogue_dir()
-    if not folder.is_dir():
+    if not folder.is_dir() or not any(folder.glob("*.y*ml")):
         raise FolderMissing(folder, "du catalogue", "--catalogue")
     parameters = parameters or load_parameters()
     context = _Context(columns, enums, parameters, perimeters or None, bounds or {})

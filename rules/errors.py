@@ -72,11 +72,20 @@ class ParametersMissing(RulesError):
 
 
 class FolderMissing(RulesError):
-    """A folder given on the command line does not exist."""
+    """A folder given on the command line does not exist, is a file, or holds no file of its kind."""
 
     def __init__(self, folder: Path, what: str, option: str) -> None:
         self.folder = folder
-        super().__init__(f"dossier {what} introuvable : {folder} — vérifiez le chemin donné à {option}")
+        if folder.is_file():
+            problem = f"{folder} est un fichier, pas le dossier {what}"
+            fix = f"donnez à {option} le dossier qui contient les fichiers .yaml"
+        elif folder.is_dir():
+            problem = f"le dossier {what} {folder} ne contient aucun fichier .yaml"
+            fix = f"vérifiez le chemin donné à {option}"
+        else:
+            problem = f"dossier {what} introuvable : {folder}"
+            fix = f"vérifiez le chemin donné à {option}"
+        super().__init__(f"{problem} — {fix}")
 
 
 class UnknownRule(RulesError):

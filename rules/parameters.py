@@ -90,7 +90,7 @@ def default_parameters_dir() -> Path:
 def load_parameters(folder: Path | None = None) -> Parameters:
     """Read every `*.yaml` of `folder` (default: the shipped files); `ParametersInvalid` if malformed."""
     folder = folder or default_parameters_dir()
-    if not folder.is_dir():
+    if not folder.is_dir() or not any(folder.glob("*.y*ml")):
         # One clear error rather than every parameter of the catalogue reported as unknown.
         raise FolderMissing(folder, "de paramètres", "--parametres")
     problems: list[Problem] = []

@@ -370,6 +370,16 @@ def test_missing_parameters_or_catalogue_folder_is_one_clear_error(tmp_path, con
         load_parameters(tmp_path / "nope")
     with pytest.raises(FolderMissing, match=r"dossier du catalogue introuvable.*--catalogue"):
         _load(tmp_path / "nope", contract)
+    # A file for the folder, or an empty folder: said as such, not as every parameter unknown.
+    a_file = tmp_path / "seuils.yaml"
+    a_file.write_text("x: 1\n", encoding="utf-8")
+    with pytest.raises(FolderMissing, match=r"seuils\.yaml est un fichier, pas le dossier de paramètres"):
+        load_parameters(a_file)
+    (tmp_path / "vide").mkdir()
+    with pytest.raises(
+        FolderMissing, match=r"le dossier du catalogue .*vide ne contient aucun fichier \.yaml"
+    ):
+        _load(tmp_path / "vide", contract)
 
 
 def test_failed_case_gives_its_file_line_and_the_false_condition(tmp_path, contract, geography) -> None:

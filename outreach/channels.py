@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import smtplib
+import socket
 import ssl
 import zipfile
 from collections.abc import Callable, Sequence
@@ -55,11 +56,27 @@ class SmtpSettings:
 def smtp_relay(value: str) -> SmtpSettings:
     """The relay written `HOTE` or `HOTE:PORT` (port 25 by default); `OutreachError` otherwise."""
     host, _, port = value.strip().partition(":")
-    if not host or (port and not port.isdigit()):
+    if not host or (port and not (port.isdigit() and 1 <= int(port) <= 65535)):
         raise OutreachError(
-            f"serveur SMTP `{value}` illisible : écrivez HOTE ou HOTE:PORT (par exemple relais:25)"
+            f"serveur SMTP `{value}` illisible : écrivez HOTE ou HOTE:PORT, le port de 1 à 65535 (par "
+            "exemple relais:25)"
         )
     return SmtpSettings(host=host, port=int(port or 25))
+
+
+def _unreachable(exc: BaseException) -> str:
+    """Why the relay could not be reached, in words (the exception's type is no help to a reader)."""
+    if isinstance(exc, socket.gaierror):
+        return "nom de serveur inconnu : vérifiez l'adresse du relais"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connexion refusée : le relais n'écoute pas sur ce port"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "pas de réponse dans le délai : relais arrêté ou pare-feu"
+    if isinstance(exc, smtplib.SMTPException):
+        return "le relais a refusé la session SMTP"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"erreur réseau : {exc.strerror}"
+    return f"erreur {type(exc).__name__}"
 
 
 def build_email(
@@ -156,7 +173,7 @@ def deliver_emails(
             results, failure=f"certificat du serveur SMTP non reconnu ({where}) : connexion chiffrée refusée"
         )
     except (OSError, smtplib.SMTPException) as exc:
-        return Delivery(results, failure=f"serveur SMTP injoignable ({type(exc).__name__} sur {where})")
+        return Delivery(results, failure=f"serveur SMTP {where} injoignable ({_unreachable(exc)})")
     failure: str | None = None
     try:
         for index, message in enumerate(messages):
@@ -170,7 +187,7 @@ def deliver_emails(
     except smtplib.SMTPSenderRefused as exc:
         failure = f"adresse d'expédition refusée par le serveur ({exc.smtp_code} sur {where})"
     except (OSError, smtplib.SMTPException) as exc:
-        failure = f"connexion interrompue ({type(exc).__name__} sur {where})"
+        failure = f"connexion au serveur SMTP {where} interrompue ({_unreachable(exc)})"
     except BaseException:
         client.close()  # interrupted mid-message: a QUIT now would be read as the message's text
         raise

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.channels import SmtpSettings
-from outreach.errors import OutsideSendingWindow
+from outreach.channels import SmtpSettings, deliver_emails, smtp_relay
+from outreach.errors import OutreachError, OutsideSendingWindow
 from outreach.launch import launch_campaign
 from outreach.models import Contact
 from privacy.models import AuditEntry
@@ -88,8 +88,24 @@ def test_an_unreachable_smtp_server_keeps_the_eml_files_and_records_the_incident
     assert report.attempts[0].courriels_envoyes == 0
     # Told to whoever launched it (the command then exits 1), without any address.
     assert report.attempts[0].echec_envoi is not None
-    assert "serveur SMTP injoignable (ConnectionRefusedError" in report.attempts[0].echec_envoi
+    assert (
+        "injoignable (connexion refusée : le relais n'écoute pas sur ce port)"
+        in report.attempts[0].echec_envoi
+    )
     assert report.attempts[0].outputs[0].path.is_file()
     with Session(world.engine) as session:
         actions = set(session.scalars(select(AuditEntry.action)))
     assert "courriel.envoi_interrompu" in actions
+
+
+@pytest.mark.parametrize("written", ["relais:99999", "relais:0", "relais:vingt-cinq", ":25"])
+def test_a_relay_address_that_cannot_be_one_is_refused_in_words(written: str) -> None:
+    with pytest.raises(OutreachError, match="écrivez HOTE ou HOTE:PORT, le port de 1 à 65535"):
+        smtp_relay(written)
+    assert smtp_relay("relais") == SmtpSettings(host="relais", port=25)
+
+
+def test_an_unknown_relay_name_is_told_in_words() -> None:
+    delivery = deliver_emails([], SmtpSettings(host="relais.invalid", port=25, timeout=5))
+    assert delivery.failure is not None and "nom de serveur inconnu" in delivery.failure
+    assert "gaierror" not in delivery.failure

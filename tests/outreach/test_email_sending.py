@@ -72,7 +72,9 @@ def test_a_batch_the_relay_could_not_take_is_sent_later_once(make_world, smtp_se
     nowhere = SmtpSettings(host="127.0.0.1", port=free_port(), timeout=2)
     world, launched = _launched(make_world, 3, nowhere)
     assert launched.attempts[0].courriels_envoyes == 0
-    assert "serveur SMTP injoignable (ConnectionRefusedError" in str(launched.attempts[0].echec_envoi)
+    assert "injoignable (connexion refusée : le relais n'écoute pas sur ce port)" in str(
+        launched.attempts[0].echec_envoi
+    )
     assert set(_states(world).values()) == {None}
 
     report = _send(world, launched.launch_id, smtp)

@@ -354,6 +354,11 @@ def import_bounces(
         reports = read_reports(path, now=moment)
         # A Maildir may hold an automatic reply among no report (set aside by the scheduled job); a
         # file that holds no report at all is the wrong file.
+        if not reports.others and not reports.reports and not is_maildir(path):
+            raise OutreachError(
+                f"{path} : aucun message lisible dans ce fichier : donnez la boîte (.mbox) ou le message "
+                "(.eml) tel que le relais les dépose."
+            )
         if reports.others and not reports.reports and not is_maildir(path):
             raise OutreachError(
                 f"{path} : aucun de ses {len(reports.others)} message(s) n'est un avis de non-distribution "
@@ -361,6 +366,12 @@ def import_bounces(
                 "non distribués."
             )
         lines = _Lines([(bounce.address, bounce.when) for bounce in reports.bounces], reports.temporary)
+    elif path.is_dir():
+        raise OutreachError(
+            f"{path} : ce dossier n'est pas un dossier Maildir (il lui faut cur/ et new/) : donnez le "
+            "dossier Maildir où le relais renvoie les avis, un fichier .mbox ou .eml, ou la liste CSV "
+            "des adresses en échec."
+        )
     else:
         lines = _read_column(
             path,

@@ -131,6 +131,19 @@ def test_an_unreadable_address_refuses_the_file_without_repeating_it(make_world,
     assert "pas-une-adresse" not in str(refused.value)
 
 
+def test_a_garbage_mailbox_or_a_folder_that_is_no_maildir_is_refused_with_what_to_give(
+    make_world, tmp_path: Path
+) -> None:
+    world, _ = _emailed(make_world)
+    garbage = tmp_path / "retours.mbox"
+    garbage.write_bytes(b"garbage\x00\x01")
+    folder = tmp_path / "retours"
+    folder.mkdir()
+    for path, said in ((garbage, "aucun message lisible"), (folder, "n'est pas un dossier Maildir")):
+        with pytest.raises(OutreachError, match=said), Session(world.engine) as session, session.begin():
+            import_bounces(session, world.keyring, path, actor="equipe-donnees", now=NOW)
+
+
 def test_bounces_are_read_from_the_relays_delivery_reports_permanent_failures_only(
     make_world, tmp_path: Path
 ) -> None:

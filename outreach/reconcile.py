@@ -106,6 +106,11 @@ def reconcile_extract(
     engine: Engine, path: Path, *, actor: str, now: dt.datetime | None = None
 ) -> ReconciliationReport:
     """Validate the next month's extract (contract v1) and reconcile every earlier launch with it."""
+    if path.is_dir():
+        raise ReconciliationInvalid(
+            f"{path} est un dossier",
+            "donnez le chemin du fichier de l'extrait du mois suivant (.parquet ou .csv)",
+        )
     if not path.is_file():
         raise ReconciliationInvalid(
             f"extrait introuvable : {path}", "donnez le chemin de l'extrait du mois suivant"

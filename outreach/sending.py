@@ -143,7 +143,8 @@ def _locked(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _launch_of(session: Session, campaign: Campaign, launch_id: int) -> Launch:
+def launch_of(session: Session, campaign: Campaign, launch_id: int) -> Launch:
+    """The launch `launch_id` of `campaign`; `LaunchNotFound` or `LaunchOfAnotherCampaign` otherwise."""
     launch = session.get(Launch, launch_id)
     if launch is None:
         raise LaunchNotFound(launch_id)
@@ -331,7 +332,7 @@ def send_pending_emails(
     with env.engine.begin() as connection:
         _locked(connection)
         with Session(bind=connection, expire_on_commit=False) as session:
-            _launch_of(session, campaign, launch_id)
+            launch_of(session, campaign, launch_id)
             batches, withdrawn, uncertain = _claim(session, env, launch_id, moment, resume=resume)
             session.flush()
     attempts: dict[int, AttemptSending] = {}
@@ -414,7 +415,7 @@ def set_aside(env: OutreachEnv, campaign: Campaign, launch_id: int, state: str) 
     with env.engine.begin() as connection:
         _locked(connection)
         with Session(bind=connection) as session:
-            _launch_of(session, campaign, launch_id)
+            launch_of(session, campaign, launch_id)
             marked = session.execute(
                 update(Contact)
                 .where(

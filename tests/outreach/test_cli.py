@@ -181,3 +181,15 @@ def test_returned_questionnaires_import_from_the_command_line_names_those_to_cal
     assert f"remis sur la liste d'appels de leur campagne : {first}" in said
     again = cli("outcomes", "questionnaires", str(path))
     assert again.code == 2 and "ce questionnaire est déjà enregistré" in again.stderr
+
+
+def test_sending_an_unknown_launch_says_so_before_asking_for_the_relay(cli) -> None:
+    result = cli("campaigns", "send", "action-2-2-non-recours", "--launch", "999")
+    assert result.code != 0
+    assert "lancement n°999 introuvable" in " ".join(result.output.split())
+
+
+def test_reconciling_with_a_folder_for_the_extract_says_it_is_a_folder(cli, tmp_path: Path) -> None:
+    result = cli("campaigns", "reconcile", "--extract", str(tmp_path))
+    assert result.code != 0
+    assert f"{tmp_path} est un dossier" in " ".join(result.output.split())

@@ -406,7 +406,9 @@ def register(app: typer.Typer) -> None:
 
         Lancement préparé sans --smtp, envoi interrompu, refus temporaire : chaque courriel part une
         seule fois, jamais à un foyer opposé ou dont le contact est clos depuis."""
-        from outreach.sending import send_pending_emails, set_aside
+        from sqlalchemy.orm import Session
+
+        from outreach.sending import launch_of, send_pending_emails, set_aside
 
         ctx = AppContext.from_env()
         campaign = find_campaign(ctx.settings.config_dir, campagne)
@@ -418,6 +420,8 @@ def register(app: typer.Typer) -> None:
             said = "abandonné(s)" if abandonner else "noté(s) comme envoyé(s) par un autre outil"
             console.print(f"Lancement n°{lancement} : {marked} courriel(s) en attente {said}.")
             return
+        with Session(env.engine) as session:  # an unknown launch is told before a missing relay
+            launch_of(session, campaign, lancement)
         if smtp is None:
             raise typer.BadParameter("donnez le serveur SMTP de la Caf : --smtp HOTE:PORT.")
         report = send_pending_emails(env, campaign, lancement, caf_relay(smtp), resume=reprendre)

@@ -215,3 +215,9 @@ def test_an_accounts_page_gives_its_history_with_who_and_why(client_for: Client,
     )
     assert "Création d'un compte de l'application web" in rows[2] and "rôle : Travailleur social" in rows[2]
     assert len(rows) == 3
+
+
+def test_an_unknown_account_is_named_on_its_page_not_found(client_for: Client) -> None:
+    response = client_for("admin").get("/admin/comptes/inconnu")
+    assert response.status_code == 404
+    assert "Aucun compte « inconnu »" in response.text

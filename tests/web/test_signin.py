@@ -92,6 +92,11 @@ def test_logout_ends_the_session_on_the_server(client_for: Client) -> None:
     assert client.post("/deconnexion", data={"csrf_token": csrf_of(page.text)}).status_code == 303
     client.cookies.set("uptake_session", token)  # replaying the old cookie
     assert client.get("/admin/comptes").status_code == 303
+    # A form sent on the ended session: told that the session ended and what was sent is not saved.
+    client.cookies.set("uptake_session", token)
+    sent = client.post("/admin/comptes/inconnu/desactiver", data={"csrf_token": csrf_of(page.text)})
+    assert sent.status_code == 401
+    assert "Votre session a pris fin" in sent.text and "n&#39;a pas été enregistré" in sent.text
 
 
 def test_disabling_an_account_or_resetting_its_password_ends_its_sessions(

@@ -48,6 +48,10 @@ MESSAGES = {
         "l'équipe données en indiquant l'heure.",
     ),
 }
+SESSION_ENDED_MESSAGE = (
+    "Votre session a pris fin (inactivité ou déconnexion) : ce que vous veniez d'envoyer n'a pas été "
+    "enregistré. Connectez-vous de nouveau, puis refaites la saisie."
+)
 CSRF_MESSAGE = "Le formulaire a expiré ou ne vient pas de cette application. Rechargez la page et réessayez."
 
 
@@ -74,6 +78,8 @@ def install_error_pages(app: FastAPI) -> None:
                 response.delete_cookie(SESSION_COOKIE)
                 return response
             return RedirectResponse("/connexion", status_code=303)
+        if request.cookies.get(SESSION_COOKIE):
+            return error_page(request, 401, SESSION_ENDED_MESSAGE)
         return error_page(request, 401)
 
     @app.exception_handler(PasswordToReplace)

@@ -129,14 +129,20 @@ def account_page(request: Request, login: str, fait: str | None = None) -> Respo
     """One account: its sectors (social workers), a new password, disable or enable again."""
     review = _review(request, login)
     if review is None:
-        return error_page(request, 404)
+        return error_page(request, 404, _unknown(login))
     return _account_page(request, review, notice=NOTICES.get(fait or ""))
+
+
+def _unknown(login: str) -> str:
+    # The login is an account's identifier, checked against a pattern before it is ever stored;
+    # shown cut short, as typed in the address.
+    return f"Aucun compte « {login[:64]} » : la liste des comptes les donne tous."
 
 
 def _refused(request: Request, login: str, message: str) -> Response:
     review = _review(request, login)
     if review is None:
-        return error_page(request, 404)
+        return error_page(request, 404, _unknown(login))
     return _account_page(request, review, error=message, status_code=400)
 
 

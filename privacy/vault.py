@@ -76,7 +76,7 @@ class ImportReport:
     rejected: int = 0
     deleted: int = 0
     # With `replace_all`, the deletion of the absent households was not made: the file had rejected
-    # records, so it cannot be taken for the whole directory.
+    # records, or none, so it cannot be taken for the whole directory.
     deletion_skipped: bool = False
     dropped_columns: list[str] = field(default_factory=list)
     issues: list[ContactIssue] = field(default_factory=list)
@@ -266,7 +266,8 @@ def import_contacts(
         session.add_all(records)
         session.flush()
     report.stored = len(pending)
-    if replace_all and not report.complete:
+    if replace_all and (not report.complete or not report.records):
+        # A broken file, or a header alone, is not the whole directory.
         report.deletion_skipped = True
     elif replace_all:
         held_names = list(

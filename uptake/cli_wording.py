@@ -27,6 +27,8 @@ _VALUE_KINDS = {
     "int range": "entier",
     "float": "nombre",
     "path": "chemin",
+    "file": "fichier",
+    "directory": "dossier",
     "list[str]": "texte…",
     "list[int]": "entier…",
     "list[path]": "chemin…",

@@ -46,6 +46,11 @@ def _is_default(url: str, home: Path) -> bool:
     return path is not None and path.resolve() == _default_database(home)
 
 
+def _in_memory(url: str) -> bool:
+    """Whether `url` is an SQLite database held in memory (`sqlite://`, `sqlite:///:memory:`)."""
+    return url.startswith("sqlite") and url.split("?")[0].rstrip("/").endswith(("sqlite:", ":memory:"))
+
+
 def sqlite_file(url: str) -> Path | None:
     """The file of an SQLite URL; None for another database, an in-memory one or an unreadable URL."""
     if not url.startswith("sqlite"):
@@ -81,6 +86,12 @@ def database_problem(settings: Settings, *, creating: bool = False) -> str | Non
         )
     path = sqlite_file(settings.database_url)
     if path is None:
+        if settings.database_given and _in_memory(settings.database_url):
+            return (
+                f"{DATABASE_ENV} désigne une base SQLite en mémoire : rien n'y serait conservé au-delà de "
+                "la commande (exécutions, drapeaux, journal d'audit) ; donnez un fichier, par exemple "
+                f"sqlite:///{settings.home / 'uptake.sqlite3'}"
+            )
         return None
     named = f"la base SQLite {path} ({DATABASE_ENV})" if settings.database_given else f"la base {path}"
     if path.is_dir():

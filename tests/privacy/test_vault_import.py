@@ -128,3 +128,17 @@ def test_a_full_directory_cut_short_erases_nothing_and_says_why(cli, tmp_path: P
     assert "Aucun foyer effacé du coffre" in " ".join(result.stdout.split())
     again = cli("contacts", "import", str(whole), "--remplacer")
     assert "dont 5 remplacés" in again.stdout and "effacés du coffre : 0" in again.stdout
+
+
+def test_a_directory_with_its_header_only_is_told_and_exits_1(cli, tmp_path: Path) -> None:
+    empty = tmp_path / "annuaire.csv"
+    empty.write_text("id_foyer;nom;prenom;telephone\n", encoding="utf-8")
+    whole = tmp_path / "complet.csv"
+    whole.write_text(
+        f"id_foyer;nom;prenom;telephone\n{'a' * 64};Nom;Prénom;06 12 34 56 78\n", encoding="utf-8"
+    )
+    assert cli("contacts", "import", str(whole)).code == 0
+    result = cli("contacts", "import", str(empty), "--remplacer")
+    assert result.code == 1
+    said = " ".join(result.stdout.split())
+    assert "aucun enregistrement" in said and "Aucun foyer effacé du coffre" in said

@@ -72,6 +72,8 @@ def test_help_screens_name_value_kinds_in_french_and_none_for_flags(tmp_path: Pa
     assert "<chemin>" in result.stdout and "<texte…>" in result.stdout
     assert "<path>" not in result.stdout and "<bool>" not in result.stdout
     assert "<entier>" in _uptake(tmp_path, "runs", "show", "--help").stdout
+    verify = _uptake(tmp_path, "audit", "verify", "--help").stdout  # an existing file is asked for
+    assert "<fichier>" in verify and "<file>" not in verify
 
 
 def test_value_kinds_not_known_are_kept() -> None:

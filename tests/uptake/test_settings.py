@@ -81,3 +81,10 @@ def test_a_data_folder_that_is_a_file_is_named_as_uptake_home(tmp_path: Path) ->
 def test_an_empty_uptake_home_is_the_default_folder_not_the_current_one(tmp_path: Path) -> None:
     assert load_settings({"UPTAKE_HOME": ""}).home == load_settings({}).home
     assert load_settings({}).home.name == ".uptake"
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_a_database_held_in_memory_is_refused_for_nothing_would_be_kept(tmp_path: Path, url: str) -> None:
+    settings = load_settings({"UPTAKE_HOME": str(tmp_path / "home"), "UPTAKE_DATABASE_URL": url})
+    problem = database_problem(settings)
+    assert problem is not None and "base SQLite en mémoire : rien n'y serait conservé" in problem

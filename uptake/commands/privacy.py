@@ -235,6 +235,13 @@ def register(app: typer.Typer) -> None:
             console.print(f"  enregistrement n°{issue.record}, colonne `{issue.column}` : {issue.problem}")
         if len(report.issues) > MAX_ISSUES_SHOWN:
             console.print(f"  … et {len(report.issues) - MAX_ISSUES_SHOWN} autres")
+        if not report.records:
+            console.print(
+                "[bold]Attention[/] : le fichier ne contient aucun enregistrement (l'en-tête seul). "
+                "Vérifiez que c'est bien l'annuaire exporté en entier (code de sortie 1).",
+                highlight=False,
+            )
+            raise typer.Exit(1)
         if not report.complete:
             console.print(
                 f"{report.rejected} enregistrement(s) rejeté(s) : corrigez-les dans l'annuaire puis "

@@ -82,6 +82,14 @@ def unreachable(url: str, exc: BaseException | None = None) -> DatabaseUnusable:
             f"(« createdb{host} -U postgres -O {user} {name} », ou en SQL « CREATE DATABASE {name} "
             f"OWNER {user}; »), puis lancez « uptake db upgrade », qui crée les tables"
         )
+    if url.startswith("sqlite"):
+        # A file, not a server: what refuses it is the file system (rights, a read-only disk).
+        path = make_url(url).database or ""
+        return DatabaseUnusable(
+            f"la base SQLite {path} ne peut être ouverte ou modifiée : vérifiez que le compte qui lance "
+            f"uptake peut lire et écrire ce fichier et son dossier {Path(path).parent} (droits, disque en "
+            "lecture seule, disque plein)"
+        )
     return DatabaseUnusable(
         f"la base de données {shown(url)} ne répond pas ou refuse l'opération : vérifiez que le "
         "serveur est démarré, l'adresse (UPTAKE_DATABASE_URL), l'utilisateur et ses droits"

@@ -92,3 +92,11 @@ def test_an_emptied_database_in_a_folder_in_use_is_refused_not_started_again(
     assert result.code == 2
     assert f"la base {database} est vide (0 octet)" in said and "restaurez-la depuis sa sauvegarde" in said
     assert database.stat().st_size == 0  # left as found
+
+
+def test_an_sqlite_file_that_refuses_the_operation_is_told_as_a_file_not_a_server() -> None:
+    from uptake.db import unreachable
+
+    said = str(unreachable("sqlite:////srv/uptake/uptake.sqlite3", RuntimeError("readonly")))
+    assert "la base SQLite /srv/uptake/uptake.sqlite3 ne peut être ouverte ou modifiée" in said
+    assert "son dossier /srv/uptake" in said and "serveur" not in said

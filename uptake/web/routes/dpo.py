@@ -433,7 +433,9 @@ def _purge_operation(entry: AuditEntry) -> dict[str, object]:
 def purges_page(request: Request, fait: str | None = None) -> Response:
     """Files of personal data already purged, and those due (with their retention end); the
     detection runs whose flags are kept, and from when the purge deletes them."""
-    notice = "Purge effectuée : son bilan est dans « Dernières opérations de purge »." if fait == "purge" else None
+    notice = (
+        "Purge effectuée : son bilan est dans « Dernières opérations de purge »." if fait == "purge" else None
+    )
     return _purges_page(request, notice=notice)
 
 

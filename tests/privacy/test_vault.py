@@ -26,6 +26,14 @@ def _directory(keyring: Keyring, people: list[dict[str, str]]) -> pl.DataFrame:
     )
 
 
+def _stored_directory(engine: Engine, keyring: Keyring, people: list[dict[str, str]]) -> pl.DataFrame:
+    """The directory of `people`, imported into the vault."""
+    frame = _directory(keyring, people)
+    with transaction(engine) as session:
+        vault.import_contacts(session, keyring, frame, territory=TERRITORY, actor="e")
+    return frame
+
+
 def test_import_normalises_phone_numbers_and_reports_invalid_values_without_them(
     engine: Engine, keyring: Keyring, people: list[dict[str, str]], approved: int
 ) -> None:
@@ -122,9 +130,7 @@ def test_bad_pseudonyms_and_duplicates_are_rejected_by_record_number(
 def test_a_full_directory_import_erases_households_no_longer_in_it(
     engine: Engine, keyring: Keyring, people: list[dict[str, str]]
 ) -> None:
-    frame = _directory(keyring, people)
-    with transaction(engine) as session:
-        vault.import_contacts(session, keyring, frame, territory=TERRITORY, actor="e")
+    frame = _stored_directory(engine, keyring, people)
     with transaction(engine) as session:
         report = vault.import_contacts(
             session, keyring, frame.head(4), territory=TERRITORY, actor="e", replace_all=True
@@ -142,9 +148,7 @@ def _held(engine: Engine) -> set[str]:
 def test_a_file_without_names_is_refused_before_it_replaces_anyones_contacts(
     engine: Engine, keyring: Keyring, people: list[dict[str, str]]
 ) -> None:
-    frame = _directory(keyring, people)
-    with transaction(engine) as session:
-        vault.import_contacts(session, keyring, frame, territory=TERRITORY, actor="e")
+    frame = _stored_directory(engine, keyring, people)
     extract_like = frame.select("id_foyer", pl.lit(3).alias("nb_enfants"))  # the extract, given by mistake
     with transaction(engine) as session, pytest.raises(PrivacyError, match="nom, prenom"):
         vault.import_contacts(
@@ -157,9 +161,7 @@ def test_a_file_without_names_is_refused_before_it_replaces_anyones_contacts(
 def test_a_full_directory_with_rejected_records_erases_no_household(
     engine: Engine, keyring: Keyring, people: list[dict[str, str]]
 ) -> None:
-    frame = _directory(keyring, people)
-    with transaction(engine) as session:
-        vault.import_contacts(session, keyring, frame, territory=TERRITORY, actor="e")
+    frame = _stored_directory(engine, keyring, people)
     cut = frame.head(3).with_columns(  # a file cut in the middle of its last line
         pl.when(pl.int_range(pl.len()) == 2).then(pl.lit("0a1")).otherwise("id_foyer").alias("id_foyer")
     )
@@ -175,9 +177,7 @@ def test_a_full_directory_that_would_erase_most_of_the_vault_is_refused_unless_t
     engine: Engine, keyring: Keyring, people: list[dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(vault, "MASS_DELETION_FLOOR", 2)
-    frame = _directory(keyring, people)
-    with transaction(engine) as session:
-        vault.import_contacts(session, keyring, frame, territory=TERRITORY, actor="e")
+    frame = _stored_directory(engine, keyring, people)
     with transaction(engine) as session, pytest.raises(PrivacyError, match="effacerait 4 des 6 foyers"):
         vault.import_contacts(
             session, keyring, frame.head(2), territory=TERRITORY, actor="e", replace_all=True

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
@@ -44,40 +45,30 @@ def test_admin_creates_a_social_worker_who_can_then_sign_in(client_for: Client, 
     )
 
 
-def test_a_social_worker_without_a_sector_is_refused_with_the_fix(client_for: Client, engine: Engine) -> None:
+@pytest.mark.parametrize(
+    ("secteurs", "said"),
+    [("", ("Aucun secteur donné", "codes INSEE")), ("75056", ("75056", "territoire"))],
+    ids=["aucun secteur", "hors du territoire"],
+)
+def test_a_social_worker_without_a_sector_of_the_territory_is_refused_with_the_fix(
+    client_for: Client, engine: Engine, secteurs: str, said: tuple[str, str]
+) -> None:
     client = client_for("admin")
     token = csrf_of(client.get("/admin/comptes").text)
     response = client.post(
         "/admin/comptes",
         data={
             "csrf_token": token,
-            "identifiant": "ts-sans-secteur",
+            "identifiant": "ts-nouveau",
             "role": "travailleur_social",
-            "secteurs": "",
+            "secteurs": secteurs,
             "mot_de_passe": "une-phrase-de-passe-solide",
         },
     )
     assert response.status_code == 400
-    assert "Aucun secteur donné" in response.text and "codes INSEE" in response.text
+    assert all(words in response.text for words in said)
     with transaction(engine) as session:
-        assert session.scalars(select(User).where(User.login == "ts-sans-secteur")).first() is None
-
-
-def test_a_sector_outside_the_territory_is_refused_with_the_fix(client_for: Client) -> None:
-    client = client_for("admin")
-    token = csrf_of(client.get("/admin/comptes").text)
-    response = client.post(
-        "/admin/comptes",
-        data={
-            "csrf_token": token,
-            "identifiant": "ts-paris",
-            "role": "travailleur_social",
-            "secteurs": "75056",
-            "mot_de_passe": "une-phrase-de-passe-solide",
-        },
-    )
-    assert response.status_code == 400
-    assert "75056" in response.text and "territoire" in response.text
+        assert session.scalars(select(User).where(User.login == "ts-nouveau")).first() is None
 
 
 def test_a_disabled_account_can_no_longer_sign_in(client_for: Client) -> None:

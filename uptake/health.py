@@ -252,6 +252,12 @@ def _accounts(settings: Settings) -> str:
         )
     counts = {label: sum(a.role == role for a in accounts) for role, label in ROLE_LABELS.items()}
     said = ", ".join(f"{label} : {count}" for label, count in counts.items() if count)
+    unsectored = sorted(a.login for a in accounts if a.role == "travailleur_social" and not a.secteurs)
+    if unsectored:  # created before sectors were required: they are handed no household
+        said += (
+            f" ; travailleur(s) social(aux) sans secteur, à qui aucun foyer n'est proposé : "
+            f"{', '.join(unsectored)} (uptake users sectors LOGIN --secteur CODES)"
+        )
     temporary = sum(a.password_temporary for a in accounts)
     if temporary:  # ready all the same: each replaces it at their first sign-in
         said += f" ; {temporary} mot(s) de passe provisoire(s), à remplacer à la première connexion"

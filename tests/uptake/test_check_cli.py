@@ -119,6 +119,16 @@ def test_an_installation_with_its_register_schedules_and_daemon_is_ready(cli, up
         " ; 1 sans connexion depuis plus de 60 jours, désactivé(s) à la prochaine exécution de « comptes »"
     )
 
+    # A social worker left without a sector (created before sectors were required) is pointed out.
+    worker = ("users", "add", "ts1", "--role", "travailleur_social", "--secteur", "04088", "--password-stdin")
+    assert cli(*worker, stdin="phrase-de-passe-du-ts1").code == 0
+    engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
+    with transaction(engine) as session:
+        session.execute(update(User).where(User.login == "ts1").values(secteurs=[]))
+    engine.dispose()
+    said = _lines(cli("check").stdout)["Comptes"]
+    assert "travailleur(s) social(aux) sans secteur, à qui aucun foyer n'est proposé : ts1" in said
+
 
 def test_a_broken_part_is_told_and_the_other_parts_are_still_checked(cli, tmp_path: Path) -> None:
     config, campaign = _config_with_a_broken_campaign(tmp_path)

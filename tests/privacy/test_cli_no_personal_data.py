@@ -158,7 +158,7 @@ def test_the_cli_round_trip_never_prints_personal_data(cli: Cli, tmp_path: Path)
     result = cli("subjects", "access", "-", stdin=rows[0]["matricule"] + "\n")
     outputs.append(result.output)
     report = result.output
-    assert "Origine : courrier" in report and "opposition.enregistrement" in report
+    assert "Origine : courrier" in report and "Opération : Opposition enregistrée" in report
     # What the outreach tables hold is part of the report from the command line too, as on the web.
     assert "Résultats des contacts enregistrés" in report
     assert "Réponses aux questionnaires retournés" in report

@@ -7,6 +7,7 @@ a line number or a count.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from privacy.errors import located
 
@@ -43,6 +44,19 @@ class CampaignNotFound(OutreachError):
         super().__init__(
             f"campagne `{name}` introuvable dans config/campaigns/ (campagnes connues : {listed}). "
             "Vérifiez le nom (nom du fichier sans .toml) ou listez-les avec `uptake campaigns list`."
+        )
+
+
+class CampaignNotLaunchable(OutreachError):
+    """A campaign names what does not exist (a rule, a commune, a register entry…): launched, it would
+    select fewer households than written, or none, without a word. Nothing is launched."""
+
+    def __init__(self, path: str, problems: Sequence[CampaignInvalid]) -> None:
+        self.path, self.problems = path, list(problems)
+        listed = "\n".join(f"  – {problem}" for problem in problems)
+        super().__init__(
+            f"campagne {path} non lancée : {len(problems)} problème(s), ceux que « uptake campaigns "
+            f"check » signale ; corrigez le fichier puis relancez.\n{listed}"
         )
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from detection.geography import Geography
     from detection.territory import Territory
-    from outreach.campaigns import Campaign
+    from outreach.campaigns import Campaign, KnownNames
     from outreach.launch import OutreachEnv
     from privacy.keys import Keyring
 
@@ -112,6 +112,33 @@ class AppContext:
 
         templates = self.settings.config_dir / TEMPLATES_DIR
         return OutreachEnv(self.engine, self.keyring, self.geography, templates, actor)
+
+    def launchable_campaign(self, name: str) -> Campaign:
+        """The campaign `name` of the configuration, as `uptake campaigns check` accepts it:
+        `CampaignNotLaunchable` when it names a rule, a commune or a perimeter that does not exist, or
+        sending hours not the territory's (a launch would select fewer households than written, or
+        none, silently)."""
+        from outreach.campaigns import find_campaign, reference_problems
+        from outreach.errors import CampaignNotLaunchable
+
+        campaign = find_campaign(self.settings.config_dir, name)
+        # The register entry and the exchange are the launch's own checks (it refuses, in words, to
+        # produce personal data without them); the rest would only thin the selection silently.
+        problems = [
+            problem
+            for problem in reference_problems(campaign, self._campaign_names)
+            if not (problem.key or "").startswith(("campagne.registre", "campagne.echange"))
+        ]
+        if problems:
+            raise CampaignNotLaunchable(str(campaign.path), problems)
+        return campaign
+
+    @cached_property
+    def _campaign_names(self) -> KnownNames:
+        # Read once per context: the catalogue and the territory are loaded to know them.
+        from uptake.health import campaign_names
+
+        return campaign_names(self.settings)
 
     def campaign_dir(self, campaign: Campaign) -> Path:
         """Default folder of a campaign's lists: `$UPTAKE_HOME/campagnes/<campaign>/`."""

@@ -350,11 +350,10 @@ def launch_job(*, campagne: str, schedule: str = "", smtp: str = "") -> dict[str
     go through the relay `smtp` (`HOTE:PORT`) when given. Without an exchange approved by the DPO
     for the fields the campaign needs, the launch is refused (the execution fails, and says so).
     """
-    from outreach.campaigns import find_campaign
     from outreach.launch import launch_campaign
 
     ctx = AppContext.from_env()
-    campaign = find_campaign(ctx.settings.config_dir, campagne)
+    campaign = ctx.launchable_campaign(campagne)
     with Session(ctx.engine) as session:
         newest = session.scalars(
             select(DetectionRun)
@@ -401,7 +400,6 @@ def followups_job(*, schedule: str = "", days: int = 90, smtp: str = "") -> dict
     campaign sends no e-mail (they wait for the next execution). Without it, they wait for
     `uptake campaigns send`, and so do the follow-ups of their households.
     """
-    from outreach.campaigns import find_campaign
     from outreach.launch import followups_awaiting_email, run_followups
     from outreach.windows import is_allowed
 
@@ -416,7 +414,7 @@ def followups_job(*, schedule: str = "", days: int = 90, smtp: str = "") -> dict
         ).all()
     produced = 0
     for launch_id, name in launches:
-        campaign = find_campaign(ctx.settings.config_dir, name)
+        campaign = ctx.launchable_campaign(name)
         out_dir = ctx.campaign_dir(campaign)
         sending = relay if relay is not None and is_allowed(campaign.fenetres, "email", now) else None
         if sending is not None:

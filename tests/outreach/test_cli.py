@@ -193,3 +193,26 @@ def test_reconciling_with_a_folder_for_the_extract_says_it_is_a_folder(cli, tmp_
     result = cli("campaigns", "reconcile", "--extract", str(tmp_path))
     assert result.code != 0
     assert f"{tmp_path} est un dossier" in " ".join(result.output.split())
+
+
+def _config_with(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of the shipped configuration whose campaign action-2-2 has `old` replaced by `new`."""
+    import shutil
+
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    campaign = config / "campaigns" / "action-2-2-non-recours.toml"
+    campaign.write_text(campaign.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    return config
+
+
+def test_a_campaign_that_check_rejects_is_not_launched(cli, uptake_home: Path, tmp_path: Path) -> None:
+    config = _config_with(tmp_path, '"ppa_non_recours"', '"ppa_non_recourss"')  # a typo in a rule
+    env = {"UPTAKE_CONFIG": str(config)}
+    assert cli("campaigns", "check", "action-2-2-non-recours", env=env).code == 2
+    for command in (("launch", "--run", "1"), ("followup", "--launch", "1")):
+        refused = cli("campaigns", command[0], "action-2-2-non-recours", *command[1:], env=env)
+        said = " ".join(refused.output.split())
+        assert refused.code == 2, refused.output
+        assert "non lancée" in said and "règle « ppa_non_recourss » absente du catalogue" in said
+    assert not (uptake_home / "campagnes").exists()  # no list written

@@ -29,7 +29,7 @@ from detection.runs import STEP_DELAY_ENV
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
 from outreach.channels import SmtpSettings
-from outreach.errors import CampaignNotFound
+from outreach.errors import CampaignNotFound, CampaignNotLaunchable
 from outreach.models import Launch
 from privacy.errors import ExchangeRefused
 from privacy.models import AuditEntry
@@ -773,3 +773,17 @@ def test_an_execution_missed_beyond_its_grace_time_is_logged_with_what_to_do(
     assert f"prévue le {french.moment(info.missed)}" in sentence and "uptake schedule run mensuel" in sentence
     assert claim_execution(engine, "mensuel", info.missed + dt.timedelta(minutes=5), "b:2")  # run by hand
     assert list_schedules(engine)[0].missed is None
+
+
+def test_the_launch_job_refuses_a_campaign_that_check_rejects(
+    uptake_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    campaign = config / "campaigns" / "action-2-2-non-recours.toml"
+    campaign.write_text(campaign.read_text(encoding="utf-8").replace('"ppa_non_recours"', '"ppa"', 1))
+    monkeypatch.setenv("UPTAKE_CONFIG", str(config))
+    with pytest.raises(CampaignNotLaunchable, match="règle « ppa » absente du catalogue"):
+        launch_job(campagne="action-2-2-non-recours", schedule="lancement")

@@ -312,7 +312,7 @@ def register(app: typer.Typer) -> None:
         from outreach.launch import launch_campaign
 
         ctx = AppContext.from_env()
-        campaign = find_campaign(ctx.settings.config_dir, campagne)
+        campaign = ctx.launchable_campaign(campagne)
         out_dir = out or ctx.campaign_dir(campaign)
         report = launch_campaign(
             ctx.outreach_env(actor_name(acteur)),
@@ -352,7 +352,7 @@ def register(app: typer.Typer) -> None:
         from outreach.launch import followups_awaiting_email, run_followups
 
         ctx = AppContext.from_env()
-        campaign = find_campaign(ctx.settings.config_dir, campagne)
+        campaign = ctx.launchable_campaign(campagne)
         out_dir = out or ctx.campaign_dir(campaign)
         attempts = run_followups(
             ctx.outreach_env(actor_name(acteur)),

@@ -273,7 +273,9 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
     if found is None:
         if arriving:
             names = ", ".join(p.name for p in arriving)
-            return {"status": "still_arriving", "files": names, "min_age_s": int(min_age_s), **said}
+            # Stopped before the wait was over: the file may well be complete by now.
+            status = "stopped_while_arriving" if STOP.is_set() else "still_arriving"
+            return {"status": status, "files": names, "min_age_s": int(min_age_s), **said}
         log_event(logger, "no_new_extract", schedule=schedule)
         return {"status": "older_month" if stale else "nothing_to_do", **said}
     extract, older = found
@@ -678,7 +680,15 @@ _FAILED_RESULTS = {
         "extrait {file} refusé, mais il n'a pas pu être mis de côté dans rejete/ ({cause}) : il est "
         "resté dans le dépôt {inbox} ; donnez au compte du démon le droit d'y écrire"
     ),
-    "inbox_missing": "dossier de dépôt {inbox} introuvable : recréez-le ou corrigez la planification",
+    "inbox_missing": (
+        "dossier de dépôt {inbox} introuvable, ou ce n'est pas un dossier : recréez le dossier ou corrigez "
+        "la planification"
+    ),
+    "stopped_while_arriving": (
+        "démon arrêté pendant l'attente de l'extrait en cours de dépôt {files} dans {inbox} ; rien n'a été "
+        "traité : une fois le démon relancé, « uptake schedule run {schedule} » le traite sans attendre la "
+        "date suivante"
+    ),
     "inbox_not_writable": (
         "dossier {folder} non modifiable par le compte du démon : l'extrait n'aurait pas pu y être "
         "archivé, rien n'a donc été traité ; donnez-lui le droit d'y écrire (propriétaire, droits, "

@@ -50,6 +50,7 @@ from uptake.jobs import (
     ScheduleError,
     detection_job,
     launch_job,
+    result_outcome,
 )
 from uptake.logs import FIELDS_KEY
 from uptake.scheduler import (
@@ -731,6 +732,14 @@ def test_the_detection_job_leaves_files_still_arriving_and_hidden_files_in_the_i
         assert detection_job(inbox=str(inbox), schedule="mensuel")["status"] == "still_arriving"
     [arriving] = [r for r in caplog.records if r.getMessage() == "extracts_still_arriving"]
     assert getattr(arriving, FIELDS_KEY)["files"] == ["foyers.parquet"]
+    STOP.set()  # the daemon stopped during the wait: said as such, not as a transfer never finished
+    try:
+        stopped = detection_job(inbox=str(inbox), schedule="mensuel")
+    finally:
+        STOP.clear()
+    failed, said = result_outcome(stopped)
+    assert stopped["status"] == "stopped_while_arriving" and failed is False
+    assert said is not None and "démon arrêté pendant l'attente" in said
     assert sorted(p.name for p in inbox.iterdir()) == [".foyers.parquet.partiel.parquet", "foyers.parquet"]
     assert _runs(home_engine) == []
 

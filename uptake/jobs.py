@@ -500,10 +500,14 @@ def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
     `inbox` is the detection job's drop folder (its `archive/` sub-folder holds the extracts already
     processed) or one extract file. Safe to repeat: a right opened is never recorded twice.
     """
+    from detection.validation import ExtractRejected
     from outreach.reconcile import reconcile_extract
 
     ctx = AppContext.from_env()
     path = Path(inbox)
+    if not path.exists():
+        log_event(logger, "inbox_missing", level=logging.ERROR, schedule=schedule, inbox=str(path))
+        return {"status": "inbox_missing", "inbox": str(path), "schedule": schedule}
     if path.is_dir():
         candidates = [
             p
@@ -516,9 +520,19 @@ def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
             log_event(logger, "reconciliation_nothing_to_do", schedule=schedule)
             return {"status": "nothing_to_do"}
         path = max(candidates, key=lambda p: p.stat().st_mtime)
-    report = reconcile_extract(
-        ctx.engine, path, actor=f"planification {schedule}".strip(), now=dt.datetime.now(dt.UTC)
-    )
+    try:
+        report = reconcile_extract(
+            ctx.engine, path, actor=f"planification {schedule}".strip(), now=dt.datetime.now(dt.UTC)
+        )
+    except ExtractRejected as exc:
+        # The detection job sets a refused extract aside; until then it is not reconciled with.
+        log_event(logger, "reconciliation_refused", level=logging.ERROR, schedule=schedule, file=path.name)
+        return {
+            "status": "reconciliation_refused",
+            "file": path.name,
+            "cause": str(exc),
+            "schedule": schedule,
+        }
     log_event(
         logger,
         "reconciliation_done",
@@ -683,6 +697,10 @@ _FAILED_RESULTS = {
     "inbox_missing": (
         "dossier de dépôt {inbox} introuvable, ou ce n'est pas un dossier : recréez le dossier ou corrigez "
         "la planification"
+    ),
+    "reconciliation_refused": (
+        "rapprochement impossible : l'extrait le plus récent, {file}, est refusé ({cause}) ; rien n'a été "
+        "rapproché : déposez un extrait valide ou retirez celui-ci, puis « uptake schedule run {schedule} »"
     ),
     "stopped_while_arriving": (
         "démon arrêté pendant l'attente de l'extrait en cours de dépôt {files} dans {inbox} ; rien n'a été "

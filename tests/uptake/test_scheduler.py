@@ -50,6 +50,7 @@ from uptake.jobs import (
     ScheduleError,
     detection_job,
     launch_job,
+    reconciliation_job,
     result_outcome,
 )
 from uptake.logs import FIELDS_KEY
@@ -796,3 +797,23 @@ def test_the_launch_job_refuses_a_campaign_that_check_rejects(
     monkeypatch.setenv("UPTAKE_CONFIG", str(config))
     with pytest.raises(CampaignNotLaunchable, match="règle « ppa » absente du catalogue"):
         launch_job(campagne="action-2-2-non-recours", schedule="lancement")
+
+
+def test_the_reconciliation_job_tells_a_missing_inbox_and_a_refused_extract_in_words(
+    extract: Path, uptake_home: Path, home_engine: Engine
+) -> None:
+    inbox = uptake_home.parent / "depot"
+    missing = reconciliation_job(inbox=str(inbox), schedule="rapprochement")
+    assert missing["status"] == "inbox_missing" and result_outcome(missing)[0] is False
+    inbox.mkdir()
+    (inbox / "faux.parquet").write_bytes(b"ceci n'est pas un extrait")
+    refused = reconciliation_job(inbox=str(inbox), schedule="rapprochement")
+    succeeded, said = result_outcome(refused)
+    assert refused["status"] == "reconciliation_refused" and succeeded is False
+    assert said is not None and said.startswith(
+        "rapprochement impossible : l'extrait le plus récent, faux.parquet"
+    )
+    assert "« uptake schedule run rapprochement »" in said
+    (inbox / "faux.parquet").unlink()
+    _drop(extract, inbox / "foyers-2025-07.parquet")
+    assert reconciliation_job(inbox=str(inbox), schedule="rapprochement")["status"] == "succeeded"

@@ -485,6 +485,7 @@ def add_schedule(
                 f"la planification « {name} » existe déjà : choisissez un autre nom ou supprimez-la "
                 f"(uptake schedule remove {name})"
             )
+        _refuse_shared_inbox(scheduler, job, typed)
         added = scheduler.add_job(
             spec.reference,
             trigger=trigger,
@@ -494,6 +495,24 @@ def add_schedule(
             **_job_defaults(),
         )
         return _info(added)
+
+
+# The jobs that take the files of their inbox away (archive, rejete/, deleted once imported): two of
+# them on one folder would take each other's files. The reconciliation only reads the detection's.
+_TAKES_FILES = frozenset({"detection", "courriels_en_echec", "stop"})
+
+
+def _refuse_shared_inbox(scheduler: BaseScheduler, job: str, params: Mapping[str, Any]) -> None:
+    inbox = params.get("inbox")
+    if inbox is None or job not in _TAKES_FILES:
+        return
+    for other in map(_info, scheduler.get_jobs()):
+        if other.job in _TAKES_FILES and other.job != job and other.params.get("inbox") == inbox:
+            raise ScheduleError(
+                f"le dossier de dépôt {inbox} est déjà celui de la planification « {other.name} » "
+                f"({other.job}) : chaque tâche range ou supprime les fichiers qu'elle prend, elles se "
+                "prendraient leurs fichiers ; donnez un dossier à chacune"
+            )
 
 
 def _info(job: Job) -> ScheduleInfo:

@@ -817,3 +817,27 @@ def test_the_reconciliation_job_tells_a_missing_inbox_and_a_refused_extract_in_w
     (inbox / "faux.parquet").unlink()
     _drop(extract, inbox / "foyers-2025-07.parquet")
     assert reconciliation_job(inbox=str(inbox), schedule="rapprochement")["status"] == "succeeded"
+
+
+def test_two_jobs_that_take_their_files_never_share_an_inbox(cli, tmp_path: Path) -> None:
+    inbox = tmp_path / "depot"
+    inbox.mkdir()
+    assert (
+        cli("schedule", "add", "det", "--cron", QUIET_CRON, "--job", "detection", "--inbox", str(inbox)).code
+        == 0
+    )
+    shared = cli("schedule", "add", "stp", "--cron", QUIET_CRON, "--job", "stop", "--inbox", str(inbox))
+    assert shared.code == 2
+    assert "est déjà celui de la planification « det » (detection)" in " ".join(shared.output.split())
+    # The reconciliation reads the detection's drop folder: allowed.
+    rap = ("schedule", "add", "rap", "--cron", QUIET_CRON, "--job", "rapprochement", "--inbox", str(inbox))
+    assert cli(*rap).code == 0
+
+
+def test_a_parameter_given_twice_is_refused_rather_than_the_last_kept(cli) -> None:
+    twice = cli(
+        "schedule", "add", "purge", "--cron", QUIET_CRON, "--job", "purge",
+        "--param", "flags_months=1", "--param", "flags_months=2",
+    )  # fmt: skip
+    assert twice.code == 2
+    assert "paramètre « flags_months » donné deux fois (1 et 2)" in " ".join(twice.output.split())

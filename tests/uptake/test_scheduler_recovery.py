@@ -242,7 +242,8 @@ def test_a_missing_inbox_is_named_in_the_execution_outcome(uptake_home: Path) ->
     result = detection_job(inbox=str(missing), schedule="p7")
     assert result_outcome(result) == (
         False,
-        f"dossier de dépôt {missing} introuvable : recréez-le ou corrigez la planification",
+        f"dossier de dépôt {missing} introuvable, ou ce n'est pas un dossier : recréez le dossier ou "
+        "corrigez la planification",
     )
 
 

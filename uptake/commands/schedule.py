@@ -43,6 +43,11 @@ def _params(inbox: Path | None, pairs: list[str]) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ScheduleError(f"paramètre « {pair} » mal formé : écrivez --param nom=valeur")
+        if key.strip() in params:  # the last would win without a word
+            raise ScheduleError(
+                f"paramètre « {key.strip()} » donné deux fois ({params[key.strip()]} et {value.strip()}) : "
+                "gardez une seule valeur"
+            )
         params[key.strip()] = value.strip()
     if inbox is not None:
         if "inbox" in params:  # one of them would be dropped without a word

@@ -177,7 +177,7 @@ class ReportNotSent(OutreachError):
     def __init__(self, problem: str) -> None:
         super().__init__(
             f"rapport écrit mais non envoyé : {problem}. Vérifiez le relais de messagerie, puis relancez "
-            "la planification"
+            "l'envoi (la commande, ou la planification)"
         )
 
 

@@ -983,6 +983,7 @@ JOBS: dict[str, JobSpec] = {
         "rapport des indicateurs (HTML et CSV, secret statistique), envoyé par courriel aux destinataires "
         "s'il y en a (mensuel, après le rapprochement)",
         minimums={"seuil": 1},
+        maximums={"seuil": 1000},  # beyond, every count of the report would be hidden
     ),
     "courriels_en_echec": JobSpec(
         bounces_job,

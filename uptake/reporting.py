@@ -39,6 +39,13 @@ def report_mailing(recipients: str, relay: str, *, relay_hint: str) -> ReportMai
     except ValueError as exc:
         raise ValueError(f"destinataires du rapport : {exc}") from None
     if not addresses:
+        if recipients.strip():  # « , » or spaces: an address was meant, none is there
+            raise ValueError(f"destinataires du rapport : aucune adresse dans « {recipients.strip()} »")
+        if relay.strip():
+            raise ValueError(
+                "relais de messagerie donné sans destinataire : ajoutez les adresses à qui envoyer le "
+                "rapport, ou retirez le relais"
+            )
         return None
     written = relay.strip() or os.environ.get(SMTP_ENV, "").strip()
     if not written:

@@ -126,3 +126,19 @@ def test_the_scheduled_report_refuses_a_threshold_below_the_configured_one(
     with pytest.raises(ScheduleError, match="paramètre seuil : seuil de secret statistique 5 refusé"):
         JOBS["rapport"].checked({"seuil": "5"})
     assert JOBS["rapport"].checked({"seuil": "20"})["seuil"] == 20
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (("--envoyer-a", " , "), "aucune adresse dans « , »"),
+        (("--smtp", "relais:25"), "relais de messagerie donné sans destinataire"),
+        (("--seuil", "999999999"), "inférieur ou égal à 1000"),
+    ],
+)
+def test_report_options_that_would_be_ignored_are_refused_before_anything_is_written(
+    cli, uptake_home: Path, options: tuple[str, ...], said: str
+) -> None:
+    result = cli("report", *options)
+    assert result.code == 2 and said in " ".join(result.output.split())
+    assert not (uptake_home / "rapport").exists()

@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
             None,
             "--seuil",
             min=1,
+            max=1000,
             help="Secret statistique : effectifs masqués en dessous de ce seuil (défaut : "
             f"UPTAKE_SEUIL_SECRET, sinon {DEFAULT_THRESHOLD}) ; il peut être plus élevé, jamais plus bas.",
         ),

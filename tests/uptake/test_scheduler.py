@@ -841,3 +841,12 @@ def test_a_parameter_given_twice_is_refused_rather_than_the_last_kept(cli) -> No
     )  # fmt: skip
     assert twice.code == 2
     assert "paramètre « flags_months » donné deux fois (1 et 2)" in " ".join(twice.output.split())
+
+
+def test_running_a_paused_schedule_says_it_follows_its_cron_again_afterwards(cli) -> None:
+    assert cli("schedule", "add", "purge", "--cron", QUIET_CRON, "--job", "purge").code == 0
+    assert cli("schedule", "pause", "purge").code == 0
+    said = " ".join(cli("schedule", "run", "purge").stdout.split())
+    assert "Elle était en pause : après cette exécution, elle suit de nouveau son rythme" in said
+    again = " ".join(cli("schedule", "run", "purge").stdout.split())  # no longer paused
+    assert "exécution demandée" in again and "était en pause" not in again

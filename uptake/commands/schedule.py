@@ -152,8 +152,15 @@ def register(app: typer.Typer) -> None:
     @schedule.command("run")
     def run_command(name: str = typer.Argument(..., metavar="NOM")) -> None:
         """Demande une exécution immédiate (faite par le démon « uptake scheduler »)."""
-        info = run_schedule_now(AppContext.from_env().engine, name)
+        engine = AppContext.from_env().engine
+        was_paused = any(s.name == name and s.paused for s in list_schedules(engine))
+        info = run_schedule_now(engine, name)
         console.print(f"Planification « {info.name} » : exécution demandée, le démon la lancera sous peu.")
+        if was_paused:
+            console.print(
+                "Elle était en pause : après cette exécution, elle suit de nouveau son rythme ; "
+                f"« uptake schedule pause {info.name} » la suspend encore."
+            )
 
     @schedule.command("fuseau")
     def rezone_command(name: str = typer.Argument(..., metavar="NOM")) -> None:

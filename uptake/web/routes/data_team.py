@@ -66,7 +66,7 @@ SCHEDULE_ACTIONS: dict[str, tuple[Callable[[Engine, str], ScheduleInfo], str]] =
     "executer": (
         run_schedule_now,
         "Planification « {name} » à exécuter maintenant : le démon la lance à son prochain passage, "
-        "puis elle reprend son rythme.",
+        "puis elle suit de nouveau son rythme, même si elle était suspendue.",
     ),
     "fuseau": (
         lambda engine, name: rezone_schedule(engine, name)[0],

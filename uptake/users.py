@@ -100,7 +100,11 @@ def _check_password(password: str) -> None:
 def _find(session: Session, login: str) -> User:
     user = session.scalars(select(User).where(User.login == login)).one_or_none()
     if user is None:
-        raise AccountError(f"Compte inconnu : « {login} ». Vérifiez l'identifiant (uptake users list).")
+        lower = login.lower()
+        exists = lower != login and session.scalars(select(User.id).where(User.login == lower)).first()
+        # Logins are written in lower case: « ADMIN » is most likely « admin ».
+        hint = f" Les identifiants s'écrivent en minuscules : « {lower} » ?" if exists else ""
+        raise AccountError(f"Compte inconnu : « {login} ».{hint} Vérifiez l'identifiant (uptake users list).")
     return user
 
 

@@ -243,3 +243,11 @@ def test_disabling_the_last_active_administrator_warns_how_to_get_one_back(cli: 
     assert disabled.code == 0
     said = " ".join(disabled.stdout.split())
     assert "plus aucun compte administrateur actif" in said and "uptake users enable admin1" in said
+
+
+def test_a_login_typed_in_capitals_is_pointed_to_its_lower_case_account(cli: Any) -> None:
+    _add_worker(cli, "04088")
+    result = cli("users", "disable", "TS-MOBILE")
+    assert result.code != 0
+    assert "Les identifiants s'écrivent en minuscules : « ts-mobile » ?" in " ".join(result.output.split())
+    assert _user("ts-mobile").active  # type: ignore[union-attr]

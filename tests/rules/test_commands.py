@@ -88,3 +88,13 @@ def test_an_error_on_line_100_keeps_its_position_readable(cli, tmp_path: Path) -
     result = cli("rules", "check", "--catalogue", str(tmp_path))
     assert result.code == 2
     assert "essai.yaml:100:5: colonne inconnue `loyr`" in result.output
+
+
+def test_explaining_a_month_to_come_says_its_values_are_those_known_today(cli) -> None:
+    future = cli("rules", "explain", "ppa_non_recours", "--mois", "2099-01")
+    assert future.code == 0
+    assert "mois à venir : les valeurs sont les dernières connues aujourd'hui" in " ".join(
+        future.stdout.split()
+    )
+    past = cli("rules", "explain", "ppa_non_recours", "--mois", "2024-11")
+    assert "mois à venir" not in past.stdout

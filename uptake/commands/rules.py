@@ -146,6 +146,13 @@ def register(app: typer.Typer) -> None:
         if rule.montant_minimum is not None:
             _say(f"Minimum versé : {rule.montant_minimum.source}")
         console.print(f"\n[bold]Paramètres en vigueur en {month:%m/%Y}[/]")
+        today = datetime.date.today()
+        if (month.year, month.month) > (today.year, today.month):
+            # Dated parameters hold what is known today: a revaluation to come is not in them.
+            _say(
+                "  (mois à venir : les valeurs sont les dernières connues aujourd'hui ; une revalorisation "
+                "d'ici là n'y figure pas)"
+            )
         for name in sorted(rule.parameters_used):
             version = loaded.parameters.at(name, month)
             value = french_value(version.value, loaded.parameters.get(name).unit)

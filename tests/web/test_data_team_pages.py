@@ -453,3 +453,9 @@ def test_campaigns_and_indicators_pages_say_how_each_counts_rights_opened(
         "des seuls foyers tirés pour être contactés" in indicators
     )
     assert "Chaque foyer compte une seule fois" in indicators
+
+
+def test_a_link_typed_by_hand_naming_no_schedule_confirms_nothing(client_for: Client) -> None:
+    page = client_for("equipe_donnees").get("/donnees/executions?fait=suspendre&planification=inexistante")
+    assert page.status_code == 200
+    assert "Planification « inexistante » suspendue" not in page.text

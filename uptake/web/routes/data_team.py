@@ -113,7 +113,9 @@ def _runs_page(
     runs = list_runs(engine, limit=50)
     schedules = list_schedules(engine)
     notice = None
-    if done is not None:  # (action, schedule name) just carried out: say it, with the next run
+    if done is not None and any(s.name == done[1] for s in schedules):
+        # (action, schedule name) just carried out: say it, with the next run; a link typed by hand
+        # naming no schedule says nothing.
         action, name = done
         following = [s.next_run for s in schedules if s.name == name and s.next_run]
         notice = SCHEDULE_ACTIONS[action][1].format(

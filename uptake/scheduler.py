@@ -943,6 +943,10 @@ def run_daemon(engine: Engine) -> None:
         scheduler = daemon_scheduler(engine, owner, started_at, poll_s, alerts)
 
         def _stop(signum: int, _frame: FrameType | None) -> None:
+            if STOP.is_set():
+                # A second signal (`timeout` and a service manager both signal, Ctrl-C twice): the
+                # shutdown already under way is the one; another would find the scheduler stopped.
+                return
             log_event(logger, "scheduler_stopping", signal=signal.Signals(signum).name)
             STOP.set()
             # Shutting down waits for the running job: do it off the signal handler.

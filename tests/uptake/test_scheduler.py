@@ -850,3 +850,13 @@ def test_running_a_paused_schedule_says_it_follows_its_cron_again_afterwards(cli
     assert "Elle était en pause : après cette exécution, elle suit de nouveau son rythme" in said
     again = " ".join(cli("schedule", "run", "purge").stdout.split())  # no longer paused
     assert "exécution demandée" in again and "était en pause" not in again
+
+
+def test_a_daemon_signalled_twice_stops_once_without_a_traceback(uptake_home: Path, tmp_path: Path) -> None:
+    daemon = Daemon(uptake_home, tmp_path / "daemon.log")
+    daemon.proc.send_signal(signal.SIGTERM)
+    daemon.proc.send_signal(signal.SIGTERM)  # `timeout` and a service manager may both signal
+    assert daemon.stop() == 0
+    log = daemon.log.read_text()
+    assert "Traceback" not in log and "SchedulerNotRunningError" not in log
+    assert [e["event"] for e in daemon.events()].count("scheduler_stopping") == 1

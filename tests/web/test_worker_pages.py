@@ -60,6 +60,7 @@ def test_an_account_left_without_a_sector_is_told_so_and_given_no_household(
         session.execute(update(User).where(User.login == LOGINS["travailleur_social"]).values(secteurs=[]))
     page = client.get("/travail/liste").text
     assert "Aucun secteur n'est rattaché à votre compte" in page
+    assert "dans vos secteurs ()" not in page
     assert _take_next(client).headers["location"] == "/travail/liste?fait=vide"
 
 

@@ -41,10 +41,14 @@ _PSEUDONYM = re.compile(PSEUDONYM_PATTERN)
 
 
 def pseudonym_for(keyring: Keyring, matricule: str, *, territory: str, finalite: str) -> str:
-    """The household's pseudonym for one purpose, from its matricule (which is neither kept nor logged)."""
-    if not matricule.strip():
+    """The household's pseudonym for one purpose, from its matricule (which is neither kept nor logged).
+
+    The matricule is typed by a person: spaces inside it (« 69 09 610 », as it is read out or printed)
+    are dropped, as no matricule of an extract holds any."""
+    typed = "".join(matricule.split())
+    if not typed:
         raise DecisionInvalid("matricule vide", "donnez le matricule Caf du foyer")
-    return pseudonym_of(key_text(keyring, territory, finalite), matricule)
+    return pseudonym_of(key_text(keyring, territory, finalite), typed)
 
 
 @dataclass(frozen=True)

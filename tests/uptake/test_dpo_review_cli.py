@@ -154,3 +154,20 @@ def test_an_access_request_finding_nothing_says_so(cli) -> None:
     assert cli("subjects", "oppose", "--matricule", "-", stdin="7654321\n").code == 0
     again = cli("subjects", "access", "-", stdin="7654321\n")
     assert again.code == 0 and "aucune donnée n'est détenue" not in " ".join(again.stdout.split())
+
+
+def test_a_matricule_typed_with_spaces_is_the_same_household_and_one_per_request(cli) -> None:
+    assert cli("register", "load").code == 0
+    assert cli("subjects", "oppose", "--matricule", "-", stdin="7654321\n").code == 0
+    spaced = cli("subjects", "access", "-", stdin="76 54 321\n")  # as read out, or printed on a letter
+    assert spaced.code == 0 and "aucune donnée n'est détenue" not in " ".join(spaced.stdout.split())
+    two = cli("subjects", "access", "-", stdin="7654321\n1234567\n")
+    assert two.code == 2 and "un seul matricule par demande" in " ".join(two.output.split())
+
+
+def test_an_access_request_for_another_purpose_finding_nothing_names_the_purpose(cli) -> None:
+    assert cli("register", "load").code == 0
+    assert cli("subjects", "oppose", "--matricule", "-", stdin="7654321\n").code == 0
+    other = cli("subjects", "access", "-", "--finalite", "inconnue", stdin="7654321\n")
+    told = " ".join(other.stdout.split())
+    assert "aucune donnée n'est détenue" in told and "et la finalité (inconnue)" in told

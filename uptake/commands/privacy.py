@@ -26,6 +26,18 @@ console = Console(emoji=False)
 MAX_ISSUES_SHOWN = 20
 
 
+def _one_matricule() -> str:
+    """The matricule read on the standard input: one line (more would be other households, of which
+    only the first would have been answered without a word)."""
+    lines = [line.strip() for line in sys.stdin.read().splitlines() if line.strip()]
+    if len(lines) > 1:
+        raise typer.BadParameter(
+            f"{len(lines)} lignes sur l'entrée standard : un seul matricule par demande ; traitez les "
+            "autres foyers un par un"
+        )
+    return lines[0] if lines else ""
+
+
 def register(app: typer.Typer) -> None:
     """Add the pseudonymisation, keys, contacts, purge and data-subject commands."""
 
@@ -360,7 +372,7 @@ def register(app: typer.Typer) -> None:
         keyring = keyring_of(ctx)
         if matricule is not None:
             if matricule == "-":
-                matricule = sys.stdin.readline().strip()
+                matricule = _one_matricule()
             pseudonyme = subjects.pseudonym_for(
                 keyring, matricule, territory=ctx.key_territory, finalite=DEFAULT_FINALITE
             )
@@ -400,7 +412,7 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             check_new_file(out, option="--out", replace=remplacer)
         if matricule == "-":  # keeps the matricule out of the shell history
-            matricule = sys.stdin.readline().strip()
+            matricule = _one_matricule()
         from uptake.audit_labels import action_label
         from uptake.subject_sections import TYPO, data_held, outreach_sections
 
@@ -425,9 +437,18 @@ def register(app: typer.Typer) -> None:
             out.write_text(text, encoding="utf-8")
             console.print(f"Rapport d'accès écrit : {out}")
         if not held:
+            others = [f for f in finalites if f != DEFAULT_FINALITE]
+            # A purpose no pseudonymisation used finds nothing either: the matricule is not the only
+            # suspect, and a DPO must not answer « nothing held » for want of the right purpose.
+            purpose = (
+                f" ; et la finalité ({', '.join(others)}) : les extraits et le coffre sont pseudonymisés "
+                f"pour la finalité « {DEFAULT_FINALITE} » sauf choix contraire"
+                if others
+                else ""
+            )
             console.print(
                 "[bold]Attention[/] : aucune donnée n'est détenue sous cet identifiant (ni repérage, ni "
-                f"contact, ni coordonnées, ni opposition). Vérifiez le matricule : {TYPO}.",
+                f"contact, ni coordonnées, ni opposition). Vérifiez le matricule : {TYPO}{purpose}.",
                 highlight=False,
             )
 

@@ -140,7 +140,9 @@ def _check_decider(exchange: Exchange, dpo: str, avis: str) -> None:
     if not dpo.strip():
         raise DecisionInvalid("nom du DPO vide (--dpo)", "nommez le DPO qui décide")
     if not avis.strip():
-        raise DecisionInvalid("avis du DPO vide (--avis)", "motivez la décision")
+        raise DecisionInvalid(
+            "avis du DPO vide", "motivez la décision : l'avis est conservé avec elle et signé"
+        )
     if dpo.strip().casefold() == exchange.requester.strip().casefold():
         raise DecisionInvalid(
             f"l'échange n°{exchange.id} a été demandé par « {dpo.strip()} » : "

@@ -128,7 +128,7 @@ FIELD_LABELS = {
     "acteur": "l'agent",
     "actuel": "le mot de passe actuel",
     "au": "la date de fin",
-    "avis": "l'avis (4 000 caractères au plus)",
+    "avis": "l'avis ou le motif du refus (obligatoire, 4 000 caractères au plus)",
     "commentaire": "la note (500 caractères au plus)",
     "confirmation": "la confirmation du mot de passe",
     "du": "la date de début",
@@ -140,7 +140,7 @@ FIELD_LABELS = {
     "mois": "la durée en mois",
     "montant": "le montant",
     "mot_de_passe": "le mot de passe",
-    "motif": "le motif (4 000 caractères au plus)",
+    "motif": "le motif (obligatoire, 4 000 caractères au plus)",
     "nouveau": "le nouveau mot de passe",
     "operation": "l'opération",
     "page": "le numéro de page (1 ou plus)",
@@ -152,7 +152,7 @@ FIELD_LABELS = {
     "resultat": "le résultat de l'appel",
     "role": "le rôle",
     "secteurs": "les secteurs",
-    "source": "la source",
+    "source": "l'origine de la demande (obligatoire)",
     "suite": "l'adresse de la page",
 }
 

@@ -40,6 +40,9 @@ def test_a_request_with_a_blank_term_or_for_years_is_refused_naming_the_option(
     for_years = _request(cli, **{"--expire-le": "2035-01-01"})
     assert for_years.code == 2
     assert "plus de 365 jours" in " ".join(for_years.output.split())
+    no_such_day = _request(cli, **{"--expire-le": "2027-02-30"})
+    assert no_such_day.code == 2
+    assert "le 2027-02-30 n'existe pas dans le calendrier" in " ".join(no_such_day.output.split())
     assert _count(uptake_home, "privacy_exchange") == 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -29,6 +30,10 @@ def _parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):  # well written, but no such day
+            raise typer.BadParameter(
+                f"le {text} n'existe pas dans le calendrier : vérifiez le jour"
+            ) from None
         raise typer.BadParameter(f"date « {text} » illisible : écrivez AAAA-MM-JJ") from None
 
 

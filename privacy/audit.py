@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -354,6 +355,54 @@ def verify(session_or_engine: Session | Engine, public_key: Ed25519PublicKey) ->
     anchor = max(anchors, key=lambda c: c.seq, default=None)
     problem = _chain_problem(rows, anchor) or _checkpoint_problem(rows, checkpoints, public_key, anchor)
     return AuditVerification(entries=len(rows), checkpoints=len(checkpoints), problem=problem)
+
+
+# How many hexadecimal digits of an entry's hash a landmark keeps: enough that no other entry can be
+# forged to match it, short enough to be copied by hand.
+LANDMARK_DIGITS = 16
+
+
+def landmark(session: Session) -> str | None:
+    """The end of the log as the DPO notes it outside the database (`125:3f9a…`, the last entry's
+    number and the start of its hash); None for an empty log.
+
+    A hash chain cannot show by itself that its newest entries were cut off, with their checkpoints,
+    by someone able to write to the database: given back to `landmark_problem` at the next
+    verification, the noted landmark does."""
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return None if last is None else f"{last[0]}:{last[1][:LANDMARK_DIGITS]}"
+
+
+def landmark_problem(session: Session, noted: str) -> AuditProblem | None:
+    """What is wrong with the log against a landmark noted at an earlier verification: its entry
+    missing (the log was cut after it) or different (rewritten). An entry pruned since at the end of
+    its retention, behind a signed anchor, is not a problem. `ValueError` for a malformed landmark."""
+    number, _, digits = noted.strip().partition(":")
+    if not number.isdigit() or not re.fullmatch(r"[0-9a-f]{8,64}", digits):
+        raise ValueError(
+            f"repère « {noted} » illisible : écrivez-le comme uptake l'a affiché, par exemple "
+            "125:3f9a1c2b4d5e6f70"
+        )
+    seq = int(number)
+    entry_hash = session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == seq))
+    if entry_hash is None:
+        anchored = session.scalar(select(func.max(AuditCheckpoint.seq)).where(AuditCheckpoint.kind == ANCHOR))
+        if anchored is not None and seq <= anchored:
+            return None  # pruned with the entries past their retention
+        last = session.scalar(select(func.max(AuditEntry.seq))) or 0
+        return AuditProblem(
+            "tronquee",
+            seq,
+            f"l'entrée n°{seq} du repère noté manque : le journal s'arrête à l'entrée n°{last}, des entrées "
+            "ont été retirées à sa fin avec leurs points de contrôle",
+        )
+    if not entry_hash.startswith(digits):
+        return AuditProblem(
+            "reecrite", seq, f"l'entrée n°{seq} n'est plus celle du repère noté : le journal a été réécrit"
+        )
+    return None
 
 
 # The append-only triggers of migration privacy_0002, lifted for the length of a prune transaction.

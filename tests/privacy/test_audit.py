@@ -146,6 +146,26 @@ def test_a_truncated_tail_is_detected_against_the_last_checkpoint(engine: Engine
     assert problem is not None and (problem.kind, problem.seq) == ("tronquee", 8)
 
 
+def test_a_tail_cut_with_its_checkpoints_is_found_only_against_a_landmark_noted_outside(
+    engine: Engine, keyring: Keyring
+) -> None:
+    _fill(engine, keyring)
+    with transaction(engine) as session:
+        noted = audit.landmark(session)
+    assert noted is not None and noted.startswith("10:") and len(noted) == 3 + audit.LANDMARK_DIGITS
+    with transaction(engine) as session:  # the newest entries and every checkpoint after them go
+        session.execute(delete(AuditCheckpoint))
+        session.execute(delete(AuditEntry).where(AuditEntry.seq >= 8))
+    assert _verify(engine, keyring).ok  # the chain alone cannot tell
+    with transaction(engine) as session:
+        cut = audit.landmark_problem(session, noted)
+        assert audit.landmark_problem(session, "7:" + noted.split(":")[1]) is not None  # another entry
+        with pytest.raises(ValueError, match="repère « 10 » illisible"):
+            audit.landmark_problem(session, "10")
+    assert cut is not None and (cut.kind, cut.seq) == ("tronquee", 10)
+    assert "le journal s'arrête à l'entrée n°7" in cut.message
+
+
 def test_a_log_re_signed_whole_with_another_key_is_told_as_not_signed_by_the_dpo_key(
     engine: Engine, keyring: Keyring, other_keyring: Keyring
 ) -> None:

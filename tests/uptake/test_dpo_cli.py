@@ -99,3 +99,29 @@ def test_a_key_that_did_not_sign_the_log_is_told_apart_from_tampering(cli, tmp_p
     assert verified.code == 4, verified.output
     assert "Clé différente" in verified.stdout and "Journal altéré" not in verified.stdout
     assert cli("audit", "verify").code == 0
+
+
+def test_a_landmark_noted_at_one_verification_finds_a_tail_cut_at_the_next(cli, uptake_home: Path) -> None:
+    from sqlalchemy import delete, text
+
+    from privacy.models import AuditCheckpoint, AuditEntry
+
+    _approved_exchange(cli)
+    first = cli("audit", "verify")
+    assert first.code == 0
+    [noted] = re.findall(r"\(--repere\) : (\d+:[0-9a-f]+)", " ".join(first.stdout.split()))
+    assert cli("audit", "verify", "--repere", noted).code == 0  # nothing cut yet
+    seq = int(noted.split(":")[0])
+    engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
+    with engine.begin() as connection:  # someone with write access cuts the tail, checkpoints too
+        for table in ("privacy_audit", "privacy_audit_checkpoint"):
+            connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
+        connection.execute(delete(AuditCheckpoint))
+        connection.execute(delete(AuditEntry).where(AuditEntry.seq >= seq - 1))
+    engine.dispose()
+    cut = cli("audit", "verify", "--repere", noted)
+    assert cut.code == 1
+    said = " ".join(cut.stdout.split())
+    assert f"Journal altéré : l'entrée n°{seq} du repère noté manque" in said
+    malformed = cli("audit", "verify", "--repere", "abc")
+    assert malformed.code == 2 and "repère « abc » illisible" in " ".join(malformed.output.split())

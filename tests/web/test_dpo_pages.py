@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 
 from outreach.models import QuestionnaireAnswer
 from privacy import audit, exchanges, retention
-from privacy.models import AuditEntry, Opposition
+from privacy.models import AuditCheckpoint, AuditEntry, Opposition
 from tests.conftest import audit_clock, log_end_signed
 from tests.web.conftest import (
     LOGINS,
@@ -123,6 +123,37 @@ def test_audit_verification_shows_the_entry_where_the_log_was_tampered(
     tamper_audit_entry(engine, 3)
     broken = client.post("/dpo/journal/verifier", data={"csrf_token": token})
     assert "Journal altéré à partir de l'entrée n°3" in broken.text
+
+
+def test_the_journal_check_gives_a_landmark_that_finds_a_tail_cut_at_the_next_check(
+    client_for: Client, engine: Engine
+) -> None:
+    import re as regex
+
+    from sqlalchemy import delete, text
+
+    with transaction(engine) as session:
+        for i in range(5):
+            audit.append(session, actor="equipe-donnees", action="essai", object_ref=f"objet-{i}")
+    client = client_for("dpo")
+    token = csrf_of(client.get("/dpo/journal").text)
+    first = client.post("/dpo/journal/verifier", data={"csrf_token": token}).text
+    [noted] = regex.findall(r"prochaine vérification : <strong>(\d+:[0-9a-f]+)</strong>", first)
+    intact = client.post("/dpo/journal/verifier", data={"csrf_token": token, "repere": noted}).text
+    assert "Journal intact" in intact
+    with engine.begin() as connection:  # the newest entries cut, with every checkpoint
+        for table in ("privacy_audit", "privacy_audit_checkpoint"):
+            if engine.dialect.name == "postgresql":
+                connection.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
+            else:
+                connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
+        connection.execute(delete(AuditCheckpoint))
+        connection.execute(delete(AuditEntry).where(AuditEntry.seq >= 3))
+    cut = client.post("/dpo/journal/verifier", data={"csrf_token": token, "repere": noted}).text
+    assert f"Journal altéré à partir de l'entrée n°{noted.split(':')[0]}." in cut
+    assert "du repère noté manque" in cut
+    wrong = client.post("/dpo/journal/verifier", data={"csrf_token": token, "repere": "n'importe"}).text
+    assert "illisible" in wrong and "Journal intact" not in wrong
 
 
 def test_audit_page_shows_counts_and_details_in_french_words_not_json(

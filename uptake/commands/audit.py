@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -39,19 +40,33 @@ def register(app: typer.Typer) -> None:
             readable=True,
             help="Clé publique du DPO (PEM, voir `uptake keys show`) : ne se fie pas au trousseau local.",
         ),
+        repere: str | None = typer.Option(
+            None,
+            "--repere",
+            help="Repère noté hors de la base à une vérification précédente (N:EMPREINTE) : détecte des "
+            "entrées retirées à la fin du journal avec leurs points de contrôle.",
+        ),
     ) -> None:
         """Vérifie la chaîne et les signatures du journal d'audit.
 
         Code de sortie 1, avec la première anomalie, si le journal est altéré ; 4 si la clé donnée
-        n'est pas celle qui a signé le journal.
+        n'est pas celle qui a signé le journal. Affiche à la fin le repère à noter hors de la base,
+        à redonner avec --repere à la vérification suivante.
         """
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         public = load_public_key_pem(public_key.read_bytes()) if public_key else keyring.public_key()
         with transaction(ctx.engine) as session:
             result = audit.verify(session, public)
-            if result.ok:
+            if result.ok and repere is not None:
+                try:
+                    cut = audit.landmark_problem(session, repere)
+                except ValueError as exc:
+                    raise typer.BadParameter(str(exc), param_hint="--repere") from None
+                result = replace(result, problem=cut)
+            if result.ok:  # a log found cut is not signed again at its new end
                 audit.checkpoint(session, keyring)
+            noted = audit.landmark(session)
         if result.problem is not None and result.problem.kind == "autre_cle":
             # Not the log's fault: told apart so that a DPO does not raise a tampering alarm for a key.
             console.print(f"[bold red]Clé différente[/] : {result.problem.message}.", highlight=False)
@@ -65,6 +80,12 @@ def register(app: typer.Typer) -> None:
             f"signé(s) par la clé {fingerprint(public)}.",
             highlight=False,
         )
+        if noted is not None:
+            console.print(
+                "Repère à noter hors de la base, pour la prochaine vérification (--repere) : "
+                f"[bold]{noted}[/]",
+                highlight=False,
+            )
 
     @group.command("show")
     def show_command(

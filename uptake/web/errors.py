@@ -149,6 +149,7 @@ FIELD_LABELS = {
     "purger": "la case de destruction des fichiers",
     "recommandations": "les recommandations (8 000 caractères au plus)",
     "reference": "la référence du questionnaire",
+    "repere": "le repère noté (90 caractères au plus)",
     "resultat": "le résultat de l'appel",
     "role": "le rôle",
     "secteurs": "les secteurs",

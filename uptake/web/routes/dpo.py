@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
@@ -194,6 +195,8 @@ def _audit_page(
     page: int,
     verification: audit.AuditVerification | None = None,
     operation: str | None = None,
+    landmark: str | None = None,
+    landmark_error: str | None = None,
 ) -> Response:
     where = [AuditEntry.action == operation] if operation else []
     with db(request) as session:
@@ -221,6 +224,8 @@ def _audit_page(
             "pages": pages,
             "total": total,
             "verification": verification,
+            "landmark": landmark,
+            "landmark_error": landmark_error,
             "operation": operation or "",
             "operations": operations,
             "label": action_label,
@@ -288,11 +293,18 @@ def audit_csv(request: Request, operation: Annotated[str | None, Query(max_lengt
 
 
 @router.post("/journal/verifier")
-def verify_audit(request: Request) -> Response:
-    """Check the hash chain and the signed checkpoints; show the first break, if any."""
+def verify_audit(request: Request, repere: Annotated[str, Form(max_length=90)] = "") -> Response:
+    """Check the hash chain and the signed checkpoints, and the landmark noted at the previous
+    verification when given (entries cut at the end with their checkpoints); show the first break,
+    if any, and the landmark to note for the next time."""
     keyring = keyring_of(request)
     with db(request) as session:
         result = audit.verify(session, keyring.public_key())
+        if result.ok and repere.strip():
+            try:
+                result = replace(result, problem=audit.landmark_problem(session, repere))
+            except ValueError as exc:
+                return _audit_page(request, 1, landmark_error=f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
         audit.append(
             session,
             actor=current_account(request).login,
@@ -302,7 +314,8 @@ def verify_audit(request: Request) -> Response:
         )
         if not result.ok:  # the commit signs the verified end of the log; never a broken chain
             audit.leave_unsigned(session)
-    return _audit_page(request, 1, result)
+        noted = audit.landmark(session)
+    return _audit_page(request, 1, result, landmark=noted if result.ok else None)
 
 
 def _access_rows(

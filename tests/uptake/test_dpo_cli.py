@@ -102,9 +102,7 @@ def test_a_key_that_did_not_sign_the_log_is_told_apart_from_tampering(cli, tmp_p
 
 
 def test_a_landmark_noted_at_one_verification_finds_a_tail_cut_at_the_next(cli, uptake_home: Path) -> None:
-    from sqlalchemy import delete, text
-
-    from privacy.models import AuditCheckpoint, AuditEntry
+    from tests.web.conftest import cut_audit_tail
 
     _approved_exchange(cli)
     first = cli("audit", "verify")
@@ -113,11 +111,7 @@ def test_a_landmark_noted_at_one_verification_finds_a_tail_cut_at_the_next(cli, 
     assert cli("audit", "verify", "--repere", noted).code == 0  # nothing cut yet
     seq = int(noted.split(":")[0])
     engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
-    with engine.begin() as connection:  # someone with write access cuts the tail, checkpoints too
-        for table in ("privacy_audit", "privacy_audit_checkpoint"):
-            connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
-        connection.execute(delete(AuditCheckpoint))
-        connection.execute(delete(AuditEntry).where(AuditEntry.seq >= seq - 1))
+    cut_audit_tail(engine, seq - 1)  # someone with write access cuts the tail, checkpoints too
     engine.dispose()
     cut = cli("audit", "verify", "--repere", noted)
     assert cut.code == 1

@@ -297,6 +297,23 @@ def store_contacts(engine: Engine, home: Path, pseudonyms: list[str]) -> None:
         vault.import_contacts(session, app_keyring(home), frame, territory="240400440", actor="test")
 
 
+def cut_audit_tail(engine: Engine, first_cut: int) -> None:
+    """What an attacker with administrator rights on the database does to hide the newest entries:
+    drop the append-only triggers, then delete the entries from `first_cut` on and every checkpoint."""
+    from sqlalchemy import delete, text
+
+    from privacy.models import AuditCheckpoint, AuditEntry
+
+    with engine.begin() as connection:
+        for table in ("privacy_audit", "privacy_audit_checkpoint"):
+            if engine.dialect.name == "postgresql":
+                connection.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
+            else:
+                connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
+        connection.execute(delete(AuditCheckpoint))
+        connection.execute(delete(AuditEntry).where(AuditEntry.seq >= first_cut))
+
+
 def tamper_audit_entry(engine: Engine, seq: int, actor: str = "quelqu-un-d-autre") -> None:
     """What an attacker with administrator rights on the database does: drop the append-only
     triggers, then rewrite the actor of entry `seq`."""

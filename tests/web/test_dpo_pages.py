@@ -15,13 +15,14 @@ from sqlalchemy import Engine, func, select
 
 from outreach.models import QuestionnaireAnswer
 from privacy import audit, exchanges, retention
-from privacy.models import AuditCheckpoint, AuditEntry, Opposition
+from privacy.models import AuditEntry, Opposition
 from tests.conftest import audit_clock, log_end_signed
 from tests.web.conftest import (
     LOGINS,
     app_keyring,
     approve_exchange,
     csrf_of,
+    cut_audit_tail,
     load_register,
     request_exchange,
     tamper_audit_entry,
@@ -110,14 +111,19 @@ def test_an_exchange_page_shows_its_terms_whether_its_signature_holds_and_what_i
     assert client.get("/dpo/echanges/999").status_code == 404
 
 
-def test_audit_verification_shows_the_entry_where_the_log_was_tampered(
-    client_for: Client, engine: Engine
-) -> None:
+def _journal_of_five(client_for: Client, engine: Engine) -> tuple[TestClient, str]:
+    """Five entries in the log; the DPO's client on the journal page, and the page's form token."""
     with transaction(engine) as session:
         for i in range(5):
             audit.append(session, actor="equipe-donnees", action="essai", object_ref=f"objet-{i}")
     client = client_for("dpo")
-    token = csrf_of(client.get("/dpo/journal").text)
+    return client, csrf_of(client.get("/dpo/journal").text)
+
+
+def test_audit_verification_shows_the_entry_where_the_log_was_tampered(
+    client_for: Client, engine: Engine
+) -> None:
+    client, token = _journal_of_five(client_for, engine)
     intact = client.post("/dpo/journal/verifier", data={"csrf_token": token})
     assert "Journal intact" in intact.text
     tamper_audit_entry(engine, 3)
@@ -130,25 +136,12 @@ def test_the_journal_check_gives_a_landmark_that_finds_a_tail_cut_at_the_next_ch
 ) -> None:
     import re as regex
 
-    from sqlalchemy import delete, text
-
-    with transaction(engine) as session:
-        for i in range(5):
-            audit.append(session, actor="equipe-donnees", action="essai", object_ref=f"objet-{i}")
-    client = client_for("dpo")
-    token = csrf_of(client.get("/dpo/journal").text)
+    client, token = _journal_of_five(client_for, engine)
     first = client.post("/dpo/journal/verifier", data={"csrf_token": token}).text
     [noted] = regex.findall(r"prochaine vérification : <strong>(\d+:[0-9a-f]+)</strong>", first)
     intact = client.post("/dpo/journal/verifier", data={"csrf_token": token, "repere": noted}).text
     assert "Journal intact" in intact
-    with engine.begin() as connection:  # the newest entries cut, with every checkpoint
-        for table in ("privacy_audit", "privacy_audit_checkpoint"):
-            if engine.dialect.name == "postgresql":
-                connection.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
-            else:
-                connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
-        connection.execute(delete(AuditCheckpoint))
-        connection.execute(delete(AuditEntry).where(AuditEntry.seq >= 3))
+    cut_audit_tail(engine, 3)  # the newest entries cut, with every checkpoint
     cut = client.post("/dpo/journal/verifier", data={"csrf_token": token, "repere": noted}).text
     assert f"Journal altéré à partir de l'entrée n°{noted.split(':')[0]}." in cut
     assert "du repère noté manque" in cut

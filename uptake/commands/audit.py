@@ -16,10 +16,10 @@ from privacy.keys import fingerprint, load_public_key_pem
 from privacy.models import AuditEntry
 from uptake.audit_labels import ACTION_LABELS, action_label, entry_pairs
 from uptake.commands.actors import keyring_of
-from uptake.commands.numbers import ROWS_MAX
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 from uptake.db import transaction
+from uptake.limits import ROWS_MAX
 
 console = Console(emoji=False)
 # Below this many columns, `uptake audit show` writes an entry's day above its time.

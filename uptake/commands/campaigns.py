@@ -29,10 +29,10 @@ from outreach.selection import EXCLUSION_REASONS
 from outreach.templates import CHANNEL_NAMES, Renderer, check_campaign, format_euros
 from uptake import french
 from uptake.commands.actors import actor_name
-from uptake.commands.numbers import RECORD_ID_MAX
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 from uptake.health import campaign_names
+from uptake.limits import RECORD_ID_MAX
 from uptake.relay import caf_relay
 
 if TYPE_CHECKING:

@@ -16,10 +16,10 @@ from privacy import register as processing_register
 from privacy.canonical import caf_day, caf_stamp_text, utc_now
 from privacy.models import Exchange
 from uptake.commands.actors import ActorOption, actor_name, keyring_of
-from uptake.commands.numbers import RECORD_ID_MAX
 from uptake.commands.outputs import ReplaceOption, check_new_file
 from uptake.context import AppContext
 from uptake.db import transaction
+from uptake.limits import RECORD_ID_MAX
 from uptake.users import list_accounts
 
 console = Console(emoji=False)

@@ -11,10 +11,10 @@ from detection.records import STATUS_LABELS, STEP_LABELS, SUCCEEDED, RunRecord, 
 from detection.recovery import recover_interrupted_runs
 from detection.reference import load_reference
 from uptake import french
-from uptake.commands.numbers import RECORD_ID_MAX, ROWS_MAX
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 from uptake.db import transaction
+from uptake.limits import RECORD_ID_MAX, ROWS_MAX
 
 console = Console(emoji=False)
 

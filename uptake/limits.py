@@ -1,4 +1,4 @@
-"""The bounds of the numbers a command takes."""
+"""The bounds of the numbers a command or a page takes."""
 
 from __future__ import annotations
 

@@ -111,6 +111,8 @@ class DetectionRun(Base):
     counts_by_commune: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     flags_path: Mapped[str | None] = mapped_column(String(4096))
+    # The data folder that wrote the flags file (`privacy.datafolder`): a copy of it leaves it alone.
+    data_folder: Mapped[str | None] = mapped_column(String(4096))
     error_summary: Mapped[str | None] = mapped_column(Text)
     pid: Mapped[int | None] = mapped_column(Integer)
     host: Mapped[str | None] = mapped_column(String(255))

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from detection.records import FAILED, RUNNING, SUCCEEDED, DetectionRun, as_utc, utcnow
+from privacy.datafolder import own_file
 
 # A running run on another host is failed once its heartbeat is older than this.
 HEARTBEAT_EVERY_S = 15.0
@@ -44,12 +45,13 @@ def _is_gone(run: DetectionRun, host: str) -> bool:
     return heartbeat is None or utcnow() - heartbeat > STALE_AFTER
 
 
-def remove_outputs(run: DetectionRun, *, final_is_ours: bool) -> None:
+def remove_outputs(run: DetectionRun, data_folder: Path, *, final_is_ours: bool) -> None:
     """Remove what `run` wrote: its partial file and slices, and its final file when it is its own
-    (renamed by its publication; otherwise that path may hold another run's flags)."""
-    if run.flags_path is None:
+    (renamed by its publication; otherwise that path may hold another run's flags). Nothing is
+    removed outside `data_folder` that another data folder wrote (`privacy.datafolder`)."""
+    final = None if run.flags_path is None else own_file(run.flags_path, run.data_folder, data_folder)
+    if final is None:
         return
-    final = Path(run.flags_path)
     partial = temporary_path(final, run.id)
     for path in (final, partial) if final_is_ours else (partial,):
         with suppress(FileNotFoundError, NotADirectoryError):  # nothing there to remove
@@ -67,7 +69,7 @@ def _published_elsewhere(session: Session, run: DetectionRun) -> bool:
     return session.scalar(others.limit(1)) is not None
 
 
-def recover_interrupted_runs(engine: Engine) -> list[int]:
+def recover_interrupted_runs(engine: Engine, data_folder: Path) -> list[int]:
     """Mark `failed` every running run whose process is gone; return their ids.
 
     A run on this host is gone when its pid no longer exists (or belongs to a newer process); a
@@ -87,7 +89,7 @@ def recover_interrupted_runs(engine: Engine) -> list[int]:
                 )
                 # Killed while publishing, the run may have renamed its file already: it is its own
                 # unless another run published at that path.
-                remove_outputs(run, final_is_ours=not _published_elsewhere(session, run))
+                remove_outputs(run, data_folder, final_is_ours=not _published_elsewhere(session, run))
                 recovered.append(run.id)
     return recovered
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from detection.errors import DetectionError
 from detection.records import SUCCEEDED, DetectionFlag, DetectionRun
+from privacy.datafolder import own_file
 from privacy.rotation import Rekeyed, rekey_column
 
 
@@ -32,23 +34,39 @@ def rekey_flags(session: Session, mapping: Table) -> list[Rekeyed]:
     return [rekey_column(session, DetectionFlag.id_foyer, mapping, "drapeaux", "drapeaux")]
 
 
-def rekey_flag_files(engine: Engine, mapping: pl.DataFrame) -> list[Path]:
+@dataclass(frozen=True)
+class RekeyedFiles:
+    """The flags files a rotation rewrote, and those it left: another data folder's, outside this one
+    (`privacy.datafolder`), that this folder must not rewrite."""
+
+    rewritten: list[Path]
+    left: list[str]
+
+
+def rekey_flag_files(engine: Engine, mapping: pl.DataFrame, data_folder: Path) -> RekeyedFiles:
     """Rewrite the `flags.parquet` of every run whose flags are kept with the new pseudonyms (after
     the rotation's commit); the files rewritten. Each file is replaced whole (written beside it,
     then renamed), so an interruption leaves it as it was; a file that cannot be written is a
     `FlagFileNotRewritten`."""
     with Session(engine) as session:
-        paths = session.scalars(
-            select(DetectionRun.flags_path).where(
+        recorded = session.execute(
+            select(DetectionRun.flags_path, DetectionRun.data_folder).where(
                 DetectionRun.status == SUCCEEDED,
                 DetectionRun.flags_purged_at.is_(None),
                 DetectionRun.flags_path.is_not(None),
             )
         ).all()
+    paths: set[Path] = set()
+    left: set[str] = set()
+    for name, written_from in recorded:
+        path = own_file(str(name), written_from, data_folder)
+        if path is None:
+            left.add(str(name))
+        else:
+            paths.add(path)
     pairs = mapping.lazy().select(pl.col("ancien").alias("id_foyer"), "nouveau")
     rewritten = []
-    for name in sorted({p for p in paths if p}):
-        path = Path(name)
+    for path in sorted(paths):
         if not path.is_file():
             continue
         flags = pl.scan_parquet(path)
@@ -69,4 +87,4 @@ def rekey_flag_files(engine: Engine, mapping: pl.DataFrame) -> list[Path]:
                 raise FlagFileNotRewritten(path, type(exc).__name__) from None
             raise
         rewritten.append(path)
-    return rewritten
+    return RekeyedFiles(rewritten, sorted(left))

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from detection.records import SUCCEEDED, DetectionFlag, DetectionRun, as_utc, utcnow
 from privacy import audit
 from privacy.canonical import caf_day
+from privacy.datafolder import own_file
 from privacy.retention import first_day_past, kept_since
 
 # Aligned on the contact lists' 12 months (register entry): a campaign is launched within weeks of
@@ -40,6 +41,8 @@ class FlagsPurge:
     flags: int
     files_deleted: int
     kept_until: dt.date  # runs finished before this day had their flags deleted
+    # Flags files another data folder wrote outside itself (`privacy.datafolder`): left in place.
+    files_left: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ def flags_kept_until(months: int, now: dt.datetime) -> dt.datetime:
 
 def purge_flags(
     session: Session,
+    data_folder: Path,
     *,
     actor: str,
     months: int = FLAGS_RETENTION_MONTHS,
@@ -102,12 +106,15 @@ def purge_flags(
         .order_by(DetectionRun.id)
     ).all()
     flags = files = 0
+    left: list[str] = []
     for run in due:
         result = session.execute(delete(DetectionFlag).where(DetectionFlag.run_id == run.id))
         deleted = cast("CursorResult[Any]", result).rowcount
         flags += deleted
-        file_deleted = _delete_file(session, run)
-        files += file_deleted
+        file_deleted = _delete_file(session, run, data_folder)
+        if file_deleted is None:
+            left.append(str(run.flags_path))
+        files += bool(file_deleted)
         run.flags_purged_at = moment
         run.publication_key = None
         finished = as_utc(run.finished_at)
@@ -116,17 +123,23 @@ def purge_flags(
             actor=actor,
             action="purge.drapeaux",
             object_ref=f"execution:{run.id}",
-            counts={"drapeaux": deleted, "fichiers": int(file_deleted)},
+            counts={"drapeaux": deleted, "fichiers": int(bool(file_deleted))},
             details={
                 "termine_le": caf_day(finished).isoformat() if finished else None,
                 "conservation_mois": months,
-            },
+            }
+            | (
+                {"fichiers_laisses": [run.flags_path], "ecrits_depuis": run.data_folder}
+                if file_deleted is None
+                else {}
+            ),
         )
     session.flush()
-    return FlagsPurge(len(due), flags, files, caf_day(limit))
+    return FlagsPurge(len(due), flags, files, caf_day(limit), tuple(left))
 
 
-def _delete_file(session: Session, run: DetectionRun) -> bool:
+def _delete_file(session: Session, run: DetectionRun, data_folder: Path) -> bool | None:
+    """Whether `run`'s flags file was deleted; None when it is another data folder's, left alone."""
     if run.flags_path is None:
         return False
     newer_at_same_path = select(DetectionRun.id).where(
@@ -136,7 +149,9 @@ def _delete_file(session: Session, run: DetectionRun) -> bool:
     )
     if session.scalar(newer_at_same_path.limit(1)) is not None:
         return False
-    path = Path(run.flags_path)
+    path = own_file(run.flags_path, run.data_folder, data_folder)
+    if path is None:
+        return None
     try:
         path.unlink()
     except FileNotFoundError:  # removed by hand already

@@ -65,6 +65,7 @@ from detection.recovery import (
 )
 from detection.validation import ExtractRejected, ScreenedExtract, ValidatedExtract, screen_extract
 from privacy import audit
+from privacy.datafolder import folder_name
 from rules.catalogue import Catalogue, load_catalogue
 from rules.compiler import CompiledCatalogue, compile_catalogue
 from rules.parameters import Parameters, load_parameters
@@ -86,6 +87,7 @@ CARRIED_COLUMNS = (
 STEP_DELAY_ENV = "UPTAKE_RUN_STEP_DELAY"
 
 FLAGS_FILE = "flags.parquet"
+RUNS_DIR = "runs"  # in the data folder, one folder per run (unless `--out`)
 # Households evaluated per slice of a very large extract. The flags stream in bounded memory, but
 # not flat: measured 0.7 GB at 2M households and 1.1 GB at 14M (one slice: the fastest); slicing
 # keeps extracts beyond the national size under that.
@@ -349,7 +351,7 @@ class DetectionRunner:
         self,
         engine: Engine,
         geography: Geography,
-        runs_dir: Path,
+        data_folder: Path,
         *,
         progress: Progress | None = None,
         rows_progress: RowsProgress | None = None,
@@ -357,7 +359,7 @@ class DetectionRunner:
     ) -> None:
         self.engine = engine
         self.geography = geography
-        self.runs_dir = runs_dir
+        self.data_folder = data_folder
         self.progress = progress or (lambda _step: None)
         self.rows_progress = rows_progress
         self._renamed: set[int] = set()  # runs whose publication moved their file to its final path
@@ -371,7 +373,7 @@ class DetectionRunner:
         instead of two); its flags stay unpublished until the rows passed, and a rejection then
         removes them and records the run as rejected, as when the file is refused at once.
         """
-        recover_interrupted_runs(self.engine)
+        recover_interrupted_runs(self.engine, self.data_folder)
         clock = _Clock()
         started = utcnow()
 
@@ -432,8 +434,8 @@ class DetectionRunner:
         try:
             self._pause(run_id)
             # Absolute: the purge, the web pages and the daemon may work from another folder.
-            final = ((request.out_dir or self.runs_dir / str(run_id)) / FLAGS_FILE).absolute()
-            self._set(run_id, flags_path=str(final))
+            final = ((request.out_dir or self.data_folder / RUNS_DIR / str(run_id)) / FLAGS_FILE).absolute()
+            self._set(run_id, flags_path=str(final), data_folder=folder_name(self.data_folder))
             self.progress("evaluation")
             with clock.step("evaluation"):
                 partial = temporary_path(final, run_id)
@@ -645,7 +647,7 @@ class DetectionRunner:
             run.error_summary = summary
             run.timings = dict(clock.timings)
             # The final file is this run's only if its publication renamed it there, then failed.
-            remove_outputs(run, final_is_ours=run_id in self._renamed)
+            remove_outputs(run, self.data_folder, final_is_ours=run_id in self._renamed)
 
     def _record_rejection(
         self,

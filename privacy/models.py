@@ -131,6 +131,8 @@ class PersonalOutput(Base):
     label: Mapped[str] = mapped_column(String(200))
     path: Mapped[str] = mapped_column(Text)
     encrypted_path: Mapped[str] = mapped_column(Text)
+    # The data folder that wrote the files (`privacy.datafolder`): a copy of it leaves them alone.
+    data_folder: Mapped[str | None] = mapped_column(Text)
     key_name: Mapped[str] = mapped_column(String(120))
     sha256: Mapped[str] = mapped_column(String(64))
     fields: Mapped[list[str]] = mapped_column(JSON)

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from privacy import audit, exchanges
 from privacy.canonical import caf_day, caf_midnight, caf_stamp_day, utc_now, utc_stamp
+from privacy.datafolder import folder_name, own_file
 from privacy.directory import PERSONAL_FIELDS, PSEUDONYM_COLUMN
 from privacy.errors import DecisionInvalid, ExchangeRefused, PrivacyError, UnknownObject
 from privacy.keys import Keyring
@@ -85,6 +86,11 @@ class WrittenOutput:
 def outputs_dir(keyring_home: Path) -> Path:
     """Where the encrypted copies of personal outputs are kept (beside the keys, in the data folder)."""
     return keyring_home / "sorties-chiffrees"
+
+
+def _data_folder(keyring: Keyring) -> Path:
+    """The data folder at work: the one holding the keyring."""
+    return keyring.keys_dir.parent
 
 
 def _serialise(content: pl.DataFrame | bytes | str, path: Path) -> bytes:
@@ -151,7 +157,7 @@ def write_personal_output(
     data = _serialise(content, path)
     output_id = uuid.uuid4().hex
     key_name = f"sortie-{output_id}"
-    encrypted_path = outputs_dir(keyring.keys_dir.parent) / f"{output_id}.bin"
+    encrypted_path = outputs_dir(_data_folder(keyring)) / f"{output_id}.bin"
     digest = hashlib.sha256(data).hexdigest()
     try:
         batch_key = secrets.token_bytes(32)
@@ -164,7 +170,8 @@ def write_personal_output(
             exchange_id=granted.exchange_id,
             label=label,
             path=str(path.resolve()),
-            encrypted_path=str(encrypted_path),
+            encrypted_path=str(encrypted_path.absolute()),
+            data_folder=folder_name(_data_folder(keyring)),
             key_name=key_name,
             sha256=digest,
             fields=sorted(personal),
@@ -246,7 +253,10 @@ def read_output(
         raise PrivacyError(
             f"la sortie {output_id} a été purgée le {caf_stamp_day(record.purged_at)} : elle n'existe plus"
         )
-    blob = Path(record.encrypted_path).read_bytes()
+    copy = own_file(record.encrypted_path, record.data_folder, _data_folder(keyring))
+    if copy is None:  # never: the copy is written inside the data folder
+        raise PrivacyError(f"la copie chiffrée de la sortie {output_id} est hors du dossier de données")
+    blob = copy.read_bytes()
     return decrypt_copy(keyring, record.key_name, output_id, blob)
 
 
@@ -259,14 +269,27 @@ def decrypt_copy(keyring: Keyring, key_name: str, output_id: str, blob: bytes) -
         raise PrivacyError(f"copie chiffrée de la sortie {output_id} altérée") from None
 
 
+@dataclass(frozen=True)
+class OutputPurge:
+    """What purging one output did to its files and its key."""
+
+    files_deleted: int
+    keys_destroyed: int
+    # Files another data folder wrote outside itself (this folder is a copy of it, or was moved):
+    # not this folder's to delete.
+    files_left: tuple[str, ...]
+
+
 def _purge_output(
     session: Session, keyring: Keyring, record: PersonalOutput, *, actor: str, now: datetime, why: str = ""
-) -> tuple[int, int]:
-    """Delete one output's files and destroy its key; audited. (files deleted, keys destroyed)."""
-    files = 0
+) -> OutputPurge:
+    """Delete one output's files and destroy its key; audited."""
+    files, left = 0, []
     for name in (record.path, record.encrypted_path):
-        target = Path(name)
-        if target.exists():
+        target = own_file(name, record.data_folder, _data_folder(keyring))
+        if target is None:
+            left.append(name)
+        elif target.exists():
             target.unlink()
             files += 1
     keys = keyring.destroy(record.key_name)
@@ -277,6 +300,9 @@ def _purge_output(
     }
     if why:
         details["motif"] = why
+    if left:
+        details["fichiers_laisses"] = left
+        details["ecrits_depuis"] = record.data_folder
     audit.append(
         session,
         actor=actor,
@@ -285,7 +311,7 @@ def _purge_output(
         output_sha256=record.sha256,
         details=details,
     )
-    return files, keys
+    return OutputPurge(files, keys, tuple(left))
 
 
 def held_outputs(session: Session, exchange_id: int) -> list[PersonalOutput]:
@@ -333,21 +359,32 @@ def _early_purge_reason(exchange: Exchange, today: date) -> str:
     )
 
 
+@dataclass(frozen=True)
+class ExchangeOutputsPurge:
+    """What purging the outputs of one exchange did."""
+
+    outputs: int
+    files_deleted: int
+    files_left: tuple[str, ...]  # another data folder's files (`OutputPurge.files_left`)
+
+
 def purge_exchange_outputs(
     session: Session, keyring: Keyring, exchange_id: int, *, actor: str, now: datetime | None = None
-) -> tuple[int, int]:
+) -> ExchangeOutputsPurge:
     """Purge now every output still held for a revoked or expired exchange, whatever its retention end.
 
-    Returns (outputs purged, files deleted). Each output is audited as a purge with its reason. An
-    exchange whose approval is still in force is refused: revoke it first.
+    Each output is audited as a purge with its reason. An exchange whose approval is still in force
+    is refused: revoke it first.
     """
     moment = now or utc_now()
     why = _early_purge_reason(exchanges.get(session, exchange_id), caf_day(moment))
     records = held_outputs(session, exchange_id)
-    files = 0
-    for record in records:
-        files += _purge_output(session, keyring, record, actor=actor, now=moment, why=why)[0]
-    return len(records), files
+    done = [_purge_output(session, keyring, record, actor=actor, now=moment, why=why) for record in records]
+    return ExchangeOutputsPurge(
+        len(records),
+        sum(one.files_deleted for one in done),
+        tuple(name for one in done for name in one.files_left),
+    )
 
 
 @dataclass(frozen=True)
@@ -357,6 +394,7 @@ class PurgeReport:
     outputs: int
     files_deleted: int
     keys_destroyed: int
+    files_left: tuple[str, ...]  # another data folder's files (`OutputPurge.files_left`)
     exchanges: int
     oppositions: int
     audit_entries: int | None  # None: the log failed verification and was left untouched
@@ -377,7 +415,6 @@ def purge(
     """
     moment = now or utc_now()
     today = caf_day(moment)
-    files = keys = 0
     expired = list(
         session.scalars(
             select(PersonalOutput).where(
@@ -385,10 +422,7 @@ def purge(
             )
         )
     )
-    for record in expired:
-        deleted, destroyed = _purge_output(session, keyring, record, actor=actor, now=moment)
-        files += deleted
-        keys += destroyed
+    done = [_purge_output(session, keyring, record, actor=actor, now=moment) for record in expired]
     trace_limit = add_months(today, -EXCHANGE_TRACE_MONTHS)
     old_exchanges = list(session.scalars(select(Exchange.id).where(Exchange.expires_on < trace_limit)))
     if old_exchanges:
@@ -408,7 +442,15 @@ def purge(
             before=caf_midnight(add_months(today, -audit_months)),
             actor=actor,
         )
-    report = PurgeReport(len(expired), files, keys, len(old_exchanges), old_oppositions, pruned)
+    report = PurgeReport(
+        len(expired),
+        sum(one.files_deleted for one in done),
+        sum(one.keys_destroyed for one in done),
+        tuple(name for one in done for name in one.files_left),
+        len(old_exchanges),
+        old_oppositions,
+        pruned,
+    )
     audit.append(
         session,
         actor=actor,
@@ -416,6 +458,7 @@ def purge(
         counts={
             "sorties": report.outputs,
             "fichiers_supprimes": report.files_deleted,
+            "fichiers_laisses": len(report.files_left),
             "cles_detruites": report.keys_destroyed,
             "echanges": report.exchanges,
             "oppositions": report.oppositions,

@@ -279,7 +279,7 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
         log_event(logger, "no_new_extract", schedule=schedule)
         return {"status": "older_month" if stale else "nothing_to_do", **said}
     extract, older = found
-    runner = DetectionRunner(ctx.engine, ctx.geography, ctx.settings.home / "runs", stop=STOP)
+    runner = DetectionRunner(ctx.engine, ctx.geography, ctx.settings.home, stop=STOP)
     try:
         trigger = f"planification {schedule}".strip()
         outcome = runner.run(RunRequest(extract=extract, trigger=trigger, actor="planificateur"))
@@ -817,7 +817,7 @@ def purge_everything(
 
     folders = drop_folders(list_schedules(ctx.engine))
     folders += [folder / sub for folder in extra_drop_folders for sub in KEPT_DIRS]
-    flags = purge_flags(session, actor=actor, months=flags_months)
+    flags = purge_flags(session, ctx.settings.home, actor=actor, months=flags_months)
     extracts = purge_archived_extracts(session, sorted(set(folders)), actor=actor, months=flags_months)
     history = purge_history(session, actor=actor)
     outputs = retention.purge(session, ctx.keyring, actor=actor, audit_months=audit_months)

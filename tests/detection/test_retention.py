@@ -56,18 +56,18 @@ def _finished(engine: Engine, run_id: int) -> dt.datetime:
 def test_flags_past_their_retention_are_deleted_with_their_file_and_the_run_record_stays(
     engine: Engine, geography: Geography, extract: Path, tmp_path: Path
 ) -> None:
-    run = DetectionRunner(engine, geography, tmp_path / "runs").run(RunRequest(extract)).run
+    run = DetectionRunner(engine, geography, tmp_path).run(RunRequest(extract)).run
     flags_file = Path(run.flags_path or "")
     assert flags_file.exists() and _flags_of(engine, run.id) == run.flags_count > 0
     finished = _finished(engine, run.id)
 
     with Session(engine) as session, session.begin():  # eleven months later: kept
-        early = purge_flags(session, actor="dpo", months=12, now=finished + dt.timedelta(days=335))
+        early = purge_flags(session, tmp_path, actor="dpo", months=12, now=finished + dt.timedelta(days=335))
     assert early.runs == 0 and flags_file.exists() and _flags_of(engine, run.id) == run.flags_count
 
     thirteen_months_later = finished + dt.timedelta(days=400)
     with Session(engine) as session, session.begin():
-        report = purge_flags(session, actor="dpo", months=12, now=thirteen_months_later)
+        report = purge_flags(session, tmp_path, actor="dpo", months=12, now=thirteen_months_later)
 
     assert (report.runs, report.flags, report.files_deleted) == (1, run.flags_count, 1)
     assert _flags_of(engine, run.id) == 0
@@ -80,18 +80,18 @@ def test_flags_past_their_retention_are_deleted_with_their_file_and_the_run_reco
     assert entry.object_ref == f"execution:{run.id}" and entry.actor == "dpo"
 
     with Session(engine) as session, session.begin():  # done once
-        again = purge_flags(session, actor="dpo", months=12, now=thirteen_months_later)
+        again = purge_flags(session, tmp_path, actor="dpo", months=12, now=thirteen_months_later)
     assert again.runs == 0
 
 
 def test_the_same_extract_run_again_after_the_purge_publishes_new_flags(
     engine: Engine, geography: Geography, extract: Path, tmp_path: Path
 ) -> None:
-    runner = DetectionRunner(engine, geography, tmp_path / "runs")
+    runner = DetectionRunner(engine, geography, tmp_path)
     first = runner.run(RunRequest(extract)).run
     assert runner.run(RunRequest(extract)).reused  # recognised while its flags are kept
     with Session(engine) as session, session.begin():
-        purge_flags(session, actor="dpo", now=_finished(engine, first.id) + dt.timedelta(days=400))
+        purge_flags(session, tmp_path, actor="dpo", now=_finished(engine, first.id) + dt.timedelta(days=400))
 
     again = runner.run(RunRequest(extract))
 
@@ -103,7 +103,7 @@ def test_the_same_extract_run_again_after_the_purge_publishes_new_flags(
 def test_a_file_another_run_published_later_at_the_same_path_is_not_deleted(
     engine: Engine, geography: Geography, extract: Path, tmp_path: Path
 ) -> None:
-    runner = DetectionRunner(engine, geography, tmp_path / "runs")
+    runner = DetectionRunner(engine, geography, tmp_path)
     shared = tmp_path / "sortie"
     old = runner.run(RunRequest(extract, out_dir=shared)).run
     Path(old.flags_path or "").unlink()  # removed by hand, and the folder given again months later
@@ -114,7 +114,7 @@ def test_a_file_another_run_published_later_at_the_same_path_is_not_deleted(
         session.get_one(DetectionRun, new.id).finished_at = six_months_later
 
     with Session(engine) as session, session.begin():
-        report = purge_flags(session, actor="dpo", now=six_months_later + dt.timedelta(days=200))
+        report = purge_flags(session, tmp_path, actor="dpo", now=six_months_later + dt.timedelta(days=200))
 
     assert (report.runs, report.files_deleted) == (1, 0)
     assert _flags_of(engine, old.id) == 0 and _flags_of(engine, new.id) == new.flags_count
@@ -147,7 +147,7 @@ def test_the_day_said_for_the_deletion_is_exact_for_every_day_including_month_en
 def test_the_day_said_for_the_deletion_is_the_first_day_a_purge_deletes_the_flags(
     engine: Engine, geography: Geography, extract: Path, tmp_path: Path
 ) -> None:
-    run = DetectionRunner(engine, geography, tmp_path / "runs").run(RunRequest(extract)).run
+    run = DetectionRunner(engine, geography, tmp_path).run(RunRequest(extract)).run
     # Six months after a 30 November is a 30 May, and 31 May goes back to 30 November: the day said
     # must be 1 June (a CI run on 30 November found this).
     with Session(engine) as session, session.begin():
@@ -160,9 +160,9 @@ def test_the_day_said_for_the_deletion_is_the_first_day_a_purge_deletes_the_flag
     that_day = dt.datetime.combine(kept.deleted_from, dt.time(0, 1), tzinfo=PARIS)
 
     with Session(engine) as session, session.begin():
-        assert purge_flags(session, actor="dpo", months=6, now=day_before).runs == 0
+        assert purge_flags(session, tmp_path, actor="dpo", months=6, now=day_before).runs == 0
     with Session(engine) as session, session.begin():
-        assert purge_flags(session, actor="dpo", months=6, now=that_day).runs == 1
+        assert purge_flags(session, tmp_path, actor="dpo", months=6, now=that_day).runs == 1
         assert kept_flags(session) == []
 
 

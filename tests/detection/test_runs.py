@@ -60,7 +60,7 @@ def territory_extract(tmp_path_factory: pytest.TempPathFactory, geography: Geogr
 
 
 def _runner(engine: Engine, geography: Geography, tmp_path: Path, **kwargs: object) -> DetectionRunner:
-    return DetectionRunner(engine, geography, tmp_path / "runs", **kwargs)  # type: ignore[arg-type]
+    return DetectionRunner(engine, geography, tmp_path, **kwargs)  # type: ignore[arg-type]
 
 
 def test_territory_run_finds_the_generators_non_claimants(
@@ -288,7 +288,7 @@ def test_a_running_run_whose_process_is_gone_is_marked_failed_and_its_files_remo
     leftover = tmp_path / f".flags.parquet.partiel-{ids[0]}"
     leftover.write_bytes(b"partial")
 
-    assert recover_interrupted_runs(engine) == [ids[0]]
+    assert recover_interrupted_runs(engine, tmp_path) == [ids[0]]
     with Session(engine) as session:
         statuses = [session.get_one(DetectionRun, i).status for i in ids]
     assert statuses == [FAILED, RUNNING, RUNNING]
@@ -384,7 +384,7 @@ def test_an_interrupted_run_whose_output_path_cannot_exist_is_still_recovered(
                 flags_path=str(tmp_path / "fichier" / "flags.parquet"),
             )
         )
-    assert len(recover_interrupted_runs(engine)) == 1
+    assert len(recover_interrupted_runs(engine, tmp_path)) == 1
     run = latest_run(engine, status=None)
     assert run is not None and run.status == FAILED
 

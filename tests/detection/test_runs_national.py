@@ -49,7 +49,7 @@ def test_a_national_run_keeps_every_household_and_carries_distances(
     extract = tmp_path / "national.parquet"
     write_synthetic(SynthesisSpec(households=3_000, seed=2), commune_table(national.reference, None), extract)
 
-    run = DetectionRunner(engine, national, tmp_path / "runs").run(RunRequest(extract)).run
+    run = DetectionRunner(engine, national, tmp_path).run(RunRequest(extract)).run
 
     assert run.households_in_territory == 3_000 and run.households_out_of_territory == 0
     flags = load_flags(engine, run.id)
@@ -75,7 +75,7 @@ def test_overseas_households_outside_a_rules_champ_are_not_flagged_and_the_run_s
     )
     households.write_parquet(extract)
 
-    run = DetectionRunner(engine, national, tmp_path / "runs").run(RunRequest(extract)).run
+    run = DetectionRunner(engine, national, tmp_path).run(RunRequest(extract)).run
 
     flags = load_flags(engine, run.id)
     departments = flags.group_by("regle").agg(pl.col("code_commune").str.slice(0, 3).unique().sort())

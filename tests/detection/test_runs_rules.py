@@ -45,7 +45,7 @@ def _edit(folder: Path, old: str, new: str) -> None:
 def test_a_run_keeps_each_rule_version_digest_and_the_parameter_values_it_used(
     engine: Engine, geography: Geography, extract: Path, tmp_path: Path
 ) -> None:
-    run = DetectionRunner(engine, geography, tmp_path / "runs").run(RunRequest(extract)).run
+    run = DetectionRunner(engine, geography, tmp_path).run(RunRequest(extract)).run
     with Session(engine) as session:
         record = session.get_one(DetectionRun, run.id).rules_record
     assert record is not None
@@ -59,7 +59,7 @@ def test_a_rule_changed_without_a_new_version_is_refused_until_its_version_is_ra
     engine: Engine, geography: Geography, extract: Path, tmp_path: Path
 ) -> None:
     folder = _catalogue_copy(tmp_path)
-    runner = DetectionRunner(engine, geography, tmp_path / "runs")
+    runner = DetectionRunner(engine, geography, tmp_path)
     runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder))
     _edit(folder, "expression: loyer > 0 et", "expression: loyer > 10 et")
 
@@ -99,7 +99,7 @@ def test_a_relative_output_folder_is_recorded_absolute_so_that_the_purge_finds_i
     engine: Engine, geography: Geography, extract: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    runner = DetectionRunner(engine, geography, tmp_path / "runs")
+    runner = DetectionRunner(engine, geography, tmp_path)
     run = runner.run(RunRequest(extract, rule_ids=(RULE,), out_dir=Path("sortie"))).run
     assert run.flags_path == str(tmp_path / "sortie" / "flags.parquet")
 

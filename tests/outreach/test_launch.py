@@ -11,6 +11,7 @@ import re
 import zipfile
 from dataclasses import replace
 from email import policy
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -147,11 +148,13 @@ def test_unknown_run_is_a_clear_error(make_world) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_run_whose_flags_were_purged_cannot_be_launched_and_the_error_says_so(make_world) -> None:
+def test_a_run_whose_flags_were_purged_cannot_be_launched_and_the_error_says_so(
+    make_world, tmp_path: Path
+) -> None:
     world = make_world()
     run_id = world.store_run(flags_frame([flag(1), flag(2)]))
     with Session(world.engine) as session, session.begin():
-        purge_flags(session, actor="dpo", now=NOW + dt.timedelta(days=400))
+        purge_flags(session, tmp_path, actor="dpo", now=NOW + dt.timedelta(days=400))
 
     with pytest.raises(RunFlagsPurged, match=rf"exécution n° {run_id} ont été supprimés le \d\d/\d\d/2027"):
         launch_campaign(world.env, campaign_22(), run_id, out_dir=world.out_dir, now=NOW)

@@ -212,10 +212,8 @@ def test_the_outputs_of_a_revoked_exchange_can_be_destroyed_at_once(
     with transaction(engine) as session:
         (record,) = retention.held_outputs(session, approved)
         exchanges.revoke(session, approved, dpo="dpo", motif="Fuite chez le prestataire", now=later(2))
-        assert retention.purge_exchange_outputs(session, keyring, approved, actor="dpo", now=later(2)) == (
-            1,
-            2,
-        )
+        purged = retention.purge_exchange_outputs(session, keyring, approved, actor="dpo", now=later(2))
+        assert purged == retention.ExchangeOutputsPurge(1, 2, ())
         assert retention.held_outputs(session, approved) == []
         purge_entry = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "purge.sortie").order_by(AuditEntry.seq.desc())

@@ -119,7 +119,7 @@ def test_the_outputs_of_an_expired_approval_can_be_destroyed_before_their_retent
         entry = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "purge.sortie").order_by(AuditEntry.seq.desc())
         ).first()
-    assert purged == (1, 2) and not out.exists()
+    assert purged == retention.ExchangeOutputsPurge(1, 2, ()) and not out.exists()
     assert entry is not None and entry.details is not None and "approbation expirée" in entry.details
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import shutil
 from pathlib import Path
 
 import polars as pl
+from sqlalchemy import select
 
 from privacy import exchanges, retention
 from privacy.keys import open_keyring, public_key_pem
+from privacy.models import AuditEntry
 from uptake.db import make_engine, transaction
 
 
@@ -119,3 +123,41 @@ def test_a_landmark_noted_at_one_verification_finds_a_tail_cut_at_the_next(cli, 
     assert f"Journal altéré : l'entrée n°{seq} du repère noté manque" in said
     malformed = cli("audit", "verify", "--repere", "abc")
     assert malformed.code == 2 and "repère « abc » illisible" in " ".join(malformed.output.split())
+
+
+def test_a_copy_of_the_data_folder_purges_its_own_outputs_and_leaves_the_originals(
+    cli, uptake_home: Path, tmp_path: Path
+) -> None:
+    # A backup restored elsewhere to check it: its database names the original's files.
+    _approved_exchange(cli)
+    inside = uptake_home / "campagnes" / "c1" / "sms.csv"
+    outside = tmp_path / "export" / "sms.csv"  # a folder given with --out
+    _write_a_list(uptake_home, inside)
+    _write_a_list(uptake_home, outside)
+    originals = [inside, outside, *(uptake_home / "sorties-chiffrees").iterdir()]
+    assert len(originals) == 4
+    copy = tmp_path / "copie"
+    shutil.copytree(uptake_home, copy)
+
+    revoked = cli(
+        "exchanges", "revoke", "1", "--dpo", "DPO", "--motif", "Essai de restauration", "--purger-sorties",
+        env={"UPTAKE_HOME": str(copy)},
+    )  # fmt: skip
+
+    assert revoked.code == 0, revoked.output
+    assert all(path.exists() for path in originals)
+    assert not (copy / "campagnes" / "c1" / "sms.csv").exists()
+    assert not list((copy / "sorties-chiffrees").iterdir())
+    assert "1 fichier(s) laissé(s) en place, non supprimé(s)" in revoked.stdout
+    assert f"  {outside}\n" in revoked.stdout and str(copy) in revoked.stdout
+    engine = make_engine(f"sqlite:///{copy / 'uptake.sqlite3'}")
+    with transaction(engine) as session:
+        purges = session.scalars(select(AuditEntry).where(AuditEntry.action == "purge.sortie")).all()
+    engine.dispose()
+    left = [json.loads(entry.details or "{}").get("fichiers_laisses") for entry in purges]
+    assert sorted(left, key=bool) == [None, [str(outside)]]
+
+    in_place = cli("exchanges", "revoke", "1", "--dpo", "DPO", "--motif", "Fuite", "--purger-sorties")
+    assert in_place.code == 0, in_place.output
+    assert "laissé" not in in_place.stdout
+    assert not any(path.exists() for path in originals)

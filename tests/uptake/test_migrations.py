@@ -113,3 +113,35 @@ def test_a_migration_file_with_a_computed_revision_leaves_the_decision_to_alembi
     monkeypatch.setattr(uptake.db, "_migration_dirs", lambda: [str(folder)])
 
     assert newest_revisions() is None
+
+
+def test_files_recorded_before_their_data_folder_was_noted_get_it_from_their_paths(engine: Engine) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    config = alembic_config(engine)
+    command.downgrade(config, "detection@-1")
+    command.downgrade(config, "privacy@-1")
+    home = "/srv/uptake"
+    run = (
+        "INSERT INTO detection_runs (id, status, trigger, extract_name, rule_versions, forced,"
+        " counts_by_rule, counts_by_commune, timings, started_at, flags_path)"
+        " VALUES (:id, 'succeeded', 'cli', 'x.parquet', '{}', false, '{}', '{}', '{}',"
+        " '2026-11-01 06:00:00+00', :path)"
+    )
+    output = (
+        "INSERT INTO privacy_output (id, exchange_id, label, path, encrypted_path, key_name, sha256, fields,"
+        " created_at, retention_until) VALUES ('a1', 1, 'sms', '/ailleurs/sms.csv', :copy, 'sortie-a1',"
+        " :sha, '[]', '2026-11-01T06:00:00Z', '2027-01-01')"
+    )
+    with engine.begin() as connection:
+        connection.execute(text(run), {"id": 7, "path": f"{home}/runs/7/flags.parquet"})
+        connection.execute(text(run), {"id": 8, "path": "/exports/flags.parquet"})  # given with --out
+        connection.execute(text(output), {"copy": f"{home}/sorties-chiffrees/a1.bin", "sha": "0" * 64})
+
+    upgrade(engine)
+
+    with engine.connect() as connection:
+        runs = dict(connection.execute(text("SELECT id, data_folder FROM detection_runs ORDER BY id")).all())
+        outputs = connection.execute(text("SELECT data_folder FROM privacy_output")).scalars().all()
+    assert runs == {7: home, 8: home} and outputs == [home]

@@ -125,7 +125,7 @@ def test_the_launch_job_takes_the_run_of_the_newest_month_not_the_last_created(
     assert detection_job(inbox=str(inbox), schedule="mensuel")["status"] == "succeeded"
     ctx = AppContext.from_env()
     # July processed by hand afterwards: the newest run by id, of an older month.
-    runner = DetectionRunner(ctx.engine, ctx.geography, ctx.settings.home / "runs")
+    runner = DetectionRunner(ctx.engine, ctx.geography, ctx.settings.home)
     runner.run(RunRequest(extract=months[JULY]))
     august, july = _runs(home_engine)
     assert july.id > august.id and july.mois_reference == JULY

@@ -357,7 +357,7 @@ def test_purges_page_tells_the_dpo_whether_a_purge_runs_and_how_the_last_one_end
 
 
 def test_purges_page_tells_the_dpo_which_runs_flags_are_kept_and_until_when(
-    client_for: Client, engine: Engine
+    client_for: Client, engine: Engine, tmp_path: Path
 ) -> None:
     import datetime as dt
 
@@ -386,7 +386,7 @@ def test_purges_page_tells_the_dpo_which_runs_flags_are_kept_and_until_when(
     from detection.retention import purge_flags
 
     with transaction(engine) as session:
-        purge_flags(session, actor="dpo1", now=dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
+        purge_flags(session, tmp_path, actor="dpo1", now=dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
     page = client_for("dpo").get("/dpo/purges").text
     assert "Aucun drapeau conservé." in page
     assert re.search(

@@ -140,7 +140,7 @@ def register(app: typer.Typer) -> None:
         runner = DetectionRunner(
             ctx.engine,
             ctx.geography,
-            home / "runs",
+            home,
             progress=lambda step: _say(f"· {STEP_LABELS.get(step, step)}"),
         )
         run = runner.run(RunRequest(extract=extract, trigger="demo", actor=DEMO_ACTOR)).run

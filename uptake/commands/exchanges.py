@@ -16,7 +16,7 @@ from privacy import register as processing_register
 from privacy.canonical import caf_day, caf_stamp_text, utc_now
 from privacy.models import Exchange
 from uptake.commands.actors import ActorOption, actor_name, keyring_of
-from uptake.commands.outputs import ReplaceOption, check_new_file
+from uptake.commands.outputs import ReplaceOption, check_new_file, print_files_left
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.limits import RECORD_ID_MAX
@@ -233,14 +233,17 @@ def register_commands(app: typer.Typer) -> None:
             checked = _check_dpo(session, dpo)
             exchanges.revoke(session, exchange_id, dpo=dpo, motif=motif)
             purged = (
-                retention.purge_exchange_outputs(session, keyring, exchange_id, actor=dpo)[0] if purger else 0
+                retention.purge_exchange_outputs(session, keyring, exchange_id, actor=dpo) if purger else None
             )
             held = retention.held_outputs(session, exchange_id)
         if not checked:
             _warn_unchecked_dpo(dpo)
         console.print(f"Échange n°{exchange_id} révoqué : plus aucune sortie ne peut l'utiliser.")
-        if purger:
-            console.print(f"{purged} sortie(s) produite(s) sous cet échange purgée(s) (fichiers et clés).")
+        if purged is not None:
+            console.print(
+                f"{purged.outputs} sortie(s) produite(s) sous cet échange purgée(s) (fichiers et clés)."
+            )
+            print_files_left(purged.files_left, ctx.settings.home, "supprimé")
         elif held:
             last = max(record.retention_until for record in held)
             console.print(
@@ -268,12 +271,12 @@ def register_commands(app: typer.Typer) -> None:
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:
-            purged, files = retention.purge_exchange_outputs(
-                session, keyring, exchange_id, actor=actor_name(acteur)
-            )
+            purged = retention.purge_exchange_outputs(session, keyring, exchange_id, actor=actor_name(acteur))
         console.print(
-            f"{purged} sortie(s) de l'échange n°{exchange_id} purgée(s) ({files} fichier(s) supprimé(s))."
+            f"{purged.outputs} sortie(s) de l'échange n°{exchange_id} purgée(s) "
+            f"({purged.files_deleted} fichier(s) supprimé(s))."
         )
+        print_files_left(purged.files_left, ctx.settings.home, "supprimé")
 
     app.add_typer(group, name="exchanges")
 

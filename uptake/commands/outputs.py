@@ -24,3 +24,18 @@ def check_new_file(path: Path, *, option: str, replace: bool = False) -> None:
             f"{path} existe déjà : choisissez un autre nom, ou ajoutez --remplacer pour l'écraser",
             param_hint=option,
         )
+
+
+def print_files_left(left: list[str] | tuple[str, ...], home: Path, done: str) -> None:
+    """Say which recorded files were left alone: another data folder wrote them outside itself, and
+    this one (`home`) is a copy of it or was moved (`privacy.datafolder`). `done`: what was not done
+    to them, as a past participle (« supprimé »)."""
+    if not left:
+        return
+    typer.echo(
+        f"{len(left)} fichier(s) laissé(s) en place, non {done}(s) : écrits hors du dossier de données par "
+        f"un autre dossier de données, dont celui-ci ({home}) est une copie ou qu'il remplace après un "
+        "déplacement. S'ils doivent disparaître, faites-le depuis le dossier d'origine, ou à la main :"
+    )
+    for name in left:
+        typer.echo(f"  {name}")

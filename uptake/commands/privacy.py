@@ -17,7 +17,7 @@ from privacy.keys import fingerprint, public_key_pem
 from privacy.pseudonyms import DEFAULT_FINALITE, check_output, key_text, pseudonymise_file
 from uptake import french
 from uptake.commands.actors import ActorOption, actor_name, keyring_of
-from uptake.commands.outputs import ReplaceOption, check_new_file
+from uptake.commands.outputs import ReplaceOption, check_new_file, print_files_left
 from uptake.context import AppContext
 from uptake.db import transaction
 
@@ -178,8 +178,9 @@ def register(app: typer.Typer) -> None:
         )
         replaced = [f"{done.label} : {french.count(done.rows)}" for done in result.others]
         console.print(f"Pseudonymes remplacés : {' ; '.join(replaced)}.")
-        files = rekey_flag_files(ctx.engine, result.mapping)
-        console.print(f"Fichiers de drapeaux réécrits : {french.count(len(files))}.")
+        files = rekey_flag_files(ctx.engine, result.mapping, ctx.settings.home)
+        console.print(f"Fichiers de drapeaux réécrits : {french.count(len(files.rewritten))}.")
+        print_files_left(files.left, ctx.settings.home, "réécrit")
         console.print(
             "À faire ensuite : pseudonymiser à nouveau les extraits bruts avec la nouvelle clé "
             "(uptake pseudonymise) ; les extraits déjà pseudonymisés gardent les anciens pseudonymes."
@@ -326,6 +327,7 @@ def register(app: typer.Typer) -> None:
             f"{french.count(history.launches)} lancement(s) de plus de 36 mois "
             f"({french.count(history.rows)} ligne(s)) supprimés."
         )
+        print_files_left([*report.files_left, *flags.files_left], ctx.settings.home, "supprimé")
         for path in extracts.not_deleted:
             console.print(
                 f"[bold red]Non supprimé[/] (droits insuffisants ?) : {path} — supprimez-le, ou donnez "

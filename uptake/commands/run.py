@@ -157,7 +157,7 @@ def register(app: typer.Typer) -> None:
             runner = DetectionRunner(
                 ctx.engine,
                 ctx.geography,
-                ctx.settings.home / "runs",
+                ctx.settings.home,
                 progress=steps,
                 rows_progress=steps.rows,
             )

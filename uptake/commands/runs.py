@@ -175,7 +175,7 @@ def register(app: typer.Typer) -> None:
                 f"« {status} » n'est pas un statut (statuts : {', '.join(codes)}).", param_hint="--statut"
             )
         ctx = AppContext.from_env()
-        recover_interrupted_runs(ctx.engine)
+        recover_interrupted_runs(ctx.engine, ctx.settings.home)
         records = list_runs(ctx.engine, limit=limit, status=code)
         if not records:
             if status:
@@ -199,7 +199,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Affiche une exécution : statut, empreintes, drapeaux par règle et par commune, durées."""
         ctx = AppContext.from_env()
-        recover_interrupted_runs(ctx.engine)
+        recover_interrupted_runs(ctx.engine, ctx.settings.home)
         with transaction(ctx.engine) as session:
             record = get_run(session, run_id)
         if record is None:

@@ -189,5 +189,5 @@ def register(app: typer.Typer) -> None:
 
         configure_json_logging()
         ctx = AppContext.from_env()
-        recover_interrupted_runs(ctx.engine)
+        recover_interrupted_runs(ctx.engine, ctx.settings.home)
         run_daemon(ctx.engine)

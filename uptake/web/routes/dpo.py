@@ -78,6 +78,12 @@ def exchanges_page(request: Request, fait: str | None = None) -> Response:
         "refuse": "Échange refusé.",
         "revoque": "Échange révoqué : plus aucune liste, relance ni fiche d'appel ne peut l'utiliser.",
         "revoque-purge": "Échange révoqué, et les sorties déjà produites sous cet échange détruites.",
+        "revoque-purge-partielle": (
+            "Échange révoqué, et ses sorties détruites, sauf des fichiers écrits hors du dossier de données "
+            "par un autre dossier de données, dont celui-ci est une copie : ils sont laissés en place, et "
+            "nommés dans le journal d'audit. S'ils doivent disparaître, faites-le depuis le dossier "
+            "d'origine."
+        ),
     }
     return _exchanges_page(request, notice=notices.get(fait or ""))
 
@@ -123,11 +129,16 @@ def revoke_exchange(
     try:
         with db(request) as session:
             exchanges.revoke(session, exchange_id, dpo=login, motif=motif)
-            if purger:
+            purged = (
                 retention.purge_exchange_outputs(session, keyring_of(request), exchange_id, actor=login)
+                if purger
+                else None
+            )
     except PrivacyError as exc:
         return _exchanges_page(request, error=str(exc))
-    done = "revoque-purge" if purger else "revoque"
+    done = "revoque"
+    if purged is not None:
+        done = "revoque-purge-partielle" if purged.files_left else "revoque-purge"
     return RedirectResponse(f"/dpo/echanges?fait={done}", status_code=303)
 
 

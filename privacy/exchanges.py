@@ -135,15 +135,19 @@ def _check_expiry(expires_on: date, day: date, fix: str) -> None:
         )
 
 
+def requested_by(exchange: Exchange, name: str) -> bool:
+    """Whether `name` asked for `exchange`: then not the one to decide it (separation of duties)."""
+    return name.strip().casefold() == exchange.requester.strip().casefold()
+
+
 def _check_decider(exchange: Exchange, dpo: str, avis: str) -> None:
-    # Whoever asked for an exchange cannot be the one who vouches for it (separation of duties).
     if not dpo.strip():
         raise DecisionInvalid("nom du DPO vide (--dpo)", "nommez le DPO qui décide")
     if not avis.strip():
         raise DecisionInvalid(
             "avis du DPO vide", "motivez la décision : l'avis est conservé avec elle et signé"
         )
-    if dpo.strip().casefold() == exchange.requester.strip().casefold():
+    if requested_by(exchange, dpo):
         raise DecisionInvalid(
             f"l'échange n°{exchange.id} a été demandé par « {dpo.strip()} » : "
             "le demandeur ne peut pas décider de sa propre demande",
@@ -221,6 +225,23 @@ def list_exchanges(session: Session, status: str | None = None) -> list[Exchange
     return list(session.scalars(query))
 
 
+def without_register_entry(session: Session, rows: list[Exchange]) -> set[int]:
+    """The exchanges among `rows`, pending or approved, whose register entry was removed since: none
+    of them can be used (nor decided) until the entry is loaded again."""
+    live = [e for e in rows if e.status in (REQUESTED, APPROVED)]
+    codes = set(
+        session.scalars(
+            select(RegisterEntry.code).where(RegisterEntry.code.in_({e.register_code for e in live}))
+        )
+    )
+    return {e.id for e in live if e.register_code not in codes}
+
+
+REGISTER_ENTRY_REMOVED = (
+    "fiche du registre retirée : inutilisable tant qu'elle n'est pas rechargée (uptake register load)"
+)
+
+
 def _pending(session: Session, exchange_id: int) -> Exchange:
     exchange = get(session, exchange_id)
     if exchange.status != REQUESTED:
@@ -262,7 +283,8 @@ def approve(
     exchange.status = APPROVED
     exchange.dpo = dpo
     exchange.avis = avis
-    exchange.recommandations = list(recommandations)
+    # A blank line of the form, or an empty option, is no recommendation.
+    exchange.recommandations = [" ".join(r.split()) for r in recommandations if r.strip()]
     exchange.decided_at = utc_stamp(moment)
     exchange.key_fingerprint = fingerprint(key.public_key())
     exchange.signature = key.sign(canonical_json(approval_payload(exchange))).hex()

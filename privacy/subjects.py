@@ -36,6 +36,7 @@ from privacy.models import (
 from privacy.pseudonyms import key_text, pseudonym_of
 
 MIN_OPPOSITION_MONTHS, MAX_OPPOSITION_MONTHS, DEFAULT_OPPOSITION_MONTHS = 12, 24, 24
+SOURCE_MAX = 200  # privacy_opposition.source
 _CHUNK = 500
 _PSEUDONYM = re.compile(PSEUDONYM_PATTERN)
 
@@ -77,6 +78,15 @@ def record_opposition(
         raise DecisionInvalid(
             "pseudonyme mal formé (16 à 128 lettres, chiffres, « _ » ou « - »)",
             "donnez l'id_foyer tel qu'il figure dans l'extrait, ou le matricule du foyer à la place",
+        )
+    source = " ".join(source.split())
+    if not 0 < len(source) <= SOURCE_MAX:
+        # Where the objection came from is what the DPO shows if it is ever contested.
+        raise DecisionInvalid(
+            "mode de réception de l'opposition vide"
+            if not source
+            else f"mode de réception de plus de {SOURCE_MAX} caractères",
+            "dites en quelques mots comment elle a été reçue : courrier, courriel, accueil, réponse STOP…",
         )
     if not MIN_OPPOSITION_MONTHS <= months <= MAX_OPPOSITION_MONTHS:
         raise DecisionInvalid(

@@ -53,6 +53,20 @@ def test_opposition_retention_outside_12_to_24_months_is_refused(engine: Engine)
         subjects.record_opposition(session, "p" * 64, source="appel", actor="ts", months=36)
 
 
+@pytest.mark.parametrize(("source", "problem"), [("", "vide"), ("  \n ", "vide"), ("x" * 201, "plus de 200")])
+def test_an_opposition_without_a_readable_source_is_refused(
+    engine: Engine, source: str, problem: str
+) -> None:
+    # Where an objection came from is what the DPO shows if it is ever contested.
+    with (
+        transaction(engine) as session,
+        pytest.raises(DecisionInvalid, match=f"mode de réception .*{problem}"),
+    ):
+        subjects.record_opposition(session, "p" * 64, source=source, actor="dpo")
+    with transaction(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Opposition)) == 0
+
+
 @pytest.mark.parametrize("pseudonym", ["abc", "p" * 64 + " ", "é" * 20])
 def test_an_opposition_for_a_malformed_pseudonym_is_refused(engine: Engine, pseudonym: str) -> None:
     # A mistyped pseudonym would oppose nobody, and the household would go on being contacted.

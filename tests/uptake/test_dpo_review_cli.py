@@ -115,6 +115,12 @@ def test_a_load_says_which_entries_it_added_and_removed_and_the_exchanges_left_w
     assert "1 échange(s) en attente ou en vigueur (n°1) relève(nt) d'une fiche retirée" in " ".join(
         loaded.stdout.split()
     )
+    # Afterwards too, the exchange is not shown as if it could be used.
+    removed = "fiche du registre retirée : inutilisable tant qu'elle n'est pas rechargée"
+    assert removed in " ".join(cli("exchanges", "show", "1").stdout.split())
+    assert removed in " ".join(cli("exchanges", "list").stdout.replace("│", " ").split())
+    assert cli("register", "load").code == 0
+    assert "retirée" not in cli("exchanges", "show", "1").stdout
 
 
 def _known_household(home: Path) -> None:

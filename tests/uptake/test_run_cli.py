@@ -273,6 +273,9 @@ def test_uptake_purge_deletes_the_flags_and_dropped_extracts_past_their_retentio
     assert cli("purge", "--drapeaux-mois", "0").code == 2
     typo = cli("purge", "--depot", str(tmp_path / "depto"))
     assert typo.code == 2 and "le dossier de dépôt" in typo.stderr and "n'existe pas" in typo.stderr
+    # An empty value would be the current folder, and purge its archive/ and rejete/ folders.
+    empty = cli("purge", "--depot", "")
+    assert empty.code == 2 and "chemin vide" in " ".join(empty.stderr.split())
 
 
 def test_an_empty_rule_list_is_refused_rather_than_running_every_rule(cli, extract: Path) -> None:

@@ -199,13 +199,16 @@ def load_register(engine: Engine) -> str:
 
 
 def request_exchange(
-    engine: Engine, register_code: str, fields: tuple[str, ...] = ("nom", "prenom", "telephone")
+    engine: Engine,
+    register_code: str,
+    fields: tuple[str, ...] = ("nom", "prenom", "telephone"),
+    requester: str = "equipe-donnees",
 ) -> int:
     """A pending exchange request for an SMS campaign; returns its id."""
     from privacy import exchanges
 
     wanted = exchanges.ExchangeRequest(
-        requester="equipe-donnees",
+        requester=requester,
         recipient="Prestataire SMS (sous-traitant)",
         purpose="Informer les foyers de leur droit probable à la prime d'activité",
         register_code=register_code,

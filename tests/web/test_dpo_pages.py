@@ -60,7 +60,7 @@ def test_dpo_approves_an_exchange_with_opinion_and_recommendations(
         data={
             "csrf_token": csrf_of(page.text),
             "avis": "Favorable",
-            "recommandations": "SMS sobre\nPas de relance le dimanche",
+            "recommandations": "SMS sobre\n\n   \nPas de relance  le dimanche\n",  # blank lines are none
         },
     )
     assert response.status_code == 303
@@ -71,6 +71,33 @@ def test_dpo_approves_an_exchange_with_opinion_and_recommendations(
         assert exchange.recommandations == ["SMS sobre", "Pas de relance le dimanche"]
         assert exchange.signature
     assert "Échange approuvé et signé" in client.get(response.headers["location"]).text
+
+
+def test_the_dpo_is_not_offered_to_decide_an_exchange_they_requested(
+    client_for: Client, engine: Engine
+) -> None:
+    register_code = load_register(engine)
+    own = request_exchange(engine, register_code, requester=LOGINS["dpo"].upper())
+    other = request_exchange(engine, register_code)
+    page = client_for("dpo").get("/dpo/echanges").text
+    assert "Vous avez fait cette demande : la décision revient à un autre DPO" in page
+    assert f"/dpo/echanges/{own}/approuver" not in page and f"/dpo/echanges/{own}/refuser" not in page
+    assert f"/dpo/echanges/{other}/approuver" in page and page.count("Vous avez fait cette demande") == 1
+
+
+def test_an_exchange_whose_register_entry_was_removed_is_shown_unusable(
+    client_for: Client, engine: Engine
+) -> None:
+    from privacy import register
+
+    exchange_id = request_exchange(engine, load_register(engine))
+    client = client_for("dpo")
+    assert "fiche du registre retirée" not in client.get("/dpo/echanges").text
+    with transaction(engine) as session:
+        register.save(session, [], actor="equipe-donnees", source="dossier vide")
+    removed = "fiche du registre retirée : inutilisable tant qu'elle n'est pas rechargée"
+    assert removed in html.unescape(client.get("/dpo/echanges").text)
+    assert removed in html.unescape(client.get(f"/dpo/echanges/{exchange_id}").text)
 
 
 def test_a_decided_exchange_cannot_be_decided_again(client_for: Client, engine: Engine) -> None:

@@ -52,6 +52,16 @@ def test_days_at_the_ends_of_the_calendar_filter_the_access_log_instead_of_faili
         assert client.get(f"/dpo/consultations.csv?{query}").status_code == 200
 
 
+def test_a_period_that_ends_before_it_starts_is_told_rather_than_showing_no_view(client_for: Client) -> None:
+    client = client_for("dpo")
+    page = client.get("/dpo/consultations?du=2026-05-12&au=2026-05-01")
+    assert page.status_code == 400
+    assert "La période demandée finit (01/05/2026) avant de commencer (12/05/2026)" in page.text
+    exported = client.get("/dpo/consultations.csv?du=2026-05-12&au=2026-05-01")
+    assert exported.status_code == 400 and "inversez les deux dates" in exported.text
+    assert client.get("/dpo/consultations?du=2026-05-01&au=2026-05-01").status_code == 200  # one day
+
+
 def test_a_refused_field_is_named_as_the_page_names_it(client_for: Client) -> None:
     response = client_for("dpo").get("/dpo/journal?page=0")
     assert response.status_code == 422

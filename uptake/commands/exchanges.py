@@ -37,10 +37,14 @@ def _parse_date(text: str) -> date:
         raise typer.BadParameter(f"date « {text} » illisible : écrivez AAAA-MM-JJ") from None
 
 
-def _show(exchange: Exchange) -> None:
+def _status(exchange: Exchange, without_entry: set[int]) -> str:
     status = exchanges.STATUS_LABELS.get(exchange.status, exchange.status)
+    return f"{status} — {exchanges.REGISTER_ENTRY_REMOVED}" if exchange.id in without_entry else status
+
+
+def _show(exchange: Exchange, without_entry: set[int]) -> None:
     lines = [
-        f"Échange n°{exchange.id} — {status}",
+        f"Échange n°{exchange.id} — {_status(exchange, without_entry)}",
         f"Demandeur : {exchange.requester}",
         f"Destinataire : {exchange.recipient}",
         f"Finalité : {exchange.purpose}",
@@ -148,11 +152,12 @@ def register_commands(app: typer.Typer) -> None:
         ctx = AppContext.from_env()
         with transaction(ctx.engine) as session:
             rows = exchanges.list_exchanges(session, statut)
+            without_entry = exchanges.without_register_entry(session, rows)
         table = Table("N°", "Statut", "Destinataire", "Champs", "Expire le", title="Échanges")
         for e in rows:
             table.add_row(
                 str(e.id),
-                exchanges.STATUS_LABELS.get(e.status, e.status),
+                _status(e, without_entry),
                 e.recipient,
                 ", ".join(e.fields),
                 f"{e.expires_on:%d/%m/%Y}",
@@ -168,7 +173,8 @@ def register_commands(app: typer.Typer) -> None:
         """Affiche un échange et la décision du DPO."""
         ctx = AppContext.from_env()
         with transaction(ctx.engine) as session:
-            _show(exchanges.get(session, exchange_id))
+            exchange = exchanges.get(session, exchange_id)
+            _show(exchange, exchanges.without_register_entry(session, [exchange]))
 
     @group.command("approve")
     def approve_command(

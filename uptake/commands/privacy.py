@@ -281,9 +281,10 @@ def register(app: typer.Typer) -> None:
             help="Conservation des drapeaux d'une exécution de détection (mois après sa fin) et des "
             "extraits archivés ou écartés des dossiers de dépôt (mois après leur dépôt).",
         ),
-        depot: list[Path] = typer.Option(
+        depot: list[str] = typer.Option(  # text: an empty value must not become the current folder
             [],
             "--depot",
+            metavar="DOSSIER",
             help="Dossier de dépôt non planifié dont purger archive/, rejete/ et remplace/ (ceux des "
             "planifications le sont toujours) ; peut être répété.",
         ),
@@ -291,7 +292,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Supprime les listes échues, détruit leurs clés, efface les traces et oppositions périmées,
         les drapeaux des exécutions anciennes et les extraits archivés anciens."""
-        for folder in depot:
+        folders = [Path(name) for name in depot]
+        for name, folder in zip(depot, folders, strict=True):
+            if not name.strip():
+                raise typer.BadParameter(
+                    "chemin vide : donnez le dossier de dépôt (celui qui contient archive/ et rejete/)",
+                    param_hint="--depot",
+                )
             if not folder.is_dir():
                 raise typer.BadParameter(
                     f"le dossier de dépôt {folder} n'existe pas ou n'est pas un dossier", param_hint="--depot"
@@ -306,7 +313,7 @@ def register(app: typer.Typer) -> None:
                 actor=actor_name(acteur),
                 flags_months=drapeaux_mois,
                 audit_months=journal_mois,
-                extra_drop_folders=depot,
+                extra_drop_folders=folders,
             )
         report, flags, extracts = done.outputs, done.flags, done.extracts
         console.print(

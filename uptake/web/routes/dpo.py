@@ -12,7 +12,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
 from detection.retention import archived_extracts, kept_flags
@@ -50,17 +50,22 @@ def _exchanges_page(request: Request, *, notice: str | None = None, error: str |
         rows = exchanges.list_exchanges(session)
         in_force = [e for e in rows if e.status == exchanges.APPROVED and e.expires_on >= today]
         held = retention.held_counts(session)
+        without_entry = exchanges.without_register_entry(session, rows)
     pending = [e for e in rows if e.status == exchanges.REQUESTED]
     decided = [e for e in rows if e.status != exchanges.REQUESTED]
+    login = current_account(request).login
     return render(
         request,
         "dpo/exchanges.html",
         {
             "title": "Échanges de données à décider",
             "pending": pending,
+            "own_requests": {e.id for e in pending if exchanges.requested_by(e, login)},
             "in_force": in_force,
             "decided": decided,
             "held": held,
+            "without_entry": without_entry,
+            "entry_removed": exchanges.REGISTER_ENTRY_REMOVED,
             "labels": exchanges.STATUS_LABELS,
             "revoked": exchanges.REVOKED,
             "notice": notice,
@@ -97,6 +102,9 @@ def exchange_page(request: Request, exchange_id: RecordId) -> Response:
         if exchange is None:
             return error_page(request, 404, f"Aucun échange n° {exchange_id}.")
         signed = exchanges.signature_holds(exchange, keyring_of(request)) if exchange.signature else None
+        status = exchanges.STATUS_LABELS.get(exchange.status, exchange.status)
+        if exchanges.without_register_entry(session, [exchange]):
+            status = f"{status} — {exchanges.REGISTER_ENTRY_REMOVED}"
         outputs = list(
             session.scalars(
                 select(PersonalOutput)
@@ -110,7 +118,7 @@ def exchange_page(request: Request, exchange_id: RecordId) -> Response:
         {
             "title": f"Échange n° {exchange_id}",
             "e": exchange,
-            "status": exchanges.STATUS_LABELS.get(exchange.status, exchange.status),
+            "status": status,
             "signed": signed,
             "outputs": outputs,
         },
@@ -372,7 +380,8 @@ def access_log_page(
     au: date | None = None,
 ) -> Response:
     """Who viewed which household (by pseudonym), when and why; filterable."""
-    rows = _access_rows(request, acteur or None, foyer or None, du, au)
+    reversed_range = _reversed_range(du, au)
+    rows = [] if reversed_range else _access_rows(request, acteur or None, foyer or None, du, au)
     filters = {"acteur": acteur or "", "foyer": foyer or "", "du": du or "", "au": au or ""}
     query = urlencode({k: str(v) for k, v in filters.items() if v})
     return render(
@@ -384,8 +393,20 @@ def access_log_page(
             "filters": filters,
             "csv_url": "/dpo/consultations.csv" + (f"?{query}" if query else ""),
             "limit": ACCESS_LOG_LIMIT,
+            "error": reversed_range,
         },
+        status_code=400 if reversed_range else 200,
     )
+
+
+def _reversed_range(du: date | None, au: date | None) -> str | None:
+    """What is wrong with a period that ends before it starts (it would show « no view », wrongly)."""
+    if du and au and du > au:
+        return (
+            f"La période demandée finit ({au:%d/%m/%Y}) avant de commencer ({du:%d/%m/%Y}) : "
+            "inversez les deux dates."
+        )
+    return None
 
 
 @router.get("/consultations.csv")
@@ -397,6 +418,9 @@ def access_log_csv(
     au: date | None = None,
 ) -> Response:
     """The access log with the same filters, as CSV."""
+    reversed_range = _reversed_range(du, au)
+    if reversed_range:
+        return PlainTextResponse(reversed_range, status_code=400)
     rows = _access_rows(request, acteur or None, foyer or None, du, au)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\n")

@@ -35,6 +35,17 @@ def test_every_operation_written_to_the_audit_log_has_a_french_label() -> None:
     assert sorted(set(ACTION_LABELS) - expected) == []  # a label of an operation no longer written
 
 
+def _literal_keys(value: ast.expr) -> set[str]:
+    """The keys of a dict written in the code, also as `{…} if x else None` and `{…} | ({…} if x else {})`."""
+    if isinstance(value, ast.Dict):
+        return {str(k.value) for k in value.keys if isinstance(k, ast.Constant)}
+    if isinstance(value, ast.IfExp):
+        return _literal_keys(value.body) | _literal_keys(value.orelse)
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.BitOr):
+        return _literal_keys(value.left) | _literal_keys(value.right)
+    return set()
+
+
 def _written_detail_keys() -> set[str]:
     """The keys of every `counts={…}` and `details={…}` written, the keyword details of an account's
     entries (`_record(…, avant=…)`), and the tables a key rotation counts
@@ -48,12 +59,7 @@ def _written_detail_keys() -> set[str]:
                 name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
                 for keyword in node.keywords:
                     if keyword.arg in ("counts", "details"):
-                        # `details={"operation": operation} if operation else None` too.
-                        value = keyword.value
-                        written = [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
-                        for part in written:
-                            if isinstance(part, ast.Dict):
-                                found |= {str(k.value) for k in part.keys if isinstance(k, ast.Constant)}
+                        found |= _literal_keys(keyword.value)
                     elif name == "_record" and keyword.arg not in (None, "action"):
                         found.add(keyword.arg)
                 if name == "rekey_column" and isinstance(node.args[3], ast.Constant):

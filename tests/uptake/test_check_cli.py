@@ -108,16 +108,19 @@ def test_an_installation_with_its_register_schedules_and_daemon_is_ready(cli, up
         " ; 1 sans connexion depuis plus de 90 jours, à désactiver (uptake users disable-dormant, ou "
         "chaque jour : --job comptes_inactifs)"
     )
+    assert "sans connexion depuis plus de 90 jours" in cli("users", "list").stdout
     sweep = ("schedule", "add", "comptes", "--cron", "0 6 * * *", "--job", "comptes_inactifs")
     assert cli(*sweep, "--param", "days=150").code == 0
     result = cli("check")
     assert result.code == 0, result.stdout
     assert _lines(result.stdout)["Comptes"].endswith("première connexion")  # not unused for 150 days
+    assert "sans connexion" not in cli("users", "list").stdout  # the same delay as the scheduled sweep
     assert cli("schedule", "remove", "comptes").code == 0
     assert cli(*sweep, "--param", "days=60").code == 0
     assert _lines(cli("check").stdout)["Comptes"].endswith(
         " ; 1 sans connexion depuis plus de 60 jours, désactivé(s) à la prochaine exécution de « comptes »"
     )
+    assert "sans connexion depuis plus de 60 jours" in cli("users", "list").stdout
 
     # A social worker left without a sector (created before sectors were required) is pointed out.
     worker = ("users", "add", "ts1", "--role", "travailleur_social", "--secteur", "04088", "--password-stdin")

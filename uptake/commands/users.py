@@ -227,18 +227,25 @@ def register(app: typer.Typer) -> None:
     def list_command() -> None:
         """Liste les comptes : rôle, secteurs, état et dernière connexion.
 
-        Les comptes actifs sans connexion depuis plus de 90 jours sont signalés."""
+        Les comptes actifs sans connexion depuis plus de 90 jours sont signalés, ou depuis le délai de
+        la planification qui les désactive (tâche comptes_inactifs) s'il y en a une."""
+        from uptake.jobs import dormant_sweeps
+        from uptake.scheduler import list_schedules
+
         ctx = AppContext.from_env()
         now = datetime.now(UTC)
         with transaction(ctx.engine) as session:
             reviews = review_accounts(session)
+        # The accounts told are those the next scheduled sweep will disable, as on the DPO's page.
+        sweep = next(iter(dormant_sweeps(list_schedules(ctx.engine))), None)
+        days = sweep[1] if sweep else DORMANT_AFTER.days
         table = Table("Identifiant", "Rôle", "Secteurs", "État", "Dernière connexion")
         for r in reviews:
             a = r.account
             last = french.moment(r.last_sign_in_at) if r.last_sign_in_at else "jamais"
             state = (
-                f"{a.state_label}, sans connexion depuis plus de {DORMANT_AFTER.days} jours"
-                if r.dormant(now)
+                f"{a.state_label}, sans connexion depuis plus de {days} jours"
+                if r.dormant(now, timedelta(days=days))
                 else a.state_label
             )
             table.add_row(a.login, a.role_label, ", ".join(a.secteurs) or "—", state, last)

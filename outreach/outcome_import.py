@@ -35,7 +35,7 @@ from outreach.campaigns import CHANNELS
 from outreach.channels import WORKLIST_HEADERS
 from outreach.errors import LineProblem, OutcomeImportInvalid, OutcomeInvalid, OutreachError
 from outreach.models import Assignment, Outcome
-from outreach.outcomes import check_outcome, record_outcome
+from outreach.outcomes import check_note, check_outcome, record_outcome
 from outreach.questionnaires import parse_reference
 from privacy.canonical import caf_day, caf_time_zone
 
@@ -400,6 +400,11 @@ def _parse_line(
     channel = row.get("canal") or None
     if channel is not None and channel not in CHANNELS:
         problems.append(LineProblem(number, "canal", f"canal inconnu (valeurs : {', '.join(CHANNELS)})"))
+    note = row.get("commentaire") or None
+    try:
+        check_note(note)
+    except OutcomeInvalid as refused:  # never quoting the note: it may hold what it must not
+        problems.append(LineProblem(number, "commentaire", f"{refused.problem}. {refused.fix}"))
     if len(problems) > before or checked is None or moment is None:
         return None
     result, amount = checked
@@ -413,7 +418,7 @@ def _parse_line(
         amount,
         row.get("acteur") or None,
         channel,
-        row.get("commentaire") or None,
+        note,
     )
 
 

@@ -22,6 +22,7 @@ from outreach.errors import OutcomeInvalid
 from outreach.models import Assignment, Outcome, WorklistItem
 from outreach.templates import format_euros
 from privacy import vault
+from privacy.freetext import contact_details_in
 
 # The states of a call-list line (`WorklistItem.statut`). They live here, not in `outreach.worklist`
 # (which imports this module), so that recording an outcome can close a household's waiting lines.
@@ -116,6 +117,31 @@ class OutcomeRecord:
         )
 
 
+# A short note: what the next colleague needs to know, not a report.
+NOTE_MAX = 500
+
+
+def check_note(commentaire: str | None) -> None:
+    """Raise `OutcomeInvalid` for a note too long, or holding a telephone number or an e-mail address
+    (`privacy.freetext`: it would escape the contact vault)."""
+    if not commentaire:
+        return
+    if len(commentaire) > NOTE_MAX:
+        raise OutcomeInvalid(
+            f"la note fait {len(commentaire)} caractères, pour {NOTE_MAX} au plus",
+            "raccourcissez-la à l'essentiel pour le prochain appel",
+            field="commentaire",
+        )
+    found = contact_details_in(commentaire)
+    if found:
+        raise OutcomeInvalid(
+            f"la note contient {' et '.join(found)}",
+            "retirez-le : la note est lue par les collègues et gardée 12 mois hors du coffre chiffré des "
+            "contacts ; une coordonnée nouvelle du foyer se transmet à l'équipe données, pour l'annuaire",
+            field="commentaire",
+        )
+
+
 def check_outcome(resultat: str, montant: float | None) -> None:
     """Raise `OutcomeInvalid` unless `resultat` is in the closed list and `montant` fits it."""
     if resultat not in OUTCOMES:
@@ -200,6 +226,7 @@ def record_outcome(
     household's lines of the launch still waiting on the call list.
     """
     check_outcome(resultat, montant)
+    check_note(commentaire)
     if source not in SOURCES:
         raise OutcomeInvalid(f"source inconnue `{source}`", "valeurs possibles : " + ", ".join(SOURCES))
     moment = _utc(now or dt.datetime.now(dt.UTC))

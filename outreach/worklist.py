@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Collection
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from outreach.campaigns import WindowSection
@@ -63,6 +63,18 @@ class WorklistItemUnavailable(OutreachError):
         )
 
 
+class WorklistItemOutsideSectors(WorklistItemUnavailable):
+    """The household the worker held is no longer in their sectors: given back to the list."""
+
+    def __init__(self, item_id: int) -> None:
+        OutreachError.__init__(
+            self,
+            f"le foyer de la ligne n°{item_id} n'est plus dans vos secteurs (ils ont changé depuis que "
+            "vous l'avez pris) : il est remis dans la liste, pour les collègues de sa commune ; prenez le "
+            "foyer suivant.",
+        )
+
+
 def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
@@ -96,11 +108,14 @@ def claim_next(
     (those whose calling hours are closed at `now`: see `calls_reopen`) is handed out.
     """
     moment = _utc(now)
-    held = session.scalars(
-        select(WorklistItem)
-        .where(WorklistItem.statut == IN_PROGRESS, WorklistItem.attribue_a == worker)
-        .limit(1)
-    ).first()
+    held_query = select(WorklistItem).where(
+        WorklistItem.statut == IN_PROGRESS, WorklistItem.attribue_a == worker
+    )
+    if communes is not None:
+        # Held from before the worker's sectors changed: not theirs to call any more.
+        _give_back(session, held_query.where(WorklistItem.code_commune.not_in(communes)))
+        held_query = held_query.where(WorklistItem.code_commune.in_(communes))
+    held = session.scalars(held_query.limit(1)).first()
     if held is not None:
         return held
     claimable = or_(
@@ -155,10 +170,31 @@ def _held(session: Session, item_id: int, worker: str) -> WorklistItem:
     return item
 
 
-def renew_claim(session: Session, item_id: int, *, worker: str, now: dt.datetime) -> WorklistItem:
+def _give_back(session: Session, held: Select[WorklistItem]) -> None:
+    """Put the lines `held` selects back on the list, for whoever has their commune (not marked as
+    given back by their holder: the sectors changed, not the worker's judgement)."""
+    for item in session.scalars(held):
+        item.statut, item.attribue_a, item.attribue_le, item.remis_par = TO_CALL, None, None, None
+    session.flush()
+
+
+def renew_claim(
+    session: Session,
+    item_id: int,
+    *,
+    worker: str,
+    now: dt.datetime,
+    communes: Collection[str] | None = None,
+) -> WorklistItem:
     """The household `worker` holds, its claim renewed from `now`: they are at work on it, so it is
-    not taken for abandoned and handed to a colleague while they are still on the phone."""
+    not taken for abandoned and handed to a colleague while they are still on the phone.
+
+    With `communes` (the worker's sectors), a household outside them is given back to the list and
+    `WorklistItemOutsideSectors` raised: the sectors changed since it was taken."""
     item = _held(session, item_id, worker)
+    if communes is not None and item.code_commune not in communes:
+        _give_back(session, select(WorklistItem).where(WorklistItem.id == item.id))
+        raise WorklistItemOutsideSectors(item_id)
     item.attribue_le = _utc(now)
     session.flush()
     return item

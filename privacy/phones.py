@@ -44,3 +44,18 @@ def french_e164(text: str) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def displayed(e164: str) -> str:
+    """A number as a worker in France dials it: `07 51 21 58 15`, overseas ones too (`06 92 12 34 56`:
+    France and its overseas departments share the national numbering); another country's in the
+    international form; as given when it cannot be read."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    national = phonenumbers.region_code_for_number(number) in FRENCH_REGIONS
+    form = (
+        phonenumbers.PhoneNumberFormat.NATIONAL if national else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, form)

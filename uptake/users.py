@@ -109,8 +109,9 @@ def _find(session: Session, login: str) -> User:
 
 
 def parse_sectors(values: Iterable[str]) -> list[str]:
-    """Commune codes given one by one or as lists separated by commas or spaces ("04088, 04178")."""
-    return [code for value in values for code in value.replace(",", " ").split()]
+    """Commune codes given one by one or as lists separated by commas, semicolons or spaces
+    ("04088, 04178", "04088;04178" as a spreadsheet column copies them)."""
+    return [code for value in values for code in value.replace(",", " ").replace(";", " ").split()]
 
 
 def _check_sectors(role: str, secteurs: Sequence[str], known_communes: Iterable[str] | None) -> None:

@@ -179,6 +179,26 @@ def test_a_negative_amount_is_told_negative_with_its_line(make_world, tmp_path: 
     assert "ligne 3, colonne `montant` : montant illisible" in said
 
 
+def test_a_note_holding_a_phone_number_is_refused_with_its_line_and_never_quoted(
+    make_world, tmp_path: Path
+) -> None:
+    world = _launched(make_world)
+    path = tmp_path / "resultats.csv"
+    path.write_text(
+        f"id_foyer;resultat;date;commentaire\n{pseudonym(1)};joint;2026-03-12;Dossier en cours\n"
+        f"{pseudonym(2)};joint;2026-03-12;Rappeler au 06 12 34 56 78\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(OutcomeImportInvalid) as refused:
+        _import(world, path)
+
+    said = str(refused.value)
+    assert "ligne 3, colonne `commentaire` : la note contient un numéro de téléphone" in said
+    assert "ligne 2" not in said and "06 12" not in said
+    assert _outcomes(world) == []
+
+
 def test_a_call_list_filled_in_goes_back_as_is_with_its_french_headers(make_world, tmp_path: Path) -> None:
     world = make_world()
     flags = flags_frame([flag(i, "logement_non_decent") for i in range(1, 5)])

@@ -6,7 +6,8 @@ from __future__ import annotations
 import phonenumbers
 import pytest
 
-from privacy.phones import french_e164
+from privacy.freetext import contact_details_in
+from privacy.phones import displayed, french_e164
 
 
 @pytest.mark.parametrize(
@@ -39,3 +40,32 @@ def test_a_number_valid_in_no_french_region_is_none(written: str) -> None:
 def test_text_that_is_no_number_cannot_be_read() -> None:
     with pytest.raises(phonenumbers.NumberParseException):
         french_e164("pas un numéro")
+
+
+@pytest.mark.parametrize(
+    ("e164", "shown"),
+    [
+        ("+33751215815", "07 51 21 58 15"),
+        ("+262692123456", "0692 12 34 56"),  # dialled so from metropolitan France too
+        ("+441632960961", "+44 1632 960961"),
+        ("illisible", "illisible"),
+    ],
+)
+def test_a_number_is_shown_as_a_worker_in_france_dials_it(e164: str, shown: str) -> None:
+    assert displayed(e164) == shown
+
+
+@pytest.mark.parametrize(
+    ("note", "found"),
+    [
+        ("Rappeler sur le portable de sa fille 07 98 76 54 32", ["un numéro de téléphone"]),
+        ("Joindre au 0692 12 34 56 le matin", ["un numéro de téléphone"]),
+        ("Écrire à camille.fictif@example.org", ["une adresse électronique"]),
+        ("Droit ouvert 182,50 € le 12/05/2026 à 10h30, dossier 1234567", []),
+        ("Rappeler lundi, pièces à fournir", []),
+    ],
+)
+def test_contact_details_in_a_note_are_found_and_amounts_or_dates_are_not(
+    note: str, found: list[str]
+) -> None:
+    assert contact_details_in(note) == found

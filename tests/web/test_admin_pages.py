@@ -99,9 +99,10 @@ def test_admin_moves_a_social_worker_to_other_sectors_and_the_log_says_who_and_f
     assert page.status_code == 200 and 'value="04088"' in page.text
     last = page.text.split("<dt>Dernière connexion</dt><dd>")[1].split("</dd>")[0]
     assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d", last), last  # the worker signed in above
+    # Separated by a semicolon, as a spreadsheet column copies them.
     response = admin.post(
         f"/admin/comptes/{login}/secteurs",
-        data={"csrf_token": csrf_of(page.text), "secteurs": "04104, 04178"},
+        data={"csrf_token": csrf_of(page.text), "secteurs": "04104;04178"},
     )
     assert response.status_code == 303
     assert "Secteurs enregistrés" in admin.get(response.headers["location"]).text

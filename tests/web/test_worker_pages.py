@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 
-from outreach.models import Outcome
+from outreach.models import Outcome, WorklistItem
 from privacy import exchanges
 from privacy.models import AuditEntry
 from tests.web.conftest import LOGINS, approve_exchange, csrf_of, seed_worklist, store_contacts
@@ -45,9 +46,9 @@ def test_worklist_shows_my_sectors_only_and_next_household_opens_its_card(
     assert card.status_code == 200
     assert "Coordonnées non affichées" in card.text  # no approved exchange yet
     assert "activité modestes, pas de prime" in card.text
-    # The heading shortens the pseudonym as the list does; the card gives it in full.
+    # The card gives the pseudonym in full; not its title, kept in the browser's history.
     [shown] = [p for p in mine if p in card.text]
-    assert f"<h1>Foyer {shown[:12]}…</h1>" in card.text
+    assert "<title>Fiche du foyer à appeler" in card.text and "<h1>Fiche du foyer à appeler</h1>" in card.text
     assert f'<dd class="pseudonyme">{shown}</dd>' in card.text
 
 
@@ -195,13 +196,9 @@ def test_a_result_or_a_release_sent_twice_is_told_as_done_and_recorded_once(
     assert twice.headers["location"] == "/travail/liste?fait=deja_libere"
 
 
-def test_a_household_held_by_a_colleague_cannot_be_opened_or_released(
-    client_for: Client, engine: Engine
-) -> None:
-    seed_worklist(engine, 1)
-    holder = client_for("travailleur_social")
-    location = _take_next(holder).headers["location"]
-    from tests.web.conftest import create_accounts  # a second social worker, same sector
+def _add_colleague(engine: Engine) -> None:
+    """A second social worker, of the same sector: `ts-collegue`."""
+    from tests.web.conftest import create_accounts
     from uptake.users import add_user
 
     create_accounts(engine, ("admin",))
@@ -215,6 +212,15 @@ def test_a_household_held_by_a_colleague_cannot_be_opened_or_released(
             secteurs=["04088"],
             temporary=False,
         )
+
+
+def test_a_household_held_by_a_colleague_cannot_be_opened_or_released(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 1)
+    holder = client_for("travailleur_social")
+    location = _take_next(holder).headers["location"]
+    _add_colleague(engine)
     from tests.web.conftest import sign_in
 
     colleague = client_for(None)
@@ -274,7 +280,7 @@ def test_card_shows_the_answers_of_the_households_returned_questionnaire(
 
     card = client.get(_take_next(client).headers["location"]).text
 
-    assert "<h2>Questionnaire retourné</h2>" in card and "reçu le 28/03/2026" in card
+    assert "Questionnaire retourné</h2>" in card and "reçu le 28/03/2026" in card
     assert "<td>Humidité ou moisissures</td><td>oui</td>" in card
     assert card.index("Humidité ou moisissures") < card.index("Années dans le logement")
 
@@ -466,12 +472,13 @@ def test_the_history_is_one_list_in_date_order_with_notes_planned_attempts_and_c
     client = client_for("travailleur_social")
 
     card = client.get(_take_next(client).headers["location"]).text
-    history = card[card.index("<h2>Historique</h2>") :]
+    history = card[card.index("Historique</h2>") :]
 
     title = "Action 2.2 : droits non réclamés (prime d&#39;activité, RSA, aide au logement)"
     letter = history.index(f"<td>Tentative n°1 ({title})</td><td>courrier</td>")
     message = history.index(
-        "<td>message laissé</td><td>appel</td><td>ts-collegue</td><td>Rappeler en fin de journée</td>"
+        "<td>message laissé</td><td>appel</td><td>ts-collegue</td>"
+        '<td class="note">Rappeler en fin de journée</td>'
     )
     planned = history.index(f"<td>Tentative n°2 prévue ({title})</td><td>SMS</td>")
     assert letter < message < planned
@@ -482,6 +489,7 @@ def test_a_household_given_back_is_not_handed_again_to_the_worker_who_gave_it_ba
     client_for: Client, engine: Engine
 ) -> None:
     seed_worklist(engine, 1)
+    _add_colleague(engine)
     client = client_for("travailleur_social")
     location, token = _card(client)
 
@@ -692,3 +700,108 @@ def test_a_no_answer_recorded_after_closing_is_called_back_the_next_calling_morn
 
     page = client.get(sent.headers["location"]).text
     assert "il sera rappelé à partir du 09/12/2026 09:00" in page
+
+
+def test_a_household_left_outside_my_sectors_when_they_change_is_not_shown_and_goes_back_to_the_list(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    [held] = seed_worklist(engine, 1)
+    [other] = seed_worklist(engine, 1, commune="04178", start=100)
+    store_contacts(engine, tmp_path / "home", [held])
+    approve_exchange(engine, tmp_path / "home")
+    client = client_for("travailleur_social")
+    location = _take_next(client).headers["location"]
+    assert "Fictif0" in client.get(location).text
+    with transaction(engine) as session:  # the administrator moves the worker to another commune
+        session.execute(
+            update(User).where(User.login == LOGINS["travailleur_social"]).values(secteurs=["04178"])
+        )
+
+    card = client.get(location)
+
+    assert card.status_code == 404 and "Fictif0" not in card.text
+    assert "n'est plus dans vos secteurs" in html.unescape(card.text) and "remis dans la liste" in card.text
+    with transaction(engine) as session:
+        item = session.scalars(select(WorklistItem).where(WorklistItem.id_foyer == held)).one()
+        assert (item.statut, item.attribue_a, item.remis_par) == ("a_appeler", None, None)
+    following = client.get(_take_next(client).headers["location"]).text
+    assert other in following and held not in following
+
+
+def test_a_second_tab_sending_another_result_is_told_and_its_note_shown_not_lost(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    location, token = _card(client)
+    first = {"csrf_token": token, "resultat": "joint", "commentaire": "Dossier en cours"}
+    assert client.post(f"{location}/resultat", data=first).status_code == 303
+
+    second = client.post(
+        f"{location}/resultat", data={"csrf_token": token, "resultat": "refus", "commentaire": "Ne veut pas"}
+    )
+
+    assert second.status_code == 409
+    text = html.unescape(second.text)
+    assert "Résultat non enregistré : un autre résultat (« joint ») a déjà été enregistré par vous" in text
+    assert "Celui-ci (« refus ») ne l'a pas remplacé" in text
+    assert ">Ne veut pas</textarea>" in text and "readonly" in text
+    assert [o.resultat for o in _outcomes(engine)] == ["joint"]
+
+
+@pytest.mark.parametrize(
+    ("note", "said"),
+    [
+        ("Rappeler sur le portable de sa fille 07 98 76 54 32", "la note contient un numéro de téléphone"),
+        ("Écrire à camille.fictif@example.org", "la note contient une adresse électronique"),
+        ("x" * 501, "la note fait 501 caractères, pour 500 au plus"),
+    ],
+)
+def test_a_note_with_contact_details_or_too_long_is_refused_and_kept_to_be_mended(
+    client_for: Client, engine: Engine, note: str, said: str
+) -> None:
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    location, token = _card(client)
+    refused = client.post(
+        f"{location}/resultat", data={"csrf_token": token, "resultat": "joint", "commentaire": note}
+    )
+    assert refused.status_code == 400
+    text = html.unescape(refused.text)
+    assert f"Résultat non enregistré : {said}" in text
+    assert f">{note}</textarea>" in text and 'id="erreur-commentaire"' in text
+    assert _outcomes(engine) == []
+
+
+def test_an_amount_written_with_a_thousands_point_is_refused_rather_than_read_as_cents(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    location, token = _card(client)
+    form = {"csrf_token": token, "resultat": "droit_ouvert", "montant": "1.200"}
+    refused = client.post(f"{location}/resultat", data=form)
+    assert refused.status_code == 400
+    assert "montant ambigu « 1.200 »" in html.unescape(refused.text) and _outcomes(engine) == []
+    assert client.post(f"{location}/resultat", data=form | {"montant": "1 200"}).status_code == 303
+    assert [o.montant for o in _outcomes(engine)] == [1200.0]
+
+
+def test_giving_back_a_household_nobody_else_can_call_says_to_warn_the_team_leader(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    location, token = _card(client)
+    released = client.post(f"{location}/liberer", data={"csrf_token": token})
+    assert released.headers["location"] == "/travail/liste?fait=libere_seul"
+    assert "Aucun autre travailleur social n'a sa commune" in html.unescape(
+        client.get(released.headers["location"]).text
+    )
+
+
+def test_a_line_number_no_record_can_have_in_the_list_address_is_refused_not_an_error(
+    client_for: Client,
+) -> None:
+    client = client_for("travailleur_social")
+    assert client.get("/travail/liste?fait=rappel&ligne=99999999999999999999").status_code == 422

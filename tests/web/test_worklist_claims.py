@@ -155,11 +155,25 @@ def test_opening_the_card_renews_the_claim_so_a_colleague_does_not_take_it_durin
     row = claim_next(engine, "ts-a", ["04088"], now=start)
     assert row is not None
     with transaction(engine) as session:
-        open_claimed(session, row, "ts-a", now=start + timedelta(hours=1, minutes=30))
+        open_claimed(session, row, "ts-a", ["04088"], now=start + timedelta(hours=1, minutes=30))
 
     # Two hours after the claim, but only one after the card was last opened: still the holder's.
     assert claim_next(engine, "ts-b", ["04088"], now=start + timedelta(hours=2, minutes=30)) is None
     # Two hours after the card was last opened, the claim is taken for abandoned.
     assert claim_next(engine, "ts-b", ["04088"], now=start + timedelta(hours=3, minutes=31)) == row
     with transaction(engine) as session, pytest.raises(WorklistError):
-        open_claimed(session, row, "ts-a")
+        open_claimed(session, row, "ts-a", ["04088"])
+
+
+def test_a_household_held_outside_my_new_sectors_goes_back_to_the_list_when_i_take_the_next(
+    engine: Engine,
+) -> None:
+    seed_worklist(engine, 1)
+    seed_worklist(engine, 1, commune="04178", start=100)
+    start = datetime.now(UTC)
+    held = claim_next(engine, "ts-a", ["04088"], now=start)
+
+    following = claim_next(engine, "ts-a", ["04178"], now=start)  # the sectors changed meanwhile
+
+    assert following is not None and following != held
+    assert claim_next(engine, "ts-b", ["04088"], now=start) == held  # a colleague of its commune's

@@ -12,6 +12,7 @@ from starlette.templating import Jinja2Templates
 
 from detection.reference import load_reference
 from privacy.canonical import caf_stamp_text
+from privacy.phones import displayed
 from uptake import french
 from uptake.audit_labels import entry_pairs
 from uptake.web.sessions import SignedIn
@@ -37,6 +38,7 @@ TEMPLATES.env.filters.update(
     details_journal=entry_pairs,
     parametres_gardes=french.kept_parameters,
     reglages_gardes=french.kept_settings,
+    phone=displayed,
 )
 
 NAVIGATION: dict[str, list[tuple[str, str]]] = {

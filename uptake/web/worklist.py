@@ -26,9 +26,10 @@ from outreach.campaigns import WEEKDAYS, WindowSection, find_campaign
 from outreach.errors import OutreachError
 from outreach.models import Outcome, WorklistItem
 from outreach.outcomes import IN_PROGRESS, TO_CALL
-from outreach.worklist import HANDOUT_ORDER, WorklistItemUnavailable, waiting_for
+from outreach.worklist import HANDOUT_ORDER, WorklistItemOutsideSectors, WorklistItemUnavailable, waiting_for
 from privacy import subjects
 from uptake import french
+from uptake.users import list_accounts
 
 OPPOSED = "opposition"
 STATUS_LABELS = {**outreach_worklist.STATUS_LABELS, OPPOSED: "opposition"}
@@ -286,14 +287,16 @@ def claim_next(
 
 
 def open_claimed(
-    session: Session, row_id: int, login: str, *, now: dt.datetime | None = None
+    session: Session, row_id: int, login: str, secteurs: Sequence[str], *, now: dt.datetime | None = None
 ) -> WorklistItem:
-    """The row `row_id` if `login` holds it, its claim renewed (they are working on it); else
-    `WorklistError` (a card is shown to its holder only)."""
+    """The row `row_id` if `login` holds it in their `secteurs`, its claim renewed (they are working on
+    it); else `WorklistError` (a card is shown to its holder only, in their sectors)."""
     try:
         return outreach_worklist.renew_claim(
-            session, row_id, worker=login, now=now or dt.datetime.now(dt.UTC)
+            session, row_id, worker=login, now=now or dt.datetime.now(dt.UTC), communes=secteurs
         )
+    except WorklistItemOutsideSectors as exc:
+        raise WorklistError(f"{str(exc)[:1].upper()}{str(exc)[1:]}") from None
     except WorklistItemUnavailable:
         raise WorklistError(
             "Ce foyer ne vous est pas attribué (déjà traité, libéré ou pris par un collègue). "
@@ -340,24 +343,45 @@ def close_with_outcome(
         raise WorklistError(f"{str(exc)[:1].upper()}{str(exc)[1:]}") from None
 
 
-def already_done(session: Session, row_id: int, login: str, now: dt.datetime) -> str | None:
-    """What `login` already did with a row they no longer hold, told when the same form comes back
-    (a double click, a page sent again): `resultat` for a call result recorded in the last
-    `SENT_AGAIN_WITHIN`, `libere` for a household they gave back; None otherwise."""
+def recent_result(session: Session, row_id: int, login: str, now: dt.datetime) -> Outcome | None:
+    """The call result `login` recorded for the row's household in the last `SENT_AGAIN_WITHIN`, if
+    any: a result sent for a row no longer held is then the same form sent again (a double click, a
+    page sent again), or another one sent from a second tab."""
     item = session.get(WorklistItem, row_id)
     if item is None:
         return None
-    recorded = session.scalars(
-        select(Outcome.id).where(
+    return session.scalars(
+        select(Outcome)
+        .where(
             Outcome.id_foyer == item.id_foyer,
             Outcome.launch_id == item.launch_id,
             Outcome.acteur == login,
             Outcome.enregistre_le >= now - SENT_AGAIN_WITHIN,
         )
+        .order_by(Outcome.id.desc())
     ).first()
-    if recorded is not None:
-        return "resultat"
-    return "libere" if item.remis_par == login and item.attribue_a is None else None
+
+
+def released_by(session: Session, row_id: int, login: str) -> bool:
+    """Whether the row is waiting because `login` gave it back (a release sent again is told as done)."""
+    item = session.get(WorklistItem, row_id)
+    return item is not None and item.remis_par == login and item.attribue_a is None
+
+
+def colleagues_for(session: Session, row_id: int, login: str) -> int:
+    """How many other active social workers have the row's commune in their sectors: none, and a
+    household given back waits for nobody."""
+    item = session.get(WorklistItem, row_id)
+    if item is None:
+        return 0
+    return sum(
+        1
+        for account in list_accounts(session)
+        if account.role == "travailleur_social"
+        and account.active
+        and account.login != login
+        and item.code_commune in account.secteurs
+    )
 
 
 def call_window(config_dir: Path, campaign: str) -> WindowSection:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated
@@ -14,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from detection.reference import load_reference
 from outreach import questionnaires
 from outreach.errors import OutcomeImportInvalid, OutcomeInvalid
-from outreach.outcomes import OUTCOMES
+from outreach.outcomes import NOTE_MAX, OUTCOMES
 from outreach.questionnaire_answers import (
     QuestionnairesImported,
     SentQuestionnaire,
@@ -24,6 +25,7 @@ from outreach.questionnaire_answers import (
 from outreach.worklist import CALL_AGAIN, CALL_RESULTS
 from privacy.canonical import caf_day
 from uptake import french
+from uptake.limits import RECORD_ID_MAX
 from uptake.web.access import allow, current_account, guard
 from uptake.web.fields import LINE_BREAKS, RecordId
 from uptake.web.household_card import CALL_FIELDS, build_card
@@ -32,16 +34,18 @@ from uptake.web.rendering import render
 from uptake.web.services import context_of, db, keyring_of
 from uptake.web.worklist import (
     WorklistError,
-    already_done,
     called_back_at,
     claim_next,
     close_with_outcome,
     closed_campaigns,
+    colleagues_for,
     count_free,
     my_worklist,
     next_callable,
     open_claimed,
+    recent_result,
     release,
+    released_by,
 )
 
 router = APIRouter(prefix="/travail", dependencies=guard(allow("travailleur_social")))
@@ -56,6 +60,10 @@ NOTICES = {
     "libere": "Foyer remis dans la liste pour un collègue : il ne vous sera plus proposé.",
     "deja": "Le résultat de cet appel était déjà enregistré (formulaire envoyé deux fois) : rien n'a changé.",
     "deja_libere": "Ce foyer était déjà remis dans la liste : rien n'a changé.",
+    "libere_seul": (
+        "Foyer remis dans la liste. Aucun autre travailleur social n'a sa commune dans ses secteurs : "
+        "prévenez votre responsable, qui peut la rattacher à un collègue ; sinon personne ne l'appellera."
+    ),
 }
 
 
@@ -70,8 +78,25 @@ def _call_again_notice(when: datetime | None) -> str:
 
 
 @router.get("/liste")
-def worklist_page(request: Request, fait: str | None = None, ligne: int | None = None) -> Response:
+def worklist_page(
+    request: Request,
+    fait: Annotated[str | None, Query(max_length=40)] = None,
+    ligne: Annotated[int | None, Query(ge=1, le=RECORD_ID_MAX)] = None,
+) -> Response:
     """My claimed household first, then the free households of my sectors, most urgent first."""
+    return _worklist(request, fait, ligne)
+
+
+def _worklist(
+    request: Request,
+    fait: str | None = None,
+    ligne: int | None = None,
+    *,
+    error: str | None = None,
+    unsaved_note: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The worklist page; `error` and the note that was not saved, after a result refused."""
     account = current_account(request)
     context = context_of(request)
     now = context.now()
@@ -102,8 +127,11 @@ def worklist_page(request: Request, fait: str | None = None, ligne: int | None =
             "closed": closed,
             "commune_names": {c: reference.get(c).nom for c in communes if c in reference},
             "notice": notice,
+            "error": error,
+            "unsaved_note": unsaved_note,
             "mine": [r for r in rows if r.held_by(account.login)],
         },
+        status_code=status_code,
     )
 
 
@@ -140,26 +168,34 @@ def _card_page(
     keyring = keyring_of(request)
     with db(request) as session:
         try:
-            item = open_claimed(session, row_id, account.login, now=context_of(request).now())
+            item = open_claimed(
+                session, row_id, account.login, account.secteurs, now=context_of(request).now()
+            )
         except WorklistError as exc:
-            raise HTTPException(status_code=404, detail=str(exc)) from None
-        card = build_card(session, context_of(request), keyring, item, actor=account.login)
-        record_view(
-            session,
-            actor=account.login,
-            pseudonym=item.id_foyer,
-            motif="appel (liste de travail)",
-            campagne=item.campagne,
-            worklist_id=item.id,
-            fields_shown=[f for f in CALL_FIELDS if card.contact.get(f)],
-        )
+            refusal: str | None = str(exc)
+        else:
+            refusal = None
+            card = build_card(session, context_of(request), keyring, item, actor=account.login)
+            record_view(
+                session,
+                actor=account.login,
+                pseudonym=item.id_foyer,
+                motif="appel (liste de travail)",
+                campagne=item.campagne,
+                worklist_id=item.id,
+                fields_shown=[f for f in CALL_FIELDS if card.contact.get(f)],
+            )
+    if refusal is not None:  # told once the transaction committed: a household given back stays so
+        raise HTTPException(status_code=404, detail=refusal)
     return render(
         request,
         "travail/household.html",
         {
-            "title": f"Foyer {card.item.id_foyer[:12]}…",  # as on the list; in full on the card
+            # Not the pseudonym: a title stays in the browser's history.
+            "title": "Fiche du foyer à appeler",
             "card": card,
             "outcomes": CALL_OUTCOMES,
+            "note_max": NOTE_MAX,
             "error": f"Résultat non enregistré : {refused.problem}. {refused.fix}" if refused else None,
             "form": form or {},
             "error_field": refused.field if refused else None,
@@ -176,7 +212,15 @@ def household_page(request: Request, row_id: RecordId) -> Response:
 
 
 def _amount(text: str) -> float | None:
-    cleaned = text.replace("€", "").replace("\u202f", "").replace(" ", "").replace(",", ".")
+    cleaned = "".join(text.replace("€", "").split())
+    if re.fullmatch(r"\d{1,3}(\.\d{3})+", cleaned):
+        # « 1.200 » is a thousand two hundred euros written the French way, 1.2 for Python.
+        raise OutcomeInvalid(
+            f"montant ambigu « {text[:20]} »",
+            "écrivez 1200 pour mille deux cents euros, ou 1,20 pour un euro vingt",
+            field="montant",
+        )
+    cleaned = cleaned.replace(",", ".")
     if not cleaned:
         return None
     try:
@@ -193,7 +237,8 @@ def record_result(
     row_id: RecordId,
     resultat: Annotated[str, Form(max_length=40)],
     montant: Annotated[str, Form(max_length=20)] = "",
-    commentaire: Annotated[str, LINE_BREAKS, Form(max_length=500)] = "",
+    # Longer than a note may be, so that a note too long is refused with the form kept (`check_note`).
+    commentaire: Annotated[str, LINE_BREAKS, Form(max_length=20_000)] = "",
 ) -> Response:
     """Record the outcome of the call from the call results (amount required for `droit_ouvert`)."""
     account = current_account(request)
@@ -211,9 +256,25 @@ def record_result(
                 config_dir=context_of(request).settings.config_dir,
             )
     except WorklistError as exc:
-        if _done_already(request, row_id, "resultat"):
+        with db(request) as session:
+            recorded = recent_result(session, row_id, account.login, context_of(request).now())
+            if recorded is None:
+                raise HTTPException(status_code=404, detail=str(exc)) from None
+            earlier, note = recorded.resultat, recorded.commentaire or ""
+            at = recorded.enregistre_le
+        if earlier == resultat and note == commentaire.strip():  # the same form sent twice
             return RedirectResponse("/travail/liste?fait=deja", status_code=303)
-        raise HTTPException(status_code=404, detail=str(exc)) from None
+        return _worklist(
+            request,
+            error=(
+                f"Résultat non enregistré : un autre résultat (« {OUTCOMES.get(earlier, earlier)} ») a "
+                f"déjà été enregistré par vous pour ce foyer le {french.moment(at)}, sans doute depuis un "
+                f"autre onglet. Celui-ci (« {OUTCOMES.get(resultat, resultat)} ») ne l'a pas remplacé : "
+                "un résultat ne se modifie pas ; s'il faut le corriger, prévenez l'équipe données."
+            ),
+            unsaved_note=commentaire.strip() or None,
+            status_code=409,
+        )
     except OutcomeInvalid as exc:
         return _card_page(request, row_id, refused=exc, form=form, status_code=400)
     if resultat in CALL_AGAIN:
@@ -224,23 +285,17 @@ def record_result(
 @router.post("/foyers/{row_id}/liberer")
 def release_household(request: Request, row_id: RecordId) -> Response:
     """Give the household back to the list (for a colleague, or later)."""
+    login = current_account(request).login
     try:
         with db(request) as session:
-            release(session, row_id, current_account(request).login)
+            release(session, row_id, login)
+            alone = colleagues_for(session, row_id, login) == 0
     except WorklistError as exc:
-        if _done_already(request, row_id, "libere"):
-            return RedirectResponse("/travail/liste?fait=deja_libere", status_code=303)
+        with db(request) as session:
+            if released_by(session, row_id, login):  # the same form sent twice
+                return RedirectResponse("/travail/liste?fait=deja_libere", status_code=303)
         raise HTTPException(status_code=404, detail=str(exc)) from None
-    return RedirectResponse("/travail/liste?fait=libere", status_code=303)
-
-
-def _done_already(request: Request, row_id: int, done: str) -> bool:
-    """Whether the worker already did `done` with this row: the same form sent twice (a double
-    click, a page sent again) is told as done, not as a household that is not theirs."""
-    with db(request) as session:
-        return (
-            already_done(session, row_id, current_account(request).login, context_of(request).now()) == done
-        )
+    return RedirectResponse(f"/travail/liste?fait={'libere_seul' if alone else 'libere'}", status_code=303)
 
 
 # What happened to a household that asks for a social worker on its questionnaire.

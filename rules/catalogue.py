@@ -346,15 +346,25 @@ def _load_shared(
 ) -> SharedFormulas:
     if not path.exists():
         return SharedFormulas()
-    document = read_yaml(path)
+    try:
+        document = read_yaml(path)
+    except yaml.MarkedYAMLError as exc:  # its mark, never a traceback, as for a rule file
+        problems.append(Problem(str(path), *yaml_problem(exc)))
+        return SharedFormulas()
     if not isinstance(document, LocatedDict):
         problems.append(Problem(str(path), 1, 1, "le fichier doit contenir `lit` et `valeurs`"))
+        return SharedFormulas()
+    raw = document.get("valeurs") or {}
+    if not isinstance(raw, dict):
+        where = _key_position(document, "valeurs", (1, 1))
+        problems.append(
+            Problem(str(path), *where, "`valeurs` doit être une table nom → formule", "nom: formule")
+        )
         return SharedFormulas()
     lit = tuple(str(c) for c in document.get("lit") or ())
     for column in lit:
         if column not in context.columns:
             problems.append(Problem(str(path), *position(column), f"colonne inconnue `{column}` dans `lit`"))
-    raw = document.get("valeurs") or {}
     scope = context.scope(
         frozenset(lit),
         pending={str(n): position(n)[0] for n in raw},
@@ -503,6 +513,18 @@ class _RuleReader:
         if minimum is not None and montant is None:
             self._fail(position(doc["montant_minimum"], top), "`montant_minimum` sans `montant`")
         priorite = self._optional(doc, "priorite", checker, NUMBER, top)
+        written = doc.get("priorite")
+        if (
+            isinstance(written, int | float)
+            and not isinstance(written, bool)
+            and (written != int(written) or written < 1)
+        ):
+            # Lists are handed out by this number: 1.7 would be cut to 1, -5 would pass every other.
+            self._fail(
+                _key_position(doc, "priorite", top),
+                f"priorité `{written}` : un nombre entier d'au moins 1",
+                "1 est la plus haute ; 2, 3… viennent après",
+            )
         explication = str(doc.get("explication", doc["titre"]))
         placeholders = self._placeholders(doc, explication, scope, montant is not None, top)
         base = self._legal_basis(doc, top)
@@ -738,7 +760,15 @@ class _RuleReader:
 
     def _settings(self, doc: LocatedDict, scope: Scope, top: tuple[int, int]) -> dict[str, Setting]:
         settings: dict[str, Setting] = {}
-        for name, value in (doc.get("reglages") or {}).items():
+        raw = doc.get("reglages") or {}
+        if not isinstance(raw, dict):
+            self._fail(
+                position(raw, _key_position(doc, "reglages", top)),
+                "`reglages` doit être une table nom → valeur",
+                "écrivez `mois_impayes_minimum: 2` sous `reglages:`, sans tiret",
+            )
+            return settings
+        for name, value in raw.items():
             if not _ID.match(str(name)) or name in self.columns:
                 self._fail(
                     position(name, top),
@@ -787,6 +817,13 @@ class _RuleReader:
     def _conditions(self, doc: LocatedDict, checker: Checker, top: tuple[int, int]) -> list[Condition]:
         raw = doc["conditions"]
         items = raw if isinstance(raw, list) else [raw]
+        if not items:
+            # No condition would flag every household of the territory.
+            self._fail(
+                _key_position(doc, "conditions", top),
+                "`conditions` est vide",
+                "donnez au moins une condition",
+            )
         conditions = []
         for item in items:
             if isinstance(item, dict) and "au_moins_une" in item:
@@ -845,6 +882,16 @@ class _RuleReader:
     ) -> dict[str, Type]:
         found: dict[str, Type] = {}
         where = position(doc.get("explication"), top)
+        unmatched = _PLACEHOLDER.sub("", template)
+        for brace in "{}":
+            if brace in unmatched:
+                self._fail(
+                    where,
+                    f"accolade `{brace}` sans sa jumelle dans l'explication",
+                    "une valeur s'écrit entre deux accolades, `{loyer}` ; fermez-la, ou retirez "
+                    "l'accolade seule",
+                )
+                return found
         for match in _PLACEHOLDER.finditer(template):
             name = match.group(1)
             kind = _placeholder_type(name, scope, has_amount)

@@ -22,6 +22,7 @@ Value = float | dict[int, float]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 PARAMETER_FIELDS = ("description", "unite", "champ", "valeurs")
+FRACTION = "fraction"  # a unit whose values lie between -1 and 1 (a rate, not a percentage)
 VALUE_FIELDS = ("depuis", "valeur", "source", "reference")
 
 
@@ -153,9 +154,11 @@ def _parameter(
             continue
         _unknown_keys(name, item, VALUE_FIELDS, path, at, problems)
         since, value, source = item.get("depuis"), item.get("valeur"), item.get("source")
-        if not isinstance(since, datetime.date):
+        if not isinstance(since, datetime.date) or isinstance(since, datetime.datetime):
             quoted = isinstance(since, str) and _looks_like_date(since)
             hint = "écrivez la date sans guillemets : 2024-04-01" if quoted else "ex. 2024-04-01"
+            if isinstance(since, datetime.datetime):
+                hint = f"écrivez le jour seul, sans heure : {since:%Y-%m-%d}"
             problems.append(Problem(path, *at, f"`{name}` : `depuis` doit être une date", hint))
             continue
         if source is None or not str(source).strip():
@@ -167,6 +170,20 @@ def _parameter(
         parsed = _value(value)
         if parsed is None:
             problems.append(Problem(path, *at, f"`{name}` : {_value_problem(item)}"))
+            continue
+        unit = str(spec.get("unite", "")).strip()
+        # A rate may be negative (a variation per extra person), never more than the whole.
+        outside = [v for v in (parsed.values() if isinstance(parsed, dict) else [parsed]) if abs(v) > 1]
+        if unit == FRACTION and outside:
+            # 59.85 written for 59,85 % would multiply the amounts by a hundred, and pass every check.
+            problems.append(
+                Problem(
+                    path,
+                    *at,
+                    f"`{name}` : valeur {outside[0]:g} au-delà de 1 pour une fraction",
+                    f"écrivez un pourcentage en fraction : {outside[0] / 100:g} pour {outside[0]:g} %",
+                )
+            )
             continue
         if versions and since <= versions[-1].since:
             # Written in date order, so that the reader sees the history as it went; a date given
@@ -273,6 +290,10 @@ def _value_problem(item: dict[object, object]) -> str:
     if "valeur" not in item or item["valeur"] is None:
         return "valeur manquante — écrivez `valeur: 633.21` (ou une table `{1: 329.71, 2: 287.35}`)"
     raw = item["valeur"]
+    if isinstance(raw, str) and raw.strip().endswith("%"):
+        return (
+            f"valeur `{raw}` écrite en pourcentage — écrivez la fraction avec un point, 0.5985 pour 59,85 %"
+        )
     if isinstance(raw, str) and re.fullmatch(r"-?\d+,\d+", raw.strip()):
         fixed = raw.strip().replace(",", ".")
         return f"valeur `{raw}` écrite avec une virgule — écrivez le nombre avec un point : {fixed}"

@@ -75,10 +75,25 @@ def _construct_str(loader: _Loader, node: yaml.ScalarNode) -> LocatedStr:
     return value
 
 
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    """A key written twice in one mapping: YAML would keep the last one without a word (a second
+    `conditions:` block, a second `valeur:`), and the rule or the scale would silently change."""
+
+    def __init__(self, key: str, first_line: int, mark: yaml.Mark) -> None:
+        super().__init__(None, None, key, mark)
+        self.key, self.first_line = key, first_line
+
+
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> Iterator[LocatedDict]:
     data = LocatedDict()
     data.line, data.column = node.start_mark.line + 1, node.start_mark.column + 1
     yield data
+    seen: dict[str, int] = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode):
+            if key_node.value in seen:
+                raise _DuplicateKey(key_node.value, seen[key_node.value], key_node.start_mark)
+            seen[key_node.value] = key_node.start_mark.line + 1
     data.update(loader.construct_mapping(node))
 
 
@@ -125,6 +140,13 @@ def yaml_problem(exc: yaml.MarkedYAMLError) -> tuple[int, int, str, str]:
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     if isinstance(exc, _NotUtf8):
         return line, column, "fichier illisible : il n'est pas en UTF-8", "enregistrez-le en UTF-8"
+    if isinstance(exc, _DuplicateKey):
+        return (
+            line,
+            column,
+            f"`{exc.key}` écrit deux fois au même niveau (déjà ligne {exc.first_line})",
+            "gardez-en un seul : YAML ne garderait que le dernier, sans rien dire",
+        )
     if isinstance(exc, _ImpossibleDate):
         return line, column, f"date impossible `{exc.problem}`", "écrivez une date qui existe, AAAA-MM-JJ"
     if isinstance(exc, yaml.constructor.ConstructorError):

@@ -462,3 +462,96 @@ def test_value_of_another_rule_is_named_as_such(tmp_path, contract) -> None:
     (folder / "voisine.yaml").write_text(other, encoding="utf-8")
     text = _refused(folder, contract)
     assert "`valeur_voisine` est une valeur de la règle voisine" in text and "_formules.yaml" in text
+
+
+def _rule_text(folder: Path, old: str, new: str) -> None:
+    path = folder / "essai.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        # A key written twice: YAML would keep the last one, silently changing the rule.
+        (
+            "priorite: 1\n",
+            "priorite: 1\nconditions:\n  - expression: vrai\n    libelle: tous\n",
+            "essai.yaml:16:1: `conditions` écrit deux fois au même niveau (déjà ligne 10)",
+        ),
+        (
+            "Loyer {loyer} €",
+            "Loyer {loyer €",
+            "essai.yaml:16:15: accolade `{` sans sa jumelle dans l'explication",
+        ),
+        ("priorite: 1\n", "priorite: 1.7\n", "priorité `1.7` : un nombre entier d'au moins 1"),
+        ("priorite: 1\n", "priorite: -5\n", "priorité `-5` : un nombre entier d'au moins 1"),
+        (
+            "priorite: 1\n",
+            "priorite: 1\nreglages:\n  - seuil: 2\n",
+            "`reglages` doit être une table nom → valeur",
+        ),
+    ],
+)
+def test_a_rule_written_so_that_it_would_flag_other_households_is_refused_with_its_line(
+    tmp_path, contract, old: str, new: str, said: str
+) -> None:
+    folder = _rule(tmp_path)
+    _rule_text(folder, old, new)
+    assert said in _refused(folder, contract)
+
+
+def test_a_rule_without_conditions_is_refused_rather_than_flagging_everyone(tmp_path, contract) -> None:
+    folder = _rule(tmp_path)
+    path = folder / "essai.yaml"
+    text = path.read_text(encoding="utf-8")
+    start, end = text.index("conditions:"), text.index("priorite:")
+    path.write_text(text[:start] + "conditions: []\n" + text[end:], encoding="utf-8")
+    assert "essai.yaml:10:1: `conditions` est vide — donnez au moins une condition" in _refused(
+        folder, contract
+    )
+
+
+def test_a_broken_shared_formulas_file_is_told_with_its_line_not_an_internal_error(
+    tmp_path, contract
+) -> None:
+    folder = _rule(tmp_path)
+    (folder / "_formules.yaml").write_text("lit: [loyer]\nvaleurs:\n  a: loyer\n   b: [\n", encoding="utf-8")
+    assert "_formules.yaml:" in _refused(folder, contract)
+    (folder / "_formules.yaml").write_text("lit: [loyer]\nvaleurs:\n  - a: loyer\n", encoding="utf-8")
+    assert "_formules.yaml:2:1: `valeurs` doit être une table nom → formule" in _refused(folder, contract)
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (
+            "59.85",
+            "valeur 59.85 au-delà de 1 pour une fraction — écrivez un pourcentage en fraction : 0.5985",
+        ),
+        ('"59,85 %"', "écrite en pourcentage — écrivez la fraction avec un point"),
+    ],
+)
+def test_a_percentage_written_for_a_fraction_is_refused(tmp_path, value: str, said: str) -> None:
+    text = TABLE.replace("€/mois", "fraction").replace("valeur: {1: 100.0, 2: 90.0}", f"valeur: {value}")
+    (tmp_path / "essai.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ParametersInvalid) as caught:
+        load_parameters(tmp_path)
+    assert said in str(caught.value) and "essai.yaml:5:7" in str(caught.value)
+
+
+def test_a_date_with_a_time_is_refused_with_the_day_to_write(tmp_path) -> None:
+    text = TABLE.replace("depuis: 2020-01-01", "depuis: 2020-01-01 00:00:00")
+    (tmp_path / "essai.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ParametersInvalid) as caught:
+        load_parameters(tmp_path)
+    assert "`depuis` doit être une date — écrivez le jour seul, sans heure : 2020-01-01" in str(caught.value)
+
+
+def test_a_value_written_twice_in_a_parameter_file_is_refused(tmp_path) -> None:
+    text = TABLE.replace("      source: Arrêté fictif", "      valeur: 7.0\n      source: Arrêté fictif")
+    (tmp_path / "essai.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ParametersInvalid) as caught:
+        load_parameters(tmp_path)
+    assert "essai.yaml:7:7: `valeur` écrit deux fois au même niveau (déjà ligne 6)" in str(caught.value)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+SHIPPED = Path(__file__).resolve().parents[2] / "rules" / "catalogue"
 
 
 def test_rules_check_lists_the_catalogue(cli) -> None:
@@ -13,6 +16,28 @@ def test_rules_check_lists_the_catalogue(cli) -> None:
     said = " ".join(result.stdout.split())
     assert "Aide au logement probablement non réclamée — signale en : métropole" in said
     assert "sans accompagnement social logement_non_decent (" in said  # a rule flagging everywhere: no note
+    assert "110 cas de test réussis." in said
+
+
+def test_rules_check_fails_when_a_rules_own_cases_fail_and_names_a_rule_without_any(
+    cli, tmp_path: Path
+) -> None:
+    # A threshold of 0 months: the rule compiles, and would flag every tenant.
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(SHIPPED, catalogue)
+    rule = catalogue / "impaye_locatif.yaml"
+    text = rule.read_text(encoding="utf-8")
+    rule.write_text(text.replace("mois_impayes_minimum: 2", "mois_impayes_minimum: 0"), encoding="utf-8")
+    other = catalogue / "evenement_vie.yaml"
+    other_text = other.read_text(encoding="utf-8")
+    other.write_text(other_text[: other_text.index("\ncas:")] + "\n", encoding="utf-8")
+
+    result = cli("rules", "check", "--catalogue", str(catalogue))
+
+    said = " ".join(result.stdout.split())
+    assert result.code == 1, result.output
+    assert "cas de test en échec, règle(s) impaye_locatif" in said and "uptake rules test" in said
+    assert "Attention : règle(s) sans cas de test : evenement_vie" in said
 
 
 def test_rules_test_runs_every_case_and_succeeds(cli) -> None:

@@ -79,13 +79,33 @@ def register(app: typer.Typer) -> None:
 
     @group.command("check")
     def check_command(catalogue: CatalogueOption = None, parametres: ParametersOption = None) -> None:
-        """Analyse et vérifie le catalogue de règles contre le contrat d'extrait et les paramètres."""
+        """Analyse et vérifie le catalogue de règles contre le contrat d'extrait et les paramètres, et
+        exécute les cas de test des règles.
+
+        Code de sortie 1 si un cas échoue, 2 si le catalogue est invalide."""
         loaded = _load(catalogue, parametres)
         _say(f"Catalogue valide : {len(loaded.catalogue.rules)} règles.")
         for rule in loaded.catalogue.rules:
             where = "" if rule.areas == EVERYWHERE else f" — signale en : {areas_text(rule.areas)}"
             _say(f"  {rule.id} (v{rule.version}, action {rule.action}) : {rule.titre}{where}")
         _say(f"Colonnes lues : {', '.join(sorted(loaded.catalogue.columns_read))}")
+        # A rule whose own cases fail computes something else than its author meant: said here, where
+        # the author checks a change, and by `uptake check` before the scheduled runs.
+        untested = [rule.id for rule in loaded.catalogue.rules if not rule.cases]
+        if untested:
+            _say(f"Attention : règle(s) sans cas de test : {', '.join(untested)} (section `cas`).")
+        defaults = {c.name: c.default for c in HOUSEHOLD_COLUMNS}
+        results = run_cases(
+            loaded.catalogue, loaded.parameters, loaded.ctx.geography, defaults, HOUSEHOLD_SCHEMA
+        )
+        failed = sorted({r.rule_id for r in results if not r.passed})
+        if failed:
+            _say(
+                f"{sum(not r.passed for r in results)} cas de test en échec, règle(s) {', '.join(failed)} : "
+                "le détail avec `uptake rules test` ; corrigez la règle ou ses cas avant toute exécution."
+            )
+            raise typer.Exit(1)
+        _say(f"{len(results)} cas de test réussis.")
 
     @group.command("test")
     def test_command(

@@ -805,3 +805,25 @@ def test_a_line_number_no_record_can_have_in_the_list_address_is_refused_not_an_
 ) -> None:
     client = client_for("travailleur_social")
     assert client.get("/travail/liste?fait=rappel&ligne=99999999999999999999").status_code == 422
+
+
+def test_a_note_sent_on_an_ended_session_is_given_back_to_be_copied(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    location, token = _card(client)
+    cookie = client.cookies["uptake_session"]
+    assert client.post("/deconnexion", data={"csrf_token": token}).status_code == 303
+    client.cookies.set("uptake_session", cookie)  # the card was still open in the browser
+
+    sent = client.post(
+        f"{location}/resultat",
+        data={"csrf_token": token, "resultat": "joint", "commentaire": "Pièces à fournir\nRappeler jeudi"},
+    )
+
+    assert sent.status_code == 401
+    text = html.unescape(sent.text)
+    assert "Votre session a pris fin" in text and "Votre note, non enregistrée" in text
+    assert ">Pièces à fournir\nRappeler jeudi</textarea>" in text
+    assert _outcomes(engine) == []

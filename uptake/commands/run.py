@@ -107,8 +107,9 @@ def register(app: typer.Typer) -> None:
     @app.command(
         "run",
         # For whoever wraps the command in a script or a cron job.
-        epilog="Codes de sortie : 0 drapeaux publiés (ou extrait déjà traité), 2 extrait refusé ou "
-        "option invalide, 1 échec (rien n'est publié), 130 interruption (Ctrl-C ou arrêt demandé).",
+        epilog="Codes de sortie : 0 drapeaux publiés (ou extrait déjà traité), 2 extrait refusé, "
+        "catalogue de règles ou paramètres invalides, ou option invalide, 1 échec (rien n'est publié), "
+        "130 interruption (Ctrl-C ou arrêt demandé).",
     )
     def run(
         extract: Path = typer.Option(

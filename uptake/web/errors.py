@@ -49,21 +49,46 @@ MESSAGES = {
     ),
 }
 SESSION_ENDED_MESSAGE = (
-    "Votre session a pris fin (inactivité ou déconnexion) : ce que vous veniez d'envoyer n'a pas été "
-    "enregistré. Connectez-vous de nouveau, puis refaites la saisie."
+    "Votre session a pris fin (inactivité, déconnexion, ou compte désactivé) : ce que vous veniez "
+    "d'envoyer n'a pas été enregistré. Connectez-vous de nouveau, puis refaites la saisie."
 )
+# The text boxes whose content is given back when a session ended under them (a note typed during a
+# long call, an opinion): copied, it is not to be typed again. Shown only in the answer to the very
+# request that carried it, to the browser that just sent it.
+TYPED_TEXT_FIELDS = {
+    "commentaire": "Votre note",
+    "avis": "Votre avis",
+    "motif": "Votre motif",
+    "recommandations": "Vos recommandations",
+}
 CSRF_MESSAGE = "Le formulaire a expiré ou ne vient pas de cette application. Rechargez la page et réessayez."
 
 
-def error_page(request: Request, status: int, detail: str | None = None) -> Response:
-    """The French page for an HTTP status; `detail` is a safe French sentence, if any."""
+def error_page(
+    request: Request, status: int, detail: str | None = None, typed: list[tuple[str, str]] | None = None
+) -> Response:
+    """The French page for an HTTP status; `detail` is a safe French sentence, if any; `typed`, the
+    texts the person had typed and that were not saved (label, text), given back to be copied."""
     title, message = MESSAGES.get(status, MESSAGES[400] if status < 500 else MESSAGES[500])
     return render(
         request,
         "error.html",
-        {"status": status, "title": title, "message": detail or message},
+        {"status": status, "title": title, "message": detail or message, "typed": typed or []},
         status_code=status,
     )
+
+
+async def _typed_texts(request: Request) -> list[tuple[str, str]]:
+    """The texts typed in the form just sent, for the page that tells they were not saved."""
+    try:
+        form = await request.form()
+    except Exception:  # not a form (or not readable): nothing to give back
+        return []
+    return [
+        (label, text.strip())
+        for name, label in TYPED_TEXT_FIELDS.items()
+        if isinstance(text := form.get(name), str) and text.strip()
+    ]
 
 
 def install_error_pages(app: FastAPI) -> None:
@@ -79,7 +104,7 @@ def install_error_pages(app: FastAPI) -> None:
                 return response
             return RedirectResponse("/connexion", status_code=303)
         if request.cookies.get(SESSION_COOKIE):
-            return error_page(request, 401, SESSION_ENDED_MESSAGE)
+            return error_page(request, 401, SESSION_ENDED_MESSAGE, await _typed_texts(request))
         return error_page(request, 401)
 
     @app.exception_handler(PasswordToReplace)

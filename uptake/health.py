@@ -233,9 +233,8 @@ def _register(settings: Settings) -> str:
 def _accounts(settings: Settings) -> str:
     from sqlalchemy.orm import Session
 
-    from uptake.jobs import dormant_sweeps
     from uptake.scheduler import ScheduleInfo, list_schedules
-    from uptake.users import DORMANT_AFTER, ROLE_LABELS, AccountReview, review_accounts
+    from uptake.users import DORMANT_AFTER, ROLE_LABELS, AccountReview, dormant_sweeps, review_accounts
 
     def active(engine: Engine) -> tuple[list[AccountReview], list[ScheduleInfo]]:
         with Session(engine) as session:

@@ -778,17 +778,6 @@ def scheduled_flags_months(schedules: Iterable[ScheduleInfo]) -> int:
     return FLAGS_RETENTION_MONTHS
 
 
-def dormant_sweeps(schedules: Iterable[ScheduleInfo]) -> list[tuple[ScheduleInfo, int]]:
-    """The active schedules of the `comptes_inactifs` job, each with the delay it applies (days),
-    shortest first: the first one is the delay after which an unused account is disabled."""
-    sweeps = [
-        (info, int(info.params.get("days", DORMANT_AFTER.days)))
-        for info in schedules
-        if info.job == "comptes_inactifs" and info.next_run is not None
-    ]
-    return sorted(sweeps, key=lambda sweep: sweep[1])
-
-
 @dataclass(frozen=True)
 class PurgeSummary:
     """What one purge did, domain by domain."""

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,6 +23,9 @@ from privacy import audit
 from privacy.models import AuditEntry
 from uptake.french import utc
 from uptake.models import User
+
+if TYPE_CHECKING:  # for the type only: the scheduler module loads APScheduler
+    from uptake.scheduler import ScheduleInfo
 
 ROLES = ("travailleur_social", "equipe_donnees", "dpo", "admin")
 ROLE_LABELS = {
@@ -403,3 +407,14 @@ def account_history(session: Session, login: str) -> list[AccountEvent]:
 def list_accounts(session: Session) -> list[Account]:
     """Every account, by login."""
     return [account_of(u) for u in session.scalars(select(User).order_by(User.login))]
+
+
+def dormant_sweeps(schedules: Iterable[ScheduleInfo]) -> list[tuple[ScheduleInfo, int]]:
+    """The active schedules of the `comptes_inactifs` job, each with the delay it applies (days),
+    shortest first: the first one is the delay after which an unused account is disabled."""
+    sweeps = [
+        (info, int(info.params.get("days", DORMANT_AFTER.days)))
+        for info in schedules
+        if info.job == "comptes_inactifs" and info.next_run is not None
+    ]
+    return sorted(sweeps, key=lambda sweep: sweep[1])

@@ -79,8 +79,7 @@ def register(app: typer.Typer) -> None:
 
     @group.command("check")
     def check_command(catalogue: CatalogueOption = None, parametres: ParametersOption = None) -> None:
-        """Analyse et vérifie le catalogue de règles contre le contrat d'extrait et les paramètres, et
-        exécute les cas de test des règles.
+        """Vérifie le catalogue contre le contrat d'extrait et les paramètres, puis exécute ses cas de test.
 
         Code de sortie 1 si un cas échoue, 2 si le catalogue est invalide."""
         loaded = _load(catalogue, parametres)

@@ -20,6 +20,7 @@ from uptake.users import (
     AccountError,
     add_user,
     disable_dormant,
+    dormant_sweeps,
     list_accounts,
     parse_sectors,
     reset_password,
@@ -229,7 +230,6 @@ def register(app: typer.Typer) -> None:
 
         Les comptes actifs sans connexion depuis plus de 90 jours sont signalés, ou depuis le délai de
         la planification qui les désactive (tâche comptes_inactifs) s'il y en a une."""
-        from uptake.jobs import dormant_sweeps
         from uptake.scheduler import list_schedules
 
         ctx = AppContext.from_env()

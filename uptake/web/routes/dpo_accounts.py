@@ -10,9 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from uptake.db import transaction
-from uptake.jobs import dormant_sweeps
 from uptake.scheduler import list_schedules
-from uptake.users import DORMANT_AFTER, review_accounts
+from uptake.users import DORMANT_AFTER, dormant_sweeps, review_accounts
 from uptake.web.access import allow, guard
 from uptake.web.rendering import render
 

@@ -118,8 +118,10 @@ def test_sectors_outside_the_territory_or_none_change_nothing(client_for: Client
     admin = client_for("admin")
     login = LOGINS["travailleur_social"]
     token = csrf_of(admin.get(f"/admin/comptes/{login}").text)
-    outside = admin.post(f"/admin/comptes/{login}/secteurs", data={"csrf_token": token, "secteurs": "75056"})
+    typed = "04088 75056"
+    outside = admin.post(f"/admin/comptes/{login}/secteurs", data={"csrf_token": token, "secteurs": typed})
     assert outside.status_code == 400 and "75056" in outside.text and "territoire" in outside.text
+    assert f'name="secteurs" maxlength="2000" value="{typed}"' in outside.text  # given back as typed
     empty = admin.post(f"/admin/comptes/{login}/secteurs", data={"csrf_token": token, "secteurs": " "})
     assert empty.status_code == 400 and "désactivez le compte" in empty.text
     with transaction(engine) as session:

@@ -104,6 +104,7 @@ def _account_page(
     *,
     notice: str | None = None,
     error: str | None = None,
+    typed_sectors: str | None = None,
     status_code: int = 200,
 ) -> Response:
     account = review.account
@@ -119,6 +120,8 @@ def _account_page(
             "own": account.login == current_account(request).login,
             "notice": notice,
             "error": error,
+            # A refused entry is given back as typed, to be mended rather than typed again.
+            "sectors_value": " ".join(account.secteurs) if typed_sectors is None else typed_sectors,
         },
         status_code=status_code,
     )
@@ -139,11 +142,11 @@ def _unknown(login: str) -> str:
     return f"Aucun compte « {login[:64]} » : la liste des comptes les donne tous."
 
 
-def _refused(request: Request, login: str, message: str) -> Response:
+def _refused(request: Request, login: str, message: str, typed_sectors: str | None = None) -> Response:
     review = _review(request, login)
     if review is None:
         return error_page(request, 404, _unknown(login))
-    return _account_page(request, review, error=message, status_code=400)
+    return _account_page(request, review, error=message, typed_sectors=typed_sectors, status_code=400)
 
 
 @router.post("/comptes/{login}/secteurs")
@@ -164,7 +167,7 @@ def change_sectors(
                 known_communes=ctx.territory.communes,
             )
     except AccountError as exc:
-        return _refused(request, login, str(exc))
+        return _refused(request, login, str(exc), typed_sectors=secteurs)
     return RedirectResponse(f"/admin/comptes/{login}?fait=secteurs", status_code=303)
 
 

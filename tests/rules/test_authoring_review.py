@@ -464,6 +464,14 @@ def test_value_of_another_rule_is_named_as_such(tmp_path, contract) -> None:
     assert "`valeur_voisine` est une valeur de la règle voisine" in text and "_formules.yaml" in text
 
 
+def _parameters_refused(folder: Path, text: str) -> str:
+    """Why a parameters folder holding one file, `essai.yaml` with `text`, is refused."""
+    (folder / "essai.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ParametersInvalid) as caught:
+        load_parameters(folder)
+    return str(caught.value)
+
+
 def _rule_text(folder: Path, old: str, new: str) -> None:
     path = folder / "essai.yaml"
     text = path.read_text(encoding="utf-8")
@@ -535,23 +543,18 @@ def test_a_broken_shared_formulas_file_is_told_with_its_line_not_an_internal_err
 )
 def test_a_percentage_written_for_a_fraction_is_refused(tmp_path, value: str, said: str) -> None:
     text = TABLE.replace("€/mois", "fraction").replace("valeur: {1: 100.0, 2: 90.0}", f"valeur: {value}")
-    (tmp_path / "essai.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(ParametersInvalid) as caught:
-        load_parameters(tmp_path)
-    assert said in str(caught.value) and "essai.yaml:5:7" in str(caught.value)
+    refused = _parameters_refused(tmp_path, text)
+    assert said in refused and "essai.yaml:5:7" in refused
 
 
 def test_a_date_with_a_time_is_refused_with_the_day_to_write(tmp_path) -> None:
-    text = TABLE.replace("depuis: 2020-01-01", "depuis: 2020-01-01 00:00:00")
-    (tmp_path / "essai.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(ParametersInvalid) as caught:
-        load_parameters(tmp_path)
-    assert "`depuis` doit être une date — écrivez le jour seul, sans heure : 2020-01-01" in str(caught.value)
+    refused = _parameters_refused(
+        tmp_path, TABLE.replace("depuis: 2020-01-01", "depuis: 2020-01-01 00:00:00")
+    )
+    assert "`depuis` doit être une date — écrivez le jour seul, sans heure : 2020-01-01" in refused
 
 
 def test_a_value_written_twice_in_a_parameter_file_is_refused(tmp_path) -> None:
     text = TABLE.replace("      source: Arrêté fictif", "      valeur: 7.0\n      source: Arrêté fictif")
-    (tmp_path / "essai.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(ParametersInvalid) as caught:
-        load_parameters(tmp_path)
-    assert "essai.yaml:7:7: `valeur` écrit deux fois au même niveau (déjà ligne 6)" in str(caught.value)
+    refused = _parameters_refused(tmp_path, text)
+    assert "essai.yaml:7:7: `valeur` écrit deux fois au même niveau (déjà ligne 6)" in refused

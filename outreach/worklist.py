@@ -178,6 +178,15 @@ def _give_back(session: Session, held: Select[WorklistItem]) -> None:
     session.flush()
 
 
+def give_back_held(session: Session, worker: str) -> None:
+    """Put back on the list, at once, the households `worker` holds: their account was disabled, and
+    colleagues should not wait `STALE_AFTER` to call them."""
+    _give_back(
+        session,
+        select(WorklistItem).where(WorklistItem.statut == IN_PROGRESS, WorklistItem.attribue_a == worker),
+    )
+
+
 def renew_claim(
     session: Session,
     item_id: int,

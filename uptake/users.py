@@ -202,15 +202,20 @@ class AccountChange:
 def set_active(
     session: Session, login: str, active: bool, *, actor: str, reason: str | None = None
 ) -> AccountChange:
-    """Disable an account (it can no longer sign in, its open web sessions stop working) or enable it
-    again (it signs in with the password it had; its inactivity is counted afresh from now). The
-    `reason` (in French) goes to the audit log."""
+    """Disable an account (it can no longer sign in, its open web sessions stop working, and the
+    households a social worker held go back to the call list) or enable it again (it signs in with the
+    password it had; its inactivity is counted afresh from now). The `reason` (in French) goes to the
+    audit log."""
     user = _find(session, login)
     if user.active == active:
         return AccountChange(account_of(user), changed=False)
     user.active = active
     if active:
         user.dormancy_reset_at = datetime.now(UTC)
+    elif user.role == "travailleur_social":
+        from outreach.worklist import give_back_held  # the call lists, only for a social worker
+
+        give_back_held(session, login)
     session.flush()
     details = {"motif": reason} if reason else {}
     _record(

@@ -68,7 +68,7 @@ def test_admin_moves_a_worker_to_another_sector_who_then_changes_their_own_passw
     sign_in(page, site, "travailleur_social")  # the account exists before the admin looks for it
     sign_out(page)
     sign_in(page, site, "admin")
-    page.get_by_role("link", name=LOGINS["travailleur_social"]).click()
+    page.get_by_role("link", name=LOGINS["travailleur_social"], exact=True).click()
     page.wait_for_load_state()
     check_page(page, "admin-compte")
     page.get_by_label("Codes INSEE des communes").fill("04088 04104")

@@ -827,3 +827,27 @@ def test_a_note_sent_on_an_ended_session_is_given_back_to_be_copied(
     assert "Votre session a pris fin" in text and "Votre note, non enregistrée" in text
     assert ">Pièces à fournir\nRappeler jeudi</textarea>" in text
     assert _outcomes(engine) == []
+
+
+def test_a_household_held_by_a_worker_whose_account_is_disabled_goes_back_to_the_list_at_once(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 1)
+    worker = client_for("travailleur_social")
+    location = _take_next(worker).headers["location"]
+    _add_colleague(engine)
+    admin = client_for("admin")
+    page = admin.get(f"/admin/comptes/{LOGINS['travailleur_social']}")
+    assert "les foyers qu'il avait pris reviennent aussitôt dans la liste" in html.unescape(page.text)
+    assert f'href="/admin/comptes/{LOGINS["travailleur_social"]}#acces"' in admin.get("/admin/comptes").text
+
+    disabled = admin.post(
+        f"/admin/comptes/{LOGINS['travailleur_social']}/desactiver", data={"csrf_token": csrf_of(page.text)}
+    )
+
+    assert disabled.status_code == 303
+    from tests.web.conftest import sign_in
+
+    colleague = client_for(None)
+    assert sign_in(colleague, "ts-collegue", "phrase-de-passe-de-test").status_code == 303
+    assert _take_next(colleague).headers["location"] == location  # not two hours later

@@ -44,6 +44,27 @@ class OutputUnusable(DetectionError):
         super().__init__(f"dossier de sortie {path} : {problem} : {fix}")
 
 
+class RuleVersionWentBack(DetectionError):
+    """A rule's new content carries a version below one already used: the versions would no longer
+    tell which content came after which."""
+
+    exit_code = 2
+
+    def __init__(self, gone_back: list[tuple[str, str, str, int]]) -> None:
+        self.gone_back = gone_back
+        listed = " ; ".join(
+            f"{rule} (version {version}, alors que l'exécution n° {run_id} a déjà utilisé la version "
+            f"{highest})"
+            for rule, version, highest, run_id in gone_back
+        )
+        super().__init__(
+            f"version de règle revenue en arrière : {listed}. Une nouvelle version d'une règle porte un "
+            "numéro plus grand que toutes celles déjà utilisées, pour que l'ordre des versions dise l'ordre "
+            "des contenus : donnez à la règle une version au-dessus de la plus haute déjà utilisée, puis "
+            "relancez. Rien n'a été exécuté"
+        )
+
+
 class RuleChangedWithoutVersion(DetectionError):
     """A rule's content differs from what an earlier run used under the same version: its flags could
     no longer be explained by their version."""

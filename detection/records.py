@@ -368,6 +368,43 @@ def rules_changed_since(
     return sorted(changed)
 
 
+def rules_gone_back(
+    session: Session, versions: Mapping[str, str], digests: Mapping[str, str]
+) -> list[tuple[str, str, str, int]]:
+    """The rules given a new content under a version below one an earlier succeeded run used:
+    (rule, version, highest version used, that run's id). Going back to a content recorded under
+    that same version (undoing a change) is not listed."""
+    highest: dict[str, tuple[tuple[int, ...], str, int]] = {}
+    known: set[tuple[str, str, str]] = set()
+    query = (
+        select(DetectionRun.id, DetectionRun.rules_record)
+        .where(DetectionRun.status == SUCCEEDED, DetectionRun.rules_record.is_not(None))
+        .order_by(DetectionRun.id.desc())
+    )
+    for run_id, record in session.execute(query):
+        for rule, seen in (record or {}).get("regles", {}).items():
+            version = str(seen.get("version", ""))
+            known.add((rule, version, str(seen.get("empreinte"))))
+            order = version_order(version)
+            if rule in versions and order is not None and (rule not in highest or order > highest[rule][0]):
+                highest[rule] = (order, version, run_id)
+    gone_back: list[tuple[str, str, str, int]] = []
+    for rule, (order, version, run_id) in highest.items():
+        current = version_order(versions[rule])
+        if current is not None and current < order and (rule, versions[rule], digests[rule]) not in known:
+            gone_back.append((rule, versions[rule], version, run_id))
+    return sorted(gone_back)
+
+
+def version_order(version: str) -> tuple[int, ...] | None:
+    """`1.10.0` after `1.9.2`, as numbers (`1.2` is `1.2.0`); None for a version not so written."""
+    parts = version.split(".")
+    if not all(part.isdigit() for part in parts):
+        return None
+    numbers = [int(part) for part in parts]
+    return tuple(numbers + [0] * (3 - len(numbers)))
+
+
 def find_equivalent_run(
     session: Session,
     *,

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from detection.contract import ContractSummary
-from detection.errors import DetectionError, OutputUnusable, RuleChangedWithoutVersion
+from detection.errors import DetectionError, OutputUnusable, RuleChangedWithoutVersion, RuleVersionWentBack
 from detection.geography import Geography
 from detection.imports import record_import
 from detection.records import (
@@ -52,6 +52,7 @@ from detection.records import (
     may_be_rerun,
     publication_key,
     rules_changed_since,
+    rules_gone_back,
     run_published_as,
     utcnow,
 )
@@ -400,8 +401,11 @@ class DetectionRunner:
 
         with Session(self.engine) as session:
             changed = rules_changed_since(session, compiled.rule_versions, compiled.rule_digests)
+            gone_back = rules_gone_back(session, compiled.rule_versions, compiled.rule_digests)
         if changed:
             raise RuleChangedWithoutVersion(changed)
+        if gone_back:
+            raise RuleVersionWentBack(gone_back)
 
         key: dict[str, Any] = {
             "rule_versions": dict(compiled.rule_versions),

@@ -56,9 +56,10 @@ HANDOUT_ORDER = (WorklistItem.priorite.asc().nulls_last(), WorklistItem.rang, Wo
 class WorklistItemUnavailable(OutreachError):
     """The household is not (or no longer) held by this worker."""
 
-    def __init__(self, item_id: int) -> None:
+    def __init__(self, item_id: int, message: str | None = None) -> None:
         super().__init__(
-            f"la ligne n°{item_id} de la liste d'appels n'est pas attribuée à votre nom "
+            message
+            or f"la ligne n°{item_id} de la liste d'appels n'est pas attribuée à votre nom "
             "(déjà traitée, ou reprise par un collègue) : prenez le foyer suivant."
         )
 
@@ -67,8 +68,8 @@ class WorklistItemOutsideSectors(WorklistItemUnavailable):
     """The household the worker held is no longer in their sectors: given back to the list."""
 
     def __init__(self, item_id: int) -> None:
-        OutreachError.__init__(
-            self,
+        super().__init__(
+            item_id,
             f"le foyer de la ligne n°{item_id} n'est plus dans vos secteurs (ils ont changé depuis que "
             "vous l'avez pris) : il est remis dans la liste, pour les collègues de sa commune ; prenez le "
             "foyer suivant.",

@@ -676,6 +676,16 @@ class _RuleReader:
             ):
                 self._fail(_key_position(expected, key, where), f"{label} : `{key}: {value}` invalide", hint)
 
+    def _written(self, line: int, column: str) -> str | None:
+        """The value of `column:` as written on `line` of the rule's file (YAML may have read it
+        otherwise), or None when it is not there."""
+        try:
+            text = self.path.read_text(encoding="utf-8").splitlines()[line - 1]
+        except (OSError, UnicodeDecodeError, IndexError):
+            return None
+        found = re.search(rf"(?:^|[{{,\s]){re.escape(column)}\s*:\s*([^,}}#\s]+)", text)
+        return found.group(1) if found else None
+
     def _household_value(
         self, label: str, column: str, value: object, columns_read: frozenset[str], where: tuple[int, int]
     ) -> None:
@@ -707,10 +717,20 @@ class _RuleReader:
             "date": isinstance(value, datetime.date),
         }.get(kind, True)
         if not accepted:
+            written = self._written(where[0], column) if kind in ("string", "enum") else None
+            if written is not None and written != str(value):
+                # `04101` unquoted is octal to YAML (2113): show the author what they wrote.
+                self._fail(
+                    where,
+                    f"{label} : `{column}: {written}` est lu par YAML comme le nombre {value}, pas comme un "
+                    f"texte (colonne `{column}` du contrat)",
+                    f'écrivez-le entre guillemets : `{column}: "{written}"`',
+                )
+                return
             self._fail(
                 where,
                 f"{label} : `{column}: {value}` n'est pas {expected} (colonne `{column}` du contrat)",
-                _KIND_HINTS.get(kind, ""),
+                _KIND_HINTS.get(kind, 'écrivez-le entre guillemets, ex. "04088"' if kind == "string" else ""),
             )
             return
         allowed = self.enums.get(column)
@@ -780,6 +800,16 @@ class _RuleReader:
                 scope.settings[str(name)] = BOOLEAN
             elif isinstance(value, int | float):
                 scope.settings[str(name)] = INTEGER if isinstance(value, int) else NUMBER
+            elif isinstance(value, str) and re.fullmatch(r"-?\d+,\d+", value.strip()):
+                # YAML reads `1,5` as text: every comparison with a number would then be refused
+                # far from here, as a type mismatch.
+                self._fail(
+                    position(name, top),
+                    f"réglage `{name}` : `{value}` écrit avec une virgule",
+                    f"écrivez le nombre avec un point : {value.strip().replace(',', '.')}",
+                )
+                scope.settings[str(name)] = NUMBER  # its uses are checked as the number meant
+                continue
             elif isinstance(value, str):
                 scope.settings[str(name)] = TEXT
             else:

@@ -29,7 +29,7 @@ from rules.language import (
     String,
     unparse,
 )
-from rules.parameters import Parameters
+from rules.parameters import Parameter, Parameters
 from rules.types import BOOLEAN, INTEGER, KIND_TO_TYPE, NUMBER, TEXT, Type
 
 
@@ -276,12 +276,15 @@ class Checker:
         """Refuse a table whose dated values lack a key the contract allows here: the look-up
         would be empty for those households."""
         span = self._range(node.key)
-        if span is None or span[1] - span[0] > _MAX_KEYS:
+        if span is None:
+            return
+        name = node.name.dotted
+        parameter = self.scope.parameters.get(name)
+        if span[1] - span[0] > _MAX_KEYS:
+            self._unbounded_key(node, span, parameter)
             return
         needed = set(range(int(span[0]), int(span[1]) + 1))
-        name = node.name.dotted
         self.usage.table_keys.setdefault(name, set()).update(needed)
-        parameter = self.scope.parameters.get(name)
         for version in parameter.versions:
             assert isinstance(version.value, dict)
             missing = sorted(needed - set(version.value))
@@ -295,6 +298,29 @@ class Checker:
                     "(contrat d'extrait)",
                     "ajoutez la clé manquante à cette valeur, avec le montant du texte cité",
                 )
+
+    def _unbounded_key(self, node: Lookup, span: Range, parameter: Parameter) -> None:
+        """A key the contract does not bound (`impaye_loyer_mois`) goes past the table's last key:
+        the look-up would be empty for those households, and their flag lost without a word."""
+        keys = sorted(set().union(*(set(v.value) for v in parameter.versions if isinstance(v.value, dict))))
+        key, table = unparse(node.key), node.name.dotted
+        low, high = span
+        if math.isfinite(low) and math.isfinite(high):
+            takes = f"peut valoir de {low:g} à {high:g}"
+        elif math.isfinite(low):
+            takes = f"peut valoir {low:g} ou plus (le contrat d'extrait ne lui donne pas de maximum)"
+        elif math.isfinite(high):
+            takes = f"peut valoir {high:g} ou moins (le contrat d'extrait ne lui donne pas de minimum)"
+        else:
+            takes = "peut prendre toute valeur (le contrat d'extrait ne la borne pas)"
+        bounded = f"min({key}, {keys[-1]})" if low >= keys[0] else f"min(max({key}, {keys[0]}), {keys[-1]})"
+        self._fail(
+            node,
+            f"la clé `{key}` {takes}, alors que la table `{table}` n'a que les clés {keys[0]} à {keys[-1]} : "
+            "la recherche serait vide pour les autres foyers",
+            f"bornez la clé, ex. `{table}[{bounded}]` (la dernière clé vaut alors pour les plus grandes "
+            "valeurs)",
+        )
 
     def _range(self, node: Node) -> Range | None:
         """The integers `node` may take given the contract bounds, or None when not known."""
@@ -314,8 +340,7 @@ class Checker:
                 return None
             lows, highs = [s[0] for s in spans if s], [s[1] for s in spans if s]
             pick = min if node.function == "min" else max
-            span = (pick(lows), pick(highs))
-            return span if math.isfinite(span[0]) and math.isfinite(span[1]) else None
+            return (pick(lows), pick(highs))
         if isinstance(node, Binary) and node.op in ("+", "-"):
             left, right = self._range(node.left), self._range(node.right)
             if left is None or right is None:

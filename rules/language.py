@@ -230,13 +230,13 @@ def parse(text: str) -> Node:
         tree = _parser().parse(text)
     except UnexpectedCharacters as exc:
         char = str(getattr(exc, "char", "")).replace("`", "'")
-        raise SyntaxProblem(
-            exc.line,
-            exc.column,
-            f"caractère inattendu `{char}`",
-            "seuls les nombres, les noms, les chaînes entre guillemets, + - * / ( ) , [ ] "
-            "et les comparaisons sont permis",
-        ) from None
+        hint = (
+            "une égalité s'écrit `==` (et une différence `!=`)"
+            if char == "="
+            else "seuls les nombres, les noms, les chaînes entre guillemets, + - * / ( ) , [ ] "
+            "et les comparaisons sont permis"
+        )
+        raise SyntaxProblem(exc.line, exc.column, f"caractère inattendu `{char}`", hint) from None
     except UnexpectedEOF as exc:
         raise SyntaxProblem(
             *_end(text), "expression incomplète", f"attendu : {_expected(exc.expected)}"

@@ -24,6 +24,8 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 PARAMETER_FIELDS = ("description", "unite", "champ", "valeurs")
 FRACTION = "fraction"  # a unit whose values lie between -1 and 1 (a rate, not a percentage)
 VALUE_FIELDS = ("depuis", "valeur", "source", "reference")
+# How far ahead a dated value may start: revaluations are published months before, never years.
+FARTHEST_AHEAD = datetime.timedelta(days=2 * 366)
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,18 @@ def _parameter(
             if isinstance(since, datetime.datetime):
                 hint = f"écrivez le jour seul, sans heure : {since:%Y-%m-%d}"
             problems.append(Problem(path, *at, f"`{name}` : `depuis` doit être une date", hint))
+            continue
+        if since > datetime.date.today() + FARTHEST_AHEAD:
+            # A legal text applies months after it is published, not years: 2042 is a slip for 2024,
+            # and the value would silently never apply.
+            problems.append(
+                Problem(
+                    path,
+                    *at,
+                    f"`{name}` : `depuis` {since:%d/%m/%Y} est dans plus de deux ans",
+                    "vérifiez l'année : une valeur publiée s'applique dans les mois qui suivent",
+                )
+            )
             continue
         if source is None or not str(source).strip():
             # A source of spaces only is no source: the value could no longer be traced to its text.

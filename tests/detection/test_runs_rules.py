@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from detection.errors import RuleChangedWithoutVersion
+from detection.errors import RuleChangedWithoutVersion, RuleVersionWentBack
 from detection.geography import Geography
 from detection.records import DetectionRun
 from detection.runs import DetectionRunner, RunRequest
@@ -73,6 +73,32 @@ def test_a_rule_changed_without_a_new_version_is_refused_until_its_version_is_ra
     changed = runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder))
     # A new version is a new run (not "already processed"), and it applied the changed rule.
     assert not changed.reused and changed.run.rule_versions == {RULE: "1.2.0"}
+
+
+def test_a_new_content_under_a_lower_version_is_refused_but_undoing_a_change_is_not(
+    engine: Engine, geography: Geography, extract: Path, tmp_path: Path
+) -> None:
+    folder = _catalogue_copy(tmp_path)
+    runner = DetectionRunner(engine, geography, tmp_path)
+    runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder))
+    _edit(folder, 'version: "1.1.0"', 'version: "1.10.0"')
+    _edit(folder, "expression: loyer > 0 et", "expression: loyer > 10 et")
+    runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder))
+
+    # 1.9.0 reads below 1.10.0 (numbers, not text): a new content there would pass for an older one.
+    _edit(folder, 'version: "1.10.0"', 'version: "1.9.0"')
+    with pytest.raises(RuleVersionWentBack) as refused:
+        runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder, force=True))
+    message = str(refused.value)
+    assert f"{RULE} (version 1.9.0" in message and "version 1.10.0" in message and "n° 2" in message
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(DetectionRun)) == 2
+
+    # Back to the content and version of the first run: that rule is known, the run goes ahead.
+    _edit(folder, 'version: "1.9.0"', 'version: "1.1.0"')
+    _edit(folder, "expression: loyer > 10 et", "expression: loyer > 0 et")
+    undone = runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder, force=True))
+    assert undone.run.rule_versions == {RULE: "1.1.0"}
 
 
 def test_uptake_run_takes_the_rules_and_parameters_folders_given(cli, extract: Path, tmp_path: Path) -> None:

@@ -500,6 +500,17 @@ def _rule_text(folder: Path, old: str, new: str) -> None:
             "priorite: 1\nreglages:\n  - seuil: 2\n",
             "`reglages` doit être une table nom → valeur",
         ),
+        (
+            "impaye_loyer_mois >= 2\n",
+            "impaye_loyer_mois >= seuil\n",
+            "essai.yaml:11:3: réglage `seuil` : `1,5` écrit avec une virgule — écrivez le nombre avec un "
+            "point : 1.5",
+        ),
+        (
+            'statut_logement == "locataire"',
+            'statut_logement = "locataire"',
+            "caractère inattendu `=` — une égalité s'écrit `==`",
+        ),
     ],
 )
 def test_a_rule_written_so_that_it_would_flag_other_households_is_refused_with_its_line(
@@ -507,6 +518,8 @@ def test_a_rule_written_so_that_it_would_flag_other_households_is_refused_with_i
 ) -> None:
     folder = _rule(tmp_path)
     _rule_text(folder, old, new)
+    if new == "impaye_loyer_mois >= seuil\n":
+        _rule_text(folder, "conditions:", "reglages:\n  seuil: 1,5\nconditions:")
     assert said in _refused(folder, contract)
 
 
@@ -558,3 +571,57 @@ def test_a_value_written_twice_in_a_parameter_file_is_refused(tmp_path) -> None:
     text = TABLE.replace("      source: Arrêté fictif", "      valeur: 7.0\n      source: Arrêté fictif")
     refused = _parameters_refused(tmp_path, text)
     assert "essai.yaml:7:7: `valeur` écrit deux fois au même niveau (déjà ligne 6)" in refused
+
+
+def test_a_value_dated_years_ahead_is_refused_as_a_slip_of_the_year(tmp_path) -> None:
+    ahead = datetime.date.today() + datetime.timedelta(days=3 * 366)
+    refused = _parameters_refused(tmp_path, TABLE.replace("depuis: 2020-01-01", f"depuis: {ahead:%Y-%m-%d}"))
+    assert f"`depuis` {ahead:%d/%m/%Y} est dans plus de deux ans — vérifiez l'année" in refused
+    # A revaluation published for next year is accepted.
+    soon = datetime.date.today() + datetime.timedelta(days=300)
+    (tmp_path / "essai.yaml").write_text(
+        TABLE.replace("depuis: 2020-01-01", f"depuis: {soon:%Y-%m-%d}"), encoding="utf-8"
+    )
+    assert load_parameters(tmp_path)
+
+
+def test_a_table_looked_up_by_a_column_without_a_maximum_is_refused_with_the_bound_to_write(
+    tmp_path, contract
+) -> None:
+    parameters = _parameters_copy(tmp_path)
+    (parameters / "essai.yaml").write_text(TABLE, encoding="utf-8")
+    folder = _rule(
+        tmp_path,
+        values="  plafond: min(loyer, essai.zone[impaye_loyer_mois])",
+        explanation="{plafond} {loyer} {revenus_activite_allocataire}",
+    )
+    text = (folder / "essai.yaml").read_text(encoding="utf-8")
+    (folder / "essai.yaml").write_text(
+        text.replace("lit: [loyer,", "lit: [impaye_loyer_mois, loyer,"), encoding="utf-8"
+    )
+    message = _refused(folder, contract, parameters)
+    assert (
+        "la clé `impaye_loyer_mois` peut valoir 0 ou plus (le contrat d'extrait ne lui donne pas de maximum)"
+        in message
+    )
+    assert (
+        "n'a que les clés 1 à 2" in message and "`essai.zone[min(max(impaye_loyer_mois, 1), 2)]`" in message
+    )
+
+    (folder / "essai.yaml").write_text(
+        (folder / "essai.yaml")
+        .read_text(encoding="utf-8")
+        .replace("essai.zone[impaye_loyer_mois]", "essai.zone[min(max(impaye_loyer_mois, 1), 2)]"),
+        encoding="utf-8",
+    )
+    assert _load(folder, contract, parameters).rules[0].table_keys == {"essai.zone": frozenset({1, 2})}
+
+
+def test_an_unquoted_commune_code_read_as_an_octal_number_is_shown_as_written(tmp_path, contract) -> None:
+    folder = _rule(tmp_path, cases=CASE.format(name="octal", income=0.0, expected="{signale: true}"))
+    _rule_text(folder, "lit: [loyer,", "lit: [code_commune, loyer,")
+    _rule_text(folder, "impaye_loyer_mois: 3,", "impaye_loyer_mois: 3, code_commune: 04101,")
+    _rule_text(folder, 'explication: "', 'explication: "{code_commune} ')
+    said = _refused(folder, contract)
+    assert "`code_commune: 04101` est lu par YAML comme le nombre 2113" in said
+    assert 'écrivez-le entre guillemets : `code_commune: "04101"`' in said

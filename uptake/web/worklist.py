@@ -43,6 +43,12 @@ class WorklistError(Exception):
     """A worklist action that cannot be done; `str()` is a French message safe to show."""
 
 
+def _as_sentence(exc: Exception) -> WorklistError:
+    """The outreach message (written to follow « Refusé : ») as a sentence of its own on the page."""
+    text = str(exc)
+    return WorklistError(text[:1].upper() + text[1:])
+
+
 @dataclass(frozen=True)
 class CallHours:
     """Why a campaign's households are not handed out now, as the call list tells it (keyed by the
@@ -296,7 +302,7 @@ def open_claimed(
             session, row_id, worker=login, now=now or dt.datetime.now(dt.UTC), communes=secteurs
         )
     except WorklistItemOutsideSectors as exc:
-        raise WorklistError(f"{str(exc)[:1].upper()}{str(exc)[1:]}") from None
+        raise _as_sentence(exc) from None
     except WorklistItemUnavailable:
         raise WorklistError(
             "Ce foyer ne vous est pas attribué (déjà traité, libéré ou pris par un collègue). "
@@ -309,7 +315,7 @@ def release(session: Session, row_id: int, login: str) -> None:
     try:
         outreach_worklist.release(session, row_id, worker=login)
     except WorklistItemUnavailable as exc:
-        raise WorklistError(f"{str(exc)[:1].upper()}{str(exc)[1:]}") from None
+        raise _as_sentence(exc) from None
 
 
 def close_with_outcome(
@@ -340,7 +346,7 @@ def close_with_outcome(
             window=window,
         )
     except WorklistItemUnavailable as exc:
-        raise WorklistError(f"{str(exc)[:1].upper()}{str(exc)[1:]}") from None
+        raise _as_sentence(exc) from None
 
 
 def recent_result(session: Session, row_id: int, login: str, now: dt.datetime) -> Outcome | None:

@@ -76,6 +76,17 @@ class WorklistItemOutsideSectors(WorklistItemUnavailable):
         )
 
 
+class WorklistItemHeldByColleague(WorklistItemUnavailable):
+    """The household that calls back is on a colleague's screen right now."""
+
+    def __init__(self, item_id: int, holder: str) -> None:
+        super().__init__(
+            item_id,
+            f"ce foyer est en cours chez votre collègue {holder} : transmettez-lui l'appel, ou demandez-lui "
+            "de le remettre dans la liste.",
+        )
+
+
 def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
@@ -149,6 +160,46 @@ def claim_next(
         if taken.rowcount == 1:  # type: ignore[attr-defined]
             return item
     return None
+
+
+def claim_callback(
+    session: Session,
+    item_id: int,
+    *,
+    worker: str,
+    now: dt.datetime,
+    communes: Collection[str],
+    stale_after: dt.timedelta = STALE_AFTER,
+) -> WorklistItem:
+    """The household of line `item_id`, which calls back, claimed for `worker` in their sectors
+    `communes`: whatever its calling time (after « message laissé » it waits for the next calling
+    day, but it is on the line now) and even if `worker` gave it back earlier. A colleague's fresh
+    claim is kept (`WorklistItemHeldByColleague`); a line done or outside the sectors is
+    `WorklistItemUnavailable`."""
+    moment = _utc(now)
+    item = session.get(WorklistItem, item_id)
+    if item is None or item.code_commune not in communes:
+        raise WorklistItemUnavailable(item_id)
+    if item.statut == IN_PROGRESS and item.attribue_a == worker:
+        item.attribue_le = moment
+        session.flush()
+        return item
+    claimable = or_(
+        WorklistItem.statut == TO_CALL,
+        (WorklistItem.statut == IN_PROGRESS) & (WorklistItem.attribue_le < moment - stale_after),
+    )
+    taken = session.execute(
+        update(WorklistItem)
+        .where(WorklistItem.id == item_id, claimable)
+        .values(statut=IN_PROGRESS, attribue_a=worker, attribue_le=moment, remis_par=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(item)
+    if taken.rowcount == 1:  # type: ignore[attr-defined]
+        return item
+    if item.statut == IN_PROGRESS and item.attribue_a is not None:
+        raise WorklistItemHeldByColleague(item_id, item.attribue_a)
+    raise WorklistItemUnavailable(item_id)
 
 
 def next_calling_day(window: WindowSection, now: dt.datetime) -> dt.datetime:

@@ -70,10 +70,11 @@ class HouseholdCard:
         return format_euros(self.item.montant_estime)
 
 
-def _best_authorisation(
+def call_authorisation(
     session: Session, keyring: Keyring, campaign: Campaign, now: dt.datetime
 ) -> tuple[exchanges.Authorisation | None, str | None]:
-    """The approved exchange of the campaign's register entry covering the most call fields."""
+    """The approved exchange of the campaign's register entry covering the most call fields (and the
+    detection's reasons, shown beside them); else None and why, in French."""
     named = campaign.campagne.echange
     candidates = [
         e
@@ -140,7 +141,7 @@ def build_card(
     card.calls_reopen = calls_reopen(campaign.fenetres, now)
     card.history = _history(context, card, now)
     try:
-        authorisation, card.contact_problem = _best_authorisation(session, keyring, campaign, now)
+        authorisation, card.contact_problem = call_authorisation(session, keyring, campaign, now)
         if authorisation is not None:
             fields = [f for f in CALL_FIELDS if f in authorisation.fields]
             revealed = vault.reveal(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+import phonenumbers
 from sqlalchemy import Engine, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -27,9 +28,12 @@ from outreach.errors import OutreachError
 from outreach.models import Outcome, WorklistItem
 from outreach.outcomes import IN_PROGRESS, TO_CALL
 from outreach.worklist import HANDOUT_ORDER, WorklistItemOutsideSectors, WorklistItemUnavailable, waiting_for
-from privacy import subjects
+from privacy import subjects, vault
+from privacy.keys import Keyring
+from privacy.phones import french_e164
 from uptake import french
 from uptake.users import list_accounts
+from uptake.web.household_card import call_authorisation
 
 OPPOSED = "opposition"
 STATUS_LABELS = {**outreach_worklist.STATUS_LABELS, OPPOSED: "opposition"}
@@ -290,6 +294,91 @@ def claim_next(
         if not opposed:
             return row_id
     return None
+
+
+# Why the vault is searched for a number (kept in the audit log, never the number).
+CALLER_PURPOSE = "rappel d'un foyer par un travailleur social"
+
+
+def find_caller(
+    session: Session,
+    keyring: Keyring,
+    login: str,
+    secteurs: Sequence[str],
+    number: str,
+    *,
+    now: dt.datetime,
+    config_dir: Path,
+) -> int | None:
+    """The line of the household of my sectors that calls back from `number` (the most urgent of its
+    lines still to handle), None when no such household has it; `WorklistError` when the number
+    cannot be read. The search is audited: commit the session even when nothing is found.
+
+    Only the households of lines not done, in my sectors, whose campaign's approved exchange lets the
+    card show the phone, are compared (decrypted in memory; the audit log keeps the purpose and the
+    counts, never the number): the search shows nothing the card would not."""
+    try:
+        wanted = french_e164(number)
+    except phonenumbers.NumberParseException:
+        wanted = None
+    if wanted is None:
+        raise WorklistError(
+            "Numéro illisible : écrivez-le tel que votre téléphone l'affiche, par exemple 06 12 34 56 78 "
+            "ou +262 692 12 34 56."
+        )
+    lines = session.execute(
+        select(WorklistItem.id, WorklistItem.id_foyer, WorklistItem.campagne)
+        .where(
+            WorklistItem.code_commune.in_(list(secteurs)),
+            WorklistItem.statut.in_((TO_CALL, IN_PROGRESS)),
+        )
+        .order_by(*HANDOUT_ORDER)
+    ).all()
+    shown: dict[str, bool] = {}
+    for campaign in {line.campagne for line in lines}:
+        try:
+            authorisation, _ = call_authorisation(session, keyring, find_campaign(config_dir, campaign), now)
+        except OutreachError:
+            authorisation = None
+        shown[campaign] = authorisation is not None and "telephone" in authorisation.fields
+    candidates = [line for line in lines if shown[line.campagne]]
+    found = vault.households_with(
+        session,
+        keyring,
+        [line.id_foyer for line in candidates],
+        "telephone",
+        {wanted},
+        purpose=CALLER_PURPOSE,
+        actor=login,
+    ).get(wanted, set())
+    return next((int(line.id) for line in candidates if line.id_foyer in found), None)
+
+
+def claim_caller(
+    engine: Engine, row_id: int, login: str, secteurs: Sequence[str], *, now: dt.datetime
+) -> int:
+    """Claim line `row_id` for me, whose household calls back (`find_caller`): whatever its calling
+    time; `WorklistError` when a colleague holds it, it was handled meanwhile, or the household
+    objected since (its line is then set aside, as `claim_next` does)."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        with Session(bind=connection) as session:
+            try:
+                item = outreach_worklist.claim_callback(
+                    session, row_id, worker=login, now=now, communes=list(secteurs)
+                )
+            except WorklistItemUnavailable as exc:
+                raise _as_sentence(exc) from None
+            if not subjects.opposed(session, [item.id_foyer], now=now):
+                return row_id
+            item.statut, item.attribue_a, item.attribue_le = OPPOSED, None, None
+            session.flush()
+    raise WorklistError(
+        "Ce foyer s'est opposé à être contacté (droit d'opposition) : sa fiche n'est plus proposée. "
+        "Répondez-lui sans la liste ; pour toute question sur son opposition, voyez le délégué à la "
+        "protection des données."
+    )
 
 
 def open_claimed(

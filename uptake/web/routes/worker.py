@@ -35,11 +35,13 @@ from uptake.web.services import context_of, db, keyring_of
 from uptake.web.worklist import (
     WorklistError,
     called_back_at,
+    claim_caller,
     claim_next,
     close_with_outcome,
     closed_campaigns,
     colleagues_for,
     count_free,
+    find_caller,
     my_worklist,
     next_callable,
     open_claimed,
@@ -94,9 +96,11 @@ def _worklist(
     *,
     error: str | None = None,
     unsaved_note: str | None = None,
+    typed_number: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    """The worklist page; `error` and the note that was not saved, after a result refused."""
+    """The worklist page; `error` and the note that was not saved, after a result refused, or the
+    number typed, after a caller not found."""
     account = current_account(request)
     context = context_of(request)
     now = context.now()
@@ -129,6 +133,7 @@ def _worklist(
             "notice": notice,
             "error": error,
             "unsaved_note": unsaved_note,
+            "typed_number": typed_number,
             "mine": [r for r in rows if r.held_by(account.login)],
         },
         status_code=status_code,
@@ -152,6 +157,40 @@ async def next_household(request: Request) -> Response:
     )
     if row_id is None:
         return RedirectResponse("/travail/liste?fait=vide", status_code=303)
+    return RedirectResponse(f"/travail/foyers/{row_id}", status_code=303)
+
+
+# No household of the worker's sectors has the number given (told without saying whose it might be).
+CALLER_NOT_FOUND = (
+    "Aucun foyer à appeler de vos secteurs n'a ce numéro dans l'annuaire (ou les coordonnées de sa "
+    "campagne ne sont pas affichables). Vérifiez le numéro ; sinon, demandez au foyer la référence de son "
+    "courrier et prévenez l'équipe données."
+)
+
+
+@router.post("/rappel")
+def caller_calls_back(request: Request, telephone: Annotated[str, Form(max_length=40)] = "") -> Response:
+    """A household of my sectors calls back (after « message laissé », say): its card, found by the
+    number it calls from and taken for me whatever its calling time."""
+    account = current_account(request)
+    context = context_of(request)
+    now = context.now()
+    try:
+        with db(request) as session:  # committed even when nothing is found: the search is audited
+            row_id = find_caller(
+                session,
+                keyring_of(request),
+                account.login,
+                account.secteurs,
+                telephone,
+                now=now,
+                config_dir=context.settings.config_dir,
+            )
+        if row_id is None:
+            return _worklist(request, error=CALLER_NOT_FOUND, typed_number=telephone, status_code=404)
+        claim_caller(context.engine, row_id, account.login, account.secteurs, now=now)
+    except WorklistError as exc:
+        return _worklist(request, error=str(exc), typed_number=telephone, status_code=409)
     return RedirectResponse(f"/travail/foyers/{row_id}", status_code=303)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from detection.reference import CommuneReference, load_reference
-from detection.territory import Territory
+from detection.territory import PERIMETER_TYPES, Territory
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -142,7 +142,7 @@ class Geography:
         return pl.col(column).is_in(sorted(self.territory.perimeter_communes(kind)))
 
     def perimeter_names(self) -> frozenset[str]:
-        """Every name a rule may pass to `perimeter_expr`: the types and the perimeters' names."""
-        return frozenset({p.type for p in self.territory.perimeters}) | frozenset(
-            p.nom for p in self.territory.perimeters
-        )
+        """Every name a rule may pass to `perimeter_expr`: the types, configured or not (a territory
+        without a PIG has no commune in one: the shipped rules must still run there), and the
+        perimeters' names."""
+        return frozenset(PERIMETER_TYPES) | frozenset(p.nom for p in self.territory.perimeters)

@@ -56,7 +56,8 @@ class CampaignSection(_Strict):
         default=None, gt=0, description="numéro de l'échange approuvé ; sinon le plus récent qui convient"
     )
     lien_court: str = Field(pattern=r"^https://\S+$", max_length=40)
-    expediteur: str = Field(default="Caf des Alpes-de-Haute-Provence", min_length=1)
+    # No default: a Caf other than the one a default would name must never sign its letters.
+    expediteur: str = Field(min_length=1, description="la Caf qui signe, ex. « Caf de La Réunion »")
     courriel_expediteur: str = Field(
         default="ne-pas-repondre@caf.fr", pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
     )

@@ -167,5 +167,11 @@ def run_demo_outreach(
     result.reconciliation = reconcile_extract(
         env.engine, result.next_extract, actor="rapprochement", now=start + dt.timedelta(days=32)
     )
-    result.report = write_report(env.engine, out_dir / "rapport", communes=communes, actor=env.actor)
+    result.report = write_report(
+        env.engine,
+        out_dir / "rapport",
+        communes=communes,
+        territory=env.geography.territory.nom,
+        actor=env.actor,
+    )
     return result

@@ -135,11 +135,13 @@ def write_report(
     out_dir: Path,
     *,
     communes: Mapping[str, str],
+    territory: str,
     actor: str,
     threshold: int = DEFAULT_THRESHOLD,
     now: dt.datetime | None = None,
 ) -> ReportFiles:
-    """Compute the indicators, write `indicateurs.html` and the CSV tables in `out_dir`; audited."""
+    """Compute the indicators, write `indicateurs.html` and the CSV tables in `out_dir` (the page names
+    `territory`, the one configured: the report goes to its convention's committee); audited."""
     moment = now or dt.datetime.now(dt.UTC)
     tables = load_tables(engine)
     ind22 = indicators_22(tables, threshold)
@@ -163,7 +165,7 @@ def write_report(
         path = out_dir / f"{name}.csv"
         frame.write_csv(path, separator=";")
         written.append(path)
-    html = _render(ind22, ind71, communes, threshold, moment)
+    html = _render(ind22, ind71, communes, territory, threshold, moment)
     html_path = out_dir / "indicateurs.html"
     html_path.write_text(html, encoding="utf-8")
     with Session(engine) as session, session.begin():
@@ -205,7 +207,12 @@ def report_message(
 
 
 def _render(
-    ind22: Indicators22, ind71: Indicators71, communes: Mapping[str, str], threshold: int, moment: dt.datetime
+    ind22: Indicators22,
+    ind71: Indicators71,
+    communes: Mapping[str, str],
+    territory: str,
+    threshold: int,
+    moment: dt.datetime,
 ) -> str:
     env = Environment(
         loader=PackageLoader("outreach", "report_templates"), autoescape=select_autoescape(["j2"])
@@ -214,6 +221,7 @@ def _render(
     low, high = raw.interval
     return env.get_template("indicateurs.html.j2").render(
         genere_le=moment.astimezone(caf_time_zone()).strftime("%d/%m/%Y à %H:%M"),
+        territoire=territory,
         seuil=threshold,
         synthese22=_table(ind22.summary, communes),
         montant22=_table(ind22.amount, communes),

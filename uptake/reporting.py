@@ -71,7 +71,15 @@ def produce_report(
     threshold = publication_threshold(threshold or None)
     moment = dt.datetime.now(dt.UTC)
     communes = dict(ctx.geography.communes.select("code_commune", "nom").iter_rows())
-    files = write_report(ctx.engine, out_dir, communes=communes, actor=actor, threshold=threshold, now=moment)
+    files = write_report(
+        ctx.engine,
+        out_dir,
+        communes=communes,
+        territory=ctx.territory.nom,
+        actor=actor,
+        threshold=threshold,
+        now=moment,
+    )
     if mailing is None:
         return files
     message = report_message(

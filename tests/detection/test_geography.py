@@ -55,3 +55,24 @@ def test_a_commune_whose_distance_is_unknown_is_not_taken_for_one_of_the_farthes
     assert unknown.distance_km("04106") is None
     assert "04106" not in unknown.remote_communes
     assert len(unknown.remote_communes) == len(geography.remote_communes)  # the next farthest instead
+
+
+def test_a_territory_without_a_pig_still_runs_the_catalogue_and_places_nobody_in_one(
+    geography: Geography,
+) -> None:
+    import dataclasses
+    import datetime as dt
+
+    from detection.runs import compile_rules
+
+    only_opah = dataclasses.replace(
+        geography.territory, perimeters=tuple(p for p in geography.territory.perimeters if p.type == "OPAH")
+    )
+    without_pig = Geography.of(only_opah)
+    # The shipped rule `logement_non_decent` names both types: the catalogue must still load.
+    compiled, _ = compile_rules(dt.date(2024, 6, 1), without_pig, rule_ids=("logement_non_decent",))
+    assert compiled.rule_versions
+    frame = pl.DataFrame({"code_commune": list(geography.territory.communes)})
+    assert not frame.select(without_pig.perimeter_expr("PIG")).to_series().any()
+    # A perimeter's name that does not exist is still refused (a typo, not a type).
+    assert "OPAH Manosque" not in without_pig.perimeter_names()

@@ -186,3 +186,9 @@ def test_known_communes_perimeters_and_exchanges_pass(tmp_path: Path) -> None:
         path.read_text(encoding="utf-8").replace("# echange = 1", "echange = 1"), encoding="utf-8"
     )
     assert reference_problems(load_campaign(path), _known(n1=REGISTER)) == []
+
+
+def test_a_campaign_without_its_sender_is_refused_rather_than_signed_by_another_caf(tmp_path: Path) -> None:
+    refused = _refused(_variant(tmp_path, 'expediteur = "Caf des Alpes-de-Haute-Provence"\n', ""))
+    assert refused.key == "campagne.expediteur"
+    assert "Alpes-de-Haute-Provence" not in str(refused)

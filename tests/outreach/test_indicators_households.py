@@ -216,7 +216,7 @@ def test_the_report_csv_tables_keep_the_channel_counts_and_hide_the_recoverable_
     from outreach.report import write_report
 
     _demo_like(engine)
-    write_report(engine, tmp_path, communes={}, actor="test", threshold=11)
+    write_report(engine, tmp_path, communes={}, territory="Territoire fictif", actor="test", threshold=11)
     by_commune = pl.read_csv(
         tmp_path / "action-2-2-par-commune.csv", separator=";", schema_overrides={"code_commune": pl.String}
     )

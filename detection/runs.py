@@ -64,7 +64,7 @@ from detection.recovery import (
     remove_outputs,
     temporary_path,
 )
-from detection.validation import ExtractRejected, ScreenedExtract, ValidatedExtract, screen_extract
+from detection.validation import ExtractRejected, Problem, ScreenedExtract, ValidatedExtract, screen_extract
 from privacy import audit
 from privacy.datafolder import folder_name
 from rules.catalogue import Catalogue, load_catalogue
@@ -289,6 +289,28 @@ def compile_rules(
     return compiled, sorted(set(catalogue.columns_read) | {"id_foyer", *CARRIED_COLUMNS})
 
 
+def _outside_territory(extract: ValidatedExtract, territory: str) -> ExtractRejected:
+    """The rejection of an extract whose households all live outside `territory`."""
+    problem = Problem(
+        "code_commune",
+        "hors_territoire",
+        f"aucun foyer n'habite le territoire configuré ({territory}) : extrait d'un autre territoire, ou "
+        "territoire mal configuré (config/territoire.toml ; `uptake territory` le montre)",
+        extract.rows,
+        (),
+    )
+    return ExtractRejected(
+        extract.path,
+        [problem],
+        file_format=extract.file_format,
+        content_hash=extract.content_hash,
+        rows=extract.rows,
+        mois_reference=extract.mois_reference,
+        dropped_columns=extract.dropped_columns,
+        started_at=extract.started_at,
+    )
+
+
 def territory_counts(extract: ValidatedExtract, geography: Geography) -> tuple[int, int]:
     """Households of the extract inside and outside the territory."""
     if geography.territory.national:
@@ -453,9 +475,8 @@ class DetectionRunner:
                     # means the rules themselves could not be evaluated on it.
                     self._concluded(run_id, request, screened, clock, created, read_failed=True)
                     raise EvaluationFailed(run_id, type(exc).__name__) from exc
-                extract = self._concluded(run_id, request, screened, clock, created)
+                extract, counts = self._concluded(run_id, request, screened, clock, created)
                 self._set(run_id, extract_sha256=extract.content_hash)
-                counts = territory_counts(extract, self.geography)
             self._pause(run_id)
             self.progress("enregistrement")
             record = self._publish(run_id, partial, final, counts, clock, request.actor)
@@ -484,11 +505,17 @@ class DetectionRunner:
         created: list[Path],
         *,
         read_failed: bool = False,
-    ) -> ValidatedExtract:
-        """The extract's verdict once its rows were read: the import is recorded either way, and a
-        rejected extract's run becomes `rejected`, its flags and the folders made for them removed."""
+    ) -> tuple[ValidatedExtract, tuple[int, int]]:
+        """The extract's verdict once its rows were read, with its households inside and outside the
+        territory: the import is recorded either way, and a rejected extract's run becomes
+        `rejected`, its flags and the folders made for them removed. An extract none of whose
+        households lives in a territorial run's territory is rejected too: another territory's file
+        (or the national one) would otherwise pass for the month, flagging nobody."""
         try:
             extract = screened.conclude(read_failed=read_failed)
+            counts = territory_counts(extract, self.geography)
+            if counts[0] == 0 and extract.rows > 0:
+                raise _outside_territory(extract, self.geography.territory.nom)
         except ExtractRejected as rejected:
             self._record_rejection(request, rejected, rejected.started_at, clock, run_id=run_id)
             for folder in created:  # innermost first; a folder another run wrote into stays
@@ -498,7 +525,7 @@ class DetectionRunner:
         with Session(self.engine) as session, session.begin():
             import_id = record_import(session, extract)
             session.get_one(DetectionRun, run_id).import_id = import_id
-        return extract
+        return extract, counts
 
     def _rows_read(self, screened: ScreenedExtract) -> Callable[[int], None] | None:
         report, total = self.rows_progress, screened.rows

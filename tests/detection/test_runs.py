@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from detection import runs
 from detection.errors import OutputUnusable
 from detection.geography import Geography
+from detection.imports import ImportRecord
 from detection.records import (
     FAILED,
     FLAG_COLUMNS,
@@ -124,6 +125,28 @@ def test_households_outside_the_territory_are_left_out_and_counted(
     assert run.households_out_of_territory == 400 and run.households_in_territory == 3_600
     assert "75056" not in run.counts_by_commune
     assert load_flags(engine, run.id).filter(pl.col("code_commune") == "75056").is_empty()
+
+
+def test_an_extract_of_another_territory_is_rejected_rather_than_passing_for_the_month(
+    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "autre-territoire.parquet"
+    pl.read_parquet(territory_extract).with_columns(pl.lit("75056").alias("code_commune")).write_parquet(
+        elsewhere
+    )
+
+    with pytest.raises(ExtractRejected) as refused:
+        _runner(engine, geography, tmp_path).run(RunRequest(elsewhere))
+
+    assert "aucun foyer n'habite le territoire configuré" in refused.value.report()
+    assert "colonne `code_commune`" in refused.value.report() and "4000 lignes" in refused.value.report()
+    run = latest_run(engine, status=None)
+    assert run is not None and run.status == REJECTED and run.flags_count in (None, 0)
+    assert not list((tmp_path / "runs").rglob("*.parquet"))
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(DetectionFlag)) == 0
+        # One import, the rejection: the file is not also recorded as accepted.
+        assert [i.outcome for i in session.scalars(select(ImportRecord))] == ["rejete"]
 
 
 def test_rerunning_the_same_extract_reuses_the_earlier_run_unless_forced(

@@ -452,6 +452,8 @@ class KnownNames:
     exchanges: Mapping[int, str] | None = None
     # Rules that flag no household of the territory (all its communes outside their `champ`).
     silent_rules: frozenset[str] = frozenset()
+    # Why `config/registre/` could not be read, when it could not: then `written_register` is empty.
+    register_problem: str | None = None
 
 
 def reference_problems(campaign: Campaign, known: KnownNames) -> list[CampaignInvalid]:
@@ -496,12 +498,22 @@ def reference_problems(campaign: Campaign, known: KnownNames) -> list[CampaignIn
             )
         )
     elif code not in known.loaded_register:
+        if known.register_problem is not None:
+            # The entry may well be written there: the folder must be mended, not the campaign.
+            fix = (
+                f"le dossier du registre ne se lit pas ({known.register_problem}) : corrigez-le, puis "
+                "chargez-le : uptake register load"
+            )
+        elif not known.loaded_register and not known.written_register:
+            fix = (
+                "aucune fiche n'est écrite ni chargée : ajoutez la fiche au dossier du registre "
+                "(config/registre/), puis chargez-le : uptake register load"
+            )
+        else:
+            fix = _closest(code, known.loaded_register | known.written_register, "fiche")
         problems.append(
             CampaignInvalid(
-                where,
-                "campagne.registre",
-                f"fiche « {code} » absente du registre des traitements",
-                _closest(code, known.loaded_register | known.written_register, "fiche"),
+                where, "campagne.registre", f"fiche « {code} » absente du registre des traitements", fix
             )
         )
     problems.extend(_geography_problems(campaign, known))

@@ -47,6 +47,20 @@ class CampaignNotFound(OutreachError):
         )
 
 
+class NobodyReachable(OutreachError):
+    """Every household the campaign kept lacks contact details for its channels: launched, the run
+    would count as launched (no second launch on it) having contacted nobody. Nothing is launched."""
+
+    def __init__(self, campaign: str, run_id: int, households: int, channels: Sequence[str]) -> None:
+        self.campaign, self.run_id, self.households = campaign, run_id, households
+        super().__init__(
+            f"campagne {campaign} non lancée sur l'exécution {run_id} : aucun des {households} foyer(s) "
+            f"retenu(s) n'a de coordonnées utilisables pour ses canaux ({', '.join(channels)}) dans "
+            "l'annuaire chiffré. L'annuaire de ce mois a-t-il été importé (« uptake contacts import ») ? "
+            "Importez-le, puis relancez : rien n'a été enregistré"
+        )
+
+
 class CampaignNotLaunchable(OutreachError):
     """A campaign names what does not exist (a rule, a commune, a register entry…): launched, it would
     select fewer households than written, or none, without a word. Nothing is launched."""

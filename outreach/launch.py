@@ -31,6 +31,7 @@ from outreach.errors import (
     AlreadyLaunched,
     LaunchNotFound,
     LaunchOfAnotherCampaign,
+    NobodyReachable,
     OutreachError,
     RunFlagsPurged,
     RunNotFound,
@@ -39,7 +40,7 @@ from outreach.history import load_history
 from outreach.holdout import CONTACTED, HOLDOUT
 from outreach.models import IN_FLIGHT, SENT, Assignment, Contact, Launch, Outcome
 from outreach.outcomes import CONCLUSIVE, STOPPING, UNDELIVERABLE
-from outreach.selection import naive_utc, select_households
+from outreach.selection import NO_CHANNEL, naive_utc, select_households
 from outreach.sending import send_pending_emails
 from outreach.templates import Renderer
 from outreach.windows import check_delivery_window
@@ -206,6 +207,11 @@ def launch_campaign(
         )
         contacted = selection.filter(pl.col("bras") == CONTACTED)
         exclusions = dict(Counter(selection["motif_exclusion"].drop_nulls().to_list()))
+        unreachable = exclusions.get(NO_CHANNEL, 0)
+        if unreachable and selection.filter(pl.col("bras").is_not_null()).is_empty():
+            # Typically the month's contacts not imported yet: a launch now would use up the run.
+            channels = sorted({attempt.canal for attempt in campaign.tentatives})
+            raise NobodyReachable(campaign.id, run_id, unreachable, channels)
         launch = Launch(
             campagne=campaign.id,
             action=campaign.campagne.action,

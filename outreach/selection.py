@@ -17,6 +17,8 @@ from detection.geography import Geography
 from outreach.campaigns import CHANNEL_COLUMNS, Campaign
 from outreach.holdout import HOLDOUT, assign_arms
 
+# The household has no contact details usable on the campaign's channels.
+NO_CHANNEL = "aucun_canal"
 # Why a flagged household was not contacted, most important first (a household gets the first).
 EXCLUSION_REASONS: dict[str, str] = {
     "opposition": "opposition au contact (extrait, registre des oppositions ou résultat enregistré)",
@@ -25,7 +27,7 @@ EXCLUSION_REASONS: dict[str, str] = {
     "plafond_tentatives": "plafond de sollicitations sur 30 jours atteint",
     "deja_accompagne": "déjà accompagné par un travailleur social",
     "contact_recent_meme_droit": "déjà contacté récemment pour le même droit",
-    "aucun_canal": "aucun moyen de contact utilisable pour cette campagne",
+    NO_CHANNEL: "aucun moyen de contact utilisable pour cette campagne",
     "capacite_atteinte": "capacité de la campagne atteinte",
 }
 _RANK = {reason: i for i, reason in enumerate(EXCLUSION_REASONS)}
@@ -165,7 +167,7 @@ def select_households(
             .when(pl.col("_recent_same").fill_null(False))
             .then(pl.lit("contact_recent_meme_droit"))
             .when(pl.col("canaux") == "")
-            .then(pl.lit("aucun_canal"))
+            .then(pl.lit(NO_CHANNEL))
             .otherwise(pl.lit(None, dtype=pl.String))
             .alias("motif_exclusion")
         )

@@ -102,7 +102,11 @@ class AppContext:
         """The French title of each rule of the catalogue, by rule id."""
         from detection.runs import load_rules
 
-        catalogue, _ = load_rules(self.geography)
+        catalogue, _ = load_rules(
+            self.geography,
+            catalogue_dir=self.settings.catalogue_dir,
+            parameters_dir=self.settings.parameters_dir,
+        )
         return {rule.id: rule.titre for rule in catalogue.rules}
 
     def outreach_env(self, actor: str) -> OutreachEnv:

@@ -118,11 +118,16 @@ def _rules(settings: Settings) -> str:
     from rules.compiler import compile_catalogue
 
     geography = Geography.of(load_territory(settings.config_dir / TERRITORY_FILE))
-    catalogue, parameters = load_rules(geography)
+    catalogue, parameters = load_rules(
+        geography, catalogue_dir=settings.catalogue_dir, parameters_dir=settings.parameters_dir
+    )
     month = caf_day(utc_now()).replace(day=1)
     # Compiled: every parameter has a value this month.
     compiled = compile_catalogue(catalogue, parameters, month, geography)
     said = f"{len(catalogue.rules)} règle(s), paramètres en vigueur en {month:%m/%Y}"
+    for folder, what in ((settings.catalogue_dir, "règles"), (settings.parameters_dir, "paramètres")):
+        if folder is not None:  # the installation's own, not the shipped ones: say which
+            said += f" ; {what} de {folder}"
     # Not a fault of the installation: the data team is told what the runs will not flag.
     for item in compiled.left_out(geography.territory.communes):
         said += f" ; {item.text()}"
@@ -185,11 +190,14 @@ def campaign_names(settings: Settings) -> KnownNames:
             }
 
     geography = Geography.of(load_territory(settings.config_dir / TERRITORY_FILE))
-    catalogue, _ = load_rules(geography)
+    catalogue, _ = load_rules(
+        geography, catalogue_dir=settings.catalogue_dir, parameters_dir=settings.parameters_dir
+    )
+    problem = None
     try:
         written = frozenset(e.code for e in register.load_dir(settings.config_dir / register.REGISTER_DIR))
-    except PrivacyError:  # a broken register folder is the register's finding; the loaded entries decide
-        written = frozenset()
+    except PrivacyError as exc:  # the register's own finding: a campaign naming an entry points there
+        written, problem = frozenset(), str(exc).split("\n", 1)[0]
     communes = geography.communes.select("code_commune", "nom").iter_rows()
     codes = geography.territory.communes
     silent = frozenset(r.id for r in catalogue.rules if len(outside_areas(codes, r.areas)) == len(codes))
@@ -201,6 +209,7 @@ def campaign_names(settings: Settings) -> KnownNames:
         communes={str(code): str(name) for code, name in communes},
         perimeters=geography.perimeter_names(),
         exchanges=read_database(settings, recorded),
+        register_problem=problem,
     )
 
 

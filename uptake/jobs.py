@@ -282,7 +282,15 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
     runner = DetectionRunner(ctx.engine, ctx.geography, ctx.settings.home, stop=STOP)
     try:
         trigger = f"planification {schedule}".strip()
-        outcome = runner.run(RunRequest(extract=extract, trigger=trigger, actor="planificateur"))
+        outcome = runner.run(
+            RunRequest(
+                extract=extract,
+                trigger=trigger,
+                actor="planificateur",
+                catalogue_dir=ctx.settings.catalogue_dir,
+                parameters_dir=ctx.settings.parameters_dir,
+            )
+        )
     except ExtractRejected as rejected:
         try:
             moved = _move(extract, folder / REJECTED_DIR)

@@ -21,6 +21,10 @@ class Settings:
     # Whether UPTAKE_DATABASE_URL chose the database: then a missing SQLite file is a mistyped
     # address, not a first use.
     database_given: bool = False
+    # The installation's own rules and parameters (UPTAKE_REGLES, UPTAKE_PARAMETRES); None: the
+    # shipped ones. Another Caf's copy of the catalogue names its own communes in the rules' cases.
+    catalogue_dir: Path | None = None
+    parameters_dir: Path | None = None
 
     @property
     def keys_dir(self) -> Path:
@@ -138,7 +142,8 @@ def not_a_database(settings: Settings) -> str:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read `UPTAKE_HOME`, `UPTAKE_DATABASE_URL` and `UPTAKE_CONFIG` from the environment."""
+    """Read `UPTAKE_HOME`, `UPTAKE_DATABASE_URL`, `UPTAKE_CONFIG`, `UPTAKE_REGLES` and
+    `UPTAKE_PARAMETRES` from the environment."""
     env = os.environ if environ is None else environ
     # Empty counts as unset: `UPTAKE_HOME=` must not make the current folder the data folder.
     home = Path(env.get("UPTAKE_HOME") or ".uptake").expanduser().resolve()
@@ -150,4 +155,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=url,
         config_dir=config_dir or default_config_dir(),
         database_given=bool(given) and not _is_default(given, home),
+        catalogue_dir=_folder(env, "UPTAKE_REGLES"),
+        parameters_dir=_folder(env, "UPTAKE_PARAMETRES"),
     )
+
+
+def _folder(env: Mapping[str, str], name: str) -> Path | None:
+    """The folder the variable `name` gives, absolute (the daemon works from another folder)."""
+    return Path(env[name]).expanduser().resolve() if env.get(name) else None

@@ -114,6 +114,18 @@ def test_a_register_entry_written_but_not_loaded_says_to_load_the_register() -> 
     assert "n'est pas chargée dans la base. Chargez le registre" in str(refused)
 
 
+def test_a_register_entry_missing_because_the_register_folder_is_broken_points_to_the_folder() -> None:
+    campaign = load_campaign(SHIPPED)
+    broken = KnownNames(
+        rule_ids=RULES, loaded_register=frozenset(), register_problem="fiche.toml : clé `traitement.finalite`"
+    )
+    (refused,) = reference_problems(campaign, broken)
+    assert "dossier du registre ne se lit pas (fiche.toml : clé `traitement.finalite`)" in str(refused)
+    assert "corrigez le nom" not in str(refused)
+    (empty,) = reference_problems(campaign, KnownNames(rule_ids=RULES, loaded_register=frozenset()))
+    assert "ucune fiche n'est écrite ni chargée" in str(empty) and "uptake register load" in str(empty)
+
+
 def test_the_shipped_campaign_names_known_rules_and_register_entry() -> None:
     assert not reference_problems(
         load_campaign(SHIPPED), KnownNames(rule_ids=RULES, loaded_register=REGISTER)

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from detection.retention import purge_flags
-from outreach.errors import AlreadyLaunched, RunFlagsPurged, RunNotFound
+from outreach.errors import AlreadyLaunched, NobodyReachable, RunFlagsPurged, RunNotFound
 from outreach.launch import launch_campaign, run_followups
 from outreach.letters import PDF_NAME
 from outreach.models import Assignment, Contact, Launch, Outcome, WorklistItem
@@ -49,6 +49,26 @@ def _arms(engine, launch_id: int) -> dict[str, str | None]:
             )
         ).all()
     return {f: (b or m) for f, b, m in rows}
+
+
+def test_a_launch_on_households_without_contact_details_is_refused_and_can_be_made_once_they_are_imported(
+    make_world,
+) -> None:
+    world = make_world()
+    flags = pl.concat([many_flags(40), flags_frame([flag(900, opposition_contact=True)])])
+    run_id = world.store_run(flags)
+
+    with pytest.raises(NobodyReachable) as refused:
+        launch_campaign(world.env, campaign_22(), run_id, out_dir=world.out_dir, now=NOW)
+    assert "aucun des 40 foyer(s) retenu(s) n'a de coordonnées utilisables" in str(refused.value)
+    assert "uptake contacts import" in str(refused.value)
+    with Session(world.engine) as session:
+        assert session.scalars(select(Launch)).first() is None  # the run is not used up
+    assert not world.out_dir.exists() or not any(world.out_dir.iterdir())
+
+    world.store_contacts(flags["id_foyer"].to_list())
+    report = launch_campaign(world.env, campaign_22(), run_id, out_dir=world.out_dir, now=NOW)
+    assert report.contactes > 0
 
 
 def test_launch_contacts_only_the_contacted_arm_and_never_opposition_or_holdout(make_world) -> None:

@@ -29,7 +29,7 @@ from detection.runs import STEP_DELAY_ENV
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
 from outreach.channels import SmtpSettings
-from outreach.errors import CampaignNotFound, CampaignNotLaunchable
+from outreach.errors import CampaignNotFound, CampaignNotLaunchable, NobodyReachable
 from outreach.models import Launch
 from privacy.errors import ExchangeRefused
 from privacy.models import AuditEntry
@@ -74,13 +74,33 @@ from uptake.scheduler import (
 
 @pytest.fixture(scope="module")
 def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """1,000 synthetic households of the configured territory."""
-    path = tmp_path_factory.mktemp("extrait") / "foyers.parquet"
+    """1,000 synthetic households of the configured territory (their contacts in `contacts.csv`, a
+    folder above: never taken for an extract)."""
+    folder = tmp_path_factory.mktemp("extrait")
+    path = folder / "foyers.parquet"
     territory = load_territory(CONFIG_DIR / "territoire.toml")
     write_synthetic(
-        SynthesisSpec(households=1_000, seed=3), commune_table(load_reference(), territory.communes), path
+        SynthesisSpec(households=1_000, seed=3),
+        commune_table(load_reference(), territory.communes),
+        path,
+        contacts=folder.parent / f"{folder.name}-contacts.csv",
     )
     return path
+
+
+def _import_contacts(extract: Path) -> None:
+    """The extract's households' contacts in the vault, as `uptake contacts import` stores them."""
+    from privacy import vault
+
+    ctx = AppContext.from_env()
+    with transaction(ctx.engine) as session:
+        vault.import_contacts(
+            session,
+            ctx.keyring,
+            extract.parent.parent / f"{extract.parent.name}-contacts.csv",
+            territory=ctx.key_territory,
+            actor="test",
+        )
 
 
 @pytest.fixture
@@ -221,6 +241,10 @@ def test_the_launch_job_launches_a_campaign_once_on_the_newest_run(
     with pytest.raises(ExchangeRefused):  # no personal data leaves without the DPO's approval
         launch_job(campagne="action-2-2-non-recours", schedule="lancement")
     _register_then_approve_every_field(AppContext.from_env(), approve=True)
+    # The month's contacts not imported yet: refused, and the run is not used up by a launch to nobody.
+    with pytest.raises(NobodyReachable):
+        launch_job(campagne="action-2-2-non-recours", schedule="lancement")
+    _import_contacts(extract)
 
     done = launch_job(campagne="action-2-2-non-recours", schedule="lancement")
 
@@ -860,3 +884,31 @@ def test_a_daemon_signalled_twice_stops_once_without_a_traceback(uptake_home: Pa
     log = daemon.log.read_text()
     assert "Traceback" not in log and "SchedulerNotRunningError" not in log
     assert [e["event"] for e in daemon.events()].count("scheduler_stopping") == 1
+
+
+def test_running_a_schedule_now_without_a_daemon_says_it_waits_for_one(cli, uptake_home: Path) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    _add_monthly(cli, inbox)
+    asked = " ".join(cli("schedule", "run", "mensuel").stdout.split())
+    assert "ne se fera qu'au démarrage du démon" in asked and "Aucun démon actif" in asked
+    assert "sous peu" not in asked
+
+
+def test_the_scheduled_detection_applies_the_installations_own_rules(
+    extract: Path, uptake_home: Path, home_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rules.catalogue import default_catalogue_dir
+
+    own = uptake_home.parent / "regles-caf"
+    shutil.copytree(default_catalogue_dir(), own)
+    rule = own / "impaye_locatif.yaml"
+    rule.write_text(rule.read_text(encoding="utf-8").replace('version: "1.1.0"', 'version: "9.0.0"'), "utf-8")
+    monkeypatch.setenv("UPTAKE_REGLES", str(own))
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    _drop(extract, inbox / "foyers-2025-06.parquet")
+
+    assert detection_job(inbox=str(inbox), schedule="mensuel")["status"] == "succeeded"
+    [run] = _runs(home_engine)
+    assert run.rule_versions["impaye_locatif"] == "9.0.0"

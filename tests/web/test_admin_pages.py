@@ -13,7 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from detection.territory import load_territory
 from privacy.models import AuditEntry
+from tests.conftest import CONFIG_DIR
 from tests.web.conftest import LOGINS, PASSWORD, age_account, csrf_of, sign_in
 from uptake.db import transaction
 from uptake.models import User
@@ -24,7 +26,11 @@ Client = Callable[[str | None], TestClient]
 
 def test_admin_creates_a_social_worker_who_can_then_sign_in(client_for: Client, engine: Engine) -> None:
     client = client_for("admin")
-    token = csrf_of(client.get("/admin/comptes").text)
+    page = client.get("/admin/comptes").text
+    # The sectors' example names communes of the installation's territory.
+    territory = load_territory(CONFIG_DIR / "territoire.toml")
+    assert f"par exemple : {' '.join(territory.communes[:2])}</p>" in page
+    token = csrf_of(page)
     response = client.post(
         "/admin/comptes",
         data={

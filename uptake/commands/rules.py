@@ -29,10 +29,17 @@ from uptake.context import AppContext
 console = Console(emoji=False)
 
 CatalogueOption = Annotated[
-    Path | None, typer.Option("--catalogue", help="Dossier des règles (par défaut : le catalogue livré)")
+    Path | None,
+    typer.Option(
+        "--catalogue", help="Dossier des règles (par défaut : $UPTAKE_REGLES, sinon le catalogue livré)"
+    ),
 ]
 ParametersOption = Annotated[
-    Path | None, typer.Option("--parametres", help="Dossier des paramètres datés (par défaut : ceux livrés)")
+    Path | None,
+    typer.Option(
+        "--parametres",
+        help="Dossier des paramètres datés (par défaut : $UPTAKE_PARAMETRES, sinon ceux livrés)",
+    ),
 ]
 MonthOption = Annotated[
     str | None, typer.Option("--mois", help="Mois des paramètres, AAAA-MM (défaut : ce mois)")
@@ -51,7 +58,9 @@ class _Loaded:
 def _load(catalogue_dir: Path | None, parameters_dir: Path | None) -> _Loaded:
     ctx = AppContext.from_env()
     catalogue, parameters = load_rules(
-        ctx.geography, catalogue_dir=catalogue_dir, parameters_dir=parameters_dir
+        ctx.geography,
+        catalogue_dir=catalogue_dir or ctx.settings.catalogue_dir,
+        parameters_dir=parameters_dir or ctx.settings.parameters_dir,
     )
     return _Loaded(ctx, parameters, catalogue)
 

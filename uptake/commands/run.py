@@ -143,8 +143,8 @@ def register(app: typer.Typer) -> None:
             out_dir=out,
             force=force,
             actor=actor_name(None),
-            catalogue_dir=catalogue,
-            parameters_dir=parametres,
+            catalogue_dir=catalogue or ctx.settings.catalogue_dir,
+            parameters_dir=parametres or ctx.settings.parameters_dir,
         )
         with Progress(
             SpinnerColumn(finished_text="✓"),

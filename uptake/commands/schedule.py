@@ -155,7 +155,16 @@ def register(app: typer.Typer) -> None:
         engine = AppContext.from_env().engine
         was_paused = any(s.name == name and s.paused for s in list_schedules(engine))
         info = run_schedule_now(engine, name)
-        console.print(f"Planification « {info.name} » : exécution demandée, le démon la lancera sous peu.")
+        if any(d.alive for d in daemons(engine)):
+            console.print(
+                f"Planification « {info.name} » : exécution demandée, le démon la lancera sous peu."
+            )
+        else:
+            # Asked all the same: it runs as soon as a daemon starts, which must be said.
+            console.print(
+                f"Planification « {info.name} » : exécution demandée, mais elle ne se fera qu'au démarrage "
+                f"du démon. {daemon_sentence(daemons(engine))}"
+            )
         if was_paused:
             console.print(
                 "Elle était en pause : après cette exécution, elle suit de nouveau son rythme ; "

@@ -48,10 +48,19 @@ def _page(
 ) -> Response:
     with transaction(request.app.state.context.engine) as session:
         reviews = review_accounts(session)
+    # The example names the installation's own communes, not the shipped territory's.
+    example = " ".join(request.app.state.context.territory.communes[:2])
     return render(
         request,
         "admin/accounts.html",
-        {"title": "Comptes", "reviews": reviews, "roles": ROLE_LABELS, "error": error, "notice": notice},
+        {
+            "title": "Comptes",
+            "reviews": reviews,
+            "roles": ROLE_LABELS,
+            "error": error,
+            "notice": notice,
+            "sectors_example": example,
+        },
         status_code=status_code,
     )
 

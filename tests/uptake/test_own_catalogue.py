@@ -1,0 +1,59 @@
+"""An installation's own rules (`UPTAKE_REGLES`): used by every command and by the scheduled run,
+not only where `--catalogue` is typed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from detection.reference import load_reference
+from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
+from detection.territory import load_territory
+from rules.catalogue import default_catalogue_dir
+from tests.conftest import CONFIG_DIR
+from uptake.settings import load_settings
+
+RULE = "impaye_locatif"
+
+
+@pytest.fixture
+def own_rules(tmp_path: Path) -> Path:
+    """A copy of the shipped catalogue where one rule is at version 9.0.0."""
+    folder = tmp_path / "regles-caf"
+    shutil.copytree(default_catalogue_dir(), folder)
+    path = folder / f"{RULE}.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace('version: "1.1.0"', 'version: "9.0.0"'), "utf-8")
+    return folder
+
+
+def test_the_variables_name_the_installations_rules_and_parameters_absolute(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"UPTAKE_HOME": str(tmp_path), "UPTAKE_REGLES": "regles", "UPTAKE_PARAMETRES": ""}
+    )
+    assert settings.catalogue_dir == Path("regles").resolve() and settings.catalogue_dir.is_absolute()
+    assert settings.parameters_dir is None  # empty counts as unset: the shipped parameters
+
+
+def test_rules_commands_check_and_a_run_use_the_rules_the_variable_names(
+    cli, own_rules: Path, tmp_path: Path
+) -> None:
+    env = {"UPTAKE_REGLES": str(own_rules)}
+    explained = cli("rules", "explain", RULE, env=env)
+    assert explained.code == 0 and "9.0.0" in explained.stdout
+    checked = " ".join(cli("check", env=env).stdout.split())
+    assert f"règles de {own_rules}" in checked
+
+    extract = tmp_path / "foyers.parquet"
+    territory = load_territory(CONFIG_DIR / "territoire.toml")
+    write_synthetic(
+        SynthesisSpec(households=300, seed=2), commune_table(load_reference(), territory.communes), extract
+    )
+    run = cli("run", "-e", str(extract), "-r", RULE, env=env)
+    assert run.code == 0, run.output
+    assert "9.0.0" in cli("runs", "show", "1").stdout
+
+    # A folder that does not exist is said, not replaced by the shipped catalogue.
+    missing = cli("rules", "check", env={"UPTAKE_REGLES": str(tmp_path / "nulle-part")})
+    assert missing.code == 2 and "nulle-part" in missing.output

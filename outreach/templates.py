@@ -268,6 +268,10 @@ _FIX_NETWORK = (
     "retirez cette adresse : un modèle ne charge rien depuis le réseau ni n'exécute de script ; une "
     'image se place dans config/templates/ et s\'appelle par son nom (src="logo.png")'
 )
+_FIX_ASSET = (
+    "placez le fichier dans le dossier des modèles (config/templates/), ou corrigez son nom : sans lui, "
+    "les courriers seraient imprimés sans rien dire"
+)
 _FIX_LINK = (
     "une adresse de lien ne contient que du texte fixe ou {{ lien }} : retirez-en les variables du foyer "
     "(nom, adresse, courriel, téléphone, référence…)"
@@ -475,16 +479,18 @@ class Renderer:
         source, tree = self._parsed(name)
         referenced = meta.find_referenced_templates(tree)
         masked, expressions = _masked(source)
-        # (line, rank, problem, fix): on one line, what the page fetches by itself comes first.
+        # (line, rank, problem, fix): on one line, what the page fetches by itself comes first, then a
+        # file missing, then a link carrying the household's data.
         problems: list[tuple[int, int, str, str]] = []
         if html:
             scan = _Scan(masked)
             problems += [(line, 0, problem, _FIX_NETWORK) for line, problem in _network_problems(scan)]
+            problems += [(line, 1, problem, _FIX_ASSET) for line, problem in self._missing_assets(scan)]
             for line, where, address in scan.links:
                 for found in _PLACEHOLDER.finditer(address):
                     unsafe = self._household_variables(expressions[int(found.group(1))])
                     if unsafe:
-                        problems.append((line, 1, _link_problem(f"la balise {where}", unsafe), _FIX_LINK))
+                        problems.append((line, 2, _link_problem(f"la balise {where}", unsafe), _FIX_LINK))
         for found in _PLACEHOLDER.finditer(masked):
             # A bare address in a text (a mail client makes it a link) followed by a variable.
             if _TEXT_URL.search(masked[: found.start()].rsplit("\n", 1)[-1]):
@@ -492,7 +498,7 @@ class Renderer:
                 if unsafe:
                     line = masked.count("\n", 0, found.start()) + 1
                     problems.append(
-                        (line, 2, _link_problem("ce lien écrit dans le texte", unsafe), _FIX_LINK)
+                        (line, 3, _link_problem("ce lien écrit dans le texte", unsafe), _FIX_LINK)
                     )
         if problems:
             line, _, problem, fix = min(problems)
@@ -501,6 +507,29 @@ class Renderer:
             if other is not None and other not in seen:
                 seen.add(other)
                 self._scan_source(other, html=html, seen=seen)
+
+    def _missing_assets(self, scan: _Scan) -> list[tuple[int, str]]:
+        """The files a template calls by name (`<img src="logo.png">`) that are not in the templates'
+        folder: the letters would be printed without them, without a word."""
+        folder = self.templates_dir.resolve()
+        found = []
+        for line, where, address in scan.loads:
+            if where.endswith("style>"):  # any quoted text of a style sheet counts as a load there
+                continue
+            name = unquote(address.split("#", 1)[0].split("?", 1)[0].strip())
+            if (
+                not name
+                or reaches_network(address)
+                or _INLINE_IMAGE.match(address)
+                or _PLACEHOLDER.search(name)
+            ):
+                continue
+            path = (folder / name).resolve()
+            if not path.is_relative_to(folder):
+                found.append((line, f"la balise {where} appelle « {name} », hors du dossier des modèles"))
+            elif not path.is_file():
+                found.append((line, f"la balise {where} appelle « {name} », absent du dossier des modèles"))
+        return found
 
     def _household_variables(self, expression: str) -> list[str]:
         """The variables of `expression` a link's address may not carry (any but the campaign's)."""

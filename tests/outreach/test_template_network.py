@@ -141,6 +141,7 @@ def test_a_link_to_a_fixed_address_or_the_campaign_link_and_a_local_image_are_ac
     tmp_path: Path, injected: str
 ) -> None:
     folder, campaign = _letter(tmp_path, injected)
+    (folder / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # a local image is one of the folder's
     assert check_campaign(campaign, folder)
 
 
@@ -170,3 +171,27 @@ def test_an_email_text_part_whose_address_carries_the_name_is_refused(tmp_path: 
         check_campaign(campaign, folder)
     assert refused.value.template == str(folder / "message.txt.j2")
     assert "`prenom`" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("injected", "said"),
+    [
+        (
+            '<img src="logo-caf974.png" alt="Caf">',
+            "appelle « logo-caf974.png », absent du dossier des modèles",
+        ),
+        ('<img src="../../secret.png" alt="">', "appelle « ../../secret.png », hors du dossier des modèles"),
+    ],
+)
+def test_a_letter_calling_an_image_missing_from_the_templates_folder_is_refused_with_its_line(
+    tmp_path: Path, injected: str, said: str
+) -> None:
+    folder, campaign = _letter(tmp_path, injected)
+    with pytest.raises(TemplateRefused) as refused:
+        check_campaign(campaign, folder)
+    assert said in str(refused.value) and refused.value.line == LINE
+    assert "lacez le fichier dans le dossier des modèles" in str(refused.value)
+    # Placed beside the templates, the image is taken.
+    if "logo" in said:
+        (folder / "logo-caf974.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+        check_campaign(campaign, folder)

@@ -89,7 +89,10 @@ class SourceFile:
 def open_extract(path: Path) -> SourceFile:
     """Check that `path` is a readable Parquet or UTF-8 CSV file and describe it, or `ExtractUnreadable`."""
     if not path.exists():
-        raise ExtractUnreadable("fichier_introuvable", "le fichier n'existe pas : vérifiez le chemin indiqué")
+        # The whole path: the report names the file by its name only, and the typo may be a folder's.
+        raise ExtractUnreadable(
+            "fichier_introuvable", f"le fichier {path.absolute()} n'existe pas : vérifiez le chemin indiqué"
+        )
     if path.is_dir():
         raise ExtractUnreadable(
             "fichier_repertoire",

@@ -33,6 +33,8 @@ def test_a_missing_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     assert [p.code for p in rejected.problems] == ["fichier_introuvable"]
     assert rejected.content_hash is None
     assert "n'existe pas" in rejected.report()
+    # The whole path: the report's heading names the file only, and the typo may be in a folder's name.
+    assert str(tmp_path / "absent.parquet") in rejected.report()
 
 
 def test_a_directory_is_a_problem(tmp_path: Path) -> None:

@@ -333,3 +333,14 @@ def test_a_register_record_edited_added_or_removed_since_its_load_is_not_ready_u
     other.unlink()
     said = register_part()
     assert said.startswith("✗") and "AUTRE-TRAITEMENT retirée(s) du dossier, encore dans la base" in said
+
+
+def test_a_database_created_empty_is_said_to_lack_its_tables_not_to_be_missing(cli, tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "creee-vide.sqlite3"  # as `createdb` leaves a PostgreSQL database: there, empty
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE autre (x INTEGER)")
+    parts = _lines(cli("check", env={"UPTAKE_DATABASE_URL": f"sqlite:///{path}"}).stdout)
+    assert "tables pas encore créées" in parts["Base de données"]
+    assert "pas encore créée (elle" not in parts["Base de données"]

@@ -60,7 +60,10 @@ def _database(settings: Settings) -> str:
     name = shown(settings.database_url)
     if not current:
         # The database exists (a PostgreSQL one made by createdb, say): its tables do not yet.
-        return f"{name} : tables pas encore créées (elles le sont à la première commande, ou « uptake db upgrade »)"
+        return (
+            f"{name} : tables pas encore créées (elles le sont à la première commande, ou « uptake db "
+            "upgrade »)"
+        )
     script = ScriptDirectory.from_config(alembic_config(engine))
     try:
         applied = {revision.revision for revision in script.iterate_revisions(current, "base")}

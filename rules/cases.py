@@ -26,6 +26,8 @@ class CaseResult:
     differences: tuple[str, ...]
     calcul: str = ""
     where: str = ""  # `file:line` of the case
+    # The case's household lives outside the configured territory: written for another one.
+    elsewhere: bool = False
 
 
 def run_cases(
@@ -98,7 +100,23 @@ def run_case(
         message = f"erreur de calcul de la règle sur ce foyer : {exc}"
         return CaseResult(rule.id, name, False, (message,), where=where)
     differences = _compare(expected, flags, conditions)
-    return CaseResult(rule.id, name, not differences, tuple(differences), str(case.get("calcul", "")), where)
+    elsewhere = bool(differences) and _outside(frame, geography)
+    if elsewhere:
+        differences.append(
+            f"la commune du cas ({household.get('code_commune')}) n'est pas dans le territoire configuré : "
+            "ce cas a été écrit pour un autre territoire ; adaptez-le dans une copie du catalogue désignée "
+            "par UPTAKE_REGLES"
+        )
+    return CaseResult(
+        rule.id, name, not differences, tuple(differences), str(case.get("calcul", "")), where, elsewhere
+    )
+
+
+def _outside(frame: pl.DataFrame, geography: Geography) -> bool:
+    """Whether the case's household (one row) names a commune outside the configured territory."""
+    if "code_commune" not in frame.columns or frame["code_commune"].is_null().all():
+        return False
+    return not bool(frame.select(geography.in_territory_expr()).item())
 
 
 def _frame(

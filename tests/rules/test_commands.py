@@ -123,3 +123,29 @@ def test_explaining_a_month_to_come_says_its_values_are_those_known_today(cli) -
     )
     past = cli("rules", "explain", "ppa_non_recours", "--mois", "2024-11")
     assert "mois à venir" not in past.stdout
+
+
+def test_in_another_territory_the_cases_naming_the_shipped_communes_are_said_to_be_written_elsewhere(
+    cli, tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(SHIPPED.parents[1] / "config", config)
+    territory = config / "territoire.toml"
+    text = territory.read_text(encoding="utf-8")
+    # The shipped EPCI without Forcalquier (04088), where the shipped cases live.
+    text = text.replace('# communes = ["04088", "04178"]', 'communes = ["04178", "04104", "04206", "04065"]')
+    text = text.replace('commune = "04088"', 'commune = "04178"').replace(
+        'communes = ["04088"]', 'communes = ["04178"]'
+    )
+    pig = ", ".join(f'"{code}"' for code in ("04065", "04087", "04101", "04104", "04106", "04130"))
+    text = text.replace(pig, '"04065", "04104"').replace(
+        ', "04138", "04141", "04151", "04164", "04178", "04206"', ""
+    )
+    territory.write_text(text, encoding="utf-8")
+
+    result = cli("rules", "test", env={"UPTAKE_CONFIG": str(config)})
+    said = " ".join(result.stdout.split())
+    assert result.code == 1
+    assert "la commune du cas (04088) n'est pas dans le territoire configuré" in said
+    checked = " ".join(cli("rules", "check", env={"UPTAKE_CONFIG": str(config)}).stdout.split())
+    assert "cas nomment une commune hors du territoire configuré" in checked and "UPTAKE_REGLES" in checked

@@ -112,6 +112,14 @@ def register(app: typer.Typer) -> None:
                 f"{sum(not r.passed for r in results)} cas de test en échec, règle(s) {', '.join(failed)} : "
                 "le détail avec `uptake rules test` ; corrigez la règle ou ses cas avant toute exécution."
             )
+            elsewhere = sum(r.elsewhere for r in results)
+            if elsewhere:
+                # The shipped cases name the shipped territory's communes: the rule may well be right.
+                _say(
+                    f"Parmi eux, {elsewhere} cas nomment une commune hors du territoire configuré : écrits "
+                    "pour un autre territoire, ils s'adaptent dans une copie du catalogue désignée par "
+                    "UPTAKE_REGLES (README, « Adapter uptake à votre territoire »)."
+                )
             raise typer.Exit(1)
         _say(f"{len(results)} cas de test réussis.")
 

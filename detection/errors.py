@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from privacy.errors import located
+from collections.abc import Sequence
+
+from privacy.errors import located, said_at
 
 
 class DetectionError(Exception):
@@ -12,13 +14,31 @@ class DetectionError(Exception):
 
 
 class ConfigInvalid(DetectionError):
-    """A configuration file is wrong: names the file, the key and the fix."""
+    """A configuration file is wrong: names the file, the line when known, the key and the fix.
+
+    With `also`, the other mistakes of the same file: all are listed, one per line, so that one
+    reading tells everything to correct; `problems` holds them all, this one first.
+    """
 
     exit_code = 2
 
-    def __init__(self, path: str, key: str | None, problem: str, fix: str) -> None:
-        self.path, self.key, self.problem, self.fix = path, key, problem, fix
-        super().__init__(located(path, key, problem, fix))
+    def __init__(
+        self,
+        path: str,
+        key: str | None,
+        problem: str,
+        fix: str,
+        *,
+        line: int | None = None,
+        also: Sequence[ConfigInvalid] = (),
+    ) -> None:
+        self.path, self.key, self.problem, self.fix, self.line = path, key, problem, fix, line
+        self.problems: tuple[ConfigInvalid, ...] = (self, *also)
+        if also:
+            listed = "\n".join(f"  – {said_at(p.key, p.problem, p.fix, line=p.line)}" for p in self.problems)
+            super().__init__(f"{path} : {len(self.problems)} problèmes :\n{listed}")
+        else:
+            super().__init__(located(path, key, problem, fix, line=line))
 
 
 class UnknownCommune(DetectionError):

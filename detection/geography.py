@@ -15,21 +15,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from detection.reference import CommuneReference, load_reference
+from detection.reference import EARTH_RADIUS_KM, CommuneReference, load_reference
 from detection.territory import PERIMETER_TYPES, Territory
-
-EARTH_RADIUS_KM = 6371.0088
 
 # Beyond this many distinct distances, `distance_expr` looks distances up instead of chaining tests.
 MAX_DISTANCE_BRANCHES = 64
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance between two WGS84 points, in km."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
 def _nearest_km(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -10,6 +11,8 @@ from pathlib import Path
 import polars as pl
 
 from detection.errors import UnknownCommune
+
+EARTH_RADIUS_KM = 6371.0088
 
 REFERENCE_FILE = Path(str(resources.files("detection"))) / "data" / "communes.csv.gz"
 
@@ -77,3 +80,11 @@ def load_reference() -> CommuneReference:
     """The shipped commune reference (read once per process)."""
     frame = pl.read_csv(REFERENCE_FILE, schema_overrides=_SCHEMA, null_values=["\\N", ""])
     return CommuneReference(frame)
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance between two WGS84 points, in km."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))

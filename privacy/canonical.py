@@ -74,8 +74,17 @@ DEPARTMENT_TIME_ZONES = {
 def communes_time_zone(communes: Iterable[str]) -> str | None:
     """The time zone the communes (INSEE codes) live in; None when they live in several (the national
     territory) or none are given."""
-    found = {DEPARTMENT_TIME_ZONES.get(code[:3], DEFAULT_TIME_ZONE) for code in communes}
-    return found.pop() if len(found) == 1 else None
+    found = communes_by_time_zone(communes)
+    return next(iter(found)) if len(found) == 1 else None
+
+
+def communes_by_time_zone(communes: Iterable[str]) -> dict[str, list[str]]:
+    """The communes (INSEE codes) of each time zone they live in, in their given order; the zones by
+    name."""
+    found: dict[str, list[str]] = {}
+    for code in communes:
+        found.setdefault(DEPARTMENT_TIME_ZONES.get(code[:3], DEFAULT_TIME_ZONE), []).append(code)
+    return dict(sorted(found.items()))
 
 
 def canonical_json(value: Any) -> bytes:

@@ -22,15 +22,39 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ConfigProblem(Exception):
-    """What is wrong in a configuration file: the key (None for the whole file), the problem, the fix."""
+    """What is wrong in a configuration file: the key (None for the whole file), the problem, the fix.
 
-    def __init__(self, key: str | None, problem: str, fix: str) -> None:
+    Raised for the file's first mistake; `problems` holds every mistake found in the same reading
+    (this one first), each with its pydantic location `loc` and, when found, its `line`, so that a
+    reader may report them all at once.
+    """
+
+    def __init__(
+        self,
+        key: str | None,
+        problem: str,
+        fix: str,
+        *,
+        loc: tuple[str | int, ...] | None = None,
+        line: int | None = None,
+        others: tuple[ConfigProblem, ...] = (),
+    ) -> None:
         super().__init__(problem)
-        self.key, self.problem, self.fix = key, problem, fix
+        self.key, self.problem, self.fix, self.loc, self.line = key, problem, fix, loc, line
+        self.problems: tuple[ConfigProblem, ...] = (self, *others)
+
+
+class ConfigRefused(ValueError):
+    """Raised by a model's validator for a value it refuses, with its own fix (a plain ValueError gets
+    the generic one): the problem and the fix are in French, in the words of the file's keys."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(problem)
+        self.problem, self.fix = problem, fix
 
 
 def read_config(path: Path, model: type[ModelT], fixes: Mapping[str, str]) -> ModelT:
-    """The file validated by `model`; `ConfigProblem` for its first mistake (see `parse_config`)."""
+    """The file validated by `model`; `ConfigProblem` for its mistakes (see `parse_config`)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -41,13 +65,15 @@ def read_config(path: Path, model: type[ModelT], fixes: Mapping[str, str]) -> Mo
 
 
 def parse_config(data: bytes, model: type[ModelT], fixes: Mapping[str, str]) -> ModelT:
-    """A file's bytes validated by `model`; `ConfigProblem` for its first mistake.
+    """A file's bytes validated by `model`; `ConfigProblem` for its first mistake, carrying them all.
 
     `fixes` gives the advice for a kind of pydantic error (`missing`, `float_parsing`…), in the
-    words of the file's own keys; other kinds get "corrigez la valeur".
+    words of the file's own keys; other kinds get "corrigez la valeur", and a validator's
+    `ConfigRefused` its own. A TOML syntax error stops the reading: it is the only mistake told.
     """
     try:
-        raw = tomllib.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        raw = tomllib.loads(text)
     except UnicodeDecodeError:
         raise ConfigProblem(
             None, "fichier illisible : il n'est pas en UTF-8", "enregistrez-le en UTF-8"
@@ -57,9 +83,21 @@ def parse_config(data: bytes, model: type[ModelT], fixes: Mapping[str, str]) -> 
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        fix = fixes.get(first["type"], "corrigez la valeur")
-        raise ConfigProblem(key_path(first["loc"]), validation_problem(first), fix) from None
+        problems = [_problem(error, fixes, text) for error in exc.errors()]
+        first = problems[0]
+        raise ConfigProblem(
+            first.key, first.problem, first.fix, loc=first.loc, line=first.line, others=tuple(problems[1:])
+        ) from None
+
+
+def _problem(error: ErrorDetails, fixes: Mapping[str, str], text: str) -> ConfigProblem:
+    refused = error.get("ctx", {}).get("error")
+    if isinstance(refused, ConfigRefused):
+        fix = refused.fix
+    else:
+        fix = fixes.get(error["type"], "corrigez la valeur")
+    loc = tuple(error["loc"])
+    return ConfigProblem(key_path(loc), validation_problem(error), fix, loc=loc, line=key_line(text, loc))
 
 
 # tomllib's messages (Python 3.11 to 3.13), without their position suffix.
@@ -106,12 +144,61 @@ def toml_problem(exc: tomllib.TOMLDecodeError) -> str:
     return french
 
 
-def key_path(loc: tuple[str | int, ...]) -> str:
-    """A pydantic location as the file writes it: `tentatives[0].modele`."""
+def key_path(loc: tuple[str | int, ...], *, numbered: bool = False) -> str:
+    """A pydantic location as the file writes it: `tentatives[0].modele`; `numbered`, as people count
+    the blocks and items, from 1: `tentatives n°1.modele`."""
     key = ""
     for part in loc:
-        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+        if isinstance(part, int):
+            key += f" n°{part + 1}" if numbered else f"[{part}]"
+        else:
+            key += f".{part}" if key else str(part)
     return key or "(racine)"
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)([^\[\]]+)\]\]?\s*(#.*)?$")
+_NAME = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""  # a bare or quoted key
+_KEY = re.compile(rf"^\s*({_NAME}(?:\s*\.\s*{_NAME})*)\s*=")
+
+
+def _dotted(names: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip("\"'") for part in names.split("."))
+
+
+def key_line(text: str, loc: tuple[str | int, ...]) -> int | None:
+    """The line (from 1) that writes the key at pydantic location `loc`, or the line of the nearest
+    enclosing table (the section a missing key belongs in); None when the file does not show it.
+
+    tomllib keeps no positions, so the lines are read again: the usual layouts (`[table]`,
+    `[[array]]`, `key = value`, dotted keys) are found; a key inside an inline table is found at the
+    line of the inline table.
+    """
+    table: tuple[str | int, ...] = ()
+    counts: dict[tuple[str | int, ...], int] = {}  # blocks of each `[[array]]` seen so far
+    latest: dict[tuple[str, ...], int] = {}  # the index of each array's current block
+    best, best_length = None, 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            names = _dotted(header[2])
+            path: list[str | int] = []
+            for depth, name in enumerate(names, start=1):
+                path.append(name)
+                if depth == len(names) and header[1] == "[[":
+                    counts[tuple(path)] = counts.get(tuple(path), -1) + 1
+                    latest[names] = counts[tuple(path)]
+                    path.append(latest[names])
+                elif depth < len(names) and names[:depth] in latest:
+                    path.append(latest[names[:depth]])
+            table = tuple(path)
+            found = table
+        elif key := _KEY.match(line):
+            found = table + _dotted(key[1])
+        else:
+            continue
+        if len(found) > best_length and tuple(loc[: len(found)]) == found:
+            best, best_length = number, len(found)
+    return best
 
 
 def _choices(expected: Any) -> str:

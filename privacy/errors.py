@@ -5,11 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
-def located(path: str, key: str | None, problem: str, fix: str) -> str:
-    """The whole message: `fichier : clé `a.b` : problème. Correction.` (no key for the whole file)."""
-    where = f"{path} : clé `{key}`" if key and not key.startswith("(") else path
+def located(path: str, key: str | None, problem: str, fix: str, *, line: int | None = None) -> str:
+    """The whole message: `fichier : clé `a.b` : problème. Correction.` (no key for the whole file),
+    `fichier : ligne 9, clé `a.b` : …` when the line is known."""
+    return f"{path} : {said_at(key, problem, fix, line=line)}"
+
+
+def said_at(key: str | None, problem: str, fix: str, *, line: int | None = None) -> str:
+    """One mistake without its file: `ligne 9, clé `a.b` : problème. Correction.`, for a list of the
+    mistakes of one file."""
+    places = [f"ligne {line}"] if line is not None else []
+    if key and not key.startswith("("):
+        places.append(f"clé `{key}`")
+    where = f"{', '.join(places)} : " if places else ""
     advice = f" {fix[0].upper()}{fix[1:]}{'' if fix.endswith('.') else '.'}" if fix else ""
-    return f"{where} : {problem}.{advice}"
+    end = "" if problem.endswith(("?", "!", ".")) else "."  # a question keeps its own mark
+    return f"{where}{problem}{end}{advice}"
 
 
 class PrivacyError(Exception):

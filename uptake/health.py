@@ -424,18 +424,26 @@ def _disclosure(_settings: Settings) -> str:
 
 def _time_zone(settings: Settings) -> str:
     from detection.territory import TERRITORY_FILE, load_territory
-    from privacy.canonical import TIME_ZONE_ENV, caf_time_zone, communes_time_zone
+    from privacy.canonical import TIME_ZONE_ENV, caf_time_zone, communes_by_time_zone
 
     zone = caf_time_zone().key
     origin = TIME_ZONE_ENV if os.environ.get(TIME_ZONE_ENV, "").strip() else f"par défaut ; {TIME_ZONE_ENV}"
-    lives_in = communes_time_zone(load_territory(settings.config_dir / TERRITORY_FILE).communes)
+    # Loading refuses a Caf's territory spread over several zones: only the national one is.
+    zones = communes_by_time_zone(load_territory(settings.config_dir / TERRITORY_FILE).communes)
+    said = f"jours comptés et heures affichées dans le fuseau {zone} ({origin})"
+    if len(zones) > 1:
+        return (
+            f"{said} ; territoire national, sur {len(zones)} fuseaux horaires : appels et SMS partent aux "
+            "heures du fuseau de chaque campagne (section [fenetres]), quel que soit celui du foyer"
+        )
+    lives_in = next(iter(zones), None)
     if lives_in is not None and lives_in != zone:
         raise NotReady(
             f"l'installation compte les jours et affiche les heures dans le fuseau {zone} ({origin}), alors "
             f"que les communes du territoire sont dans le fuseau {lives_in} : échéances, dates affichées "
             f"et planifications seraient décalées ; définissez {TIME_ZONE_ENV}={lives_in}"
         )
-    return f"jours comptés et heures affichées dans le fuseau {zone} ({origin})"
+    return said
 
 
 def _letters(_settings: Settings) -> str:

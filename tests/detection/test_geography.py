@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from detection.geography import Geography, haversine_km
-from detection.reference import CommuneReference
+from detection.geography import Geography
+from detection.reference import CommuneReference, haversine_km
 
 
 def test_haversine_matches_a_known_distance() -> None:

@@ -31,7 +31,7 @@ def _edited(tmp_path: Path, source: Path, old: str, new: str) -> Path:
     [
         ('epci = "240400440"', 'epci = 240400440"', 0, "colonne 17 : une seule clé = valeur par ligne"),
         # The unclosed list is noticed at the next line that cannot be one of its items.
-        ('epci = "240400440"', "epci = [240400440", 6, "colonne 1 : liste non fermée"),
+        ('epci = "240400440"', "epci = [240400440", 11, "colonne 1 : liste non fermée"),
         ('epci = "240400440"', 'epci = "240400440', 0, "colonne 18 : texte non fermé (guillemet"),
         ("[territoire]", "[territoire", 0, "colonne 12 : « ] » manquant à la fin du nom de section"),
         ('epci = "240400440"', "epci = oui", 0, "colonne 8 : valeur invalide"),
@@ -71,7 +71,7 @@ def test_a_toml_syntax_mistake_is_told_by_line_and_column_in_french(
         (
             'type = "OPAH"',
             'type = "OPA"',
-            "clé `perimetres[0].type` : « OPA » n'est pas permis ; valeurs possibles : 'OPAH' ou 'PIG'",
+            "clé `perimetres n°1.type` : « OPA » n'est pas permis ; valeurs possibles : 'OPAH' ou 'PIG'",
         ),
     ],
 )

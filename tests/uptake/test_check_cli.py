@@ -6,6 +6,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 
 from outreach.letters import installed_font
@@ -14,6 +15,7 @@ from uptake.db import make_engine, transaction
 from uptake.health import CHECKS
 from uptake.models import User
 from uptake.scheduler import announce_daemon, owner_name
+from uptake.settings import load_settings
 
 
 def _lines(output: str) -> dict[str, str]:
@@ -223,6 +225,40 @@ def test_the_time_zone_is_told_and_one_the_territory_does_not_live_in_is_not_rea
     assert wrong["Territoire"].startswith("✓ ")
 
 
+def test_a_territory_whose_communes_live_in_several_time_zones_is_not_ready(cli, tmp_path: Path) -> None:
+    # A Réunion territory with Forcalquier left over: its households would be called at Réunion hours.
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    (config / "territoire.toml").write_text(
+        '[territoire]\nnom = "CIREST"\ncommunes = ["97402", "97409", "97410", "97421", "04088"]\n\n'
+        '[[points_service]]\nnom = "Maison France Services"\ncommune = "97409"\n',
+        encoding="utf-8",
+    )
+    parts = _lines(cli("check", env={"UPTAKE_CONFIG": str(config), "UPTAKE_FUSEAU": "Indian/Reunion"}).stdout)
+    assert parts["Territoire"].startswith(
+        f"✗ {config / 'territoire.toml'} : ligne 3, clé `territoire.communes`"
+    )
+    assert (
+        "sont dans 2 fuseaux horaires (Europe/Paris : 04088 Forcalquier ; Indian/Reunion : 97402 Bras-Panon, "
+        "97409 Saint-André, 97410 Saint-Benoît, 97421 Salazie)" in parts["Territoire"]
+    )
+    assert parts["Fuseau horaire"] == "✗ même cause que « Territoire » ci-dessus"
+
+
+def test_the_national_territory_is_told_to_span_several_time_zones(
+    uptake_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    shutil.copy(CONFIG_DIR / "national.toml", config / "territoire.toml")
+    monkeypatch.setenv("UPTAKE_CONFIG", str(config))
+    said = dict(CHECKS)["Fuseau horaire"](load_settings())
+    assert said.endswith(
+        "; territoire national, sur 6 fuseaux horaires : appels et SMS partent aux heures du fuseau de "
+        "chaque campagne (section [fenetres]), quel que soit celui du foyer"
+    )
+
+
 def test_campaign_emails_left_unsent_for_a_day_are_told_with_the_command_that_sends_them(
     cli, uptake_home: Path
 ) -> None:
@@ -275,15 +311,19 @@ def _config_with_territory(tmp_path: Path, communes: list[str]) -> Path:
     return config
 
 
-def test_rules_that_will_not_flag_part_of_the_territory_are_told_without_failing(cli, tmp_path: Path) -> None:
-    # Forcalquier and Saint-Denis de La Réunion, where the catalogue has no housing benefit scale.
-    config = _config_with_territory(tmp_path, ["04088", "97411"])
+def test_rules_that_will_not_flag_communes_of_the_territory_are_told_without_failing(
+    cli, tmp_path: Path
+) -> None:
+    # Saint-Denis and Saint-Paul de La Réunion, where the catalogue has no housing benefit scale (a
+    # territory mixing them with metropolitan communes is refused: it would span two time zones).
+    config = _config_with_territory(tmp_path, ["97411", "97415"])
+    env = {"UPTAKE_CONFIG": str(config), "UPTAKE_FUSEAU": "Indian/Reunion"}
 
-    rules = _lines(cli("check", env={"UPTAKE_CONFIG": str(config)}).stdout)["Règles et paramètres"]
+    rules = _lines(cli("check", env=env).stdout)["Règles et paramètres"]
 
     assert rules.startswith("✓ 7 règle(s), paramètres en vigueur en ")
     assert rules.endswith(
-        "; al_non_recours ne signale pas les foyers de 1 commune(s) du territoire (La Réunion) : "
+        "; al_non_recours ne signale pas les foyers de 2 commune(s) du territoire (La Réunion) : "
         "hors de son champ (« uptake rules explain al_non_recours »)"
     )
     default = _lines(cli("check").stdout)["Règles et paramètres"]

@@ -83,24 +83,23 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
         SynthesisSpec(households=1_000, seed=3),
         commune_table(load_reference(), territory.communes),
         path,
-        contacts=folder.parent / f"{folder.name}-contacts.csv",
+        contacts=_contacts_of(path),
     )
     return path
 
 
-def _import_contacts(extract: Path) -> None:
-    """The extract's households' contacts in the vault, as `uptake contacts import` stores them."""
+def _contacts_of(extract: Path) -> Path:
+    """Where the `extract` fixture wrote its households' contacts."""
+    return extract.parent.parent / f"{extract.parent.name}-contacts.csv"
+
+
+def _import_contacts(contacts: Path) -> None:
+    """Contacts in the vault, as `uptake contacts import` stores them."""
     from privacy import vault
 
     ctx = AppContext.from_env()
     with transaction(ctx.engine) as session:
-        vault.import_contacts(
-            session,
-            ctx.keyring,
-            extract.parent.parent / f"{extract.parent.name}-contacts.csv",
-            territory=ctx.key_territory,
-            actor="test",
-        )
+        vault.import_contacts(session, ctx.keyring, contacts, territory=ctx.key_territory, actor="test")
 
 
 @pytest.fixture
@@ -244,7 +243,7 @@ def test_the_launch_job_launches_a_campaign_once_on_the_newest_run(
     # The month's contacts not imported yet: refused, and the run is not used up by a launch to nobody.
     with pytest.raises(NobodyReachable):
         launch_job(campagne="action-2-2-non-recours", schedule="lancement")
-    _import_contacts(extract)
+    _import_contacts(_contacts_of(extract))
 
     done = launch_job(campagne="action-2-2-non-recours", schedule="lancement")
 

@@ -32,6 +32,7 @@ from tests.uptake.test_scheduler import (
     Daemon,
     _add_monthly,
     _drop,
+    _import_contacts,
     _register_then_approve_every_field,
     _runs,
     _wait_for,
@@ -74,6 +75,7 @@ def _synthetic(folder: Path, month: dt.date, households: int, seed: int) -> Path
         SynthesisSpec(households=households, seed=seed, month=month),
         commune_table(load_reference(), territory.communes),
         path,
+        contacts=path.with_suffix(".contacts.csv"),
     )
     return path
 
@@ -130,6 +132,7 @@ def test_the_launch_job_takes_the_run_of_the_newest_month_not_the_last_created(
     august, july = _runs(home_engine)
     assert july.id > august.id and july.mois_reference == JULY
     _register_then_approve_every_field(ctx, approve=True)
+    _import_contacts(months[AUGUST].with_suffix(".contacts.csv"))
 
     done = launch_job(campagne="action-2-2-non-recours", schedule="lancement")
 

@@ -149,7 +149,9 @@ def produce_attempt(
         rows.append((household, dict(contact), message))
 
     # One file per production: a follow-up never overwrites an earlier batch of the same attempt.
-    stem = f"{job.campaign.id}-lancement{job.launch_id}-t{index + 1}-{channel}-{job.now:%Y%m%dT%H%M%S}"
+    # Named at the Caf's hour (the campaign's zone), as every time it shows: not UTC.
+    local = job.now.astimezone(ZoneInfo(job.campaign.fenetres.fuseau))
+    stem = f"{job.campaign.id}-lancement{job.launch_id}-t{index + 1}-{channel}-{local:%Y%m%dT%H%M%S}"
     outputs: list[OutputFile] = []
     # What the files hold: the contact fields, and what they tell of the detection (checked against the
     # exchange's approval when written).

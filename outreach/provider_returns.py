@@ -44,9 +44,16 @@ PHONE_COLUMN, EMAIL_COLUMN, DATE_COLUMN = "telephone", "email", "date"
 MESSAGE_COLUMN, STATUS_COLUMN = "message", "statut"
 # Where these objections came from, as the household's access report shows it.
 STOP_ORIGIN = "réponse STOP à un SMS"
-# A reply that asks to stop, once accents, case, punctuation and spaces are set aside: « STOP »,
-# « Arrêt », « stop sms ». Anything else (« merci », « qui est-ce ? ») is no objection.
-_ASKS_TO_STOP = re.compile(r"(?:stop|arret) ?(?:sms)?")
+# The words of a reply that asks to stop, once accents, case and punctuation are set aside: « STOP »,
+# « stop svp », « Arrêtez merci », « me désinscrire ». An objection is a right (GDPR art. 21): a reply
+# with one of them counts, whatever else it says. Any other reply (« merci », « qui est-ce ? ») is
+# kept aside for a person to read, never dropped.
+_STOP_WORDS = frozenset(
+    {
+        "stop", "stopp", "stopper", "stoppez", "arret", "arrete", "arreter", "arretez", "desabonner",
+        "desabonnement", "desabonnez", "desinscrire", "desinscription", "desinscrivez", "unsubscribe",
+    }
+)  # fmt: skip
 # An enhanced status code (RFC 3463) in a relay's cell: « 5.1.1 », « 550 5.1.1 User unknown ».
 _STATUS = re.compile(r"\b([45])\.\d{1,3}\.\d{1,3}\b")
 
@@ -63,6 +70,8 @@ class StopReplies:
     unknown_numbers: int
     already_opposed: int = 0
     other_messages: int = 0
+    # Where the other messages are in the file (line numbers, the header being 1: for a person).
+    other_lines: tuple[int, ...] = ()
 
     @property
     def lines(self) -> int:
@@ -148,12 +157,13 @@ class _Lines:
 
     values: list[tuple[str, dt.datetime]]
     set_aside: int
+    # The file's line numbers of those lines (the header is line 1), when read from a file.
+    set_aside_lines: tuple[int, ...] = ()
 
 
 def _asks_to_stop(message: str) -> bool:
-    """Whether an SMS reply asks to stop (« STOP », « Arrêt ! », « stop sms »)."""
-    words = " ".join(re.sub(r"[^a-z0-9]+", " ", folded(message)).split())
-    return _ASKS_TO_STOP.fullmatch(words) is not None
+    """Whether an SMS reply asks to stop (« STOP », « Arrêt ! », « stop svp », « STOP merci »)."""
+    return not _STOP_WORDS.isdisjoint(re.sub(r"[^a-z0-9]+", " ", folded(message)).split())
 
 
 def _permanent(status: str) -> bool | None:
@@ -204,7 +214,7 @@ def _read_column(
     sorting = sorter.column in header
     problems: list[LineProblem] = []
     values: list[tuple[str, dt.datetime]] = []
-    set_aside = 0
+    set_aside: list[int] = []  # line numbers
     for number, row in rows:
         value = read(row.get(column, ""))
         if value is None:
@@ -220,10 +230,10 @@ def _read_column(
         if counts:
             values.append((value, min(when, now)))
         else:
-            set_aside += 1
+            set_aside.append(number)
     if problems:
         raise OutcomeImportInvalid(str(path), problems)
-    return _Lines(values, set_aside)
+    return _Lines(values, len(set_aside), tuple(set_aside))
 
 
 def _match(
@@ -335,7 +345,14 @@ def import_stop_replies(
 
     already = _opposed_after_stop(session, matched.found, now=moment)
     households = _record_each(matched, object_to_contact, skip=already)
-    return StopReplies(len(lines.values), households, matched.unknown, len(already), lines.set_aside)
+    return StopReplies(
+        len(lines.values),
+        households,
+        matched.unknown,
+        len(already),
+        lines.set_aside,
+        lines.set_aside_lines,
+    )
 
 
 def import_bounces(

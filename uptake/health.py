@@ -354,7 +354,8 @@ def _schedules(settings: Settings) -> str:
     unpurged = purge_sentence(infos)
     if unpurged:
         problems.append(unpurged)
-    if infos and not running:
+    # A daemon killed (kill -9, power cut) never removes its sign of life: alive is what counts.
+    if infos and not any(daemon.alive for daemon in running):
         problems.append(daemon_sentence(running))
     if problems:
         raise NotReady("\n".join(problems))

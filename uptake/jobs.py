@@ -162,8 +162,11 @@ def _next_extract(
     """The newest extract of the inbox not processed yet with the older ones not processed either
     (processed ones are archived on the way), and the files still arriving.
 
-    Hidden files (a transfer's temporary copy) are not extracts; files changed in the last
-    `min_age_s` seconds wait for a later look.
+    Newest by reference month (read from the file's first row), then by modification time: two
+    months dropped together must not leave the later one aside because its copy kept an older date
+    (`rsync -t`, a file sent again). A file whose month cannot be read comes first, to be rejected
+    with its report. Hidden files (a transfer's temporary copy) are not extracts; files changed in
+    the last `min_age_s` seconds wait for a later look.
     """
     settled_before = dt.datetime.now(dt.UTC).timestamp() - min_age_s
     candidates = [
@@ -180,11 +183,9 @@ def _next_extract(
             files=[p.name for p in arriving],
             min_age_s=min_age_s,
         )
-    files = [
-        path
-        for path, changed in sorted(candidates, key=lambda c: c[1], reverse=True)
-        if changed <= settled_before
-    ]
+    settled = [(path, changed) for path, changed in candidates if changed <= settled_before]
+    months = {path: _extract_month(path) or dt.date.max for path, _ in settled}
+    files = [path for path, _ in sorted(settled, key=lambda c: (months[c[0]], c[1]), reverse=True)]
     for index, path in enumerate(files):
         if file_sha256(path) not in processed:
             return (path, files[index + 1 :]), arriving
@@ -503,7 +504,8 @@ def _send_waiting(
 
 
 def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
-    """Scheduler job: reconcile every earlier launch with the newest extract of `inbox`.
+    """Scheduler job: reconcile every earlier launch with the newest extract of `inbox` (by reference
+    month, then modification time).
 
     `inbox` is the detection job's drop folder (its `archive/` sub-folder holds the extracts already
     processed) or one extract file. Safe to repeat: a right opened is never recorded twice.
@@ -527,7 +529,8 @@ def reconciliation_job(*, inbox: str, schedule: str = "") -> dict[str, Any]:
         if not candidates:
             log_event(logger, "reconciliation_nothing_to_do", schedule=schedule)
             return {"status": "nothing_to_do"}
-        path = max(candidates, key=lambda p: p.stat().st_mtime)
+        # The newest month, then the newest file: an old month dropped again keeps a fresh date.
+        path = max(candidates, key=lambda p: (_extract_month(p) or dt.date.min, p.stat().st_mtime))
     try:
         report = reconcile_extract(
             ctx.engine, path, actor=f"planification {schedule}".strip(), now=dt.datetime.now(dt.UTC)
@@ -586,7 +589,7 @@ def _provider_files(
         log_event(logger, f"{event}_nothing_to_do", schedule=schedule)
         return {"status": "nothing_to_do"}
     totals: Counter[str] = Counter()
-    refused = []
+    refused, kept = [], []
     for path in files:
         if STOP.is_set():
             break
@@ -598,12 +601,35 @@ def _provider_files(
             moved.with_name(moved.name + REPORT_SUFFIX).write_text(f"{exc}\n", encoding="utf-8")
             refused.append(moved.name)
             continue
-        path.unlink()
         totals.update(done.counts())
-    log_event(logger, f"{event}_done", schedule=schedule, files=len(files), refused=refused, **totals)
+        other_lines = getattr(done, "other_lines", ())
+        if not other_lines:
+            path.unlink()
+            continue
+        # Replies asking for something else may still be objections worded otherwise: a person
+        # reads them, the file is not deleted.
+        moved = _move(path, folder / REJECTED_DIR)
+        moved.with_name(moved.name + REPORT_SUFFIX).write_text(_unread_replies(other_lines), encoding="utf-8")
+        kept.append(moved.name)
+    log_event(
+        logger, f"{event}_done", schedule=schedule, files=len(files), refused=refused, kept=kept, **totals
+    )
     if refused:
         return {"status": "refused", "files": ", ".join(refused), **totals}
+    if kept:
+        return {"status": "replies_set_aside", "files": ", ".join(kept), **totals}
     return {"status": "succeeded", **totals}
+
+
+def _unread_replies(lines: Sequence[int]) -> str:
+    """The report beside a file of STOP replies some of whose replies asked for something else."""
+    return (
+        "Les réponses de ce fichier qui demandent l'arrêt sont enregistrées comme oppositions. Réponses "
+        f"sans mot d'arrêt reconnu (STOP, arrêt, désinscrire…), qui n'ont rien enregistré : {len(lines)}, "
+        f"lignes {', '.join(str(n) for n in lines)} du fichier (l'en-tête est la ligne 1). Lisez-les ; "
+        "pour celles qui demandent tout de même l'arrêt, saisissez l'opposition (« uptake subjects "
+        "oppose »). Supprimez ensuite ce fichier.\n"
+    )
 
 
 def stop_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MIN_AGE_S) -> dict[str, Any]:
@@ -738,6 +764,11 @@ _FAILED_RESULTS = {
         "{inbox}/remplace/FICHIER »"
     ),
     "refused": "fichier(s) {files} refusé(s) : leur rapport est à côté d'eux dans rejete/",
+    "replies_set_aside": (
+        "réponses STOP enregistrées ({foyers} foyer(s) opposé(s)) ; {autres_messages} réponse(s) sans "
+        "mot d'arrêt reconnu, dans {files}, mis de côté dans rejete/ avec la liste de leurs lignes : "
+        "lisez-les, et saisissez une opposition (« uptake subjects oppose ») pour celles qui en demandent une"
+    ),
 }
 _DONE_RESULTS = {
     "nothing_to_do": "rien de nouveau à traiter",

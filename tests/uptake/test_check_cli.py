@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from outreach.letters import installed_font
 from tests.conftest import CONFIG_DIR
@@ -83,7 +83,8 @@ def test_an_installation_with_its_register_schedules_and_daemon_is_ready(cli, up
     assert _lines(cli("check").stdout)["Planifications"].startswith("✗ Aucun démon actif")
 
     engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
-    announce_daemon(engine, owner_name(), 30.0)  # what `uptake scheduler` writes when it starts
+    # What `uptake scheduler` writes when it starts; a long poll keeps it alive through the slow checks.
+    announce_daemon(engine, owner_name(), 3600.0)
     engine.dispose()
     result = cli("check")
     parts = _lines(result.stdout)
@@ -133,6 +134,15 @@ def test_an_installation_with_its_register_schedules_and_daemon_is_ready(cli, up
     engine.dispose()
     said = _lines(cli("check").stdout)["Comptes"]
     assert "travailleur(s) social(aux) sans secteur, à qui aucun foyer n'est proposé : ts1" in said
+
+    # Killed (kill -9, a power cut): its sign of life stays, old. Not ready any more.
+    engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE uptake_scheduler_daemons SET last_seen_at = '2020-01-01 00:00:00'"))
+    engine.dispose()
+    killed = cli("check")
+    assert killed.code == 1 and "Tout est prêt." not in killed.stdout
+    assert _lines(killed.stdout)["Planifications"].startswith("✗ Aucun démon actif (dernier signe de vie de")
 
 
 def test_a_broken_part_is_told_and_the_other_parts_are_still_checked(cli, tmp_path: Path) -> None:

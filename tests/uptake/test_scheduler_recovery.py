@@ -51,6 +51,7 @@ from uptake.jobs import (
     _move,
     detection_job,
     launch_job,
+    reconciliation_job,
     result_outcome,
 )
 from uptake.logs import FIELDS_KEY, JsonFormatter
@@ -118,6 +119,38 @@ def test_an_extract_of_a_month_older_than_the_newest_processed_is_set_aside_not_
     succeeded, said = result_outcome(done)
     assert not succeeded and said is not None
     assert "juillet2.parquet (07/2025)" in said and "(08/2025)" in said and "remplace/" in said
+
+
+def test_of_two_months_dropped_together_the_later_month_is_run_whatever_the_files_dates(
+    months: dict[dt.date, Path], inbox: Path, home_engine: Engine
+) -> None:
+    _drop(months[AUGUST], inbox / "aout.parquet")
+    _drop(months[JULY], inbox / "juillet.parquet")
+    # August's copy kept an older date (`rsync -t`, a file sent again): the month decides, not the date.
+    august = inbox / "aout.parquet"
+    earlier = august.stat().st_mtime - 600
+    os.utime(august, (earlier, earlier))
+
+    assert detection_job(inbox=str(inbox), schedule="mensuel")["status"] == "succeeded"
+
+    assert [run.mois_reference for run in _runs(home_engine)] == [AUGUST]
+    assert (inbox / ARCHIVE_DIR / "aout.parquet").exists()
+    assert (inbox / SUPERSEDED_DIR / "juillet.parquet").exists()
+
+
+def test_the_reconciliation_takes_the_extract_of_the_newest_month_not_the_newest_file(
+    months: dict[dt.date, Path], inbox: Path
+) -> None:
+    archive = inbox / ARCHIVE_DIR
+    archive.mkdir()
+    _drop(months[AUGUST], archive / "aout.parquet")
+    _drop(months[JULY], inbox / "juillet-encore.parquet")  # an old month dropped again: a fresh date
+    newer = (archive / "aout.parquet").stat().st_mtime - 600
+    os.utime(archive / "aout.parquet", (newer, newer))
+
+    done = reconciliation_job(inbox=str(inbox), schedule="rapprochement")
+
+    assert done["status"] == "succeeded" and done["mois_reference"] == AUGUST.isoformat(), done
 
 
 def test_the_launch_job_takes_the_run_of_the_newest_month_not_the_last_created(

@@ -60,6 +60,37 @@ def test_stop_files_become_objections_and_go_away_a_refused_one_is_set_aside_wit
     assert stop_job(inbox=str(inbox), min_age_s=3600) == {"status": "nothing_to_do"}
 
 
+def test_a_stop_file_with_replies_asking_something_else_is_kept_aside_for_a_person_to_read(
+    uptake_home: Path, tmp_path: Path
+) -> None:
+    world = world_in_home(uptake_home, tmp_path)
+    flags = flags_frame([flag(i) for i in range(2)])
+    run_id = world.store_run(flags)
+    ids = flags["id_foyer"].to_list()
+    world.store_contacts(ids)
+    campaign = replace(campaign_22(), temoin=campaign_22().temoin.model_copy(update={"part": 0.0}))
+    launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
+    inbox = tmp_path / "depot-stop"
+    inbox.mkdir()
+    _settled(
+        inbox / "stop-0401.csv",
+        "telephone;message\n06 12 00 00 00;STOP merci\n06 12 00 00 01;Qui êtes-vous ? Rappelez-moi\n",
+    )
+
+    result = stop_job(inbox=str(inbox), schedule="stop")
+
+    assert result["status"] == "replies_set_aside" and (result["foyers"], result["autres_messages"]) == (1, 1)
+    with Session(world.engine) as session:
+        assert opposed(session, ids, now=NOW) == {ids[0]}
+    kept = inbox / REJECTED_DIR / "stop-0401.csv"
+    report = kept.with_name(kept.name + REPORT_SUFFIX).read_text(encoding="utf-8")
+    assert (
+        kept.exists() and "lignes 3 du fichier (l'en-tête est la ligne 1)" in report and "06 12" not in report
+    )
+    ok, said = result_outcome(result)
+    assert not ok and said is not None and "1 réponse(s) sans mot d'arrêt reconnu, dans stop-0401.csv" in said
+
+
 def _emailed(uptake_home: Path, tmp_path: Path) -> tuple[OutreachWorld, list[str]]:
     """Two households sent an SMS, then an e-mail a week later (foyer0@example.org, foyer1@…)."""
     world = world_in_home(uptake_home, tmp_path)

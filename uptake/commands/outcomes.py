@@ -135,9 +135,11 @@ def register(app: typer.Typer) -> None:
             f"{done.unknown_numbers} numéro(s) inconnu(s) des foyers qui ont reçu un SMS."
         )
         if done.other_messages:
+            lines = ", ".join(str(n) for n in done.other_lines)
             console.print(
-                f"{done.other_messages} message(s) ne demandent pas l'arrêt des SMS : non enregistré(s) "
-                "comme opposition."
+                f"{done.other_messages} réponse(s) sans mot d'arrêt reconnu (STOP, arrêt, désinscrire…), non "
+                f"enregistrée(s) comme opposition : lisez-les, lignes {lines} du fichier (l'en-tête est la "
+                "ligne 1) ; pour celles qui demandent tout de même l'arrêt : « uptake subjects oppose »."
             )
 
     @group.command("bounces")

@@ -9,6 +9,7 @@ number + 1). No message ever quotes a value of the file: only column names and c
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -228,6 +229,29 @@ def normalised_name(name: str) -> str:
 
 
 _IDENTIFIER_NAMES = frozenset(normalised_name(n) for n in DIRECT_IDENTIFIER_NAMES)
+# Words of a column name that betray a direct identifier wherever they stand (`nom_complet`,
+# `Nom Prénom`, `TelPortable`): a failed pseudonymisation upstream would otherwise pass, the column
+# dropped but the file archived with it. Checked on the columns outside the contract only (its own
+# `canal_telephone` says whether a number exists, not which).
+_IDENTIFIER_WORDS = frozenset(
+    {
+        "nom", "noms", "prenom", "prenoms", "nir", "matricule", "telephone", "tel", "email", "mail",
+        "courriel", "adresse", "iban", "rib", "civilite", "naissance", "mobile", "portable", "secu",
+    }
+)  # fmt: skip
+
+
+def _name_words(name: str) -> set[str]:
+    """The words of a column name, split at separators and at case changes, without accents."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return {word.lower() for word in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", plain)}
+
+
+def _identifying(name: str) -> bool:
+    """Whether a column name betrays a direct identifier (whole, or by one of its words)."""
+    if normalised_name(name) in _IDENTIFIER_NAMES:
+        return True
+    return name not in COLUMNS_BY_NAME and not _IDENTIFIER_WORDS.isdisjoint(_name_words(name))
 
 
 @dataclass(frozen=True)
@@ -342,7 +366,7 @@ def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
     raw = source.raw_schema
     plan.dropped = tuple(name for name in raw if name not in COLUMNS_BY_NAME)
     for name in raw:
-        if normalised_name(name) in _IDENTIFIER_NAMES:
+        if _identifying(name):
             plan.column_problem(
                 name,
                 "identifiant_direct",

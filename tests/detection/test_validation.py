@@ -60,6 +60,16 @@ class Case:
 CASES = [
     Case("nom_identifiant", _with_extra("telephone", "inconnu"), "telephone", "identifiant_direct"),
     Case("nom_identifiant_accents", _with_extra("Prénom", "inconnu"), "Prénom", "identifiant_direct"),
+    # A name betrayed by one of its words (a failed pseudonymisation upstream), never quoted.
+    Case(
+        "nom_complet",
+        _with_extra("nom_complet", "Jeanne FICTIVE-MARTIN"),
+        "nom_complet",
+        "identifiant_direct",
+        secret="FICTIVE",
+    ),
+    Case("nom_prenom", _with_extra("Nom Prénom", "inconnu"), "Nom Prénom", "identifiant_direct"),
+    Case("tel_portable", _with_extra("TelPortable", "inconnu"), "TelPortable", "identifiant_direct"),
     Case("colonne_manquante", lambda f: f.drop("code_commune"), "code_commune", "colonne_manquante"),
     Case(
         "type_incorrect",

@@ -145,9 +145,11 @@ def deliver_emails(
     messages: Sequence[EmailMessage],
     smtp: SmtpSettings,
     on_result: Callable[[int, str | None], None] | None = None,
+    before: Callable[[int], bool] | None = None,
 ) -> Delivery:
     """Send every message through one SMTP connection, telling `on_result` (position, result) after
-    each one, so that the caller records it at once.
+    each one, so that the caller records it at once. `before` (position) is asked first: a message it
+    answers no to is not sent (another sending took it meanwhile).
 
     A message the server does not take is counted, not raised. An unreachable relay, a lost
     connection or the sender's address refused (every message would be) stops the batch; the failure
@@ -177,6 +179,8 @@ def deliver_emails(
     failure: str | None = None
     try:
         for index, message in enumerate(messages):
+            if before is not None and not before(index):
+                continue
             result = _result(message, client)
             if result is None:
                 deferred += 1

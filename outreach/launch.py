@@ -38,7 +38,7 @@ from outreach.errors import (
 )
 from outreach.history import load_history
 from outreach.holdout import CONTACTED, HOLDOUT
-from outreach.models import IN_FLIGHT, SENT, Assignment, Contact, Launch, Outcome
+from outreach.models import IN_FLIGHT, RESERVED, SENT, Assignment, Contact, Launch, Outcome
 from outreach.outcomes import CONCLUSIVE, STOPPING, UNDELIVERABLE
 from outreach.selection import NO_CHANNEL, naive_utc, select_households
 from outreach.sending import send_pending_emails
@@ -323,7 +323,7 @@ def _latest_contacts(session: Session, launch_id: int) -> dict[str, _Latest]:
         # A follow-up's delay counts from when the e-mail left when that is known (sent late, after a
         # refusal for now or a launch prepared without a server), else from the planned time.
         since = sent_at if state == SENT and sent_at is not None else planned
-        unsent = channel == "email" and state in (None, IN_FLIGHT)
+        unsent = channel == "email" and state in (None, RESERVED, IN_FLIGHT)
         latest[pseudonym] = _Latest(int(attempt), naive_utc(since), unsent)
     return latest
 

@@ -74,6 +74,8 @@ CANCELLED = "annule"
 ABANDONED = "abandonne"
 ELSEWHERE = "externe"
 IN_FLIGHT = "en_cours"
+# Claimed by a sending (`Contact.reserve_par`), not handed to the server yet.
+RESERVED = "reserve"
 UNKNOWN = "inconnu"
 # E-mails that reached nobody: not counted as contacts.
 NOT_SENT = (REFUSED, REJECTED, OBJECTED, CANCELLED, ABANDONED)
@@ -99,6 +101,8 @@ class Contact(Base):
     envoi: Mapped[str | None] = mapped_column(String(10), nullable=True)
     # When the SMTP server took it (`SENT`): a follow-up's delay counts from then.
     envoye_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The token of the sending that reserved the e-mail (`RESERVED`), None otherwise.
+    reserve_par: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class Outcome(Base):

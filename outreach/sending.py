@@ -9,12 +9,17 @@ later, for a launch prepared without a server, a batch cut short or e-mails refu
    the exchange that wrote it (approved and in force: a revoked exchange or a purged batch sends
    nothing at all); a household that objected, whose contact ended (refusal, right opened, not
    eligible) or whose address became unusable since is withdrawn; an address changed in the
-   directory since is the one written to; the e-mails to send are marked `en_cours`, so that a
-   second sending running at the same time does not take them;
-2. each e-mail is handed to the server, and its result recorded in a transaction of its own every
-   few messages (a long sending never holds the database);
-3. what was not taken goes back to "to send". An e-mail left `en_cours` by a sending that was killed
-   is uncertain (the server may have taken it): it is never sent again unless asked.
+   directory since is the one written to; the e-mails to send are reserved (`reserve`, with the
+   sending's token);
+2. a few at a time (`RECORD_EVERY`), the e-mails about to be handed to the server are marked
+   `en_cours` if this sending still holds their reservation, and the results of the previous ones
+   recorded, each time in a transaction of its own (a long sending never holds the database);
+3. what was not taken goes back to "to send".
+
+A sending killed (kill -9, a power cut) leaves its reserved e-mails to the next sending, which takes
+them over (a sending that finds its reservation taken does not send: never twice); only the few it
+was handing stay `en_cours`, uncertain (the server may have taken them): never sent again unless
+asked (`--reprendre`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import io
+import secrets
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -45,6 +51,7 @@ from outreach.models import (
     OBJECTED,
     REFUSED,
     REJECTED,
+    RESERVED,
     SENT,
     UNKNOWN,
     Contact,
@@ -61,7 +68,8 @@ from privacy.retention import read_output
 if TYPE_CHECKING:
     from outreach.launch import OutreachEnv
 
-# Results are recorded every this many messages (and at the end).
+# E-mails are marked as being handed, and results recorded, this many at a time (and at the end): at
+# most this many are left uncertain by a sending killed.
 RECORD_EVERY = 25
 
 
@@ -75,6 +83,7 @@ SENDING_LABELS: dict[str | None, str] = {
     CANCELLED: "retirés avant l'envoi (contact clos ou adresse inutilisable)",
     ABANDONED: "abandonnés",
     ELSEWHERE: "envoyés par un autre outil",
+    RESERVED: "réservés par un envoi en cours (repris par le suivant s'il a été interrompu)",
     IN_FLIGHT: "envoi interrompu (peut-être reçus : --reprendre pour les renvoyer)",
     UNKNOWN: "produits avant le suivi des envois",
 }
@@ -182,12 +191,16 @@ def _read_batch(
 
 
 def _claim(
-    session: Session, env: OutreachEnv, launch_id: int, now: dt.datetime, *, resume: bool
+    session: Session, env: OutreachEnv, launch_id: int, now: dt.datetime, *, resume: bool, token: str
 ) -> tuple[list[_Batch], int, int]:
-    """Check every waiting e-mail of the launch, withdraw those that must not go, and mark the others
-    `en_cours` (caller's transaction): the batches to send, how many were withdrawn, how many are
-    uncertain (left by a killed sending; claimed too when `resume`)."""
-    wanted = or_(Contact.envoi.is_(None), Contact.envoi == IN_FLIGHT) if resume else Contact.envoi.is_(None)
+    """Check every waiting e-mail of the launch, withdraw those that must not go, and reserve the
+    others for the sending `token` (caller's transaction): the batches to send, how many were
+    withdrawn, how many are uncertain (left `en_cours` by a killed sending; claimed too when `resume`).
+
+    E-mails another sending reserved are taken over: it was killed, or it will find them taken and
+    not send them."""
+    waiting_states = or_(Contact.envoi.is_(None), Contact.envoi == RESERVED)
+    wanted = or_(waiting_states, Contact.envoi == IN_FLIGHT) if resume else waiting_states
     query = (
         select(Contact)
         .where(Contact.launch_id == launch_id, Contact.canal == "email", wanted)
@@ -218,6 +231,7 @@ def _claim(
     for contact in waiting:
         if contact.id_foyer in objected or contact.id_foyer in ended:
             contact.envoi = OBJECTED if contact.id_foyer in objected else CANCELLED
+            contact.reserve_par = None
             withdrawn += 1
         else:
             by_batch[(contact.tentative, contact.fichier_sha256)].append(contact)
@@ -240,17 +254,48 @@ def _claim(
             message = messages.get(contact.id_foyer)
             address = addresses.get(contact.id_foyer, {}).get("email")
             if message is None or not address:
-                contact.envoi = CANCELLED
+                contact.envoi, contact.reserve_par = CANCELLED, None
                 withdrawn += 1
                 continue
             if message["To"] != address:
                 message.replace_header("To", address)
-            contact.envoi = IN_FLIGHT
+            contact.envoi, contact.reserve_par = RESERVED, token
             batch.contacts.append(contact)
             batch.messages.append(message)
         if batch.contacts:
             batches.append(batch)
     return batches, withdrawn, left_uncertain
+
+
+def _handing(
+    env: OutreachEnv, batch: _Batch, token: str, flush: Callable[[], None]
+) -> tuple[Callable[[int], bool], set[int]]:
+    """The `before` callback of `deliver_emails` for `batch`, and the positions it marked `en_cours`.
+
+    Every `RECORD_EVERY` messages, it records the results so far, then marks the next ones `en_cours`
+    (one transaction), those whose reservation this sending `token` still holds: a message taken over
+    by another sending meanwhile is not sent."""
+    marked: set[int] = set()
+
+    def before(index: int) -> bool:
+        if index % RECORD_EVERY == 0:
+            flush()
+            chunk = {
+                c.id: index + offset for offset, c in enumerate(batch.contacts[index : index + RECORD_EVERY])
+            }
+            with env.engine.begin() as connection:
+                taken = connection.scalars(
+                    update(Contact)
+                    .where(
+                        Contact.id.in_(list(chunk)), Contact.envoi == RESERVED, Contact.reserve_par == token
+                    )
+                    .values(envoi=IN_FLIGHT, reserve_par=None)
+                    .returning(Contact.id)
+                ).all()
+            marked.update(chunk[contact_id] for contact_id in taken)
+        return index in marked
+
+    return before, marked
 
 
 def _recorder(
@@ -294,14 +339,21 @@ def _recorder(
     return on_result, flush
 
 
-def _release(env: OutreachEnv, contacts: Sequence[Contact]) -> None:
-    """Back to "to send": e-mails claimed but never handed to the server (the batch stopped first)."""
+def _release(env: OutreachEnv, token: str, in_flight: Sequence[Contact] = ()) -> None:
+    """Back to "to send": the e-mails the sending `token` reserved and never handed to the server,
+    and those of `in_flight` it marked but did not hand (the batch stopped first)."""
     with env.engine.begin() as connection:
         connection.execute(
             update(Contact)
-            .where(Contact.id.in_([c.id for c in contacts]), Contact.envoi == IN_FLIGHT)
-            .values(envoi=None)
+            .where(Contact.envoi == RESERVED, Contact.reserve_par == token)
+            .values(envoi=None, reserve_par=None)
         )
+        if in_flight:
+            connection.execute(
+                update(Contact)
+                .where(Contact.id.in_([c.id for c in in_flight]), Contact.envoi == IN_FLIGHT)
+                .values(envoi=None)
+            )
 
 
 def _problem(sending: AttemptSending, deferred: int, failure: str | None) -> str | None:
@@ -329,32 +381,35 @@ def send_pending_emails(
     another campaign's, a public holiday, an exchange no longer in force, a purged batch."""
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     check_delivery_window(campaign, smtp, moment)
+    token = secrets.token_hex(16)
     with env.engine.begin() as connection:
         _locked(connection)
         with Session(bind=connection, expire_on_commit=False) as session:
             launch_of(session, campaign, launch_id)
-            batches, withdrawn, uncertain = _claim(session, env, launch_id, moment, resume=resume)
+            batches, withdrawn, uncertain = _claim(
+                session, env, launch_id, moment, resume=resume, token=token
+            )
             session.flush()
     attempts: dict[int, AttemptSending] = {}
     stopped = False
-    for position, batch in enumerate(batches):
+    for batch in batches:
         if stopped:  # the relay is unreachable: the next batches would fail the same way
-            _release(env, batch.contacts)
-            continue
+            break
         answered: list[int] = []
         on_result, flush = _recorder(env, batch, launch_id, moment, answered)
+        before, marked = _handing(env, batch, token, flush)
         try:
-            delivery = deliver_emails(batch.messages, smtp, on_result)
+            delivery = deliver_emails(batch.messages, smtp, on_result, before)
         except BaseException:
             # Interrupted: what the server answered is kept; the message it was being given stays
-            # `en_cours` (uncertain); those after it, and the next batches, were never handed over.
+            # `en_cours` (uncertain); those marked after it, and the reserved ones, were never handed.
             flush()
-            later = [c for b in batches[position + 1 :] for c in b.contacts]
-            _release(env, [*batch.contacts[len(answered) + 1 :], *later])
+            unanswered = sorted(marked - set(answered))
+            _release(env, token, [batch.contacts[i] for i in unanswered[1:]])
             raise
         flush()
         handed = set(answered)
-        _release(env, [c for i, c in enumerate(batch.contacts) if i not in handed])
+        _release(env, token, [batch.contacts[i] for i in sorted(marked - handed)])
         sending = attempts.setdefault(batch.attempt, AttemptSending())
         sending.sent += delivery.count(SENT)
         sending.refused += delivery.count(REFUSED)
@@ -362,11 +417,16 @@ def send_pending_emails(
         sending.problem = _problem(sending, delivery.deferred, delivery.failure)
         _audit(env, launch_id, batch, delivery.count(SENT), sending, smtp, delivery.failure)
         stopped = delivery.failure is not None
+    _release(env, token)  # the batches left after the relay stopped answering
     with Session(env.engine) as session:
         still = session.scalar(
             select(func.count())
             .select_from(Contact)
-            .where(Contact.launch_id == launch_id, Contact.canal == "email", Contact.envoi.is_(None))
+            .where(
+                Contact.launch_id == launch_id,
+                Contact.canal == "email",
+                or_(Contact.envoi.is_(None), Contact.envoi == RESERVED),
+            )
         )
     return SendReport(
         launch_id,
@@ -421,9 +481,9 @@ def set_aside(env: OutreachEnv, campaign: Campaign, launch_id: int, state: str) 
                 .where(
                     Contact.launch_id == launch_id,
                     Contact.canal == "email",
-                    Contact.envoi.is_(None) | (Contact.envoi == IN_FLIGHT),
+                    Contact.envoi.is_(None) | Contact.envoi.in_((RESERVED, IN_FLIGHT)),
                 )
-                .values(envoi=state)
+                .values(envoi=state, reserve_par=None)
                 .execution_options(synchronize_session=False)
             ).rowcount  # type: ignore[attr-defined]
             if not marked:
@@ -460,7 +520,7 @@ def stalled_emails(engine: Engine, *, now: dt.datetime, older_than: dt.timedelta
             )
             .where(
                 Contact.canal == "email",
-                or_(Contact.envoi.is_(None), Contact.envoi == IN_FLIGHT),
+                or_(Contact.envoi.is_(None), Contact.envoi.in_((RESERVED, IN_FLIGHT))),
                 Contact.produit_le < now - older_than,
             )
             .group_by(Contact.launch_id, Contact.campagne, Contact.envoi)
@@ -471,7 +531,13 @@ def stalled_emails(engine: Engine, *, now: dt.datetime, older_than: dt.timedelta
         counts.setdefault((launch_id, campagne), {})[state] = count
         since[launch_id] = min(since.get(launch_id, as_utc(oldest)), as_utc(oldest))
     stalled = [
-        Stalled(launch_id, campagne, by_state.get(None, 0), by_state.get(IN_FLIGHT, 0), since[launch_id])
+        Stalled(
+            launch_id,
+            campagne,
+            by_state.get(None, 0) + by_state.get(RESERVED, 0),
+            by_state.get(IN_FLIGHT, 0),
+            since[launch_id],
+        )
         for (launch_id, campagne), by_state in counts.items()
     ]
     return sorted(stalled, key=lambda launch: (launch.since, launch.launch_id))

@@ -184,8 +184,9 @@ def interrupted_message(job_id: str, owner: str) -> str:
     """What to say of an execution whose daemon died during it, in French."""
     return (
         f"interrompue : le démon {owner} s'est arrêté brutalement pendant l'exécution (arrêt forcé, "
-        "manque de mémoire, coupure) ; une détection interrompue ne publie rien ; relancez-la avec "
-        f"« uptake schedule run {job_id} »"
+        "manque de mémoire, coupure) ; une détection interrompue ne publie rien : relancez-la avec "
+        f"« uptake schedule run {job_id} » ; un lancement déjà enregistré ne se refait pas, ses "
+        "courriels restés à envoyer partent avec « uptake campaigns send » (ou les relances planifiées)"
     )
 
 

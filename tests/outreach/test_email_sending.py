@@ -6,6 +6,7 @@ since; to the address the directory holds now; nothing at all when one batch may
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from dataclasses import replace
 from typing import Any
@@ -247,13 +248,13 @@ def test_an_interrupted_sending_keeps_what_the_server_took_and_never_resends_the
     world, launched = _launched(make_world, 5, None)
     real = sending.deliver_emails
 
-    def interrupted_after_two(messages, relay, on_result):
+    def interrupted_after_two(messages, relay, on_result, before):
         def answer(index: int, result: str | None) -> None:
             on_result(index, result)
             if index == 1:
                 raise KeyboardInterrupt
 
-        return real(messages, relay, answer)
+        return real(messages, relay, answer, before)
 
     monkeypatch.setattr(sending, "deliver_emails", interrupted_after_two)
     with pytest.raises(KeyboardInterrupt):
@@ -267,6 +268,42 @@ def test_an_interrupted_sending_keeps_what_the_server_took_and_never_resends_the
     resumed = _send(world, launched.launch_id, smtp, resume=True)
     assert (resumed.sent, resumed.uncertain) == (1, 0)
     assert len(inbox.messages) == 5 == len(set(_recipients(inbox)))
+
+
+@SQLITE
+def test_a_sending_killed_leaves_only_the_emails_it_was_handing_uncertain_the_next_sending_sends_the_rest(
+    make_world, smtp_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, smtp = smtp_server
+    monkeypatch.setattr(sending, "RECORD_EVERY", 2)
+    world, launched = _launched(make_world, 7, None)
+    real = sending.deliver_emails
+
+    def killed_after_three(messages, relay, on_result, before):
+        def answer(index: int, result: str | None) -> None:
+            on_result(index, result)
+            if index == 2:
+                os._exit(9)  # as kill -9: no handler runs, nothing more is written
+
+        return real(messages, relay, answer, before)
+
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the killed sending, in its own process
+        try:
+            world.engine.dispose(close=False)
+            monkeypatch.setattr(sending, "deliver_emails", killed_after_three)
+            _send(world, launched.launch_id, smtp)
+        finally:
+            os._exit(1)
+    os.waitpid(child, 0)
+    world.engine.dispose()
+    # Two recorded, the two being handed uncertain (one was taken), three reserved and never handed.
+    assert list(_states(world).values()) == ["remis", "remis", "en_cours", "en_cours", *["reserve"] * 3]
+    assert len(inbox.messages) == 3
+
+    report = _send(world, launched.launch_id, smtp)  # takes the killed sending's reservations over
+    assert (report.sent, report.uncertain) == (3, 2)
+    assert len(inbox.messages) == 6 == len(set(_recipients(inbox)))
 
 
 @SQLITE

@@ -108,8 +108,9 @@ def failure_alert(
     alert.set_content(
         f"L'exécution de la planification « {schedule} » prévue le {french.moment(scheduled_at)} a "
         f"échoué :\n\n{message}\n\n"
-        f"« uptake schedule list » la montre ; après correction, « uptake schedule run {schedule} » "
-        "la relance. « uptake check » dit ce qui reste à corriger dans l'installation.\n"
+        f"« uptake schedule list » la montre ; le message ci-dessus dit quoi faire (quand il faut la "
+        f"relancer après correction : « uptake schedule run {schedule} »). « uptake check » dit ce qui "
+        "reste à corriger dans l'installation.\n"
     )
     return alert
 

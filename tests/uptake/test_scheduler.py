@@ -911,3 +911,17 @@ def test_the_scheduled_detection_applies_the_installations_own_rules(
     assert detection_job(inbox=str(inbox), schedule="mensuel")["status"] == "succeeded"
     [run] = _runs(home_engine)
     assert run.rule_versions["impaye_locatif"] == "9.0.0"
+
+
+def test_running_a_schedule_now_while_it_runs_says_so_instead_of_a_request_the_daemon_would_drop(
+    cli, uptake_home: Path, home_engine: Engine
+) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    _add_monthly(cli, inbox)
+    announce_daemon(home_engine, "hote:4242", poll_s=3600)  # alive
+    assert claim_execution(home_engine, "mensuel", dt.datetime.now(dt.UTC), "hote:4242")  # running
+
+    asked = " ".join(cli("schedule", "run", "mensuel").stdout.split())
+
+    assert "une exécution est en cours depuis le" in asked and "rien n'est demandé en plus" in asked

@@ -153,9 +153,20 @@ def register(app: typer.Typer) -> None:
     def run_command(name: str = typer.Argument(..., metavar="NOM")) -> None:
         """Demande une exécution immédiate (faite par le démon « uptake scheduler »)."""
         engine = AppContext.from_env().engine
-        was_paused = any(s.name == name and s.paused for s in list_schedules(engine))
+        known = [s for s in list_schedules(engine) if s.name == name]
+        was_paused = any(s.paused for s in known)
+        running = next((s for s in known if s.last_claimed and s.last_outcome is None), None)
+        alive = any(d.alive for d in daemons(engine))
+        if running is not None and running.last_claimed is not None and alive:
+            # One execution at a time: a second request now would be dropped by the daemon.
+            console.print(
+                f"Planification « {name} » : une exécution est en cours depuis le "
+                f"{french.moment(running.last_claimed)} ; rien n'est demandé en plus. Relancez une fois "
+                "qu'elle est finie (« uptake schedule list » dit quand)."
+            )
+            return
         info = run_schedule_now(engine, name)
-        if any(d.alive for d in daemons(engine)):
+        if alive:
             console.print(
                 f"Planification « {info.name} » : exécution demandée, le démon la lancera sous peu."
             )

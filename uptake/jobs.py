@@ -243,6 +243,15 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
         log_event(logger, "inbox_not_writable", level=logging.ERROR, schedule=schedule, folder=str(blocked))
         return {"status": "inbox_not_writable", "folder": str(blocked), **said}
     processed, newest_month = _processed(ctx.engine)
+    # Not an extract by its name (`.parq`, `.xlsx`, `.zip`…): never taken, so said at each execution.
+    ignored = sorted(
+        path.name
+        for path in folder.iterdir()
+        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() not in EXTRACT_SUFFIXES
+    )
+    if ignored:
+        said["ignored"] = ", ".join(ignored)
+        log_event(logger, "files_ignored", level=logging.WARNING, schedule=schedule, files=ignored)
     deadline = time.monotonic() + ARRIVAL_WAIT_S
     stale: list[str] = []
     while True:
@@ -348,6 +357,7 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
         result
         | ({"superseded": superseded} if superseded else {})
         | ({"stale": said["stale"], "newest": said["newest"]} if stale else {})
+        | ({"ignored": said["ignored"], "inbox": str(folder)} if ignored else {})
     )
 
 
@@ -773,6 +783,10 @@ _FAILED_RESULTS = {
 _DONE_RESULTS = {
     "nothing_to_do": "rien de nouveau à traiter",
 }
+_IGNORED_NOTE = (
+    "fichier(s) {ignored} laissé(s) dans le dépôt {inbox} sans être traité(s) : ni .parquet ni .csv ; "
+    "renommez-les si ce sont des extraits, sinon retirez-les"
+)
 _STALE_NOTE = (
     "extrait(s) d'un mois passé {stale} (dernier mois traité : {newest}) mis de côté dans remplace/ sans "
     "être traité(s)"
@@ -796,6 +810,10 @@ def result_outcome(result: object) -> tuple[bool, str | None]:
         return False, _FAILED_RESULTS[status].format_map(said)
     if status == "succeeded" and result.get("stale"):
         return True, _STALE_NOTE.format_map(said)
+    if result.get("ignored"):
+        # A file the data team dropped and the job never takes: they must rename or remove it.
+        done = _DONE_RESULTS.get(status) or "extrait traité"
+        return False, f"{done} ; {_IGNORED_NOTE.format_map(said)}"
     return True, _DONE_RESULTS.get(status)
 
 

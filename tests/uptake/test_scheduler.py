@@ -925,3 +925,17 @@ def test_running_a_schedule_now_while_it_runs_says_so_instead_of_a_request_the_d
     asked = " ".join(cli("schedule", "run", "mensuel").stdout.split())
 
     assert "une exécution est en cours depuis le" in asked and "rien n'est demandé en plus" in asked
+
+
+def test_a_file_of_the_inbox_not_named_as_an_extract_is_said_at_each_execution(uptake_home: Path) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    (inbox / "ex-2025-09.parq").write_bytes(b"PAR1")
+
+    done = detection_job(inbox=str(inbox), schedule="mensuel")
+
+    assert done["status"] == "nothing_to_do"
+    succeeded, said = result_outcome(done)
+    assert not succeeded and said is not None
+    assert "rien de nouveau à traiter ; fichier(s) ex-2025-09.parq laissé(s) dans le dépôt" in said
+    assert (inbox / "ex-2025-09.parq").exists()

@@ -406,8 +406,10 @@ def _alerts(settings: Settings) -> str:
     alerts = alert_settings()
     if alerts is None:
         return (
-            f"aucune ({RECIPIENTS_ENV} non renseignée) : un échec d'exécution planifiée ne se voit que "
-            "dans « uptake schedule list » et la page « Exécutions »"
+            f"aucune d'après l'environnement de cette commande ({RECIPIENTS_ENV} non renseignée) : un échec "
+            "d'exécution planifiée ne se voit alors que dans « uptake schedule list » et la page "
+            "« Exécutions » ; le démon lit son propre environnement (sous systemd, son EnvironmentFile) : "
+            "lancez « uptake check » avec le même"
         )
     return (
         f"échecs envoyés à {len(alerts.recipients)} adresse(s) par le relais "

@@ -66,6 +66,8 @@ def test_a_new_installation_is_checked_without_creating_anything(cli, uptake_hom
     assert parts["Planifications"].startswith("✗")
     assert parts["Comptes"].startswith("✗ aucun compte actif de délégué à la protection des données")
     assert parts["Courriers"].startswith(f"✓ PDF des courriers en {installed_font().name}")
+    # Read from this command's environment: the daemon's may differ (systemd's EnvironmentFile).
+    assert "le démon lit son propre environnement" in parts["Alertes"]
     assert "À corriger : Registre des traitements, Comptes, Planifications." in result.stdout
     assert not uptake_home.exists()  # no database, no key, no folder
 

@@ -508,7 +508,14 @@ def _refuse_shared_inbox(scheduler: BaseScheduler, job: str, params: Mapping[str
     if inbox is None or job not in _TAKES_FILES:
         return
     for other in map(_info, scheduler.get_jobs()):
-        if other.job in _TAKES_FILES and other.job != job and other.params.get("inbox") == inbox:
+        if other.job in _TAKES_FILES and other.params.get("inbox") == inbox:
+            if other.job == job:
+                # Two of the same job on one folder: the second finds the file the first archived.
+                raise ScheduleError(
+                    f"le dossier de dépôt {inbox} est déjà pris par la planification « {other.name} » "
+                    f"({other.job}) : une seule planification par dossier ; pour changer son rythme, "
+                    f"supprimez-la (uptake schedule remove {other.name}) puis ajoutez la nouvelle"
+                )
             raise ScheduleError(
                 f"le dossier de dépôt {inbox} est déjà celui de la planification « {other.name} » "
                 f"({other.job}) : chaque tâche range ou supprime les fichiers qu'elle prend, elles se "

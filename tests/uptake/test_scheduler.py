@@ -852,6 +852,10 @@ def test_two_jobs_that_take_their_files_never_share_an_inbox(cli, tmp_path: Path
     shared = cli("schedule", "add", "stp", "--cron", QUIET_CRON, "--job", "stop", "--inbox", str(inbox))
     assert shared.code == 2
     assert "est déjà celui de la planification « det » (detection)" in " ".join(shared.output.split())
+    # A second detection on the same folder would find the file the first archived, and fail.
+    twice = cli("schedule", "add", "det2", "--cron", QUIET_CRON, "--job", "detection", "--inbox", str(inbox))
+    assert twice.code == 2
+    assert "une seule planification par dossier" in " ".join(twice.output.split())
     # The reconciliation reads the detection's drop folder: allowed.
     rap = ("schedule", "add", "rap", "--cron", QUIET_CRON, "--job", "rapprochement", "--inbox", str(inbox))
     assert cli(*rap).code == 0

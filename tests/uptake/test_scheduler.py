@@ -929,6 +929,7 @@ def test_running_a_schedule_now_while_it_runs_says_so_instead_of_a_request_the_d
     asked = " ".join(cli("schedule", "run", "mensuel").stdout.split())
 
     assert "une exécution est en cours depuis le" in asked and "rien n'est demandé en plus" in asked
+    assert "en cours" in cli("schedule", "list").stdout  # not a start time with a blank state
 
 
 def test_a_file_of_the_inbox_not_named_as_an_extract_is_said_at_each_execution(uptake_home: Path) -> None:

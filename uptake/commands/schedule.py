@@ -61,10 +61,11 @@ def _params(inbox: Path | None, pairs: list[str]) -> dict[str, str]:
 
 
 def _last(info: ScheduleInfo) -> str:
-    """The last execution a daemon started, and how it ended (nothing while it runs); what a success
-    found to say with it (« rien de nouveau à traiter »), a failure's cause being told below the table."""
+    """The last execution a daemon started, and how it ended (« en cours » while it runs); what a
+    success found to say with it (« rien de nouveau à traiter »), a failure's cause being told below
+    the table."""
     started = french.moment(info.last_claimed, short=True)
-    label = OUTCOME_LABELS.get(info.last_outcome or "")
+    label = OUTCOME_LABELS.get(info.last_outcome or "") or ("en cours" if info.last_claimed else "")
     if label and info.last_outcome == SUCCEEDED and info.last_message:
         label = f"{label} : {info.last_message}"
     return f"{started}\n{label}" if label else started

@@ -157,10 +157,11 @@ def _extract_month(path: Path) -> dt.date | None:
 
 
 def _next_extract(
-    inbox: Path, processed: set[str], min_age_s: int
+    inbox: Path, processed: set[str], min_age_s: int, already: list[str] | None = None
 ) -> tuple[tuple[Path, list[Path]] | None, list[Path]]:
     """The newest extract of the inbox not processed yet with the older ones not processed either
-    (processed ones are archived on the way), and the files still arriving.
+    (processed ones are archived on the way, their names added to `already`), and the files still
+    arriving.
 
     Newest by reference month (read from the file's first row), then by modification time: two
     months dropped together must not leave the later one aside because its copy kept an older date
@@ -195,6 +196,8 @@ def _next_extract(
             log_event(logger, "extract_not_archived", level=logging.ERROR, file=path.name, cause=_cause(exc))
             continue
         log_event(logger, "extract_already_processed", file=path.name, archived_as=archived.name)
+        if already is not None:
+            already.append(path.name)
     return None, arriving
 
 
@@ -254,8 +257,9 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
         log_event(logger, "files_ignored", level=logging.WARNING, schedule=schedule, files=ignored)
     deadline = time.monotonic() + ARRIVAL_WAIT_S
     stale: list[str] = []
+    already: list[str] = []
     while True:
-        found, arriving = _next_extract(folder, processed, int(min_age_s))
+        found, arriving = _next_extract(folder, processed, int(min_age_s), already)
         if found is not None:
             month = _extract_month(found[0])
             if newest_month is None or month is None or month >= newest_month:
@@ -287,6 +291,8 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
             status = "stopped_while_arriving" if STOP.is_set() else "still_arriving"
             return {"status": status, "files": names, "min_age_s": int(min_age_s), **said}
         log_event(logger, "no_new_extract", schedule=schedule)
+        if already:  # dropped again: said by name, not left to « nothing new »
+            said["already"] = ", ".join(already)
         return {"status": "older_month" if stale else "nothing_to_do", **said}
     extract, older = found
     runner = DetectionRunner(ctx.engine, ctx.geography, ctx.settings.home, stop=STOP)
@@ -783,6 +789,10 @@ _FAILED_RESULTS = {
 _DONE_RESULTS = {
     "nothing_to_do": "rien de nouveau à traiter",
 }
+_ALREADY_NOTE = (
+    "rien de nouveau à traiter : {already} déjà traité(s) (même contenu qu'un extrait déjà exécuté), "
+    "rangé(s) dans archive/ sans nouvelle exécution"
+)
 _IGNORED_NOTE = (
     "fichier(s) {ignored} laissé(s) dans le dépôt {inbox} sans être traité(s) : ni .parquet ni .csv ; "
     "renommez-les si ce sont des extraits, sinon retirez-les"
@@ -810,6 +820,8 @@ def result_outcome(result: object) -> tuple[bool, str | None]:
         return False, _FAILED_RESULTS[status].format_map(said)
     if status == "succeeded" and result.get("stale"):
         return True, _STALE_NOTE.format_map(said)
+    if status == "nothing_to_do" and result.get("already") and not result.get("ignored"):
+        return True, _ALREADY_NOTE.format_map(said)
     if result.get("ignored"):
         # A file the data team dropped and the job never takes: they must rename or remove it.
         done = _DONE_RESULTS.get(status) or "extrait traité"

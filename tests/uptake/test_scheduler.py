@@ -200,7 +200,13 @@ def test_detection_job_archives_a_processed_extract_and_sets_aside_a_rejected_on
 
     # The same file dropped again is recognised by its content and archived without a new run.
     _drop(extract, inbox / "foyers-copie.parquet")
-    assert detection_job(inbox=str(inbox), schedule="mensuel")["status"] == "nothing_to_do"
+    again = detection_job(inbox=str(inbox), schedule="mensuel")
+    assert again["status"] == "nothing_to_do"
+    assert result_outcome(again) == (
+        True,
+        "rien de nouveau à traiter : foyers-copie.parquet déjà traité(s) (même contenu qu'un extrait déjà "
+        "exécuté), rangé(s) dans archive/ sans nouvelle exécution",
+    )
     assert (inbox / ARCHIVE_DIR / "foyers-copie.parquet").exists()
     assert len(_runs(home_engine)) == 2
 

@@ -65,6 +65,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/donnees/planifications/{name}/{action}"): frozenset({DATA}),
     ("GET", "/travail/liste"): frozenset({TS}),
     ("POST", "/travail/suivant"): frozenset({TS}),
+    ("POST", "/travail/rappel"): frozenset({TS}),
     ("GET", "/travail/foyers/{row_id}"): frozenset({TS}),
     ("POST", "/travail/foyers/{row_id}/resultat"): frozenset({TS}),
     ("POST", "/travail/foyers/{row_id}/liberer"): frozenset({TS}),

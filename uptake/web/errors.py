@@ -180,6 +180,7 @@ FIELD_LABELS = {
     "secteurs": "les secteurs",
     "source": "l'origine de la demande (obligatoire)",
     "suite": "l'adresse de la page",
+    "telephone": "le numéro du foyer qui rappelle (40 caractères au plus)",
 }
 
 

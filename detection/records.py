@@ -346,6 +346,17 @@ def run_published_as(session: Session, key: str) -> RunRecord | None:
     return None if row is None else RunRecord.of(row)
 
 
+def _recorded_rules(session: Session) -> Iterator[tuple[int, dict[str, dict[str, Any]]]]:
+    """Each succeeded run's id with the rules it recorded (version and content digest), newest first."""
+    query = (
+        select(DetectionRun.id, DetectionRun.rules_record)
+        .where(DetectionRun.status == SUCCEEDED, DetectionRun.rules_record.is_not(None))
+        .order_by(DetectionRun.id.desc())
+    )
+    for run_id, record in session.execute(query):
+        yield run_id, (record or {}).get("regles", {})
+
+
 def rules_changed_since(
     session: Session, versions: Mapping[str, str], digests: Mapping[str, str]
 ) -> list[tuple[str, str, int]]:
@@ -353,13 +364,8 @@ def rules_changed_since(
     version: (rule, version, that run's id), the newest such run for each rule."""
     changed: list[tuple[str, str, int]] = []
     compared: set[str] = set()
-    query = (
-        select(DetectionRun.id, DetectionRun.rules_record)
-        .where(DetectionRun.status == SUCCEEDED, DetectionRun.rules_record.is_not(None))
-        .order_by(DetectionRun.id.desc())
-    )
-    for run_id, record in session.execute(query):
-        for rule, seen in (record or {}).get("regles", {}).items():
+    for run_id, rules in _recorded_rules(session):
+        for rule, seen in rules.items():
             if rule in compared or rule not in digests or seen.get("version") != versions.get(rule):
                 continue
             compared.add(rule)
@@ -376,13 +382,8 @@ def rules_gone_back(
     that same version (undoing a change) is not listed."""
     highest: dict[str, tuple[tuple[int, ...], str, int]] = {}
     known: set[tuple[str, str, str]] = set()
-    query = (
-        select(DetectionRun.id, DetectionRun.rules_record)
-        .where(DetectionRun.status == SUCCEEDED, DetectionRun.rules_record.is_not(None))
-        .order_by(DetectionRun.id.desc())
-    )
-    for run_id, record in session.execute(query):
-        for rule, seen in (record or {}).get("regles", {}).items():
+    for run_id, rules in _recorded_rules(session):
+        for rule, seen in rules.items():
             version = str(seen.get("version", ""))
             known.add((rule, version, str(seen.get("empreinte"))))
             order = version_order(version)

@@ -27,9 +27,8 @@ def _settled(path: Path, text: str) -> Path:
     return path
 
 
-def test_stop_files_become_objections_and_go_away_a_refused_one_is_set_aside_with_its_report(
-    uptake_home: Path, tmp_path: Path
-) -> None:
+def _texted(uptake_home: Path, tmp_path: Path) -> tuple[OutreachWorld, list[str]]:
+    """Two households sent an SMS at the launch (06 12 00 00 00 and 06 12 00 00 01)."""
     world = world_in_home(uptake_home, tmp_path)
     flags = flags_frame([flag(i) for i in range(2)])
     run_id = world.store_run(flags)
@@ -37,6 +36,13 @@ def test_stop_files_become_objections_and_go_away_a_refused_one_is_set_aside_wit
     world.store_contacts(ids)
     campaign = replace(campaign_22(), temoin=campaign_22().temoin.model_copy(update={"part": 0.0}))
     launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
+    return world, ids
+
+
+def test_stop_files_become_objections_and_go_away_a_refused_one_is_set_aside_with_its_report(
+    uptake_home: Path, tmp_path: Path
+) -> None:
+    world, ids = _texted(uptake_home, tmp_path)
     inbox = tmp_path / "depot-stop"
     inbox.mkdir()
     good = _settled(inbox / "stop-0301.csv", "telephone;date\n06 12 00 00 01;2026-03-10\n")
@@ -63,13 +69,7 @@ def test_stop_files_become_objections_and_go_away_a_refused_one_is_set_aside_wit
 def test_a_stop_file_with_replies_asking_something_else_is_kept_aside_for_a_person_to_read(
     uptake_home: Path, tmp_path: Path
 ) -> None:
-    world = world_in_home(uptake_home, tmp_path)
-    flags = flags_frame([flag(i) for i in range(2)])
-    run_id = world.store_run(flags)
-    ids = flags["id_foyer"].to_list()
-    world.store_contacts(ids)
-    campaign = replace(campaign_22(), temoin=campaign_22().temoin.model_copy(update={"part": 0.0}))
-    launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
+    world, ids = _texted(uptake_home, tmp_path)
     inbox = tmp_path / "depot-stop"
     inbox.mkdir()
     _settled(

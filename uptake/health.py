@@ -417,6 +417,21 @@ def _alerts(settings: Settings) -> str:
     )
 
 
+def _accessibility(_settings: Settings) -> str:
+    from uptake.accessibility import CONTACT_ENV, accessibility_contact
+
+    try:
+        contact = accessibility_contact()
+    except ValueError as exc:
+        raise NotReady(f"{CONTACT_ENV} : {exc}") from None
+    if contact is None:
+        return (
+            f"aucune adresse de contact dans la déclaration d'accessibilité ({CONTACT_ENV} non renseignée) : "
+            "elle renvoie à l'administrateur de l'application"
+        )
+    return f"déclaration d'accessibilité : contact {contact}"
+
+
 def _disclosure(_settings: Settings) -> str:
     from privacy.disclosure import THRESHOLD_ENV, configured_threshold
 
@@ -479,6 +494,7 @@ CHECKS: tuple[tuple[str, Callable[[Settings], str]], ...] = (
     ("Courriels de campagne", _emails),
     ("Alertes", _alerts),
     ("Secret statistique", _disclosure),
+    ("Accessibilité", _accessibility),
     ("Courriers", _letters),
 )
 

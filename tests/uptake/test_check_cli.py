@@ -68,6 +68,9 @@ def test_a_new_installation_is_checked_without_creating_anything(cli, uptake_hom
     assert parts["Courriers"].startswith(f"✓ PDF des courriers en {installed_font().name}")
     # Read from this command's environment: the daemon's may differ (systemd's EnvironmentFile).
     assert "le démon lit son propre environnement" in parts["Alertes"]
+    assert "aucune adresse de contact dans la déclaration d'accessibilité" in parts["Accessibilité"]
+    wrong = _lines(cli("check", env={"UPTAKE_CONTACT_ACCESSIBILITE": "referent-caf"}).stdout)
+    assert wrong["Accessibilité"].startswith("✗ UPTAKE_CONTACT_ACCESSIBILITE : « referent-caf » n'est pas")
     assert "À corriger : Registre des traitements, Comptes, Planifications." in result.stdout
     assert not uptake_home.exists()  # no database, no key, no folder
 

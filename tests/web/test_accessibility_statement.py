@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 Client = Callable[[str | None], TestClient]
@@ -22,3 +23,12 @@ def test_every_page_links_to_the_statement(client_for: Client) -> None:
     assert LINK in anonymous.get("/connexion").text
     assert LINK in anonymous.get("/page-inconnue").text  # error pages too
     assert LINK in client_for("dpo").get("/dpo/echanges").text
+
+
+def test_the_statement_gives_the_caf_s_accessibility_contact_when_one_is_set(
+    client_for: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "mailto:" not in client_for(None).get("/accessibilite").text
+    monkeypatch.setenv("UPTAKE_CONTACT_ACCESSIBILITE", "Accessibilite@caf-04.example.fr")
+    page = client_for(None).get("/accessibilite").text
+    assert '<a href="mailto:Accessibilite@caf-04.example.fr">' in page

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from uptake.accessibility import accessibility_contact
 from uptake.web.access import PUBLIC, guard
 from uptake.web.rendering import render
 
@@ -16,4 +17,8 @@ ROUTERS = (public,)
 @public.get("/accessibilite")
 def accessibility_statement(request: Request) -> Response:
     """The statement: conformity status, what is checked, how to report a barrier, legal remedies."""
-    return render(request, "accessibilite.html", {"title": "Déclaration d'accessibilité"})
+    try:
+        contact = accessibility_contact()
+    except ValueError:  # `uptake check` says so; the page still gives the other ways
+        contact = None
+    return render(request, "accessibilite.html", {"title": "Déclaration d'accessibilité", "contact": contact})

@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any, cast
 
+import psutil
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
@@ -658,8 +659,12 @@ def _utc(moment: dt.datetime | None) -> dt.datetime | None:
 
 
 def daemons(engine: Engine, now: dt.datetime | None = None) -> list[DaemonInfo]:
-    """The daemons that wrote a sign of life, the most recently seen first; `alive` when the last
-    one is recent (within `SILENT_POLLS` of its polls, and at least a minute)."""
+    """The daemons that wrote a sign of life, the most recently seen first.
+
+    A daemon of this host is `alive` while its process runs (the same process: started before the
+    daemon announced itself), whatever its sign of life: on SQLite a long job holds the database, and
+    the heartbeat waits. Another host's is alive while its last sign of life is recent (within
+    `SILENT_POLLS` of its polls, and at least a minute)."""
     now = now or dt.datetime.now(dt.UTC)
     with engine.connect() as connection:
         rows = connection.execute(select(_daemons).order_by(_daemons.c.last_seen_at.desc())).all()
@@ -667,9 +672,26 @@ def daemons(engine: Engine, now: dt.datetime | None = None) -> list[DaemonInfo]:
     for row in rows:
         seen, started = _utc(row.last_seen_at), _utc(row.started_at)
         assert seen is not None and started is not None
+        running = _running_here(row.owner, started)
         silence = dt.timedelta(seconds=max(60.0, SILENT_POLLS * row.poll_s))
-        found.append(DaemonInfo(row.owner, started, seen, alive=now - seen <= silence))
+        alive = running if running is not None else now - seen <= silence
+        found.append(DaemonInfo(row.owner, started, seen, alive=alive))
     return found
+
+
+def _running_here(owner: str, started: dt.datetime) -> bool | None:
+    """Whether the daemon `owner` of this host still runs (its pid, started before `started`: not a
+    pid reused since); None for another host's, which only its signs of life can tell."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        created = float(psutil.Process(int(pid)).create_time())
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:  # another account's process: its start time is still readable, or not
+        return _pid_exists(int(pid))
+    return created <= started.timestamp() + 1.0
 
 
 def daemon_sentence(found: list[DaemonInfo]) -> str:

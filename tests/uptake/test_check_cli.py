@@ -14,7 +14,7 @@ from tests.conftest import CONFIG_DIR
 from uptake.db import make_engine, transaction
 from uptake.health import CHECKS
 from uptake.models import User
-from uptake.scheduler import announce_daemon, owner_name
+from uptake.scheduler import announce_daemon
 from uptake.settings import load_settings
 
 
@@ -88,8 +88,9 @@ def test_an_installation_with_its_register_schedules_and_daemon_is_ready(cli, up
     assert _lines(cli("check").stdout)["Planifications"].startswith("✗ Aucun démon actif")
 
     engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
-    # What `uptake scheduler` writes when it starts; a long poll keeps it alive through the slow checks.
-    announce_daemon(engine, owner_name(), 3600.0)
+    # What `uptake scheduler` writes when it starts, on another host here (this one's are told by their
+    # process): a long poll keeps it alive through the slow checks.
+    announce_daemon(engine, "serveur-planif:4242", 3600.0)
     engine.dispose()
     result = cli("check")
     parts = _lines(result.stdout)

@@ -950,3 +950,38 @@ def test_a_file_of_the_inbox_not_named_as_an_extract_is_said_at_each_execution(u
     assert not succeeded and said is not None
     assert "rien de nouveau à traiter ; fichier(s) ex-2025-09.parq laissé(s) dans le dépôt" in said
     assert (inbox / "ex-2025-09.parq").exists()
+
+
+def test_a_daemon_of_this_host_is_alive_while_its_own_process_runs_whatever_its_sign_of_life(
+    engine: Engine,
+) -> None:
+    import socket
+
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        time.sleep(0.1)
+        owner = f"{socket.gethostname()}:{process.pid}"
+        announce_daemon(engine, owner, poll_s=0.5)
+
+        def alive() -> bool:
+            return next(d.alive for d in daemons(engine) if d.owner == owner)
+
+        def seen(at: str, started: str | None = None) -> None:
+            with engine.begin() as connection:
+                connection.execute(text("UPDATE uptake_scheduler_daemons SET last_seen_at = :at"), {"at": at})
+                if started is not None:
+                    connection.execute(
+                        text("UPDATE uptake_scheduler_daemons SET started_at = :s"), {"s": started}
+                    )
+
+        # On SQLite a long job holds the database and the heartbeat waits: its process tells.
+        seen("2020-01-01 00:00:00")
+        assert alive()
+        # A pid that was reused by a process started after the daemon announced itself: not it.
+        seen(dt.datetime.now(dt.UTC).isoformat(" "), started="2020-01-01 00:00:00")
+        assert not alive()
+    finally:
+        process.kill()
+        process.wait()
+    seen(dt.datetime.now(dt.UTC).isoformat(" "), started=dt.datetime.now(dt.UTC).isoformat(" "))
+    assert not alive()  # killed: gone at once, however recent its last sign of life

@@ -948,6 +948,9 @@ def daemon_scheduler(
         "interval",
         seconds=poll_s,
         id="daemon_heartbeat",
+        # Named in APScheduler's own log lines (« … skipped: maximum number of running instances »,
+        # while a long SQLite job holds the database), where a partial would read « partial ».
+        name="signe de vie du démon",
         jobstore="internal",
         executor="internal",
     )
@@ -956,6 +959,7 @@ def daemon_scheduler(
         "interval",
         seconds=poll_s,
         id="orphaned_claims",
+        name="exécutions d'un démon arrêté",
         jobstore="internal",
         executor="internal",
     )

@@ -451,6 +451,22 @@ def _weekdays(field: str) -> str:
     return ",".join(name for name in order if _CRON_DAYS.index(name) in days)
 
 
+def _standard_weekdays(field: str) -> str:
+    """The days APScheduler keeps (`mon,tue,wed,thu,fri`) as the crontab the data team wrote them
+    (`1-5`, 0 being Sunday)."""
+    names = field.split(",")
+    if field == "*" or not all(name in _CRON_DAYS for name in names):
+        return field
+    days = sorted(_CRON_DAYS.index(name) for name in names)
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ",".join(f"{run[0]}-{run[-1]}" if len(run) > 2 else ",".join(str(d) for d in run) for run in runs)
+
+
 def _cron_day(token: str) -> int:
     if token in _CRON_DAYS:
         return _CRON_DAYS.index(token)
@@ -529,7 +545,9 @@ def _info(job: Job) -> ScheduleInfo:
     kwargs.pop("schedule", None)
     names = {spec.reference: key for key, spec in JOBS.items()}
     fields = {f.name: str(f) for f in job.trigger.fields}
-    cron = " ".join(fields[k] for k in ("minute", "hour", "day", "month", "day_of_week"))
+    # Shown as written in crontab (`1-5`); `fields` stays APScheduler's, for `_first_fire`.
+    shown = {**fields, "day_of_week": _standard_weekdays(fields["day_of_week"])}
+    cron = " ".join(shown[k] for k in ("minute", "hour", "day", "month", "day_of_week"))
     return ScheduleInfo(
         name=job.id,
         job=names.get(job.func_ref, job.func_ref),

@@ -985,3 +985,19 @@ def test_a_daemon_of_this_host_is_alive_while_its_own_process_runs_whatever_its_
         process.wait()
     seen(dt.datetime.now(dt.UTC).isoformat(" "), started=dt.datetime.now(dt.UTC).isoformat(" "))
     assert not alive()  # killed: gone at once, however recent its last sign of life
+
+
+def test_schedule_list_fits_a_narrow_terminal_and_shows_days_as_written(cli, uptake_home: Path) -> None:
+    inbox = uptake_home.parent / "depot"
+    inbox.mkdir()
+    _add_monthly(cli, inbox)
+    weekdays = ("schedule", "add", "relances", "--cron", "0 8 * * 1-5", "--job", "relances")
+    assert cli(*weekdays).code == 0
+
+    narrow = cli("schedule", "list", env={"COLUMNS": "80"}).stdout
+    joined = " ".join(narrow.split())
+    # One paragraph each: the inbox and the dates whole, not cut by a six-column table.
+    assert f"• mensuel (detection) : cron « {QUIET_CRON} » ; prochaine :" in joined
+    assert f"paramètres:inbox={inbox}" in narrow.replace("\n", "").replace(" ", "")
+    assert "cron « 0 8 * * 1-5 »" in joined  # not APScheduler's mon,tue,wed,thu,fri
+    assert "0 8 * * 1-5" in cli("schedule", "list").stdout  # the wide table too

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from uptake import french
 from uptake.commands.tables import compact_table
@@ -35,6 +36,8 @@ from uptake.scheduler import (
 )
 
 console = Console(emoji=False)
+# Below this width the list of schedules is written as paragraphs, not a table.
+NARROW = 100
 
 
 def _params(inbox: Path | None, pairs: list[str]) -> dict[str, str]:
@@ -112,6 +115,27 @@ def register(app: typer.Typer) -> None:
             console.print("Aucune planification. Ajoutez-en une avec « uptake schedule add ».")
             console.print(unpurged, style="bold")
             return
+        if console.width < NARROW:
+            # Six columns do not fit: dates and parameters would be cut. One paragraph each instead.
+            console.print("Planifications", style="bold")
+            for info in infos:
+                params = ", ".join(f"{k}={v}" for k, v in sorted(info.params.items())) or "aucun"
+                last = _last(info).replace("\n", " ") or "—"
+                console.print(
+                    f"• {info.name} ({info.job}) : cron « {info.cron} » ; prochaine : "
+                    f"{next_run_text(info, short=True)} ; dernière : {last} ; paramètres : {params}",
+                    highlight=False,
+                )
+        else:
+            console.print(_table(infos))
+        sentences = never_sentences(infos) + zone_sentences(infos) + missed_sentences(infos)
+        for sentence in sentences + failure_sentences(infos):
+            console.print(sentence, style="bold")
+        if unpurged:
+            console.print(unpurged, style="bold")
+        console.print(daemon_sentence(daemons(ctx.engine)))
+
+    def _table(infos: list[ScheduleInfo]) -> Table:
         table = compact_table("Planifications")
         table.add_column("Nom", overflow="fold", min_width=8)
         table.add_column("Tâche", no_wrap=True)
@@ -130,13 +154,7 @@ def register(app: typer.Typer) -> None:
                 _last(info),
                 params,
             )
-        console.print(table)
-        sentences = never_sentences(infos) + zone_sentences(infos) + missed_sentences(infos)
-        for sentence in sentences + failure_sentences(infos):
-            console.print(sentence, style="bold")
-        if unpurged:
-            console.print(unpurged, style="bold")
-        console.print(daemon_sentence(daemons(ctx.engine)))
+        return table
 
     @schedule.command("pause")
     def pause_command(name: str = typer.Argument(..., metavar="NOM")) -> None:

@@ -48,7 +48,15 @@ class JsonFormatter(logging.Formatter):
             said = told(exc)
             if said is not None:
                 payload["error"] = said
-        return json.dumps(payload, ensure_ascii=False, default=str)
+        return json.dumps(payload, ensure_ascii=False, default=_plain)
+
+
+def _plain(value: object) -> str:
+    """A field JSON cannot write: a moment in ISO 8601 UTC, like `ts` (a cron run's time comes in the
+    Caf's zone, a run-now request's in UTC: one form for whoever reads the log); else its text."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).isoformat(timespec="seconds")
+    return str(value)
 
 
 def configure_json_logging(stream: IO[str] | None = None, level: int = logging.INFO) -> None:

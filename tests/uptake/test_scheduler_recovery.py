@@ -511,3 +511,12 @@ def test_the_alert_sender_falls_back_to_the_host_name_when_the_full_name_is_loca
     monkeypatch.setattr(socket, "gethostname", lambda: "vm")
     assert sender_address({}) == "uptake@vm"
     assert sender_address({"UPTAKE_ALERTES_EXPEDITEUR": "batch@caf.fr"}) == "batch@caf.fr"
+
+
+def test_a_moment_in_a_log_line_is_written_in_iso_8601_utc_whatever_its_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    record = logging.LogRecord("uptake.scheduler", logging.INFO, __file__, 1, "execution_claimed", None, None)
+    paris = dt.datetime(2026, 12, 5, 6, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    setattr(record, FIELDS_KEY, {"scheduled_at": paris})
+    assert json.loads(JsonFormatter().format(record))["scheduled_at"] == "2026-12-05T05:00:00+00:00"

@@ -469,6 +469,8 @@ def followups_job(*, schedule: str = "", days: int = 90, smtp: str = "") -> dict
                 channel=attempt.canal,
                 households=attempt.foyers,
             )
+    # Always an end line: a log reader tells « nothing was due » from « still running ».
+    log_event(logger, "followups_done", schedule=schedule, launches=len(launches), households=produced)
     return {"status": "succeeded", "lancements": len(launches), "foyers": produced}
 
 

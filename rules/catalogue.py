@@ -864,6 +864,8 @@ class _RuleReader:
             condition = self._condition(item, checker, top)
             if condition is not None:
                 conditions.append(condition)
+                # Every condition is required: the next ones count only where this one holds.
+                checker.assume(condition.expression.node)
         return conditions
 
     def _condition(self, item: object, checker: Checker, top: tuple[int, int]) -> Condition | None:

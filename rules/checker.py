@@ -137,7 +137,11 @@ class Checker:
             return self._member(node)
         if isinstance(node, Logical):
             left = self.check(node.left, BOOLEAN, f"l'opérande de `{node.op}`")
+            # The right operand counts only where the left holds (`et`) or not (`ou`): checked so.
+            outer = self._narrowed
+            self._narrowed = {**outer, **self._narrow(node.left, node.op == "et")}
             right = self.check(node.right, BOOLEAN, f"l'opérande de `{node.op}`")
+            self._narrowed = outer
             return BOOLEAN if left and right else None
         if isinstance(node, Not):
             return BOOLEAN if self.check(node.operand, BOOLEAN, "l'opérande de `non`") else None
@@ -350,11 +354,23 @@ class Checker:
             return (left[0] - right[1], left[1] - right[0])
         return None
 
+    def assume(self, node: Node) -> None:
+        """What the rule checks next is evaluated where `node` holds (its conditions, one after the
+        other, all required): narrow the integer columns it bounds."""
+        self._narrowed = {**self._narrowed, **self._narrow(node, True)}
+
     def _narrow(self, test: Node, holds: bool) -> dict[str, Range]:
         """Ranges of integer columns where `test` holds (or not): `si nb_enfants == 0 … sinon`
         looks tables up with `nb_enfants` ≥ 1 in its `sinon`."""
-        if isinstance(test, Logical) and test.op == "et" and holds:
-            return {**self._narrow(test.left, True), **self._narrow(test.right, True)}
+        if isinstance(test, Logical) and (test.op == "et") == holds:
+            # Both hold (`a et b`), or neither (`non (a ou b)`): the right one narrows what the left
+            # left, so the ranges meet rather than the last replacing the first.
+            left = self._narrow(test.left, holds)
+            outer = self._narrowed
+            self._narrowed = {**outer, **left}
+            right = self._narrow(test.right, holds)
+            self._narrowed = outer
+            return {**left, **right}
         if isinstance(test, Not):
             return self._narrow(test.operand, not holds)
         if not (

@@ -625,3 +625,39 @@ def test_an_unquoted_commune_code_read_as_an_octal_number_is_shown_as_written(tm
     said = _refused(folder, contract)
     assert "`code_commune: 04101` est lu par YAML comme le nombre 2113" in said
     assert 'écrivez-le entre guillemets : `code_commune: "04101"`' in said
+
+
+@pytest.mark.parametrize(
+    "lookup",
+    [
+        # Bounded by both sides of an `et` (the ranges meet, the last does not replace the first).
+        "si impaye_loyer_mois <= 2 et impaye_loyer_mois >= 1 alors essai.zone[impaye_loyer_mois] sinon 0",
+        # Within an `et`, the right side counts only where the left holds.
+        "si impaye_loyer_mois >= 1 et impaye_loyer_mois <= 2 et essai.zone[impaye_loyer_mois] > 0 "
+        "alors 1 sinon 0",
+    ],
+)
+def test_a_table_look_up_guarded_in_the_expression_is_accepted(tmp_path, contract, lookup: str) -> None:
+    parameters = _parameters_copy(tmp_path)
+    (parameters / "essai.yaml").write_text(TABLE, encoding="utf-8")
+    folder = _rule(
+        tmp_path,
+        values=f"  plafond: {lookup}",
+        explanation="{plafond} {loyer} {revenus_activite_allocataire}",
+    )
+    assert _load(folder, contract, parameters).rules[0].table_keys == {"essai.zone": frozenset({1, 2})}
+
+
+def test_a_table_look_up_guarded_by_the_conditions_before_it_is_accepted(tmp_path, contract) -> None:
+    parameters = _parameters_copy(tmp_path)
+    (parameters / "essai.yaml").write_text(TABLE, encoding="utf-8")
+    folder = _rule(tmp_path, explanation="{loyer} {revenus_activite_allocataire}")
+    # Every condition is required: the third is evaluated only where the first two hold.
+    _rule_text(
+        folder,
+        "  - expression: impaye_loyer_mois >= 2\n",
+        "  - expression: impaye_loyer_mois >= 1\n    libelle: un mois\n"
+        "  - expression: impaye_loyer_mois <= 2\n    libelle: deux mois au plus\n"
+        "  - expression: loyer > essai.zone[impaye_loyer_mois]\n",
+    )
+    assert _load(folder, contract, parameters).rules[0].table_keys == {"essai.zone": frozenset({1, 2})}

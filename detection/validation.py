@@ -247,11 +247,26 @@ def _name_words(name: str) -> set[str]:
     return {word.lower() for word in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", plain)}
 
 
-def _identifying(name: str) -> bool:
-    """Whether a column name betrays a direct identifier (whole, or by one of its words)."""
+# Words that make a column a fact about the identifier, not the identifier (`tel_valide`,
+# `top_nir_certifie`, `type_adresse`, `annee_naissance`).
+_QUALIFIER_WORDS = frozenset(
+    {
+        "valide", "valides", "certifie", "connu", "connue", "presence", "present", "top", "nb", "nombre",
+        "type", "canal", "fichier", "mois", "annee", "indicateur", "statut", "source", "qualite",
+    }
+)  # fmt: skip
+
+
+def _identifying(name: str, text: bool) -> bool:
+    """Whether a column name betrays a direct identifier: whole, or, for a text column outside the
+    contract (only text holds a name or a number), by one of its words unless another word makes it
+    a fact about the identifier."""
     if normalised_name(name) in _IDENTIFIER_NAMES:
         return True
-    return name not in COLUMNS_BY_NAME and not _IDENTIFIER_WORDS.isdisjoint(_name_words(name))
+    if name in COLUMNS_BY_NAME or not text:
+        return False
+    words = _name_words(name)
+    return not _IDENTIFIER_WORDS.isdisjoint(words) and _QUALIFIER_WORDS.isdisjoint(words)
 
 
 @dataclass(frozen=True)
@@ -366,7 +381,7 @@ def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
     raw = source.raw_schema
     plan.dropped = tuple(name for name in raw if name not in COLUMNS_BY_NAME)
     for name in raw:
-        if _identifying(name):
+        if _identifying(name, is_text(raw[name])):
             plan.column_problem(
                 name,
                 "identifiant_direct",

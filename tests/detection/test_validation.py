@@ -400,6 +400,24 @@ def test_extra_columns_are_dropped_and_named(extract_file: WriteExtract) -> None
     assert "segment" not in extract.scan().collect_schema()
 
 
+@pytest.mark.parametrize("shape", ["parquet", "csv"])
+def test_extra_columns_about_an_identifier_but_not_one_are_dropped_not_refused(
+    extract_file: WriteExtract, shape: str
+) -> None:
+    # Facts about the identifier (a flag, a type, a year) hold no name nor number: the month runs.
+    names = (
+        "top_nir_certifie", "tel_valide", "presence_mobile", "adresse_connue", "type_adresse",
+        "annee_naissance", "nom_fichier", "mois_naissance_dernier_enfant",
+    )  # fmt: skip
+    frame = valid_frame().with_columns(
+        pl.lit(True).alias(names[0]), *(pl.lit("1").alias(n) for n in names[1:])
+    )
+
+    extract = validate_extract(extract_file(frame, shape))
+
+    assert extract.dropped_columns == names
+
+
 def test_scan_of_some_columns_reads_only_those_in_the_requested_order(extract_file: WriteExtract) -> None:
     extract = validate_extract(extract_file(valid_frame().drop("canal_email")))
 

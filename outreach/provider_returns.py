@@ -44,16 +44,20 @@ PHONE_COLUMN, EMAIL_COLUMN, DATE_COLUMN = "telephone", "email", "date"
 MESSAGE_COLUMN, STATUS_COLUMN = "message", "statut"
 # Where these objections came from, as the household's access report shows it.
 STOP_ORIGIN = "réponse STOP à un SMS"
-# The words of a reply that asks to stop, once accents, case and punctuation are set aside: « STOP »,
-# « stop svp », « Arrêtez merci », « me désinscrire ». An objection is a right (GDPR art. 21): a reply
-# with one of them counts, whatever else it says. Any other reply (« merci », « qui est-ce ? ») is
-# kept aside for a person to read, never dropped.
+# A reply that asks to stop, once accents, case and punctuation are set aside: a word of stopping
+# (« STOP », « Arrêtez », « désinscrire ») with at most words of politeness (« stop svp », « STOP
+# merci »). A longer reply may say something else with the same words (« je suis en arrêt maladie »,
+# « ne stoppez pas ») and is kept aside for a person to read, never dropped: an objection is a right
+# (GDPR art. 21), and so is being called back.
 _STOP_WORDS = frozenset(
     {
         "stop", "stopp", "stopper", "stoppez", "arret", "arrete", "arreter", "arretez", "desabonner",
         "desabonnement", "desabonnez", "desinscrire", "desinscription", "desinscrivez", "unsubscribe",
     }
 )  # fmt: skip
+_POLITE_WORDS = frozenset(
+    {"svp", "stp", "merci", "sms", "please", "s", "il", "vous", "plait", "te", "bonjour"}
+)
 # An enhanced status code (RFC 3463) in a relay's cell: « 5.1.1 », « 550 5.1.1 User unknown ».
 _STATUS = re.compile(r"\b([45])\.\d{1,3}\.\d{1,3}\b")
 
@@ -163,7 +167,8 @@ class _Lines:
 
 def _asks_to_stop(message: str) -> bool:
     """Whether an SMS reply asks to stop (« STOP », « Arrêt ! », « stop svp », « STOP merci »)."""
-    return not _STOP_WORDS.isdisjoint(re.sub(r"[^a-z0-9]+", " ", folded(message)).split())
+    words = set(re.sub(r"[^a-z0-9]+", " ", folded(message)).split())
+    return bool(words & _STOP_WORDS) and words <= _STOP_WORDS | _POLITE_WORDS
 
 
 def _permanent(status: str) -> bool | None:

@@ -643,8 +643,9 @@ def _unread_replies(lines: Sequence[int]) -> str:
     """The report beside a file of STOP replies some of whose replies asked for something else."""
     return (
         "Les réponses de ce fichier qui demandent l'arrêt sont enregistrées comme oppositions. Réponses "
-        f"sans mot d'arrêt reconnu (STOP, arrêt, désinscrire…), qui n'ont rien enregistré : {len(lines)}, "
-        f"lignes {', '.join(str(n) for n in lines)} du fichier (l'en-tête est la ligne 1). Lisez-les ; "
+        "qui ne sont pas une simple demande d'arrêt (« STOP », « stop svp », « Arrêtez, merci »…), qui "
+        f"n'ont rien enregistré : {len(lines)}, lignes {', '.join(str(n) for n in lines)} du fichier "
+        "(l'en-tête est la ligne 1). Lisez-les ; "
         "pour celles qui demandent tout de même l'arrêt, saisissez l'opposition (« uptake subjects "
         "oppose »). Supprimez ensuite ce fichier.\n"
     )
@@ -783,9 +784,10 @@ _FAILED_RESULTS = {
     ),
     "refused": "fichier(s) {files} refusé(s) : leur rapport est à côté d'eux dans rejete/",
     "replies_set_aside": (
-        "réponses STOP enregistrées ({foyers} foyer(s) opposé(s)) ; {autres_messages} réponse(s) sans "
-        "mot d'arrêt reconnu, dans {files}, mis de côté dans rejete/ avec la liste de leurs lignes : "
-        "lisez-les, et saisissez une opposition (« uptake subjects oppose ») pour celles qui en demandent une"
+        "réponses STOP enregistrées ({foyers} foyer(s) opposé(s)) ; {autres_messages} réponse(s) qui ne "
+        "sont pas une simple demande d'arrêt, dans {files}, mis de côté dans rejete/ avec la liste de leurs "
+        "lignes : lisez-les, et saisissez une opposition (« uptake subjects oppose ») pour celles qui en "
+        "demandent une"
     ),
 }
 _DONE_RESULTS = {

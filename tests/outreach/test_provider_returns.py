@@ -219,7 +219,7 @@ def test_a_household_already_objecting_after_a_stop_reply_is_counted_not_recorde
 def test_only_replies_asking_to_stop_count_when_the_file_gives_the_message(
     make_world, tmp_path: Path
 ) -> None:
-    world, ids = _texted(make_world, 7)
+    world, ids = _texted(make_world, 8)
     path = tmp_path / "stop.csv"
     path.write_text(
         "telephone;message\n"
@@ -228,15 +228,16 @@ def test_only_replies_asking_to_stop_count_when_the_file_gives_the_message(
         "+33612000002;Merci, c'est noté\n"
         "+33612000003;\n"
         "+33612000004;« STOP ».\n"
-        "+33612000005;stop svp\n"  # worded otherwise, still an objection (GDPR art. 21)
-        "+33612000006;Arrêtez de m'écrire merci\n",
+        "+33612000005;stop svp\n"  # with a word of politeness, still an objection (GDPR art. 21)
+        "+33612000006;Arrêtez, merci !\n"
+        "+33612000007;Je suis en arrêt maladie, rappelez-moi\n",  # the same word, saying else
         encoding="utf-8",
     )
 
     done = _import(world, path)
 
-    assert (done.replies, done.households, done.other_messages) == (5, 5, 2)
-    assert done.other_lines == (4, 5)  # for a person to read them (the header is line 1)
+    assert (done.replies, done.households, done.other_messages) == (5, 5, 3)
+    assert done.other_lines == (4, 5, 9)  # for a person to read them (the header is line 1)
     with Session(world.engine) as session:
         assert opposed(session, ids, now=NOW) == {ids[0], ids[1], ids[4], ids[5], ids[6]}
 

@@ -88,7 +88,11 @@ def test_a_stop_file_with_replies_asking_something_else_is_kept_aside_for_a_pers
         kept.exists() and "lignes 3 du fichier (l'en-tête est la ligne 1)" in report and "06 12" not in report
     )
     ok, said = result_outcome(result)
-    assert not ok and said is not None and "1 réponse(s) sans mot d'arrêt reconnu, dans stop-0401.csv" in said
+    assert (
+        not ok
+        and said is not None
+        and "1 réponse(s) qui ne sont pas une simple demande d'arrêt, dans stop-0401.csv" in said
+    )
 
 
 def _emailed(uptake_home: Path, tmp_path: Path) -> tuple[OutreachWorld, list[str]]:

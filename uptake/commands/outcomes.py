@@ -137,9 +137,10 @@ def register(app: typer.Typer) -> None:
         if done.other_messages:
             lines = ", ".join(str(n) for n in done.other_lines)
             console.print(
-                f"{done.other_messages} réponse(s) sans mot d'arrêt reconnu (STOP, arrêt, désinscrire…), non "
-                f"enregistrée(s) comme opposition : lisez-les, lignes {lines} du fichier (l'en-tête est la "
-                "ligne 1) ; pour celles qui demandent tout de même l'arrêt : « uptake subjects oppose »."
+                f"{done.other_messages} réponse(s) qui ne sont pas une simple demande d'arrêt (« STOP », "
+                "« stop svp », « Arrêtez, merci »…), non enregistrée(s) comme opposition : lisez-les, lignes "
+                f"{lines} du fichier (l'en-tête est la ligne 1) ; pour celles qui demandent tout de même "
+                "l'arrêt : « uptake subjects oppose »."
             )
 
     @group.command("bounces")

@@ -632,8 +632,13 @@ def _provider_files(
     log_event(
         logger, f"{event}_done", schedule=schedule, files=len(files), refused=refused, kept=kept, **totals
     )
-    if refused:
-        return {"status": "refused", "files": ", ".join(refused), **totals}
+    if refused:  # the files kept for a person are said too: they may hold objections
+        return {
+            "status": "refused",
+            "files": ", ".join(refused),
+            **({"kept": ", ".join(kept)} if kept else {}),
+            **totals,
+        }
     if kept:
         return {"status": "replies_set_aside", "files": ", ".join(kept), **totals}
     return {"status": "succeeded", **totals}
@@ -797,6 +802,10 @@ _ALREADY_NOTE = (
     "rien de nouveau à traiter : {already} déjà traité(s) (même contenu qu'un extrait déjà exécuté), "
     "rangé(s) dans archive/ sans nouvelle exécution"
 )
+_KEPT_NOTE = (
+    "fichier(s) {kept} mis de côté dans rejete/ : des réponses n'y sont pas une simple demande d'arrêt, "
+    "lisez-les (leurs lignes sont dans le rapport à côté)"
+)
 _IGNORED_NOTE = (
     "fichier(s) {ignored} laissé(s) dans le dépôt {inbox} sans être traité(s) : ni .parquet ni .csv ; "
     "renommez-les si ce sont des extraits, sinon retirez-les"
@@ -820,17 +829,22 @@ def result_outcome(result: object) -> tuple[bool, str | None]:
         return True, None
     status = str(result.get("status"))
     said = _Said(result, wait_min=ARRIVAL_WAIT_S // 60)
+    # Said whatever else the execution did: a file dropped that the job never takes (the data team
+    # renames or removes it), files of STOP replies kept for a person beside refused ones.
+    notes = [_IGNORED_NOTE.format_map(said)] if result.get("ignored") else []
+    if result.get("kept"):
+        notes.append(_KEPT_NOTE.format_map(said))
     if status in _FAILED_RESULTS:
-        return False, _FAILED_RESULTS[status].format_map(said)
+        return False, " ; ".join([_FAILED_RESULTS[status].format_map(said), *notes])
     if status == "succeeded" and result.get("stale"):
-        return True, _STALE_NOTE.format_map(said)
-    if status == "nothing_to_do" and result.get("already") and not result.get("ignored"):
-        return True, _ALREADY_NOTE.format_map(said)
-    if result.get("ignored"):
-        # A file the data team dropped and the job never takes: they must rename or remove it.
-        done = _DONE_RESULTS.get(status) or "extrait traité"
-        return False, f"{done} ; {_IGNORED_NOTE.format_map(said)}"
-    return True, _DONE_RESULTS.get(status)
+        done: str | None = _STALE_NOTE.format_map(said)
+    elif status == "nothing_to_do" and result.get("already"):
+        done = _ALREADY_NOTE.format_map(said)
+    else:
+        done = _DONE_RESULTS.get(status)
+    if notes:
+        return False, " ; ".join([done or "extrait traité", *notes])
+    return True, done
 
 
 def drop_folders(schedules: Iterable[ScheduleInfo]) -> list[Path]:

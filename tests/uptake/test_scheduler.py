@@ -1001,3 +1001,17 @@ def test_schedule_list_fits_a_narrow_terminal_and_shows_days_as_written(cli, upt
     assert f"paramètres:inbox={inbox}" in narrow.replace("\n", "").replace(" ", "")
     assert "cron « 0 8 * * 1-5 »" in joined  # not APScheduler's mon,tue,wed,thu,fri
     assert "0 8 * * 1-5" in cli("schedule", "list").stdout  # the wide table too
+
+
+def test_a_file_ignored_is_said_beside_an_older_month_set_aside() -> None:
+    ok, said = result_outcome(
+        {
+            "status": "succeeded",
+            "stale": "a.csv (01/2026)",
+            "newest": "02/2026",
+            "ignored": "extrait.xlsx",
+            "inbox": "/srv/depot",
+        }
+    )
+    assert not ok and said is not None
+    assert said.startswith("extrait(s) d'un mois passé a.csv (01/2026)") and "extrait.xlsx laissé(s)" in said

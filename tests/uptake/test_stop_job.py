@@ -152,3 +152,18 @@ def test_a_maildir_of_delivery_reports_is_recorded_then_emptied_other_messages_s
     ).read_text(encoding="utf-8")
     assert _email_usable(world) == {ids[0]: True, ids[1]: False}
     assert bounces_job(inbox=str(inbox))["status"] == "succeeded"  # an empty Maildir: nothing to record
+
+
+def test_a_file_kept_for_a_person_is_said_even_when_another_file_is_refused(
+    uptake_home: Path, tmp_path: Path
+) -> None:
+    _texted(uptake_home, tmp_path)
+    inbox = tmp_path / "depot-stop"
+    inbox.mkdir()
+    _settled(inbox / "stop-a.csv", "telephone\n06 12\n")
+    _settled(inbox / "stop-b.csv", "telephone;message\n06 12 00 00 01;Je ne veux plus de vos messages\n")
+
+    ok, said = result_outcome(stop_job(inbox=str(inbox), schedule="stop"))
+
+    assert not ok and said is not None
+    assert "stop-a.csv refusé(s)" in said and "stop-b.csv mis de côté dans rejete/" in said

@@ -96,6 +96,8 @@ class AttemptSending:
     sent: int = 0
     refused: int = 0
     rejected: int = 0
+    # Taken over by another sending started meanwhile (it sends them: not this one).
+    taken_over: int = 0
     problem: str | None = None
 
 
@@ -269,13 +271,15 @@ def _claim(
 
 def _handing(
     env: OutreachEnv, batch: _Batch, token: str, flush: Callable[[], None]
-) -> tuple[Callable[[int], bool], set[int]]:
-    """The `before` callback of `deliver_emails` for `batch`, and the positions it marked `en_cours`.
+) -> tuple[Callable[[int], bool], set[int], set[int]]:
+    """The `before` callback of `deliver_emails` for `batch`, the positions it marked `en_cours`, and
+    those another sending had taken over.
 
     Every `RECORD_EVERY` messages, it records the results so far, then marks the next ones `en_cours`
     (one transaction), those whose reservation this sending `token` still holds: a message taken over
     by another sending meanwhile is not sent."""
     marked: set[int] = set()
+    taken_over: set[int] = set()
 
     def before(index: int) -> bool:
         if index % RECORD_EVERY == 0:
@@ -293,9 +297,10 @@ def _handing(
                     .returning(Contact.id)
                 ).all()
             marked.update(chunk[contact_id] for contact_id in taken)
+            taken_over.update(set(chunk.values()) - marked)
         return index in marked
 
-    return before, marked
+    return before, marked, taken_over
 
 
 def _recorder(
@@ -364,6 +369,10 @@ def _problem(sending: AttemptSending, deferred: int, failure: str | None) -> str
         problems.append(f"{sending.refused} adresse(s) refusée(s) (comptées « courriel non distribué »)")
     if sending.rejected:
         problems.append(f"{sending.rejected} message(s) refusé(s) définitivement par le serveur")
+    if sending.taken_over:
+        problems.append(
+            f"{sending.taken_over} courriel(s) repris par un autre envoi lancé entre-temps, qui les envoie"
+        )
     return " ; ".join(problems) or None
 
 
@@ -392,12 +401,13 @@ def send_pending_emails(
             session.flush()
     attempts: dict[int, AttemptSending] = {}
     stopped = False
+    tried = 0
     for batch in batches:
         if stopped:  # the relay is unreachable: the next batches would fail the same way
             break
         answered: list[int] = []
         on_result, flush = _recorder(env, batch, launch_id, moment, answered)
-        before, marked = _handing(env, batch, token, flush)
+        before, marked, taken_over = _handing(env, batch, token, flush)
         try:
             delivery = deliver_emails(batch.messages, smtp, on_result, before)
         except BaseException:
@@ -414,6 +424,8 @@ def send_pending_emails(
         sending.sent += delivery.count(SENT)
         sending.refused += delivery.count(REFUSED)
         sending.rejected += delivery.count(REJECTED)
+        sending.taken_over += len(taken_over)
+        tried += len(marked)
         sending.problem = _problem(sending, delivery.deferred, delivery.failure)
         _audit(env, launch_id, batch, delivery.count(SENT), sending, smtp, delivery.failure)
         stopped = delivery.failure is not None
@@ -430,7 +442,7 @@ def send_pending_emails(
         )
     return SendReport(
         launch_id,
-        tried=sum(len(b.contacts) for b in batches),
+        tried=tried,
         sent=sum(a.sent for a in attempts.values()),
         refused=sum(a.refused for a in attempts.values()),
         rejected=sum(a.rejected for a in attempts.values()),
@@ -462,6 +474,7 @@ def _audit(
                 "refuses": sending.refused,
                 "rejetes": sending.rejected,
                 "prepares": len(batch.contacts),
+                "repris_ailleurs": sending.taken_over,
             },
             details={"serveur": f"{smtp.host}:{smtp.port}", "tentative": batch.attempt, "incident": failure},
         )

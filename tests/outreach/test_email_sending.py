@@ -307,6 +307,33 @@ def test_a_sending_killed_leaves_only_the_emails_it_was_handing_uncertain_the_ne
 
 
 @SQLITE
+def test_a_sending_whose_reservations_another_takes_over_leaves_them_to_it_and_says_so(
+    make_world, smtp_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, smtp = smtp_server
+    monkeypatch.setattr(sending, "RECORD_EVERY", 2)
+    world, launched = _launched(make_world, 6, None)
+    real = sending.deliver_emails
+    second: list[sending.SendReport] = []
+
+    def overtaken(messages, relay, on_result, before):
+        def answer(index: int, result: str | None) -> None:
+            on_result(index, result)
+            if index == 1 and not second:  # another sending starts between two chunks
+                monkeypatch.setattr(sending, "deliver_emails", real)
+                second.append(_send(world, launched.launch_id, smtp))
+
+        return real(messages, relay, answer, before)
+
+    monkeypatch.setattr(sending, "deliver_emails", overtaken)
+    first = _send(world, launched.launch_id, smtp)
+
+    assert len(inbox.messages) == 6 == len(set(_recipients(inbox)))  # each once
+    assert (first.tried, first.sent, second[0].sent) == (2, 2, 4)
+    assert first.problem is not None and "4 courriel(s) repris par un autre envoi" in first.problem
+
+
+@SQLITE
 def test_emails_given_up_or_sent_by_another_tool_are_never_sent(make_world, smtp_server) -> None:
     inbox, smtp = smtp_server
     world, launched = _launched(make_world, 2, None)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from outreach.campaigns import (
@@ -24,7 +24,7 @@ from outreach.campaigns import (
 from outreach.channels import SmtpSettings
 from outreach.charts import percent
 from outreach.errors import CampaignNotFound, OutreachError
-from outreach.models import ABANDONED, ELSEWHERE, Contact, Launch
+from outreach.models import ABANDONED, ELSEWHERE, RESERVED, Contact, Launch
 from outreach.selection import EXCLUSION_REASONS
 from outreach.templates import CHANNEL_NAMES, Renderer, check_campaign, format_euros
 from uptake import french
@@ -216,7 +216,8 @@ def register(app: typer.Typer) -> None:
                         .where(
                             Contact.launch_id.in_([launch.id for launch in launches]),
                             Contact.canal == "email",
-                            Contact.envoi.is_(None),
+                            # Reserved by a sending killed since: the next sending takes them.
+                            or_(Contact.envoi.is_(None), Contact.envoi == RESERVED),
                         )
                         .group_by(Contact.launch_id)
                     ).tuples()

@@ -144,6 +144,7 @@ DETAIL_LABELS: dict[str, str] = {
     "regles": "règles",
     "registre": "registre",
     "rejetes": "rejetés",
+    "repris_ailleurs": "repris par un autre envoi",
     "remplaces": "remplacés",
     "reponses_questionnaires": "réponses aux questionnaires",
     "resultat": "résultat",

@@ -23,6 +23,7 @@ from outreach.errors import CampaignInvalid, CampaignNotFound
 from outreach.questionnaires import Questionnaire, load_questionnaire
 from privacy.canonical import DEPARTMENT_TIME_ZONES, caf_time_zone, closest_time_zone, communes_time_zone
 from privacy.config_errors import ConfigProblem, parse_config
+from privacy.errors import said_at
 
 CAMPAIGNS_DIR = "campaigns"
 TEMPLATES_DIR = "templates"
@@ -366,7 +367,16 @@ def load_campaign(path: Path, templates_dir: Path | None = None) -> Campaign:
         parsed = parse_config(data, _CampaignFile, _FIXES)
     except ConfigProblem as problem:
         fix = _fix_for(problem.key, problem.problem, problem.fix)
-        raise CampaignInvalid(where, attempt_key(problem.key), problem.problem, fix) from None
+        others = [
+            said_at(
+                attempt_key(other.key),
+                other.problem,
+                _fix_for(other.key, other.problem, other.fix),
+                line=other.line,
+            )
+            for other in problem.problems[1:]
+        ]
+        raise CampaignInvalid(where, attempt_key(problem.key), problem.problem, fix, others=others) from None
     if parsed.tentatives[0].condition != "toujours" and parsed.tentatives[0].delai_jours != 0:
         raise CampaignInvalid(
             where, "tentatives[1].delai_jours", "la première tentative part au lancement", "mettez 0"

@@ -26,13 +26,23 @@ class CampaignInvalid(OutreachError):
     A key of the attempts counts them from 1, as the data team does (`tentatives[2].canal` is the
     second `[[tentatives]]` block), and is told « tentative 2 : clé `canal` »."""
 
-    def __init__(self, path: str, key: str | None, problem: str, fix: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        key: str | None,
+        problem: str,
+        fix: str,
+        *,
+        others: Sequence[str] = (),
+    ) -> None:
         self.path, self.key, self.problem, self.fix = path, key, problem, fix
         attempt = _ATTEMPT.match(key or "")
         if attempt:
-            super().__init__(located(f"{path} : tentative {attempt[1]}", attempt[2] or None, problem, fix))
+            said = located(f"{path} : tentative {attempt[1]}", attempt[2] or None, problem, fix)
         else:
-            super().__init__(located(path, key, problem, fix))
+            said = located(path, key, problem, fix)
+        # The file's other mistakes of the same reading: all fixed in one go, not one run each.
+        super().__init__("\n".join([said, *(f"  – autre problème : {other}" for other in others)]))
 
 
 class CampaignNotFound(OutreachError):

@@ -192,3 +192,16 @@ def test_a_campaign_without_its_sender_is_refused_rather_than_signed_by_another_
     refused = _refused(_variant(tmp_path, 'expediteur = "Caf des Alpes-de-Haute-Provence"\n', ""))
     assert refused.key == "campagne.expediteur"
     assert "Alpes-de-Haute-Provence" not in str(refused)
+
+
+def test_every_mistake_of_a_campaign_file_is_told_at_once_with_its_line(tmp_path: Path) -> None:
+    path = _variant(tmp_path, 'expediteur = "Caf des Alpes-de-Haute-Provence"\n', "")
+    text = path.read_text(encoding="utf-8").replace("heure_debut = 09:00:00", "heure_debut = 9")
+    path.write_text(text.replace('action = "2.2"', 'action = "2.3"'), encoding="utf-8")
+
+    said = str(_refused(path))
+
+    assert said.count("autre problème") == 2
+    for key in ("campagne.expediteur", "fenetres.heure_debut", "campagne.action"):
+        assert f"clé `{key}`" in said
+    assert "ligne " in said.split("autre problème", 1)[1]  # the others carry their line

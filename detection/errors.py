@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from privacy.errors import located, said_at
+from privacy.errors import located, said_at, several
 
 
 class DetectionError(Exception):
@@ -35,8 +35,9 @@ class ConfigInvalid(DetectionError):
         self.path, self.key, self.problem, self.fix, self.line = path, key, problem, fix, line
         self.problems: tuple[ConfigInvalid, ...] = (self, *also)
         if also:
-            listed = "\n".join(f"  – {said_at(p.key, p.problem, p.fix, line=p.line)}" for p in self.problems)
-            super().__init__(f"{path} : {len(self.problems)} problèmes :\n{listed}")
+            super().__init__(
+                several(path, [said_at(p.key, p.problem, p.fix, line=p.line) for p in self.problems])
+            )
         else:
             super().__init__(located(path, key, problem, fix, line=line))
 

@@ -19,11 +19,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from outreach.errors import CampaignInvalid, CampaignNotFound
+from outreach.errors import CampaignInvalid, CampaignNotFound, campaign_said
 from outreach.questionnaires import Questionnaire, load_questionnaire
 from privacy.canonical import DEPARTMENT_TIME_ZONES, caf_time_zone, closest_time_zone, communes_time_zone
 from privacy.config_errors import ConfigProblem, parse_config
-from privacy.errors import said_at
 
 CAMPAIGNS_DIR = "campaigns"
 TEMPLATES_DIR = "templates"
@@ -368,7 +367,7 @@ def load_campaign(path: Path, templates_dir: Path | None = None) -> Campaign:
     except ConfigProblem as problem:
         fix = _fix_for(problem.key, problem.problem, problem.fix)
         others = [
-            said_at(
+            campaign_said(
                 attempt_key(other.key),
                 other.problem,
                 _fix_for(other.key, other.problem, other.fix),

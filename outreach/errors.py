@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from privacy.errors import located
+from privacy.errors import said_at, several
 
 _ATTEMPT = re.compile(r"^tentatives\[(\d+)\]\.?(.*)$")
 
@@ -36,13 +36,18 @@ class CampaignInvalid(OutreachError):
         others: Sequence[str] = (),
     ) -> None:
         self.path, self.key, self.problem, self.fix = path, key, problem, fix
-        attempt = _ATTEMPT.match(key or "")
-        if attempt:
-            said = located(f"{path} : tentative {attempt[1]}", attempt[2] or None, problem, fix)
-        else:
-            said = located(path, key, problem, fix)
+        said = campaign_said(key, problem, fix)
         # The file's other mistakes of the same reading: all fixed in one go, not one run each.
-        super().__init__("\n".join([said, *(f"  – autre problème : {other}" for other in others)]))
+        super().__init__(several(path, [said, *others]) if others else f"{path} : {said}")
+
+
+def campaign_said(key: str | None, problem: str, fix: str, *, line: int | None = None) -> str:
+    """One mistake of a campaign file without the file, an attempt's key told « tentative 2 : clé
+    `canal` » (`tentatives[2].canal`, counted from 1)."""
+    attempt = _ATTEMPT.match(key or "")
+    if attempt:
+        return f"tentative {attempt[1]} : {said_at(attempt[2] or None, problem, fix, line=line)}"
+    return said_at(key, problem, fix, line=line)
 
 
 class CampaignNotFound(OutreachError):

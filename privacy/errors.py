@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 def located(path: str, key: str | None, problem: str, fix: str, *, line: int | None = None) -> str:
     """The whole message: `fichier : clé `a.b` : problème. Correction.` (no key for the whole file),
     `fichier : ligne 9, clé `a.b` : …` when the line is known."""
     return f"{path} : {said_at(key, problem, fix, line=line)}"
+
+
+def several(path: str, said: Sequence[str]) -> str:
+    """The message of a file with several mistakes (each `said_at`): counted, one per line, so that
+    one reading tells everything to correct."""
+    listed = "\n".join(f"  – {one}" for one in said)
+    return f"{path} : {len(said)} problèmes :\n{listed}"
 
 
 def said_at(key: str | None, problem: str, fix: str, *, line: int | None = None) -> str:

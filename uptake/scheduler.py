@@ -156,28 +156,15 @@ def claim_execution(engine: Engine, job_id: str, scheduled_at: dt.datetime, owne
     return True
 
 
-def _pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another account's process: it exists
-        return True
-    return True
-
-
 def _owner_alive(owner: str, live: set[str], me: str, *, starting: bool) -> bool:
     """Whether the daemon that claimed an execution may still be running it.
 
     This daemon's own name at its start is an earlier daemon with the same pid (after a reboot):
-    gone. On this host, a daemon whose pid no longer exists is gone at once; elsewhere (or a pid now
-    someone else's), a daemon is alive while its sign of life is recent.
+    gone. Any other is alive when `daemons` says so (`live`): on this host while its process runs,
+    elsewhere while its sign of life is recent.
     """
     if owner == me:
         return not starting
-    host, _, pid = owner.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit() and not _pid_exists(int(pid)):
-        return False
     return owner in live
 
 
@@ -707,8 +694,8 @@ def _running_here(owner: str, started: dt.datetime) -> bool | None:
         created = float(psutil.Process(int(pid)).create_time())
     except psutil.NoSuchProcess:
         return False
-    except psutil.Error:  # another account's process: its start time is still readable, or not
-        return _pid_exists(int(pid))
+    except psutil.Error:  # its start time cannot be read: its signs of life tell
+        return None
     return created <= started.timestamp() + 1.0
 
 

@@ -375,7 +375,9 @@ def load_campaign(path: Path, templates_dir: Path | None = None) -> Campaign:
             )
             for other in problem.problems[1:]
         ]
-        raise CampaignInvalid(where, attempt_key(problem.key), problem.problem, fix, others=others) from None
+        raise CampaignInvalid(
+            where, attempt_key(problem.key), problem.problem, fix, line=problem.line, others=others
+        ) from None
     if parsed.tentatives[0].condition != "toujours" and parsed.tentatives[0].delai_jours != 0:
         raise CampaignInvalid(
             where, "tentatives[1].delai_jours", "la première tentative part au lancement", "mettez 0"

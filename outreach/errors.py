@@ -33,10 +33,11 @@ class CampaignInvalid(OutreachError):
         problem: str,
         fix: str,
         *,
+        line: int | None = None,
         others: Sequence[str] = (),
     ) -> None:
-        self.path, self.key, self.problem, self.fix = path, key, problem, fix
-        said = campaign_said(key, problem, fix)
+        self.path, self.key, self.problem, self.fix, self.line = path, key, problem, fix, line
+        said = campaign_said(key, problem, fix, line=line)
         # The file's other mistakes of the same reading: all fixed in one go, not one run each.
         super().__init__(several(path, [said, *others]) if others else f"{path} : {said}")
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from outreach.errors import CampaignInvalid
+from outreach.errors import CampaignInvalid, campaign_said
 from privacy.config_errors import ConfigProblem, parse_config
 
 QUESTIONNAIRES_DIR = "questionnaires"
@@ -94,7 +94,10 @@ def load_questionnaire(config_dir: Path, name: str) -> Questionnaire:
     try:
         parsed = parse_config(data, _QuestionnaireFile, _FIXES)
     except ConfigProblem as problem:
-        raise CampaignInvalid(str(path), problem.key, problem.problem, problem.fix) from None
+        others = [campaign_said(o.key, o.problem, o.fix, line=o.line) for o in problem.problems[1:]]
+        raise CampaignInvalid(
+            str(path), problem.key, problem.problem, problem.fix, line=problem.line, others=others
+        ) from None
     return Questionnaire(name, parsed.titre, tuple(parsed.questions))
 
 

@@ -83,7 +83,11 @@ def parse_config(data: bytes, model: type[ModelT], fixes: Mapping[str, str]) -> 
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems = [_problem(error, fixes, text) for error in exc.errors()]
+        # Told in the file's order, as the reader corrects it from top to bottom.
+        problems = sorted(
+            (_problem(error, fixes, text) for error in exc.errors()),
+            key=lambda p: p.line if p.line is not None else len(text),
+        )
         first = problems[0]
         raise ConfigProblem(
             first.key, first.problem, first.fix, loc=first.loc, line=first.line, others=tuple(problems[1:])

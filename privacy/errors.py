@@ -47,9 +47,20 @@ class KeyringError(PrivacyError):
 class InputInvalid(PrivacyError):
     """An input file (raw extract, contact directory, register entry) is unusable as a whole."""
 
-    def __init__(self, path: str, problem: str, fix: str, *, key: str | None = None) -> None:
-        self.path, self.problem, self.fix, self.key = path, problem, fix, key
-        super().__init__(located(path, key, problem, fix))
+    def __init__(
+        self,
+        path: str,
+        problem: str,
+        fix: str,
+        *,
+        key: str | None = None,
+        line: int | None = None,
+        others: Sequence[str] = (),
+    ) -> None:
+        self.path, self.problem, self.fix, self.key, self.line = path, problem, fix, key, line
+        said = said_at(key, problem, fix, line=line)
+        # The file's other mistakes of the same reading (each `said_at`): all fixed in one go.
+        super().__init__(several(path, [said, *others]) if others else f"{path} : {said}")
 
 
 class UnknownObject(PrivacyError):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from privacy import audit
 from privacy.canonical import caf_moment_text, utc_now, utc_stamp
 from privacy.config_errors import ConfigProblem, read_config
-from privacy.errors import InputInvalid, UnknownObject
+from privacy.errors import InputInvalid, UnknownObject, said_at
 from privacy.models import RegisterEntry
 
 REGISTER_DIR = "registre"
@@ -85,7 +85,10 @@ def load_file(path: Path) -> RegisterEntryIn:
     try:
         return read_config(path, _RegisterFile, _FIXES).traitement
     except ConfigProblem as problem:
-        raise InputInvalid(str(path), problem.problem, problem.fix, key=problem.key) from None
+        others = [said_at(o.key, o.problem, o.fix, line=o.line) for o in problem.problems[1:]]
+        raise InputInvalid(
+            str(path), problem.problem, problem.fix, key=problem.key, line=problem.line, others=others
+        ) from None
 
 
 def _register_files(folder: Path) -> list[Path]:

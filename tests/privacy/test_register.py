@@ -29,3 +29,20 @@ def test_a_register_file_missing_a_key_is_refused_naming_it(tmp_path: Path) -> N
     broken.write_text(text.replace("aipd = ", "aipd_ref = "), encoding="utf-8")
     with pytest.raises(InputInvalid, match=r"traitement\.aipd"):
         register.load_file(broken)
+
+
+def test_every_mistake_of_a_register_file_is_told_at_once_with_its_line(tmp_path: Path) -> None:
+    text = (REPO / "config" / "registre" / "information-proactive-droits.toml").read_text(encoding="utf-8")
+    broken = tmp_path / "fiche.toml"
+    broken.write_text(
+        text.replace("aipd = ", "aipd_ref = ").replace("transferts = ", "transfert = "), encoding="utf-8"
+    )
+
+    with pytest.raises(InputInvalid) as refused:
+        register.load_file(broken)
+
+    said = str(refused.value)
+    assert said.startswith(f"{broken} : 4 problèmes :\n  – ")
+    for key in ("traitement.aipd", "traitement.aipd_ref", "traitement.transferts", "traitement.transfert"):
+        assert f"clé `{key}`" in said
+    assert said.count("ligne ") == 4

@@ -157,8 +157,8 @@ def test_a_broken_part_is_told_and_the_other_parts_are_still_checked(cli, tmp_pa
     parts = _lines(result.stdout)
     assert result.code == 1
     assert (
-        parts["Campagnes"]
-        == f"✗ {campaign} : clé `temoin.part` : un nombre est attendu. Donnez un nombre (par exemple 0.10)."
+        parts["Campagnes"] == f"✗ {campaign} : ligne 25, clé `temoin.part` : un nombre est attendu. "
+        "Donnez un nombre (par exemple 0.10)."
     )
     assert parts["Territoire"].startswith("✓") and parts["Règles et paramètres"].startswith("✓")
 

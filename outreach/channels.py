@@ -237,6 +237,12 @@ def worklist_xlsx(frame: pl.DataFrame, title: str) -> bytes:
         cell.font = Font(bold=True)
     for row in frame.select(columns).iter_rows():
         sheet.append(list(row))
+    # A name from the directory starting with `=` would be stored as a live formula
+    # (`=HYPERLINK(…)` sends the row away on a click): every cell is kept as the text it is.
+    for line in sheet.iter_rows(min_row=2):
+        for cell in line:
+            if cell.data_type == "f":
+                cell.data_type = "s"
     widths = {"motifs": 60, "script": 80, "droits": 40, "nom": 20, "prenom": 16, "telephone": 16}
     for index, column in enumerate(columns, start=1):
         letter = sheet.cell(row=1, column=index).column_letter

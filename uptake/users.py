@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from privacy import audit
 from privacy.models import AuditEntry
 from uptake.french import utc
-from uptake.models import User
+from uptake.models import User, WebSession
 
 if TYPE_CHECKING:  # for the type only: the scheduler module loads APScheduler
     from uptake.scheduler import ScheduleInfo
@@ -212,10 +212,13 @@ def set_active(
     user.active = active
     if active:
         user.dormancy_reset_at = datetime.now(UTC)
-    elif user.role == "travailleur_social":
-        from outreach.worklist import give_back_held  # the call lists, only for a social worker
+    else:
+        # Ended, not paused: a cookie of before (a stolen laptop's) must not work again at re-enabling.
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        if user.role == "travailleur_social":
+            from outreach.worklist import give_back_held  # the call lists, only for a social worker
 
-        give_back_held(session, login)
+            give_back_held(session, login)
     session.flush()
     details = {"motif": reason} if reason else {}
     _record(
@@ -244,6 +247,10 @@ def set_sectors(
     if before == after:
         return AccountChange(account_of(user), changed=False)
     user.secteurs = after
+    if user.role == "travailleur_social":
+        from outreach.worklist import give_back_held  # the call lists, only for a social worker
+
+        give_back_held(session, login, keep=after)
     session.flush()
     _record(session, actor, login, action="compte.secteurs", avant=before, apres=after)
     return AccountChange(account_of(user), changed=True)

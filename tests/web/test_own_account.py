@@ -14,7 +14,7 @@ from privacy.models import AuditEntry
 from tests.web.conftest import LOGINS, PASSWORD, csrf_of, sign_in
 from uptake.db import transaction
 from uptake.users import authenticate
-from uptake.web.sessions import MAX_FAILURES_PER_LOGIN
+from uptake.web.sessions import MAX_FAILURES_PER_LOGIN_AND_IP
 
 Client = Callable[[str | None], TestClient]
 NEW = "une-nouvelle-phrase-de-passe"
@@ -73,7 +73,7 @@ def test_guessing_the_current_password_from_an_open_session_is_throttled(
     client_for: Client, engine: Engine
 ) -> None:
     client = client_for("equipe_donnees")
-    for attempt in range(MAX_FAILURES_PER_LOGIN):
+    for attempt in range(MAX_FAILURES_PER_LOGIN_AND_IP):
         assert _change(client, f"essai-{attempt}-incorrect", NEW).status_code == 400
     assert _change(client, PASSWORD, NEW).status_code == 429
     # The same count as sign-ins: the login is held for both, and its password has not changed.

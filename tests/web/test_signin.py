@@ -12,7 +12,7 @@ from tests.web.conftest import LOGINS, PASSWORD, create_accounts, csrf_of, sign_
 from uptake.db import transaction
 from uptake.models import WebSession
 from uptake.users import reset_password, set_active
-from uptake.web.sessions import MAX_FAILURES_PER_LOGIN
+from uptake.web.sessions import MAX_FAILURES_PER_LOGIN_AND_IP
 
 Client = Callable[[str | None], TestClient]
 
@@ -58,7 +58,7 @@ def test_wrong_password_is_refused_in_french_without_saying_which_part_is_wrong(
 
 def test_repeated_failures_throttle_the_login_even_with_the_right_password(client_for: Client) -> None:
     client = client_for(None)
-    for _ in range(MAX_FAILURES_PER_LOGIN):
+    for _ in range(MAX_FAILURES_PER_LOGIN_AND_IP):
         assert sign_in(client, LOGINS["dpo"], "mauvais-mot-de-passe").status_code == 401
     response = sign_in(client, LOGINS["dpo"], PASSWORD)
     assert response.status_code == 429
@@ -108,6 +108,18 @@ def test_disabling_an_account_or_resetting_its_password_ends_its_sessions(
         reset_password(session, LOGINS["admin"], "une-nouvelle-phrase-de-passe", actor="test")
     assert dpo.get("/").headers["location"] == "/connexion?session=terminee"
     assert admin.get("/").headers["location"] == "/connexion?session=terminee"
+
+
+def test_a_session_ended_by_disabling_stays_ended_when_the_account_is_enabled_again(
+    client_for: Client, engine: Engine
+) -> None:
+    dpo = client_for("dpo")  # a cookie on a laptop since stolen, say
+    with transaction(engine) as session:
+        set_active(session, LOGINS["dpo"], False, actor="test", reason="ordinateur volé")
+    with transaction(engine) as session:
+        set_active(session, LOGINS["dpo"], True, actor="test")
+    assert dpo.get("/").headers["location"] == "/connexion?session=terminee"
+    assert sign_in(client_for(None), LOGINS["dpo"], PASSWORD).status_code == 303
 
 
 def test_every_response_carries_the_security_headers(client_for: Client) -> None:
@@ -161,6 +173,54 @@ def test_an_expired_session_is_refused(engine: Engine) -> None:
         assert resolve_session(session, token) is not None
         later = datetime.now(UTC) + SESSION_LIFETIME + timedelta(minutes=1)
         assert resolve_session(session, token, now=later) is None
+
+
+def test_failures_from_elsewhere_do_not_keep_the_owner_out_until_many_places_fail(
+    client_for: Client, engine: Engine
+) -> None:
+    from uptake.web.sessions import MAX_FAILURES_PER_LOGIN, record_failure
+
+    # Somebody types wrong passwords for the DPO's login from three other workstations.
+    with transaction(engine) as session:
+        for i in range(3 * MAX_FAILURES_PER_LOGIN_AND_IP):
+            record_failure(session, LOGINS["dpo"], f"10.1.0.{i % 3}")
+    assert sign_in(client_for(None), LOGINS["dpo"], PASSWORD).status_code == 303
+    # From enough places, the login itself is held, for its owner too.
+    with transaction(engine) as session:
+        for i in range(MAX_FAILURES_PER_LOGIN):
+            record_failure(session, LOGINS["dpo"], f"10.2.0.{i}")
+    assert sign_in(client_for(None), LOGINS["dpo"], PASSWORD).status_code == 429
+
+
+def test_failed_sign_ins_are_kept_no_longer_than_they_throttle(engine: Engine) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from uptake.models import LoginAttempt
+    from uptake.web.sessions import THROTTLE_WINDOW, record_failure
+
+    long_ago = datetime.now(UTC) - THROTTLE_WINDOW - timedelta(days=400)
+    with transaction(engine) as session:
+        # What was typed as the identifier is sometimes the password.
+        record_failure(session, "Soleil-2026-mot-de-passe", "10.0.0.1", now=long_ago)
+    with transaction(engine) as session:
+        record_failure(session, "ts-inconnu", "10.0.0.2")
+    with transaction(engine) as session:
+        assert session.scalars(select(LoginAttempt.login)).all() == ["ts-inconnu"]
+
+
+def test_sessions_past_their_end_are_deleted_at_the_next_sign_in(client_for: Client, engine: Engine) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from uptake.users import list_accounts
+    from uptake.web.sessions import SESSION_LIFETIME, open_session
+
+    with transaction(engine) as session:
+        account = next(a for a in list_accounts(session) if a.login == LOGINS["admin"])
+        open_session(session, account, now=datetime.now(UTC) - SESSION_LIFETIME - timedelta(days=30))
+    assert sign_in(client_for(None), LOGINS["dpo"], PASSWORD).status_code == 303
+    with transaction(engine) as session:
+        ends = session.scalars(select(WebSession.expires_at)).all()
+    assert len(ends) == 1
 
 
 def test_cookies_are_secure_when_configured_for_tls(

@@ -177,3 +177,24 @@ def test_a_household_held_outside_my_new_sectors_goes_back_to_the_list_when_i_ta
 
     assert following is not None and following != held
     assert claim_next(engine, "ts-b", ["04088"], now=start) == held  # a colleague of its commune's
+
+
+def test_a_household_held_outside_new_sectors_is_given_back_and_takes_no_result(engine: Engine) -> None:
+    from tests.web.conftest import LOGINS, create_accounts
+    from uptake.users import set_sectors
+
+    create_accounts(engine, ("travailleur_social",))
+    worker = LOGINS["travailleur_social"]
+    seed_worklist(engine, 1)
+    held = claim_next(engine, worker, ["04088"])
+    assert held is not None
+
+    with transaction(engine) as session:  # the administrator moves the worker to another commune
+        set_sectors(session, worker, ["04178"], actor="admin")
+
+    with transaction(engine) as session, pytest.raises(WorklistError):
+        close_with_outcome(session, held, worker, resultat="refus", commentaire="note")
+    with transaction(engine) as session:
+        item = session.get(WorklistItem, held)
+        assert item is not None and (item.statut, item.attribue_a) == (TO_CALL, None)
+    assert claim_next(engine, "ts-collegue", ["04088"]) == held  # a colleague of its commune's

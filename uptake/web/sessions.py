@@ -24,7 +24,11 @@ IDLE_TIMEOUT = timedelta(minutes=30)
 # The last request is written at most once a minute, not on every page.
 _TOUCH_EVERY = timedelta(minutes=1)
 THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_LOGIN = 5
+# Guessing one account's password from one place stops after 5 failures. The same account is locked
+# for everyone only after 20 failures from several places: 5 wrong passwords typed from anywhere
+# would otherwise let anybody keep a colleague out of their call list all day.
+MAX_FAILURES_PER_LOGIN_AND_IP = 5
+MAX_FAILURES_PER_LOGIN = 20
 MAX_FAILURES_PER_IP = 30
 
 
@@ -49,6 +53,8 @@ def _aware(moment: datetime) -> datetime:
 def open_session(session: Session, account: Account, now: datetime | None = None) -> tuple[str, SignedIn]:
     """Start a web session for `account`; returns the cookie token (shown once) and the session."""
     now = now or datetime.now(UTC)
+    # Sessions past their end are of no use and say who worked when: gone at the next sign-in.
+    session.execute(delete(WebSession).where(WebSession.expires_at <= now))
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     expires = now + SESSION_LIFETIME
@@ -97,19 +103,32 @@ def close_session(session: Session, token: str) -> None:
 
 
 def is_throttled(session: Session, login: str, client_ip: str, now: datetime | None = None) -> bool:
-    """True when too many recent failures came for this login or from this address."""
+    """True when too many recent failures came for this login from this address, for this login from
+    everywhere, or from this address for any login (see the limits above)."""
     since = (now or datetime.now(UTC)) - THROTTLE_WINDOW
     recent = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.attempted_at >= since)
-    per_login = session.scalar(recent.where(LoginAttempt.login == login)) or 0
-    per_ip = session.scalar(recent.where(LoginAttempt.client_ip == client_ip)) or 0
-    return per_login >= MAX_FAILURES_PER_LOGIN or per_ip >= MAX_FAILURES_PER_IP
+    per_login = session.scalar(recent.where(LoginAttempt.login == login[:64])) or 0
+    per_ip = session.scalar(recent.where(LoginAttempt.client_ip == client_ip[:64])) or 0
+    here = (
+        session.scalar(
+            recent.where(LoginAttempt.login == login[:64], LoginAttempt.client_ip == client_ip[:64])
+        )
+        or 0
+    )
+    return (
+        here >= MAX_FAILURES_PER_LOGIN_AND_IP
+        or per_login >= MAX_FAILURES_PER_LOGIN
+        or per_ip >= MAX_FAILURES_PER_IP
+    )
 
 
 def record_failure(session: Session, login: str, client_ip: str, now: datetime | None = None) -> None:
-    """Remember one failed sign-in (the password itself is never stored)."""
-    session.add(
-        LoginAttempt(login=login[:64], client_ip=client_ip[:64], attempted_at=now or datetime.now(UTC))
-    )
+    """Remember one failed sign-in (the password itself is never stored) for `THROTTLE_WINDOW` only:
+    what was typed as the identifier is sometimes the password, typed in the wrong box, so failures
+    older than the window, which throttle nothing any more, are deleted at once."""
+    now = now or datetime.now(UTC)
+    session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < now - THROTTLE_WINDOW))
+    session.add(LoginAttempt(login=login[:64], client_ip=client_ip[:64], attempted_at=now))
 
 
 def clear_failures(session: Session, login: str) -> None:

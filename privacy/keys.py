@@ -74,6 +74,9 @@ class Keyring:
         """Open `keys_dir` with a master secret (use `open_keyring` to resolve it from the environment)."""
         self.keys_dir = keys_dir
         self._kek = AESGCM(_hkdf(master_secret, "kek", salt=_KEK_SALT))
+        # Keys the data folder's database already depends on (name → what), never generated again:
+        # set by `privacy.keyuse.require_keys`.
+        self.required: dict[str, str] = {}
 
     def path(self, name: str) -> Path:
         """Where the key `name` is (or would be) stored."""
@@ -130,9 +133,18 @@ class Keyring:
         """The 256-bit key `name`, generated at first use.
 
         Creation is atomic and never replaces an existing key: when two processes generate it at the
-        same time, one wins and both use its key (a replaced key would orphan what it encrypted).
+        same time, one wins and both use its key (a replaced key would orphan what it encrypted). A
+        key the database depends on (`required`) is never generated: its file was lost, and a new key
+        would silently make the vault unreadable, or every pseudonym typed for a person match nothing.
         """
         path = self.path(name)
+        if not path.exists() and name in self.required:
+            raise KeyringError(
+                str(path),
+                f"clé absente, alors que {self.required[name]} en dépend",
+                f"restaurez le dossier {self.keys_dir} depuis la sauvegarde, avec la même clé maîtresse ; "
+                "une nouvelle clé ne lirait rien de ce qui existe",
+            )
         if not path.exists():
             tmp = self._write_tmp(name, secrets.token_bytes(32))
             try:

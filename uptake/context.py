@@ -75,8 +75,17 @@ class AppContext:
 
     @cached_property
     def keyring(self) -> Keyring:
-        """The keyring of the data folder (master secret: environment or `$UPTAKE_HOME/master.key`)."""
-        return _open_keyring(self.settings)
+        """The keyring of the data folder (master secret: environment or `$UPTAKE_HOME/master.key`);
+        a key the database already depends on is never generated again (`privacy.keyuse`)."""
+        from uptake.db import DatabaseUnusable
+
+        keyring = _open_keyring(self.settings)
+        try:
+            engine = self.engine
+        except DatabaseUnusable:
+            return keyring  # no database to depend on a key: the command says so if it needs one
+        _require_keys(engine, keyring)
+        return keyring
 
     @cached_property
     def territory(self) -> Territory:
@@ -153,6 +162,15 @@ def _open_keyring(settings: Settings) -> Keyring:
     from privacy.keys import open_keyring
 
     return open_keyring(settings.keys_dir, settings.home / "master.key")
+
+
+def _require_keys(engine: Engine, keyring: Keyring) -> None:
+    from sqlalchemy.orm import Session
+
+    from privacy.keyuse import require_keys
+
+    with Session(engine) as session:
+        require_keys(session, keyring)
 
 
 def _keyring_of(context: AppContext) -> Callable[[], Keyring]:

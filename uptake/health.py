@@ -287,9 +287,26 @@ def _accounts(settings: Settings) -> str:
 
 
 def _keys(settings: Settings) -> str:
-    from privacy.keys import master_source
+    from sqlalchemy.orm import Session
 
-    return f"clé maîtresse : {master_source(settings.home / 'master.key')}"
+    from privacy.keys import master_source, open_keyring
+    from privacy.keyuse import require_keys
+
+    source = master_source(settings.home / "master.key")
+
+    def missing(engine: Engine) -> list[str]:
+        keyring = open_keyring(settings.keys_dir, settings.home / "master.key")
+        with Session(engine) as session:
+            return require_keys(session, keyring)
+
+    lost = read_database(settings, missing)
+    if lost:
+        raise NotReady(
+            f"clé(s) absente(s) de {settings.keys_dir}, alors que la base en dépend : {', '.join(lost)} ; "
+            "restaurez-les depuis la sauvegarde, avec la même clé maîtresse (uptake ne les recrée pas : "
+            "une nouvelle clé ne lirait rien de ce qui existe)"
+        )
+    return f"clé maîtresse : {source}"
 
 
 def _schedules(settings: Settings) -> str:

@@ -188,6 +188,9 @@ def main() -> None:
     Typer (standalone mode) reports usage errors and exits with their code; everything else that
     escapes a command is caught here.
     """
+    # Every file uptake writes may hold personal data (flags, pseudonymised extracts, access reports,
+    # exports): readable by the service's own account only, whatever the shell's umask.
+    os.umask(0o077)
     try:
         app(prog_name="uptake")
     except KeyboardInterrupt:

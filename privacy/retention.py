@@ -19,7 +19,7 @@ import io
 import os
 import secrets
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -323,6 +323,38 @@ def held_outputs(session: Session, exchange_id: int) -> list[PersonalOutput]:
             .where(PersonalOutput.exchange_id == exchange_id, PersonalOutput.purged_at.is_(None))
             .order_by(PersonalOutput.created_at)
         )
+    )
+
+
+def outputs_holding(session: Session, pseudonym: str) -> list[PersonalOutput]:
+    """The outputs not purged yet that hold the household `pseudonym` (oldest first)."""
+    return list(
+        session.scalars(
+            select(PersonalOutput)
+            .join(OutputHousehold, OutputHousehold.output_id == PersonalOutput.id)
+            .where(OutputHousehold.pseudonym == pseudonym, PersonalOutput.purged_at.is_(None))
+            .distinct()
+            .order_by(PersonalOutput.created_at)
+        )
+    )
+
+
+def already_listed_notice(outputs: Sequence[PersonalOutput]) -> str | None:
+    """What to tell whoever records an objection for a household already on lists produced before:
+    uptake leaves out an opposed household from everything it produces or sends from then on, but a
+    file already handed over (SMS provider, printed letters, a call list saved elsewhere) does not
+    change by itself. None when it is on no list still kept."""
+    if not outputs:
+        return None
+    named = ", ".join(
+        f"{Path(output.path).name} (échange n°{output.exchange_id}, {caf_stamp_day(output.created_at)})"
+        for output in outputs
+    )
+    return (
+        f"Ce foyer figure déjà dans {len(outputs)} fichier(s) produit(s) avant son opposition et encore "
+        f"conservé(s) : {named}. uptake l'exclut de tout ce qu'il produit ou envoie désormais (listes, "
+        "relances, courriels, liste d'appels de l'application), mais ces fichiers ne changent pas : "
+        "prévenez ceux à qui ils ont été remis de ne plus le contacter."
     )
 
 

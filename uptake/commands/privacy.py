@@ -391,7 +391,10 @@ def register(app: typer.Typer) -> None:
             recorded = subjects.record_opposition(
                 session, pseudonyme, source=source, actor=actor_name(acteur), months=mois
             )
+            listed = retention.already_listed_notice(retention.outputs_holding(session, pseudonyme))
         console.print(opposition_notice(recorded), highlight=False)
+        if listed:
+            console.print(f"[bold]Attention[/] : {listed}", highlight=False)
         if not known:
             # Kept all the same: the household may appear in a later extract, and will be honoured.
             console.print(

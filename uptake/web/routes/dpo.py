@@ -318,12 +318,14 @@ def verify_audit(request: Request, repere: Annotated[str, Form(max_length=90)] =
     if any, and the landmark to note for the next time."""
     keyring = keyring_of(request)
     with db(request) as session:
+        # A mistyped landmark is said whatever the state of the log.
+        try:
+            cut = audit.landmark_problem(session, repere) if repere.strip() else None
+        except ValueError as exc:
+            return _audit_page(request, 1, landmark_error=f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
         result = audit.verify(session, keyring.public_key())
-        if result.ok and repere.strip():
-            try:
-                result = replace(result, problem=audit.landmark_problem(session, repere))
-            except ValueError as exc:
-                return _audit_page(request, 1, landmark_error=f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+        if result.ok:
+            result = replace(result, problem=cut)
         audit.append(
             session,
             actor=current_account(request).login,
@@ -631,12 +633,13 @@ def record_opposition(
             recorded = subjects.record_opposition(
                 session, pseudonyme, source=source, actor=current_account(request).login, months=mois
             )
+            listed = retention.already_listed_notice(retention.outputs_holding(session, pseudonyme))
     except PrivacyError as exc:
         return _requests_page(request, error=str(exc), status_code=400)
     return _requests_page(
         request,
         notice=opposition_notice(recorded),
-        warning=None
+        warning=listed
         if known
         else (
             "Aucun foyer n'est connu aujourd'hui sous cet identifiant : l'opposition s'appliquera s'il "

@@ -74,7 +74,19 @@ def test_with_dpo_accounts_only_one_of_them_decides(cli) -> None:
     assert stranger.code == 2
     assert "« bob » n'est pas un compte DPO actif" in " ".join(stranger.output.split())
     assert "(carole)" in stranger.output
-    approved = cli("exchanges", "approve", "1", "--dpo", "carole", "--avis", "Favorable")
+    # A name typed on the command line is not the DPO: their password confirms the decision.
+    unconfirmed = cli("exchanges", "approve", "1", "--dpo", "carole", "--avis", "Favorable")
+    assert unconfirmed.code == 2 and "ajoutez --password-stdin" in " ".join(unconfirmed.output.split())
+    guessed = cli(
+        "exchanges", "approve", "1", "--dpo", "carole", "--avis", "Favorable", "--password-stdin",
+        stdin="devinette\n",
+    )  # fmt: skip
+    assert guessed.code == 2 and "mot de passe incorrect pour le compte DPO « carole »" in guessed.output
+    assert "demandée" in cli("exchanges", "show", "1").stdout
+    approved = cli(
+        "exchanges", "approve", "1", "--dpo", "carole", "--avis", "Favorable", "--password-stdin",
+        stdin="phrase de passe longue\n",
+    )  # fmt: skip
     assert approved.code == 0 and "aucun compte DPO" not in approved.output
     revoked = cli("exchanges", "revoke", "1", "--dpo", "bob", "--motif", "Fin")
     assert revoked.code == 2 and "approuvée" in cli("exchanges", "show", "1").stdout

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import re
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from uptake.commands.outputs import ReplaceOption, check_new_file, print_files_l
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.limits import RECORD_ID_MAX
-from uptake.users import list_accounts
+from uptake.users import authenticate, list_accounts
 
 console = Console(emoji=False)
 DPO_ROLE = "dpo"
@@ -71,21 +73,41 @@ def _show(exchange: Exchange, without_entry: set[int]) -> None:
     console.print("\n".join(lines), highlight=False, markup=False)
 
 
-def _check_dpo(session: Session, dpo: str) -> bool:
+def _check_dpo(session: Session, dpo: str, password_stdin: bool) -> bool:
     """Whether `dpo` is checked against the web application's DPO accounts.
 
-    When active DPO accounts exist, `--dpo` must name one of them, as the web application signs its
-    decisions with the login of the DPO who took them; when none exist (a CLI-only installation),
-    the name is taken as given and the caller warns that it was not checked.
+    When active DPO accounts exist, `--dpo` must name one of them and the decision is confirmed by that
+    account's password, as in the web application: a name typed on a command line would otherwise let
+    anyone with a shell decide in the DPO's name. When none exist (a CLI-only installation), the name
+    is taken as given and the caller warns that it was not checked.
     """
     logins = sorted(a.login for a in list_accounts(session) if a.role == DPO_ROLE and a.active)
-    if logins and dpo.strip() not in logins:
+    if not logins:
+        return False
+    if dpo.strip() not in logins:
         raise typer.BadParameter(
             f"« {dpo} » n'est pas un compte DPO actif de l'application : nommez le DPO qui décide par "
             f"son identifiant ({', '.join(logins)})",
             param_hint="--dpo",
         )
-    return bool(logins)
+    if authenticate(session, dpo.strip(), _dpo_password(password_stdin)) is None:
+        raise typer.BadParameter(
+            f"mot de passe incorrect pour le compte DPO « {dpo.strip()} » : la décision n'est pas prise",
+            param_hint="--dpo",
+        )
+    return True
+
+
+def _dpo_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        return getpass.getpass("Mot de passe du DPO : ")
+    raise typer.BadParameter(
+        "le DPO confirme sa décision par le mot de passe de son compte : ajoutez --password-stdin "
+        "(printf '%s' \"$MOT_DE_PASSE\" | uptake exchanges …), ou lancez la commande dans un terminal",
+        param_hint="--dpo",
+    )
 
 
 def _warn_unchecked_dpo(dpo: str) -> None:
@@ -95,6 +117,13 @@ def _warn_unchecked_dpo(dpo: str) -> None:
         "--password-stdin) pour que seules ses décisions soient acceptées.",
         highlight=False,
     )
+
+
+PasswordOption = typer.Option(
+    False,
+    "--password-stdin",
+    help="Lire sur l'entrée standard le mot de passe du compte DPO qui décide (demandé sinon).",
+)
 
 
 def register_commands(app: typer.Typer) -> None:
@@ -184,12 +213,13 @@ def register_commands(app: typer.Typer) -> None:
         dpo: str = typer.Option(..., "--dpo", help="Nom du DPO qui décide."),
         avis: str = typer.Option(..., "--avis", help="Avis du DPO."),
         recommandation: list[str] = typer.Option([], "--recommandation", help="Recommandation (répétable)."),
+        password_stdin: bool = PasswordOption,
     ) -> None:
         """Le DPO approuve l'échange : la décision est signée (Ed25519) et vérifiée à chaque usage."""
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:
-            checked = _check_dpo(session, dpo)
+            checked = _check_dpo(session, dpo, password_stdin)
             exchange = exchanges.approve(
                 session, keyring, exchange_id, dpo=dpo, avis=avis, recommandations=recommandation
             )
@@ -204,11 +234,12 @@ def register_commands(app: typer.Typer) -> None:
         ),
         dpo: str = typer.Option(..., "--dpo", help="Nom du DPO qui décide."),
         avis: str = typer.Option(..., "--avis", help="Motif du refus."),
+        password_stdin: bool = PasswordOption,
     ) -> None:
         """Le DPO refuse l'échange, avec son motif."""
         ctx = AppContext.from_env()
         with transaction(ctx.engine) as session:
-            checked = _check_dpo(session, dpo)
+            checked = _check_dpo(session, dpo, password_stdin)
             exchanges.refuse(session, exchange_id, dpo=dpo, avis=avis)
         if not checked:
             _warn_unchecked_dpo(dpo)
@@ -226,6 +257,7 @@ def register_commands(app: typer.Typer) -> None:
             "--purger-sorties",
             help="Détruire aussi maintenant les listes et fichiers déjà produits sous cet échange.",
         ),
+        password_stdin: bool = PasswordOption,
     ) -> None:
         """Le DPO révoque un échange approuvé : plus aucune liste, relance ni fiche d'appel ne l'utilise.
 
@@ -236,7 +268,7 @@ def register_commands(app: typer.Typer) -> None:
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:
-            checked = _check_dpo(session, dpo)
+            checked = _check_dpo(session, dpo, password_stdin)
             exchanges.revoke(session, exchange_id, dpo=dpo, motif=motif)
             purged = (
                 retention.purge_exchange_outputs(session, keyring, exchange_id, actor=dpo) if purger else None

@@ -48,7 +48,7 @@ from privacy import audit, exchanges, vault
 from privacy.errors import ExchangeRefused, PrivacyError
 from privacy.exchanges import Authorisation
 from privacy.keys import Keyring
-from privacy.models import RegisterEntry
+from privacy.models import Exchange, RegisterEntry
 
 
 class RegisterEntryMissing(OutreachError):
@@ -103,7 +103,7 @@ def authorise_campaign(
     session: Session, keyring: Keyring, renderer: Renderer, now: dt.datetime, exchange_id: int | None = None
 ) -> Authorisation:
     """The approved exchange covering the fields of `renderer`'s campaign: the one named, or the newest
-    that fits."""
+    that fits when those that fit share one recipient and purpose (`ExchangeRefused` otherwise)."""
     campaign = renderer.campaign
     if session.get(RegisterEntry, campaign.campagne.registre) is None:
         raise RegisterEntryMissing(campaign.id, campaign.campagne.registre)
@@ -122,11 +122,17 @@ def authorise_campaign(
         if e.register_code == campaign.campagne.registre
     ]
     reasons: list[str] = []
+    fitting: list[tuple[Exchange, Authorisation]] = []
     for exchange in sorted(candidates, key=lambda e: e.id, reverse=True):
         try:
-            return exchanges.authorise(session, keyring, exchange.id, fields, now=now)
+            fitting.append((exchange, exchanges.authorise(session, keyring, exchange.id, fields, now=now)))
         except ExchangeRefused as refused:
             reasons.extend(f"n°{exchange.id} : {r}" for r in refused.reasons)
+    if fitting:
+        ambiguous = exchanges.several_scopes([e for e, _ in fitting], f"la campagne « {campaign.id} »")
+        if ambiguous is not None:
+            raise ExchangeRefused(None, [ambiguous])
+        return fitting[0][1]
     # A request the DPO has not decided yet is the likeliest cause: say so rather than let the data
     # team file a second request.
     reasons.extend(

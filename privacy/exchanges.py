@@ -140,6 +140,24 @@ def requested_by(exchange: Exchange, name: str) -> bool:
     return name.strip().casefold() == exchange.requester.strip().casefold()
 
 
+def scope(exchange: Exchange) -> tuple[str, str]:
+    """What the DPO approved an exchange for: its recipient and purpose (spaces and case aside)."""
+    return (" ".join(exchange.recipient.split()).casefold(), " ".join(exchange.purpose.split()).casefold())
+
+
+def several_scopes(exchanges_found: Sequence[Exchange], where: str) -> str | None:
+    """Why none of `exchanges_found` may be chosen for `where` (a campaign) when they were approved for
+    different recipients or purposes: the DPO approved each for its own, and the newest is not
+    necessarily this campaign's. None when they share one (an approval renewed: the newest is taken)."""
+    if len({scope(e) for e in exchanges_found}) < 2:
+        return None
+    listed = " ; ".join(f"n°{e.id} pour « {e.recipient} » ({e.purpose})" for e in exchanges_found)
+    return (
+        f"plusieurs échanges approuvés pour des destinataires ou finalités différents conviennent à {where} "
+        f"({listed}) : nommez celui de cette campagne (echange = N dans son fichier)"
+    )
+
+
 def _check_decider(exchange: Exchange, dpo: str, avis: str) -> None:
     if not dpo.strip():
         raise DecisionInvalid("nom du DPO vide (--dpo)", "nommez le DPO qui décide")

@@ -118,16 +118,22 @@ def send_questionnaires(world: OutreachWorld, households: int) -> tuple[int, dic
 
 
 def approve_exchange(
-    engine: Engine, keyring: Keyring, fields: tuple[str, ...] = ALL_FIELDS, now: dt.datetime = NOW
+    engine: Engine,
+    keyring: Keyring,
+    fields: tuple[str, ...] = ALL_FIELDS,
+    now: dt.datetime = NOW,
+    *,
+    recipient: str = "Caf 04, service accès aux droits",
+    purpose: str = "listes de contact des campagnes 2.2 et 7.1",
 ) -> int:
-    """Request and approve an exchange for the outreach lists."""
+    """Request and approve an exchange for the outreach lists (by default, for the Caf's own service)."""
     with Session(engine) as session, session.begin():
         exchange = exchanges.request(
             session,
             exchanges.ExchangeRequest(
                 requester="equipe-donnees",
-                recipient="Caf 04, service accès aux droits",
-                purpose="listes de contact des campagnes 2.2 et 7.1",
+                recipient=recipient,
+                purpose=purpose,
                 register_code=REGISTER_CODE,
                 fields=fields,
                 legal_basis="RGPD 6-1-e ; CRPA L.114-8 II",

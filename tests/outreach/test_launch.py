@@ -30,7 +30,7 @@ from outreach.outcomes import record_outcome
 from outreach.windows import is_allowed
 from privacy.errors import ExchangeRefused
 from privacy.models import AuditEntry, PersonalOutput
-from tests.outreach.conftest import NOW
+from tests.outreach.conftest import NOW, approve_exchange
 from tests.outreach.factories import campaign_22, campaign_71, flag, flags_frame, many_flags, pseudonym
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -348,3 +348,32 @@ def test_a_name_written_as_a_formula_stays_text_in_the_call_lists(make_world) ->
     rows = outputs[".csv"].read_text(encoding="utf-8")
     assert f"'{formula}".replace('"', '""') in rows and ";=HYPERLINK" not in rows
     assert ";+33612000000;" in rows  # a phone number is a signed number, not marked
+
+
+def test_an_exchange_approved_for_another_recipient_is_not_taken_for_a_campaign(make_world) -> None:
+    world = make_world()
+    other = approve_exchange(world.engine, world.keyring, recipient="Prestataire X", purpose="essai")
+    flags = flags_frame([flag(1)])
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+
+    with pytest.raises(ExchangeRefused, match="plusieurs échanges approuvés pour des destinataires"):
+        launch_campaign(world.env, campaign_22(), run_id, out_dir=world.out_dir, now=NOW)
+    named = launch_campaign(
+        world.env, campaign_22(), run_id, out_dir=world.out_dir, now=NOW, exchange_id=world.exchange_id
+    )
+    assert named.launch_id and other != world.exchange_id
+
+
+def test_an_approval_renewed_for_the_same_recipient_and_purpose_is_taken_newest_first(make_world) -> None:
+    world = make_world()
+    renewed = approve_exchange(world.engine, world.keyring)
+    flags = flags_frame([flag(1)])
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+
+    launch_campaign(world.env, campaign_22(), run_id, out_dir=world.out_dir, now=NOW)
+
+    with Session(world.engine) as session:
+        used = set(session.scalars(select(PersonalOutput.exchange_id)))
+    assert used == {renewed} and renewed != world.exchange_id

@@ -83,6 +83,7 @@ def call_authorisation(
     ]
     best: exchanges.Authorisation | None = None
     reasons: list[str] = []
+    fitting = []
     for exchange in candidates:
         wanted = [f for f in CALL_FIELDS if f in exchange.fields]
         if not wanted:
@@ -95,8 +96,12 @@ def call_authorisation(
         except ExchangeRefused as refused:
             reasons.extend(refused.reasons)
             continue
+        fitting.append(exchange)
         if best is None or len(authorisation.fields & set(CALL_FIELDS)) > len(best.fields & set(CALL_FIELDS)):
             best = authorisation
+    ambiguous = exchanges.several_scopes(fitting, "cette campagne")
+    if ambiguous is not None:
+        return None, f"Coordonnées non affichées : {ambiguous}."
     if best is None:
         detail = f" ({'; '.join(reasons)})" if reasons else ""
         return None, (

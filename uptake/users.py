@@ -35,6 +35,8 @@ ROLE_LABELS = {
     "admin": "Administrateur",
 }
 MIN_PASSWORD_LENGTH = 12
+# zxcvbn's score from 0 to 4: 3 is "safely unguessable" against an online attack that is throttled.
+MIN_PASSWORD_SCORE = 3
 # An active account unused for this long is pointed out for its review, and disabled by the scheduled
 # job `comptes_inactifs` where there is one: access rights are reviewed, and an unused account is a
 # door left open.
@@ -93,11 +95,25 @@ def account_of(user: User) -> Account:
     )
 
 
-def _check_password(password: str) -> None:
+# Words a guesser tries first here, beside zxcvbn's own lists (which are English).
+_GUESSED_FIRST = ("uptake", "caf", "motdepasse", "mot de passe", "azerty", "bonjour", "soleil", "france")
+
+
+def _check_password(password: str, login: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(
             f"Mot de passe trop court : au moins {MIN_PASSWORD_LENGTH} caractères sont exigés. "
             "Choisissez une phrase de passe plus longue."
+        )
+    # Length alone lets `aaaaaaaaaaaa` or `azerty123456` through: zxcvbn estimates how many guesses
+    # the usual patterns (repetitions, sequences, keyboard rows, words, the login) leave.
+    from zxcvbn import zxcvbn
+
+    if zxcvbn(password[:100], user_inputs=[login, *_GUESSED_FIRST])["score"] < MIN_PASSWORD_SCORE:
+        raise AccountError(
+            "Mot de passe trop facile à deviner (répétition, suite de caractères, rangée du clavier, mot "
+            "courant ou identifiant du compte). Choisissez une phrase de passe de plusieurs mots sans lien "
+            "entre eux, par exemple quatre mots séparés par des tirets."
         )
 
 
@@ -163,7 +179,7 @@ def add_user(
     if role not in ROLES:
         raise AccountError(f"Rôle inconnu : « {role} ». Rôles possibles : {', '.join(ROLES)}.")
     _check_sectors(role, secteurs, known_communes)
-    _check_password(password)
+    _check_password(password, login)
     if session.scalars(select(User.id).where(User.login == login)).first() is not None:
         raise AccountError(f"Le compte « {login} » existe déjà. Choisissez un autre identifiant.")
     now = datetime.now(UTC)
@@ -261,7 +277,7 @@ def reset_password(
 ) -> Account:
     """Replace an account's password (a forgotten one), `temporary` unless its owner chose it; its
     sessions end. This re-enables nothing: a disabled account stays disabled."""
-    _check_password(password)
+    _check_password(password, login)
     user = _find(session, login)
     _replace_password(user, password, datetime.now(UTC), temporary=temporary)
     session.flush()
@@ -290,7 +306,7 @@ def change_own_password(
         raise WrongPassword("Le mot de passe actuel est incorrect : rien n'a été changé.") from None
     if new == current:
         raise AccountError("Le nouveau mot de passe est celui d'aujourd'hui : choisissez-en un autre.")
-    _check_password(new)
+    _check_password(new, user.login)
     _replace_password(user, new, now or datetime.now(UTC), temporary=False)
     session.flush()
     _record(session, user.login, user.login, action="compte.mot_de_passe", par="titulaire")

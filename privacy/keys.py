@@ -61,6 +61,11 @@ def pseudonym_root_name(territory: str) -> str:
     return f"pseudonymes-{territory_slug(territory)}"
 
 
+def vault_key_name(territory: str) -> str:
+    """Name of the territory's vault key in the keyring."""
+    return f"coffre-{territory_slug(territory)}"
+
+
 def fingerprint(public_key: Ed25519PublicKey) -> str:
     """A short, stable id of a public key (first 16 hex digits of the SHA-256 of its raw bytes)."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)

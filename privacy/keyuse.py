@@ -14,9 +14,8 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from privacy.keys import SIGNING_KEY, Keyring, pseudonym_root_name
+from privacy.keys import SIGNING_KEY, Keyring, pseudonym_root_name, vault_key_name
 from privacy.models import AuditCheckpoint, AuditEntry, ContactRecord
-from privacy.vault import vault_key_name
 
 
 def keys_in_use(session: Session) -> dict[str, str]:

@@ -38,10 +38,10 @@ from privacy.canonical import canonical_json, utc_now, utc_stamp
 from privacy.directory import RAW_IDENTIFIER
 from privacy.errors import InputInvalid
 from privacy.files import reading, scan_table
-from privacy.keys import Keyring, derive_pseudonym_key, pseudonym_root_name
+from privacy.keys import Keyring, derive_pseudonym_key, pseudonym_root_name, vault_key_name
 from privacy.models import ContactRecord, Opposition, OutputHousehold, PseudonymAlias
 from privacy.pseudonyms import key_text, pseudonym_expr
-from privacy.vault import MASS_DELETION_FLOOR, MASS_DELETION_SHARE, vault_key_name
+from privacy.vault import MASS_DELETION_FLOOR, MASS_DELETION_SHARE
 
 _CHUNK = 500
 _MAPPING_CHUNK = 10_000

@@ -39,7 +39,7 @@ from privacy.directory import (
 )
 from privacy.errors import InputInvalid, PrivacyError
 from privacy.files import read_table
-from privacy.keys import Keyring, territory_slug
+from privacy.keys import Keyring, vault_key_name
 from privacy.models import ContactRecord
 from privacy.phones import french_e164
 
@@ -50,11 +50,6 @@ _CHUNK = 500
 # wrong or cut file (a month's departures are a few per cent): it erases nothing unless told to.
 MASS_DELETION_SHARE = 0.5
 MASS_DELETION_FLOOR = 20
-
-
-def vault_key_name(territory: str) -> str:
-    """Name of the territory's vault key in the keyring."""
-    return f"coffre-{territory_slug(territory)}"
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import Engine
 
 from privacy.errors import KeyringError
-from privacy.keys import SIGNING_KEY, Keyring, pseudonym_root_name
+from privacy.keys import SIGNING_KEY, Keyring, pseudonym_root_name, vault_key_name
 from privacy.keyuse import require_keys
-from privacy.vault import vault_key_name
 from tests.privacy.conftest import TERRITORY
 from tests.uptake.test_check_cli import _lines
 from uptake.db import transaction

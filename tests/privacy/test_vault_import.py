@@ -12,10 +12,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine
 
 from privacy.errors import InputInvalid
-from privacy.keys import Keyring
+from privacy.keys import Keyring, vault_key_name
 from privacy.models import ContactRecord
 from privacy.pseudonyms import key_text, pseudonym_of
-from privacy.vault import ImportReport, import_contacts, vault_key_name
+from privacy.vault import ImportReport, import_contacts
 from tests.privacy.conftest import TERRITORY
 from uptake.db import transaction
 

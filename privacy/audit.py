@@ -50,7 +50,15 @@ _UNSIGNED = "audit_unsigned"
 _SEALERS: weakref.WeakKeyDictionary[Engine, Callable[[], Keyring]] = weakref.WeakKeyDictionary()
 
 ProblemKind = Literal[
-    "modifiee", "supprimee", "inseree", "reordonnee", "tronquee", "signature", "reecrite", "autre_cle"
+    "modifiee",
+    "supprimee",
+    "inseree",
+    "reordonnee",
+    "tronquee",
+    "signature",
+    "reecrite",
+    "autre_cle",
+    "non_signee",
 ]
 
 
@@ -148,7 +156,7 @@ def append(
     entry = AuditEntry(seq=seq, hash=_entry_hash(**fields), **fields)
     session.add(entry)
     session.flush()
-    session.info[_UNSIGNED] = True
+    session.info.setdefault(_UNSIGNED, seq)  # the first entry this transaction appended
     if keyring is not None and seq % CHECKPOINT_EVERY == 0:
         _sign(session, keyring, seq, entry.hash)
     return entry
@@ -204,7 +212,7 @@ def leave_unsigned(session: Session) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _seal(session: Session) -> None:
-    if not session.info.pop(_UNSIGNED, False):
+    if session.info.pop(_UNSIGNED, None) is None:
         return
     bind = session.get_bind()
     engine = bind.engine if isinstance(bind, Connection) else bind
@@ -281,6 +289,7 @@ def _checkpoint_problem(
     checkpoints: list[AuditCheckpoint],
     public_key: Ed25519PublicKey,
     anchor: AuditCheckpoint | None,
+    own_from: int | None,
 ) -> AuditProblem | None:
     by_seq = {row.seq: row for row in rows}
     last_seq = rows[-1].seq if rows else 0
@@ -313,6 +322,19 @@ def _checkpoint_problem(
                 f"n°{point.seq} ne correspond plus au point de contrôle signé",
             )
         last_good = point.seq
+    # Every transaction that appends signs its end before it commits: entries that no signed
+    # checkpoint attests were written around uptake, or rewritten with their checkpoints deleted (the
+    # chain alone can be recomputed by anyone able to write to the database). Those the verifying
+    # transaction appended itself are signed at its commit.
+    unsigned_end = last_seq if own_from is None else min(last_seq, own_from - 1)
+    if unsigned_end > last_good:
+        return AuditProblem(
+            "non_signee",
+            last_good + 1,
+            f"les entrées n°{last_good + 1} à n°{unsigned_end} ne sont attestées par aucun point de "
+            "contrôle signé : écrites hors d'uptake, ou journal réécrit après suppression de ses points "
+            "de contrôle",
+        )
     return None
 
 
@@ -353,7 +375,10 @@ def verify(session_or_engine: Session | Engine, public_key: Ed25519PublicKey) ->
         return AuditVerification(entries=len(rows), checkpoints=len(checkpoints), problem=foreign)
     anchors = [c for c in checkpoints if c.kind == ANCHOR and _signed(c, public_key)]
     anchor = max(anchors, key=lambda c: c.seq, default=None)
-    problem = _chain_problem(rows, anchor) or _checkpoint_problem(rows, checkpoints, public_key, anchor)
+    own_from = session.info.get(_UNSIGNED)
+    problem = _chain_problem(rows, anchor) or _checkpoint_problem(
+        rows, checkpoints, public_key, anchor, own_from
+    )
     return AuditVerification(entries=len(rows), checkpoints=len(checkpoints), problem=problem)
 
 

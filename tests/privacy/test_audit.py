@@ -149,12 +149,17 @@ def test_a_truncated_tail_is_detected_against_the_last_checkpoint(engine: Engine
 def test_a_tail_cut_with_its_checkpoints_is_found_only_against_a_landmark_noted_outside(
     engine: Engine, keyring: Keyring
 ) -> None:
-    _fill(engine, keyring)
+    _fill(engine, keyring, 7, attacker=False)  # one transaction signed its end at entry 7…
+    with transaction(engine) as session:  # …the next at entry 10
+        for i in range(8, 11):
+            audit.append(session, actor="equipe-donnees", action="test.operation", object_ref=f"foyer-{i}")
+        audit.checkpoint(session, keyring)
+    _drop_guards(engine)
     with transaction(engine) as session:
         noted = audit.landmark(session)
     assert noted is not None and noted.startswith("10:") and len(noted) == 3 + audit.LANDMARK_DIGITS
     with transaction(engine) as session:  # the newest entries and every checkpoint after them go
-        session.execute(delete(AuditCheckpoint))
+        session.execute(delete(AuditCheckpoint).where(AuditCheckpoint.seq >= 8))
         session.execute(delete(AuditEntry).where(AuditEntry.seq >= 8))
     assert _verify(engine, keyring).ok  # the chain alone cannot tell
     with transaction(engine) as session:
@@ -164,6 +169,29 @@ def test_a_tail_cut_with_its_checkpoints_is_found_only_against_a_landmark_noted_
             audit.landmark_problem(session, "10")
     assert cut is not None and (cut.kind, cut.seq) == ("tronquee", 10)
     assert "le journal s'arrête à l'entrée n°7" in cut.message
+
+
+def test_a_log_rewritten_with_its_checkpoints_deleted_is_not_intact(engine: Engine, keyring: Keyring) -> None:
+    _fill(engine, keyring)
+    with transaction(engine) as session:  # the chain alone can be recomputed by anyone: not its signatures
+        session.execute(delete(AuditCheckpoint))
+
+    problem = _verify(engine, keyring).problem
+
+    assert problem is not None and (problem.kind, problem.seq) == ("non_signee", 1)
+    assert "n°1 à n°10 ne sont attestées par aucun point de contrôle signé" in problem.message
+
+
+def test_entries_added_after_the_last_signed_checkpoint_are_not_intact(
+    engine: Engine, keyring: Keyring
+) -> None:
+    _fill(engine, keyring)
+    with transaction(engine) as session:  # appended around uptake: nothing signs its end
+        audit.append(session, actor="intrus", action="test.operation", object_ref="foyer-99")
+
+    problem = _verify(engine, keyring).problem
+
+    assert problem is not None and (problem.kind, problem.seq) == ("non_signee", 11)
 
 
 def test_a_log_re_signed_whole_with_another_key_is_told_as_not_signed_by_the_dpo_key(
@@ -194,6 +222,7 @@ def test_checkpoints_are_signed_periodically_when_a_keyring_is_given(
 @pytest.mark.timeout(120)
 def test_concurrent_writers_build_one_unbroken_chain(engine: Engine, keyring: Keyring) -> None:
     errors: list[BaseException] = []
+    audit.seal_commits(engine, lambda: keyring)  # as every front door: each transaction signs its end
 
     def writer(name: str) -> None:
         try:
@@ -248,6 +277,7 @@ def test_a_log_idle_for_longer_than_its_retention_keeps_its_newest_entry_and_its
     with transaction(engine) as session, audit_clock(NOW):
         assert audit.prune(session, keyring, before=NOW - timedelta(days=365), actor="dpo") == 2
         entry = audit.append(session, actor="e", action="test.operation")
+        audit.checkpoint(session, keyring)
     # The chain goes on from the entry kept (3), after the prune's own entry (4).
     assert entry.seq == 5
     result = _verify(engine, keyring)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, update
 
 from outreach.campaigns import WindowSection
 from outreach.windows import next_allowed
+from privacy import audit
 from tests.conftest import CONFIG_DIR
 from uptake.db import make_engine, transaction, upgrade
 from uptake.models import User
@@ -86,6 +87,8 @@ def web_app(engine: Engine, database_url: str, tmp_path: Path) -> FastAPI:
     call lists' clock is within calling hours (`office_hours_clock`)."""
     app = create_app(settings_for(database_url, tmp_path / "home"), clock=office_hours_clock())
     app.state.test_engine = engine
+    # What the tests write beside the application signs its end too, as every front door does.
+    audit.seal_commits(engine, lambda: app_keyring(tmp_path / "home"))
     return app
 
 
@@ -168,8 +171,10 @@ def site(sqlite_engine: Engine, tmp_path: Path) -> Iterator[Site]:
     """
     from tests.web.live import live_server
 
-    create_accounts(sqlite_engine)
     home = tmp_path / "home"
+    # What the tests write beside the application signs its end too, as every front door does.
+    audit.seal_commits(sqlite_engine, lambda: app_keyring(home))
+    create_accounts(sqlite_engine)
     app = create_app(
         settings_for(sqlite_engine.url.render_as_string(hide_password=False), home),
         disclosure_threshold=1,
@@ -302,8 +307,9 @@ def store_contacts(engine: Engine, home: Path, pseudonyms: list[str]) -> None:
 
 def cut_audit_tail(engine: Engine, first_cut: int) -> None:
     """What an attacker with administrator rights on the database does to hide the newest entries:
-    drop the append-only triggers, then delete the entries from `first_cut` on and every checkpoint."""
-    from sqlalchemy import delete, text
+    drop the append-only triggers, then cut the log back to its last signed checkpoint before
+    `first_cut`, deleting the entries and checkpoints after it (an unsigned tail would give them away)."""
+    from sqlalchemy import delete, func, select, text
 
     from privacy.models import AuditCheckpoint, AuditEntry
 
@@ -313,8 +319,10 @@ def cut_audit_tail(engine: Engine, first_cut: int) -> None:
                 connection.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
             else:
                 connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
-        connection.execute(delete(AuditCheckpoint))
-        connection.execute(delete(AuditEntry).where(AuditEntry.seq >= first_cut))
+        signed = select(func.max(AuditCheckpoint.seq)).where(AuditCheckpoint.seq < first_cut)
+        keep = connection.scalar(signed) or 0
+        connection.execute(delete(AuditCheckpoint).where(AuditCheckpoint.seq > keep))
+        connection.execute(delete(AuditEntry).where(AuditEntry.seq > keep))
 
 
 def tamper_audit_entry(engine: Engine, seq: int, actor: str = "quelqu-un-d-autre") -> None:

@@ -168,7 +168,7 @@ def test_the_journal_check_gives_a_landmark_that_finds_a_tail_cut_at_the_next_ch
     [noted] = regex.findall(r"prochaine vérification : <strong>(\d+:[0-9a-f]+)</strong>", first)
     intact = client.post("/dpo/journal/verifier", data={"csrf_token": token, "repere": noted}).text
     assert "Journal intact" in intact
-    cut_audit_tail(engine, 3)  # the newest entries cut, with every checkpoint
+    cut_audit_tail(engine, 3)  # the newest entries cut back to a signed checkpoint, with theirs
     cut = client.post("/dpo/journal/verifier", data={"csrf_token": token, "repere": noted}).text
     assert f"Journal altéré à partir de l'entrée n°{noted.split(':')[0]}." in cut
     assert "du repère noté manque" in cut

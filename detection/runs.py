@@ -57,6 +57,7 @@ from detection.records import (
     rules_changed_since,
     rules_gone_back,
     run_published_as,
+    run_report,
     utcnow,
 )
 from detection.recovery import (
@@ -684,7 +685,7 @@ class DetectionRunner:
                 )
             partial.replace(final)
             self._renamed.add(run_id)
-            record = RunRecord.of(run)
+            record = run_report(session, run)
             if self.step_delay:  # test hook: hold the transaction open, to be killed inside it
                 time.sleep(self.step_delay)
         return record

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from detection.imports import ImportRecord
 from detection.models import Base
 from rules.areas import LeftOut
 
@@ -187,6 +188,9 @@ class RunRecord:
     settings_used: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The rules that did not flag part of the territory (outside their `champ`).
     left_out: tuple[LeftOut, ...] = ()
+    # The columns outside the contract that the validation ignored (names only, from the run's
+    # import); None when the run has no import recorded (stopped before its validation ended).
+    dropped_columns: tuple[str, ...] | None = None
 
     @property
     def left_out_texts(self) -> list[str]:
@@ -220,8 +224,8 @@ class RunRecord:
         return (self.finished_at - self.started_at).total_seconds()
 
     @classmethod
-    def of(cls, row: DetectionRun) -> RunRecord:
-        """Plain data from a row."""
+    def of(cls, row: DetectionRun, dropped_columns: Sequence[str] | None = None) -> RunRecord:
+        """Plain data from a row (and the columns its import ignored, when known)."""
         started = as_utc(row.started_at)
         assert started is not None
         return cls(
@@ -257,13 +261,22 @@ class RunRecord:
                 LeftOut.of_record(rule, kept)
                 for rule, kept in sorted((row.rules_record or {}).get("hors_champ", {}).items())
             ),
+            dropped_columns=None if dropped_columns is None else tuple(dropped_columns),
         )
 
 
+def run_report(session: Session, row: DetectionRun) -> RunRecord:
+    """A run as its report shows it: its record with the columns its import ignored."""
+    dropped = None
+    if row.import_id is not None:
+        dropped = session.scalar(select(ImportRecord.dropped_columns).where(ImportRecord.id == row.import_id))
+    return RunRecord.of(row, dropped)
+
+
 def get_run(session: Session, run_id: int) -> RunRecord | None:
-    """One run by id, or None."""
+    """One run by id with the columns its import ignored, or None."""
     row = session.get(DetectionRun, run_id)
-    return None if row is None else RunRecord.of(row)
+    return None if row is None else run_report(session, row)
 
 
 def latest_run(engine: Engine, *, status: str | None = SUCCEEDED) -> RunRecord | None:

@@ -8,6 +8,9 @@ Safety properties:
   evaluated from an extract whose rows then fail are removed before anything is published.
 - The same extract with the same rule versions, parameters and territory as a succeeded run is
   recognised and not run again, unless forced.
+- The file is read more than once (validation, evaluation): its identity (size, modification time,
+  inode) when the validation starts is checked again in the transaction that publishes, and a file
+  changed meanwhile fails the run, nothing published.
 - Flags become visible in one transaction at the end; the parquet file is written under a
   temporary name and renamed just before that commit. A run whose process disappeared (kill -9,
   power cut) is marked `failed` by `detection.recovery.recover_interrupted_runs`, called at every
@@ -54,6 +57,7 @@ from detection.records import (
     rules_changed_since,
     rules_gone_back,
     run_published_as,
+    run_report,
     utcnow,
 )
 from detection.recovery import (
@@ -146,6 +150,20 @@ class EvaluationFailed(DetectionError):
         )
 
 
+class ExtractChangedDuringRun(DetectionError):
+    """The extract's file was rewritten, replaced or removed while the run read it: its flags may come
+    from another file than the one validated and hashed; nothing is published."""
+
+    def __init__(self, run_id: int, path: Path) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"exécution n° {run_id} en échec : le fichier {path} a changé pendant l'exécution (modifié, "
+            "remplacé ou retiré après le début de sa validation) ; aucun drapeau n'a été publié. "
+            "Déposez-le de nouveau une fois sa copie terminée (copiez-le sous un nom temporaire, puis "
+            "renommez-le), et relancez la détection"
+        )
+
+
 class PublishedMeanwhile(DetectionError):
     """An equivalent run (same extract, rules, parameters, territory) published its flags while
     this one ran: this one publishes nothing, the earlier run's flags stand."""
@@ -210,6 +228,19 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# What tells that a file is still the one a run started reading: size, modification time, inode, device.
+FileIdentity = tuple[int, int, int, int]
+
+
+def file_identity(path: Path) -> FileIdentity | None:
+    """The identity of the file at `path` as the file system tells it now; None when it is gone."""
+    try:
+        facts = path.stat()
+    except OSError:
+        return None
+    return facts.st_size, facts.st_mtime_ns, facts.st_ino, facts.st_dev
 
 
 def _check_output_folder(folder: Path) -> None:
@@ -401,6 +432,10 @@ class DetectionRunner:
         started = utcnow()
 
         self.progress("validation")
+        # Taken before the first read: the file is read again to evaluate the rules (and a CSV after
+        # its full validation); one rewritten in place meanwhile would give another file's flags
+        # under this one's hash and count. Checked again where the flags become visible.
+        identity = file_identity(request.extract)
         with clock.step("validation"):
             try:
                 screened = screen_extract(
@@ -479,7 +514,9 @@ class DetectionRunner:
                 self._set(run_id, extract_sha256=extract.content_hash)
             self._pause(run_id)
             self.progress("enregistrement")
-            record = self._publish(run_id, partial, final, counts, clock, request.actor)
+            record = self._publish(
+                run_id, partial, final, counts, clock, request.actor, (request.extract, identity)
+            )
         except ExtractRejected:
             raise
         except PublishedMeanwhile as meanwhile:
@@ -575,9 +612,20 @@ class DetectionRunner:
             connection.execute(update(DetectionRun).where(DetectionRun.id == run_id).values(**values))
 
     def _publish(
-        self, run_id: int, partial: Path, final: Path, counts: tuple[int, int], clock: _Clock, actor: str
+        self,
+        run_id: int,
+        partial: Path,
+        final: Path,
+        counts: tuple[int, int],
+        clock: _Clock,
+        actor: str,
+        source: tuple[Path, FileIdentity | None],
     ) -> RunRecord:
-        """Store the flags and finish the run in one transaction, then the file is the final one."""
+        """Store the flags and finish the run in one transaction, then the file is the final one.
+
+        `source`: the extract and its identity when its validation started; a file changed since
+        fails the run before the commit (`ExtractChangedDuringRun`), everything stored rolled back.
+        """
         start = time.perf_counter()
         flags = pl.scan_parquet(partial)
         by_rule = dict(flags.group_by("regle").len().sort("regle").collect().iter_rows())
@@ -623,6 +671,10 @@ class DetectionRunner:
                     "forcee": run.forced,
                 },
             )
+            # Last, before the flags become visible: every read of the file is over by now.
+            extract, identity = source
+            if identity is None or file_identity(extract) != identity:
+                raise ExtractChangedDuringRun(run_id, extract)
             # Renamed inside the transaction: if the process dies before the commit, the next
             # start finds the run `running` with a dead pid and removes the file.
             if final.exists():  # another run given the same `--out` published there meanwhile
@@ -633,7 +685,7 @@ class DetectionRunner:
                 )
             partial.replace(final)
             self._renamed.add(run_id)
-            record = RunRecord.of(run)
+            record = run_report(session, run)
             if self.step_delay:  # test hook: hold the transaction open, to be killed inside it
                 time.sleep(self.step_delay)
         return record

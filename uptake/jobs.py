@@ -173,7 +173,10 @@ def _next_extract(
     candidates = [
         (path, path.stat().st_mtime)
         for path in inbox.iterdir()
-        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in EXTRACT_SUFFIXES
+        if path.is_file()
+        and not path.is_symlink()  # `_left_aside`: a link is told, never taken
+        and not path.name.startswith(".")
+        and path.suffix.lower() in EXTRACT_SUFFIXES
     ]
     arriving = sorted(path for path, changed in candidates if changed > settled_before)
     if arriving:
@@ -199,6 +202,26 @@ def _next_extract(
         if already is not None:
             already.append(path.name)
     return None, arriving
+
+
+def _left_aside(inbox: Path) -> dict[str, list[str]]:
+    """The entries of the inbox the job never takes, said at each execution for the data team to act:
+    files not named as an extract (`.parq`, `.xlsx`, `.zip`…), folders named as one (the folder of
+    parts a Spark or Hive export writes) and symbolic links named as one (the file they point to
+    would stay outside the inbox, so outside the purge of its archive). Hidden entries are left out.
+    """
+    aside: dict[str, list[str]] = {"ignored": [], "folders": [], "links": []}
+    for path in sorted(inbox.iterdir()):
+        if path.name.startswith("."):
+            continue
+        named_as_extract = path.suffix.lower() in EXTRACT_SUFFIXES
+        if path.is_symlink() and named_as_extract:
+            aside["links"].append(path.name)
+        elif path.is_dir() and named_as_extract:
+            aside["folders"].append(path.name)
+        elif path.is_file() and not named_as_extract:
+            aside["ignored"].append(path.name)
+    return {key: names for key, names in aside.items() if names}
 
 
 def _month_text(month: dt.date) -> str:
@@ -229,10 +252,13 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
     report next to it (`<file>.rapport.txt`), the older ones staying for the next execution. An
     extract of a month older than the newest month already processed goes to `remplace/` without
     being run (a run of a past month must not pass for the newest). A file changed less than
-    `min_age_s` seconds ago is waited for, up to `ARRIVAL_WAIT_S`; hidden files are never taken.
+    `min_age_s` seconds ago is waited for, up to `ARRIVAL_WAIT_S`; hidden files are never taken, nor
+    folders or symbolic links (said in the result, as files not named as an extract are). A file
+    refused that changed during its validation (a copy that stalled, then went on) stays in the
+    inbox for the next execution rather than going to `rejete/` half-copied.
     The inbox and its sub-folders must be writable: checked before anything runs.
     """
-    from detection.runs import DetectionRunner, RunRequest
+    from detection.runs import DetectionRunner, RunRequest, file_identity
     from detection.validation import ExtractRejected
 
     ctx = AppContext.from_env()
@@ -246,15 +272,19 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
         log_event(logger, "inbox_not_writable", level=logging.ERROR, schedule=schedule, folder=str(blocked))
         return {"status": "inbox_not_writable", "folder": str(blocked), **said}
     processed, newest_month = _processed(ctx.engine)
-    # Not an extract by its name (`.parq`, `.xlsx`, `.zip`…): never taken, so said at each execution.
-    ignored = sorted(
-        path.name
-        for path in folder.iterdir()
-        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() not in EXTRACT_SUFFIXES
-    )
-    if ignored:
-        said["ignored"] = ", ".join(ignored)
-        log_event(logger, "files_ignored", level=logging.WARNING, schedule=schedule, files=ignored)
+    # Never taken, so said at each execution (names only: never the content).
+    aside = _left_aside(folder)
+    if aside:
+        said |= {key: ", ".join(names) for key, names in aside.items()}
+        log_event(
+            logger,
+            "files_ignored",
+            level=logging.WARNING,
+            schedule=schedule,
+            files=aside.get("ignored", []),
+            folders=aside.get("folders", []),
+            links=aside.get("links", []),
+        )
     deadline = time.monotonic() + ARRIVAL_WAIT_S
     stale: list[str] = []
     already: list[str] = []
@@ -295,6 +325,9 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
             said["already"] = ", ".join(already)
         return {"status": "older_month" if stale else "nothing_to_do", **said}
     extract, older = found
+    # A copy that stalled longer than `min_age_s` was taken for complete: if it goes on during the
+    # validation, its refusal is that of a half-copied file, and the file is not moved.
+    seen = file_identity(extract)
     runner = DetectionRunner(ctx.engine, ctx.geography, ctx.settings.home, stop=STOP)
     try:
         trigger = f"planification {schedule}".strip()
@@ -308,6 +341,15 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
             )
         )
     except ExtractRejected as rejected:
+        if file_identity(extract) != seen:
+            log_event(
+                logger,
+                "rejected_extract_still_arriving",
+                level=logging.WARNING,
+                schedule=schedule,
+                file=extract.name,
+            )
+            return {"status": "rejected_still_arriving", "file": extract.name, **said}
         try:
             moved = _move(extract, folder / REJECTED_DIR)
         except OSError as exc:
@@ -361,9 +403,9 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
     )
     return (
         result
-        | ({"superseded": superseded} if superseded else {})
+        | ({"superseded": superseded, "file": archived.name, "inbox": str(folder)} if superseded else {})
         | ({"stale": said["stale"], "newest": said["newest"]} if stale else {})
-        | ({"ignored": said["ignored"], "inbox": str(folder)} if ignored else {})
+        | ({key: said[key] for key in aside} | {"inbox": str(folder)} if aside else {})
     )
 
 
@@ -787,6 +829,12 @@ _FAILED_RESULTS = {
         "passe pas pour la plus récente ; pour en traiter un quand même : « uptake run --extract "
         "{inbox}/remplace/FICHIER »"
     ),
+    "rejected_still_arriving": (
+        "extrait {file} refusé, mais modifié pendant sa validation : sa copie était sans doute encore en "
+        "cours ; il n'a pas été mis dans rejete/, il reste dans le dépôt {inbox} et la prochaine "
+        "exécution le reprendra une fois la copie terminée (le refus enregistré porte sur la copie "
+        "incomplète) ; pour ne pas attendre : « uptake schedule run {schedule} »"
+    ),
     "refused": "fichier(s) {files} refusé(s) : leur rapport est à côté d'eux dans rejete/",
     "replies_set_aside": (
         "réponses STOP enregistrées ({foyers} foyer(s) opposé(s)) ; {autres_messages} réponse(s) qui ne "
@@ -810,6 +858,21 @@ _IGNORED_NOTE = (
     "fichier(s) {ignored} laissé(s) dans le dépôt {inbox} sans être traité(s) : ni .parquet ni .csv ; "
     "renommez-les si ce sont des extraits, sinon retirez-les"
 )
+_FOLDERS_NOTE = (
+    "dossier(s) {folders} laissé(s) dans le dépôt {inbox} sans être traité(s) : c'est un dossier : "
+    "déposez un seul fichier (Parquet ou CSV), pas le dossier de fichiers qu'écrit un export en "
+    "plusieurs parties"
+)
+_LINKS_NOTE = (
+    "lien(s) symbolique(s) {links} laissé(s) dans le dépôt {inbox} sans être traité(s) : le fichier "
+    "désigné resterait hors du dépôt, donc hors de la purge de son archive ; déposez le fichier "
+    "lui-même (copié ou déplacé) et retirez le lien"
+)
+_SUPERSEDED_NOTE = (
+    "extrait(s) plus ancien(s) {superseded} mis de côté dans {inbox}/remplace/ sans être traité(s) : "
+    "l'extrait {file}, plus récent, a été traité ; pour en traiter un quand même : « uptake run "
+    "--extract {inbox}/remplace/FICHIER »"
+)
 _STALE_NOTE = (
     "extrait(s) d'un mois passé {stale} (dernier mois traité : {newest}) mis de côté dans remplace/ sans "
     "être traité(s)"
@@ -829,15 +892,30 @@ def result_outcome(result: object) -> tuple[bool, str | None]:
         return True, None
     status = str(result.get("status"))
     said = _Said(result, wait_min=ARRIVAL_WAIT_S // 60)
-    # Said whatever else the execution did: a file dropped that the job never takes (the data team
-    # renames or removes it), files of STOP replies kept for a person beside refused ones.
-    notes = [_IGNORED_NOTE.format_map(said)] if result.get("ignored") else []
-    if result.get("kept"):
-        notes.append(_KEPT_NOTE.format_map(said))
+    if isinstance(result.get("superseded"), list):
+        said["superseded"] = ", ".join(str(name) for name in result["superseded"])
+    # Said whatever else the execution did: an entry dropped that the job never takes (a file not
+    # named as an extract, a folder, a link: the data team acts on it), files of STOP replies kept
+    # for a person beside refused ones.
+    notes = [
+        note.format_map(said)
+        for key, note in (
+            ("ignored", _IGNORED_NOTE),
+            ("folders", _FOLDERS_NOTE),
+            ("links", _LINKS_NOTE),
+            ("kept", _KEPT_NOTE),
+        )
+        if result.get(key)
+    ]
     if status in _FAILED_RESULTS:
         return False, " ; ".join([_FAILED_RESULTS[status].format_map(said), *notes])
-    if status == "succeeded" and result.get("stale"):
-        done: str | None = _STALE_NOTE.format_map(said)
+    if status == "succeeded" and (result.get("stale") or result.get("superseded")):
+        set_aside = [
+            note.format_map(said)
+            for key, note in (("superseded", _SUPERSEDED_NOTE), ("stale", _STALE_NOTE))
+            if result.get(key)
+        ]
+        done: str | None = " ; ".join(set_aside)
     elif status == "nothing_to_do" and result.get("already"):
         done = _ALREADY_NOTE.format_map(said)
     else:

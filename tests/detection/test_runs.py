@@ -510,3 +510,40 @@ def test_a_run_never_overwrites_nor_removes_the_flags_another_run_published_in_t
     # The published file is intact (the late run wrote its own partial file, then removed it).
     assert pl.read_parquet(shared / "flags.parquet").height == published.flags_count
     assert sorted(p.name for p in shared.iterdir()) == ["flags.parquet"]
+
+
+def test_an_extract_rewritten_in_place_during_the_run_fails_it_and_publishes_nothing(
+    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path
+) -> None:
+    households = pl.read_parquet(territory_extract)
+    extract = tmp_path / "depot" / "foyers.csv"
+    extract.parent.mkdir()
+    households.head(3_000).write_csv(extract)
+
+    def drop_again(step: str) -> None:
+        # Another file copied over the first under the same name while the rules are compiled: a
+        # CSV is validated in full first, then read again by the evaluation.
+        if step == "catalogue":
+            households.tail(2_000).write_csv(extract)
+
+    with pytest.raises(runs.ExtractChangedDuringRun) as raised:
+        _runner(engine, geography, tmp_path, progress=drop_again).run(RunRequest(extract))
+
+    said = str(raised.value)
+    assert f"le fichier {extract} a changé pendant l'exécution" in said
+    assert "aucun drapeau n'a été publié" in said and "une fois sa copie terminée" in said
+    with Session(engine) as session:
+        [run] = session.scalars(select(DetectionRun))
+        flags = session.scalar(select(func.count()).select_from(DetectionFlag))
+    assert run.status == FAILED and run.error_summary == said and flags == 0
+    assert latest_run(engine) is None
+    run_folder = tmp_path / "runs" / str(run.id)
+    assert not run_folder.exists() or not any(run_folder.iterdir())
+
+
+def test_an_extract_left_as_it_was_during_the_run_is_published(
+    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path
+) -> None:
+    seen: list[str] = []
+    outcome = _runner(engine, geography, tmp_path, progress=seen.append).run(RunRequest(territory_extract))
+    assert outcome.run.status == SUCCEEDED and "enregistrement" in seen

@@ -283,3 +283,21 @@ def test_an_empty_rule_list_is_refused_rather_than_running_every_rule(cli, extra
     assert result.code == 2
     assert "aucune règle donnée" in " ".join(result.stderr.split())
     assert "Aucune exécution" in cli("runs", "list").stdout
+
+
+def test_the_columns_outside_the_contract_ignored_are_named_in_the_run_summary_and_runs_show(
+    cli, extract: Path, tmp_path: Path
+) -> None:
+    wider = tmp_path / "foyers-colonnes.parquet"
+    pl.read_parquet(extract).with_columns(segment=pl.lit("A"), score_interne=pl.lit(0.5)).write_parquet(wider)
+
+    ran = cli("run", "--extract", str(wider))
+
+    assert ran.code == 0, ran.output
+    said = " ".join(ran.stdout.split())
+    assert "Colonnes hors contrat ignorées │ segment, score_interne" in said
+    shown = " ".join(cli("runs", "show", "1").stdout.split())
+    assert "Colonnes hors contrat ignorées │ segment, score_interne" in shown
+    # An extract with none of them says so rather than leaving the reader to guess.
+    assert cli("run", "--extract", str(extract)).code == 0
+    assert "Colonnes hors contrat ignorées │ aucune" in " ".join(cli("runs", "show", "2").stdout.split())

@@ -224,6 +224,47 @@ def test_run_page_says_when_the_flags_were_deleted_at_the_end_of_their_retention
     assert "87<br>(supprimés)" in client_for("equipe_donnees").get("/donnees/executions").text
 
 
+def test_run_page_names_the_columns_outside_the_contract_the_validation_ignored(
+    client_for: Client, engine: Engine
+) -> None:
+    from detection.imports import ACCEPTED, ImportRecord
+    from detection.records import SUCCEEDED, DetectionRun
+    from uptake.db import transaction
+
+    moment = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+    with transaction(engine) as session:
+        ids = []
+        for dropped in (["score_interne", "segment"], []):
+            imported = ImportRecord(
+                file_path="/srv/depot/extrait.parquet",
+                outcome=ACCEPTED,
+                problems=[],
+                dropped_columns=dropped,
+                started_at=moment,
+                finished_at=moment,
+            )
+            session.add(imported)
+            session.flush()
+            run = DetectionRun(
+                status=SUCCEEDED,
+                trigger="cli",
+                extract_name="extrait.parquet",
+                import_id=imported.id,
+                started_at=moment,
+                finished_at=moment,
+            )
+            session.add(run)
+            session.flush()
+            ids.append(run.id)
+    client = client_for("equipe_donnees")
+    wider, plain = (client.get(f"/donnees/executions/{run_id}").text for run_id in ids)
+    assert (
+        "<dt>Colonnes hors contrat ignorées</dt><dd><code>score_interne</code>, <code>segment</code></dd>"
+        in wider
+    )
+    assert "<dt>Colonnes hors contrat ignorées</dt><dd>aucune</dd>" in plain
+
+
 def test_unknown_run_is_a_french_404(client_for: Client) -> None:
     response = client_for("equipe_donnees").get("/donnees/executions/999")
     assert response.status_code == 404

@@ -72,6 +72,8 @@ def print_run(record: RunRecord, out: Console, communes_shown: int = COMMUNES_SH
     facts.add_row("Extrait", record.extract_name)
     facts.add_row("Empreinte de l'extrait (SHA-256)", record.extract_sha256 or "—")
     facts.add_row("Mois de référence", french.month(record.mois_reference))
+    if record.dropped_columns is not None:  # names only: no value of the extract is shown
+        facts.add_row("Colonnes hors contrat ignorées", ", ".join(record.dropped_columns) or "aucune")
     facts.add_row("Empreinte des paramètres", record.parameters_fingerprint or "—")
     facts.add_row("Foyers dans l'extrait", french.count(record.households_total))
     facts.add_row("Foyers du territoire", french.count(record.households_in_territory))

@@ -18,7 +18,13 @@ from typing import Literal
 
 import polars as pl
 
-from detection.contract import COLUMNS_BY_NAME, CSV_FALSE_VALUES, CSV_TRUE_VALUES, Column
+from detection.contract import (
+    COLUMNS_BY_NAME,
+    CSV_FALSE_VALUES,
+    CSV_TRUE_VALUES,
+    Column,
+    contract_name_of,
+)
 from detection.errors import DetectionError
 
 FileFormat = Literal["parquet", "csv"]
@@ -154,13 +160,16 @@ def _open_csv(path: Path, head: bytes) -> SourceFile:
     separator = ";" if header_line.count(";") > header_line.count(",") else ","
     fields = next(csv.reader([header_line], delimiter=separator), [])
     names = tuple(name.strip() or f"(colonne sans nom n°{i + 1})" for i, name in enumerate(fields))
-    if not set(names) & set(COLUMNS_BY_NAME) and "\t" in header_line:
+    # A header whose names are the contract's written otherwise (`ID_FOYER`) is a header: the
+    # validation tells how to rename them.
+    header = any(name in COLUMNS_BY_NAME or contract_name_of(name) for name in names)
+    if not header and "\t" in header_line:
         raise ExtractUnreadable(
             "separateur_invalide",
             "les colonnes sont séparées par des tabulations : enregistrez le fichier en CSV "
             "séparé par des virgules ou des points-virgules",
         )
-    if not set(names) & set(COLUMNS_BY_NAME):
+    if not header:
         # Without a header line the first row is data: its cells must never be quoted as column names.
         raise ExtractUnreadable(
             "entete_absente",

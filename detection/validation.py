@@ -26,6 +26,8 @@ from detection.contract import (
     HOUSEHOLD_COLUMNS,
     ID_FOYER_PATTERN,
     Column,
+    contract_name_of,
+    normalised_name,
 )
 from detection.errors import DetectionError
 from detection.reading import Conversion, ExtractUnreadable, SourceFile, convert, is_text, open_extract
@@ -222,12 +224,6 @@ def _conversion(source: SourceFile, column: Column) -> Conversion | None:
     return None if dtype is None else convert(column, dtype, trim=source.file_format == "csv")
 
 
-def normalised_name(name: str) -> str:
-    """A column name without case, accents, spaces or separators (`E-mail` and `email` are the same)."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    return "".join(ch for ch in plain if ch.isalnum())
-
-
 _IDENTIFIER_NAMES = frozenset(normalised_name(n) for n in DIRECT_IDENTIFIER_NAMES)
 # Words of a column name that betray a direct identifier wherever they stand (`nom_complet`,
 # `Nom Prénom`, `TelPortable`): a failed pseudonymisation upstream would otherwise pass, the column
@@ -380,22 +376,58 @@ def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
     plan = _Plan(source, reference, stage=_typed_columns(source, conversions), conversions=conversions)
     raw = source.raw_schema
     plan.dropped = tuple(name for name in raw if name not in COLUMNS_BY_NAME)
+    misnamed = {name: target for name in raw if (target := contract_name_of(name))}
+    _misnamed_problems(plan, misnamed)
     for name in raw:
-        if _identifying(name, is_text(raw[name])):
+        if name not in misnamed and _identifying(name, is_text(raw[name])):
             plan.column_problem(
                 name,
                 "identifiant_direct",
                 "nom de colonne d'identifiant direct : retirez cette colonne de l'extrait "
                 "(les coordonnées vont dans l'annuaire des contacts, jamais dans l'extrait)",
             )
+    # A required column present under another spelling is told once, by its renaming.
+    renamed = set(misnamed.values()) - set(raw)
     for column in HOUSEHOLD_COLUMNS:
-        _column_checks(plan, column)
+        if column.name not in renamed:
+            _column_checks(plan, column)
     for name in plan.dropped:
         if is_text(raw[name]):
             plan.stage[name] = pl.col(name).cast(pl.String)
             _shape_checks(plan, name, pl.col(name))
     _consistency_checks(plan)
     return plan
+
+
+# Beyond this many misspelt contract columns, the report says it once for the whole header.
+_MISNAMED_LISTED = 3
+
+
+def _misnamed_problems(plan: _Plan, misnamed: dict[str, str]) -> None:
+    """Refuse the columns that name a contract column otherwise: dropped as extra columns, their values
+    would silently give way to the column's default (recorded objections lost)."""
+    only_case = all(name.lower() == target for name, target in misnamed.items())
+    how = "que par les majuscules" if only_case else "que par les majuscules, les espaces ou les séparateurs"
+    if len(misnamed) > _MISNAMED_LISTED:
+        name, target = next(iter(misnamed.items()))
+        plan.problems.append(
+            Problem(
+                "",
+                "colonnes_mal_nommees",
+                f"{len(misnamed)} noms de colonnes ne diffèrent de ceux du contrat {how} (par exemple "
+                f"`{name}` au lieu de `{target}`) : renommez-les exactement comme le contrat"
+                + (", en minuscules" if only_case else ""),
+                0,
+                (),
+            )
+        )
+        return
+    for name, target in misnamed.items():
+        if target in plan.source.raw_schema:
+            message = f"même nom que la colonne `{target}`, écrit autrement : gardez-en une seule, `{target}`"
+        else:
+            message = f"le nom ne diffère de `{target}` {how} : renommez `{name}` en `{target}`"
+        plan.column_problem(name, "colonne_mal_nommee", message)
 
 
 def _column_checks(plan: _Plan, column: Column) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from detection.contract import (
@@ -28,6 +29,9 @@ from detection.contract import (
 from detection.errors import DetectionError
 
 FileFormat = Literal["parquet", "csv"]
+
+# How many offending row numbers a problem names.
+FIRST_ROWS = 5
 
 PARQUET_MAGIC = b"PAR1"
 _CHUNK = 1 << 20
@@ -63,6 +67,9 @@ class SourceFile:
     raw_schema: dict[str, pl.DataType]
     separator: str = ","
     csv_names: tuple[str, ...] = field(default=())
+    # CSV records with fewer fields than the header (polars would read their missing cells as empty):
+    # how many, and the first row numbers.
+    short_rows: tuple[int, tuple[int, ...]] = (0, ())
 
     @property
     def content_hash(self) -> str:
@@ -133,7 +140,7 @@ def open_extract(path: Path) -> SourceFile:
             "« PAR1 » absente en tête) : exportez de nouveau l'extrait en Parquet, ou renommez-le "
             "en .csv s'il s'agit d'un fichier CSV",
         )
-    return _open_csv(path, head)
+    return _open_csv(path, head, tail)
 
 
 def _open_parquet(path: Path, tail: bytes) -> SourceFile:
@@ -151,13 +158,23 @@ def _open_parquet(path: Path, tail: bytes) -> SourceFile:
     return SourceFile(path, "parquet", _HASHING.submit(_sha256, path), dict(schema))
 
 
-def _open_csv(path: Path, head: bytes) -> SourceFile:
-    # The hash comes with the UTF-8 check, which must pass before the file is read further.
-    digest: Future[str] = Future()
-    digest.set_result(_check_utf8_and_hash(path))
+def _open_csv(path: Path, head: bytes, tail: bytes) -> SourceFile:
     text = head.decode("utf-8-sig", errors="ignore")
     header_line = text.splitlines()[0] if text.splitlines() else ""
     separator = ";" if header_line.count(";") > header_line.count(",") else ","
+    # The hash comes with the UTF-8 check, which must pass before the file is read further, and with
+    # the count of each record's fields.
+    fields_count = _FieldCount(ord(separator))
+    digest: Future[str] = Future()
+    digest.set_result(_check_utf8_and_hash(path, fields_count))
+    if not tail.endswith(b"\n"):
+        # The export or the copy stopped before the end: the last row would pass as a whole household.
+        raise ExtractUnreadable(
+            "fichier_tronque",
+            "fichier tronqué : la dernière ligne est incomplète (le fichier ne se termine pas par un "
+            "saut de ligne) : copiez ou exportez de nouveau l'extrait en entier",
+            first_rows=(fields_count.records,) if fields_count.records else (),
+        )
     fields = next(csv.reader([header_line], delimiter=separator), [])
     names = tuple(name.strip() or f"(colonne sans nom n°{i + 1})" for i, name in enumerate(fields))
     # A header whose names are the contract's written otherwise (`ID_FOYER`) is a header: the
@@ -186,18 +203,99 @@ def _open_csv(path: Path, head: bytes) -> SourceFile:
             )
         seen.add(name)
     return SourceFile(
-        path, "csv", digest, dict.fromkeys(names, pl.String()), separator=separator, csv_names=names
+        path,
+        "csv",
+        digest,
+        dict.fromkeys(names, pl.String()),
+        separator=separator,
+        csv_names=names,
+        short_rows=(fields_count.short, tuple(fields_count.first_short)),
     )
 
 
-def _check_utf8_and_hash(path: Path) -> str:
-    """One pass over the bytes: the sha256, and the line of the first byte that is not UTF-8."""
+_QUOTE, _NEWLINE, _RETURN = ord('"'), ord("\n"), ord("\r")
+
+
+@dataclass
+class _FieldCount:
+    """The records of a CSV file with fewer fields than its header, counted as its bytes go by.
+
+    polars reads the missing cells of a short record as empty (an objection then reads as false), so
+    the records are counted here: the separators and line ends outside quotes, with numpy on each
+    chunk (a chunk without quotes, the usual case, skips the quote parity). Records are numbered as
+    the validation numbers rows: the header is 0, a blank line keeps its number.
+    """
+
+    separator: int
+    header_fields: int | None = None
+    inside_quotes: bool = False
+    separators: int = 0  # separators seen so far in the record being read
+    length: int = 0  # bytes seen so far in the record being read
+    last_byte: int = 0
+    records: int = 0  # records ended so far, the header included
+    short: int = 0
+    first_short: list[int] = field(default_factory=list)
+
+    def feed(self, chunk: bytes) -> None:
+        """Count the records that end in `chunk` (the next bytes of the file)."""
+        data = np.frombuffer(chunk, dtype=np.uint8)
+        quotes = data == _QUOTE
+        ends_mask, separators_mask = data == _NEWLINE, data == self.separator
+        if self.inside_quotes or quotes.any():
+            outside = (np.cumsum(quotes, dtype=np.int64) + self.inside_quotes) % 2 == 0
+            self.inside_quotes = not outside[-1]
+            ends_mask &= outside
+            separators_mask &= outside
+        ends = np.flatnonzero(ends_mask)
+        if not len(ends):
+            self.separators += int(np.count_nonzero(separators_mask))
+            self.length += len(data)
+            self.last_byte = int(data[-1])
+            return
+        last_end = int(ends[-1])
+        ended = self.separators + int(np.count_nonzero(separators_mask[: last_end + 1]))
+        # As many separators as the header's in every record ended here: none is short (one with
+        # more fields fails the reading of the file as a whole). Otherwise each record is counted.
+        if self.header_fields is None or ended != (self.header_fields - 1) * len(ends):
+            self._count_records(data, ends, np.flatnonzero(separators_mask))
+        self.records += len(ends)
+        self.separators = int(np.count_nonzero(separators_mask[last_end + 1 :]))
+        self.length = len(data) - last_end - 1
+        self.last_byte = int(data[-1])
+
+    def _count_records(self, data: np.ndarray, ends: np.ndarray, separators: np.ndarray) -> None:
+        """Note the short records among those ending at `ends` (separators at `separators`)."""
+        per_record = np.diff(np.searchsorted(separators, ends), prepend=0)
+        per_record[0] += self.separators
+        if self.header_fields is None:
+            self.header_fields = int(per_record[0]) + 1
+        for i in np.flatnonzero(per_record + 1 < self.header_fields):
+            number = self.records + int(i)
+            if number and not self._blank(data, ends, int(i)):
+                self.short += 1
+                if len(self.first_short) < FIRST_ROWS:
+                    self.first_short.append(number)
+
+    def _blank(self, data: np.ndarray, ends: np.ndarray, i: int) -> bool:
+        """Whether the record ending at `ends[i]` is empty (or a lone carriage return): skipped."""
+        start = int(ends[i - 1]) + 1 if i else 0
+        length = int(ends[i]) - start + (0 if i else self.length)
+        if length == 0:
+            return True
+        before = int(data[ends[i] - 1]) if ends[i] else self.last_byte
+        return length == 1 and before == _RETURN
+
+
+def _check_utf8_and_hash(path: Path, fields_count: _FieldCount) -> str:
+    """One pass over the bytes: the sha256, the line of the first byte that is not UTF-8, and the
+    records' fields (`fields_count`)."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     lines_before = 0
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
+            fields_count.feed(chunk)
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:

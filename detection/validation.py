@@ -30,10 +30,17 @@ from detection.contract import (
     normalised_name,
 )
 from detection.errors import DetectionError
-from detection.reading import Conversion, ExtractUnreadable, SourceFile, convert, is_text, open_extract
+from detection.reading import (
+    FIRST_ROWS,
+    Conversion,
+    ExtractUnreadable,
+    SourceFile,
+    convert,
+    is_text,
+    open_extract,
+)
 from detection.reference import CommuneReference, load_reference
 
-FIRST_ROWS = 5
 _ROW = "__ligne"
 
 # Shapes of direct identifiers, searched inside text cells (bounded by anything but a letter or digit).
@@ -376,6 +383,18 @@ def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
     plan = _Plan(source, reference, stage=_typed_columns(source, conversions), conversions=conversions)
     raw = source.raw_schema
     plan.dropped = tuple(name for name in raw if name not in COLUMNS_BY_NAME)
+    short, first_short = source.short_rows
+    if short:
+        plan.problems.append(
+            Problem(
+                "",
+                "champs_manquants",
+                "lignes avec moins de champs que l'en-tête (cellules de fin de ligne manquantes, lues "
+                "sinon comme vides) : exportez de nouveau l'extrait",
+                short,
+                first_short,
+            )
+        )
     misnamed = {name: target for name in raw if (target := contract_name_of(name))}
     _misnamed_problems(plan, misnamed)
     for name in raw:

@@ -40,6 +40,7 @@ from detection.reading import (
     open_extract,
 )
 from detection.reference import CommuneReference, load_reference
+from privacy.canonical import caf_day
 
 _ROW = "__ligne"
 
@@ -76,6 +77,7 @@ _KIND_LABELS = {
 }
 # A phone number read as a number is at least 1e8 (a NIR 1e12): no amount, age or count is that large.
 _IMPLAUSIBLE_NUMBER = 1e8
+_EARLIEST_DATE = dt.date(1900, 1, 1)
 _PAID = {"montant_ppa": "percoit_ppa", "montant_rsa": "percoit_rsa", "montant_al": "percoit_al"}
 
 
@@ -509,7 +511,20 @@ def _column_checks(plan: _Plan, column: Column) -> None:
             "un tableur efface parfois le zéro initial : 04088 devient 4088)"
         )
         suspects.append(plan.check(name, "commune_inconnue", message, ~known))
+    if column.kind == "date":
+        # `%d/%m/%Y` reads `01/06/25` as year 25: no Caf file holds a date that old.
+        message = (
+            f"dates antérieures à {_EARLIEST_DATE.year} (année sur 2 chiffres ?) : écrivez l'année sur "
+            "4 chiffres (AAAA-MM-JJ ou JJ/MM/AAAA)"
+        )
+        early = pl.lit(_EARLIEST_DATE)
+        screen = raw < early if raw is not None and isinstance(dtype, pl.Date) else None
+        plan.check(name, "date_trop_ancienne", message, value < early, screen=screen)
     if name == "mois_reference":
+        # A month not begun yet would hold back every real month after it (the older ones are set aside).
+        current = caf_day(_now()).replace(day=1)
+        message = f"mois de référence postérieur au mois en cours ({current:%Y-%m}) : vérifiez l'année"
+        plan.check(name, "mois_reference_futur", message, value > current, guard=value.max() > current)
         message = "dates qui ne sont pas le premier jour d'un mois"
         # A file has one reference month: its single value is checked, the rows only when it has several.
         single = (value.min() == value.max()) & (value.min().dt.day() == 1)
@@ -607,7 +622,8 @@ def screen_extract(
     except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException):
         return ScreenedExtract(validated=_validated(plan, rejected))
     too_many = max_rows is not None and rows > max_rows
-    if not isinstance(month, dt.date) or month.day != 1 or too_many or proven != set(plan.screens):
+    future = isinstance(month, dt.date) and month > caf_day(_now())
+    if not isinstance(month, dt.date) or month.day != 1 or future or too_many or proven != set(plan.screens):
         return ScreenedExtract(validated=_validated(plan, rejected, proven))
     return ScreenedExtract(pending=_Pending(plan, rejected, month, rows, proven))
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
 from detection.imports import ImportRecord, record_import
 from detection.validation import ExtractRejected, UnknownContractColumn, validate_extract
+from privacy.canonical import caf_day
 from tests.detection.conftest import MOIS, WriteExtract, to_text, valid_frame
 from uptake.db import make_engine, transaction, upgrade
 
@@ -179,6 +180,45 @@ CASES = [
         "mois_reference",
         "mois_reference_multiples",
         first_rows=(3,),
+    ),
+    # `%d/%m/%Y` alone would read a two-digit year as year 24, and the month as one of year 24.
+    Case(
+        "annee_sur_deux_chiffres",
+        _as_text(_set("date_evenement", 1, "14/01/24")),
+        "date_evenement",
+        "date_trop_ancienne",
+        "csv",
+        (2,),
+    ),
+    Case(
+        "mois_annee_sur_deux_chiffres",
+        _as_text(lambda f: f.with_columns(mois_reference=pl.lit("01/03/24"))),
+        "mois_reference",
+        "date_trop_ancienne",
+        "csv",
+        (1, 2, 3, 4, 5),
+    ),
+    Case(
+        "date_avant_1900",
+        _set("date_evenement", 1, dt.date(1899, 12, 31)),
+        "date_evenement",
+        "date_trop_ancienne",
+        first_rows=(2,),
+    ),
+    Case(
+        "mois_futur",
+        lambda f: f.with_columns(mois_reference=pl.lit(dt.date(2099, 1, 1))),
+        "mois_reference",
+        "mois_reference_futur",
+        first_rows=(1, 2, 3, 4, 5),
+    ),
+    Case(
+        "mois_futur_csv",
+        _as_text(lambda f: f.with_columns(mois_reference=pl.lit(dt.date(2099, 1, 1)))),
+        "mois_reference",
+        "mois_reference_futur",
+        "csv",
+        (1, 2, 3, 4, 5),
     ),
     Case(
         "nir_colonne_libre",
@@ -512,3 +552,10 @@ def test_fractional_numbers_in_an_integer_column_are_unreadable(extract_file: Wr
     assert [(p.column, p.code, p.first_rows) for p in caught.value.problems] == [
         ("nb_enfants", "valeur_illisible", (3,))
     ]
+
+
+def test_the_current_month_at_the_caf_is_accepted(extract_file: WriteExtract) -> None:
+    current = caf_day(dt.datetime.now(dt.UTC)).replace(day=1)
+    frame = valid_frame().with_columns(mois_reference=pl.lit(current))
+
+    assert validate_extract(extract_file(frame)).mois_reference == current

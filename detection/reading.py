@@ -352,7 +352,8 @@ class Conversion:
         return holds & bad
 
 
-_INTEGER_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+# The integer types a Parquet column can have.
+INTEGER_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 _INT32_SAFE_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16)
 _FLOAT_TYPES = (pl.Float32, pl.Float64)
 _TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum)
@@ -415,14 +416,14 @@ def _parse_date(cleaned: pl.Expr) -> pl.Expr:
 
 def _typed_conversion(column: Column, source: pl.DataType, raw: pl.Expr) -> Conversion | None:
     match column.kind:
-        case "int" if isinstance(source, _INTEGER_TYPES):
+        case "int" if isinstance(source, INTEGER_TYPES):
             fits = isinstance(source, _INT32_SAFE_TYPES)
             return Conversion(raw, lambda c: c.cast(pl.Int32, strict=False), can_fail=not fits)
         case "int" if isinstance(source, _FLOAT_TYPES):
             # pandas stores an integer column with missing values as floats: whole numbers are read.
             return Conversion(raw, lambda c: pl.when(c == c.round(0)).then(c).cast(pl.Int32, strict=False))
-        case "float" if isinstance(source, _INTEGER_TYPES + _FLOAT_TYPES):
-            integer = isinstance(source, _INTEGER_TYPES)  # always finite, unlike a NaN or an infinity
+        case "float" if isinstance(source, INTEGER_TYPES + _FLOAT_TYPES):
+            integer = isinstance(source, INTEGER_TYPES)  # always finite, unlike a NaN or an infinity
             return Conversion(raw, lambda c: c.cast(pl.Float64), floating=True, can_fail=not integer)
         case "bool" if isinstance(source, pl.Boolean):
             return Conversion(raw, lambda c: c, can_fail=False)

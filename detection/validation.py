@@ -32,6 +32,7 @@ from detection.contract import (
 from detection.errors import DetectionError
 from detection.reading import (
     FIRST_ROWS,
+    INTEGER_TYPES,
     Conversion,
     ExtractUnreadable,
     SourceFile,
@@ -242,8 +243,12 @@ _IDENTIFIER_WORDS = frozenset(
     {
         "nom", "noms", "prenom", "prenoms", "nir", "matricule", "telephone", "tel", "email", "mail",
         "courriel", "adresse", "iban", "rib", "civilite", "naissance", "mobile", "portable", "secu",
+        "numalloc", "numallocataire",
     }
 )  # fmt: skip
+# A number word with an allocataire word names the Caf's file number (`num_allocataire`, `NumAlloc`).
+_NUMBER_WORDS = frozenset({"num", "numero", "no"})
+_HOLDER_WORDS = frozenset({"alloc", "allocataire"})
 
 
 def _name_words(name: str) -> set[str]:
@@ -262,16 +267,20 @@ _QUALIFIER_WORDS = frozenset(
 )  # fmt: skip
 
 
-def _identifying(name: str, text: bool) -> bool:
-    """Whether a column name betrays a direct identifier: whole, or, for a text column outside the
-    contract (only text holds a name or a number), by one of its words unless another word makes it
-    a fact about the identifier."""
+def _identifying(name: str, dtype: pl.DataType) -> bool:
+    """Whether a column name betrays a direct identifier: whole, or, for a column outside the contract,
+    by one of its words unless another word makes it a fact about the identifier. Whatever the
+    column's type (a phone or NIR stored as a number, a birth date as a date), but a boolean: it only
+    says whether something exists."""
     if normalised_name(name) in _IDENTIFIER_NAMES:
         return True
-    if name in COLUMNS_BY_NAME or not text:
+    if name in COLUMNS_BY_NAME or isinstance(dtype, pl.Boolean):
         return False
     words = _name_words(name)
-    return not _IDENTIFIER_WORDS.isdisjoint(words) and _QUALIFIER_WORDS.isdisjoint(words)
+    if not _QUALIFIER_WORDS.isdisjoint(words):
+        return False
+    file_number = not _NUMBER_WORDS.isdisjoint(words) and not _HOLDER_WORDS.isdisjoint(words)
+    return file_number or not _IDENTIFIER_WORDS.isdisjoint(words)
 
 
 @dataclass(frozen=True)
@@ -400,7 +409,7 @@ def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
     misnamed = {name: target for name in raw if (target := contract_name_of(name))}
     _misnamed_problems(plan, misnamed)
     for name in raw:
-        if name not in misnamed and _identifying(name, is_text(raw[name])):
+        if name not in misnamed and _identifying(name, raw[name]):
             plan.column_problem(
                 name,
                 "identifiant_direct",
@@ -416,6 +425,9 @@ def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
         if is_text(raw[name]):
             plan.stage[name] = pl.col(name).cast(pl.String)
             _shape_checks(plan, name, pl.col(name))
+        elif isinstance(raw[name], INTEGER_TYPES):
+            plan.stage[name] = pl.col(name)
+            _number_shape_checks(plan, name)
     _consistency_checks(plan)
     return plan
 
@@ -541,6 +553,23 @@ def _column_checks(plan: _Plan, column: Column) -> None:
 def _shape_checks(plan: _Plan, name: str, text: pl.Expr, *, deferred: bool = False) -> None:
     for code, (pattern, message) in IDENTIFIER_SHAPES.items():
         plan.check(name, code, message, text.str.contains(pattern), deferred=deferred)
+
+
+# The integers a phone number or a NIR becomes once stored as a number (the leading 0 of a phone
+# number lost; +33 kept as 33): no count or amount of a household reaches them.
+_NUMBER_SHAPES: dict[str, tuple[tuple[int, int], ...]] = {
+    "valeurs_nir": ((10**12, 3 * 10**12 - 1), (10**14, 3 * 10**14 - 1)),
+    "valeurs_telephone": ((10**8, 10**9 - 1), (331 * 10**8, 34 * 10**9 - 1)),
+}
+
+
+def _number_shape_checks(plan: _Plan, name: str) -> None:
+    """The identifier shapes in an integer column outside the contract (never its values quoted)."""
+    for code, ranges in _NUMBER_SHAPES.items():
+        bad = pl.any_horizontal([pl.col(name).is_between(low, high) for low, high in ranges])
+        # A Parquet column's statistics tell most files free of them without reading the rows.
+        screen = bad if plan.source.file_format == "parquet" else None
+        plan.check(name, code, IDENTIFIER_SHAPES[code][1], bad, screen=screen)
 
 
 def _consistency_checks(plan: _Plan) -> None:

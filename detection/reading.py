@@ -176,7 +176,9 @@ def _open_csv(path: Path, head: bytes, tail: bytes) -> SourceFile:
             first_rows=(fields_count.records,) if fields_count.records else (),
         )
     fields = next(csv.reader([header_line], delimiter=separator), [])
-    names = tuple(name.strip() or f"(colonne sans nom n°{i + 1})" for i, name in enumerate(fields))
+    # An unnamed column (often from a separator at the end of every line) gets a placeholder name
+    # without any word of an identifier's name.
+    names = tuple(name.strip() or unnamed_column(i + 1) for i, name in enumerate(fields))
     # A header whose names are the contract's written otherwise (`ID_FOYER`) is a header: the
     # validation tells how to rename them.
     header = any(name in COLUMNS_BY_NAME or contract_name_of(name) for name in names)
@@ -284,6 +286,11 @@ class _FieldCount:
             return True
         before = int(data[ends[i] - 1]) if ends[i] else self.last_byte
         return length == 1 and before == _RETURN
+
+
+def unnamed_column(position: int) -> str:
+    """The name given to the CSV column at `position` (from 1) whose header cell is empty."""
+    return f"(colonne n°{position} sans en-tête)"
 
 
 def _check_utf8_and_hash(path: Path, fields_count: _FieldCount) -> str:

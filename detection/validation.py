@@ -39,6 +39,7 @@ from detection.reading import (
     convert,
     is_text,
     open_extract,
+    unnamed_column,
 )
 from detection.reference import CommuneReference, load_reference
 from privacy.canonical import caf_day
@@ -394,6 +395,9 @@ def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
     plan = _Plan(source, reference, stage=_typed_columns(source, conversions), conversions=conversions)
     raw = source.raw_schema
     plan.dropped = tuple(name for name in raw if name not in COLUMNS_BY_NAME)
+    unnamed = (
+        {unnamed_column(i) for i, name in enumerate(raw, start=1)} if source.file_format == "csv" else set()
+    )
     short, first_short = source.short_rows
     if short:
         plan.problems.append(
@@ -428,6 +432,14 @@ def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
         elif isinstance(raw[name], INTEGER_TYPES):
             plan.stage[name] = pl.col(name)
             _number_shape_checks(plan, name)
+        if name in unnamed:
+            # Dropped when empty (a separator ending every line); a value there may be a shifted row.
+            plan.check(
+                name,
+                "valeur_sans_entete",
+                "valeurs sous une colonne sans nom dans l'en-tête : nommez la colonne, ou videz ses cellules",
+                pl.col(name).str.strip_chars() != "",
+            )
     _consistency_checks(plan)
     return plan
 

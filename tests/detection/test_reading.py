@@ -299,3 +299,29 @@ def test_a_short_row_past_the_first_megabytes_of_a_csv_is_found_with_its_number(
     problems = [(p.code, p.rows, p.first_rows) for p in _rejection(path).problems if not p.column]
 
     assert problems == [("champs_manquants", 1, (9001,))]
+
+
+@pytest.mark.parametrize("shape", ["csv", "csv_fr"])
+def test_a_separator_ending_every_line_is_an_empty_unnamed_column_dropped(tmp_path: Path, shape: str) -> None:
+    separator = ";" if shape == "csv_fr" else ","
+    lines = _csv_lines(shape)
+    path = tmp_path / "separateur_final.csv"
+    path.write_text("".join(line + separator + "\n" for line in lines), encoding="utf-8")
+
+    extract = validate_extract(path)
+
+    assert extract.rows == 5
+    assert extract.dropped_columns == ("(colonne n°32 sans en-tête)",)
+
+
+def test_values_under_an_unnamed_column_are_refused_with_their_rows(tmp_path: Path) -> None:
+    lines = _csv_lines()
+    cells = ["", "", "", "x", " "]
+    path = tmp_path / "sans_entete.csv"
+    path.write_text(
+        lines[0] + ",\n" + "".join(f"{line},{cell}\n" for line, cell in zip(lines[1:], cells, strict=True))
+    )
+
+    problems = [(p.column, p.code, p.first_rows) for p in _rejection(path).problems]
+
+    assert problems == [("(colonne n°32 sans en-tête)", "valeur_sans_entete", (4,))]

@@ -23,12 +23,17 @@ from detection.contract import (
     COLUMNS_BY_NAME,
     CSV_FALSE_VALUES,
     CSV_TRUE_VALUES,
+    RAW_IDENTIFIER,
     Column,
     contract_name_of,
 )
 from detection.errors import DetectionError
+from privacy.directory import CONTACT_COLUMNS
 
 FileFormat = Literal["parquet", "csv"]
+
+# Header names of the files that may be handed over in place of an extract.
+_KNOWN_NAMES = frozenset({*COLUMNS_BY_NAME, RAW_IDENTIFIER, *CONTACT_COLUMNS})
 
 # How many offending row numbers a problem names.
 FIRST_ROWS = 5
@@ -179,9 +184,10 @@ def _open_csv(path: Path, head: bytes, tail: bytes) -> SourceFile:
     # An unnamed column (often from a separator at the end of every line) gets a placeholder name
     # without any word of an identifier's name.
     names = tuple(name.strip() or unnamed_column(i + 1) for i, name in enumerate(fields))
-    # A header whose names are the contract's written otherwise (`ID_FOYER`) is a header: the
-    # validation tells how to rename them.
-    header = any(name in COLUMNS_BY_NAME or contract_name_of(name) for name in names)
+    # A header whose names are the contract's written otherwise (`ID_FOYER`) is a header (the
+    # validation tells how to rename them), and so is a raw extract's or a contact directory's (the
+    # validation names the file's kind).
+    header = any(name in _KNOWN_NAMES or contract_name_of(name) for name in names)
     if not header and "\t" in header_line:
         raise ExtractUnreadable(
             "separateur_invalide",

@@ -25,6 +25,7 @@ from detection.contract import (
     DIRECT_IDENTIFIER_NAMES,
     HOUSEHOLD_COLUMNS,
     ID_FOYER_PATTERN,
+    RAW_IDENTIFIER,
     Column,
     contract_name_of,
     normalised_name,
@@ -43,6 +44,7 @@ from detection.reading import (
 )
 from detection.reference import CommuneReference, load_reference
 from privacy.canonical import caf_day
+from privacy.directory import PSEUDONYM_COLUMN, REQUIRED_FIELDS
 
 _ROW = "__ligne"
 
@@ -410,10 +412,30 @@ def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
                 first_short,
             )
         )
+    wrong_file = _wrong_file(source)
+    if wrong_file is not None:
+        # Another kind of file: every column would be a problem, and none the one to fix.
+        plan.problems.append(wrong_file)
+        return plan
     misnamed = {name: target for name in raw if (target := contract_name_of(name))}
     _misnamed_problems(plan, misnamed)
+    # A raw extract is told how to pseudonymise it, not that `id_foyer` is missing nor to drop `matricule`.
+    explained = set()
+    if RAW_IDENTIFIER in raw and "id_foyer" not in raw:
+        explained = {RAW_IDENTIFIER, "id_foyer"}
+        plan.problems.append(
+            Problem(
+                "",
+                "extrait_brut",
+                f"extrait brut : il porte `{RAW_IDENTIFIER}` à la place de `id_foyer` ; pseudonymisez-le "
+                f"d'abord (`uptake pseudonymise {source.path.name} --out extrait.parquet`), puis validez "
+                "l'extrait pseudonymisé",
+                0,
+                (),
+            )
+        )
     for name in raw:
-        if name not in misnamed and _identifying(name, raw[name]):
+        if name not in misnamed and name not in explained and _identifying(name, raw[name]):
             plan.column_problem(
                 name,
                 "identifiant_direct",
@@ -423,7 +445,7 @@ def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
     # A required column present under another spelling is told once, by its renaming.
     renamed = set(misnamed.values()) - set(raw)
     for column in HOUSEHOLD_COLUMNS:
-        if column.name not in renamed:
+        if column.name not in renamed | explained:
             _column_checks(plan, column)
     for name in plan.dropped:
         if is_text(raw[name]):
@@ -442,6 +464,25 @@ def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
             )
     _consistency_checks(plan)
     return plan
+
+
+def _wrong_file(source: SourceFile) -> Problem | None:
+    """The problem of a contact directory handed over as an extract (its names and numbers, none of
+    the extract's columns but the pseudonym), or None."""
+    names = set(source.raw_schema)
+    if not set(REQUIRED_FIELDS) <= names or names & set(COLUMNS_BY_NAME) - {PSEUDONYM_COLUMN}:
+        return None
+    how = "importez-le avec `uptake contacts import`"
+    if PSEUDONYM_COLUMN not in names:
+        how = f"pseudonymisez-le avec l'extrait brut (`uptake pseudonymise … --contacts`), puis {how}"
+    return Problem(
+        "",
+        "annuaire_des_contacts",
+        "c'est l'annuaire des contacts (noms et coordonnées, sans les colonnes de l'extrait des "
+        f"foyers), pas un extrait : {how}",
+        0,
+        (),
+    )
 
 
 # Beyond this many misspelt contract columns, the report says it once for the whole header.

@@ -85,3 +85,53 @@ def test_a_required_column_written_otherwise_is_not_also_said_absent(extract_fil
     problems = _problems(extract_file(frame))
 
     assert [(column, code) for column, code, _ in problems] == [("Code_Commune", "colonne_mal_nommee")]
+
+
+@pytest.mark.parametrize("shape", ["parquet", "csv"])
+def test_a_raw_extract_is_told_to_be_pseudonymised_first(extract_file: WriteExtract, shape: str) -> None:
+    frame = valid_frame().rename({"id_foyer": "matricule"})
+    path = extract_file(frame, shape, name=f"brut.{'parquet' if shape == 'parquet' else 'csv'}")
+
+    [(column, code, message)] = _problems(path)
+
+    assert (column, code) == ("", "extrait_brut")
+    assert f"`uptake pseudonymise {path.name} --out extrait.parquet`" in message
+
+
+def _directory(pseudonym: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            pseudonym: ["foyer_000000000001", "foyer_000000000002"],
+            "civilite": ["Mme", "M."],
+            "nom": ["FICTIVE", "EXEMPLE"],
+            "prenom": ["Jeanne", "Paul"],
+            "telephone": ["0612345678", ""],
+            "email": ["", "paul@example.org"],
+            "adresse": ["1 rue de l'Essai", ""],
+            "code_postal": ["04000", "04100"],
+            "ville": ["Digne-les-Bains", "Manosque"],
+        }
+    )
+
+
+@pytest.mark.parametrize("shape", ["parquet", "csv"])
+@pytest.mark.parametrize("pseudonym", ["id_foyer", "matricule"])
+def test_a_contact_directory_is_told_to_be_imported_as_such(
+    tmp_path: Path, shape: str, pseudonym: str
+) -> None:
+    path = tmp_path / f"contacts.{shape}"
+    frame = _directory(pseudonym)
+    if shape == "parquet":
+        frame.write_parquet(path)
+    else:
+        frame.write_csv(path)
+
+    with pytest.raises(ExtractRejected) as caught:
+        validate_extract(path)
+
+    assert [(p.column, p.code) for p in caught.value.problems] == [("", "annuaire_des_contacts")]
+    report = caught.value.report()
+    assert "c'est l'annuaire des contacts" in report
+    assert "`uptake contacts import`" in report
+    assert ("uptake pseudonymise" in report) == (pseudonym == "matricule")
+    assert "FICTIVE" not in report and "0612345678" not in report

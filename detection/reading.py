@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import re
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,6 +40,14 @@ _KNOWN_NAMES = frozenset({*COLUMNS_BY_NAME, RAW_IDENTIFIER, *CONTACT_COLUMNS})
 FIRST_ROWS = 5
 
 PARQUET_MAGIC = b"PAR1"
+# The signatures of the archives an extract may come in (a mail attachment, a transfer).
+_ARCHIVES = {
+    b"PK\x03\x04": "zip",
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"7z\xbc\xaf\x27\x1c": "7z",
+}
 _CHUNK = 1 << 20
 _SAMPLE = 1 << 16
 # Control bytes other than tab, newline and carriage return: text exports never contain them.
@@ -131,6 +140,13 @@ def open_extract(path: Path) -> SourceFile:
         raise ExtractUnreadable("fichier_vide", "le fichier est vide : exportez de nouveau l'extrait")
     if head.startswith(PARQUET_MAGIC):
         return _open_parquet(path, tail)
+    archive = next((kind for magic, kind in _ARCHIVES.items() if head.startswith(magic)), None)
+    if archive is not None:
+        raise ExtractUnreadable(
+            "fichier_compresse",
+            f"le fichier est une archive compressée ({archive}) : décompressez-le et donnez le fichier "
+            "Parquet ou CSV qu'il contient",
+        )
     if len(head.translate(None, delete=_BINARY_BYTES)) != len(head):
         raise ExtractUnreadable(
             "format_inconnu",
@@ -158,6 +174,16 @@ def _open_parquet(path: Path, tail: bytes) -> SourceFile:
         raise unreadable
     try:
         schema = pl.read_parquet_schema(path)
+    except pl.exceptions.DuplicateError as exc:
+        # The message names the column (a name, never a value of the file).
+        named = re.search(r"'(.*)' has more than one occurrence", str(exc))
+        name = named.group(1) if named else ""
+        which = f"la colonne `{name}`" if name else "une colonne"
+        raise ExtractUnreadable(
+            "colonne_dupliquee",
+            f"{which} apparaît plusieurs fois dans le fichier : gardez-en une seule",
+            column=name,
+        ) from None
     except (pl.exceptions.PolarsError, OSError, ValueError, pl.exceptions.PanicException):
         raise unreadable from None
     return SourceFile(path, "parquet", _HASHING.submit(_sha256, path), dict(schema))
@@ -435,6 +461,9 @@ def _typed_conversion(column: Column, source: pl.DataType, raw: pl.Expr) -> Conv
         case "int" if isinstance(source, _FLOAT_TYPES):
             # pandas stores an integer column with missing values as floats: whole numbers are read.
             return Conversion(raw, lambda c: pl.when(c == c.round(0)).then(c).cast(pl.Int32, strict=False))
+        case "float" if isinstance(source, pl.Decimal):
+            # Some database exports type amounts as decimals: every one reads as a finite float.
+            return Conversion(raw, lambda c: c.cast(pl.Float64), floating=True, can_fail=False)
         case "float" if isinstance(source, INTEGER_TYPES + _FLOAT_TYPES):
             integer = isinstance(source, INTEGER_TYPES)  # always finite, unlike a NaN or an infinity
             return Conversion(raw, lambda c: c.cast(pl.Float64), floating=True, can_fail=not integer)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import random
 import tempfile
+import zipfile
+from io import BytesIO
 from pathlib import Path
 
 import polars as pl
@@ -325,3 +328,51 @@ def test_values_under_an_unnamed_column_are_refused_with_their_rows(tmp_path: Pa
     problems = [(p.column, p.code, p.first_rows) for p in _rejection(path).problems]
 
     assert problems == [("(colonne n°32 sans en-tête)", "valeur_sans_entete", (4,))]
+
+
+def test_a_parquet_file_with_a_duplicated_column_names_it(tmp_path: Path) -> None:
+    # polars refuses to write one: the second name is rewritten in the file's bytes (same length).
+    frame = valid_frame().with_columns(pl.col("loyer").alias("loyex"))
+    path = tmp_path / "double.parquet"
+    buffer = BytesIO()
+    frame.write_parquet(buffer)
+    path.write_bytes(buffer.getvalue().replace(b"loyex", b"loyer"))
+
+    rejected = _rejection(path)
+
+    assert [(p.column, p.code) for p in rejected.problems] == [("loyer", "colonne_dupliquee")]
+    assert "la colonne `loyer` apparaît plusieurs fois" in rejected.report()
+
+
+def test_decimal_amounts_of_a_parquet_file_are_read_as_numbers(extract_file: WriteExtract) -> None:
+    frame = valid_frame().with_columns(pl.col("loyer", "montant_ppa").cast(pl.Decimal(12, 2)))
+
+    scanned = validate_extract(extract_file(frame)).scan(["loyer", "montant_ppa"]).collect()
+
+    assert scanned.equals(valid_frame().select("loyer", "montant_ppa"))
+
+
+def test_a_negative_decimal_amount_is_out_of_bounds(extract_file: WriteExtract) -> None:
+    frame = valid_frame().with_columns(
+        pl.Series("autres_ressources", [0, -5, 120, 980, 0], pl.Decimal(12, 2))
+    )
+
+    problem = _rejection(extract_file(frame)).problems[0]
+
+    assert (problem.column, problem.code, problem.first_rows) == ("autres_ressources", "hors_bornes", (2,))
+
+
+@pytest.mark.parametrize(("suffix", "compress"), [(".zip", "zip"), (".csv.gz", "gzip")])
+def test_a_compressed_extract_is_told_to_be_decompressed(tmp_path: Path, suffix: str, compress: str) -> None:
+    text = to_text(valid_frame(), french=False).write_csv().encode()
+    path = tmp_path / f"extrait{suffix}"
+    if compress == "zip":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("extrait.csv", text)
+    else:
+        path.write_bytes(gzip.compress(text))
+
+    rejected = _rejection(path)
+
+    assert [p.code for p in rejected.problems] == ["fichier_compresse"]
+    assert "décompressez-le" in rejected.report()

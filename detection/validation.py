@@ -397,9 +397,7 @@ def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
     plan = _Plan(source, reference, stage=_typed_columns(source, conversions), conversions=conversions)
     raw = source.raw_schema
     plan.dropped = tuple(name for name in raw if name not in COLUMNS_BY_NAME)
-    unnamed = (
-        {unnamed_column(i) for i, name in enumerate(raw, start=1)} if source.file_format == "csv" else set()
-    )
+    unnamed = {name for i, name in enumerate(raw, start=1) if name == unnamed_column(i)}
     short, first_short = source.short_rows
     if short:
         plan.problems.append(

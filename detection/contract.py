@@ -6,6 +6,7 @@ validator, the synthetic generator and the rule checker all read it, none repeat
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -95,6 +96,24 @@ HOUSEHOLD_COLUMNS: tuple[Column, ...] = (
 )
 
 COLUMNS_BY_NAME: dict[str, Column] = {c.name: c for c in HOUSEHOLD_COLUMNS}
+
+
+def normalised_name(name: str) -> str:
+    """A column name without case, accents, spaces or separators (`E-mail` and `email` are the same)."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return "".join(ch for ch in plain if ch.isalnum())
+
+
+_NORMALISED_NAMES = {normalised_name(c.name): c.name for c in HOUSEHOLD_COLUMNS}
+
+
+def contract_name_of(name: str) -> str | None:
+    """The contract column that a file column outside the contract names otherwise (`Opposition_Contact`,
+    `opposition-contact `), or None: such a column would be dropped and its default used instead."""
+    if name in COLUMNS_BY_NAME:
+        return None
+    return _NORMALISED_NAMES.get(normalised_name(name))
+
 
 # Polars schema of a loaded, validated extract (every contract column, defaults filled).
 HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {c.name: c.dtype for c in HOUSEHOLD_COLUMNS}

@@ -10,20 +10,44 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import re
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
-from detection.contract import COLUMNS_BY_NAME, CSV_FALSE_VALUES, CSV_TRUE_VALUES, Column
+from detection.contract import (
+    COLUMNS_BY_NAME,
+    CSV_FALSE_VALUES,
+    CSV_TRUE_VALUES,
+    RAW_IDENTIFIER,
+    Column,
+    contract_name_of,
+)
 from detection.errors import DetectionError
+from privacy.directory import CONTACT_COLUMNS
 
 FileFormat = Literal["parquet", "csv"]
 
+# Header names of the files that may be handed over in place of an extract.
+_KNOWN_NAMES = frozenset({*COLUMNS_BY_NAME, RAW_IDENTIFIER, *CONTACT_COLUMNS})
+
+# How many offending row numbers a problem names.
+FIRST_ROWS = 5
+
 PARQUET_MAGIC = b"PAR1"
+# The signatures of the archives an extract may come in (a mail attachment, a transfer).
+_ARCHIVES = {
+    b"PK\x03\x04": "zip",
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"7z\xbc\xaf\x27\x1c": "7z",
+}
 _CHUNK = 1 << 20
 _SAMPLE = 1 << 16
 # Control bytes other than tab, newline and carriage return: text exports never contain them.
@@ -57,6 +81,9 @@ class SourceFile:
     raw_schema: dict[str, pl.DataType]
     separator: str = ","
     csv_names: tuple[str, ...] = field(default=())
+    # CSV records with fewer fields than the header (polars would read their missing cells as empty):
+    # how many, and the first row numbers.
+    short_rows: tuple[int, tuple[int, ...]] = (0, ())
 
     @property
     def content_hash(self) -> str:
@@ -113,6 +140,13 @@ def open_extract(path: Path) -> SourceFile:
         raise ExtractUnreadable("fichier_vide", "le fichier est vide : exportez de nouveau l'extrait")
     if head.startswith(PARQUET_MAGIC):
         return _open_parquet(path, tail)
+    archive = next((kind for magic, kind in _ARCHIVES.items() if head.startswith(magic)), None)
+    if archive is not None:
+        raise ExtractUnreadable(
+            "fichier_compresse",
+            f"le fichier est une archive compressée ({archive}) : décompressez-le et donnez le fichier "
+            "Parquet ou CSV qu'il contient",
+        )
     if len(head.translate(None, delete=_BINARY_BYTES)) != len(head):
         raise ExtractUnreadable(
             "format_inconnu",
@@ -127,7 +161,7 @@ def open_extract(path: Path) -> SourceFile:
             "« PAR1 » absente en tête) : exportez de nouveau l'extrait en Parquet, ou renommez-le "
             "en .csv s'il s'agit d'un fichier CSV",
         )
-    return _open_csv(path, head)
+    return _open_csv(path, head, tail)
 
 
 def _open_parquet(path: Path, tail: bytes) -> SourceFile:
@@ -140,27 +174,53 @@ def _open_parquet(path: Path, tail: bytes) -> SourceFile:
         raise unreadable
     try:
         schema = pl.read_parquet_schema(path)
+    except pl.exceptions.DuplicateError as exc:
+        # The message names the column (a name, never a value of the file).
+        named = re.search(r"'(.*)' has more than one occurrence", str(exc))
+        name = named.group(1) if named else ""
+        which = f"la colonne `{name}`" if name else "une colonne"
+        raise ExtractUnreadable(
+            "colonne_dupliquee",
+            f"{which} apparaît plusieurs fois dans le fichier : gardez-en une seule",
+            column=name,
+        ) from None
     except (pl.exceptions.PolarsError, OSError, ValueError, pl.exceptions.PanicException):
         raise unreadable from None
     return SourceFile(path, "parquet", _HASHING.submit(_sha256, path), dict(schema))
 
 
-def _open_csv(path: Path, head: bytes) -> SourceFile:
-    # The hash comes with the UTF-8 check, which must pass before the file is read further.
-    digest: Future[str] = Future()
-    digest.set_result(_check_utf8_and_hash(path))
+def _open_csv(path: Path, head: bytes, tail: bytes) -> SourceFile:
     text = head.decode("utf-8-sig", errors="ignore")
     header_line = text.splitlines()[0] if text.splitlines() else ""
     separator = ";" if header_line.count(";") > header_line.count(",") else ","
+    # The hash comes with the UTF-8 check, which must pass before the file is read further, and with
+    # the count of each record's fields.
+    fields_count = _FieldCount(ord(separator))
+    digest: Future[str] = Future()
+    digest.set_result(_check_utf8_and_hash(path, fields_count))
+    if not tail.endswith(b"\n"):
+        # The export or the copy stopped before the end: the last row would pass as a whole household.
+        raise ExtractUnreadable(
+            "fichier_tronque",
+            "fichier tronqué : la dernière ligne est incomplète (le fichier ne se termine pas par un "
+            "saut de ligne) : copiez ou exportez de nouveau l'extrait en entier",
+            first_rows=(fields_count.records,) if fields_count.records else (),
+        )
     fields = next(csv.reader([header_line], delimiter=separator), [])
-    names = tuple(name.strip() or f"(colonne sans nom n°{i + 1})" for i, name in enumerate(fields))
-    if not set(names) & set(COLUMNS_BY_NAME) and "\t" in header_line:
+    # An unnamed column (often from a separator at the end of every line) gets a placeholder name
+    # without any word of an identifier's name.
+    names = tuple(name.strip() or unnamed_column(i + 1) for i, name in enumerate(fields))
+    # A header whose names are the contract's written otherwise (`ID_FOYER`) is a header (the
+    # validation tells how to rename them), and so is a raw extract's or a contact directory's (the
+    # validation names the file's kind).
+    header = any(name in _KNOWN_NAMES or contract_name_of(name) for name in names)
+    if not header and "\t" in header_line:
         raise ExtractUnreadable(
             "separateur_invalide",
             "les colonnes sont séparées par des tabulations : enregistrez le fichier en CSV "
             "séparé par des virgules ou des points-virgules",
         )
-    if not set(names) & set(COLUMNS_BY_NAME):
+    if not header:
         # Without a header line the first row is data: its cells must never be quoted as column names.
         raise ExtractUnreadable(
             "entete_absente",
@@ -177,18 +237,104 @@ def _open_csv(path: Path, head: bytes) -> SourceFile:
             )
         seen.add(name)
     return SourceFile(
-        path, "csv", digest, dict.fromkeys(names, pl.String()), separator=separator, csv_names=names
+        path,
+        "csv",
+        digest,
+        dict.fromkeys(names, pl.String()),
+        separator=separator,
+        csv_names=names,
+        short_rows=(fields_count.short, tuple(fields_count.first_short)),
     )
 
 
-def _check_utf8_and_hash(path: Path) -> str:
-    """One pass over the bytes: the sha256, and the line of the first byte that is not UTF-8."""
+_QUOTE, _NEWLINE, _RETURN = ord('"'), ord("\n"), ord("\r")
+
+
+@dataclass
+class _FieldCount:
+    """The records of a CSV file with fewer fields than its header, counted as its bytes go by.
+
+    polars reads the missing cells of a short record as empty (an objection then reads as false), so
+    the records are counted here: the separators and line ends outside quotes, with numpy on each
+    chunk (a chunk without quotes, the usual case, skips the quote parity). Records are numbered as
+    the validation numbers rows: the header is 0, a blank line keeps its number.
+    """
+
+    separator: int
+    header_fields: int | None = None
+    inside_quotes: bool = False
+    separators: int = 0  # separators seen so far in the record being read
+    length: int = 0  # bytes seen so far in the record being read
+    last_byte: int = 0
+    records: int = 0  # records ended so far, the header included
+    short: int = 0
+    first_short: list[int] = field(default_factory=list)
+
+    def feed(self, chunk: bytes) -> None:
+        """Count the records that end in `chunk` (the next bytes of the file)."""
+        data = np.frombuffer(chunk, dtype=np.uint8)
+        quotes = data == _QUOTE
+        ends_mask, separators_mask = data == _NEWLINE, data == self.separator
+        if self.inside_quotes or quotes.any():
+            outside = (np.cumsum(quotes, dtype=np.int64) + self.inside_quotes) % 2 == 0
+            self.inside_quotes = not outside[-1]
+            ends_mask &= outside
+            separators_mask &= outside
+        ends = np.flatnonzero(ends_mask)
+        if not len(ends):
+            self.separators += int(np.count_nonzero(separators_mask))
+            self.length += len(data)
+            self.last_byte = int(data[-1])
+            return
+        last_end = int(ends[-1])
+        ended = self.separators + int(np.count_nonzero(separators_mask[: last_end + 1]))
+        # As many separators as the header's in every record ended here: none is short (one with
+        # more fields fails the reading of the file as a whole). Otherwise each record is counted.
+        if self.header_fields is None or ended != (self.header_fields - 1) * len(ends):
+            self._count_records(data, ends, np.flatnonzero(separators_mask))
+        self.records += len(ends)
+        self.separators = int(np.count_nonzero(separators_mask[last_end + 1 :]))
+        self.length = len(data) - last_end - 1
+        self.last_byte = int(data[-1])
+
+    def _count_records(self, data: np.ndarray, ends: np.ndarray, separators: np.ndarray) -> None:
+        """Note the short records among those ending at `ends` (separators at `separators`)."""
+        per_record = np.diff(np.searchsorted(separators, ends), prepend=0)
+        per_record[0] += self.separators
+        if self.header_fields is None:
+            self.header_fields = int(per_record[0]) + 1
+        for i in np.flatnonzero(per_record + 1 < self.header_fields):
+            number = self.records + int(i)
+            if number and not self._blank(data, ends, int(i)):
+                self.short += 1
+                if len(self.first_short) < FIRST_ROWS:
+                    self.first_short.append(number)
+
+    def _blank(self, data: np.ndarray, ends: np.ndarray, i: int) -> bool:
+        """Whether the record ending at `ends[i]` is empty (or a lone carriage return): skipped."""
+        start = int(ends[i - 1]) + 1 if i else 0
+        length = int(ends[i]) - start + (0 if i else self.length)
+        if length == 0:
+            return True
+        before = int(data[ends[i] - 1]) if ends[i] else self.last_byte
+        return length == 1 and before == _RETURN
+
+
+def unnamed_column(position: int) -> str:
+    """The name given to the CSV column at `position` (from 1) whose header cell is empty."""
+    return f"(colonne n°{position} sans en-tête)"
+
+
+def _check_utf8_and_hash(path: Path, fields_count: _FieldCount) -> str:
+    """One pass over the bytes: the sha256, the line of the first byte that is not UTF-8, and the
+    records' fields (`fields_count`)."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     lines_before = 0
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
+            fields_count.feed(chunk)
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
@@ -245,7 +391,8 @@ class Conversion:
         return holds & bad
 
 
-_INTEGER_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+# The integer types a Parquet column can have.
+INTEGER_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 _INT32_SAFE_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16)
 _FLOAT_TYPES = (pl.Float32, pl.Float64)
 _TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum)
@@ -308,14 +455,17 @@ def _parse_date(cleaned: pl.Expr) -> pl.Expr:
 
 def _typed_conversion(column: Column, source: pl.DataType, raw: pl.Expr) -> Conversion | None:
     match column.kind:
-        case "int" if isinstance(source, _INTEGER_TYPES):
+        case "int" if isinstance(source, INTEGER_TYPES):
             fits = isinstance(source, _INT32_SAFE_TYPES)
             return Conversion(raw, lambda c: c.cast(pl.Int32, strict=False), can_fail=not fits)
         case "int" if isinstance(source, _FLOAT_TYPES):
             # pandas stores an integer column with missing values as floats: whole numbers are read.
             return Conversion(raw, lambda c: pl.when(c == c.round(0)).then(c).cast(pl.Int32, strict=False))
-        case "float" if isinstance(source, _INTEGER_TYPES + _FLOAT_TYPES):
-            integer = isinstance(source, _INTEGER_TYPES)  # always finite, unlike a NaN or an infinity
+        case "float" if isinstance(source, pl.Decimal):
+            # Some database exports type amounts as decimals: every one reads as a finite float.
+            return Conversion(raw, lambda c: c.cast(pl.Float64), floating=True, can_fail=False)
+        case "float" if isinstance(source, INTEGER_TYPES + _FLOAT_TYPES):
+            integer = isinstance(source, INTEGER_TYPES)  # always finite, unlike a NaN or an infinity
             return Conversion(raw, lambda c: c.cast(pl.Float64), floating=True, can_fail=not integer)
         case "bool" if isinstance(source, pl.Boolean):
             return Conversion(raw, lambda c: c, can_fail=False)

@@ -25,13 +25,27 @@ from detection.contract import (
     DIRECT_IDENTIFIER_NAMES,
     HOUSEHOLD_COLUMNS,
     ID_FOYER_PATTERN,
+    RAW_IDENTIFIER,
     Column,
+    contract_name_of,
+    normalised_name,
 )
 from detection.errors import DetectionError
-from detection.reading import Conversion, ExtractUnreadable, SourceFile, convert, is_text, open_extract
+from detection.reading import (
+    FIRST_ROWS,
+    INTEGER_TYPES,
+    Conversion,
+    ExtractUnreadable,
+    SourceFile,
+    convert,
+    is_text,
+    open_extract,
+    unnamed_column,
+)
 from detection.reference import CommuneReference, load_reference
+from privacy.canonical import caf_day
+from privacy.directory import PSEUDONYM_COLUMN, REQUIRED_FIELDS
 
-FIRST_ROWS = 5
 _ROW = "__ligne"
 
 # Shapes of direct identifiers, searched inside text cells (bounded by anything but a letter or digit).
@@ -67,6 +81,7 @@ _KIND_LABELS = {
 }
 # A phone number read as a number is at least 1e8 (a NIR 1e12): no amount, age or count is that large.
 _IMPLAUSIBLE_NUMBER = 1e8
+_EARLIEST_DATE = dt.date(1900, 1, 1)
 _PAID = {"montant_ppa": "percoit_ppa", "montant_rsa": "percoit_rsa", "montant_al": "percoit_al"}
 
 
@@ -222,12 +237,6 @@ def _conversion(source: SourceFile, column: Column) -> Conversion | None:
     return None if dtype is None else convert(column, dtype, trim=source.file_format == "csv")
 
 
-def normalised_name(name: str) -> str:
-    """A column name without case, accents, spaces or separators (`E-mail` and `email` are the same)."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    return "".join(ch for ch in plain if ch.isalnum())
-
-
 _IDENTIFIER_NAMES = frozenset(normalised_name(n) for n in DIRECT_IDENTIFIER_NAMES)
 # Words of a column name that betray a direct identifier wherever they stand (`nom_complet`,
 # `Nom Prénom`, `TelPortable`): a failed pseudonymisation upstream would otherwise pass, the column
@@ -237,8 +246,12 @@ _IDENTIFIER_WORDS = frozenset(
     {
         "nom", "noms", "prenom", "prenoms", "nir", "matricule", "telephone", "tel", "email", "mail",
         "courriel", "adresse", "iban", "rib", "civilite", "naissance", "mobile", "portable", "secu",
+        "numalloc", "numallocataire",
     }
 )  # fmt: skip
+# A number word with an allocataire word names the Caf's file number (`num_allocataire`, `NumAlloc`).
+_NUMBER_WORDS = frozenset({"num", "numero", "no"})
+_HOLDER_WORDS = frozenset({"alloc", "allocataire"})
 
 
 def _name_words(name: str) -> set[str]:
@@ -257,16 +270,20 @@ _QUALIFIER_WORDS = frozenset(
 )  # fmt: skip
 
 
-def _identifying(name: str, text: bool) -> bool:
-    """Whether a column name betrays a direct identifier: whole, or, for a text column outside the
-    contract (only text holds a name or a number), by one of its words unless another word makes it
-    a fact about the identifier."""
+def _identifying(name: str, dtype: pl.DataType) -> bool:
+    """Whether a column name betrays a direct identifier: whole, or, for a column outside the contract,
+    by one of its words unless another word makes it a fact about the identifier. Whatever the
+    column's type (a phone or NIR stored as a number, a birth date as a date), but a boolean: it only
+    says whether something exists."""
     if normalised_name(name) in _IDENTIFIER_NAMES:
         return True
-    if name in COLUMNS_BY_NAME or not text:
+    if name in COLUMNS_BY_NAME or isinstance(dtype, pl.Boolean):
         return False
     words = _name_words(name)
-    return not _IDENTIFIER_WORDS.isdisjoint(words) and _QUALIFIER_WORDS.isdisjoint(words)
+    if not _QUALIFIER_WORDS.isdisjoint(words):
+        return False
+    file_number = not _NUMBER_WORDS.isdisjoint(words) and not _HOLDER_WORDS.isdisjoint(words)
+    return file_number or not _IDENTIFIER_WORDS.isdisjoint(words)
 
 
 @dataclass(frozen=True)
@@ -380,22 +397,121 @@ def _plan(source: SourceFile, reference: CommuneReference) -> _Plan:
     plan = _Plan(source, reference, stage=_typed_columns(source, conversions), conversions=conversions)
     raw = source.raw_schema
     plan.dropped = tuple(name for name in raw if name not in COLUMNS_BY_NAME)
+    unnamed = {name for i, name in enumerate(raw, start=1) if name == unnamed_column(i)}
+    short, first_short = source.short_rows
+    if short:
+        plan.problems.append(
+            Problem(
+                "",
+                "champs_manquants",
+                "lignes avec moins de champs que l'en-tête (cellules de fin de ligne manquantes, lues "
+                "sinon comme vides) : exportez de nouveau l'extrait",
+                short,
+                first_short,
+            )
+        )
+    wrong_file = _wrong_file(source)
+    if wrong_file is not None:
+        # Another kind of file: every column would be a problem, and none the one to fix.
+        plan.problems.append(wrong_file)
+        return plan
+    misnamed = {name: target for name in raw if (target := contract_name_of(name))}
+    _misnamed_problems(plan, misnamed)
+    # A raw extract is told how to pseudonymise it, not that `id_foyer` is missing nor to drop `matricule`.
+    explained = set()
+    if RAW_IDENTIFIER in raw and "id_foyer" not in raw:
+        explained = {RAW_IDENTIFIER, "id_foyer"}
+        plan.problems.append(
+            Problem(
+                "",
+                "extrait_brut",
+                f"extrait brut : il porte `{RAW_IDENTIFIER}` à la place de `id_foyer` ; pseudonymisez-le "
+                f"d'abord (`uptake pseudonymise {source.path.name} --out extrait.parquet`), puis validez "
+                "l'extrait pseudonymisé",
+                0,
+                (),
+            )
+        )
     for name in raw:
-        if _identifying(name, is_text(raw[name])):
+        if name not in misnamed and name not in explained and _identifying(name, raw[name]):
             plan.column_problem(
                 name,
                 "identifiant_direct",
                 "nom de colonne d'identifiant direct : retirez cette colonne de l'extrait "
                 "(les coordonnées vont dans l'annuaire des contacts, jamais dans l'extrait)",
             )
+    # A required column present under another spelling is told once, by its renaming.
+    renamed = set(misnamed.values()) - set(raw)
     for column in HOUSEHOLD_COLUMNS:
-        _column_checks(plan, column)
+        if column.name not in renamed | explained:
+            _column_checks(plan, column)
     for name in plan.dropped:
         if is_text(raw[name]):
             plan.stage[name] = pl.col(name).cast(pl.String)
             _shape_checks(plan, name, pl.col(name))
+        elif isinstance(raw[name], INTEGER_TYPES):
+            plan.stage[name] = pl.col(name)
+            _number_shape_checks(plan, name)
+        if name in unnamed:
+            # Dropped when empty (a separator ending every line); a value there may be a shifted row.
+            plan.check(
+                name,
+                "valeur_sans_entete",
+                "valeurs sous une colonne sans nom dans l'en-tête : nommez la colonne, ou videz ses cellules",
+                pl.col(name).str.strip_chars() != "",
+            )
     _consistency_checks(plan)
     return plan
+
+
+def _wrong_file(source: SourceFile) -> Problem | None:
+    """The problem of a contact directory handed over as an extract (its names and numbers, none of
+    the extract's columns but the pseudonym), or None."""
+    names = set(source.raw_schema)
+    if not set(REQUIRED_FIELDS) <= names or names & set(COLUMNS_BY_NAME) - {PSEUDONYM_COLUMN}:
+        return None
+    how = "importez-le avec `uptake contacts import`"
+    if PSEUDONYM_COLUMN not in names:
+        how = f"pseudonymisez-le avec l'extrait brut (`uptake pseudonymise … --contacts`), puis {how}"
+    return Problem(
+        "",
+        "annuaire_des_contacts",
+        "c'est l'annuaire des contacts (noms et coordonnées, sans les colonnes de l'extrait des "
+        f"foyers), pas un extrait : {how}",
+        0,
+        (),
+    )
+
+
+# Beyond this many misspelt contract columns, the report says it once for the whole header.
+_MISNAMED_LISTED = 3
+
+
+def _misnamed_problems(plan: _Plan, misnamed: dict[str, str]) -> None:
+    """Refuse the columns that name a contract column otherwise: dropped as extra columns, their values
+    would silently give way to the column's default (recorded objections lost)."""
+    only_case = all(name.lower() == target for name, target in misnamed.items())
+    how = "que par les majuscules" if only_case else "que par les majuscules, les espaces ou les séparateurs"
+    if len(misnamed) > _MISNAMED_LISTED:
+        name, target = next(iter(misnamed.items()))
+        plan.problems.append(
+            Problem(
+                "",
+                "colonnes_mal_nommees",
+                f"{len(misnamed)} noms de colonnes ne diffèrent de ceux du contrat {how} (par exemple "
+                f"`{name}` au lieu de `{target}`) : renommez-les exactement comme le contrat"
+                + (", en minuscules" if only_case else ""),
+                0,
+                (),
+            )
+        )
+        return
+    for name, target in misnamed.items():
+        if target in plan.source.raw_schema:
+            message = f"même nom que la colonne `{target}`, écrit autrement : gardez-en une seule, `{target}`"
+        else:
+            message = f"le nom ne diffère de `{target}` {how} : renommez `{name}` en `{target}`"
+        plan.column_problem(name, "colonne_mal_nommee", message)
 
 
 def _column_checks(plan: _Plan, column: Column) -> None:
@@ -458,7 +574,20 @@ def _column_checks(plan: _Plan, column: Column) -> None:
             "un tableur efface parfois le zéro initial : 04088 devient 4088)"
         )
         suspects.append(plan.check(name, "commune_inconnue", message, ~known))
+    if column.kind == "date":
+        # `%d/%m/%Y` reads `01/06/25` as year 25: no Caf file holds a date that old.
+        message = (
+            f"dates antérieures à {_EARLIEST_DATE.year} (année sur 2 chiffres ?) : écrivez l'année sur "
+            "4 chiffres (AAAA-MM-JJ ou JJ/MM/AAAA)"
+        )
+        early = pl.lit(_EARLIEST_DATE)
+        screen = raw < early if raw is not None and isinstance(dtype, pl.Date) else None
+        plan.check(name, "date_trop_ancienne", message, value < early, screen=screen)
     if name == "mois_reference":
+        # A month not begun yet would hold back every real month after it (the older ones are set aside).
+        current = caf_day(_now()).replace(day=1)
+        message = f"mois de référence postérieur au mois en cours ({current:%Y-%m}) : vérifiez l'année"
+        plan.check(name, "mois_reference_futur", message, value > current, guard=value.max() > current)
         message = "dates qui ne sont pas le premier jour d'un mois"
         # A file has one reference month: its single value is checked, the rows only when it has several.
         single = (value.min() == value.max()) & (value.min().dt.day() == 1)
@@ -475,6 +604,23 @@ def _column_checks(plan: _Plan, column: Column) -> None:
 def _shape_checks(plan: _Plan, name: str, text: pl.Expr, *, deferred: bool = False) -> None:
     for code, (pattern, message) in IDENTIFIER_SHAPES.items():
         plan.check(name, code, message, text.str.contains(pattern), deferred=deferred)
+
+
+# The integers a phone number or a NIR becomes once stored as a number (the leading 0 of a phone
+# number lost; +33 kept as 33): no count or amount of a household reaches them.
+_NUMBER_SHAPES: dict[str, tuple[tuple[int, int], ...]] = {
+    "valeurs_nir": ((10**12, 3 * 10**12 - 1), (10**14, 3 * 10**14 - 1)),
+    "valeurs_telephone": ((10**8, 10**9 - 1), (331 * 10**8, 34 * 10**9 - 1)),
+}
+
+
+def _number_shape_checks(plan: _Plan, name: str) -> None:
+    """The identifier shapes in an integer column outside the contract (never its values quoted)."""
+    for code, ranges in _NUMBER_SHAPES.items():
+        bad = pl.any_horizontal([pl.col(name).is_between(low, high) for low, high in ranges])
+        # A Parquet column's statistics tell most files free of them without reading the rows.
+        screen = bad if plan.source.file_format == "parquet" else None
+        plan.check(name, code, IDENTIFIER_SHAPES[code][1], bad, screen=screen)
 
 
 def _consistency_checks(plan: _Plan) -> None:
@@ -556,7 +702,8 @@ def screen_extract(
     except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException):
         return ScreenedExtract(validated=_validated(plan, rejected))
     too_many = max_rows is not None and rows > max_rows
-    if not isinstance(month, dt.date) or month.day != 1 or too_many or proven != set(plan.screens):
+    future = isinstance(month, dt.date) and month > caf_day(_now())
+    if not isinstance(month, dt.date) or month.day != 1 or future or too_many or proven != set(plan.screens):
         return ScreenedExtract(validated=_validated(plan, rejected, proven))
     return ScreenedExtract(pending=_Pending(plan, rejected, month, rows, proven))
 

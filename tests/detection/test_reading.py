@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import random
 import tempfile
+import zipfile
+from io import BytesIO
 from pathlib import Path
 
 import polars as pl
@@ -227,3 +230,149 @@ def test_any_damaged_file_gets_a_verdict_never_an_unexpected_error(
         except ExtractRejected as rejected:
             assert rejected.problems
             assert all(p.code and p.message for p in rejected.problems)
+
+
+def _csv_lines(shape: str = "csv") -> list[str]:
+    french = shape == "csv_fr"
+    return to_text(valid_frame(), french=french).write_csv(separator=";" if french else ",").splitlines()
+
+
+@pytest.mark.parametrize("shape", ["csv", "csv_fr"])
+def test_csv_rows_with_fewer_fields_than_the_header_are_refused_with_their_numbers(
+    tmp_path: Path, shape: str
+) -> None:
+    lines = _csv_lines(shape)
+    separator = ";" if shape == "csv_fr" else ","
+    # Rows 2 and 4 lose their last field (`opposition_contact`): read as empty, it would become false.
+    for row in (2, 4):
+        lines[row] = lines[row].rsplit(separator, 1)[0]
+    path = tmp_path / "courtes.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    problems = [(p.code, p.rows, p.first_rows) for p in _rejection(path).problems if not p.column]
+
+    assert problems == [("champs_manquants", 2, (2, 4))]
+
+
+def test_short_rows_are_counted_past_quoted_separators_and_line_breaks(tmp_path: Path) -> None:
+    frame = to_text(valid_frame(), french=False).with_columns(
+        pl.Series("remarque", ['a "b", c', "ligne\nsuivante, fin", "x", "y", "z"])
+    )
+    lines = frame.write_csv().split("\n")
+    path = tmp_path / "guillemets.csv"
+    # The quoted break makes row 2 two physical lines; row 3 then loses its `remarque`.
+    lines[4] = lines[4].rsplit(",", 1)[0]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+    problems = [(p.code, p.first_rows) for p in _rejection(path).problems if not p.column]
+
+    assert problems == [("champs_manquants", (3,))]
+
+
+def test_a_csv_with_an_empty_last_field_is_not_short(tmp_path: Path) -> None:
+    frame = to_text(valid_frame(), french=False).with_columns(pl.lit(None, pl.String).alias("remarque"))
+    path = tmp_path / "vide_en_fin.csv"
+    frame.write_csv(path)
+
+    assert validate_extract(path).rows == 5
+
+
+@pytest.mark.parametrize("cut", [1, 40])
+def test_a_csv_cut_before_its_last_line_end_is_refused_as_truncated(tmp_path: Path, cut: int) -> None:
+    text = "\n".join(_csv_lines()) + "\n"
+    path = tmp_path / "tronque.csv"
+    path.write_text(text[:-cut], encoding="utf-8")
+
+    rejected = _rejection(path)
+
+    assert [(p.code, p.first_rows) for p in rejected.problems] == [("fichier_tronque", (5,))]
+    assert "fichier tronqué : la dernière ligne est incomplète" in rejected.report()
+
+
+def test_a_short_row_past_the_first_megabytes_of_a_csv_is_found_with_its_number(tmp_path: Path) -> None:
+    frame = pl.concat([to_text(valid_frame(), french=False)] * 2400)
+    ids = pl.format("foyer_{}", pl.int_range(pl.len()).cast(pl.String).str.zfill(12))
+    lines = frame.with_columns(ids.alias("id_foyer")).write_csv().splitlines()
+    lines[9000] = lines[9000].rsplit(",", 1)[0]
+    lines.insert(3000, "")  # a blank line keeps its number: the short row becomes row 9001
+    path = tmp_path / "grand.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 1 << 20  # past the first chunk read
+
+    problems = [(p.code, p.rows, p.first_rows) for p in _rejection(path).problems if not p.column]
+
+    assert problems == [("champs_manquants", 1, (9001,))]
+
+
+@pytest.mark.parametrize("shape", ["csv", "csv_fr"])
+def test_a_separator_ending_every_line_is_an_empty_unnamed_column_dropped(tmp_path: Path, shape: str) -> None:
+    separator = ";" if shape == "csv_fr" else ","
+    lines = _csv_lines(shape)
+    path = tmp_path / "separateur_final.csv"
+    path.write_text("".join(line + separator + "\n" for line in lines), encoding="utf-8")
+
+    extract = validate_extract(path)
+
+    assert extract.rows == 5
+    assert extract.dropped_columns == ("(colonne n°32 sans en-tête)",)
+
+
+def test_values_under_an_unnamed_column_are_refused_with_their_rows(tmp_path: Path) -> None:
+    lines = _csv_lines()
+    cells = ["", "", "", "x", " "]
+    path = tmp_path / "sans_entete.csv"
+    path.write_text(
+        lines[0] + ",\n" + "".join(f"{line},{cell}\n" for line, cell in zip(lines[1:], cells, strict=True))
+    )
+
+    problems = [(p.column, p.code, p.first_rows) for p in _rejection(path).problems]
+
+    assert problems == [("(colonne n°32 sans en-tête)", "valeur_sans_entete", (4,))]
+
+
+def test_a_parquet_file_with_a_duplicated_column_names_it(tmp_path: Path) -> None:
+    # polars refuses to write one: the second name is rewritten in the file's bytes (same length).
+    frame = valid_frame().with_columns(pl.col("loyer").alias("loyex"))
+    path = tmp_path / "double.parquet"
+    buffer = BytesIO()
+    frame.write_parquet(buffer)
+    path.write_bytes(buffer.getvalue().replace(b"loyex", b"loyer"))
+
+    rejected = _rejection(path)
+
+    assert [(p.column, p.code) for p in rejected.problems] == [("loyer", "colonne_dupliquee")]
+    assert "la colonne `loyer` apparaît plusieurs fois" in rejected.report()
+
+
+def test_decimal_amounts_of_a_parquet_file_are_read_as_numbers(extract_file: WriteExtract) -> None:
+    frame = valid_frame().with_columns(pl.col("loyer", "montant_ppa").cast(pl.Decimal(12, 2)))
+
+    scanned = validate_extract(extract_file(frame)).scan(["loyer", "montant_ppa"]).collect()
+
+    assert scanned.equals(valid_frame().select("loyer", "montant_ppa"))
+
+
+def test_a_negative_decimal_amount_is_out_of_bounds(extract_file: WriteExtract) -> None:
+    frame = valid_frame().with_columns(
+        pl.Series("autres_ressources", [0, -5, 120, 980, 0], pl.Decimal(12, 2))
+    )
+
+    problem = _rejection(extract_file(frame)).problems[0]
+
+    assert (problem.column, problem.code, problem.first_rows) == ("autres_ressources", "hors_bornes", (2,))
+
+
+@pytest.mark.parametrize(("suffix", "compress"), [(".zip", "zip"), (".csv.gz", "gzip")])
+def test_a_compressed_extract_is_told_to_be_decompressed(tmp_path: Path, suffix: str, compress: str) -> None:
+    text = to_text(valid_frame(), french=False).write_csv().encode()
+    path = tmp_path / f"extrait{suffix}"
+    if compress == "zip":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("extrait.csv", text)
+    else:
+        path.write_bytes(gzip.compress(text))
+
+    rejected = _rejection(path)
+
+    assert [p.code for p in rejected.problems] == ["fichier_compresse"]
+    assert "décompressez-le" in rejected.report()

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
 from detection.imports import ImportRecord, record_import
 from detection.validation import ExtractRejected, UnknownContractColumn, validate_extract
+from privacy.canonical import caf_day
 from tests.detection.conftest import MOIS, WriteExtract, to_text, valid_frame
 from uptake.db import make_engine, transaction, upgrade
 
@@ -37,6 +38,14 @@ def _with_extra(name: str, value: str, row: int = 1) -> Callable[[pl.DataFrame],
         return frame.with_columns(pl.Series(name, values))
 
     return mutate
+
+
+def _with_typed_extra(name: str, values: pl.Series) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    return lambda frame: frame.with_columns(values.alias(name))
+
+
+_PHONES = pl.Series([612345678, 0, 0, 0, 0], dtype=pl.Int64)
+_NIRS = pl.Series([0, 184057645108946, 0, 0, 0], dtype=pl.Int64)
 
 
 def _as_text(mutate: Callable[[pl.DataFrame], pl.DataFrame]) -> Callable[[pl.DataFrame], pl.DataFrame]:
@@ -70,6 +79,56 @@ CASES = [
     ),
     Case("nom_prenom", _with_extra("Nom Prénom", "inconnu"), "Nom Prénom", "identifiant_direct"),
     Case("tel_portable", _with_extra("TelPortable", "inconnu"), "TelPortable", "identifiant_direct"),
+    # A phone number, NIR or birth date stored as a number or a date is as identifying as in text.
+    Case(
+        "tel_portable_entier", _with_typed_extra("TelPortable", _PHONES), "TelPortable", "identifiant_direct"
+    ),
+    Case(
+        "telephone_portable_entier",
+        _with_typed_extra("telephone_portable", _PHONES),
+        "telephone_portable",
+        "identifiant_direct",
+    ),
+    Case("num_secu_entier", _with_typed_extra("num_secu", _NIRS), "num_secu", "identifiant_direct"),
+    Case(
+        "date_de_naissance_date",
+        _with_typed_extra("date_de_naissance", pl.Series([dt.date(1980, 5, 2)] * 5)),
+        "date_de_naissance",
+        "identifiant_direct",
+    ),
+    Case(
+        "num_allocataire", _with_extra("num_allocataire", "inconnu"), "num_allocataire", "identifiant_direct"
+    ),
+    Case("num_alloc", _with_extra("NumAlloc", "inconnu"), "NumAlloc", "identifiant_direct"),
+    Case(
+        "numero_allocataire",
+        _with_extra("numero_allocataire", "inconnu"),
+        "numero_allocataire",
+        "identifiant_direct",
+    ),
+    Case(
+        "telephone_entier_colonne_libre",
+        _with_typed_extra("contact", _PHONES),
+        "contact",
+        "valeurs_telephone",
+        first_rows=(1,),
+        secret="612345678",
+    ),
+    Case(
+        "nir_entier_colonne_libre",
+        _with_typed_extra("reference", _NIRS),
+        "reference",
+        "valeurs_nir",
+        first_rows=(2,),
+        secret="184057645108946",
+    ),
+    Case(
+        "telephone_international_entier",
+        _with_typed_extra("contact", pl.Series([0, 0, 33612345678, 0, 0], dtype=pl.UInt64)),
+        "contact",
+        "valeurs_telephone",
+        first_rows=(3,),
+    ),
     Case("colonne_manquante", lambda f: f.drop("code_commune"), "code_commune", "colonne_manquante"),
     Case(
         "type_incorrect",
@@ -179,6 +238,45 @@ CASES = [
         "mois_reference",
         "mois_reference_multiples",
         first_rows=(3,),
+    ),
+    # `%d/%m/%Y` alone would read a two-digit year as year 24, and the month as one of year 24.
+    Case(
+        "annee_sur_deux_chiffres",
+        _as_text(_set("date_evenement", 1, "14/01/24")),
+        "date_evenement",
+        "date_trop_ancienne",
+        "csv",
+        (2,),
+    ),
+    Case(
+        "mois_annee_sur_deux_chiffres",
+        _as_text(lambda f: f.with_columns(mois_reference=pl.lit("01/03/24"))),
+        "mois_reference",
+        "date_trop_ancienne",
+        "csv",
+        (1, 2, 3, 4, 5),
+    ),
+    Case(
+        "date_avant_1900",
+        _set("date_evenement", 1, dt.date(1899, 12, 31)),
+        "date_evenement",
+        "date_trop_ancienne",
+        first_rows=(2,),
+    ),
+    Case(
+        "mois_futur",
+        lambda f: f.with_columns(mois_reference=pl.lit(dt.date(2099, 1, 1))),
+        "mois_reference",
+        "mois_reference_futur",
+        first_rows=(1, 2, 3, 4, 5),
+    ),
+    Case(
+        "mois_futur_csv",
+        _as_text(lambda f: f.with_columns(mois_reference=pl.lit(dt.date(2099, 1, 1)))),
+        "mois_reference",
+        "mois_reference_futur",
+        "csv",
+        (1, 2, 3, 4, 5),
     ),
     Case(
         "nir_colonne_libre",
@@ -418,6 +516,23 @@ def test_extra_columns_about_an_identifier_but_not_one_are_dropped_not_refused(
     assert extract.dropped_columns == names
 
 
+def test_typed_extra_columns_about_an_identifier_are_dropped_not_refused(extract_file: WriteExtract) -> None:
+    # A flag says whether a number exists, a year or a count is no identifier, whatever the type.
+    frame = valid_frame().with_columns(
+        pl.lit(True).alias("telephone_portable_connu"),
+        pl.lit(True).alias("TelPortable"),
+        pl.lit(1984, pl.Int64).alias("annee_naissance"),
+        pl.lit(2, pl.Int64).alias("nb_allocataires"),
+        pl.lit(3, pl.UInt8).alias("score"),
+    )
+
+    extract = validate_extract(extract_file(frame))
+
+    assert extract.dropped_columns == (
+        "telephone_portable_connu", "TelPortable", "annee_naissance", "nb_allocataires", "score"
+    )  # fmt: skip
+
+
 def test_scan_of_some_columns_reads_only_those_in_the_requested_order(extract_file: WriteExtract) -> None:
     extract = validate_extract(extract_file(valid_frame().drop("canal_email")))
 
@@ -512,3 +627,10 @@ def test_fractional_numbers_in_an_integer_column_are_unreadable(extract_file: Wr
     assert [(p.column, p.code, p.first_rows) for p in caught.value.problems] == [
         ("nb_enfants", "valeur_illisible", (3,))
     ]
+
+
+def test_the_current_month_at_the_caf_is_accepted(extract_file: WriteExtract) -> None:
+    current = caf_day(dt.datetime.now(dt.UTC)).replace(day=1)
+    frame = valid_frame().with_columns(mois_reference=pl.lit(current))
+
+    assert validate_extract(extract_file(frame)).mois_reference == current

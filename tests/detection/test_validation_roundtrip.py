@@ -69,7 +69,7 @@ def households(draw: st.DrawFn, mois: dt.date) -> dict[str, Any]:
 @st.composite
 def extracts(draw: st.DrawFn) -> pl.DataFrame:
     """A valid extract of 1 to 8 households for one reference month, ids unique."""
-    mois = draw(st.dates(min_value=dt.date(2016, 1, 1), max_value=dt.date(2030, 12, 1))).replace(day=1)
+    mois = draw(st.dates(min_value=dt.date(2016, 1, 1), max_value=dt.date(2026, 6, 1))).replace(day=1)
     rows = draw(st.lists(households(mois), min_size=1, max_size=8))
     ids = draw(
         st.lists(

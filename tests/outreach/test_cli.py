@@ -113,6 +113,7 @@ def test_launch_then_followup_then_report_from_the_command_line(
     assert stopped.code == 0, stopped.output
     said = " ".join(stopped.stdout.split())
     assert "2 réponse(s) STOP : 1 foyer(s) opposé(s)" in said and "1 numéro(s) inconnu(s)" in said
+    assert "contient des numéros de téléphone : supprimez-le une fois traité" in said  # as the register says
     assert "612000001" not in stopped.output and "799999999" not in stopped.output
     assert log_end_signed(world.engine)  # the objections recorded cannot be cut off the log unnoticed
     bounced_file = tmp_path / "echecs.csv"
@@ -122,6 +123,7 @@ def test_launch_then_followup_then_report_from_the_command_line(
     said = " ".join(bounced.stdout.split())
     # No e-mail has been sent yet: the address is unknown among the households e-mailed.
     assert "1 adresse(s) en échec : 0 foyer(s)" in said and "1 adresse(s) inconnue(s)" in said
+    assert "contient des adresses électroniques : supprimez les avis et listes une fois traités" in said
     assert "foyer0" not in bounced.output
     reports = tmp_path / "retours.mbox"
     box = mailbox.mbox(reports, create=True)

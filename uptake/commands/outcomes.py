@@ -142,6 +142,13 @@ def register(app: typer.Typer) -> None:
                 f"{lines} du fichier (l'en-tête est la ligne 1) ; pour celles qui demandent tout de même "
                 "l'arrêt : « uptake subjects oppose »."
             )
+        # The register says the provider's file is deleted once processed: the scheduled job does it,
+        # a file given by hand is the operator's.
+        console.print(
+            f"Le fichier {file} contient des numéros de téléphone : supprimez-le une fois "
+            f"{'ces lignes lues' if done.other_messages else 'traité'} (la tâche planifiée `stop` le fait "
+            "d'elle-même)."
+        )
 
     @group.command("bounces")
     def bounces_command(
@@ -188,5 +195,9 @@ def register(app: typer.Typer) -> None:
                 f"{len(done.other_messages)} message(s) de la boîte ne sont pas des avis de non-distribution "
                 "(réponse automatique…) : non lus, à voir par une personne."
             )
+        console.print(
+            f"{file} contient des adresses électroniques : supprimez les avis et listes une fois traités (la "
+            "tâche planifiée `courriels_en_echec` le fait d'elle-même)."
+        )
 
     app.add_typer(group, name="outcomes")

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, func, select
 
-from privacy import audit, exchanges, retention, rotation, subjects, vault
+from privacy import audit, exchanges, register, retention, rotation, subjects, vault
 from privacy.errors import DecisionInvalid
 from privacy.keys import Keyring
 from privacy.models import AuditEntry, Opposition
@@ -149,7 +149,7 @@ def test_the_access_report_is_dated_on_the_caf_s_clock(
             now=datetime(2026, 3, 11, 21, 45, tzinfo=UTC),
         )
     text = subjects.render_text(report)
-    assert "édité le 12/03/2026 01:45" in text and "12/03/2026 01:30" in text
+    assert "Édité le 12/03/2026 01:45" in text and "12/03/2026 01:30" in text
     # Recorded at 21:30 UTC on 11 March: the 12th in La Réunion, kept a year from that day.
     assert "Enregistrée le : 12/03/2026 ; Conservée jusqu'au : 12/03/2027 ; Origine : courrier" in text
     assert "UTC" not in text and "UTC" not in subjects.render_html(report)
@@ -214,3 +214,64 @@ def test_after_a_key_rotation_everything_is_re_keyed_and_still_found(
     assert "opposition.enregistrement" in text
     assert "Liste d'appel" in text  # the output's household was re-keyed too
     assert audit.verify(engine, keyring.public_key()).ok
+
+
+def test_both_formats_tell_the_register_s_purposes_recipients_and_retention_with_sources_and_rights(
+    engine: Engine, keyring: Keyring, registered: str
+) -> None:
+    with transaction(engine) as session:
+        entry = register.get(session, registered)
+        report = subjects.access_report(
+            session, keyring, "1234567", territory=TERRITORY, finalites=["droits"], actor="dpo"
+        )
+    assert report.register_codes == (registered,)
+    text, html = subjects.render_text(report), subjects.render_html(report)
+    for said in (" ".join(text.split()), html.replace("&#39;", "'")):
+        for line in [*entry.finalites, *entry.destinataires, *subjects.retention_items(entry.conservation)]:
+            assert " ".join(line.split()) in said
+        assert "D'où viennent ces données" in said and "Votre dossier à la Caf" in said
+        assert "réclamation à la CNIL" in said and "3 place de Fontenoy" in said
+        assert "article 16" in said and "article 21" in said
+        # Said by the register, never by a text of its own that could disagree with it.
+        assert "communes partenaires" not in said and "au plus tard 12 mois" not in said
+    assert "Territoire" not in text and TERRITORY not in text  # the key's territory is no word for a person
+
+
+def test_without_the_register_the_report_says_so_rather_than_inventing_recipients(
+    engine: Engine, keyring: Keyring
+) -> None:
+    with transaction(engine) as session:
+        report = subjects.access_report(
+            session, keyring, "1234567", territory=TERRITORY, finalites=["droits"], actor="dpo"
+        )
+    assert report.register_codes == ()
+    text = " ".join(subjects.render_text(report).split())
+    assert "registre des traitements n'est pas chargée" in text and "réclamation à la CNIL" in text
+
+
+def test_the_register_s_retention_is_read_one_duration_per_item_brackets_kept_whole() -> None:
+    assert subjects.retention_items("listes : 12 mois ; drapeaux (montants ; explications) : 12 mois ;") == [
+        "Listes : 12 mois",
+        "Drapeaux (montants ; explications) : 12 mois",
+    ]
+
+
+def test_the_text_report_leaves_empty_fields_out_and_names_things_in_words(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]]
+) -> None:
+    key = key_text(keyring, TERRITORY, "droits")
+    directory = pl.DataFrame(people).with_columns(
+        pl.col("matricule")
+        .map_elements(lambda m: pseudonym_of(key, m), return_dtype=pl.String)
+        .alias("id_foyer")
+    )
+    with transaction(engine) as session:
+        vault.import_contacts(session, keyring, directory.drop("matricule"), territory=TERRITORY, actor="e")
+        report = subjects.access_report(
+            session, keyring, people[0]["matricule"], territory=TERRITORY, finalites=["droits"], actor="dpo"
+        )
+    text = subjects.render_text(report)
+    assert "Usage : repérage des droits et prises de contact" in text and "Finalité : droits" not in text
+    assert "code postal" in text and "code_postal" not in text  # the fields, in words
+    assert "Coordonnées écartées" not in text  # none: the empty field is left out
+    assert "courrier sur demande" not in text and "caf.fr" in text  # what the person can actually do

@@ -192,3 +192,20 @@ def test_an_access_request_for_another_purpose_finding_nothing_names_the_purpose
     other = cli("subjects", "access", "-", "--finalite", "inconnue", stdin="7654321\n")
     told = " ".join(other.stdout.split())
     assert "aucune donnée n'est détenue" in told and "et la finalité (inconnue)" in told
+
+
+def test_an_access_report_without_the_register_warns_the_dpo_and_with_it_tells_the_person_all(cli) -> None:
+    assert cli("subjects", "oppose", "--matricule", "-", stdin="7654321\n").code == 0
+    bare = cli("subjects", "access", "-", stdin="7654321\n")
+    told = " ".join(bare.stdout.split())
+    assert bare.code == 0 and "le registre des traitements n'est pas chargé" in told
+    assert "uptake register load" in told
+    assert cli("register", "load").code == 0
+    full = cli("subjects", "access", "-", stdin="7654321\n")
+    told = " ".join(full.stdout.split())
+    assert full.code == 0 and "n'est pas chargé" not in told
+    # The default text format tells what article 15(1) owes, as the HTML does.
+    for heading in ("Pourquoi vos données sont traitées", "D'où viennent ces données", "Qui les reçoit"):
+        assert heading in told
+    assert "Combien de temps elles sont conservées" in told and "Historique des campagnes" in told
+    assert "réclamation à la CNIL" in told

@@ -540,7 +540,7 @@ def test_dpo_records_an_opposition_from_the_matricule_without_echoing_it(
 def test_access_report_finds_the_household_from_its_matricule_without_echoing_it(
     client_for: Client, engine: Engine, tmp_path: Path
 ) -> None:
-    from tests.web.conftest import seed_worklist
+    from tests.web.conftest import load_register, seed_worklist
 
     matricule = "1234567"
     pseudonym = _pseudonym_of(matricule, tmp_path)
@@ -575,8 +575,16 @@ def test_access_report_finds_the_household_from_its_matricule_without_echoing_it
     assert "Réponses aux questionnaires retournés" in report.text
     assert "<td>28/03/2026</td><td>Humidité ou moisissures</td><td>oui</td>" in report.text
     assert "Aucune donnée n&#39;est détenue" not in report.text
+    # Without the register, the report lacks what article 15(1) owes: the DPO is told, not the person.
+    assert "le registre des traitements n&#39;est pas chargé" in report.text.lower()
     unknown = client.post("/dpo/demandes/acces", data={"csrf_token": token, "matricule": "1111111"})
     assert "Aucune donnée n&#39;est détenue sous ce matricule" in unknown.text
+    load_register(engine)
+    loaded = client.post("/dpo/demandes/acces", data={"csrf_token": token, "matricule": matricule})
+    assert "registre des traitements n&#39;est pas chargé" not in loaded.text
+    # The information owed with the data, from the register: recipients, retention, rights.
+    assert "Travailleurs sociaux de la Caf (listes d&#39;appel de leur secteur)" in loaded.text
+    assert "Combien de temps elles sont conservées" in loaded.text and "3 place de Fontenoy" in loaded.text
 
 
 def test_dpo_revokes_an_approval_in_force_and_destroys_what_was_produced_under_it(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import select
 
 from privacy import audit
 from privacy.canonical import caf_stamp_text
+from privacy.directory import PSEUDONYM_PATTERN
 from privacy.keys import fingerprint, load_public_key_pem
 from privacy.models import AuditEntry
 from uptake.audit_labels import ACTION_LABELS, action_label, entry_pairs
@@ -24,6 +27,10 @@ from uptake.limits import ROWS_MAX
 console = Console(emoji=False)
 # Below this many columns, `uptake audit show` writes an entry's day above its time.
 NARROW_WIDTH = 100
+# A pseudonym is shown by its first characters, on one line (as the web's call lists do): enough to
+# tell the entries of one household from another's, in an 80-column terminal.
+SHORT_PSEUDONYM = 12
+_PSEUDONYM = re.compile(PSEUDONYM_PATTERN)
 
 
 def register(app: typer.Typer) -> None:
@@ -97,8 +104,16 @@ def register(app: typer.Typer) -> None:
             "--operation",
             help="Seulement les entrées d'une opération, par son code (par exemple echange.approbation).",
         ),
+        entiers: bool = typer.Option(
+            False,
+            "--pseudonymes-entiers",
+            help=f"Pseudonymes en entier (sinon, leurs {SHORT_PSEUDONYM} premiers caractères).",
+        ),
     ) -> None:
-        """Affiche les dernières entrées du journal (pseudonymes et comptes seulement)."""
+        """Affiche les dernières entrées du journal (pseudonymes et comptes seulement).
+
+        Chaque opération est dite en clair, avec son code (celui que prend --operation) et ses comptes.
+        """
         if operation is not None and operation not in ACTION_LABELS:
             close = difflib.get_close_matches(operation, ACTION_LABELS, n=3)
             raise typer.BadParameter(
@@ -118,24 +133,40 @@ def register(app: typer.Typer) -> None:
         table.add_column("N°", justify="right", no_wrap=True)
         table.add_column("Date", no_wrap=True)
         table.add_column("Acteur", overflow="fold")
-        table.add_column("Opération", no_wrap=True)  # read whole: it is what a DPO searches for
+        # The label as the web journal shows it, the code below it (what --operation takes) never cut,
+        # and the counts below: one column rather than two, for an 80-column terminal.
+        table.add_column("Opération", min_width=len(max(ACTION_LABELS, key=len)))
         table.add_column("Objet", overflow="fold")
-        table.add_column("Comptes", overflow="fold")
+        shortened = False
         for row in reversed(rows):
+            shown = row.object_ref or ""
+            if not entiers and _PSEUDONYM.match(shown) and len(shown) > SHORT_PSEUDONYM:
+                shown, shortened = shown[:SHORT_PSEUDONYM] + "…", True
             table.add_row(
                 str(row.seq),
                 # In a narrow terminal, the day above the time rather than an actor cut to 5 letters.
                 caf_stamp_text(row.at).replace(" ", "\n" if console.width < NARROW_WIDTH else " "),
                 row.actor,
-                row.action,
-                row.object_ref or "",
-                _counts_text(row.counts),
+                _operation_text(row.action, row.counts),
+                escape(shown),
             )
         console.print(table)
+        if shortened:
+            console.print(
+                f"Pseudonymes abrégés à leurs {SHORT_PSEUDONYM} premiers caractères : "
+                "--pseudonymes-entiers pour les lire en entier.",
+                highlight=False,
+            )
 
     app.add_typer(group, name="audit")
 
 
-def _counts_text(stored: str | None) -> str:
-    """An entry's counts (stored as JSON) as `foyers 1 234, lignes —`."""
-    return ", ".join(f"{key} {value}" for key, value in entry_pairs(stored))
+def _operation_text(action: str, counts: str | None) -> str:
+    """An entry's operation in words, its code, then its counts (`foyers 1 234, lignes —`), as markup."""
+    lines = (
+        [escape(action_label(action)), f"[dim]{escape(action)}[/]"]
+        if action in ACTION_LABELS
+        else [escape(action)]
+    )
+    pairs = ", ".join(f"{key} {value}" for key, value in entry_pairs(counts))
+    return "\n".join([*lines, escape(pairs)] if pairs else lines)

@@ -426,7 +426,14 @@ def register(app: typer.Typer) -> None:
         if matricule == "-":  # keeps the matricule out of the shell history
             matricule = _one_matricule()
         from uptake.audit_labels import action_label
-        from uptake.subject_sections import TYPO, data_held, outreach_sections
+        from uptake.subject_sections import (
+            REGISTER_MISSING,
+            TYPO,
+            campaign_titles,
+            context_sections,
+            data_held,
+            output_label,
+        )
 
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
@@ -438,8 +445,9 @@ def register(app: typer.Typer) -> None:
                 territory=ctx.key_territory,
                 finalites=finalites,
                 actor=actor_name(acteur),
-                extra=outreach_sections(session, ctx.rule_titles),
+                extra=context_sections(session, ctx),
                 operation_label=action_label,
+                output_label=output_label(campaign_titles(ctx.settings.config_dir)),
             )
             held = data_held(session, list(report.pseudonyms.values()))
         text = subjects.render_html(report) if format_ == "html" else subjects.render_text(report)
@@ -448,6 +456,8 @@ def register(app: typer.Typer) -> None:
         else:
             out.write_text(text, encoding="utf-8")
             console.print(f"Rapport d'accès écrit : {out}")
+        if not report.register_codes:
+            console.print(f"[bold]Attention[/] : {REGISTER_MISSING}.", highlight=False)
         if not held:
             others = [f for f in finalites if f != DEFAULT_FINALITE]
             # A purpose no pseudonymisation used finds nothing either: the matricule is not the only

@@ -25,7 +25,16 @@ from uptake import french
 from uptake.audit_labels import action_label, detail_label, entry_pairs
 from uptake.jobs import drop_folders, purge_everything, scheduled_flags_months
 from uptake.scheduler import FAILED, OUTCOME_LABELS, list_schedules, purge_sentence
-from uptake.subject_sections import TYPO, data_held, household_known, opposition_notice, outreach_sections
+from uptake.subject_sections import (
+    REGISTER_MISSING,
+    TYPO,
+    campaign_titles,
+    context_sections,
+    data_held,
+    household_known,
+    opposition_notice,
+    output_label,
+)
 from uptake.web.access import allow, current_account, guard
 from uptake.web.errors import error_page
 from uptake.web.fields import LINE_BREAKS, RecordId
@@ -664,11 +673,15 @@ def access_request(
                 territory=context.key_territory,
                 finalites=[DEFAULT_FINALITE],
                 actor=current_account(request).login,
-                extra=outreach_sections(session, context.rule_titles),
+                extra=context_sections(session, context),
                 operation_label=action_label,
+                output_label=output_label(campaign_titles(context.settings.config_dir)),
             )
             held = data_held(session, list(report.pseudonyms.values()))
     except PrivacyError as exc:
         return _requests_page(request, error=str(exc), status_code=400)
-    warning = None if held else f"Aucune donnée n'est détenue sous ce matricule. Vérifiez-le : {TYPO}."
+    warnings = [] if report.register_codes else [f"{REGISTER_MISSING[:1].upper()}{REGISTER_MISSING[1:]}."]
+    if not held:
+        warnings.append(f"Aucune donnée n'est détenue sous ce matricule. Vérifiez-le : {TYPO}.")
+    warning = " ".join(warnings) or None
     return _requests_page(request, report=report, warning=warning)

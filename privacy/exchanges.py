@@ -412,7 +412,10 @@ def authorise(
     if exchange.status == REVOKED:
         # The reason is the DPO's free text: it stays in `uptake exchanges show`, out of error messages.
         when = f" le {parse_stamp(exchange.revoked_at):%d/%m/%Y}" if exchange.revoked_at else ""
-        reasons.append(f"approbation révoquée par le DPO{when} (motif : uptake exchanges show {exchange.id})")
+        reasons.append(
+            f"approbation révoquée par le DPO{when} (son motif : « uptake exchanges show {exchange.id} » ou "
+            "la page de l'échange)"
+        )
     elif _revocation_logged(session, exchange.id):
         reasons.append("approbation révoquée par le DPO (révocation inscrite au journal d'audit)")
     elif exchange.status != APPROVED or not exchange.signature or not exchange.decided_at:

@@ -331,9 +331,12 @@ def outputs_holding(session: Session, pseudonym: str) -> list[PersonalOutput]:
     return list(
         session.scalars(
             select(PersonalOutput)
-            .join(OutputHousehold, OutputHousehold.output_id == PersonalOutput.id)
-            .where(OutputHousehold.pseudonym == pseudonym, PersonalOutput.purged_at.is_(None))
-            .distinct()
+            .where(
+                PersonalOutput.id.in_(
+                    select(OutputHousehold.output_id).where(OutputHousehold.pseudonym == pseudonym)
+                ),
+                PersonalOutput.purged_at.is_(None),
+            )
             .order_by(PersonalOutput.created_at)
         )
     )

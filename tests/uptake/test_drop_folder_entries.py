@@ -42,7 +42,8 @@ def test_the_older_extracts_set_aside_after_a_success_are_named_with_where_they_
         home_engine, "mensuel", cron=QUIET_CRON, job="detection", params={"inbox": str(inbox)}
     )
     _record(home_engine, retval=done)
-    listed = " ".join(cli("schedule", "list").stdout.split())
+    # Wide enough for the test's long temporary path to stay on one line of its cell.
+    listed = " ".join(cli("schedule", "list", env={"COLUMNS": "1000"}).stdout.split())
     assert "réussie : extrait(s) plus ancien(s) extrait-2025-07.parquet mis de côté dans" in listed
 
 

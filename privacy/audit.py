@@ -212,12 +212,17 @@ def leave_unsigned(session: Session) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _seal(session: Session) -> None:
-    if session.info.pop(_UNSIGNED, None) is None:
+    own_from = session.info.pop(_UNSIGNED, None)
+    if own_from is None:
         return
     bind = session.get_bind()
     engine = bind.engine if isinstance(bind, Connection) else bind
     sealer = _SEALERS.get(engine)
-    if sealer is not None:
+    # Entries before this transaction's that no checkpoint attests were written around uptake (or
+    # left unsigned by a verification that found the log broken): signing the end now would endorse
+    # them, so they stay unsigned, and so does the rest, until the DPO looks.
+    signed_up_to = session.scalar(select(func.max(AuditCheckpoint.seq))) or 0
+    if sealer is not None and signed_up_to >= own_from - 1:
         checkpoint(session, sealer())
 
 

@@ -194,6 +194,21 @@ def test_entries_added_after_the_last_signed_checkpoint_are_not_intact(
     assert problem is not None and (problem.kind, problem.seq) == ("non_signee", 11)
 
 
+def test_an_entry_written_around_uptake_is_not_endorsed_by_the_next_signed_commit(
+    engine: Engine, keyring: Keyring
+) -> None:
+    _fill(engine, keyring, attacker=False)
+    with transaction(engine) as session:  # written around uptake: nothing signs its end
+        audit.append(session, actor="intrus", action="test.operation", object_ref="foyer-99")
+    audit.seal_commits(engine, lambda: keyring)
+
+    with transaction(engine) as session:  # an ordinary commit of a front door, afterwards
+        audit.append(session, actor="equipe-donnees", action="test.operation")
+
+    problem = _verify(engine, keyring).problem
+    assert problem is not None and (problem.kind, problem.seq) == ("non_signee", 11)
+
+
 def test_a_log_re_signed_whole_with_another_key_is_told_as_not_signed_by_the_dpo_key(
     engine: Engine, keyring: Keyring, other_keyring: Keyring
 ) -> None:

@@ -176,6 +176,25 @@ def test_the_journal_check_gives_a_landmark_that_finds_a_tail_cut_at_the_next_ch
     assert "illisible" in wrong and "Journal intact" not in wrong
 
 
+def test_a_mistyped_landmark_leaves_a_healthy_log_intact_at_the_next_check(
+    client_for: Client, engine: Engine
+) -> None:
+    import re as regex
+
+    client, token = _journal_of_five(client_for, engine)
+    first = client.post("/dpo/journal/verifier", data={"csrf_token": token}).text
+    [noted] = regex.findall(r"prochaine vérification : <strong>(\d+:[0-9a-f]+)</strong>", first)
+    typo = noted[:-1] + ("0" if noted[-1] != "0" else "1")
+    assert (
+        "Journal altéré"
+        in client.post("/dpo/journal/verifier", data={"csrf_token": token, "repere": typo}).text
+    )
+
+    again = client.post("/dpo/journal/verifier", data={"csrf_token": token}).text
+
+    assert "Journal intact" in again
+
+
 def test_audit_page_shows_counts_and_details_in_french_words_not_json(
     client_for: Client, engine: Engine
 ) -> None:

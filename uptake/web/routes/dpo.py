@@ -332,9 +332,8 @@ def verify_audit(request: Request, repere: Annotated[str, Form(max_length=90)] =
             cut = audit.landmark_problem(session, repere) if repere.strip() else None
         except ValueError as exc:
             return _audit_page(request, 1, landmark_error=f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
-        result = audit.verify(session, keyring.public_key())
-        if result.ok:
-            result = replace(result, problem=cut)
+        verified = audit.verify(session, keyring.public_key())
+        result = replace(verified, problem=cut) if verified.ok else verified
         audit.append(
             session,
             actor=current_account(request).login,
@@ -342,7 +341,9 @@ def verify_audit(request: Request, repere: Annotated[str, Form(max_length=90)] =
             counts={"entrees": result.entries, "points_de_controle": result.checkpoints},
             details={"intact": result.ok, "entree": result.problem.seq if result.problem else None},
         )
-        if not result.ok:  # the commit signs the verified end of the log; never a broken chain
+        # The commit signs the verified end of the log, never a broken chain. A log cut at its end (told
+        # by the landmark) is signed all the same: its end is what it is, the next landmark compares it.
+        if not verified.ok:
             audit.leave_unsigned(session)
         noted = audit.landmark(session)
     return _audit_page(request, 1, result, landmark=noted if result.ok else None)

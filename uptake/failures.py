@@ -42,9 +42,16 @@ def told(exc: BaseException) -> str | None:
     from rules.errors import RulesError
     from uptake.alerts import AlertsMisconfigured
     from uptake.db import DatabaseUnusable
+    from uptake.users import AccountError
 
     domain = (
-        DetectionError | RulesError | PrivacyError | OutreachError | DatabaseUnusable | AlertsMisconfigured
+        DetectionError
+        | RulesError
+        | PrivacyError
+        | OutreachError
+        | DatabaseUnusable
+        | AlertsMisconfigured
+        | AccountError
     )
     if isinstance(exc, domain):
         return str(exc)

@@ -335,6 +335,26 @@ def authenticate(
     return account_of(user)
 
 
+def confirm_password(session: Session, login: str, password: str) -> None:
+    """Check that `password` is the active account `login`'s own, to confirm a decision taken outside
+    the web application (not a sign-in: the account's last sign-in is left as it is). A provisional
+    password is refused: the administrator who set it knows it."""
+    user = session.scalars(select(User).where(User.login == login)).one_or_none()
+    try:
+        _HASHER.verify(user.password_hash if user else _dummy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        raise WrongPassword(
+            f"Mot de passe incorrect pour le compte « {login} » : rien n'a été décidé."
+        ) from None
+    if user is None or not user.active:
+        raise AccountError(f"Le compte « {login} » n'existe pas ou a été désactivé : rien n'a été décidé.")
+    if user.password_temporary:
+        raise AccountError(
+            f"Le mot de passe du compte « {login} » est provisoire (donné par l'administrateur) : son "
+            "titulaire se connecte d'abord à l'application pour choisir le sien. Rien n'a été décidé."
+        )
+
+
 @dataclass(frozen=True)
 class AccountReview:
     """An account as its periodic review sees it: since when it exists, when it last signed in."""

@@ -66,14 +66,25 @@ def test_without_dpo_accounts_the_decision_is_taken_with_a_warning(cli) -> None:
 def test_with_dpo_accounts_only_one_of_them_decides(cli) -> None:
     assert cli("register", "load").code == 0
     added = cli(
-        "users", "add", "carole", "--role", "dpo", "--password-stdin", stdin="phrase de passe longue\n"
-    )
+        "users", "add", "carole", "--role", "dpo", "--mot-de-passe-definitif", "--password-stdin",
+        stdin="phrase de passe longue\n",
+    )  # fmt: skip
     assert added.code == 0, added.output
+    given = cli(
+        "users", "add", "david", "--role", "dpo", "--password-stdin", stdin="lavande-tuile-orage-velo\n"
+    )
+    assert given.code == 0, given.output
     assert _request(cli).code == 0
     stranger = cli("exchanges", "approve", "1", "--dpo", "bob", "--avis", "Favorable")
     assert stranger.code == 2
     assert "« bob » n'est pas un compte DPO actif" in " ".join(stranger.output.split())
-    assert "(carole)" in stranger.output
+    assert "(carole, david)" in stranger.output
+    # The administrator who gave david his provisional password cannot decide in his name.
+    provisional = cli(
+        "exchanges", "approve", "1", "--dpo", "david", "--avis", "Favorable", "--password-stdin",
+        stdin="lavande-tuile-orage-velo\n",
+    )  # fmt: skip
+    assert provisional.code == 2 and "est provisoire" in " ".join(provisional.output.split())
     # A name typed on the command line is not the DPO: their password confirms the decision.
     unconfirmed = cli("exchanges", "approve", "1", "--dpo", "carole", "--avis", "Favorable")
     assert unconfirmed.code == 2 and "ajoutez --password-stdin" in " ".join(unconfirmed.output.split())
@@ -81,13 +92,15 @@ def test_with_dpo_accounts_only_one_of_them_decides(cli) -> None:
         "exchanges", "approve", "1", "--dpo", "carole", "--avis", "Favorable", "--password-stdin",
         stdin="devinette\n",
     )  # fmt: skip
-    assert guessed.code == 2 and "mot de passe incorrect pour le compte DPO « carole »" in guessed.output
+    assert guessed.code == 2 and "Mot de passe incorrect pour le compte « carole »" in guessed.output
     assert "demandée" in cli("exchanges", "show", "1").stdout
     approved = cli(
         "exchanges", "approve", "1", "--dpo", "carole", "--avis", "Favorable", "--password-stdin",
         stdin="phrase de passe longue\n",
     )  # fmt: skip
     assert approved.code == 0 and "aucun compte DPO" not in approved.output
+    # Confirming a decision is not signing in to the application: the access review is not misled.
+    assert "jamais" in " ".join(cli("users", "list").stdout.split()).split("carole")[1][:200]
     revoked = cli("exchanges", "revoke", "1", "--dpo", "bob", "--motif", "Fin")
     assert revoked.code == 2 and "approuvée" in cli("exchanges", "show", "1").stdout
 

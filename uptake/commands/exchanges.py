@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import re
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -19,10 +17,11 @@ from privacy.canonical import caf_day, caf_stamp_text, utc_now
 from privacy.models import Exchange
 from uptake.commands.actors import ActorOption, actor_name, keyring_of
 from uptake.commands.outputs import ReplaceOption, check_new_file, print_files_left
+from uptake.commands.users import read_password
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.limits import RECORD_ID_MAX
-from uptake.users import authenticate, list_accounts
+from uptake.users import confirm_password, list_accounts
 
 console = Console(emoji=False)
 DPO_ROLE = "dpo"
@@ -90,24 +89,9 @@ def _check_dpo(session: Session, dpo: str, password_stdin: bool) -> bool:
             f"son identifiant ({', '.join(logins)})",
             param_hint="--dpo",
         )
-    if authenticate(session, dpo.strip(), _dpo_password(password_stdin)) is None:
-        raise typer.BadParameter(
-            f"mot de passe incorrect pour le compte DPO « {dpo.strip()} » : la décision n'est pas prise",
-            param_hint="--dpo",
-        )
+    password = read_password(password_stdin, prompt="Mot de passe du DPO : ", example="uptake exchanges …")
+    confirm_password(session, dpo.strip(), password)
     return True
-
-
-def _dpo_password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    if sys.stdin.isatty():
-        return getpass.getpass("Mot de passe du DPO : ")
-    raise typer.BadParameter(
-        "le DPO confirme sa décision par le mot de passe de son compte : ajoutez --password-stdin "
-        "(printf '%s' \"$MOT_DE_PASSE\" | uptake exchanges …), ou lancez la commande dans un terminal",
-        param_hint="--dpo",
-    )
 
 
 def _warn_unchecked_dpo(dpo: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -43,13 +44,18 @@ sector_option = typer.Option(
 )
 
 
-def _read_password(from_stdin: bool) -> str:
-    if not from_stdin:
+def read_password(from_stdin: bool, *, prompt: str | None = None, example: str = "uptake users add …") -> str:
+    """The password given on standard input (`--password-stdin`), or typed in a terminal when a
+    `prompt` is given; never an argument, which would stay in the shell's history."""
+    if not from_stdin and prompt is not None and sys.stdin.isatty():
+        password = getpass.getpass(prompt)
+    elif not from_stdin:
         raise AccountError(
             "Le mot de passe se lit sur l'entrée standard : ajoutez --password-stdin "
-            "(par exemple : printf '%s' \"$MOT_DE_PASSE\" | uptake users add …)."
+            f"(par exemple : printf '%s' \"$MOT_DE_PASSE\" | {example})."
         )
-    password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         raise AccountError("Aucun mot de passe reçu sur l'entrée standard.")
     return password
@@ -81,7 +87,7 @@ def register(app: typer.Typer) -> None:
         (« Mon compte »), sauf avec --mot-de-passe-definitif."""
         ctx = AppContext.from_env()
         try:
-            password = _read_password(password_stdin)
+            password = read_password(password_stdin)
             with transaction(ctx.engine) as session:
                 account = add_user(
                     session,
@@ -212,7 +218,7 @@ def register(app: typer.Typer) -> None:
         Le nouveau est provisoire, sauf avec --mot-de-passe-definitif."""
         ctx = AppContext.from_env()
         try:
-            password = _read_password(password_stdin)
+            password = read_password(password_stdin)
             with transaction(ctx.engine) as session:
                 account = reset_password(
                     session, login, password, actor=actor_name(acteur), temporary=not final

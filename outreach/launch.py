@@ -232,6 +232,7 @@ def launch_campaign(
             nb_temoins=selection.filter(pl.col("bras") == HOLDOUT).height,
             nb_exclus=sum(exclusions.values()),
             dossier_sorties=str(out_dir.resolve()),
+            echange_id=authorisation.exchange_id,
         )
         session.add(launch)
         session.flush()
@@ -387,7 +388,10 @@ def run_followups(
             raise LaunchNotFound(launch_id)
         if launch.campagne != campaign.id:
             raise LaunchOfAnotherCampaign(launch_id, campaign.id, launch.campagne)
-        authorisation = authorise_campaign(session, env.keyring, renderer, moment, exchange_id)
+        # The launch's own approval: another approved since, for other recipients, changes nothing here.
+        authorisation = authorise_campaign(
+            session, env.keyring, renderer, moment, exchange_id or launch.echange_id
+        )
         assigned = session.execute(
             select(Assignment).where(Assignment.launch_id == launch_id, Assignment.bras == CONTACTED)
         ).scalars()

@@ -36,6 +36,9 @@ class Launch(Base):
     nb_temoins: Mapped[int] = mapped_column(Integer)
     nb_exclus: Mapped[int] = mapped_column(Integer)
     dossier_sorties: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The approval the launch was made under: its follow-ups and call cards use it, and no other
+    # (None for a launch recorded before it was kept).
+    echange_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Assignment(Base):

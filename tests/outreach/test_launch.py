@@ -377,3 +377,27 @@ def test_an_approval_renewed_for_the_same_recipient_and_purpose_is_taken_newest_
     with Session(world.engine) as session:
         used = set(session.scalars(select(PersonalOutput.exchange_id)))
     assert used == {renewed} and renewed != world.exchange_id
+
+
+def test_a_launch_keeps_its_approval_for_its_follow_ups_and_call_cards(make_world) -> None:
+    from uptake.web.household_card import call_authorisation
+
+    world = make_world()
+    flags = flags_frame([flag(1, "impaye_locatif"), flag(2, "logement_non_decent")])
+    run_id = world.store_run(flags)
+    world.store_contacts(flags["id_foyer"].to_list())
+    campaign = replace(campaign_71(), temoin=campaign_71().temoin.model_copy(update={"part": 0.0}))
+    report = launch_campaign(world.env, campaign, run_id, out_dir=world.out_dir, now=NOW)
+    # Afterwards, the DPO approves another exchange of the same register entry, for someone else.
+    approve_exchange(world.engine, world.keyring, recipient="CCAS de Manosque", purpose="visites")
+
+    letters = run_followups(
+        world.env, campaign, report.launch_id, out_dir=world.out_dir, now=NOW + dt.timedelta(days=3)
+    )
+    with Session(world.engine) as session:
+        card, problem = call_authorisation(session, world.keyring, campaign, NOW, report.launch_id)
+        used = set(session.scalars(select(PersonalOutput.exchange_id)))
+
+    assert [(a.canal, a.foyers) for a in letters] == [("courrier", 2)]
+    assert used == {world.exchange_id}
+    assert problem is None and card is not None and card.exchange_id == world.exchange_id

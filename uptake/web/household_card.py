@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from outreach.campaigns import TEMPLATES_DIR, Campaign, find_campaign
 from outreach.channels import CHANNEL_FIELDS
 from outreach.errors import OutreachError
-from outreach.models import Contact, QuestionnaireAnswer, WorklistItem
+from outreach.models import Contact, Launch, QuestionnaireAnswer, WorklistItem
 from outreach.outcomes import OutcomeRecord, outcome_history
 from outreach.questionnaires import reference
 from outreach.templates import Renderer, format_euros
@@ -71,11 +71,13 @@ class HouseholdCard:
 
 
 def call_authorisation(
-    session: Session, keyring: Keyring, campaign: Campaign, now: dt.datetime
+    session: Session, keyring: Keyring, campaign: Campaign, now: dt.datetime, launch_id: int | None = None
 ) -> tuple[exchanges.Authorisation | None, str | None]:
-    """The approved exchange of the campaign's register entry covering the most call fields (and the
-    detection's reasons, shown beside them); else None and why, in French."""
-    named = campaign.campagne.echange
+    """The approved exchange covering the most call fields (and the detection's reasons, shown beside
+    them): the one the launch `launch_id` was made under, else one of the campaign's register entry;
+    else None and why, in French."""
+    launch = session.get(Launch, launch_id) if launch_id is not None else None
+    named = launch.echange_id if launch is not None and launch.echange_id else campaign.campagne.echange
     candidates = [
         e
         for e in exchanges.list_exchanges(session, exchanges.APPROVED)
@@ -146,7 +148,9 @@ def build_card(
     card.calls_reopen = calls_reopen(campaign.fenetres, now)
     card.history = _history(context, card, now)
     try:
-        authorisation, card.contact_problem = call_authorisation(session, keyring, campaign, now)
+        authorisation, card.contact_problem = call_authorisation(
+            session, keyring, campaign, now, item.launch_id
+        )
         if authorisation is not None:
             fields = [f for f in CALL_FIELDS if f in authorisation.fields]
             revealed = vault.reveal(

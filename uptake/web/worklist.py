@@ -327,21 +327,24 @@ def find_caller(
             "ou +262 692 12 34 56."
         )
     lines = session.execute(
-        select(WorklistItem.id, WorklistItem.id_foyer, WorklistItem.campagne)
+        select(WorklistItem.id, WorklistItem.id_foyer, WorklistItem.campagne, WorklistItem.launch_id)
         .where(
             WorklistItem.code_commune.in_(list(secteurs)),
             WorklistItem.statut.in_((TO_CALL, IN_PROGRESS)),
         )
         .order_by(*HANDOUT_ORDER)
     ).all()
-    shown: dict[str, bool] = {}
-    for campaign in {line.campagne for line in lines}:
+    # Each launch's card shows the phone under its own approval.
+    shown: dict[tuple[str, int | None], bool] = {}
+    for campaign, launch_id in {(line.campagne, line.launch_id) for line in lines}:
         try:
-            authorisation, _ = call_authorisation(session, keyring, find_campaign(config_dir, campaign), now)
+            authorisation, _ = call_authorisation(
+                session, keyring, find_campaign(config_dir, campaign), now, launch_id
+            )
         except OutreachError:
             authorisation = None
-        shown[campaign] = authorisation is not None and "telephone" in authorisation.fields
-    candidates = [line for line in lines if shown[line.campagne]]
+        shown[campaign, launch_id] = authorisation is not None and "telephone" in authorisation.fields
+    candidates = [line for line in lines if shown[line.campagne, line.launch_id]]
     found = vault.households_with(
         session,
         keyring,

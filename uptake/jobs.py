@@ -21,6 +21,7 @@ import datetime as dt
 import inspect
 import logging
 import os
+import stat
 import threading
 import time
 from collections import Counter
@@ -100,6 +101,23 @@ def _same_content(one: Path, other: Path) -> bool:
     return one.stat().st_size == other.stat().st_size and file_sha256(one) == file_sha256(other)
 
 
+def _inbox_folder(folder: Path) -> None:
+    """Create a sub-folder of an inbox (`archive/`, `rejete/`…) with the inbox's own permissions: the
+    service's umask keeps its files private, but whoever drops extracts in the inbox reads the
+    refusal reports there."""
+    if not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(stat.S_IMODE(folder.parent.stat().st_mode))
+
+
+def _write_report(moved: Path, text: str) -> Path:
+    """Write the report beside a file set aside in an inbox, readable by whoever may read that file."""
+    report = moved.with_name(moved.name + REPORT_SUFFIX)
+    report.write_text(text, encoding="utf-8")
+    report.chmod(stat.S_IMODE(moved.stat().st_mode) & 0o666)
+    return report
+
+
 def _move(path: Path, folder: Path) -> Path:
     """Move `path` into `folder`, under a free name; `OSError` when it cannot, the file then left
     where it was.
@@ -108,7 +126,7 @@ def _move(path: Path, folder: Path) -> Path:
     (a copy then a removal would leave two copies when the removal is refused). A file of the same
     content already in `folder` is not kept twice: the one moved is removed instead.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    _inbox_folder(folder)
     target = folder / path.name
     counter = 1
     while target.exists():
@@ -354,7 +372,7 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
             moved = _move(extract, folder / REJECTED_DIR)
         except OSError as exc:
             return {"status": "rejected_not_moved", "file": extract.name, "cause": _cause(exc), **said}
-        moved.with_name(moved.name + REPORT_SUFFIX).write_text(rejected.report(), encoding="utf-8")
+        _write_report(moved, rejected.report())
         # A warning: the data team has to act (the cause is in the report, never household data).
         log_event(logger, "extract_rejected", level=logging.WARNING, schedule=schedule, file=moved.name)
         if older:  # the newest being refused, the next execution takes the next newest
@@ -658,7 +676,7 @@ def _provider_files(
                 done = importer(session, ctx.keyring, path, actor=f"planification {schedule}".strip())
         except OutreachError as exc:
             moved = _move(path, folder / REJECTED_DIR)
-            moved.with_name(moved.name + REPORT_SUFFIX).write_text(f"{exc}\n", encoding="utf-8")
+            _write_report(moved, f"{exc}\n")
             refused.append(moved.name)
             continue
         totals.update(done.counts())
@@ -669,7 +687,7 @@ def _provider_files(
         # Replies asking for something else may still be objections worded otherwise: a person
         # reads them, the file is not deleted.
         moved = _move(path, folder / REJECTED_DIR)
-        moved.with_name(moved.name + REPORT_SUFFIX).write_text(_unread_replies(other_lines), encoding="utf-8")
+        _write_report(moved, _unread_replies(other_lines))
         kept.append(moved.name)
     log_event(
         logger, f"{event}_done", schedule=schedule, files=len(files), refused=refused, kept=kept, **totals
@@ -739,10 +757,10 @@ def _maildir_bounces(folder: Path, schedule: str) -> dict[str, Any]:
         done = import_bounces(session, ctx.keyring, folder, actor=f"planification {schedule}".strip())
     remove_messages(folder, done.reports)
     for moved in set_aside(folder, done.other_messages, folder / REJECTED_DIR):
-        moved.with_name(moved.name + REPORT_SUFFIX).write_text(
+        _write_report(
+            moved,
             "Ce message n'est pas un avis de non-distribution (RFC 3464) : à lire par une personne, "
             "puis à supprimer.\n",
-            encoding="utf-8",
         )
     log_event(logger, "bounces_done", schedule=schedule, **done.counts())
     if done.other_messages:

@@ -5,6 +5,8 @@ still arriving (real files, real databases, the job called as the daemon calls i
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 import threading
 from pathlib import Path
 
@@ -134,3 +136,24 @@ def test_a_refused_copy_that_goes_on_during_its_validation_stays_in_the_inbox_fo
     # The copy over, the next execution takes it.
     assert detection_job(inbox=str(inbox), schedule="mensuel", min_age_s=0)["status"] == "succeeded"
     assert (inbox / ARCHIVE_DIR / "extrait-2025-08.parquet").read_bytes() == months[AUGUST].read_bytes()
+
+
+def test_the_refusal_report_is_readable_by_whoever_drops_extracts_despite_the_service_umask(
+    months: dict[dt.date, Path], inbox: Path, home_engine: Engine, tmp_path: Path
+) -> None:
+    inbox.chmod(0o2775)  # shared with the data team's group, as on the Caf's server
+    broken = tmp_path / "extrait-2025-09.parquet"
+    broken.write_bytes(b"pas un fichier parquet")
+    _drop(broken, inbox / broken.name)
+    (inbox / broken.name).chmod(0o664)
+    before = os.umask(0o077)  # the service's (uptake's command sets it)
+    try:
+        done = detection_job(inbox=str(inbox), schedule="mensuel")
+    finally:
+        os.umask(before)
+
+    assert done["status"] == "rejected"
+    rejected = inbox / REJECTED_DIR
+    report = rejected / f"{broken.name}.rapport.txt"
+    assert stat.S_IMODE(rejected.stat().st_mode) == stat.S_IMODE(inbox.stat().st_mode)
+    assert stat.S_IMODE(report.stat().st_mode) == 0o664

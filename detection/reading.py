@@ -203,7 +203,8 @@ def _open_csv(path: Path, head: bytes, tail: bytes) -> SourceFile:
         raise ExtractUnreadable(
             "fichier_tronque",
             "fichier tronqué : la dernière ligne est incomplète (le fichier ne se termine pas par un "
-            "saut de ligne) : copiez ou exportez de nouveau l'extrait en entier",
+            "saut de ligne) : copiez ou exportez de nouveau l'extrait en entier ; s'il est complet (un "
+            "tableur l'a enregistré ainsi), ajoutez un saut de ligne après la dernière ligne",
             first_rows=(fields_count.records,) if fields_count.records else (),
         )
     fields = next(csv.reader([header_line], delimiter=separator), [])

@@ -608,19 +608,28 @@ def _shape_checks(plan: _Plan, name: str, text: pl.Expr, *, deferred: bool = Fal
 
 # The integers a phone number or a NIR becomes once stored as a number (the leading 0 of a phone
 # number lost; +33 kept as 33): no count or amount of a household reaches them.
-_NUMBER_SHAPES: dict[str, tuple[tuple[int, int], ...]] = {
-    "valeurs_nir": ((10**12, 3 * 10**12 - 1), (10**14, 3 * 10**14 - 1)),
-    "valeurs_telephone": ((10**8, 10**9 - 1), (331 * 10**8, 34 * 10**9 - 1)),
+_NUMBER_SHAPES: dict[str, tuple[tuple[tuple[int, int], ...], str]] = {
+    "valeurs_nir": (
+        ((10**12, 3 * 10**12 - 1), (10**14, 3 * 10**14 - 1)),
+        "nombres de 13 ou 15 chiffres commençant par 1 ou 2, comme un numéro de sécurité sociale (NIR)",
+    ),
+    # A number read without its leading 0 has 9 digits, as a SIREN has: the column is told whatever
+    # it holds, for an extract needs neither.
+    "valeurs_telephone": (
+        ((10**8, 10**9 - 1), (331 * 10**8, 34 * 10**9 - 1)),
+        "nombres de 9 chiffres, comme un numéro de téléphone lu sans son 0 (ou un SIREN) : colonne "
+        "inutile aux règles, à retirer de l'extrait",
+    ),
 }
 
 
 def _number_shape_checks(plan: _Plan, name: str) -> None:
     """The identifier shapes in an integer column outside the contract (never its values quoted)."""
-    for code, ranges in _NUMBER_SHAPES.items():
+    for code, (ranges, message) in _NUMBER_SHAPES.items():
         bad = pl.any_horizontal([pl.col(name).is_between(low, high) for low, high in ranges])
         # A Parquet column's statistics tell most files free of them without reading the rows.
         screen = bad if plan.source.file_format == "parquet" else None
-        plan.check(name, code, IDENTIFIER_SHAPES[code][1], bad, screen=screen)
+        plan.check(name, code, message, bad, screen=screen)
 
 
 def _consistency_checks(plan: _Plan) -> None:

@@ -80,8 +80,10 @@ class Keyring:
         self.keys_dir = keys_dir
         self._kek = AESGCM(_hkdf(master_secret, "kek", salt=_KEK_SALT))
         # Keys the data folder's database already depends on (name → what), never generated again:
-        # set by `privacy.keyuse.require_keys`.
+        # set by `privacy.keyuse.require_keys`. With the database out of reach, no key is generated
+        # at all (`blind`, why): nothing can tell a first use from a lost file.
         self.required: dict[str, str] = {}
+        self.blind: str | None = None
 
     def path(self, name: str) -> Path:
         """Where the key `name` is (or would be) stored."""
@@ -143,6 +145,13 @@ class Keyring:
         would silently make the vault unreadable, or every pseudonym typed for a person match nothing.
         """
         path = self.path(name)
+        if not path.exists() and self.blind is not None:
+            raise KeyringError(
+                str(path),
+                f"clé absente, et la base de données ne peut pas dire si elle a déjà servi ({self.blind})",
+                "rétablissez l'accès à la base (uptake check), puis relancez : une clé perdue ne doit "
+                "pas être remplacée sans qu'on le sache",
+            )
         if not path.exists() and name in self.required:
             raise KeyringError(
                 str(path),

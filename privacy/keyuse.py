@@ -27,7 +27,10 @@ def keys_in_use(session: Session) -> dict[str, str]:
         needed[vault_key_name(territory)] = "le coffre des contacts chiffrés"
     # The pseudonyms' root is known to exist once uptake pseudonymised a file with it (its entry says
     # for which territory); pseudonyms made elsewhere do not make it required.
-    pseudonymised = select(AuditEntry.details).where(AuditEntry.action.startswith("pseudonymisation."))
+    # A range, not LIKE: the index on the action serves it on SQLite too.
+    pseudonymised = select(AuditEntry.details).where(
+        AuditEntry.action >= "pseudonymisation.", AuditEntry.action < "pseudonymisation/"
+    )
     for details in session.scalars(pseudonymised.distinct()):
         territory = json.loads(details or "{}").get("territoire")
         if territory:

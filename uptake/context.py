@@ -83,7 +83,8 @@ class AppContext:
         try:
             engine = self.engine
         except DatabaseUnusable:
-            return keyring  # no database to depend on a key: the command says so if it needs one
+            keyring.blind = "base injoignable ou absente"  # existing keys still open
+            return keyring
         _require_keys(engine, keyring)
         return keyring
 

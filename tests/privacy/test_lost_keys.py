@@ -67,3 +67,20 @@ def test_commands_refuse_to_work_with_a_lost_key_and_check_names_it(
     assert check.code == 1
     assert _lines(check.stdout)["Clés"].startswith("✗ clé(s) absente(s)")
     assert root.stem in _lines(check.stdout)["Clés"]
+
+
+def test_no_key_is_generated_while_the_database_cannot_say_whether_it_was_used(
+    cli, uptake_home: Path, tmp_path: Path
+) -> None:
+    raw, out = tmp_path / "brut.parquet", tmp_path / "extrait.parquet"
+    assert cli("synth", "--households", "50", "--raw", "--out", str(raw)).code == 0
+    assert cli("pseudonymise", str(raw), "--out", str(out)).code == 0
+    [root] = (uptake_home / "keys").glob("pseudonymes-*.key")
+    root.unlink()  # lost, and the database out of reach at the same time
+    unreachable = {"UPTAKE_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/uptake"}
+
+    again = cli("pseudonymise", str(raw), "--out", str(tmp_path / "autre.parquet"), env=unreachable)
+
+    assert again.code == 2, again.output
+    assert "la base de données ne peut pas dire si elle a déjà servi" in " ".join(again.output.split())
+    assert not root.exists() and not (tmp_path / "autre.parquet").exists()

@@ -289,6 +289,18 @@ def complete(
     `message_laisse` the household comes back on the campaign's next calling day, from the opening of
     its calling `window` (a no-answer on Tuesday at 6.05 pm is called back on Wednesday morning, one on
     Friday evening on Monday morning); without a window, `RETRY_AFTER` later."""
+    # Taken by a conditional update first, which holds the row until the commit: the same result sent
+    # twice at once (a double press on Enter) is recorded once, the second finding the row no longer
+    # held (`WorklistItemUnavailable`, which the caller tells as « déjà enregistré »).
+    taken = session.execute(
+        update(WorklistItem)
+        .where(
+            WorklistItem.id == item_id, WorklistItem.statut == IN_PROGRESS, WorklistItem.attribue_a == worker
+        )
+        .values(attribue_le=_utc(now))
+    )
+    if getattr(taken, "rowcount", 0) != 1:
+        raise WorklistItemUnavailable(item_id)
     item = _held(session, item_id, worker)
     if resultat not in CALL_RESULTS:
         raise OutcomeInvalid(

@@ -198,3 +198,30 @@ def test_a_household_held_outside_new_sectors_is_given_back_and_takes_no_result(
         item = session.get(WorklistItem, held)
         assert item is not None and (item.statut, item.attribue_a) == (TO_CALL, None)
     assert claim_next(engine, "ts-collegue", ["04088"]) == held  # a colleague of its commune's
+
+
+def test_the_same_result_sent_twice_at_once_is_recorded_once(engine: Engine) -> None:
+    from sqlalchemy import func, select
+
+    from outreach.models import Outcome
+
+    seed_worklist(engine, 1)
+    row = claim_next(engine, "ts-a", ["04088"])
+    assert row is not None
+    barrier = threading.Barrier(2)
+
+    def send() -> str:  # a double press on Enter: two requests, each its own transaction
+        barrier.wait()
+        try:
+            with transaction(engine) as session:
+                close_with_outcome(session, row, "ts-a", resultat="refus", commentaire="note")
+        except WorklistError:
+            return "déjà"
+        return "enregistré"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        told = sorted(pool.map(lambda _: send(), range(2)))
+
+    assert told == ["déjà", "enregistré"]
+    with transaction(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Outcome)) == 1

@@ -95,8 +95,28 @@ def account_of(user: User) -> Account:
     )
 
 
-# Words a guesser tries first here, beside zxcvbn's own lists (which are English).
-_GUESSED_FIRST = ("uptake", "caf", "motdepasse", "mot de passe", "azerty", "bonjour", "soleil", "france")
+# Words a guesser tries first here, beside zxcvbn's own lists (which are English) and the common
+# French words of Faker's French word list.
+_GUESSED_FIRST = (
+    "uptake",
+    "caf",
+    "allocations",
+    "familiales",
+    "motdepasse",
+    "mot de passe",
+    "azerty",
+    "bonjour",
+    "bienvenue",
+    "soleil",
+    "france",
+)
+
+
+@cache
+def _french_words() -> tuple[str, ...]:
+    from faker.providers.lorem.fr_FR import Provider
+
+    return (*_GUESSED_FIRST, *Provider.word_list)
 
 
 def _check_password(password: str, login: str) -> None:
@@ -109,7 +129,7 @@ def _check_password(password: str, login: str) -> None:
     # the usual patterns (repetitions, sequences, keyboard rows, words, the login) leave.
     from zxcvbn import zxcvbn
 
-    if zxcvbn(password[:100], user_inputs=[login, *_GUESSED_FIRST])["score"] < MIN_PASSWORD_SCORE:
+    if zxcvbn(password[:100], user_inputs=[login, *_french_words()])["score"] < MIN_PASSWORD_SCORE:
         raise AccountError(
             "Mot de passe trop facile à deviner (répétition, suite de caractères, rangée du clavier, mot "
             "courant ou identifiant du compte). Choisissez une phrase de passe de plusieurs mots sans lien "

@@ -10,7 +10,15 @@ from uptake.users import AccountError, add_user, list_accounts
 
 
 @pytest.mark.parametrize(
-    "password", ["aaaaaaaaaaaa", "azerty123456", "motdepasse123", "ts-forcalquier-2026", "123456789012"]
+    "password",
+    [
+        "aaaaaaaaaaaa",
+        "azerty123456",
+        "motdepasse123",
+        "ts-forcalquier-2026",
+        "123456789012",
+        "allocationsfamiliales",
+    ],
 )
 def test_passwords_easy_to_guess_are_refused_whatever_their_length(engine: Engine, password: str) -> None:
     with transaction(engine) as session, pytest.raises(AccountError, match="trop facile à deviner"):

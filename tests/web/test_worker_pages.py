@@ -20,6 +20,7 @@ from privacy.models import AuditEntry
 from tests.web.conftest import LOGINS, approve_exchange, csrf_of, seed_worklist, store_contacts
 from uptake.db import transaction
 from uptake.models import User
+from uptake.users import set_sectors
 
 Client = Callable[[str | None], TestClient]
 
@@ -851,3 +852,63 @@ def test_a_household_held_by_a_worker_whose_account_is_disabled_goes_back_to_the
     colleague = client_for(None)
     assert sign_in(colleague, "ts-collegue", "phrase-de-passe-de-test").status_code == 303
     assert _take_next(colleague).headers["location"] == location  # not two hours later
+
+
+def test_a_note_sent_for_a_household_no_longer_mine_is_given_back_to_be_copied(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    location, token = _card(client)
+    with transaction(engine) as session:  # the administrator moves the worker meanwhile
+        set_sectors(session, LOGINS["travailleur_social"], ["04178"], actor="admin")
+
+    sent = client.post(
+        f"{location}/resultat",
+        data={"csrf_token": token, "resultat": "joint", "commentaire": "Rappeler lundi"},
+    )
+
+    assert sent.status_code == 409
+    text = html.unescape(sent.text)
+    assert "Résultat non enregistré : la ligne n°" in text and "n'est pas attribuée à votre nom" in text
+    assert ">Rappeler lundi</textarea>" in text and _outcomes(engine) == []
+
+
+def test_a_note_typed_before_giving_the_household_back_is_given_back_to_be_copied(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    location, token = _card(client)
+    # The button is in the result form: the note goes with it.
+    assert f'formaction="{location}/liberer"' in client.get(location).text
+
+    released = client.post(
+        f"{location}/liberer", data={"csrf_token": token, "commentaire": "Occupé, rappeler"}
+    )
+
+    assert released.status_code == 200
+    text = html.unescape(released.text)
+    assert "Votre note, qui n'a pas été enregistrée" in text and ">Occupé, rappeler</textarea>" in text
+
+
+def test_a_form_refused_as_expired_gives_the_note_back_and_says_how_to_send_it_again(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 1)
+    client = client_for("travailleur_social")
+    location, _token = _card(client)
+
+    sent = client.post(
+        f"{location}/resultat",
+        data={
+            "csrf_token": "jeton-d-une-session-precedente",
+            "resultat": "joint",
+            "commentaire": "À rappeler",
+        },
+    )
+
+    assert sent.status_code == 403
+    text = html.unescape(sent.text)
+    assert "rien n'a été enregistré" in text and "sans la recharger" in text
+    assert ">À rappeler</textarea>" in text and _outcomes(engine) == []

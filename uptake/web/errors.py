@@ -61,7 +61,11 @@ TYPED_TEXT_FIELDS = {
     "motif": "Votre motif",
     "recommandations": "Vos recommandations",
 }
-CSRF_MESSAGE = "Le formulaire a expiré ou ne vient pas de cette application. Rechargez la page et réessayez."
+CSRF_MESSAGE = (
+    "Le formulaire a expiré (vous vous êtes reconnecté depuis, dans un autre onglet par exemple) ou ne "
+    "vient pas de cette application : rien n'a été enregistré. Rouvrez la page par son lien, sans la "
+    "recharger, et envoyez de nouveau le formulaire."
+)
 
 
 def error_page(
@@ -116,13 +120,15 @@ def install_error_pages(app: FastAPI) -> None:
         if not hasattr(request.state, "signed_in"):  # no route matched: keep the header of a signed-in person
             await identify(request)
         detail = CSRF_MESSAGE if exc.detail == "csrf" else None
+        # What was typed in a form refused is given back to be copied, as after a session ended.
+        typed = await _typed_texts(request) if request.method not in SAFE_METHODS else []
         if (
             exc.status_code in (400, 404, 409, 422)
             and isinstance(exc.detail, str)
             and exc.detail.endswith(".")
         ):
             detail = exc.detail  # a French sentence written by a route, never user input
-        return error_page(request, exc.status_code, detail)
+        return error_page(request, exc.status_code, detail, typed)
 
     async def _configuration(request: Request, exc: Exception) -> Response:
         # A mistake in config/ or in the rules: the page names the file, the key and the fix (these

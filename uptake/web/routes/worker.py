@@ -297,10 +297,16 @@ def record_result(
     except WorklistError as exc:
         with db(request) as session:
             recorded = recent_result(session, row_id, account.login, context_of(request).now())
-            if recorded is None:
-                raise HTTPException(status_code=404, detail=str(exc)) from None
-            earlier, note = recorded.resultat, recorded.commentaire or ""
-            at = recorded.enregistre_le
+            earlier = recorded.resultat if recorded is not None else None
+            note = (recorded.commentaire or "") if recorded is not None else ""
+            at = recorded.enregistre_le if recorded is not None else None
+        if earlier is None or at is None:  # no longer mine (sectors changed, taken over): note given back
+            return _worklist(
+                request,
+                error=f"Résultat non enregistré : {str(exc)[:1].lower()}{str(exc)[1:]}",
+                unsaved_note=commentaire.strip() or None,
+                status_code=409,
+            )
         if earlier == resultat and note == commentaire.strip():  # the same form sent twice
             return RedirectResponse("/travail/liste?fait=deja", status_code=303)
         return _worklist(
@@ -322,8 +328,13 @@ def record_result(
 
 
 @router.post("/foyers/{row_id}/liberer")
-def release_household(request: Request, row_id: RecordId) -> Response:
-    """Give the household back to the list (for a colleague, or later)."""
+def release_household(
+    request: Request,
+    row_id: RecordId,
+    commentaire: Annotated[str, LINE_BREAKS, Form(max_length=20_000)] = "",
+) -> Response:
+    """Give the household back to the list (for a colleague, or later); a note typed on the card,
+    which a release does not record, is given back to be copied."""
     login = current_account(request).login
     try:
         with db(request) as session:
@@ -334,7 +345,10 @@ def release_household(request: Request, row_id: RecordId) -> Response:
             if released_by(session, row_id, login):  # the same form sent twice
                 return RedirectResponse("/travail/liste?fait=deja_libere", status_code=303)
         raise HTTPException(status_code=404, detail=str(exc)) from None
-    return RedirectResponse(f"/travail/liste?fait={'libere_seul' if alone else 'libere'}", status_code=303)
+    fait = "libere_seul" if alone else "libere"
+    if commentaire.strip():
+        return _worklist(request, fait, unsaved_note=commentaire.strip())
+    return RedirectResponse(f"/travail/liste?fait={fait}", status_code=303)
 
 
 # What happened to a household that asks for a social worker on its questionnaire.

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from detection.records import SUCCEEDED, DetectionRun, insert_flags
 from outreach.launch import OutreachEnv, launch_campaign, run_followups
 from outreach.models import Assignment
-from privacy import exchanges, register, vault
+from privacy import audit, exchanges, register, vault
 from privacy.keys import Keyring, open_keyring
 from tests.conftest import CONFIG_DIR
 from tests.outreach.factories import campaign_71, flag, flags_frame, geography, pseudonym, templates_dir
@@ -91,6 +91,7 @@ def world_in_home(uptake_home: Path, tmp_path: Path, *, now: dt.datetime = NOW) 
     engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
     upgrade(engine)
     keyring = open_keyring(uptake_home / "keys", uptake_home / "master.key", environ={})
+    audit.seal_commits(engine, lambda: keyring)  # what the test writes signs its end, as the CLI does
     with Session(engine) as session, session.begin():
         register.save(session, register.load_dir(CONFIG_DIR / "registre"), actor="test", source="test")
     approve_exchange(engine, keyring, now=now)
@@ -154,6 +155,7 @@ def make_world(engine: Engine, tmp_path: Path) -> Callable[..., OutreachWorld]:
 
     def _make(*, approved: bool = True, fields: tuple[str, ...] = ALL_FIELDS) -> OutreachWorld:
         keyring = open_keyring(tmp_path / "keys", tmp_path / "master.key", environ={})
+        audit.seal_commits(engine, lambda: keyring)  # as every front door: each transaction signs its end
         with Session(engine) as session, session.begin():
             register.save(
                 session, register.load_dir(CONFIG_DIR / "registre"), actor="test", source="test", now=NOW

@@ -10,7 +10,7 @@ from faker import Faker
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from privacy import exchanges, register
+from privacy import audit, exchanges, register
 from privacy.keys import Keyring, open_keyring
 from uptake.db import transaction
 
@@ -25,6 +25,13 @@ def keyring(tmp_path: Path) -> Keyring:
     """A keyring whose master secret is a file created at first use."""
     home = tmp_path / "home"
     return open_keyring(home / "keys", home / "master.key", environ={})
+
+
+@pytest.fixture
+def sealed(engine: Engine, keyring: Keyring) -> None:
+    """Every transaction of the test's engine that appends to the audit log signs its end, as every
+    front door does (list it before the fixtures that write)."""
+    audit.seal_commits(engine, lambda: keyring)
 
 
 @pytest.fixture

@@ -114,9 +114,8 @@ def test_an_output_that_cannot_be_written_leaves_neither_its_encrypted_copy_nor_
 
 
 def test_purge_prunes_the_audit_log_only_when_it_verifies(
-    engine: Engine, keyring: Keyring, approved: int, tmp_path: Path
+    engine: Engine, keyring: Keyring, sealed: None, approved: int, tmp_path: Path
 ) -> None:
-    audit.seal_commits(engine, lambda: keyring)  # as every front door: each transaction signs its end
     out = tmp_path / "liste-sms.csv"
     _write(engine, keyring, approved, out)
     # The log's entries bear the moment they were written (now): its retention counts from then.

@@ -156,9 +156,13 @@ def test_the_access_report_is_dated_on_the_caf_s_clock(
 
 
 def test_after_a_key_rotation_everything_is_re_keyed_and_still_found(
-    engine: Engine, keyring: Keyring, people: list[dict[str, str]], approved: int, tmp_path: Path
+    engine: Engine,
+    keyring: Keyring,
+    sealed: None,
+    people: list[dict[str, str]],
+    approved: int,
+    tmp_path: Path,
 ) -> None:
-    audit.seal_commits(engine, lambda: keyring)  # as every front door: each transaction signs its end
     key = key_text(keyring, TERRITORY, "droits")
     old = pseudonym_of(key, people[0]["matricule"])
     directory = pl.DataFrame(people).with_columns(

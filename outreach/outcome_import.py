@@ -396,7 +396,9 @@ def _parse_line(
     if moment is None:
         problems.append(LineProblem(number, "date", "date illisible (AAAA-MM-JJ ou JJ/MM/AAAA)"))
     elif moment > now + dt.timedelta(days=1):
-        problems.append(LineProblem(number, "date", "date dans le futur"))
+        problems.append(
+            LineProblem(number, "date", "date dans le futur : écrivez le jour où le résultat a été obtenu")
+        )
     channel = row.get("canal") or None
     if channel is not None and channel not in CHANNELS:
         problems.append(LineProblem(number, "canal", f"canal inconnu (valeurs : {', '.join(CHANNELS)})"))

@@ -64,6 +64,16 @@ CONCLUSIVE = frozenset(OUTCOMES) - {
 }
 # After one of these, nothing more is sent, whatever the attempt's condition, and nobody calls.
 STOPPING = frozenset({"refus", "opposition", "non_eligible", "droit_ouvert"})
+# What a call can end with: not "still to contact" (the state before any call), not the steps of a
+# questionnaire (sent and returned by post), not a letter come back or an e-mail bounced (the mail
+# room and the e-mail relay tell those, and they stop using an address).
+CALL_RESULTS = tuple(
+    code
+    for code in OUTCOMES
+    if code not in {"a_contacter", "questionnaire_envoye", "questionnaire_retourne", *UNDELIVERABLE}
+)
+# Outcomes after which the household stays on the list for another call.
+CALL_AGAIN = frozenset({"injoignable", "message_laisse"})
 # The one outcome that carries an amount: the monthly amount of the right opened.
 OPENED = "droit_ouvert"
 # A monthly amount above this is a typing mistake: no benefit pays that much a month.
@@ -134,10 +144,11 @@ def check_note(commentaire: str | None) -> None:
         )
     found = contact_details_in(commentaire)
     if found:
+        them = "les" if len(found) > 1 else "la" if found[0].startswith("une ") else "le"
         raise OutcomeInvalid(
             f"la note contient {' et '.join(found)}",
-            "retirez-le : la note est lue par les collègues et gardée 12 mois hors du coffre chiffré des "
-            "contacts ; une coordonnée nouvelle du foyer se transmet à l'équipe données, pour l'annuaire",
+            f"retirez-{them} : la note est lue par les collègues et gardée 12 mois hors du coffre chiffré "
+            "des contacts ; une coordonnée nouvelle du foyer se transmet à l'équipe données, pour l'annuaire",
             field="commentaire",
         )
 
@@ -251,7 +262,10 @@ def record_outcome(
     )
     session.add(row)
     session.flush()
-    if resultat in STOPPING and launch_id is not None:
+    # A call's result closes the household's call lines, as on the card: typed back from a filled
+    # call list (`outcomes import`), the household is not handed out again.
+    final_call = canal == "appel" and resultat in CALL_RESULTS and resultat not in CALL_AGAIN
+    if (resultat in STOPPING or final_call) and launch_id is not None:
         _close_waiting_lines(session, id_foyer, launch_id)
     if resultat == "opposition":
         oppositions.record(session, id_foyer, source=origin or f"outreach:{source}", actor=acteur, now=moment)

@@ -234,7 +234,11 @@ def check_returned(
                 LineProblem(number, "date", "date de réception illisible (AAAA-MM-JJ ou JJ/MM/AAAA)")
             )
         elif received > now + dt.timedelta(days=1):
-            problems.append(LineProblem(number, "date", "date dans le futur"))
+            problems.append(
+                LineProblem(
+                    number, "date", "date dans le futur : écrivez le jour où le questionnaire est arrivé"
+                )
+            )
         answers: dict[str, str] = {}
         if questionnaire is not None:
             for question in questionnaire.questions:

@@ -23,11 +23,12 @@ from outreach.campaigns import WindowSection
 from outreach.errors import OutcomeInvalid, OutreachError
 from outreach.models import WorklistItem
 from outreach.outcomes import (
+    CALL_AGAIN,
+    CALL_RESULTS,
     DONE,
     IN_PROGRESS,
     OUTCOMES,
     TO_CALL,
-    UNDELIVERABLE,
     OutcomeRecord,
     record_outcome,
 )
@@ -35,16 +36,6 @@ from outreach.windows import is_allowed, next_allowed
 from privacy import audit
 
 STATUS_LABELS = {TO_CALL: "à appeler", IN_PROGRESS: "en cours", DONE: "traité"}
-# What a call can end with: not "still to contact" (the state before any call), not the steps of a
-# questionnaire (sent and returned by post), not a letter come back or an e-mail bounced (the mail
-# room and the e-mail relay tell those, and they stop using an address).
-CALL_RESULTS = tuple(
-    code
-    for code in OUTCOMES
-    if code not in {"a_contacter", "questionnaire_envoye", "questionnaire_retourne", *UNDELIVERABLE}
-)
-# Outcomes after which the household stays on the list for another call.
-CALL_AGAIN = frozenset({"injoignable", "message_laisse"})
 RETRY_AFTER = dt.timedelta(days=1)
 # Long enough for a call, its notes and a call back from the household while the card stays open.
 STALE_AFTER = dt.timedelta(hours=2)

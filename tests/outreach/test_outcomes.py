@@ -166,6 +166,28 @@ def test_an_outcome_that_ends_the_contact_closes_the_households_waiting_call_lin
     assert lines[pseudonym(2)] == lines[pseudonym(3)] == TO_CALL
 
 
+@pytest.mark.parametrize(("resultat", "closed"), [("accompagnement_engage", True), ("message_laisse", False)])
+def test_a_call_result_typed_back_from_a_filled_call_list_closes_the_line_as_the_card_does(
+    make_world, resultat: str, closed: bool
+) -> None:
+    world, launch_id = _on_the_call_list(make_world)
+    with Session(world.engine) as session, session.begin():
+        record_outcome(
+            session,
+            id_foyer=pseudonym(1),
+            resultat=resultat,
+            launch_id=launch_id,
+            canal="appel",
+            acteur="equipe",
+            source="import",
+            now=NOW,
+        )
+    with Session(world.engine) as session:
+        lines = {line.id_foyer: line.statut for line in session.scalars(select(WorklistItem))}
+    assert lines[pseudonym(1)] == (DONE if closed else TO_CALL)
+    assert lines[pseudonym(2)] == TO_CALL
+
+
 def test_a_line_in_progress_is_left_to_its_holder_when_the_contact_ends_meanwhile(make_world) -> None:
     world, launch_id = _on_the_call_list(make_world, 1)
     with Session(world.engine) as session, session.begin():

@@ -15,14 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from detection.reference import load_reference
 from outreach import questionnaires
 from outreach.errors import OutcomeImportInvalid, OutcomeInvalid
-from outreach.outcomes import NOTE_MAX, OUTCOMES
+from outreach.outcomes import CALL_AGAIN, CALL_RESULTS, NOTE_MAX, OUTCOMES
 from outreach.questionnaire_answers import (
     QuestionnairesImported,
     SentQuestionnaire,
     questionnaire_sent,
     record_returned,
 )
-from outreach.worklist import CALL_AGAIN, CALL_RESULTS
 from privacy.canonical import caf_day
 from uptake import french
 from uptake.limits import RECORD_ID_MAX

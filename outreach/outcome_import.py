@@ -37,6 +37,7 @@ from outreach.errors import LineProblem, OutcomeImportInvalid, OutcomeInvalid, O
 from outreach.models import Assignment, Outcome
 from outreach.outcomes import check_note, check_outcome, record_outcome
 from outreach.questionnaires import parse_reference
+from privacy import audit
 from privacy.canonical import caf_day, caf_time_zone
 
 REQUIRED_COLUMNS = ("resultat", "date")
@@ -503,6 +504,14 @@ def import_outcome_file(
             commentaire=line.commentaire,
             now=moment,
         )
+    # What was recorded, from which file and by whom; never a household's line.
+    audit.append(
+        session,
+        actor=actor,
+        action="resultats.import",
+        object_ref=f"fichier:{path.name}",
+        counts={"lignes": len(lines), "resultats": len(fresh)},
+    )
     return OutcomesImported(len(fresh), len(lines) - len(fresh))
 
 

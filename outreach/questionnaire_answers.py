@@ -22,7 +22,7 @@ from outreach import oppositions
 from outreach.campaigns import find_campaign
 from outreach.errors import CampaignNotFound, LineProblem, OutcomeImportInvalid
 from outreach.holdout import CONTACTED
-from outreach.models import Assignment, Contact, Launch, QuestionnaireAnswer, WorklistItem
+from outreach.models import Assignment, Contact, Launch, Outcome, QuestionnaireAnswer, WorklistItem
 from outreach.outcome_import import parse_date, read_rows
 from outreach.outcomes import IN_PROGRESS, TO_CALL, record_outcome
 from outreach.questionnaires import (
@@ -36,6 +36,7 @@ from outreach.questionnaires import (
     questionnaire_names,
     reference,
 )
+from privacy import audit
 from privacy.canonical import caf_day
 from privacy.disclosure import DEFAULT_THRESHOLD
 
@@ -175,20 +176,27 @@ def check_returned(
         if wanted
         else {}
     )
-    letters = {
-        (launch_id, pseudonym)
-        for launch_id, pseudonym in session.execute(
-            select(Contact.launch_id, Contact.id_foyer).where(
-                Contact.canal == "courrier", Contact.launch_id.in_({k[0] for k in wanted})
-            )
+    # The day each letter went out: a questionnaire cannot come back before it.
+    letters: dict[tuple[int, str], dt.date] = {}
+    for launch_id, pseudonym, produced in session.execute(
+        select(Contact.launch_id, Contact.id_foyer, Contact.produit_le).where(
+            Contact.canal == "courrier", Contact.launch_id.in_({k[0] for k in wanted})
         )
-    }
+    ):
+        day = caf_day(produced)
+        letters[launch_id, pseudonym] = min(day, letters.get((launch_id, pseudonym), day))
+    # Recorded by its answers, or by its outcome alone when it came back with none.
+    launches = {k[0] for k in wanted}
     recorded = {
         (launch_id, pseudonym)
         for launch_id, pseudonym in session.execute(
             select(QuestionnaireAnswer.launch_id, QuestionnaireAnswer.id_foyer)
-            .where(QuestionnaireAnswer.launch_id.in_({k[0] for k in wanted}))
-            .distinct()
+            .where(QuestionnaireAnswer.launch_id.in_(launches))
+            .union(
+                select(Outcome.launch_id, Outcome.id_foyer).where(
+                    Outcome.launch_id.in_(launches), Outcome.resultat == "questionnaire_retourne"
+                )
+            )
         )
     }
     seen: dict[tuple[int, int], int] = {}
@@ -237,6 +245,18 @@ def check_returned(
             problems.append(
                 LineProblem(
                     number, "date", "date dans le futur : écrivez le jour où le questionnaire est arrivé"
+                )
+            )
+        elif household is not None and caf_day(received) < letters.get(
+            (household.launch_id, household.id_foyer), caf_day(received)
+        ):
+            sent_on = letters[household.launch_id, household.id_foyer]
+            problems.append(
+                LineProblem(
+                    number,
+                    "date",
+                    f"date antérieure à l'envoi du questionnaire (le {sent_on:%d/%m/%Y}) : écrivez le jour "
+                    "où il est revenu",
                 )
             )
         answers: dict[str, str] = {}
@@ -403,6 +423,15 @@ def record_returned(
     if answers:
         session.execute(insert(QuestionnaireAnswer), answers)
     called_back, no_call_line, opposed = _call_back(session, to_call_back, moment)
+    # One questionnaire typed on the web names its household, as a call's result does; a file, itself.
+    typed = outcome_source == "saisie" and len(returned) == 1
+    audit.append(
+        session,
+        actor=actor,
+        action="questionnaire.saisie" if typed else "questionnaires.import",
+        object_ref=returned[0].id_foyer if typed else f"fichier:{Path(source).name}",
+        counts={"questionnaires": len(returned), "reponses_questionnaires": len(answers)},
+    )
     return QuestionnairesImported(
         len(returned),
         len(answers),

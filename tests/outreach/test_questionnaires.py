@@ -396,13 +396,14 @@ def test_a_social_worker_records_only_questionnaires_of_households_of_their_sect
     [printed] = references.values()
     row = {"reference": printed, "date": "2026-03-28"}
 
+    back = NOW + dt.timedelta(days=18)  # the letters went out three days after the launch
     with Session(world.engine) as session:
-        sent = questionnaire_sent(session, CONFIG_DIR, printed.lower(), now=NOW, communes=["04088"])
+        sent = questionnaire_sent(session, CONFIG_DIR, printed.lower(), now=back, communes=["04088"])
         with pytest.raises(OutcomeImportInvalid) as looked_up:
-            questionnaire_sent(session, CONFIG_DIR, printed, now=NOW, communes=["04178"])
+            questionnaire_sent(session, CONFIG_DIR, printed, now=back, communes=["04178"])
         with pytest.raises(OutcomeImportInvalid) as recorded:
             record_returned(
-                session, printed, list(row), [(1, row)], CONFIG_DIR, actor="ts", now=NOW, communes=["04178"]
+                session, printed, list(row), [(1, row)], CONFIG_DIR, actor="ts", now=back, communes=["04178"]
             )
 
     assert (sent.reference, sent.code_commune, sent.questionnaire.id) == (

@@ -237,3 +237,31 @@ def test_the_date_offered_for_a_returned_questionnaire_is_the_day_in_france(
     form = client.get("/travail/questionnaires", params={"reference": next(iter(references.values()))}).text
 
     assert 'value="2026-03-03"' in form and "2026-03-02" not in form
+
+
+def test_a_questionnaire_returned_blank_is_recorded_once_audited_and_never_dated_before_it_was_sent(
+    client_for: Client, engine: Engine, tmp_path: Path
+) -> None:
+    from privacy.models import AuditEntry
+
+    references = _questionnaires_sent(engine, tmp_path / "home")
+    pseudonym, reference = sorted(references.items())[0]
+    client = client_for("travailleur_social")
+
+    def send(date: str) -> str:
+        page = client.get("/travail/questionnaires", params={"reference": reference})
+        data = {"csrf_token": csrf_of(page.text), "reference": reference, "date": date}
+        return client.post("/travail/questionnaires", data=data, follow_redirects=True).text
+
+    too_early = send("2002-12-01")
+    first = send("2026-03-28")
+    again = send("2026-03-29")
+
+    assert "date antérieure à l&#39;envoi du questionnaire" in too_early
+    assert f"Questionnaire {reference} enregistré." in first
+    assert "ce questionnaire est déjà enregistré" in again
+    with transaction(engine) as session:
+        returned = session.scalars(select(Outcome).where(Outcome.resultat == "questionnaire_retourne")).all()
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "questionnaire.saisie")).all()
+    assert len(returned) == 1
+    assert [(e.actor, e.object_ref) for e in entries] == [(LOGINS["travailleur_social"], pseudonym)]

@@ -18,6 +18,13 @@ def test_the_statement_says_its_status_what_is_checked_and_the_remedies(client_f
     assert "axe-core" in page.text and "Défenseur des droits" in page.text
 
 
+def test_the_statement_names_what_is_not_accessible_and_when_it_was_established(client_for: Client) -> None:
+    page = client_for(None).get("/accessibilite").text
+    assert "Contenus non accessibles" in page and "critère 13.1" in page
+    assert "Établissement de cette déclaration" in page
+    assert 'href="https://formulaire.defenseurdesdroits.fr/"' in page
+
+
 def test_every_page_links_to_the_statement(client_for: Client) -> None:
     anonymous = client_for(None)
     assert LINK in anonymous.get("/connexion").text

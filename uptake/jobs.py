@@ -500,13 +500,28 @@ def followups_job(*, schedule: str = "", days: int = 90, smtp: str = "") -> dict
             select(Launch.id, Launch.campagne).where(Launch.lance_le >= now - dt.timedelta(days=int(days)))
         ).all()
     produced = 0
+    unserved: list[str] = []
     for launch_id, name in launches:
-        campaign = ctx.launchable_campaign(name)
-        out_dir = ctx.campaign_dir(campaign)
-        sending = relay if relay is not None and is_allowed(campaign.fenetres, "email", now) else None
-        if sending is not None:
-            _send_waiting(env, campaign, launch_id, sending, now, schedule)
-        attempts = run_followups(env, campaign, launch_id, out_dir=out_dir, now=now, smtp=sending)
+        # One launch that cannot be served (its campaign file broken, its exchange revoked) leaves the
+        # others their follow-ups; the execution fails and says which, so that the alert goes out.
+        try:
+            campaign = ctx.launchable_campaign(name)
+            out_dir = ctx.campaign_dir(campaign)
+            sending = relay if relay is not None and is_allowed(campaign.fenetres, "email", now) else None
+            if sending is not None:
+                _send_waiting(env, campaign, launch_id, sending, now, schedule)
+            attempts = run_followups(env, campaign, launch_id, out_dir=out_dir, now=now, smtp=sending)
+        except (OutreachError, PrivacyError) as exc:
+            unserved.append(f"lancement n°{launch_id} ({name}) : {exc}")
+            log_event(
+                logger,
+                "followups_not_produced",
+                level=logging.WARNING,
+                schedule=schedule,
+                launch_id=launch_id,
+                cause=type(exc).__name__,
+            )
+            continue
         produced += sum(a.foyers for a in attempts)
         _log_unsent(schedule, campaign.id, launch_id, attempts)
         awaiting = followups_awaiting_email(ctx.engine, launch_id)
@@ -531,6 +546,13 @@ def followups_job(*, schedule: str = "", days: int = 90, smtp: str = "") -> dict
             )
     # Always an end line: a log reader tells « nothing was due » from « still running ».
     log_event(logger, "followups_done", schedule=schedule, launches=len(launches), households=produced)
+    if unserved:
+        return {
+            "status": "followups_not_produced",
+            "lancements": len(launches),
+            "foyers": produced,
+            "detail": " ; ".join(unserved),
+        }
     return {"status": "succeeded", "lancements": len(launches), "foyers": produced}
 
 
@@ -807,6 +829,10 @@ def report_job(
 # that ask the data team to act count as failures (the job itself ran to its end). Each names the
 # folder or file concerned and what to do.
 _FAILED_RESULTS = {
+    "followups_not_produced": (
+        "relances produites pour les autres lancements, pas pour : {detail} ; corrigez la cause, la "
+        "prochaine exécution les produira"
+    ),
     "rejected": "extrait {file} refusé : son rapport est à côté de lui dans rejete/",
     "rejected_not_moved": (
         "extrait {file} refusé, mais il n'a pas pu être mis de côté dans rejete/ ({cause}) : il est "

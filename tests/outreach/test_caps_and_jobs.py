@@ -102,3 +102,40 @@ def test_a_contact_about_several_rights_counts_for_each_of_them(make_world) -> N
         now=NOW + dt.timedelta(days=5),
     )
     assert again.exclusions == {"contact_recent_meme_droit": 1}
+
+
+def test_a_launch_the_followups_job_cannot_serve_is_told_and_the_others_are_served(
+    uptake_home: Path,
+) -> None:
+    from outreach.models import Launch
+    from uptake.db import make_engine, upgrade
+    from uptake.jobs import result_outcome
+
+    engine = make_engine(f"sqlite:///{uptake_home / 'uptake.sqlite3'}")
+    upgrade(engine)
+    with Session(engine) as session, session.begin():  # a launch whose campaign file was removed since
+        session.add(
+            Launch(
+                campagne="campagne-retiree",
+                action="2.2",
+                run_id=1,
+                graine=1,
+                part_temoin=0.0,
+                config_sha256="0" * 64,
+                acteur="equipe",
+                lance_le=dt.datetime.now(dt.UTC),
+                nb_signales=0,
+                nb_contactes=0,
+                nb_temoins=0,
+                nb_exclus=0,
+            )
+        )
+    engine.dispose()
+
+    result = followups_job(schedule="quotidien")
+
+    assert result["status"] == "followups_not_produced" and result["lancements"] == 1
+    succeeded, said = result_outcome(result)
+    assert not succeeded and said is not None
+    assert said.startswith("relances produites pour les autres lancements, pas pour : lancement n°1")
+    assert "campagne-retiree" in said and "la prochaine exécution les produira" in said

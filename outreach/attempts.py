@@ -33,7 +33,7 @@ from outreach.letters import LEFT_OUT_NAME, PDF_NAME, print_letters
 from outreach.models import Contact, WorklistItem
 from outreach.outcomes import record_outcome
 from outreach.questionnaires import reference as questionnaire_reference
-from outreach.templates import Renderer, format_euros
+from outreach.templates import Renderer, format_estimate
 from outreach.windows import next_allowed
 from privacy import vault
 from privacy.exchanges import Authorisation
@@ -104,7 +104,7 @@ def _context(
     context.update({field: contact.get(field) or "" for field in CHANNEL_FIELDS[str(household["_canal"])]})
     context.update(
         {
-            "montant_estime": format_euros(household.get("montant_estime")),
+            "montant_estime": format_estimate(household.get("montant_estime")),
             "motifs": household.get("explication") or "",
             "commune": job.commune_names.get(str(household["code_commune"]), household["code_commune"]),
             "date": french_date(planned.date()),

@@ -20,6 +20,7 @@ import re
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -108,11 +109,20 @@ def format_euros(amount: float | None) -> str | None:
     return whole.replace(",", NARROW_NBSP) + "," + cents + " €"
 
 
+def format_estimate(amount: float | None) -> str | None:
+    """An estimated amount as said to a household, to the euro: `510.53` → `511 €` (an estimate read
+    to the cent would claim a precision it does not have); None stays None."""
+    if amount is None:
+        return None
+    euros = int(Decimal(str(amount)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return f"{euros:,}".replace(",", NARROW_NBSP) + " €"
+
+
 _UNKNOWN_FILTER = "filtre `{0}` inconnu"
 _UNKNOWN_TEST = "test `{0}` inconnu"
 _FIX_FILTER = (
     "utilisez un filtre de jinja2 (upper, lower, default…) ou retirez-le ; `montant_estime` est déjà un "
-    "texte mis en forme (« 1 234,50 € ») : écrivez simplement {{ montant_estime }}"
+    "texte mis en forme, arrondi à l'euro (« 1 235 € ») : écrivez simplement {{ montant_estime }}"
 )
 # A filter or test jinja2 does not know, when the compiler let it through (inside a block, jinja2
 # only fails when the line runs).
@@ -683,7 +693,7 @@ def check_campaign(campaign: Campaign, templates_dir: Path) -> list[str]:
         for first in (True, False):
             context = renderer.base_context(campaign.campagne.regles, first_contact=first)
             if attempt.canal != "sms":
-                context.update(_SAMPLE, montant_estime=format_euros(187.25))
+                context.update(_SAMPLE, montant_estime=format_estimate(187.25))
             message = renderer.render(attempt, context, first_contact=first)
             _check_sample_links(renderer, attempt, message)
             if first and message.sms is not None:

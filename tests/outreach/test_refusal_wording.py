@@ -60,3 +60,12 @@ def test_a_followup_of_another_campaigns_launch_names_its_campaign(make_world) -
     said = str(refused.value)
     assert f"le lancement n°{launched.launch_id} est un lancement de action-7-1-logement" in said
     assert "introuvable" not in said
+
+
+def test_an_estimated_amount_is_said_to_the_euro() -> None:
+    from outreach.templates import format_estimate
+
+    assert format_estimate(510.53) == "511 €"
+    assert format_estimate(187.5) == "188 €"
+    assert format_estimate(1234.49) == "1\u202f234 €"
+    assert format_estimate(None) is None

@@ -69,6 +69,12 @@ def test_a_new_installation_is_checked_without_creating_anything(cli, uptake_hom
     # Read from this command's environment: the daemon's may differ (systemd's EnvironmentFile).
     assert "le démon lit son propre environnement" in parts["Alertes"]
     assert "aucune adresse de contact dans la déclaration d'accessibilité" in parts["Accessibilité"]
+    several = _lines(
+        cli(
+            "check", env={"UPTAKE_CONTACT_ACCESSIBILITE": "a11y@caf-04.example.fr, dpo@caf-04.example.fr"}
+        ).stdout
+    )
+    assert several["Accessibilité"].startswith("✗ UPTAKE_CONTACT_ACCESSIBILITE : 2 adresses données")
     wrong = _lines(cli("check", env={"UPTAKE_CONTACT_ACCESSIBILITE": "referent-caf"}).stdout)
     assert wrong["Accessibilité"].startswith("✗ UPTAKE_CONTACT_ACCESSIBILITE : « referent-caf » n'est pas")
     assert "À corriger : Registre des traitements, Comptes, Planifications." in result.stdout

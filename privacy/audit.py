@@ -11,7 +11,9 @@ alone cannot: a truncation of the log's tail, and a chain rewritten from some en
 recomputed) — the rewritten entry no longer matches the signed hash. Entries appended after the last
 checkpoint can only be protected by the next one, so every transaction that appended to the log
 signs its end before it commits, on an engine registered with `seal_commits` (the CLI, the web
-application and the scheduler all are): no front door can leave an unsigned tail behind.
+application and the scheduler all are): no front door can leave an unsigned tail behind. Entries that
+no checkpoint attests were therefore written around uptake (or rewritten after their checkpoints were
+deleted): `verify` reports them, and a later commit never signs over them.
 
 Appends are serialised by updating the single row of `privacy_audit_lock` first: on PostgreSQL the
 row lock makes concurrent writers wait for each other's commit; on SQLite the update takes the

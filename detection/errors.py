@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from privacy.errors import located, said_at, several
+from privacy.errors import said_at, several
 
 
 class DetectionError(Exception):
@@ -34,12 +34,9 @@ class ConfigInvalid(DetectionError):
     ) -> None:
         self.path, self.key, self.problem, self.fix, self.line = path, key, problem, fix, line
         self.problems: tuple[ConfigInvalid, ...] = (self, *also)
-        if also:
-            super().__init__(
-                several(path, [said_at(p.key, p.problem, p.fix, line=p.line) for p in self.problems])
-            )
-        else:
-            super().__init__(located(path, key, problem, fix, line=line))
+        super().__init__(
+            several(path, [said_at(p.key, p.problem, p.fix, line=p.line) for p in self.problems])
+        )
 
 
 class UnknownCommune(DetectionError):

@@ -39,7 +39,7 @@ class CampaignInvalid(OutreachError):
         self.path, self.key, self.problem, self.fix, self.line = path, key, problem, fix, line
         said = campaign_said(key, problem, fix, line=line)
         # The file's other mistakes of the same reading: all fixed in one go, not one run each.
-        super().__init__(several(path, [said, *others]) if others else f"{path} : {said}")
+        super().__init__(several(path, [said, *others]))
 
 
 def campaign_said(key: str | None, problem: str, fix: str, *, line: int | None = None) -> str:

@@ -12,8 +12,10 @@ def located(path: str, key: str | None, problem: str, fix: str, *, line: int | N
 
 
 def several(path: str, said: Sequence[str]) -> str:
-    """The message of a file with several mistakes (each `said_at`): counted, one per line, so that
-    one reading tells everything to correct."""
+    """The message of a file's mistakes (each `said_at`): `fichier : mistake.` for one; counted, one
+    per line, for several, so that one reading tells everything to correct."""
+    if len(said) == 1:
+        return f"{path} : {said[0]}"
     listed = "\n".join(f"  – {one}" for one in said)
     return f"{path} : {len(said)} problèmes :\n{listed}"
 
@@ -60,7 +62,7 @@ class InputInvalid(PrivacyError):
         self.path, self.problem, self.fix, self.key, self.line = path, problem, fix, key, line
         said = said_at(key, problem, fix, line=line)
         # The file's other mistakes of the same reading (each `said_at`): all fixed in one go.
-        super().__init__(several(path, [said, *others]) if others else f"{path} : {said}")
+        super().__init__(several(path, [said, *others]))
 
 
 class UnknownObject(PrivacyError):

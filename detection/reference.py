@@ -15,6 +15,10 @@ from detection.errors import UnknownCommune
 EARTH_RADIUS_KM = 6371.0088
 
 REFERENCE_FILE = Path(str(resources.files("detection"))) / "data" / "communes.csv.gz"
+# Coordinates the shipped reference gets wrong (a longitude equal to the latitude) or lacks; each
+# row says where its values come from (see `data/PROVENANCE.md`). The reference file itself stays
+# the unchanged copy of its source.
+CORRECTIONS_FILE = REFERENCE_FILE.with_name("communes-corrections.csv")
 
 _SCHEMA = {
     "code_commune": pl.String,
@@ -27,6 +31,9 @@ _SCHEMA = {
     "longitude": pl.Float64,
     "source_point": pl.String,
 }
+
+
+_POINT = ["latitude", "longitude"]
 
 
 @dataclass(frozen=True)
@@ -75,11 +82,19 @@ class CommuneReference:
         return self.frame.filter(pl.col("siren_epci") == siren).sort("code_commune")
 
 
+def read_reference_file() -> pl.DataFrame:
+    """The shipped reference file as its source gives it, without the corrections."""
+    return pl.read_csv(REFERENCE_FILE, schema_overrides=_SCHEMA, null_values=["\\N", ""])
+
+
 @cache
 def load_reference() -> CommuneReference:
     """The shipped commune reference (read once per process)."""
-    frame = pl.read_csv(REFERENCE_FILE, schema_overrides=_SCHEMA, null_values=["\\N", ""])
-    return CommuneReference(frame)
+    frame = read_reference_file()
+    corrections = pl.read_csv(
+        CORRECTIONS_FILE, schema_overrides={"code_commune": pl.String}, columns=["code_commune", *_POINT]
+    ).with_columns(source_point=pl.lit("correction"))
+    return CommuneReference(frame.update(corrections, on="code_commune"))
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -6,7 +6,6 @@ path, the line, the key and the fix, every mistake of the file at once.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -125,10 +124,10 @@ _FIXES = {
 # inland communes are far wider (Maripasoula, 18,360 km², reaches the Brazilian border some 180 km
 # south of its town hall; Trois-Sauts is 115 km from Camopi's). The reference holds town halls, not
 # boundaries, but agrees: the town halls farthest from any other are Guiana's (Camopi 100 km,
-# Saül 93 km, Saint-Élie 71 km), then Saintes-Maries-de-la-Mer (23 km, next to Arles), leaving
-# aside Vincey (88513) and Vavincourt (55541), whose longitude in the reference repeats their
-# latitude. A latitude and longitude swapped, or a sign dropped, lands thousands of km away; a
-# degree mistyped, 80 to 110 km away: caught everywhere but in French Guiana.
+# Saül 93 km, Saint-Élie 71 km), then Saintes-Maries-de-la-Mer (23 km, next to Arles), once the
+# reference's own mistakes are corrected (`data/communes-corrections.csv`). A latitude and longitude
+# swapped, or a sign dropped, lands thousands of km away; a degree mistyped, 80 to 110 km away:
+# caught everywhere but in French Guiana.
 POINT_MAX_KM = 45.0
 POINT_MAX_KM_BY_DEPARTMENT = {"973": 250.0}
 
@@ -263,21 +262,8 @@ def _point_mistakes(loc: tuple[str | int, ...], point: ServicePoint, ref: Commun
     if point.commune not in ref:
         return _unknown_codes((*loc, "commune"), (point.commune,), ref)
     town_hall = ref.get(point.commune)
-    located = not (math.isnan(town_hall.latitude) or math.isnan(town_hall.longitude))
     if point.latitude is None or point.longitude is None:
-        if located:
-            return []
-        # Its point would be unknown, and so every distance to services (NaN is the nearest of all).
-        return [
-            _Mistake(
-                (*loc, "commune"),
-                f"point de service « {point.nom} » : la mairie de {_named(town_hall)} n'a pas de "
-                "coordonnées dans le référentiel des communes",
-                "donnez `latitude` et `longitude` du point de service",
-            )
-        ]
-    if not located:
-        return []  # nothing to compare the point with
+        return []  # at its town hall: every commune of the reference has one (tests/detection)
     limit = POINT_MAX_KM_BY_DEPARTMENT.get(point.commune[:3], POINT_MAX_KM)
     km = haversine_km(point.latitude, point.longitude, town_hall.latitude, town_hall.longitude)
     if km <= limit:

@@ -154,16 +154,6 @@ def test_a_service_point_far_from_the_town_hall_but_within_a_wide_commune_is_acc
     assert load_territory(_write(tmp_path, text)).service_points[1].commune == commune
 
 
-def test_a_service_point_in_a_commune_without_a_town_hall_point_needs_its_own(tmp_path: Path) -> None:
-    # Lanester (56098) has no coordinates in the reference: every distance would be unknown.
-    text = DEFAULT.replace('commune = "04206"', 'commune = "56098"')
-    refused = _refused(_write(tmp_path, text))
-    assert "la mairie de 56098 Lanester n'a pas de coordonnées dans le référentiel" in str(refused)
-    assert refused.fix == "donnez `latitude` et `longitude` du point de service"
-    given = text.replace('commune = "56098"', 'commune = "56098"\nlatitude = 47.7575\nlongitude = -3.3417')
-    assert load_territory(_write(tmp_path, given)).service_points[-1].commune == "56098"
-
-
 def test_the_shipped_national_service_points_lie_within_their_communes() -> None:
     assert len(load_territory(CONFIG_DIR / "national.toml").service_points) > 90
 

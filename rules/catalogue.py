@@ -528,8 +528,7 @@ class _RuleReader:
         explication = str(doc.get("explication", doc["titre"]))
         placeholders = self._placeholders(doc, explication, scope, montant is not None, top)
         base = self._legal_basis(doc, top)
-        if not self.problems:  # otherwise columns of a refused expression would look unused
-            self._unused_columns(doc, lit, checker, placeholders, top)
+        # Otherwise columns of a refused expression would look unused.
         if self.problems or priorite is None:
             return None
         shared_used = self.shared.closure(checker.usage.shared)
@@ -547,6 +546,14 @@ class _RuleReader:
             if self.context.parameters.get(name).areas != EVERYWHERE
         }
         areas = self._areas(doc, rule_id, parameter_areas, top)
+        if areas is None:
+            return None
+        # A rule that does not flag everywhere reads the household's commune to decide where it is:
+        # its cases give `code_commune`, and `lit` may declare it.
+        scoped = areas != EVERYWHERE
+        self._unused_columns(doc, lit, checker, placeholders, scoped, top)
+        if scoped:
+            columns_read |= {"code_commune"}
         table_keys: dict[str, frozenset[int]] = {t: frozenset(k) for t, k in checker.usage.table_keys.items()}
         for name in shared_used:
             for table, keys in self.shared.table_keys.get(name, {}).items():
@@ -558,10 +565,8 @@ class _RuleReader:
         for index, case in enumerate(cases):
             # Checked here so that `uptake rules check` does not call valid what `rules test` rejects.
             self._case(index, case, columns_read, top)
-        if self.problems or areas is None:
+        if self.problems:
             return None
-        if areas != EVERYWHERE:  # the rule's scope is decided on the household's commune
-            columns_read |= {"code_commune"}
         return Rule(
             id=rule_id,
             version=str(doc["version"]),
@@ -747,11 +752,12 @@ class _RuleReader:
         lit: list[str],
         checker: Checker,
         placeholders: dict[str, Type],
+        scoped: bool,
         top: tuple[int, int],
     ) -> None:
         """A declared column the rule never reads is refused: `lit` is what the run projects on."""
         used = checker.usage.columns | set(placeholders)
-        if checker.usage.reads_commune:
+        if checker.usage.reads_commune or scoped:
             used.add("code_commune")
         for column in doc["lit"] if isinstance(doc["lit"], list) else ():
             if column in lit and column not in used:

@@ -12,6 +12,7 @@ import pytest
 from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA, ContractSummary
 from detection.geography import Geography
 from rules.areas import EVERYWHERE, area_of, in_areas_expr
+from rules.cases import run_cases
 from rules.catalogue import load_catalogue
 from rules.compiler import compile_catalogue
 from rules.errors import CatalogueInvalid, ParametersInvalid
@@ -118,6 +119,42 @@ def test_a_rule_reading_parameters_valid_everywhere_flags_everywhere(
     )
 
     assert catalogue.get("essai").areas == EVERYWHERE and catalogue.get("essai").areas_note() == ""
+
+
+@pytest.mark.parametrize("lit", ["[loyer]", "[loyer, code_commune]"])
+def test_a_rule_flagging_in_part_of_france_takes_the_commune_of_its_cases(
+    tmp_path: Path, contract: ContractSummary, geography: Geography, lit: str
+) -> None:
+    """Its scope is decided on `code_commune`: a case gives it (the runner asks for it) and `lit`
+    may declare it, neither refused as a column the rule does not read."""
+    catalogue_dir = tmp_path / "regles"
+    catalogue_dir.mkdir()
+    cases = """cas:
+  - nom: Forcalquier
+    mois: 2024-06
+    foyer: {loyer: 300.0, code_commune: "04088"}
+    attendu: {signale: true}
+  - nom: Saint-Denis (La Réunion), hors champ
+    mois: 2024-06
+    foyer: {loyer: 300.0, code_commune: "97411"}
+    attendu: {signale: false}
+"""
+    rule = RULE.format(champ="").replace("lit: [loyer]", f"lit: {lit}") + cases
+    (catalogue_dir / "essai.yaml").write_text(rule, encoding="utf-8")
+    parameters = load_parameters(_parameters(tmp_path))
+
+    catalogue = load_catalogue(
+        catalogue_dir, columns=contract.column_kinds, enums=contract.enum_values, parameters=parameters
+    )
+    results = run_cases(
+        catalogue, parameters, geography, {c.name: c.default for c in HOUSEHOLD_COLUMNS}, HOUSEHOLD_SCHEMA
+    )
+
+    assert "code_commune" in catalogue.get("essai").columns_read
+    assert [(r.name, r.passed, r.differences) for r in results] == [
+        ("Forcalquier", True, ()),
+        ("Saint-Denis (La Réunion), hors champ", True, ()),
+    ]
 
 
 def test_an_unknown_territory_in_a_parameters_champ_is_refused_with_the_closest_name(tmp_path: Path) -> None:

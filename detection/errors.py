@@ -75,12 +75,13 @@ class RuleVersionWentBack(DetectionError):
             f"{highest})"
             for rule, version, highest, run_id in gone_back
         )
-        super().__init__(
+        # What is wrong and the fix, without what a run does about it (`uptake check` says it too).
+        self.told = (
             f"version de règle revenue en arrière : {listed}. Une nouvelle version d'une règle porte un "
             "numéro plus grand que toutes celles déjà utilisées, pour que l'ordre des versions dise l'ordre "
-            "des contenus : donnez à la règle une version au-dessus de la plus haute déjà utilisée, puis "
-            "relancez. Rien n'a été exécuté"
+            "des contenus : donnez à la règle une version au-dessus de la plus haute déjà utilisée"
         )
+        super().__init__(f"{self.told}, puis relancez. Rien n'a été exécuté")
 
 
 class RuleChangedWithoutVersion(DetectionError):
@@ -95,8 +96,10 @@ class RuleChangedWithoutVersion(DetectionError):
             f"{rule} (version {version}, autre contenu à l'exécution n° {run_id})"
             for rule, version, run_id in changed
         )
-        super().__init__(
+        # What is wrong and the fix, without what a run does about it (`uptake check` says it too).
+        self.told = (
             f"règle modifiée sans changer de version : {listed}. Une version désigne un seul contenu, pour "
             "qu'un drapeau s'explique par la version de sa règle : montez le champ `version` de la règle "
-            "modifiée (par exemple 1.1.0 → 1.2.0), puis relancez. Rien n'a été exécuté"
+            "modifiée (par exemple 1.1.0 → 1.2.0)"
         )
+        super().__init__(f"{self.told}, puis relancez. Rien n'a été exécuté")

@@ -398,6 +398,18 @@ def write_flags(
         pl.scan_parquet(parts).sink_parquet(path, compression_level=FLAGS_ZSTD_LEVEL)
 
 
+def versions_refused(
+    session: Session, compiled: CompiledCatalogue
+) -> RuleChangedWithoutVersion | RuleVersionWentBack | None:
+    """Why the runs recorded refuse the rules' versions (a content changed under a version already
+    used, or a new one under a lower version), or None when a run may use them."""
+    changed = rules_changed_since(session, compiled.rule_versions, compiled.rule_digests)
+    if changed:
+        return RuleChangedWithoutVersion(changed)
+    gone_back = rules_gone_back(session, compiled.rule_versions, compiled.rule_digests)
+    return RuleVersionWentBack(gone_back) if gone_back else None
+
+
 class DetectionRunner:
     """Runs detections against one database and one geography."""
 
@@ -457,12 +469,9 @@ class DetectionRunner:
             )
 
         with Session(self.engine) as session:
-            changed = rules_changed_since(session, compiled.rule_versions, compiled.rule_digests)
-            gone_back = rules_gone_back(session, compiled.rule_versions, compiled.rule_digests)
-        if changed:
-            raise RuleChangedWithoutVersion(changed)
-        if gone_back:
-            raise RuleVersionWentBack(gone_back)
+            refused = versions_refused(session, compiled)
+        if refused is not None:
+            raise refused
 
         key: dict[str, Any] = {
             "rule_versions": dict(compiled.rule_versions),

@@ -116,8 +116,10 @@ def _territory(settings: Settings) -> str:
 
 
 def _rules(settings: Settings) -> str:
+    from sqlalchemy.orm import Session
+
     from detection.geography import Geography
-    from detection.runs import load_rules
+    from detection.runs import load_rules, versions_refused
     from detection.territory import TERRITORY_FILE, load_territory
     from rules.compiler import compile_catalogue
 
@@ -128,6 +130,16 @@ def _rules(settings: Settings) -> str:
     month = caf_day(utc_now()).replace(day=1)
     # Compiled: every parameter has a value this month.
     compiled = compile_catalogue(catalogue, parameters, month, geography)
+
+    def refused(engine: Engine) -> str | None:
+        with Session(engine) as session:
+            found = versions_refused(session, compiled)
+        return None if found is None else found.told
+
+    # A rule edited since the last run, its version kept: the next run, scheduled ones too, refuses it.
+    problem = read_database(settings, refused)
+    if problem is not None:
+        raise NotReady(f"{problem} ; sinon la prochaine exécution la refuse")
     said = f"{len(catalogue.rules)} règle(s), paramètres en vigueur en {month:%m/%Y}"
     for folder, what in ((settings.catalogue_dir, "règles"), (settings.parameters_dir, "paramètres")):
         if folder is not None:  # the installation's own, not the shipped ones: say which

@@ -57,3 +57,30 @@ def test_rules_commands_check_and_a_run_use_the_rules_the_variable_names(
     # A folder that does not exist is said, not replaced by the shipped catalogue.
     missing = cli("rules", "check", env={"UPTAKE_REGLES": str(tmp_path / "nulle-part")})
     assert missing.code == 2 and "nulle-part" in missing.output
+
+
+def test_check_tells_a_rule_edited_under_a_version_a_run_used_before_the_next_run_refuses_it(
+    cli, own_rules: Path, tmp_path: Path
+) -> None:
+    env = {"UPTAKE_REGLES": str(own_rules)}
+    extract = tmp_path / "foyers.parquet"
+    territory = load_territory(CONFIG_DIR / "territoire.toml")
+    write_synthetic(
+        SynthesisSpec(households=300, seed=2), commune_table(load_reference(), territory.communes), extract
+    )
+    assert cli("run", "-e", str(extract), "-r", RULE, env=env).code == 0
+    path = own_rules / f"{RULE}.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("libelle: locataire\n", "libelle: locataire du parc\n"),
+        "utf-8",
+    )
+
+    edited = " ".join(cli("check", env=env).stdout.split())
+
+    assert (
+        "✗ Règles et paramètres : règle modifiée sans changer de version : impaye_locatif (version 9.0.0"
+        in (edited)
+    )
+    assert "montez le champ `version`" in edited and "sinon la prochaine exécution la refuse" in edited
+    path.write_text(path.read_text(encoding="utf-8").replace('"9.0.0"', '"9.1.0"'), "utf-8")
+    assert "✓ Règles et paramètres" in cli("check", env=env).stdout

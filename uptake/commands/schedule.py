@@ -90,7 +90,11 @@ def register(app: typer.Typer) -> None:
         ),
         job: str = typer.Option(..., "--job", help=f"Tâche : {', '.join(sorted(JOBS))}."),
         inbox: Path | None = typer.Option(
-            None, "--inbox", help="Dossier de dépôt des extraits (tâche detection)."
+            None,
+            "--inbox",
+            help="Dossier de dépôt des fichiers à traiter (tâches "
+            + ", ".join(sorted(name for name, spec in JOBS.items() if "inbox" in spec.required))
+            + ").",
         ),
         param: list[str] = typer.Option(
             [],

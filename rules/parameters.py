@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,11 +158,7 @@ def _parameter(
         _unknown_keys(name, item, VALUE_FIELDS, path, at, problems)
         since, value, source = item.get("depuis"), item.get("valeur"), item.get("source")
         if not isinstance(since, datetime.date) or isinstance(since, datetime.datetime):
-            quoted = isinstance(since, str) and _looks_like_date(since)
-            hint = "écrivez la date sans guillemets : 2024-04-01" if quoted else "ex. 2024-04-01"
-            if isinstance(since, datetime.datetime):
-                hint = f"écrivez le jour seul, sans heure : {since:%Y-%m-%d}"
-            problems.append(Problem(path, *at, f"`{name}` : `depuis` doit être une date", hint))
+            problems.append(Problem(path, *at, f"`{name}` : `depuis` doit être une date", _date_hint(since)))
             continue
         if since > datetime.date.today() + FARTHEST_AHEAD:
             # A legal text applies months after it is published, not years: 2042 is a slip for 2024,
@@ -291,12 +288,28 @@ def _same_keys(name: str, versions: list[Version], path: str, problems: list[Pro
             )
 
 
-def _looks_like_date(text: str) -> bool:
+# A day written the French way (01/04/2026, 1.4.2026) or without its zeros (2026-4-1): YAML reads
+# both as text; the hint gives the author's own day as it must be written.
+_FRENCH_DAY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_UNPADDED_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def _date_hint(since: object) -> str:
+    """How to write the `depuis` given as `since`, with the day meant when it can be told."""
+    if isinstance(since, datetime.datetime):
+        return f"écrivez le jour seul, sans heure : depuis: {since:%Y-%m-%d}"
+    text = since.strip() if isinstance(since, str) else ""
     try:
-        datetime.date.fromisoformat(text.strip())
+        return f"écrivez la date sans guillemets : depuis: {datetime.date.fromisoformat(text)}"
     except ValueError:
-        return False
-    return True
+        pass
+    for pattern, order in ((_FRENCH_DAY, (2, 1, 0)), (_UNPADDED_DAY, (0, 1, 2))):
+        found = pattern.fullmatch(text)
+        if found:
+            year, month, day = (int(found.group(i + 1)) for i in order)
+            with suppress(ValueError):
+                return f"écrivez-la AAAA-MM-JJ, sans guillemets : depuis: {datetime.date(year, month, day)}"
+    return "écrivez-la AAAA-MM-JJ, sans guillemets, par exemple depuis: 2024-04-01"
 
 
 def _value_problem(item: dict[object, object]) -> str:

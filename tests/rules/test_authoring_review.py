@@ -560,11 +560,20 @@ def test_a_percentage_written_for_a_fraction_is_refused(tmp_path, value: str, sa
     assert said in refused and "essai.yaml:5:7" in refused
 
 
-def test_a_date_with_a_time_is_refused_with_the_day_to_write(tmp_path) -> None:
-    refused = _parameters_refused(
-        tmp_path, TABLE.replace("depuis: 2020-01-01", "depuis: 2020-01-01 00:00:00")
-    )
-    assert "`depuis` doit être une date — écrivez le jour seul, sans heure : 2020-01-01" in refused
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        ("2020-01-01 00:00:00", "écrivez le jour seul, sans heure : depuis: 2020-01-01"),
+        ('"2020-01-01"', "écrivez la date sans guillemets : depuis: 2020-01-01"),
+        ("01/02/2020", "écrivez-la AAAA-MM-JJ, sans guillemets : depuis: 2020-02-01"),
+        ("2020-2-1", "écrivez-la AAAA-MM-JJ, sans guillemets : depuis: 2020-02-01"),
+        ("31/02/2020", "écrivez-la AAAA-MM-JJ, sans guillemets, par exemple depuis: 2024-04-01"),
+        ("1er février 2020", "écrivez-la AAAA-MM-JJ, sans guillemets, par exemple depuis: 2024-04-01"),
+    ],
+)
+def test_a_date_written_otherwise_is_refused_with_the_day_to_write(tmp_path, written: str, hint: str) -> None:
+    refused = _parameters_refused(tmp_path, TABLE.replace("depuis: 2020-01-01", f"depuis: {written}", 1))
+    assert f"`depuis` doit être une date — {hint}" in " ".join(refused.split())
 
 
 def test_a_value_written_twice_in_a_parameter_file_is_refused(tmp_path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -330,6 +331,13 @@ def _read(path: Path, problems: list[Problem]) -> LocatedDict | None:
     return document
 
 
+def _id_for(text: str) -> str:
+    """A valid rule id close to `text`: `Famille-Nombreuse é` → `famille_nombreuse_e`."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    words = re.sub(r"[^a-z0-9]+", "_", plain).strip("_")
+    return words if _ID.match(words) else f"regle_{words}".rstrip("_")
+
+
 def _references(raw: Mapping[object, object]) -> dict[str, frozenset[str]]:
     """The plain names each value's text mentions (a cheap scan, to explain a cycle)."""
     return {
@@ -467,10 +475,22 @@ class _RuleReader:
             return None
         rule_id = str(doc["id"])
         if not _ID.match(rule_id):
+            # Told once, with the id to write and the file's name to match it (not a rename to the
+            # invalid id, which the mismatch below would advise).
+            fixed = _id_for(rule_id)
+            rename = "" if fixed == self.path.stem else f", dans un fichier nommé `{fixed}.yaml`"
             self._fail(
-                position(doc["id"], top), f"identifiant invalide `{rule_id}`", "minuscules, chiffres et _"
+                position(doc["id"], top),
+                f"identifiant invalide `{rule_id}`",
+                f"une lettre, puis minuscules sans accents, chiffres et _ : écrivez `id: {fixed}`{rename}",
             )
-        if rule_id != self.path.stem:
+        elif rule_id != self.path.stem and not _ID.match(self.path.stem):
+            self._fail(
+                position(doc["id"], top),
+                f"nom de fichier `{self.path.name}` différent de l'id `{rule_id}`",
+                f"renommez le fichier `{rule_id}.yaml`",
+            )
+        elif rule_id != self.path.stem:
             taken = self.path.with_name(f"{rule_id}.yaml")
             if taken.exists():
                 self._fail(

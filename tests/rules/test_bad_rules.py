@@ -313,3 +313,43 @@ def test_a_rule_version_must_be_a_quoted_version_number(
     (problem,) = caught.value.problems
     assert problem.message.startswith("version invalide")
     assert "entre guillemets" in problem.hint
+
+
+@pytest.mark.parametrize(
+    ("file", "written", "hint"),
+    [
+        ("essai", "Essai", "écrivez `id: essai`"),
+        ("essai", "es-sai", "écrivez `id: es_sai`, dans un fichier nommé `es_sai.yaml`"),
+        ("famille_ete", "famille_été", "écrivez `id: famille_ete`"),
+        ("essai", "3_enfants", "écrivez `id: regle_3_enfants`, dans un fichier nommé `regle_3_enfants.yaml`"),
+    ],
+)
+def test_an_invalid_rule_id_is_told_once_with_the_id_to_write(
+    tmp_path, contract, file: str, written: str, hint: str
+) -> None:
+    text = GOOD.format(condition="non percoit_ppa").replace("id: essai", f"id: {written}")
+    text = text.replace(
+        "lit: [revenus_activite_allocataire, statut_logement, percoit_ppa, code_commune]",
+        "lit: [percoit_ppa]",
+    )
+    (tmp_path / f"{file}.yaml").write_text(text, encoding="utf-8")
+
+    with pytest.raises(CatalogueInvalid) as caught:
+        load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
+
+    (problem,) = caught.value.problems  # not also a rename of the file to the invalid id
+    assert problem.message == f"identifiant invalide `{written}`" and problem.hint.endswith(hint)
+
+
+def test_a_rule_file_named_with_an_invalid_id_is_to_be_renamed_after_its_id(tmp_path, contract) -> None:
+    text = GOOD.format(condition="non percoit_ppa").replace(
+        "lit: [revenus_activite_allocataire, statut_logement, percoit_ppa, code_commune]",
+        "lit: [percoit_ppa]",
+    )
+    (tmp_path / "Essai-2.yaml").write_text(text, encoding="utf-8")
+
+    with pytest.raises(CatalogueInvalid) as caught:
+        load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
+
+    (problem,) = caught.value.problems
+    assert problem.path.endswith("Essai-2.yaml") and problem.hint == "renommez le fichier `essai.yaml`"

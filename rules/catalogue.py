@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
-import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import yaml
 
 from rules.areas import EVERYWHERE, areas_text
 from rules.checker import Checker, ExprProblem, Scope
-from rules.errors import CatalogueInvalid, FolderMissing, Problem, UnknownRule, suggest
+from rules.errors import CatalogueInvalid, FolderMissing, Problem, UnknownRule, name_for, name_hint, suggest
 from rules.language import KEYWORDS, Logical, Lookup, Node, SyntaxProblem, parse, source_text
 from rules.parameters import Parameters, load_parameters, read_areas
 from rules.sourcefile import LocatedDict, expression_position, position, read_yaml, yaml_problem
@@ -331,11 +330,12 @@ def _read(path: Path, problems: list[Problem]) -> LocatedDict | None:
     return document
 
 
-def _id_for(text: str) -> str:
-    """A valid rule id close to `text`: `Famille-Nombreuse é` → `famille_nombreuse_e`."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    words = re.sub(r"[^a-z0-9]+", "_", plain).strip("_")
-    return words if _ID.match(words) else f"regle_{words}".rstrip("_")
+def _column_hint(column: str, likely: Iterable[str], columns: Mapping[str, str]) -> str:
+    """How to write `column`, a name of no column: the column it is but for an accent, a capital or
+    an invisible space, else the closest of `likely` then of the contract."""
+    if name_for(column) in columns:
+        return name_hint(column)
+    return suggest(column, likely) or suggest(column, columns) or "voir le contrat d'extrait v1"
 
 
 def _references(raw: Mapping[object, object]) -> dict[str, frozenset[str]]:
@@ -477,12 +477,12 @@ class _RuleReader:
         if not _ID.match(rule_id):
             # Told once, with the id to write and the file's name to match it (not a rename to the
             # invalid id, which the mismatch below would advise).
-            fixed = _id_for(rule_id)
+            fixed = name_for(rule_id)
             rename = "" if fixed == self.path.stem else f", dans un fichier nommé `{fixed}.yaml`"
             self._fail(
                 position(doc["id"], top),
                 f"identifiant invalide `{rule_id}`",
-                f"une lettre, puis minuscules sans accents, chiffres et _ : écrivez `id: {fixed}`{rename}",
+                f"{name_hint(rule_id, 'id')}{rename}",
             )
         elif rule_id != self.path.stem and not _ID.match(self.path.stem):
             self._fail(
@@ -715,11 +715,7 @@ class _RuleReader:
         self, label: str, column: str, value: object, columns_read: frozenset[str], where: tuple[int, int]
     ) -> None:
         if column not in self.columns:
-            hint = (
-                suggest(column, columns_read)
-                or suggest(column, self.columns)
-                or "voir le contrat d'extrait v1"
-            )
+            hint = _column_hint(column, columns_read, self.columns)
             self._fail(where, f"{label} : colonne inconnue `{column}` dans `foyer`", hint)
             return
         if column not in columns_read:
@@ -795,11 +791,8 @@ class _RuleReader:
         lit = []
         for column in raw:
             if column not in self.columns:
-                self._fail(
-                    position(column, top),
-                    f"colonne inconnue `{column}` dans `lit`",
-                    suggest(str(column), self.columns) or "voir le contrat d'extrait v1",
-                )
+                hint = _column_hint(str(column), self.columns, self.columns)
+                self._fail(position(column, top), f"colonne inconnue `{column}` dans `lit`", hint)
                 continue
             lit.append(str(column))
         return lit
@@ -819,7 +812,9 @@ class _RuleReader:
                 self._fail(
                     position(name, top),
                     f"nom de réglage invalide `{name}`",
-                    "un nom qui n'est pas une colonne",
+                    "c'est une colonne du contrat : choisissez un autre nom"
+                    if name in self.columns
+                    else name_hint(str(name)),
                 )
                 continue
             if isinstance(value, bool):
@@ -856,8 +851,20 @@ class _RuleReader:
             where = position(name, top)
             scope.pending.pop(str(name), None)
             scope.current = str(name)
-            if not _ID.match(str(name)) or name in self.columns or name in scope.shared or name == "montant":
-                self._fail(where, f"nom de valeur invalide ou déjà pris `{name}`", "choisissez un autre nom")
+            if not _ID.match(str(name)):
+                self._fail(where, f"nom de valeur invalide `{name}`", name_hint(str(name)))
+                continue
+            if name in self.columns or name in scope.shared or name == "montant":
+                taken = (
+                    "une colonne du contrat"
+                    if name in self.columns
+                    else "une formule commune (`_formules.yaml`)"
+                    if name in scope.shared
+                    else "le montant estimé de la règle"
+                )
+                self._fail(
+                    where, f"nom de valeur déjà pris `{name}`", f"c'est {taken} : choisissez un autre nom"
+                )
                 continue
             expression = _check_text(
                 str(self.path), text, checker, None, where, self.problems, f"la valeur `{name}`"

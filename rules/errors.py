@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,47 @@ def suggest(name: str, candidates: Iterable[str]) -> str:
     """ "vouliez-vous dire …" with the closest known name, or nothing."""
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f"vouliez-vous dire `{close[0]}` ?" if close else ""
+
+
+# Characters a word processor or a copy from a web page slips into a name, invisible in print.
+_INVISIBLE = {
+    "\u00a0": "espace insécable (U+00A0)",
+    "\u202f": "espace fine insécable (U+202F)",
+    "\u2007": "espace tabulaire (U+2007)",
+    "\u200b": "espace sans largeur (U+200B)",
+    "\ufeff": "espace sans largeur (U+FEFF)",
+    "\t": "tabulation",
+}
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def character_name(char: str) -> str:
+    """`x` as written between backquotes, or the name of an invisible character."""
+    return _INVISIBLE.get(char, f"`{char}`")
+
+
+def name_for(text: str) -> str:
+    """A valid name close to `text` (a letter, then lower-case letters without accents, digits, _):
+    `Famille-Nombreuse é` → `famille_nombreuse_e`, `3_enfants` → `regle_3_enfants`."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    words = re.sub(r"[^a-z0-9]+", "_", plain).strip("_")
+    return words if _NAME.fullmatch(words) else f"regle_{words}".rstrip("_")
+
+
+def name_hint(name: str, key: str = "", verb: str = "écrivez", suffix: str = "") -> str:
+    """Why `name` is not a valid name, and the name to write (after `key: ` when given)."""
+    invisible = sorted({_INVISIBLE[c] for c in name if c in _INVISIBLE})
+    if invisible:
+        why = f"il contient une {', une '.join(invisible)}, invisible à l'écran"
+    elif any(unicodedata.combining(c) for c in unicodedata.normalize("NFD", name)):
+        why = "pas d'accents dans un nom"
+    elif name != name.lower():
+        why = "pas de majuscules dans un nom"
+    elif name[:1] and not name[:1].isalpha():
+        why = "un nom commence par une lettre"
+    else:
+        why = "lettres minuscules sans accents, chiffres et _ seulement"
+    return f"{why} : {verb} `{f'{key}: ' if key else ''}{name_for(name)}{suffix}`"
 
 
 class RulesError(Exception):

@@ -17,6 +17,8 @@ from typing import Any
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from rules.errors import character_name
+
 GRAMMAR = r"""
 ?start: expr
 ?expr: "si" expr "alors" expr "sinon" expr   -> cond
@@ -230,13 +232,22 @@ def parse(text: str) -> Node:
         tree = _parser().parse(text)
     except UnexpectedCharacters as exc:
         char = str(getattr(exc, "char", "")).replace("`", "'")
-        hint = (
-            "une égalité s'écrit `==` (et une différence `!=`)"
-            if char == "="
-            else "seuls les nombres, les noms, les chaînes entre guillemets, + - * / ( ) , [ ] "
-            "et les comparaisons sont permis"
+        shown = character_name(char)
+        if char == "=":
+            hint = "une égalité s'écrit `==` (et une différence `!=`)"
+        elif not shown.startswith("`"):  # invisible: pasted from a word processor or a web page
+            hint = "remplacez-la par une espace ordinaire, ou retirez-la"
+        else:
+            hint = (
+                "seuls les nombres, les noms, les chaînes entre guillemets, + - * / ( ) , [ ] "
+                "et les comparaisons sont permis"
+            )
+        said = (
+            f"caractère inattendu {shown}"
+            if shown.startswith("`")
+            else f"caractère invisible inattendu : {shown}"
         )
-        raise SyntaxProblem(exc.line, exc.column, f"caractère inattendu `{char}`", hint) from None
+        raise SyntaxProblem(exc.line, exc.column, said, hint) from None
     except UnexpectedEOF as exc:
         raise SyntaxProblem(
             *_end(text), "expression incomplète", f"attendu : {_expected(exc.expected)}"

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from rules.areas import AREAS, EVERYWHERE, areas_text
-from rules.errors import FolderMissing, ParametersInvalid, ParametersMissing, Problem, suggest
+from rules.errors import FolderMissing, ParametersInvalid, ParametersMissing, Problem, name_hint, suggest
 from rules.sourcefile import LocatedDict, position, read_yaml, yaml_problem
 
 Value = float | dict[int, float]
@@ -110,6 +110,14 @@ def load_parameters(folder: Path | None = None) -> Parameters:
             )
         )
     for path in sorted(folder.glob("*.yaml")):
+        if not _NAME.match(path.stem):
+            # The file's name begins each parameter's name: `rsa-mayotte.montant` would read as a
+            # subtraction in a rule, and its parameters could never be cited.
+            hint = name_hint(path.stem, verb="nommez-le", suffix=".yaml")
+            problems.append(
+                Problem(str(path), 1, 1, f"nom de fichier de paramètres invalide `{path.name}`", hint)
+            )
+            continue
         try:
             document = read_yaml(path)
         except yaml.MarkedYAMLError as exc:
@@ -133,9 +141,8 @@ def _parameter(
 ) -> Parameter | None:
     line, column = where
     if not _NAME.match(name.split(".", 1)[1]):
-        problems.append(
-            Problem(path, line, column, f"nom de paramètre invalide `{name}`", "lettres, chiffres, _")
-        )
+        hint = name_hint(name.split(".", 1)[1])
+        problems.append(Problem(path, line, column, f"nom de paramètre invalide `{name}`", hint))
         return None
     if not isinstance(spec, LocatedDict) or not isinstance(spec.get("valeurs"), list) or not spec["valeurs"]:
         problems.append(

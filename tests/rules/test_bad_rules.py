@@ -12,7 +12,7 @@ import pytest
 from detection.contract import HOUSEHOLD_SCHEMA, ContractSummary
 from rules.catalogue import default_catalogue_dir, load_catalogue
 from rules.compiler import compile_catalogue
-from rules.errors import CatalogueInvalid, ParametersMissing
+from rules.errors import CatalogueInvalid, ParametersInvalid, ParametersMissing
 from rules.parameters import load_parameters
 
 GOOD = """id: essai
@@ -353,3 +353,86 @@ def test_a_rule_file_named_with_an_invalid_id_is_to_be_renamed_after_its_id(tmp_
 
     (problem,) = caught.value.problems
     assert problem.path.endswith("Essai-2.yaml") and problem.hint == "renommez le fichier `essai.yaml`"
+
+
+NAMED = """id: essai
+version: "1"
+titre: Essai
+prestation: essai
+action: "2.2"
+base_legale: [texte]
+lit: [loyer, nb_enfants]
+reglages:
+  enfants_minimum: 3
+valeurs:
+  loyer_par_enfant: loyer / nb_enfants
+conditions:
+  - nb_enfants >= enfants_minimum et loyer_par_enfant > 0
+priorite: 1
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        # A non-breaking space, as a word processor puts before « : », invisible on screen.
+        (
+            "nb_enfants >= ",
+            "nb_enfants\u00a0>= ",
+            "13:15: caractère invisible inattendu : espace insécable (U+00A0) — remplacez-la par une espace",
+        ),
+        (
+            "  enfants_minimum: 3",
+            "  enfants_minimum\u202f: 3",
+            "9:3: nom de réglage invalide `enfants_minimum\u202f` — il contient une espace fine insécable "
+            "(U+202F), invisible à l'écran : écrivez `enfants_minimum`",
+        ),
+        (
+            "  loyer_par_enfant: loyer",
+            "  loyer_par_énfant: loyer",
+            "11:3: nom de valeur invalide `loyer_par_énfant` — pas d'accents dans un nom : écrivez "
+            "`loyer_par_enfant`",
+        ),
+        (
+            "  loyer_par_enfant: loyer",
+            "  loyer: loyer",
+            "11:3: nom de valeur déjà pris `loyer` — c'est une colonne du contrat : choisissez un autre nom",
+        ),
+        (
+            "lit: [loyer, nb_enfants]",
+            "lit: [loyer, Nb_Enfants]",
+            "7:14: colonne inconnue `Nb_Enfants` dans `lit` — pas de majuscules dans un nom : écrivez "
+            "`nb_enfants`",
+        ),
+    ],
+)
+def test_a_name_with_an_accent_a_capital_or_an_invisible_space_is_told_with_the_name_to_write(
+    tmp_path, contract, old: str, new: str, said: str
+) -> None:
+    (tmp_path / "essai.yaml").write_text(NAMED.replace(old, new), encoding="utf-8")
+
+    with pytest.raises(CatalogueInvalid) as caught:
+        load_catalogue(tmp_path, columns=contract.column_kinds, enums=contract.enum_values)
+
+    assert f"essai.yaml:{said}" in str(caught.value.problems[0])
+
+
+def test_a_parameter_file_or_name_that_no_rule_could_cite_is_refused_with_the_name_to_write(tmp_path) -> None:
+    parameter = (
+        "montant:\n  unite: €/mois\n  valeurs:\n    - depuis: 2020-01-01\n      valeur: 1\n      source: s\n"
+    )
+    (tmp_path / "rsa-mayotte.yaml").write_text(parameter, encoding="utf-8")
+    (tmp_path / "rsa.yaml").write_text(parameter.replace("montant:", "montant_majoré:"), encoding="utf-8")
+
+    with pytest.raises(ParametersInvalid) as caught:
+        load_parameters(tmp_path)
+
+    hyphen, accent = (str(p) for p in caught.value.problems)
+    assert hyphen.endswith(
+        "rsa-mayotte.yaml:1:1: nom de fichier de paramètres invalide `rsa-mayotte.yaml` — lettres minuscules "
+        "sans accents, chiffres et _ seulement : nommez-le `rsa_mayotte.yaml`"
+    )
+    assert accent.endswith(
+        "rsa.yaml:1:1: nom de paramètre invalide `rsa.montant_majoré` — pas d'accents dans un "
+        "nom : écrivez `montant_majore`"
+    )

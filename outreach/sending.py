@@ -391,14 +391,12 @@ def send_pending_emails(
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     check_delivery_window(campaign, smtp, moment)
     token = secrets.token_hex(16)
-    with env.engine.begin() as connection:
-        _locked(connection)
-        with Session(bind=connection, expire_on_commit=False) as session:
-            launch_of(session, campaign, launch_id)
-            batches, withdrawn, uncertain = _claim(
-                session, env, launch_id, moment, resume=resume, token=token
-            )
-            session.flush()
+    # The session owns the transaction: its commit signs the log's end (the claim's decryption is
+    # audited), which a session joined to a connection's transaction would not do.
+    with Session(env.engine, expire_on_commit=False) as session, session.begin():
+        _locked(session.connection())
+        launch_of(session, campaign, launch_id)
+        batches, withdrawn, uncertain = _claim(session, env, launch_id, moment, resume=resume, token=token)
     attempts: dict[int, AttemptSending] = {}
     stopped = False
     tried = 0
@@ -463,7 +461,7 @@ def _audit(
     failure: str | None,
 ) -> None:
     """The audit entry of one batch handed to the SMTP server: counts only."""
-    with env.engine.begin() as connection, Session(bind=connection) as session:
+    with Session(env.engine) as session, session.begin():  # its commit signs the log's end
         audit.append(
             session,
             actor=env.actor,
@@ -485,29 +483,28 @@ def set_aside(env: OutreachEnv, campaign: Campaign, launch_id: int, state: str) 
     another tool (`ELSEWHERE`), as the campaign manager says (audited); how many."""
     if state not in (ABANDONED, ELSEWHERE):
         raise ValueError(state)
-    with env.engine.begin() as connection:
-        _locked(connection)
-        with Session(bind=connection) as session:
-            launch_of(session, campaign, launch_id)
-            marked = session.execute(
-                update(Contact)
-                .where(
-                    Contact.launch_id == launch_id,
-                    Contact.canal == "email",
-                    Contact.envoi.is_(None) | Contact.envoi.in_((RESERVED, IN_FLIGHT)),
-                )
-                .values(envoi=state, reserve_par=None)
-                .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
-            if not marked:
-                return 0  # nothing was waiting: nothing to trace
-            audit.append(
-                session,
-                actor=env.actor,
-                action="courriel.abandon" if state == ABANDONED else "courriel.envoi_externe",
-                object_ref=f"campagne:{launch_id}",
-                counts={"courriels": marked},
+    with Session(env.engine) as session, session.begin():  # its commit signs the log's end
+        _locked(session.connection())
+        launch_of(session, campaign, launch_id)
+        marked = session.execute(
+            update(Contact)
+            .where(
+                Contact.launch_id == launch_id,
+                Contact.canal == "email",
+                Contact.envoi.is_(None) | Contact.envoi.in_((RESERVED, IN_FLIGHT)),
             )
+            .values(envoi=state, reserve_par=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if not marked:
+            return 0  # nothing was waiting: nothing to trace
+        audit.append(
+            session,
+            actor=env.actor,
+            action="courriel.abandon" if state == ABANDONED else "courriel.envoi_externe",
+            object_ref=f"campagne:{launch_id}",
+            counts={"courriels": marked},
+        )
     return int(marked)
 
 

@@ -20,11 +20,11 @@ from outreach.channels import SmtpSettings
 from outreach.errors import OutreachError
 from outreach.indicators import indicators_22, load_tables
 from outreach.launch import followups_awaiting_email, launch_campaign, run_followups
-from outreach.models import Contact, Outcome
+from outreach.models import ABANDONED, Contact, Outcome
 from outreach.outcomes import record_outcome
 from outreach.selection import naive_utc
 from outreach.sending import send_pending_emails, set_aside
-from privacy import exchanges
+from privacy import audit, exchanges
 from privacy.errors import ExchangeRefused
 from privacy.models import AuditEntry, ContactRecord, PersonalOutput
 from tests.conftest import free_port
@@ -340,6 +340,27 @@ def test_emails_given_up_or_sent_by_another_tool_are_never_sent(make_world, smtp
     assert set_aside(world.env, _email_campaign(), launched.launch_id, "externe") == 2
     assert _send(world, launched.launch_id, smtp).tried == 0
     assert set(_states(world).values()) == {"externe"} and inbox.messages == []
+
+
+def test_sending_the_waiting_emails_leaves_the_audit_log_signed(make_world, smtp_server) -> None:
+    # The claim (contacts decrypted) and each batch handed to the relay append to the log: their
+    # transactions sign its end at commit, as every front door's, or the next verification (and the
+    # nightly purge) finds the log altered.
+    inbox, smtp = smtp_server
+    world, launched = _launched(make_world, 2, None)
+
+    _send(world, launched.launch_id, smtp)
+
+    assert len(inbox.messages) == 2
+    assert audit.verify(world.engine, world.keyring.public_key()).problem is None
+
+
+def test_setting_emails_aside_leaves_the_audit_log_signed(make_world) -> None:
+    world, launched = _launched(make_world, 2, None)
+
+    set_aside(world.env, _email_campaign(), launched.launch_id, ABANDONED)
+
+    assert audit.verify(world.engine, world.keyring.public_key()).problem is None
 
 
 def _email_then_email_3_days_later():

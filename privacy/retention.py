@@ -502,5 +502,10 @@ def purge(
         },
         details={"echanges_supprimes": old_exchanges},
     )
-    audit.checkpoint(session, keyring)  # a scheduled purge leaves the log's end signed
+    if pruned is None:
+        # The log failed its verification: it is evidence, and signing its end now would endorse the
+        # entries found wrong. What this transaction appended stays unsigned with them.
+        audit.leave_unsigned(session)
+    else:
+        audit.checkpoint(session, keyring)  # a scheduled purge leaves the log's end signed
     return report

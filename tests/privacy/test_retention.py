@@ -43,7 +43,7 @@ def test_a_personal_output_is_written_hashed_audited_and_kept_at_most_its_retent
 
 
 def test_purge_really_removes_the_data(
-    engine: Engine, keyring: Keyring, approved: int, tmp_path: Path
+    engine: Engine, keyring: Keyring, sealed: None, approved: int, tmp_path: Path
 ) -> None:
     out = tmp_path / "liste-sms.csv"
     written = _write(engine, keyring, approved, out)
@@ -139,3 +139,18 @@ def test_purge_prunes_the_audit_log_only_when_it_verifies(
     with transaction(engine) as session:  # ...the expired list is still shredded, the log kept as evidence
         report = retention.purge(session, keyring, actor="planificateur", now=later(900))
     assert report.outputs == 1 and report.audit_entries is None and not out2.exists()
+
+
+def test_purge_never_signs_a_log_that_failed_its_verification(
+    engine: Engine, keyring: Keyring, sealed: None, approved: int
+) -> None:
+    with transaction(engine) as session:  # an entry written around uptake: no checkpoint attests it
+        audit.append(session, actor="intrus", action="registre.chargement")
+        audit.leave_unsigned(session)
+
+    with transaction(engine) as session:
+        report = retention.purge(session, keyring, actor="planificateur")
+
+    assert report.audit_entries is None
+    problem = audit.verify(engine, keyring.public_key()).problem
+    assert problem is not None and problem.kind == "non_signee"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,9 +12,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from rules.areas import EVERYWHERE, areas_text
-from rules.catalogue import Catalogue
+from rules.catalogue import Catalogue, case_month
 from rules.compiler import compile_catalogue
-from rules.french import french_decimal
+from rules.french import french_decimal, french_euros
 from rules.geography import Geography
 from rules.language import unparse
 from rules.parameters import Parameter, Parameters, Value, Version
@@ -40,6 +41,40 @@ def linked(formula: str, values: set[str], parameters: set[str]) -> Markup:
     return Markup("".join(parts))  # noqa: S704 - every piece above is escaped
 
 
+def with_code(text: str) -> Markup:
+    """`text` as HTML, each name written between backquotes (`champ`) shown as code."""
+    parts = re.split(r"`([^`]*)`", text)
+    return Markup(  # noqa: S704 - every piece is escaped
+        "".join(str(escape(p)) if i % 2 == 0 else f"<code>{escape(p)}</code>" for i, p in enumerate(parts))
+    )
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One test case as its row on the page: name, month, what is expected, the worked computation."""
+
+    name: str
+    month: str
+    expected: str
+    calcul: str
+
+
+def case_rows(cases: Sequence[Mapping[str, object]]) -> list[CaseRow]:
+    """The rows of the cases in French: `06/2024`, `signalé, 440,90 €`."""
+    rows = []
+    for case in cases:
+        expected = case.get("attendu")
+        expected = expected if isinstance(expected, Mapping) else {}
+        said = "signalé" if expected.get("signale") is True else "non signalé"
+        amount = expected.get("montant")
+        if said == "signalé" and isinstance(amount, int | float) and not isinstance(amount, bool):
+            said += f", {french_euros(amount)} €"
+        month = case_month(case)
+        shown = f"{month:%m/%Y}" if month else str(case.get("mois", ""))
+        rows.append(CaseRow(str(case.get("nom", "")), shown, said, str(case.get("calcul", ""))))
+    return rows
+
+
 def french_quantity(number: float, unit: str) -> str:
     """A parameter value with its unit as a reader expects it: `622,63 €/mois`, `10 %`, `18 ans`.
 
@@ -49,6 +84,8 @@ def french_quantity(number: float, unit: str) -> str:
     if unit.startswith("fraction"):
         rest = unit.removeprefix("fraction").strip()
         return f"{french_decimal(number * 100, 4)} %" + (f" {rest}" if rest else "")
+    if unit.startswith("€"):  # cents written in full: 454,10 €, not 454,1 €
+        return f"{french_euros(number)} {unit}"
     return f"{french_decimal(number)} {unit}".rstrip()
 
 
@@ -95,6 +132,7 @@ def write_docs(
         keep_trailing_newline=True,
     )
     environment.filters["territoires"] = areas_text
+    environment.filters["code"] = with_code
     environment.globals["everywhere"] = EVERYWHERE
     compiled = compile_catalogue(catalogue, parameters, month, geography)
     out.mkdir(parents=True, exist_ok=True)
@@ -130,6 +168,7 @@ def write_docs(
                 parameters=used,
                 settings=settings,
                 columns=sorted(rule.columns_read),
+                cases=case_rows(rule.cases),
                 digest=compiled.rule_digests[rule.id],
             ),
             encoding="utf-8",

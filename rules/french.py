@@ -40,3 +40,10 @@ def french_decimal(number: float, decimals: int = 2) -> str:
     if "," in text:
         text = text.rstrip("0").rstrip(",")
     return "0" if text == "-0" else text
+
+
+def french_euros(number: float) -> str:
+    """An amount in euros: whole `10`, else to the cent `454,10` (never `454,1`); no sign `€`."""
+    if number == int(number):
+        return french_decimal(number, 0)
+    return f"{number:,.2f}".replace(",", " ").replace(".", ",")

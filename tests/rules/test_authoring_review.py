@@ -409,6 +409,8 @@ def test_rules_test_runs_only_the_cases_of_the_rule_asked_for(cli) -> None:
 def test_parameter_values_in_french_notation_with_units() -> None:
     assert french_quantity(5.0, "€/mois") == "5 €/mois"
     assert french_quantity(622.63, "€/mois") == "622,63 €/mois"
+    assert french_quantity(454.1, "€/mois") == "454,10 €/mois"  # cents in full, as on a pay slip
+    assert french_quantity(10234.5, "€/an") == "10 234,50 €/an"
     assert french_quantity(0.1, "fraction") == "10 %"
     assert french_quantity(0.5, "fraction du montant forfaitaire") == "50 % du montant forfaitaire"
     assert french_quantity(18.0, "ans") == "18 ans"
@@ -425,7 +427,7 @@ def test_doc_lists_every_dated_value_with_its_state() -> None:
         (datetime.date(2025, 10, 1), "à venir"),
     ]
     first = dated_values(parameter, datetime.date(2024, 6, 1))[1]
-    assert first.rows == (("1", "319,3 €/mois"), ("2", "278,28 €/mois"), ("3", "260,82 €/mois"))
+    assert first.rows == (("1", "319,30 €/mois"), ("2", "278,28 €/mois"), ("3", "260,82 €/mois"))
 
 
 def test_doc_page_shows_tables_and_future_values(cli, tmp_path: Path) -> None:
@@ -435,6 +437,10 @@ def test_doc_page_shows_tables_and_future_values(cli, tmp_path: Path) -> None:
     assert result.code == 0, result.output
     page = (tmp_path / "doc" / "al_non_recours.html").read_text(encoding="utf-8")
     assert "{1:" not in page and "260,82 €/mois" in page and "à venir" in page and "01/10/2025" in page
+    # The cases in French too: their month and expected amount, and names as code, not backquotes.
+    assert "<td>06/2024</td><td>signalé, 440,90 €</td>" in page
+    rsa = (tmp_path / "doc" / "rsa_non_recours.html").read_text(encoding="utf-8")
+    assert "comme le déclare son <code>champ</code>" in rsa and "`" not in rsa
 
 
 # Defect 8: names that are values, not columns.

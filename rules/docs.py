@@ -156,10 +156,7 @@ def write_docs(
         parameter_names = set(rule.parameters_used)
         environment.filters["liens"] = lambda text, v=value_names, p=parameter_names: linked(text, v, p)
         page = out / f"{rule.id}.html"
-        settings = [
-            (name, french_decimal(value, 4) if isinstance(value, float) else _setting_text(value))
-            for name, value in rule.settings.items()
-        ]
+        settings = [(name, setting_text(value)) for name, value in rule.settings.items()]
         page.write_text(
             environment.get_template("regle.html.j2").render(
                 rule=rule,
@@ -177,7 +174,10 @@ def write_docs(
     return written
 
 
-def _setting_text(value: object) -> str:
+def setting_text(value: object) -> str:
+    """A rule's setting in French: `oui`, `0,5`, `1 200`, or the text written."""
     if isinstance(value, bool):
         return "oui" if value else "non"
+    if isinstance(value, int | float):
+        return french_decimal(value, 4)
     return str(value)

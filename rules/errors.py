@@ -106,7 +106,7 @@ class ParametersMissing(RulesError):
 
     def __init__(self, name: str, month: datetime.date, first: datetime.date | None, path: str = "") -> None:
         self.name, self.month, self.first = name, month, first
-        since = f" (première valeur connue : {first.isoformat()})" if first else ""
+        since = f" (première valeur connue : depuis le {first:%d/%m/%Y})" if first else ""
         where = path or f"le fichier `{name.split('.')[0]}.yaml` des paramètres"
         super().__init__(
             f"le paramètre `{name}` n'a pas de valeur en vigueur en {month:%m/%Y}{since} : "

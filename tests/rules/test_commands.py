@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from rules.docs import setting_text
+
 SHIPPED = Path(__file__).resolve().parents[2] / "rules" / "catalogue"
 
 
@@ -71,7 +73,17 @@ def test_rules_explain_unknown_rule_is_a_french_error(cli) -> None:
 def test_rules_explain_month_without_parameters_is_a_french_error(cli) -> None:
     result = cli("rules", "explain", "ppa_non_recours", "--mois", "2019-01")
     assert result.code == 2
-    assert "n'a pas de valeur en vigueur en 01/2019" in result.output
+    assert "n'a pas de valeur en vigueur en 01/2019 (première valeur connue : depuis le 01/" in " ".join(
+        result.output.split()
+    )
+    # Said alone, not after half of the rule printed as if all was well.
+    assert "Conditions" not in result.output and "Prime d'activité" not in result.output
+
+
+def test_rules_explain_gives_the_rules_settings_in_french(cli) -> None:
+    said = cli("rules", "explain", "impaye_locatif", "--mois", "2024-06").stdout
+    assert "réglage mois_impayes_minimum = 2" in said
+    assert [setting_text(v) for v in (True, 0.5, 1200, "OPAH")] == ["oui", "0,5", "1 200", "OPAH"]
 
 
 def test_rules_doc_writes_one_french_page_per_rule(cli, tmp_path: Path) -> None:

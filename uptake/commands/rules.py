@@ -21,7 +21,7 @@ from rules.areas import EVERYWHERE, areas_text
 from rules.cases import run_cases
 from rules.catalogue import Catalogue
 from rules.compiler import compile_catalogue
-from rules.docs import french_value, write_docs
+from rules.docs import french_value, setting_text, write_docs
 from rules.language import unparse
 from rules.parameters import Parameters
 from uptake.context import AppContext
@@ -159,6 +159,10 @@ def register(app: typer.Typer) -> None:
         loaded = _load(catalogue, parametres)
         rule = loaded.catalogue.get(rule_id)
         month = _month(mois)
+        # Before anything is printed: a parameter without a value that month is said alone.
+        compiled = compile_catalogue(
+            loaded.catalogue.select([rule.id]), loaded.parameters, month, loaded.ctx.geography
+        )
         console.print(f"[bold]{rule.titre}[/] ({rule.id}, version {rule.version}, action {rule.action})")
         if rule.description:
             _say(rule.description)
@@ -197,10 +201,7 @@ def register(app: typer.Typer) -> None:
                 f"{version.source} {version.reference}".rstrip()
             )
         for name, setting in rule.settings.items():
-            _say(f"  réglage {name} = {setting}")
-        compiled = compile_catalogue(
-            loaded.catalogue.select([rule.id]), loaded.parameters, month, loaded.ctx.geography
-        )
+            _say(f"  réglage {name} = {setting_text(setting)}")
         _say(
             f"\nEmpreinte des paramètres (cette règle seule) : {compiled.fingerprint} ; "
             f"empreinte du contenu de la règle : {compiled.rule_digests[rule.id]}"

@@ -226,8 +226,28 @@ def derive_pseudonym_key(root: bytes, finalite: str) -> bytes:
     return _hkdf(root, f"uptake/pseudonyme/v1/{name}")
 
 
-def _master_from_file(path: Path) -> bytes:
+def stored_keys(keys_dir: Path) -> list[str]:
+    """The names of the key files in `keys_dir`, sorted (none when the folder does not exist)."""
+    return sorted(path.stem for path in keys_dir.glob("*.key")) if keys_dir.is_dir() else []
+
+
+def _no_orphan_keys(path: Path, keys_dir: Path) -> None:
+    """Refuse a master secret to be created while `keys_dir` holds keys: another secret encrypted them
+    (the master file lost, or the folder restored without it), and a new one would open none."""
+    stored = stored_keys(keys_dir)
+    if stored:
+        raise KeyringError(
+            str(path),
+            f"clé maîtresse absente, alors que {keys_dir} contient des clés qu'elle chiffre "
+            f"({', '.join(stored)})",
+            f"restaurez-la depuis la sauvegarde (ou donnez-la par {MASTER_ENV}) ; uptake n'en crée pas "
+            "une nouvelle : elle n'ouvrirait aucune de ces clés",
+        )
+
+
+def _master_from_file(path: Path, keys_dir: Path) -> bytes:
     if not path.exists():
+        _no_orphan_keys(path, keys_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -265,10 +285,10 @@ def open_keyring(keys_dir: Path, master_file: Path, environ: Mapping[str, str] |
     from_env = env.get(MASTER_ENV)
     if from_env:
         return Keyring(keys_dir, _checked_env_master(from_env))
-    return Keyring(keys_dir, _master_from_file(_master_path(master_file, env)))
+    return Keyring(keys_dir, _master_from_file(_master_path(master_file, env), keys_dir))
 
 
-def master_source(master_file: Path, environ: Mapping[str, str] | None = None) -> str:
+def master_source(master_file: Path, keys_dir: Path, environ: Mapping[str, str] | None = None) -> str:
     """Where the master secret comes from, checked as `open_keyring` checks it but without creating
     it (French); `KeyringError` when it is unusable."""
     env = os.environ if environ is None else environ
@@ -278,6 +298,7 @@ def master_source(master_file: Path, environ: Mapping[str, str] | None = None) -
         return f"variable {MASTER_ENV}"
     path = _master_path(master_file, env)
     if not path.exists():
+        _no_orphan_keys(path, keys_dir)
         return f"{path} (créée au premier usage)"
     _read_master(path)
     return str(path)

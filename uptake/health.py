@@ -301,15 +301,16 @@ def _accounts(settings: Settings) -> str:
 def _keys(settings: Settings) -> str:
     from sqlalchemy.orm import Session
 
-    from privacy.keys import master_source, open_keyring
-    from privacy.keyuse import require_keys
+    from privacy.keys import master_source, stored_keys
+    from privacy.keyuse import keys_in_use
 
-    source = master_source(settings.home / "master.key")
+    source = master_source(settings.home / "master.key", settings.keys_dir)
 
+    # The key files are looked for, not opened: opening the keyring would create the master secret.
     def missing(engine: Engine) -> list[str]:
-        keyring = open_keyring(settings.keys_dir, settings.home / "master.key")
         with Session(engine) as session:
-            return require_keys(session, keyring)
+            needed = keys_in_use(session)
+        return sorted(set(needed) - set(stored_keys(settings.keys_dir)))
 
     lost = read_database(settings, missing)
     if lost:

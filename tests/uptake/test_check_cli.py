@@ -81,6 +81,34 @@ def test_a_new_installation_is_checked_without_creating_anything(cli, uptake_hom
     assert not uptake_home.exists()  # no database, no key, no folder
 
 
+def test_checking_an_installation_whose_database_exists_creates_no_master_secret(
+    cli, uptake_home: Path
+) -> None:
+    # A master secret the check made up would be the one the commands use, while the daemon may be
+    # given its own (UPTAKE_MASTER_KEY in its environment): keys written under two secrets.
+    assert cli("db", "upgrade").code == 0
+    master = uptake_home / "master.key"
+    assert not master.exists()
+
+    parts = _lines(cli("check").stdout)
+
+    assert parts["Clés"].startswith("✓") and parts["Clés"].endswith("(créée au premier usage)")
+    assert not master.exists()
+
+
+def test_a_master_secret_lost_while_the_database_depends_on_its_keys_is_not_ready(
+    cli, uptake_home: Path
+) -> None:
+    assert cli("register", "load").code == 0  # the audit log is signed: its key is in use
+    (uptake_home / "master.key").unlink()
+
+    parts = _lines(cli("check").stdout)
+
+    assert parts["Clés"].startswith(f"✗ {uptake_home / 'master.key'} : clé maîtresse absente")
+    assert "signature-ed25519" in parts["Clés"] and "Restaurez-la depuis la sauvegarde" in parts["Clés"]
+    assert not (uptake_home / "master.key").exists()
+
+
 def test_an_installation_with_its_register_schedules_and_daemon_is_ready(cli, uptake_home: Path) -> None:
     inbox = uptake_home.parent / "depot"
     inbox.mkdir()

@@ -90,6 +90,17 @@ def unreachable(url: str, exc: BaseException | None = None) -> DatabaseUnusable:
             f"uptake peut lire et écrire ce fichier et son dossier {Path(path).parent} (droits, disque en "
             "lecture seule, disque plein)"
         )
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.username:
+        # The server refuses a role it does not know as it refuses a wrong password, in its own
+        # language: the command that creates the role is said with the rest.
+        host = f" -h {parsed.host}" if parsed.host else ""
+        return DatabaseUnusable(
+            f"la base de données {shown(url)} ne répond pas ou refuse l'opération : vérifiez que le "
+            f"serveur est démarré, l'adresse (UPTAKE_DATABASE_URL), que l'utilisateur {parsed.username} "
+            f"existe sur le serveur (sinon : « createuser{host} -U postgres {parsed.username} ») et ses "
+            "droits"
+        )
     return DatabaseUnusable(
         f"la base de données {shown(url)} ne répond pas ou refuse l'opération : vérifiez que le "
         "serveur est démarré, l'adresse (UPTAKE_DATABASE_URL), l'utilisateur et ses droits"

@@ -15,6 +15,16 @@ def test_a_database_that_does_not_answer_is_named_without_its_password(uptake_ho
     assert "motdepasse-secret" not in result.output and "Erreur interne" not in result.output
 
 
+def test_a_postgresql_role_the_server_does_not_know_is_told_with_the_command_creating_it(
+    uptake_home, postgres_server: str
+) -> None:
+    url = "postgresql+psycopg://role_jamais_cree@127.0.0.1/uptake"
+    result = run_cli("check", env={"UPTAKE_HOME": str(uptake_home), "UPTAKE_DATABASE_URL": url})
+    told = " ".join(result.output.split())
+    assert result.code == 1
+    assert "« createuser -h 127.0.0.1 -U postgres role_jamais_cree »" in told
+
+
 def test_a_database_address_that_is_not_one_says_how_to_write_it(uptake_home) -> None:
     result = run_cli("runs", "list", env={"UPTAKE_HOME": str(uptake_home), "UPTAKE_DATABASE_URL": "base"})
     assert result.code == 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,7 +17,18 @@ import yaml
 from rules.areas import EVERYWHERE, areas_text
 from rules.checker import Checker, ExprProblem, Scope
 from rules.errors import CatalogueInvalid, FolderMissing, Problem, UnknownRule, name_for, name_hint, suggest
-from rules.language import KEYWORDS, Logical, Lookup, Node, SyntaxProblem, parse, source_text
+from rules.language import (
+    KEYWORDS,
+    Cond,
+    Logical,
+    Lookup,
+    Negate,
+    Node,
+    Number,
+    SyntaxProblem,
+    parse,
+    source_text,
+)
 from rules.parameters import Parameters, load_parameters, read_areas
 from rules.sourcefile import LocatedDict, expression_position, position, read_yaml, yaml_problem
 from rules.types import BOOLEAN, INTEGER, KIND_TO_TYPE, NUMBER, TEXT, Type
@@ -330,6 +341,17 @@ def _read(path: Path, problems: list[Problem]) -> LocatedDict | None:
     return document
 
 
+def _priority_numbers(node: Node) -> Iterator[float]:
+    """The numbers a priority is written with: itself, or the branches of its `si … alors … sinon`."""
+    if isinstance(node, Cond):
+        yield from _priority_numbers(node.then)
+        yield from _priority_numbers(node.otherwise)
+    elif isinstance(node, Number):
+        yield node.value
+    elif isinstance(node, Negate) and isinstance(node.operand, Number):
+        yield -node.operand.value
+
+
 def _column_hint(column: str, likely: Iterable[str], columns: Mapping[str, str]) -> str:
     """How to write `column`, a name of no column: the column it is but for an accent, a capital or
     an invisible space, else the closest of `likely` then of the contract."""
@@ -533,18 +555,16 @@ class _RuleReader:
         if minimum is not None and montant is None:
             self._fail(position(doc["montant_minimum"], top), "`montant_minimum` sans `montant`")
         priorite = self._optional(doc, "priorite", checker, NUMBER, top)
-        written = doc.get("priorite")
-        if (
-            isinstance(written, int | float)
-            and not isinstance(written, bool)
-            and (written != int(written) or written < 1)
-        ):
-            # Lists are handed out by this number: 1.7 would be cut to 1, -5 would pass every other.
-            self._fail(
-                _key_position(doc, "priorite", top),
-                f"priorité `{written}` : un nombre entier d'au moins 1",
-                "1 est la plus haute ; 2, 3… viennent après",
-            )
+        # Lists are handed out by this number: 1.7 would be cut to 1, 0 or -5 would pass every other;
+        # written as such or as a branch of `si … alors 1 sinon 0`.
+        for written in _priority_numbers(priorite.node) if priorite is not None else ():
+            if written != int(written) or written < 1:
+                shown = str(int(written)) if written == int(written) else str(written)
+                self._fail(
+                    _key_position(doc, "priorite", top),
+                    f"priorité `{shown}` : un nombre entier d'au moins 1",
+                    "1 est la plus haute ; 2, 3… viennent après",
+                )
         explication = str(doc.get("explication", doc["titre"]))
         placeholders = self._placeholders(doc, explication, scope, montant is not None, top)
         base = self._legal_basis(doc, top)

@@ -501,6 +501,17 @@ def _rule_text(folder: Path, old: str, new: str) -> None:
         ),
         ("priorite: 1\n", "priorite: 1.7\n", "priorité `1.7` : un nombre entier d'au moins 1"),
         ("priorite: 1\n", "priorite: -5\n", "priorité `-5` : un nombre entier d'au moins 1"),
+        # A branch of a computed priority: 0 would hand those households out before the first.
+        (
+            "priorite: 1\n",
+            "priorite: si loyer > 500 alors 0 sinon 2\n",
+            "priorité `0` : un nombre entier d'au moins 1",
+        ),
+        (
+            "priorite: 1\n",
+            "priorite: si loyer > 500 alors 1 sinon 2.5\n",
+            "priorité `2.5` : un nombre entier d'au moins 1",
+        ),
         (
             "priorite: 1\n",
             "priorite: 1\nreglages:\n  - seuil: 2\n",

@@ -190,6 +190,22 @@ def test_an_access_request_finding_nothing_says_so(cli) -> None:
     assert again.code == 0 and "aucune donnée n'est détenue" not in " ".join(again.stdout.split())
 
 
+def test_an_access_report_written_to_an_html_file_is_html_unless_text_is_asked(cli, tmp_path) -> None:
+    assert cli("register", "load").code == 0
+    page, plain = tmp_path / "acces.html", tmp_path / "acces.txt"
+
+    assert cli("subjects", "access", "-", "--out", str(page), stdin="7654321\n").code == 0
+    assert cli("subjects", "access", "-", "--out", str(plain), stdin="7654321\n").code == 0
+
+    assert page.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+    assert plain.read_text(encoding="utf-8").startswith("Rapport d'accès à vos données")
+    asked = tmp_path / "texte.html"
+    assert (
+        cli("subjects", "access", "-", "--out", str(asked), "--format", "texte", stdin="7654321\n").code == 0
+    )
+    assert asked.read_text(encoding="utf-8").startswith("Rapport d'accès à vos données")
+
+
 def test_a_matricule_typed_with_spaces_is_the_same_household_and_one_per_request(cli) -> None:
     assert cli("register", "load").code == 0
     assert cli("subjects", "oppose", "--matricule", "-", stdin="7654321\n").code == 0

@@ -413,12 +413,16 @@ def register(app: typer.Typer) -> None:
             help="Matricule Caf du foyer (jamais enregistré ni journalisé) ; `-` : lu sur l'entrée standard.",
         ),
         out: Path | None = typer.Option(None, "--out", help="Fichier du rapport ; sinon affiché."),
-        format_: str = typer.Option("texte", "--format", help="texte ou html."),
+        format_: str | None = typer.Option(
+            None, "--format", help="texte ou html (défaut : html pour un fichier .html, texte sinon)."
+        ),
         finalites: list[str] = typer.Option([DEFAULT_FINALITE], "--finalite", help="Finalités à rechercher."),
         remplacer: bool = ReplaceOption,
         acteur: str | None = ActorOption,
     ) -> None:
         """Rapport d'accès (RGPD art. 15) : tout ce qui est détenu sur le foyer, et son journal."""
+        if format_ is None:  # the file's name says the form it is meant to have
+            format_ = "html" if out is not None and out.suffix.lower() in (".html", ".htm") else "texte"
         if format_ not in ("texte", "html"):
             raise typer.BadParameter("format : texte ou html")
         if out is not None:

@@ -151,6 +151,8 @@ def yaml_problem(exc: yaml.MarkedYAMLError) -> tuple[int, int, str, str]:
         return line, column, f"date impossible `{exc.problem}`", "écrivez une date qui existe, AAAA-MM-JJ"
     if isinstance(exc, yaml.constructor.ConstructorError):
         return line, column, "YAML illisible : étiquette non permise", "retirez les `!!…` (objets Python)"
+    if "tab" in str(exc.problem):  # "found a tab character that violates indentation", "found character '\t'"
+        return line, column, "tabulation dans l'indentation", "YAML n'accepte que des espaces : remplacez-la"
     return line, column, "YAML illisible", "vérifiez l'indentation, les deux-points et les guillemets"
 
 

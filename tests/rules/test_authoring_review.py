@@ -501,6 +501,12 @@ def _rule_text(folder: Path, old: str, new: str) -> None:
         ),
         ("priorite: 1\n", "priorite: 1.7\n", "priorité `1.7` : un nombre entier d'au moins 1"),
         ("priorite: 1\n", "priorite: -5\n", "priorité `-5` : un nombre entier d'au moins 1"),
+        # A tab, which an editor may put for the indentation: YAML refuses it.
+        (
+            "    libelle: locataire",
+            "\tlibelle: locataire",
+            "essai.yaml:12:1: tabulation dans l'indentation — YAML n'accepte que des espaces",
+        ),
         # A branch of a computed priority: 0 would hand those households out before the first.
         (
             "priorite: 1\n",

@@ -10,6 +10,7 @@ import polars as pl
 from rules.catalogue import Catalogue, Rule, case_month
 from rules.compiler import compile_catalogue
 from rules.errors import RulesError
+from rules.french import french_euros
 from rules.geography import Geography
 from rules.parameters import Parameters
 
@@ -151,11 +152,14 @@ def _compare(expected: Mapping[str, object], flags: pl.DataFrame, conditions: pl
         want = expected["montant"]
         if want is None or got is None:
             if want != got:
-                differences.append(f"montant : attendu {want}, obtenu {got}")
+                differences.append(f"montant : attendu {_amount(want)}, obtenu {_amount(got)}")
         else:
             gap = float(got) - float(str(want))
             if abs(gap) > AMOUNT_TOLERANCE:
-                differences.append(f"montant : attendu {want}, obtenu {got} (écart {gap:+.2f})")
+                differences.append(
+                    f"montant : attendu {_amount(want)}, obtenu {_amount(got)} "
+                    f"(écart {'+' if gap > 0 else '-'}{_amount(abs(gap))})"
+                )
     for key, column in (
         ("priorite", "priorite"),
         ("explication", "explication"),
@@ -180,6 +184,13 @@ def _why(conditions: pl.DataFrame, flagged: bool) -> list[str]:
             state = "valeur vide (donnée manquante ou calcul impossible)" if value is None else "fausse"
             lines.append(f"condition non remplie : {label} ({state})")
     return lines
+
+
+def _amount(value: object) -> str:
+    """An amount of a case in French (`201,56 €`), or what an empty one is written as (`null`)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{french_euros(value)} €"
+    return "aucun (null)" if value is None else str(value)
 
 
 def _yes(value: bool) -> str:

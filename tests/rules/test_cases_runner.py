@@ -48,14 +48,19 @@ def test_passing_case_and_diff_on_wrong_amount_and_explanation(tmp_path, contrac
     mois: 2024-06
     foyer: {impaye_loyer_mois: 1, loyer: 510.0, en_couple: false}
     attendu: {signale: true}
+  - nom: sans montant attendu
+    mois: 2024-06
+    foyer: {impaye_loyer_mois: 2, loyer: 510.25, en_couple: false}
+    attendu: {signale: true, montant: null}
 """
-    good, wrong, missed = _results(tmp_path, cases, contract, geography)
+    good, wrong, missed, empty = _results(tmp_path, cases, contract, geography)
     assert good.passed
     assert not wrong.passed
-    assert "montant : attendu 1000.0, obtenu 1020.0 (écart +20.00)" in wrong.differences[0]
+    assert "montant : attendu 1 000 €, obtenu 1 020 € (écart +20 €)" in wrong.differences[0]
     assert (
         "attendu : 2 mois" in wrong.differences[1] and "obtenu  : 2 mois pour 1 020 €" in wrong.differences[1]
     )
+    assert empty.differences == ("montant : attendu aucun (null), obtenu 1 020,50 €",)
     assert missed.differences == (
         "signalé : attendu oui, obtenu non",
         "condition non remplie : impaye_loyer_mois >= 2 et non en_couple (fausse)",

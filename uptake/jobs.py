@@ -733,8 +733,10 @@ def _unread_replies(lines: Sequence[int]) -> str:
         "qui ne sont pas une simple demande d'arrêt (« STOP », « stop svp », « Arrêtez, merci »…), qui "
         f"n'ont rien enregistré : {len(lines)}, lignes {', '.join(str(n) for n in lines)} du fichier "
         "(l'en-tête est la ligne 1). Lisez-les ; "
-        "pour celles qui demandent tout de même l'arrêt, saisissez l'opposition (« uptake subjects "
-        "oppose »). Supprimez ensuite ce fichier.\n"
+        # The file gives a number, not the matricule or pseudonym « uptake subjects oppose » asks for.
+        "pour celles qui demandent tout de même l'arrêt, remplacez leur message par « STOP » et remettez "
+        "le fichier dans le dépôt (les oppositions déjà enregistrées ne le sont pas deux fois) ; sinon, "
+        "supprimez-le.\n"
     )
 
 
@@ -883,8 +885,8 @@ _FAILED_RESULTS = {
     "replies_set_aside": (
         "réponses STOP enregistrées ({foyers} foyer(s) opposé(s)) ; {autres_messages} réponse(s) qui ne "
         "sont pas une simple demande d'arrêt, dans {files}, mis de côté dans rejete/ avec la liste de leurs "
-        "lignes : lisez-les, et saisissez une opposition (« uptake subjects oppose ») pour celles qui en "
-        "demandent une"
+        "lignes : lisez-les ; pour celles qui demandent une opposition, remplacez leur message par « STOP » "
+        "et remettez le fichier dans le dépôt"
     ),
 }
 _DONE_RESULTS = {

@@ -95,6 +95,54 @@ def test_a_stop_file_with_replies_asking_something_else_is_kept_aside_for_a_pers
     )
 
 
+def test_a_reply_kept_aside_that_asks_to_stop_all_the_same_is_recorded_as_its_report_says(
+    uptake_home: Path, tmp_path: Path
+) -> None:
+    # The file gives phone numbers only: the report's way must need nothing else.
+    world, ids = _texted(uptake_home, tmp_path)
+    inbox = tmp_path / "depot-stop"
+    inbox.mkdir()
+    _settled(
+        inbox / "stop-0401.csv",
+        "telephone;message\n06 12 00 00 00;STOP merci\n06 12 00 00 01;Qui êtes-vous ? Ne m'écrivez plus\n",
+    )
+    stop_job(inbox=str(inbox), schedule="stop")
+    kept = inbox / REJECTED_DIR / "stop-0401.csv"
+    report = kept.with_name(kept.name + REPORT_SUFFIX).read_text(encoding="utf-8")
+    assert "remplacez leur message par « STOP » et remettez le fichier dans le dépôt" in report
+    _settled(
+        inbox / kept.name,
+        kept.read_text(encoding="utf-8").replace("Qui êtes-vous ? Ne m'écrivez plus", "STOP"),
+    )
+    kept.unlink()
+
+    result = stop_job(inbox=str(inbox), schedule="stop")
+
+    assert result["status"] == "succeeded" and result["foyers"] == 1
+    with Session(world.engine) as session:
+        assert opposed(session, ids, now=NOW) == set(ids)
+
+
+def test_the_stop_command_tells_how_to_record_a_reply_asking_to_stop_in_other_words(
+    uptake_home: Path, tmp_path: Path, cli
+) -> None:
+    world, ids = _texted(uptake_home, tmp_path)
+    replies = tmp_path / "stop.csv"
+    replies.write_text(
+        "telephone;message\n06 12 00 00 01;Qui êtes-vous ? Ne m'écrivez plus\n", encoding="utf-8"
+    )
+    told = " ".join(cli("outcomes", "stop", str(replies)).stdout.split())
+    assert "remplacez leur message par « STOP » et importez à nouveau le fichier" in told
+    replies.write_text(
+        replies.read_text(encoding="utf-8").replace("Qui êtes-vous ? Ne m'écrivez plus", "STOP")
+    )
+
+    assert cli("outcomes", "stop", str(replies)).code == 0
+
+    with Session(world.engine) as session:
+        assert opposed(session, ids, now=NOW) == {ids[1]}
+
+
 def _emailed(uptake_home: Path, tmp_path: Path) -> tuple[OutreachWorld, list[str]]:
     """Two households sent an SMS, then an e-mail a week later (foyer0@example.org, foyer1@…)."""
     world = world_in_home(uptake_home, tmp_path)

@@ -140,7 +140,8 @@ def register(app: typer.Typer) -> None:
                 f"{done.other_messages} réponse(s) qui ne sont pas une simple demande d'arrêt (« STOP », "
                 "« stop svp », « Arrêtez, merci »…), non enregistrée(s) comme opposition : lisez-les, lignes "
                 f"{lines} du fichier (l'en-tête est la ligne 1) ; pour celles qui demandent tout de même "
-                "l'arrêt : « uptake subjects oppose »."
+                "l'arrêt, remplacez leur message par « STOP » et importez à nouveau le fichier (les "
+                "oppositions déjà enregistrées ne le sont pas deux fois)."
             )
         # The register says the provider's file is deleted once processed: the scheduled job does it,
         # a file given by hand is the operator's.

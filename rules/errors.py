@@ -136,4 +136,8 @@ class UnknownRule(RulesError):
 
     def __init__(self, rule_id: str, known: Sequence[str]) -> None:
         self.rule_id = rule_id
-        super().__init__(f"règle inconnue `{rule_id}` ; règles du catalogue : {', '.join(sorted(known))}")
+        closest = suggest(rule_id, known)
+        super().__init__(
+            f"règle inconnue `{rule_id}`{f' — {closest}' if closest else ''} ; règles du catalogue : "
+            f"{', '.join(sorted(known))}"
+        )

@@ -68,6 +68,8 @@ def test_rules_explain_unknown_rule_is_a_french_error(cli) -> None:
     result = cli("rules", "explain", "ppa")
     assert result.code == 2
     assert "règle inconnue `ppa`" in result.output and "Traceback" not in result.output
+    close = " ".join(cli("rules", "explain", "ppa_non_recour").output.split())
+    assert "règle inconnue `ppa_non_recour` — vouliez-vous dire `ppa_non_recours` ?" in close
 
 
 def test_rules_explain_month_without_parameters_is_a_french_error(cli) -> None:

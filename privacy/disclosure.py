@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -224,21 +225,69 @@ def _sum_bounds(bounds: Sequence[tuple[float, float]]) -> tuple[float, float]:
     return sum(b[0] for b in bounds), high
 
 
+class _TermSums:
+    """The sums of a relation's terms' low and high bounds, kept up to date as one term changes.
+
+    Bounds are whole numbers (counts, the threshold) or an infinite high: the finite sums stay exact,
+    and the infinite highs are counted rather than added, so that one can be taken out again."""
+
+    def __init__(self, terms: Sequence[tuple[float, float]]) -> None:
+        self.low = sum(t[0] for t in terms)
+        self.high = sum(t[1] for t in terms if not math.isinf(t[1]))
+        self.unbounded = sum(1 for t in terms if math.isinf(t[1]))
+
+    def whole(self) -> tuple[float, float]:
+        """The bounds of the sum of every term (as `_sum_bounds`)."""
+        return self.low, _INF if self.unbounded else self.high
+
+    def without(self, term: tuple[float, float]) -> tuple[float, float]:
+        """The bounds of the sum of the other terms, one term with bounds `term` left out."""
+        if math.isinf(term[1]):
+            return self.low - term[0], _INF if self.unbounded > 1 else self.high
+        return self.low - term[0], _INF if self.unbounded else self.high - term[1]
+
+    def replace(self, old: tuple[float, float], new: tuple[float, float], times: int) -> None:
+        """`times` terms (one cell appearing `times` among the parts) go from `old` to `new`."""
+        for bounds, sign in ((old, -1), (new, 1)):
+            self.low += sign * times * bounds[0]
+            if math.isinf(bounds[1]):
+                self.unbounded += sign * times
+            else:
+                self.high += sign * times * bounds[1]
+
+
 class _Bounds:
     """What the reader can work out about each cell, propagated to a fixed point."""
 
     def __init__(self, problem: _Problem) -> None:
         self.problem = problem
+        self.multiplicity = [Counter(r.parts) for r in problem.relations]
+        self.relations_of: dict[Cell, list[int]] = {}
+        for index, relation in enumerate(problem.relations):
+            for cell in set(self._cells(relation)):
+                self.relations_of.setdefault(cell, []).append(index)
+        # A relation whose last round changed nothing, and none of whose cells changed since, would
+        # change nothing again: skipped, the rounds make the same changes in the same order. So is,
+        # from the start, one between published cells only: their bounds are their values.
+        self.settled = [
+            all(c in problem.values and c not in problem.hidden for c in self._cells(r))
+            for r in problem.relations
+        ]
         self.of: dict[Cell, tuple[float, float]] = {}
         self.virtual = [
             problem.virtual_total(r) if r.total is None else (0.0, 0.0) for r in problem.relations
         ]
         for relation in problem.relations:
-            for cell in (*relation.parts, *((relation.total,) if relation.total else ())):
-                self.of.setdefault(cell, problem.prior(cell))
+            for cell in self._cells(relation):
+                if cell not in self.of:
+                    self.of[cell] = problem.prior(cell)
         for _ in range(500):
             if not self._pass():
                 break
+
+    @staticmethod
+    def _cells(relation: Relation) -> tuple[Cell, ...]:
+        return (*relation.parts, *((relation.total,) if relation.total else ()))
 
     def total(self, index: int) -> tuple[float, float]:
         relation = self.problem.relations[index]
@@ -261,17 +310,42 @@ class _Bounds:
         return total[0] - others[1], total[1] - others[0]
 
     def _pass(self) -> bool:
+        """One round over the relations, each cell narrowed by `implied` in turn (the later cells of a
+        relation see the earlier ones' new bounds). The terms' sums are kept up to date as bounds move,
+        so a part's bounds from the others cost the same whatever the number of parts: a margin over
+        every commune of a department has hundreds."""
         changed = False
         for index, relation in enumerate(self.problem.relations):
-            cells = list(relation.parts) + ([relation.total] if relation.total else [])
-            for cell in cells:
-                low, high = self.implied(index, cell)
+            if self.settled[index]:
+                continue
+            self.settled[index] = True
+            sums = _TermSums(self.terms(index))
+            for cell in relation.parts:
                 old = self.of[cell]
+                if cell == relation.total:
+                    low, high = sums.whole()
+                else:
+                    others = sums.without(old)
+                    total = self.total(index)
+                    low, high = total[0] - others[1], total[1] - others[0]
                 new = (max(old[0], low), min(old[1], high))
                 if new != old and new[0] <= new[1]:
-                    self.of[cell] = new
+                    self._narrow(cell, new)
+                    sums.replace(old, new, self.multiplicity[index][cell])
+                    changed = True
+            if relation.total:
+                low, high = sums.whole()
+                old = self.of[relation.total]
+                new = (max(old[0], low), min(old[1], high))
+                if new != old and new[0] <= new[1]:
+                    self._narrow(relation.total, new)
                     changed = True
         return changed
+
+    def _narrow(self, cell: Cell, new: tuple[float, float]) -> None:
+        self.of[cell] = new
+        for index in self.relations_of[cell]:
+            self.settled[index] = False
 
     def width(self, cell: Cell) -> float:
         """How far apart the reader's bounds on `cell` are."""

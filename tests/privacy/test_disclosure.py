@@ -4,13 +4,19 @@ import re
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from privacy import disclosure
 from privacy.disclosure import (
     DEFAULT_THRESHOLD,
     Breakdown,
+    Relation,
+    Table,
     ThresholdBelowConfigured,
     ThresholdInvalid,
     configured_threshold,
+    protect_tables,
     publication_threshold,
     suppress_small_counts,
     suppression_mask,
@@ -155,3 +161,80 @@ def test_a_report_threshold_may_be_stricter_than_the_configured_one_never_looser
     assert publication_threshold(20, environ) == 20
     with pytest.raises(ThresholdBelowConfigured, match=r"seuil de secret statistique 1 refusé.*au moins 11"):
         publication_threshold(1, environ)
+
+
+class _PlainBounds(disclosure._Bounds):
+    """The reader's bounds worked out the plain way: every cell of every relation, every round, from
+    the sum of the other terms added up afresh (the code before the sums were kept up to date)."""
+
+    def _pass(self) -> bool:
+        changed = False
+        for index, relation in enumerate(self.problem.relations):
+            for cell in (*relation.parts, *((relation.total,) if relation.total else ())):
+                low, high = self.implied(index, cell)
+                old = self.of[cell]
+                new = (max(old[0], low), min(old[1], high))
+                if new != old and new[0] <= new[1]:
+                    self.of[cell] = new
+                    changed = True
+        return changed
+
+
+@st.composite
+def _linked_commune_tables(draw: st.DrawFn) -> tuple[list[Table], list[Relation], int, bool]:
+    """Commune tables like the report's (arms, rights opened in each arm), many small counts, with
+    summary cells that are their columns' margins (exact or a bound), as `_protect_22` links them."""
+    rows = []
+    for _ in range(draw(st.integers(1, 14))):
+        flagged = draw(st.integers(0, 40))
+        contacted = draw(st.integers(0, flagged))
+        controls = draw(st.integers(0, flagged - contacted))
+        rows.append(
+            (flagged, contacted, controls, draw(st.integers(0, contacted)), draw(st.integers(0, controls)))
+        )
+    frame = pl.DataFrame(rows, schema=COMMUNE_COUNTS, orient="row")
+    communes = Table("communes", frame, tuple(COMMUNE_COUNTS), tuple(COMMUNE_BREAKDOWNS), ("contactes",))
+    margins = [c for c in COMMUNE_COUNTS if draw(st.booleans())]
+    extra = [draw(st.integers(0, 3)) for _ in margins]
+    summary = Table(
+        "synthese",
+        pl.DataFrame({"valeur": [int(frame[c].sum()) + e for c, e in zip(margins, extra, strict=True)]}),
+        ("valeur",),
+    )
+    links = [
+        Relation(communes.column(c), ("synthese", i, "valeur"), complete=e == 0)
+        for i, (c, e) in enumerate(zip(margins, extra, strict=True))
+    ]
+    return [communes, summary], links, draw(st.sampled_from([5, 11])), draw(st.booleans())
+
+
+@settings(max_examples=60, deadline=None)
+@given(_linked_commune_tables())
+def test_the_bounds_kept_up_to_date_hide_the_same_cells_as_the_sums_added_up_afresh(
+    case: tuple[list[Table], list[Relation], int, bool],
+) -> None:
+    tables, links, threshold, zeros = case
+    fast = protect_tables(tables, links, threshold, suppress_zeros=zeros)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(disclosure, "_Bounds", _PlainBounds)
+        plain = protect_tables(tables, links, threshold, suppress_zeros=zeros)
+    assert fast.keys() == plain.keys()
+    for name, frame in fast.items():
+        assert frame.equals(plain[name]), name
+
+
+@settings(max_examples=200, deadline=None)
+@given(_linked_commune_tables(), st.data())
+def test_the_bounds_kept_up_to_date_are_the_bounds_of_the_sums_added_up_afresh(
+    case: tuple[list[Table], list[Relation], int, bool], data: st.DataObject
+) -> None:
+    # Any cells hidden, small or not, some as protected groups' parts: every kind of prior bound.
+    tables, links, threshold, _ = case
+    values = {cell: value for table in tables for cell, value in table.values().items()}
+    relations = links + [r for table in tables for r in table.relations()]
+    cells = sorted(values)
+    problem = disclosure._Problem(values, relations, threshold, 1)
+    problem.hidden = set(data.draw(st.lists(st.sampled_from(cells), unique=True)))
+    problem.primary = {c for c in problem.hidden if 1 <= values[c] < threshold}
+    problem.dependent = set(data.draw(st.lists(st.sampled_from(cells), unique=True))) - problem.primary
+    assert disclosure._Bounds(problem).of == _PlainBounds(problem).of

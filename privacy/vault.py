@@ -213,6 +213,9 @@ def import_contacts(
         frame.select(c for c in CONTACT_COLUMNS if c in frame.columns).iter_rows(named=True), 1
     ):
         report.records += 1
+        # This record's issues are the ones `_validate` adds: looked up among all the file's issues,
+        # an import took time in records × issues (hours for a department's directory).
+        first_issue = len(report.issues)
         values = _validate(record_no, row, report)
         if values is None:
             report.rejected += 1
@@ -223,7 +226,7 @@ def import_contacts(
             report.rejected += 1
             continue
         seen.add(pseudonym)
-        invalid = {i.column for i in report.issues if i.record == record_no}
+        invalid = {i.column for i in report.issues[first_issue:]}
         pending.append((pseudonym, values, invalid))
     for start in range(0, len(pending), _CHUNK):
         chunk = pending[start : start + _CHUNK]

@@ -63,6 +63,22 @@ def test_a_rejected_phone_and_email_keep_the_valid_ones_held_and_the_other_field
     assert done.replaced == len(people) and done.complete
 
 
+def test_each_record_is_marked_invalid_in_its_own_rejected_fields_only(
+    engine: Engine, keyring: Keyring, people: list[dict[str, str]], tmp_path: Path
+) -> None:
+    people[0]["telephone"] = "01 23"
+    people[2]["email"] = "pas-une-adresse"
+    people[3].update(telephone="99", email="ni-une-adresse", code_postal="43")
+    # A rejected record (a household twice) between them: its issue is its own too.
+    path = tmp_path / "annuaire.csv"
+    ids = _write(keyring, [*people[:4], people[1], *people[4:]], path)
+    done = _import(engine, keyring, path)
+    assert done.rejected == 1
+    expected = [["telephone"], [], ["email"], ["code_postal", "email", "telephone"], [], []]
+    for pseudonym, invalid in zip(ids[:4] + ids[5:], expected, strict=True):
+        assert _stored(engine, keyring, pseudonym)[2] == invalid
+
+
 def test_an_emptied_field_is_not_a_rejected_one_and_is_removed(
     engine: Engine, keyring: Keyring, people: list[dict[str, str]], tmp_path: Path
 ) -> None:

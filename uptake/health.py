@@ -118,9 +118,11 @@ def _territory(settings: Settings) -> str:
 def _rules(settings: Settings) -> str:
     from sqlalchemy.orm import Session
 
+    from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
     from detection.geography import Geography
     from detection.runs import load_rules, versions_refused
     from detection.territory import TERRITORY_FILE, load_territory
+    from rules.cases import run_cases
     from rules.compiler import compile_catalogue
 
     geography = Geography.of(load_territory(settings.config_dir / TERRITORY_FILE))
@@ -140,10 +142,28 @@ def _rules(settings: Settings) -> str:
     problem = read_database(settings, refused)
     if problem is not None:
         raise NotReady(f"{problem} ; sinon la prochaine exécution la refuse")
+    # A rule whose own cases fail computes something else than its author meant: runs would use it.
+    # A case naming a commune of another territory (the shipped ones, say) does not make it wrong.
+    results = run_cases(
+        catalogue, parameters, geography, {c.name: c.default for c in HOUSEHOLD_COLUMNS}, HOUSEHOLD_SCHEMA
+    )
+    failed = sorted({r.rule_id for r in results if not r.passed and not r.elsewhere})
+    if failed:
+        raise NotReady(
+            f"{sum(not r.passed and not r.elsewhere for r in results)} cas de test en échec, règle(s) "
+            f"{', '.join(failed)} : les exécutions appliqueraient ces règles telles quelles ; le détail avec "
+            "« uptake rules test »"
+        )
     said = f"{len(catalogue.rules)} règle(s), paramètres en vigueur en {month:%m/%Y}"
     for folder, what in ((settings.catalogue_dir, "règles"), (settings.parameters_dir, "paramètres")):
         if folder is not None:  # the installation's own, not the shipped ones: say which
             said += f" ; {what} de {folder}"
+    elsewhere = sorted({r.rule_id for r in results if r.elsewhere})
+    if elsewhere:
+        said += (
+            f" ; {sum(r.elsewhere for r in results)} cas de test de {', '.join(elsewhere)} nomment une "
+            "commune hors du territoire : à adapter dans la copie du catalogue désignée par UPTAKE_REGLES"
+        )
     # Not a fault of the installation: the data team is told what the runs will not flag.
     for item in compiled.left_out(geography.territory.communes):
         said += f" ; {item.text()}"

@@ -70,9 +70,12 @@ def test_check_tells_a_rule_edited_under_a_version_a_run_used_before_the_next_ru
     )
     assert cli("run", "-e", str(extract), "-r", RULE, env=env).code == 0
     path = own_rules / f"{RULE}.yaml"
+    # Its label and the cases that read it: the rule is right, only its version is not.
+    edited_text = path.read_text(encoding="utf-8").replace(
+        "libelle: locataire\n", "libelle: locataire du parc\n"
+    )
     path.write_text(
-        path.read_text(encoding="utf-8").replace("libelle: locataire\n", "libelle: locataire du parc\n"),
-        "utf-8",
+        edited_text.replace("conditions: locataire ;", "conditions: locataire du parc ;"), "utf-8"
     )
 
     edited = " ".join(cli("check", env=env).stdout.split())
@@ -84,3 +87,15 @@ def test_check_tells_a_rule_edited_under_a_version_a_run_used_before_the_next_ru
     assert "montez le champ `version`" in edited and "sinon la prochaine exécution la refuse" in edited
     path.write_text(path.read_text(encoding="utf-8").replace('"9.0.0"', '"9.1.0"'), "utf-8")
     assert "✓ Règles et paramètres" in cli("check", env=env).stdout
+
+
+def test_check_is_not_ready_while_a_rules_own_cases_fail(cli, own_rules: Path) -> None:
+    path = own_rules / f"{RULE}.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("priorite: 1\n", "priorite: 2\n", 1), "utf-8")
+
+    said = " ".join(cli("check", env={"UPTAKE_REGLES": str(own_rules)}).stdout.split())
+
+    assert (
+        "✗ Règles et paramètres : 1 cas de test en échec, règle(s) impaye_locatif : les exécutions "
+        "appliqueraient ces règles telles quelles ; le détail avec « uptake rules test »"
+    ) in said

@@ -28,7 +28,7 @@ def test_every_shipped_value_has_a_legal_source() -> None:
 def test_month_before_the_first_value_is_refused_not_defaulted() -> None:
     with pytest.raises(ParametersMissing) as caught:
         load_parameters().at("rsa.montant_forfaitaire", datetime.date(2023, 3, 1))
-    assert "03/2023" in str(caught.value) and "2023-04-01" in str(caught.value)
+    assert "03/2023" in str(caught.value) and "depuis le 01/04/2023" in str(caught.value)
 
 
 def test_value_without_source_is_refused_with_its_position(tmp_path) -> None:

@@ -1,6 +1,7 @@
-"""`uptake outcomes import FILE.csv`: outcomes typed by social workers in a spreadsheet, all or nothing.
+"""`uptake outcomes import FILE`: outcomes typed by social workers in a spreadsheet, all or nothing.
 
-Columns (header line required; `;`, `,` or tab separated; UTF-8): `id_foyer` or `reference` (the one
+The file is a CSV or an Excel workbook (.xlsx: the call list uptake wrote, filled in). Columns (header
+line required; a CSV `;`, `,` or tab separated, in UTF-8): `id_foyer` or `reference` (the one
 printed on a letter, `Q-<lancement>-<rang>`: a returned letter is typed back by it), `resultat`,
 `date` (AAAA-MM-JJ, or with the time), optional `montant` (required for `droit_ouvert`; decimal comma
 accepted), `acteur`, `canal`, `commentaire`; any other column is refused, as its values would be lost,
@@ -37,6 +38,7 @@ from outreach.errors import LineProblem, OutcomeImportInvalid, OutcomeInvalid, O
 from outreach.models import Assignment, Outcome
 from outreach.outcomes import check_note, check_outcome, record_outcome
 from outreach.questionnaires import parse_reference
+from outreach.workbook import is_xlsx, workbook_records
 from privacy import audit
 from privacy.canonical import caf_day, caf_time_zone
 
@@ -137,7 +139,8 @@ def read_rows(
     required: Sequence[tuple[str, ...]] = (),
     labels: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """The header and the numbered lines (header = line 1) of a CSV typed in a spreadsheet.
+    """The header and the numbered lines (header = line 1) of a CSV typed in a spreadsheet, or of
+    the spreadsheet itself (an Excel .xlsx: its first sheet, row numbers as the spreadsheet shows them).
 
     `;`, `,` or tab separated (whichever the header uses most), UTF-8 with or without BOM, cells
     stripped; a line whose cells are all empty (`;;;;` under the data) is skipped. A header cell
@@ -148,18 +151,20 @@ def read_rows(
     of `required` missing (each a tuple of alternatives: one of them is enough) and every line whose
     number of cells differs from the header's.
     """
-    text = _read_text(path)
-    if not text.strip():
+    records, problems, separator = _read_records(path)
+    if not any(any(cells) for _, cells in records) and not problems:
         raise OutreachError(
             f"{path} : le fichier est vide. Il faut une ligne d'en-tête (les noms des colonnes) puis une "
             "ligne par enregistrement : vérifiez que c'est le bon fichier, enregistré après la saisie."
         )
-    first_line = text.splitlines()[0]
-    separator = max(_SEPARATORS, key=first_line.count)
-    records, problems = _records(text, separator)
     header = [cell.strip() for cell in records[0][1]] if records else []
     if columns is not None:
         header = _known_names(header, columns, labels or {})
+    if separator is None:
+        # A workbook's rows are as wide as its sheet: a cell beyond the header is one without a name.
+        width = max(len(cells) for _, cells in records)
+        header += [""] * (width - len(header))
+        records = [(number, cells + [""] * (width - len(cells))) for number, cells in records]
     if not any(header):
         said = "la première ligne doit être l'en-tête (les noms des colonnes)"
         raise OutcomeImportInvalid(str(path), problems or [LineProblem(1, "(ligne)", said)])
@@ -180,30 +185,37 @@ def read_rows(
 
 # Files given for a CSV by mistake, told by their first bytes rather than as text that is not UTF-8.
 _NOT_CSV = (
-    (b"PK\x03\x04", "c'est un classeur (Excel .xlsx ou LibreOffice .ods)"),
-    (b"\xd0\xcf\x11\xe0", "c'est un classeur Excel ancien (.xls)"),
-    (b"PAR1", "c'est un fichier Parquet"),
-    (b"%PDF", "c'est un document PDF"),
+    (b"PK\x03\x04", "c'est un classeur LibreOffice (.ods) ou une archive, pas un classeur Excel ni un CSV"),
+    (b"\xd0\xcf\x11\xe0", "c'est un classeur Excel ancien (.xls), ni .xlsx ni CSV"),
+    (b"PAR1", "c'est un fichier Parquet, pas un fichier CSV"),
+    (b"%PDF", "c'est un document PDF, pas un fichier CSV"),
 )
-_AS_CSV = "Ouvrez-le dans le tableur et enregistrez-le en « CSV UTF-8 (délimité par des points-virgules) »."
+_AS_CSV = (
+    "Ouvrez-le dans le tableur et enregistrez-le en classeur Excel (.xlsx) ou en « CSV UTF-8 (délimité "
+    "par des points-virgules) »."
+)
 
 
-def _read_text(path: Path) -> str:
-    """The file's text; a missing file, a folder or bytes that are not UTF-8 are told."""
+def _read_records(path: Path) -> tuple[list[tuple[int, list[str]]], list[LineProblem], str | None]:
+    """The file's records (an Excel workbook's first sheet, or a CSV), the problem that stopped the
+    reading of a CSV, and the CSV's separator (None for a workbook); a missing file, a folder, another
+    kind of file or bytes that are not UTF-8 are told."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise OutreachError(f"{path} : fichier introuvable. Vérifiez le chemin.") from None
     except IsADirectoryError:
         raise OutreachError(
-            f"{path} : c'est un dossier, pas un fichier. Donnez le chemin du fichier CSV."
+            f"{path} : c'est un dossier, pas un fichier. Donnez le chemin du fichier (.xlsx ou CSV)."
         ) from None
+    if is_xlsx(data):
+        return workbook_records(data), [], None
     for magic, what in _NOT_CSV:
         if data.startswith(magic):
-            raise OutreachError(f"{path} : {what}, pas un fichier CSV. {_AS_CSV}")
+            raise OutreachError(f"{path} : {what}. {_AS_CSV}")
     body = data.removeprefix(codecs.BOM_UTF8)
     try:
-        return body.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = body.count(b"\n", 0, exc.start) + 1
         raise OutcomeImportInvalid(
@@ -214,6 +226,11 @@ def _read_text(path: Path) -> str:
                 )
             ],
         ) from None
+    if not text.strip():
+        return [], [], ""
+    separator = max(_SEPARATORS, key=text.splitlines()[0].count)
+    records, problems = _records(text, separator)
+    return records, problems, separator
 
 
 def _records(text: str, separator: str) -> tuple[list[tuple[int, list[str]]], list[LineProblem]]:
@@ -290,10 +307,10 @@ def _unknown_column(name: str, columns: Collection[str]) -> str:
 
 
 def _shape_problems(
-    number: int, header: Sequence[str], values: Sequence[str], separator: str
+    number: int, header: Sequence[str], values: Sequence[str], separator: str | None
 ) -> list[LineProblem]:
     """A line with more or fewer cells than the header, or a value under a column without a name."""
-    shown = _SEPARATOR_NAMES[separator]
+    shown = _SEPARATOR_NAMES.get(separator or "", "")
     if len(values) > len(header):
         return [
             LineProblem(

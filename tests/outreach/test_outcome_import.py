@@ -224,6 +224,69 @@ def test_a_call_list_filled_in_goes_back_as_is_with_its_french_headers(make_worl
     )
 
 
+def test_the_call_list_workbook_filled_in_goes_back_as_is_dates_and_amounts_typed_as_cells(
+    make_world, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    world = make_world()
+    flags = flags_frame([flag(i, "logement_non_decent") for i in range(1, 5)])
+    world.store_contacts(flags["id_foyer"].to_list())
+    launch_campaign(world.env, campaign_71(), world.store_run(flags), out_dir=world.out_dir, now=NOW)
+    workbook = openpyxl.load_workbook(next(world.out_dir.glob("*-appel-*.xlsx")))
+    sheet = workbook.active
+    assert sheet is not None
+    header = [cell.value for cell in sheet[1]]
+    column = {name: header.index(WORKLIST_HEADERS[name]) + 1 for name in ("resultat", "date", "montant")}
+    # As a spreadsheet keeps them: the day a date cell, the amount a number with a decimal part.
+    sheet.cell(2, column["resultat"], "injoignable")
+    sheet.cell(2, column["date"], dt.datetime(2026, 3, 12))
+    sheet.cell(3, column["resultat"], "droit_ouvert")
+    sheet.cell(3, column["date"], dt.datetime(2026, 3, 13))
+    sheet.cell(3, column["montant"], 150.5)
+    filled = tmp_path / "liste-remplie.xlsx"
+    workbook.save(filled)
+    called = [sheet.cell(row, header.index("Référence foyer") + 1).value for row in (2, 3)]
+
+    report = _import(world, filled)
+
+    assert report.recorded == 2
+    assert sorted(_outcomes(world)) == sorted(
+        [(called[0], "injoignable", None), (called[1], "droit_ouvert", 150.5)]
+    )
+    with Session(world.engine) as session:
+        days = session.scalars(select(Outcome.survenu_le).order_by(Outcome.id)).all()
+    assert sorted(caf_day(day) for day in days) == [dt.date(2026, 3, 12), dt.date(2026, 3, 13)]
+
+
+def test_a_bad_cell_of_the_workbook_is_told_by_the_row_the_spreadsheet_shows(
+    make_world, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    world = _launched(make_world)
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["id_foyer", "resultat", "date"])
+    sheet.append([pseudonym(1), "injoignable", dt.datetime(2026, 3, 12)])
+    sheet.append([pseudonym(2), "ouvert", dt.datetime(2026, 3, 12)])
+    path = tmp_path / "resultats.xlsx"
+    workbook.save(path)
+    with pytest.raises(OutcomeImportInvalid) as refused:
+        _import(world, path)
+    assert "ligne 3, colonne `resultat`" in str(refused.value)
+
+    sheet.append([pseudonym(3), "injoignable", dt.datetime(2026, 3, 12), "à rappeler"])  # no header
+    workbook.save(path)
+    with pytest.raises(OutcomeImportInvalid) as refused:
+        _import(world, path)
+    assert "ligne 4, colonne `(colonne sans nom n° 4)` : valeur sous une colonne sans nom" in str(
+        refused.value
+    )
+    assert _outcomes(world) == []
+
+
 def test_the_columns_of_a_call_list_are_refused_in_an_ordinary_outcome_file(
     make_world, tmp_path: Path
 ) -> None:
@@ -242,7 +305,7 @@ def test_the_columns_of_a_call_list_are_refused_in_an_ordinary_outcome_file(
 @pytest.mark.parametrize(
     ("first_bytes", "said"),
     [
-        (b"PK\x03\x04\x14\x00", "c'est un classeur (Excel .xlsx ou LibreOffice .ods), pas un fichier CSV"),
+        (b"PK\x03\x04\x14\x00", "c'est un classeur LibreOffice (.ods) ou une archive, pas un classeur Excel"),
         (b"PAR1\x15\x04", "c'est un fichier Parquet, pas un fichier CSV"),
     ],
 )
@@ -254,4 +317,4 @@ def test_a_spreadsheet_or_parquet_file_given_for_the_csv_is_named_for_what_it_is
     path.write_bytes(first_bytes + bytes(range(256)))
     with pytest.raises(OutreachError) as refused:
         _import(world, path)
-    assert said in str(refused.value) and "CSV UTF-8" in str(refused.value)
+    assert said in str(refused.value) and "CSV UTF-8" in str(refused.value) and ".xlsx" in str(refused.value)

@@ -31,7 +31,8 @@ def register(app: typer.Typer) -> None:
         file: Path = typer.Argument(
             ...,
             metavar="FICHIER",
-            help="Fichier CSV (séparateur ; , ou tabulation), en UTF-8, avec une ligne d'en-tête.",
+            help="Classeur Excel (.xlsx, sa première feuille) ou fichier CSV (séparateur ; , ou "
+            "tabulation, en UTF-8), avec une ligne d'en-tête.",
         ),
         acteur: str | None = typer.Option(
             None, "--acteur", help="Auteur par défaut des lignes sans `acteur`."
@@ -45,6 +46,9 @@ def register(app: typer.Typer) -> None:
         droit_ouvert, non_eligible, accompagnement_engage, questionnaire_envoye, questionnaire_retourne,
         pli_non_distribue (courrier revenu : son adresse n'est plus utilisée), courriel_non_distribue
         (de même pour l'adresse électronique), opposition.
+
+        La liste d'appels produite par uptake (.xlsx ou CSV) se réimporte telle quelle, une fois remplie
+        (colonnes « Résultat (à remplir) », « Date de l'appel (à remplir) », « Montant ouvert »).
 
         Un import peut être relancé : un résultat déjà enregistré à l'identique (même foyer, lancement,
         résultat, jour et montant) est compté, pas enregistré deux fois. Un fichier qui contient deux
@@ -65,7 +69,8 @@ def register(app: typer.Typer) -> None:
         file: Path = typer.Argument(
             ...,
             metavar="FICHIER",
-            help="Fichier CSV (séparateur ; , ou tabulation), en UTF-8, avec une ligne d'en-tête.",
+            help="Classeur Excel (.xlsx, sa première feuille) ou fichier CSV (séparateur ; , ou "
+            "tabulation, en UTF-8), avec une ligne d'en-tête.",
         ),
         acteur: str | None = typer.Option(None, "--acteur", help="Qui a saisi les réponses."),
     ) -> None:

@@ -25,7 +25,7 @@ import difflib
 import io
 import re
 import unicodedata
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,7 @@ from outreach.questionnaires import parse_reference
 from outreach.workbook import is_xlsx, workbook_records
 from privacy import audit
 from privacy.canonical import caf_day, caf_time_zone
+from privacy.rotation import current_pseudonyms
 
 REQUIRED_COLUMNS = ("resultat", "date")
 # A household is named by one of these.
@@ -355,8 +356,12 @@ def parse_outcomes(
     *,
     now: dt.datetime,
     referenced: Mapping[tuple[int, int], str] | None = None,
+    renamed: Callable[[Collection[str]], Mapping[str, str]] | None = None,
 ) -> list[ParsedOutcome]:
     """Every line of the file, validated; `OutcomeImportInvalid` lists every bad line.
+
+    `renamed` gives the current pseudonym of those of the file no campaign knows, when a key rotation
+    renamed them since the file was written (a call list filled in across a rotation).
 
     `latest` holds the latest launch of each household some campaign flagged; `referenced` the
     pseudonym of each (launch, rank) a reference may name. The same outcome twice is a bad line.
@@ -374,10 +379,14 @@ def parse_outcomes(
         raise OutcomeImportInvalid(
             str(path), [LineProblem(1, c, _unknown_column(c, OUTCOME_COLUMNS)) for c in stray]
         )
+    unknown = {row["id_foyer"] for _, row in rows if row.get("id_foyer") and row["id_foyer"] not in latest}
+    current = renamed(unknown) if renamed is not None and unknown else {}
     problems: list[LineProblem] = []
     parsed: list[ParsedOutcome] = []
     first_of: dict[OutcomeIdentity, int] = {}
     for number, row in rows:
+        if row.get("id_foyer") in current:
+            row = {**row, "id_foyer": current[row["id_foyer"]]}
         line = _parse_line(number, row, latest, referenced or {}, now, problems)
         if line is None:
             continue
@@ -504,7 +513,13 @@ def import_outcome_file(
     ):
         if rank is not None:
             referenced[(launch_id, rank)] = pseudonym
-    lines = parse_outcomes(path, latest, now=moment, referenced=referenced)
+    lines = parse_outcomes(
+        path,
+        latest,
+        now=moment,
+        referenced=referenced,
+        renamed=lambda unknown: current_pseudonyms(session, unknown),
+    )
     recorded = _recorded_identities(session, {line.id_foyer for line in lines})
     fresh = [line for line in lines if line.identity not in recorded]
     for line in fresh:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -250,3 +250,32 @@ def promote(keyring: Keyring, territory: str) -> bool:
 def abandon(keyring: Keyring, territory: str) -> None:
     """Forget a rotation whose database transaction failed (the old root stays in use)."""
     keyring.destroy(_next_name(territory))
+
+
+def current_pseudonyms(session: Session, pseudonyms: Collection[str]) -> dict[str, str]:
+    """The pseudonym each of `pseudonyms` has now, for those key rotations renamed (through every
+    rotation since); the others are left out. For a file typed before a rotation (a call list) whose
+    households must still be found."""
+    current: dict[str, str] = {}
+    pending = {p: p for p in pseudonyms}  # old pseudonym as given → the one reached so far
+    visited: dict[str, set[str]] = {}
+    # One hop per rotation: the aliases of a rotation name the pseudonyms of the one before.
+    while pending:
+        reached = sorted(set(pending.values()))
+        step: dict[str, str] = {}
+        for start in range(0, len(reached), _CHUNK):
+            chunk = reached[start : start + _CHUNK]
+            query = select(PseudonymAlias.old_pseudonym, PseudonymAlias.new_pseudonym).where(
+                PseudonymAlias.old_pseudonym.in_(chunk)
+            )
+            step.update((old, new) for old, new in session.execute(query) if new != old)
+        # A pseudonym its chain already went through ends it (no loop, whatever the table holds).
+        pending = {
+            given: step[now]
+            for given, now in pending.items()
+            if now in step and step[now] not in visited.setdefault(given, {given})
+        }
+        for given, now in pending.items():
+            visited[given].add(now)
+        current.update(pending)
+    return current

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from outreach.channels import WORKLIST_HEADERS
@@ -285,6 +285,50 @@ def test_a_bad_cell_of_the_workbook_is_told_by_the_row_the_spreadsheet_shows(
         refused.value
     )
     assert _outcomes(world) == []
+
+
+def _rotate(world, turns: int) -> dict[str, str]:
+    """What `uptake keys rotate` leaves in the database, `turns` times over: assignments under new
+    pseudonyms and, for each rotation, the aliases old → new. The pseudonyms before the first one →
+    after the last."""
+    from privacy.models import PseudonymAlias
+
+    with Session(world.engine) as session, session.begin():
+        first = set(session.scalars(select(Assignment.id_foyer)))
+        now = {p: p for p in first}
+        for turn in range(1, turns + 1):
+            renamed = {p: pseudonym(9000 + turn * 100 + i) for i, p in enumerate(sorted(now.values()))}
+            for old, new in renamed.items():
+                session.execute(update(Assignment).where(Assignment.id_foyer == old).values(id_foyer=new))
+                session.add(PseudonymAlias(old_pseudonym=old, new_pseudonym=new, rotated_at=f"tour {turn}"))
+            now = {given: renamed[p] for given, p in now.items()}
+    return now
+
+
+@pytest.mark.parametrize("turns", [1, 2])
+def test_a_file_typed_before_key_rotations_finds_its_households_under_their_new_pseudonyms(
+    make_world, tmp_path: Path, turns: int
+) -> None:
+    world = _launched(make_world)
+    path = tmp_path / "resultats.csv"
+    path.write_text(
+        f"id_foyer;resultat;date\n{pseudonym(1)};injoignable;2026-03-12\n{pseudonym(2)};refus;2026-03-12\n",
+        encoding="utf-8",
+    )
+    now = _rotate(world, turns)
+
+    report = _import(world, path)
+
+    assert report.recorded == 2
+    assert sorted(_outcomes(world)) == sorted(
+        [(now[pseudonym(1)], "injoignable", None), (now[pseudonym(2)], "refus", None)]
+    )
+    # Run again under the new pseudonyms: the same outcomes, not recorded twice.
+    again = tmp_path / "resultats-nouveaux.csv"
+    again.write_text(
+        f"id_foyer;resultat;date\n{now[pseudonym(1)]};injoignable;2026-03-12\n", encoding="utf-8"
+    )
+    assert _import(world, again).already_recorded == 1
 
 
 def test_the_columns_of_a_call_list_are_refused_in_an_ordinary_outcome_file(

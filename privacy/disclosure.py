@@ -358,10 +358,11 @@ class _Bounds:
         return high - low < math.ceil((range_high - range_low) / 2)
 
 
-def _widening(problem: _Problem, bounds: _Bounds, exposed: Cell) -> Cell | None:
+def _widening(problem: _Problem, bounds: _Bounds, exposed: Cell) -> tuple[Cell, _Bounds | None] | None:
     """The published cell to hide next for `exposed`: among the cells that bind its bounds, directly
     or through other hidden cells, the smallest that protects it alone, else the one that widens it
-    most, else the smallest of the nearest ones (the next round goes further)."""
+    most, else the smallest of the nearest ones (the next round goes further). With it, the bounds
+    once it is hidden when they were worked out in the trials."""
     todo: list[tuple[Cell, str]] = [(exposed, "raise"), (exposed, "lower")]
     seen: set[tuple[Cell, str]] = set(todo)
     levels: list[list[tuple[int, Cell]]] = []
@@ -385,17 +386,17 @@ def _widening(problem: _Problem, bounds: _Bounds, exposed: Cell) -> Cell | None:
     if not levels:
         return None
     width = bounds.width(exposed)
-    widest: tuple[float, Cell] | None = None
+    widest: tuple[float, Cell, _Bounds] | None = None
     for _, cell in sorted({candidate for level in levels for candidate in level}):
         problem.hidden.add(cell)
         trial = _Bounds(problem)
         problem.hidden.discard(cell)
         if not trial.narrowed(exposed):
-            return cell
+            return cell, trial
         gain = trial.width(exposed) - width
         if gain > 0 and (widest is None or gain > widest[0]):
-            widest = (gain, cell)
-    return widest[1] if widest else min(levels[0])[1]
+            widest = (gain, cell, trial)
+    return (widest[1], widest[2]) if widest else (min(levels[0])[1], None)
 
 
 def _binding_targets(problem: _Problem, bounds: _Bounds, cell: Cell, way: str) -> list[tuple[Cell, str]]:
@@ -435,20 +436,26 @@ def protect(
     problem = _Problem(values, relations, threshold, low)
     problem.primary = {cell for cell, value in values.items() if low <= value < threshold}
     problem.hidden = set(problem.primary)
+    # The breakdowns of the protected cells, once: which cells are protected never changes below.
+    problem.close_breakdowns()
     stuck: set[Cell] = set()
+    # The bounds of the cells hidden so far, when already worked out (a trial of `_widening`, or the
+    # last round's when it hid nothing): the same cells hidden give the same bounds.
+    known: _Bounds | None = None
     while True:
-        problem.close_breakdowns()
-        bounds = _Bounds(problem)
+        bounds = known or _Bounds(problem)
         protected = sorted((problem.primary | problem.dependent) - stuck)
         exposed = next((c for c in protected if c in bounds.of and bounds.narrowed(c)), None)
         if exposed is None:
             return problem.hidden
-        extra = _widening(problem, bounds, exposed)
-        if extra is None:
+        widening = _widening(problem, bounds, exposed)
+        if widening is None:
             # Nothing published narrows it any more (only its own bounds, or a published sum): a fixed
             # point; the other protected cells are still checked.
             stuck.add(exposed)
+            known = bounds
         else:
+            extra, known = widening
             problem.hidden.add(extra)
 
 

@@ -22,12 +22,14 @@ from rules.language import (
     Cond,
     Logical,
     Lookup,
+    Name,
     Negate,
     Node,
     Number,
     SyntaxProblem,
     parse,
     source_text,
+    unparse,
 )
 from rules.parameters import Parameters, load_parameters, read_areas
 from rules.sourcefile import LocatedDict, expression_position, position, read_yaml, yaml_problem
@@ -341,15 +343,23 @@ def _read(path: Path, problems: list[Problem]) -> LocatedDict | None:
     return document
 
 
-def _priority_numbers(node: Node) -> Iterator[float]:
-    """The numbers a priority is written with: itself, or the branches of its `si … alors … sinon`."""
+def _priority_numbers(node: Node, values: Mapping[str, Node]) -> Iterator[float | Node]:
+    """The numbers a priority is written with (itself, the branches of its `si … alors … sinon`, or
+    those of the rule's value it names), and any branch computed instead, as it is."""
     if isinstance(node, Cond):
-        yield from _priority_numbers(node.then)
-        yield from _priority_numbers(node.otherwise)
+        yield from _priority_numbers(node.then, values)
+        yield from _priority_numbers(node.otherwise, values)
+    elif isinstance(node, Name) and len(node.parts) == 1 and node.parts[0] in values:
+        # A value naming itself is refused with the cycles: only the others are followed.
+        yield from _priority_numbers(
+            values[node.parts[0]], {k: v for k, v in values.items() if k != node.parts[0]}
+        )
     elif isinstance(node, Number):
         yield node.value
     elif isinstance(node, Negate) and isinstance(node.operand, Number):
         yield -node.operand.value
+    else:
+        yield node
 
 
 def _column_hint(column: str, likely: Iterable[str], columns: Mapping[str, str]) -> str:
@@ -556,9 +566,18 @@ class _RuleReader:
             self._fail(position(doc["montant_minimum"], top), "`montant_minimum` sans `montant`")
         priorite = self._optional(doc, "priorite", checker, NUMBER, top)
         # Lists are handed out by this number: 1.7 would be cut to 1, 0 or -5 would pass every other;
-        # written as such or as a branch of `si … alors 1 sinon 0`.
-        for written in _priority_numbers(priorite.node) if priorite is not None else ():
-            if written != int(written) or written < 1:
+        # written as such or as a branch of `si … alors 1 sinon 0`. A computed one (`loyer / 100`)
+        # could be any of those, or empty for some households (handed out last, whatever their need).
+        named = {name: expression.node for name, expression in values}
+        for written in _priority_numbers(priorite.node, named) if priorite is not None else ():
+            if isinstance(written, Node):
+                self._fail(
+                    _key_position(doc, "priorite", top),
+                    f"priorité calculée `{unparse(written)}` : une priorité est un nombre entier écrit tel "
+                    "quel, éventuellement selon une condition",
+                    "écrivez par exemple `priorite: si commune_eloignee() alors 1 sinon 2`",
+                )
+            elif written != int(written) or written < 1:
                 shown = str(int(written)) if written == int(written) else str(written)
                 self._fail(
                     _key_position(doc, "priorite", top),

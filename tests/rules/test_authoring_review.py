@@ -518,6 +518,17 @@ def _rule_text(folder: Path, old: str, new: str) -> None:
             "priorite: si loyer > 500 alors 1 sinon 2.5\n",
             "priorité `2.5` : un nombre entier d'au moins 1",
         ),
+        # Computed: cut to a whole number, empty for some households (handed out last), or below 1.
+        (
+            "priorite: 1\n",
+            "priorite: loyer / 100\n",
+            "priorité calculée `loyer / 100` : une priorité est un nombre entier écrit tel quel",
+        ),
+        (
+            "priorite: 1\n",
+            "priorite: si loyer > 500 alors 1 sinon loyer / (loyer - 400)\n",
+            "priorité calculée `loyer / (loyer - 400)`",
+        ),
         (
             "priorite: 1\n",
             "priorite: 1\nreglages:\n  - seuil: 2\n",

@@ -50,7 +50,6 @@ from outreach.models import Launch
 from privacy import retention
 from privacy.errors import PrivacyError
 from privacy.files import file_sha256
-from uptake.alerts import email_addresses
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.failures import file_problem
@@ -796,6 +795,10 @@ def _maildir_bounces(folder: Path, schedule: str) -> dict[str, Any]:
     return {"status": "succeeded", **done.counts()}
 
 
+# Where a scheduled report's relay is given (else `UPTAKE_SMTP`, in the daemon's environment too).
+_RELAY_HINT = "--param smtp=HOTE:PORT"
+
+
 def report_job(
     *, schedule: str = "", destinataires: str = "", smtp: str = "", seuil: int = 0
 ) -> dict[str, Any]:
@@ -810,7 +813,7 @@ def report_job(
     from uptake.reporting import produce_report, report_mailing
 
     try:
-        mailing = report_mailing(destinataires, smtp, relay_hint="--param smtp=HOTE:PORT")
+        mailing = report_mailing(destinataires, smtp, relay_hint=_RELAY_HINT)
     except ValueError as exc:
         raise ScheduleError(str(exc)) from None
     ctx = AppContext.from_env()
@@ -1137,10 +1140,16 @@ class JobSpec:
         if typed.get("smtp"):
             caf_relay(str(typed["smtp"]))
         if typed.get("destinataires"):
+            # As the execution will ask: the addresses, and a relay to send through (told now rather
+            # than on the 1st of the month).
+            from uptake.reporting import report_mailing
+
             try:
-                email_addresses(str(typed["destinataires"]))
+                report_mailing(
+                    str(typed["destinataires"]), str(typed.get("smtp", "")), relay_hint=_RELAY_HINT
+                )
             except ValueError as exc:
-                raise ScheduleError(f"paramètre destinataires : {exc}") from None
+                raise ScheduleError(str(exc)) from None
         if typed.get("seuil"):
             # Told now rather than at each execution: a report may be stricter than the Caf's
             # configured threshold, never looser.

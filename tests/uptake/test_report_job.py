@@ -72,12 +72,23 @@ def test_recipients_without_a_relay_are_refused_before_anything_is_written(
     assert not (uptake_home / "rapport").exists()
 
 
-def test_a_misspelt_recipient_is_refused_when_the_schedule_is_added() -> None:
+def test_a_misspelt_recipient_or_a_missing_relay_is_refused_when_the_schedule_is_added(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("UPTAKE_SMTP", raising=False)
+    relay = {"smtp": "relais.caf.example.fr:25"}
     with pytest.raises(ScheduleError, match="« comite-ctg » n'est pas une adresse électronique"):
-        JOBS["rapport"].checked({"destinataires": "comite-ctg, dpo@example.org"})
+        JOBS["rapport"].checked({"destinataires": "comite-ctg, dpo@example.org", **relay})
     with pytest.raises(ScheduleError, match="seuil : au moins 1 attendu"):
         JOBS["rapport"].checked({"seuil": "0"})
-    assert JOBS["rapport"].checked({"destinataires": "dpo@example.org", "seuil": "15"})["seuil"] == 15
+    # Without it the first execution, on the 1st of the month, would fail: said when it is added.
+    with pytest.raises(ScheduleError, match="sans relais de messagerie : donnez --param smtp=HOTE:PORT"):
+        JOBS["rapport"].checked({"destinataires": "dpo@example.org"})
+    assert (
+        JOBS["rapport"].checked({"destinataires": "dpo@example.org", "seuil": "15", **relay})["seuil"] == 15
+    )
+    monkeypatch.setenv("UPTAKE_SMTP", "relais.caf.example.fr")
+    assert JOBS["rapport"].checked({"destinataires": "dpo@example.org"})["destinataires"] == "dpo@example.org"
 
 
 def test_uptake_report_sends_the_report_on_request(

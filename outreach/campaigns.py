@@ -484,7 +484,9 @@ def reference_problems(campaign: Campaign, known: KnownNames) -> list[CampaignIn
                         where,
                         key,
                         f"règle « {rule} » absente du catalogue",
-                        _closest(rule, known.rule_ids, "règle"),
+                        # Misspelt, or removed from the catalogue since the campaign was written.
+                        f"{_closest(rule, known.rule_ids, 'règle')}, ou retirez-la de la liste si elle "
+                        "a quitté le catalogue",
                     )
                 )
     chosen = campaign.campagne.regles

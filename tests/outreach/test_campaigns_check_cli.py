@@ -32,7 +32,8 @@ def test_campaigns_check_refuses_a_mistyped_rule_naming_the_closest(cli, tmp_pat
     assert result.code == 2
     assert (
         "clé `campagne.regles` : règle « al_non_recourss » absente du catalogue. Corrigez le nom : "
-        "la règle la plus proche est « al_non_recours »."
+        "la règle la plus proche est « al_non_recours », ou retirez-la de la liste si elle a quitté le "
+        "catalogue."
     ) in _said(result)
 
 

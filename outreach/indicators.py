@@ -118,6 +118,13 @@ ANSWER_SCHEMA = {
 }
 
 
+def tables_digest(tables: Tables) -> tuple[tuple[int, int], ...]:
+    """What the indicators are computed from, summed up: equal digests, equal indicators (the row
+    order aside, which they do not depend on). Within one process: polars' row hashes are not kept."""
+    frames = (tables.launches, tables.assignments, tables.contacts, tables.outcomes, tables.answers)
+    return tuple((frame.height, int(frame.hash_rows(seed=7).sum() or 0)) for frame in frames)
+
+
 def load_tables(engine: Engine) -> Tables:
     """Read launches, assignments, contacts, outcomes and the answers of returned questionnaires."""
     with Session(engine) as session:

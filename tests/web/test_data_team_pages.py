@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
@@ -506,3 +507,24 @@ def test_a_link_typed_by_hand_naming_no_schedule_confirms_nothing(client_for: Cl
     page = client_for("equipe_donnees").get("/donnees/executions?fait=suspendre&planification=inexistante")
     assert page.status_code == 200
     assert "Planification « inexistante » suspendue" not in page.text
+
+
+def test_the_indicators_are_computed_again_only_when_their_tables_change(
+    client_for: Client, web_app: FastAPI, engine: Engine
+) -> None:
+    from tests.outreach.factories import launch_row
+    from uptake.db import transaction
+
+    with transaction(engine) as session:
+        session.add(launch_row(id=1))
+    client = client_for("equipe_donnees")
+    first = client.get("/donnees/indicateurs").text
+    computed = web_app.state.indicators
+    # Read again, nothing new: the same indicators, not their statistical secrecy worked out again.
+    assert client.get("/donnees/indicateurs").text == first
+    assert web_app.state.indicators is computed
+    with transaction(engine) as session:
+        session.add(launch_row(id=2))
+    client.get("/donnees/indicateurs")
+    assert web_app.state.indicators is not computed
+    assert web_app.state.indicators[0] != computed[0]

@@ -20,7 +20,15 @@ from detection.records import STEP_LABELS, get_run, list_runs
 from detection.reference import load_reference
 from outreach.channels import zip_files
 from outreach.charts import HIDDEN_LABEL, bar_chart, french_number, percent
-from outreach.indicators import indicators_22, indicators_71, load_tables
+from outreach.indicators import (
+    Indicators22,
+    Indicators71,
+    Tables,
+    indicators_22,
+    indicators_71,
+    load_tables,
+    tables_digest,
+)
 from outreach.models import Contact, Launch, Outcome, WorklistItem
 from outreach.outcomes import OUTCOMES
 from outreach.report import CHANNEL_LABELS, HEADERS
@@ -241,13 +249,26 @@ def _table(frame: pl.DataFrame, communes: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _indicators(request: Request, tables: Tables, threshold: int) -> tuple[Indicators22, Indicators71]:
+    """The indicators of `tables`, computed again only when the tables changed: their statistical
+    secrecy takes seconds to tens of seconds for a department, and the page is read far more often
+    than outcomes come in. One entry per process (the latest tables)."""
+    key = (tables_digest(tables), threshold)
+    cached = getattr(request.app.state, "indicators", None)
+    if cached is not None and cached[0] == key:
+        result: tuple[Indicators22, Indicators71] = cached[1]
+        return result
+    result = indicators_22(tables, threshold), indicators_71(tables, threshold)
+    request.app.state.indicators = (key, result)
+    return result
+
+
 @router.get("/indicateurs")
 def indicators_page(request: Request) -> Response:
     """The indicators of actions 2.2 and 7.1 (convention, annexe 5), after small-count suppression."""
     context = context_of(request)
     threshold: int = request.app.state.disclosure_threshold
-    tables = load_tables(context.engine)
-    ind22, ind71 = indicators_22(tables, threshold), indicators_71(tables, threshold)
+    ind22, ind71 = _indicators(request, load_tables(context.engine), threshold)
     communes = dict(context.geography.communes.select("code_commune", "nom").iter_rows())
     chart = bar_chart(
         [

@@ -343,17 +343,20 @@ def _read(path: Path, problems: list[Problem]) -> LocatedDict | None:
     return document
 
 
-def _priority_numbers(node: Node, values: Mapping[str, Node]) -> Iterator[float | Node]:
+def _priority_numbers(node: Node, values: Mapping[str, Node | float]) -> Iterator[float | Node]:
     """The numbers a priority is written with (itself, the branches of its `si … alors … sinon`, or
-    those of the rule's value it names), and any branch computed instead, as it is."""
+    those of the rule's value or the number of the setting it names), and any branch computed
+    instead, as it is."""
     if isinstance(node, Cond):
         yield from _priority_numbers(node.then, values)
         yield from _priority_numbers(node.otherwise, values)
     elif isinstance(node, Name) and len(node.parts) == 1 and node.parts[0] in values:
-        # A value naming itself is refused with the cycles: only the others are followed.
-        yield from _priority_numbers(
-            values[node.parts[0]], {k: v for k, v in values.items() if k != node.parts[0]}
-        )
+        named = values[node.parts[0]]
+        if isinstance(named, Node):
+            # A value naming itself is refused with the cycles: only the others are followed.
+            yield from _priority_numbers(named, {k: v for k, v in values.items() if k != node.parts[0]})
+        else:
+            yield named
     elif isinstance(node, Number):
         yield node.value
     elif isinstance(node, Negate) and isinstance(node.operand, Number):
@@ -568,7 +571,11 @@ class _RuleReader:
         # Lists are handed out by this number: 1.7 would be cut to 1, 0 or -5 would pass every other;
         # written as such or as a branch of `si … alors 1 sinon 0`. A computed one (`loyer / 100`)
         # could be any of those, or empty for some households (handed out last, whatever their need).
-        named = {name: expression.node for name, expression in values}
+        # A setting's number is written in the file as a literal one is (bool and text: not numbers).
+        named: dict[str, Node | float] = {
+            name: value for name, value in settings.items() if isinstance(value, float)
+        }
+        named.update((name, expression.node) for name, expression in values)
         for written in _priority_numbers(priorite.node, named) if priorite is not None else ():
             if isinstance(written, Node):
                 self._fail(

@@ -557,6 +557,21 @@ def test_a_rule_written_so_that_it_would_flag_other_households_is_refused_with_i
     assert said in _refused(folder, contract)
 
 
+@pytest.mark.parametrize(("setting", "said"), [("2", None), ("0", "priorité `0`"), ("1.5", "priorité `1.5`")])
+def test_a_priority_naming_a_setting_is_checked_through_its_value_not_refused_as_computed(
+    tmp_path, contract, setting: str, said: str | None
+) -> None:
+    # A setting is a number written in the rule's file, as adaptable by another Caf as any other.
+    folder = _rule(tmp_path)
+    _rule_text(folder, "priorite: 1\n", "priorite: si loyer > 500 alors 1 sinon niveau\n")
+    _rule_text(folder, "conditions:", f"reglages:\n  niveau: {setting}\nconditions:")
+    if said is None:
+        assert _load(folder, contract).get("essai").settings == {"niveau": 2.0}
+    else:
+        text = _refused(folder, contract)
+        assert f"{said} : un nombre entier d'au moins 1" in text and "calculée" not in text
+
+
 def test_a_rule_without_conditions_is_refused_rather_than_flagging_everyone(tmp_path, contract) -> None:
     folder = _rule(tmp_path)
     path = folder / "essai.yaml"

@@ -26,9 +26,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # One test worker per core (`-n auto`): every test has its own folders, databases and ports.
-# `make pytest PYTEST_ARGS="-n0 tests/rules"` runs a part in one process.
+# `make pytest PYTEST_ARGS="-n0 tests/rules"` runs a part in one process. The slowest tests are listed
+# at the end: CI must stay well under 30 minutes on a slow day.
 pytest: $(STAMP)
-	$(BIN)/pytest -n auto $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --durations=25 --durations-min=5 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -140,11 +140,12 @@ def scan_table(path: Path) -> pl.LazyFrame:
     return frame
 
 
-def read_table(path: Path) -> pl.DataFrame:
-    """The whole table in memory (for the contact directory, a few thousand rows)."""
-    frame = scan_table(path)
+def read_batches(frame: pl.LazyFrame, path: Path, rows: int) -> Iterator[pl.DataFrame]:
+    """The table `frame` (`scan_table(path)`) in frames of about `rows` rows, in the file's order, read
+    as they are asked for: a department's directory is never whole in memory. A failure further in the
+    file is raised, as `InputInvalid`, when its batch is reached."""
     with reading(path):
-        return frame.collect()
+        yield from frame.collect_batches(chunk_size=rows)
 
 
 def file_sha256(path: Path) -> str:

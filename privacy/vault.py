@@ -38,7 +38,7 @@ from privacy.directory import (
     REQUIRED_FIELDS,
 )
 from privacy.errors import InputInvalid, PrivacyError
-from privacy.files import read_table
+from privacy.files import read_batches, scan_table
 from privacy.keys import Keyring, vault_key_name
 from privacy.models import ContactRecord
 from privacy.phones import french_e164
@@ -46,6 +46,8 @@ from privacy.phones import french_e164
 _PSEUDONYM = re.compile(PSEUDONYM_PATTERN)
 _POSTCODE = re.compile(r"^\d{5}$")
 _CHUNK = 500
+# Records read, validated, encrypted and written at a time: memory bounded whatever the directory's size.
+IMPORT_BATCH_ROWS = 5_000
 # A complete directory that no longer holds more than half of the households held is almost surely a
 # wrong or cut file (a month's departures are a few per cent): it erases nothing unless told to.
 MASS_DELETION_SHARE = 0.5
@@ -164,55 +166,15 @@ def _keep_held_values(
     return kept
 
 
-def import_contacts(
-    session: Session,
-    keyring: Keyring,
-    source: Path | pl.DataFrame,
-    *,
-    territory: str,
-    actor: str,
-    replace_all: bool = False,
-    mass_deletion: bool = False,
-    now: datetime | None = None,
-) -> ImportReport:
-    """Validate a contact directory (file or frame) and store every usable record encrypted; audited.
-
-    A field the file gives invalid keeps the household's stored valid value (`ImportReport.kept`).
-
-    With `replace_all`, the file is the whole directory: the territory's records of households absent
-    from it are deleted (storage limitation). Not when the file had rejected records (a cut or broken
-    file is not the whole directory: `deletion_skipped`), and not more than half of the households
-    held unless `mass_deletion` (`InputInvalid`, nothing written).
-    """
-    moment = now or utc_now()
-    where = str(source) if isinstance(source, Path) else "annuaire"
-    frame = read_table(source) if isinstance(source, Path) else source
-    if PSEUDONYM_COLUMN not in frame.columns:
-        raise InputInvalid(
-            where,
-            f"colonne `{PSEUDONYM_COLUMN}` absente",
-            "pseudonymisez d'abord l'annuaire brut : "
-            "uptake pseudonymise … --contacts FICHIER --contacts-out SORTIE",
-        )
-    missing = [name for name in REQUIRED_FIELDS if name not in frame.columns]
-    if missing:
-        # An extract given for the directory would otherwise replace every household's contacts by
-        # nothing.
-        raise InputInvalid(
-            where,
-            f"colonne(s) obligatoire(s) de l'annuaire absente(s) : {', '.join(missing)}",
-            "donnez l'annuaire des contacts (id_foyer, nom, prenom, puis telephone, email, adresse…), "
-            "pas l'extrait des foyers",
-        )
-    report = ImportReport(dropped_columns=sorted(set(frame.columns) - set(CONTACT_COLUMNS)))
-    cipher = AESGCM(keyring.secret(vault_key_name(territory)))
-    stamp = utc_stamp(moment)
-    seen: set[str] = set()
+def _validated(
+    batch: pl.DataFrame, report: ImportReport, seen: set[str]
+) -> list[tuple[str, dict[str, str], set[str]]]:
+    """The storable records of `batch` (pseudonym, valid values, fields given invalid), numbered on from
+    those already read; each problem added to `report`, and each household to `seen`."""
     pending: list[tuple[str, dict[str, str], set[str]]] = []
-    for record_no, row in enumerate(
-        frame.select(c for c in CONTACT_COLUMNS if c in frame.columns).iter_rows(named=True), 1
-    ):
+    for row in batch.iter_rows(named=True):
         report.records += 1
+        record_no = report.records
         # This record's issues are the ones `_validate` adds: looked up among all the file's issues,
         # an import took time in records × issues (hours for a department's directory).
         first_issue = len(report.issues)
@@ -228,42 +190,119 @@ def import_contacts(
         seen.add(pseudonym)
         invalid = {i.column for i in report.issues[first_issue:]}
         pending.append((pseudonym, values, invalid))
-    for start in range(0, len(pending), _CHUNK):
-        chunk = pending[start : start + _CHUNK]
-        existing = ContactRecord.pseudonym.in_([pseudonym for pseudonym, _, _ in chunk])
-        held = {
-            pseudonym: _Held(nonce, ciphertext, frozenset(usable))
-            for pseudonym, nonce, ciphertext, usable in session.execute(
-                select(
-                    ContactRecord.pseudonym,
-                    ContactRecord.nonce,
-                    ContactRecord.ciphertext,
-                    ContactRecord.usable_fields,
-                ).where(existing)
+    return pending
+
+
+def _store(
+    session: Session,
+    cipher: AESGCM,
+    chunk: list[tuple[str, dict[str, str], set[str]]],
+    territory: str,
+    stamp: str,
+    report: ImportReport,
+) -> None:
+    """Encrypt and write the records of `chunk` (at most `_CHUNK`), replacing those held."""
+    existing = ContactRecord.pseudonym.in_([pseudonym for pseudonym, _, _ in chunk])
+    held = {
+        pseudonym: _Held(nonce, ciphertext, frozenset(usable))
+        for pseudonym, nonce, ciphertext, usable in session.execute(
+            select(
+                ContactRecord.pseudonym,
+                ContactRecord.nonce,
+                ContactRecord.ciphertext,
+                ContactRecord.usable_fields,
+            ).where(existing)
+        )
+    }
+    report.replaced += len(held)
+    records = []
+    for pseudonym, values, invalid in chunk:
+        before = held.get(pseudonym)
+        if before is not None:
+            report.kept.update(_keep_held_values(cipher, pseudonym, before, values, invalid))
+        nonce, ciphertext = _encrypt(cipher, pseudonym, values)
+        records.append(
+            ContactRecord(
+                pseudonym=pseudonym,
+                territory=territory,
+                nonce=nonce,
+                ciphertext=ciphertext,
+                usable_fields=sorted(values),
+                invalid_fields=sorted(invalid),
+                imported_at=stamp,
             )
-        }
-        report.replaced += len(held)
-        records = []
-        for pseudonym, values, invalid in chunk:
-            before = held.get(pseudonym)
-            if before is not None:
-                report.kept.update(_keep_held_values(cipher, pseudonym, before, values, invalid))
-            nonce, ciphertext = _encrypt(cipher, pseudonym, values)
-            records.append(
-                ContactRecord(
-                    pseudonym=pseudonym,
-                    territory=territory,
-                    nonce=nonce,
-                    ciphertext=ciphertext,
-                    usable_fields=sorted(values),
-                    invalid_fields=sorted(invalid),
-                    imported_at=stamp,
-                )
-            )
-        session.execute(delete(ContactRecord).where(existing))
-        session.add_all(records)
-        session.flush()
-    report.stored = len(pending)
+        )
+    session.execute(delete(ContactRecord).where(existing))
+    session.add_all(records)
+    session.flush()
+
+
+def import_contacts(
+    session: Session,
+    keyring: Keyring,
+    source: Path | pl.DataFrame,
+    *,
+    territory: str,
+    actor: str,
+    replace_all: bool = False,
+    mass_deletion: bool = False,
+    now: datetime | None = None,
+    batch_rows: int = IMPORT_BATCH_ROWS,
+) -> ImportReport:
+    """Validate a contact directory (file or frame) and store every usable record encrypted; audited.
+
+    A field the file gives invalid keeps the household's stored valid value (`ImportReport.kept`).
+
+    The file is read, validated, encrypted and written `batch_rows` records at a time, in the caller's
+    transaction: a department's directory is never whole in memory, and a file found unreadable further
+    down (`InputInvalid`) leaves the caller nothing to commit.
+
+    With `replace_all`, the file is the whole directory: the territory's records of households absent
+    from it are deleted (storage limitation). Not when the file had rejected records (a cut or broken
+    file is not the whole directory: `deletion_skipped`), and not more than half of the households
+    held unless `mass_deletion` (`InputInvalid`, nothing written).
+    """
+    moment = now or utc_now()
+    where = str(source) if isinstance(source, Path) else "annuaire"
+    if isinstance(source, Path):
+        scan = scan_table(source)
+        columns = scan.collect_schema().names()
+    else:
+        columns = source.columns
+    if PSEUDONYM_COLUMN not in columns:
+        raise InputInvalid(
+            where,
+            f"colonne `{PSEUDONYM_COLUMN}` absente",
+            "pseudonymisez d'abord l'annuaire brut : "
+            "uptake pseudonymise … --contacts FICHIER --contacts-out SORTIE",
+        )
+    missing = [name for name in REQUIRED_FIELDS if name not in columns]
+    if missing:
+        # An extract given for the directory would otherwise replace every household's contacts by
+        # nothing.
+        raise InputInvalid(
+            where,
+            f"colonne(s) obligatoire(s) de l'annuaire absente(s) : {', '.join(missing)}",
+            "donnez l'annuaire des contacts (id_foyer, nom, prenom, puis telephone, email, adresse…), "
+            "pas l'extrait des foyers",
+        )
+    report = ImportReport(dropped_columns=sorted(set(columns) - set(CONTACT_COLUMNS)))
+    kept_columns = [c for c in CONTACT_COLUMNS if c in columns]
+    batches = (
+        read_batches(scan.select(kept_columns), source, batch_rows)
+        if isinstance(source, Path)
+        else source.select(kept_columns).iter_slices(batch_rows)
+    )
+    cipher = AESGCM(keyring.secret(vault_key_name(territory)))
+    stamp = utc_stamp(moment)
+    # Every pseudonym of the file: a household twice is rejected wherever its lines are, and
+    # `replace_all` deletes those absent. A few dozen megabytes for a department, not its records.
+    seen: set[str] = set()
+    for batch in batches:
+        pending = _validated(batch, report, seen)
+        for start in range(0, len(pending), _CHUNK):
+            _store(session, cipher, pending[start : start + _CHUNK], territory, stamp, report)
+        report.stored += len(pending)
     if replace_all and (not report.complete or not report.records):
         # A broken file, or a header alone, is not the whole directory.
         report.deletion_skipped = True

@@ -9,13 +9,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from privacy.errors import InputInvalid
 from privacy.keys import Keyring, vault_key_name
 from privacy.models import ContactRecord
 from privacy.pseudonyms import key_text, pseudonym_of
-from privacy.vault import ImportReport, import_contacts
+from privacy.vault import ContactIssue, ImportReport, import_contacts
 from tests.privacy.conftest import TERRITORY
 from uptake.db import transaction
 
@@ -158,3 +158,72 @@ def test_a_directory_with_its_header_only_is_told_and_exits_1(cli, tmp_path: Pat
     assert result.code == 1
     said = " ".join(result.stdout.split())
     assert "aucun enregistrement" in said and "Aucun foyer effacé du coffre" in said
+
+
+def _import_in_batches(engine: Engine, keyring: Keyring, path: Path, rows: int) -> ImportReport:
+    with transaction(engine) as session:
+        return import_contacts(
+            session, keyring, path, territory=TERRITORY, actor="equipe-donnees", batch_rows=rows
+        )
+
+
+def test_a_record_unreadable_far_down_the_file_writes_nothing_though_earlier_batches_were_stored(
+    sealed: None, engine: Engine, keyring: Keyring, people: list[dict[str, str]], tmp_path: Path
+) -> None:
+    first = tmp_path / "annuaire-1.csv"
+    ids = _write(keyring, people[:3], first)
+    _import(engine, keyring, first)
+    held = _stored(engine, keyring, ids[0])[0]
+
+    people[0]["ville"] = "Manosque"
+    second = tmp_path / "annuaire-2.csv"
+    _write(keyring, people[:3], second)
+    # Enough records for the reader to hand over batches before it meets the last one, in Latin-1.
+    newcomers = [f"{number:064d}" for number in range(1_000)]
+    with second.open("ab") as handle:
+        handle.writelines(
+            f"{name};;Nom;Prénom;06 12 34 {n // 100:02d} {n % 100:02d};;;;\n".encode()
+            for n, name in enumerate(newcomers)
+        )
+        handle.write(f"{'c' * 64};;Hélène;Zoé;;;;;\n".encode("latin-1"))
+    inserts: list[str] = []
+
+    def count_inserts(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.startswith("INSERT INTO privacy_contact"):
+            inserts.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count_inserts)
+    try:
+        with pytest.raises(InputInvalid) as refused:
+            _import_in_batches(engine, keyring, second, rows=100)
+    finally:
+        event.remove(engine, "before_cursor_execute", count_inserts)
+
+    assert inserts, "no batch was written before the unreadable record: the test proves nothing"
+    assert str(refused.value).startswith(f"{second} : le fichier n'est pas encodé en UTF-8")
+    assert f"ligne {len(newcomers) + 5}" in str(refused.value)
+    assert _stored(engine, keyring, ids[0])[0] == held
+    with transaction(engine) as session:
+        assert not [name for name in newcomers if session.get(ContactRecord, name) is not None]
+
+
+def test_batches_smaller_than_the_file_number_records_and_find_a_household_twice_as_one_read_does(
+    sealed: None, engine: Engine, keyring: Keyring, people: list[dict[str, str]], tmp_path: Path
+) -> None:
+    people[4]["telephone"] = "01 23"
+    path = tmp_path / "annuaire.csv"
+    # The first household again at the end, three batches of two records after its first line.
+    _write(keyring, [*people, people[0]], path)
+
+    whole = _import_in_batches(engine, keyring, path, rows=10_000)
+    batched = _import_in_batches(engine, keyring, path, rows=2)
+
+    assert (
+        batched.issues
+        == whole.issues
+        == [
+            ContactIssue(5, "telephone", "numéro de téléphone invalide"),
+            ContactIssue(7, "id_foyer", "foyer en double dans le fichier"),
+        ]
+    )
+    assert (batched.records, batched.stored, batched.rejected, batched.replaced) == (7, 6, 1, 6)

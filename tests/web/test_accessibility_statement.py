@@ -20,7 +20,8 @@ def test_the_statement_says_its_status_what_is_checked_and_the_remedies(client_f
 
 def test_the_statement_names_what_is_not_accessible_and_when_it_was_established(client_for: Client) -> None:
     page = client_for(None).get("/accessibilite").text
-    assert "Contenus non accessibles" in page and "critère 13.1" in page
+    assert "Contenus non accessibles" in page
+    assert "critère 13.1 du RGAA, respecté" in page and "« Rester connecté »" in page
     assert "Établissement de cette déclaration" in page
     assert 'href="https://formulaire.defenseurdesdroits.fr/"' in page
 

@@ -29,6 +29,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/accessibilite"): frozenset({PUBLIC}),
     ("GET", "/"): frozenset(ROLES),
     ("POST", "/deconnexion"): frozenset(ROLES),
+    ("GET", "/session/restant"): frozenset({PUBLIC}),
+    ("POST", "/session/prolonger"): frozenset(ROLES),
     ("GET", "/admin/comptes"): frozenset({ADMIN}),
     ("POST", "/admin/comptes"): frozenset({ADMIN}),
     ("GET", "/admin/comptes/{login}"): frozenset({ADMIN}),

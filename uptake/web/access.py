@@ -10,6 +10,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import Depends, HTTPException, Request, Response, params
 from starlette.concurrency import run_in_threadpool
@@ -54,14 +55,16 @@ class PasswordToReplace(Exception):
 class Access:
     """The roles allowed on a route; `public` routes need no account (the sign-in page);
     `while_temporary` routes are open to an account whose password is temporary (replacing it, signing
-    out)."""
+    out); a request to a route that does not `keep_alive` leaves the session's idle time running (what a
+    page asks in the background is no activity of the person)."""
 
     roles: frozenset[str]
     public: bool = False
     while_temporary: bool = False
+    keep_alive: bool = True
 
     async def __call__(self, request: Request) -> None:
-        signed_in = await identify(request)
+        signed_in = await identify(request, keep_alive=self.keep_alive)
         if not self.public:
             if signed_in is None:
                 raise NotSignedIn
@@ -85,11 +88,14 @@ PUBLIC = Access(frozenset(), public=True)
 ANY_ROLE = allow(*ROLES)
 # Open to every account, even before it has replaced a temporary password.
 OWN_ACCOUNT = Access(frozenset(ROLES), while_temporary=True)
+# Open to anybody, and the session's idle time keeps running (how long a page's session has left).
+PUBLIC_PASSIVE = Access(frozenset(), public=True, keep_alive=False)
 
 
-async def identify(request: Request) -> SignedIn | None:
-    """Resolve the session cookie into `request.state.signed_in` and the page's CSRF token."""
-    signed_in = await run_in_threadpool(_signed_in, request)
+async def identify(request: Request, *, keep_alive: bool = True) -> SignedIn | None:
+    """Resolve the session cookie into `request.state.signed_in` and the page's CSRF token; the
+    request counts as activity of the session when `keep_alive`."""
+    signed_in = await run_in_threadpool(_signed_in, request, keep_alive)
     request.state.signed_in = signed_in
     if signed_in is not None:
         request.state.csrf_token = signed_in.csrf_token
@@ -98,12 +104,18 @@ async def identify(request: Request) -> SignedIn | None:
     return signed_in
 
 
-def _signed_in(request: Request) -> SignedIn | None:
+def idle_timeout_of(request: Request) -> timedelta:
+    """The app's idle limit of a session (`IDLE_TIMEOUT` unless `create_app` was given another)."""
+    limit: timedelta = request.app.state.idle_timeout
+    return limit
+
+
+def _signed_in(request: Request, keep_alive: bool) -> SignedIn | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     with transaction(request.app.state.context.engine) as session:
-        return resolve_session(session, token)
+        return resolve_session(session, token, idle_timeout=idle_timeout_of(request), touch=keep_alive)
 
 
 async def _check_csrf(request: Request, signed_in: SignedIn | None) -> None:

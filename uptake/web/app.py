@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -26,12 +26,25 @@ from uptake.web.routes import (
     dpo_accounts,
     own_account,
     probe,
+    session_time,
     signin,
     worker,
 )
+from uptake.web.sessions import IDLE_TIMEOUT
 
 STATIC_DIR = Path(__file__).parent / "static"
-ROUTE_MODULES = (signin, own_account, probe, accessibility, admin, dpo, dpo_accounts, worker, data_team)
+ROUTE_MODULES = (
+    signin,
+    session_time,
+    own_account,
+    probe,
+    accessibility,
+    admin,
+    dpo,
+    dpo_accounts,
+    worker,
+    data_team,
+)
 
 
 def create_app(
@@ -40,13 +53,15 @@ def create_app(
     cookie_secure: bool | None = None,
     disclosure_threshold: int | None = None,
     clock: Callable[[], datetime] = utc_now,
+    idle_timeout: timedelta = IDLE_TIMEOUT,
 ) -> FastAPI:
     """The web application for `settings` (default: the environment's).
 
     Session cookies get the `Secure` flag over HTTPS, or always when `cookie_secure` (or the
     environment variable `UPTAKE_COOKIE_SECURE=1`, for a TLS-terminating proxy) says so. Indicators
     hide counts below `disclosure_threshold` (default: `UPTAKE_SEUIL_SECRET`, else privacy's default).
-    The call lists read the time from `clock` (campaigns' calling hours, claims, calls back).
+    The call lists read the time from `clock` (campaigns' calling hours, claims, calls back). A session
+    ends after `idle_timeout` without a request (shorter in tests of the warning that comes before).
     """
     app = FastAPI(title="uptake", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.context = AppContext(settings or load_settings(), clock=clock)
@@ -54,6 +69,7 @@ def create_app(
         cookie_secure if cookie_secure is not None else os.environ.get("UPTAKE_COOKIE_SECURE") == "1"
     )
     app.state.disclosure_threshold = disclosure_threshold or configured_threshold()
+    app.state.idle_timeout = idle_timeout
     caf_time_zone()  # a wrong UPTAKE_FUSEAU stops the start, not every page that shows a date
     for module in ROUTE_MODULES:
         for router in module.ROUTERS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from privacy.canonical import caf_stamp_text
 from privacy.phones import displayed
 from uptake import french
 from uptake.audit_labels import entry_pairs
-from uptake.web.sessions import SignedIn
+from uptake.web.access import idle_timeout_of
+from uptake.web.sessions import SignedIn, warning_lead
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -70,15 +72,26 @@ def home_of(role: str) -> str:
     return NAVIGATION[role][0][0]
 
 
+def idle_limit_text(limit: timedelta) -> str:
+    """A session's idle limit in French: `30 minutes` (a limit of seconds, in tests: `12 secondes`)."""
+    seconds = int(limit.total_seconds())
+    return f"{seconds // 60} minutes" if seconds >= 120 else f"{seconds} secondes"
+
+
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
     """Render a page with the signed-in account, its navigation and the CSRF token."""
     signed_in: SignedIn | None = getattr(request.state, "signed_in", None)
+    idle_timeout = idle_timeout_of(request)
     base = {
         "account": signed_in.account if signed_in else None,
         "navigation": NAVIGATION[signed_in.account.role] if signed_in else [],
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "current_path": request.url.path,
+        # The idle limit, for the warning of `static/session.js` (seconds left from the server's view).
+        "session_left": signed_in.seconds_left() if signed_in else None,
+        "session_warning": int(warning_lead(idle_timeout).total_seconds()),
+        "session_limit": idle_limit_text(idle_timeout),
     }
     return TEMPLATES.TemplateResponse(request, template, {**base, **(context or {})}, status_code=status_code)

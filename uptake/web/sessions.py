@@ -7,11 +7,12 @@ token of the session. Disabling an account or changing its password ends its ses
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from uptake.models import LoginAttempt, User, WebSession
@@ -21,6 +22,9 @@ SESSION_LIFETIME = timedelta(hours=8)
 # A browser left open on a call list ends its session after this much time without a request
 # (ANSSI's guidance for applications handling personal data: a short inactivity timeout).
 IDLE_TIMEOUT = timedelta(minutes=30)
+# Signed-in pages warn this long before the idle limit, with a button that extends the session (RGAA
+# 13.1, WCAG 2.2.1): long enough to come back from another window and press it.
+IDLE_WARNING = timedelta(minutes=3)
 # The last request is written at most once a minute, not on every page.
 _TOUCH_EVERY = timedelta(minutes=1)
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -39,6 +43,13 @@ class SignedIn:
     account: Account
     csrf_token: str
     expires_at: datetime
+    # When the session ends if no request keeps it alive before.
+    idle_until: datetime
+
+    def seconds_left(self, now: datetime | None = None) -> int:
+        """Seconds before the idle limit, rounded up (0 only once it passed)."""
+        left = self.idle_until - (now or datetime.now(UTC))
+        return max(0, math.ceil(left.total_seconds()))
 
 
 def _digest(token: str) -> str:
@@ -50,7 +61,14 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def open_session(session: Session, account: Account, now: datetime | None = None) -> tuple[str, SignedIn]:
+def warning_lead(idle_timeout: timedelta) -> timedelta:
+    """How long before the idle limit pages warn: `IDLE_WARNING`, or half of a shorter limit."""
+    return min(IDLE_WARNING, idle_timeout / 2)
+
+
+def open_session(
+    session: Session, account: Account, now: datetime | None = None, idle_timeout: timedelta = IDLE_TIMEOUT
+) -> tuple[str, SignedIn]:
     """Start a web session for `account`; returns the cookie token (shown once) and the session."""
     now = now or datetime.now(UTC)
     # Sessions past their end are of no use and say who worked when: gone at the next sign-in.
@@ -69,12 +87,20 @@ def open_session(session: Session, account: Account, now: datetime | None = None
         )
     )
     session.flush()
-    return token, SignedIn(account, csrf, expires)
+    return token, SignedIn(account, csrf, expires, now + idle_timeout)
 
 
-def resolve_session(session: Session, token: str, now: datetime | None = None) -> SignedIn | None:
-    """The signed-in account for a cookie token, or None if unknown, expired, idle for `IDLE_TIMEOUT`,
-    disabled or superseded. A valid session's last request time moves to `now`."""
+def resolve_session(
+    session: Session,
+    token: str,
+    now: datetime | None = None,
+    *,
+    idle_timeout: timedelta = IDLE_TIMEOUT,
+    touch: bool = True,
+) -> SignedIn | None:
+    """The signed-in account for a cookie token, or None if unknown, expired, idle for `idle_timeout`,
+    disabled or superseded. A valid session's last request time moves to `now`, unless `touch` is
+    False (a page asking how long its session has left must not keep it alive)."""
     now = now or datetime.now(UTC)
     found = session.execute(
         select(WebSession, User)
@@ -87,14 +113,24 @@ def resolve_session(session: Session, token: str, now: datetime | None = None) -
     if _aware(row.expires_at) <= now or not user.active:
         return None
     last_seen = _aware(row.last_seen_at or row.created_at)
-    if now - last_seen >= IDLE_TIMEOUT:
+    if now - last_seen >= idle_timeout:
         session.delete(row)
         return None
-    if now - last_seen >= _TOUCH_EVERY:
-        row.last_seen_at = now
+    if touch and now - last_seen >= _TOUCH_EVERY:
+        row.last_seen_at = last_seen = now
     if _aware(user.password_changed_at) > _aware(row.created_at):
         return None
-    return SignedIn(account_of(user), row.csrf_token, _aware(row.expires_at))
+    return SignedIn(account_of(user), row.csrf_token, _aware(row.expires_at), last_seen + idle_timeout)
+
+
+def extend_session(session: Session, token: str, now: datetime | None = None) -> None:
+    """Move the session's last request time to `now` (« Rester connecté »): the idle limit starts
+    again, whatever `_TOUCH_EVERY` says."""
+    session.execute(
+        update(WebSession)
+        .where(WebSession.token_sha256 == _digest(token))
+        .values(last_seen_at=now or datetime.now(UTC))
+    )
 
 
 def close_session(session: Session, token: str) -> None:

@@ -17,13 +17,13 @@ from uptake.web.access import (
     SESSION_COOKIE,
     current_account,
     guard,
+    idle_timeout_of,
     secure_cookies,
     set_session_cookie,
 )
 from uptake.web.errors import error_page
-from uptake.web.rendering import home_of, render
+from uptake.web.rendering import home_of, idle_limit_text, render
 from uptake.web.sessions import (
-    IDLE_TIMEOUT,
     clear_failures,
     close_session,
     is_throttled,
@@ -42,9 +42,9 @@ def login_page(request: Request) -> Response:
     """The sign-in form (with a CSRF cookie: the form is protected before any session exists)."""
     context: dict[str, object] = {"title": "Connexion"}
     if request.query_params.get("session") == "terminee":
-        minutes = int(IDLE_TIMEOUT.total_seconds() // 60)
+        limit = idle_limit_text(idle_timeout_of(request))
         context["ended"] = (
-            f"Votre session a pris fin ({minutes} minutes sans activité, ou fin de la journée "
+            f"Votre session a pris fin ({limit} sans activité, ou fin de la journée "
             "de connexion) : reconnectez-vous."
         )
     response = render(request, "login.html", context)
@@ -75,7 +75,7 @@ def login(
             record_failure(session, identifiant, client_ip)
         else:
             clear_failures(session, identifiant)
-            token, _signed_in = open_session(session, account)
+            token, _signed_in = open_session(session, account, idle_timeout=idle_timeout_of(request))
     if account is None:
         return render(
             request,

@@ -11,8 +11,8 @@ a temporary worktree), rounds alternating between the two:
   the same tables and relations as `outreach.indicators`) over `--communes` communes, most of them
   with small counts, as for a department's month.
 
-Prints, per measure, the best time and the peak memory of each side, and the ratio new / base (below
-1: the working copy is faster).
+Prints, per measure, the best time and the peak memory of each side, and the ratios new / base of
+the time and of the peak memory (below 1: the working copy is faster, or holds less).
 """
 
 from __future__ import annotations
@@ -134,6 +134,7 @@ def main() -> None:
                 for side, (seconds, peak, said) in best.items():
                     print(f"{name:9} {side:8} {seconds:9.2f} s  {peak:7.0f} Mo  {said[:70]}")
                 print(f"{name:9} ratio nouveau / base = {best['nouveau'][0] / best['base'][0]:.3f}")
+                print(f"{name:9} mémoire nouveau / base = {best['nouveau'][1] / best['base'][1]:.3f}")
         finally:
             subprocess.run(
                 ["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)],

@@ -97,3 +97,16 @@ def test_a_session_already_ended_cannot_be_extended(client_for: Client, engine: 
     answer = client.post("/session/prolonger", data={"csrf_token": token})
     assert answer.status_code == 401
     assert "Votre session a pris fin" in answer.text
+
+
+def test_staying_signed_in_never_goes_past_the_sessions_end(client_for: Client, engine: Engine) -> None:
+    client = client_for("dpo")
+    token = csrf_of(client.get("/dpo/echanges").text)
+    with transaction(engine) as session:
+        for row in session.scalars(select(WebSession)):
+            row.expires_at = datetime.now(UTC) + timedelta(minutes=5)  # 7 h 55 after signing in
+    left = client.post("/session/prolonger", data={"csrf_token": token}).json()["restant"]
+    assert 290 <= left <= 300
+    page = client.get("/dpo/echanges").text
+    assert 'data-restant="29' in page or 'data-restant="30' in page
+    assert "Une session dure au plus 8 heures" in page

@@ -17,7 +17,7 @@ from privacy.phones import displayed
 from uptake import french
 from uptake.audit_labels import entry_pairs
 from uptake.web.access import idle_timeout_of
-from uptake.web.sessions import SignedIn, warning_lead
+from uptake.web.sessions import SESSION_LIFETIME, SignedIn, warning_lead
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -93,5 +93,6 @@ def render(
         "session_left": signed_in.seconds_left() if signed_in else None,
         "session_warning": int(warning_lead(idle_timeout).total_seconds()),
         "session_limit": idle_limit_text(idle_timeout),
+        "session_hours": int(SESSION_LIFETIME.total_seconds() // 3600),
     }
     return TEMPLATES.TemplateResponse(request, template, {**base, **(context or {})}, status_code=status_code)

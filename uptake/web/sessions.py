@@ -43,7 +43,7 @@ class SignedIn:
     account: Account
     csrf_token: str
     expires_at: datetime
-    # When the session ends if no request keeps it alive before.
+    # When the session ends if no request keeps it alive before (at the latest `expires_at`).
     idle_until: datetime
 
     def seconds_left(self, now: datetime | None = None) -> int:
@@ -87,7 +87,7 @@ def open_session(
         )
     )
     session.flush()
-    return token, SignedIn(account, csrf, expires, now + idle_timeout)
+    return token, SignedIn(account, csrf, expires, min(now + idle_timeout, expires))
 
 
 def resolve_session(
@@ -120,12 +120,13 @@ def resolve_session(
         row.last_seen_at = last_seen = now
     if _aware(user.password_changed_at) > _aware(row.created_at):
         return None
-    return SignedIn(account_of(user), row.csrf_token, _aware(row.expires_at), last_seen + idle_timeout)
+    expires = _aware(row.expires_at)
+    return SignedIn(account_of(user), row.csrf_token, expires, min(last_seen + idle_timeout, expires))
 
 
 def extend_session(session: Session, token: str, now: datetime | None = None) -> None:
     """Move the session's last request time to `now` (« Rester connecté »): the idle limit starts
-    again, whatever `_TOUCH_EVERY` says."""
+    again, whatever `_TOUCH_EVERY` says (never past the session's end, `SESSION_LIFETIME`)."""
     session.execute(
         update(WebSession)
         .where(WebSession.token_sha256 == _digest(token))

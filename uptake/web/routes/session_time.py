@@ -9,6 +9,9 @@ what was typed on the page stays.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -31,7 +34,11 @@ def time_left(request: Request) -> Response:
 
 @extending.post("/prolonger")
 def stay_signed_in(request: Request) -> Response:
-    """« Rester connecté »: the idle limit starts again now; `{"restant": seconds}`."""
+    """« Rester connecté »: the idle limit starts again now; `{"restant": seconds}`, fewer than the
+    idle limit when the session's end (8 hours after signing in) comes first."""
+    signed_in: SignedIn = request.state.signed_in
+    now = datetime.now(UTC)
     with transaction(request.app.state.context.engine) as session:
-        extend_session(session, request.cookies.get(SESSION_COOKIE, ""))
-    return JSONResponse({"restant": int(idle_timeout_of(request).total_seconds())})
+        extend_session(session, request.cookies.get(SESSION_COOKIE, ""), now)
+    extended = replace(signed_in, idle_until=min(now + idle_timeout_of(request), signed_in.expires_at))
+    return JSONResponse({"restant": extended.seconds_left(now)})

@@ -225,6 +225,8 @@ def produce_attempt(
                 # Filled in by whoever calls, so that the sheet goes back as is to `uptake outcomes import`.
                 "date": [""] * len(rows),
                 "montant": [""] * len(rows),
+                "campagne": [job.campaign.id] * len(rows),
+                "lancement": [job.launch_id] * len(rows),
                 "id_foyer": [h["id_foyer"] for h, _, _ in rows],
             },
             strict=False,

@@ -217,6 +217,9 @@ WORKLIST_HEADERS: dict[str, str] = {
     "resultat": "Résultat (à remplir)",
     "date": "Date de l'appel (à remplir)",
     "montant": "Montant ouvert (€/mois, si droit ouvert)",
+    # Which list a line comes from: lists of two launches merged by hand go back each line to its own.
+    "campagne": "Campagne",
+    "lancement": "Lancement n°",
     "id_foyer": "Référence foyer",
 }
 

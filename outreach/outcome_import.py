@@ -4,14 +4,17 @@ The file is a CSV or an Excel workbook (.xlsx: the call list uptake wrote, fille
 line required; a CSV `;`, `,` or tab separated, in UTF-8): `id_foyer` or `reference` (the one
 printed on a letter, `Q-<lancement>-<rang>`: a returned letter is typed back by it), `resultat`,
 `date` (AAAA-MM-JJ, or with the time), optional `montant` (required for `droit_ouvert`; decimal comma
-accepted), `acteur`, `canal`, `commentaire`; any other column is refused, as its values would be lost,
-except in a call list uptake wrote, which may come back filled in as it is (`CALL_LIST_COLUMNS`).
+accepted), `acteur`, `canal`, `commentaire`, `lancement` (the launch's number: the line is attached to
+it); any other column is refused, as its values would be lost, except in a call list uptake wrote, which
+may come back filled in as it is (`CALL_LIST_COLUMNS`). A call list names its campaign and launch on
+every line, so that the lists of two launches merged by hand go back each line to its own launch.
 Every bad line is reported with its line number (the header is line 1) and nothing is imported if any
 line is bad.
 
 An import may be run again: an outcome already recorded identically is counted, not recorded twice,
 so that the indicators do not grow with each run. Two outcomes are the same when they have the same
-household, launch (the one the reference names, else the household's latest, where it is attached),
+household, launch (the one the line's `lancement` or reference names, else the household's latest,
+where it is attached),
 result, day it happened (in France) and amount; who typed it, the channel and the note do not make
 another outcome of it. A file holding the same outcome twice is refused.
 """
@@ -35,7 +38,7 @@ from sqlalchemy.orm import Session
 from outreach.campaigns import CHANNELS
 from outreach.channels import WORKLIST_HEADERS
 from outreach.errors import LineProblem, OutcomeImportInvalid, OutcomeInvalid, OutreachError
-from outreach.models import Assignment, Outcome
+from outreach.models import Assignment, Launch, Outcome
 from outreach.outcomes import check_note, check_outcome, record_outcome
 from outreach.questionnaires import parse_reference
 from outreach.workbook import is_xlsx, workbook_records
@@ -46,7 +49,7 @@ from privacy.rotation import current_pseudonyms
 REQUIRED_COLUMNS = ("resultat", "date")
 # A household is named by one of these.
 HOUSEHOLD_COLUMNS = ("id_foyer", "reference")
-OPTIONAL_COLUMNS = ("montant", "acteur", "canal", "commentaire")
+OPTIONAL_COLUMNS = ("montant", "acteur", "canal", "commentaire", "lancement")
 OUTCOME_COLUMNS = (*HOUSEHOLD_COLUMNS, *REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 # A call list uptake wrote comes back filled in: its own columns (names, phone, script…) are read
 # but not kept, its French spreadsheet headers name its columns, and its lines left without a
@@ -55,6 +58,8 @@ CALL_LIST_COLUMNS = tuple(c for c in WORKLIST_HEADERS if c not in OUTCOME_COLUMN
 CALL_LIST_LABELS = {label: name for name, label in WORKLIST_HEADERS.items()}
 _CALL_LIST_MARK = "appeler_a_partir_de"
 _PSEUDONYM = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+# A launch's number as the call list writes it (12), or as messages and pages name it (lancement n°12).
+_LAUNCH_NUMBER = re.compile(r"^(?:lancement\s*)?(?:n°\s*)?(?P<number>\d{1,9})$", re.IGNORECASE)
 # Tried in this order when the header holds as many of each: a French spreadsheet writes `;`.
 _SEPARATORS = (";", ",", "\t")
 _SEPARATOR_NAMES = {";": "« ; »", ",": "« , »", "\t": "une tabulation"}
@@ -75,8 +80,8 @@ def outcome_identity(
 
 @dataclass(frozen=True)
 class ParsedOutcome:
-    """One valid line; `launch_id` is the launch its reference names, `attached_to` the launch it will
-    be attached to (that one, else the household's latest)."""
+    """One valid line; `launch_id` is the launch its `lancement` or reference names, `attached_to` the
+    launch it will be attached to (that one, else the household's latest)."""
 
     line: int
     id_foyer: str
@@ -93,6 +98,15 @@ class ParsedOutcome:
     def identity(self) -> OutcomeIdentity:
         """What makes it the same as another outcome."""
         return outcome_identity(self.id_foyer, self.attached_to, self.resultat, self.survenu_le, self.montant)
+
+
+@dataclass(frozen=True)
+class KnownLaunches:
+    """What a line's `lancement` is checked against: each launch's campaign, and which of the
+    (launch, household) pairs the file names are in their launch."""
+
+    campaigns: Mapping[int, str]
+    members: Collection[tuple[int, str]]
 
 
 @dataclass(frozen=True)
@@ -357,8 +371,12 @@ def parse_outcomes(
     now: dt.datetime,
     referenced: Mapping[tuple[int, int], str] | None = None,
     renamed: Callable[[Collection[str]], Mapping[str, str]] | None = None,
+    launches: Callable[[Collection[tuple[int, str]]], KnownLaunches] | None = None,
 ) -> list[ParsedOutcome]:
     """Every line of the file, validated; `OutcomeImportInvalid` lists every bad line.
+
+    `launches` tells, for the (launch, household) pairs the file's `lancement` column names, what they
+    are checked against (`KnownLaunches`); without it, no launch is known.
 
     `renamed` gives the current pseudonym of those of the file no campaign knows, when a key rotation
     renamed them since the file was written (a call list filled in across a rotation).
@@ -381,13 +399,21 @@ def parse_outcomes(
         )
     unknown = {row["id_foyer"] for _, row in rows if row.get("id_foyer") and row["id_foyer"] not in latest}
     current = renamed(unknown) if renamed is not None and unknown else {}
+    rows = [
+        (number, {**row, "id_foyer": current[row["id_foyer"]]} if row.get("id_foyer") in current else row)
+        for number, row in rows
+    ]
+    named = {
+        (launch_id, row.get("id_foyer", ""))
+        for _, row in rows
+        if (launch_id := parse_launch(row.get("lancement", ""))) is not None
+    }
+    known = launches(named) if launches is not None and named else KnownLaunches({}, ())
     problems: list[LineProblem] = []
     parsed: list[ParsedOutcome] = []
     first_of: dict[OutcomeIdentity, int] = {}
     for number, row in rows:
-        if row.get("id_foyer") in current:
-            row = {**row, "id_foyer": current[row["id_foyer"]]}
-        line = _parse_line(number, row, latest, referenced or {}, now, problems)
+        line = _parse_line(number, row, latest, referenced or {}, known, now, problems)
         if line is None:
             continue
         first = first_of.setdefault(line.identity, number)
@@ -412,12 +438,15 @@ def _parse_line(
     row: Mapping[str, str],
     latest: Mapping[str, int],
     referenced: Mapping[tuple[int, int], str],
+    known: KnownLaunches,
     now: dt.datetime,
     problems: list[LineProblem],
 ) -> ParsedOutcome | None:
     """The line's outcome, or None when it is bad (its problems added to `problems`)."""
     before = len(problems)
     pseudonym, launch_id = _household(number, row, latest, referenced, problems)
+    if row.get("lancement"):
+        launch_id = _named_launch(number, row, pseudonym, launch_id, known, problems, len(problems) > before)
     checked = _result_and_amount(number, row, problems)
     moment = parse_date(row.get("date", ""))
     if moment is None:
@@ -496,6 +525,77 @@ def _household(
     return pseudonym, None
 
 
+def parse_launch(text: str) -> int | None:
+    """The launch number a `lancement` cell holds (`12`, `n°12`, `lancement n°12`), or None."""
+    found = _LAUNCH_NUMBER.match(text.strip())
+    return int(found["number"]) if found else None
+
+
+def _named_launch(
+    number: int,
+    row: Mapping[str, str],
+    pseudonym: str,
+    by_reference: int | None,
+    known: KnownLaunches,
+    problems: list[LineProblem],
+    household_bad: bool,
+) -> int | None:
+    """The launch the line's `lancement` names, checked: it exists, is of the line's campaign (when the
+    call list gives it), agrees with the reference and holds the household."""
+    launch_id = parse_launch(row["lancement"])
+    origin = "reprenez-le de la liste d'appels d'où vient la ligne"
+    if launch_id is None:
+        problems.append(
+            LineProblem(
+                number,
+                "lancement",
+                "numéro de lancement illisible : écrivez le numéro seul (par exemple 12), tel que la liste "
+                "d'appels le donne, ou videz la cellule",
+            )
+        )
+        return None
+    owner = known.campaigns.get(launch_id)
+    campaign = row.get("campagne", "")
+    if owner is None:
+        problems.append(
+            LineProblem(
+                number,
+                "lancement",
+                f"aucun lancement n'a le n°{launch_id} (voir `uptake campaigns list`) : {origin}",
+            )
+        )
+    elif campaign and campaign != owner:
+        said = f"de {campaign}" if campaign in known.campaigns.values() else "de la campagne de cette ligne"
+        problems.append(
+            LineProblem(
+                number,
+                "lancement",
+                f"le lancement n°{launch_id} est un lancement de {owner}, pas {said} : la ligne a été "
+                f"recopiée d'une autre liste ; reprenez sa campagne et son numéro de lancement de la liste "
+                "d'appels d'où elle vient",
+            )
+        )
+    elif by_reference is not None and by_reference != launch_id:
+        problems.append(
+            LineProblem(
+                number,
+                "lancement",
+                f"la référence est celle du lancement n°{by_reference}, pas du n°{launch_id} : corrigez "
+                "l'une des deux, ou videz la cellule du lancement",
+            )
+        )
+    elif not household_bad and (launch_id, pseudonym) not in known.members:
+        problems.append(
+            LineProblem(
+                number,
+                "lancement",
+                f"ce foyer n'est pas dans le lancement n°{launch_id} ({owner}) : la ligne a sans doute été "
+                f"recopiée sous un autre numéro ; {origin}",
+            )
+        )
+    return launch_id
+
+
 def import_outcome_file(
     session: Session, path: Path, *, actor: str, now: dt.datetime | None = None
 ) -> OutcomesImported:
@@ -519,6 +619,7 @@ def import_outcome_file(
         now=moment,
         referenced=referenced,
         renamed=lambda unknown: current_pseudonyms(session, unknown),
+        launches=lambda named: _known_launches(session, named),
     )
     recorded = _recorded_identities(session, {line.id_foyer for line in lines})
     fresh = [line for line in lines if line.identity not in recorded]
@@ -551,6 +652,25 @@ def chunks(names: Collection[str]) -> list[list[str]]:
     """`names` in lists short enough for an `IN (…)` on every database."""
     ordered = sorted(names)
     return [ordered[start : start + _CHUNK] for start in range(0, len(ordered), _CHUNK)]
+
+
+def _known_launches(session: Session, named: Collection[tuple[int, str]]) -> KnownLaunches:
+    """Each launch's campaign, and which of the `named` (launch, household) pairs are in their launch."""
+    campaigns = {
+        launch_id: campaign for launch_id, campaign in session.execute(select(Launch.id, Launch.campagne))
+    }
+    households: dict[int, set[str]] = {}
+    for launch_id, pseudonym in named:
+        if launch_id in campaigns:
+            households.setdefault(launch_id, set()).add(pseudonym)
+    members: set[tuple[int, str]] = set()
+    for launch_id, names in households.items():
+        for chunk in chunks(names):
+            query = select(Assignment.id_foyer).where(
+                Assignment.launch_id == launch_id, Assignment.id_foyer.in_(chunk)
+            )
+            members.update((launch_id, pseudonym) for pseudonym in session.scalars(query))
+    return KnownLaunches(campaigns, members)
 
 
 def _recorded_identities(session: Session, households: Collection[str]) -> set[OutcomeIdentity]:

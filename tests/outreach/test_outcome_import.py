@@ -3,6 +3,7 @@ refused; an amount is told for what is wrong with it."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 
@@ -362,3 +363,154 @@ def test_a_spreadsheet_or_parquet_file_given_for_the_csv_is_named_for_what_it_is
     with pytest.raises(OutreachError) as refused:
         _import(world, path)
     assert said in str(refused.value) and "CSV UTF-8" in str(refused.value) and ".xlsx" in str(refused.value)
+
+
+SECOND_LAUNCH = NOW + dt.timedelta(weeks=20)
+
+
+def _import_after_both(world, path: Path):
+    with Session(world.engine) as session, session.begin():
+        return import_outcome_file(
+            session, path, actor="import-cli", now=SECOND_LAUNCH + dt.timedelta(days=2)
+        )
+
+
+def _two_launches_of_one_campaign(make_world):
+    """Two launches of action 7.1 on two months' runs holding the same households, then a launch of
+    action 2.2: the world, and each call list of 7.1 as written (CSV)."""
+    world = make_world()
+    flags = flags_frame([flag(i, "logement_non_decent") for i in range(1, 4)])
+    world.store_contacts([*flags["id_foyer"].to_list(), pseudonym(9)])
+    out_dirs = []
+    # Twenty weeks apart: past the campaign's 120 days between two contacts for the same right.
+    for month, launched_on in enumerate((NOW, SECOND_LAUNCH)):
+        out_dirs.append(world.out_dir / f"mois-{month}")
+        launch_campaign(
+            world.env, campaign_71(), world.store_run(flags), out_dir=out_dirs[-1], now=launched_on
+        )
+    other = flags_frame([flag(9)])
+    launch_campaign(world.env, campaign_22(), world.store_run(other), out_dir=world.out_dir, now=NOW)
+    lists = [pl.read_csv(next(d.glob("*-appel-*.csv")), separator=";", infer_schema=False) for d in out_dirs]
+    return world, lists
+
+
+def _filled(sheet: pl.DataFrame, results: dict[str, str]) -> pl.DataFrame:
+    """The call list with `results` (household → result) typed in, on the same day."""
+    return sheet.with_columns(
+        resultat=pl.col("id_foyer").replace_strict(results, default=""),
+        date=pl.when(pl.col("id_foyer").is_in(list(results)))
+        .then(pl.lit("29/07/2026"))
+        .otherwise(pl.lit("")),
+    )
+
+
+def _line_of(path: Path, household: str) -> int:
+    """The line of the CSV `path` where the household's record starts (call scripts span several)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter=";")
+        while True:
+            start = reader.line_num + 1
+            if household in next(reader):
+                return start
+
+
+def _outcome_launches(world) -> list[tuple[int | None, str, str]]:
+    with Session(world.engine) as session:
+        rows = session.execute(select(Outcome.launch_id, Outcome.id_foyer, Outcome.resultat))
+        return sorted(tuple(row) for row in rows)
+
+
+def test_call_lists_of_two_launches_merged_by_hand_go_back_each_outcome_to_its_own_launch(
+    make_world, tmp_path: Path
+) -> None:
+    world, (first, second) = _two_launches_of_one_campaign(make_world)
+    assert first["lancement"].unique().to_list() == ["1"] and second["lancement"].unique().to_list() == ["2"]
+    assert first["campagne"].unique().to_list() == [campaign_71().id]
+    # The same household refused on the same day on both lists: one outcome for each launch.
+    merged = pl.concat(
+        [
+            _filled(first, {pseudonym(1): "refus", pseudonym(2): "injoignable"}),
+            _filled(second, {pseudonym(1): "refus"}),
+        ]
+    ).rename(WORKLIST_HEADERS, strict=False)
+    path = tmp_path / "listes-fusionnees.csv"
+    merged.write_csv(path, separator=";")
+
+    report = _import_after_both(world, path)
+
+    assert report.recorded == 3
+    assert _outcome_launches(world) == [
+        (1, pseudonym(1), "refus"),
+        (1, pseudonym(2), "injoignable"),
+        (2, pseudonym(1), "refus"),
+    ]
+    assert _import_after_both(world, path).already_recorded == 3
+
+
+def test_a_call_list_written_before_the_launch_column_attaches_to_the_latest_launch_as_before(
+    make_world, tmp_path: Path
+) -> None:
+    world, (first, second) = _two_launches_of_one_campaign(make_world)
+    old = [sheet.drop("campagne", "lancement") for sheet in (first, second)]
+    single, merged = tmp_path / "ancienne.csv", tmp_path / "anciennes-fusionnees.csv"
+    _filled(old[0], {pseudonym(1): "refus"}).write_csv(single, separator=";")
+    both = pl.concat([_filled(sheet, {pseudonym(2): "refus"}) for sheet in old])
+    both.write_csv(merged, separator=";")
+
+    assert _import_after_both(world, single).recorded == 1
+    assert _outcome_launches(world) == [(2, pseudonym(1), "refus")]
+    with pytest.raises(OutcomeImportInvalid) as refused:
+        _import_after_both(world, merged)
+    # Both lines go to the latest launch: the same outcome twice, as before the column.
+    assert "1 problème(s)" in str(refused.value) and "même résultat qu'à la ligne" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("campaign", "launch", "household", "said"),
+    [
+        (
+            None,
+            "99",
+            1,
+            "aucun lancement n'a le n°99 (voir `uptake campaigns list`) : reprenez-le de la liste",
+        ),
+        (None, "douze", 1, "numéro de lancement illisible : écrivez le numéro seul (par exemple 12)"),
+        (
+            None,
+            "3",
+            1,
+            "le lancement n°3 est un lancement de action-2-2-non-recours, pas de action-7-1-logement : la "
+            "ligne a été recopiée d'une autre liste",
+        ),
+        (
+            "action-2-2-non-recours",
+            "3",
+            1,
+            "ce foyer n'est pas dans le lancement n°3 (action-2-2-non-recours) : la ligne a sans doute été "
+            "recopiée sous un autre numéro ; reprenez-le de la liste d'appels d'où vient la ligne",
+        ),
+    ],
+    ids=["unknown-launch", "unreadable-number", "launch-of-another-campaign", "household-not-in-launch"],
+)
+def test_a_line_naming_a_launch_it_cannot_be_attached_to_is_told_by_its_row_and_nothing_is_imported(
+    make_world, tmp_path: Path, campaign: str | None, launch: str, household: int, said: str
+) -> None:
+    world, (first, _) = _two_launches_of_one_campaign(make_world)
+    sheet = _filled(first, {pseudonym(1): "refus", pseudonym(2): "injoignable"})
+    wrong = pl.col("id_foyer") == pseudonym(household)
+    sheet = sheet.with_columns(
+        lancement=pl.when(wrong).then(pl.lit(launch)).otherwise(pl.col("lancement")),
+        campagne=pl.when(wrong).then(pl.lit(campaign or campaign_71().id)).otherwise(pl.col("campagne")),
+    )
+    path = tmp_path / "liste.csv"
+    sheet.write_csv(path, separator=";")
+
+    with pytest.raises(OutcomeImportInvalid) as refused:
+        _import_after_both(world, path)
+
+    told = " ".join(str(refused.value).split())
+    assert (
+        "1 problème(s)" in told
+        and f"ligne {_line_of(path, pseudonym(household))}, colonne `lancement` : {said}" in told
+    )
+    assert _outcomes(world) == []

@@ -41,14 +41,18 @@ def register(app: typer.Typer) -> None:
         """Importe des résultats : chaque ligne est vérifiée ; une seule ligne fausse et rien n'est importé.
 
         Colonnes : id_foyer ou reference (celle imprimée sur le courrier, par exemple Q-12-345),
-        resultat, date (obligatoires), montant (pour droit_ouvert), acteur, canal, commentaire.
+        resultat, date (obligatoires), montant (pour droit_ouvert), acteur, canal, commentaire, lancement
+        (son numéro : le résultat est rattaché à ce lancement ; sans lui, au dernier lancement du foyer).
         Résultats possibles : a_contacter, injoignable, message_laisse, joint, refus, demarche_engagee,
         droit_ouvert, non_eligible, accompagnement_engage, questionnaire_envoye, questionnaire_retourne,
         pli_non_distribue (courrier revenu : son adresse n'est plus utilisée), courriel_non_distribue
         (de même pour l'adresse électronique), opposition.
 
         La liste d'appels produite par uptake (.xlsx ou CSV) se réimporte telle quelle, une fois remplie
-        (colonnes « Résultat (à remplir) », « Date de l'appel (à remplir) », « Montant ouvert »).
+        (colonnes « Résultat (à remplir) », « Date de l'appel (à remplir) », « Montant ouvert »). Chaque
+        ligne porte sa campagne et son numéro de lancement : les listes de deux lancements fusionnées à
+        la main se réimportent, chaque résultat rattaché au lancement de sa ligne. Une liste écrite avant
+        ces colonnes se réimporte comme avant (chaque résultat au dernier lancement du foyer).
 
         Un import peut être relancé : un résultat déjà enregistré à l'identique (même foyer, lancement,
         résultat, jour et montant) est compté, pas enregistré deux fois. Un fichier qui contient deux

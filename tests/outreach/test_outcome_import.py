@@ -514,3 +514,29 @@ def test_a_line_naming_a_launch_it_cannot_be_attached_to_is_told_by_its_row_and_
         and f"ligne {_line_of(path, pseudonym(household))}, colonne `lancement` : {said}" in told
     )
     assert _outcomes(world) == []
+
+
+def test_an_outcome_file_may_name_the_launch_and_a_reference_of_another_launch_is_refused(
+    make_world, tmp_path: Path
+) -> None:
+    world, _ = _two_launches_of_one_campaign(make_world)
+    with Session(world.engine) as session:
+        rank = session.scalar(
+            select(Assignment.rang).where(Assignment.launch_id == 1, Assignment.id_foyer == pseudonym(1))
+        )
+    named, crossed = tmp_path / "resultats.csv", tmp_path / "croise.csv"
+    named.write_text(
+        f"id_foyer;resultat;date;lancement\n{pseudonym(1)};refus;29/07/2026;1\n", encoding="utf-8"
+    )
+    crossed.write_text(
+        f"reference;resultat;date;lancement\nQ-1-{rank};joint;29/07/2026;n°2\n", encoding="utf-8"
+    )
+
+    assert _import_after_both(world, named).recorded == 1
+    with pytest.raises(OutcomeImportInvalid) as refused:
+        _import_after_both(world, crossed)
+
+    assert _outcome_launches(world) == [(1, pseudonym(1), "refus")]
+    assert "ligne 2, colonne `lancement` : la référence est celle du lancement n°1, pas du n°2" in " ".join(
+        str(refused.value).split()
+    )

@@ -7,6 +7,8 @@ as polars expressions over `code_commune`, so that rules and campaign filters us
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -136,3 +138,16 @@ class Geography:
         without a PIG has no commune in one: the shipped rules must still run there), and the
         perimeters' names."""
         return frozenset(PERIMETER_TYPES) | frozenset(p.nom for p in self.territory.perimeters)
+
+
+def territory_fingerprint(geography: Geography) -> str:
+    """A hash of everything in the territory that changes flags: communes, services, perimeters."""
+    territory = geography.territory
+    facts = {
+        "national": territory.national,
+        "communes": sorted(territory.communes),
+        "services": sorted(geography.service_coordinates),
+        "remoteness": territory.remoteness.model_dump(),
+        "perimeters": sorted((p.nom, p.type, sorted(p.communes)) for p in territory.perimeters),
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()

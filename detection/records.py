@@ -44,8 +44,9 @@ STATUS_LABELS = {RUNNING: "en cours", SUCCEEDED: "réussi", REJECTED: "rejeté",
 TRIGGER_LABELS = {"cli": "ligne de commande", "demo": "démonstration"}
 # The steps a run times (`RunRecord.timings`), in French.
 STEP_LABELS = {
+    "verification": "Chargement des règles et vérification de leurs cas de test",
     "validation": "Validation de l'extrait",
-    "catalogue": "Chargement et compilation des règles",
+    "catalogue": "Compilation des règles pour le mois de l'extrait",
     "evaluation": "Évaluation des règles et de la géographie, contrôle des lignes",
     "enregistrement": "Enregistrement des drapeaux",
 }

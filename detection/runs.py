@@ -2,6 +2,9 @@
 
 Safety properties:
 
+- A catalogue whose rules' own test cases fail is refused before the extract is read, nothing
+  written (`detection.verification`: each rule's verdict is recorded, and reused until the rule,
+  its cases, its parameters or the territory change).
 - A rejected extract is recorded (import and run `rejected`) and nothing else is written. A Parquet
   extract's file, columns and metadata are checked first and its rows by the evaluation's own
   reading of the file (one read instead of two: `detection.validation.screen_extract`); flags
@@ -40,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from detection.contract import ContractSummary
 from detection.errors import DetectionError, OutputUnusable, RuleChangedWithoutVersion, RuleVersionWentBack
-from detection.geography import Geography
+from detection.geography import Geography, territory_fingerprint
 from detection.imports import record_import
 from detection.records import (
     FAILED,
@@ -69,6 +72,7 @@ from detection.recovery import (
     temporary_path,
 )
 from detection.validation import ExtractRejected, Problem, ScreenedExtract, ValidatedExtract, screen_extract
+from detection.verification import CasesFailed, verify_catalogue
 from privacy import audit
 from privacy.datafolder import folder_name
 from rules.catalogue import Catalogue, load_catalogue
@@ -209,19 +213,6 @@ class _Clock:
         self.timings[name] = round(time.perf_counter() - start, 3)
 
 
-def territory_fingerprint(geography: Geography) -> str:
-    """A hash of everything in the territory that changes flags: communes, services, perimeters."""
-    territory = geography.territory
-    facts = {
-        "national": territory.national,
-        "communes": sorted(territory.communes),
-        "services": sorted(geography.service_coordinates),
-        "remoteness": territory.remoteness.model_dump(),
-        "perimeters": sorted((p.nom, p.type, sorted(p.communes)) for p in territory.perimeters),
-    }
-    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -316,6 +307,13 @@ def compile_rules(
     catalogue, parameters = load_rules(geography, catalogue_dir=catalogue_dir, parameters_dir=parameters_dir)
     if rule_ids:
         catalogue = catalogue.select(list(rule_ids))
+    return compile_for_run(catalogue, parameters, month, geography)
+
+
+def compile_for_run(
+    catalogue: Catalogue, parameters: Parameters, month: dt.date, geography: Geography
+) -> tuple[CompiledCatalogue, list[str]]:
+    """`catalogue` compiled for `month`, and the extract's columns a run reads to apply it."""
     compiled = compile_catalogue(catalogue, parameters, month, geography)
     return compiled, sorted(set(catalogue.columns_read) | {"id_foyer", *CARRIED_COLUMNS})
 
@@ -433,7 +431,8 @@ class DetectionRunner:
         self.step_delay = float(os.environ.get(STEP_DELAY_ENV, "0") or 0)
 
     def run(self, request: RunRequest) -> RunOutcome:
-        """Run one detection; raises `ExtractRejected`, rules errors, `RunInterrupted` or `RunFailed`.
+        """Run one detection; raises `CasesFailed` (before the extract is read), `ExtractRejected`,
+        rules errors, `RunInterrupted` or `RunFailed`.
 
         A Parquet extract's rows are checked by the evaluation's own reading of the file (one read
         instead of two); its flags stay unpublished until the rows passed, and a rejection then
@@ -442,6 +441,21 @@ class DetectionRunner:
         recover_interrupted_runs(self.engine, self.data_folder)
         clock = _Clock()
         started = utcnow()
+
+        # Before the extract is read: a rule whose own cases fail computes something else than its
+        # author meant, and its flags would be published. Refused like an invalid catalogue: nothing
+        # is recorded but the verification itself (reused by the next run, `uptake check`…).
+        self.progress("verification")
+        with clock.step("verification"):
+            catalogue, parameters = load_rules(
+                self.geography, catalogue_dir=request.catalogue_dir, parameters_dir=request.parameters_dir
+            )
+            if request.rule_ids:
+                catalogue = catalogue.select(list(request.rule_ids))
+            verdict = verify_catalogue(catalogue, parameters, self.geography, self.engine)
+        if verdict.wrong_rules:
+            raise CasesFailed(verdict)
+        self._pause()
 
         self.progress("validation")
         # Taken before the first read: the file is read again to evaluate the rules (and a CSV after
@@ -460,12 +474,8 @@ class DetectionRunner:
 
         self.progress("catalogue")
         with clock.step("catalogue"):
-            compiled, columns = compile_rules(
-                screened.mois_reference,
-                self.geography,
-                rule_ids=request.rule_ids,
-                catalogue_dir=request.catalogue_dir,
-                parameters_dir=request.parameters_dir,
+            compiled, columns = compile_for_run(
+                catalogue, parameters, screened.mois_reference, self.geography
             )
 
         with Session(self.engine) as session:

@@ -1,7 +1,9 @@
 """`uptake check`: is this installation ready for its monthly run? One finding per part, in French.
 
 Every check reads and changes nothing: the database is not migrated, no key is created, no schedule
-runs. Each part is checked even when another fails, so that one pass lists everything to fix.
+runs. Each part is checked even when another fails, so that one pass lists everything to fix. The one
+thing written is the verdict of the rules' test cases (`detection.verification`): a record of a
+computation, reused by the runs and the next checks, not a change of the installation.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ from uptake.settings import Settings, database_problem, not_a_database, sqlite_f
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from detection.geography import Geography
+    from detection.verification import CatalogueVerdict
     from outreach.campaigns import KnownNames
+    from rules.catalogue import Catalogue
+    from rules.parameters import Parameters
 
 T = TypeVar("T")
 
@@ -115,14 +121,31 @@ def _territory(settings: Settings) -> str:
     )
 
 
+def verified_cases(
+    settings: Settings, catalogue: Catalogue, parameters: Parameters, geography: Geography
+) -> CatalogueVerdict:
+    """The verdict of the rules' test cases, read from or written to the database's record of them
+    when the database exists and has its table; run without being recorded otherwise (a check does
+    not create nor migrate the database)."""
+    from sqlalchemy import inspect
+
+    from detection.verification import CaseVerification, verify_catalogue
+
+    def verified(engine: Engine) -> CatalogueVerdict:
+        recorded = inspect(engine).has_table(CaseVerification.__tablename__)
+        return verify_catalogue(catalogue, parameters, geography, engine if recorded else None)
+
+    verdict = read_database(settings, verified)
+    return verify_catalogue(catalogue, parameters, geography, None) if verdict is None else verdict
+
+
 def _rules(settings: Settings) -> str:
     from sqlalchemy.orm import Session
 
-    from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
     from detection.geography import Geography
     from detection.runs import load_rules, versions_refused
     from detection.territory import TERRITORY_FILE, load_territory
-    from rules.cases import run_cases
+    from detection.verification import CasesFailed
     from rules.compiler import compile_catalogue
 
     geography = Geography.of(load_territory(settings.config_dir / TERRITORY_FILE))
@@ -142,26 +165,19 @@ def _rules(settings: Settings) -> str:
     problem = read_database(settings, refused)
     if problem is not None:
         raise NotReady(f"{problem} ; sinon la prochaine exécution la refuse")
-    # A rule whose own cases fail computes something else than its author meant: runs would use it.
+    # A rule whose own cases fail computes something else than its author meant: runs refuse it.
     # A case naming a commune of another territory (the shipped ones, say) does not make it wrong.
-    results = run_cases(
-        catalogue, parameters, geography, {c.name: c.default for c in HOUSEHOLD_COLUMNS}, HOUSEHOLD_SCHEMA
-    )
-    failed = sorted({r.rule_id for r in results if not r.passed and not r.elsewhere})
-    if failed:
-        raise NotReady(
-            f"{sum(not r.passed and not r.elsewhere for r in results)} cas de test en échec, règle(s) "
-            f"{', '.join(failed)} : les exécutions appliqueraient ces règles telles quelles ; le détail avec "
-            "« uptake rules test »"
-        )
+    verdict = verified_cases(settings, catalogue, parameters, geography)
+    if verdict.wrong_rules:
+        raise NotReady(f"{CasesFailed(verdict).told} ; d'ici là, les exécutions refusent ce catalogue")
     said = f"{len(catalogue.rules)} règle(s), paramètres en vigueur en {month:%m/%Y}"
     for folder, what in ((settings.catalogue_dir, "règles"), (settings.parameters_dir, "paramètres")):
         if folder is not None:  # the installation's own, not the shipped ones: say which
             said += f" ; {what} de {folder}"
-    elsewhere = sorted({r.rule_id for r in results if r.elsewhere})
+    elsewhere = verdict.elsewhere_rules
     if elsewhere:
         said += (
-            f" ; {sum(r.elsewhere for r in results)} cas de test de {', '.join(elsewhere)} nomment une "
+            f" ; {verdict.elsewhere} cas de test de {', '.join(elsewhere)} nomment une "
             "commune hors du territoire : à adapter dans la copie du catalogue désignée par UPTAKE_REGLES"
         )
     # Not a fault of the installation: the data team is told what the runs will not flag.

@@ -274,6 +274,9 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
     refused that changed during its validation (a copy that stalled, then went on) stays in the
     inbox for the next execution rather than going to `rejete/` half-copied.
     The inbox and its sub-folders must be writable: checked before anything runs.
+    A catalogue whose rules' own test cases fail is refused before the extract is read
+    (`detection.verification.CasesFailed`, raised): the execution fails with that French reason, and
+    the extract, which is not at fault, stays in the inbox for the execution after the fix.
     """
     from detection.runs import DetectionRunner, RunRequest, file_identity
     from detection.validation import ExtractRejected

@@ -101,7 +101,7 @@ def test_counts_per_rule_and_commune_match_the_flags(
     assert set(run.counts_by_commune) <= set(geography.territory.communes)
     assert run.households_in_territory == run.households_total == 4_000
     assert run.households_out_of_territory == 0
-    assert set(run.timings) == {"validation", "catalogue", "evaluation", "enregistrement"}
+    assert set(run.timings) == {"verification", "validation", "catalogue", "evaluation", "enregistrement"}
     with Session(engine) as session:
         [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "detection.execution"))
         assert entry.object_ref == f"execution:{run.id}"

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, MetaData
 from detection.imports import ImportRecord
 from detection.models import Base as DetectionBase
 from detection.records import DetectionFlag
+from detection.verification import CaseVerification
 from outreach.models import Base as OutreachBase
 from privacy.models import Base as PrivacyBase
 from uptake.db import (
@@ -49,6 +50,7 @@ def test_the_migrated_database_has_exactly_the_tables_columns_and_indexes_of_the
     assert {
         DetectionFlag.__tablename__,
         ImportRecord.__tablename__,
+        CaseVerification.__tablename__,
         "privacy_exchange",
         "uptake_job_claims",
     } <= set(expected.tables)
@@ -120,7 +122,7 @@ def test_files_recorded_before_their_data_folder_was_noted_get_it_from_their_pat
     from sqlalchemy import text
 
     config = alembic_config(engine)
-    command.downgrade(config, "detection@-1")
+    command.downgrade(config, "detection_0005")  # before the data folder was recorded
     command.downgrade(config, "privacy@-1")
     home = "/srv/uptake"
     run = (

@@ -96,6 +96,8 @@ def test_check_is_not_ready_while_a_rules_own_cases_fail(cli, own_rules: Path) -
     said = " ".join(cli("check", env={"UPTAKE_REGLES": str(own_rules)}).stdout.split())
 
     assert (
-        "✗ Règles et paramètres : 1 cas de test en échec, règle(s) impaye_locatif : les exécutions "
-        "appliqueraient ces règles telles quelles ; le détail avec « uptake rules test »"
+        "✗ Règles et paramètres : 1 cas de test en échec, règle(s) impaye_locatif (1 cas sur 5) : ces "
+        "règles ne calculent pas ce que leurs cas attendent. Le détail : « uptake rules test --regle "
+        "impaye_locatif » ; corrigez la règle (en montant sa version) ou ses cas ; d'ici là, les "
+        "exécutions refusent ce catalogue"
     ) in said

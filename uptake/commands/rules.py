@@ -16,6 +16,7 @@ from rich.console import Console
 
 from detection.contract import HOUSEHOLD_COLUMNS, HOUSEHOLD_SCHEMA
 from detection.runs import load_rules
+from detection.verification import verify_catalogue
 from privacy.canonical import caf_day, utc_now
 from rules.areas import EVERYWHERE, areas_text
 from rules.cases import run_cases
@@ -25,6 +26,8 @@ from rules.docs import french_value, setting_text, write_docs
 from rules.language import unparse
 from rules.parameters import Parameters
 from uptake.context import AppContext
+from uptake.db import DatabaseUnusable
+from uptake.health import verified_cases
 
 console = Console(emoji=False)
 
@@ -102,26 +105,31 @@ def register(app: typer.Typer) -> None:
         untested = [rule.id for rule in loaded.catalogue.rules if not rule.cases]
         if untested:
             _say(f"Attention : règle(s) sans cas de test : {', '.join(untested)} (section `cas`).")
-        defaults = {c.name: c.default for c in HOUSEHOLD_COLUMNS}
-        results = run_cases(
-            loaded.catalogue, loaded.parameters, loaded.ctx.geography, defaults, HOUSEHOLD_SCHEMA
-        )
-        failed = sorted({r.rule_id for r in results if not r.passed})
+        # Recorded in the database, when there is one: the runs and `uptake check` need not run them again.
+        try:
+            verdict = verified_cases(
+                loaded.ctx.settings, loaded.catalogue, loaded.parameters, loaded.ctx.geography
+            )
+        except DatabaseUnusable:  # the author's check does not need the database: run, not recorded
+            verdict = verify_catalogue(loaded.catalogue, loaded.parameters, loaded.ctx.geography, None)
+        failed = [v.rule_id for v in verdict.rules if v.failed]
         if failed:
             _say(
-                f"{sum(not r.passed for r in results)} cas de test en échec, règle(s) {', '.join(failed)} : "
-                "le détail avec `uptake rules test` ; corrigez la règle ou ses cas avant toute exécution."
+                f"{verdict.failed} cas de test en échec, règle(s) {', '.join(failed)} : le détail avec "
+                f"`uptake rules test {' '.join(f'--regle {rule}' for rule in failed)}` ; corrigez la règle "
+                "ou ses cas"
+                + (" : d'ici là, les exécutions qui l'appliquent sont refusées." if verdict.wrong else ".")
             )
-            elsewhere = sum(r.elsewhere for r in results)
-            if elsewhere:
+            if verdict.elsewhere:
                 # The shipped cases name the shipped territory's communes: the rule may well be right.
                 _say(
-                    f"Parmi eux, {elsewhere} cas nomment une commune hors du territoire configuré : écrits "
-                    "pour un autre territoire, ils s'adaptent dans une copie du catalogue désignée par "
-                    "UPTAKE_REGLES (README, « Adapter uptake à votre territoire »)."
+                    f"Parmi eux, {verdict.elsewhere} cas nomment une commune hors du territoire configuré : "
+                    "écrits pour un autre territoire, ils ne bloquent pas les exécutions et s'adaptent dans "
+                    "une copie du catalogue désignée par UPTAKE_REGLES (README, « Adapter uptake à votre "
+                    "territoire »)."
                 )
             raise typer.Exit(1)
-        _say(f"{len(results)} cas de test réussis.")
+        _say(f"{verdict.cases} cas de test réussis.")
 
     @group.command("test")
     def test_command(

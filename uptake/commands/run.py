@@ -108,8 +108,8 @@ def register(app: typer.Typer) -> None:
         "run",
         # For whoever wraps the command in a script or a cron job.
         epilog="Codes de sortie : 0 drapeaux publiés (ou extrait déjà traité), 2 extrait refusé, "
-        "catalogue de règles ou paramètres invalides, ou option invalide, 1 échec (rien n'est publié), "
-        "130 interruption (Ctrl-C ou arrêt demandé).",
+        "catalogue de règles ou paramètres invalides, cas de test d'une règle en échec, ou option "
+        "invalide, 1 échec (rien n'est publié), 130 interruption (Ctrl-C ou arrêt demandé).",
     )
     def run(
         extract: Path = typer.Option(
@@ -134,7 +134,13 @@ def register(app: typer.Typer) -> None:
         catalogue: CatalogueOption = None,
         parametres: ParametersOption = None,
     ) -> None:
-        """Détecte les droits non réclamés dans un extrait : validation, règles, géographie, drapeaux."""
+        """Détecte les droits non réclamés dans un extrait : validation, règles, géographie, drapeaux.
+
+        Avant de lire l'extrait, chaque règle appliquée est vérifiée par ses propres cas de test (une
+        seule fois tant que la règle, ses cas, ses paramètres et le territoire ne changent pas) : si
+        des cas échouent, rien n'est exécuté (code de sortie 2) et « uptake rules test --regle X » en
+        montre le détail. Un cas qui nomme une commune hors du territoire configuré ne bloque pas.
+        """
         ctx = AppContext.from_env()
         check_output_writable(out or ctx.settings.home / "runs")
         request = RunRequest(

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import phonenumbers
-from sqlalchemy import Engine, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from outreach import worklist as outreach_worklist
@@ -131,25 +131,93 @@ _ROW_COLUMNS = (
 )
 
 
+# A call list page shows this many households; « Suivants » shows the next ones.
+WORKLIST_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """Which households of my sectors a call list page shows: one commune, one campaign (None: all)."""
+
+    commune: str | None = None
+    campagne: str | None = None
+
+
+def _listed(login: str, secteurs: Sequence[str], shown: ListFilter) -> list[ColumnElement[bool]]:
+    """The households of my list: waiting in my sectors, or held by me; narrowed by `shown`."""
+    where = [
+        WorklistItem.code_commune.in_(list(secteurs)),
+        or_(
+            WorklistItem.statut == TO_CALL,
+            and_(WorklistItem.statut == IN_PROGRESS, WorklistItem.attribue_a == login),
+        ),
+    ]
+    if shown.commune is not None:
+        where.append(WorklistItem.code_commune == shown.commune)
+    if shown.campagne is not None:
+        where.append(WorklistItem.campagne == shown.campagne)
+    return where
+
+
 def my_worklist(
-    session: Session, login: str, secteurs: Sequence[str], *, limit: int = 50
+    session: Session,
+    login: str,
+    secteurs: Sequence[str],
+    *,
+    shown: ListFilter = ListFilter(),
+    offset: int = 0,
+    limit: int = WORKLIST_PAGE_SIZE,
 ) -> list[WorklistRow]:
     """My claimed household first, then the waiting ones of my sectors, in the order they are handed
-    out (most urgent first)."""
+    out (most urgent first): `limit` of them from `offset`, those `shown` only."""
     # Plain columns, not ORM objects: this page is the most loaded one.
     query = (
         select(*_ROW_COLUMNS)
-        .where(
-            WorklistItem.code_commune.in_(list(secteurs)),
-            or_(
-                WorklistItem.statut == TO_CALL,
-                and_(WorklistItem.statut == IN_PROGRESS, WorklistItem.attribue_a == login),
-            ),
-        )
+        .where(*_listed(login, secteurs, shown))
+        # HANDOUT_ORDER ends with the id: each household keeps its place from one page to the next.
         .order_by(case((WorklistItem.statut == IN_PROGRESS, 0), else_=1), *HANDOUT_ORDER)
+        .offset(offset)
         .limit(limit)
     )
     return [WorklistRow(**row._mapping) for row in session.execute(query)]
+
+
+def count_worklist(
+    session: Session, login: str, secteurs: Sequence[str], shown: ListFilter = ListFilter()
+) -> int:
+    """How many households `my_worklist` has in all, across its pages."""
+    return (
+        session.scalar(select(func.count()).select_from(WorklistItem).where(*_listed(login, secteurs, shown)))
+        or 0
+    )
+
+
+def worklist_campaigns(session: Session, login: str, secteurs: Sequence[str]) -> list[str]:
+    """The campaigns of the households of my list, for its filter."""
+    return list(
+        session.scalars(
+            select(WorklistItem.campagne)
+            .where(*_listed(login, secteurs, ListFilter()))
+            .distinct()
+            .order_by(WorklistItem.campagne)
+        )
+    )
+
+
+def holds_one(session: Session, login: str, secteurs: Sequence[str]) -> bool:
+    """Whether `login` holds a household of these sectors (« Reprendre mon foyer en cours »)."""
+    return (
+        session.scalar(
+            select(WorklistItem.id)
+            .where(
+                WorklistItem.code_commune.in_(list(secteurs)),
+                WorklistItem.statut == IN_PROGRESS,
+                WorklistItem.attribue_a == login,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def count_free(

@@ -29,9 +29,11 @@ from uptake.web.access import allow, current_account, guard
 from uptake.web.fields import LINE_BREAKS, RecordId
 from uptake.web.household_card import CALL_FIELDS, build_card
 from uptake.web.household_views import record_view
-from uptake.web.rendering import render
+from uptake.web.rendering import render, sectors_text
 from uptake.web.services import context_of, db, keyring_of
 from uptake.web.worklist import (
+    WORKLIST_PAGE_SIZE,
+    ListFilter,
     WorklistError,
     called_back_at,
     claim_caller,
@@ -40,13 +42,16 @@ from uptake.web.worklist import (
     closed_campaigns,
     colleagues_for,
     count_free,
+    count_worklist,
     find_caller,
+    holds_one,
     my_worklist,
     next_callable,
     open_claimed,
     recent_result,
     release,
     released_by,
+    worklist_campaigns,
 )
 
 router = APIRouter(prefix="/travail", dependencies=guard(allow("travailleur_social")))
@@ -83,9 +88,20 @@ def worklist_page(
     request: Request,
     fait: Annotated[str | None, Query(max_length=40)] = None,
     ligne: Annotated[int | None, Query(ge=1, le=RECORD_ID_MAX)] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    commune: Annotated[str, Query(max_length=5)] = "",
+    campagne: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
-    """My claimed household first, then the free households of my sectors, most urgent first."""
-    return _worklist(request, fait, ligne)
+    """My claimed household first, then the free households of my sectors, most urgent first: a page
+    of `WORKLIST_PAGE_SIZE`, of one commune of my sectors and one campaign if asked."""
+    secteurs = current_account(request).secteurs
+    if commune and commune not in secteurs:
+        raise HTTPException(
+            status_code=400,
+            detail=f"La commune demandée n'est pas dans vos secteurs ({sectors_text(secteurs)}) : "
+            "choisissez-en une dans la liste.",
+        )
+    return _worklist(request, fait, ligne, page=page, shown=ListFilter(commune or None, campagne or None))
 
 
 def _worklist(
@@ -97,14 +113,22 @@ def _worklist(
     unsaved_note: str | None = None,
     typed_number: str | None = None,
     status_code: int = 200,
+    page: int = 1,
+    shown: ListFilter = ListFilter(),
 ) -> Response:
-    """The worklist page; `error` and the note that was not saved, after a result refused, or the
-    number typed, after a caller not found."""
+    """The worklist page (page `page` of the households `shown`); `error` and the note that was not
+    saved, after a result refused, or the number typed, after a caller not found."""
     account = current_account(request)
     context = context_of(request)
     now = context.now()
     with db(request) as session:
-        rows = my_worklist(session, account.login, account.secteurs)
+        total = count_worklist(session, account.login, account.secteurs, shown)
+        pages = max(1, -(-total // WORKLIST_PAGE_SIZE))
+        page = min(page, pages)  # past the end (an old link, fewer households since): the last page
+        first = (page - 1) * WORKLIST_PAGE_SIZE
+        rows = my_worklist(session, account.login, account.secteurs, shown=shown, offset=first)
+        campaigns = worklist_campaigns(session, account.login, account.secteurs)
+        mine = holds_one(session, account.login, account.secteurs)
         closed = closed_campaigns(session, account.secteurs, now, context.settings.config_dir)
         free = count_free(session, account.login, account.secteurs, now, closed)
         upcoming = None if free else next_callable(session, account.login, account.secteurs, now, closed)
@@ -117,7 +141,9 @@ def _worklist(
         if fait == "rappel" and ligne is not None:
             notice = _call_again_notice(called_back_at(session, ligne, account.secteurs))
     reference = load_reference()
-    communes = {r.code_commune for r in rows}
+    communes = {r.code_commune for r in rows} | set(account.secteurs)
+    filters = {"commune": shown.commune, "campagne": shown.campagne}
+    query = urlencode({key: value for key, value in filters.items() if value})
     return render(
         request,
         "travail/worklist.html",
@@ -133,7 +159,15 @@ def _worklist(
             "error": error,
             "unsaved_note": unsaved_note,
             "typed_number": typed_number,
-            "mine": [r for r in rows if r.held_by(account.login)],
+            "mine": mine,
+            "shown": shown,
+            "campaigns": campaigns,
+            "total": total,
+            "first": first + 1,
+            "last": first + len(rows),
+            "page": page,
+            "pages": pages,
+            "query": f"{query}&" if query else "",
         },
         status_code=status_code,
     )

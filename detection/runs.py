@@ -295,21 +295,6 @@ def load_rules(
     return catalogue, parameters
 
 
-def compile_rules(
-    month: dt.date,
-    geography: Geography,
-    *,
-    rule_ids: tuple[str, ...] = (),
-    catalogue_dir: Path | None = None,
-    parameters_dir: Path | None = None,
-) -> tuple[CompiledCatalogue, list[str]]:
-    """The catalogue (or some of its rules) compiled for `month`, and the extract's columns to read."""
-    catalogue, parameters = load_rules(geography, catalogue_dir=catalogue_dir, parameters_dir=parameters_dir)
-    if rule_ids:
-        catalogue = catalogue.select(list(rule_ids))
-    return compile_for_run(catalogue, parameters, month, geography)
-
-
 def compile_for_run(
     catalogue: Catalogue, parameters: Parameters, month: dt.date, geography: Geography
 ) -> tuple[CompiledCatalogue, list[str]]:

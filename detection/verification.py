@@ -136,8 +136,10 @@ def verify_catalogue(
 ) -> CatalogueVerdict:
     """Each rule's verdict: read from its record when its cases already ran on the same content, run
     (and recorded, when `engine` is given) otherwise. A rule without cases has a verdict of none."""
+    # Computed once: the national territory's is a list of 35,000 communes.
+    around = {"territoire": territory_fingerprint(geography), "logiciel": software_fingerprint()}
     fingerprints = {
-        rule.id: rule_fingerprint(catalogue, rule, parameters, geography) for rule in catalogue.rules
+        rule.id: rule_fingerprint(catalogue, rule, parameters, geography, around) for rule in catalogue.rules
     }
     recorded: dict[str, CaseVerification] = {}
     known = [f for f in fingerprints.values() if f is not None]
@@ -203,10 +205,11 @@ def _record(engine: Engine, fingerprint: str, verdict: RuleVerdict, seconds: flo
 
 
 def rule_fingerprint(
-    catalogue: Catalogue, rule: Rule, parameters: Parameters, geography: Geography
+    catalogue: Catalogue, rule: Rule, parameters: Parameters, geography: Geography, around: dict[str, str]
 ) -> str | None:
     """The sha256 of everything `rule`'s cases depend on, or None when the rule does not compile for
-    one of its cases' months (its cases are then run every time: the message says why)."""
+    one of its cases' months (its cases are then run every time: the message says why). `around`:
+    the fingerprints of the territory and of the software."""
     selected = catalogue.select([rule.id])
     months = sorted({month for case in rule.cases if (month := case_month(case)) is not None})
     try:
@@ -220,8 +223,7 @@ def rule_fingerprint(
         "version": rule.version,
         "cas": list(rule.cases),
         "empreintes_parametres": compiled,
-        "territoire": territory_fingerprint(geography),
-        "logiciel": software_fingerprint(),
+        **around,
     }
     text = json.dumps(facts, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from rules.catalogue import Catalogue, Rule, case_month
-from rules.compiler import CompiledCatalogue, compile_catalogue
+from rules.compiler import CompiledCatalogue, _walk, compile_catalogue
 from rules.errors import RulesError
 from rules.french import french_euros
+from rules.functions import FUNCTIONS
 from rules.geography import Geography
+from rules.language import Call, Name, Node
 from rules.parameters import Parameters
 
 AMOUNT_TOLERANCE = 0.01
@@ -28,7 +30,8 @@ class CaseResult:
     differences: tuple[str, ...]
     calcul: str = ""
     where: str = ""  # `file:line` of the case
-    # The case's household lives outside the configured territory: written for another one.
+    # Written for another territory: the case's household lives outside the configured one, or the
+    # conditions it failed read the configured territory's geography (remoteness, distances…).
     elsewhere: bool = False
 
 
@@ -116,7 +119,10 @@ def run_case(
             else compile_catalogue(catalogue, parameters, month, geography)
         )
         flags = compiled.flags(frame.lazy()).collect()
-        conditions = compiled.condition_values(frame.lazy(), rule.id).collect()
+        # Which conditions held tells why the verdict is not the one expected: evaluated only then
+        # (half the time of a case that passes).
+        missed = (expected.get("signale") is True) != (flags.height > 0)
+        conditions = compiled.condition_values(frame.lazy(), rule.id).collect() if missed else pl.DataFrame()
     except RulesError as exc:
         return CaseResult(rule.id, name, False, (str(exc),), where=where)
     except pl.exceptions.PolarsError as exc:
@@ -124,13 +130,22 @@ def run_case(
         message = f"erreur de calcul de la règle sur ce foyer : {exc}"
         return CaseResult(rule.id, name, False, (message,), where=where)
     differences = _compare(expected, flags, conditions)
-    elsewhere = bool(differences) and _outside(frame, geography)
-    if elsewhere:
+    outside = bool(differences) and _outside(frame, geography)
+    if outside:
         differences.append(
             f"la commune du cas ({household.get('code_commune')}) n'est pas dans le territoire configuré : "
             "ce cas a été écrit pour un autre territoire ; adaptez-le dans une copie du catalogue désignée "
             "par UPTAKE_REGLES"
         )
+    territorial = bool(differences) and not outside and flags.height == 0 and expected.get("signale") is True
+    territorial = territorial and _territorial(catalogue, rule, conditions)
+    if territorial:
+        differences.append(
+            "les conditions non remplies dépendent de la géographie du territoire configuré (éloignement, "
+            "distances aux services, périmètres) : ce cas a sans doute été écrit pour un autre territoire ; "
+            "adaptez-le dans une copie du catalogue désignée par UPTAKE_REGLES"
+        )
+    elsewhere = outside or territorial
     return CaseResult(
         rule.id, name, not differences, tuple(differences), str(case.get("calcul", "")), where, elsewhere
     )
@@ -141,6 +156,35 @@ def _outside(frame: pl.DataFrame, geography: Geography) -> bool:
     if "code_commune" not in frame.columns or frame["code_commune"].is_null().all():
         return False
     return not bool(frame.select(geography.in_territory_expr()).item())
+
+
+def _territorial(catalogue: Catalogue, rule: Rule, conditions: pl.DataFrame) -> bool:
+    """Whether the rule's conditions that were false for the case's household (one row) all read the
+    configured territory's geography: then the case may have been written for another territory."""
+    false = [int(c.split(" ", 1)[0]) for c in conditions.columns if conditions[c][0] is not True]
+    if not false or any(index >= len(rule.conditions) for index in false):
+        return False  # the amount's minimum or the rule's areas: not the territory's configuration
+    formulas = {name: e.node for name, e in (*catalogue.shared.values, *rule.values)}
+    return all(
+        _reads_territory(alternative.expression.node, formulas)
+        for index in false
+        for alternative in (rule.conditions[index].alternatives or (rule.conditions[index],))
+    )
+
+
+def _reads_territory(node: Node, formulas: Mapping[str, Node]) -> bool:
+    """Whether `node` calls a function of the territory's geography, directly or through the values
+    and shared formulas it names."""
+    pending, seen = [node], set()
+    while pending:
+        for part in _walk(pending.pop()):
+            if isinstance(part, Call) and FUNCTIONS[part.function].reads_commune:
+                return True
+            name = part.parts[0] if isinstance(part, Name) and len(part.parts) == 1 else ""
+            if name in formulas and name not in seen:
+                seen.add(name)
+                pending.append(formulas[name])
+    return False
 
 
 def _frame(

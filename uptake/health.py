@@ -177,8 +177,10 @@ def _rules(settings: Settings) -> str:
     elsewhere = verdict.elsewhere_rules
     if elsewhere:
         said += (
-            f" ; {verdict.elsewhere} cas de test de {', '.join(elsewhere)} nomment une "
-            "commune hors du territoire : à adapter dans la copie du catalogue désignée par UPTAKE_REGLES"
+            f" ; {verdict.elsewhere} cas de test de {', '.join(elsewhere)} nomment une commune hors du "
+            "territoire ou dépendent de sa géographie (éloignement, distances, périmètres) : écrits pour un "
+            "autre territoire, ils ne bloquent pas les exécutions ; à adapter dans la copie du catalogue "
+            "désignée par UPTAKE_REGLES"
         )
     # Not a fault of the installation: the data team is told what the runs will not flag.
     for item in compiled.left_out(geography.territory.communes):

@@ -63,14 +63,16 @@ def test_a_territory_without_a_pig_still_runs_the_catalogue_and_places_nobody_in
     import dataclasses
     import datetime as dt
 
-    from detection.runs import compile_rules
+    from detection.runs import compile_for_run, load_rules
 
     only_opah = dataclasses.replace(
         geography.territory, perimeters=tuple(p for p in geography.territory.perimeters if p.type == "OPAH")
     )
     without_pig = Geography.of(only_opah)
     # The shipped rule `logement_non_decent` names both types: the catalogue must still load.
-    compiled, _ = compile_rules(dt.date(2024, 6, 1), without_pig, rule_ids=("logement_non_decent",))
+    catalogue, parameters = load_rules(without_pig)
+    rule = catalogue.select(["logement_non_decent"])
+    compiled, _ = compile_for_run(rule, parameters, dt.date(2024, 6, 1), without_pig)
     assert compiled.rule_versions
     frame = pl.DataFrame({"code_commune": list(geography.territory.communes)})
     assert not frame.select(without_pig.perimeter_expr("PIG")).to_series().any()

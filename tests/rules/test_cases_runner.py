@@ -97,3 +97,27 @@ def test_malformed_case_is_refused_by_check_with_a_reason(
         _results(tmp_path, case + "\n", contract, geography)
     assert reason in str(caught.value)
     assert "essai.yaml:14:" in str(caught.value)
+
+
+def test_a_case_failing_on_the_territorys_remoteness_is_told_written_for_another_territory(
+    geography,
+) -> None:
+    from detection.geography import Geography
+    from detection.runs import load_rules
+    from detection.territory import load_territory
+    from tests.conftest import CONFIG_DIR
+
+    # France as a whole, one service point per department: 04101 is not among its remotest communes.
+    national = Geography.of(load_territory(CONFIG_DIR / "national.toml"))
+    catalogue, parameters = load_rules(geography)
+    remote = catalogue.select(["rdv_droits_eloignes"])
+    defaults = {c.name: c.default for c in HOUSEHOLD_COLUMNS}
+
+    at_home = run_cases(remote, parameters, geography, defaults, HOUSEHOLD_SCHEMA)
+    elsewhere = run_cases(remote, parameters, national, defaults, HOUSEHOLD_SCHEMA)
+
+    assert all(r.passed for r in at_home)
+    [failed] = [r for r in elsewhere if not r.passed]
+    assert failed.name == "commune éloignée 04101" and failed.elsewhere
+    assert "condition non remplie : commune parmi les plus éloignées des services" in failed.differences[1]
+    assert "dépendent de la géographie du territoire configuré" in failed.differences[-1]

@@ -374,8 +374,9 @@ def test_rules_that_will_not_flag_communes_of_the_territory_are_told_without_fai
     assert rules.startswith("✓ 7 règle(s), paramètres en vigueur en ")
     # The shipped cases naming Forcalquier's communes fail here: said, the rules being right all the same.
     assert (
-        "cas de test de logement_non_decent, rdv_droits_eloignes nomment une commune hors du territoire : "
-        "à adapter dans la copie du catalogue désignée par UPTAKE_REGLES"
+        "cas de test de logement_non_decent, rdv_droits_eloignes nomment une commune hors du territoire ou "
+        "dépendent de sa géographie (éloignement, distances, périmètres) : écrits pour un autre territoire, "
+        "ils ne bloquent pas les exécutions ; à adapter dans la copie du catalogue désignée par UPTAKE_REGLES"
     ) in rules
     assert rules.endswith(
         "; al_non_recours ne signale pas les foyers de 2 commune(s) du territoire (La Réunion) : "

@@ -123,8 +123,9 @@ def register(app: typer.Typer) -> None:
             if verdict.elsewhere:
                 # The shipped cases name the shipped territory's communes: the rule may well be right.
                 _say(
-                    f"Parmi eux, {verdict.elsewhere} cas nomment une commune hors du territoire configuré : "
-                    "écrits pour un autre territoire, ils ne bloquent pas les exécutions et s'adaptent dans "
+                    f"Parmi eux, {verdict.elsewhere} cas nomment une commune hors du territoire configuré "
+                    "ou dépendent de sa géographie (éloignement, distances, périmètres) : écrits pour un "
+                    "autre territoire, ils ne bloquent pas les exécutions et s'adaptent dans "
                     "une copie du catalogue désignée par UPTAKE_REGLES (README, « Adapter uptake à votre "
                     "territoire »)."
                 )

@@ -139,7 +139,8 @@ def register(app: typer.Typer) -> None:
         Avant de lire l'extrait, chaque règle appliquée est vérifiée par ses propres cas de test (une
         seule fois tant que la règle, ses cas, ses paramètres et le territoire ne changent pas) : si
         des cas échouent, rien n'est exécuté (code de sortie 2) et « uptake rules test --regle X » en
-        montre le détail. Un cas qui nomme une commune hors du territoire configuré ne bloque pas.
+        montre le détail. Un cas écrit pour un autre territoire (il nomme une commune hors du territoire
+        configuré, ou dépend de son éloignement, de ses distances, de ses périmètres) ne bloque pas.
         """
         ctx = AppContext.from_env()
         check_output_writable(out or ctx.settings.home / "runs")

@@ -23,7 +23,9 @@ from uptake.web.app import create_app
 
 pytestmark = pytest.mark.browser
 
-IDLE = timedelta(seconds=12)
+# Long enough for a loaded CI machine to sign in, and to check the warning (axe, screenshot) before the
+# session ends: the warning comes at half of it.
+IDLE = timedelta(seconds=24)
 
 
 @pytest.fixture

@@ -18,8 +18,11 @@ import html
 import io
 import itertools
 import logging
+import multiprocessing
+import os
 import re
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -42,6 +45,11 @@ PDF_NAME = "courriers-a-imprimer.pdf"
 LEFT_OUT_NAME = "courriers-hors-pdf.txt"
 # Letters laid out per document: beyond a few hundred, xhtml2pdf holds a large story in memory.
 LETTERS_PER_PART = 400
+# From this many letters, parts are laid out side by side, one process per core (up to
+# `MAX_LAYOUT_PROCESSES`): xhtml2pdf is pure Python (about 20 ms a letter) and a department's batch
+# takes minutes on one core; below, starting the processes (a second or two) would cost more.
+PARALLEL_FROM_LETTERS = 400
+MAX_LAYOUT_PROCESSES = 8
 # Spaces a font may lack, replaced by the closest one it has (French amounts use a narrow one).
 SPACE_SUBSTITUTES = {"\u202f": "\u00a0", "\u2009": " ", "\u2007": "\u00a0"}
 # Fonts looked for, best coverage first (DejaVu draws Latin, Greek, Cyrillic and Vietnamese names).
@@ -77,6 +85,7 @@ class LetterNotLaidOut(OutreachError):
     """xhtml2pdf could not lay a letter template out: the template must change."""
 
     def __init__(self, cause: str) -> None:
+        self.cause = cause
         super().__init__(
             f"les courriers n'ont pas pu être mis en page en PDF ({cause}) : vérifiez le modèle HTML "
             "du courrier (balises fermées, tableaux peu imbriqués) ; rien n'a été produit"
@@ -185,15 +194,8 @@ def print_letters(
     cannot lay a template out.
     """
     from pypdf import PdfReader, PdfWriter
-    from xhtml2pdf.config.resources import ResourceAccessPolicy
 
     font = font or installed_font()
-    roots = [path.parent for path in font.files.values()]
-    policy = ResourceAccessPolicy(
-        allow_remote=False,
-        base_dir=assets or (roots[0] if roots else None),
-        extra_roots=tuple(dict.fromkeys(roots)),
-    )
     printable: list[str] = []
     left_out: list[LeftOut] = []
     for name, page in letters:
@@ -205,7 +207,8 @@ def print_letters(
             printable.append(page)
     if left_out:
         log.warning("%d courrier(s) hors du PDF (police %s)", len(left_out), font.name)
-    parts = [_lay_out(document, font, policy) for document in _documents(printable, duplex=duplex)]
+    documents = list(_documents(printable, duplex=duplex))
+    parts = _lay_out_parts(documents, font, assets, parallel=len(printable) >= PARALLEL_FROM_LETTERS)
     if not parts:
         return PrintedLetters(None, 0, font.name, tuple(left_out))
     writer = PdfWriter()
@@ -256,6 +259,47 @@ def _documents(pages: Sequence[str], *, duplex: bool) -> Iterator[str]:
 def _head_and_body(page: str) -> tuple[str, str | None]:
     match = _BODY.search(page)
     return (page[: match.start()], match.group("body")) if match else (page, None)
+
+
+def _lay_out_parts(
+    documents: list[str], font: LetterFont, assets: Path | None, *, parallel: bool
+) -> list[bytes]:
+    """The PDF of each document, in order; with `parallel`, laid out in several processes."""
+    workers = min(len(documents), os.cpu_count() or 1, MAX_LAYOUT_PROCESSES) if parallel else 1
+    if workers < 2:
+        return [_lay_out_part(document, font, assets) for document in documents]
+    # `spawn`, not `fork`: the caller may hold threads (a database pool, the scheduler) that a
+    # forked child would inherit in an unknown state.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        laid_out = list(
+            pool.map(_lay_out_or_cause, documents, [font] * len(documents), [assets] * len(documents))
+        )
+    for part in laid_out:
+        if isinstance(part, str):
+            raise LetterNotLaidOut(part)
+    return [part for part in laid_out if isinstance(part, bytes)]
+
+
+def _lay_out_or_cause(document: str, font: LetterFont, assets: Path | None) -> bytes | str:
+    """A part's PDF, or why it could not be laid out (an exception's message would be wrapped twice
+    on its way back from the process)."""
+    try:
+        return _lay_out_part(document, font, assets)
+    except LetterNotLaidOut as refused:
+        return refused.cause
+
+
+def _lay_out_part(document: str, font: LetterFont, assets: Path | None) -> bytes:
+    from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+    roots = [path.parent for path in font.files.values()]
+    policy = ResourceAccessPolicy(
+        allow_remote=False,
+        base_dir=assets or (roots[0] if roots else None),
+        extra_roots=tuple(dict.fromkeys(roots)),
+    )
+    return _lay_out(document, font, policy)
 
 
 def _lay_out(document: str, font: LetterFont, policy: ResourceAccessPolicy) -> bytes:

@@ -105,6 +105,8 @@ def test_large_batches_are_laid_out_in_parts_and_merged_in_order(
     names: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(letters_module, "LETTERS_PER_PART", 2)
+    # Laid out side by side (one process per core) as a department's batch is.
+    monkeypatch.setattr(letters_module, "PARALLEL_FROM_LETTERS", 0)
     batch = [(f"{i}.html", letter(name)) for i, name in enumerate(names[:5])]
 
     printed = print_letters(batch)
@@ -233,6 +235,24 @@ def test_a_template_the_layout_engine_cannot_handle_is_refused_without_its_text(
 
     assert "modèle HTML du courrier" in str(refused.value)
     assert names[0] not in str(refused.value) and names[1] not in str(refused.value)
+
+
+def test_a_part_laid_out_in_another_process_is_refused_once_without_its_text(
+    names: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three parts of two letters laid out side by side (one process per core); the third fails.
+    monkeypatch.setattr(letters_module, "LETTERS_PER_PART", 2)
+    monkeypatch.setattr(letters_module, "PARALLEL_FROM_LETTERS", 0)
+    nested = "<table><tr><td>" * 300 + names[0]
+    batch = [(f"{i}.html", letter(name)) for i, name in enumerate(names[1:5])]
+    batch.append(("5.html", letter(names[5], extra=nested)))
+
+    with pytest.raises(LetterNotLaidOut) as refused:
+        print_letters(batch)
+
+    message = str(refused.value)
+    assert message.count("les courriers n'ont pas pu être mis en page") == 1
+    assert all(name not in message for name in names[:6])
 
 
 def test_a_font_installed_without_italics_prints_italics_upright(

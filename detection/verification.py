@@ -6,6 +6,11 @@ rule's definition and version, the parameters and settings in force in each case
 reference data that compile and evaluate them. Each rule's verdict is recorded in the
 `detection_case_verifications` table under a fingerprint of all that, so that a catalogue verified
 once is not verified again, on any host sharing the database, until one of them changes.
+
+A host with several data folders (a test suite, a Caf keeping one per territory) may also share the
+verdicts between them: `UPTAKE_CACHE` names a folder where each verdict is kept as a small file
+under its fingerprint (counts only, no household). A verdict found there is recorded in the database
+as if the cases had run, since the fingerprint covers everything they depend on.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
+import os
 import socket
 import time
 from collections.abc import Sequence
@@ -36,6 +43,11 @@ from rules.catalogue import Catalogue, Rule, case_month
 from rules.compiler import compile_catalogue
 from rules.errors import RulesError
 from rules.parameters import Parameters
+
+# The folder of verdicts shared between the data folders of this host; unset: none.
+CACHE_ENV = "UPTAKE_CACHE"
+
+log = logging.getLogger(__name__)
 
 
 class CaseVerification(Base):
@@ -150,11 +162,17 @@ def verify_catalogue(
     verdicts: dict[str, RuleVerdict] = {}
     to_run: list[Rule] = []
     for rule in catalogue.rules:
-        row = recorded.get(fingerprints[rule.id] or "")
+        fingerprint = fingerprints[rule.id]
+        row = recorded.get(fingerprint or "")
+        shared = _shared(fingerprint, rule) if row is None and fingerprint is not None else None
         if row is not None:
             verdicts[rule.id] = RuleVerdict(
                 rule.id, rule.version, row.cases, row.failed, row.elsewhere, row.verified_at, True
             )
+        elif shared is not None:
+            verdicts[rule.id], seconds = shared
+            if engine is not None and fingerprint is not None:
+                _record(engine, fingerprint, verdicts[rule.id], seconds)
         elif rule.cases:
             to_run.append(rule)
         else:
@@ -175,9 +193,65 @@ def verify_catalogue(
                 False,
             )
             verdicts[rule.id] = verdict
-            if engine is not None and fingerprints[rule.id] is not None:
-                _record(engine, str(fingerprints[rule.id]), verdict, seconds)
+            fingerprint = fingerprints[rule.id]
+            if fingerprint is not None:
+                if engine is not None:
+                    _record(engine, fingerprint, verdict, seconds)
+                _share(fingerprint, verdict, seconds)
     return CatalogueVerdict(tuple(verdicts[rule.id] for rule in catalogue.rules))
+
+
+def _shared_folder() -> Path | None:
+    folder = os.environ.get(CACHE_ENV)
+    return Path(folder).expanduser() / "verdicts-cas" if folder else None
+
+
+def _shared(fingerprint: str, rule: Rule) -> tuple[RuleVerdict, float] | None:
+    """The verdict kept under `fingerprint` in the shared folder, with how long its cases took; None
+    when there is none (or it cannot be read: it is only a cache)."""
+    folder = _shared_folder()
+    if folder is None:
+        return None
+    try:
+        kept = json.loads((folder / f"{fingerprint}.json").read_text(encoding="utf-8"))
+        verdict = RuleVerdict(
+            rule.id,
+            rule.version,
+            int(kept["cas"]),
+            int(kept["echecs"]),
+            int(kept["ailleurs"]),
+            dt.datetime.fromisoformat(kept["verifie_le"]),
+            True,
+        )
+        return verdict, float(kept["secondes"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        log.warning("verdict partagé illisible (%s) : les cas de la règle sont exécutés", CACHE_ENV)
+        return None
+
+
+def _share(fingerprint: str, verdict: RuleVerdict, seconds: float) -> None:
+    """Keep `verdict` in the shared folder, written whole (a reader never sees half a file)."""
+    folder = _shared_folder()
+    if folder is None:
+        return
+    kept = {
+        "regle": verdict.rule_id,
+        "version": verdict.version,
+        "cas": verdict.cases,
+        "echecs": verdict.failed,
+        "ailleurs": verdict.elsewhere,
+        "verifie_le": verdict.verified_at.isoformat(),
+        "secondes": seconds,
+    }
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{fingerprint}.{os.getpid()}.tmp"
+        partial.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+        os.replace(partial, folder / f"{fingerprint}.json")
+    except OSError:
+        log.warning("verdict non partagé : dossier %s inaccessible en écriture", CACHE_ENV)
 
 
 def _run(catalogue: Catalogue, parameters: Parameters, geography: Geography) -> list[CaseResult]:

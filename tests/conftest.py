@@ -19,6 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
+from detection.verification import CACHE_ENV
 from outreach.channels import SmtpSettings
 from privacy import audit
 from uptake.db import make_engine, upgrade
@@ -35,6 +36,28 @@ def audit_clock(moment: dt.datetime) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(audit, "utc_now", lambda: moment)
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_case_verdicts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The rules' own cases verified once for the whole test run, not once per data folder: their
+    verdict depends only on the content its fingerprint covers (`UPTAKE_CACHE`, shared by the test
+    workers). Tests of the verification itself unset it (`no_shared_verdicts`)."""
+    base = tmp_path_factory.getbasetemp()
+    run_folder = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(run_folder / "cache-partage")
+    yield
+    if before is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = before
+
+
+@pytest.fixture
+def no_shared_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each data folder verifies the rules' cases itself, as an installation without UPTAKE_CACHE."""
+    monkeypatch.delenv(CACHE_ENV, raising=False)
 
 
 @pytest.fixture

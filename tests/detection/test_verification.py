@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from detection.geography import Geography
@@ -15,9 +16,13 @@ from detection.records import DetectionFlag, DetectionRun
 from detection.runs import DetectionRunner, RunRequest
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
-from detection.verification import CasesFailed, CaseVerification
+from detection.verification import CACHE_ENV, CasesFailed, CaseVerification
 from rules.catalogue import default_catalogue_dir
 from rules.parameters import default_parameters_dir
+from uptake.db import make_engine, upgrade
+
+# Each database verifies the cases itself here: what is proved is the database's record.
+pytestmark = pytest.mark.usefixtures("no_shared_verdicts")
 
 RULE = "impaye_locatif"
 # The rule's second case: a debt under two rents of 450 € is not flagged. Made wrong, it expects a debt
@@ -186,3 +191,54 @@ def test_cases_written_for_another_territory_do_not_stop_its_runs(engine: Engine
         }
     assert any(failed for failed, _ in recorded.values())
     assert all(failed == outside for failed, outside in recorded.values())
+
+
+def test_a_verdict_shared_between_data_folders_of_a_host_is_recorded_in_the_other_database(
+    engine: Engine,
+    geography: Geography,
+    extract: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shared = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_ENV, str(shared))
+    first = make_engine(f"sqlite:///{tmp_path / 'autre.sqlite3'}")
+    upgrade(first)
+    DetectionRunner(first, geography, tmp_path / "autre").run(RunRequest(extract, rule_ids=(RULE,)))
+    first.dispose()
+    kept = list((shared / "verdicts-cas").glob("*.json"))
+    assert len(kept) == 1
+    # As if this host's first folder had found a failing case: the shared verdict is what counts.
+    verdict = json.loads(kept[0].read_text(encoding="utf-8"))
+    kept[0].write_text(json.dumps({**verdict, "echecs": 1}), encoding="utf-8")
+
+    with pytest.raises(CasesFailed) as refused:
+        DetectionRunner(engine, geography, tmp_path).run(RunRequest(extract, rule_ids=(RULE,)))
+
+    assert f"règle(s) {RULE} (1 cas sur 5)" in str(refused.value)
+    recorded = _verifications(engine)  # recorded here too, without its cases run again
+    assert list(recorded) == [RULE] and len(recorded[RULE]) == 1
+
+
+def test_an_unreadable_shared_verdict_is_worked_out_again(
+    engine: Engine,
+    geography: Geography,
+    extract: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    shared = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_ENV, str(shared))
+    runner = DetectionRunner(engine, geography, tmp_path)
+    runner.run(RunRequest(extract, rule_ids=(RULE,)))
+    (kept,) = (shared / "verdicts-cas").glob("*.json")
+    kept.write_text('{"cas": ', encoding="utf-8")  # cut short
+    with Session(engine) as session, session.begin():
+        session.execute(delete(CaseVerification))
+
+    outcome = runner.run(RunRequest(extract, rule_ids=(RULE,), force=True))
+
+    assert outcome.run.status == "succeeded"
+    assert "verdict partagé illisible" in caplog.text
+    assert json.loads(kept.read_text(encoding="utf-8"))["echecs"] == 0  # written whole again

@@ -15,10 +15,8 @@ from detection.geography import Geography
 from detection.records import DetectionRun
 from detection.runs import DetectionRunner, RunRequest
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
-from rules.catalogue import default_catalogue_dir
 from rules.parameters import default_parameters_dir
-
-RULE = "impaye_locatif"
+from tests.catalogues import RULE, catalogue_copy, edit_rule
 
 
 @pytest.fixture(scope="module")
@@ -27,19 +25,6 @@ def extract(tmp_path_factory: pytest.TempPathFactory, geography: Geography) -> P
     communes = commune_table(geography.reference, geography.territory.communes)
     write_synthetic(SynthesisSpec(households=600, seed=5), communes, path)
     return path
-
-
-def _catalogue_copy(tmp_path: Path) -> Path:
-    folder = tmp_path / "catalogue"
-    shutil.copytree(default_catalogue_dir(), folder)
-    return folder
-
-
-def _edit(folder: Path, old: str, new: str) -> None:
-    path = folder / f"{RULE}.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def test_a_run_keeps_each_rule_version_digest_and_the_parameter_values_it_used(
@@ -58,10 +43,10 @@ def test_a_run_keeps_each_rule_version_digest_and_the_parameter_values_it_used(
 def test_a_rule_changed_without_a_new_version_is_refused_until_its_version_is_raised(
     engine: Engine, geography: Geography, extract: Path, tmp_path: Path
 ) -> None:
-    folder = _catalogue_copy(tmp_path)
+    folder = catalogue_copy(tmp_path / "catalogue")
     runner = DetectionRunner(engine, geography, tmp_path)
     runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder))
-    _edit(folder, "expression: loyer > 0 et", "expression: loyer > 10 et")
+    edit_rule(folder, "expression: loyer > 0 et", "expression: loyer > 10 et")
 
     with pytest.raises(RuleChangedWithoutVersion) as refused:
         runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder, force=True))
@@ -69,7 +54,7 @@ def test_a_rule_changed_without_a_new_version_is_refused_until_its_version_is_ra
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(DetectionRun)) == 1
 
-    _edit(folder, 'version: "1.1.0"', 'version: "1.2.0"')
+    edit_rule(folder, 'version: "1.1.0"', 'version: "1.2.0"')
     changed = runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder))
     # A new version is a new run (not "already processed"), and it applied the changed rule.
     assert not changed.reused and changed.run.rule_versions == {RULE: "1.2.0"}
@@ -78,15 +63,15 @@ def test_a_rule_changed_without_a_new_version_is_refused_until_its_version_is_ra
 def test_a_new_content_under_a_lower_version_is_refused_but_undoing_a_change_is_not(
     engine: Engine, geography: Geography, extract: Path, tmp_path: Path
 ) -> None:
-    folder = _catalogue_copy(tmp_path)
+    folder = catalogue_copy(tmp_path / "catalogue")
     runner = DetectionRunner(engine, geography, tmp_path)
     runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder))
-    _edit(folder, 'version: "1.1.0"', 'version: "1.10.0"')
-    _edit(folder, "expression: loyer > 0 et", "expression: loyer > 10 et")
+    edit_rule(folder, 'version: "1.1.0"', 'version: "1.10.0"')
+    edit_rule(folder, "expression: loyer > 0 et", "expression: loyer > 10 et")
     runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder))
 
     # 1.9.0 reads below 1.10.0 (numbers, not text): a new content there would pass for an older one.
-    _edit(folder, 'version: "1.10.0"', 'version: "1.9.0"')
+    edit_rule(folder, 'version: "1.10.0"', 'version: "1.9.0"')
     with pytest.raises(RuleVersionWentBack) as refused:
         runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder, force=True))
     message = str(refused.value)
@@ -95,15 +80,15 @@ def test_a_new_content_under_a_lower_version_is_refused_but_undoing_a_change_is_
         assert session.scalar(select(func.count()).select_from(DetectionRun)) == 2
 
     # Back to the content and version of the first run: that rule is known, the run goes ahead.
-    _edit(folder, 'version: "1.9.0"', 'version: "1.1.0"')
-    _edit(folder, "expression: loyer > 10 et", "expression: loyer > 0 et")
+    edit_rule(folder, 'version: "1.9.0"', 'version: "1.1.0"')
+    edit_rule(folder, "expression: loyer > 10 et", "expression: loyer > 0 et")
     undone = runner.run(RunRequest(extract, rule_ids=(RULE,), catalogue_dir=folder, force=True))
     assert undone.run.rule_versions == {RULE: "1.1.0"}
 
 
 def test_uptake_run_takes_the_rules_and_parameters_folders_given(cli, extract: Path, tmp_path: Path) -> None:
-    folder = _catalogue_copy(tmp_path)
-    _edit(folder, 'version: "1.1.0"', 'version: "9.0.0"')
+    folder = catalogue_copy(tmp_path / "catalogue")
+    edit_rule(folder, 'version: "1.1.0"', 'version: "9.0.0"')
     parameters = tmp_path / "parametres"
     shutil.copytree(default_parameters_dir(), parameters)
     out = tmp_path / "sortie"

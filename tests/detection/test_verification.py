@@ -17,17 +17,12 @@ from detection.runs import DetectionRunner, RunRequest
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
 from detection.verification import CACHE_ENV, CasesFailed, CaseVerification
-from rules.catalogue import default_catalogue_dir
 from rules.parameters import default_parameters_dir
+from tests.catalogues import RIGHT_CASE, RULE, WRONG_CASE, catalogue_copy, edit_file, edit_rule
 from uptake.db import make_engine, upgrade
 
 # Each database verifies the cases itself here: what is proved is the database's record.
 pytestmark = pytest.mark.usefixtures("no_shared_verdicts")
-
-RULE = "impaye_locatif"
-# The rule's second case: a debt under two rents of 450 € is not flagged. Made wrong, it expects a debt
-# of 950 € not to be flagged either.
-RIGHT_CASE, WRONG_CASE = "dette_locative: 899.99", "dette_locative: 950.0"
 
 
 @pytest.fixture(scope="module")
@@ -36,26 +31,6 @@ def extract(tmp_path_factory: pytest.TempPathFactory, geography: Geography) -> P
     communes = commune_table(geography.reference, geography.territory.communes)
     write_synthetic(SynthesisSpec(households=400, seed=7), communes, path)
     return path
-
-
-def _catalogue_copy(tmp_path: Path) -> Path:
-    folder = tmp_path / "catalogue"
-    shutil.copytree(default_catalogue_dir(), folder)
-    return folder
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def _break_case(folder: Path) -> None:
-    _edit(folder / f"{RULE}.yaml", RIGHT_CASE, WRONG_CASE)
-
-
-def _fix_case(folder: Path) -> None:
-    _edit(folder / f"{RULE}.yaml", WRONG_CASE, RIGHT_CASE)
 
 
 def _verifications(engine: Engine) -> dict[str, list[tuple[int, object]]]:
@@ -75,8 +50,8 @@ def _count(engine: Engine, table: type) -> int:
 def test_a_catalogue_whose_case_fails_is_refused_before_the_extract_is_read_and_nothing_is_written(
     engine: Engine, geography: Geography, tmp_path: Path
 ) -> None:
-    folder = _catalogue_copy(tmp_path)
-    _break_case(folder)
+    folder = catalogue_copy(tmp_path / "catalogue")
+    edit_rule(folder, RIGHT_CASE, WRONG_CASE)
     # No such file: a run that read the extract would reject it (and record the rejection).
     missing = tmp_path / "absent.parquet"
 
@@ -96,15 +71,15 @@ def test_a_catalogue_whose_case_fails_is_refused_before_the_extract_is_read_and_
 def test_once_the_case_is_fixed_the_run_goes_and_its_verification_is_reused_by_the_next_run(
     engine: Engine, geography: Geography, extract: Path, tmp_path: Path
 ) -> None:
-    folder = _catalogue_copy(tmp_path)
-    _break_case(folder)
+    folder = catalogue_copy(tmp_path / "catalogue")
+    edit_rule(folder, RIGHT_CASE, WRONG_CASE)
     runner = DetectionRunner(engine, geography, tmp_path)
     with pytest.raises(CasesFailed):
         runner.run(RunRequest(extract, catalogue_dir=folder))
     refused = _verifications(engine)
     assert len(refused[RULE]) == 1 and all(len(rows) == 1 for rows in refused.values())
 
-    _fix_case(folder)
+    edit_rule(folder, WRONG_CASE, RIGHT_CASE)
     first = runner.run(RunRequest(extract, catalogue_dir=folder)).run
     assert first.status == "succeeded" and first.flags_count
     verified = _verifications(engine)
@@ -137,8 +112,8 @@ def test_a_run_trusts_the_recorded_verdict_rather_than_running_the_cases_again(
 def test_a_run_of_some_rules_verifies_only_those(
     engine: Engine, geography: Geography, extract: Path, tmp_path: Path
 ) -> None:
-    folder = _catalogue_copy(tmp_path)
-    _break_case(folder)
+    folder = catalogue_copy(tmp_path / "catalogue")
+    edit_rule(folder, RIGHT_CASE, WRONG_CASE)
 
     outcome = DetectionRunner(engine, geography, tmp_path).run(
         RunRequest(extract, rule_ids=("ppa_non_recours",), catalogue_dir=folder)
@@ -158,7 +133,7 @@ def test_a_parameter_change_verifies_again_the_rules_that_use_it(
     before = _verifications(engine)
 
     # Only its source changes: the flags record it, so the cases are verified against it again.
-    _edit(parameters / "smic.yaml", "Décret n° 2023-1216 du 20 décembre 2023", "Décret n° 2023-1216 (JO)")
+    edit_file(parameters / "smic.yaml", "Décret n° 2023-1216 du 20 décembre 2023", "Décret n° 2023-1216 (JO)")
     runner.run(RunRequest(extract, parameters_dir=parameters, force=True))
 
     after = _verifications(engine)

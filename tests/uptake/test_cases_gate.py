@@ -17,16 +17,13 @@ from detection.reference import load_reference
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
 from detection.verification import CasesFailed, CaseVerification
-from rules.catalogue import default_catalogue_dir
+from tests.catalogues import RIGHT_CASE, RULE, WRONG_CASE, catalogue_copy, edit_rule
 from tests.conftest import CONFIG_DIR, QUIET_CRON
 from tests.uptake.test_check_cli import _lines
 from uptake import scheduler as scheduler_module
 from uptake.db import make_engine
 from uptake.jobs import DEFAULT_MIN_AGE_S, REJECTED_DIR, detection_job
 from uptake.scheduler import add_schedule, claim_execution, list_schedules
-
-RULE = "impaye_locatif"
-
 
 # Each database verifies the cases itself here: what is proved is the database's record.
 pytestmark = pytest.mark.usefixtures("no_shared_verdicts")
@@ -46,12 +43,8 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def wrong_catalogue(tmp_path: Path) -> Path:
     """A copy of the shipped catalogue where one case of `RULE` expects what the rule does not do: a
     debt of 950 € for two rents of 450 € not flagged."""
-    folder = tmp_path / "regles"
-    shutil.copytree(default_catalogue_dir(), folder)
-    path = folder / f"{RULE}.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert "dette_locative: 899.99" in text
-    path.write_text(text.replace("dette_locative: 899.99", "dette_locative: 950.0"), encoding="utf-8")
+    folder = catalogue_copy(tmp_path / "regles")
+    edit_rule(folder, RIGHT_CASE, WRONG_CASE)
     return folder
 
 

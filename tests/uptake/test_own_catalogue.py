@@ -3,7 +3,6 @@ not only where `--catalogue` is typed."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,20 +10,16 @@ import pytest
 from detection.reference import load_reference
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
 from detection.territory import load_territory
-from rules.catalogue import default_catalogue_dir
+from tests.catalogues import RULE, catalogue_copy, edit_rule
 from tests.conftest import CONFIG_DIR
 from uptake.settings import load_settings
-
-RULE = "impaye_locatif"
 
 
 @pytest.fixture
 def own_rules(tmp_path: Path) -> Path:
     """A copy of the shipped catalogue where one rule is at version 9.0.0."""
-    folder = tmp_path / "regles-caf"
-    shutil.copytree(default_catalogue_dir(), folder)
-    path = folder / f"{RULE}.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace('version: "1.1.0"', 'version: "9.0.0"'), "utf-8")
+    folder = catalogue_copy(tmp_path / "regles-caf")
+    edit_rule(folder, 'version: "1.1.0"', 'version: "9.0.0"')
     return folder
 
 

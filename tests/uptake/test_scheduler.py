@@ -33,6 +33,7 @@ from outreach.errors import CampaignNotFound, CampaignNotLaunchable, NobodyReach
 from outreach.models import Launch
 from privacy.errors import ExchangeRefused
 from privacy.models import AuditEntry
+from tests.catalogues import catalogue_copy, edit_rule
 from tests.conftest import CONFIG_DIR, QUIET_CRON, SmtpInbox
 from uptake import french
 from uptake import jobs as jobs_module
@@ -907,12 +908,8 @@ def test_running_a_schedule_now_without_a_daemon_says_it_waits_for_one(cli, upta
 def test_the_scheduled_detection_applies_the_installations_own_rules(
     extract: Path, uptake_home: Path, home_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rules.catalogue import default_catalogue_dir
-
-    own = uptake_home.parent / "regles-caf"
-    shutil.copytree(default_catalogue_dir(), own)
-    rule = own / "impaye_locatif.yaml"
-    rule.write_text(rule.read_text(encoding="utf-8").replace('version: "1.1.0"', 'version: "9.0.0"'), "utf-8")
+    own = catalogue_copy(uptake_home.parent / "regles-caf")
+    edit_rule(own, 'version: "1.1.0"', 'version: "9.0.0"')
     monkeypatch.setenv("UPTAKE_REGLES", str(own))
     inbox = uptake_home.parent / "depot"
     inbox.mkdir()

@@ -16,15 +16,13 @@ from privacy import register as processing_register
 from privacy.canonical import caf_day, caf_stamp_text, utc_now
 from privacy.models import Exchange
 from uptake.commands.actors import ActorOption, actor_name, keyring_of
+from uptake.commands.dpo_identity import DpoPasswordOption, check_dpo, warn_unchecked_dpo
 from uptake.commands.outputs import ReplaceOption, check_new_file, print_files_left
-from uptake.commands.users import read_password
 from uptake.context import AppContext
 from uptake.db import transaction
 from uptake.limits import RECORD_ID_MAX
-from uptake.users import confirm_password, list_accounts
 
 console = Console(emoji=False)
-DPO_ROLE = "dpo"
 
 
 def _parse_date(text: str) -> date:
@@ -70,44 +68,6 @@ def _show(exchange: Exchange, without_entry: set[int]) -> None:
             f"Motif de la révocation : {exchange.revocation_reason}",
         ]
     console.print("\n".join(lines), highlight=False, markup=False)
-
-
-def _check_dpo(session: Session, dpo: str, password_stdin: bool) -> bool:
-    """Whether `dpo` is checked against the web application's DPO accounts.
-
-    When active DPO accounts exist, `--dpo` must name one of them and the decision is confirmed by that
-    account's password, as in the web application: a name typed on a command line would otherwise let
-    anyone with a shell decide in the DPO's name. When none exist (a CLI-only installation), the name
-    is taken as given and the caller warns that it was not checked.
-    """
-    logins = sorted(a.login for a in list_accounts(session) if a.role == DPO_ROLE and a.active)
-    if not logins:
-        return False
-    if dpo.strip() not in logins:
-        raise typer.BadParameter(
-            f"« {dpo} » n'est pas un compte DPO actif de l'application : nommez le DPO qui décide par "
-            f"son identifiant ({', '.join(logins)})",
-            param_hint="--dpo",
-        )
-    password = read_password(password_stdin, prompt="Mot de passe du DPO : ", example="uptake exchanges …")
-    confirm_password(session, dpo.strip(), password)
-    return True
-
-
-def _warn_unchecked_dpo(dpo: str) -> None:
-    console.print(
-        f"[bold]Attention[/] : aucun compte DPO n'existe dans l'application web, « {dpo} » n'a donc pas "
-        "pu être vérifié. Créez le compte du DPO (uptake users add IDENTIFIANT --role dpo "
-        "--password-stdin) pour que seules ses décisions soient acceptées.",
-        highlight=False,
-    )
-
-
-PasswordOption = typer.Option(
-    False,
-    "--password-stdin",
-    help="Lire sur l'entrée standard le mot de passe du compte DPO qui décide (demandé sinon).",
-)
 
 
 def register_commands(app: typer.Typer) -> None:
@@ -197,18 +157,18 @@ def register_commands(app: typer.Typer) -> None:
         dpo: str = typer.Option(..., "--dpo", help="Nom du DPO qui décide."),
         avis: str = typer.Option(..., "--avis", help="Avis du DPO."),
         recommandation: list[str] = typer.Option([], "--recommandation", help="Recommandation (répétable)."),
-        password_stdin: bool = PasswordOption,
+        password_stdin: bool = DpoPasswordOption,
     ) -> None:
         """Le DPO approuve l'échange : la décision est signée (Ed25519) et vérifiée à chaque usage."""
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:
-            checked = _check_dpo(session, dpo, password_stdin)
+            checked = check_dpo(session, dpo, password_stdin, example="uptake exchanges …")
             exchange = exchanges.approve(
                 session, keyring, exchange_id, dpo=dpo, avis=avis, recommandations=recommandation
             )
         if not checked:
-            _warn_unchecked_dpo(dpo)
+            warn_unchecked_dpo(dpo)
         console.print(f"Échange n°{exchange.id} approuvé et signé (clé {exchange.key_fingerprint}).")
 
     @group.command("refuse")
@@ -218,15 +178,15 @@ def register_commands(app: typer.Typer) -> None:
         ),
         dpo: str = typer.Option(..., "--dpo", help="Nom du DPO qui décide."),
         avis: str = typer.Option(..., "--avis", help="Motif du refus."),
-        password_stdin: bool = PasswordOption,
+        password_stdin: bool = DpoPasswordOption,
     ) -> None:
         """Le DPO refuse l'échange, avec son motif."""
         ctx = AppContext.from_env()
         with transaction(ctx.engine) as session:
-            checked = _check_dpo(session, dpo, password_stdin)
+            checked = check_dpo(session, dpo, password_stdin, example="uptake exchanges …")
             exchanges.refuse(session, exchange_id, dpo=dpo, avis=avis)
         if not checked:
-            _warn_unchecked_dpo(dpo)
+            warn_unchecked_dpo(dpo)
         console.print(f"Échange n°{exchange_id} refusé.")
 
     @group.command("revoke")
@@ -241,7 +201,7 @@ def register_commands(app: typer.Typer) -> None:
             "--purger-sorties",
             help="Détruire aussi maintenant les listes et fichiers déjà produits sous cet échange.",
         ),
-        password_stdin: bool = PasswordOption,
+        password_stdin: bool = DpoPasswordOption,
     ) -> None:
         """Le DPO révoque un échange approuvé : plus aucune liste, relance ni fiche d'appel ne l'utilise.
 
@@ -252,14 +212,14 @@ def register_commands(app: typer.Typer) -> None:
         ctx = AppContext.from_env()
         keyring = keyring_of(ctx)
         with transaction(ctx.engine) as session:
-            checked = _check_dpo(session, dpo, password_stdin)
+            checked = check_dpo(session, dpo, password_stdin, example="uptake exchanges …")
             exchanges.revoke(session, exchange_id, dpo=dpo, motif=motif)
             purged = (
                 retention.purge_exchange_outputs(session, keyring, exchange_id, actor=dpo) if purger else None
             )
             held = retention.held_outputs(session, exchange_id)
         if not checked:
-            _warn_unchecked_dpo(dpo)
+            warn_unchecked_dpo(dpo)
         console.print(f"Échange n°{exchange_id} révoqué : plus aucune sortie ne peut l'utiliser.")
         if purged is not None:
             console.print(

@@ -13,7 +13,8 @@ checkpoint can only be protected by the next one, so every transaction that appe
 signs its end before it commits, on an engine registered with `seal_commits` (the CLI, the web
 application and the scheduler all are): no front door can leave an unsigned tail behind. Entries that
 no checkpoint attests were therefore written around uptake (or rewritten after their checkpoints were
-deleted): `verify` reports them, and a later commit never signs over them.
+deleted): `verify` reports them, and a later commit never signs over them. Only the DPO, having reviewed
+them, signs over them (`attest`), and only in a log whose chain and signatures otherwise hold.
 
 Appends are serialised by updating the single row of `privacy_audit_lock` first: on PostgreSQL the
 row lock makes concurrent writers wait for each other's commit; on SQLite the update takes the
@@ -222,7 +223,7 @@ def _seal(session: Session) -> None:
     sealer = _SEALERS.get(engine)
     # Entries before this transaction's that no checkpoint attests were written around uptake (or
     # left unsigned by a verification that found the log broken): signing the end now would endorse
-    # them, so they stay unsigned, and so does the rest, until the DPO looks.
+    # them, so they stay unsigned, and so does the rest, until the DPO reviews and attests them.
     signed_up_to = session.scalar(select(func.max(AuditCheckpoint.seq))) or 0
     if sealer is not None and signed_up_to >= own_from - 1:
         checkpoint(session, sealer())
@@ -387,6 +388,132 @@ def verify(session_or_engine: Session | Engine, public_key: Ed25519PublicKey) ->
         rows, checkpoints, public_key, anchor, own_from
     )
     return AuditVerification(entries=len(rows), checkpoints=len(checkpoints), problem=problem)
+
+
+ATTESTATION_ACTION = "journal.attestation"
+
+
+class AttestationRefused(PrivacyError):
+    """The DPO may not attest the log as it is: `problem` is what was found wrong with it."""
+
+    def __init__(self, problem: AuditProblem) -> None:
+        self.problem = problem
+        # The same codes as `uptake audit verify`: 4 for a key that did not sign this log, 1 otherwise.
+        self.exit_code = 4 if problem.kind == "autre_cle" else 1
+        super().__init__(
+            f"attestation refusée : {problem.message}. Rien n'a été attesté : une chaîne altérée ne "
+            "s'atteste pas, elle est une preuve à examiner (uptake audit verify)"
+        )
+
+
+@dataclass(frozen=True)
+class Unattested:
+    """The entries `first` to `last` of an intact log that no signed checkpoint attests, the last one
+    hashing to `last_hash` (so that an attestation signs exactly what the DPO was shown)."""
+
+    first: int
+    last: int
+    last_hash: str
+
+    @property
+    def count(self) -> int:
+        """How many entries the range holds."""
+        return self.last - self.first + 1
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """What `attest` did: the entry recording it, and the entries still unattested after it (written
+    after the reviewed range, and the attestation entry that chains over them), None when none."""
+
+    entry: AuditEntry
+    left: Unattested | None
+
+
+def unattested(
+    session: Session, public_key: Ed25519PublicKey, *, noted: str | None = None, up_to: int | None = None
+) -> Unattested | None:
+    """The unattested tail of the log (only up to entry `up_to` when given), None when every entry is
+    attested.
+
+    Only a log whose chain and signatures hold (and, with `noted`, that still holds the landmark noted
+    at an earlier verification) may have its tail attested: anything else raises `AttestationRefused`,
+    for attesting it would endorse the tampering. A `PrivacyError` for an `up_to` outside the tail,
+    `ValueError` for a malformed landmark."""
+    problem = verify(session, public_key).problem
+    if noted is not None and (problem is None or problem.kind == "non_signee"):
+        # Unsigned entries in place of the ones noted are a rewritten tail, not one to attest.
+        problem = landmark_problem(session, noted) or problem
+    if problem is None:
+        return None
+    if problem.kind != "non_signee":
+        raise AttestationRefused(problem)
+    first, end = problem.seq, session.scalar(select(func.max(AuditEntry.seq))) or 0
+    last = end if up_to is None else up_to
+    if not first <= last <= end:
+        raise PrivacyError(
+            f"entrée n°{last} hors des entrées à attester : seules les entrées n°{first} à n°{end} ne sont "
+            "attestées par aucun point de contrôle (--jusqu-a doit être entre les deux)"
+        )
+    last_hash = session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == last))
+    return Unattested(first=first, last=last, last_hash=str(last_hash))
+
+
+def require_signer(keyring: Keyring, public_key: Ed25519PublicKey) -> None:
+    """Refuse (`PrivacyError`) to attest with a keyring that does not sign with `public_key`, the key
+    the log was verified with: its checkpoint would not verify with that key."""
+    if fingerprint(keyring.signing_key().public_key()) != fingerprint(public_key):
+        raise PrivacyError(
+            f"attestation refusée : le trousseau local ne signe pas avec la clé {fingerprint(public_key)} "
+            "donnée pour la vérification (--cle-publique). Rien n'a été attesté."
+        )
+
+
+def attest(
+    session: Session,
+    keyring: Keyring,
+    reviewed: Unattested,
+    *,
+    dpo: str,
+    public_key: Ed25519PublicKey | None = None,
+    noted: str | None = None,
+) -> Attestation:
+    """Sign, in the DPO's name, the unattested entries `reviewed` that the DPO has looked at.
+
+    The log is verified again under the append lock: `AttestationRefused` if it broke since, a
+    `PrivacyError` if the reviewed entries are no longer the unattested ones (attested meanwhile, or
+    rewritten). The attestation entry is appended; when the review reaches the end of the log, the
+    checkpoint then signed covers everything. Entries appended since the review (or left out with
+    `up_to`) are not signed: the checkpoint stops at the last reviewed entry, and they stay
+    unattested, with the attestation entry that chains over them, until the DPO reviews them too.
+    """
+    public = public_key or keyring.public_key()
+    require_signer(keyring, public)
+    session.execute(update(AuditLock).where(AuditLock.id == 1).values(appends=AuditLock.appends + 1))
+    tail = unattested(session, public, noted=noted)
+    if (
+        tail is None
+        or tail.first != reviewed.first
+        or tail.last < reviewed.last
+        or session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == reviewed.last))
+        != reviewed.last_hash
+    ):
+        raise PrivacyError(
+            "attestation refusée : le journal a changé depuis son affichage. Rien n'a été attesté : "
+            "relancez la commande pour revoir ce qui reste à attester."
+        )
+    entry = append(
+        session,
+        actor=dpo,
+        action=ATTESTATION_ACTION,
+        counts={"entrees": reviewed.count},
+        details={"depuis_l_entree": reviewed.first, "jusqu_a_l_entree": reviewed.last},
+    )
+    if reviewed.last == tail.last:
+        checkpoint(session, keyring)
+        return Attestation(entry=entry, left=None)
+    _sign(session, keyring, reviewed.last, reviewed.last_hash)
+    return Attestation(entry=entry, left=Unattested(reviewed.last + 1, entry.seq, entry.hash))
 
 
 # How many hexadecimal digits of an entry's hash a landmark keeps: enough that no other entry can be

@@ -94,7 +94,7 @@ COMMANDS: dict[str, Entry] = {
     "subjects": Entry("privacy", "Droits des personnes : opposition, accès."),
     "exchanges": Entry("exchanges", "Échanges de données personnelles et décisions du DPO."),
     "register": Entry("exchanges", "Registre des activités de traitement (RGPD art. 30)."),
-    "audit": Entry("audit", "Journal d'audit : vérification, consultation."),
+    "audit": Entry("audit", "Journal d'audit : vérification, consultation, attestation par le DPO."),
     "campaigns": Entry(
         "campaigns",
         "Campagnes de contact : liste, vérification, lancement, relances, rapprochement.",

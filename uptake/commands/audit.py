@@ -1,4 +1,4 @@
-"""`uptake audit …`: verify the tamper-evident log, read its last entries."""
+"""`uptake audit …`: verify the tamper-evident log, read its last entries, attest its unsigned tail."""
 
 from __future__ import annotations
 
@@ -10,15 +10,18 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import select
+from sqlalchemy import Row, func, select
+from sqlalchemy.orm import Session
 
 from privacy import audit
 from privacy.canonical import caf_stamp_text
 from privacy.directory import PSEUDONYM_PATTERN
 from privacy.keys import fingerprint, load_public_key_pem
 from privacy.models import AuditEntry
+from uptake import french
 from uptake.audit_labels import ACTION_LABELS, action_label, entry_pairs
 from uptake.commands.actors import keyring_of
+from uptake.commands.dpo_identity import DpoPasswordOption, check_dpo, warn_unchecked_dpo
 from uptake.commands.tables import compact_table
 from uptake.context import AppContext
 from uptake.db import transaction
@@ -31,28 +34,39 @@ NARROW_WIDTH = 100
 # tell the entries of one household from another's, in an 80-column terminal.
 SHORT_PSEUDONYM = 12
 _PSEUDONYM = re.compile(PSEUDONYM_PATTERN)
+# How many actors of one operation `uptake audit attester` names before « … ».
+ACTORS_SHOWN = 4
+# The answers that confirm an attestation; anything else (or no answer) leaves the log as it is.
+YES = ("o", "oui")
+
+
+# The options `verify` and `attester` share: the log is checked the same way before it is attested.
+PublicKeyOption = typer.Option(
+    None,
+    "--cle-publique",
+    exists=True,
+    dir_okay=False,
+    readable=True,
+    help="Clé publique du DPO (PEM, voir `uptake keys show`) : ne se fie pas au trousseau local.",
+)
+LandmarkOption = typer.Option(
+    None,
+    "--repere",
+    help="Repère noté hors de la base à une vérification précédente (N:EMPREINTE) : détecte des "
+    "entrées retirées à la fin du journal avec leurs points de contrôle.",
+)
 
 
 def register(app: typer.Typer) -> None:
     """Add the `audit` command group."""
-    group = typer.Typer(help="Journal d'audit : vérification, consultation.", no_args_is_help=True)
+    group = typer.Typer(
+        help="Journal d'audit : vérification, consultation, attestation par le DPO.", no_args_is_help=True
+    )
 
     @group.command("verify")
     def verify_command(
-        public_key: Path | None = typer.Option(
-            None,
-            "--cle-publique",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-            help="Clé publique du DPO (PEM, voir `uptake keys show`) : ne se fie pas au trousseau local.",
-        ),
-        repere: str | None = typer.Option(
-            None,
-            "--repere",
-            help="Repère noté hors de la base à une vérification précédente (N:EMPREINTE) : détecte des "
-            "entrées retirées à la fin du journal avec leurs points de contrôle.",
-        ),
+        public_key: Path | None = PublicKeyOption,
+        repere: str | None = LandmarkOption,
     ) -> None:
         """Vérifie la chaîne et les signatures du journal d'audit.
 
@@ -81,6 +95,12 @@ def register(app: typer.Typer) -> None:
         if not result.ok and result.problem is not None:
             console.print(f"[bold red]Journal altéré[/] : {result.problem.message}.", highlight=False)
             console.print(f"{result.entries} entrées, {result.checkpoints} point(s) de contrôle signé(s).")
+            if result.problem.kind == "non_signee":
+                console.print(
+                    "Si la chaîne est par ailleurs intacte, le DPO les accepte après examen : "
+                    "`uptake audit attester --dpo IDENTIFIANT`.",
+                    highlight=False,
+                )
             raise typer.Exit(1)
         console.print(
             f"Journal intact : {result.entries} entrées chaînées, {result.checkpoints} point(s) de contrôle "
@@ -158,7 +178,121 @@ def register(app: typer.Typer) -> None:
                 highlight=False,
             )
 
+    @group.command("attester")
+    def attest_command(
+        dpo: str = typer.Option(..., "--dpo", help="Identifiant du DPO qui atteste."),
+        jusqu_a: int | None = typer.Option(
+            None,
+            "--jusqu-a",
+            min=1,
+            help="N'attester que jusqu'à l'entrée N (les suivantes restent à examiner).",
+        ),
+        oui: bool = typer.Option(False, "--oui", help="Attester sans demander de confirmation."),
+        public_key: Path | None = PublicKeyOption,
+        repere: str | None = LandmarkOption,
+        password_stdin: bool = DpoPasswordOption,
+    ) -> None:
+        """Le DPO atteste les entrées qu'aucun point de contrôle signé n'atteste, après les avoir examinées.
+
+        Refusé si la chaîne est altérée (code de sortie 1, ou 4 si la clé donnée n'a pas signé le
+        journal) : rien n'est écrit. Sinon, affiche les entrées à attester et demande confirmation
+        (sauf --oui), puis inscrit l'attestation au journal et signe un point de contrôle.
+        """
+        ctx = AppContext.from_env()
+        keyring = keyring_of(ctx)
+        public = load_public_key_pem(public_key.read_bytes()) if public_key else keyring.public_key()
+        audit.require_signer(keyring, public)
+        with transaction(ctx.engine) as session:
+            try:
+                reviewed = audit.unattested(session, public, noted=repere, up_to=jusqu_a)
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--repere") from None
+            if reviewed is None:
+                console.print(
+                    "Journal intact : toutes ses entrées sont attestées par un point de contrôle signé. "
+                    "Rien à attester.",
+                    highlight=False,
+                )
+                return
+            checked = check_dpo(session, dpo, password_stdin, example="uptake audit attester …")
+            _show_unattested(session, reviewed)
+        if not oui and not _confirmed(f"Attester ces {french.count(reviewed.count)} entrée(s) ?"):
+            console.print("Rien n'a été attesté.")
+            raise typer.Exit(1)
+        with transaction(ctx.engine) as session:
+            done = audit.attest(session, keyring, reviewed, dpo=dpo.strip(), public_key=public, noted=repere)
+        if not checked:
+            warn_unchecked_dpo(dpo)
+        console.print(
+            f"Entrées n°{reviewed.first} à n°{reviewed.last} attestées par {escape(dpo.strip())} "
+            f"(attestation inscrite au journal, entrée n°{done.entry.seq}), point de contrôle signé par la "
+            f"clé {fingerprint(public)}.",
+            highlight=False,
+        )
+        if done.left is not None:
+            console.print(
+                f"Les entrées n°{done.left.first} à n°{done.left.last} (dont cette attestation, qui les "
+                "suit dans la chaîne) restent à attester : `uptake audit verify` les signale jusque-là.",
+                highlight=False,
+            )
+
     app.add_typer(group, name="audit")
+
+
+def _show_unattested(session: Session, reviewed: audit.Unattested) -> None:
+    """What the DPO is about to attest: the range, its dates, and each operation with its count."""
+    rows = session.execute(
+        select(AuditEntry.at, AuditEntry.actor, AuditEntry.action)
+        .where(AuditEntry.seq.between(reviewed.first, reviewed.last))
+        .order_by(AuditEntry.seq)
+    ).all()
+    end = session.scalar(select(func.max(AuditEntry.seq))) or reviewed.last
+    console.print(
+        f"Entrées à attester : n°{reviewed.first} à n°{reviewed.last} ({french.count(reviewed.count)} "
+        f"entrée(s)), écrites du {caf_stamp_text(rows[0].at)} au {caf_stamp_text(rows[-1].at)}.",
+        highlight=False,
+    )
+    table = compact_table("Opérations à attester")
+    table.add_column("Opération", min_width=len(max(ACTION_LABELS, key=len)))
+    table.add_column("Entrées", justify="right", no_wrap=True)
+    table.add_column("Acteurs", overflow="fold")
+    table.add_column("Première", no_wrap=True)
+    table.add_column("Dernière", no_wrap=True)
+    by_action: dict[str, list[Row[str, str, str]]] = {}
+    for row in rows:
+        by_action.setdefault(row.action, []).append(row)
+    for action, entries in by_action.items():
+        actors = sorted({entry.actor for entry in entries})
+        shown = ", ".join(actors[:ACTORS_SHOWN]) + (", …" if len(actors) > ACTORS_SHOWN else "")
+        table.add_row(
+            _operation_text(action, None),
+            french.count(len(entries)),
+            escape(shown),
+            caf_stamp_text(entries[0].at),
+            caf_stamp_text(entries[-1].at),
+        )
+    console.print(table)
+    if reviewed.last < end:
+        console.print(
+            f"Les entrées n°{reviewed.last + 1} à n°{end} ne sont pas attestées ici (--jusqu-a) : elles "
+            "resteront signalées par `uptake audit verify`.",
+            highlight=False,
+        )
+    console.print(
+        "Aucun point de contrôle ne les atteste : écrites hors d'uptake, ou réécrites après suppression de "
+        "leurs points de contrôle. Examinez-les (uptake audit show) avant de les attester : une fois "
+        "attestées, elles ne sont plus signalées.",
+        highlight=False,
+    )
+
+
+def _confirmed(question: str) -> bool:
+    """Whether the DPO answers « oui »; no answer (end of input) is a « non »."""
+    try:
+        answer = typer.prompt(f"{question} (oui/non)", default="non", show_default=False, prompt_suffix=" : ")
+    except typer.Abort:
+        return False
+    return str(answer).strip().lower() in YES
 
 
 def _operation_text(action: str, counts: str | None) -> str:

@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from detection.imports import ImportRecord
 from detection.models import Base
+from privacy.datafolder import own_file
 from rules.areas import LeftOut
 
 RUNNING, SUCCEEDED, REJECTED, FAILED = "running", "succeeded", "rejected", "failed"
@@ -192,6 +194,15 @@ class RunRecord:
     # The columns outside the contract that the validation ignored (names only, from the run's
     # import); None when the run has no import recorded (stopped before its validation ended).
     dropped_columns: tuple[str, ...] | None = None
+    # The data folder the run wrote its flags file from (None for runs older than the record of it).
+    data_folder: str | None = None
+
+    def flags_file(self, home: Path) -> Path | None:
+        """Where the run's flags file is for the data folder `home` (a restored copy has its own);
+        None when it is another data folder's file."""
+        if self.flags_path is None:
+            return None
+        return own_file(self.flags_path, self.data_folder, home)
 
     @property
     def left_out_texts(self) -> list[str]:
@@ -247,6 +258,7 @@ class RunRecord:
             counts_by_commune=dict(row.counts_by_commune or {}),
             timings=dict(row.timings or {}),
             flags_path=row.flags_path,
+            data_folder=row.data_folder,
             error_summary=row.error_summary,
             started_at=started,
             finished_at=as_utc(row.finished_at),

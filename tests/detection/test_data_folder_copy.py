@@ -4,6 +4,7 @@ never the original's: the database records them by absolute path."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import shutil
 import socket
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from rich.console import Console
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,7 @@ from detection.rekey import rekey_flag_files
 from detection.retention import purge_flags
 from detection.runs import DetectionRunner, RunRequest
 from detection.synthetic import SynthesisSpec, commune_table, write_synthetic
+from uptake.commands.runs import print_run
 from uptake.db import make_engine, upgrade
 
 
@@ -126,3 +129,24 @@ def test_a_run_interrupted_in_a_backup_is_cleaned_in_the_copy_not_in_the_origina
     with Session(engine) as session:
         run = get_run(session, 1)
     assert run is not None and run.status == FAILED
+
+
+def test_runs_show_in_a_copy_gives_the_copys_own_flags_file_and_says_whose_the_others_is(
+    tmp_path: Path, geography: Geography, extract: Path
+) -> None:
+    home, inside, outside, _ = _original_with_two_runs(tmp_path, geography, extract)
+    copy = tmp_path / "copie"
+    shutil.copytree(home, copy)
+
+    def shown(folder: Path, run_id: int) -> str:
+        with Session(_database(folder)) as session:
+            record = get_run(session, run_id)
+        assert record is not None
+        out = Console(width=500, file=io.StringIO(), record=True)
+        print_run(record, folder, out)
+        return " ".join(out.export_text().split())
+
+    assert str(copy / inside.relative_to(home)) in shown(copy, 1) and str(inside) not in shown(copy, 1)
+    assert f"{outside}, écrit par un autre dossier de données ({home.resolve()})" in shown(copy, 2)
+    assert str(inside) in shown(home, 1)
+    assert str(outside) in shown(home, 2) and "autre dossier" not in shown(home, 2)

@@ -144,7 +144,7 @@ def register(app: typer.Typer) -> None:
             progress=lambda step: _say(f"· {STEP_LABELS.get(step, step)}"),
         )
         run = runner.run(RunRequest(extract=extract, trigger="demo", actor=DEMO_ACTOR)).run
-        print_run(run, console)
+        print_run(run, home, console)
         quality = Table(title="Qualité des règles face à la vérité du générateur", title_justify="left")
         for column in ("prestation", "signalés", "non-recourants", "précision", "rappel"):
             quality.add_column(column, justify="right")

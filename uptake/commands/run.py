@@ -191,4 +191,4 @@ def register(app: typer.Typer) -> None:
                 highlight=False,
             )
             return
-        print_run(outcome.run, console)
+        print_run(outcome.run, ctx.settings.home, console)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -57,13 +59,27 @@ def runs_table(records: list[RunRecord]) -> Table:
     return table
 
 
+def _flags_file_text(record: RunRecord, home: Path) -> str:
+    """The run's flags file as this data folder has it: a restored copy shows its own file, and says
+    so when the file was written outside the folder it copied (another folder's, never touched)."""
+    if record.flags_path is None:
+        return "—"
+    own = record.flags_file(home)
+    if own is None:
+        return (
+            f"{record.flags_path}, écrit par un autre dossier de données ({record.data_folder}) : "
+            "ce dossier-ci ne le lit ni ne le supprime"
+        )
+    return str(own)
+
+
 # Communes listed by default: a national run flags households in some 35,000 of them.
 COMMUNES_SHOWN = 30
 
 
-def print_run(record: RunRecord, out: Console, communes_shown: int = COMMUNES_SHOWN) -> None:
-    """Everything about one run: its identity, its counts per rule, per commune (the
-    `communes_shown` with most flags; 0 for all) and its timings."""
+def print_run(record: RunRecord, home: Path, out: Console, communes_shown: int = COMMUNES_SHOWN) -> None:
+    """Everything about one run seen from the data folder `home`: its identity, its counts per rule,
+    per commune (the `communes_shown` with most flags; 0 for all) and its timings."""
     facts = Table(title=f"Exécution n° {record.id}", show_header=False, title_justify="left")
     facts.add_column("", style="bold")
     facts.add_column("", overflow="fold")  # paths and hashes are read (and copied) whole
@@ -86,7 +102,7 @@ def print_run(record: RunRecord, out: Console, communes_shown: int = COMMUNES_SH
         # A run that did not succeed published nothing: its planned file does not exist.
         facts.add_row("Fichier des drapeaux", f"aucun (statut : {record.status_label} ; rien n'a été publié)")
     else:
-        facts.add_row("Fichier des drapeaux", record.flags_path or "—")
+        facts.add_row("Fichier des drapeaux", _flags_file_text(record, home))
     facts.add_row("Début", french.moment(record.started_at))
     facts.add_row("Durée", french.duration(record.seconds))
     if record.error_summary:
@@ -206,6 +222,6 @@ def register(app: typer.Typer) -> None:
             record = get_run(session, run_id)
         if record is None:
             raise RunNotFound(run_id)
-        print_run(record, console, communes)
+        print_run(record, ctx.settings.home, console, communes)
 
     app.add_typer(runs, name="runs")

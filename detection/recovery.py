@@ -74,7 +74,9 @@ def recover_interrupted_runs(engine: Engine, data_folder: Path) -> list[int]:
 
     A run on this host is gone when its pid no longer exists (or belongs to a newer process); a
     run on another host when its heartbeat is stale. Its output files are removed: an
-    interrupted run publishes nothing.
+    interrupted run publishes nothing. It ended at its last sign of life (its heartbeat, within
+    `HEARTBEAT_EVERY_S`), not when it was found: a run killed on Friday and found on Monday did
+    not last three days.
     """
     host = socket.gethostname()
     recovered = []
@@ -82,10 +84,11 @@ def recover_interrupted_runs(engine: Engine, data_folder: Path) -> list[int]:
         for run in session.scalars(select(DetectionRun).where(DetectionRun.status == RUNNING)):
             if _is_gone(run, host):
                 run.status = FAILED
-                run.finished_at = utcnow()
+                run.finished_at = as_utc(run.heartbeat_at) or as_utc(run.started_at)
                 run.error_summary = (
                     "interrompue : le processus a disparu avant la fin (arrêt brutal) ; "
-                    "aucun drapeau publié, relancez la détection"
+                    "durée comptée jusqu'à son dernier signe de vie ; aucun drapeau publié, "
+                    "relancez la détection"
                 )
                 # Killed while publishing, the run may have renamed its file already: it is its own
                 # unless another run published at that path.

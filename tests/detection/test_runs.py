@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import socket
 import subprocess
@@ -28,6 +29,7 @@ from detection.records import (
     DetectionFlag,
     DetectionRun,
     count_flags,
+    get_run,
     latest_run,
     load_flags,
     utcnow,
@@ -282,6 +284,7 @@ def test_a_running_run_whose_process_is_gone_is_marked_failed_and_its_files_remo
     import socket
 
     alive_elsewhere = utcnow()
+    last_beat = utcnow() - dt.timedelta(hours=50)  # killed on Friday evening, found on Monday
     with Session(engine) as session, session.begin():
         common = {
             "trigger": "test",
@@ -291,14 +294,14 @@ def test_a_running_run_whose_process_is_gone_is_marked_failed_and_its_files_remo
             "counts_by_rule": {},
             "counts_by_commune": {},
             "timings": {},
-            "started_at": utcnow(),
+            "started_at": last_beat - dt.timedelta(minutes=4),
         }
         dead = DetectionRun(
             status=RUNNING,
             pid=_dead_pid(),
             host=socket.gethostname(),
             flags_path=str(tmp_path / "flags.parquet"),
-            heartbeat_at=utcnow(),
+            heartbeat_at=last_beat,
             **common,
         )
         me = DetectionRun(status=RUNNING, pid=__import__("os").getpid(), host=socket.gethostname(), **common)
@@ -316,6 +319,10 @@ def test_a_running_run_whose_process_is_gone_is_marked_failed_and_its_files_remo
         statuses = [session.get_one(DetectionRun, i).status for i in ids]
     assert statuses == [FAILED, RUNNING, RUNNING]
     assert not leftover.exists()
+    with Session(engine) as session:
+        failed = get_run(session, ids[0])
+    assert failed is not None and failed.finished_at == last_beat and failed.seconds == 240
+    assert failed.error_summary is not None and "dernier signe de vie" in failed.error_summary
 
 
 def test_a_large_extract_evaluated_in_slices_gives_the_same_flags(

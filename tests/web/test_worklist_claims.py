@@ -20,6 +20,7 @@ from uptake.web.worklist import (
     claim_next,
     close_with_outcome,
     count_free,
+    holds_one,
     my_worklist,
     open_claimed,
     release,
@@ -225,3 +226,20 @@ def test_the_same_result_sent_twice_at_once_is_recorded_once(engine: Engine) -> 
     assert told == ["déjà", "enregistré"]
     with transaction(engine) as session:
         assert session.scalar(select(func.count()).select_from(Outcome)) == 1
+
+
+def test_only_the_holder_is_told_of_their_household_in_progress_and_only_within_their_sectors(
+    engine: Engine,
+) -> None:
+    seed_worklist(engine, 2)
+    with transaction(engine) as session:
+        assert not holds_one(session, "ts-a", ["04088"])  # waiting households are nobody's
+    row = claim_next(engine, "ts-a", ["04088"])
+    assert row is not None
+    with transaction(engine) as session:
+        assert holds_one(session, "ts-a", ["04088"])
+        assert not holds_one(session, "ts-b", ["04088"])  # a colleague of the same sector
+        assert not holds_one(session, "ts-a", ["04178"])  # my sectors changed since the claim
+        close_with_outcome(session, row, "ts-a", resultat="refus")
+    with transaction(engine) as session:
+        assert not holds_one(session, "ts-a", ["04088"])  # handled: nothing to take up again

@@ -143,14 +143,16 @@ class ListFilter:
     campagne: str | None = None
 
 
+def _held_by(login: str) -> ColumnElement[bool]:
+    """The line `login` holds now."""
+    return and_(WorklistItem.statut == IN_PROGRESS, WorklistItem.attribue_a == login)
+
+
 def _listed(login: str, secteurs: Sequence[str], shown: ListFilter) -> list[ColumnElement[bool]]:
     """The households of my list: waiting in my sectors, or held by me; narrowed by `shown`."""
     where = [
         WorklistItem.code_commune.in_(list(secteurs)),
-        or_(
-            WorklistItem.statut == TO_CALL,
-            and_(WorklistItem.statut == IN_PROGRESS, WorklistItem.attribue_a == login),
-        ),
+        or_(WorklistItem.statut == TO_CALL, _held_by(login)),
     ]
     if shown.commune is not None:
         where.append(WorklistItem.code_commune == shown.commune)
@@ -208,13 +210,7 @@ def holds_one(session: Session, login: str, secteurs: Sequence[str]) -> bool:
     """Whether `login` holds a household of these sectors (« Reprendre mon foyer en cours »)."""
     return (
         session.scalar(
-            select(WorklistItem.id)
-            .where(
-                WorklistItem.code_commune.in_(list(secteurs)),
-                WorklistItem.statut == IN_PROGRESS,
-                WorklistItem.attribue_a == login,
-            )
-            .limit(1)
+            select(WorklistItem.id).where(*_listed(login, secteurs, ListFilter()), _held_by(login)).limit(1)
         )
         is not None
     )

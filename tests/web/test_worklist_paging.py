@@ -122,3 +122,113 @@ def test_my_household_in_progress_is_offered_back_from_any_page_and_filter(
     assert _caption(first).endswith(": 1–50 sur 80")
     second = client.get("/travail/liste?page=2&campagne=action-7-1-logement").text
     assert "Reprendre mon foyer en cours" in second
+
+
+def _sent_by(page: str, action: str) -> dict[str, str]:
+    """The hidden fields the form posting to `action` sends back (the CSRF token, the list's place)."""
+    form = re.search(rf'<form method="post" action="{re.escape(action)}"[^>]*>(.*?)</form>', page, re.S)
+    assert form, f"no form to {action}"
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form.group(1)))
+
+
+def _two_sectors(client_for: Client, engine: Engine) -> TestClient:
+    client = client_for("travailleur_social")
+    with transaction(engine) as session:
+        set_sectors(session, LOGINS["travailleur_social"], ["04088", "04104"], actor="admin")
+    return client
+
+
+def test_a_result_recorded_or_a_household_released_comes_back_to_the_filter_and_page_of_the_list(
+    client_for: Client, engine: Engine
+) -> None:
+    client = _two_sectors(client_for, engine)
+    seed_worklist(engine, 10)
+    seed_worklist(engine, 120, commune="04104", start=100)
+    second = client.get("/travail/liste?commune=04104&page=2").text
+    claimed = client.post("/travail/suivant", data=_sent_by(second, "/travail/suivant"))
+    card_url = claimed.headers["location"]
+    assert card_url.endswith("?commune=04104&page=2")
+    card = client.get(card_url).text
+    row_id = card_url.split("?")[0].rsplit("/", 1)[1]
+    form = _sent_by(card, f"/travail/foyers/{row_id}/resultat")
+    assert (form["commune"], form["page"]) == ("04104", "2")
+
+    recorded = client.post(f"/travail/foyers/{row_id}/resultat", data={**form, "resultat": "refus"})
+    assert recorded.headers["location"] == "/travail/liste?fait=enregistre&commune=04104&page=2"
+    back = client.get(recorded.headers["location"]).text
+    assert "Résultat enregistré." in back
+    assert _caption(back) == (
+        "Foyers de vos secteurs à Limans (04104), les plus prioritaires d'abord : 51–100 sur 120"
+    )
+
+    claimed = client.post("/travail/suivant", data=_sent_by(back, "/travail/suivant"))
+    card_url = claimed.headers["location"]
+    row_id = card_url.split("?")[0].rsplit("/", 1)[1]
+    form = _sent_by(client.get(card_url).text, f"/travail/foyers/{row_id}/resultat")
+    released = client.post(f"/travail/foyers/{row_id}/liberer", data=form)
+    assert released.headers["location"] == "/travail/liste?fait=libere_seul&commune=04104&page=2"
+
+
+def test_an_action_that_empties_the_page_comes_back_to_the_last_page_left(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 51)
+    client = client_for("travailleur_social")
+    last = client.get("/travail/liste?campagne=action-2-2-non-recours&page=2").text
+    assert _caption(last).endswith(": 51–51 sur 51")
+    card_url = client.post("/travail/suivant", data=_sent_by(last, "/travail/suivant")).headers["location"]
+    row_id = card_url.split("?")[0].rsplit("/", 1)[1]
+    form = _sent_by(client.get(card_url).text, f"/travail/foyers/{row_id}/resultat")
+    recorded = client.post(f"/travail/foyers/{row_id}/resultat", data={**form, "resultat": "refus"})
+    # Page 2 is gone with the household handled: the filter stays, on page 1.
+    assert recorded.headers["location"] == "/travail/liste?fait=enregistre&campagne=action-2-2-non-recours"
+    assert _caption(client.get(recorded.headers["location"]).text).endswith(": 1–50 sur 50")
+
+
+def test_a_caller_not_found_leaves_the_list_at_its_filter_and_page(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 60)
+    client = client_for("travailleur_social")
+    second = client.get("/travail/liste?campagne=action-2-2-non-recours&page=2").text
+    form = _sent_by(second, "/travail/rappel")
+    not_found = client.post("/travail/rappel", data={**form, "telephone": "06 12 34 56 78"})
+    assert not_found.status_code == 404
+    assert _caption(not_found.text).endswith(
+        "campagne action-2-2-non-recours, les plus prioritaires d'abord : 51–60 sur 60"
+    )
+
+
+def test_a_place_sent_back_with_a_filter_not_mine_is_refused_and_nothing_is_done(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 3)
+    client = client_for("travailleur_social")
+    token = csrf_of(client.get("/travail/liste").text)
+    outside = client.post("/travail/suivant", data={"csrf_token": token, "commune": "04178"})
+    assert outside.status_code == 400
+    assert "La commune demandée n'est pas dans vos secteurs" in html.unescape(outside.text)
+    unknown = client.post("/travail/suivant", data={"csrf_token": token, "campagne": "xyz"})
+    assert unknown.status_code == 400
+    assert "Reprendre mon foyer en cours" not in client.get("/travail/liste").text  # nobody claimed
+    card_url = client.post("/travail/suivant", data={"csrf_token": token}).headers["location"]
+    assert client.get(f"{card_url}?campagne=xyz").status_code == 400
+    refused = client.post(
+        f"{card_url}/resultat", data={"csrf_token": token, "resultat": "refus", "page": "0"}
+    )
+    assert refused.status_code == 422
+    assert "Reprendre mon foyer en cours" in client.get("/travail/liste").text  # no result recorded
+
+
+def test_an_unknown_campaign_in_the_address_is_refused_with_the_campaigns_named(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 3)
+    response = client_for("travailleur_social").get("/travail/liste?campagne=xyz")
+    assert response.status_code == 400
+    said = html.unescape(response.text)
+    assert (
+        "La campagne demandée n'existe pas (campagnes existantes : action-2-2-non-recours, "
+        "action-7-1-logement) : choisissez-en une dans la liste." in said
+    )
+    assert "Aucun foyer" not in said

@@ -44,3 +44,21 @@ def test_social_worker_filters_the_list_by_commune_and_pages_through_it_with_the
     pages.get_by_role("link", name="Précédents").click()
     page.wait_for_url(re.compile(r".*page=1$"))
     assert caption.inner_text().endswith("1–50 sur 60")
+
+
+def test_a_result_recorded_from_the_second_page_of_a_commune_comes_back_to_it(page: Any, site: Site) -> None:
+    with transaction(site.engine) as session:
+        set_sectors(session, LOGINS["travailleur_social"], ["04088", "04104"], actor="admin")
+    seed_worklist(site.engine, 30)
+    seed_worklist(site.engine, 70, commune="04104", start=100)
+    sign_in(page, site, "travailleur_social")
+    page.goto(f"{site.url}/travail/liste?commune=04104&page=2")
+    page.get_by_role("button", name="Foyer suivant").click()
+    page.wait_for_url(re.compile(r".*/travail/foyers/\d+\?commune=04104&page=2$"))
+    page.get_by_label("Résultat", exact=True).select_option(label="refus")
+    page.get_by_role("button", name="Enregistrer le résultat").click()
+    page.wait_for_url(re.compile(r".*/travail/liste\?fait=enregistre&commune=04104&page=2$"))
+    assert page.locator("caption").inner_text() == (
+        "Foyers de vos secteurs à Limans (04104), les plus prioritaires d'abord : 51–70 sur 70"
+    )
+    assert page.get_by_label("Commune").input_value() == "04104"

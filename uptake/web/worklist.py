@@ -206,6 +206,19 @@ def worklist_campaigns(session: Session, login: str, secteurs: Sequence[str]) ->
     )
 
 
+def sector_campaigns(session: Session, secteurs: Sequence[str]) -> list[str]:
+    """The campaigns that ever had a household in these sectors, whatever its line's state: what a call
+    list may be filtered by (a campaign whose last household was just handled stays one)."""
+    return list(
+        session.scalars(
+            select(WorklistItem.campagne)
+            .where(WorklistItem.code_commune.in_(list(secteurs)))
+            .distinct()
+            .order_by(WorklistItem.campagne)
+        )
+    )
+
+
 def holds_one(session: Session, login: str, secteurs: Sequence[str]) -> bool:
     """Whether `login` holds a household of these sectors (« Reprendre mon foyer en cours »)."""
     return (

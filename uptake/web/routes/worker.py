@@ -29,11 +29,11 @@ from uptake.web.access import allow, current_account, guard
 from uptake.web.fields import LINE_BREAKS, RecordId
 from uptake.web.household_card import CALL_FIELDS, build_card
 from uptake.web.household_views import record_view
-from uptake.web.rendering import render, sectors_text
+from uptake.web.list_place import PAGE_MAX, ListPlace, PlaceRefused, checked_place, last_page, page_count
+from uptake.web.rendering import render
 from uptake.web.services import context_of, db, keyring_of
 from uptake.web.worklist import (
     WORKLIST_PAGE_SIZE,
-    ListFilter,
     WorklistError,
     called_back_at,
     claim_caller,
@@ -56,6 +56,14 @@ from uptake.web.worklist import (
 
 router = APIRouter(prefix="/travail", dependencies=guard(allow("travailleur_social")))
 ROUTERS = (router,)
+
+# The place in the call list (`ListPlace`): in the address of a page, in the hidden fields of its forms.
+CommuneShown = Annotated[str, Query(max_length=5)]
+CampaignShown = Annotated[str, Query(max_length=100)]
+PageShown = Annotated[int, Query(ge=1, le=PAGE_MAX)]
+CommuneSent = Annotated[str, Form(max_length=5)]
+CampaignSent = Annotated[str, Form(max_length=100)]
+PageSent = Annotated[int, Form(ge=1, le=PAGE_MAX)]
 
 # What the card offers, in French: the results a call can end with (checked again by outreach).
 CALL_OUTCOMES = {code: OUTCOMES[code] for code in CALL_RESULTS}
@@ -83,25 +91,42 @@ def _call_again_notice(when: datetime | None) -> str:
     )
 
 
+def _place(request: Request, commune: str, campagne: str, page: int) -> ListPlace:
+    """The place in my call list the browser sent back, checked (400 when its filter is not mine)."""
+    with db(request) as session:
+        try:
+            return checked_place(
+                session,
+                context_of(request).settings.config_dir,
+                current_account(request).secteurs,
+                commune,
+                campagne,
+                page,
+            )
+        except PlaceRefused as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+
+
+def _back_to_list(request: Request, place: ListPlace, **notice: str | int) -> Response:
+    """Back to my call list at `place` after an action, on its last page if the action emptied its own."""
+    account = current_account(request)
+    with db(request) as session:
+        back = last_page(session, account.login, account.secteurs, place)
+    return RedirectResponse(back.list_url(**notice), status_code=303)
+
+
 @router.get("/liste")
 def worklist_page(
     request: Request,
     fait: Annotated[str | None, Query(max_length=40)] = None,
     ligne: Annotated[int | None, Query(ge=1, le=RECORD_ID_MAX)] = None,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    commune: Annotated[str, Query(max_length=5)] = "",
-    campagne: Annotated[str, Query(max_length=100)] = "",
+    page: PageShown = 1,
+    commune: CommuneShown = "",
+    campagne: CampaignShown = "",
 ) -> Response:
     """My claimed household first, then the free households of my sectors, most urgent first: a page
     of `WORKLIST_PAGE_SIZE`, of one commune of my sectors and one campaign if asked."""
-    secteurs = current_account(request).secteurs
-    if commune and commune not in secteurs:
-        raise HTTPException(
-            status_code=400,
-            detail=f"La commune demandée n'est pas dans vos secteurs ({sectors_text(secteurs)}) : "
-            "choisissez-en une dans la liste.",
-        )
-    return _worklist(request, fait, ligne, page=page, shown=ListFilter(commune or None, campagne or None))
+    return _worklist(request, fait, ligne, place=_place(request, commune, campagne, page))
 
 
 def _worklist(
@@ -113,21 +138,23 @@ def _worklist(
     unsaved_note: str | None = None,
     typed_number: str | None = None,
     status_code: int = 200,
-    page: int = 1,
-    shown: ListFilter = ListFilter(),
+    place: ListPlace = ListPlace(),
 ) -> Response:
-    """The worklist page (page `page` of the households `shown`); `error` and the note that was not
-    saved, after a result refused, or the number typed, after a caller not found."""
+    """The worklist page at `place` (checked); `error` and the note that was not saved, after a result
+    refused, or the number typed, after a caller not found."""
     account = current_account(request)
     context = context_of(request)
     now = context.now()
+    shown = place.shown
     with db(request) as session:
         total = count_worklist(session, account.login, account.secteurs, shown)
-        pages = max(1, -(-total // WORKLIST_PAGE_SIZE))
-        page = min(page, pages)  # past the end (an old link, fewer households since): the last page
+        pages = page_count(total)
+        page = min(place.page, pages)  # past the end (an old link, fewer households since): the last page
         first = (page - 1) * WORKLIST_PAGE_SIZE
         rows = my_worklist(session, account.login, account.secteurs, shown=shown, offset=first)
         campaigns = worklist_campaigns(session, account.login, account.secteurs)
+        if shown.campagne is not None and shown.campagne not in campaigns:  # its last household handled
+            campaigns.append(shown.campagne)
         mine = holds_one(session, account.login, account.secteurs)
         closed = closed_campaigns(session, account.secteurs, now, context.settings.config_dir)
         free = count_free(session, account.login, account.secteurs, now, closed)
@@ -142,8 +169,7 @@ def _worklist(
             notice = _call_again_notice(called_back_at(session, ligne, account.secteurs))
     reference = load_reference()
     communes = {r.code_commune for r in rows} | set(account.secteurs)
-    filters = {"commune": shown.commune, "campagne": shown.campagne}
-    query = urlencode({key: value for key, value in filters.items() if value})
+    filters = urlencode(ListPlace(shown).fields())
     return render(
         request,
         "travail/worklist.html",
@@ -167,18 +193,23 @@ def _worklist(
             "last": first + len(rows),
             "page": page,
             "pages": pages,
-            "query": f"{query}&" if query else "",
+            "query": f"{filters}&" if filters else "",
+            # Sent back by the page's forms, and in the link to my household's card.
+            "place": ListPlace(shown, page).fields(),
         },
         status_code=status_code,
     )
 
 
 @router.post("/suivant")
-async def next_household(request: Request) -> Response:
+async def next_household(
+    request: Request, commune: CommuneSent = "", campagne: CampaignSent = "", page: PageSent = 1
+) -> Response:
     """Claim the most urgent free household of my sectors (never one a colleague holds, nor one whose
-    campaign's calling hours are closed now)."""
+    campaign's calling hours are closed now); its card keeps the list's place, to come back to it."""
     account = current_account(request)
     context = context_of(request)
+    place = await run_in_threadpool(_place, request, commune, campagne, page)
     row_id = await run_in_threadpool(
         lambda: claim_next(
             context.engine,
@@ -189,8 +220,8 @@ async def next_household(request: Request) -> Response:
         )
     )
     if row_id is None:
-        return RedirectResponse("/travail/liste?fait=vide", status_code=303)
-    return RedirectResponse(f"/travail/foyers/{row_id}", status_code=303)
+        return RedirectResponse(place.list_url(fait="vide"), status_code=303)
+    return RedirectResponse(f"/travail/foyers/{row_id}{place.query()}", status_code=303)
 
 
 # No household of the worker's sectors has the number given (told without saying whose it might be).
@@ -202,12 +233,19 @@ CALLER_NOT_FOUND = (
 
 
 @router.post("/rappel")
-def caller_calls_back(request: Request, telephone: Annotated[str, Form(max_length=40)] = "") -> Response:
+def caller_calls_back(
+    request: Request,
+    telephone: Annotated[str, Form(max_length=40)] = "",
+    commune: CommuneSent = "",
+    campagne: CampaignSent = "",
+    page: PageSent = 1,
+) -> Response:
     """A household of my sectors calls back (after « message laissé », say): its card, found by the
     number it calls from and taken for me whatever its calling time."""
     account = current_account(request)
     context = context_of(request)
     now = context.now()
+    place = _place(request, commune, campagne, page)
     try:
         with db(request) as session:  # committed even when nothing is found: the search is audited
             row_id = find_caller(
@@ -220,11 +258,13 @@ def caller_calls_back(request: Request, telephone: Annotated[str, Form(max_lengt
                 config_dir=context.settings.config_dir,
             )
         if row_id is None:
-            return _worklist(request, error=CALLER_NOT_FOUND, typed_number=telephone, status_code=404)
+            return _worklist(
+                request, error=CALLER_NOT_FOUND, typed_number=telephone, status_code=404, place=place
+            )
         claim_caller(context.engine, row_id, account.login, account.secteurs, now=now)
     except WorklistError as exc:
-        return _worklist(request, error=str(exc), typed_number=telephone, status_code=409)
-    return RedirectResponse(f"/travail/foyers/{row_id}", status_code=303)
+        return _worklist(request, error=str(exc), typed_number=telephone, status_code=409, place=place)
+    return RedirectResponse(f"/travail/foyers/{row_id}{place.query()}", status_code=303)
 
 
 def _card_page(
@@ -234,8 +274,10 @@ def _card_page(
     refused: OutcomeInvalid | None = None,
     form: Mapping[str, str] | None = None,
     status_code: int = 200,
+    place: ListPlace = ListPlace(),
 ) -> Response:
-    """The card; after a refused outcome, the form as it was sent and the field at fault marked."""
+    """The card, its forms coming back to the list at `place`; after a refused outcome, the form as it
+    was sent and the field at fault marked."""
     account = current_account(request)
     keyring = keyring_of(request)
     with db(request) as session:
@@ -272,15 +314,22 @@ def _card_page(
             "form": form or {},
             "error_field": refused.field if refused else None,
             "field_error": refused.sentences if refused else None,
+            "place": place.fields(),
         },
         status_code=status_code,
     )
 
 
 @router.get("/foyers/{row_id}")
-def household_page(request: Request, row_id: RecordId) -> Response:
+def household_page(
+    request: Request,
+    row_id: RecordId,
+    commune: CommuneShown = "",
+    campagne: CampaignShown = "",
+    page: PageShown = 1,
+) -> Response:
     """The card of a household I hold (audited: who, when, which household, why)."""
-    return _card_page(request, row_id)
+    return _card_page(request, row_id, place=_place(request, commune, campagne, page))
 
 
 def _amount(text: str) -> float | None:
@@ -311,9 +360,14 @@ def record_result(
     montant: Annotated[str, Form(max_length=20)] = "",
     # Longer than a note may be, so that a note too long is refused with the form kept (`check_note`).
     commentaire: Annotated[str, LINE_BREAKS, Form(max_length=20_000)] = "",
+    commune: CommuneSent = "",
+    campagne: CampaignSent = "",
+    page: PageSent = 1,
 ) -> Response:
-    """Record the outcome of the call from the call results (amount required for `droit_ouvert`)."""
+    """Record the outcome of the call from the call results (amount required for `droit_ouvert`), then
+    back to the list at the place the card was opened from."""
     account = current_account(request)
+    place = _place(request, commune, campagne, page)
     form = {"resultat": resultat, "montant": montant, "commentaire": commentaire}
     try:
         with db(request) as session:
@@ -339,9 +393,10 @@ def record_result(
                 error=f"Résultat non enregistré : {str(exc)[:1].lower()}{str(exc)[1:]}",
                 unsaved_note=commentaire.strip() or None,
                 status_code=409,
+                place=place,
             )
         if earlier == resultat and note == commentaire.strip():  # the same form sent twice
-            return RedirectResponse("/travail/liste?fait=deja", status_code=303)
+            return _back_to_list(request, place, fait="deja")
         return _worklist(
             request,
             error=(
@@ -352,12 +407,13 @@ def record_result(
             ),
             unsaved_note=commentaire.strip() or None,
             status_code=409,
+            place=place,
         )
     except OutcomeInvalid as exc:
-        return _card_page(request, row_id, refused=exc, form=form, status_code=400)
+        return _card_page(request, row_id, refused=exc, form=form, status_code=400, place=place)
     if resultat in CALL_AGAIN:
-        return RedirectResponse(f"/travail/liste?fait=rappel&ligne={row_id}", status_code=303)
-    return RedirectResponse("/travail/liste?fait=enregistre", status_code=303)
+        return _back_to_list(request, place, fait="rappel", ligne=row_id)
+    return _back_to_list(request, place, fait="enregistre")
 
 
 @router.post("/foyers/{row_id}/liberer")
@@ -365,23 +421,29 @@ def release_household(
     request: Request,
     row_id: RecordId,
     commentaire: Annotated[str, LINE_BREAKS, Form(max_length=20_000)] = "",
+    commune: CommuneSent = "",
+    campagne: CampaignSent = "",
+    page: PageSent = 1,
 ) -> Response:
-    """Give the household back to the list (for a colleague, or later); a note typed on the card,
-    which a release does not record, is given back to be copied."""
+    """Give the household back to the list (for a colleague, or later), then back to the list at the
+    place the card was opened from; a note typed on the card, which a release does not record, is
+    given back to be copied."""
     login = current_account(request).login
+    place = _place(request, commune, campagne, page)
     try:
         with db(request) as session:
             release(session, row_id, login)
             alone = colleagues_for(session, row_id, login) == 0
     except WorklistError as exc:
         with db(request) as session:
-            if released_by(session, row_id, login):  # the same form sent twice
-                return RedirectResponse("/travail/liste?fait=deja_libere", status_code=303)
+            sent_again = released_by(session, row_id, login)
+        if sent_again:
+            return _back_to_list(request, place, fait="deja_libere")
         raise HTTPException(status_code=404, detail=str(exc)) from None
     fait = "libere_seul" if alone else "libere"
     if commentaire.strip():
-        return _worklist(request, fait, unsaved_note=commentaire.strip())
-    return RedirectResponse(f"/travail/liste?fait={fait}", status_code=303)
+        return _worklist(request, fait, unsaved_note=commentaire.strip(), place=place)
+    return _back_to_list(request, place, fait=fait)
 
 
 # What happened to a household that asks for a social worker on its questionnaire.

@@ -912,3 +912,19 @@ def test_a_form_refused_as_expired_gives_the_note_back_and_says_how_to_send_it_a
     text = html.unescape(sent.text)
     assert "rien n'a été enregistré" in text and "sans la recharger" in text
     assert ">À rappeler</textarea>" in text and _outcomes(engine) == []
+
+
+def test_the_card_keeps_each_amount_of_the_reasons_on_one_line_and_the_stored_text_unchanged(
+    client_for: Client, engine: Engine
+) -> None:
+    seed_worklist(engine, 1)
+    written = "Revenus d'activité de 1 048 € par mois, loyer de 12 500 € par an."
+    with transaction(engine) as session:
+        session.execute(update(WorklistItem).values(motifs=written, montant_estime=1234.5))
+    client = client_for("travailleur_social")
+    card = client.get(_take_next(client).headers["location"]).text
+    assert "de 1\u202f048\u00a0€ par mois, loyer de 12\u202f500\u00a0€ par an." in card
+    assert "<dd>1\u202f234,50\u00a0€ par mois</dd>" in card
+    assert "1 048 €" not in card and "12 500 €" not in card  # nor in the call script that quotes them
+    with transaction(engine) as session:
+        assert session.scalars(select(WorklistItem.motifs)).one() == written  # the SMS and letters' text

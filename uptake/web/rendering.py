@@ -41,6 +41,7 @@ TEMPLATES.env.filters.update(
     parametres_gardes=french.kept_parameters,
     reglages_gardes=french.kept_settings,
     phone=displayed,
+    insecables=french.unbreakable_numbers,
 )
 
 NAVIGATION: dict[str, list[tuple[str, str]]] = {

@@ -36,7 +36,8 @@ class AppContext:
     settings: Settings
     # Only `uptake db upgrade` may create a database that UPTAKE_DATABASE_URL names and that does not exist.
     creates_database: bool = False
-    # What the call lists judge calling hours by: a test gives a moment within them.
+    # What the call lists judge calling hours by, and the moment « Rester connecté » restarts a
+    # session's idle limit from: a test gives the moment.
     clock: Callable[[], dt.datetime] = field(default=utc_now)
 
     @classmethod

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
@@ -73,15 +74,24 @@ def test_once_the_limit_passed_the_time_left_is_zero_and_the_session_is_gone(
     assert client_for(None).get("/session/restant").json() == {"restant": 0}
 
 
-def test_staying_signed_in_starts_the_idle_limit_again(client_for: Client, engine: Engine) -> None:
+def _clock_stopped_at(web_app: FastAPI, moment: datetime) -> None:
+    """The application's clock (`AppContext.clock`) stopped at `moment`."""
+    web_app.state.context.clock = lambda: moment
+
+
+def test_staying_signed_in_starts_the_idle_limit_again_at_the_application_s_clock(
+    client_for: Client, engine: Engine, web_app: FastAPI
+) -> None:
     client = client_for("dpo")
     token = csrf_of(client.get("/dpo/echanges").text)
     _idle_since(engine, timedelta(minutes=28))
+    pressed = datetime.now(UTC) - timedelta(minutes=1)
+    _clock_stopped_at(web_app, pressed)
     answer = client.post("/session/prolonger", data={"csrf_token": token})
     assert answer.status_code == 200
     assert answer.json() == {"restant": int(IDLE_TIMEOUT.total_seconds())}
-    assert datetime.now(UTC) - _last_seen(engine) < timedelta(seconds=5)
-    assert abs(client.get("/session/restant").json()["restant"] - IDLE_TIMEOUT.total_seconds()) <= 5
+    assert _last_seen(engine) == pressed
+    assert client.get("/dpo/echanges").status_code == 200
 
 
 def test_staying_signed_in_needs_the_forms_csrf_token(client_for: Client) -> None:
@@ -99,14 +109,17 @@ def test_a_session_already_ended_cannot_be_extended(client_for: Client, engine: 
     assert "Votre session a pris fin" in answer.text
 
 
-def test_staying_signed_in_never_goes_past_the_sessions_end(client_for: Client, engine: Engine) -> None:
+def test_staying_signed_in_never_goes_past_the_sessions_end(
+    client_for: Client, engine: Engine, web_app: FastAPI
+) -> None:
     client = client_for("dpo")
     token = csrf_of(client.get("/dpo/echanges").text)
+    pressed = datetime.now(UTC)
+    _clock_stopped_at(web_app, pressed)
     with transaction(engine) as session:
         for row in session.scalars(select(WebSession)):
-            row.expires_at = datetime.now(UTC) + timedelta(minutes=5)  # 7 h 55 after signing in
-    left = client.post("/session/prolonger", data={"csrf_token": token}).json()["restant"]
-    assert 290 <= left <= 300
+            row.expires_at = pressed + timedelta(minutes=5)  # 7 h 55 after signing in
+    assert client.post("/session/prolonger", data={"csrf_token": token}).json() == {"restant": 300}
     page = client.get("/dpo/echanges").text
     assert 'data-restant="29' in page or 'data-restant="30' in page
     assert "Une session dure au plus 8 heures" in page

@@ -10,13 +10,13 @@ what was typed on the page stays.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from uptake.db import transaction
 from uptake.web.access import OWN_ACCOUNT, PUBLIC_PASSIVE, SESSION_COOKIE, guard, idle_timeout_of
+from uptake.web.services import context_of
 from uptake.web.sessions import SignedIn, extend_session
 
 passive = APIRouter(prefix="/session", dependencies=guard(PUBLIC_PASSIVE))
@@ -37,8 +37,9 @@ def stay_signed_in(request: Request) -> Response:
     """« Rester connecté »: the idle limit starts again now; `{"restant": seconds}`, fewer than the
     idle limit when the session's end (8 hours after signing in) comes first."""
     signed_in: SignedIn = request.state.signed_in
-    now = datetime.now(UTC)
-    with transaction(request.app.state.context.engine) as session:
+    context = context_of(request)
+    now = context.now()
+    with transaction(context.engine) as session:
         extend_session(session, request.cookies.get(SESSION_COOKIE, ""), now)
     extended = replace(signed_in, idle_until=min(now + idle_timeout_of(request), signed_in.expires_at))
     return JSONResponse({"restant": extended.seconds_left(now)})

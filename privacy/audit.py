@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine, delete, event, func, select, text, update
 from sqlalchemy.orm import Session
 
+from privacy import keyuse
 from privacy.canonical import canonical_json, utc_now, utc_stamp
 from privacy.errors import PrivacyError
 from privacy.keys import Keyring, fingerprint
@@ -179,6 +180,8 @@ def _sign(
         kind=kind,
     )
     session.add(checkpoint)
+    # The signing key's fingerprint, when first met, is recorded with the first checkpoint it signs.
+    keyuse.write_met(session)
     session.flush()
     return checkpoint
 

@@ -15,17 +15,24 @@ from ours, so partners cannot link their pseudonyms even if one of them leaks it
 Other secrets are plain random 256-bit keys: the contact vault key (per territory), the per-batch keys of
 personal outputs (destroyed at purge: crypto-shredding) and the Ed25519 signing key of DPO decisions and
 audit checkpoints.
+
+The data keys (vault keys, pseudonym roots, signing key) are checked against the fingerprint the database
+recorded at their first use (`FingerprintBook`, kept by `privacy.keyuse`): a key file replaced by another
+one that opens under the same master secret (a keys folder restored from another installation, or from
+another date) is refused at its load, before anything is read or written with it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import re
 import secrets
 import stat
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -42,6 +49,12 @@ SIGNING_KEY = "signature-ed25519"
 _MAGIC = b"UPK1"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,120}$")
 _KEK_SALT = b"uptake/keyring/v1"
+_VAULT_PREFIX, _ROOT_PREFIX = "coffre-", "pseudonymes-"
+# A rotation's new root, until the database switched to it (`privacy.rotation`).
+ROTATION_SUFFIX = "-suivante"
+# What a fingerprint is the HMAC of, under the key: a fixed label, so that it reveals nothing of the key
+# and matches no pseudonym (those are HMACs under keys derived from the root, never under the root).
+_FINGERPRINT_LABEL = b"uptake/empreinte-de-cle/v1"
 
 
 def _hkdf(secret: bytes, info: str, salt: bytes | None = None) -> bytes:
@@ -72,6 +85,50 @@ def fingerprint(public_key: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
+def is_data_key(name: str) -> bool:
+    """Whether the database records the fingerprint of the key `name`: the signing key, the vault keys
+    and the pseudonym roots (not a rotation's pending root, nor the per-batch keys of outputs)."""
+    if name.endswith(ROTATION_SUFFIX):
+        return False
+    return name == SIGNING_KEY or name.startswith((_VAULT_PREFIX, _ROOT_PREFIX))
+
+
+def key_fingerprint(name: str, secret: bytes) -> str:
+    """The fingerprint the database records of the key `name` (16 hex digits, never the key): for the
+    signing key, its public key's `fingerprint`, the one the DPO notes; for the others, an HMAC-SHA-256
+    of a fixed label under the key."""
+    if name == SIGNING_KEY:
+        return fingerprint(Ed25519PrivateKey.from_private_bytes(secret).public_key())
+    return hmac.new(secret, _FINGERPRINT_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
+def _what_a_wrong_key_breaks(name: str) -> str:
+    if name == SIGNING_KEY:
+        return (
+            "les points de contrôle du journal d'audit et les décisions du DPO seraient signés par une clé "
+            "que la clé publique notée par le DPO ne connaît pas"
+        )
+    if name.startswith(_VAULT_PREFIX):
+        return "le coffre des contacts ne se déchiffrerait plus"
+    return (
+        "les pseudonymes calculés avec elle ne correspondraient plus à ceux de la base (extraits, coffre, "
+        "oppositions, demandes des personnes)"
+    )
+
+
+class FingerprintBook(Protocol):
+    """Where a keyring finds the fingerprints its database recorded, and notes those it meets."""
+
+    def recorded(self, name: str) -> str | None:
+        """The fingerprint recorded for the key `name`, None when none is yet."""
+        ...
+
+    def met(self, name: str, fingerprint: str, replaces: str | None) -> None:
+        """Note the fingerprint of a key without a record (`replaces` None), or of a key generated in
+        place of a lost one nothing depended on (`replaces`: the lost key's fingerprint)."""
+        ...
+
+
 class Keyring:
     """The key files of one data folder, opened with the master secret."""
 
@@ -84,6 +141,8 @@ class Keyring:
         # at all (`blind`, why): nothing can tell a first use from a lost file.
         self.required: dict[str, str] = {}
         self.blind: str | None = None
+        # The database's fingerprints of the data keys (set with `required`); None: not checked.
+        self.book: FingerprintBook | None = None
 
     def path(self, name: str) -> Path:
         """Where the key `name` is (or would be) stored."""
@@ -114,7 +173,62 @@ class Keyring:
         os.replace(self._write_tmp(name, secret), path)
 
     def load(self, name: str) -> bytes:
-        """Decrypt the key `name`; `KeyringError` if it is missing or the master secret is wrong."""
+        """Decrypt the key `name`; `KeyringError` if it is missing, the master secret is wrong, or it is
+        not the data key whose fingerprint the database recorded."""
+        return self._checked(name, self._decrypted(name), created=False)
+
+    def _checked(self, name: str, secret: bytes, *, created: bool) -> bytes:
+        if self.book is None or not is_data_key(name):
+            return secret
+        found = key_fingerprint(name, secret)
+        expected = self.book.recorded(name)
+        if expected is None or created:
+            if expected != found:
+                self.book.met(name, found, expected)
+            return secret
+        if found != expected:
+            finished = self._finish_rotation(name, expected)
+            if finished is None:
+                raise self._replaced(name, found, expected)
+            return finished
+        return secret
+
+    def refusal(self, name: str, expected: str) -> KeyringError | None:
+        """The error a load of the data key `name` would raise if the database recorded `expected`,
+        None when it would load (read only: an interrupted rotation is left for the load to finish)."""
+        found = key_fingerprint(name, self._decrypted(name))
+        if found == expected or self._pending_root(name, expected) is not None:
+            return None
+        return self._replaced(name, found, expected)
+
+    def _pending_root(self, name: str, expected: str) -> bytes | None:
+        try:
+            secret = self._decrypted(f"{name}{ROTATION_SUFFIX}")
+        except KeyringError:
+            return None
+        return secret if key_fingerprint(name, secret) == expected else None
+
+    def _finish_rotation(self, name: str, expected: str) -> bytes | None:
+        """The pending root of a rotation the database already switched to (its fingerprint is the one
+        recorded), made the root: the rotation was interrupted between its commit and `promote`."""
+        secret = self._pending_root(name, expected)
+        if secret is not None:
+            self.store(name, secret)
+            self.destroy(f"{name}{ROTATION_SUFFIX}")
+        return secret
+
+    def _replaced(self, name: str, found: str, expected: str) -> KeyringError:
+        return KeyringError(
+            str(self.path(name)),
+            f"clé remplacée : ce fichier contient une autre clé (empreinte {found}) que celle que la base a "
+            f"notée à sa première utilisation (empreinte {expected}) ; utilisée, "
+            f"{_what_a_wrong_key_breaks(name)}",
+            f"restaurez le dossier {self.keys_dir} qui va avec cette base (la sauvegarde de la même "
+            "installation, faite en même temps que celle de la base), avec sa clé maîtresse ; rien n'a été "
+            "lu ni écrit avec cette clé",
+        )
+
+    def _decrypted(self, name: str) -> bytes:
         path = self.path(name)
         try:
             blob = path.read_bytes()
@@ -159,27 +273,30 @@ class Keyring:
                 f"restaurez le dossier {self.keys_dir} depuis la sauvegarde, avec la même clé maîtresse ; "
                 "une nouvelle clé ne lirait rien de ce qui existe",
             )
+        created = False
         if not path.exists():
             tmp = self._write_tmp(name, secrets.token_bytes(32))
             try:
                 os.link(tmp, path)
+                created = True
             except FileExistsError:
                 pass
             finally:
                 tmp.unlink()
-        return self.load(name)
+        # A key generated here is the database's from now on (the lost one it replaces was not required).
+        return self._checked(name, self._decrypted(name), created=created)
 
     def destroy(self, name: str) -> bool:
         """Overwrite then delete the key file `name`; True if it existed."""
         path = self.path(name)
-        if not path.exists():
+        try:  # another process may be destroying it too (a rotation finished by two at once)
+            with path.open("r+b") as handle:
+                handle.write(secrets.token_bytes(path.stat().st_size))
+                handle.flush()
+                os.fsync(handle.fileno())
+            path.unlink()
+        except FileNotFoundError:
             return False
-        size = path.stat().st_size
-        with path.open("r+b") as handle:
-            handle.write(secrets.token_bytes(size))
-            handle.flush()
-            os.fsync(handle.fileno())
-        path.unlink()
         return True
 
     def pseudonym_key(self, territory: str, finalite: str) -> bytes:

@@ -174,3 +174,14 @@ class OutputHousehold(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     output_id: Mapped[str] = mapped_column(String(32), index=True)
     pseudonym: Mapped[str] = mapped_column(String(128), index=True)
+
+
+class KeyFingerprint(Base):
+    """The fingerprint of a key the database met at its first use (never the key): a key file later
+    replaced by another one, which would open under the same master secret, is refused (`privacy.keyuse`)."""
+
+    __tablename__ = "privacy_key_fingerprint"
+
+    name: Mapped[str] = mapped_column(String(130), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[str] = mapped_column(String(32))

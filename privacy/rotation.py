@@ -15,7 +15,9 @@ it held, so that they get an alias too. Files (pseudonymised extracts, flags fil
 owners' to rewrite with `RotationResult.mapping`, after the commit.
 
 The new root is written as `<root>-suivante` during the transaction and promoted by `promote` once the
-database changes are committed: a failure in between leaves both keys, and `promote` can be re-run.
+database changes are committed; the transaction records the new root's fingerprint. A failure between
+the commit and `promote` leaves both keys: the next load of the root finds the file's fingerprint is not
+the recorded one, but the pending root's is, and finishes the rotation (`Keyring.load`).
 """
 
 from __future__ import annotations
@@ -33,12 +35,19 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Column, MetaData, String, Table, insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from privacy import audit
+from privacy import audit, keyuse
 from privacy.canonical import canonical_json, utc_now, utc_stamp
 from privacy.directory import RAW_IDENTIFIER
-from privacy.errors import InputInvalid
+from privacy.errors import InputInvalid, KeyringError
 from privacy.files import reading, scan_table
-from privacy.keys import Keyring, derive_pseudonym_key, pseudonym_root_name, vault_key_name
+from privacy.keys import (
+    ROTATION_SUFFIX,
+    Keyring,
+    derive_pseudonym_key,
+    key_fingerprint,
+    pseudonym_root_name,
+    vault_key_name,
+)
 from privacy.models import ContactRecord, Opposition, OutputHousehold, PseudonymAlias
 from privacy.pseudonyms import key_text, pseudonym_expr
 from privacy.vault import MASS_DELETION_FLOOR, MASS_DELETION_SHARE
@@ -134,7 +143,7 @@ def known_matricules(raw: Path) -> pl.DataFrame:
 
 
 def _next_name(territory: str) -> str:
-    return f"{pseudonym_root_name(territory)}-suivante"
+    return f"{pseudonym_root_name(territory)}{ROTATION_SUFFIX}"
 
 
 def rotate(
@@ -169,6 +178,9 @@ def rotate(
             ).drop_nulls()
         )
     mapping = pl.concat(parts)
+    root_name = pseudonym_root_name(territory)
+    # The database switches to the new root in this transaction: so does the fingerprint it expects.
+    keyuse.record_switch(session, keyring, root_name, key_fingerprint(root_name, new_root), now=moment)
     lookup = dict(zip(mapping["ancien"].to_list(), mapping["nouveau"].to_list(), strict=True))
     stamp = utc_stamp(moment)
 
@@ -242,7 +254,13 @@ def promote(keyring: Keyring, territory: str) -> bool:
     pending = _next_name(territory)
     if not keyring.has(pending):
         return False
-    keyring.store(pseudonym_root_name(territory), keyring.load(pending))
+    try:
+        secret = keyring.load(pending)
+    except KeyringError:
+        if keyring.has(pending):
+            raise
+        return False  # finished meanwhile by a process that loaded the root (`Keyring.load`)
+    keyring.store(pseudonym_root_name(territory), secret)
     keyring.destroy(pending)
     return True
 

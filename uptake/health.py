@@ -339,8 +339,8 @@ def _accounts(settings: Settings) -> str:
 def _keys(settings: Settings) -> str:
     from sqlalchemy.orm import Session
 
-    from privacy.keys import master_source, stored_keys
-    from privacy.keyuse import keys_in_use
+    from privacy.keys import is_data_key, master_source, open_keyring, stored_keys
+    from privacy.keyuse import fingerprint_problems, keys_in_use
 
     source = master_source(settings.home / "master.key", settings.keys_dir)
 
@@ -357,7 +357,28 @@ def _keys(settings: Settings) -> str:
             "restaurez-les depuis la sauvegarde, avec la même clé maîtresse (uptake ne les recrée pas : "
             "une nouvelle clé ne lirait rien de ce qui existe)"
         )
-    return f"clé maîtresse : {source}"
+    said = f"clé maîtresse : {source}"
+    if not any(map(is_data_key, stored_keys(settings.keys_dir))):
+        return said
+    # Data keys are there, so is their master secret (`master_source` said so): opening creates nothing.
+    keyring = open_keyring(settings.keys_dir, settings.home / "master.key")
+
+    def compared(engine: Engine) -> tuple[list[str], list[str]]:
+        with Session(engine) as session:
+            return fingerprint_problems(session, keyring)
+
+    replaced, unrecorded = read_database(settings, compared) or ([], [])
+    if replaced:
+        raise NotReady(" ; ".join(replaced))
+    checked = sum(map(is_data_key, stored_keys(settings.keys_dir))) - len(unrecorded)
+    if checked:
+        said += f" ; {checked} clé(s) conforme(s) à l'empreinte notée par la base"
+    if unrecorded:
+        said += (
+            f" ; empreinte notée à la prochaine utilisation (clé(s) d'avant leur enregistrement) : "
+            f"{', '.join(unrecorded)}"
+        )
+    return said
 
 
 def _schedules(settings: Settings) -> str:

@@ -109,6 +109,28 @@ def test_a_master_secret_lost_while_the_database_depends_on_its_keys_is_not_read
     assert not (uptake_home / "master.key").exists()
 
 
+def test_a_signing_key_replaced_by_another_valid_one_is_not_ready_and_refused_by_the_commands(
+    cli, uptake_home: Path
+) -> None:
+    from privacy.keys import SIGNING_KEY, open_keyring
+
+    assert cli("register", "load").code == 0  # the audit log is signed: the key's fingerprint recorded
+    assert _lines(cli("check").stdout)["Clés"].endswith(
+        "1 clé(s) conforme(s) à l'empreinte notée par la base"
+    )
+    # The keys folder of another installation opened by the same master secret.
+    keyring = open_keyring(uptake_home / "keys", uptake_home / "master.key", environ={})
+    keyring.store(SIGNING_KEY, bytes(range(32)))
+
+    check = _lines(cli("check").stdout)["Clés"]
+    again = cli("register", "load")
+
+    assert check.startswith(f"✗ {keyring.path(SIGNING_KEY)} : clé remplacée")
+    assert "la clé publique notée par le DPO ne connaît pas" in check
+    assert f"Restaurez le dossier {uptake_home / 'keys'} qui va avec cette base" in check
+    assert again.code == 2 and "clé remplacée" in again.output
+
+
 def test_an_installation_with_its_register_schedules_and_daemon_is_ready(cli, uptake_home: Path) -> None:
     inbox = uptake_home.parent / "depot"
     inbox.mkdir()

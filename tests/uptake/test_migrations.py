@@ -123,7 +123,7 @@ def test_files_recorded_before_their_data_folder_was_noted_get_it_from_their_pat
 
     config = alembic_config(engine)
     command.downgrade(config, "detection_0005")  # before the data folder was recorded
-    command.downgrade(config, "privacy@-1")
+    command.downgrade(config, "privacy_0005")
     home = "/srv/uptake"
     run = (
         "INSERT INTO detection_runs (id, status, trigger, extract_name, rule_versions, forced,"

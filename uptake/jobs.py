@@ -987,12 +987,19 @@ def drop_folders(schedules: Iterable[ScheduleInfo]) -> list[Path]:
     return sorted(folders)
 
 
+def active_purge(schedules: Iterable[ScheduleInfo]) -> ScheduleInfo | None:
+    """The purge schedule that runs (not paused), None when no purge is scheduled."""
+    return next((info for info in schedules if info.job == "purge" and info.next_run is not None), None)
+
+
 def scheduled_flags_months(schedules: Iterable[ScheduleInfo]) -> int:
     """The retention of detection data the active purge schedule applies (its `flags_months`)."""
-    for info in schedules:
-        if info.job == "purge" and info.next_run is not None:
-            return int(info.params.get("flags_months", FLAGS_RETENTION_MONTHS))
-    return FLAGS_RETENTION_MONTHS
+    purge = active_purge(schedules)
+    return (
+        FLAGS_RETENTION_MONTHS
+        if purge is None
+        else int(purge.params.get("flags_months", FLAGS_RETENTION_MONTHS))
+    )
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -41,6 +42,8 @@ from uptake import french
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from sqlalchemy import Engine
 
     from uptake.context import AppContext
 
@@ -71,15 +74,51 @@ CONTROL_GROUP = (
 )
 
 
+@dataclass(frozen=True)
+class FlagsRetention:
+    """How long the installation keeps the flags: the months of the active purge schedule (`schedule`,
+    its name), or the default when no purge is scheduled (`schedule` None)."""
+
+    months: int = FLAGS_RETENTION_MONTHS
+    schedule: str | None = None
+
+    @property
+    def told(self) -> str:
+        """The duration and where it comes from, for the person who asked (French)."""
+        if self.schedule is not None:
+            return (
+                f"Ces repérages sont supprimés {self.months} mois après la détection, durée appliquée par "
+                f"la purge automatique de la Caf (planification « {self.schedule} »)"
+            )
+        return (
+            f"Ces repérages sont supprimés {self.months} mois après la détection, durée prévue par "
+            "défaut ; aucune purge automatique n'est planifiée : ils le sont lors d'une purge lancée par "
+            "la Caf"
+        )
+
+
+def flags_retention(engine: Engine) -> FlagsRetention:
+    """The flags' retention the installation applies: its active purge schedule's, else the default."""
+    from uptake.jobs import active_purge, scheduled_flags_months
+    from uptake.scheduler import list_schedules
+
+    schedules = list_schedules(engine)
+    purge = active_purge(schedules)
+    return FlagsRetention(scheduled_flags_months(schedules), purge.name if purge else None)
+
+
 def outreach_sections(
     session: Session,
     rule_titles: Mapping[str, str] | None = None,
     *,
     campaign_titles: Mapping[str, str] | None = None,
     commune_names: Mapping[str, str] | None = None,
+    retention: FlagsRetention | None = None,
 ) -> Callable[[list[str]], list[AccessSection]]:
     """The sections of the household's pseudonyms; `rule_titles` names each rule in French,
-    `campaign_titles` each campaign (by its id) and `commune_names` each commune (by its INSEE code)."""
+    `campaign_titles` each campaign (by its id) and `commune_names` each commune (by its INSEE code);
+    the flags are dated by `retention` (by default: the default duration, no purge scheduled)."""
+    kept = retention or FlagsRetention()
     rules = dict(rule_titles or {})
     campaigns = dict(campaign_titles or {})
     communes = dict(commune_names or {})
@@ -130,14 +169,13 @@ def outreach_sections(
                         rules.get(flag.regle, flag.regle),
                         format_euros(flag.montant_estime) or "",
                         flag.explication,
-                        _kept_until(finished, FLAGS_RETENTION_MONTHS) if finished else "",
+                        _kept_until(finished, kept.months) if finished else "",
                     )
                     for flag, month, finished in flags
                 ),
                 note="Chaque mois, un traitement automatisé examine les dossiers de la Caf et signale les "
-                "droits qu'un foyer pourrait avoir sans les percevoir. Ces repérages sont supprimés "
-                f"{FLAGS_RETENTION_MONTHS} mois après la détection ; ce qu'une campagne en a gardé figure "
-                "dans la partie suivante.",
+                f"droits qu'un foyer pourrait avoir sans les percevoir. {kept.told} ; ce qu'une campagne "
+                "en a gardé figure dans la partie suivante.",
             ),
             AccessSection(
                 "Campagnes de contact : la décision prise pour votre foyer",
@@ -228,13 +266,15 @@ def outreach_sections(
 
 
 def context_sections(session: Session, ctx: AppContext) -> Callable[[list[str]], list[AccessSection]]:
-    """`outreach_sections` with the names of the rules, campaigns and communes of the configuration."""
+    """`outreach_sections` with the names of the rules, campaigns and communes of the configuration,
+    and the flags' retention the installation's purge applies."""
     names = ctx.geography.communes.select("code_commune", "nom").iter_rows()
     return outreach_sections(
         session,
         ctx.rule_titles,
         campaign_titles=campaign_titles(ctx.settings.config_dir),
         commune_names=dict(names),
+        retention=flags_retention(ctx.engine),
     )
 
 

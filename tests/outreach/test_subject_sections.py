@@ -170,3 +170,43 @@ def test_a_list_s_label_names_its_campaign_and_its_attempt_in_words() -> None:
         label("Liste d'appels autre-campagne tentative 3 (CSV)")
         == "Liste d'appels autre-campagne (relance n°2) (CSV)"
     )
+
+
+def test_the_flags_are_dated_by_the_purge_the_installation_schedules_and_the_report_says_which(
+    make_world,
+) -> None:
+    from uptake.scheduler import add_schedule, pause_schedule
+    from uptake.subject_sections import flags_retention
+
+    world = make_world()
+    mine = subjects.pseudonym_for(world.keyring, MATRICULE, territory="test", finalite="detection")
+    world.store_run(flags_frame([flag(0, id_foyer=mine)]))
+
+    def detected() -> tuple[str, str]:
+        with Session(world.engine) as session, session.begin():
+            report = subjects.access_report(
+                session,
+                world.keyring,
+                MATRICULE,
+                territory="test",
+                finalites=["detection"],
+                actor="dpo",
+                extra=outreach_sections(session, retention=flags_retention(world.engine)),
+            )
+        [section] = [s for s in report.sections if s.title.startswith("Droits repérés")]
+        [row] = section.rows
+        return row[-1], section.note
+
+    default_until, default_note = detected()
+    add_schedule(world.engine, "nuit", cron="30 2 * * *", job="purge", params={"flags_months": "3"})
+    scheduled_until, scheduled_note = detected()
+    pause_schedule(world.engine, "nuit")
+    paused_until, paused_note = detected()
+
+    # The run finished on 10/03/2026.
+    assert default_until == paused_until == "10/03/2027"
+    assert "12 mois après la détection, durée prévue par défaut" in default_note
+    assert "aucune purge automatique n'est planifiée" in default_note and paused_note == default_note
+    assert scheduled_until == "10/06/2026"
+    assert "3 mois après la détection, durée appliquée par la purge automatique" in scheduled_note
+    assert "« nuit »" in scheduled_note and "aucune purge" not in scheduled_note

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -187,9 +186,11 @@ def produce_attempt(
         )
         write(f"SMS {job.campaign.id} tentative {index + 1}", f"{stem}.csv", frame)
     elif rows and channel == "email":
-        messages: list[EmailMessage] = []
-        for _, contact, message in rows:
-            messages.append(
+        # Each message is built, serialised and archived before the next: held as message objects
+        # until the archive was written, they made half of a launch's peak memory.
+        emails = (
+            (
+                f"{household['rang']:05d}-{household['id_foyer']}.eml",
                 build_email(
                     sender_name=job.campaign.campagne.expediteur,
                     sender_address=job.campaign.campagne.courriel_expediteur,
@@ -197,14 +198,12 @@ def produce_attempt(
                     subject=message.subject or job.campaign.campagne.titre,
                     text=message.text,
                     html=message.html or "",
-                )
+                ).as_bytes(),
             )
-        files = [
-            (f"{h['rang']:05d}-{h['id_foyer']}.eml", m.as_bytes())
-            for (h, _, _), m in zip(rows, messages, strict=True)
-        ]
+            for household, contact, message in rows
+        )
         # Handed to the SMTP server once the launch is recorded (`outreach.sending`).
-        write(f"Courriels {job.campaign.id} tentative {index + 1}", f"{stem}.zip", zip_files(files))
+        write(f"Courriels {job.campaign.id} tentative {index + 1}", f"{stem}.zip", zip_files(emails))
     elif rows and channel == "appel":
         frame = pl.DataFrame(
             {

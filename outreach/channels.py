@@ -13,7 +13,7 @@ import smtplib
 import socket
 import ssl
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
@@ -94,8 +94,9 @@ def build_email(
     return message
 
 
-def zip_files(files: Sequence[tuple[str, bytes]]) -> bytes:
-    """Files in one zip archive (deterministic order), so that a batch is one audited output."""
+def zip_files(files: Iterable[tuple[str, bytes]]) -> bytes:
+    """Files in one zip archive (in the order given), so that a batch is one audited output; each file
+    is compressed as it comes, so a generator keeps only one uncompressed at a time."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in files:

@@ -9,7 +9,10 @@ a temporary worktree), rounds alternating between the two:
   in twenty with an invalid telephone or e-mail, as the generator makes them), in a fresh data folder;
 - `secret`: the disclosure control of the action 2.2 report's commune table (`privacy.disclosure`,
   the same tables and relations as `outreach.indicators`) over `--communes` communes, most of them
-  with small counts, as for a department's month.
+  with small counts, as for a department's month;
+- `mois`: the whole month of `uptake demo --foyers N` (synthetic territory, directory import,
+  detection, campaign launches with their SMS, e-mails, letters and call lists, follow-ups, report),
+  in a fresh data folder; the peak is that of the demo's own process (`--households` at most 200,000).
 
 Prints, per measure, the best time and the peak memory of each side, and the ratios new / base of
 the time and of the peak memory (below 1: the working copy is faster, or holds less).
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -84,7 +88,7 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=200_000)
     parser.add_argument("--communes", type=int, default=650)
     parser.add_argument("--repetitions", type=int, default=1)
-    parser.add_argument("--only", choices=("contacts", "secret"), help="one measure only")
+    parser.add_argument("--only", choices=("contacts", "secret", "mois"), help="one measure only")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="uptake-scale-") as scratch:
         work = Path(scratch)
@@ -116,11 +120,15 @@ def main() -> None:
                 check=True,
                 capture_output=True,
             )
-            measures = {
-                "contacts": ["-m", "uptake", "contacts", "import", str(directory)],
-                "secret": ["-c", SECRET_CHILD, str(options.communes)],
+            measures: dict[str, Callable[[Path], list[str]]] = {
+                "contacts": lambda _home: ["-m", "uptake", "contacts", "import", str(directory)],
+                "secret": lambda _home: ["-c", SECRET_CHILD, str(options.communes)],
+                "mois": lambda home: [
+                    *("-m", "uptake", "demo", "--foyers", str(options.households)),
+                    *("--out", str(home / "demo")),
+                ],
             }
-            for name, args in measures.items():
+            for name, arguments in measures.items():
                 if options.only and name != options.only:
                     continue
                 best: dict[str, tuple[float, float, str]] = {}
@@ -128,6 +136,7 @@ def main() -> None:
                     order = list(trees) if round_no % 2 == 0 else list(reversed(trees))
                     for side in order:
                         home = work / f"{name}-{side}-{round_no}"
+                        args = arguments(home)
                         result = measured(trees[side], args, {**env, "UPTAKE_HOME": str(home)})
                         if side not in best or result[0] < best[side][0]:
                             best[side] = result

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from faker import Faker
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from privacy import audit, exchanges, register
@@ -104,3 +104,14 @@ def people() -> list[dict[str, str]]:
 def later(days: int) -> datetime:
     """`NOW` plus some days."""
     return NOW + timedelta(days=days)
+
+
+def drop_audit_guards(engine: Engine) -> None:
+    """An attacker with administrator rights on the database first removes the append-only triggers."""
+    with engine.begin() as connection:
+        for table in ("privacy_audit", "privacy_audit_checkpoint"):
+            if engine.dialect.name == "postgresql":
+                connection.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
+            else:
+                connection.execute(text(f"DROP TRIGGER {table}_no_update"))
+                connection.execute(text(f"DROP TRIGGER {table}_no_delete"))

@@ -4,7 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, delete, func, select, text, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from privacy import audit
@@ -12,19 +12,8 @@ from privacy.errors import PrivacyError
 from privacy.keys import Keyring
 from privacy.models import AuditCheckpoint, AuditEntry
 from tests.conftest import audit_clock, log_end_signed
-from tests.privacy.conftest import NOW
+from tests.privacy.conftest import NOW, drop_audit_guards
 from uptake.db import transaction
-
-
-def _drop_guards(engine: Engine) -> None:
-    """An attacker with administrator rights on the database first removes the append-only triggers."""
-    with engine.begin() as connection:
-        for table in ("privacy_audit", "privacy_audit_checkpoint"):
-            if engine.dialect.name == "postgresql":
-                connection.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
-            else:
-                connection.execute(text(f"DROP TRIGGER {table}_no_update"))
-                connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
 
 
 def _fill(engine: Engine, keyring: Keyring, n: int = 10, *, attacker: bool = True) -> None:
@@ -40,7 +29,7 @@ def _fill(engine: Engine, keyring: Keyring, n: int = 10, *, attacker: bool = Tru
             )
         audit.checkpoint(session, keyring)
     if attacker:
-        _drop_guards(engine)
+        drop_audit_guards(engine)
 
 
 def _verify(engine: Engine, keyring: Keyring) -> audit.AuditVerification:
@@ -154,7 +143,7 @@ def test_a_tail_cut_with_its_checkpoints_is_found_only_against_a_landmark_noted_
         for i in range(8, 11):
             audit.append(session, actor="equipe-donnees", action="test.operation", object_ref=f"foyer-{i}")
         audit.checkpoint(session, keyring)
-    _drop_guards(engine)
+    drop_audit_guards(engine)
     with transaction(engine) as session:
         noted = audit.landmark(session)
     assert noted is not None and noted.startswith("10:") and len(noted) == 3 + audit.LANDMARK_DIGITS
@@ -304,7 +293,7 @@ def test_a_removal_after_pruning_is_still_detected(engine: Engine, keyring: Keyr
     _fill_dated(engine, keyring)
     with transaction(engine) as session:
         audit.prune(session, keyring, before=NOW - timedelta(days=365), actor="dpo")
-    _drop_guards(engine)
+    drop_audit_guards(engine)
     with transaction(engine) as session:
         session.execute(delete(AuditEntry).where(AuditEntry.seq == 7))
     problem = _verify(engine, keyring).problem
@@ -315,7 +304,7 @@ def test_removing_the_head_of_the_log_without_a_signed_anchor_is_detected(
     engine: Engine, keyring: Keyring
 ) -> None:
     _fill_dated(engine, keyring)  # a periodic checkpoint at entry 5 must not pass for an anchor
-    _drop_guards(engine)
+    drop_audit_guards(engine)
     with transaction(engine) as session:
         session.execute(delete(AuditEntry).where(AuditEntry.seq <= 5))
     problem = _verify(engine, keyring).problem
@@ -324,7 +313,7 @@ def test_removing_the_head_of_the_log_without_a_signed_anchor_is_detected(
 
 def test_a_tampered_log_is_not_pruned(engine: Engine, keyring: Keyring) -> None:
     _fill_dated(engine, keyring)
-    _drop_guards(engine)
+    drop_audit_guards(engine)
     with transaction(engine) as session:
         session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="intrus"))
     with pytest.raises(PrivacyError, match="élagage du journal refusé"), transaction(engine) as session:

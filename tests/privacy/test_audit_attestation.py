@@ -10,6 +10,7 @@ from privacy import audit
 from privacy.errors import PrivacyError
 from privacy.keys import Keyring
 from privacy.models import AuditCheckpoint, AuditEntry
+from tests.privacy.conftest import drop_audit_guards
 from uptake.db import make_engine, transaction
 
 
@@ -42,17 +43,6 @@ def _state(engine: Engine) -> tuple[int, int]:
     return entries, points
 
 
-def _drop_guards(engine: Engine) -> None:
-    """An attacker with administrator rights on the database first removes the append-only triggers."""
-    with engine.begin() as connection:
-        for table in ("privacy_audit", "privacy_audit_checkpoint"):
-            if engine.dialect.name == "postgresql":
-                connection.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
-            else:
-                connection.execute(text(f"DROP TRIGGER {table}_no_update"))
-                connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
-
-
 TAMPERINGS: dict[str, tuple[str, str]] = {
     "modifiee": ("UPDATE privacy_audit SET actor = 'quelqu-un' WHERE seq = 2", "modifiee"),
     "supprimee": ("DELETE FROM privacy_audit WHERE seq = 2", "supprimee"),
@@ -72,7 +62,7 @@ def test_a_tampered_log_is_not_attested_and_nothing_is_written(
     with transaction(log) as session:
         reviewed = audit.unattested(session, keyring.public_key())
     assert reviewed is not None and (reviewed.first, reviewed.last) == (4, 5)
-    _drop_guards(log)
+    drop_audit_guards(log)
     with log.begin() as connection:
         connection.execute(text(statement))
     before = _state(log)

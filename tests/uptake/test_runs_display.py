@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import replace
+from pathlib import Path
 
 from rich.console import Console
 
@@ -42,7 +43,7 @@ def _record(communes: int) -> RunRecord:
 
 def _shown(record: RunRecord, **kwargs: int) -> str:
     out = io.StringIO()
-    print_run(record, Console(file=out, width=200), **kwargs)
+    print_run(record, Path("/srv/uptake"), Console(file=out, width=200), **kwargs)
     return out.getvalue()
 
 

@@ -194,29 +194,23 @@ def count_worklist(
     )
 
 
-def worklist_campaigns(session: Session, login: str, secteurs: Sequence[str]) -> list[str]:
-    """The campaigns of the households of my list, for its filter."""
+def _campaigns(session: Session, *where: ColumnElement[bool]) -> list[str]:
     return list(
         session.scalars(
-            select(WorklistItem.campagne)
-            .where(*_listed(login, secteurs, ListFilter()))
-            .distinct()
-            .order_by(WorklistItem.campagne)
+            select(WorklistItem.campagne).where(*where).distinct().order_by(WorklistItem.campagne)
         )
     )
+
+
+def worklist_campaigns(session: Session, login: str, secteurs: Sequence[str]) -> list[str]:
+    """The campaigns of the households of my list, for its filter."""
+    return _campaigns(session, *_listed(login, secteurs, ListFilter()))
 
 
 def sector_campaigns(session: Session, secteurs: Sequence[str]) -> list[str]:
     """The campaigns that ever had a household in these sectors, whatever its line's state: what a call
     list may be filtered by (a campaign whose last household was just handled stays one)."""
-    return list(
-        session.scalars(
-            select(WorklistItem.campagne)
-            .where(WorklistItem.code_commune.in_(list(secteurs)))
-            .distinct()
-            .order_by(WorklistItem.campagne)
-        )
-    )
+    return _campaigns(session, WorklistItem.code_commune.in_(list(secteurs)))
 
 
 def holds_one(session: Session, login: str, secteurs: Sequence[str]) -> bool:

@@ -358,7 +358,8 @@ def _keys(settings: Settings) -> str:
             "une nouvelle clé ne lirait rien de ce qui existe)"
         )
     said = f"clé maîtresse : {source}"
-    if not any(map(is_data_key, stored_keys(settings.keys_dir))):
+    data_keys = list(filter(is_data_key, stored_keys(settings.keys_dir)))
+    if not data_keys:
         return said
     # Data keys are there, so is their master secret (`master_source` said so): opening creates nothing.
     keyring = open_keyring(settings.keys_dir, settings.home / "master.key")
@@ -370,7 +371,7 @@ def _keys(settings: Settings) -> str:
     replaced, unrecorded = read_database(settings, compared) or ([], [])
     if replaced:
         raise NotReady(" ; ".join(replaced))
-    checked = sum(map(is_data_key, stored_keys(settings.keys_dir))) - len(unrecorded)
+    checked = len(data_keys) - len(unrecorded)
     if checked:
         said += f" ; {checked} clé(s) conforme(s) à l'empreinte notée par la base"
     if unrecorded:

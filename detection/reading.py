@@ -29,6 +29,7 @@ from detection.contract import (
     contract_name_of,
 )
 from detection.errors import DetectionError
+from detection.problem_codes import declared
 from privacy.directory import CONTACT_COLUMNS
 
 FileFormat = Literal["parquet", "csv"]
@@ -67,7 +68,7 @@ class ExtractUnreadable(DetectionError):
     exit_code = 2
 
     def __init__(self, code: str, message: str, *, column: str = "", first_rows: tuple[int, ...] = ()):
-        self.code, self.message, self.column, self.first_rows = code, message, column, first_rows
+        self.code, self.message, self.column, self.first_rows = declared(code), message, column, first_rows
         super().__init__(message)
 
 

@@ -31,6 +31,7 @@ from detection.contract import (
     normalised_name,
 )
 from detection.errors import DetectionError
+from detection.problem_codes import declared
 from detection.reading import (
     FIRST_ROWS,
     INTEGER_TYPES,
@@ -95,6 +96,9 @@ class Problem:
     message: str
     rows: int
     first_rows: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        declared(self.code)
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready copy (for the import record)."""
@@ -294,6 +298,11 @@ class _Check:
     code: str
     message: str
     bad: pl.Expr
+
+    def __post_init__(self) -> None:
+        # Checked when the plan is built (a few dozen checks a file), so that a check that never fails
+        # in the tests still has a documented code.
+        declared(self.code)
 
 
 def _unreadable(name: str) -> str:

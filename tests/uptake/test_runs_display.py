@@ -106,3 +106,23 @@ def test_a_rule_that_did_not_flag_part_of_the_territory_is_pointed_out() -> None
         "hors de son champ (« uptake rules explain al_non_recours »)." in text
     )
     assert "Attention" not in _shown(_record(3))
+
+
+def test_a_kept_parameters_name_and_date_are_printed_whole_and_its_long_source_wraps() -> None:
+    name = "foyer.majoration_isolement_par_enfant"
+    record = replace(
+        _record(3),
+        parameters_used={
+            name: {
+                "valeur": 0.428,
+                "depuis": "2009-06-01",
+                "source": "Code de l'action sociale et des familles, art. L262-9 et R262-1 (montant majoré "
+                "pour isolement)",
+            }
+        },
+    )
+    out = io.StringIO()
+    print_run(record, Path("/srv/uptake"), Console(file=out, width=110))
+    text = out.getvalue()
+    assert name in text and "01/06/2009" in text
+    assert "pour isolement" in " ".join(text.split())

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+import textwrap
 from pathlib import Path
 
 import polars as pl
@@ -30,7 +32,7 @@ from outreach.charts import percent
 from outreach.demo import run_demo_outreach
 from privacy import audit, exchanges, vault
 from privacy import register as processing_register
-from privacy.canonical import caf_day, utc_now
+from privacy.canonical import caf_day, caf_time_zone, utc_now
 from privacy.pseudonyms import key_text, pseudonymise_file
 from uptake import french
 from uptake.commands.actors import keyring_of
@@ -40,6 +42,8 @@ from uptake.db import transaction
 from uptake.settings import load_settings
 
 console = Console(emoji=False)
+# French typography: no line starts with the punctuation that a space precedes.
+_FRENCH_PUNCTUATION = re.compile(r" ([;:!?»])")
 
 DEMO_ACTOR = "demo"
 REGISTER_CODE = "CTG-FORCALQUIER-DROITS"
@@ -56,12 +60,17 @@ def _step(number: int, text: str) -> None:
 
 
 def _say(text: str) -> None:
-    """One line of a step, indented under its title (and so are its wrapped lines)."""
-    console.print(Padding(text, (0, 0, 0, 3), expand=False))
+    """One line of a step, indented under its title (and so are its wrapped lines). Wrapped here,
+    not by rich: rich breaks lines at no-break spaces too, and a line would start with « ; »."""
+    tied = _FRENCH_PUNCTUATION.sub("\u00a0\\1", text)
+    width = max(console.width - 3, 40)
+    lines = textwrap.wrap(tied, width, break_long_words=False, break_on_hyphens=False)
+    console.print(Padding("\n".join(lines), (0, 0, 0, 3), expand=False))
 
 
 def _new_folder(base: Path) -> Path:
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    # The Caf's local time, as every date the demo prints (the machine may run on UTC).
+    stamp = dt.datetime.now(caf_time_zone()).strftime("%Y%m%d-%H%M%S")
     folder = base / stamp
     suffix = 1
     while folder.exists():

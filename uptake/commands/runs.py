@@ -155,8 +155,12 @@ def print_kept_parameters(record: RunRecord, out: Console) -> None:
     have changed since)."""
     if record.parameters_used:
         parameters = Table(title="Paramètres utilisés", title_justify="left")
-        for column in ("Paramètre", "Valeur", "En vigueur depuis", "Source"):
-            parameters.add_column(column, overflow="fold")
+        # A parameter's name (what the rules write) and its date are read whole where the terminal
+        # leaves room; the value and the source take the wrapping.
+        parameters.add_column("Paramètre", no_wrap=out.width >= 100, overflow="fold")
+        parameters.add_column("Valeur", overflow="fold")
+        parameters.add_column("En vigueur depuis", min_width=10)
+        parameters.add_column("Source", overflow="fold")
         for kept in french.kept_parameters(record.parameters_used):
             parameters.add_row(*kept)
         out.print(parameters)

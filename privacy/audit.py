@@ -409,6 +409,11 @@ class AttestationRefused(PrivacyError):
         )
 
 
+class LogChanged(PrivacyError):
+    """The entries the DPO reviewed are no longer the log's unattested ones (attested meanwhile, or
+    rewritten): nothing was attested, the review has to be done again."""
+
+
 @dataclass(frozen=True)
 class Unattested:
     """The entries `first` to `last` of an intact log that no signed checkpoint attests, the last one
@@ -480,11 +485,13 @@ def attest(
     dpo: str,
     public_key: Ed25519PublicKey | None = None,
     noted: str | None = None,
+    up_to: int | None = None,
 ) -> Attestation:
-    """Sign, in the DPO's name, the unattested entries `reviewed` that the DPO has looked at.
+    """Sign, in the DPO's name, the unattested entries `reviewed` that the DPO has looked at (only
+    up to entry `up_to` of them when given).
 
-    The log is verified again under the append lock: `AttestationRefused` if it broke since, a
-    `PrivacyError` if the reviewed entries are no longer the unattested ones (attested meanwhile, or
+    The log is verified again under the append lock: `AttestationRefused` if it broke since,
+    `LogChanged` if the reviewed entries are no longer the unattested ones (attested meanwhile, or
     rewritten). The attestation entry is appended; when the review reaches the end of the log, the
     checkpoint then signed covers everything. Entries appended since the review (or left out with
     `up_to`) are not signed: the checkpoint stops at the last reviewed entry, and they stay
@@ -501,10 +508,20 @@ def attest(
         or session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == reviewed.last))
         != reviewed.last_hash
     ):
-        raise PrivacyError(
+        raise LogChanged(
             "attestation refusée : le journal a changé depuis son affichage. Rien n'a été attesté : "
             "relancez la commande pour revoir ce qui reste à attester."
         )
+    if up_to is not None and up_to != reviewed.last:
+        # The hash of the last entry shown still matches, so the chain up to it, `up_to` included, is
+        # what the DPO was shown: only the end of what is signed moves.
+        if not reviewed.first <= up_to < reviewed.last:
+            raise PrivacyError(
+                f"entrée n°{up_to} hors des entrées examinées : choisissez une entrée entre "
+                f"n°{reviewed.first} et n°{reviewed.last}. Rien n'a été attesté."
+            )
+        up_to_hash = session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == up_to))
+        reviewed = Unattested(first=reviewed.first, last=up_to, last_hash=str(up_to_hash))
     entry = append(
         session,
         actor=dpo,

@@ -7,8 +7,10 @@ on the journal page and in `uptake audit show`. An operation without a label is 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
+from privacy.audit import ATTESTATION_ACTION
 from uptake import french
 from uptake.users import ROLE_LABELS
 
@@ -203,3 +205,26 @@ def _french_day(iso: str) -> str:
         return f"{dt.date.fromisoformat(iso):%d/%m/%Y}"
     except ValueError:
         return iso
+
+
+# Where an attestation entry keeps the first and last entries it covers.
+_RANGE_KEYS = ("depuis_l_entree", "jusqu_a_l_entree")
+
+
+def attested_range(action: str, details: str | None) -> str | None:
+    """What an attestation entry covers, « entrées n° 2 à 4 (3 entrées) »; None for any other entry,
+    or for one whose details do not hold a range (written around uptake under that code)."""
+    if action != ATTESTATION_ACTION:
+        return None
+    try:
+        said = json.loads(details or "{}")
+    except ValueError:
+        return None
+    first, last = (said.get(key) if isinstance(said, dict) else None for key in _RANGE_KEYS)
+    if not (type(first) is int and type(last) is int and 0 < first <= last):
+        return None
+    entries = last - first + 1
+    return (
+        f"entrées n° {french.count(first)} à {french.count(last)} "
+        f"({french.count(entries)} entrée{'s' if entries > 1 else ''})"
+    )

@@ -149,3 +149,45 @@ def test_up_to_an_entry_outside_the_unattested_ones_is_refused(log: Engine, keyr
         for outside in (3, 6):
             with pytest.raises(PrivacyError, match=f"entrée n°{outside} hors des entrées à attester"):
                 audit.unattested(session, keyring.public_key(), up_to=outside)
+
+
+def test_attesting_up_to_an_entry_of_those_shown_signs_only_up_to_it(log: Engine, keyring: Keyring) -> None:
+    with transaction(log) as session:
+        shown = audit.unattested(session, keyring.public_key())
+    assert shown is not None and (shown.first, shown.last) == (4, 5)
+
+    with transaction(log) as session:
+        done = audit.attest(session, keyring, shown, dpo="dpo1", up_to=4)
+
+    assert done.entry.details == '{"depuis_l_entree": 4, "jusqu_a_l_entree": 4}'
+    assert done.left is not None and (done.left.first, done.left.last) == (5, 6)
+    problem = audit.verify(log, keyring.public_key()).problem
+    assert problem is not None and (problem.kind, problem.seq) == ("non_signee", 5)
+
+
+def test_attesting_up_to_an_entry_that_was_not_shown_is_refused(log: Engine, keyring: Keyring) -> None:
+    with transaction(log) as session:
+        shown = audit.unattested(session, keyring.public_key())
+    assert shown is not None
+    before = _state(log)
+
+    for outside in (3, 6):
+        with (
+            pytest.raises(PrivacyError, match=f"entrée n°{outside} hors des entrées examinées"),
+            transaction(log) as session,
+        ):
+            audit.attest(session, keyring, shown, dpo="dpo1", up_to=outside)
+
+    assert _state(log) == before
+
+
+def test_entries_rewritten_since_they_were_shown_are_refused_as_a_changed_log(
+    log: Engine, keyring: Keyring
+) -> None:
+    with transaction(log) as session:
+        shown = audit.unattested(session, keyring.public_key())
+    assert shown is not None
+    seen = audit.Unattested(first=shown.first, last=shown.last, last_hash="f" * 64)  # what was shown then
+
+    with pytest.raises(audit.LogChanged, match="le journal a changé"), transaction(log) as session:
+        audit.attest(session, keyring, seen, dpo="dpo1", up_to=4)

@@ -6,7 +6,7 @@ import ast
 import re
 from pathlib import Path
 
-from uptake.audit_labels import ACTION_LABELS, DETAIL_LABELS, entry_pairs
+from uptake.audit_labels import ACTION_LABELS, DETAIL_LABELS, attested_range, entry_pairs
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("detection", "outreach", "privacy", "rules", "uptake")
@@ -88,3 +88,15 @@ def test_an_entry_shows_its_keys_in_french_and_its_days_the_french_way() -> None
         ("rôle", "Travailleur social"),
     ]
     assert entry_pairs(None) == []
+
+
+def test_an_attestation_is_said_by_the_range_of_entries_it_covers() -> None:
+    covered = '{"depuis_l_entree": 998, "jusqu_a_l_entree": 1234}'
+    # Numbers written the French way, with a narrow no-break space.
+    assert attested_range("journal.attestation", covered) == "entrées n° 998 à 1\u202f234 (237 entrées)"
+    one = '{"depuis_l_entree": 4, "jusqu_a_l_entree": 4}'
+    assert attested_range("journal.attestation", one) == "entrées n° 4 à 4 (1 entrée)"
+    # Another operation, or an attestation whose details hold no range, keeps its counts and details.
+    assert attested_range("journal.elagage", covered) is None
+    assert attested_range("journal.attestation", '{"jusqu_a_l_entree": 4}') is None
+    assert attested_range("journal.attestation", None) is None

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import Row, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacy import audit
@@ -19,7 +19,8 @@ from privacy.directory import PSEUDONYM_PATTERN
 from privacy.keys import fingerprint, load_public_key_pem
 from privacy.models import AuditEntry
 from uptake import french
-from uptake.audit_labels import ACTION_LABELS, action_label, entry_pairs
+from uptake.audit_labels import ACTION_LABELS, action_label, attested_range, entry_pairs
+from uptake.audit_review import review
 from uptake.commands.actors import keyring_of
 from uptake.commands.dpo_identity import DpoPasswordOption, check_dpo, warn_unchecked_dpo
 from uptake.commands.tables import compact_table
@@ -34,8 +35,6 @@ NARROW_WIDTH = 100
 # tell the entries of one household from another's, in an 80-column terminal.
 SHORT_PSEUDONYM = 12
 _PSEUDONYM = re.compile(PSEUDONYM_PATTERN)
-# How many actors of one operation `uptake audit attester` names before « … ».
-ACTORS_SHOWN = 4
 # The answers that confirm an attestation; anything else (or no answer) leaves the log as it is.
 YES = ("o", "oui")
 
@@ -167,7 +166,7 @@ def register(app: typer.Typer) -> None:
                 # In a narrow terminal, the day above the time rather than an actor cut to 5 letters.
                 caf_stamp_text(row.at).replace(" ", "\n" if console.width < NARROW_WIDTH else " "),
                 row.actor,
-                _operation_text(row.action, row.counts),
+                _operation_text(row.action, row.counts, row.details),
                 escape(shown),
             )
         console.print(table)
@@ -241,15 +240,10 @@ def register(app: typer.Typer) -> None:
 
 def _show_unattested(session: Session, reviewed: audit.Unattested) -> None:
     """What the DPO is about to attest: the range, its dates, and each operation with its count."""
-    rows = session.execute(
-        select(AuditEntry.at, AuditEntry.actor, AuditEntry.action)
-        .where(AuditEntry.seq.between(reviewed.first, reviewed.last))
-        .order_by(AuditEntry.seq)
-    ).all()
-    end = session.scalar(select(func.max(AuditEntry.seq))) or reviewed.last
+    facts = review(session, reviewed)
     console.print(
         f"Entrées à attester : n°{reviewed.first} à n°{reviewed.last} ({french.count(reviewed.count)} "
-        f"entrée(s)), écrites du {caf_stamp_text(rows[0].at)} au {caf_stamp_text(rows[-1].at)}.",
+        f"entrée(s)), écrites du {caf_stamp_text(facts.first_at)} au {caf_stamp_text(facts.last_at)}.",
         highlight=False,
     )
     table = compact_table("Opérations à attester")
@@ -258,24 +252,19 @@ def _show_unattested(session: Session, reviewed: audit.Unattested) -> None:
     table.add_column("Acteurs", overflow="fold")
     table.add_column("Première", no_wrap=True)
     table.add_column("Dernière", no_wrap=True)
-    by_action: dict[str, list[Row[str, str, str]]] = {}
-    for row in rows:
-        by_action.setdefault(row.action, []).append(row)
-    for action, entries in by_action.items():
-        actors = sorted({entry.actor for entry in entries})
-        shown = ", ".join(actors[:ACTORS_SHOWN]) + (", …" if len(actors) > ACTORS_SHOWN else "")
+    for operation in facts.operations:
         table.add_row(
-            _operation_text(action, None),
-            french.count(len(entries)),
-            escape(shown),
-            caf_stamp_text(entries[0].at),
-            caf_stamp_text(entries[-1].at),
+            _operation_text(operation.action, None, None),
+            french.count(operation.entries),
+            escape(operation.actors_shown),
+            caf_stamp_text(operation.first_at),
+            caf_stamp_text(operation.last_at),
         )
     console.print(table)
-    if reviewed.last < end:
+    if reviewed.last < facts.end:
         console.print(
-            f"Les entrées n°{reviewed.last + 1} à n°{end} ne sont pas attestées ici (--jusqu-a) : elles "
-            "resteront signalées par `uptake audit verify`.",
+            f"Les entrées n°{reviewed.last + 1} à n°{facts.end} ne sont pas attestées ici (--jusqu-a) : "
+            "elles resteront signalées par `uptake audit verify`.",
             highlight=False,
         )
     console.print(
@@ -295,12 +284,15 @@ def _confirmed(question: str) -> bool:
     return str(answer).strip().lower() in YES
 
 
-def _operation_text(action: str, counts: str | None) -> str:
-    """An entry's operation in words, its code, then its counts (`foyers 1 234, lignes —`), as markup."""
+def _operation_text(action: str, counts: str | None, details: str | None) -> str:
+    """An entry's operation in words, its code, then its counts (`foyers 1 234, lignes —`), as markup;
+    for an attestation, the range of entries it covers instead of its count alone."""
     lines = (
         [escape(action_label(action)), f"[dim]{escape(action)}[/]"]
         if action in ACTION_LABELS
         else [escape(action)]
     )
-    pairs = ", ".join(f"{key} {value}" for key, value in entry_pairs(counts))
+    pairs = attested_range(action, details) or ", ".join(
+        f"{key} {value}" for key, value in entry_pairs(counts)
+    )
     return "\n".join([*lines, escape(pairs)] if pairs else lines)

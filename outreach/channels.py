@@ -13,7 +13,7 @@ import smtplib
 import socket
 import ssl
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
@@ -125,16 +125,51 @@ class Delivery:
         return self.count(SENT)
 
 
+@dataclass(frozen=True)
+class RawEmail:
+    """An e-mail as a launch archived it (RFC 5322 bytes, lines ending in LF or CRLF) and its envelope:
+    handed to the server as it is, never parsed again nor serialised again."""
+
+    sender: str
+    recipient: str
+    data: bytes
+
+
 def _for_good(exc: smtplib.SMTPRecipientsRefused) -> bool:
     """Every recipient refused with a 5xx reply (a 4xx one asks to try again later)."""
     return all(500 <= code < 600 for code, _ in exc.recipients.values())
 
 
-def _result(message: EmailMessage, client: smtplib.SMTP) -> str | None:
+def _mail_options(message: RawEmail, client: smtplib.SMTP) -> tuple[str, ...]:
+    """The MAIL FROM options `message` needs: SMTPUTF8 for an address outside ASCII (as `send_message`
+    asks for it), and the declaration of an 8-bit body (accents written as they are) to a server that
+    takes one."""
+    if not (message.sender.isascii() and message.recipient.isascii()):
+        return ("SMTPUTF8", "BODY=8BITMIME")
+    client.ehlo_or_helo_if_needed()  # the server's extensions are known after its first greeting only
+    if not message.data.isascii() and client.has_extn("8bitmime"):
+        return ("BODY=8BITMIME",)
+    return ()
+
+
+def _crlf(data: bytes) -> bytes:
+    """`data` with every line ending in CRLF, as SMTP requires: smtplib sends bytes as they are."""
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def _result(message: EmailMessage | RawEmail, client: smtplib.SMTP) -> str | None:
     """Hand one message to the server: `SENT`, `REFUSED` (a 5xx reply to RCPT: the address), `REJECTED`
     (a 5xx reply to DATA: this very message will never be taken), or None (refused for now)."""
     try:
-        rejected = client.send_message(message)
+        if isinstance(message, RawEmail):
+            rejected = client.sendmail(
+                message.sender,
+                [message.recipient],
+                _crlf(message.data),
+                mail_options=_mail_options(message, client),
+            )
+        else:
+            rejected = client.send_message(message)
     except smtplib.SMTPRecipientsRefused as exc:
         return REFUSED if _for_good(exc) else None
     except smtplib.SMTPDataError as exc:
@@ -143,14 +178,16 @@ def _result(message: EmailMessage, client: smtplib.SMTP) -> str | None:
 
 
 def deliver_emails(
-    messages: Sequence[EmailMessage],
+    messages: Iterable[EmailMessage | RawEmail],
     smtp: SmtpSettings,
     on_result: Callable[[int, str | None], None] | None = None,
     before: Callable[[int], bool] | None = None,
 ) -> Delivery:
     """Send every message through one SMTP connection, telling `on_result` (position, result) after
-    each one, so that the caller records it at once. `before` (position) is asked first: a message it
-    answers no to is not sent (another sending took it meanwhile).
+    each one, so that the caller records it at once. A `RawEmail` goes as its bytes; `messages` may be
+    read as they go (a launch's e-mails are read from their archive one at a time). `before`
+    (position) is asked first: a message it answers no to is not sent (another sending took it
+    meanwhile).
 
     A message the server does not take is counted, not raised. An unreachable relay, a lost
     connection or the sender's address refused (every message would be) stops the batch; the failure

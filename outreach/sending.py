@@ -30,10 +30,11 @@ import io
 import secrets
 import zipfile
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from email import policy
-from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, func, or_, select, update
@@ -41,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from outreach import oppositions
 from outreach.campaigns import Campaign
-from outreach.channels import SmtpSettings, deliver_emails
+from outreach.channels import RawEmail, SmtpSettings, deliver_emails
 from outreach.errors import LaunchNotFound, LaunchOfAnotherCampaign, OutreachError
 from outreach.models import (
     ABANDONED,
@@ -127,31 +128,66 @@ class SendReport:
         return " ; ".join(problems) or None
 
 
+@dataclass(frozen=True)
+class _Archived:
+    """One e-mail of a batch's archive: its file there, its envelope and, only when the directory's
+    address changed since the launch, the e-mail rewritten to the new one."""
+
+    name: str
+    sender: str
+    recipient: str
+    readdressed: bytes | None = None
+
+
 @dataclass
 class _Batch:
-    """The e-mails of one attempt's batch to send, in order."""
+    """The e-mails of one attempt's batch to send, in order, and the archive they are read from."""
 
     attempt: int
+    archive: bytes
     contacts: list[Contact]
-    messages: list[EmailMessage]
+    emails: list[_Archived]
+
+    def messages(self) -> Iterator[RawEmail]:
+        """Each e-mail as its archived bytes, read from the archive only as it is handed over: a
+        department's batch decompressed at once would hold a few hundred MB more than the archive."""
+        with zipfile.ZipFile(io.BytesIO(self.archive)) as opened:
+            for archived in self.emails:
+                data = archived.readdressed or opened.read(archived.name)
+                yield RawEmail(archived.sender, archived.recipient, data)
 
 
-def _messages(archive: bytes, households: Collection[str]) -> dict[str, EmailMessage]:
+# Headers only, kept as written (no policy object per header): a full parse took 4 ms an e-mail, the
+# envelope read this way about 0.15 ms (benchmarks/email_sending.py).
+_HEADERS = BytesHeaderParser(policy=policy.compat32)
+
+
+def _address(value: str | None) -> str:
+    """The address of a From or To header's value, '' if it has none."""
+    return getaddresses([value])[0][1] if value else ""
+
+
+def _envelopes(archive: zipfile.ZipFile, households: Collection[str]) -> dict[str, _Archived]:
     """The e-mails of `households` in a batch's archive, by household pseudonym (files
-    `<rank>-<pseudonym>.eml`). Only theirs are parsed: a department's batch holds thousands, and a
-    sending resumed for a few would parse them all (4 ms each)."""
+    `<rank>-<pseudonym>.eml`), with their envelope read from their headers only. Only theirs are read:
+    a department's batch holds thousands, and a sending resumed for a few would read them all."""
     wanted = set(households)
     found = {}
-    with zipfile.ZipFile(io.BytesIO(archive)) as opened:
-        for name in opened.namelist():
-            if not (name.endswith(".eml") and "-" in name):
-                continue
-            pseudonym = name.removesuffix(".eml").split("-", 1)[1]
-            if pseudonym in wanted:
-                message = email.message_from_bytes(opened.read(name), policy=policy.default)
-                assert isinstance(message, EmailMessage)
-                found[pseudonym] = message
+    for name in archive.namelist():
+        if not (name.endswith(".eml") and "-" in name):
+            continue
+        pseudonym = name.removesuffix(".eml").split("-", 1)[1]
+        if pseudonym in wanted:
+            headers = _HEADERS.parsebytes(archive.read(name))
+            found[pseudonym] = _Archived(name, _address(headers["From"]), _address(headers["To"]))
     return found
+
+
+def _readdressed(data: bytes, address: str) -> bytes:
+    """The archived e-mail `data` written to `address` instead (only its To header changes)."""
+    message = email.message_from_bytes(data, policy=policy.default)
+    message.replace_header("To", address)
+    return message.as_bytes()
 
 
 def _locked(connection: Connection) -> None:
@@ -183,11 +219,10 @@ def _ended(session: Session, contacts: Sequence[Contact]) -> set[str]:
 
 
 def _read_batch(
-    session: Session, env: OutreachEnv, digest: str | None, households: Collection[str], now: dt.datetime
-) -> tuple[exchanges.Authorisation, dict[str, EmailMessage]]:
-    """The e-mails of `households` in the batch whose archive has SHA-256 `digest`, from its encrypted
-    copy, read under the exchange that wrote it (approved and in force at `now`), and that
-    authorisation."""
+    session: Session, env: OutreachEnv, digest: str | None, now: dt.datetime
+) -> tuple[exchanges.Authorisation, bytes]:
+    """The archive of the batch whose SHA-256 is `digest`, from its encrypted copy, read under the
+    exchange that wrote it (approved and in force at `now`), and that authorisation."""
     output = session.scalars(select(PersonalOutput).where(PersonalOutput.sha256 == digest).limit(1)).first()
     if output is None or output.purged_at:
         raise OutreachError(
@@ -196,8 +231,7 @@ def _read_batch(
             "sur une nouvelle exécution si besoin."
         )
     authorisation = exchanges.authorise(session, env.keyring, output.exchange_id, output.fields, now=now)
-    archive = read_output(session, env.keyring, authorisation, output.id, now=now)
-    return authorisation, _messages(archive, households)
+    return authorisation, read_output(session, env.keyring, authorisation, output.id, now=now)
 
 
 def _claim(
@@ -247,7 +281,7 @@ def _claim(
             by_batch[(contact.tentative, contact.fichier_sha256)].append(contact)
     batches = []
     for (attempt, digest), contacts in sorted(by_batch.items(), key=lambda kv: kv[0][0]):
-        authorisation, messages = _read_batch(session, env, digest, [c.id_foyer for c in contacts], now)
+        authorisation, archive = _read_batch(session, env, digest, now)
         # The address the directory holds now: changed since (written to the new one), or no longer
         # usable (withdrawn).
         addresses = vault.reveal(
@@ -259,19 +293,22 @@ def _claim(
             actor=env.actor,
             now=now,
         )
-        batch = _Batch(attempt, [], [])
-        for contact in contacts:
-            message = messages.get(contact.id_foyer)
-            address = addresses.get(contact.id_foyer, {}).get("email")
-            if message is None or not address:
-                contact.envoi, contact.reserve_par = CANCELLED, None
-                withdrawn += 1
-                continue
-            if message["To"] != address:
-                message.replace_header("To", address)
-            contact.envoi, contact.reserve_par = RESERVED, token
-            batch.contacts.append(contact)
-            batch.messages.append(message)
+        batch = _Batch(attempt, archive, [], [])
+        with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+            archived_emails = _envelopes(opened, [c.id_foyer for c in contacts])
+            for contact in contacts:
+                archived = archived_emails.get(contact.id_foyer)
+                address = addresses.get(contact.id_foyer, {}).get("email")
+                if archived is None or not address:
+                    contact.envoi, contact.reserve_par = CANCELLED, None
+                    withdrawn += 1
+                    continue
+                if archived.recipient != address:
+                    rewritten = _readdressed(opened.read(archived.name), address)
+                    archived = _Archived(archived.name, archived.sender, address, rewritten)
+                contact.envoi, contact.reserve_par = RESERVED, token
+                batch.contacts.append(contact)
+                batch.emails.append(archived)
         if batch.contacts:
             batches.append(batch)
     return batches, withdrawn, left_uncertain
@@ -415,7 +452,7 @@ def send_pending_emails(
         on_result, flush = _recorder(env, batch, launch_id, moment, answered)
         before, marked, taken_over = _handing(env, batch, token, flush)
         try:
-            delivery = deliver_emails(batch.messages, smtp, on_result, before)
+            delivery = deliver_emails(batch.messages(), smtp, on_result, before)
         except BaseException:
             # Interrupted: what the server answered is kept; the message it was being given stays
             # `en_cours` (uncertain); those marked after it, and the reserved ones, were never handed.

@@ -6,9 +6,12 @@ since; to the address the directory holds now; nothing at all when one batch may
 from __future__ import annotations
 
 import datetime as dt
+import email
 import os
 import threading
+import zipfile
 from dataclasses import replace
+from email import policy
 from typing import Any
 
 import pytest
@@ -65,6 +68,18 @@ def _states(world) -> dict[str, str | None]:
 
 def _recipients(inbox) -> list[str]:
     return sorted(rcpt for _, rcpts, _ in inbox.messages for rcpt in rcpts)
+
+
+def _archived(launched) -> dict[str, bytes]:
+    """The launch's e-mails as its archive holds them, by the address they were written to."""
+    with zipfile.ZipFile(launched.attempts[0].outputs[0].path) as archive:
+        found = [archive.read(name) for name in archive.namelist()]
+    return {email.message_from_bytes(data, policy=policy.default)["To"]: data for data in found}
+
+
+def _as_sent(data: bytes) -> bytes:
+    """An archived e-mail (lines ending in LF) as SMTP carries it: lines ending in CRLF."""
+    return data.replace(b"\n", b"\r\n")
 
 
 @SQLITE
@@ -170,14 +185,65 @@ def test_households_that_objected_or_whose_contact_ended_since_are_withdrawn(mak
 
 
 @SQLITE
-def test_the_email_goes_to_the_address_the_directory_holds_now(make_world, smtp_server) -> None:
+def test_the_email_goes_to_the_address_the_directory_holds_now_and_its_to_header_says_so(
+    make_world, smtp_server
+) -> None:
     inbox, smtp = smtp_server
-    world, launched = _launched(make_world, 1, None)
-    [household] = _states(world)
-    world.store_contacts([household], email="nouvelle.adresse@example.org")
+    world, launched = _launched(make_world, 2, None)
+    moved, _ = _states(world)
+    world.store_contacts([moved], email="nouvelle.adresse@example.org")
+    archived = _archived(launched)
+
+    assert _send(world, launched.launch_id, smtp).sent == 2
+
+    received = {rcpts[0]: data for _, rcpts, data in inbox.messages}
+    assert sorted(received) == ["foyer1@example.org", "nouvelle.adresse@example.org"]
+    rewritten = received["nouvelle.adresse@example.org"]
+    assert email.message_from_bytes(rewritten, policy=policy.default)["To"] == "nouvelle.adresse@example.org"
+    # Only its To header changed: the rest is the e-mail the launch archived.
+    before = archived["foyer0@example.org"]
+    assert b"\nTo: foyer0@example.org\n" in before
+    assert rewritten == _as_sent(
+        before.replace(b"\nTo: foyer0@example.org\n", b"\nTo: nouvelle.adresse@example.org\n")
+    )
+    assert received["foyer1@example.org"] == _as_sent(archived["foyer1@example.org"])
+
+
+@SQLITE
+def test_the_server_receives_each_archived_email_byte_for_byte_from_the_campaign_sender(
+    make_world, smtp_server
+) -> None:
+    inbox, smtp = smtp_server
+    world, launched = _launched(make_world, 3, None)
+    archived = _archived(launched)
+
+    assert _send(world, launched.launch_id, smtp).sent == 3
+
+    assert len(inbox.messages) == 3
+    for sender, [recipient], data in inbox.messages:
+        assert sender == _email_campaign().campagne.courriel_expediteur
+        assert data == _as_sent(archived[recipient])
+
+
+@SQLITE
+def test_accents_in_the_subject_and_body_arrive_intact_at_the_server(make_world, smtp_server) -> None:
+    inbox, smtp = smtp_server
+    world = make_world()
+    flags = flags_frame([flag(1, montant_estime=1048.0)])
+    world.store_contacts(flags["id_foyer"].to_list(), prenom="Anaïs", nom="Lefèvre")
+    launched = launch_campaign(
+        world.env, _email_campaign(), world.store_run(flags), out_dir=world.out_dir, now=NOW
+    )
 
     assert _send(world, launched.launch_id, smtp).sent == 1
-    assert _recipients(inbox) == ["nouvelle.adresse@example.org"]
+
+    [(_, _, data)] = inbox.messages
+    received = email.message_from_bytes(data, policy=policy.default)
+    assert received["Subject"] == "Vous pourriez avoir droit à la prime d'activité"
+    text = received.get_body(("plain",)).get_content()
+    html = received.get_body(("html",)).get_content()
+    for body in (text, html):
+        assert "Anaïs Lefèvre" in body and "D'après" in body and "démarches" in body and "€" in body
 
 
 @SQLITE

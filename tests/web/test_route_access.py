@@ -50,6 +50,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/dpo/journal"): frozenset({DPO}),
     ("GET", "/dpo/journal.csv"): frozenset({DPO}),
     ("POST", "/dpo/journal/verifier"): frozenset({DPO}),
+    ("POST", "/dpo/journal/attester"): frozenset({DPO}),
     ("GET", "/dpo/consultations"): frozenset({DPO}),
     ("GET", "/dpo/consultations.csv"): frozenset({DPO}),
     ("GET", "/dpo/purges"): frozenset({DPO}),

@@ -13,16 +13,18 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from detection.retention import archived_extracts, kept_flags
 from privacy import audit, exchanges, register, retention, subjects
 from privacy.canonical import caf_day, caf_midnight, caf_stamp_text, parse_stamp, utc_stamp
-from privacy.errors import PrivacyError
-from privacy.models import AuditEntry, Exchange, PersonalOutput
+from privacy.errors import KeyringError, PrivacyError
+from privacy.models import AuditCheckpoint, AuditEntry, Exchange, PersonalOutput
 from privacy.pseudonyms import DEFAULT_FINALITE
 from privacy.spreadsheet import InertWriter
 from uptake import french
-from uptake.audit_labels import action_label, detail_label, entry_pairs
+from uptake.audit_labels import action_label, attested_range, detail_label, entry_pairs
+from uptake.audit_review import Review, review
 from uptake.jobs import drop_folders, purge_everything, scheduled_flags_months
 from uptake.scheduler import FAILED, OUTCOME_LABELS, list_schedules, purge_sentence
 from uptake.subject_sections import (
@@ -225,6 +227,12 @@ def _audit_page(
     operation: str | None = None,
     landmark: str | None = None,
     landmark_error: str | None = None,
+    *,
+    to_attest: Review | None = None,
+    noted: str = "",
+    attested: int | None = None,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> Response:
     where = [AuditEntry.action == operation] if operation else []
     with db(request) as session:
@@ -241,6 +249,7 @@ def _audit_page(
             )
         )
         present = session.scalars(select(AuditEntry.action).distinct()).all()
+        notice = _attested_notice(session, attested) if attested is not None else None
     operations = sorted(((code, action_label(code)) for code in present), key=lambda pair: pair[1])
     return render(
         request,
@@ -254,13 +263,41 @@ def _audit_page(
             "verification": verification,
             "landmark": landmark,
             "landmark_error": landmark_error,
+            "to_attest": to_attest,
+            "noted": noted,
+            "notice": notice,
+            "error": error,
             "operation": operation or "",
             "operations": operations,
             "label": action_label,
+            "attested_range": attested_range,
             "query": urlencode({"operation": operation}) + "&" if operation else "",
             "csv_url": "/dpo/journal.csv" + (f"?{urlencode({'operation': operation})}" if operation else ""),
         },
+        status_code=status_code,
     )
+
+
+def _attested_notice(session: Session, seq: int) -> str | None:
+    """What the attestation recorded as entry `seq` did, read from the log (never from the address,
+    which anyone can type); None when that entry is no attestation."""
+    entry = session.scalar(
+        select(AuditEntry).where(AuditEntry.seq == seq, AuditEntry.action == audit.ATTESTATION_ACTION)
+    )
+    if entry is None:
+        return None
+    covered = attested_range(entry.action, entry.details) or "entrées"
+    notice = (
+        f"{covered[:1].upper()}{covered[1:]} attestées par {entry.actor} : l'attestation est inscrite au "
+        f"journal (entrée n° {seq}) et un point de contrôle signé les couvre."
+    )
+    signed_up_to = session.scalar(select(func.max(AuditCheckpoint.seq))) or 0
+    if signed_up_to < seq:
+        notice += (
+            f" Les entrées à partir du n° {signed_up_to + 1} (dont cette attestation, qui les suit dans la "
+            "chaîne) restent à attester : vérifiez l'intégrité du journal pour les examiner."
+        )
+    return notice
 
 
 @router.get("/journal")
@@ -268,9 +305,11 @@ def audit_page(
     request: Request,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     operation: Annotated[str | None, Query(max_length=100)] = None,
+    atteste: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    """The audit log, newest entries first; optionally one operation only."""
-    return _audit_page(request, page, operation=operation or None)
+    """The audit log, newest entries first; optionally one operation only. After an attestation
+    (`atteste`: the number of the entry recording it), what it covered."""
+    return _audit_page(request, page, operation=operation or None, attested=atteste)
 
 
 AUDIT_EXPORT_LIMIT = 100_000
@@ -324,8 +363,10 @@ def audit_csv(request: Request, operation: Annotated[str | None, Query(max_lengt
 def verify_audit(request: Request, repere: Annotated[str, Form(max_length=90)] = "") -> Response:
     """Check the hash chain and the signed checkpoints, and the landmark noted at the previous
     verification when given (entries cut at the end with their checkpoints); show the first break,
-    if any, and the landmark to note for the next time."""
+    if any, and the landmark to note for the next time. Entries that only lack a signed checkpoint
+    are shown for the DPO to review and attest."""
     keyring = keyring_of(request)
+    to_attest = None
     with db(request) as session:
         # A mistyped landmark is said whatever the state of the log.
         try:
@@ -333,7 +374,9 @@ def verify_audit(request: Request, repere: Annotated[str, Form(max_length=90)] =
         except ValueError as exc:
             return _audit_page(request, 1, landmark_error=f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
         verified = audit.verify(session, keyring.public_key())
-        result = replace(verified, problem=cut) if verified.ok else verified
+        # Unsigned entries in place of the ones noted are a rewritten tail, not one to attest.
+        unsigned_only = verified.problem is None or verified.problem.kind == "non_signee"
+        result = replace(verified, problem=cut or verified.problem) if unsigned_only else verified
         audit.append(
             session,
             actor=current_account(request).login,
@@ -345,8 +388,107 @@ def verify_audit(request: Request, repere: Annotated[str, Form(max_length=90)] =
         # by the landmark) is signed all the same: its end is what it is, the next landmark compares it.
         if not verified.ok:
             audit.leave_unsigned(session)
+        if result.problem is not None and result.problem.kind == "non_signee":
+            # Read after this verification's own entry, which stays unsigned with them: it is offered too.
+            pending = audit.unattested(session, keyring.public_key(), noted=repere.strip() or None)
+            to_attest = review(session, pending) if pending is not None else None
         noted = audit.landmark(session)
-    return _audit_page(request, 1, result, landmark=noted if result.ok else None)
+    return _audit_page(
+        request,
+        1,
+        result,
+        landmark=noted if result.ok else None,
+        to_attest=to_attest,
+        noted=repere.strip(),
+    )
+
+
+# What the DPO is told when the log cannot be attested as shown; each time, nothing was written.
+NOTHING_TO_ATTEST = (
+    "Rien à attester : toutes les entrées du journal sont attestées par un point de contrôle signé (un "
+    "autre compte DPO les a peut-être attestées entre-temps). Rien n'a été écrit."
+)
+LOG_CHANGED = (
+    "Le journal a changé depuis son affichage (entrées attestées entre-temps, ou réécrites) : rien n'a "
+    "été attesté. Revoyez ci-dessous les entrées qui restent à attester, puis attestez-les de nouveau."
+)
+
+
+@router.post("/journal/attester")
+def attest_audit(
+    request: Request,
+    premiere: Annotated[int, Form(ge=1)],
+    derniere: Annotated[int, Form(ge=1)],
+    empreinte: Annotated[str, Form(pattern=r"^[0-9a-f]{64}$")],
+    jusqu_a: Annotated[int, Form(ge=1)],
+    repere: Annotated[str, Form(max_length=90)] = "",
+) -> Response:
+    """Attest, in the signed-in DPO's name, the unattested entries `premiere` to `derniere` shown on
+    the page (the last one hashing to `empreinte`), up to entry `jusqu_a`: refused, with nothing
+    written, if the log broke or changed since it was shown, or if this server cannot sign."""
+    login = current_account(request).login
+    shown = audit.Unattested(first=premiere, last=derniere, last_hash=empreinte)
+    noted = repere.strip()
+    try:
+        keyring = keyring_of(request)
+        keyring.signing_key()  # a server without the key is told so before the log is read
+        with db(request) as session:
+            done = audit.attest(session, keyring, shown, dpo=login, noted=noted or None, up_to=jusqu_a)
+    except KeyringError as exc:
+        return _audit_page(
+            request,
+            1,
+            error=(
+                "Ce serveur ne peut pas signer le journal : sa clé de signature est inutilisable "
+                f"({exc}). Rien n'a été attesté. Faites rétablir la clé de ce serveur, ou attestez depuis "
+                "le poste qui la détient (uptake audit attester --dpo IDENTIFIANT)."
+            ),
+            status_code=503,
+        )
+    except audit.AttestationRefused as exc:
+        return _audit_page(
+            request,
+            1,
+            error=(
+                f"Attestation refusée : {exc.problem.message}. Rien n'a été attesté : une chaîne altérée ne "
+                "s'atteste pas, c'est une preuve à examiner. Vérifiez l'intégrité du journal pour voir où "
+                "il a été altéré, et conservez une copie de la base."
+            ),
+            status_code=409,
+        )
+    except audit.LogChanged:
+        to_attest = _current_review(request, noted)
+        return _audit_page(
+            request,
+            1,
+            to_attest=to_attest,
+            noted=noted,
+            error=LOG_CHANGED if to_attest is not None else NOTHING_TO_ATTEST,
+            status_code=409,
+        )
+    except (PrivacyError, ValueError) as exc:  # an entry outside those shown, a malformed landmark
+        said = str(exc)
+        return _audit_page(
+            request,
+            1,
+            to_attest=_current_review(request, noted),
+            noted=noted,
+            error=f"{said[:1].upper()}{said[1:]}{'' if said.endswith('.') else '.'}",
+            status_code=400,
+        )
+    return RedirectResponse(f"/dpo/journal?atteste={done.entry.seq}", status_code=303)
+
+
+def _current_review(request: Request, noted: str) -> Review | None:
+    """The entries left to attest now, for the DPO to review again; None when there are none (or
+    when the log cannot be attested at all, which the page says otherwise)."""
+    keyring = keyring_of(request)
+    with db(request) as session:
+        try:
+            pending = audit.unattested(session, keyring.public_key(), noted=noted or None)
+        except (PrivacyError, ValueError):
+            return None
+        return review(session, pending) if pending is not None else None
 
 
 def _access_rows(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import os
 import re
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -58,6 +59,22 @@ _BINARY_BYTES = bytes(range(0x09)) + bytes(range(0x0E, 0x20))
 _HASHING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="extract-sha256")
 
 
+# What tells that a file is still the one read before: size, modification time, inode, device.
+FileIdentity = tuple[int, int, int, int]
+
+
+def file_identity(path: Path) -> FileIdentity | None:
+    """The identity of the file at `path` as the file system tells it now; None when it is gone."""
+    try:
+        return _identity(path.stat())
+    except OSError:
+        return None
+
+
+def _identity(facts: os.stat_result) -> FileIdentity:
+    return facts.st_size, facts.st_mtime_ns, facts.st_ino, facts.st_dev
+
+
 class ExtractUnreadable(DetectionError):
     """The file cannot be read as an extract at all (missing, empty, binary, wrong encoding...).
 
@@ -80,6 +97,9 @@ class SourceFile:
     file_format: FileFormat
     digest: Future[str] = field(repr=False)
     raw_schema: dict[str, pl.DataType]
+    # The file's identity before its bytes were hashed: while the file keeps it, `content_hash` is
+    # the hash of what is read.
+    identity: FileIdentity
     separator: str = ","
     csv_names: tuple[str, ...] = field(default=())
     # CSV records with fewer fields than the header (polars would read their missing cells as empty):
@@ -127,7 +147,8 @@ def open_extract(path: Path) -> SourceFile:
             "le chemin désigne un dossier, pas un fichier : indiquez le fichier d'extrait",
         )
     try:
-        size = path.stat().st_size
+        facts = path.stat()
+        size, identity = facts.st_size, _identity(facts)
         with path.open("rb") as handle:
             head = handle.read(_SAMPLE)
             handle.seek(max(0, size - len(PARQUET_MAGIC)))
@@ -140,7 +161,7 @@ def open_extract(path: Path) -> SourceFile:
     if size == 0 or not head.strip(b" \t\r\n\xef\xbb\xbf"):
         raise ExtractUnreadable("fichier_vide", "le fichier est vide : exportez de nouveau l'extrait")
     if head.startswith(PARQUET_MAGIC):
-        return _open_parquet(path, tail)
+        return _open_parquet(path, tail, identity)
     archive = next((kind for magic, kind in _ARCHIVES.items() if head.startswith(magic)), None)
     if archive is not None:
         raise ExtractUnreadable(
@@ -162,10 +183,10 @@ def open_extract(path: Path) -> SourceFile:
             "« PAR1 » absente en tête) : exportez de nouveau l'extrait en Parquet, ou renommez-le "
             "en .csv s'il s'agit d'un fichier CSV",
         )
-    return _open_csv(path, head, tail)
+    return _open_csv(path, head, tail, identity)
 
 
-def _open_parquet(path: Path, tail: bytes) -> SourceFile:
+def _open_parquet(path: Path, tail: bytes, identity: FileIdentity) -> SourceFile:
     unreadable = ExtractUnreadable(
         "parquet_illisible",
         "le fichier Parquet est incomplet ou corrompu (fin de fichier absente) : "
@@ -187,10 +208,11 @@ def _open_parquet(path: Path, tail: bytes) -> SourceFile:
         ) from None
     except (pl.exceptions.PolarsError, OSError, ValueError, pl.exceptions.PanicException):
         raise unreadable from None
-    return SourceFile(path, "parquet", _HASHING.submit(_sha256, path), dict(schema))
+    digest = _HASHING.submit(sha256_of, path)
+    return SourceFile(path, "parquet", digest, dict(schema), identity=identity)
 
 
-def _open_csv(path: Path, head: bytes, tail: bytes) -> SourceFile:
+def _open_csv(path: Path, head: bytes, tail: bytes, identity: FileIdentity) -> SourceFile:
     text = head.decode("utf-8-sig", errors="ignore")
     header_line = text.splitlines()[0] if text.splitlines() else ""
     separator = ";" if header_line.count(";") > header_line.count(",") else ","
@@ -243,6 +265,7 @@ def _open_csv(path: Path, head: bytes, tail: bytes) -> SourceFile:
         "csv",
         digest,
         dict.fromkeys(names, pl.String()),
+        identity,
         separator=separator,
         csv_names=names,
         short_rows=(fields_count.short, tuple(fields_count.first_short)),
@@ -359,7 +382,8 @@ def _check_utf8_and_hash(path: Path, fields_count: _FieldCount) -> str:
     return digest.hexdigest()
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The sha256 of the file's bytes, in hexadecimal."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):

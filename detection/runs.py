@@ -23,7 +23,6 @@ Safety properties:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import socket
@@ -45,6 +44,7 @@ from detection.contract import ContractSummary
 from detection.errors import DetectionError, OutputUnusable, RuleChangedWithoutVersion, RuleVersionWentBack
 from detection.geography import Geography, territory_fingerprint
 from detection.imports import record_import
+from detection.reading import FileIdentity, file_identity, sha256_of
 from detection.records import (
     FAILED,
     FLAG_COLUMNS,
@@ -211,27 +211,6 @@ class _Clock:
         start = time.perf_counter()
         yield
         self.timings[name] = round(time.perf_counter() - start, 3)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-# What tells that a file is still the one a run started reading: size, modification time, inode, device.
-FileIdentity = tuple[int, int, int, int]
-
-
-def file_identity(path: Path) -> FileIdentity | None:
-    """The identity of the file at `path` as the file system tells it now; None when it is gone."""
-    try:
-        facts = path.stat()
-    except OSError:
-        return None
-    return facts.st_size, facts.st_mtime_ns, facts.st_ino, facts.st_dev
 
 
 def _check_output_folder(folder: Path) -> None:
@@ -512,9 +491,9 @@ class DetectionRunner:
                 except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
                     # A file the query could not decode is rejected with its report; a valid one
                     # means the rules themselves could not be evaluated on it.
-                    self._concluded(run_id, request, screened, clock, created, read_failed=True)
+                    self._concluded(run_id, request, screened, clock, created, identity, read_failed=True)
                     raise EvaluationFailed(run_id, type(exc).__name__) from exc
-                extract, counts = self._concluded(run_id, request, screened, clock, created)
+                extract, counts = self._concluded(run_id, request, screened, clock, created, identity)
                 self._set(run_id, extract_sha256=extract.content_hash)
             self._pause(run_id)
             self.progress("enregistrement")
@@ -544,6 +523,7 @@ class DetectionRunner:
         screened: ScreenedExtract,
         clock: _Clock,
         created: list[Path],
+        identity: FileIdentity | None,
         *,
         read_failed: bool = False,
     ) -> tuple[ValidatedExtract, tuple[int, int]]:
@@ -551,11 +531,16 @@ class DetectionRunner:
         territory: the import is recorded either way, and a rejected extract's run becomes
         `rejected`, its flags and the folders made for them removed. An extract none of whose
         households lives in a territorial run's territory is rejected too: another territory's file
-        (or the national one) would otherwise pass for the month, flagging nobody."""
+        (or the national one) would otherwise pass for the month, flagging nobody.
+
+        `identity`: the file's when the run began; a file changed since is not rejected for its
+        territory (counted on another content than the one validated and hashed): the run fails."""
         try:
             extract = screened.conclude(read_failed=read_failed)
             counts = territory_counts(extract, self.geography)
             if counts[0] == 0 and extract.rows > 0:
+                if identity is None or file_identity(request.extract) != identity:
+                    raise ExtractChangedDuringRun(run_id, request.extract)
                 raise _outside_territory(extract, self.geography.territory.nom)
         except ExtractRejected as rejected:
             self._record_rejection(request, rejected, rejected.started_at, clock, run_id=run_id)
@@ -667,7 +652,7 @@ class DetectionRunner:
                     "hors_territoire": run.households_out_of_territory,
                     "drapeaux": total,
                 },
-                output_sha256=_sha256(partial),
+                output_sha256=sha256_of(partial),
                 details={
                     "extrait_sha256": run.extract_sha256,
                     "regles": run.rule_versions,
@@ -776,5 +761,7 @@ class DetectionRunner:
                 action="detection.rejet",
                 object_ref=f"import:{import_id}",
                 counts={"problemes": len(rejected.problems)},
-                details={"extrait_sha256": rejected.content_hash},
+                # A file changed during its validation: the hash is the new content's, or none.
+                details={"extrait_sha256": rejected.content_hash}
+                | ({"note": rejected.changed_note} if rejected.changed_note else {}),
             )

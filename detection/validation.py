@@ -13,7 +13,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -37,10 +37,13 @@ from detection.reading import (
     INTEGER_TYPES,
     Conversion,
     ExtractUnreadable,
+    FileIdentity,
     SourceFile,
     convert,
+    file_identity,
     is_text,
     open_extract,
+    sha256_of,
     unnamed_column,
 )
 from detection.reference import CommuneReference, load_reference
@@ -116,7 +119,11 @@ def _now() -> dt.datetime:
 
 
 class ExtractRejected(DetectionError):
-    """The extract breaks the contract and is refused as a whole; `problems` lists every problem."""
+    """The extract breaks the contract and is refused as a whole; `problems` lists every problem.
+
+    `content_hash` is the hash of the content refused. `changed`: the file changed while it was
+    validated; its hash is then the new content's, or None when the refused content cannot be told.
+    """
 
     exit_code = 2
 
@@ -132,9 +139,11 @@ class ExtractRejected(DetectionError):
         dropped_columns: tuple[str, ...] = (),
         started_at: dt.datetime | None = None,
         finished_at: dt.datetime | None = None,
+        changed: bool = False,
     ) -> None:
         self.path = path
         self.problems = tuple(problems)
+        self.changed = changed
         self.file_format = file_format
         self.content_hash = content_hash
         self.rows = rows
@@ -144,6 +153,22 @@ class ExtractRejected(DetectionError):
         self.started_at = started_at or self.finished_at
         super().__init__(self.report())
 
+    @property
+    def changed_note(self) -> str | None:
+        """What the report says of a file changed during its validation (None when it did not)."""
+        if not self.changed:
+            return None
+        if self.content_hash is None:
+            return (
+                "Le fichier a changé pendant sa validation (copie en cours ?) : le contenu refusé ne peut "
+                "pas être identifié, aucune empreinte n'est enregistrée. Déposez le fichier une fois sa "
+                "copie terminée (copiez-le sous un nom temporaire, puis renommez-le)."
+            )
+        return (
+            "Le fichier a changé pendant sa validation (copie en cours ?) : ce rapport porte sur son "
+            "nouveau contenu, enregistré sous l'empreinte de celui-ci."
+        )
+
     def report(self) -> str:
         """The French report: every problem, with its column, row count and first row numbers."""
         count = len(self.problems)
@@ -151,6 +176,8 @@ class ExtractRejected(DetectionError):
             f"Extrait refusé : {self.path.name} — {count} problème{'s' if count > 1 else ''}. "
             "Aucune donnée n'est chargée : corrigez le fichier et relancez la validation.",
         ]
+        if self.changed_note:
+            lines.append(self.changed_note)
         if any(p.first_rows for p in self.problems):
             lines.append(
                 "Les numéros de ligne comptent les foyers à partir de 1, sans la ligne d'en-tête "
@@ -747,6 +774,10 @@ def _open(path: Path, reference: CommuneReference | None) -> tuple[_Plan, _Rejec
 def _validated(plan: _Plan, rejected: _Rejecting, proven: frozenset[str] = frozenset()) -> ValidatedExtract:
     """The full validation (every check, then the rows of the failing ones); the `proven` screened
     checks, already known to hold, are not counted again."""
+    if not plan.problems:
+        # The rows decide from here on: a file changed since its opening is judged on what it holds
+        # now. Problems of its columns were found at its opening, from what it held then.
+        rejected = replace(rejected, reading=file_identity(rejected.path))
     try:
         return _run(plan, rejected, proven)
     except (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException):
@@ -903,6 +934,8 @@ class _Rejecting:
     path: Path
     source: SourceFile
     started: dt.datetime
+    # The file's identity when the read that decides the verdict began (None: the opening's).
+    reading: FileIdentity | None = None
 
     def __call__(
         self,
@@ -911,16 +944,35 @@ class _Rejecting:
         mois: dt.date | None = None,
         dropped: tuple[str, ...] = (),
     ) -> ExtractRejected:
+        content_hash, changed = self._refused_content()
         return ExtractRejected(
             self.path,
             problems,
             file_format=self.source.file_format,
-            content_hash=self.source.content_hash,
+            content_hash=content_hash,
             rows=rows,
             mois_reference=mois,
             dropped_columns=dropped,
             started_at=self.started,
+            changed=changed,
         )
+
+    def _refused_content(self) -> tuple[str | None, bool]:
+        """The hash of the content refused (None when it cannot be told), and whether the file changed
+        since it was opened and hashed: a rejection must never be recorded under another content's hash.
+        """
+        now = file_identity(self.path)
+        if now == self.source.identity:
+            return self.source.content_hash, False
+        # The refused content is the new one only if the file kept one identity from the start of the
+        # deciding read until it is hashed again, and while it is.
+        if now is None or now != self.reading:
+            return None, True
+        try:
+            digest = sha256_of(self.path)
+        except OSError:
+            return None, True
+        return (digest if file_identity(self.path) == now else None), True
 
 
 def _run(plan: _Plan, rejected: _Rejecting, proven: frozenset[str]) -> ValidatedExtract:

@@ -278,7 +278,8 @@ def detection_job(*, inbox: str, schedule: str = "", min_age_s: int = DEFAULT_MI
     (`detection.verification.CasesFailed`, raised): the execution fails with that French reason, and
     the extract, which is not at fault, stays in the inbox for the execution after the fix.
     """
-    from detection.runs import DetectionRunner, RunRequest, file_identity
+    from detection.reading import file_identity
+    from detection.runs import DetectionRunner, RunRequest
     from detection.validation import ExtractRejected
 
     ctx = AppContext.from_env()

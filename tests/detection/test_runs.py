@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import socket
 import subprocess
 import sys
@@ -546,6 +547,55 @@ def test_an_extract_rewritten_in_place_during_the_run_fails_it_and_publishes_not
     assert latest_run(engine) is None
     run_folder = tmp_path / "runs" / str(run.id)
     assert not run_folder.exists() or not any(run_folder.iterdir())
+
+
+def test_an_extract_rewritten_during_the_run_then_refused_is_recorded_under_the_refused_contents_hash(
+    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path
+) -> None:
+    households = pl.read_parquet(territory_extract)
+    extract = tmp_path / "depot" / "foyers.parquet"
+    extract.parent.mkdir()
+    households.write_parquet(extract)
+    first = hashlib.sha256(extract.read_bytes()).hexdigest()
+
+    def drop_again(step: str) -> None:
+        # Another file copied over the first once its file and columns were screened: the evaluation
+        # reads the new one, whose housing statuses break the contract.
+        if step == "catalogue":
+            households.with_columns(pl.lit("chateau").alias("statut_logement")).write_parquet(extract)
+
+    with pytest.raises(ExtractRejected) as refused:
+        _runner(engine, geography, tmp_path, progress=drop_again).run(RunRequest(extract))
+
+    second = hashlib.sha256(extract.read_bytes()).hexdigest()
+    assert second != first
+    report = refused.value.report()
+    assert "(valeur_inconnue)" in report and "ce rapport porte sur son nouveau contenu" in report
+    with Session(engine) as session:
+        [run] = session.scalars(select(DetectionRun))
+        [record] = session.scalars(select(ImportRecord))
+        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "detection.rejet"))
+    assert run.status == REJECTED and run.extract_sha256 == second
+    assert record.outcome == "rejete" and record.content_hash == second
+    details = json.loads(entry.details or "{}")
+    assert details["extrait_sha256"] == second and "nouveau contenu" in details["note"]
+
+
+def test_an_extract_refused_without_changing_is_recorded_under_its_hash_without_a_note(
+    engine: Engine, geography: Geography, territory_extract: Path, tmp_path: Path
+) -> None:
+    extract = tmp_path / "foyers.parquet"
+    households = pl.read_parquet(territory_extract)
+    households.with_columns(pl.lit(150, pl.Int32).alias("age_allocataire")).write_parquet(extract)
+
+    with pytest.raises(ExtractRejected) as refused:
+        _runner(engine, geography, tmp_path).run(RunRequest(extract))
+
+    assert "a changé pendant sa validation" not in refused.value.report()
+    with Session(engine) as session:
+        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "detection.rejet"))
+    details = json.loads(entry.details or "{}")
+    assert details == {"extrait_sha256": hashlib.sha256(extract.read_bytes()).hexdigest()}
 
 
 def test_an_extract_left_as_it_was_during_the_run_is_published(

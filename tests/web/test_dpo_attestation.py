@@ -109,6 +109,9 @@ def test_the_dpo_reviews_the_unattested_entries_and_attests_them_in_their_name(
     with transaction(engine) as session:
         last = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
         assert (last.seq, last.actor, last.action) == (8, LOGINS["dpo"], "journal.attestation")
+    export = client.get("/dpo/journal.csv").text.splitlines()
+    [exported] = [row for row in export if "journal.attestation" in row]
+    assert exported.endswith(";entrées n° 4 à 7 (4 entrées)")  # the range in the export too
     again = client.post("/dpo/journal/verifier", data={"csrf_token": form["csrf_token"]}).text
     assert "Journal intact" in again and 'action="/dpo/journal/attester"' not in again
 

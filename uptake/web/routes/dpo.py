@@ -332,6 +332,7 @@ def audit_csv(request: Request, operation: Annotated[str | None, Query(max_lengt
         rows = rows[:AUDIT_EXPORT_LIMIT]
         for e in rows:
             said = entry_pairs(e.counts) + entry_pairs(e.details)
+            covered = attested_range(e.action, e.details)
             writer.writerow(
                 [
                     e.seq,
@@ -341,7 +342,7 @@ def audit_csv(request: Request, operation: Annotated[str | None, Query(max_lengt
                     action_label(e.action),
                     e.action,
                     e.object_ref or "",
-                    " ; ".join(f"{key} : {value}" for key, value in said),
+                    covered or " ; ".join(f"{key} : {value}" for key, value in said),
                 ]
             )
         if cut:  # said in the file itself, where the reader looks for the older entries

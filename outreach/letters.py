@@ -10,6 +10,10 @@ on the built-in Helvetica, which knows only Western European characters. A lette
 character the font cannot draw (a name in Vietnamese, say) is left out of the PDF rather than
 printed with a blank where a letter of the name should be, and named with the characters concerned:
 its HTML file still prints from a browser.
+
+No line of a letter breaks inside an amount (`1 048 €`): explanations are written with ordinary
+spaces (for SMS), and reportlab breaks lines at the narrow no-break space U+202F as at any space.
+Letters are laid out with U+00A0, the no-break space reportlab keeps whole.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from outreach.errors import OutreachError
+from rules.french import unbreakable_numbers
 
 # The PDF libraries are imported where letters are laid out: they take half a second to import,
 # which every command that merely names a letter file (attempts, reports) would pay.
@@ -50,8 +55,11 @@ LETTERS_PER_PART = 400
 # takes minutes on one core; below, starting the processes (a second or two) would cost more.
 PARALLEL_FROM_LETTERS = 400
 MAX_LAYOUT_PROCESSES = 8
-# Spaces a font may lack, replaced by the closest one it has (French amounts use a narrow one).
-SPACE_SUBSTITUTES = {"\u202f": "\u00a0", "\u2009": " ", "\u2007": "\u00a0"}
+# No-break spaces reportlab breaks lines at all the same (its list of white space holds them, whatever
+# the font draws), replaced by the one it keeps whole. French amounts use the narrow one.
+KEPT_WHOLE = {"\u202f": "\u00a0", "\u2007": "\u00a0"}
+# A space a font may lack, replaced by the closest one it has.
+SPACE_SUBSTITUTES = {"\u2009": " "}
 # Fonts looked for, best coverage first (DejaVu draws Latin, Greek, Cyrillic and Vietnamese names).
 INSTALLED_FONTS: tuple[tuple[str, Path, dict[str, str]], ...] = (
     (
@@ -79,6 +87,9 @@ _STYLES = {"normal": ("normal", "normal"), "bold": ("bold", "normal"), "italic":
 _STYLES["bold_italic"] = ("bold", "italic")
 _BODY = re.compile(r"<body\b[^>]*>(?P<body>.*)</body\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
+# What is not a letter's text: tags, comments, style sheets and scripts (a style's `100 200` is no
+# amount).
+_MARKUP = re.compile(r"(<(?:style|script)\b.*?</(?:style|script)\s*>|<!--.*?-->|<[^>]*>)", re.I | re.S)
 
 
 class LetterNotLaidOut(OutreachError):
@@ -199,7 +210,7 @@ def print_letters(
     printable: list[str] = []
     left_out: list[LeftOut] = []
     for name, page in letters:
-        page = _substitute_spaces(page, font)
+        page = _as_laid_out(page, font)
         missing = _missing_characters(page, font)
         if missing:
             left_out.append(LeftOut(name, missing))
@@ -230,7 +241,13 @@ def _missing_characters(page: str, font: LetterFont) -> tuple[str, ...]:
     return tuple(f"U+{ord(c):04X}" for c in sorted(set(text)) if not c.isspace() and not font.draws(c))
 
 
-def _substitute_spaces(page: str, font: LetterFont) -> str:
+def _as_laid_out(page: str, font: LetterFont) -> str:
+    """The letter's HTML as the PDF lays it out: its text's amounts kept on one line, and only spaces
+    that reportlab and `font` handle."""
+    parts = _MARKUP.split(page)
+    page = "".join(part if index % 2 else unbreakable_numbers(part) for index, part in enumerate(parts))
+    for space, kept in KEPT_WHOLE.items():
+        page = page.replace(space, kept)
     for space, substitute in SPACE_SUBSTITUTES.items():
         if space in page and not font.draws(space):
             page = page.replace(space, substitute)

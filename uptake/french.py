@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from typing import Any
 
 from outreach.charts import french_number
@@ -12,9 +11,6 @@ from privacy.canonical import as_utc, caf_day, caf_moment_text, caf_time_zone
 from rules.french import french_decimal, french_month
 
 MISSING = "—"
-# A number's groups of thousands (`1 048`, `12 345 678`), not a year followed by an amount (`2024 500`).
-_GROUPED = re.compile(r"(?<![\d,])\d{1,3}(?: \d{3})+(?![\d])")
-_BEFORE_EURO = re.compile(r"(?<=\d) (?=€)")
 
 
 def count(value: int | None) -> str:
@@ -127,13 +123,3 @@ def _shown(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{key} {_shown(item)}" for key, item in value.items())
     return str(value)
-
-
-def unbreakable_numbers(text: str | None) -> str:
-    """A text written for SMS and letters (`1 048 € par mois`) as a web page shows it: the spaces
-    between a number's groups of thousands made narrow no-break spaces, the one before `€` a no-break
-    space, so that a line never breaks inside an amount. None → ''."""
-    if not text:
-        return ""
-    grouped = _GROUPED.sub(lambda number: number.group().replace(" ", "\u202f"), text)
-    return _BEFORE_EURO.sub("\u00a0", grouped)

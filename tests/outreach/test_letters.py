@@ -271,3 +271,28 @@ def test_a_font_installed_without_italics_prints_italics_upright(
 
     assert font.files["italic"] == tmp_path / "DejaVuSans.ttf"
     assert "Łucja" in page_texts(printed.pdf)[0] and "Important" in page_texts(printed.pdf)[0]
+
+
+@pytest.mark.parametrize(
+    ("amount", "printed"),
+    [
+        ("1 048 €", "1 048 €"),  # an explanation's amount, written with ordinary spaces for SMS
+        ("1\u202f048 €", "1 048 €"),  # the estimate's, with the narrow no-break space of French
+        ("12 345 678,50 €", "12 345 678,50 €"),
+    ],
+)
+@pytest.mark.parametrize("font", [installed_font(), BUILTIN_FONT], ids=lambda font: font.name.split()[0])
+def test_no_line_of_a_letter_breaks_inside_an_amount(amount: str, printed: str, font) -> None:
+    # The amount moves along the line one short word at a time, so that it reaches the line's end.
+    batch = [
+        (f"{words}.html", letter("Mme Testnom", extra=f"<p>{'ab ' * words}soit {amount} par mois.</p>"))
+        for words in range(30, 62)
+    ]
+
+    texts = page_texts(print_letters(batch, font=font, duplex=False).pdf)
+
+    lines = [[" ".join(line.split()) for line in text.splitlines()] for text in texts]
+    assert len(lines) == len(batch)
+    assert all(any(printed in line for line in page) for page in lines)
+    # Some letters carried the amount to the start of the next line: it did reach the line's end.
+    assert any(line.startswith(printed) for page in lines for line in page)

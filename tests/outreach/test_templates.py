@@ -61,6 +61,22 @@ def test_an_sms_with_a_written_amount_is_refused(tmp_path: Path) -> None:
         _sms(renderer, attempt)
 
 
+def test_an_sms_keeps_the_ordinary_spaces_of_its_numbers_and_stays_gsm7(tmp_path: Path) -> None:
+    # Letters and web pages write `1 000` with no-break spaces; in an SMS one such space would make the
+    # whole message UCS-2 (70 characters a part instead of 160).
+    renderer, attempt = _renderer(
+        tmp_path, "Caf : plus de 1 000 familles du territoire ont fait le point. {{ mention_droits_courte }}"
+    )
+
+    message = renderer.render(
+        attempt, renderer.base_context(["ppa_non_recours"], first_contact=True), first_contact=True
+    )
+
+    assert "plus de 1 000 familles" in message.text
+    assert "\u00a0" not in message.text and "\u202f" not in message.text
+    assert message.sms is not None and message.sms.encoding == "GSM-7"
+
+
 def test_an_sms_without_stop_is_refused(tmp_path: Path) -> None:
     renderer, attempt = _renderer(tmp_path, "Caf : faites le point sur caf.fr.")
     with pytest.raises(TemplateRefused, match="STOP"):

@@ -60,17 +60,3 @@ def test_stored_json_is_shown_as_pairs_in_words() -> None:
         ("f", "a, b"),
     ]
     assert french.stored_pairs(None) == []
-
-
-@pytest.mark.parametrize(
-    ("written", "shown"),
-    [
-        ("Loyer de 1 048 € par mois.", "Loyer de 1\u202f048\u00a0€ par mois."),
-        ("12 345 678,50 €", "12\u202f345\u202f678,50\u00a0€"),
-        ("Revenus 2024 500 €", "Revenus 2024 500\u00a0€"),  # a year, then an amount: two numbers
-        ("3 enfants, 45 ans", "3 enfants, 45 ans"),
-        (None, ""),
-    ],
-)
-def test_web_pages_keep_a_number_and_its_euro_sign_on_one_line(written: str | None, shown: str) -> None:
-    assert french.unbreakable_numbers(written) == shown

@@ -14,6 +14,7 @@ from starlette.templating import Jinja2Templates
 from detection.reference import load_reference
 from privacy.canonical import caf_stamp_text
 from privacy.phones import displayed
+from rules.french import unbreakable_numbers
 from uptake import french
 from uptake.audit_labels import entry_pairs
 from uptake.web.access import idle_timeout_of
@@ -41,7 +42,7 @@ TEMPLATES.env.filters.update(
     parametres_gardes=french.kept_parameters,
     reglages_gardes=french.kept_settings,
     phone=displayed,
-    insecables=french.unbreakable_numbers,
+    insecables=unbreakable_numbers,
 )
 
 NAVIGATION: dict[str, list[tuple[str, str]]] = {

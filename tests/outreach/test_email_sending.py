@@ -225,6 +225,14 @@ def test_the_server_receives_each_archived_email_byte_for_byte_from_the_campaign
         assert data == _as_sent(archived[recipient])
 
 
+def test_a_launch_archives_its_emails_compressed(make_world) -> None:
+    _, launched = _launched(make_world, 3, None)
+    with zipfile.ZipFile(launched.attempts[0].outputs[0].path) as archive:
+        files = archive.infolist()
+    assert len(files) == 3
+    assert all(f.compress_type == zipfile.ZIP_DEFLATED and f.compress_size < f.file_size for f in files)
+
+
 @SQLITE
 def test_accents_in_the_subject_and_body_arrive_intact_at_the_server(make_world, smtp_server) -> None:
     inbox, smtp = smtp_server

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from privacy import audit
 from privacy.keys import SIGNING_KEY
 from privacy.models import AuditCheckpoint, AuditEntry
-from tests.web.conftest import LOGINS, app_keyring, csrf_of, tamper_audit_entry
+from tests.web.conftest import LOGINS, app_keyring, csrf_of, cut_audit_tail, tamper_audit_entry
 from uptake.db import make_engine, transaction
 
 Client = Callable[[str | None], TestClient]
@@ -216,3 +216,19 @@ def test_only_a_dpo_may_attest(client_for: Client, engine: Engine) -> None:
         assert refused.status_code == 403, role
 
     assert _state(engine) == before
+
+
+def test_unsigned_entries_in_place_of_the_noted_ones_are_a_rewritten_tail_not_offered_to_attest(
+    client_for: Client, engine: Engine
+) -> None:
+    client = client_for("dpo")
+    token = csrf_of(client.get("/dpo/journal").text)
+    first = client.post("/dpo/journal/verifier", data={"csrf_token": token}).text
+    [noted] = re.findall(r"prochaine vérification : <strong>(\d+:[0-9a-f]+)</strong>", first)
+    cut_audit_tail(engine, int(noted.split(":")[0]))  # the verification's entry cut, with its checkpoint
+    _log_with_unattested_tail(engine)  # then entries in its place, some of them unsigned
+
+    checked = _read(client.post("/dpo/journal/verifier", data={"csrf_token": token, "repere": noted}))
+
+    assert "n'est plus celle du repère noté : le journal a été réécrit" in checked
+    assert 'action="/dpo/journal/attester"' not in checked

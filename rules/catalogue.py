@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from rules.areas import EVERYWHERE, areas_text
-from rules.checker import Checker, ExprProblem, Scope
+from rules.checker import Checker, ExprProblem, Scope, rounded_fractions
 from rules.errors import CatalogueInvalid, FolderMissing, Problem, UnknownRule, name_for, name_hint, suggest
 from rules.language import (
     KEYWORDS,
@@ -154,6 +154,8 @@ class Rule:
     areas: frozenset[str] = EVERYWHERE
     # The `champ` of each parameter it reads that does not hold everywhere.
     parameter_areas: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # What its author should look at, without refusing the rule (a rate shown rounded to the unit).
+    warnings: tuple[str, ...] = ()
 
     def areas_note(self) -> str:
         """Where the rule flags and why, in French; "" when it flags everywhere on parameters that
@@ -212,6 +214,11 @@ class Catalogue:
         for rule in self.rules:
             columns |= rule.columns_read
         return frozenset(columns)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the rules' authors should look at (French), rule after rule; none refuses a rule."""
+        return tuple(warning for rule in self.rules for warning in rule.warnings)
 
     def get(self, rule_id: str) -> Rule:
         """The rule called `rule_id`; `UnknownRule` otherwise."""
@@ -633,6 +640,7 @@ class _RuleReader:
             self._case(index, case, columns_read, top)
         if self.problems:
             return None
+        definitions = {**{name: e.node for name, e in self.shared.values}, **named}
         return Rule(
             id=rule_id,
             version=str(doc["version"]),
@@ -660,6 +668,7 @@ class _RuleReader:
             integer_lookups=frozenset(checker.usage.integer_lookups),
             areas=areas,
             parameter_areas=parameter_areas,
+            warnings=tuple(rounded_fractions(rule_id, placeholders, scope, definitions)),
         )
 
     def _areas(

@@ -9,8 +9,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import polars as pl
 
 from rules.errors import suggest as suggest  # re-exported: callers import it from here
+from rules.formatting import display
 from rules.functions import FUNCTIONS
 from rules.language import (
     Binary,
@@ -29,7 +33,7 @@ from rules.language import (
     String,
     unparse,
 )
-from rules.parameters import Parameter, Parameters
+from rules.parameters import FRACTION, Parameter, Parameters
 from rules.types import BOOLEAN, INTEGER, KIND_TO_TYPE, NUMBER, TEXT, Type
 
 
@@ -533,3 +537,175 @@ class Checker:
 
 
 _NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+
+
+# What a number stands for, as far as a rule tells it. An explanation shows numbers rounded to the
+# unit: right for euros and counts, but a rate or a ratio (0,61) would read « 1 » in every explanation.
+Quantity = Literal["euros", "entier", "fraction", "autre"]
+# Multiplied by this, a rate is a percentage: rounded to the unit as usual.
+_PERCENT = 100
+
+
+def quantity(node: Node, scope: Scope, named: Mapping[str, Node | float]) -> Quantity:
+    """What the value of a checked expression stands for: `euros` (an amount of the contract, a
+    parameter in €, what is computed from them), `entier` (a count, a whole number), `fraction` (a
+    rate, a ratio of like quantities) or `autre` (a distance, hours…).
+
+    `named`: the definitions of the names a rule may cite (its values and the shared formulas as
+    expressions, its number settings as numbers). Units are read from the parameters' `unite` and
+    the contract's column kinds (every decimal column of the contract is an amount in euros).
+    """
+    return _Quantities(scope, named).of(node)
+
+
+@dataclass
+class _Quantities:
+    scope: Scope
+    named: Mapping[str, Node | float]
+    seen: set[str] = field(default_factory=set)
+
+    def of(self, node: Node) -> Quantity:
+        if isinstance(node, Number):
+            return _constant(node.value)
+        if isinstance(node, Name) and len(node.parts) == 1:
+            return self._name(node.parts[0])
+        if isinstance(node, Name):
+            return self._parameter(node.dotted)
+        if isinstance(node, Lookup):
+            return self._parameter(node.name.dotted)
+        if isinstance(node, Negate):
+            return self.of(node.operand)
+        if isinstance(node, Binary):
+            return self._binary(node)
+        if isinstance(node, Call):
+            return self._call(node)
+        if isinstance(node, Cond):
+            return _joined([self.of(node.then), self.of(node.otherwise)])
+        return "autre"
+
+    def _name(self, name: str) -> Quantity:
+        if name in self.named:
+            definition = self.named[name]
+            if not isinstance(definition, Node):
+                return _constant(definition)
+            if name in self.seen:  # a cycle is the checker's error, reported apart
+                return "autre"
+            self.seen.add(name)
+            return self.of(definition)
+        kind = self.scope.columns.get(name)
+        return "entier" if kind == "int" else "euros" if kind == "float" else "autre"
+
+    def _parameter(self, name: str) -> Quantity:
+        if name not in self.scope.parameters:
+            return "autre"
+        parameter = self.scope.parameters.get(name)
+        numbers = [
+            number
+            for version in parameter.versions
+            for number in (version.value.values() if isinstance(version.value, dict) else [version.value])
+        ]
+        if all(float(number).is_integer() for number in numbers):
+            return "entier"
+        if parameter.unit.startswith("€"):
+            return "euros"
+        return "fraction" if parameter.unit.startswith(FRACTION) else "autre"
+
+    def _binary(self, node: Binary) -> Quantity:
+        left, right = self.of(node.left), self.of(node.right)
+        sides = {left, right}
+        if node.op in ("+", "-"):
+            return _joined([left, right])
+        if node.op == "*":
+            percent = any(isinstance(s, Number) and s.value == _PERCENT for s in (node.left, node.right))
+            if "euros" in sides or "autre" in sides:
+                return "euros" if "euros" in sides else "autre"
+            if "fraction" in sides:
+                return "autre" if percent else "fraction"
+            return "entier"
+        # A division: an amount per unit is an amount; a ratio of like quantities is a fraction.
+        if left == "euros":
+            return "fraction" if right == "euros" else "euros"
+        if left in ("entier", "fraction") and right in ("entier", "fraction"):
+            return "fraction" if left == "fraction" or right == "entier" else "autre"
+        return "autre"
+
+    def _call(self, node: Call) -> Quantity:
+        function, args = node.function, node.args
+        step = args[1] if len(args) > 1 else None
+        if function == "arrondi":
+            # `arrondi(x, n)` keeps its decimals on display: what it stands for is `x`'s.
+            kept = isinstance(step, Number) and step.value > 0
+            return self.of(args[0]) if kept else "entier"
+        if function in ("arrondi_superieur", "arrondi_inferieur"):
+            whole = isinstance(step, Number) and step.is_integer
+            return "entier" if whole else self.of(args[0])
+        if function in ("min", "max"):
+            return _joined([self.of(arg) for arg in args])
+        return "entier" if function == "mois_depuis" else "autre"
+
+
+def _constant(value: float) -> Quantity:
+    if float(value).is_integer():
+        return "entier"
+    return "fraction" if abs(value) < 1 else "autre"
+
+
+def _joined(quantities: list[Quantity]) -> Quantity:
+    """What the values of several branches or terms stand for together: a fraction shown in one of
+    them is enough to be told."""
+    if "fraction" in quantities and "euros" not in quantities and "autre" not in quantities:
+        return "fraction"
+    if "euros" in quantities:
+        return "euros"
+    return "entier" if all(q == "entier" for q in quantities) else "autre"
+
+
+def rounded_fractions(
+    rule_id: str, placeholders: Mapping[str, Type], scope: Scope, named: Mapping[str, Node | float]
+) -> list[str]:
+    """A warning (French) for each placeholder of a rule's explanation that stands for a fraction (a
+    rate, a ratio) but shows rounded to the unit: the explanation would say « 1 » for 0,61. Not a
+    refusal: a rounded value may be what the author wants, and `arrondi(x, n)` keeps decimals."""
+    warnings = []
+    for name, kind in placeholders.items():
+        if name == "montant" or kind.kind != "nombre" or kind.integer or kind.decimals > 0:
+            continue
+        if quantity(Name(1, 1, (name,)), scope, named) != "fraction":
+            continue
+        value = _known_value(name, scope, named)
+        example = 0.61 if value is None else value
+        exact, shown = _shown(example, decimals=4), _shown(example, decimals=0)
+        said = "sa valeur" if value is not None else "par exemple"
+        warnings.append(
+            f"règle {rule_id} : `{{{name}}}` est un taux ou un rapport, et l'explication l'arrondit à "
+            f"l'unité : {exact} ({said}) s'y lit « {shown} ». Pour garder deux décimales, nommez dans "
+            f"`valeurs` `{name}_affiche: arrondi({name}, 2)` et citez `{{{name}_affiche}}`"
+        )
+    return warnings
+
+
+def _known_value(name: str, scope: Scope, named: Mapping[str, Node | float]) -> float | None:
+    """The value of a name defined as a constant (a setting, a number, a parameter's latest value)."""
+    definition = named.get(name)
+    for _ in range(len(named) + 1):  # a chain of names, never longer than the definitions
+        if definition is None or not isinstance(definition, Node):
+            return definition
+        if isinstance(definition, Number):
+            return definition.value
+        if isinstance(definition, Lookup):
+            definition = Name(1, 1, definition.name.parts)
+        if not isinstance(definition, Name):
+            return None
+        if len(definition.parts) == 1:
+            definition = named.get(definition.parts[0])
+            continue
+        if definition.dotted not in scope.parameters:
+            return None
+        latest = scope.parameters.get(definition.dotted).versions[-1].value
+        return next(iter(latest.values())) if isinstance(latest, dict) else latest
+    return None
+
+
+def _shown(value: float, *, decimals: int) -> str:
+    """`value` as an explanation shows it, with `decimals` decimals."""
+    return str(pl.select(display(pl.lit(value), Type("nombre", decimals=decimals))).item())

@@ -182,6 +182,8 @@ def _rules(settings: Settings) -> str:
             "autre territoire, ils ne bloquent pas les exécutions ; à adapter dans la copie du catalogue "
             "désignée par UPTAKE_REGLES"
         )
+    for warning in catalogue.warnings:  # a rule's author's choice to review, not a fault
+        said += f" ; attention : {warning}"
     # Not a fault of the installation: the data team is told what the runs will not flag.
     for item in compiled.left_out(geography.territory.communes):
         said += f" ; {item.text()}"

@@ -105,6 +105,8 @@ def register(app: typer.Typer) -> None:
         untested = [rule.id for rule in loaded.catalogue.rules if not rule.cases]
         if untested:
             _say(f"Attention : règle(s) sans cas de test : {', '.join(untested)} (section `cas`).")
+        for warning in loaded.catalogue.warnings:  # the author decides: the catalogue stays valid
+            _say(f"Attention : {warning}.")
         # Recorded in the database, when there is one: the runs and `uptake check` need not run them again.
         try:
             verdict = verified_cases(

@@ -28,7 +28,7 @@ from outreach.channels import (
     worklist_xlsx,
     zip_files,
 )
-from outreach.letters import LEFT_OUT_NAME, PDF_NAME, print_letters
+from outreach.letters import LEFT_OUT_NAME, PDF_NAME, amounts_kept_whole, print_letters
 from outreach.models import Contact, WorklistItem
 from outreach.outcomes import record_outcome
 from outreach.questionnaires import reference as questionnaire_reference
@@ -263,7 +263,8 @@ def produce_attempt(
         printed = print_letters(
             letters, assets=job.renderer.templates_dir, duplex=job.campaign.courrier.recto_verso
         )
-        files = [(name, page.encode("utf-8")) for name, page in letters]
+        # Printed from a browser when the font cannot draw them: amounts kept whole there too.
+        files = [(name, amounts_kept_whole(page).encode("utf-8")) for name, page in letters]
         if printed.left_out:
             files.insert(0, (LEFT_OUT_NAME, printed.left_out_notice().encode("utf-8")))
         if printed.pdf is not None:

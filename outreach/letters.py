@@ -241,11 +241,18 @@ def _missing_characters(page: str, font: LetterFont) -> tuple[str, ...]:
     return tuple(f"U+{ord(c):04X}" for c in sorted(set(text)) if not c.isspace() and not font.draws(c))
 
 
+def amounts_kept_whole(page: str) -> str:
+    """A letter's HTML with its text's amounts kept on one line (no-break spaces between digit groups
+    and before « € »), its tags, styles and scripts untouched: the HTML files printed from a browser
+    and the PDF alike."""
+    parts = _MARKUP.split(page)
+    return "".join(part if index % 2 else unbreakable_numbers(part) for index, part in enumerate(parts))
+
+
 def _as_laid_out(page: str, font: LetterFont) -> str:
     """The letter's HTML as the PDF lays it out: its text's amounts kept on one line, and only spaces
     that reportlab and `font` handle."""
-    parts = _MARKUP.split(page)
-    page = "".join(part if index % 2 else unbreakable_numbers(part) for index, part in enumerate(parts))
+    page = amounts_kept_whole(page)
     for space, kept in KEPT_WHOLE.items():
         page = page.replace(space, kept)
     for space, substitute in SPACE_SUBSTITUTES.items():

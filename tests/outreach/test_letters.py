@@ -16,7 +16,13 @@ from PIL import Image
 from pypdf import PdfReader
 
 from outreach import letters as letters_module
-from outreach.letters import BUILTIN_FONT, LetterNotLaidOut, installed_font, print_letters
+from outreach.letters import (
+    BUILTIN_FONT,
+    LetterNotLaidOut,
+    amounts_kept_whole,
+    installed_font,
+    print_letters,
+)
 
 HEAD = (
     '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>{title}</title>'
@@ -296,3 +302,13 @@ def test_no_line_of_a_letter_breaks_inside_an_amount(amount: str, printed: str, 
     assert all(any(printed in line for line in page) for page in lines)
     # Some letters carried the amount to the start of the next line: it did reach the line's end.
     assert any(line.startswith(printed) for page in lines for line in page)
+
+
+def test_the_html_letters_printed_from_a_browser_keep_their_amounts_whole_and_their_markup() -> None:
+    page = (
+        "<html><head><style>p { margin: 0 0 1 000px; }</style></head>"
+        '<body><p title="1 048 €">Environ 1 048 € par mois, 12 345 678,50 € au plus.</p></body></html>'
+    )
+    kept = amounts_kept_whole(page)
+    assert "Environ 1\u202f048\u00a0€ par mois, 12\u202f345\u202f678,50\u00a0€ au plus." in kept
+    assert "<style>p { margin: 0 0 1 000px; }</style>" in kept and '<p title="1 048 €">' in kept
